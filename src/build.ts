@@ -1,0 +1,134 @@
+import { rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { countTokens } from "gpt-tokenizer";
+import { drawSample, labelsOf, newFaker } from "./draw.ts";
+import { JsonlWriter, readJsonl } from "./jsonl.ts";
+import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "./manifest.ts";
+import type { Dataset, Message, Params } from "./spec.ts";
+
+/** Batch-API limits on one input file. */
+export const MAX_REQUESTS_PER_FILE = 50_000;
+export const MAX_BYTES_PER_FILE = 200 * 1000 * 1000;
+
+export const ENDPOINT = "/v1/chat/completions";
+
+export interface BatchRequest {
+  custom_id: string;
+  method: "POST";
+  url: typeof ENDPOINT;
+  body: { model: string; messages: Message[]; max_completion_tokens: number; temperature?: number };
+}
+
+/** The id of sample `index`: zero-padded, so ids sort as samples do, stable across attempts. */
+export function customId(index: number, samples: number): string {
+  return String(index).padStart(Math.max(6, String(samples - 1).length), "0");
+}
+
+export function requestsFileName(chunk: number, attempt: number): string {
+  return `requests/c${String(chunk).padStart(4, "0")}-a${attempt}.jsonl`;
+}
+
+export function toMessages(prompt: string | Message[]): Message[] {
+  return typeof prompt === "string" ? [{ role: "user", content: prompt }] : prompt;
+}
+
+/** Prompt tokens as the chat format counts them: content plus a few tokens per message. */
+export function countPromptTokens(messages: Message[]): number {
+  return messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3);
+}
+
+export function requestFor(config: RunConfig, id: string, messages: Message[]): BatchRequest {
+  const body: BatchRequest["body"] = { model: config.model, messages, max_completion_tokens: config.maxTokens };
+  if (config.temperature !== undefined) body.temperature = config.temperature;
+  return { custom_id: id, method: "POST", url: ENDPOINT, body };
+}
+
+/** Samples per chunk: -b jobs, each further split to stay under the file limits. */
+export function chunkSize(samples: number, batches: number): number {
+  return Math.min(Math.ceil(samples / batches), MAX_REQUESTS_PER_FILE);
+}
+
+export interface Built {
+  chunks: Chunk[];
+  batches: BatchRecord[];
+}
+
+/**
+ * Draws every sample and writes the first-attempt request files and the draws (labels) of
+ * each chunk, streaming. Deterministic for a given config, so an interrupted build is redone.
+ */
+export async function buildRequests(
+  runDir: string,
+  config: RunConfig,
+  params: Params,
+  dataset: Dataset,
+  onProgress: (done: number) => void = () => {},
+): Promise<Built> {
+  await rm(join(runDir, "requests"), { recursive: true, force: true });
+  await rm(join(runDir, "draws"), { recursive: true, force: true });
+  await ensureDir(join(runDir, "requests"));
+  await ensureDir(join(runDir, "draws"));
+  const faker = newFaker();
+  const perChunk = chunkSize(config.samples, config.batches);
+  const built: Built = { chunks: [], batches: [] };
+  let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
+
+  const finish = async () => {
+    if (!open) return;
+    await Promise.all([open.requests.close(), open.draws.close()]);
+    built.chunks.push(open.chunk);
+    built.batches.push(open.record);
+    open = undefined;
+  };
+
+  for (let index = 0; index < config.samples; index++) {
+    const draw = drawSample(faker, params, dataset, config.seed, index);
+    const id = customId(index, config.samples);
+    const messages = toMessages(dataset.prompt(draw));
+    const line = JSON.stringify(requestFor(config, id, messages));
+    const lineBytes = Buffer.byteLength(line) + 1;
+    if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > MAX_BYTES_PER_FILE)) await finish();
+    if (!open) {
+      const chunkIndex = built.chunks.length;
+      const drawsFile = `draws/c${String(chunkIndex).padStart(4, "0")}.jsonl`;
+      const requestsFile = requestsFileName(chunkIndex, 1);
+      open = {
+        chunk: { index: chunkIndex, firstSample: index, samples: 0, drawsFile },
+        record: { chunk: chunkIndex, attempt: 1, requestsFile, requests: 0, promptTokens: 0, step: "pending" },
+        requests: new JsonlWriter(join(runDir, requestsFile)),
+        draws: new JsonlWriter(join(runDir, drawsFile)),
+      };
+    }
+    await open.requests.writeLine(line);
+    await open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
+    open.chunk.samples++;
+    open.record.requests++;
+    open.record.promptTokens += countPromptTokens(messages);
+    if ((index + 1) % 10_000 === 0) onProgress(index + 1);
+  }
+  await finish();
+  return built;
+}
+
+/**
+ * Writes the request file of a follow-up attempt: the lines of the previous attempt whose
+ * samples must be asked again, unchanged, so each sample keeps its custom_id.
+ */
+export async function buildRetryRequests(
+  runDir: string,
+  previous: BatchRecord,
+  retryIds: Set<string>,
+): Promise<BatchRecord> {
+  const requestsFile = requestsFileName(previous.chunk, previous.attempt + 1);
+  const tmp = join(runDir, `${requestsFile}.tmp`);
+  const writer = new JsonlWriter(tmp);
+  let promptTokens = 0;
+  for await (const request of readJsonl<BatchRequest>(join(runDir, previous.requestsFile))) {
+    if (!retryIds.has(request.custom_id)) continue;
+    await writer.write(request);
+    promptTokens += countPromptTokens(request.body.messages);
+  }
+  await writer.close();
+  await rename(tmp, join(runDir, requestsFile));
+  return { chunk: previous.chunk, attempt: previous.attempt + 1, requestsFile, requests: writer.lines, promptTokens, step: "pending" };
+}

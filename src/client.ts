@@ -1,0 +1,56 @@
+import OpenAI, { APIConnectionError, APIError } from "openai";
+import { UserError, redact } from "./errors.ts";
+
+export interface ClientOptions {
+  apiKey: string | undefined;
+  baseURL: string | undefined;
+}
+
+/** The SDK client; its own retries (backoff, `retry-after`) cover idempotent calls. */
+export function makeClient({ apiKey, baseURL }: ClientOptions): OpenAI {
+  if (!apiKey)
+    throw new UserError("no OpenAI API key", "set OPENAI_API_KEY or pass -k/--api-key");
+  return new OpenAI({ apiKey, baseURL: baseURL || undefined, maxRetries: 6, timeout: 120_000 });
+}
+
+/** True for faults worth another try: no answer, timeouts, 408, 409, 429, 5xx. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof APIConnectionError) return true;
+  if (error instanceof APIError) {
+    const status = error.status ?? 0;
+    return status === 408 || status === 409 || status === 429 || status >= 500;
+  }
+  return false;
+}
+
+/** Turns what the service said into a UserError a person can act on; the key never shows. */
+export function apiFailure(error: unknown, doing: string, client: OpenAI): UserError | unknown {
+  if (!(error instanceof APIError)) return error;
+  const secrets = [client.apiKey];
+  if (error instanceof APIConnectionError)
+    return new UserError(`cannot reach the API at ${client.baseURL} while ${doing}`, "check --base-url and the network, then run `synthai resume`", 3);
+  const message = redact(error.message, secrets);
+  switch (error.status) {
+    case 401:
+      return new UserError(`the API refused the key while ${doing} (401)`, "check OPENAI_API_KEY or -k", 3);
+    case 403:
+      return new UserError(`the key may not do this while ${doing} (403): ${message}`, "check the key's project and permissions", 3);
+    case 404:
+      return new UserError(`not found while ${doing} (404): ${message}`, "the key must belong to the project that made this run", 3);
+    default:
+      return new UserError(`the API failed while ${doing}: ${message}`, "fix what it says, then run `synthai resume`", 3);
+  }
+}
+
+/** Calls the API, turning a final failure into a readable UserError. */
+export async function call<T>(client: OpenAI, doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw apiFailure(error, doing, client);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,210 @@
+import { createWriteStream } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { join } from "node:path";
+import type OpenAI from "openai";
+import { call } from "./client.ts";
+import { JsonlWriter, readJsonl, readLines } from "./jsonl.ts";
+import { crashPoint, ensureDir, type BatchRecord, type Chunk, type Collected, type Manifest } from "./manifest.ts";
+import { costUsd, type Price } from "./pricing.ts";
+import { parseAnswer, type Dataset } from "./spec.ts";
+
+export type SampleStatus = "ok" | "malformed" | "truncated" | "failed" | "missing";
+
+/** One answer (or its absence) for one sample at one attempt: a line of samples/*.jsonl. */
+export interface SampleResult {
+  custom_id: string;
+  sample: number;
+  chunk: number;
+  attempt: number;
+  batch_id: string;
+  status: SampleStatus;
+  reason?: string;
+  fields?: Record<string, string>;
+  labels: Record<string, string>;
+  answer?: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  model: string;
+  time: number;
+  retry: boolean;
+}
+
+/** What one line of an output or error file says about its sample. */
+export interface LineVerdict {
+  custom_id: string;
+  status: Exclude<SampleStatus, "missing">;
+  reason?: string;
+  fields?: Record<string, string>;
+  answer?: string;
+  model?: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  /** Worth asking again: a malformed answer or a transient failure, not a cut-off answer. */
+  retryable: boolean;
+}
+
+/** Reads one line of a Batch-API output or error file. Pure. */
+export function judgeLine(line: string, dataset: Dataset): LineVerdict | { corrupt: string } {
+  let data: any;
+  try {
+    data = JSON.parse(line);
+  } catch {
+    return { corrupt: `not JSON: ${line.slice(0, 80)}` };
+  }
+  const custom_id = data?.custom_id;
+  if (typeof custom_id !== "string") return { corrupt: `no custom_id: ${line.slice(0, 80)}` };
+  const response = data.response;
+  if (!response || response.status_code !== 200) {
+    const error = data.error ?? response?.body?.error ?? {};
+    const status = response?.status_code as number | undefined;
+    const code = error.code ?? error.type ?? (status ? `http_${status}` : "error");
+    // A 4xx other than 408/409/429 is the request's own fault: asking again changes nothing.
+    const retryable = !status || status === 408 || status === 409 || status === 429 || status >= 500;
+    return { custom_id, status: "failed", reason: `${code}: ${error.message ?? "no message"}`, prompt_tokens: 0, completion_tokens: 0, retryable };
+  }
+  const body = response.body ?? {};
+  const usage = body.usage ?? {};
+  const tokens = { prompt_tokens: usage.prompt_tokens ?? 0, completion_tokens: usage.completion_tokens ?? 0 };
+  const choice = body.choices?.[0];
+  const answer: string = choice?.message?.content ?? "";
+  if (choice?.finish_reason === "length")
+    return { custom_id, status: "truncated", reason: "answer cut at max_tokens (raise --max-tokens)", answer, model: body.model, ...tokens, retryable: false };
+  if (choice?.finish_reason === "content_filter")
+    return { custom_id, status: "failed", reason: "content_filter: the answer was filtered", answer, model: body.model, ...tokens, retryable: false };
+  const parsed = parseAnswer(dataset, answer);
+  if (!parsed.ok) return { custom_id, status: "malformed", reason: parsed.reason, answer, model: body.model, ...tokens, retryable: true };
+  return { custom_id, status: "ok", fields: parsed.fields, answer, model: body.model, ...tokens, retryable: false };
+}
+
+export function resultsFile(record: BatchRecord, kind: "output" | "errors"): string {
+  return `results/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.${kind}.jsonl`;
+}
+
+export function samplesFile(record: BatchRecord): string {
+  return `samples/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.jsonl`;
+}
+
+/** Downloads a batch's output and error files (either may be absent) to a temp name, then renames. */
+export async function downloadResults(client: OpenAI, runDir: string, record: BatchRecord): Promise<void> {
+  await ensureDir(join(runDir, "results"));
+  for (const [kind, fileId] of [["output", record.outputFileId], ["errors", record.errorFileId]] as const) {
+    const target = join(runDir, resultsFile(record, kind));
+    if (!fileId) {
+      await rm(target, { force: true });
+      continue;
+    }
+    const tmp = `${target}.tmp`;
+    const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
+    await pipeline(Readable.fromWeb(response.body as any), createWriteStream(tmp));
+    crashPoint("during-download");
+    await rename(tmp, target);
+  }
+}
+
+/**
+ * Judges every answer of one batch against the spec and writes samples/<chunk>-<attempt>.jsonl.
+ * Works from local files only, so `synthai export` can re-run it after the parser changed.
+ * Returns the counts and the ids to ask again.
+ */
+export async function collectBatch(
+  runDir: string,
+  manifest: Manifest,
+  record: BatchRecord,
+  dataset: Dataset,
+  price: Price,
+): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
+  const { config } = manifest;
+  const chunk = manifest.chunks[record.chunk]!;
+  const asked = await idsOf(runDir, record);
+  const labels = await labelsOf(runDir, chunk, asked);
+  const turnaround = record.finishedAt && record.createdAt ? record.finishedAt - record.createdAt : 0;
+  await ensureDir(join(runDir, "samples"));
+  const target = join(runDir, samplesFile(record));
+  const writer = new JsonlWriter(`${target}.tmp`);
+  const collected: Collected = { ok: 0, malformed: 0, failed: 0, truncated: 0, missing: 0, retry: 0, givenUp: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+  const retryIds = new Set<string>();
+  const corrupt: string[] = [];
+  const canRetry = record.attempt < config.maxAttempts;
+
+  const emit = async (verdict: Omit<LineVerdict, "status"> & { status: SampleStatus }) => {
+    const label = labels.get(verdict.custom_id)!;
+    const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens);
+    const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
+    collected[verdict.status]++;
+    collected.promptTokens += verdict.prompt_tokens;
+    collected.completionTokens += verdict.completion_tokens;
+    collected.costUsd += cost;
+    if (retry) {
+      collected.retry++;
+      retryIds.add(verdict.custom_id);
+    } else if (verdict.status !== "ok") collected.givenUp++;
+    const result: SampleResult = {
+      custom_id: verdict.custom_id,
+      sample: label.sample,
+      chunk: record.chunk,
+      attempt: record.attempt,
+      batch_id: record.batchId ?? "",
+      status: verdict.status,
+      ...(verdict.reason ? { reason: verdict.reason } : {}),
+      ...(verdict.fields ? { fields: verdict.fields } : {}),
+      labels: label.labels,
+      ...(verdict.answer !== undefined ? { answer: verdict.answer } : {}),
+      prompt_tokens: verdict.prompt_tokens,
+      completion_tokens: verdict.completion_tokens,
+      total_tokens: verdict.prompt_tokens + verdict.completion_tokens,
+      cost_usd: cost,
+      model: verdict.model ?? config.model,
+      time: turnaround,
+      retry,
+    };
+    await writer.write(result);
+  };
+
+  for (const kind of ["output", "errors"] as const) {
+    const path = join(runDir, resultsFile(record, kind));
+    if (!(await exists(path))) continue;
+    for await (const line of readLines(path)) {
+      const verdict = judgeLine(line, dataset);
+      if ("corrupt" in verdict) {
+        corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
+        continue;
+      }
+      // Only the first line for an id counts; a stray or repeated id is ignored.
+      if (!asked.delete(verdict.custom_id)) continue;
+      await emit(verdict);
+    }
+  }
+  // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
+  for (const id of asked)
+    await emit({ custom_id: id, status: "missing", reason: missingReason(record), prompt_tokens: 0, completion_tokens: 0, retryable: true });
+  await writer.close();
+  await rename(`${target}.tmp`, target);
+  return { collected, retryIds, corrupt };
+}
+
+function missingReason(record: BatchRecord): string {
+  if (record.status === "expired") return "batch_expired: not done within the 24h window";
+  if (record.status === "cancelled") return "batch_cancelled: the batch was cancelled";
+  return "missing: no line for this request in the output or error file";
+}
+
+async function idsOf(runDir: string, record: BatchRecord): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const request of readJsonl<{ custom_id: string }>(join(runDir, record.requestsFile))) ids.add(request.custom_id);
+  return ids;
+}
+
+async function labelsOf(runDir: string, chunk: Chunk, ids: Set<string>) {
+  const labels = new Map<string, { sample: number; labels: Record<string, string> }>();
+  for await (const draw of readJsonl<{ custom_id: string; sample: number; labels: Record<string, string> }>(join(runDir, chunk.drawsFile)))
+    if (ids.has(draw.custom_id)) labels.set(draw.custom_id, { sample: draw.sample, labels: draw.labels });
+  return labels;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}

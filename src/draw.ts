@@ -1,0 +1,30 @@
+import { Faker, base, en } from "@faker-js/faker";
+import type { Dataset, Draw, Params } from "./spec.ts";
+
+/**
+ * Draws sample `index` of a run: each parameter's value uniformly (with replacement, as the
+ * seed does), then the spec's generated values. Seeded by (run seed, index), so any sample
+ * can be drawn again on its own, in any order, with the same result.
+ */
+export function drawSample(faker: Faker, params: Params, dataset: Dataset, seed: number, index: number): Draw {
+  faker.seed([seed, index]);
+  const draw: Draw = { params: {}, values: {} };
+  for (const [field, parameters] of Object.entries(params)) {
+    const chosen: Record<string, string> = {};
+    for (const [name, values] of Object.entries(parameters)) chosen[name] = faker.helpers.arrayElement(values);
+    draw.params[field] = chosen;
+  }
+  draw.values = dataset.generate?.(faker, draw) ?? {};
+  return draw;
+}
+
+export function newFaker(): Faker {
+  return new Faker({ locale: [en, base] });
+}
+
+/** The label columns of a draw, in params.json order, then generated values. */
+export function labelsOf(draw: Draw): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const chosen of Object.values(draw.params)) Object.assign(labels, chosen);
+  return Object.assign(labels, draw.values);
+}

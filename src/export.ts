@@ -1,0 +1,178 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { access, constants, open, stat, truncate } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { parse } from "csv-parse";
+import { stringify } from "csv-stringify";
+import { UserError } from "./errors.ts";
+import { readJsonl } from "./jsonl.ts";
+import { crashPoint, type Manifest } from "./manifest.ts";
+import { samplesFile, type SampleResult } from "./collect.ts";
+
+export const METRIC_COLUMNS = ["index", "prompt_tokens", "completion_tokens", "total_tokens", "time", "sample", "batch", "sample_id", "attempt", "cost_usd", "model"];
+
+/** `dataset.csv` → `dataset_metrics.csv`, as the seed names it. */
+export function metricsPathFor(csvFile: string): string {
+  return csvFile.replace(/(\.csv)?$/i, "_metrics.csv");
+}
+
+export function datasetColumns(fields: string[], labelNames: string[]): string[] {
+  return ["index", ...fields, ...labelNames, "sample_id"];
+}
+
+/** Every valid sample of a run once, in chunk order: the first valid answer per custom_id wins. */
+export async function* validSamples(runDir: string, manifest: Manifest): AsyncGenerator<SampleResult> {
+  for (const chunk of manifest.chunks) {
+    const seen = new Set<string>();
+    const records = manifest.batches.filter((b) => b.chunk === chunk.index && b.step === "collected").sort((a, b) => a.attempt - b.attempt);
+    for (const record of records) {
+      for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
+        if (result.status !== "ok" || seen.has(result.custom_id)) continue;
+        seen.add(result.custom_id);
+        yield result;
+      }
+    }
+  }
+}
+
+export async function labelNamesOf(runDir: string, manifest: Manifest): Promise<string[]> {
+  const first = manifest.chunks[0];
+  if (!first) return [];
+  for await (const draw of readJsonl<{ labels: Record<string, string> }>(join(runDir, first.drawsFile))) return Object.keys(draw.labels);
+  return [];
+}
+
+interface ExistingCsv {
+  size: number;
+  delimiter: string;
+  lastIndex: number;
+}
+
+/** Reads an existing CSV's header (to check columns and delimiter) and its last `index`. */
+export async function readExistingCsv(path: string, columns: string[], delimiter: string | undefined): Promise<ExistingCsv | undefined> {
+  const size = await stat(path).then((s) => s.size, () => 0);
+  if (size === 0) return undefined;
+  const firstLine = await readFirstLine(path);
+  const candidates = delimiter ? [delimiter] : [",", ";", "\t", "|"];
+  const found = candidates.find((d) => sameColumns(splitHeader(firstLine, d), columns));
+  if (!found) {
+    const header = splitHeader(firstLine, delimiter ?? (firstLine.includes(";") ? ";" : ","));
+    throw new UserError(
+      `${path} has columns ${header.join(",")}, this run writes ${columns.join(",")}`,
+      "choose another output with -p, or the params and spec that made that file",
+    );
+  }
+  let lastIndex = -1;
+  const parser = createReadStream(path).pipe(parse({ delimiter: found, columns: true, relax_column_count: true, skip_empty_lines: true }));
+  for await (const row of parser as AsyncIterable<Record<string, string>>) {
+    const index = Number(row.index);
+    if (Number.isFinite(index)) lastIndex = Math.max(lastIndex, index);
+  }
+  return { size, delimiter: found, lastIndex };
+}
+
+function splitHeader(line: string, delimiter: string): string[] {
+  return line.replace(/^\uFEFF/, "").trim().split(delimiter).map((c) => c.replace(/^"|"$/g, ""));
+}
+
+function sameColumns(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c === b[i]);
+}
+
+async function readFirstLine(path: string): Promise<string> {
+  const handle = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString("utf8").split(/\r?\n/)[0] ?? "";
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function checkWritable(path: string): Promise<void> {
+  try {
+    await access(path, constants.W_OK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new UserError(`cannot write to ${path}`, "choose another output with -p, or fix its permissions");
+    try {
+      await access(dirname(path), constants.W_OK);
+    } catch {
+      throw new UserError(`cannot create ${path}: its folder does not exist or is not writable`, "choose another output with -p");
+    }
+  }
+}
+
+export interface ExportOptions {
+  fields: string[];
+  /** Write here instead of the run's own output (a new file, or one with the same columns). */
+  output?: string;
+  save: () => void;
+}
+
+/**
+ * Appends a run's valid samples to its CSV (and metrics CSV). The sizes before appending are
+ * recorded first, so an interrupted or repeated export replaces this run's rows, never doubles them.
+ */
+export async function exportRun(runDir: string, manifest: Manifest, options: ExportOptions): Promise<{ rows: number; csvFile: string; metricsFile?: string; firstIndex: number }> {
+  const { config } = manifest;
+  const csvFile = options.output ?? config.output;
+  const metricsFile = config.metrics ? metricsPathFor(csvFile) : undefined;
+  const columns = datasetColumns(options.fields, await labelNamesOf(runDir, manifest));
+  await checkWritable(csvFile);
+  if (metricsFile) await checkWritable(metricsFile);
+
+  const previous = manifest.export;
+  if (previous && previous.csvFile === csvFile) {
+    // This run wrote here before: roll back to the size before it, if nobody appended since.
+    const csvSize = await stat(csvFile).then((s) => s.size, () => 0);
+    if (previous.done && csvSize !== previous.csvEnd)
+      throw new UserError(`${csvFile} changed since this run exported to it`, "export to a new file with -p");
+    await truncateTo(csvFile, previous.csvOffset);
+    if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
+  }
+
+  const existing = await readExistingCsv(csvFile, columns, config.delimiter);
+  const existingMetrics = metricsFile ? await readExistingCsv(metricsFile, METRIC_COLUMNS, existing?.delimiter ?? config.delimiter) : undefined;
+  const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
+  const firstIndex = existing ? existing.lastIndex + 1 : 0;
+  manifest.export = {
+    csvFile,
+    ...(metricsFile ? { metricsFile } : {}),
+    csvOffset: existing?.size ?? 0,
+    metricsOffset: existingMetrics?.size ?? 0,
+    firstIndex,
+    done: false,
+  };
+  options.save();
+
+  let rows = 0;
+  const datasetRows = async function* () {
+    let index = firstIndex;
+    for await (const s of validSamples(runDir, manifest)) {
+      yield { index: index++, ...s.fields, ...s.labels, sample_id: s.custom_id };
+      rows++;
+    }
+  };
+  await pipeline(datasetRows, stringify({ delimiter, header: !existing, columns }), createWriteStream(csvFile, { flags: "a" }));
+  crashPoint("during-export");
+  if (metricsFile) {
+    const metricRows = async function* () {
+      let index = firstIndex;
+      for await (const s of validSamples(runDir, manifest))
+        yield { index: index++, prompt_tokens: s.prompt_tokens, completion_tokens: s.completion_tokens, total_tokens: s.total_tokens, time: s.time, sample: s.sample, batch: s.chunk + 1, sample_id: s.custom_id, attempt: s.attempt, cost_usd: s.cost_usd, model: s.model };
+    };
+    await pipeline(metricRows, stringify({ delimiter, header: !existingMetrics, columns: METRIC_COLUMNS }), createWriteStream(metricsFile, { flags: "a" }));
+  }
+  manifest.export.csvEnd = (await stat(csvFile)).size;
+  if (metricsFile) manifest.export.metricsEnd = (await stat(metricsFile)).size;
+  manifest.export.rows = rows;
+  manifest.export.done = true;
+  options.save();
+  return { rows, csvFile, ...(metricsFile ? { metricsFile } : {}), firstIndex };
+}
+
+async function truncateTo(path: string, size: number): Promise<void> {
+  const current = await stat(path).then((s) => s.size, () => -1);
+  if (current > size) await truncate(path, size);
+}

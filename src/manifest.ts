@@ -1,0 +1,215 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { mkdir, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { UserError } from "./errors.ts";
+
+const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
+
+const Collected = z.object({
+  ok: z.number(),
+  malformed: z.number(),
+  failed: z.number(),
+  truncated: z.number(),
+  missing: z.number(),
+  retry: z.number(),
+  givenUp: z.number(),
+  promptTokens: z.number(),
+  completionTokens: z.number(),
+  costUsd: z.number(),
+});
+
+/** One Batch-API job: one chunk of samples at one attempt. */
+const BatchRecord = z.object({
+  chunk: z.number().int().nonnegative(),
+  attempt: z.number().int().positive(),
+  requestsFile: z.string(),
+  requests: z.number().int().nonnegative(),
+  promptTokens: z.number().nonnegative(),
+  /** pending → uploaded → submitted → finished → collected */
+  step: z.enum(["pending", "uploaded", "submitted", "finished", "collected"]),
+  fileId: z.string().optional(),
+  uploadedAt: z.number().optional(),
+  batchId: z.string().optional(),
+  status: z.string().optional(),
+  requestCounts: Counts.optional(),
+  createdAt: z.number().optional(),
+  inProgressAt: z.number().optional(),
+  finalizingAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  expiresAt: z.number().optional(),
+  outputFileId: z.string().optional(),
+  errorFileId: z.string().optional(),
+  errors: z.array(z.string()).optional(),
+  collected: Collected.optional(),
+});
+
+const Chunk = z.object({
+  index: z.number().int().nonnegative(),
+  firstSample: z.number().int().nonnegative(),
+  samples: z.number().int().positive(),
+  drawsFile: z.string(),
+});
+
+const Config = z.object({
+  model: z.string(),
+  samples: z.number().int().positive(),
+  batches: z.number().int().positive(),
+  output: z.string(),
+  paramsFile: z.string(),
+  specFile: z.string().optional(),
+  seed: z.number().int(),
+  maxTokens: z.number().int().positive(),
+  temperature: z.number().optional(),
+  budgetUsd: z.number().positive().optional(),
+  price: z.object({ input: z.number(), output: z.number() }),
+  delimiter: z.string().optional(),
+  metrics: z.boolean(),
+  maxAttempts: z.number().int().positive(),
+  pollIntervalSeconds: z.number().positive(),
+  baseURL: z.string().optional(),
+});
+
+const Export = z.object({
+  csvFile: z.string(),
+  metricsFile: z.string().optional(),
+  /** Sizes before this run appended, so an interrupted export is rolled back, never doubled. */
+  csvOffset: z.number(),
+  metricsOffset: z.number(),
+  csvEnd: z.number().optional(),
+  metricsEnd: z.number().optional(),
+  firstIndex: z.number(),
+  rows: z.number().optional(),
+  done: z.boolean(),
+});
+
+export const Manifest = z.object({
+  version: z.literal(1),
+  id: z.string(),
+  createdAt: z.string(),
+  state: z.enum(["building", "running", "exporting", "done", "stopped", "failed", "dry-run"]),
+  reason: z.string().optional(),
+  config: Config,
+  chunks: z.array(Chunk),
+  batches: z.array(BatchRecord),
+  export: Export.optional(),
+});
+
+export type Manifest = z.infer<typeof Manifest>;
+export type RunConfig = z.infer<typeof Config>;
+export type BatchRecord = z.infer<typeof BatchRecord>;
+export type Chunk = z.infer<typeof Chunk>;
+export type Collected = z.infer<typeof Collected>;
+
+export const MANIFEST = "manifest.json";
+
+/** Writes a file so that a crash leaves the old or the new content, never a torn one. */
+export function writeFileAtomic(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function saveManifest(runDir: string, manifest: Manifest): void {
+  writeFileAtomic(join(runDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+export function loadManifest(runDir: string): Manifest {
+  let text: string;
+  try {
+    text = readFileSync(join(runDir, MANIFEST), "utf8");
+  } catch {
+    throw new UserError(`run folder ${runDir} has no manifest.json`, "run `synthai status` to list runs");
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${join(runDir, MANIFEST)} is not valid JSON (${(error as Error).message})`, "restore it from a backup or start a new run; do not edit manifests by hand");
+  }
+  const parsed = Manifest.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserError(`${join(runDir, MANIFEST)} is corrupt at ${issue.path.join(".") || "top level"}: ${issue.message}`, "restore it or start a new run; do not edit manifests by hand");
+  }
+  return parsed.data;
+}
+
+/** A sortable run id: UTC time plus a short random suffix. */
+export function newRunId(now: Date, random: () => number = Math.random): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  const suffix = Math.floor(random() * 36 ** 4).toString(36).padStart(4, "0");
+  return `${stamp}-${suffix}`;
+}
+
+export async function findRunDir(runsDir: string, runId: string): Promise<string> {
+  const ids = await listRunIds(runsDir);
+  if (ids.includes(runId)) return join(runsDir, runId);
+  const matches = ids.filter((id) => id.startsWith(runId) || id.endsWith(runId));
+  if (matches.length === 1) return join(runsDir, matches[0]!);
+  if (matches.length > 1) throw new UserError(`run id "${runId}" is ambiguous (${matches.length} runs match)`, "give more of the id");
+  throw new UserError(`no run "${runId}" in ${runsDir}`, "run `synthai status` to list runs, or pass --runs-dir");
+}
+
+export async function listRunIds(runsDir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(runsDir, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+export async function ensureDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+}
+
+/** Only one process drives a run; a lock left by a dead process is taken over. */
+export function lockRun(runDir: string): () => void {
+  const lockFile = join(runDir, ".lock");
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      const fd = openSync(lockFile, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(lockFile);
+        } catch {}
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const pid = Number(readFileSync(lockFile, "utf8"));
+      if (pid && pid !== process.pid && isAlive(pid))
+        throw new UserError(`run ${runDir} is being driven by process ${pid}`, "wait for it, or stop that process first");
+      unlinkSync(lockFile);
+    }
+  }
+  throw new UserError(`cannot lock run ${runDir}`, "remove its .lock file if no synthai process is running");
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Test-only: SYNTHAI_CRASH_AT=<point> makes the process die there, as `kill -9` would. */
+export function crashPoint(point: string): void {
+  if (process.env.SYNTHAI_CRASH_AT === point) {
+    process.kill(process.pid, "SIGKILL");
+  }
+}
+
+export function writeNew(path: string, content: string): void {
+  writeFileSync(path, content);
+}

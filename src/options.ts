@@ -1,0 +1,69 @@
+import { resolve } from "node:path";
+import { UserError } from "./errors.ts";
+import { batchPrice } from "./pricing.ts";
+import type { RunConfig } from "./manifest.ts";
+
+/** citty hands every flag over as a string or boolean; this turns them into a checked config. */
+export interface GenerateArgs {
+  samples?: string;
+  batches?: string;
+  output?: string;
+  params?: string;
+  spec?: string;
+  budget?: string;
+  metrics?: boolean;
+  model?: string;
+  seed?: string;
+  "poll-interval"?: string;
+  "max-tokens"?: string;
+  temperature?: string;
+  "max-attempts"?: string;
+  delimiter?: string;
+  "input-price"?: string;
+  "output-price"?: string;
+  "base-url"?: string;
+}
+
+export function number(value: string | undefined, flag: string, check: { integer?: boolean; min?: number; positive?: boolean } = {}): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  const kind = check.integer ? "a whole number" : "a number";
+  if (!Number.isFinite(n) || (check.integer && !Number.isInteger(n)))
+    throw new UserError(`${flag} must be ${kind}, got "${value}"`, `for example ${flag} 10`);
+  if (check.positive && n <= 0) throw new UserError(`${flag} must be greater than 0, got ${value}`, `for example ${flag} 10`);
+  if (check.min !== undefined && n < check.min) throw new UserError(`${flag} must be at least ${check.min}, got ${value}`, `for example ${flag} ${check.min}`);
+  return n;
+}
+
+export function toRunConfig(args: GenerateArgs, seedFallback: () => number): RunConfig {
+  const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? 10;
+  const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? 1;
+  if (batches > samples) throw new UserError(`-b/--batches (${batches}) is larger than -n/--samples (${samples})`, "use at most one batch per sample");
+  const model = args.model || "gpt-4o-mini";
+  const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
+  if (delimiter !== undefined && delimiter.length !== 1) throw new UserError(`--delimiter must be one character, got "${delimiter}"`, "for example --delimiter ';'");
+  const temperature = number(args.temperature, "--temperature", { min: 0 });
+  const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
+  const config: RunConfig = {
+    model,
+    samples,
+    batches,
+    output: resolve(args.output || "dataset.csv"),
+    paramsFile: resolve(args.params || "params.json"),
+    seed: number(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
+    maxTokens: number(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? 1024,
+    price: batchPrice(model, {
+      input: number(args["input-price"], "--input-price", { min: 0 }),
+      output: number(args["output-price"], "--output-price", { min: 0 }),
+    }),
+    metrics: args.metrics !== false,
+    maxAttempts: number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? 10,
+    pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) ?? 30,
+  };
+  if (args.spec) config.specFile = resolve(args.spec);
+  if (temperature !== undefined) config.temperature = temperature;
+  if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
+  if (delimiter !== undefined) config.delimiter = delimiter;
+  if (args["base-url"]) config.baseURL = args["base-url"];
+  return config;
+}

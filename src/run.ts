@@ -1,0 +1,290 @@
+import { join } from "node:path";
+import type OpenAI from "openai";
+import type { Batch } from "openai/resources/batches";
+import { buildRequests, buildRetryRequests } from "./build.ts";
+import { call, makeClient, sleep } from "./client.ts";
+import { collectBatch, downloadResults } from "./collect.ts";
+import { UserError } from "./errors.ts";
+import { checkWritable, exportRun } from "./export.ts";
+import { formatDuration, type Log } from "./log.ts";
+import { crashPoint, ensureDir, loadManifest, lockRun, newRunId, saveManifest, type BatchRecord, type Manifest, type RunConfig } from "./manifest.ts";
+import { costUsd, formatUsd } from "./pricing.ts";
+import { loadDataset, loadParams, type Dataset } from "./spec.ts";
+import { createBatch, uploadRequests } from "./submit.ts";
+
+const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
+const MAX_POLL_SECONDS = 300;
+
+export interface Connection {
+  apiKey: string | undefined;
+  baseURL: string | undefined;
+}
+
+export interface DriveOptions {
+  detach?: boolean;
+  log: Log;
+}
+
+/** `synthai generate`: check inputs, build every request file, then drive the run to its end. */
+export async function generate(config: RunConfig, runsDir: string, connection: Connection, options: DriveOptions & { dryRun?: boolean }): Promise<Manifest> {
+  const params = await loadParams(config.paramsFile);
+  const dataset = await loadDataset(config.specFile);
+  await checkWritable(config.output);
+  const client = options.dryRun ? undefined : makeClient(connection);
+  const id = newRunId(new Date());
+  const runDir = join(runsDir, id);
+  await ensureDir(runDir);
+  const manifest: Manifest = { version: 1, id, createdAt: new Date().toISOString(), state: "building", config, chunks: [], batches: [] };
+  saveManifest(runDir, manifest);
+  const unlock = lockRun(runDir);
+  try {
+    options.log(`run ${id}: ${config.samples} samples, model ${config.model}, seed ${config.seed} (${runDir})`);
+    await build(runDir, manifest, dataset, options.log, params);
+    if (options.dryRun) {
+      manifest.state = "dry-run";
+      saveManifest(runDir, manifest);
+      options.log(estimate(manifest));
+      options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);
+      return manifest;
+    }
+    return await drive(runDir, manifest, client!, dataset, options);
+  } finally {
+    unlock();
+  }
+}
+
+/** `synthai resume`: carry on from whatever step the manifest records. */
+export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number }): Promise<Manifest> {
+  const manifest = loadManifest(runDir);
+  const unlock = lockRun(runDir);
+  try {
+    const config = manifest.config;
+    if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
+    if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
+    const dataset = await loadDataset(config.specFile);
+    const client = makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
+    options.log(`resuming run ${manifest.id} (${manifest.state})`);
+    if (manifest.state === "building") await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
+    return await drive(runDir, manifest, client, dataset, options);
+  } finally {
+    unlock();
+  }
+}
+
+async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Awaited<ReturnType<typeof loadParams>>): Promise<void> {
+  manifest.state = "building";
+  saveManifest(runDir, manifest);
+  const built = await buildRequests(runDir, manifest.config, params, dataset, (done) => log(`built ${done}/${manifest.config.samples} requests`));
+  crashPoint("during-build");
+  manifest.chunks = built.chunks;
+  manifest.batches = built.batches;
+  manifest.state = "running";
+  saveManifest(runDir, manifest);
+  log(`built ${manifest.config.samples} requests in ${built.batches.length} file(s)`);
+}
+
+/** Worst-case and likely cost of the requests still to be sent, at batch price. */
+export function estimate(manifest: Manifest): string {
+  const { config } = manifest;
+  const open = manifest.batches.filter((b) => b.step !== "collected");
+  const promptTokens = open.reduce((s, b) => s + b.promptTokens, 0);
+  const requests = open.reduce((s, b) => s + b.requests, 0);
+  const worst = costUsd(config.price, promptTokens, requests * config.maxTokens);
+  const promptCost = costUsd(config.price, promptTokens, 0);
+  return `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt tokens → ${formatUsd(promptCost)} ` +
+    `+ at most ${requests * config.maxTokens} completion tokens → at most ${formatUsd(worst)} at batch price` +
+    (config.budgetUsd !== undefined ? ` (budget ${formatUsd(config.budgetUsd)})` : "");
+}
+
+function worstCase(manifest: Manifest, record: BatchRecord): number {
+  return costUsd(manifest.config.price, record.promptTokens, record.requests * manifest.config.maxTokens);
+}
+
+export function spentUsd(manifest: Manifest): number {
+  return manifest.batches.reduce((s, b) => s + (b.collected?.costUsd ?? 0), 0);
+}
+
+/** May this batch be sent without any chance of going over the budget? */
+export function fitsBudget(manifest: Manifest, record: BatchRecord): boolean {
+  const budget = manifest.config.budgetUsd;
+  if (budget === undefined) return true;
+  const reserved = manifest.batches.filter((b) => b.step === "submitted" || b.step === "finished").reduce((s, b) => s + worstCase(manifest, b), 0);
+  return spentUsd(manifest) + reserved + worstCase(manifest, record) <= budget + 1e-12;
+}
+
+/** Submits, waits, collects and re-requests until every sample is valid or given up, then exports. */
+async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<Manifest> {
+  const { log } = options;
+  const save = () => saveManifest(runDir, manifest);
+  if (manifest.state === "done") {
+    log(`run ${manifest.id} is already done`);
+    return manifest;
+  }
+  manifest.state = "running";
+  delete manifest.reason;
+  save();
+  let pollSeconds = manifest.config.pollIntervalSeconds;
+  let lastProgress = "";
+
+  for (;;) {
+    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, client, dataset, log);
+
+    let blocked: BatchRecord | undefined;
+    for (const record of manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded")) {
+      if (!fitsBudget(manifest, record)) {
+        blocked = record;
+        continue;
+      }
+      await submit(client, runDir, manifest, record, log);
+    }
+
+    const inFlight = manifest.batches.filter((b) => b.step === "submitted");
+    if (options.detach && inFlight.length > 0) {
+      log(`detached: ${inFlight.length} batch(es) in flight; continue later with \`synthai resume ${manifest.id}\``);
+      return manifest;
+    }
+    if (inFlight.length === 0) {
+      if (manifest.batches.some((b) => b.step === "finished")) continue;
+      if (blocked) return stopForBudget(runDir, manifest, blocked, log);
+      break;
+    }
+
+    await sleep(pollSeconds * 1000);
+    let changed = false;
+    for (const record of inFlight) {
+      const batch = await call(client, `checking batch ${record.batchId}`, () => client.batches.retrieve(record.batchId!));
+      const before = `${record.status}:${record.requestCounts?.completed}:${record.requestCounts?.failed}`;
+      applyBatch(record, batch);
+      if (before !== `${record.status}:${record.requestCounts?.completed}:${record.requestCounts?.failed}`) changed = true;
+      if (FINAL.has(batch.status)) {
+        record.step = "finished";
+        save();
+        crashPoint("after-finished");
+      }
+    }
+    const progress = progressLine(manifest);
+    if (progress !== lastProgress) log(progress);
+    lastProgress = progress;
+    // Back off while nothing moves; look again soon once something does.
+    pollSeconds = changed ? manifest.config.pollIntervalSeconds : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
+  }
+
+  manifest.state = "exporting";
+  save();
+  const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save });
+  manifest.state = "done";
+  save();
+  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
+  return manifest;
+}
+
+async function submit(client: OpenAI, runDir: string, manifest: Manifest, record: BatchRecord, log: Log): Promise<void> {
+  const save = () => saveManifest(runDir, manifest);
+  if (record.step === "pending") {
+    record.fileId = await uploadRequests(client, runDir, manifest.id, record, save);
+    record.step = "uploaded";
+    save();
+  }
+  const batch = await createBatch(client, manifest.id, record, save);
+  applyBatch(record, batch);
+  record.step = "submitted";
+  save();
+  crashPoint("after-submit");
+  log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);
+}
+
+/** Copies what the service says about a batch into its record. */
+export function applyBatch(record: BatchRecord, batch: Batch): void {
+  record.batchId = batch.id;
+  record.status = batch.status;
+  record.createdAt = batch.created_at;
+  if (batch.request_counts) record.requestCounts = { ...batch.request_counts };
+  if (batch.in_progress_at) record.inProgressAt = batch.in_progress_at;
+  if (batch.finalizing_at) record.finalizingAt = batch.finalizing_at;
+  const finished = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.failed_at;
+  if (finished) record.finishedAt = finished;
+  if (batch.expires_at) record.expiresAt = batch.expires_at;
+  if (batch.output_file_id) record.outputFileId = batch.output_file_id;
+  if (batch.error_file_id) record.errorFileId = batch.error_file_id;
+  if (batch.errors?.data?.length)
+    record.errors = batch.errors.data.map((e) => `${e.line ? `line ${e.line}: ` : ""}${e.code ?? "error"}: ${e.message ?? ""}`);
+}
+
+async function collect(runDir: string, manifest: Manifest, record: BatchRecord, client: OpenAI, dataset: Dataset, log: Log): Promise<void> {
+  if (record.status === "failed") {
+    if (record.errors?.some((e) => e.includes("token_limit_exceeded"))) {
+      // Not the user's fault nor an attempt: the same file goes again once others finish.
+      log(`${record.batchId}: enqueued-token limit reached; will submit ${record.requestsFile} again`);
+      Object.assign(record, { step: "uploaded" });
+      for (const key of ["batchId", "status", "createdAt", "errors", "requestCounts", "inProgressAt", "finalizingAt", "finishedAt", "expiresAt"] as const) delete record[key];
+      saveManifest(runDir, manifest);
+      return;
+    }
+    manifest.state = "failed";
+    manifest.reason = `batch ${record.batchId} failed validation: ${(record.errors ?? ["no details"]).slice(0, 5).join("; ")}`;
+    saveManifest(runDir, manifest);
+    throw new UserError(manifest.reason, `fix the request file ${record.requestsFile} or the spec, then start a new run`);
+  }
+  await downloadResults(client, runDir, record);
+  const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
+  for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
+  const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds) : undefined;
+  crashPoint("after-collect");
+  record.collected = collected;
+  record.step = "collected";
+  if (retry) manifest.batches.push(retry);
+  saveManifest(runDir, manifest);
+  log(`collected ${record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
+    `${collected.truncated} cut off; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`);
+}
+
+function stopForBudget(runDir: string, manifest: Manifest, blocked: BatchRecord, log: Log): Manifest {
+  const spent = spentUsd(manifest);
+  const valid = manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0);
+  manifest.state = "stopped";
+  manifest.reason = `budget: spent ${formatUsd(spent)} for ${valid} valid samples; the next batch (${blocked.requests} requests) could cost up to ${formatUsd(worstCase(manifest, blocked))}, over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`;
+  saveManifest(runDir, manifest);
+  log(`stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id} -l <higher limit>\`, or export what there is with \`synthai export ${manifest.id}\``);
+  return manifest;
+}
+
+export function progressLine(manifest: Manifest): string {
+  const now = Date.now() / 1000;
+  const parts = manifest.batches
+    .filter((b) => b.step === "submitted" || b.step === "finished")
+    .map((b) => {
+      const counts = b.requestCounts ? `${b.requestCounts.completed + b.requestCounts.failed}/${b.requestCounts.total}` : "?";
+      const left = b.expiresAt ? `, expires in ${formatDuration(b.expiresAt - now)}` : "";
+      return `c${b.chunk}a${b.attempt} ${b.status} ${counts}${b.requestCounts?.failed ? ` (${b.requestCounts.failed} failed)` : ""}${left}`;
+    });
+  return `waiting: ${parts.join(" | ")} · spent ${formatUsd(spentUsd(manifest))}`;
+}
+
+function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
+  const spent = spentUsd(manifest);
+  const givenUp = manifest.batches.reduce((s, b) => s + (b.collected?.givenUp ?? 0), 0);
+  const retried = manifest.batches.filter((b) => b.attempt > 1).reduce((s, b) => s + b.requests, 0);
+  return `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
+    `cost ${formatUsd(spent)} at batch price (standard ${formatUsd(spent * 2)}); ${retried} re-requested, ${givenUp} given up` +
+    (givenUp ? ` — see \`synthai status ${manifest.id}\`` : "");
+}
+
+/** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */
+export async function reexport(runDir: string, options: { output?: string; log: Log }): Promise<Manifest> {
+  const manifest = loadManifest(runDir);
+  const unlock = lockRun(runDir);
+  try {
+    const dataset = await loadDataset(manifest.config.specFile);
+    for (const record of manifest.batches.filter((b) => b.step === "collected")) {
+      const { collected } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
+      record.collected = collected;
+    }
+    const save = () => saveManifest(runDir, manifest);
+    save();
+    const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save, ...(options.output ? { output: options.output } : {}) });
+    options.log(`exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`);
+    return manifest;
+  } finally {
+    unlock();
+  }
+}

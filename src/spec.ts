@@ -1,0 +1,144 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Faker } from "@faker-js/faker";
+import { UserError } from "./errors.ts";
+
+/** params.json: field → parameter → every value it may take (the seed's shape). */
+export type Params = Record<string, Record<string, string[]>>;
+
+/** One sample's draw: a value per parameter, grouped by field, plus generated values. */
+export interface Draw {
+  params: Record<string, Record<string, string>>;
+  values: Record<string, string>;
+}
+
+export type ParseResult =
+  | { ok: true; fields: Record<string, string> }
+  | { ok: false; reason: string };
+
+export interface Message {
+  role: "system" | "user";
+  content: string;
+}
+
+/** A dataset: how to turn a draw into a prompt, and an answer into fields. */
+export interface Dataset {
+  /** Names of the fields the model writes, in CSV order, e.g. ["Call", "Summary"]. */
+  fields: string[];
+  /** Values no list can hold (phone numbers, addresses…), drawn from a seeded faker. */
+  generate?: (faker: Faker, draw: Draw) => Record<string, string>;
+  /** The prompt for one draw: a user message, or a list of messages. */
+  prompt: (draw: Draw) => string | Message[];
+  /** Answer → fields; defaults to `[Field] text` sections. */
+  parse?: (answer: string, fields: string[]) => ParseResult;
+}
+
+export function defineDataset(dataset: Dataset): Dataset {
+  return dataset;
+}
+
+/** Splits `[Call] … [Summary] …` into fields; every field must be present and non-empty. */
+export function parseMarkers(answer: string, fields: string[]): ParseResult {
+  const pattern = new RegExp(`\\[(${fields.map(escapeRegExp).join("|")})\\]`, "g");
+  const found = [...answer.matchAll(pattern)];
+  const out: Record<string, string> = {};
+  for (const [i, match] of found.entries()) {
+    const name = match[1]!;
+    if (name in out) return { ok: false, reason: `section [${name}] appears twice` };
+    const end = found[i + 1]?.index ?? answer.length;
+    out[name] = answer.slice(match.index + match[0].length, end).trim().replace(/^[:\-\s]+/, "");
+  }
+  for (const field of fields) {
+    if (!(field in out)) return { ok: false, reason: `missing section [${field}]` };
+    if (!out[field]) return { ok: false, reason: `empty section [${field}]` };
+  }
+  return { ok: true, fields: out };
+}
+
+export function parseAnswer(dataset: Dataset, answer: string): ParseResult {
+  const parse = dataset.parse ?? parseMarkers;
+  try {
+    return parse(answer, dataset.fields);
+  } catch (error) {
+    return { ok: false, reason: `parser threw: ${(error as Error).message}` };
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Reads and checks params.json; every mistake is a UserError naming the spot. */
+export async function loadParams(path: string): Promise<Params> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError(`params file ${path} does not exist`, "pass the right path with -j/--params");
+    throw new UserError(`cannot read params file ${path} (${code})`, "check its permissions");
+  }
+  return checkParams(text, path);
+}
+
+export function checkParams(text: string, path: string): Params {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${path}: invalid JSON${jsonErrorPosition(text, error as Error)}: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, "").replace(/\s*\(line \d+ column \d+\)/, "")}`, "fix the JSON syntax (a trailing comma or a missing quote?)");
+  }
+  const hint = 'params.json maps each field to parameters, each a list of strings: {"Call": {"Attitude": ["positive", "negative"]}}';
+  if (!isObject(data) || Object.keys(data).length === 0) throw new UserError(`${path}: expected an object of fields`, hint);
+  const seen = new Map<string, string>();
+  for (const [field, parameters] of Object.entries(data)) {
+    if (!isObject(parameters)) throw new UserError(`${path}: field "${field}" must be an object of parameters`, hint);
+    for (const [name, values] of Object.entries(parameters)) {
+      if (!Array.isArray(values) || values.length === 0) throw new UserError(`${path}: ${field}.${name} has no values`, "give it a non-empty list of strings");
+      const bad = values.findIndex((v) => typeof v !== "string" || v.trim() === "");
+      if (bad >= 0) throw new UserError(`${path}: ${field}.${name}[${bad}] is not a non-empty string`, "every value must be a string");
+      const other = seen.get(name);
+      if (other) throw new UserError(`${path}: parameter "${name}" is in both ${other} and ${field}`, "rename one: parameter names become CSV columns");
+      seen.set(name, field);
+    }
+  }
+  return data as Params;
+}
+
+function jsonErrorPosition(text: string, error: Error): string {
+  const lineCol = /line (\d+) column (\d+)/.exec(error.message);
+  if (lineCol) return ` at line ${lineCol[1]} column ${lineCol[2]}`;
+  const position = /position (\d+)/.exec(error.message);
+  if (!position) return "";
+  const before = text.slice(0, Number(position[1]));
+  const line = before.split("\n").length;
+  return ` at line ${line} column ${before.length - before.lastIndexOf("\n")}`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Loads a spec module (default export or `dataset`), or the built-in one. */
+export async function loadDataset(specPath: string | undefined): Promise<Dataset> {
+  if (!specPath) return (await import("./datasets/customer-calls.ts")).default;
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(resolve(specPath)).href);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(resolve(specPath)))
+      throw new UserError(`spec ${specPath} does not exist`, "pass the path of a .ts module with --spec");
+    throw new UserError(`spec ${specPath} does not load: ${(error as Error).message.split("\n")[0]}`, "fix the module so that `node` can import it");
+  }
+  const dataset = (module.default ?? module.dataset) as Partial<Dataset> | undefined;
+  const hint = "export default defineDataset({ fields: [...], prompt: (draw) => ..., parse?: (answer, fields) => ... })";
+  if (!dataset || typeof dataset !== "object") throw new UserError(`spec ${specPath} has no default export`, hint);
+  if (!Array.isArray(dataset.fields) || dataset.fields.length === 0 || dataset.fields.some((f) => typeof f !== "string" || !f))
+    throw new UserError(`spec ${specPath}: "fields" must be a non-empty list of names`, hint);
+  if (typeof dataset.prompt !== "function") throw new UserError(`spec ${specPath}: "prompt" must be a function`, hint);
+  for (const key of ["parse", "generate"] as const)
+    if (dataset[key] !== undefined && typeof dataset[key] !== "function") throw new UserError(`spec ${specPath}: "${key}" must be a function`, hint);
+  return dataset as Dataset;
+}

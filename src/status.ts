@@ -1,0 +1,90 @@
+import { join } from "node:path";
+import { formatDuration } from "./log.ts";
+import { listRunIds, loadManifest, type Manifest } from "./manifest.ts";
+import { formatUsd } from "./pricing.ts";
+import { spentUsd } from "./run.ts";
+
+export interface RunSummary {
+  id: string;
+  createdAt: string;
+  model: string;
+  asked: number;
+  valid: number;
+  givenUp: number;
+  batches: Record<string, number>;
+  costUsd: number;
+  state: string;
+  reason?: string;
+}
+
+export function summarize(manifest: Manifest): RunSummary {
+  const batches: Record<string, number> = {};
+  for (const b of manifest.batches) {
+    const key = b.status ?? b.step;
+    batches[key] = (batches[key] ?? 0) + 1;
+  }
+  return {
+    id: manifest.id,
+    createdAt: manifest.createdAt,
+    model: manifest.config.model,
+    asked: manifest.config.samples,
+    valid: manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0),
+    givenUp: manifest.batches.reduce((s, b) => s + (b.collected?.givenUp ?? 0), 0),
+    batches,
+    costUsd: spentUsd(manifest),
+    state: manifest.state,
+    ...(manifest.reason ? { reason: manifest.reason } : {}),
+  };
+}
+
+/** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
+export async function listRuns(runsDir: string): Promise<(RunSummary | { id: string; state: "unreadable"; reason: string })[]> {
+  const out = [];
+  for (const id of await listRunIds(runsDir)) {
+    try {
+      out.push(summarize(loadManifest(join(runsDir, id))));
+    } catch (error) {
+      out.push({ id, state: "unreadable" as const, reason: (error as Error).message });
+    }
+  }
+  return out;
+}
+
+export function formatRunList(runs: Awaited<ReturnType<typeof listRuns>>): string {
+  if (runs.length === 0) return "no runs yet — start one with `synthai generate`";
+  const rows = runs.map((r) =>
+    "model" in r
+      ? [r.id, r.createdAt.slice(0, 19).replace("T", " "), r.model, `${r.valid}/${r.asked}`, Object.entries(r.batches).map(([k, v]) => `${v} ${k}`).join(", "), formatUsd(r.costUsd), r.state]
+      : [r.id, "", "", "", "", "", `unreadable: ${r.reason}`],
+  );
+  return table([["RUN", "CREATED", "MODEL", "SAMPLES", "BATCHES", "COST", "STATE"], ...rows]);
+}
+
+export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): string {
+  const s = summarize(manifest);
+  const lines = [
+    `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
+    `created ${s.createdAt} · model ${s.model} · seed ${manifest.config.seed}`,
+    `samples ${s.valid}/${s.asked} valid, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at batch price`,
+    `output ${manifest.config.output}${manifest.export?.done ? ` (${manifest.export.rows} rows from index ${manifest.export.firstIndex})` : ""}`,
+    "",
+  ];
+  const rows = manifest.batches.map((b) => {
+    const counts = b.requestCounts ? `${b.requestCounts.completed}+${b.requestCounts.failed}/${b.requestCounts.total}` : `${b.requests}`;
+    const phases = [
+      b.inProgressAt && b.createdAt ? `validating ${formatDuration(b.inProgressAt - b.createdAt)}` : "",
+      b.finalizingAt && b.inProgressAt ? `running ${formatDuration(b.finalizingAt - b.inProgressAt)}` : "",
+      b.finishedAt && b.createdAt ? `total ${formatDuration(b.finishedAt - b.createdAt)}` : "",
+      !b.finishedAt && b.expiresAt ? `expires in ${formatDuration(b.expiresAt - now)}` : "",
+    ].filter(Boolean).join(", ");
+    const c = b.collected;
+    const result = c ? `${c.ok} ok, ${c.malformed} malformed, ${c.failed + c.missing} failed, ${c.truncated} cut, ${c.givenUp} given up` : "";
+    return [`c${b.chunk}`, String(b.attempt), b.batchId ?? "-", b.status ?? b.step, counts, phases, result, c ? formatUsd(c.costUsd) : ""];
+  });
+  return lines.join("\n") + table([["CHUNK", "TRY", "BATCH", "STATUS", "REQUESTS", "TIMES", "RESULT", "COST"], ...rows]);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}

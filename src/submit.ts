@@ -1,0 +1,115 @@
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import type OpenAI from "openai";
+import { toStreamingFile } from "openai";
+import type { Batch } from "openai/resources/batches";
+import { ENDPOINT } from "./build.ts";
+import { apiFailure, call, isTransient, sleep } from "./client.ts";
+import { crashPoint, type BatchRecord } from "./manifest.ts";
+
+/** How long remote files and outputs live: as long as a run can be resumed. */
+export const REMOTE_TTL_SECONDS = 30 * 24 * 3600;
+const CREATE_TRIES = 6;
+
+export function remoteFileName(runId: string, record: BatchRecord): string {
+  return `synthai-${runId}-c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.jsonl`;
+}
+
+export function batchMetadata(runId: string, record: BatchRecord): Record<string, string> {
+  return { synthai_run: runId, synthai_chunk: String(record.chunk), synthai_attempt: String(record.attempt) };
+}
+
+/**
+ * Uploads a request file. If an earlier process may have uploaded it already (it recorded
+ * the start but not the id), the file is looked up by name first, so nothing is sent twice.
+ */
+export async function uploadRequests(client: OpenAI, runDir: string, runId: string, record: BatchRecord, save: () => void): Promise<string> {
+  const name = remoteFileName(runId, record);
+  if (record.uploadedAt !== undefined) {
+    const found = await findUploadedFile(client, name, record.uploadedAt);
+    if (found) return found;
+  }
+  record.uploadedAt = Math.floor(Date.now() / 1000);
+  save();
+  for (let tries = 1; ; tries++) {
+    try {
+      const file = await client.files.create(
+        {
+          file: toStreamingFile(createReadStream(join(runDir, record.requestsFile)), name, { type: "application/jsonl" }),
+          purpose: "batch",
+          expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS },
+        },
+        { maxRetries: 0 },
+      );
+      crashPoint("after-upload");
+      return file.id;
+    } catch (error) {
+      if (!isTransient(error) || tries >= CREATE_TRIES) throw apiFailure(error, `uploading ${record.requestsFile}`, client);
+      const found = await findUploadedFile(client, name, record.uploadedAt);
+      if (found) return found;
+      await sleep(backoffMs(tries));
+    }
+  }
+}
+
+async function findUploadedFile(client: OpenAI, name: string, since: number): Promise<string | undefined> {
+  return call(client, "listing files", async () => {
+    for await (const file of client.files.list({ purpose: "batch", order: "desc", limit: 100 })) {
+      if (file.created_at < since - 300) break;
+      if (file.filename === name && file.status !== "error") return file.id;
+    }
+    return undefined;
+  });
+}
+
+/**
+ * Creates the batch for an uploaded file, exactly once. The SDK would retry a POST that timed
+ * out without an idempotency key, billing a second batch; so retries are off here and any
+ * doubt is settled by finding the batch through its metadata.
+ */
+export async function createBatch(client: OpenAI, runId: string, record: BatchRecord, save: () => void): Promise<Batch> {
+  const metadata = batchMetadata(runId, record);
+  if (record.createdAt !== undefined) {
+    const found = await findBatch(client, metadata, record.createdAt);
+    if (found) return found;
+  }
+  record.createdAt = Math.floor(Date.now() / 1000);
+  save();
+  for (let tries = 1; ; tries++) {
+    try {
+      const batch = await client.batches.create(
+        {
+          input_file_id: record.fileId!,
+          endpoint: ENDPOINT,
+          completion_window: "24h",
+          metadata,
+          output_expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS },
+        },
+        { maxRetries: 0 },
+      );
+      crashPoint("after-create");
+      return batch;
+    } catch (error) {
+      if (!isTransient(error) || tries >= CREATE_TRIES) throw apiFailure(error, `creating the batch of ${record.requestsFile}`, client);
+      const found = await findBatch(client, metadata, record.createdAt);
+      if (found) return found;
+      await sleep(backoffMs(tries));
+    }
+  }
+}
+
+async function findBatch(client: OpenAI, metadata: Record<string, string>, since: number): Promise<Batch | undefined> {
+  return call(client, "listing batches", async () => {
+    // Newest first: stop once past the moment this process first tried to create it.
+    for await (const batch of client.batches.list({ limit: 100 })) {
+      if (batch.created_at < since - 300) break;
+      const m = batch.metadata ?? {};
+      if (Object.entries(metadata).every(([k, v]) => m[k] === v)) return batch;
+    }
+    return undefined;
+  });
+}
+
+export function backoffMs(tries: number): number {
+  return Math.min(30_000, 500 * 2 ** (tries - 1));
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// synthai: synthetic, labelled datasets through the OpenAI Batch API.
+// This file only reads the command line and hands it to the pipeline (see run.ts).
+import { resolve } from "node:path";
+import { defineCommand, runCommand, runMain, type ArgsDef } from "citty";
+import { UserError, redact } from "./errors.ts";
+import { stderrLog } from "./log.ts";
+import { findRunDir, loadManifest } from "./manifest.ts";
+import { number, toRunConfig } from "./options.ts";
+import { generate, reexport, resume } from "./run.ts";
+import { formatRunDetail, formatRunList, listRuns, summarize } from "./status.ts";
+
+const connectionArgs = {
+  "api-key": { type: "string", alias: "k", description: "OpenAI API key (default: $OPENAI_API_KEY)", valueHint: "key" },
+  "base-url": { type: "string", description: "API base URL (default: $OPENAI_BASE_URL, else OpenAI)", valueHint: "url" },
+  "runs-dir": { type: "string", description: "Folder of run folders", default: "runs", valueHint: "dir" },
+} as const satisfies ArgsDef;
+
+const waitArgs = {
+  detach: { type: "boolean", description: "Submit, print the run id and exit; continue with `synthai resume`" },
+  "poll-interval": { type: "string", description: "Seconds between status checks (backs off while nothing changes)", valueHint: "seconds" },
+} as const satisfies ArgsDef;
+
+const generateCommand = defineCommand({
+  meta: { name: "generate", description: "Build the requests, run them as Batch-API jobs, and write the CSV (the default command)" },
+  args: {
+    ...connectionArgs,
+    samples: { type: "string", alias: "n", description: "Number of samples to generate", default: "10", valueHint: "n" },
+    batches: { type: "string", alias: "b", description: "Number of Batch-API jobs to split into (more if a file would pass 50,000 requests or 200 MB)", default: "1", valueHint: "n" },
+    output: { type: "string", alias: "p", description: "Output CSV; an existing one with the same columns is appended to", default: "dataset.csv", valueHint: "path" },
+    params: { type: "string", alias: "j", description: "Parameter JSON: field → parameter → values", default: "params.json", valueHint: "path" },
+    budget: { type: "string", alias: "l", description: "Budget limit in USD; never exceeded, even in the worst case", valueHint: "usd" },
+    metrics: { type: "boolean", alias: "m", description: "Write <output>_metrics.csv (tokens, cost, time, sample, batch)", default: true, negativeDescription: "Do not write the metrics CSV" },
+    spec: { type: "string", description: "Dataset spec module (.ts): prompt and parser (default: the built-in customer-service calls)", valueHint: "file.ts" },
+    model: { type: "string", description: "Model", default: "gpt-4o-mini" },
+    seed: { type: "string", description: "Seed of the random draws (default: random, recorded in the manifest)" },
+    "max-tokens": { type: "string", description: "max_completion_tokens per answer", default: "1024" },
+    temperature: { type: "string", description: "Sampling temperature" },
+    "max-attempts": { type: "string", description: "Tries per sample before it is given up", default: "10" },
+    delimiter: { type: "string", description: "CSV delimiter for a new file (an existing file keeps its own)", valueHint: "char" },
+    "input-price": { type: "string", description: "Batch price of input tokens, USD per 1M (overrides the table)" },
+    "output-price": { type: "string", description: "Batch price of output tokens, USD per 1M (overrides the table)" },
+    "dry-run": { type: "boolean", description: "Build the request files and print the cost estimate; submit nothing" },
+    ...waitArgs,
+  },
+  async run({ args }) {
+    const config = toRunConfig(
+      { ...args, "base-url": args["base-url"] ?? process.env.OPENAI_BASE_URL },
+      () => Math.floor(Math.random() * 2 ** 31),
+    );
+    await generate(config, resolve(args["runs-dir"]), connection(args), {
+      log: stderrLog,
+      dryRun: Boolean(args["dry-run"]),
+      detach: Boolean(args.detach),
+    });
+  },
+});
+
+const resumeCommand = defineCommand({
+  meta: { name: "resume", description: "Continue a run from its manifest: nothing sent twice, nothing lost" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
+    ...connectionArgs,
+    budget: { type: "string", alias: "l", description: "New budget limit in USD", valueHint: "usd" },
+    ...waitArgs,
+  },
+  async run({ args }) {
+    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
+    await resume(runDir, connection(args), {
+      log: stderrLog,
+      detach: Boolean(args.detach),
+      ...(budgetUsd !== undefined ? { budgetUsd } : {}),
+      ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) } : {}),
+    });
+  },
+});
+
+const statusCommand = defineCommand({
+  meta: { name: "status", description: "List runs, or show one run batch by batch" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: false },
+    "runs-dir": connectionArgs["runs-dir"],
+    json: { type: "boolean", description: "Print JSON" },
+  },
+  async run({ args }) {
+    const runsDir = resolve(args["runs-dir"]);
+    if (!args.run) {
+      const runs = await listRuns(runsDir);
+      console.log(args.json ? JSON.stringify(runs, null, 2) : formatRunList(runs));
+      return;
+    }
+    const manifest = loadManifest(await findRunDir(runsDir, args.run));
+    console.log(args.json ? JSON.stringify({ ...summarize(manifest), batches: manifest.batches }, null, 2) : formatRunDetail(manifest));
+  },
+});
+
+const exportCommand = defineCommand({
+  meta: { name: "export", description: "Re-parse a run's downloaded answers and rewrite its CSV and metrics; no API call" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
+    output: { type: "string", alias: "p", description: "Write to this CSV instead of the run's own", valueHint: "path" },
+    "runs-dir": connectionArgs["runs-dir"],
+  },
+  async run({ args }) {
+    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    await reexport(runDir, { log: stderrLog, ...(args.output ? { output: resolve(args.output) } : {}) });
+  },
+});
+
+const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, export: exportCommand };
+
+const main = defineCommand({
+  meta: { name: "synthai", version: "0.1.0", description: "Synthetic, labelled datasets through the OpenAI Batch API" },
+  subCommands,
+});
+
+function connection(args: { "api-key"?: string; "base-url"?: string }) {
+  return { apiKey: args["api-key"] || process.env.OPENAI_API_KEY, baseURL: args["base-url"] || process.env.OPENAI_BASE_URL };
+}
+
+const rawArgs = process.argv.slice(2);
+// A bare `synthai -n 10` means `synthai generate -n 10`, as the seed's single command did.
+if (!(rawArgs[0] && rawArgs[0] in subCommands) && !["-h", "--help", "-v", "--version"].includes(rawArgs[0] ?? "")) rawArgs.unshift("generate");
+
+process.on("SIGINT", () => {
+  process.stderr.write("\ninterrupted — nothing is lost: `synthai status` lists runs, `synthai resume <run>` continues one\n");
+  process.exit(130);
+});
+
+if (rawArgs.some((arg) => arg === "-h" || arg === "--help") || rawArgs[0] === "-v" || rawArgs[0] === "--version") {
+  await runMain(main, { rawArgs });
+} else {
+  try {
+    await runCommand(main, { rawArgs });
+  } catch (error) {
+    if (error instanceof UserError) {
+      process.stderr.write(`${redact(error.toLine(), [process.env.OPENAI_API_KEY])}\n`);
+      process.exit(error.exitCode);
+    }
+    if ((error as { name?: string }).name === "CLIError") {
+      process.stderr.write(`error: ${(error as Error).message} — see \`synthai --help\`\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`synthai: internal error (a bug — please report it):\n${redact(String((error as Error)?.stack ?? error), [process.env.OPENAI_API_KEY])}\n`);
+    process.exit(1);
+  }
+}
