@@ -160,7 +160,7 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
     const metricRows = async function* () {
       let index = firstIndex;
       for await (const s of validSamples(runDir, manifest))
-        yield { index: index++, prompt_tokens: s.prompt_tokens, completion_tokens: s.completion_tokens, total_tokens: s.total_tokens, time: s.time, sample: s.sample, batch: s.chunk + 1, sample_id: s.custom_id, attempt: s.attempt, cost_usd: s.cost_usd, model: s.model };
+        yield { index: index++, prompt_tokens: s.prompt_tokens, completion_tokens: s.completion_tokens, total_tokens: s.total_tokens, time: s.time, sample: s.sample, batch: s.chunk + 1, sample_id: s.custom_id, attempt: s.attempt, cost_usd: roundUsd(s.cost_usd), model: s.model };
     };
     await pipeline(metricRows, stringify({ delimiter, header: !existingMetrics, columns: METRIC_COLUMNS }), createWriteStream(metricsFile, { flags: "a" }));
   }
@@ -175,4 +175,9 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
 async function truncateTo(path: string, size: number): Promise<void> {
   const current = await stat(path).then((s) => s.size, () => -1);
   if (current > size) await truncate(path, size);
+}
+
+/** Costs are sums of tiny products; ten decimals keep them exact to a millionth of a cent. */
+function roundUsd(usd: number): number {
+  return Math.round(usd * 1e10) / 1e10;
 }

@@ -5,11 +5,12 @@ import { buildRequests, buildRetryRequests } from "./build.ts";
 import { call, makeClient, sleep } from "./client.ts";
 import { collectBatch, downloadResults } from "./collect.ts";
 import { UserError } from "./errors.ts";
-import { checkWritable, exportRun } from "./export.ts";
+import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
+import { drawSample, labelsOf, newFaker } from "./draw.ts";
 import { formatDuration, type Log } from "./log.ts";
 import { crashPoint, ensureDir, loadManifest, lockRun, newRunId, saveManifest, type BatchRecord, type Manifest, type RunConfig } from "./manifest.ts";
 import { costUsd, formatUsd } from "./pricing.ts";
-import { loadDataset, loadParams, type Dataset } from "./spec.ts";
+import { loadDataset, loadParams, type Dataset, type Params } from "./spec.ts";
 import { createBatch, uploadRequests } from "./submit.ts";
 
 const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
@@ -29,7 +30,7 @@ export interface DriveOptions {
 export async function generate(config: RunConfig, runsDir: string, connection: Connection, options: DriveOptions & { dryRun?: boolean }): Promise<Manifest> {
   const params = await loadParams(config.paramsFile);
   const dataset = await loadDataset(config.specFile);
-  await checkWritable(config.output);
+  await checkOutput(config, params, dataset);
   const client = options.dryRun ? undefined : makeClient(connection);
   const id = newRunId(new Date());
   const runDir = join(runsDir, id);
@@ -53,6 +54,14 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
   }
 }
 
+/** Refuses, before anything is paid for, an output this run could not append to. */
+async function checkOutput(config: RunConfig, params: Params, dataset: Dataset): Promise<void> {
+  await checkWritable(config.output);
+  const labelNames = Object.keys(labelsOf(drawSample(newFaker(), params, dataset, config.seed, 0)));
+  const existing = await readExistingCsv(config.output, datasetColumns(dataset.fields, labelNames), config.delimiter);
+  if (config.metrics) await readExistingCsv(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
+}
+
 /** `synthai resume`: carry on from whatever step the manifest records. */
 export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number }): Promise<Manifest> {
   const manifest = loadManifest(runDir);
@@ -71,7 +80,7 @@ export async function resume(runDir: string, connection: Connection, options: Dr
   }
 }
 
-async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Awaited<ReturnType<typeof loadParams>>): Promise<void> {
+async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Params): Promise<void> {
   manifest.state = "building";
   saveManifest(runDir, manifest);
   const built = await buildRequests(runDir, manifest.config, params, dataset, (done) => log(`built ${done}/${manifest.config.samples} requests`));
@@ -254,7 +263,7 @@ export function progressLine(manifest: Manifest): string {
     .filter((b) => b.step === "submitted" || b.step === "finished")
     .map((b) => {
       const counts = b.requestCounts ? `${b.requestCounts.completed + b.requestCounts.failed}/${b.requestCounts.total}` : "?";
-      const left = b.expiresAt ? `, expires in ${formatDuration(b.expiresAt - now)}` : "";
+      const left = b.expiresAt && b.step === "submitted" && b.status !== "completed" ? `, expires in ${formatDuration(b.expiresAt - now)}` : "";
       return `c${b.chunk}a${b.attempt} ${b.status} ${counts}${b.requestCounts?.failed ? ` (${b.requestCounts.failed} failed)` : ""}${left}`;
     });
   return `waiting: ${parts.join(" | ")} · spent ${formatUsd(spentUsd(manifest))}`;

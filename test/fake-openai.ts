@@ -1,0 +1,435 @@
+/**
+ * A loopback fake of the OpenAI Files, Batches and Chat Completions API, faithful to
+ * ../shared/openai/BATCH-CONTRACT.md and openapi.yaml, with knobs for every fault synthai meets.
+ * Time is driven by polls: each `GET /batches/{id}` moves a batch along its lifecycle.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface Fault {
+  method: string;
+  /** Matched against the path without the query, e.g. /^\/v1\/batches$/. */
+  path: RegExp;
+  status: number;
+  /** How many matching requests fail. */
+  times: number;
+  /** Handle the request, then answer with the error anyway (a lost response). */
+  afterHandling?: boolean;
+  retryAfter?: number;
+}
+
+export interface FakeOptions {
+  apiKey?: string;
+  seed?: number;
+  /** Share of answers missing a section. */
+  malformedRate?: number;
+  /** Share of request lines that fail with a 500 in the error file. */
+  failedRate?: number;
+  /** Share of answers cut at max_tokens (finish_reason "length"). */
+  truncatedRate?: number;
+  /** Retrieves a batch stays in each phase. */
+  pollsPerPhase?: number;
+  /** The first N batches created expire after doing half their requests. */
+  expireFirst?: number;
+  /** Enqueued prompt-token limit; a batch over it fails with token_limit_exceeded. */
+  enqueuedTokenLimit?: number;
+  faults?: Fault[];
+}
+
+interface StoredFile {
+  id: string;
+  object: "file";
+  bytes: number;
+  created_at: number;
+  expires_at?: number;
+  filename: string;
+  purpose: string;
+  status: "processed";
+  content: Buffer;
+}
+
+interface StoredBatch {
+  batch: Record<string, any>;
+  polls: number;
+  lines: any[];
+  promptTokens: number;
+  expire: boolean;
+}
+
+const MAX_LINES = 50_000;
+const MAX_BYTES = 200 * 1000 * 1000;
+
+export class FakeOpenAI {
+  readonly options: FakeOptions;
+  readonly files = new Map<string, StoredFile>();
+  readonly batches: StoredBatch[] = [];
+  readonly requests: { method: string; path: string }[] = [];
+  chatCompletions = 0;
+  private server: Server | undefined;
+  private random: () => number;
+  private nextId = 1;
+  private faults: Fault[];
+
+  constructor(options: FakeOptions = {}) {
+    this.options = options;
+    this.random = mulberry32(options.seed ?? 42);
+    this.faults = (options.faults ?? []).map((f) => ({ ...f }));
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error) => send(res, 500, apiError(String(error), "server_error")));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Batches created, whatever became of them. */
+  get batchesCreated(): number {
+    return this.batches.length;
+  }
+
+  /** Every custom_id sent to the service in any batch, with repeats. */
+  requestedIds(): string[] {
+    return this.batches.flatMap((b) => b.lines.map((l) => l.custom_id));
+  }
+
+  private id(prefix: string): string {
+    return `${prefix}${String(this.nextId++).padStart(6, "0")}${Math.floor(this.random() * 1e9).toString(36)}`;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const method = req.method ?? "GET";
+    const path = url.pathname;
+    this.requests.push({ method, path });
+    const body = await readBody(req);
+    if (req.headers.authorization !== `Bearer ${this.options.apiKey ?? "test-key"}`)
+      return send(res, 401, apiError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
+    const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
+    if (fault) fault.times--;
+    if (fault && !fault.afterHandling) return sendFault(res, fault);
+    const [status, payload, raw] = await this.route(method, path, url.searchParams, body, req);
+    if (fault) return sendFault(res, fault);
+    if (raw) {
+      res.writeHead(status, { "content-type": "application/octet-stream" });
+      res.end(raw);
+      return;
+    }
+    send(res, status, payload);
+  }
+
+  private async route(method: string, path: string, query: URLSearchParams, body: Buffer, req: IncomingMessage): Promise<[number, unknown, Buffer?]> {
+    let m: RegExpMatchArray | null;
+    if (method === "POST" && path === "/v1/files") return this.createFile(body, req);
+    if (method === "GET" && path === "/v1/files") return [200, this.listFiles(query)];
+    if ((m = path.match(/^\/v1\/files\/([^/]+)$/))) {
+      const file = this.files.get(m[1]!);
+      if (!file) return [404, apiError(`No such File object: ${m[1]}`, "invalid_request_error")];
+      if (method === "DELETE") {
+        this.files.delete(file.id);
+        return [200, { id: file.id, object: "file", deleted: true }];
+      }
+      return [200, publicFile(file)];
+    }
+    if (method === "GET" && (m = path.match(/^\/v1\/files\/([^/]+)\/content$/))) {
+      const file = this.files.get(m[1]!);
+      if (!file) return [404, apiError(`No such File object: ${m[1]}`, "invalid_request_error")];
+      return [200, undefined, file.content];
+    }
+    if (method === "POST" && path === "/v1/batches") return this.createBatch(JSON.parse(body.toString("utf8")));
+    if (method === "GET" && path === "/v1/batches") return [200, this.listBatches(query)];
+    if ((m = path.match(/^\/v1\/batches\/([^/]+)(\/cancel)?$/))) {
+      const stored = this.batches.find((b) => b.batch.id === m![1]);
+      if (!stored) return [404, apiError(`No batch found with id '${m[1]}'.`, "invalid_request_error")];
+      if (method === "POST" && m[2]) return [200, this.cancel(stored)];
+      if (method === "GET" && !m[2]) return [200, this.advance(stored)];
+    }
+    if (method === "POST" && path === "/v1/chat/completions") {
+      this.chatCompletions++;
+      return [200, this.complete(JSON.parse(body.toString("utf8"))).body];
+    }
+    return [404, apiError(`Invalid URL (${method} ${path})`, "invalid_request_error")];
+  }
+
+  private async createFile(body: Buffer, req: IncomingMessage): Promise<[number, unknown]> {
+    const form = await new Request("http://fake/", { method: "POST", headers: req.headers as HeadersInit, body: new Uint8Array(body) }).formData();
+    const file = form.get("file");
+    const purpose = form.get("purpose");
+    if (!(file instanceof File)) return [400, apiError("Missing file", "invalid_request_error", null, "file")];
+    if (purpose !== "batch") return [400, apiError(`Invalid purpose ${purpose}`, "invalid_request_error", null, "purpose")];
+    const content = Buffer.from(await file.arrayBuffer());
+    const now = nowSeconds();
+    const seconds = Number(form.get("expires_after[seconds]") ?? 0);
+    const stored: StoredFile = { id: this.id("file-"), object: "file", bytes: content.length, created_at: now, filename: file.name, purpose, status: "processed", content };
+    if (seconds) stored.expires_at = now + seconds;
+    this.files.set(stored.id, stored);
+    return [200, publicFile(stored)];
+  }
+
+  private listFiles(query: URLSearchParams) {
+    let files = [...this.files.values()].filter((f) => !query.get("purpose") || f.purpose === query.get("purpose"));
+    files.sort((a, b) => (query.get("order") === "asc" ? 1 : -1) * (a.created_at - b.created_at || a.id.localeCompare(b.id)));
+    return page(files.map(publicFile), query, 10_000);
+  }
+
+  private listBatches(query: URLSearchParams) {
+    const newestFirst = [...this.batches].reverse().map((b) => b.batch);
+    return page(newestFirst as { id: string }[], query, 20);
+  }
+
+  private createBatch(body: any): [number, unknown] {
+    const file = this.files.get(body.input_file_id);
+    if (!file) return [400, apiError(`Invalid 'input_file_id': '${body.input_file_id}'.`, "invalid_request_error", null, "input_file_id")];
+    if (body.completion_window !== "24h") return [400, apiError("Invalid completion_window", "invalid_request_error", null, "completion_window")];
+    const metadata = body.metadata ?? null;
+    if (metadata && (Object.keys(metadata).length > 16 || Object.entries(metadata).some(([k, v]) => k.length > 64 || String(v).length > 512)))
+      return [400, apiError("Invalid metadata", "invalid_request_error", null, "metadata")];
+    const now = nowSeconds();
+    const batch: Record<string, any> = {
+      id: this.id("batch_"),
+      object: "batch",
+      endpoint: body.endpoint,
+      errors: null,
+      input_file_id: file.id,
+      completion_window: "24h",
+      status: "validating",
+      output_file_id: null,
+      error_file_id: null,
+      created_at: now,
+      expires_at: now + 24 * 3600,
+      request_counts: { total: 0, completed: 0, failed: 0 },
+      metadata,
+    };
+    const expire = this.batches.length < (this.options.expireFirst ?? 0);
+    this.batches.push({ batch, polls: 0, lines: [], promptTokens: 0, expire });
+    return [200, clean(batch)];
+  }
+
+  /** One poll: validating → in_progress → finalizing → completed (or failed / expired). */
+  private advance(stored: StoredBatch) {
+    const { batch } = stored;
+    const perPhase = this.options.pollsPerPhase ?? 1;
+    stored.polls++;
+    if (stored.polls % perPhase !== 0 || ["completed", "failed", "expired", "cancelled"].includes(batch.status)) return clean(batch);
+    const now = nowSeconds();
+    switch (batch.status) {
+      case "validating": {
+        const errors = this.validate(stored);
+        if (errors.length) {
+          Object.assign(batch, { status: "failed", failed_at: now, errors: { object: "list", data: errors } });
+          break;
+        }
+        batch.request_counts = { total: stored.lines.length, completed: 0, failed: 0 };
+        batch.model = stored.lines[0]?.body?.model;
+        Object.assign(batch, { status: "in_progress", in_progress_at: now });
+        break;
+      }
+      case "in_progress":
+        Object.assign(batch, { status: "finalizing", finalizing_at: now });
+        this.run(stored);
+        break;
+      case "finalizing":
+        Object.assign(batch, stored.expire ? { status: "expired", expired_at: now } : { status: "completed", completed_at: now });
+        break;
+      case "cancelling":
+        Object.assign(batch, { status: "cancelled", cancelled_at: now });
+        this.run(stored, true);
+        break;
+    }
+    return clean(batch);
+  }
+
+  private cancel(stored: StoredBatch) {
+    const { batch } = stored;
+    if (["validating", "in_progress", "finalizing"].includes(batch.status)) Object.assign(batch, { status: "cancelling", cancelling_at: nowSeconds() });
+    return clean(batch);
+  }
+
+  /** Checks the input file as the service does; returns BatchError objects. */
+  private validate(stored: StoredBatch) {
+    const file = this.files.get(stored.batch.input_file_id)!;
+    const errors: { code: string; message: string; param: string | null; line: number | null }[] = [];
+    if (file.bytes > MAX_BYTES) return [{ code: "file_too_large", message: "The input file exceeds 200 MB.", param: null, line: null }];
+    const text = file.content.toString("utf8");
+    const lines = text.split("\n").filter((l) => l.trim());
+    if (lines.length > MAX_LINES) return [{ code: "too_many_requests", message: `The input file has ${lines.length} requests; at most 50000 are allowed.`, param: null, line: null }];
+    const ids = new Set<string>();
+    let model: string | undefined;
+    lines.forEach((raw, i) => {
+      const line = i + 1;
+      let request: any;
+      try {
+        request = JSON.parse(raw);
+      } catch {
+        errors.push({ code: "invalid_json_line", message: "This line is not parseable as valid JSON.", param: null, line });
+        return;
+      }
+      if (typeof request.custom_id !== "string") errors.push({ code: "missing_required_parameter", message: "Missing custom_id.", param: "custom_id", line });
+      else if (ids.has(request.custom_id)) errors.push({ code: "duplicate_custom_id", message: `The custom_id '${request.custom_id}' is not unique.`, param: "custom_id", line });
+      else ids.add(request.custom_id);
+      if (request.method !== "POST") errors.push({ code: "invalid_request", message: "Only POST is supported.", param: "method", line });
+      if (request.url !== stored.batch.endpoint) errors.push({ code: "mismatched_endpoint", message: `The url '${request.url}' does not match the batch endpoint '${stored.batch.endpoint}'.`, param: "url", line });
+      model ??= request.body?.model;
+      if (request.body?.model !== model) errors.push({ code: "mismatched_model", message: "All requests in a batch must use the same model.", param: "body.model", line });
+      stored.lines.push(request);
+    });
+    stored.promptTokens = stored.lines.reduce((s, r) => s + promptTokens(r.body), 0);
+    const limit = this.options.enqueuedTokenLimit;
+    if (!errors.length && limit !== undefined) {
+      const enqueued = this.batches.filter((b) => b !== stored && ["in_progress", "finalizing"].includes(b.batch.status)).reduce((s, b) => s + b.promptTokens, 0);
+      if (enqueued + stored.promptTokens > limit)
+        errors.push({ code: "token_limit_exceeded", message: `Enqueued token limit reached for ${model}. Limit: ${limit} enqueued tokens.`, param: null, line: null });
+    }
+    if (errors.length) stored.lines = [];
+    return errors.slice(0, 10);
+  }
+
+  /** Answers the batch's requests (half of them if it expires or was cancelled), shuffled. */
+  private run(stored: StoredBatch, cancelled = false) {
+    const { batch } = stored;
+    const partial = stored.expire || cancelled;
+    const outputs: string[] = [];
+    const errors: string[] = [];
+    const usage = { input_tokens: 0, output_tokens: 0 };
+    stored.lines.forEach((request, i) => {
+      if (partial && i % 2 === 1) {
+        const code = cancelled ? "batch_cancelled" : "batch_expired";
+        errors.push(JSON.stringify({ id: this.id("batch_req_"), custom_id: request.custom_id, response: null, error: { code, message: `This request could not be executed before the batch was ${cancelled ? "cancelled" : "expired"}.` } }));
+        return;
+      }
+      if (this.random() < (this.options.failedRate ?? 0)) {
+        errors.push(JSON.stringify({
+          id: this.id("batch_req_"),
+          custom_id: request.custom_id,
+          response: { status_code: 500, request_id: this.id("req_"), body: apiError("The server had an error while processing your request.", "server_error") },
+          error: null,
+        }));
+        return;
+      }
+      const { body } = this.complete(request.body);
+      usage.input_tokens += body.usage.prompt_tokens;
+      usage.output_tokens += body.usage.completion_tokens;
+      outputs.push(JSON.stringify({ id: this.id("batch_req_"), custom_id: request.custom_id, response: { status_code: 200, request_id: this.id("req_"), body }, error: null }));
+    });
+    // The real service writes results in no particular order.
+    shuffle(outputs, this.random);
+    shuffle(errors, this.random);
+    batch.request_counts = { total: stored.lines.length, completed: outputs.length, failed: errors.length };
+    batch.usage = { ...usage, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.input_tokens + usage.output_tokens };
+    if (outputs.length) batch.output_file_id = this.storeOutput(batch, "output", outputs);
+    if (errors.length) batch.error_file_id = this.storeOutput(batch, "error", errors);
+  }
+
+  private storeOutput(batch: Record<string, any>, kind: string, lines: string[]): string {
+    const content = Buffer.from(`${lines.join("\n")}\n`);
+    const file: StoredFile = { id: this.id("file-"), object: "file", bytes: content.length, created_at: nowSeconds(), filename: `${batch.id}_${kind}.jsonl`, purpose: "batch_output", status: "processed", content };
+    this.files.set(file.id, file);
+    return file.id;
+  }
+
+  /** A chat completion that follows the prompt's `[Section]` format, unless a knob says otherwise. */
+  complete(request: any) {
+    const prompt = (request.messages ?? []).map((m: any) => String(m.content)).join("\n");
+    const sections = [...new Set([...prompt.matchAll(/\[([A-Z][A-Za-z_ ]*)\]/g)].map((m) => m[1]!))];
+    const roll = this.random();
+    const malformed = roll < (this.options.malformedRate ?? 0);
+    const truncated = !malformed && roll < (this.options.malformedRate ?? 0) + (this.options.truncatedRate ?? 0);
+    const kept = malformed && sections.length ? sections.slice(0, -1) : sections;
+    let content = kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") || sentence(this.random, "Answer");
+    if (truncated) content = content.slice(0, Math.ceil(content.length / 2));
+    const completionTokens = Math.ceil(content.length / 4);
+    const prompt_tokens = promptTokens(request);
+    return {
+      body: {
+        id: this.id("chatcmpl-"),
+        object: "chat.completion",
+        created: nowSeconds(),
+        model: `${request.model}-2024-07-18`,
+        choices: [{ index: 0, message: { role: "assistant", content, refusal: null }, logprobs: null, finish_reason: truncated ? "length" : "stop" }],
+        usage: { prompt_tokens, completion_tokens: completionTokens, total_tokens: prompt_tokens + completionTokens },
+        system_fingerprint: "fp_fake",
+      },
+    };
+  }
+}
+
+function promptTokens(body: any): number {
+  return Math.ceil((body?.messages ?? []).reduce((s: number, m: any) => s + String(m.content).length, 0) / 4) + 7;
+}
+
+function sentence(random: () => number, topic: string): string {
+  const words = ["customer", "agent", "bill", "meter", "tariff", "thanks", "problem", "solved", "account", "today", "supply", "call"];
+  const n = 12 + Math.floor(random() * 20);
+  return `${topic}: ${Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(" ")}.`;
+}
+
+function page<T extends { id: string }>(items: T[], query: URLSearchParams, defaultLimit: number) {
+  const limit = Math.min(Number(query.get("limit") ?? defaultLimit), 10_000);
+  const after = query.get("after");
+  const start = after ? items.findIndex((i) => i.id === after) + 1 : 0;
+  const data = items.slice(start, start + limit);
+  return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: start + limit < items.length };
+}
+
+function publicFile(file: StoredFile) {
+  const { content: _content, ...rest } = file;
+  return rest;
+}
+
+/** Optional timestamps are left out rather than sent as null, as the schema wants. */
+function clean(batch: Record<string, any>) {
+  return Object.fromEntries(Object.entries(batch).filter(([k, v]) => v !== null || k === "errors" || k === "metadata"));
+}
+
+function apiError(message: string, type: string, code: string | null = null, param: string | null = null) {
+  return { error: { message, type, param, code } };
+}
+
+function send(res: ServerResponse, status: number, payload: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(payload));
+}
+
+function sendFault(res: ServerResponse, fault: Fault): void {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
+  res.writeHead(fault.status, headers);
+  res.end(JSON.stringify(apiError(`Injected fault ${fault.status}`, fault.status === 429 ? "rate_limit_exceeded" : "server_error")));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function shuffle<T>(items: T[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

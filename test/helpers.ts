@@ -1,0 +1,54 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse } from "csv-parse/sync";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+export const ENTRY = join(ROOT, "src", "synthai.ts");
+export const PARAMS = join(ROOT, "params.json");
+export const API_KEY = "test-key";
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI as a user would, in `cwd`; async, so the in-process fake keeps serving. */
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: undefined, SYNTHAI_CRASH_AT: undefined, ...options.env };
+    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+    const child = spawn(process.execPath, [ENTRY, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+  });
+}
+
+export async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "synthai-test-"));
+}
+
+export async function readCsv(path: string, delimiter = ","): Promise<Record<string, string>[]> {
+  return parse(await readFile(path, "utf8"), { columns: true, delimiter });
+}
+
+export async function onlyRunDir(cwd: string): Promise<string> {
+  const ids = await readdir(join(cwd, "runs"));
+  if (ids.length !== 1) throw new Error(`expected one run, found ${ids.length}`);
+  return join(cwd, "runs", ids[0]!);
+}
+
+export async function readManifest(runDir: string) {
+  return JSON.parse(await readFile(join(runDir, "manifest.json"), "utf8"));
+}
+
+export async function readJsonlFile<T = any>(path: string): Promise<T[]> {
+  return (await readFile(path, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}

@@ -1,0 +1,173 @@
+import { readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
+import { API_KEY, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+
+let fake: FakeOpenAI | undefined;
+afterEach(async () => {
+  await fake?.stop();
+  fake = undefined;
+});
+
+async function startFake(options: FakeOptions = {}): Promise<string> {
+  fake = new FakeOpenAI({ apiKey: API_KEY, ...options });
+  return fake.start();
+}
+
+const fast = ["--poll-interval", "0.02", "-j", PARAMS];
+
+describe("synthai generate against the fake Batch API", () => {
+  test("25 samples in 3 batches: rows, metrics equal to the service's usage, batch price; a second run appends", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    const first = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, "--seed", "7", ...fast], { cwd });
+    expect(first.stderr).toContain("done: 25 of 25 samples");
+    expect(first.code).toBe(0);
+
+    const rows = await readCsv(join(cwd, "out.csv"));
+    expect(rows).toHaveLength(25);
+    expect(Object.keys(rows[0]!)).toEqual(["index", "Call", "Summary", "Attitude", "Conversation", "Problem", "Solved", "Manner", "Extension", "Phone", "Address", "Company", "sample_id"]);
+    for (const row of rows) {
+      expect(row.Call).not.toBe("");
+      expect(row.Summary).not.toBe("");
+      expect(row.Company).not.toBe("Company");
+    }
+    expect(rows.map((r) => Number(r.index))).toEqual([...Array(25).keys()]);
+    expect(new Set(rows.map((r) => r.sample_id)).size).toBe(25);
+    expect(fake!.batchesCreated).toBe(3);
+
+    const metrics = await readCsv(join(cwd, "out_metrics.csv"));
+    expect(metrics).toHaveLength(25);
+    const usage = fake!.batches.reduce((s, b) => ({ input: s.input + b.batch.usage.input_tokens, output: s.output + b.batch.usage.output_tokens }), { input: 0, output: 0 });
+    expect(metrics.reduce((s, m) => s + Number(m.prompt_tokens), 0)).toBe(usage.input);
+    expect(metrics.reduce((s, m) => s + Number(m.completion_tokens), 0)).toBe(usage.output);
+    for (const m of metrics) {
+      // gpt-4o-mini at batch price: $0.075 in, $0.30 out per 1M tokens.
+      expect(Number(m.cost_usd)).toBeCloseTo((Number(m.prompt_tokens) * 0.075 + Number(m.completion_tokens) * 0.3) / 1e6, 12);
+      expect(Number(m.total_tokens)).toBe(Number(m.prompt_tokens) + Number(m.completion_tokens));
+      expect(m.model).toBe("gpt-4o-mini-2024-07-18");
+    }
+
+    const second = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+    expect(second.code).toBe(0);
+    const text = await readFile(join(cwd, "out.csv"), "utf8");
+    expect(text.match(/^index,/gm)).toHaveLength(1);
+    const all = await readCsv(join(cwd, "out.csv"));
+    expect(all.map((r) => Number(r.index))).toEqual([...Array(50).keys()]);
+    expect(await readCsv(join(cwd, "out_metrics.csv"))).toHaveLength(50);
+  });
+
+  test("with 20% malformed answers and 10% failed lines: 25 valid rows, and only the bad ones are asked again", async () => {
+    const url = await startFake({ malformedRate: 0.2, failedRate: 0.1, seed: 3 });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    const rows = await readCsv(join(cwd, "out.csv"));
+    expect(rows).toHaveLength(25);
+    expect(new Set(rows.map((r) => r.sample_id)).size).toBe(25);
+
+    const runDir = await onlyRunDir(cwd);
+    const manifest = await readManifest(runDir);
+    const retries = manifest.batches.filter((b: any) => b.attempt > 1);
+    expect(retries.length).toBeGreaterThan(0);
+    for (const retry of retries) {
+      const previous = manifest.batches.find((b: any) => b.chunk === retry.chunk && b.attempt === retry.attempt - 1);
+      const previousResults = await readJsonlFile(join(runDir, `samples/c${String(previous.chunk).padStart(4, "0")}-a${previous.attempt}.jsonl`));
+      const bad = previousResults.filter((r) => r.status !== "ok").map((r) => r.custom_id).sort();
+      const asked = (await readJsonlFile(join(runDir, retry.requestsFile))).map((r) => r.custom_id).sort();
+      expect(asked).toEqual(bad);
+    }
+    // The service saw each sample once, plus once more per bad answer.
+    const badAnswers = manifest.batches.reduce((s: number, b: any) => s + b.collected.malformed + b.collected.failed + b.collected.missing, 0);
+    expect(fake!.requestedIds()).toHaveLength(25 + badAnswers);
+    const metrics = await readCsv(join(cwd, "out_metrics.csv"));
+    expect(metrics.some((m) => Number(m.attempt) > 1)).toBe(true);
+  });
+
+  test("--dry-run builds request files and prints an estimate without any API call", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "12", "-b", "2", "--dry-run", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/estimate: 12 requests in 2 batch\(es\), \d+ prompt tokens/);
+    expect(fake!.requests).toHaveLength(0);
+    const runDir = await onlyRunDir(cwd);
+    const files = await readdir(join(runDir, "requests"));
+    expect(files.sort()).toEqual(["c0000-a1.jsonl", "c0001-a1.jsonl"]);
+    const lines = await readJsonlFile(join(runDir, "requests", "c0000-a1.jsonl"));
+    expect(lines[0]).toMatchObject({ custom_id: "000000", method: "POST", url: "/v1/chat/completions", body: { model: "gpt-4o-mini" } });
+    expect((await readManifest(runDir)).state).toBe("dry-run");
+    await expect(stat(join(cwd, "dataset.csv"))).rejects.toThrow();
+  });
+
+  test("--no-m writes no metrics file; --delimiter ';' is kept when appending", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "3", "--no-m", "--delimiter", ";", "-p", "d.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    await expect(stat(join(cwd, "d_metrics.csv"))).rejects.toThrow();
+    expect((await runCli(["generate", "-n", "2", "--no-metrics", "-p", "d.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    const rows = await readCsv(join(cwd, "d.csv"), ";");
+    expect(rows.map((r) => r.index)).toEqual(["0", "1", "2", "3", "4"]);
+  });
+
+  test("an output CSV with other columns is refused and left untouched", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    await writeFile(join(cwd, "other.csv"), "a,b\n1,2\n");
+    const result = await runCli(["-n", "2", "-p", "other.csv", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n").at(-1)).toMatch(/^error: .*other\.csv has columns a,b, this run writes index,Call,Summary/);
+    expect(await readFile(join(cwd, "other.csv"), "utf8")).toBe("a,b\n1,2\n");
+    expect(fake!.requests).toHaveLength(0);
+  });
+
+  test("synthai export rebuilds the CSV from the run folder without an API call", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "6", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    const before = await readFile(join(cwd, "out.csv"), "utf8");
+    const calls = fake!.requests.length;
+    const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    const again = await runCli(["export", runId], { cwd });
+    expect(again.code).toBe(0);
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(before);
+    expect(fake!.requests.length).toBe(calls);
+    const elsewhere = await runCli(["export", runId, "-p", "copy.csv"], { cwd });
+    expect(elsewhere.code).toBe(0);
+    expect(await readCsv(join(cwd, "copy.csv"))).toHaveLength(6);
+  });
+
+  test("status lists runs and shows one run batch by batch", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "4", "-b", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    const list = await runCli(["status"], { cwd });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/RUN\s+CREATED\s+MODEL\s+SAMPLES/);
+    expect(list.stdout).toMatch(/gpt-4o-mini\s+4\/4\s+2 completed/);
+    const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    const detail = await runCli(["status", runId, "--json"], { cwd });
+    const json = JSON.parse(detail.stdout);
+    expect(json).toMatchObject({ id: runId, valid: 4, asked: 4, state: "done" });
+    expect(json.batches).toHaveLength(2);
+  });
+
+  test("the API key lands nowhere in the run folder or the output", async () => {
+    const url = await startFake({ apiKey: "fake-secret-key-abcdef123456" });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "3", "-k", "fake-secret-key-abcdef123456", "--base-url", url, ...fast], { cwd, env: { OPENAI_API_KEY: undefined } });
+    expect(result.code).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const texts = [result.stdout, result.stderr, await readFile(join(cwd, "dataset.csv"), "utf8"), await readFile(join(runDir, "manifest.json"), "utf8")];
+    for (const sub of await readdir(runDir, { recursive: true })) {
+      const path = join(runDir, sub);
+      if ((await stat(path)).isFile()) texts.push(await readFile(path, "utf8"));
+    }
+    for (const text of texts) expect(text).not.toContain("fake-secret-key-abcdef123456");
+    const refused = await runCli(["-n", "2", "-k", "wrong-secret-key-999", "--base-url", url, ...fast], { cwd, env: { OPENAI_API_KEY: undefined } });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/error: the API refused the key/);
+    expect(refused.stderr).not.toContain("wrong-secret-key-999");
+  });
+});
