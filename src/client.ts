@@ -13,6 +13,11 @@ export function makeClient({ apiKey, baseURL }: ClientOptions): OpenAI {
   return new OpenAI({ apiKey, baseURL: baseURL || undefined, maxRetries: 6, timeout: 120_000 });
 }
 
+/** Fails fast, before anything is built or paid for, when the API cannot be reached or refuses the key. */
+export async function preflight(client: OpenAI): Promise<void> {
+  await call(client, "checking the connection", () => client.batches.list({ limit: 1 }, { maxRetries: 1, timeout: 20_000 }));
+}
+
 /** True for faults worth another try: no answer, timeouts, 408, 409, 429, 5xx. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof APIConnectionError) return true;

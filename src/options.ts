@@ -28,10 +28,11 @@ export function number(value: string | undefined, flag: string, check: { integer
   if (value === undefined || value === "") return undefined;
   const n = Number(value);
   const kind = check.integer ? "a whole number" : "a number";
+  const example = flag.split("/")[0];
   if (!Number.isFinite(n) || (check.integer && !Number.isInteger(n)))
-    throw new UserError(`${flag} must be ${kind}, got "${value}"`, `for example ${flag} 10`);
-  if (check.positive && n <= 0) throw new UserError(`${flag} must be greater than 0, got ${value}`, `for example ${flag} 10`);
-  if (check.min !== undefined && n < check.min) throw new UserError(`${flag} must be at least ${check.min}, got ${value}`, `for example ${flag} ${check.min}`);
+    throw new UserError(`${flag} must be ${kind}, got "${value}"`, `for example ${example} 10`);
+  if (check.positive && n <= 0) throw new UserError(`${flag} must be greater than 0, got ${value}`, `for example ${example} 10`);
+  if (check.min !== undefined && n < check.min) throw new UserError(`${flag} must be at least ${check.min}, got ${value}`, `for example ${example} ${check.min}`);
   return n;
 }
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { buildRequests, buildRetryRequests } from "./build.ts";
-import { call, makeClient, sleep } from "./client.ts";
+import { call, makeClient, preflight, sleep } from "./client.ts";
 import { collectBatch, downloadResults } from "./collect.ts";
 import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
@@ -32,6 +32,7 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
   const dataset = await loadDataset(config.specFile);
   await checkOutput(config, params, dataset);
   const client = options.dryRun ? undefined : makeClient(connection);
+  if (client) await preflight(client);
   const id = newRunId(new Date());
   const runDir = join(runsDir, id);
   await ensureDir(runDir);

@@ -48,11 +48,12 @@ const generateCommand = defineCommand({
       { ...args, "base-url": args["base-url"] ?? process.env.OPENAI_BASE_URL },
       () => Math.floor(Math.random() * 2 ** 31),
     );
-    await generate(config, resolve(args["runs-dir"]), connection(args), {
+    const manifest = await generate(config, resolve(args["runs-dir"]), connection(args), {
       log: stderrLog,
       dryRun: Boolean(args["dry-run"]),
       detach: Boolean(args.detach),
     });
+    exitWhenStopped(manifest.state);
   },
 });
 
@@ -67,12 +68,13 @@ const resumeCommand = defineCommand({
   async run({ args }) {
     const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
     const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
-    await resume(runDir, connection(args), {
+    const manifest = await resume(runDir, connection(args), {
       log: stderrLog,
       detach: Boolean(args.detach),
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
       ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) } : {}),
     });
+    exitWhenStopped(manifest.state);
   },
 });
 
@@ -114,6 +116,11 @@ const main = defineCommand({
   meta: { name: "synthai", version: "0.1.0", description: "Synthetic, labelled datasets through the OpenAI Batch API" },
   subCommands,
 });
+
+/** A run stopped by its budget has not made what was asked: say so to scripts with exit code 4. */
+function exitWhenStopped(state: string): void {
+  if (state === "stopped") process.exitCode = 4;
+}
 
 function connection(args: { "api-key"?: string; "base-url"?: string }) {
   return { apiKey: args["api-key"] || process.env.OPENAI_API_KEY, baseURL: args["base-url"] || process.env.OPENAI_BASE_URL };

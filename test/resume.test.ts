@@ -1,0 +1,164 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
+import { API_KEY, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+
+let fake: FakeOpenAI | undefined;
+afterEach(async () => {
+  await fake?.stop();
+  fake = undefined;
+});
+
+async function startFake(options: FakeOptions = {}): Promise<string> {
+  fake = new FakeOpenAI({ apiKey: API_KEY, ...options });
+  return fake.start();
+}
+
+const fast = ["--poll-interval", "0.02", "-j", PARAMS, "-p", "out.csv"];
+
+/** The run's cost as the service billed it: every answer it returned, at batch price. */
+function billedUsd(): number {
+  return fake!.batches.reduce((s, b) => s + ((b.batch.usage?.input_tokens ?? 0) * 0.075 + (b.batch.usage?.output_tokens ?? 0) * 0.3) / 1e6, 0);
+}
+
+async function expectExactRun(cwd: string, samples: number) {
+  const rows = await readCsv(join(cwd, "out.csv"));
+  expect(rows).toHaveLength(samples);
+  expect(new Set(rows.map((r) => r.sample_id)).size).toBe(samples);
+  expect((await readFile(join(cwd, "out.csv"), "utf8")).match(/^index,/gm)).toHaveLength(1);
+  expect(await readCsv(join(cwd, "out_metrics.csv"))).toHaveLength(samples);
+  const manifest = await readManifest(await onlyRunDir(cwd));
+  expect(manifest.state).toBe("done");
+  // One batch on the service per chunk and attempt, and the cost counted once.
+  expect(fake!.batchesCreated).toBe(manifest.batches.length);
+  expect(new Set(fake!.batches.map((b) => b.batch.input_file_id)).size).toBe(manifest.batches.length);
+  expect([...fake!.files.values()].filter((f) => f.purpose === "batch")).toHaveLength(manifest.batches.length);
+  const spent = manifest.batches.reduce((s: number, b: any) => s + b.collected.costUsd, 0);
+  expect(spent).toBeCloseTo(billedUsd(), 12);
+  return manifest;
+}
+
+describe("kill -9 at any point, then synthai resume", () => {
+  const points = ["during-build", "after-upload", "after-create", "after-submit", "after-finished", "during-download", "after-collect", "during-export"];
+  for (const point of points) {
+    test(`killed ${point}: resume ends with exactly the asked samples, no batch twice, cost once`, async () => {
+      const url = await startFake({ malformedRate: 0.2, seed: 11 });
+      const cwd = await tempDir();
+      const killed = await runCli(["-n", "12", "-b", "2", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: point } });
+      expect(killed.signal).toBe("SIGKILL");
+      const runId = (await readManifest(await onlyRunDir(cwd))).id;
+      const resumed = await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+      expect(resumed.stderr).toContain("done: 12 of 12 samples");
+      expect(resumed.code).toBe(0);
+      await expectExactRun(cwd, 12);
+    });
+  }
+
+  test("a second process on the same run is refused; a lock left by a dead process is taken over", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    await runCli(["-n", "4", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "after-submit" } });
+    const runDir = await onlyRunDir(cwd);
+    const runId = (await readManifest(runDir)).id;
+    await writeFile(join(runDir, ".lock"), String(process.pid));
+    const refused = await runCli(["resume", runId, "--base-url", url], { cwd });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error: run .* is being driven by process \d+ — wait for it/m);
+    await writeFile(join(runDir, ".lock"), "2147483646");
+    const resumed = await runCli(["resume", runId.slice(-4), "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).toBe(0);
+    await expectExactRun(cwd, 4);
+  });
+});
+
+describe("service faults", () => {
+  test("a batches.create whose answer is lost (500 after creating) does not create a second batch", async () => {
+    const url = await startFake({ faults: [{ method: "POST", path: /^\/v1\/batches$/, status: 500, times: 1, afterHandling: true }] });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "6", "-b", "3", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    await expectExactRun(cwd, 6);
+    expect(fake!.batchesCreated).toBe(3);
+  });
+
+  test("an upload whose answer is lost is found by name, not sent again", async () => {
+    const url = await startFake({ faults: [{ method: "POST", path: /^\/v1\/files$/, status: 502, times: 1, afterHandling: true }] });
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "4", "-b", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    await expectExactRun(cwd, 4);
+  });
+
+  test("429 with retry-after and 503 while polling and downloading are retried", async () => {
+    const url = await startFake({
+      faults: [
+        { method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 429, times: 2, retryAfter: 0 },
+        { method: "GET", path: /^\/v1\/files\/[^/]+\/content$/, status: 503, times: 2 },
+      ],
+    });
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "5", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    await expectExactRun(cwd, 5);
+    expect(fake!.requests.filter((r) => r.path.endsWith("/content")).length).toBeGreaterThanOrEqual(3);
+  });
+
+  test("an expired batch keeps its finished answers and asks again only for the rest", async () => {
+    const url = await startFake({ expireFirst: 1 });
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "10", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    const manifest = await expectExactRun(cwd, 10);
+    expect(manifest.batches[0].status).toBe("expired");
+    expect(manifest.batches[0].collected.ok).toBe(5);
+    const retry = await readJsonlFile(join(await onlyRunDir(cwd), manifest.batches[1].requestsFile));
+    expect(retry).toHaveLength(5);
+  });
+
+  test("token_limit_exceeded is not an attempt: the same file goes again", async () => {
+    // Two batches of ~7 prompt tokens x 5 lines each fit alone but not together.
+    const url = await startFake({ enqueuedTokenLimit: 700, pollsPerPhase: 1 });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "10", "-b", "2", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("enqueued-token limit reached");
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    expect(manifest.batches.every((b: any) => b.attempt === 1)).toBe(true);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(10);
+  });
+
+  test("a batch that fails validation stops the run with the service's errors and line numbers", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    const killed = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "during-build" } });
+    expect(killed.signal).toBe("SIGKILL");
+    const runDir = await onlyRunDir(cwd);
+    // Break the uploaded file as a hand-edited request file would be: a repeated custom_id.
+    const resumedOnce = await runCli(["resume", (await readManifest(runDir)).id, "--base-url", url, "--detach"], { cwd, env: { SYNTHAI_CRASH_AT: "after-upload" } });
+    expect(resumedOnce.signal).toBe("SIGKILL");
+    expect(fake!.files.size).toBe(1);
+    const [file] = fake!.files.values();
+    file!.content = Buffer.from(file!.content.toString().replace(/"custom_id":"000001"/, '"custom_id":"000000"'));
+    const resumed = await runCli(["resume", (await readManifest(runDir)).id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/error: batch \S+ failed validation: line 2: duplicate_custom_id/);
+    expect((await readManifest(runDir)).state).toBe("failed");
+  });
+});
+
+describe("budget", () => {
+  test("-l is never exceeded: the run stops before a batch that could pass it, and resumes with a higher limit", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    // Each batch of 5 may cost up to 5 x 1024 output tokens x $0.30/1M ≈ $0.0016; the second does not fit after the first's real cost.
+    const stopped = await runCli(["-n", "10", "-b", "2", "-l", "0.0017", "--base-url", url, ...fast], { cwd });
+    expect(stopped.code).toBe(4);
+    expect(stopped.stderr).toMatch(/stopped: budget: spent \$0\.\d+ for 5 valid samples/);
+    expect(fake!.batchesCreated).toBe(1);
+    const runDir = await onlyRunDir(cwd);
+    const manifest = await readManifest(runDir);
+    expect(manifest.state).toBe("stopped");
+    expect(billedUsd()).toBeLessThanOrEqual(0.0017);
+    const resumed = await runCli(["resume", manifest.id, "-l", "1", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).toBe(0);
+    await expectExactRun(cwd, 10);
+  });
+});
