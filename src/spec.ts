@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Faker } from "@faker-js/faker";
+import { parse as parseJson, printParseErrorCode, type ParseError, type ParseErrorCode } from "jsonc-parser";
 import { UserError } from "./errors.ts";
 
 /** params.json: field → parameter → every value it may take (the seed's shape). */
@@ -83,11 +84,14 @@ export async function loadParams(path: string): Promise<Params> {
 }
 
 export function checkParams(text: string, path: string): Params {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${path}: invalid JSON${jsonErrorPosition(text, error as Error)}: ${(error as Error).message.replace(/ in JSON at position \d+.*$/, "").replace(/\s*\(line \d+ column \d+\)/, "")}`, "fix the JSON syntax (a trailing comma or a missing quote?)");
+  const errors: ParseError[] = [];
+  const data: unknown = parseJson(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first) {
+    const before = text.slice(0, first.offset);
+    const line = before.split("\n").length;
+    const column = first.offset - before.lastIndexOf("\n");
+    throw new UserError(`${path}: invalid JSON at line ${line} column ${column}: ${describeJsonError(first.error)}`, "fix the JSON syntax");
   }
   const hint = 'params.json maps each field to parameters, each a list of strings: {"Call": {"Attitude": ["positive", "negative"]}}';
   if (!isObject(data) || Object.keys(data).length === 0) throw new UserError(`${path}: expected an object of fields`, hint);
@@ -106,14 +110,10 @@ export function checkParams(text: string, path: string): Params {
   return data as Params;
 }
 
-function jsonErrorPosition(text: string, error: Error): string {
-  const lineCol = /line (\d+) column (\d+)/.exec(error.message);
-  if (lineCol) return ` at line ${lineCol[1]} column ${lineCol[2]}`;
-  const position = /position (\d+)/.exec(error.message);
-  if (!position) return "";
-  const before = text.slice(0, Number(position[1]));
-  const line = before.split("\n").length;
-  return ` at line ${line} column ${before.length - before.lastIndexOf("\n")}`;
+function describeJsonError(code: ParseErrorCode): string {
+  const text = printParseErrorCode(code);
+  if (text === "PropertyNameExpected" || text === "ValueExpected") return `${text === "ValueExpected" ? "a value" : "a property name"} was expected (a trailing comma?)`;
+  return text.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

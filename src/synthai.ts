@@ -2,7 +2,7 @@
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
 // This file only reads the command line and hands it to the pipeline (see run.ts).
 import { resolve } from "node:path";
-import { defineCommand, runCommand, runMain, type ArgsDef } from "citty";
+import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "citty";
 import { UserError, redact } from "./errors.ts";
 import { stderrLog } from "./log.ts";
 import { findRunDir, loadManifest } from "./manifest.ts";
@@ -126,9 +126,37 @@ function connection(args: { "api-key"?: string; "base-url"?: string }) {
   return { apiKey: args["api-key"] || process.env.OPENAI_API_KEY, baseURL: args["base-url"] || process.env.OPENAI_BASE_URL };
 }
 
+/** citty accepts any flag; a typo like `--sample 10` must not silently run with defaults. */
+function checkArgs(rawArgs: string[], def: ArgsDef): void {
+  const names = (name: string, arg: ArgDef) => [name, ...[("alias" in arg && arg.alias) || []].flat()];
+  const entries = Object.entries(def);
+  const positionals = entries.filter(([, a]) => a.type === "positional").length;
+  const known = new Set(entries.filter(([, a]) => a.type !== "positional").flatMap(([n, a]) => names(n, a)));
+  const flagsWithValue = new Set(entries.filter(([, a]) => a.type === "string").flatMap(([n, a]) => names(n, a)));
+  let seenPositionals = 0;
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (!arg.startsWith("-") || arg === "-") {
+      if (++seenPositionals > positionals) throw new UserError(`unexpected argument "${arg}"`, "see `synthai --help`");
+      continue;
+    }
+    const name = arg.replace(/^--?/, "").split("=")[0]!;
+    const bare = name.startsWith("no-") && !known.has(name) ? name.slice(3) : name;
+    if (!known.has(bare)) throw new UserError(`unknown option ${arg.split("=")[0]}`, "see `synthai --help` for the options");
+    if (flagsWithValue.has(bare) && !arg.includes("=")) i++;
+  }
+}
+
+for (const command of Object.values(subCommands)) {
+  command.setup = ({ rawArgs }: { rawArgs: string[] }) => checkArgs(rawArgs, command.args as ArgsDef);
+}
+
 const rawArgs = process.argv.slice(2);
 // A bare `synthai -n 10` means `synthai generate -n 10`, as the seed's single command did.
-if (!(rawArgs[0] && rawArgs[0] in subCommands) && !["-h", "--help", "-v", "--version"].includes(rawArgs[0] ?? "")) rawArgs.unshift("generate");
+if (!rawArgs[0] || rawArgs[0].startsWith("-")) {
+  if (!["-h", "--help", "-v", "--version"].includes(rawArgs[0] ?? "")) rawArgs.unshift("generate");
+}
 
 process.on("SIGINT", () => {
   process.stderr.write("\ninterrupted — nothing is lost: `synthai status` lists runs, `synthai resume <run>` continues one\n");
@@ -139,6 +167,7 @@ if (rawArgs.some((arg) => arg === "-h" || arg === "--help") || rawArgs[0] === "-
   await runMain(main, { rawArgs });
 } else {
   try {
+    if (!(rawArgs[0]! in subCommands)) throw new UserError(`unknown command "${rawArgs[0]}"`, `the commands are ${Object.keys(subCommands).join(", ")}; see \`synthai --help\``);
     await runCommand(main, { rawArgs });
   } catch (error) {
     if (error instanceof UserError) {

@@ -1,0 +1,138 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { buildRequests, chunkSize, customId, MAX_REQUESTS_PER_FILE } from "../src/build.ts";
+import { judgeLine } from "../src/collect.ts";
+import customerCalls from "../src/datasets/customer-calls.ts";
+import { drawSample, labelsOf, newFaker } from "../src/draw.ts";
+import { UserError } from "../src/errors.ts";
+import { metricsPathFor } from "../src/export.ts";
+import { newRunId, type RunConfig } from "../src/manifest.ts";
+import { toRunConfig } from "../src/options.ts";
+import { batchPrice, costUsd } from "../src/pricing.ts";
+import { checkParams, parseMarkers, type Params } from "../src/spec.ts";
+import { fitsBudget } from "../src/run.ts";
+import { PARAMS, tempDir } from "./helpers.ts";
+
+describe("parseMarkers", () => {
+  test("splits [Call] and [Summary] sections", () => {
+    expect(parseMarkers("[Call]\nAgent: hello\nClient: hi\n\n[Summary] A short call.", ["Call", "Summary"])).toEqual({
+      ok: true,
+      fields: { Call: "Agent: hello\nClient: hi", Summary: "A short call." },
+    });
+  });
+  test("a missing, empty or repeated section is malformed, with the reason", () => {
+    expect(parseMarkers("[Call] hi", ["Call", "Summary"])).toEqual({ ok: false, reason: "missing section [Summary]" });
+    expect(parseMarkers("[Call] hi [Summary]  ", ["Call", "Summary"])).toEqual({ ok: false, reason: "empty section [Summary]" });
+    expect(parseMarkers("[Call] a [Call] b [Summary] c", ["Call", "Summary"])).toEqual({ ok: false, reason: "section [Call] appears twice" });
+  });
+});
+
+describe("checkParams", () => {
+  test("accepts the seed's params.json", async () => {
+    const params = checkParams(await readFile(PARAMS, "utf8"), "params.json");
+    expect(Object.keys(params)).toEqual(["Call", "Summary"]);
+    expect(params.Call!.Attitude).toHaveLength(5);
+  });
+  test("names the line and column of a JSON error", () => {
+    expect(() => checkParams('{\n  "Call": {"A": ["x",]}\n}', "p.json")).toThrow(/p\.json: invalid JSON at line 2 column 22/);
+  });
+});
+
+describe("drawing samples", () => {
+  const params = { Call: { Attitude: ["positive", "negative"], Problem: ["meter", "bill"] }, Summary: { Extension: ["brief"] } } satisfies Params;
+  test("the same seed and index give the same draw, in any order", () => {
+    const a = drawSample(newFaker(), params, customerCalls, 5, 3);
+    drawSample(newFaker(), params, customerCalls, 5, 9);
+    expect(drawSample(newFaker(), params, customerCalls, 5, 3)).toEqual(a);
+    expect(Object.keys(labelsOf(a))).toEqual(["Attitude", "Problem", "Extension", "Phone", "Address", "Company"]);
+    expect(a.values.Company).not.toBe("Company");
+  });
+  test("every value is drawn over many samples", () => {
+    const faker = newFaker();
+    const seen = new Set(Array.from({ length: 50 }, (_, i) => drawSample(faker, params, customerCalls, 1, i).params.Call!.Problem));
+    expect(seen).toEqual(new Set(["meter", "bill"]));
+  });
+});
+
+describe("judgeLine", () => {
+  const ok = (content: string, finish = "stop") =>
+    JSON.stringify({ id: "batch_req_1", custom_id: "000003", response: { status_code: 200, request_id: "r", body: { model: "gpt-4o-mini-2024-07-18", choices: [{ message: { content }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: 20 } } }, error: null });
+  test("a well-formed answer", () => {
+    expect(judgeLine(ok("[Call] hi [Summary] bye"), customerCalls)).toMatchObject({ custom_id: "000003", status: "ok", fields: { Call: "hi", Summary: "bye" }, prompt_tokens: 10, completion_tokens: 20, model: "gpt-4o-mini-2024-07-18" });
+  });
+  test("malformed answers are retried, answers cut at max_tokens are not", () => {
+    expect(judgeLine(ok("[Call] hi"), customerCalls)).toMatchObject({ status: "malformed", retryable: true, reason: "missing section [Summary]" });
+    expect(judgeLine(ok("[Call] hi [Summ", "length"), customerCalls)).toMatchObject({ status: "truncated", retryable: false });
+  });
+  test("error lines: 5xx and expiry are retried, a 400 is not; a corrupt line is reported", () => {
+    const err500 = JSON.stringify({ custom_id: "000001", response: { status_code: 500, body: { error: { message: "oops", type: "server_error", code: null } } }, error: null });
+    const expired = JSON.stringify({ custom_id: "000002", response: null, error: { code: "batch_expired", message: "expired" } });
+    const bad400 = JSON.stringify({ custom_id: "000004", response: { status_code: 400, body: { error: { message: "bad", type: "invalid_request_error", code: "invalid_value" } } }, error: null });
+    expect(judgeLine(err500, customerCalls)).toMatchObject({ status: "failed", retryable: true, reason: "server_error: oops" });
+    expect(judgeLine(expired, customerCalls)).toMatchObject({ status: "failed", retryable: true, reason: "batch_expired: expired" });
+    expect(judgeLine(bad400, customerCalls)).toMatchObject({ status: "failed", retryable: false });
+    expect(judgeLine("{not json", customerCalls)).toEqual({ corrupt: "not JSON: {not json" });
+  });
+});
+
+describe("pricing and budget", () => {
+  test("batch price is half the standard price; dated snapshots and flags work", () => {
+    expect(batchPrice("gpt-4o-mini")).toEqual({ input: 0.075, output: 0.3 });
+    expect(batchPrice("gpt-4o-mini-2024-07-18")).toEqual({ input: 0.075, output: 0.3 });
+    expect(batchPrice("custom", { input: 1, output: 2 })).toEqual({ input: 1, output: 2 });
+    expect(() => batchPrice("custom")).toThrow(UserError);
+    expect(costUsd({ input: 0.075, output: 0.3 }, 1_000_000, 1_000_000)).toBeCloseTo(0.375, 12);
+  });
+  test("a batch fits the budget only if its worst case fits what is left", () => {
+    const config = toRunConfig({ samples: "10", budget: "0.01", "max-tokens": "1000" }, () => 1);
+    const record = (step: string, extra = {}) => ({ chunk: 0, attempt: 1, requestsFile: "x", requests: 10, promptTokens: 1000, step, ...extra }) as any;
+    // worst case: 1000 x 0.075/1M + 10 x 1000 x 0.3/1M = 0.003075
+    const manifest = { config, batches: [record("submitted"), record("collected", { collected: { costUsd: 0.003 } })] } as any;
+    expect(fitsBudget(manifest, record("pending"))).toBe(true);
+    manifest.batches.push(record("submitted"));
+    expect(fitsBudget(manifest, record("pending"))).toBe(false);
+  });
+});
+
+describe("options", () => {
+  test("defaults follow the seed", () => {
+    const config = toRunConfig({}, () => 99);
+    expect(config).toMatchObject({ samples: 10, batches: 1, metrics: true, maxAttempts: 10, seed: 99, model: "gpt-4o-mini" });
+    expect(config.output.endsWith("dataset.csv")).toBe(true);
+    expect(config.paramsFile.endsWith("params.json")).toBe(true);
+  });
+  test("metrics file is named as the seed names it", () => {
+    expect(metricsPathFor("/x/dataset.csv")).toBe("/x/dataset_metrics.csv");
+  });
+  test("run ids sort by time", () => {
+    const a = newRunId(new Date("2026-01-02T03:04:05Z"), () => 0.5);
+    const b = newRunId(new Date("2026-01-02T03:04:06Z"), () => 0.1);
+    expect(a).toMatch(/^20260102-030405-[0-9a-z]{4}$/);
+    expect([b, a].sort()).toEqual([a, b]);
+  });
+});
+
+describe("building request files", () => {
+  const config = (samples: number, batches: number, seed = 4): RunConfig => ({ ...toRunConfig({ samples: String(samples), batches: String(batches) }, () => seed), seed });
+  test("custom ids are zero-padded sample indexes", () => {
+    expect(customId(7, 25)).toBe("000007");
+    expect(customId(7, 10_000_000)).toBe("0000007");
+  });
+  test("-b splits into that many files, and never more than 50,000 requests a file", () => {
+    expect(chunkSize(25, 3)).toBe(9);
+    expect(chunkSize(1_000_000, 1)).toBe(MAX_REQUESTS_PER_FILE);
+  });
+  test("the same seed gives byte-identical request files", async () => {
+    const params = checkParams(await readFile(PARAMS, "utf8"), "params.json");
+    const [a, b] = [await tempDir(), await tempDir()];
+    const built = await buildRequests(a, config(7, 2), params, customerCalls);
+    await buildRequests(b, config(7, 2), params, customerCalls);
+    expect(built.batches.map((r) => r.requests)).toEqual([4, 3]);
+    for (const file of ["requests/c0000-a1.jsonl", "requests/c0001-a1.jsonl", "draws/c0000.jsonl"])
+      expect(await readFile(join(a, file), "utf8")).toBe(await readFile(join(b, file), "utf8"));
+    const c = await tempDir();
+    await buildRequests(c, config(7, 2, 5), params, customerCalls);
+    expect(await readFile(join(c, "requests/c0000-a1.jsonl"), "utf8")).not.toBe(await readFile(join(a, "requests/c0000-a1.jsonl"), "utf8"));
+  });
+});

@@ -1,0 +1,91 @@
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { PARAMS, ROOT, runCli, tempDir } from "./helpers.ts";
+
+/** Bad input: one line naming the problem and the fix, exit code 2, no stack trace. */
+async function expectUserError(args: string[], message: RegExp, options: { env?: Record<string, string | undefined>; setup?: (cwd: string) => Promise<void>; code?: number } = {}) {
+  const cwd = await tempDir();
+  await options.setup?.(cwd);
+  const result = await runCli(args, { cwd, env: options.env });
+  const lines = result.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^error: .+ — .+/);
+  expect(lines[0]).toMatch(message);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.code).toBe(options.code ?? 2);
+  return cwd;
+}
+
+const offline = ["--base-url", "http://127.0.0.1:9/v1", "-j", PARAMS];
+
+describe("bad input gets one clear line and exit code 2", () => {
+  test.each([
+    [["-n", "0"], /-n\/--samples must be greater than 0, got 0 — for example -n 10/],
+    [["-n", "-5"], /-n\/--samples must be greater than 0/],
+    [["-n", "ten"], /-n\/--samples must be a whole number, got "ten"/],
+    [["-n", "2.5"], /-n\/--samples must be a whole number/],
+    [["-n", "2", "-b", "3"], /-b\/--batches \(3\) is larger than -n\/--samples \(2\)/],
+    [["-l", "abc"], /-l\/--budget must be a number, got "abc"/],
+    [["-l", "-1"], /-l\/--budget must be greater than 0/],
+    [["--model", "my-own-model"], /no price is known for model "my-own-model" — pass its batch prices/],
+    [["--delimiter", "ab"], /--delimiter must be one character/],
+  ])("%j", async (args, message) => {
+    await expectUserError([...args, ...offline], message);
+  });
+
+  test("a missing params file", async () => {
+    await expectUserError(["-j", "nope.json", "--dry-run"], /params file .*nope\.json does not exist — pass the right path with -j\/--params/);
+  });
+
+  test("invalid JSON in params.json, with line and column", async () => {
+    await expectUserError(["-j", "p.json", "--dry-run"], /p\.json: invalid JSON at line 3 column 1/, {
+      setup: (cwd) => writeFile(join(cwd, "p.json"), '{\n  "Call": {"A": ["x"]},\n}\n'),
+    });
+  });
+
+  test.each([
+    ['{"Call": {"A": []}}', /Call\.A has no values/],
+    ['{"Call": {"A": ["x", 3]}}', /Call\.A\[1\] is not a non-empty string/],
+    ['{"Call": ["x"]}', /field "Call" must be an object of parameters/],
+    ["[]", /expected an object of fields/],
+    ['{"Call": {"A": ["x"]}, "Summary": {"A": ["y"]}}', /parameter "A" is in both Call and Summary/],
+  ])("params.json %s", async (text, message) => {
+    await expectUserError(["-j", "p.json", "--dry-run"], message, { setup: (cwd) => writeFile(join(cwd, "p.json"), text) });
+  });
+
+  test("a spec that does not exist, does not load, or has the wrong shape", async () => {
+    await expectUserError(["--spec", "missing.ts", "-j", PARAMS, "--dry-run"], /spec .*missing\.ts does not exist/);
+    await expectUserError(["--spec", join(ROOT, "test/fixtures/throwing-spec.ts"), "-j", PARAMS, "--dry-run"], /throwing-spec\.ts does not load: boom while loading/);
+    await expectUserError(["--spec", join(ROOT, "test/fixtures/bad-shape-spec.ts"), "-j", PARAMS, "--dry-run"], /bad-shape-spec\.ts: "prompt" must be a function/);
+  });
+
+  test("no API key", async () => {
+    await expectUserError(["-n", "2", ...offline], /no OpenAI API key — set OPENAI_API_KEY or pass -k/, { env: { OPENAI_API_KEY: undefined } });
+  });
+
+  test("an unreachable base URL fails before anything is built", async () => {
+    const cwd = await expectUserError(["-n", "2", ...offline], /cannot reach the API at http:\/\/127\.0\.0\.1:9\/v1/, { code: 3 });
+    await expect(readFile(join(cwd, "dataset.csv"))).rejects.toThrow();
+  });
+
+  test("an unwritable output path", async () => {
+    await expectUserError(["-n", "2", "-p", "no/such/dir/out.csv", ...offline, "--dry-run"], /cannot create .*out\.csv: its folder does not exist/);
+  });
+
+  test("an unknown run id, and a corrupt or hand-edited manifest", async () => {
+    await expectUserError(["resume", "20990101-000000-zzzz"], /no run "20990101-000000-zzzz" in .*runs — run `synthai status`/);
+    const setupRun = (manifest: string) => async (cwd: string) => {
+      await mkdir(join(cwd, "runs", "20260101-000000-abcd"), { recursive: true });
+      await writeFile(join(cwd, "runs", "20260101-000000-abcd", "manifest.json"), manifest);
+    };
+    await expectUserError(["resume", "abcd"], /manifest\.json is not valid JSON/, { setup: setupRun("{oops") });
+    await expectUserError(["resume", "abcd"], /manifest\.json is corrupt at (version|id|config)/, { setup: setupRun('{"version": 1}') });
+  });
+
+  test("an unknown command, option or argument", async () => {
+    await expectUserError(["frobnicate", "x"], /unknown command "frobnicate" — the commands are generate, resume, status, export/);
+    await expectUserError(["--sample", "10"], /unknown option --sample — see `synthai --help`/);
+    await expectUserError(["generate", "-n", "3", "extra"], /unexpected argument "extra"/);
+  });
+});
