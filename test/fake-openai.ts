@@ -77,7 +77,8 @@ export class FakeOpenAI {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
+    // Lenient framing: Prism's proxy forwards a chunked upload with a Content-Length too.
+    this.server = createServer({ insecureHTTPParser: true }, (req, res) => {
       this.handle(req, res).catch((error) => send(res, 500, apiError(String(error), "server_error")));
     });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
@@ -175,7 +176,7 @@ export class FakeOpenAI {
   private listFiles(query: URLSearchParams) {
     let files = [...this.files.values()].filter((f) => !query.get("purpose") || f.purpose === query.get("purpose"));
     files.sort((a, b) => (query.get("order") === "asc" ? 1 : -1) * (a.created_at - b.created_at || a.id.localeCompare(b.id)));
-    return page(files.map(publicFile), query, 10_000);
+    return page(files.map(publicFile), query, 10_000, true);
   }
 
   private listBatches(query: URLSearchParams) {
@@ -369,12 +370,14 @@ function sentence(random: () => number, topic: string): string {
   return `${topic}: ${Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(" ")}.`;
 }
 
-function page<T extends { id: string }>(items: T[], query: URLSearchParams, defaultLimit: number) {
+function page<T extends { id: string }>(items: T[], query: URLSearchParams, defaultLimit: number, requireIds = false) {
   const limit = Math.min(Number(query.get("limit") ?? defaultLimit), 10_000);
   const after = query.get("after");
   const start = after ? items.findIndex((i) => i.id === after) + 1 : 0;
   const data = items.slice(start, start + limit);
-  return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: start + limit < items.length };
+  // The schema wants ids as strings: an empty page of files says "", of batches leaves them out.
+  const ids = data.length ? { first_id: data[0]!.id, last_id: data.at(-1)!.id } : requireIds ? { first_id: "", last_id: "" } : {};
+  return { object: "list", data, ...ids, has_more: start + limit < items.length };
 }
 
 function publicFile(file: StoredFile) {
@@ -384,7 +387,7 @@ function publicFile(file: StoredFile) {
 
 /** Optional timestamps are left out rather than sent as null, as the schema wants. */
 function clean(batch: Record<string, any>) {
-  return Object.fromEntries(Object.entries(batch).filter(([k, v]) => v !== null || k === "errors" || k === "metadata"));
+  return Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== null));
 }
 
 function apiError(message: string, type: string, code: string | null = null, param: string | null = null) {
