@@ -88,9 +88,13 @@ export function samplesFile(record: BatchRecord): string {
   return `samples/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.jsonl`;
 }
 
-/** Downloads a batch's output and error files (either may be absent) to a temp name, then renames. */
-export async function downloadResults(client: OpenAI, runDir: string, record: BatchRecord): Promise<void> {
+/**
+ * Downloads a batch's output and error files (either may be absent) to a temp name, checks
+ * their line counts against the batch's request_counts, then renames them into place.
+ */
+export async function downloadResults(client: OpenAI, runDir: string, record: BatchRecord, log: (line: string) => void): Promise<void> {
   await ensureDir(join(runDir, "results"));
+  const expected = { output: record.requestCounts?.completed, errors: record.requestCounts?.failed };
   for (const [kind, fileId] of [["output", record.outputFileId], ["errors", record.errorFileId]] as const) {
     const target = join(runDir, resultsFile(record, kind));
     if (!fileId) {
@@ -98,10 +102,37 @@ export async function downloadResults(client: OpenAI, runDir: string, record: Ba
       continue;
     }
     const tmp = `${target}.tmp`;
-    const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
-    await pipeline(Readable.fromWeb(response.body as any), createWriteStream(tmp));
-    crashPoint("during-download");
+    for (let tries = 1; ; tries++) {
+      const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
+      await pipeline(Readable.fromWeb(response.body as any), createWriteStream(tmp));
+      crashPoint("during-download");
+      const lines = await countLines(tmp);
+      const want = expected[kind];
+      if (want === undefined || lines >= want) break;
+      if (tries >= 2) {
+        log(`warning: ${fileId} has ${lines} lines, the batch reported ${want}; the missing samples will be asked again`);
+        break;
+      }
+    }
     await rename(tmp, target);
+  }
+}
+
+async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  for await (const _ of readLines(path)) lines++;
+  return lines;
+}
+
+/** Deletes a collected batch's input, output and error files from the account; their content is on disk. */
+export async function deleteRemoteFiles(client: OpenAI, record: BatchRecord, log: (line: string) => void): Promise<void> {
+  for (const fileId of [record.fileId, record.outputFileId, record.errorFileId]) {
+    if (!fileId) continue;
+    try {
+      await client.files.delete(fileId);
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) log(`warning: could not delete remote file ${fileId} (${(error as Error).message.split("\n")[0]}); \`synthai gc\` can remove it later`);
+    }
   }
 }
 
@@ -181,6 +212,8 @@ export async function collectBatch(
   // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
   for (const id of asked)
     await emit({ custom_id: id, status: "missing", reason: missingReason(record), prompt_tokens: 0, completion_tokens: 0, retryable: true });
+  // What the service billed for the batch is its cost, even for answers that could not be read.
+  if (record.usage) collected.costUsd = costUsd(price, record.usage.input_tokens, record.usage.output_tokens);
   await writer.close();
   await rename(`${target}.tmp`, target);
   return { collected, retryIds, corrupt };

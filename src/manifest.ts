@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -38,6 +38,8 @@ const BatchRecord = z.object({
   finalizingAt: z.number().optional(),
   finishedAt: z.number().optional(),
   expiresAt: z.number().optional(),
+  /** Tokens the service billed for the whole batch (reported on batches since 2025-09). */
+  usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }).optional(),
   outputFileId: z.string().optional(),
   errorFileId: z.string().optional(),
   errors: z.array(z.string()).optional(),
@@ -68,6 +70,7 @@ const Config = z.object({
   maxAttempts: z.number().int().positive(),
   pollIntervalSeconds: z.number().positive(),
   baseURL: z.string().optional(),
+  keepRemote: z.boolean().optional(),
 });
 
 const Export = z.object({
@@ -208,8 +211,4 @@ export function crashPoint(point: string): void {
   if (process.env.SYNTHAI_CRASH_AT === point) {
     process.kill(process.pid, "SIGKILL");
   }
-}
-
-export function writeNew(path: string, content: string): void {
-  writeFileSync(path, content);
 }

@@ -22,6 +22,7 @@ export interface GenerateArgs {
   "input-price"?: string;
   "output-price"?: string;
   "base-url"?: string;
+  "keep-remote"?: boolean;
 }
 
 export function number(value: string | undefined, flag: string, check: { integer?: boolean; min?: number; positive?: boolean } = {}): number | undefined {
@@ -66,5 +67,6 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["base-url"]) config.baseURL = args["base-url"];
+  if (args["keep-remote"]) config.keepRemote = true;
   return config;
 }

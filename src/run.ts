@@ -3,7 +3,7 @@ import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { buildRequests, buildRetryRequests } from "./build.ts";
 import { call, makeClient, preflight, sleep } from "./client.ts";
-import { collectBatch, downloadResults } from "./collect.ts";
+import { collectBatch, deleteRemoteFiles, downloadResults } from "./collect.ts";
 import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
@@ -23,6 +23,8 @@ export interface Connection {
 
 export interface DriveOptions {
   detach?: boolean;
+  /** Submit nothing new: wait for what is in flight, collect it, stop. */
+  cancelling?: boolean;
   log: Log;
 }
 
@@ -64,13 +66,14 @@ async function checkOutput(config: RunConfig, params: Params, dataset: Dataset):
 }
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
-export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number }): Promise<Manifest> {
+export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number; keepRemote?: boolean }): Promise<Manifest> {
   const manifest = loadManifest(runDir);
   const unlock = lockRun(runDir);
   try {
     const config = manifest.config;
     if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
     if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
+    if (options.keepRemote) config.keepRemote = true;
     const dataset = await loadDataset(config.specFile);
     const client = makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
@@ -140,12 +143,14 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
     for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, client, dataset, log);
 
     let blocked: BatchRecord | undefined;
-    for (const record of manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded")) {
-      if (!fitsBudget(manifest, record)) {
-        blocked = record;
-        continue;
+    if (!options.cancelling) {
+      for (const record of manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded")) {
+        if (!fitsBudget(manifest, record)) {
+          blocked = record;
+          continue;
+        }
+        await submit(client, runDir, manifest, record, log);
       }
-      await submit(client, runDir, manifest, record, log);
     }
 
     const inFlight = manifest.batches.filter((b) => b.step === "submitted");
@@ -155,23 +160,13 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
     }
     if (inFlight.length === 0) {
       if (manifest.batches.some((b) => b.step === "finished")) continue;
+      if (options.cancelling) return stop(runDir, manifest, "cancelled", log);
       if (blocked) return stopForBudget(runDir, manifest, blocked, log);
       break;
     }
 
     await sleep(pollSeconds * 1000);
-    let changed = false;
-    for (const record of inFlight) {
-      const batch = await call(client, `checking batch ${record.batchId}`, () => client.batches.retrieve(record.batchId!));
-      const before = `${record.status}:${record.requestCounts?.completed}:${record.requestCounts?.failed}`;
-      applyBatch(record, batch);
-      if (before !== `${record.status}:${record.requestCounts?.completed}:${record.requestCounts?.failed}`) changed = true;
-      if (FINAL.has(batch.status)) {
-        record.step = "finished";
-        save();
-        crashPoint("after-finished");
-      }
-    }
+    const changed = await poll(client, manifest, inFlight, save);
     const progress = progressLine(manifest);
     if (progress !== lastProgress) log(progress);
     lastProgress = progress;
@@ -186,6 +181,56 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
   save();
   log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
   return manifest;
+}
+
+/**
+ * Looks at every batch in flight once; true if any moved. Many batches are read from one
+ * listing (newest first) instead of one request each.
+ */
+async function poll(client: OpenAI, manifest: Manifest, inFlight: BatchRecord[], save: () => void): Promise<boolean> {
+  const seen = new Map<string, Batch>();
+  if (inFlight.length > 3) {
+    const oldest = Math.min(...inFlight.map((b) => b.createdAt ?? 0));
+    await call(client, "listing batches", async () => {
+      for await (const batch of client.batches.list({ limit: 100 })) {
+        seen.set(batch.id, batch);
+        if (batch.created_at < oldest || seen.size >= inFlight.length + 200) break;
+      }
+    });
+  }
+  let changed = false;
+  for (const record of inFlight) {
+    const batch = seen.get(record.batchId!) ?? (await call(client, `checking batch ${record.batchId}`, () => client.batches.retrieve(record.batchId!)));
+    const before = `${record.status}:${record.requestCounts?.completed}:${record.requestCounts?.failed}`;
+    applyBatch(record, batch);
+    if (before !== `${record.status}:${record.requestCounts?.completed}:${record.requestCounts?.failed}`) changed = true;
+    if (FINAL.has(batch.status)) {
+      record.step = "finished";
+      save();
+      crashPoint("after-finished");
+    }
+  }
+  return changed;
+}
+
+/** `synthai cancel`: cancels the batches in flight, waits through `cancelling`, keeps what they finished. */
+export async function cancel(runDir: string, connection: Connection, options: DriveOptions & { pollIntervalSeconds?: number }): Promise<Manifest> {
+  const manifest = loadManifest(runDir);
+  const unlock = lockRun(runDir);
+  try {
+    if (options.pollIntervalSeconds !== undefined) manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;
+    const dataset = await loadDataset(manifest.config.specFile);
+    const client = makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? manifest.config.baseURL });
+    for (const record of manifest.batches.filter((b) => b.step === "submitted")) {
+      const batch = await call(client, `cancelling batch ${record.batchId}`, () => client.batches.cancel(record.batchId!));
+      applyBatch(record, batch);
+      options.log(`cancelling ${record.batchId} (${batch.status})`);
+    }
+    saveManifest(runDir, manifest);
+    return await drive(runDir, manifest, client, dataset, { ...options, cancelling: true });
+  } finally {
+    unlock();
+  }
 }
 
 async function submit(client: OpenAI, runDir: string, manifest: Manifest, record: BatchRecord, log: Log): Promise<void> {
@@ -214,6 +259,7 @@ export function applyBatch(record: BatchRecord, batch: Batch): void {
   const finished = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.failed_at;
   if (finished) record.finishedAt = finished;
   if (batch.expires_at) record.expiresAt = batch.expires_at;
+  if (batch.usage) record.usage = { input_tokens: batch.usage.input_tokens, output_tokens: batch.usage.output_tokens };
   if (batch.output_file_id) record.outputFileId = batch.output_file_id;
   if (batch.error_file_id) record.errorFileId = batch.error_file_id;
   if (batch.errors?.data?.length)
@@ -235,7 +281,7 @@ async function collect(runDir: string, manifest: Manifest, record: BatchRecord, 
     saveManifest(runDir, manifest);
     throw new UserError(manifest.reason, `fix the request file ${record.requestsFile} or the spec, then start a new run`);
   }
-  await downloadResults(client, runDir, record);
+  await downloadResults(client, runDir, record, log);
   const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds) : undefined;
@@ -244,18 +290,25 @@ async function collect(runDir: string, manifest: Manifest, record: BatchRecord, 
   record.step = "collected";
   if (retry) manifest.batches.push(retry);
   saveManifest(runDir, manifest);
+  if (!manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
   log(`collected ${record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
     `${collected.truncated} cut off; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`);
 }
 
 function stopForBudget(runDir: string, manifest: Manifest, blocked: BatchRecord, log: Log): Manifest {
-  const spent = spentUsd(manifest);
-  const valid = manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0);
+  return stop(runDir, manifest, `budget: spent ${formatUsd(spentUsd(manifest))} for ${validCount(manifest)} valid samples; the next batch (${blocked.requests} requests) could cost up to ${formatUsd(worstCase(manifest, blocked))}, over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`, log, " -l <higher limit>");
+}
+
+function stop(runDir: string, manifest: Manifest, reason: string, log: Log, resumeFlags = ""): Manifest {
   manifest.state = "stopped";
-  manifest.reason = `budget: spent ${formatUsd(spent)} for ${valid} valid samples; the next batch (${blocked.requests} requests) could cost up to ${formatUsd(worstCase(manifest, blocked))}, over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`;
+  manifest.reason = reason === "cancelled" ? `cancelled with ${validCount(manifest)} valid samples, spent ${formatUsd(spentUsd(manifest))}` : reason;
   saveManifest(runDir, manifest);
-  log(`stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id} -l <higher limit>\`, or export what there is with \`synthai export ${manifest.id}\``);
+  log(`stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id}${resumeFlags}\`, or export what there is with \`synthai export ${manifest.id}\``);
   return manifest;
+}
+
+function validCount(manifest: Manifest): number {
+  return manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0);
 }
 
 export function progressLine(manifest: Manifest): string {

@@ -7,7 +7,9 @@ import { UserError, redact } from "./errors.ts";
 import { stderrLog } from "./log.ts";
 import { findRunDir, loadManifest } from "./manifest.ts";
 import { number, toRunConfig } from "./options.ts";
-import { generate, reexport, resume } from "./run.ts";
+import { cancel, generate, reexport, resume } from "./run.ts";
+import { collectGarbage } from "./gc.ts";
+import { makeClient } from "./client.ts";
 import { formatRunDetail, formatRunList, listRuns, summarize } from "./status.ts";
 
 const connectionArgs = {
@@ -17,6 +19,7 @@ const connectionArgs = {
 } as const satisfies ArgsDef;
 
 const waitArgs = {
+  "keep-remote": { type: "boolean", description: "Keep the request, output and error files on the account after collecting them" },
   detach: { type: "boolean", description: "Submit, print the run id and exit; continue with `synthai resume`" },
   "poll-interval": { type: "string", description: "Seconds between status checks (backs off while nothing changes)", valueHint: "seconds" },
 } as const satisfies ArgsDef;
@@ -53,6 +56,7 @@ const generateCommand = defineCommand({
       dryRun: Boolean(args["dry-run"]),
       detach: Boolean(args.detach),
     });
+    if (args.detach) console.log(manifest.id);
     exitWhenStopped(manifest.state);
   },
 });
@@ -70,9 +74,10 @@ const resumeCommand = defineCommand({
     const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
     const manifest = await resume(runDir, connection(args), {
       log: stderrLog,
+      keepRemote: Boolean(args["keep-remote"]),
       detach: Boolean(args.detach),
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
-      ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) } : {}),
+      ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! } : {}),
     });
     exitWhenStopped(manifest.state);
   },
@@ -110,7 +115,33 @@ const exportCommand = defineCommand({
   },
 });
 
-const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, export: exportCommand };
+const cancelCommand = defineCommand({
+  meta: { name: "cancel", description: "Cancel a run's batches in flight, keep what they finished; `resume` continues later" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
+    ...connectionArgs,
+    "poll-interval": waitArgs["poll-interval"],
+  },
+  async run({ args }) {
+    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const pollIntervalSeconds = number(args["poll-interval"], "--poll-interval", { positive: true });
+    await cancel(runDir, connection(args), { log: stderrLog, ...(pollIntervalSeconds !== undefined ? { pollIntervalSeconds } : {}) });
+  },
+});
+
+const gcCommand = defineCommand({
+  meta: { name: "gc", description: "Delete synthai's leftover files on the OpenAI account (those of batches no longer running)" },
+  args: {
+    "api-key": connectionArgs["api-key"],
+    "base-url": connectionArgs["base-url"],
+    "dry-run": { type: "boolean", description: "Only list them" },
+  },
+  async run({ args }) {
+    await collectGarbage(makeClient(connection(args)), { dryRun: Boolean(args["dry-run"]), log: stderrLog });
+  },
+});
+
+const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, export: exportCommand, cancel: cancelCommand, gc: gcCommand };
 
 const main = defineCommand({
   meta: { name: "synthai", version: "0.1.0", description: "Synthetic, labelled datasets through the OpenAI Batch API" },

@@ -43,8 +43,19 @@ test("synthai's requests and the fake's answers match OpenAI's published schema"
   expect(result.stderr).toContain("done: 12 of 12 samples");
   expect(result.code).toBe(0);
   expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
+
+  const detached = await runCli(["-n", "4", "--detach", "--keep-remote", "-p", "out.csv", "-j", PARAMS, "--base-url", prismUrl], { cwd });
+  expect(detached.code).toBe(0);
+  const cancelled = await runCli(["cancel", detached.stdout.trim(), "--base-url", prismUrl, "--poll-interval", "0.05"], { cwd });
+  expect(cancelled.stderr).toContain("stopped: cancelled");
+  const gc = await runCli(["gc", "--base-url", prismUrl], { cwd });
+  expect(gc.stderr).toMatch(/\d+ orphaned synthai file\(s\) deleted/);
+
   const paths = new Set(fake.requests.map((r) => `${r.method} ${r.path.replace(/(file-|batch_)[\w]+/, "$1…")}`));
-  expect(paths).toEqual(new Set(["GET /v1/batches", "POST /v1/files", "POST /v1/batches", "GET /v1/batches/batch_…", "GET /v1/files/file-…/content"]));
+  expect(paths).toEqual(new Set([
+    "GET /v1/batches", "POST /v1/files", "POST /v1/batches", "GET /v1/batches/batch_…", "GET /v1/files/file-…/content",
+    "DELETE /v1/files/file-…", "POST /v1/batches/batch_…/cancel", "GET /v1/files",
+  ]));
   expect(prismLog).not.toMatch(/Violation|✖/);
 }, 120_000);
 

@@ -16,6 +16,8 @@ export interface Fault {
   /** Handle the request, then answer with the error anyway (a lost response). */
   afterHandling?: boolean;
   retryAfter?: number;
+  /** Echo the request's Authorization header in the error message, as some proxies do. */
+  echoAuthorization?: boolean;
 }
 
 export interface FakeOptions {
@@ -33,6 +35,8 @@ export interface FakeOptions {
   expireFirst?: number;
   /** Enqueued prompt-token limit; a batch over it fails with token_limit_exceeded. */
   enqueuedTokenLimit?: number;
+  /** The first N output lines the fake writes are cut in half (a corrupt download). */
+  corruptOutputLines?: number;
   faults?: Fault[];
 }
 
@@ -64,16 +68,20 @@ export class FakeOpenAI {
   readonly files = new Map<string, StoredFile>();
   readonly batches: StoredBatch[] = [];
   readonly requests: { method: string; path: string }[] = [];
+  /** Names of every file uploaded for a batch, deleted since or not. */
+  readonly uploads: string[] = [];
   chatCompletions = 0;
   private server: Server | undefined;
   private random: () => number;
   private nextId = 1;
   private faults: Fault[];
+  private corruptLinesLeft: number;
 
   constructor(options: FakeOptions = {}) {
     this.options = options;
     this.random = mulberry32(options.seed ?? 42);
     this.faults = (options.faults ?? []).map((f) => ({ ...f }));
+    this.corruptLinesLeft = options.corruptOutputLines ?? 0;
   }
 
   async start(): Promise<string> {
@@ -114,9 +122,9 @@ export class FakeOpenAI {
       return send(res, 401, apiError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
     const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
     if (fault) fault.times--;
-    if (fault && !fault.afterHandling) return sendFault(res, fault);
+    if (fault && !fault.afterHandling) return sendFault(res, fault, req.headers.authorization);
     const [status, payload, raw] = await this.route(method, path, url.searchParams, body, req);
-    if (fault) return sendFault(res, fault);
+    if (fault) return sendFault(res, fault, req.headers.authorization);
     if (raw) {
       res.writeHead(status, { "content-type": "application/octet-stream" });
       res.end(raw);
@@ -170,6 +178,7 @@ export class FakeOpenAI {
     const stored: StoredFile = { id: this.id("file-"), object: "file", bytes: content.length, created_at: now, filename: file.name, purpose, status: "processed", content };
     if (seconds) stored.expires_at = now + seconds;
     this.files.set(stored.id, stored);
+    this.uploads.push(stored.filename);
     return [200, publicFile(stored)];
   }
 
@@ -180,7 +189,7 @@ export class FakeOpenAI {
   }
 
   private listBatches(query: URLSearchParams) {
-    const newestFirst = [...this.batches].reverse().map((b) => b.batch);
+    const newestFirst = [...this.batches].reverse().map((b) => clean(b.batch));
     return page(newestFirst as { id: string }[], query, 20);
   }
 
@@ -217,7 +226,8 @@ export class FakeOpenAI {
     const { batch } = stored;
     const perPhase = this.options.pollsPerPhase ?? 1;
     stored.polls++;
-    if (stored.polls % perPhase !== 0 || ["completed", "failed", "expired", "cancelled"].includes(batch.status)) return clean(batch);
+    if (["completed", "failed", "expired", "cancelled"].includes(batch.status)) return clean(batch);
+    if (stored.polls % perPhase !== 0 && batch.status !== "cancelling") return clean(batch);
     const now = nowSeconds();
     switch (batch.status) {
       case "validating": {
@@ -323,6 +333,7 @@ export class FakeOpenAI {
     shuffle(errors, this.random);
     batch.request_counts = { total: stored.lines.length, completed: outputs.length, failed: errors.length };
     batch.usage = { ...usage, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.input_tokens + usage.output_tokens };
+    for (let i = 0; i < outputs.length && this.corruptLinesLeft > 0; i++, this.corruptLinesLeft--) outputs[i] = outputs[i]!.slice(0, Math.floor(outputs[i]!.length / 2));
     if (outputs.length) batch.output_file_id = this.storeOutput(batch, "output", outputs);
     if (errors.length) batch.error_file_id = this.storeOutput(batch, "error", errors);
   }
@@ -399,11 +410,12 @@ function send(res: ServerResponse, status: number, payload: unknown): void {
   res.end(JSON.stringify(payload));
 }
 
-function sendFault(res: ServerResponse, fault: Fault): void {
+function sendFault(res: ServerResponse, fault: Fault, authorization: string | undefined): void {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
   res.writeHead(fault.status, headers);
-  res.end(JSON.stringify(apiError(`Injected fault ${fault.status}`, fault.status === 429 ? "rate_limit_exceeded" : "server_error")));
+  const message = `Injected fault ${fault.status}${fault.echoAuthorization ? ` for request with Authorization: ${authorization}` : ""}`;
+  res.end(JSON.stringify(apiError(message, fault.status === 429 ? "rate_limit_exceeded" : "server_error")));
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -33,7 +33,8 @@ async function expectExactRun(cwd: string, samples: number) {
   // One batch on the service per chunk and attempt, and the cost counted once.
   expect(fake!.batchesCreated).toBe(manifest.batches.length);
   expect(new Set(fake!.batches.map((b) => b.batch.input_file_id)).size).toBe(manifest.batches.length);
-  expect([...fake!.files.values()].filter((f) => f.purpose === "batch")).toHaveLength(manifest.batches.length);
+  expect(fake!.uploads).toHaveLength(manifest.batches.length);
+  expect(new Set(fake!.uploads).size).toBe(manifest.batches.length);
   const spent = manifest.batches.reduce((s: number, b: any) => s + b.collected.costUsd, 0);
   expect(spent).toBeCloseTo(billedUsd(), 12);
   return manifest;
@@ -160,5 +161,75 @@ describe("budget", () => {
     const resumed = await runCli(["resume", manifest.id, "-l", "1", "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(0);
     await expectExactRun(cwd, 10);
+  });
+});
+
+describe("cancel, remote files, and what the service can break", () => {
+  test("cancel keeps what the batch finished; resume asks only for the rest", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    const detached = await runCli(["-n", "8", "--detach", "--base-url", url, ...fast], { cwd });
+    expect(detached.code).toBe(0);
+    const runId = detached.stdout.trim();
+    expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-z]{4}$/);
+    // One look moves the batch to in_progress, where it has started on its requests.
+    await fetch(`${url}/batches/${fake!.batches[0]!.batch.id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const cancelled = await runCli(["cancel", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stderr).toMatch(/stopped: cancelled with 4 valid samples/);
+    const runDir = await onlyRunDir(cwd);
+    const manifest = await readManifest(runDir);
+    expect(manifest.state).toBe("stopped");
+    expect(manifest.batches[0]).toMatchObject({ status: "cancelled", collected: { ok: 4, failed: 4 } });
+    const resumed = await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).toBe(0);
+    await expectExactRun(cwd, 8);
+    expect(fake!.requestedIds()).toHaveLength(12);
+  });
+
+  test("remote files are deleted once collected; --keep-remote keeps them and gc removes them later", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "4", "-b", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    expect(fake!.files.size).toBe(0);
+    expect((await runCli(["-n", "4", "-b", "2", "--keep-remote", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    expect(fake!.files.size).toBe(4);
+    const listed = await runCli(["gc", "--dry-run", "--base-url", url], { cwd });
+    expect(listed.stderr).toContain("4 orphaned synthai file(s) found");
+    expect(fake!.files.size).toBe(4);
+    const removed = await runCli(["gc", "--base-url", url], { cwd });
+    expect(removed.code).toBe(0);
+    expect(removed.stderr).toContain("4 orphaned synthai file(s) deleted");
+    expect(fake!.files.size).toBe(0);
+  });
+
+  test("a batch the key cannot see stops with a clear message instead of polling forever", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    const killed = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "after-submit" } });
+    expect(killed.signal).toBe("SIGKILL");
+    fake!.batches.length = 0;
+    const resumed = await runCli(["resume", (await readManifest(await onlyRunDir(cwd))).id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).toBe(3);
+    expect(resumed.stderr.trim().split("\n").at(-1)).toMatch(/^error: not found while checking batch batch_\w+ \(404\).* — the key must belong to the project that made this run$/);
+  });
+
+  test("a corrupt line in a downloaded file is reported and its sample asked again", async () => {
+    const url = await startFake({ corruptOutputLines: 2 });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "6", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/warning: corrupt line, sample asked again: results\/c0000-a1\.output\.jsonl: not JSON/);
+    await expectExactRun(cwd, 6);
+  });
+
+  test("an error that echoes the request's headers never shows the key", async () => {
+    const key = "fake-secret-key-abcdef123456";
+    const url = await startFake({ apiKey: key, faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 400, times: 1, echoAuthorization: true }] });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "2", "--base-url", url, ...fast], { cwd, env: { OPENAI_API_KEY: key } });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/Authorization: Bearer \*\*\*/);
+    expect(result.stderr).not.toContain(key);
   });
 });
