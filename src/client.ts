@@ -31,6 +31,12 @@ export function isTransient(error: unknown): boolean {
 /** Turns what the service said into a UserError a person can act on; the key never shows. */
 export function apiFailure(error: unknown, doing: string, client: OpenAI): UserError | unknown {
   if (!(error instanceof APIError)) return error;
+  const failure = describeFailure(error, doing, client);
+  failure.transient = isTransient(error);
+  return failure;
+}
+
+function describeFailure(error: APIError, doing: string, client: OpenAI): UserError {
   const secrets = [client.apiKey];
   if (error instanceof APIConnectionError)
     return new UserError(`cannot reach the API at ${client.baseURL} while ${doing}`, "check --base-url and the network, then run `synthai resume`", 3);

@@ -2,6 +2,8 @@
 export class UserError extends Error {
   readonly hint: string;
   readonly exitCode: number;
+  /** The service or network failed in a way that may pass: a long run waits and tries again. */
+  transient = false;
 
   constructor(message: string, hint = "", exitCode = 2) {
     super(message);

@@ -71,6 +71,8 @@ const Config = z.object({
   pollIntervalSeconds: z.number().positive(),
   baseURL: z.string().optional(),
   keepRemote: z.boolean().optional(),
+  maxInFlight: z.number().int().positive().optional(),
+  maxEnqueuedTokens: z.number().int().positive().optional(),
 });
 
 const Export = z.object({

@@ -23,6 +23,8 @@ export interface GenerateArgs {
   "output-price"?: string;
   "base-url"?: string;
   "keep-remote"?: boolean;
+  "max-in-flight"?: string;
+  "max-enqueued-tokens"?: string;
 }
 
 export function number(value: string | undefined, flag: string, check: { integer?: boolean; min?: number; positive?: boolean } = {}): number | undefined {
@@ -68,5 +70,9 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["base-url"]) config.baseURL = args["base-url"];
   if (args["keep-remote"]) config.keepRemote = true;
+  const maxInFlight = number(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
+  if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
+  const maxEnqueuedTokens = number(args["max-enqueued-tokens"], "--max-enqueued-tokens", { integer: true, positive: true });
+  if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
   return config;
 }

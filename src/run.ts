@@ -15,6 +15,7 @@ import { createBatch, uploadRequests } from "./submit.ts";
 
 const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
 const MAX_POLL_SECONDS = 300;
+const MAX_OUTAGE_SECONDS = 6 * 3600;
 
 export interface Connection {
   apiKey: string | undefined;
@@ -139,6 +140,43 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
   let pollSeconds = manifest.config.pollIntervalSeconds;
   let lastProgress = "";
 
+  let outageSince: number | undefined;
+  for (;;) {
+    try {
+      const step = await advanceRun(runDir, manifest, client, dataset, options);
+      if (step.stopped) return step.stopped;
+      if (step.done) break;
+      await sleep(pollSeconds * 1000);
+      const changed = await poll(client, manifest, step.inFlight, save);
+      outageSince = undefined;
+      const progress = progressLine(manifest);
+      if (progress !== lastProgress) log(progress);
+      lastProgress = progress;
+      // Back off while nothing moves; look again soon once something does.
+      pollSeconds = changed ? manifest.config.pollIntervalSeconds : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
+    } catch (error) {
+      // An overnight run outlasts an outage: wait and look again, for up to MAX_OUTAGE_SECONDS.
+      if (!(error instanceof UserError && error.transient)) throw error;
+      outageSince ??= Date.now();
+      if (Date.now() - outageSince > MAX_OUTAGE_SECONDS * 1000) throw error;
+      log(`warning: ${error.message}; trying again in ${formatDuration(pollSeconds)}`);
+      await sleep(pollSeconds * 1000);
+      pollSeconds = Math.min(MAX_POLL_SECONDS, pollSeconds * 2);
+    }
+  }
+
+  manifest.state = "exporting";
+  save();
+  const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save });
+  manifest.state = "done";
+  save();
+  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
+  return manifest;
+}
+
+/** Collects what finished and submits what may go; says whether to wait, stop, or export. */
+async function advanceRun(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<{ inFlight: BatchRecord[]; done?: boolean; stopped?: Manifest }> {
+  const { log } = options;
   for (;;) {
     for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, client, dataset, log);
 
@@ -149,6 +187,7 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
           blocked = record;
           continue;
         }
+        if (!fitsLimits(manifest, record)) continue;
         await submit(client, runDir, manifest, record, log);
       }
     }
@@ -156,31 +195,24 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
     const inFlight = manifest.batches.filter((b) => b.step === "submitted");
     if (options.detach && inFlight.length > 0) {
       log(`detached: ${inFlight.length} batch(es) in flight; continue later with \`synthai resume ${manifest.id}\``);
-      return manifest;
+      return { inFlight, stopped: manifest };
     }
-    if (inFlight.length === 0) {
-      if (manifest.batches.some((b) => b.step === "finished")) continue;
-      if (options.cancelling) return stop(runDir, manifest, "cancelled", log);
-      if (blocked) return stopForBudget(runDir, manifest, blocked, log);
-      break;
-    }
-
-    await sleep(pollSeconds * 1000);
-    const changed = await poll(client, manifest, inFlight, save);
-    const progress = progressLine(manifest);
-    if (progress !== lastProgress) log(progress);
-    lastProgress = progress;
-    // Back off while nothing moves; look again soon once something does.
-    pollSeconds = changed ? manifest.config.pollIntervalSeconds : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
+    if (inFlight.length > 0) return { inFlight };
+    if (manifest.batches.some((b) => b.step === "finished")) continue;
+    if (options.cancelling) return { inFlight, stopped: stop(runDir, manifest, "cancelled", log) };
+    if (blocked) return { inFlight, stopped: stopForBudget(runDir, manifest, blocked, log) };
+    return { inFlight, done: true };
   }
+}
 
-  manifest.state = "exporting";
-  save();
-  const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save });
-  manifest.state = "done";
-  save();
-  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
-  return manifest;
+/** Keeps within --max-in-flight batches and --max-enqueued-tokens; one batch always may go. */
+export function fitsLimits(manifest: Manifest, record: BatchRecord): boolean {
+  const inFlight = manifest.batches.filter((b) => b.step === "submitted");
+  if (inFlight.length === 0) return true;
+  const { maxInFlight, maxEnqueuedTokens } = manifest.config;
+  if (maxInFlight !== undefined && inFlight.length >= maxInFlight) return false;
+  const enqueued = inFlight.reduce((s, b) => s + b.promptTokens, 0);
+  return maxEnqueuedTokens === undefined || enqueued + record.promptTokens <= maxEnqueuedTokens;
 }
 
 /**
@@ -318,7 +350,8 @@ export function progressLine(manifest: Manifest): string {
     .map((b) => {
       const counts = b.requestCounts ? `${b.requestCounts.completed + b.requestCounts.failed}/${b.requestCounts.total}` : "?";
       const left = b.expiresAt && b.step === "submitted" && b.status !== "completed" ? `, expires in ${formatDuration(b.expiresAt - now)}` : "";
-      return `c${b.chunk}a${b.attempt} ${b.status} ${counts}${b.requestCounts?.failed ? ` (${b.requestCounts.failed} failed)` : ""}${left}`;
+      const elapsed = b.createdAt ? ` after ${formatDuration((b.finishedAt ?? now) - b.createdAt)}` : "";
+      return `c${b.chunk}a${b.attempt} ${b.status} ${counts}${b.requestCounts?.failed ? ` (${b.requestCounts.failed} failed)` : ""}${elapsed}${left}`;
     });
   return `waiting: ${parts.join(" | ")} · spent ${formatUsd(spentUsd(manifest))}`;
 }

@@ -43,6 +43,8 @@ const generateCommand = defineCommand({
     delimiter: { type: "string", description: "CSV delimiter for a new file (an existing file keeps its own)", valueHint: "char" },
     "input-price": { type: "string", description: "Batch price of input tokens, USD per 1M (overrides the table)" },
     "output-price": { type: "string", description: "Batch price of output tokens, USD per 1M (overrides the table)" },
+    "max-in-flight": { type: "string", description: "At most this many batches submitted at once" },
+    "max-enqueued-tokens": { type: "string", description: "At most this many prompt tokens enqueued at once (your organisation's batch queue limit)" },
     "dry-run": { type: "boolean", description: "Build the request files and print the cost estimate; submit nothing" },
     ...waitArgs,
   },

@@ -71,6 +71,8 @@ export class FakeOpenAI {
   /** Names of every file uploaded for a batch, deleted since or not. */
   readonly uploads: string[] = [];
   chatCompletions = 0;
+  /** The most batches that were running at once, counted as each was created. */
+  maxRunning = 0;
   private server: Server | undefined;
   private random: () => number;
   private nextId = 1;
@@ -218,6 +220,8 @@ export class FakeOpenAI {
     };
     const expire = this.batches.length < (this.options.expireFirst ?? 0);
     this.batches.push({ batch, polls: 0, lines: [], promptTokens: 0, expire });
+    const running = this.batches.filter((b) => !["completed", "failed", "expired", "cancelled"].includes(b.batch.status)).length;
+    this.maxRunning = Math.max(this.maxRunning, running);
     return [200, clean(batch)];
   }
 

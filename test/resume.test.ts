@@ -103,6 +103,24 @@ describe("service faults", () => {
     expect(fake!.requests.filter((r) => r.path.endsWith("/content")).length).toBeGreaterThanOrEqual(3);
   });
 
+  test("an outage longer than the SDK's own retries is waited out, not fatal", async () => {
+    const url = await startFake({ faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 503, times: 16, retryAfter: 0 }] });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/warning: the API failed while checking batch .*503.*; trying again in/);
+    await expectExactRun(cwd, 3);
+  });
+
+  test("--max-in-flight keeps that many batches running at most", async () => {
+    const url = await startFake();
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "8", "-b", "4", "--max-in-flight", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    await expectExactRun(cwd, 8);
+    expect(fake!.batchesCreated).toBe(4);
+    expect(fake!.maxRunning).toBe(2);
+  });
+
   test("an expired batch keeps its finished answers and asks again only for the rest", async () => {
     const url = await startFake({ expireFirst: 1 });
     const cwd = await tempDir();
