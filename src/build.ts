@@ -1,6 +1,6 @@
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { countTokens } from "gpt-tokenizer";
+import { countTokens, setMergeCacheSize } from "gpt-tokenizer";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "./manifest.ts";
@@ -31,6 +31,10 @@ export function requestsFileName(chunk: number, attempt: number): string {
 export function toMessages(prompt: string | Message[]): Message[] {
   return typeof prompt === "string" ? [{ role: "user", content: prompt }] : prompt;
 }
+
+// Prompts share their template, so a small cache of merges keeps most of the speed; the
+// default (100,000 entries) grows with every new name and number, and memory with it.
+setMergeCacheSize(20_000);
 
 /** Prompt tokens as the chat format counts them: content plus a few tokens per message. */
 export function countPromptTokens(messages: Message[]): number {

@@ -31,6 +31,7 @@ export interface FakeOptions {
   truncatedRate?: number;
   /** Retrieves a batch stays in each phase. */
   pollsPerPhase?: number;
+  unevenPhases?: boolean;
   /** The first N batches created expire after doing half their requests. */
   expireFirst?: number;
   /** Enqueued prompt-token limit; a batch over it fails with token_limit_exceeded. */
@@ -55,6 +56,7 @@ interface StoredFile {
 interface StoredBatch {
   batch: Record<string, any>;
   polls: number;
+  pollsPerPhase: number;
   lines: any[];
   promptTokens: number;
   expire: boolean;
@@ -190,9 +192,11 @@ export class FakeOpenAI {
     return page(files.map(publicFile), query, 10_000, true);
   }
 
+  /** Listing is looking too: each batch on the page moves along, as time passes for all. */
   private listBatches(query: URLSearchParams) {
-    const newestFirst = [...this.batches].reverse().map((b) => clean(b.batch));
-    return page(newestFirst as { id: string }[], query, 20);
+    const newestFirst = [...this.batches].reverse();
+    const listed = page(newestFirst.map((b) => ({ id: b.batch.id as string, stored: b })), query, 20);
+    return { ...listed, data: listed.data.map(({ stored }) => this.advance(stored)) };
   }
 
   private createBatch(body: any): [number, unknown] {
@@ -219,7 +223,9 @@ export class FakeOpenAI {
       metadata,
     };
     const expire = this.batches.length < (this.options.expireFirst ?? 0);
-    this.batches.push({ batch, polls: 0, lines: [], promptTokens: 0, expire });
+    // With unevenPhases, batches take 1 to 4 looks a phase, so they finish in any order.
+    const pollsPerPhase = this.options.unevenPhases ? 1 + Math.floor(this.random() * 4) : (this.options.pollsPerPhase ?? 1);
+    this.batches.push({ batch, polls: 0, pollsPerPhase, lines: [], promptTokens: 0, expire });
     const running = this.batches.filter((b) => !["completed", "failed", "expired", "cancelled"].includes(b.batch.status)).length;
     this.maxRunning = Math.max(this.maxRunning, running);
     return [200, clean(batch)];
@@ -228,7 +234,7 @@ export class FakeOpenAI {
   /** One poll: validating → in_progress → finalizing → completed (or failed / expired). */
   private advance(stored: StoredBatch) {
     const { batch } = stored;
-    const perPhase = this.options.pollsPerPhase ?? 1;
+    const perPhase = stored.pollsPerPhase;
     stored.polls++;
     if (["completed", "failed", "expired", "cancelled"].includes(batch.status)) return clean(batch);
     if (stored.polls % perPhase !== 0 && batch.status !== "cancelling") return clean(batch);

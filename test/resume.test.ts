@@ -121,6 +121,18 @@ describe("service faults", () => {
     expect(fake!.maxRunning).toBe(2);
   });
 
+  test("many batches in flight, finishing in any order, are polled through listings and all collected", async () => {
+    const url = await startFake({ unevenPhases: true, malformedRate: 0.1, seed: 5 });
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "30", "-b", "10", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    await expectExactRun(cwd, 30);
+    const perBatch = fake!.requests.filter((r) => /^\/v1\/batches\/batch_/.test(r.path)).length;
+    const listings = fake!.requests.filter((r) => r.method === "GET" && r.path === "/v1/batches").length;
+    // Ten batches in flight are read from listings, not one request each per look.
+    expect(listings).toBeGreaterThan(perBatch);
+    expect(new Set(fake!.batches.map((b) => b.pollsPerPhase)).size).toBeGreaterThan(1);
+  });
+
   test("an expired batch keeps its finished answers and asks again only for the rest", async () => {
     const url = await startFake({ expireFirst: 1 });
     const cwd = await tempDir();

@@ -1,0 +1,21 @@
+// Baseline for the build stage: the same request objects, drawn the same way, written with
+// JSON.stringify to one file in a plain loop — no token counting, no splitting, no labels file.
+import { createWriteStream, readFileSync } from "node:fs";
+import { once } from "node:events";
+import { customId, requestFor, toMessages } from "../src/build.ts";
+import customerCalls from "../src/datasets/customer-calls.ts";
+import { drawSample, newFaker } from "../src/draw.ts";
+import { toRunConfig } from "../src/options.ts";
+import { checkParams } from "../src/spec.ts";
+
+const [samples, out] = [Number(process.argv[2]), process.argv[3]!];
+const params = checkParams(readFileSync(new URL("../params.json", import.meta.url), "utf8"), "params.json");
+const config = toRunConfig({ samples: String(samples), seed: "1" }, () => 1);
+const faker = newFaker();
+const file = createWriteStream(out);
+for (let i = 0; i < samples; i++) {
+  const draw = drawSample(faker, params, customerCalls, config.seed, i);
+  if (!file.write(`${JSON.stringify(requestFor(config, customId(i, samples), toMessages(customerCalls.prompt(draw))))}\n`)) await once(file, "drain");
+}
+file.end();
+await once(file, "finish");

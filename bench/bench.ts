@@ -1,0 +1,95 @@
+// `npm run bench`: measures synthai's stages on this machine against minimal baselines and
+// prints the table recorded in BENCHMARKS.md. Each stage runs in a process of its own, whose
+// peak RSS and CPU time it reports itself (bench/rss.ts). BENCH_SIZES=10000,100000 for a quick run.
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const ENTRY = here("../src/synthai.ts");
+const PARAMS = here("../params.json");
+const RSS = here("./rss.ts");
+const [small, large] = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number) as [number, number];
+const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 200_000);
+
+interface Measure {
+  stage: string;
+  samples: number;
+  seconds: number;
+  maxRssMb: number;
+  cpuSeconds: number;
+}
+
+const rows: { m: Measure; baseline?: Measure; note?: string }[] = [];
+const work = await mkdtemp(join(tmpdir(), "synthai-bench-"));
+
+async function measure(stage: string, samples: number, args: string[], env: Record<string, string> = {}): Promise<Measure> {
+  const report = join(work, `report-${Math.random().toString(36).slice(2)}.jsonl`);
+  const started = performance.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(process.execPath, ["--import", RSS, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env, BENCH_REPORT: report } });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+    child.on("close", (c) => {
+      if (c !== 0) process.stderr.write(stderr);
+      resolve(c);
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`${stage} exited with ${code}`);
+  const { maxRssKb, cpuSeconds } = JSON.parse((await readFile(report, "utf8")).trim().split("\n").at(-1)!);
+  const m = { stage, samples, seconds, maxRssMb: maxRssKb / 1024, cpuSeconds };
+  process.stderr.write(`  ${stage} ${samples}: ${seconds.toFixed(1)} s, ${m.maxRssMb.toFixed(0)} MB\n`);
+  return m;
+}
+
+async function onlyRun(runsDir: string): Promise<string> {
+  const [id] = await readdir(runsDir);
+  return join(runsDir, id!);
+}
+
+for (const samples of [small, large]) {
+  process.stderr.write(`build and collect, ${samples} samples\n`);
+  const dir = join(work, `s${samples}`);
+  const runsDir = join(dir, "runs");
+  await mkdir(dir, { recursive: true });
+  const build = await measure("build", samples, [ENTRY, "generate", "-n", String(samples), "-b", String(Math.max(1, Math.ceil(samples / 50_000))), "-j", PARAMS, "--seed", "1", "--dry-run", "--runs-dir", runsDir, "-p", join(dir, "out.csv")]);
+  const buildBase = await measure("build baseline", samples, [here("./baseline-build.ts"), String(samples), join(work, "baseline.jsonl")]);
+  rows.push({ m: build, baseline: buildBase });
+
+  const runDir = await onlyRun(runsDir);
+  await measure("prepare outputs", samples, [here("./make-outputs.ts"), runDir, join(dir, "out.csv")]);
+  const collect = await measure("collect", samples, [ENTRY, "export", runDir.split("/").at(-1)!, "--runs-dir", runsDir]);
+  const collectBase = await measure("collect baseline", samples, [here("./baseline-collect.ts"), join(runDir, "results"), join(work, "baseline.csv")]);
+  rows.push({ m: collect, baseline: collectBase });
+  await rm(dir, { recursive: true, force: true });
+}
+
+process.stderr.write(`full pipeline, ${pipelineSize} samples against the fake server\n`);
+const server = spawn(process.execPath, [here("./fake-server.ts")], { stdio: ["ignore", "pipe", "inherit"] });
+const [baseURL] = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+try {
+  const dir = join(work, "pipeline");
+  await mkdir(dir, { recursive: true });
+  const pipeline = await measure("pipeline", pipelineSize, [ENTRY, "generate", "-n", String(pipelineSize), "-b", "4", "-j", PARAMS, "--seed", "1", "--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv"), "--base-url", baseURL!, "--poll-interval", "0.5"], { OPENAI_API_KEY: "bench-key" });
+  rows.push({ m: pipeline, note: `${pipeline.cpuSeconds.toFixed(1)} s of CPU in synthai (the rest is the server)` });
+} finally {
+  server.kill();
+}
+await rm(work, { recursive: true, force: true });
+
+const rate = (m: Measure, seconds = m.seconds) => m.samples / seconds;
+const table = [
+  "| stage | samples | seconds | samples/s | peak RSS (MB) | ratio to baseline |",
+  "| --- | ---: | ---: | ---: | ---: | --- |",
+  ...rows.flatMap(({ m, baseline, note }) => {
+    const seconds = note ? m.cpuSeconds : m.seconds;
+    const line = `| ${m.stage} | ${m.samples} | ${seconds.toFixed(1)} | ${rate(m, seconds).toFixed(0)} | ${m.maxRssMb.toFixed(0)} | ${baseline ? (rate(m) / rate(baseline)).toFixed(2) : note ?? ""} |`;
+    if (!baseline) return [line];
+    return [line, `| ${baseline.stage} | ${baseline.samples} | ${baseline.seconds.toFixed(1)} | ${rate(baseline).toFixed(0)} | ${baseline.maxRssMb.toFixed(0)} | 1.00 |`];
+  }),
+];
+console.log(table.join("\n"));

@@ -1,0 +1,14 @@
+import { buildRequests } from "../src/build.ts";
+import { toRunConfig } from "../src/options.ts";
+import { checkParams } from "../src/spec.ts";
+import ds from "../src/datasets/customer-calls.ts";
+import { readFileSync, mkdtempSync } from "node:fs";
+import { setMergeCacheSize } from "gpt-tokenizer";
+if (process.env.CACHE) setMergeCacheSize(Number(process.env.CACHE));
+const n = Number(process.argv[2] ?? 100000);
+const params = checkParams(readFileSync("params.json", "utf8"), "p");
+const config = { ...toRunConfig({ samples: String(n), batches: "2" }, () => 1) };
+const dir = mkdtempSync("/tmp/bb-");
+const t = performance.now();
+await buildRequests(dir, config, params, ds);
+console.log(n, ((performance.now() - t) / 1000).toFixed(2), "s maxrss", (process.resourceUsage().maxRSS / 1e3) | 0, "MB");
