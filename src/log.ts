@@ -1,7 +1,46 @@
 /** Progress and messages go to stderr, so stdout stays clean for what scripts read. */
-export type Log = (line: string) => void;
+export interface Log {
+  (line: string): void;
+  /**
+   * A progress line: on a terminal it replaces the previous one; in a log file (CI, nohup) it is
+   * printed when `key` (what changed in kind, e.g. batch statuses) changes, else once a minute.
+   */
+  progress?: (line: string, key?: string) => void;
+}
 
-export const stderrLog: Log = (line) => process.stderr.write(`${line}\n`);
+export function consoleLog(stream: NodeJS.WriteStream = process.stderr, everySeconds = 60, now = () => Date.now()): Log {
+  let shown = false;
+  let lastKey: string | undefined;
+  let lastPrinted = 0;
+  const clear = () => {
+    if (shown) stream.write("\r\x1b[2K");
+    shown = false;
+  };
+  const log: Log = (line) => {
+    clear();
+    stream.write(`${line}\n`);
+  };
+  log.progress = (line, key = line) => {
+    if (stream.isTTY) {
+      clear();
+      stream.write(line.slice(0, (stream.columns || 120) - 1));
+      shown = true;
+      return;
+    }
+    if (key === lastKey && now() - lastPrinted < everySeconds * 1000) return;
+    lastKey = key;
+    lastPrinted = now();
+    stream.write(`${line}\n`);
+  };
+  return log;
+}
+
+export const stderrLog: Log = consoleLog();
+
+export function progress(log: Log, line: string, key?: string): void {
+  if (log.progress) log.progress(line, key);
+  else log(line);
+}
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

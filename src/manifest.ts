@@ -73,6 +73,8 @@ const Config = z.object({
   keepRemote: z.boolean().optional(),
   maxInFlight: z.number().int().positive().optional(),
   maxEnqueuedTokens: z.number().int().positive().optional(),
+  /** A shell command run when the run ends (done, stopped or failed). */
+  onDone: z.string().optional(),
 });
 
 const Export = z.object({

@@ -25,6 +25,7 @@ export interface GenerateArgs {
   "keep-remote"?: boolean;
   "max-in-flight"?: string;
   "max-enqueued-tokens"?: string;
+  "on-done"?: string;
 }
 
 export function number(value: string | undefined, flag: string, check: { integer?: boolean; min?: number; positive?: boolean } = {}): number | undefined {
@@ -74,5 +75,6 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
   const maxEnqueuedTokens = number(args["max-enqueued-tokens"], "--max-enqueued-tokens", { integer: true, positive: true });
   if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
+  if (args["on-done"]) config.onDone = args["on-done"];
   return config;
 }

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
@@ -7,7 +8,7 @@ import { collectBatch, deleteRemoteFiles, downloadResults } from "./collect.ts";
 import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
-import { formatDuration, type Log } from "./log.ts";
+import { formatDuration, progress, type Log } from "./log.ts";
 import { crashPoint, ensureDir, loadManifest, lockRun, newRunId, saveManifest, type BatchRecord, type Manifest, type RunConfig } from "./manifest.ts";
 import { costUsd, formatUsd } from "./pricing.ts";
 import { loadDataset, loadParams, type Dataset, type Params } from "./spec.ts";
@@ -52,7 +53,7 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
       options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);
       return manifest;
     }
-    return await drive(runDir, manifest, client!, dataset, options);
+    return await driveAndNotify(runDir, manifest, client!, dataset, options);
   } finally {
     unlock();
   }
@@ -67,7 +68,7 @@ async function checkOutput(config: RunConfig, params: Params, dataset: Dataset):
 }
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
-export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number; keepRemote?: boolean }): Promise<Manifest> {
+export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number; keepRemote?: boolean; onDone?: string }): Promise<Manifest> {
   const manifest = loadManifest(runDir);
   const unlock = lockRun(runDir);
   try {
@@ -75,11 +76,12 @@ export async function resume(runDir: string, connection: Connection, options: Dr
     if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
     if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
     if (options.keepRemote) config.keepRemote = true;
+    if (options.onDone) config.onDone = options.onDone;
     const dataset = await loadDataset(config.specFile);
     const client = makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building") await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
-    return await drive(runDir, manifest, client, dataset, options);
+    return await driveAndNotify(runDir, manifest, client, dataset, options);
   } finally {
     unlock();
   }
@@ -88,7 +90,7 @@ export async function resume(runDir: string, connection: Connection, options: Dr
 async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Params): Promise<void> {
   manifest.state = "building";
   saveManifest(runDir, manifest);
-  const built = await buildRequests(runDir, manifest.config, params, dataset, (done) => log(`built ${done}/${manifest.config.samples} requests`));
+  const built = await buildRequests(runDir, manifest.config, params, dataset, (done) => progress(log, `building requests: ${done}/${manifest.config.samples}`, "build"));
   crashPoint("during-build");
   manifest.chunks = built.chunks;
   manifest.batches = built.batches;
@@ -126,6 +128,35 @@ export function fitsBudget(manifest: Manifest, record: BatchRecord): boolean {
   return spentUsd(manifest) + reserved + worstCase(manifest, record) <= budget + 1e-12;
 }
 
+/** Drives the run, then runs its --on-done command once it has ended (not when detached). */
+async function driveAndNotify(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<Manifest> {
+  try {
+    await drive(runDir, manifest, client, dataset, options);
+  } finally {
+    if (manifest.config.onDone && ["done", "stopped", "failed"].includes(manifest.state)) await runOnDone(manifest, options.log);
+  }
+  return manifest;
+}
+
+/** Runs the user's command with the run's id, state and output in its environment. */
+function runOnDone(manifest: Manifest, log: Log): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(manifest.config.onDone!, {
+      shell: true,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, SYNTHAI_RUN_ID: manifest.id, SYNTHAI_RUN_STATE: manifest.state, SYNTHAI_OUTPUT: manifest.config.output },
+    });
+    child.on("error", (error) => {
+      log(`warning: --on-done command could not start: ${error.message}`);
+      resolve();
+    });
+    child.on("close", (code) => {
+      if (code) log(`warning: --on-done command exited with ${code}`);
+      resolve();
+    });
+  });
+}
+
 /** Submits, waits, collects and re-requests until every sample is valid or given up, then exports. */
 async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<Manifest> {
   const { log } = options;
@@ -138,7 +169,6 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
   delete manifest.reason;
   save();
   let pollSeconds = manifest.config.pollIntervalSeconds;
-  let lastProgress = "";
 
   let outageSince: number | undefined;
   for (;;) {
@@ -149,9 +179,8 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
       await sleep(pollSeconds * 1000);
       const changed = await poll(client, manifest, step.inFlight, save);
       outageSince = undefined;
-      const progress = progressLine(manifest);
-      if (progress !== lastProgress) log(progress);
-      lastProgress = progress;
+      const { line, key } = progressLine(manifest);
+      progress(log, line, key);
       // Back off while nothing moves; look again soon once something does.
       pollSeconds = changed ? manifest.config.pollIntervalSeconds : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
     } catch (error) {
@@ -343,17 +372,23 @@ function validCount(manifest: Manifest): number {
   return manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0);
 }
 
-export function progressLine(manifest: Manifest): string {
-  const now = Date.now() / 1000;
-  const parts = manifest.batches
-    .filter((b) => b.step === "submitted" || b.step === "finished")
-    .map((b) => {
-      const counts = b.requestCounts ? `${b.requestCounts.completed + b.requestCounts.failed}/${b.requestCounts.total}` : "?";
-      const left = b.expiresAt && b.step === "submitted" && b.status !== "completed" ? `, expires in ${formatDuration(b.expiresAt - now)}` : "";
-      const elapsed = b.createdAt ? ` after ${formatDuration((b.finishedAt ?? now) - b.createdAt)}` : "";
-      return `c${b.chunk}a${b.attempt} ${b.status} ${counts}${b.requestCounts?.failed ? ` (${b.requestCounts.failed} failed)` : ""}${elapsed}${left}`;
-    });
-  return `waiting: ${parts.join(" | ")} · spent ${formatUsd(spentUsd(manifest))}`;
+/** One line on the batches in flight: statuses, requests done, elapsed, ETA, cost so far. */
+export function progressLine(manifest: Manifest, now = Date.now() / 1000): { line: string; key: string } {
+  const open = manifest.batches.filter((b) => b.step === "submitted" || b.step === "finished");
+  const byStatus = new Map<string, number>();
+  for (const b of open) byStatus.set(b.status ?? "?", (byStatus.get(b.status ?? "?") ?? 0) + 1);
+  const key = [...byStatus].map(([status, n]) => `${n} ${status}`).join(", ");
+  const total = open.reduce((s, b) => s + (b.requestCounts?.total || b.requests), 0);
+  const done = open.reduce((s, b) => s + (b.requestCounts ? b.requestCounts.completed + b.requestCounts.failed : 0), 0);
+  const failed = open.reduce((s, b) => s + (b.requestCounts?.failed ?? 0), 0);
+  const started = Math.min(...open.map((b) => b.createdAt ?? now));
+  const elapsed = now - started;
+  const eta = done > 0 && done < total ? ` · ETA ${formatDuration((elapsed * (total - done)) / done)}` : "";
+  const expiries = open.filter((b) => b.step === "submitted" && b.expiresAt).map((b) => b.expiresAt!);
+  const expiry = expiries.length ? ` · expires in ${formatDuration(Math.min(...expiries) - now)}` : "";
+  const line = `waiting: ${open.length} batch(es) (${key}) · ${done}/${total} requests${failed ? ` (${failed} failed)` : ""} · ` +
+    `${formatDuration(elapsed)}${eta}${expiry} · spent ${formatUsd(spentUsd(manifest))}`;
+  return { line, key };
 }
 
 function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {

@@ -88,3 +88,10 @@ function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
+
+/** For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given up). */
+export function statusExitCode(summary: RunSummary): number {
+  if (summary.state === "done") return summary.givenUp > 0 ? 6 : 0;
+  if (["building", "running", "exporting"].includes(summary.state)) return 5;
+  return 6;
+}

@@ -10,7 +10,10 @@ import { number, toRunConfig } from "./options.ts";
 import { cancel, generate, reexport, resume } from "./run.ts";
 import { collectGarbage } from "./gc.ts";
 import { makeClient } from "./client.ts";
-import { formatRunDetail, formatRunList, listRuns, summarize } from "./status.ts";
+import { formatRunDetail, formatRunList, listRuns, statusExitCode, summarize } from "./status.ts";
+import { formatSample, inspectRun } from "./inspect.ts";
+import { writeReport } from "./report.ts";
+import { loadParams } from "./spec.ts";
 
 const connectionArgs = {
   "api-key": { type: "string", alias: "k", description: "OpenAI API key (default: $OPENAI_API_KEY)", valueHint: "key" },
@@ -19,6 +22,7 @@ const connectionArgs = {
 } as const satisfies ArgsDef;
 
 const waitArgs = {
+  "on-done": { type: "string", description: "Shell command to run when the run ends ($SYNTHAI_RUN_ID, $SYNTHAI_RUN_STATE, $SYNTHAI_OUTPUT are set)", valueHint: "command" },
   "keep-remote": { type: "boolean", description: "Keep the request, output and error files on the account after collecting them" },
   detach: { type: "boolean", description: "Submit, print the run id and exit; continue with `synthai resume`" },
   "poll-interval": { type: "string", description: "Seconds between status checks (backs off while nothing changes)", valueHint: "seconds" },
@@ -77,6 +81,7 @@ const resumeCommand = defineCommand({
     const manifest = await resume(runDir, connection(args), {
       log: stderrLog,
       keepRemote: Boolean(args["keep-remote"]),
+      ...(args["on-done"] ? { onDone: args["on-done"] } : {}),
       detach: Boolean(args.detach),
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
       ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! } : {}),
@@ -101,6 +106,36 @@ const statusCommand = defineCommand({
     }
     const manifest = loadManifest(await findRunDir(runsDir, args.run));
     console.log(args.json ? JSON.stringify({ ...summarize(manifest), batches: manifest.batches }, null, 2) : formatRunDetail(manifest));
+    process.exitCode = statusExitCode(summarize(manifest));
+  },
+});
+
+const inspectCommand = defineCommand({
+  meta: { name: "inspect", description: "Show a run's samples: drawn parameters, prompt, raw answer, parsed fields, tokens, cost" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
+    failed: { type: "boolean", description: "Only answers that were malformed, failed or given up, with the reason" },
+    sample: { type: "string", description: "Only this sample number (1-based, as in the metrics CSV)" },
+    id: { type: "string", description: "Only this custom_id" },
+    limit: { type: "string", description: "Show at most this many (0: all)", default: "20" },
+    json: { type: "boolean", description: "One JSON object per line" },
+    "runs-dir": connectionArgs["runs-dir"],
+  },
+  async run({ args }) {
+    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const manifest = loadManifest(runDir);
+    const filter = {
+      failed: Boolean(args.failed),
+      ...(args.sample ? { sample: number(args.sample, "--sample", { integer: true, positive: true })! } : {}),
+      ...(args.id ? { id: args.id } : {}),
+      limit: number(args.limit, "--limit", { integer: true, min: 0 }) ?? 20,
+    };
+    let shown = 0;
+    for await (const sample of inspectRun(runDir, manifest, filter)) {
+      process.stdout.write(args.json ? `${JSON.stringify(sample)}\n` : `${formatSample(sample)}\n\n`);
+      shown++;
+    }
+    if (!shown && !args.json) console.log(`no sample matches in run ${manifest.id} (${summarize(manifest).valid} valid so far)`);
   },
 });
 
@@ -143,7 +178,21 @@ const gcCommand = defineCommand({
   },
 });
 
-const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, export: exportCommand, cancel: cancelCommand, gc: gcCommand };
+const reportCommand = defineCommand({
+  meta: { name: "report", description: "Write runs/<id>/report.html: numbers, charts and a searchable table of samples, in one file" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
+    "runs-dir": connectionArgs["runs-dir"],
+  },
+  async run({ args }) {
+    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const manifest = loadManifest(runDir);
+    const params = await loadParams(manifest.config.paramsFile).catch(() => undefined);
+    console.log(await writeReport(runDir, manifest, params));
+  },
+});
+
+const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, inspect: inspectCommand, report: reportCommand, export: exportCommand, cancel: cancelCommand, gc: gcCommand };
 
 const main = defineCommand({
   meta: { name: "synthai", version: "0.1.0", description: "Synthetic, labelled datasets through the OpenAI Batch API" },

@@ -1,0 +1,72 @@
+import { join } from "node:path";
+import { readJsonl } from "./jsonl.ts";
+import type { BatchRequest } from "./build.ts";
+import { samplesFile, type SampleResult } from "./collect.ts";
+import type { BatchRecord, Manifest } from "./manifest.ts";
+import { formatUsd } from "./pricing.ts";
+
+export interface InspectFilter {
+  failed?: boolean;
+  /** 1-based sample number, as in the metrics CSV. */
+  sample?: number;
+  id?: string;
+  limit?: number;
+}
+
+export interface InspectedSample extends SampleResult {
+  prompt: string;
+  givenUp: boolean;
+}
+
+/**
+ * Streams a run's judged answers, oldest attempt first, with their prompts; works while the
+ * run is in progress. Only the chunks a filter can match are read.
+ */
+export async function* inspectRun(runDir: string, manifest: Manifest, filter: InspectFilter): AsyncGenerator<InspectedSample> {
+  const wantedChunk = chunkOf(manifest, filter);
+  let shown = 0;
+  const records = manifest.batches.filter((b) => b.step === "collected" && (wantedChunk === undefined || b.chunk === wantedChunk));
+  records.sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
+  for (const record of records) {
+    let prompts: Map<string, string> | undefined;
+    for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
+      if (filter.failed && result.status === "ok") continue;
+      if (filter.sample !== undefined && result.sample !== filter.sample) continue;
+      if (filter.id !== undefined && result.custom_id !== filter.id) continue;
+      prompts ??= await promptsOf(runDir, record);
+      yield { ...result, prompt: prompts.get(result.custom_id) ?? "", givenUp: result.status !== "ok" && !result.retry };
+      if (filter.limit && ++shown >= filter.limit) return;
+    }
+  }
+}
+
+function chunkOf(manifest: Manifest, filter: InspectFilter): number | undefined {
+  const index = filter.sample !== undefined ? filter.sample - 1 : filter.id !== undefined ? Number(filter.id) : undefined;
+  if (index === undefined || !Number.isInteger(index)) return undefined;
+  return manifest.chunks.find((c) => index >= c.firstSample && index < c.firstSample + c.samples)?.index ?? -1;
+}
+
+async function promptsOf(runDir: string, record: BatchRecord): Promise<Map<string, string>> {
+  const prompts = new Map<string, string>();
+  for await (const request of readJsonl<BatchRequest>(join(runDir, record.requestsFile)))
+    prompts.set(request.custom_id, request.body.messages.map((m) => (m.role === "user" ? m.content : `[${m.role}] ${m.content}`)).join("\n"));
+  return prompts;
+}
+
+export function formatSample(s: InspectedSample): string {
+  const verdict = s.status === "ok" ? "ok" : `${s.status}${s.givenUp ? ", given up" : ", asked again"}: ${s.reason ?? ""}`;
+  const lines = [
+    `── sample ${s.sample} · id ${s.custom_id} · chunk ${s.chunk} · attempt ${s.attempt} · ${s.batch_id || "no batch"}`,
+    `   ${verdict}`,
+    `   tokens ${s.prompt_tokens} + ${s.completion_tokens} = ${s.total_tokens} · ${formatUsd(s.cost_usd)} · ${s.model}`,
+    `   params: ${Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(", ")}`,
+    `   prompt: ${indent(s.prompt)}`,
+  ];
+  if (s.answer !== undefined) lines.push(`   answer: ${indent(s.answer)}`);
+  for (const [field, value] of Object.entries(s.fields ?? {})) lines.push(`   ${field}: ${indent(value)}`);
+  return lines.join("\n");
+}
+
+function indent(text: string): string {
+  return text.replace(/\n/g, "\n           ");
+}

@@ -1,0 +1,153 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { FakeOpenAI } from "./fake-openai.ts";
+import { API_KEY, PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir } from "./helpers.ts";
+import { consoleLog } from "../src/log.ts";
+
+let fake: FakeOpenAI | undefined;
+afterEach(async () => {
+  await fake?.stop();
+  fake = undefined;
+});
+
+const fast = ["--poll-interval", "0.02", "-j", PARAMS];
+
+/** A finished run with malformed answers and failed lines, for looking into. */
+async function finishedRun(options: { maxAttempts?: string } = {}) {
+  fake = new FakeOpenAI({ apiKey: API_KEY, malformedRate: 0.3, failedRate: 0.1, seed: 9 });
+  const url = await fake.start();
+  const cwd = await tempDir();
+  const result = await runCli(["-n", "20", "-b", "2", "--base-url", url, ...fast, ...(options.maxAttempts ? ["--max-attempts", options.maxAttempts] : [])], { cwd });
+  const runDir = await onlyRunDir(cwd);
+  return { cwd, url, result, runDir, runId: (await readManifest(runDir)).id as string };
+}
+
+describe("status, inspect and --on-done", () => {
+  test("status <id> exits 0 when done, 6 when samples were given up, 5 while running", async () => {
+    const done = await finishedRun();
+    expect((await runCli(["status", done.runId], { cwd: done.cwd })).code).toBe(0);
+    await fake!.stop();
+    const gaveUp = await finishedRun({ maxAttempts: "1" });
+    const status = await runCli(["status", gaveUp.runId], { cwd: gaveUp.cwd });
+    expect(status.code).toBe(6);
+    expect(status.stdout).toMatch(/samples \d+\/20 valid, [1-9]\d* given up/);
+    const detached = await runCli(["-n", "2", "--detach", "--base-url", gaveUp.url, ...fast, "-p", "other.csv"], { cwd: gaveUp.cwd });
+    expect((await runCli(["status", detached.stdout.trim()], { cwd: gaveUp.cwd })).code).toBe(5);
+  });
+
+  test("inspect shows a sample's parameters, prompt, raw answer, parsed fields, tokens and cost", async () => {
+    const { cwd, runId } = await finishedRun();
+    const rows = await readCsv(join(cwd, "dataset.csv"));
+    const metrics = await readCsv(join(cwd, "dataset_metrics.csv"));
+    const row = rows[0]!;
+    const sample = metrics[0]!.sample!;
+    const shown = await runCli(["inspect", runId, "--sample", sample], { cwd });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`── sample ${sample} · id ${row.sample_id}`);
+    expect(shown.stdout).toContain(`Attitude=${row.Attitude}`);
+    expect(shown.stdout).toMatch(/prompt: Generate an? \w+ phone call/);
+    expect(shown.stdout).toContain(`Summary: ${row.Summary!.split("\n")[0]}`);
+    expect(shown.stdout).toContain(`tokens ${metrics[0]!.prompt_tokens} + ${metrics[0]!.completion_tokens} = ${metrics[0]!.total_tokens}`);
+
+    const failed = await runCli(["inspect", runId, "--failed", "--json", "--limit", "0"], { cwd });
+    const lines = failed.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    const bad = manifest.batches.reduce((s: number, b: any) => s + b.collected.malformed + b.collected.failed + b.collected.missing, 0);
+    expect(lines).toHaveLength(bad);
+    for (const l of lines) {
+      expect(l.status).not.toBe("ok");
+      expect(l.reason).toBeTruthy();
+      expect(l.prompt).toContain("[Call]");
+    }
+    const byId = await runCli(["inspect", runId, "--id", lines[0].custom_id, "--json"], { cwd });
+    const history = byId.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(history.map((h) => h.attempt)).toEqual([...history.keys()].map((i) => i + 1));
+    expect(history.at(-1).status).toBe("ok");
+  });
+
+  test("--on-done runs a command with the run's id and state when the run ends", async () => {
+    fake = new FakeOpenAI({ apiKey: API_KEY });
+    const url = await fake.start();
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "3", "--base-url", url, ...fast, "--on-done", 'echo "$SYNTHAI_RUN_ID $SYNTHAI_RUN_STATE" > finished.txt'], { cwd });
+    expect(result.code).toBe(0);
+    const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    expect((await readFile(join(cwd, "finished.txt"), "utf8")).trim()).toBe(`${runId} done`);
+  });
+});
+
+describe("progress", () => {
+  const sink = (isTTY: boolean) => {
+    let text = "";
+    return { stream: { isTTY, columns: 80, write: (s: string) => ((text += s), true) } as unknown as NodeJS.WriteStream, text: () => text };
+  };
+  test("in a log file: a line when the batches change state, else once a minute", () => {
+    let now = 0;
+    const out = sink(false);
+    const log = consoleLog(out.stream, 60, () => now);
+    log.progress!("waiting: 1/9", "1 in_progress");
+    now = 10_000;
+    log.progress!("waiting: 2/9", "1 in_progress");
+    now = 20_000;
+    log.progress!("waiting: 9/9", "1 finalizing");
+    now = 90_000;
+    log.progress!("waiting: 9/9 later", "1 finalizing");
+    expect(out.text()).toBe("waiting: 1/9\nwaiting: 9/9\nwaiting: 9/9 later\n");
+  });
+  test("on a terminal: one line redrawn in place, cleared before other messages", () => {
+    const out = sink(true);
+    const log = consoleLog(out.stream);
+    log.progress!("waiting: 1/9", "a");
+    log.progress!("waiting: 2/9", "a");
+    log("collected");
+    expect(out.text()).toBe("waiting: 1/9\r\x1b[2Kwaiting: 2/9\r\x1b[2Kcollected\n");
+  });
+  test("a real run not on a terminal prints waiting lines with requests done, ETA and cost", async () => {
+    fake = new FakeOpenAI({ apiKey: API_KEY, pollsPerPhase: 2 });
+    const url = await fake.start();
+    const result = await runCli(["-n", "6", "-b", "2", "--base-url", url, ...fast], { cwd: await tempDir() });
+    expect(result.stderr).toMatch(/^waiting: 2 batch\(es\) \(2 in_progress\) · 0\/6 requests · \d+s · expires in 2[34]h\d\dm · spent \$0\.0000$/m);
+  });
+});
+
+describe("report.html in a real browser", () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+  afterAll(async () => browser?.close());
+
+  test("loads from disk without errors, draws its charts, and the table filters", async () => {
+    const { cwd, runId, runDir } = await finishedRun();
+    const made = await runCli(["report", runId], { cwd });
+    expect(made.code).toBe(0);
+    expect(made.stdout.trim()).toBe(join(runDir, "report.html"));
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+    page.on("pageerror", (e) => problems.push(e.message));
+    page.on("request", (r) => !r.url().startsWith("file:") && problems.push(`network: ${r.url()}`));
+    await page.goto(`file://${join(runDir, "report.html")}`);
+    expect(problems).toEqual([]);
+    await expect(page.locator(".headline div").first().textContent()).resolves.toContain("samples asked20");
+    expect(await page.locator("svg.chart").count()).toBeGreaterThanOrEqual(5);
+    expect(await page.locator("svg.chart rect").count()).toBeGreaterThan(20);
+    const all = await page.locator("#rows tr").count();
+    expect(await page.locator("#count").textContent()).toMatch(new RegExp(`^${all} of ${all} answers`));
+    await page.selectOption("#status", "bad");
+    const bad = await page.locator("#rows tr").count();
+    expect(bad).toBeGreaterThan(0);
+    expect(bad).toBeLessThan(all);
+    await page.selectOption("#status", "");
+    const firstId = (await readCsv(join(cwd, "dataset.csv")))[0]!.sample_id!;
+    await page.fill("#search", firstId);
+    const matching = await page.locator("#rows tr").allTextContents();
+    expect(matching.length).toBeGreaterThan(0);
+    for (const text of matching) expect(text).toContain(firstId);
+  });
+});
