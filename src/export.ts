@@ -108,6 +108,7 @@ export interface ExportOptions {
   /** Write here instead of the run's own output (a new file, or one with the same columns). */
   output?: string;
   save: () => void;
+  onProgress?: (rows: number) => void;
 }
 
 /**
@@ -151,7 +152,7 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
     let index = firstIndex;
     for await (const s of validSamples(runDir, manifest)) {
       yield { index: index++, ...s.fields, ...s.labels, sample_id: s.custom_id };
-      rows++;
+      if (++rows % 100_000 === 0) options.onProgress?.(rows);
     }
   };
   await pipeline(datasetRows, stringify({ delimiter, header: !existing, columns }), createWriteStream(csvFile, { flags: "a" }));

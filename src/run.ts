@@ -196,7 +196,7 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
 
   manifest.state = "exporting";
   save();
-  const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save });
+  const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save, onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export") });
   manifest.state = "done";
   save();
   log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
@@ -412,7 +412,12 @@ export async function reexport(runDir: string, options: { output?: string; log: 
     }
     const save = () => saveManifest(runDir, manifest);
     save();
-    const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save, ...(options.output ? { output: options.output } : {}) });
+    const exported = await exportRun(runDir, manifest, {
+      fields: dataset.fields,
+      save,
+      onProgress: (rows) => progress(options.log, `exporting: ${rows} rows`, "export"),
+      ...(options.output ? { output: options.output } : {}),
+    });
     options.log(`exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`);
     return manifest;
   } finally {
