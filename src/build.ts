@@ -16,7 +16,13 @@ export interface BatchRequest {
   custom_id: string;
   method: "POST";
   url: typeof ENDPOINT;
-  body: { model: string; messages: Message[]; max_completion_tokens: number; temperature?: number };
+  body: {
+    model: string;
+    messages: Message[];
+    max_completion_tokens: number;
+    temperature?: number;
+    response_format?: { type: "json_schema"; json_schema: { name: string; strict: true; schema: Record<string, unknown> } };
+  };
 }
 
 /** The id of sample `index`: zero-padded, so ids sort as samples do, stable across attempts. */
@@ -41,9 +47,10 @@ export function countPromptTokens(messages: Message[]): number {
   return messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3);
 }
 
-export function requestFor(config: RunConfig, id: string, messages: Message[]): BatchRequest {
+export function requestFor(config: RunConfig, id: string, messages: Message[], schema?: Record<string, unknown>): BatchRequest {
   const body: BatchRequest["body"] = { model: config.model, messages, max_completion_tokens: config.maxTokens };
   if (config.temperature !== undefined) body.temperature = config.temperature;
+  if (schema) body.response_format = { type: "json_schema", json_schema: { name: "sample", strict: true, schema } };
   return { custom_id: id, method: "POST", url: ENDPOINT, body };
 }
 
@@ -72,7 +79,9 @@ export async function buildRequests(
   await rm(join(runDir, "draws"), { recursive: true, force: true });
   await ensureDir(join(runDir, "requests"));
   await ensureDir(join(runDir, "draws"));
-  const faker = newFaker();
+  const faker = newFaker(config.locale);
+  // A response format's schema is sent with every request and billed as prompt tokens.
+  const schemaTokens = dataset.schema ? countTokens(JSON.stringify(dataset.schema)) : 0;
   const perChunk = chunkSize(config.samples, config.batches);
   const built: Built = { chunks: [], batches: [] };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
@@ -89,7 +98,7 @@ export async function buildRequests(
     const draw = drawSample(faker, params, dataset, config.seed, index);
     const id = customId(index, config.samples);
     const messages = toMessages(dataset.prompt(draw));
-    const line = JSON.stringify(requestFor(config, id, messages));
+    const line = JSON.stringify(requestFor(config, id, messages, dataset.schema));
     const lineBytes = Buffer.byteLength(line) + 1;
     if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > MAX_BYTES_PER_FILE)) await finish();
     if (!open) {
@@ -107,7 +116,7 @@ export async function buildRequests(
     await open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
     open.chunk.samples++;
     open.record.requests++;
-    open.record.promptTokens += countPromptTokens(messages);
+    open.record.promptTokens += countPromptTokens(messages) + schemaTokens;
     if ((index + 1) % 10_000 === 0) onProgress(index + 1);
   }
   await finish();
@@ -130,7 +139,7 @@ export async function buildRetryRequests(
   for await (const request of readJsonl<BatchRequest>(join(runDir, previous.requestsFile))) {
     if (!retryIds.has(request.custom_id)) continue;
     await writer.write(request);
-    promptTokens += countPromptTokens(request.body.messages);
+    promptTokens += countPromptTokens(request.body.messages) + (request.body.response_format ? countTokens(JSON.stringify(request.body.response_format.json_schema.schema)) : 0);
   }
   await writer.close();
   await rename(tmp, join(runDir, requestsFile));

@@ -1,4 +1,5 @@
-import { Faker, base, en } from "@faker-js/faker";
+import { Faker, allLocales, base, en } from "@faker-js/faker";
+import { UserError } from "./errors.ts";
 import type { Dataset, Draw, Params } from "./spec.ts";
 
 /**
@@ -18,8 +19,11 @@ export function drawSample(faker: Faker, params: Params, dataset: Dataset, seed:
   return draw;
 }
 
-export function newFaker(): Faker {
-  return new Faker({ locale: [en, base] });
+/** A faker for generated values in `locale` (e.g. "de", "fr", "es"), falling back to English. */
+export function newFaker(locale = "en"): Faker {
+  const definitions = (allLocales as Record<string, (typeof allLocales)["en"]>)[locale];
+  if (!definitions) throw new UserError(`unknown locale "${locale}"`, `use one of faker's locales, e.g. en, de, fr, es, it, pt_BR, ja`);
+  return new Faker({ locale: [definitions, en, base] });
 }
 
 /** The label columns of a draw, in params.json order, then generated values. */

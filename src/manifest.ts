@@ -61,6 +61,7 @@ const Config = z.object({
   paramsFile: z.string(),
   specFile: z.string().optional(),
   seed: z.number().int(),
+  locale: z.string().optional(),
   maxTokens: z.number().int().positive(),
   temperature: z.number().optional(),
   budgetUsd: z.number().positive().optional(),

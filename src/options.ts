@@ -26,6 +26,7 @@ export interface GenerateArgs {
   "max-in-flight"?: string;
   "max-enqueued-tokens"?: string;
   "on-done"?: string;
+  locale?: string;
 }
 
 export function number(value: string | undefined, flag: string, check: { integer?: boolean; min?: number; positive?: boolean } = {}): number | undefined {
@@ -76,5 +77,6 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   const maxEnqueuedTokens = number(args["max-enqueued-tokens"], "--max-enqueued-tokens", { integer: true, positive: true });
   if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
   if (args["on-done"]) config.onDone = args["on-done"];
+  if (args.locale) config.locale = args.locale;
   return config;
 }

@@ -62,7 +62,7 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
 /** Refuses, before anything is paid for, an output this run could not append to. */
 async function checkOutput(config: RunConfig, params: Params, dataset: Dataset): Promise<void> {
   await checkWritable(config.output);
-  const labelNames = Object.keys(labelsOf(drawSample(newFaker(), params, dataset, config.seed, 0)));
+  const labelNames = Object.keys(labelsOf(drawSample(newFaker(config.locale), params, dataset, config.seed, 0)));
   const existing = await readExistingCsv(config.output, datasetColumns(dataset.fields, labelNames), config.delimiter);
   if (config.metrics) await readExistingCsv(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
 }

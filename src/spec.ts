@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Faker } from "@faker-js/faker";
 import { parse as parseJson, printParseErrorCode, type ParseError, type ParseErrorCode } from "jsonc-parser";
+import { Ajv, type ValidateFunction } from "ajv";
 import { UserError } from "./errors.ts";
 
 /** params.json: field → parameter → every value it may take (the seed's shape). */
@@ -31,7 +32,13 @@ export interface Dataset {
   generate?: (faker: Faker, draw: Draw) => Record<string, string>;
   /** The prompt for one draw: a user message, or a list of messages. */
   prompt: (draw: Draw) => string | Message[];
-  /** Answer → fields; defaults to `[Field] text` sections. */
+  /**
+   * JSON Schema of an answer: an object with the fields as properties (strict mode: every
+   * property required, `additionalProperties: false`). With it, requests ask for structured
+   * output and answers are checked against it, instead of `[Field]` sections.
+   */
+  schema?: Record<string, unknown>;
+  /** Answer → fields; defaults to `[Field] text` sections, or JSON when there is a schema. */
   parse?: (answer: string, fields: string[]) => ParseResult;
 }
 
@@ -57,7 +64,33 @@ export function parseMarkers(answer: string, fields: string[]): ParseResult {
   return { ok: true, fields: out };
 }
 
+const validators = new WeakMap<object, ValidateFunction>();
+
+/** Reads a structured-output answer: JSON that the dataset's schema accepts, one value per field. */
+export function parseStructured(answer: string, dataset: Dataset): ParseResult {
+  let data: unknown;
+  try {
+    data = JSON.parse(answer);
+  } catch {
+    return { ok: false, reason: "answer is not JSON" };
+  }
+  let validate = validators.get(dataset.schema!);
+  if (!validate) validators.set(dataset.schema!, (validate = new Ajv({ strict: false, allErrors: false }).compile(dataset.schema!)));
+  if (!validate(data)) {
+    const error = validate.errors?.[0];
+    return { ok: false, reason: `answer does not match the schema: ${error?.instancePath || "answer"} ${error?.message ?? ""}`.trim() };
+  }
+  const fields: Record<string, string> = {};
+  for (const field of dataset.fields) {
+    const value = (data as Record<string, unknown>)[field];
+    if (value === undefined || value === null || value === "") return { ok: false, reason: `empty field ${field}` };
+    fields[field] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { ok: true, fields };
+}
+
 export function parseAnswer(dataset: Dataset, answer: string): ParseResult {
+  if (!dataset.parse && dataset.schema) return parseStructured(answer, dataset);
   const parse = dataset.parse ?? parseMarkers;
   try {
     return parse(answer, dataset.fields);
@@ -138,6 +171,8 @@ export async function loadDataset(specPath: string | undefined): Promise<Dataset
   if (!Array.isArray(dataset.fields) || dataset.fields.length === 0 || dataset.fields.some((f) => typeof f !== "string" || !f))
     throw new UserError(`spec ${specPath}: "fields" must be a non-empty list of names`, hint);
   if (typeof dataset.prompt !== "function") throw new UserError(`spec ${specPath}: "prompt" must be a function`, hint);
+  if (dataset.schema !== undefined && (typeof dataset.schema !== "object" || dataset.schema === null || (dataset.schema as { type?: unknown }).type !== "object"))
+    throw new UserError(`spec ${specPath}: "schema" must be a JSON Schema of type "object"`, "give the fields as its properties");
   for (const key of ["parse", "generate"] as const)
     if (dataset[key] !== undefined && typeof dataset[key] !== "function") throw new UserError(`spec ${specPath}: "${key}" must be a function`, hint);
   return dataset as Dataset;

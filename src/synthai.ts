@@ -13,12 +13,19 @@ import { makeClient } from "./client.ts";
 import { formatRunDetail, formatRunList, listRuns, statusExitCode, summarize } from "./status.ts";
 import { formatSample, inspectRun } from "./inspect.ts";
 import { writeReport } from "./report.ts";
-import { loadParams } from "./spec.ts";
+import { loadDataset, loadParams } from "./spec.ts";
+import { previewSamples, scaffold } from "./preview.ts";
 
 const connectionArgs = {
   "api-key": { type: "string", alias: "k", description: "OpenAI API key (default: $OPENAI_API_KEY)", valueHint: "key" },
   "base-url": { type: "string", description: "API base URL (default: $OPENAI_BASE_URL, else OpenAI)", valueHint: "url" },
   "runs-dir": { type: "string", description: "Folder of run folders", default: "runs", valueHint: "dir" },
+} as const satisfies ArgsDef;
+
+const datasetArgs = {
+    params: { type: "string", alias: "j", description: "Parameter JSON: field → parameter → values", default: "params.json", valueHint: "path" },
+    spec: { type: "string", description: "Dataset spec module (.ts): prompt and parser (default: the built-in customer-service calls)", valueHint: "file.ts" },
+    locale: { type: "string", description: "Locale of generated values (faker's: en, de, fr, es, …)", default: "en" },
 } as const satisfies ArgsDef;
 
 const waitArgs = {
@@ -32,13 +39,12 @@ const generateCommand = defineCommand({
   meta: { name: "generate", description: "Build the requests, run them as Batch-API jobs, and write the CSV (the default command)" },
   args: {
     ...connectionArgs,
+    ...datasetArgs,
     samples: { type: "string", alias: "n", description: "Number of samples to generate", default: "10", valueHint: "n" },
     batches: { type: "string", alias: "b", description: "Number of Batch-API jobs to split into (more if a file would pass 50,000 requests or 200 MB)", default: "1", valueHint: "n" },
     output: { type: "string", alias: "p", description: "Output CSV; an existing one with the same columns is appended to", default: "dataset.csv", valueHint: "path" },
-    params: { type: "string", alias: "j", description: "Parameter JSON: field → parameter → values", default: "params.json", valueHint: "path" },
     budget: { type: "string", alias: "l", description: "Budget limit in USD; never exceeded, even in the worst case", valueHint: "usd" },
     metrics: { type: "boolean", alias: "m", description: "Write <output>_metrics.csv (tokens, cost, time, sample, batch)", default: true, negativeDescription: "Do not write the metrics CSV" },
-    spec: { type: "string", description: "Dataset spec module (.ts): prompt and parser (default: the built-in customer-service calls)", valueHint: "file.ts" },
     model: { type: "string", description: "Model", default: "gpt-4o-mini" },
     seed: { type: "string", description: "Seed of the random draws (default: random, recorded in the manifest)" },
     "max-tokens": { type: "string", description: "max_completion_tokens per answer", default: "1024" },
@@ -192,7 +198,31 @@ const reportCommand = defineCommand({
   },
 });
 
-const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, inspect: inspectCommand, report: reportCommand, export: exportCommand, cancel: cancelCommand, gc: gcCommand };
+const previewCommand = defineCommand({
+  meta: { name: "preview", description: "Print the first prompts with their drawn parameters; no API call, no run folder" },
+  args: {
+    samples: { type: "string", alias: "n", description: "How many", default: "5" },
+    ...datasetArgs,
+    seed: { type: "string", description: "Seed of the random draws", default: "1" },
+  },
+  async run({ args }) {
+    const params = await loadParams(resolve(args.params ?? "params.json"));
+    const dataset = await loadDataset(args.spec ? resolve(args.spec) : undefined);
+    const count = number(args.samples, "-n/--samples", { integer: true, positive: true })!;
+    console.log(previewSamples(params, dataset, number(args.seed, "--seed", { integer: true, min: 0 })!, count, args.locale));
+  },
+});
+
+const initCommand = defineCommand({
+  meta: { name: "init", description: "Scaffold a dataset: a spec module (dataset.ts) and a params.json" },
+  args: { dir: { type: "positional", description: "Folder to create them in", required: true } },
+  async run({ args }) {
+    const files = await scaffold(args.dir);
+    console.log(`wrote ${files.join(" and ")}\nnext: npx synthai preview --spec ${files[0]} -j ${files[1]}`);
+  },
+});
+
+const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, inspect: inspectCommand, report: reportCommand, preview: previewCommand, init: initCommand, export: exportCommand, cancel: cancelCommand, gc: gcCommand };
 
 const main = defineCommand({
   meta: { name: "synthai", version: "0.1.0", description: "Synthetic, labelled datasets through the OpenAI Batch API" },

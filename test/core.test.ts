@@ -10,7 +10,7 @@ import { metricsPathFor } from "../src/export.ts";
 import { newRunId, type RunConfig } from "../src/manifest.ts";
 import { toRunConfig } from "../src/options.ts";
 import { batchPrice, costUsd } from "../src/pricing.ts";
-import { checkParams, parseMarkers, type Params } from "../src/spec.ts";
+import { checkParams, parseMarkers, parseStructured, type Params } from "../src/spec.ts";
 import { fitsBudget } from "../src/run.ts";
 import { PARAMS, tempDir } from "./helpers.ts";
 
@@ -25,6 +25,22 @@ describe("parseMarkers", () => {
     expect(parseMarkers("[Call] hi", ["Call", "Summary"])).toEqual({ ok: false, reason: "missing section [Summary]" });
     expect(parseMarkers("[Call] hi [Summary]  ", ["Call", "Summary"])).toEqual({ ok: false, reason: "empty section [Summary]" });
     expect(parseMarkers("[Call] a [Call] b [Summary] c", ["Call", "Summary"])).toEqual({ ok: false, reason: "section [Call] appears twice" });
+  });
+});
+
+describe("parseStructured", () => {
+  const dataset = {
+    fields: ["Review", "Rating"],
+    prompt: () => "",
+    schema: { type: "object", properties: { Review: { type: "string" }, Rating: { type: "integer", minimum: 1, maximum: 5 } }, required: ["Review", "Rating"], additionalProperties: false },
+  };
+  test("JSON that fits the schema gives one value per field", () => {
+    expect(parseStructured('{"Review":"Great kettle.","Rating":5}', dataset)).toEqual({ ok: true, fields: { Review: "Great kettle.", Rating: "5" } });
+  });
+  test("anything else is malformed, with the reason", () => {
+    expect(parseStructured('{"Review":"Great', dataset)).toEqual({ ok: false, reason: "answer is not JSON" });
+    expect(parseStructured('{"Review":"ok","Rating":9}', dataset)).toEqual({ ok: false, reason: "answer does not match the schema: /Rating must be <= 5" });
+    expect(parseStructured('{"Review":"ok"}', dataset)).toMatchObject({ ok: false, reason: expect.stringContaining("must have required property 'Rating'") });
   });
 });
 

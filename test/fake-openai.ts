@@ -355,15 +355,21 @@ export class FakeOpenAI {
     return file.id;
   }
 
-  /** A chat completion that follows the prompt's `[Section]` format, unless a knob says otherwise. */
+  /**
+   * A chat completion that follows the prompt's `[Section]` format, unless a knob says otherwise;
+   * with a json_schema response format it is JSON that fits the schema, as strict mode promises.
+   */
   complete(request: any) {
     const prompt = (request.messages ?? []).map((m: any) => String(m.content)).join("\n");
+    const schema = request.response_format?.type === "json_schema" ? request.response_format.json_schema?.schema : undefined;
     const sections = [...new Set([...prompt.matchAll(/\[([A-Z][A-Za-z_ ]*)\]/g)].map((m) => m[1]!))];
     const roll = this.random();
     const malformed = roll < (this.options.malformedRate ?? 0);
     const truncated = !malformed && roll < (this.options.malformedRate ?? 0) + (this.options.truncatedRate ?? 0);
     const kept = malformed && sections.length ? sections.slice(0, -1) : sections;
-    let content = kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") || sentence(this.random, "Answer");
+    let content = schema
+      ? JSON.stringify(valueFor(schema, this.random, "answer"))
+      : kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") || sentence(this.random, "Answer");
     if (truncated) content = content.slice(0, Math.ceil(content.length / 2));
     const completionTokens = Math.ceil(content.length / 4);
     const prompt_tokens = promptTokens(request);
@@ -381,14 +387,37 @@ export class FakeOpenAI {
   }
 }
 
+/** A value that the (simple) JSON Schema accepts. */
+function valueFor(schema: any, random: () => number, name: string): unknown {
+  if (Array.isArray(schema.enum)) return schema.enum[Math.floor(random() * schema.enum.length)];
+  switch (schema.type) {
+    case "object":
+      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([key, sub]) => [key, valueFor(sub, random, key)]));
+    case "integer":
+    case "number": {
+      const min = schema.minimum ?? 0;
+      const max = schema.maximum ?? 100;
+      return min + Math.floor(random() * (max - min + 1));
+    }
+    case "boolean":
+      return random() < 0.5;
+    case "array":
+      return [valueFor(schema.items ?? { type: "string" }, random, name)];
+    default:
+      return sentence(random, name);
+  }
+}
+
 function promptTokens(body: any): number {
-  return Math.ceil((body?.messages ?? []).reduce((s: number, m: any) => s + String(m.content).length, 0) / 4) + 7;
+  const schema = body?.response_format?.json_schema?.schema;
+  const chars = (body?.messages ?? []).reduce((s: number, m: any) => s + String(m.content).length, 0) + (schema ? JSON.stringify(schema).length : 0);
+  return Math.ceil(chars / 4) + 7;
 }
 
 function sentence(random: () => number, topic: string): string {
   const words = ["customer", "agent", "bill", "meter", "tariff", "thanks", "problem", "solved", "account", "today", "supply", "call"];
   const n = 12 + Math.floor(random() * 20);
-  return `${topic}: ${Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(" ")}.`;
+  return `${topic}: ${Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(" ")}${/question/i.test(topic) ? "?" : "."}`;
 }
 
 function page<T extends { id: string }>(items: T[], query: URLSearchParams, defaultLimit: number, requireIds = false) {
