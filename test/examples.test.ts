@@ -1,17 +1,12 @@
+import type { FakeOptions } from "./fake-openai.ts";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { FakeOpenAI } from "./fake-openai.ts";
-import { API_KEY, ROOT, onlyRunDir, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";
+import { describe, expect, test } from "vitest";
+import { API_KEY, useFake, ROOT, onlyRunDir, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";
 
-let fake: FakeOpenAI | undefined;
-afterEach(async () => {
-  await fake?.stop();
-  fake = undefined;
-});
+const server = useFake();
 
-async function runExample(name: string, options: ConstructorParameters<typeof FakeOpenAI>[0] = {}) {
-  fake = new FakeOpenAI({ apiKey: API_KEY, ...options });
-  const url = await fake.start();
+async function runExample(name: string, options: FakeOptions = {}) {
+  const url = await server.start(options);
   const cwd = await tempDir();
   const dir = join(ROOT, "examples", name);
   const result = await runCli(["-n", "12", "-b", "2", "--spec", join(dir, "dataset.ts"), "-j", join(dir, "params.json"), "-p", "out.csv", "--base-url", url, "--poll-interval", "0.02"], { cwd });

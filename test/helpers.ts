@@ -3,6 +3,8 @@ import { mkdtemp, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
+import { afterEach } from "vitest";
+import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const ENTRY = join(ROOT, "src", "synthai.ts");
@@ -51,4 +53,23 @@ export async function readManifest(runDir: string) {
 
 export async function readJsonlFile<T = any>(path: string): Promise<T[]> {
   return (await readFile(path, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** A fake OpenAI per test, stopped after it; `start` returns its base URL. */
+export function useFake() {
+  let current: FakeOpenAI | undefined;
+  afterEach(async () => {
+    await current?.stop();
+    current = undefined;
+  });
+  return {
+    async start(options: FakeOptions = {}): Promise<string> {
+      current = new FakeOpenAI({ apiKey: API_KEY, ...options });
+      return current.start();
+    },
+    get fake(): FakeOpenAI {
+      if (!current) throw new Error("no fake server started in this test");
+      return current;
+    },
+  };
 }

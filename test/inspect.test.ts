@@ -1,23 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { FakeOpenAI } from "./fake-openai.ts";
-import { API_KEY, PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir } from "./helpers.ts";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { API_KEY, useFake, PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir } from "./helpers.ts";
 import { consoleLog } from "../src/log.ts";
 
-let fake: FakeOpenAI | undefined;
-afterEach(async () => {
-  await fake?.stop();
-  fake = undefined;
-});
+const server = useFake();
 
 const fast = ["--poll-interval", "0.02", "-j", PARAMS];
 
 /** A finished run with malformed answers and failed lines, for looking into. */
 async function finishedRun(options: { maxAttempts?: string } = {}) {
-  fake = new FakeOpenAI({ apiKey: API_KEY, malformedRate: 0.3, failedRate: 0.1, seed: 9 });
-  const url = await fake.start();
+  const url = await server.start({ malformedRate: 0.3, failedRate: 0.1, seed: 9 });
   const cwd = await tempDir();
   const result = await runCli(["-n", "20", "-b", "2", "--base-url", url, ...fast, ...(options.maxAttempts ? ["--max-attempts", options.maxAttempts] : [])], { cwd });
   const runDir = await onlyRunDir(cwd);
@@ -28,7 +22,7 @@ describe("status, inspect and --on-done", () => {
   test("status <id> exits 0 when done, 6 when samples were given up, 5 while running", async () => {
     const done = await finishedRun();
     expect((await runCli(["status", done.runId], { cwd: done.cwd })).code).toBe(0);
-    await fake!.stop();
+    await server.fake.stop();
     const gaveUp = await finishedRun({ maxAttempts: "1" });
     const status = await runCli(["status", gaveUp.runId], { cwd: gaveUp.cwd });
     expect(status.code).toBe(6);
@@ -68,8 +62,7 @@ describe("status, inspect and --on-done", () => {
   });
 
   test("--on-done runs a command with the run's id and state when the run ends", async () => {
-    fake = new FakeOpenAI({ apiKey: API_KEY });
-    const url = await fake.start();
+    const url = await server.start();
     const cwd = await tempDir();
     const result = await runCli(["-n", "3", "--base-url", url, ...fast, "--on-done", 'echo "$SYNTHAI_RUN_ID $SYNTHAI_RUN_STATE" > finished.txt'], { cwd });
     expect(result.code).toBe(0);
@@ -105,8 +98,7 @@ describe("progress", () => {
     expect(out.text()).toBe("waiting: 1/9\r\x1b[2Kwaiting: 2/9\r\x1b[2Kcollected\n");
   });
   test("a real run not on a terminal prints waiting lines with requests done, ETA and cost", async () => {
-    fake = new FakeOpenAI({ apiKey: API_KEY, pollsPerPhase: 2 });
-    const url = await fake.start();
+    const url = await server.start({ pollsPerPhase: 2 });
     const result = await runCli(["-n", "6", "-b", "2", "--base-url", url, ...fast], { cwd: await tempDir() });
     expect(result.stderr).toMatch(/^waiting: 2 batch\(es\) \(2 in_progress\) · 0\/6 requests · \d+s · expires in 2[34]h\d\dm · spent \$0\.0000$/m);
   });

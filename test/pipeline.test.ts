@@ -1,25 +1,15 @@
 import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
-import { API_KEY, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import { describe, expect, test } from "vitest";
+import { API_KEY, useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
 
-let fake: FakeOpenAI | undefined;
-afterEach(async () => {
-  await fake?.stop();
-  fake = undefined;
-});
-
-async function startFake(options: FakeOptions = {}): Promise<string> {
-  fake = new FakeOpenAI({ apiKey: API_KEY, ...options });
-  return fake.start();
-}
+const server = useFake();
 
 const fast = ["--poll-interval", "0.02", "-j", PARAMS];
 
 describe("synthai generate against the fake Batch API", () => {
   test("25 samples in 3 batches: rows, metrics equal to the service's usage, batch price; a second run appends", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     const first = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, "--seed", "7", ...fast], { cwd });
     expect(first.stderr).toContain("done: 25 of 25 samples");
@@ -35,11 +25,11 @@ describe("synthai generate against the fake Batch API", () => {
     }
     expect(rows.map((r) => Number(r.index))).toEqual([...Array(25).keys()]);
     expect(new Set(rows.map((r) => r.sample_id)).size).toBe(25);
-    expect(fake!.batchesCreated).toBe(3);
+    expect(server.fake.batchesCreated).toBe(3);
 
     const metrics = await readCsv(join(cwd, "out_metrics.csv"));
     expect(metrics).toHaveLength(25);
-    const usage = fake!.batches.reduce((s, b) => ({ input: s.input + b.batch.usage.input_tokens, output: s.output + b.batch.usage.output_tokens }), { input: 0, output: 0 });
+    const usage = server.fake.batches.reduce((s, b) => ({ input: s.input + b.batch.usage.input_tokens, output: s.output + b.batch.usage.output_tokens }), { input: 0, output: 0 });
     expect(metrics.reduce((s, m) => s + Number(m.prompt_tokens), 0)).toBe(usage.input);
     expect(metrics.reduce((s, m) => s + Number(m.completion_tokens), 0)).toBe(usage.output);
     for (const m of metrics) {
@@ -59,7 +49,7 @@ describe("synthai generate against the fake Batch API", () => {
   });
 
   test("with 20% malformed answers and 10% failed lines: 25 valid rows, and only the bad ones are asked again", async () => {
-    const url = await startFake({ malformedRate: 0.2, failedRate: 0.1, seed: 3 });
+    const url = await server.start({ malformedRate: 0.2, failedRate: 0.1, seed: 3 });
     const cwd = await tempDir();
     const result = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
@@ -80,18 +70,18 @@ describe("synthai generate against the fake Batch API", () => {
     }
     // The service saw each sample once, plus once more per bad answer.
     const badAnswers = manifest.batches.reduce((s: number, b: any) => s + b.collected.malformed + b.collected.failed + b.collected.missing, 0);
-    expect(fake!.requestedIds()).toHaveLength(25 + badAnswers);
+    expect(server.fake.requestedIds()).toHaveLength(25 + badAnswers);
     const metrics = await readCsv(join(cwd, "out_metrics.csv"));
     expect(metrics.some((m) => Number(m.attempt) > 1)).toBe(true);
   });
 
   test("--dry-run builds request files and prints an estimate without any API call", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     const result = await runCli(["-n", "12", "-b", "2", "--dry-run", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/estimate: 12 requests in 2 batch\(es\), \d+ prompt tokens/);
-    expect(fake!.requests).toHaveLength(0);
+    expect(server.fake.requests).toHaveLength(0);
     const runDir = await onlyRunDir(cwd);
     const files = await readdir(join(runDir, "requests"));
     expect(files.sort()).toEqual(["c0000-a1.jsonl", "c0001-a1.jsonl"]);
@@ -102,7 +92,7 @@ describe("synthai generate against the fake Batch API", () => {
   });
 
   test("--no-m writes no metrics file; --delimiter ';' is kept when appending", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     expect((await runCli(["-n", "3", "--no-m", "--delimiter", ";", "-p", "d.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     await expect(stat(join(cwd, "d_metrics.csv"))).rejects.toThrow();
@@ -112,34 +102,34 @@ describe("synthai generate against the fake Batch API", () => {
   });
 
   test("an output CSV with other columns is refused and left untouched", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     await writeFile(join(cwd, "other.csv"), "a,b\n1,2\n");
     const result = await runCli(["-n", "2", "-p", "other.csv", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split("\n").at(-1)).toMatch(/^error: .*other\.csv has columns a,b, this run writes index,Call,Summary/);
     expect(await readFile(join(cwd, "other.csv"), "utf8")).toBe("a,b\n1,2\n");
-    expect(fake!.requests).toHaveLength(0);
+    expect(server.fake.requests).toHaveLength(0);
   });
 
   test("synthai export rebuilds the CSV from the run folder without an API call", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     expect((await runCli(["-n", "6", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     const before = await readFile(join(cwd, "out.csv"), "utf8");
-    const calls = fake!.requests.length;
+    const calls = server.fake.requests.length;
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
     const again = await runCli(["export", runId], { cwd });
     expect(again.code).toBe(0);
     expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(before);
-    expect(fake!.requests.length).toBe(calls);
+    expect(server.fake.requests.length).toBe(calls);
     const elsewhere = await runCli(["export", runId, "-p", "copy.csv"], { cwd });
     expect(elsewhere.code).toBe(0);
     expect(await readCsv(join(cwd, "copy.csv"))).toHaveLength(6);
   });
 
   test("status lists runs and shows one run batch by batch", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     expect((await runCli(["-n", "4", "-b", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     const list = await runCli(["status"], { cwd });
@@ -154,7 +144,7 @@ describe("synthai generate against the fake Batch API", () => {
   });
 
   test("the API key lands nowhere in the run folder or the output", async () => {
-    const url = await startFake({ apiKey: "fake-secret-key-abcdef123456" });
+    const url = await server.start({ apiKey: "fake-secret-key-abcdef123456" });
     const cwd = await tempDir();
     const result = await runCli(["-n", "3", "-k", "fake-secret-key-abcdef123456", "--base-url", url, ...fast], { cwd, env: { OPENAI_API_KEY: undefined } });
     expect(result.code).toBe(0);

@@ -1,25 +1,15 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
-import { API_KEY, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import { describe, expect, test } from "vitest";
+import { API_KEY, useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
 
-let fake: FakeOpenAI | undefined;
-afterEach(async () => {
-  await fake?.stop();
-  fake = undefined;
-});
-
-async function startFake(options: FakeOptions = {}): Promise<string> {
-  fake = new FakeOpenAI({ apiKey: API_KEY, ...options });
-  return fake.start();
-}
+const server = useFake();
 
 const fast = ["--poll-interval", "0.02", "-j", PARAMS, "-p", "out.csv"];
 
 /** The run's cost as the service billed it: every answer it returned, at batch price. */
 function billedUsd(): number {
-  return fake!.batches.reduce((s, b) => s + ((b.batch.usage?.input_tokens ?? 0) * 0.075 + (b.batch.usage?.output_tokens ?? 0) * 0.3) / 1e6, 0);
+  return server.fake.batches.reduce((s, b) => s + ((b.batch.usage?.input_tokens ?? 0) * 0.075 + (b.batch.usage?.output_tokens ?? 0) * 0.3) / 1e6, 0);
 }
 
 async function expectExactRun(cwd: string, samples: number) {
@@ -31,10 +21,10 @@ async function expectExactRun(cwd: string, samples: number) {
   const manifest = await readManifest(await onlyRunDir(cwd));
   expect(manifest.state).toBe("done");
   // One batch on the service per chunk and attempt, and the cost counted once.
-  expect(fake!.batchesCreated).toBe(manifest.batches.length);
-  expect(new Set(fake!.batches.map((b) => b.batch.input_file_id)).size).toBe(manifest.batches.length);
-  expect(fake!.uploads).toHaveLength(manifest.batches.length);
-  expect(new Set(fake!.uploads).size).toBe(manifest.batches.length);
+  expect(server.fake.batchesCreated).toBe(manifest.batches.length);
+  expect(new Set(server.fake.batches.map((b) => b.batch.input_file_id)).size).toBe(manifest.batches.length);
+  expect(server.fake.uploads).toHaveLength(manifest.batches.length);
+  expect(new Set(server.fake.uploads).size).toBe(manifest.batches.length);
   const spent = manifest.batches.reduce((s: number, b: any) => s + b.collected.costUsd, 0);
   expect(spent).toBeCloseTo(billedUsd(), 12);
   return manifest;
@@ -44,7 +34,7 @@ describe("kill -9 at any point, then synthai resume", () => {
   const points = ["during-build", "after-upload", "after-create", "after-submit", "after-finished", "during-download", "after-collect", "during-export"];
   for (const point of points) {
     test(`killed ${point}: resume ends with exactly the asked samples, no batch twice, cost once`, async () => {
-      const url = await startFake({ malformedRate: 0.2, seed: 11 });
+      const url = await server.start({ malformedRate: 0.2, seed: 11 });
       const cwd = await tempDir();
       const killed = await runCli(["-n", "12", "-b", "2", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: point } });
       expect(killed.signal).toBe("SIGKILL");
@@ -57,7 +47,7 @@ describe("kill -9 at any point, then synthai resume", () => {
   }
 
   test("a second process on the same run is refused; a lock left by a dead process is taken over", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     await runCli(["-n", "4", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "after-submit" } });
     const runDir = await onlyRunDir(cwd);
@@ -75,23 +65,23 @@ describe("kill -9 at any point, then synthai resume", () => {
 
 describe("service faults", () => {
   test("a batches.create whose answer is lost (500 after creating) does not create a second batch", async () => {
-    const url = await startFake({ faults: [{ method: "POST", path: /^\/v1\/batches$/, status: 500, times: 1, afterHandling: true }] });
+    const url = await server.start({ faults: [{ method: "POST", path: /^\/v1\/batches$/, status: 500, times: 1, afterHandling: true }] });
     const cwd = await tempDir();
     const result = await runCli(["-n", "6", "-b", "3", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
     await expectExactRun(cwd, 6);
-    expect(fake!.batchesCreated).toBe(3);
+    expect(server.fake.batchesCreated).toBe(3);
   });
 
   test("an upload whose answer is lost is found by name, not sent again", async () => {
-    const url = await startFake({ faults: [{ method: "POST", path: /^\/v1\/files$/, status: 502, times: 1, afterHandling: true }] });
+    const url = await server.start({ faults: [{ method: "POST", path: /^\/v1\/files$/, status: 502, times: 1, afterHandling: true }] });
     const cwd = await tempDir();
     expect((await runCli(["-n", "4", "-b", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     await expectExactRun(cwd, 4);
   });
 
   test("429 with retry-after and 503 while polling and downloading are retried", async () => {
-    const url = await startFake({
+    const url = await server.start({
       faults: [
         { method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 429, times: 2, retryAfter: 0 },
         { method: "GET", path: /^\/v1\/files\/[^/]+\/content$/, status: 503, times: 2 },
@@ -100,11 +90,11 @@ describe("service faults", () => {
     const cwd = await tempDir();
     expect((await runCli(["-n", "5", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     await expectExactRun(cwd, 5);
-    expect(fake!.requests.filter((r) => r.path.endsWith("/content")).length).toBeGreaterThanOrEqual(3);
+    expect(server.fake.requests.filter((r) => r.path.endsWith("/content")).length).toBeGreaterThanOrEqual(3);
   });
 
   test("an outage longer than the SDK's own retries is waited out, not fatal", async () => {
-    const url = await startFake({ faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 503, times: 16, retryAfter: 0 }] });
+    const url = await server.start({ faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 503, times: 16, retryAfter: 0 }] });
     const cwd = await tempDir();
     const result = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
@@ -113,28 +103,28 @@ describe("service faults", () => {
   });
 
   test("--max-in-flight keeps that many batches running at most", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     expect((await runCli(["-n", "8", "-b", "4", "--max-in-flight", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     await expectExactRun(cwd, 8);
-    expect(fake!.batchesCreated).toBe(4);
-    expect(fake!.maxRunning).toBe(2);
+    expect(server.fake.batchesCreated).toBe(4);
+    expect(server.fake.maxRunning).toBe(2);
   });
 
   test("many batches in flight, finishing in any order, are polled through listings and all collected", async () => {
-    const url = await startFake({ unevenPhases: true, malformedRate: 0.1, seed: 5 });
+    const url = await server.start({ unevenPhases: true, malformedRate: 0.1, seed: 5 });
     const cwd = await tempDir();
     expect((await runCli(["-n", "30", "-b", "10", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     await expectExactRun(cwd, 30);
-    const perBatch = fake!.requests.filter((r) => /^\/v1\/batches\/batch_/.test(r.path)).length;
-    const listings = fake!.requests.filter((r) => r.method === "GET" && r.path === "/v1/batches").length;
+    const perBatch = server.fake.requests.filter((r) => /^\/v1\/batches\/batch_/.test(r.path)).length;
+    const listings = server.fake.requests.filter((r) => r.method === "GET" && r.path === "/v1/batches").length;
     // Ten batches in flight are read from listings, not one request each per look.
     expect(listings).toBeGreaterThan(perBatch);
-    expect(new Set(fake!.batches.map((b) => b.pollsPerPhase)).size).toBeGreaterThan(1);
+    expect(new Set(server.fake.batches.map((b) => b.pollsPerPhase)).size).toBeGreaterThan(1);
   });
 
   test("an expired batch keeps its finished answers and asks again only for the rest", async () => {
-    const url = await startFake({ expireFirst: 1 });
+    const url = await server.start({ expireFirst: 1 });
     const cwd = await tempDir();
     expect((await runCli(["-n", "10", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     const manifest = await expectExactRun(cwd, 10);
@@ -146,7 +136,7 @@ describe("service faults", () => {
 
   test("token_limit_exceeded is not an attempt: the same file goes again", async () => {
     // Two batches of ~7 prompt tokens x 5 lines each fit alone but not together.
-    const url = await startFake({ enqueuedTokenLimit: 700, pollsPerPhase: 1 });
+    const url = await server.start({ enqueuedTokenLimit: 700, pollsPerPhase: 1 });
     const cwd = await tempDir();
     const result = await runCli(["-n", "10", "-b", "2", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
@@ -157,7 +147,7 @@ describe("service faults", () => {
   });
 
   test("a batch that fails validation stops the run with the service's errors and line numbers", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     const killed = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "during-build" } });
     expect(killed.signal).toBe("SIGKILL");
@@ -165,8 +155,8 @@ describe("service faults", () => {
     // Break the uploaded file as a hand-edited request file would be: a repeated custom_id.
     const resumedOnce = await runCli(["resume", (await readManifest(runDir)).id, "--base-url", url, "--detach"], { cwd, env: { SYNTHAI_CRASH_AT: "after-upload" } });
     expect(resumedOnce.signal).toBe("SIGKILL");
-    expect(fake!.files.size).toBe(1);
-    const [file] = fake!.files.values();
+    expect(server.fake.files.size).toBe(1);
+    const [file] = server.fake.files.values();
     file!.content = Buffer.from(file!.content.toString().replace(/"custom_id":"000001"/, '"custom_id":"000000"'));
     const resumed = await runCli(["resume", (await readManifest(runDir)).id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(2);
@@ -177,13 +167,13 @@ describe("service faults", () => {
 
 describe("budget", () => {
   test("-l is never exceeded: the run stops before a batch that could pass it, and resumes with a higher limit", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     // Each batch of 5 may cost up to 5 x 1024 output tokens x $0.30/1M ≈ $0.0016; the second does not fit after the first's real cost.
     const stopped = await runCli(["-n", "10", "-b", "2", "-l", "0.0017", "--base-url", url, ...fast], { cwd });
     expect(stopped.code).toBe(4);
     expect(stopped.stderr).toMatch(/stopped: budget: spent \$0\.\d+ for 5 valid samples/);
-    expect(fake!.batchesCreated).toBe(1);
+    expect(server.fake.batchesCreated).toBe(1);
     const runDir = await onlyRunDir(cwd);
     const manifest = await readManifest(runDir);
     expect(manifest.state).toBe("stopped");
@@ -196,14 +186,14 @@ describe("budget", () => {
 
 describe("cancel, remote files, and what the service can break", () => {
   test("cancel keeps what the batch finished; resume asks only for the rest", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     const detached = await runCli(["-n", "8", "--detach", "--base-url", url, ...fast], { cwd });
     expect(detached.code).toBe(0);
     const runId = detached.stdout.trim();
     expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-z]{4}$/);
     // One look moves the batch to in_progress, where it has started on its requests.
-    await fetch(`${url}/batches/${fake!.batches[0]!.batch.id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    await fetch(`${url}/batches/${server.fake.batches[0]!.batch.id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
     const cancelled = await runCli(["cancel", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(cancelled.code).toBe(0);
     expect(cancelled.stderr).toMatch(/stopped: cancelled with 4 valid samples/);
@@ -214,38 +204,38 @@ describe("cancel, remote files, and what the service can break", () => {
     const resumed = await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(0);
     await expectExactRun(cwd, 8);
-    expect(fake!.requestedIds()).toHaveLength(12);
+    expect(server.fake.requestedIds()).toHaveLength(12);
   });
 
   test("remote files are deleted once collected; --keep-remote keeps them and gc removes them later", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     expect((await runCli(["-n", "4", "-b", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
-    expect(fake!.files.size).toBe(0);
+    expect(server.fake.files.size).toBe(0);
     expect((await runCli(["-n", "4", "-b", "2", "--keep-remote", "--base-url", url, ...fast], { cwd })).code).toBe(0);
-    expect(fake!.files.size).toBe(4);
+    expect(server.fake.files.size).toBe(4);
     const listed = await runCli(["gc", "--dry-run", "--base-url", url], { cwd });
     expect(listed.stderr).toContain("4 orphaned synthai file(s) found");
-    expect(fake!.files.size).toBe(4);
+    expect(server.fake.files.size).toBe(4);
     const removed = await runCli(["gc", "--base-url", url], { cwd });
     expect(removed.code).toBe(0);
     expect(removed.stderr).toContain("4 orphaned synthai file(s) deleted");
-    expect(fake!.files.size).toBe(0);
+    expect(server.fake.files.size).toBe(0);
   });
 
   test("a batch the key cannot see stops with a clear message instead of polling forever", async () => {
-    const url = await startFake();
+    const url = await server.start();
     const cwd = await tempDir();
     const killed = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "after-submit" } });
     expect(killed.signal).toBe("SIGKILL");
-    fake!.batches.length = 0;
+    server.fake.batches.length = 0;
     const resumed = await runCli(["resume", (await readManifest(await onlyRunDir(cwd))).id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(3);
     expect(resumed.stderr.trim().split("\n").at(-1)).toMatch(/^error: not found while checking batch batch_\w+ \(404\).* — the key must belong to the project that made this run$/);
   });
 
   test("a corrupt line in a downloaded file is reported and its sample asked again", async () => {
-    const url = await startFake({ corruptOutputLines: 2 });
+    const url = await server.start({ corruptOutputLines: 2 });
     const cwd = await tempDir();
     const result = await runCli(["-n", "6", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
@@ -255,7 +245,7 @@ describe("cancel, remote files, and what the service can break", () => {
 
   test("an error that echoes the request's headers never shows the key", async () => {
     const key = "fake-secret-key-abcdef123456";
-    const url = await startFake({ apiKey: key, faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 400, times: 1, echoAuthorization: true }] });
+    const url = await server.start({ apiKey: key, faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 400, times: 1, echoAuthorization: true }] });
     const cwd = await tempDir();
     const result = await runCli(["-n", "2", "--base-url", url, ...fast], { cwd, env: { OPENAI_API_KEY: key } });
     expect(result.code).toBe(3);

@@ -1,14 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { FakeOpenAI } from "./fake-openai.ts";
-import { API_KEY, PARAMS, onlyRunDir, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";
+import { describe, expect, test } from "vitest";
+import { API_KEY, useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";
 
-let fake: FakeOpenAI | undefined;
-afterEach(async () => {
-  await fake?.stop();
-  fake = undefined;
-});
+const server = useFake();
 
 describe("making a dataset of one's own", () => {
   test("init scaffolds a spec and params that preview and generate use as they are", async () => {
@@ -25,8 +20,7 @@ describe("making a dataset of one's own", () => {
     expect(preview.stdout.match(/^── sample \d \(seed 4\)$/gm)).toHaveLength(3);
     expect(preview.stdout).toMatch(/Write an? \w+ review of/);
 
-    fake = new FakeOpenAI({ apiKey: API_KEY });
-    const url = await fake.start();
+    const url = await server.start();
     const run = await runCli(["-n", "4", "--spec", "reviews/dataset.ts", "-j", "reviews/params.json", "-p", "reviews.csv", "--seed", "4", "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(run.code).toBe(0);
     const rows = await readCsv(join(cwd, "reviews.csv"));
