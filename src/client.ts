@@ -14,8 +14,13 @@ export function makeClient({ apiKey, baseURL }: ClientOptions): OpenAI {
 }
 
 /** Fails fast, before anything is built or paid for, when the API cannot be reached or refuses the key. */
-export async function preflight(client: OpenAI): Promise<void> {
-  await call(client, "checking the connection", () => client.batches.list({ limit: 1 }, { maxRetries: 1, timeout: 20_000 }));
+export async function preflight(client: OpenAI, mode: "batch" | "sync" = "batch"): Promise<void> {
+  const options = { maxRetries: 1, timeout: 20_000 };
+  // A server without a Batch API (vLLM, Ollama…) still lists its models.
+  await call(client, "checking the connection", async () => {
+    if (mode === "sync") await client.models.list(options);
+    else await client.batches.list({ limit: 1 }, options);
+  });
 }
 
 /** True for faults worth another try: no answer, timeouts, 408, 409, 429, 5xx. */

@@ -76,6 +76,11 @@ const Config = z.object({
   maxEnqueuedTokens: z.number().int().positive().optional(),
   /** A shell command run when the run ends (done, stopped or failed). */
   onDone: z.string().optional(),
+  /** batch: the Batch API at half price; sync: direct chat completions, for small runs and other servers. */
+  mode: z.enum(["batch", "sync"]).optional(),
+  concurrency: z.number().int().positive().optional(),
+  rpm: z.number().positive().optional(),
+  tpm: z.number().positive().optional(),
 });
 
 const Export = z.object({
@@ -101,6 +106,8 @@ export const Manifest = z.object({
   chunks: z.array(Chunk),
   batches: z.array(BatchRecord),
   export: Export.optional(),
+  /** Requests sent directly before the batch (--pilot), and what they cost. */
+  pilot: z.object({ requests: z.number(), valid: z.number(), costUsd: z.number() }).optional(),
 });
 
 export type Manifest = z.infer<typeof Manifest>;

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { UserError } from "./errors.ts";
-import { batchPrice } from "./pricing.ts";
+import { priceFor } from "./pricing.ts";
 import type { RunConfig } from "./manifest.ts";
 
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
@@ -27,6 +27,10 @@ export interface GenerateArgs {
   "max-enqueued-tokens"?: string;
   "on-done"?: string;
   locale?: string;
+  mode?: string;
+  concurrency?: string;
+  rpm?: string;
+  tpm?: string;
 }
 
 export function number(value: string | undefined, flag: string, check: { integer?: boolean; min?: number; positive?: boolean } = {}): number | undefined {
@@ -50,6 +54,8 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   if (delimiter !== undefined && delimiter.length !== 1) throw new UserError(`--delimiter must be one character, got "${delimiter}"`, "for example --delimiter ';'");
   const temperature = number(args.temperature, "--temperature", { min: 0 });
   const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
+  const mode = args.mode || "batch";
+  if (mode !== "batch" && mode !== "sync") throw new UserError(`--mode must be batch or sync, got "${mode}"`, "batch: the Batch API at half price; sync: direct requests");
   const config: RunConfig = {
     model,
     samples,
@@ -58,7 +64,7 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
     paramsFile: resolve(args.params || "params.json"),
     seed: number(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
     maxTokens: number(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? 1024,
-    price: batchPrice(model, {
+    price: priceFor(model, mode, {
       input: number(args["input-price"], "--input-price", { min: 0 }),
       output: number(args["output-price"], "--output-price", { min: 0 }),
     }),
@@ -78,5 +84,13 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
   if (args["on-done"]) config.onDone = args["on-done"];
   if (args.locale) config.locale = args.locale;
+  if (mode === "sync") {
+    config.mode = "sync";
+    config.concurrency = number(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? 8;
+    const rpm = number(args.rpm, "--rpm", { positive: true });
+    const tpm = number(args.tpm, "--tpm", { positive: true });
+    if (rpm !== undefined) config.rpm = rpm;
+    if (tpm !== undefined) config.tpm = tpm;
+  }
   return config;
 }

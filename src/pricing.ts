@@ -27,11 +27,17 @@ export function standardPrice(model: string): Price | undefined {
 
 /** Batch price for a model; flags (batch USD per 1M tokens) override the table. */
 export function batchPrice(model: string, override: { input?: number; output?: number } = {}): Price {
+  return priceFor(model, "batch", override);
+}
+
+/** What a model costs per 1M tokens: half price through the Batch API, full price sent directly. */
+export function priceFor(model: string, mode: "batch" | "sync", override: { input?: number; output?: number } = {}): Price {
   const standard = standardPrice(model);
-  const input = override.input ?? (standard ? standard.input / 2 : undefined);
-  const output = override.output ?? (standard ? standard.output / 2 : undefined);
+  const share = mode === "batch" ? 0.5 : 1;
+  const input = override.input ?? (standard ? standard.input * share : undefined);
+  const output = override.output ?? (standard ? standard.output * share : undefined);
   if (input === undefined || output === undefined)
-    throw new UserError(`no price is known for model "${model}"`, "pass its batch prices in USD per 1M tokens with --input-price and --output-price");
+    throw new UserError(`no price is known for model "${model}"`, "pass its prices in USD per 1M tokens with --input-price and --output-price");
   return { input, output };
 }
 

@@ -46,9 +46,9 @@ export async function writeReport(runDir: string, manifest: Manifest, params: Pa
     ["valid", String(summary.valid)],
     ["samples re-requested", String(stats.retried.size)],
     ["given up", String(summary.givenUp)],
-    ["cost (batch price)", formatUsd(summary.costUsd)],
+    [`cost (${manifest.config.mode ?? "batch"} price)`, formatUsd(summary.costUsd)],
     ["cost per valid sample", formatUsd(costPerValid)],
-    ["saved vs. standard price", formatUsd(summary.costUsd)],
+    ["saved vs. standard price", formatUsd(manifest.config.mode === "sync" ? 0 : summary.costUsd)],
   ];
   const sections = [
     section("Prompt tokens per valid sample", histogram(stats.promptTokens)),

@@ -2,9 +2,11 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
-import { buildRequests, buildRetryRequests } from "./build.ts";
+import { buildRequests, buildRetryRequests, type BatchRequest } from "./build.ts";
 import { call, makeClient, preflight, sleep } from "./client.ts";
-import { collectBatch, deleteRemoteFiles, downloadResults } from "./collect.ts";
+import { collectBatch, deleteRemoteFiles, downloadResults, judgeLine } from "./collect.ts";
+import { readJsonl } from "./jsonl.ts";
+import { createInterface } from "node:readline/promises";
 import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
@@ -13,6 +15,7 @@ import { crashPoint, ensureDir, loadManifest, lockRun, newRunId, saveManifest, t
 import { costUsd, formatUsd } from "./pricing.ts";
 import { loadDataset, loadParams, type Dataset, type Params } from "./spec.ts";
 import { createBatch, uploadRequests } from "./submit.ts";
+import { runSync } from "./sync.ts";
 
 const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
 const MAX_POLL_SECONDS = 300;
@@ -23,6 +26,12 @@ export interface Connection {
   baseURL: string | undefined;
 }
 
+export interface PilotOptions {
+  /** Send this many requests directly first, show them and the projected cost, and ask. */
+  pilot?: number;
+  yes?: boolean;
+}
+
 export interface DriveOptions {
   detach?: boolean;
   /** Submit nothing new: wait for what is in flight, collect it, stop. */
@@ -31,12 +40,12 @@ export interface DriveOptions {
 }
 
 /** `synthai generate`: check inputs, build every request file, then drive the run to its end. */
-export async function generate(config: RunConfig, runsDir: string, connection: Connection, options: DriveOptions & { dryRun?: boolean }): Promise<Manifest> {
+export async function generate(config: RunConfig, runsDir: string, connection: Connection, options: DriveOptions & PilotOptions & { dryRun?: boolean }): Promise<Manifest> {
   const params = await loadParams(config.paramsFile);
   const dataset = await loadDataset(config.specFile);
   await checkOutput(config, params, dataset);
   const client = options.dryRun ? undefined : makeClient(connection);
-  if (client) await preflight(client);
+  if (client) await preflight(client, config.mode);
   const id = newRunId(new Date());
   const runDir = join(runsDir, id);
   await ensureDir(runDir);
@@ -53,10 +62,60 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
       options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);
       return manifest;
     }
+    if (options.pilot && !(await runPilot(client!, runDir, manifest, dataset, options.pilot, options))) {
+      return stop(runDir, manifest, "pilot: waiting for a go; the requests are built", options.log);
+    }
     return await driveAndNotify(runDir, manifest, client!, dataset, options);
   } finally {
     unlock();
   }
+}
+
+/**
+ * --pilot N: sends the first N requests directly (full price), shows what came back and what
+ * the whole run would cost, then asks whether to go on. Without a terminal it never asks:
+ * it goes on only with --yes.
+ */
+async function runPilot(client: OpenAI, runDir: string, manifest: Manifest, dataset: Dataset, count: number, options: DriveOptions & PilotOptions): Promise<boolean> {
+  const { config } = manifest;
+  const { log } = options;
+  const requests: BatchRequest[] = [];
+  for await (const request of readJsonl<BatchRequest>(join(runDir, manifest.batches[0]!.requestsFile))) {
+    if (requests.length >= count) break;
+    requests.push(request);
+  }
+  const standard = config.mode === "sync" ? config.price : { input: config.price.input * 2, output: config.price.output * 2 };
+  let valid = 0;
+  let pilotCost = 0;
+  let batchCost = 0;
+  const verdicts = await Promise.all(
+    requests.map(async (request) => {
+      const body = await call(client, "sending the pilot requests", () => client.chat.completions.create(request.body as never));
+      return judgeLine(JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }), dataset);
+    }),
+  );
+  for (const [i, verdict] of verdicts.entries()) {
+    if ("corrupt" in verdict) continue;
+    pilotCost += costUsd(standard, verdict.prompt_tokens, verdict.completion_tokens);
+    batchCost += costUsd(config.price, verdict.prompt_tokens, verdict.completion_tokens);
+    if (verdict.status === "ok") valid++;
+    const shown = verdict.fields ? Object.entries(verdict.fields).map(([k, v]) => `${k}: ${v.replace(/\s+/g, " ").slice(0, 100)}`).join(" | ") : verdict.reason;
+    log(`pilot ${i + 1}/${requests.length} ${verdict.status}: ${shown}`);
+  }
+  manifest.pilot = { requests: requests.length, valid, costUsd: pilotCost };
+  saveManifest(runDir, manifest);
+  const perValid = valid ? batchCost / valid : Infinity;
+  log(`pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would cost about ${Number.isFinite(perValid) ? formatUsd(perValid * config.samples) : "?"} ` +
+    `(${Number.isFinite(perValid) ? formatUsd(perValid) : "?"} per valid sample, retries included)`);
+  if (options.yes) return true;
+  if (!process.stdin.isTTY) {
+    log(`not asking without a terminal: pass --yes to go on, or continue later with \`synthai resume ${manifest.id}\``);
+    return false;
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await prompt.question(`submit the batch for ${config.samples} samples? [y/N] `);
+  prompt.close();
+  return /^y(es)?$/i.test(answer.trim());
 }
 
 /** Refuses, before anything is paid for, an output this run could not append to. */
@@ -99,7 +158,7 @@ async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: 
   log(`built ${manifest.config.samples} requests in ${built.batches.length} file(s)`);
 }
 
-/** Worst-case and likely cost of the requests still to be sent, at batch price. */
+/** Worst-case and likely cost of the requests still to be sent, at the run's price. */
 export function estimate(manifest: Manifest): string {
   const { config } = manifest;
   const open = manifest.batches.filter((b) => b.step !== "collected");
@@ -108,7 +167,7 @@ export function estimate(manifest: Manifest): string {
   const worst = costUsd(config.price, promptTokens, requests * config.maxTokens);
   const promptCost = costUsd(config.price, promptTokens, 0);
   return `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt tokens → ${formatUsd(promptCost)} ` +
-    `+ at most ${requests * config.maxTokens} completion tokens → at most ${formatUsd(worst)} at batch price` +
+    `+ at most ${requests * config.maxTokens} completion tokens → at most ${formatUsd(worst)} at ${config.mode ?? "batch"} price` +
     (config.budgetUsd !== undefined ? ` (budget ${formatUsd(config.budgetUsd)})` : "");
 }
 
@@ -117,7 +176,7 @@ function worstCase(manifest: Manifest, record: BatchRecord): number {
 }
 
 export function spentUsd(manifest: Manifest): number {
-  return manifest.batches.reduce((s, b) => s + (b.collected?.costUsd ?? 0), 0);
+  return manifest.batches.reduce((s, b) => s + (b.collected?.costUsd ?? 0), manifest.pilot?.costUsd ?? 0);
 }
 
 /** May this batch be sent without any chance of going over the budget? */
@@ -216,6 +275,10 @@ async function advanceRun(runDir: string, manifest: Manifest, client: OpenAI, da
           blocked = record;
           continue;
         }
+        if (manifest.config.mode === "sync") {
+          await sendDirectly(client, runDir, manifest, record, log);
+          continue;
+        }
         if (!fitsLimits(manifest, record)) continue;
         await submit(client, runDir, manifest, record, log);
       }
@@ -309,6 +372,21 @@ async function submit(client: OpenAI, runDir: string, manifest: Manifest, record
   log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);
 }
 
+/** --mode sync: the attempt's requests go out as direct chat completions; the answers land where a batch's would. */
+async function sendDirectly(client: OpenAI, runDir: string, manifest: Manifest, record: BatchRecord, log: Log): Promise<void> {
+  const { config } = manifest;
+  record.createdAt ??= Math.floor(Date.now() / 1000);
+  record.batchId = "sync";
+  record.status = "in_progress";
+  saveManifest(runDir, manifest);
+  log(`sending ${record.requestsFile} (${record.requests} requests) directly, ${config.concurrency ?? 8} at a time`);
+  const counts = await runSync(client, runDir, record, { concurrency: config.concurrency ?? 8, ...(config.rpm ? { rpm: config.rpm } : {}), ...(config.tpm ? { tpm: config.tpm } : {}) }, (done) =>
+    progress(log, `sending: ${done}/${record.requests} requests · spent ${formatUsd(spentUsd(manifest))}`, "sync"),
+  );
+  Object.assign(record, { status: "completed", step: "finished", finishedAt: Math.floor(Date.now() / 1000), requestCounts: { total: record.requests, ...counts } });
+  saveManifest(runDir, manifest);
+}
+
 /** Copies what the service says about a batch into its record. */
 export function applyBatch(record: BatchRecord, batch: Batch): void {
   record.batchId = batch.id;
@@ -342,7 +420,7 @@ async function collect(runDir: string, manifest: Manifest, record: BatchRecord, 
     saveManifest(runDir, manifest);
     throw new UserError(manifest.reason, `fix the request file ${record.requestsFile} or the spec, then start a new run`);
   }
-  await downloadResults(client, runDir, record, log);
+  if (manifest.config.mode !== "sync") await downloadResults(client, runDir, record, log);
   const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds) : undefined;
@@ -352,7 +430,7 @@ async function collect(runDir: string, manifest: Manifest, record: BatchRecord, 
   if (retry) manifest.batches.push(retry);
   saveManifest(runDir, manifest);
   if (!manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
-  log(`collected ${record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
+  log(`collected ${record.batchId === "sync" ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
     `${collected.truncated} cut off; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`);
 }
 
@@ -396,7 +474,7 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
   const givenUp = manifest.batches.reduce((s, b) => s + (b.collected?.givenUp ?? 0), 0);
   const retried = manifest.batches.filter((b) => b.attempt > 1).reduce((s, b) => s + b.requests, 0);
   return `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
-    `cost ${formatUsd(spent)} at batch price (standard ${formatUsd(spent * 2)}); ${retried} re-requested, ${givenUp} given up` +
+    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(spent * 2)})`}; ${retried} re-requested, ${givenUp} given up` +
     (givenUp ? ` — see \`synthai status ${manifest.id}\`` : "");
 }
 

@@ -65,7 +65,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
   const lines = [
     `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
     `created ${s.createdAt} · model ${s.model} · seed ${manifest.config.seed}`,
-    `samples ${s.valid}/${s.asked} valid, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at batch price`,
+    `samples ${s.valid}/${s.asked} valid, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
     `output ${manifest.config.output}${manifest.export?.done ? ` (${manifest.export.rows} rows from index ${manifest.export.firstIndex})` : ""}`,
     "",
   ];

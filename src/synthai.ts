@@ -53,8 +53,14 @@ const generateCommand = defineCommand({
     delimiter: { type: "string", description: "CSV delimiter for a new file (an existing file keeps its own)", valueHint: "char" },
     "input-price": { type: "string", description: "Batch price of input tokens, USD per 1M (overrides the table)" },
     "output-price": { type: "string", description: "Batch price of output tokens, USD per 1M (overrides the table)" },
+    mode: { type: "string", description: "batch (the Batch API, half price) or sync (direct chat completions: small runs, servers without a Batch API)", default: "batch" },
+    concurrency: { type: "string", description: "--mode sync: requests at once", default: "8" },
+    rpm: { type: "string", description: "--mode sync: at most this many requests a minute" },
+    tpm: { type: "string", description: "--mode sync: at most this many tokens (prompt + max tokens) a minute" },
     "max-in-flight": { type: "string", description: "At most this many batches submitted at once" },
     "max-enqueued-tokens": { type: "string", description: "At most this many prompt tokens enqueued at once (your organisation's batch queue limit)" },
+    pilot: { type: "string", description: "First send this many requests directly, show them and the projected cost, and ask before the batch" },
+    yes: { type: "boolean", alias: "y", description: "Do not ask after --pilot; go on" },
     "dry-run": { type: "boolean", description: "Build the request files and print the cost estimate; submit nothing" },
     ...waitArgs,
   },
@@ -66,6 +72,8 @@ const generateCommand = defineCommand({
     const manifest = await generate(config, resolve(args["runs-dir"]), connection(args), {
       log: stderrLog,
       dryRun: Boolean(args["dry-run"]),
+      yes: Boolean(args.yes),
+      ...(args.pilot ? { pilot: number(args.pilot, "--pilot", { integer: true, positive: true })! } : {}),
       detach: Boolean(args.detach),
     });
     if (args.detach) console.log(manifest.id);

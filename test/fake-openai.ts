@@ -163,6 +163,8 @@ export class FakeOpenAI {
       if (method === "POST" && m[2]) return [200, this.cancel(stored)];
       if (method === "GET" && !m[2]) return [200, this.advance(stored)];
     }
+    if (method === "GET" && path === "/v1/models")
+      return [200, { object: "list", data: ["gpt-4o-mini", "gpt-4o"].map((id) => ({ id, object: "model", created: 1721172741, owned_by: "system" })) }];
     if (method === "POST" && path === "/v1/chat/completions") {
       this.chatCompletions++;
       return [200, this.complete(JSON.parse(body.toString("utf8"))).body];

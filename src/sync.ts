@@ -1,0 +1,113 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import type OpenAI from "openai";
+import { APIError } from "openai";
+import { countPromptTokens, type BatchRequest } from "./build.ts";
+import { apiFailure, isTransient, sleep } from "./client.ts";
+import { resultsFile } from "./collect.ts";
+import { readJsonl, readLines } from "./jsonl.ts";
+import { crashPoint, ensureDir, type BatchRecord } from "./manifest.ts";
+
+export interface SyncLimits {
+  concurrency: number;
+  /** Requests per minute, tokens (prompt + max_tokens) per minute. */
+  rpm?: number;
+  tpm?: number;
+}
+
+/**
+ * Refills continuously up to `perMinute`; `take` waits until `amount` is there. Keeps a run
+ * under a provider's per-minute limits instead of learning them from 429s.
+ */
+export class RateLimiter {
+  private level: number;
+  private last: number;
+  private readonly perMinute: number;
+  private readonly now: () => number;
+
+  constructor(perMinute: number, now = () => Date.now()) {
+    this.perMinute = perMinute;
+    this.level = perMinute;
+    this.now = now;
+    this.last = now();
+  }
+
+  /** Milliseconds to wait before `amount` may be spent (0: spend it now). */
+  reserve(amount: number): number {
+    const now = this.now();
+    this.level = Math.min(this.perMinute, this.level + ((now - this.last) * this.perMinute) / 60_000);
+    this.last = now;
+    const need = Math.min(amount, this.perMinute);
+    this.level -= need;
+    return this.level >= 0 ? 0 : Math.ceil((-this.level * 60_000) / this.perMinute);
+  }
+}
+
+/**
+ * Sends one attempt's requests as direct chat completions and writes the answers as Batch-API
+ * output and error lines, so collecting, resuming and exporting work as for a batch. Answers
+ * already on disk (from before an interruption) are not asked again.
+ */
+export async function runSync(client: OpenAI, runDir: string, record: BatchRecord, limits: SyncLimits, onProgress: (done: number) => void): Promise<{ completed: number; failed: number }> {
+  await ensureDir(join(runDir, "results"));
+  const outputPath = join(runDir, resultsFile(record, "output"));
+  const errorsPath = join(runDir, resultsFile(record, "errors"));
+  const answered = new Set<string>();
+  const counts = { completed: 0, failed: 0 };
+  for (const [path, kind] of [[outputPath, "completed"], [errorsPath, "failed"]] as const) {
+    if (!(await stat(path).then(() => true, () => false))) continue;
+    for await (const line of readLines(path)) {
+      const id = /"custom_id":"([^"]+)"/.exec(line)?.[1];
+      if (id && !answered.has(id)) {
+        answered.add(id);
+        counts[kind]++;
+      }
+    }
+  }
+  const output = createWriteStream(outputPath, { flags: "a" });
+  const errors = createWriteStream(errorsPath, { flags: "a" });
+  const rpm = limits.rpm ? new RateLimiter(limits.rpm) : undefined;
+  const tpm = limits.tpm ? new RateLimiter(limits.tpm) : undefined;
+  const requests = readJsonl<BatchRequest>(join(runDir, record.requestsFile))[Symbol.asyncIterator]();
+  let fatal: unknown;
+
+  const worker = async () => {
+    for (;;) {
+      if (fatal) return;
+      const next = await requests.next();
+      if (next.done) return;
+      const request = next.value;
+      if (answered.has(request.custom_id)) continue;
+      const wait = Math.max(rpm?.reserve(1) ?? 0, tpm?.reserve(countPromptTokens(request.body.messages) + request.body.max_completion_tokens) ?? 0);
+      if (wait) await sleep(wait);
+      try {
+        const response = await client.chat.completions.create(request.body as never).withResponse();
+        await writeLine(output, { id: `sync_${request.custom_id}`, custom_id: request.custom_id, response: { status_code: 200, request_id: response.request_id ?? "", body: response.data }, error: null });
+        counts.completed++;
+      } catch (error) {
+        // The SDK has already retried transient faults (honouring retry-after); what is left is the request's own verdict.
+        if (!(error instanceof APIError) || error.status === 401 || (isTransient(error) && error.status === undefined)) {
+          fatal = error;
+          return;
+        }
+        const body = { error: { message: error.message, type: (error.error as { type?: string } | undefined)?.type ?? "error", code: error.code ?? null, param: null } };
+        await writeLine(errors, { id: `sync_${request.custom_id}`, custom_id: request.custom_id, response: { status_code: error.status ?? 500, request_id: error.requestID ?? "", body }, error: null });
+        counts.failed++;
+      }
+      onProgress(counts.completed + counts.failed);
+      if (counts.completed + counts.failed === 5) crashPoint("during-sync");
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, worker));
+  output.end();
+  errors.end();
+  await Promise.all([once(output, "finish"), once(errors, "finish")]);
+  if (fatal) throw apiFailure(fatal, "sending requests", client);
+  return counts;
+}
+
+async function writeLine(stream: WriteStream, value: unknown): Promise<void> {
+  if (!stream.write(`${JSON.stringify(value)}\n`)) await once(stream, "drain");
+}

@@ -1,0 +1,77 @@
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { RateLimiter } from "../src/sync.ts";
+import { PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+
+const server = useFake();
+const fast = ["--poll-interval", "0.02", "-j", PARAMS, "-p", "out.csv"];
+
+describe("--mode sync", () => {
+  test("direct chat completions fill the same run folder and CSV, at full price, no batch", async () => {
+    const url = await server.start({ malformedRate: 0.2, seed: 2 });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "15", "-b", "2", "--mode", "sync", "--concurrency", "3", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    expect(server.fake.batchesCreated).toBe(0);
+    expect(server.fake.uploads).toHaveLength(0);
+    const rows = await readCsv(join(cwd, "out.csv"));
+    expect(rows).toHaveLength(15);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    const bad = manifest.batches.reduce((s: number, b: any) => s + b.collected.malformed, 0);
+    expect(server.fake.chatCompletions).toBe(15 + bad);
+    const metrics = await readCsv(join(cwd, "out_metrics.csv"));
+    for (const m of metrics) expect(Number(m.cost_usd)).toBeCloseTo((Number(m.prompt_tokens) * 0.15 + Number(m.completion_tokens) * 0.6) / 1e6, 12);
+  });
+
+  test("killed while sending, resume asks only for what has no answer yet", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const killed = await runCli(["-n", "12", "--mode", "sync", "--concurrency", "1", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "during-sync" } });
+    expect(killed.signal).toBe("SIGKILL");
+    expect(server.fake.chatCompletions).toBe(5);
+    const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    const resumed = await runCli(["resume", runId, "--base-url", url], { cwd });
+    expect(resumed.code).toBe(0);
+    expect(server.fake.chatCompletions).toBe(12);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
+  });
+
+  test("a rate limiter spaces requests to stay under a per-minute limit", () => {
+    let now = 0;
+    const limiter = new RateLimiter(60, () => now);
+    for (let i = 0; i < 60; i++) expect(limiter.reserve(1)).toBe(0);
+    expect(limiter.reserve(1)).toBe(1000);
+    now = 1000;
+    expect(limiter.reserve(1)).toBe(1000);
+    now = 60_000;
+    expect(limiter.reserve(30)).toBe(0);
+  });
+});
+
+describe("--pilot", () => {
+  test("with --yes: shows the pilot answers and projected cost, then runs the batch", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "10", "--pilot", "3", "--yes", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.stderr.match(/^pilot \d\/3 ok: Call: /gm)).toHaveLength(3);
+    expect(result.stderr).toMatch(/pilot: 3\/3 valid, cost \$0\.\d+; the whole run would cost about \$0\.\d+/);
+    expect(server.fake.chatCompletions).toBe(3);
+    expect(server.fake.batchesCreated).toBe(1);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    expect(manifest.pilot).toMatchObject({ requests: 3, valid: 3 });
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(10);
+  });
+
+  test("without a terminal and without --yes it never asks: the run waits, built, for resume", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "4", "--pilot", "2", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/not asking without a terminal: pass --yes/);
+    expect(server.fake.batchesCreated).toBe(0);
+    const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    expect((await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd })).code).toBe(0);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(4);
+  });
+});
