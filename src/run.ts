@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { buildRequests, buildRetryRequests, type BatchRequest } from "./build.ts";
 import { call, makeClient, preflight, sleep } from "./client.ts";
-import { collectBatch, deleteRemoteFiles, downloadResults, judgeLine } from "./collect.ts";
-import { readJsonl } from "./jsonl.ts";
+import { collectBatch, deleteRemoteFiles, downloadResults, judgeLine, resultsFile } from "./collect.ts";
+import { JsonlWriter, readJsonl, readLines } from "./jsonl.ts";
 import { createInterface } from "node:readline/promises";
 import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
@@ -253,6 +254,12 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
     }
   }
 
+  return finish(runDir, manifest, dataset, log);
+}
+
+/** Every sample is valid or given up: write the CSVs and mark the run done. */
+async function finish(runDir: string, manifest: Manifest, dataset: Dataset, log: Log): Promise<Manifest> {
+  const save = () => saveManifest(runDir, manifest);
   manifest.state = "exporting";
   save();
   const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save, onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export") });
@@ -260,6 +267,67 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
   save();
   log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
   return manifest;
+}
+
+/**
+ * `synthai import`: takes answers produced elsewhere from this run's own request files (vLLM's
+ * batch runner reads and writes the Batch-API format) and collects them as if the Batch API had
+ * returned them. What is still unanswered, or must be asked again, is listed by request file.
+ */
+export async function importResults(runDir: string, resultsPath: string, options: { log: Log }): Promise<Manifest> {
+  const manifest = loadManifest(runDir);
+  if (!existsSync(resultsPath)) throw new UserError(`results file ${resultsPath} does not exist`, "give the output JSONL written from this run's request files");
+  const unlock = lockRun(runDir);
+  try {
+    const dataset = await loadDataset(manifest.config.specFile);
+    const { routed, ignored } = await routeImported(runDir, manifest, resultsPath);
+    options.log(`imported ${routed} answers${ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""}`);
+    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, undefined, dataset, options.log);
+    const open = manifest.batches.filter((b) => b.step !== "collected");
+    if (open.length === 0) return await finish(runDir, manifest, dataset, options.log);
+    return stop(runDir, manifest, `${open.reduce((s, b) => s + b.requests, 0)} requests still need an answer: ${open.map((b) => b.requestsFile).join(", ")}`, options.log);
+  } finally {
+    unlock();
+  }
+}
+
+/** Sends each imported line to the results file of the open attempt that asked for it. */
+async function routeImported(runDir: string, manifest: Manifest, resultsPath: string): Promise<{ routed: number; ignored: number }> {
+  const open = manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded");
+  const recordOf = new Map<string, BatchRecord>();
+  for (const record of open)
+    for await (const request of readJsonl<{ custom_id: string }>(join(runDir, record.requestsFile))) recordOf.set(request.custom_id, record);
+  await ensureDir(join(runDir, "results"));
+  const writers = new Map<string, JsonlWriter>();
+  const counts = new Map<BatchRecord, { completed: number; failed: number }>();
+  let routed = 0;
+  let ignored = 0;
+  try {
+    for await (const line of readLines(resultsPath)) {
+      const id = /"custom_id"\s*:\s*"([^"]+)"/.exec(line)?.[1];
+      const record = id ? recordOf.get(id) : undefined;
+      if (!record) {
+        ignored++;
+        continue;
+      }
+      recordOf.delete(id!);
+      const ok = /"status_code"\s*:\s*200\b/.test(line);
+      const file = resultsFile(record, ok ? "output" : "errors");
+      if (!writers.has(file)) writers.set(file, new JsonlWriter(join(runDir, file)));
+      await writers.get(file)!.writeLine(line);
+      const c = counts.get(record) ?? { completed: 0, failed: 0 };
+      c[ok ? "completed" : "failed"]++;
+      counts.set(record, c);
+      routed++;
+    }
+  } finally {
+    await Promise.all([...writers.values()].map((w) => w.close()));
+  }
+  const now = Math.floor(Date.now() / 1000);
+  for (const [record, c] of counts)
+    Object.assign(record, { step: "finished", status: "completed", batchId: "import", createdAt: record.createdAt ?? now, finishedAt: now, requestCounts: { total: record.requests, ...c } });
+  saveManifest(runDir, manifest);
+  return { routed, ignored };
 }
 
 /** Collects what finished and submits what may go; says whether to wait, stop, or export. */
@@ -405,7 +473,8 @@ export function applyBatch(record: BatchRecord, batch: Batch): void {
     record.errors = batch.errors.data.map((e) => `${e.line ? `line ${e.line}: ` : ""}${e.code ?? "error"}: ${e.message ?? ""}`);
 }
 
-async function collect(runDir: string, manifest: Manifest, record: BatchRecord, client: OpenAI, dataset: Dataset, log: Log): Promise<void> {
+/** Collects a finished batch; `client` is needed only for what lives on the service (not for sync or imported answers). */
+async function collect(runDir: string, manifest: Manifest, record: BatchRecord, client: OpenAI | undefined, dataset: Dataset, log: Log): Promise<void> {
   if (record.status === "failed") {
     if (record.errors?.some((e) => e.includes("token_limit_exceeded"))) {
       // Not the user's fault nor an attempt: the same file goes again once others finish.
@@ -420,7 +489,8 @@ async function collect(runDir: string, manifest: Manifest, record: BatchRecord, 
     saveManifest(runDir, manifest);
     throw new UserError(manifest.reason, `fix the request file ${record.requestsFile} or the spec, then start a new run`);
   }
-  if (manifest.config.mode !== "sync") await downloadResults(client, runDir, record, log);
+  const remote = Boolean(record.outputFileId || record.errorFileId);
+  if (remote) await downloadResults(client!, runDir, record, log);
   const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds) : undefined;
@@ -429,7 +499,7 @@ async function collect(runDir: string, manifest: Manifest, record: BatchRecord, 
   record.step = "collected";
   if (retry) manifest.batches.push(retry);
   saveManifest(runDir, manifest);
-  if (!manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
+  if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
   log(`collected ${record.batchId === "sync" ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
     `${collected.truncated} cut off; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`);
 }

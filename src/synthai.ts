@@ -7,7 +7,7 @@ import { UserError, redact } from "./errors.ts";
 import { stderrLog } from "./log.ts";
 import { findRunDir, loadManifest } from "./manifest.ts";
 import { number, toRunConfig } from "./options.ts";
-import { cancel, generate, reexport, resume } from "./run.ts";
+import { cancel, generate, importResults, reexport, resume } from "./run.ts";
 import { collectGarbage } from "./gc.ts";
 import { makeClient } from "./client.ts";
 import { formatRunDetail, formatRunList, listRuns, statusExitCode, summarize } from "./status.ts";
@@ -230,7 +230,21 @@ const initCommand = defineCommand({
   },
 });
 
-const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, inspect: inspectCommand, report: reportCommand, preview: previewCommand, init: initCommand, export: exportCommand, cancel: cancelCommand, gc: gcCommand };
+const importCommand = defineCommand({
+  meta: { name: "import", description: "Collect answers produced elsewhere (e.g. vLLM's batch runner) from the run's own request files" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
+    results: { type: "positional", description: "Output JSONL in the Batch-API format", required: true },
+    "runs-dir": connectionArgs["runs-dir"],
+  },
+  async run({ args }) {
+    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const manifest = await importResults(runDir, resolve(args.results), { log: stderrLog });
+    exitWhenStopped(manifest.state);
+  },
+});
+
+const subCommands = { generate: generateCommand, resume: resumeCommand, status: statusCommand, inspect: inspectCommand, report: reportCommand, preview: previewCommand, init: initCommand, import: importCommand, export: exportCommand, cancel: cancelCommand, gc: gcCommand };
 
 const main = defineCommand({
   meta: { name: "synthai", version: "0.1.0", description: "Synthetic, labelled datasets through the OpenAI Batch API" },
