@@ -51,10 +51,14 @@ test("synthai's requests and the fake's answers match OpenAI's published schema"
   const gc = await runCli(["gc", "--base-url", prismUrl], { cwd });
   expect(gc.stderr).toMatch(/\d+ orphaned synthai file\(s\) deleted/);
 
+  const reviews = join(ROOT, "examples/product-reviews");
+  const direct = await runCli(["-n", "4", "--mode", "sync", "--spec", join(reviews, "dataset.ts"), "-j", join(reviews, "params.json"), "-p", "reviews.csv", "--base-url", prismUrl], { cwd });
+  expect(direct.stderr).toContain("done: 4 of 4 samples");
+
   const paths = new Set(fake.requests.map((r) => `${r.method} ${r.path.replace(/(file-|batch_)[\w]+/, "$1…")}`));
   expect(paths).toEqual(new Set([
     "GET /v1/batches", "POST /v1/files", "POST /v1/batches", "GET /v1/batches/batch_…", "GET /v1/files/file-…/content",
-    "DELETE /v1/files/file-…", "POST /v1/batches/batch_…/cancel", "GET /v1/files",
+    "DELETE /v1/files/file-…", "POST /v1/batches/batch_…/cancel", "GET /v1/files", "GET /v1/models", "POST /v1/chat/completions",
   ]));
   expect(prismLog).not.toMatch(/Violation|✖/);
 }, 120_000);
