@@ -74,15 +74,19 @@ export async function buildRequests(
   params: Params,
   dataset: Dataset,
   onProgress: (done: number) => void = () => {},
+  /** Which samples: all of them, or (for a top-up) those after the run's first ones. */
+  range = { first: 0, count: config.samples, firstChunk: 0 },
 ): Promise<Built> {
-  await rm(join(runDir, "requests"), { recursive: true, force: true });
-  await rm(join(runDir, "draws"), { recursive: true, force: true });
+  if (range.first === 0) {
+    await rm(join(runDir, "requests"), { recursive: true, force: true });
+    await rm(join(runDir, "draws"), { recursive: true, force: true });
+  }
   await ensureDir(join(runDir, "requests"));
   await ensureDir(join(runDir, "draws"));
   const faker = newFaker(config.locale);
   // A response format's schema is sent with every request and billed as prompt tokens.
   const schemaTokens = dataset.schema ? countTokens(JSON.stringify(dataset.schema)) : 0;
-  const perChunk = chunkSize(config.samples, config.batches);
+  const perChunk = chunkSize(range.count, config.batches);
   const built: Built = { chunks: [], batches: [] };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
 
@@ -94,15 +98,15 @@ export async function buildRequests(
     open = undefined;
   };
 
-  for (let index = 0; index < config.samples; index++) {
-    const draw = drawSample(faker, params, dataset, config.seed, index);
+  for (let index = range.first; index < range.first + range.count; index++) {
+    const draw = drawSample(faker, params, dataset, config.seed, index, config.sampling);
     const id = customId(index, config.samples);
     const messages = toMessages(dataset.prompt(draw));
     const line = JSON.stringify(requestFor(config, id, messages, dataset.schema));
     const lineBytes = Buffer.byteLength(line) + 1;
     if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > MAX_BYTES_PER_FILE)) await finish();
     if (!open) {
-      const chunkIndex = built.chunks.length;
+      const chunkIndex = range.firstChunk + built.chunks.length;
       const drawsFile = `draws/c${String(chunkIndex).padStart(4, "0")}.jsonl`;
       const requestsFile = requestsFileName(chunkIndex, 1);
       open = {
@@ -117,7 +121,7 @@ export async function buildRequests(
     open.chunk.samples++;
     open.record.requests++;
     open.record.promptTokens += countPromptTokens(messages) + schemaTokens;
-    if ((index + 1) % 10_000 === 0) onProgress(index + 1);
+    if ((index + 1 - range.first) % 10_000 === 0) onProgress(index + 1 - range.first);
   }
   await finish();
   return built;

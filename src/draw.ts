@@ -1,18 +1,21 @@
 import { Faker, allLocales, base, en } from "@faker-js/faker";
 import { UserError } from "./errors.ts";
+import { chooseIndexes, type Sampling } from "./sampling.ts";
 import type { Dataset, Draw, Params } from "./spec.ts";
 
 /**
- * Draws sample `index` of a run: each parameter's value uniformly (with replacement, as the
- * seed does), then the spec's generated values. Seeded by (run seed, index), so any sample
+ * Draws sample `index` of a run: each parameter's value (by default uniformly, with
+ * replacement, as the seed does; see sampling.ts), then the spec's generated values. Seeded by (run seed, index), so any sample
  * can be drawn again on its own, in any order, with the same result.
  */
-export function drawSample(faker: Faker, params: Params, dataset: Dataset, seed: number, index: number): Draw {
+export function drawSample(faker: Faker, params: Params, dataset: Dataset, seed: number, index: number, sampling: Sampling = "random"): Draw {
   faker.seed([seed, index]);
+  const indexes = chooseIndexes(sampling, params, seed, index);
   const draw: Draw = { params: {}, values: {} };
+  let parameter = 0;
   for (const [field, parameters] of Object.entries(params)) {
     const chosen: Record<string, string> = {};
-    for (const [name, values] of Object.entries(parameters)) chosen[name] = faker.helpers.arrayElement(values);
+    for (const [name, values] of Object.entries(parameters)) chosen[name] = indexes ? values[indexes[parameter++]!]! : faker.helpers.arrayElement(values);
     draw.params[field] = chosen;
   }
   draw.values = dataset.generate?.(faker, draw) ?? {};

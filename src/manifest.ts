@@ -62,6 +62,7 @@ const Config = z.object({
   specFile: z.string().optional(),
   seed: z.number().int(),
   locale: z.string().optional(),
+  sampling: z.enum(["random", "unique", "stratified"]).optional(),
   maxTokens: z.number().int().positive(),
   temperature: z.number().optional(),
   budgetUsd: z.number().positive().optional(),

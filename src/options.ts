@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { priceFor } from "./pricing.ts";
+import { SAMPLINGS, type Sampling } from "./sampling.ts";
 import type { RunConfig } from "./manifest.ts";
 
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
@@ -27,6 +28,7 @@ export interface GenerateArgs {
   "max-enqueued-tokens"?: string;
   "on-done"?: string;
   locale?: string;
+  sampling?: string;
   mode?: string;
   concurrency?: string;
   rpm?: string;
@@ -84,6 +86,7 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
   if (args["on-done"]) config.onDone = args["on-done"];
   if (args.locale) config.locale = args.locale;
+  if (args.sampling && args.sampling !== "random") config.sampling = parseSampling(args.sampling);
   if (mode === "sync") {
     config.mode = "sync";
     config.concurrency = number(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? 8;
@@ -93,4 +96,10 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
     if (tpm !== undefined) config.tpm = tpm;
   }
   return config;
+}
+
+export function parseSampling(value: string | undefined): Sampling {
+  const sampling = (value || "random") as Sampling;
+  if (!SAMPLINGS.includes(sampling)) throw new UserError(`--sampling must be one of ${SAMPLINGS.join(", ")}, got "${value}"`, "random draws with replacement, as the seed did");
+  return sampling;
 }

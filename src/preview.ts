@@ -4,14 +4,16 @@ import { fileURLToPath } from "node:url";
 import { toMessages } from "./build.ts";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
 import { UserError } from "./errors.ts";
+import { checkSampling, type Sampling } from "./sampling.ts";
 import type { Dataset, Params } from "./spec.ts";
 
 /** `synthai preview`: the first `count` samples' draws and prompts, exactly as a run with this seed would build them. */
-export function previewSamples(params: Params, dataset: Dataset, seed: number, count: number, locale?: string): string {
+export function previewSamples(params: Params, dataset: Dataset, seed: number, count: number, locale?: string, sampling: Sampling = "random"): string {
+  checkSampling(sampling, params, count);
   const faker = newFaker(locale);
   const blocks: string[] = [];
   for (let index = 0; index < count; index++) {
-    const draw = drawSample(faker, params, dataset, seed, index);
+    const draw = drawSample(faker, params, dataset, seed, index, sampling);
     const labels = Object.entries(labelsOf(draw)).map(([k, v]) => `${k}=${v}`).join(", ");
     const prompt = toMessages(dataset.prompt(draw)).map((m) => (m.role === "user" ? m.content : `[${m.role}] ${m.content}`)).join("\n");
     blocks.push(`── sample ${index + 1} (seed ${seed})\n   params: ${labels}\n   ${prompt.replace(/\n/g, "\n   ")}`);

@@ -17,6 +17,7 @@ import { costUsd, formatUsd } from "./pricing.ts";
 import { loadDataset, loadParams, type Dataset, type Params } from "./spec.ts";
 import { createBatch, uploadRequests } from "./submit.ts";
 import { runSync } from "./sync.ts";
+import { checkSampling } from "./sampling.ts";
 
 const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
 const MAX_POLL_SECONDS = 300;
@@ -121,14 +122,15 @@ async function runPilot(client: OpenAI, runDir: string, manifest: Manifest, data
 
 /** Refuses, before anything is paid for, an output this run could not append to. */
 async function checkOutput(config: RunConfig, params: Params, dataset: Dataset): Promise<void> {
+  checkSampling(config.sampling ?? "random", params, config.samples);
   await checkWritable(config.output);
-  const labelNames = Object.keys(labelsOf(drawSample(newFaker(config.locale), params, dataset, config.seed, 0)));
+  const labelNames = Object.keys(labelsOf(drawSample(newFaker(config.locale), params, dataset, config.seed, 0, config.sampling)));
   const existing = await readExistingCsv(config.output, datasetColumns(dataset.fields, labelNames), config.delimiter);
   if (config.metrics) await readExistingCsv(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
 }
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
-export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number; keepRemote?: boolean; onDone?: string }): Promise<Manifest> {
+export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number; keepRemote?: boolean; onDone?: string; topUp?: number }): Promise<Manifest> {
   const manifest = loadManifest(runDir);
   const unlock = lockRun(runDir);
   try {
@@ -141,6 +143,7 @@ export async function resume(runDir: string, connection: Connection, options: Dr
     const client = makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building") await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
+    if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
     return await driveAndNotify(runDir, manifest, client, dataset, options);
   } finally {
     unlock();
@@ -157,6 +160,26 @@ async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: 
   manifest.state = "running";
   saveManifest(runDir, manifest);
   log(`built ${manifest.config.samples} requests in ${built.batches.length} file(s)`);
+}
+
+/**
+ * --top-up N: adds N samples to a finished run, drawn from where its stream stopped (sample
+ * indexes after its last), so no old sample comes again — with --sampling unique, no old
+ * combination either. The run's rows in its CSV are then written again with the new ones.
+ */
+async function topUp(runDir: string, manifest: Manifest, dataset: Dataset, count: number, log: Log): Promise<void> {
+  if (manifest.state !== "done") throw new UserError(`run ${manifest.id} is ${manifest.state}; only a finished run can be topped up`, `finish it first with \`synthai resume ${manifest.id}\``);
+  const { config } = manifest;
+  const params = await loadParams(config.paramsFile);
+  checkSampling(config.sampling ?? "random", params, config.samples + count);
+  const first = config.samples;
+  config.samples += count;
+  const built = await buildRequests(runDir, config, params, dataset, () => {}, { first, count, firstChunk: manifest.chunks.length });
+  manifest.chunks.push(...built.chunks);
+  manifest.batches.push(...built.batches);
+  manifest.state = "running";
+  saveManifest(runDir, manifest);
+  log(`topping up run ${manifest.id}: samples ${first + 1} to ${config.samples} in ${built.batches.length} new file(s)`);
 }
 
 /** Worst-case and likely cost of the requests still to be sent, at the run's price. */

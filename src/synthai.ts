@@ -6,7 +6,7 @@ import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "c
 import { UserError, redact } from "./errors.ts";
 import { stderrLog } from "./log.ts";
 import { findRunDir, loadManifest } from "./manifest.ts";
-import { number, toRunConfig } from "./options.ts";
+import { number, parseSampling, toRunConfig } from "./options.ts";
 import { cancel, generate, importResults, reexport, resume } from "./run.ts";
 import { collectGarbage } from "./gc.ts";
 import { makeClient } from "./client.ts";
@@ -23,6 +23,7 @@ const connectionArgs = {
 } as const satisfies ArgsDef;
 
 const datasetArgs = {
+  sampling: { type: "string", description: "random (with replacement, as the seed), unique (no combination twice) or stratified (each value's share balanced)", default: "random" },
     params: { type: "string", alias: "j", description: "Parameter JSON: field → parameter → values", default: "params.json", valueHint: "path" },
     spec: { type: "string", description: "Dataset spec module (.ts): prompt and parser (default: the built-in customer-service calls)", valueHint: "file.ts" },
     locale: { type: "string", description: "Locale of generated values (faker's: en, de, fr, es, …)", default: "en" },
@@ -87,6 +88,7 @@ const resumeCommand = defineCommand({
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     ...connectionArgs,
     budget: { type: "string", alias: "l", description: "New budget limit in USD", valueHint: "usd" },
+    "top-up": { type: "string", description: "Add this many new samples to a finished run, continuing its random stream", valueHint: "n" },
     ...waitArgs,
   },
   async run({ args }) {
@@ -96,6 +98,7 @@ const resumeCommand = defineCommand({
       log: stderrLog,
       keepRemote: Boolean(args["keep-remote"]),
       ...(args["on-done"] ? { onDone: args["on-done"] } : {}),
+      ...(args["top-up"] ? { topUp: number(args["top-up"], "--top-up", { integer: true, positive: true })! } : {}),
       detach: Boolean(args.detach),
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
       ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! } : {}),
@@ -217,7 +220,7 @@ const previewCommand = defineCommand({
     const params = await loadParams(resolve(args.params ?? "params.json"));
     const dataset = await loadDataset(args.spec ? resolve(args.spec) : undefined);
     const count = number(args.samples, "-n/--samples", { integer: true, positive: true })!;
-    console.log(previewSamples(params, dataset, number(args.seed, "--seed", { integer: true, min: 0 })!, count, args.locale));
+    console.log(previewSamples(params, dataset, number(args.seed, "--seed", { integer: true, min: 0 })!, count, args.locale, parseSampling(args.sampling)));
   },
 });
 

@@ -12,6 +12,7 @@ import { toRunConfig } from "../src/options.ts";
 import { batchPrice, costUsd } from "../src/pricing.ts";
 import { checkParams, parseMarkers, parseStructured, type Params } from "../src/spec.ts";
 import { fitsBudget } from "../src/run.ts";
+import { chooseIndexes, permute } from "../src/sampling.ts";
 import { PARAMS, tempDir } from "./helpers.ts";
 
 describe("parseMarkers", () => {
@@ -68,6 +69,22 @@ describe("drawing samples", () => {
     const faker = newFaker();
     const seen = new Set(Array.from({ length: 50 }, (_, i) => drawSample(faker, params, customerCalls, 1, i).params.Call!.Problem));
     expect(seen).toEqual(new Set(["meter", "bill"]));
+  });
+});
+
+describe("sampling", () => {
+  test("permute is a bijection of [0, size) that depends on the seed", () => {
+    for (const size of [1, 7, 1000, 5400]) {
+      const out = Array.from({ length: size }, (_, i) => permute(i, size, 3));
+      expect(new Set(out).size).toBe(size);
+      expect(Math.max(...out)).toBe(size - 1);
+    }
+    expect(Array.from({ length: 10 }, (_, i) => permute(i, 1000, 1))).not.toEqual(Array.from({ length: 10 }, (_, i) => permute(i, 1000, 2)));
+  });
+  test("unique indexes cover every combination once", () => {
+    const params = { A: { x: ["1", "2", "3"], y: ["a", "b"] }, B: { z: ["p", "q", "r", "s"] } };
+    const seen = new Set(Array.from({ length: 24 }, (_, i) => chooseIndexes("unique", params, 9, i)!.join(",")));
+    expect(seen.size).toBe(24);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { API_KEY, useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";
+import { PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
 
 const server = useFake();
 
@@ -42,5 +42,43 @@ describe("making a dataset of one's own", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('error: unknown locale "xx" — use one of faker\'s locales, e.g. en, de, fr, es, it, pt_BR, ja');
     expect(await readFile(join(cwd, "dataset.csv")).catch(() => "none")).toBe("none");
+  });
+});
+
+describe("sampling and top-up", () => {
+  const combo = (r: Record<string, string>) => ["Attitude", "Conversation", "Problem", "Solved", "Manner", "Extension"].map((k) => r[k]).join("|");
+
+  test("--sampling unique never repeats a combination, and a top-up continues the stream", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const first = await runCli(["-n", "20", "--sampling", "unique", "-j", PARAMS, "-p", "out.csv", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(first.code).toBe(0);
+    const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    const more = await runCli(["resume", runId, "--top-up", "10", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(more.stderr).toContain("topping up run");
+    expect(more.code).toBe(0);
+    const rows = await readCsv(join(cwd, "out.csv"));
+    expect(rows).toHaveLength(30);
+    expect(rows.map((r) => Number(r.index))).toEqual([...Array(30).keys()]);
+    expect(new Set(rows.map(combo)).size).toBe(30);
+    expect(new Set(rows.map((r) => r.sample_id)).size).toBe(30);
+  });
+
+  test("--sampling stratified balances every value's share", async () => {
+    const cwd = await tempDir();
+    const preview = await runCli(["preview", "-n", "45", "--sampling", "stratified", "-j", PARAMS], { cwd });
+    const attitudes = [...preview.stdout.matchAll(/Attitude=(\w+)/g)].map((m) => m[1]);
+    const counts = new Map<string, number>();
+    for (const a of attitudes) counts.set(a!, (counts.get(a!) ?? 0) + 1);
+    expect([...counts.values()]).toEqual([9, 9, 9, 9, 9]);
+    const problems = new Set([...preview.stdout.matchAll(/Problem=([^,]+)/g)].map((m) => m[1]));
+    expect(problems.size).toBe(9);
+  });
+
+  test("more unique samples than combinations is refused before anything is built", async () => {
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "6000", "--sampling", "unique", "-j", PARAMS, "--dry-run"], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe("error: only 5400 distinct parameter combinations exist, 6000 samples were asked — ask for fewer samples, add values to params.json, or use --sampling random");
   });
 });
