@@ -1,7 +1,7 @@
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { countTokens, setMergeCacheSize } from "gpt-tokenizer";
-import { drawSample, labelsOf, newFaker } from "./draw.ts";
+import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "./manifest.ts";
 import type { Dataset, Message, Params } from "./spec.ts";
@@ -101,7 +101,7 @@ export async function buildRequests(
   for (let index = range.first; index < range.first + range.count; index++) {
     const draw = drawSample(faker, params, dataset, config.seed, index, config.sampling);
     const id = customId(index, config.samples);
-    const messages = toMessages(dataset.prompt(draw));
+    const messages = toMessages(promptOf(dataset, draw, index));
     const line = JSON.stringify(requestFor(config, id, messages, dataset.schema));
     const lineBytes = Buffer.byteLength(line) + 1;
     if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > MAX_BYTES_PER_FILE)) await finish();

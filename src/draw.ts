@@ -18,8 +18,22 @@ export function drawSample(faker: Faker, params: Params, dataset: Dataset, seed:
     for (const [name, values] of Object.entries(parameters)) chosen[name] = indexes ? values[indexes[parameter++]!]! : faker.helpers.arrayElement(values);
     draw.params[field] = chosen;
   }
-  draw.values = dataset.generate?.(faker, draw) ?? {};
+  draw.values = specCall(dataset, "generate", index, () => dataset.generate?.(faker, draw) ?? {});
   return draw;
+}
+
+/** The prompt of a draw; a spec that throws is reported as the spec's fault, with the sample. */
+export function promptOf(dataset: Dataset, draw: Draw, index: number) {
+  return specCall(dataset, "prompt", index, () => dataset.prompt(draw));
+}
+
+function specCall<T>(dataset: Dataset, name: string, index: number, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    const where = (dataset as { source?: string }).source ?? "the spec";
+    throw new UserError(`${where}: ${name}() threw for sample ${index + 1}: ${(error as Error)?.message ?? error}`, "fix the spec; `synthai preview` shows prompts without any API call");
+  }
 }
 
 /** A faker for generated values in `locale` (e.g. "de", "fr", "es"), falling back to English. */

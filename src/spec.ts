@@ -175,5 +175,7 @@ export async function loadDataset(specPath: string | undefined): Promise<Dataset
     throw new UserError(`spec ${specPath}: "schema" must be a JSON Schema of type "object"`, "give the fields as its properties");
   for (const key of ["parse", "generate"] as const)
     if (dataset[key] !== undefined && typeof dataset[key] !== "function") throw new UserError(`spec ${specPath}: "${key}" must be a function`, hint);
+  // Remembered so that a spec that throws later is named in the message.
+  Object.defineProperty(dataset, "source", { value: `spec ${specPath}`, enumerable: false });
   return dataset as Dataset;
 }

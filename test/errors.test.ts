@@ -58,6 +58,11 @@ describe("bad input gets one clear line and exit code 2", () => {
     await expectUserError(["--spec", "missing.ts", "-j", PARAMS, "--dry-run"], /spec .*missing\.ts does not exist/);
     await expectUserError(["--spec", join(ROOT, "test/fixtures/throwing-spec.ts"), "-j", PARAMS, "--dry-run"], /throwing-spec\.ts does not load: boom while loading/);
     await expectUserError(["--spec", join(ROOT, "test/fixtures/bad-shape-spec.ts"), "-j", PARAMS, "--dry-run"], /bad-shape-spec\.ts: "prompt" must be a function/);
+    // A prompt that throws mid-build: the run had started, so its first line came before.
+    const thrown = await runCli(["--spec", join(ROOT, "test/fixtures/prompt-throws-spec.ts"), "-j", PARAMS, "-n", "50", "--dry-run"], { cwd: await tempDir() });
+    expect(thrown.code).toBe(2);
+    expect(thrown.stderr.trim().split("\n").at(-1)).toMatch(/^error: spec .*prompt-throws-spec\.ts: prompt\(\) threw for sample \d+: no template for negative calls — fix the spec/);
+    expect(thrown.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("no API key", async () => {
