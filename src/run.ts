@@ -1,13 +1,10 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
-import { buildRequests, buildRetryRequests, type BatchRequest } from "./build.ts";
+import { buildRequests, buildRetryRequests } from "./build.ts";
 import { call, makeClient, preflight, sleep } from "./client.ts";
-import { collectBatch, deleteRemoteFiles, downloadResults, judgeLine, resultsFile } from "./collect.ts";
-import { JsonlWriter, readJsonl, readLines } from "./jsonl.ts";
-import { createInterface } from "node:readline/promises";
+import { collectBatch, deleteRemoteFiles, downloadResults } from "./collect.ts";
 import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
@@ -17,6 +14,7 @@ import { costUsd, formatUsd } from "./pricing.ts";
 import { loadDataset, loadParams, type Dataset, type Params } from "./spec.ts";
 import { createBatch, uploadRequests } from "./submit.ts";
 import { runSync } from "./sync.ts";
+import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "./sampling.ts";
 
 const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
@@ -26,12 +24,6 @@ const MAX_OUTAGE_SECONDS = 6 * 3600;
 export interface Connection {
   apiKey: string | undefined;
   baseURL: string | undefined;
-}
-
-export interface PilotOptions {
-  /** Send this many requests directly first, show them and the projected cost, and ask. */
-  pilot?: number;
-  yes?: boolean;
 }
 
 export interface DriveOptions {
@@ -71,53 +63,6 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
   } finally {
     unlock();
   }
-}
-
-/**
- * --pilot N: sends the first N requests directly (full price), shows what came back and what
- * the whole run would cost, then asks whether to go on. Without a terminal it never asks:
- * it goes on only with --yes.
- */
-async function runPilot(client: OpenAI, runDir: string, manifest: Manifest, dataset: Dataset, count: number, options: DriveOptions & PilotOptions): Promise<boolean> {
-  const { config } = manifest;
-  const { log } = options;
-  const requests: BatchRequest[] = [];
-  for await (const request of readJsonl<BatchRequest>(join(runDir, manifest.batches[0]!.requestsFile))) {
-    if (requests.length >= count) break;
-    requests.push(request);
-  }
-  const standard = config.mode === "sync" ? config.price : { input: config.price.input * 2, output: config.price.output * 2 };
-  let valid = 0;
-  let pilotCost = 0;
-  let batchCost = 0;
-  const verdicts = await Promise.all(
-    requests.map(async (request) => {
-      const body = await call(client, "sending the pilot requests", () => client.chat.completions.create(request.body as never));
-      return judgeLine(JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }), dataset);
-    }),
-  );
-  for (const [i, verdict] of verdicts.entries()) {
-    if ("corrupt" in verdict) continue;
-    pilotCost += costUsd(standard, verdict.prompt_tokens, verdict.completion_tokens);
-    batchCost += costUsd(config.price, verdict.prompt_tokens, verdict.completion_tokens);
-    if (verdict.status === "ok") valid++;
-    const shown = verdict.fields ? Object.entries(verdict.fields).map(([k, v]) => `${k}: ${v.replace(/\s+/g, " ").slice(0, 100)}`).join(" | ") : verdict.reason;
-    log(`pilot ${i + 1}/${requests.length} ${verdict.status}: ${shown}`);
-  }
-  manifest.pilot = { requests: requests.length, valid, costUsd: pilotCost };
-  saveManifest(runDir, manifest);
-  const perValid = valid ? batchCost / valid : Infinity;
-  log(`pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would cost about ${Number.isFinite(perValid) ? formatUsd(perValid * config.samples) : "?"} ` +
-    `(${Number.isFinite(perValid) ? formatUsd(perValid) : "?"} per valid sample, retries included)`);
-  if (options.yes) return true;
-  if (!process.stdin.isTTY) {
-    log(`not asking without a terminal: pass --yes to go on, or continue later with \`synthai resume ${manifest.id}\``);
-    return false;
-  }
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await prompt.question(`submit the batch for ${config.samples} samples? [y/N] `);
-  prompt.close();
-  return /^y(es)?$/i.test(answer.trim());
 }
 
 /** Refuses, before anything is paid for, an output this run could not append to. */
@@ -281,7 +226,7 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
 }
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
-async function finish(runDir: string, manifest: Manifest, dataset: Dataset, log: Log): Promise<Manifest> {
+export async function finish(runDir: string, manifest: Manifest, dataset: Dataset, log: Log): Promise<Manifest> {
   const save = () => saveManifest(runDir, manifest);
   manifest.state = "exporting";
   save();
@@ -290,67 +235,6 @@ async function finish(runDir: string, manifest: Manifest, dataset: Dataset, log:
   save();
   log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
   return manifest;
-}
-
-/**
- * `synthai import`: takes answers produced elsewhere from this run's own request files (vLLM's
- * batch runner reads and writes the Batch-API format) and collects them as if the Batch API had
- * returned them. What is still unanswered, or must be asked again, is listed by request file.
- */
-export async function importResults(runDir: string, resultsPath: string, options: { log: Log }): Promise<Manifest> {
-  const manifest = loadManifest(runDir);
-  if (!existsSync(resultsPath)) throw new UserError(`results file ${resultsPath} does not exist`, "give the output JSONL written from this run's request files");
-  const unlock = lockRun(runDir);
-  try {
-    const dataset = await loadDataset(manifest.config.specFile);
-    const { routed, ignored } = await routeImported(runDir, manifest, resultsPath);
-    options.log(`imported ${routed} answers${ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""}`);
-    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, undefined, dataset, options.log);
-    const open = manifest.batches.filter((b) => b.step !== "collected");
-    if (open.length === 0) return await finish(runDir, manifest, dataset, options.log);
-    return stop(runDir, manifest, `${open.reduce((s, b) => s + b.requests, 0)} requests still need an answer: ${open.map((b) => b.requestsFile).join(", ")}`, options.log);
-  } finally {
-    unlock();
-  }
-}
-
-/** Sends each imported line to the results file of the open attempt that asked for it. */
-async function routeImported(runDir: string, manifest: Manifest, resultsPath: string): Promise<{ routed: number; ignored: number }> {
-  const open = manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded");
-  const recordOf = new Map<string, BatchRecord>();
-  for (const record of open)
-    for await (const request of readJsonl<{ custom_id: string }>(join(runDir, record.requestsFile))) recordOf.set(request.custom_id, record);
-  await ensureDir(join(runDir, "results"));
-  const writers = new Map<string, JsonlWriter>();
-  const counts = new Map<BatchRecord, { completed: number; failed: number }>();
-  let routed = 0;
-  let ignored = 0;
-  try {
-    for await (const line of readLines(resultsPath)) {
-      const id = /"custom_id"\s*:\s*"([^"]+)"/.exec(line)?.[1];
-      const record = id ? recordOf.get(id) : undefined;
-      if (!record) {
-        ignored++;
-        continue;
-      }
-      recordOf.delete(id!);
-      const ok = /"status_code"\s*:\s*200\b/.test(line);
-      const file = resultsFile(record, ok ? "output" : "errors");
-      if (!writers.has(file)) writers.set(file, new JsonlWriter(join(runDir, file)));
-      await writers.get(file)!.writeLine(line);
-      const c = counts.get(record) ?? { completed: 0, failed: 0 };
-      c[ok ? "completed" : "failed"]++;
-      counts.set(record, c);
-      routed++;
-    }
-  } finally {
-    await Promise.all([...writers.values()].map((w) => w.close()));
-  }
-  const now = Math.floor(Date.now() / 1000);
-  for (const [record, c] of counts)
-    Object.assign(record, { step: "finished", status: "completed", batchId: "import", createdAt: record.createdAt ?? now, finishedAt: now, requestCounts: { total: record.requests, ...c } });
-  saveManifest(runDir, manifest);
-  return { routed, ignored };
 }
 
 /** Collects what finished and submits what may go; says whether to wait, stop, or export. */
@@ -497,7 +381,7 @@ export function applyBatch(record: BatchRecord, batch: Batch): void {
 }
 
 /** Collects a finished batch; `client` is needed only for what lives on the service (not for sync or imported answers). */
-async function collect(runDir: string, manifest: Manifest, record: BatchRecord, client: OpenAI | undefined, dataset: Dataset, log: Log): Promise<void> {
+export async function collect(runDir: string, manifest: Manifest, record: BatchRecord, client: OpenAI | undefined, dataset: Dataset, log: Log): Promise<void> {
   if (record.status === "failed") {
     if (record.errors?.some((e) => e.includes("token_limit_exceeded"))) {
       // Not the user's fault nor an attempt: the same file goes again once others finish.
@@ -531,7 +415,7 @@ function stopForBudget(runDir: string, manifest: Manifest, blocked: BatchRecord,
   return stop(runDir, manifest, `budget: spent ${formatUsd(spentUsd(manifest))} for ${validCount(manifest)} valid samples; the next batch (${blocked.requests} requests) could cost up to ${formatUsd(worstCase(manifest, blocked))}, over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`, log, " -l <higher limit>");
 }
 
-function stop(runDir: string, manifest: Manifest, reason: string, log: Log, resumeFlags = ""): Manifest {
+export function stop(runDir: string, manifest: Manifest, reason: string, log: Log, resumeFlags = ""): Manifest {
   manifest.state = "stopped";
   manifest.reason = reason === "cancelled" ? `cancelled with ${validCount(manifest)} valid samples, spent ${formatUsd(spentUsd(manifest))}` : reason;
   saveManifest(runDir, manifest);

@@ -1,7 +1,7 @@
 import type { FakeOptions } from "./fake-openai.ts";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { API_KEY, useFake, ROOT, onlyRunDir, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";
+import { useFake, ROOT, onlyRunDir, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";
 
 const server = useFake();
 

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { API_KEY, useFake, PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir } from "./helpers.ts";
+import { useFake, PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir } from "./helpers.ts";
 import { consoleLog } from "../src/log.ts";
 
 const server = useFake();

@@ -1,0 +1,71 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { resultsFile } from "./collect.ts";
+import { UserError } from "./errors.ts";
+import { JsonlWriter, readJsonl, readLines } from "./jsonl.ts";
+import type { Log } from "./log.ts";
+import { ensureDir, loadManifest, lockRun, saveManifest, type BatchRecord, type Manifest } from "./manifest.ts";
+import { collect, finish, stop } from "./run.ts";
+import { loadDataset } from "./spec.ts";
+
+/**
+ * `synthai import`: takes answers produced elsewhere from this run's own request files (vLLM's
+ * batch runner reads and writes the Batch-API format) and collects them as if the Batch API had
+ * returned them. What is still unanswered, or must be asked again, is listed by request file.
+ */
+export async function importResults(runDir: string, resultsPath: string, options: { log: Log }): Promise<Manifest> {
+  const manifest = loadManifest(runDir);
+  if (!existsSync(resultsPath)) throw new UserError(`results file ${resultsPath} does not exist`, "give the output JSONL written from this run's request files");
+  const unlock = lockRun(runDir);
+  try {
+    const dataset = await loadDataset(manifest.config.specFile);
+    const { routed, ignored } = await routeImported(runDir, manifest, resultsPath);
+    options.log(`imported ${routed} answers${ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""}`);
+    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, undefined, dataset, options.log);
+    const open = manifest.batches.filter((b) => b.step !== "collected");
+    if (open.length === 0) return await finish(runDir, manifest, dataset, options.log);
+    return stop(runDir, manifest, `${open.reduce((s, b) => s + b.requests, 0)} requests still need an answer: ${open.map((b) => b.requestsFile).join(", ")}`, options.log);
+  } finally {
+    unlock();
+  }
+}
+
+/** Sends each imported line to the results file of the open attempt that asked for it. */
+async function routeImported(runDir: string, manifest: Manifest, resultsPath: string): Promise<{ routed: number; ignored: number }> {
+  const open = manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded");
+  const recordOf = new Map<string, BatchRecord>();
+  for (const record of open)
+    for await (const request of readJsonl<{ custom_id: string }>(join(runDir, record.requestsFile))) recordOf.set(request.custom_id, record);
+  await ensureDir(join(runDir, "results"));
+  const writers = new Map<string, JsonlWriter>();
+  const counts = new Map<BatchRecord, { completed: number; failed: number }>();
+  let routed = 0;
+  let ignored = 0;
+  try {
+    for await (const line of readLines(resultsPath)) {
+      const id = /"custom_id"\s*:\s*"([^"]+)"/.exec(line)?.[1];
+      const record = id ? recordOf.get(id) : undefined;
+      if (!record) {
+        ignored++;
+        continue;
+      }
+      recordOf.delete(id!);
+      const ok = /"status_code"\s*:\s*200\b/.test(line);
+      const file = resultsFile(record, ok ? "output" : "errors");
+      if (!writers.has(file)) writers.set(file, new JsonlWriter(join(runDir, file)));
+      await writers.get(file)!.writeLine(line);
+      const c = counts.get(record) ?? { completed: 0, failed: 0 };
+      c[ok ? "completed" : "failed"]++;
+      counts.set(record, c);
+      routed++;
+    }
+  } finally {
+    await Promise.all([...writers.values()].map((w) => w.close()));
+  }
+  const now = Math.floor(Date.now() / 1000);
+  for (const [record, c] of counts)
+    Object.assign(record, { step: "finished", status: "completed", batchId: "import", createdAt: record.createdAt ?? now, finishedAt: now, requestCounts: { total: record.requests, ...c } });
+  saveManifest(runDir, manifest);
+  return { routed, ignored };
+}
+

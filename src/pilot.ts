@@ -1,0 +1,65 @@
+import { join } from "node:path";
+import { createInterface } from "node:readline/promises";
+import type OpenAI from "openai";
+import type { BatchRequest } from "./build.ts";
+import { call } from "./client.ts";
+import { judgeLine } from "./collect.ts";
+import { readJsonl } from "./jsonl.ts";
+import type { Log } from "./log.ts";
+import { saveManifest, type Manifest } from "./manifest.ts";
+import { costUsd, formatUsd } from "./pricing.ts";
+import type { Dataset } from "./spec.ts";
+
+export interface PilotOptions {
+  /** Send this many requests directly first, show them and the projected cost, and ask. */
+  pilot?: number;
+  yes?: boolean;
+}
+
+/**
+ * --pilot N: sends the first N requests directly (full price), shows what came back and what
+ * the whole run would cost, then asks whether to go on. Without a terminal it never asks:
+ * it goes on only with --yes.
+ */
+export async function runPilot(client: OpenAI, runDir: string, manifest: Manifest, dataset: Dataset, count: number, options: PilotOptions & { log: Log }): Promise<boolean> {
+  const { config } = manifest;
+  const { log } = options;
+  const requests: BatchRequest[] = [];
+  for await (const request of readJsonl<BatchRequest>(join(runDir, manifest.batches[0]!.requestsFile))) {
+    if (requests.length >= count) break;
+    requests.push(request);
+  }
+  const standard = config.mode === "sync" ? config.price : { input: config.price.input * 2, output: config.price.output * 2 };
+  let valid = 0;
+  let pilotCost = 0;
+  let batchCost = 0;
+  const verdicts = await Promise.all(
+    requests.map(async (request) => {
+      const body = await call(client, "sending the pilot requests", () => client.chat.completions.create(request.body as never));
+      return judgeLine(JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }), dataset);
+    }),
+  );
+  for (const [i, verdict] of verdicts.entries()) {
+    if ("corrupt" in verdict) continue;
+    pilotCost += costUsd(standard, verdict.prompt_tokens, verdict.completion_tokens);
+    batchCost += costUsd(config.price, verdict.prompt_tokens, verdict.completion_tokens);
+    if (verdict.status === "ok") valid++;
+    const shown = verdict.fields ? Object.entries(verdict.fields).map(([k, v]) => `${k}: ${v.replace(/\s+/g, " ").slice(0, 100)}`).join(" | ") : verdict.reason;
+    log(`pilot ${i + 1}/${requests.length} ${verdict.status}: ${shown}`);
+  }
+  manifest.pilot = { requests: requests.length, valid, costUsd: pilotCost };
+  saveManifest(runDir, manifest);
+  const perValid = valid ? batchCost / valid : Infinity;
+  log(`pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would cost about ${Number.isFinite(perValid) ? formatUsd(perValid * config.samples) : "?"} ` +
+    `(${Number.isFinite(perValid) ? formatUsd(perValid) : "?"} per valid sample, retries included)`);
+  if (options.yes) return true;
+  if (!process.stdin.isTTY) {
+    log(`not asking without a terminal: pass --yes to go on, or continue later with \`synthai resume ${manifest.id}\``);
+    return false;
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await prompt.question(`submit the batch for ${config.samples} samples? [y/N] `);
+  prompt.close();
+  return /^y(es)?$/i.test(answer.trim());
+}
+
