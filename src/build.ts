@@ -42,6 +42,11 @@ export function toMessages(prompt: string | Message[]): Message[] {
 // default (100,000 entries) grows with every new name and number, and memory with it.
 setMergeCacheSize(20_000);
 
+/** A prompt as a person reads it: the user's words, other roles marked. */
+export function promptText(messages: Message[]): string {
+  return messages.map((m) => (m.role === "user" ? m.content : `[${m.role}] ${m.content}`)).join("\n");
+}
+
 /** Prompt tokens as the chat format counts them: content plus a few tokens per message. */
 export function countPromptTokens(messages: Message[]): number {
   return messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3);

@@ -47,6 +47,11 @@ export interface LineVerdict {
   retryable: boolean;
 }
 
+/** The custom_id of a raw result line, without parsing all of it (it may be corrupt). */
+export function customIdOf(line: string): string | undefined {
+  return /"custom_id"\s*:\s*"([^"]+)"/.exec(line)?.[1];
+}
+
 /** Reads one line of a Batch-API output or error file. Pure. */
 export function judgeLine(line: string, dataset: Dataset): LineVerdict | { corrupt: string } {
   let data: any;

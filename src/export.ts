@@ -3,10 +3,11 @@ import { access, constants, open, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { parse } from "csv-parse";
-import { stringify } from "csv-stringify";
+import { stringify, type Stringifier } from "csv-stringify";
+import { once } from "node:events";
 import { UserError } from "./errors.ts";
 import { readJsonl } from "./jsonl.ts";
-import { crashPoint, type Manifest } from "./manifest.ts";
+import { collectedRecords, crashPoint, type Manifest } from "./manifest.ts";
 import { samplesFile, type SampleResult } from "./collect.ts";
 
 export const METRIC_COLUMNS = ["index", "prompt_tokens", "completion_tokens", "total_tokens", "time", "sample", "batch", "sample_id", "attempt", "cost_usd", "model"];
@@ -22,15 +23,15 @@ export function datasetColumns(fields: string[], labelNames: string[]): string[]
 
 /** Every valid sample of a run once, in chunk order: the first valid answer per custom_id wins. */
 export async function* validSamples(runDir: string, manifest: Manifest): AsyncGenerator<SampleResult> {
-  for (const chunk of manifest.chunks) {
-    const seen = new Set<string>();
-    const records = manifest.batches.filter((b) => b.chunk === chunk.index && b.step === "collected").sort((a, b) => a.attempt - b.attempt);
-    for (const record of records) {
-      for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
-        if (result.status !== "ok" || seen.has(result.custom_id)) continue;
-        seen.add(result.custom_id);
-        yield result;
-      }
+  // Ids are unique within a chunk, so only one chunk's ids are held at a time.
+  let chunk = -1;
+  let seen = new Set<string>();
+  for (const record of collectedRecords(manifest)) {
+    if (record.chunk !== chunk) [chunk, seen] = [record.chunk, new Set()];
+    for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
+      if (result.status !== "ok" || seen.has(result.custom_id)) continue;
+      seen.add(result.custom_id);
+      yield result;
     }
   }
 }
@@ -147,30 +148,39 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   };
   options.save();
 
+  // One pass over the samples feeds both files.
+  const csv = csvWriter(csvFile, stringify({ delimiter, header: !existing, columns }));
+  const metrics = metricsFile ? csvWriter(metricsFile, stringify({ delimiter, header: !existingMetrics, columns: METRIC_COLUMNS })) : undefined;
   let rows = 0;
-  const datasetRows = async function* () {
-    let index = firstIndex;
-    for await (const s of validSamples(runDir, manifest)) {
-      yield { index: index++, ...s.fields, ...s.labels, sample_id: s.custom_id };
-      if (++rows % 100_000 === 0) options.onProgress?.(rows);
-    }
-  };
-  await pipeline(datasetRows, stringify({ delimiter, header: !existing, columns }), createWriteStream(csvFile, { flags: "a" }));
-  crashPoint("during-export");
-  if (metricsFile) {
-    const metricRows = async function* () {
-      let index = firstIndex;
-      for await (const s of validSamples(runDir, manifest))
-        yield { index: index++, prompt_tokens: s.prompt_tokens, completion_tokens: s.completion_tokens, total_tokens: s.total_tokens, time: s.time, sample: s.sample, batch: s.chunk + 1, sample_id: s.custom_id, attempt: s.attempt, cost_usd: roundUsd(s.cost_usd), model: s.model };
-    };
-    await pipeline(metricRows, stringify({ delimiter, header: !existingMetrics, columns: METRIC_COLUMNS }), createWriteStream(metricsFile, { flags: "a" }));
+  for await (const s of validSamples(runDir, manifest)) {
+    const index = firstIndex + rows;
+    await csv.write({ index, ...s.fields, ...s.labels, sample_id: s.custom_id });
+    await metrics?.write({ index, prompt_tokens: s.prompt_tokens, completion_tokens: s.completion_tokens, total_tokens: s.total_tokens, time: s.time, sample: s.sample, batch: s.chunk + 1, sample_id: s.custom_id, attempt: s.attempt, cost_usd: roundUsd(s.cost_usd), model: s.model });
+    if (++rows % 100_000 === 0) options.onProgress?.(rows);
   }
+  crashPoint("during-export");
+  await Promise.all([csv.close(), metrics?.close()]);
   manifest.export.csvEnd = (await stat(csvFile)).size;
   if (metricsFile) manifest.export.metricsEnd = (await stat(metricsFile)).size;
   manifest.export.rows = rows;
   manifest.export.done = true;
   options.save();
   return { rows, csvFile, ...(metricsFile ? { metricsFile } : {}), firstIndex };
+}
+
+/** A CSV stringifier appending to a file: `write` waits when it is full, `close` when all is on disk. */
+function csvWriter(path: string, stringifier: Stringifier) {
+  const done = pipeline(stringifier, createWriteStream(path, { flags: "a" }));
+  done.catch(() => {}); // surfaced by close(); until then, not an unhandled rejection
+  return {
+    async write(row: Record<string, unknown>): Promise<void> {
+      if (!stringifier.write(row)) await once(stringifier, "drain");
+    },
+    async close(): Promise<void> {
+      stringifier.end();
+      await done;
+    },
+  };
 }
 
 async function truncateTo(path: string, size: number): Promise<void> {

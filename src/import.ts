@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { resultsFile } from "./collect.ts";
+import { customIdOf, resultsFile } from "./collect.ts";
 import { UserError } from "./errors.ts";
 import { JsonlWriter, readJsonl, readLines } from "./jsonl.ts";
 import type { Log } from "./log.ts";
-import { ensureDir, loadManifest, lockRun, saveManifest, type BatchRecord, type Manifest } from "./manifest.ts";
+import { ensureDir, saveManifest, withLockedRun, type BatchRecord, type Manifest } from "./manifest.ts";
 import { collect, finish, stop } from "./run.ts";
 import { loadDataset } from "./spec.ts";
 
@@ -14,20 +14,16 @@ import { loadDataset } from "./spec.ts";
  * returned them. What is still unanswered, or must be asked again, is listed by request file.
  */
 export async function importResults(runDir: string, resultsPath: string, options: { log: Log }): Promise<Manifest> {
-  const manifest = loadManifest(runDir);
   if (!existsSync(resultsPath)) throw new UserError(`results file ${resultsPath} does not exist`, "give the output JSONL written from this run's request files");
-  const unlock = lockRun(runDir);
-  try {
+  return withLockedRun(runDir, async (manifest) => {
     const dataset = await loadDataset(manifest.config.specFile);
     const { routed, ignored } = await routeImported(runDir, manifest, resultsPath);
     options.log(`imported ${routed} answers${ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""}`);
     for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, undefined, dataset, options.log);
     const open = manifest.batches.filter((b) => b.step !== "collected");
-    if (open.length === 0) return await finish(runDir, manifest, dataset, options.log);
+    if (open.length === 0) return finish(runDir, manifest, dataset, options.log);
     return stop(runDir, manifest, `${open.reduce((s, b) => s + b.requests, 0)} requests still need an answer: ${open.map((b) => b.requestsFile).join(", ")}`, options.log);
-  } finally {
-    unlock();
-  }
+  });
 }
 
 /** Sends each imported line to the results file of the open attempt that asked for it. */
@@ -43,7 +39,7 @@ async function routeImported(runDir: string, manifest: Manifest, resultsPath: st
   let ignored = 0;
   try {
     for await (const line of readLines(resultsPath)) {
-      const id = /"custom_id"\s*:\s*"([^"]+)"/.exec(line)?.[1];
+      const id = customIdOf(line);
       const record = id ? recordOf.get(id) : undefined;
       if (!record) {
         ignored++;

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { readJsonl } from "./jsonl.ts";
-import type { BatchRequest } from "./build.ts";
+import { promptText, type BatchRequest } from "./build.ts";
 import { samplesFile, type SampleResult } from "./collect.ts";
-import type { BatchRecord, Manifest } from "./manifest.ts";
+import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
 import { formatUsd } from "./pricing.ts";
 
 export interface InspectFilter {
@@ -25,8 +25,7 @@ export interface InspectedSample extends SampleResult {
 export async function* inspectRun(runDir: string, manifest: Manifest, filter: InspectFilter): AsyncGenerator<InspectedSample> {
   const wantedChunk = chunkOf(manifest, filter);
   let shown = 0;
-  const records = manifest.batches.filter((b) => b.step === "collected" && (wantedChunk === undefined || b.chunk === wantedChunk));
-  records.sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
+  const records = collectedRecords(manifest).filter((b) => wantedChunk === undefined || b.chunk === wantedChunk);
   for (const record of records) {
     let prompts: Map<string, string> | undefined;
     for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
@@ -49,7 +48,7 @@ function chunkOf(manifest: Manifest, filter: InspectFilter): number | undefined 
 async function promptsOf(runDir: string, record: BatchRecord): Promise<Map<string, string>> {
   const prompts = new Map<string, string>();
   for await (const request of readJsonl<BatchRequest>(join(runDir, record.requestsFile)))
-    prompts.set(request.custom_id, request.body.messages.map((m) => (m.role === "user" ? m.content : `[${m.role}] ${m.content}`)).join("\n"));
+    prompts.set(request.custom_id, promptText(request.body.messages));
   return prompts;
 }
 

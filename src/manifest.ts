@@ -219,6 +219,22 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Loads a run's manifest and holds its lock while `work` runs on it. */
+export async function withLockedRun<T>(runDir: string, work: (manifest: Manifest) => Promise<T>): Promise<T> {
+  const manifest = loadManifest(runDir);
+  const unlock = lockRun(runDir);
+  try {
+    return await work(manifest);
+  } finally {
+    unlock();
+  }
+}
+
+/** A batch's collected attempts in the order they were asked: chunk, then attempt. */
+export function collectedRecords(manifest: Manifest): BatchRecord[] {
+  return manifest.batches.filter((b) => b.step === "collected").sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
+}
+
 /** Test-only: SYNTHAI_CRASH_AT=<point> makes the process die there, as `kill -9` would. */
 export function crashPoint(point: string): void {
   if (process.env.SYNTHAI_CRASH_AT === point) {

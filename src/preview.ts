@@ -1,7 +1,7 @@
 import { mkdir, writeFile, access } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { toMessages } from "./build.ts";
+import { promptText, toMessages } from "./build.ts";
 import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
 import { UserError } from "./errors.ts";
 import { checkSampling, type Sampling } from "./sampling.ts";
@@ -15,7 +15,7 @@ export function previewSamples(params: Params, dataset: Dataset, seed: number, c
   for (let index = 0; index < count; index++) {
     const draw = drawSample(faker, params, dataset, seed, index, sampling);
     const labels = Object.entries(labelsOf(draw)).map(([k, v]) => `${k}=${v}`).join(", ");
-    const prompt = toMessages(promptOf(dataset, draw, index)).map((m) => (m.role === "user" ? m.content : `[${m.role}] ${m.content}`)).join("\n");
+    const prompt = promptText(toMessages(promptOf(dataset, draw, index)));
     blocks.push(`── sample ${index + 1} (seed ${seed})\n   params: ${labels}\n   ${prompt.replace(/\n/g, "\n   ")}`);
   }
   return blocks.join("\n\n");

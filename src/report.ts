@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonl } from "./jsonl.ts";
 import { samplesFile, type SampleResult } from "./collect.ts";
-import type { Manifest } from "./manifest.ts";
+import { collectedRecords, type Manifest } from "./manifest.ts";
 import { formatUsd } from "./pricing.ts";
 import { summarize } from "./status.ts";
 import type { Params } from "./spec.ts";
@@ -78,8 +78,7 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
   }
   // Generated values (phone numbers…) are all different: coverage is only for listed parameters.
   for (const [name, values] of stats.coverage) if (values.size > 50) stats.coverage.delete(name);
-  const records = manifest.batches.filter((b) => b.step === "collected").sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
-  for (const record of records) {
+  for (const record of collectedRecords(manifest)) {
     for await (const s of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
       if (s.attempt > 1) stats.retried.add(s.custom_id);
       if (s.status === "ok") {

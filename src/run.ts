@@ -9,7 +9,7 @@ import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
 import { formatDuration, progress, type Log } from "./log.ts";
-import { crashPoint, ensureDir, loadManifest, lockRun, newRunId, saveManifest, type BatchRecord, type Manifest, type RunConfig } from "./manifest.ts";
+import { crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Manifest, type RunConfig } from "./manifest.ts";
 import { costUsd, formatUsd } from "./pricing.ts";
 import { loadDataset, loadParams, type Dataset, type Params } from "./spec.ts";
 import { createBatch, uploadRequests } from "./submit.ts";
@@ -76,9 +76,7 @@ async function checkOutput(config: RunConfig, params: Params, dataset: Dataset):
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
 export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number; keepRemote?: boolean; onDone?: string; topUp?: number }): Promise<Manifest> {
-  const manifest = loadManifest(runDir);
-  const unlock = lockRun(runDir);
-  try {
+  return withLockedRun(runDir, async (manifest) => {
     const config = manifest.config;
     if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
     if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
@@ -89,10 +87,8 @@ export async function resume(runDir: string, connection: Connection, options: Dr
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building") await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
     if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
-    return await driveAndNotify(runDir, manifest, client, dataset, options);
-  } finally {
-    unlock();
-  }
+    return driveAndNotify(runDir, manifest, client, dataset, options);
+  });
 }
 
 async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Params): Promise<void> {
@@ -227,14 +223,22 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
 export async function finish(runDir: string, manifest: Manifest, dataset: Dataset, log: Log): Promise<Manifest> {
-  const save = () => saveManifest(runDir, manifest);
   manifest.state = "exporting";
-  save();
-  const exported = await exportRun(runDir, manifest, { fields: dataset.fields, save, onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export") });
+  saveManifest(runDir, manifest);
+  const exported = await exportWithProgress(runDir, manifest, dataset, log);
   manifest.state = "done";
-  save();
+  saveManifest(runDir, manifest);
   log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
   return manifest;
+}
+
+function exportWithProgress(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, output?: string) {
+  return exportRun(runDir, manifest, {
+    fields: dataset.fields,
+    save: () => saveManifest(runDir, manifest),
+    onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
+    ...(output ? { output } : {}),
+  });
 }
 
 /** Collects what finished and submits what may go; says whether to wait, stop, or export. */
@@ -300,9 +304,10 @@ async function poll(client: OpenAI, manifest: Manifest, inFlight: BatchRecord[],
   let changed = false;
   for (const record of inFlight) {
     const batch = seen.get(record.batchId!) ?? (await call(client, `checking batch ${record.batchId}`, () => client.batches.retrieve(record.batchId!)));
-    const before = `${record.status}:${record.requestCounts?.completed}:${record.requestCounts?.failed}`;
+    const where = (r: BatchRecord) => `${r.status}:${r.requestCounts?.completed}:${r.requestCounts?.failed}`;
+    const before = where(record);
     applyBatch(record, batch);
-    if (before !== `${record.status}:${record.requestCounts?.completed}:${record.requestCounts?.failed}`) changed = true;
+    if (before !== where(record)) changed = true;
     if (FINAL.has(batch.status)) {
       record.step = "finished";
       save();
@@ -314,9 +319,7 @@ async function poll(client: OpenAI, manifest: Manifest, inFlight: BatchRecord[],
 
 /** `synthai cancel`: cancels the batches in flight, waits through `cancelling`, keeps what they finished. */
 export async function cancel(runDir: string, connection: Connection, options: DriveOptions & { pollIntervalSeconds?: number }): Promise<Manifest> {
-  const manifest = loadManifest(runDir);
-  const unlock = lockRun(runDir);
-  try {
+  return withLockedRun(runDir, async (manifest) => {
     if (options.pollIntervalSeconds !== undefined) manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;
     const dataset = await loadDataset(manifest.config.specFile);
     const client = makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? manifest.config.baseURL });
@@ -326,10 +329,8 @@ export async function cancel(runDir: string, connection: Connection, options: Dr
       options.log(`cancelling ${record.batchId} (${batch.status})`);
     }
     saveManifest(runDir, manifest);
-    return await drive(runDir, manifest, client, dataset, { ...options, cancelling: true });
-  } finally {
-    unlock();
-  }
+    return drive(runDir, manifest, client, dataset, { ...options, cancelling: true });
+  });
 }
 
 async function submit(client: OpenAI, runDir: string, manifest: Manifest, record: BatchRecord, log: Log): Promise<void> {
@@ -457,25 +458,15 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
 
 /** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */
 export async function reexport(runDir: string, options: { output?: string; log: Log }): Promise<Manifest> {
-  const manifest = loadManifest(runDir);
-  const unlock = lockRun(runDir);
-  try {
+  return withLockedRun(runDir, async (manifest) => {
     const dataset = await loadDataset(manifest.config.specFile);
     for (const record of manifest.batches.filter((b) => b.step === "collected")) {
       const { collected } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
       record.collected = collected;
     }
-    const save = () => saveManifest(runDir, manifest);
-    save();
-    const exported = await exportRun(runDir, manifest, {
-      fields: dataset.fields,
-      save,
-      onProgress: (rows) => progress(options.log, `exporting: ${rows} rows`, "export"),
-      ...(options.output ? { output: options.output } : {}),
-    });
+    saveManifest(runDir, manifest);
+    const exported = await exportWithProgress(runDir, manifest, dataset, options.log, options.output);
     options.log(`exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`);
     return manifest;
-  } finally {
-    unlock();
-  }
+  });
 }

@@ -6,7 +6,7 @@ import type OpenAI from "openai";
 import { APIError } from "openai";
 import { countPromptTokens, type BatchRequest } from "./build.ts";
 import { apiFailure, isTransient, sleep } from "./client.ts";
-import { resultsFile } from "./collect.ts";
+import { customIdOf, resultsFile } from "./collect.ts";
 import { readJsonl, readLines } from "./jsonl.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "./manifest.ts";
 
@@ -59,7 +59,7 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
   for (const [path, kind] of [[outputPath, "completed"], [errorsPath, "failed"]] as const) {
     if (!(await stat(path).then(() => true, () => false))) continue;
     for await (const line of readLines(path)) {
-      const id = /"custom_id":"([^"]+)"/.exec(line)?.[1];
+      const id = customIdOf(line);
       if (id && !answered.has(id)) {
         answered.add(id);
         counts[kind]++;
