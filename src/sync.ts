@@ -1,6 +1,4 @@
-import { createWriteStream, type WriteStream } from "node:fs";
-import { once } from "node:events";
-import { stat } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import { APIError } from "openai";
@@ -66,8 +64,10 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
       }
     }
   }
-  const output = createWriteStream(outputPath, { flags: "a" });
-  const errors = createWriteStream(errorsPath, { flags: "a" });
+  // Each answer is paid for: it is in the file (write returned) before the next is asked, so a
+  // kill at any moment loses none of them.
+  const output = await open(outputPath, "a");
+  const errors = await open(errorsPath, "a");
   const rpm = limits.rpm ? new RateLimiter(limits.rpm) : undefined;
   const tpm = limits.tpm ? new RateLimiter(limits.tpm) : undefined;
   const requests = readJsonl<BatchRequest>(join(runDir, record.requestsFile))[Symbol.asyncIterator]();
@@ -100,14 +100,15 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
       if (counts.completed + counts.failed === 5) crashPoint("during-sync");
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, worker));
-  output.end();
-  errors.end();
-  await Promise.all([once(output, "finish"), once(errors, "finish")]);
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, worker));
+  } finally {
+    await Promise.all([output.close(), errors.close()]);
+  }
   if (fatal) throw apiFailure(fatal, "sending requests", client);
   return counts;
 }
 
-async function writeLine(stream: WriteStream, value: unknown): Promise<void> {
-  if (!stream.write(`${JSON.stringify(value)}\n`)) await once(stream, "drain");
+async function writeLine(file: FileHandle, value: unknown): Promise<void> {
+  await file.write(`${JSON.stringify(value)}\n`);
 }
