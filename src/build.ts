@@ -1,6 +1,5 @@
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { countTokens, setMergeCacheSize } from "gpt-tokenizer";
 import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "./manifest.ts";
@@ -38,18 +37,31 @@ export function toMessages(prompt: string | Message[]): Message[] {
   return typeof prompt === "string" ? [{ role: "user", content: prompt }] : prompt;
 }
 
-// Prompts share their template, so a small cache of merges keeps most of the speed; the
-// default (100,000 entries) grows with every new name and number, and memory with it.
-setMergeCacheSize(20_000);
-
 /** A prompt as a person reads it: the user's words, other roles marked. */
 export function promptText(messages: Message[]): string {
   return messages.map((m) => (m.role === "user" ? m.content : `[${m.role}] ${m.content}`)).join("\n");
 }
 
-/** Prompt tokens as the chat format counts them: content plus a few tokens per message. */
-export function countPromptTokens(messages: Message[]): number {
-  return messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3);
+export type TokenCounter = (body: BatchRequest["body"]) => number;
+
+/**
+ * Counts a request's prompt tokens as the chat format does (content plus a few tokens per
+ * message), plus its response format's schema, which is sent with every request and billed as
+ * prompt. The tokenizer is loaded here, on first use: its tables take ~60 MB that collecting
+ * and exporting do not need.
+ */
+export async function promptTokenCounter(): Promise<TokenCounter> {
+  const { countTokens, setMergeCacheSize } = await import("gpt-tokenizer");
+  // Prompts share their template, so a small cache of merges keeps most of the speed; the
+  // default (100,000 entries) grows with every new name and number, and memory with it.
+  setMergeCacheSize(20_000);
+  let schema: unknown;
+  let schemaTokens = 0;
+  return (body) => {
+    const format = body.response_format?.json_schema.schema;
+    if (format !== schema) [schema, schemaTokens] = [format, format ? countTokens(JSON.stringify(format)) : 0];
+    return body.messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3) + schemaTokens;
+  };
 }
 
 export function requestFor(config: RunConfig, id: string, messages: Message[], schema?: Record<string, unknown>): BatchRequest {
@@ -59,9 +71,17 @@ export function requestFor(config: RunConfig, id: string, messages: Message[], s
   return { custom_id: id, method: "POST", url: ENDPOINT, body };
 }
 
+/** What one input file may hold: the Batch API's limits, lower only in tests. */
+export interface FileLimits {
+  requests: number;
+  bytes: number;
+}
+
+const BATCH_API_LIMITS: FileLimits = { requests: MAX_REQUESTS_PER_FILE, bytes: MAX_BYTES_PER_FILE };
+
 /** Samples per chunk: -b jobs, each further split to stay under the file limits. */
-export function chunkSize(samples: number, batches: number): number {
-  return Math.min(Math.ceil(samples / batches), MAX_REQUESTS_PER_FILE);
+export function chunkSize(samples: number, batches: number, maxRequests = MAX_REQUESTS_PER_FILE): number {
+  return Math.min(Math.ceil(samples / batches), maxRequests);
 }
 
 export interface Built {
@@ -69,29 +89,30 @@ export interface Built {
   batches: BatchRecord[];
 }
 
+export interface BuildOptions {
+  onProgress?: (done: number) => void;
+  /** Which samples: all of them, or (for a top-up) those after the run's first ones. */
+  range?: { first: number; count: number; firstChunk: number };
+  limits?: FileLimits;
+}
+
 /**
  * Draws every sample and writes the first-attempt request files and the draws (labels) of
- * each chunk, streaming. Deterministic for a given config, so an interrupted build is redone.
+ * each chunk, streaming. A file is closed when it holds its share of -b, 50,000 requests, or
+ * when the next line would take it over 200 MB. Deterministic for a given config, so an
+ * interrupted build is redone.
  */
-export async function buildRequests(
-  runDir: string,
-  config: RunConfig,
-  params: Params,
-  dataset: Dataset,
-  onProgress: (done: number) => void = () => {},
-  /** Which samples: all of them, or (for a top-up) those after the run's first ones. */
-  range = { first: 0, count: config.samples, firstChunk: 0 },
-): Promise<Built> {
+export async function buildRequests(runDir: string, config: RunConfig, params: Params, dataset: Dataset, options: BuildOptions = {}): Promise<Built> {
+  const { onProgress = () => {}, range = { first: 0, count: config.samples, firstChunk: 0 }, limits = BATCH_API_LIMITS } = options;
   if (range.first === 0) {
     await rm(join(runDir, "requests"), { recursive: true, force: true });
     await rm(join(runDir, "draws"), { recursive: true, force: true });
   }
   await ensureDir(join(runDir, "requests"));
   await ensureDir(join(runDir, "draws"));
-  const faker = newFaker(config.locale);
-  // A response format's schema is sent with every request and billed as prompt tokens.
-  const schemaTokens = dataset.schema ? countTokens(JSON.stringify(dataset.schema)) : 0;
-  const perChunk = chunkSize(range.count, config.batches);
+  const faker = await newFaker(config.locale);
+  const countPromptTokens = await promptTokenCounter();
+  const perChunk = chunkSize(range.count, config.batches, limits.requests);
   const built: Built = { chunks: [], batches: [] };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
 
@@ -107,9 +128,10 @@ export async function buildRequests(
     const draw = drawSample(faker, params, dataset, config.seed, index, config.sampling);
     const id = customId(index, config.samples);
     const messages = toMessages(promptOf(dataset, draw, index));
-    const line = JSON.stringify(requestFor(config, id, messages, dataset.schema));
+    const request = requestFor(config, id, messages, dataset.schema);
+    const line = JSON.stringify(request);
     const lineBytes = Buffer.byteLength(line) + 1;
-    if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > MAX_BYTES_PER_FILE)) await finish();
+    if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes)) await finish();
     if (!open) {
       const chunkIndex = range.firstChunk + built.chunks.length;
       const drawsFile = `draws/c${String(chunkIndex).padStart(4, "0")}.jsonl`;
@@ -125,7 +147,7 @@ export async function buildRequests(
     await open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
     open.chunk.samples++;
     open.record.requests++;
-    open.record.promptTokens += countPromptTokens(messages) + schemaTokens;
+    open.record.promptTokens += countPromptTokens(request.body);
     if ((index + 1 - range.first) % 10_000 === 0) onProgress(index + 1 - range.first);
   }
   await finish();
@@ -144,11 +166,12 @@ export async function buildRetryRequests(
   const requestsFile = requestsFileName(previous.chunk, previous.attempt + 1);
   const tmp = join(runDir, `${requestsFile}.tmp`);
   const writer = new JsonlWriter(tmp);
+  const countPromptTokens = await promptTokenCounter();
   let promptTokens = 0;
   for await (const request of readJsonl<BatchRequest>(join(runDir, previous.requestsFile))) {
     if (!retryIds.has(request.custom_id)) continue;
     await writer.write(request);
-    promptTokens += countPromptTokens(request.body.messages) + (request.body.response_format ? countTokens(JSON.stringify(request.body.response_format.json_schema.schema)) : 0);
+    promptTokens += countPromptTokens(request.body);
   }
   await writer.close();
   await rename(tmp, join(runDir, requestsFile));

@@ -1,4 +1,5 @@
-import OpenAI, { APIConnectionError, APIError } from "openai";
+import type OpenAI from "openai";
+import type { APIError } from "openai";
 import { UserError, redact } from "./errors.ts";
 
 export interface ClientOptions {
@@ -6,11 +7,25 @@ export interface ClientOptions {
   baseURL: string | undefined;
 }
 
+// The SDK is loaded with the first client, so commands that never call the API (export,
+// status, inspect, report) start without its ~35 MB.
+let sdk: typeof import("openai") | undefined;
+
 /** The SDK client; its own retries (backoff, `retry-after`) cover idempotent calls. */
-export function makeClient({ apiKey, baseURL }: ClientOptions): OpenAI {
+export async function makeClient({ apiKey, baseURL }: ClientOptions): Promise<OpenAI> {
   if (!apiKey)
     throw new UserError("no OpenAI API key", "set OPENAI_API_KEY or pass -k/--api-key");
-  return new OpenAI({ apiKey, baseURL: baseURL || undefined, maxRetries: 6, timeout: 120_000 });
+  sdk ??= await import("openai");
+  return new sdk.OpenAI({ apiKey, baseURL: baseURL || undefined, maxRetries: 6, timeout: 120_000 });
+}
+
+/** An error the API (or the way to it) answered with; anything else is ours. */
+export function isApiError(error: unknown): error is APIError {
+  return sdk !== undefined && error instanceof sdk.APIError;
+}
+
+function isConnectionError(error: unknown): boolean {
+  return sdk !== undefined && error instanceof sdk.APIConnectionError;
 }
 
 /** Fails fast, before anything is built or paid for, when the API cannot be reached or refuses the key. */
@@ -25,8 +40,8 @@ export async function preflight(client: OpenAI, mode: "batch" | "sync" = "batch"
 
 /** True for faults worth another try: no answer, timeouts, 408, 409, 429, 5xx. */
 export function isTransient(error: unknown): boolean {
-  if (error instanceof APIConnectionError) return true;
-  if (error instanceof APIError) {
+  if (isConnectionError(error)) return true;
+  if (isApiError(error)) {
     const status = error.status ?? 0;
     return status === 408 || status === 409 || status === 429 || status >= 500;
   }
@@ -35,7 +50,7 @@ export function isTransient(error: unknown): boolean {
 
 /** Turns what the service said into a UserError a person can act on; the key never shows. */
 export function apiFailure(error: unknown, doing: string, client: OpenAI): UserError | unknown {
-  if (!(error instanceof APIError)) return error;
+  if (!isApiError(error)) return error;
   const failure = describeFailure(error, doing, client);
   failure.transient = isTransient(error);
   return failure;
@@ -43,7 +58,7 @@ export function apiFailure(error: unknown, doing: string, client: OpenAI): UserE
 
 function describeFailure(error: APIError, doing: string, client: OpenAI): UserError {
   const secrets = [client.apiKey];
-  if (error instanceof APIConnectionError)
+  if (isConnectionError(error))
     return new UserError(`cannot reach the API at ${client.baseURL} while ${doing}`, "check --base-url and the network, then run `synthai resume`", 3);
   const message = redact(error.message, secrets);
   switch (error.status) {

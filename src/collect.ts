@@ -1,11 +1,11 @@
-import { createWriteStream } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, openSync, readSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import { call } from "./client.ts";
-import { JsonlWriter, readJsonl, readLines } from "./jsonl.ts";
+import { JsonlWriter, readLines } from "./jsonl.ts";
 import { crashPoint, ensureDir, type BatchRecord, type Chunk, type Collected, type Manifest } from "./manifest.ts";
 import { costUsd, type Price } from "./pricing.ts";
 import { parseAnswer, type Dataset } from "./spec.ts";
@@ -152,11 +152,13 @@ export async function collectBatch(
   record: BatchRecord,
   dataset: Dataset,
   price: Price,
+  /** Also hands each sample here as it is judged (`synthai export` writes the CSV in the same pass). */
+  onSample?: (sample: SampleResult) => Promise<void>,
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
   const { config } = manifest;
   const chunk = manifest.chunks[record.chunk]!;
-  const asked = await idsOf(runDir, record);
-  const labels = await labelsOf(runDir, chunk, asked);
+  const draws = await DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
+  const asked = await askedOf(join(runDir, record.requestsFile), chunk);
   const turnaround = record.finishedAt && record.createdAt ? record.finishedAt - record.createdAt : 0;
   await ensureDir(join(runDir, "samples"));
   const target = join(runDir, samplesFile(record));
@@ -166,8 +168,7 @@ export async function collectBatch(
   const corrupt: string[] = [];
   const canRetry = record.attempt < config.maxAttempts;
 
-  const emit = async (verdict: Omit<LineVerdict, "status"> & { status: SampleStatus }) => {
-    const label = labels.get(verdict.custom_id)!;
+  const emit = async (draw: Draw, verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus }) => {
     const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens);
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
     collected[verdict.status]++;
@@ -176,18 +177,18 @@ export async function collectBatch(
     collected.costUsd += cost;
     if (retry) {
       collected.retry++;
-      retryIds.add(verdict.custom_id);
+      retryIds.add(draw.custom_id);
     } else if (verdict.status !== "ok") collected.givenUp++;
     const result: SampleResult = {
-      custom_id: verdict.custom_id,
-      sample: label.sample,
+      custom_id: draw.custom_id,
+      sample: draw.sample,
       chunk: record.chunk,
       attempt: record.attempt,
       batch_id: record.batchId ?? "",
       status: verdict.status,
       ...(verdict.reason ? { reason: verdict.reason } : {}),
       ...(verdict.fields ? { fields: verdict.fields } : {}),
-      labels: label.labels,
+      labels: draw.labels,
       ...(verdict.answer !== undefined ? { answer: verdict.answer } : {}),
       prompt_tokens: verdict.prompt_tokens,
       completion_tokens: verdict.completion_tokens,
@@ -198,25 +199,32 @@ export async function collectBatch(
       retry,
     };
     await writer.write(result);
+    await onSample?.(result);
   };
 
-  for (const kind of ["output", "errors"] as const) {
-    const path = join(runDir, resultsFile(record, kind));
-    if (!(await exists(path))) continue;
-    for await (const line of readLines(path)) {
-      const verdict = judgeLine(line, dataset);
-      if ("corrupt" in verdict) {
-        corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
-        continue;
+  try {
+    for (const kind of ["output", "errors"] as const) {
+      const path = join(runDir, resultsFile(record, kind));
+      if (!(await exists(path))) continue;
+      for await (const line of readLines(path)) {
+        const verdict = judgeLine(line, dataset);
+        if ("corrupt" in verdict) {
+          corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
+          continue;
+        }
+        // Only the first line for an id this batch asked counts; a stray or repeated id is ignored.
+        const found = draws.find(verdict.custom_id);
+        if (!found || !asked[found.index]) continue;
+        asked[found.index] = 0;
+        await emit(found.draw, verdict);
       }
-      // Only the first line for an id counts; a stray or repeated id is ignored.
-      if (!asked.delete(verdict.custom_id)) continue;
-      await emit(verdict);
     }
+    // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
+    for (let index = 0; index < asked.length; index++)
+      if (asked[index]) await emit(draws.read(index), { status: "missing", reason: missingReason(record), prompt_tokens: 0, completion_tokens: 0, retryable: true });
+  } finally {
+    draws.close();
   }
-  // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
-  for (const id of asked)
-    await emit({ custom_id: id, status: "missing", reason: missingReason(record), prompt_tokens: 0, completion_tokens: 0, retryable: true });
   // What the service billed for the batch is its cost, even for answers that could not be read.
   if (record.usage) collected.costUsd = costUsd(price, record.usage.input_tokens, record.usage.output_tokens);
   await writer.close();
@@ -230,17 +238,71 @@ function missingReason(record: BatchRecord): string {
   return "missing: no line for this request in the output or error file";
 }
 
-async function idsOf(runDir: string, record: BatchRecord): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for await (const request of readJsonl<{ custom_id: string }>(join(runDir, record.requestsFile))) ids.add(request.custom_id);
-  return ids;
+/** Which of a chunk's samples a request file asks, by position in the chunk: a bit each, whatever the chunk's size. */
+async function askedOf(requestsFile: string, chunk: Chunk): Promise<Uint8Array> {
+  const asked = new Uint8Array(chunk.samples);
+  for await (const line of readLines(requestsFile)) {
+    const index = Number(customIdOf(line)) - chunk.firstSample;
+    if (index >= 0 && index < chunk.samples) asked[index] = 1;
+  }
+  return asked;
 }
 
-async function labelsOf(runDir: string, chunk: Chunk, ids: Set<string>) {
-  const labels = new Map<string, { sample: number; labels: Record<string, string> }>();
-  for await (const draw of readJsonl<{ custom_id: string; sample: number; labels: Record<string, string> }>(join(runDir, chunk.drawsFile)))
-    if (ids.has(draw.custom_id)) labels.set(draw.custom_id, { sample: draw.sample, labels: draw.labels });
-  return labels;
+interface Draw {
+  custom_id: string;
+  sample: number;
+  labels: Record<string, string>;
+}
+
+/**
+ * A chunk's draws file, read a sample at a time. Answers come in any order, so it keeps where
+ * each line starts (8 bytes a sample) rather than the labels themselves. Answers mostly come
+ * in the order asked, so it reads ahead a window of lines at once.
+ */
+class DrawsFile {
+  private readonly fd: number;
+  private readonly offsets: Float64Array;
+  private readonly chunk: Chunk;
+  private window = Buffer.alloc(256 * 1024);
+  private windowStart = 0;
+  private windowEnd = 0;
+
+  private constructor(fd: number, offsets: Float64Array, chunk: Chunk) {
+    [this.fd, this.offsets, this.chunk] = [fd, offsets, chunk];
+  }
+
+  static async open(path: string, chunk: Chunk): Promise<DrawsFile> {
+    const offsets = new Float64Array(chunk.samples + 1);
+    let [line, position] = [0, 0];
+    for await (const data of createReadStream(path) as AsyncIterable<Buffer>) {
+      for (let at = data.indexOf(10); at !== -1 && line < chunk.samples; at = data.indexOf(10, at + 1)) offsets[++line] = position + at + 1;
+      position += data.length;
+    }
+    if (line < chunk.samples) throw new Error(`${path} has ${line} draws, its chunk ${chunk.samples}`);
+    return new DrawsFile(openSync(path, "r"), offsets, chunk);
+  }
+
+  /** The draw of a custom_id and its position in the chunk, if it is one of the chunk's. */
+  find(customId: string): { index: number; draw: Draw } | undefined {
+    const index = Number(customId) - this.chunk.firstSample;
+    if (!(index >= 0 && index < this.chunk.samples)) return undefined;
+    const draw = this.read(index);
+    return draw.custom_id === customId ? { index, draw } : undefined;
+  }
+
+  read(index: number): Draw {
+    const [start, end] = [this.offsets[index]!, this.offsets[index + 1]!];
+    if (start < this.windowStart || end > this.windowEnd) {
+      if (this.window.length < end - start) this.window = Buffer.alloc(end - start);
+      this.windowStart = start;
+      this.windowEnd = start + readSync(this.fd, this.window, 0, this.window.length, start);
+    }
+    return JSON.parse(this.window.toString("utf8", start - this.windowStart, end - this.windowStart));
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -8,9 +8,9 @@ import { checkSampling, type Sampling } from "./sampling.ts";
 import type { Dataset, Params } from "./spec.ts";
 
 /** `synthai preview`: the first `count` samples' draws and prompts, exactly as a run with this seed would build them. */
-export function previewSamples(params: Params, dataset: Dataset, seed: number, count: number, locale?: string, sampling: Sampling = "random"): string {
+export async function previewSamples(params: Params, dataset: Dataset, seed: number, count: number, locale?: string, sampling: Sampling = "random"): Promise<string> {
   checkSampling(sampling, params, count);
-  const faker = newFaker(locale);
+  const faker = await newFaker(locale);
   const blocks: string[] = [];
   for (let index = 0; index < count; index++) {
     const draw = drawSample(faker, params, dataset, seed, index, sampling);

@@ -6,10 +6,10 @@ import { buildRequests, buildRetryRequests } from "./build.ts";
 import { call, makeClient, preflight, sleep } from "./client.ts";
 import { collectBatch, deleteRemoteFiles, downloadResults } from "./collect.ts";
 import { UserError } from "./errors.ts";
-import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
+import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv, type SampleFeed } from "./export.ts";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
 import { formatDuration, progress, type Log } from "./log.ts";
-import { crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Manifest, type RunConfig } from "./manifest.ts";
+import { collectedRecords, crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Manifest, type RunConfig } from "./manifest.ts";
 import { costUsd, formatUsd } from "./pricing.ts";
 import { loadDataset, loadParams, type Dataset, type Params } from "./spec.ts";
 import { createBatch, uploadRequests } from "./submit.ts";
@@ -38,7 +38,7 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
   const params = await loadParams(config.paramsFile);
   const dataset = await loadDataset(config.specFile);
   await checkOutput(config, params, dataset);
-  const client = options.dryRun ? undefined : makeClient(connection);
+  const client = options.dryRun ? undefined : await makeClient(connection);
   if (client) await preflight(client, config.mode);
   const id = newRunId(new Date());
   const runDir = join(runsDir, id);
@@ -69,7 +69,7 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
 async function checkOutput(config: RunConfig, params: Params, dataset: Dataset): Promise<void> {
   checkSampling(config.sampling ?? "random", params, config.samples);
   await checkWritable(config.output);
-  const labelNames = Object.keys(labelsOf(drawSample(newFaker(config.locale), params, dataset, config.seed, 0, config.sampling)));
+  const labelNames = Object.keys(labelsOf(drawSample(await newFaker(config.locale), params, dataset, config.seed, 0, config.sampling)));
   const existing = await readExistingCsv(config.output, datasetColumns(dataset.fields, labelNames), config.delimiter);
   if (config.metrics) await readExistingCsv(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
 }
@@ -83,7 +83,7 @@ export async function resume(runDir: string, connection: Connection, options: Dr
     if (options.keepRemote) config.keepRemote = true;
     if (options.onDone) config.onDone = options.onDone;
     const dataset = await loadDataset(config.specFile);
-    const client = makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
+    const client = await makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building") await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
     if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
@@ -94,7 +94,7 @@ export async function resume(runDir: string, connection: Connection, options: Dr
 async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Params): Promise<void> {
   manifest.state = "building";
   saveManifest(runDir, manifest);
-  const built = await buildRequests(runDir, manifest.config, params, dataset, (done) => progress(log, `building requests: ${done}/${manifest.config.samples}`, "build"));
+  const built = await buildRequests(runDir, manifest.config, params, dataset, { onProgress: (done) => progress(log, `building requests: ${done}/${manifest.config.samples}`, "build") });
   crashPoint("during-build");
   manifest.chunks = built.chunks;
   manifest.batches = built.batches;
@@ -115,7 +115,7 @@ async function topUp(runDir: string, manifest: Manifest, dataset: Dataset, count
   checkSampling(config.sampling ?? "random", params, config.samples + count);
   const first = config.samples;
   config.samples += count;
-  const built = await buildRequests(runDir, config, params, dataset, () => {}, { first, count, firstChunk: manifest.chunks.length });
+  const built = await buildRequests(runDir, config, params, dataset, { range: { first, count, firstChunk: manifest.chunks.length } });
   manifest.chunks.push(...built.chunks);
   manifest.batches.push(...built.batches);
   manifest.state = "running";
@@ -232,12 +232,13 @@ export async function finish(runDir: string, manifest: Manifest, dataset: Datase
   return manifest;
 }
 
-function exportWithProgress(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, output?: string) {
+function exportWithProgress(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, { output, feed }: { output?: string | undefined; feed?: SampleFeed } = {}) {
   return exportRun(runDir, manifest, {
     fields: dataset.fields,
     save: () => saveManifest(runDir, manifest),
     onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
     ...(output ? { output } : {}),
+    ...(feed ? { feed } : {}),
   });
 }
 
@@ -322,7 +323,7 @@ export async function cancel(runDir: string, connection: Connection, options: Dr
   return withLockedRun(runDir, async (manifest) => {
     if (options.pollIntervalSeconds !== undefined) manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;
     const dataset = await loadDataset(manifest.config.specFile);
-    const client = makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? manifest.config.baseURL });
+    const client = await makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? manifest.config.baseURL });
     for (const record of manifest.batches.filter((b) => b.step === "submitted")) {
       const batch = await call(client, `cancelling batch ${record.batchId}`, () => client.batches.cancel(record.batchId!));
       applyBatch(record, batch);
@@ -460,12 +461,12 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
 export async function reexport(runDir: string, options: { output?: string; log: Log }): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
     const dataset = await loadDataset(manifest.config.specFile);
-    for (const record of manifest.batches.filter((b) => b.step === "collected")) {
-      const { collected } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
-      record.collected = collected;
-    }
-    saveManifest(runDir, manifest);
-    const exported = await exportWithProgress(runDir, manifest, dataset, options.log, options.output);
+    // One pass: each batch is judged again and its samples go straight on to the CSV.
+    const feed: SampleFeed = async (add) => {
+      for (const record of collectedRecords(manifest))
+        record.collected = (await collectBatch(runDir, manifest, record, dataset, manifest.config.price, add)).collected;
+    };
+    const exported = await exportWithProgress(runDir, manifest, dataset, options.log, { output: options.output, feed });
     options.log(`exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`);
     return manifest;
   });

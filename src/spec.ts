@@ -48,8 +48,7 @@ export function defineDataset(dataset: Dataset): Dataset {
 
 /** Splits `[Call] … [Summary] …` into fields; every field must be present and non-empty. */
 export function parseMarkers(answer: string, fields: string[]): ParseResult {
-  const pattern = new RegExp(`\\[(${fields.map(escapeRegExp).join("|")})\\]`, "g");
-  const found = [...answer.matchAll(pattern)];
+  const found = [...answer.matchAll(markerPattern(fields))];
   const out: Record<string, string> = {};
   for (const [i, match] of found.entries()) {
     const name = match[1]!;
@@ -97,6 +96,16 @@ export function parseAnswer(dataset: Dataset, answer: string): ParseResult {
   } catch (error) {
     return { ok: false, reason: `parser threw: ${(error as Error).message}` };
   }
+}
+
+// One pattern per field list, not one per answer.
+const markerPatterns = new Map<string, RegExp>();
+
+function markerPattern(fields: string[]): RegExp {
+  const key = fields.join("\n");
+  let pattern = markerPatterns.get(key);
+  if (!pattern) markerPatterns.set(key, (pattern = new RegExp(`\\[(${fields.map(escapeRegExp).join("|")})\\]`, "g")));
+  return pattern;
 }
 
 function escapeRegExp(text: string): string {

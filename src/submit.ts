@@ -1,7 +1,6 @@
 import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import type OpenAI from "openai";
-import { toStreamingFile } from "openai";
 import type { Batch } from "openai/resources/batches";
 import { ENDPOINT } from "./build.ts";
 import { apiFailure, call, isTransient, sleep } from "./client.ts";
@@ -31,6 +30,7 @@ export async function uploadRequests(client: OpenAI, runDir: string, runId: stri
   }
   record.uploadedAt = Math.floor(Date.now() / 1000);
   save();
+  const { toStreamingFile } = await import("openai"); // already loaded with the client
   for (let tries = 1; ; tries++) {
     try {
       const file = await client.files.create(

@@ -1,9 +1,8 @@
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
-import { APIError } from "openai";
-import { countPromptTokens, type BatchRequest } from "./build.ts";
-import { apiFailure, isTransient, sleep } from "./client.ts";
+import { promptTokenCounter, type BatchRequest } from "./build.ts";
+import { apiFailure, isApiError, isTransient, sleep } from "./client.ts";
 import { customIdOf, resultsFile } from "./collect.ts";
 import { readJsonl, readLines } from "./jsonl.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "./manifest.ts";
@@ -70,6 +69,7 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
   const errors = await open(errorsPath, "a");
   const rpm = limits.rpm ? new RateLimiter(limits.rpm) : undefined;
   const tpm = limits.tpm ? new RateLimiter(limits.tpm) : undefined;
+  const countPromptTokens = tpm ? await promptTokenCounter() : undefined;
   const requests = readJsonl<BatchRequest>(join(runDir, record.requestsFile))[Symbol.asyncIterator]();
   let fatal: unknown;
 
@@ -80,7 +80,7 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
       if (next.done) return;
       const request = next.value;
       if (answered.has(request.custom_id)) continue;
-      const wait = Math.max(rpm?.reserve(1) ?? 0, tpm?.reserve(countPromptTokens(request.body.messages) + request.body.max_completion_tokens) ?? 0);
+      const wait = Math.max(rpm?.reserve(1) ?? 0, tpm?.reserve(countPromptTokens!(request.body) + request.body.max_completion_tokens) ?? 0);
       if (wait) await sleep(wait);
       try {
         const response = await client.chat.completions.create(request.body as never).withResponse();
@@ -88,7 +88,7 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
         counts.completed++;
       } catch (error) {
         // The SDK has already retried transient faults (honouring retry-after); what is left is the request's own verdict.
-        if (!(error instanceof APIError) || error.status === 401 || (isTransient(error) && error.status === undefined)) {
+        if (!isApiError(error) || error.status === 401 || (isTransient(error) && error.status === undefined)) {
           fatal = error;
           return;
         }

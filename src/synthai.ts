@@ -192,7 +192,7 @@ const gcCommand = defineCommand({
     "dry-run": { type: "boolean", description: "Only list them" },
   },
   async run({ args }) {
-    await collectGarbage(makeClient(connection(args)), { dryRun: Boolean(args["dry-run"]), log: stderrLog });
+    await collectGarbage(await makeClient(connection(args)), { dryRun: Boolean(args["dry-run"]), log: stderrLog });
   },
 });
 
@@ -221,7 +221,7 @@ const previewCommand = defineCommand({
     const params = await loadParams(resolve(args.params ?? "params.json"));
     const dataset = await loadDataset(args.spec ? resolve(args.spec) : undefined);
     const count = number(args.samples, "-n/--samples", { integer: true, positive: true })!;
-    console.log(previewSamples(params, dataset, number(args.seed, "--seed", { integer: true, min: 0 })!, count, args.locale, parseSampling(args.sampling)));
+    console.log(await previewSamples(params, dataset, number(args.seed, "--seed", { integer: true, min: 0 })!, count, args.locale, parseSampling(args.sampling)));
   },
 });
 

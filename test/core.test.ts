@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { buildRequests, chunkSize, customId, MAX_REQUESTS_PER_FILE } from "../src/build.ts";
+import { buildRequests, chunkSize, customId, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE } from "../src/build.ts";
 import { judgeLine } from "../src/collect.ts";
 import customerCalls from "../src/datasets/customer-calls.ts";
 import { drawSample, labelsOf, newFaker } from "../src/draw.ts";
@@ -58,15 +58,15 @@ describe("checkParams", () => {
 
 describe("drawing samples", () => {
   const params = { Call: { Attitude: ["positive", "negative"], Problem: ["meter", "bill"] }, Summary: { Extension: ["brief"] } } satisfies Params;
-  test("the same seed and index give the same draw, in any order", () => {
-    const a = drawSample(newFaker(), params, customerCalls, 5, 3);
-    drawSample(newFaker(), params, customerCalls, 5, 9);
-    expect(drawSample(newFaker(), params, customerCalls, 5, 3)).toEqual(a);
+  test("the same seed and index give the same draw, in any order", async () => {
+    const a = drawSample(await newFaker(), params, customerCalls, 5, 3);
+    drawSample(await newFaker(), params, customerCalls, 5, 9);
+    expect(drawSample(await newFaker(), params, customerCalls, 5, 3)).toEqual(a);
     expect(Object.keys(labelsOf(a))).toEqual(["Attitude", "Problem", "Extension", "Phone", "Address", "Company"]);
     expect(a.values.Company).not.toBe("Company");
   });
-  test("every value is drawn over many samples", () => {
-    const faker = newFaker();
+  test("every value is drawn over many samples", async () => {
+    const faker = await newFaker();
     const seen = new Set(Array.from({ length: 50 }, (_, i) => drawSample(faker, params, customerCalls, 1, i).params.Call!.Problem));
     expect(seen).toEqual(new Set(["meter", "bill"]));
   });
@@ -155,6 +155,33 @@ describe("building request files", () => {
   test("-b splits into that many files, and never more than 50,000 requests a file", () => {
     expect(chunkSize(25, 3)).toBe(9);
     expect(chunkSize(1_000_000, 1)).toBe(MAX_REQUESTS_PER_FILE);
+  });
+  test("a file is split where the next request would take it over the byte limit, not a byte later", async () => {
+    const params = checkParams(await readFile(PARAMS, "utf8"), "params.json");
+    const whole = await tempDir();
+    await buildRequests(whole, config(7, 1), params, customerCalls);
+    const lines = (await readFile(join(whole, "requests/c0000-a1.jsonl"), "utf8")).split("\n").slice(0, -1);
+    const threeLines = lines.slice(0, 3).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
+    for (const [bytes, first] of [[threeLines, 3], [threeLines - 1, 2]] as const) {
+      const dir = await tempDir();
+      const built = await buildRequests(dir, config(7, 1), params, customerCalls, { limits: { requests: MAX_REQUESTS_PER_FILE, bytes } });
+      expect(built.batches[0]!.requests).toBe(first);
+      expect(built.batches.reduce((sum, b) => sum + b.requests, 0)).toBe(7);
+      for (const record of built.batches) {
+        const text = await readFile(join(dir, record.requestsFile), "utf8");
+        expect(Buffer.byteLength(text)).toBeLessThanOrEqual(bytes);
+        expect(text.split("\n").length - 1).toBe(record.requests);
+      }
+      // The split files hold the same requests, in order, as the unsplit one.
+      const joined = (await Promise.all(built.batches.map((b) => readFile(join(dir, b.requestsFile), "utf8")))).join("");
+      expect(joined).toBe(`${lines.join("\n")}\n`);
+      // Each chunk's draws file follows its requests file.
+      for (const chunk of built.chunks) expect((await readFile(join(dir, chunk.drawsFile), "utf8")).split("\n").length - 1).toBe(chunk.samples);
+    }
+  });
+  test("the Batch API's file limits are 50,000 requests and 200 MB", () => {
+    expect(MAX_REQUESTS_PER_FILE).toBe(50_000);
+    expect(MAX_BYTES_PER_FILE).toBe(200_000_000);
   });
   test("the same seed gives byte-identical request files", async () => {
     const params = checkParams(await readFile(PARAMS, "utf8"), "params.json");

@@ -91,6 +91,21 @@ describe("synthai generate against the fake Batch API", () => {
     await expect(stat(join(cwd, "dataset.csv"))).rejects.toThrow();
   });
 
+  test("50,001 samples in one job make a file of exactly 50,000 requests and one of 1, both accepted and collected", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "50001", "-b", "1", "--base-url", url, ...fast], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const first = await readFile(join(runDir, "requests", "c0000-a1.jsonl"), "utf8");
+    const second = await readJsonlFile(join(runDir, "requests", "c0001-a1.jsonl"));
+    expect(first.split("\n").length - 1).toBe(50_000);
+    expect(second.map((r) => r.custom_id)).toEqual(["050000"]);
+    expect(server.fake.batches.map((b) => b.batch.request_counts.total).sort((a, b) => a - b)).toEqual([1, 50_000]);
+    // The metrics CSV has no multi-line cells: one line per sample after the header.
+    expect((await readFile(join(cwd, "dataset_metrics.csv"), "utf8")).trimEnd().split("\n")).toHaveLength(1 + 50_001);
+  });
+
   test("--no-m writes no metrics file; --delimiter ';' is kept when appending", async () => {
     const url = await server.start();
     const cwd = await tempDir();
