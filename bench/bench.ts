@@ -2,6 +2,7 @@
 // prints the table recorded in BENCHMARKS.md. Each stage runs in a process of its own, whose
 // peak RSS and CPU time it reports itself (bench/rss.ts). BENCH_SIZES=10000,100000 for a quick run.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,8 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const ENTRY = here("../src/synthai.ts");
 const PARAMS = here("../params.json");
 const RSS = here("./rss.ts");
+// synthai is measured with the Node flags its own `#!` line gives it, as `npx synthai` runs it.
+const SYNTHAI = [...(/^#!.*\bnode\b(.*)$/.exec(readFileSync(ENTRY, "utf8").split("\n")[0]!)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? []), ENTRY];
 const [small, large] = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number) as [number, number];
 const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 200_000);
 
@@ -56,13 +59,13 @@ for (const samples of [small, large]) {
   const dir = join(work, `s${samples}`);
   const runsDir = join(dir, "runs");
   await mkdir(dir, { recursive: true });
-  const build = await measure("build", samples, [ENTRY, "generate", "-n", String(samples), "-b", String(Math.max(1, Math.ceil(samples / 50_000))), "-j", PARAMS, "--seed", "1", "--dry-run", "--runs-dir", runsDir, "-p", join(dir, "out.csv")]);
+  const build = await measure("build", samples, [...SYNTHAI, "generate", "-n", String(samples), "-b", "1", "-j", PARAMS, "--seed", "1", "--dry-run", "--runs-dir", runsDir, "-p", join(dir, "out.csv")]);
   const buildBase = await measure("build baseline", samples, [here("./baseline-build.ts"), String(samples), join(work, "baseline.jsonl")]);
   rows.push({ m: build, baseline: buildBase });
 
   const runDir = await onlyRun(runsDir);
   await measure("prepare outputs", samples, [here("./make-outputs.ts"), runDir, join(dir, "out.csv")]);
-  const collect = await measure("collect", samples, [ENTRY, "export", runDir.split("/").at(-1)!, "--runs-dir", runsDir]);
+  const collect = await measure("collect", samples, [...SYNTHAI, "export", runDir.split("/").at(-1)!, "--runs-dir", runsDir]);
   const collectBase = await measure("collect baseline", samples, [here("./baseline-collect.ts"), join(runDir, "results"), join(work, "baseline.csv")]);
   rows.push({ m: collect, baseline: collectBase });
   await rm(dir, { recursive: true, force: true });
@@ -74,7 +77,7 @@ const [baseURL] = await createInterface({ input: server.stdout! })[Symbol.asyncI
 try {
   const dir = join(work, "pipeline");
   await mkdir(dir, { recursive: true });
-  const pipeline = await measure("pipeline", pipelineSize, [ENTRY, "generate", "-n", String(pipelineSize), "-b", "4", "-j", PARAMS, "--seed", "1", "--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv"), "--base-url", baseURL!, "--poll-interval", "0.5"], { OPENAI_API_KEY: "bench-key" });
+  const pipeline = await measure("pipeline", pipelineSize, [...SYNTHAI, "generate", "-n", String(pipelineSize), "-b", "4", "-j", PARAMS, "--seed", "1", "--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv"), "--base-url", baseURL!, "--poll-interval", "0.5"], { OPENAI_API_KEY: "bench-key" });
   rows.push({ m: pipeline, note: `${pipeline.cpuSeconds.toFixed(1)} s of CPU in synthai (the rest is the server)` });
 } finally {
   server.kill();

@@ -1,9 +1,8 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { access, constants, open, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { parse } from "csv-parse";
-import { stringify, type Stringifier } from "csv-stringify";
+import { stringify as stringifyRows } from "csv-stringify/sync";
 import { once } from "node:events";
 import { UserError } from "./errors.ts";
 import { readJsonl } from "./jsonl.ts";
@@ -148,8 +147,8 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   options.save();
 
   // One pass over the samples feeds both files.
-  const csv = csvWriter(csvFile, stringify({ delimiter, header: !existing, columns }));
-  const metrics = metricsFile ? csvWriter(metricsFile, stringify({ delimiter, header: !existingMetrics, columns: METRIC_COLUMNS })) : undefined;
+  const csv = csvWriter(csvFile, { delimiter, header: !existing, columns });
+  const metrics = metricsFile ? csvWriter(metricsFile, { delimiter, header: !existingMetrics, columns: METRIC_COLUMNS }) : undefined;
   let rows = 0;
   // The first valid answer per custom_id wins. Ids are unique within a chunk and chunks come
   // in order, so only one chunk's ids are held at a time.
@@ -175,17 +174,27 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   return { rows, csvFile, ...(metricsFile ? { metricsFile } : {}), firstIndex };
 }
 
-/** A CSV stringifier appending to a file: `write` waits when it is full, `close` when all is on disk. */
-function csvWriter(path: string, stringifier: Stringifier) {
-  const done = pipeline(stringifier, createWriteStream(path, { flags: "a" }));
-  done.catch(() => {}); // surfaced by close(); until then, not an unhandled rejection
+/**
+ * Appends CSV rows to a file. Rows are gathered and quoted a thousand at a time with
+ * csv-stringify's synchronous API, which is much faster per row than its stream.
+ */
+function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
+  const file = createWriteStream(path, { flags: "a" });
+  let rows: unknown[][] = [];
+  let header = options.header;
+  const flush = async () => {
+    const text = stringifyRows(rows, { delimiter: options.delimiter, header, columns: options.columns });
+    [rows, header] = [[], false];
+    if (text && !file.write(text)) await once(file, "drain");
+  };
   return {
     async write(row: unknown[]): Promise<void> {
-      if (!stringifier.write(row)) await once(stringifier, "drain");
+      rows.push(row);
+      if (rows.length >= 1000) await flush();
     },
     async close(): Promise<void> {
-      stringifier.end();
-      await done;
+      await flush();
+      await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
     },
   };
 }

@@ -1,5 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
+// The V8 flag keeps the young generation small: on a big machine V8 lets it grow past 100 MB,
+// which costs memory and, for a streaming tool, no speed (see BENCHMARKS.md).
 // This file only reads the command line and hands it to the pipeline (see run.ts).
 import { resolve } from "node:path";
 import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "citty";
