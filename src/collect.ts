@@ -256,8 +256,8 @@ interface Draw {
 
 /**
  * A chunk's draws file, read a sample at a time. Answers come in any order, so it keeps where
- * each line starts (8 bytes a sample) rather than the labels themselves. Answers mostly come
- * in the order asked, so it reads ahead a window of lines at once.
+ * each line starts (8 bytes a sample) rather than the labels themselves. While answers come
+ * in the order asked it reads ahead a window of lines; out of order, just the line wanted.
  */
 class DrawsFile {
   private readonly fd: number;
@@ -266,6 +266,7 @@ class DrawsFile {
   private window = Buffer.alloc(256 * 1024);
   private windowStart = 0;
   private windowEnd = 0;
+  private last = -1;
 
   private constructor(fd: number, offsets: Float64Array, chunk: Chunk) {
     [this.fd, this.offsets, this.chunk] = [fd, offsets, chunk];
@@ -294,9 +295,11 @@ class DrawsFile {
     const [start, end] = [this.offsets[index]!, this.offsets[index + 1]!];
     if (start < this.windowStart || end > this.windowEnd) {
       if (this.window.length < end - start) this.window = Buffer.alloc(end - start);
+      const size = index === this.last + 1 ? this.window.length : end - start;
       this.windowStart = start;
-      this.windowEnd = start + readSync(this.fd, this.window, 0, this.window.length, start);
+      this.windowEnd = start + readSync(this.fd, this.window, 0, size, start);
     }
+    this.last = index;
     return JSON.parse(this.window.toString("utf8", start - this.windowStart, end - this.windowStart));
   }
 

@@ -6,7 +6,7 @@ import { stringify as stringifyRows } from "csv-stringify/sync";
 import { once } from "node:events";
 import { UserError } from "./errors.ts";
 import { readJsonl } from "./jsonl.ts";
-import { collectedRecords, crashPoint, type Manifest } from "./manifest.ts";
+import { collectedRecords, crashPoint, type Export, type Manifest } from "./manifest.ts";
 import { samplesFile, type SampleResult } from "./collect.ts";
 
 export const METRIC_COLUMNS = ["index", "prompt_tokens", "completion_tokens", "total_tokens", "time", "sample", "batch", "sample_id", "attempt", "cost_usd", "model"];
@@ -122,7 +122,7 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   await checkWritable(csvFile);
   if (metricsFile) await checkWritable(metricsFile);
 
-  const previous = manifest.export;
+  const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (previous && previous.csvFile === csvFile) {
     // This run wrote here before: roll back to the size before it, if nobody appended since.
     const csvSize = await stat(csvFile).then((s) => s.size, () => 0);
@@ -136,7 +136,7 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   const existingMetrics = metricsFile ? await readExistingCsv(metricsFile, METRIC_COLUMNS, existing?.delimiter ?? config.delimiter) : undefined;
   const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
   const firstIndex = existing ? existing.lastIndex + 1 : 0;
-  manifest.export = {
+  const record: Export = {
     csvFile,
     ...(metricsFile ? { metricsFile } : {}),
     csvOffset: existing?.size ?? 0,
@@ -144,6 +144,7 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
     firstIndex,
     done: false,
   };
+  manifest.exports = [...(manifest.exports ?? []).filter((e) => e.csvFile !== csvFile), record];
   options.save();
 
   // One pass over the samples feeds both files.
@@ -166,10 +167,10 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   });
   crashPoint("during-export");
   await Promise.all([csv.close(), metrics?.close()]);
-  manifest.export.csvEnd = (await stat(csvFile)).size;
-  if (metricsFile) manifest.export.metricsEnd = (await stat(metricsFile)).size;
-  manifest.export.rows = rows;
-  manifest.export.done = true;
+  record.csvEnd = (await stat(csvFile)).size;
+  if (metricsFile) record.metricsEnd = (await stat(metricsFile)).size;
+  record.rows = rows;
+  record.done = true;
   options.save();
   return { rows, csvFile, ...(metricsFile ? { metricsFile } : {}), firstIndex };
 }
@@ -180,9 +181,12 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
  */
 function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
   const file = createWriteStream(path, { flags: "a" });
+  let failure: Error | undefined; // a disk error, thrown at the next write
+  file.on("error", (error) => (failure = error));
   let rows: unknown[][] = [];
   let header = options.header;
   const flush = async () => {
+    if (failure) throw failure;
     const text = stringifyRows(rows, { delimiter: options.delimiter, header, columns: options.columns });
     [rows, header] = [[], false];
     if (text && !file.write(text)) await once(file, "drain");

@@ -25,8 +25,11 @@ export class JsonlWriter {
   lines = 0;
   private pending = "";
 
+  private failure: Error | undefined; // a disk error, thrown at the next write
+
   constructor(path: string) {
     this.stream = createWriteStream(path);
+    this.stream.on("error", (error) => (this.failure = error));
   }
 
   async write(value: unknown): Promise<void> {
@@ -41,6 +44,7 @@ export class JsonlWriter {
   }
 
   private async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
     const text = this.pending;
     this.pending = "";
     if (text && !this.stream.write(text)) await once(this.stream, "drain");

@@ -106,7 +106,8 @@ export const Manifest = z.object({
   config: Config,
   chunks: z.array(Chunk),
   batches: z.array(BatchRecord),
-  export: Export.optional(),
+  /** Each CSV this run has exported to (its own, and any `export -p`), so none is ever doubled. */
+  exports: z.array(Export).optional(),
   /** Requests sent directly before the batch (--pilot), and what they cost. */
   pilot: z.object({ requests: z.number(), valid: z.number(), costUsd: z.number() }).optional(),
 });
@@ -115,6 +116,7 @@ export type Manifest = z.infer<typeof Manifest>;
 export type RunConfig = z.infer<typeof Config>;
 export type BatchRecord = z.infer<typeof BatchRecord>;
 export type Chunk = z.infer<typeof Chunk>;
+export type Export = z.infer<typeof Export>;
 export type Collected = z.infer<typeof Collected>;
 
 export const MANIFEST = "manifest.json";

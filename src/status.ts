@@ -62,11 +62,12 @@ export function formatRunList(runs: Awaited<ReturnType<typeof listRuns>>): strin
 
 export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): string {
   const s = summarize(manifest);
+  const ownExport = manifest.exports?.find((e) => e.csvFile === manifest.config.output);
   const lines = [
     `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
     `created ${s.createdAt} · model ${s.model} · seed ${manifest.config.seed}`,
     `samples ${s.valid}/${s.asked} valid, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
-    `output ${manifest.config.output}${manifest.export?.done ? ` (${manifest.export.rows} rows from index ${manifest.export.firstIndex})` : ""}`,
+    `output ${manifest.config.output}${ownExport?.done ? ` (${ownExport.rows} rows from index ${ownExport.firstIndex})` : ""}`,
     "",
   ];
   const rows = manifest.batches.map((b) => {

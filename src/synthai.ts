@@ -1,8 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=30
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
-// The V8 flag keeps the young generation small: on a big machine V8 lets it grow past 100 MB,
-// which costs memory and, for a streaming tool, no speed (see BENCHMARKS.md).
 // This file only reads the command line and hands it to the pipeline (see run.ts).
+// The V8 flags keep memory flat: on a big machine V8 lets the young generation grow past
+// 100 MB and old garbage pile up long before collecting it; synthai streams, so its live
+// heap is small and these collections are cheap (see BENCHMARKS.md).
 import { resolve } from "node:path";
 import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "citty";
 import { UserError, redact } from "./errors.ts";
@@ -313,6 +314,13 @@ if (rawArgs.some((arg) => arg === "-h" || arg === "--help") || rawArgs[0] === "-
     if (error instanceof UserError) {
       process.stderr.write(`${redact(error.toLine(), [process.env.OPENAI_API_KEY])}\n`);
       process.exit(error.exitCode);
+    }
+    const system = error as NodeJS.ErrnoException;
+    if (system?.syscall && system.code) {
+      // The disk, not synthai: full, read-only, no permission. What was written before stays.
+      const where = system.path && !system.message.includes(system.path) ? ` (${system.path})` : "";
+      process.stderr.write(`error: ${system.message}${where} — free space or fix permissions, then run the command again (\`synthai resume\` for a run)\n`);
+      process.exit(1);
     }
     if ((error as { name?: string }).name === "CLIError") {
       process.stderr.write(`error: ${(error as Error).message} — see \`synthai --help\`\n`);

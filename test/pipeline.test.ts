@@ -141,6 +141,24 @@ describe("synthai generate against the fake Batch API", () => {
     const elsewhere = await runCli(["export", runId, "-p", "copy.csv"], { cwd });
     expect(elsewhere.code).toBe(0);
     expect(await readCsv(join(cwd, "copy.csv"))).toHaveLength(6);
+    // Each target is remembered on its own: exporting again, to either, never doubles rows.
+    expect((await runCli(["export", runId], { cwd })).code).toBe(0);
+    expect((await runCli(["export", runId, "-p", "copy.csv"], { cwd })).code).toBe(0);
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(before);
+    expect(await readCsv(join(cwd, "copy.csv"))).toHaveLength(6);
+  });
+
+  test("a full disk while exporting is one line and a non-zero exit; the CSV written before stays", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "3", "--no-m", "-p", "out.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    const before = await readFile(join(cwd, "out.csv"), "utf8");
+    const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    // Linux's /dev/full takes any open and fails every write with ENOSPC.
+    const full = await runCli(["export", runId, "-p", "/dev/full"], { cwd });
+    expect(full.code).toBe(1);
+    expect(full.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: ENOSPC: no space left on device.* — free space or fix permissions/)]);
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(before);
   });
 
   test("status lists runs and shows one run batch by batch", async () => {
