@@ -4,6 +4,7 @@ import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "./manifest.ts";
 import type { Dataset, Message, Params } from "./spec.ts";
+import { promptTokenCounter } from "./tokens.ts";
 
 /** Batch-API limits on one input file. */
 export const MAX_REQUESTS_PER_FILE = 50_000;
@@ -40,28 +41,6 @@ export function toMessages(prompt: string | Message[]): Message[] {
 /** A prompt as a person reads it: the user's words, other roles marked. */
 export function promptText(messages: Message[]): string {
   return messages.map((m) => (m.role === "user" ? m.content : `[${m.role}] ${m.content}`)).join("\n");
-}
-
-export type TokenCounter = (body: BatchRequest["body"]) => number;
-
-/**
- * Counts a request's prompt tokens as the chat format does (content plus a few tokens per
- * message), plus its response format's schema, which is sent with every request and billed as
- * prompt. The tokenizer is loaded here, on first use: its tables take ~60 MB that collecting
- * and exporting do not need.
- */
-export async function promptTokenCounter(): Promise<TokenCounter> {
-  const { countTokens, setMergeCacheSize } = await import("gpt-tokenizer");
-  // Prompts share their template, so a small cache of merges keeps most of the speed; the
-  // default (100,000 entries) grows with every new name and number, and memory with it.
-  setMergeCacheSize(20_000);
-  let schema: unknown;
-  let schemaTokens = 0;
-  return (body) => {
-    const format = body.response_format?.json_schema.schema;
-    if (format !== schema) [schema, schemaTokens] = [format, format ? countTokens(JSON.stringify(format)) : 0];
-    return body.messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3) + schemaTokens;
-  };
 }
 
 export function requestFor(config: RunConfig, id: string, messages: Message[], schema?: Record<string, unknown>): BatchRequest {
@@ -111,7 +90,6 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
   await ensureDir(join(runDir, "requests"));
   await ensureDir(join(runDir, "draws"));
   const faker = await newFaker(config.locale);
-  const countPromptTokens = await promptTokenCounter();
   const perChunk = chunkSize(range.count, config.batches, limits.requests);
   const built: Built = { chunks: [], batches: [] };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
@@ -124,6 +102,7 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
     open = undefined;
   };
 
+  const countPromptTokens = await promptTokenCounter();
   for (let index = range.first; index < range.first + range.count; index++) {
     const draw = drawSample(faker, params, dataset, config.seed, index, config.sampling);
     const id = customId(index, config.samples);
@@ -143,8 +122,10 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
         draws: new JsonlWriter(join(runDir, drawsFile)),
       };
     }
-    await open.requests.writeLine(line);
-    await open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
+    const requestsWait = open.requests.writeLine(line);
+    const drawsWait = open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
+    if (requestsWait) await requestsWait;
+    if (drawsWait) await drawsWait;
     open.chunk.samples++;
     open.record.requests++;
     open.record.promptTokens += countPromptTokens(request.body);

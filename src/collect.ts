@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import { call } from "./client.ts";
-import { JsonlWriter, readLines } from "./jsonl.ts";
+import { JsonlWriter, readLineBatches, readLines } from "./jsonl.ts";
 import { crashPoint, ensureDir, type BatchRecord, type Chunk, type Collected, type Manifest } from "./manifest.ts";
 import { costUsd, type Price } from "./pricing.ts";
 import { parseAnswer, type Dataset } from "./spec.ts";
@@ -153,7 +153,7 @@ export async function collectBatch(
   dataset: Dataset,
   price: Price,
   /** Also hands each sample here as it is judged (`synthai export` writes the CSV in the same pass). */
-  onSample?: (sample: SampleResult) => Promise<void>,
+  onSample?: (sample: SampleResult) => Promise<void> | undefined,
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
   const { config } = manifest;
   const chunk = manifest.chunks[record.chunk]!;
@@ -168,7 +168,8 @@ export async function collectBatch(
   const corrupt: string[] = [];
   const canRetry = record.attempt < config.maxAttempts;
 
-  const emit = async (draw: Draw, verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus }) => {
+  // Returns a promise only when a file is behind: most answers are judged without one.
+  const emit = (draw: Draw, verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus }) => {
     const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens);
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
     collected[verdict.status]++;
@@ -198,25 +199,29 @@ export async function collectBatch(
       time: turnaround,
       retry,
     };
-    await writer.write(result);
-    await onSample?.(result);
+    const written = writer.write(result);
+    const handed = onSample?.(result);
+    return written || handed ? Promise.all([written, handed]) : undefined;
   };
 
   try {
     for (const kind of ["output", "errors"] as const) {
       const path = join(runDir, resultsFile(record, kind));
       if (!(await exists(path))) continue;
-      for await (const line of readLines(path)) {
-        const verdict = judgeLine(line, dataset);
-        if ("corrupt" in verdict) {
-          corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
-          continue;
+      for await (const lines of readLineBatches(path)) {
+        for (const line of lines) {
+          const verdict = judgeLine(line, dataset);
+          if ("corrupt" in verdict) {
+            corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
+            continue;
+          }
+          // Only the first line for an id this batch asked counts; a stray or repeated id is ignored.
+          const found = draws.find(verdict.custom_id);
+          if (!found || !asked[found.index]) continue;
+          asked[found.index] = 0;
+          const wait = emit(found.draw, verdict);
+          if (wait) await wait;
         }
-        // Only the first line for an id this batch asked counts; a stray or repeated id is ignored.
-        const found = draws.find(verdict.custom_id);
-        if (!found || !asked[found.index]) continue;
-        asked[found.index] = 0;
-        await emit(found.draw, verdict);
       }
     }
     // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.

@@ -21,13 +21,16 @@ export function datasetColumns(fields: string[], labelNames: string[]): string[]
 }
 
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */
-export type SampleFeed = (add: (sample: SampleResult) => Promise<void>) => Promise<void>;
+export type SampleFeed = (add: (sample: SampleResult) => Promise<void> | undefined) => Promise<void>;
 
 /** The samples the run has collected, read back from samples/*.jsonl. */
 export function collectedSamples(runDir: string, manifest: Manifest): SampleFeed {
   return async (add) => {
     for (const record of collectedRecords(manifest))
-      for await (const sample of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) await add(sample);
+      for await (const sample of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
+        const wait = add(sample);
+        if (wait) await wait;
+      }
   };
 }
 
@@ -151,19 +154,21 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   const csv = csvWriter(csvFile, { delimiter, header: !existing, columns });
   const metrics = metricsFile ? csvWriter(metricsFile, { delimiter, header: !existingMetrics, columns: METRIC_COLUMNS }) : undefined;
   let rows = 0;
-  // The first valid answer per custom_id wins. Ids are unique within a chunk and chunks come
-  // in order, so only one chunk's ids are held at a time.
+  // The first valid answer per sample wins. Chunks come in order, so one bit per sample of
+  // the current chunk is all it keeps (holding the ids themselves would grow the heap).
   let chunk = -1;
-  let seen = new Set<string>();
-  await (options.feed ?? collectedSamples(runDir, manifest))(async (s) => {
-    if (s.chunk !== chunk) [chunk, seen] = [s.chunk, new Set()];
-    if (s.status !== "ok" || seen.has(s.custom_id)) return;
-    seen.add(s.custom_id);
+  let seen = new Uint8Array(0);
+  await (options.feed ?? collectedSamples(runDir, manifest))((s) => {
+    if (s.chunk !== chunk) [chunk, seen] = [s.chunk, new Uint8Array(manifest.chunks[s.chunk]!.samples)];
+    const at = s.sample - 1 - manifest.chunks[s.chunk]!.firstSample;
+    if (s.status !== "ok" || seen[at]) return;
+    seen[at] = 1;
     const index = firstIndex + rows;
-    // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
-    await csv.write([index, ...options.fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id]);
-    await metrics?.write([index, s.prompt_tokens, s.completion_tokens, s.total_tokens, s.time, s.sample, s.chunk + 1, s.custom_id, s.attempt, roundUsd(s.cost_usd), s.model]);
     if (++rows % 100_000 === 0) options.onProgress?.(rows);
+    // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
+    const csvWait = csv.write([index, ...options.fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id]);
+    const metricsWait = metrics?.write([index, s.prompt_tokens, s.completion_tokens, s.total_tokens, s.time, s.sample, s.chunk + 1, s.custom_id, s.attempt, roundUsd(s.cost_usd), s.model]);
+    return csvWait || metricsWait ? Promise.all([csvWait, metricsWait]).then(() => {}) : undefined;
   });
   crashPoint("during-export");
   await Promise.all([csv.close(), metrics?.close()]);
@@ -180,7 +185,7 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
  * csv-stringify's synchronous API, which is much faster per row than its stream.
  */
 function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
-  const file = createWriteStream(path, { flags: "a" });
+  const file = createWriteStream(path, { flags: "a", highWaterMark: 1024 * 1024 });
   let failure: Error | undefined; // a disk error, thrown at the next write
   file.on("error", (error) => (failure = error));
   let rows: unknown[][] = [];
@@ -192,9 +197,10 @@ function csvWriter(path: string, options: { delimiter: string; header: boolean; 
     if (text && !file.write(text)) await once(file, "drain");
   };
   return {
-    async write(row: unknown[]): Promise<void> {
+    /** A promise only when rows were written out and the caller may have to wait for the disk. */
+    write(row: unknown[]): Promise<void> | undefined {
       rows.push(row);
-      if (rows.length >= 1000) await flush();
+      return rows.length >= 100 ? flush() : undefined;
     },
     async close(): Promise<void> {
       await flush();

@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Faker } from "@faker-js/faker";
 import { parse as parseJson, printParseErrorCode, type ParseError, type ParseErrorCode } from "jsonc-parser";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { Ajv as AjvClass, ValidateFunction } from "ajv";
 import { UserError } from "./errors.ts";
 
 /** params.json: field → parameter → every value it may take (the seed's shape). */
@@ -65,6 +66,11 @@ export function parseMarkers(answer: string, fields: string[]): ParseResult {
 
 const validators = new WeakMap<object, ValidateFunction>();
 
+/** Ajv (15 MB) is loaded only by a dataset with a schema; require keeps parsing synchronous. */
+function loadAjv(): typeof AjvClass {
+  return (createRequire(import.meta.url)("ajv") as { Ajv: typeof AjvClass }).Ajv;
+}
+
 /** Reads a structured-output answer: JSON that the dataset's schema accepts, one value per field. */
 export function parseStructured(answer: string, dataset: Dataset): ParseResult {
   let data: unknown;
@@ -74,7 +80,7 @@ export function parseStructured(answer: string, dataset: Dataset): ParseResult {
     return { ok: false, reason: "answer is not JSON" };
   }
   let validate = validators.get(dataset.schema!);
-  if (!validate) validators.set(dataset.schema!, (validate = new Ajv({ strict: false, allErrors: false }).compile(dataset.schema!)));
+  if (!validate) validators.set(dataset.schema!, (validate = new (loadAjv())({ strict: false, allErrors: false }).compile(dataset.schema!)));
   if (!validate(data)) {
     const error = validate.errors?.[0];
     return { ok: false, reason: `answer does not match the schema: ${error?.instancePath || "answer"} ${error?.message ?? ""}`.trim() };

@@ -1,7 +1,8 @@
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
-import { promptTokenCounter, type BatchRequest } from "./build.ts";
+import type { BatchRequest } from "./build.ts";
+import { promptTokenCounter } from "./tokens.ts";
 import { apiFailure, isApiError, isTransient, sleep } from "./client.ts";
 import { customIdOf, resultsFile } from "./collect.ts";
 import { readJsonl, readLines } from "./jsonl.ts";

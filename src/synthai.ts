@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=30
+#!/usr/bin/env -S NODE_COMPILE_CACHE=${HOME}/.cache/synthai node --max-semi-space-size=8 --heap-growing-percent=30
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
 // This file only reads the command line and hands it to the pipeline (see run.ts).
 // The V8 flags keep memory flat: on a big machine V8 lets the young generation grow past
