@@ -3,7 +3,8 @@
 // This file only reads the command line and hands it to the pipeline (see run.ts).
 // The V8 flags keep memory flat: on a big machine V8 lets the young generation grow past
 // 100 MB and old garbage pile up long before collecting it; synthai streams, so its live
-// heap is small and these collections are cheap (see BENCHMARKS.md).
+// heap is small and these collections are cheap (see BENCHMARKS.md). The compile cache lets
+// every run after the first load its modules without stripping types or parsing them again.
 import { resolve } from "node:path";
 import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "citty";
 import { UserError, redact } from "./errors.ts";

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterEach } from "vitest";
 import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
@@ -18,12 +18,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI as a user would, in `cwd`; async, so the in-process fake keeps serving. */
-export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliResult> {
+/**
+ * Runs the real CLI as a user would, in `cwd`; async, so the in-process fake keeps serving.
+ * `asExecutable` runs src/synthai.ts itself, through its `#!` line, as `npx synthai` does.
+ */
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined>; asExecutable?: boolean }): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: undefined, SYNTHAI_CRASH_AT: undefined, ...options.env };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-    const child = spawn(process.execPath, [ENTRY, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv });
+    // The `#!` line finds `node` on the PATH: this Node (24), as npm scripts and npx put it first.
+    if (options.asExecutable) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ""}`;
+    const [command, argv] = options.asExecutable ? [ENTRY, args] : [process.execPath, [ENTRY, ...args]];
+    const child = spawn(command, argv, { cwd: options.cwd, env: env as NodeJS.ProcessEnv });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -8,6 +8,21 @@ const server = useFake();
 const fast = ["--poll-interval", "0.02", "-j", PARAMS];
 
 describe("synthai generate against the fake Batch API", () => {
+  test("run as an executable, through its #! line, it works and keeps its compile cache in ~/.cache/synthai", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const home = await tempDir();
+    for (const round of [1, 2]) {
+      const result = await runCli(["-n", "5", "-p", `round${round}.csv`, "--base-url", url, ...fast], { cwd, env: { HOME: home }, asExecutable: true });
+      expect(result.stderr).toContain("done: 5 of 5 samples");
+      expect(result.code).toBe(0);
+      expect(await readCsv(join(cwd, `round${round}.csv`))).toHaveLength(5);
+      // Node's compile cache, one folder per Node version, filled by the first run.
+      const [version] = await readdir(join(home, ".cache", "synthai"));
+      expect((await readdir(join(home, ".cache", "synthai", version!))).length).toBeGreaterThan(10);
+    }
+  });
+
   test("25 samples in 3 batches: rows, metrics equal to the service's usage, batch price; a second run appends", async () => {
     const url = await server.start();
     const cwd = await tempDir();
