@@ -181,11 +181,12 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
 }
 
 /**
- * Appends CSV rows to a file. Rows are gathered and quoted a thousand at a time with
- * csv-stringify's synchronous API, which is much faster per row than its stream.
+ * Appends CSV rows to a file. Rows are gathered and quoted a hundred at a time with
+ * csv-stringify's synchronous API, which is much faster per row than its stream; a hundred
+ * rows make a string small enough to die young in V8's heap.
  */
 function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
-  const file = createWriteStream(path, { flags: "a", highWaterMark: 1024 * 1024 });
+  const file = createWriteStream(path, { flags: "a" });
   let failure: Error | undefined; // a disk error, thrown at the next write
   file.on("error", (error) => (failure = error));
   let rows: unknown[][] = [];

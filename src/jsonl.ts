@@ -26,6 +26,7 @@ export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
   if (last.length) yield last;
 }
 
+/** The same lines one at a time, where a file is small or each line is slow anyway. */
 export async function* readLines(path: string): AsyncGenerator<string> {
   for await (const lines of readLineBatches(path)) yield* lines;
 }
@@ -47,7 +48,6 @@ export class JsonlWriter {
   private failure: Error | undefined; // a disk error, thrown at the next write
 
   constructor(path: string) {
-    // A megabyte of buffer: a wait for the disk every 16 KB costs more than the writing.
     this.stream = createWriteStream(path);
     this.stream.on("error", (error) => (this.failure = error));
   }

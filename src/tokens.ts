@@ -8,7 +8,7 @@ export type TokenCounter = (body: Body) => number;
 /**
  * Counts a request's prompt tokens as the chat format does (content plus a few tokens per
  * message), plus its response format's schema, which is sent with every request and billed as
- * prompt. The tokenizer is loaded here, on first use: its tables take ~60 MB that collecting
+ * prompt. The tokenizer is loaded here, on first use: its tables take ~75 MB that collecting
  * and exporting do not need.
  */
 export async function promptTokenCounter(): Promise<TokenCounter> {
