@@ -122,10 +122,10 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
         draws: new JsonlWriter(join(runDir, drawsFile)),
       };
     }
+    // Promises only when a file is behind; awaited together, so a disk error in both is one error.
     const requestsWait = open.requests.writeLine(line);
     const drawsWait = open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
-    if (requestsWait) await requestsWait;
-    if (drawsWait) await drawsWait;
+    if (requestsWait || drawsWait) await Promise.all([requestsWait, drawsWait]);
     open.chunk.samples++;
     open.record.requests++;
     open.record.promptTokens += countPromptTokens(request.body);
