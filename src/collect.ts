@@ -153,7 +153,7 @@ export async function collectBatch(
   dataset: Dataset,
   price: Price,
   /** Also hands each sample here as it is judged (`synthai export` writes the CSV in the same pass). */
-  onSample?: (sample: SampleResult) => Promise<void> | undefined,
+  onSample?: (sample: SampleResult) => Promise<unknown> | undefined,
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
   const { config } = manifest;
   const chunk = manifest.chunks[record.chunk]!;
@@ -169,7 +169,7 @@ export async function collectBatch(
   const canRetry = record.attempt < config.maxAttempts;
 
   // Returns a promise only when a file is behind: most answers are judged without one.
-  const emit = (draw: Draw, verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus }) => {
+  const emit = (draw: DrawsLine, verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus }) => {
     const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens);
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
     collected[verdict.status]++;
@@ -216,10 +216,12 @@ export async function collectBatch(
             continue;
           }
           // Only the first line for an id this batch asked counts; a stray or repeated id is ignored.
-          const found = draws.find(verdict.custom_id);
-          if (!found || !asked[found.index]) continue;
-          asked[found.index] = 0;
-          const wait = emit(found.draw, verdict);
+          const index = indexInChunk(chunk, verdict.custom_id);
+          if (index === undefined || !asked[index]) continue;
+          const drawn = draws.read(index);
+          if (drawn.custom_id !== verdict.custom_id) continue;
+          asked[index] = 0;
+          const wait = emit(drawn, verdict);
           if (wait) await wait;
         }
       }
@@ -247,13 +249,20 @@ function missingReason(record: BatchRecord): string {
 async function askedOf(requestsFile: string, chunk: Chunk): Promise<Uint8Array> {
   const asked = new Uint8Array(chunk.samples);
   for await (const line of readLines(requestsFile)) {
-    const index = Number(customIdOf(line)) - chunk.firstSample;
-    if (index >= 0 && index < chunk.samples) asked[index] = 1;
+    const index = indexInChunk(chunk, customIdOf(line));
+    if (index !== undefined) asked[index] = 1;
   }
   return asked;
 }
 
-interface Draw {
+/** A custom_id's position in its chunk (ids are sample numbers), if it is one of the chunk's. */
+function indexInChunk(chunk: Chunk, customId: string | undefined): number | undefined {
+  const index = Number(customId) - chunk.firstSample;
+  return index >= 0 && index < chunk.samples ? index : undefined;
+}
+
+/** A line of a draws file: what a sample was drawn with. */
+interface DrawsLine {
   custom_id: string;
   sample: number;
   labels: Record<string, string>;
@@ -267,14 +276,13 @@ interface Draw {
 class DrawsFile {
   private readonly fd: number;
   private readonly offsets: Float64Array;
-  private readonly chunk: Chunk;
   private window = Buffer.alloc(256 * 1024);
   private windowStart = 0;
   private windowEnd = 0;
   private last = -1;
 
-  private constructor(fd: number, offsets: Float64Array, chunk: Chunk) {
-    [this.fd, this.offsets, this.chunk] = [fd, offsets, chunk];
+  private constructor(fd: number, offsets: Float64Array) {
+    [this.fd, this.offsets] = [fd, offsets];
   }
 
   static async open(path: string, chunk: Chunk): Promise<DrawsFile> {
@@ -285,18 +293,10 @@ class DrawsFile {
       position += data.length;
     }
     if (line < chunk.samples) throw new Error(`${path} has ${line} draws, its chunk ${chunk.samples}`);
-    return new DrawsFile(openSync(path, "r"), offsets, chunk);
+    return new DrawsFile(openSync(path, "r"), offsets);
   }
 
-  /** The draw of a custom_id and its position in the chunk, if it is one of the chunk's. */
-  find(customId: string): { index: number; draw: Draw } | undefined {
-    const index = Number(customId) - this.chunk.firstSample;
-    if (!(index >= 0 && index < this.chunk.samples)) return undefined;
-    const draw = this.read(index);
-    return draw.custom_id === customId ? { index, draw } : undefined;
-  }
-
-  read(index: number): Draw {
+  read(index: number): DrawsLine {
     const [start, end] = [this.offsets[index]!, this.offsets[index + 1]!];
     if (start < this.windowStart || end > this.windowEnd) {
       if (this.window.length < end - start) this.window = Buffer.alloc(end - start);

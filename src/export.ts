@@ -1,12 +1,11 @@
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { access, constants, open, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parse } from "csv-parse";
 import { stringify as stringifyRows } from "csv-stringify/sync";
-import { once } from "node:events";
 import { UserError } from "./errors.ts";
-import { readJsonl } from "./jsonl.ts";
-import { collectedRecords, crashPoint, type Export, type Manifest } from "./manifest.ts";
+import { readJsonl, TextWriter } from "./jsonl.ts";
+import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "./manifest.ts";
 import { samplesFile, type SampleResult } from "./collect.ts";
 
 export const METRIC_COLUMNS = ["index", "prompt_tokens", "completion_tokens", "total_tokens", "time", "sample", "batch", "sample_id", "attempt", "cost_usd", "model"];
@@ -21,7 +20,7 @@ export function datasetColumns(fields: string[], labelNames: string[]): string[]
 }
 
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */
-export type SampleFeed = (add: (sample: SampleResult) => Promise<void> | undefined) => Promise<void>;
+export type SampleFeed = (add: (sample: SampleResult) => Promise<unknown> | undefined) => Promise<void>;
 
 /** The samples the run has collected, read back from samples/*.jsonl. */
 export function collectedSamples(runDir: string, manifest: Manifest): SampleFeed {
@@ -156,11 +155,14 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   let rows = 0;
   // The first valid answer per sample wins. Chunks come in order, so one bit per sample of
   // the current chunk is all it keeps (holding the ids themselves would grow the heap).
-  let chunk = -1;
+  let chunk: Chunk | undefined;
   let seen = new Uint8Array(0);
   await (options.feed ?? collectedSamples(runDir, manifest))((s) => {
-    if (s.chunk !== chunk) [chunk, seen] = [s.chunk, new Uint8Array(manifest.chunks[s.chunk]!.samples)];
-    const at = s.sample - 1 - manifest.chunks[s.chunk]!.firstSample;
+    if (s.chunk !== chunk?.index) {
+      chunk = manifest.chunks[s.chunk]!;
+      seen = new Uint8Array(chunk.samples);
+    }
+    const at = s.sample - 1 - chunk.firstSample;
     if (s.status !== "ok" || seen[at]) return;
     seen[at] = 1;
     const index = firstIndex + rows;
@@ -168,7 +170,7 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
     // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
     const csvWait = csv.write([index, ...options.fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id]);
     const metricsWait = metrics?.write([index, s.prompt_tokens, s.completion_tokens, s.total_tokens, s.time, s.sample, s.chunk + 1, s.custom_id, s.attempt, roundUsd(s.cost_usd), s.model]);
-    return csvWait || metricsWait ? Promise.all([csvWait, metricsWait]).then(() => {}) : undefined;
+    return csvWait || metricsWait ? Promise.all([csvWait, metricsWait]) : undefined;
   });
   crashPoint("during-export");
   await Promise.all([csv.close(), metrics?.close()]);
@@ -186,26 +188,23 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
  * rows make a string small enough to die young in V8's heap.
  */
 function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
-  const file = createWriteStream(path, { flags: "a" });
-  let failure: Error | undefined; // a disk error, thrown at the next write
-  file.on("error", (error) => (failure = error));
+  const file = new TextWriter(path, { append: true });
   let rows: unknown[][] = [];
   let header = options.header;
-  const flush = async () => {
-    if (failure) throw failure;
+  const quote = () => {
     const text = stringifyRows(rows, { delimiter: options.delimiter, header, columns: options.columns });
     [rows, header] = [[], false];
-    if (text && !file.write(text)) await once(file, "drain");
+    return text;
   };
   return {
-    /** A promise only when rows were written out and the caller may have to wait for the disk. */
+    /** A promise only when the file is behind and the caller must wait. */
     write(row: unknown[]): Promise<void> | undefined {
       rows.push(row);
-      return rows.length >= 100 ? flush() : undefined;
+      return rows.length >= 100 ? file.write(quote()) : undefined;
     },
     async close(): Promise<void> {
-      await flush();
-      await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      await file.write(quote());
+      await file.close();
     },
   };
 }

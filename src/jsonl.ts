@@ -36,31 +36,22 @@ function nonBlank(lines: string[]): string[] {
 }
 
 /**
- * Writes JSON lines with backpressure; `bytes` and `lines` count what was written. Lines are
- * gathered into 64 KB writes: one stream write per line costs more than the JSON itself.
+ * Text appended to a file with backpressure, gathered into 64 KB writes: one stream write per
+ * line or row costs more than making it. A disk error is thrown at the next write or at close.
  */
-export class JsonlWriter {
-  readonly stream: WriteStream;
-  bytes = 0;
-  lines = 0;
+export class TextWriter {
+  private readonly stream: WriteStream;
   private pending = "";
+  private failure: Error | undefined;
 
-  private failure: Error | undefined; // a disk error, thrown at the next write
-
-  constructor(path: string) {
-    this.stream = createWriteStream(path);
+  constructor(path: string, options: { append?: boolean } = {}) {
+    this.stream = createWriteStream(path, { flags: options.append ? "a" : "w" });
     this.stream.on("error", (error) => (this.failure = error));
   }
 
   /** A promise only when the file is behind and the caller must wait (`if (wait) await wait`). */
-  write(value: unknown): Promise<void> | undefined {
-    return this.writeLine(JSON.stringify(value));
-  }
-
-  writeLine(line: string): Promise<void> | undefined {
-    this.bytes += Buffer.byteLength(line) + 1;
-    this.lines++;
-    this.pending += `${line}\n`;
+  write(text: string): Promise<void> | undefined {
+    this.pending += text;
     return this.pending.length >= 64 * 1024 ? this.flush() : undefined;
   }
 
@@ -77,5 +68,31 @@ export class JsonlWriter {
     await new Promise<void>((resolve, reject) => {
       this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
     });
+  }
+}
+
+/** Writes JSON lines; `bytes` and `lines` count what was written. */
+export class JsonlWriter {
+  bytes = 0;
+  lines = 0;
+  private readonly file: TextWriter;
+
+  constructor(path: string) {
+    this.file = new TextWriter(path);
+  }
+
+  /** A promise only when the file is behind and the caller must wait (`if (wait) await wait`). */
+  write(value: unknown): Promise<void> | undefined {
+    return this.writeLine(JSON.stringify(value));
+  }
+
+  writeLine(line: string): Promise<void> | undefined {
+    this.bytes += Buffer.byteLength(line) + 1;
+    this.lines++;
+    return this.file.write(`${line}\n`);
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
   }
 }
