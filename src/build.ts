@@ -4,7 +4,7 @@ import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "./manifest.ts";
 import type { Dataset, Message, Params } from "./spec.ts";
-import { promptTokenCounter } from "./tokens.ts";
+import { withTokenCounter } from "./tokens.ts";
 
 /** Batch-API limits on one input file. */
 export const MAX_REQUESTS_PER_FILE = 50_000;
@@ -102,35 +102,36 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
     open = undefined;
   };
 
-  const countPromptTokens = await promptTokenCounter();
-  for (let index = range.first; index < range.first + range.count; index++) {
-    const draw = drawSample(faker, params, dataset, config.seed, index, config.sampling);
-    const id = customId(index, config.samples);
-    const messages = toMessages(promptOf(dataset, draw, index));
-    const request = requestFor(config, id, messages, dataset.schema);
-    const line = JSON.stringify(request);
-    const lineBytes = Buffer.byteLength(line) + 1;
-    if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes)) await finish();
-    if (!open) {
-      const chunkIndex = range.firstChunk + built.chunks.length;
-      const drawsFile = `draws/c${String(chunkIndex).padStart(4, "0")}.jsonl`;
-      const requestsFile = requestsFileName(chunkIndex, 1);
-      open = {
-        chunk: { index: chunkIndex, firstSample: index, samples: 0, drawsFile },
-        record: { chunk: chunkIndex, attempt: 1, requestsFile, requests: 0, promptTokens: 0, step: "pending" },
-        requests: new JsonlWriter(join(runDir, requestsFile)),
-        draws: new JsonlWriter(join(runDir, drawsFile)),
-      };
+  await withTokenCounter(async (countPromptTokens) => {
+    for (let index = range.first; index < range.first + range.count; index++) {
+      const draw = drawSample(faker, params, dataset, config.seed, index, config.sampling);
+      const id = customId(index, config.samples);
+      const messages = toMessages(promptOf(dataset, draw, index));
+      const request = requestFor(config, id, messages, dataset.schema);
+      const line = JSON.stringify(request);
+      const lineBytes = Buffer.byteLength(line) + 1;
+      if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes)) await finish();
+      if (!open) {
+        const chunkIndex = range.firstChunk + built.chunks.length;
+        const drawsFile = `draws/c${String(chunkIndex).padStart(4, "0")}.jsonl`;
+        const requestsFile = requestsFileName(chunkIndex, 1);
+        open = {
+          chunk: { index: chunkIndex, firstSample: index, samples: 0, drawsFile },
+          record: { chunk: chunkIndex, attempt: 1, requestsFile, requests: 0, promptTokens: 0, step: "pending" },
+          requests: new JsonlWriter(join(runDir, requestsFile)),
+          draws: new JsonlWriter(join(runDir, drawsFile)),
+        };
+      }
+      // Promises only when a file is behind; awaited together, so a disk error in both is one error.
+      const requestsWait = open.requests.writeLine(line);
+      const drawsWait = open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
+      if (requestsWait || drawsWait) await Promise.all([requestsWait, drawsWait]);
+      open.chunk.samples++;
+      open.record.requests++;
+      open.record.promptTokens += countPromptTokens(request.body);
+      if ((index + 1 - range.first) % 10_000 === 0) onProgress(index + 1 - range.first);
     }
-    // Promises only when a file is behind; awaited together, so a disk error in both is one error.
-    const requestsWait = open.requests.writeLine(line);
-    const drawsWait = open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
-    if (requestsWait || drawsWait) await Promise.all([requestsWait, drawsWait]);
-    open.chunk.samples++;
-    open.record.requests++;
-    open.record.promptTokens += countPromptTokens(request.body);
-    if ((index + 1 - range.first) % 10_000 === 0) onProgress(index + 1 - range.first);
-  }
+  });
   await finish();
   return built;
 }
@@ -147,13 +148,14 @@ export async function buildRetryRequests(
   const requestsFile = requestsFileName(previous.chunk, previous.attempt + 1);
   const tmp = join(runDir, `${requestsFile}.tmp`);
   const writer = new JsonlWriter(tmp);
-  const countPromptTokens = await promptTokenCounter();
   let promptTokens = 0;
-  for await (const request of readJsonl<BatchRequest>(join(runDir, previous.requestsFile))) {
-    if (!retryIds.has(request.custom_id)) continue;
-    await writer.write(request);
-    promptTokens += countPromptTokens(request.body);
-  }
+  await withTokenCounter(async (countPromptTokens) => {
+    for await (const request of readJsonl<BatchRequest>(join(runDir, previous.requestsFile))) {
+      if (!retryIds.has(request.custom_id)) continue;
+      await writer.write(request);
+      promptTokens += countPromptTokens(request.body);
+    }
+  });
   await writer.close();
   await rename(tmp, join(runDir, requestsFile));
   return { chunk: previous.chunk, attempt: previous.attempt + 1, requestsFile, requests: writer.lines, promptTokens, step: "pending" };

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type OpenAI from "openai";
 import { call } from "./client.ts";
 import { JsonlWriter, readLineBatches, readLines } from "./jsonl.ts";
+import { releasingChunks } from "./memory.ts";
 import { crashPoint, ensureDir, type BatchRecord, type Chunk, type Collected, type Manifest } from "./manifest.ts";
 import { costUsd, type Price } from "./pricing.ts";
 import { parseAnswer, type Dataset } from "./spec.ts";
@@ -109,7 +110,7 @@ export async function downloadResults(client: OpenAI, runDir: string, record: Ba
     const tmp = `${target}.tmp`;
     for (let tries = 1; ; tries++) {
       const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
-      await pipeline(Readable.fromWeb(response.body as any), createWriteStream(tmp));
+      await pipeline(Readable.fromWeb(response.body as any), releasingChunks, createWriteStream(tmp));
       crashPoint("during-download");
       const lines = await countLines(tmp);
       const want = expected[kind];

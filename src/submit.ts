@@ -39,7 +39,10 @@ export async function uploadRequests(client: OpenAI, runDir: string, runId: stri
           purpose: "batch",
           expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS },
         },
-        { maxRetries: 0 },
+        // Node's fetch keeps a copy of a streamed body, all of it, in case it must follow a
+        // redirect (undici#4058) — unless redirects are refused. A streamed body cannot be sent
+        // again on a redirect anyway, so refusing costs nothing and the upload stays in constant memory.
+        { maxRetries: 0, fetchOptions: { redirect: "error" } },
       );
       crashPoint("after-upload");
       return file.id;

@@ -2,7 +2,7 @@ import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { BatchRequest } from "./build.ts";
-import { promptTokenCounter } from "./tokens.ts";
+import { withTokenCounter, type TokenCounter } from "./tokens.ts";
 import { apiFailure, isApiError, isTransient, sleep } from "./client.ts";
 import { customIdOf, resultsFile } from "./collect.ts";
 import { readJsonl, readLines } from "./jsonl.ts";
@@ -70,7 +70,7 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
   const errors = await open(errorsPath, "a");
   const rpm = limits.rpm ? new RateLimiter(limits.rpm) : undefined;
   const tpm = limits.tpm ? new RateLimiter(limits.tpm) : undefined;
-  const countPromptTokens = tpm ? await promptTokenCounter() : undefined;
+  let countPromptTokens: TokenCounter | undefined;
   const requests = readJsonl<BatchRequest>(join(runDir, record.requestsFile))[Symbol.asyncIterator]();
   let fatal: unknown;
 
@@ -102,7 +102,8 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, worker));
+    const workers = () => Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, worker));
+    await (tpm ? withTokenCounter((count) => ((countPromptTokens = count), workers())) : workers());
   } finally {
     await Promise.all([output.close(), errors.close()]);
   }
