@@ -96,7 +96,8 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
 
   const finish = async () => {
     if (!open) return;
-    await Promise.all([open.requests.close(), open.draws.close()]);
+    open.requests.close();
+    open.draws.close();
     built.chunks.push(open.chunk);
     built.batches.push(open.record);
     open = undefined;
@@ -122,10 +123,8 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
           draws: new JsonlWriter(join(runDir, drawsFile)),
         };
       }
-      // Promises only when a file is behind; awaited together, so a disk error in both is one error.
-      const requestsWait = open.requests.writeLine(line);
-      const drawsWait = open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
-      if (requestsWait || drawsWait) await Promise.all([requestsWait, drawsWait]);
+      open.requests.writeLine(line);
+      open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
       open.chunk.samples++;
       open.record.requests++;
       open.record.promptTokens += countPromptTokens(request.body);
@@ -152,11 +151,11 @@ export async function buildRetryRequests(
   await withTokenCounter(async (countPromptTokens) => {
     for await (const request of readJsonl<BatchRequest>(join(runDir, previous.requestsFile))) {
       if (!retryIds.has(request.custom_id)) continue;
-      await writer.write(request);
+      writer.write(request);
       promptTokens += countPromptTokens(request.body);
     }
   });
-  await writer.close();
+  writer.close();
   await rename(tmp, join(runDir, requestsFile));
   return { chunk: previous.chunk, attempt: previous.attempt + 1, requestsFile, requests: writer.lines, promptTokens, step: "pending" };
 }

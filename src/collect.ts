@@ -154,12 +154,12 @@ export async function collectBatch(
   dataset: Dataset,
   price: Price,
   /** Also hands each sample here as it is judged (`synthai export` writes the CSV in the same pass). */
-  onSample?: (sample: SampleResult) => Promise<unknown> | undefined,
+  onSample?: (sample: SampleResult) => void,
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
   const { config } = manifest;
   const chunk = manifest.chunks[record.chunk]!;
   const draws = await DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
-  const asked = await askedOf(join(runDir, record.requestsFile), chunk);
+  const asked = await askedOf(join(runDir, record.requestsFile), chunk, record.requests);
   const turnaround = record.finishedAt && record.createdAt ? record.finishedAt - record.createdAt : 0;
   await ensureDir(join(runDir, "samples"));
   const target = join(runDir, samplesFile(record));
@@ -169,7 +169,6 @@ export async function collectBatch(
   const corrupt: string[] = [];
   const canRetry = record.attempt < config.maxAttempts;
 
-  // Returns a promise only when a file is behind: most answers are judged without one.
   const emit = (draw: DrawsLine, verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus }) => {
     const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens);
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
@@ -200,9 +199,8 @@ export async function collectBatch(
       time: turnaround,
       retry,
     };
-    const written = writer.write(result);
-    const handed = onSample?.(result);
-    return written || handed ? Promise.all([written, handed]) : undefined;
+    writer.write(result);
+    onSample?.(result);
   };
 
   try {
@@ -222,20 +220,19 @@ export async function collectBatch(
           const drawn = draws.read(index);
           if (drawn.custom_id !== verdict.custom_id) continue;
           asked[index] = 0;
-          const wait = emit(drawn, verdict);
-          if (wait) await wait;
+          emit(drawn, verdict);
         }
       }
     }
     // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
     for (let index = 0; index < asked.length; index++)
-      if (asked[index]) await emit(draws.read(index), { status: "missing", reason: missingReason(record), prompt_tokens: 0, completion_tokens: 0, retryable: true });
+      if (asked[index]) emit(draws.read(index), { status: "missing", reason: missingReason(record), prompt_tokens: 0, completion_tokens: 0, retryable: true });
   } finally {
     draws.close();
   }
   // What the service billed for the batch is its cost, even for answers that could not be read.
   if (record.usage) collected.costUsd = costUsd(price, record.usage.input_tokens, record.usage.output_tokens);
-  await writer.close();
+  writer.close();
   await rename(`${target}.tmp`, target);
   return { collected, retryIds, corrupt };
 }
@@ -247,8 +244,11 @@ function missingReason(record: BatchRecord): string {
 }
 
 /** Which of a chunk's samples a request file asks, by position in the chunk: a bit each, whatever the chunk's size. */
-async function askedOf(requestsFile: string, chunk: Chunk): Promise<Uint8Array> {
+async function askedOf(requestsFile: string, chunk: Chunk, requests: number): Promise<Uint8Array> {
   const asked = new Uint8Array(chunk.samples);
+  // A file of as many requests as its chunk has samples asks them all (a first attempt):
+  // no need to read its hundreds of MB.
+  if (requests === chunk.samples) return asked.fill(1);
   for await (const line of readLines(requestsFile)) {
     const index = indexInChunk(chunk, customIdOf(line));
     if (index !== undefined) asked[index] = 1;

@@ -20,16 +20,13 @@ export function datasetColumns(fields: string[], labelNames: string[]): string[]
 }
 
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */
-export type SampleFeed = (add: (sample: SampleResult) => Promise<unknown> | undefined) => Promise<void>;
+export type SampleFeed = (add: (sample: SampleResult) => void) => Promise<void>;
 
 /** The samples the run has collected, read back from samples/*.jsonl. */
 export function collectedSamples(runDir: string, manifest: Manifest): SampleFeed {
   return async (add) => {
     for (const record of collectedRecords(manifest))
-      for await (const sample of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
-        const wait = add(sample);
-        if (wait) await wait;
-      }
+      for await (const sample of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) add(sample);
   };
 }
 
@@ -168,12 +165,12 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
     const index = firstIndex + rows;
     if (++rows % 100_000 === 0) options.onProgress?.(rows);
     // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
-    const csvWait = csv.write([index, ...options.fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id]);
-    const metricsWait = metrics?.write([index, s.prompt_tokens, s.completion_tokens, s.total_tokens, s.time, s.sample, s.chunk + 1, s.custom_id, s.attempt, roundUsd(s.cost_usd), s.model]);
-    return csvWait || metricsWait ? Promise.all([csvWait, metricsWait]) : undefined;
+    csv.write([index, ...options.fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id]);
+    metrics?.write([index, s.prompt_tokens, s.completion_tokens, s.total_tokens, s.time, s.sample, s.chunk + 1, s.custom_id, s.attempt, roundUsd(s.cost_usd), s.model]);
   });
   crashPoint("during-export");
-  await Promise.all([csv.close(), metrics?.close()]);
+  csv.close();
+  metrics?.close();
   record.csvEnd = (await stat(csvFile)).size;
   if (metricsFile) record.metricsEnd = (await stat(metricsFile)).size;
   record.rows = rows;
@@ -197,14 +194,13 @@ function csvWriter(path: string, options: { delimiter: string; header: boolean; 
     return text;
   };
   return {
-    /** A promise only when the file is behind and the caller must wait. */
-    write(row: unknown[]): Promise<void> | undefined {
+    write(row: unknown[]): void {
       rows.push(row);
-      return rows.length >= 100 ? file.write(quote()) : undefined;
+      if (rows.length >= 100) file.write(quote());
     },
-    async close(): Promise<void> {
-      await file.write(quote());
-      await file.close();
+    close(): void {
+      file.write(quote());
+      file.close();
     },
   };
 }

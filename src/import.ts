@@ -49,14 +49,14 @@ async function routeImported(runDir: string, manifest: Manifest, resultsPath: st
       const ok = /"status_code"\s*:\s*200\b/.test(line);
       const file = resultsFile(record, ok ? "output" : "errors");
       if (!writers.has(file)) writers.set(file, new JsonlWriter(join(runDir, file)));
-      await writers.get(file)!.writeLine(line);
+      writers.get(file)!.writeLine(line);
       const c = counts.get(record) ?? { completed: 0, failed: 0 };
       c[ok ? "completed" : "failed"]++;
       counts.set(record, c);
       routed++;
     }
   } finally {
-    await Promise.all([...writers.values()].map((w) => w.close()));
+    for (const writer of writers.values()) writer.close();
   }
   const now = Math.floor(Date.now() / 1000);
   for (const [record, c] of counts)
