@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, createWriteStream, openSync, readSync } from "node:fs";
+import { closeSync, createWriteStream, openSync, readSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -158,7 +158,7 @@ export async function collectBatch(
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
   const { config } = manifest;
   const chunk = manifest.chunks[record.chunk]!;
-  const draws = await DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
+  const draws = DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
   const asked = await askedOf(join(runDir, record.requestsFile), chunk, record.requests);
   const turnaround = record.finishedAt && record.createdAt ? record.finishedAt - record.createdAt : 0;
   await ensureDir(join(runDir, "samples"));
@@ -286,15 +286,19 @@ class DrawsFile {
     [this.fd, this.offsets] = [fd, offsets];
   }
 
-  static async open(path: string, chunk: Chunk): Promise<DrawsFile> {
-    const offsets = new Float64Array(chunk.samples + 1);
+  /** Finds where each line starts, reading through the window (a local file: synchronous reads are the fastest). */
+  static open(path: string, chunk: Chunk): DrawsFile {
+    const draws = new DrawsFile(openSync(path, "r"), new Float64Array(chunk.samples + 1));
     let [line, position] = [0, 0];
-    for await (const data of createReadStream(path) as AsyncIterable<Buffer>) {
-      for (let at = data.indexOf(10); at !== -1 && line < chunk.samples; at = data.indexOf(10, at + 1)) offsets[++line] = position + at + 1;
-      position += data.length;
+    for (let read; line < chunk.samples && (read = readSync(draws.fd, draws.window, 0, draws.window.length, position)) > 0; position += read) {
+      const data = draws.window.subarray(0, read);
+      for (let at = data.indexOf(10); at !== -1 && line < chunk.samples; at = data.indexOf(10, at + 1)) draws.offsets[++line] = position + at + 1;
     }
-    if (line < chunk.samples) throw new Error(`${path} has ${line} draws, its chunk ${chunk.samples}`);
-    return new DrawsFile(openSync(path, "r"), offsets);
+    if (line < chunk.samples) {
+      draws.close();
+      throw new Error(`${path} has ${line} draws, its chunk ${chunk.samples}`);
+    }
+    return draws;
   }
 
   read(index: number): DrawsLine {

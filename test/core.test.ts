@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { buildRequests, chunkSize, customId, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE } from "../src/build.ts";
@@ -13,6 +14,7 @@ import { batchPrice, costUsd } from "../src/pricing.ts";
 import { checkParams, parseMarkers, parseStructured, type Params } from "../src/spec.ts";
 import { fitsBudget } from "../src/run.ts";
 import { chooseIndexes, permute } from "../src/sampling.ts";
+import { withTokenCounter } from "../src/tokens.ts";
 import { PARAMS, tempDir } from "./helpers.ts";
 
 describe("parseMarkers", () => {
@@ -194,5 +196,21 @@ describe("building request files", () => {
     const c = await tempDir();
     await buildRequests(c, config(7, 2, 5), params, customerCalls);
     expect(await readFile(join(c, "requests/c0000-a1.jsonl"), "utf8")).not.toBe(await readFile(join(a, "requests/c0000-a1.jsonl"), "utf8"));
+  });
+});
+
+describe("counting prompt tokens", () => {
+  test("counts as the chat format does, then lets the tokenizer go", async () => {
+    const { countTokens } = await import("gpt-tokenizer");
+    const require = createRequire(import.meta.url);
+    const loaded = () => Object.keys(require.cache).filter((path) => path.includes("/gpt-tokenizer/")).length;
+    const body = { model: "gpt-4o-mini", max_completion_tokens: 10, messages: [{ role: "system" as const, content: "Be brief." }, { role: "user" as const, content: "Write a call about a gas bill." }] };
+    const counted = await withTokenCounter(async (count) => {
+      expect(loaded()).toBeGreaterThan(0);
+      return count(body);
+    });
+    // 3 tokens to prime the answer, 4 per message around its content.
+    expect(counted).toBe(3 + 4 + countTokens("Be brief.") + 4 + countTokens("Write a call about a gas bill."));
+    expect(loaded()).toBe(0);
   });
 });
