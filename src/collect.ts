@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, openSync, readSync } from "node:fs";
+import { closeSync, createWriteStream, fstatSync, openSync, readSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -270,29 +270,34 @@ interface DrawsLine {
 }
 
 /**
- * A chunk's draws file, read a sample at a time. Answers come in any order, so it keeps where
- * each line starts (8 bytes a sample) rather than the labels themselves. While answers come
- * in the order asked it reads ahead a window of lines; out of order, just the line wanted.
+ * A chunk's draws file, read a sample at a time. Answers come in any order (the service does
+ * not keep the order asked), so it keeps where each line starts (8 bytes a sample). A file of
+ * up to 16 MB (50,000 samples of labels up to 300 bytes) is kept whole while its batch is
+ * collected: one read instead of one per answer. A bigger one is read through a window of
+ * lines while answers come in order, and a line at a time when they do not.
  */
-class DrawsFile {
+export class DrawsFile {
   private readonly fd: number;
   private readonly offsets: Float64Array;
-  private window = Buffer.alloc(256 * 1024);
+  private window: Buffer;
   private windowStart = 0;
   private windowEnd = 0;
   private last = -1;
 
-  private constructor(fd: number, offsets: Float64Array) {
-    [this.fd, this.offsets] = [fd, offsets];
+  private constructor(fd: number, offsets: Float64Array, windowBytes: number) {
+    [this.fd, this.offsets, this.window] = [fd, offsets, Buffer.allocUnsafeSlow(windowBytes)];
   }
 
   /** Finds where each line starts, reading through the window (a local file: synchronous reads are the fastest). */
-  static open(path: string, chunk: Chunk): DrawsFile {
-    const draws = new DrawsFile(openSync(path, "r"), new Float64Array(chunk.samples + 1));
+  static open(path: string, chunk: Chunk, wholeBytes = WHOLE_DRAWS_BYTES): DrawsFile {
+    const fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    const draws = new DrawsFile(fd, new Float64Array(chunk.samples + 1), size <= wholeBytes ? Math.max(size, 1) : 256 * 1024);
     let [line, position] = [0, 0];
-    for (let read; line < chunk.samples && (read = readSync(draws.fd, draws.window, 0, draws.window.length, position)) > 0; position += read) {
+    for (let read; line < chunk.samples && (read = readSync(fd, draws.window, 0, draws.window.length, position)) > 0; position += read) {
       const data = draws.window.subarray(0, read);
       for (let at = data.indexOf(10); at !== -1 && line < chunk.samples; at = data.indexOf(10, at + 1)) draws.offsets[++line] = position + at + 1;
+      [draws.windowStart, draws.windowEnd] = [position, position + read];
     }
     if (line < chunk.samples) {
       draws.close();
@@ -317,6 +322,8 @@ class DrawsFile {
     closeSync(this.fd);
   }
 }
+
+const WHOLE_DRAWS_BYTES = 16 << 20;
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);

@@ -1,9 +1,9 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { buildRequests, chunkSize, customId, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE } from "../src/build.ts";
-import { judgeLine } from "../src/collect.ts";
+import { DrawsFile, judgeLine } from "../src/collect.ts";
 import customerCalls from "../src/datasets/customer-calls.ts";
 import { drawSample, labelsOf, newFaker } from "../src/draw.ts";
 import { UserError } from "../src/errors.ts";
@@ -212,5 +212,24 @@ describe("counting prompt tokens", () => {
     // 3 tokens to prime the answer, 4 per message around its content.
     expect(counted).toBe(3 + 4 + countTokens("Be brief.") + 4 + countTokens("Write a call about a gas bill."));
     expect(loaded()).toBe(0);
+  });
+});
+
+describe("reading a chunk's draws", () => {
+  test("any sample, in order or not, whether the file is kept whole or read through a window", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "draws.jsonl");
+    // 3,000 lines of 10 to 400 bytes: more than one 256 KB window.
+    const lines = Array.from({ length: 3000 }, (_, i) => ({ custom_id: String(i), sample: i + 1, labels: { Name: "é".repeat((i * 7919) % 400) } }));
+    await writeFile(path, lines.map((l) => `${JSON.stringify(l)}\n`).join(""));
+    const chunk = { index: 0, firstSample: 0, samples: lines.length, drawsFile: "draws.jsonl" };
+    const shuffled = lines.map((_, i) => permute(i, lines.length, 3));
+    for (const wholeBytes of [undefined, 0]) {
+      const draws = DrawsFile.open(path, chunk, wholeBytes);
+      for (let i = 0; i < lines.length; i++) expect(draws.read(i)).toEqual(lines[i]);
+      for (const i of shuffled) expect(draws.read(i)).toEqual(lines[i]);
+      draws.close();
+    }
+    expect(() => DrawsFile.open(path, { ...chunk, samples: lines.length + 1 })).toThrow(/has 3000 draws, its chunk 3001/);
   });
 });
