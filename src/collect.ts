@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, createWriteStream, openSync, readSync } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -270,34 +270,32 @@ interface DrawsLine {
 }
 
 /**
- * A chunk's draws file, read a sample at a time. Answers come in any order (the service does
- * not keep the order asked), so it keeps where each line starts (8 bytes a sample). A file of
- * up to 16 MB (50,000 samples of labels up to 300 bytes) is kept whole while its batch is
- * collected: one read instead of one per answer. A bigger one is read through a window of
- * lines while answers come in order, and a line at a time when they do not.
+ * A chunk's draws file, read a sample at a time; it keeps where each line starts (8 bytes a
+ * sample). While answers come in the order asked, it reads ahead a window of lines. Once they
+ * do not (the service need not keep the order), a file of up to 16 MB (50,000 samples of
+ * labels up to 300 bytes) is read whole and kept while the batch is collected; a bigger one is
+ * read a line at a time.
  */
 export class DrawsFile {
   private readonly fd: number;
   private readonly offsets: Float64Array;
-  private window: Buffer;
+  private readonly wholeBytes: number;
+  private window = Buffer.allocUnsafeSlow(256 * 1024);
   private windowStart = 0;
   private windowEnd = 0;
   private last = -1;
 
-  private constructor(fd: number, offsets: Float64Array, windowBytes: number) {
-    [this.fd, this.offsets, this.window] = [fd, offsets, Buffer.allocUnsafeSlow(windowBytes)];
+  private constructor(fd: number, offsets: Float64Array, wholeBytes: number) {
+    [this.fd, this.offsets, this.wholeBytes] = [fd, offsets, wholeBytes];
   }
 
   /** Finds where each line starts, reading through the window (a local file: synchronous reads are the fastest). */
   static open(path: string, chunk: Chunk, wholeBytes = WHOLE_DRAWS_BYTES): DrawsFile {
-    const fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
-    const draws = new DrawsFile(fd, new Float64Array(chunk.samples + 1), size <= wholeBytes ? Math.max(size, 1) : 256 * 1024);
-    let [line, position] = [0, 0];
-    for (let read; line < chunk.samples && (read = readSync(fd, draws.window, 0, draws.window.length, position)) > 0; position += read) {
-      const data = draws.window.subarray(0, read);
+    const draws = new DrawsFile(openSync(path, "r"), new Float64Array(chunk.samples + 1), wholeBytes);
+    let line = 0;
+    for (let position = 0; line < chunk.samples && draws.fill(position, draws.window.length) > 0; position = draws.windowEnd) {
+      const data = draws.window.subarray(0, draws.windowEnd - position);
       for (let at = data.indexOf(10); at !== -1 && line < chunk.samples; at = data.indexOf(10, at + 1)) draws.offsets[++line] = position + at + 1;
-      [draws.windowStart, draws.windowEnd] = [position, position + read];
     }
     if (line < chunk.samples) {
       draws.close();
@@ -309,13 +307,21 @@ export class DrawsFile {
   read(index: number): DrawsLine {
     const [start, end] = [this.offsets[index]!, this.offsets[index + 1]!];
     if (start < this.windowStart || end > this.windowEnd) {
-      if (this.window.length < end - start) this.window = Buffer.alloc(end - start);
-      const size = index === this.last + 1 ? this.window.length : end - start;
-      this.windowStart = start;
-      this.windowEnd = start + readSync(this.fd, this.window, 0, size, start);
+      const fileEnd = this.offsets[this.offsets.length - 1]!;
+      if (index === this.last + 1) this.fill(start, Math.max(this.window.length, end - start));
+      else if (fileEnd <= this.wholeBytes) this.fill(0, fileEnd);
+      else this.fill(start, end - start);
     }
     this.last = index;
     return JSON.parse(this.window.toString("utf8", start - this.windowStart, end - this.windowStart));
+  }
+
+  /** Reads `bytes` from `position` into the window (grown if need be); returns how many it read. */
+  private fill(position: number, bytes: number): number {
+    if (this.window.length < bytes) this.window = Buffer.allocUnsafeSlow(bytes);
+    const read = readSync(this.fd, this.window, 0, bytes, position);
+    [this.windowStart, this.windowEnd] = [position, position + read];
+    return read;
   }
 
   close(): void {
