@@ -1,6 +1,7 @@
 // Counting prompt tokens: for the cost estimate and the budget before anything is sent, and
 // for the enqueued-token and sync-mode rate limits.
 import { createRequire } from "node:module";
+import { sep } from "node:path";
 import type { BatchRequest } from "./build.ts";
 import { returnFreedMemory } from "./memory.ts";
 
@@ -37,6 +38,6 @@ export async function withTokenCounter<T>(use: (count: TokenCounter) => Promise<
 
 /** Forgets the tokenizer's modules, so that the memory of their tables can be freed. */
 function releaseTokenizer(): void {
-  for (const path of Object.keys(require.cache)) if (path.includes("/gpt-tokenizer/")) delete require.cache[path];
+  for (const path of Object.keys(require.cache)) if (path.includes(`${sep}gpt-tokenizer${sep}`)) delete require.cache[path];
   returnFreedMemory();
 }

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { describe, expect, test } from "vitest";
 import { buildRequests, chunkSize, customId, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE } from "../src/build.ts";
 import { DrawsFile, judgeLine } from "../src/collect.ts";
@@ -203,7 +203,7 @@ describe("counting prompt tokens", () => {
   test("counts as the chat format does, then lets the tokenizer go", async () => {
     const { countTokens } = await import("gpt-tokenizer");
     const require = createRequire(import.meta.url);
-    const loaded = () => Object.keys(require.cache).filter((path) => path.includes("/gpt-tokenizer/")).length;
+    const loaded = () => Object.keys(require.cache).filter((path) => path.includes(`${sep}gpt-tokenizer${sep}`)).length;
     const body = { model: "gpt-4o-mini", max_completion_tokens: 10, messages: [{ role: "system" as const, content: "Be brief." }, { role: "user" as const, content: "Write a call about a gas bill." }] };
     const counted = await withTokenCounter(async (count) => {
       expect(loaded()).toBeGreaterThan(0);
