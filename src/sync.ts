@@ -103,7 +103,13 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
   };
   try {
     const workers = () => Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, worker));
-    await (tpm ? withTokenCounter((count) => ((countPromptTokens = count), workers())) : workers());
+    if (!tpm) await workers();
+    else
+      // Counting tokens for the tokens-per-minute limit needs the tokenizer while requests go out.
+      await withTokenCounter((count) => {
+        countPromptTokens = count;
+        return workers();
+      });
   } finally {
     await Promise.all([output.close(), errors.close()]);
   }

@@ -23,6 +23,16 @@ describe("--mode sync", () => {
     for (const m of metrics) expect(Number(m.cost_usd)).toBeCloseTo((Number(m.prompt_tokens) * 0.15 + Number(m.completion_tokens) * 0.6) / 1e6, 12);
   });
 
+  test("with --rpm and --tpm, every request is sent and counted against the limits", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    // Limits far above what 8 requests use: nothing waits, but the token count runs for each request.
+    const result = await runCli(["-n", "8", "--mode", "sync", "--rpm", "100000", "--tpm", "100000000", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(0);
+    expect(server.fake.chatCompletions).toBe(8);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(8);
+  });
+
   test("killed while sending, resume asks only for what has no answer yet", async () => {
     const url = await server.start();
     const cwd = await tempDir();
