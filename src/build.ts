@@ -1,4 +1,5 @@
 import { rename, rm } from "node:fs/promises";
+import { setImmediate as turnOfEventLoop } from "node:timers/promises";
 import { join } from "node:path";
 import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
@@ -129,6 +130,8 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
       open.record.requests++;
       open.record.promptTokens += countPromptTokens(request.body);
       if ((index + 1 - range.first) % 10_000 === 0) onProgress(index + 1 - range.first);
+      // Drawing and writing never wait: let Ctrl-C and timers through now and then.
+      if (index % 1000 === 0) await turnOfEventLoop();
     }
   });
   await finish();

@@ -1,7 +1,9 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { API_KEY, useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import { API_KEY, ENTRY, useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
 
 const server = useFake();
 
@@ -60,6 +62,26 @@ describe("kill -9 at any point, then synthai resume", () => {
     const resumed = await runCli(["resume", runId.slice(-4), "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(0);
     await expectExactRun(cwd, 4);
+  });
+});
+
+describe("Ctrl-C", () => {
+  test("while building, it stops at once and says how to go on", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    // 200,000 samples: seconds of drawing, in four files; Ctrl-C comes after the first 10,000.
+    const child = spawn(process.execPath, [ENTRY, "-n", "200000", "--base-url", url, ...fast], { cwd, env: { ...process.env, OPENAI_API_KEY: API_KEY } });
+    let stderr = "";
+    child.stderr.on("data", (data) => {
+      stderr += data;
+      if (stderr.includes("building requests: 10000/200000")) child.kill("SIGINT");
+    });
+    const [code] = await once(child, "close");
+    expect(code).toBe(130);
+    expect(stderr).toContain("interrupted — nothing is lost: `synthai status` lists runs, `synthai resume <run>` continues one");
+    const runDir = await onlyRunDir(cwd);
+    expect(await readdir(join(runDir, "requests"))).not.toContain("c0003-a1.jsonl");
+    expect(server.fake.uploads).toHaveLength(0);
   });
 });
 
