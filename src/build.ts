@@ -129,9 +129,12 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
       open.chunk.samples++;
       open.record.requests++;
       open.record.promptTokens += countPromptTokens(request.body);
-      if ((index + 1 - range.first) % 10_000 === 0) onProgress(index + 1 - range.first);
-      // Drawing and writing never wait: let Ctrl-C and timers through now and then.
-      if (index % 1000 === 0) await turnOfEventLoop();
+      if ((index + 1 - range.first) % 10_000 === 0) {
+        onProgress(index + 1 - range.first);
+        // Drawing and writing never wait: let Ctrl-C and timers through now and then (more
+        // often, and V8's collector, running between turns, lets the heap grow further).
+        await turnOfEventLoop();
+      }
     }
   });
   await finish();
