@@ -95,7 +95,7 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
   const built: Built = { chunks: [], batches: [] };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
 
-  const finish = async () => {
+  const finish = () => {
     if (!open) return;
     open.requests.close();
     open.draws.close();
@@ -112,7 +112,7 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
       const request = requestFor(config, id, messages, dataset.schema);
       const line = JSON.stringify(request);
       const lineBytes = Buffer.byteLength(line) + 1;
-      if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes)) await finish();
+      if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes)) finish();
       if (!open) {
         const chunkIndex = range.firstChunk + built.chunks.length;
         const drawsFile = `draws/c${String(chunkIndex).padStart(4, "0")}.jsonl`;
@@ -131,13 +131,13 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
       open.record.promptTokens += countPromptTokens(request.body);
       if ((index + 1 - range.first) % 10_000 === 0) {
         onProgress(index + 1 - range.first);
-        // Drawing and writing never wait: let Ctrl-C and timers through now and then (more
-        // often, and V8's collector, running between turns, lets the heap grow further).
+        // Drawing and writing never wait, so Ctrl-C and timers get their turn here. Not more
+        // often: V8's collector, running between turns, then lets the heap grow further.
         await turnOfEventLoop();
       }
     }
   });
-  await finish();
+  finish();
   return built;
 }
 
