@@ -1,7 +1,8 @@
 import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import { AWKWARD } from "./fixtures/awkward-fields-spec.ts";
+import { useFake, PARAMS, ROOT, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
 
 const server = useFake();
 
@@ -129,6 +130,20 @@ describe("synthai generate against the fake Batch API", () => {
     expect((await runCli(["generate", "-n", "2", "--no-metrics", "-p", "d.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     const rows = await readCsv(join(cwd, "d.csv"), ";");
     expect(rows.map((r) => r.index)).toEqual(["0", "1", "2", "3", "4"]);
+  });
+
+  test("fields with quotes, delimiters and line breaks of every kind come back from the CSV as they were", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    await writeFile(join(cwd, "params.json"), JSON.stringify({ Text: { Mood: ["calm", "odd"] }, Mac: {}, Plain: { Kind: ["x"] } }));
+    const spec = join(ROOT, "test", "fixtures", "awkward-fields-spec.ts");
+    const result = await runCli(["-n", "3", "--spec", spec, "-j", "params.json", "--delimiter", ";", "-p", "d.csv", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    const rows = await readCsv(join(cwd, "d.csv"), ";");
+    expect(rows.map((r) => [r.Text, r.Mac, r.Plain])).toEqual(Array(3).fill([AWKWARD.Text, AWKWARD.Mac, AWKWARD.Plain]));
+    // Each field that holds a quote, the delimiter or a line break of any kind is quoted.
+    const text = await readFile(join(cwd, "d.csv"), "utf8");
+    expect(text.split(`;"she said ""hi"", then left\r\nnew line\nand a ; too";"an old Mac line end\ronly";=1+1 and nothing to quote;`)).toHaveLength(4);
   });
 
   test("an output CSV with other columns is refused and left untouched", async () => {
