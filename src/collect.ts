@@ -24,6 +24,7 @@ export interface SampleResult {
   reason?: string;
   fields?: Record<string, string>;
   labels: Record<string, string>;
+  /** The answer as written, when it is not valid; a valid one's is in its fields, and in results/. */
   answer?: string;
   prompt_tokens: number;
   completion_tokens: number;
@@ -191,7 +192,9 @@ export async function collectBatch(
       reason: verdict.reason || undefined,
       fields: verdict.fields,
       labels: draw.labels,
-      answer: verdict.answer,
+      // A valid answer's text is in its fields, and as it came in results/: kept here only
+      // when it is not valid (inspect joins the others back from the results file).
+      answer: verdict.status === "ok" ? undefined : verdict.answer,
       prompt_tokens: verdict.prompt_tokens,
       completion_tokens: verdict.completion_tokens,
       total_tokens: verdict.prompt_tokens + verdict.completion_tokens,

@@ -1,7 +1,8 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readJsonl } from "./jsonl.ts";
+import { readJsonl, readLines } from "./jsonl.ts";
 import { promptText, type BatchRequest } from "./build.ts";
-import { samplesFile, type SampleResult } from "./collect.ts";
+import { resultsFile, samplesFile, type SampleResult } from "./collect.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
 import { formatUsd } from "./pricing.ts";
 
@@ -28,11 +29,16 @@ export async function* inspectRun(runDir: string, manifest: Manifest, filter: In
   const records = collectedRecords(manifest).filter((b) => wantedChunk === undefined || b.chunk === wantedChunk);
   for (const record of records) {
     let prompts: Map<string, string> | undefined;
+    let answers: Map<string, string> | undefined;
     for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
       if (filter.failed && result.status === "ok") continue;
       if (filter.sample !== undefined && result.sample !== filter.sample) continue;
       if (filter.id !== undefined && result.custom_id !== filter.id) continue;
       prompts ??= await promptsOf(runDir, record);
+      if (result.answer === undefined && result.status === "ok") {
+        answers ??= await answersOf(runDir, record);
+        result.answer = answers.get(result.custom_id);
+      }
       yield { ...result, prompt: prompts.get(result.custom_id) ?? "", givenUp: result.status !== "ok" && !result.retry };
       if (filter.limit && ++shown >= filter.limit) return;
     }
@@ -50,6 +56,28 @@ async function promptsOf(runDir: string, record: BatchRecord): Promise<Map<strin
   for await (const request of readJsonl<BatchRequest>(join(runDir, record.requestsFile)))
     prompts.set(request.custom_id, promptText(request.body.messages));
   return prompts;
+}
+
+/** A batch's answers as they came, by custom_id (the first line for an id counts, as in collect). */
+async function answersOf(runDir: string, record: BatchRecord): Promise<Map<string, string>> {
+  const answers = new Map<string, string>();
+  const path = join(runDir, resultsFile(record, "output"));
+  if (!existsSync(path)) return answers;
+  for await (const line of readLines(path)) {
+    const result = parseLine(line);
+    const answer = result?.response?.body?.choices?.[0]?.message?.content;
+    if (typeof result?.custom_id === "string" && typeof answer === "string" && !answers.has(result.custom_id)) answers.set(result.custom_id, answer);
+  }
+  return answers;
+}
+
+/** A line of a results file, or nothing if it is corrupt (collect reported it). */
+function parseLine(line: string): any {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
 }
 
 export function formatSample(s: InspectedSample): string {

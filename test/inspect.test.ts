@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { useFake, PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir } from "./helpers.ts";
+import { useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
 import { consoleLog } from "../src/log.ts";
 
 const server = useFake();
@@ -43,6 +43,14 @@ describe("status, inspect and --on-done", () => {
     expect(shown.stdout).toContain(`Attitude=${row.Attitude}`);
     expect(shown.stdout).toMatch(/prompt: Generate an? \w+ phone call/);
     expect(shown.stdout).toContain(`Summary: ${row.Summary!.split("\n")[0]}`);
+    // A valid answer's raw text comes from the results file: the samples record keeps only
+    // the text of answers it could not read.
+    expect(shown.stdout).toMatch(/\n   answer: \[Call\]\n {11}Call: /);
+    const runDir = await onlyRunDir(cwd);
+    const records = (await readdir(join(runDir, "samples"))).map((name) => readJsonlFile(join(runDir, "samples", name)));
+    const samples = (await Promise.all(records)).flat();
+    expect(samples.filter((s) => s.status === "ok" && "answer" in s)).toEqual([]);
+    expect(samples.filter((s) => s.status === "malformed").every((s) => typeof s.answer === "string")).toBe(true);
     expect(shown.stdout).toContain(`tokens ${metrics[0]!.prompt_tokens} + ${metrics[0]!.completion_tokens} = ${metrics[0]!.total_tokens}`);
 
     const failed = await runCli(["inspect", runId, "--failed", "--json", "--limit", "0"], { cwd });
