@@ -54,14 +54,24 @@ export function customIdOf(line: string): string | undefined {
   return /"custom_id"\s*:\s*"([^"]+)"/.exec(line)?.[1];
 }
 
+/** A line of a Batch-API output or error file as JSON, or undefined if it is not JSON (a corrupt download). */
+export function parseResultLine(line: string): any {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The text a result's completion holds (its first choice's message). */
+export function completionText(result: any): string | undefined {
+  return result?.response?.body?.choices?.[0]?.message?.content;
+}
+
 /** Reads one line of a Batch-API output or error file. Pure. */
 export function judgeLine(line: string, dataset: Dataset): LineVerdict | { corrupt: string } {
-  let data: any;
-  try {
-    data = JSON.parse(line);
-  } catch {
-    return { corrupt: `not JSON: ${line.slice(0, 80)}` };
-  }
+  const data = parseResultLine(line);
+  if (data === undefined) return { corrupt: `not JSON: ${line.slice(0, 80)}` };
   const custom_id = data?.custom_id;
   if (typeof custom_id !== "string") return { corrupt: `no custom_id: ${line.slice(0, 80)}` };
   const response = data.response;
@@ -77,7 +87,7 @@ export function judgeLine(line: string, dataset: Dataset): LineVerdict | { corru
   const usage = body.usage ?? {};
   const tokens = { prompt_tokens: usage.prompt_tokens ?? 0, completion_tokens: usage.completion_tokens ?? 0 };
   const choice = body.choices?.[0];
-  const answer: string = choice?.message?.content ?? "";
+  const answer = completionText(data) ?? "";
   if (choice?.finish_reason === "length")
     return { custom_id, status: "truncated", reason: "answer cut at max_tokens (raise --max-tokens)", answer, model: body.model, ...tokens, retryable: false };
   if (choice?.finish_reason === "content_filter")

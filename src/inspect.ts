@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readJsonl, readLines } from "./jsonl.ts";
 import { promptText, type BatchRequest } from "./build.ts";
-import { resultsFile, samplesFile, type SampleResult } from "./collect.ts";
+import { completionText, parseResultLine, resultsFile, samplesFile, type SampleResult } from "./collect.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
 import { formatUsd } from "./pricing.ts";
 
@@ -64,20 +64,12 @@ async function answersOf(runDir: string, record: BatchRecord): Promise<Map<strin
   const path = join(runDir, resultsFile(record, "output"));
   if (!existsSync(path)) return answers;
   for await (const line of readLines(path)) {
-    const result = parseLine(line);
-    const answer = result?.response?.body?.choices?.[0]?.message?.content;
+    // A corrupt line has no answer to show (collect reported it).
+    const result = parseResultLine(line);
+    const answer = completionText(result);
     if (typeof result?.custom_id === "string" && typeof answer === "string" && !answers.has(result.custom_id)) answers.set(result.custom_id, answer);
   }
   return answers;
-}
-
-/** A line of a results file, or nothing if it is corrupt (collect reported it). */
-function parseLine(line: string): any {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
-  }
 }
 
 export function formatSample(s: InspectedSample): string {

@@ -44,7 +44,7 @@ describe("status, inspect and --on-done", () => {
     expect(shown.stdout).toMatch(/prompt: Generate an? \w+ phone call/);
     expect(shown.stdout).toContain(`Summary: ${row.Summary!.split("\n")[0]}`);
     // A valid answer's raw text comes from the results file: the samples record keeps only
-    // the text of answers it could not read.
+    // the text of answers that are not valid.
     expect(shown.stdout).toMatch(/\n   answer: \[Call\]\n {11}Call: /);
     const runDir = await onlyRunDir(cwd);
     const records = (await readdir(join(runDir, "samples"))).map((name) => readJsonlFile(join(runDir, "samples", name)));
