@@ -14,6 +14,7 @@ import customerCalls from "../src/datasets/customer-calls.ts";
 import { drawSample, newFaker } from "../src/draw.ts";
 import { toRunConfig } from "../src/options.ts";
 import { checkParams } from "../src/spec.ts";
+import { baselineRow } from "./baseline-row.ts";
 
 const [samples, dir, baseURL] = [Number(process.argv[2]), process.argv[3]!, process.argv[4]!];
 const perFile = 50_000;
@@ -21,7 +22,6 @@ const client = new OpenAI({ baseURL });
 const params = checkParams(readFileSync(new URL("../params.json", import.meta.url), "utf8"), "params.json");
 const config = toRunConfig({ samples: String(samples), seed: "1" }, () => 1);
 const faker = await newFaker();
-const quote = (text: string) => `"${text.replaceAll('"', '""')}"`;
 
 async function writeLines(path: string, lines: Iterable<string>): Promise<void> {
   const file = createWriteStream(path);
@@ -52,8 +52,7 @@ for (const id of batchIds) {
   }
   const response = await client.files.content(batch.output_file_id!);
   for await (const line of createInterface({ input: Readable.fromWeb(response.body as never), crlfDelay: Infinity })) {
-    const result = JSON.parse(line);
-    if (!csv.write(`${result.custom_id},${quote(result.response.body.choices[0].message.content)},${result.response.body.usage.total_tokens}\n`)) await once(csv, "drain");
+    if (!csv.write(baselineRow(line))) await once(csv, "drain");
   }
 }
 csv.end();

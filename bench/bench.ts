@@ -15,7 +15,7 @@ const RSS = here("./rss.ts");
 // synthai runs as `npx synthai` runs it: through its own `#!` line (its Node flags and compile
 // cache); bench/rss.ts is preloaded through NODE_OPTIONS. The baselines run with plain `node`.
 const SYNTHAI = [ENTRY];
-const [small, large] = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number) as [number, number];
+const sizes = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number);
 const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 200_000);
 
 interface Measure {
@@ -92,7 +92,7 @@ try {
   await buildAndCollect(100);
   await pipeline(100, baseURL!);
 
-  for (const samples of [small, large]) {
+  for (const samples of sizes) {
     process.stderr.write(`build and collect, ${samples} samples\n`);
     const { build, collect, runDir } = await buildAndCollect(samples);
     const buildBase = await measure("build baseline", samples, [here("./baseline-build.ts"), String(samples), join(work, "baseline.jsonl")]);

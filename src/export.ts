@@ -122,7 +122,7 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   if (metricsFile) await checkWritable(metricsFile);
 
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
-  if (previous && previous.csvFile === csvFile) {
+  if (previous) {
     // This run wrote here before: roll back to the size before it, if nobody appended since.
     const csvSize = await stat(csvFile).then((s) => s.size, () => 0);
     if (previous.done && csvSize !== previous.csvEnd)

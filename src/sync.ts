@@ -70,11 +70,11 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
   const errors = await open(errorsPath, "a");
   const rpm = limits.rpm ? new RateLimiter(limits.rpm) : undefined;
   const tpm = limits.tpm ? new RateLimiter(limits.tpm) : undefined;
-  let countPromptTokens: TokenCounter | undefined;
   const requests = readJsonl<BatchRequest>(join(runDir, record.requestsFile))[Symbol.asyncIterator]();
   let fatal: unknown;
 
-  const worker = async () => {
+  // `countPromptTokens` is there when a tokens-per-minute limit needs each request's count.
+  const worker = async (countPromptTokens?: TokenCounter) => {
     for (;;) {
       if (fatal) return;
       const next = await requests.next();
@@ -102,14 +102,9 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
     }
   };
   try {
-    const workers = () => Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, worker));
-    if (!tpm) await workers();
-    else
-      // Counting tokens for the tokens-per-minute limit needs the tokenizer while requests go out.
-      await withTokenCounter((count) => {
-        countPromptTokens = count;
-        return workers();
-      });
+    const workers = (count?: TokenCounter) => Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, () => worker(count)));
+    // The tokenizer is loaded only for a tokens-per-minute limit, and lives while requests go out.
+    await (tpm ? withTokenCounter(workers) : workers());
   } finally {
     await Promise.all([output.close(), errors.close()]);
   }
