@@ -9,10 +9,10 @@ import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const ENTRY = here("../src/synthai.ts");
+const ENTRY = here("../bin/synthai");
 const PARAMS = here("../params.json");
 const RSS = here("./rss.ts");
-// synthai runs as `npx synthai` runs it: through its own `#!` line (its Node flags and compile
+// synthai runs as users run it: through its launcher, bin/synthai (its Node flags and compile
 // cache); bench/rss.ts is preloaded through NODE_OPTIONS. The baselines run with plain `node`.
 const SYNTHAI = [ENTRY];
 const sizes = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number);
@@ -86,7 +86,7 @@ const server = spawn(process.execPath, [here("./fake-server.ts")], { stdio: ["ig
 try {
   const [baseURL] = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
   // The first run after installing or changing synthai compiles its modules into the compile
-  // cache its `#!` line names (~/.cache/synthai); every later run starts from there. So does
+  // cache its launcher names (~/.cache/synthai); every later run starts from there. So does
   // the benchmark: a small run of each stage warms the cache first.
   process.stderr.write("warm-up, 100 samples\n");
   await buildAndCollect(100);

@@ -1,17 +1,7 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=32768 NODE_COMPILE_CACHE=${HOME}/.cache/synthai node --max-semi-space-size=8 --no-allocation-site-pretenuring --heap-growing-percent=30 --expose-gc
+#!/usr/bin/env node
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
 // This file only reads the command line and hands it to the pipeline (see run.ts).
-// The V8 flags keep memory flat: on a big machine V8 lets the young generation grow past
-// 100 MB and old garbage pile up long before collecting it; synthai streams, so its live
-// heap is small and these collections are cheap (see BENCHMARKS.md). The compile cache lets
-// every run after the first load its modules without stripping types or parsing them again.
-// Without --no-allocation-site-pretenuring, V8 may decide halfway through a collect that
-// parsed lines live long and allocate them in the old generation, which then fills every
-// 50 ms: a third of the time goes to collecting it.
-// --expose-gc lets synthai collect where it knows memory has just become garbage (memory.ts).
-// MALLOC_MMAP_THRESHOLD_ has glibc's malloc map the buffers of file and network transfers
-// (64 KB and more) apart, so their memory goes back to the system when they are freed instead
-// of fragmenting the heap, which never shrinks; other C libraries ignore it.
+// bin/synthai starts it on the bundled Node 24 with its flags and environment.
 import { resolve } from "node:path";
 import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "citty";
 import { UserError, redact } from "./errors.ts";

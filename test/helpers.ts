@@ -1,13 +1,15 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterEach } from "vitest";
 import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const ENTRY = join(ROOT, "src", "synthai.ts");
+/** The launcher on the bin path (`npx synthai` and `bin/synthai` run it). */
+export const LAUNCHER = join(ROOT, "bin", "synthai");
 export const PARAMS = join(ROOT, "params.json");
 export const API_KEY = "test-key";
 
@@ -20,15 +22,16 @@ export interface CliResult {
 
 /**
  * Runs the real CLI as a user would, in `cwd`; async, so the in-process fake keeps serving.
- * `asExecutable` runs src/synthai.ts itself, through its `#!` line, as `npx synthai` does.
+ * `asExecutable` runs the launcher, bin/synthai, as a user does, with the machine's own
+ * `node` (not npm's Node 24) first on the PATH.
  */
 export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined>; asExecutable?: boolean }): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: undefined, SYNTHAI_CRASH_AT: undefined, ...options.env };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-    // The `#!` line finds `node` on the PATH: this Node (24), as npm scripts and npx put it first.
-    if (options.asExecutable) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ""}`;
-    const [command, argv] = options.asExecutable ? [ENTRY, args] : [process.execPath, [ENTRY, ...args]];
+    // npm scripts put node_modules' Node 24 first on the PATH; a user's shell does not.
+    if (options.asExecutable) env.PATH = (env.PATH ?? "").split(delimiter).filter((dir) => !dir.includes("node_modules")).join(delimiter);
+    const [command, argv] = options.asExecutable ? [LAUNCHER, args] : [process.execPath, [ENTRY, ...args]];
     const child = spawn(command, argv, { cwd: options.cwd, env: env as NodeJS.ProcessEnv });
     let stdout = "";
     let stderr = "";

@@ -9,7 +9,7 @@ const server = useFake();
 const fast = ["--poll-interval", "0.02", "-j", PARAMS];
 
 describe("synthai generate against the fake Batch API", () => {
-  test("run as an executable, through its #! line, it works and keeps its compile cache in ~/.cache/synthai", async () => {
+  test("run through its launcher, with the machine's own node first on the PATH, it works and keeps its compile cache in ~/.cache/synthai", async () => {
     const url = await server.start();
     const cwd = await tempDir();
     const home = await tempDir();
