@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { parse } from "csv-parse";
 import { stringify as stringifyRows } from "csv-stringify/sync";
 import { UserError } from "./errors.ts";
+import { waitForLock } from "./lock.ts";
 import { readJsonl, TextWriter } from "./jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "./manifest.ts";
 import { samplesFile, type SampleResult } from "./collect.ts";
@@ -26,7 +27,7 @@ export type SampleFeed = (add: (sample: SampleResult) => void) => Promise<void>;
 export function collectedSamples(runDir: string, manifest: Manifest): SampleFeed {
   return async (add) => {
     for (const record of collectedRecords(manifest))
-      for await (const sample of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) add(sample);
+      for await (const sample of readJsonl<SampleResult>(join(runDir, samplesFile(record)), `\`synthai export ${manifest.id}\` judges the answers again from results/`)) add(sample);
   };
 }
 
@@ -104,6 +105,8 @@ export interface ExportOptions {
   output?: string;
   save: () => void;
   onProgress?: (rows: number) => void;
+  /** Told when another process is writing the same output and this export waits for it. */
+  onWait?: (line: string) => void;
   /** By default the samples the run has collected. */
   feed?: SampleFeed;
 }
@@ -120,13 +123,31 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   const columns = datasetColumns(options.fields, labelNames);
   await checkWritable(csvFile);
   if (metricsFile) await checkWritable(metricsFile);
+  // Runs finishing together (two cron jobs on the default dataset.csv) append one at a time:
+  // each reads the file's last index only once the one before it has written all its rows.
+  const unlock = await waitForLock(`${csvFile}.lock`, (pid) => options.onWait?.(`waiting for process ${pid}, which is writing ${csvFile}`));
+  try {
+    return await appendRows(runDir, manifest, options, { csvFile, metricsFile, labelNames, columns });
+  } finally {
+    unlock();
+  }
+}
 
+async function appendRows(
+  runDir: string,
+  manifest: Manifest,
+  options: ExportOptions,
+  { csvFile, metricsFile, labelNames, columns }: { csvFile: string; metricsFile: string | undefined; labelNames: string[]; columns: string[] },
+): Promise<{ rows: number; csvFile: string; metricsFile?: string; firstIndex: number }> {
+  const { config } = manifest;
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (previous) {
     // This run wrote here before: roll back to the size before it, if nobody appended since.
-    const csvSize = await stat(csvFile).then((s) => s.size, () => 0);
-    if (previous.done && csvSize !== previous.csvEnd)
-      throw new UserError(`${csvFile} changed since this run exported to it`, "export to a new file with -p");
+    // A file deleted since holds nothing to protect: it is written afresh.
+    for (const [file, end] of [[csvFile, previous.csvEnd], [previous.metricsFile, previous.metricsEnd]] as const) {
+      const size = file ? await sizeOf(file) : undefined;
+      if (previous.done && size !== undefined && size !== end) throw new UserError(`${file} changed since this run exported to it`, "export to a new file with -p");
+    }
     await truncateTo(csvFile, previous.csvOffset);
     if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
   }
@@ -154,21 +175,30 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   // the current chunk is all it keeps (holding the ids themselves would grow the heap).
   let chunk: Chunk | undefined;
   let seen = new Uint8Array(0);
-  await (options.feed ?? collectedSamples(runDir, manifest))((s) => {
-    if (s.chunk !== chunk?.index) {
-      chunk = manifest.chunks[s.chunk]!;
-      seen = new Uint8Array(chunk.samples);
-    }
-    const at = s.sample - 1 - chunk.firstSample;
-    if (s.status !== "ok" || seen[at]) return;
-    seen[at] = 1;
-    const index = firstIndex + rows;
-    if (++rows % 100_000 === 0) options.onProgress?.(rows);
-    // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
-    csv.write([index, ...options.fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id]);
-    metrics?.write([index, s.prompt_tokens, s.completion_tokens, s.total_tokens, s.time, s.sample, s.chunk + 1, s.custom_id, s.attempt, roundUsd(s.cost_usd), s.model]);
-  });
-  crashPoint("during-export");
+  try {
+    await (options.feed ?? collectedSamples(runDir, manifest))((s) => {
+      if (s.chunk !== chunk?.index) {
+        chunk = manifest.chunks[s.chunk]!;
+        seen = new Uint8Array(chunk.samples);
+      }
+      const at = s.sample - 1 - chunk.firstSample;
+      if (s.status !== "ok" || seen[at]) return;
+      seen[at] = 1;
+      const index = firstIndex + rows;
+      if (++rows % 100_000 === 0) options.onProgress?.(rows);
+      // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
+      csv.write([index, ...options.fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id]);
+      metrics?.write([index, s.prompt_tokens, s.completion_tokens, s.total_tokens, s.time, s.sample, s.chunk + 1, s.custom_id, s.attempt, roundUsd(s.cost_usd), s.model]);
+    });
+    crashPoint("during-export");
+  } catch (error) {
+    // A file found damaged halfway: the rows written so far go again, as if never appended.
+    csv.abandon();
+    metrics?.abandon();
+    await truncateTo(csvFile, record.csvOffset);
+    if (metricsFile) await truncateTo(metricsFile, record.metricsOffset);
+    throw error;
+  }
   csv.close();
   metrics?.close();
   record.csvEnd = (await stat(csvFile)).size;
@@ -177,6 +207,10 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   record.done = true;
   options.save();
   return { rows, csvFile, ...(metricsFile ? { metricsFile } : {}), firstIndex };
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  return stat(path).then((s) => s.size, () => undefined);
 }
 
 /**
@@ -204,6 +238,10 @@ function csvWriter(path: string, options: { delimiter: string; header: boolean; 
     close(): void {
       file.write(quote());
       file.close();
+    },
+    /** Closes the file without writing what is left. */
+    abandon(): void {
+      file.discard();
     },
   };
 }

@@ -2,11 +2,24 @@ import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import ndjson from "ndjson";
+import { UserError } from "./errors.ts";
 
-/** Streams the objects of a JSONL file that synthai wrote itself (a bad line is a bug). */
-export async function* readJsonl<T>(path: string): AsyncGenerator<T> {
-  yield* createReadStream(path).pipe(ndjson.parse()) as AsyncIterable<T>;
+/**
+ * Streams the objects of a JSONL file that synthai wrote itself. A missing file or a torn line
+ * means the run folder was damaged: that is said, with the file and the way out, not thrown as a bug.
+ */
+export async function* readJsonl<T>(path: string, wayOut = DAMAGED_HINT): AsyncGenerator<T> {
+  try {
+    yield* createReadStream(path).pipe(ndjson.parse()) as AsyncIterable<T>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(`${path} is missing`, wayOut);
+    const row = /^Could not parse row (.*)$/s.exec((error as Error).message)?.[1];
+    if (row !== undefined) throw new UserError(`${path} holds a line that is not valid JSON, a torn or damaged file: ${JSON.stringify(row.slice(0, 40))}`, wayOut);
+    throw error;
+  }
 }
+
+const DAMAGED_HINT = "restore the run folder from a backup";
 
 /**
  * Streams the non-blank lines of a file that came from outside, so a bad line can be reported,
@@ -83,6 +96,12 @@ export class TextWriter {
   private flush(): void {
     for (let at = 0; at < this.used; ) at += writeSync(this.fd, this.buffer, at, this.used - at);
     this.used = 0;
+  }
+
+  /** Closes the file without writing what waits in the buffer. */
+  discard(): void {
+    this.used = 0;
+    closeSync(this.fd);
   }
 
   /** Writes what is left and closes the file, so a rename after it publishes a complete file. */

@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "./errors.ts";
+import { tryLock } from "./lock.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
 
@@ -108,6 +109,8 @@ export const Manifest = z.object({
   batches: z.array(BatchRecord),
   /** Each CSV this run has exported to (its own, and any `export -p`), so none is ever doubled. */
   exports: z.array(Export).optional(),
+  /** Sizes of the run folder's files as written (path → bytes), checked before they are used. */
+  files: z.record(z.string(), z.number()).optional(),
   /** Requests sent directly before the batch (--pilot), and what they cost. */
   pilot: z.object({ requests: z.number(), valid: z.number(), costUsd: z.number() }).optional(),
 });
@@ -190,35 +193,9 @@ export async function ensureDir(path: string): Promise<void> {
 
 /** Only one process drives a run; a lock left by a dead process is taken over. */
 export function lockRun(runDir: string): () => void {
-  const lockFile = join(runDir, ".lock");
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      const fd = openSync(lockFile, "wx");
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          unlinkSync(lockFile);
-        } catch {}
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const pid = Number(readFileSync(lockFile, "utf8"));
-      if (pid && pid !== process.pid && isAlive(pid))
-        throw new UserError(`run ${runDir} is being driven by process ${pid}`, "wait for it, or stop that process first");
-      unlinkSync(lockFile);
-    }
-  }
-  throw new UserError(`cannot lock run ${runDir}`, "remove its .lock file if no synthai process is running");
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  const lock = tryLock(join(runDir, ".lock"));
+  if ("holder" in lock) throw new UserError(`run ${runDir} is being driven by process ${lock.holder}`, "wait for it, or stop that process first");
+  return lock.release;
 }
 
 /** Loads a run's manifest and holds its lock while `work` runs on it. */

@@ -4,12 +4,13 @@ import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { buildRequests, buildRetryRequests } from "./build.ts";
 import { call, makeClient, preflight, sleep } from "./client.ts";
-import { collectBatch, deleteRemoteFiles, downloadResults } from "./collect.ts";
+import { collectBatch, deleteRemoteFiles, downloadResults, resultsFile, samplesFile } from "./collect.ts";
+import { checkRunFiles, exportInputs, noteFiles } from "./run-files.ts";
 import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv, type SampleFeed } from "./export.ts";
 import { drawSample, labelsOf, newFaker } from "./draw.ts";
 import { formatDuration, progress, type Log } from "./log.ts";
-import { collectedRecords, crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Manifest, type RunConfig } from "./manifest.ts";
+import { collectedRecords, crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Chunk, type Manifest, type RunConfig } from "./manifest.ts";
 import { costUsd, formatUsd } from "./pricing.ts";
 import { loadDataset, loadParams, type Dataset, type Params } from "./spec.ts";
 import { createBatch, uploadRequests } from "./submit.ts";
@@ -98,6 +99,7 @@ async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: 
   crashPoint("during-build");
   manifest.chunks = built.chunks;
   manifest.batches = built.batches;
+  noteBuilt(runDir, manifest, built);
   manifest.state = "running";
   saveManifest(runDir, manifest);
   log(`built ${manifest.config.samples} requests in ${built.batches.length} file(s)`);
@@ -118,9 +120,14 @@ async function topUp(runDir: string, manifest: Manifest, dataset: Dataset, count
   const built = await buildRequests(runDir, config, params, dataset, { range: { first, count, firstChunk: manifest.chunks.length } });
   manifest.chunks.push(...built.chunks);
   manifest.batches.push(...built.batches);
+  noteBuilt(runDir, manifest, built);
   manifest.state = "running";
   saveManifest(runDir, manifest);
   log(`topping up run ${manifest.id}: samples ${first + 1} to ${config.samples} in ${built.batches.length} new file(s)`);
+}
+
+function noteBuilt(runDir: string, manifest: Manifest, built: { chunks: Chunk[]; batches: BatchRecord[] }): void {
+  noteFiles(runDir, manifest, [...built.chunks.map((c) => c.drawsFile), ...built.batches.map((b) => b.requestsFile)]);
 }
 
 /** Worst-case and likely cost of the requests still to be sent, at the run's price. */
@@ -223,6 +230,7 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
 export async function finish(runDir: string, manifest: Manifest, dataset: Dataset, log: Log): Promise<Manifest> {
+  checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: false }));
   manifest.state = "exporting";
   saveManifest(runDir, manifest);
   const exported = await exportWithProgress(runDir, manifest, dataset, log);
@@ -232,14 +240,24 @@ export async function finish(runDir: string, manifest: Manifest, dataset: Datase
   return manifest;
 }
 
-function exportWithProgress(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, { output, feed }: { output?: string | undefined; feed?: SampleFeed } = {}) {
-  return exportRun(runDir, manifest, {
-    fields: dataset.fields,
-    save: () => saveManifest(runDir, manifest),
-    onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
-    ...(output ? { output } : {}),
-    ...(feed ? { feed } : {}),
-  });
+/** Writes the CSVs; if that fails halfway, the manifest goes back to what it said before. */
+async function exportWithProgress(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, { output, feed }: { output?: string | undefined; feed?: SampleFeed } = {}) {
+  const before = JSON.stringify(manifest);
+  try {
+    return await exportRun(runDir, manifest, {
+      fields: dataset.fields,
+      save: () => saveManifest(runDir, manifest),
+      onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
+      onWait: log,
+      ...(output ? { output } : {}),
+      ...(feed ? { feed } : {}),
+    });
+  } catch (error) {
+    for (const key of Object.keys(manifest)) delete (manifest as Record<string, unknown>)[key];
+    Object.assign(manifest, JSON.parse(before));
+    saveManifest(runDir, manifest);
+    throw error;
+  }
 }
 
 /** Collects what finished and submits what may go; says whether to wait, stop, or export. */
@@ -400,13 +418,18 @@ export async function collect(runDir: string, manifest: Manifest, record: BatchR
   }
   const remote = Boolean(record.outputFileId || record.errorFileId);
   if (remote) await downloadResults(client!, runDir, record, log);
+  noteFiles(runDir, manifest, [resultsFile(record, "output"), resultsFile(record, "errors")]);
   const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
+  noteFiles(runDir, manifest, [samplesFile(record)]);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds) : undefined;
   crashPoint("after-collect");
   record.collected = collected;
   record.step = "collected";
-  if (retry) manifest.batches.push(retry);
+  if (retry) {
+    manifest.batches.push(retry);
+    noteFiles(runDir, manifest, [retry.requestsFile]);
+  }
   saveManifest(runDir, manifest);
   if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
   log(`collected ${record.batchId === "sync" ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
@@ -461,10 +484,13 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
 export async function reexport(runDir: string, options: { output?: string; log: Log }): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
     const dataset = await loadDataset(manifest.config.specFile);
+    checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     // One pass: each batch is judged again and its samples go straight on to the CSV.
     const feed: SampleFeed = async (add) => {
-      for (const record of collectedRecords(manifest))
+      for (const record of collectedRecords(manifest)) {
         record.collected = (await collectBatch(runDir, manifest, record, dataset, manifest.config.price, add)).collected;
+        noteFiles(runDir, manifest, [samplesFile(record)]);
+      }
     };
     const exported = await exportWithProgress(runDir, manifest, dataset, options.log, { output: options.output, feed });
     options.log(`exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`);

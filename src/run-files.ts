@@ -1,0 +1,63 @@
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "./errors.ts";
+import { resultsFile, samplesFile } from "./collect.ts";
+import { collectedRecords, type Manifest } from "./manifest.ts";
+
+/**
+ * The run folder's files as synthai wrote them: their sizes go into the manifest, so that a
+ * file deleted, cut short or changed since is found before anything is built on it (a CSV
+ * rewritten from half the answers is worse than no CSV).
+ */
+export function noteFiles(runDir: string, manifest: Manifest, paths: string[]): void {
+  const files = (manifest.files ??= {});
+  for (const path of paths) {
+    const size = sizeOf(join(runDir, path));
+    if (size === undefined) delete files[path];
+    else files[path] = size;
+  }
+}
+
+/** What an export reads: each collected attempt's answers (or their judged samples) and draws, and its requests. */
+export function exportInputs(manifest: Manifest, { judgeAgain }: { judgeAgain: boolean }): string[] {
+  const paths = new Set<string>();
+  for (const record of collectedRecords(manifest)) {
+    paths.add(manifest.chunks[record.chunk]!.drawsFile);
+    if (!judgeAgain) {
+      paths.add(samplesFile(record));
+      continue;
+    }
+    paths.add(record.requestsFile);
+    for (const kind of ["output", "errors"] as const) {
+      // A manifest from before sizes were noted still says how many lines each file had.
+      const lines = kind === "output" ? record.requestCounts?.completed : record.requestCounts?.failed;
+      if (manifest.files ? manifest.files[resultsFile(record, kind)] !== undefined : Boolean(lines)) paths.add(resultsFile(record, kind));
+    }
+  }
+  return [...paths];
+}
+
+/** Stops, naming the file and the way out, if any of `paths` is not as it was written. */
+export function checkRunFiles(runDir: string, manifest: Manifest, paths: string[]): void {
+  for (const path of paths) {
+    const expected = manifest.files?.[path];
+    const size = sizeOf(join(runDir, path));
+    if (size !== undefined && (expected === undefined || size === expected)) continue;
+    const what = size === undefined ? "is missing" : size < expected! ? `is cut short (${size} bytes; ${expected} when written)` : `has changed (${size} bytes; ${expected} when written)`;
+    throw new UserError(`${join(runDir, path)} ${what}`, `${wayOut(manifest, path)}; nothing was changed`);
+  }
+}
+
+function wayOut(manifest: Manifest, path: string): string {
+  if (path.startsWith("samples/")) return `\`synthai export ${manifest.id}\` judges the answers again from results/`;
+  if (path.startsWith("results/") && !manifest.config.keepRemote) return "restore it from a backup of the run folder (the service's copy was deleted once downloaded)";
+  return "restore it from a backup of the run folder";
+}
+
+function sizeOf(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
