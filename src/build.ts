@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
 import { JsonlWriter, readJsonl } from "./jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "./manifest.ts";
-import type { Dataset, Message, Params } from "./spec.ts";
+import type { Dataset, Draw, Message, Params } from "./spec.ts";
 import { withTokenCounter } from "./tokens.ts";
 
 /** Batch-API limits on one input file. */
@@ -49,6 +49,13 @@ export function requestFor(config: RunConfig, id: string, messages: Message[], s
   if (config.temperature !== undefined) body.temperature = config.temperature;
   if (schema) body.response_format = { type: "json_schema", json_schema: { name: "sample", strict: true, schema } };
   return { custom_id: id, method: "POST", url: ENDPOINT, body };
+}
+
+/** Bytes the request and draws files of a run will take, from its first sample's. */
+export function estimateBuildBytes(config: RunConfig, dataset: Dataset, first: Draw): number {
+  const request = requestFor(config, customId(0, config.samples), toMessages(promptOf(dataset, first, 0)), dataset.schema);
+  const perSample = Buffer.byteLength(JSON.stringify(request)) + Buffer.byteLength(JSON.stringify({ custom_id: request.custom_id, sample: 1, labels: labelsOf(first) })) + 2;
+  return perSample * config.samples;
 }
 
 /** What one input file may hold: the Batch API's limits, lower only in tests. */

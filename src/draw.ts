@@ -1,7 +1,7 @@
 import type { Faker } from "@faker-js/faker";
 import { UserError } from "./errors.ts";
 import { chooseIndexes, type Sampling } from "./sampling.ts";
-import type { Dataset, Draw, Params } from "./spec.ts";
+import type { Dataset, Draw, Message, Params } from "./spec.ts";
 
 /**
  * Draws sample `index` of a run: each parameter's value (by default uniformly, with
@@ -22,16 +22,60 @@ export function drawSample(faker: Faker, params: Params, dataset: Dataset, seed:
   return draw;
 }
 
-/** The prompt of a draw; a spec that throws is reported as the spec's fault, with the sample. */
-export function promptOf(dataset: Dataset, draw: Draw, index: number) {
-  return specCall(dataset, "prompt", index, () => dataset.prompt(draw));
+/** The prompt of a draw; a spec that throws, or returns no prompt, is reported as the spec's fault, with the sample. */
+export function promptOf(dataset: Dataset, draw: Draw, index: number): string | Message[] {
+  const prompt = specCall(dataset, "prompt", index, () => dataset.prompt(draw));
+  if (typeof prompt === "string" || (Array.isArray(prompt) && prompt.length > 0 && prompt.every(isMessage))) return prompt;
+  const got = Array.isArray(prompt) ? "a list that is not of messages" : prompt === null ? "null" : typeof prompt;
+  throw new UserError(`${sourceOf(dataset)}: prompt() returned ${got} for sample ${index + 1}`, 'return a string, or a list of messages like [{ role: "system", content: "…" }, { role: "user", content: "…" }]');
+}
+
+function isMessage(message: unknown): message is Message {
+  const { role, content } = (message ?? {}) as Partial<Message>;
+  return typeof content === "string" && (role === "system" || role === "user" || role === "assistant" || role === "developer");
+}
+
+/**
+ * Draws the first samples and renders their prompts with a draw that refuses to read what
+ * params.json or generate() does not have, so a spec written for other params stops here,
+ * before anything is built, instead of sending "a problem with undefined" and paying for it.
+ */
+export function checkPrompts(faker: Faker, params: Params, dataset: Dataset, seed: number, samples: number, paramsFile: string, sampling: Sampling = "random"): void {
+  for (let index = 0; index < Math.min(samples, 20); index++) {
+    const draw = drawSample(faker, params, dataset, seed, index, sampling);
+    const strict: Draw = {
+      params: refusingMissing(
+        Object.fromEntries(Object.entries(draw.params).map(([field, chosen]) => [field, refusingMissing(chosen, (name) => [`${field}.${name}, which ${paramsFile} does not have`, `add "${name}" with its values under "${field}"`])])),
+        (field) => [`the field "${field}", which ${paramsFile} does not have`, `add "${field}" with its parameters`],
+      ),
+      values: refusingMissing(draw.values, (name) => [`the generated value "${name}", which its generate() does not make`, "make it in generate()"]),
+    };
+    promptOf(dataset, strict, index);
+  }
+}
+
+function refusingMissing<T extends object>(target: T, describe: (key: string) => [string, string]): T {
+  return new Proxy(target, {
+    get(object, key, receiver) {
+      if (typeof key === "string" && !(key in object) && key !== "toJSON" && key !== "then") {
+        const [what, fix] = describe(key);
+        throw new UserError(`the spec uses ${what}`, `${fix}, or pass the params the spec was written for with -j`);
+      }
+      return Reflect.get(object, key, receiver);
+    },
+  });
+}
+
+function sourceOf(dataset: Dataset): string {
+  return (dataset as { source?: string }).source ?? "the spec";
 }
 
 function specCall<T>(dataset: Dataset, name: string, index: number, call: () => T): T {
   try {
     return call();
   } catch (error) {
-    const where = (dataset as { source?: string }).source ?? "the spec";
+    if (error instanceof UserError) throw error;
+    const where = sourceOf(dataset);
     throw new UserError(`${where}: ${name}() threw for sample ${index + 1}: ${(error as Error)?.message ?? error}`, "fix the spec; `synthai preview` shows prompts without any API call");
   }
 }

@@ -87,6 +87,7 @@ async function readFirstLine(path: string): Promise<string> {
 }
 
 export async function checkWritable(path: string): Promise<void> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UserError(`output ${path} is a folder`, "give a file name, e.g. -p dataset.csv");
   try {
     await access(path, constants.W_OK);
   } catch (error) {

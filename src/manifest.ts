@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "./errors.ts";
 import { tryLock } from "./lock.ts";
+import { checkRunsDir } from "./disk.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
 
@@ -170,6 +171,7 @@ export function newRunId(now: Date, random: () => number = Math.random): string 
 }
 
 export async function findRunDir(runsDir: string, runId: string): Promise<string> {
+  checkRunsDir(runsDir);
   const ids = await listRunIds(runsDir);
   if (ids.includes(runId)) return join(runsDir, runId);
   const matches = ids.filter((id) => id.startsWith(runId) || id.endsWith(runId));

@@ -47,6 +47,22 @@ export function number(value: string | undefined, flag: string, check: { integer
   return n;
 }
 
+/** An API base URL, checked before it is used: http(s), a host, a port that can be one. */
+export function baseUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const hint = "give the server's address with its scheme, e.g. --base-url http://localhost:8000/v1";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UserError(`--base-url "${value}" is not a URL`, hint);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UserError(`--base-url "${value}" does not start with http:// or https://`, hint);
+  if (!url.hostname) throw new UserError(`--base-url "${value}" names no host`, hint);
+  if (url.port === "0") throw new UserError(`--base-url "${value}" has port 0`, "give a port from 1 to 65535");
+  return value;
+}
+
 export function toRunConfig(args: GenerateArgs, seedFallback: () => number): RunConfig {
   const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? 10;
   const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? 1;
@@ -78,7 +94,7 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   if (temperature !== undefined) config.temperature = temperature;
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
   if (delimiter !== undefined) config.delimiter = delimiter;
-  if (args["base-url"]) config.baseURL = args["base-url"];
+  if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
   if (args["keep-remote"]) config.keepRemote = true;
   const maxInFlight = number(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
   if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;

@@ -1,14 +1,16 @@
 import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
-import { buildRequests, buildRetryRequests } from "./build.ts";
+import { buildRequests, buildRetryRequests, estimateBuildBytes } from "./build.ts";
 import { call, makeClient, preflight, sleep } from "./client.ts";
 import { collectBatch, deleteRemoteFiles, downloadResults, resultsFile, samplesFile } from "./collect.ts";
 import { checkRunFiles, exportInputs, noteFiles } from "./run-files.ts";
 import { UserError } from "./errors.ts";
 import { checkWritable, datasetColumns, exportRun, METRIC_COLUMNS, metricsPathFor, readExistingCsv, type SampleFeed } from "./export.ts";
-import { drawSample, labelsOf, newFaker } from "./draw.ts";
+import { checkPrompts, drawSample, labelsOf, newFaker } from "./draw.ts";
+import { checkDiskSpace, checkRunsDir } from "./disk.ts";
 import { formatDuration, progress, type Log } from "./log.ts";
 import { collectedRecords, crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Chunk, type Manifest, type RunConfig } from "./manifest.ts";
 import { costUsd, formatUsd } from "./pricing.ts";
@@ -38,7 +40,7 @@ export interface DriveOptions {
 export async function generate(config: RunConfig, runsDir: string, connection: Connection, options: DriveOptions & PilotOptions & { dryRun?: boolean }): Promise<Manifest> {
   const params = await loadParams(config.paramsFile);
   const dataset = await loadDataset(config.specFile);
-  await checkOutput(config, params, dataset);
+  await checkInputs(config, params, dataset, runsDir, Boolean(options.yes));
   const client = options.dryRun ? undefined : await makeClient(connection);
   if (client) await preflight(client, config.mode);
   const id = newRunId(new Date());
@@ -49,7 +51,11 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
   const unlock = lockRun(runDir);
   try {
     options.log(`run ${id}: ${config.samples} samples, model ${config.model}, seed ${config.seed} (${runDir})`);
-    await build(runDir, manifest, dataset, options.log, params);
+    await build(runDir, manifest, dataset, options.log, params).catch(async (error) => {
+      // A spec that fails on a later sample: nothing was sent, so no run is left half-built.
+      if (error instanceof UserError) await rm(runDir, { recursive: true, force: true });
+      throw error;
+    });
     if (options.dryRun) {
       manifest.state = "dry-run";
       saveManifest(runDir, manifest);
@@ -66,13 +72,20 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
   }
 }
 
-/** Refuses, before anything is paid for, an output this run could not append to. */
-async function checkOutput(config: RunConfig, params: Params, dataset: Dataset): Promise<void> {
+/**
+ * Refuses, before anything is written or paid for, what this run could not finish: an output
+ * it could not append to, a spec that does not fit the params, a build the disk cannot hold.
+ */
+async function checkInputs(config: RunConfig, params: Params, dataset: Dataset, runsDir: string, goOn: boolean): Promise<void> {
   checkSampling(config.sampling ?? "random", params, config.samples);
+  checkRunsDir(runsDir);
   await checkWritable(config.output);
-  const labelNames = Object.keys(labelsOf(drawSample(await newFaker(config.locale), params, dataset, config.seed, 0, config.sampling)));
-  const existing = await readExistingCsv(config.output, datasetColumns(dataset.fields, labelNames), config.delimiter);
+  const faker = await newFaker(config.locale);
+  checkPrompts(faker, params, dataset, config.seed, config.samples, config.paramsFile, config.sampling);
+  const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling);
+  const existing = await readExistingCsv(config.output, datasetColumns(dataset.fields, Object.keys(labelsOf(first))), config.delimiter);
   if (config.metrics) await readExistingCsv(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
+  if (!goOn) checkDiskSpace(runsDir, estimateBuildBytes(config, dataset, first));
 }
 
 /** `synthai resume`: carry on from whatever step the manifest records. */

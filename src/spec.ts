@@ -21,7 +21,7 @@ export type ParseResult =
   | { ok: false; reason: string };
 
 export interface Message {
-  role: "system" | "user";
+  role: "system" | "developer" | "user" | "assistant";
   content: string;
 }
 

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { checkRunsDir } from "./disk.ts";
 import { formatDuration } from "./log.ts";
 import { listRunIds, loadManifest, type Manifest } from "./manifest.ts";
 import { formatUsd } from "./pricing.ts";
@@ -39,6 +40,7 @@ export function summarize(manifest: Manifest): RunSummary {
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
 export async function listRuns(runsDir: string): Promise<(RunSummary | { id: string; state: "unreadable"; reason: string })[]> {
+  checkRunsDir(runsDir);
   const out = [];
   for (const id of await listRunIds(runsDir)) {
     try {

@@ -7,7 +7,7 @@ import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "c
 import { UserError, redact } from "./errors.ts";
 import { stderrLog } from "./log.ts";
 import { findRunDir, loadManifest } from "./manifest.ts";
-import { number, parseSampling, toRunConfig } from "./options.ts";
+import { baseUrl, number, parseSampling, toRunConfig } from "./options.ts";
 import { cancel, generate, reexport, resume } from "./run.ts";
 import { importResults } from "./import.ts";
 import { collectGarbage } from "./gc.ts";
@@ -63,7 +63,7 @@ const generateCommand = defineCommand({
     "max-in-flight": { type: "string", description: "At most this many batches submitted at once" },
     "max-enqueued-tokens": { type: "string", description: "At most this many prompt tokens enqueued at once (your organisation's batch queue limit)" },
     pilot: { type: "string", description: "First send this many requests directly, show them and the projected cost, and ask before the batch" },
-    yes: { type: "boolean", alias: "y", description: "Do not ask after --pilot; go on" },
+    yes: { type: "boolean", alias: "y", description: "Go on without asking: after --pilot, and past the check that the disk can hold the build" },
     "dry-run": { type: "boolean", description: "Build the request files and print the cost estimate; submit nothing" },
     ...waitArgs,
   },
@@ -262,7 +262,7 @@ function exitWhenStopped(state: string): void {
 }
 
 function connection(args: { "api-key"?: string; "base-url"?: string }) {
-  return { apiKey: args["api-key"] || process.env.OPENAI_API_KEY, baseURL: args["base-url"] || process.env.OPENAI_BASE_URL };
+  return { apiKey: args["api-key"] || process.env.OPENAI_API_KEY, baseURL: baseUrl(args["base-url"] || process.env.OPENAI_BASE_URL) };
 }
 
 /** citty accepts any flag; a typo like `--sample 10` must not silently run with defaults. */

@@ -1,4 +1,4 @@
-import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { PARAMS, ROOT, runCli, tempDir } from "./helpers.ts";
@@ -92,5 +92,39 @@ describe("bad input gets one clear line and exit code 2", () => {
     await expectUserError(["frobnicate", "x"], /unknown command "frobnicate" — the commands are generate, resume, status, .*; see `synthai --help`/);
     await expectUserError(["--sample", "10"], /unknown option --sample — see `synthai --help`/);
     await expectUserError(["generate", "-n", "3", "extra"], /unexpected argument "extra"/);
+  });
+
+  test.each([
+    ["localhost:8000/v1", /--base-url "localhost:8000\/v1" does not start with http:\/\/ or https:\/\/ — give the server's address with its scheme/],
+    ["not a url", /--base-url "not a url" is not a URL/],
+    ["http://localhost:99999/v1", /--base-url "http:\/\/localhost:99999\/v1" is not a URL/],
+    ["http://localhost:0/v1", /has port 0 — give a port from 1 to 65535/],
+  ])("--base-url %s: nothing written", async (url, message) => {
+    const cwd = await expectUserError(["-n", "2", "-j", PARAMS, "--base-url", url], message);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  test("a prompt that returns neither a string nor messages, before anything is built", async () => {
+    const cwd = await expectUserError(["--spec", join(ROOT, "test/fixtures/bad-prompt-spec.ts"), ...offline, "--dry-run"], /bad-prompt-spec\.ts: prompt\(\) returned number for sample 1 — return a string, or a list of messages/);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  test("params.json without a parameter the spec uses: stopped before building, not sent as \"undefined\"", async () => {
+    const cwd = await expectUserError(["-j", "p.json", "--dry-run"], /the spec uses Call\.Conversation, which .*p\.json does not have — add "Conversation" with its values under "Call"/, {
+      setup: (cwd) => writeFile(join(cwd, "p.json"), JSON.stringify({ Call: { Attitude: ["calm"], Problem: ["a bill"], Solved: ["was"], Manner: ["quickly"] }, Summary: { Extension: ["short"] } })),
+    });
+    expect(await readdir(cwd)).toEqual(["p.json"]);
+  });
+
+  test("--runs-dir that is a file, -p that is a folder", async () => {
+    await expectUserError(["-n", "2", ...offline, "--dry-run", "--runs-dir", "runs"], /--runs-dir .*runs is a file, not a folder/, { setup: (cwd) => writeFile(join(cwd, "runs"), "") });
+    await expectUserError(["status", "--runs-dir", "runs"], /--runs-dir .*runs is a file, not a folder/, { setup: (cwd) => writeFile(join(cwd, "runs"), "") });
+    const cwd = await expectUserError(["-n", "2", ...offline, "--dry-run", "-p", "out"], /output .*out is a folder — give a file name/, { setup: (cwd) => mkdir(join(cwd, "out")) });
+    expect(await readdir(cwd)).toEqual(["out"]);
+  });
+
+  test("-n so large that the build would fill the disk is refused before writing", async () => {
+    const cwd = await expectUserError(["-n", "1e12", ...offline, "--dry-run"], /the request files of this run would take about [\d.]+ [TPE]B, and .* has [\d.]+ [KMGT]?B free — ask for fewer samples with -n, pass --runs-dir on a bigger disk, or --yes/);
+    expect(await readdir(cwd)).toEqual([]);
   });
 });

@@ -1,0 +1,50 @@
+import { statSync, statfsSync } from "node:fs";
+import { dirname } from "node:path";
+import { UserError } from "./errors.ts";
+
+/** A --runs-dir that exists must be a folder; one that does not is made with the first run. */
+export function checkRunsDir(runsDir: string): void {
+  const stat = statOf(runsDir);
+  if (stat && !stat.isDirectory()) throw new UserError(`--runs-dir ${runsDir} is a file, not a folder`, "pass a folder (it is made if it does not exist)");
+}
+
+/** Stops before a build that would fill the disk; `--yes` goes on anyway. */
+export function checkDiskSpace(runsDir: string, bytes: number): void {
+  const free = freeBytes(runsDir);
+  if (free === undefined || bytes <= free * 0.9) return;
+  throw new UserError(
+    `the request files of this run would take about ${formatBytes(bytes)}, and ${runsDir} has ${formatBytes(free)} free`,
+    "ask for fewer samples with -n, pass --runs-dir on a bigger disk, or --yes to build anyway",
+  );
+}
+
+/** Free bytes on the disk of `path`, or of its nearest folder that exists. */
+function freeBytes(path: string): number | undefined {
+  for (let at = path; ; at = dirname(at)) {
+    if (statOf(at)?.isDirectory()) {
+      try {
+        const fs = statfsSync(at);
+        return fs.bavail * fs.bsize;
+      } catch {
+        return undefined;
+      }
+    }
+    if (dirname(at) === at) return undefined;
+  }
+}
+
+function statOf(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB", "PB", "EB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) [value, unit] = [value / 1000, unit + 1];
+  return `${value >= 100 || unit === 0 ? Math.round(value) : value.toPrecision(3)} ${units[unit]}`;
+}
