@@ -28,14 +28,29 @@ function isConnectionError(error: unknown): boolean {
   return sdk !== undefined && error instanceof sdk.APIConnectionError;
 }
 
-/** Fails fast, before anything is built or paid for, when the API cannot be reached or refuses the key. */
+/**
+ * Fails fast, before anything is built or paid for, when the API cannot be reached or refuses
+ * the key. Transient faults are retried with the SDK's backoff, as every other call is; what
+ * is said when it still fails names no run, since none exists yet.
+ */
 export async function preflight(client: OpenAI, mode: "batch" | "sync" = "batch"): Promise<void> {
-  const options = { maxRetries: 1, timeout: 20_000 };
-  // A server without a Batch API (vLLM, Ollama…) still lists its models.
-  await call(client, "checking the connection", async () => {
+  const options = { maxRetries: 3, timeout: 20_000 };
+  try {
+    // A server without a Batch API (vLLM, Ollama…) still lists its models.
     if (mode === "sync") await client.models.list(options);
     else await client.batches.list({ limit: 1 }, options);
-  });
+  } catch (error) {
+    const failure = apiFailure(error, "checking the connection", client);
+    if (!(failure instanceof UserError) || !isApiError(error)) throw failure;
+    if (error.status === 404) {
+      const hint = /\/v1\/?$/.test(new URL(client.baseURL).pathname)
+        ? `the server at ${client.baseURL} has no Batch API: use --mode sync for servers without one`
+        : "an OpenAI-compatible base URL usually ends in /v1, e.g. --base-url http://localhost:8000/v1";
+      throw new UserError(failure.message, hint, 3);
+    }
+    if (failure.transient) throw new UserError(failure.message, "the service is having trouble (it was asked again, with backoff); try again in a few minutes", 3);
+    throw failure;
+  }
 }
 
 /** True for faults worth another try: no answer, timeouts, 408, 409, 429, 5xx. */
@@ -59,7 +74,7 @@ export function apiFailure(error: unknown, doing: string, client: OpenAI): UserE
 function describeFailure(error: APIError, doing: string, client: OpenAI): UserError {
   const secrets = [client.apiKey];
   if (isConnectionError(error))
-    return new UserError(`cannot reach the API at ${client.baseURL} while ${doing}`, "check --base-url and the network, then run `synthai resume`", 3);
+    return new UserError(`cannot reach the API at ${client.baseURL} while ${doing}`, "check --base-url and the network", 3);
   const message = redact(error.message, secrets);
   switch (error.status) {
     case 401:
@@ -69,7 +84,7 @@ function describeFailure(error: APIError, doing: string, client: OpenAI): UserEr
     case 404:
       return new UserError(`not found while ${doing} (404): ${message}`, "the key must belong to the project that made this run", 3);
     default:
-      return new UserError(`the API failed while ${doing}: ${message}`, "fix what it says, then run `synthai resume`", 3);
+      return new UserError(`the API failed while ${doing}: ${message}`, "fix what it says", 3);
   }
 }
 

@@ -4,7 +4,7 @@ import { readJsonl } from "./jsonl.ts";
 import { samplesFile, type SampleResult } from "./collect.ts";
 import { collectedRecords, type Manifest } from "./manifest.ts";
 import { formatUsd } from "./pricing.ts";
-import { summarize } from "./status.ts";
+import { summarize } from "./totals.ts";
 import type { Params } from "./spec.ts";
 
 const TABLE_ROWS = 5_000;
@@ -17,7 +17,6 @@ interface Stats {
   reasons: Map<string, number>;
   coverage: Map<string, Map<string, number>>;
   drawn: number;
-  retried: Set<string>;
   rows: TableRow[];
   pool: { id: string; sample: number; shingles: Set<number> }[];
 }
@@ -44,7 +43,7 @@ export async function writeReport(runDir: string, manifest: Manifest, params: Pa
   const headline: [string, string][] = [
     ["samples asked", String(summary.asked)],
     ["valid", String(summary.valid)],
-    ["samples re-requested", String(stats.retried.size)],
+    ["samples re-requested", String(summary.reRequested)],
     ["given up", String(summary.givenUp)],
     [`cost (${manifest.config.mode ?? "batch"} price)`, formatUsd(summary.costUsd)],
     ["cost per valid sample", formatUsd(costPerValid)],
@@ -65,7 +64,7 @@ export async function writeReport(runDir: string, manifest: Manifest, params: Pa
 }
 
 async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
-  const stats: Stats = { promptTokens: [], completionTokens: [], reasons: new Map(), coverage: new Map(), drawn: 0, retried: new Set(), rows: [], pool: [] };
+  const stats: Stats = { promptTokens: [], completionTokens: [], reasons: new Map(), coverage: new Map(), drawn: 0, rows: [], pool: [] };
   for (const chunk of manifest.chunks) {
     for await (const draw of readJsonl<{ labels: Record<string, string> }>(join(runDir, chunk.drawsFile))) {
       stats.drawn++;
@@ -80,7 +79,6 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
   for (const [name, values] of stats.coverage) if (values.size > 50) stats.coverage.delete(name);
   for (const record of collectedRecords(manifest)) {
     for await (const s of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
-      if (s.attempt > 1) stats.retried.add(s.custom_id);
       if (s.status === "ok") {
         stats.promptTokens.push(s.prompt_tokens);
         stats.completionTokens.push(s.completion_tokens);

@@ -19,6 +19,7 @@ import { createBatch, uploadRequests } from "./submit.ts";
 import { runSync } from "./sync.ts";
 import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "./sampling.ts";
+import { spentUsd, summarize } from "./totals.ts";
 
 const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
 const MAX_POLL_SECONDS = 300;
@@ -31,6 +32,8 @@ export interface Connection {
 
 export interface DriveOptions {
   detach?: boolean;
+  /** Told the run's id as soon as there is a run. */
+  onRun?: (id: string) => void;
   /** Submit nothing new: wait for what is in flight, collect it, stop. */
   cancelling?: boolean;
   log: Log;
@@ -44,6 +47,7 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
   const client = options.dryRun ? undefined : await makeClient(connection);
   if (client) await preflight(client, config.mode);
   const id = newRunId(new Date());
+  options.onRun?.(id);
   const runDir = join(runsDir, id);
   await ensureDir(runDir);
   const manifest: Manifest = { version: 1, id, createdAt: new Date().toISOString(), state: "building", config, chunks: [], batches: [] };
@@ -96,6 +100,10 @@ export async function resume(runDir: string, connection: Connection, options: Dr
     if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
     if (options.keepRemote) config.keepRemote = true;
     if (options.onDone) config.onDone = options.onDone;
+    if (manifest.state === "done" && !options.topUp) {
+      options.log(`run ${manifest.id} is already done`);
+      return manifest;
+    }
     const dataset = await loadDataset(config.specFile);
     const client = await makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
@@ -158,10 +166,6 @@ export function estimate(manifest: Manifest): string {
 
 function worstCase(manifest: Manifest, record: BatchRecord): number {
   return costUsd(manifest.config.price, record.promptTokens, record.requests * manifest.config.maxTokens);
-}
-
-export function spentUsd(manifest: Manifest): number {
-  return manifest.batches.reduce((s, b) => s + (b.collected?.costUsd ?? 0), manifest.pilot?.costUsd ?? 0);
 }
 
 /** May this batch be sent without any chance of going over the budget? */
@@ -485,12 +489,10 @@ export function progressLine(manifest: Manifest, now = Date.now() / 1000): { lin
 }
 
 function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
-  const spent = spentUsd(manifest);
-  const givenUp = manifest.batches.reduce((s, b) => s + (b.collected?.givenUp ?? 0), 0);
-  const retried = manifest.batches.filter((b) => b.attempt > 1).reduce((s, b) => s + b.requests, 0);
+  const { valid, reRequested, givenUp, costUsd: spent } = summarize(manifest);
+  const nothing = valid === 0 ? ` — no answer was valid: \`synthai inspect ${manifest.id} --failed\` shows why` : givenUp ? ` — see \`synthai status ${manifest.id}\`` : "";
   return `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
-    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(spent * 2)})`}; ${retried} re-requested, ${givenUp} given up` +
-    (givenUp ? ` — see \`synthai status ${manifest.id}\`` : "");
+    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(spent * 2)})`}; ${reRequested} re-requested, ${givenUp} given up${nothing}`;
 }
 
 /** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */

@@ -3,40 +3,7 @@ import { checkRunsDir } from "./disk.ts";
 import { formatDuration } from "./log.ts";
 import { listRunIds, loadManifest, type Manifest } from "./manifest.ts";
 import { formatUsd } from "./pricing.ts";
-import { spentUsd } from "./run.ts";
-
-export interface RunSummary {
-  id: string;
-  createdAt: string;
-  model: string;
-  asked: number;
-  valid: number;
-  givenUp: number;
-  batches: Record<string, number>;
-  costUsd: number;
-  state: string;
-  reason?: string;
-}
-
-export function summarize(manifest: Manifest): RunSummary {
-  const batches: Record<string, number> = {};
-  for (const b of manifest.batches) {
-    const key = b.status ?? b.step;
-    batches[key] = (batches[key] ?? 0) + 1;
-  }
-  return {
-    id: manifest.id,
-    createdAt: manifest.createdAt,
-    model: manifest.config.model,
-    asked: manifest.config.samples,
-    valid: manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0),
-    givenUp: manifest.batches.reduce((s, b) => s + (b.collected?.givenUp ?? 0), 0),
-    batches,
-    costUsd: spentUsd(manifest),
-    state: manifest.state,
-    ...(manifest.reason ? { reason: manifest.reason } : {}),
-  };
-}
+import { summarize, type RunSummary } from "./totals.ts";
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
 export async function listRuns(runsDir: string): Promise<(RunSummary | { id: string; state: "unreadable"; reason: string })[]> {
@@ -68,7 +35,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
   const lines = [
     `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
     `created ${s.createdAt} · model ${s.model} · seed ${manifest.config.seed}`,
-    `samples ${s.valid}/${s.asked} valid, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
+    `samples ${s.valid}/${s.asked} valid, ${s.reRequested} re-requested, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
     `output ${manifest.config.output}${ownExport?.done ? ` (${ownExport.rows} rows from index ${ownExport.firstIndex})` : ""}`,
     "",
   ];

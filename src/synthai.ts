@@ -2,17 +2,18 @@
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
 // This file only reads the command line and hands it to the pipeline (see run.ts).
 // bin/synthai starts it on the bundled Node 24 with its flags and environment.
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "citty";
 import { UserError, redact } from "./errors.ts";
 import { stderrLog } from "./log.ts";
-import { findRunDir, loadManifest } from "./manifest.ts";
+import { findRunDir, loadManifest, type Manifest } from "./manifest.ts";
 import { baseUrl, number, parseSampling, toRunConfig } from "./options.ts";
 import { cancel, generate, reexport, resume } from "./run.ts";
 import { importResults } from "./import.ts";
 import { collectGarbage } from "./gc.ts";
 import { makeClient } from "./client.ts";
-import { formatRunDetail, formatRunList, listRuns, statusExitCode, summarize } from "./status.ts";
+import { formatRunDetail, formatRunList, listRuns, statusExitCode } from "./status.ts";
+import { summarize } from "./totals.ts";
 import { formatSample, inspectRun } from "./inspect.ts";
 import { writeReport } from "./report.ts";
 import { loadDataset, loadParams } from "./spec.ts";
@@ -78,9 +79,10 @@ const generateCommand = defineCommand({
       yes: Boolean(args.yes),
       ...(args.pilot ? { pilot: number(args.pilot, "--pilot", { integer: true, positive: true })! } : {}),
       detach: Boolean(args.detach),
+      onRun: (id) => (activeRun = id),
     });
     if (args.detach) console.log(manifest.id);
-    exitWhenStopped(manifest.state);
+    exitWhenStopped(manifest);
   },
 });
 
@@ -94,7 +96,7 @@ const resumeCommand = defineCommand({
     ...waitArgs,
   },
   async run({ args }) {
-    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const runDir = await runDirOf(args);
     const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
     const manifest = await resume(runDir, connection(args), {
       log: stderrLog,
@@ -105,7 +107,7 @@ const resumeCommand = defineCommand({
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
       ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! } : {}),
     });
-    exitWhenStopped(manifest.state);
+    exitWhenStopped(manifest);
   },
 });
 
@@ -141,7 +143,7 @@ const inspectCommand = defineCommand({
     "runs-dir": connectionArgs["runs-dir"],
   },
   async run({ args }) {
-    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const runDir = await runDirOf(args);
     const manifest = loadManifest(runDir);
     const filter = {
       failed: Boolean(args.failed),
@@ -166,7 +168,7 @@ const exportCommand = defineCommand({
     "runs-dir": connectionArgs["runs-dir"],
   },
   async run({ args }) {
-    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const runDir = await runDirOf(args);
     await reexport(runDir, { log: stderrLog, ...(args.output ? { output: resolve(args.output) } : {}) });
   },
 });
@@ -179,7 +181,7 @@ const cancelCommand = defineCommand({
     "poll-interval": waitArgs["poll-interval"],
   },
   async run({ args }) {
-    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const runDir = await runDirOf(args);
     const pollIntervalSeconds = number(args["poll-interval"], "--poll-interval", { positive: true });
     await cancel(runDir, connection(args), { log: stderrLog, ...(pollIntervalSeconds !== undefined ? { pollIntervalSeconds } : {}) });
   },
@@ -204,7 +206,7 @@ const reportCommand = defineCommand({
     "runs-dir": connectionArgs["runs-dir"],
   },
   async run({ args }) {
-    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const runDir = await runDirOf(args);
     const manifest = loadManifest(runDir);
     const params = await loadParams(manifest.config.paramsFile).catch(() => undefined);
     console.log(await writeReport(runDir, manifest, params));
@@ -243,9 +245,9 @@ const importCommand = defineCommand({
     "runs-dir": connectionArgs["runs-dir"],
   },
   async run({ args }) {
-    const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+    const runDir = await runDirOf(args);
     const manifest = await importResults(runDir, resolve(args.results), { log: stderrLog });
-    exitWhenStopped(manifest.state);
+    exitWhenStopped(manifest);
   },
 });
 
@@ -256,9 +258,23 @@ const main = defineCommand({
   subCommands,
 });
 
-/** A run stopped by its budget has not made what was asked: say so to scripts with exit code 4. */
-function exitWhenStopped(state: string): void {
-  if (state === "stopped") process.exitCode = 4;
+/** The run being driven, named when it is interrupted or fails. */
+let activeRun: string | undefined;
+
+/**
+ * Tells scripts what a run made: 4 stopped (budget, cancel; resumable), 6 finished without a
+ * single valid sample.
+ */
+function exitWhenStopped(manifest: Manifest): void {
+  if (manifest.state === "stopped") process.exitCode = 4;
+  else if (manifest.state === "done" && summarize(manifest).valid === 0) process.exitCode = 6;
+}
+
+/** Finds a run by (part of) its id, and remembers it as the one being driven. */
+async function runDirOf(args: { "runs-dir": string; run: string }): Promise<string> {
+  const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+  activeRun = basename(runDir);
+  return runDir;
 }
 
 function connection(args: { "api-key"?: string; "base-url"?: string }) {
@@ -298,7 +314,11 @@ if (!rawArgs[0] || rawArgs[0].startsWith("-")) {
 }
 
 process.on("SIGINT", () => {
-  process.stderr.write("\ninterrupted — nothing is lost: `synthai status` lists runs, `synthai resume <run>` continues one\n");
+  process.stderr.write(
+    activeRun
+      ? `\ninterrupted — nothing is lost: \`synthai resume ${activeRun}\` continues run ${activeRun}\n`
+      : "\ninterrupted before a run was made; nothing was sent\n",
+  );
   process.exit(130);
 });
 
@@ -310,7 +330,9 @@ if (rawArgs.some((arg) => arg === "-h" || arg === "--help") || rawArgs[0] === "-
     await runCommand(main, { rawArgs });
   } catch (error) {
     if (error instanceof UserError) {
-      process.stderr.write(`${redact(error.toLine(), [process.env.OPENAI_API_KEY])}\n`);
+      // An API failure during a run leaves the run as it was: say how to go on with it.
+      const goOn = activeRun && error.exitCode === 3 ? `; the run is kept: \`synthai resume ${activeRun}\` continues it` : "";
+      process.stderr.write(`${redact(error.toLine() + goOn, [process.env.OPENAI_API_KEY])}\n`);
       process.exit(error.exitCode);
     }
     const system = error as NodeJS.ErrnoException;

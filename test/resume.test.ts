@@ -78,8 +78,9 @@ describe("Ctrl-C", () => {
     });
     const [code] = await once(child, "close");
     expect(code).toBe(130);
-    expect(stderr).toContain("interrupted — nothing is lost: `synthai status` lists runs, `synthai resume <run>` continues one");
     const runDir = await onlyRunDir(cwd);
+    const { id } = await readManifest(runDir);
+    expect(stderr).toContain(`interrupted — nothing is lost: \`synthai resume ${id}\` continues run ${id}`);
     expect(await readdir(join(runDir, "requests"))).not.toContain("c0003-a1.jsonl");
     expect(server.fake.uploads).toHaveLength(0);
   });
