@@ -78,8 +78,12 @@ export interface Built {
 
 export interface BuildOptions {
   onProgress?: (done: number) => void;
-  /** Which samples: all of them, or (for a top-up) those after the run's first ones. */
+  /** Which samples: all of them, those after the chunks a killed build finished, or a top-up's. */
   range?: { first: number; count: number; firstChunk: number };
+  /** Samples per chunk, when the range is the rest of a build (by default the range's share of -b). */
+  perChunk?: number;
+  /** Told of each chunk as soon as its files are complete, so a build killed later keeps it. */
+  onChunk?: (chunk: Chunk, record: BatchRecord) => void;
   limits?: FileLimits;
 }
 
@@ -87,10 +91,10 @@ export interface BuildOptions {
  * Draws every sample and writes the first-attempt request files and the draws (labels) of
  * each chunk, streaming. A file is closed when it holds its share of -b, 50,000 requests, or
  * when the next line would take it over 200 MB. Deterministic for a given config, so an
- * interrupted build is redone.
+ * interrupted build goes on from its first unfinished chunk and writes what a whole one would.
  */
 export async function buildRequests(runDir: string, config: RunConfig, params: Params, dataset: Dataset, options: BuildOptions = {}): Promise<Built> {
-  const { onProgress = () => {}, range = { first: 0, count: config.samples, firstChunk: 0 }, limits = BATCH_API_LIMITS } = options;
+  const { onProgress = () => {}, onChunk = () => {}, range = { first: 0, count: config.samples, firstChunk: 0 }, limits = BATCH_API_LIMITS } = options;
   if (range.first === 0) {
     await rm(join(runDir, "requests"), { recursive: true, force: true });
     await rm(join(runDir, "draws"), { recursive: true, force: true });
@@ -98,7 +102,7 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
   await ensureDir(join(runDir, "requests"));
   await ensureDir(join(runDir, "draws"));
   const faker = await newFaker(config.locale);
-  const perChunk = chunkSize(range.count, config.batches, limits.requests);
+  const perChunk = options.perChunk ?? chunkSize(range.count, config.batches, limits.requests);
   const built: Built = { chunks: [], batches: [] };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
 
@@ -108,6 +112,7 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
     open.draws.close();
     built.chunks.push(open.chunk);
     built.batches.push(open.record);
+    onChunk(open.chunk, open.record);
     open = undefined;
   };
 

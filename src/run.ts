@@ -3,7 +3,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
-import { buildRequests, buildRetryRequests, estimateBuildBytes } from "./build.ts";
+import { buildRequests, buildRetryRequests, chunkSize, estimateBuildBytes } from "./build.ts";
 import { call, makeClient, preflight, sleep } from "./client.ts";
 import { collectBatch, deleteRemoteFiles, downloadResults, resultsFile, samplesFile } from "./collect.ts";
 import { checkRunFiles, exportInputs, noteFiles } from "./run-files.ts";
@@ -113,17 +113,51 @@ export async function resume(runDir: string, connection: Connection, options: Dr
   });
 }
 
+/**
+ * Builds the request files, or the rest of them: chunks a killed build finished (their files
+ * as they were written) are kept, and the build goes on from the first unfinished one.
+ */
 async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Params): Promise<void> {
+  const { config } = manifest;
   manifest.state = "building";
+  const kept = builtChunks(runDir, manifest);
+  manifest.chunks = manifest.chunks.slice(0, kept);
+  manifest.batches = manifest.batches.filter((b) => b.chunk < kept);
   saveManifest(runDir, manifest);
-  const built = await buildRequests(runDir, manifest.config, params, dataset, { onProgress: (done) => progress(log, `building requests: ${done}/${manifest.config.samples}`, "build") });
+  const last = manifest.chunks.at(-1);
+  const first = last ? last.firstSample + last.samples : 0;
+  if (kept) log(`keeping the ${kept} file(s) already built; building from sample ${first + 1}`);
+  await buildRequests(runDir, config, params, dataset, {
+    range: { first, count: config.samples - first, firstChunk: kept },
+    perChunk: chunkSize(config.samples, config.batches),
+    onChunk: (chunk, record) => {
+      manifest.chunks.push(chunk);
+      manifest.batches.push(record);
+      noteBuilt(runDir, manifest, { chunks: [chunk], batches: [record] });
+      saveManifest(runDir, manifest);
+      crashPoint("after-chunk");
+    },
+    onProgress: (done) => progress(log, `building requests: ${first + done}/${config.samples}`, "build"),
+  });
   crashPoint("during-build");
-  manifest.chunks = built.chunks;
-  manifest.batches = built.batches;
-  noteBuilt(runDir, manifest, built);
   manifest.state = "running";
   saveManifest(runDir, manifest);
-  log(`built ${manifest.config.samples} requests in ${built.batches.length} file(s)`);
+  log(`built ${config.samples} requests in ${manifest.batches.length} file(s)`);
+}
+
+/** How many of the chunks the manifest records still have their files as written. */
+function builtChunks(runDir: string, manifest: Manifest): number {
+  let kept = 0;
+  for (const chunk of manifest.chunks) {
+    const record = manifest.batches.find((b) => b.chunk === chunk.index && b.attempt === 1);
+    try {
+      checkRunFiles(runDir, manifest, [chunk.drawsFile, record!.requestsFile]);
+    } catch {
+      break;
+    }
+    kept++;
+  }
+  return kept;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { API_KEY, ENTRY, useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
@@ -62,6 +62,37 @@ describe("kill -9 at any point, then synthai resume", () => {
     const resumed = await runCli(["resume", runId.slice(-4), "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(0);
     await expectExactRun(cwd, 4);
+  });
+});
+
+describe("a build killed again and again", () => {
+  test("goes on from its first unfinished file each time, and writes what one whole build would", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const args = ["-n", "12", "-b", "4", "--seed", "9", "--base-url", url, ...fast];
+    // Each process dies as soon as it has finished one more request file.
+    const killed = await runCli(args, { cwd, env: { SYNTHAI_CRASH_AT: "after-chunk" } });
+    expect(killed.signal).toBe("SIGKILL");
+    const runDir = await onlyRunDir(cwd);
+    const { id } = await readManifest(runDir);
+    const firstFile = join(runDir, "requests", "c0000-a1.jsonl");
+    const { mtimeMs, ino } = await stat(firstFile);
+    for (let built = 2; built <= 4; built++) {
+      const again = await runCli(["resume", id, "--base-url", url], { cwd, env: { SYNTHAI_CRASH_AT: "after-chunk" } });
+      expect(again.signal).toBe("SIGKILL");
+      expect(again.stderr).toContain(`keeping the ${built - 1} file(s) already built; building from sample ${(built - 1) * 3 + 1}`);
+      expect((await readManifest(runDir)).chunks).toHaveLength(built);
+    }
+    expect(await stat(firstFile)).toMatchObject({ mtimeMs, ino });
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).toBe(0);
+    await expectExactRun(cwd, 12);
+    // The same seed built in one go gives the same files, byte for byte.
+    const whole = await tempDir();
+    await runCli([...args, "--dry-run"], { cwd: whole });
+    const wholeDir = await onlyRunDir(whole);
+    for (const file of ["requests/c0000-a1.jsonl", "requests/c0003-a1.jsonl", "draws/c0002.jsonl"])
+      expect(await readFile(join(runDir, file), "utf8")).toBe(await readFile(join(wholeDir, file), "utf8"));
   });
 });
 
