@@ -6,6 +6,8 @@ export interface Log {
    * printed when `key` (what changed in kind, e.g. batch statuses) changes, else once a minute.
    */
   progress?: (line: string, key?: string) => void;
+  /** Columns a progress line may take, when it is redrawn on a terminal. */
+  width?: () => number | undefined;
 }
 
 export function consoleLog(stream: NodeJS.WriteStream = process.stderr, everySeconds = 60, now = () => Date.now()): Log {
@@ -20,6 +22,7 @@ export function consoleLog(stream: NodeJS.WriteStream = process.stderr, everySec
     clear();
     stream.write(`${line}\n`);
   };
+  log.width = () => (stream.isTTY ? (stream.columns || 80) - 1 : undefined);
   log.progress = (line, key = line) => {
     if (stream.isTTY) {
       clear();

@@ -261,7 +261,7 @@ async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset
       await sleep(pollSeconds * 1000);
       const changed = await poll(client, manifest, step.inFlight, save);
       outageSince = undefined;
-      const { line, key } = progressLine(manifest);
+      const { line, key } = progressLine(manifest, { width: log.width?.() });
       progress(log, line, key);
       // Back off while nothing moves; look again soon once something does.
       pollSeconds = changed ? manifest.config.pollIntervalSeconds : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
@@ -503,8 +503,12 @@ function validCount(manifest: Manifest): number {
   return manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0);
 }
 
-/** One line on the batches in flight: statuses, requests done, elapsed, ETA, cost so far. */
-export function progressLine(manifest: Manifest, now = Date.now() / 1000): { line: string; key: string } {
+/**
+ * One line on the run as a whole: valid samples so far of those asked, the retry round, what
+ * was spent, an ETA once there is a rate; then, as far as `width` allows, the batches in
+ * flight, their requests, the time elapsed and the next expiry.
+ */
+export function progressLine(manifest: Manifest, { now = Date.now() / 1000, width = Infinity }: { now?: number; width?: number } = {}): { line: string; key: string } {
   const open = manifest.batches.filter((b) => b.step === "submitted" || b.step === "finished");
   const byStatus = new Map<string, number>();
   for (const b of open) byStatus.set(b.status ?? "?", (byStatus.get(b.status ?? "?") ?? 0) + 1);
@@ -512,14 +516,26 @@ export function progressLine(manifest: Manifest, now = Date.now() / 1000): { lin
   const total = open.reduce((s, b) => s + (b.requestCounts?.total || b.requests), 0);
   const done = open.reduce((s, b) => s + (b.requestCounts ? b.requestCounts.completed + b.requestCounts.failed : 0), 0);
   const failed = open.reduce((s, b) => s + (b.requestCounts?.failed ?? 0), 0);
-  const started = Math.min(...open.map((b) => b.createdAt ?? now));
-  const elapsed = now - started;
-  const eta = done > 0 && done < total ? ` · ETA ${formatDuration((elapsed * (total - done)) / done)}` : "";
+  const queued = manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded").reduce((s, b) => s + b.requests, 0);
+  const elapsed = now - Math.min(...open.map((b) => b.createdAt ?? now));
+  const round = Math.max(1, ...open.map((b) => b.attempt));
+  const { valid, asked } = summarize(manifest);
   const expiries = open.filter((b) => b.step === "submitted" && b.expiresAt).map((b) => b.expiresAt!);
-  const expiry = expiries.length ? ` · expires in ${formatDuration(Math.min(...expiries) - now)}` : "";
-  const line = `waiting: ${open.length} batch(es) (${key}) · ${done}/${total} requests${failed ? ` (${failed} failed)` : ""} · ` +
-    `${formatDuration(elapsed)}${eta}${expiry} · spent ${formatUsd(spentUsd(manifest))}`;
-  return { line, key };
+  // The run as a whole always shows; the rest goes in, in this order, while the line fits.
+  const segments = [
+    { text: `${valid}/${asked} valid`, always: true },
+    { text: round > 1 ? `round ${round}` : "", always: true },
+    { text: `spent ${formatUsd(spentUsd(manifest))}`, always: true },
+    { text: done > 0 && done < total ? `ETA ${formatDuration((elapsed * (total - done + queued)) / done)}` : "", always: true },
+    { text: `${done}/${total} requests${failed ? ` (${failed} failed)` : ""}`, always: false },
+    { text: `${open.length} batch(es): ${key}`, always: false },
+    { text: formatDuration(elapsed), always: false },
+    { text: expiries.length ? `expires in ${formatDuration(Math.min(...expiries) - now)}` : "", always: false },
+  ].filter((segment) => segment.text);
+  const line = (shown: typeof segments) => `waiting: ${segments.filter((s) => shown.includes(s)).map((s) => s.text).join(" · ")}`;
+  const chosen = segments.filter((segment) => segment.always);
+  for (const segment of segments) if (!segment.always && line([...chosen, segment]).length <= width) chosen.push(segment);
+  return { line: line(chosen), key };
 }
 
 function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
