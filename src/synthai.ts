@@ -233,7 +233,7 @@ const initCommand = defineCommand({
   args: { dir: { type: "positional", description: "Folder to create them in", required: true } },
   async run({ args }) {
     const files = await scaffold(args.dir);
-    console.log(`wrote ${files.join(" and ")}\nnext: npx synthai preview --spec ${files[0]} -j ${files[1]}`);
+    console.log(`wrote ${files.join(" and ")}\nnext: synthai preview --spec ${files[0]} -j ${files[1]}`);
   },
 });
 
