@@ -10,7 +10,7 @@ describe("making a dataset of one's own", () => {
     const cwd = await tempDir();
     const init = await runCli(["init", "reviews"], { cwd });
     expect(init.code).toBe(0);
-    expect(init.stdout).toContain("next: npx synthai preview --spec");
+    expect(init.stdout).toContain("next: synthai preview --spec");
     const again = await runCli(["init", "reviews"], { cwd });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/dataset\.ts already exists/);
