@@ -26,7 +26,7 @@ describe("status, inspect and --on-done", () => {
     const gaveUp = await finishedRun({ maxAttempts: "1" });
     const status = await runCli(["status", gaveUp.runId], { cwd: gaveUp.cwd });
     expect(status.code).toBe(6);
-    expect(status.stdout).toMatch(/samples \d+\/20 valid, [1-9]\d* given up/);
+    expect(status.stdout).toMatch(/samples \d+\/20 valid, \d+ re-requested, [1-9]\d* given up/);
     const detached = await runCli(["-n", "2", "--detach", "--base-url", gaveUp.url, ...fast, "-p", "other.csv"], { cwd: gaveUp.cwd });
     expect((await runCli(["status", detached.stdout.trim()], { cwd: gaveUp.cwd })).code).toBe(5);
   });

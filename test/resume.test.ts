@@ -285,7 +285,7 @@ describe("cancel, remote files, and what the service can break", () => {
     server.fake.batches.length = 0;
     const resumed = await runCli(["resume", (await readManifest(await onlyRunDir(cwd))).id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(3);
-    expect(resumed.stderr.trim().split("\n").at(-1)).toMatch(/^error: not found while checking batch batch_\w+ \(404\).* — the key must belong to the project that made this run$/);
+    expect(resumed.stderr.trim().split("\n").at(-1)).toMatch(/^error: not found while checking batch batch_\w+ \(404\).* — the key must belong to the project that made this run; the run is kept: `synthai resume \S+` continues it$/);
   });
 
   test("a corrupt line in a downloaded file is reported and its sample asked again", async () => {
