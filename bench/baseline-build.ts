@@ -2,11 +2,11 @@
 // JSON.stringify to one file in a plain loop — no token counting, no splitting, no labels file.
 import { createWriteStream, readFileSync } from "node:fs";
 import { once } from "node:events";
-import { customId, requestFor, toMessages } from "../src/build.ts";
-import customerCalls from "../src/datasets/customer-calls.ts";
-import { drawSample, newFaker } from "../src/draw.ts";
-import { toRunConfig } from "../src/options.ts";
-import { checkParams } from "../src/spec.ts";
+import { customId, requestFor, toMessages } from "../src/pipeline/build.ts";
+import customerCalls from "../src/dataset/builtin/customer-calls.ts";
+import { drawSample, newFaker } from "../src/dataset/draw.ts";
+import { toRunConfig } from "../src/commands/options.ts";
+import { checkParams } from "../src/dataset/spec.ts";
 
 const [samples, out] = [Number(process.argv[2]), process.argv[3]!];
 const params = checkParams(readFileSync(new URL("../params.json", import.meta.url), "utf8"), "params.json");

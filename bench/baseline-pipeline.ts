@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import OpenAI from "openai";
-import { customId, requestFor, toMessages } from "../src/build.ts";
-import customerCalls from "../src/datasets/customer-calls.ts";
-import { drawSample, newFaker } from "../src/draw.ts";
-import { toRunConfig } from "../src/options.ts";
-import { checkParams } from "../src/spec.ts";
+import { customId, requestFor, toMessages } from "../src/pipeline/build.ts";
+import customerCalls from "../src/dataset/builtin/customer-calls.ts";
+import { drawSample, newFaker } from "../src/dataset/draw.ts";
+import { toRunConfig } from "../src/commands/options.ts";
+import { checkParams } from "../src/dataset/spec.ts";
 import { baselineRow } from "./baseline-row.ts";
 
 const [samples, dir, baseURL] = [Number(process.argv[2]), process.argv[3]!, process.argv[4]!];

@@ -4,9 +4,9 @@ import { createReadStream, createWriteStream, mkdirSync } from "node:fs";
 import { once } from "node:events";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { resultsFile } from "../src/collect.ts";
-import { loadManifest, saveManifest } from "../src/manifest.ts";
+import { loadManifest, saveManifest } from "../src/run/manifest.ts";
 import { FakeOpenAI } from "../test/fake-openai.ts";
+import { resultsFile } from "../src/run/files.ts";
 
 const [runDir, csvFile] = [process.argv[2]!, process.argv[3]!];
 const manifest = loadManifest(runDir);

@@ -5,19 +5,21 @@
 import { basename, resolve } from "node:path";
 import { defineCommand, runCommand, runMain, type ArgDef, type ArgsDef } from "citty";
 import { UserError, redact } from "./errors.ts";
-import { stderrLog } from "./log.ts";
-import { findRunDir, loadManifest, type Manifest } from "./manifest.ts";
-import { baseUrl, number, parseSampling, toRunConfig } from "./options.ts";
-import { cancel, generate, reexport, resume } from "./run.ts";
-import { importResults } from "./import.ts";
-import { collectGarbage } from "./gc.ts";
-import { makeClient } from "./client.ts";
-import { formatRunDetail, formatRunList, listRuns, statusExitCode } from "./status.ts";
-import { summarize } from "./totals.ts";
-import { formatSample, inspectRun } from "./inspect.ts";
-import { writeReport } from "./report.ts";
-import { loadDataset, loadParams } from "./spec.ts";
-import { previewSamples, scaffold } from "./preview.ts";
+import { stderrLog } from "./io/log.ts";
+import { findRunDir, loadManifest, type Manifest } from "./run/manifest.ts";
+import { baseUrl, number, parseSampling, toRunConfig } from "./commands/options.ts";
+import { importResults } from "./pipeline/import.ts";
+import { collectGarbage } from "./api/remote-files.ts";
+import { makeClient } from "./api/client.ts";
+import { formatRunDetail, formatRunList, listRuns, statusExitCode } from "./views/status.ts";
+import { summarize } from "./run/totals.ts";
+import { formatSample, inspectRun } from "./views/inspect.ts";
+import { writeReport } from "./views/report.ts";
+import { loadDataset, loadParams } from "./dataset/spec.ts";
+import { previewSamples, scaffold } from "./views/preview.ts";
+import { reexport } from "./pipeline/finish.ts";
+import { generate, resume } from "./pipeline/generate.ts";
+import { cancel } from "./pipeline/cancel.ts";
 
 const connectionArgs = {
   "api-key": { type: "string", alias: "k", description: "OpenAI API key (default: $OPENAI_API_KEY)", valueHint: "key" },

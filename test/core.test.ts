@@ -2,20 +2,21 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, sep } from "node:path";
 import { describe, expect, test } from "vitest";
-import { buildRequests, chunkSize, customId, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE } from "../src/build.ts";
-import { DrawsFile, judgeLine } from "../src/collect.ts";
-import customerCalls from "../src/datasets/customer-calls.ts";
-import { drawSample, labelsOf, newFaker } from "../src/draw.ts";
+import { buildRequests, chunkSize, customId, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE } from "../src/pipeline/build.ts";
+import { judgeLine } from "../src/pipeline/collect.ts";
+import customerCalls from "../src/dataset/builtin/customer-calls.ts";
+import { drawSample, labelsOf, newFaker } from "../src/dataset/draw.ts";
 import { UserError } from "../src/errors.ts";
-import { metricsPathFor } from "../src/export.ts";
-import { newRunId, type RunConfig } from "../src/manifest.ts";
-import { toRunConfig } from "../src/options.ts";
-import { batchPrice, costUsd } from "../src/pricing.ts";
-import { checkParams, parseMarkers, parseStructured, type Params } from "../src/spec.ts";
-import { fitsBudget } from "../src/run.ts";
-import { chooseIndexes, permute } from "../src/sampling.ts";
-import { withTokenCounter } from "../src/tokens.ts";
+import { metricsPathFor } from "../src/pipeline/export.ts";
+import { newRunId, type RunConfig } from "../src/run/manifest.ts";
+import { toRunConfig } from "../src/commands/options.ts";
+import { batchPrice, costUsd } from "../src/api/pricing.ts";
+import { checkParams, parseMarkers, parseStructured, type Params } from "../src/dataset/spec.ts";
+import { chooseIndexes, permute } from "../src/dataset/sampling.ts";
+import { withTokenCounter } from "../src/api/tokens.ts";
 import { PARAMS, tempDir } from "./helpers.ts";
+import { DrawsFile } from "../src/run/draws-file.ts";
+import { fitsBudget } from "../src/pipeline/budget.ts";
 
 describe("parseMarkers", () => {
   test("splits [Call] and [Summary] sections", () => {

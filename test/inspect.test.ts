@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
-import { consoleLog } from "../src/log.ts";
+import { consoleLog } from "../src/io/log.ts";
 
 const server = useFake();
 
@@ -108,7 +108,7 @@ describe("progress", () => {
   test("a real run not on a terminal prints waiting lines with requests done, ETA and cost", async () => {
     const url = await server.start({ pollsPerPhase: 2 });
     const result = await runCli(["-n", "6", "-b", "2", "--base-url", url, ...fast], { cwd: await tempDir() });
-    expect(result.stderr).toMatch(/^waiting: 2 batch\(es\) \(2 in_progress\) · 0\/6 requests · \d+s · expires in 2[34]h\d\dm · spent \$0\.0000$/m);
+    expect(result.stderr).toMatch(/^waiting: 0\/6 valid · spent \$0\.0000 · 0\/6 requests · 2 batch\(es\): 2 in_progress · \d+s · expires in 2[34]h\d\dm$/m);
   });
 });
 

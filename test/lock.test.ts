@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, test } from "vitest";
-import { isAlive, tryLock, waitForLock } from "../src/lock.ts";
+import { isAlive, tryLock, waitForLock } from "../src/io/lock.ts";
 import { ROOT, tempDir } from "./helpers.ts";
 
 /** A process that has exited but that its parent has not reaped: `sh` execs into a `sleep` that never waits for it. */

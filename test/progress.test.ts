@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { progressLine } from "../src/run.ts";
+import { progressLine } from "../src/pipeline/progress.ts";
 
 const config = { samples: 5000, price: { input: 0.075, output: 0.3 }, model: "gpt-4o-mini" };
 const batch = (chunk: number, attempt: number, step: string, extra: object = {}) => ({ chunk, attempt, step, requests: 2919, promptTokens: 0, requestsFile: "", ...extra });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { RateLimiter } from "../src/sync.ts";
+import { RateLimiter } from "../src/pipeline/sync.ts";
 import { PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
 
 const server = useFake();

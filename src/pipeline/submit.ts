@@ -3,8 +3,13 @@ import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { ENDPOINT } from "./build.ts";
-import { apiFailure, call, isTransient, sleep } from "./client.ts";
-import { crashPoint, type BatchRecord } from "./manifest.ts";
+import { apiFailure, call, isTransient, sleep } from "../api/client.ts";
+import { crashPoint, type BatchRecord, saveManifest, type Manifest } from "../run/manifest.ts";
+import { progress, type Log } from "../io/log.ts";
+import { formatUsd } from "../api/pricing.ts";
+import { runSync } from "./sync.ts";
+import { spentUsd } from "../run/totals.ts";
+import { applyBatch } from "./wait.ts";
 
 /** How long remote files and outputs live: as long as a run can be resumed. */
 export const REMOTE_TTL_SECONDS = 30 * 24 * 3600;
@@ -115,4 +120,34 @@ async function findBatch(client: OpenAI, metadata: Record<string, string>, since
 
 export function backoffMs(tries: number): number {
   return Math.min(30_000, 500 * 2 ** (tries - 1));
+}
+
+export async function submit(client: OpenAI, runDir: string, manifest: Manifest, record: BatchRecord, log: Log): Promise<void> {
+  const save = () => saveManifest(runDir, manifest);
+  if (record.step === "pending") {
+    record.fileId = await uploadRequests(client, runDir, manifest.id, record, save);
+    record.step = "uploaded";
+    save();
+  }
+  const batch = await createBatch(client, manifest.id, record, save);
+  applyBatch(record, batch);
+  record.step = "submitted";
+  save();
+  crashPoint("after-submit");
+  log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);
+}
+
+/** --mode sync: the attempt's requests go out as direct chat completions; the answers land where a batch's would. */
+export async function sendDirectly(client: OpenAI, runDir: string, manifest: Manifest, record: BatchRecord, log: Log): Promise<void> {
+  const { config } = manifest;
+  record.createdAt ??= Math.floor(Date.now() / 1000);
+  record.batchId = "sync";
+  record.status = "in_progress";
+  saveManifest(runDir, manifest);
+  log(`sending ${record.requestsFile} (${record.requests} requests) directly, ${config.concurrency ?? 8} at a time`);
+  const counts = await runSync(client, runDir, record, { concurrency: config.concurrency ?? 8, ...(config.rpm ? { rpm: config.rpm } : {}), ...(config.tpm ? { tpm: config.tpm } : {}) }, (done) =>
+    progress(log, `sending: ${done}/${record.requests} requests · spent ${formatUsd(spentUsd(manifest))}`, "sync"),
+  );
+  Object.assign(record, { status: "completed", step: "finished", finishedAt: Math.floor(Date.now() / 1000), requestCounts: { total: record.requests, ...counts } });
+  saveManifest(runDir, manifest);
 }

@@ -1,12 +1,15 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { customIdOf, resultsFile } from "./collect.ts";
-import { UserError } from "./errors.ts";
-import { JsonlWriter, readJsonl, readLines } from "./jsonl.ts";
-import type { Log } from "./log.ts";
-import { ensureDir, saveManifest, withLockedRun, type BatchRecord, type Manifest } from "./manifest.ts";
-import { collect, finish, stop } from "./run.ts";
-import { loadDataset } from "./spec.ts";
+import { customIdOf } from "./collect.ts";
+import { UserError } from "../errors.ts";
+import { JsonlWriter, readJsonl, readLines } from "../io/jsonl.ts";
+import type { Log } from "../io/log.ts";
+import { ensureDir, saveManifest, withLockedRun, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { stop } from "./drive.ts";
+import { loadDataset } from "../dataset/spec.ts";
+import { resultsFile } from "../run/files.ts";
+import { collect } from "./collect.ts";
+import { finish } from "./finish.ts";
 
 /**
  * `synthai import`: takes answers produced elsewhere from this run's own request files (vLLM's

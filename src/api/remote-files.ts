@@ -1,6 +1,6 @@
 import type OpenAI from "openai";
 import { call } from "./client.ts";
-import type { Log } from "./log.ts";
+import type { Log } from "../io/log.ts";
 
 const IN_FLIGHT = new Set(["validating", "in_progress", "finalizing", "cancelling"]);
 

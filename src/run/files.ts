@@ -1,8 +1,15 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "./errors.ts";
-import { resultsFile, samplesFile } from "./collect.ts";
-import { collectedRecords, type Manifest } from "./manifest.ts";
+import { UserError } from "../errors.ts";
+import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
+
+export function resultsFile(record: BatchRecord, kind: "output" | "errors"): string {
+  return `results/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.${kind}.jsonl`;
+}
+
+export function samplesFile(record: BatchRecord): string {
+  return `samples/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.jsonl`;
+}
 
 /**
  * The run folder's files as synthai wrote them: their sizes go into the manifest, so that a

@@ -2,11 +2,12 @@ import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { BatchRequest } from "./build.ts";
-import { withTokenCounter, type TokenCounter } from "./tokens.ts";
-import { apiFailure, isApiError, isTransient, sleep } from "./client.ts";
-import { customIdOf, resultsFile } from "./collect.ts";
-import { readJsonl, readLines } from "./jsonl.ts";
-import { crashPoint, ensureDir, type BatchRecord } from "./manifest.ts";
+import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
+import { apiFailure, isApiError, isTransient, sleep } from "../api/client.ts";
+import { customIdOf } from "./collect.ts";
+import { readJsonl, readLines } from "../io/jsonl.ts";
+import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
+import { resultsFile } from "../run/files.ts";
 
 export interface SyncLimits {
   concurrency: number;

@@ -2,7 +2,7 @@ import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import ndjson from "ndjson";
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 /**
  * Streams the objects of a JSONL file that synthai wrote itself. A missing file or a torn line

@@ -1,11 +1,11 @@
 import { mkdir, writeFile, access } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promptText, toMessages } from "./build.ts";
-import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
-import { UserError } from "./errors.ts";
-import { checkSampling, type Sampling } from "./sampling.ts";
-import type { Dataset, Params } from "./spec.ts";
+import { promptText, toMessages } from "../pipeline/build.ts";
+import { drawSample, labelsOf, newFaker, promptOf } from "../dataset/draw.ts";
+import { UserError } from "../errors.ts";
+import { checkSampling, type Sampling } from "../dataset/sampling.ts";
+import type { Dataset, Params } from "../dataset/spec.ts";
 
 /** `synthai preview`: the first `count` samples' draws and prompts, exactly as a run with this seed would build them. */
 export async function previewSamples(params: Params, dataset: Dataset, seed: number, count: number, locale?: string, sampling: Sampling = "random"): Promise<string> {
@@ -51,7 +51,7 @@ export async function scaffold(dir: string): Promise<string[]> {
     if (await access(file).then(() => true, () => false)) throw new UserError(`${file} already exists`, "choose an empty folder for `synthai init`");
   }
   await mkdir(target, { recursive: true });
-  const specModule = fileURLToPath(new URL("./spec.ts", import.meta.url));
+  const specModule = fileURLToPath(new URL("../spec.ts", import.meta.url));
   let specImport = relative(target, specModule).split("\\").join("/");
   if (!specImport.startsWith(".")) specImport = `./${specImport}`;
   await writeFile(files[0]!, SPEC_TEMPLATE(specImport));

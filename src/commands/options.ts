@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
-import { UserError } from "./errors.ts";
-import { priceFor } from "./pricing.ts";
-import { SAMPLINGS, type Sampling } from "./sampling.ts";
-import type { RunConfig } from "./manifest.ts";
+import { UserError } from "../errors.ts";
+import { priceFor } from "../api/pricing.ts";
+import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
+import type { RunConfig } from "../run/manifest.ts";
 
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
 export interface GenerateArgs {

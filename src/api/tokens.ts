@@ -2,8 +2,8 @@
 // for the enqueued-token and sync-mode rate limits.
 import { createRequire } from "node:module";
 import { sep } from "node:path";
-import type { BatchRequest } from "./build.ts";
-import { returnFreedMemory } from "./memory.ts";
+import type { BatchRequest } from "../pipeline/build.ts";
+import { returnFreedMemory } from "../io/memory.ts";
 
 type Body = BatchRequest["body"];
 export type TokenCounter = (body: Body) => number;

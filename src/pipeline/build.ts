@@ -1,11 +1,11 @@
 import { rename, rm } from "node:fs/promises";
 import { setImmediate as turnOfEventLoop } from "node:timers/promises";
 import { join } from "node:path";
-import { drawSample, labelsOf, newFaker, promptOf } from "./draw.ts";
-import { JsonlWriter, readJsonl } from "./jsonl.ts";
-import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "./manifest.ts";
-import type { Dataset, Draw, Message, Params } from "./spec.ts";
-import { withTokenCounter } from "./tokens.ts";
+import { drawSample, labelsOf, newFaker, promptOf } from "../dataset/draw.ts";
+import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
+import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "../run/manifest.ts";
+import type { Dataset, Draw, Message, Params } from "../dataset/spec.ts";
+import { withTokenCounter } from "../api/tokens.ts";
 
 /** Batch-API limits on one input file. */
 export const MAX_REQUESTS_PER_FILE = 50_000;

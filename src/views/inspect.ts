@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readJsonl, readLines } from "./jsonl.ts";
-import { promptText, type BatchRequest } from "./build.ts";
-import { completionText, parseResultLine, resultsFile, samplesFile, type SampleResult } from "./collect.ts";
-import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
-import { formatUsd } from "./pricing.ts";
+import { readJsonl, readLines } from "../io/jsonl.ts";
+import { promptText, type BatchRequest } from "../pipeline/build.ts";
+import { completionText, parseResultLine, type SampleResult } from "../pipeline/collect.ts";
+import { collectedRecords, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { formatUsd } from "../api/pricing.ts";
+import { resultsFile, samplesFile } from "../run/files.ts";
 
 export interface InspectFilter {
   failed?: boolean;

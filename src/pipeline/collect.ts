@@ -1,15 +1,18 @@
-import { closeSync, createWriteStream, openSync, readSync } from "node:fs";
-import { rename, rm, stat } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { rename, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { JsonlWriter, readLineBatches, readLines } from "../io/jsonl.ts";
+import { ensureDir, type BatchRecord, type Chunk, type Collected, type Manifest, crashPoint, saveManifest } from "../run/manifest.ts";
+import { costUsd, type Price, formatUsd } from "../api/pricing.ts";
+import { parseAnswer, type Dataset } from "../dataset/spec.ts";
+import { type DrawsLine } from "../run/draws-file.ts";
+import { noteFiles } from "../run/files.ts";
 import type OpenAI from "openai";
-import { call } from "./client.ts";
-import { JsonlWriter, readLineBatches, readLines } from "./jsonl.ts";
-import { releasingChunks } from "./memory.ts";
-import { crashPoint, ensureDir, type BatchRecord, type Chunk, type Collected, type Manifest } from "./manifest.ts";
-import { costUsd, type Price } from "./pricing.ts";
-import { parseAnswer, type Dataset } from "./spec.ts";
+import { buildRetryRequests } from "./build.ts";
+import { deleteRemoteFiles, downloadResults } from "./download.ts";
+import { UserError } from "../errors.ts";
+import type { Log } from "../io/log.ts";
+import { resultsFile, samplesFile } from "../run/files.ts";
+import { DrawsFile } from "../run/draws-file.ts";
 
 export type SampleStatus = "ok" | "malformed" | "truncated" | "failed" | "missing";
 
@@ -95,62 +98,6 @@ export function judgeLine(line: string, dataset: Dataset): LineVerdict | { corru
   const parsed = parseAnswer(dataset, answer);
   if (!parsed.ok) return { custom_id, status: "malformed", reason: parsed.reason, answer, model: body.model, ...tokens, retryable: true };
   return { custom_id, status: "ok", fields: parsed.fields, answer, model: body.model, ...tokens, retryable: false };
-}
-
-export function resultsFile(record: BatchRecord, kind: "output" | "errors"): string {
-  return `results/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.${kind}.jsonl`;
-}
-
-export function samplesFile(record: BatchRecord): string {
-  return `samples/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.jsonl`;
-}
-
-/**
- * Downloads a batch's output and error files (either may be absent) to a temp name, checks
- * their line counts against the batch's request_counts, then renames them into place.
- */
-export async function downloadResults(client: OpenAI, runDir: string, record: BatchRecord, log: (line: string) => void): Promise<void> {
-  await ensureDir(join(runDir, "results"));
-  const expected = { output: record.requestCounts?.completed, errors: record.requestCounts?.failed };
-  for (const [kind, fileId] of [["output", record.outputFileId], ["errors", record.errorFileId]] as const) {
-    const target = join(runDir, resultsFile(record, kind));
-    if (!fileId) {
-      await rm(target, { force: true });
-      continue;
-    }
-    const tmp = `${target}.tmp`;
-    for (let tries = 1; ; tries++) {
-      const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
-      await pipeline(Readable.fromWeb(response.body as any), releasingChunks, createWriteStream(tmp));
-      crashPoint("during-download");
-      const lines = await countLines(tmp);
-      const want = expected[kind];
-      if (want === undefined || lines >= want) break;
-      if (tries >= 2) {
-        log(`warning: ${fileId} has ${lines} lines, the batch reported ${want}; the missing samples will be asked again`);
-        break;
-      }
-    }
-    await rename(tmp, target);
-  }
-}
-
-async function countLines(path: string): Promise<number> {
-  let lines = 0;
-  for await (const _ of readLines(path)) lines++;
-  return lines;
-}
-
-/** Deletes a collected batch's input, output and error files from the account; their content is on disk. */
-export async function deleteRemoteFiles(client: OpenAI, record: BatchRecord, log: (line: string) => void): Promise<void> {
-  for (const fileId of [record.fileId, record.outputFileId, record.errorFileId]) {
-    if (!fileId) continue;
-    try {
-      await client.files.delete(fileId);
-    } catch (error) {
-      if ((error as { status?: number }).status !== 404) log(`warning: could not delete remote file ${fileId} (${(error as Error).message.split("\n")[0]}); \`synthai gc\` can remove it later`);
-    }
-  }
 }
 
 /**
@@ -276,75 +223,42 @@ function indexInChunk(chunk: Chunk, customId: string | undefined): number | unde
   return index >= 0 && index < chunk.samples ? index : undefined;
 }
 
-/** A line of a draws file: what a sample was drawn with. */
-interface DrawsLine {
-  custom_id: string;
-  sample: number;
-  labels: Record<string, string>;
-}
-
-/**
- * A chunk's draws file, read a sample at a time; it keeps where each line starts (8 bytes a
- * sample). While answers come in the order asked, it reads ahead a window of lines. Once they
- * do not (the service need not keep the order), a file of up to 16 MB (50,000 samples of
- * labels up to 300 bytes) is read whole and kept while the batch is collected; a bigger one is
- * read a line at a time.
- */
-export class DrawsFile {
-  private readonly fd: number;
-  private readonly offsets: Float64Array;
-  private readonly wholeBytes: number;
-  private window = Buffer.allocUnsafeSlow(256 * 1024);
-  private windowStart = 0;
-  private windowEnd = 0;
-  private last = -1;
-
-  private constructor(fd: number, offsets: Float64Array, wholeBytes: number) {
-    [this.fd, this.offsets, this.wholeBytes] = [fd, offsets, wholeBytes];
-  }
-
-  /** Finds where each line starts, reading through the window (a local file: synchronous reads are the fastest). */
-  static open(path: string, chunk: Chunk, wholeBytes = WHOLE_DRAWS_BYTES): DrawsFile {
-    const draws = new DrawsFile(openSync(path, "r"), new Float64Array(chunk.samples + 1), wholeBytes);
-    let line = 0;
-    for (let position = 0; line < chunk.samples && draws.fill(position, draws.window.length) > 0; position = draws.windowEnd) {
-      const data = draws.window.subarray(0, draws.windowEnd - position);
-      for (let at = data.indexOf(10); at !== -1 && line < chunk.samples; at = data.indexOf(10, at + 1)) draws.offsets[++line] = position + at + 1;
-    }
-    if (line < chunk.samples) {
-      draws.close();
-      throw new Error(`${path} has ${line} draws, its chunk ${chunk.samples}`);
-    }
-    return draws;
-  }
-
-  read(index: number): DrawsLine {
-    const [start, end] = [this.offsets[index]!, this.offsets[index + 1]!];
-    if (start < this.windowStart || end > this.windowEnd) {
-      const fileEnd = this.offsets[this.offsets.length - 1]!;
-      if (index === this.last + 1) this.fill(start, Math.max(this.window.length, end - start));
-      else if (fileEnd <= this.wholeBytes) this.fill(0, fileEnd);
-      else this.fill(start, end - start);
-    }
-    this.last = index;
-    return JSON.parse(this.window.toString("utf8", start - this.windowStart, end - this.windowStart));
-  }
-
-  /** Reads `bytes` from `position` into the window (grown if need be); returns how many it read. */
-  private fill(position: number, bytes: number): number {
-    if (this.window.length < bytes) this.window = Buffer.allocUnsafeSlow(bytes);
-    const read = readSync(this.fd, this.window, 0, bytes, position);
-    [this.windowStart, this.windowEnd] = [position, position + read];
-    return read;
-  }
-
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
-const WHOLE_DRAWS_BYTES = 16 << 20;
-
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
+}
+
+/** Collects a finished batch; `client` is needed only for what lives on the service (not for sync or imported answers). */
+export async function collect(runDir: string, manifest: Manifest, record: BatchRecord, client: OpenAI | undefined, dataset: Dataset, log: Log): Promise<void> {
+  if (record.status === "failed") {
+    if (record.errors?.some((e) => e.includes("token_limit_exceeded"))) {
+      // Not the user's fault nor an attempt: the same file goes again once others finish.
+      log(`${record.batchId}: enqueued-token limit reached; will submit ${record.requestsFile} again`);
+      Object.assign(record, { step: "uploaded" });
+      for (const key of ["batchId", "status", "createdAt", "errors", "requestCounts", "inProgressAt", "finalizingAt", "finishedAt", "expiresAt"] as const) delete record[key];
+      saveManifest(runDir, manifest);
+      return;
+    }
+    manifest.state = "failed";
+    manifest.reason = `batch ${record.batchId} failed validation: ${(record.errors ?? ["no details"]).slice(0, 5).join("; ")}`;
+    saveManifest(runDir, manifest);
+    throw new UserError(manifest.reason, `fix the request file ${record.requestsFile} or the spec, then start a new run`);
+  }
+  const remote = Boolean(record.outputFileId || record.errorFileId);
+  if (remote) await downloadResults(client!, runDir, record, log);
+  noteFiles(runDir, manifest, [resultsFile(record, "output"), resultsFile(record, "errors")]);
+  const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
+  noteFiles(runDir, manifest, [samplesFile(record)]);
+  for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
+  const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds) : undefined;
+  crashPoint("after-collect");
+  record.collected = collected;
+  record.step = "collected";
+  if (retry) {
+    manifest.batches.push(retry);
+    noteFiles(runDir, manifest, [retry.requestsFile]);
+  }
+  saveManifest(runDir, manifest);
+  if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
+  log(`collected ${record.batchId === "sync" ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
+    `${collected.truncated} cut off; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`);
 }

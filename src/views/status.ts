@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import { checkRunsDir } from "./disk.ts";
-import { formatDuration } from "./log.ts";
-import { listRunIds, loadManifest, type Manifest } from "./manifest.ts";
-import { formatUsd } from "./pricing.ts";
-import { summarize, type RunSummary } from "./totals.ts";
+import { checkRunsDir } from "../io/disk.ts";
+import { formatDuration } from "../io/log.ts";
+import { listRunIds, loadManifest, type Manifest } from "../run/manifest.ts";
+import { formatUsd } from "../api/pricing.ts";
+import { summarize, type RunSummary } from "../run/totals.ts";
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
 export async function listRuns(runsDir: string): Promise<(RunSummary | { id: string; state: "unreadable"; reason: string })[]> {

@@ -1,5 +1,5 @@
 import type { Faker } from "@faker-js/faker";
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 import { chooseIndexes, type Sampling } from "./sampling.ts";
 import type { Dataset, Draw, Message, Params } from "./spec.ts";
 

@@ -1,5 +1,5 @@
 import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 /**
  * An exclusive lock: a file holding its owner's pid (and, on Linux, the process's start time,

@@ -1,6 +1,6 @@
 import type OpenAI from "openai";
 import type { APIError } from "openai";
-import { UserError, redact } from "./errors.ts";
+import { UserError, redact } from "../errors.ts";
 
 export interface ClientOptions {
   apiKey: string | undefined;

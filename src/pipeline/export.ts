@@ -3,11 +3,12 @@ import { access, constants, open, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parse } from "csv-parse";
 import { stringify as stringifyRows } from "csv-stringify/sync";
-import { UserError } from "./errors.ts";
-import { waitForLock } from "./lock.ts";
-import { readJsonl, TextWriter } from "./jsonl.ts";
-import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "./manifest.ts";
-import { samplesFile, type SampleResult } from "./collect.ts";
+import { UserError } from "../errors.ts";
+import { waitForLock } from "../io/lock.ts";
+import { readJsonl, TextWriter } from "../io/jsonl.ts";
+import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
+import { type SampleResult } from "./collect.ts";
+import { samplesFile } from "../run/files.ts";
 
 export const METRIC_COLUMNS = ["index", "prompt_tokens", "completion_tokens", "total_tokens", "time", "sample", "batch", "sample_id", "attempt", "cost_usd", "model"];
 

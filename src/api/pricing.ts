@@ -1,4 +1,4 @@
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 /** USD per 1M tokens. The Batch API bills half the standard price. */
 export interface Price {

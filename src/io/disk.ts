@@ -1,6 +1,6 @@
 import { statSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 /** A --runs-dir that exists must be a folder; one that does not is made with the first run. */
 export function checkRunsDir(runsDir: string): void {

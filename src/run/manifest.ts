@@ -2,9 +2,9 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } f
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { UserError } from "./errors.ts";
-import { tryLock } from "./lock.ts";
-import { checkRunsDir } from "./disk.ts";
+import { UserError } from "../errors.ts";
+import { tryLock } from "../io/lock.ts";
+import { checkRunsDir } from "../io/disk.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
 

@@ -1,0 +1,196 @@
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Faker } from "@faker-js/faker";
+import { parse as parseJson, printParseErrorCode, type ParseError, type ParseErrorCode } from "jsonc-parser";
+import type { Ajv as AjvClass, ValidateFunction } from "ajv";
+import { UserError } from "../errors.ts";
+
+/** params.json: field → parameter → every value it may take (the seed's shape). */
+export type Params = Record<string, Record<string, string[]>>;
+
+/** One sample's draw: a value per parameter, grouped by field, plus generated values. */
+export interface Draw {
+  params: Record<string, Record<string, string>>;
+  values: Record<string, string>;
+}
+
+export type ParseResult =
+  | { ok: true; fields: Record<string, string> }
+  | { ok: false; reason: string };
+
+export interface Message {
+  role: "system" | "developer" | "user" | "assistant";
+  content: string;
+}
+
+/** A dataset: how to turn a draw into a prompt, and an answer into fields. */
+export interface Dataset {
+  /** Names of the fields the model writes, in CSV order, e.g. ["Call", "Summary"]. */
+  fields: string[];
+  /** Values no list can hold (phone numbers, addresses…), drawn from a seeded faker. */
+  generate?: (faker: Faker, draw: Draw) => Record<string, string>;
+  /** The prompt for one draw: a user message, or a list of messages. */
+  prompt: (draw: Draw) => string | Message[];
+  /**
+   * JSON Schema of an answer: an object with the fields as properties (strict mode: every
+   * property required, `additionalProperties: false`). With it, requests ask for structured
+   * output and answers are checked against it, instead of `[Field]` sections.
+   */
+  schema?: Record<string, unknown>;
+  /** Answer → fields; defaults to `[Field] text` sections, or JSON when there is a schema. */
+  parse?: (answer: string, fields: string[]) => ParseResult;
+}
+
+export function defineDataset(dataset: Dataset): Dataset {
+  return dataset;
+}
+
+/** Splits `[Call] … [Summary] …` into fields; every field must be present and non-empty. */
+export function parseMarkers(answer: string, fields: string[]): ParseResult {
+  const found = [...answer.matchAll(markerPattern(fields))];
+  const out: Record<string, string> = {};
+  for (const [i, match] of found.entries()) {
+    const name = match[1]!;
+    if (name in out) return { ok: false, reason: `section [${name}] appears twice` };
+    const end = found[i + 1]?.index ?? answer.length;
+    out[name] = answer.slice(match.index + match[0].length, end).trim().replace(/^[:\-\s]+/, "");
+  }
+  for (const field of fields) {
+    if (!(field in out)) return { ok: false, reason: `missing section [${field}]` };
+    if (!out[field]) return { ok: false, reason: `empty section [${field}]` };
+  }
+  return { ok: true, fields: out };
+}
+
+const validators = new WeakMap<object, ValidateFunction>();
+
+/** Ajv (15 MB) is loaded only by a dataset with a schema; require keeps parsing synchronous. */
+function loadAjv(): typeof AjvClass {
+  return (createRequire(import.meta.url)("ajv") as { Ajv: typeof AjvClass }).Ajv;
+}
+
+/** Reads a structured-output answer: JSON that the dataset's schema accepts, one value per field. */
+export function parseStructured(answer: string, dataset: Dataset): ParseResult {
+  let data: unknown;
+  try {
+    data = JSON.parse(answer);
+  } catch {
+    return { ok: false, reason: "answer is not JSON" };
+  }
+  let validate = validators.get(dataset.schema!);
+  if (!validate) validators.set(dataset.schema!, (validate = new (loadAjv())({ strict: false, allErrors: false }).compile(dataset.schema!)));
+  if (!validate(data)) {
+    const error = validate.errors?.[0];
+    return { ok: false, reason: `answer does not match the schema: ${error?.instancePath || "answer"} ${error?.message ?? ""}`.trim() };
+  }
+  const fields: Record<string, string> = {};
+  for (const field of dataset.fields) {
+    const value = (data as Record<string, unknown>)[field];
+    if (value === undefined || value === null || value === "") return { ok: false, reason: `empty field ${field}` };
+    fields[field] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { ok: true, fields };
+}
+
+export function parseAnswer(dataset: Dataset, answer: string): ParseResult {
+  if (!dataset.parse && dataset.schema) return parseStructured(answer, dataset);
+  const parse = dataset.parse ?? parseMarkers;
+  try {
+    return parse(answer, dataset.fields);
+  } catch (error) {
+    return { ok: false, reason: `parser threw: ${(error as Error).message}` };
+  }
+}
+
+// One pattern per field list, not one per answer.
+const markerPatterns = new Map<string, RegExp>();
+
+function markerPattern(fields: string[]): RegExp {
+  const key = fields.join("\n");
+  let pattern = markerPatterns.get(key);
+  if (!pattern) markerPatterns.set(key, (pattern = new RegExp(`\\[(${fields.map(escapeRegExp).join("|")})\\]`, "g")));
+  return pattern;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Reads and checks params.json; every mistake is a UserError naming the spot. */
+export async function loadParams(path: string): Promise<Params> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError(`params file ${path} does not exist`, "pass the right path with -j/--params");
+    throw new UserError(`cannot read params file ${path} (${code})`, "check its permissions");
+  }
+  return checkParams(text, path);
+}
+
+export function checkParams(text: string, path: string): Params {
+  const errors: ParseError[] = [];
+  const data: unknown = parseJson(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first) {
+    const before = text.slice(0, first.offset);
+    const line = before.split("\n").length;
+    const column = first.offset - before.lastIndexOf("\n");
+    throw new UserError(`${path}: invalid JSON at line ${line} column ${column}: ${describeJsonError(first.error)}`, "fix the JSON syntax");
+  }
+  const hint = 'params.json maps each field to parameters, each a list of strings: {"Call": {"Attitude": ["positive", "negative"]}}';
+  if (!isObject(data) || Object.keys(data).length === 0) throw new UserError(`${path}: expected an object of fields`, hint);
+  const seen = new Map<string, string>();
+  for (const [field, parameters] of Object.entries(data)) {
+    if (!isObject(parameters)) throw new UserError(`${path}: field "${field}" must be an object of parameters`, hint);
+    for (const [name, values] of Object.entries(parameters)) {
+      if (!Array.isArray(values) || values.length === 0) throw new UserError(`${path}: ${field}.${name} has no values`, "give it a non-empty list of strings");
+      const bad = values.findIndex((v) => typeof v !== "string" || v.trim() === "");
+      if (bad >= 0) throw new UserError(`${path}: ${field}.${name}[${bad}] is not a non-empty string`, "every value must be a string");
+      const other = seen.get(name);
+      if (other) throw new UserError(`${path}: parameter "${name}" is in both ${other} and ${field}`, "rename one: parameter names become CSV columns");
+      seen.set(name, field);
+    }
+  }
+  return data as Params;
+}
+
+function describeJsonError(code: ParseErrorCode): string {
+  const text = printParseErrorCode(code);
+  if (text === "PropertyNameExpected" || text === "ValueExpected") return `${text === "ValueExpected" ? "a value" : "a property name"} was expected (a trailing comma?)`;
+  return text.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Loads a spec module (default export or `dataset`), or the built-in one. */
+export async function loadDataset(specPath: string | undefined): Promise<Dataset> {
+  if (!specPath) return (await import("./builtin/customer-calls.ts")).default;
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(resolve(specPath)).href);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(resolve(specPath)))
+      throw new UserError(`spec ${specPath} does not exist`, "pass the path of a .ts module with --spec");
+    throw new UserError(`spec ${specPath} does not load: ${(error as Error).message.split("\n")[0]}`, "fix the module so that `node` can import it");
+  }
+  const dataset = (module.default ?? module.dataset) as Partial<Dataset> | undefined;
+  const hint = "export default defineDataset({ fields: [...], prompt: (draw) => ..., parse?: (answer, fields) => ... })";
+  if (!dataset || typeof dataset !== "object") throw new UserError(`spec ${specPath} has no default export`, hint);
+  if (!Array.isArray(dataset.fields) || dataset.fields.length === 0 || dataset.fields.some((f) => typeof f !== "string" || !f))
+    throw new UserError(`spec ${specPath}: "fields" must be a non-empty list of names`, hint);
+  if (typeof dataset.prompt !== "function") throw new UserError(`spec ${specPath}: "prompt" must be a function`, hint);
+  if (dataset.schema !== undefined && (typeof dataset.schema !== "object" || dataset.schema === null || (dataset.schema as { type?: unknown }).type !== "object"))
+    throw new UserError(`spec ${specPath}: "schema" must be a JSON Schema of type "object"`, "give the fields as its properties");
+  for (const key of ["parse", "generate"] as const)
+    if (dataset[key] !== undefined && typeof dataset[key] !== "function") throw new UserError(`spec ${specPath}: "${key}" must be a function`, hint);
+  // Remembered so that a spec that throws later is named in the message.
+  Object.defineProperty(dataset, "source", { value: `spec ${specPath}`, enumerable: false });
+  return dataset as Dataset;
+}

@@ -1,0 +1,39 @@
+// What a run may still send: the budget's worst case and the service's queue limits.
+import { type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { costUsd, formatUsd } from "../api/pricing.ts";
+import { spentUsd } from "../run/totals.ts";
+
+/** Worst-case and likely cost of the requests still to be sent, at the run's price. */
+export function estimate(manifest: Manifest): string {
+  const { config } = manifest;
+  const open = manifest.batches.filter((b) => b.step !== "collected");
+  const promptTokens = open.reduce((s, b) => s + b.promptTokens, 0);
+  const requests = open.reduce((s, b) => s + b.requests, 0);
+  const worst = costUsd(config.price, promptTokens, requests * config.maxTokens);
+  const promptCost = costUsd(config.price, promptTokens, 0);
+  return `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt tokens → ${formatUsd(promptCost)} ` +
+    `+ at most ${requests * config.maxTokens} completion tokens → at most ${formatUsd(worst)} at ${config.mode ?? "batch"} price` +
+    (config.budgetUsd !== undefined ? ` (budget ${formatUsd(config.budgetUsd)})` : "");
+}
+
+export function worstCase(manifest: Manifest, record: BatchRecord): number {
+  return costUsd(manifest.config.price, record.promptTokens, record.requests * manifest.config.maxTokens);
+}
+
+/** May this batch be sent without any chance of going over the budget? */
+export function fitsBudget(manifest: Manifest, record: BatchRecord): boolean {
+  const budget = manifest.config.budgetUsd;
+  if (budget === undefined) return true;
+  const reserved = manifest.batches.filter((b) => b.step === "submitted" || b.step === "finished").reduce((s, b) => s + worstCase(manifest, b), 0);
+  return spentUsd(manifest) + reserved + worstCase(manifest, record) <= budget + 1e-12;
+}
+
+/** Keeps within --max-in-flight batches and --max-enqueued-tokens; one batch always may go. */
+export function fitsLimits(manifest: Manifest, record: BatchRecord): boolean {
+  const inFlight = manifest.batches.filter((b) => b.step === "submitted");
+  if (inFlight.length === 0) return true;
+  const { maxInFlight, maxEnqueuedTokens } = manifest.config;
+  if (maxInFlight !== undefined && inFlight.length >= maxInFlight) return false;
+  const enqueued = inFlight.reduce((s, b) => s + b.promptTokens, 0);
+  return maxEnqueuedTokens === undefined || enqueued + record.promptTokens <= maxEnqueuedTokens;
+}

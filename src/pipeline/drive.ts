@@ -1,0 +1,129 @@
+import type OpenAI from "openai";
+import { sleep } from "../api/client.ts";
+import { UserError } from "../errors.ts";
+import { formatDuration, progress, type Log } from "../io/log.ts";
+import { saveManifest, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { formatUsd } from "../api/pricing.ts";
+import type { Dataset } from "../dataset/spec.ts";
+import { spentUsd } from "../run/totals.ts";
+import { worstCase } from "./budget.ts";
+import { runOnDone } from "./on-done.ts";
+import { sendDirectly, submit } from "./submit.ts";
+import { poll } from "./wait.ts";
+import { collect } from "./collect.ts";
+import { finish } from "./finish.ts";
+import { fitsBudget, fitsLimits } from "./budget.ts";
+import { progressLine } from "./progress.ts";
+
+const MAX_POLL_SECONDS = 300;
+const MAX_OUTAGE_SECONDS = 6 * 3600;
+
+export interface DriveOptions {
+  detach?: boolean;
+  /** Told the run's id as soon as there is a run. */
+  onRun?: (id: string) => void;
+  /** Submit nothing new: wait for what is in flight, collect it, stop. */
+  cancelling?: boolean;
+  log: Log;
+}
+
+/** Drives the run, then runs its --on-done command once it has ended (not when detached). */
+export async function driveAndNotify(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<Manifest> {
+  try {
+    await drive(runDir, manifest, client, dataset, options);
+  } finally {
+    if (manifest.config.onDone && ["done", "stopped", "failed"].includes(manifest.state)) await runOnDone(manifest, options.log);
+  }
+  return manifest;
+}
+
+/** Submits, waits, collects and re-requests until every sample is valid or given up, then exports. */
+export async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<Manifest> {
+  const { log } = options;
+  const save = () => saveManifest(runDir, manifest);
+  if (manifest.state === "done") {
+    log(`run ${manifest.id} is already done`);
+    return manifest;
+  }
+  manifest.state = "running";
+  delete manifest.reason;
+  save();
+  let pollSeconds = manifest.config.pollIntervalSeconds;
+
+  let outageSince: number | undefined;
+  for (;;) {
+    try {
+      const step = await advanceRun(runDir, manifest, client, dataset, options);
+      if (step.stopped) return step.stopped;
+      if (step.done) break;
+      await sleep(pollSeconds * 1000);
+      const changed = await poll(client, manifest, step.inFlight, save);
+      outageSince = undefined;
+      const { line, key } = progressLine(manifest, { width: log.width?.() });
+      progress(log, line, key);
+      // Back off while nothing moves; look again soon once something does.
+      pollSeconds = changed ? manifest.config.pollIntervalSeconds : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
+    } catch (error) {
+      // An overnight run outlasts an outage: wait and look again, for up to MAX_OUTAGE_SECONDS.
+      if (!(error instanceof UserError && error.transient)) throw error;
+      outageSince ??= Date.now();
+      if (Date.now() - outageSince > MAX_OUTAGE_SECONDS * 1000) throw error;
+      log(`warning: ${error.message}; trying again in ${formatDuration(pollSeconds)}`);
+      await sleep(pollSeconds * 1000);
+      pollSeconds = Math.min(MAX_POLL_SECONDS, pollSeconds * 2);
+    }
+  }
+
+  return finish(runDir, manifest, dataset, log);
+}
+
+/** Collects what finished and submits what may go; says whether to wait, stop, or export. */
+async function advanceRun(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<{ inFlight: BatchRecord[]; done?: boolean; stopped?: Manifest }> {
+  const { log } = options;
+  for (;;) {
+    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, client, dataset, log);
+
+    let blocked: BatchRecord | undefined;
+    if (!options.cancelling) {
+      for (const record of manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded")) {
+        if (!fitsBudget(manifest, record)) {
+          blocked = record;
+          continue;
+        }
+        if (manifest.config.mode === "sync") {
+          await sendDirectly(client, runDir, manifest, record, log);
+          continue;
+        }
+        if (!fitsLimits(manifest, record)) continue;
+        await submit(client, runDir, manifest, record, log);
+      }
+    }
+
+    const inFlight = manifest.batches.filter((b) => b.step === "submitted");
+    if (options.detach && inFlight.length > 0) {
+      log(`detached: ${inFlight.length} batch(es) in flight; continue later with \`synthai resume ${manifest.id}\``);
+      return { inFlight, stopped: manifest };
+    }
+    if (inFlight.length > 0) return { inFlight };
+    if (manifest.batches.some((b) => b.step === "finished")) continue;
+    if (options.cancelling) return { inFlight, stopped: stop(runDir, manifest, "cancelled", log) };
+    if (blocked) return { inFlight, stopped: stopForBudget(runDir, manifest, blocked, log) };
+    return { inFlight, done: true };
+  }
+}
+
+function stopForBudget(runDir: string, manifest: Manifest, blocked: BatchRecord, log: Log): Manifest {
+  return stop(runDir, manifest, `budget: spent ${formatUsd(spentUsd(manifest))} for ${validCount(manifest)} valid samples; the next batch (${blocked.requests} requests) could cost up to ${formatUsd(worstCase(manifest, blocked))}, over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`, log, " -l <higher limit>");
+}
+
+export function stop(runDir: string, manifest: Manifest, reason: string, log: Log, resumeFlags = ""): Manifest {
+  manifest.state = "stopped";
+  manifest.reason = reason === "cancelled" ? `cancelled with ${validCount(manifest)} valid samples, spent ${formatUsd(spentUsd(manifest))}` : reason;
+  saveManifest(runDir, manifest);
+  log(`stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id}${resumeFlags}\`, or export what there is with \`synthai export ${manifest.id}\``);
+  return manifest;
+}
+
+function validCount(manifest: Manifest): number {
+  return manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0);
+}

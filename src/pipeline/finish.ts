@@ -1,0 +1,67 @@
+// The end of a run, and `synthai export`: the CSVs written from the run folder.
+import { collectBatch } from "./collect.ts";
+import { checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
+import { exportRun, type SampleFeed } from "./export.ts";
+import { progress, type Log } from "../io/log.ts";
+import { collectedRecords, saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
+import { formatUsd } from "../api/pricing.ts";
+import { loadDataset, type Dataset } from "../dataset/spec.ts";
+import { summarize } from "../run/totals.ts";
+import { samplesFile } from "../run/files.ts";
+
+/** Every sample is valid or given up: write the CSVs and mark the run done. */
+export async function finish(runDir: string, manifest: Manifest, dataset: Dataset, log: Log): Promise<Manifest> {
+  checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: false }));
+  manifest.state = "exporting";
+  saveManifest(runDir, manifest);
+  const exported = await exportWithProgress(runDir, manifest, dataset, log);
+  manifest.state = "done";
+  saveManifest(runDir, manifest);
+  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
+  return manifest;
+}
+
+/** Writes the CSVs; if that fails halfway, the manifest goes back to what it said before. */
+async function exportWithProgress(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, { output, feed }: { output?: string | undefined; feed?: SampleFeed } = {}) {
+  const before = JSON.stringify(manifest);
+  try {
+    return await exportRun(runDir, manifest, {
+      fields: dataset.fields,
+      save: () => saveManifest(runDir, manifest),
+      onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
+      onWait: log,
+      ...(output ? { output } : {}),
+      ...(feed ? { feed } : {}),
+    });
+  } catch (error) {
+    for (const key of Object.keys(manifest)) delete (manifest as Record<string, unknown>)[key];
+    Object.assign(manifest, JSON.parse(before));
+    saveManifest(runDir, manifest);
+    throw error;
+  }
+}
+
+function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
+  const { valid, reRequested, givenUp, costUsd: spent } = summarize(manifest);
+  const nothing = valid === 0 ? ` — no answer was valid: \`synthai inspect ${manifest.id} --failed\` shows why` : givenUp ? ` — see \`synthai status ${manifest.id}\`` : "";
+  return `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
+    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(spent * 2)})`}; ${reRequested} re-requested, ${givenUp} given up${nothing}`;
+}
+
+/** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */
+export async function reexport(runDir: string, options: { output?: string; log: Log }): Promise<Manifest> {
+  return withLockedRun(runDir, async (manifest) => {
+    const dataset = await loadDataset(manifest.config.specFile);
+    checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
+    // One pass: each batch is judged again and its samples go straight on to the CSV.
+    const feed: SampleFeed = async (add) => {
+      for (const record of collectedRecords(manifest)) {
+        record.collected = (await collectBatch(runDir, manifest, record, dataset, manifest.config.price, add)).collected;
+        noteFiles(runDir, manifest, [samplesFile(record)]);
+      }
+    };
+    const exported = await exportWithProgress(runDir, manifest, dataset, options.log, { output: options.output, feed });
+    options.log(`exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`);
+    return manifest;
+  });
+}

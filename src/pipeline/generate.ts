@@ -1,0 +1,168 @@
+// The run's story from the start: check inputs, build the request files, then drive it; or pick it up where it stopped.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { buildRequests, chunkSize, estimateBuildBytes } from "./build.ts";
+import { makeClient, preflight } from "../api/client.ts";
+import { checkRunFiles, noteFiles } from "../run/files.ts";
+import { UserError } from "../errors.ts";
+import { checkWritable, datasetColumns, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
+import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
+import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
+import { progress, type Log } from "../io/log.ts";
+import { crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Chunk, type Manifest, type RunConfig } from "../run/manifest.ts";
+import { loadDataset, loadParams, type Dataset, type Params } from "../dataset/spec.ts";
+import { runPilot, type PilotOptions } from "./pilot.ts";
+import { checkSampling } from "../dataset/sampling.ts";
+import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
+import { estimate } from "./budget.ts";
+
+export interface Connection {
+  apiKey: string | undefined;
+  baseURL: string | undefined;
+}
+
+/** `synthai generate`: check inputs, build every request file, then drive the run to its end. */
+export async function generate(config: RunConfig, runsDir: string, connection: Connection, options: DriveOptions & PilotOptions & { dryRun?: boolean }): Promise<Manifest> {
+  const params = await loadParams(config.paramsFile);
+  const dataset = await loadDataset(config.specFile);
+  await checkInputs(config, params, dataset, runsDir, Boolean(options.yes));
+  const client = options.dryRun ? undefined : await makeClient(connection);
+  if (client) await preflight(client, config.mode);
+  const id = newRunId(new Date());
+  options.onRun?.(id);
+  const runDir = join(runsDir, id);
+  await ensureDir(runDir);
+  const manifest: Manifest = { version: 1, id, createdAt: new Date().toISOString(), state: "building", config, chunks: [], batches: [] };
+  saveManifest(runDir, manifest);
+  const unlock = lockRun(runDir);
+  try {
+    options.log(`run ${id}: ${config.samples} samples, model ${config.model}, seed ${config.seed} (${runDir})`);
+    await build(runDir, manifest, dataset, options.log, params).catch(async (error) => {
+      // A spec that fails on a later sample: nothing was sent, so no run is left half-built.
+      if (error instanceof UserError) await rm(runDir, { recursive: true, force: true });
+      throw error;
+    });
+    if (options.dryRun) {
+      manifest.state = "dry-run";
+      saveManifest(runDir, manifest);
+      options.log(estimate(manifest));
+      options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);
+      return manifest;
+    }
+    if (options.pilot && !(await runPilot(client!, runDir, manifest, dataset, options.pilot, options))) {
+      return stop(runDir, manifest, "pilot: waiting for a go; the requests are built", options.log);
+    }
+    return await driveAndNotify(runDir, manifest, client!, dataset, options);
+  } finally {
+    unlock();
+  }
+}
+
+/**
+ * Refuses, before anything is written or paid for, what this run could not finish: an output
+ * it could not append to, a spec that does not fit the params, a build the disk cannot hold.
+ */
+async function checkInputs(config: RunConfig, params: Params, dataset: Dataset, runsDir: string, goOn: boolean): Promise<void> {
+  checkSampling(config.sampling ?? "random", params, config.samples);
+  checkRunsDir(runsDir);
+  await checkWritable(config.output);
+  const faker = await newFaker(config.locale);
+  checkPrompts(faker, params, dataset, config.seed, config.samples, config.paramsFile, config.sampling);
+  const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling);
+  const existing = await readExistingCsv(config.output, datasetColumns(dataset.fields, Object.keys(labelsOf(first))), config.delimiter);
+  if (config.metrics) await readExistingCsv(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
+  if (!goOn) checkDiskSpace(runsDir, estimateBuildBytes(config, dataset, first));
+}
+
+/** `synthai resume`: carry on from whatever step the manifest records. */
+export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number; keepRemote?: boolean; onDone?: string; topUp?: number }): Promise<Manifest> {
+  return withLockedRun(runDir, async (manifest) => {
+    const config = manifest.config;
+    if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
+    if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
+    if (options.keepRemote) config.keepRemote = true;
+    if (options.onDone) config.onDone = options.onDone;
+    if (manifest.state === "done" && !options.topUp) {
+      options.log(`run ${manifest.id} is already done`);
+      return manifest;
+    }
+    const dataset = await loadDataset(config.specFile);
+    const client = await makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
+    options.log(`resuming run ${manifest.id} (${manifest.state})`);
+    if (manifest.state === "building") await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
+    if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
+    return driveAndNotify(runDir, manifest, client, dataset, options);
+  });
+}
+
+/**
+ * Builds the request files, or the rest of them: chunks a killed build finished (their files
+ * as they were written) are kept, and the build goes on from the first unfinished one.
+ */
+async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Params): Promise<void> {
+  const { config } = manifest;
+  manifest.state = "building";
+  const kept = builtChunks(runDir, manifest);
+  manifest.chunks = manifest.chunks.slice(0, kept);
+  manifest.batches = manifest.batches.filter((b) => b.chunk < kept);
+  saveManifest(runDir, manifest);
+  const last = manifest.chunks.at(-1);
+  const first = last ? last.firstSample + last.samples : 0;
+  if (kept) log(`keeping the ${kept} file(s) already built; building from sample ${first + 1}`);
+  await buildRequests(runDir, config, params, dataset, {
+    range: { first, count: config.samples - first, firstChunk: kept },
+    perChunk: chunkSize(config.samples, config.batches),
+    onChunk: (chunk, record) => {
+      manifest.chunks.push(chunk);
+      manifest.batches.push(record);
+      noteBuilt(runDir, manifest, { chunks: [chunk], batches: [record] });
+      saveManifest(runDir, manifest);
+      crashPoint("after-chunk");
+    },
+    onProgress: (done) => progress(log, `building requests: ${first + done}/${config.samples}`, "build"),
+  });
+  crashPoint("during-build");
+  manifest.state = "running";
+  saveManifest(runDir, manifest);
+  log(`built ${config.samples} requests in ${manifest.batches.length} file(s)`);
+}
+
+/** How many of the chunks the manifest records still have their files as written. */
+function builtChunks(runDir: string, manifest: Manifest): number {
+  let kept = 0;
+  for (const chunk of manifest.chunks) {
+    const record = manifest.batches.find((b) => b.chunk === chunk.index && b.attempt === 1);
+    try {
+      checkRunFiles(runDir, manifest, [chunk.drawsFile, record!.requestsFile]);
+    } catch {
+      break;
+    }
+    kept++;
+  }
+  return kept;
+}
+
+/**
+ * --top-up N: adds N samples to a finished run, drawn from where its stream stopped (sample
+ * indexes after its last), so no old sample comes again — with --sampling unique, no old
+ * combination either. The run's rows in its CSV are then written again with the new ones.
+ */
+async function topUp(runDir: string, manifest: Manifest, dataset: Dataset, count: number, log: Log): Promise<void> {
+  if (manifest.state !== "done") throw new UserError(`run ${manifest.id} is ${manifest.state}; only a finished run can be topped up`, `finish it first with \`synthai resume ${manifest.id}\``);
+  const { config } = manifest;
+  const params = await loadParams(config.paramsFile);
+  checkSampling(config.sampling ?? "random", params, config.samples + count);
+  const first = config.samples;
+  config.samples += count;
+  const built = await buildRequests(runDir, config, params, dataset, { range: { first, count, firstChunk: manifest.chunks.length } });
+  manifest.chunks.push(...built.chunks);
+  manifest.batches.push(...built.batches);
+  noteBuilt(runDir, manifest, built);
+  manifest.state = "running";
+  saveManifest(runDir, manifest);
+  log(`topping up run ${manifest.id}: samples ${first + 1} to ${config.samples} in ${built.batches.length} new file(s)`);
+}
+
+function noteBuilt(runDir: string, manifest: Manifest, built: { chunks: Chunk[]; batches: BatchRecord[] }): void {
+  noteFiles(runDir, manifest, [...built.chunks.map((c) => c.drawsFile), ...built.batches.map((b) => b.requestsFile)]);
+}

@@ -1,0 +1,55 @@
+// Waiting for batches: what the service says about each one, read into its record.
+import type OpenAI from "openai";
+import type { Batch } from "openai/resources/batches";
+import { call } from "../api/client.ts";
+import { crashPoint, type BatchRecord, type Manifest } from "../run/manifest.ts";
+
+const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
+/**
+ * Looks at every batch in flight once; true if any moved. Many batches are read from one
+ * listing (newest first) instead of one request each.
+ */
+export async function poll(client: OpenAI, manifest: Manifest, inFlight: BatchRecord[], save: () => void): Promise<boolean> {
+  const seen = new Map<string, Batch>();
+  if (inFlight.length > 3) {
+    const oldest = Math.min(...inFlight.map((b) => b.createdAt ?? 0));
+    await call(client, "listing batches", async () => {
+      for await (const batch of client.batches.list({ limit: 100 })) {
+        seen.set(batch.id, batch);
+        if (batch.created_at < oldest || seen.size >= inFlight.length + 200) break;
+      }
+    });
+  }
+  let changed = false;
+  for (const record of inFlight) {
+    const batch = seen.get(record.batchId!) ?? (await call(client, `checking batch ${record.batchId}`, () => client.batches.retrieve(record.batchId!)));
+    const where = (r: BatchRecord) => `${r.status}:${r.requestCounts?.completed}:${r.requestCounts?.failed}`;
+    const before = where(record);
+    applyBatch(record, batch);
+    if (before !== where(record)) changed = true;
+    if (FINAL.has(batch.status)) {
+      record.step = "finished";
+      save();
+      crashPoint("after-finished");
+    }
+  }
+  return changed;
+}
+
+/** Copies what the service says about a batch into its record. */
+export function applyBatch(record: BatchRecord, batch: Batch): void {
+  record.batchId = batch.id;
+  record.status = batch.status;
+  record.createdAt = batch.created_at;
+  if (batch.request_counts) record.requestCounts = { ...batch.request_counts };
+  if (batch.in_progress_at) record.inProgressAt = batch.in_progress_at;
+  if (batch.finalizing_at) record.finalizingAt = batch.finalizing_at;
+  const finished = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.failed_at;
+  if (finished) record.finishedAt = finished;
+  if (batch.expires_at) record.expiresAt = batch.expires_at;
+  if (batch.usage) record.usage = { input_tokens: batch.usage.input_tokens, output_tokens: batch.usage.output_tokens };
+  if (batch.output_file_id) record.outputFileId = batch.output_file_id;
+  if (batch.error_file_id) record.errorFileId = batch.error_file_id;
+  if (batch.errors?.data?.length)
+    record.errors = batch.errors.data.map((e) => `${e.line ? `line ${e.line}: ` : ""}${e.code ?? "error"}: ${e.message ?? ""}`);
+}
