@@ -6,7 +6,7 @@ import { customId, requestFor, toMessages } from "../src/pipeline/build.ts";
 import customerCalls from "../src/dataset/builtin/customer-calls.ts";
 import { drawSample, newFaker } from "../src/dataset/draw.ts";
 import { toRunConfig } from "../src/commands/options.ts";
-import { checkParams } from "../src/dataset/spec.ts";
+import { checkParams } from "../src/dataset/params.ts";
 
 const [samples, out] = [Number(process.argv[2]), process.argv[3]!];
 const params = checkParams(readFileSync(new URL("../params.json", import.meta.url), "utf8"), "params.json");

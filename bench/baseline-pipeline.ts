@@ -13,8 +13,8 @@ import { customId, requestFor, toMessages } from "../src/pipeline/build.ts";
 import customerCalls from "../src/dataset/builtin/customer-calls.ts";
 import { drawSample, newFaker } from "../src/dataset/draw.ts";
 import { toRunConfig } from "../src/commands/options.ts";
-import { checkParams } from "../src/dataset/spec.ts";
 import { baselineRow } from "./baseline-row.ts";
+import { checkParams } from "../src/dataset/params.ts";
 
 const [samples, dir, baseURL] = [Number(process.argv[2]), process.argv[3]!, process.argv[4]!];
 const perFile = 50_000;

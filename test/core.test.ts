@@ -11,12 +11,13 @@ import { metricsPathFor } from "../src/pipeline/export.ts";
 import { newRunId, type RunConfig } from "../src/run/manifest.ts";
 import { toRunConfig } from "../src/commands/options.ts";
 import { batchPrice, costUsd } from "../src/api/pricing.ts";
-import { checkParams, parseMarkers, parseStructured, type Params } from "../src/dataset/spec.ts";
+import { parseMarkers, parseStructured } from "../src/dataset/spec.ts";
 import { chooseIndexes, permute } from "../src/dataset/sampling.ts";
 import { withTokenCounter } from "../src/api/tokens.ts";
 import { PARAMS, tempDir } from "./helpers.ts";
 import { DrawsFile } from "../src/run/draws-file.ts";
 import { fitsBudget } from "../src/pipeline/budget.ts";
+import { checkParams, type Params } from "../src/dataset/params.ts";
 
 describe("parseMarkers", () => {
   test("splits [Call] and [Summary] sections", () => {

@@ -1,6 +1,7 @@
 import type OpenAI from "openai";
 import type { APIError } from "openai";
 import { UserError, redact } from "../errors.ts";
+import { providerFor } from "./providers/index.ts";
 
 export interface ClientOptions {
   apiKey: string | undefined;
@@ -13,10 +14,10 @@ let sdk: typeof import("openai") | undefined;
 
 /** The SDK client; its own retries (backoff, `retry-after`) cover idempotent calls. */
 export async function makeClient({ apiKey, baseURL }: ClientOptions): Promise<OpenAI> {
-  if (!apiKey)
-    throw new UserError("no OpenAI API key", "set OPENAI_API_KEY or pass -k/--api-key");
+  const provider = providerFor();
+  if (!apiKey) throw new UserError("no OpenAI API key", `set ${provider.keyVariable} or pass -k/--api-key`);
   sdk ??= await import("openai");
-  return new sdk.OpenAI({ apiKey, baseURL: baseURL || undefined, maxRetries: 6, timeout: 120_000 });
+  return new sdk.OpenAI({ apiKey, baseURL: baseURL || provider.baseURL, maxRetries: 6, timeout: 120_000 });
 }
 
 /** An error the API (or the way to it) answered with; anything else is ours. */

@@ -1,4 +1,5 @@
 import { UserError } from "../errors.ts";
+import { providerFor } from "./providers/index.ts";
 
 /** USD per 1M tokens. The Batch API bills half the standard price. */
 export interface Price {
@@ -33,7 +34,7 @@ export function batchPrice(model: string, override: { input?: number; output?: n
 /** What a model costs per 1M tokens: half price through the Batch API, full price sent directly. */
 export function priceFor(model: string, mode: "batch" | "sync", override: { input?: number; output?: number } = {}): Price {
   const standard = standardPrice(model);
-  const share = mode === "batch" ? 0.5 : 1;
+  const share = mode === "batch" ? providerFor().batchShare : 1;
   const input = override.input ?? (standard ? standard.input * share : undefined);
   const output = override.output ?? (standard ? standard.output * share : undefined);
   if (input === undefined || output === undefined)

@@ -2,11 +2,11 @@
 // for the enqueued-token and sync-mode rate limits.
 import { createRequire } from "node:module";
 import { sep } from "node:path";
-import type { BatchRequest } from "../pipeline/build.ts";
+import type { Message } from "./endpoints/index.ts";
 import { returnFreedMemory } from "../io/memory.ts";
 
-type Body = BatchRequest["body"];
-export type TokenCounter = (body: Body) => number;
+/** A request's prompt, as its endpoint reads it back from the body. */
+export type TokenCounter = (prompt: { messages: Message[]; schema?: unknown }) => number;
 type Tokenizer = typeof import("gpt-tokenizer");
 
 const require = createRequire(import.meta.url);
@@ -26,10 +26,9 @@ export async function withTokenCounter<T>(use: (count: TokenCounter) => Promise<
   let schema: unknown;
   let schemaTokens = 0;
   try {
-    return await use((body) => {
-      const format = body.response_format?.json_schema.schema;
-      if (format !== schema) [schema, schemaTokens] = [format, format ? countTokens(JSON.stringify(format)) : 0];
-      return body.messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3) + schemaTokens;
+    return await use((prompt) => {
+      if (prompt.schema !== schema) [schema, schemaTokens] = [prompt.schema, prompt.schema ? countTokens(JSON.stringify(prompt.schema)) : 0];
+      return prompt.messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3) + schemaTokens;
     });
   } finally {
     releaseTokenizer();

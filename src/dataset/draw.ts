@@ -1,7 +1,8 @@
 import type { Faker } from "@faker-js/faker";
 import { UserError } from "../errors.ts";
 import { chooseIndexes, type Sampling } from "./sampling.ts";
-import type { Dataset, Draw, Message, Params } from "./spec.ts";
+import type { Dataset, Draw, Message } from "./spec.ts";
+import { type Params } from "./params.ts";
 
 /**
  * Draws sample `index` of a run: each parameter's value (by default uniformly, with

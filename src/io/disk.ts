@@ -1,6 +1,7 @@
 import { statSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
+import { access, constants, stat } from "node:fs/promises";
 
 /** A --runs-dir that exists must be a folder; one that does not is made with the first run. */
 export function checkRunsDir(runsDir: string): void {
@@ -47,4 +48,18 @@ export function formatBytes(bytes: number): string {
   let unit = 0;
   while (value >= 1000 && unit < units.length - 1) [value, unit] = [value / 1000, unit + 1];
   return `${value >= 100 || unit === 0 ? Math.round(value) : value.toPrecision(3)} ${units[unit]}`;
+}
+
+export async function checkWritable(path: string): Promise<void> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UserError(`output ${path} is a folder`, "give a file name, e.g. -p dataset.csv");
+  try {
+    await access(path, constants.W_OK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new UserError(`cannot write to ${path}`, "choose another output with -p, or fix its permissions");
+    try {
+      await access(dirname(path), constants.W_OK);
+    } catch {
+      throw new UserError(`cannot create ${path}: its folder does not exist or is not writable`, "choose another output with -p");
+    }
+  }
 }

@@ -4,35 +4,28 @@ import { join } from "node:path";
 import { drawSample, labelsOf, newFaker, promptOf } from "../dataset/draw.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "../run/manifest.ts";
-import type { Dataset, Draw, Message, Params } from "../dataset/spec.ts";
+import { drawsFileName, requestsFileName } from "../run/files.ts";
+import type { Dataset, Draw, Message } from "../dataset/spec.ts";
+import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
+import { providerFor } from "../api/providers/index.ts";
 import { withTokenCounter } from "../api/tokens.ts";
+import { type Params } from "../dataset/params.ts";
 
 /** Batch-API limits on one input file. */
-export const MAX_REQUESTS_PER_FILE = 50_000;
-export const MAX_BYTES_PER_FILE = 200 * 1000 * 1000;
+export const MAX_REQUESTS_PER_FILE = providerFor().maxRequestsPerFile;
+export const MAX_BYTES_PER_FILE = providerFor().maxBytesPerFile;
 
-export const ENDPOINT = "/v1/chat/completions";
-
+/** One line of a Batch-API input file. */
 export interface BatchRequest {
   custom_id: string;
   method: "POST";
-  url: typeof ENDPOINT;
-  body: {
-    model: string;
-    messages: Message[];
-    max_completion_tokens: number;
-    temperature?: number;
-    response_format?: { type: "json_schema"; json_schema: { name: string; strict: true; schema: Record<string, unknown> } };
-  };
+  url: string;
+  body: Record<string, any>;
 }
 
 /** The id of sample `index`: zero-padded, so ids sort as samples do, stable across attempts. */
 export function customId(index: number, samples: number): string {
   return String(index).padStart(Math.max(6, String(samples - 1).length), "0");
-}
-
-export function requestsFileName(chunk: number, attempt: number): string {
-  return `requests/c${String(chunk).padStart(4, "0")}-a${attempt}.jsonl`;
 }
 
 export function toMessages(prompt: string | Message[]): Message[] {
@@ -45,10 +38,9 @@ export function promptText(messages: Message[]): string {
 }
 
 export function requestFor(config: RunConfig, id: string, messages: Message[], schema?: Record<string, unknown>): BatchRequest {
-  const body: BatchRequest["body"] = { model: config.model, messages, max_completion_tokens: config.maxTokens };
-  if (config.temperature !== undefined) body.temperature = config.temperature;
-  if (schema) body.response_format = { type: "json_schema", json_schema: { name: "sample", strict: true, schema } };
-  return { custom_id: id, method: "POST", url: ENDPOINT, body };
+  const endpoint = endpointFor(config.endpoint);
+  const options = { model: config.model, maxTokens: config.maxTokens, ...(config.temperature !== undefined ? { temperature: config.temperature } : {}), ...(schema ? { schema } : {}) };
+  return { custom_id: id, method: "POST", url: endpoint.url, body: endpoint.body(messages, options) };
 }
 
 /** Bytes the request and draws files of a run will take, from its first sample's. */
@@ -95,6 +87,7 @@ export interface BuildOptions {
  */
 export async function buildRequests(runDir: string, config: RunConfig, params: Params, dataset: Dataset, options: BuildOptions = {}): Promise<Built> {
   const { onProgress = () => {}, onChunk = () => {}, range = { first: 0, count: config.samples, firstChunk: 0 }, limits = BATCH_API_LIMITS } = options;
+  const endpoint = endpointFor(config.endpoint);
   if (range.first === 0) {
     await rm(join(runDir, "requests"), { recursive: true, force: true });
     await rm(join(runDir, "draws"), { recursive: true, force: true });
@@ -127,7 +120,7 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
       if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes)) finish();
       if (!open) {
         const chunkIndex = range.firstChunk + built.chunks.length;
-        const drawsFile = `draws/c${String(chunkIndex).padStart(4, "0")}.jsonl`;
+        const drawsFile = drawsFileName(chunkIndex);
         const requestsFile = requestsFileName(chunkIndex, 1);
         open = {
           chunk: { index: chunkIndex, firstSample: index, samples: 0, drawsFile },
@@ -140,7 +133,7 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
       open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
       open.chunk.samples++;
       open.record.requests++;
-      open.record.promptTokens += countPromptTokens(request.body);
+      open.record.promptTokens += countPromptTokens(endpoint.prompt(request.body));
       if ((index + 1 - range.first) % 10_000 === 0) {
         onProgress(index + 1 - range.first);
         // Drawing and writing never wait, so Ctrl-C and timers get their turn here. Not more
@@ -161,6 +154,7 @@ export async function buildRetryRequests(
   runDir: string,
   previous: BatchRecord,
   retryIds: Set<string>,
+  endpoint: Endpoint,
 ): Promise<BatchRecord> {
   const requestsFile = requestsFileName(previous.chunk, previous.attempt + 1);
   const tmp = join(runDir, `${requestsFile}.tmp`);
@@ -170,7 +164,7 @@ export async function buildRetryRequests(
     for await (const request of readJsonl<BatchRequest>(join(runDir, previous.requestsFile))) {
       if (!retryIds.has(request.custom_id)) continue;
       writer.write(request);
-      promptTokens += countPromptTokens(request.body);
+      promptTokens += countPromptTokens(endpoint.prompt(request.body));
     }
   });
   writer.close();

@@ -4,6 +4,7 @@ import { JsonlWriter, readLineBatches, readLines } from "../io/jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type Collected, type Manifest, crashPoint, saveManifest } from "../run/manifest.ts";
 import { costUsd, type Price, formatUsd } from "../api/pricing.ts";
 import { parseAnswer, type Dataset } from "../dataset/spec.ts";
+import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import { type DrawsLine } from "../run/draws-file.ts";
 import { noteFiles } from "../run/files.ts";
 import type OpenAI from "openai";
@@ -66,13 +67,13 @@ export function parseResultLine(line: string): any {
   }
 }
 
-/** The text a result's completion holds (its first choice's message). */
-export function completionText(result: any): string | undefined {
-  return result?.response?.body?.choices?.[0]?.message?.content;
+/** The text of a result line's answer, as its endpoint reads it. */
+export function completionText(result: any, endpoint: Endpoint): string | undefined {
+  return endpoint.read(result?.response?.body).text;
 }
 
 /** Reads one line of a Batch-API output or error file. Pure. */
-export function judgeLine(line: string, dataset: Dataset): LineVerdict | { corrupt: string } {
+export function judgeLine(line: string, dataset: Dataset, endpoint: Endpoint = endpointFor()): LineVerdict | { corrupt: string } {
   const data = parseResultLine(line);
   if (data === undefined) return { corrupt: `not JSON: ${line.slice(0, 80)}` };
   const custom_id = data?.custom_id;
@@ -86,18 +87,14 @@ export function judgeLine(line: string, dataset: Dataset): LineVerdict | { corru
     const retryable = !status || status === 408 || status === 409 || status === 429 || status >= 500;
     return { custom_id, status: "failed", reason: `${code}: ${error.message ?? "no message"}`, prompt_tokens: 0, completion_tokens: 0, retryable };
   }
-  const body = response.body ?? {};
-  const usage = body.usage ?? {};
-  const tokens = { prompt_tokens: usage.prompt_tokens ?? 0, completion_tokens: usage.completion_tokens ?? 0 };
-  const choice = body.choices?.[0];
-  const answer = completionText(data) ?? "";
-  if (choice?.finish_reason === "length")
-    return { custom_id, status: "truncated", reason: "answer cut at max_tokens (raise --max-tokens)", answer, model: body.model, ...tokens, retryable: false };
-  if (choice?.finish_reason === "content_filter")
-    return { custom_id, status: "failed", reason: "content_filter: the answer was filtered", answer, model: body.model, ...tokens, retryable: false };
+  const read = endpoint.read(response.body);
+  const answer = read.text ?? "";
+  const common = { custom_id, answer, model: read.model, prompt_tokens: read.promptTokens, completion_tokens: read.completionTokens };
+  if (read.finish === "length") return { ...common, status: "truncated", reason: "answer cut at max_tokens (raise --max-tokens)", retryable: false };
+  if (read.finish === "content_filter") return { ...common, status: "failed", reason: "content_filter: the answer was filtered", retryable: false };
   const parsed = parseAnswer(dataset, answer);
-  if (!parsed.ok) return { custom_id, status: "malformed", reason: parsed.reason, answer, model: body.model, ...tokens, retryable: true };
-  return { custom_id, status: "ok", fields: parsed.fields, answer, model: body.model, ...tokens, retryable: false };
+  if (!parsed.ok) return { ...common, status: "malformed", reason: parsed.reason, retryable: true };
+  return { ...common, status: "ok", fields: parsed.fields, retryable: false };
 }
 
 /**
@@ -115,6 +112,7 @@ export async function collectBatch(
   onSample?: (sample: SampleResult) => void,
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
   const { config } = manifest;
+  const endpoint = endpointFor(config.endpoint);
   const chunk = manifest.chunks[record.chunk]!;
   const draws = DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
   const asked = await askedOf(join(runDir, record.requestsFile), chunk, record.requests);
@@ -170,7 +168,7 @@ export async function collectBatch(
       if (!(await exists(path))) continue;
       for await (const lines of readLineBatches(path)) {
         for (const line of lines) {
-          const verdict = judgeLine(line, dataset);
+          const verdict = judgeLine(line, dataset, endpoint);
           if ("corrupt" in verdict) {
             corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
             continue;
@@ -249,7 +247,7 @@ export async function collect(runDir: string, manifest: Manifest, record: BatchR
   const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
   noteFiles(runDir, manifest, [samplesFile(record)]);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
-  const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds) : undefined;
+  const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds, endpointFor(manifest.config.endpoint)) : undefined;
   crashPoint("after-collect");
   record.collected = collected;
   record.step = "collected";

@@ -1,14 +1,13 @@
-import { createReadStream } from "node:fs";
-import { access, constants, open, stat, truncate } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { parse } from "csv-parse";
-import { stringify as stringifyRows } from "csv-stringify/sync";
+import { stat, truncate } from "node:fs/promises";
+import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
-import { readJsonl, TextWriter } from "../io/jsonl.ts";
+import { readJsonl } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { type SampleResult } from "./collect.ts";
 import { samplesFile } from "../run/files.ts";
+import { formatFor } from "../io/formats/index.ts";
+import { checkWritable } from "../io/disk.ts";
 
 export const METRIC_COLUMNS = ["index", "prompt_tokens", "completion_tokens", "total_tokens", "time", "sample", "batch", "sample_id", "attempt", "cost_usd", "model"];
 
@@ -37,68 +36,6 @@ export async function labelNamesOf(runDir: string, manifest: Manifest): Promise<
   if (!first) return [];
   for await (const draw of readJsonl<{ labels: Record<string, string> }>(join(runDir, first.drawsFile))) return Object.keys(draw.labels);
   return [];
-}
-
-interface ExistingCsv {
-  size: number;
-  delimiter: string;
-  lastIndex: number;
-}
-
-/** Reads an existing CSV's header (to check columns and delimiter) and its last `index`. */
-export async function readExistingCsv(path: string, columns: string[], delimiter: string | undefined): Promise<ExistingCsv | undefined> {
-  const size = await stat(path).then((s) => s.size, () => 0);
-  if (size === 0) return undefined;
-  const firstLine = await readFirstLine(path);
-  const candidates = delimiter ? [delimiter] : [",", ";", "\t", "|"];
-  const found = candidates.find((d) => sameColumns(splitHeader(firstLine, d), columns));
-  if (!found) {
-    const header = splitHeader(firstLine, delimiter ?? (firstLine.includes(";") ? ";" : ","));
-    throw new UserError(
-      `${path} has columns ${header.join(",")}, this run writes ${columns.join(",")}`,
-      "choose another output with -p, or the params and spec that made that file",
-    );
-  }
-  let lastIndex = -1;
-  const parser = createReadStream(path).pipe(parse({ delimiter: found, columns: true, relax_column_count: true, skip_empty_lines: true }));
-  for await (const row of parser as AsyncIterable<Record<string, string>>) {
-    const index = Number(row.index);
-    if (Number.isFinite(index)) lastIndex = Math.max(lastIndex, index);
-  }
-  return { size, delimiter: found, lastIndex };
-}
-
-function splitHeader(line: string, delimiter: string): string[] {
-  return line.replace(/^\uFEFF/, "").trim().split(delimiter).map((c) => c.replace(/^"|"$/g, ""));
-}
-
-function sameColumns(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((c, i) => c === b[i]);
-}
-
-async function readFirstLine(path: string): Promise<string> {
-  const handle = await open(path, "r");
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead).toString("utf8").split(/\r?\n/)[0] ?? "";
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function checkWritable(path: string): Promise<void> {
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UserError(`output ${path} is a folder`, "give a file name, e.g. -p dataset.csv");
-  try {
-    await access(path, constants.W_OK);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new UserError(`cannot write to ${path}`, "choose another output with -p, or fix its permissions");
-    try {
-      await access(dirname(path), constants.W_OK);
-    } catch {
-      throw new UserError(`cannot create ${path}: its folder does not exist or is not writable`, "choose another output with -p");
-    }
-  }
 }
 
 export interface ExportOptions {
@@ -154,8 +91,9 @@ async function appendRows(
     if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
   }
 
-  const existing = await readExistingCsv(csvFile, columns, config.delimiter);
-  const existingMetrics = metricsFile ? await readExistingCsv(metricsFile, METRIC_COLUMNS, existing?.delimiter ?? config.delimiter) : undefined;
+  const format = formatFor(csvFile);
+  const existing = await format.readExisting(csvFile, columns, config.delimiter);
+  const existingMetrics = metricsFile ? await format.readExisting(metricsFile, METRIC_COLUMNS, existing?.delimiter ?? config.delimiter) : undefined;
   const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
   const firstIndex = existing ? existing.lastIndex + 1 : 0;
   const record: Export = {
@@ -170,8 +108,8 @@ async function appendRows(
   options.save();
 
   // One pass over the samples feeds both files.
-  const csv = csvWriter(csvFile, { delimiter, header: !existing, columns });
-  const metrics = metricsFile ? csvWriter(metricsFile, { delimiter, header: !existingMetrics, columns: METRIC_COLUMNS }) : undefined;
+  const csv = format.appender(csvFile, { delimiter, header: !existing, columns });
+  const metrics = metricsFile ? format.appender(metricsFile, { delimiter, header: !existingMetrics, columns: METRIC_COLUMNS }) : undefined;
   let rows = 0;
   // The first valid answer per sample wins. Chunks come in order, so one bit per sample of
   // the current chunk is all it keeps (holding the ids themselves would grow the heap).
@@ -213,39 +151,6 @@ async function appendRows(
 
 async function sizeOf(path: string): Promise<number | undefined> {
   return stat(path).then((s) => s.size, () => undefined);
-}
-
-/**
- * Appends CSV rows to a file. Rows are gathered and quoted a hundred at a time with
- * csv-stringify's synchronous API, which is much faster per row than its stream; a hundred
- * rows make a string small enough to die young in V8's heap. csv-stringify is pinned to
- * 6.8: 6.9 allocates three times the memory per field and quotes 40% slower. What 6.9 added
- * for a single-character delimiter, quoting a field with a lone carriage return, is asked
- * for here with `quoted_match` (parsers that accept CR line ends would split such a row).
- */
-function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
-  const file = new TextWriter(path, { append: true });
-  let rows: unknown[][] = [];
-  let header = options.header;
-  const quote = () => {
-    const text = stringifyRows(rows, { delimiter: options.delimiter, header, columns: options.columns, quoted_match: "\r" });
-    [rows, header] = [[], false];
-    return text;
-  };
-  return {
-    write(row: unknown[]): void {
-      rows.push(row);
-      if (rows.length >= 100) file.write(quote());
-    },
-    close(): void {
-      file.write(quote());
-      file.close();
-    },
-    /** Closes the file without writing what is left. */
-    abandon(): void {
-      file.discard();
-    },
-  };
 }
 
 async function truncateTo(path: string, size: number): Promise<void> {

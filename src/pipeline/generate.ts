@@ -5,16 +5,19 @@ import { buildRequests, chunkSize, estimateBuildBytes } from "./build.ts";
 import { makeClient, preflight } from "../api/client.ts";
 import { checkRunFiles, noteFiles } from "../run/files.ts";
 import { UserError } from "../errors.ts";
-import { checkWritable, datasetColumns, METRIC_COLUMNS, metricsPathFor, readExistingCsv } from "./export.ts";
+import { datasetColumns, METRIC_COLUMNS, metricsPathFor } from "./export.ts";
+import { formatFor } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
 import { progress, type Log } from "../io/log.ts";
 import { crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Chunk, type Manifest, type RunConfig } from "../run/manifest.ts";
-import { loadDataset, loadParams, type Dataset, type Params } from "../dataset/spec.ts";
+import { loadDataset, type Dataset } from "../dataset/spec.ts";
 import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
 import { estimate } from "./budget.ts";
+import { loadParams, type Params } from "../dataset/params.ts";
+import { checkWritable } from "../io/disk.ts";
 
 export interface Connection {
   apiKey: string | undefined;
@@ -69,8 +72,9 @@ async function checkInputs(config: RunConfig, params: Params, dataset: Dataset, 
   const faker = await newFaker(config.locale);
   checkPrompts(faker, params, dataset, config.seed, config.samples, config.paramsFile, config.sampling);
   const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling);
-  const existing = await readExistingCsv(config.output, datasetColumns(dataset.fields, Object.keys(labelsOf(first))), config.delimiter);
-  if (config.metrics) await readExistingCsv(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
+  const format = formatFor(config.output);
+  const existing = await format.readExisting(config.output, datasetColumns(dataset.fields, Object.keys(labelsOf(first))), config.delimiter);
+  if (config.metrics) await format.readExisting(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
   if (!goOn) checkDiskSpace(runsDir, estimateBuildBytes(config, dataset, first));
 }
 

@@ -4,6 +4,7 @@ import type OpenAI from "openai";
 import type { BatchRequest } from "./build.ts";
 import { call } from "../api/client.ts";
 import { judgeLine } from "./collect.ts";
+import { endpointFor } from "../api/endpoints/index.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
 import { saveManifest, type Manifest } from "../run/manifest.ts";
@@ -24,6 +25,7 @@ export interface PilotOptions {
 export async function runPilot(client: OpenAI, runDir: string, manifest: Manifest, dataset: Dataset, count: number, options: PilotOptions & { log: Log }): Promise<boolean> {
   const { config } = manifest;
   const { log } = options;
+  const endpoint = endpointFor(config.endpoint);
   const requests: BatchRequest[] = [];
   for await (const request of readJsonl<BatchRequest>(join(runDir, manifest.batches[0]!.requestsFile))) {
     if (requests.length >= count) break;
@@ -35,8 +37,8 @@ export async function runPilot(client: OpenAI, runDir: string, manifest: Manifes
   let batchCost = 0;
   const verdicts = await Promise.all(
     requests.map(async (request) => {
-      const body = await call(client, "sending the pilot requests", () => client.chat.completions.create(request.body as never));
-      return judgeLine(JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }), dataset);
+      const { body } = await call(client, "sending the pilot requests", () => endpoint.send(client, request.body));
+      return judgeLine(JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }), dataset, endpoint);
     }),
   );
   for (const [i, verdict] of verdicts.entries()) {

@@ -2,7 +2,8 @@ import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
-import { ENDPOINT } from "./build.ts";
+import { endpointFor } from "../api/endpoints/index.ts";
+import { providerFor, type Provider } from "../api/providers/index.ts";
 import { apiFailure, call, isTransient, sleep } from "../api/client.ts";
 import { crashPoint, type BatchRecord, saveManifest, type Manifest } from "../run/manifest.ts";
 import { progress, type Log } from "../io/log.ts";
@@ -27,7 +28,7 @@ export function batchMetadata(runId: string, record: BatchRecord): Record<string
  * Uploads a request file. If an earlier process may have uploaded it already (it recorded
  * the start but not the id), the file is looked up by name first, so nothing is sent twice.
  */
-export async function uploadRequests(client: OpenAI, runDir: string, runId: string, record: BatchRecord, save: () => void): Promise<string> {
+export async function uploadRequests(client: OpenAI, runDir: string, runId: string, record: BatchRecord, save: () => void, provider: Provider = providerFor()): Promise<string> {
   const name = remoteFileName(runId, record);
   if (record.uploadedAt !== undefined) {
     const found = await findUploadedFile(client, name, record.uploadedAt);
@@ -41,8 +42,8 @@ export async function uploadRequests(client: OpenAI, runDir: string, runId: stri
       const file = await client.files.create(
         {
           file: toStreamingFile(createReadStream(join(runDir, record.requestsFile)), name, { type: "application/jsonl" }),
-          purpose: "batch",
-          expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS },
+          purpose: provider.uploadPurpose as "batch",
+          ...(provider.takesExpiry ? { expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS } } : {}),
         },
         // Node's fetch keeps a copy of a streamed body, all of it, in case it must follow a
         // redirect (undici#4058) — unless redirects are refused. A streamed body cannot be sent
@@ -75,7 +76,7 @@ async function findUploadedFile(client: OpenAI, name: string, since: number): Pr
  * out without an idempotency key, billing a second batch; so retries are off here and any
  * doubt is settled by finding the batch through its metadata.
  */
-export async function createBatch(client: OpenAI, runId: string, record: BatchRecord, save: () => void): Promise<Batch> {
+export async function createBatch(client: OpenAI, runId: string, record: BatchRecord, save: () => void, endpoint = endpointFor(), provider: Provider = providerFor()): Promise<Batch> {
   const metadata = batchMetadata(runId, record);
   if (record.createdAt !== undefined) {
     const found = await findBatch(client, metadata, record.createdAt);
@@ -88,10 +89,10 @@ export async function createBatch(client: OpenAI, runId: string, record: BatchRe
       const batch = await client.batches.create(
         {
           input_file_id: record.fileId!,
-          endpoint: ENDPOINT,
-          completion_window: "24h",
-          metadata,
-          output_expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS },
+          endpoint: endpoint.url as "/v1/chat/completions",
+          completion_window: provider.completionWindows[0] as "24h",
+          ...(provider.keepsMetadata ? { metadata } : {}),
+          ...(provider.takesExpiry ? { output_expires_after: { anchor: "created_at" as const, seconds: REMOTE_TTL_SECONDS } } : {}),
         },
         { maxRetries: 0 },
       );
@@ -129,7 +130,7 @@ export async function submit(client: OpenAI, runDir: string, manifest: Manifest,
     record.step = "uploaded";
     save();
   }
-  const batch = await createBatch(client, manifest.id, record, save);
+  const batch = await createBatch(client, manifest.id, record, save, endpointFor(manifest.config.endpoint));
   applyBatch(record, batch);
   record.step = "submitted";
   save();
@@ -145,7 +146,7 @@ export async function sendDirectly(client: OpenAI, runDir: string, manifest: Man
   record.status = "in_progress";
   saveManifest(runDir, manifest);
   log(`sending ${record.requestsFile} (${record.requests} requests) directly, ${config.concurrency ?? 8} at a time`);
-  const counts = await runSync(client, runDir, record, { concurrency: config.concurrency ?? 8, ...(config.rpm ? { rpm: config.rpm } : {}), ...(config.tpm ? { tpm: config.tpm } : {}) }, (done) =>
+  const counts = await runSync(client, runDir, record, endpointFor(config.endpoint), { concurrency: config.concurrency ?? 8, maxTokens: config.maxTokens, ...(config.rpm ? { rpm: config.rpm } : {}), ...(config.tpm ? { tpm: config.tpm } : {}) }, (done) =>
     progress(log, `sending: ${done}/${record.requests} requests · spent ${formatUsd(spentUsd(manifest))}`, "sync"),
   );
   Object.assign(record, { status: "completed", step: "finished", finishedAt: Math.floor(Date.now() / 1000), requestCounts: { total: record.requests, ...counts } });

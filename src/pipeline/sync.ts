@@ -2,6 +2,7 @@ import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { BatchRequest } from "./build.ts";
+import type { Endpoint } from "../api/endpoints/index.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import { apiFailure, isApiError, isTransient, sleep } from "../api/client.ts";
 import { customIdOf } from "./collect.ts";
@@ -11,6 +12,8 @@ import { resultsFile } from "../run/files.ts";
 
 export interface SyncLimits {
   concurrency: number;
+  /** Tokens an answer may take, counted against --tpm with the prompt's. */
+  maxTokens: number;
   /** Requests per minute, tokens (prompt + max_tokens) per minute. */
   rpm?: number;
   tpm?: number;
@@ -49,7 +52,7 @@ export class RateLimiter {
  * output and error lines, so collecting, resuming and exporting work as for a batch. Answers
  * already on disk (from before an interruption) are not asked again.
  */
-export async function runSync(client: OpenAI, runDir: string, record: BatchRecord, limits: SyncLimits, onProgress: (done: number) => void): Promise<{ completed: number; failed: number }> {
+export async function runSync(client: OpenAI, runDir: string, record: BatchRecord, endpoint: Endpoint, limits: SyncLimits, onProgress: (done: number) => void): Promise<{ completed: number; failed: number }> {
   await ensureDir(join(runDir, "results"));
   const outputPath = join(runDir, resultsFile(record, "output"));
   const errorsPath = join(runDir, resultsFile(record, "errors"));
@@ -82,11 +85,11 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
       if (next.done) return;
       const request = next.value;
       if (answered.has(request.custom_id)) continue;
-      const wait = Math.max(rpm?.reserve(1) ?? 0, tpm?.reserve(countPromptTokens!(request.body) + request.body.max_completion_tokens) ?? 0);
+      const wait = Math.max(rpm?.reserve(1) ?? 0, tpm?.reserve(countPromptTokens!(endpoint.prompt(request.body)) + limits.maxTokens) ?? 0);
       if (wait) await sleep(wait);
       try {
-        const response = await client.chat.completions.create(request.body as never).withResponse();
-        await writeLine(output, { id: `sync_${request.custom_id}`, custom_id: request.custom_id, response: { status_code: 200, request_id: response.request_id ?? "", body: response.data }, error: null });
+        const answer = await endpoint.send(client, request.body);
+        await writeLine(output, { id: `sync_${request.custom_id}`, custom_id: request.custom_id, response: { status_code: 200, request_id: answer.requestId, body: answer.body }, error: null });
         counts.completed++;
       } catch (error) {
         // The SDK has already retried transient faults (honouring retry-after); what is left is the request's own verdict.

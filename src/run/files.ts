@@ -3,6 +3,14 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
 
+export function requestsFileName(chunk: number, attempt: number): string {
+  return `requests/c${String(chunk).padStart(4, "0")}-a${attempt}.jsonl`;
+}
+
+export function drawsFileName(chunk: number): string {
+  return `draws/c${String(chunk).padStart(4, "0")}.jsonl`;
+}
+
 export function resultsFile(record: BatchRecord, kind: "output" | "errors"): string {
   return `results/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.${kind}.jsonl`;
 }

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { tryLock } from "../io/lock.ts";
 import { checkRunsDir } from "../io/disk.ts";
+import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
 
@@ -81,6 +82,8 @@ const Config = z.object({
   onDone: z.string().optional(),
   /** batch: the Batch API at half price; sync: direct chat completions, for small runs and other servers. */
   mode: z.enum(["batch", "sync"]).optional(),
+  /** How requests are written and answers read (api/endpoints); chat when absent. */
+  endpoint: z.enum(Object.keys(ENDPOINTS) as [EndpointName, ...EndpointName[]]).optional(),
   concurrency: z.number().int().positive().optional(),
   rpm: z.number().positive().optional(),
   tpm: z.number().positive().optional(),

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { readJsonl, readLines } from "../io/jsonl.ts";
 import { promptText, type BatchRequest } from "../pipeline/build.ts";
 import { completionText, parseResultLine, type SampleResult } from "../pipeline/collect.ts";
+import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
@@ -37,7 +38,7 @@ export async function* inspectRun(runDir: string, manifest: Manifest, filter: In
       if (filter.id !== undefined && result.custom_id !== filter.id) continue;
       prompts ??= await promptsOf(runDir, record);
       if (result.answer === undefined && result.status === "ok") {
-        answers ??= await answersOf(runDir, record);
+        answers ??= await answersOf(runDir, record, endpointFor(manifest.config.endpoint));
         result.answer = answers.get(result.custom_id);
       }
       yield { ...result, prompt: prompts.get(result.custom_id) ?? "", givenUp: result.status !== "ok" && !result.retry };
@@ -60,14 +61,14 @@ async function promptsOf(runDir: string, record: BatchRecord): Promise<Map<strin
 }
 
 /** A batch's answers as they came, by custom_id (the first line for an id counts, as in collect). */
-async function answersOf(runDir: string, record: BatchRecord): Promise<Map<string, string>> {
+async function answersOf(runDir: string, record: BatchRecord, endpoint: Endpoint): Promise<Map<string, string>> {
   const answers = new Map<string, string>();
   const path = join(runDir, resultsFile(record, "output"));
   if (!existsSync(path)) return answers;
   for await (const line of readLines(path)) {
     // A corrupt line has no answer to show (collect reported it).
     const result = parseResultLine(line);
-    const answer = completionText(result);
+    const answer = completionText(result, endpoint);
     if (typeof result?.custom_id === "string" && typeof answer === "string" && !answers.has(result.custom_id)) answers.set(result.custom_id, answer);
   }
   return answers;

@@ -5,8 +5,8 @@ import { type SampleResult } from "../pipeline/collect.ts";
 import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { summarize } from "../run/totals.ts";
-import type { Params } from "../dataset/spec.ts";
 import { samplesFile } from "../run/files.ts";
+import { type Params } from "../dataset/params.ts";
 
 const TABLE_ROWS = 5_000;
 const DUPLICATE_POOL = 1_500;

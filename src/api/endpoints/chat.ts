@@ -1,0 +1,43 @@
+// Chat Completions (/v1/chat/completions): messages in, the first choice's message out.
+import type OpenAI from "openai";
+import type { Endpoint, Message } from "./index.ts";
+
+export interface ChatBody {
+  model: string;
+  messages: Message[];
+  max_completion_tokens: number;
+  temperature?: number;
+  response_format?: { type: "json_schema"; json_schema: { name: string; strict: true; schema: Record<string, unknown> } };
+}
+
+export const chat: Endpoint<ChatBody> = {
+  url: "/v1/chat/completions",
+
+  body(messages, { model, maxTokens, temperature, schema }) {
+    const body: ChatBody = { model, messages, max_completion_tokens: maxTokens };
+    if (temperature !== undefined) body.temperature = temperature;
+    if (schema) body.response_format = { type: "json_schema", json_schema: { name: "sample", strict: true, schema } };
+    return body;
+  },
+
+  prompt(body) {
+    return { messages: body.messages, schema: body.response_format?.json_schema.schema };
+  },
+
+  read(responseBody) {
+    const body = (responseBody ?? {}) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number }; choices?: { finish_reason?: string; message?: { content?: string } }[] };
+    const choice = body.choices?.[0];
+    return {
+      text: choice?.message?.content,
+      finish: choice?.finish_reason,
+      model: body.model,
+      promptTokens: body.usage?.prompt_tokens ?? 0,
+      completionTokens: body.usage?.completion_tokens ?? 0,
+    };
+  },
+
+  async send(client: OpenAI, body) {
+    const response = await client.chat.completions.create(body as never).withResponse();
+    return { body: response.data, requestId: response.request_id ?? "" };
+  },
+};

@@ -1,0 +1,18 @@
+import { stderrLog } from "../io/log.ts";
+import { cancel } from "../pipeline/cancel.ts";
+import { number } from "./options.ts";
+import { command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
+
+export default command({
+  meta: { name: "cancel", description: "Cancel a run's batches in flight, keep what they finished; `resume` continues later" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
+    ...connectionArgs,
+    "poll-interval": waitArgs["poll-interval"],
+  },
+  async run({ args }) {
+    const runDir = await runDirOf(args);
+    const pollIntervalSeconds = number(args["poll-interval"], "--poll-interval", { positive: true });
+    await cancel(runDir, connection(args), { log: stderrLog, ...(pollIntervalSeconds !== undefined ? { pollIntervalSeconds } : {}) });
+  },
+});

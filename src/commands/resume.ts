@@ -1,0 +1,29 @@
+import { stderrLog } from "../io/log.ts";
+import { resume } from "../pipeline/generate.ts";
+import { number } from "./options.ts";
+import { command, connection, connectionArgs, exitWhenStopped, runDirOf, waitArgs } from "./shared.ts";
+
+export default command({
+  meta: { name: "resume", description: "Continue a run from its manifest: nothing sent twice, nothing lost" },
+  args: {
+    run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
+    ...connectionArgs,
+    budget: { type: "string", alias: "l", description: "New budget limit in USD", valueHint: "usd" },
+    "top-up": { type: "string", description: "Add this many new samples to a finished run, continuing its random stream", valueHint: "n" },
+    ...waitArgs,
+  },
+  async run({ args }) {
+    const runDir = await runDirOf(args);
+    const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
+    const manifest = await resume(runDir, connection(args), {
+      log: stderrLog,
+      keepRemote: Boolean(args["keep-remote"]),
+      ...(args["on-done"] ? { onDone: args["on-done"] } : {}),
+      ...(args["top-up"] ? { topUp: number(args["top-up"], "--top-up", { integer: true, positive: true })! } : {}),
+      detach: Boolean(args.detach),
+      ...(budgetUsd !== undefined ? { budgetUsd } : {}),
+      ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! } : {}),
+    });
+    exitWhenStopped(manifest);
+  },
+});

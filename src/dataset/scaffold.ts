@@ -1,0 +1,43 @@
+// `synthai init <dir>`: a dataset to start from, a spec module and its params.json.
+import { mkdir, writeFile, access } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UserError } from "../errors.ts";
+
+const SPEC_TEMPLATE = (specImport: string) => `import { defineDataset } from "${specImport}";
+
+// A dataset: what the model writes (fields), how a draw of params.json becomes a prompt,
+// and (optionally) how an answer becomes fields. Run \`synthai preview --spec dataset.ts\` to see prompts.
+export default defineDataset({
+  fields: ["Review", "Rating"],
+  // Values no list can hold, from a seeded faker (https://fakerjs.dev/api/).
+  generate: (faker) => ({ Reviewer: faker.person.fullName() }),
+  prompt: ({ params, values }) =>
+    \`Write a \${params.Review!.Tone} review of \${params.Review!.Product} by \${values.Reviewer}. \` +
+    \`Then give it a rating from 1 to 5 that fits the review.\\n\` +
+    \`Format: write [Review] before the review and [Rating] before the rating.\`,
+  // parse is optional: by default "[Field] text" sections are split out, and an answer that
+  // misses one is malformed and asked again.
+});
+`;
+
+const PARAMS_TEMPLATE = {
+  Review: { Product: ["a kettle", "a desk lamp", "running shoes"], Tone: ["enthusiastic", "disappointed", "balanced"] },
+  Rating: { Scale: ["1 to 5"] },
+};
+
+/** `synthai init <dir>`: a spec module and a params.json to start a dataset from. */
+export async function scaffold(dir: string): Promise<string[]> {
+  const target = resolve(dir);
+  const files = [join(target, "dataset.ts"), join(target, "params.json")];
+  for (const file of files) {
+    if (await access(file).then(() => true, () => false)) throw new UserError(`${file} already exists`, "choose an empty folder for `synthai init`");
+  }
+  await mkdir(target, { recursive: true });
+  const specModule = fileURLToPath(new URL("../spec.ts", import.meta.url));
+  let specImport = relative(target, specModule).split("\\").join("/");
+  if (!specImport.startsWith(".")) specImport = `./${specImport}`;
+  await writeFile(files[0]!, SPEC_TEMPLATE(specImport));
+  await writeFile(files[1]!, `${JSON.stringify(PARAMS_TEMPLATE, null, 2)}\n`);
+  return files;
+}
