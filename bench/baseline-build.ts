@@ -15,7 +15,12 @@ const faker = await newFaker();
 const file = createWriteStream(out);
 for (let i = 0; i < samples; i++) {
   const draw = drawSample(faker, params, customerCalls, config.seed, i);
-  if (!file.write(`${JSON.stringify(requestFor(config, customId(i, samples), toMessages(customerCalls.prompt(draw))))}\n`)) await once(file, "drain");
+  if (
+    !file.write(
+      `${JSON.stringify(requestFor(config, customId(i, samples), toMessages(customerCalls.prompt(draw))))}\n`,
+    )
+  )
+    await once(file, "drain");
 }
 file.end();
 await once(file, "finish");

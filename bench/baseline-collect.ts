@@ -7,8 +7,13 @@ import { baselineRow } from "./baseline-row.ts";
 
 const [resultsDir, out] = [process.argv[2]!, process.argv[3]!];
 const file = createWriteStream(out);
-for (const name of readdirSync(resultsDir).filter((n) => n.endsWith(".output.jsonl")).sort()) {
-  for await (const line of createInterface({ input: createReadStream(join(resultsDir, name)), crlfDelay: Infinity })) {
+for (const name of readdirSync(resultsDir)
+  .filter((n) => n.endsWith(".output.jsonl"))
+  .sort()) {
+  for await (const line of createInterface({
+    input: createReadStream(join(resultsDir, name)),
+    crlfDelay: Infinity,
+  })) {
     if (!file.write(baselineRow(line))) await once(file, "drain");
   }
 }

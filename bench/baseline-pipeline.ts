@@ -40,7 +40,15 @@ for (let first = 0; first < samples; first += perFile) {
   const path = join(dir, `requests-${first}.jsonl`);
   await writeLines(path, requests(first, Math.min(perFile, samples - first)));
   const file = await client.files.create({ file: createReadStream(path), purpose: "batch" });
-  batchIds.push((await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" })).id);
+  batchIds.push(
+    (
+      await client.batches.create({
+        input_file_id: file.id,
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h",
+      })
+    ).id,
+  );
 }
 
 const csv = createWriteStream(join(dir, "baseline.csv"));
@@ -51,7 +59,10 @@ for (const id of batchIds) {
     batch = await client.batches.retrieve(id);
   }
   const response = await client.files.content(batch.output_file_id!);
-  for await (const line of createInterface({ input: Readable.fromWeb(response.body as never), crlfDelay: Infinity })) {
+  for await (const line of createInterface({
+    input: Readable.fromWeb(response.body as never),
+    crlfDelay: Infinity,
+  })) {
     if (!csv.write(baselineRow(line))) await once(csv, "drain");
   }
 }

@@ -31,7 +31,12 @@ interface Measure {
 const rows: { m: Measure; baseline?: Measure; cpu?: boolean }[] = [];
 const work = await mkdtemp(join(tmpdir(), "synthai-bench-"));
 
-async function measure(stage: string, samples: number, args: string[], env: Record<string, string> = {}): Promise<Measure> {
+async function measure(
+  stage: string,
+  samples: number,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Measure> {
   const report = join(work, `report-${Math.random().toString(36).slice(2)}.jsonl`);
   // Each stage starts with the page cache written back, as a real one does: a run's answers
   // are collected hours after its build. Otherwise the gigabytes the previous stage wrote are
@@ -39,7 +44,10 @@ async function measure(stage: string, samples: number, args: string[], env: Reco
   spawnSync("sync");
   const started = performance.now();
   const code = await new Promise<number | null>((resolve) => {
-    const [command, preload] = args[0] === ENTRY ? [ENTRY, { NODE_OPTIONS: `--import=${pathToFileURL(RSS)}` }] : [process.execPath, {}];
+    const [command, preload] =
+      args[0] === ENTRY
+        ? [ENTRY, { NODE_OPTIONS: `--import=${pathToFileURL(RSS)}` }]
+        : [process.execPath, {}];
     const child = spawn(command, command === ENTRY ? args.slice(1) : ["--import", RSS, ...args], {
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, ...env, ...preload, BENCH_REPORT: report },
@@ -65,26 +73,77 @@ async function onlyRun(runsDir: string): Promise<string> {
 }
 
 /** Builds `samples` requests, answers them all (bench/make-outputs.ts) and exports them. */
-async function buildAndCollect(samples: number): Promise<{ build: Measure; collect: Measure; runDir: string }> {
+async function buildAndCollect(
+  samples: number,
+): Promise<{ build: Measure; collect: Measure; runDir: string }> {
   const dir = join(work, `s${samples}`);
   const runsDir = join(dir, "runs");
   await mkdir(dir, { recursive: true });
-  const build = await measure("build", samples, [...SYNTHAI, "generate", "-n", String(samples), "-b", "1", "-j", PARAMS, "--seed", "1", "--dry-run", "--runs-dir", runsDir, "-p", join(dir, "out.csv")]);
+  const build = await measure("build", samples, [
+    ...SYNTHAI,
+    "generate",
+    "-n",
+    String(samples),
+    "-b",
+    "1",
+    "-j",
+    PARAMS,
+    "--seed",
+    "1",
+    "--dry-run",
+    "--runs-dir",
+    runsDir,
+    "-p",
+    join(dir, "out.csv"),
+  ]);
   const runDir = await onlyRun(runsDir);
   await measure("prepare outputs", samples, [here("./make-outputs.ts"), runDir, join(dir, "out.csv")]);
-  const collect = await measure("collect", samples, [...SYNTHAI, "export", runDir.split("/").at(-1)!, "--runs-dir", runsDir]);
+  const collect = await measure("collect", samples, [
+    ...SYNTHAI,
+    "export",
+    runDir.split("/").at(-1)!,
+    "--runs-dir",
+    runsDir,
+  ]);
   return { build, collect, runDir };
 }
 
 async function pipeline(samples: number, baseURL: string): Promise<Measure> {
   const dir = join(work, `pipeline${samples}`);
   await mkdir(dir, { recursive: true });
-  return measure("pipeline", samples, [...SYNTHAI, "generate", "-n", String(samples), "-b", "4", "-j", PARAMS, "--seed", "1", "--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv"), "--base-url", baseURL, "--poll-interval", "0.5"], { OPENAI_API_KEY: "bench-key" });
+  return measure(
+    "pipeline",
+    samples,
+    [
+      ...SYNTHAI,
+      "generate",
+      "-n",
+      String(samples),
+      "-b",
+      "4",
+      "-j",
+      PARAMS,
+      "--seed",
+      "1",
+      "--runs-dir",
+      join(dir, "runs"),
+      "-p",
+      join(dir, "out.csv"),
+      "--base-url",
+      baseURL,
+      "--poll-interval",
+      "0.5",
+    ],
+    { OPENAI_API_KEY: "bench-key" },
+  );
 }
 
 const server = spawn(process.execPath, [here("./fake-server.ts")], { stdio: ["ignore", "pipe", "inherit"] });
 try {
-  const [baseURL] = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+  const [baseURL] = await createInterface({ input: server.stdout! })
+    [Symbol.asyncIterator]()
+    .next()
+    .then((r) => [r.value as string]);
   // The first run after installing or changing synthai compiles its modules into the compile
   // cache its launcher names (~/.cache/synthai); every later run starts from there. So does
   // the benchmark: a small run of each stage warms the cache first.
@@ -95,8 +154,16 @@ try {
   for (const samples of sizes) {
     process.stderr.write(`build and collect, ${samples} samples\n`);
     const { build, collect, runDir } = await buildAndCollect(samples);
-    const buildBase = await measure("build baseline", samples, [here("./baseline-build.ts"), String(samples), join(work, "baseline.jsonl")]);
-    const collectBase = await measure("collect baseline", samples, [here("./baseline-collect.ts"), join(runDir, "results"), join(work, "baseline.csv")]);
+    const buildBase = await measure("build baseline", samples, [
+      here("./baseline-build.ts"),
+      String(samples),
+      join(work, "baseline.jsonl"),
+    ]);
+    const collectBase = await measure("collect baseline", samples, [
+      here("./baseline-collect.ts"),
+      join(runDir, "results"),
+      join(work, "baseline.csv"),
+    ]);
     rows.push({ m: build, baseline: buildBase }, { m: collect, baseline: collectBase });
     await rm(join(work, `s${samples}`), { recursive: true, force: true });
   }
@@ -105,7 +172,12 @@ try {
   const full = await pipeline(pipelineSize, baseURL!);
   const pipelineDir = join(work, "pipeline-baseline");
   await mkdir(pipelineDir, { recursive: true });
-  const fullBase = await measure("pipeline baseline", pipelineSize, [here("./baseline-pipeline.ts"), String(pipelineSize), pipelineDir, baseURL!], { OPENAI_API_KEY: "bench-key" });
+  const fullBase = await measure(
+    "pipeline baseline",
+    pipelineSize,
+    [here("./baseline-pipeline.ts"), String(pipelineSize), pipelineDir, baseURL!],
+    { OPENAI_API_KEY: "bench-key" },
+  );
   rows.push({ m: full, baseline: fullBase, cpu: true });
 } finally {
   server.kill();
@@ -120,7 +192,9 @@ const table = [
   "| stage | samples | seconds | samples/s | peak RSS (MB) | ratio to baseline |",
   "| --- | ---: | ---: | ---: | ---: | --- |",
   ...rows.flatMap(({ m, baseline, cpu }) =>
-    baseline ? [line(m, cpu, (rate(m, cpu) / rate(baseline, cpu)).toFixed(2)), line(baseline, cpu, "1.00")] : [line(m, cpu, "")],
+    baseline
+      ? [line(m, cpu, (rate(m, cpu) / rate(baseline, cpu)).toFixed(2)), line(baseline, cpu, "1.00")]
+      : [line(m, cpu, "")],
   ),
 ];
 console.log(table.join("\n"));

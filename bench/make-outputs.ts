@@ -15,7 +15,10 @@ mkdirSync(join(runDir, "results"), { recursive: true });
 for (const record of manifest.batches) {
   const out = createWriteStream(join(runDir, resultsFile(record, "output")));
   let lines = 0;
-  for await (const line of createInterface({ input: createReadStream(join(runDir, record.requestsFile)), crlfDelay: Infinity })) {
+  for await (const line of createInterface({
+    input: createReadStream(join(runDir, record.requestsFile)),
+    crlfDelay: Infinity,
+  })) {
     const request = JSON.parse(line);
     const body = fake.complete(request.body).body;
     lines++;
@@ -24,7 +27,12 @@ for (const record of manifest.batches) {
   }
   out.end();
   await once(out, "finish");
-  Object.assign(record, { step: "collected", status: "completed", batchId: `batch_bench_${record.chunk}`, requestCounts: { total: lines, completed: lines, failed: 0 } });
+  Object.assign(record, {
+    step: "collected",
+    status: "completed",
+    batchId: `batch_bench_${record.chunk}`,
+    requestCounts: { total: lines, completed: lines, failed: 0 },
+  });
 }
 manifest.config.output = csvFile;
 manifest.state = "done";

@@ -5,5 +5,9 @@ import { appendFileSync } from "node:fs";
 process.on("exit", () => {
   const usage = process.resourceUsage();
   const report = process.env.BENCH_REPORT;
-  if (report) appendFileSync(report, `${JSON.stringify({ maxRssKb: usage.maxRSS, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6 })}\n`);
+  if (report)
+    appendFileSync(
+      report,
+      `${JSON.stringify({ maxRssKb: usage.maxRSS, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6 })}\n`,
+    );
 });

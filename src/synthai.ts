@@ -8,11 +8,27 @@ import { activeRunId } from "./commands/shared.ts";
 
 const load = (name: string) => () => import(`./commands/${name}.ts`).then((module) => module.default);
 const subCommands = Object.fromEntries(
-  ["generate", "resume", "status", "inspect", "report", "preview", "init", "import", "export", "cancel", "gc"].map((name) => [name, load(name)]),
+  [
+    "generate",
+    "resume",
+    "status",
+    "inspect",
+    "report",
+    "preview",
+    "init",
+    "import",
+    "export",
+    "cancel",
+    "gc",
+  ].map((name) => [name, load(name)]),
 );
 
 const main = defineCommand({
-  meta: { name: "synthai", version: "0.1.0", description: "Synthetic, labelled datasets through the OpenAI Batch API" },
+  meta: {
+    name: "synthai",
+    version: "0.1.0",
+    description: "Synthetic, labelled datasets through the OpenAI Batch API",
+  },
   subCommands,
 });
 
@@ -31,16 +47,27 @@ process.on("SIGINT", () => {
   process.exit(130);
 });
 
-if (rawArgs.some((arg) => arg === "-h" || arg === "--help") || rawArgs[0] === "-v" || rawArgs[0] === "--version") {
+if (
+  rawArgs.some((arg) => arg === "-h" || arg === "--help") ||
+  rawArgs[0] === "-v" ||
+  rawArgs[0] === "--version"
+) {
   await runMain(main, { rawArgs });
 } else {
   try {
-    if (!(rawArgs[0]! in subCommands)) throw new UserError(`unknown command "${rawArgs[0]}"`, `the commands are ${Object.keys(subCommands).join(", ")}; see \`synthai --help\``);
+    if (!(rawArgs[0]! in subCommands))
+      throw new UserError(
+        `unknown command "${rawArgs[0]}"`,
+        `the commands are ${Object.keys(subCommands).join(", ")}; see \`synthai --help\``,
+      );
     await runCommand(main, { rawArgs });
   } catch (error) {
     if (error instanceof UserError) {
       // An API failure during a run leaves the run as it was: say how to go on with it.
-      const goOn = activeRunId() && error.exitCode === 3 ? `; the run is kept: \`synthai resume ${activeRunId()}\` continues it` : "";
+      const goOn =
+        activeRunId() && error.exitCode === 3
+          ? `; the run is kept: \`synthai resume ${activeRunId()}\` continues it`
+          : "";
       process.stderr.write(`${redact(error.toLine() + goOn, [process.env.OPENAI_API_KEY])}\n`);
       process.exit(error.exitCode);
     }
@@ -48,14 +75,18 @@ if (rawArgs.some((arg) => arg === "-h" || arg === "--help") || rawArgs[0] === "-
     if (system?.syscall && system.code) {
       // The disk, not synthai: full, read-only, no permission. What was written before stays.
       const where = system.path && !system.message.includes(system.path) ? ` (${system.path})` : "";
-      process.stderr.write(`error: ${system.message}${where} — free space or fix permissions, then run the command again (\`synthai resume\` for a run)\n`);
+      process.stderr.write(
+        `error: ${system.message}${where} — free space or fix permissions, then run the command again (\`synthai resume\` for a run)\n`,
+      );
       process.exit(1);
     }
     if ((error as { name?: string }).name === "CLIError") {
       process.stderr.write(`error: ${(error as Error).message} — see \`synthai --help\`\n`);
       process.exit(2);
     }
-    process.stderr.write(`synthai: internal error (a bug — please report it):\n${redact(String((error as Error)?.stack ?? error), [process.env.OPENAI_API_KEY])}\n`);
+    process.stderr.write(
+      `synthai: internal error (a bug — please report it):\n${redact(String((error as Error)?.stack ?? error), [process.env.OPENAI_API_KEY])}\n`,
+    );
     process.exit(1);
   }
 }

@@ -19,7 +19,17 @@ beforeAll(async () => {
   const upstream = await fake.start();
   const port = await freePort();
   const document = await documentWithRawDownloads();
-  prism = spawn(process.execPath, [join(ROOT, "node_modules/@stoplight/prism-cli/dist/index.js"), "proxy", document, upstream, "--errors", "--port", String(port), "--host", "127.0.0.1"]);
+  prism = spawn(process.execPath, [
+    join(ROOT, "node_modules/@stoplight/prism-cli/dist/index.js"),
+    "proxy",
+    document,
+    upstream,
+    "--errors",
+    "--port",
+    String(port),
+    "--host",
+    "127.0.0.1",
+  ]);
   prismUrl = `http://127.0.0.1:${port}`;
   await new Promise<void>((resolve, reject) => {
     const onData = (data: Buffer) => {
@@ -39,27 +49,64 @@ afterAll(async () => {
 
 test("synthai's requests and the fake's answers match OpenAI's published schema", async () => {
   const cwd = await tempDir();
-  const result = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "-j", PARAMS, "--base-url", prismUrl, "--poll-interval", "0.05"], { cwd });
+  const result = await runCli(
+    ["-n", "12", "-b", "2", "-p", "out.csv", "-j", PARAMS, "--base-url", prismUrl, "--poll-interval", "0.05"],
+    { cwd },
+  );
   expect(result.stderr).toContain("done: 12 of 12 samples");
   expect(result.code).toBe(0);
   expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
 
-  const detached = await runCli(["-n", "4", "--detach", "--keep-remote", "-p", "out.csv", "-j", PARAMS, "--base-url", prismUrl], { cwd });
+  const detached = await runCli(
+    ["-n", "4", "--detach", "--keep-remote", "-p", "out.csv", "-j", PARAMS, "--base-url", prismUrl],
+    { cwd },
+  );
   expect(detached.code).toBe(0);
-  const cancelled = await runCli(["cancel", detached.stdout.trim(), "--base-url", prismUrl, "--poll-interval", "0.05"], { cwd });
+  const cancelled = await runCli(
+    ["cancel", detached.stdout.trim(), "--base-url", prismUrl, "--poll-interval", "0.05"],
+    { cwd },
+  );
   expect(cancelled.stderr).toContain("stopped: cancelled");
   const gc = await runCli(["gc", "--base-url", prismUrl], { cwd });
   expect(gc.stderr).toMatch(/\d+ orphaned synthai file\(s\) deleted/);
 
   const reviews = join(ROOT, "examples/product-reviews");
-  const direct = await runCli(["-n", "4", "--mode", "sync", "--spec", join(reviews, "dataset.ts"), "-j", join(reviews, "params.json"), "-p", "reviews.csv", "--base-url", prismUrl], { cwd });
+  const direct = await runCli(
+    [
+      "-n",
+      "4",
+      "--mode",
+      "sync",
+      "--spec",
+      join(reviews, "dataset.ts"),
+      "-j",
+      join(reviews, "params.json"),
+      "-p",
+      "reviews.csv",
+      "--base-url",
+      prismUrl,
+    ],
+    { cwd },
+  );
   expect(direct.stderr).toContain("done: 4 of 4 samples");
 
-  const paths = new Set(fake.requests.map((r) => `${r.method} ${r.path.replace(/(file-|batch_)[\w]+/, "$1…")}`));
-  expect(paths).toEqual(new Set([
-    "GET /v1/batches", "POST /v1/files", "POST /v1/batches", "GET /v1/batches/batch_…", "GET /v1/files/file-…/content",
-    "DELETE /v1/files/file-…", "POST /v1/batches/batch_…/cancel", "GET /v1/files", "GET /v1/models", "POST /v1/chat/completions",
-  ]));
+  const paths = new Set(
+    fake.requests.map((r) => `${r.method} ${r.path.replace(/(file-|batch_)[\w]+/, "$1…")}`),
+  );
+  expect(paths).toEqual(
+    new Set([
+      "GET /v1/batches",
+      "POST /v1/files",
+      "POST /v1/batches",
+      "GET /v1/batches/batch_…",
+      "GET /v1/files/file-…/content",
+      "DELETE /v1/files/file-…",
+      "POST /v1/batches/batch_…/cancel",
+      "GET /v1/files",
+      "GET /v1/models",
+      "POST /v1/chat/completions",
+    ]),
+  );
   expect(prismLog).not.toMatch(/Violation|✖/);
 }, 120_000);
 

@@ -2,7 +2,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, sep } from "node:path";
 import { describe, expect, test } from "vitest";
-import { buildRequests, chunkSize, customId, MAX_BYTES_PER_FILE, MAX_REQUESTS_PER_FILE } from "../src/pipeline/build.ts";
+import {
+  buildRequests,
+  chunkSize,
+  customId,
+  MAX_BYTES_PER_FILE,
+  MAX_REQUESTS_PER_FILE,
+} from "../src/pipeline/build.ts";
 import { judgeLine } from "../src/pipeline/collect.ts";
 import customerCalls from "../src/dataset/builtin/customer-calls.ts";
 import { drawSample, labelsOf, newFaker } from "../src/dataset/draw.ts";
@@ -21,15 +27,26 @@ import { checkParams, type Params } from "../src/dataset/params.ts";
 
 describe("parseMarkers", () => {
   test("splits [Call] and [Summary] sections", () => {
-    expect(parseMarkers("[Call]\nAgent: hello\nClient: hi\n\n[Summary] A short call.", ["Call", "Summary"])).toEqual({
+    expect(
+      parseMarkers("[Call]\nAgent: hello\nClient: hi\n\n[Summary] A short call.", ["Call", "Summary"]),
+    ).toEqual({
       ok: true,
       fields: { Call: "Agent: hello\nClient: hi", Summary: "A short call." },
     });
   });
   test("a missing, empty or repeated section is malformed, with the reason", () => {
-    expect(parseMarkers("[Call] hi", ["Call", "Summary"])).toEqual({ ok: false, reason: "missing section [Summary]" });
-    expect(parseMarkers("[Call] hi [Summary]  ", ["Call", "Summary"])).toEqual({ ok: false, reason: "empty section [Summary]" });
-    expect(parseMarkers("[Call] a [Call] b [Summary] c", ["Call", "Summary"])).toEqual({ ok: false, reason: "section [Call] appears twice" });
+    expect(parseMarkers("[Call] hi", ["Call", "Summary"])).toEqual({
+      ok: false,
+      reason: "missing section [Summary]",
+    });
+    expect(parseMarkers("[Call] hi [Summary]  ", ["Call", "Summary"])).toEqual({
+      ok: false,
+      reason: "empty section [Summary]",
+    });
+    expect(parseMarkers("[Call] a [Call] b [Summary] c", ["Call", "Summary"])).toEqual({
+      ok: false,
+      reason: "section [Call] appears twice",
+    });
   });
 });
 
@@ -37,15 +54,29 @@ describe("parseStructured", () => {
   const dataset = {
     fields: ["Review", "Rating"],
     prompt: () => "",
-    schema: { type: "object", properties: { Review: { type: "string" }, Rating: { type: "integer", minimum: 1, maximum: 5 } }, required: ["Review", "Rating"], additionalProperties: false },
+    schema: {
+      type: "object",
+      properties: { Review: { type: "string" }, Rating: { type: "integer", minimum: 1, maximum: 5 } },
+      required: ["Review", "Rating"],
+      additionalProperties: false,
+    },
   };
   test("JSON that fits the schema gives one value per field", () => {
-    expect(parseStructured('{"Review":"Great kettle.","Rating":5}', dataset)).toEqual({ ok: true, fields: { Review: "Great kettle.", Rating: "5" } });
+    expect(parseStructured('{"Review":"Great kettle.","Rating":5}', dataset)).toEqual({
+      ok: true,
+      fields: { Review: "Great kettle.", Rating: "5" },
+    });
   });
   test("anything else is malformed, with the reason", () => {
     expect(parseStructured('{"Review":"Great', dataset)).toEqual({ ok: false, reason: "answer is not JSON" });
-    expect(parseStructured('{"Review":"ok","Rating":9}', dataset)).toEqual({ ok: false, reason: "answer does not match the schema: /Rating must be <= 5" });
-    expect(parseStructured('{"Review":"ok"}', dataset)).toMatchObject({ ok: false, reason: expect.stringContaining("must have required property 'Rating'") });
+    expect(parseStructured('{"Review":"ok","Rating":9}', dataset)).toEqual({
+      ok: false,
+      reason: "answer does not match the schema: /Rating must be <= 5",
+    });
+    expect(parseStructured('{"Review":"ok"}', dataset)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("must have required property 'Rating'"),
+    });
   });
 });
 
@@ -56,22 +87,39 @@ describe("checkParams", () => {
     expect(params.Call!.Attitude).toHaveLength(5);
   });
   test("names the line and column of a JSON error", () => {
-    expect(() => checkParams('{\n  "Call": {"A": ["x",]}\n}', "p.json")).toThrow(/p\.json: invalid JSON at line 2 column 22/);
+    expect(() => checkParams('{\n  "Call": {"A": ["x",]}\n}', "p.json")).toThrow(
+      /p\.json: invalid JSON at line 2 column 22/,
+    );
   });
 });
 
 describe("drawing samples", () => {
-  const params = { Call: { Attitude: ["positive", "negative"], Problem: ["meter", "bill"] }, Summary: { Extension: ["brief"] } } satisfies Params;
+  const params = {
+    Call: { Attitude: ["positive", "negative"], Problem: ["meter", "bill"] },
+    Summary: { Extension: ["brief"] },
+  } satisfies Params;
   test("the same seed and index give the same draw, in any order", async () => {
     const a = drawSample(await newFaker(), params, customerCalls, 5, 3);
     drawSample(await newFaker(), params, customerCalls, 5, 9);
     expect(drawSample(await newFaker(), params, customerCalls, 5, 3)).toEqual(a);
-    expect(Object.keys(labelsOf(a))).toEqual(["Attitude", "Problem", "Extension", "Phone", "Address", "Company"]);
+    expect(Object.keys(labelsOf(a))).toEqual([
+      "Attitude",
+      "Problem",
+      "Extension",
+      "Phone",
+      "Address",
+      "Company",
+    ]);
     expect(a.values.Company).not.toBe("Company");
   });
   test("every value is drawn over many samples", async () => {
     const faker = await newFaker();
-    const seen = new Set(Array.from({ length: 50 }, (_, i) => drawSample(faker, params, customerCalls, 1, i).params.Call!.Problem));
+    const seen = new Set(
+      Array.from(
+        { length: 50 },
+        (_, i) => drawSample(faker, params, customerCalls, 1, i).params.Call!.Problem,
+      ),
+    );
     expect(seen).toEqual(new Set(["meter", "bill"]));
   });
 });
@@ -83,31 +131,85 @@ describe("sampling", () => {
       expect(new Set(out).size).toBe(size);
       expect(Math.max(...out)).toBe(size - 1);
     }
-    expect(Array.from({ length: 10 }, (_, i) => permute(i, 1000, 1))).not.toEqual(Array.from({ length: 10 }, (_, i) => permute(i, 1000, 2)));
+    expect(Array.from({ length: 10 }, (_, i) => permute(i, 1000, 1))).not.toEqual(
+      Array.from({ length: 10 }, (_, i) => permute(i, 1000, 2)),
+    );
   });
   test("unique indexes cover every combination once", () => {
     const params = { A: { x: ["1", "2", "3"], y: ["a", "b"] }, B: { z: ["p", "q", "r", "s"] } };
-    const seen = new Set(Array.from({ length: 24 }, (_, i) => chooseIndexes("unique", params, 9, i)!.join(",")));
+    const seen = new Set(
+      Array.from({ length: 24 }, (_, i) => chooseIndexes("unique", params, 9, i)!.join(",")),
+    );
     expect(seen.size).toBe(24);
   });
 });
 
 describe("judgeLine", () => {
   const ok = (content: string, finish = "stop") =>
-    JSON.stringify({ id: "batch_req_1", custom_id: "000003", response: { status_code: 200, request_id: "r", body: { model: "gpt-4o-mini-2024-07-18", choices: [{ message: { content }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: 20 } } }, error: null });
+    JSON.stringify({
+      id: "batch_req_1",
+      custom_id: "000003",
+      response: {
+        status_code: 200,
+        request_id: "r",
+        body: {
+          model: "gpt-4o-mini-2024-07-18",
+          choices: [{ message: { content }, finish_reason: finish }],
+          usage: { prompt_tokens: 10, completion_tokens: 20 },
+        },
+      },
+      error: null,
+    });
   test("a well-formed answer", () => {
-    expect(judgeLine(ok("[Call] hi [Summary] bye"), customerCalls)).toMatchObject({ custom_id: "000003", status: "ok", fields: { Call: "hi", Summary: "bye" }, prompt_tokens: 10, completion_tokens: 20, model: "gpt-4o-mini-2024-07-18" });
+    expect(judgeLine(ok("[Call] hi [Summary] bye"), customerCalls)).toMatchObject({
+      custom_id: "000003",
+      status: "ok",
+      fields: { Call: "hi", Summary: "bye" },
+      prompt_tokens: 10,
+      completion_tokens: 20,
+      model: "gpt-4o-mini-2024-07-18",
+    });
   });
   test("malformed answers are retried, answers cut at max_tokens are not", () => {
-    expect(judgeLine(ok("[Call] hi"), customerCalls)).toMatchObject({ status: "malformed", retryable: true, reason: "missing section [Summary]" });
-    expect(judgeLine(ok("[Call] hi [Summ", "length"), customerCalls)).toMatchObject({ status: "truncated", retryable: false });
+    expect(judgeLine(ok("[Call] hi"), customerCalls)).toMatchObject({
+      status: "malformed",
+      retryable: true,
+      reason: "missing section [Summary]",
+    });
+    expect(judgeLine(ok("[Call] hi [Summ", "length"), customerCalls)).toMatchObject({
+      status: "truncated",
+      retryable: false,
+    });
   });
   test("error lines: 5xx and expiry are retried, a 400 is not; a corrupt line is reported", () => {
-    const err500 = JSON.stringify({ custom_id: "000001", response: { status_code: 500, body: { error: { message: "oops", type: "server_error", code: null } } }, error: null });
-    const expired = JSON.stringify({ custom_id: "000002", response: null, error: { code: "batch_expired", message: "expired" } });
-    const bad400 = JSON.stringify({ custom_id: "000004", response: { status_code: 400, body: { error: { message: "bad", type: "invalid_request_error", code: "invalid_value" } } }, error: null });
-    expect(judgeLine(err500, customerCalls)).toMatchObject({ status: "failed", retryable: true, reason: "server_error: oops" });
-    expect(judgeLine(expired, customerCalls)).toMatchObject({ status: "failed", retryable: true, reason: "batch_expired: expired" });
+    const err500 = JSON.stringify({
+      custom_id: "000001",
+      response: { status_code: 500, body: { error: { message: "oops", type: "server_error", code: null } } },
+      error: null,
+    });
+    const expired = JSON.stringify({
+      custom_id: "000002",
+      response: null,
+      error: { code: "batch_expired", message: "expired" },
+    });
+    const bad400 = JSON.stringify({
+      custom_id: "000004",
+      response: {
+        status_code: 400,
+        body: { error: { message: "bad", type: "invalid_request_error", code: "invalid_value" } },
+      },
+      error: null,
+    });
+    expect(judgeLine(err500, customerCalls)).toMatchObject({
+      status: "failed",
+      retryable: true,
+      reason: "server_error: oops",
+    });
+    expect(judgeLine(expired, customerCalls)).toMatchObject({
+      status: "failed",
+      retryable: true,
+      reason: "batch_expired: expired",
+    });
     expect(judgeLine(bad400, customerCalls)).toMatchObject({ status: "failed", retryable: false });
     expect(judgeLine("{not json", customerCalls)).toEqual({ corrupt: "not JSON: {not json" });
   });
@@ -123,9 +225,13 @@ describe("pricing and budget", () => {
   });
   test("a batch fits the budget only if its worst case fits what is left", () => {
     const config = toRunConfig({ samples: "10", budget: "0.01", "max-tokens": "1000" }, () => 1);
-    const record = (step: string, extra = {}) => ({ chunk: 0, attempt: 1, requestsFile: "x", requests: 10, promptTokens: 1000, step, ...extra }) as any;
+    const record = (step: string, extra = {}) =>
+      ({ chunk: 0, attempt: 1, requestsFile: "x", requests: 10, promptTokens: 1000, step, ...extra }) as any;
     // worst case: 1000 x 0.075/1M + 10 x 1000 x 0.3/1M = 0.003075
-    const manifest = { config, batches: [record("submitted"), record("collected", { collected: { costUsd: 0.003 } })] } as any;
+    const manifest = {
+      config,
+      batches: [record("submitted"), record("collected", { collected: { costUsd: 0.003 } })],
+    } as any;
     expect(fitsBudget(manifest, record("pending"))).toBe(true);
     manifest.batches.push(record("submitted"));
     expect(fitsBudget(manifest, record("pending"))).toBe(false);
@@ -135,7 +241,14 @@ describe("pricing and budget", () => {
 describe("options", () => {
   test("defaults follow the seed", () => {
     const config = toRunConfig({}, () => 99);
-    expect(config).toMatchObject({ samples: 10, batches: 1, metrics: true, maxAttempts: 10, seed: 99, model: "gpt-4o-mini" });
+    expect(config).toMatchObject({
+      samples: 10,
+      batches: 1,
+      metrics: true,
+      maxAttempts: 10,
+      seed: 99,
+      model: "gpt-4o-mini",
+    });
     expect(config.output.endsWith("dataset.csv")).toBe(true);
     expect(config.paramsFile.endsWith("params.json")).toBe(true);
   });
@@ -151,7 +264,10 @@ describe("options", () => {
 });
 
 describe("building request files", () => {
-  const config = (samples: number, batches: number, seed = 4): RunConfig => ({ ...toRunConfig({ samples: String(samples), batches: String(batches) }, () => seed), seed });
+  const config = (samples: number, batches: number, seed = 4): RunConfig => ({
+    ...toRunConfig({ samples: String(samples), batches: String(batches) }, () => seed),
+    seed,
+  });
   test("custom ids are zero-padded sample indexes", () => {
     expect(customId(7, 25)).toBe("000007");
     expect(customId(7, 10_000_000)).toBe("0000007");
@@ -166,9 +282,14 @@ describe("building request files", () => {
     await buildRequests(whole, config(7, 1), params, customerCalls);
     const lines = (await readFile(join(whole, "requests/c0000-a1.jsonl"), "utf8")).split("\n").slice(0, -1);
     const threeLines = lines.slice(0, 3).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
-    for (const [bytes, first] of [[threeLines, 3], [threeLines - 1, 2]] as const) {
+    for (const [bytes, first] of [
+      [threeLines, 3],
+      [threeLines - 1, 2],
+    ] as const) {
       const dir = await tempDir();
-      const built = await buildRequests(dir, config(7, 1), params, customerCalls, { limits: { requests: MAX_REQUESTS_PER_FILE, bytes } });
+      const built = await buildRequests(dir, config(7, 1), params, customerCalls, {
+        limits: { requests: MAX_REQUESTS_PER_FILE, bytes },
+      });
       expect(built.batches[0]!.requests).toBe(first);
       expect(built.batches.reduce((sum, b) => sum + b.requests, 0)).toBe(7);
       for (const record of built.batches) {
@@ -177,10 +298,15 @@ describe("building request files", () => {
         expect(text.split("\n").length - 1).toBe(record.requests);
       }
       // The split files hold the same requests, in order, as the unsplit one.
-      const joined = (await Promise.all(built.batches.map((b) => readFile(join(dir, b.requestsFile), "utf8")))).join("");
+      const joined = (
+        await Promise.all(built.batches.map((b) => readFile(join(dir, b.requestsFile), "utf8")))
+      ).join("");
       expect(joined).toBe(`${lines.join("\n")}\n`);
       // Each chunk's draws file follows its requests file.
-      for (const chunk of built.chunks) expect((await readFile(join(dir, chunk.drawsFile), "utf8")).split("\n").length - 1).toBe(chunk.samples);
+      for (const chunk of built.chunks)
+        expect((await readFile(join(dir, chunk.drawsFile), "utf8")).split("\n").length - 1).toBe(
+          chunk.samples,
+        );
     }
   });
   test("the Batch API's file limits are 50,000 requests and 200 MB", () => {
@@ -197,7 +323,9 @@ describe("building request files", () => {
       expect(await readFile(join(a, file), "utf8")).toBe(await readFile(join(b, file), "utf8"));
     const c = await tempDir();
     await buildRequests(c, config(7, 2, 5), params, customerCalls);
-    expect(await readFile(join(c, "requests/c0000-a1.jsonl"), "utf8")).not.toBe(await readFile(join(a, "requests/c0000-a1.jsonl"), "utf8"));
+    expect(await readFile(join(c, "requests/c0000-a1.jsonl"), "utf8")).not.toBe(
+      await readFile(join(a, "requests/c0000-a1.jsonl"), "utf8"),
+    );
   });
 });
 
@@ -205,14 +333,24 @@ describe("counting prompt tokens", () => {
   test("counts as the chat format does, then lets the tokenizer go", async () => {
     const { countTokens } = await import("gpt-tokenizer");
     const require = createRequire(import.meta.url);
-    const loaded = () => Object.keys(require.cache).filter((path) => path.includes(`${sep}gpt-tokenizer${sep}`)).length;
-    const body = { model: "gpt-4o-mini", max_completion_tokens: 10, messages: [{ role: "system" as const, content: "Be brief." }, { role: "user" as const, content: "Write a call about a gas bill." }] };
+    const loaded = () =>
+      Object.keys(require.cache).filter((path) => path.includes(`${sep}gpt-tokenizer${sep}`)).length;
+    const body = {
+      model: "gpt-4o-mini",
+      max_completion_tokens: 10,
+      messages: [
+        { role: "system" as const, content: "Be brief." },
+        { role: "user" as const, content: "Write a call about a gas bill." },
+      ],
+    };
     const counted = await withTokenCounter(async (count) => {
       expect(loaded()).toBeGreaterThan(0);
       return count(body);
     });
     // 3 tokens to prime the answer, 4 per message around its content.
-    expect(counted).toBe(3 + 4 + countTokens("Be brief.") + 4 + countTokens("Write a call about a gas bill."));
+    expect(counted).toBe(
+      3 + 4 + countTokens("Be brief.") + 4 + countTokens("Write a call about a gas bill."),
+    );
     expect(loaded()).toBe(0);
   });
 });
@@ -222,7 +360,11 @@ describe("reading a chunk's draws", () => {
     const dir = await tempDir();
     const path = join(dir, "draws.jsonl");
     // 3,000 lines of 10 to 400 bytes: more than one 256 KB window.
-    const lines = Array.from({ length: 3000 }, (_, i) => ({ custom_id: String(i), sample: i + 1, labels: { Name: "é".repeat((i * 7919) % 400) } }));
+    const lines = Array.from({ length: 3000 }, (_, i) => ({
+      custom_id: String(i),
+      sample: i + 1,
+      labels: { Name: "é".repeat((i * 7919) % 400) },
+    }));
     await writeFile(path, lines.map((l) => `${JSON.stringify(l)}\n`).join(""));
     const chunk = { index: 0, firstSample: 0, samples: lines.length, drawsFile: "draws.jsonl" };
     const shuffled = lines.map((_, i) => permute(i, lines.length, 3));
@@ -232,6 +374,8 @@ describe("reading a chunk's draws", () => {
       for (const i of shuffled) expect(draws.read(i)).toEqual(lines[i]);
       draws.close();
     }
-    expect(() => DrawsFile.open(path, { ...chunk, samples: lines.length + 1 })).toThrow(/has 3000 draws, its chunk 3001/);
+    expect(() => DrawsFile.open(path, { ...chunk, samples: lines.length + 1 })).toThrow(
+      /has 3000 draws, its chunk 3001/,
+    );
   });
 });

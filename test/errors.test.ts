@@ -4,7 +4,15 @@ import { describe, expect, test } from "vitest";
 import { PARAMS, ROOT, runCli, tempDir } from "./helpers.ts";
 
 /** Bad input: one line naming the problem and the fix, exit code 2, no stack trace. */
-async function expectUserError(args: string[], message: RegExp, options: { env?: Record<string, string | undefined>; setup?: (cwd: string) => Promise<void>; code?: number } = {}) {
+async function expectUserError(
+  args: string[],
+  message: RegExp,
+  options: {
+    env?: Record<string, string | undefined>;
+    setup?: (cwd: string) => Promise<void>;
+    code?: number;
+  } = {},
+) {
   const cwd = await tempDir();
   await options.setup?.(cwd);
   const result = await runCli(args, { cwd, env: options.env });
@@ -35,7 +43,10 @@ describe("bad input gets one clear line and exit code 2", () => {
   });
 
   test("a missing params file", async () => {
-    await expectUserError(["-j", "nope.json", "--dry-run"], /params file .*nope\.json does not exist — pass the right path with -j\/--params/);
+    await expectUserError(
+      ["-j", "nope.json", "--dry-run"],
+      /params file .*nope\.json does not exist — pass the right path with -j\/--params/,
+    );
   });
 
   test("invalid JSON in params.json, with line and column", async () => {
@@ -51,51 +62,89 @@ describe("bad input gets one clear line and exit code 2", () => {
     ["[]", /expected an object of fields/],
     ['{"Call": {"A": ["x"]}, "Summary": {"A": ["y"]}}', /parameter "A" is in both Call and Summary/],
   ])("params.json %s", async (text, message) => {
-    await expectUserError(["-j", "p.json", "--dry-run"], message, { setup: (cwd) => writeFile(join(cwd, "p.json"), text) });
+    await expectUserError(["-j", "p.json", "--dry-run"], message, {
+      setup: (cwd) => writeFile(join(cwd, "p.json"), text),
+    });
   });
 
   test("a spec that does not exist, does not load, or has the wrong shape", async () => {
-    await expectUserError(["--spec", "missing.ts", "-j", PARAMS, "--dry-run"], /spec .*missing\.ts does not exist/);
-    await expectUserError(["--spec", join(ROOT, "test/fixtures/throwing-spec.ts"), "-j", PARAMS, "--dry-run"], /throwing-spec\.ts does not load: boom while loading/);
-    await expectUserError(["--spec", join(ROOT, "test/fixtures/bad-shape-spec.ts"), "-j", PARAMS, "--dry-run"], /bad-shape-spec\.ts: "prompt" must be a function/);
+    await expectUserError(
+      ["--spec", "missing.ts", "-j", PARAMS, "--dry-run"],
+      /spec .*missing\.ts does not exist/,
+    );
+    await expectUserError(
+      ["--spec", join(ROOT, "test/fixtures/throwing-spec.ts"), "-j", PARAMS, "--dry-run"],
+      /throwing-spec\.ts does not load: boom while loading/,
+    );
+    await expectUserError(
+      ["--spec", join(ROOT, "test/fixtures/bad-shape-spec.ts"), "-j", PARAMS, "--dry-run"],
+      /bad-shape-spec\.ts: "prompt" must be a function/,
+    );
     // A prompt that throws mid-build: the run had started, so its first line came before.
-    const thrown = await runCli(["--spec", join(ROOT, "test/fixtures/prompt-throws-spec.ts"), "-j", PARAMS, "-n", "50", "--dry-run"], { cwd: await tempDir() });
+    const thrown = await runCli(
+      ["--spec", join(ROOT, "test/fixtures/prompt-throws-spec.ts"), "-j", PARAMS, "-n", "50", "--dry-run"],
+      { cwd: await tempDir() },
+    );
     expect(thrown.code).toBe(2);
-    expect(thrown.stderr.trim().split("\n").at(-1)).toMatch(/^error: spec .*prompt-throws-spec\.ts: prompt\(\) threw for sample \d+: no template for negative calls — fix the spec/);
+    expect(thrown.stderr.trim().split("\n").at(-1)).toMatch(
+      /^error: spec .*prompt-throws-spec\.ts: prompt\(\) threw for sample \d+: no template for negative calls — fix the spec/,
+    );
     expect(thrown.stderr).not.toMatch(/\n\s+at /);
   });
 
   test("no API key", async () => {
-    await expectUserError(["-n", "2", ...offline], /no OpenAI API key — set OPENAI_API_KEY or pass -k/, { env: { OPENAI_API_KEY: undefined } });
+    await expectUserError(["-n", "2", ...offline], /no OpenAI API key — set OPENAI_API_KEY or pass -k/, {
+      env: { OPENAI_API_KEY: undefined },
+    });
   });
 
   test("an unreachable base URL fails before anything is built", async () => {
-    const cwd = await expectUserError(["-n", "2", ...offline], /cannot reach the API at http:\/\/127\.0\.0\.1:9\/v1/, { code: 3 });
+    const cwd = await expectUserError(
+      ["-n", "2", ...offline],
+      /cannot reach the API at http:\/\/127\.0\.0\.1:9\/v1/,
+      { code: 3 },
+    );
     await expect(readFile(join(cwd, "dataset.csv"))).rejects.toThrow();
   });
 
   test("an unwritable output path", async () => {
-    await expectUserError(["-n", "2", "-p", "no/such/dir/out.csv", ...offline, "--dry-run"], /cannot create .*out\.csv: its folder does not exist/);
+    await expectUserError(
+      ["-n", "2", "-p", "no/such/dir/out.csv", ...offline, "--dry-run"],
+      /cannot create .*out\.csv: its folder does not exist/,
+    );
   });
 
   test("an unknown run id, and a corrupt or hand-edited manifest", async () => {
-    await expectUserError(["resume", "20990101-000000-zzzz"], /no run "20990101-000000-zzzz" in .*runs — run `synthai status`/);
+    await expectUserError(
+      ["resume", "20990101-000000-zzzz"],
+      /no run "20990101-000000-zzzz" in .*runs — run `synthai status`/,
+    );
     const setupRun = (manifest: string) => async (cwd: string) => {
       await mkdir(join(cwd, "runs", "20260101-000000-abcd"), { recursive: true });
       await writeFile(join(cwd, "runs", "20260101-000000-abcd", "manifest.json"), manifest);
     };
-    await expectUserError(["resume", "abcd"], /manifest\.json is not valid JSON/, { setup: setupRun("{oops") });
-    await expectUserError(["resume", "abcd"], /manifest\.json is corrupt at (version|id|config)/, { setup: setupRun('{"version": 1}') });
+    await expectUserError(["resume", "abcd"], /manifest\.json is not valid JSON/, {
+      setup: setupRun("{oops"),
+    });
+    await expectUserError(["resume", "abcd"], /manifest\.json is corrupt at (version|id|config)/, {
+      setup: setupRun('{"version": 1}'),
+    });
   });
 
   test("an unknown command, option or argument", async () => {
-    await expectUserError(["frobnicate", "x"], /unknown command "frobnicate" — the commands are generate, resume, status, .*; see `synthai --help`/);
+    await expectUserError(
+      ["frobnicate", "x"],
+      /unknown command "frobnicate" — the commands are generate, resume, status, .*; see `synthai --help`/,
+    );
     await expectUserError(["--sample", "10"], /unknown option --sample — see `synthai --help`/);
     await expectUserError(["generate", "-n", "3", "extra"], /unexpected argument "extra"/);
   });
 
   test.each([
-    ["localhost:8000/v1", /--base-url "localhost:8000\/v1" does not start with http:\/\/ or https:\/\/ — give the server's address with its scheme/],
+    [
+      "localhost:8000/v1",
+      /--base-url "localhost:8000\/v1" does not start with http:\/\/ or https:\/\/ — give the server's address with its scheme/,
+    ],
     ["not a url", /--base-url "not a url" is not a URL/],
     ["http://localhost:99999/v1", /--base-url "http:\/\/localhost:99999\/v1" is not a URL/],
     ["http://localhost:0/v1", /has port 0 — give a port from 1 to 65535/],
@@ -105,26 +154,53 @@ describe("bad input gets one clear line and exit code 2", () => {
   });
 
   test("a prompt that returns neither a string nor messages, before anything is built", async () => {
-    const cwd = await expectUserError(["--spec", join(ROOT, "test/fixtures/bad-prompt-spec.ts"), ...offline, "--dry-run"], /bad-prompt-spec\.ts: prompt\(\) returned number for sample 1 — return a string, or a list of messages/);
+    const cwd = await expectUserError(
+      ["--spec", join(ROOT, "test/fixtures/bad-prompt-spec.ts"), ...offline, "--dry-run"],
+      /bad-prompt-spec\.ts: prompt\(\) returned number for sample 1 — return a string, or a list of messages/,
+    );
     expect(await readdir(cwd)).toEqual([]);
   });
 
-  test("params.json without a parameter the spec uses: stopped before building, not sent as \"undefined\"", async () => {
-    const cwd = await expectUserError(["-j", "p.json", "--dry-run"], /the spec uses Call\.Conversation, which .*p\.json does not have — add "Conversation" with its values under "Call"/, {
-      setup: (cwd) => writeFile(join(cwd, "p.json"), JSON.stringify({ Call: { Attitude: ["calm"], Problem: ["a bill"], Solved: ["was"], Manner: ["quickly"] }, Summary: { Extension: ["short"] } })),
-    });
+  test('params.json without a parameter the spec uses: stopped before building, not sent as "undefined"', async () => {
+    const cwd = await expectUserError(
+      ["-j", "p.json", "--dry-run"],
+      /the spec uses Call\.Conversation, which .*p\.json does not have — add "Conversation" with its values under "Call"/,
+      {
+        setup: (cwd) =>
+          writeFile(
+            join(cwd, "p.json"),
+            JSON.stringify({
+              Call: { Attitude: ["calm"], Problem: ["a bill"], Solved: ["was"], Manner: ["quickly"] },
+              Summary: { Extension: ["short"] },
+            }),
+          ),
+      },
+    );
     expect(await readdir(cwd)).toEqual(["p.json"]);
   });
 
   test("--runs-dir that is a file, -p that is a folder", async () => {
-    await expectUserError(["-n", "2", ...offline, "--dry-run", "--runs-dir", "runs"], /--runs-dir .*runs is a file, not a folder/, { setup: (cwd) => writeFile(join(cwd, "runs"), "") });
-    await expectUserError(["status", "--runs-dir", "runs"], /--runs-dir .*runs is a file, not a folder/, { setup: (cwd) => writeFile(join(cwd, "runs"), "") });
-    const cwd = await expectUserError(["-n", "2", ...offline, "--dry-run", "-p", "out"], /output .*out is a folder — give a file name/, { setup: (cwd) => mkdir(join(cwd, "out")) });
+    await expectUserError(
+      ["-n", "2", ...offline, "--dry-run", "--runs-dir", "runs"],
+      /--runs-dir .*runs is a file, not a folder/,
+      { setup: (cwd) => writeFile(join(cwd, "runs"), "") },
+    );
+    await expectUserError(["status", "--runs-dir", "runs"], /--runs-dir .*runs is a file, not a folder/, {
+      setup: (cwd) => writeFile(join(cwd, "runs"), ""),
+    });
+    const cwd = await expectUserError(
+      ["-n", "2", ...offline, "--dry-run", "-p", "out"],
+      /output .*out is a folder — give a file name/,
+      { setup: (cwd) => mkdir(join(cwd, "out")) },
+    );
     expect(await readdir(cwd)).toEqual(["out"]);
   });
 
   test("-n so large that the build would fill the disk is refused before writing", async () => {
-    const cwd = await expectUserError(["-n", "1e12", ...offline, "--dry-run"], /the request files of this run would take about [\d.]+ [TPE]B, and .* has [\d.]+ [KMGT]?B free — ask for fewer samples with -n, pass --runs-dir on a bigger disk, or --yes/);
+    const cwd = await expectUserError(
+      ["-n", "1e12", ...offline, "--dry-run"],
+      /the request files of this run would take about [\d.]+ [TPE]B, and .* has [\d.]+ [KMGT]?B free — ask for fewer samples with -n, pass --runs-dir on a bigger disk, or --yes/,
+    );
     expect(await readdir(cwd)).toEqual([]);
   });
 });

@@ -123,7 +123,11 @@ export class FakeOpenAI {
     this.requests.push({ method, path });
     const body = await readBody(req);
     if (req.headers.authorization !== `Bearer ${this.options.apiKey ?? "test-key"}`)
-      return send(res, 401, apiError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"));
+      return send(
+        res,
+        401,
+        apiError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
+      );
     const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(path));
     if (fault) fault.times--;
     if (fault && !fault.afterHandling) return sendFault(res, fault, req.headers.authorization);
@@ -137,7 +141,13 @@ export class FakeOpenAI {
     send(res, status, payload);
   }
 
-  private async route(method: string, path: string, query: URLSearchParams, body: Buffer, req: IncomingMessage): Promise<[number, unknown, Buffer?]> {
+  private async route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: Buffer,
+    req: IncomingMessage,
+  ): Promise<[number, unknown, Buffer?]> {
     let m: RegExpMatchArray | null;
     if (method === "POST" && path === "/v1/files") return this.createFile(body, req);
     if (method === "GET" && path === "/v1/files") return [200, this.listFiles(query)];
@@ -155,7 +165,8 @@ export class FakeOpenAI {
       if (!file) return [404, apiError(`No such File object: ${m[1]}`, "invalid_request_error")];
       return [200, undefined, file.content];
     }
-    if (method === "POST" && path === "/v1/batches") return this.createBatch(JSON.parse(body.toString("utf8")));
+    if (method === "POST" && path === "/v1/batches")
+      return this.createBatch(JSON.parse(body.toString("utf8")));
     if (method === "GET" && path === "/v1/batches") return [200, this.listBatches(query)];
     if ((m = path.match(/^\/v1\/batches\/([^/]+)(\/cancel)?$/))) {
       const stored = this.batches.find((b) => b.batch.id === m![1]);
@@ -164,7 +175,18 @@ export class FakeOpenAI {
       if (method === "GET" && !m[2]) return [200, this.advance(stored)];
     }
     if (method === "GET" && path === "/v1/models")
-      return [200, { object: "list", data: ["gpt-4o-mini", "gpt-4o"].map((id) => ({ id, object: "model", created: 1721172741, owned_by: "system" })) }];
+      return [
+        200,
+        {
+          object: "list",
+          data: ["gpt-4o-mini", "gpt-4o"].map((id) => ({
+            id,
+            object: "model",
+            created: 1721172741,
+            owned_by: "system",
+          })),
+        },
+      ];
     if (method === "POST" && path === "/v1/chat/completions") {
       this.chatCompletions++;
       return [200, this.complete(JSON.parse(body.toString("utf8"))).body];
@@ -173,15 +195,30 @@ export class FakeOpenAI {
   }
 
   private async createFile(body: Buffer, req: IncomingMessage): Promise<[number, unknown]> {
-    const form = await new Request("http://fake/", { method: "POST", headers: req.headers as HeadersInit, body: new Uint8Array(body) }).formData();
+    const form = await new Request("http://fake/", {
+      method: "POST",
+      headers: req.headers as HeadersInit,
+      body: new Uint8Array(body),
+    }).formData();
     const file = form.get("file");
     const purpose = form.get("purpose");
-    if (!(file instanceof File)) return [400, apiError("Missing file", "invalid_request_error", null, "file")];
-    if (purpose !== "batch") return [400, apiError(`Invalid purpose ${purpose}`, "invalid_request_error", null, "purpose")];
+    if (!(file instanceof File))
+      return [400, apiError("Missing file", "invalid_request_error", null, "file")];
+    if (purpose !== "batch")
+      return [400, apiError(`Invalid purpose ${purpose}`, "invalid_request_error", null, "purpose")];
     const content = Buffer.from(await file.arrayBuffer());
     const now = nowSeconds();
     const seconds = Number(form.get("expires_after[seconds]") ?? 0);
-    const stored: StoredFile = { id: this.id("file-"), object: "file", bytes: content.length, created_at: now, filename: file.name, purpose, status: "processed", content };
+    const stored: StoredFile = {
+      id: this.id("file-"),
+      object: "file",
+      bytes: content.length,
+      created_at: now,
+      filename: file.name,
+      purpose,
+      status: "processed",
+      content,
+    };
     if (seconds) stored.expires_at = now + seconds;
     this.files.set(stored.id, stored);
     this.uploads.push(stored.filename);
@@ -189,24 +226,47 @@ export class FakeOpenAI {
   }
 
   private listFiles(query: URLSearchParams) {
-    let files = [...this.files.values()].filter((f) => !query.get("purpose") || f.purpose === query.get("purpose"));
-    files.sort((a, b) => (query.get("order") === "asc" ? 1 : -1) * (a.created_at - b.created_at || a.id.localeCompare(b.id)));
+    let files = [...this.files.values()].filter(
+      (f) => !query.get("purpose") || f.purpose === query.get("purpose"),
+    );
+    files.sort(
+      (a, b) =>
+        (query.get("order") === "asc" ? 1 : -1) * (a.created_at - b.created_at || a.id.localeCompare(b.id)),
+    );
     return page(files.map(publicFile), query, 10_000, true);
   }
 
   /** Listing is looking too: each batch on the page moves along, as time passes for all. */
   private listBatches(query: URLSearchParams) {
     const newestFirst = [...this.batches].reverse();
-    const listed = page(newestFirst.map((b) => ({ id: b.batch.id as string, stored: b })), query, 20);
+    const listed = page(
+      newestFirst.map((b) => ({ id: b.batch.id as string, stored: b })),
+      query,
+      20,
+    );
     return { ...listed, data: listed.data.map(({ stored }) => this.advance(stored)) };
   }
 
   private createBatch(body: any): [number, unknown] {
     const file = this.files.get(body.input_file_id);
-    if (!file) return [400, apiError(`Invalid 'input_file_id': '${body.input_file_id}'.`, "invalid_request_error", null, "input_file_id")];
-    if (body.completion_window !== "24h") return [400, apiError("Invalid completion_window", "invalid_request_error", null, "completion_window")];
+    if (!file)
+      return [
+        400,
+        apiError(
+          `Invalid 'input_file_id': '${body.input_file_id}'.`,
+          "invalid_request_error",
+          null,
+          "input_file_id",
+        ),
+      ];
+    if (body.completion_window !== "24h")
+      return [400, apiError("Invalid completion_window", "invalid_request_error", null, "completion_window")];
     const metadata = body.metadata ?? null;
-    if (metadata && (Object.keys(metadata).length > 16 || Object.entries(metadata).some(([k, v]) => k.length > 64 || String(v).length > 512)))
+    if (
+      metadata &&
+      (Object.keys(metadata).length > 16 ||
+        Object.entries(metadata).some(([k, v]) => k.length > 64 || String(v).length > 512))
+    )
       return [400, apiError("Invalid metadata", "invalid_request_error", null, "metadata")];
     const now = nowSeconds();
     const batch: Record<string, any> = {
@@ -226,9 +286,13 @@ export class FakeOpenAI {
     };
     const expire = this.batches.length < (this.options.expireFirst ?? 0);
     // With unevenPhases, batches take 1 to 4 looks a phase, so they finish in any order.
-    const pollsPerPhase = this.options.unevenPhases ? 1 + Math.floor(this.random() * 4) : (this.options.pollsPerPhase ?? 1);
+    const pollsPerPhase = this.options.unevenPhases
+      ? 1 + Math.floor(this.random() * 4)
+      : (this.options.pollsPerPhase ?? 1);
     this.batches.push({ batch, polls: 0, pollsPerPhase, lines: [], promptTokens: 0, expire });
-    const running = this.batches.filter((b) => !["completed", "failed", "expired", "cancelled"].includes(b.batch.status)).length;
+    const running = this.batches.filter(
+      (b) => !["completed", "failed", "expired", "cancelled"].includes(b.batch.status),
+    ).length;
     this.maxRunning = Math.max(this.maxRunning, running);
     return [200, clean(batch)];
   }
@@ -245,7 +309,11 @@ export class FakeOpenAI {
       case "validating": {
         const errors = this.validate(stored);
         if (errors.length) {
-          Object.assign(batch, { status: "failed", failed_at: now, errors: { object: "list", data: errors } });
+          Object.assign(batch, {
+            status: "failed",
+            failed_at: now,
+            errors: { object: "list", data: errors },
+          });
           break;
         }
         batch.request_counts = { total: stored.lines.length, completed: 0, failed: 0 };
@@ -258,7 +326,10 @@ export class FakeOpenAI {
         this.run(stored);
         break;
       case "finalizing":
-        Object.assign(batch, stored.expire ? { status: "expired", expired_at: now } : { status: "completed", completed_at: now });
+        Object.assign(
+          batch,
+          stored.expire ? { status: "expired", expired_at: now } : { status: "completed", completed_at: now },
+        );
         break;
       case "cancelling":
         Object.assign(batch, { status: "cancelled", cancelled_at: now });
@@ -270,7 +341,8 @@ export class FakeOpenAI {
 
   private cancel(stored: StoredBatch) {
     const { batch } = stored;
-    if (["validating", "in_progress", "finalizing"].includes(batch.status)) Object.assign(batch, { status: "cancelling", cancelling_at: nowSeconds() });
+    if (["validating", "in_progress", "finalizing"].includes(batch.status))
+      Object.assign(batch, { status: "cancelling", cancelling_at: nowSeconds() });
     return clean(batch);
   }
 
@@ -278,10 +350,19 @@ export class FakeOpenAI {
   private validate(stored: StoredBatch) {
     const file = this.files.get(stored.batch.input_file_id)!;
     const errors: { code: string; message: string; param: string | null; line: number | null }[] = [];
-    if (file.bytes > MAX_BYTES) return [{ code: "file_too_large", message: "The input file exceeds 200 MB.", param: null, line: null }];
+    if (file.bytes > MAX_BYTES)
+      return [{ code: "file_too_large", message: "The input file exceeds 200 MB.", param: null, line: null }];
     const text = file.content.toString("utf8");
     const lines = text.split("\n").filter((l) => l.trim());
-    if (lines.length > MAX_LINES) return [{ code: "too_many_requests", message: `The input file has ${lines.length} requests; at most 50000 are allowed.`, param: null, line: null }];
+    if (lines.length > MAX_LINES)
+      return [
+        {
+          code: "too_many_requests",
+          message: `The input file has ${lines.length} requests; at most 50000 are allowed.`,
+          param: null,
+          line: null,
+        },
+      ];
     const ids = new Set<string>();
     let model: string | undefined;
     lines.forEach((raw, i) => {
@@ -290,24 +371,61 @@ export class FakeOpenAI {
       try {
         request = JSON.parse(raw);
       } catch {
-        errors.push({ code: "invalid_json_line", message: "This line is not parseable as valid JSON.", param: null, line });
+        errors.push({
+          code: "invalid_json_line",
+          message: "This line is not parseable as valid JSON.",
+          param: null,
+          line,
+        });
         return;
       }
-      if (typeof request.custom_id !== "string") errors.push({ code: "missing_required_parameter", message: "Missing custom_id.", param: "custom_id", line });
-      else if (ids.has(request.custom_id)) errors.push({ code: "duplicate_custom_id", message: `The custom_id '${request.custom_id}' is not unique.`, param: "custom_id", line });
+      if (typeof request.custom_id !== "string")
+        errors.push({
+          code: "missing_required_parameter",
+          message: "Missing custom_id.",
+          param: "custom_id",
+          line,
+        });
+      else if (ids.has(request.custom_id))
+        errors.push({
+          code: "duplicate_custom_id",
+          message: `The custom_id '${request.custom_id}' is not unique.`,
+          param: "custom_id",
+          line,
+        });
       else ids.add(request.custom_id);
-      if (request.method !== "POST") errors.push({ code: "invalid_request", message: "Only POST is supported.", param: "method", line });
-      if (request.url !== stored.batch.endpoint) errors.push({ code: "mismatched_endpoint", message: `The url '${request.url}' does not match the batch endpoint '${stored.batch.endpoint}'.`, param: "url", line });
+      if (request.method !== "POST")
+        errors.push({ code: "invalid_request", message: "Only POST is supported.", param: "method", line });
+      if (request.url !== stored.batch.endpoint)
+        errors.push({
+          code: "mismatched_endpoint",
+          message: `The url '${request.url}' does not match the batch endpoint '${stored.batch.endpoint}'.`,
+          param: "url",
+          line,
+        });
       model ??= request.body?.model;
-      if (request.body?.model !== model) errors.push({ code: "mismatched_model", message: "All requests in a batch must use the same model.", param: "body.model", line });
+      if (request.body?.model !== model)
+        errors.push({
+          code: "mismatched_model",
+          message: "All requests in a batch must use the same model.",
+          param: "body.model",
+          line,
+        });
       stored.lines.push(request);
     });
     stored.promptTokens = stored.lines.reduce((s, r) => s + promptTokens(r.body), 0);
     const limit = this.options.enqueuedTokenLimit;
     if (!errors.length && limit !== undefined) {
-      const enqueued = this.batches.filter((b) => b !== stored && ["in_progress", "finalizing"].includes(b.batch.status)).reduce((s, b) => s + b.promptTokens, 0);
+      const enqueued = this.batches
+        .filter((b) => b !== stored && ["in_progress", "finalizing"].includes(b.batch.status))
+        .reduce((s, b) => s + b.promptTokens, 0);
       if (enqueued + stored.promptTokens > limit)
-        errors.push({ code: "token_limit_exceeded", message: `Enqueued token limit reached for ${model}. Limit: ${limit} enqueued tokens.`, param: null, line: null });
+        errors.push({
+          code: "token_limit_exceeded",
+          message: `Enqueued token limit reached for ${model}. Limit: ${limit} enqueued tokens.`,
+          param: null,
+          line: null,
+        });
     }
     if (errors.length) stored.lines = [];
     return errors.slice(0, 10);
@@ -323,36 +441,74 @@ export class FakeOpenAI {
     stored.lines.forEach((request, i) => {
       if (partial && i % 2 === 1) {
         const code = cancelled ? "batch_cancelled" : "batch_expired";
-        errors.push(JSON.stringify({ id: this.id("batch_req_"), custom_id: request.custom_id, response: null, error: { code, message: `This request could not be executed before the batch was ${cancelled ? "cancelled" : "expired"}.` } }));
+        errors.push(
+          JSON.stringify({
+            id: this.id("batch_req_"),
+            custom_id: request.custom_id,
+            response: null,
+            error: {
+              code,
+              message: `This request could not be executed before the batch was ${cancelled ? "cancelled" : "expired"}.`,
+            },
+          }),
+        );
         return;
       }
       if (this.random() < (this.options.failedRate ?? 0)) {
-        errors.push(JSON.stringify({
-          id: this.id("batch_req_"),
-          custom_id: request.custom_id,
-          response: { status_code: 500, request_id: this.id("req_"), body: apiError("The server had an error while processing your request.", "server_error") },
-          error: null,
-        }));
+        errors.push(
+          JSON.stringify({
+            id: this.id("batch_req_"),
+            custom_id: request.custom_id,
+            response: {
+              status_code: 500,
+              request_id: this.id("req_"),
+              body: apiError("The server had an error while processing your request.", "server_error"),
+            },
+            error: null,
+          }),
+        );
         return;
       }
       const { body } = this.complete(request.body);
       usage.input_tokens += body.usage.prompt_tokens;
       usage.output_tokens += body.usage.completion_tokens;
-      outputs.push(JSON.stringify({ id: this.id("batch_req_"), custom_id: request.custom_id, response: { status_code: 200, request_id: this.id("req_"), body }, error: null }));
+      outputs.push(
+        JSON.stringify({
+          id: this.id("batch_req_"),
+          custom_id: request.custom_id,
+          response: { status_code: 200, request_id: this.id("req_"), body },
+          error: null,
+        }),
+      );
     });
     // The real service writes results in no particular order.
     shuffle(outputs, this.random);
     shuffle(errors, this.random);
     batch.request_counts = { total: stored.lines.length, completed: outputs.length, failed: errors.length };
-    batch.usage = { ...usage, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.input_tokens + usage.output_tokens };
-    for (let i = 0; i < outputs.length && this.corruptLinesLeft > 0; i++, this.corruptLinesLeft--) outputs[i] = outputs[i]!.slice(0, Math.floor(outputs[i]!.length / 2));
+    batch.usage = {
+      ...usage,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: usage.input_tokens + usage.output_tokens,
+    };
+    for (let i = 0; i < outputs.length && this.corruptLinesLeft > 0; i++, this.corruptLinesLeft--)
+      outputs[i] = outputs[i]!.slice(0, Math.floor(outputs[i]!.length / 2));
     if (outputs.length) batch.output_file_id = this.storeOutput(batch, "output", outputs);
     if (errors.length) batch.error_file_id = this.storeOutput(batch, "error", errors);
   }
 
   private storeOutput(batch: Record<string, any>, kind: string, lines: string[]): string {
     const content = Buffer.from(`${lines.join("\n")}\n`);
-    const file: StoredFile = { id: this.id("file-"), object: "file", bytes: content.length, created_at: nowSeconds(), filename: `${batch.id}_${kind}.jsonl`, purpose: "batch_output", status: "processed", content };
+    const file: StoredFile = {
+      id: this.id("file-"),
+      object: "file",
+      bytes: content.length,
+      created_at: nowSeconds(),
+      filename: `${batch.id}_${kind}.jsonl`,
+      purpose: "batch_output",
+      status: "processed",
+      content,
+    };
     this.files.set(file.id, file);
     return file.id;
   }
@@ -363,15 +519,20 @@ export class FakeOpenAI {
    */
   complete(request: any) {
     const prompt = (request.messages ?? []).map((m: any) => String(m.content)).join("\n");
-    const schema = request.response_format?.type === "json_schema" ? request.response_format.json_schema?.schema : undefined;
+    const schema =
+      request.response_format?.type === "json_schema"
+        ? request.response_format.json_schema?.schema
+        : undefined;
     const sections = [...new Set([...prompt.matchAll(/\[([A-Z][A-Za-z_ ]*)\]/g)].map((m) => m[1]!))];
     const roll = this.random();
     const malformed = roll < (this.options.malformedRate ?? 0);
-    const truncated = !malformed && roll < (this.options.malformedRate ?? 0) + (this.options.truncatedRate ?? 0);
+    const truncated =
+      !malformed && roll < (this.options.malformedRate ?? 0) + (this.options.truncatedRate ?? 0);
     const kept = malformed && sections.length ? sections.slice(0, -1) : sections;
     let content = schema
       ? JSON.stringify(valueFor(schema, this.random, "answer"))
-      : kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") || sentence(this.random, "Answer");
+      : kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") ||
+        sentence(this.random, "Answer");
     if (truncated) content = content.slice(0, Math.ceil(content.length / 2));
     const completionTokens = Math.ceil(content.length / 4);
     const prompt_tokens = promptTokens(request);
@@ -381,8 +542,19 @@ export class FakeOpenAI {
         object: "chat.completion",
         created: nowSeconds(),
         model: `${request.model}-2024-07-18`,
-        choices: [{ index: 0, message: { role: "assistant", content, refusal: null }, logprobs: null, finish_reason: truncated ? "length" : "stop" }],
-        usage: { prompt_tokens, completion_tokens: completionTokens, total_tokens: prompt_tokens + completionTokens },
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content, refusal: null },
+            logprobs: null,
+            finish_reason: truncated ? "length" : "stop",
+          },
+        ],
+        usage: {
+          prompt_tokens,
+          completion_tokens: completionTokens,
+          total_tokens: prompt_tokens + completionTokens,
+        },
         system_fingerprint: "fp_fake",
       },
     };
@@ -394,7 +566,9 @@ function valueFor(schema: any, random: () => number, name: string): unknown {
   if (Array.isArray(schema.enum)) return schema.enum[Math.floor(random() * schema.enum.length)];
   switch (schema.type) {
     case "object":
-      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([key, sub]) => [key, valueFor(sub, random, key)]));
+      return Object.fromEntries(
+        Object.entries(schema.properties ?? {}).map(([key, sub]) => [key, valueFor(sub, random, key)]),
+      );
     case "integer":
     case "number": {
       const min = schema.minimum ?? 0;
@@ -412,23 +586,47 @@ function valueFor(schema: any, random: () => number, name: string): unknown {
 
 function promptTokens(body: any): number {
   const schema = body?.response_format?.json_schema?.schema;
-  const chars = (body?.messages ?? []).reduce((s: number, m: any) => s + String(m.content).length, 0) + (schema ? JSON.stringify(schema).length : 0);
+  const chars =
+    (body?.messages ?? []).reduce((s: number, m: any) => s + String(m.content).length, 0) +
+    (schema ? JSON.stringify(schema).length : 0);
   return Math.ceil(chars / 4) + 7;
 }
 
 function sentence(random: () => number, topic: string): string {
-  const words = ["customer", "agent", "bill", "meter", "tariff", "thanks", "problem", "solved", "account", "today", "supply", "call"];
+  const words = [
+    "customer",
+    "agent",
+    "bill",
+    "meter",
+    "tariff",
+    "thanks",
+    "problem",
+    "solved",
+    "account",
+    "today",
+    "supply",
+    "call",
+  ];
   const n = 12 + Math.floor(random() * 20);
   return `${topic}: ${Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(" ")}${/question/i.test(topic) ? "?" : "."}`;
 }
 
-function page<T extends { id: string }>(items: T[], query: URLSearchParams, defaultLimit: number, requireIds = false) {
+function page<T extends { id: string }>(
+  items: T[],
+  query: URLSearchParams,
+  defaultLimit: number,
+  requireIds = false,
+) {
   const limit = Math.min(Number(query.get("limit") ?? defaultLimit), 10_000);
   const after = query.get("after");
   const start = after ? items.findIndex((i) => i.id === after) + 1 : 0;
   const data = items.slice(start, start + limit);
   // The schema wants ids as strings: an empty page of files says "", of batches leaves them out.
-  const ids = data.length ? { first_id: data[0]!.id, last_id: data.at(-1)!.id } : requireIds ? { first_id: "", last_id: "" } : {};
+  const ids = data.length
+    ? { first_id: data[0]!.id, last_id: data.at(-1)!.id }
+    : requireIds
+      ? { first_id: "", last_id: "" }
+      : {};
   return { object: "list", data, ...ids, has_more: start + limit < items.length };
 }
 

@@ -25,12 +25,25 @@ export interface CliResult {
  * `asExecutable` runs the launcher, bin/synthai, as a user does, with the machine's own
  * `node` (not npm's Node 24) first on the PATH.
  */
-export function runCli(args: string[], options: { cwd: string; env?: Record<string, string | undefined>; asExecutable?: boolean }): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string | undefined>; asExecutable?: boolean },
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: undefined, SYNTHAI_CRASH_AT: undefined, ...options.env };
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      OPENAI_API_KEY: API_KEY,
+      OPENAI_BASE_URL: undefined,
+      SYNTHAI_CRASH_AT: undefined,
+      ...options.env,
+    };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
     // npm scripts put node_modules' Node 24 first on the PATH; a user's shell does not.
-    if (options.asExecutable) env.PATH = (env.PATH ?? "").split(delimiter).filter((dir) => !dir.includes("node_modules")).join(delimiter);
+    if (options.asExecutable)
+      env.PATH = (env.PATH ?? "")
+        .split(delimiter)
+        .filter((dir) => !dir.includes("node_modules"))
+        .join(delimiter);
     const [command, argv] = options.asExecutable ? [LAUNCHER, args] : [process.execPath, [ENTRY, ...args]];
     const child = spawn(command, argv, { cwd: options.cwd, env: env as NodeJS.ProcessEnv });
     let stdout = "";
@@ -61,7 +74,10 @@ export async function readManifest(runDir: string) {
 }
 
 export async function readJsonlFile<T = any>(path: string): Promise<T[]> {
-  return (await readFile(path, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return (await readFile(path, "utf8"))
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 /** A fake OpenAI per test, stopped after it; `start` returns its base URL. */

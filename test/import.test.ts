@@ -7,7 +7,12 @@ import { PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempD
 /** What vLLM's offline batch runner writes for a request file: Batch-API output lines. */
 async function answerElsewhere(engine: FakeOpenAI, requestsPath: string, resultsPath: string) {
   const lines = (await readJsonlFile(requestsPath)).map((r, i) =>
-    JSON.stringify({ id: `vllm-${i}`, custom_id: r.custom_id, response: { status_code: 200, request_id: `vllm-${i}`, body: engine.complete(r.body).body }, error: null }),
+    JSON.stringify({
+      id: `vllm-${i}`,
+      custom_id: r.custom_id,
+      response: { status_code: 200, request_id: `vllm-${i}`, body: engine.complete(r.body).body },
+      error: null,
+    }),
   );
   await writeFile(resultsPath, `${lines.join("\n")}\n`);
 }
@@ -15,7 +20,9 @@ async function answerElsewhere(engine: FakeOpenAI, requestsPath: string, results
 describe("synthai import", () => {
   test("collects output made elsewhere from the run's own request files; what must be asked again is listed, then imported too", async () => {
     const cwd = await tempDir();
-    expect((await runCli(["-n", "10", "-b", "2", "-j", PARAMS, "-p", "out.csv", "--dry-run"], { cwd })).code).toBe(0);
+    expect(
+      (await runCli(["-n", "10", "-b", "2", "-j", PARAMS, "-p", "out.csv", "--dry-run"], { cwd })).code,
+    ).toBe(0);
     const runDir = await onlyRunDir(cwd);
     const runId = (await readManifest(runDir)).id;
     const engine = new FakeOpenAI({ malformedRate: 0.3, seed: 8 });
@@ -25,7 +32,10 @@ describe("synthai import", () => {
       await answerElsewhere(engine, join(runDir, "requests", name), out);
       first.push(out);
     }
-    await writeFile(join(cwd, "all.jsonl"), (await Promise.all(first.map((f) => readFile(f, "utf8")))).join(""));
+    await writeFile(
+      join(cwd, "all.jsonl"),
+      (await Promise.all(first.map((f) => readFile(f, "utf8")))).join(""),
+    );
     const imported = await runCli(["import", runId, "all.jsonl"], { cwd });
     expect(imported.stderr).toContain("imported 10 answers");
     expect(imported.code).toBe(4);
@@ -33,7 +43,8 @@ describe("synthai import", () => {
 
     const retries = (await readManifest(runDir)).batches.filter((b: any) => b.step === "pending");
     const engineClean = new FakeOpenAI({ seed: 1 });
-    for (const record of retries) await answerElsewhere(engineClean, join(runDir, record.requestsFile), join(cwd, "retry.jsonl"));
+    for (const record of retries)
+      await answerElsewhere(engineClean, join(runDir, record.requestsFile), join(cwd, "retry.jsonl"));
     const again = await runCli(["import", runId, "retry.jsonl"], { cwd });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain("done: 10 of 10 samples");
@@ -47,6 +58,8 @@ describe("synthai import", () => {
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
     const result = await runCli(["import", runId, "nope.jsonl"], { cwd });
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toMatch(/^error: results file .*nope\.jsonl does not exist — give the output JSONL/);
+    expect(result.stderr.trim()).toMatch(
+      /^error: results file .*nope\.jsonl does not exist — give the output JSONL/,
+    );
   });
 });

@@ -2,7 +2,16 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import {
+  useFake,
+  PARAMS,
+  onlyRunDir,
+  readCsv,
+  readJsonlFile,
+  readManifest,
+  runCli,
+  tempDir,
+} from "./helpers.ts";
 import { consoleLog } from "../src/io/log.ts";
 
 const server = useFake();
@@ -13,7 +22,19 @@ const fast = ["--poll-interval", "0.02", "-j", PARAMS];
 async function finishedRun(options: { maxAttempts?: string } = {}) {
   const url = await server.start({ malformedRate: 0.3, failedRate: 0.1, seed: 9 });
   const cwd = await tempDir();
-  const result = await runCli(["-n", "20", "-b", "2", "--base-url", url, ...fast, ...(options.maxAttempts ? ["--max-attempts", options.maxAttempts] : [])], { cwd });
+  const result = await runCli(
+    [
+      "-n",
+      "20",
+      "-b",
+      "2",
+      "--base-url",
+      url,
+      ...fast,
+      ...(options.maxAttempts ? ["--max-attempts", options.maxAttempts] : []),
+    ],
+    { cwd },
+  );
   const runDir = await onlyRunDir(cwd);
   return { cwd, url, result, runDir, runId: (await readManifest(runDir)).id as string };
 }
@@ -27,7 +48,10 @@ describe("status, inspect and --on-done", () => {
     const status = await runCli(["status", gaveUp.runId], { cwd: gaveUp.cwd });
     expect(status.code).toBe(6);
     expect(status.stdout).toMatch(/samples \d+\/20 valid, \d+ re-requested, [1-9]\d* given up/);
-    const detached = await runCli(["-n", "2", "--detach", "--base-url", gaveUp.url, ...fast, "-p", "other.csv"], { cwd: gaveUp.cwd });
+    const detached = await runCli(
+      ["-n", "2", "--detach", "--base-url", gaveUp.url, ...fast, "-p", "other.csv"],
+      { cwd: gaveUp.cwd },
+    );
     expect((await runCli(["status", detached.stdout.trim()], { cwd: gaveUp.cwd })).code).toBe(5);
   });
 
@@ -47,16 +71,28 @@ describe("status, inspect and --on-done", () => {
     // the text of answers that are not valid.
     expect(shown.stdout).toMatch(/\n   answer: \[Call\]\n {11}Call: /);
     const runDir = await onlyRunDir(cwd);
-    const records = (await readdir(join(runDir, "samples"))).map((name) => readJsonlFile(join(runDir, "samples", name)));
+    const records = (await readdir(join(runDir, "samples"))).map((name) =>
+      readJsonlFile(join(runDir, "samples", name)),
+    );
     const samples = (await Promise.all(records)).flat();
     expect(samples.filter((s) => s.status === "ok" && "answer" in s)).toEqual([]);
-    expect(samples.filter((s) => s.status === "malformed").every((s) => typeof s.answer === "string")).toBe(true);
-    expect(shown.stdout).toContain(`tokens ${metrics[0]!.prompt_tokens} + ${metrics[0]!.completion_tokens} = ${metrics[0]!.total_tokens}`);
+    expect(samples.filter((s) => s.status === "malformed").every((s) => typeof s.answer === "string")).toBe(
+      true,
+    );
+    expect(shown.stdout).toContain(
+      `tokens ${metrics[0]!.prompt_tokens} + ${metrics[0]!.completion_tokens} = ${metrics[0]!.total_tokens}`,
+    );
 
     const failed = await runCli(["inspect", runId, "--failed", "--json", "--limit", "0"], { cwd });
-    const lines = failed.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = failed.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const manifest = await readManifest(await onlyRunDir(cwd));
-    const bad = manifest.batches.reduce((s: number, b: any) => s + b.collected.malformed + b.collected.failed + b.collected.missing, 0);
+    const bad = manifest.batches.reduce(
+      (s: number, b: any) => s + b.collected.malformed + b.collected.failed + b.collected.missing,
+      0,
+    );
     expect(lines).toHaveLength(bad);
     for (const l of lines) {
       expect(l.status).not.toBe("ok");
@@ -64,7 +100,10 @@ describe("status, inspect and --on-done", () => {
       expect(l.prompt).toContain("[Call]");
     }
     const byId = await runCli(["inspect", runId, "--id", lines[0].custom_id, "--json"], { cwd });
-    const history = byId.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const history = byId.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(history.map((h) => h.attempt)).toEqual([...history.keys()].map((i) => i + 1));
     expect(history.at(-1).status).toBe("ok");
   });
@@ -72,7 +111,18 @@ describe("status, inspect and --on-done", () => {
   test("--on-done runs a command with the run's id and state when the run ends", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    const result = await runCli(["-n", "3", "--base-url", url, ...fast, "--on-done", 'echo "$SYNTHAI_RUN_ID $SYNTHAI_RUN_STATE" > finished.txt'], { cwd });
+    const result = await runCli(
+      [
+        "-n",
+        "3",
+        "--base-url",
+        url,
+        ...fast,
+        "--on-done",
+        'echo "$SYNTHAI_RUN_ID $SYNTHAI_RUN_STATE" > finished.txt',
+      ],
+      { cwd },
+    );
     expect(result.code).toBe(0);
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
     expect((await readFile(join(cwd, "finished.txt"), "utf8")).trim()).toBe(`${runId} done`);
@@ -82,7 +132,14 @@ describe("status, inspect and --on-done", () => {
 describe("progress", () => {
   const sink = (isTTY: boolean) => {
     let text = "";
-    return { stream: { isTTY, columns: 80, write: (s: string) => ((text += s), true) } as unknown as NodeJS.WriteStream, text: () => text };
+    return {
+      stream: {
+        isTTY,
+        columns: 80,
+        write: (s: string) => ((text += s), true),
+      } as unknown as NodeJS.WriteStream,
+      text: () => text,
+    };
   };
   test("in a log file: a line when the batches change state, else once a minute", () => {
     let now = 0;
@@ -108,7 +165,9 @@ describe("progress", () => {
   test("a real run not on a terminal prints waiting lines with requests done, ETA and cost", async () => {
     const url = await server.start({ pollsPerPhase: 2 });
     const result = await runCli(["-n", "6", "-b", "2", "--base-url", url, ...fast], { cwd: await tempDir() });
-    expect(result.stderr).toMatch(/^waiting: 0\/6 valid · spent \$0\.0000 · 0\/6 requests · 2 batch\(es\): 2 in_progress · \d+s · expires in 2[34]h\d\dm$/m);
+    expect(result.stderr).toMatch(
+      /^waiting: 0\/6 valid · spent \$0\.0000 · 0\/6 requests · 2 batch\(es\): 2 in_progress · \d+s · expires in 2[34]h\d\dm$/m,
+    );
   });
 });
 
@@ -117,7 +176,15 @@ describe("report.html in a real browser", () => {
   beforeAll(async () => {
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   });
   afterAll(async () => browser?.close());

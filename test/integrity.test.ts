@@ -16,7 +16,10 @@ function expectOneLine(stderr: string, message: RegExp) {
 
 async function finishedRun(url: string, samples = 20) {
   const cwd = await tempDir();
-  const result = await runCli(["-n", String(samples), "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+  const result = await runCli(
+    ["-n", String(samples), "-b", "2", "-p", "out.csv", "--base-url", url, ...fast],
+    { cwd },
+  );
   expect(result.code).toBe(0);
   const runDir = await onlyRunDir(cwd);
   return { cwd, runDir, id: (await readManifest(runDir)).id as string };
@@ -24,7 +27,11 @@ async function finishedRun(url: string, samples = 20) {
 
 async function snapshot(cwd: string, runDir: string) {
   const read = (path: string) => readFile(path, "utf8").catch(() => undefined);
-  return { csv: await read(join(cwd, "out.csv")), metrics: await read(join(cwd, "out_metrics.csv")), manifest: await read(join(runDir, "manifest.json")) };
+  return {
+    csv: await read(join(cwd, "out.csv")),
+    metrics: await read(join(cwd, "out_metrics.csv")),
+    manifest: await read(join(runDir, "manifest.json")),
+  };
 }
 
 describe("runs exporting to one CSV at once", () => {
@@ -34,7 +41,12 @@ describe("runs exporting to one CSV at once", () => {
     const runs = 4;
     const samples = 1500;
     const results = await Promise.all(
-      Array.from({ length: runs }, (_, i) => runCli(["-n", String(samples), "-p", "out.csv", "--seed", String(i + 1), "--base-url", url, ...fast], { cwd })),
+      Array.from({ length: runs }, (_, i) =>
+        runCli(
+          ["-n", String(samples), "-p", "out.csv", "--seed", String(i + 1), "--base-url", url, ...fast],
+          { cwd },
+        ),
+      ),
     );
     for (const result of results) expect(result.code).toBe(0);
     for (const file of ["out.csv", "out_metrics.csv"]) {
@@ -42,7 +54,9 @@ describe("runs exporting to one CSV at once", () => {
       expect(text.match(/^index,/gm)).toHaveLength(1);
       const rows = await readCsv(join(cwd, file));
       expect(rows).toHaveLength(runs * samples);
-      expect(rows.map((r) => Number(r.index)).sort((a, b) => a - b)).toEqual(Array.from({ length: runs * samples }, (_, i) => i));
+      expect(rows.map((r) => Number(r.index)).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: runs * samples }, (_, i) => i),
+      );
     }
     expect(await readdir(cwd)).not.toContain("out.csv.lock");
   });
@@ -50,23 +64,38 @@ describe("runs exporting to one CSV at once", () => {
 
 describe("export from an incomplete run folder", () => {
   test.each([
-    ["a results file deleted", (runDir: string) => rm(join(runDir, "results", "c0000-a1.output.jsonl")), /results\/c0000-a1\.output\.jsonl is missing/],
-    ["a results file cut short", (runDir: string) => truncate(join(runDir, "results", "c0001-a1.output.jsonl"), 500), /results\/c0001-a1\.output\.jsonl is cut short \(500 bytes; \d+ when written\)/],
-    ["a draws file cut short", (runDir: string) => truncate(join(runDir, "draws", "c0000.jsonl"), 100), /draws\/c0000\.jsonl is cut short/],
-  ])("%s: export stops with one line naming the file; CSV and manifest stay as they were", async (_, damage, message) => {
-    const url = await server.start();
-    const { cwd, runDir, id } = await finishedRun(url);
-    await damage(runDir);
-    const before = await snapshot(cwd, runDir);
-    const result = await runCli(["export", id], { cwd });
-    expect(result.code).toBe(2);
-    expectOneLine(result.stderr, message);
-    expect(await snapshot(cwd, runDir)).toEqual(before);
-    // `resume` does not take the damage for a finished run either.
-    const resumed = await runCli(["resume", id], { cwd });
-    expect(resumed.stderr).toContain("already done");
-    expect(await snapshot(cwd, runDir)).toEqual(before);
-  });
+    [
+      "a results file deleted",
+      (runDir: string) => rm(join(runDir, "results", "c0000-a1.output.jsonl")),
+      /results\/c0000-a1\.output\.jsonl is missing/,
+    ],
+    [
+      "a results file cut short",
+      (runDir: string) => truncate(join(runDir, "results", "c0001-a1.output.jsonl"), 500),
+      /results\/c0001-a1\.output\.jsonl is cut short \(500 bytes; \d+ when written\)/,
+    ],
+    [
+      "a draws file cut short",
+      (runDir: string) => truncate(join(runDir, "draws", "c0000.jsonl"), 100),
+      /draws\/c0000\.jsonl is cut short/,
+    ],
+  ])(
+    "%s: export stops with one line naming the file; CSV and manifest stay as they were",
+    async (_, damage, message) => {
+      const url = await server.start();
+      const { cwd, runDir, id } = await finishedRun(url);
+      await damage(runDir);
+      const before = await snapshot(cwd, runDir);
+      const result = await runCli(["export", id], { cwd });
+      expect(result.code).toBe(2);
+      expectOneLine(result.stderr, message);
+      expect(await snapshot(cwd, runDir)).toEqual(before);
+      // `resume` does not take the damage for a finished run either.
+      const resumed = await runCli(["resume", id], { cwd });
+      expect(resumed.stderr).toContain("already done");
+      expect(await snapshot(cwd, runDir)).toEqual(before);
+    },
+  );
 
   test("a CSV deleted after its run exported to it is written afresh", async () => {
     const url = await server.start();
@@ -83,7 +112,10 @@ describe("export from an incomplete run folder", () => {
   test("a samples file damaged before the CSV is written: one line, the CSV rolled back; `export` judges the answers again", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "during-export" } });
+    const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "during-export" },
+    });
     expect(killed.signal).toBe("SIGKILL");
     const runDir = await onlyRunDir(cwd);
     const { id } = await readManifest(runDir);
@@ -93,13 +125,23 @@ describe("export from an incomplete run folder", () => {
     await writeFile(samples, text.replace(/\n\{/, "\nx"));
     const resumed = await runCli(["resume", id, "--base-url", url], { cwd });
     expect(resumed.code).toBe(2);
-    expectOneLine(resumed.stderr, new RegExp(`samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${id}\` judges the answers again`));
+    expectOneLine(
+      resumed.stderr,
+      new RegExp(
+        `samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${id}\` judges the answers again`,
+      ),
+    );
     expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe("");
     // Cut short, it is found before anything is written, with the way out.
     await truncate(samples, 10);
     const again = await runCli(["resume", id, "--base-url", url], { cwd });
     expect(again.code).toBe(2);
-    expectOneLine(again.stderr, new RegExp(`samples/c0001-a1\\.jsonl is cut short .* — \`synthai export ${id}\` judges the answers again`));
+    expectOneLine(
+      again.stderr,
+      new RegExp(
+        `samples/c0001-a1\\.jsonl is cut short .* — \`synthai export ${id}\` judges the answers again`,
+      ),
+    );
     const exported = await runCli(["export", id], { cwd });
     expect(exported.code).toBe(0);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);

@@ -4,7 +4,16 @@ import { describe, expect, test } from "vitest";
 import { ROOT } from "./helpers.ts";
 
 /** The layers, lowest first: a module may import from its own folder and from layers below it. */
-const LAYERS = [["errors.ts"], ["io"], ["api"], ["dataset", "run"], ["pipeline"], ["views"], ["commands"], ["synthai.ts", "spec.ts"]];
+const LAYERS = [
+  ["errors.ts"],
+  ["io"],
+  ["api"],
+  ["dataset", "run"],
+  ["pipeline"],
+  ["views"],
+  ["commands"],
+  ["synthai.ts", "spec.ts"],
+];
 const SRC = join(ROOT, "src");
 
 function layerOf(path: string): { rank: number; room: string } {
@@ -15,7 +24,9 @@ function layerOf(path: string): { rank: number; room: string } {
 }
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 describe("the house", () => {

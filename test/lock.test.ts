@@ -13,7 +13,8 @@ async function zombie(): Promise<{ pid: number; parent: ChildProcessWithoutNullS
   const [line] = await once(createInterface({ input: parent.stdout }), "line");
   const pid = Number(line);
   // Wait until the kernel shows it as a zombie (state Z), as after `kill -9` in a container.
-  while (!/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) await new Promise((resolve) => setImmediate(resolve));
+  while (!/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8")))
+    await new Promise((resolve) => setImmediate(resolve));
   return { pid, parent };
 }
 
@@ -62,7 +63,9 @@ describe("run lock", () => {
       writeFileSync(path, "2147483646");
       const takers = await Promise.all([1, 2, 3].map(() => taker(path)));
       for (const { child } of takers) child.stdin.write("go\n");
-      const answers = await Promise.all(takers.map(async ({ lines }) => (await lines.next()).value as string));
+      const answers = await Promise.all(
+        takers.map(async ({ lines }) => (await lines.next()).value as string),
+      );
       for (const { child } of takers) child.stdin.end();
       await Promise.all(takers.map(({ child }) => once(child, "close")));
       expect(answers.filter((a) => a === "got")).toHaveLength(1);

@@ -2,7 +2,17 @@ import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { AWKWARD } from "./fixtures/awkward-fields-spec.ts";
-import { useFake, PARAMS, ROOT, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import {
+  useFake,
+  PARAMS,
+  ROOT,
+  onlyRunDir,
+  readCsv,
+  readJsonlFile,
+  readManifest,
+  runCli,
+  tempDir,
+} from "./helpers.ts";
 
 const server = useFake();
 
@@ -14,7 +24,11 @@ describe("synthai generate against the fake Batch API", () => {
     const cwd = await tempDir();
     const home = await tempDir();
     for (const round of [1, 2]) {
-      const result = await runCli(["-n", "5", "-p", `round${round}.csv`, "--base-url", url, ...fast], { cwd, env: { HOME: home }, asExecutable: true });
+      const result = await runCli(["-n", "5", "-p", `round${round}.csv`, "--base-url", url, ...fast], {
+        cwd,
+        env: { HOME: home },
+        asExecutable: true,
+      });
       expect(result.stderr).toContain("done: 5 of 5 samples");
       expect(result.code).toBe(0);
       expect(await readCsv(join(cwd, `round${round}.csv`))).toHaveLength(5);
@@ -27,13 +41,30 @@ describe("synthai generate against the fake Batch API", () => {
   test("25 samples in 3 batches: rows, metrics equal to the service's usage, batch price; a second run appends", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    const first = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, "--seed", "7", ...fast], { cwd });
+    const first = await runCli(
+      ["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, "--seed", "7", ...fast],
+      { cwd },
+    );
     expect(first.stderr).toContain("done: 25 of 25 samples");
     expect(first.code).toBe(0);
 
     const rows = await readCsv(join(cwd, "out.csv"));
     expect(rows).toHaveLength(25);
-    expect(Object.keys(rows[0]!)).toEqual(["index", "Call", "Summary", "Attitude", "Conversation", "Problem", "Solved", "Manner", "Extension", "Phone", "Address", "Company", "sample_id"]);
+    expect(Object.keys(rows[0]!)).toEqual([
+      "index",
+      "Call",
+      "Summary",
+      "Attitude",
+      "Conversation",
+      "Problem",
+      "Solved",
+      "Manner",
+      "Extension",
+      "Phone",
+      "Address",
+      "Company",
+      "sample_id",
+    ]);
     for (const row of rows) {
       expect(row.Call).not.toBe("");
       expect(row.Summary).not.toBe("");
@@ -45,17 +76,28 @@ describe("synthai generate against the fake Batch API", () => {
 
     const metrics = await readCsv(join(cwd, "out_metrics.csv"));
     expect(metrics).toHaveLength(25);
-    const usage = server.fake.batches.reduce((s, b) => ({ input: s.input + b.batch.usage.input_tokens, output: s.output + b.batch.usage.output_tokens }), { input: 0, output: 0 });
+    const usage = server.fake.batches.reduce(
+      (s, b) => ({
+        input: s.input + b.batch.usage.input_tokens,
+        output: s.output + b.batch.usage.output_tokens,
+      }),
+      { input: 0, output: 0 },
+    );
     expect(metrics.reduce((s, m) => s + Number(m.prompt_tokens), 0)).toBe(usage.input);
     expect(metrics.reduce((s, m) => s + Number(m.completion_tokens), 0)).toBe(usage.output);
     for (const m of metrics) {
       // gpt-4o-mini at batch price: $0.075 in, $0.30 out per 1M tokens.
-      expect(Number(m.cost_usd)).toBeCloseTo((Number(m.prompt_tokens) * 0.075 + Number(m.completion_tokens) * 0.3) / 1e6, 12);
+      expect(Number(m.cost_usd)).toBeCloseTo(
+        (Number(m.prompt_tokens) * 0.075 + Number(m.completion_tokens) * 0.3) / 1e6,
+        12,
+      );
       expect(Number(m.total_tokens)).toBe(Number(m.prompt_tokens) + Number(m.completion_tokens));
       expect(m.model).toBe("gpt-4o-mini-2024-07-18");
     }
 
-    const second = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+    const second = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+    });
     expect(second.code).toBe(0);
     const text = await readFile(join(cwd, "out.csv"), "utf8");
     expect(text.match(/^index,/gm)).toHaveLength(1);
@@ -67,7 +109,9 @@ describe("synthai generate against the fake Batch API", () => {
   test("with 20% malformed answers and 10% failed lines: 25 valid rows, and only the bad ones are asked again", async () => {
     const url = await server.start({ malformedRate: 0.2, failedRate: 0.1, seed: 3 });
     const cwd = await tempDir();
-    const result = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+    const result = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+    });
     expect(result.code).toBe(0);
     const rows = await readCsv(join(cwd, "out.csv"));
     expect(rows).toHaveLength(25);
@@ -78,14 +122,24 @@ describe("synthai generate against the fake Batch API", () => {
     const retries = manifest.batches.filter((b: any) => b.attempt > 1);
     expect(retries.length).toBeGreaterThan(0);
     for (const retry of retries) {
-      const previous = manifest.batches.find((b: any) => b.chunk === retry.chunk && b.attempt === retry.attempt - 1);
-      const previousResults = await readJsonlFile(join(runDir, `samples/c${String(previous.chunk).padStart(4, "0")}-a${previous.attempt}.jsonl`));
-      const bad = previousResults.filter((r) => r.status !== "ok").map((r) => r.custom_id).sort();
+      const previous = manifest.batches.find(
+        (b: any) => b.chunk === retry.chunk && b.attempt === retry.attempt - 1,
+      );
+      const previousResults = await readJsonlFile(
+        join(runDir, `samples/c${String(previous.chunk).padStart(4, "0")}-a${previous.attempt}.jsonl`),
+      );
+      const bad = previousResults
+        .filter((r) => r.status !== "ok")
+        .map((r) => r.custom_id)
+        .sort();
       const asked = (await readJsonlFile(join(runDir, retry.requestsFile))).map((r) => r.custom_id).sort();
       expect(asked).toEqual(bad);
     }
     // The service saw each sample once, plus once more per bad answer.
-    const badAnswers = manifest.batches.reduce((s: number, b: any) => s + b.collected.malformed + b.collected.failed + b.collected.missing, 0);
+    const badAnswers = manifest.batches.reduce(
+      (s: number, b: any) => s + b.collected.malformed + b.collected.failed + b.collected.missing,
+      0,
+    );
     expect(server.fake.requestedIds()).toHaveLength(25 + badAnswers);
     const metrics = await readCsv(join(cwd, "out_metrics.csv"));
     expect(metrics.some((m) => Number(m.attempt) > 1)).toBe(true);
@@ -102,7 +156,12 @@ describe("synthai generate against the fake Batch API", () => {
     const files = await readdir(join(runDir, "requests"));
     expect(files.sort()).toEqual(["c0000-a1.jsonl", "c0001-a1.jsonl"]);
     const lines = await readJsonlFile(join(runDir, "requests", "c0000-a1.jsonl"));
-    expect(lines[0]).toMatchObject({ custom_id: "000000", method: "POST", url: "/v1/chat/completions", body: { model: "gpt-4o-mini" } });
+    expect(lines[0]).toMatchObject({
+      custom_id: "000000",
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: { model: "gpt-4o-mini" },
+    });
     expect((await readManifest(runDir)).state).toBe("dry-run");
     await expect(stat(join(cwd, "dataset.csv"))).rejects.toThrow();
   });
@@ -117,17 +176,33 @@ describe("synthai generate against the fake Batch API", () => {
     const second = await readJsonlFile(join(runDir, "requests", "c0001-a1.jsonl"));
     expect(first.split("\n").length - 1).toBe(50_000);
     expect(second.map((r) => r.custom_id)).toEqual(["050000"]);
-    expect(server.fake.batches.map((b) => b.batch.request_counts.total).sort((a, b) => a - b)).toEqual([1, 50_000]);
+    expect(server.fake.batches.map((b) => b.batch.request_counts.total).sort((a, b) => a - b)).toEqual([
+      1, 50_000,
+    ]);
     // The metrics CSV has no multi-line cells: one line per sample after the header.
-    expect((await readFile(join(cwd, "dataset_metrics.csv"), "utf8")).trimEnd().split("\n")).toHaveLength(1 + 50_001);
+    expect((await readFile(join(cwd, "dataset_metrics.csv"), "utf8")).trimEnd().split("\n")).toHaveLength(
+      1 + 50_001,
+    );
   });
 
   test("--no-m writes no metrics file; --delimiter ';' is kept when appending", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    expect((await runCli(["-n", "3", "--no-m", "--delimiter", ";", "-p", "d.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    expect(
+      (
+        await runCli(["-n", "3", "--no-m", "--delimiter", ";", "-p", "d.csv", "--base-url", url, ...fast], {
+          cwd,
+        })
+      ).code,
+    ).toBe(0);
     await expect(stat(join(cwd, "d_metrics.csv"))).rejects.toThrow();
-    expect((await runCli(["generate", "-n", "2", "--no-metrics", "-p", "d.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    expect(
+      (
+        await runCli(["generate", "-n", "2", "--no-metrics", "-p", "d.csv", "--base-url", url, ...fast], {
+          cwd,
+        })
+      ).code,
+    ).toBe(0);
     const rows = await readCsv(join(cwd, "d.csv"), ";");
     expect(rows.map((r) => r.index)).toEqual(["0", "1", "2", "3", "4"]);
   });
@@ -135,15 +210,42 @@ describe("synthai generate against the fake Batch API", () => {
   test("fields with quotes, delimiters and line breaks of every kind come back from the CSV as they were", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    await writeFile(join(cwd, "params.json"), JSON.stringify({ Text: { Mood: ["calm", "odd"] }, Mac: {}, Plain: { Kind: ["x"] } }));
+    await writeFile(
+      join(cwd, "params.json"),
+      JSON.stringify({ Text: { Mood: ["calm", "odd"] }, Mac: {}, Plain: { Kind: ["x"] } }),
+    );
     const spec = join(ROOT, "test", "fixtures", "awkward-fields-spec.ts");
-    const result = await runCli(["-n", "3", "--spec", spec, "-j", "params.json", "--delimiter", ";", "-p", "d.csv", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    const result = await runCli(
+      [
+        "-n",
+        "3",
+        "--spec",
+        spec,
+        "-j",
+        "params.json",
+        "--delimiter",
+        ";",
+        "-p",
+        "d.csv",
+        "--base-url",
+        url,
+        "--poll-interval",
+        "0.02",
+      ],
+      { cwd },
+    );
     expect(result.code, result.stderr).toBe(0);
     const rows = await readCsv(join(cwd, "d.csv"), ";");
-    expect(rows.map((r) => [r.Text, r.Mac, r.Plain])).toEqual(Array(3).fill([AWKWARD.Text, AWKWARD.Mac, AWKWARD.Plain]));
+    expect(rows.map((r) => [r.Text, r.Mac, r.Plain])).toEqual(
+      Array(3).fill([AWKWARD.Text, AWKWARD.Mac, AWKWARD.Plain]),
+    );
     // Each field that holds a quote, the delimiter or a line break of any kind is quoted.
     const text = await readFile(join(cwd, "d.csv"), "utf8");
-    expect(text.split(`;"she said ""hi"", then left\r\nnew line\nand a ; too";"an old Mac line end\ronly";=1+1 and nothing to quote;`)).toHaveLength(4);
+    expect(
+      text.split(
+        `;"she said ""hi"", then left\r\nnew line\nand a ; too";"an old Mac line end\ronly";=1+1 and nothing to quote;`,
+      ),
+    ).toHaveLength(4);
   });
 
   test("an output CSV with other columns is refused and left untouched", async () => {
@@ -152,7 +254,9 @@ describe("synthai generate against the fake Batch API", () => {
     await writeFile(join(cwd, "other.csv"), "a,b\n1,2\n");
     const result = await runCli(["-n", "2", "-p", "other.csv", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(2);
-    expect(result.stderr.trim().split("\n").at(-1)).toMatch(/^error: .*other\.csv has columns a,b, this run writes index,Call,Summary/);
+    expect(result.stderr.trim().split("\n").at(-1)).toMatch(
+      /^error: .*other\.csv has columns a,b, this run writes index,Call,Summary/,
+    );
     expect(await readFile(join(cwd, "other.csv"), "utf8")).toBe("a,b\n1,2\n");
     expect(server.fake.requests).toHaveLength(0);
   });
@@ -160,7 +264,9 @@ describe("synthai generate against the fake Batch API", () => {
   test("synthai export rebuilds the CSV from the run folder without an API call", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    expect((await runCli(["-n", "6", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    expect(
+      (await runCli(["-n", "6", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], { cwd })).code,
+    ).toBe(0);
     const before = await readFile(join(cwd, "out.csv"), "utf8");
     const calls = server.fake.requests.length;
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
@@ -181,13 +287,17 @@ describe("synthai generate against the fake Batch API", () => {
   test("a full disk while exporting is one line and a non-zero exit; the CSV written before stays", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    expect((await runCli(["-n", "3", "--no-m", "-p", "out.csv", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    expect(
+      (await runCli(["-n", "3", "--no-m", "-p", "out.csv", "--base-url", url, ...fast], { cwd })).code,
+    ).toBe(0);
     const before = await readFile(join(cwd, "out.csv"), "utf8");
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
     // Linux's /dev/full takes any open and fails every write with ENOSPC.
     const full = await runCli(["export", runId, "-p", "/dev/full"], { cwd });
     expect(full.code).toBe(1);
-    expect(full.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: ENOSPC: no space left on device.* — free space or fix permissions/)]);
+    expect(full.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^error: ENOSPC: no space left on device.* — free space or fix permissions/),
+    ]);
     expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(before);
   });
 
@@ -209,16 +319,27 @@ describe("synthai generate against the fake Batch API", () => {
   test("the API key lands nowhere in the run folder or the output", async () => {
     const url = await server.start({ apiKey: "fake-secret-key-abcdef123456" });
     const cwd = await tempDir();
-    const result = await runCli(["-n", "3", "-k", "fake-secret-key-abcdef123456", "--base-url", url, ...fast], { cwd, env: { OPENAI_API_KEY: undefined } });
+    const result = await runCli(
+      ["-n", "3", "-k", "fake-secret-key-abcdef123456", "--base-url", url, ...fast],
+      { cwd, env: { OPENAI_API_KEY: undefined } },
+    );
     expect(result.code).toBe(0);
     const runDir = await onlyRunDir(cwd);
-    const texts = [result.stdout, result.stderr, await readFile(join(cwd, "dataset.csv"), "utf8"), await readFile(join(runDir, "manifest.json"), "utf8")];
+    const texts = [
+      result.stdout,
+      result.stderr,
+      await readFile(join(cwd, "dataset.csv"), "utf8"),
+      await readFile(join(runDir, "manifest.json"), "utf8"),
+    ];
     for (const sub of await readdir(runDir, { recursive: true })) {
       const path = join(runDir, sub);
       if ((await stat(path)).isFile()) texts.push(await readFile(path, "utf8"));
     }
     for (const text of texts) expect(text).not.toContain("fake-secret-key-abcdef123456");
-    const refused = await runCli(["-n", "2", "-k", "wrong-secret-key-999", "--base-url", url, ...fast], { cwd, env: { OPENAI_API_KEY: undefined } });
+    const refused = await runCli(["-n", "2", "-k", "wrong-secret-key-999", "--base-url", url, ...fast], {
+      cwd,
+      env: { OPENAI_API_KEY: undefined },
+    });
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/error: the API refused the key/);
     expect(refused.stderr).not.toContain("wrong-secret-key-999");

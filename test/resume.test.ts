@@ -3,7 +3,18 @@ import { once } from "node:events";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { API_KEY, ENTRY, useFake, PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import {
+  API_KEY,
+  ENTRY,
+  useFake,
+  PARAMS,
+  onlyRunDir,
+  readCsv,
+  readJsonlFile,
+  readManifest,
+  runCli,
+  tempDir,
+} from "./helpers.ts";
 
 const server = useFake();
 
@@ -11,7 +22,11 @@ const fast = ["--poll-interval", "0.02", "-j", PARAMS, "-p", "out.csv"];
 
 /** The run's cost as the service billed it: every answer it returned, at batch price. */
 function billedUsd(): number {
-  return server.fake.batches.reduce((s, b) => s + ((b.batch.usage?.input_tokens ?? 0) * 0.075 + (b.batch.usage?.output_tokens ?? 0) * 0.3) / 1e6, 0);
+  return server.fake.batches.reduce(
+    (s, b) =>
+      s + ((b.batch.usage?.input_tokens ?? 0) * 0.075 + (b.batch.usage?.output_tokens ?? 0) * 0.3) / 1e6,
+    0,
+  );
 }
 
 async function expectExactRun(cwd: string, samples: number) {
@@ -33,12 +48,24 @@ async function expectExactRun(cwd: string, samples: number) {
 }
 
 describe("kill -9 at any point, then synthai resume", () => {
-  const points = ["during-build", "after-upload", "after-create", "after-submit", "after-finished", "during-download", "after-collect", "during-export"];
+  const points = [
+    "during-build",
+    "after-upload",
+    "after-create",
+    "after-submit",
+    "after-finished",
+    "during-download",
+    "after-collect",
+    "during-export",
+  ];
   for (const point of points) {
     test(`killed ${point}: resume ends with exactly the asked samples, no batch twice, cost once`, async () => {
       const url = await server.start({ malformedRate: 0.2, seed: 11 });
       const cwd = await tempDir();
-      const killed = await runCli(["-n", "12", "-b", "2", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: point } });
+      const killed = await runCli(["-n", "12", "-b", "2", "--base-url", url, ...fast], {
+        cwd,
+        env: { SYNTHAI_CRASH_AT: point },
+      });
       expect(killed.signal).toBe("SIGKILL");
       const runId = (await readManifest(await onlyRunDir(cwd))).id;
       const resumed = await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
@@ -59,7 +86,9 @@ describe("kill -9 at any point, then synthai resume", () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^error: run .* is being driven by process \d+ — wait for it/m);
     await writeFile(join(runDir, ".lock"), "2147483646");
-    const resumed = await runCli(["resume", runId.slice(-4), "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    const resumed = await runCli(["resume", runId.slice(-4), "--base-url", url, "--poll-interval", "0.02"], {
+      cwd,
+    });
     expect(resumed.code).toBe(0);
     await expectExactRun(cwd, 4);
   });
@@ -78,9 +107,14 @@ describe("a build killed again and again", () => {
     const firstFile = join(runDir, "requests", "c0000-a1.jsonl");
     const { mtimeMs, ino } = await stat(firstFile);
     for (let built = 2; built <= 4; built++) {
-      const again = await runCli(["resume", id, "--base-url", url], { cwd, env: { SYNTHAI_CRASH_AT: "after-chunk" } });
+      const again = await runCli(["resume", id, "--base-url", url], {
+        cwd,
+        env: { SYNTHAI_CRASH_AT: "after-chunk" },
+      });
       expect(again.signal).toBe("SIGKILL");
-      expect(again.stderr).toContain(`keeping the ${built - 1} file(s) already built; building from sample ${(built - 1) * 3 + 1}`);
+      expect(again.stderr).toContain(
+        `keeping the ${built - 1} file(s) already built; building from sample ${(built - 1) * 3 + 1}`,
+      );
       expect((await readManifest(runDir)).chunks).toHaveLength(built);
     }
     expect(await stat(firstFile)).toMatchObject({ mtimeMs, ino });
@@ -101,7 +135,10 @@ describe("Ctrl-C", () => {
     const url = await server.start();
     const cwd = await tempDir();
     // 200,000 samples: seconds of drawing, in four files; Ctrl-C comes after the first 10,000.
-    const child = spawn(process.execPath, [ENTRY, "-n", "200000", "--base-url", url, ...fast], { cwd, env: { ...process.env, OPENAI_API_KEY: API_KEY } });
+    const child = spawn(process.execPath, [ENTRY, "-n", "200000", "--base-url", url, ...fast], {
+      cwd,
+      env: { ...process.env, OPENAI_API_KEY: API_KEY },
+    });
     let stderr = "";
     child.stderr.on("data", (data) => {
       stderr += data;
@@ -119,7 +156,9 @@ describe("Ctrl-C", () => {
 
 describe("service faults", () => {
   test("a batches.create whose answer is lost (500 after creating) does not create a second batch", async () => {
-    const url = await server.start({ faults: [{ method: "POST", path: /^\/v1\/batches$/, status: 500, times: 1, afterHandling: true }] });
+    const url = await server.start({
+      faults: [{ method: "POST", path: /^\/v1\/batches$/, status: 500, times: 1, afterHandling: true }],
+    });
     const cwd = await tempDir();
     const result = await runCli(["-n", "6", "-b", "3", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
@@ -128,7 +167,9 @@ describe("service faults", () => {
   });
 
   test("an upload whose answer is lost is found by name, not sent again", async () => {
-    const url = await server.start({ faults: [{ method: "POST", path: /^\/v1\/files$/, status: 502, times: 1, afterHandling: true }] });
+    const url = await server.start({
+      faults: [{ method: "POST", path: /^\/v1\/files$/, status: 502, times: 1, afterHandling: true }],
+    });
     const cwd = await tempDir();
     expect((await runCli(["-n", "4", "-b", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     await expectExactRun(cwd, 4);
@@ -148,7 +189,9 @@ describe("service faults", () => {
   });
 
   test("an outage longer than the SDK's own retries is waited out, not fatal", async () => {
-    const url = await server.start({ faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 503, times: 16, retryAfter: 0 }] });
+    const url = await server.start({
+      faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 503, times: 16, retryAfter: 0 }],
+    });
     const cwd = await tempDir();
     const result = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
@@ -159,7 +202,10 @@ describe("service faults", () => {
   test("--max-in-flight keeps that many batches running at most", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    expect((await runCli(["-n", "8", "-b", "4", "--max-in-flight", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    expect(
+      (await runCli(["-n", "8", "-b", "4", "--max-in-flight", "2", "--base-url", url, ...fast], { cwd }))
+        .code,
+    ).toBe(0);
     await expectExactRun(cwd, 8);
     expect(server.fake.batchesCreated).toBe(4);
     expect(server.fake.maxRunning).toBe(2);
@@ -171,7 +217,9 @@ describe("service faults", () => {
     expect((await runCli(["-n", "30", "-b", "10", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     await expectExactRun(cwd, 30);
     const perBatch = server.fake.requests.filter((r) => /^\/v1\/batches\/batch_/.test(r.path)).length;
-    const listings = server.fake.requests.filter((r) => r.method === "GET" && r.path === "/v1/batches").length;
+    const listings = server.fake.requests.filter(
+      (r) => r.method === "GET" && r.path === "/v1/batches",
+    ).length;
     // Ten batches in flight are read from listings, not one request each per look.
     expect(listings).toBeGreaterThan(perBatch);
     expect(new Set(server.fake.batches.map((b) => b.pollsPerPhase)).size).toBeGreaterThan(1);
@@ -203,16 +251,27 @@ describe("service faults", () => {
   test("a batch that fails validation stops the run with the service's errors and line numbers", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    const killed = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "during-build" } });
+    const killed = await runCli(["-n", "3", "--base-url", url, ...fast], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "during-build" },
+    });
     expect(killed.signal).toBe("SIGKILL");
     const runDir = await onlyRunDir(cwd);
     // Break the uploaded file as a hand-edited request file would be: a repeated custom_id.
-    const resumedOnce = await runCli(["resume", (await readManifest(runDir)).id, "--base-url", url, "--detach"], { cwd, env: { SYNTHAI_CRASH_AT: "after-upload" } });
+    const resumedOnce = await runCli(
+      ["resume", (await readManifest(runDir)).id, "--base-url", url, "--detach"],
+      { cwd, env: { SYNTHAI_CRASH_AT: "after-upload" } },
+    );
     expect(resumedOnce.signal).toBe("SIGKILL");
     expect(server.fake.files.size).toBe(1);
     const [file] = server.fake.files.values();
-    file!.content = Buffer.from(file!.content.toString().replace(/"custom_id":"000001"/, '"custom_id":"000000"'));
-    const resumed = await runCli(["resume", (await readManifest(runDir)).id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    file!.content = Buffer.from(
+      file!.content.toString().replace(/"custom_id":"000001"/, '"custom_id":"000000"'),
+    );
+    const resumed = await runCli(
+      ["resume", (await readManifest(runDir)).id, "--base-url", url, "--poll-interval", "0.02"],
+      { cwd },
+    );
     expect(resumed.code).toBe(2);
     expect(resumed.stderr).toMatch(/error: batch \S+ failed validation: line 2: duplicate_custom_id/);
     expect((await readManifest(runDir)).state).toBe("failed");
@@ -224,7 +283,9 @@ describe("budget", () => {
     const url = await server.start();
     const cwd = await tempDir();
     // Each batch of 5 may cost up to 5 x 1024 output tokens x $0.30/1M ≈ $0.0016; the second does not fit after the first's real cost.
-    const stopped = await runCli(["-n", "10", "-b", "2", "-l", "0.0017", "--base-url", url, ...fast], { cwd });
+    const stopped = await runCli(["-n", "10", "-b", "2", "-l", "0.0017", "--base-url", url, ...fast], {
+      cwd,
+    });
     expect(stopped.code).toBe(4);
     expect(stopped.stderr).toMatch(/stopped: budget: spent \$0\.\d+ for 5 valid samples/);
     expect(server.fake.batchesCreated).toBe(1);
@@ -232,7 +293,10 @@ describe("budget", () => {
     const manifest = await readManifest(runDir);
     expect(manifest.state).toBe("stopped");
     expect(billedUsd()).toBeLessThanOrEqual(0.0017);
-    const resumed = await runCli(["resume", manifest.id, "-l", "1", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    const resumed = await runCli(
+      ["resume", manifest.id, "-l", "1", "--base-url", url, "--poll-interval", "0.02"],
+      { cwd },
+    );
     expect(resumed.code).toBe(0);
     await expectExactRun(cwd, 10);
   });
@@ -247,7 +311,9 @@ describe("cancel, remote files, and what the service can break", () => {
     const runId = detached.stdout.trim();
     expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-z]{4}$/);
     // One look moves the batch to in_progress, where it has started on its requests.
-    await fetch(`${url}/batches/${server.fake.batches[0]!.batch.id}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    await fetch(`${url}/batches/${server.fake.batches[0]!.batch.id}`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
     const cancelled = await runCli(["cancel", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(cancelled.code).toBe(0);
     expect(cancelled.stderr).toMatch(/stopped: cancelled with 4 valid samples/);
@@ -266,7 +332,9 @@ describe("cancel, remote files, and what the service can break", () => {
     const cwd = await tempDir();
     expect((await runCli(["-n", "4", "-b", "2", "--base-url", url, ...fast], { cwd })).code).toBe(0);
     expect(server.fake.files.size).toBe(0);
-    expect((await runCli(["-n", "4", "-b", "2", "--keep-remote", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    expect(
+      (await runCli(["-n", "4", "-b", "2", "--keep-remote", "--base-url", url, ...fast], { cwd })).code,
+    ).toBe(0);
     expect(server.fake.files.size).toBe(4);
     const listed = await runCli(["gc", "--dry-run", "--base-url", url], { cwd });
     expect(listed.stderr).toContain("4 orphaned synthai file(s) found");
@@ -280,12 +348,27 @@ describe("cancel, remote files, and what the service can break", () => {
   test("a batch the key cannot see stops with a clear message instead of polling forever", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    const killed = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "after-submit" } });
+    const killed = await runCli(["-n", "3", "--base-url", url, ...fast], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "after-submit" },
+    });
     expect(killed.signal).toBe("SIGKILL");
     server.fake.batches.length = 0;
-    const resumed = await runCli(["resume", (await readManifest(await onlyRunDir(cwd))).id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    const resumed = await runCli(
+      [
+        "resume",
+        (await readManifest(await onlyRunDir(cwd))).id,
+        "--base-url",
+        url,
+        "--poll-interval",
+        "0.02",
+      ],
+      { cwd },
+    );
     expect(resumed.code).toBe(3);
-    expect(resumed.stderr.trim().split("\n").at(-1)).toMatch(/^error: not found while checking batch batch_\w+ \(404\).* — the key must belong to the project that made this run; the run is kept: `synthai resume \S+` continues it$/);
+    expect(resumed.stderr.trim().split("\n").at(-1)).toMatch(
+      /^error: not found while checking batch batch_\w+ \(404\).* — the key must belong to the project that made this run; the run is kept: `synthai resume \S+` continues it$/,
+    );
   });
 
   test("a corrupt line in a downloaded file is reported and its sample asked again", async () => {
@@ -293,15 +376,25 @@ describe("cancel, remote files, and what the service can break", () => {
     const cwd = await tempDir();
     const result = await runCli(["-n", "6", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/warning: corrupt line, sample asked again: results\/c0000-a1\.output\.jsonl: not JSON/);
+    expect(result.stderr).toMatch(
+      /warning: corrupt line, sample asked again: results\/c0000-a1\.output\.jsonl: not JSON/,
+    );
     await expectExactRun(cwd, 6);
   });
 
   test("an error that echoes the request's headers never shows the key", async () => {
     const key = "fake-secret-key-abcdef123456";
-    const url = await server.start({ apiKey: key, faults: [{ method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 400, times: 1, echoAuthorization: true }] });
+    const url = await server.start({
+      apiKey: key,
+      faults: [
+        { method: "GET", path: /^\/v1\/batches\/[^/]+$/, status: 400, times: 1, echoAuthorization: true },
+      ],
+    });
     const cwd = await tempDir();
-    const result = await runCli(["-n", "2", "--base-url", url, ...fast], { cwd, env: { OPENAI_API_KEY: key } });
+    const result = await runCli(["-n", "2", "--base-url", url, ...fast], {
+      cwd,
+      env: { OPENAI_API_KEY: key },
+    });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/Authorization: Bearer \*\*\*/);
     expect(result.stderr).not.toContain(key);

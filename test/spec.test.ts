@@ -1,7 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+import {
+  PARAMS,
+  onlyRunDir,
+  readCsv,
+  readJsonlFile,
+  readManifest,
+  runCli,
+  tempDir,
+  useFake,
+} from "./helpers.ts";
 
 const server = useFake();
 
@@ -15,16 +24,46 @@ describe("making a dataset of one's own", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/dataset\.ts already exists/);
 
-    const preview = await runCli(["preview", "-n", "3", "--spec", "reviews/dataset.ts", "-j", "reviews/params.json", "--seed", "4"], { cwd });
+    const preview = await runCli(
+      ["preview", "-n", "3", "--spec", "reviews/dataset.ts", "-j", "reviews/params.json", "--seed", "4"],
+      { cwd },
+    );
     expect(preview.code).toBe(0);
     expect(preview.stdout.match(/^── sample \d \(seed 4\)$/gm)).toHaveLength(3);
     expect(preview.stdout).toMatch(/Write an? \w+ review of/);
 
     const url = await server.start();
-    const run = await runCli(["-n", "4", "--spec", "reviews/dataset.ts", "-j", "reviews/params.json", "-p", "reviews.csv", "--seed", "4", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    const run = await runCli(
+      [
+        "-n",
+        "4",
+        "--spec",
+        "reviews/dataset.ts",
+        "-j",
+        "reviews/params.json",
+        "-p",
+        "reviews.csv",
+        "--seed",
+        "4",
+        "--base-url",
+        url,
+        "--poll-interval",
+        "0.02",
+      ],
+      { cwd },
+    );
     expect(run.code).toBe(0);
     const rows = await readCsv(join(cwd, "reviews.csv"));
-    expect(Object.keys(rows[0]!)).toEqual(["index", "Review", "Rating", "Product", "Tone", "Scale", "Reviewer", "sample_id"]);
+    expect(Object.keys(rows[0]!)).toEqual([
+      "index",
+      "Review",
+      "Rating",
+      "Product",
+      "Tone",
+      "Scale",
+      "Reviewer",
+      "sample_id",
+    ]);
     // The preview shows exactly the prompts the run sent.
     const requests = await readJsonlFile(join(await onlyRunDir(cwd), "requests/c0000-a1.jsonl"));
     expect(preview.stdout).toContain(requests[0].body.messages[0].content.split("\n")[0]);
@@ -33,28 +72,54 @@ describe("making a dataset of one's own", () => {
   test("--locale draws generated values in that language, the same for the same seed", async () => {
     const cwd = await tempDir();
     const de = await runCli(["preview", "-n", "2", "-j", PARAMS, "--locale", "de", "--seed", "3"], { cwd });
-    const deAgain = await runCli(["preview", "-n", "2", "-j", PARAMS, "--locale", "de", "--seed", "3"], { cwd });
+    const deAgain = await runCli(["preview", "-n", "2", "-j", PARAMS, "--locale", "de", "--seed", "3"], {
+      cwd,
+    });
     const en = await runCli(["preview", "-n", "2", "-j", PARAMS, "--seed", "3"], { cwd });
     expect(de.stdout).toBe(deAgain.stdout);
     expect(de.stdout).not.toBe(en.stdout);
-    expect(de.stdout).toMatch(/Company=.*(GmbH|AG|KG|und|&).* Energy|Address=.*(str\.|Str\.|weg|platz|gasse|ring|allee)/);
+    expect(de.stdout).toMatch(
+      /Company=.*(GmbH|AG|KG|und|&).* Energy|Address=.*(str\.|Str\.|weg|platz|gasse|ring|allee)/,
+    );
     const bad = await runCli(["preview", "-j", PARAMS, "--locale", "xx"], { cwd });
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe('error: unknown locale "xx" — use one of faker\'s locales, e.g. en, de, fr, es, it, pt_BR, ja');
+    expect(bad.stderr.trim()).toBe(
+      'error: unknown locale "xx" — use one of faker\'s locales, e.g. en, de, fr, es, it, pt_BR, ja',
+    );
     expect(await readFile(join(cwd, "dataset.csv")).catch(() => "none")).toBe("none");
   });
 });
 
 describe("sampling and top-up", () => {
-  const combo = (r: Record<string, string>) => ["Attitude", "Conversation", "Problem", "Solved", "Manner", "Extension"].map((k) => r[k]).join("|");
+  const combo = (r: Record<string, string>) =>
+    ["Attitude", "Conversation", "Problem", "Solved", "Manner", "Extension"].map((k) => r[k]).join("|");
 
   test("--sampling unique never repeats a combination, and a top-up continues the stream", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    const first = await runCli(["-n", "20", "--sampling", "unique", "-j", PARAMS, "-p", "out.csv", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    const first = await runCli(
+      [
+        "-n",
+        "20",
+        "--sampling",
+        "unique",
+        "-j",
+        PARAMS,
+        "-p",
+        "out.csv",
+        "--base-url",
+        url,
+        "--poll-interval",
+        "0.02",
+      ],
+      { cwd },
+    );
     expect(first.code).toBe(0);
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
-    const more = await runCli(["resume", runId, "--top-up", "10", "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    const more = await runCli(
+      ["resume", runId, "--top-up", "10", "--base-url", url, "--poll-interval", "0.02"],
+      { cwd },
+    );
     expect(more.stderr).toContain("topping up run");
     expect(more.code).toBe(0);
     const rows = await readCsv(join(cwd, "out.csv"));
@@ -79,6 +144,8 @@ describe("sampling and top-up", () => {
     const cwd = await tempDir();
     const result = await runCli(["-n", "6000", "--sampling", "unique", "-j", PARAMS, "--dry-run"], { cwd });
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe("error: only 5400 distinct parameter combinations exist, 6000 samples were asked — ask for fewer samples, add values to params.json, or use --sampling random");
+    expect(result.stderr.trim()).toBe(
+      "error: only 5400 distinct parameter combinations exist, 6000 samples were asked — ask for fewer samples, add values to params.json, or use --sampling random",
+    );
   });
 });

@@ -10,7 +10,10 @@ describe("--mode sync", () => {
   test("direct chat completions fill the same run folder and CSV, at full price, no batch", async () => {
     const url = await server.start({ malformedRate: 0.2, seed: 2 });
     const cwd = await tempDir();
-    const result = await runCli(["-n", "15", "-b", "2", "--mode", "sync", "--concurrency", "3", "--base-url", url, ...fast], { cwd });
+    const result = await runCli(
+      ["-n", "15", "-b", "2", "--mode", "sync", "--concurrency", "3", "--base-url", url, ...fast],
+      { cwd },
+    );
     expect(result.code).toBe(0);
     expect(server.fake.batchesCreated).toBe(0);
     expect(server.fake.uploads).toHaveLength(0);
@@ -20,14 +23,21 @@ describe("--mode sync", () => {
     const bad = manifest.batches.reduce((s: number, b: any) => s + b.collected.malformed, 0);
     expect(server.fake.chatCompletions).toBe(15 + bad);
     const metrics = await readCsv(join(cwd, "out_metrics.csv"));
-    for (const m of metrics) expect(Number(m.cost_usd)).toBeCloseTo((Number(m.prompt_tokens) * 0.15 + Number(m.completion_tokens) * 0.6) / 1e6, 12);
+    for (const m of metrics)
+      expect(Number(m.cost_usd)).toBeCloseTo(
+        (Number(m.prompt_tokens) * 0.15 + Number(m.completion_tokens) * 0.6) / 1e6,
+        12,
+      );
   });
 
   test("with --rpm and --tpm, every request is sent and counted against the limits", async () => {
     const url = await server.start();
     const cwd = await tempDir();
     // Limits far above what 8 requests use: nothing waits, but the token count runs for each request.
-    const result = await runCli(["-n", "8", "--mode", "sync", "--rpm", "100000", "--tpm", "100000000", "--base-url", url, ...fast], { cwd });
+    const result = await runCli(
+      ["-n", "8", "--mode", "sync", "--rpm", "100000", "--tpm", "100000000", "--base-url", url, ...fast],
+      { cwd },
+    );
     expect(result.code).toBe(0);
     expect(server.fake.chatCompletions).toBe(8);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(8);
@@ -36,7 +46,10 @@ describe("--mode sync", () => {
   test("killed while sending, resume asks only for what has no answer yet", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    const killed = await runCli(["-n", "12", "--mode", "sync", "--concurrency", "1", "--base-url", url, ...fast], { cwd, env: { SYNTHAI_CRASH_AT: "during-sync" } });
+    const killed = await runCli(
+      ["-n", "12", "--mode", "sync", "--concurrency", "1", "--base-url", url, ...fast],
+      { cwd, env: { SYNTHAI_CRASH_AT: "during-sync" } },
+    );
     expect(killed.signal).toBe("SIGKILL");
     expect(server.fake.chatCompletions).toBe(5);
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
@@ -65,7 +78,9 @@ describe("--pilot", () => {
     const result = await runCli(["-n", "10", "--pilot", "3", "--yes", "--base-url", url, ...fast], { cwd });
     expect(result.code).toBe(0);
     expect(result.stderr.match(/^pilot \d\/3 ok: Call: /gm)).toHaveLength(3);
-    expect(result.stderr).toMatch(/pilot: 3\/3 valid, cost \$0\.\d+; the whole run would cost about \$0\.\d+/);
+    expect(result.stderr).toMatch(
+      /pilot: 3\/3 valid, cost \$0\.\d+; the whole run would cost about \$0\.\d+/,
+    );
     expect(server.fake.chatCompletions).toBe(3);
     expect(server.fake.batchesCreated).toBe(1);
     const manifest = await readManifest(await onlyRunDir(cwd));
@@ -81,7 +96,9 @@ describe("--pilot", () => {
     expect(result.stderr).toMatch(/not asking without a terminal: pass --yes/);
     expect(server.fake.batchesCreated).toBe(0);
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
-    expect((await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd })).code).toBe(0);
+    expect(
+      (await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd })).code,
+    ).toBe(0);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(4);
   });
 });

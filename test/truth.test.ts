@@ -18,7 +18,9 @@ describe("exit codes and messages that tell the truth", () => {
   });
 
   test("the connection check retries a passing 500 like every other call", async () => {
-    const url = await server.start({ faults: [{ method: "GET", path: /^\/v1\/batches/, status: 500, times: 2 }] });
+    const url = await server.start({
+      faults: [{ method: "GET", path: /^\/v1\/batches/, status: 500, times: 2 }],
+    });
     const cwd = await tempDir();
     const result = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd });
     expect(result.stderr).toContain("done: 3 of 3 samples");
@@ -31,7 +33,9 @@ describe("exit codes and messages that tell the truth", () => {
     const result = await runCli(["-n", "3", "--base-url", url.replace(/\/v1$/, ""), ...fast], { cwd });
     expect(result.code).toBe(3);
     const line = result.stderr.trim();
-    expect(line).toMatch(/^error: not found while checking the connection \(404\).* — an OpenAI-compatible base URL usually ends in \/v1/);
+    expect(line).toMatch(
+      /^error: not found while checking the connection \(404\).* — an OpenAI-compatible base URL usually ends in \/v1/,
+    );
     expect(line).not.toContain("resume");
     expect(line).not.toContain("project");
     const unreachable = await runCli(["-n", "3", "--base-url", "http://127.0.0.1:9/v1", ...fast], { cwd });
@@ -52,7 +56,9 @@ describe("exit codes and messages that tell the truth", () => {
     expect(JSON.parse(status.stdout).reRequested).toBe(reRequested);
     expect((await runCli(["status", id], { cwd })).stdout).toContain(`${reRequested} re-requested`);
     const report = await runCli(["report", id], { cwd });
-    expect(await readFile(join(runDir, "report.html"), "utf8")).toContain(`samples re-requested<b>${reRequested}</b>`);
+    expect(await readFile(join(runDir, "report.html"), "utf8")).toContain(
+      `samples re-requested<b>${reRequested}</b>`,
+    );
     expect(report.code).toBe(0);
     const resumed = await runCli(["resume", id], { cwd, env: { OPENAI_API_KEY: undefined } });
     expect(resumed.stderr).toContain(`run ${id} is already done`);

@@ -14,7 +14,10 @@ export default defineDataset({
     required: ["Review", "Sentiment", "Rating"],
     additionalProperties: false,
   },
-  generate: (faker) => ({ Name: faker.person.firstName(), Date: faker.date.recent({ days: 365, refDate: "2026-01-01" }).toISOString().slice(0, 10) }),
+  generate: (faker) => ({
+    Name: faker.person.firstName(),
+    Date: faker.date.recent({ days: 365, refDate: "2026-01-01" }).toISOString().slice(0, 10),
+  }),
   prompt: ({ params, values }) => {
     const r = params.Review ?? {};
     return (

@@ -18,7 +18,8 @@ export default defineDataset({
   // A question must be a question: a marker answer without a "?" in it is asked again.
   parse: (answer, fields) => {
     const parsed = parseMarkers(answer, fields);
-    if (parsed.ok && !parsed.fields.Question!.includes("?")) return { ok: false, reason: "the question has no question mark" };
+    if (parsed.ok && !parsed.fields.Question!.includes("?"))
+      return { ok: false, reason: "the question has no question mark" };
     return parsed;
   },
 });

@@ -49,7 +49,12 @@ export async function preflight(client: OpenAI, mode: "batch" | "sync" = "batch"
         : "an OpenAI-compatible base URL usually ends in /v1, e.g. --base-url http://localhost:8000/v1";
       throw new UserError(failure.message, hint, 3);
     }
-    if (failure.transient) throw new UserError(failure.message, "the service is having trouble (it was asked again, with backoff); try again in a few minutes", 3);
+    if (failure.transient)
+      throw new UserError(
+        failure.message,
+        "the service is having trouble (it was asked again, with backoff); try again in a few minutes",
+        3,
+      );
     throw failure;
   }
 }
@@ -75,15 +80,27 @@ export function apiFailure(error: unknown, doing: string, client: OpenAI): UserE
 function describeFailure(error: APIError, doing: string, client: OpenAI): UserError {
   const secrets = [client.apiKey];
   if (isConnectionError(error))
-    return new UserError(`cannot reach the API at ${client.baseURL} while ${doing}`, "check --base-url and the network", 3);
+    return new UserError(
+      `cannot reach the API at ${client.baseURL} while ${doing}`,
+      "check --base-url and the network",
+      3,
+    );
   const message = redact(error.message, secrets);
   switch (error.status) {
     case 401:
       return new UserError(`the API refused the key while ${doing} (401)`, "check OPENAI_API_KEY or -k", 3);
     case 403:
-      return new UserError(`the key may not do this while ${doing} (403): ${message}`, "check the key's project and permissions", 3);
+      return new UserError(
+        `the key may not do this while ${doing} (403): ${message}`,
+        "check the key's project and permissions",
+        3,
+      );
     case 404:
-      return new UserError(`not found while ${doing} (404): ${message}`, "the key must belong to the project that made this run", 3);
+      return new UserError(
+        `not found while ${doing} (404): ${message}`,
+        "the key must belong to the project that made this run",
+        3,
+      );
     default:
       return new UserError(`the API failed while ${doing}: ${message}`, "fix what it says", 3);
   }

@@ -32,13 +32,20 @@ export function batchPrice(model: string, override: { input?: number; output?: n
 }
 
 /** What a model costs per 1M tokens: half price through the Batch API, full price sent directly. */
-export function priceFor(model: string, mode: "batch" | "sync", override: { input?: number; output?: number } = {}): Price {
+export function priceFor(
+  model: string,
+  mode: "batch" | "sync",
+  override: { input?: number; output?: number } = {},
+): Price {
   const standard = standardPrice(model);
   const share = mode === "batch" ? providerFor().batchShare : 1;
   const input = override.input ?? (standard ? standard.input * share : undefined);
   const output = override.output ?? (standard ? standard.output * share : undefined);
   if (input === undefined || output === undefined)
-    throw new UserError(`no price is known for model "${model}"`, "pass its prices in USD per 1M tokens with --input-price and --output-price");
+    throw new UserError(
+      `no price is known for model "${model}"`,
+      "pass its prices in USD per 1M tokens with --input-price and --output-price",
+    );
   return { input, output };
 }
 

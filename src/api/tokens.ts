@@ -27,7 +27,11 @@ export async function withTokenCounter<T>(use: (count: TokenCounter) => Promise<
   let schemaTokens = 0;
   try {
     return await use((prompt) => {
-      if (prompt.schema !== schema) [schema, schemaTokens] = [prompt.schema, prompt.schema ? countTokens(JSON.stringify(prompt.schema)) : 0];
+      if (prompt.schema !== schema)
+        [schema, schemaTokens] = [
+          prompt.schema,
+          prompt.schema ? countTokens(JSON.stringify(prompt.schema)) : 0,
+        ];
       return prompt.messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3) + schemaTokens;
     });
   } finally {
@@ -37,6 +41,7 @@ export async function withTokenCounter<T>(use: (count: TokenCounter) => Promise<
 
 /** Forgets the tokenizer's modules, so that the memory of their tables can be freed. */
 function releaseTokenizer(): void {
-  for (const path of Object.keys(require.cache)) if (path.includes(`${sep}gpt-tokenizer${sep}`)) delete require.cache[path];
+  for (const path of Object.keys(require.cache))
+    if (path.includes(`${sep}gpt-tokenizer${sep}`)) delete require.cache[path];
   returnFreedMemory();
 }

@@ -4,7 +4,10 @@ import { number } from "./options.ts";
 import { command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
 
 export default command({
-  meta: { name: "cancel", description: "Cancel a run's batches in flight, keep what they finished; `resume` continues later" },
+  meta: {
+    name: "cancel",
+    description: "Cancel a run's batches in flight, keep what they finished; `resume` continues later",
+  },
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     ...connectionArgs,
@@ -13,6 +16,9 @@ export default command({
   async run({ args }) {
     const runDir = await runDirOf(args);
     const pollIntervalSeconds = number(args["poll-interval"], "--poll-interval", { positive: true });
-    await cancel(runDir, connection(args), { log: stderrLog, ...(pollIntervalSeconds !== undefined ? { pollIntervalSeconds } : {}) });
+    await cancel(runDir, connection(args), {
+      log: stderrLog,
+      ...(pollIntervalSeconds !== undefined ? { pollIntervalSeconds } : {}),
+    });
   },
 });

@@ -4,10 +4,18 @@ import { reexport } from "../pipeline/finish.ts";
 import { command, connectionArgs, runDirOf } from "./shared.ts";
 
 export default command({
-  meta: { name: "export", description: "Re-parse a run's downloaded answers and rewrite its CSV and metrics; no API call" },
+  meta: {
+    name: "export",
+    description: "Re-parse a run's downloaded answers and rewrite its CSV and metrics; no API call",
+  },
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
-    output: { type: "string", alias: "p", description: "Write to this CSV instead of the run's own", valueHint: "path" },
+    output: {
+      type: "string",
+      alias: "p",
+      description: "Write to this CSV instead of the run's own",
+      valueHint: "path",
+    },
     "runs-dir": connectionArgs["runs-dir"],
   },
   async run({ args }) {

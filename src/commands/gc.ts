@@ -4,13 +4,19 @@ import { stderrLog } from "../io/log.ts";
 import { command, connection, connectionArgs } from "./shared.ts";
 
 export default command({
-  meta: { name: "gc", description: "Delete synthai's leftover files on the OpenAI account (those of batches no longer running)" },
+  meta: {
+    name: "gc",
+    description: "Delete synthai's leftover files on the OpenAI account (those of batches no longer running)",
+  },
   args: {
     "api-key": connectionArgs["api-key"],
     "base-url": connectionArgs["base-url"],
     "dry-run": { type: "boolean", description: "Only list them" },
   },
   async run({ args }) {
-    await collectGarbage(await makeClient(connection(args)), { dryRun: Boolean(args["dry-run"]), log: stderrLog });
+    await collectGarbage(await makeClient(connection(args)), {
+      dryRun: Boolean(args["dry-run"]),
+      log: stderrLog,
+    });
   },
 });

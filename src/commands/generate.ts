@@ -2,41 +2,116 @@ import { resolve } from "node:path";
 import { stderrLog } from "../io/log.ts";
 import { generate } from "../pipeline/generate.ts";
 import { number, toRunConfig } from "./options.ts";
-import { command, connection, connectionArgs, datasetArgs, exitWhenStopped, setActiveRun, waitArgs } from "./shared.ts";
+import {
+  command,
+  connection,
+  connectionArgs,
+  datasetArgs,
+  exitWhenStopped,
+  setActiveRun,
+  waitArgs,
+} from "./shared.ts";
 
 export default command({
-  meta: { name: "generate", description: "Build the requests, run them as Batch-API jobs, and write the CSV (the default command)" },
+  meta: {
+    name: "generate",
+    description: "Build the requests, run them as Batch-API jobs, and write the CSV (the default command)",
+  },
   args: {
     ...connectionArgs,
     ...datasetArgs,
-    samples: { type: "string", alias: "n", description: "Number of samples to generate", default: "10", valueHint: "n" },
-    batches: { type: "string", alias: "b", description: "Number of Batch-API jobs to split into (more if a file would pass 50,000 requests or 200 MB)", default: "1", valueHint: "n" },
-    output: { type: "string", alias: "p", description: "Output CSV; an existing one with the same columns is appended to", default: "dataset.csv", valueHint: "path" },
-    budget: { type: "string", alias: "l", description: "Budget limit in USD; never exceeded, even in the worst case", valueHint: "usd" },
-    metrics: { type: "boolean", alias: "m", description: "Write <output>_metrics.csv (tokens, cost, time, sample, batch)", default: true, negativeDescription: "Do not write the metrics CSV" },
+    samples: {
+      type: "string",
+      alias: "n",
+      description: "Number of samples to generate",
+      default: "10",
+      valueHint: "n",
+    },
+    batches: {
+      type: "string",
+      alias: "b",
+      description:
+        "Number of Batch-API jobs to split into (more if a file would pass 50,000 requests or 200 MB)",
+      default: "1",
+      valueHint: "n",
+    },
+    output: {
+      type: "string",
+      alias: "p",
+      description: "Output CSV; an existing one with the same columns is appended to",
+      default: "dataset.csv",
+      valueHint: "path",
+    },
+    budget: {
+      type: "string",
+      alias: "l",
+      description: "Budget limit in USD; never exceeded, even in the worst case",
+      valueHint: "usd",
+    },
+    metrics: {
+      type: "boolean",
+      alias: "m",
+      description: "Write <output>_metrics.csv (tokens, cost, time, sample, batch)",
+      default: true,
+      negativeDescription: "Do not write the metrics CSV",
+    },
     model: { type: "string", description: "Model", default: "gpt-4o-mini" },
-    seed: { type: "string", description: "Seed of the random draws (default: random, recorded in the manifest)" },
+    seed: {
+      type: "string",
+      description: "Seed of the random draws (default: random, recorded in the manifest)",
+    },
     "max-tokens": { type: "string", description: "max_completion_tokens per answer", default: "1024" },
     temperature: { type: "string", description: "Sampling temperature" },
     "max-attempts": { type: "string", description: "Tries per sample before it is given up", default: "10" },
-    delimiter: { type: "string", description: "CSV delimiter for a new file (an existing file keeps its own)", valueHint: "char" },
-    "input-price": { type: "string", description: "Batch price of input tokens, USD per 1M (overrides the table)" },
-    "output-price": { type: "string", description: "Batch price of output tokens, USD per 1M (overrides the table)" },
-    mode: { type: "string", description: "batch (the Batch API, half price) or sync (direct chat completions: small runs, servers without a Batch API)", default: "batch" },
+    delimiter: {
+      type: "string",
+      description: "CSV delimiter for a new file (an existing file keeps its own)",
+      valueHint: "char",
+    },
+    "input-price": {
+      type: "string",
+      description: "Batch price of input tokens, USD per 1M (overrides the table)",
+    },
+    "output-price": {
+      type: "string",
+      description: "Batch price of output tokens, USD per 1M (overrides the table)",
+    },
+    mode: {
+      type: "string",
+      description:
+        "batch (the Batch API, half price) or sync (direct chat completions: small runs, servers without a Batch API)",
+      default: "batch",
+    },
     concurrency: { type: "string", description: "--mode sync: requests at once", default: "8" },
     rpm: { type: "string", description: "--mode sync: at most this many requests a minute" },
-    tpm: { type: "string", description: "--mode sync: at most this many tokens (prompt + max tokens) a minute" },
+    tpm: {
+      type: "string",
+      description: "--mode sync: at most this many tokens (prompt + max tokens) a minute",
+    },
     "max-in-flight": { type: "string", description: "At most this many batches submitted at once" },
-    "max-enqueued-tokens": { type: "string", description: "At most this many prompt tokens enqueued at once (your organisation's batch queue limit)" },
-    pilot: { type: "string", description: "First send this many requests directly, show them and the projected cost, and ask before the batch" },
-    yes: { type: "boolean", alias: "y", description: "Go on without asking: after --pilot, and past the check that the disk can hold the build" },
-    "dry-run": { type: "boolean", description: "Build the request files and print the cost estimate; submit nothing" },
+    "max-enqueued-tokens": {
+      type: "string",
+      description: "At most this many prompt tokens enqueued at once (your organisation's batch queue limit)",
+    },
+    pilot: {
+      type: "string",
+      description:
+        "First send this many requests directly, show them and the projected cost, and ask before the batch",
+    },
+    yes: {
+      type: "boolean",
+      alias: "y",
+      description: "Go on without asking: after --pilot, and past the check that the disk can hold the build",
+    },
+    "dry-run": {
+      type: "boolean",
+      description: "Build the request files and print the cost estimate; submit nothing",
+    },
     ...waitArgs,
   },
   async run({ args }) {
-    const config = toRunConfig(
-      { ...args, "base-url": args["base-url"] ?? process.env.OPENAI_BASE_URL },
-      () => Math.floor(Math.random() * 2 ** 31),
+    const config = toRunConfig({ ...args, "base-url": args["base-url"] ?? process.env.OPENAI_BASE_URL }, () =>
+      Math.floor(Math.random() * 2 ** 31),
     );
     const manifest = await generate(config, resolve(args["runs-dir"]), connection(args), {
       log: stderrLog,

@@ -4,7 +4,11 @@ import { importResults } from "../pipeline/import.ts";
 import { command, connectionArgs, exitWhenStopped, runDirOf } from "./shared.ts";
 
 export default command({
-  meta: { name: "import", description: "Collect answers produced elsewhere (e.g. vLLM's batch runner) from the run's own request files" },
+  meta: {
+    name: "import",
+    description:
+      "Collect answers produced elsewhere (e.g. vLLM's batch runner) from the run's own request files",
+  },
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     results: { type: "positional", description: "Output JSONL in the Batch-API format", required: true },

@@ -5,10 +5,16 @@ import { number } from "./options.ts";
 import { command, connectionArgs, runDirOf } from "./shared.ts";
 
 export default command({
-  meta: { name: "inspect", description: "Show a run's samples: drawn parameters, prompt, raw answer, parsed fields, tokens, cost" },
+  meta: {
+    name: "inspect",
+    description: "Show a run's samples: drawn parameters, prompt, raw answer, parsed fields, tokens, cost",
+  },
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
-    failed: { type: "boolean", description: "Only answers that were malformed, failed or given up, with the reason" },
+    failed: {
+      type: "boolean",
+      description: "Only answers that were malformed, failed or given up, with the reason",
+    },
     sample: { type: "string", description: "Only this sample number (1-based, as in the metrics CSV)" },
     id: { type: "string", description: "Only this custom_id" },
     limit: { type: "string", description: "Show at most this many (0: all)", default: "20" },
@@ -29,6 +35,7 @@ export default command({
       process.stdout.write(args.json ? `${JSON.stringify(sample)}\n` : `${formatSample(sample)}\n\n`);
       shown++;
     }
-    if (!shown && !args.json) console.log(`no sample matches in run ${manifest.id} (${summarize(manifest).valid} valid so far)`);
+    if (!shown && !args.json)
+      console.log(`no sample matches in run ${manifest.id} (${summarize(manifest).valid} valid so far)`);
   },
 });

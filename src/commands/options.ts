@@ -35,15 +35,24 @@ export interface GenerateArgs {
   tpm?: string;
 }
 
-export function number(value: string | undefined, flag: string, check: { integer?: boolean; min?: number; positive?: boolean } = {}): number | undefined {
+export function number(
+  value: string | undefined,
+  flag: string,
+  check: { integer?: boolean; min?: number; positive?: boolean } = {},
+): number | undefined {
   if (value === undefined || value === "") return undefined;
   const n = Number(value);
   const kind = check.integer ? "a whole number" : "a number";
   const example = flag.split("/")[0];
   if (!Number.isFinite(n) || (check.integer && !Number.isInteger(n)))
     throw new UserError(`${flag} must be ${kind}, got "${value}"`, `for example ${example} 10`);
-  if (check.positive && n <= 0) throw new UserError(`${flag} must be greater than 0, got ${value}`, `for example ${example} 10`);
-  if (check.min !== undefined && n < check.min) throw new UserError(`${flag} must be at least ${check.min}, got ${value}`, `for example ${example} ${check.min}`);
+  if (check.positive && n <= 0)
+    throw new UserError(`${flag} must be greater than 0, got ${value}`, `for example ${example} 10`);
+  if (check.min !== undefined && n < check.min)
+    throw new UserError(
+      `${flag} must be at least ${check.min}, got ${value}`,
+      `for example ${example} ${check.min}`,
+    );
   return n;
 }
 
@@ -57,23 +66,37 @@ export function baseUrl(value: string | undefined): string | undefined {
   } catch {
     throw new UserError(`--base-url "${value}" is not a URL`, hint);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UserError(`--base-url "${value}" does not start with http:// or https://`, hint);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UserError(`--base-url "${value}" does not start with http:// or https://`, hint);
   if (!url.hostname) throw new UserError(`--base-url "${value}" names no host`, hint);
-  if (url.port === "0") throw new UserError(`--base-url "${value}" has port 0`, "give a port from 1 to 65535");
+  if (url.port === "0")
+    throw new UserError(`--base-url "${value}" has port 0`, "give a port from 1 to 65535");
   return value;
 }
 
 export function toRunConfig(args: GenerateArgs, seedFallback: () => number): RunConfig {
   const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? 10;
   const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? 1;
-  if (batches > samples) throw new UserError(`-b/--batches (${batches}) is larger than -n/--samples (${samples})`, "use at most one batch per sample");
+  if (batches > samples)
+    throw new UserError(
+      `-b/--batches (${batches}) is larger than -n/--samples (${samples})`,
+      "use at most one batch per sample",
+    );
   const model = args.model || "gpt-4o-mini";
   const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
-  if (delimiter !== undefined && delimiter.length !== 1) throw new UserError(`--delimiter must be one character, got "${delimiter}"`, "for example --delimiter ';'");
+  if (delimiter !== undefined && delimiter.length !== 1)
+    throw new UserError(
+      `--delimiter must be one character, got "${delimiter}"`,
+      "for example --delimiter ';'",
+    );
   const temperature = number(args.temperature, "--temperature", { min: 0 });
   const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
   const mode = args.mode || "batch";
-  if (mode !== "batch" && mode !== "sync") throw new UserError(`--mode must be batch or sync, got "${mode}"`, "batch: the Batch API at half price; sync: direct requests");
+  if (mode !== "batch" && mode !== "sync")
+    throw new UserError(
+      `--mode must be batch or sync, got "${mode}"`,
+      "batch: the Batch API at half price; sync: direct requests",
+    );
   const config: RunConfig = {
     model,
     samples,
@@ -98,7 +121,10 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   if (args["keep-remote"]) config.keepRemote = true;
   const maxInFlight = number(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
   if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
-  const maxEnqueuedTokens = number(args["max-enqueued-tokens"], "--max-enqueued-tokens", { integer: true, positive: true });
+  const maxEnqueuedTokens = number(args["max-enqueued-tokens"], "--max-enqueued-tokens", {
+    integer: true,
+    positive: true,
+  });
   if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
   if (args["on-done"]) config.onDone = args["on-done"];
   if (args.locale) config.locale = args.locale;
@@ -116,6 +142,10 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
 
 export function parseSampling(value: string | undefined): Sampling {
   const sampling = (value || "random") as Sampling;
-  if (!SAMPLINGS.includes(sampling)) throw new UserError(`--sampling must be one of ${SAMPLINGS.join(", ")}, got "${value}"`, "random draws with replacement, as the seed did");
+  if (!SAMPLINGS.includes(sampling))
+    throw new UserError(
+      `--sampling must be one of ${SAMPLINGS.join(", ")}, got "${value}"`,
+      "random draws with replacement, as the seed did",
+    );
   return sampling;
 }

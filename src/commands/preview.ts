@@ -6,7 +6,10 @@ import { command, datasetArgs } from "./shared.ts";
 import { loadParams } from "../dataset/params.ts";
 
 export default command({
-  meta: { name: "preview", description: "Print the first prompts with their drawn parameters; no API call, no run folder" },
+  meta: {
+    name: "preview",
+    description: "Print the first prompts with their drawn parameters; no API call, no run folder",
+  },
   args: {
     samples: { type: "string", alias: "n", description: "How many", default: "5" },
     ...datasetArgs,
@@ -16,6 +19,15 @@ export default command({
     const params = await loadParams(resolve(args.params ?? "params.json"));
     const dataset = await loadDataset(args.spec ? resolve(args.spec) : undefined);
     const count = number(args.samples, "-n/--samples", { integer: true, positive: true })!;
-    console.log(await previewSamples(params, dataset, number(args.seed, "--seed", { integer: true, min: 0 })!, count, args.locale, parseSampling(args.sampling)));
+    console.log(
+      await previewSamples(
+        params,
+        dataset,
+        number(args.seed, "--seed", { integer: true, min: 0 })!,
+        count,
+        args.locale,
+        parseSampling(args.sampling),
+      ),
+    );
   },
 });

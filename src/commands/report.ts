@@ -4,7 +4,11 @@ import { command, connectionArgs, runDirOf } from "./shared.ts";
 import { loadParams } from "../dataset/params.ts";
 
 export default command({
-  meta: { name: "report", description: "Write runs/<id>/report.html: numbers, charts and a searchable table of samples, in one file" },
+  meta: {
+    name: "report",
+    description:
+      "Write runs/<id>/report.html: numbers, charts and a searchable table of samples, in one file",
+  },
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     "runs-dir": connectionArgs["runs-dir"],

@@ -9,7 +9,11 @@ export default command({
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     ...connectionArgs,
     budget: { type: "string", alias: "l", description: "New budget limit in USD", valueHint: "usd" },
-    "top-up": { type: "string", description: "Add this many new samples to a finished run, continuing its random stream", valueHint: "n" },
+    "top-up": {
+      type: "string",
+      description: "Add this many new samples to a finished run, continuing its random stream",
+      valueHint: "n",
+    },
     ...waitArgs,
   },
   async run({ args }) {
@@ -19,10 +23,14 @@ export default command({
       log: stderrLog,
       keepRemote: Boolean(args["keep-remote"]),
       ...(args["on-done"] ? { onDone: args["on-done"] } : {}),
-      ...(args["top-up"] ? { topUp: number(args["top-up"], "--top-up", { integer: true, positive: true })! } : {}),
+      ...(args["top-up"]
+        ? { topUp: number(args["top-up"], "--top-up", { integer: true, positive: true })! }
+        : {}),
       detach: Boolean(args.detach),
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
-      ...(args["poll-interval"] ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! } : {}),
+      ...(args["poll-interval"]
+        ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! }
+        : {}),
     });
     exitWhenStopped(manifest);
   },

@@ -7,23 +7,67 @@ import { summarize } from "../run/totals.ts";
 import { baseUrl } from "./options.ts";
 
 export const connectionArgs = {
-  "api-key": { type: "string", alias: "k", description: "OpenAI API key (default: $OPENAI_API_KEY)", valueHint: "key" },
-  "base-url": { type: "string", description: "API base URL (default: $OPENAI_BASE_URL, else OpenAI)", valueHint: "url" },
+  "api-key": {
+    type: "string",
+    alias: "k",
+    description: "OpenAI API key (default: $OPENAI_API_KEY)",
+    valueHint: "key",
+  },
+  "base-url": {
+    type: "string",
+    description: "API base URL (default: $OPENAI_BASE_URL, else OpenAI)",
+    valueHint: "url",
+  },
   "runs-dir": { type: "string", description: "Folder of run folders", default: "runs", valueHint: "dir" },
 } as const satisfies ArgsDef;
 
 export const datasetArgs = {
-  sampling: { type: "string", description: "random (with replacement, as the seed), unique (no combination twice) or stratified (each value's share balanced)", default: "random" },
-  params: { type: "string", alias: "j", description: "Parameter JSON: field → parameter → values", default: "params.json", valueHint: "path" },
-  spec: { type: "string", description: "Dataset spec module (.ts): prompt and parser (default: the built-in customer-service calls)", valueHint: "file.ts" },
-  locale: { type: "string", description: "Locale of generated values (faker's: en, de, fr, es, …)", default: "en" },
+  sampling: {
+    type: "string",
+    description:
+      "random (with replacement, as the seed), unique (no combination twice) or stratified (each value's share balanced)",
+    default: "random",
+  },
+  params: {
+    type: "string",
+    alias: "j",
+    description: "Parameter JSON: field → parameter → values",
+    default: "params.json",
+    valueHint: "path",
+  },
+  spec: {
+    type: "string",
+    description:
+      "Dataset spec module (.ts): prompt and parser (default: the built-in customer-service calls)",
+    valueHint: "file.ts",
+  },
+  locale: {
+    type: "string",
+    description: "Locale of generated values (faker's: en, de, fr, es, …)",
+    default: "en",
+  },
 } as const satisfies ArgsDef;
 
 export const waitArgs = {
-  "on-done": { type: "string", description: "Shell command to run when the run ends ($SYNTHAI_RUN_ID, $SYNTHAI_RUN_STATE, $SYNTHAI_OUTPUT are set)", valueHint: "command" },
-  "keep-remote": { type: "boolean", description: "Keep the request, output and error files on the account after collecting them" },
-  detach: { type: "boolean", description: "Submit, print the run id and exit; continue with `synthai resume`" },
-  "poll-interval": { type: "string", description: "Seconds between status checks (backs off while nothing changes)", valueHint: "seconds" },
+  "on-done": {
+    type: "string",
+    description:
+      "Shell command to run when the run ends ($SYNTHAI_RUN_ID, $SYNTHAI_RUN_STATE, $SYNTHAI_OUTPUT are set)",
+    valueHint: "command",
+  },
+  "keep-remote": {
+    type: "boolean",
+    description: "Keep the request, output and error files on the account after collecting them",
+  },
+  detach: {
+    type: "boolean",
+    description: "Submit, print the run id and exit; continue with `synthai resume`",
+  },
+  "poll-interval": {
+    type: "string",
+    description: "Seconds between status checks (backs off while nothing changes)",
+    valueHint: "seconds",
+  },
 } as const satisfies ArgsDef;
 
 /** A subcommand whose flags are checked first: citty accepts any flag, and a typo must not run with defaults. */
@@ -59,7 +103,10 @@ export function exitWhenStopped(manifest: Manifest): void {
 }
 
 export function connection(args: { "api-key"?: string; "base-url"?: string }) {
-  return { apiKey: args["api-key"] || process.env.OPENAI_API_KEY, baseURL: baseUrl(args["base-url"] || process.env.OPENAI_BASE_URL) };
+  return {
+    apiKey: args["api-key"] || process.env.OPENAI_API_KEY,
+    baseURL: baseUrl(args["base-url"] || process.env.OPENAI_BASE_URL),
+  };
 }
 
 function checkArgs(rawArgs: string[], def: ArgsDef): void {
@@ -67,18 +114,22 @@ function checkArgs(rawArgs: string[], def: ArgsDef): void {
   const entries = Object.entries(def);
   const positionals = entries.filter(([, a]) => a.type === "positional").length;
   const known = new Set(entries.filter(([, a]) => a.type !== "positional").flatMap(([n, a]) => names(n, a)));
-  const flagsWithValue = new Set(entries.filter(([, a]) => a.type === "string").flatMap(([n, a]) => names(n, a)));
+  const flagsWithValue = new Set(
+    entries.filter(([, a]) => a.type === "string").flatMap(([n, a]) => names(n, a)),
+  );
   let seenPositionals = 0;
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;
     if (arg === "--") break;
     if (!arg.startsWith("-") || arg === "-") {
-      if (++seenPositionals > positionals) throw new UserError(`unexpected argument "${arg}"`, "see `synthai --help`");
+      if (++seenPositionals > positionals)
+        throw new UserError(`unexpected argument "${arg}"`, "see `synthai --help`");
       continue;
     }
     const name = arg.replace(/^--?/, "").split("=")[0]!;
     const bare = name.startsWith("no-") && !known.has(name) ? name.slice(3) : name;
-    if (!known.has(bare)) throw new UserError(`unknown option ${arg.split("=")[0]}`, "see `synthai --help` for the options");
+    if (!known.has(bare))
+      throw new UserError(`unknown option ${arg.split("=")[0]}`, "see `synthai --help` for the options");
     if (flagsWithValue.has(bare) && !arg.includes("=")) i++;
   }
 }

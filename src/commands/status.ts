@@ -19,7 +19,11 @@ export default command({
       return;
     }
     const manifest = loadManifest(await findRunDir(runsDir, args.run));
-    console.log(args.json ? JSON.stringify({ ...summarize(manifest), batches: manifest.batches }, null, 2) : formatRunDetail(manifest));
+    console.log(
+      args.json
+        ? JSON.stringify({ ...summarize(manifest), batches: manifest.batches }, null, 2)
+        : formatRunDetail(manifest),
+    );
     process.exitCode = statusExitCode(summarize(manifest));
   },
 });

@@ -9,14 +9,22 @@ import { type Params } from "./params.ts";
  * replacement, as the seed does; see sampling.ts), then the spec's generated values. Seeded by (run seed, index), so any sample
  * can be drawn again on its own, in any order, with the same result.
  */
-export function drawSample(faker: Faker, params: Params, dataset: Dataset, seed: number, index: number, sampling: Sampling = "random"): Draw {
+export function drawSample(
+  faker: Faker,
+  params: Params,
+  dataset: Dataset,
+  seed: number,
+  index: number,
+  sampling: Sampling = "random",
+): Draw {
   faker.seed([seed, index]);
   const indexes = chooseIndexes(sampling, params, seed, index);
   const draw: Draw = { params: {}, values: {} };
   let parameter = 0;
   for (const [field, parameters] of Object.entries(params)) {
     const chosen: Record<string, string> = {};
-    for (const [name, values] of Object.entries(parameters)) chosen[name] = indexes ? values[indexes[parameter++]!]! : faker.helpers.arrayElement(values);
+    for (const [name, values] of Object.entries(parameters))
+      chosen[name] = indexes ? values[indexes[parameter++]!]! : faker.helpers.arrayElement(values);
     draw.params[field] = chosen;
   }
   draw.values = specCall(dataset, "generate", index, () => dataset.generate?.(faker, draw) ?? {});
@@ -26,14 +34,25 @@ export function drawSample(faker: Faker, params: Params, dataset: Dataset, seed:
 /** The prompt of a draw; a spec that throws, or returns no prompt, is reported as the spec's fault, with the sample. */
 export function promptOf(dataset: Dataset, draw: Draw, index: number): string | Message[] {
   const prompt = specCall(dataset, "prompt", index, () => dataset.prompt(draw));
-  if (typeof prompt === "string" || (Array.isArray(prompt) && prompt.length > 0 && prompt.every(isMessage))) return prompt;
-  const got = Array.isArray(prompt) ? "a list that is not of messages" : prompt === null ? "null" : typeof prompt;
-  throw new UserError(`${sourceOf(dataset)}: prompt() returned ${got} for sample ${index + 1}`, 'return a string, or a list of messages like [{ role: "system", content: "…" }, { role: "user", content: "…" }]');
+  if (typeof prompt === "string" || (Array.isArray(prompt) && prompt.length > 0 && prompt.every(isMessage)))
+    return prompt;
+  const got = Array.isArray(prompt)
+    ? "a list that is not of messages"
+    : prompt === null
+      ? "null"
+      : typeof prompt;
+  throw new UserError(
+    `${sourceOf(dataset)}: prompt() returned ${got} for sample ${index + 1}`,
+    'return a string, or a list of messages like [{ role: "system", content: "…" }, { role: "user", content: "…" }]',
+  );
 }
 
 function isMessage(message: unknown): message is Message {
   const { role, content } = (message ?? {}) as Partial<Message>;
-  return typeof content === "string" && (role === "system" || role === "user" || role === "assistant" || role === "developer");
+  return (
+    typeof content === "string" &&
+    (role === "system" || role === "user" || role === "assistant" || role === "developer")
+  );
 }
 
 /**
@@ -41,15 +60,37 @@ function isMessage(message: unknown): message is Message {
  * params.json or generate() does not have, so a spec written for other params stops here,
  * before anything is built, instead of sending "a problem with undefined" and paying for it.
  */
-export function checkPrompts(faker: Faker, params: Params, dataset: Dataset, seed: number, samples: number, paramsFile: string, sampling: Sampling = "random"): void {
+export function checkPrompts(
+  faker: Faker,
+  params: Params,
+  dataset: Dataset,
+  seed: number,
+  samples: number,
+  paramsFile: string,
+  sampling: Sampling = "random",
+): void {
   for (let index = 0; index < Math.min(samples, 20); index++) {
     const draw = drawSample(faker, params, dataset, seed, index, sampling);
     const strict: Draw = {
       params: refusingMissing(
-        Object.fromEntries(Object.entries(draw.params).map(([field, chosen]) => [field, refusingMissing(chosen, (name) => [`${field}.${name}, which ${paramsFile} does not have`, `add "${name}" with its values under "${field}"`])])),
-        (field) => [`the field "${field}", which ${paramsFile} does not have`, `add "${field}" with its parameters`],
+        Object.fromEntries(
+          Object.entries(draw.params).map(([field, chosen]) => [
+            field,
+            refusingMissing(chosen, (name) => [
+              `${field}.${name}, which ${paramsFile} does not have`,
+              `add "${name}" with its values under "${field}"`,
+            ]),
+          ]),
+        ),
+        (field) => [
+          `the field "${field}", which ${paramsFile} does not have`,
+          `add "${field}" with its parameters`,
+        ],
       ),
-      values: refusingMissing(draw.values, (name) => [`the generated value "${name}", which its generate() does not make`, "make it in generate()"]),
+      values: refusingMissing(draw.values, (name) => [
+        `the generated value "${name}", which its generate() does not make`,
+        "make it in generate()",
+      ]),
     };
     promptOf(dataset, strict, index);
   }
@@ -60,7 +101,10 @@ function refusingMissing<T extends object>(target: T, describe: (key: string) =>
     get(object, key, receiver) {
       if (typeof key === "string" && !(key in object) && key !== "toJSON" && key !== "then") {
         const [what, fix] = describe(key);
-        throw new UserError(`the spec uses ${what}`, `${fix}, or pass the params the spec was written for with -j`);
+        throw new UserError(
+          `the spec uses ${what}`,
+          `${fix}, or pass the params the spec was written for with -j`,
+        );
       }
       return Reflect.get(object, key, receiver);
     },
@@ -77,7 +121,10 @@ function specCall<T>(dataset: Dataset, name: string, index: number, call: () => 
   } catch (error) {
     if (error instanceof UserError) throw error;
     const where = sourceOf(dataset);
-    throw new UserError(`${where}: ${name}() threw for sample ${index + 1}: ${(error as Error)?.message ?? error}`, "fix the spec; `synthai preview` shows prompts without any API call");
+    throw new UserError(
+      `${where}: ${name}() threw for sample ${index + 1}: ${(error as Error)?.message ?? error}`,
+      "fix the spec; `synthai preview` shows prompts without any API call",
+    );
   }
 }
 
@@ -86,7 +133,10 @@ function specCall<T>(dataset: Dataset, name: string, index: number, call: () => 
  * Only that locale is loaded: all of faker's locales together take ~45 MB.
  */
 export async function newFaker(locale = "en"): Promise<Faker> {
-  const unknown = new UserError(`unknown locale "${locale}"`, "use one of faker's locales, e.g. en, de, fr, es, it, pt_BR, ja");
+  const unknown = new UserError(
+    `unknown locale "${locale}"`,
+    "use one of faker's locales, e.g. en, de, fr, es, it, pt_BR, ja",
+  );
   if (!/^[a-z]{2,3}(_[A-Za-z0-9]{2,4})*$/.test(locale) || locale === "base") throw unknown;
   try {
     return ((await import(`@faker-js/faker/locale/${locale}`)) as { faker: Faker }).faker;

@@ -13,7 +13,8 @@ export async function loadParams(path: string): Promise<Params> {
     text = await readFile(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UserError(`params file ${path} does not exist`, "pass the right path with -j/--params");
+    if (code === "ENOENT")
+      throw new UserError(`params file ${path} does not exist`, "pass the right path with -j/--params");
     throw new UserError(`cannot read params file ${path} (${code})`, "check its permissions");
   }
   return checkParams(text, path);
@@ -21,25 +22,44 @@ export async function loadParams(path: string): Promise<Params> {
 
 export function checkParams(text: string, path: string): Params {
   const errors: ParseError[] = [];
-  const data: unknown = parseJson(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const data: unknown = parseJson(text, errors, {
+    disallowComments: true,
+    allowTrailingComma: false,
+    allowEmptyContent: false,
+  });
   const first = errors[0];
   if (first) {
     const before = text.slice(0, first.offset);
     const line = before.split("\n").length;
     const column = first.offset - before.lastIndexOf("\n");
-    throw new UserError(`${path}: invalid JSON at line ${line} column ${column}: ${describeJsonError(first.error)}`, "fix the JSON syntax");
+    throw new UserError(
+      `${path}: invalid JSON at line ${line} column ${column}: ${describeJsonError(first.error)}`,
+      "fix the JSON syntax",
+    );
   }
-  const hint = 'params.json maps each field to parameters, each a list of strings: {"Call": {"Attitude": ["positive", "negative"]}}';
-  if (!isObject(data) || Object.keys(data).length === 0) throw new UserError(`${path}: expected an object of fields`, hint);
+  const hint =
+    'params.json maps each field to parameters, each a list of strings: {"Call": {"Attitude": ["positive", "negative"]}}';
+  if (!isObject(data) || Object.keys(data).length === 0)
+    throw new UserError(`${path}: expected an object of fields`, hint);
   const seen = new Map<string, string>();
   for (const [field, parameters] of Object.entries(data)) {
-    if (!isObject(parameters)) throw new UserError(`${path}: field "${field}" must be an object of parameters`, hint);
+    if (!isObject(parameters))
+      throw new UserError(`${path}: field "${field}" must be an object of parameters`, hint);
     for (const [name, values] of Object.entries(parameters)) {
-      if (!Array.isArray(values) || values.length === 0) throw new UserError(`${path}: ${field}.${name} has no values`, "give it a non-empty list of strings");
+      if (!Array.isArray(values) || values.length === 0)
+        throw new UserError(`${path}: ${field}.${name} has no values`, "give it a non-empty list of strings");
       const bad = values.findIndex((v) => typeof v !== "string" || v.trim() === "");
-      if (bad >= 0) throw new UserError(`${path}: ${field}.${name}[${bad}] is not a non-empty string`, "every value must be a string");
+      if (bad >= 0)
+        throw new UserError(
+          `${path}: ${field}.${name}[${bad}] is not a non-empty string`,
+          "every value must be a string",
+        );
       const other = seen.get(name);
-      if (other) throw new UserError(`${path}: parameter "${name}" is in both ${other} and ${field}`, "rename one: parameter names become CSV columns");
+      if (other)
+        throw new UserError(
+          `${path}: parameter "${name}" is in both ${other} and ${field}`,
+          "rename one: parameter names become CSV columns",
+        );
       seen.set(name, field);
     }
   }
@@ -48,7 +68,8 @@ export function checkParams(text: string, path: string): Params {
 
 function describeJsonError(code: ParseErrorCode): string {
   const text = printParseErrorCode(code);
-  if (text === "PropertyNameExpected" || text === "ValueExpected") return `${text === "ValueExpected" ? "a value" : "a property name"} was expected (a trailing comma?)`;
+  if (text === "PropertyNameExpected" || text === "ValueExpected")
+    return `${text === "ValueExpected" ? "a value" : "a property name"} was expected (a trailing comma?)`;
   return text.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
 }
 

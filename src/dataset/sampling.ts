@@ -19,20 +19,36 @@ const MAX_UNIQUE = 2 ** 32;
 
 export function combinations(params: Params): number {
   let total = 1;
-  for (const parameters of Object.values(params)) for (const values of Object.values(parameters)) total *= values.length;
+  for (const parameters of Object.values(params))
+    for (const values of Object.values(parameters)) total *= values.length;
   return total;
 }
 
 export function checkSampling(sampling: Sampling, params: Params, samples: number): void {
   if (sampling !== "unique") return;
   const total = combinations(params);
-  if (total > MAX_UNIQUE) throw new UserError(`--sampling unique permutes at most ${MAX_UNIQUE} combinations; these params have ${total}`, "use --sampling random: with so many combinations repeats are rare");
-  if (samples > total) throw new UserError(`only ${total} distinct parameter combinations exist, ${samples} samples were asked`, "ask for fewer samples, add values to params.json, or use --sampling random");
+  if (total > MAX_UNIQUE)
+    throw new UserError(
+      `--sampling unique permutes at most ${MAX_UNIQUE} combinations; these params have ${total}`,
+      "use --sampling random: with so many combinations repeats are rare",
+    );
+  if (samples > total)
+    throw new UserError(
+      `only ${total} distinct parameter combinations exist, ${samples} samples were asked`,
+      "ask for fewer samples, add values to params.json, or use --sampling random",
+    );
 }
 
 /** Value indexes (one per parameter, in params.json order) of sample `index`; undefined for random. */
-export function chooseIndexes(sampling: Sampling, params: Params, seed: number, index: number): number[] | undefined {
-  const sizes = Object.values(params).flatMap((parameters) => Object.values(parameters).map((values) => values.length));
+export function chooseIndexes(
+  sampling: Sampling,
+  params: Params,
+  seed: number,
+  index: number,
+): number[] | undefined {
+  const sizes = Object.values(params).flatMap((parameters) =>
+    Object.values(parameters).map((values) => values.length),
+  );
   if (sampling === "unique") {
     let combination = permute(index, combinations(params), seed);
     return sizes.map((size) => {
@@ -84,7 +100,10 @@ function shuffled(size: number, key: number): number[] {
 
 /** A 32-bit mix of three numbers (murmur-style finaliser). */
 function hash(a: number, b: number, c: number): number {
-  let h = Math.imul(a ^ 0x85ebca6b, 0xcc9e2d51) ^ Math.imul(b + 0x27d4eb2f, 0x1b873593) ^ Math.imul(c + 0x165667b1, 0xe6546b64);
+  let h =
+    Math.imul(a ^ 0x85ebca6b, 0xcc9e2d51) ^
+    Math.imul(b + 0x27d4eb2f, 0x1b873593) ^
+    Math.imul(c + 0x165667b1, 0xe6546b64);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

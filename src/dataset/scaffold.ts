@@ -22,7 +22,10 @@ export default defineDataset({
 `;
 
 const PARAMS_TEMPLATE = {
-  Review: { Product: ["a kettle", "a desk lamp", "running shoes"], Tone: ["enthusiastic", "disappointed", "balanced"] },
+  Review: {
+    Product: ["a kettle", "a desk lamp", "running shoes"],
+    Tone: ["enthusiastic", "disappointed", "balanced"],
+  },
   Rating: { Scale: ["1 to 5"] },
 };
 
@@ -31,7 +34,13 @@ export async function scaffold(dir: string): Promise<string[]> {
   const target = resolve(dir);
   const files = [join(target, "dataset.ts"), join(target, "params.json")];
   for (const file of files) {
-    if (await access(file).then(() => true, () => false)) throw new UserError(`${file} already exists`, "choose an empty folder for `synthai init`");
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new UserError(`${file} already exists`, "choose an empty folder for `synthai init`");
   }
   await mkdir(target, { recursive: true });
   const specModule = fileURLToPath(new URL("../spec.ts", import.meta.url));

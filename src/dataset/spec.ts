@@ -14,9 +14,7 @@ export interface Draw {
   values: Record<string, string>;
 }
 
-export type ParseResult =
-  | { ok: true; fields: Record<string, string> }
-  | { ok: false; reason: string };
+export type ParseResult = { ok: true; fields: Record<string, string> } | { ok: false; reason: string };
 
 /** A dataset: how to turn a draw into a prompt, and an answer into fields. */
 export interface Dataset {
@@ -48,7 +46,10 @@ export function parseMarkers(answer: string, fields: string[]): ParseResult {
     const name = match[1]!;
     if (name in out) return { ok: false, reason: `section [${name}] appears twice` };
     const end = found[i + 1]?.index ?? answer.length;
-    out[name] = answer.slice(match.index + match[0].length, end).trim().replace(/^[:\-\s]+/, "");
+    out[name] = answer
+      .slice(match.index + match[0].length, end)
+      .trim()
+      .replace(/^[:\-\s]+/, "");
   }
   for (const field of fields) {
     if (!(field in out)) return { ok: false, reason: `missing section [${field}]` };
@@ -73,15 +74,24 @@ export function parseStructured(answer: string, dataset: Dataset): ParseResult {
     return { ok: false, reason: "answer is not JSON" };
   }
   let validate = validators.get(dataset.schema!);
-  if (!validate) validators.set(dataset.schema!, (validate = new (loadAjv())({ strict: false, allErrors: false }).compile(dataset.schema!)));
+  if (!validate)
+    validators.set(
+      dataset.schema!,
+      (validate = new (loadAjv())({ strict: false, allErrors: false }).compile(dataset.schema!)),
+    );
   if (!validate(data)) {
     const error = validate.errors?.[0];
-    return { ok: false, reason: `answer does not match the schema: ${error?.instancePath || "answer"} ${error?.message ?? ""}`.trim() };
+    return {
+      ok: false,
+      reason:
+        `answer does not match the schema: ${error?.instancePath || "answer"} ${error?.message ?? ""}`.trim(),
+    };
   }
   const fields: Record<string, string> = {};
   for (const field of dataset.fields) {
     const value = (data as Record<string, unknown>)[field];
-    if (value === undefined || value === null || value === "") return { ok: false, reason: `empty field ${field}` };
+    if (value === undefined || value === null || value === "")
+      return { ok: false, reason: `empty field ${field}` };
     fields[field] = typeof value === "string" ? value : JSON.stringify(value);
   }
   return { ok: true, fields };
@@ -103,7 +113,8 @@ const markerPatterns = new Map<string, RegExp>();
 function markerPattern(fields: string[]): RegExp {
   const key = fields.join("\n");
   let pattern = markerPatterns.get(key);
-  if (!pattern) markerPatterns.set(key, (pattern = new RegExp(`\\[(${fields.map(escapeRegExp).join("|")})\\]`, "g")));
+  if (!pattern)
+    markerPatterns.set(key, (pattern = new RegExp(`\\[(${fields.map(escapeRegExp).join("|")})\\]`, "g")));
   return pattern;
 }
 
@@ -121,18 +132,37 @@ export async function loadDataset(specPath: string | undefined): Promise<Dataset
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(resolve(specPath)))
       throw new UserError(`spec ${specPath} does not exist`, "pass the path of a .ts module with --spec");
-    throw new UserError(`spec ${specPath} does not load: ${(error as Error).message.split("\n")[0]}`, "fix the module so that `node` can import it");
+    throw new UserError(
+      `spec ${specPath} does not load: ${(error as Error).message.split("\n")[0]}`,
+      "fix the module so that `node` can import it",
+    );
   }
   const dataset = (module.default ?? module.dataset) as Partial<Dataset> | undefined;
-  const hint = "export default defineDataset({ fields: [...], prompt: (draw) => ..., parse?: (answer, fields) => ... })";
-  if (!dataset || typeof dataset !== "object") throw new UserError(`spec ${specPath} has no default export`, hint);
-  if (!Array.isArray(dataset.fields) || dataset.fields.length === 0 || dataset.fields.some((f) => typeof f !== "string" || !f))
+  const hint =
+    "export default defineDataset({ fields: [...], prompt: (draw) => ..., parse?: (answer, fields) => ... })";
+  if (!dataset || typeof dataset !== "object")
+    throw new UserError(`spec ${specPath} has no default export`, hint);
+  if (
+    !Array.isArray(dataset.fields) ||
+    dataset.fields.length === 0 ||
+    dataset.fields.some((f) => typeof f !== "string" || !f)
+  )
     throw new UserError(`spec ${specPath}: "fields" must be a non-empty list of names`, hint);
-  if (typeof dataset.prompt !== "function") throw new UserError(`spec ${specPath}: "prompt" must be a function`, hint);
-  if (dataset.schema !== undefined && (typeof dataset.schema !== "object" || dataset.schema === null || (dataset.schema as { type?: unknown }).type !== "object"))
-    throw new UserError(`spec ${specPath}: "schema" must be a JSON Schema of type "object"`, "give the fields as its properties");
+  if (typeof dataset.prompt !== "function")
+    throw new UserError(`spec ${specPath}: "prompt" must be a function`, hint);
+  if (
+    dataset.schema !== undefined &&
+    (typeof dataset.schema !== "object" ||
+      dataset.schema === null ||
+      (dataset.schema as { type?: unknown }).type !== "object")
+  )
+    throw new UserError(
+      `spec ${specPath}: "schema" must be a JSON Schema of type "object"`,
+      "give the fields as its properties",
+    );
   for (const key of ["parse", "generate"] as const)
-    if (dataset[key] !== undefined && typeof dataset[key] !== "function") throw new UserError(`spec ${specPath}: "${key}" must be a function`, hint);
+    if (dataset[key] !== undefined && typeof dataset[key] !== "function")
+      throw new UserError(`spec ${specPath}: "${key}" must be a function`, hint);
   // Remembered so that a spec that throws later is named in the message.
   Object.defineProperty(dataset, "source", { value: `spec ${specPath}`, enumerable: false });
   return dataset as Dataset;

@@ -6,7 +6,11 @@ import { access, constants, stat } from "node:fs/promises";
 /** A --runs-dir that exists must be a folder; one that does not is made with the first run. */
 export function checkRunsDir(runsDir: string): void {
   const stat = statOf(runsDir);
-  if (stat && !stat.isDirectory()) throw new UserError(`--runs-dir ${runsDir} is a file, not a folder`, "pass a folder (it is made if it does not exist)");
+  if (stat && !stat.isDirectory())
+    throw new UserError(
+      `--runs-dir ${runsDir} is a file, not a folder`,
+      "pass a folder (it is made if it does not exist)",
+    );
 }
 
 /** Stops before a build that would fill the disk; `--yes` goes on anyway. */
@@ -51,15 +55,20 @@ export function formatBytes(bytes: number): string {
 }
 
 export async function checkWritable(path: string): Promise<void> {
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UserError(`output ${path} is a folder`, "give a file name, e.g. -p dataset.csv");
+  if ((await stat(path).catch(() => undefined))?.isDirectory())
+    throw new UserError(`output ${path} is a folder`, "give a file name, e.g. -p dataset.csv");
   try {
     await access(path, constants.W_OK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new UserError(`cannot write to ${path}`, "choose another output with -p, or fix its permissions");
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+      throw new UserError(`cannot write to ${path}`, "choose another output with -p, or fix its permissions");
     try {
       await access(dirname(path), constants.W_OK);
     } catch {
-      throw new UserError(`cannot create ${path}: its folder does not exist or is not writable`, "choose another output with -p");
+      throw new UserError(
+        `cannot create ${path}: its folder does not exist or is not writable`,
+        "choose another output with -p",
+      );
     }
   }
 }

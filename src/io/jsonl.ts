@@ -14,7 +14,11 @@ export async function* readJsonl<T>(path: string, wayOut = DAMAGED_HINT): AsyncG
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(`${path} is missing`, wayOut);
     const row = /^Could not parse row (.*)$/s.exec((error as Error).message)?.[1];
-    if (row !== undefined) throw new UserError(`${path} holds a line that is not valid JSON, a torn or damaged file: ${JSON.stringify(row.slice(0, 40))}`, wayOut);
+    if (row !== undefined)
+      throw new UserError(
+        `${path} holds a line that is not valid JSON, a torn or damaged file: ${JSON.stringify(row.slice(0, 40))}`,
+        wayOut,
+      );
     throw error;
   }
 }
@@ -94,7 +98,7 @@ export class TextWriter {
   }
 
   private flush(): void {
-    for (let at = 0; at < this.used; ) at += writeSync(this.fd, this.buffer, at, this.used - at);
+    for (let at = 0; at < this.used;) at += writeSync(this.fd, this.buffer, at, this.used - at);
     this.used = 0;
   }
 

@@ -108,7 +108,8 @@ function removeIfOurs(path: string): void {
 export function isAlive(holder: { pid: number; startTime?: string }): boolean {
   const { pid } = holder;
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return holder.startTime !== undefined && holder.startTime === processStartTime(pid);
+  if (pid === process.pid)
+    return holder.startTime !== undefined && holder.startTime === processStartTime(pid);
   try {
     process.kill(pid, 0);
   } catch (error) {

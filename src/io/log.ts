@@ -10,7 +10,11 @@ export interface Log {
   width?: () => number | undefined;
 }
 
-export function consoleLog(stream: NodeJS.WriteStream = process.stderr, everySeconds = 60, now = () => Date.now()): Log {
+export function consoleLog(
+  stream: NodeJS.WriteStream = process.stderr,
+  everySeconds = 60,
+  now = () => Date.now(),
+): Log {
   let shown = false;
   let lastKey: string | undefined;
   let lastPrinted = 0;

@@ -11,9 +11,11 @@ export function estimate(manifest: Manifest): string {
   const requests = open.reduce((s, b) => s + b.requests, 0);
   const worst = costUsd(config.price, promptTokens, requests * config.maxTokens);
   const promptCost = costUsd(config.price, promptTokens, 0);
-  return `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt tokens → ${formatUsd(promptCost)} ` +
+  return (
+    `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt tokens → ${formatUsd(promptCost)} ` +
     `+ at most ${requests * config.maxTokens} completion tokens → at most ${formatUsd(worst)} at ${config.mode ?? "batch"} price` +
-    (config.budgetUsd !== undefined ? ` (budget ${formatUsd(config.budgetUsd)})` : "");
+    (config.budgetUsd !== undefined ? ` (budget ${formatUsd(config.budgetUsd)})` : "")
+  );
 }
 
 export function worstCase(manifest: Manifest, record: BatchRecord): number {
@@ -24,7 +26,9 @@ export function worstCase(manifest: Manifest, record: BatchRecord): number {
 export function fitsBudget(manifest: Manifest, record: BatchRecord): boolean {
   const budget = manifest.config.budgetUsd;
   if (budget === undefined) return true;
-  const reserved = manifest.batches.filter((b) => b.step === "submitted" || b.step === "finished").reduce((s, b) => s + worstCase(manifest, b), 0);
+  const reserved = manifest.batches
+    .filter((b) => b.step === "submitted" || b.step === "finished")
+    .reduce((s, b) => s + worstCase(manifest, b), 0);
   return spentUsd(manifest) + reserved + worstCase(manifest, record) <= budget + 1e-12;
 }
 

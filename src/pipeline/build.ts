@@ -37,16 +37,34 @@ export function promptText(messages: Message[]): string {
   return messages.map((m) => (m.role === "user" ? m.content : `[${m.role}] ${m.content}`)).join("\n");
 }
 
-export function requestFor(config: RunConfig, id: string, messages: Message[], schema?: Record<string, unknown>): BatchRequest {
+export function requestFor(
+  config: RunConfig,
+  id: string,
+  messages: Message[],
+  schema?: Record<string, unknown>,
+): BatchRequest {
   const endpoint = endpointFor(config.endpoint);
-  const options = { model: config.model, maxTokens: config.maxTokens, ...(config.temperature !== undefined ? { temperature: config.temperature } : {}), ...(schema ? { schema } : {}) };
+  const options = {
+    model: config.model,
+    maxTokens: config.maxTokens,
+    ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
+    ...(schema ? { schema } : {}),
+  };
   return { custom_id: id, method: "POST", url: endpoint.url, body: endpoint.body(messages, options) };
 }
 
 /** Bytes the request and draws files of a run will take, from its first sample's. */
 export function estimateBuildBytes(config: RunConfig, dataset: Dataset, first: Draw): number {
-  const request = requestFor(config, customId(0, config.samples), toMessages(promptOf(dataset, first, 0)), dataset.schema);
-  const perSample = Buffer.byteLength(JSON.stringify(request)) + Buffer.byteLength(JSON.stringify({ custom_id: request.custom_id, sample: 1, labels: labelsOf(first) })) + 2;
+  const request = requestFor(
+    config,
+    customId(0, config.samples),
+    toMessages(promptOf(dataset, first, 0)),
+    dataset.schema,
+  );
+  const perSample =
+    Buffer.byteLength(JSON.stringify(request)) +
+    Buffer.byteLength(JSON.stringify({ custom_id: request.custom_id, sample: 1, labels: labelsOf(first) })) +
+    2;
   return perSample * config.samples;
 }
 
@@ -85,8 +103,19 @@ export interface BuildOptions {
  * when the next line would take it over 200 MB. Deterministic for a given config, so an
  * interrupted build goes on from its first unfinished chunk and writes what a whole one would.
  */
-export async function buildRequests(runDir: string, config: RunConfig, params: Params, dataset: Dataset, options: BuildOptions = {}): Promise<Built> {
-  const { onProgress = () => {}, onChunk = () => {}, range = { first: 0, count: config.samples, firstChunk: 0 }, limits = BATCH_API_LIMITS } = options;
+export async function buildRequests(
+  runDir: string,
+  config: RunConfig,
+  params: Params,
+  dataset: Dataset,
+  options: BuildOptions = {},
+): Promise<Built> {
+  const {
+    onProgress = () => {},
+    onChunk = () => {},
+    range = { first: 0, count: config.samples, firstChunk: 0 },
+    limits = BATCH_API_LIMITS,
+  } = options;
   const endpoint = endpointFor(config.endpoint);
   if (range.first === 0) {
     await rm(join(runDir, "requests"), { recursive: true, force: true });
@@ -117,14 +146,22 @@ export async function buildRequests(runDir: string, config: RunConfig, params: P
       const request = requestFor(config, id, messages, dataset.schema);
       const line = JSON.stringify(request);
       const lineBytes = Buffer.byteLength(line) + 1;
-      if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes)) finish();
+      if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes))
+        finish();
       if (!open) {
         const chunkIndex = range.firstChunk + built.chunks.length;
         const drawsFile = drawsFileName(chunkIndex);
         const requestsFile = requestsFileName(chunkIndex, 1);
         open = {
           chunk: { index: chunkIndex, firstSample: index, samples: 0, drawsFile },
-          record: { chunk: chunkIndex, attempt: 1, requestsFile, requests: 0, promptTokens: 0, step: "pending" },
+          record: {
+            chunk: chunkIndex,
+            attempt: 1,
+            requestsFile,
+            requests: 0,
+            promptTokens: 0,
+            step: "pending",
+          },
           requests: new JsonlWriter(join(runDir, requestsFile)),
           draws: new JsonlWriter(join(runDir, drawsFile)),
         };
@@ -169,5 +206,12 @@ export async function buildRetryRequests(
   });
   writer.close();
   await rename(tmp, join(runDir, requestsFile));
-  return { chunk: previous.chunk, attempt: previous.attempt + 1, requestsFile, requests: writer.lines, promptTokens, step: "pending" };
+  return {
+    chunk: previous.chunk,
+    attempt: previous.attempt + 1,
+    requestsFile,
+    requests: writer.lines,
+    promptTokens,
+    step: "pending",
+  };
 }

@@ -6,13 +6,23 @@ import { drive, type DriveOptions } from "./drive.ts";
 import { applyBatch } from "./wait.ts";
 
 /** `synthai cancel`: cancels the batches in flight, waits through `cancelling`, keeps what they finished. */
-export async function cancel(runDir: string, connection: Connection, options: DriveOptions & { pollIntervalSeconds?: number }): Promise<Manifest> {
+export async function cancel(
+  runDir: string,
+  connection: Connection,
+  options: DriveOptions & { pollIntervalSeconds?: number },
+): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
-    if (options.pollIntervalSeconds !== undefined) manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;
+    if (options.pollIntervalSeconds !== undefined)
+      manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;
     const dataset = await loadDataset(manifest.config.specFile);
-    const client = await makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? manifest.config.baseURL });
+    const client = await makeClient({
+      apiKey: connection.apiKey,
+      baseURL: connection.baseURL ?? manifest.config.baseURL,
+    });
     for (const record of manifest.batches.filter((b) => b.step === "submitted")) {
-      const batch = await call(client, `cancelling batch ${record.batchId}`, () => client.batches.cancel(record.batchId!));
+      const batch = await call(client, `cancelling batch ${record.batchId}`, () =>
+        client.batches.cancel(record.batchId!),
+      );
       applyBatch(record, batch);
       options.log(`cancelling ${record.batchId} (${batch.status})`);
     }

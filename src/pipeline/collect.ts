@@ -1,7 +1,15 @@
 import { rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { JsonlWriter, readLineBatches, readLines } from "../io/jsonl.ts";
-import { ensureDir, type BatchRecord, type Chunk, type Collected, type Manifest, crashPoint, saveManifest } from "../run/manifest.ts";
+import {
+  ensureDir,
+  type BatchRecord,
+  type Chunk,
+  type Collected,
+  type Manifest,
+  crashPoint,
+  saveManifest,
+} from "../run/manifest.ts";
 import { costUsd, type Price, formatUsd } from "../api/pricing.ts";
 import { parseAnswer, type Dataset } from "../dataset/spec.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
@@ -73,7 +81,11 @@ export function completionText(result: any, endpoint: Endpoint): string | undefi
 }
 
 /** Reads one line of a Batch-API output or error file. Pure. */
-export function judgeLine(line: string, dataset: Dataset, endpoint: Endpoint = endpointFor()): LineVerdict | { corrupt: string } {
+export function judgeLine(
+  line: string,
+  dataset: Dataset,
+  endpoint: Endpoint = endpointFor(),
+): LineVerdict | { corrupt: string } {
   const data = parseResultLine(line);
   if (data === undefined) return { corrupt: `not JSON: ${line.slice(0, 80)}` };
   const custom_id = data?.custom_id;
@@ -85,13 +97,38 @@ export function judgeLine(line: string, dataset: Dataset, endpoint: Endpoint = e
     const code = error.code ?? error.type ?? (status ? `http_${status}` : "error");
     // A 4xx other than 408/409/429 is the request's own fault: asking again changes nothing.
     const retryable = !status || status === 408 || status === 409 || status === 429 || status >= 500;
-    return { custom_id, status: "failed", reason: `${code}: ${error.message ?? "no message"}`, prompt_tokens: 0, completion_tokens: 0, retryable };
+    return {
+      custom_id,
+      status: "failed",
+      reason: `${code}: ${error.message ?? "no message"}`,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      retryable,
+    };
   }
   const read = endpoint.read(response.body);
   const answer = read.text ?? "";
-  const common = { custom_id, answer, model: read.model, prompt_tokens: read.promptTokens, completion_tokens: read.completionTokens };
-  if (read.finish === "length") return { ...common, status: "truncated", reason: "answer cut at max_tokens (raise --max-tokens)", retryable: false };
-  if (read.finish === "content_filter") return { ...common, status: "failed", reason: "content_filter: the answer was filtered", retryable: false };
+  const common = {
+    custom_id,
+    answer,
+    model: read.model,
+    prompt_tokens: read.promptTokens,
+    completion_tokens: read.completionTokens,
+  };
+  if (read.finish === "length")
+    return {
+      ...common,
+      status: "truncated",
+      reason: "answer cut at max_tokens (raise --max-tokens)",
+      retryable: false,
+    };
+  if (read.finish === "content_filter")
+    return {
+      ...common,
+      status: "failed",
+      reason: "content_filter: the answer was filtered",
+      retryable: false,
+    };
   const parsed = parseAnswer(dataset, answer);
   if (!parsed.ok) return { ...common, status: "malformed", reason: parsed.reason, retryable: true };
   return { ...common, status: "ok", fields: parsed.fields, retryable: false };
@@ -120,12 +157,26 @@ export async function collectBatch(
   await ensureDir(join(runDir, "samples"));
   const target = join(runDir, samplesFile(record));
   const writer = new JsonlWriter(`${target}.tmp`);
-  const collected: Collected = { ok: 0, malformed: 0, failed: 0, truncated: 0, missing: 0, retry: 0, givenUp: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+  const collected: Collected = {
+    ok: 0,
+    malformed: 0,
+    failed: 0,
+    truncated: 0,
+    missing: 0,
+    retry: 0,
+    givenUp: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    costUsd: 0,
+  };
   const retryIds = new Set<string>();
   const corrupt: string[] = [];
   const canRetry = record.attempt < config.maxAttempts;
 
-  const emit = (draw: DrawsLine, verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus }) => {
+  const emit = (
+    draw: DrawsLine,
+    verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus },
+  ) => {
     const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens);
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
     collected[verdict.status]++;
@@ -185,7 +236,14 @@ export async function collectBatch(
     }
     // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
     for (let index = 0; index < asked.length; index++)
-      if (asked[index]) emit(draws.read(index), { status: "missing", reason: missingReason(record), prompt_tokens: 0, completion_tokens: 0, retryable: true });
+      if (asked[index])
+        emit(draws.read(index), {
+          status: "missing",
+          reason: missingReason(record),
+          prompt_tokens: 0,
+          completion_tokens: 0,
+          retryable: true,
+        });
   } finally {
     draws.close();
   }
@@ -222,32 +280,65 @@ function indexInChunk(chunk: Chunk, customId: string | undefined): number | unde
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Collects a finished batch; `client` is needed only for what lives on the service (not for sync or imported answers). */
-export async function collect(runDir: string, manifest: Manifest, record: BatchRecord, client: OpenAI | undefined, dataset: Dataset, log: Log): Promise<void> {
+export async function collect(
+  runDir: string,
+  manifest: Manifest,
+  record: BatchRecord,
+  client: OpenAI | undefined,
+  dataset: Dataset,
+  log: Log,
+): Promise<void> {
   if (record.status === "failed") {
     if (record.errors?.some((e) => e.includes("token_limit_exceeded"))) {
       // Not the user's fault nor an attempt: the same file goes again once others finish.
       log(`${record.batchId}: enqueued-token limit reached; will submit ${record.requestsFile} again`);
       Object.assign(record, { step: "uploaded" });
-      for (const key of ["batchId", "status", "createdAt", "errors", "requestCounts", "inProgressAt", "finalizingAt", "finishedAt", "expiresAt"] as const) delete record[key];
+      for (const key of [
+        "batchId",
+        "status",
+        "createdAt",
+        "errors",
+        "requestCounts",
+        "inProgressAt",
+        "finalizingAt",
+        "finishedAt",
+        "expiresAt",
+      ] as const)
+        delete record[key];
       saveManifest(runDir, manifest);
       return;
     }
     manifest.state = "failed";
     manifest.reason = `batch ${record.batchId} failed validation: ${(record.errors ?? ["no details"]).slice(0, 5).join("; ")}`;
     saveManifest(runDir, manifest);
-    throw new UserError(manifest.reason, `fix the request file ${record.requestsFile} or the spec, then start a new run`);
+    throw new UserError(
+      manifest.reason,
+      `fix the request file ${record.requestsFile} or the spec, then start a new run`,
+    );
   }
   const remote = Boolean(record.outputFileId || record.errorFileId);
   if (remote) await downloadResults(client!, runDir, record, log);
   noteFiles(runDir, manifest, [resultsFile(record, "output"), resultsFile(record, "errors")]);
-  const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset, manifest.config.price);
+  const { collected, retryIds, corrupt } = await collectBatch(
+    runDir,
+    manifest,
+    record,
+    dataset,
+    manifest.config.price,
+  );
   noteFiles(runDir, manifest, [samplesFile(record)]);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
-  const retry = retryIds.size > 0 ? await buildRetryRequests(runDir, record, retryIds, endpointFor(manifest.config.endpoint)) : undefined;
+  const retry =
+    retryIds.size > 0
+      ? await buildRetryRequests(runDir, record, retryIds, endpointFor(manifest.config.endpoint))
+      : undefined;
   crashPoint("after-collect");
   record.collected = collected;
   record.step = "collected";
@@ -257,6 +348,8 @@ export async function collect(runDir: string, manifest: Manifest, record: BatchR
   }
   saveManifest(runDir, manifest);
   if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
-  log(`collected ${record.batchId === "sync" ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
-    `${collected.truncated} cut off; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`);
+  log(
+    `collected ${record.batchId === "sync" ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
+      `${collected.truncated} cut off; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`,
+  );
 }

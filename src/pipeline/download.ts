@@ -15,10 +15,18 @@ import { resultsFile } from "../run/files.ts";
  * Downloads a batch's output and error files (either may be absent) to a temp name, checks
  * their line counts against the batch's request_counts, then renames them into place.
  */
-export async function downloadResults(client: OpenAI, runDir: string, record: BatchRecord, log: (line: string) => void): Promise<void> {
+export async function downloadResults(
+  client: OpenAI,
+  runDir: string,
+  record: BatchRecord,
+  log: (line: string) => void,
+): Promise<void> {
   await ensureDir(join(runDir, "results"));
   const expected = { output: record.requestCounts?.completed, errors: record.requestCounts?.failed };
-  for (const [kind, fileId] of [["output", record.outputFileId], ["errors", record.errorFileId]] as const) {
+  for (const [kind, fileId] of [
+    ["output", record.outputFileId],
+    ["errors", record.errorFileId],
+  ] as const) {
     const target = join(runDir, resultsFile(record, kind));
     if (!fileId) {
       await rm(target, { force: true });
@@ -33,7 +41,9 @@ export async function downloadResults(client: OpenAI, runDir: string, record: Ba
       const want = expected[kind];
       if (want === undefined || lines >= want) break;
       if (tries >= 2) {
-        log(`warning: ${fileId} has ${lines} lines, the batch reported ${want}; the missing samples will be asked again`);
+        log(
+          `warning: ${fileId} has ${lines} lines, the batch reported ${want}; the missing samples will be asked again`,
+        );
         break;
       }
     }
@@ -48,13 +58,20 @@ async function countLines(path: string): Promise<number> {
 }
 
 /** Deletes a collected batch's input, output and error files from the account; their content is on disk. */
-export async function deleteRemoteFiles(client: OpenAI, record: BatchRecord, log: (line: string) => void): Promise<void> {
+export async function deleteRemoteFiles(
+  client: OpenAI,
+  record: BatchRecord,
+  log: (line: string) => void,
+): Promise<void> {
   for (const fileId of [record.fileId, record.outputFileId, record.errorFileId]) {
     if (!fileId) continue;
     try {
       await client.files.delete(fileId);
     } catch (error) {
-      if ((error as { status?: number }).status !== 404) log(`warning: could not delete remote file ${fileId} (${(error as Error).message.split("\n")[0]}); \`synthai gc\` can remove it later`);
+      if ((error as { status?: number }).status !== 404)
+        log(
+          `warning: could not delete remote file ${fileId} (${(error as Error).message.split("\n")[0]}); \`synthai gc\` can remove it later`,
+        );
     }
   }
 }

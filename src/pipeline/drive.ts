@@ -28,17 +28,30 @@ export interface DriveOptions {
 }
 
 /** Drives the run, then runs its --on-done command once it has ended (not when detached). */
-export async function driveAndNotify(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<Manifest> {
+export async function driveAndNotify(
+  runDir: string,
+  manifest: Manifest,
+  client: OpenAI,
+  dataset: Dataset,
+  options: DriveOptions,
+): Promise<Manifest> {
   try {
     await drive(runDir, manifest, client, dataset, options);
   } finally {
-    if (manifest.config.onDone && ["done", "stopped", "failed"].includes(manifest.state)) await runOnDone(manifest, options.log);
+    if (manifest.config.onDone && ["done", "stopped", "failed"].includes(manifest.state))
+      await runOnDone(manifest, options.log);
   }
   return manifest;
 }
 
 /** Submits, waits, collects and re-requests until every sample is valid or given up, then exports. */
-export async function drive(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<Manifest> {
+export async function drive(
+  runDir: string,
+  manifest: Manifest,
+  client: OpenAI,
+  dataset: Dataset,
+  options: DriveOptions,
+): Promise<Manifest> {
   const { log } = options;
   const save = () => saveManifest(runDir, manifest);
   if (manifest.state === "done") {
@@ -62,7 +75,9 @@ export async function drive(runDir: string, manifest: Manifest, client: OpenAI, 
       const { line, key } = progressLine(manifest, { width: log.width?.() });
       progress(log, line, key);
       // Back off while nothing moves; look again soon once something does.
-      pollSeconds = changed ? manifest.config.pollIntervalSeconds : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
+      pollSeconds = changed
+        ? manifest.config.pollIntervalSeconds
+        : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
     } catch (error) {
       // An overnight run outlasts an outage: wait and look again, for up to MAX_OUTAGE_SECONDS.
       if (!(error instanceof UserError && error.transient)) throw error;
@@ -78,10 +93,17 @@ export async function drive(runDir: string, manifest: Manifest, client: OpenAI, 
 }
 
 /** Collects what finished and submits what may go; says whether to wait, stop, or export. */
-async function advanceRun(runDir: string, manifest: Manifest, client: OpenAI, dataset: Dataset, options: DriveOptions): Promise<{ inFlight: BatchRecord[]; done?: boolean; stopped?: Manifest }> {
+async function advanceRun(
+  runDir: string,
+  manifest: Manifest,
+  client: OpenAI,
+  dataset: Dataset,
+  options: DriveOptions,
+): Promise<{ inFlight: BatchRecord[]; done?: boolean; stopped?: Manifest }> {
   const { log } = options;
   for (;;) {
-    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, client, dataset, log);
+    for (const record of manifest.batches.filter((b) => b.step === "finished"))
+      await collect(runDir, manifest, record, client, dataset, log);
 
     let blocked: BatchRecord | undefined;
     if (!options.cancelling) {
@@ -101,7 +123,9 @@ async function advanceRun(runDir: string, manifest: Manifest, client: OpenAI, da
 
     const inFlight = manifest.batches.filter((b) => b.step === "submitted");
     if (options.detach && inFlight.length > 0) {
-      log(`detached: ${inFlight.length} batch(es) in flight; continue later with \`synthai resume ${manifest.id}\``);
+      log(
+        `detached: ${inFlight.length} batch(es) in flight; continue later with \`synthai resume ${manifest.id}\``,
+      );
       return { inFlight, stopped: manifest };
     }
     if (inFlight.length > 0) return { inFlight };
@@ -113,14 +137,31 @@ async function advanceRun(runDir: string, manifest: Manifest, client: OpenAI, da
 }
 
 function stopForBudget(runDir: string, manifest: Manifest, blocked: BatchRecord, log: Log): Manifest {
-  return stop(runDir, manifest, `budget: spent ${formatUsd(spentUsd(manifest))} for ${validCount(manifest)} valid samples; the next batch (${blocked.requests} requests) could cost up to ${formatUsd(worstCase(manifest, blocked))}, over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`, log, " -l <higher limit>");
+  return stop(
+    runDir,
+    manifest,
+    `budget: spent ${formatUsd(spentUsd(manifest))} for ${validCount(manifest)} valid samples; the next batch (${blocked.requests} requests) could cost up to ${formatUsd(worstCase(manifest, blocked))}, over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`,
+    log,
+    " -l <higher limit>",
+  );
 }
 
-export function stop(runDir: string, manifest: Manifest, reason: string, log: Log, resumeFlags = ""): Manifest {
+export function stop(
+  runDir: string,
+  manifest: Manifest,
+  reason: string,
+  log: Log,
+  resumeFlags = "",
+): Manifest {
   manifest.state = "stopped";
-  manifest.reason = reason === "cancelled" ? `cancelled with ${validCount(manifest)} valid samples, spent ${formatUsd(spentUsd(manifest))}` : reason;
+  manifest.reason =
+    reason === "cancelled"
+      ? `cancelled with ${validCount(manifest)} valid samples, spent ${formatUsd(spentUsd(manifest))}`
+      : reason;
   saveManifest(runDir, manifest);
-  log(`stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id}${resumeFlags}\`, or export what there is with \`synthai export ${manifest.id}\``);
+  log(
+    `stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id}${resumeFlags}\`, or export what there is with \`synthai export ${manifest.id}\``,
+  );
   return manifest;
 }
 

@@ -9,7 +9,19 @@ import { samplesFile } from "../run/files.ts";
 import { formatFor } from "../io/formats/index.ts";
 import { checkWritable } from "../io/disk.ts";
 
-export const METRIC_COLUMNS = ["index", "prompt_tokens", "completion_tokens", "total_tokens", "time", "sample", "batch", "sample_id", "attempt", "cost_usd", "model"];
+export const METRIC_COLUMNS = [
+  "index",
+  "prompt_tokens",
+  "completion_tokens",
+  "total_tokens",
+  "time",
+  "sample",
+  "batch",
+  "sample_id",
+  "attempt",
+  "cost_usd",
+  "model",
+];
 
 /** `dataset.csv` → `dataset_metrics.csv`, as the seed names it. */
 export function metricsPathFor(csvFile: string): string {
@@ -27,14 +39,19 @@ export type SampleFeed = (add: (sample: SampleResult) => void) => Promise<void>;
 export function collectedSamples(runDir: string, manifest: Manifest): SampleFeed {
   return async (add) => {
     for (const record of collectedRecords(manifest))
-      for await (const sample of readJsonl<SampleResult>(join(runDir, samplesFile(record)), `\`synthai export ${manifest.id}\` judges the answers again from results/`)) add(sample);
+      for await (const sample of readJsonl<SampleResult>(
+        join(runDir, samplesFile(record)),
+        `\`synthai export ${manifest.id}\` judges the answers again from results/`,
+      ))
+        add(sample);
   };
 }
 
 export async function labelNamesOf(runDir: string, manifest: Manifest): Promise<string[]> {
   const first = manifest.chunks[0];
   if (!first) return [];
-  for await (const draw of readJsonl<{ labels: Record<string, string> }>(join(runDir, first.drawsFile))) return Object.keys(draw.labels);
+  for await (const draw of readJsonl<{ labels: Record<string, string> }>(join(runDir, first.drawsFile)))
+    return Object.keys(draw.labels);
   return [];
 }
 
@@ -54,7 +71,11 @@ export interface ExportOptions {
  * Appends a run's valid samples to its CSV (and metrics CSV). The sizes before appending are
  * recorded first, so an interrupted or repeated export replaces this run's rows, never doubles them.
  */
-export async function exportRun(runDir: string, manifest: Manifest, options: ExportOptions): Promise<{ rows: number; csvFile: string; metricsFile?: string; firstIndex: number }> {
+export async function exportRun(
+  runDir: string,
+  manifest: Manifest,
+  options: ExportOptions,
+): Promise<{ rows: number; csvFile: string; metricsFile?: string; firstIndex: number }> {
   const { config } = manifest;
   const csvFile = options.output ?? config.output;
   const metricsFile = config.metrics ? metricsPathFor(csvFile) : undefined;
@@ -64,7 +85,9 @@ export async function exportRun(runDir: string, manifest: Manifest, options: Exp
   if (metricsFile) await checkWritable(metricsFile);
   // Runs finishing together (two cron jobs on the default dataset.csv) append one at a time:
   // each reads the file's last index only once the one before it has written all its rows.
-  const unlock = await waitForLock(`${csvFile}.lock`, (pid) => options.onWait?.(`waiting for process ${pid}, which is writing ${csvFile}`));
+  const unlock = await waitForLock(`${csvFile}.lock`, (pid) =>
+    options.onWait?.(`waiting for process ${pid}, which is writing ${csvFile}`),
+  );
   try {
     return await appendRows(runDir, manifest, options, { csvFile, metricsFile, labelNames, columns });
   } finally {
@@ -76,16 +99,25 @@ async function appendRows(
   runDir: string,
   manifest: Manifest,
   options: ExportOptions,
-  { csvFile, metricsFile, labelNames, columns }: { csvFile: string; metricsFile: string | undefined; labelNames: string[]; columns: string[] },
+  {
+    csvFile,
+    metricsFile,
+    labelNames,
+    columns,
+  }: { csvFile: string; metricsFile: string | undefined; labelNames: string[]; columns: string[] },
 ): Promise<{ rows: number; csvFile: string; metricsFile?: string; firstIndex: number }> {
   const { config } = manifest;
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (previous) {
     // This run wrote here before: roll back to the size before it, if nobody appended since.
     // A file deleted since holds nothing to protect: it is written afresh.
-    for (const [file, end] of [[csvFile, previous.csvEnd], [previous.metricsFile, previous.metricsEnd]] as const) {
+    for (const [file, end] of [
+      [csvFile, previous.csvEnd],
+      [previous.metricsFile, previous.metricsEnd],
+    ] as const) {
       const size = file ? await sizeOf(file) : undefined;
-      if (previous.done && size !== undefined && size !== end) throw new UserError(`${file} changed since this run exported to it`, "export to a new file with -p");
+      if (previous.done && size !== undefined && size !== end)
+        throw new UserError(`${file} changed since this run exported to it`, "export to a new file with -p");
     }
     await truncateTo(csvFile, previous.csvOffset);
     if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
@@ -93,7 +125,9 @@ async function appendRows(
 
   const format = formatFor(csvFile);
   const existing = await format.readExisting(csvFile, columns, config.delimiter);
-  const existingMetrics = metricsFile ? await format.readExisting(metricsFile, METRIC_COLUMNS, existing?.delimiter ?? config.delimiter) : undefined;
+  const existingMetrics = metricsFile
+    ? await format.readExisting(metricsFile, METRIC_COLUMNS, existing?.delimiter ?? config.delimiter)
+    : undefined;
   const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
   const firstIndex = existing ? existing.lastIndex + 1 : 0;
   const record: Export = {
@@ -109,7 +143,9 @@ async function appendRows(
 
   // One pass over the samples feeds both files.
   const csv = format.appender(csvFile, { delimiter, header: !existing, columns });
-  const metrics = metricsFile ? format.appender(metricsFile, { delimiter, header: !existingMetrics, columns: METRIC_COLUMNS }) : undefined;
+  const metrics = metricsFile
+    ? format.appender(metricsFile, { delimiter, header: !existingMetrics, columns: METRIC_COLUMNS })
+    : undefined;
   let rows = 0;
   // The first valid answer per sample wins. Chunks come in order, so one bit per sample of
   // the current chunk is all it keeps (holding the ids themselves would grow the heap).
@@ -127,8 +163,25 @@ async function appendRows(
       const index = firstIndex + rows;
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
       // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
-      csv.write([index, ...options.fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id]);
-      metrics?.write([index, s.prompt_tokens, s.completion_tokens, s.total_tokens, s.time, s.sample, s.chunk + 1, s.custom_id, s.attempt, roundUsd(s.cost_usd), s.model]);
+      csv.write([
+        index,
+        ...options.fields.map((f) => s.fields?.[f]),
+        ...labelNames.map((l) => s.labels[l]),
+        s.custom_id,
+      ]);
+      metrics?.write([
+        index,
+        s.prompt_tokens,
+        s.completion_tokens,
+        s.total_tokens,
+        s.time,
+        s.sample,
+        s.chunk + 1,
+        s.custom_id,
+        s.attempt,
+        roundUsd(s.cost_usd),
+        s.model,
+      ]);
     });
     crashPoint("during-export");
   } catch (error) {
@@ -150,11 +203,17 @@ async function appendRows(
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {
-  return stat(path).then((s) => s.size, () => undefined);
+  return stat(path).then(
+    (s) => s.size,
+    () => undefined,
+  );
 }
 
 async function truncateTo(path: string, size: number): Promise<void> {
-  const current = await stat(path).then((s) => s.size, () => -1);
+  const current = await stat(path).then(
+    (s) => s.size,
+    () => -1,
+  );
   if (current > size) await truncate(path, size);
 }
 

@@ -10,7 +10,12 @@ import { summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
-export async function finish(runDir: string, manifest: Manifest, dataset: Dataset, log: Log): Promise<Manifest> {
+export async function finish(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  log: Log,
+): Promise<Manifest> {
   checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: false }));
   manifest.state = "exporting";
   saveManifest(runDir, manifest);
@@ -22,7 +27,13 @@ export async function finish(runDir: string, manifest: Manifest, dataset: Datase
 }
 
 /** Writes the CSVs; if that fails halfway, the manifest goes back to what it said before. */
-async function exportWithProgress(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, { output, feed }: { output?: string | undefined; feed?: SampleFeed } = {}) {
+async function exportWithProgress(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  log: Log,
+  { output, feed }: { output?: string | undefined; feed?: SampleFeed } = {},
+) {
   const before = JSON.stringify(manifest);
   try {
     return await exportRun(runDir, manifest, {
@@ -43,9 +54,16 @@ async function exportWithProgress(runDir: string, manifest: Manifest, dataset: D
 
 function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
   const { valid, reRequested, givenUp, costUsd: spent } = summarize(manifest);
-  const nothing = valid === 0 ? ` — no answer was valid: \`synthai inspect ${manifest.id} --failed\` shows why` : givenUp ? ` — see \`synthai status ${manifest.id}\`` : "";
-  return `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
-    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(spent * 2)})`}; ${reRequested} re-requested, ${givenUp} given up${nothing}`;
+  const nothing =
+    valid === 0
+      ? ` — no answer was valid: \`synthai inspect ${manifest.id} --failed\` shows why`
+      : givenUp
+        ? ` — see \`synthai status ${manifest.id}\``
+        : "";
+  return (
+    `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
+    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(spent * 2)})`}; ${reRequested} re-requested, ${givenUp} given up${nothing}`
+  );
 }
 
 /** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */
@@ -56,12 +74,19 @@ export async function reexport(runDir: string, options: { output?: string; log: 
     // One pass: each batch is judged again and its samples go straight on to the CSV.
     const feed: SampleFeed = async (add) => {
       for (const record of collectedRecords(manifest)) {
-        record.collected = (await collectBatch(runDir, manifest, record, dataset, manifest.config.price, add)).collected;
+        record.collected = (
+          await collectBatch(runDir, manifest, record, dataset, manifest.config.price, add)
+        ).collected;
         noteFiles(runDir, manifest, [samplesFile(record)]);
       }
     };
-    const exported = await exportWithProgress(runDir, manifest, dataset, options.log, { output: options.output, feed });
-    options.log(`exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`);
+    const exported = await exportWithProgress(runDir, manifest, dataset, options.log, {
+      output: options.output,
+      feed,
+    });
+    options.log(
+      `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`,
+    );
     return manifest;
   });
 }

@@ -10,7 +10,18 @@ import { formatFor } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
 import { progress, type Log } from "../io/log.ts";
-import { crashPoint, ensureDir, lockRun, newRunId, saveManifest, withLockedRun, type BatchRecord, type Chunk, type Manifest, type RunConfig } from "../run/manifest.ts";
+import {
+  crashPoint,
+  ensureDir,
+  lockRun,
+  newRunId,
+  saveManifest,
+  withLockedRun,
+  type BatchRecord,
+  type Chunk,
+  type Manifest,
+  type RunConfig,
+} from "../run/manifest.ts";
 import { loadDataset, type Dataset } from "../dataset/spec.ts";
 import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "../dataset/sampling.ts";
@@ -25,7 +36,12 @@ export interface Connection {
 }
 
 /** `synthai generate`: check inputs, build every request file, then drive the run to its end. */
-export async function generate(config: RunConfig, runsDir: string, connection: Connection, options: DriveOptions & PilotOptions & { dryRun?: boolean }): Promise<Manifest> {
+export async function generate(
+  config: RunConfig,
+  runsDir: string,
+  connection: Connection,
+  options: DriveOptions & PilotOptions & { dryRun?: boolean },
+): Promise<Manifest> {
   const params = await loadParams(config.paramsFile);
   const dataset = await loadDataset(config.specFile);
   await checkInputs(config, params, dataset, runsDir, Boolean(options.yes));
@@ -35,11 +51,21 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
   options.onRun?.(id);
   const runDir = join(runsDir, id);
   await ensureDir(runDir);
-  const manifest: Manifest = { version: 1, id, createdAt: new Date().toISOString(), state: "building", config, chunks: [], batches: [] };
+  const manifest: Manifest = {
+    version: 1,
+    id,
+    createdAt: new Date().toISOString(),
+    state: "building",
+    config,
+    chunks: [],
+    batches: [],
+  };
   saveManifest(runDir, manifest);
   const unlock = lockRun(runDir);
   try {
-    options.log(`run ${id}: ${config.samples} samples, model ${config.model}, seed ${config.seed} (${runDir})`);
+    options.log(
+      `run ${id}: ${config.samples} samples, model ${config.model}, seed ${config.seed} (${runDir})`,
+    );
     await build(runDir, manifest, dataset, options.log, params).catch(async (error) => {
       // A spec that fails on a later sample: nothing was sent, so no run is left half-built.
       if (error instanceof UserError) await rm(runDir, { recursive: true, force: true });
@@ -65,7 +91,13 @@ export async function generate(config: RunConfig, runsDir: string, connection: C
  * Refuses, before anything is written or paid for, what this run could not finish: an output
  * it could not append to, a spec that does not fit the params, a build the disk cannot hold.
  */
-async function checkInputs(config: RunConfig, params: Params, dataset: Dataset, runsDir: string, goOn: boolean): Promise<void> {
+async function checkInputs(
+  config: RunConfig,
+  params: Params,
+  dataset: Dataset,
+  runsDir: string,
+  goOn: boolean,
+): Promise<void> {
   checkSampling(config.sampling ?? "random", params, config.samples);
   checkRunsDir(runsDir);
   await checkWritable(config.output);
@@ -73,13 +105,32 @@ async function checkInputs(config: RunConfig, params: Params, dataset: Dataset, 
   checkPrompts(faker, params, dataset, config.seed, config.samples, config.paramsFile, config.sampling);
   const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling);
   const format = formatFor(config.output);
-  const existing = await format.readExisting(config.output, datasetColumns(dataset.fields, Object.keys(labelsOf(first))), config.delimiter);
-  if (config.metrics) await format.readExisting(metricsPathFor(config.output), METRIC_COLUMNS, existing?.delimiter ?? config.delimiter);
+  const existing = await format.readExisting(
+    config.output,
+    datasetColumns(dataset.fields, Object.keys(labelsOf(first))),
+    config.delimiter,
+  );
+  if (config.metrics)
+    await format.readExisting(
+      metricsPathFor(config.output),
+      METRIC_COLUMNS,
+      existing?.delimiter ?? config.delimiter,
+    );
   if (!goOn) checkDiskSpace(runsDir, estimateBuildBytes(config, dataset, first));
 }
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
-export async function resume(runDir: string, connection: Connection, options: DriveOptions & { budgetUsd?: number; pollIntervalSeconds?: number; keepRemote?: boolean; onDone?: string; topUp?: number }): Promise<Manifest> {
+export async function resume(
+  runDir: string,
+  connection: Connection,
+  options: DriveOptions & {
+    budgetUsd?: number;
+    pollIntervalSeconds?: number;
+    keepRemote?: boolean;
+    onDone?: string;
+    topUp?: number;
+  },
+): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
     const config = manifest.config;
     if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
@@ -91,9 +142,13 @@ export async function resume(runDir: string, connection: Connection, options: Dr
       return manifest;
     }
     const dataset = await loadDataset(config.specFile);
-    const client = await makeClient({ apiKey: connection.apiKey, baseURL: connection.baseURL ?? config.baseURL });
+    const client = await makeClient({
+      apiKey: connection.apiKey,
+      baseURL: connection.baseURL ?? config.baseURL,
+    });
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
-    if (manifest.state === "building") await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
+    if (manifest.state === "building")
+      await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
     if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
     return driveAndNotify(runDir, manifest, client, dataset, options);
   });
@@ -103,7 +158,13 @@ export async function resume(runDir: string, connection: Connection, options: Dr
  * Builds the request files, or the rest of them: chunks a killed build finished (their files
  * as they were written) are kept, and the build goes on from the first unfinished one.
  */
-async function build(runDir: string, manifest: Manifest, dataset: Dataset, log: Log, params: Params): Promise<void> {
+async function build(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  log: Log,
+  params: Params,
+): Promise<void> {
   const { config } = manifest;
   manifest.state = "building";
   const kept = builtChunks(runDir, manifest);
@@ -151,22 +212,43 @@ function builtChunks(runDir: string, manifest: Manifest): number {
  * indexes after its last), so no old sample comes again — with --sampling unique, no old
  * combination either. The run's rows in its CSV are then written again with the new ones.
  */
-async function topUp(runDir: string, manifest: Manifest, dataset: Dataset, count: number, log: Log): Promise<void> {
-  if (manifest.state !== "done") throw new UserError(`run ${manifest.id} is ${manifest.state}; only a finished run can be topped up`, `finish it first with \`synthai resume ${manifest.id}\``);
+async function topUp(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  count: number,
+  log: Log,
+): Promise<void> {
+  if (manifest.state !== "done")
+    throw new UserError(
+      `run ${manifest.id} is ${manifest.state}; only a finished run can be topped up`,
+      `finish it first with \`synthai resume ${manifest.id}\``,
+    );
   const { config } = manifest;
   const params = await loadParams(config.paramsFile);
   checkSampling(config.sampling ?? "random", params, config.samples + count);
   const first = config.samples;
   config.samples += count;
-  const built = await buildRequests(runDir, config, params, dataset, { range: { first, count, firstChunk: manifest.chunks.length } });
+  const built = await buildRequests(runDir, config, params, dataset, {
+    range: { first, count, firstChunk: manifest.chunks.length },
+  });
   manifest.chunks.push(...built.chunks);
   manifest.batches.push(...built.batches);
   noteBuilt(runDir, manifest, built);
   manifest.state = "running";
   saveManifest(runDir, manifest);
-  log(`topping up run ${manifest.id}: samples ${first + 1} to ${config.samples} in ${built.batches.length} new file(s)`);
+  log(
+    `topping up run ${manifest.id}: samples ${first + 1} to ${config.samples} in ${built.batches.length} new file(s)`,
+  );
 }
 
-function noteBuilt(runDir: string, manifest: Manifest, built: { chunks: Chunk[]; batches: BatchRecord[] }): void {
-  noteFiles(runDir, manifest, [...built.chunks.map((c) => c.drawsFile), ...built.batches.map((b) => b.requestsFile)]);
+function noteBuilt(
+  runDir: string,
+  manifest: Manifest,
+  built: { chunks: Chunk[]; batches: BatchRecord[] },
+): void {
+  noteFiles(runDir, manifest, [
+    ...built.chunks.map((c) => c.drawsFile),
+    ...built.batches.map((b) => b.requestsFile),
+  ]);
 }

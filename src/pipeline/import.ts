@@ -16,25 +16,46 @@ import { finish } from "./finish.ts";
  * batch runner reads and writes the Batch-API format) and collects them as if the Batch API had
  * returned them. What is still unanswered, or must be asked again, is listed by request file.
  */
-export async function importResults(runDir: string, resultsPath: string, options: { log: Log }): Promise<Manifest> {
-  if (!existsSync(resultsPath)) throw new UserError(`results file ${resultsPath} does not exist`, "give the output JSONL written from this run's request files");
+export async function importResults(
+  runDir: string,
+  resultsPath: string,
+  options: { log: Log },
+): Promise<Manifest> {
+  if (!existsSync(resultsPath))
+    throw new UserError(
+      `results file ${resultsPath} does not exist`,
+      "give the output JSONL written from this run's request files",
+    );
   return withLockedRun(runDir, async (manifest) => {
     const dataset = await loadDataset(manifest.config.specFile);
     const { routed, ignored } = await routeImported(runDir, manifest, resultsPath);
-    options.log(`imported ${routed} answers${ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""}`);
-    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(runDir, manifest, record, undefined, dataset, options.log);
+    options.log(
+      `imported ${routed} answers${ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""}`,
+    );
+    for (const record of manifest.batches.filter((b) => b.step === "finished"))
+      await collect(runDir, manifest, record, undefined, dataset, options.log);
     const open = manifest.batches.filter((b) => b.step !== "collected");
     if (open.length === 0) return finish(runDir, manifest, dataset, options.log);
-    return stop(runDir, manifest, `${open.reduce((s, b) => s + b.requests, 0)} requests still need an answer: ${open.map((b) => b.requestsFile).join(", ")}`, options.log);
+    return stop(
+      runDir,
+      manifest,
+      `${open.reduce((s, b) => s + b.requests, 0)} requests still need an answer: ${open.map((b) => b.requestsFile).join(", ")}`,
+      options.log,
+    );
   });
 }
 
 /** Sends each imported line to the results file of the open attempt that asked for it. */
-async function routeImported(runDir: string, manifest: Manifest, resultsPath: string): Promise<{ routed: number; ignored: number }> {
+async function routeImported(
+  runDir: string,
+  manifest: Manifest,
+  resultsPath: string,
+): Promise<{ routed: number; ignored: number }> {
   const open = manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded");
   const recordOf = new Map<string, BatchRecord>();
   for (const record of open)
-    for await (const request of readJsonl<{ custom_id: string }>(join(runDir, record.requestsFile))) recordOf.set(request.custom_id, record);
+    for await (const request of readJsonl<{ custom_id: string }>(join(runDir, record.requestsFile)))
+      recordOf.set(request.custom_id, record);
   await ensureDir(join(runDir, "results"));
   const writers = new Map<string, JsonlWriter>();
   const counts = new Map<BatchRecord, { completed: number; failed: number }>();
@@ -63,8 +84,14 @@ async function routeImported(runDir: string, manifest: Manifest, resultsPath: st
   }
   const now = Math.floor(Date.now() / 1000);
   for (const [record, c] of counts)
-    Object.assign(record, { step: "finished", status: "completed", batchId: "import", createdAt: record.createdAt ?? now, finishedAt: now, requestCounts: { total: record.requests, ...c } });
+    Object.assign(record, {
+      step: "finished",
+      status: "completed",
+      batchId: "import",
+      createdAt: record.createdAt ?? now,
+      finishedAt: now,
+      requestCounts: { total: record.requests, ...c },
+    });
   saveManifest(runDir, manifest);
   return { routed, ignored };
 }
-

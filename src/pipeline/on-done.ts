@@ -8,7 +8,12 @@ export function runOnDone(manifest: Manifest, log: Log): Promise<void> {
     const child = spawn(manifest.config.onDone!, {
       shell: true,
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, SYNTHAI_RUN_ID: manifest.id, SYNTHAI_RUN_STATE: manifest.state, SYNTHAI_OUTPUT: manifest.config.output },
+      env: {
+        ...process.env,
+        SYNTHAI_RUN_ID: manifest.id,
+        SYNTHAI_RUN_STATE: manifest.state,
+        SYNTHAI_OUTPUT: manifest.config.output,
+      },
     });
     child.on("error", (error) => {
       log(`warning: --on-done command could not start: ${error.message}`);

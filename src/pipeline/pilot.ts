@@ -22,7 +22,14 @@ export interface PilotOptions {
  * the whole run would cost, then asks whether to go on. Without a terminal it never asks:
  * it goes on only with --yes.
  */
-export async function runPilot(client: OpenAI, runDir: string, manifest: Manifest, dataset: Dataset, count: number, options: PilotOptions & { log: Log }): Promise<boolean> {
+export async function runPilot(
+  client: OpenAI,
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  count: number,
+  options: PilotOptions & { log: Log },
+): Promise<boolean> {
   const { config } = manifest;
   const { log } = options;
   const endpoint = endpointFor(config.endpoint);
@@ -31,14 +38,23 @@ export async function runPilot(client: OpenAI, runDir: string, manifest: Manifes
     if (requests.length >= count) break;
     requests.push(request);
   }
-  const standard = config.mode === "sync" ? config.price : { input: config.price.input * 2, output: config.price.output * 2 };
+  const standard =
+    config.mode === "sync"
+      ? config.price
+      : { input: config.price.input * 2, output: config.price.output * 2 };
   let valid = 0;
   let pilotCost = 0;
   let batchCost = 0;
   const verdicts = await Promise.all(
     requests.map(async (request) => {
-      const { body } = await call(client, "sending the pilot requests", () => endpoint.send(client, request.body));
-      return judgeLine(JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }), dataset, endpoint);
+      const { body } = await call(client, "sending the pilot requests", () =>
+        endpoint.send(client, request.body),
+      );
+      return judgeLine(
+        JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }),
+        dataset,
+        endpoint,
+      );
     }),
   );
   for (const [i, verdict] of verdicts.entries()) {
@@ -46,17 +62,25 @@ export async function runPilot(client: OpenAI, runDir: string, manifest: Manifes
     pilotCost += costUsd(standard, verdict.prompt_tokens, verdict.completion_tokens);
     batchCost += costUsd(config.price, verdict.prompt_tokens, verdict.completion_tokens);
     if (verdict.status === "ok") valid++;
-    const shown = verdict.fields ? Object.entries(verdict.fields).map(([k, v]) => `${k}: ${v.replace(/\s+/g, " ").slice(0, 100)}`).join(" | ") : verdict.reason;
+    const shown = verdict.fields
+      ? Object.entries(verdict.fields)
+          .map(([k, v]) => `${k}: ${v.replace(/\s+/g, " ").slice(0, 100)}`)
+          .join(" | ")
+      : verdict.reason;
     log(`pilot ${i + 1}/${requests.length} ${verdict.status}: ${shown}`);
   }
   manifest.pilot = { requests: requests.length, valid, costUsd: pilotCost };
   saveManifest(runDir, manifest);
   const perValid = valid ? batchCost / valid : Infinity;
-  log(`pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would cost about ${Number.isFinite(perValid) ? formatUsd(perValid * config.samples) : "?"} ` +
-    `(${Number.isFinite(perValid) ? formatUsd(perValid) : "?"} per valid sample, retries included)`);
+  log(
+    `pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would cost about ${Number.isFinite(perValid) ? formatUsd(perValid * config.samples) : "?"} ` +
+      `(${Number.isFinite(perValid) ? formatUsd(perValid) : "?"} per valid sample, retries included)`,
+  );
   if (options.yes) return true;
   if (!process.stdin.isTTY) {
-    log(`not asking without a terminal: pass --yes to go on, or continue later with \`synthai resume ${manifest.id}\``);
+    log(
+      `not asking without a terminal: pass --yes to go on, or continue later with \`synthai resume ${manifest.id}\``,
+    );
     return false;
   }
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -64,4 +88,3 @@ export async function runPilot(client: OpenAI, runDir: string, manifest: Manifes
   prompt.close();
   return /^y(es)?$/i.test(answer.trim());
 }
-

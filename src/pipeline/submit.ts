@@ -28,7 +28,14 @@ export function batchMetadata(runId: string, record: BatchRecord): Record<string
  * Uploads a request file. If an earlier process may have uploaded it already (it recorded
  * the start but not the id), the file is looked up by name first, so nothing is sent twice.
  */
-export async function uploadRequests(client: OpenAI, runDir: string, runId: string, record: BatchRecord, save: () => void, provider: Provider = providerFor()): Promise<string> {
+export async function uploadRequests(
+  client: OpenAI,
+  runDir: string,
+  runId: string,
+  record: BatchRecord,
+  save: () => void,
+  provider: Provider = providerFor(),
+): Promise<string> {
   const name = remoteFileName(runId, record);
   if (record.uploadedAt !== undefined) {
     const found = await findUploadedFile(client, name, record.uploadedAt);
@@ -41,9 +48,13 @@ export async function uploadRequests(client: OpenAI, runDir: string, runId: stri
     try {
       const file = await client.files.create(
         {
-          file: toStreamingFile(createReadStream(join(runDir, record.requestsFile)), name, { type: "application/jsonl" }),
+          file: toStreamingFile(createReadStream(join(runDir, record.requestsFile)), name, {
+            type: "application/jsonl",
+          }),
           purpose: provider.uploadPurpose as "batch",
-          ...(provider.takesExpiry ? { expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS } } : {}),
+          ...(provider.takesExpiry
+            ? { expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS } }
+            : {}),
         },
         // Node's fetch keeps a copy of a streamed body, all of it, in case it must follow a
         // redirect (undici#4058) — unless redirects are refused. A streamed body cannot be sent
@@ -53,7 +64,8 @@ export async function uploadRequests(client: OpenAI, runDir: string, runId: stri
       crashPoint("after-upload");
       return file.id;
     } catch (error) {
-      if (!isTransient(error) || tries >= CREATE_TRIES) throw apiFailure(error, `uploading ${record.requestsFile}`, client);
+      if (!isTransient(error) || tries >= CREATE_TRIES)
+        throw apiFailure(error, `uploading ${record.requestsFile}`, client);
       const found = await findUploadedFile(client, name, record.uploadedAt);
       if (found) return found;
       await sleep(backoffMs(tries));
@@ -76,7 +88,14 @@ async function findUploadedFile(client: OpenAI, name: string, since: number): Pr
  * out without an idempotency key, billing a second batch; so retries are off here and any
  * doubt is settled by finding the batch through its metadata.
  */
-export async function createBatch(client: OpenAI, runId: string, record: BatchRecord, save: () => void, endpoint = endpointFor(), provider: Provider = providerFor()): Promise<Batch> {
+export async function createBatch(
+  client: OpenAI,
+  runId: string,
+  record: BatchRecord,
+  save: () => void,
+  endpoint = endpointFor(),
+  provider: Provider = providerFor(),
+): Promise<Batch> {
   const metadata = batchMetadata(runId, record);
   if (record.createdAt !== undefined) {
     const found = await findBatch(client, metadata, record.createdAt);
@@ -92,14 +111,17 @@ export async function createBatch(client: OpenAI, runId: string, record: BatchRe
           endpoint: endpoint.url as "/v1/chat/completions",
           completion_window: provider.completionWindows[0] as "24h",
           ...(provider.keepsMetadata ? { metadata } : {}),
-          ...(provider.takesExpiry ? { output_expires_after: { anchor: "created_at" as const, seconds: REMOTE_TTL_SECONDS } } : {}),
+          ...(provider.takesExpiry
+            ? { output_expires_after: { anchor: "created_at" as const, seconds: REMOTE_TTL_SECONDS } }
+            : {}),
         },
         { maxRetries: 0 },
       );
       crashPoint("after-create");
       return batch;
     } catch (error) {
-      if (!isTransient(error) || tries >= CREATE_TRIES) throw apiFailure(error, `creating the batch of ${record.requestsFile}`, client);
+      if (!isTransient(error) || tries >= CREATE_TRIES)
+        throw apiFailure(error, `creating the batch of ${record.requestsFile}`, client);
       const found = await findBatch(client, metadata, record.createdAt);
       if (found) return found;
       await sleep(backoffMs(tries));
@@ -107,7 +129,11 @@ export async function createBatch(client: OpenAI, runId: string, record: BatchRe
   }
 }
 
-async function findBatch(client: OpenAI, metadata: Record<string, string>, since: number): Promise<Batch | undefined> {
+async function findBatch(
+  client: OpenAI,
+  metadata: Record<string, string>,
+  since: number,
+): Promise<Batch | undefined> {
   return call(client, "listing batches", async () => {
     // Newest first: stop once past the moment this process first tried to create it.
     for await (const batch of client.batches.list({ limit: 100 })) {
@@ -123,7 +149,13 @@ export function backoffMs(tries: number): number {
   return Math.min(30_000, 500 * 2 ** (tries - 1));
 }
 
-export async function submit(client: OpenAI, runDir: string, manifest: Manifest, record: BatchRecord, log: Log): Promise<void> {
+export async function submit(
+  client: OpenAI,
+  runDir: string,
+  manifest: Manifest,
+  record: BatchRecord,
+  log: Log,
+): Promise<void> {
   const save = () => saveManifest(runDir, manifest);
   if (record.step === "pending") {
     record.fileId = await uploadRequests(client, runDir, manifest.id, record, save);
@@ -139,16 +171,44 @@ export async function submit(client: OpenAI, runDir: string, manifest: Manifest,
 }
 
 /** --mode sync: the attempt's requests go out as direct chat completions; the answers land where a batch's would. */
-export async function sendDirectly(client: OpenAI, runDir: string, manifest: Manifest, record: BatchRecord, log: Log): Promise<void> {
+export async function sendDirectly(
+  client: OpenAI,
+  runDir: string,
+  manifest: Manifest,
+  record: BatchRecord,
+  log: Log,
+): Promise<void> {
   const { config } = manifest;
   record.createdAt ??= Math.floor(Date.now() / 1000);
   record.batchId = "sync";
   record.status = "in_progress";
   saveManifest(runDir, manifest);
-  log(`sending ${record.requestsFile} (${record.requests} requests) directly, ${config.concurrency ?? 8} at a time`);
-  const counts = await runSync(client, runDir, record, endpointFor(config.endpoint), { concurrency: config.concurrency ?? 8, maxTokens: config.maxTokens, ...(config.rpm ? { rpm: config.rpm } : {}), ...(config.tpm ? { tpm: config.tpm } : {}) }, (done) =>
-    progress(log, `sending: ${done}/${record.requests} requests · spent ${formatUsd(spentUsd(manifest))}`, "sync"),
+  log(
+    `sending ${record.requestsFile} (${record.requests} requests) directly, ${config.concurrency ?? 8} at a time`,
   );
-  Object.assign(record, { status: "completed", step: "finished", finishedAt: Math.floor(Date.now() / 1000), requestCounts: { total: record.requests, ...counts } });
+  const counts = await runSync(
+    client,
+    runDir,
+    record,
+    endpointFor(config.endpoint),
+    {
+      concurrency: config.concurrency ?? 8,
+      maxTokens: config.maxTokens,
+      ...(config.rpm ? { rpm: config.rpm } : {}),
+      ...(config.tpm ? { tpm: config.tpm } : {}),
+    },
+    (done) =>
+      progress(
+        log,
+        `sending: ${done}/${record.requests} requests · spent ${formatUsd(spentUsd(manifest))}`,
+        "sync",
+      ),
+  );
+  Object.assign(record, {
+    status: "completed",
+    step: "finished",
+    finishedAt: Math.floor(Date.now() / 1000),
+    requestCounts: { total: record.requests, ...counts },
+  });
   saveManifest(runDir, manifest);
 }

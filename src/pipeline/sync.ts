@@ -52,14 +52,30 @@ export class RateLimiter {
  * output and error lines, so collecting, resuming and exporting work as for a batch. Answers
  * already on disk (from before an interruption) are not asked again.
  */
-export async function runSync(client: OpenAI, runDir: string, record: BatchRecord, endpoint: Endpoint, limits: SyncLimits, onProgress: (done: number) => void): Promise<{ completed: number; failed: number }> {
+export async function runSync(
+  client: OpenAI,
+  runDir: string,
+  record: BatchRecord,
+  endpoint: Endpoint,
+  limits: SyncLimits,
+  onProgress: (done: number) => void,
+): Promise<{ completed: number; failed: number }> {
   await ensureDir(join(runDir, "results"));
   const outputPath = join(runDir, resultsFile(record, "output"));
   const errorsPath = join(runDir, resultsFile(record, "errors"));
   const answered = new Set<string>();
   const counts = { completed: 0, failed: 0 };
-  for (const [path, kind] of [[outputPath, "completed"], [errorsPath, "failed"]] as const) {
-    if (!(await stat(path).then(() => true, () => false))) continue;
+  for (const [path, kind] of [
+    [outputPath, "completed"],
+    [errorsPath, "failed"],
+  ] as const) {
+    if (
+      !(await stat(path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     for await (const line of readLines(path)) {
       const id = customIdOf(line);
       if (id && !answered.has(id)) {
@@ -85,20 +101,44 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
       if (next.done) return;
       const request = next.value;
       if (answered.has(request.custom_id)) continue;
-      const wait = Math.max(rpm?.reserve(1) ?? 0, tpm?.reserve(countPromptTokens!(endpoint.prompt(request.body)) + limits.maxTokens) ?? 0);
+      const wait = Math.max(
+        rpm?.reserve(1) ?? 0,
+        tpm?.reserve(countPromptTokens!(endpoint.prompt(request.body)) + limits.maxTokens) ?? 0,
+      );
       if (wait) await sleep(wait);
       try {
         const answer = await endpoint.send(client, request.body);
-        await writeLine(output, { id: `sync_${request.custom_id}`, custom_id: request.custom_id, response: { status_code: 200, request_id: answer.requestId, body: answer.body }, error: null });
+        await writeLine(output, {
+          id: `sync_${request.custom_id}`,
+          custom_id: request.custom_id,
+          response: { status_code: 200, request_id: answer.requestId, body: answer.body },
+          error: null,
+        });
         counts.completed++;
       } catch (error) {
         // The SDK has already retried transient faults (honouring retry-after); what is left is the request's own verdict.
-        if (!isApiError(error) || error.status === 401 || (isTransient(error) && error.status === undefined)) {
+        if (
+          !isApiError(error) ||
+          error.status === 401 ||
+          (isTransient(error) && error.status === undefined)
+        ) {
           fatal = error;
           return;
         }
-        const body = { error: { message: error.message, type: (error.error as { type?: string } | undefined)?.type ?? "error", code: error.code ?? null, param: null } };
-        await writeLine(errors, { id: `sync_${request.custom_id}`, custom_id: request.custom_id, response: { status_code: error.status ?? 500, request_id: error.requestID ?? "", body }, error: null });
+        const body = {
+          error: {
+            message: error.message,
+            type: (error.error as { type?: string } | undefined)?.type ?? "error",
+            code: error.code ?? null,
+            param: null,
+          },
+        };
+        await writeLine(errors, {
+          id: `sync_${request.custom_id}`,
+          custom_id: request.custom_id,
+          response: { status_code: error.status ?? 500, request_id: error.requestID ?? "", body },
+          error: null,
+        });
         counts.failed++;
       }
       onProgress(counts.completed + counts.failed);
@@ -106,7 +146,8 @@ export async function runSync(client: OpenAI, runDir: string, record: BatchRecor
     }
   };
   try {
-    const workers = (count?: TokenCounter) => Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, () => worker(count)));
+    const workers = (count?: TokenCounter) =>
+      Promise.all(Array.from({ length: Math.max(1, limits.concurrency) }, () => worker(count)));
     // The tokenizer is loaded only for a tokens-per-minute limit, and lives while requests go out.
     await (tpm ? withTokenCounter(workers) : workers());
   } finally {

@@ -9,7 +9,12 @@ const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
  * Looks at every batch in flight once; true if any moved. Many batches are read from one
  * listing (newest first) instead of one request each.
  */
-export async function poll(client: OpenAI, manifest: Manifest, inFlight: BatchRecord[], save: () => void): Promise<boolean> {
+export async function poll(
+  client: OpenAI,
+  manifest: Manifest,
+  inFlight: BatchRecord[],
+  save: () => void,
+): Promise<boolean> {
   const seen = new Map<string, Batch>();
   if (inFlight.length > 3) {
     const oldest = Math.min(...inFlight.map((b) => b.createdAt ?? 0));
@@ -22,7 +27,11 @@ export async function poll(client: OpenAI, manifest: Manifest, inFlight: BatchRe
   }
   let changed = false;
   for (const record of inFlight) {
-    const batch = seen.get(record.batchId!) ?? (await call(client, `checking batch ${record.batchId}`, () => client.batches.retrieve(record.batchId!)));
+    const batch =
+      seen.get(record.batchId!) ??
+      (await call(client, `checking batch ${record.batchId}`, () =>
+        client.batches.retrieve(record.batchId!),
+      ));
     const where = (r: BatchRecord) => `${r.status}:${r.requestCounts?.completed}:${r.requestCounts?.failed}`;
     const before = where(record);
     applyBatch(record, batch);
@@ -47,9 +56,12 @@ export function applyBatch(record: BatchRecord, batch: Batch): void {
   const finished = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.failed_at;
   if (finished) record.finishedAt = finished;
   if (batch.expires_at) record.expiresAt = batch.expires_at;
-  if (batch.usage) record.usage = { input_tokens: batch.usage.input_tokens, output_tokens: batch.usage.output_tokens };
+  if (batch.usage)
+    record.usage = { input_tokens: batch.usage.input_tokens, output_tokens: batch.usage.output_tokens };
   if (batch.output_file_id) record.outputFileId = batch.output_file_id;
   if (batch.error_file_id) record.errorFileId = batch.error_file_id;
   if (batch.errors?.data?.length)
-    record.errors = batch.errors.data.map((e) => `${e.line ? `line ${e.line}: ` : ""}${e.code ?? "error"}: ${e.message ?? ""}`);
+    record.errors = batch.errors.data.map(
+      (e) => `${e.line ? `line ${e.line}: ` : ""}${e.code ?? "error"}: ${e.message ?? ""}`,
+    );
 }

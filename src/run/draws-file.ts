@@ -32,9 +32,14 @@ export class DrawsFile {
   static open(path: string, chunk: Chunk, wholeBytes = WHOLE_DRAWS_BYTES): DrawsFile {
     const draws = new DrawsFile(openSync(path, "r"), new Float64Array(chunk.samples + 1), wholeBytes);
     let line = 0;
-    for (let position = 0; line < chunk.samples && draws.fill(position, draws.window.length) > 0; position = draws.windowEnd) {
+    for (
+      let position = 0;
+      line < chunk.samples && draws.fill(position, draws.window.length) > 0;
+      position = draws.windowEnd
+    ) {
       const data = draws.window.subarray(0, draws.windowEnd - position);
-      for (let at = data.indexOf(10); at !== -1 && line < chunk.samples; at = data.indexOf(10, at + 1)) draws.offsets[++line] = position + at + 1;
+      for (let at = data.indexOf(10); at !== -1 && line < chunk.samples; at = data.indexOf(10, at + 1))
+        draws.offsets[++line] = position + at + 1;
     }
     if (line < chunk.samples) {
       draws.close();

@@ -46,7 +46,8 @@ export function exportInputs(manifest: Manifest, { judgeAgain }: { judgeAgain: b
     for (const kind of ["output", "errors"] as const) {
       // A manifest from before sizes were noted still says how many lines each file had.
       const lines = kind === "output" ? record.requestCounts?.completed : record.requestCounts?.failed;
-      if (manifest.files ? manifest.files[resultsFile(record, kind)] !== undefined : Boolean(lines)) paths.add(resultsFile(record, kind));
+      if (manifest.files ? manifest.files[resultsFile(record, kind)] !== undefined : Boolean(lines))
+        paths.add(resultsFile(record, kind));
     }
   }
   return [...paths];
@@ -58,14 +59,21 @@ export function checkRunFiles(runDir: string, manifest: Manifest, paths: string[
     const expected = manifest.files?.[path];
     const size = sizeOf(join(runDir, path));
     if (size !== undefined && (expected === undefined || size === expected)) continue;
-    const what = size === undefined ? "is missing" : size < expected! ? `is cut short (${size} bytes; ${expected} when written)` : `has changed (${size} bytes; ${expected} when written)`;
+    const what =
+      size === undefined
+        ? "is missing"
+        : size < expected!
+          ? `is cut short (${size} bytes; ${expected} when written)`
+          : `has changed (${size} bytes; ${expected} when written)`;
     throw new UserError(`${join(runDir, path)} ${what}`, `${wayOut(manifest, path)}; nothing was changed`);
   }
 }
 
 function wayOut(manifest: Manifest, path: string): string {
-  if (path.startsWith("samples/")) return `\`synthai export ${manifest.id}\` judges the answers again from results/`;
-  if (path.startsWith("results/") && !manifest.config.keepRemote) return "restore it from a backup of the run folder (the service's copy was deleted once downloaded)";
+  if (path.startsWith("samples/"))
+    return `\`synthai export ${manifest.id}\` judges the answers again from results/`;
+  if (path.startsWith("results/") && !manifest.config.keepRemote)
+    return "restore it from a backup of the run folder (the service's copy was deleted once downloaded)";
   return "restore it from a backup of the run folder";
 }
 

@@ -156,12 +156,18 @@ export function loadManifest(runDir: string): Manifest {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${join(runDir, MANIFEST)} is not valid JSON (${(error as Error).message})`, "restore it from a backup or start a new run; do not edit manifests by hand");
+    throw new UserError(
+      `${join(runDir, MANIFEST)} is not valid JSON (${(error as Error).message})`,
+      "restore it from a backup or start a new run; do not edit manifests by hand",
+    );
   }
   const parsed = Manifest.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UserError(`${join(runDir, MANIFEST)} is corrupt at ${issue.path.join(".") || "top level"}: ${issue.message}`, "restore it or start a new run; do not edit manifests by hand");
+    throw new UserError(
+      `${join(runDir, MANIFEST)} is corrupt at ${issue.path.join(".") || "top level"}: ${issue.message}`,
+      "restore it or start a new run; do not edit manifests by hand",
+    );
   }
   return parsed.data;
 }
@@ -169,7 +175,9 @@ export function loadManifest(runDir: string): Manifest {
 /** A sortable run id: UTC time plus a short random suffix. */
 export function newRunId(now: Date, random: () => number = Math.random): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  const suffix = Math.floor(random() * 36 ** 4).toString(36).padStart(4, "0");
+  const suffix = Math.floor(random() * 36 ** 4)
+    .toString(36)
+    .padStart(4, "0");
   return `${stamp}-${suffix}`;
 }
 
@@ -179,14 +187,24 @@ export async function findRunDir(runsDir: string, runId: string): Promise<string
   if (ids.includes(runId)) return join(runsDir, runId);
   const matches = ids.filter((id) => id.startsWith(runId) || id.endsWith(runId));
   if (matches.length === 1) return join(runsDir, matches[0]!);
-  if (matches.length > 1) throw new UserError(`run id "${runId}" is ambiguous (${matches.length} runs match)`, "give more of the id");
-  throw new UserError(`no run "${runId}" in ${runsDir}`, "run `synthai status` to list runs, or pass --runs-dir");
+  if (matches.length > 1)
+    throw new UserError(
+      `run id "${runId}" is ambiguous (${matches.length} runs match)`,
+      "give more of the id",
+    );
+  throw new UserError(
+    `no run "${runId}" in ${runsDir}`,
+    "run `synthai status` to list runs, or pass --runs-dir",
+  );
 }
 
 export async function listRunIds(runsDir: string): Promise<string[]> {
   try {
     const entries = await readdir(runsDir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }
@@ -199,7 +217,11 @@ export async function ensureDir(path: string): Promise<void> {
 /** Only one process drives a run; a lock left by a dead process is taken over. */
 export function lockRun(runDir: string): () => void {
   const lock = tryLock(join(runDir, ".lock"));
-  if ("holder" in lock) throw new UserError(`run ${runDir} is being driven by process ${lock.holder}`, "wait for it, or stop that process first");
+  if ("holder" in lock)
+    throw new UserError(
+      `run ${runDir} is being driven by process ${lock.holder}`,
+      "wait for it, or stop that process first",
+    );
   return lock.release;
 }
 
@@ -216,7 +238,9 @@ export async function withLockedRun<T>(runDir: string, work: (manifest: Manifest
 
 /** A batch's collected attempts in the order they were asked: chunk, then attempt. */
 export function collectedRecords(manifest: Manifest): BatchRecord[] {
-  return manifest.batches.filter((b) => b.step === "collected").sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
+  return manifest.batches
+    .filter((b) => b.step === "collected")
+    .sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
 }
 
 /** Test-only: SYNTHAI_CRASH_AT=<point> makes the process die there, as `kill -9` would. */

@@ -41,4 +41,3 @@ export function summarize(manifest: Manifest): RunSummary {
 export function spentUsd(manifest: Manifest): number {
   return manifest.batches.reduce((s, b) => s + (b.collected?.costUsd ?? 0), manifest.pilot?.costUsd ?? 0);
 }
-

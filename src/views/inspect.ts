@@ -25,10 +25,16 @@ export interface InspectedSample extends SampleResult {
  * Streams a run's judged answers, oldest attempt first, with their prompts; works while the
  * run is in progress. Only the chunks a filter can match are read.
  */
-export async function* inspectRun(runDir: string, manifest: Manifest, filter: InspectFilter): AsyncGenerator<InspectedSample> {
+export async function* inspectRun(
+  runDir: string,
+  manifest: Manifest,
+  filter: InspectFilter,
+): AsyncGenerator<InspectedSample> {
   const wantedChunk = chunkOf(manifest, filter);
   let shown = 0;
-  const records = collectedRecords(manifest).filter((b) => wantedChunk === undefined || b.chunk === wantedChunk);
+  const records = collectedRecords(manifest).filter(
+    (b) => wantedChunk === undefined || b.chunk === wantedChunk,
+  );
   for (const record of records) {
     let prompts: Map<string, string> | undefined;
     let answers: Map<string, string> | undefined;
@@ -41,16 +47,23 @@ export async function* inspectRun(runDir: string, manifest: Manifest, filter: In
         answers ??= await answersOf(runDir, record, endpointFor(manifest.config.endpoint));
         result.answer = answers.get(result.custom_id);
       }
-      yield { ...result, prompt: prompts.get(result.custom_id) ?? "", givenUp: result.status !== "ok" && !result.retry };
+      yield {
+        ...result,
+        prompt: prompts.get(result.custom_id) ?? "",
+        givenUp: result.status !== "ok" && !result.retry,
+      };
       if (filter.limit && ++shown >= filter.limit) return;
     }
   }
 }
 
 function chunkOf(manifest: Manifest, filter: InspectFilter): number | undefined {
-  const index = filter.sample !== undefined ? filter.sample - 1 : filter.id !== undefined ? Number(filter.id) : undefined;
+  const index =
+    filter.sample !== undefined ? filter.sample - 1 : filter.id !== undefined ? Number(filter.id) : undefined;
   if (index === undefined || !Number.isInteger(index)) return undefined;
-  return manifest.chunks.find((c) => index >= c.firstSample && index < c.firstSample + c.samples)?.index ?? -1;
+  return (
+    manifest.chunks.find((c) => index >= c.firstSample && index < c.firstSample + c.samples)?.index ?? -1
+  );
 }
 
 async function promptsOf(runDir: string, record: BatchRecord): Promise<Map<string, string>> {
@@ -61,7 +74,11 @@ async function promptsOf(runDir: string, record: BatchRecord): Promise<Map<strin
 }
 
 /** A batch's answers as they came, by custom_id (the first line for an id counts, as in collect). */
-async function answersOf(runDir: string, record: BatchRecord, endpoint: Endpoint): Promise<Map<string, string>> {
+async function answersOf(
+  runDir: string,
+  record: BatchRecord,
+  endpoint: Endpoint,
+): Promise<Map<string, string>> {
   const answers = new Map<string, string>();
   const path = join(runDir, resultsFile(record, "output"));
   if (!existsSync(path)) return answers;
@@ -69,18 +86,22 @@ async function answersOf(runDir: string, record: BatchRecord, endpoint: Endpoint
     // A corrupt line has no answer to show (collect reported it).
     const result = parseResultLine(line);
     const answer = completionText(result, endpoint);
-    if (typeof result?.custom_id === "string" && typeof answer === "string" && !answers.has(result.custom_id)) answers.set(result.custom_id, answer);
+    if (typeof result?.custom_id === "string" && typeof answer === "string" && !answers.has(result.custom_id))
+      answers.set(result.custom_id, answer);
   }
   return answers;
 }
 
 export function formatSample(s: InspectedSample): string {
-  const verdict = s.status === "ok" ? "ok" : `${s.status}${s.givenUp ? ", given up" : ", asked again"}: ${s.reason ?? ""}`;
+  const verdict =
+    s.status === "ok" ? "ok" : `${s.status}${s.givenUp ? ", given up" : ", asked again"}: ${s.reason ?? ""}`;
   const lines = [
     `── sample ${s.sample} · id ${s.custom_id} · chunk ${s.chunk} · attempt ${s.attempt} · ${s.batch_id || "no batch"}`,
     `   ${verdict}`,
     `   tokens ${s.prompt_tokens} + ${s.completion_tokens} = ${s.total_tokens} · ${formatUsd(s.cost_usd)} · ${s.model}`,
-    `   params: ${Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(", ")}`,
+    `   params: ${Object.entries(s.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")}`,
     `   prompt: ${indent(s.prompt)}`,
   ];
   if (s.answer !== undefined) lines.push(`   answer: ${indent(s.answer)}`);

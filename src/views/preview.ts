@@ -5,15 +5,26 @@ import type { Dataset } from "../dataset/spec.ts";
 import { type Params } from "../dataset/params.ts";
 
 /** `synthai preview`: the first `count` samples' draws and prompts, exactly as a run with this seed would build them. */
-export async function previewSamples(params: Params, dataset: Dataset, seed: number, count: number, locale?: string, sampling: Sampling = "random"): Promise<string> {
+export async function previewSamples(
+  params: Params,
+  dataset: Dataset,
+  seed: number,
+  count: number,
+  locale?: string,
+  sampling: Sampling = "random",
+): Promise<string> {
   checkSampling(sampling, params, count);
   const faker = await newFaker(locale);
   const blocks: string[] = [];
   for (let index = 0; index < count; index++) {
     const draw = drawSample(faker, params, dataset, seed, index, sampling);
-    const labels = Object.entries(labelsOf(draw)).map(([k, v]) => `${k}=${v}`).join(", ");
+    const labels = Object.entries(labelsOf(draw))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ");
     const prompt = promptText(toMessages(promptOf(dataset, draw, index)));
-    blocks.push(`── sample ${index + 1} (seed ${seed})\n   params: ${labels}\n   ${prompt.replace(/\n/g, "\n   ")}`);
+    blocks.push(
+      `── sample ${index + 1} (seed ${seed})\n   params: ${labels}\n   ${prompt.replace(/\n/g, "\n   ")}`,
+    );
   }
   return blocks.join("\n\n");
 }

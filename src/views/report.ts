@@ -34,12 +34,17 @@ interface TableRow {
 }
 
 /** `synthai report`: writes runs/<id>/report.html, one file with its data, charts and script inside. */
-export async function writeReport(runDir: string, manifest: Manifest, params: Params | undefined): Promise<string> {
+export async function writeReport(
+  runDir: string,
+  manifest: Manifest,
+  params: Params | undefined,
+): Promise<string> {
   const stats = await gather(runDir, manifest);
   const summary = summarize(manifest);
   const duplicates = nearDuplicates(stats.pool);
   const expected = new Map<string, number>();
-  for (const parameters of Object.values(params ?? {})) for (const [name, values] of Object.entries(parameters)) expected.set(name, values.length);
+  for (const parameters of Object.values(params ?? {}))
+    for (const [name, values] of Object.entries(parameters)) expected.set(name, values.length);
   const costPerValid = summary.valid ? summary.costUsd / summary.valid : 0;
   const headline: [string, string][] = [
     ["samples asked", String(summary.asked)],
@@ -53,10 +58,25 @@ export async function writeReport(runDir: string, manifest: Manifest, params: Pa
   const sections = [
     section("Prompt tokens per valid sample", histogram(stats.promptTokens)),
     section("Completion tokens per valid sample", histogram(stats.completionTokens)),
-    section("Parameter coverage (drawn share; the line is the expected share)", [...stats.coverage].map(([name, values]) => coverageChart(name, values, stats.drawn, expected.get(name))).join("")),
-    section("Why answers were not valid", stats.reasons.size ? bars([...stats.reasons].sort((a, b) => b[1] - a[1])) : "<p>Every answer was valid.</p>"),
+    section(
+      "Parameter coverage (drawn share; the line is the expected share)",
+      [...stats.coverage]
+        .map(([name, values]) => coverageChart(name, values, stats.drawn, expected.get(name)))
+        .join(""),
+    ),
+    section(
+      "Why answers were not valid",
+      stats.reasons.size
+        ? bars([...stats.reasons].sort((a, b) => b[1] - a[1]))
+        : "<p>Every answer was valid.</p>",
+    ),
     section("Batches over time", timeline(manifest)),
-    section(`Near-duplicate samples (of the first ${Math.min(DUPLICATE_POOL, stats.pool.length)})`, duplicates.length ? `<ul id="duplicates">${duplicates.map(([a, b, j]) => `<li>samples ${a} and ${b}: ${(j * 100).toFixed(0)}% alike</li>`).join("")}</ul>` : "<p id=\"duplicates\">None found.</p>"),
+    section(
+      `Near-duplicate samples (of the first ${Math.min(DUPLICATE_POOL, stats.pool.length)})`,
+      duplicates.length
+        ? `<ul id="duplicates">${duplicates.map(([a, b, j]) => `<li>samples ${a} and ${b}: ${(j * 100).toFixed(0)}% alike</li>`).join("")}</ul>`
+        : '<p id="duplicates">None found.</p>',
+    ),
   ];
   const html = page(manifest, headline, sections.join(""), stats.rows);
   const path = join(runDir, "report.html");
@@ -65,7 +85,15 @@ export async function writeReport(runDir: string, manifest: Manifest, params: Pa
 }
 
 async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
-  const stats: Stats = { promptTokens: [], completionTokens: [], reasons: new Map(), coverage: new Map(), drawn: 0, rows: [], pool: [] };
+  const stats: Stats = {
+    promptTokens: [],
+    completionTokens: [],
+    reasons: new Map(),
+    coverage: new Map(),
+    drawn: 0,
+    rows: [],
+    pool: [],
+  };
   for (const chunk of manifest.chunks) {
     for await (const draw of readJsonl<{ labels: Record<string, string> }>(join(runDir, chunk.drawsFile))) {
       stats.drawn++;
@@ -83,7 +111,12 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
       if (s.status === "ok") {
         stats.promptTokens.push(s.prompt_tokens);
         stats.completionTokens.push(s.completion_tokens);
-        if (stats.pool.length < DUPLICATE_POOL) stats.pool.push({ id: s.custom_id, sample: s.sample, shingles: shingles(Object.values(s.fields ?? {}).join(" ")) });
+        if (stats.pool.length < DUPLICATE_POOL)
+          stats.pool.push({
+            id: s.custom_id,
+            sample: s.sample,
+            shingles: shingles(Object.values(s.fields ?? {}).join(" ")),
+          });
       } else {
         const reason = (s.reason ?? s.status).split(":")[0]!;
         stats.reasons.set(`${s.status}: ${reason}`, (stats.reasons.get(`${s.status}: ${reason}`) ?? 0) + 1);
@@ -95,8 +128,14 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
           attempt: s.attempt,
           status: s.status === "ok" ? "ok" : s.retry ? `${s.status} (asked again)` : `${s.status} (given up)`,
           reason: s.reason ?? "",
-          labels: Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(", "),
-          text: s.fields ? Object.entries(s.fields).map(([k, v]) => `[${k}] ${v}`).join("\n") : (s.answer ?? ""),
+          labels: Object.entries(s.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", "),
+          text: s.fields
+            ? Object.entries(s.fields)
+                .map(([k, v]) => `[${k}] ${v}`)
+                .join("\n")
+            : (s.answer ?? ""),
           cost: s.cost_usd,
         });
       }
@@ -111,13 +150,16 @@ export function shingles(text: string): Set<number> {
   const out = new Set<number>();
   for (let i = 0; i + 2 < words.length; i++) {
     let h = 2166136261;
-    for (const ch of `${words[i]} ${words[i + 1]} ${words[i + 2]}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+    for (const ch of `${words[i]} ${words[i + 1]} ${words[i + 2]}`)
+      h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
     out.add(h >>> 0);
   }
   return out;
 }
 
-export function nearDuplicates(pool: { sample: number; shingles: Set<number> }[]): [number, number, number][] {
+export function nearDuplicates(
+  pool: { sample: number; shingles: Set<number> }[],
+): [number, number, number][] {
   const found: [number, number, number][] = [];
   for (let i = 0; i < pool.length; i++) {
     for (let j = i + 1; j < pool.length; j++) {
@@ -149,24 +191,43 @@ export function histogram(values: number[]): string {
   const counts = new Array<number>(bins).fill(0);
   for (const v of values) counts[Math.min(bins - 1, Math.floor((v - min) / width))]!++;
   const top = Math.max(...counts);
-  const rects = counts.map((c, i) => `<rect x="${i * 30 + 40}" y="${170 - (c / top) * 150}" width="26" height="${(c / top) * 150}"><title>${Math.round(min + i * width)}–${Math.round(min + (i + 1) * width)}: ${c}</title></rect>`).join("");
+  const rects = counts
+    .map(
+      (c, i) =>
+        `<rect x="${i * 30 + 40}" y="${170 - (c / top) * 150}" width="26" height="${(c / top) * 150}"><title>${Math.round(min + i * width)}–${Math.round(min + (i + 1) * width)}: ${c}</title></rect>`,
+    )
+    .join("");
   return `<svg class="chart" viewBox="0 0 660 200" role="img"><g class="bars">${rects}</g><text x="40" y="190">${min}</text><text x="600" y="190">${max}</text><text x="0" y="25">${top}</text></svg>`;
 }
 
 function bars(entries: [string, number][]): string {
   const top = Math.max(...entries.map(([, n]) => n));
-  const rows = entries.map(([label, n], i) => `<text x="0" y="${i * 24 + 16}">${esc(label.slice(0, 60))}</text><rect x="380" y="${i * 24 + 4}" width="${(n / top) * 260}" height="16"></rect><text x="${385 + (n / top) * 260}" y="${i * 24 + 16}">${n}</text>`).join("");
+  const rows = entries
+    .map(
+      ([label, n], i) =>
+        `<text x="0" y="${i * 24 + 16}">${esc(label.slice(0, 60))}</text><rect x="380" y="${i * 24 + 4}" width="${(n / top) * 260}" height="16"></rect><text x="${385 + (n / top) * 260}" y="${i * 24 + 16}">${n}</text>`,
+    )
+    .join("");
   return `<svg class="chart" viewBox="0 0 700 ${entries.length * 24 + 8}" role="img">${rows}</svg>`;
 }
 
-function coverageChart(name: string, values: Map<string, number>, total: number, expectedValues: number | undefined): string {
+function coverageChart(
+  name: string,
+  values: Map<string, number>,
+  total: number,
+  expectedValues: number | undefined,
+): string {
   const entries = [...values].sort((a, b) => b[1] - a[1]);
   const expectedShare = expectedValues ? 1 / expectedValues : undefined;
-  const rows = entries.map(([value, n], i) => {
-    const share = n / total;
-    return `<text x="0" y="${i * 22 + 15}">${esc(value.slice(0, 48))}</text><rect x="320" y="${i * 22 + 4}" width="${share * 300}" height="15"><title>${(share * 100).toFixed(1)}%</title></rect><text x="${325 + share * 300}" y="${i * 22 + 15}">${(share * 100).toFixed(1)}%</text>`;
-  }).join("");
-  const line = expectedShare ? `<line class="expected" x1="${320 + expectedShare * 300}" x2="${320 + expectedShare * 300}" y1="0" y2="${entries.length * 22 + 4}"></line>` : "";
+  const rows = entries
+    .map(([value, n], i) => {
+      const share = n / total;
+      return `<text x="0" y="${i * 22 + 15}">${esc(value.slice(0, 48))}</text><rect x="320" y="${i * 22 + 4}" width="${share * 300}" height="15"><title>${(share * 100).toFixed(1)}%</title></rect><text x="${325 + share * 300}" y="${i * 22 + 15}">${(share * 100).toFixed(1)}%</text>`;
+    })
+    .join("");
+  const line = expectedShare
+    ? `<line class="expected" x1="${320 + expectedShare * 300}" x2="${320 + expectedShare * 300}" y1="0" y2="${entries.length * 22 + 4}"></line>`
+    : "";
   return `<h3>${esc(name)}</h3><svg class="chart" viewBox="0 0 700 ${entries.length * 22 + 8}" role="img">${rows}${line}</svg>`;
 }
 
@@ -176,11 +237,13 @@ function timeline(manifest: Manifest): string {
   const start = Math.min(...batches.map((b) => b.createdAt!));
   const end = Math.max(...batches.map((b) => b.finishedAt ?? b.createdAt! + 1), start + 1);
   const scale = 520 / (end - start);
-  const rows = batches.map((b, i) => {
-    const x = 160 + (b.createdAt! - start) * scale;
-    const w = Math.max(3, ((b.finishedAt ?? end) - b.createdAt!) * scale);
-    return `<text x="0" y="${i * 22 + 15}">chunk ${b.chunk} try ${b.attempt}</text><rect class="${esc(b.status ?? "")}" x="${x}" y="${i * 22 + 4}" width="${w}" height="15"><title>${esc(b.batchId ?? "")} ${esc(b.status ?? "")}: ${b.requests} requests, ${Math.round((b.finishedAt ?? end) - b.createdAt!)} s</title></rect>`;
-  }).join("");
+  const rows = batches
+    .map((b, i) => {
+      const x = 160 + (b.createdAt! - start) * scale;
+      const w = Math.max(3, ((b.finishedAt ?? end) - b.createdAt!) * scale);
+      return `<text x="0" y="${i * 22 + 15}">chunk ${b.chunk} try ${b.attempt}</text><rect class="${esc(b.status ?? "")}" x="${x}" y="${i * 22 + 4}" width="${w}" height="15"><title>${esc(b.batchId ?? "")} ${esc(b.status ?? "")}: ${b.requests} requests, ${Math.round((b.finishedAt ?? end) - b.createdAt!)} s</title></rect>`;
+    })
+    .join("");
   return `<svg class="chart" viewBox="0 0 700 ${batches.length * 22 + 8}" role="img">${rows}</svg>`;
 }
 

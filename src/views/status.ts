@@ -6,7 +6,9 @@ import { formatUsd } from "../api/pricing.ts";
 import { summarize, type RunSummary } from "../run/totals.ts";
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
-export async function listRuns(runsDir: string): Promise<(RunSummary | { id: string; state: "unreadable"; reason: string })[]> {
+export async function listRuns(
+  runsDir: string,
+): Promise<(RunSummary | { id: string; state: "unreadable"; reason: string })[]> {
   checkRunsDir(runsDir);
   const out = [];
   for (const id of await listRunIds(runsDir)) {
@@ -23,7 +25,17 @@ export function formatRunList(runs: Awaited<ReturnType<typeof listRuns>>): strin
   if (runs.length === 0) return "no runs yet — start one with `synthai generate`";
   const rows = runs.map((r) =>
     "model" in r
-      ? [r.id, r.createdAt.slice(0, 19).replace("T", " "), r.model, `${r.valid}/${r.asked}`, Object.entries(r.batches).map(([k, v]) => `${v} ${k}`).join(", "), formatUsd(r.costUsd), r.state]
+      ? [
+          r.id,
+          r.createdAt.slice(0, 19).replace("T", " "),
+          r.model,
+          `${r.valid}/${r.asked}`,
+          Object.entries(r.batches)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(", "),
+          formatUsd(r.costUsd),
+          r.state,
+        ]
       : [r.id, "", "", "", "", "", `unreadable: ${r.reason}`],
   );
   return table([["RUN", "CREATED", "MODEL", "SAMPLES", "BATCHES", "COST", "STATE"], ...rows]);
@@ -40,23 +52,48 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
     "",
   ];
   const rows = manifest.batches.map((b) => {
-    const counts = b.requestCounts ? `${b.requestCounts.completed}+${b.requestCounts.failed}/${b.requestCounts.total}` : `${b.requests}`;
+    const counts = b.requestCounts
+      ? `${b.requestCounts.completed}+${b.requestCounts.failed}/${b.requestCounts.total}`
+      : `${b.requests}`;
     const phases = [
       b.inProgressAt && b.createdAt ? `validating ${formatDuration(b.inProgressAt - b.createdAt)}` : "",
       b.finalizingAt && b.inProgressAt ? `running ${formatDuration(b.finalizingAt - b.inProgressAt)}` : "",
       b.finishedAt && b.createdAt ? `total ${formatDuration(b.finishedAt - b.createdAt)}` : "",
       !b.finishedAt && b.expiresAt ? `expires in ${formatDuration(b.expiresAt - now)}` : "",
-    ].filter(Boolean).join(", ");
+    ]
+      .filter(Boolean)
+      .join(", ");
     const c = b.collected;
-    const result = c ? `${c.ok} ok, ${c.malformed} malformed, ${c.failed + c.missing} failed, ${c.truncated} cut, ${c.givenUp} given up` : "";
-    return [`c${b.chunk}`, String(b.attempt), b.batchId ?? "-", b.status ?? b.step, counts, phases, result, c ? formatUsd(c.costUsd) : ""];
+    const result = c
+      ? `${c.ok} ok, ${c.malformed} malformed, ${c.failed + c.missing} failed, ${c.truncated} cut, ${c.givenUp} given up`
+      : "";
+    return [
+      `c${b.chunk}`,
+      String(b.attempt),
+      b.batchId ?? "-",
+      b.status ?? b.step,
+      counts,
+      phases,
+      result,
+      c ? formatUsd(c.costUsd) : "",
+    ];
   });
-  return lines.join("\n") + table([["CHUNK", "TRY", "BATCH", "STATUS", "REQUESTS", "TIMES", "RESULT", "COST"], ...rows]);
+  return (
+    lines.join("\n") +
+    table([["CHUNK", "TRY", "BATCH", "STATUS", "REQUESTS", "TIMES", "RESULT", "COST"], ...rows])
+  );
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given up). */

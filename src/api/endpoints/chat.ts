@@ -7,7 +7,10 @@ export interface ChatBody {
   messages: Message[];
   max_completion_tokens: number;
   temperature?: number;
-  response_format?: { type: "json_schema"; json_schema: { name: string; strict: true; schema: Record<string, unknown> } };
+  response_format?: {
+    type: "json_schema";
+    json_schema: { name: string; strict: true; schema: Record<string, unknown> };
+  };
 }
 
 export const chat: Endpoint<ChatBody> = {
@@ -16,7 +19,8 @@ export const chat: Endpoint<ChatBody> = {
   body(messages, { model, maxTokens, temperature, schema }) {
     const body: ChatBody = { model, messages, max_completion_tokens: maxTokens };
     if (temperature !== undefined) body.temperature = temperature;
-    if (schema) body.response_format = { type: "json_schema", json_schema: { name: "sample", strict: true, schema } };
+    if (schema)
+      body.response_format = { type: "json_schema", json_schema: { name: "sample", strict: true, schema } };
     return body;
   },
 
@@ -25,7 +29,11 @@ export const chat: Endpoint<ChatBody> = {
   },
 
   read(responseBody) {
-    const body = (responseBody ?? {}) as { model?: string; usage?: { prompt_tokens?: number; completion_tokens?: number }; choices?: { finish_reason?: string; message?: { content?: string } }[] };
+    const body = (responseBody ?? {}) as {
+      model?: string;
+      usage?: { prompt_tokens?: number; completion_tokens?: number };
+      choices?: { finish_reason?: string; message?: { content?: string } }[];
+    };
     const choice = body.choices?.[0];
     return {
       text: choice?.message?.content,

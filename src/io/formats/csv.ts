@@ -14,8 +14,15 @@ export interface ExistingCsv {
 }
 
 /** Reads an existing CSV's header (to check columns and delimiter) and its last `index`. */
-export async function readExistingCsv(path: string, columns: string[], delimiter: string | undefined): Promise<ExistingCsv | undefined> {
-  const size = await stat(path).then((s) => s.size, () => 0);
+export async function readExistingCsv(
+  path: string,
+  columns: string[],
+  delimiter: string | undefined,
+): Promise<ExistingCsv | undefined> {
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size === 0) return undefined;
   const firstLine = await readFirstLine(path);
   const candidates = delimiter ? [delimiter] : [",", ";", "\t", "|"];
@@ -28,7 +35,9 @@ export async function readExistingCsv(path: string, columns: string[], delimiter
     );
   }
   let lastIndex = -1;
-  const parser = createReadStream(path).pipe(parse({ delimiter: found, columns: true, relax_column_count: true, skip_empty_lines: true }));
+  const parser = createReadStream(path).pipe(
+    parse({ delimiter: found, columns: true, relax_column_count: true, skip_empty_lines: true }),
+  );
   for await (const row of parser as AsyncIterable<Record<string, string>>) {
     const index = Number(row.index);
     if (Number.isFinite(index)) lastIndex = Math.max(lastIndex, index);
@@ -37,7 +46,11 @@ export async function readExistingCsv(path: string, columns: string[], delimiter
 }
 
 function splitHeader(line: string, delimiter: string): string[] {
-  return line.replace(/^\uFEFF/, "").trim().split(delimiter).map((c) => c.replace(/^"|"$/g, ""));
+  return line
+    .replace(/^\uFEFF/, "")
+    .trim()
+    .split(delimiter)
+    .map((c) => c.replace(/^"|"$/g, ""));
 }
 
 function sameColumns(a: string[], b: string[]): boolean {
@@ -68,7 +81,12 @@ export function csvWriter(path: string, options: { delimiter: string; header: bo
   let rows: unknown[][] = [];
   let header = options.header;
   const quote = () => {
-    const text = stringifyRows(rows, { delimiter: options.delimiter, header, columns: options.columns, quoted_match: "\r" });
+    const text = stringifyRows(rows, {
+      delimiter: options.delimiter,
+      header,
+      columns: options.columns,
+      quoted_match: "\r",
+    });
     [rows, header] = [[], false];
     return text;
   };

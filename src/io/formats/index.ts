@@ -31,5 +31,9 @@ export type FormatName = keyof typeof FORMATS;
 /** The format named, else the one the file's extension names, else CSV. */
 export function formatFor(path: string, name?: FormatName): Format {
   if (name) return FORMATS[name];
-  return Object.values(FORMATS).find((format) => format.extensions.some((ext) => path.toLowerCase().endsWith(ext))) ?? FORMATS.csv;
+  return (
+    Object.values(FORMATS).find((format) =>
+      format.extensions.some((ext) => path.toLowerCase().endsWith(ext)),
+    ) ?? FORMATS.csv
+  );
 }
