@@ -11,7 +11,8 @@ import { checkParams } from "../src/dataset/params.ts";
 const [samples, out] = [Number(process.argv[2]), process.argv[3]!];
 const params = checkParams(readFileSync(new URL("../params.json", import.meta.url), "utf8"), "params.json");
 const config = toRunConfig({ samples: String(samples), seed: "1" }, () => 1);
-const faker = await newFaker();
+// faker as a script would use it: its own Mersenne Twister, seeded per sample.
+const faker = await newFaker("en", 1);
 const file = createWriteStream(out);
 for (let i = 0; i < samples; i++) {
   const draw = drawSample(faker, params, customerCalls, config.seed, i);

@@ -1,6 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { join, sep } from "node:path";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   buildRequests,
@@ -330,28 +329,32 @@ describe("building request files", () => {
 });
 
 describe("counting prompt tokens", () => {
-  test("counts as the chat format does, then lets the tokenizer go", async () => {
+  test("counts as the chat format does, on a thread of its own: tallies, single counts, a schema", async () => {
     const { countTokens } = await import("gpt-tokenizer");
-    const require = createRequire(import.meta.url);
-    const loaded = () =>
-      Object.keys(require.cache).filter((path) => path.includes(`${sep}gpt-tokenizer${sep}`)).length;
-    const body = {
-      model: "gpt-4o-mini",
-      max_completion_tokens: 10,
-      messages: [
-        { role: "system" as const, content: "Be brief." },
-        { role: "user" as const, content: "Write a call about a gas bill." },
-      ],
-    };
-    const counted = await withTokenCounter(async (count) => {
-      expect(loaded()).toBeGreaterThan(0);
-      return count(body);
-    });
+    const messages = [
+      { role: "system" as const, content: "Be brief." },
+      { role: "user" as const, content: "Write a call about a gas bill." },
+    ];
     // 3 tokens to prime the answer, 4 per message around its content.
-    expect(counted).toBe(
-      3 + 4 + countTokens("Be brief.") + 4 + countTokens("Write a call about a gas bill."),
-    );
-    expect(loaded()).toBe(0);
+    const one = 3 + 4 + countTokens("Be brief.") + 4 + countTokens("Write a call about a gas bill.");
+    const schema = { type: "object", properties: { Call: { type: "string" } } };
+    const counted = await withTokenCounter(async (counter) => {
+      for (let i = 0; i < 1000; i++) await counter.add({ messages });
+      const thousand = await counter.tally();
+      counter.add({ messages, schema });
+      return {
+        thousand,
+        withSchema: await counter.tally(),
+        single: await counter.count({ messages }),
+        empty: await counter.tally(),
+      };
+    });
+    expect(counted).toEqual({
+      thousand: 1000 * one,
+      withSchema: one + countTokens(JSON.stringify(schema)),
+      single: one,
+      empty: 0,
+    });
   });
 });
 

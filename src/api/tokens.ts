@@ -1,47 +1,92 @@
 // Counting prompt tokens: for the cost estimate and the budget before anything is sent, and
-// for the enqueued-token and sync-mode rate limits.
-import { createRequire } from "node:module";
-import { sep } from "node:path";
+// for the enqueued-token and sync-mode rate limits. Exact, with the o200k tokenizer, as the
+// chat format counts them (content plus a few tokens per message), plus the response
+// format's schema, which is sent with every request and billed as prompt.
+//
+// The counting runs on a worker thread, beside the build that draws and writes the requests:
+// it is half a build's work, and a machine has two cores (BENCHMARKS.md: the build takes
+// 0.55 of the time it took counting on the main thread). The tokenizer's 50–60 MB of tables
+// live in the worker, and go with it when the counting is done.
+import { Worker } from "node:worker_threads";
 import type { Message } from "./endpoints/index.ts";
-import { returnFreedMemory } from "../io/memory.ts";
 
-/** A request's prompt, as its endpoint reads it back from the body. */
-export type TokenCounter = (prompt: { messages: Message[]; schema?: unknown }) => number;
-type Tokenizer = typeof import("gpt-tokenizer");
-
-const require = createRequire(import.meta.url);
-
-/**
- * Lends `use` a counter of a request's prompt tokens, as the chat format counts them (content
- * plus a few tokens per message), plus its response format's schema, which is sent with every
- * request and billed as prompt. The o200k tokenizer's tables take 50–60 MB of memory that
- * submitting, waiting and collecting do not need, so it lives only while `use` runs: it is
- * loaded as CommonJS, which, unlike an ES module, can be dropped again (see releaseTokenizer).
- */
-export async function withTokenCounter<T>(use: (count: TokenCounter) => Promise<T>): Promise<T> {
-  const { countTokens, setMergeCacheSize } = require("gpt-tokenizer") as Tokenizer;
-  // Prompts share their template, so a small cache of merges keeps most of the speed; the
-  // default (100,000 entries) grows with every new name and number, and memory with it.
-  setMergeCacheSize(20_000);
-  let schema: unknown;
-  let schemaTokens = 0;
-  try {
-    return await use((prompt) => {
-      if (prompt.schema !== schema)
-        [schema, schemaTokens] = [
-          prompt.schema,
-          prompt.schema ? countTokens(JSON.stringify(prompt.schema)) : 0,
-        ];
-      return prompt.messages.reduce((sum, m) => sum + countTokens(m.content) + 4, 3) + schemaTokens;
-    });
-  } finally {
-    releaseTokenizer();
-  }
+export interface Prompt {
+  messages: Message[];
+  schema?: unknown;
 }
 
-/** Forgets the tokenizer's modules, so that the memory of their tables can be freed. */
-function releaseTokenizer(): void {
-  for (const path of Object.keys(require.cache))
-    if (path.includes(`${sep}gpt-tokenizer${sep}`)) delete require.cache[path];
-  returnFreedMemory();
+export interface TokenCounter {
+  /**
+   * Counts a prompt toward the next tally, in the background. When the worker is behind, it
+   * returns a promise to wait for, so prompts do not pile up in memory.
+   */
+  add(prompt: Prompt): Promise<void> | undefined;
+  /** The tokens of every prompt added since the last tally. */
+  tally(): Promise<number>;
+  /** One prompt's tokens, apart from any tally. */
+  count(prompt: Prompt): Promise<number>;
+}
+
+/** Prompts sent to the worker at a time: enough that messages cost little beside the counting. */
+const BATCH = 256;
+/** Batches the worker may be behind before the build waits for it. */
+const MAX_BEHIND = 16;
+
+/** Lends `use` a counter for as long as it runs; the worker ends with it. */
+export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promise<T>): Promise<T> {
+  const worker = new Worker(new URL("./token-worker.ts", import.meta.url), {
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
+  });
+  const waiting: { resolve: (tokens: number) => void; reject: (error: unknown) => void }[] = [];
+  let failure: unknown;
+  const fail = (error: unknown) => {
+    failure ??= error;
+    for (const w of waiting.splice(0)) w.reject(error);
+  };
+  worker.on("message", (tokens: number) => waiting.shift()?.resolve(tokens));
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`the token counter stopped (exit ${code})`)));
+  let batch: Message[][] = [];
+  // The schema goes to the worker when it changes, not with every prompt (a run has one).
+  let schema: unknown;
+  let sentSchema: unknown;
+  // Every message is answered, in order: a batch with 0, a tally or count with its tokens.
+  const send = (message: { prompts: Message[][]; reply: "tally" | "count" | "none" }) => {
+    if (failure) throw failure;
+    worker.postMessage(
+      schema === sentSchema ? message : { ...message, schema: (sentSchema = schema) ?? null },
+    );
+    return new Promise<number>((resolve, reject) => waiting.push({ resolve, reject }));
+  };
+  const flush = () => {
+    const answered = send({ prompts: batch, reply: "none" });
+    batch = [];
+    return answered;
+  };
+  const counter: TokenCounter = {
+    add(prompt) {
+      if (prompt.schema !== schema && batch.length) void flush();
+      schema = prompt.schema;
+      batch.push(prompt.messages);
+      if (batch.length < BATCH) return undefined;
+      const answered = flush();
+      return waiting.length > MAX_BEHIND ? answered.then(() => {}) : undefined;
+    },
+    tally() {
+      const prompts = batch;
+      batch = [];
+      return send({ prompts, reply: "tally" });
+    },
+    count(prompt) {
+      if (prompt.schema !== schema && batch.length) void flush();
+      schema = prompt.schema;
+      return send({ prompts: [prompt.messages], reply: "count" });
+    },
+  };
+  try {
+    return await use(counter);
+  } finally {
+    worker.removeAllListeners("exit");
+    await worker.terminate();
+  }
 }

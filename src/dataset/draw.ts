@@ -1,4 +1,5 @@
 import type { Faker } from "@faker-js/faker";
+import { DRAW_STREAM, xoroshiroRandomizer, type DrawStream } from "./randomizer.ts";
 import { UserError } from "../errors.ts";
 import { chooseIndexes, type Sampling } from "./sampling.ts";
 import type { Dataset, Draw, Message } from "./spec.ts";
@@ -132,17 +133,18 @@ function specCall<T>(dataset: Dataset, name: string, index: number, call: () => 
  * A faker for generated values in `locale` (e.g. "de", "fr", "es"), falling back to English.
  * Only that locale is loaded: all of faker's locales together take ~45 MB.
  */
-export async function newFaker(locale = "en"): Promise<Faker> {
+export async function newFaker(locale = "en", stream: DrawStream = DRAW_STREAM): Promise<Faker> {
   const unknown = new UserError(
     `unknown locale "${locale}"`,
     "use one of faker's locales, e.g. en, de, fr, es, it, pt_BR, ja",
   );
   if (!/^[a-z]{2,3}(_[A-Za-z0-9]{2,4})*$/.test(locale) || locale === "base") throw unknown;
-  try {
-    return ((await import(`@faker-js/faker/locale/${locale}`)) as { faker: Faker }).faker;
-  } catch {
+  const { faker } = await import(`@faker-js/faker/locale/${locale}`).catch(() => {
     throw unknown;
-  }
+  });
+  if (stream === 1) return faker as Faker;
+  const FakerClass = faker.constructor as typeof Faker;
+  return new FakerClass({ locale: faker.rawDefinitions, randomizer: xoroshiroRandomizer() });
 }
 
 /** The label columns of a draw, in params.json order, then generated values. */

@@ -2,13 +2,14 @@ import { rename, rm } from "node:fs/promises";
 import { setImmediate as turnOfEventLoop } from "node:timers/promises";
 import { join } from "node:path";
 import { drawSample, labelsOf, newFaker, promptOf } from "../dataset/draw.ts";
+import type { DrawStream } from "../dataset/randomizer.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "../run/manifest.ts";
 import { drawsFileName, requestsFileName } from "../run/files.ts";
 import type { Dataset, Draw, Message } from "../dataset/spec.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import { providerFor } from "../api/providers/index.ts";
-import { withTokenCounter } from "../api/tokens.ts";
+import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import { type Params } from "../dataset/params.ts";
 
 /** Batch-API limits on one input file. */
@@ -95,6 +96,8 @@ export interface BuildOptions {
   /** Told of each chunk as soon as its files are complete, so a build killed later keeps it. */
   onChunk?: (chunk: Chunk, record: BatchRecord) => void;
   limits?: FileLimits;
+  /** The run's draw stream (its manifest version); the current one by default. */
+  stream?: DrawStream;
 }
 
 /**
@@ -123,22 +126,23 @@ export async function buildRequests(
   }
   await ensureDir(join(runDir, "requests"));
   await ensureDir(join(runDir, "draws"));
-  const faker = await newFaker(config.locale);
+  const faker = await newFaker(config.locale, options.stream);
   const perChunk = options.perChunk ?? chunkSize(range.count, config.batches, limits.requests);
   const built: Built = { chunks: [], batches: [] };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
 
-  const finish = () => {
+  const finish = async (counter: TokenCounter) => {
     if (!open) return;
     open.requests.close();
     open.draws.close();
+    open.record.promptTokens = await counter.tally();
     built.chunks.push(open.chunk);
     built.batches.push(open.record);
     onChunk(open.chunk, open.record);
     open = undefined;
   };
 
-  await withTokenCounter(async (countPromptTokens) => {
+  await withTokenCounter(async (counter) => {
     for (let index = range.first; index < range.first + range.count; index++) {
       const draw = drawSample(faker, params, dataset, config.seed, index, config.sampling);
       const id = customId(index, config.samples);
@@ -147,7 +151,7 @@ export async function buildRequests(
       const line = JSON.stringify(request);
       const lineBytes = Buffer.byteLength(line) + 1;
       if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes))
-        finish();
+        await finish(counter);
       if (!open) {
         const chunkIndex = range.firstChunk + built.chunks.length;
         const drawsFile = drawsFileName(chunkIndex);
@@ -170,7 +174,8 @@ export async function buildRequests(
       open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
       open.chunk.samples++;
       open.record.requests++;
-      open.record.promptTokens += countPromptTokens(endpoint.prompt(request.body));
+      const behind = counter.add(endpoint.prompt(request.body));
+      if (behind) await behind;
       if ((index + 1 - range.first) % 10_000 === 0) {
         onProgress(index + 1 - range.first);
         // Drawing and writing never wait, so Ctrl-C and timers get their turn here. Not more
@@ -178,8 +183,8 @@ export async function buildRequests(
         await turnOfEventLoop();
       }
     }
+    await finish(counter);
   });
-  finish();
   return built;
 }
 
@@ -196,13 +201,13 @@ export async function buildRetryRequests(
   const requestsFile = requestsFileName(previous.chunk, previous.attempt + 1);
   const tmp = join(runDir, `${requestsFile}.tmp`);
   const writer = new JsonlWriter(tmp);
-  let promptTokens = 0;
-  await withTokenCounter(async (countPromptTokens) => {
+  const promptTokens = await withTokenCounter(async (counter) => {
     for await (const request of readJsonl<BatchRequest>(join(runDir, previous.requestsFile))) {
       if (!retryIds.has(request.custom_id)) continue;
       writer.write(request);
-      promptTokens += countPromptTokens(endpoint.prompt(request.body));
+      await counter.add(endpoint.prompt(request.body));
     }
+    return counter.tally();
   });
   writer.close();
   await rename(tmp, join(runDir, requestsFile));

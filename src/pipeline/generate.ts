@@ -8,6 +8,7 @@ import { UserError } from "../errors.ts";
 import { datasetColumns, METRIC_COLUMNS, metricsPathFor } from "./export.ts";
 import { formatFor } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
+import { DRAW_STREAM } from "../dataset/randomizer.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
 import { progress, type Log } from "../io/log.ts";
 import {
@@ -52,7 +53,7 @@ export async function generate(
   const runDir = join(runsDir, id);
   await ensureDir(runDir);
   const manifest: Manifest = {
-    version: 1,
+    version: DRAW_STREAM,
     id,
     createdAt: new Date().toISOString(),
     state: "building",
@@ -101,7 +102,7 @@ async function checkInputs(
   checkSampling(config.sampling ?? "random", params, config.samples);
   checkRunsDir(runsDir);
   await checkWritable(config.output);
-  const faker = await newFaker(config.locale);
+  const faker = await newFaker(config.locale, DRAW_STREAM);
   checkPrompts(faker, params, dataset, config.seed, config.samples, config.paramsFile, config.sampling);
   const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling);
   const format = formatFor(config.output);
@@ -175,6 +176,7 @@ async function build(
   const first = last ? last.firstSample + last.samples : 0;
   if (kept) log(`keeping the ${kept} file(s) already built; building from sample ${first + 1}`);
   await buildRequests(runDir, config, params, dataset, {
+    stream: manifest.version,
     range: { first, count: config.samples - first, firstChunk: kept },
     perChunk: chunkSize(config.samples, config.batches),
     onChunk: (chunk, record) => {
@@ -230,6 +232,7 @@ async function topUp(
   const first = config.samples;
   config.samples += count;
   const built = await buildRequests(runDir, config, params, dataset, {
+    stream: manifest.version,
     range: { first, count, firstChunk: manifest.chunks.length },
   });
   manifest.chunks.push(...built.chunks);

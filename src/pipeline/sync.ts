@@ -103,7 +103,7 @@ export async function runSync(
       if (answered.has(request.custom_id)) continue;
       const wait = Math.max(
         rpm?.reserve(1) ?? 0,
-        tpm?.reserve(countPromptTokens!(endpoint.prompt(request.body)) + limits.maxTokens) ?? 0,
+        tpm?.reserve((await countPromptTokens!.count(endpoint.prompt(request.body))) + limits.maxTokens) ?? 0,
       );
       if (wait) await sleep(wait);
       try {

@@ -103,7 +103,8 @@ const Export = z.object({
 });
 
 export const Manifest = z.object({
-  version: z.literal(1),
+  /** 1: draws from faker's Mersenne Twister; 2: from a xoroshiro128+ (dataset/randomizer.ts). */
+  version: z.union([z.literal(1), z.literal(2)]),
   id: z.string(),
   createdAt: z.string(),
   state: z.enum(["building", "running", "exporting", "done", "stopped", "failed", "dry-run"]),
