@@ -90,6 +90,7 @@ spawnSync(NODE, [here("./make-outputs.ts"), join(shared, "runs", id!), join(shar
 const rows: string[] = [];
 for (const variant of variants) {
   const dir = join(work, "build");
+  await mkdir(dir, { recursive: true });
   const b = await run(build(dir), variant);
   await rm(dir, { recursive: true, force: true });
   const c = await run(["export", id!, "--runs-dir", join(shared, "runs")], variant);

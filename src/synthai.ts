@@ -20,6 +20,7 @@ const subCommands = Object.fromEntries(
     "export",
     "cancel",
     "gc",
+    "models",
   ].map((name) => [name, load(name)]),
 );
 

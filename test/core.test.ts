@@ -216,8 +216,9 @@ describe("judgeLine", () => {
 
 describe("pricing and budget", () => {
   test("batch price is half the standard price; dated snapshots and flags work", () => {
-    expect(batchPrice("gpt-4o-mini")).toEqual({ input: 0.075, output: 0.3 });
-    expect(batchPrice("gpt-4o-mini-2024-07-18")).toEqual({ input: 0.075, output: 0.3 });
+    expect(batchPrice("gpt-4o-mini")).toEqual({ input: 0.075, output: 0.3, cachedInput: 0.0375 });
+    expect(batchPrice("gpt-4o-mini-2024-07-18")).toEqual({ input: 0.075, output: 0.3, cachedInput: 0.0375 });
+    expect(batchPrice("gpt-6-luna")).toEqual({ input: 0.05, output: 0.25, cachedInput: 0.005 });
     expect(batchPrice("custom", { input: 1, output: 2 })).toEqual({ input: 1, output: 2 });
     expect(() => batchPrice("custom")).toThrow(UserError);
     expect(costUsd({ input: 0.075, output: 0.3 }, 1_000_000, 1_000_000)).toBeCloseTo(0.375, 12);
@@ -226,7 +227,7 @@ describe("pricing and budget", () => {
     const config = toRunConfig({ samples: "10", budget: "0.01", "max-tokens": "1000" }, () => 1);
     const record = (step: string, extra = {}) =>
       ({ chunk: 0, attempt: 1, requestsFile: "x", requests: 10, promptTokens: 1000, step, ...extra }) as any;
-    // worst case: 1000 x 0.075/1M + 10 x 1000 x 0.3/1M = 0.003075
+    // worst case (gpt-6-luna): 1000 x 0.05/1M + 10 x 1000 x 0.25/1M = 0.00255
     const manifest = {
       config,
       batches: [record("submitted"), record("collected", { collected: { costUsd: 0.003 } })],
@@ -246,7 +247,8 @@ describe("options", () => {
       metrics: true,
       maxAttempts: 10,
       seed: 99,
-      model: "gpt-4o-mini",
+      model: "gpt-6-luna",
+      reasoningEffort: "none",
     });
     expect(config.output.endsWith("dataset.csv")).toBe(true);
     expect(config.paramsFile.endsWith("params.json")).toBe(true);

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { FAKE_MODELS, REASONING_TOKENS, effortOf, refusal, type FakeModel } from "./fake-models.ts";
 
 export interface Fault {
   method: string;
@@ -39,6 +40,9 @@ export interface FakeOptions {
   /** The first N output lines the fake writes are cut in half (a corrupt download). */
   corruptOutputLines?: number;
   faults?: Fault[];
+  /** The models it serves (default: FAKE_MODELS), and the day it is for them (default: today, UTC). */
+  models?: FakeModel[];
+  today?: string;
 }
 
 interface StoredFile {
@@ -73,6 +77,10 @@ export class FakeOpenAI {
   /** Names of every file uploaded for a batch, deleted since or not. */
   readonly uploads: string[] = [];
   chatCompletions = 0;
+  private readonly models: FakeModel[];
+  private readonly today: string;
+  /** Prompt prefixes seen (1,024 tokens and longer), for prompt caching. */
+  private readonly prefixes = new Set<string>();
   /** The most batches that were running at once, counted as each was created. */
   maxRunning = 0;
   private server: Server | undefined;
@@ -86,6 +94,8 @@ export class FakeOpenAI {
     this.random = mulberry32(options.seed ?? 42);
     this.faults = (options.faults ?? []).map((f) => ({ ...f }));
     this.corruptLinesLeft = options.corruptOutputLines ?? 0;
+    this.models = options.models ?? FAKE_MODELS;
+    this.today = options.today ?? new Date().toISOString().slice(0, 10);
   }
 
   async start(): Promise<string> {
@@ -175,21 +185,16 @@ export class FakeOpenAI {
       if (method === "GET" && !m[2]) return [200, this.advance(stored)];
     }
     if (method === "GET" && path === "/v1/models")
-      return [
-        200,
-        {
-          object: "list",
-          data: ["gpt-4o-mini", "gpt-4o"].map((id) => ({
-            id,
-            object: "model",
-            created: 1721172741,
-            owned_by: "system",
-          })),
-        },
-      ];
+      return [200, { object: "list", data: this.liveModels().map(modelObject) }];
+    if (method === "GET" && (m = path.match(/^\/v1\/models\/([^/]+)$/))) {
+      const model = this.liveModels().find((x) => x.id === decodeURIComponent(m![1]!));
+      if (!model) return [404, apiError(`The model '${m[1]}' does not exist`, "invalid_request_error", "model_not_found", "model")];
+      return [200, modelObject(model)];
+    }
     if (method === "POST" && path === "/v1/chat/completions") {
       this.chatCompletions++;
-      return [200, this.complete(JSON.parse(body.toString("utf8"))).body];
+      const answer = this.complete(JSON.parse(body.toString("utf8")));
+      return [answer.status, answer.body];
     }
     return [404, apiError(`Invalid URL (${method} ${path})`, "invalid_request_error")];
   }
@@ -437,7 +442,7 @@ export class FakeOpenAI {
     const partial = stored.expire || cancelled;
     const outputs: string[] = [];
     const errors: string[] = [];
-    const usage = { input_tokens: 0, output_tokens: 0 };
+    const usage = { input_tokens: 0, output_tokens: 0, cached: 0, reasoning: 0 };
     stored.lines.forEach((request, i) => {
       if (partial && i % 2 === 1) {
         const code = cancelled ? "batch_cancelled" : "batch_expired";
@@ -469,9 +474,23 @@ export class FakeOpenAI {
         );
         return;
       }
-      const { body } = this.complete(request.body);
+      const { status, body } = this.complete(request.body);
+      // A line the model refuses fails on its own, in the error file, as every such line does.
+      if (status !== 200) {
+        errors.push(
+          JSON.stringify({
+            id: this.id("batch_req_"),
+            custom_id: request.custom_id,
+            response: { status_code: status, request_id: this.id("req_"), body },
+            error: null,
+          }),
+        );
+        return;
+      }
       usage.input_tokens += body.usage.prompt_tokens;
       usage.output_tokens += body.usage.completion_tokens;
+      usage.cached += body.usage.prompt_tokens_details.cached_tokens;
+      usage.reasoning += body.usage.completion_tokens_details.reasoning_tokens;
       outputs.push(
         JSON.stringify({
           id: this.id("batch_req_"),
@@ -486,9 +505,10 @@ export class FakeOpenAI {
     shuffle(errors, this.random);
     batch.request_counts = { total: stored.lines.length, completed: outputs.length, failed: errors.length };
     batch.usage = {
-      ...usage,
-      input_tokens_details: { cached_tokens: 0 },
-      output_tokens_details: { reasoning_tokens: 0 },
+      input_tokens: usage.input_tokens,
+      output_tokens: usage.output_tokens,
+      input_tokens_details: { cached_tokens: usage.cached },
+      output_tokens_details: { reasoning_tokens: usage.reasoning },
       total_tokens: usage.input_tokens + usage.output_tokens,
     };
     for (let i = 0; i < outputs.length && this.corruptLinesLeft > 0; i++, this.corruptLinesLeft--)
@@ -517,7 +537,25 @@ export class FakeOpenAI {
    * A chat completion that follows the prompt's `[Section]` format, unless a knob says otherwise;
    * with a json_schema response format it is JSON that fits the schema, as strict mode promises.
    */
-  complete(request: any) {
+  /** Models not yet shut down. */
+  private liveModels(): FakeModel[] {
+    return this.models.filter((m) => !m.shutdown_date || m.shutdown_date > this.today);
+  }
+
+  /** Tokens of the prompt's longest prefix seen before, in steps of 128 from 1,024, as the service caches them. */
+  private cachedTokens(prompt: string, tokens: number): number {
+    let cached = 0;
+    for (let k = Math.floor(tokens / 128) * 128; k >= 1024; k -= 128) {
+      const prefix = prompt.slice(0, k * 4);
+      if (!cached && this.prefixes.has(prefix)) cached = k;
+      this.prefixes.add(prefix);
+    }
+    return cached;
+  }
+
+  complete(request: any): { status: number; body: any } {
+    const refused = refusal(this.models, request, this.today);
+    if (refused) return { status: refused.status, body: { error: refused.error } };
     const prompt = (request.messages ?? []).map((m: any) => String(m.content)).join("\n");
     const schema =
       request.response_format?.type === "json_schema"
@@ -534,9 +572,19 @@ export class FakeOpenAI {
       : kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") ||
         sentence(this.random, "Answer");
     if (truncated) content = content.slice(0, Math.ceil(content.length / 2));
-    const completionTokens = Math.ceil(content.length / 4);
+    // Reasoning comes first and counts against max_completion_tokens: what it leaves is for the answer.
+    const effort = effortOf(this.models, request);
+    const limit = request.max_completion_tokens ?? Infinity;
+    const wanted = effort ? Math.round(REASONING_TOKENS[effort]! * (0.8 + 0.4 * this.random())) : 0;
+    const reasoningTokens = Math.min(wanted, limit);
+    const room = limit - reasoningTokens;
+    let cut = truncated;
+    if (Math.ceil(content.length / 4) > room) [content, cut] = [content.slice(0, room * 4), true];
+    const completionTokens = reasoningTokens + Math.ceil(content.length / 4);
     const prompt_tokens = promptTokens(request);
+    const cached_tokens = this.cachedTokens(prompt, prompt_tokens);
     return {
+      status: 200,
       body: {
         id: this.id("chatcmpl-"),
         object: "chat.completion",
@@ -547,13 +595,15 @@ export class FakeOpenAI {
             index: 0,
             message: { role: "assistant", content, refusal: null },
             logprobs: null,
-            finish_reason: truncated ? "length" : "stop",
+            finish_reason: cut ? "length" : "stop",
           },
         ],
         usage: {
           prompt_tokens,
           completion_tokens: completionTokens,
           total_tokens: prompt_tokens + completionTokens,
+          prompt_tokens_details: { cached_tokens, audio_tokens: 0 },
+          completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
         },
         system_fingerprint: "fp_fake",
       },
@@ -686,4 +736,8 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+function modelObject(model: FakeModel) {
+  return { id: model.id, object: "model", created: 1764547200, owned_by: "system", shutdown_date: model.shutdown_date };
 }

@@ -86,13 +86,13 @@ describe("synthai generate against the fake Batch API", () => {
     expect(metrics.reduce((s, m) => s + Number(m.prompt_tokens), 0)).toBe(usage.input);
     expect(metrics.reduce((s, m) => s + Number(m.completion_tokens), 0)).toBe(usage.output);
     for (const m of metrics) {
-      // gpt-4o-mini at batch price: $0.075 in, $0.30 out per 1M tokens.
+      // gpt-6-luna at batch price: $0.05 in, $0.25 out per 1M tokens.
       expect(Number(m.cost_usd)).toBeCloseTo(
-        (Number(m.prompt_tokens) * 0.075 + Number(m.completion_tokens) * 0.3) / 1e6,
+        (Number(m.prompt_tokens) * 0.05 + Number(m.completion_tokens) * 0.25) / 1e6,
         12,
       );
       expect(Number(m.total_tokens)).toBe(Number(m.prompt_tokens) + Number(m.completion_tokens));
-      expect(m.model).toBe("gpt-4o-mini-2024-07-18");
+      expect(m.model).toBe("gpt-6-luna-2024-07-18");
     }
 
     const second = await runCli(["-n", "25", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], {
@@ -308,7 +308,7 @@ describe("synthai generate against the fake Batch API", () => {
     const list = await runCli(["status"], { cwd });
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/RUN\s+CREATED\s+MODEL\s+SAMPLES/);
-    expect(list.stdout).toMatch(/gpt-4o-mini\s+4\/4\s+2 completed/);
+    expect(list.stdout).toMatch(/gpt-6-luna\s+4\/4\s+2 completed/);
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
     const detail = await runCli(["status", runId, "--json"], { cwd });
     const json = JSON.parse(detail.stdout);

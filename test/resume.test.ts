@@ -24,7 +24,7 @@ const fast = ["--poll-interval", "0.02", "-j", PARAMS, "-p", "out.csv"];
 function billedUsd(): number {
   return server.fake.batches.reduce(
     (s, b) =>
-      s + ((b.batch.usage?.input_tokens ?? 0) * 0.075 + (b.batch.usage?.output_tokens ?? 0) * 0.3) / 1e6,
+      s + ((b.batch.usage?.input_tokens ?? 0) * 0.05 + (b.batch.usage?.output_tokens ?? 0) * 0.25) / 1e6,
     0,
   );
 }

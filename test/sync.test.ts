@@ -25,7 +25,7 @@ describe("--mode sync", () => {
     const metrics = await readCsv(join(cwd, "out_metrics.csv"));
     for (const m of metrics)
       expect(Number(m.cost_usd)).toBeCloseTo(
-        (Number(m.prompt_tokens) * 0.15 + Number(m.completion_tokens) * 0.6) / 1e6,
+        (Number(m.prompt_tokens) * 0.1 + Number(m.completion_tokens) * 0.5) / 1e6,
         12,
       );
   });

@@ -55,7 +55,17 @@ export default command({
       default: true,
       negativeDescription: "Do not write the metrics CSV",
     },
-    model: { type: "string", description: "Model", default: "gpt-4o-mini" },
+    model: { type: "string", description: "Model (`synthai models` lists them)", default: "gpt-6-luna" },
+    canary: {
+      type: "boolean",
+      default: true,
+      description: "Send the first request directly before the first batch (at most a cent), so a request the service refuses stops the run before a batch is sent",
+      negativeDescription: "Submit the first batch without a request sent directly first",
+    },
+    "reasoning-effort": {
+      type: "string",
+      description: "none, minimal, low, medium, high, xhigh or max, for a model that reasons (default: the cheapest it takes)",
+    },
     seed: {
       type: "string",
       description: "Seed of the random draws (default: random, recorded in the manifest)",
@@ -71,6 +81,10 @@ export default command({
     "input-price": {
       type: "string",
       description: "Batch price of input tokens, USD per 1M (overrides the table)",
+    },
+    "cached-input-price": {
+      type: "string",
+      description: "Batch price of cached input tokens, USD per 1M (default: the catalogue's, or --input-price)",
     },
     "output-price": {
       type: "string",

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
+import { DEFAULT_MODEL, EFFORTS, checkRequestShape, cheapestEffort, modelInfo, type Effort } from "../api/models.ts";
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import type { RunConfig } from "../run/manifest.ts";
 
@@ -22,6 +23,9 @@ export interface GenerateArgs {
   delimiter?: string;
   "input-price"?: string;
   "output-price"?: string;
+  "cached-input-price"?: string;
+  "reasoning-effort"?: string;
+  canary?: boolean;
   "base-url"?: string;
   "keep-remote"?: boolean;
   "max-in-flight"?: string;
@@ -74,7 +78,7 @@ export function baseUrl(value: string | undefined): string | undefined {
   return value;
 }
 
-export function toRunConfig(args: GenerateArgs, seedFallback: () => number): RunConfig {
+export function toRunConfig(args: GenerateArgs, seedFallback: () => number, today = new Date()): RunConfig {
   const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? 10;
   const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? 1;
   if (batches > samples)
@@ -82,7 +86,8 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
       `-b/--batches (${batches}) is larger than -n/--samples (${samples})`,
       "use at most one batch per sample",
     );
-  const model = args.model || "gpt-4o-mini";
+  const model = args.model || DEFAULT_MODEL;
+  const effort = parseEffort(args["reasoning-effort"]);
   const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
   if (delimiter !== undefined && delimiter.length !== 1)
     throw new UserError(
@@ -108,6 +113,7 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
     price: priceFor(model, mode, {
       input: number(args["input-price"], "--input-price", { min: 0 }),
       output: number(args["output-price"], "--output-price", { min: 0 }),
+      cachedInput: number(args["cached-input-price"], "--cached-input-price", { min: 0 }),
     }),
     metrics: args.metrics !== false,
     maxAttempts: number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? 10,
@@ -115,10 +121,16 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
   };
   if (args.spec) config.specFile = resolve(args.spec);
   if (temperature !== undefined) config.temperature = temperature;
+  // A model that reasons is asked for an effort, by default the cheapest it takes ("none").
+  const info = modelInfo(model);
+  const reasoningEffort = effort ?? (info ? cheapestEffort(info) : undefined);
+  if (reasoningEffort) config.reasoningEffort = reasoningEffort;
+  checkRequestShape(model, { ...(reasoningEffort ? { effort: reasoningEffort } : {}), ...(temperature !== undefined ? { temperature } : {}) }, today);
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
   if (args["keep-remote"]) config.keepRemote = true;
+  if (args.canary === false) config.noCanary = true;
   const maxInFlight = number(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
   if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
   const maxEnqueuedTokens = number(args["max-enqueued-tokens"], "--max-enqueued-tokens", {
@@ -138,6 +150,13 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number): Run
     if (tpm !== undefined) config.tpm = tpm;
   }
   return config;
+}
+
+export function parseEffort(value: string | undefined): Effort | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!(EFFORTS as readonly string[]).includes(value))
+    throw new UserError(`--reasoning-effort must be one of ${EFFORTS.join(", ")}, got "${value}"`, "none is the cheapest, where the model takes it");
+  return value as Effort;
 }
 
 export function parseSampling(value: string | undefined): Sampling {

@@ -49,6 +49,7 @@ export function requestFor(
     model: config.model,
     maxTokens: config.maxTokens,
     ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
+    ...(config.reasoningEffort ? { effort: config.reasoningEffort } : {}),
     ...(schema ? { schema } : {}),
   };
   return { custom_id: id, method: "POST", url: endpoint.url, body: endpoint.body(messages, options) };

@@ -23,7 +23,12 @@ import type { Log } from "../io/log.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
 
-export type SampleStatus = "ok" | "malformed" | "truncated" | "failed" | "missing";
+/**
+ * The verdicts on an answer, a closed list that status, inspect and the report read alike:
+ * valid; malformed (asked again); cut off at the token limit; reasoning used the whole token
+ * limit, leaving no answer; failed (refused, filtered, or a server error); missing.
+ */
+export type SampleStatus = "ok" | "malformed" | "truncated" | "reasoning" | "failed" | "missing";
 
 /** One answer (or its absence) for one sample at one attempt: a line of samples/*.jsonl. */
 export interface SampleResult {
@@ -41,6 +46,8 @@ export interface SampleResult {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
   cost_usd: number;
   model: string;
   time: number;
@@ -57,6 +64,8 @@ export interface LineVerdict {
   model?: string;
   prompt_tokens: number;
   completion_tokens: number;
+  cached_tokens?: number;
+  reasoning_tokens?: number;
   /** Worth asking again: a malformed answer or a transient failure, not a cut-off answer. */
   retryable: boolean;
 }
@@ -114,7 +123,18 @@ export function judgeLine(
     model: read.model,
     prompt_tokens: read.promptTokens,
     completion_tokens: read.completionTokens,
+    cached_tokens: read.cachedTokens,
+    reasoning_tokens: read.reasoningTokens,
   };
+  // Reasoning counts against the same limit: when it takes all of it, no answer is left, and
+  // asking again unchanged would pay for the same thinking.
+  if (read.finish === "length" && !answer.trim() && read.reasoningTokens > 0)
+    return {
+      ...common,
+      status: "reasoning",
+      reason: `reasoning used all ${read.completionTokens} tokens; raise --max-tokens or lower --reasoning-effort`,
+      retryable: false,
+    };
   if (read.finish === "length")
     return {
       ...common,
@@ -162,11 +182,14 @@ export async function collectBatch(
     malformed: 0,
     failed: 0,
     truncated: 0,
+    reasoning: 0,
     missing: 0,
     retry: 0,
     givenUp: 0,
     promptTokens: 0,
     completionTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
     costUsd: 0,
   };
   const retryIds = new Set<string>();
@@ -177,11 +200,15 @@ export async function collectBatch(
     draw: DrawsLine,
     verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus },
   ) => {
-    const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens);
+    const cached = verdict.cached_tokens ?? 0;
+    const reasoning = verdict.reasoning_tokens ?? 0;
+    const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens, cached);
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
     collected[verdict.status]++;
     collected.promptTokens += verdict.prompt_tokens;
     collected.completionTokens += verdict.completion_tokens;
+    collected.cachedTokens += cached;
+    collected.reasoningTokens += reasoning;
     collected.costUsd += cost;
     if (retry) {
       collected.retry++;
@@ -204,6 +231,8 @@ export async function collectBatch(
       prompt_tokens: verdict.prompt_tokens,
       completion_tokens: verdict.completion_tokens,
       total_tokens: verdict.prompt_tokens + verdict.completion_tokens,
+      cached_tokens: cached,
+      reasoning_tokens: reasoning,
       cost_usd: cost,
       model: verdict.model ?? config.model,
       time: turnaround,
@@ -248,7 +277,8 @@ export async function collectBatch(
     draws.close();
   }
   // What the service billed for the batch is its cost, even for answers that could not be read.
-  if (record.usage) collected.costUsd = costUsd(price, record.usage.input_tokens, record.usage.output_tokens);
+  if (record.usage)
+    collected.costUsd = costUsd(price, record.usage.input_tokens, record.usage.output_tokens, record.usage.cached_tokens);
   writer.close();
   await rename(`${target}.tmp`, target);
   return { collected, retryIds, corrupt };
@@ -350,6 +380,6 @@ export async function collect(
   if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
   log(
     `collected ${record.batchId === "sync" ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
-      `${collected.truncated} cut off; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`,
+      `${collected.truncated} cut off${collected.reasoning ? `, ${collected.reasoning} left empty by reasoning` : ""}; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`,
   );
 }

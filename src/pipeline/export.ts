@@ -21,6 +21,8 @@ export const METRIC_COLUMNS = [
   "attempt",
   "cost_usd",
   "model",
+  "cached_tokens",
+  "reasoning_tokens",
 ];
 
 /** `dataset.csv` → `dataset_metrics.csv`, as the seed names it. */
@@ -181,6 +183,8 @@ async function appendRows(
         s.attempt,
         roundUsd(s.cost_usd),
         s.model,
+        s.cached_tokens ?? 0,
+        s.reasoning_tokens ?? 0,
       ]);
     });
     crashPoint("during-export");

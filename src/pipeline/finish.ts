@@ -53,7 +53,7 @@ async function exportWithProgress(
 }
 
 function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
-  const { valid, reRequested, givenUp, costUsd: spent } = summarize(manifest);
+  const { valid, reRequested, givenUp, costUsd: spent, standardUsd, reasoningEmpty } = summarize(manifest);
   const nothing =
     valid === 0
       ? ` — no answer was valid: \`synthai inspect ${manifest.id} --failed\` shows why`
@@ -62,7 +62,7 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
         : "";
   return (
     `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
-    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(spent * 2)})`}; ${reRequested} re-requested, ${givenUp} given up${nothing}`
+    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(standardUsd)})`}; ${reRequested} re-requested, ${givenUp} given up${reasoningEmpty ? ` (${reasoningEmpty} left empty by reasoning: raise --max-tokens or lower --reasoning-effort)` : ""}${nothing}`
   );
 }
 

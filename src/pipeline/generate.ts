@@ -27,6 +27,9 @@ import { loadDataset, type Dataset } from "../dataset/spec.ts";
 import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
+import { checkModel, sendCanary } from "./canary.ts";
+import { EXPECTED_REASONING } from "../api/models.ts";
+import type OpenAI from "openai";
 import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
@@ -47,7 +50,11 @@ export async function generate(
   const dataset = await loadDataset(config.specFile);
   await checkInputs(config, params, dataset, runsDir, Boolean(options.yes));
   const client = options.dryRun ? undefined : await makeClient(connection);
-  if (client) await preflight(client, config.mode);
+  if (client) {
+    await preflight(client, config.mode);
+    await checkModel(client, config, options.log);
+  }
+  warnAboutTokens(config, options.log);
   const id = newRunId(new Date());
   options.onRun?.(id);
   const runDir = join(runsDir, id);
@@ -82,10 +89,29 @@ export async function generate(
     if (options.pilot && !(await runPilot(client!, runDir, manifest, dataset, options.pilot, options))) {
       return stop(runDir, manifest, "pilot: waiting for a go; the requests are built", options.log);
     }
+    await canaryFirst(client!, runDir, manifest, options.log);
     return await driveAndNotify(runDir, manifest, client!, dataset, options);
   } finally {
     unlock();
   }
+}
+
+/** The canary goes before the first batch of a run (not in sync mode: there every request goes directly). */
+async function canaryFirst(client: OpenAI, runDir: string, manifest: Manifest, log: Log): Promise<void> {
+  const { config } = manifest;
+  if (config.mode === "sync" || config.noCanary || manifest.pilot || (manifest.canary && !manifest.canary.refused)) return;
+  if (manifest.batches.some((b) => b.step !== "pending")) return;
+  await sendCanary(client, runDir, manifest, log);
+}
+
+/** Reasoning spends the answer's tokens first: a limit below what the effort needs leaves answers empty. */
+function warnAboutTokens(config: RunConfig, log: Log): void {
+  const needed = config.reasoningEffort ? EXPECTED_REASONING[config.reasoningEffort] : 0;
+  if (needed && config.maxTokens < needed + 200)
+    log(
+      `warning: --max-tokens ${config.maxTokens} leaves little room: reasoning at effort ${config.reasoningEffort} often takes ${needed} tokens of it; ` +
+        "raise --max-tokens or lower --reasoning-effort",
+    );
 }
 
 /**
@@ -151,6 +177,7 @@ export async function resume(
     if (manifest.state === "building")
       await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
     if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
+    await canaryFirst(client, runDir, manifest, options.log);
     return driveAndNotify(runDir, manifest, client, dataset, options);
   });
 }

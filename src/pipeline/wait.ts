@@ -57,7 +57,12 @@ export function applyBatch(record: BatchRecord, batch: Batch): void {
   if (finished) record.finishedAt = finished;
   if (batch.expires_at) record.expiresAt = batch.expires_at;
   if (batch.usage)
-    record.usage = { input_tokens: batch.usage.input_tokens, output_tokens: batch.usage.output_tokens };
+    record.usage = {
+      input_tokens: batch.usage.input_tokens,
+      output_tokens: batch.usage.output_tokens,
+      cached_tokens: batch.usage.input_tokens_details?.cached_tokens ?? 0,
+      reasoning_tokens: batch.usage.output_tokens_details?.reasoning_tokens ?? 0,
+    };
   if (batch.output_file_id) record.outputFileId = batch.output_file_id;
   if (batch.error_file_id) record.errorFileId = batch.error_file_id;
   if (batch.errors?.data?.length)

@@ -6,6 +6,7 @@ import { UserError } from "../errors.ts";
 import { tryLock } from "../io/lock.ts";
 import { checkRunsDir } from "../io/disk.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
+import { EFFORTS } from "../api/models.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
 
@@ -14,11 +15,15 @@ const Collected = z.object({
   malformed: z.number(),
   failed: z.number(),
   truncated: z.number(),
+  /** Answers left empty because reasoning used the whole token limit. */
+  reasoning: z.number().default(0),
   missing: z.number(),
   retry: z.number(),
   givenUp: z.number(),
   promptTokens: z.number(),
   completionTokens: z.number(),
+  cachedTokens: z.number().default(0),
+  reasoningTokens: z.number().default(0),
   costUsd: z.number(),
 });
 
@@ -42,7 +47,9 @@ const BatchRecord = z.object({
   finishedAt: z.number().optional(),
   expiresAt: z.number().optional(),
   /** Tokens the service billed for the whole batch (reported on batches since 2025-09). */
-  usage: z.object({ input_tokens: z.number(), output_tokens: z.number() }).optional(),
+  usage: z
+    .object({ input_tokens: z.number(), output_tokens: z.number(), cached_tokens: z.number().optional(), reasoning_tokens: z.number().optional() })
+    .optional(),
   outputFileId: z.string().optional(),
   errorFileId: z.string().optional(),
   errors: z.array(z.string()).optional(),
@@ -69,7 +76,9 @@ const Config = z.object({
   maxTokens: z.number().int().positive(),
   temperature: z.number().optional(),
   budgetUsd: z.number().positive().optional(),
-  price: z.object({ input: z.number(), output: z.number() }),
+  price: z.object({ input: z.number(), output: z.number(), cachedInput: z.number().optional() }),
+  /** The reasoning effort asked of a model that reasons. */
+  reasoningEffort: z.enum(EFFORTS).optional(),
   delimiter: z.string().optional(),
   metrics: z.boolean(),
   maxAttempts: z.number().int().positive(),
@@ -85,6 +94,8 @@ const Config = z.object({
   /** How requests are written and answers read (api/endpoints); chat when absent. */
   endpoint: z.enum(Object.keys(ENDPOINTS) as [EndpointName, ...EndpointName[]]).optional(),
   concurrency: z.number().int().positive().optional(),
+  /** --no-canary: the first batch goes without a request sent directly first. */
+  noCanary: z.boolean().optional(),
   rpm: z.number().positive().optional(),
   tpm: z.number().positive().optional(),
 });
@@ -116,6 +127,8 @@ export const Manifest = z.object({
   exports: z.array(Export).optional(),
   /** Sizes of the run folder's files as written (path → bytes), checked before they are used. */
   files: z.record(z.string(), z.number()).optional(),
+  /** The first request, sent directly before any batch: what it cost, or why it was refused. */
+  canary: z.object({ costUsd: z.number(), refused: z.string().optional() }).optional(),
   /** Requests sent directly before the batch (--pilot), and what they cost. */
   pilot: z.object({ requests: z.number(), valid: z.number(), costUsd: z.number() }).optional(),
 });

@@ -53,7 +53,9 @@ export async function writeReport(
     ["given up", String(summary.givenUp)],
     [`cost (${manifest.config.mode ?? "batch"} price)`, formatUsd(summary.costUsd)],
     ["cost per valid sample", formatUsd(costPerValid)],
-    ["saved vs. standard price", formatUsd(manifest.config.mode === "sync" ? 0 : summary.costUsd)],
+    ["saved vs. standard price", formatUsd(summary.standardUsd - summary.costUsd)],
+    ["prompt tokens cached", `${percent(summary.cachedTokens, summary.promptTokens)} (saved ${formatUsd(summary.cacheSavedUsd)})`],
+    ["left empty by reasoning", String(summary.reasoningEmpty)],
   ];
   const sections = [
     section("Prompt tokens per valid sample", histogram(stats.promptTokens)),
@@ -290,4 +292,8 @@ function render() {
 search.addEventListener("input", render); status.addEventListener("change", render); render();
 </script></body></html>
 `;
+}
+
+function percent(part: number, whole: number): string {
+  return `${whole ? ((100 * part) / whole).toFixed(1) : "0.0"}%`;
 }

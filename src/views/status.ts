@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { checkRunsDir } from "../io/disk.ts";
+import { table } from "./table.ts";
 import { formatDuration } from "../io/log.ts";
 import { listRunIds, loadManifest, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
@@ -48,6 +49,8 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
     `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
     `created ${s.createdAt} · model ${s.model} · seed ${manifest.config.seed}`,
     `samples ${s.valid}/${s.asked} valid, ${s.reRequested} re-requested, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
+    `tokens ${s.promptTokens} prompt, ${s.cachedTokens} of them cached (${s.promptTokens ? ((100 * s.cachedTokens) / s.promptTokens).toFixed(1) : "0.0"}%, saved ${formatUsd(s.cacheSavedUsd)}); ` +
+      `${s.reasoningTokens} reasoning${s.reasoningEmpty ? `; ${s.reasoningEmpty} answers left empty by reasoning` : ""}`,
     `output ${manifest.config.output}${ownExport?.done ? ` (${ownExport.rows} rows from index ${ownExport.firstIndex})` : ""}`,
     "",
   ];
@@ -65,7 +68,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
       .join(", ");
     const c = b.collected;
     const result = c
-      ? `${c.ok} ok, ${c.malformed} malformed, ${c.failed + c.missing} failed, ${c.truncated} cut, ${c.givenUp} given up`
+      ? `${c.ok} ok, ${c.malformed} malformed, ${c.failed + c.missing} failed, ${c.truncated} cut, ${c.reasoning ? `${c.reasoning} empty (reasoning), ` : ""}${c.givenUp} given up`
       : "";
     return [
       `c${b.chunk}`,
@@ -84,17 +87,6 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
   );
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
-}
 
 /** For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given up). */
 export function statusExitCode(summary: RunSummary): number {

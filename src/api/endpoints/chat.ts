@@ -7,17 +7,30 @@ export interface ChatBody {
   messages: Message[];
   max_completion_tokens: number;
   temperature?: number;
+  reasoning_effort?: string;
   response_format?: {
     type: "json_schema";
     json_schema: { name: string; strict: true; schema: Record<string, unknown> };
   };
 }
 
+interface ChatAnswer {
+  model?: string;
+  choices?: { finish_reason?: string; message?: { content?: string | null } }[];
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number };
+    completion_tokens_details?: { reasoning_tokens?: number };
+  };
+}
+
 export const chat: Endpoint<ChatBody> = {
   url: "/v1/chat/completions",
 
-  body(messages, { model, maxTokens, temperature, schema }) {
+  body(messages, { model, maxTokens, temperature, effort, schema }) {
     const body: ChatBody = { model, messages, max_completion_tokens: maxTokens };
+    if (effort) body.reasoning_effort = effort;
     if (temperature !== undefined) body.temperature = temperature;
     if (schema)
       body.response_format = { type: "json_schema", json_schema: { name: "sample", strict: true, schema } };
@@ -29,18 +42,16 @@ export const chat: Endpoint<ChatBody> = {
   },
 
   read(responseBody) {
-    const body = (responseBody ?? {}) as {
-      model?: string;
-      usage?: { prompt_tokens?: number; completion_tokens?: number };
-      choices?: { finish_reason?: string; message?: { content?: string } }[];
-    };
+    const body = (responseBody ?? {}) as ChatAnswer;
     const choice = body.choices?.[0];
     return {
-      text: choice?.message?.content,
+      text: choice?.message?.content ?? undefined,
       finish: choice?.finish_reason,
       model: body.model,
       promptTokens: body.usage?.prompt_tokens ?? 0,
       completionTokens: body.usage?.completion_tokens ?? 0,
+      cachedTokens: body.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+      reasoningTokens: body.usage?.completion_tokens_details?.reasoning_tokens ?? 0,
     };
   },
 

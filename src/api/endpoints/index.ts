@@ -13,6 +13,8 @@ export interface RequestOptions {
   model: string;
   maxTokens: number;
   temperature?: number;
+  /** How hard a reasoning model thinks; absent for models that do not reason. */
+  effort?: string;
   /** A JSON Schema for structured output (strict). */
   schema?: Record<string, unknown>;
 }
@@ -25,6 +27,9 @@ export interface Answer {
   model: string | undefined;
   promptTokens: number;
   completionTokens: number;
+  /** Of the prompt, what the service billed as cached; of the completion, what went to reasoning. */
+  cachedTokens: number;
+  reasoningTokens: number;
 }
 
 export interface Endpoint<Body = Record<string, unknown>> {

@@ -1,0 +1,126 @@
+// The model catalogue: what each model costs, how it reasons, what it takes and when it shuts
+// down. Data, dated and sourced; prices move monthly, so check `synthai models --check`
+// against the service and update this table (flags override it for a run).
+import { UserError } from "../errors.ts";
+
+export const CATALOGUE_AS_OF = "2026-11-30";
+export const CATALOGUE_SOURCES = [
+  "OpenAI's model, pricing and deprecation pages (late November 2026)",
+  "the openai SDK 7.57 typings",
+];
+
+export const EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"] as const;
+export type Effort = (typeof EFFORTS)[number];
+
+export interface Model {
+  /** Standard (synchronous) prices, USD per 1M tokens; cached input as billed when a prompt's prefix is cached. */
+  input: number;
+  cachedInput?: number;
+  output: number;
+  /** Reasoning efforts it accepts, and the one it uses when none is asked; absent: it does not reason. */
+  efforts?: readonly Effort[];
+  defaultEffort?: Effort;
+  /** The date it shuts down (YYYY-MM-DD), and what OpenAI names to use instead. */
+  shutdown?: string;
+  replacement?: string;
+  /** A figure from one secondary source only. */
+  unsure?: boolean;
+}
+
+const ALL: readonly Effort[] = EFFORTS;
+const NOT_NONE = EFFORTS.slice(1);
+const NOT_NONE_OR_MINIMAL = EFFORTS.slice(2);
+const reasoning = (efforts: readonly Effort[] = ALL) => ({ efforts, defaultEffort: "medium" as const });
+
+export const MODELS: Record<string, Model> = {
+  "gpt-6-luna": { input: 0.1, cachedInput: 0.01, output: 0.5, ...reasoning() },
+  "gpt-6.1-terra": { input: 1, cachedInput: 0.05, output: 5, ...reasoning() },
+  "gpt-6.1-sol": { input: 2, cachedInput: 0.1, output: 10, ...reasoning(NOT_NONE) },
+  "gpt-6.2-sol": { input: 2, cachedInput: 0.1, output: 10, ...reasoning(NOT_NONE_OR_MINIMAL) },
+  "gpt-6-sol": { input: 2, cachedInput: 0.2, output: 10, ...reasoning() },
+  "gpt-6.2-astra": { input: 8, cachedInput: 0.4, output: 40, ...reasoning(NOT_NONE_OR_MINIMAL), unsure: true },
+  "gpt-6-astra": { input: 10, cachedInput: 1, output: 50, ...reasoning(NOT_NONE) },
+  "gpt-5.6-sol": { input: 4, cachedInput: 0.4, output: 20, ...reasoning() },
+  "gpt-5.6-terra": { input: 2, cachedInput: 0.2, output: 12, ...reasoning() },
+  "gpt-5.6-luna": { input: 0.2, cachedInput: 0.02, output: 1.2, ...reasoning() },
+  "gpt-5.5": { input: 5, output: 30, ...reasoning() },
+  "gpt-5.4": { input: 2.5, cachedInput: 0.25, output: 15, ...reasoning() },
+  "gpt-5.4-mini": { input: 0.75, cachedInput: 0.075, output: 4.5, ...reasoning() },
+  "gpt-5.4-nano": { input: 0.2, cachedInput: 0.02, output: 1.25, ...reasoning(), shutdown: "2027-04-01" },
+  "gpt-5.2": { input: 1.75, cachedInput: 0.175, output: 14, ...reasoning() },
+  "gpt-5.1": { input: 1.25, cachedInput: 0.125, output: 10, ...reasoning(EFFORTS.filter((e) => e !== "minimal")), shutdown: "2027-04-01" },
+  "gpt-5": { input: 1.25, output: 10, ...reasoning(NOT_NONE), shutdown: "2026-12-11", replacement: "gpt-6.1-sol" },
+  "gpt-5-mini": { input: 0.25, output: 2, ...reasoning(NOT_NONE), shutdown: "2026-12-11", replacement: "gpt-6.1-terra" },
+  "gpt-5-nano": { input: 0.05, output: 0.4, ...reasoning(NOT_NONE), shutdown: "2026-12-11", replacement: "gpt-6-luna" },
+  "gpt-4o-mini": { input: 0.15, cachedInput: 0.075, output: 0.6, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
+  "gpt-4o": { input: 2.5, output: 10, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
+  "gpt-4.1": { input: 2, output: 8, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
+  "gpt-4.1-mini": { input: 0.4, output: 1.6, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
+};
+
+/** Shut down already: refused with what to use instead. */
+const GONE: Record<string, { shutdown: string; replacement: string }> = Object.fromEntries([
+  ...["gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "gpt-4o-2024-05-13", "gpt-4.1-nano", "o1", "o1-pro", "o3-mini", "o4-mini"].map(
+    (id) => [id, { shutdown: "2026-10-23", replacement: "gpt-5.6-sol, gpt-5.6-terra or gpt-5.6-luna" }],
+  ),
+  ...["gpt-5-pro", "o3", "o3-pro"].map((id) => [id, { shutdown: "2026-12-11", replacement: "gpt-6.1-sol" }]),
+]);
+
+/** Hidden tokens an answer typically spends on reasoning at each effort (OpenAI's guidance, rounded). */
+export const EXPECTED_REASONING: Record<Effort, number> = { none: 0, minimal: 50, low: 200, medium: 800, high: 2000, xhigh: 4000, max: 8000 };
+
+/** The default: current, cheap, with no announced shutdown. */
+export const DEFAULT_MODEL = "gpt-6-luna";
+
+/** A model's entry; a dated snapshot (gpt-4o-mini-2024-07-18) is its family's. */
+export function modelInfo(model: string): Model | undefined {
+  return MODELS[model] ?? MODELS[familyOf(model)];
+}
+
+function familyOf(model: string): string {
+  return model.replace(/-\d{4}-\d{2}-\d{2}$/, "");
+}
+
+/** The effort synthai asks for when none is given: the cheapest the model accepts ("none" where it can). */
+export function cheapestEffort(model: Model): Effort | undefined {
+  return model.efforts?.[0];
+}
+
+/**
+ * Refuses, before anything is built, a request the model would refuse on every line: a model
+ * that is shut down (or will be before a batch could finish), an effort it does not take, a
+ * temperature while it reasons.
+ */
+export function checkRequestShape(
+  model: string,
+  shape: { effort?: Effort; temperature?: number },
+  today = new Date(),
+): void {
+  const gone = GONE[model] ?? GONE[familyOf(model)];
+  const info = modelInfo(model);
+  const shutdown = gone?.shutdown ?? info?.shutdown;
+  // A batch may take 24 hours: a model shutting down before then cannot finish it.
+  if (shutdown && Date.parse(`${shutdown}T00:00:00Z`) <= today.getTime() + 24 * 3600 * 1000) {
+    const instead = gone?.replacement ?? info?.replacement;
+    throw new UserError(`model ${model} shuts down on ${shutdown}`, instead ? `use ${instead} (--model ${instead.split(/[ ,]/)[0]})` : "choose a current model; `synthai models` lists them");
+  }
+  if (!info) return;
+  if (!info.efforts) {
+    if (shape.effort && shape.effort !== "none") throw new UserError(`model ${model} does not reason; --reasoning-effort ${shape.effort} would be refused`, "leave --reasoning-effort out");
+    return;
+  }
+  const effort = shape.effort ?? cheapestEffort(info);
+  if (effort && !info.efforts.includes(effort))
+    throw new UserError(`model ${model} does not take --reasoning-effort ${effort}`, `use one of ${info.efforts.join(", ")}`);
+  if (shape.temperature !== undefined && effort !== "none")
+    throw new UserError(
+      `model ${model} refuses a temperature while it reasons (effort ${effort})`,
+      info.efforts.includes("none") ? "add --reasoning-effort none, or leave --temperature out" : "leave --temperature out: this model always reasons",
+    );
+}
+
+/** Days until a model shuts down, if it is to (for the warning before a run). */
+export function daysLeft(shutdown: string | null | undefined, today = new Date()): number | undefined {
+  if (!shutdown) return undefined;
+  return Math.floor((Date.parse(`${shutdown}T00:00:00Z`) - today.getTime()) / (24 * 3600 * 1000));
+}

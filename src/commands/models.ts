@@ -1,0 +1,26 @@
+import { makeClient } from "../api/client.ts";
+import { call } from "../api/client.ts";
+import { compareWithService, formatModels, type ServiceModel } from "../views/models.ts";
+import { command, connection, connectionArgs } from "./shared.ts";
+
+export default command({
+  meta: { name: "models", description: "List the model catalogue: prices, reasoning, shutdown dates; --check compares it with the service" },
+  args: {
+    "api-key": connectionArgs["api-key"],
+    "base-url": connectionArgs["base-url"],
+    check: { type: "boolean", description: "Compare the catalogue with the service's GET /v1/models (needs a key)" },
+  },
+  async run({ args }) {
+    console.log(formatModels());
+    if (!args.check) return;
+    const client = await makeClient(connection(args));
+    const service = await call(client, "listing models", async () => {
+      const models: ServiceModel[] = [];
+      for await (const model of client.models.list()) models.push(model as ServiceModel);
+      return models;
+    });
+    const differences = compareWithService(service);
+    console.log(differences.length ? `\nthe service disagrees:\n${differences.map((d) => `  ${d}`).join("\n")}` : "\nthe service agrees with the catalogue");
+    if (differences.length) process.exitCode = 6;
+  },
+});

@@ -1,0 +1,98 @@
+// Before a batch: is the model there for this key, and will the service take what synthai
+// sends? A table cannot know every model and server, so one request goes first, directly.
+import type OpenAI from "openai";
+import type { BatchRequest } from "./build.ts";
+import { apiFailure, call, isApiError, isTransient } from "../api/client.ts";
+import { endpointFor } from "../api/endpoints/index.ts";
+import { daysLeft } from "../api/models.ts";
+import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
+import { UserError } from "../errors.ts";
+import { readJsonl } from "../io/jsonl.ts";
+import type { Log } from "../io/log.ts";
+import { saveManifest, type Manifest, type RunConfig } from "../run/manifest.ts";
+import { join } from "node:path";
+
+/** What the canary may cost at most, at the price of a direct request. */
+const CANARY_USD = 0.01;
+
+/**
+ * Asks the service about the model: unknown to this key, or shutting down before a batch sent
+ * now could finish (24 hours), stops the run; shutting down within 30 days is a warning.
+ */
+export async function checkModel(client: OpenAI, config: RunConfig, log: Log, today = new Date()): Promise<void> {
+  let shutdown: string | null | undefined;
+  try {
+    const model = (await client.models.retrieve(config.model, { maxRetries: 3 })) as { shutdown_date?: string | null };
+    shutdown = model.shutdown_date;
+  } catch (error) {
+    if (!isApiError(error) || error.status !== 404) {
+      if (isApiError(error) && isTransient(error)) return log(`warning: could not ask the service about ${config.model}; going on`);
+      throw apiFailure(error, `asking about model ${config.model}`, client);
+    }
+    // Some OpenAI-compatible servers list their models but cannot retrieve one.
+    const listed = await call(client, "listing models", async () => {
+      for await (const model of client.models.list()) if (model.id === config.model) return true;
+      return false;
+    });
+    if (!listed)
+      throw new UserError(`the service has no model ${config.model} for this key`, "check --model; `synthai models --check` compares the catalogue with what the service offers", 2);
+  }
+  const days = daysLeft(shutdown, today);
+  if (days === undefined) return;
+  if (days <= 1)
+    throw new UserError(`model ${config.model} shuts down on ${shutdown}, before a batch sent now could finish`, "choose a current model; `synthai models` lists them", 2);
+  if (days <= 30) log(`warning: model ${config.model} shuts down on ${shutdown}, in ${days} days`);
+}
+
+/**
+ * Sends the run's first request directly, for at most a cent: if the service refuses it, it
+ * would refuse every line of the batch, a day later. Nothing is submitted then, and its error
+ * is shown. Its cost goes into the run's total.
+ */
+export async function sendCanary(client: OpenAI, runDir: string, manifest: Manifest, log: Log): Promise<void> {
+  const { config } = manifest;
+  const first = manifest.batches[0];
+  if (!first) return;
+  let request: BatchRequest | undefined;
+  for await (const line of readJsonl<BatchRequest>(join(runDir, first.requestsFile))) {
+    request = line;
+    break;
+  }
+  if (!request) return;
+  const endpoint = endpointFor(config.endpoint);
+  const price = directPrice(config);
+  const promptUsd = costUsd(price, first.promptTokens / Math.max(1, first.requests), 0);
+  const tokens = Math.floor(((CANARY_USD - promptUsd) * 1_000_000) / Math.max(price.output, 1e-9));
+  if (tokens < 16) return log("canary skipped: one request would cost more than a cent");
+  const body = endpoint.body(endpoint.prompt(request.body).messages, {
+    model: config.model,
+    maxTokens: Math.min(config.maxTokens, tokens),
+    ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
+    ...(config.reasoningEffort ? { effort: config.reasoningEffort } : {}),
+    ...(endpoint.prompt(request.body).schema ? { schema: endpoint.prompt(request.body).schema as Record<string, unknown> } : {}),
+  });
+  try {
+    const answer = endpoint.read((await endpoint.send(client, body)).body);
+    const usd = costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens);
+    manifest.canary = { costUsd: usd };
+    saveManifest(runDir, manifest);
+    log(`canary: the service took the first request (${formatUsd(usd)})`);
+  } catch (error) {
+    if (!isApiError(error) || isTransient(error)) return log(`warning: the canary request did not get through (${(error as Error).message.split("\n")[0]}); going on`);
+    manifest.canary = { costUsd: 0, refused: error.message };
+    manifest.state = "failed";
+    manifest.reason = `the service refused the first request: ${error.message}`;
+    saveManifest(runDir, manifest);
+    throw new UserError(`the service refused the run's first request (${error.status}): ${error.message}`, "nothing was submitted; fix the model or the request's options (--reasoning-effort, --temperature, --max-tokens) and start again", 2);
+  }
+}
+
+/** What a direct request costs: the list price, or the run's own when it sends directly. */
+function directPrice(config: RunConfig) {
+  if (config.mode === "sync") return config.price;
+  try {
+    return priceFor(config.model, "sync");
+  } catch {
+    return { input: config.price.input * 2, output: config.price.output * 2 };
+  }
+}

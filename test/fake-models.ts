@@ -1,0 +1,63 @@
+/**
+ * The fake service's models, as ../shared/openai/MODELS-2026-12.md describes the real ones:
+ * which exist, when they shut down, which reasoning efforts they take, and what they refuse.
+ * Kept apart from synthai's own catalogue on purpose: the fake models the service, not synthai.
+ */
+export interface FakeModel {
+  id: string;
+  /** YYYY-MM-DD, or null: no announced shutdown. */
+  shutdown_date: string | null;
+  /** Efforts taken, and the one used when a request names none; absent: it does not reason. */
+  efforts?: string[];
+  defaultEffort?: string;
+}
+
+const ALL = ["none", "minimal", "low", "medium", "high", "xhigh", "max"];
+
+export const FAKE_MODELS: FakeModel[] = [
+  { id: "gpt-6-luna", shutdown_date: null, efforts: ALL, defaultEffort: "medium" },
+  { id: "gpt-6.1-terra", shutdown_date: null, efforts: ALL, defaultEffort: "medium" },
+  { id: "gpt-6.1-sol", shutdown_date: null, efforts: ALL.slice(1), defaultEffort: "medium" },
+  { id: "gpt-6.2-sol", shutdown_date: null, efforts: ALL.slice(2), defaultEffort: "medium" },
+  { id: "gpt-5.4-nano", shutdown_date: "2027-04-01", efforts: ALL, defaultEffort: "medium" },
+  { id: "gpt-5-nano", shutdown_date: "2026-12-11", efforts: ALL.slice(1), defaultEffort: "medium" },
+  { id: "gpt-4o-mini", shutdown_date: "2027-01-14" },
+  { id: "gpt-4o", shutdown_date: "2027-01-14" },
+  { id: "gpt-4.1-nano", shutdown_date: "2026-10-23" },
+];
+
+/** Hidden tokens a reasoning model spends per answer at each effort, before it writes a word. */
+export const REASONING_TOKENS: Record<string, number> = { none: 0, minimal: 40, low: 150, medium: 500, high: 1500, xhigh: 3000, max: 6000 };
+
+type Refusal = { status: number; error: { message: string; type: string; param: string | null; code: string } };
+
+/** What the service answers a chat request it will not run: 404 for a model it has not, 400 for a shape it refuses. */
+export function refusal(models: FakeModel[], body: any, today: string): Refusal | undefined {
+  const model = models.find((m) => m.id === body?.model || body?.model?.startsWith(`${m.id}-20`));
+  if (!model || (model.shutdown_date && model.shutdown_date <= today))
+    return {
+      status: 404,
+      error: { message: `The model \`${body?.model}\` does not exist or you do not have access to it.`, type: "invalid_request_error", param: "model", code: "model_not_found" },
+    };
+  const unsupported = (param: string, message: string): Refusal => ({
+    status: 400,
+    error: { message, type: "invalid_request_error", param, code: "unsupported_value" },
+  });
+  const effort = body.reasoning_effort ?? (model.efforts ? model.defaultEffort : undefined);
+  if (!model.efforts && body.reasoning_effort !== undefined)
+    return unsupported("reasoning_effort", `Unsupported parameter: 'reasoning_effort' is not supported with this model.`);
+  if (model.efforts && !model.efforts.includes(effort))
+    return unsupported("reasoning_effort", `Unsupported value: 'reasoning_effort' does not support '${effort}' with this model. Supported values are: ${model.efforts.map((e) => `'${e}'`).join(", ")}.`);
+  if (model.efforts && effort !== "none")
+    for (const param of ["temperature", "top_p", "logprobs", "top_logprobs"])
+      if (body[param] !== undefined) return unsupported(param, `Unsupported parameter: '${param}' is not supported with reasoning_effort '${effort}'.`);
+  if (model.efforts && body.max_tokens !== undefined)
+    return { status: 400, error: { message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", type: "invalid_request_error", param: "max_tokens", code: "unsupported_parameter" } };
+  return undefined;
+}
+
+/** The effort a request runs at, for a model that reasons. */
+export function effortOf(models: FakeModel[], body: any): string | undefined {
+  const model = models.find((m) => m.id === body?.model || body?.model?.startsWith(`${m.id}-20`));
+  return model?.efforts ? (body.reasoning_effort ?? model.defaultEffort) : undefined;
+}
