@@ -27,9 +27,20 @@ export const FAKE_MODELS: FakeModel[] = [
 ];
 
 /** Hidden tokens a reasoning model spends per answer at each effort, before it writes a word. */
-export const REASONING_TOKENS: Record<string, number> = { none: 0, minimal: 40, low: 150, medium: 500, high: 1500, xhigh: 3000, max: 6000 };
+export const REASONING_TOKENS: Record<string, number> = {
+  none: 0,
+  minimal: 40,
+  low: 150,
+  medium: 500,
+  high: 1500,
+  xhigh: 3000,
+  max: 6000,
+};
 
-type Refusal = { status: number; error: { message: string; type: string; param: string | null; code: string } };
+type Refusal = {
+  status: number;
+  error: { message: string; type: string; param: string | null; code: string };
+};
 
 /** What the service answers a chat request it will not run: 404 for a model it has not, 400 for a shape it refuses. */
 export function refusal(models: FakeModel[], body: any, today: string): Refusal | undefined {
@@ -37,7 +48,12 @@ export function refusal(models: FakeModel[], body: any, today: string): Refusal 
   if (!model || (model.shutdown_date && model.shutdown_date <= today))
     return {
       status: 404,
-      error: { message: `The model \`${body?.model}\` does not exist or you do not have access to it.`, type: "invalid_request_error", param: "model", code: "model_not_found" },
+      error: {
+        message: `The model \`${body?.model}\` does not exist or you do not have access to it.`,
+        type: "invalid_request_error",
+        param: "model",
+        code: "model_not_found",
+      },
     };
   const unsupported = (param: string, message: string): Refusal => ({
     status: 400,
@@ -45,14 +61,33 @@ export function refusal(models: FakeModel[], body: any, today: string): Refusal 
   });
   const effort = body.reasoning_effort ?? (model.efforts ? model.defaultEffort : undefined);
   if (!model.efforts && body.reasoning_effort !== undefined)
-    return unsupported("reasoning_effort", `Unsupported parameter: 'reasoning_effort' is not supported with this model.`);
+    return unsupported(
+      "reasoning_effort",
+      `Unsupported parameter: 'reasoning_effort' is not supported with this model.`,
+    );
   if (model.efforts && !model.efforts.includes(effort))
-    return unsupported("reasoning_effort", `Unsupported value: 'reasoning_effort' does not support '${effort}' with this model. Supported values are: ${model.efforts.map((e) => `'${e}'`).join(", ")}.`);
+    return unsupported(
+      "reasoning_effort",
+      `Unsupported value: 'reasoning_effort' does not support '${effort}' with this model. Supported values are: ${model.efforts.map((e) => `'${e}'`).join(", ")}.`,
+    );
   if (model.efforts && effort !== "none")
     for (const param of ["temperature", "top_p", "logprobs", "top_logprobs"])
-      if (body[param] !== undefined) return unsupported(param, `Unsupported parameter: '${param}' is not supported with reasoning_effort '${effort}'.`);
+      if (body[param] !== undefined)
+        return unsupported(
+          param,
+          `Unsupported parameter: '${param}' is not supported with reasoning_effort '${effort}'.`,
+        );
   if (model.efforts && body.max_tokens !== undefined)
-    return { status: 400, error: { message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", type: "invalid_request_error", param: "max_tokens", code: "unsupported_parameter" } };
+    return {
+      status: 400,
+      error: {
+        message:
+          "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        type: "invalid_request_error",
+        param: "max_tokens",
+        code: "unsupported_parameter",
+      },
+    };
   return undefined;
 }
 

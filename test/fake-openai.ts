@@ -40,6 +40,8 @@ export interface FakeOptions {
   /** The first N output lines the fake writes are cut in half (a corrupt download). */
   corruptOutputLines?: number;
   faults?: Fault[];
+  /** The first N flex-tier requests get 429 resource_unavailable (capacity is short). */
+  flexBusy?: number;
   /** The models it serves (default: FAKE_MODELS), and the day it is for them (default: today, UTC). */
   models?: FakeModel[];
   today?: string;
@@ -78,6 +80,7 @@ export class FakeOpenAI {
   readonly uploads: string[] = [];
   chatCompletions = 0;
   private readonly models: FakeModel[];
+  private flexBusyLeft: number;
   private readonly today: string;
   /** Prompt prefixes seen (1,024 tokens and longer), for prompt caching. */
   private readonly prefixes = new Set<string>();
@@ -95,6 +98,7 @@ export class FakeOpenAI {
     this.faults = (options.faults ?? []).map((f) => ({ ...f }));
     this.corruptLinesLeft = options.corruptOutputLines ?? 0;
     this.models = options.models ?? FAKE_MODELS;
+    this.flexBusyLeft = options.flexBusy ?? 0;
     this.today = options.today ?? new Date().toISOString().slice(0, 10);
   }
 
@@ -188,12 +192,21 @@ export class FakeOpenAI {
       return [200, { object: "list", data: this.liveModels().map(modelObject) }];
     if (method === "GET" && (m = path.match(/^\/v1\/models\/([^/]+)$/))) {
       const model = this.liveModels().find((x) => x.id === decodeURIComponent(m![1]!));
-      if (!model) return [404, apiError(`The model '${m[1]}' does not exist`, "invalid_request_error", "model_not_found", "model")];
+      if (!model)
+        return [
+          404,
+          apiError(`The model '${m[1]}' does not exist`, "invalid_request_error", "model_not_found", "model"),
+        ];
       return [200, modelObject(model)];
     }
     if (method === "POST" && path === "/v1/chat/completions") {
       this.chatCompletions++;
       const answer = this.complete(JSON.parse(body.toString("utf8")));
+      return [answer.status, answer.body];
+    }
+    if (method === "POST" && path === "/v1/responses") {
+      this.chatCompletions++;
+      const answer = this.respond(JSON.parse(body.toString("utf8")));
       return [answer.status, answer.body];
     }
     return [404, apiError(`Invalid URL (${method} ${path})`, "invalid_request_error")];
@@ -263,6 +276,11 @@ export class FakeOpenAI {
           null,
           "input_file_id",
         ),
+      ];
+    if (!BATCH_ENDPOINTS.includes(body.endpoint))
+      return [
+        400,
+        apiError(`Invalid 'endpoint': '${body.endpoint}'.`, "invalid_request_error", null, "endpoint"),
       ];
     if (body.completion_window !== "24h")
       return [400, apiError("Invalid completion_window", "invalid_request_error", null, "completion_window")];
@@ -474,7 +492,8 @@ export class FakeOpenAI {
         );
         return;
       }
-      const { status, body } = this.complete(request.body);
+      const { status, body } =
+        request.url === "/v1/responses" ? this.respond(request.body) : this.complete(request.body);
       // A line the model refuses fails on its own, in the error file, as every such line does.
       if (status !== 200) {
         errors.push(
@@ -487,10 +506,12 @@ export class FakeOpenAI {
         );
         return;
       }
-      usage.input_tokens += body.usage.prompt_tokens;
-      usage.output_tokens += body.usage.completion_tokens;
-      usage.cached += body.usage.prompt_tokens_details.cached_tokens;
-      usage.reasoning += body.usage.completion_tokens_details.reasoning_tokens;
+      // Chat usage and Responses usage name the same counts differently.
+      const u = body.usage;
+      usage.input_tokens += u.prompt_tokens ?? u.input_tokens;
+      usage.output_tokens += u.completion_tokens ?? u.output_tokens;
+      usage.cached += (u.prompt_tokens_details ?? u.input_tokens_details).cached_tokens;
+      usage.reasoning += (u.completion_tokens_details ?? u.output_tokens_details).reasoning_tokens;
       outputs.push(
         JSON.stringify({
           id: this.id("batch_req_"),
@@ -553,9 +574,84 @@ export class FakeOpenAI {
     return cached;
   }
 
+  /**
+   * A Responses request, answered by the same model as a chat one: `instructions` and `input`
+   * in, `output` items and `incomplete_details` out, usage in its own words.
+   */
+  respond(request: any): { status: number; body: any } {
+    const input =
+      typeof request.input === "string" ? [{ role: "user", content: request.input }] : (request.input ?? []);
+    const chat: any = {
+      model: request.model,
+      messages: [
+        ...(request.instructions ? [{ role: "system", content: request.instructions }] : []),
+        ...input,
+      ],
+      ...(request.max_output_tokens !== undefined
+        ? { max_completion_tokens: request.max_output_tokens }
+        : {}),
+      ...(request.reasoning?.effort ? { reasoning_effort: request.reasoning.effort } : {}),
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      ...(request.text?.format?.type === "json_schema"
+        ? { response_format: { type: "json_schema", json_schema: request.text.format } }
+        : {}),
+    };
+    const answer = this.complete(chat);
+    if (answer.status !== 200) return answer;
+    const { choices, usage, model } = answer.body;
+    const cut = choices[0].finish_reason === "length";
+    const text = choices[0].message.content;
+    return {
+      status: 200,
+      body: {
+        id: this.id("resp_"),
+        object: "response",
+        created_at: nowSeconds(),
+        status: cut ? "incomplete" : "completed",
+        incomplete_details: cut ? { reason: "max_output_tokens" } : null,
+        model,
+        output: [
+          ...(usage.completion_tokens_details.reasoning_tokens
+            ? [{ id: this.id("rs_"), type: "reasoning", summary: [] }]
+            : []),
+          ...(text
+            ? [
+                {
+                  id: this.id("msg_"),
+                  type: "message",
+                  status: cut ? "incomplete" : "completed",
+                  role: "assistant",
+                  content: [{ type: "output_text", text, annotations: [] }],
+                },
+              ]
+            : []),
+        ],
+        usage: {
+          input_tokens: usage.prompt_tokens,
+          input_tokens_details: { cached_tokens: usage.prompt_tokens_details.cached_tokens },
+          output_tokens: usage.completion_tokens,
+          output_tokens_details: { reasoning_tokens: usage.completion_tokens_details.reasoning_tokens },
+          total_tokens: usage.total_tokens,
+        },
+        service_tier: request.service_tier ?? "default",
+      },
+    };
+  }
+
   complete(request: any): { status: number; body: any } {
     const refused = refusal(this.models, request, this.today);
     if (refused) return { status: refused.status, body: { error: refused.error } };
+    if (request.service_tier === "flex" && this.flexBusyLeft > 0) {
+      this.flexBusyLeft--;
+      return {
+        status: 429,
+        body: apiError(
+          "Resource unavailable for the flex tier; please retry later.",
+          "rate_limit_error",
+          "resource_unavailable",
+        ),
+      };
+    }
     const prompt = (request.messages ?? []).map((m: any) => String(m.content)).join("\n");
     const schema =
       request.response_format?.type === "json_schema"
@@ -603,9 +699,15 @@ export class FakeOpenAI {
           completion_tokens: completionTokens,
           total_tokens: prompt_tokens + completionTokens,
           prompt_tokens_details: { cached_tokens, audio_tokens: 0 },
-          completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+          completion_tokens_details: {
+            reasoning_tokens: reasoningTokens,
+            audio_tokens: 0,
+            accepted_prediction_tokens: 0,
+            rejected_prediction_tokens: 0,
+          },
         },
         system_fingerprint: "fp_fake",
+        service_tier: request.service_tier === "flex" ? "flex" : "default",
       },
     };
   }
@@ -635,9 +737,15 @@ function valueFor(schema: any, random: () => number, name: string): unknown {
 }
 
 function promptTokens(body: any): number {
-  const schema = body?.response_format?.json_schema?.schema;
+  const schema = body?.response_format?.json_schema?.schema ?? body?.text?.format?.schema;
+  // Chat messages, or a Responses request's instructions and input.
+  const input = typeof body?.input === "string" ? [{ content: body.input }] : (body?.input ?? []);
+  const messages = body?.messages ?? [
+    ...(body?.instructions ? [{ content: body.instructions }] : []),
+    ...input,
+  ];
   const chars =
-    (body?.messages ?? []).reduce((s: number, m: any) => s + String(m.content).length, 0) +
+    messages.reduce((s: number, m: any) => s + String(m.content).length, 0) +
     (schema ? JSON.stringify(schema).length : 0);
   return Math.ceil(chars / 4) + 7;
 }
@@ -738,6 +846,24 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/** The endpoints a batch may run (the Batch API's documented list). */
+const BATCH_ENDPOINTS = [
+  "/v1/responses",
+  "/v1/chat/completions",
+  "/v1/embeddings",
+  "/v1/completions",
+  "/v1/moderations",
+  "/v1/images/generations",
+  "/v1/images/edits",
+  "/v1/videos",
+];
+
 function modelObject(model: FakeModel) {
-  return { id: model.id, object: "model", created: 1764547200, owned_by: "system", shutdown_date: model.shutdown_date };
+  return {
+    id: model.id,
+    object: "model",
+    created: 1764547200,
+    owned_by: "system",
+    shutdown_date: model.shutdown_date,
+  };
 }

@@ -38,7 +38,13 @@ export const MODELS: Record<string, Model> = {
   "gpt-6.1-sol": { input: 2, cachedInput: 0.1, output: 10, ...reasoning(NOT_NONE) },
   "gpt-6.2-sol": { input: 2, cachedInput: 0.1, output: 10, ...reasoning(NOT_NONE_OR_MINIMAL) },
   "gpt-6-sol": { input: 2, cachedInput: 0.2, output: 10, ...reasoning() },
-  "gpt-6.2-astra": { input: 8, cachedInput: 0.4, output: 40, ...reasoning(NOT_NONE_OR_MINIMAL), unsure: true },
+  "gpt-6.2-astra": {
+    input: 8,
+    cachedInput: 0.4,
+    output: 40,
+    ...reasoning(NOT_NONE_OR_MINIMAL),
+    unsure: true,
+  },
   "gpt-6-astra": { input: 10, cachedInput: 1, output: 50, ...reasoning(NOT_NONE) },
   "gpt-5.6-sol": { input: 4, cachedInput: 0.4, output: 20, ...reasoning() },
   "gpt-5.6-terra": { input: 2, cachedInput: 0.2, output: 12, ...reasoning() },
@@ -48,11 +54,41 @@ export const MODELS: Record<string, Model> = {
   "gpt-5.4-mini": { input: 0.75, cachedInput: 0.075, output: 4.5, ...reasoning() },
   "gpt-5.4-nano": { input: 0.2, cachedInput: 0.02, output: 1.25, ...reasoning(), shutdown: "2027-04-01" },
   "gpt-5.2": { input: 1.75, cachedInput: 0.175, output: 14, ...reasoning() },
-  "gpt-5.1": { input: 1.25, cachedInput: 0.125, output: 10, ...reasoning(EFFORTS.filter((e) => e !== "minimal")), shutdown: "2027-04-01" },
-  "gpt-5": { input: 1.25, output: 10, ...reasoning(NOT_NONE), shutdown: "2026-12-11", replacement: "gpt-6.1-sol" },
-  "gpt-5-mini": { input: 0.25, output: 2, ...reasoning(NOT_NONE), shutdown: "2026-12-11", replacement: "gpt-6.1-terra" },
-  "gpt-5-nano": { input: 0.05, output: 0.4, ...reasoning(NOT_NONE), shutdown: "2026-12-11", replacement: "gpt-6-luna" },
-  "gpt-4o-mini": { input: 0.15, cachedInput: 0.075, output: 0.6, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
+  "gpt-5.1": {
+    input: 1.25,
+    cachedInput: 0.125,
+    output: 10,
+    ...reasoning(EFFORTS.filter((e) => e !== "minimal")),
+    shutdown: "2027-04-01",
+  },
+  "gpt-5": {
+    input: 1.25,
+    output: 10,
+    ...reasoning(NOT_NONE),
+    shutdown: "2026-12-11",
+    replacement: "gpt-6.1-sol",
+  },
+  "gpt-5-mini": {
+    input: 0.25,
+    output: 2,
+    ...reasoning(NOT_NONE),
+    shutdown: "2026-12-11",
+    replacement: "gpt-6.1-terra",
+  },
+  "gpt-5-nano": {
+    input: 0.05,
+    output: 0.4,
+    ...reasoning(NOT_NONE),
+    shutdown: "2026-12-11",
+    replacement: "gpt-6-luna",
+  },
+  "gpt-4o-mini": {
+    input: 0.15,
+    cachedInput: 0.075,
+    output: 0.6,
+    shutdown: "2027-01-14",
+    replacement: "gpt-6-luna",
+  },
   "gpt-4o": { input: 2.5, output: 10, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
   "gpt-4.1": { input: 2, output: 8, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
   "gpt-4.1-mini": { input: 0.4, output: 1.6, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
@@ -60,14 +96,30 @@ export const MODELS: Record<string, Model> = {
 
 /** Shut down already: refused with what to use instead. */
 const GONE: Record<string, { shutdown: string; replacement: string }> = Object.fromEntries([
-  ...["gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "gpt-4o-2024-05-13", "gpt-4.1-nano", "o1", "o1-pro", "o3-mini", "o4-mini"].map(
-    (id) => [id, { shutdown: "2026-10-23", replacement: "gpt-5.6-sol, gpt-5.6-terra or gpt-5.6-luna" }],
-  ),
+  ...[
+    "gpt-3.5-turbo",
+    "gpt-4",
+    "gpt-4-turbo",
+    "gpt-4o-2024-05-13",
+    "gpt-4.1-nano",
+    "o1",
+    "o1-pro",
+    "o3-mini",
+    "o4-mini",
+  ].map((id) => [id, { shutdown: "2026-10-23", replacement: "gpt-5.6-sol, gpt-5.6-terra or gpt-5.6-luna" }]),
   ...["gpt-5-pro", "o3", "o3-pro"].map((id) => [id, { shutdown: "2026-12-11", replacement: "gpt-6.1-sol" }]),
 ]);
 
 /** Hidden tokens an answer typically spends on reasoning at each effort (OpenAI's guidance, rounded). */
-export const EXPECTED_REASONING: Record<Effort, number> = { none: 0, minimal: 50, low: 200, medium: 800, high: 2000, xhigh: 4000, max: 8000 };
+export const EXPECTED_REASONING: Record<Effort, number> = {
+  none: 0,
+  minimal: 50,
+  low: 200,
+  medium: 800,
+  high: 2000,
+  xhigh: 4000,
+  max: 8000,
+};
 
 /** The default: current, cheap, with no announced shutdown. */
 export const DEFAULT_MODEL = "gpt-6-luna";
@@ -102,20 +154,34 @@ export function checkRequestShape(
   // A batch may take 24 hours: a model shutting down before then cannot finish it.
   if (shutdown && Date.parse(`${shutdown}T00:00:00Z`) <= today.getTime() + 24 * 3600 * 1000) {
     const instead = gone?.replacement ?? info?.replacement;
-    throw new UserError(`model ${model} shuts down on ${shutdown}`, instead ? `use ${instead} (--model ${instead.split(/[ ,]/)[0]})` : "choose a current model; `synthai models` lists them");
+    throw new UserError(
+      `model ${model} shuts down on ${shutdown}`,
+      instead
+        ? `use ${instead} (--model ${instead.split(/[ ,]/)[0]})`
+        : "choose a current model; `synthai models` lists them",
+    );
   }
   if (!info) return;
   if (!info.efforts) {
-    if (shape.effort && shape.effort !== "none") throw new UserError(`model ${model} does not reason; --reasoning-effort ${shape.effort} would be refused`, "leave --reasoning-effort out");
+    if (shape.effort && shape.effort !== "none")
+      throw new UserError(
+        `model ${model} does not reason; --reasoning-effort ${shape.effort} would be refused`,
+        "leave --reasoning-effort out",
+      );
     return;
   }
   const effort = shape.effort ?? cheapestEffort(info);
   if (effort && !info.efforts.includes(effort))
-    throw new UserError(`model ${model} does not take --reasoning-effort ${effort}`, `use one of ${info.efforts.join(", ")}`);
+    throw new UserError(
+      `model ${model} does not take --reasoning-effort ${effort}`,
+      `use one of ${info.efforts.join(", ")}`,
+    );
   if (shape.temperature !== undefined && effort !== "none")
     throw new UserError(
       `model ${model} refuses a temperature while it reasons (effort ${effort})`,
-      info.efforts.includes("none") ? "add --reasoning-effort none, or leave --temperature out" : "leave --temperature out: this model always reasons",
+      info.efforts.includes("none")
+        ? "add --reasoning-effort none, or leave --temperature out"
+        : "leave --temperature out: this model always reasons",
     );
 }
 

@@ -13,7 +13,10 @@ export interface Price {
 }
 
 /** Batch price for a model; flags (batch USD per 1M tokens) override the catalogue. */
-export function batchPrice(model: string, override: { input?: number; output?: number; cachedInput?: number } = {}): Price {
+export function batchPrice(
+  model: string,
+  override: { input?: number; output?: number; cachedInput?: number } = {},
+): Price {
   return priceFor(model, "batch", override);
 }
 
@@ -24,7 +27,11 @@ export function batchPrice(model: string, override: { input?: number; output?: n
 export function priceFor(
   model: string,
   mode: "batch" | "sync",
-  override: { input?: number | undefined; output?: number | undefined; cachedInput?: number | undefined } = {},
+  override: {
+    input?: number | undefined;
+    output?: number | undefined;
+    cachedInput?: number | undefined;
+  } = {},
 ): Price {
   const info = modelInfo(model);
   const share = mode === "batch" ? providerFor().batchShare : 1;
@@ -36,14 +43,26 @@ export function priceFor(
       "pass its prices in USD per 1M tokens with --input-price and --output-price; `synthai models` lists the known ones",
     );
   // An input price given by hand is also the cached one, unless that is given too.
-  const cachedInput = override.cachedInput ?? (override.input === undefined && info?.cachedInput !== undefined ? info.cachedInput * share : input);
+  const cachedInput =
+    override.cachedInput ??
+    (override.input === undefined && info?.cachedInput !== undefined ? info.cachedInput * share : input);
   return cachedInput === input ? { input, output } : { input, output, cachedInput };
 }
 
 /** What tokens cost; `cachedTokens` are the part of the prompt the service billed as cached. */
-export function costUsd(price: Price, promptTokens: number, completionTokens: number, cachedTokens = 0): number {
+export function costUsd(
+  price: Price,
+  promptTokens: number,
+  completionTokens: number,
+  cachedTokens = 0,
+): number {
   const cached = Math.min(cachedTokens, promptTokens);
-  return ((promptTokens - cached) * price.input + cached * (price.cachedInput ?? price.input) + completionTokens * price.output) / 1_000_000;
+  return (
+    ((promptTokens - cached) * price.input +
+      cached * (price.cachedInput ?? price.input) +
+      completionTokens * price.output) /
+    1_000_000
+  );
 }
 
 export function formatUsd(usd: number): string {

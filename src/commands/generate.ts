@@ -56,15 +56,27 @@ export default command({
       negativeDescription: "Do not write the metrics CSV",
     },
     model: { type: "string", description: "Model (`synthai models` lists them)", default: "gpt-6-luna" },
+    endpoint: {
+      type: "string",
+      description: "chat (/v1/chat/completions) or responses (/v1/responses), in batch and sync mode",
+      default: "chat",
+    },
+    "service-tier": {
+      type: "string",
+      description:
+        "--mode sync: flex asks for the flex tier (batch price, slower, may be busy: retried with backoff)",
+    },
     canary: {
       type: "boolean",
       default: true,
-      description: "Send the first request directly before the first batch (at most a cent), so a request the service refuses stops the run before a batch is sent",
+      description:
+        "Send the first request directly before the first batch (at most a cent), so a request the service refuses stops the run before a batch is sent",
       negativeDescription: "Submit the first batch without a request sent directly first",
     },
     "reasoning-effort": {
       type: "string",
-      description: "none, minimal, low, medium, high, xhigh or max, for a model that reasons (default: the cheapest it takes)",
+      description:
+        "none, minimal, low, medium, high, xhigh or max, for a model that reasons (default: the cheapest it takes)",
     },
     seed: {
       type: "string",
@@ -84,7 +96,8 @@ export default command({
     },
     "cached-input-price": {
       type: "string",
-      description: "Batch price of cached input tokens, USD per 1M (default: the catalogue's, or --input-price)",
+      description:
+        "Batch price of cached input tokens, USD per 1M (default: the catalogue's, or --input-price)",
     },
     "output-price": {
       type: "string",

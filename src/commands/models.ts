@@ -4,11 +4,18 @@ import { compareWithService, formatModels, type ServiceModel } from "../views/mo
 import { command, connection, connectionArgs } from "./shared.ts";
 
 export default command({
-  meta: { name: "models", description: "List the model catalogue: prices, reasoning, shutdown dates; --check compares it with the service" },
+  meta: {
+    name: "models",
+    description:
+      "List the model catalogue: prices, reasoning, shutdown dates; --check compares it with the service",
+  },
   args: {
     "api-key": connectionArgs["api-key"],
     "base-url": connectionArgs["base-url"],
-    check: { type: "boolean", description: "Compare the catalogue with the service's GET /v1/models (needs a key)" },
+    check: {
+      type: "boolean",
+      description: "Compare the catalogue with the service's GET /v1/models (needs a key)",
+    },
   },
   async run({ args }) {
     console.log(formatModels());
@@ -20,7 +27,11 @@ export default command({
       return models;
     });
     const differences = compareWithService(service);
-    console.log(differences.length ? `\nthe service disagrees:\n${differences.map((d) => `  ${d}`).join("\n")}` : "\nthe service agrees with the catalogue");
+    console.log(
+      differences.length
+        ? `\nthe service disagrees:\n${differences.map((d) => `  ${d}`).join("\n")}`
+        : "\nthe service agrees with the catalogue",
+    );
     if (differences.length) process.exitCode = 6;
   },
 });

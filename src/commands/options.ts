@@ -1,7 +1,15 @@
 import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
-import { DEFAULT_MODEL, EFFORTS, checkRequestShape, cheapestEffort, modelInfo, type Effort } from "../api/models.ts";
+import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
+import {
+  DEFAULT_MODEL,
+  EFFORTS,
+  checkRequestShape,
+  cheapestEffort,
+  modelInfo,
+  type Effort,
+} from "../api/models.ts";
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import type { RunConfig } from "../run/manifest.ts";
 
@@ -26,6 +34,8 @@ export interface GenerateArgs {
   "cached-input-price"?: string;
   "reasoning-effort"?: string;
   canary?: boolean;
+  endpoint?: string;
+  "service-tier"?: string;
   "base-url"?: string;
   "keep-remote"?: boolean;
   "max-in-flight"?: string;
@@ -102,6 +112,18 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
       `--mode must be batch or sync, got "${mode}"`,
       "batch: the Batch API at half price; sync: direct requests",
     );
+  // A model that reasons is asked for an effort, by default the cheapest it takes ("none").
+  // The shape is checked first: a model shut down has no price to look up.
+  const info = modelInfo(model);
+  const reasoningEffort = effort ?? (info ? cheapestEffort(info) : undefined);
+  checkRequestShape(
+    model,
+    {
+      ...(reasoningEffort ? { effort: reasoningEffort } : {}),
+      ...(temperature !== undefined ? { temperature } : {}),
+    },
+    today,
+  );
   const config: RunConfig = {
     model,
     samples,
@@ -121,16 +143,33 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
   };
   if (args.spec) config.specFile = resolve(args.spec);
   if (temperature !== undefined) config.temperature = temperature;
-  // A model that reasons is asked for an effort, by default the cheapest it takes ("none").
-  const info = modelInfo(model);
-  const reasoningEffort = effort ?? (info ? cheapestEffort(info) : undefined);
   if (reasoningEffort) config.reasoningEffort = reasoningEffort;
-  checkRequestShape(model, { ...(reasoningEffort ? { effort: reasoningEffort } : {}), ...(temperature !== undefined ? { temperature } : {}) }, today);
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
   if (args["keep-remote"]) config.keepRemote = true;
   if (args.canary === false) config.noCanary = true;
+  const endpoint = args.endpoint || "chat";
+  if (!(endpoint in ENDPOINTS))
+    throw new UserError(
+      `--endpoint must be one of ${Object.keys(ENDPOINTS).join(", ")}, got "${endpoint}"`,
+      "chat: /v1/chat/completions; responses: /v1/responses",
+    );
+  if (endpoint !== "chat") config.endpoint = endpoint as EndpointName;
+  const tier = args["service-tier"];
+  if (tier) {
+    if (tier !== "flex")
+      throw new UserError(
+        `--service-tier must be flex, got "${tier}"`,
+        "flex: batch price, no 24-hour window, for --mode sync",
+      );
+    if (mode !== "sync")
+      throw new UserError(
+        "--service-tier flex is for --mode sync",
+        "the Batch API is already billed at batch price; add --mode sync",
+      );
+    config.serviceTier = "flex";
+  }
   const maxInFlight = number(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
   if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
   const maxEnqueuedTokens = number(args["max-enqueued-tokens"], "--max-enqueued-tokens", {
@@ -155,7 +194,10 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
 export function parseEffort(value: string | undefined): Effort | undefined {
   if (value === undefined || value === "") return undefined;
   if (!(EFFORTS as readonly string[]).includes(value))
-    throw new UserError(`--reasoning-effort must be one of ${EFFORTS.join(", ")}, got "${value}"`, "none is the cheapest, where the model takes it");
+    throw new UserError(
+      `--reasoning-effort must be one of ${EFFORTS.join(", ")}, got "${value}"`,
+      "none is the cheapest, where the model takes it",
+    );
   return value as Effort;
 }
 

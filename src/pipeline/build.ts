@@ -50,6 +50,7 @@ export function requestFor(
     maxTokens: config.maxTokens,
     ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
     ...(config.reasoningEffort ? { effort: config.reasoningEffort } : {}),
+    ...(config.serviceTier ? { serviceTier: config.serviceTier } : {}),
     ...(schema ? { schema } : {}),
   };
   return { custom_id: id, method: "POST", url: endpoint.url, body: endpoint.body(messages, options) };

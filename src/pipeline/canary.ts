@@ -19,14 +19,22 @@ const CANARY_USD = 0.01;
  * Asks the service about the model: unknown to this key, or shutting down before a batch sent
  * now could finish (24 hours), stops the run; shutting down within 30 days is a warning.
  */
-export async function checkModel(client: OpenAI, config: RunConfig, log: Log, today = new Date()): Promise<void> {
+export async function checkModel(
+  client: OpenAI,
+  config: RunConfig,
+  log: Log,
+  today = new Date(),
+): Promise<void> {
   let shutdown: string | null | undefined;
   try {
-    const model = (await client.models.retrieve(config.model, { maxRetries: 3 })) as { shutdown_date?: string | null };
+    const model = (await client.models.retrieve(config.model, { maxRetries: 3 })) as {
+      shutdown_date?: string | null;
+    };
     shutdown = model.shutdown_date;
   } catch (error) {
     if (!isApiError(error) || error.status !== 404) {
-      if (isApiError(error) && isTransient(error)) return log(`warning: could not ask the service about ${config.model}; going on`);
+      if (isApiError(error) && isTransient(error))
+        return log(`warning: could not ask the service about ${config.model}; going on`);
       throw apiFailure(error, `asking about model ${config.model}`, client);
     }
     // Some OpenAI-compatible servers list their models but cannot retrieve one.
@@ -35,12 +43,20 @@ export async function checkModel(client: OpenAI, config: RunConfig, log: Log, to
       return false;
     });
     if (!listed)
-      throw new UserError(`the service has no model ${config.model} for this key`, "check --model; `synthai models --check` compares the catalogue with what the service offers", 2);
+      throw new UserError(
+        `the service has no model ${config.model} for this key`,
+        "check --model; `synthai models --check` compares the catalogue with what the service offers",
+        2,
+      );
   }
   const days = daysLeft(shutdown, today);
   if (days === undefined) return;
   if (days <= 1)
-    throw new UserError(`model ${config.model} shuts down on ${shutdown}, before a batch sent now could finish`, "choose a current model; `synthai models` lists them", 2);
+    throw new UserError(
+      `model ${config.model} shuts down on ${shutdown}, before a batch sent now could finish`,
+      "choose a current model; `synthai models` lists them",
+      2,
+    );
   if (days <= 30) log(`warning: model ${config.model} shuts down on ${shutdown}, in ${days} days`);
 }
 
@@ -49,7 +65,12 @@ export async function checkModel(client: OpenAI, config: RunConfig, log: Log, to
  * would refuse every line of the batch, a day later. Nothing is submitted then, and its error
  * is shown. Its cost goes into the run's total.
  */
-export async function sendCanary(client: OpenAI, runDir: string, manifest: Manifest, log: Log): Promise<void> {
+export async function sendCanary(
+  client: OpenAI,
+  runDir: string,
+  manifest: Manifest,
+  log: Log,
+): Promise<void> {
   const { config } = manifest;
   const first = manifest.batches[0];
   if (!first) return;
@@ -69,7 +90,9 @@ export async function sendCanary(client: OpenAI, runDir: string, manifest: Manif
     maxTokens: Math.min(config.maxTokens, tokens),
     ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
     ...(config.reasoningEffort ? { effort: config.reasoningEffort } : {}),
-    ...(endpoint.prompt(request.body).schema ? { schema: endpoint.prompt(request.body).schema as Record<string, unknown> } : {}),
+    ...(endpoint.prompt(request.body).schema
+      ? { schema: endpoint.prompt(request.body).schema as Record<string, unknown> }
+      : {}),
   });
   try {
     const answer = endpoint.read((await endpoint.send(client, body)).body);
@@ -78,12 +101,19 @@ export async function sendCanary(client: OpenAI, runDir: string, manifest: Manif
     saveManifest(runDir, manifest);
     log(`canary: the service took the first request (${formatUsd(usd)})`);
   } catch (error) {
-    if (!isApiError(error) || isTransient(error)) return log(`warning: the canary request did not get through (${(error as Error).message.split("\n")[0]}); going on`);
+    if (!isApiError(error) || isTransient(error))
+      return log(
+        `warning: the canary request did not get through (${(error as Error).message.split("\n")[0]}); going on`,
+      );
     manifest.canary = { costUsd: 0, refused: error.message };
     manifest.state = "failed";
     manifest.reason = `the service refused the first request: ${error.message}`;
     saveManifest(runDir, manifest);
-    throw new UserError(`the service refused the run's first request (${error.status}): ${error.message}`, "nothing was submitted; fix the model or the request's options (--reasoning-effort, --temperature, --max-tokens) and start again", 2);
+    throw new UserError(
+      `the service refused the run's first request (${error.status}): ${error.message}`,
+      "nothing was submitted; fix the model or the request's options (--reasoning-effort, --temperature, --max-tokens) and start again",
+      2,
+    );
   }
 }
 

@@ -13,6 +13,7 @@ import {
 import { costUsd, type Price, formatUsd } from "../api/pricing.ts";
 import { parseAnswer, type Dataset } from "../dataset/spec.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
+import { providerFor } from "../api/providers/index.ts";
 import { type DrawsLine } from "../run/draws-file.ts";
 import { noteFiles } from "../run/files.ts";
 import type OpenAI from "openai";
@@ -66,6 +67,8 @@ export interface LineVerdict {
   completion_tokens: number;
   cached_tokens?: number;
   reasoning_tokens?: number;
+  /** The tier that served it, when the response says. */
+  service_tier?: string;
   /** Worth asking again: a malformed answer or a transient failure, not a cut-off answer. */
   retryable: boolean;
 }
@@ -125,6 +128,7 @@ export function judgeLine(
     completion_tokens: read.completionTokens,
     cached_tokens: read.cachedTokens,
     reasoning_tokens: read.reasoningTokens,
+    ...(read.serviceTier ? { service_tier: read.serviceTier } : {}),
   };
   // Reasoning counts against the same limit: when it takes all of it, no answer is left, and
   // asking again unchanged would pay for the same thinking.
@@ -202,7 +206,13 @@ export async function collectBatch(
   ) => {
     const cached = verdict.cached_tokens ?? 0;
     const reasoning = verdict.reasoning_tokens ?? 0;
-    const cost = costUsd(price, verdict.prompt_tokens, verdict.completion_tokens, cached);
+    // The price follows the tier that served the answer: flex is billed at batch price.
+    const cost = costUsd(
+      verdict.service_tier === "flex" ? flexPrice(price, config) : price,
+      verdict.prompt_tokens,
+      verdict.completion_tokens,
+      cached,
+    );
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
     collected[verdict.status]++;
     collected.promptTokens += verdict.prompt_tokens;
@@ -278,10 +288,26 @@ export async function collectBatch(
   }
   // What the service billed for the batch is its cost, even for answers that could not be read.
   if (record.usage)
-    collected.costUsd = costUsd(price, record.usage.input_tokens, record.usage.output_tokens, record.usage.cached_tokens);
+    collected.costUsd = costUsd(
+      price,
+      record.usage.input_tokens,
+      record.usage.output_tokens,
+      record.usage.cached_tokens,
+    );
   writer.close();
   await rename(`${target}.tmp`, target);
   return { collected, retryIds, corrupt };
+}
+
+/** The flex tier's price: a direct request's, at the Batch API's share of it. */
+function flexPrice(price: Price, config: Manifest["config"]): Price {
+  if (config.mode !== "sync") return price;
+  const share = providerFor().batchShare;
+  return {
+    input: price.input * share,
+    output: price.output * share,
+    ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput * share } : {}),
+  };
 }
 
 function missingReason(record: BatchRecord): string {

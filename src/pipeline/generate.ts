@@ -99,7 +99,13 @@ export async function generate(
 /** The canary goes before the first batch of a run (not in sync mode: there every request goes directly). */
 async function canaryFirst(client: OpenAI, runDir: string, manifest: Manifest, log: Log): Promise<void> {
   const { config } = manifest;
-  if (config.mode === "sync" || config.noCanary || manifest.pilot || (manifest.canary && !manifest.canary.refused)) return;
+  if (
+    config.mode === "sync" ||
+    config.noCanary ||
+    manifest.pilot ||
+    (manifest.canary && !manifest.canary.refused)
+  )
+    return;
   if (manifest.batches.some((b) => b.step !== "pending")) return;
   await sendCanary(client, runDir, manifest, log);
 }

@@ -48,7 +48,12 @@ const BatchRecord = z.object({
   expiresAt: z.number().optional(),
   /** Tokens the service billed for the whole batch (reported on batches since 2025-09). */
   usage: z
-    .object({ input_tokens: z.number(), output_tokens: z.number(), cached_tokens: z.number().optional(), reasoning_tokens: z.number().optional() })
+    .object({
+      input_tokens: z.number(),
+      output_tokens: z.number(),
+      cached_tokens: z.number().optional(),
+      reasoning_tokens: z.number().optional(),
+    })
     .optional(),
   outputFileId: z.string().optional(),
   errorFileId: z.string().optional(),
@@ -94,6 +99,8 @@ const Config = z.object({
   /** How requests are written and answers read (api/endpoints); chat when absent. */
   endpoint: z.enum(Object.keys(ENDPOINTS) as [EndpointName, ...EndpointName[]]).optional(),
   concurrency: z.number().int().positive().optional(),
+  /** --service-tier flex (sync mode): billed at batch price where the response says flex served it. */
+  serviceTier: z.enum(["flex"]).optional(),
   /** --no-canary: the first batch goes without a request sent directly first. */
   noCanary: z.boolean().optional(),
   rpm: z.number().positive().optional(),

@@ -1,4 +1,12 @@
-import { CATALOGUE_AS_OF, CATALOGUE_SOURCES, DEFAULT_MODEL, EFFORTS, MODELS, cheapestEffort, type Effort } from "../api/models.ts";
+import {
+  CATALOGUE_AS_OF,
+  CATALOGUE_SOURCES,
+  DEFAULT_MODEL,
+  EFFORTS,
+  MODELS,
+  cheapestEffort,
+  type Effort,
+} from "../api/models.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { table } from "./table.ts";
 
@@ -45,7 +53,9 @@ export function compareWithService(service: ServiceModel[]): string[] {
     }
     const theirs = listed.shutdown_date ?? undefined;
     if (listed.shutdown_date !== undefined && theirs !== model.shutdown)
-      differences.push(`${id}: the service says it shuts down ${theirs ?? "never (no date)"}, the catalogue ${model.shutdown ?? "never"}`);
+      differences.push(
+        `${id}: the service says it shuts down ${theirs ?? "never (no date)"}, the catalogue ${model.shutdown ?? "never"}`,
+      );
   }
   return differences;
 }

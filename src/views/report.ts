@@ -54,7 +54,10 @@ export async function writeReport(
     [`cost (${manifest.config.mode ?? "batch"} price)`, formatUsd(summary.costUsd)],
     ["cost per valid sample", formatUsd(costPerValid)],
     ["saved vs. standard price", formatUsd(summary.standardUsd - summary.costUsd)],
-    ["prompt tokens cached", `${percent(summary.cachedTokens, summary.promptTokens)} (saved ${formatUsd(summary.cacheSavedUsd)})`],
+    [
+      "prompt tokens cached",
+      `${percent(summary.cachedTokens, summary.promptTokens)} (saved ${formatUsd(summary.cacheSavedUsd)})`,
+    ],
     ["left empty by reasoning", String(summary.reasoningEmpty)],
   ];
   const sections = [

@@ -87,7 +87,6 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
   );
 }
 
-
 /** For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given up). */
 export function statusExitCode(summary: RunSummary): number {
   if (summary.state === "done") return summary.givenUp > 0 ? 6 : 0;

@@ -8,6 +8,7 @@ export interface ChatBody {
   max_completion_tokens: number;
   temperature?: number;
   reasoning_effort?: string;
+  service_tier?: string;
   response_format?: {
     type: "json_schema";
     json_schema: { name: string; strict: true; schema: Record<string, unknown> };
@@ -16,6 +17,7 @@ export interface ChatBody {
 
 interface ChatAnswer {
   model?: string;
+  service_tier?: string;
   choices?: { finish_reason?: string; message?: { content?: string | null } }[];
   usage?: {
     prompt_tokens?: number;
@@ -28,9 +30,10 @@ interface ChatAnswer {
 export const chat: Endpoint<ChatBody> = {
   url: "/v1/chat/completions",
 
-  body(messages, { model, maxTokens, temperature, effort, schema }) {
+  body(messages, { model, maxTokens, temperature, effort, serviceTier, schema }) {
     const body: ChatBody = { model, messages, max_completion_tokens: maxTokens };
     if (effort) body.reasoning_effort = effort;
+    if (serviceTier) body.service_tier = serviceTier;
     if (temperature !== undefined) body.temperature = temperature;
     if (schema)
       body.response_format = { type: "json_schema", json_schema: { name: "sample", strict: true, schema } };
@@ -52,6 +55,7 @@ export const chat: Endpoint<ChatBody> = {
       completionTokens: body.usage?.completion_tokens ?? 0,
       cachedTokens: body.usage?.prompt_tokens_details?.cached_tokens ?? 0,
       reasoningTokens: body.usage?.completion_tokens_details?.reasoning_tokens ?? 0,
+      serviceTier: body.service_tier,
     };
   },
 

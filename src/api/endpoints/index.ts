@@ -2,6 +2,7 @@
 // and how one request is sent directly. One file per endpoint; the run names one of them.
 import type OpenAI from "openai";
 import { chat } from "./chat.ts";
+import { responses } from "./responses.ts";
 
 export interface Message {
   role: "system" | "developer" | "user" | "assistant";
@@ -15,6 +16,8 @@ export interface RequestOptions {
   temperature?: number;
   /** How hard a reasoning model thinks; absent for models that do not reason. */
   effort?: string;
+  /** "flex": the cheaper, slower tier for requests sent directly. */
+  serviceTier?: string;
   /** A JSON Schema for structured output (strict). */
   schema?: Record<string, unknown>;
 }
@@ -30,6 +33,8 @@ export interface Answer {
   /** Of the prompt, what the service billed as cached; of the completion, what went to reasoning. */
   cachedTokens: number;
   reasoningTokens: number;
+  /** The tier that served it, as the response says ("flex", "default", …). */
+  serviceTier: string | undefined;
 }
 
 export interface Endpoint<Body = Record<string, unknown>> {
@@ -43,7 +48,7 @@ export interface Endpoint<Body = Record<string, unknown>> {
   send(client: OpenAI, body: Body): Promise<{ body: unknown; requestId: string }>;
 }
 
-export const ENDPOINTS = { chat } satisfies Record<string, Endpoint<any>>;
+export const ENDPOINTS = { chat, responses } satisfies Record<string, Endpoint<any>>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 
