@@ -1,7 +1,9 @@
-// `npm run bench:tricks`: what each of synthai's Node tricks buys at 1,000,000 samples. The
-// build and the collect (`synthai export`) run with every trick, then once with each left out,
-// and the table says what leaving it out costs in time and peak RSS. BENCH_SIZES=100000 for a
-// quick run. A trick stays where it buys at least 10% of a stage's time or 30 MB of peak RSS.
+// `npm run bench:tricks`: what each of synthai's Node tricks buys. The build and the collect
+// (`synthai export`) at 1,000,000 samples and the whole pipeline at 200,000 (against the fake
+// server, by CPU time, as `npm run bench` compares it) run with every trick, then once with each
+// left out, then with every trick again (the control: how much the machine itself moved).
+// BENCH_SIZES=100000 BENCH_PIPELINE=20000 for a quick run. A trick stays where it buys at
+// least 10% of a stage's time or 30 MB of peak RSS.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +16,7 @@ const ENTRY = here("../src/synthai.ts");
 const PARAMS = here("../params.json");
 const RSS = here("./rss.ts");
 const samples = Number(process.env.BENCH_SIZES?.split(",").at(-1) ?? 1_000_000);
+const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 200_000);
 
 // What bin/synthai passes; each variant leaves one out.
 const FLAGS = [
@@ -22,7 +25,8 @@ const FLAGS = [
   "--heap-growing-percent=30",
   "--expose-gc",
 ];
-const variants: { name: string; flags: string[]; malloc: boolean }[] = [
+type Variant = { name: string; flags: string[]; malloc: boolean };
+const variants: Variant[] = [
   { name: "all tricks", flags: FLAGS, malloc: true },
   ...FLAGS.map((flag) => ({
     name: `without ${flag.split("=")[0]}`,
@@ -30,6 +34,7 @@ const variants: { name: string; flags: string[]; malloc: boolean }[] = [
     malloc: true,
   })),
   { name: "without MALLOC_MMAP_THRESHOLD_", flags: FLAGS, malloc: false },
+  { name: "all tricks again (control)", flags: FLAGS, malloc: true },
 ];
 
 const work = await mkdtemp(join(tmpdir(), "synthai-tricks-"));
@@ -37,8 +42,8 @@ const cache = join(work, "compile-cache");
 
 async function run(
   args: string[],
-  variant: (typeof variants)[number],
-): Promise<{ seconds: number; maxRssMb: number }> {
+  variant: Variant,
+): Promise<{ seconds: number; maxRssMb: number; cpuSeconds: number }> {
   const report = join(work, `report-${Math.random().toString(36).slice(2)}.jsonl`);
   spawnSync("sync");
   const env: Record<string, string | undefined> = {
@@ -59,10 +64,11 @@ async function run(
   });
   if (code !== 0) throw new Error(`synthai ${args[0]} exited with ${code}`);
   const seconds = (performance.now() - started) / 1000;
-  const { maxRssKb } = JSON.parse((await readFile(report, "utf8")).trim().split("\n").at(-1)!);
-  return { seconds, maxRssMb: maxRssKb / 1024 };
+  const { maxRssKb, cpuSeconds } = JSON.parse((await readFile(report, "utf8")).trim().split("\n").at(-1)!);
+  return { seconds, maxRssMb: maxRssKb / 1024, cpuSeconds };
 }
 
+const outputs = (dir: string) => ["--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv")];
 const build = (dir: string) => [
   "generate",
   "-n",
@@ -72,10 +78,7 @@ const build = (dir: string) => [
   "--seed",
   "1",
   "--dry-run",
-  "--runs-dir",
-  join(dir, "runs"),
-  "-p",
-  join(dir, "out.csv"),
+  ...outputs(dir),
 ];
 
 // One run folder with answers for every request, collected by each variant in turn.
@@ -87,19 +90,55 @@ spawnSync(NODE, [here("./make-outputs.ts"), join(shared, "runs", id!), join(shar
   stdio: "inherit",
 });
 
+// The fake OpenAI in a process of its own, as `npm run bench` runs it.
+const server = spawn(NODE, [here("./fake-server.ts")], {
+  stdio: ["ignore", "pipe", "inherit"],
+  env: { ...process.env, FAKE_API_KEY: "bench" },
+});
+const baseURL = await new Promise<string>((resolve) =>
+  server.stdout!.once("data", (d) => resolve(String(d).trim())),
+);
+const pipeline = (dir: string) => [
+  "generate",
+  "-n",
+  String(pipelineSize),
+  "-b",
+  "4",
+  "-j",
+  PARAMS,
+  "--seed",
+  "1",
+  "--base-url",
+  baseURL,
+  "--poll-interval",
+  "0.5",
+  ...outputs(dir),
+];
+
 const rows: string[] = [];
-for (const variant of variants) {
-  const dir = join(work, "build");
-  await mkdir(dir, { recursive: true });
-  const b = await run(build(dir), variant);
-  await rm(dir, { recursive: true, force: true });
-  const c = await run(["export", id!, "--runs-dir", join(shared, "runs")], variant);
-  rows.push(
-    `| ${variant.name} | ${b.seconds.toFixed(1)} | ${b.maxRssMb.toFixed(0)} | ${c.seconds.toFixed(1)} | ${c.maxRssMb.toFixed(0)} |`,
-  );
-  process.stderr.write(`${rows.at(-1)}\n`);
+try {
+  for (const variant of variants) {
+    const fresh = async (name: string) => {
+      const dir = join(work, name);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      return dir;
+    };
+    const b = await run(build(await fresh("build")), variant);
+    const c = await run(["export", id!, "--runs-dir", join(shared, "runs")], variant);
+    const p = await run(pipeline(await fresh("pipeline")), variant);
+    const cells = [b.seconds, b.maxRssMb, c.seconds, c.maxRssMb, p.cpuSeconds, p.maxRssMb].map((n, i) =>
+      n.toFixed(i % 2 ? 0 : 1),
+    );
+    rows.push(`| ${variant.name} | ${cells.join(" | ")} |`);
+    process.stderr.write(`${rows.at(-1)}\n`);
+  }
+} finally {
+  server.kill();
+  await rm(work, { recursive: true, force: true });
 }
-await rm(work, { recursive: true, force: true });
 console.log(
-  `\n${samples.toLocaleString("en")} samples\n\n| variant | build s | build MB | collect s | collect MB |\n| --- | ---: | ---: | ---: | ---: |\n${rows.join("\n")}`,
+  `\nbuild and collect: ${samples.toLocaleString("en")} samples; pipeline: ${pipelineSize.toLocaleString("en")}\n\n` +
+    "| variant | build s | build MB | collect s | collect MB | pipeline CPU s | pipeline MB |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n" +
+    rows.join("\n"),
 );

@@ -104,6 +104,7 @@ test("synthai's requests and the fake's answers match OpenAI's published schema"
       "POST /v1/batches/batch_…/cancel",
       "GET /v1/files",
       "GET /v1/models",
+      "GET /v1/models/gpt-6-luna",
       "POST /v1/chat/completions",
     ]),
   );

@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from "node:fs/promises";
+import { appendFile, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { FakeOpenAI } from "./fake-openai.ts";
@@ -14,7 +14,7 @@ async function answerElsewhere(engine: FakeOpenAI, requestsPath: string, results
       error: null,
     }),
   );
-  await writeFile(resultsPath, `${lines.join("\n")}\n`);
+  await appendFile(resultsPath, `${lines.join("\n")}\n`);
 }
 
 describe("synthai import", () => {

@@ -166,7 +166,7 @@ describe("progress", () => {
     const url = await server.start({ pollsPerPhase: 2 });
     const result = await runCli(["-n", "6", "-b", "2", "--base-url", url, ...fast], { cwd: await tempDir() });
     expect(result.stderr).toMatch(
-      /^waiting: 0\/6 valid · spent \$0\.0000 · 0\/6 requests · 2 batch\(es\): 2 in_progress · \d+s · expires in 2[34]h\d\dm$/m,
+      /^waiting: 0\/6 valid · spent \$0\.0000\d+ · 0\/6 requests · 2 batch\(es\): 2 in_progress · \d+s · expires in 2[34]h\d\dm$/m,
     );
   });
 });

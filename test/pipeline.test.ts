@@ -160,7 +160,7 @@ describe("synthai generate against the fake Batch API", () => {
       custom_id: "000000",
       method: "POST",
       url: "/v1/chat/completions",
-      body: { model: "gpt-4o-mini" },
+      body: { model: "gpt-6-luna" },
     });
     expect((await readManifest(runDir)).state).toBe("dry-run");
     await expect(stat(join(cwd, "dataset.csv"))).rejects.toThrow();

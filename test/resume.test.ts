@@ -282,17 +282,21 @@ describe("budget", () => {
   test("-l is never exceeded: the run stops before a batch that could pass it, and resumes with a higher limit", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    // Each batch of 5 may cost up to 5 x 1024 output tokens x $0.30/1M ≈ $0.0016; the second does not fit after the first's real cost.
-    const stopped = await runCli(["-n", "10", "-b", "2", "-l", "0.0017", "--base-url", url, ...fast], {
-      cwd,
-    });
+    // Each batch of 5 may cost up to 5 x 1024 output tokens x $0.25/1M + its prompts ≈ $0.00131; the second does not
+    // fit after the first's real cost (about $0.0001). No canary: its cost would count too.
+    const stopped = await runCli(
+      ["-n", "10", "-b", "2", "-l", "0.0014", "--no-canary", "--base-url", url, ...fast],
+      {
+        cwd,
+      },
+    );
     expect(stopped.code).toBe(4);
     expect(stopped.stderr).toMatch(/stopped: budget: spent \$0\.\d+ for 5 valid samples/);
     expect(server.fake.batchesCreated).toBe(1);
     const runDir = await onlyRunDir(cwd);
     const manifest = await readManifest(runDir);
     expect(manifest.state).toBe("stopped");
-    expect(billedUsd()).toBeLessThanOrEqual(0.0017);
+    expect(billedUsd()).toBeLessThanOrEqual(0.0014);
     const resumed = await runCli(
       ["resume", manifest.id, "-l", "1", "--base-url", url, "--poll-interval", "0.02"],
       { cwd },
