@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { stderrLog } from "../io/log.ts";
-import { generate } from "../pipeline/generate.ts";
+import { generate, type InputOptions } from "../pipeline/generate.ts";
 import { number, toRunConfig } from "./options.ts";
 import {
   command,
@@ -23,8 +23,8 @@ export default command({
     samples: {
       type: "string",
       alias: "n",
-      description: "Number of samples to generate",
-      default: "10",
+      // No default here: with --input, every row is a sample (options.ts applies 10 otherwise).
+      description: "Number of samples to generate (default: 10, or every row of --input times --per-row)",
       valueHint: "n",
     },
     batches: {
@@ -65,6 +65,28 @@ export default command({
       type: "string",
       description:
         "--mode sync: flex asks for the flex tier (batch price, slower, may be busy: retried with backoff)",
+    },
+    input: {
+      type: "string",
+      description:
+        "A CSV (any delimiter), JSONL or Parquet file: each row one sample, in order, its columns available to the prompt and written beside the labels",
+      valueHint: "file",
+    },
+    "per-row": {
+      type: "string",
+      description: "--input: samples per row, each with its own draw of params.json",
+      valueHint: "k",
+    },
+    "keep-columns": {
+      type: "string",
+      description: "--input: the columns to write to the output (default: all)",
+      valueHint: "a,b",
+    },
+    prompt: {
+      type: "string",
+      description:
+        "A prompt file (front matter with fields:, system:, schema:; a body with {{placeholders}}) instead of a spec module",
+      valueHint: "file.md",
     },
     canary: {
       type: "boolean",
@@ -147,8 +169,27 @@ export default command({
       ...(args.pilot ? { pilot: number(args.pilot, "--pilot", { integer: true, positive: true })! } : {}),
       detach: Boolean(args.detach),
       onRun: setActiveRun,
+      ...(args.input ? { input: inputOptions(args) } : {}),
     });
     if (args.detach) console.log(manifest.id);
     exitWhenStopped(manifest);
   },
 });
+
+function inputOptions(args: {
+  input?: string;
+  "per-row"?: string;
+  "keep-columns"?: string;
+  samples?: string;
+}): InputOptions {
+  const keep = args["keep-columns"]
+    ?.split(",")
+    .map((c) => c.trim())
+    .filter(Boolean);
+  return {
+    path: resolve(args.input!),
+    perRow: number(args["per-row"], "--per-row", { integer: true, positive: true }) ?? 1,
+    ...(keep?.length ? { keepColumns: keep } : {}),
+    samplesGiven: args.samples !== undefined,
+  };
+}

@@ -35,6 +35,10 @@ export interface GenerateArgs {
   "reasoning-effort"?: string;
   canary?: boolean;
   endpoint?: string;
+  prompt?: string;
+  input?: string;
+  "per-row"?: string;
+  "keep-columns"?: string;
   "service-tier"?: string;
   "base-url"?: string;
   "keep-remote"?: boolean;
@@ -91,7 +95,8 @@ export function baseUrl(value: string | undefined): string | undefined {
 export function toRunConfig(args: GenerateArgs, seedFallback: () => number, today = new Date()): RunConfig {
   const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? 10;
   const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? 1;
-  if (batches > samples)
+  // With --input and no -n, the samples are counted from the file later (and checked there).
+  if (batches > samples && !(args.input && args.samples === undefined))
     throw new UserError(
       `-b/--batches (${batches}) is larger than -n/--samples (${samples})`,
       "use at most one batch per sample",
@@ -141,7 +146,10 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
     maxAttempts: number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? 10,
     pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) ?? 30,
   };
+  if (args.spec && args.prompt)
+    throw new UserError("--spec and --prompt both name the dataset", "give one of them");
   if (args.spec) config.specFile = resolve(args.spec);
+  if (args.prompt) config.promptFile = resolve(args.prompt);
   if (temperature !== undefined) config.temperature = temperature;
   if (reasoningEffort) config.reasoningEffort = reasoningEffort;
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;

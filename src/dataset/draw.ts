@@ -17,10 +17,11 @@ export function drawSample(
   seed: number,
   index: number,
   sampling: Sampling = "random",
+  row?: { values: Record<string, string>; kept: Record<string, string> },
 ): Draw {
   faker.seed([seed, index]);
   const indexes = chooseIndexes(sampling, params, seed, index);
-  const draw: Draw = { params: {}, values: {} };
+  const draw: Draw = { params: {}, values: {}, ...(row ? { row: row.values, kept: row.kept } : {}) };
   let parameter = 0;
   for (const [field, parameters] of Object.entries(params)) {
     const chosen: Record<string, string> = {};
@@ -69,10 +70,22 @@ export function checkPrompts(
   samples: number,
   paramsFile: string,
   sampling: Sampling = "random",
+  rowOf: (
+    index: number,
+  ) => { values: Record<string, string>; kept: Record<string, string> } | undefined = () => undefined,
 ): void {
   for (let index = 0; index < Math.min(samples, 20); index++) {
-    const draw = drawSample(faker, params, dataset, seed, index, sampling);
+    const draw = drawSample(faker, params, dataset, seed, index, sampling, rowOf(index));
     const strict: Draw = {
+      ...(draw.row
+        ? {
+            row: refusingMissing(draw.row, (name) => [
+              `the input column "${name}", which the input does not have`,
+              "check the spelling against the file's header",
+            ]),
+            kept: draw.kept!,
+          }
+        : {}),
       params: refusingMissing(
         Object.fromEntries(
           Object.entries(draw.params).map(([field, chosen]) => [
@@ -149,7 +162,8 @@ export async function newFaker(locale = "en", stream: DrawStream = DRAW_STREAM):
 
 /** The label columns of a draw, in params.json order, then generated values. */
 export function labelsOf(draw: Draw): Record<string, string> {
-  const labels: Record<string, string> = {};
+  // The input's kept columns first, then parameters, then generated values.
+  const labels: Record<string, string> = { ...draw.kept };
   for (const chosen of Object.values(draw.params)) Object.assign(labels, chosen);
   return Object.assign(labels, draw.values);
 }

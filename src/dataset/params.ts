@@ -7,12 +7,14 @@ import { UserError } from "../errors.ts";
 export type Params = Record<string, Record<string, string[]>>;
 
 /** Reads and checks params.json; every mistake is a UserError naming the spot. */
-export async function loadParams(path: string): Promise<Params> {
+export async function loadParams(path: string, { optional = false } = {}): Promise<Params> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // With an input file, a missing params.json means no parameters to draw.
+    if (code === "ENOENT" && optional) return {};
     if (code === "ENOENT")
       throw new UserError(`params file ${path} does not exist`, "pass the right path with -j/--params");
     throw new UserError(`cannot read params file ${path} (${code})`, "check its permissions");

@@ -30,9 +30,26 @@ const PARAMS_TEMPLATE = {
 };
 
 /** `synthai init <dir>`: a spec module and a params.json to start a dataset from. */
-export async function scaffold(dir: string): Promise<string[]> {
+/** `init --prompt`: a prompt file over the rows of an input, with one drawn parameter. */
+const PROMPT_TEMPLATE = `---
+fields: [Label, Reason]
+system: You label texts carefully and explain each label in one sentence.
+---
+Label this text as positive, negative or neutral:
+
+"{{text}}"
+
+Explain the label in a {{Style}} sentence.
+Write [Label] before the label and [Reason] before the explanation.
+`;
+
+const ROWS_TEMPLATE = `text\n"The delivery came a day early, well packed."\n"Support never answered my two emails."\n`;
+
+export async function scaffold(dir: string, { prompt = false } = {}): Promise<string[]> {
   const target = resolve(dir);
-  const files = [join(target, "dataset.ts"), join(target, "params.json")];
+  const files = prompt
+    ? [join(target, "prompt.md"), join(target, "params.json"), join(target, "rows.csv")]
+    : [join(target, "dataset.ts"), join(target, "params.json")];
   for (const file of files) {
     if (
       await access(file).then(
@@ -43,6 +60,12 @@ export async function scaffold(dir: string): Promise<string[]> {
       throw new UserError(`${file} already exists`, "choose an empty folder for `synthai init`");
   }
   await mkdir(target, { recursive: true });
+  if (prompt) {
+    await writeFile(files[0]!, PROMPT_TEMPLATE);
+    await writeFile(files[1]!, `${JSON.stringify({ Reason: { Style: ["plain", "concise"] } }, null, 2)}\n`);
+    await writeFile(files[2]!, ROWS_TEMPLATE);
+    return files;
+  }
   const specModule = fileURLToPath(new URL("../spec.ts", import.meta.url));
   let specImport = relative(target, specModule).split("\\").join("/");
   if (!specImport.startsWith(".")) specImport = `./${specImport}`;

@@ -12,6 +12,9 @@ export type { Message };
 export interface Draw {
   params: Record<string, Record<string, string>>;
   values: Record<string, string>;
+  /** With --input: the sample's row, every column by name, and those the output keeps. */
+  row?: Record<string, string>;
+  kept?: Record<string, string>;
 }
 
 export type ParseResult = { ok: true; fields: Record<string, string> } | { ok: false; reason: string };
@@ -166,4 +169,13 @@ export async function loadDataset(specPath: string | undefined): Promise<Dataset
   // Remembered so that a spec that throws later is named in the message.
   Object.defineProperty(dataset, "source", { value: `spec ${specPath}`, enumerable: false });
   return dataset as Dataset;
+}
+
+/** A run's dataset: its prompt file, its spec module, or the built-in one. */
+export async function datasetOf(config: {
+  specFile?: string | undefined;
+  promptFile?: string | undefined;
+}): Promise<Dataset> {
+  if (config.promptFile) return (await import("./prompt-file.ts")).loadPromptFile(config.promptFile);
+  return loadDataset(config.specFile);
 }

@@ -3,6 +3,8 @@ import { setImmediate as turnOfEventLoop } from "node:timers/promises";
 import { join } from "node:path";
 import { drawSample, labelsOf, newFaker, promptOf } from "../dataset/draw.ts";
 import type { DrawStream } from "../dataset/randomizer.ts";
+import { rowsForSamples, type Row } from "../dataset/inputs/index.ts";
+import { keptValues } from "../dataset/input-file.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "../run/manifest.ts";
 import { drawsFileName, requestsFileName } from "../run/files.ts";
@@ -144,9 +146,21 @@ export async function buildRequests(
     open = undefined;
   };
 
+  // With an input file, each sample starts from its row, read as the build goes.
+  const input = config.input;
+  const rows = input ? rowsForSamples(input, range.first)[Symbol.asyncIterator]() : undefined;
   await withTokenCounter(async (counter) => {
     for (let index = range.first; index < range.first + range.count; index++) {
-      const draw = drawSample(faker, params, dataset, config.seed, index, config.sampling);
+      const row = rows ? ((await rows.next()).value as Row) : undefined;
+      const draw = drawSample(
+        faker,
+        params,
+        dataset,
+        config.seed,
+        index,
+        config.sampling,
+        row && { values: row.values, kept: keptValues(row, input!.columns) },
+      );
       const id = customId(index, config.samples);
       const messages = toMessages(promptOf(dataset, draw, index));
       const request = requestFor(config, id, messages, dataset.schema);
@@ -173,7 +187,12 @@ export async function buildRequests(
         };
       }
       open.requests.writeLine(line);
-      open.draws.write({ custom_id: id, sample: index + 1, labels: labelsOf(draw) });
+      open.draws.write({
+        custom_id: id,
+        sample: index + 1,
+        labels: labelsOf(draw),
+        ...(row ? { row: row.number + 1 } : {}),
+      });
       open.chunk.samples++;
       open.record.requests++;
       const behind = counter.add(endpoint.prompt(request.body));
@@ -187,6 +206,7 @@ export async function buildRequests(
     }
     await finish(counter);
   });
+  await rows?.return?.(undefined);
   return built;
 }
 

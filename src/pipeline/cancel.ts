@@ -1,6 +1,6 @@
 import { call, makeClient } from "../api/client.ts";
 import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
-import { loadDataset } from "../dataset/spec.ts";
+import { datasetOf } from "../dataset/spec.ts";
 import type { Connection } from "./generate.ts";
 import { drive, type DriveOptions } from "./drive.ts";
 import { applyBatch } from "./wait.ts";
@@ -14,7 +14,7 @@ export async function cancel(
   return withLockedRun(runDir, async (manifest) => {
     if (options.pollIntervalSeconds !== undefined)
       manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;
-    const dataset = await loadDataset(manifest.config.specFile);
+    const dataset = await datasetOf(manifest.config);
     const client = await makeClient({
       apiKey: connection.apiKey,
       baseURL: connection.baseURL ?? manifest.config.baseURL,

@@ -49,6 +49,8 @@ export interface SampleResult {
   total_tokens: number;
   cached_tokens: number;
   reasoning_tokens: number;
+  /** With --input: the row of the input (1-based) the sample came from. */
+  input_row?: number;
   cost_usd: number;
   model: string;
   time: number;
@@ -243,6 +245,7 @@ export async function collectBatch(
       total_tokens: verdict.prompt_tokens + verdict.completion_tokens,
       cached_tokens: cached,
       reasoning_tokens: reasoning,
+      ...(draw.row !== undefined ? { input_row: draw.row } : {}),
       cost_usd: cost,
       model: verdict.model ?? config.model,
       time: turnaround,

@@ -25,6 +25,11 @@ export const METRIC_COLUMNS = [
   "reasoning_tokens",
 ];
 
+/** The metrics columns of a run: with an input file, each sample's row number in it (1-based) last. */
+export function metricColumns(config: { input?: unknown }): string[] {
+  return config.input ? [...METRIC_COLUMNS, "input_row"] : METRIC_COLUMNS;
+}
+
 /** `dataset.csv` → `dataset_metrics.csv`, as the seed names it. */
 export function metricsPathFor(csvFile: string): string {
   return csvFile.replace(/(\.csv)?$/i, "_metrics.csv");
@@ -128,7 +133,7 @@ async function appendRows(
   const format = formatFor(csvFile);
   const existing = await format.readExisting(csvFile, columns, config.delimiter);
   const existingMetrics = metricsFile
-    ? await format.readExisting(metricsFile, METRIC_COLUMNS, existing?.delimiter ?? config.delimiter)
+    ? await format.readExisting(metricsFile, metricColumns(config), existing?.delimiter ?? config.delimiter)
     : undefined;
   const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
   const firstIndex = existing ? existing.lastIndex + 1 : 0;
@@ -146,7 +151,7 @@ async function appendRows(
   // One pass over the samples feeds both files.
   const csv = format.appender(csvFile, { delimiter, header: !existing, columns });
   const metrics = metricsFile
-    ? format.appender(metricsFile, { delimiter, header: !existingMetrics, columns: METRIC_COLUMNS })
+    ? format.appender(metricsFile, { delimiter, header: !existingMetrics, columns: metricColumns(config) })
     : undefined;
   let rows = 0;
   // The first valid answer per sample wins. Chunks come in order, so one bit per sample of
@@ -185,6 +190,7 @@ async function appendRows(
         s.model,
         s.cached_tokens ?? 0,
         s.reasoning_tokens ?? 0,
+        ...(config.input ? [s.input_row] : []),
       ]);
     });
     crashPoint("during-export");

@@ -5,7 +5,8 @@ import { exportRun, type SampleFeed } from "./export.ts";
 import { progress, type Log } from "../io/log.ts";
 import { collectedRecords, saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { loadDataset, type Dataset } from "../dataset/spec.ts";
+import { datasetOf, type Dataset } from "../dataset/spec.ts";
+import { checkInputUnchanged } from "../dataset/input-file.ts";
 import { summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
 
@@ -69,7 +70,8 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
 /** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */
 export async function reexport(runDir: string, options: { output?: string; log: Log }): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
-    const dataset = await loadDataset(manifest.config.specFile);
+    if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
+    const dataset = await datasetOf(manifest.config);
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     // One pass: each batch is judged again and its samples go straight on to the CSV.
     const feed: SampleFeed = async (add) => {

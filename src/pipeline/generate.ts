@@ -5,7 +5,7 @@ import { buildRequests, chunkSize, estimateBuildBytes } from "./build.ts";
 import { makeClient, preflight } from "../api/client.ts";
 import { checkRunFiles, noteFiles } from "../run/files.ts";
 import { UserError } from "../errors.ts";
-import { datasetColumns, METRIC_COLUMNS, metricsPathFor } from "./export.ts";
+import { datasetColumns, metricColumns, metricsPathFor } from "./export.ts";
 import { formatFor } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
@@ -23,7 +23,10 @@ import {
   type Manifest,
   type RunConfig,
 } from "../run/manifest.ts";
-import { loadDataset, type Dataset } from "../dataset/spec.ts";
+import { datasetOf, type Dataset, type Draw } from "../dataset/spec.ts";
+import { checkInputUnchanged, keptValues, readInput } from "../dataset/input-file.ts";
+import type { Row } from "../dataset/inputs/index.ts";
+import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
@@ -44,11 +47,24 @@ export async function generate(
   config: RunConfig,
   runsDir: string,
   connection: Connection,
-  options: DriveOptions & PilotOptions & { dryRun?: boolean },
+  options: DriveOptions & PilotOptions & { dryRun?: boolean; input?: InputOptions },
 ): Promise<Manifest> {
-  const params = await loadParams(config.paramsFile);
-  const dataset = await loadDataset(config.specFile);
-  await checkInputs(config, params, dataset, runsDir, Boolean(options.yes));
+  // With an input file, params.json is optional: parameters then only add to each row.
+  const params = await loadParams(config.paramsFile, { optional: Boolean(options.input) });
+  const dataset = await datasetOf(config);
+  let firstRows: Row[] = [];
+  if (options.input) {
+    const read = await readInput(options.input.path, options.input.perRow, options.input.keepColumns);
+    config.input = read.record;
+    firstRows = read.firstRows;
+    if (!options.input.samplesGiven) config.samples = read.record.rows * read.record.perRow;
+    if (config.batches > config.samples)
+      throw new UserError(
+        `-b/--batches (${config.batches}) is larger than the ${config.samples} samples`,
+        "use at most one batch per sample",
+      );
+  }
+  await checkInputs(config, params, dataset, runsDir, Boolean(options.yes), firstRows);
   const client = options.dryRun ? undefined : await makeClient(connection);
   if (client) {
     await preflight(client, config.mode);
@@ -130,13 +146,30 @@ async function checkInputs(
   dataset: Dataset,
   runsDir: string,
   goOn: boolean,
+  firstRows: Row[],
 ): Promise<void> {
   checkSampling(config.sampling ?? "random", params, config.samples);
   checkRunsDir(runsDir);
   await checkWritable(config.output);
   const faker = await newFaker(config.locale, DRAW_STREAM);
-  checkPrompts(faker, params, dataset, config.seed, config.samples, config.paramsFile, config.sampling);
-  const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling);
+  const { input } = config;
+  const rowOf = (index: number) => {
+    const row = input && firstRows[Math.floor(index / input.perRow) % input.rows];
+    return row ? { values: row.values, kept: keptValues(row, input.columns) } : undefined;
+  };
+  checkPrompts(
+    faker,
+    params,
+    dataset,
+    config.seed,
+    config.samples,
+    config.paramsFile,
+    config.sampling,
+    rowOf,
+  );
+  const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling, rowOf(0));
+  checkPlaceholders(dataset, first);
+  if (input) checkColumnsApart(input.columns, dataset, first);
   const format = formatFor(config.output);
   const existing = await format.readExisting(
     config.output,
@@ -146,10 +179,36 @@ async function checkInputs(
   if (config.metrics)
     await format.readExisting(
       metricsPathFor(config.output),
-      METRIC_COLUMNS,
+      metricColumns(config),
       existing?.delimiter ?? config.delimiter,
     );
   if (!goOn) checkDiskSpace(runsDir, estimateBuildBytes(config, dataset, first));
+}
+
+/** Input columns go to the output beside the fields and labels: a name that clashes is refused. */
+function checkColumnsApart(columns: string[], dataset: Dataset, first: Draw): void {
+  const taken = new Map<string, string>([
+    ["index", "a column synthai writes"],
+    ["sample_id", "a column synthai writes"],
+  ]);
+  for (const field of dataset.fields) taken.set(field, "a field the model writes");
+  for (const chosen of Object.values(first.params))
+    for (const name of Object.keys(chosen)) taken.set(name, "a parameter of params.json");
+  for (const name of Object.keys(first.values)) taken.set(name, "a generated value");
+  const clash = columns.find((c) => taken.has(c));
+  if (clash)
+    throw new UserError(
+      `input column "${clash}" has the name of ${taken.get(clash)}`,
+      "rename the column, or leave it out with --keep-columns",
+    );
+}
+
+export interface InputOptions {
+  path: string;
+  perRow: number;
+  keepColumns?: string[];
+  /** -n was given: fewer samples than rows (the first ones), or more (rows cycled). */
+  samplesGiven: boolean;
 }
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
@@ -174,7 +233,8 @@ export async function resume(
       options.log(`run ${manifest.id} is already done`);
       return manifest;
     }
-    const dataset = await loadDataset(config.specFile);
+    if (config.input) await checkInputUnchanged(config.input, manifest.id);
+    const dataset = await datasetOf(config);
     const client = await makeClient({
       apiKey: connection.apiKey,
       baseURL: connection.baseURL ?? config.baseURL,

@@ -6,6 +6,8 @@ export interface DrawsLine {
   custom_id: string;
   sample: number;
   labels: Record<string, string>;
+  /** With --input: the sample's row in it, 1-based. */
+  row?: number;
 }
 
 /**

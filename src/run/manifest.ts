@@ -75,6 +75,20 @@ const Config = z.object({
   output: z.string(),
   paramsFile: z.string(),
   specFile: z.string().optional(),
+  /** --prompt: a prompt file instead of a spec module. */
+  promptFile: z.string().optional(),
+  /** --input: the file of rows each sample starts from, as it was when the run read it. */
+  input: z
+    .object({
+      path: z.string(),
+      size: z.number(),
+      mtimeMs: z.number(),
+      sha256: z.string(),
+      rows: z.number().int().positive(),
+      perRow: z.number().int().positive(),
+      columns: z.array(z.string()),
+    })
+    .optional(),
   seed: z.number().int(),
   locale: z.string().optional(),
   sampling: z.enum(["random", "unique", "stratified"]).optional(),

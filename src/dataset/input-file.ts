@@ -1,0 +1,79 @@
+// The run's input file: read once before the build to count its rows, check every one of them
+// and hash it; checked again, cheaply, whenever the run goes on.
+import { createHash } from "node:crypto";
+import { createReadStream, statSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { UserError } from "../errors.ts";
+import { checkInputFile, inputFor, type InputRecord, type Row } from "./inputs/index.ts";
+
+/** Counts and checks the input's rows, keeps the first few (for the prompt check), and records the file. */
+export async function readInput(
+  path: string,
+  perRow: number,
+  keepColumns: string[] | undefined,
+): Promise<{ record: InputRecord; firstRows: Row[] }> {
+  checkInputFile(path);
+  const firstRows: Row[] = [];
+  let rows = 0;
+  let columns: string[] = [];
+  for await (const row of inputFor(path).rows(path, 0)) {
+    if (rows === 0) columns = Object.keys(row.values);
+    if (firstRows.length < 20) firstRows.push(row);
+    rows++;
+  }
+  if (rows === 0) throw new UserError(`--input ${path} has no rows`, "give a file with at least one row");
+  if (keepColumns) {
+    const unknown = keepColumns.filter((c) => !columns.includes(c));
+    if (unknown.length)
+      throw new UserError(
+        `--keep-columns: ${path} has no column ${unknown.join(", ")}`,
+        `its columns are ${columns.join(", ")}`,
+      );
+    columns = keepColumns;
+  }
+  const stat = statSync(path);
+  return {
+    record: {
+      path,
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      sha256: await sha256(path),
+      rows,
+      perRow,
+      columns,
+    },
+    firstRows,
+  };
+}
+
+/** Refuses an input that changed since the run read it (its size, time and content are compared). */
+export async function checkInputUnchanged(input: InputRecord, runId: string): Promise<void> {
+  let stat;
+  try {
+    stat = statSync(input.path);
+  } catch {
+    throw new UserError(
+      `input ${input.path} of run ${runId} is gone`,
+      "put it back where it was: the run reads its rows from there",
+    );
+  }
+  if (stat.size === input.size && stat.mtimeMs === input.mtimeMs) return;
+  if (stat.size === input.size && (await sha256(input.path)) === input.sha256) return;
+  throw new UserError(
+    `input ${input.path} changed since run ${runId} read it`,
+    "restore the file it was built from, or start a new run with the new one",
+  );
+}
+
+/** Only the columns the run keeps, in the input's order. */
+export function keptValues(row: Row, columns: string[]): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const column of columns) kept[column] = row.values[column] ?? "";
+  return kept;
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(path), hash);
+  return hash.digest("hex");
+}

@@ -1,0 +1,44 @@
+// CSV input, any delimiter (sniffed from the header: , ; tab |), read with csv-parse.
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import { parse } from "csv-parse";
+import { UserError } from "../../errors.ts";
+import type { Input, Row } from "./index.ts";
+
+export const csv: Input = {
+  extensions: [".csv", ".tsv"],
+  async *rows(path, first): AsyncGenerator<Row> {
+    const delimiter = await sniffDelimiter(path);
+    const parser = createReadStream(path).pipe(
+      parse({ delimiter, columns: true, bom: true, skip_empty_lines: true }),
+    );
+    let number = 0;
+    try {
+      for await (const record of parser as AsyncIterable<Record<string, string>>) {
+        if (number >= first) yield { number, values: record };
+        number++;
+      }
+    } catch (error) {
+      // csv-parse names the line: a ragged row, an unclosed quote.
+      throw new UserError(
+        `--input ${path}: ${(error as Error).message.replace(/^Invalid Record Length: /, "")}`,
+        "fix the file: every row needs as many fields as the header",
+      );
+    }
+    if (number === 0)
+      throw new UserError(`--input ${path} has a header and no rows`, "give a file with at least one row");
+  },
+};
+
+async function sniffDelimiter(path: string): Promise<string> {
+  const file = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
+    const header = buffer.subarray(0, bytesRead).toString("utf8").split(/\r?\n/)[0] ?? "";
+    const counts = [",", ";", "\t", "|"].map((d) => [d, header.split(d).length] as const);
+    return counts.sort((a, b) => b[1] - a[1])[0]![0];
+  } finally {
+    await file.close();
+  }
+}

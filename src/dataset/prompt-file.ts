@@ -1,0 +1,126 @@
+// `--prompt FILE`: a dataset without code. A text or Markdown file with a short front matter
+// (`fields:` to parse, optional `system:` and `schema:`) and a body with {{placeholders}} for
+// input columns, parameters ({{Attitude}} or {{Call.Attitude}}) and generated values,
+// rendered with Mustache (nothing HTML-escaped: prompts are not web pages).
+import { readFileSync } from "node:fs";
+import matter from "gray-matter";
+import Mustache from "mustache";
+import { UserError } from "../errors.ts";
+import type { Message } from "../api/endpoints/index.ts";
+import type { Dataset, Draw } from "./spec.ts";
+
+const render = (template: string, view: object) =>
+  Mustache.render(template, view, {}, { escape: (text: string) => text });
+
+/** What a placeholder may name for a draw: input columns, parameters (bare and by field), generated values. */
+export function viewOf(draw: Draw): Record<string, unknown> {
+  const view: Record<string, unknown> = { ...draw.row };
+  for (const chosen of Object.values(draw.params)) Object.assign(view, chosen);
+  Object.assign(view, draw.params, draw.values);
+  return view;
+}
+
+export function loadPromptFile(path: string): Dataset {
+  let file: matter.GrayMatterFile<string>;
+  try {
+    file = matter(readFileSync(path, "utf8"));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT")
+      throw new UserError(
+        `prompt file ${path} does not exist`,
+        "pass the path of a .md or .txt file with --prompt",
+      );
+    throw new UserError(
+      `prompt file ${path}: its front matter does not parse (${(error as Error).message.split("\n")[0]})`,
+      "write it as YAML between two --- lines",
+    );
+  }
+  const {
+    fields: rawFields,
+    system,
+    schema,
+  } = file.data as { fields?: unknown; system?: unknown; schema?: unknown };
+  const fields =
+    typeof rawFields === "string"
+      ? rawFields
+          .split(",")
+          .map((f) => f.trim())
+          .filter(Boolean)
+      : rawFields;
+  const hint = "start the file with a front matter such as:\n---\nfields: [Label, Reason]\n---";
+  if (!Array.isArray(fields) || fields.length === 0 || fields.some((f) => typeof f !== "string" || !f))
+    throw new UserError(
+      `prompt file ${path}: its front matter needs "fields", the names the model writes`,
+      hint.replace(/\n/g, " "),
+    );
+  if (system !== undefined && typeof system !== "string")
+    throw new UserError(`prompt file ${path}: "system" must be text`, "give the system message as a string");
+  if (
+    schema !== undefined &&
+    (typeof schema !== "object" || schema === null || (schema as { type?: unknown }).type !== "object")
+  )
+    throw new UserError(
+      `prompt file ${path}: "schema" must be a JSON Schema of type "object"`,
+      "give the fields as its properties",
+    );
+  const body = file.content.trim();
+  if (!body)
+    throw new UserError(
+      `prompt file ${path} has no prompt after its front matter`,
+      "write the prompt, with {{placeholders}}, after the second ---",
+    );
+  for (const template of [body, system ?? ""]) {
+    try {
+      Mustache.parse(template);
+    } catch (error) {
+      throw new UserError(`prompt file ${path}: ${(error as Error).message}`, "close every {{ with }}");
+    }
+  }
+  const dataset: Dataset = {
+    fields: fields as string[],
+    ...(schema ? { schema: schema as Record<string, unknown> } : {}),
+    prompt: (draw) => {
+      const view = viewOf(draw);
+      const messages: Message[] = system ? [{ role: "system", content: render(system, view) }] : [];
+      return [...messages, { role: "user", content: render(body, view) }];
+    },
+  };
+  Object.defineProperty(dataset, "source", { value: `prompt file ${path}`, enumerable: false });
+  Object.defineProperty(dataset, "templates", { value: [body, system ?? ""], enumerable: false });
+  return dataset;
+}
+
+/** Names each placeholder of a prompt file must find in a draw; the first that finds nothing is an error listing what exists. */
+export function checkPlaceholders(dataset: Dataset, draw: Draw): void {
+  const templates = (dataset as { templates?: string[] }).templates;
+  if (!templates) return;
+  const view = viewOf(draw);
+  for (const template of templates)
+    for (const name of placeholders(Mustache.parse(template))) {
+      const found = name
+        .split(".")
+        .reduce<unknown>(
+          (at, key) => (at && typeof at === "object" ? (at as Record<string, unknown>)[key] : undefined),
+          view,
+        );
+      if (found === undefined) {
+        const names = Object.entries(view).flatMap(([k, v]) =>
+          v && typeof v === "object" ? Object.keys(v).map((p) => `${k}.${p}`) : [k],
+        );
+        throw new UserError(
+          `${(dataset as { source?: string }).source}: {{${name}}} names nothing`,
+          `it can use ${[...new Set(names)].join(", ")}`,
+        );
+      }
+    }
+}
+
+function placeholders(tokens: unknown[]): string[] {
+  const names: string[] = [];
+  for (const token of tokens as [string, string, number, number, unknown[]?][]) {
+    if (["name", "&", "#", "^"].includes(token[0])) names.push(token[1]);
+    if (Array.isArray(token[4])) names.push(...placeholders(token[4]));
+  }
+  return names;
+}
