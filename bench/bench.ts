@@ -44,11 +44,10 @@ async function measure(
   spawnSync("sync");
   const started = performance.now();
   const code = await new Promise<number | null>((resolve) => {
-    const [command, preload] =
-      args[0] === ENTRY
-        ? [ENTRY, { NODE_OPTIONS: `--import=${pathToFileURL(RSS)}` }]
-        : [process.execPath, {}];
-    const child = spawn(command, command === ENTRY ? args.slice(1) : ["--import", RSS, ...args], {
+    // The launcher runs on this Node (24) whatever `node` the PATH has first, as npm scripts run it.
+    const synthai = args[0] === ENTRY;
+    const preload = synthai ? { NODE_OPTIONS: `--import=${pathToFileURL(RSS)}` } : {};
+    const child = spawn(process.execPath, synthai ? args : ["--import", RSS, ...args], {
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, ...env, ...preload, BENCH_REPORT: report },
     });

@@ -19,12 +19,7 @@ const samples = Number(process.env.BENCH_SIZES?.split(",").at(-1) ?? 1_000_000);
 const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 200_000);
 
 // What bin/synthai passes; each variant leaves one out.
-const FLAGS = [
-  "--max-semi-space-size=8",
-  "--no-allocation-site-pretenuring",
-  "--heap-growing-percent=30",
-  "--expose-gc",
-];
+const FLAGS = ["--max-semi-space-size=8", "--no-allocation-site-pretenuring", "--heap-growing-percent=30"];
 type Variant = { name: string; flags: string[]; malloc: boolean };
 const variants: Variant[] = [
   { name: "all tricks", flags: FLAGS, malloc: true },

@@ -8,7 +8,6 @@ import {
   MAX_BYTES_PER_FILE,
   MAX_REQUESTS_PER_FILE,
 } from "../src/pipeline/build.ts";
-import { judgeLine } from "../src/pipeline/collect.ts";
 import customerCalls from "../src/dataset/builtin/customer-calls.ts";
 import { drawSample, labelsOf, newFaker } from "../src/dataset/draw.ts";
 import { UserError } from "../src/errors.ts";
@@ -23,6 +22,7 @@ import { PARAMS, tempDir } from "./helpers.ts";
 import { DrawsFile } from "../src/run/draws-file.ts";
 import { fitsBudget } from "../src/pipeline/budget.ts";
 import { checkParams, type Params } from "../src/dataset/params.ts";
+import { judgeLine } from "../src/pipeline/judge.ts";
 
 describe("parseMarkers", () => {
   test("splits [Call] and [Summary] sections", () => {

@@ -4,7 +4,10 @@ import { defineDataset } from "../../src/spec.ts";
 export default defineDataset({
   fields: ["Question", "Answer"],
   prompt: ({ row, params }) => [
-    { role: "system", content: "You write reading-comprehension questions that the given text alone answers." },
+    {
+      role: "system",
+      content: "You write reading-comprehension questions that the given text alone answers.",
+    },
     {
       role: "user",
       content:

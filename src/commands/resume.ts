@@ -1,7 +1,7 @@
 import { stderrLog } from "../io/log.ts";
-import { resume } from "../pipeline/generate.ts";
 import { number } from "./options.ts";
 import { command, connection, connectionArgs, exitWhenStopped, runDirOf, waitArgs } from "./shared.ts";
+import { resume } from "../pipeline/resume.ts";
 
 export default command({
   meta: { name: "resume", description: "Continue a run from its manifest: nothing sent twice, nothing lost" },

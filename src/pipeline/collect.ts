@@ -11,8 +11,8 @@ import {
   saveManifest,
 } from "../run/manifest.ts";
 import { costUsd, type Price, formatUsd } from "../api/pricing.ts";
-import { parseAnswer, type Dataset } from "../dataset/spec.ts";
-import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
+import { type Dataset } from "../dataset/spec.ts";
+import { endpointFor } from "../api/endpoints/index.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { type DrawsLine } from "../run/draws-file.ts";
 import { noteFiles } from "../run/files.ts";
@@ -23,142 +23,7 @@ import { UserError } from "../errors.ts";
 import type { Log } from "../io/log.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
-
-/**
- * The verdicts on an answer, a closed list that status, inspect and the report read alike:
- * valid; malformed (asked again); cut off at the token limit; reasoning used the whole token
- * limit, leaving no answer; failed (refused, filtered, or a server error); missing.
- */
-export type SampleStatus = "ok" | "malformed" | "truncated" | "reasoning" | "failed" | "missing";
-
-/** One answer (or its absence) for one sample at one attempt: a line of samples/*.jsonl. */
-export interface SampleResult {
-  custom_id: string;
-  sample: number;
-  chunk: number;
-  attempt: number;
-  batch_id: string;
-  status: SampleStatus;
-  reason?: string;
-  fields?: Record<string, string>;
-  labels: Record<string, string>;
-  /** The answer as written, when it is not valid; a valid one's is in its fields, and in results/. */
-  answer?: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  /** With --input: the row of the input (1-based) the sample came from. */
-  input_row?: number;
-  cost_usd: number;
-  model: string;
-  time: number;
-  retry: boolean;
-}
-
-/** What one line of an output or error file says about its sample. */
-export interface LineVerdict {
-  custom_id: string;
-  status: Exclude<SampleStatus, "missing">;
-  reason?: string;
-  fields?: Record<string, string>;
-  answer?: string;
-  model?: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens?: number;
-  reasoning_tokens?: number;
-  /** The tier that served it, when the response says. */
-  service_tier?: string;
-  /** Worth asking again: a malformed answer or a transient failure, not a cut-off answer. */
-  retryable: boolean;
-}
-
-/** The custom_id of a raw result line, without parsing all of it (it may be corrupt). */
-export function customIdOf(line: string): string | undefined {
-  return /"custom_id"\s*:\s*"([^"]+)"/.exec(line)?.[1];
-}
-
-/** A line of a Batch-API output or error file as JSON, or undefined if it is not JSON (a corrupt download). */
-export function parseResultLine(line: string): any {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The text of a result line's answer, as its endpoint reads it. */
-export function completionText(result: any, endpoint: Endpoint): string | undefined {
-  return endpoint.read(result?.response?.body).text;
-}
-
-/** Reads one line of a Batch-API output or error file. Pure. */
-export function judgeLine(
-  line: string,
-  dataset: Dataset,
-  endpoint: Endpoint = endpointFor(),
-): LineVerdict | { corrupt: string } {
-  const data = parseResultLine(line);
-  if (data === undefined) return { corrupt: `not JSON: ${line.slice(0, 80)}` };
-  const custom_id = data?.custom_id;
-  if (typeof custom_id !== "string") return { corrupt: `no custom_id: ${line.slice(0, 80)}` };
-  const response = data.response;
-  if (!response || response.status_code !== 200) {
-    const error = data.error ?? response?.body?.error ?? {};
-    const status = response?.status_code as number | undefined;
-    const code = error.code ?? error.type ?? (status ? `http_${status}` : "error");
-    // A 4xx other than 408/409/429 is the request's own fault: asking again changes nothing.
-    const retryable = !status || status === 408 || status === 409 || status === 429 || status >= 500;
-    return {
-      custom_id,
-      status: "failed",
-      reason: `${code}: ${error.message ?? "no message"}`,
-      prompt_tokens: 0,
-      completion_tokens: 0,
-      retryable,
-    };
-  }
-  const read = endpoint.read(response.body);
-  const answer = read.text ?? "";
-  const common = {
-    custom_id,
-    answer,
-    model: read.model,
-    prompt_tokens: read.promptTokens,
-    completion_tokens: read.completionTokens,
-    cached_tokens: read.cachedTokens,
-    reasoning_tokens: read.reasoningTokens,
-    ...(read.serviceTier ? { service_tier: read.serviceTier } : {}),
-  };
-  // Reasoning counts against the same limit: when it takes all of it, no answer is left, and
-  // asking again unchanged would pay for the same thinking.
-  if (read.finish === "length" && !answer.trim() && read.reasoningTokens > 0)
-    return {
-      ...common,
-      status: "reasoning",
-      reason: `reasoning used all ${read.completionTokens} tokens; raise --max-tokens or lower --reasoning-effort`,
-      retryable: false,
-    };
-  if (read.finish === "length")
-    return {
-      ...common,
-      status: "truncated",
-      reason: "answer cut at max_tokens (raise --max-tokens)",
-      retryable: false,
-    };
-  if (read.finish === "content_filter")
-    return {
-      ...common,
-      status: "failed",
-      reason: "content_filter: the answer was filtered",
-      retryable: false,
-    };
-  const parsed = parseAnswer(dataset, answer);
-  if (!parsed.ok) return { ...common, status: "malformed", reason: parsed.reason, retryable: true };
-  return { ...common, status: "ok", fields: parsed.fields, retryable: false };
-}
+import { customIdOf, judgeLine, type LineVerdict, type SampleResult, type SampleStatus } from "./judge.ts";
 
 /**
  * Judges every answer of one batch against the spec and writes samples/<chunk>-<attempt>.jsonl.

@@ -7,7 +7,6 @@ import { join } from "node:path";
 import type OpenAI from "openai";
 import { call } from "../api/client.ts";
 import { readLines } from "../io/jsonl.ts";
-import { releasingChunks } from "../io/memory.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
 
@@ -35,7 +34,7 @@ export async function downloadResults(
     const tmp = `${target}.tmp`;
     for (let tries = 1; ; tries++) {
       const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
-      await pipeline(Readable.fromWeb(response.body as any), releasingChunks, createWriteStream(tmp));
+      await pipeline(Readable.fromWeb(response.body as any), createWriteStream(tmp));
       crashPoint("during-download");
       const lines = await countLines(tmp);
       const want = expected[kind];

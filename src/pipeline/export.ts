@@ -4,10 +4,10 @@ import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
-import { type SampleResult } from "./collect.ts";
 import { samplesFile } from "../run/files.ts";
 import { formatFor } from "../io/formats/index.ts";
 import { checkWritable } from "../io/disk.ts";
+import { type SampleResult } from "./judge.ts";
 
 export const METRIC_COLUMNS = [
   "index",

@@ -1,30 +1,25 @@
-// The run's story from the start: check inputs, build the request files, then drive it; or pick it up where it stopped.
+// The run's story from the start: check inputs, build the request files, then drive it.
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { buildRequests, chunkSize, estimateBuildBytes } from "./build.ts";
+import { estimateBuildBytes } from "./build.ts";
 import { makeClient, preflight } from "../api/client.ts";
-import { checkRunFiles, noteFiles } from "../run/files.ts";
 import { UserError } from "../errors.ts";
 import { datasetColumns, metricColumns, metricsPathFor } from "./export.ts";
 import { formatFor } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
-import { progress, type Log } from "../io/log.ts";
+import { type Log } from "../io/log.ts";
 import {
-  crashPoint,
   ensureDir,
   lockRun,
   newRunId,
   saveManifest,
-  withLockedRun,
-  type BatchRecord,
-  type Chunk,
   type Manifest,
   type RunConfig,
 } from "../run/manifest.ts";
 import { datasetOf, type Dataset, type Draw } from "../dataset/spec.ts";
-import { checkInputUnchanged, keptValues, readInput } from "../dataset/input-file.ts";
+import { keptValues, readInput } from "../dataset/input-file.ts";
 import type { Row } from "../dataset/inputs/index.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import { runPilot, type PilotOptions } from "./pilot.ts";
@@ -36,6 +31,7 @@ import type OpenAI from "openai";
 import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
+import { build } from "./build-step.ts";
 
 export interface Connection {
   apiKey: string | undefined;
@@ -113,7 +109,12 @@ export async function generate(
 }
 
 /** The canary goes before the first batch of a run (not in sync mode: there every request goes directly). */
-async function canaryFirst(client: OpenAI, runDir: string, manifest: Manifest, log: Log): Promise<void> {
+export async function canaryFirst(
+  client: OpenAI,
+  runDir: string,
+  manifest: Manifest,
+  log: Log,
+): Promise<void> {
   const { config } = manifest;
   if (
     config.mode === "sync" ||
@@ -209,142 +210,4 @@ export interface InputOptions {
   keepColumns?: string[];
   /** -n was given: fewer samples than rows (the first ones), or more (rows cycled). */
   samplesGiven: boolean;
-}
-
-/** `synthai resume`: carry on from whatever step the manifest records. */
-export async function resume(
-  runDir: string,
-  connection: Connection,
-  options: DriveOptions & {
-    budgetUsd?: number;
-    pollIntervalSeconds?: number;
-    keepRemote?: boolean;
-    onDone?: string;
-    topUp?: number;
-  },
-): Promise<Manifest> {
-  return withLockedRun(runDir, async (manifest) => {
-    const config = manifest.config;
-    if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
-    if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
-    if (options.keepRemote) config.keepRemote = true;
-    if (options.onDone) config.onDone = options.onDone;
-    if (manifest.state === "done" && !options.topUp) {
-      options.log(`run ${manifest.id} is already done`);
-      return manifest;
-    }
-    if (config.input) await checkInputUnchanged(config.input, manifest.id);
-    const dataset = await datasetOf(config);
-    const client = await makeClient({
-      apiKey: connection.apiKey,
-      baseURL: connection.baseURL ?? config.baseURL,
-    });
-    options.log(`resuming run ${manifest.id} (${manifest.state})`);
-    if (manifest.state === "building")
-      await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
-    if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
-    await canaryFirst(client, runDir, manifest, options.log);
-    return driveAndNotify(runDir, manifest, client, dataset, options);
-  });
-}
-
-/**
- * Builds the request files, or the rest of them: chunks a killed build finished (their files
- * as they were written) are kept, and the build goes on from the first unfinished one.
- */
-async function build(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  log: Log,
-  params: Params,
-): Promise<void> {
-  const { config } = manifest;
-  manifest.state = "building";
-  const kept = builtChunks(runDir, manifest);
-  manifest.chunks = manifest.chunks.slice(0, kept);
-  manifest.batches = manifest.batches.filter((b) => b.chunk < kept);
-  saveManifest(runDir, manifest);
-  const last = manifest.chunks.at(-1);
-  const first = last ? last.firstSample + last.samples : 0;
-  if (kept) log(`keeping the ${kept} file(s) already built; building from sample ${first + 1}`);
-  await buildRequests(runDir, config, params, dataset, {
-    stream: manifest.version,
-    range: { first, count: config.samples - first, firstChunk: kept },
-    perChunk: chunkSize(config.samples, config.batches),
-    onChunk: (chunk, record) => {
-      manifest.chunks.push(chunk);
-      manifest.batches.push(record);
-      noteBuilt(runDir, manifest, { chunks: [chunk], batches: [record] });
-      saveManifest(runDir, manifest);
-      crashPoint("after-chunk");
-    },
-    onProgress: (done) => progress(log, `building requests: ${first + done}/${config.samples}`, "build"),
-  });
-  crashPoint("during-build");
-  manifest.state = "running";
-  saveManifest(runDir, manifest);
-  log(`built ${config.samples} requests in ${manifest.batches.length} file(s)`);
-}
-
-/** How many of the chunks the manifest records still have their files as written. */
-function builtChunks(runDir: string, manifest: Manifest): number {
-  let kept = 0;
-  for (const chunk of manifest.chunks) {
-    const record = manifest.batches.find((b) => b.chunk === chunk.index && b.attempt === 1);
-    try {
-      checkRunFiles(runDir, manifest, [chunk.drawsFile, record!.requestsFile]);
-    } catch {
-      break;
-    }
-    kept++;
-  }
-  return kept;
-}
-
-/**
- * --top-up N: adds N samples to a finished run, drawn from where its stream stopped (sample
- * indexes after its last), so no old sample comes again — with --sampling unique, no old
- * combination either. The run's rows in its CSV are then written again with the new ones.
- */
-async function topUp(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  count: number,
-  log: Log,
-): Promise<void> {
-  if (manifest.state !== "done")
-    throw new UserError(
-      `run ${manifest.id} is ${manifest.state}; only a finished run can be topped up`,
-      `finish it first with \`synthai resume ${manifest.id}\``,
-    );
-  const { config } = manifest;
-  const params = await loadParams(config.paramsFile);
-  checkSampling(config.sampling ?? "random", params, config.samples + count);
-  const first = config.samples;
-  config.samples += count;
-  const built = await buildRequests(runDir, config, params, dataset, {
-    stream: manifest.version,
-    range: { first, count, firstChunk: manifest.chunks.length },
-  });
-  manifest.chunks.push(...built.chunks);
-  manifest.batches.push(...built.batches);
-  noteBuilt(runDir, manifest, built);
-  manifest.state = "running";
-  saveManifest(runDir, manifest);
-  log(
-    `topping up run ${manifest.id}: samples ${first + 1} to ${config.samples} in ${built.batches.length} new file(s)`,
-  );
-}
-
-function noteBuilt(
-  runDir: string,
-  manifest: Manifest,
-  built: { chunks: Chunk[]; batches: BatchRecord[] },
-): void {
-  noteFiles(runDir, manifest, [
-    ...built.chunks.map((c) => c.drawsFile),
-    ...built.batches.map((b) => b.requestsFile),
-  ]);
 }

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { customIdOf } from "./collect.ts";
 import { UserError } from "../errors.ts";
 import { JsonlWriter, readJsonl, readLines } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
@@ -10,6 +9,7 @@ import { datasetOf } from "../dataset/spec.ts";
 import { resultsFile } from "../run/files.ts";
 import { collect } from "./collect.ts";
 import { finish } from "./finish.ts";
+import { customIdOf } from "./judge.ts";
 
 /**
  * `synthai import`: takes answers produced elsewhere from this run's own request files (vLLM's

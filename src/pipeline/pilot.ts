@@ -3,13 +3,13 @@ import { createInterface } from "node:readline/promises";
 import type OpenAI from "openai";
 import type { BatchRequest } from "./build.ts";
 import { call } from "../api/client.ts";
-import { judgeLine } from "./collect.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
 import { saveManifest, type Manifest } from "../run/manifest.ts";
 import { costUsd, formatUsd } from "../api/pricing.ts";
 import type { Dataset } from "../dataset/spec.ts";
+import { judgeLine } from "./judge.ts";
 
 export interface PilotOptions {
   /** Send this many requests directly first, show them and the projected cost, and ask. */

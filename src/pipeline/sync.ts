@@ -5,10 +5,10 @@ import type { BatchRequest } from "./build.ts";
 import type { Endpoint } from "../api/endpoints/index.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import { apiFailure, isApiError, isTransient, sleep } from "../api/client.ts";
-import { customIdOf } from "./collect.ts";
 import { readJsonl, readLines } from "../io/jsonl.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
+import { customIdOf } from "./judge.ts";
 
 export interface SyncLimits {
   concurrency: number;

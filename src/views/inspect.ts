@@ -2,11 +2,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readJsonl, readLines } from "../io/jsonl.ts";
 import { promptText, type BatchRequest } from "../pipeline/build.ts";
-import { completionText, parseResultLine, type SampleResult } from "../pipeline/collect.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
+import { completionText, parseResultLine, type SampleResult } from "../pipeline/judge.ts";
 
 export interface InspectFilter {
   failed?: boolean;

@@ -1,12 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readJsonl } from "../io/jsonl.ts";
-import { type SampleResult } from "../pipeline/collect.ts";
 import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
 import { type Params } from "../dataset/params.ts";
+import { type SampleResult } from "../pipeline/judge.ts";
 
 const TABLE_ROWS = 5_000;
 const DUPLICATE_POOL = 1_500;

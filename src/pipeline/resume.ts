@@ -1,0 +1,86 @@
+// `synthai resume`: a run picked up where it stopped, or topped up with new samples.
+import { buildRequests } from "./build.ts";
+import { makeClient } from "../api/client.ts";
+import { UserError } from "../errors.ts";
+import { type Log } from "../io/log.ts";
+import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
+import { datasetOf, type Dataset } from "../dataset/spec.ts";
+import { checkInputUnchanged } from "../dataset/input-file.ts";
+import { checkSampling } from "../dataset/sampling.ts";
+import { driveAndNotify, type DriveOptions } from "./drive.ts";
+import { loadParams } from "../dataset/params.ts";
+import { build, noteBuilt } from "./build-step.ts";
+import { canaryFirst, type Connection } from "./generate.ts";
+
+/** `synthai resume`: carry on from whatever step the manifest records. */
+export async function resume(
+  runDir: string,
+  connection: Connection,
+  options: DriveOptions & {
+    budgetUsd?: number;
+    pollIntervalSeconds?: number;
+    keepRemote?: boolean;
+    onDone?: string;
+    topUp?: number;
+  },
+): Promise<Manifest> {
+  return withLockedRun(runDir, async (manifest) => {
+    const config = manifest.config;
+    if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
+    if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
+    if (options.keepRemote) config.keepRemote = true;
+    if (options.onDone) config.onDone = options.onDone;
+    if (manifest.state === "done" && !options.topUp) {
+      options.log(`run ${manifest.id} is already done`);
+      return manifest;
+    }
+    if (config.input) await checkInputUnchanged(config.input, manifest.id);
+    const dataset = await datasetOf(config);
+    const client = await makeClient({
+      apiKey: connection.apiKey,
+      baseURL: connection.baseURL ?? config.baseURL,
+    });
+    options.log(`resuming run ${manifest.id} (${manifest.state})`);
+    if (manifest.state === "building")
+      await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
+    if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
+    await canaryFirst(client, runDir, manifest, options.log);
+    return driveAndNotify(runDir, manifest, client, dataset, options);
+  });
+}
+
+/**
+ * --top-up N: adds N samples to a finished run, drawn from where its stream stopped (sample
+ * indexes after its last), so no old sample comes again — with --sampling unique, no old
+ * combination either. The run's rows in its CSV are then written again with the new ones.
+ */
+async function topUp(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  count: number,
+  log: Log,
+): Promise<void> {
+  if (manifest.state !== "done")
+    throw new UserError(
+      `run ${manifest.id} is ${manifest.state}; only a finished run can be topped up`,
+      `finish it first with \`synthai resume ${manifest.id}\``,
+    );
+  const { config } = manifest;
+  const params = await loadParams(config.paramsFile);
+  checkSampling(config.sampling ?? "random", params, config.samples + count);
+  const first = config.samples;
+  config.samples += count;
+  const built = await buildRequests(runDir, config, params, dataset, {
+    stream: manifest.version,
+    range: { first, count, firstChunk: manifest.chunks.length },
+  });
+  manifest.chunks.push(...built.chunks);
+  manifest.batches.push(...built.batches);
+  noteBuilt(runDir, manifest, built);
+  manifest.state = "running";
+  saveManifest(runDir, manifest);
+  log(
+    `topping up run ${manifest.id}: samples ${first + 1} to ${config.samples} in ${built.batches.length} new file(s)`,
+  );
+}
