@@ -28,7 +28,7 @@ const variants: Variant[] = [
     flags: FLAGS.filter((f) => f !== flag),
     malloc: true,
   })),
-  { name: "without MALLOC_MMAP_THRESHOLD_", flags: FLAGS, malloc: false },
+  { name: "without MALLOC_MMAP_THRESHOLD_ and MALLOC_ARENA_MAX", flags: FLAGS, malloc: false },
   { name: "all tricks again (control)", flags: FLAGS, malloc: true },
 ];
 
@@ -47,7 +47,7 @@ async function run(
     NODE_COMPILE_CACHE: cache,
     OPENAI_API_KEY: "bench",
   };
-  if (variant.malloc) env.MALLOC_MMAP_THRESHOLD_ = "32768";
+  if (variant.malloc) Object.assign(env, { MALLOC_MMAP_THRESHOLD_: "32768", MALLOC_ARENA_MAX: "2" });
   else delete env.MALLOC_MMAP_THRESHOLD_;
   const started = performance.now();
   const code = await new Promise<number | null>((resolve) => {
