@@ -57,7 +57,8 @@ describe("your rows in", () => {
       "Tone",
       "sample_id",
     ]);
-    expect(rows.map((r) => r.ticket_id).sort()).toEqual([
+    // In input order, whatever order the answers came in.
+    expect(rows.map((r) => r.ticket_id)).toEqual([
       "T-1001",
       "T-1002",
       "T-1003",
@@ -65,6 +66,7 @@ describe("your rows in", () => {
       "T-1005",
       "T-1006",
     ]);
+    expect(rows.map((r) => r.index)).toEqual(["0", "1", "2", "3", "4", "5"]);
     const byId = new Map(rows.map((r) => [r.sample_id, r]));
     const requests = await readJsonlFile(join(await onlyRunDir(cwd), "requests", "c0000-a1.jsonl"));
     // The row's columns filled the prompt; the system message came from the front matter.

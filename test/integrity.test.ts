@@ -147,3 +147,26 @@ describe("export from an incomplete run folder", () => {
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
   });
 });
+
+describe("rows in sample order", () => {
+  test("whatever order answers and retries come in, rows follow the samples, and every export is byte-identical", async () => {
+    const url = await server.start({ malformedRate: 0.3, failedRate: 0.1, seed: 12 });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "60", "-b", "3", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(result.code).toBe(0);
+    const { id, batches } = await readManifest(await onlyRunDir(cwd));
+    expect(batches.some((b: any) => b.attempt > 1)).toBe(true);
+    const rows = await readCsv(join(cwd, "out.csv"));
+    expect(rows.map((r) => Number(r.sample_id))).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(rows.map((r) => Number(r.index))).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    const metrics = await readCsv(join(cwd, "out_metrics.csv"));
+    expect(metrics.map((m) => Number(m.sample))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    const first = await readFile(join(cwd, "out.csv"), "utf8");
+    for (const name of ["again.csv", "once-more.csv"]) {
+      expect((await runCli(["export", id, "-p", name], { cwd })).code).toBe(0);
+      expect(await readFile(join(cwd, name), "utf8")).toBe(first);
+    }
+  });
+});

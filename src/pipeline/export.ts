@@ -154,19 +154,15 @@ async function appendRows(
     ? format.appender(metricsFile, { delimiter, header: !existingMetrics, columns: metricColumns(config) })
     : undefined;
   let rows = 0;
-  // The first valid answer per sample wins. Chunks come in order, so one bit per sample of
-  // the current chunk is all it keeps (holding the ids themselves would grow the heap).
+  // Rows go out in sample order, whatever order the answers came in (the service writes them
+  // in any order, retries come later): a chunk's valid samples wait, by position, until the
+  // chunk is complete. Chunks come in order, and one is at most 50,000 samples. The first
+  // valid answer per sample wins.
   let chunk: Chunk | undefined;
-  let seen = new Uint8Array(0);
-  try {
-    await (options.feed ?? collectedSamples(runDir, manifest))((s) => {
-      if (s.chunk !== chunk?.index) {
-        chunk = manifest.chunks[s.chunk]!;
-        seen = new Uint8Array(chunk.samples);
-      }
-      const at = s.sample - 1 - chunk.firstSample;
-      if (s.status !== "ok" || seen[at]) return;
-      seen[at] = 1;
+  let waiting: (SampleResult | undefined)[] = [];
+  const flush = () => {
+    for (const s of waiting) {
+      if (!s) continue;
       const index = firstIndex + rows;
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
       // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
@@ -192,7 +188,20 @@ async function appendRows(
         s.reasoning_tokens ?? 0,
         ...(config.input ? [s.input_row] : []),
       ]);
+    }
+    waiting = [];
+  };
+  try {
+    await (options.feed ?? collectedSamples(runDir, manifest))((s) => {
+      if (s.chunk !== chunk?.index) {
+        flush();
+        chunk = manifest.chunks[s.chunk]!;
+        waiting = new Array(chunk.samples);
+      }
+      const at = s.sample - 1 - chunk.firstSample;
+      if (s.status === "ok" && !waiting[at]) waiting[at] = s;
     });
+    flush();
     crashPoint("during-export");
   } catch (error) {
     // A file found damaged halfway: the rows written so far go again, as if never appended.
