@@ -123,6 +123,41 @@ describe("your rows in", () => {
     expect(new Set(three.filter((r) => r.doc_id === "d2").map((r) => r.sample_id)).size).toBe(3);
   });
 
+  test("--input-sample random takes a seeded sample of the rows, in file order, the same for the same seed", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const args = [
+      "--input",
+      join(DOCS, "docs.jsonl"),
+      "--spec",
+      join(DOCS, "dataset.ts"),
+      "-j",
+      join(DOCS, "params.json"),
+      "--input-sample",
+      "random",
+      "-n",
+      "2",
+      "--base-url",
+      url,
+      "--poll-interval",
+      "0.02",
+    ];
+    const picked: string[][] = [];
+    for (const [seed, name] of [
+      ["1", "a"],
+      ["1", "b"],
+      ["2", "c"],
+      ["3", "d"],
+      ["4", "e"],
+    ] as const) {
+      expect((await runCli([...args, "--seed", seed, "-p", `${name}.csv`], { cwd })).code).toBe(0);
+      picked.push((await readCsv(join(cwd, `${name}.csv`))).map((r) => r.doc_id!));
+    }
+    expect(picked[0]).toEqual(picked[1]);
+    for (const ids of picked) expect(ids).toEqual([...ids].sort());
+    expect(picked.some((ids) => ids.join() !== "d1,d2")).toBe(true);
+  });
+
   test("resume after a kill gives the same rows; a changed input is refused by export and --top-up", async () => {
     const url = await server.start();
     const cwd = await tempDir();

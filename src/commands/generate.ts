@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { UserError } from "../errors.ts";
 import { stderrLog } from "../io/log.ts";
 import { generate, type InputOptions } from "../pipeline/generate.ts";
 import { number, toRunConfig } from "./options.ts";
@@ -81,6 +82,12 @@ export default command({
       type: "string",
       description: "--input: the columns to write to the output (default: all)",
       valueHint: "a,b",
+    },
+    "input-sample": {
+      type: "string",
+      description:
+        "--input with -n below its rows: first (the first rows) or random (a seeded sample of them, in file order)",
+      default: "first",
     },
     prompt: {
       type: "string",
@@ -181,7 +188,14 @@ function inputOptions(args: {
   "per-row"?: string;
   "keep-columns"?: string;
   samples?: string;
+  "input-sample"?: string;
 }): InputOptions {
+  const sample = args["input-sample"] ?? "first";
+  if (sample !== "first" && sample !== "random")
+    throw new UserError(
+      `--input-sample must be first or random, got "${sample}"`,
+      "random: a seeded sample of the rows",
+    );
   const keep = args["keep-columns"]
     ?.split(",")
     .map((c) => c.trim())
@@ -191,5 +205,6 @@ function inputOptions(args: {
     perRow: number(args["per-row"], "--per-row", { integer: true, positive: true }) ?? 1,
     ...(keep?.length ? { keepColumns: keep } : {}),
     samplesGiven: args.samples !== undefined,
+    ...(sample === "random" ? { random: true } : {}),
   };
 }

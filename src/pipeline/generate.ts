@@ -54,6 +54,10 @@ export async function generate(
     config.input = read.record;
     firstRows = read.firstRows;
     if (!options.input.samplesGiven) config.samples = read.record.rows * read.record.perRow;
+    // A seeded sample of the rows, when fewer samples are asked than the rows hold.
+    const wanted = Math.ceil(config.samples / read.record.perRow);
+    if (options.input.random && wanted < read.record.rows)
+      read.record.random = { rows: wanted, seed: config.seed };
     if (config.batches > config.samples)
       throw new UserError(
         `-b/--batches (${config.batches}) is larger than the ${config.samples} samples`,
@@ -210,4 +214,6 @@ export interface InputOptions {
   keepColumns?: string[];
   /** -n was given: fewer samples than rows (the first ones), or more (rows cycled). */
   samplesGiven: boolean;
+  /** --input-sample random: fewer samples than rows are a seeded sample of them, not the first. */
+  random?: boolean;
 }

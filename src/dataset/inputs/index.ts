@@ -6,6 +6,7 @@ import { UserError } from "../../errors.ts";
 import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
+import { xoroshiroRandomizer } from "../randomizer.ts";
 
 /** One row: its number in the file (0-based) and its values by column, as text. */
 export interface Row {
@@ -68,6 +69,8 @@ export interface InputRecord {
   rows: number;
   perRow: number;
   columns: string[];
+  /** --input-sample random: this many rows, drawn with this seed, in file order. */
+  random?: { rows: number; seed: number };
 }
 
 /**
@@ -76,6 +79,7 @@ export interface InputRecord {
  */
 export async function* rowsForSamples(input: InputRecord, first: number): AsyncGenerator<Row> {
   const format = inputFor(input.path);
+  if (input.random) return yield* randomRows(input, input.random, first);
   let repeat = first % input.perRow;
   let start = Math.floor(first / input.perRow) % input.rows;
   for (;;) {
@@ -84,5 +88,30 @@ export async function* rowsForSamples(input: InputRecord, first: number): AsyncG
       repeat = 0;
     }
     start = 0;
+  }
+}
+
+/**
+ * A seeded sample of rows, in file order, streaming (selection sampling, Knuth's algorithm S:
+ * each row is taken with the chance needed/left), so it is the same sample however often the
+ * file is read again, from row 0, when a build goes on.
+ */
+async function* randomRows(
+  input: InputRecord,
+  random: { rows: number; seed: number },
+  first: number,
+): AsyncGenerator<Row> {
+  const draw = xoroshiroRandomizer();
+  draw.seed([random.seed, 0x5eed]);
+  const skip = Math.floor(first / input.perRow);
+  let repeat = first % input.perRow;
+  let seen = 0;
+  let taken = 0;
+  for await (const row of inputFor(input.path).rows(input.path, 0)) {
+    if (taken >= random.rows) return;
+    const take = draw.next() * (input.rows - seen++) < random.rows - taken;
+    if (!take || ++taken <= skip) continue;
+    for (; repeat < input.perRow; repeat++) yield row;
+    repeat = 0;
   }
 }
