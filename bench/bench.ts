@@ -2,7 +2,9 @@
 // prints the table recorded in BENCHMARKS.md. Each stage runs in a process of its own, whose
 // peak RSS and CPU time it reports itself (bench/rss.ts). BENCH_SIZES=10000,100000 for a quick run.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -107,6 +109,44 @@ async function buildAndCollect(
   return { build, collect, runDir };
 }
 
+/** The build from an input file of `samples` rows through a prompt file: its memory must not grow with the rows. */
+async function buildFromInput(samples: number): Promise<Measure> {
+  const dir = join(work, `input${samples}`);
+  await mkdir(dir, { recursive: true });
+  const words = "billing account refund password app crash invoice plan tariff meter support delivery".split(
+    " ",
+  );
+  const lines = ["id,customer,text"];
+  const csv = createWriteStream(join(dir, "rows.csv"));
+  for (let i = 0; i < samples; i++) {
+    lines.push(
+      `${i},C${i % 977},"${Array.from({ length: 20 }, (_, w) => words[(i * 7 + w * 13) % words.length]).join(" ")}"`,
+    );
+    if (lines.length >= 10_000) csv.write(`${lines.splice(0).join("\n")}\n`);
+  }
+  csv.end(`${lines.join("\n")}\n`);
+  await once(csv, "finish");
+  await writeFile(
+    join(dir, "p.md"),
+    '---\nfields: [Label]\n---\nLabel this ticket from {{customer}}: "{{text}}". Write [Label] first.\n',
+  );
+  const m = await measure("build from --input", samples, [
+    ENTRY,
+    "generate",
+    "--input",
+    join(dir, "rows.csv"),
+    "--prompt",
+    join(dir, "p.md"),
+    "--dry-run",
+    "--runs-dir",
+    join(dir, "runs"),
+    "-p",
+    join(dir, "out.csv"),
+  ]);
+  await rm(dir, { recursive: true, force: true });
+  return m;
+}
+
 async function pipeline(samples: number, baseURL: string): Promise<Measure> {
   const dir = join(work, `pipeline${samples}`);
   await mkdir(dir, { recursive: true });
@@ -165,6 +205,7 @@ try {
     ]);
     rows.push({ m: build, baseline: buildBase }, { m: collect, baseline: collectBase });
     await rm(join(work, `s${samples}`), { recursive: true, force: true });
+    rows.push({ m: await buildFromInput(samples) });
   }
 
   process.stderr.write(`full pipeline, ${pipelineSize} samples against the fake server\n`);
