@@ -170,3 +170,59 @@ describe("rows in sample order", () => {
     }
   });
 });
+
+describe("JSONL output", () => {
+  test("-p out.jsonl writes one object per row and its metrics beside; a second run appends; export --format writes either", async () => {
+    const url = await server.start({ malformedRate: 0.2, seed: 2 });
+    const cwd = await tempDir();
+    const first = await runCli(["-n", "8", "-p", "out.jsonl", "--base-url", url, ...fast], { cwd });
+    expect(first.code).toBe(0);
+    const rows = (await readFile(join(cwd, "out.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(8);
+    expect(Object.keys(rows[0])).toEqual([
+      "index",
+      "Call",
+      "Summary",
+      "Attitude",
+      "Conversation",
+      "Problem",
+      "Solved",
+      "Manner",
+      "Extension",
+      "Phone",
+      "Address",
+      "Company",
+      "sample_id",
+    ]);
+    expect(rows.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const metrics = (await readFile(join(cwd, "out_metrics.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(metrics.map((m) => m.sample_id)).toEqual(rows.map((r) => r.sample_id));
+    expect(typeof metrics[0].prompt_tokens).toBe("number");
+    const second = await runCli(["-n", "3", "-p", "out.jsonl", "--base-url", url, ...fast], { cwd });
+    expect(second.code).toBe(0);
+    const all = (await readFile(join(cwd, "out.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(all.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const [id] = (await readdir(join(cwd, "runs"))).sort();
+    expect((await runCli(["export", id!, "-p", "same.csv"], { cwd })).code).toBe(0);
+    expect((await readCsv(join(cwd, "same.csv"))).map((r) => r.Call)).toEqual(rows.map((r) => r.Call));
+    expect((await runCli(["export", id!, "-p", "plain.txt", "--format", "jsonl"], { cwd })).code).toBe(0);
+    expect(
+      (await readFile(join(cwd, "plain.txt"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).Call),
+    ).toEqual(rows.map((r) => r.Call));
+    const refused = await runCli(["export", id!, "-p", "x.txt", "--format", "xml"], { cwd });
+    expect(refused.stderr).toMatch(/--format must be one of csv, jsonl, got "xml"/);
+    expect(refused.code).toBe(2);
+  });
+});

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { parseFormat } from "./options.ts";
 import { stderrLog } from "../io/log.ts";
 import { reexport } from "../pipeline/finish.ts";
 import { command, connectionArgs, runDirOf } from "./shared.ts";
@@ -13,13 +14,18 @@ export default command({
     output: {
       type: "string",
       alias: "p",
-      description: "Write to this CSV instead of the run's own",
+      description: "Write to this file instead of the run's own",
       valueHint: "path",
     },
+    format: { type: "string", description: "csv or jsonl (default: the output's extension)" },
     "runs-dir": connectionArgs["runs-dir"],
   },
   async run({ args }) {
     const runDir = await runDirOf(args);
-    await reexport(runDir, { log: stderrLog, ...(args.output ? { output: resolve(args.output) } : {}) });
+    await reexport(runDir, {
+      log: stderrLog,
+      ...(args.output ? { output: resolve(args.output) } : {}),
+      ...(args.format ? { format: parseFormat(args.format) } : {}),
+    });
   },
 });

@@ -62,6 +62,11 @@ export default command({
       description: "chat (/v1/chat/completions) or responses (/v1/responses), in batch and sync mode",
       default: "chat",
     },
+    format: {
+      type: "string",
+      description:
+        "csv or jsonl (default: the output's extension, else csv); metrics go beside in the same format",
+    },
     "service-tier": {
       type: "string",
       description:

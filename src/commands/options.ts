@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
+import { FORMATS, type FormatName } from "../io/formats/index.ts";
 import {
   DEFAULT_MODEL,
   EFFORTS,
@@ -40,6 +41,7 @@ export interface GenerateArgs {
   "per-row"?: string;
   "keep-columns"?: string;
   "service-tier"?: string;
+  format?: string;
   "base-url"?: string;
   "keep-remote"?: boolean;
   "max-in-flight"?: string;
@@ -164,6 +166,7 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
       "chat: /v1/chat/completions; responses: /v1/responses",
     );
   if (endpoint !== "chat") config.endpoint = endpoint as EndpointName;
+  if (args.format) config.format = parseFormat(args.format);
   const tier = args["service-tier"];
   if (tier) {
     if (tier !== "flex")
@@ -197,6 +200,15 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
     if (tpm !== undefined) config.tpm = tpm;
   }
   return config;
+}
+
+export function parseFormat(value: string): FormatName {
+  if (!(value in FORMATS))
+    throw new UserError(
+      `--format must be one of ${Object.keys(FORMATS).join(", ")}, got "${value}"`,
+      "or leave it out: the output's extension picks it",
+    );
+  return value as FormatName;
 }
 
 export function parseEffort(value: string | undefined): Effort | undefined {

@@ -5,7 +5,7 @@ import { waitForLock } from "../io/lock.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { samplesFile } from "../run/files.ts";
-import { formatFor } from "../io/formats/index.ts";
+import { formatFor, type FormatName } from "../io/formats/index.ts";
 import { checkWritable } from "../io/disk.ts";
 import { type SampleResult } from "./judge.ts";
 
@@ -30,9 +30,11 @@ export function metricColumns(config: { input?: unknown }): string[] {
   return config.input ? [...METRIC_COLUMNS, "input_row"] : METRIC_COLUMNS;
 }
 
-/** `dataset.csv` → `dataset_metrics.csv`, as the seed names it. */
-export function metricsPathFor(csvFile: string): string {
-  return csvFile.replace(/(\.csv)?$/i, "_metrics.csv");
+/** `dataset.csv` → `dataset_metrics.csv`, as the seed names it; `out.jsonl` → `out_metrics.jsonl`. */
+export function metricsPathFor(output: string): string {
+  return /\.[A-Za-z0-9]+$/.test(output)
+    ? output.replace(/(\.[A-Za-z0-9]+)$/, "_metrics$1")
+    : `${output}_metrics.csv`;
 }
 
 export function datasetColumns(fields: string[], labelNames: string[]): string[] {
@@ -68,6 +70,8 @@ export interface ExportOptions {
   output?: string;
   save: () => void;
   onProgress?: (rows: number) => void;
+  /** The output's format, when not the run's own or the one its extension names. */
+  format?: FormatName;
   /** Told when another process is writing the same output and this export waits for it. */
   onWait?: (line: string) => void;
   /** By default the samples the run has collected. */
@@ -130,7 +134,7 @@ async function appendRows(
     if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
   }
 
-  const format = formatFor(csvFile);
+  const format = formatFor(csvFile, options.format ?? config.format);
   const existing = await format.readExisting(csvFile, columns, config.delimiter);
   const existingMetrics = metricsFile
     ? await format.readExisting(metricsFile, metricColumns(config), existing?.delimiter ?? config.delimiter)

@@ -7,6 +7,7 @@ import { collectedRecords, saveManifest, withLockedRun, type Manifest } from "..
 import { formatUsd } from "../api/pricing.ts";
 import { datasetOf, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
+import type { FormatName } from "../io/formats/index.ts";
 import { summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
 
@@ -33,7 +34,11 @@ async function exportWithProgress(
   manifest: Manifest,
   dataset: Dataset,
   log: Log,
-  { output, feed }: { output?: string | undefined; feed?: SampleFeed } = {},
+  {
+    output,
+    feed,
+    format,
+  }: { output?: string | undefined; feed?: SampleFeed; format?: FormatName | undefined } = {},
 ) {
   const before = JSON.stringify(manifest);
   try {
@@ -44,6 +49,7 @@ async function exportWithProgress(
       onWait: log,
       ...(output ? { output } : {}),
       ...(feed ? { feed } : {}),
+      ...(format ? { format } : {}),
     });
   } catch (error) {
     for (const key of Object.keys(manifest)) delete (manifest as Record<string, unknown>)[key];
@@ -68,7 +74,10 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
 }
 
 /** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */
-export async function reexport(runDir: string, options: { output?: string; log: Log }): Promise<Manifest> {
+export async function reexport(
+  runDir: string,
+  options: { output?: string; format?: FormatName; log: Log },
+): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
     if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
     const dataset = await datasetOf(manifest.config);
@@ -85,6 +94,7 @@ export async function reexport(runDir: string, options: { output?: string; log: 
     const exported = await exportWithProgress(runDir, manifest, dataset, options.log, {
       output: options.output,
       feed,
+      format: options.format,
     });
     options.log(
       `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`,

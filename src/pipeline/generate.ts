@@ -175,7 +175,7 @@ async function checkInputs(
   const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling, rowOf(0));
   checkPlaceholders(dataset, first);
   if (input) checkColumnsApart(input.columns, dataset, first);
-  const format = formatFor(config.output);
+  const format = formatFor(config.output, config.format);
   const existing = await format.readExisting(
     config.output,
     datasetColumns(dataset.fields, Object.keys(labelsOf(first))),

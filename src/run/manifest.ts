@@ -7,6 +7,7 @@ import { tryLock } from "../io/lock.ts";
 import { checkRunsDir } from "../io/disk.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { EFFORTS } from "../api/models.ts";
+import { FORMATS, type FormatName } from "../io/formats/index.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
 
@@ -96,6 +97,8 @@ const Config = z.object({
   temperature: z.number().optional(),
   budgetUsd: z.number().positive().optional(),
   price: z.object({ input: z.number(), output: z.number(), cachedInput: z.number().optional() }),
+  /** --format: how the dataset's rows are written (io/formats); by the output's extension when absent. */
+  format: z.enum(Object.keys(FORMATS) as [FormatName, ...FormatName[]]).optional(),
   /** The reasoning effort asked of a model that reasons. */
   reasoningEffort: z.enum(EFFORTS).optional(),
   delimiter: z.string().optional(),

@@ -1,6 +1,7 @@
 // Output formats: how a dataset's rows are written, appended to a file that may hold others'.
 // One file per format; the export picks one by name or by the output's extension.
 import { csv } from "./csv.ts";
+import { jsonl } from "./jsonl.ts";
 
 /** What a file already holds: its size, its delimiter and its highest `index`. */
 export interface Existing {
@@ -24,7 +25,7 @@ export interface Format {
   appender(path: string, options: { columns: string[]; delimiter: string; header: boolean }): RowWriter;
 }
 
-export const FORMATS = { csv } satisfies Record<string, Format>;
+export const FORMATS = { csv, jsonl } satisfies Record<string, Format>;
 
 export type FormatName = keyof typeof FORMATS;
 

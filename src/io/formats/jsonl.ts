@@ -1,0 +1,50 @@
+// JSONL: one object per row, the columns as its keys in order, numbers as numbers; appended
+// to an existing file whose rows have the same keys.
+import { stat } from "node:fs/promises";
+import { UserError } from "../../errors.ts";
+import { readLines, TextWriter } from "../jsonl.ts";
+import type { Existing, Format, RowWriter } from "./index.ts";
+
+export const jsonl: Format = {
+  extensions: [".jsonl", ".ndjson"],
+
+  async readExisting(path, columns): Promise<Existing | undefined> {
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size === 0) return undefined;
+    let lastIndex = -1;
+    let line = 0;
+    for await (const text of readLines(path)) {
+      line++;
+      let row: Record<string, unknown>;
+      try {
+        row = JSON.parse(text);
+      } catch {
+        throw new UserError(`${path}: line ${line} is not JSON`, "choose another output with -p");
+      }
+      if (line === 1 && Object.keys(row).join(",") !== columns.join(","))
+        throw new UserError(
+          `${path} has keys ${Object.keys(row).join(",")}, this run writes ${columns.join(",")}`,
+          "choose another output with -p, or the params and spec that made that file",
+        );
+      const index = Number(row.index);
+      if (Number.isFinite(index)) lastIndex = Math.max(lastIndex, index);
+    }
+    return { size, delimiter: ",", lastIndex };
+  },
+
+  appender(path, { columns }): RowWriter {
+    const file = new TextWriter(path, { append: true });
+    return {
+      write(row) {
+        const object: Record<string, unknown> = {};
+        columns.forEach((column, i) => (object[column] = row[i] ?? null));
+        file.write(`${JSON.stringify(object)}\n`);
+      },
+      close: () => file.close(),
+      abandon: () => file.discard(),
+    };
+  },
+};
