@@ -384,3 +384,12 @@ describe("reading a chunk's draws", () => {
     );
   });
 });
+
+describe("the report's charts", () => {
+  test("a histogram of a million values is drawn (no spread of them into Math.min)", async () => {
+    const { histogram } = await import("../src/views/report.ts");
+    const svg = histogram(Array.from({ length: 1_000_000 }, (_, i) => 100 + (i % 700)));
+    expect(svg).toMatch(/^<svg/);
+    expect(svg.match(/<rect/g)?.length).toBeGreaterThanOrEqual(20);
+  });
+});

@@ -18,6 +18,8 @@ interface Stats {
   reasons: Map<string, number>;
   coverage: Map<string, Map<string, number>>;
   drawn: number;
+  /** Every answer read, of which the table holds the first TABLE_ROWS. */
+  answers: number;
   rows: TableRow[];
   pool: { id: string; sample: number; shingles: Set<number> }[];
 }
@@ -83,7 +85,7 @@ export async function writeReport(
         : '<p id="duplicates">None found.</p>',
     ),
   ];
-  const html = page(manifest, headline, sections.join(""), stats.rows);
+  const html = page(manifest, headline, sections.join(""), stats.rows, stats.answers);
   const path = join(runDir, "report.html");
   await writeFile(path, html);
   return path;
@@ -96,6 +98,7 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
     reasons: new Map(),
     coverage: new Map(),
     drawn: 0,
+    answers: 0,
     rows: [],
     pool: [],
   };
@@ -113,6 +116,7 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
   for (const [name, values] of stats.coverage) if (values.size > 50) stats.coverage.delete(name);
   for (const record of collectedRecords(manifest)) {
     for await (const s of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
+      stats.answers++;
       if (s.status === "ok") {
         stats.promptTokens.push(s.prompt_tokens);
         stats.completionTokens.push(s.completion_tokens);
@@ -189,13 +193,14 @@ function section(title: string, body: string): string {
 /** A plain SVG histogram in 20 bins. */
 export function histogram(values: number[]): string {
   if (!values.length) return "<p>No valid samples yet.</p>";
-  const min = Math.min(...values);
-  const max = Math.max(...values);
+  // Not Math.min(...values): spread over a million values overflows the call stack.
+  let [min, max] = [Infinity, -Infinity];
+  for (const v of values) [min, max] = [Math.min(min, v), Math.max(max, v)];
   const bins = 20;
   const width = Math.max(1, (max - min + 1) / bins);
   const counts = new Array<number>(bins).fill(0);
   for (const v of values) counts[Math.min(bins - 1, Math.floor((v - min) / width))]!++;
-  const top = Math.max(...counts);
+  const top = counts.reduce((a, b) => Math.max(a, b), 0);
   const rects = counts
     .map(
       (c, i) =>
@@ -239,8 +244,8 @@ function coverageChart(
 function timeline(manifest: Manifest): string {
   const batches = manifest.batches.filter((b) => b.createdAt);
   if (!batches.length) return "<p>No batch submitted yet.</p>";
-  const start = Math.min(...batches.map((b) => b.createdAt!));
-  const end = Math.max(...batches.map((b) => b.finishedAt ?? b.createdAt! + 1), start + 1);
+  const start = batches.reduce((m, b) => Math.min(m, b.createdAt!), Infinity);
+  const end = batches.reduce((m, b) => Math.max(m, b.finishedAt ?? b.createdAt! + 1), start + 1);
   const scale = 520 / (end - start);
   const rows = batches
     .map((b, i) => {
@@ -252,7 +257,13 @@ function timeline(manifest: Manifest): string {
   return `<svg class="chart" viewBox="0 0 700 ${batches.length * 22 + 8}" role="img">${rows}</svg>`;
 }
 
-function page(manifest: Manifest, headline: [string, string][], sections: string, rows: TableRow[]): string {
+function page(
+  manifest: Manifest,
+  headline: [string, string][],
+  sections: string,
+  rows: TableRow[],
+  answers: number,
+): string {
   // The data goes in as JSON inside a script tag: "<" is escaped so no sample text can end it.
   const data = JSON.stringify(rows).replace(/</g, "\\u003c");
   return `<!doctype html>
@@ -275,6 +286,7 @@ ${sections}
 <input id="search" type="search" placeholder="search text, parameters, reasons…" size="40">
 <select id="status"><option value="">every status</option><option value="ok">valid</option><option value="bad">not valid</option></select>
 <span id="count"></span>
+${answers > rows.length ? `<p>The table holds the first ${rows.length.toLocaleString("en")} of the run's ${answers.toLocaleString("en")} answers; <code>synthai inspect ${esc(manifest.id)} --limit 0</code> shows all of them, <code>--sample N</code> any one.</p>` : ""}
 <table><thead><tr><th>sample</th><th>try</th><th>status</th><th>parameters</th><th>text</th><th>cost</th></tr></thead><tbody id="rows"></tbody></table>
 </section>
 <script id="data" type="application/json">${data}</script>
