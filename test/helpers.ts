@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
 import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -78,6 +78,14 @@ export async function readJsonlFile<T = any>(path: string): Promise<T[]> {
     .split("\n")
     .filter(Boolean)
     .map((l) => JSON.parse(l));
+}
+
+/** One `error: … — how to fix` line last, matching `message`, and no stack trace. */
+export function expectOneLineError(stderr: string, message: RegExp): void {
+  const lines = stderr.trim().split("\n");
+  expect(lines.at(-1)).toMatch(/^error: .+ — .+/);
+  expect(lines.at(-1)).toMatch(message);
+  expect(stderr).not.toMatch(/\n\s+at /);
 }
 
 /** A fake OpenAI per test, stopped after it; `start` returns its base URL. */

@@ -1,4 +1,4 @@
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
@@ -29,13 +29,13 @@ const labelArgs = [
 async function expectRefused(args: string[], message: RegExp, setup?: (cwd: string) => Promise<void>) {
   const cwd = await tempDir();
   await setup?.(cwd);
-  const before = (await import("node:fs/promises")).readdir(cwd);
+  const before = await readdir(cwd);
   const result = await runCli([...args, "--base-url", "http://127.0.0.1:9/v1", "--dry-run"], { cwd });
   expect(result.stderr.trim().split("\n")).toHaveLength(1);
   expect(result.stderr.trim()).toMatch(message);
   expect(result.stderr).not.toMatch(/\n\s+at /);
   expect(result.code).toBe(2);
-  expect(await (await import("node:fs/promises")).readdir(cwd)).toEqual(await before);
+  expect(await readdir(cwd)).toEqual(before);
 }
 
 describe("your rows in", () => {

@@ -1,18 +1,19 @@
 import { readFile, readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+import {
+  PARAMS,
+  expectOneLineError,
+  onlyRunDir,
+  readCsv,
+  readManifest,
+  runCli,
+  tempDir,
+  useFake,
+} from "./helpers.ts";
 
 const server = useFake();
 const fast = ["--poll-interval", "0.02", "-j", PARAMS];
-
-/** One line naming the problem and the way out, no stack trace. */
-function expectOneLine(stderr: string, message: RegExp) {
-  const lines = stderr.trim().split("\n");
-  expect(lines.at(-1)).toMatch(/^error: .+ — .+/);
-  expect(lines.at(-1)).toMatch(message);
-  expect(stderr).not.toMatch(/\n\s+at /);
-}
 
 async function finishedRun(url: string, samples = 20) {
   const cwd = await tempDir();
@@ -88,7 +89,7 @@ describe("export from an incomplete run folder", () => {
       const before = await snapshot(cwd, runDir);
       const result = await runCli(["export", id], { cwd });
       expect(result.code).toBe(2);
-      expectOneLine(result.stderr, message);
+      expectOneLineError(result.stderr, message);
       expect(await snapshot(cwd, runDir)).toEqual(before);
       // `resume` does not take the damage for a finished run either.
       const resumed = await runCli(["resume", id], { cwd });
@@ -125,7 +126,7 @@ describe("export from an incomplete run folder", () => {
     await writeFile(samples, text.replace(/\n\{/, "\nx"));
     const resumed = await runCli(["resume", id, "--base-url", url], { cwd });
     expect(resumed.code).toBe(2);
-    expectOneLine(
+    expectOneLineError(
       resumed.stderr,
       new RegExp(
         `samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${id}\` judges the answers again`,
@@ -136,7 +137,7 @@ describe("export from an incomplete run folder", () => {
     await truncate(samples, 10);
     const again = await runCli(["resume", id, "--base-url", url], { cwd });
     expect(again.code).toBe(2);
-    expectOneLine(
+    expectOneLineError(
       again.stderr,
       new RegExp(
         `samples/c0001-a1\\.jsonl is cut short .* — \`synthai export ${id}\` judges the answers again`,

@@ -1,14 +1,14 @@
 import { resolve } from "node:path";
-import { UserError } from "../errors.ts";
 import { stderrLog } from "../io/log.ts";
-import { generate, type InputOptions } from "../pipeline/generate.ts";
-import { number, toRunConfig } from "./options.ts";
+import { generate } from "../pipeline/generate.ts";
+import { inputOptions, number, toRunConfig } from "./options.ts";
 import {
   command,
   connection,
   connectionArgs,
   datasetArgs,
   exitWhenStopped,
+  inputArgs,
   setActiveRun,
   waitArgs,
 } from "./shared.ts";
@@ -21,6 +21,7 @@ export default command({
   args: {
     ...connectionArgs,
     ...datasetArgs,
+    ...inputArgs,
     samples: {
       type: "string",
       alias: "n",
@@ -72,33 +73,11 @@ export default command({
       description:
         "--mode sync: flex asks for the flex tier (batch price, slower, may be busy: retried with backoff)",
     },
-    input: {
-      type: "string",
-      description:
-        "A CSV (any delimiter), JSONL or Parquet file: each row one sample, in order, its columns available to the prompt and written beside the labels",
-      valueHint: "file",
-    },
-    "per-row": {
-      type: "string",
-      description: "--input: samples per row, each with its own draw of params.json",
-      valueHint: "k",
-    },
-    "keep-columns": {
-      type: "string",
-      description: "--input: the columns to write to the output (default: all)",
-      valueHint: "a,b",
-    },
     "input-sample": {
       type: "string",
       description:
         "--input with -n below its rows: first (the first rows) or random (a seeded sample of them, in file order)",
       default: "first",
-    },
-    prompt: {
-      type: "string",
-      description:
-        "A prompt file (front matter with fields:, system:, schema:; a body with {{placeholders}}) instead of a spec module",
-      valueHint: "file.md",
     },
     canary: {
       type: "boolean",
@@ -187,29 +166,3 @@ export default command({
     exitWhenStopped(manifest);
   },
 });
-
-function inputOptions(args: {
-  input?: string;
-  "per-row"?: string;
-  "keep-columns"?: string;
-  samples?: string;
-  "input-sample"?: string;
-}): InputOptions {
-  const sample = args["input-sample"] ?? "first";
-  if (sample !== "first" && sample !== "random")
-    throw new UserError(
-      `--input-sample must be first or random, got "${sample}"`,
-      "random: a seeded sample of the rows",
-    );
-  const keep = args["keep-columns"]
-    ?.split(",")
-    .map((c) => c.trim())
-    .filter(Boolean);
-  return {
-    path: resolve(args.input!),
-    perRow: number(args["per-row"], "--per-row", { integer: true, positive: true }) ?? 1,
-    ...(keep?.length ? { keepColumns: keep } : {}),
-    samplesGiven: args.samples !== undefined,
-    ...(sample === "random" ? { random: true } : {}),
-  };
-}

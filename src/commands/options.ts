@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
+import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMATS, type FormatName } from "../io/formats/index.ts";
 import {
@@ -148,10 +149,7 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
     maxAttempts: number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? 10,
     pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) ?? 30,
   };
-  if (args.spec && args.prompt)
-    throw new UserError("--spec and --prompt both name the dataset", "give one of them");
-  if (args.spec) config.specFile = resolve(args.spec);
-  if (args.prompt) config.promptFile = resolve(args.prompt);
+  Object.assign(config, datasetFiles(args));
   if (temperature !== undefined) config.temperature = temperature;
   if (reasoningEffort) config.reasoningEffort = reasoningEffort;
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
@@ -202,6 +200,46 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
   return config;
 }
 
+/** The dataset's own file: a spec module or a prompt file, not both. */
+export function datasetFiles(args: { spec?: string; prompt?: string }): {
+  specFile?: string;
+  promptFile?: string;
+} {
+  if (args.spec && args.prompt)
+    throw new UserError("--spec and --prompt both name the dataset", "give one of them");
+  return {
+    ...(args.spec ? { specFile: resolve(args.spec) } : {}),
+    ...(args.prompt ? { promptFile: resolve(args.prompt) } : {}),
+  };
+}
+
+/** --input and the flags that shape it. */
+export function inputOptions(args: {
+  input?: string;
+  "per-row"?: string;
+  "keep-columns"?: string;
+  samples?: string;
+  "input-sample"?: string;
+}): InputOptions {
+  const sample = args["input-sample"] ?? "first";
+  if (sample !== "first" && sample !== "random")
+    throw new UserError(
+      `--input-sample must be first or random, got "${sample}"`,
+      "random: a seeded sample of the rows",
+    );
+  const keep = args["keep-columns"]
+    ?.split(",")
+    .map((c) => c.trim())
+    .filter(Boolean);
+  return {
+    path: resolve(args.input!),
+    perRow: number(args["per-row"], "--per-row", { integer: true, positive: true }) ?? 1,
+    ...(keep?.length ? { keepColumns: keep } : {}),
+    samplesGiven: args.samples !== undefined,
+    ...(sample === "random" ? { random: true } : {}),
+  };
+}
+
 export function parseFormat(value: string): FormatName {
   if (!(value in FORMATS))
     throw new UserError(
@@ -211,7 +249,7 @@ export function parseFormat(value: string): FormatName {
   return value as FormatName;
 }
 
-export function parseEffort(value: string | undefined): Effort | undefined {
+function parseEffort(value: string | undefined): Effort | undefined {
   if (value === undefined || value === "") return undefined;
   if (!(EFFORTS as readonly string[]).includes(value))
     throw new UserError(

@@ -48,6 +48,32 @@ export const datasetArgs = {
   },
 } as const satisfies ArgsDef;
 
+/** Where a dataset's rows and prompt come from without code: an input file, a prompt file. */
+export const inputArgs = {
+  input: {
+    type: "string",
+    description:
+      "A CSV (any delimiter), JSONL or Parquet file: each row one sample, in order, its columns available to the prompt and written beside the labels",
+    valueHint: "file",
+  },
+  "per-row": {
+    type: "string",
+    description: "--input: samples per row, each with its own draw of params.json",
+    valueHint: "k",
+  },
+  "keep-columns": {
+    type: "string",
+    description: "--input: the columns to write to the output (default: all)",
+    valueHint: "a,b",
+  },
+  prompt: {
+    type: "string",
+    description:
+      "A prompt file (front matter with fields:, system:, schema:; a body with {{placeholders}}) instead of a spec module",
+    valueHint: "file.md",
+  },
+} as const satisfies ArgsDef;
+
 export const waitArgs = {
   "on-done": {
     type: "string",

@@ -11,6 +11,8 @@ export async function readInput(
   path: string,
   perRow: number,
   keepColumns: string[] | undefined,
+  // preview shows rows and keeps no record: it need not read the whole file again to hash it.
+  { hash = true } = {},
 ): Promise<{ record: InputRecord; firstRows: Row[] }> {
   checkInputFile(path);
   const firstRows: Row[] = [];
@@ -37,7 +39,7 @@ export async function readInput(
       path,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
-      sha256: await sha256(path),
+      sha256: hash ? await sha256(path) : "",
       rows,
       perRow,
       columns,

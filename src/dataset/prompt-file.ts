@@ -13,7 +13,7 @@ const render = (template: string, view: object) =>
   Mustache.render(template, view, {}, { escape: (text: string) => text });
 
 /** What a placeholder may name for a draw: input columns, parameters (bare and by field), generated values. */
-export function viewOf(draw: Draw): Record<string, unknown> {
+function viewOf(draw: Draw): Record<string, unknown> {
   const view: Record<string, unknown> = { ...draw.row };
   for (const chosen of Object.values(draw.params)) Object.assign(view, chosen);
   Object.assign(view, draw.params, draw.values);

@@ -46,7 +46,7 @@ function statOf(path: string) {
   }
 }
 
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   const units = ["B", "KB", "MB", "GB", "TB", "PB", "EB"];
   let value = bytes;
   let unit = 0;

@@ -58,6 +58,18 @@ export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
 
 const READ_BYTES = 64 * 1024;
 
+/** A file's first line (a header), from its first 64 KB. */
+export async function readFirstLine(path: string): Promise<string> {
+  const handle = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead).toString("utf8").split(/\r?\n/)[0] ?? "";
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The same lines one at a time, where a file is small or each line is slow anyway. */
 export async function* readLines(path: string): AsyncGenerator<string> {
   for await (const lines of readLineBatches(path)) yield* lines;

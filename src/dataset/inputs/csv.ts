@@ -1,8 +1,8 @@
 // CSV input, any delimiter (sniffed from the header: , ; tab |), read with csv-parse.
 import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
 import { parse } from "csv-parse";
 import { UserError } from "../../errors.ts";
+import { readFirstLine } from "../../io/jsonl.ts";
 import type { Input, Row } from "./index.ts";
 
 export const csv: Input = {
@@ -30,15 +30,9 @@ export const csv: Input = {
   },
 };
 
+/** The delimiter the header splits into most columns. */
 async function sniffDelimiter(path: string): Promise<string> {
-  const file = await open(path, "r");
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
-    const header = buffer.subarray(0, bytesRead).toString("utf8").split(/\r?\n/)[0] ?? "";
-    const counts = [",", ";", "\t", "|"].map((d) => [d, header.split(d).length] as const);
-    return counts.sort((a, b) => b[1] - a[1])[0]![0];
-  } finally {
-    await file.close();
-  }
+  const header = await readFirstLine(path);
+  const counts = [",", ";", "\t", "|"].map((d) => [d, header.split(d).length] as const);
+  return counts.sort((a, b) => b[1] - a[1])[0]![0];
 }

@@ -1,24 +1,18 @@
 // CSV, as the seed writes it: a header row, then one row per sample, appended to an existing file.
 import { createReadStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { parse } from "csv-parse";
 import { stringify as stringifyRows } from "csv-stringify/sync";
 import { UserError } from "../../errors.ts";
-import { TextWriter } from "../jsonl.ts";
-import type { Format } from "./index.ts";
-
-export interface ExistingCsv {
-  size: number;
-  delimiter: string;
-  lastIndex: number;
-}
+import { readFirstLine, TextWriter } from "../jsonl.ts";
+import type { Existing, Format } from "./index.ts";
 
 /** Reads an existing CSV's header (to check columns and delimiter) and its last `index`. */
-export async function readExistingCsv(
+export async function readExisting(
   path: string,
   columns: string[],
   delimiter: string | undefined,
-): Promise<ExistingCsv | undefined> {
+): Promise<Existing | undefined> {
   const size = await stat(path).then(
     (s) => s.size,
     () => 0,
@@ -57,17 +51,6 @@ function sameColumns(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((c, i) => c === b[i]);
 }
 
-async function readFirstLine(path: string): Promise<string> {
-  const handle = await open(path, "r");
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead).toString("utf8").split(/\r?\n/)[0] ?? "";
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Appends CSV rows to a file. Rows are gathered and quoted a hundred at a time with
  * csv-stringify's synchronous API, which is much faster per row than its stream; a hundred
@@ -76,7 +59,7 @@ async function readFirstLine(path: string): Promise<string> {
  * for a single-character delimiter, quoting a field with a lone carriage return, is asked
  * for here with `quoted_match` (parsers that accept CR line ends would split such a row).
  */
-export function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
+function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
   const file = new TextWriter(path, { append: true });
   let rows: unknown[][] = [];
   let header = options.header;
@@ -108,6 +91,6 @@ export function csvWriter(path: string, options: { delimiter: string; header: bo
 
 export const csv: Format = {
   extensions: [".csv", ".tsv"],
-  readExisting: readExistingCsv,
+  readExisting: readExisting,
   appender: csvWriter,
 };
