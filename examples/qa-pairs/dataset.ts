@@ -22,4 +22,10 @@ export default defineDataset({
       return { ok: false, reason: "the question has no question mark" };
     return parsed;
   },
+  // `--format chat`: each pair becomes a fine-tuning conversation.
+  chat: [
+    { role: "system", content: "You answer questions clearly and correctly." },
+    { role: "user", content: "{{Question}}" },
+    { role: "assistant", content: "{{Answer}}" },
+  ],
 });

@@ -17,7 +17,7 @@ export default command({
       description: "Write to this file instead of the run's own",
       valueHint: "path",
     },
-    format: { type: "string", description: "csv or jsonl (default: the output's extension)" },
+    format: { type: "string", description: "csv, jsonl, parquet or chat (default: the output's extension)" },
     "runs-dir": connectionArgs["runs-dir"],
   },
   async run({ args }) {

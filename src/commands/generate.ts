@@ -66,7 +66,7 @@ export default command({
     format: {
       type: "string",
       description:
-        "csv or jsonl (default: the output's extension, else csv); metrics go beside in the same format",
+        "csv, jsonl, parquet or chat (default: the output's extension, else csv); metrics go beside in the same format (chat: JSONL)",
     },
     "service-tier": {
       type: "string",

@@ -1,5 +1,5 @@
 // `--prompt FILE`: a dataset without code. A text or Markdown file with a short front matter
-// (`fields:` to parse, optional `system:` and `schema:`) and a body with {{placeholders}} for
+// (`fields:` to parse, optional `system:`, `schema:` and `chat:` for --format chat) and a body with {{placeholders}} for
 // input columns, parameters ({{Attitude}} or {{Call.Attitude}}) and generated values,
 // rendered with Mustache (nothing HTML-escaped: prompts are not web pages).
 import { readFileSync } from "node:fs";
@@ -7,7 +7,7 @@ import matter from "gray-matter";
 import Mustache from "mustache";
 import { UserError } from "../errors.ts";
 import type { Message } from "../api/endpoints/index.ts";
-import type { Dataset, Draw } from "./spec.ts";
+import type { ChatTurn, Dataset, Draw } from "./spec.ts";
 
 const render = (template: string, view: object) =>
   Mustache.render(template, view, {}, { escape: (text: string) => text });
@@ -40,7 +40,8 @@ export function loadPromptFile(path: string): Dataset {
     fields: rawFields,
     system,
     schema,
-  } = file.data as { fields?: unknown; system?: unknown; schema?: unknown };
+    chat,
+  } = file.data as { fields?: unknown; system?: unknown; schema?: unknown; chat?: unknown };
   const fields =
     typeof rawFields === "string"
       ? rawFields
@@ -80,6 +81,7 @@ export function loadPromptFile(path: string): Dataset {
   const dataset: Dataset = {
     fields: fields as string[],
     ...(schema ? { schema: schema as Record<string, unknown> } : {}),
+    ...(chat !== undefined ? { chat: chat as ChatTurn[] } : {}),
     prompt: (draw) => {
       const view = viewOf(draw);
       const messages: Message[] = system ? [{ role: "system", content: render(system, view) }] : [];

@@ -4,9 +4,10 @@ import { pathToFileURL } from "node:url";
 import type { Faker } from "@faker-js/faker";
 import type { Ajv as AjvClass, ValidateFunction } from "ajv";
 import type { Message } from "../api/endpoints/index.ts";
+import type { ChatTurn } from "../io/formats/index.ts";
 import { UserError } from "../errors.ts";
 
-export type { Message };
+export type { Message, ChatTurn };
 
 /** One sample's draw: a value per parameter, grouped by field, plus generated values. */
 export interface Draw {
@@ -35,6 +36,11 @@ export interface Dataset {
   schema?: Record<string, unknown>;
   /** Answer → fields; defaults to `[Field] text` sections, or JSON when there is a schema. */
   parse?: (answer: string, fields: string[]) => ParseResult;
+  /**
+   * For `--format chat`: the conversation each sample becomes, its contents Mustache over the
+   * output's columns, e.g. `[{ role: "user", content: "{{Question}}" }, { role: "assistant", content: "{{Answer}}" }]`.
+   */
+  chat?: ChatTurn[];
 }
 
 export function defineDataset(dataset: Dataset): Dataset {
@@ -163,6 +169,8 @@ export async function loadDataset(specPath: string | undefined): Promise<Dataset
       `spec ${specPath}: "schema" must be a JSON Schema of type "object"`,
       "give the fields as its properties",
     );
+  if (dataset.chat !== undefined && !Array.isArray(dataset.chat))
+    throw new UserError(`spec ${specPath}: "chat" must be a list of turns`, hint);
   for (const key of ["parse", "generate"] as const)
     if (dataset[key] !== undefined && typeof dataset[key] !== "function")
       throw new UserError(`spec ${specPath}: "${key}" must be a function`, hint);
@@ -178,4 +186,9 @@ export async function datasetOf(config: {
 }): Promise<Dataset> {
   if (config.promptFile) return (await import("./prompt-file.ts")).loadPromptFile(config.promptFile);
   return loadDataset(config.specFile);
+}
+
+/** How errors name a dataset: its spec module or prompt file. */
+export function datasetSource(dataset: Dataset): string {
+  return (dataset as { source?: string }).source ?? "the built-in dataset";
 }

@@ -5,29 +5,48 @@ import { waitForLock } from "../io/lock.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { samplesFile } from "../run/files.ts";
-import { formatFor, type FormatName } from "../io/formats/index.ts";
+import { FORMATS, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
+import { checkChatTurns } from "../io/formats/chat.ts";
+import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable } from "../io/disk.ts";
 import { type SampleResult } from "./judge.ts";
 
-export const METRIC_COLUMNS = [
-  "index",
-  "prompt_tokens",
-  "completion_tokens",
-  "total_tokens",
-  "time",
-  "sample",
-  "batch",
-  "sample_id",
-  "attempt",
-  "cost_usd",
-  "model",
-  "cached_tokens",
-  "reasoning_tokens",
+/** The metrics columns, the seed's first, each with its type. */
+const METRICS: [string, ColumnType][] = [
+  ["index", "integer"],
+  ["prompt_tokens", "integer"],
+  ["completion_tokens", "integer"],
+  ["total_tokens", "integer"],
+  ["time", "number"],
+  ["sample", "integer"],
+  ["batch", "integer"],
+  ["sample_id", "string"],
+  ["attempt", "integer"],
+  ["cost_usd", "number"],
+  ["model", "string"],
+  ["cached_tokens", "integer"],
+  ["reasoning_tokens", "integer"],
 ];
+
+export const METRIC_COLUMNS = METRICS.map(([name]) => name);
 
 /** The metrics columns of a run: with an input file, each sample's row number in it (1-based) last. */
 export function metricColumns(config: { input?: unknown }): string[] {
   return config.input ? [...METRIC_COLUMNS, "input_row"] : METRIC_COLUMNS;
+}
+
+function metricTypes(config: { input?: unknown }): ColumnType[] {
+  return [...METRICS.map(([, type]) => type), ...(config.input ? (["integer"] as const) : [])];
+}
+
+/** The dataset's column types: a field is what its schema says (integer, number, boolean), else text. */
+export function datasetTypes(dataset: Dataset, labelNames: string[]): ColumnType[] {
+  const properties = (dataset.schema?.properties ?? {}) as Record<string, { type?: unknown }>;
+  const typeOf = (field: string): ColumnType => {
+    const type = properties[field]?.type;
+    return type === "integer" || type === "number" || type === "boolean" ? type : "string";
+  };
+  return ["integer", ...dataset.fields.map(typeOf), ...labelNames.map(() => "string" as const), "string"];
 }
 
 /** `dataset.csv` → `dataset_metrics.csv`, as the seed names it; `out.jsonl` → `out_metrics.jsonl`. */
@@ -39,6 +58,17 @@ export function metricsPathFor(output: string): string {
 
 export function datasetColumns(fields: string[], labelNames: string[]): string[] {
   return ["index", ...fields, ...labelNames, "sample_id"];
+}
+
+/** What a format needs of the dataset, checked before a run is built or an export writes: chat needs its mapping. */
+export function checkFormatFits(
+  output: string,
+  name: FormatName | undefined,
+  dataset: Dataset,
+  columns: string[],
+): void {
+  if (outputFormats(output, name).format === FORMATS.chat)
+    checkChatTurns(dataset.chat, datasetSource(dataset), columns);
 }
 
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */
@@ -65,7 +95,7 @@ export async function labelNamesOf(runDir: string, manifest: Manifest): Promise<
 }
 
 export interface ExportOptions {
-  fields: string[];
+  dataset: Dataset;
   /** Write here instead of the run's own output (a new file, or one with the same columns). */
   output?: string;
   save: () => void;
@@ -91,7 +121,8 @@ export async function exportRun(
   const csvFile = options.output ?? config.output;
   const metricsFile = config.metrics ? metricsPathFor(csvFile) : undefined;
   const labelNames = await labelNamesOf(runDir, manifest);
-  const columns = datasetColumns(options.fields, labelNames);
+  const columns = datasetColumns(options.dataset.fields, labelNames);
+  checkFormatFits(csvFile, options.format ?? config.format, options.dataset, columns);
   await checkWritable(csvFile);
   if (metricsFile) await checkWritable(metricsFile);
   // Runs finishing together (two cron jobs on the default dataset.csv) append one at a time:
@@ -134,10 +165,14 @@ async function appendRows(
     if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
   }
 
-  const format = formatFor(csvFile, options.format ?? config.format);
+  const { format, metricsFormat } = outputFormats(csvFile, options.format ?? config.format);
   const existing = await format.readExisting(csvFile, columns, config.delimiter);
   const existingMetrics = metricsFile
-    ? await format.readExisting(metricsFile, metricColumns(config), existing?.delimiter ?? config.delimiter)
+    ? await metricsFormat.readExisting(
+        metricsFile,
+        metricColumns(config),
+        existing?.delimiter ?? config.delimiter,
+      )
     : undefined;
   const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
   const firstIndex = existing ? existing.lastIndex + 1 : 0;
@@ -153,9 +188,20 @@ async function appendRows(
   options.save();
 
   // One pass over the samples feeds both files.
-  const csv = format.appender(csvFile, { delimiter, header: !existing, columns });
+  const csv = format.appender(csvFile, {
+    delimiter,
+    header: !existing,
+    columns,
+    types: datasetTypes(options.dataset, labelNames),
+    ...(options.dataset.chat ? { chat: options.dataset.chat } : {}),
+  });
   const metrics = metricsFile
-    ? format.appender(metricsFile, { delimiter, header: !existingMetrics, columns: metricColumns(config) })
+    ? metricsFormat.appender(metricsFile, {
+        delimiter,
+        header: !existingMetrics,
+        columns: metricColumns(config),
+        types: metricTypes(config),
+      })
     : undefined;
   let rows = 0;
   // Rows go out in sample order, whatever order the answers came in (the service writes them
@@ -172,7 +218,7 @@ async function appendRows(
       // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
       csv.write([
         index,
-        ...options.fields.map((f) => s.fields?.[f]),
+        ...options.dataset.fields.map((f) => s.fields?.[f]),
         ...labelNames.map((l) => s.labels[l]),
         s.custom_id,
       ]);

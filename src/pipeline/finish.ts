@@ -43,7 +43,7 @@ async function exportWithProgress(
   const before = JSON.stringify(manifest);
   try {
     return await exportRun(runDir, manifest, {
-      fields: dataset.fields,
+      dataset,
       save: () => saveManifest(runDir, manifest),
       onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
       onWait: log,

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { estimateBuildBytes } from "./build.ts";
 import { makeClient, preflight } from "../api/client.ts";
 import { UserError } from "../errors.ts";
-import { datasetColumns, metricColumns, metricsPathFor } from "./export.ts";
-import { formatFor } from "../io/formats/index.ts";
+import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor } from "./export.ts";
+import { outputFormats } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
@@ -175,14 +175,12 @@ async function checkInputs(
   const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling, rowOf(0));
   checkPlaceholders(dataset, first);
   if (input) checkColumnsApart(input.columns, dataset, first);
-  const format = formatFor(config.output, config.format);
-  const existing = await format.readExisting(
-    config.output,
-    datasetColumns(dataset.fields, Object.keys(labelsOf(first))),
-    config.delimiter,
-  );
+  const columns = datasetColumns(dataset.fields, Object.keys(labelsOf(first)));
+  checkFormatFits(config.output, config.format, dataset, columns);
+  const { format, metricsFormat } = outputFormats(config.output, config.format);
+  const existing = await format.readExisting(config.output, columns, config.delimiter);
   if (config.metrics)
-    await format.readExisting(
+    await metricsFormat.readExisting(
       metricsPathFor(config.output),
       metricColumns(config),
       existing?.delimiter ?? config.delimiter,

@@ -1,7 +1,9 @@
 // Output formats: how a dataset's rows are written, appended to a file that may hold others'.
 // One file per format; the export picks one by name or by the output's extension.
+import { chat } from "./chat.ts";
 import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
+import { parquet } from "./parquet.ts";
 
 /** What a file already holds: its size, its delimiter and its highest `index`. */
 export interface Existing {
@@ -17,15 +19,36 @@ export interface RowWriter {
   abandon(): void;
 }
 
+/** What a column holds: from a dataset's schema, else text; metrics are numbers. */
+export type ColumnType = "string" | "integer" | "number" | "boolean";
+
+/** One turn of a fine-tuning conversation: Mustache over a row's columns (`{{Question}}`). */
+export interface ChatTurn {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export interface AppendOptions {
+  columns: string[];
+  /** One per column; text where not given. */
+  types?: ColumnType[];
+  delimiter: string;
+  header: boolean;
+  /** The conversation each row becomes, for the chat format. */
+  chat?: ChatTurn[];
+}
+
 export interface Format {
   extensions: string[];
+  /** Where the metrics go, when not in this same format (a chat file has no columns). */
+  metricsFormat?: FormatName;
   /** What an existing file holds, checked against the columns a run writes; undefined when missing or empty. */
   readExisting(path: string, columns: string[], delimiter: string | undefined): Promise<Existing | undefined>;
   /** Appends rows; a new file gets its header first. */
-  appender(path: string, options: { columns: string[]; delimiter: string; header: boolean }): RowWriter;
+  appender(path: string, options: AppendOptions): RowWriter;
 }
 
-export const FORMATS = { csv, jsonl } satisfies Record<string, Format>;
+export const FORMATS = { csv, jsonl, parquet, chat } satisfies Record<string, Format>;
 
 export type FormatName = keyof typeof FORMATS;
 
@@ -37,4 +60,18 @@ export function formatFor(path: string, name?: FormatName): Format {
       format.extensions.some((ext) => path.toLowerCase().endsWith(ext)),
     ) ?? FORMATS.csv
   );
+}
+
+/** The formats of an output and of its metrics beside it. */
+export function outputFormats(path: string, name?: FormatName): { format: Format; metricsFormat: Format } {
+  const format = formatFor(path, name);
+  return { format, metricsFormat: format.metricsFormat ? FORMATS[format.metricsFormat] : format };
+}
+
+/** A value as its column's type: answers are text, a schema's integer field is written as a number. */
+export function typedValue(value: unknown, type: ColumnType | undefined): unknown {
+  if (value === undefined || value === null || type === undefined || type === "string") return value ?? null;
+  if (type === "boolean") return typeof value === "boolean" ? value : String(value) === "true";
+  const number = typeof value === "number" ? value : Number(value);
+  return Number.isFinite(number) ? number : null;
 }

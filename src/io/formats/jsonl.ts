@@ -1,9 +1,9 @@
-// JSONL: one object per row, the columns as its keys in order, numbers as numbers; appended
+// JSONL: one object per row, the columns as its keys in order, each value of its column's type; appended
 // to an existing file whose rows have the same keys.
 import { stat } from "node:fs/promises";
 import { UserError } from "../../errors.ts";
 import { readLines, TextWriter } from "../jsonl.ts";
-import type { Existing, Format, RowWriter } from "./index.ts";
+import { typedValue, type Existing, type Format, type RowWriter } from "./index.ts";
 
 export const jsonl: Format = {
   extensions: [".jsonl", ".ndjson"],
@@ -35,12 +35,12 @@ export const jsonl: Format = {
     return { size, delimiter: ",", lastIndex };
   },
 
-  appender(path, { columns }): RowWriter {
+  appender(path, { columns, types }): RowWriter {
     const file = new TextWriter(path, { append: true });
     return {
       write(row) {
         const object: Record<string, unknown> = {};
-        columns.forEach((column, i) => (object[column] = row[i] ?? null));
+        columns.forEach((column, i) => (object[column] = typedValue(row[i], types?.[i])));
         file.write(`${JSON.stringify(object)}\n`);
       },
       close: () => file.close(),

@@ -1,0 +1,88 @@
+// Fine-tuning chat format: one `{"messages": [...]}` line per sample, its turns rendered from
+// the row's columns by the mapping the spec or prompt file gives (`chat:`), ready for a
+// fine-tuning job. The metrics go beside as JSONL, since a conversation has no columns.
+import Mustache from "mustache";
+import { UserError } from "../../errors.ts";
+import { readFirstLine, TextWriter } from "../jsonl.ts";
+import type { ChatTurn, Existing, Format, RowWriter } from "./index.ts";
+import { stat } from "node:fs/promises";
+
+const render = (template: string, view: object) =>
+  Mustache.render(template, view, {}, { escape: (text: string) => text });
+
+export const chat: Format = {
+  extensions: [],
+  metricsFormat: "jsonl",
+
+  async readExisting(path): Promise<Existing | undefined> {
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size === 0) return undefined;
+    let first: unknown;
+    try {
+      first = JSON.parse(await readFirstLine(path));
+    } catch {
+      first = undefined;
+    }
+    if (!first || typeof first !== "object" || !Array.isArray((first as { messages?: unknown }).messages))
+      throw new UserError(
+        `${path} is not a chat file (its first line has no "messages")`,
+        "choose another output with -p",
+      );
+    // A conversation carries no index: this run's rows count on from nothing.
+    return { size, delimiter: ",", lastIndex: -1 };
+  },
+
+  /** The mapping was checked by checkChatTurns before anything was written. */
+  appender(path, { columns, chat: turns = [] }): RowWriter {
+    const file = new TextWriter(path, { append: true });
+    return {
+      write(row) {
+        const view: Record<string, unknown> = {};
+        columns.forEach((column, i) => (view[column] = row[i]));
+        const messages = turns.map((turn) => ({ role: turn.role, content: render(turn.content, view) }));
+        file.write(`${JSON.stringify({ messages })}\n`);
+      },
+      close: () => file.close(),
+      abandon: () => file.discard(),
+    };
+  },
+};
+
+/** Checks a chat mapping from a spec or prompt file; the turns, or a one-line error naming `source`. */
+export function checkChatTurns(value: unknown, source: string, columns: string[]): ChatTurn[] {
+  const hint = `write it as a list of turns, e.g. chat: [{ role: "user", content: "{{${columns[1] ?? "Question"}}}" }, { role: "assistant", content: "{{${columns[2] ?? "Answer"}}}" }]`;
+  if (value === undefined)
+    throw new UserError(
+      `--format chat needs the conversation each sample becomes, and ${source} gives none`,
+      `give the spec or the prompt file's front matter a chat mapping: ${hint.replace(/^write it as /, "")}`,
+    );
+  if (!Array.isArray(value) || value.length === 0)
+    throw new UserError(`${source}: "chat" must be a non-empty list of turns`, hint);
+  for (const turn of value as Partial<ChatTurn>[]) {
+    if (
+      !turn ||
+      !["system", "user", "assistant"].includes(turn.role as string) ||
+      typeof turn.content !== "string"
+    )
+      throw new UserError(
+        `${source}: each "chat" turn needs a role (system, user or assistant) and a content`,
+        hint,
+      );
+    let tokens: unknown[];
+    try {
+      tokens = Mustache.parse(turn.content);
+    } catch (error) {
+      throw new UserError(`${source}: chat: ${(error as Error).message}`, "close every {{ with }}");
+    }
+    for (const token of tokens as [string, string][])
+      if (["name", "&"].includes(token[0]) && !columns.includes(token[1]))
+        throw new UserError(
+          `${source}: chat names {{${token[1]}}}, which is no column`,
+          `it can use ${columns.join(", ")}`,
+        );
+  }
+  return value as ChatTurn[];
+}
