@@ -1,6 +1,7 @@
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
+import matter from "gray-matter";
 import { describe, expect, test } from "vitest";
 import {
   expectOneLineError,
@@ -143,4 +144,145 @@ test("generate --format chat without a mapping stops before building anything", 
   expectOneLineError(result.stderr, /--format chat needs the conversation each sample becomes/);
   await expect(stat(join(cwd, "runs"))).rejects.toThrow();
   expect(server.fake.requests.length).toBe(0);
+});
+
+describe("Hugging Face folder", () => {
+  test("--hf DIR --split writes Parquet by split and a card whose YAML the datasets library reads: files, features and sizes", async () => {
+    const { cwd, id } = await typedRun(["-n", "200"]);
+    const result = await runCli(["export", id, "--hf", "hf", "--split", "train=0.8,test=0.2"], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    const dir = join(cwd, "hf");
+    const card = matter(await readFile(join(dir, "README.md"), "utf8"));
+    const [config] = card.data.configs;
+    expect(config.config_name).toBe("default");
+    expect(config.data_files.map((f: any) => f.split)).toEqual(["train", "test"]);
+    const all: Record<string, unknown>[] = [];
+    for (const { split, path } of config.data_files) {
+      // The Hub's file-name rule: the split's name, delimited by non-word characters, under data/.
+      expect(path).toMatch(new RegExp(`^data/${split}-\\d{5}-of-\\d{5}\\.parquet$`));
+      const file = join(dir, path);
+      const rows = await readParquet(file);
+      const size = card.data.dataset_info.splits.find((s: any) => s.name === split).num_examples;
+      expect(rows).toHaveLength(size);
+      const schema = parquetSchema(await parquetMetadataAsync(await asyncBufferFromFile(file)));
+      expect(schema.children.map((c) => c.element.name)).toEqual(
+        card.data.dataset_info.features.map((f: any) => f.name),
+      );
+      all.push(...rows);
+    }
+    const dtypes = Object.fromEntries(card.data.dataset_info.features.map((f: any) => [f.name, f.dtype]));
+    expect(dtypes).toMatchObject({
+      index: "int64",
+      Difficulty: "int64",
+      Score: "float64",
+      Verified: "bool",
+      Question: "string",
+    });
+    // Every valid sample once, in one split or the other; the shares roughly as asked.
+    expect(all).toHaveLength(200);
+    expect(new Set(all.map((r) => r.sample_id)).size).toBe(200);
+    const train = card.data.dataset_info.splits[0].num_examples;
+    expect(train).toBeGreaterThan(130);
+    expect(train).toBeLessThan(190);
+    expect(card.content).toMatch(/gpt-6-luna/);
+    expect(card.content).toMatch(
+      new RegExp(`seed \\| ${(await readManifest(await onlyRunDir(cwd))).config.seed}`),
+    );
+    expect(card.content).toMatch(/cost \| \$\d/);
+
+    // The same run splits the same way: a second export gives the same bytes, replacing the first.
+    const before = await readFile(join(dir, config.data_files[0].path));
+    expect((await runCli(["export", id, "--hf", "hf", "--split", "train=0.8,test=0.2"], { cwd })).code).toBe(
+      0,
+    );
+    expect((await readFile(join(dir, config.data_files[0].path))).equals(before)).toBe(true);
+  });
+
+  test("--hf refuses a folder holding somebody's files, and bad splits, leaving everything as it was", async () => {
+    const { cwd, id } = await typedRun();
+    await writeFile(join(cwd, "notes.txt"), "mine");
+    const refused = await runCli(["export", id, "--hf", "."], { cwd });
+    expect(refused.code).toBe(2);
+    expectOneLineError(refused.stderr, /already holds files that synthai did not write/);
+    expect(await readFile(join(cwd, "notes.txt"), "utf8")).toBe("mine");
+    for (const [split, message] of [
+      ["train=0.9,test=0.2", /--split shares add up to 1\.1/],
+      ["train=0.5,train=0.5", /names a split twice/],
+      ["tr ain=1", /is not name=share/],
+    ] as const) {
+      const bad = await runCli(["export", id, "--hf", "hf", "--split", split], { cwd });
+      expect(bad.code).toBe(2);
+      expectOneLineError(bad.stderr, message);
+    }
+    await expect(stat(join(cwd, "hf"))).rejects.toThrow();
+  });
+});
+
+describe("de-duplication at export", () => {
+  const REPEATS = join(ROOT, "test", "fixtures", "repeats-spec.ts");
+
+  test("--dedup exact and near leave repeats out of the export, list which and of what, and a plain export brings them back", async () => {
+    const url = await server.start({ seed: 9 });
+    const cwd = await tempDir();
+    const made = await runCli(
+      [
+        "-n",
+        "40",
+        "-p",
+        "all.csv",
+        "--spec",
+        REPEATS,
+        "-j",
+        TYPED_PARAMS,
+        "--base-url",
+        url,
+        "--poll-interval",
+        "0.02",
+      ],
+      { cwd },
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const { id } = await readManifest(runDir);
+    const all = await readCsv(join(cwd, "all.csv"));
+    expect(all).toHaveLength(40);
+    const distinct = new Set(all.map((r) => r.Text));
+
+    const exact = await runCli(["export", id, "-p", "exact.csv", "--dedup", "exact"], { cwd });
+    expect(exact.code, exact.stderr).toBe(0);
+    const exactRows = await readCsv(join(cwd, "exact.csv"));
+    expect(exactRows.map((r) => r.Text)).toEqual([...distinct]);
+    expect(exactRows.map((r) => Number(r.index))).toEqual(exactRows.map((_, i) => i));
+    const listed = await readJsonlFile(join(runDir, "duplicates.jsonl"));
+    expect(listed).toHaveLength(40 - distinct.size);
+    expect(exact.stderr).toMatch(
+      new RegExp(`left out ${40 - distinct.size} duplicates \\(${40 - distinct.size} exact\\)`),
+    );
+    for (const d of listed) {
+      const kept = exactRows.find((r) => r.sample_id === d.duplicate_of)!;
+      expect(kept.Text).toBe(all.find((r) => r.sample_id === d.sample_id)!.Text);
+    }
+
+    // The texts differ by one word at most: near keeps only the first.
+    const near = await runCli(["export", id, "-p", "near.csv", "--dedup", "near"], { cwd });
+    expect(near.code, near.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "near.csv"))).toHaveLength(1);
+    const nearListed = await readJsonlFile(join(runDir, "duplicates.jsonl"));
+    expect(nearListed.filter((d) => d.kind === "near").length).toBe(distinct.size - 1);
+    expect(nearListed.every((d) => d.similarity >= 0.8)).toBe(true);
+    // A threshold above what the near ones share keeps them.
+    const strict = await runCli(
+      ["export", id, "-p", "strict.csv", "--dedup", "near", "--dedup-threshold", "0.99"],
+      { cwd },
+    );
+    expect(strict.code).toBe(0);
+    expect(await readCsv(join(cwd, "strict.csv"))).toHaveLength(distinct.size);
+
+    const plain = await runCli(["export", id, "-p", "again.csv"], { cwd });
+    expect(plain.code).toBe(0);
+    expect(await readFile(join(cwd, "again.csv"), "utf8")).toBe(await readFile(join(cwd, "all.csv"), "utf8"));
+    const bad = await runCli(["export", id, "--dedup", "fuzzy"], { cwd });
+    expect(bad.code).toBe(2);
+    expectOneLineError(bad.stderr, /--dedup must be exact or near, got "fuzzy"/);
+  });
 });

@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
-import { parseFormat } from "./options.ts";
+import { parseDedup, parseFormat } from "./options.ts";
+import { UserError } from "../errors.ts";
+import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
 import { reexport } from "../pipeline/finish.ts";
 import { command, connectionArgs, runDirOf } from "./shared.ts";
@@ -7,7 +9,8 @@ import { command, connectionArgs, runDirOf } from "./shared.ts";
 export default command({
   meta: {
     name: "export",
-    description: "Re-parse a run's downloaded answers and rewrite its CSV and metrics; no API call",
+    description:
+      "Re-parse a run's downloaded answers and write its dataset again (CSV, JSONL, Parquet, chat, or a Hugging Face folder); no API call",
   },
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
@@ -18,12 +21,42 @@ export default command({
       valueHint: "path",
     },
     format: { type: "string", description: "csv, jsonl, parquet or chat (default: the output's extension)" },
+    hf: {
+      type: "string",
+      description: "Write a Hugging Face dataset folder (Parquet by split, README.md card) instead",
+      valueHint: "dir",
+    },
+    split: {
+      type: "string",
+      description: "With --hf: seeded splits by share (default: train=1)",
+      valueHint: "train=0.9,test=0.1",
+    },
+    dedup: {
+      type: "string",
+      description: "Leave out repeated samples: exact (same fields) or near (also nearly the same text)",
+      valueHint: "exact|near",
+    },
+    "dedup-threshold": {
+      type: "string",
+      description:
+        "With --dedup near: the similarity (0–1) from which a sample counts as a repeat (default 0.8)",
+      valueHint: "n",
+    },
     "runs-dir": connectionArgs["runs-dir"],
   },
   async run({ args }) {
+    if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
+    if (args.hf !== undefined && (args.output || args.format))
+      throw new UserError("--hf writes its own Parquet files: it takes no -p or --format", "leave those out");
+    if (args.split !== undefined && args.hf === undefined)
+      throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
+    const splits = args.hf !== undefined ? parseSplits(args.split) : undefined;
+    const dedup = parseDedup(args.dedup, args["dedup-threshold"]);
     const runDir = await runDirOf(args);
     await reexport(runDir, {
       log: stderrLog,
+      ...(dedup ? { dedup } : {}),
+      ...(args.hf !== undefined ? { hf: { dir: resolve(args.hf), splits: splits! } } : {}),
       ...(args.output ? { output: resolve(args.output) } : {}),
       ...(args.format ? { format: parseFormat(args.format) } : {}),
     });

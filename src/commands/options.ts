@@ -4,6 +4,7 @@ import { priceFor } from "../api/pricing.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMATS, type FormatName } from "../io/formats/index.ts";
+import type { Dedup } from "../pipeline/export.ts";
 import {
   DEFAULT_MODEL,
   EFFORTS,
@@ -247,6 +248,30 @@ export function parseFormat(value: string): FormatName {
       "or leave it out: the output's extension picks it",
     );
   return value as FormatName;
+}
+
+/** `--dedup exact|near` and `--dedup-threshold`, the similarity from which a near duplicate goes. */
+export function parseDedup(mode: string | undefined, threshold: string | undefined): Dedup | undefined {
+  if (mode === undefined) {
+    if (threshold !== undefined)
+      throw new UserError("--dedup-threshold applies to --dedup near", "add --dedup near, or leave it out");
+    return undefined;
+  }
+  if (mode !== "exact" && mode !== "near")
+    throw new UserError(
+      `--dedup must be exact or near, got "${mode}"`,
+      "exact drops repeated fields; near also drops texts nearly the same",
+    );
+  if (threshold === undefined) return { mode };
+  const value = Number(threshold);
+  if (mode !== "near" || !(value > 0 && value <= 1))
+    throw new UserError(
+      mode !== "near"
+        ? "--dedup-threshold applies to --dedup near"
+        : `--dedup-threshold must be a similarity above 0 and at most 1, got "${threshold}"`,
+      "e.g. --dedup near --dedup-threshold 0.8 (the default)",
+    );
+  return { mode, threshold: value };
 }
 
 function parseEffort(value: string | undefined): Effort | undefined {

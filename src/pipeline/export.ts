@@ -2,7 +2,7 @@ import { stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
-import { readJsonl } from "../io/jsonl.ts";
+import { readJsonl, TextWriter } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { samplesFile } from "../run/files.ts";
 import { FORMATS, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
@@ -10,6 +10,7 @@ import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable } from "../io/disk.ts";
 import { type SampleResult } from "./judge.ts";
+import { duplicateFinder, type DedupMode } from "./dedup.ts";
 
 /** The metrics columns, the seed's first, each with its type. */
 const METRICS: [string, ColumnType][] = [
@@ -94,6 +95,14 @@ export async function labelNamesOf(runDir: string, manifest: Manifest): Promise<
   return [];
 }
 
+export interface Exported {
+  rows: number;
+  csvFile: string;
+  metricsFile?: string;
+  firstIndex: number;
+  duplicates?: DuplicatesLeftOut;
+}
+
 export interface ExportOptions {
   dataset: Dataset;
   /** Write here instead of the run's own output (a new file, or one with the same columns). */
@@ -106,6 +115,8 @@ export interface ExportOptions {
   onWait?: (line: string) => void;
   /** By default the samples the run has collected. */
   feed?: SampleFeed;
+  /** Leave out samples that repeat an earlier one. */
+  dedup?: Dedup;
 }
 
 /**
@@ -116,7 +127,7 @@ export async function exportRun(
   runDir: string,
   manifest: Manifest,
   options: ExportOptions,
-): Promise<{ rows: number; csvFile: string; metricsFile?: string; firstIndex: number }> {
+): Promise<Exported> {
   const { config } = manifest;
   const csvFile = options.output ?? config.output;
   const metricsFile = config.metrics ? metricsPathFor(csvFile) : undefined;
@@ -147,7 +158,7 @@ async function appendRows(
     labelNames,
     columns,
   }: { csvFile: string; metricsFile: string | undefined; labelNames: string[]; columns: string[] },
-): Promise<{ rows: number; csvFile: string; metricsFile?: string; firstIndex: number }> {
+): Promise<Exported> {
   const { config } = manifest;
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (previous) {
@@ -203,64 +214,27 @@ async function appendRows(
         types: metricTypes(config),
       })
     : undefined;
+  const dedup = options.dedup ? duplicatesNoted(runDir, options.dedup) : undefined;
   let rows = 0;
-  // Rows go out in sample order, whatever order the answers came in (the service writes them
-  // in any order, retries come later): a chunk's valid samples wait, by position, until the
-  // chunk is complete. Chunks come in order, and one is at most 50,000 samples. The first
-  // valid answer per sample wins.
-  let chunk: Chunk | undefined;
-  let waiting: (SampleResult | undefined)[] = [];
-  const flush = () => {
-    for (const s of waiting) {
-      if (!s) continue;
+  try {
+    await eachValidSample(manifest, options.feed ?? collectedSamples(runDir, manifest), (s) => {
+      if (dedup?.isDuplicate(s)) return;
       const index = firstIndex + rows;
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
-      // Rows as arrays in the columns' order: csv-stringify maps objects to columns more slowly.
-      csv.write([
-        index,
-        ...options.dataset.fields.map((f) => s.fields?.[f]),
-        ...labelNames.map((l) => s.labels[l]),
-        s.custom_id,
-      ]);
-      metrics?.write([
-        index,
-        s.prompt_tokens,
-        s.completion_tokens,
-        s.total_tokens,
-        s.time,
-        s.sample,
-        s.chunk + 1,
-        s.custom_id,
-        s.attempt,
-        roundUsd(s.cost_usd),
-        s.model,
-        s.cached_tokens ?? 0,
-        s.reasoning_tokens ?? 0,
-        ...(config.input ? [s.input_row] : []),
-      ]);
-    }
-    waiting = [];
-  };
-  try {
-    await (options.feed ?? collectedSamples(runDir, manifest))((s) => {
-      if (s.chunk !== chunk?.index) {
-        flush();
-        chunk = manifest.chunks[s.chunk]!;
-        waiting = new Array(chunk.samples);
-      }
-      const at = s.sample - 1 - chunk.firstSample;
-      if (s.status === "ok" && !waiting[at]) waiting[at] = s;
+      csv.write(datasetRow(s, index, options.dataset.fields, labelNames));
+      metrics?.write(metricsRow(s, index, config));
     });
-    flush();
     crashPoint("during-export");
   } catch (error) {
     // A file found damaged halfway: the rows written so far go again, as if never appended.
     csv.abandon();
     metrics?.abandon();
+    dedup?.close();
     await truncateTo(csvFile, record.csvOffset);
     if (metricsFile) await truncateTo(metricsFile, record.metricsOffset);
     throw error;
   }
+  dedup?.close();
   csv.close();
   metrics?.close();
   record.csvEnd = (await stat(csvFile)).size;
@@ -268,8 +242,100 @@ async function appendRows(
   record.rows = rows;
   record.done = true;
   options.save();
-  return { rows, csvFile, ...(metricsFile ? { metricsFile } : {}), firstIndex };
+  return {
+    rows,
+    csvFile,
+    ...(metricsFile ? { metricsFile } : {}),
+    firstIndex,
+    ...(dedup ? { duplicates: dedup.summary() } : {}),
+  };
 }
+
+/**
+ * Hands on the run's valid samples in sample order, whatever order the answers came in (the
+ * service writes them in any order, retries come later): a chunk's valid samples wait, by
+ * position, until the chunk is complete. Chunks come in order, and one is at most 50,000
+ * samples. The first valid answer per sample wins.
+ */
+export async function eachValidSample(
+  manifest: Manifest,
+  feed: SampleFeed,
+  use: (sample: SampleResult) => void,
+): Promise<void> {
+  let chunk: Chunk | undefined;
+  let waiting: (SampleResult | undefined)[] = [];
+  const flush = () => {
+    for (const s of waiting) if (s) use(s);
+    waiting = [];
+  };
+  await feed((s) => {
+    if (s.chunk !== chunk?.index) {
+      flush();
+      chunk = manifest.chunks[s.chunk]!;
+      waiting = new Array(chunk.samples);
+    }
+    const at = s.sample - 1 - chunk.firstSample;
+    if (s.status === "ok" && !waiting[at]) waiting[at] = s;
+  });
+  flush();
+}
+
+/** A dataset row as an array in the columns' order: csv-stringify maps objects to columns more slowly. */
+export function datasetRow(
+  s: SampleResult,
+  index: number,
+  fields: string[],
+  labelNames: string[],
+): unknown[] {
+  return [index, ...fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id];
+}
+
+function metricsRow(s: SampleResult, index: number, config: { input?: unknown }): unknown[] {
+  return [
+    index,
+    s.prompt_tokens,
+    s.completion_tokens,
+    s.total_tokens,
+    s.time,
+    s.sample,
+    s.chunk + 1,
+    s.custom_id,
+    s.attempt,
+    roundUsd(s.cost_usd),
+    s.model,
+    s.cached_tokens ?? 0,
+    s.reasoning_tokens ?? 0,
+    ...(config.input ? [s.input_row] : []),
+  ];
+}
+
+/** What --dedup asks, and how many of each kind an export left out. */
+export interface Dedup {
+  mode: DedupMode;
+  threshold?: number;
+}
+export type DuplicatesLeftOut = { exact: number; near: number; file: string };
+
+/** Tells duplicates apart, and lists each left out in the run folder's duplicates.jsonl, which each export writes afresh. */
+export function duplicatesNoted(runDir: string, dedup: Dedup) {
+  const isDuplicateOf = duplicateFinder(dedup.mode, dedup.threshold);
+  const file = join(runDir, DUPLICATES_FILE);
+  const list = new TextWriter(file);
+  const counts = { exact: 0, near: 0 };
+  return {
+    isDuplicate(s: SampleResult): boolean {
+      const found = isDuplicateOf(s);
+      if (!found) return false;
+      counts[found.kind]++;
+      list.write(`${JSON.stringify(found)}\n`);
+      return true;
+    },
+    close: () => list.close(),
+    summary: (): DuplicatesLeftOut => ({ ...counts, file }),
+  };
+}
+
+export const DUPLICATES_FILE = "duplicates.jsonl";
 
 async function sizeOf(path: string): Promise<number | undefined> {
   return stat(path).then(

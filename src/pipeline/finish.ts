@@ -1,7 +1,7 @@
 // The end of a run, and `synthai export`: the CSVs written from the run folder.
 import { collectBatch } from "./collect.ts";
 import { checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
-import { exportRun, type SampleFeed } from "./export.ts";
+import { exportRun, type Dedup, type DuplicatesLeftOut, type SampleFeed } from "./export.ts";
 import { progress, type Log } from "../io/log.ts";
 import { collectedRecords, saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
@@ -9,6 +9,7 @@ import { datasetOf, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { summarize } from "../run/totals.ts";
+import { exportHf, type Split } from "./export-hf.ts";
 import { samplesFile } from "../run/files.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
@@ -38,7 +39,13 @@ async function exportWithProgress(
     output,
     feed,
     format,
-  }: { output?: string | undefined; feed?: SampleFeed; format?: FormatName | undefined } = {},
+    dedup,
+  }: {
+    output?: string | undefined;
+    feed?: SampleFeed;
+    format?: FormatName | undefined;
+    dedup?: Dedup | undefined;
+  } = {},
 ) {
   const before = JSON.stringify(manifest);
   try {
@@ -50,6 +57,7 @@ async function exportWithProgress(
       ...(output ? { output } : {}),
       ...(feed ? { feed } : {}),
       ...(format ? { format } : {}),
+      ...(dedup ? { dedup } : {}),
     });
   } catch (error) {
     for (const key of Object.keys(manifest)) delete (manifest as Record<string, unknown>)[key];
@@ -76,7 +84,14 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
 /** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */
 export async function reexport(
   runDir: string,
-  options: { output?: string; format?: FormatName; log: Log },
+  options: {
+    output?: string;
+    format?: FormatName;
+    dedup?: Dedup | undefined;
+    /** A Hugging Face folder instead of the output file. */
+    hf?: { dir: string; splits: Split[] } | undefined;
+    log: Log;
+  },
 ): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
     if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
@@ -91,14 +106,32 @@ export async function reexport(
         noteFiles(runDir, manifest, [samplesFile(record)]);
       }
     };
+    if (options.hf) {
+      const made = await exportHf(runDir, manifest, dataset, { ...options.hf, feed, dedup: options.dedup });
+      saveManifest(runDir, manifest);
+      const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
+      options.log(
+        `exported run ${manifest.id} → ${made.dir} (${counts}; card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
+      );
+      return manifest;
+    }
     const exported = await exportWithProgress(runDir, manifest, dataset, options.log, {
       output: options.output,
       feed,
       format: options.format,
+      dedup: options.dedup,
     });
     options.log(
-      `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}`,
+      `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}${exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : ""}`,
     );
     return manifest;
   });
+}
+
+/** How many duplicates an export left out, and where the list of them is. */
+export function duplicatesLine({ exact, near, file }: DuplicatesLeftOut): string {
+  const kinds = [exact ? `${exact} exact` : "", near ? `${near} near` : ""].filter(Boolean).join(", ");
+  return exact + near
+    ? `left out ${exact + near} duplicates (${kinds}), listed with what each repeats in ${file}; the run folder keeps them all`
+    : "no duplicates found";
 }

@@ -1,0 +1,258 @@
+// `synthai export <run> --hf DIR`: a folder that Hugging Face `datasets.load_dataset(DIR)` and
+// the Hub read as it is. Parquet files named by split under data/ (the Hub's file-name rules),
+// and a README.md dataset card whose YAML names the splits' files and the features.
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import matter from "gray-matter";
+import { UserError } from "../errors.ts";
+import { FORMATS, type ColumnType, type RowWriter } from "../io/formats/index.ts";
+import { formatUsd } from "../api/pricing.ts";
+import { summarize } from "../run/totals.ts";
+import type { Manifest } from "../run/manifest.ts";
+import type { Dataset } from "../dataset/spec.ts";
+import {
+  datasetColumns,
+  datasetRow,
+  datasetTypes,
+  duplicatesNoted,
+  eachValidSample,
+  labelNamesOf,
+  type Dedup,
+  type DuplicatesLeftOut,
+  type SampleFeed,
+} from "./export.ts";
+
+export interface Split {
+  name: string;
+  share: number;
+}
+
+/** `--split train=0.9,test=0.1`: names the Hub accepts, shares that add up to 1. */
+export function parseSplits(text: string | undefined): Split[] {
+  if (text === undefined) return [{ name: "train", share: 1 }];
+  const hint = "e.g. --split train=0.9,test=0.1 (names of letters, digits and _; shares that add up to 1)";
+  const splits = text.split(",").map((part) => {
+    const [name = "", share = ""] = part.split("=").map((s) => s.trim());
+    const value = Number(share);
+    if (!/^\w+(\.\w+)*$/.test(name) || !(value > 0 && value <= 1))
+      throw new UserError(`--split: "${part}" is not name=share`, hint);
+    return { name, share: value };
+  });
+  if (new Set(splits.map((s) => s.name)).size !== splits.length)
+    throw new UserError(`--split names a split twice: ${text}`, hint);
+  const total = splits.reduce((sum, s) => sum + s.share, 0);
+  if (Math.abs(total - 1) > 1e-9) throw new UserError(`--split shares add up to ${total}, not 1`, hint);
+  return splits;
+}
+
+/**
+ * Which split a sample goes to: a seeded hash of its id, so the same run always splits the
+ * same way and a sample keeps its split when the run grows. Shares are met on average, not
+ * to the row, as in hash-based splits generally.
+ */
+export function splitOf(splits: Split[], seed: number, sampleId: string): number {
+  const digest = createHash("sha1").update(`${seed}:${sampleId}`).digest();
+  const point = digest.readUInt32BE(0) / 2 ** 32;
+  let edge = 0;
+  for (let i = 0; i < splits.length; i++) if (point < (edge += splits[i]!.share)) return i;
+  return splits.length - 1;
+}
+
+const DTYPES: Record<ColumnType, string> = {
+  string: "string",
+  integer: "int64",
+  number: "float64",
+  boolean: "bool",
+};
+
+/** The card's own mark: a folder with it is one synthai wrote, which an export may replace. */
+const MARK = "<!-- written by synthai export --hf -->";
+
+export async function exportHf(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  options: { dir: string; splits: Split[]; feed: SampleFeed; dedup?: Dedup | undefined },
+): Promise<{ rows: number[]; dir: string; duplicates?: DuplicatesLeftOut }> {
+  const { dir, splits } = options;
+  await checkReplaceable(dir);
+  const labelNames = await labelNamesOf(runDir, manifest);
+  const columns = datasetColumns(dataset.fields, labelNames);
+  const types = datasetTypes(dataset, labelNames);
+  // Written beside, then moved into place: an export that stops halfway leaves DIR as it was.
+  const partial = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(join(partial, "data"), { recursive: true });
+  const files = splits.map((s) => `data/${s.name}-00000-of-00001.parquet`);
+  const writers: RowWriter[] = files.map((file) =>
+    FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true }),
+  );
+  const rows = splits.map(() => 0);
+  const dedup = options.dedup ? duplicatesNoted(runDir, options.dedup) : undefined;
+  let index = 0;
+  try {
+    await eachValidSample(manifest, options.feed, (s) => {
+      if (dedup?.isDuplicate(s)) return;
+      const split = splitOf(splits, manifest.config.seed, s.custom_id);
+      rows[split]!++;
+      writers[split]!.write(datasetRow(s, index++, dataset.fields, labelNames));
+    });
+    for (const writer of writers) writer.close();
+    dedup?.close();
+    const card = datasetCard(manifest, dataset, {
+      columns,
+      types,
+      splits,
+      files,
+      rows,
+      duplicates: dedup?.summary(),
+    });
+    await writeFile(join(partial, "README.md"), card);
+    await rm(dir, { recursive: true, force: true });
+    await rename(partial, dir);
+  } catch (error) {
+    for (const writer of writers) writer.abandon();
+    dedup?.close();
+    await rm(partial, { recursive: true, force: true });
+    throw error;
+  }
+  return { rows, dir, ...(dedup ? { duplicates: dedup.summary() } : {}) };
+}
+
+/** DIR may be missing, empty, or a folder an earlier `--hf` export wrote; anything else is somebody's. */
+async function checkReplaceable(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    if (error.code === "ENOTDIR")
+      throw new UserError(`--hf ${dir} is a file, not a folder`, "name a new folder for the dataset");
+    throw error;
+  });
+  if (!entries.length) return;
+  const card = await readFile(join(dir, "README.md"), "utf8").catch(() => "");
+  if (!card.includes(MARK))
+    throw new UserError(
+      `--hf ${dir} already holds files that synthai did not write`,
+      "name a new folder, or empty that one first",
+    );
+  if (!(await stat(join(dir, "data")).catch(() => undefined))?.isDirectory())
+    throw new UserError(`--hf ${dir} has a synthai card but no data/ folder`, "name a new folder");
+}
+
+function sizeCategory(rows: number): string {
+  if (rows < 1_000) return "n<1K";
+  if (rows < 10_000) return "1K<n<10K";
+  if (rows < 100_000) return "10K<n<100K";
+  if (rows < 1_000_000) return "100K<n<1M";
+  return "1M<n<10M";
+}
+
+/** The dataset card: the Hub's YAML (splits' files, features, sizes), then how the data was made. */
+export function datasetCard(
+  manifest: Manifest,
+  dataset: Dataset,
+  made: {
+    columns: string[];
+    types: ColumnType[];
+    splits: Split[];
+    files: string[];
+    rows: number[];
+    duplicates?: DuplicatesLeftOut | undefined;
+  },
+): string {
+  const { config } = manifest;
+  const total = made.rows.reduce((a, b) => a + b, 0);
+  const summary = summarize(manifest);
+  const metadata = {
+    configs: [
+      {
+        config_name: "default",
+        data_files: made.splits.map((s, i) => ({ split: s.name, path: made.files[i] })),
+      },
+    ],
+    dataset_info: {
+      features: made.columns.map((name, i) => ({ name, dtype: DTYPES[made.types[i]!] })),
+      splits: made.splits.map((s, i) => ({ name: s.name, num_examples: made.rows[i] })),
+    },
+    size_categories: [sizeCategory(total)],
+    tags: ["synthetic", "synthai"],
+  };
+  const source = config.promptFile
+    ? `prompt file \`${basename(config.promptFile)}\``
+    : config.specFile
+      ? `spec \`${basename(config.specFile)}\``
+      : "the built-in customer-calls spec";
+  const made_by: [string, string][] = [
+    ["run", `\`${manifest.id}\``],
+    [
+      "model",
+      `\`${config.model}\`${config.reasoningEffort ? ` (reasoning effort ${config.reasoningEffort})` : ""}`,
+    ],
+    ["dataset", source],
+    ["parameters", `\`${basename(config.paramsFile)}\``],
+    ...(config.input
+      ? ([
+          [
+            "input rows",
+            `\`${basename(config.input.path)}\` (${config.input.rows} rows, sha256 ${config.input.sha256.slice(0, 12)}…)`,
+          ],
+        ] as [string, string][])
+      : []),
+    ["seed", String(config.seed)],
+    ["temperature", config.temperature === undefined ? "the model's default" : String(config.temperature)],
+    ["max tokens", String(config.maxTokens)],
+    ["samples asked", String(config.samples)],
+    ["valid", String(summary.valid)],
+    ...(made.duplicates
+      ? ([["duplicates left out", `${made.duplicates.exact} exact, ${made.duplicates.near} near`]] as [
+          string,
+          string,
+        ][])
+      : []),
+    ["cost", `${formatUsd(summary.costUsd)} (${config.mode === "sync" ? "direct requests" : "Batch API"})`],
+    ["created", manifest.createdAt],
+  ];
+  const body = [
+    MARK,
+    `# Synthetic dataset from synthai run ${manifest.id}`,
+    "",
+    `${total} samples written by \`${config.model}\` from combinations of parameter values, parsed into the fields ${dataset.fields.map((f) => `\`${f}\``).join(", ")}. Every sample is machine-written: check it before you rely on it.`,
+    "",
+    "## How it was made",
+    "",
+    "| | |",
+    "|---|---|",
+    ...made_by.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`),
+    "",
+    "## Features",
+    "",
+    "| column | type | what it is |",
+    "|---|---|---|",
+    ...made.columns.map((name, i) => {
+      const role =
+        name === "index"
+          ? "row number, in sample order"
+          : name === "sample_id"
+            ? "the sample's id in the run (`synthai inspect --sample`)"
+            : dataset.fields.includes(name)
+              ? "written by the model"
+              : "a parameter, generated value or input column the prompt was made from";
+      return `| \`${name}\` | ${DTYPES[made.types[i]!]} | ${role} |`;
+    }),
+    "",
+    "## Splits",
+    "",
+    "| split | rows | share asked |",
+    "|---|---|---|",
+    ...made.splits.map((s, i) => `| ${s.name} | ${made.rows[i]} | ${s.share} |`),
+    "",
+    `Each sample goes to a split by a hash of the seed and its id: the same run splits the same way every time.`,
+    "",
+    "```python",
+    "from datasets import load_dataset",
+    `dataset = load_dataset("path/to/this/folder")`,
+    "```",
+    "",
+  ].join("\n");
+  return matter.stringify(body, metadata);
+}
