@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   useFake,
@@ -171,6 +171,21 @@ describe("progress", () => {
   });
 });
 
+/** Each chart Chart.js drew on the page: its id, its axes' titles, and its bars' values. */
+function drawnCharts(page: Page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("canvas")].map((canvas) => {
+      const chart = (window as any).Chart.getChart(canvas);
+      return {
+        id: canvas.id,
+        drawn: Boolean(chart) && canvas.width > 0,
+        titles: chart ? Object.values(chart.options.scales).map((scale: any) => scale.title?.text ?? "") : [],
+        values: chart ? chart.data.datasets[0].data : [],
+      };
+    }),
+  );
+}
+
 describe("report.html in a real browser", () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -202,8 +217,9 @@ describe("report.html in a real browser", () => {
     await page.goto(`file://${join(runDir, "report.html")}`);
     expect(problems).toEqual([]);
     await expect(page.locator(".headline div").first().textContent()).resolves.toContain("samples asked20");
-    expect(await page.locator("svg.chart").count()).toBeGreaterThanOrEqual(5);
-    expect(await page.locator("svg.chart rect").count()).toBeGreaterThan(20);
+    const charts = await drawnCharts(page);
+    expect(charts.length).toBeGreaterThanOrEqual(5);
+    for (const chart of charts) expect(chart.titles.every(Boolean), chart.id).toBe(true);
     const all = await page.locator("#rows tr").count();
     expect(await page.locator("#count").textContent()).toMatch(new RegExp(`^${all} of ${all} answers`));
     await page.selectOption("#status", "bad");
@@ -217,4 +233,50 @@ describe("report.html in a real browser", () => {
     expect(matching.length).toBeGreaterThan(0);
     for (const text of matching) expect(text).toContain(firstId);
   });
+
+  test("at 200,000 samples it opens without errors; every chart draws, with axis titles; the table pages and says what it holds", async () => {
+    const url = await server.start({ malformedRate: 0.02, seed: 3 });
+    const cwd = await tempDir();
+    const made = await runCli(["-n", "200000", "-b", "4", "--yes", "--base-url", url, ...fast], { cwd });
+    expect(made.code, made.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const { id } = await readManifest(runDir);
+    expect((await runCli(["report", id], { cwd })).code).toBe(0);
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const problems: string[] = [];
+    page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+    page.on("pageerror", (e) => problems.push(e.message));
+    page.on("request", (r) => !r.url().startsWith("file:") && problems.push(`network: ${r.url()}`));
+    await page.goto(`file://${join(runDir, "report.html")}`);
+    expect(problems).toEqual([]);
+    const charts = await drawnCharts(page);
+    const byId = Object.fromEntries(charts.map((c) => [c.id, c]));
+    for (const chart of charts) {
+      expect(chart.drawn, chart.id).toBe(true);
+      expect(chart.titles.length, chart.id).toBe(2);
+      expect(chart.titles.every(Boolean), chart.id).toBe(true);
+    }
+    // Every valid sample is counted in the histograms.
+    const valid = (await readCsv(join(cwd, "dataset.csv"))).length;
+    for (const id of ["chart-prompt", "chart-completion"])
+      expect((byId[id]!.values as number[]).reduce((a, b) => a + b, 0)).toBe(valid);
+    // The timeline's axis is time, spanning the run's batches.
+    const timeline = await page.evaluate(() => {
+      const chart = (window as any).Chart.getChart(document.getElementById("chart-timeline"));
+      return { type: chart.scales.x.type, min: chart.scales.x.min, max: chart.scales.x.max };
+    });
+    expect(timeline.type).toBe("time");
+    expect(timeline.min).toBeGreaterThan(Date.parse("2020-01-01"));
+    expect(await page.locator("#held").textContent()).toMatch(/first 5,000 of the run's 20\d,\d{3} answers/);
+    expect(await page.locator("#count").textContent()).toBe("5000 of 5000 answers, page 1 of 50");
+    const first = await page.locator("#rows tr").first().textContent();
+    await page.click("#next");
+    expect(await page.locator("#count").textContent()).toBe("5000 of 5000 answers, page 2 of 50");
+    expect(await page.locator("#rows tr").first().textContent()).not.toBe(first);
+    expect(await page.locator("#rows tr").count()).toBe(100);
+    // Kept for a person to look at: the whole page as the browser drew it.
+    const shot = join(runDir, "report.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    expect((await readFile(shot)).length).toBeGreaterThan(50_000);
+  }, 300_000);
 });

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { readJsonl } from "../io/jsonl.ts";
 import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
@@ -7,10 +9,11 @@ import { summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
 import { type Params } from "../dataset/params.ts";
 import { type SampleResult } from "../pipeline/judge.ts";
+import { duplicateFinder, type Duplicate } from "../pipeline/dedup.ts";
 
 const TABLE_ROWS = 5_000;
-const DUPLICATE_POOL = 1_500;
-const DUPLICATE_THRESHOLD = 0.8;
+/** The valid samples searched for near duplicates: enough to see a model repeating itself. */
+const DUPLICATE_POOL = 20_000;
 
 interface Stats {
   promptTokens: number[];
@@ -21,7 +24,8 @@ interface Stats {
   /** Every answer read, of which the table holds the first TABLE_ROWS. */
   answers: number;
   rows: TableRow[];
-  pool: { id: string; sample: number; shingles: Set<number> }[];
+  poolSize: number;
+  duplicates: Duplicate[];
 }
 
 interface TableRow {
@@ -43,7 +47,6 @@ export async function writeReport(
 ): Promise<string> {
   const stats = await gather(runDir, manifest);
   const summary = summarize(manifest);
-  const duplicates = nearDuplicates(stats.pool);
   const expected = new Map<string, number>();
   for (const parameters of Object.values(params ?? {}))
     for (const [name, values] of Object.entries(parameters)) expected.set(name, values.length);
@@ -62,30 +65,69 @@ export async function writeReport(
     ],
     ["left empty by reasoning", String(summary.reasoningEmpty)],
   ];
+  const coverage = [...stats.coverage].map(([name, values], i) => ({
+    name,
+    chart: coverageChart(`chart-coverage-${i}`, values, stats.drawn, expected.get(name)),
+  }));
+  const timeline = timelineChart(manifest);
+  const reasons: ChartSpec = {
+    id: "chart-reasons",
+    kind: "bars",
+    labels: [...stats.reasons].sort((a, b) => b[1] - a[1]).map(([label]) => label.slice(0, 60)),
+    series: [{ name: "answers", values: [...stats.reasons].sort((a, b) => b[1] - a[1]).map(([, n]) => n) }],
+    x: "answers",
+    y: "why",
+  };
+  const prompt = histogramChart("chart-prompt", stats.promptTokens, "prompt tokens per sample");
+  const completion = histogramChart(
+    "chart-completion",
+    stats.completionTokens,
+    "completion tokens per sample",
+  );
+  const charts = [
+    prompt,
+    completion,
+    ...coverage.map((c) => c.chart),
+    reasons,
+    ...(timeline ? [timeline] : []),
+  ];
+  const noValid = "<p>No valid samples yet.</p>";
   const sections = [
-    section("Prompt tokens per valid sample", histogram(stats.promptTokens)),
-    section("Completion tokens per valid sample", histogram(stats.completionTokens)),
+    section("Prompt tokens per valid sample", stats.promptTokens.length ? canvas(prompt, 0) : noValid),
     section(
-      "Parameter coverage (drawn share; the line is the expected share)",
-      [...stats.coverage]
-        .map(([name, values]) => coverageChart(name, values, stats.drawn, expected.get(name)))
+      "Completion tokens per valid sample",
+      stats.completionTokens.length ? canvas(completion, 0) : noValid,
+    ),
+    section(
+      "Parameter coverage (drawn share of each value, beside the share expected if every value came up as often)",
+      coverage
+        .map(({ name, chart }) => `<h3>${esc(name)}</h3>${canvas(chart, chart.labels.length)}`)
         .join(""),
     ),
     section(
       "Why answers were not valid",
-      stats.reasons.size
-        ? bars([...stats.reasons].sort((a, b) => b[1] - a[1]))
-        : "<p>Every answer was valid.</p>",
+      stats.reasons.size ? canvas(reasons, reasons.labels.length) : "<p>Every answer was valid.</p>",
     ),
-    section("Batches over time", timeline(manifest)),
     section(
-      `Near-duplicate samples (of the first ${Math.min(DUPLICATE_POOL, stats.pool.length)})`,
-      duplicates.length
-        ? `<ul id="duplicates">${duplicates.map(([a, b, j]) => `<li>samples ${a} and ${b}: ${(j * 100).toFixed(0)}% alike</li>`).join("")}</ul>`
+      "Batches over time",
+      timeline ? canvas(timeline, timeline.labels.length) : "<p>No batch submitted yet.</p>",
+    ),
+    section(
+      `Near-duplicate samples (among the first ${stats.poolSize.toLocaleString("en")} valid ones)`,
+      stats.duplicates.length
+        ? `<ul id="duplicates">${stats.duplicates
+            .slice(0, 100)
+            .map(
+              (d) =>
+                `<li>sample ${esc(d.sample_id)} ${d.kind === "exact" ? "repeats" : `is ${(d.similarity * 100).toFixed(0)}% like`} ${esc(d.duplicate_of)}</li>`,
+            )
+            .join(
+              "",
+            )}</ul><p>${stats.duplicates.length} found; <code>synthai export ${esc(manifest.id)} --dedup near</code> leaves them out of an export.</p>`
         : '<p id="duplicates">None found.</p>',
     ),
   ];
-  const html = page(manifest, headline, sections.join(""), stats.rows, stats.answers);
+  const html = page(manifest, headline, sections.join(""), charts, stats.rows, stats.answers);
   const path = join(runDir, "report.html");
   await writeFile(path, html);
   return path;
@@ -100,7 +142,8 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
     drawn: 0,
     answers: 0,
     rows: [],
-    pool: [],
+    poolSize: 0,
+    duplicates: [],
   };
   for (const chunk of manifest.chunks) {
     for await (const draw of readJsonl<{ labels: Record<string, string> }>(join(runDir, chunk.drawsFile))) {
@@ -114,18 +157,18 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
   }
   // Generated values (phone numbers…) are all different: coverage is only for listed parameters.
   for (const [name, values] of stats.coverage) if (values.size > 50) stats.coverage.delete(name);
+  const isDuplicate = duplicateFinder("near");
   for (const record of collectedRecords(manifest)) {
     for await (const s of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
       stats.answers++;
       if (s.status === "ok") {
         stats.promptTokens.push(s.prompt_tokens);
         stats.completionTokens.push(s.completion_tokens);
-        if (stats.pool.length < DUPLICATE_POOL)
-          stats.pool.push({
-            id: s.custom_id,
-            sample: s.sample,
-            shingles: shingles(Object.values(s.fields ?? {}).join(" ")),
-          });
+        if (stats.poolSize < DUPLICATE_POOL) {
+          stats.poolSize++;
+          const found = isDuplicate(s);
+          if (found) stats.duplicates.push(found);
+        }
       } else {
         const reason = (s.reason ?? s.status).split(":")[0]!;
         stats.reasons.set(`${s.status}: ${reason}`, (stats.reasons.get(`${s.status}: ${reason}`) ?? 0) + 1);
@@ -153,119 +196,135 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
   return stats;
 }
 
-/** Word 3-grams, hashed: two texts that share most of them say nearly the same thing. */
-export function shingles(text: string): Set<number> {
-  const words = text.toLowerCase().split(/\W+/).filter(Boolean);
-  const out = new Set<number>();
-  for (let i = 0; i + 2 < words.length; i++) {
-    let h = 2166136261;
-    for (const ch of `${words[i]} ${words[i + 1]} ${words[i + 2]}`)
-      h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
-    out.add(h >>> 0);
-  }
-  return out;
-}
-
-export function nearDuplicates(
-  pool: { sample: number; shingles: Set<number> }[],
-): [number, number, number][] {
-  const found: [number, number, number][] = [];
-  for (let i = 0; i < pool.length; i++) {
-    for (let j = i + 1; j < pool.length; j++) {
-      const a = pool[i]!.shingles;
-      const b = pool[j]!.shingles;
-      if (!a.size || !b.size) continue;
-      let shared = 0;
-      for (const h of a) if (b.has(h)) shared++;
-      const jaccard = shared / (a.size + b.size - shared);
-      if (jaccard >= DUPLICATE_THRESHOLD) found.push([pool[i]!.sample, pool[j]!.sample, jaccard]);
-    }
-  }
-  return found.slice(0, 100);
-}
-
 const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A chart for Chart.js to draw: its kind, its data, and its axes' titles. */
+interface ChartSpec {
+  id: string;
+  kind: "histogram" | "bars" | "timeline";
+  labels: string[];
+  series: { name: string; values: unknown[] }[];
+  x: string;
+  y: string;
+  /** The x axis from, to: a time axis spans the run, not the years since 1970. */
+  range?: [number, number];
+}
 
 function section(title: string, body: string): string {
   return `<section><h2>${esc(title)}</h2>${body}</section>`;
 }
 
-/** A plain SVG histogram in 20 bins. */
-export function histogram(values: number[]): string {
-  if (!values.length) return "<p>No valid samples yet.</p>";
-  // Not Math.min(...values): spread over a million values overflows the call stack.
-  let [min, max] = [Infinity, -Infinity];
-  for (const v of values) [min, max] = [Math.min(min, v), Math.max(max, v)];
-  const bins = 20;
-  const width = Math.max(1, (max - min + 1) / bins);
-  const counts = new Array<number>(bins).fill(0);
-  for (const v of values) counts[Math.min(bins - 1, Math.floor((v - min) / width))]!++;
-  const top = counts.reduce((a, b) => Math.max(a, b), 0);
-  const rects = counts
-    .map(
-      (c, i) =>
-        `<rect x="${i * 30 + 40}" y="${170 - (c / top) * 150}" width="26" height="${(c / top) * 150}"><title>${Math.round(min + i * width)}–${Math.round(min + (i + 1) * width)}: ${c}</title></rect>`,
-    )
-    .join("");
-  return `<svg class="chart" viewBox="0 0 660 200" role="img"><g class="bars">${rects}</g><text x="40" y="190">${min}</text><text x="600" y="190">${max}</text><text x="0" y="25">${top}</text></svg>`;
+function canvas(chart: ChartSpec, rows: number): string {
+  // Horizontal bars need room per row; the others a fixed height.
+  const height = chart.kind === "histogram" ? 260 : Math.max(120, rows * 24 + 70);
+  return `<div class="chart" style="height:${height}px"><canvas id="${chart.id}" role="img" aria-label="${esc(chart.x)} by ${esc(chart.y)}"></canvas></div>`;
 }
 
-function bars(entries: [string, number][]): string {
-  const top = Math.max(...entries.map(([, n]) => n));
-  const rows = entries
-    .map(
-      ([label, n], i) =>
-        `<text x="0" y="${i * 24 + 16}">${esc(label.slice(0, 60))}</text><rect x="380" y="${i * 24 + 4}" width="${(n / top) * 260}" height="16"></rect><text x="${385 + (n / top) * 260}" y="${i * 24 + 16}">${n}</text>`,
-    )
-    .join("");
-  return `<svg class="chart" viewBox="0 0 700 ${entries.length * 24 + 8}" role="img">${rows}</svg>`;
+/**
+ * Counts in at most 30 bins of whole numbers, from the smallest value to the largest: bars
+ * fill the axis whatever the spread. Not Math.min(...values): spread over a million values
+ * overflows the call stack.
+ */
+export function histogram(values: number[]): { labels: string[]; counts: number[] } {
+  if (!values.length) return { labels: [], counts: [] };
+  let [min, max] = [Infinity, -Infinity];
+  for (const v of values) [min, max] = [Math.min(min, v), Math.max(max, v)];
+  const width = Math.max(1, Math.ceil((max - min + 1) / 30));
+  const bins = Math.ceil((max - min + 1) / width);
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of values) counts[Math.floor((v - min) / width)]!++;
+  const labels = counts.map((_, i) => {
+    const low = min + i * width;
+    return width === 1 ? String(low) : `${low}–${low + width - 1}`;
+  });
+  return { labels, counts };
+}
+
+function histogramChart(id: string, values: number[], x: string): ChartSpec {
+  const { labels, counts } = histogram(values);
+  return {
+    id,
+    kind: "histogram",
+    labels,
+    series: [{ name: "valid samples", values: counts }],
+    x,
+    y: "valid samples",
+  };
 }
 
 function coverageChart(
-  name: string,
+  id: string,
   values: Map<string, number>,
   total: number,
   expectedValues: number | undefined,
-): string {
+): ChartSpec {
   const entries = [...values].sort((a, b) => b[1] - a[1]);
-  const expectedShare = expectedValues ? 1 / expectedValues : undefined;
-  const rows = entries
-    .map(([value, n], i) => {
-      const share = n / total;
-      return `<text x="0" y="${i * 22 + 15}">${esc(value.slice(0, 48))}</text><rect x="320" y="${i * 22 + 4}" width="${share * 300}" height="15"><title>${(share * 100).toFixed(1)}%</title></rect><text x="${325 + share * 300}" y="${i * 22 + 15}">${(share * 100).toFixed(1)}%</text>`;
-    })
-    .join("");
-  const line = expectedShare
-    ? `<line class="expected" x1="${320 + expectedShare * 300}" x2="${320 + expectedShare * 300}" y1="0" y2="${entries.length * 22 + 4}"></line>`
-    : "";
-  return `<h3>${esc(name)}</h3><svg class="chart" viewBox="0 0 700 ${entries.length * 22 + 8}" role="img">${rows}${line}</svg>`;
+  const percent = (n: number) => Math.round((n / total) * 1000) / 10;
+  return {
+    id,
+    kind: "bars",
+    labels: entries.map(([value]) => value.slice(0, 60)),
+    series: [
+      { name: "drawn", values: entries.map(([, n]) => percent(n)) },
+      ...(expectedValues
+        ? [{ name: "expected", values: entries.map(() => Math.round(1000 / expectedValues) / 10) }]
+        : []),
+    ],
+    x: "share of the drawn samples (%)",
+    y: "value",
+  };
 }
 
-function timeline(manifest: Manifest): string {
+function timelineChart(manifest: Manifest): ChartSpec | undefined {
   const batches = manifest.batches.filter((b) => b.createdAt);
-  if (!batches.length) return "<p>No batch submitted yet.</p>";
+  if (!batches.length) return undefined;
+  const now = batches.reduce((m, b) => Math.max(m, b.finishedAt ?? b.createdAt!), 0);
   const start = batches.reduce((m, b) => Math.min(m, b.createdAt!), Infinity);
-  const end = batches.reduce((m, b) => Math.max(m, b.finishedAt ?? b.createdAt! + 1), start + 1);
-  const scale = 520 / (end - start);
-  const rows = batches
-    .map((b, i) => {
-      const x = 160 + (b.createdAt! - start) * scale;
-      const w = Math.max(3, ((b.finishedAt ?? end) - b.createdAt!) * scale);
-      return `<text x="0" y="${i * 22 + 15}">chunk ${b.chunk} try ${b.attempt}</text><rect class="${esc(b.status ?? "")}" x="${x}" y="${i * 22 + 4}" width="${w}" height="15"><title>${esc(b.batchId ?? "")} ${esc(b.status ?? "")}: ${b.requests} requests, ${Math.round((b.finishedAt ?? end) - b.createdAt!)} s</title></rect>`;
-    })
-    .join("");
-  return `<svg class="chart" viewBox="0 0 700 ${batches.length * 22 + 8}" role="img">${rows}</svg>`;
+  return {
+    id: "chart-timeline",
+    kind: "timeline",
+    labels: batches.map((b) => `chunk ${b.chunk} try ${b.attempt}`),
+    series: [
+      {
+        name: "batch",
+        // Seconds to milliseconds, for the time axis; a batch still running ends at the last news.
+        values: batches.map((b) => ({
+          span: [b.createdAt! * 1000, Math.max(b.createdAt! + 1, b.finishedAt ?? now) * 1000],
+          status: b.status ?? "",
+          label: `${b.batchId ?? ""} ${b.status ?? ""}: ${b.requests} requests, ${Math.round((b.finishedAt ?? now) - b.createdAt!)} s`,
+        })),
+      },
+    ],
+    x: "time (your clock)",
+    y: "batch",
+    range: [start * 1000, Math.max(start + 1, now) * 1000],
+  };
 }
+
+/** Chart.js and its time adapter (date-fns inside), read once per report to go inline: the page opens without a network. */
+function chartLibrary(): string {
+  const require = createRequire(import.meta.url);
+  const chart = join(dirname(require.resolve("chart.js")), "chart.umd.min.js");
+  const adapter = join(
+    dirname(require.resolve("chartjs-adapter-date-fns")),
+    "chartjs-adapter-date-fns.bundle.min.js",
+  );
+  return [chart, adapter]
+    .map((file) => readFileSync(file, "utf8").replace(/<\/script/gi, "<\\/script"))
+    .join("\n");
+}
+
+/** JSON inside a script tag: "<" is escaped so no sample text can end it. */
+const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
 
 function page(
   manifest: Manifest,
   headline: [string, string][],
   sections: string,
+  charts: ChartSpec[],
   rows: TableRow[],
   answers: number,
 ): string {
-  // The data goes in as JSON inside a script tag: "<" is escaped so no sample text can end it.
-  const data = JSON.stringify(rows).replace(/</g, "\\u003c");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>synthai run ${esc(manifest.id)}</title>
 <style>
@@ -273,10 +332,9 @@ body{font:14px system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ddd}
 .headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.5rem}
 .headline div{background:#f4f6fa;padding:.6rem;border-radius:6px}.headline b{display:block;font-size:1.3rem}
-svg.chart{width:100%;max-width:700px;font-size:11px}svg rect{fill:#4a7bd0}svg rect.expired,svg rect.cancelled{fill:#d0a04a}svg rect.failed{fill:#d04a4a}
-line.expected{stroke:#d04a4a;stroke-dasharray:4}
+div.chart{position:relative;width:100%;max-width:900px}
 table{border-collapse:collapse;width:100%;font-size:12px}td,th{border-bottom:1px solid #eee;padding:4px;vertical-align:top;text-align:left}
-td.text{white-space:pre-wrap;max-width:520px}input,select{padding:4px;margin:0 .5rem .5rem 0}
+td.text{white-space:pre-wrap;max-width:520px}input,select,button{padding:4px;margin:0 .5rem .5rem 0}
 </style></head><body>
 <h1>synthai run ${esc(manifest.id)}</h1>
 <p>${esc(manifest.config.model)} · created ${esc(manifest.createdAt)} · state ${esc(manifest.state)} · seed ${manifest.config.seed}</p>
@@ -285,26 +343,60 @@ ${sections}
 <section><h2>Samples</h2>
 <input id="search" type="search" placeholder="search text, parameters, reasons…" size="40">
 <select id="status"><option value="">every status</option><option value="ok">valid</option><option value="bad">not valid</option></select>
+<button id="previous">← previous</button><button id="next">next →</button>
 <span id="count"></span>
-${answers > rows.length ? `<p>The table holds the first ${rows.length.toLocaleString("en")} of the run's ${answers.toLocaleString("en")} answers; <code>synthai inspect ${esc(manifest.id)} --limit 0</code> shows all of them, <code>--sample N</code> any one.</p>` : ""}
+${answers > rows.length ? `<p id="held">The table holds the first ${rows.length.toLocaleString("en")} of the run's ${answers.toLocaleString("en")} answers; <code>synthai inspect ${esc(manifest.id)} --limit 0</code> shows all of them, <code>--sample N</code> any one.</p>` : ""}
 <table><thead><tr><th>sample</th><th>try</th><th>status</th><th>parameters</th><th>text</th><th>cost</th></tr></thead><tbody id="rows"></tbody></table>
 </section>
-<script id="data" type="application/json">${data}</script>
+<script id="data" type="application/json">${scriptJson(rows)}</script>
+<script id="charts" type="application/json">${scriptJson(charts)}</script>
+<script>${chartLibrary()}</script>
 <script>
+const COLORS = { drawn: "#4a7bd0", expected: "rgba(208,74,74,.45)", answers: "#d0804a", "valid samples": "#4a7bd0" };
+const STATUS_COLORS = { completed: "#4a7bd0", expired: "#d0a04a", cancelled: "#d0a04a", failed: "#d04a4a" };
+const axis = (text, extra) => ({ title: { display: true, text }, ...extra });
+for (const spec of JSON.parse(document.getElementById("charts").textContent)) {
+  const element = document.getElementById(spec.id);
+  if (!element) continue;
+  const common = { responsive: true, maintainAspectRatio: false, animation: false };
+  if (spec.kind === "histogram") {
+    new Chart(element, { type: "bar", data: { labels: spec.labels, datasets: [{ label: spec.series[0].name, data: spec.series[0].values, backgroundColor: COLORS["valid samples"], barPercentage: 1, categoryPercentage: 0.95 }] },
+      options: { ...common, plugins: { legend: { display: false } }, scales: { x: axis(spec.x), y: axis(spec.y, { beginAtZero: true }) } } });
+  } else if (spec.kind === "bars") {
+    new Chart(element, { type: "bar", data: { labels: spec.labels, datasets: spec.series.map((s) => ({ label: s.name, data: s.values, backgroundColor: COLORS[s.name] ?? "#4a7bd0" })) },
+      options: { ...common, indexAxis: "y", plugins: { legend: { display: spec.series.length > 1 } }, scales: { x: axis(spec.x, { beginAtZero: true }), y: axis(spec.y) } } });
+  } else {
+    const batches = spec.series[0].values;
+    new Chart(element, { type: "bar", data: { labels: spec.labels, datasets: [{ label: "batch", data: batches.map((b) => b.span), backgroundColor: batches.map((b) => STATUS_COLORS[b.status] ?? "#888"), minBarLength: 3 }] },
+      options: { ...common, indexAxis: "y", plugins: { legend: { display: false }, tooltip: { callbacks: { label: (item) => batches[item.dataIndex].label } } },
+        scales: { x: axis(spec.x, { type: "time", min: spec.range[0], max: spec.range[1], ticks: { maxTicksLimit: 8 }, time: { tooltipFormat: "yyyy-MM-dd HH:mm:ss" } }), y: axis(spec.y) } } });
+  }
+}
 const rows = JSON.parse(document.getElementById("data").textContent);
+const PAGE = 100;
 const body = document.getElementById("rows"), search = document.getElementById("search"), status = document.getElementById("status"), count = document.getElementById("count");
+let at = 0, shown = rows;
 function cell(text, cls) { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; return td; }
-function render() {
+function filter() {
   const q = search.value.toLowerCase(), s = status.value;
-  const shown = rows.filter((r) => (!s || (s === "ok") === (r.status === "ok")) && (!q || (r.text + " " + r.labels + " " + r.reason + " " + r.id).toLowerCase().includes(q)));
-  body.replaceChildren(...shown.slice(0, 500).map((r) => {
+  shown = rows.filter((r) => (!s || (s === "ok") === (r.status === "ok")) && (!q || (r.text + " " + r.labels + " " + r.reason + " " + r.id).toLowerCase().includes(q)));
+  at = 0;
+  render();
+}
+function render() {
+  body.replaceChildren(...shown.slice(at, at + PAGE).map((r) => {
     const tr = document.createElement("tr");
     tr.append(cell(r.sample + " (" + r.id + ")"), cell(r.attempt), cell(r.status + (r.reason ? ": " + r.reason : "")), cell(r.labels), cell(r.text, "text"), cell("$" + r.cost.toFixed(6)));
     return tr;
   }));
-  count.textContent = shown.length + " of " + rows.length + " answers" + (shown.length > 500 ? " (first 500 shown)" : "");
+  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+  count.textContent = shown.length + " of " + rows.length + " answers, page " + (at / PAGE + 1) + " of " + pages;
+  document.getElementById("previous").disabled = at === 0;
+  document.getElementById("next").disabled = at + PAGE >= shown.length;
 }
-search.addEventListener("input", render); status.addEventListener("change", render); render();
+document.getElementById("previous").addEventListener("click", () => { at = Math.max(0, at - PAGE); render(); });
+document.getElementById("next").addEventListener("click", () => { if (at + PAGE < shown.length) { at += PAGE; render(); } });
+search.addEventListener("input", filter); status.addEventListener("change", filter); filter();
 </script></body></html>
 `;
 }
