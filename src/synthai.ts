@@ -21,6 +21,7 @@ const subCommands = Object.fromEntries(
     "cancel",
     "gc",
     "models",
+    "providers",
   ].map((name) => [name, load(name)]),
 );
 

@@ -1,11 +1,14 @@
 import type OpenAI from "openai";
 import type { APIError } from "openai";
 import { UserError, redact } from "../errors.ts";
-import { providerFor } from "./providers/index.ts";
+import { providerFor, type ProviderName } from "./providers/index.ts";
 
 export interface ClientOptions {
+  /** -k: else the provider's key variable. */
   apiKey: string | undefined;
+  /** --base-url (or the run's): else $OPENAI_BASE_URL for OpenAI, else the provider's. */
   baseURL: string | undefined;
+  provider?: ProviderName | undefined;
 }
 
 // The SDK is loaded with the first client, so commands that never call the API (export,
@@ -13,11 +16,22 @@ export interface ClientOptions {
 let sdk: typeof import("openai") | undefined;
 
 /** The SDK client; its own retries (backoff, `retry-after`) cover idempotent calls. */
-export async function makeClient({ apiKey, baseURL }: ClientOptions): Promise<OpenAI> {
-  const provider = providerFor();
-  if (!apiKey) throw new UserError("no OpenAI API key", `set ${provider.keyVariable} or pass -k/--api-key`);
+export async function makeClient(options: ClientOptions): Promise<OpenAI> {
+  const name = options.provider ?? "openai";
+  const provider = providerFor(name);
+  // Only the provider's own variable: another service's key is never sent to it.
+  const apiKey = options.apiKey || process.env[provider.keyVariable];
+  if (!apiKey)
+    throw new UserError(`no ${provider.title} API key`, `set ${provider.keyVariable} or pass -k/--api-key`);
+  const baseURL =
+    options.baseURL || (name === "openai" ? process.env.OPENAI_BASE_URL : undefined) || provider.baseURL;
+  if (!baseURL)
+    throw new UserError(
+      `--provider ${name} has no single address`,
+      `give yours with --base-url ${provider.baseURLHint ?? "URL"}`,
+    );
   sdk ??= await import("openai");
-  return new sdk.OpenAI({ apiKey, baseURL: baseURL || provider.baseURL, maxRetries: 6, timeout: 120_000 });
+  return new sdk.OpenAI({ apiKey, baseURL, maxRetries: 6, timeout: 120_000 });
 }
 
 /** An error the API (or the way to it) answered with; anything else is ours. */
@@ -88,7 +102,11 @@ function describeFailure(error: APIError, doing: string, client: OpenAI): UserEr
   const message = redact(error.message, secrets);
   switch (error.status) {
     case 401:
-      return new UserError(`the API refused the key while ${doing} (401)`, "check OPENAI_API_KEY or -k", 3);
+      return new UserError(
+        `the API refused the key while ${doing} (401)`,
+        "check the key: -k, or the provider's variable ($OPENAI_API_KEY for OpenAI)",
+        3,
+      );
     case 403:
       return new UserError(
         `the key may not do this while ${doing} (403): ${message}`,

@@ -1,6 +1,6 @@
 import { UserError } from "../errors.ts";
 import { modelInfo } from "./models.ts";
-import { providerFor } from "./providers/index.ts";
+import { providerFor, type ProviderName } from "./providers/index.ts";
 
 /**
  * USD per 1M tokens, at the price a run pays (batch or standard). Cached input is what a
@@ -21,8 +21,9 @@ export function batchPrice(
 }
 
 /**
- * What a model costs per 1M tokens, from the catalogue (api/models.ts): the provider's share
- * through the Batch API (half, on OpenAI), the list price sent directly.
+ * What a model costs per 1M tokens: the list price (the catalogue's, api/models.ts, or the
+ * service's given with --list-input-price) times the provider's share through the Batch API
+ * (half, on OpenAI), the list price sent directly; or the price paid, given as it is.
  */
 export function priceFor(
   model: string,
@@ -31,21 +32,28 @@ export function priceFor(
     input?: number | undefined;
     output?: number | undefined;
     cachedInput?: number | undefined;
+    listInput?: number | undefined;
+    listOutput?: number | undefined;
   } = {},
+  provider: ProviderName = "openai",
 ): Price {
   const info = modelInfo(model);
-  const share = mode === "batch" ? providerFor().batchShare : 1;
-  const input = override.input ?? (info ? info.input * share : undefined);
-  const output = override.output ?? (info ? info.output * share : undefined);
+  const share = mode === "batch" ? providerFor(provider).batchShare : 1;
+  const listInput = override.listInput ?? info?.input;
+  const listOutput = override.listOutput ?? info?.output;
+  const input = override.input ?? (listInput !== undefined ? listInput * share : undefined);
+  const output = override.output ?? (listOutput !== undefined ? listOutput * share : undefined);
   if (input === undefined || output === undefined)
     throw new UserError(
       `no price is known for model "${model}"`,
-      "pass its prices in USD per 1M tokens with --input-price and --output-price; `synthai models` lists the known ones",
+      "pass the service's list prices in USD per 1M tokens with --list-input-price and --list-output-price (the batch share is applied), or what you pay with --input-price and --output-price; `synthai models` lists the known ones",
     );
   // An input price given by hand is also the cached one, unless that is given too.
   const cachedInput =
     override.cachedInput ??
-    (override.input === undefined && info?.cachedInput !== undefined ? info.cachedInput * share : input);
+    (override.input === undefined && override.listInput === undefined && info?.cachedInput !== undefined
+      ? info.cachedInput * share
+      : input);
   return cachedInput === input ? { input, output } : { input, output, cachedInput };
 }
 

@@ -11,7 +11,7 @@ const IN_FLIGHT = new Set(["validating", "in_progress", "finalizing", "cancellin
  */
 export async function collectGarbage(
   client: OpenAI,
-  options: { dryRun: boolean; log: Log },
+  options: { dryRun: boolean; log: Log; uploadPurpose?: string },
 ): Promise<string[]> {
   const inUse = new Set<string>();
   const ours = new Set<string>();
@@ -20,14 +20,16 @@ export async function collectGarbage(
       const files = [batch.input_file_id, batch.output_file_id, batch.error_file_id].filter(
         (f): f is string => Boolean(f),
       );
-      if (IN_FLIGHT.has(batch.status)) files.forEach((f) => inUse.add(f));
+      if (IN_FLIGHT.has(String(batch.status).toLowerCase())) files.forEach((f) => inUse.add(f));
       else if (batch.metadata?.synthai_run) files.forEach((f) => ours.add(f));
     }
   });
   const orphans: { id: string; filename: string; bytes: number }[] = [];
   await call(client, "listing files", async () => {
     for await (const file of client.files.list({ limit: 10_000 })) {
-      const mine = ours.has(file.id) || (file.purpose === "batch" && file.filename.startsWith("synthai-"));
+      const mine =
+        ours.has(file.id) ||
+        (file.purpose === (options.uploadPurpose ?? "batch") && file.filename.startsWith("synthai-"));
       if (mine && !inUse.has(file.id))
         orphans.push({ id: file.id, filename: file.filename, bytes: file.bytes });
     }

@@ -1,20 +1,24 @@
 import { makeClient } from "../api/client.ts";
 import { collectGarbage } from "../api/remote-files.ts";
 import { stderrLog } from "../io/log.ts";
-import { command, connection, connectionArgs } from "./shared.ts";
+import { providerFor } from "../api/providers/index.ts";
+import { command, connection, connectionArgs, providerArg } from "./shared.ts";
 
 export default command({
   meta: {
     name: "gc",
-    description: "Delete synthai's leftover files on the OpenAI account (those of batches no longer running)",
+    description: "Delete synthai's leftover files on the account (those of batches no longer running)",
   },
   args: {
     "api-key": connectionArgs["api-key"],
     "base-url": connectionArgs["base-url"],
+    ...providerArg,
     "dry-run": { type: "boolean", description: "Only list them" },
   },
   async run({ args }) {
-    await collectGarbage(await makeClient(connection(args)), {
+    const link = connection(args);
+    await collectGarbage(await makeClient(link), {
+      uploadPurpose: providerFor(link.provider).uploadPurpose,
       dryRun: Boolean(args["dry-run"]),
       log: stderrLog,
     });

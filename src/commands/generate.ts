@@ -9,6 +9,7 @@ import {
   datasetArgs,
   exitWhenStopped,
   inputArgs,
+  providerArg,
   setActiveRun,
   waitArgs,
 } from "./shared.ts";
@@ -116,6 +117,22 @@ export default command({
       type: "string",
       description: "Batch price of output tokens, USD per 1M (overrides the table)",
     },
+    "list-input-price": {
+      type: "string",
+      description:
+        "The service's list price of input tokens, USD per 1M; a batch pays the provider's share of it",
+    },
+    "list-output-price": {
+      type: "string",
+      description:
+        "The service's list price of output tokens, USD per 1M; a batch pays the provider's share of it",
+    },
+    ...providerArg,
+    "completion-window": {
+      type: "string",
+      description: "How long a batch may take, where the provider takes others than 24h (e.g. 48h, 7d)",
+      valueHint: "24h",
+    },
     mode: {
       type: "string",
       description:
@@ -150,7 +167,9 @@ export default command({
     ...waitArgs,
   },
   async run({ args }) {
-    const config = toRunConfig({ ...args, "base-url": args["base-url"] ?? process.env.OPENAI_BASE_URL }, () =>
+    // $OPENAI_BASE_URL is OpenAI's: another provider's key never goes to it.
+    const envURL = (args.provider ?? "openai") === "openai" ? process.env.OPENAI_BASE_URL : undefined;
+    const config = toRunConfig({ ...args, "base-url": args["base-url"] ?? envURL }, () =>
       Math.floor(Math.random() * 2 ** 31),
     );
     const manifest = await generate(config, resolve(args["runs-dir"]), connection(args), {

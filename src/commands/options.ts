@@ -5,6 +5,7 @@ import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMATS, type FormatName } from "../io/formats/index.ts";
 import type { Dedup } from "../pipeline/export.ts";
+import { PROVIDERS, providerFor, windowHours, type ProviderName } from "../api/providers/index.ts";
 import {
   DEFAULT_MODEL,
   EFFORTS,
@@ -35,6 +36,10 @@ export interface GenerateArgs {
   "input-price"?: string;
   "output-price"?: string;
   "cached-input-price"?: string;
+  "list-input-price"?: string;
+  "list-output-price"?: string;
+  provider?: string;
+  "completion-window"?: string;
   "reasoning-effort"?: string;
   canary?: boolean;
   endpoint?: string;
@@ -105,6 +110,16 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
       `-b/--batches (${batches}) is larger than -n/--samples (${samples})`,
       "use at most one batch per sample",
     );
+  const providerName = parseProvider(args.provider || "openai");
+  const provider = providerFor(providerName);
+  // The catalogue is OpenAI's: elsewhere a model goes by the service's own name.
+  if (!args.model && providerName !== "openai")
+    throw new UserError(
+      `--provider ${providerName} needs --model`,
+      providerName === "azure"
+        ? "give your Global Batch deployment's name"
+        : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
+    );
   const model = args.model || DEFAULT_MODEL;
   const effort = parseEffort(args["reasoning-effort"]);
   const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
@@ -141,11 +156,18 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
     paramsFile: resolve(args.params || "params.json"),
     seed: number(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
     maxTokens: number(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? 1024,
-    price: priceFor(model, mode, {
-      input: number(args["input-price"], "--input-price", { min: 0 }),
-      output: number(args["output-price"], "--output-price", { min: 0 }),
-      cachedInput: number(args["cached-input-price"], "--cached-input-price", { min: 0 }),
-    }),
+    price: priceFor(
+      model,
+      mode,
+      {
+        input: number(args["input-price"], "--input-price", { min: 0 }),
+        output: number(args["output-price"], "--output-price", { min: 0 }),
+        cachedInput: number(args["cached-input-price"], "--cached-input-price", { min: 0 }),
+        listInput: number(args["list-input-price"], "--list-input-price", { min: 0 }),
+        listOutput: number(args["list-output-price"], "--list-output-price", { min: 0 }),
+      },
+      providerName,
+    ),
     metrics: args.metrics !== false,
     maxAttempts: number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? 10,
     pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) ?? 30,
@@ -156,6 +178,14 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
+  if (providerName !== "openai") config.provider = providerName;
+  if (!provider.baseURL && !config.baseURL)
+    throw new UserError(
+      `--provider ${providerName} has no single address`,
+      `give yours with --base-url ${provider.baseURLHint ?? "URL"}`,
+    );
+  const window = args["completion-window"];
+  if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
   if (args["keep-remote"]) config.keepRemote = true;
   if (args.canary === false) config.noCanary = true;
   const endpoint = args.endpoint || "chat";
@@ -165,6 +195,11 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
       "chat: /v1/chat/completions; responses: /v1/responses",
     );
   if (endpoint !== "chat") config.endpoint = endpoint as EndpointName;
+  if (mode === "batch" && !provider.endpoints.includes(endpoint as EndpointName))
+    throw new UserError(
+      `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,
+      `it runs ${provider.endpoints.join(", ")}`,
+    );
   if (args.format) config.format = parseFormat(args.format);
   const tier = args["service-tier"];
   if (tier) {
@@ -248,6 +283,36 @@ export function parseFormat(value: string): FormatName {
       "or leave it out: the output's extension picks it",
     );
   return value as FormatName;
+}
+
+export function parseProvider(value: string): ProviderName {
+  if (!(value in PROVIDERS))
+    throw new UserError(
+      `--provider must be one of ${Object.keys(PROVIDERS).join(", ")}, got "${value}"`,
+      "`synthai providers` lists them with what each does differently",
+    );
+  return value as ProviderName;
+}
+
+/** `--completion-window 48h|7d`, within what the provider's batches accept. */
+function parseWindow(value: string, name: ProviderName, mode: string): string {
+  const provider = providerFor(name);
+  const [shortest, longest] = provider.windowHours;
+  const range = shortest === longest ? `only ${shortest}h` : `${shortest}h to ${longest / 24}d`;
+  if (mode !== "batch")
+    throw new UserError("--completion-window is for the Batch API", "leave it out with --mode sync");
+  const hours = windowHours(value);
+  if (hours === undefined)
+    throw new UserError(
+      `--completion-window must be hours or days such as 24h or 7d, got "${value}"`,
+      `${provider.title} takes ${range}`,
+    );
+  if (hours < shortest || hours > longest)
+    throw new UserError(
+      `--completion-window ${value} is not one ${provider.title} takes`,
+      `it takes ${range}${name === "openai" ? "; --provider groq or kimi take longer ones" : ""}`,
+    );
+  return value.trim();
 }
 
 /** `--dedup exact|near` and `--dedup-threshold`, the similarity from which a near duplicate goes. */

@@ -4,21 +4,29 @@ import { defineCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty
 import { UserError } from "../errors.ts";
 import { findRunDir, type Manifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
-import { baseUrl } from "./options.ts";
+import { baseUrl, parseProvider } from "./options.ts";
 
 export const connectionArgs = {
   "api-key": {
     type: "string",
     alias: "k",
-    description: "OpenAI API key (default: $OPENAI_API_KEY)",
+    description: "API key (default: the provider's variable, $OPENAI_API_KEY for OpenAI)",
     valueHint: "key",
   },
   "base-url": {
     type: "string",
-    description: "API base URL (default: $OPENAI_BASE_URL, else OpenAI)",
+    description: "API base URL (default: the provider's; $OPENAI_BASE_URL for OpenAI)",
     valueHint: "url",
   },
   "runs-dir": { type: "string", description: "Folder of run folders", default: "runs", valueHint: "dir" },
+} as const satisfies ArgsDef;
+
+export const providerArg = {
+  provider: {
+    type: "string",
+    description: "The batch service: openai, azure, groq, together, … (`synthai providers` lists them)",
+    valueHint: "name",
+  },
 } as const satisfies ArgsDef;
 
 export const datasetArgs = {
@@ -128,10 +136,12 @@ export function exitWhenStopped(manifest: Manifest): void {
   else if (manifest.state === "done" && summarize(manifest).valid === 0) process.exitCode = 6;
 }
 
-export function connection(args: { "api-key"?: string; "base-url"?: string }) {
+/** What the flags say of the connection; the provider's key variable and address fill the rest (api/client.ts). */
+export function connection(args: { "api-key"?: string; "base-url"?: string; provider?: string }) {
   return {
-    apiKey: args["api-key"] || process.env.OPENAI_API_KEY,
-    baseURL: baseUrl(args["base-url"] || process.env.OPENAI_BASE_URL),
+    apiKey: args["api-key"],
+    baseURL: baseUrl(args["base-url"]),
+    ...(args.provider ? { provider: parseProvider(args.provider) } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 // The build step of a run: the request files written, or the rest of them, each recorded as soon as it is complete.
-import { buildRequests, chunkSize } from "./build.ts";
+import { buildRequests, chunkSize, fileLimits } from "./build.ts";
 import { checkRunFiles, noteFiles } from "../run/files.ts";
 import { progress, type Log } from "../io/log.ts";
 import { crashPoint, saveManifest, type BatchRecord, type Chunk, type Manifest } from "../run/manifest.ts";
@@ -29,7 +29,7 @@ export async function build(
   await buildRequests(runDir, config, params, dataset, {
     stream: manifest.version,
     range: { first, count: config.samples - first, firstChunk: kept },
-    perChunk: chunkSize(config.samples, config.batches),
+    perChunk: chunkSize(config.samples, config.batches, fileLimits(config).requests),
     onChunk: (chunk, record) => {
       manifest.chunks.push(chunk);
       manifest.batches.push(record);

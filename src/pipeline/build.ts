@@ -14,7 +14,7 @@ import { providerFor } from "../api/providers/index.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import { type Params } from "../dataset/params.ts";
 
-/** Batch-API limits on one input file. */
+/** OpenAI's Batch-API limits on one input file. */
 export const MAX_REQUESTS_PER_FILE = providerFor().maxRequestsPerFile;
 export const MAX_BYTES_PER_FILE = providerFor().maxBytesPerFile;
 
@@ -79,7 +79,11 @@ export interface FileLimits {
   bytes: number;
 }
 
-const BATCH_API_LIMITS: FileLimits = { requests: MAX_REQUESTS_PER_FILE, bytes: MAX_BYTES_PER_FILE };
+/** The run's provider's limits on one input file (100 MB on Together). */
+export function fileLimits(config: Pick<RunConfig, "provider">): FileLimits {
+  const provider = providerFor(config.provider);
+  return { requests: provider.maxRequestsPerFile, bytes: provider.maxBytesPerFile };
+}
 
 /** Samples per chunk: -b jobs, each further split to stay under the file limits. */
 export function chunkSize(samples: number, batches: number, maxRequests = MAX_REQUESTS_PER_FILE): number {
@@ -121,7 +125,7 @@ export async function buildRequests(
     onProgress = () => {},
     onChunk = () => {},
     range = { first: 0, count: config.samples, firstChunk: 0 },
-    limits = BATCH_API_LIMITS,
+    limits = fileLimits(config),
   } = options;
   const endpoint = endpointFor(config.endpoint);
   if (range.first === 0) {

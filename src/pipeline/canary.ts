@@ -6,6 +6,7 @@ import { apiFailure, call, isApiError, isTransient } from "../api/client.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { daysLeft } from "../api/models.ts";
 import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
+import { providerFor } from "../api/providers/index.ts";
 import { UserError } from "../errors.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
@@ -123,6 +124,7 @@ function directPrice(config: RunConfig) {
   try {
     return priceFor(config.model, "sync");
   } catch {
-    return { input: config.price.input * 2, output: config.price.output * 2 };
+    const share = providerFor(config.provider).batchShare;
+    return { input: config.price.input / share, output: config.price.output / share };
   }
 }

@@ -18,6 +18,7 @@ export async function cancel(
     const client = await makeClient({
       apiKey: connection.apiKey,
       baseURL: connection.baseURL ?? manifest.config.baseURL,
+      provider: manifest.config.provider,
     });
     for (const record of manifest.batches.filter((b) => b.step === "submitted")) {
       const batch = await call(client, `cancelling batch ${record.batchId}`, () =>

@@ -170,7 +170,7 @@ export async function collectBatch(
 /** The flex tier's price: a direct request's, at the Batch API's share of it. */
 function flexPrice(price: Price, config: Manifest["config"]): Price {
   if (config.mode !== "sync") return price;
-  const share = providerFor().batchShare;
+  const share = providerFor(config.provider).batchShare;
   return {
     input: price.input * share,
     output: price.output * share,

@@ -65,7 +65,9 @@ export async function generate(
       );
   }
   await checkInputs(config, params, dataset, runsDir, Boolean(options.yes), firstRows);
-  const client = options.dryRun ? undefined : await makeClient(connection);
+  const client = options.dryRun
+    ? undefined
+    : await makeClient({ ...connection, baseURL: config.baseURL, provider: config.provider });
   if (client) {
     await preflight(client, config.mode);
     await checkModel(client, config, options.log);

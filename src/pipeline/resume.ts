@@ -39,6 +39,7 @@ export async function resume(
     const client = await makeClient({
       apiKey: connection.apiKey,
       baseURL: connection.baseURL ?? config.baseURL,
+      provider: config.provider,
     });
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building")

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { endpointFor } from "../api/endpoints/index.ts";
-import { providerFor, type Provider } from "../api/providers/index.ts";
-import { apiFailure, call, isTransient, sleep } from "../api/client.ts";
+import { completionWindow, providerFor, type OptionalField, type Provider } from "../api/providers/index.ts";
+import { apiFailure, call, isApiError, isTransient, sleep } from "../api/client.ts";
 import { crashPoint, type BatchRecord, saveManifest, type Manifest } from "../run/manifest.ts";
 import { progress, type Log } from "../io/log.ts";
 import { formatUsd } from "../api/pricing.ts";
@@ -24,6 +24,49 @@ export function batchMetadata(runId: string, record: BatchRecord): Record<string
   return { synthai_run: runId, synthai_chunk: String(record.chunk), synthai_attempt: String(record.attempt) };
 }
 
+/** What this run sends to its provider: the preset's optional fields, less those refused before. */
+export interface Sending {
+  provider: Provider;
+  metadata: boolean;
+  expiry: boolean;
+  window: string;
+  /** Told when the service refuses an optional field: the run sends it no more. */
+  refused: (field: OptionalField) => void;
+}
+
+export function sendingFor(manifest: Manifest, save: () => void): Sending {
+  const provider = providerFor(manifest.config.provider);
+  const refused = new Set(manifest.refusedFields ?? []);
+  const sending: Sending = {
+    provider,
+    metadata: provider.keepsMetadata && !refused.has("metadata"),
+    expiry: provider.takesExpiry && !refused.has("expiry"),
+    window: completionWindow(provider, manifest.config.completionWindow),
+    refused: (field) => {
+      sending[field] = false;
+      manifest.refusedFields = [...new Set([...(manifest.refusedFields ?? []), field])];
+      save();
+    },
+  };
+  return sending;
+}
+
+/**
+ * The optional fields a 400 or 422 says the service does not take: those it names, or, when
+ * it names none but calls a field unknown, every optional one that was sent.
+ */
+export function refusedFields(error: unknown, sent: OptionalField[]): OptionalField[] {
+  if (!sent.length || !isApiError(error) || (error.status !== 400 && error.status !== 422)) return [];
+  const said = `${(error as { param?: string }).param ?? ""} ${error.message}`;
+  const named = sent.filter((field) => (field === "metadata" ? /metadata/i : /expir/i).test(said));
+  if (named.length) return named;
+  return /unknown|unrecogni[sz]ed|not (allowed|permitted|supported)|extra (field|input)|additional propert/i.test(
+    said,
+  )
+    ? sent
+    : [];
+}
+
 /**
  * Uploads a request file. If an earlier process may have uploaded it already (it recorded
  * the start but not the id), the file is looked up by name first, so nothing is sent twice.
@@ -34,11 +77,12 @@ export async function uploadRequests(
   runId: string,
   record: BatchRecord,
   save: () => void,
-  provider: Provider = providerFor(),
+  sending: Sending,
 ): Promise<string> {
   const name = remoteFileName(runId, record);
+  const { provider } = sending;
   if (record.uploadedAt !== undefined) {
-    const found = await findUploadedFile(client, name, record.uploadedAt);
+    const found = await findUploadedFile(client, name, record.uploadedAt, provider);
     if (found) return found;
   }
   record.uploadedAt = Math.floor(Date.now() / 1000);
@@ -52,9 +96,7 @@ export async function uploadRequests(
             type: "application/jsonl",
           }),
           purpose: provider.uploadPurpose as "batch",
-          ...(provider.takesExpiry
-            ? { expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS } }
-            : {}),
+          ...(sending.expiry ? { expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS } } : {}),
         },
         // Node's fetch keeps a copy of a streamed body, all of it, in case it must follow a
         // redirect (undici#4058) — unless redirects are refused. A streamed body cannot be sent
@@ -64,20 +106,38 @@ export async function uploadRequests(
       crashPoint("after-upload");
       return file.id;
     } catch (error) {
+      // A service that takes no expiry on files gets the upload again without it, once.
+      if (refusedFields(error, sending.expiry ? ["expiry"] : []).length) {
+        sending.refused("expiry");
+        continue;
+      }
       if (!isTransient(error) || tries >= CREATE_TRIES)
         throw apiFailure(error, `uploading ${record.requestsFile}`, client);
-      const found = await findUploadedFile(client, name, record.uploadedAt);
+      const found = await findUploadedFile(client, name, record.uploadedAt, provider);
       if (found) return found;
       await sleep(backoffMs(tries));
     }
   }
 }
 
-async function findUploadedFile(client: OpenAI, name: string, since: number): Promise<string | undefined> {
+/** Files looked at when a service does not list newest first, so the search cannot stop early. */
+const MAX_FILES_SEARCHED = 2_000;
+
+async function findUploadedFile(
+  client: OpenAI,
+  name: string,
+  since: number,
+  provider: Provider,
+): Promise<string | undefined> {
   return call(client, "listing files", async () => {
-    for await (const file of client.files.list({ purpose: "batch", order: "desc", limit: 100 })) {
-      if (file.created_at < since - 300) break;
-      if (file.filename === name && file.status !== "error") return file.id;
+    let seen = 0;
+    for await (const file of client.files.list({
+      purpose: provider.uploadPurpose,
+      order: "desc",
+      limit: 100,
+    })) {
+      if (provider.listsNewestFirst ? file.created_at < since - 300 : ++seen > MAX_FILES_SEARCHED) break;
+      if (file.filename === name && String(file.status).toLowerCase() !== "error") return file.id;
     }
     return undefined;
   });
@@ -86,7 +146,8 @@ async function findUploadedFile(client: OpenAI, name: string, since: number): Pr
 /**
  * Creates the batch for an uploaded file, exactly once. The SDK would retry a POST that timed
  * out without an idempotency key, billing a second batch; so retries are off here and any
- * doubt is settled by finding the batch through its metadata.
+ * doubt is settled by finding the batch: by its metadata, or by the request file it was made
+ * from, which this attempt alone uploaded (where the service keeps no metadata).
  */
 export async function createBatch(
   client: OpenAI,
@@ -94,11 +155,11 @@ export async function createBatch(
   record: BatchRecord,
   save: () => void,
   endpoint = endpointFor(),
-  provider: Provider = providerFor(),
+  sending: Sending,
 ): Promise<Batch> {
   const metadata = batchMetadata(runId, record);
   if (record.createdAt !== undefined) {
-    const found = await findBatch(client, metadata, record.createdAt);
+    const found = await findBatch(client, metadata, record, record.createdAt);
     if (found) return found;
   }
   record.createdAt = Math.floor(Date.now() / 1000);
@@ -109,9 +170,9 @@ export async function createBatch(
         {
           input_file_id: record.fileId!,
           endpoint: endpoint.url as "/v1/chat/completions",
-          completion_window: provider.completionWindows[0] as "24h",
-          ...(provider.keepsMetadata ? { metadata } : {}),
-          ...(provider.takesExpiry
+          completion_window: sending.window as "24h",
+          ...(sending.metadata ? { metadata } : {}),
+          ...(sending.expiry
             ? { output_expires_after: { anchor: "created_at" as const, seconds: REMOTE_TTL_SECONDS } }
             : {}),
         },
@@ -120,9 +181,19 @@ export async function createBatch(
       crashPoint("after-create");
       return batch;
     } catch (error) {
+      // A refused optional field: the same request once more without it, remembered for the run.
+      const sent: OptionalField[] = [
+        ...(sending.metadata ? (["metadata"] as const) : []),
+        ...(sending.expiry ? (["expiry"] as const) : []),
+      ];
+      const refused = refusedFields(error, sent);
+      if (refused.length) {
+        refused.forEach(sending.refused);
+        continue;
+      }
       if (!isTransient(error) || tries >= CREATE_TRIES)
         throw apiFailure(error, `creating the batch of ${record.requestsFile}`, client);
-      const found = await findBatch(client, metadata, record.createdAt);
+      const found = await findBatch(client, metadata, record, record.createdAt);
       if (found) return found;
       await sleep(backoffMs(tries));
     }
@@ -132,6 +203,7 @@ export async function createBatch(
 async function findBatch(
   client: OpenAI,
   metadata: Record<string, string>,
+  record: BatchRecord,
   since: number,
 ): Promise<Batch | undefined> {
   return call(client, "listing batches", async () => {
@@ -139,7 +211,8 @@ async function findBatch(
     for await (const batch of client.batches.list({ limit: 100 })) {
       if (batch.created_at < since - 300) break;
       const m = batch.metadata ?? {};
-      if (Object.entries(metadata).every(([k, v]) => m[k] === v)) return batch;
+      if (batch.input_file_id === record.fileId || Object.entries(metadata).every(([k, v]) => m[k] === v))
+        return batch;
     }
     return undefined;
   });
@@ -157,12 +230,20 @@ export async function submit(
   log: Log,
 ): Promise<void> {
   const save = () => saveManifest(runDir, manifest);
+  const sending = sendingFor(manifest, save);
   if (record.step === "pending") {
-    record.fileId = await uploadRequests(client, runDir, manifest.id, record, save);
+    record.fileId = await uploadRequests(client, runDir, manifest.id, record, save, sending);
     record.step = "uploaded";
     save();
   }
-  const batch = await createBatch(client, manifest.id, record, save, endpointFor(manifest.config.endpoint));
+  const batch = await createBatch(
+    client,
+    manifest.id,
+    record,
+    save,
+    endpointFor(manifest.config.endpoint),
+    sending,
+  );
   applyBatch(record, batch);
   record.step = "submitted";
   save();

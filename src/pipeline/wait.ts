@@ -36,7 +36,7 @@ export async function poll(
     const before = where(record);
     applyBatch(record, batch);
     if (before !== where(record)) changed = true;
-    if (FINAL.has(batch.status)) {
+    if (FINAL.has(record.status!)) {
       record.step = "finished";
       save();
       crashPoint("after-finished");
@@ -48,7 +48,8 @@ export async function poll(
 /** Copies what the service says about a batch into its record. */
 export function applyBatch(record: BatchRecord, batch: Batch): void {
   record.batchId = batch.id;
-  record.status = batch.status;
+  // Some services (Novita) say COMPLETED: statuses are read case-insensitively.
+  record.status = String(batch.status).toLowerCase();
   record.createdAt = batch.created_at;
   if (batch.request_counts) record.requestCounts = { ...batch.request_counts };
   if (batch.in_progress_at) record.inProgressAt = batch.in_progress_at;

@@ -8,6 +8,7 @@ import { checkRunsDir } from "../io/disk.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { EFFORTS } from "../api/models.ts";
 import { FORMATS, type FormatName } from "../io/formats/index.ts";
+import { PROVIDERS, type ProviderName } from "../api/providers/index.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
 
@@ -122,6 +123,10 @@ const Config = z.object({
   noCanary: z.boolean().optional(),
   rpm: z.number().positive().optional(),
   tpm: z.number().positive().optional(),
+  /** --provider: the batch service (api/providers); OpenAI when absent. */
+  provider: z.enum(Object.keys(PROVIDERS) as [ProviderName, ...ProviderName[]]).optional(),
+  /** --completion-window, where the provider takes others than 24h. */
+  completionWindow: z.string().optional(),
 });
 
 const Export = z.object({
@@ -155,6 +160,8 @@ export const Manifest = z.object({
   canary: z.object({ costUsd: z.number(), refused: z.string().optional() }).optional(),
   /** Requests sent directly before the batch (--pilot), and what they cost. */
   pilot: z.object({ requests: z.number(), valid: z.number(), costUsd: z.number() }).optional(),
+  /** Optional fields the service refused once: this run sends them no more. */
+  refusedFields: z.array(z.enum(["metadata", "expiry"])).optional(),
 });
 
 export type Manifest = z.infer<typeof Manifest>;

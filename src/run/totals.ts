@@ -38,7 +38,7 @@ export function summarize(manifest: Manifest): RunSummary {
   const cachedTokens = sum((c) => c.cachedTokens ?? 0);
   const batchesUsd = sum((c) => c.costUsd);
   // Batch price is the list price times the provider's share (half, on OpenAI).
-  const share = mode === "sync" ? 1 : providerFor().batchShare;
+  const share = mode === "sync" ? 1 : providerFor(manifest.config.provider).batchShare;
   return {
     id: manifest.id,
     createdAt: manifest.createdAt,

@@ -1,31 +1,67 @@
 // Batch services shaped like OpenAI's: where each one is, how its key is found, and the small
-// ways its Batch API differs. One file per service; a run names one of them.
-import { openai } from "./openai.ts";
+// ways its Batch API differs, as each documents it (../shared/openai/MODELS-2026-12.md, late
+// November 2026). One entry per service in presets.ts; a run names one (--provider).
+import type { EndpointName } from "../endpoints/index.ts";
+import { PRESETS } from "./presets.ts";
+
+/** Optional fields a service may refuse; a run that meets a refusal sends them no more. */
+export type OptionalField = "metadata" | "expiry";
 
 export interface Provider {
-  /** Its API's base URL (--base-url overrides it). */
-  baseURL: string;
+  /** How people call it. */
+  title: string;
+  /** Its API's base URL (--base-url overrides it); none where each account has its own (Azure). */
+  baseURL?: string;
+  /** What --base-url looks like for it, where it has no single one. */
+  baseURLHint?: string;
   /** The environment variable that holds its key. */
   keyVariable: string;
   /** The `purpose` of an uploaded request file. */
   uploadPurpose: string;
-  /** Completion windows its batches accept; the first is the default. */
-  completionWindows: string[];
+  /** The completion windows its batches accept, shortest and longest in hours; the default is 24h where accepted. */
+  windowHours: [number, number];
   /** The share of the list price a batch is billed at. */
   batchShare: number;
   /** Limits on one request file. */
   maxRequestsPerFile: number;
   maxBytesPerFile: number;
-  /** Whether it keeps a batch's `metadata` (synthai finds a batch created before a crash by it). */
+  /** Whether it keeps a batch's `metadata`. */
   keepsMetadata: boolean;
   /** Whether it takes `expires_after` on files and `output_expires_after` on batches. */
   takesExpiry: boolean;
+  /**
+   * How a batch created just before a crash is found again: by the metadata synthai gave it,
+   * or, where metadata is not kept, by the uploaded request file it was created from.
+   */
+  reconcileBy: "metadata" | "input_file_id";
+  /** The endpoints its batches run. */
+  endpoints: EndpointName[];
+  /** Whether its list of files comes newest first (a search for an upload may stop at older ones). */
+  listsNewestFirst: boolean;
+  /** What synthai's tests try against a fake with its quirks; else "docs": it follows the documentation only. */
+  tested: "profile" | "docs";
+  /** What to know, in a line. */
+  note: string;
 }
 
-export const PROVIDERS = { openai } satisfies Record<string, Provider>;
+export const PROVIDERS: Record<keyof typeof PRESETS, Provider> = PRESETS;
 
 export type ProviderName = keyof typeof PROVIDERS;
 
 export function providerFor(name: ProviderName = "openai"): Provider {
   return PROVIDERS[name];
+}
+
+/** "24h", "48h", "7d" → hours; undefined when it is not such a window. */
+export function windowHours(window: string): number | undefined {
+  const match = /^(\d+)(h|d)$/.exec(window.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * (match[2] === "d" ? 24 : 1);
+}
+
+/** The window a run asks for: the one given (checked against the preset), else 24h, else the shortest. */
+export function completionWindow(provider: Provider, given: string | undefined): string {
+  const [shortest, longest] = provider.windowHours;
+  if (given === undefined) return shortest <= 24 && 24 <= longest ? "24h" : `${shortest}h`;
+  return given;
 }
