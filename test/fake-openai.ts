@@ -5,7 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { FAKE_MODELS, REASONING_TOKENS, effortOf, refusal, type FakeModel } from "./fake-models.ts";
+import { REASONING_TOKENS, effortOf, refusal, type FakeModel } from "./fake-models.ts";
+import { PROFILES, type ProfileName, type ProviderProfile } from "./fake-profiles.ts";
 
 export interface Fault {
   method: string;
@@ -45,6 +46,8 @@ export interface FakeOptions {
   /** The models it serves (default: FAKE_MODELS), and the day it is for them (default: today, UTC). */
   models?: FakeModel[];
   today?: string;
+  /** The batch service it plays (fake-profiles.ts): its purpose, windows, optional fields, statuses. */
+  profile?: ProfileName;
 }
 
 interface StoredFile {
@@ -69,7 +72,6 @@ interface StoredBatch {
 }
 
 const MAX_LINES = 50_000;
-const MAX_BYTES = 200 * 1000 * 1000;
 
 export class FakeOpenAI {
   readonly options: FakeOptions;
@@ -91,13 +93,15 @@ export class FakeOpenAI {
   private nextId = 1;
   private faults: Fault[];
   private corruptLinesLeft: number;
+  readonly profile: ProviderProfile;
 
   constructor(options: FakeOptions = {}) {
     this.options = options;
+    this.profile = PROFILES[options.profile ?? "openai"];
     this.random = mulberry32(options.seed ?? 42);
     this.faults = (options.faults ?? []).map((f) => ({ ...f }));
     this.corruptLinesLeft = options.corruptOutputLines ?? 0;
-    this.models = options.models ?? FAKE_MODELS;
+    this.models = options.models ?? this.profile.models;
     this.flexBusyLeft = options.flexBusy ?? 0;
     this.today = options.today ?? new Date().toISOString().slice(0, 10);
   }
@@ -190,7 +194,7 @@ export class FakeOpenAI {
     }
     if (method === "GET" && path === "/v1/models")
       return [200, { object: "list", data: this.liveModels().map(modelObject) }];
-    if (method === "GET" && (m = path.match(/^\/v1\/models\/([^/]+)$/))) {
+    if (method === "GET" && (m = path.match(/^\/v1\/models\/(.+)$/))) {
       const model = this.liveModels().find((x) => x.id === decodeURIComponent(m![1]!));
       if (!model)
         return [
@@ -222,8 +226,10 @@ export class FakeOpenAI {
     const purpose = form.get("purpose");
     if (!(file instanceof File))
       return [400, apiError("Missing file", "invalid_request_error", null, "file")];
-    if (purpose !== "batch")
+    if (purpose !== this.profile.purpose)
       return [400, apiError(`Invalid purpose ${purpose}`, "invalid_request_error", null, "purpose")];
+    if (this.profile.expiry === "refuse" && form.has("expires_after[anchor]"))
+      return [400, unknownParameter("expires_after")];
     const content = Buffer.from(await file.arrayBuffer());
     const now = nowSeconds();
     const seconds = Number(form.get("expires_after[seconds]") ?? 0);
@@ -282,9 +288,13 @@ export class FakeOpenAI {
         400,
         apiError(`Invalid 'endpoint': '${body.endpoint}'.`, "invalid_request_error", null, "endpoint"),
       ];
-    if (body.completion_window !== "24h")
+    if (!this.profile.windows.includes(body.completion_window))
       return [400, apiError("Invalid completion_window", "invalid_request_error", null, "completion_window")];
-    const metadata = body.metadata ?? null;
+    if (this.profile.expiry === "refuse" && body.output_expires_after !== undefined)
+      return [400, unknownParameter("output_expires_after")];
+    if (this.profile.metadata === "refuse" && body.metadata !== undefined)
+      return [400, unknownParameter("metadata")];
+    const metadata = this.profile.metadata === "drop" ? null : (body.metadata ?? null);
     if (
       metadata &&
       (Object.keys(metadata).length > 16 ||
@@ -298,12 +308,12 @@ export class FakeOpenAI {
       endpoint: body.endpoint,
       errors: null,
       input_file_id: file.id,
-      completion_window: "24h",
+      completion_window: body.completion_window,
       status: "validating",
       output_file_id: null,
       error_file_id: null,
       created_at: now,
-      expires_at: now + 24 * 3600,
+      expires_at: now + windowSeconds(body.completion_window),
       request_counts: { total: 0, completed: 0, failed: 0 },
       metadata,
     };
@@ -317,7 +327,14 @@ export class FakeOpenAI {
       (b) => !["completed", "failed", "expired", "cancelled"].includes(b.batch.status),
     ).length;
     this.maxRunning = Math.max(this.maxRunning, running);
-    return [200, clean(batch)];
+    return [200, this.clean(batch)];
+  }
+
+  /** A batch as the service shows it: optional timestamps left out rather than null, as the schema wants; the status as the profile writes it. */
+  private clean(batch: Record<string, any>) {
+    const shown = Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== null));
+    if (this.profile.upperCaseStatuses) shown.status = String(shown.status).toUpperCase();
+    return shown;
   }
 
   /** One poll: validating → in_progress → finalizing → completed (or failed / expired). */
@@ -325,8 +342,8 @@ export class FakeOpenAI {
     const { batch } = stored;
     const perPhase = stored.pollsPerPhase;
     stored.polls++;
-    if (["completed", "failed", "expired", "cancelled"].includes(batch.status)) return clean(batch);
-    if (stored.polls % perPhase !== 0 && batch.status !== "cancelling") return clean(batch);
+    if (["completed", "failed", "expired", "cancelled"].includes(batch.status)) return this.clean(batch);
+    if (stored.polls % perPhase !== 0 && batch.status !== "cancelling") return this.clean(batch);
     const now = nowSeconds();
     switch (batch.status) {
       case "validating": {
@@ -359,22 +376,29 @@ export class FakeOpenAI {
         this.run(stored, true);
         break;
     }
-    return clean(batch);
+    return this.clean(batch);
   }
 
   private cancel(stored: StoredBatch) {
     const { batch } = stored;
     if (["validating", "in_progress", "finalizing"].includes(batch.status))
       Object.assign(batch, { status: "cancelling", cancelling_at: nowSeconds() });
-    return clean(batch);
+    return this.clean(batch);
   }
 
   /** Checks the input file as the service does; returns BatchError objects. */
   private validate(stored: StoredBatch) {
     const file = this.files.get(stored.batch.input_file_id)!;
     const errors: { code: string; message: string; param: string | null; line: number | null }[] = [];
-    if (file.bytes > MAX_BYTES)
-      return [{ code: "file_too_large", message: "The input file exceeds 200 MB.", param: null, line: null }];
+    if (file.bytes > this.profile.maxBytesPerFile)
+      return [
+        {
+          code: "file_too_large",
+          message: `The input file exceeds ${this.profile.maxBytesPerFile / 1e6} MB.`,
+          param: null,
+          line: null,
+        },
+      ];
     const text = file.content.toString("utf8");
     const lines = text.split("\n").filter((l) => l.trim());
     if (lines.length > MAX_LINES)
@@ -793,9 +817,13 @@ function publicFile(file: StoredFile) {
   return rest;
 }
 
-/** Optional timestamps are left out rather than sent as null, as the schema wants. */
-function clean(batch: Record<string, any>) {
-  return Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== null));
+function unknownParameter(name: string) {
+  return apiError(`Unknown parameter: '${name}'.`, "invalid_request_error", "unknown_parameter", name);
+}
+
+function windowSeconds(window: string): number {
+  const [, n, unit] = /^(\d+)(h|d)$/.exec(window)!;
+  return Number(n) * (unit === "d" ? 24 : 1) * 3600;
 }
 
 function apiError(message: string, type: string, code: string | null = null, param: string | null = null) {

@@ -58,7 +58,11 @@ export default command({
       default: true,
       negativeDescription: "Do not write the metrics CSV",
     },
-    model: { type: "string", description: "Model (`synthai models` lists them)", default: "gpt-6-luna" },
+    model: {
+      type: "string",
+      description:
+        "Model (`synthai models` lists OpenAI's; default gpt-6-luna there, else the service's own name)",
+    },
     endpoint: {
       type: "string",
       description: "chat (/v1/chat/completions) or responses (/v1/responses), in batch and sync mode",

@@ -1,0 +1,89 @@
+/**
+ * The quirks of batch services shaped like OpenAI's, as ../shared/openai/MODELS-2026-12.md
+ * documents them, for the fake to take on. A profile models a service, not synthai's presets:
+ * a test runs synthai's preset for a service against the fake with that service's profile.
+ */
+import type { FakeModel } from "./fake-models.ts";
+import { FAKE_MODELS } from "./fake-models.ts";
+
+export interface ProviderProfile {
+  /** The upload `purpose` it takes. */
+  purpose: string;
+  /** The completion windows it takes. */
+  windows: string[];
+  /** What it does with a batch's metadata: keeps it, drops it without a word, or refuses the request. */
+  metadata: "keep" | "drop" | "refuse";
+  /** Whether it takes expires_after on files and output_expires_after on batches, or refuses them. */
+  expiry: "take" | "refuse";
+  /** Statuses in upper case (COMPLETED). */
+  upperCaseStatuses: boolean;
+  /** Its limit on one request file. */
+  maxBytesPerFile: number;
+  /** Open-weight models it serves besides the fake's own. */
+  models: FakeModel[];
+}
+
+const OPEN_MODELS: FakeModel[] = [
+  { id: "meta-llama/Llama-3.3-70B-Instruct-Turbo", shutdown_date: null },
+  { id: "openai/gpt-oss-20b", shutdown_date: null },
+];
+
+const hours = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i).flatMap((h) => [
+    `${h}h`,
+    ...(h % 24 ? [] : [`${h / 24}d`]),
+  ]);
+
+export const PROFILES = {
+  openai: {
+    purpose: "batch",
+    windows: ["24h"],
+    metadata: "keep",
+    expiry: "take",
+    upperCaseStatuses: false,
+    maxBytesPerFile: 200 * 1000 * 1000,
+    models: FAKE_MODELS,
+  },
+  // Upload purpose batch-api, 100 MB a file, a batch created from file and endpoint: no metadata kept.
+  together: {
+    purpose: "batch-api",
+    windows: ["24h"],
+    metadata: "drop",
+    expiry: "refuse",
+    upperCaseStatuses: false,
+    maxBytesPerFile: 100 * 1000 * 1000,
+    models: [...FAKE_MODELS, ...OPEN_MODELS],
+  },
+  // Windows from 24h to 7 days.
+  groq: {
+    purpose: "batch",
+    windows: hours(24, 168),
+    metadata: "keep",
+    expiry: "refuse",
+    upperCaseStatuses: false,
+    maxBytesPerFile: 200 * 1000 * 1000,
+    models: [...FAKE_MODELS, ...OPEN_MODELS],
+  },
+  // Statuses in upper case.
+  novita: {
+    purpose: "batch",
+    windows: ["24h"],
+    metadata: "keep",
+    expiry: "refuse",
+    upperCaseStatuses: true,
+    maxBytesPerFile: 200 * 1000 * 1000,
+    models: [...FAKE_MODELS, ...OPEN_MODELS],
+  },
+  // An OpenAI-compatible server that refuses the optional fields outright (for --base-url with the openai preset).
+  strict: {
+    purpose: "batch",
+    windows: ["24h"],
+    metadata: "refuse",
+    expiry: "refuse",
+    upperCaseStatuses: false,
+    maxBytesPerFile: 200 * 1000 * 1000,
+    models: FAKE_MODELS,
+  },
+} satisfies Record<string, ProviderProfile>;
+
+export type ProfileName = keyof typeof PROFILES;
