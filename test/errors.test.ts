@@ -36,7 +36,10 @@ describe("bad input gets one clear line and exit code 2", () => {
     [["-n", "2", "-b", "3"], /-b\/--batches \(3\) is larger than -n\/--samples \(2\)/],
     [["-l", "abc"], /-l\/--budget must be a number, got "abc"/],
     [["-l", "-1"], /-l\/--budget must be greater than 0/],
-    [["--model", "my-own-model"], /no price is known for model "my-own-model" — pass the service.s list prices/],
+    [
+      ["--model", "my-own-model"],
+      /no price is known for model "my-own-model" — pass the service.s list prices/,
+    ],
     [["--delimiter", "ab"], /--delimiter must be one character/],
   ])("%j", async (args, message) => {
     await expectUserError([...args, ...offline], message);
