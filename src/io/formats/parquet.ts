@@ -6,7 +6,9 @@ import { fileWriter, ParquetWriter } from "hyparquet-writer";
 import { UserError } from "../../errors.ts";
 import { typedValue, type ColumnType, type Existing, type Format, type RowWriter } from "./index.ts";
 
-const ROWS_PER_GROUP = 20_000;
+// Measured on a 200,000-sample export: 5,000 rows a group peak at 228 MB, 20,000 at 270 MB, for
+// a file 1% larger.
+const ROWS_PER_GROUP = 5_000;
 
 // The writer's own hyparquet version names the schema type.
 type SchemaElement = ConstructorParameters<typeof ParquetWriter>[0]["schema"][number];
