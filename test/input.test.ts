@@ -39,6 +39,23 @@ async function expectRefused(args: string[], message: RegExp, setup?: (cwd: stri
 }
 
 describe("your rows in", () => {
+  test("ticket-labels: the prompt file's chat mapping turns each labelled ticket into a fine-tuning conversation", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const result = await runCli([...labelArgs, "--base-url", url, ...fast], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    const exported = await runCli(["export", id, "-p", "train.jsonl", "--format", "chat"], { cwd });
+    expect(exported.code, exported.stderr).toBe(0);
+    const rows = await readCsv(join(cwd, "out.csv"));
+    const conversations = await readJsonlFile(join(cwd, "train.jsonl"));
+    expect(conversations.map((c) => c.messages.map((m: any) => m.role))).toEqual(
+      rows.map(() => ["system", "user", "assistant"]),
+    );
+    expect(conversations.map((c) => c.messages[1].content)).toEqual(rows.map((r) => r.text));
+    expect(conversations.map((c) => c.messages[2].content)).toEqual(rows.map((r) => r.Reply));
+  });
+
   test("ticket-labels: a CSV (;-separated) labelled through a prompt file; its columns beside the fields, its row in the metrics", async () => {
     const url = await server.start();
     const cwd = await tempDir();
