@@ -136,6 +136,9 @@ describe("what services do differently", () => {
     expect(result.code, result.stderr).toBe(0);
     expect([...server.fake.files.values()].some((f) => f.purpose === "batch-api")).toBe(true);
     expect(server.fake.batches.every((b) => b.batch.metadata === null)).toBe(true);
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    const status = await runCli(["status", id], { cwd });
+    expect(status.stdout).toContain(`model ${OPEN_MODEL} on Together AI`);
   });
 
   test("upper-case statuses (Novita) are read as the same statuses", async () => {

@@ -1,3 +1,4 @@
+import { providerFor } from "../api/providers/index.ts";
 import { join } from "node:path";
 import { checkRunsDir } from "../io/disk.ts";
 import { table } from "./table.ts";
@@ -47,7 +48,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
   const ownExport = manifest.exports?.find((e) => e.csvFile === manifest.config.output);
   const lines = [
     `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
-    `created ${s.createdAt} · model ${s.model} · seed ${manifest.config.seed}`,
+    `created ${s.createdAt} · model ${s.model} on ${providerFor(manifest.config.provider).title}${manifest.config.completionWindow ? ` (window ${manifest.config.completionWindow})` : ""} · seed ${manifest.config.seed}`,
     `samples ${s.valid}/${s.asked} valid, ${s.reRequested} re-requested, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
     `tokens ${s.promptTokens} prompt, ${s.cachedTokens} of them cached (${s.promptTokens ? ((100 * s.cachedTokens) / s.promptTokens).toFixed(1) : "0.0"}%, saved ${formatUsd(s.cacheSavedUsd)}); ` +
       `${s.reasoningTokens} reasoning${s.reasoningEmpty ? `; ${s.reasoningEmpty} answers left empty by reasoning` : ""}`,
