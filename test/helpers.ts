@@ -13,6 +13,23 @@ export const LAUNCHER = join(ROOT, "bin", "synthai");
 export const PARAMS = join(ROOT, "params.json");
 export const API_KEY = "test-key";
 
+/** The built-in dataset's output columns, as the seed lays them out. */
+export const CUSTOMER_CALL_COLUMNS = [
+  "index",
+  "Call",
+  "Summary",
+  "Attitude",
+  "Conversation",
+  "Problem",
+  "Solved",
+  "Manner",
+  "Extension",
+  "Phone",
+  "Address",
+  "Company",
+  "sample_id",
+];
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;

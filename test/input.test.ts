@@ -25,6 +25,15 @@ const labelArgs = [
   join(TICKETS, "params.json"),
 ];
 
+const docArgs = [
+  "--input",
+  join(DOCS, "docs.jsonl"),
+  "--spec",
+  join(DOCS, "dataset.ts"),
+  "-j",
+  join(DOCS, "params.json"),
+];
+
 /** Bad input: one line naming the file and the fix, exit 2, nothing written. */
 async function expectRefused(args: string[], message: RegExp, setup?: (cwd: string) => Promise<void>) {
   const cwd = await tempDir();
@@ -102,18 +111,7 @@ describe("your rows in", () => {
   test("doc-questions: JSONL through a spec module; -n fewer takes the first rows, more cycles them, --per-row draws each row k times", async () => {
     const url = await server.start();
     const cwd = await tempDir();
-    const args = [
-      "--input",
-      join(DOCS, "docs.jsonl"),
-      "--spec",
-      join(DOCS, "dataset.ts"),
-      "-j",
-      join(DOCS, "params.json"),
-      "--base-url",
-      url,
-      "--poll-interval",
-      "0.02",
-    ];
+    const args = [...docArgs, "--base-url", url, "--poll-interval", "0.02"];
     const first = await runCli([...args, "-n", "2", "-p", "two.csv"], { cwd });
     expect(first.code).toBe(0);
     expect((await readCsv(join(cwd, "two.csv"))).map((r) => r.doc_id).sort()).toEqual(["d1", "d2"]);
@@ -144,12 +142,7 @@ describe("your rows in", () => {
     const url = await server.start();
     const cwd = await tempDir();
     const args = [
-      "--input",
-      join(DOCS, "docs.jsonl"),
-      "--spec",
-      join(DOCS, "dataset.ts"),
-      "-j",
-      join(DOCS, "params.json"),
+      ...docArgs,
       "--input-sample",
       "random",
       "-n",

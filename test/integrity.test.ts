@@ -10,6 +10,7 @@ import {
   runCli,
   tempDir,
   useFake,
+  CUSTOMER_CALL_COLUMNS,
 } from "./helpers.ts";
 
 const server = useFake();
@@ -183,21 +184,7 @@ describe("JSONL output", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(8);
-    expect(Object.keys(rows[0])).toEqual([
-      "index",
-      "Call",
-      "Summary",
-      "Attitude",
-      "Conversation",
-      "Problem",
-      "Solved",
-      "Manner",
-      "Extension",
-      "Phone",
-      "Address",
-      "Company",
-      "sample_id",
-    ]);
+    expect(Object.keys(rows[0])).toEqual(CUSTOMER_CALL_COLUMNS);
     expect(rows.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const metrics = (await readFile(join(cwd, "out_metrics.jsonl"), "utf8"))
       .trim()

@@ -12,6 +12,7 @@ import {
   readManifest,
   runCli,
   tempDir,
+  CUSTOMER_CALL_COLUMNS,
 } from "./helpers.ts";
 
 const server = useFake();
@@ -50,21 +51,7 @@ describe("synthai generate against the fake Batch API", () => {
 
     const rows = await readCsv(join(cwd, "out.csv"));
     expect(rows).toHaveLength(25);
-    expect(Object.keys(rows[0]!)).toEqual([
-      "index",
-      "Call",
-      "Summary",
-      "Attitude",
-      "Conversation",
-      "Problem",
-      "Solved",
-      "Manner",
-      "Extension",
-      "Phone",
-      "Address",
-      "Company",
-      "sample_id",
-    ]);
+    expect(Object.keys(rows[0]!)).toEqual(CUSTOMER_CALL_COLUMNS);
     for (const row of rows) {
       expect(row.Call).not.toBe("");
       expect(row.Summary).not.toBe("");

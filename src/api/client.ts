@@ -19,10 +19,6 @@ let sdk: typeof import("openai") | undefined;
 export async function makeClient(options: ClientOptions): Promise<OpenAI> {
   const name = options.provider ?? "openai";
   const provider = providerFor(name);
-  // Only the provider's own variable: another service's key is never sent to it.
-  const apiKey = options.apiKey || process.env[provider.keyVariable];
-  if (!apiKey)
-    throw new UserError(`no ${provider.title} API key`, `set ${provider.keyVariable} or pass -k/--api-key`);
   const baseURL =
     options.baseURL || (name === "openai" ? process.env.OPENAI_BASE_URL : undefined) || provider.baseURL;
   if (!baseURL)
@@ -30,6 +26,10 @@ export async function makeClient(options: ClientOptions): Promise<OpenAI> {
       `--provider ${name} has no single address`,
       `give yours with --base-url ${provider.baseURLHint ?? "URL"}`,
     );
+  // Only the provider's own variable: another service's key is never sent to it.
+  const apiKey = options.apiKey || process.env[provider.keyVariable];
+  if (!apiKey)
+    throw new UserError(`no ${provider.title} API key`, `set ${provider.keyVariable} or pass -k/--api-key`);
   sdk ??= await import("openai");
   return new sdk.OpenAI({ apiKey, baseURL, maxRetries: 6, timeout: 120_000 });
 }

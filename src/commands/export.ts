@@ -50,13 +50,13 @@ export default command({
       throw new UserError("--hf writes its own Parquet files: it takes no -p or --format", "leave those out");
     if (args.split !== undefined && args.hf === undefined)
       throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
-    const splits = args.hf !== undefined ? parseSplits(args.split) : undefined;
+    const hf = args.hf !== undefined ? { dir: resolve(args.hf), splits: parseSplits(args.split) } : undefined;
     const dedup = parseDedup(args.dedup, args["dedup-threshold"]);
     const runDir = await runDirOf(args);
     await reexport(runDir, {
       log: stderrLog,
       ...(dedup ? { dedup } : {}),
-      ...(args.hf !== undefined ? { hf: { dir: resolve(args.hf), splits: splits! } } : {}),
+      ...(hf ? { hf } : {}),
       ...(args.output ? { output: resolve(args.output) } : {}),
       ...(args.format ? { format: parseFormat(args.format) } : {}),
     });

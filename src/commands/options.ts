@@ -179,11 +179,6 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
   if (providerName !== "openai") config.provider = providerName;
-  if (!provider.baseURL && !config.baseURL)
-    throw new UserError(
-      `--provider ${providerName} has no single address`,
-      `give yours with --base-url ${provider.baseURLHint ?? "URL"}`,
-    );
   const window = args["completion-window"];
   if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
   if (args["keep-remote"]) config.keepRemote = true;

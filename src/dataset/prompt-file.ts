@@ -4,13 +4,10 @@
 // rendered with Mustache (nothing HTML-escaped: prompts are not web pages).
 import { readFileSync } from "node:fs";
 import matter from "gray-matter";
-import Mustache from "mustache";
 import { UserError } from "../errors.ts";
+import { placeholderNames, renderTemplate as render } from "../io/template.ts";
 import type { Message } from "../api/endpoints/index.ts";
 import type { ChatTurn, Dataset, Draw } from "./spec.ts";
-
-const render = (template: string, view: object) =>
-  Mustache.render(template, view, {}, { escape: (text: string) => text });
 
 /** What a placeholder may name for a draw: input columns, parameters (bare and by field), generated values. */
 function viewOf(draw: Draw): Record<string, unknown> {
@@ -73,7 +70,7 @@ export function loadPromptFile(path: string): Dataset {
     );
   for (const template of [body, system ?? ""]) {
     try {
-      Mustache.parse(template);
+      placeholderNames(template);
     } catch (error) {
       throw new UserError(`prompt file ${path}: ${(error as Error).message}`, "close every {{ with }}");
     }
@@ -99,7 +96,7 @@ export function checkPlaceholders(dataset: Dataset, draw: Draw): void {
   if (!templates) return;
   const view = viewOf(draw);
   for (const template of templates)
-    for (const name of placeholders(Mustache.parse(template))) {
+    for (const name of placeholderNames(template)) {
       const found = name
         .split(".")
         .reduce<unknown>(
@@ -116,13 +113,4 @@ export function checkPlaceholders(dataset: Dataset, draw: Draw): void {
         );
       }
     }
-}
-
-function placeholders(tokens: unknown[]): string[] {
-  const names: string[] = [];
-  for (const token of tokens as [string, string, number, number, unknown[]?][]) {
-    if (["name", "&", "#", "^"].includes(token[0])) names.push(token[1]);
-    if (Array.isArray(token[4])) names.push(...placeholders(token[4]));
-  }
-  return names;
 }

@@ -72,3 +72,12 @@ export async function checkWritable(path: string): Promise<void> {
     }
   }
 }
+
+/** A file's size in bytes; undefined when it does not exist. */
+export function sizeOf(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}

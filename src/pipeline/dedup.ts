@@ -36,7 +36,7 @@ const MinhashClass = createRequire(import.meta.url)("minhash").Minhash as new (c
 const PERMUTATIONS = 64;
 
 /** Word 3-grams, hashed: two texts that share most of them say nearly the same thing. */
-export function shingles(text: string): Set<number> {
+function shingles(text: string): Set<number> {
   const words = text.toLowerCase().split(/\W+/).filter(Boolean);
   const out = new Set<number>();
   for (let i = 0; i + 2 < words.length; i++) {
@@ -89,7 +89,7 @@ export function duplicateFinder(
 }
 
 /** Rows per LSH band: the most (fewest false candidates) whose band threshold stays below the one asked. */
-export function rowsPerBand(threshold: number): number {
+function rowsPerBand(threshold: number): number {
   for (const rows of [16, 8, 4, 2])
     if (Math.pow(rows / PERMUTATIONS, 1 / rows) <= threshold - 0.05) return rows;
   return 1;

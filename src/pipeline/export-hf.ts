@@ -51,7 +51,7 @@ export function parseSplits(text: string | undefined): Split[] {
  * same way and a sample keeps its split when the run grows. Shares are met on average, not
  * to the row, as in hash-based splits generally.
  */
-export function splitOf(splits: Split[], seed: number, sampleId: string): number {
+function splitOf(splits: Split[], seed: number, sampleId: string): number {
   const digest = createHash("sha1").update(`${seed}:${sampleId}`).digest();
   const point = digest.readUInt32BE(0) / 2 ** 32;
   let edge = 0;
@@ -148,7 +148,7 @@ function sizeCategory(rows: number): string {
 }
 
 /** The dataset card: the Hub's YAML (splits' files, features, sizes), then how the data was made. */
-export function datasetCard(
+function datasetCard(
   manifest: Manifest,
   dataset: Dataset,
   made: {

@@ -1,4 +1,4 @@
-import { stat, truncate } from "node:fs/promises";
+import { truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
@@ -8,7 +8,7 @@ import { samplesFile } from "../run/files.ts";
 import { FORMATS, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
-import { checkWritable } from "../io/disk.ts";
+import { checkWritable, sizeOf } from "../io/disk.ts";
 import { type SampleResult } from "./judge.ts";
 import { duplicateFinder, type DedupMode } from "./dedup.ts";
 
@@ -168,7 +168,7 @@ async function appendRows(
       [csvFile, previous.csvEnd],
       [previous.metricsFile, previous.metricsEnd],
     ] as const) {
-      const size = file ? await sizeOf(file) : undefined;
+      const size = file ? sizeOf(file) : undefined;
       if (previous.done && size !== undefined && size !== end)
         throw new UserError(`${file} changed since this run exported to it`, "export to a new file with -p");
     }
@@ -237,8 +237,8 @@ async function appendRows(
   dedup?.close();
   csv.close();
   metrics?.close();
-  record.csvEnd = (await stat(csvFile)).size;
-  if (metricsFile) record.metricsEnd = (await stat(metricsFile)).size;
+  record.csvEnd = sizeOf(csvFile)!;
+  if (metricsFile) record.metricsEnd = sizeOf(metricsFile)!;
   record.rows = rows;
   record.done = true;
   options.save();
@@ -335,21 +335,10 @@ export function duplicatesNoted(runDir: string, dedup: Dedup) {
   };
 }
 
-export const DUPLICATES_FILE = "duplicates.jsonl";
-
-async function sizeOf(path: string): Promise<number | undefined> {
-  return stat(path).then(
-    (s) => s.size,
-    () => undefined,
-  );
-}
+const DUPLICATES_FILE = "duplicates.jsonl";
 
 async function truncateTo(path: string, size: number): Promise<void> {
-  const current = await stat(path).then(
-    (s) => s.size,
-    () => -1,
-  );
-  if (current > size) await truncate(path, size);
+  if ((sizeOf(path) ?? -1) > size) await truncate(path, size);
 }
 
 /** Costs are sums of tiny products; ten decimals keep them exact to a millionth of a cent. */

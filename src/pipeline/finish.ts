@@ -129,7 +129,7 @@ export async function reexport(
 }
 
 /** How many duplicates an export left out, and where the list of them is. */
-export function duplicatesLine({ exact, near, file }: DuplicatesLeftOut): string {
+function duplicatesLine({ exact, near, file }: DuplicatesLeftOut): string {
   const kinds = [exact ? `${exact} exact` : "", near ? `${near} near` : ""].filter(Boolean).join(", ");
   return exact + near
     ? `left out ${exact + near} duplicates (${kinds}), listed with what each repeats in ${file}; the run folder keeps them all`

@@ -25,7 +25,7 @@ export function batchMetadata(runId: string, record: BatchRecord): Record<string
 }
 
 /** What this run sends to its provider: the preset's optional fields, less those refused before. */
-export interface Sending {
+interface Sending {
   provider: Provider;
   metadata: boolean;
   expiry: boolean;
@@ -34,7 +34,7 @@ export interface Sending {
   refused: (field: OptionalField) => void;
 }
 
-export function sendingFor(manifest: Manifest, save: () => void): Sending {
+function sendingFor(manifest: Manifest, save: () => void): Sending {
   const provider = providerFor(manifest.config.provider);
   const refused = new Set(manifest.refusedFields ?? []);
   const sending: Sending = {
@@ -55,7 +55,7 @@ export function sendingFor(manifest: Manifest, save: () => void): Sending {
  * The optional fields a 400 or 422 says the service does not take: those it names, or, when
  * it names none but calls a field unknown, every optional one that was sent.
  */
-export function refusedFields(error: unknown, sent: OptionalField[]): OptionalField[] {
+function refusedFields(error: unknown, sent: OptionalField[]): OptionalField[] {
   if (!sent.length || !isApiError(error) || (error.status !== 400 && error.status !== 422)) return [];
   const said = `${(error as { param?: string }).param ?? ""} ${error.message}`;
   const named = sent.filter((field) => (field === "metadata" ? /metadata/i : /expir/i).test(said));

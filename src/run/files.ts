@@ -1,6 +1,6 @@
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
+import { sizeOf } from "../io/disk.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
 
 export function requestsFileName(chunk: number, attempt: number): string {
@@ -75,12 +75,4 @@ function wayOut(manifest: Manifest, path: string): string {
   if (path.startsWith("results/") && !manifest.config.keepRemote)
     return "restore it from a backup of the run folder (the service's copy was deleted once downloaded)";
   return "restore it from a backup of the run folder";
-}
-
-function sizeOf(path: string): number | undefined {
-  try {
-    return statSync(path).size;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,24 +1,18 @@
 // Fine-tuning chat format: one `{"messages": [...]}` line per sample, its turns rendered from
 // the row's columns by the mapping the spec or prompt file gives (`chat:`), ready for a
 // fine-tuning job. The metrics go beside as JSONL, since a conversation has no columns.
-import Mustache from "mustache";
 import { UserError } from "../../errors.ts";
+import { sizeOf } from "../disk.ts";
 import { readFirstLine, TextWriter } from "../jsonl.ts";
+import { placeholderNames, renderTemplate } from "../template.ts";
 import type { ChatTurn, Existing, Format, RowWriter } from "./index.ts";
-import { stat } from "node:fs/promises";
-
-const render = (template: string, view: object) =>
-  Mustache.render(template, view, {}, { escape: (text: string) => text });
 
 export const chat: Format = {
   extensions: [],
   metricsFormat: "jsonl",
 
   async readExisting(path): Promise<Existing | undefined> {
-    const size = await stat(path).then(
-      (s) => s.size,
-      () => 0,
-    );
+    const size = sizeOf(path) ?? 0;
     if (size === 0) return undefined;
     let first: unknown;
     try {
@@ -42,7 +36,10 @@ export const chat: Format = {
       write(row) {
         const view: Record<string, unknown> = {};
         columns.forEach((column, i) => (view[column] = row[i]));
-        const messages = turns.map((turn) => ({ role: turn.role, content: render(turn.content, view) }));
+        const messages = turns.map((turn) => ({
+          role: turn.role,
+          content: renderTemplate(turn.content, view),
+        }));
         file.write(`${JSON.stringify({ messages })}\n`);
       },
       close: () => file.close(),
@@ -71,16 +68,16 @@ export function checkChatTurns(value: unknown, source: string, columns: string[]
         `${source}: each "chat" turn needs a role (system, user or assistant) and a content`,
         hint,
       );
-    let tokens: unknown[];
+    let names: string[];
     try {
-      tokens = Mustache.parse(turn.content);
+      names = placeholderNames(turn.content);
     } catch (error) {
       throw new UserError(`${source}: chat: ${(error as Error).message}`, "close every {{ with }}");
     }
-    for (const token of tokens as [string, string][])
-      if (["name", "&"].includes(token[0]) && !columns.includes(token[1]))
+    for (const name of names)
+      if (!columns.includes(name))
         throw new UserError(
-          `${source}: chat names {{${token[1]}}}, which is no column`,
+          `${source}: chat names {{${name}}}, which is no column`,
           `it can use ${columns.join(", ")}`,
         );
   }

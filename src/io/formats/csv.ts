@@ -1,9 +1,9 @@
 // CSV, as the seed writes it: a header row, then one row per sample, appended to an existing file.
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import { parse } from "csv-parse";
 import { stringify as stringifyRows } from "csv-stringify/sync";
 import { UserError } from "../../errors.ts";
+import { sizeOf } from "../disk.ts";
 import { readFirstLine, TextWriter } from "../jsonl.ts";
 import type { Existing, Format } from "./index.ts";
 
@@ -13,10 +13,7 @@ export async function readExisting(
   columns: string[],
   delimiter: string | undefined,
 ): Promise<Existing | undefined> {
-  const size = await stat(path).then(
-    (s) => s.size,
-    () => 0,
-  );
+  const size = sizeOf(path) ?? 0;
   if (size === 0) return undefined;
   const firstLine = await readFirstLine(path);
   const candidates = delimiter ? [delimiter] : [",", ";", "\t", "|"];

@@ -1,7 +1,7 @@
 // JSONL: one object per row, the columns as its keys in order, each value of its column's type; appended
 // to an existing file whose rows have the same keys.
-import { stat } from "node:fs/promises";
 import { UserError } from "../../errors.ts";
+import { sizeOf } from "../disk.ts";
 import { readLines, TextWriter } from "../jsonl.ts";
 import { typedValue, type Existing, type Format, type RowWriter } from "./index.ts";
 
@@ -9,10 +9,7 @@ export const jsonl: Format = {
   extensions: [".jsonl", ".ndjson"],
 
   async readExisting(path, columns): Promise<Existing | undefined> {
-    const size = await stat(path).then(
-      (s) => s.size,
-      () => 0,
-    );
+    const size = sizeOf(path) ?? 0;
     if (size === 0) return undefined;
     let lastIndex = -1;
     let line = 0;

@@ -1,9 +1,9 @@
 // Parquet through hyparquet-writer: typed columns (a schema's integers, numbers and booleans are
 // not text), written a row group at a time so a million rows never sit in memory together.
 // A Parquet file ends in its footer, so it cannot be appended to: an export writes it whole.
-import { stat } from "node:fs/promises";
 import { fileWriter, ParquetWriter } from "hyparquet-writer";
 import { UserError } from "../../errors.ts";
+import { sizeOf } from "../disk.ts";
 import { typedValue, type ColumnType, type Existing, type Format, type RowWriter } from "./index.ts";
 
 // Measured on a 200,000-sample export: 5,000 rows a group peak at 228 MB, 20,000 at 270 MB, for
@@ -24,10 +24,7 @@ export const parquet: Format = {
   extensions: [".parquet"],
 
   async readExisting(path): Promise<Existing | undefined> {
-    const size = await stat(path).then(
-      (s) => s.size,
-      () => 0,
-    );
+    const size = sizeOf(path) ?? 0;
     if (size === 0) return undefined;
     throw new UserError(
       `${path} already holds data, and a Parquet file cannot be appended to`,
