@@ -17,11 +17,32 @@ function viewOf(draw: Draw): Record<string, unknown> {
   return view;
 }
 
+/**
+ * Front matter is data, never code: gray-matter would `eval` a `---js` block, so only YAML (js-yaml's
+ * safe schema: no `!!js/function`) and JSON are registered, and any other language is refused by name.
+ */
+const DATA_LANGUAGES = new Set(["yaml", "yml", "json"]);
+
+function refuseCode(path: string, language: string): never {
+  throw new UserError(
+    `prompt file ${path}: its front matter is marked "${language}", but front matter is read as data only, never run`,
+    "open it with a plain --- line and write it as YAML (or ---json for JSON)",
+  );
+}
+
+function readFrontMatter(path: string, text: string): matter.GrayMatterFile<string> {
+  const language = /^\uFEFF?---[ \t]*([^\s-][^\r\n]*)?\r?\n/.exec(text)?.[1]?.trim().toLowerCase();
+  if (language && !DATA_LANGUAGES.has(language)) refuseCode(path, language);
+  const refuse = () => refuseCode(path, "javascript");
+  return matter(text, { engines: { javascript: { parse: refuse }, js: { parse: refuse } } as never });
+}
+
 export function loadPromptFile(path: string): Dataset {
   let file: matter.GrayMatterFile<string>;
   try {
-    file = matter(readFileSync(path, "utf8"));
+    file = readFrontMatter(path, readFileSync(path, "utf8"));
   } catch (error) {
+    if (error instanceof UserError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT")
       throw new UserError(
