@@ -1,5 +1,5 @@
-import { truncate } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { dropClaim, readClaim, settleOthersClaim, truncateTo, writeClaim } from "./export-claim.ts";
 import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
 import { readJsonl, TextWriter } from "../io/jsonl.ts";
@@ -160,6 +160,7 @@ async function appendRows(
   }: { csvFile: string; metricsFile: string | undefined; labelNames: string[]; columns: string[] },
 ): Promise<Exported> {
   const { config } = manifest;
+  await settleOthersClaim(csvFile, manifest);
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (previous) {
     // This run wrote here before: roll back to the size before it, if nobody appended since.
@@ -172,8 +173,12 @@ async function appendRows(
       if (previous.done && size !== undefined && size !== end)
         throw new UserError(`${file} changed since this run exported to it`, "export to a new file with -p");
     }
-    await truncateTo(csvFile, previous.csvOffset);
-    if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
+    // An unfinished export's rows are this run's to take away only while its claim stands:
+    // without it, another export already took them away and wrote its own after them.
+    if (previous.done || readClaim(csvFile)?.run === manifest.id) {
+      await truncateTo(csvFile, previous.csvOffset);
+      if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
+    }
   }
 
   const { format, metricsFormat } = outputFormats(csvFile, options.format ?? config.format);
@@ -197,6 +202,8 @@ async function appendRows(
   };
   manifest.exports = [...(manifest.exports ?? []).filter((e) => e.csvFile !== csvFile), record];
   options.save();
+  const { csvOffset, metricsOffset } = record;
+  writeClaim(csvFile, { run: manifest.id, runDir: resolve(runDir), csvOffset, metricsFile, metricsOffset });
 
   // One pass over the samples feeds both files.
   const csv = format.appender(csvFile, {
@@ -232,6 +239,7 @@ async function appendRows(
     dedup?.close();
     await truncateTo(csvFile, record.csvOffset);
     if (metricsFile) await truncateTo(metricsFile, record.metricsOffset);
+    dropClaim(csvFile);
     throw error;
   }
   dedup?.close();
@@ -242,6 +250,7 @@ async function appendRows(
   record.rows = rows;
   record.done = true;
   options.save();
+  dropClaim(csvFile);
   return {
     rows,
     csvFile,
@@ -336,10 +345,6 @@ export function duplicatesNoted(runDir: string, dedup: Dedup) {
 }
 
 const DUPLICATES_FILE = "duplicates.jsonl";
-
-async function truncateTo(path: string, size: number): Promise<void> {
-  if ((sizeOf(path) ?? -1) > size) await truncate(path, size);
-}
 
 /** Costs are sums of tiny products; ten decimals keep them exact to a millionth of a cent. */
 function roundUsd(usd: number): number {

@@ -1,4 +1,13 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -270,12 +279,17 @@ export function lockRun(runDir: string): () => void {
   return lock.release;
 }
 
-/** Loads a run's manifest and holds its lock while `work` runs on it. */
+/**
+ * Holds a run's lock while `work` runs on its manifest. The manifest is read under the lock: one
+ * read before it could be stale by the time the lock is had (another process finished the run).
+ */
 export async function withLockedRun<T>(runDir: string, work: (manifest: Manifest) => Promise<T>): Promise<T> {
-  const manifest = loadManifest(runDir);
+  // A folder that is no run is said so (by loadManifest) before a lock is left in it.
+  if (!existsSync(join(runDir, MANIFEST))) loadManifest(runDir);
+  await holdPoint("before-lock");
   const unlock = lockRun(runDir);
   try {
-    return await work(manifest);
+    return await work(loadManifest(runDir));
   } finally {
     unlock();
   }
@@ -286,6 +300,17 @@ export function collectedRecords(manifest: Manifest): BatchRecord[] {
   return manifest.batches
     .filter((b) => b.step === "collected")
     .sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
+}
+
+/**
+ * Test-only: SYNTHAI_HOLD_AT=<point>:<file> makes the process stop at <point>, say so by writing
+ * <file>.reached, and go on once <file> exists — so a test can put another process in between.
+ */
+export async function holdPoint(point: string): Promise<void> {
+  const [at, file] = (process.env.SYNTHAI_HOLD_AT ?? "").split(/:(.*)/s);
+  if (at !== point || !file) return;
+  writeFileSync(`${file}.reached`, String(process.pid));
+  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 /** Test-only: SYNTHAI_CRASH_AT=<point> makes the process die there, as `kill -9` would. */

@@ -1,0 +1,85 @@
+// Where two processes meet, where a download is cut, where a run folder is damaged: each case
+// here was once a way to lose or double rows, or to crash with a stack trace.
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+
+const server = useFake();
+const fast = ["--poll-interval", "0.02", "-j", PARAMS];
+
+/** Waits for a file another process writes (its way of saying it got somewhere). */
+async function fileAppears(path: string): Promise<void> {
+  for (let waited = 0; !existsSync(path); waited += 20) {
+    if (waited > 60_000) throw new Error(`${path} never appeared`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function runIdIn(output: string): string {
+  const id = /run (\d{8}-\d{6}-\w{4})/.exec(output)?.[1];
+  if (!id) throw new Error(`no run id in: ${output}`);
+  return id;
+}
+
+describe("two processes", () => {
+  test("an export that died never takes away the rows another run wrote after it", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const shared = ["-p", "shared.csv", "--base-url", url, ...fast];
+    const killed = await runCli(["-n", "300", "--seed", "1", ...shared], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "during-export" },
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    const a = runIdIn(killed.stderr);
+    const b = await runCli(["-n", "200", "--seed", "2", ...shared], { cwd });
+    expect(b.code, b.stderr).toBe(0);
+    const resumed = await runCli(["resume", a, "--base-url", url], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+
+    for (const file of ["shared.csv", "shared_metrics.csv"]) {
+      const rows = await readCsv(join(cwd, file));
+      expect(rows).toHaveLength(500);
+      expect(rows.map((r) => Number(r.index))).toEqual(Array.from({ length: 500 }, (_, i) => i));
+      // Both runs number their samples from 0: ids below 200 are there twice (A and B), the rest once.
+      const times = new Map<string, number>();
+      for (const row of rows) times.set(row.sample_id!, (times.get(row.sample_id!) ?? 0) + 1);
+      expect(times.size).toBe(300);
+      for (const [id, n] of times) expect(n, id).toBe(Number(id) < 200 ? 2 : 1);
+    }
+    expect(existsSync(join(cwd, "shared.csv.synthai-export"))).toBe(false);
+    // A wrote last: it can export again, and replaces only its own rows.
+    const again = await runCli(["export", a], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "shared.csv"))).toHaveLength(500);
+  });
+
+  test("a resume held up at the run's lock while another finishes the run reads the finished manifest", async () => {
+    const url = await server.start({ pollsPerPhase: 3 });
+    const cwd = await tempDir();
+    const detached = await runCli(["-n", "20", "-p", "out.csv", "--detach", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(detached.code, detached.stderr).toBe(0);
+    const id = (await readManifest(await onlyRunDir(cwd))).id as string;
+    const go = join(cwd, "go");
+    const held = runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], {
+      cwd,
+      env: { SYNTHAI_HOLD_AT: `before-lock:${go}` },
+    });
+    await fileAppears(`${go}.reached`);
+    const first = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(first.code, first.stderr).toBe(0);
+    const finished = await readFile(join(await onlyRunDir(cwd), "manifest.json"), "utf8");
+    await writeFile(go, "");
+    const second = await held;
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain(`run ${id} is already done`);
+    expect(await readFile(join(await onlyRunDir(cwd), "manifest.json"), "utf8")).toBe(finished);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(20);
+    const status = await runCli(["status", id], { cwd });
+    expect(status.code).toBe(0);
+  });
+});
