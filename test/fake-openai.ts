@@ -40,6 +40,10 @@ export interface FakeOptions {
   enqueuedTokenLimit?: number;
   /** The first N output lines the fake writes are cut in half (a corrupt download). */
   corruptOutputLines?: number;
+  /** The first N file downloads stop halfway: the connection is closed under a Content-Length it did not meet. */
+  cutDownloads?: number;
+  /** The first N downloads of a file of several lines answer a well-formed file without its last line. */
+  shortDownloads?: number;
   faults?: Fault[];
   /** The first N flex-tier requests get 429 resource_unavailable (capacity is short). */
   flexBusy?: number;
@@ -93,6 +97,8 @@ export class FakeOpenAI {
   private nextId = 1;
   private faults: Fault[];
   private corruptLinesLeft: number;
+  private cutDownloadsLeft: number;
+  private shortDownloadsLeft: number;
   readonly profile: ProviderProfile;
 
   constructor(options: FakeOptions = {}) {
@@ -101,6 +107,8 @@ export class FakeOpenAI {
     this.random = mulberry32(options.seed ?? 42);
     this.faults = (options.faults ?? []).map((f) => ({ ...f }));
     this.corruptLinesLeft = options.corruptOutputLines ?? 0;
+    this.cutDownloadsLeft = options.cutDownloads ?? 0;
+    this.shortDownloadsLeft = options.shortDownloads ?? 0;
     this.models = options.models ?? this.profile.models;
     this.flexBusyLeft = options.flexBusy ?? 0;
     this.today = options.today ?? new Date().toISOString().slice(0, 10);
@@ -151,12 +159,24 @@ export class FakeOpenAI {
     if (fault && !fault.afterHandling) return sendFault(res, fault, req.headers.authorization);
     const [status, payload, raw] = await this.route(method, path, url.searchParams, body, req);
     if (fault) return sendFault(res, fault, req.headers.authorization);
-    if (raw) {
-      res.writeHead(status, { "content-type": "application/octet-stream" });
-      res.end(raw);
+    if (raw) return this.sendFile(res, status, raw);
+    send(res, status, payload);
+  }
+
+  /** A file's content, unless a download fault says to cut it or leave its last line out. */
+  private sendFile(res: ServerResponse, status: number, raw: Buffer): void {
+    const lines = raw.toString("utf8").split("\n").filter(Boolean);
+    if (this.shortDownloadsLeft > 0 && lines.length > 1) {
+      this.shortDownloadsLeft--;
+      raw = Buffer.from(`${lines.slice(0, -1).join("\n")}\n`);
+    }
+    res.writeHead(status, { "content-type": "application/octet-stream", "content-length": raw.length });
+    if (this.cutDownloadsLeft > 0 && raw.length > 1) {
+      this.cutDownloadsLeft--;
+      res.write(raw.subarray(0, Math.floor(raw.length / 2)), () => res.socket?.destroy());
       return;
     }
-    send(res, status, payload);
+    res.end(raw);
   }
 
   private async route(

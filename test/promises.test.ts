@@ -83,3 +83,45 @@ describe("two processes", () => {
     expect(status.code).toBe(0);
   });
 });
+
+/** The run's batches as the service billed them, at gpt-6-luna's batch price. */
+function billedUsd(): number {
+  return server.fake.batches.reduce(
+    (s, b) =>
+      s + ((b.batch.usage?.input_tokens ?? 0) * 0.05 + (b.batch.usage?.output_tokens ?? 0) * 0.25) / 1e6,
+    0,
+  );
+}
+
+describe("downloads", () => {
+  test.each([
+    ["cut midway, five times over", { cutDownloads: 5 }],
+    ["short but well-formed", { shortDownloads: 2 }],
+  ])("a results file %s is fetched again until whole: nothing asked twice, cost once", async (_, fault) => {
+    const url = await server.start({ seed: 3, ...fault });
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "300", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("done: 300 of 300 samples");
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(result.stderr).toMatch(
+      /warning: downloading file-\S+: (the connection was cut|it came with 299 lines)/,
+    );
+    const rows = await readCsv(join(cwd, "out.csv"));
+    expect(new Set(rows.map((r) => r.sample_id)).size).toBe(300);
+    // One batch: no answer was bought again, and the run's cost is what the service billed.
+    expect(server.fake.batchesCreated).toBe(1);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    expect(manifest.batches).toHaveLength(1);
+    expect(manifest.batches[0].collected.costUsd).toBeCloseTo(billedUsd(), 12);
+    // The service's copy went only after the last (whole) download.
+    const outputId = manifest.batches[0].outputFileId;
+    const calls = server.fake.requests.map((r) => `${r.method} ${r.path}`);
+    expect(calls.lastIndexOf(`DELETE /v1/files/${outputId}`)).toBeGreaterThan(
+      calls.lastIndexOf(`GET /v1/files/${outputId}/content`),
+    );
+    expect(calls.indexOf(`DELETE /v1/files/${outputId}`)).toBe(
+      calls.lastIndexOf(`DELETE /v1/files/${outputId}`),
+    );
+  });
+});

@@ -5,14 +5,20 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
-import { call } from "../api/client.ts";
+import { call, sleep } from "../api/client.ts";
+import { UserError } from "../errors.ts";
 import { readLines } from "../io/jsonl.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
 
+/** Tries of one download within one collect; past them the drive loop waits and comes back. */
+const DOWNLOAD_TRIES = 4;
+
 /**
- * Downloads a batch's output and error files (either may be absent) to a temp name, checks
- * their line counts against the batch's request_counts, then renames them into place.
+ * Downloads a batch's output and error files (either may be absent) to a temp name, and renames
+ * them into place only once whole: a connection cut midway, or a file with fewer lines than the
+ * batch's request_counts, is fetched again — never accepted, so no answer is bought twice and the
+ * service's copy (deleted after collecting) is never the only one of a partial file.
  */
 export async function downloadResults(
   client: OpenAI,
@@ -33,21 +39,43 @@ export async function downloadResults(
     }
     const tmp = `${target}.tmp`;
     for (let tries = 1; ; tries++) {
-      const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
-      await pipeline(Readable.fromWeb(response.body as any), createWriteStream(tmp));
-      crashPoint("during-download");
-      const lines = await countLines(tmp);
-      const want = expected[kind];
-      if (want === undefined || lines >= want) break;
-      if (tries >= 2) {
-        log(
-          `warning: ${fileId} has ${lines} lines, the batch reported ${want}; the missing samples will be asked again`,
+      const problem = await downloadOnce(client, fileId, tmp, expected[kind]);
+      if (!problem) break;
+      if (tries >= DOWNLOAD_TRIES) {
+        const failure = new UserError(
+          `downloading ${fileId}: ${problem} (${tries} tries)`,
+          "nothing is lost: the service keeps the file, and it is fetched again",
+          3,
         );
-        break;
+        failure.transient = true;
+        throw failure;
       }
+      log(`warning: downloading ${fileId}: ${problem}; fetching it again`);
+      await sleep(250 * 2 ** tries);
     }
     await rename(tmp, target);
   }
+}
+
+/** One try: what was wrong with it, or nothing if the file is whole. */
+async function downloadOnce(
+  client: OpenAI,
+  fileId: string,
+  tmp: string,
+  want: number | undefined,
+): Promise<string | undefined> {
+  const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
+  try {
+    await pipeline(Readable.fromWeb(response.body as any), createWriteStream(tmp));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).syscall) throw error; // the disk, not the connection
+    return `the connection was cut (${(error as Error).message})`;
+  }
+  crashPoint("during-download");
+  const lines = await countLines(tmp);
+  return want !== undefined && lines < want
+    ? `it came with ${lines} lines, the batch reported ${want}`
+    : undefined;
 }
 
 async function countLines(path: string): Promise<number> {
