@@ -34,6 +34,15 @@ const main = defineCommand({
   subCommands,
 });
 
+// Started by bin/synthai as a child (on a Node without execve): stop with the launcher.
+if (process.env.SYNTHAI_LAUNCHER_FD) {
+  const { Socket } = await import("node:net");
+  const launcher = new Socket({ fd: Number(process.env.SYNTHAI_LAUNCHER_FD), readable: true });
+  delete process.env.SYNTHAI_LAUNCHER_FD;
+  launcher.on("close", () => process.kill(process.pid, "SIGKILL")).unref();
+  launcher.resume();
+}
+
 const rawArgs = process.argv.slice(2);
 // A bare `synthai -n 10` means `synthai generate -n 10`, as the seed's single command did.
 if (!rawArgs[0] || rawArgs[0].startsWith("-")) {

@@ -1,10 +1,11 @@
 // Where two processes meet, where a download is cut, where a run folder is damaged: each case
 // here was once a way to lose or double rows, or to crash with a stack trace.
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+import { LAUNCHER, PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
 
 const server = useFake();
 const fast = ["--poll-interval", "0.02", "-j", PARAMS];
@@ -123,5 +124,63 @@ describe("downloads", () => {
     expect(calls.indexOf(`DELETE /v1/files/${outputId}`)).toBe(
       calls.lastIndexOf(`DELETE /v1/files/${outputId}`),
     );
+  });
+});
+
+/** True once `holds` is true of the run's manifest (another process writes it). */
+async function manifestSays(runDir: string, holds: (manifest: any) => boolean): Promise<void> {
+  for (let waited = 0; ; waited += 20) {
+    try {
+      if (holds(JSON.parse(readFileSync(join(runDir, "manifest.json"), "utf8")))) return;
+    } catch {}
+    if (waited > 60_000) throw new Error("the manifest never said so");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+describe("kill -9", () => {
+  test("of the launcher on the machine's Node stops the run at once; resume goes on from there", async () => {
+    const url = await server.start({ pollsPerPhase: 100_000 });
+    const cwd = await tempDir();
+    // As a user starts it: bin/synthai with the machine's own node first on the PATH.
+    const PATH = (process.env.PATH ?? "")
+      .split(":")
+      .filter((dir) => !dir.includes("node_modules"))
+      .join(":");
+    const launcher = spawn(LAUNCHER, ["-n", "10", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+      env: { ...process.env, PATH, OPENAI_API_KEY: "test-key", OPENAI_BASE_URL: "" },
+      stdio: "ignore",
+    });
+    const exited = new Promise((resolve) => launcher.on("exit", resolve));
+    await fileAppears(join(cwd, "runs"));
+    let runDir = "";
+    while (!runDir) {
+      runDir = await onlyRunDir(cwd).catch(() => "");
+      if (!runDir) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await manifestSays(runDir, (m) => m.batches.some((b: any) => b.step === "submitted"));
+    const worker = Number(readFileSync(join(runDir, ".lock"), "utf8").split(" ")[0]);
+    launcher.kill("SIGKILL");
+    await exited;
+    for (let waited = 0; alive(worker); waited += 20) {
+      if (waited > 10_000) throw new Error(`process ${worker} still runs after its launcher was killed`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const id = (await readManifest(runDir)).id as string;
+    server.fake.batches[0]!.pollsPerPhase = 1;
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(10);
+    expect(server.fake.batchesCreated).toBe(1);
   });
 });
