@@ -2,10 +2,20 @@
 // here was once a way to lose or double rows, or to crash with a stack trace.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { LAUNCHER, PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+import {
+  LAUNCHER,
+  PARAMS,
+  expectOneLineError,
+  onlyRunDir,
+  readCsv,
+  readManifest,
+  runCli,
+  tempDir,
+  useFake,
+} from "./helpers.ts";
 
 const server = useFake();
 const fast = ["--poll-interval", "0.02", "-j", PARAMS];
@@ -182,5 +192,87 @@ describe("kill -9", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(10);
     expect(server.fake.batchesCreated).toBe(1);
+  });
+});
+
+describe("a damaged run folder", () => {
+  async function finishedRun(url: string) {
+    const cwd = await tempDir();
+    const done = await runCli(["-n", "20", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+    expect(done.code, done.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    return { cwd, runDir, id: (await readManifest(runDir)).id as string };
+  }
+
+  test("one byte of a draw's sample id changed, the size the same: export stops, naming the file", async () => {
+    const url = await server.start();
+    const { cwd, runDir, id } = await finishedRun(url);
+    const draws = join(runDir, "draws", "c0000.jsonl");
+    const text = await readFile(draws, "utf8");
+    await writeFile(draws, text.replace('"custom_id":"000003"', '"custom_id":"000007"'));
+    expect((await readFile(draws, "utf8")).length).toBe(text.length);
+    const csv = await readFile(join(cwd, "out.csv"), "utf8");
+    const exported = await runCli(["export", id], { cwd });
+    expect(exported.code).toBe(2);
+    expectOneLineError(
+      exported.stderr,
+      /draws\/c0000\.jsonl line 4 is not sample 4's draw .*the run folder is damaged — restore/,
+    );
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(csv);
+  });
+
+  test.each([
+    ["a draws file deleted", "draws/c0000.jsonl", /draws\/c0000\.jsonl is missing/],
+    ["a samples file deleted", "samples/c0001-a1.jsonl", /samples\/c0001-a1\.jsonl is missing/],
+  ])("report with %s: one line, no stack trace", async (_, file, message) => {
+    const url = await server.start();
+    const { cwd, runDir, id } = await finishedRun(url);
+    await rm(join(runDir, file));
+    const report = await runCli(["report", id], { cwd });
+    expect(report.code).toBe(2);
+    expectOneLineError(report.stderr, message);
+  });
+
+  test.each([
+    [
+      "a request file deleted",
+      (d: string) => rm(join(d, "requests", "c0000-a1.jsonl")),
+      /requests\/c0000-a1\.jsonl is missing/,
+    ],
+    [
+      "a draws file torn",
+      (d: string) => truncate(join(d, "draws", "c0001.jsonl"), 100),
+      /draws\/c0001\.jsonl is cut short/,
+    ],
+    [
+      "a draws file deleted",
+      (d: string) => rm(join(d, "draws", "c0000.jsonl")),
+      /draws\/c0000\.jsonl is missing/,
+    ],
+    [
+      "a draw's sample id changed, the size the same",
+      async (d: string) => {
+        const path = join(d, "draws", "c0001.jsonl");
+        await writeFile(
+          path,
+          (await readFile(path, "utf8")).replace('"custom_id":"000012"', '"custom_id":"000021"'),
+        );
+      },
+      /draws\/c0001\.jsonl line 3 is not sample 13's draw/,
+    ],
+  ])("resume with %s: one line before anything is sent", async (_, damage, message) => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const built = await runCli(
+      ["-n", "20", "-b", "2", "-p", "out.csv", "--dry-run", "--base-url", url, ...fast],
+      { cwd },
+    );
+    expect(built.code, built.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    await damage(runDir);
+    const resumed = await runCli(["resume", (await readManifest(runDir)).id, "--base-url", url], { cwd });
+    expect(resumed.code).toBe(2);
+    expectOneLineError(resumed.stderr, message);
+    expect(server.fake.chatCompletions + server.fake.batchesCreated).toBe(0);
   });
 });

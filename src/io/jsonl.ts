@@ -1,5 +1,6 @@
 import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { pipeline } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import ndjson from "ndjson";
 import { UserError } from "../errors.ts";
@@ -10,7 +11,8 @@ import { UserError } from "../errors.ts";
  */
 export async function* readJsonl<T>(path: string, wayOut = DAMAGED_HINT): AsyncGenerator<T> {
   try {
-    yield* createReadStream(path).pipe(ndjson.parse()) as AsyncIterable<T>;
+    // pipeline, not pipe: an error of the file (missing, unreadable) reaches the reader.
+    yield* pipeline(createReadStream(path), ndjson.parse(), () => {}) as AsyncIterable<T>;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(`${path} is missing`, wayOut);
     const row = /^Could not parse row (.*)$/s.exec((error as Error).message)?.[1];

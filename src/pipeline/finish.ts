@@ -11,6 +11,7 @@ import type { FormatName } from "../io/formats/index.ts";
 import { summarize } from "../run/totals.ts";
 import { exportHf, type Split } from "./export-hf.ts";
 import { samplesFile } from "../run/files.ts";
+import { checkDraws } from "../run/draws-file.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
 export async function finish(
@@ -97,6 +98,7 @@ export async function reexport(
     if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
     const dataset = await datasetOf(manifest.config);
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
+    await checkDraws(runDir, manifest.chunks);
     // One pass: each batch is judged again and its samples go straight on to the CSV.
     const feed: SampleFeed = async (add) => {
       for (const record of collectedRecords(manifest)) {

@@ -10,6 +10,8 @@ import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, type DriveOptions } from "./drive.ts";
 import { loadParams } from "../dataset/params.ts";
 import { build, noteBuilt } from "./build-step.ts";
+import { checkRunFiles, pendingInputs } from "../run/files.ts";
+import { checkDraws } from "../run/draws-file.ts";
 import { canaryFirst, type Connection } from "./generate.ts";
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
@@ -44,6 +46,14 @@ export async function resume(
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building")
       await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
+    else {
+      checkRunFiles(runDir, manifest, pendingInputs(manifest));
+      const pending = new Set(manifest.batches.filter((b) => b.step !== "collected").map((b) => b.chunk));
+      await checkDraws(
+        runDir,
+        manifest.chunks.filter((c) => pending.has(c.index)),
+      );
+    }
     if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
     await canaryFirst(client, runDir, manifest, options.log);
     return driveAndNotify(runDir, manifest, client, dataset, options);

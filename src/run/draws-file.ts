@@ -1,4 +1,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { readLineBatches } from "../io/jsonl.ts";
+import { UserError } from "../errors.ts";
 import type { Chunk } from "./manifest.ts";
 
 /** A line of a draws file: what a sample was drawn with. */
@@ -26,13 +29,23 @@ export class DrawsFile {
   private windowEnd = 0;
   private last = -1;
 
-  private constructor(fd: number, offsets: Float64Array, wholeBytes: number) {
-    [this.fd, this.offsets, this.wholeBytes] = [fd, offsets, wholeBytes];
+  private readonly path: string;
+  private readonly chunk: Chunk;
+
+  private constructor(path: string, chunk: Chunk, wholeBytes: number) {
+    [this.path, this.chunk, this.wholeBytes] = [path, chunk, wholeBytes];
+    try {
+      this.fd = openSync(path, "r");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      throw damaged(path, "is missing");
+    }
+    this.offsets = new Float64Array(chunk.samples + 1);
   }
 
   /** Finds where each line starts, reading through the window (a local file: synchronous reads are the fastest). */
   static open(path: string, chunk: Chunk, wholeBytes = WHOLE_DRAWS_BYTES): DrawsFile {
-    const draws = new DrawsFile(openSync(path, "r"), new Float64Array(chunk.samples + 1), wholeBytes);
+    const draws = new DrawsFile(path, chunk, wholeBytes);
     let line = 0;
     for (
       let position = 0;
@@ -45,7 +58,7 @@ export class DrawsFile {
     }
     if (line < chunk.samples) {
       draws.close();
-      throw new Error(`${path} has ${line} draws, its chunk ${chunk.samples}`);
+      throw damaged(path, `holds ${line} draws, where its chunk has ${chunk.samples} samples`);
     }
     return draws;
   }
@@ -59,7 +72,19 @@ export class DrawsFile {
       else this.fill(start, end - start);
     }
     this.last = index;
-    return JSON.parse(this.window.toString("utf8", start - this.windowStart, end - this.windowStart));
+    const text = this.window.toString("utf8", start - this.windowStart, end - this.windowStart);
+    // Each draw is the sample at its place: a changed byte that keeps the size shows here.
+    const sample = this.chunk.firstSample + index;
+    let draw: DrawsLine | undefined;
+    try {
+      draw = JSON.parse(text) as DrawsLine;
+    } catch {}
+    if (draw?.sample !== sample + 1 || Number(draw.custom_id) !== sample)
+      throw damaged(
+        this.path,
+        `line ${index + 1} is not sample ${sample + 1}'s draw (${JSON.stringify(text.slice(0, 40))})`,
+      );
+    return draw;
   }
 
   /** Reads `bytes` from `position` into the window (grown if need be); returns how many it read. */
@@ -76,3 +101,33 @@ export class DrawsFile {
 }
 
 const WHOLE_DRAWS_BYTES = 16 << 20;
+
+/**
+ * Every draw of these chunks at its place, read through once before an export writes anything: a
+ * same-size change (one digit of an id) would otherwise be found halfway, after rows were replaced.
+ */
+export async function checkDraws(runDir: string, chunks: Chunk[]): Promise<void> {
+  for (const chunk of chunks) {
+    const path = join(runDir, chunk.drawsFile);
+    let index = 0;
+    for await (const lines of readLineBatches(path))
+      for (const line of lines) {
+        const found = DRAW_START.exec(line);
+        const sample = chunk.firstSample + index++;
+        if (!found || Number(found[1]) !== sample || Number(found[2]) !== sample + 1)
+          throw damaged(
+            path,
+            `line ${index} is not sample ${sample + 1}'s draw (${JSON.stringify(line.slice(0, 40))})`,
+          );
+      }
+  }
+}
+
+const DRAW_START = /^\{"custom_id":"(\d+)","sample":(\d+),/;
+
+function damaged(path: string, what: string): UserError {
+  return new UserError(
+    `${path} ${what}: the run folder is damaged`,
+    "restore it from a backup of the run folder",
+  );
+}

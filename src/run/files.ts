@@ -53,6 +53,16 @@ export function exportInputs(manifest: Manifest, { judgeAgain }: { judgeAgain: b
   return [...paths];
 }
 
+/** What the batches still to send or collect read: their requests and their chunks' draws. */
+export function pendingInputs(manifest: Manifest): string[] {
+  const paths = new Set<string>();
+  for (const record of manifest.batches.filter((b) => b.step !== "collected")) {
+    paths.add(record.requestsFile);
+    paths.add(manifest.chunks[record.chunk]!.drawsFile);
+  }
+  return [...paths];
+}
+
 /** Stops, naming the file and the way out, if any of `paths` is not as it was written. */
 export function checkRunFiles(runDir: string, manifest: Manifest, paths: string[]): void {
   for (const path of paths) {
