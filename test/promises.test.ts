@@ -276,3 +276,48 @@ describe("a damaged run folder", () => {
     expect(server.fake.chatCompletions + server.fake.batchesCreated).toBe(0);
   });
 });
+
+describe("a prompt file or spec edited after its run", () => {
+  test("is refused by export and resume with the way out; --accept-changed-spec goes on and is recorded", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const prompt = join(cwd, "q.md");
+    await writeFile(
+      prompt,
+      "---\nfields: [Question, Answer]\n---\nAsk about {{Attitude}}. Write [Question] then [Answer].\n",
+    );
+    const made = await runCli(["--prompt", "q.md", "-n", "6", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(made.code, made.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const { id, config } = await readManifest(runDir);
+    const fingerprint = config.datasetSha256;
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    const csv = await readFile(join(cwd, "out.csv"), "utf8");
+    await writeFile(
+      prompt,
+      "---\nfields: [Question, Answer]\n---\nAsk about {{Problem}}. Write [Question] then [Answer].\n",
+    );
+    for (const command of [
+      ["export", id],
+      ["resume", id, "--top-up", "2", "--base-url", url],
+    ]) {
+      const refused = await runCli(command, { cwd });
+      expect(refused.code).toBe(2);
+      expectOneLineError(
+        refused.stderr,
+        new RegExp(
+          `prompt file .*q\\.md changed since run ${id} was made — restore it, or pass --accept-changed-spec`,
+        ),
+      );
+      expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(csv);
+    }
+    const accepted = await runCli(["export", id, "--accept-changed-spec"], { cwd });
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(6);
+    expect((await readManifest(runDir)).config.datasetSha256).not.toBe(fingerprint);
+    const again = await runCli(["export", id], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+  });
+});

@@ -1,7 +1,7 @@
 import { stderrLog } from "../io/log.ts";
 import { cancel } from "../pipeline/cancel.ts";
 import { number } from "./options.ts";
-import { command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
+import { acceptChangedArg, command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
 
 export default command({
   meta: {
@@ -12,12 +12,14 @@ export default command({
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     ...connectionArgs,
     "poll-interval": waitArgs["poll-interval"],
+    ...acceptChangedArg,
   },
   async run({ args }) {
     const runDir = await runDirOf(args);
     const pollIntervalSeconds = number(args["poll-interval"], "--poll-interval", { positive: true });
     await cancel(runDir, connection(args), {
       log: stderrLog,
+      acceptChangedSpec: Boolean(args["accept-changed-spec"]),
       ...(pollIntervalSeconds !== undefined ? { pollIntervalSeconds } : {}),
     });
   },

@@ -4,7 +4,7 @@ import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
 import { reexport } from "../pipeline/finish.ts";
-import { command, connectionArgs, runDirOf } from "./shared.ts";
+import { acceptChangedArg, command, connectionArgs, runDirOf } from "./shared.ts";
 
 export default command({
   meta: {
@@ -43,6 +43,7 @@ export default command({
       valueHint: "n",
     },
     "runs-dir": connectionArgs["runs-dir"],
+    ...acceptChangedArg,
   },
   async run({ args }) {
     if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
@@ -55,6 +56,7 @@ export default command({
     const runDir = await runDirOf(args);
     await reexport(runDir, {
       log: stderrLog,
+      acceptChangedSpec: Boolean(args["accept-changed-spec"]),
       ...(dedup ? { dedup } : {}),
       ...(hf ? { hf } : {}),
       ...(args.output ? { output: resolve(args.output) } : {}),

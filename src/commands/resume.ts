@@ -1,6 +1,14 @@
 import { stderrLog } from "../io/log.ts";
 import { number } from "./options.ts";
-import { command, connection, connectionArgs, exitWhenStopped, runDirOf, waitArgs } from "./shared.ts";
+import {
+  acceptChangedArg,
+  command,
+  connection,
+  connectionArgs,
+  exitWhenStopped,
+  runDirOf,
+  waitArgs,
+} from "./shared.ts";
 import { resume } from "../pipeline/resume.ts";
 
 export default command({
@@ -15,12 +23,14 @@ export default command({
       valueHint: "n",
     },
     ...waitArgs,
+    ...acceptChangedArg,
   },
   async run({ args }) {
     const runDir = await runDirOf(args);
     const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
     const manifest = await resume(runDir, connection(args), {
       log: stderrLog,
+      acceptChangedSpec: Boolean(args["accept-changed-spec"]),
       keepRemote: Boolean(args["keep-remote"]),
       ...(args["on-done"] ? { onDone: args["on-done"] } : {}),
       ...(args["top-up"]

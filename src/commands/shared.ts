@@ -21,6 +21,15 @@ export const connectionArgs = {
   "runs-dir": { type: "string", description: "Folder of run folders", default: "runs", valueHint: "dir" },
 } as const satisfies ArgsDef;
 
+/** For a run whose spec module or prompt file was edited since it was made. */
+export const acceptChangedArg = {
+  "accept-changed-spec": {
+    type: "boolean",
+    description:
+      "Go on with the run's spec module or prompt file as it is now, though it changed (recorded in the run)",
+  },
+} as const satisfies ArgsDef;
+
 export const providerArg = {
   provider: {
     type: "string",

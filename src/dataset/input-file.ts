@@ -1,9 +1,8 @@
 // The run's input file: read once before the build to count its rows, check every one of them
 // and hash it; checked again, cheaply, whenever the run goes on.
-import { createHash } from "node:crypto";
-import { createReadStream, statSync } from "node:fs";
-import { pipeline } from "node:stream/promises";
+import { statSync } from "node:fs";
 import { UserError } from "../errors.ts";
+import { sha256 } from "../io/disk.ts";
 import { checkInputFile, inputFor, type InputRecord, type Row } from "./inputs/index.ts";
 
 /** Counts and checks the input's rows, keeps the first few (for the prompt check), and records the file. */
@@ -72,10 +71,4 @@ export function keptValues(row: Row, columns: string[]): Record<string, string> 
   const kept: Record<string, string> = {};
   for (const column of columns) kept[column] = row.values[column] ?? "";
   return kept;
-}
-
-async function sha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  await pipeline(createReadStream(path), hash);
-  return hash.digest("hex");
 }

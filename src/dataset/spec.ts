@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -6,6 +7,8 @@ import type { Ajv as AjvClass, ValidateFunction } from "ajv";
 import type { Message } from "../api/endpoints/index.ts";
 import type { ChatTurn } from "../io/formats/index.ts";
 import { UserError } from "../errors.ts";
+import { sha256 } from "../io/disk.ts";
+import type { RunConfig } from "../run/manifest.ts";
 
 export type { Message, ChatTurn };
 
@@ -186,6 +189,44 @@ export async function datasetOf(config: {
 }): Promise<Dataset> {
   if (config.promptFile) return (await import("./prompt-file.ts")).loadPromptFile(config.promptFile);
   return loadDataset(config.specFile);
+}
+
+/** The file a run's dataset comes from, if not the built-in one. */
+function datasetFile(config: { specFile?: string | undefined; promptFile?: string | undefined }) {
+  return config.promptFile ?? config.specFile;
+}
+
+/** The fingerprint a new run records of its spec module or prompt file. */
+export async function datasetFingerprint(
+  config: Parameters<typeof datasetFile>[0],
+): Promise<string | undefined> {
+  const file = datasetFile(config);
+  return file ? sha256(file) : undefined;
+}
+
+/**
+ * A run's dataset, as long as its spec module or prompt file is the one it was made with: an
+ * edited one would silently change what is sent and exported. `acceptChanged` takes the file as it
+ * is now and records it in the run's config (the caller's next manifest save keeps it).
+ */
+export async function runDataset(
+  config: RunConfig,
+  runId: string,
+  { acceptChanged = false }: { acceptChanged?: boolean | undefined } = {},
+): Promise<Dataset> {
+  const file = datasetFile(config);
+  if (file && config.datasetSha256 && existsSync(file)) {
+    const now = await sha256(file);
+    if (now !== config.datasetSha256) {
+      if (!acceptChanged)
+        throw new UserError(
+          `${config.promptFile ? "prompt file" : "spec"} ${file} changed since run ${runId} was made`,
+          "restore it, or pass --accept-changed-spec to go on with it as it is now (the run records it)",
+        );
+      config.datasetSha256 = now;
+    }
+  }
+  return datasetOf(config);
 }
 
 /** How errors name a dataset: its spec module or prompt file. */

@@ -1,4 +1,6 @@
-import { statSync, statfsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, statSync, statfsSync } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
 import { access, constants, stat } from "node:fs/promises";
@@ -80,4 +82,11 @@ export function sizeOf(path: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A file's SHA-256, streamed: how synthai tells a file the run was made from has changed. */
+export async function sha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(path), hash);
+  return hash.digest("hex");
 }

@@ -1,6 +1,6 @@
 import { call, makeClient } from "../api/client.ts";
 import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
-import { datasetOf } from "../dataset/spec.ts";
+import { runDataset } from "../dataset/spec.ts";
 import type { Connection } from "./generate.ts";
 import { drive, type DriveOptions } from "./drive.ts";
 import { applyBatch } from "./wait.ts";
@@ -14,7 +14,9 @@ export async function cancel(
   return withLockedRun(runDir, async (manifest) => {
     if (options.pollIntervalSeconds !== undefined)
       manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;
-    const dataset = await datasetOf(manifest.config);
+    const dataset = await runDataset(manifest.config, manifest.id, {
+      acceptChanged: options.acceptChangedSpec,
+    });
     const client = await makeClient({
       apiKey: connection.apiKey,
       baseURL: connection.baseURL ?? manifest.config.baseURL,

@@ -24,6 +24,8 @@ export interface DriveOptions {
   onRun?: (id: string) => void;
   /** Submit nothing new: wait for what is in flight, collect it, stop. */
   cancelling?: boolean;
+  /** Go on with a spec module or prompt file changed since the run was made (and record it). */
+  acceptChangedSpec?: boolean;
   log: Log;
 }
 

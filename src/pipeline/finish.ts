@@ -5,7 +5,7 @@ import { exportRun, type Dedup, type DuplicatesLeftOut, type SampleFeed } from "
 import { progress, type Log } from "../io/log.ts";
 import { collectedRecords, saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { datasetOf, type Dataset } from "../dataset/spec.ts";
+import { runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { summarize } from "../run/totals.ts";
@@ -91,12 +91,15 @@ export async function reexport(
     dedup?: Dedup | undefined;
     /** A Hugging Face folder instead of the output file. */
     hf?: { dir: string; splits: Split[] } | undefined;
+    acceptChangedSpec?: boolean;
     log: Log;
   },
 ): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
     if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
-    const dataset = await datasetOf(manifest.config);
+    const dataset = await runDataset(manifest.config, manifest.id, {
+      acceptChanged: options.acceptChangedSpec,
+    });
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     await checkDraws(runDir, manifest.chunks);
     // One pass: each batch is judged again and its samples go straight on to the CSV.

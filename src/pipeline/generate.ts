@@ -18,7 +18,7 @@ import {
   type Manifest,
   type RunConfig,
 } from "../run/manifest.ts";
-import { datasetOf, type Dataset, type Draw } from "../dataset/spec.ts";
+import { datasetFingerprint, datasetOf, type Dataset, type Draw } from "../dataset/spec.ts";
 import { keptValues, readInput } from "../dataset/input-file.ts";
 import type { Row } from "../dataset/inputs/index.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
@@ -48,6 +48,8 @@ export async function generate(
   // With an input file, params.json is optional: parameters then only add to each row.
   const params = await loadParams(config.paramsFile, { optional: Boolean(options.input) });
   const dataset = await datasetOf(config);
+  const fingerprint = await datasetFingerprint(config);
+  if (fingerprint) config.datasetSha256 = fingerprint;
   let firstRows: Row[] = [];
   if (options.input) {
     const read = await readInput(options.input.path, options.input.perRow, options.input.keepColumns);

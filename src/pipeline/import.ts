@@ -5,7 +5,7 @@ import { JsonlWriter, readJsonl, readLines } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
 import { ensureDir, saveManifest, withLockedRun, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { stop } from "./drive.ts";
-import { datasetOf } from "../dataset/spec.ts";
+import { runDataset } from "../dataset/spec.ts";
 import { resultsFile } from "../run/files.ts";
 import { collect } from "./collect.ts";
 import { finish } from "./finish.ts";
@@ -27,7 +27,7 @@ export async function importResults(
       "give the output JSONL written from this run's request files",
     );
   return withLockedRun(runDir, async (manifest) => {
-    const dataset = await datasetOf(manifest.config);
+    const dataset = await runDataset(manifest.config, manifest.id);
     const { routed, ignored } = await routeImported(runDir, manifest, resultsPath);
     options.log(
       `imported ${routed} answers${ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""}`,

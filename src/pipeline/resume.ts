@@ -4,7 +4,7 @@ import { makeClient } from "../api/client.ts";
 import { UserError } from "../errors.ts";
 import { type Log } from "../io/log.ts";
 import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
-import { datasetOf, type Dataset } from "../dataset/spec.ts";
+import { runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, type DriveOptions } from "./drive.ts";
@@ -37,7 +37,7 @@ export async function resume(
       return manifest;
     }
     if (config.input) await checkInputUnchanged(config.input, manifest.id);
-    const dataset = await datasetOf(config);
+    const dataset = await runDataset(config, manifest.id, { acceptChanged: options.acceptChangedSpec });
     const client = await makeClient({
       apiKey: connection.apiKey,
       baseURL: connection.baseURL ?? config.baseURL,

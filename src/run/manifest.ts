@@ -88,6 +88,8 @@ const Config = z.object({
   specFile: z.string().optional(),
   /** --prompt: a prompt file instead of a spec module. */
   promptFile: z.string().optional(),
+  /** The spec module's or prompt file's SHA-256 as the run was made (or last accepted): a changed one is refused. */
+  datasetSha256: z.string().optional(),
   /** --input: the file of rows each sample starts from, as it was when the run read it. */
   input: z
     .object({
