@@ -85,6 +85,8 @@ export class FakeOpenAI {
   /** Names of every file uploaded for a batch, deleted since or not. */
   readonly uploads: string[] = [];
   chatCompletions = 0;
+  /** The usage of every chat completion answered directly (canary, pilot, sync), as billed. */
+  readonly directUsage: { prompt_tokens: number; completion_tokens: number }[] = [];
   private readonly models: FakeModel[];
   private flexBusyLeft: number;
   private readonly today: string;
@@ -226,6 +228,7 @@ export class FakeOpenAI {
     if (method === "POST" && path === "/v1/chat/completions") {
       this.chatCompletions++;
       const answer = this.complete(JSON.parse(body.toString("utf8")));
+      if (answer.status === 200) this.directUsage.push((answer.body as any).usage);
       return [answer.status, answer.body];
     }
     if (method === "POST" && path === "/v1/responses") {

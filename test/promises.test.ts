@@ -321,3 +321,45 @@ describe("a prompt file or spec edited after its run", () => {
     expect(again.code, again.stderr).toBe(0);
   });
 });
+
+describe("the budget", () => {
+  test("holds the canary too: a budget too small for a batch sends nothing at all", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "5", "-l", "0.00001", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain("canary skipped: it would not fit the budget beside the first batch");
+    expect(result.stderr).toMatch(/stopped: budget: spent \$0\.0000 for 0 valid samples/);
+    expect(server.fake.chatCompletions + server.fake.batchesCreated).toBe(0);
+  });
+
+  test("a canary that fits beside the first batch is sent, and the whole run stays within the limit", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    // gpt-6-luna: $0.05/$0.25 per 1M at batch price; 5 requests of 1,024 tokens out at most ≈ $0.0013.
+    const result = await runCli(["-n", "5", "-l", "0.0016", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    expect(manifest.canary.costUsd).toBeGreaterThan(0);
+    const spent =
+      manifest.canary.costUsd + manifest.batches.reduce((s: number, b: any) => s + b.collected.costUsd, 0);
+    expect(spent).toBeLessThanOrEqual(0.0016);
+  });
+
+  test("a pilot whose worst case does not fit beside the first batch is refused before it is sent", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const args = ["-n", "5", "--pilot", "3", "--yes", "-l", "0.0016", "-p", "out.csv", "--base-url", url];
+    const result = await runCli([...args, ...fast], { cwd });
+    expect(result.code).toBe(2);
+    expectOneLineError(
+      result.stderr,
+      /the pilot's 3 requests could cost up to \$0\.\d+ at full price.* — ask for fewer/,
+    );
+    expect(server.fake.chatCompletions + server.fake.batchesCreated).toBe(0);
+  });
+});

@@ -96,6 +96,25 @@ describe.each(SERVICES)("on $profile's profile", ({ profile, args, env, share, w
       expect(manifest.config.provider).toBe(profile === "openai" ? undefined : profile);
     });
 
+  test("a pilot costs its usage at the service's list price, never its batch price doubled", async () => {
+    const url = await server.start({ apiKey: KEY, profile });
+    const cwd = await tempDir();
+    const result = await runCli(
+      ["-n", "6", "--pilot", "3", "--yes", "--base-url", url, ...args, ...prices, ...fast],
+      { cwd, env },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    const listUsd = (u: { prompt_tokens: number; completion_tokens: number }) =>
+      ((u.prompt_tokens + u.completion_tokens) * LIST_PRICE) / 1e6;
+    // The pilot's three requests went first; the canary is skipped after a pilot.
+    expect(server.fake.directUsage).toHaveLength(3);
+    expect(manifest.pilot.costUsd).toBeCloseTo(
+      server.fake.directUsage.reduce((s, u) => s + listUsd(u), 0),
+      12,
+    );
+  });
+
   test("a create whose answer is lost, and an upload whose answer is lost, are found again, not repeated", async () => {
     const url = await server.start({
       apiKey: KEY,

@@ -57,6 +57,26 @@ export function priceFor(
   return cachedInput === input ? { input, output } : { input, output, cachedInput };
 }
 
+/**
+ * What a request sent directly costs (the canary, a pilot): the list price, which is the run's
+ * batch price over the provider's share (however the run's price was given); in sync mode the
+ * run's price is already the direct one.
+ */
+export function directPrice(config: {
+  mode?: "batch" | "sync" | undefined;
+  price: Price;
+  provider?: ProviderName | undefined;
+}): Price {
+  if (config.mode === "sync") return config.price;
+  const share = providerFor(config.provider).batchShare;
+  const { input, output, cachedInput } = config.price;
+  return {
+    input: input / share,
+    output: output / share,
+    ...(cachedInput !== undefined ? { cachedInput: cachedInput / share } : {}),
+  };
+}
+
 /** What tokens cost; `cachedTokens` are the part of the prompt the service billed as cached. */
 export function costUsd(
   price: Price,

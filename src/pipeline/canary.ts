@@ -5,13 +5,15 @@ import type { BatchRequest } from "./build.ts";
 import { apiFailure, call, isApiError, isTransient } from "../api/client.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { daysLeft } from "../api/models.ts";
-import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
-import { providerFor } from "../api/providers/index.ts";
+import { costUsd, directPrice, formatUsd } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
 import { saveManifest, type Manifest, type RunConfig } from "../run/manifest.ts";
 import { join } from "node:path";
+import { withTokenCounter } from "../api/tokens.ts";
+import { spentUsd } from "../run/totals.ts";
+import { worstCase } from "./budget.ts";
 
 /** What the canary may cost at most, at the price of a direct request. */
 const CANARY_USD = 0.01;
@@ -83,17 +85,27 @@ export async function sendCanary(
   if (!request) return;
   const endpoint = endpointFor(config.endpoint);
   const price = directPrice(config);
-  const promptUsd = costUsd(price, first.promptTokens / Math.max(1, first.requests), 0);
-  const tokens = Math.floor(((CANARY_USD - promptUsd) * 1_000_000) / Math.max(price.output, 1e-9));
+  const prompt = endpoint.prompt(request.body);
+  const outputTokensFor = (usd: number, promptUsd: number) =>
+    Math.floor(((usd - promptUsd) * 1_000_000) / Math.max(price.output, 1e-9));
+  let tokens = outputTokensFor(
+    CANARY_USD,
+    costUsd(price, first.promptTokens / Math.max(1, first.requests), 0),
+  );
   if (tokens < 16) return log("canary skipped: one request would cost more than a cent");
-  const body = endpoint.body(endpoint.prompt(request.body).messages, {
+  if (config.budgetUsd !== undefined) {
+    // Inside the budget, beside the first batch's worst case: its exact prompt, at most this many tokens out.
+    const promptUsd = costUsd(price, await withTokenCounter((counter) => counter.count(prompt)), 0);
+    const room = config.budgetUsd - spentUsd(manifest) - worstCase(manifest, first);
+    tokens = Math.min(tokens, outputTokensFor(room, promptUsd));
+    if (tokens < 16) return log("canary skipped: it would not fit the budget beside the first batch");
+  }
+  const body = endpoint.body(prompt.messages, {
     model: config.model,
     maxTokens: Math.min(config.maxTokens, tokens),
     ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
     ...(config.reasoningEffort ? { effort: config.reasoningEffort } : {}),
-    ...(endpoint.prompt(request.body).schema
-      ? { schema: endpoint.prompt(request.body).schema as Record<string, unknown> }
-      : {}),
+    ...(prompt.schema ? { schema: prompt.schema as Record<string, unknown> } : {}),
   });
   try {
     const answer = endpoint.read((await endpoint.send(client, body)).body);
@@ -115,16 +127,5 @@ export async function sendCanary(
       "nothing was submitted; fix the model or the request's options (--reasoning-effort, --temperature, --max-tokens) and start again",
       2,
     );
-  }
-}
-
-/** What a direct request costs: the list price, or the run's own when it sends directly. */
-function directPrice(config: RunConfig) {
-  if (config.mode === "sync") return config.price;
-  try {
-    return priceFor(config.model, "sync");
-  } catch {
-    const share = providerFor(config.provider).batchShare;
-    return { input: config.price.input / share, output: config.price.output / share };
   }
 }

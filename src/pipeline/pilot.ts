@@ -7,7 +7,11 @@ import { endpointFor } from "../api/endpoints/index.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
 import { saveManifest, type Manifest } from "../run/manifest.ts";
-import { costUsd, formatUsd } from "../api/pricing.ts";
+import { costUsd, directPrice, formatUsd, type Price } from "../api/pricing.ts";
+import { withTokenCounter } from "../api/tokens.ts";
+import { spentUsd } from "../run/totals.ts";
+import { worstCase } from "./budget.ts";
+import { UserError } from "../errors.ts";
 import type { Dataset } from "../dataset/spec.ts";
 import { judgeLine } from "./judge.ts";
 
@@ -38,10 +42,8 @@ export async function runPilot(
     if (requests.length >= count) break;
     requests.push(request);
   }
-  const standard =
-    config.mode === "sync"
-      ? config.price
-      : { input: config.price.input * 2, output: config.price.output * 2 };
+  const standard = directPrice(config);
+  await checkPilotFits(manifest, requests, standard);
   let valid = 0;
   let pilotCost = 0;
   let batchCost = 0;
@@ -59,8 +61,9 @@ export async function runPilot(
   );
   for (const [i, verdict] of verdicts.entries()) {
     if ("corrupt" in verdict) continue;
-    pilotCost += costUsd(standard, verdict.prompt_tokens, verdict.completion_tokens);
-    batchCost += costUsd(config.price, verdict.prompt_tokens, verdict.completion_tokens);
+    const cached = verdict.cached_tokens ?? 0;
+    pilotCost += costUsd(standard, verdict.prompt_tokens, verdict.completion_tokens, cached);
+    batchCost += costUsd(config.price, verdict.prompt_tokens, verdict.completion_tokens, cached);
     if (verdict.status === "ok") valid++;
     const shown = verdict.fields
       ? Object.entries(verdict.fields)
@@ -87,4 +90,23 @@ export async function runPilot(
   const answer = await prompt.question(`submit the batch for ${config.samples} samples? [y/N] `);
   prompt.close();
   return /^y(es)?$/i.test(answer.trim());
+}
+
+/** The pilot goes only if its worst case (exact prompts, every answer at the token limit) fits the budget beside the first batch's. */
+async function checkPilotFits(manifest: Manifest, requests: BatchRequest[], price: Price): Promise<void> {
+  const { config } = manifest;
+  if (config.budgetUsd === undefined) return;
+  const endpoint = endpointFor(config.endpoint);
+  const promptTokens = await withTokenCounter(async (counter) => {
+    let tokens = 0;
+    for (const request of requests) tokens += await counter.count(endpoint.prompt(request.body));
+    return tokens;
+  });
+  const worst = costUsd(price, promptTokens, requests.length * config.maxTokens);
+  const room = config.budgetUsd - spentUsd(manifest) - worstCase(manifest, manifest.batches[0]!);
+  if (worst > room)
+    throw new UserError(
+      `the pilot's ${requests.length} requests could cost up to ${formatUsd(worst)} at full price, and the budget leaves ${formatUsd(Math.max(0, room))} beside the first batch`,
+      "ask for fewer with --pilot, raise -l, or leave --pilot out",
+    );
 }
