@@ -48,6 +48,11 @@ const rawArgs = process.argv.slice(2);
 if (!rawArgs[0] || rawArgs[0].startsWith("-")) {
   if (!["-h", "--help", "-v", "--version"].includes(rawArgs[0] ?? "")) rawArgs.unshift("generate");
 }
+// bin/synthai hands a -k key over in the environment, off the command line that `ps` shows.
+if (process.env.SYNTHAI_API_KEY_FLAG !== undefined) {
+  rawArgs.push("--api-key", process.env.SYNTHAI_API_KEY_FLAG);
+  delete process.env.SYNTHAI_API_KEY_FLAG;
+}
 
 process.on("SIGINT", () => {
   process.stderr.write(
@@ -89,7 +94,7 @@ if (
       process.stderr.write(
         `error: ${system.message}${where} — free space or fix permissions, then run the command again (\`synthai resume\` for a run)\n`,
       );
-      process.exit(1);
+      process.exit(7);
     }
     if ((error as { name?: string }).name === "CLIError") {
       process.stderr.write(`error: ${(error as Error).message} — see \`synthai --help\`\n`);

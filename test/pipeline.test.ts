@@ -281,7 +281,7 @@ describe("synthai generate against the fake Batch API", () => {
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
     // Linux's /dev/full takes any open and fails every write with ENOSPC.
     const full = await runCli(["export", runId, "-p", "/dev/full"], { cwd });
-    expect(full.code).toBe(1);
+    expect(full.code).toBe(7);
     expect(full.stderr.trim().split("\n")).toEqual([
       expect.stringMatching(/^error: ENOSPC: no space left on device.* — free space or fix permissions/),
     ]);

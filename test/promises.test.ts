@@ -2,10 +2,12 @@
 // here was once a way to lose or double rows, or to crash with a stack trace.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
+  CUSTOMER_CALL_COLUMNS,
   LAUNCHER,
   PARAMS,
   expectOneLineError,
@@ -158,7 +160,7 @@ function alive(pid: number): boolean {
 }
 
 describe("kill -9", () => {
-  test("of the launcher on the machine's Node stops the run at once; resume goes on from there", async () => {
+  test("of the launcher on the machine's Node stops the run at once (and -k was never on its command line)", async () => {
     const url = await server.start({ pollsPerPhase: 100_000 });
     const cwd = await tempDir();
     // As a user starts it: bin/synthai with the machine's own node first on the PATH.
@@ -166,9 +168,10 @@ describe("kill -9", () => {
       .split(":")
       .filter((dir) => !dir.includes("node_modules"))
       .join(":");
-    const launcher = spawn(LAUNCHER, ["-n", "10", "-p", "out.csv", "--base-url", url, ...fast], {
+    const args = ["-n", "10", "-p", "out.csv", "-k", "test-key", "--base-url", url, ...fast];
+    const launcher = spawn(LAUNCHER, args, {
       cwd,
-      env: { ...process.env, PATH, OPENAI_API_KEY: "test-key", OPENAI_BASE_URL: "" },
+      env: { ...process.env, PATH, OPENAI_API_KEY: "", OPENAI_BASE_URL: "" },
       stdio: "ignore",
     });
     const exited = new Promise((resolve) => launcher.on("exit", resolve));
@@ -180,6 +183,9 @@ describe("kill -9", () => {
     }
     await manifestSays(runDir, (m) => m.batches.some((b: any) => b.step === "submitted"));
     const worker = Number(readFileSync(join(runDir, ".lock"), "utf8").split(" ")[0]);
+    // The key given with -k is not on the command line of the process doing the work (`ps`).
+    expect(readFileSync(`/proc/${worker}/cmdline`, "utf8")).toContain("--base-url");
+    expect(readFileSync(`/proc/${worker}/cmdline`, "utf8")).not.toContain("test-key");
     launcher.kill("SIGKILL");
     await exited;
     for (let waited = 0; alive(worker); waited += 20) {
@@ -361,5 +367,106 @@ describe("the budget", () => {
       /the pilot's 3 requests could cost up to \$0\.\d+ at full price.* — ask for fewer/,
     );
     expect(server.fake.chatCompletions + server.fake.batchesCreated).toBe(0);
+  });
+});
+
+describe("cancel", () => {
+  test("of a run another process drives stops that process first, then cancels what is in flight", async () => {
+    const url = await server.start({ pollsPerPhase: 100_000 });
+    const cwd = await tempDir();
+    const driving = runCli(["-n", "10", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+    await fileAppears(join(cwd, "runs"));
+    let runDir = "";
+    while (!runDir) {
+      runDir = await onlyRunDir(cwd).catch(() => "");
+      if (!runDir) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await manifestSays(runDir, (m) => m.batches.some((b: any) => b.step === "submitted"));
+    const id = (await readManifest(runDir)).id as string;
+    const cancelled = await runCli(["cancel", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stderr).toMatch(/run is being driven by process \d+: stopping it first/);
+    expect((await driving).code).toBe(130);
+    const manifest = await readManifest(runDir);
+    expect(manifest.state).toBe("stopped");
+    expect(manifest.reason).toMatch(/^cancelled with \d+ valid samples/);
+    expect(server.fake.batches[0]!.batch.status).toBe("cancelled");
+  });
+});
+
+describe("smaller promises", () => {
+  test("an existing output CSV with a torn last row is one line, and nothing is written", async () => {
+    const cwd = await tempDir();
+    const torn = `${CUSTOMER_CALL_COLUMNS.join(",")}\n0,a,b,c,d,e,f,g,h,i,j,k,000000\n1,"torn`;
+    await writeFile(join(cwd, "out.csv"), torn);
+    const result = await runCli(["-n", "2", "-p", "out.csv", "--dry-run", ...fast], { cwd });
+    expect(result.code).toBe(2);
+    expectOneLineError(
+      result.stderr,
+      /out\.csv does not parse as CSV: Quote Not Closed.* — repair its last rows/,
+    );
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(torn);
+    expect(existsSync(join(cwd, "runs"))).toBe(false);
+  });
+
+  test("a 2 MB field without a space is counted, not stuck in the tokenizer", async () => {
+    const cwd = await tempDir();
+    await writeFile(join(cwd, "big.csv"), `text\n${"a".repeat(2_000_000)}\n`);
+    await writeFile(join(cwd, "p.md"), "---\nfields: [Label]\n---\nLabel {{text}}. Write [Label] first.\n");
+    const result = await runCli(["--input", "big.csv", "--prompt", "p.md", "--dry-run", "-p", "o.csv"], {
+      cwd,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const tokens = Number(/(\d+) prompt tokens/.exec(result.stderr)?.[1]);
+    expect(tokens).toBeGreaterThan(2_000_000 / 10);
+  });
+
+  test.each([
+    [
+      "a NUL byte",
+      "rows.csv",
+      Buffer.from("text\nfine\nbad\u0000byte\n"),
+      /row 2, column "text" holds a NUL byte/,
+    ],
+    [
+      "bytes that are not UTF-8",
+      "rows.csv",
+      Buffer.concat([Buffer.from("text\nfine\nLatin-1 caf"), Buffer.from([0xe9]), Buffer.from("\n")]),
+      /row 2, column "text" is not UTF-8 text — save the file as UTF-8/,
+    ],
+    [
+      "a JSONL row missing a column",
+      "rows.jsonl",
+      Buffer.from('{"text": "a", "who": "b"}\n{"text": "c"}\n'),
+      /row 2 has no "who", which the first row has/,
+    ],
+  ])(
+    "an input with %s is one line naming the row, before anything is built",
+    async (_, name, content, message) => {
+      const cwd = await tempDir();
+      await writeFile(join(cwd, name), content);
+      await writeFile(join(cwd, "p.md"), "---\nfields: [Label]\n---\nLabel {{text}}. Write [Label] first.\n");
+      const result = await runCli(["--input", name, "--prompt", "p.md", "--dry-run", "-p", "o.csv"], { cwd });
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr, message);
+      expect(existsSync(join(cwd, "runs"))).toBe(false);
+    },
+  );
+
+  test("a local base URL that refuses connections says nothing answers there, not that the service has trouble", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const cwd = await tempDir();
+    const result = await runCli(["-n", "2", "--base-url", `http://127.0.0.1:${port}/v1`, ...fast], { cwd });
+    expect(result.code).toBe(3);
+    expectOneLineError(
+      result.stderr,
+      new RegExp(
+        `nothing answers at http://127\\.0\\.0\\.1:${port}/v1 \\(connection refused\\) — check --base-url`,
+      ),
+    );
+    expect(result.stderr).not.toContain("trouble");
   });
 });

@@ -57,6 +57,15 @@ export async function preflight(client: OpenAI, mode: "batch" | "sync" = "batch"
   } catch (error) {
     const failure = apiFailure(error, "checking the connection", client);
     if (!(failure instanceof UserError) || !isApiError(error)) throw failure;
+    // No answer at all is an address or a server that is not up, not a service having trouble.
+    if (isConnectionError(error))
+      throw new UserError(
+        causeCode(error) === "ECONNREFUSED"
+          ? `nothing answers at ${client.baseURL} (connection refused)`
+          : `${failure.message} (${rootCause(error)})`,
+        "check --base-url and that the server is running, and the network",
+        3,
+      );
     if (error.status === 404) {
       const hint = /\/v1\/?$/.test(new URL(client.baseURL).pathname)
         ? `the server at ${client.baseURL} has no Batch API: use --mode sync for servers without one`
@@ -71,6 +80,19 @@ export async function preflight(client: OpenAI, mode: "batch" | "sync" = "batch"
       );
     throw failure;
   }
+}
+
+/** The system error code under an error's causes (ECONNREFUSED, ENOTFOUND…), if any. */
+function causeCode(error: unknown): string | undefined {
+  for (let at = error as { code?: unknown; cause?: unknown } | undefined; at; at = at.cause as typeof at)
+    if (typeof at.code === "string" && /^E[A-Z]+$/.test(at.code)) return at.code;
+  return undefined;
+}
+
+function rootCause(error: unknown): string {
+  let at = error as { message?: unknown; cause?: unknown };
+  while (at.cause && typeof at.cause === "object") at = at.cause as typeof at;
+  return String(at.message);
 }
 
 /** True for faults worth another try: no answer, timeouts, 408, 409, 429, 5xx. */

@@ -18,7 +18,14 @@ export async function readInput(
   let rows = 0;
   let columns: string[] = [];
   for await (const row of inputFor(path).rows(path, 0)) {
+    checkText(path, row, rows + 1);
     if (rows === 0) columns = Object.keys(row.values);
+    const missing = columns.find((column) => !(column in row.values));
+    if (missing !== undefined)
+      throw new UserError(
+        `--input ${path}: row ${rows + 1} has no "${missing}", which the first row has`,
+        "give every row the same columns (an empty value where there is none)",
+      );
     if (firstRows.length < 20) firstRows.push(row);
     rows++;
   }
@@ -45,6 +52,25 @@ export async function readInput(
     },
     firstRows,
   };
+}
+
+/**
+ * A prompt is text: a NUL byte, or bytes that are not UTF-8 (decoded as U+FFFD, the replacement
+ * character), would be sent as they came and paid for. Said with the row, before anything is built.
+ */
+function checkText(path: string, row: Row, number: number): void {
+  for (const [column, value] of Object.entries(row.values)) {
+    if (value.includes("\u0000"))
+      throw new UserError(
+        `--input ${path}: row ${number}, column "${column}" holds a NUL byte`,
+        "remove it: text holds none",
+      );
+    if (value.includes("\uFFFD"))
+      throw new UserError(
+        `--input ${path}: row ${number}, column "${column}" is not UTF-8 text`,
+        "save the file as UTF-8 (spreadsheet programs and editors can)",
+      );
+  }
 }
 
 /** Refuses an input that changed since the run read it (its size, time and content are compared). */

@@ -29,9 +29,18 @@ export async function readExisting(
   const parser = createReadStream(path).pipe(
     parse({ delimiter: found, columns: true, relax_column_count: true, skip_empty_lines: true }),
   );
-  for await (const row of parser as AsyncIterable<Record<string, string>>) {
-    const index = Number(row.index);
-    if (Number.isFinite(index)) lastIndex = Math.max(lastIndex, index);
+  try {
+    for await (const row of parser as AsyncIterable<Record<string, string>>) {
+      const index = Number(row.index);
+      if (Number.isFinite(index)) lastIndex = Math.max(lastIndex, index);
+    }
+  } catch (error) {
+    // csv-parse's own errors carry a CSV_… code; anything else (the disk) is not the file's fault.
+    if (!String((error as { code?: unknown }).code).startsWith("CSV_")) throw error;
+    throw new UserError(
+      `${path} does not parse as CSV: ${(error as Error).message.split("\n")[0]}`,
+      "repair its last rows (a write cut short leaves one torn), or choose another output with -p",
+    );
   }
   return { size, delimiter: found, lastIndex };
 }
