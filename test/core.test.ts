@@ -383,7 +383,7 @@ describe("reading a chunk's draws", () => {
       draws.close();
     }
     expect(() => DrawsFile.open(path, { ...chunk, samples: lines.length + 1 })).toThrow(
-      /has 3000 draws, its chunk 3001/,
+      /holds 3000 draws, where its chunk has 3001 samples/,
     );
   });
 });

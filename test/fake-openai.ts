@@ -311,6 +311,17 @@ export class FakeOpenAI {
         400,
         apiError(`Invalid 'endpoint': '${body.endpoint}'.`, "invalid_request_error", null, "endpoint"),
       ];
+    const least = (this.profile as ProviderProfile).minRequestsPerFile ?? 0;
+    if (least && file.content.toString("utf8").split("\n").filter(Boolean).length < least)
+      return [
+        400,
+        apiError(
+          `The input file must contain at least ${least} requests.`,
+          "invalid_request_error",
+          null,
+          "input_file_id",
+        ),
+      ];
     if (!this.profile.windows.includes(body.completion_window))
       return [400, apiError("Invalid completion_window", "invalid_request_error", null, "completion_window")];
     if (this.profile.expiry === "refuse" && body.output_expires_after !== undefined)
@@ -350,13 +361,17 @@ export class FakeOpenAI {
       (b) => !["completed", "failed", "expired", "cancelled"].includes(b.batch.status),
     ).length;
     this.maxRunning = Math.max(this.maxRunning, running);
-    return [200, this.clean(batch)];
+    const profile: ProviderProfile = this.profile;
+    const shown = this.clean(batch);
+    return [200, profile.wrapsCreate ? { job: shown, warning: "" } : shown];
   }
 
   /** A batch as the service shows it: optional timestamps left out rather than null, as the schema wants; the status as the profile writes it. */
   private clean(batch: Record<string, any>) {
     const shown = Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== null));
-    if (this.profile.upperCaseStatuses) shown.status = String(shown.status).toUpperCase();
+    const profile: ProviderProfile = this.profile;
+    shown.status = profile.statusWords?.[shown.status] ?? shown.status;
+    if (profile.upperCaseStatuses) shown.status = String(shown.status).toUpperCase();
     return shown;
   }
 

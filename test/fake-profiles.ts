@@ -21,6 +21,12 @@ export interface ProviderProfile {
   maxBytesPerFile: number;
   /** Open-weight models it serves besides the fake's own. */
   models: FakeModel[];
+  /** Its own words for some statuses (Cerebras: queued while validating; Novita: PROGRESS). */
+  statusWords?: Record<string, string>;
+  /** Create answers `{job: batch, warning}` instead of the batch (Together). */
+  wrapsCreate?: boolean;
+  /** It refuses to create a batch from a file of fewer requests (Cerebras: 10). */
+  minRequestsPerFile?: number;
 }
 
 const OPEN_MODELS: FakeModel[] = [
@@ -44,13 +50,15 @@ export const PROFILES = {
     maxBytesPerFile: 200 * 1000 * 1000,
     models: FAKE_MODELS,
   },
-  // Upload purpose batch-api, 100 MB a file, a batch created from file and endpoint: no metadata kept.
+  // Upload purpose batch-api, 100 MB a file, a batch created from file and endpoint: no metadata
+  // kept; create answers {job, warning}; statuses in upper case.
   together: {
     purpose: "batch-api",
     windows: ["24h"],
     metadata: "drop",
     expiry: "refuse",
-    upperCaseStatuses: false,
+    upperCaseStatuses: true,
+    wrapsCreate: true,
     maxBytesPerFile: 100 * 1000 * 1000,
     models: [...FAKE_MODELS, ...OPEN_MODELS],
   },
@@ -64,15 +72,28 @@ export const PROFILES = {
     maxBytesPerFile: 200 * 1000 * 1000,
     models: [...FAKE_MODELS, ...OPEN_MODELS],
   },
-  // Statuses in upper case.
+  // Statuses in upper case; in flight is PROGRESS.
   novita: {
     purpose: "batch",
     windows: ["24h"],
     metadata: "keep",
     expiry: "refuse",
     upperCaseStatuses: true,
+    statusWords: { in_progress: "progress" },
     maxBytesPerFile: 200 * 1000 * 1000,
     models: [...FAKE_MODELS, ...OPEN_MODELS],
+  },
+  // At least 10 requests a file; queued while it validates.
+  cerebras: {
+    purpose: "batch",
+    windows: ["24h"],
+    metadata: "keep",
+    expiry: "refuse",
+    upperCaseStatuses: false,
+    maxBytesPerFile: 200 * 1000 * 1000,
+    models: [...FAKE_MODELS, ...OPEN_MODELS],
+    statusWords: { validating: "queued" },
+    minRequestsPerFile: 10,
   },
   // An OpenAI-compatible server that refuses the optional fields outright (for --base-url with the openai preset).
   strict: {

@@ -38,7 +38,7 @@ const SERVICES: {
     profile: "groq",
     args: ["--provider", "groq", "--model", OPEN_MODEL, "--completion-window", "48h"],
     env: { GROQ_API_KEY: KEY },
-    share: 0.75,
+    share: 0.5,
     window: "48h",
   },
 ];
@@ -160,6 +160,88 @@ describe("what services do differently", () => {
     expect(status.stdout).toContain(`model ${OPEN_MODEL} on Together AI`);
   });
 
+  test("Cerebras: a follow-up file under its 10-request minimum is sent directly, at list price", async () => {
+    const url = await server.start({ apiKey: KEY, profile: "cerebras", malformedRate: 0.2, seed: 9 });
+    const cwd = await tempDir();
+    const result = await runCli(
+      ["-n", "30", "--provider", "cerebras", "--model", OPEN_MODEL, "--base-url", url, ...prices, ...fast],
+      { cwd, env: { CEREBRAS_API_KEY: KEY } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(30);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    const direct = manifest.batches.filter((b: any) => b.batchId === "sync");
+    expect(direct.length).toBeGreaterThan(0);
+    expect(server.fake.batches.every((b) => b.lines.length >= 10)).toBe(true);
+    expect(server.fake.batchesCreated).toBe(manifest.batches.length - direct.length);
+    // Batches at the preset's share of list, direct requests at list (the canary among them).
+    const directUsd = server.fake.directUsage.reduce(
+      (s, u) => s + ((u.prompt_tokens + u.completion_tokens) * LIST_PRICE) / 1e6,
+      0,
+    );
+    const spent =
+      manifest.canary.costUsd + manifest.batches.reduce((s: number, b: any) => s + b.collected.costUsd, 0);
+    expect(spent).toBeCloseTo(billedUsd(0.5) + directUsd, 12);
+  });
+
+  test.each([
+    ["cerebras", "queued", "validating"],
+    ["novita", "PROGRESS", "in_progress"],
+  ] as const)(
+    "gc keeps the files of a batch %s shows as %s (still running), and deletes them once it is done",
+    async (profile, _word, status) => {
+      const url = await server.start({ apiKey: KEY, profile, pollsPerPhase: 1_000_000 });
+      const cwd = await tempDir();
+      const env = { [`${profile.toUpperCase()}_API_KEY`]: KEY };
+      const detached = await runCli(
+        ["-n", "12", "--provider", profile, "--model", OPEN_MODEL, "--detach", "--base-url", url].concat(
+          prices,
+          fast,
+          ["--no-canary"],
+        ),
+        { cwd, env },
+      );
+      expect(detached.code, detached.stderr).toBe(0);
+      const stored = server.fake.batches[0]!;
+      stored.batch.status = status;
+      const gc = await runCli(["gc", "--provider", profile, "--base-url", url], { cwd, env });
+      expect(gc.code, gc.stderr).toBe(0);
+      expect(gc.stderr).toContain("0 orphaned synthai file(s) deleted");
+      expect(server.fake.files.has(stored.batch.input_file_id)).toBe(true);
+      stored.batch.status = "completed";
+      const after = await runCli(["gc", "--provider", profile, "--base-url", url], { cwd, env });
+      expect(after.code, after.stderr).toBe(0);
+      expect(server.fake.files.has(stored.batch.input_file_id)).toBe(false);
+    },
+  );
+
+  test.each([
+    [
+      ["--provider", "gemini", "--model", "gemini-3-flash"],
+      /synthai cannot run batches on Gemini API.*yet: its OpenAI-compatible layer takes no file upload/,
+    ],
+    [
+      ["--provider", "digitalocean", "--model", "x"],
+      /synthai cannot run batches on DigitalOcean Gradient yet: it has no \/v1\/files/,
+    ],
+    [
+      ["--provider", "kimi", "--model", "kimi-k2"],
+      /Kimi \(Moonshot AI\)'s batches take only kimi-k2\.6 and kimi-k2\.5, not kimi-k2 — pass --model kimi-k2\.6/,
+    ],
+    [
+      ["--provider", "kimi", "--model", "kimi-k2.6", "--temperature", "0.7"],
+      /Kimi \(Moonshot AI\)'s batches refuse a temperature — leave --temperature out/,
+    ],
+  ])(
+    "what a service's batches cannot take is one line before anything is built: %s",
+    async (args, message) => {
+      const cwd = await tempDir();
+      const result = await runCli([...args, ...prices, ...fast, "--dry-run"], { cwd });
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr, message);
+    },
+  );
+
   test("upper-case statuses (Novita) are read as the same statuses", async () => {
     const url = await server.start({ apiKey: KEY, profile: "novita", pollsPerPhase: 2 });
     const cwd = await tempDir();
@@ -216,7 +298,7 @@ describe("provider flags", () => {
     expect(result.stdout).toMatch(
       /together\s+https:\/\/api\.together\.xyz\/v1\s+TOGETHER_API_KEY\s+batch-api\s+24h\s+50%/,
     );
-    expect(result.stdout).toMatch(/groq\s+\S+\s+GROQ_API_KEY\s+batch\s+24h–7d\s+75%.*fake profile/);
+    expect(result.stdout).toMatch(/groq\s+\S+\s+GROQ_API_KEY\s+batch\s+24h–7d\s+50%.*fake profile/);
     expect(result.stdout).toMatch(/kimi\s.*12h–7d\s+60%.*docs only/);
   });
 

@@ -1,8 +1,7 @@
 import type OpenAI from "openai";
 import { call } from "./client.ts";
+import { isFinished } from "./providers/index.ts";
 import type { Log } from "../io/log.ts";
-
-const IN_FLIGHT = new Set(["validating", "in_progress", "finalizing", "cancelling"]);
 
 /**
  * `synthai gc`: finds synthai's files left on the account — request files (named `synthai-…`)
@@ -20,7 +19,7 @@ export async function collectGarbage(
       const files = [batch.input_file_id, batch.output_file_id, batch.error_file_id].filter(
         (f): f is string => Boolean(f),
       );
-      if (IN_FLIGHT.has(String(batch.status).toLowerCase())) files.forEach((f) => inUse.add(f));
+      if (!isFinished(batch.status)) files.forEach((f) => inUse.add(f));
       else if (batch.metadata?.synthai_run) files.forEach((f) => ours.add(f));
     }
   });

@@ -5,7 +5,13 @@ import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMATS, type FormatName } from "../io/formats/index.ts";
 import type { Dedup } from "../pipeline/export.ts";
-import { PROVIDERS, providerFor, windowHours, type ProviderName } from "../api/providers/index.ts";
+import {
+  PROVIDERS,
+  providerFor,
+  windowHours,
+  type Provider,
+  type ProviderName,
+} from "../api/providers/index.ts";
 import {
   DEFAULT_MODEL,
   EFFORTS,
@@ -136,6 +142,7 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
       `--mode must be batch or sync, got "${mode}"`,
       "batch: the Batch API at half price; sync: direct requests",
     );
+  if (mode === "batch") checkProviderTakes(provider, model, temperature);
   // A model that reasons is asked for an effort, by default the cheapest it takes ("none").
   // The shape is checked first: a model shut down has no price to look up.
   const info = modelInfo(model);
@@ -287,6 +294,22 @@ export function parseProvider(value: string): ProviderName {
       "`synthai providers` lists them with what each does differently",
     );
   return value as ProviderName;
+}
+
+/** What a service's batches refuse, refused here before anything is built. */
+function checkProviderTakes(provider: Provider, model: string, temperature: number | undefined): void {
+  if (provider.unsupported)
+    throw new UserError(
+      `synthai cannot run batches on ${provider.title} yet: ${provider.unsupported}`,
+      "use --mode sync against its OpenAI-compatible chat endpoint, or another --provider",
+    );
+  if (provider.batchModels && !provider.batchModels.includes(model))
+    throw new UserError(
+      `${provider.title}'s batches take only ${provider.batchModels.join(" and ")}, not ${model}`,
+      `pass --model ${provider.batchModels[0]}`,
+    );
+  if (provider.refusesTemperature && temperature !== undefined)
+    throw new UserError(`${provider.title}'s batches refuse a temperature`, "leave --temperature out");
 }
 
 /** `--completion-window 48h|7d`, within what the provider's batches accept. */

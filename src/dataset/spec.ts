@@ -8,7 +8,6 @@ import type { Message } from "../api/endpoints/index.ts";
 import type { ChatTurn } from "../io/formats/index.ts";
 import { UserError } from "../errors.ts";
 import { sha256 } from "../io/disk.ts";
-import type { RunConfig } from "../run/manifest.ts";
 
 export type { Message, ChatTurn };
 
@@ -210,7 +209,11 @@ export async function datasetFingerprint(
  * is now and records it in the run's config (the caller's next manifest save keeps it).
  */
 export async function runDataset(
-  config: RunConfig,
+  config: {
+    specFile?: string | undefined;
+    promptFile?: string | undefined;
+    datasetSha256?: string | undefined;
+  },
   runId: string,
   { acceptChanged = false }: { acceptChanged?: boolean | undefined } = {},
 ): Promise<Dataset> {

@@ -2,6 +2,7 @@
 import { type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { costUsd, formatUsd } from "../api/pricing.ts";
 import { spentUsd } from "../run/totals.ts";
+import { priceOf } from "./transport.ts";
 
 /** Worst-case and likely cost of the requests still to be sent, at the run's price. */
 export function estimate(manifest: Manifest): string {
@@ -19,7 +20,8 @@ export function estimate(manifest: Manifest): string {
 }
 
 export function worstCase(manifest: Manifest, record: BatchRecord): number {
-  return costUsd(manifest.config.price, record.promptTokens, record.requests * manifest.config.maxTokens);
+  const { config } = manifest;
+  return costUsd(priceOf(config, record), record.promptTokens, record.requests * config.maxTokens);
 }
 
 /** May this batch be sent without any chance of going over the budget? */

@@ -23,6 +23,7 @@ import { UserError } from "../errors.ts";
 import type { Log } from "../io/log.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
+import { priceOf } from "./transport.ts";
 import { customIdOf, judgeLine, type LineVerdict, type SampleResult, type SampleStatus } from "./judge.ts";
 
 /**
@@ -35,11 +36,11 @@ export async function collectBatch(
   manifest: Manifest,
   record: BatchRecord,
   dataset: Dataset,
-  price: Price,
   /** Also hands each sample here as it is judged (`synthai export` writes the CSV in the same pass). */
   onSample?: (sample: SampleResult) => void,
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
   const { config } = manifest;
+  const price = priceOf(config, record);
   const endpoint = endpointFor(config.endpoint);
   const chunk = manifest.chunks[record.chunk]!;
   const draws = DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
@@ -250,13 +251,7 @@ export async function collect(
   const remote = Boolean(record.outputFileId || record.errorFileId);
   if (remote) await downloadResults(client!, runDir, record, log);
   noteFiles(runDir, manifest, [resultsFile(record, "output"), resultsFile(record, "errors")]);
-  const { collected, retryIds, corrupt } = await collectBatch(
-    runDir,
-    manifest,
-    record,
-    dataset,
-    manifest.config.price,
-  );
+  const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset);
   noteFiles(runDir, manifest, [samplesFile(record)]);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry =

@@ -14,6 +14,7 @@ import { collect } from "./collect.ts";
 import { finish } from "./finish.ts";
 import { fitsBudget, fitsLimits } from "./budget.ts";
 import { progressLine } from "./progress.ts";
+import { sendsDirectly } from "./transport.ts";
 
 const MAX_POLL_SECONDS = 300;
 const MAX_OUTAGE_SECONDS = 6 * 3600;
@@ -114,7 +115,7 @@ async function advanceRun(
           blocked = record;
           continue;
         }
-        if (manifest.config.mode === "sync") {
+        if (sendsDirectly(manifest.config, record)) {
           await sendDirectly(client, runDir, manifest, record, log);
           continue;
         }

@@ -105,9 +105,7 @@ export async function reexport(
     // One pass: each batch is judged again and its samples go straight on to the CSV.
     const feed: SampleFeed = async (add) => {
       for (const record of collectedRecords(manifest)) {
-        record.collected = (
-          await collectBatch(runDir, manifest, record, dataset, manifest.config.price, add)
-        ).collected;
+        record.collected = (await collectBatch(runDir, manifest, record, dataset, add)).collected;
         noteFiles(runDir, manifest, [samplesFile(record)]);
       }
     };

@@ -179,7 +179,9 @@ export async function createBatch(
         { maxRetries: 0 },
       );
       crashPoint("after-create");
-      return batch;
+      // Together answers {job: {…}, warning}; the batch is inside.
+      const field = sending.provider.unwrapsCreate;
+      return field ? ((batch as unknown as Record<string, Batch>)[field] ?? batch) : batch;
     } catch (error) {
       // A refused optional field: the same request once more without it, remembered for the run.
       const sent: OptionalField[] = [

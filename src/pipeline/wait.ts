@@ -2,9 +2,9 @@
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { call } from "../api/client.ts";
+import { isFinished, readStatus } from "../api/providers/index.ts";
 import { crashPoint, type BatchRecord, type Manifest } from "../run/manifest.ts";
 
-const FINAL = new Set(["completed", "failed", "expired", "cancelled"]);
 /**
  * Looks at every batch in flight once; true if any moved. Many batches are read from one
  * listing (newest first) instead of one request each.
@@ -36,7 +36,7 @@ export async function poll(
     const before = where(record);
     applyBatch(record, batch);
     if (before !== where(record)) changed = true;
-    if (FINAL.has(record.status!)) {
+    if (isFinished(record.status)) {
       record.step = "finished";
       save();
       crashPoint("after-finished");
@@ -49,7 +49,7 @@ export async function poll(
 export function applyBatch(record: BatchRecord, batch: Batch): void {
   record.batchId = batch.id;
   // Some services (Novita) say COMPLETED: statuses are read case-insensitively.
-  record.status = String(batch.status).toLowerCase();
+  record.status = readStatus(batch.status);
   record.createdAt = batch.created_at;
   if (batch.request_counts) record.requestCounts = { ...batch.request_counts };
   if (batch.in_progress_at) record.inProgressAt = batch.in_progress_at;

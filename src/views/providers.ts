@@ -16,10 +16,12 @@ export function formatProviders(): string {
       `${p.maxRequestsPerFile.toLocaleString("en")} / ${mb(p.maxBytesPerFile)}`,
       [p.keepsMetadata ? "metadata" : "", p.takesExpiry ? "expiry" : ""].filter(Boolean).join(", ") || "-",
       p.reconcileBy === "metadata" ? "metadata" : "input file",
-      p.tested === "profile" ? "fake profile" : "docs only",
+      p.unsupported ? "refused (see note)" : p.tested === "profile" ? "fake profile" : "docs only",
     ];
   });
-  const notes = Object.entries(PROVIDERS).map(([name, p]) => `  ${name}: ${p.note}`);
+  const notes = Object.entries(PROVIDERS).map(
+    ([name, p]) => `  ${name}: ${p.note}${p.source ? ` — follows ${p.source}` : ""}`,
+  );
   return (
     `${table([["PROVIDER", "BASE URL", "KEY", "PURPOSE", "WINDOW", "BATCH", "PER FILE", "KEEPS", "FOUND AGAIN BY", "TRIED"], ...rows])}\n\n` +
     `BATCH is the share of the list price a batch pays. KEEPS: the optional fields it takes; one a service refuses is sent no more for that run. ` +

@@ -42,6 +42,18 @@ export interface Provider {
   tested: "profile" | "docs";
   /** What to know, in a line. */
   note: string;
+  /** The document (and the month it was checked) the entry follows. */
+  source?: string;
+  /** Why synthai cannot run batches there yet; the preset is refused with it. */
+  unsupported?: string;
+  /** Create answers the batch inside this field (Together: `{job: {…}, warning}`). */
+  unwrapsCreate?: string;
+  /** The only models its batches take, where it says so. */
+  batchModels?: string[];
+  /** Its batches refuse `temperature` (and the other sampling fields synthai does not send). */
+  refusesTemperature?: boolean;
+  /** The fewest requests a file may hold; a smaller file's requests are sent directly. */
+  minRequestsPerFile?: number;
 }
 
 export const PROVIDERS: Record<keyof typeof PRESETS, Provider> = PRESETS;
@@ -64,4 +76,31 @@ export function completionWindow(provider: Provider, given: string | undefined):
   const [shortest, longest] = provider.windowHours;
   if (given === undefined) return shortest <= 24 && 24 <= longest ? "24h" : `${shortest}h`;
   return given;
+}
+
+/**
+ * A batch's status as the run reads it, whatever the service calls it: each service's words
+ * (upper case on some, `queued` on Cerebras, `PROGRESS` on Novita, `canceled` in American) in one
+ * table. Only a word known to be final ends a batch; any other is in flight, so nothing (gc, a
+ * collect) ever takes a running batch for a finished one.
+ */
+const FINAL_STATUSES: Record<string, FinalStatus> = {
+  completed: "completed",
+  succeeded: "completed",
+  failed: "failed",
+  expired: "expired",
+  cancelled: "cancelled",
+  canceled: "cancelled",
+};
+
+export type FinalStatus = "completed" | "failed" | "expired" | "cancelled";
+
+/** The run's own word for a service's status: a final one, or the service's word (lower case) while in flight. */
+export function readStatus(status: unknown): string {
+  const word = String(status).toLowerCase();
+  return FINAL_STATUSES[word] ?? word;
+}
+
+export function isFinished(status: string | undefined): boolean {
+  return status !== undefined && readStatus(status) in FINAL_STATUSES;
 }

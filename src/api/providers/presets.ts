@@ -1,7 +1,8 @@
-// One entry per batch service, as each documents it in late November 2026. "tested: profile"
-// means the test suite runs crash, resume and fault tests against a fake with its quirks;
-// "docs" means the entry follows the documentation only. A figure marked (?) came from a
-// single source.
+// One entry per batch service, as each documents it; `source` names the document and the month
+// it was checked. "tested: profile" means the test suite runs crash, resume and fault tests
+// against a fake with its quirks; "docs" means the entry follows the documentation only. A
+// figure marked (?) came from a single source. A service whose flow is not OpenAI's (uploads
+// elsewhere, presigned links) is `unsupported`: refused with what is missing, not half-run.
 import type { Provider } from "./index.ts";
 
 /** What most services share with OpenAI's Batch API; each entry says how it differs. */
@@ -35,6 +36,7 @@ export const PRESETS = {
     endpoints: ["chat", "responses"],
     tested: "profile",
     note: "the Batch API's reference: 24h window, half price",
+    source: "OpenAI API reference, Batch; ../shared/openai (checked 2026-11)",
   },
   azure: {
     ...SHAPED_LIKE_OPENAI,
@@ -44,6 +46,7 @@ export const PRESETS = {
     takesExpiry: true,
     endpoints: ["chat", "responses"],
     note: "--model is the Global Batch deployment's name; jobs are not expired; quota per deployment",
+    source: "Azure OpenAI docs, Global Batch (checked 2026-11)",
   },
   groq: {
     ...SHAPED_LIKE_OPENAI,
@@ -51,9 +54,10 @@ export const PRESETS = {
     baseURL: "https://api.groq.com/openai/v1",
     keyVariable: "GROQ_API_KEY",
     windowHours: [24, 7 * 24],
-    batchShare: 0.75,
+    maxBytesPerFile: 100 * 1000 * 1000,
     tested: "profile",
-    note: "windows 24h to 7d; chat only; 25% off in older docs (?)",
+    note: "windows 24h to 7d; chat only; 100 MB a file",
+    source: "Groq API reference, Batches, and its Batch guide (checked 2026-12)",
   },
   together: {
     ...SHAPED_LIKE_OPENAI,
@@ -64,7 +68,9 @@ export const PRESETS = {
     uploadPurpose: "batch-api",
     maxBytesPerFile: 100 * 1000 * 1000,
     tested: "profile",
-    note: "upload purpose batch-api; 100 MB a file; a batch keeps no metadata",
+    unwrapsCreate: "job",
+    note: "upload purpose batch-api; 100 MB a file; a batch keeps no metadata; create answers {job}; 50% only on its listed batch models (else give --input-price/--output-price)",
+    source: "Together AI docs, Batch inference guide and API reference (checked 2026-12)",
   },
   gemini: {
     ...SHAPED_LIKE_OPENAI,
@@ -72,14 +78,21 @@ export const PRESETS = {
     title: "Gemini API (OpenAI compatibility)",
     baseURL: "https://generativelanguage.googleapis.com/v1beta/openai",
     keyVariable: "GEMINI_API_KEY",
-    note: "OpenAI-compatible batch mode since 2025-09; its batch share (50%) is not in synthai's sources (?)",
+    unsupported:
+      "its OpenAI-compatible layer takes no file upload or download (files go through Gemini's native Files API)",
+    note: "not yet: uploads and downloads go through its native Files API",
+    source: "Gemini API docs, OpenAI compatibility: Batch (checked 2026-12)",
   },
   dashscope: {
     ...SHAPED_LIKE_OPENAI,
     title: "DashScope (Qwen)",
     baseURL: "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
     keyVariable: "DASHSCOPE_API_KEY",
-    note: "a free batch-test-model (at most 100 lines, 1 MB) checks a run end to end; batch share 50% (?)",
+    ...WITHOUT_METADATA,
+    windowHours: [24, 336],
+    maxBytesPerFile: 500 * 1000 * 1000,
+    note: "windows 24h to 336h; 500 MB a file; metadata only ds_name/ds_description; batch share 50% (?)",
+    source: "Alibaba Cloud Model Studio, Batch (OpenAI compatible) (checked 2026-12)",
   },
   kimi: {
     ...SHAPED_LIKE_OPENAI,
@@ -88,7 +101,11 @@ export const PRESETS = {
     keyVariable: "MOONSHOT_API_KEY",
     windowHours: [12, 7 * 24],
     batchShare: 0.6,
-    note: "windows 12h to 7d; batches at 60% of list",
+    maxBytesPerFile: 100 * 1000 * 1000,
+    batchModels: ["kimi-k2.6", "kimi-k2.5"],
+    refusesTemperature: true,
+    note: "windows 12h to 7d; 60% of list; 100 MB a file; kimi-k2.6 and kimi-k2.5 only; no temperature",
+    source: "Moonshot AI platform docs, Batch API (checked 2026-12)",
   },
   deepinfra: {
     ...SHAPED_LIKE_OPENAI,
@@ -96,14 +113,19 @@ export const PRESETS = {
     baseURL: "https://api.deepinfra.com/v1/openai",
     keyVariable: "DEEPINFRA_API_KEY",
     batchShare: 0.8,
-    note: "batches at 20% off",
+    takesExpiry: true,
+    note: "batches at 20% off; file and output expiry taken",
+    source: "DeepInfra docs, OpenAI Batch API (checked 2026-12)",
   },
   cerebras: {
     ...SHAPED_LIKE_OPENAI,
     title: "Cerebras",
     baseURL: "https://api.cerebras.ai/v1",
     keyVariable: "CEREBRAS_API_KEY",
-    note: "private preview; chat only; its batch share is not published (?): check your bill",
+    minRequestsPerFile: 10,
+    tested: "profile",
+    note: "private preview; chat only; at least 10 requests a file (fewer are sent directly); shows `queued`; share not published (?)",
+    source: "Cerebras inference docs, Batch (checked 2026-12)",
   },
   novita: {
     ...SHAPED_LIKE_OPENAI,
@@ -111,13 +133,17 @@ export const PRESETS = {
     baseURL: "https://api.novita.ai/openai/v1",
     keyVariable: "NOVITA_API_KEY",
     tested: "profile",
-    note: "statuses in upper case; files kept 15 days; batch share 50% (?)",
+    note: "statuses in upper case (in flight: PROGRESS); a fixed 24h window (its docs also say 48h); files kept 15 days; batch share 50% (?)",
+    source: "Novita AI docs, Batch API (checked 2026-12)",
   },
   digitalocean: {
     ...SHAPED_LIKE_OPENAI,
     title: "DigitalOcean Gradient",
     baseURL: "https://inference.do-ai.run/v1",
     keyVariable: "DIGITALOCEAN_API_KEY",
-    note: "a client request_id makes create idempotent (synthai finds its batches by metadata instead); batch share 50% (?)",
+    unsupported:
+      "it has no /v1/files: uploads go to presigned URLs (POST /v1/batches/files), and results come as presigned links",
+    note: "not yet: presigned uploads and results, batch_id and a required request_id",
+    source: "DigitalOcean Gradient AI docs, Batch inference (checked 2026-12)",
   },
 } satisfies Record<string, Provider>;

@@ -1,0 +1,17 @@
+// How a file of requests goes to the service: as a batch, or directly (chat completions one by
+// one) — in sync mode, and in batch mode for a file smaller than the service takes as a batch
+// (Cerebras: 10 requests). What it costs follows from how it goes.
+import { directPrice, type Price } from "../api/pricing.ts";
+import { providerFor } from "../api/providers/index.ts";
+import type { BatchRecord, RunConfig } from "../run/manifest.ts";
+
+export function sendsDirectly(config: RunConfig, record: BatchRecord): boolean {
+  if (config.mode === "sync" || record.batchId === "sync") return true;
+  if (record.step !== "pending") return false; // uploaded already: it goes as a batch
+  return record.requests < (providerFor(config.provider).minRequestsPerFile ?? 1);
+}
+
+/** The price of a file's requests: direct ones at the list price, batched ones at the run's batch price. */
+export function priceOf(config: RunConfig, record: BatchRecord): Price {
+  return sendsDirectly(config, record) ? directPrice(config) : config.price;
+}
