@@ -44,6 +44,11 @@ export default command({
     },
     "runs-dir": connectionArgs["runs-dir"],
     ...acceptChangedArg,
+    "include-dropped": {
+      type: "boolean",
+      description:
+        "With stages: write the samples a stage dropped too, with a dropped_by column saying which",
+    },
   },
   async run({ args }) {
     if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
@@ -57,6 +62,7 @@ export default command({
     await reexport(runDir, {
       log: stderrLog,
       acceptChangedSpec: Boolean(args["accept-changed-spec"]),
+      includeDropped: Boolean(args["include-dropped"]),
       ...(dedup ? { dedup } : {}),
       ...(hf ? { hf } : {}),
       ...(args.output ? { output: resolve(args.output) } : {}),

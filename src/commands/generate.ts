@@ -164,17 +164,30 @@ export default command({
       alias: "y",
       description: "Go on without asking: after --pilot, and past the check that the disk can hold the build",
     },
+    fill: {
+      type: "boolean",
+      description:
+        "-n counts samples kept after every stage: draw more (never an old draw again) until there are that many",
+    },
+    "max-draws": {
+      type: "string",
+      description: "With --fill: draw at most this many samples in all (default: 5 × -n)",
+      valueHint: "n",
+    },
     "dry-run": {
       type: "boolean",
       description: "Build the request files and print the cost estimate; submit nothing",
     },
     ...waitArgs,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     // $OPENAI_BASE_URL is OpenAI's: another provider's key never goes to it.
     const envURL = (args.provider ?? "openai") === "openai" ? process.env.OPENAI_BASE_URL : undefined;
-    const config = toRunConfig({ ...args, "base-url": args["base-url"] ?? envURL }, () =>
-      Math.floor(Math.random() * 2 ** 31),
+    const config = toRunConfig(
+      { ...args, "base-url": args["base-url"] ?? envURL },
+      () => Math.floor(Math.random() * 2 ** 31),
+      new Date(),
+      rawArgs,
     );
     const manifest = await generate(config, resolve(args["runs-dir"]), connection(args), {
       log: stderrLog,

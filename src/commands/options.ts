@@ -26,6 +26,8 @@ import type { RunConfig } from "../run/manifest.ts";
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
 export interface GenerateArgs {
   samples?: string;
+  fill?: boolean;
+  "max-draws"?: string;
   batches?: string;
   output?: string;
   params?: string;
@@ -107,7 +109,12 @@ export function baseUrl(value: string | undefined): string | undefined {
   return value;
 }
 
-export function toRunConfig(args: GenerateArgs, seedFallback: () => number, today = new Date()): RunConfig {
+export function toRunConfig(
+  args: GenerateArgs,
+  seedFallback: () => number,
+  today = new Date(),
+  rawArgs: string[] = [],
+): RunConfig {
   const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? 10;
   const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? 1;
   // With --input and no -n, the samples are counted from the file later (and checked there).
@@ -179,7 +186,30 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
     maxAttempts: number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? 10,
     pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) ?? 30,
   };
-  Object.assign(config, datasetFiles(args));
+  if (args["max-draws"] !== undefined && !args.fill)
+    throw new UserError("--max-draws applies to --fill", "add --fill, or leave --max-draws out");
+  if (args.fill) {
+    const maxDraws =
+      number(args["max-draws"], "--max-draws", { integer: true, positive: true }) ?? samples * 5;
+    if (maxDraws < samples)
+      throw new UserError(
+        `--max-draws ${maxDraws} is below -n ${samples}`,
+        "allow at least as many draws as samples",
+      );
+    config.fill = { target: samples, maxDraws };
+  }
+  const { stagePromptFiles, ...files } = datasetFiles(args, rawArgs);
+  Object.assign(config, files);
+  // Each further prompt file is a stage; its model, tokens and price are the run's until its
+  // front matter says otherwise (resolved when the run is made).
+  if (stagePromptFiles)
+    config.stages = stagePromptFiles.map((promptFile) => ({
+      promptFile,
+      model: config.model,
+      maxTokens: config.maxTokens,
+      price: config.price,
+      ...(reasoningEffort ? { reasoningEffort } : {}),
+    }));
   if (temperature !== undefined) config.temperature = temperature;
   if (reasoningEffort) config.reasoningEffort = reasoningEffort;
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
@@ -239,16 +269,35 @@ export function toRunConfig(args: GenerateArgs, seedFallback: () => number, toda
 }
 
 /** The dataset's own file: a spec module or a prompt file, not both. */
-export function datasetFiles(args: { spec?: string; prompt?: string }): {
-  specFile?: string;
-  promptFile?: string;
-} {
+/**
+ * The dataset's files: a spec module, or prompt files — the first the generation, each further
+ * `--prompt` one more stage, in order (citty keeps only the last of a repeated flag, so they are
+ * read from the command line itself).
+ */
+export function datasetFiles(
+  args: { spec?: string; prompt?: string },
+  rawArgs: string[] = [],
+): { specFile?: string; promptFile?: string; stagePromptFiles?: string[] } {
   if (args.spec && args.prompt)
     throw new UserError("--spec and --prompt both name the dataset", "give one of them");
+  const prompts = promptFlags(rawArgs);
+  const [first, ...later] = prompts.length ? prompts : args.prompt ? [args.prompt] : [];
   return {
     ...(args.spec ? { specFile: resolve(args.spec) } : {}),
-    ...(args.prompt ? { promptFile: resolve(args.prompt) } : {}),
+    ...(first ? { promptFile: resolve(first) } : {}),
+    ...(later.length ? { stagePromptFiles: later.map((p) => resolve(p)) } : {}),
   };
+}
+
+function promptFlags(rawArgs: string[]): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (arg === "--prompt" && rawArgs[i + 1] !== undefined) found.push(rawArgs[++i]!);
+    else if (arg.startsWith("--prompt=")) found.push(arg.slice("--prompt=".length));
+  }
+  return found;
 }
 
 /** --input and the flags that shape it. */

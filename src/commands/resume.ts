@@ -24,6 +24,11 @@ export default command({
     },
     ...waitArgs,
     ...acceptChangedArg,
+    "max-draws": {
+      type: "string",
+      description: "A run made with --fill: a new limit on draws, to go on toward its target",
+      valueHint: "n",
+    },
   },
   async run({ args }) {
     const runDir = await runDirOf(args);
@@ -37,6 +42,9 @@ export default command({
         ? { topUp: number(args["top-up"], "--top-up", { integer: true, positive: true })! }
         : {}),
       detach: Boolean(args.detach),
+      ...(args["max-draws"]
+        ? { maxDraws: number(args["max-draws"], "--max-draws", { integer: true, positive: true })! }
+        : {}),
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
       ...(args["poll-interval"]
         ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! }

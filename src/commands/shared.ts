@@ -142,7 +142,12 @@ export async function runDirOf(args: { "runs-dir": string; run: string }): Promi
  */
 export function exitWhenStopped(manifest: Manifest): void {
   if (manifest.state === "stopped") process.exitCode = 4;
-  else if (manifest.state === "done" && summarize(manifest).valid === 0) process.exitCode = 6;
+  else if (manifest.state === "done") {
+    const { kept, valid } = summarize(manifest);
+    if ((kept ?? valid) === 0) process.exitCode = 6;
+    // --fill stopped short of its target by --max-draws: resumable, as a budget stop is.
+    else if (manifest.config.fill && (kept ?? valid) < manifest.config.fill.target) process.exitCode = 4;
+  }
 }
 
 /** What the flags say of the connection; the provider's key variable and address fill the rest (api/client.ts). */

@@ -7,13 +7,13 @@ import matter from "gray-matter";
 import { UserError } from "../errors.ts";
 import { placeholderNames, renderTemplate as render } from "../io/template.ts";
 import type { Message } from "../api/endpoints/index.ts";
-import type { ChatTurn, Dataset, Draw } from "./spec.ts";
+import type { ChatTurn, Dataset, Draw, StageOptions } from "./spec.ts";
 
 /** What a placeholder may name for a draw: input columns, parameters (bare and by field), generated values. */
 function viewOf(draw: Draw): Record<string, unknown> {
   const view: Record<string, unknown> = { ...draw.row };
   for (const chosen of Object.values(draw.params)) Object.assign(view, chosen);
-  Object.assign(view, draw.params, draw.values);
+  Object.assign(view, draw.params, draw.values, draw.fields);
   return view;
 }
 
@@ -59,6 +59,7 @@ export function loadPromptFile(path: string): Dataset {
     system,
     schema,
     chat,
+    ...stageOptions
   } = file.data as { fields?: unknown; system?: unknown; schema?: unknown; chat?: unknown };
   const fields =
     typeof rawFields === "string"
@@ -96,7 +97,8 @@ export function loadPromptFile(path: string): Dataset {
       throw new UserError(`prompt file ${path}: ${(error as Error).message}`, "close every {{ with }}");
     }
   }
-  const dataset: Dataset = {
+  const dataset: Dataset & StageOptions = {
+    ...stageOptionsOf(path, stageOptions),
     fields: fields as string[],
     ...(schema ? { schema: schema as Record<string, unknown> } : {}),
     ...(chat !== undefined ? { chat: chat as ChatTurn[] } : {}),
@@ -110,6 +112,45 @@ export function loadPromptFile(path: string): Dataset {
   Object.defineProperty(dataset, "templates", { value: [body, system ?? ""], enumerable: false });
   return dataset;
 }
+
+/** What a stage's front matter may say besides its dataset: model, max_tokens, reasoning_effort, keep, when. */
+function stageOptionsOf(path: string, data: Record<string, unknown>): StageOptions {
+  const options: Record<string, unknown> = {};
+  const text = (key: string, as: string) => {
+    const value = data[key];
+    if (value === undefined) return;
+    if (typeof value !== "string" || !value.trim())
+      throw new UserError(`prompt file ${path}: "${key}" must be text`, `e.g. ${key}: ${EXAMPLES[key]}`);
+    options[as] = value.trim();
+  };
+  text("model", "model");
+  text("reasoning_effort", "reasoningEffort");
+  text("keep", "keep");
+  text("when", "when");
+  if (data.max_tokens !== undefined) {
+    if (!Number.isInteger(data.max_tokens) || (data.max_tokens as number) <= 0)
+      throw new UserError(
+        `prompt file ${path}: "max_tokens" must be a whole number above 0`,
+        "e.g. max_tokens: 256",
+      );
+    options.maxTokens = data.max_tokens;
+  }
+  const unknown = Object.keys(data).find((key) => !KNOWN.includes(key));
+  if (unknown)
+    throw new UserError(
+      `prompt file ${path}: its front matter has "${unknown}", which synthai does not know`,
+      `it takes fields, system, schema, chat, ${KNOWN.join(", ")}`,
+    );
+  return options as StageOptions;
+}
+
+const EXAMPLES: Record<string, string> = {
+  model: "gpt-6-luna",
+  reasoning_effort: "low",
+  keep: "Score >= 4",
+  when: "Score < 4",
+};
+const KNOWN = ["model", "max_tokens", "reasoning_effort", "keep", "when"];
 
 /** Names each placeholder of a prompt file must find in a draw; the first that finds nothing is an error listing what exists. */
 export function checkPlaceholders(dataset: Dataset, draw: Draw): void {

@@ -18,6 +18,8 @@ export interface Draw {
   /** With --input: the sample's row, every column by name, and those the output keeps. */
   row?: Record<string, string>;
   kept?: Record<string, string>;
+  /** In a later stage: every earlier stage's fields, the latest of each name. */
+  fields?: Record<string, string>;
 }
 
 export type ParseResult = { ok: true; fields: Record<string, string> } | { ok: false; reason: string };
@@ -43,7 +45,28 @@ export interface Dataset {
    * output's columns, e.g. `[{ role: "user", content: "{{Question}}" }, { role: "assistant", content: "{{Answer}}" }]`.
    */
   chat?: ChatTurn[];
+  /** A condition over the fields (`Score >= 4`): a sample that fails it is dropped after this stage. */
+  keep?: string;
+  /**
+   * Later stages, each one more batch round over the samples still kept, built from their
+   * earlier answers (a judge, a rewrite): their prompts see every earlier field.
+   */
+  stages?: Stage[];
 }
+
+/** How a stage runs, beside its dataset. */
+export interface StageOptions {
+  /** The stage's model, tokens and effort; the run's where not given. */
+  model?: string;
+  maxTokens?: number;
+  reasoningEffort?: string;
+  keep?: string;
+  /** The stage runs only for samples where this holds; the others pass through unchanged. */
+  when?: string;
+}
+
+/** A stage after the first: a dataset of its own (fields, prompt, schema), and how it runs. */
+export interface Stage extends Omit<Dataset, "stages" | "generate">, StageOptions {}
 
 export function defineDataset(dataset: Dataset): Dataset {
   return dataset;
@@ -182,25 +205,34 @@ export async function loadDataset(specPath: string | undefined): Promise<Dataset
 }
 
 /** A run's dataset: its prompt file, its spec module, or the built-in one. */
-export async function datasetOf(config: {
+export async function datasetOf(config: DatasetFiles): Promise<Dataset> {
+  if (!config.promptFile) return loadDataset(config.specFile);
+  const { loadPromptFile } = await import("./prompt-file.ts");
+  const dataset = loadPromptFile(config.promptFile);
+  const later = (config.stages ?? []).flatMap((s) => (s.promptFile ? [loadPromptFile(s.promptFile)] : []));
+  if (later.length) dataset.stages = later;
+  return dataset;
+}
+
+/** Where a run's dataset comes from: a spec module, or prompt files (the first, then one per later stage). */
+interface DatasetFiles {
   specFile?: string | undefined;
   promptFile?: string | undefined;
-}): Promise<Dataset> {
-  if (config.promptFile) return (await import("./prompt-file.ts")).loadPromptFile(config.promptFile);
-  return loadDataset(config.specFile);
+  datasetSha256?: string | undefined;
+  stages?: { promptFile?: string | undefined; datasetSha256?: string | undefined }[] | undefined;
 }
 
 /** The file a run's dataset comes from, if not the built-in one. */
-function datasetFile(config: { specFile?: string | undefined; promptFile?: string | undefined }) {
+function datasetFile(config: DatasetFiles) {
   return config.promptFile ?? config.specFile;
 }
 
-/** The fingerprint a new run records of its spec module or prompt file. */
-export async function datasetFingerprint(
-  config: Parameters<typeof datasetFile>[0],
-): Promise<string | undefined> {
+/** The fingerprints a new run records of its spec module or prompt files (stages' included). */
+export async function fingerprintDataset(config: DatasetFiles): Promise<void> {
   const file = datasetFile(config);
-  return file ? sha256(file) : undefined;
+  if (file) config.datasetSha256 = await sha256(file);
+  for (const stage of config.stages ?? [])
+    if (stage.promptFile) stage.datasetSha256 = await sha256(stage.promptFile);
 }
 
 /**
@@ -209,25 +241,24 @@ export async function datasetFingerprint(
  * is now and records it in the run's config (the caller's next manifest save keeps it).
  */
 export async function runDataset(
-  config: {
-    specFile?: string | undefined;
-    promptFile?: string | undefined;
-    datasetSha256?: string | undefined;
-  },
+  config: DatasetFiles,
   runId: string,
   { acceptChanged = false }: { acceptChanged?: boolean | undefined } = {},
 ): Promise<Dataset> {
-  const file = datasetFile(config);
-  if (file && config.datasetSha256 && existsSync(file)) {
+  const files = [
+    { file: datasetFile(config), kind: config.promptFile ? "prompt file" : "spec", record: config },
+    ...(config.stages ?? []).map((stage) => ({ file: stage.promptFile, kind: "prompt file", record: stage })),
+  ];
+  for (const { file, kind, record } of files) {
+    if (!file || !record.datasetSha256 || !existsSync(file)) continue;
     const now = await sha256(file);
-    if (now !== config.datasetSha256) {
-      if (!acceptChanged)
-        throw new UserError(
-          `${config.promptFile ? "prompt file" : "spec"} ${file} changed since run ${runId} was made`,
-          "restore it, or pass --accept-changed-spec to go on with it as it is now (the run records it)",
-        );
-      config.datasetSha256 = now;
-    }
+    if (now === record.datasetSha256) continue;
+    if (!acceptChanged)
+      throw new UserError(
+        `${kind} ${file} changed since run ${runId} was made`,
+        "restore it, or pass --accept-changed-spec to go on with it as it is now (the run records it)",
+      );
+    record.datasetSha256 = now;
   }
   return datasetOf(config);
 }

@@ -3,6 +3,7 @@ import { type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { costUsd, formatUsd } from "../api/pricing.ts";
 import { spentUsd } from "../run/totals.ts";
 import { priceOf } from "./transport.ts";
+import { stageSettings } from "./stages.ts";
 
 /** Worst-case and likely cost of the requests still to be sent, at the run's price. */
 export function estimate(manifest: Manifest): string {
@@ -21,7 +22,8 @@ export function estimate(manifest: Manifest): string {
 
 export function worstCase(manifest: Manifest, record: BatchRecord): number {
   const { config } = manifest;
-  return costUsd(priceOf(config, record), record.promptTokens, record.requests * config.maxTokens);
+  const { maxTokens } = stageSettings(config, record.stage);
+  return costUsd(priceOf(config, record), record.promptTokens, record.requests * maxTokens);
 }
 
 /** May this batch be sent without any chance of going over the budget? */

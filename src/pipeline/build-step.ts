@@ -42,14 +42,14 @@ export async function build(
   crashPoint("during-build");
   manifest.state = "running";
   saveManifest(runDir, manifest);
-  log(`built ${config.samples} requests in ${manifest.batches.length} file(s)`);
+  log(`built ${config.samples} requests in ${manifest.chunks.length} file(s)`);
 }
 
 /** How many of the chunks the manifest records still have their files as written. */
 function builtChunks(runDir: string, manifest: Manifest): number {
   let kept = 0;
   for (const chunk of manifest.chunks) {
-    const record = manifest.batches.find((b) => b.chunk === chunk.index && b.attempt === 1);
+    const record = manifest.batches.find((b) => b.chunk === chunk.index && b.attempt === 1 && !b.stage);
     try {
       checkRunFiles(runDir, manifest, [chunk.drawsFile, record!.requestsFile]);
     } catch {

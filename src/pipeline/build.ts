@@ -224,7 +224,7 @@ export async function buildRetryRequests(
   retryIds: Set<string>,
   endpoint: Endpoint,
 ): Promise<BatchRecord> {
-  const requestsFile = requestsFileName(previous.chunk, previous.attempt + 1);
+  const requestsFile = requestsFileName(previous.chunk, previous.attempt + 1, previous.stage);
   const tmp = join(runDir, `${requestsFile}.tmp`);
   const writer = new JsonlWriter(tmp);
   const promptTokens = await withTokenCounter(async (counter) => {
@@ -238,6 +238,7 @@ export async function buildRetryRequests(
   writer.close();
   await rename(tmp, join(runDir, requestsFile));
   return {
+    ...(previous.stage ? { stage: previous.stage } : {}),
     chunk: previous.chunk,
     attempt: previous.attempt + 1,
     requestsFile,

@@ -24,6 +24,7 @@ import type { Log } from "../io/log.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
 import { priceOf } from "./transport.ts";
+import { datasetOfStage, stageSettings } from "./stages.ts";
 import { customIdOf, judgeLine, type LineVerdict, type SampleResult, type SampleStatus } from "./judge.ts";
 
 /**
@@ -41,6 +42,8 @@ export async function collectBatch(
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
   const { config } = manifest;
   const price = priceOf(config, record);
+  const model = stageSettings(config, record.stage).model;
+  dataset = datasetOfStage(dataset, record.stage);
   const endpoint = endpointFor(config.endpoint);
   const chunk = manifest.chunks[record.chunk]!;
   const draws = DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
@@ -113,7 +116,7 @@ export async function collectBatch(
       reasoning_tokens: reasoning,
       ...(draw.row !== undefined ? { input_row: draw.row } : {}),
       cost_usd: cost,
-      model: verdict.model ?? config.model,
+      model: verdict.model ?? model,
       time: turnaround,
       retry,
     };
@@ -258,7 +261,7 @@ export async function collect(
     retryIds.size > 0
       ? await buildRetryRequests(runDir, record, retryIds, endpointFor(manifest.config.endpoint))
       : undefined;
-  crashPoint("after-collect");
+  crashPoint("after-collect", record.stage ?? 1);
   record.collected = collected;
   record.step = "collected";
   if (retry) {

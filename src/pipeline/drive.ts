@@ -15,6 +15,10 @@ import { finish } from "./finish.ts";
 import { fitsBudget, fitsLimits } from "./budget.ts";
 import { progressLine } from "./progress.ts";
 import { sendsDirectly } from "./transport.ts";
+import { buildNextStages, samplesToDraw } from "./stages.ts";
+import { build } from "./build-step.ts";
+import { loadParams } from "../dataset/params.ts";
+import { checkSampling } from "../dataset/sampling.ts";
 
 const MAX_POLL_SECONDS = 300;
 const MAX_OUTAGE_SECONDS = 6 * 3600;
@@ -71,7 +75,12 @@ export async function drive(
     try {
       const step = await advanceRun(runDir, manifest, client, dataset, options);
       if (step.stopped) return step.stopped;
-      if (step.done) break;
+      if (step.done) {
+        const more = options.cancelling ? 0 : await samplesToDraw(runDir, manifest, dataset, log);
+        if (!more) break;
+        await drawMore(runDir, manifest, dataset, more, log);
+        continue;
+      }
       await sleep(pollSeconds * 1000);
       const changed = await poll(client, manifest, step.inFlight, save);
       outageSince = undefined;
@@ -107,6 +116,7 @@ async function advanceRun(
   for (;;) {
     for (const record of manifest.batches.filter((b) => b.step === "finished"))
       await collect(runDir, manifest, record, client, dataset, log);
+    if (!options.cancelling) await buildNextStages(runDir, manifest, dataset, log);
 
     let blocked: BatchRecord | undefined;
     if (!options.cancelling) {
@@ -137,6 +147,15 @@ async function advanceRun(
     if (blocked) return { inFlight, stopped: stopForBudget(runDir, manifest, blocked, log) };
     return { inFlight, done: true };
   }
+}
+
+/** --fill: `count` more samples, built as a build goes on (a crash halfway resumes the build). */
+async function drawMore(runDir: string, manifest: Manifest, dataset: Dataset, count: number, log: Log) {
+  const { config } = manifest;
+  const params = await loadParams(config.paramsFile, { optional: Boolean(config.input) });
+  checkSampling(config.sampling ?? "random", params, config.samples + count);
+  config.samples += count;
+  await build(runDir, manifest, dataset, log, params);
 }
 
 function stopForBudget(runDir: string, manifest: Manifest, blocked: BatchRecord, log: Log): Manifest {

@@ -11,6 +11,8 @@ import type { FormatName } from "../io/formats/index.ts";
 import { summarize } from "../run/totals.ts";
 import { exportHf, type Split } from "./export-hf.ts";
 import { samplesFile } from "../run/files.ts";
+import type { SampleResult } from "./judge.ts";
+import { exportDataset, lastStage, stagedSamples, usesOutcomes, type StageCounts } from "./stages.ts";
 import { checkDraws } from "../run/draws-file.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
@@ -23,11 +25,41 @@ export async function finish(
   checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: false }));
   manifest.state = "exporting";
   saveManifest(runDir, manifest);
-  const exported = await exportWithProgress(runDir, manifest, dataset, log);
+  const exported = await exportWithProgress(
+    runDir,
+    manifest,
+    dataset,
+    log,
+    stagedExport(runDir, manifest, dataset),
+  );
   manifest.state = "done";
   saveManifest(runDir, manifest);
   log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
   return manifest;
+}
+
+/**
+ * With stages, what an export writes: each sample's outcome after the last stage (kept ones,
+ * and with `--include-dropped` the others), every stage's fields; the counts go to the manifest.
+ */
+function stagedExport(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  { includeDropped = false }: { includeDropped?: boolean | undefined } = {},
+): { feed?: SampleFeed; exportAs?: Dataset } {
+  if (!usesOutcomes(manifest.config, dataset)) return {};
+  const counts: StageCounts = { kept: 0, dropped: {} };
+  const feed = stagedSamples(runDir, manifest, dataset, counts, { includeDropped });
+  const exportAs = exportDataset(dataset);
+  return {
+    // A dropped sample says what dropped it, in a column of its own.
+    exportAs: includeDropped ? { ...exportAs, fields: [...exportAs.fields, "dropped_by"] } : exportAs,
+    feed: async (add) => {
+      await feed(add);
+      manifest.stageCounts = counts;
+    },
+  };
 }
 
 /** Writes the CSVs; if that fails halfway, the manifest goes back to what it said before. */
@@ -41,9 +73,11 @@ async function exportWithProgress(
     feed,
     format,
     dedup,
+    exportAs = dataset,
   }: {
     output?: string | undefined;
-    feed?: SampleFeed;
+    exportAs?: Dataset;
+    feed?: SampleFeed | undefined;
     format?: FormatName | undefined;
     dedup?: Dedup | undefined;
   } = {},
@@ -51,7 +85,7 @@ async function exportWithProgress(
   const before = JSON.stringify(manifest);
   try {
     return await exportRun(runDir, manifest, {
-      dataset,
+      dataset: exportAs,
       save: () => saveManifest(runDir, manifest),
       onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
       onWait: log,
@@ -69,7 +103,22 @@ async function exportWithProgress(
 }
 
 function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
-  const { valid, reRequested, givenUp, costUsd: spent, standardUsd, reasoningEmpty } = summarize(manifest);
+  const {
+    valid,
+    reRequested,
+    givenUp,
+    costUsd: spent,
+    standardUsd,
+    reasoningEmpty,
+    kept,
+    dropped,
+  } = summarize(manifest);
+  const stages =
+    kept !== undefined
+      ? `; ${lastStage(manifest.config)} stages kept ${kept}${Object.entries(dropped ?? {})
+          .map(([why, n]) => `, dropped ${n} (${why})`)
+          .join("")}`
+      : "";
   const nothing =
     valid === 0
       ? ` — no answer was valid: \`synthai inspect ${manifest.id} --failed\` shows why`
@@ -78,7 +127,7 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
         : "";
   return (
     `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
-    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(standardUsd)})`}; ${reRequested} re-requested, ${givenUp} given up${reasoningEmpty ? ` (${reasoningEmpty} left empty by reasoning: raise --max-tokens or lower --reasoning-effort)` : ""}${nothing}`
+    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(standardUsd)})`}; ${reRequested} re-requested, ${givenUp} given up${reasoningEmpty ? ` (${reasoningEmpty} left empty by reasoning: raise --max-tokens or lower --reasoning-effort)` : ""}${stages}${nothing}`
   );
 }
 
@@ -92,6 +141,8 @@ export async function reexport(
     /** A Hugging Face folder instead of the output file. */
     hf?: { dir: string; splits: Split[] } | undefined;
     acceptChangedSpec?: boolean;
+    /** With stages: the dropped samples too, with what dropped them. */
+    includeDropped?: boolean;
     log: Log;
   },
 ): Promise<Manifest> {
@@ -102,13 +153,17 @@ export async function reexport(
     });
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     await checkDraws(runDir, manifest.chunks);
-    // One pass: each batch is judged again and its samples go straight on to the CSV.
-    const feed: SampleFeed = async (add) => {
-      for (const record of collectedRecords(manifest)) {
+    const judgeAgain = async (add?: (sample: SampleResult) => void) => {
+      for (const record of collectedRecords(manifest).filter((r) => r.requests)) {
         record.collected = (await collectBatch(runDir, manifest, record, dataset, add)).collected;
         noteFiles(runDir, manifest, [samplesFile(record)]);
       }
     };
+    // One pass: each batch is judged again and its samples go straight on to the CSV. With
+    // stages, every stage is judged again first, then each sample's outcome is exported.
+    const staged = stagedExport(runDir, manifest, dataset, options);
+    if (staged.feed) await judgeAgain();
+    const feed: SampleFeed = staged.feed ?? judgeAgain;
     if (options.hf) {
       const made = await exportHf(runDir, manifest, dataset, { ...options.hf, feed, dedup: options.dedup });
       saveManifest(runDir, manifest);
@@ -119,6 +174,7 @@ export async function reexport(
       return manifest;
     }
     const exported = await exportWithProgress(runDir, manifest, dataset, options.log, {
+      ...staged,
       output: options.output,
       feed,
       format: options.format,

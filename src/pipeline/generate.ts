@@ -18,10 +18,9 @@ import {
   type Manifest,
   type RunConfig,
 } from "../run/manifest.ts";
-import { datasetFingerprint, datasetOf, type Dataset, type Draw } from "../dataset/spec.ts";
+import { datasetOf, fingerprintDataset, type Dataset, type Draw } from "../dataset/spec.ts";
 import { keptValues, readInput } from "../dataset/input-file.ts";
 import type { Row } from "../dataset/inputs/index.ts";
-import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
@@ -32,6 +31,7 @@ import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
 import { build } from "./build-step.ts";
+import { checkStages, resolveStages } from "./stages.ts";
 
 export interface Connection {
   apiKey: string | undefined;
@@ -48,8 +48,8 @@ export async function generate(
   // With an input file, params.json is optional: parameters then only add to each row.
   const params = await loadParams(config.paramsFile, { optional: Boolean(options.input) });
   const dataset = await datasetOf(config);
-  const fingerprint = await datasetFingerprint(config);
-  if (fingerprint) config.datasetSha256 = fingerprint;
+  await fingerprintDataset(config);
+  resolveStages(config, dataset);
   let firstRows: Row[] = [];
   if (options.input) {
     const read = await readInput(options.input.path, options.input.perRow, options.input.keepColumns);
@@ -73,6 +73,9 @@ export async function generate(
   if (client) {
     await preflight(client, config.mode);
     await checkModel(client, config, options.log);
+    // A judge is often another model: each is asked about before anything is sent.
+    for (const model of new Set((config.stages ?? []).map((s) => s.model)))
+      if (model !== config.model) await checkModel(client, { ...config, model }, options.log);
   }
   warnAboutTokens(config, options.log);
   const id = newRunId(new Date());
@@ -177,7 +180,7 @@ async function checkInputs(
     rowOf,
   );
   const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling, rowOf(0));
-  checkPlaceholders(dataset, first);
+  checkStages(dataset, first, labelsOf(first));
   if (input) checkColumnsApart(input.columns, dataset, first);
   const columns = datasetColumns(dataset.fields, Object.keys(labelsOf(first)));
   checkFormatFits(config.output, config.format, dataset, columns);

@@ -24,6 +24,8 @@ export async function resume(
     keepRemote?: boolean;
     onDone?: string;
     topUp?: number;
+    /** --fill: a new limit on draws, for a run that stopped short of its target. */
+    maxDraws?: number;
   },
 ): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
@@ -32,6 +34,13 @@ export async function resume(
     if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
     if (options.keepRemote) config.keepRemote = true;
     if (options.onDone) config.onDone = options.onDone;
+    if (options.maxDraws !== undefined) {
+      if (!config.fill)
+        throw new UserError(`run ${manifest.id} was not made with --fill`, "leave --max-draws out");
+      config.fill.maxDraws = options.maxDraws;
+      // A filled run that stopped short at its old limit goes on drawing.
+      if (manifest.state === "done") manifest.state = "running";
+    }
     if (manifest.state === "done" && !options.topUp) {
       options.log(`run ${manifest.id} is already done`);
       return manifest;

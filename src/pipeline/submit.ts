@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { endpointFor } from "../api/endpoints/index.ts";
@@ -16,12 +16,18 @@ import { applyBatch } from "./wait.ts";
 export const REMOTE_TTL_SECONDS = 30 * 24 * 3600;
 const CREATE_TRIES = 6;
 
+/** `synthai-<run>-c0000-a1.jsonl`: the request file's own name (`s2-c0000-a1` in stage 2), after the run. */
 export function remoteFileName(runId: string, record: BatchRecord): string {
-  return `synthai-${runId}-c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.jsonl`;
+  return `synthai-${runId}-${basename(record.requestsFile)}`;
 }
 
 export function batchMetadata(runId: string, record: BatchRecord): Record<string, string> {
-  return { synthai_run: runId, synthai_chunk: String(record.chunk), synthai_attempt: String(record.attempt) };
+  return {
+    synthai_run: runId,
+    synthai_chunk: String(record.chunk),
+    synthai_attempt: String(record.attempt),
+    ...(record.stage ? { synthai_stage: String(record.stage) } : {}),
+  };
 }
 
 /** What this run sends to its provider: the preset's optional fields, less those refused before. */
@@ -103,7 +109,7 @@ export async function uploadRequests(
         // again on a redirect anyway, so refusing costs nothing and the upload stays in constant memory.
         { maxRetries: 0, fetchOptions: { redirect: "error" } },
       );
-      crashPoint("after-upload");
+      crashPoint("after-upload", record.stage ?? 1);
       return file.id;
     } catch (error) {
       // A service that takes no expiry on files gets the upload again without it, once.
@@ -178,7 +184,7 @@ export async function createBatch(
         },
         { maxRetries: 0 },
       );
-      crashPoint("after-create");
+      crashPoint("after-create", record.stage ?? 1);
       // Together answers {job: {…}, warning}; the batch is inside.
       const field = sending.provider.unwrapsCreate;
       return field ? ((batch as unknown as Record<string, Batch>)[field] ?? batch) : batch;
@@ -213,7 +219,11 @@ async function findBatch(
     for await (const batch of client.batches.list({ limit: 100 })) {
       if (batch.created_at < since - 300) break;
       const m = batch.metadata ?? {};
-      if (batch.input_file_id === record.fileId || Object.entries(metadata).every(([k, v]) => m[k] === v))
+      const sameStage = (m.synthai_stage ?? "1") === (metadata.synthai_stage ?? "1");
+      if (
+        batch.input_file_id === record.fileId ||
+        (sameStage && Object.entries(metadata).every(([k, v]) => m[k] === v))
+      )
         return batch;
     }
     return undefined;
@@ -249,7 +259,7 @@ export async function submit(
   applyBatch(record, batch);
   record.step = "submitted";
   save();
-  crashPoint("after-submit");
+  crashPoint("after-submit", record.stage ?? 1);
   log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);
 }
 

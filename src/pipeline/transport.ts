@@ -4,6 +4,7 @@
 import { directPrice, type Price } from "../api/pricing.ts";
 import { providerFor } from "../api/providers/index.ts";
 import type { BatchRecord, RunConfig } from "../run/manifest.ts";
+import { stageSettings } from "./stages.ts";
 
 export function sendsDirectly(config: RunConfig, record: BatchRecord): boolean {
   if (config.mode === "sync" || record.batchId === "sync") return true;
@@ -13,5 +14,6 @@ export function sendsDirectly(config: RunConfig, record: BatchRecord): boolean {
 
 /** The price of a file's requests: direct ones at the list price, batched ones at the run's batch price. */
 export function priceOf(config: RunConfig, record: BatchRecord): Price {
-  return sendsDirectly(config, record) ? directPrice(config) : config.price;
+  const price = stageSettings(config, record.stage).price;
+  return sendsDirectly(config, record) ? directPrice({ ...config, price }) : price;
 }

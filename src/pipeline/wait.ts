@@ -39,7 +39,7 @@ export async function poll(
     if (isFinished(record.status)) {
       record.step = "finished";
       save();
-      crashPoint("after-finished");
+      crashPoint("after-finished", record.stage ?? 1);
     }
   }
   return changed;

@@ -3,8 +3,13 @@ import { UserError } from "../errors.ts";
 import { sizeOf } from "../io/disk.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
 
-export function requestsFileName(chunk: number, attempt: number): string {
-  return `requests/c${String(chunk).padStart(4, "0")}-a${attempt}.jsonl`;
+/** `c0000-a1` for stage 1 (as run folders always named it), `s2-c0000-a1` for a later stage. */
+function batchName(chunk: number, attempt: number, stage = 1): string {
+  return `${stage > 1 ? `s${stage}-` : ""}c${String(chunk).padStart(4, "0")}-a${attempt}`;
+}
+
+export function requestsFileName(chunk: number, attempt: number, stage?: number): string {
+  return `requests/${batchName(chunk, attempt, stage)}.jsonl`;
 }
 
 export function drawsFileName(chunk: number): string {
@@ -12,11 +17,11 @@ export function drawsFileName(chunk: number): string {
 }
 
 export function resultsFile(record: BatchRecord, kind: "output" | "errors"): string {
-  return `results/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.${kind}.jsonl`;
+  return `results/${batchName(record.chunk, record.attempt, record.stage)}.${kind}.jsonl`;
 }
 
 export function samplesFile(record: BatchRecord): string {
-  return `samples/c${String(record.chunk).padStart(4, "0")}-a${record.attempt}.jsonl`;
+  return `samples/${batchName(record.chunk, record.attempt, record.stage)}.jsonl`;
 }
 
 /**
@@ -38,6 +43,7 @@ export function exportInputs(manifest: Manifest, { judgeAgain }: { judgeAgain: b
   const paths = new Set<string>();
   for (const record of collectedRecords(manifest)) {
     paths.add(manifest.chunks[record.chunk]!.drawsFile);
+    if (!record.requests) continue; // a stage with nothing to ask: no files
     if (!judgeAgain) {
       paths.add(samplesFile(record));
       continue;

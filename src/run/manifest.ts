@@ -40,6 +40,8 @@ const Collected = z.object({
 
 /** One Batch-API job: one chunk of samples at one attempt. */
 const BatchRecord = z.object({
+  /** The stage it belongs to, from 2 on (a judge, a rewrite); absent for stage 1, the generation. */
+  stage: z.number().int().min(2).optional(),
   chunk: z.number().int().nonnegative(),
   attempt: z.number().int().positive(),
   requestsFile: z.string(),
@@ -79,6 +81,18 @@ const Chunk = z.object({
   drawsFile: z.string(),
 });
 
+const Price = z.object({ input: z.number(), output: z.number(), cachedInput: z.number().optional() });
+
+/** A stage after the first, as the run resolved it: its prompt file (if not the spec's), model and price. */
+const StageConfig = z.object({
+  promptFile: z.string().optional(),
+  datasetSha256: z.string().optional(),
+  model: z.string(),
+  maxTokens: z.number().int().positive(),
+  reasoningEffort: z.enum(EFFORTS).optional(),
+  price: Price,
+});
+
 const Config = z.object({
   model: z.string(),
   samples: z.number().int().positive(),
@@ -108,7 +122,11 @@ const Config = z.object({
   maxTokens: z.number().int().positive(),
   temperature: z.number().optional(),
   budgetUsd: z.number().positive().optional(),
-  price: z.object({ input: z.number(), output: z.number(), cachedInput: z.number().optional() }),
+  price: Price,
+  /** --fill: draw more samples until `target` are kept after every stage, at most `maxDraws` in all. */
+  fill: z.object({ target: z.number().int().positive(), maxDraws: z.number().int().positive() }).optional(),
+  /** Stages 2, 3, …: each one more round of batches over the samples still kept. */
+  stages: z.array(StageConfig).optional(),
   /** --format: how the dataset's rows are written (io/formats); by the output's extension when absent. */
   format: z.enum(Object.keys(FORMATS) as [FormatName, ...FormatName[]]).optional(),
   /** The reasoning effort asked of a model that reasons. */
@@ -171,6 +189,8 @@ export const Manifest = z.object({
   canary: z.object({ costUsd: z.number(), refused: z.string().optional() }).optional(),
   /** Requests sent directly before the batch (--pilot), and what they cost. */
   pilot: z.object({ requests: z.number(), valid: z.number(), costUsd: z.number() }).optional(),
+  /** With stages: the samples kept after the last one, and those dropped, by stage and reason (as last exported). */
+  stageCounts: z.object({ kept: z.number(), dropped: z.record(z.string(), z.number()) }).optional(),
   /** Optional fields the service refused once: this run sends them no more. */
   refusedFields: z.array(z.enum(["metadata", "expiry"])).optional(),
 });
@@ -179,6 +199,7 @@ export type Manifest = z.infer<typeof Manifest>;
 export type RunConfig = z.infer<typeof Config>;
 export type BatchRecord = z.infer<typeof BatchRecord>;
 export type Chunk = z.infer<typeof Chunk>;
+export type StageConfig = z.infer<typeof StageConfig>;
 export type Export = z.infer<typeof Export>;
 export type Collected = z.infer<typeof Collected>;
 
@@ -315,9 +336,13 @@ export async function holdPoint(point: string): Promise<void> {
   while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
-/** Test-only: SYNTHAI_CRASH_AT=<point> makes the process die there, as `kill -9` would. */
-export function crashPoint(point: string): void {
-  if (process.env.SYNTHAI_CRASH_AT === point) {
+/**
+ * Test-only: SYNTHAI_CRASH_AT=<point> makes the process die there, as `kill -9` would;
+ * `<point>@s2` only in a batch of stage 2.
+ */
+export function crashPoint(point: string, stage?: number): void {
+  const at = process.env.SYNTHAI_CRASH_AT;
+  if (at === point || (stage !== undefined && at === `${point}@s${stage}`)) {
     process.kill(process.pid, "SIGKILL");
   }
 }

@@ -24,6 +24,18 @@ export interface RunSummary {
   reasoningTokens: number;
   state: string;
   reason?: string;
+  /** With stages: each one's requests (first attempts), valid answers, given up and cost. */
+  stages?: {
+    stage: number;
+    model: string;
+    requests: number;
+    valid: number;
+    givenUp: number;
+    costUsd: number;
+  }[];
+  /** With stages, as last exported: the samples kept after the last, and those dropped by stage and reason. */
+  kept?: number;
+  dropped?: Record<string, number>;
 }
 
 export function summarize(manifest: Manifest): RunSummary {
@@ -32,8 +44,13 @@ export function summarize(manifest: Manifest): RunSummary {
     const key = b.status ?? b.step;
     batches[key] = (batches[key] ?? 0) + 1;
   }
-  const sum = (pick: (c: NonNullable<Manifest["batches"][number]["collected"]>) => number) =>
-    manifest.batches.reduce((s, b) => s + (b.collected ? pick(b.collected) : 0), 0);
+  type Collected = NonNullable<Manifest["batches"][number]["collected"]>;
+  const sumOf = (records: Manifest["batches"], pick: (c: Collected) => number) =>
+    records.reduce((s, b) => s + (b.collected ? pick(b.collected) : 0), 0);
+  const sum = (pick: (c: Collected) => number) => sumOf(manifest.batches, pick);
+  // Samples are made in stage 1; later stages (a judge, a rewrite) ask about them again.
+  const generation = manifest.batches.filter((b) => (b.stage ?? 1) === 1);
+  const stageNumbers = [...new Set(manifest.batches.map((b) => b.stage ?? 1))].sort((a, b) => a - b);
   const { price, mode } = manifest.config;
   const cachedTokens = sum((c) => c.cachedTokens ?? 0);
   const batchesUsd = sum((c) => c.costUsd);
@@ -44,11 +61,30 @@ export function summarize(manifest: Manifest): RunSummary {
     createdAt: manifest.createdAt,
     model: manifest.config.model,
     asked: manifest.config.samples,
-    valid: sum((c) => c.ok),
-    givenUp: sum((c) => c.givenUp),
+    valid: sumOf(generation, (c) => c.ok),
+    givenUp: sumOf(generation, (c) => c.givenUp),
     // A sample asked again is in its chunk's second attempt, whatever later ones there were.
-    reRequested: manifest.batches.filter((b) => b.attempt === 2).reduce((s, b) => s + b.requests, 0),
-    reasoningEmpty: sum((c) => c.reasoning ?? 0),
+    reRequested: generation.filter((b) => b.attempt === 2).reduce((s, b) => s + b.requests, 0),
+    reasoningEmpty: sumOf(generation, (c) => c.reasoning ?? 0),
+    ...(stageNumbers.length > 1 || manifest.stageCounts
+      ? {
+          stages: stageNumbers.map((stage) => {
+            const records = manifest.batches.filter((b) => (b.stage ?? 1) === stage);
+            return {
+              stage,
+              model:
+                (stage > 1 ? manifest.config.stages?.[stage - 2]?.model : undefined) ?? manifest.config.model,
+              requests: records.filter((b) => b.attempt === 1).reduce((s, b) => s + b.requests, 0),
+              valid: sumOf(records, (c) => c.ok),
+              givenUp: sumOf(records, (c) => c.givenUp),
+              costUsd: sumOf(records, (c) => c.costUsd),
+            };
+          }),
+        }
+      : {}),
+    ...(manifest.stageCounts
+      ? { kept: manifest.stageCounts.kept, dropped: manifest.stageCounts.dropped }
+      : {}),
     batches,
     costUsd: spentUsd(manifest),
     standardUsd: batchesUsd / share + directUsd(manifest),

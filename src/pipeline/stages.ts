@@ -1,0 +1,398 @@
+// Stages: a run is a chain of rounds. Stage 1 is the generation; each later stage (a judge, a
+// rewrite) is one more round of batches over the samples its chunk still keeps, built from their
+// earlier answers as soon as that chunk's previous stage is collected (a slow chunk holds no other
+// back). What a sample is after stage k — kept or dropped, and its fields — is derived from the
+// run folder's samples files each time, never stored apart, so a crash leaves nothing to undo.
+import { rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { endpointFor } from "../api/endpoints/index.ts";
+import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
+import { priceFor } from "../api/pricing.ts";
+import { UserError } from "../errors.ts";
+import { withTokenCounter } from "../api/tokens.ts";
+import { holds, namesIn, parseCondition, type Condition } from "../dataset/condition.ts";
+import { checkPlaceholders } from "../dataset/prompt-file.ts";
+import { promptOf } from "../dataset/draw.ts";
+import { datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
+import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
+import type { Log } from "../io/log.ts";
+import type { DrawsLine } from "../run/draws-file.ts";
+import { requestsFileName, samplesFile, noteFiles } from "../run/files.ts";
+import {
+  crashPoint,
+  ensureDir,
+  saveManifest,
+  type BatchRecord,
+  type Chunk,
+  type Manifest,
+  type RunConfig,
+} from "../run/manifest.ts";
+import { customId, requestFor, toMessages } from "./build.ts";
+import type { SampleFeed } from "./export.ts";
+import type { SampleResult } from "./judge.ts";
+
+export const stageOf = (record: BatchRecord): number => record.stage ?? 1;
+
+export function lastStage(config: RunConfig): number {
+  return 1 + (config.stages?.length ?? 0);
+}
+
+/** How stage `stage` runs: its model, token limit, effort and price (the run's own for stage 1). */
+export function stageSettings(
+  config: RunConfig,
+  stage = 1,
+): Pick<RunConfig, "model" | "maxTokens" | "reasoningEffort" | "price"> {
+  const own = stage > 1 ? config.stages?.[stage - 2] : undefined;
+  return own ?? config;
+}
+
+/**
+ * Each later stage's model, tokens, effort and price as the run will use them: what its prompt
+ * file (or the spec) says, else the run's own; checked as the run's own are, before anything is built.
+ */
+export function resolveStages(config: RunConfig, dataset: Dataset): void {
+  const stages = dataset.stages ?? [];
+  if (!stages.length) return;
+  config.stages = stages.map((stage, i) => {
+    const recorded = config.stages?.[i];
+    const model = stage.model ?? config.model;
+    const info = modelInfo(model);
+    const effort = stage.reasoningEffort ?? (model === config.model ? config.reasoningEffort : undefined);
+    if (effort !== undefined && !(EFFORTS as readonly string[]).includes(effort))
+      throw new UserError(
+        `${datasetSource(stage as Dataset)}: reasoning_effort "${effort}" is not one of ${EFFORTS.join(", ")}`,
+        "give one of them, or leave it out",
+      );
+    const reasoningEffort = (effort as Effort | undefined) ?? (info ? cheapestEffort(info) : undefined);
+    checkRequestShape(model, {
+      ...(reasoningEffort ? { effort: reasoningEffort } : {}),
+      ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
+    });
+    return {
+      ...(recorded?.promptFile ? { promptFile: recorded.promptFile } : {}),
+      ...(recorded?.datasetSha256 ? { datasetSha256: recorded.datasetSha256 } : {}),
+      model,
+      maxTokens: stage.maxTokens ?? config.maxTokens,
+      ...(reasoningEffort ? { reasoningEffort } : {}),
+      price:
+        model === config.model ? config.price : priceFor(model, config.mode ?? "batch", {}, config.provider),
+    };
+  });
+}
+
+/**
+ * Before anything is built: each stage's placeholders, `keep` and `when` name only what exists
+ * by then — the first sample's labels (input columns, parameters, generated values) and the
+ * fields of the stages before (and, for `keep`, its own).
+ */
+export function checkStages(dataset: Dataset, first: Draw, labels: Record<string, string>): void {
+  const last = 1 + (dataset.stages?.length ?? 0);
+  const known = new Set(Object.keys(labels));
+  for (let stage = 1; stage <= last; stage++) {
+    const own = datasetOfStage(dataset, stage) as Dataset & Stage;
+    const fieldsSoFar = Object.fromEntries([...known].filter((n) => !(n in labels)).map((n) => [n, "x"]));
+    if (stage > 1) checkPlaceholders(own, { params: {}, values: labels, fields: fieldsSoFar });
+    else checkPlaceholders(own, first);
+    const { keep, when } = conditionsOf(dataset, stage);
+    const check = (condition: Condition | undefined, what: string, names: Set<string>) => {
+      const unknown =
+        condition && namesIn(condition).find((n) => !names.has(n) && !names.has(n.split(".").at(-1)!));
+      if (unknown)
+        throw new UserError(
+          `${datasetSource(own)}: ${what} names "${unknown}", which nothing before it gives`,
+          `it can use ${[...names].join(", ")}`,
+        );
+    };
+    check(when, "when", known);
+    for (const field of own.fields) known.add(field);
+    check(keep, "keep", known);
+  }
+}
+
+/** The dataset (fields, prompt, parser) of stage `stage`. */
+export function datasetOfStage(dataset: Dataset, stage = 1): Dataset {
+  if (stage === 1) return dataset;
+  const own = dataset.stages?.[stage - 2];
+  if (!own) throw new Error(`the run has no stage ${stage}`);
+  return own as Dataset;
+}
+
+/** Every field an export writes: the first stage's, then each new name a later stage adds. */
+export function exportDataset(dataset: Dataset): Dataset {
+  if (!dataset.stages?.length) return dataset;
+  const fields = [...dataset.fields];
+  const properties: Record<string, unknown> = { ...(dataset.schema?.properties ?? {}) };
+  for (const stage of dataset.stages) {
+    for (const field of stage.fields) if (!fields.includes(field)) fields.push(field);
+    Object.assign(properties, stage.schema?.properties ?? {});
+  }
+  return { ...dataset, fields, schema: { type: "object", properties } };
+}
+
+/** A stage's conditions, parsed once. */
+interface Conditions {
+  keep?: Condition | undefined;
+  when?: Condition | undefined;
+}
+
+function conditionsOf(dataset: Dataset, stage: number): Conditions {
+  const own = datasetOfStage(dataset, stage) as Dataset & Stage;
+  const where = `${datasetSource(own)}`;
+  return {
+    ...(own.keep ? { keep: parseCondition(own.keep, `${where}: keep`) } : {}),
+    ...(stage > 1 && own.when ? { when: parseCondition(own.when, `${where}: when`) } : {}),
+  };
+}
+
+/** What a sample is after the stages so far. */
+export interface SampleOutcome {
+  /** Its first valid stage-1 answer (metrics, labels), if any. */
+  first?: SampleResult;
+  fields: Record<string, string>;
+  /** Why it went no further: `stage 2: not valid`, `stage 2: keep Score >= 4`. */
+  droppedBy?: string;
+  /** What every answer for it cost, in every stage and attempt. */
+  costUsd: number;
+}
+
+/**
+ * Every sample of a chunk after stages 1..`upTo`, in sample order, from the samples files of
+ * its collected batches. A stage's `when` decides which samples it asked; `keep` then drops.
+ */
+export async function outcomesOf(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  chunk: Chunk,
+  upTo: number,
+  labels: Record<string, string>[],
+): Promise<SampleOutcome[]> {
+  const outcomes: SampleOutcome[] = Array.from({ length: chunk.samples }, () => ({ fields: {}, costUsd: 0 }));
+  for (let stage = 1; stage <= upTo; stage++) {
+    const valid: (SampleResult | undefined)[] = new Array(chunk.samples);
+    const records = manifest.batches
+      .filter((b) => b.chunk === chunk.index && stageOf(b) === stage && b.step === "collected" && b.requests)
+      .sort((a, b) => a.attempt - b.attempt);
+    for (const record of records)
+      for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
+        const at = result.sample - 1 - chunk.firstSample;
+        const outcome = outcomes[at];
+        if (!outcome) continue;
+        outcome.costUsd += result.cost_usd;
+        if (result.status === "ok" && !valid[at]) valid[at] = result;
+      }
+    const { keep, when } = conditionsOf(dataset, stage);
+    for (const [at, outcome] of outcomes.entries()) {
+      if (outcome.droppedBy) continue;
+      const view = () => ({ ...labels[at], ...outcome.fields });
+      if (stage > 1 && when && !holds(when, lookupIn(view()))) continue; // passes through unchanged
+      const answer = valid[at];
+      if (!answer) {
+        outcome.droppedBy = `stage ${stage}: no valid answer`;
+        continue;
+      }
+      if (stage === 1) outcome.first = answer;
+      Object.assign(outcome.fields, answer.fields);
+      if (keep && !holds(keep, lookupIn(view())))
+        outcome.droppedBy = `stage ${stage}: keep ${(datasetOfStage(dataset, stage) as Stage).keep}`;
+    }
+  }
+  return outcomes;
+}
+
+/** Looks a name up in a sample's values; `Call.Attitude` also finds a parameter by its bare name. */
+export function lookupIn(view: Record<string, unknown>): (name: string) => unknown {
+  return (name) => view[name] ?? view[name.split(".").at(-1)!];
+}
+
+async function labelsOfChunk(runDir: string, chunk: Chunk): Promise<Record<string, string>[]> {
+  const labels: Record<string, string>[] = [];
+  for await (const draw of readJsonl<DrawsLine>(join(runDir, chunk.drawsFile))) labels.push(draw.labels);
+  return labels;
+}
+
+/**
+ * Builds each chunk's next stage once its previous one is wholly collected (every attempt):
+ * the request file of the samples still kept for which the stage's `when` holds. Safe to run
+ * at any time and again after a crash: a stage is built once its record is in the manifest,
+ * and the file is written whole under a temp name first.
+ */
+export async function buildNextStages(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  log: Log,
+): Promise<void> {
+  const last = lastStage(manifest.config);
+  if (last === 1) return;
+  for (const chunk of manifest.chunks)
+    for (let stage = 2; stage <= last; stage++) {
+      const mine = (k: number) => manifest.batches.filter((b) => b.chunk === chunk.index && stageOf(b) === k);
+      if (mine(stage).length) continue;
+      const before = mine(stage - 1);
+      if (!before.length || before.some((b) => b.step !== "collected")) break;
+      const record = await buildStage(runDir, manifest, dataset, chunk, stage);
+      crashPoint("stage-built", stage);
+      manifest.batches.push(record);
+      if (record.requests) noteFiles(runDir, manifest, [record.requestsFile]);
+      saveManifest(runDir, manifest);
+      log(
+        `stage ${stage}, chunk ${chunk.index + 1}: ${record.requests} of ${chunk.samples} samples to ${datasetSource(datasetOfStage(dataset, stage))}`,
+      );
+    }
+}
+
+async function buildStage(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  chunk: Chunk,
+  stage: number,
+): Promise<BatchRecord> {
+  const { config } = manifest;
+  const labels = await labelsOfChunk(runDir, chunk);
+  const outcomes = await outcomesOf(runDir, manifest, dataset, chunk, stage - 1, labels);
+  const own = datasetOfStage(dataset, stage);
+  const { when } = conditionsOf(dataset, stage);
+  const { model, maxTokens, reasoningEffort, price } = stageSettings(config, stage);
+  const stageConfig: RunConfig = { ...config, model, maxTokens, price };
+  if (reasoningEffort) stageConfig.reasoningEffort = reasoningEffort;
+  else delete stageConfig.reasoningEffort;
+  const endpoint = endpointFor(config.endpoint);
+  const requestsFile = requestsFileName(chunk.index, 1, stage);
+  await ensureDir(join(runDir, "requests"));
+  const tmp = join(runDir, `${requestsFile}.tmp`);
+  const writer = new JsonlWriter(tmp);
+  const promptTokens = await withTokenCounter(async (counter) => {
+    for (const [at, outcome] of outcomes.entries()) {
+      if (outcome.droppedBy) continue;
+      const values = { ...labels[at]!, ...outcome.fields };
+      if (when && !holds(when, lookupIn(values))) continue;
+      const index = chunk.firstSample + at;
+      const draw: Draw = { params: {}, values: labels[at]!, fields: outcome.fields };
+      const request = requestFor(
+        stageConfig,
+        customId(index, config.samples),
+        toMessages(promptOf(own, draw, index)),
+        own.schema,
+      );
+      writer.write(request);
+      await counter.add(endpoint.prompt(request.body));
+    }
+    return counter.tally();
+  });
+  writer.close();
+  const base = { stage, chunk: chunk.index, attempt: 1, requestsFile, requests: writer.lines, promptTokens };
+  if (writer.lines === 0) {
+    // Nothing to ask: the stage is done for this chunk, with nothing sent or spent.
+    await rm(tmp, { force: true });
+    return { ...base, step: "collected", collected: emptyCollected() };
+  }
+  await rename(tmp, join(runDir, requestsFile));
+  return { ...base, step: "pending" };
+}
+
+function emptyCollected(): NonNullable<BatchRecord["collected"]> {
+  return {
+    ok: 0,
+    malformed: 0,
+    failed: 0,
+    truncated: 0,
+    reasoning: 0,
+    missing: 0,
+    retry: 0,
+    givenUp: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    costUsd: 0,
+  };
+}
+
+/** Kept and dropped samples of a run, by stage and reason, as the last export counted them. */
+export interface StageCounts {
+  kept: number;
+  dropped: Record<string, number>;
+}
+
+/**
+ * The export's samples for a run with stages: each chunk's samples after the last stage, in
+ * sample order, with every stage's fields (a later field of the same name replacing an
+ * earlier one); a dropped one only with `includeDropped`, marked with what dropped it.
+ */
+export function stagedSamples(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  counts: StageCounts,
+  {
+    includeDropped = false,
+    // --fill makes exactly its target: samples kept past it (a round draws a little more) wait.
+    limit = manifest.config.fill?.target ?? Infinity,
+  }: { includeDropped?: boolean; limit?: number } = {},
+): SampleFeed {
+  const last = lastStage(manifest.config);
+  return async (add) => {
+    for (const chunk of manifest.chunks) {
+      const labels = await labelsOfChunk(runDir, chunk);
+      const outcomes = await outcomesOf(runDir, manifest, dataset, chunk, last, labels);
+      for (const outcome of outcomes) {
+        if (!outcome.droppedBy && counts.kept >= limit) outcome.droppedBy = "beyond --fill's target";
+        if (outcome.droppedBy)
+          counts.dropped[outcome.droppedBy] = (counts.dropped[outcome.droppedBy] ?? 0) + 1;
+        else counts.kept++;
+        if (!outcome.first || (outcome.droppedBy && !includeDropped)) continue;
+        add({
+          ...outcome.first,
+          fields: includeDropped
+            ? { ...outcome.fields, dropped_by: outcome.droppedBy ?? "" }
+            : outcome.fields,
+          cost_usd: outcome.costUsd,
+        });
+      }
+    }
+  };
+}
+
+/** Whether a run's export reads each sample's outcome (stages, a `keep`, --fill), not its answers as they are. */
+export function usesOutcomes(config: RunConfig, dataset: Dataset): boolean {
+  return lastStage(config) > 1 || Boolean(config.fill) || Boolean(dataset.keep);
+}
+
+/** How many samples are kept after every stage, over the whole run. */
+export async function keptCount(runDir: string, manifest: Manifest, dataset: Dataset): Promise<number> {
+  const counts: StageCounts = { kept: 0, dropped: {} };
+  await stagedSamples(runDir, manifest, dataset, counts, { limit: Infinity })(() => {});
+  return counts.kept;
+}
+
+/**
+ * --fill: once every drawn sample has been through every stage, draws more (from where the
+ * random stream stopped, never an old draw again) if fewer than the target are kept: as many as
+ * the keep rate so far says are needed, and a tenth more, within --max-draws. Returns how many
+ * it adds (0: the run is complete, or may draw no more).
+ */
+export async function samplesToDraw(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  log: Log,
+): Promise<number> {
+  const { fill, samples } = manifest.config;
+  if (!fill) return 0;
+  const kept = await keptCount(runDir, manifest, dataset);
+  if (kept >= fill.target) return 0;
+  if (samples >= fill.maxDraws) {
+    log(
+      `--fill: ${kept} of ${fill.target} kept after ${samples} draws, the --max-draws limit; ` +
+        `\`synthai resume ${manifest.id} --max-draws N\` draws more`,
+    );
+    return 0;
+  }
+  const rate = Math.max(kept / samples, 0.05);
+  const wanted = Math.ceil(((fill.target - kept) / rate) * 1.1);
+  const count = Math.min(fill.maxDraws - samples, Math.max(wanted, 1));
+  log(`--fill: ${kept} of ${fill.target} kept so far (${Math.round(rate * 100)}%); drawing ${count} more`);
+  return count;
+}

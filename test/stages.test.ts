@@ -1,0 +1,212 @@
+// Stages: a judge, a rewrite, exactly N that pass — each a round of batches with the same
+// guarantees as the generation (nothing sent twice, nothing lost, cost once, resume anywhere).
+import { readFile, readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import {
+  ROOT,
+  expectOneLineError,
+  onlyRunDir,
+  readCsv,
+  readJsonlFile,
+  readManifest,
+  runCli,
+  tempDir,
+  useFake,
+} from "./helpers.ts";
+
+const server = useFake();
+const EXAMPLE = join(ROOT, "examples", "judged-calls");
+const fast = ["--poll-interval", "0.02", "-j", join(EXAMPLE, "params.json"), "-p", "calls.csv"];
+const write = ["--prompt", join(EXAMPLE, "write.md")];
+
+/** Batch prices per 1M tokens (half the list price) of the models the stages use. */
+const BATCH_PRICE: Record<string, [number, number]> = {
+  "gpt-6-luna": [0.05, 0.25],
+  "gpt-6.1-terra": [0.5, 2.5],
+};
+
+/** What the service billed for every batch, at its model's batch price, and for direct requests (the canary) at list. */
+function billedUsd(): number {
+  return server.fake.batches.reduce((s, b) => {
+    const [input, output] = BATCH_PRICE[b.batch.model]!;
+    return (
+      s + ((b.batch.usage?.input_tokens ?? 0) * input + (b.batch.usage?.output_tokens ?? 0) * output) / 1e6
+    );
+  }, 0);
+}
+
+/** The judge of the example with its own keep. */
+async function judgeKeeping(cwd: string, keep: string): Promise<string[]> {
+  const text = await readFile(join(EXAMPLE, "judge.md"), "utf8");
+  await writeFile(join(cwd, "judge.md"), text.replace(/^keep: .*$/m, `keep: ${keep}`));
+  return ["--prompt", join(cwd, "judge.md")];
+}
+
+async function expectExactStagedRun(cwd: string, keep: (row: Record<string, string>) => boolean) {
+  const runDir = await onlyRunDir(cwd);
+  const manifest = await readManifest(runDir);
+  expect(manifest.state).toBe("done");
+  const rows = await readCsv(join(cwd, "calls.csv"));
+  expect(rows.length).toBe(manifest.stageCounts.kept);
+  expect(new Set(rows.map((r) => r.sample_id)).size).toBe(rows.length);
+  for (const row of rows) expect(keep(row), JSON.stringify(row)).toBe(true);
+  // One batch on the service per stage, chunk and attempt with something to ask; no upload twice.
+  const sent = manifest.batches.filter((b: any) => b.requests > 0);
+  expect(server.fake.batchesCreated).toBe(sent.length);
+  expect(new Set(server.fake.uploads).size).toBe(server.fake.uploads.length);
+  const spent = manifest.batches.reduce((s: number, b: any) => s + (b.collected?.costUsd ?? 0), 0);
+  expect(spent).toBeCloseTo(billedUsd(), 12);
+  return { manifest, rows, runDir };
+}
+
+describe("stages", () => {
+  test("--prompt write.md --prompt judge.md: the judge reads each answer, on its own model; every row passes its keep", async () => {
+    const url = await server.start({ seed: 7 });
+    const cwd = await tempDir();
+    const judge = await judgeKeeping(cwd, "Score >= 4");
+    const result = await runCli([...write, ...judge, "-n", "40", "-b", "2", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      /done: \d+ of 40 samples .*; 2 stages kept \d+, dropped \d+ \(stage 2: keep Score >= 4\)/,
+    );
+    const { rows, runDir, manifest } = await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 4);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(40);
+    expect(Object.keys(rows[0]!)).toEqual([
+      "index",
+      "Call",
+      "Summary",
+      "Score",
+      "Critique",
+      "Attitude",
+      "Conversation",
+      "Problem",
+      "Solved",
+      "Manner",
+      "Extension",
+      "sample_id",
+    ]);
+    // The judge's requests carry the first stage's answers, and go to the judge's model.
+    const answers = new Map<string, string>();
+    for (const file of ["c0000-a1.jsonl", "c0001-a1.jsonl"])
+      for (const s of await readJsonlFile(join(runDir, "samples", file)))
+        answers.set(s.custom_id, s.fields.Call);
+    const judged = [
+      ...(await readJsonlFile(join(runDir, "requests", "s2-c0000-a1.jsonl"))),
+      ...(await readJsonlFile(join(runDir, "requests", "s2-c0001-a1.jsonl"))),
+    ];
+    expect(judged).toHaveLength(40);
+    for (const request of judged) {
+      expect(request.body.model).toBe("gpt-6.1-terra");
+      expect(request.body.messages.at(-1).content).toContain(answers.get(request.custom_id));
+    }
+    expect(manifest.config.stages[0]).toMatchObject({ model: "gpt-6.1-terra", maxTokens: 300 });
+    const status = await runCli(["status", manifest.id], { cwd });
+    expect(status.stdout).toMatch(/stage 2 \(gpt-6\.1-terra\): 40 asked, 40 valid/);
+    expect(status.stdout).toMatch(
+      new RegExp(`kept ${rows.length}; dropped \\d+ \\(stage 2: keep Score >= 4\\)`),
+    );
+    // --include-dropped adds the dropped ones, each saying what dropped it.
+    const all = await runCli(["export", manifest.id, "-p", "all.csv", "--include-dropped"], { cwd });
+    expect(all.code, all.stderr).toBe(0);
+    const everyRow = await readCsv(join(cwd, "all.csv"));
+    expect(everyRow).toHaveLength(40);
+    for (const row of everyRow)
+      expect(row.dropped_by).toBe(Number(row.Score) >= 4 ? "" : "stage 2: keep Score >= 4");
+  });
+
+  for (const point of [
+    "stage-built@s2",
+    "after-create@s2",
+    "after-submit@s2",
+    "after-finished@s2",
+    "after-collect@s2",
+  ])
+    test(`kill -9 inside stage 2 (${point}): resume sends no batch twice and counts the cost once`, async () => {
+      const url = await server.start({ seed: 5, malformedRate: 0.1 });
+      const cwd = await tempDir();
+      const judge = await judgeKeeping(cwd, "Score >= 3");
+      const args = [...write, ...judge, "-n", "30", "-b", "3", "--base-url", url, ...fast];
+      const killed = await runCli(args, { cwd, env: { SYNTHAI_CRASH_AT: point } });
+      expect(killed.signal).toBe("SIGKILL");
+      const { id } = await readManifest(await onlyRunDir(cwd));
+      const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 3);
+    });
+
+  test("--fill -n 20 ends with exactly 20 kept rows, drawing new samples (never an old one) until there are", async () => {
+    const url = await server.start({ seed: 3 });
+    const cwd = await tempDir();
+    const judge = await judgeKeeping(cwd, "Score >= 4");
+    const result = await runCli([...write, ...judge, "-n", "20", "--fill", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/--fill: \d+ of 20 kept so far \(\d+%\); drawing \d+ more/);
+    const { rows, manifest } = await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 4);
+    expect(rows).toHaveLength(20);
+    expect(manifest.config.samples).toBeGreaterThan(20);
+    // New draws continue the stream: sample ids are each sample's own, none twice.
+    expect(new Set(manifest.chunks.map((c: any) => c.firstSample)).size).toBe(manifest.chunks.length);
+  });
+
+  test("--fill stops at --max-draws, says how many it kept (exit 4), and resume --max-draws goes on", async () => {
+    const url = await server.start({ seed: 3 });
+    const cwd = await tempDir();
+    const judge = await judgeKeeping(cwd, "Score >= 5");
+    const result = await runCli(
+      [...write, ...judge, "-n", "20", "--fill", "--max-draws", "25", "--base-url", url, ...fast],
+      { cwd },
+    );
+    expect(result.stderr).toMatch(/--fill: (\d+) of 20 kept after 25 draws, the --max-draws limit/);
+    expect(result.code).toBe(4);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    expect(manifest.config.samples).toBe(25);
+    expect(await readCsv(join(cwd, "calls.csv"))).toHaveLength(manifest.stageCounts.kept);
+    // A higher limit goes on from there, and the run's rows are written again, now all 20.
+    const resumed = await runCli(["resume", manifest.id, "--max-draws", "400", "--base-url", url], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const { rows } = await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 5);
+    expect(rows).toHaveLength(20);
+  });
+
+  test.each([
+    [
+      "keep: Verdict >= 4",
+      /judge\.md: keep names "Verdict", which nothing before it gives — it can use Attitude, .*Score, Critique/,
+    ],
+    ["keep: Score >=", /judge\.md: keep: "Score >=" is not a condition \(it ends too soon\)/],
+    ["when: Score > 2", /judge\.md: when names "Score", which nothing before it gives/],
+  ])("%s is one line before anything is built", async (line, message) => {
+    const cwd = await tempDir();
+    const text = (await readFile(join(EXAMPLE, "judge.md"), "utf8")).replace(/^keep: .*$/m, line);
+    await writeFile(join(cwd, "judge.md"), text);
+    const result = await runCli([...write, "--prompt", "judge.md", "--dry-run", ...fast], { cwd });
+    expect(result.code).toBe(2);
+    expectOneLineError(result.stderr, message);
+    expect(await readdir(cwd)).toEqual(["judge.md"]);
+  });
+
+  test("examples/judged-calls: write, judge on another model, rewrite the weak ones, --fill", async () => {
+    const url = await server.start({ seed: 11, malformedRate: 0.1 });
+    const cwd = await tempDir();
+    const prompts = ["write.md", "judge.md", "rewrite.md"].flatMap((f) => ["--prompt", join(EXAMPLE, f)]);
+    const result = await runCli([...prompts, "-n", "30", "--fill", "--base-url", url, ...fast], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    const { rows, runDir } = await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 2);
+    expect(rows).toHaveLength(30);
+    // A weak call was rewritten: its row holds the rewrite's Call, not the draft's.
+    const rewrites = new Map<string, string>();
+    for (const file of await readdir(join(runDir, "samples")))
+      if (file.startsWith("s3-"))
+        for (const s of await readJsonlFile(join(runDir, "samples", file)))
+          if (s.status === "ok" && !rewrites.has(s.custom_id)) rewrites.set(s.custom_id, s.fields.Call);
+    const rewritten = rows.filter((r) => Number(r.Score) < 4);
+    expect(rewritten.length).toBeGreaterThan(0);
+    for (const row of rewritten) expect(row.Call).toBe(rewrites.get(row.sample_id!));
+  });
+});
