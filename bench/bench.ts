@@ -177,6 +177,45 @@ async function pipeline(samples: number, baseURL: string): Promise<Measure> {
   );
 }
 
+const stagedSize = Number(process.env.BENCH_STAGED ?? 20_000);
+const JUDGED = here("../examples/judged-calls");
+const stageCosts: string[] = [];
+
+/** A run of two stages (examples/judged-calls: write, then a judge on another model that keeps Score >= 2): each stage's cost per kept sample. */
+async function stagedPipeline(samples: number, baseURL: string): Promise<Measure> {
+  const dir = join(work, `staged${samples}`);
+  await mkdir(dir, { recursive: true });
+  const m = await measure(
+    "pipeline, write + judge",
+    samples,
+    [
+      ...SYNTHAI,
+      "generate",
+      ...["--prompt", join(JUDGED, "write.md"), "--prompt", join(JUDGED, "judge.md")],
+      ...["-n", String(samples), "-b", "4", "-j", join(JUDGED, "params.json"), "--seed", "1"],
+      ...["--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv"), "--base-url", baseURL],
+      ...["--poll-interval", "0.5"],
+    ],
+    { OPENAI_API_KEY: "bench-key" },
+  );
+  const manifest = JSON.parse(
+    await readFile(join(await onlyRun(join(dir, "runs")), "manifest.json"), "utf8"),
+  );
+  const kept: number = manifest.stageCounts.kept;
+  for (const stage of [1, 2]) {
+    const records = manifest.batches.filter((b: { stage?: number }) => (b.stage ?? 1) === stage);
+    const usd = records.reduce(
+      (s: number, b: { collected?: { costUsd: number } }) => s + (b.collected?.costUsd ?? 0),
+      0,
+    );
+    const model = stage === 1 ? manifest.config.model : manifest.config.stages[0].model;
+    stageCosts.push(
+      `| ${stage} | ${model} | ${records.reduce((s: number, b: { requests: number }) => s + b.requests, 0)} | $${usd.toFixed(4)} | ${kept} | $${((usd / kept) * 1000).toFixed(4)} |`,
+    );
+  }
+  return m;
+}
+
 const server = spawn(process.execPath, [here("./fake-server.ts")], { stdio: ["ignore", "pipe", "inherit"] });
 try {
   const [baseURL] = await createInterface({ input: server.stdout! })
@@ -219,6 +258,9 @@ try {
     { OPENAI_API_KEY: "bench-key" },
   );
   rows.push({ m: full, baseline: fullBase, cpu: true });
+
+  process.stderr.write(`two stages, ${stagedSize} samples against the fake server\n`);
+  rows.push({ m: await stagedPipeline(stagedSize, baseURL!), cpu: true });
 } finally {
   server.kill();
 }
@@ -238,3 +280,13 @@ const table = [
   ),
 ];
 console.log(table.join("\n"));
+console.log(
+  [
+    "",
+    `Each stage's cost per kept sample (${stagedSize} samples, the example's judge keeps Score >= 2; the fake's prices and token counts):`,
+    "",
+    "| stage | model | requests | cost | kept | cost per 1,000 kept |",
+    "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ...stageCosts,
+  ].join("\n"),
+);

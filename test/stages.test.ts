@@ -105,10 +105,19 @@ describe("stages", () => {
     }
     expect(manifest.config.stages[0]).toMatchObject({ model: "gpt-6.1-terra", maxTokens: 300 });
     const status = await runCli(["status", manifest.id], { cwd });
-    expect(status.stdout).toMatch(/stage 2 \(gpt-6\.1-terra\): 40 asked, 40 valid/);
+    expect(status.stdout).toMatch(/stage 2: gpt-6\.1-terra: 40 asked, 40 valid, 0 given up, \$0\.\d+/);
     expect(status.stdout).toMatch(
-      new RegExp(`kept ${rows.length}; dropped \\d+ \\(stage 2: keep Score >= 4\\)`),
+      new RegExp(`kept: ${rows.length}; dropped \\d+ \\(stage 2: keep Score >= 4\\)`),
     );
+    // The report and the dataset card show each stage too.
+    expect((await runCli(["report", manifest.id], { cwd })).code).toBe(0);
+    expect(await readFile(join(runDir, "report.html"), "utf8")).toMatch(/stage 2.*gpt-6\.1-terra: 40 asked/s);
+    const hf = await runCli(["export", manifest.id, "--hf", "hf"], { cwd });
+    expect(hf.code, hf.stderr).toBe(0);
+    const card = await readFile(join(cwd, "hf", "README.md"), "utf8");
+    expect(card).toMatch(/\| stage 2 \| gpt-6\.1-terra: 40 asked, 40 valid/);
+    expect(card).toMatch(new RegExp(`\\| kept \\| ${rows.length}; dropped`));
+    expect(card).toMatch(/\| `Score` \| /);
     // --include-dropped adds the dropped ones, each saying what dropped it.
     const all = await runCli(["export", manifest.id, "-p", "all.csv", "--include-dropped"], { cwd });
     expect(all.code, all.stderr).toBe(0);
@@ -189,6 +198,51 @@ describe("stages", () => {
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr, message);
     expect(await readdir(cwd)).toEqual(["judge.md"]);
+  });
+
+  test("a spec module declares the same stages in code", async () => {
+    const url = await server.start({ seed: 2 });
+    const cwd = await tempDir();
+    await writeFile(
+      join(cwd, "judged.ts"),
+      `import { defineDataset } from ${JSON.stringify(join(ROOT, "src", "spec.ts"))};
+export default defineDataset({
+  fields: ["Call", "Summary"],
+  prompt: ({ params }) => \`Write a call about \${params.Call!.Problem}. Write [Call] then [Summary].\`,
+  stages: [
+    {
+      fields: ["Verdict"],
+      prompt: ({ fields }) => \`Is this call good or bad? \${fields!.Call}\`,
+      schema: {
+        type: "object",
+        properties: { Verdict: { type: "string", enum: ["good", "bad"] } },
+        required: ["Verdict"],
+        additionalProperties: false,
+      },
+      keep: 'Verdict == "good"',
+    },
+  ],
+});
+`,
+    );
+    const result = await runCli(["--spec", "judged.ts", "-n", "24", "--base-url", url, ...fast], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    const { rows } = await expectExactStagedRun(cwd, (r) => r.Verdict === "good");
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThan(24);
+  });
+
+  test("--dry-run's estimate covers every stage's worst case, at each stage's model", async () => {
+    const cwd = await tempDir();
+    const prompts = ["write.md", "judge.md", "rewrite.md"].flatMap((f) => ["--prompt", join(EXAMPLE, f)]);
+    const result = await runCli([...prompts, "-n", "10", "--dry-run", ...fast], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      /stage 2 \(gpt-6\.1-terra\): at most 10 requests, \d+ prompt tokens and 3000 completion tokens → at most \$0\.\d+/,
+    );
+    expect(result.stderr).toMatch(
+      /stage 3 \(gpt-6-luna\): at most 10 requests, \d+ prompt tokens and 10240 completion tokens/,
+    );
   });
 
   test("examples/judged-calls: write, judge on another model, rewrite the weak ones, --fill", async () => {

@@ -8,7 +8,7 @@ import matter from "gray-matter";
 import { UserError } from "../errors.ts";
 import { FORMATS, type ColumnType, type RowWriter } from "../io/formats/index.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { summarize } from "../run/totals.ts";
+import { stageRows, summarize } from "../run/totals.ts";
 import type { Manifest } from "../run/manifest.ts";
 import type { Dataset } from "../dataset/spec.ts";
 import {
@@ -203,6 +203,7 @@ function datasetCard(
     ["max tokens", String(config.maxTokens)],
     ["samples asked", String(config.samples)],
     ["valid", String(summary.valid)],
+    ...stageRows(summary),
     ...(made.duplicates
       ? ([["duplicates left out", `${made.duplicates.exact} exact, ${made.duplicates.near} near`]] as [
           string,

@@ -165,7 +165,11 @@ export async function reexport(
     if (staged.feed) await judgeAgain();
     const feed: SampleFeed = staged.feed ?? judgeAgain;
     if (options.hf) {
-      const made = await exportHf(runDir, manifest, dataset, { ...options.hf, feed, dedup: options.dedup });
+      const made = await exportHf(runDir, manifest, staged.exportAs ?? dataset, {
+        ...options.hf,
+        feed,
+        dedup: options.dedup,
+      });
       saveManifest(runDir, manifest);
       const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
       options.log(

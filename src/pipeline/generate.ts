@@ -31,7 +31,7 @@ import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
 import { build } from "./build-step.ts";
-import { checkStages, resolveStages } from "./stages.ts";
+import { checkStages, resolveStages, stagesEstimate } from "./stages.ts";
 
 export interface Connection {
   apiKey: string | undefined;
@@ -106,6 +106,7 @@ export async function generate(
       manifest.state = "dry-run";
       saveManifest(runDir, manifest);
       options.log(estimate(manifest));
+      for (const line of await stagesEstimate(runDir, manifest, dataset)) options.log(line);
       options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);
       return manifest;
     }

@@ -7,7 +7,7 @@ import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
-import { priceFor } from "../api/pricing.ts";
+import { formatUsd, priceFor } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { holds, namesIn, parseCondition, type Condition } from "../dataset/condition.ts";
@@ -395,4 +395,43 @@ export async function samplesToDraw(
   const count = Math.min(fill.maxDraws - samples, Math.max(wanted, 1));
   log(`--fill: ${kept} of ${fill.target} kept so far (${Math.round(rate * 100)}%); drawing ${count} more`);
   return count;
+}
+
+/**
+ * The dry run's worst case for each later stage, before any answer exists: every sample asked
+ * (no `keep` or `when` assumed), its prompt the stage's own text (rendered for the first sample)
+ * plus every earlier answer at its full token limit, and its answer at the stage's limit.
+ */
+export async function stagesEstimate(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+): Promise<string[]> {
+  const { config } = manifest;
+  const last = lastStage(config);
+  const chunk = manifest.chunks[0];
+  if (last === 1 || !chunk) return [];
+  const [labels = {}] = await labelsOfChunk(runDir, chunk);
+  const endpoint = endpointFor(config.endpoint);
+  const lines: string[] = [];
+  let earlierTokens = stageSettings(config, 1).maxTokens;
+  const fields: Record<string, string> = {};
+  for (let stage = 2; stage <= last; stage++) {
+    const own = datasetOfStage(dataset, stage);
+    const { model, maxTokens, price } = stageSettings(config, stage);
+    for (const field of datasetOfStage(dataset, stage - 1).fields) fields[field] = "";
+    const messages = toMessages(promptOf(own, { params: {}, values: labels, fields }, 0));
+    const ownTokens = await withTokenCounter((counter) =>
+      counter.count(
+        endpoint.prompt(requestFor({ ...config, model, maxTokens }, "0", messages, own.schema).body),
+      ),
+    );
+    const prompt = config.samples * (ownTokens + earlierTokens);
+    const worst = (prompt * price.input + config.samples * maxTokens * price.output) / 1_000_000;
+    lines.push(
+      `stage ${stage} (${model}): at most ${config.samples} requests, ${prompt} prompt tokens and ${config.samples * maxTokens} completion tokens → at most ${formatUsd(worst)}`,
+    );
+    earlierTokens += maxTokens;
+  }
+  return lines;
 }

@@ -1,3 +1,4 @@
+import { formatUsd } from "../api/pricing.ts";
 import { providerFor } from "../api/providers/index.ts";
 import type { Manifest } from "./manifest.ts";
 
@@ -104,4 +105,21 @@ function directUsd(manifest: Manifest): number {
 
 export function spentUsd(manifest: Manifest): number {
   return manifest.batches.reduce((s, b) => s + (b.collected?.costUsd ?? 0), directUsd(manifest));
+}
+
+/** With stages: a row each (its model, what it asked, what came back valid, its cost), then what was kept and dropped. */
+export function stageRows(summary: RunSummary): [string, string][] {
+  if (!summary.stages) return [];
+  const rows = summary.stages.map((t): [string, string] => [
+    `stage ${t.stage}`,
+    `${t.model}: ${t.requests} asked, ${t.valid} valid, ${t.givenUp} given up, ${formatUsd(t.costUsd)}`,
+  ]);
+  if (summary.kept !== undefined)
+    rows.push([
+      "kept",
+      `${summary.kept}${Object.entries(summary.dropped ?? {})
+        .map(([why, n]) => `; dropped ${n} (${why})`)
+        .join("")}`,
+    ]);
+  return rows;
 }

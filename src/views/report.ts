@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { readJsonl } from "../io/jsonl.ts";
 import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { summarize } from "../run/totals.ts";
+import { stageRows, summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
 import { type Params } from "../dataset/params.ts";
 import { type SampleResult } from "../pipeline/judge.ts";
@@ -64,6 +64,7 @@ export async function writeReport(
       `${percent(summary.cachedTokens, summary.promptTokens)} (saved ${formatUsd(summary.cacheSavedUsd)})`,
     ],
     ["left empty by reasoning", String(summary.reasoningEmpty)],
+    ...stageRows(summary),
   ];
   const coverage = [...stats.coverage].map(([name, values], i) => ({
     name,

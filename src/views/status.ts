@@ -5,7 +5,7 @@ import { table } from "./table.ts";
 import { formatDuration } from "../io/log.ts";
 import { listRunIds, loadManifest, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { summarize, type RunSummary } from "../run/totals.ts";
+import { stageRows, summarize, type RunSummary } from "../run/totals.ts";
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
 export async function listRuns(
@@ -53,7 +53,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
     `tokens ${s.promptTokens} prompt, ${s.cachedTokens} of them cached (${s.promptTokens ? ((100 * s.cachedTokens) / s.promptTokens).toFixed(1) : "0.0"}%, saved ${formatUsd(s.cacheSavedUsd)}); ` +
       `${s.reasoningTokens} reasoning${s.reasoningEmpty ? `; ${s.reasoningEmpty} answers left empty by reasoning` : ""}`,
     `output ${manifest.config.output}${ownExport?.done ? ` (${ownExport.rows} rows from index ${ownExport.firstIndex})` : ""}`,
-    ...stageLines(s),
+    ...stageRows(s).map(([what, value]) => `${what}: ${value}`),
     "",
   ];
   const rows = manifest.batches.map((b) => {
@@ -87,24 +87,6 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
     lines.join("\n") +
     table([["CHUNK", "TRY", "BATCH", "STATUS", "REQUESTS", "TIMES", "RESULT", "COST"], ...rows])
   );
-}
-
-/** With stages: a line each (requests, valid, cost, its model), then what was kept and dropped. */
-function stageLines(s: RunSummary): string[] {
-  if (!s.stages) return [];
-  return [
-    ...s.stages.map(
-      (t) =>
-        `stage ${t.stage} (${t.model}): ${t.requests} asked, ${t.valid} valid, ${t.givenUp} given up · ${formatUsd(t.costUsd)}`,
-    ),
-    ...(s.kept !== undefined
-      ? [
-          `kept ${s.kept}${Object.entries(s.dropped ?? {})
-            .map(([why, n]) => `; dropped ${n} (${why})`)
-            .join("")}`,
-        ]
-      : []),
-  ];
 }
 
 /** For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given up). */
