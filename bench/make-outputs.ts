@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { loadManifest, saveManifest } from "../src/run/manifest.ts";
-import { FakeOpenAI } from "../test/fake-openai.ts";
+import { FakeOpenAI } from "../src/fake/server.ts";
 import { resultsFile } from "../src/run/files.ts";
 
 const [runDir, csvFile] = [process.argv[2]!, process.argv[3]!];

@@ -22,6 +22,7 @@ const subCommands = Object.fromEntries(
     "gc",
     "models",
     "providers",
+    "fake",
   ].map((name) => [name, load(name)]),
 );
 

@@ -5,7 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { FakeOpenAI } from "./fake-openai.ts";
+import { FakeOpenAI } from "../src/fake/server.ts";
 import { API_KEY, PARAMS, ROOT, readCsv, runCli, tempDir } from "./helpers.ts";
 
 const DOCUMENT = join(ROOT, "test/contract/openai-openapi.yaml");

@@ -2,7 +2,7 @@
 // and no network, so a newcomer sees the whole pipeline in seconds.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { FakeOpenAI } from "./fake-openai.ts";
+import { FakeOpenAI } from "../src/fake/server.ts";
 
 const fake = new FakeOpenAI({ apiKey: "demo-key", malformedRate: 0.1, failedRate: 0.05 });
 const baseURL = await fake.start();

@@ -1,4 +1,4 @@
-import type { FakeOptions } from "./fake-openai.ts";
+import type { FakeOptions } from "../src/fake/server.ts";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { useFake, ROOT, onlyRunDir, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterEach, expect } from "vitest";
-import { FakeOpenAI, type FakeOptions } from "./fake-openai.ts";
+import { FakeOpenAI, type FakeOptions } from "../src/fake/server.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const ENTRY = join(ROOT, "src", "synthai.ts");

@@ -1,7 +1,7 @@
 import { appendFile, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { FakeOpenAI } from "./fake-openai.ts";
+import { FakeOpenAI } from "../src/fake/server.ts";
 import { PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
 
 /** What vLLM's offline batch runner writes for a request file: Batch-API output lines. */

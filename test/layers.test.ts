@@ -7,7 +7,7 @@ import { ROOT } from "./helpers.ts";
 const LAYERS = [
   ["errors.ts"],
   ["io"],
-  ["api"],
+  ["api", "fake"],
   ["dataset", "run"],
   ["pipeline"],
   ["views"],

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { FAKE_MODELS } from "./fake-models.ts";
+import { FAKE_MODELS } from "../src/fake/models.ts";
 import {
   PARAMS,
   ROOT,

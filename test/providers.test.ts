@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import type { ProfileName } from "./fake-profiles.ts";
+import type { ProfileName } from "../src/fake/profiles.ts";
 import {
   PARAMS,
   expectOneLineError,

@@ -73,7 +73,7 @@ export interface GenerateArgs {
 export function number(
   value: string | undefined,
   flag: string,
-  check: { integer?: boolean; min?: number; positive?: boolean } = {},
+  check: { integer?: boolean; min?: number; max?: number; positive?: boolean } = {},
 ): number | undefined {
   if (value === undefined || value === "") return undefined;
   const n = Number(value);
@@ -87,6 +87,11 @@ export function number(
     throw new UserError(
       `${flag} must be at least ${check.min}, got ${value}`,
       `for example ${example} ${check.min}`,
+    );
+  if (check.max !== undefined && n > check.max)
+    throw new UserError(
+      `${flag} must be at most ${check.max}, got ${value}`,
+      `for example ${example} ${check.max}`,
     );
   return n;
 }

@@ -5,8 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { REASONING_TOKENS, effortOf, refusal, type FakeModel } from "./fake-models.ts";
-import { PROFILES, type ProfileName, type ProviderProfile } from "./fake-profiles.ts";
+import { REASONING_TOKENS, effortOf, refusal, type FakeModel } from "./models.ts";
+import { PROFILES, type ProfileName, type ProviderProfile } from "./profiles.ts";
 
 export interface Fault {
   method: string;
@@ -50,8 +50,12 @@ export interface FakeOptions {
   /** The models it serves (default: FAKE_MODELS), and the day it is for them (default: today, UTC). */
   models?: FakeModel[];
   today?: string;
-  /** The batch service it plays (fake-profiles.ts): its purpose, windows, optional fields, statuses. */
+  /** The batch service it plays (profiles.ts): its purpose, windows, optional fields, statuses. */
   profile?: ProfileName;
+  /** The loopback port to listen on; any free one by default. */
+  port?: number;
+  /** Milliseconds each answer waits, as a distant service's would. */
+  latencyMs?: number;
 }
 
 interface StoredFile {
@@ -121,7 +125,10 @@ export class FakeOpenAI {
     this.server = createServer({ insecureHTTPParser: true }, (req, res) => {
       this.handle(req, res).catch((error) => send(res, 500, apiError(String(error), "server_error")));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(this.options.port ?? 0, "127.0.0.1", resolve);
+    });
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
   }
 
@@ -149,6 +156,7 @@ export class FakeOpenAI {
     const method = req.method ?? "GET";
     const path = url.pathname;
     this.requests.push({ method, path });
+    if (this.options.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
     const body = await readBody(req);
     if (req.headers.authorization !== `Bearer ${this.options.apiKey ?? "test-key"}`)
       return send(

@@ -3,8 +3,8 @@
  * documents them, for the fake to take on. A profile models a service, not synthai's presets:
  * a test runs synthai's preset for a service against the fake with that service's profile.
  */
-import type { FakeModel } from "./fake-models.ts";
-import { FAKE_MODELS } from "./fake-models.ts";
+import type { FakeModel } from "./models.ts";
+import { FAKE_MODELS } from "./models.ts";
 
 export interface ProviderProfile {
   /** The upload `purpose` it takes. */

@@ -1,0 +1,79 @@
+import { UserError } from "../errors.ts";
+import { number } from "./options.ts";
+import { command } from "./shared.ts";
+
+export default command({
+  meta: {
+    name: "fake",
+    description:
+      "Start the fake OpenAI service on loopback and keep it up: develop a dataset offline, no key, nothing billed",
+  },
+  args: {
+    port: { type: "string", description: "Loopback port (default 8321; 0 for any free one)", valueHint: "n" },
+    key: { type: "string", description: "The API key it takes (default fake-key)", valueHint: "key" },
+    "malformed-rate": {
+      type: "string",
+      description: "Share of answers missing a section (default 0)",
+      valueHint: "0-1",
+    },
+    "failed-rate": {
+      type: "string",
+      description: "Share of request lines that fail (default 0)",
+      valueHint: "0-1",
+    },
+    "polls-per-phase": {
+      type: "string",
+      description: "Status checks a batch stays in each phase, so progress is seen (default 3)",
+      valueHint: "n",
+    },
+    latency: { type: "string", description: "Milliseconds each answer waits (default 0)", valueHint: "ms" },
+    profile: {
+      type: "string",
+      description:
+        "The batch service it plays: openai, together, groq, novita, cerebras, strict (default openai)",
+      valueHint: "name",
+    },
+  },
+  async run({ args }) {
+    const { FakeOpenAI } = await import("../fake/server.ts");
+    const { PROFILES } = await import("../fake/profiles.ts");
+    const profile = args.profile ?? "openai";
+    if (!(profile in PROFILES))
+      throw new UserError(
+        `--profile must be one of ${Object.keys(PROFILES).join(", ")}, got "${profile}"`,
+        "or leave it out",
+      );
+    const share = (value: string | undefined, flag: string) => number(value, flag, { min: 0, max: 1 }) ?? 0;
+    const apiKey = args.key || "fake-key";
+    const fake = new FakeOpenAI({
+      apiKey,
+      malformedRate: share(args["malformed-rate"], "--malformed-rate"),
+      failedRate: share(args["failed-rate"], "--failed-rate"),
+      pollsPerPhase:
+        number(args["polls-per-phase"], "--polls-per-phase", { integer: true, positive: true }) ?? 3,
+      latencyMs: number(args.latency, "--latency", { min: 0 }) ?? 0,
+      profile: profile as keyof typeof PROFILES,
+      port: number(args.port, "--port", { integer: true, min: 0 }) ?? 8321,
+    });
+    let baseURL: string;
+    try {
+      baseURL = await fake.start();
+    } catch (error) {
+      throw new UserError(
+        `the fake service cannot listen: ${(error as Error).message}`,
+        "another process has the port: pass --port with another, or --port 0 for any free one",
+      );
+    }
+    console.log(baseURL);
+    process.stderr.write(
+      `fake OpenAI (${profile}) at ${baseURL}; point runs at it with:\n` +
+        `  export OPENAI_BASE_URL=${baseURL} OPENAI_API_KEY=${apiKey}\n` +
+        "Ctrl-C stops it (its files and batches live only as long as it does)\n",
+    );
+    process.removeAllListeners("SIGINT");
+    process.removeAllListeners("SIGTERM");
+    for (const signal of ["SIGINT", "SIGTERM"] as const)
+      process.on(signal, () => void fake.stop().then(() => process.exit(0)));
+    await new Promise(() => {}); // serves until stopped
+  },
+});

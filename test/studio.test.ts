@@ -1,0 +1,81 @@
+// `synthai fake`: the fake service as a process of its own, for developing a dataset offline.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import {
+  ENTRY,
+  PARAMS,
+  expectOneLineError,
+  onlyRunDir,
+  readCsv,
+  readManifest,
+  runCli,
+  tempDir,
+} from "./helpers.ts";
+
+describe("synthai fake", () => {
+  test("stays up on loopback, prints its URL, takes a run, a detached run resumed, and stops on Ctrl-C", async () => {
+    const fake = spawn(
+      process.execPath,
+      [ENTRY, "fake", "--port", "0", "--malformed-rate", "0.2", "--key", "k1"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    fake.stderr.on("data", (d) => (stderr += d));
+    const [url] = (await once(createInterface({ input: fake.stdout }), "line")) as [string];
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    try {
+      const cwd = await tempDir();
+      const env = { OPENAI_API_KEY: "k1", OPENAI_BASE_URL: url };
+      const run = await runCli(["-n", "12", "-j", PARAMS, "-p", "out.csv", "--poll-interval", "0.02"], {
+        cwd,
+        env,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/re-requested/);
+      expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
+      // Batches progress over several looks, as the service's do: a detached run is still running.
+      const other = await tempDir();
+      const detached = await runCli(["-n", "5", "-j", PARAMS, "-p", "out.csv", "--detach"], {
+        cwd: other,
+        env,
+      });
+      expect(detached.code, detached.stderr).toBe(0);
+      const status = await runCli(["status", detached.stdout.trim()], { cwd: other });
+      expect(status.code).toBe(5);
+      const resumed = await runCli(["resume", detached.stdout.trim(), "--poll-interval", "0.02"], {
+        cwd: other,
+        env,
+      });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect((await readManifest(await onlyRunDir(other))).state).toBe("done");
+      expect(stderr).toContain(`export OPENAI_BASE_URL=${url} OPENAI_API_KEY=k1`);
+    } finally {
+      fake.kill("SIGINT");
+    }
+    const [code] = await once(fake, "exit");
+    expect(code).toBe(0);
+  });
+
+  test("a port in use is one line with the way out", async () => {
+    const first = spawn(process.execPath, [ENTRY, "fake", "--port", "0"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    const [url] = (await once(createInterface({ input: first.stdout }), "line")) as [string];
+    try {
+      const port = new URL(url).port;
+      const second = await runCli(["fake", "--port", port], { cwd: await tempDir() });
+      expect(second.code).toBe(2);
+      expectOneLineError(
+        second.stderr,
+        /the fake service cannot listen: .*EADDRINUSE.* — another process has the port/,
+      );
+    } finally {
+      first.kill("SIGINT");
+    }
+  });
+});
