@@ -10,7 +10,7 @@ import type { Message } from "../api/endpoints/index.ts";
 import type { ChatTurn, Dataset, Draw, StageOptions } from "./spec.ts";
 
 /** What a placeholder may name for a draw: input columns, parameters (bare and by field), generated values. */
-function viewOf(draw: Draw): Record<string, unknown> {
+export function viewOf(draw: Draw): Record<string, unknown> {
   const view: Record<string, unknown> = { ...draw.row };
   for (const chosen of Object.values(draw.params)) Object.assign(view, chosen);
   Object.assign(view, draw.params, draw.values, draw.fields);
@@ -37,7 +37,23 @@ function readFrontMatter(path: string, text: string): matter.GrayMatterFile<stri
   return matter(text, { engines: { javascript: { parse: refuse }, js: { parse: refuse } } as never });
 }
 
+/** A prompt file's front matter (as data) and body; a missing or unparsable one is one line. */
+export function readPromptFile(path: string): { data: Record<string, unknown>; body: string } {
+  const file = readFile(path);
+  return { data: file.data as Record<string, unknown>, body: file.content.trim() };
+}
+
 export function loadPromptFile(path: string): Dataset {
+  const file = readFile(path);
+  if ((file.data as { conversation?: unknown }).conversation !== undefined)
+    throw new UserError(
+      `prompt file ${path} is a conversation, which talks about samples made before it`,
+      "give it as a later --prompt, after the file that writes the samples",
+    );
+  return datasetFromFile(path, file);
+}
+
+function readFile(path: string): matter.GrayMatterFile<string> {
   let file: matter.GrayMatterFile<string>;
   try {
     file = readFrontMatter(path, readFileSync(path, "utf8"));
@@ -54,6 +70,10 @@ export function loadPromptFile(path: string): Dataset {
       "write it as YAML between two --- lines",
     );
   }
+  return file;
+}
+
+function datasetFromFile(path: string, file: matter.GrayMatterFile<string>): Dataset {
   const {
     fields: rawFields,
     system,
@@ -114,7 +134,7 @@ export function loadPromptFile(path: string): Dataset {
 }
 
 /** What a stage's front matter may say besides its dataset: model, max_tokens, reasoning_effort, keep, when. */
-function stageOptionsOf(path: string, data: Record<string, unknown>): StageOptions {
+export function stageOptionsOf(path: string, data: Record<string, unknown>): StageOptions {
   const options: Record<string, unknown> = {};
   const text = (key: string, as: string) => {
     const value = data[key];

@@ -208,8 +208,20 @@ export async function loadDataset(specPath: string | undefined): Promise<Dataset
 export async function datasetOf(config: DatasetFiles): Promise<Dataset> {
   if (!config.promptFile) return loadDataset(config.specFile);
   const { loadPromptFile } = await import("./prompt-file.ts");
+  const { loadStageFile } = await import("./conversation.ts");
   const dataset = loadPromptFile(config.promptFile);
-  const later = (config.stages ?? []).flatMap((s) => (s.promptFile ? [loadPromptFile(s.promptFile)] : []));
+  const later: Stage[] = [];
+  for (const { promptFile, turn } of config.stages ?? []) {
+    if (!promptFile) continue;
+    // A conversation file is a stage per turn: a new run takes them all, a run made keeps its own.
+    const turns = loadStageFile(promptFile);
+    const picked = turns.length ? (turn ? [turns[turn - 1]!] : turns) : [loadPromptFile(promptFile) as Stage];
+    for (const [i, stage] of picked.entries()) {
+      Object.defineProperty(stage, "file", { value: promptFile, enumerable: false });
+      if (turns.length) Object.defineProperty(stage, "turn", { value: turn ?? i + 1, enumerable: false });
+      later.push(stage);
+    }
+  }
   if (later.length) dataset.stages = later;
   return dataset;
 }
@@ -219,7 +231,9 @@ interface DatasetFiles {
   specFile?: string | undefined;
   promptFile?: string | undefined;
   datasetSha256?: string | undefined;
-  stages?: { promptFile?: string | undefined; datasetSha256?: string | undefined }[] | undefined;
+  stages?:
+    | { promptFile?: string | undefined; datasetSha256?: string | undefined; turn?: number | undefined }[]
+    | undefined;
 }
 
 /** The file a run's dataset comes from, if not the built-in one. */

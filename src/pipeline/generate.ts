@@ -31,7 +31,7 @@ import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
 import { build } from "./build-step.ts";
-import { checkStages, resolveStages, stagesEstimate } from "./stages.ts";
+import { checkStages, exportDataset, resolveStages, stagesEstimate } from "./stages.ts";
 
 export interface Connection {
   apiKey: string | undefined;
@@ -183,8 +183,10 @@ async function checkInputs(
   const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling, rowOf(0));
   checkStages(dataset, first, labelsOf(first));
   if (input) checkColumnsApart(input.columns, dataset, first);
-  const columns = datasetColumns(dataset.fields, Object.keys(labelsOf(first)));
-  checkFormatFits(config.output, config.format, dataset, columns);
+  // With stages, the output holds every stage's fields.
+  const exported = exportDataset(dataset);
+  const columns = datasetColumns(exported.fields, Object.keys(labelsOf(first)));
+  checkFormatFits(config.output, config.format, exported, columns);
   const { format, metricsFormat } = outputFormats(config.output, config.format);
   const existing = await format.readExisting(config.output, columns, config.delimiter);
   if (config.metrics)

@@ -53,8 +53,10 @@ export function stageSettings(
 export function resolveStages(config: RunConfig, dataset: Dataset): void {
   const stages = dataset.stages ?? [];
   if (!stages.length) return;
-  config.stages = stages.map((stage, i) => {
-    const recorded = config.stages?.[i];
+  const fingerprints = new Map((config.stages ?? []).map((s) => [s.promptFile, s.datasetSha256]));
+  config.stages = stages.map((stage) => {
+    const { file, turn } = stage as { file?: string; turn?: number };
+    const datasetSha256 = fingerprints.get(file);
     const model = stage.model ?? config.model;
     const info = modelInfo(model);
     const effort = stage.reasoningEffort ?? (model === config.model ? config.reasoningEffort : undefined);
@@ -69,8 +71,9 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
       ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
     });
     return {
-      ...(recorded?.promptFile ? { promptFile: recorded.promptFile } : {}),
-      ...(recorded?.datasetSha256 ? { datasetSha256: recorded.datasetSha256 } : {}),
+      ...(file ? { promptFile: file } : {}),
+      ...(turn ? { turn } : {}),
+      ...(datasetSha256 ? { datasetSha256 } : {}),
       model,
       maxTokens: stage.maxTokens ?? config.maxTokens,
       ...(reasoningEffort ? { reasoningEffort } : {}),
@@ -126,7 +129,9 @@ export function exportDataset(dataset: Dataset): Dataset {
     for (const field of stage.fields) if (!fields.includes(field)) fields.push(field);
     Object.assign(properties, stage.schema?.properties ?? {});
   }
-  return { ...dataset, fields, schema: { type: "object", properties } };
+  // A conversation's turns become the chat export, unless the first stage maps its own.
+  const chat = dataset.chat ?? dataset.stages.findLast((stage) => stage.chat)?.chat;
+  return { ...dataset, fields, schema: { type: "object", properties }, ...(chat ? { chat } : {}) };
 }
 
 /** A stage's conditions, parsed once. */

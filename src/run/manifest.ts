@@ -86,6 +86,8 @@ const Price = z.object({ input: z.number(), output: z.number(), cachedInput: z.n
 /** A stage after the first, as the run resolved it: its prompt file (if not the spec's), model and price. */
 const StageConfig = z.object({
   promptFile: z.string().optional(),
+  /** A conversation's turn (its prompt file is a stage per turn). */
+  turn: z.number().int().positive().optional(),
   datasetSha256: z.string().optional(),
   model: z.string(),
   maxTokens: z.number().int().positive(),

@@ -36,10 +36,10 @@ export const chat: Format = {
       write(row) {
         const view: Record<string, unknown> = {};
         columns.forEach((column, i) => (view[column] = row[i]));
-        const messages = turns.map((turn) => ({
-          role: turn.role,
-          content: renderTemplate(turn.content, view),
-        }));
+        // A turn left empty (a conversation that ended sooner) is no message.
+        const messages = turns
+          .map((turn) => ({ role: turn.role, content: renderTemplate(turn.content, view) }))
+          .filter((message) => message.content !== "");
         file.write(`${JSON.stringify({ messages })}\n`);
       },
       close: () => file.close(),
