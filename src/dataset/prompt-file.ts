@@ -144,9 +144,21 @@ export function stageOptionsOf(path: string, data: Record<string, unknown>): Sta
     options[as] = value.trim();
   };
   text("model", "model");
+  if (data.models !== undefined) {
+    const models = data.models;
+    if (!Array.isArray(models) || models.length < 2 || models.some((m) => typeof m !== "string" || !m.trim()))
+      throw new UserError(
+        `prompt file ${path}: "models" must list two models or more`,
+        "e.g. models: [gpt-6-luna, gpt-6.1-terra]",
+      );
+    if (data.model !== undefined)
+      throw new UserError(`prompt file ${path}: give "model" or "models", not both`, "leave one out");
+    options.models = models.map((m: string) => m.trim());
+  }
   text("reasoning_effort", "reasoningEffort");
   text("keep", "keep");
   text("when", "when");
+  text("prefers", "prefers");
   if (data.max_tokens !== undefined) {
     if (!Number.isInteger(data.max_tokens) || (data.max_tokens as number) <= 0)
       throw new UserError(
@@ -169,8 +181,9 @@ const EXAMPLES: Record<string, string> = {
   reasoning_effort: "low",
   keep: "Score >= 4",
   when: "Score < 4",
+  prefers: "Better",
 };
-const KNOWN = ["model", "max_tokens", "reasoning_effort", "keep", "when"];
+const KNOWN = ["model", "models", "max_tokens", "reasoning_effort", "keep", "when", "prefers"];
 
 /** Names each placeholder of a prompt file must find in a draw; the first that finds nothing is an error listing what exists. */
 export function checkPlaceholders(dataset: Dataset, draw: Draw): void {

@@ -58,11 +58,19 @@ export interface Dataset {
 export interface StageOptions {
   /** The stage's model, tokens and effort; the run's where not given. */
   model?: string;
+  /**
+   * Several models, each answering every sample (one batch file per model, at its own price):
+   * the stage's fields come once per model, named `<field>_<model>` (a dot in the model's name
+   * becomes a dash: `Answer_gpt-6-1-terra`).
+   */
+  models?: string[];
   maxTokens?: number;
   reasoningEffort?: string;
   keep?: string;
   /** The stage runs only for samples where this holds; the others pass through unchanged. */
   when?: string;
+  /** A judge of several models' answers: the field that names the better model (or A, B… by order), for --format preference. */
+  prefers?: string;
 }
 
 /** A stage after the first: a dataset of its own (fields, prompt, schema), and how it runs. */
@@ -215,10 +223,12 @@ export async function datasetOf(config: DatasetFiles): Promise<Dataset> {
     if (!promptFile) continue;
     // A conversation file is a stage per turn: a new run takes them all, a run made keeps its own.
     const turns = loadStageFile(promptFile);
-    const picked = turns.length ? (turn ? [turns[turn - 1]!] : turns) : [loadPromptFile(promptFile) as Stage];
+    const { expandModels } = await import("./several-models.ts");
+    const all = turns.length ? turns : expandModels(loadPromptFile(promptFile) as Stage);
+    const picked = turn ? [all[turn - 1]!] : all;
     for (const [i, stage] of picked.entries()) {
       Object.defineProperty(stage, "file", { value: promptFile, enumerable: false });
-      if (turns.length) Object.defineProperty(stage, "turn", { value: turn ?? i + 1, enumerable: false });
+      if (all.length > 1) Object.defineProperty(stage, "turn", { value: turn ?? i + 1, enumerable: false });
       later.push(stage);
     }
   }

@@ -11,6 +11,7 @@ import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
 import { type SampleResult } from "./judge.ts";
 import { duplicateFinder, type DedupMode } from "./dedup.ts";
+import { preferenceOf } from "./stages.ts";
 
 /** The metrics columns, the seed's first, each with its type. */
 const METRICS: [string, ColumnType][] = [
@@ -68,8 +69,9 @@ export function checkFormatFits(
   dataset: Dataset,
   columns: string[],
 ): void {
-  if (outputFormats(output, name).format === FORMATS.chat)
-    checkChatTurns(dataset.chat, datasetSource(dataset), columns);
+  const { format } = outputFormats(output, name);
+  if (format === FORMATS.chat) checkChatTurns(dataset.chat, datasetSource(dataset), columns);
+  if (format === FORMATS.preference) preferenceOf(dataset);
 }
 
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */

@@ -12,7 +12,16 @@ import { summarize } from "../run/totals.ts";
 import { exportHf, type Split } from "./export-hf.ts";
 import { samplesFile } from "../run/files.ts";
 import type { SampleResult } from "./judge.ts";
-import { exportDataset, lastStage, stagedSamples, usesOutcomes, type StageCounts } from "./stages.ts";
+import {
+  exportDataset,
+  lastStage,
+  preferenceOf,
+  stagedSamples,
+  usesOutcomes,
+  type StageCounts,
+} from "./stages.ts";
+import { FORMATS, formatFor } from "../io/formats/index.ts";
+import { PREFERENCE_COLUMNS } from "../io/formats/preference.ts";
 import { checkDraws } from "../run/draws-file.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
@@ -46,15 +55,29 @@ function stagedExport(
   runDir: string,
   manifest: Manifest,
   dataset: Dataset,
-  { includeDropped = false }: { includeDropped?: boolean | undefined } = {},
+  {
+    includeDropped = false,
+    output = manifest.config.output,
+    format = manifest.config.format,
+  }: {
+    includeDropped?: boolean | undefined;
+    output?: string | undefined;
+    format?: FormatName | undefined;
+  } = {},
 ): { feed?: SampleFeed; exportAs?: Dataset } {
   if (!usesOutcomes(manifest.config, dataset)) return {};
   const counts: StageCounts = { kept: 0, dropped: {} };
-  const feed = stagedSamples(runDir, manifest, dataset, counts, { includeDropped });
+  // Preference pairs: each sample's prompt, chosen and rejected answers are its columns.
+  const preference = formatFor(output, format) === FORMATS.preference ? preferenceOf(dataset) : undefined;
+  const feed = stagedSamples(runDir, manifest, dataset, counts, { includeDropped, preference });
   const exportAs = exportDataset(dataset);
+  const fields = preference
+    ? PREFERENCE_COLUMNS
+    : includeDropped // a dropped sample says what dropped it, in a column of its own
+      ? [...exportAs.fields, "dropped_by"]
+      : exportAs.fields;
   return {
-    // A dropped sample says what dropped it, in a column of its own.
-    exportAs: includeDropped ? { ...exportAs, fields: [...exportAs.fields, "dropped_by"] } : exportAs,
+    exportAs: { ...exportAs, fields },
     feed: async (add) => {
       await feed(add);
       manifest.stageCounts = counts;
@@ -161,7 +184,11 @@ export async function reexport(
     };
     // One pass: each batch is judged again and its samples go straight on to the CSV. With
     // stages, every stage is judged again first, then each sample's outcome is exported.
-    const staged = stagedExport(runDir, manifest, dataset, options);
+    const staged = stagedExport(runDir, manifest, dataset, {
+      ...options,
+      ...(options.output ? {} : { output: manifest.config.output }),
+      ...(options.format ? {} : { format: options.output ? undefined : manifest.config.format }),
+    });
     if (staged.feed) await judgeAgain();
     const feed: SampleFeed = staged.feed ?? judgeAgain;
     if (options.hf) {

@@ -12,6 +12,7 @@ import { UserError } from "../errors.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { holds, namesIn, parseCondition, type Condition } from "../dataset/condition.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
+import { fieldOfModel, groupOf } from "../dataset/several-models.ts";
 import { promptOf } from "../dataset/draw.ts";
 import { datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
@@ -54,8 +55,10 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
   const stages = dataset.stages ?? [];
   if (!stages.length) return;
   const fingerprints = new Map((config.stages ?? []).map((s) => [s.promptFile, s.datasetSha256]));
-  config.stages = stages.map((stage) => {
-    const { file, turn } = stage as { file?: string; turn?: number };
+  config.stages = stages.map((stage, i) => {
+    const { file, turn, sibling } = stage as { file?: string; turn?: number; sibling?: number };
+    // A second model of a stage is built after what the first is built after, and runs beside it.
+    const after = sibling ? i + 2 - sibling - 1 : undefined;
     const datasetSha256 = fingerprints.get(file);
     const model = stage.model ?? config.model;
     const info = modelInfo(model);
@@ -73,6 +76,7 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
     return {
       ...(file ? { promptFile: file } : {}),
       ...(turn ? { turn } : {}),
+      ...(after ? { after } : {}),
       ...(datasetSha256 ? { datasetSha256 } : {}),
       model,
       maxTokens: stage.maxTokens ?? config.maxTokens,
@@ -110,6 +114,11 @@ export function checkStages(dataset: Dataset, first: Draw, labels: Record<string
     for (const field of own.fields) known.add(field);
     check(keep, "keep", known);
   }
+}
+
+/** The last stage stage `stage` builds on: the one before it, or, for a model beside another, the one before them. */
+function builtAfter(config: RunConfig, stage: number): number {
+  return config.stages?.[stage - 2]?.after ?? stage - 1;
 }
 
 /** The dataset (fields, prompt, parser) of stage `stage`. */
@@ -234,8 +243,12 @@ export async function buildNextStages(
     for (let stage = 2; stage <= last; stage++) {
       const mine = (k: number) => manifest.batches.filter((b) => b.chunk === chunk.index && stageOf(b) === k);
       if (mine(stage).length) continue;
-      const before = mine(stage - 1);
-      if (!before.length || before.some((b) => b.step !== "collected")) break;
+      // Built once every stage it builds on is wholly collected (a model beside another waits for neither).
+      const after = builtAfter(manifest.config, stage);
+      const ready = Array.from({ length: after }, (_, k) => mine(k + 1)).every(
+        (records) => records.length && records.every((b) => b.step === "collected"),
+      );
+      if (!ready) continue;
       const record = await buildStage(runDir, manifest, dataset, chunk, stage);
       crashPoint("stage-built", stage);
       manifest.batches.push(record);
@@ -256,7 +269,7 @@ async function buildStage(
 ): Promise<BatchRecord> {
   const { config } = manifest;
   const labels = await labelsOfChunk(runDir, chunk);
-  const outcomes = await outcomesOf(runDir, manifest, dataset, chunk, stage - 1, labels);
+  const outcomes = await outcomesOf(runDir, manifest, dataset, chunk, builtAfter(config, stage), labels);
   const own = datasetOfStage(dataset, stage);
   const { when } = conditionsOf(dataset, stage);
   const { model, maxTokens, reasoningEffort, price } = stageSettings(config, stage);
@@ -315,6 +328,45 @@ function emptyCollected(): NonNullable<BatchRecord["collected"]> {
   };
 }
 
+/** For --format preference: the stage of several models whose answers are compared, and the judge's field that prefers one. */
+export interface Preference {
+  answers: Stage;
+  models: string[];
+  field: string;
+  choice: string;
+}
+
+export function preferenceOf(dataset: Dataset): Preference {
+  const stages = dataset.stages ?? [];
+  const judge = stages.findIndex((stage) => stage.prefers);
+  const answers = stages.slice(0, Math.max(judge, 0)).findLast((stage) => groupOf(stage));
+  const group = answers && groupOf(answers);
+  if (judge < 0 || !answers || !group)
+    throw new UserError(
+      "--format preference needs a stage of several models and a later judge that says which answer is better",
+      "give a stage `models: [a, b]`, then a judge stage with `prefers: <its field naming the better model>`",
+    );
+  return { answers, models: group.models, field: group.fields[0]!, choice: stages[judge]!.prefers! };
+}
+
+/** The pair a sample makes: its prompt, the preferred model's answer and another's; none if the judge named no model. */
+function pairOf(preference: Preference, labels: Record<string, string>, fields: Record<string, string>) {
+  const named = String(fields[preference.choice] ?? "").trim();
+  const index = preference.models.findIndex(
+    (model, i) => model === named || String.fromCharCode(65 + i) === named.toUpperCase(),
+  );
+  if (index < 0) return undefined;
+  const other = preference.models.find((_, i) => i !== index)!;
+  const messages = toMessages(
+    promptOf(preference.answers as Dataset, { params: {}, values: labels, fields }, 0),
+  );
+  return {
+    prompt: messages.filter((m) => m.role === "user").at(-1)?.content ?? "",
+    chosen: fields[fieldOfModel(preference.field, preference.models[index]!)] ?? "",
+    rejected: fields[fieldOfModel(preference.field, other)] ?? "",
+  };
+}
+
 /** Kept and dropped samples of a run, by stage and reason, as the last export counted them. */
 export interface StageCounts {
   kept: number;
@@ -335,14 +387,20 @@ export function stagedSamples(
     includeDropped = false,
     // --fill makes exactly its target: samples kept past it (a round draws a little more) wait.
     limit = manifest.config.fill?.target ?? Infinity,
-  }: { includeDropped?: boolean; limit?: number } = {},
+    preference,
+  }: { includeDropped?: boolean; limit?: number; preference?: Preference | undefined } = {},
 ): SampleFeed {
   const last = lastStage(manifest.config);
   return async (add) => {
     for (const chunk of manifest.chunks) {
       const labels = await labelsOfChunk(runDir, chunk);
       const outcomes = await outcomesOf(runDir, manifest, dataset, chunk, last, labels);
-      for (const outcome of outcomes) {
+      for (const [at, outcome] of outcomes.entries()) {
+        const pair =
+          preference && !outcome.droppedBy ? pairOf(preference, labels[at]!, outcome.fields) : undefined;
+        if (preference && !outcome.droppedBy && !pair)
+          outcome.droppedBy = `${preference.choice} names no model`;
+        if (pair) outcome.fields = pair;
         if (!outcome.droppedBy && counts.kept >= limit) outcome.droppedBy = "beyond --fill's target";
         if (outcome.droppedBy)
           counts.dropped[outcome.droppedBy] = (counts.dropped[outcome.droppedBy] ?? 0) + 1;

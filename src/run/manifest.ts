@@ -86,8 +86,10 @@ const Price = z.object({ input: z.number(), output: z.number(), cachedInput: z.n
 /** A stage after the first, as the run resolved it: its prompt file (if not the spec's), model and price. */
 const StageConfig = z.object({
   promptFile: z.string().optional(),
-  /** A conversation's turn (its prompt file is a stage per turn). */
+  /** Which of its file's stages: a conversation's turn, or one model of several (1-based). */
   turn: z.number().int().positive().optional(),
+  /** The stage it is built after, when not the one before it (a model beside another runs beside it). */
+  after: z.number().int().positive().optional(),
   datasetSha256: z.string().optional(),
   model: z.string(),
   maxTokens: z.number().int().positive(),

@@ -4,6 +4,7 @@ import { chat } from "./chat.ts";
 import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
+import { preference } from "./preference.ts";
 
 /** What a file already holds: its size, its delimiter and its highest `index`. */
 export interface Existing {
@@ -48,7 +49,7 @@ export interface Format {
   appender(path: string, options: AppendOptions): RowWriter;
 }
 
-export const FORMATS = { csv, jsonl, parquet, chat } satisfies Record<string, Format>;
+export const FORMATS = { csv, jsonl, parquet, chat, preference } satisfies Record<string, Format>;
 
 export type FormatName = keyof typeof FORMATS;
 

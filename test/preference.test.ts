@@ -1,0 +1,99 @@
+// Several models answering each sample, a judge between them, and the preference pairs DPO reads.
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import {
+  ROOT,
+  expectOneLineError,
+  onlyRunDir,
+  readJsonlFile,
+  readManifest,
+  runCli,
+  tempDir,
+  useFake,
+} from "./helpers.ts";
+
+const server = useFake();
+const EXAMPLE = join(ROOT, "examples", "preference-pairs");
+const prompts = ["ask.md", "answer.md", "judge.md"].flatMap((f) => ["--prompt", join(EXAMPLE, f)]);
+const fast = ["--poll-interval", "0.02", "-j", join(EXAMPLE, "params.json"), "-p", "pairs.jsonl"];
+const BATCH_PRICE: Record<string, [number, number]> = {
+  "gpt-6-luna": [0.05, 0.25],
+  "gpt-6.1-terra": [0.5, 2.5],
+};
+
+async function samplesOf(runDir: string, prefix: string) {
+  const found = new Map<string, any>();
+  for (const file of (await readdir(join(runDir, "samples"))).sort())
+    if (file.startsWith(prefix))
+      for (const s of await readJsonlFile(join(runDir, "samples", file)))
+        if (s.status === "ok" && !found.has(s.custom_id)) found.set(s.custom_id, s);
+  return found;
+}
+
+describe("several models and preference pairs", () => {
+  for (const crash of [undefined, "after-create@s3", "after-collect@s2"])
+    test(`examples/preference-pairs${crash ? `, killed at ${crash} and resumed` : ""}: one pair per judged sample, each model at its own price`, async () => {
+      const url = await server.start({ seed: 8 });
+      const cwd = await tempDir();
+      const args = [...prompts, "-n", "16", "-b", "2", "--format", "preference", "--base-url", url, ...fast];
+      const first = await runCli(args, { cwd, env: crash ? { SYNTHAI_CRASH_AT: crash } : {} });
+      if (crash) {
+        expect(first.signal).toBe("SIGKILL");
+        const { id } = await readManifest(await onlyRunDir(cwd));
+        const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+        expect(resumed.code, resumed.stderr).toBe(0);
+      } else expect(first.code, first.stderr).toBe(0);
+      const runDir = await onlyRunDir(cwd);
+      const manifest = await readManifest(runDir);
+      // One batch file per model: each holds one model's requests only.
+      for (const [stage, model] of [
+        [2, "gpt-6-luna"],
+        [3, "gpt-6.1-terra"],
+      ] as const)
+        for (const file of (await readdir(join(runDir, "requests"))).filter((f) =>
+          f.startsWith(`s${stage}-`),
+        ))
+          for (const request of await readJsonlFile(join(runDir, "requests", file)))
+            expect(request.body.model).toBe(model);
+      expect(server.fake.batchesCreated).toBe(manifest.batches.filter((b: any) => b.requests > 0).length);
+      const billed = server.fake.batches.reduce((s, b) => {
+        const [input, output] = BATCH_PRICE[b.batch.model]!;
+        return (
+          s +
+          ((b.batch.usage?.input_tokens ?? 0) * input + (b.batch.usage?.output_tokens ?? 0) * output) / 1e6
+        );
+      }, 0);
+      const spent = manifest.batches.reduce((s: number, b: any) => s + (b.collected?.costUsd ?? 0), 0);
+      expect(spent).toBeCloseTo(billed, 12);
+      // Each pair: the answer of the model the judge named, against the other's.
+      const luna = await samplesOf(runDir, "s2-");
+      const terra = await samplesOf(runDir, "s3-");
+      const judged = await samplesOf(runDir, "s4-");
+      const pairs = await readJsonlFile(join(cwd, "pairs.jsonl"));
+      expect(pairs).toHaveLength(manifest.stageCounts.kept);
+      expect(pairs.length).toBeGreaterThan(0);
+      const byChosen = new Map(pairs.map((p) => [p.chosen, p]));
+      for (const [id, verdict] of judged) {
+        const a = luna.get(id)!.fields["Answer_gpt-6-luna"];
+        const b = terra.get(id)!.fields["Answer_gpt-6-1-terra"];
+        const pair = byChosen.get(verdict.fields.Better === "A" ? a : b);
+        expect(pair, id).toBeDefined();
+        expect(pair!.rejected).toBe(verdict.fields.Better === "A" ? b : a);
+        expect(pair!.prompt).toMatch(/^Answer this question from a /);
+      }
+    });
+
+  test("--format preference without several models and a judge that prefers is one line", async () => {
+    const cwd = await tempDir();
+    const result = await runCli(
+      ["--prompt", join(EXAMPLE, "ask.md"), "--format", "preference", "--dry-run", ...fast],
+      { cwd },
+    );
+    expect(result.code).toBe(2);
+    expectOneLineError(
+      result.stderr,
+      /--format preference needs a stage of several models and a later judge/,
+    );
+  });
+});
