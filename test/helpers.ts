@@ -123,3 +123,19 @@ export function useFake() {
     },
   };
 }
+
+/** Batch prices per 1M tokens (half the list price) of the models the tests run. */
+const BATCH_PRICE: Record<string, [number, number]> = {
+  "gpt-6-luna": [0.05, 0.25],
+  "gpt-6.1-terra": [0.5, 2.5],
+};
+
+/** What the fake billed for every batch, at its model's batch price. */
+export function billedAtModelPrices(fake: FakeOpenAI): number {
+  return fake.batches.reduce((s, b) => {
+    const [input, output] = BATCH_PRICE[b.batch.model]!;
+    return (
+      s + ((b.batch.usage?.input_tokens ?? 0) * input + (b.batch.usage?.output_tokens ?? 0) * output) / 1e6
+    );
+  }, 0);
+}

@@ -210,7 +210,9 @@ describe("JSONL output", () => {
         .map((l) => JSON.parse(l).Call),
     ).toEqual(rows.map((r) => r.Call));
     const refused = await runCli(["export", id!, "-p", "x.txt", "--format", "xml"], { cwd });
-    expect(refused.stderr).toMatch(/--format must be one of csv, jsonl, parquet, chat, got "xml"/);
+    expect(refused.stderr).toMatch(
+      /--format must be one of csv, jsonl, parquet, chat, preference, got "xml"/,
+    );
     expect(refused.code).toBe(2);
   });
 });

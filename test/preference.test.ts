@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   ROOT,
+  billedAtModelPrices,
   expectOneLineError,
   onlyRunDir,
   readJsonlFile,
@@ -17,11 +18,6 @@ const server = useFake();
 const EXAMPLE = join(ROOT, "examples", "preference-pairs");
 const prompts = ["ask.md", "answer.md", "judge.md"].flatMap((f) => ["--prompt", join(EXAMPLE, f)]);
 const fast = ["--poll-interval", "0.02", "-j", join(EXAMPLE, "params.json"), "-p", "pairs.jsonl"];
-const BATCH_PRICE: Record<string, [number, number]> = {
-  "gpt-6-luna": [0.05, 0.25],
-  "gpt-6.1-terra": [0.5, 2.5],
-};
-
 async function samplesOf(runDir: string, prefix: string) {
   const found = new Map<string, any>();
   for (const file of (await readdir(join(runDir, "samples"))).sort())
@@ -57,13 +53,7 @@ describe("several models and preference pairs", () => {
           for (const request of await readJsonlFile(join(runDir, "requests", file)))
             expect(request.body.model).toBe(model);
       expect(server.fake.batchesCreated).toBe(manifest.batches.filter((b: any) => b.requests > 0).length);
-      const billed = server.fake.batches.reduce((s, b) => {
-        const [input, output] = BATCH_PRICE[b.batch.model]!;
-        return (
-          s +
-          ((b.batch.usage?.input_tokens ?? 0) * input + (b.batch.usage?.output_tokens ?? 0) * output) / 1e6
-        );
-      }, 0);
+      const billed = billedAtModelPrices(server.fake);
       const spent = manifest.batches.reduce((s: number, b: any) => s + (b.collected?.costUsd ?? 0), 0);
       expect(spent).toBeCloseTo(billed, 12);
       // Each pair: the answer of the model the judge named, against the other's.

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   ROOT,
+  billedAtModelPrices,
   expectOneLineError,
   onlyRunDir,
   readCsv,
@@ -19,22 +20,6 @@ const server = useFake();
 const EXAMPLE = join(ROOT, "examples", "judged-calls");
 const fast = ["--poll-interval", "0.02", "-j", join(EXAMPLE, "params.json"), "-p", "calls.csv"];
 const write = ["--prompt", join(EXAMPLE, "write.md")];
-
-/** Batch prices per 1M tokens (half the list price) of the models the stages use. */
-const BATCH_PRICE: Record<string, [number, number]> = {
-  "gpt-6-luna": [0.05, 0.25],
-  "gpt-6.1-terra": [0.5, 2.5],
-};
-
-/** What the service billed for every batch, at its model's batch price, and for direct requests (the canary) at list. */
-function billedUsd(): number {
-  return server.fake.batches.reduce((s, b) => {
-    const [input, output] = BATCH_PRICE[b.batch.model]!;
-    return (
-      s + ((b.batch.usage?.input_tokens ?? 0) * input + (b.batch.usage?.output_tokens ?? 0) * output) / 1e6
-    );
-  }, 0);
-}
 
 /** The judge of the example with its own keep. */
 async function judgeKeeping(cwd: string, keep: string): Promise<string[]> {
@@ -56,7 +41,7 @@ async function expectExactStagedRun(cwd: string, keep: (row: Record<string, stri
   expect(server.fake.batchesCreated).toBe(sent.length);
   expect(new Set(server.fake.uploads).size).toBe(server.fake.uploads.length);
   const spent = manifest.batches.reduce((s: number, b: any) => s + (b.collected?.costUsd ?? 0), 0);
-  expect(spent).toBeCloseTo(billedUsd(), 12);
+  expect(spent).toBeCloseTo(billedAtModelPrices(server.fake), 12);
   return { manifest, rows, runDir };
 }
 
@@ -230,6 +215,31 @@ export default defineDataset({
     const { rows } = await expectExactStagedRun(cwd, (r) => r.Verdict === "good");
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThan(24);
+  });
+
+  test("a stage whose when holds for no sample sends nothing; status, inspect and report read the run alike", async () => {
+    const url = await server.start({ seed: 12 });
+    const cwd = await tempDir();
+    const judge = await judgeKeeping(cwd, "Score >= 1");
+    const rewrite = (await readFile(join(EXAMPLE, "rewrite.md"), "utf8")).replace(
+      /^when: .*$/m,
+      "when: Score > 5",
+    );
+    await writeFile(join(cwd, "never.md"), rewrite);
+    const result = await runCli(
+      [...write, ...judge, "--prompt", "never.md", "-n", "10", "--base-url", url, ...fast],
+      {
+        cwd,
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("stage 3, chunk 1: 0 of 10 samples");
+    const { rows, manifest } = await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 1);
+    expect(rows).toHaveLength(10);
+    expect((await runCli(["status", manifest.id], { cwd })).stdout).toMatch(/stage 3: gpt-6-luna: 0 asked/);
+    expect((await runCli(["inspect", manifest.id], { cwd })).code).toBe(0);
+    expect((await runCli(["report", manifest.id], { cwd })).code).toBe(0);
+    expect((await runCli(["export", manifest.id], { cwd })).code).toBe(0);
   });
 
   test("--dry-run's estimate covers every stage's worst case, at each stage's model", async () => {

@@ -20,7 +20,10 @@ export default command({
       description: "Write to this file instead of the run's own",
       valueHint: "path",
     },
-    format: { type: "string", description: "csv, jsonl, parquet or chat (default: the output's extension)" },
+    format: {
+      type: "string",
+      description: "csv, jsonl, parquet, chat or preference (default: the output's extension)",
+    },
     hf: {
       type: "string",
       description: "Write a Hugging Face dataset folder (Parquet by split, README.md card) instead",

@@ -71,7 +71,7 @@ export default command({
     format: {
       type: "string",
       description:
-        "csv, jsonl, parquet or chat (default: the output's extension, else csv); metrics go beside in the same format (chat: JSONL)",
+        "csv, jsonl, parquet, chat or preference (default: the output's extension, else csv); metrics go beside in the same format (chat, preference: JSONL)",
     },
     "service-tier": {
       type: "string",

@@ -273,9 +273,11 @@ export async function runDataset(
     { file: datasetFile(config), kind: config.promptFile ? "prompt file" : "spec", record: config },
     ...(config.stages ?? []).map((stage) => ({ file: stage.promptFile, kind: "prompt file", record: stage })),
   ];
+  const hashes = new Map<string, Promise<string>>(); // a conversation's turns share their file
   for (const { file, kind, record } of files) {
     if (!file || !record.datasetSha256 || !existsSync(file)) continue;
-    const now = await sha256(file);
+    if (!hashes.has(file)) hashes.set(file, sha256(file));
+    const now = await hashes.get(file)!;
     if (now === record.datasetSha256) continue;
     if (!acceptChanged)
       throw new UserError(

@@ -8,6 +8,7 @@ import {
   type Collected,
   type Manifest,
   crashPoint,
+  emptyCollected,
   saveManifest,
 } from "../run/manifest.ts";
 import { costUsd, type Price, formatUsd } from "../api/pricing.ts";
@@ -52,21 +53,7 @@ export async function collectBatch(
   await ensureDir(join(runDir, "samples"));
   const target = join(runDir, samplesFile(record));
   const writer = new JsonlWriter(`${target}.tmp`);
-  const collected: Collected = {
-    ok: 0,
-    malformed: 0,
-    failed: 0,
-    truncated: 0,
-    reasoning: 0,
-    missing: 0,
-    retry: 0,
-    givenUp: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    costUsd: 0,
-  };
+  const collected: Collected = emptyCollected();
   const retryIds = new Set<string>();
   const corrupt: string[] = [];
   const canRetry = record.attempt < config.maxAttempts;

@@ -177,7 +177,7 @@ export async function reexport(
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     await checkDraws(runDir, manifest.chunks);
     const judgeAgain = async (add?: (sample: SampleResult) => void) => {
-      for (const record of collectedRecords(manifest).filter((r) => r.requests)) {
+      for (const record of collectedRecords(manifest)) {
         record.collected = (await collectBatch(runDir, manifest, record, dataset, add)).collected;
         noteFiles(runDir, manifest, [samplesFile(record)]);
       }

@@ -21,6 +21,7 @@ import type { DrawsLine } from "../run/draws-file.ts";
 import { requestsFileName, samplesFile, noteFiles } from "../run/files.ts";
 import {
   crashPoint,
+  emptyCollected,
   ensureDir,
   saveManifest,
   type BatchRecord,
@@ -308,24 +309,6 @@ async function buildStage(
   }
   await rename(tmp, join(runDir, requestsFile));
   return { ...base, step: "pending" };
-}
-
-function emptyCollected(): NonNullable<BatchRecord["collected"]> {
-  return {
-    ok: 0,
-    malformed: 0,
-    failed: 0,
-    truncated: 0,
-    reasoning: 0,
-    missing: 0,
-    retry: 0,
-    givenUp: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    costUsd: 0,
-  };
 }
 
 /** For --format preference: the stage of several models whose answers are compared, and the judge's field that prefers one. */

@@ -43,7 +43,6 @@ export function exportInputs(manifest: Manifest, { judgeAgain }: { judgeAgain: b
   const paths = new Set<string>();
   for (const record of collectedRecords(manifest)) {
     paths.add(manifest.chunks[record.chunk]!.drawsFile);
-    if (!record.requests) continue; // a stage with nothing to ask: no files
     if (!judgeAgain) {
       paths.add(samplesFile(record));
       continue;

@@ -207,6 +207,25 @@ export type StageConfig = z.infer<typeof StageConfig>;
 export type Export = z.infer<typeof Export>;
 export type Collected = z.infer<typeof Collected>;
 
+/** What a batch with nothing in it yet (or nothing to ask) has collected. */
+export function emptyCollected(): Collected {
+  return {
+    ok: 0,
+    malformed: 0,
+    failed: 0,
+    truncated: 0,
+    reasoning: 0,
+    missing: 0,
+    retry: 0,
+    givenUp: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    costUsd: 0,
+  };
+}
+
 export const MANIFEST = "manifest.json";
 
 /** Writes a file so that a crash leaves the old or the new content, never a torn one. */
@@ -322,10 +341,10 @@ export async function withLockedRun<T>(runDir: string, work: (manifest: Manifest
   }
 }
 
-/** A batch's collected attempts in the order they were asked: chunk, then attempt. */
+/** The collected batches with answers on disk (a stage with nothing to ask has none), in the order asked: chunk, then attempt. */
 export function collectedRecords(manifest: Manifest): BatchRecord[] {
   return manifest.batches
-    .filter((b) => b.step === "collected")
+    .filter((b) => b.step === "collected" && b.requests > 0)
     .sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
 }
 
