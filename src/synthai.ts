@@ -2,9 +2,9 @@
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
 // This file only lists the commands (each in commands/, loaded when it runs) and turns what
 // goes wrong into one line. bin/synthai starts it on the bundled Node 24 with its flags.
-import { defineCommand, runCommand, runMain } from "citty";
+import { defineCommand, renderUsage, runCommand, runMain } from "citty";
 import { UserError, redact } from "./errors.ts";
-import { activeRunId } from "./commands/shared.ts";
+import { activeRunId, closest } from "./commands/shared.ts";
 
 const load = (name: string) => () => import(`./commands/${name}.ts`).then((module) => module.default);
 const subCommands = Object.fromEntries(
@@ -44,6 +44,12 @@ if (process.env.SYNTHAI_LAUNCHER_FD) {
   launcher.resume();
 }
 
+const EXIT_CODES = `EXIT CODES
+  0  done (or detached)                  4  stopped by the budget, cancel or --max-draws (resumable)
+  2  bad input: the message says what    5  status <run>: still under way
+  3  the API failed, and waiting won't   6  nothing valid, or status <run>: needs attention
+  7  the disk refused (full, read-only)  1  a bug: please report it`;
+
 const rawArgs = process.argv.slice(2);
 // A bare `synthai -n 10` means `synthai generate -n 10`, as the seed's single command did.
 if (!rawArgs[0] || rawArgs[0].startsWith("-")) {
@@ -64,7 +70,13 @@ process.on("SIGINT", () => {
   process.exit(130);
 });
 
-if (
+if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
+  // The commands, then the flags of the one a bare `synthai` runs, then what exit codes mean.
+  const generate = await load("generate")();
+  process.stdout.write(
+    `${await renderUsage(main)}\n\n${(await renderUsage(generate, main)).replace(/^.*\n/, "")}\n\n${EXIT_CODES}\n`,
+  );
+} else if (
   rawArgs.some((arg) => arg === "-h" || arg === "--help") ||
   rawArgs[0] === "-v" ||
   rawArgs[0] === "--version"
@@ -72,11 +84,13 @@ if (
   await runMain(main, { rawArgs });
 } else {
   try {
-    if (!(rawArgs[0]! in subCommands))
+    if (!(rawArgs[0]! in subCommands)) {
+      const near = closest(rawArgs[0]!, Object.keys(subCommands));
       throw new UserError(
         `unknown command "${rawArgs[0]}"`,
-        `the commands are ${Object.keys(subCommands).join(", ")}; see \`synthai --help\``,
+        `${near ? `did you mean \`synthai ${near}\`? ` : ""}the commands are ${Object.keys(subCommands).join(", ")}`,
       );
+    }
     await runCommand(main, { rawArgs });
   } catch (error) {
     if (error instanceof UserError) {

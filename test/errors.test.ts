@@ -134,12 +134,32 @@ describe("bad input gets one clear line and exit code 2", () => {
     });
   });
 
+  test("synthai --help shows the commands, the main command's flags and what each exit code means", async () => {
+    const help = await runCli(["--help"], { cwd: await tempDir() });
+    expect(help.code).toBe(0);
+    for (const part of [
+      "COMMANDS",
+      "fake",
+      "--samples",
+      "--budget",
+      "--fill",
+      "EXIT CODES",
+      "7  the disk refused",
+    ])
+      expect(help.stdout).toContain(part);
+  });
+
   test("an unknown command, option or argument", async () => {
     await expectUserError(
       ["frobnicate", "x"],
-      /unknown command "frobnicate" — the commands are generate, resume, status, .*; see `synthai --help`/,
+      /unknown command "frobnicate" — the commands are generate, resume, status, /,
     );
-    await expectUserError(["--sample", "10"], /unknown option --sample — see `synthai --help`/);
+    await expectUserError(["--sample", "10"], /unknown option --sample — did you mean --samples\? /);
+    await expectUserError(["resme", "x"], /unknown command "resme" — did you mean `synthai resume`\? /);
+    await expectUserError(
+      ["--frobnicate", "10"],
+      /unknown option --frobnicate — see `synthai --help` for the options/,
+    );
     await expectUserError(["generate", "-n", "3", "extra"], /unexpected argument "extra"/);
   });
 

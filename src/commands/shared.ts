@@ -86,7 +86,7 @@ export const inputArgs = {
   prompt: {
     type: "string",
     description:
-      "A prompt file (front matter with fields:, system:, schema:; a body with {{placeholders}}) instead of a spec module",
+      "A prompt file (front matter with fields:, system:, schema:; a body with {{placeholders}}) instead of a spec module; given again, each further file is a stage",
     valueHint: "file.md",
   },
 } as const satisfies ArgsDef;
@@ -178,8 +178,44 @@ function checkArgs(rawArgs: string[], def: ArgsDef): void {
     }
     const name = arg.replace(/^--?/, "").split("=")[0]!;
     const bare = name.startsWith("no-") && !known.has(name) ? name.slice(3) : name;
-    if (!known.has(bare))
-      throw new UserError(`unknown option ${arg.split("=")[0]}`, "see `synthai --help` for the options");
+    if (!known.has(bare)) {
+      const near = closest(
+        bare,
+        [...known].filter((n) => n.length > 1),
+      );
+      throw new UserError(
+        `unknown option ${arg.split("=")[0]}`,
+        near
+          ? `did you mean --${near}? (\`synthai --help\` lists the options)`
+          : "see `synthai --help` for the options",
+      );
+    }
     if (flagsWithValue.has(bare) && !arg.includes("=")) i++;
   }
+}
+
+/** The name a typo most likely meant: within two edits (a third of a long name), else none. */
+export function closest(typed: string, names: string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    const distance = editDistance(typed, name);
+    if (distance <= Math.max(2, Math.floor(name.length / 3)) && (!best || distance < best.distance))
+      best = { name, distance };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = row;
+  }
+  return previous[b.length]!;
 }
