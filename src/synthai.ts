@@ -19,6 +19,7 @@ const subCommands = Object.fromEntries(
     "import",
     "export",
     "cancel",
+    "abandon",
     "gc",
     "models",
     "providers",

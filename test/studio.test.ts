@@ -1,5 +1,6 @@
 // `synthai fake`: the fake service as a process of its own, for developing a dataset offline.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
@@ -13,7 +14,10 @@ import {
   readManifest,
   runCli,
   tempDir,
+  useFake,
 } from "./helpers.ts";
+
+const server = useFake();
 
 describe("synthai fake", () => {
   test("stays up on loopback, prints its URL, takes a run, a detached run resumed, and stops on Ctrl-C", async () => {
@@ -77,5 +81,29 @@ describe("synthai fake", () => {
     } finally {
       first.kill("SIGINT");
     }
+  });
+});
+
+describe("synthai abandon", () => {
+  test("cancels what is in flight and deletes the run's remote files; --delete removes the folder", async () => {
+    const url = await server.start({ pollsPerPhase: 1_000_000 });
+    const cwd = await tempDir();
+    const detached = await runCli(["-n", "8", "-b", "2", "-j", PARAMS, "--detach", "--base-url", url], {
+      cwd,
+    });
+    expect(detached.code, detached.stderr).toBe(0);
+    const id = detached.stdout.trim();
+    const abandoned = await runCli(["abandon", id, "--base-url", url], { cwd });
+    expect(abandoned.code, abandoned.stderr).toBe(0);
+    expect(abandoned.stderr).toContain(`run ${id} abandoned; its folder stays`);
+    for (const stored of server.fake.batches) {
+      expect(stored.batch.status).toBe("cancelling");
+      expect(server.fake.files.has(stored.batch.input_file_id)).toBe(false);
+    }
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    expect(manifest).toMatchObject({ state: "stopped", reason: "abandoned" });
+    const gone = await runCli(["abandon", id, "--delete", "--base-url", url], { cwd });
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(existsSync(join(cwd, "runs", id))).toBe(false);
   });
 });

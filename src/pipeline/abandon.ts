@@ -1,0 +1,61 @@
+// `synthai abandon`: give a run up. What is in flight is cancelled (not waited for), the run's
+// files on the account are deleted, and with `deleteFolder` so is its run folder; otherwise the
+// run is left stopped, and `resume` could still ask again for what it lacks.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { apiFailure, isApiError, makeClient } from "../api/client.ts";
+import { waitForLock } from "../io/lock.ts";
+import type { Log } from "../io/log.ts";
+import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
+import { deleteRemoteFiles } from "./download.ts";
+import type { Connection } from "./generate.ts";
+import { applyBatch } from "./wait.ts";
+
+export async function abandon(
+  runDir: string,
+  connection: Connection,
+  options: { deleteFolder: boolean; log: Log },
+): Promise<Manifest> {
+  // A run another process drives is stopped first, as `cancel` does.
+  const release = await waitForLock(join(runDir, ".lock"), (pid) => {
+    options.log(`run is being driven by process ${pid}: stopping it first`);
+    process.kill(pid, "SIGINT");
+  });
+  release();
+  return withLockedRun(runDir, async (manifest) => {
+    const remote = manifest.batches.filter((b) => b.fileId || b.batchId);
+    if (remote.length) {
+      const client = await makeClient({
+        apiKey: connection.apiKey,
+        baseURL: connection.baseURL ?? manifest.config.baseURL,
+        provider: manifest.config.provider,
+      });
+      for (const record of manifest.batches.filter((b) => b.step === "submitted" && b.batchId !== "sync")) {
+        try {
+          applyBatch(record, await client.batches.cancel(record.batchId!));
+          options.log(`cancelled ${record.batchId}`);
+        } catch (error) {
+          // Already finished, or gone: nothing left to stop.
+          if (!isApiError(error) || ![400, 404, 409].includes(error.status ?? 0))
+            throw apiFailure(error, `cancelling batch ${record.batchId}`, client);
+        }
+      }
+      for (const record of remote) await deleteRemoteFiles(client, record, options.log);
+      options.log(
+        "deleted the run's files on the account (a batch still cancelling may leave its output: `synthai gc` removes it later)",
+      );
+    }
+    manifest.state = "stopped";
+    manifest.reason = "abandoned";
+    if (options.deleteFolder) {
+      await rm(runDir, { recursive: true, force: true });
+      options.log(`run ${manifest.id} abandoned, and its folder ${runDir} deleted`);
+    } else {
+      saveManifest(runDir, manifest);
+      options.log(
+        `run ${manifest.id} abandoned; its folder stays (\`synthai abandon ${manifest.id} --delete\` removes it)`,
+      );
+    }
+    return manifest;
+  });
+}
