@@ -14,6 +14,7 @@ const subCommands = Object.fromEntries(
     "status",
     "inspect",
     "report",
+    "stats",
     "preview",
     "init",
     "import",

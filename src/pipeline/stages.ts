@@ -350,6 +350,9 @@ function pairOf(preference: Preference, labels: Record<string, string>, fields: 
   };
 }
 
+/** Why a kept sample is not exported: --fill made its target before it. */
+export const BEYOND_FILL = "beyond --fill's target";
+
 /** Kept and dropped samples of a run, by stage and reason, as the last export counted them. */
 export interface StageCounts {
   kept: number;
@@ -384,7 +387,7 @@ export function stagedSamples(
         if (preference && !outcome.droppedBy && !pair)
           outcome.droppedBy = `${preference.choice} names no model`;
         if (pair) outcome.fields = pair;
-        if (!outcome.droppedBy && counts.kept >= limit) outcome.droppedBy = "beyond --fill's target";
+        if (!outcome.droppedBy && counts.kept >= limit) outcome.droppedBy = BEYOND_FILL;
         if (outcome.droppedBy)
           counts.dropped[outcome.droppedBy] = (counts.dropped[outcome.droppedBy] ?? 0) + 1;
         else counts.kept++;

@@ -1,0 +1,402 @@
+// `synthai stats`: how diverse a run's texts are and how balanced its labels, measured on every
+// kept sample as it streams by, in bounded memory. Distinct n-grams are counted by HyperLogLog
+// (an estimate within about 1%); what needs pairs of samples (repeated 8-grams, self-BLEU, near
+// duplicates) is measured on a seeded or leading sample of them, and says so.
+import { createHash } from "node:crypto";
+import { deflateRawSync } from "node:zlib";
+import { duplicateFinder } from "../pipeline/dedup.ts";
+import { collectedSamples, eachValidSample } from "../pipeline/export.ts";
+import type { SampleResult } from "../pipeline/judge.ts";
+import { BEYOND_FILL, exportDataset, stagedSamples, usesOutcomes } from "../pipeline/stages.ts";
+import { loadParams, type Params } from "../dataset/params.ts";
+import { runDataset } from "../dataset/spec.ts";
+import type { Manifest } from "../run/manifest.ts";
+
+/** How many samples the pairwise measures look at. */
+const SELF_BLEU_SAMPLE = 500;
+const REPEAT_SAMPLE = 20_000;
+const NEAR_SAMPLE = 20_000;
+/** A label with more values than this is free text, not a label to balance. */
+const MAX_LABEL_VALUES = 50;
+
+export interface TextStats {
+  field: string;
+  samples: number;
+  words: { mean: number; p50: number; p90: number; max: number };
+  distinct: [number, number, number];
+  compression: number;
+  repeated8: { share: number; sampled: number };
+  selfBleu: { score: number; sampled: number };
+}
+
+export interface LabelStats {
+  label: string;
+  shares: { value: string; count: number; share: number; expected?: number }[];
+  /** The shares differ from those asked beyond chance (a chi-square test at p < 0.001). */
+  unbalanced: boolean;
+}
+
+export interface ScoreStats {
+  field: string;
+  counts: Record<string, number>;
+  /** Per parameter value: the share of samples with a valid first answer that were kept after every stage. */
+  keepRate?: Record<string, Record<string, number>>;
+}
+
+export interface RunStats {
+  samples: number;
+  texts: TextStats[];
+  labels: LabelStats[];
+  scores: ScoreStats[];
+  nearDuplicates: { share: number; sampled: number };
+}
+
+/** What the stats need to know of a run: its fields by kind, and the values each parameter may take. */
+export interface StatsPlan {
+  textFields: string[];
+  scoreFields: string[];
+  expected: Map<string, string[]>;
+  seed: number;
+}
+
+/** A HyperLogLog of 2^14 registers: distinct counts of any size in 16 KB, within about 1%. */
+class DistinctCounter {
+  private readonly registers = new Uint8Array(1 << 14);
+  add(value: string): void {
+    const hash = createHash("md5").update(value).digest();
+    const index = hash.readUInt16BE(0) >> 2;
+    const rest = hash.readUInt32BE(4);
+    const rank = rest === 0 ? 33 : Math.clz32(rest) + 1;
+    if (rank > this.registers[index]!) this.registers[index] = rank;
+  }
+  count(): number {
+    const m = this.registers.length;
+    let sum = 0;
+    let zeros = 0;
+    for (const r of this.registers) {
+      sum += 2 ** -r;
+      if (r === 0) zeros++;
+    }
+    const estimate = ((0.7213 / (1 + 1.079 / m)) * m * m) / sum;
+    return estimate <= 2.5 * m && zeros ? m * Math.log(m / zeros) : estimate;
+  }
+}
+
+const wordsOf = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
+
+function ngrams(words: string[], n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + n <= words.length; i++) out.push(words.slice(i, i + n).join(" "));
+  return out;
+}
+
+/** A seeded choice of which samples go into a measure on a sample: the same run, the same sample. */
+function chosen(seed: number, id: string, share: number): boolean {
+  return createHash("sha1").update(`${seed}:${id}`).digest().readUInt32BE(0) / 2 ** 32 < share;
+}
+
+function textCollector(field: string, seed: number, expectedSamples: number) {
+  const distinct = [new DistinctCounter(), new DistinctCounter(), new DistinctCounter()];
+  const totals = [0, 0, 0];
+  const lengths: number[] = [];
+  let raw = 0;
+  let packed = 0;
+  let pending: string[] = [];
+  const flush = () => {
+    const text = pending.join("\n");
+    raw += Buffer.byteLength(text);
+    packed += deflateRawSync(text).length;
+    pending = [];
+  };
+  const eights = new Map<string, number>(); // 8-gram → samples holding it, on the first REPEAT_SAMPLE
+  let eightSamples = 0;
+  const bleuTexts: string[][] = [];
+  const bleuShare = Math.min(1, (SELF_BLEU_SAMPLE * 1.2) / Math.max(1, expectedSamples));
+  return {
+    add(text: string, id: string) {
+      const words = wordsOf(text);
+      lengths.push(words.length);
+      for (let n = 1; n <= 3; n++)
+        for (const gram of ngrams(words, n)) {
+          distinct[n - 1]!.add(gram);
+          totals[n - 1]!++;
+        }
+      pending.push(text);
+      if (pending.length >= 1000) flush();
+      if (eightSamples < REPEAT_SAMPLE) {
+        eightSamples++;
+        for (const gram of new Set(ngrams(words, 8))) eights.set(gram, (eights.get(gram) ?? 0) + 1);
+      }
+      if (bleuTexts.length < SELF_BLEU_SAMPLE && chosen(seed, id, bleuShare)) bleuTexts.push(words);
+    },
+    result(): TextStats {
+      flush();
+      const sorted = [...lengths].sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+      let repeated = 0;
+      for (const n of eights.values()) if (n > 1) repeated++;
+      return {
+        field,
+        samples: lengths.length,
+        words: {
+          mean: lengths.reduce((s, n) => s + n, 0) / Math.max(1, lengths.length),
+          p50: at(0.5),
+          p90: at(0.9),
+          max: sorted.at(-1) ?? 0,
+        },
+        distinct: [0, 1, 2].map((i) => (totals[i] ? Math.min(1, distinct[i]!.count() / totals[i]!) : 0)) as [
+          number,
+          number,
+          number,
+        ],
+        compression: packed ? raw / packed : 0,
+        repeated8: { share: eights.size ? repeated / eights.size : 0, sampled: eightSamples },
+        selfBleu: { score: selfBleu(bleuTexts), sampled: bleuTexts.length },
+      };
+    },
+  };
+}
+
+/**
+ * Self-BLEU: each text's BLEU-4 against all the others as references, averaged (1: every text
+ * repeats the others; near 0: none shares phrases). The best and second-best count of each
+ * n-gram over all texts give each text's references' best count without the text itself.
+ */
+export function selfBleu(texts: string[][]): number {
+  if (texts.length < 2) return 0;
+  const best = [new Map<string, [number, number]>(), new Map(), new Map(), new Map()];
+  const counted = texts.map((words) =>
+    [1, 2, 3, 4].map((n) => {
+      const counts = new Map<string, number>();
+      for (const gram of ngrams(words, n)) counts.set(gram, (counts.get(gram) ?? 0) + 1);
+      for (const [gram, count] of counts) {
+        const [first, second] = best[n - 1]!.get(gram) ?? [0, 0];
+        best[n - 1]!.set(gram, count >= first ? [count, first] : [first, Math.max(second, count)]);
+      }
+      return counts;
+    }),
+  );
+  let sum = 0;
+  for (const counts of counted) {
+    let logs = 0;
+    for (let n = 0; n < 4; n++) {
+      let matched = 0;
+      let total = 0;
+      for (const [gram, count] of counts[n]!) {
+        const [first, second] = best[n]!.get(gram)!;
+        const others = count === first ? second : first;
+        matched += Math.min(count, others);
+        total += count;
+      }
+      logs += Math.log(total ? Math.max(matched, 1e-9) / total : 1e-9);
+    }
+    sum += Math.exp(logs / 4);
+  }
+  return sum / texts.length;
+}
+
+/** Chi-square of counts against expected shares, with the Wilson–Hilferty normal approximation. */
+function unbalanced(counts: number[], expected: number[]): boolean {
+  const total = counts.reduce((s, n) => s + n, 0);
+  const df = counts.length - 1;
+  if (df < 1 || total < 5 * counts.length) return false;
+  const chi = counts.reduce((s, n, i) => s + (n - total * expected[i]!) ** 2 / (total * expected[i]!), 0);
+  const z = ((chi / df) ** (1 / 3) - (1 - 2 / (9 * df))) / Math.sqrt(2 / (9 * df));
+  return z > 3.09;
+}
+
+/** Gathers every measure over the samples handed to `add` (kept ones, and dropped ones for keep rates). */
+export function statsCollector(plan: StatsPlan, expectedSamples: number) {
+  const texts = plan.textFields.map((field) => textCollector(field, plan.seed, expectedSamples));
+  const labels = new Map<string, Map<string, number>>();
+  const scores = new Map<string, Map<string, number>>();
+  const keep = new Map<string, Map<string, [number, number]>>(); // label → value → [kept, all]
+  const isNear = duplicateFinder("near");
+  let near = 0;
+  let nearSampled = 0;
+  let samples = 0;
+  return {
+    add(sample: SampleResult, dropped: boolean) {
+      for (const [label, value] of Object.entries(sample.labels)) {
+        if (!plan.expected.has(label)) continue;
+        const byValue = keep.get(label) ?? keep.set(label, new Map()).get(label)!;
+        const [k, all] = byValue.get(value) ?? [0, 0];
+        byValue.set(value, [k + (dropped ? 0 : 1), all + 1]);
+      }
+      if (dropped) return;
+      samples++;
+      for (const text of texts)
+        text.add(String(sample.fields?.[plan.textFields[texts.indexOf(text)]!] ?? ""), sample.custom_id);
+      for (const [label, value] of Object.entries(sample.labels)) {
+        const counts = labels.get(label) ?? labels.set(label, new Map()).get(label)!;
+        if (counts.size <= MAX_LABEL_VALUES || counts.has(value))
+          counts.set(value, (counts.get(value) ?? 0) + 1);
+      }
+      for (const field of plan.scoreFields) {
+        const counts = scores.get(field) ?? scores.set(field, new Map()).get(field)!;
+        const value = String(sample.fields?.[field] ?? "");
+        counts.set(value, (counts.get(value) ?? 0) + 1);
+      }
+      if (nearSampled < NEAR_SAMPLE) {
+        nearSampled++;
+        if (isNear(sample)) near++;
+      }
+    },
+    result(): RunStats {
+      const labelStats: LabelStats[] = [];
+      for (const [label, counts] of labels) {
+        if (counts.size > MAX_LABEL_VALUES) continue; // free text: a generated value, a unique column
+        const asked = plan.expected.get(label);
+        const total = [...counts.values()].reduce((s, n) => s + n, 0);
+        const values = asked ?? [...counts.keys()].sort();
+        const shares = values.map((value) => ({
+          value,
+          count: counts.get(value) ?? 0,
+          share: (counts.get(value) ?? 0) / Math.max(1, total),
+          ...(asked ? { expected: 1 / asked.length } : {}),
+        }));
+        labelStats.push({
+          label,
+          shares,
+          unbalanced: asked
+            ? unbalanced(
+                shares.map((s) => s.count),
+                shares.map(() => 1 / asked.length),
+              )
+            : false,
+        });
+      }
+      const keepRate: Record<string, Record<string, number>> = {};
+      for (const [label, byValue] of keep)
+        keepRate[label] = Object.fromEntries(
+          [...byValue].map(([value, [k, all]]) => [value, all ? k / all : 0]),
+        );
+      return {
+        samples,
+        texts: texts.map((t) => t.result()),
+        labels: labelStats,
+        scores: [...scores].map(([field, counts], i) => ({
+          field,
+          counts: Object.fromEntries(
+            [...counts].sort(([a], [b]) => Number(a) - Number(b) || a.localeCompare(b)),
+          ),
+          ...(i === 0 && Object.keys(keepRate).length ? { keepRate } : {}),
+        })),
+        nearDuplicates: { share: nearSampled ? near / nearSampled : 0, sampled: nearSampled },
+      };
+    },
+  };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** The stats of one run, or of several side by side (a column each), as text. */
+export function formatStats(runs: { id: string; stats: RunStats }[]): string {
+  const lines: string[] = [];
+  const row = (name: string, values: string[]) =>
+    lines.push(`  ${name.padEnd(34)}${values.map((v) => v.padStart(16)).join("")}`);
+  lines.push(`  ${"".padEnd(34)}${runs.map((r) => r.id.padStart(22).slice(-16)).join("")}`);
+  row(
+    "kept samples",
+    runs.map((r) => String(r.stats.samples)),
+  );
+  const fields = [...new Set(runs.flatMap((r) => r.stats.texts.map((t) => t.field)))];
+  for (const field of fields) {
+    lines.push(`${field}`);
+    const of = (r: { stats: RunStats }) => r.stats.texts.find((t) => t.field === field);
+    row(
+      "words (mean / p90 / max)",
+      runs.map((r) => {
+        const t = of(r);
+        return t ? `${t.words.mean.toFixed(0)} / ${t.words.p90} / ${t.words.max}` : "-";
+      }),
+    );
+    for (const n of [0, 1, 2])
+      row(
+        `distinct ${n + 1}-grams`,
+        runs.map((r) => (of(r) ? pct(of(r)!.distinct[n]!) : "-")),
+      );
+    row(
+      "compression ratio (higher: repetitive)",
+      runs.map((r) => (of(r) ? of(r)!.compression.toFixed(2) : "-")),
+    );
+    row(
+      "8-grams repeated across samples",
+      runs.map((r) => (of(r) ? `${pct(of(r)!.repeated8.share)} of ${of(r)!.repeated8.sampled}` : "-")),
+    );
+    row(
+      "self-BLEU (seeded sample)",
+      runs.map((r) => (of(r) ? `${of(r)!.selfBleu.score.toFixed(3)} of ${of(r)!.selfBleu.sampled}` : "-")),
+    );
+  }
+  row(
+    "near duplicates (leading sample)",
+    runs.map((r) => `${pct(r.stats.nearDuplicates.share)} of ${r.stats.nearDuplicates.sampled}`),
+  );
+  const labels = [...new Set(runs.flatMap((r) => r.stats.labels.map((l) => l.label)))];
+  for (const label of labels) {
+    const of = (r: { stats: RunStats }) => r.stats.labels.find((l) => l.label === label);
+    lines.push(`${label}${runs.some((r) => of(r)?.unbalanced) ? "  (unbalanced: beyond chance)" : ""}`);
+    const values = [...new Set(runs.flatMap((r) => of(r)?.shares.map((s) => s.value) ?? []))];
+    for (const value of values)
+      row(
+        `${value.slice(0, 28)}`,
+        runs.map((r) => {
+          const share = of(r)?.shares.find((s) => s.value === value);
+          return share ? `${pct(share.share)}${share.expected ? ` (${pct(share.expected)})` : ""}` : "-";
+        }),
+      );
+  }
+  for (const field of [...new Set(runs.flatMap((r) => r.stats.scores.map((s) => s.field)))]) {
+    lines.push(`${field} (scores)`);
+    const of = (r: { stats: RunStats }) => r.stats.scores.find((s) => s.field === field);
+    const values = [...new Set(runs.flatMap((r) => Object.keys(of(r)?.counts ?? {})))];
+    for (const value of values)
+      row(
+        value,
+        runs.map((r) => String(of(r)?.counts[value] ?? "-")),
+      );
+    const rates = runs.map((r) => of(r)?.keepRate);
+    for (const label of [...new Set(rates.flatMap((k) => Object.keys(k ?? {})))]) {
+      lines.push(`  keep rate by ${label}`);
+      for (const value of [...new Set(rates.flatMap((k) => Object.keys(k?.[label] ?? {})))])
+        row(
+          `  ${value.slice(0, 26)}`,
+          rates.map((k) => (k?.[label]?.[value] !== undefined ? pct(k[label]![value]!) : "-")),
+        );
+    }
+  }
+  return lines.join("\n");
+}
+
+/** A run's stats, read from its folder: the same samples its export writes (kept, with every stage's fields). */
+export async function statsOfRun(runDir: string, manifest: Manifest): Promise<RunStats> {
+  const { config } = manifest;
+  const dataset = exportDataset(await runDataset(config, manifest.id, { acceptChanged: true }));
+  const params = await loadParams(config.paramsFile, { optional: true }).catch(() => ({}) as Params);
+  const expected = new Map<string, string[]>();
+  for (const parameters of Object.values(params))
+    for (const [name, values] of Object.entries(parameters)) expected.set(name, values);
+  const properties = (dataset.schema?.properties ?? {}) as Record<
+    string,
+    { type?: string; enum?: unknown[] }
+  >;
+  const isScore = (field: string) =>
+    ["integer", "number", "boolean"].includes(properties[field]?.type ?? "") ||
+    Array.isArray(properties[field]?.enum);
+  const plan: StatsPlan = {
+    textFields: dataset.fields.filter((f) => !isScore(f)),
+    scoreFields: dataset.fields.filter(isScore),
+    expected,
+    seed: config.seed,
+  };
+  const collector = statsCollector(plan, config.samples);
+  if (usesOutcomes(config, dataset)) {
+    const counts = { kept: 0, dropped: {} };
+    // As the export counts them: past --fill's target is not written, nor dropped by any stage.
+    await stagedSamples(runDir, manifest, dataset, counts, { includeDropped: true })((s) => {
+      if (s.fields?.dropped_by !== BEYOND_FILL) collector.add(s, Boolean(s.fields?.dropped_by));
+    });
+  } else await eachValidSample(manifest, collectedSamples(runDir, manifest), (s) => collector.add(s, false));
+  return collector.result();
+}
