@@ -59,6 +59,15 @@ describe("conversations", () => {
     );
     expect(turn3.body.messages.map((m: any) => m.role)).toEqual(["system", "assistant", "user"]);
     expect(turn3.body.messages[1].content).toBe(turn1.fields.Turn1);
+    // inspect shows the conversation turn by turn.
+    const inspected = await runCli(["inspect", manifest.id, "--sample", "1"], { cwd });
+    expect(inspected.stdout.match(/── sample 1 · id \d+(?: · stage \d)?/g)).toEqual([
+      "── sample 1 · id 000000",
+      "── sample 1 · id 000000 · stage 2",
+      "── sample 1 · id 000000 · stage 3",
+      "── sample 1 · id 000000 · stage 4",
+      "── sample 1 · id 000000 · stage 5",
+    ]);
   });
 
   for (const point of ["after-create@s4", "after-finished@s4", "after-collect@s4"])

@@ -132,18 +132,21 @@ describe("stages", () => {
       await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 3);
     });
 
-  test("--fill -n 20 ends with exactly 20 kept rows, drawing new samples (never an old one) until there are", async () => {
+  test("--fill -n 200 ends with exactly 200 kept rows, drawing new samples (never an old one) until there are", async () => {
     const url = await server.start({ seed: 3 });
     const cwd = await tempDir();
     const judge = await judgeKeeping(cwd, "Score >= 4");
-    const result = await runCli([...write, ...judge, "-n", "20", "--fill", "--base-url", url, ...fast], {
-      cwd,
-    });
+    const result = await runCli(
+      [...write, ...judge, "-n", "200", "-b", "2", "--fill", "--base-url", url, ...fast],
+      {
+        cwd,
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/--fill: \d+ of 20 kept so far \(\d+%\); drawing \d+ more/);
+    expect(result.stderr).toMatch(/--fill: \d+ of 200 kept so far \(\d+%\); drawing \d+ more/);
     const { rows, manifest } = await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 4);
-    expect(rows).toHaveLength(20);
-    expect(manifest.config.samples).toBeGreaterThan(20);
+    expect(rows).toHaveLength(200);
+    expect(manifest.config.samples).toBeGreaterThan(200);
     // New draws continue the stream: sample ids are each sample's own, none twice.
     expect(new Set(manifest.chunks.map((c: any) => c.firstSample)).size).toBe(manifest.chunks.length);
   });

@@ -341,11 +341,11 @@ export async function withLockedRun<T>(runDir: string, work: (manifest: Manifest
   }
 }
 
-/** The collected batches with answers on disk (a stage with nothing to ask has none), in the order asked: chunk, then attempt. */
+/** The collected batches with answers on disk (a stage with nothing to ask has none), in the order asked: chunk, stage, attempt. */
 export function collectedRecords(manifest: Manifest): BatchRecord[] {
   return manifest.batches
     .filter((b) => b.step === "collected" && b.requests > 0)
-    .sort((a, b) => a.chunk - b.chunk || a.attempt - b.attempt);
+    .sort((a, b) => a.chunk - b.chunk || (a.stage ?? 1) - (b.stage ?? 1) || a.attempt - b.attempt);
 }
 
 /**

@@ -19,6 +19,8 @@ export interface InspectFilter {
 export interface InspectedSample extends SampleResult {
   prompt: string;
   givenUp: boolean;
+  /** With stages: the stage (a judge, a conversation's turn) that asked it; stage 1 otherwise. */
+  stage?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function* inspectRun(
       }
       yield {
         ...result,
+        ...(record.stage ? { stage: record.stage } : {}),
         prompt: prompts.get(result.custom_id) ?? "",
         givenUp: result.status !== "ok" && !result.retry,
       };
@@ -96,7 +99,7 @@ export function formatSample(s: InspectedSample): string {
   const verdict =
     s.status === "ok" ? "ok" : `${s.status}${s.givenUp ? ", given up" : ", asked again"}: ${s.reason ?? ""}`;
   const lines = [
-    `── sample ${s.sample}${s.input_row ? ` (input row ${s.input_row})` : ""} · id ${s.custom_id} · chunk ${s.chunk} · attempt ${s.attempt} · ${s.batch_id || "no batch"}`,
+    `── sample ${s.sample}${s.input_row ? ` (input row ${s.input_row})` : ""} · id ${s.custom_id}${s.stage ? ` · stage ${s.stage}` : ""} · chunk ${s.chunk} · attempt ${s.attempt} · ${s.batch_id || "no batch"}`,
     `   ${verdict}`,
     `   tokens ${s.prompt_tokens} + ${s.completion_tokens} = ${s.total_tokens} · ${formatUsd(s.cost_usd)} · ${s.model}`,
     `   params: ${Object.entries(s.labels)
