@@ -3,8 +3,8 @@
 // This file only lists the commands (each in commands/, loaded when it runs) and turns what
 // goes wrong into one line. bin/synthai starts it on the bundled Node 24 with its flags.
 import { defineCommand, renderUsage, runCommand, runMain } from "citty";
-import { UserError, redact } from "./errors.ts";
-import { activeRunId, closest } from "./commands/shared.ts";
+import { UserError, closest, redact } from "./errors.ts";
+import { activeRunId } from "./commands/active-run.ts";
 
 const load = (name: string) => () => import(`./commands/${name}.ts`).then((module) => module.default);
 const subCommands = Object.fromEntries(

@@ -61,11 +61,14 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
   const flush = () => {
     const answered = send({ prompts: batch, reply: "none" });
     batch = [];
+    // Nobody may wait for this answer; a dying worker is remembered in `failure` and thrown by
+    // the next send or tally, so it never surfaces as an unhandled rejection.
+    answered.catch(() => {});
     return answered;
   };
   const counter: TokenCounter = {
     add(prompt) {
-      if (prompt.schema !== schema && batch.length) void flush();
+      if (prompt.schema !== schema && batch.length) flush();
       schema = prompt.schema;
       batch.push(prompt.messages);
       if (batch.length < BATCH) return undefined;
@@ -78,7 +81,7 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
       return send({ prompts, reply: "tally" });
     },
     count(prompt) {
-      if (prompt.schema !== schema && batch.length) void flush();
+      if (prompt.schema !== schema && batch.length) flush();
       schema = prompt.schema;
       return send({ prompts: [prompt.messages], reply: "count" });
     },

@@ -1,7 +1,7 @@
 // What the commands share: flag groups, the run being driven, exit codes, the connection.
 import { basename, resolve } from "node:path";
 import { defineCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
-import { UserError } from "../errors.ts";
+import { UserError, closest } from "../errors.ts";
 import { findRunDir, type Manifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
 import { baseUrl, parseProvider } from "./options.ts";
@@ -118,16 +118,9 @@ export function command<T extends ArgsDef>(def: CommandDef<T>): CommandDef<T> {
   return defineCommand({ ...def, setup: ({ rawArgs }) => checkArgs(rawArgs, (def.args ?? {}) as ArgsDef) });
 }
 
-let activeRun: string | undefined;
+import { setActiveRun } from "./active-run.ts";
 
-/** The run being driven, named when it is interrupted or fails. */
-export function activeRunId(): string | undefined {
-  return activeRun;
-}
-
-export function setActiveRun(id: string): void {
-  activeRun = id;
-}
+export { activeRunId, setActiveRun } from "./active-run.ts";
 
 /** Finds a run by (part of) its id, and remembers it as the one being driven. */
 export async function runDirOf(args: { "runs-dir": string; run: string }): Promise<string> {
@@ -192,30 +185,4 @@ function checkArgs(rawArgs: string[], def: ArgsDef): void {
     }
     if (flagsWithValue.has(bare) && !arg.includes("=")) i++;
   }
-}
-
-/** The name a typo most likely meant: within two edits (a third of a long name), else none. */
-export function closest(typed: string, names: string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of names) {
-    const distance = editDistance(typed, name);
-    if (distance <= Math.max(2, Math.floor(name.length / 3)) && (!best || distance < best.distance))
-      best = { name, distance };
-  }
-  return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++)
-      row[j] = Math.min(
-        previous[j]! + 1,
-        row[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    previous = row;
-  }
-  return previous[b.length]!;
 }
