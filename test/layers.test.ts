@@ -12,7 +12,7 @@ const LAYERS = [
   ["pipeline"],
   ["views"],
   ["commands"],
-  ["synthai.ts", "spec.ts"],
+  ["synthai.ts", "spec.ts", "index.ts"],
 ];
 const SRC = join(ROOT, "src");
 

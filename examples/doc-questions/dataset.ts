@@ -1,4 +1,4 @@
-import { defineDataset } from "../../src/spec.ts";
+import { defineDataset } from "synthai";
 
 /** A question and its answer for each document of docs.jsonl, at a drawn difficulty. */
 export default defineDataset({

@@ -1,4 +1,4 @@
-import { defineDataset } from "../../src/spec.ts";
+import { defineDataset } from "synthai";
 
 // Product reviews with sentiment and rating labels, as structured output: the model answers
 // JSON that must fit the schema, so no answer is lost to a missing section.

@@ -1,4 +1,4 @@
-import { defineDataset, parseMarkers } from "../../src/spec.ts";
+import { defineDataset, parseMarkers } from "synthai";
 
 // Question–answer pairs over a list of topics, for fine-tuning or evaluation sets.
 export default defineDataset({
