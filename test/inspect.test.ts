@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -186,11 +187,23 @@ function drawnCharts(page: Page) {
   );
 }
 
+/**
+ * The browser: $CHROMIUM_PATH, else the system's Chromium, else the one the npm package
+ * @sparticuz/chromium ships inside its tarball (unpacked to the temp folder on first use), so
+ * `npm install && npm test` pass on a machine without a browser.
+ */
+async function browserPath(): Promise<string> {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  if (existsSync("/usr/bin/chromium")) return "/usr/bin/chromium";
+  const packaged = (await import("@sparticuz/chromium")).default;
+  return packaged.executablePath();
+}
+
 describe("report.html in a real browser", () => {
   let browser: Browser;
   beforeAll(async () => {
     browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      executablePath: await browserPath(),
       args: [
         "--no-sandbox",
         "--disable-gpu",
