@@ -42,7 +42,8 @@ export async function abandon(
       }
       for (const record of remote) await deleteRemoteFiles(client, record, options.log);
       options.log(
-        "deleted the run's files on the account (a batch still cancelling may leave its output: `synthai gc` removes it later)",
+        "deleted the run's files on the account " +
+          "(a batch still cancelling may leave its output: `synthai gc` removes it later)",
       );
     }
     manifest.state = "stopped";

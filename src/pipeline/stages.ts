@@ -256,7 +256,8 @@ export async function buildNextStages(
       if (record.requests) noteFiles(runDir, manifest, [record.requestsFile]);
       saveManifest(runDir, manifest);
       log(
-        `stage ${stage}, chunk ${chunk.index + 1}: ${record.requests} of ${chunk.samples} samples to ${datasetSource(datasetOfStage(dataset, stage))}`,
+        `stage ${stage}, chunk ${chunk.index + 1}: ${record.requests} of ${chunk.samples} samples to ` +
+          datasetSource(datasetOfStage(dataset, stage)),
       );
     }
 }
@@ -311,7 +312,7 @@ async function buildStage(
   return { ...base, step: "pending" };
 }
 
-/** For --format preference: the stage of several models whose answers are compared, and the judge's field that prefers one. */
+/** For --format preference: the stage of several models compared, and the judge's field that prefers one. */
 export interface Preference {
   answers: Stage;
   models: string[];
@@ -332,7 +333,7 @@ export function preferenceOf(dataset: Dataset): Preference {
   return { answers, models: group.models, field: group.fields[0]!, choice: stages[judge]!.prefers! };
 }
 
-/** The pair a sample makes: its prompt, the preferred model's answer and another's; none if the judge named no model. */
+/** A sample's pair: its prompt, the preferred answer and another; none if the judge named no model. */
 function pairOf(preference: Preference, labels: Record<string, string>, fields: Record<string, string>) {
   const named = String(fields[preference.choice] ?? "").trim();
   const index = preference.models.findIndex(
@@ -478,7 +479,8 @@ export async function stagesEstimate(
     const prompt = config.samples * (ownTokens + earlierTokens);
     const worst = (prompt * price.input + config.samples * maxTokens * price.output) / 1_000_000;
     lines.push(
-      `stage ${stage} (${model}): at most ${config.samples} requests, ${prompt} prompt tokens and ${config.samples * maxTokens} completion tokens → at most ${formatUsd(worst)}`,
+      `stage ${stage} (${model}): at most ${config.samples} requests, ${prompt} prompt tokens and ` +
+        `${config.samples * maxTokens} completion tokens → at most ${formatUsd(worst)}`,
     );
     earlierTokens += maxTokens;
   }
