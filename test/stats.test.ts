@@ -2,13 +2,22 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { selfBleu } from "../src/views/stats.ts";
+import { DistinctCounter, selfBleu } from "../src/views/stats.ts";
 import { PARAMS, ROOT, onlyRunDir, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
 
 const server = useFake();
 const fast = ["--poll-interval", "0.02", "-p", "out.csv"];
 
 describe("synthai stats", () => {
+  test("distinct counts by HyperLogLog are within a few percent, whatever the size", () => {
+    for (const n of [1_000, 50_000, 300_000]) {
+      const counter = new DistinctCounter();
+      for (let i = 0; i < n; i++) counter.add(`gram ${i} of ${n}`);
+      for (let i = 0; i < n; i += 3) counter.add(`gram ${i} of ${n}`); // repeats count once
+      expect(Math.abs(counter.count() / n - 1)).toBeLessThan(0.04);
+    }
+  });
+
   test("self-BLEU: 1 for texts that repeat each other, near 0 for texts sharing no phrase", () => {
     const same = "the quick brown fox jumps over the lazy dog".split(" ");
     expect(selfBleu([same, same, same])).toBeCloseTo(1, 6);
