@@ -2,11 +2,9 @@
 // files on the account are deleted, and with `deleteFolder` so is its run folder; otherwise the
 // run is left stopped, and `resume` could still ask again for what it lacks.
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import { apiFailure, isApiError, makeClient } from "../api/client.ts";
-import { waitForLock } from "../io/lock.ts";
 import type { Log } from "../io/log.ts";
-import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
+import { saveManifest, stopDriver, withLockedRun, type Manifest } from "../run/manifest.ts";
 import { deleteRemoteFiles } from "./download.ts";
 import type { Connection } from "./generate.ts";
 import { applyBatch } from "./wait.ts";
@@ -16,12 +14,7 @@ export async function abandon(
   connection: Connection,
   options: { deleteFolder: boolean; log: Log },
 ): Promise<Manifest> {
-  // A run another process drives is stopped first, as `cancel` does.
-  const release = await waitForLock(join(runDir, ".lock"), (pid) => {
-    options.log(`run is being driven by process ${pid}: stopping it first`);
-    process.kill(pid, "SIGINT");
-  });
-  release();
+  await stopDriver(runDir, options.log);
   return withLockedRun(runDir, async (manifest) => {
     const remote = manifest.batches.filter((b) => b.fileId || b.batchId);
     if (remote.length) {

@@ -1,7 +1,5 @@
-import { join } from "node:path";
 import { call, makeClient } from "../api/client.ts";
-import { waitForLock } from "../io/lock.ts";
-import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
+import { saveManifest, stopDriver, withLockedRun, type Manifest } from "../run/manifest.ts";
 import { runDataset } from "../dataset/spec.ts";
 import type { Connection } from "./generate.ts";
 import { drive, type DriveOptions } from "./drive.ts";
@@ -13,14 +11,7 @@ export async function cancel(
   connection: Connection,
   options: DriveOptions & { pollIntervalSeconds?: number },
 ): Promise<Manifest> {
-  // A run driven by another process (a terminal left open, a cron job) is stopped first, as
-  // Ctrl-C would stop it; its lock comes free when it has gone, and the cancel goes on from there.
-  const lock = join(runDir, ".lock");
-  const release = await waitForLock(lock, (pid) => {
-    options.log(`run is being driven by process ${pid}: stopping it first`);
-    process.kill(pid, "SIGINT");
-  });
-  release();
+  await stopDriver(runDir, options.log);
   return withLockedRun(runDir, async (manifest) => {
     if (options.pollIntervalSeconds !== undefined)
       manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;

@@ -12,7 +12,7 @@ import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { tryLock } from "../io/lock.ts";
+import { tryLock, waitForLock } from "../io/lock.ts";
 import { checkRunsDir } from "../io/disk.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { EFFORTS } from "../api/models.ts";
@@ -312,6 +312,18 @@ export async function listRunIds(runsDir: string): Promise<string[]> {
 
 export async function ensureDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true });
+}
+
+/**
+ * For `cancel` and `abandon`: a process driving the run (a terminal left open, a cron job) is
+ * stopped as Ctrl-C would stop it; this returns once its lock has come free.
+ */
+export async function stopDriver(runDir: string, log: (line: string) => void): Promise<void> {
+  const release = await waitForLock(join(runDir, ".lock"), (pid) => {
+    log(`run is being driven by process ${pid}: stopping it first`);
+    process.kill(pid, "SIGINT");
+  });
+  release();
 }
 
 /** Only one process drives a run; a lock left by a dead process is taken over. */
