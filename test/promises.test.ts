@@ -150,6 +150,18 @@ async function manifestSays(runDir: string, holds: (manifest: any) => boolean): 
   }
 }
 
+/** The run another process makes in `cwd`, once its manifest says a batch was submitted. */
+async function submittedRun(cwd: string): Promise<string> {
+  await fileAppears(join(cwd, "runs"));
+  let runDir = "";
+  while (!runDir) {
+    runDir = await onlyRunDir(cwd).catch(() => "");
+    if (!runDir) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await manifestSays(runDir, (m) => m.batches.some((b: any) => b.step === "submitted"));
+  return runDir;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -175,13 +187,7 @@ describe("kill -9", () => {
       stdio: "ignore",
     });
     const exited = new Promise((resolve) => launcher.on("exit", resolve));
-    await fileAppears(join(cwd, "runs"));
-    let runDir = "";
-    while (!runDir) {
-      runDir = await onlyRunDir(cwd).catch(() => "");
-      if (!runDir) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await manifestSays(runDir, (m) => m.batches.some((b: any) => b.step === "submitted"));
+    const runDir = await submittedRun(cwd);
     const worker = Number(readFileSync(join(runDir, ".lock"), "utf8").split(" ")[0]);
     // The key given with -k is not on the command line of the process doing the work (`ps`).
     expect(readFileSync(`/proc/${worker}/cmdline`, "utf8")).toContain("--base-url");
@@ -375,13 +381,7 @@ describe("cancel", () => {
     const url = await server.start({ pollsPerPhase: 100_000 });
     const cwd = await tempDir();
     const driving = runCli(["-n", "10", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
-    await fileAppears(join(cwd, "runs"));
-    let runDir = "";
-    while (!runDir) {
-      runDir = await onlyRunDir(cwd).catch(() => "");
-      if (!runDir) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await manifestSays(runDir, (m) => m.batches.some((b: any) => b.step === "submitted"));
+    const runDir = await submittedRun(cwd);
     const id = (await readManifest(runDir)).id as string;
     const cancelled = await runCli(["cancel", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(cancelled.code, cancelled.stderr).toBe(0);

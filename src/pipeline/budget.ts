@@ -36,6 +36,16 @@ export function fitsBudget(manifest: Manifest, record: BatchRecord): boolean {
   return spentUsd(manifest) + reserved + worstCase(manifest, record) <= budget + 1e-12;
 }
 
+/**
+ * What the budget leaves for requests sent directly before the first batch (the canary, a
+ * pilot): the limit less what is spent and the first batch's worst case; undefined without a limit.
+ */
+export function roomBesideFirstBatch(manifest: Manifest): number | undefined {
+  const budget = manifest.config.budgetUsd;
+  if (budget === undefined) return undefined;
+  return budget - spentUsd(manifest) - worstCase(manifest, manifest.batches[0]!);
+}
+
 /** Keeps within --max-in-flight batches and --max-enqueued-tokens; one batch always may go. */
 export function fitsLimits(manifest: Manifest, record: BatchRecord): boolean {
   const inFlight = manifest.batches.filter((b) => b.step === "submitted");

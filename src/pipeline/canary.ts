@@ -12,8 +12,7 @@ import type { Log } from "../io/log.ts";
 import { saveManifest, type Manifest, type RunConfig } from "../run/manifest.ts";
 import { join } from "node:path";
 import { withTokenCounter } from "../api/tokens.ts";
-import { spentUsd } from "../run/totals.ts";
-import { worstCase } from "./budget.ts";
+import { roomBesideFirstBatch } from "./budget.ts";
 
 /** What the canary may cost at most, at the price of a direct request. */
 const CANARY_USD = 0.01;
@@ -93,10 +92,10 @@ export async function sendCanary(
     costUsd(price, first.promptTokens / Math.max(1, first.requests), 0),
   );
   if (tokens < 16) return log("canary skipped: one request would cost more than a cent");
-  if (config.budgetUsd !== undefined) {
+  const room = roomBesideFirstBatch(manifest);
+  if (room !== undefined) {
     // Inside the budget, beside the first batch's worst case: its exact prompt, at most this many tokens out.
     const promptUsd = costUsd(price, await withTokenCounter((counter) => counter.count(prompt)), 0);
-    const room = config.budgetUsd - spentUsd(manifest) - worstCase(manifest, first);
     tokens = Math.min(tokens, outputTokensFor(room, promptUsd));
     if (tokens < 16) return log("canary skipped: it would not fit the budget beside the first batch");
   }

@@ -9,8 +9,7 @@ import type { Log } from "../io/log.ts";
 import { saveManifest, type Manifest } from "../run/manifest.ts";
 import { costUsd, directPrice, formatUsd, type Price } from "../api/pricing.ts";
 import { withTokenCounter } from "../api/tokens.ts";
-import { spentUsd } from "../run/totals.ts";
-import { worstCase } from "./budget.ts";
+import { roomBesideFirstBatch } from "./budget.ts";
 import { UserError } from "../errors.ts";
 import type { Dataset } from "../dataset/spec.ts";
 import { judgeLine } from "./judge.ts";
@@ -95,7 +94,8 @@ export async function runPilot(
 /** The pilot goes only if its worst case (exact prompts, every answer at the token limit) fits the budget beside the first batch's. */
 async function checkPilotFits(manifest: Manifest, requests: BatchRequest[], price: Price): Promise<void> {
   const { config } = manifest;
-  if (config.budgetUsd === undefined) return;
+  const room = roomBesideFirstBatch(manifest);
+  if (room === undefined) return;
   const endpoint = endpointFor(config.endpoint);
   const promptTokens = await withTokenCounter(async (counter) => {
     let tokens = 0;
@@ -103,7 +103,6 @@ async function checkPilotFits(manifest: Manifest, requests: BatchRequest[], pric
     return tokens;
   });
   const worst = costUsd(price, promptTokens, requests.length * config.maxTokens);
-  const room = config.budgetUsd - spentUsd(manifest) - worstCase(manifest, manifest.batches[0]!);
   if (worst > room)
     throw new UserError(
       `the pilot's ${requests.length} requests could cost up to ${formatUsd(worst)} at full price, and the budget leaves ${formatUsd(Math.max(0, room))} beside the first batch`,

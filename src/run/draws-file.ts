@@ -79,7 +79,7 @@ export class DrawsFile {
     try {
       draw = JSON.parse(text) as DrawsLine;
     } catch {}
-    if (draw?.sample !== sample + 1 || Number(draw.custom_id) !== sample)
+    if (!draw || !isDrawOf(sample, draw.custom_id, draw.sample))
       throw damaged(
         this.path,
         `line ${index + 1} is not sample ${sample + 1}'s draw (${JSON.stringify(text.slice(0, 40))})`,
@@ -114,13 +114,18 @@ export async function checkDraws(runDir: string, chunks: Chunk[]): Promise<void>
       for (const line of lines) {
         const found = DRAW_START.exec(line);
         const sample = chunk.firstSample + index++;
-        if (!found || Number(found[1]) !== sample || Number(found[2]) !== sample + 1)
+        if (!isDrawOf(sample, found?.[1], found?.[2]))
           throw damaged(
             path,
             `line ${index} is not sample ${sample + 1}'s draw (${JSON.stringify(line.slice(0, 40))})`,
           );
       }
   }
+}
+
+/** A draw's identity: sample index `sample` has custom_id `sample` and is sample number `sample + 1`. */
+function isDrawOf(sample: number, customId: unknown, number: unknown): boolean {
+  return customId !== undefined && Number(customId) === sample && Number(number) === sample + 1;
 }
 
 const DRAW_START = /^\{"custom_id":"(\d+)","sample":(\d+),/;
