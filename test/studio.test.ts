@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   ENTRY,
+  ROOT,
   PARAMS,
   expectOneLineError,
   onlyRunDir,
@@ -105,5 +106,19 @@ describe("synthai abandon", () => {
     const gone = await runCli(["abandon", id, "--delete", "--base-url", url], { cwd });
     expect(gone.code, gone.stderr).toBe(0);
     expect(existsSync(join(cwd, "runs", id))).toBe(false);
+  });
+});
+
+describe("the fake refuses what the service refuses", () => {
+  test("a schema strict mode cannot take (an object left open) is refused at the first request, before any batch", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const spec = join(ROOT, "test", "fixtures", "open-schema-spec.ts");
+    const result = await runCli(["--spec", spec, "-n", "4", "-j", PARAMS, "--base-url", url, "--yes"], {
+      cwd,
+    });
+    expect(result.code).not.toBe(0);
+    expectOneLineError(result.stderr, /additionalProperties' is required to be supplied and to be false/);
+    expect(server.fake.batches).toHaveLength(0);
   });
 });

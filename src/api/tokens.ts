@@ -7,6 +7,7 @@
 // it is half a build's work, and a machine has two cores (BENCHMARKS.md: the build takes
 // 0.55 of the time it took counting on the main thread). The tokenizer's 50–60 MB of tables
 // live in the worker, and go with it when the counting is done.
+import { siblingModule } from "../io/sibling-module.ts";
 import { Worker } from "node:worker_threads";
 import type { Message } from "./endpoints/index.ts";
 
@@ -34,7 +35,7 @@ const MAX_BEHIND = 16;
 
 /** Lends `use` a counter for as long as it runs; the worker ends with it. */
 export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promise<T>): Promise<T> {
-  const worker = new Worker(new URL("./token-worker.ts", import.meta.url), {
+  const worker = new Worker(siblingModule("./token-worker.ts", import.meta.url), {
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
   const waiting: { resolve: (tokens: number) => void; reject: (error: unknown) => void }[] = [];

@@ -45,12 +45,13 @@ export default command({
       );
     const share = (value: string | undefined, flag: string) => number(value, flag, { min: 0, max: 1 }) ?? 0;
     const apiKey = args.key || "fake-key";
+    const pollsPerPhase =
+      number(args["polls-per-phase"], "--polls-per-phase", { integer: true, positive: true }) ?? 3;
     const fake = new FakeOpenAI({
       apiKey,
       malformedRate: share(args["malformed-rate"], "--malformed-rate"),
       failedRate: share(args["failed-rate"], "--failed-rate"),
-      pollsPerPhase:
-        number(args["polls-per-phase"], "--polls-per-phase", { integer: true, positive: true }) ?? 3,
+      pollsPerPhase,
       latencyMs: number(args.latency, "--latency", { min: 0 }) ?? 0,
       profile: profile as keyof typeof PROFILES,
       port: number(args.port, "--port", { integer: true, min: 0 }) ?? 8321,
@@ -68,6 +69,7 @@ export default command({
     process.stderr.write(
       `fake OpenAI (${profile}) at ${baseURL}; point runs at it with:\n` +
         `  export OPENAI_BASE_URL=${baseURL} OPENAI_API_KEY=${apiKey}\n` +
+        `a batch moves a phase every ${pollsPerPhase} looks: give runs --poll-interval 1 to see them through in seconds\n` +
         "Ctrl-C stops it (its files and batches live only as long as it does)\n",
     );
     process.removeAllListeners("SIGINT");

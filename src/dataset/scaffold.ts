@@ -2,6 +2,7 @@
 import { mkdir, writeFile, access } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { siblingModule } from "../io/sibling-module.ts";
 import { UserError } from "../errors.ts";
 
 const SPEC_TEMPLATE = (specImport: string) => `import { defineDataset } from "${specImport}";
@@ -66,7 +67,7 @@ export async function scaffold(dir: string, { prompt = false } = {}): Promise<st
     await writeFile(files[2]!, ROWS_TEMPLATE);
     return files;
   }
-  const specModule = fileURLToPath(new URL("../spec.ts", import.meta.url));
+  const specModule = fileURLToPath(siblingModule("../spec.ts", import.meta.url));
   let specImport = relative(target, specModule).split("\\").join("/");
   if (!specImport.startsWith(".")) specImport = `./${specImport}`;
   await writeFile(files[0]!, SPEC_TEMPLATE(specImport));

@@ -88,7 +88,57 @@ export function refusal(models: FakeModel[], body: any, today: string): Refusal 
         code: "unsupported_parameter",
       },
     };
-  return undefined;
+  return strictSchemaRefusal(body);
+}
+
+/**
+ * Strict structured output takes only a subset of JSON Schema (the Structured Outputs guide): the
+ * root an object, and every object closed (`additionalProperties: false`) with every property
+ * in `required`. The service refuses any other schema before the model sees the request.
+ */
+function strictSchemaRefusal(body: any): Refusal | undefined {
+  const format = body?.response_format?.json_schema ?? body?.text?.format;
+  if (format?.type !== undefined && format.type !== "json_schema") return undefined;
+  if (!format?.strict || !format.schema) return undefined;
+  const refuse = (context: string[], rule: string): Refusal => ({
+    status: 400,
+    error: {
+      message: `Invalid schema for response_format '${format.name}': In context=(${context.map((c) => `'${c}'`).join(", ")}), ${rule}.`,
+      type: "invalid_request_error",
+      param: body.response_format ? "response_format" : "text.format.schema",
+      code: "invalid_json_schema",
+    },
+  });
+  if (format.schema.type !== "object")
+    return refuse([], "schema must be a JSON Schema of 'type: \"object\"'");
+  const check = (schema: any, context: string[]): Refusal | undefined => {
+    if (!schema || typeof schema !== "object") return undefined;
+    if (schema.type === "object" || schema.properties) {
+      if (schema.additionalProperties !== false)
+        return refuse(context, "'additionalProperties' is required to be supplied and to be false");
+      const keys = Object.keys(schema.properties ?? {});
+      const missing = keys.find((key) => !(schema.required ?? []).includes(key));
+      if (missing !== undefined)
+        return refuse(
+          context,
+          `'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'`,
+        );
+      for (const key of keys) {
+        const refused = check(schema.properties[key], [...context, "properties", key]);
+        if (refused) return refused;
+      }
+    }
+    for (const [keyword, sub] of [
+      ["items", schema.items],
+      ...(schema.anyOf ?? []).map((s: any) => ["anyOf", s]),
+    ])
+      if (sub) {
+        const refused = check(sub, [...context, keyword]);
+        if (refused) return refused;
+      }
+    return undefined;
+  };
+  return check(format.schema, []);
 }
 
 /** The effort a request runs at, for a model that reasons. */

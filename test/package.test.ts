@@ -1,0 +1,103 @@
+// synthai as a package: `npm pack`, installed into a fresh project, runs there as `npx synthai`
+// and as `import … from "synthai"`, on every Node the PATH offers (the machine's 20, npm's 24).
+import { execFile } from "node:child_process";
+import { cp, readdir, symlink, writeFile } from "node:fs/promises";
+import { delimiter, dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, test } from "vitest";
+import { PARAMS, ROOT, readCsv, tempDir, useFake } from "./helpers.ts";
+
+const run = promisify(execFile);
+const server = useFake();
+
+/** Each distinct Node on the PATH, the machine's own included, by major version. */
+async function nodesOnPath(): Promise<Map<string, string>> {
+  const nodes = new Map<string, string>();
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const node = join(dir, "node");
+    const version = await run(node, ["--version"]).then(
+      (r) => r.stdout.trim(),
+      () => "",
+    );
+    const major = version.split(".")[0]!;
+    if (major && !nodes.has(major)) nodes.set(major, node);
+  }
+  nodes.set(`v${process.versions.node.split(".")[0]}`, process.execPath);
+  return nodes;
+}
+
+/** A user's program importing the installed package by name; plain JavaScript, so Node 20 runs it. */
+const PROGRAM = `import { generate, openRun, UserError } from "synthai";
+const [baseURL, params] = process.argv.slice(2);
+const run = await generate({ samples: 4, params, baseURL, apiKey: "test-key", pollIntervalSeconds: 0.02 });
+const rows = [];
+for await (const row of (await openRun(run.id)).rows()) rows.push(row);
+console.log(JSON.stringify({ valid: run.summary.valid, rows: rows.length, isError: new UserError("x") instanceof Error }));
+`;
+
+let project: string;
+
+beforeAll(async () => {
+  // Packed from a copy, so that the clone's package.json, which packing rewrites for a moment,
+  // stays as it is for the tests running beside this one.
+  const source = await tempDir();
+  for (const entry of [
+    "bin",
+    "src",
+    "scripts",
+    "package.json",
+    "tsconfig.json",
+    "tsconfig.build.json",
+    "README.md",
+  ])
+    await cp(join(ROOT, entry), join(source, entry), { recursive: true });
+  await symlink(join(ROOT, "node_modules"), join(source, "node_modules"));
+  const packs = await tempDir();
+  await run("npm", ["pack", "--pack-destination", packs], { cwd: source });
+  const [tarball] = (await readdir(packs)).filter((name) => name.endsWith(".tgz"));
+  project = await tempDir();
+  await writeFile(join(project, "package.json"), '{ "name": "a-users-project", "private": true }\n');
+  await writeFile(join(project, "program.mjs"), PROGRAM);
+  // Dependencies come from npm's cache, filled by the clone's own `npm install`.
+  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", join(packs, tarball!)], {
+    cwd: project,
+  });
+}, 180_000);
+
+describe("npm pack, then npm install in another project", () => {
+  test("the tarball holds compiled JavaScript and the launcher, not the clone's tests", async () => {
+    const installed = join(project, "node_modules", "synthai");
+    const names = await readdir(installed);
+    expect(names.sort()).toEqual(expect.arrayContaining(["bin", "dist", "package.json", "README.md"]));
+    expect(names).not.toContain("test");
+    expect(names).not.toContain("src");
+    const manifest = (await import(join(installed, "package.json"), { with: { type: "json" } })).default;
+    expect(manifest.exports["."].default).toBe("./dist/index.js");
+  });
+
+  test('npx synthai and import from "synthai" work on each Node of the PATH', async () => {
+    const url = await server.start({ seed: 5 });
+    const nodes = await nodesOnPath();
+    for (const [major, node] of nodes) {
+      const env = {
+        ...process.env,
+        PATH: `${dirname(node)}${delimiter}${process.env.PATH}`,
+        OPENAI_API_KEY: "test-key",
+      };
+      const version = await run("npx", ["synthai", "--version"], { cwd: project, env });
+      expect(version.stdout.trim(), major).toBe("0.1.0");
+
+      const cwd = await tempDir();
+      const cli = await run(
+        join(project, "node_modules", ".bin", "synthai"),
+        ["-n", "3", "-j", PARAMS, "--base-url", url, "--poll-interval", "0.02", "--yes", "-p", "out.csv"],
+        { cwd, env },
+      );
+      expect(cli.stderr, major).toMatch(/done: 3 of 3 samples/);
+      expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(3);
+
+      const program = await run(node, [join(project, "program.mjs"), url, PARAMS], { cwd, env });
+      expect(JSON.parse(program.stdout), major).toEqual({ valid: 4, rows: 4, isError: true });
+    }
+  }, 120_000);
+});
