@@ -10,6 +10,7 @@ import type { Log } from "./io/log.ts";
 import { cancel as cancelRun } from "./pipeline/cancel.ts";
 import { collectedSamples, eachValidSample, datasetRow, labelNamesOf } from "./pipeline/export.ts";
 import { generate as generateRun } from "./pipeline/generate.ts";
+import type { Progress } from "./pipeline/progress.ts";
 import { resume as resumeRun } from "./pipeline/resume.ts";
 import { exportDataset, stagedSamples, usesOutcomes } from "./pipeline/stages.ts";
 import type { SampleResult } from "./pipeline/judge.ts";
@@ -21,6 +22,7 @@ export { defineDataset, parseMarkers, parseStructured } from "./dataset/spec.ts"
 export type { Dataset, Draw, Message, ParseResult, Stage, StageOptions } from "./dataset/spec.ts";
 export { UserError } from "./errors.ts";
 export type { RunSummary } from "./run/totals.ts";
+export type { Progress } from "./pipeline/progress.ts";
 
 /** What a run is made of and how it runs; each is the CLI flag of the same name (see the README). */
 export interface GenerateOptions {
@@ -50,6 +52,8 @@ export interface GenerateOptions {
   dryRun?: boolean;
   /** Every line the CLI would print to stderr (progress included). */
   onLog?: (line: string) => void;
+  /** Where the run stands, as data, each time it looks at its batches. */
+  onProgress?: (progress: Progress) => void;
 }
 
 /** A run, as its folder holds it. */
@@ -97,6 +101,7 @@ export async function generate(options: GenerateOptions = {}): Promise<Run> {
     { apiKey: options.apiKey, baseURL: config.baseURL },
     {
       log: logOf(options),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.detach ? { detach: true } : {}),
       ...(options.dryRun ? { dryRun: true } : {}),
       ...(options.input
@@ -117,6 +122,7 @@ export async function resume(
     budgetUsd?: number;
     pollIntervalSeconds?: number;
     onLog?: (line: string) => void;
+    onProgress?: (progress: Progress) => void;
   } = {},
 ): Promise<Run> {
   const runsDir = resolve(options.runsDir ?? "runs");
@@ -125,6 +131,7 @@ export async function resume(
     { apiKey: options.apiKey, baseURL: options.baseURL },
     {
       log: logOf(options),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.budgetUsd !== undefined ? { budgetUsd: options.budgetUsd } : {}),
       ...(options.pollIntervalSeconds !== undefined
         ? { pollIntervalSeconds: options.pollIntervalSeconds }

@@ -32,6 +32,9 @@ describe('import from "synthai"', () => {
     );
     expect(got.rows.map((r: any) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(got.logged).toBeGreaterThan(0);
+    // Progress as data: the last look saw every request back, at what the run spent by then.
+    expect(got.lastProgress).toMatchObject({ asked: 7, requestsTotal: 7, requestsDone: 7, round: 1 });
+    expect(got.lastProgress.spentUsd).toBeGreaterThan(0);
     expect(got.refused).toMatch(/^error: -n\/--samples must be greater than 0/);
   });
 });

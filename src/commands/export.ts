@@ -22,7 +22,7 @@ export default command({
     },
     format: {
       type: "string",
-      description: "csv, jsonl, parquet, chat or preference (default: the output's extension)",
+      description: "csv, jsonl, parquet, chat or preference (Default: the output's extension)",
     },
     hf: {
       type: "string",
@@ -31,7 +31,7 @@ export default command({
     },
     split: {
       type: "string",
-      description: "With --hf: seeded splits by share (default: train=1)",
+      description: "With --hf: seeded splits by share (Default: train=1)",
       valueHint: "train=0.9,test=0.1",
     },
     dedup: {
@@ -42,7 +42,7 @@ export default command({
     "dedup-threshold": {
       type: "string",
       description:
-        "With --dedup near: the similarity (0–1) from which a sample counts as a repeat (default 0.8)",
+        "With --dedup near: the similarity (0–1) from which a sample counts as a repeat (Default: 0.8)",
       valueHint: "n",
     },
     "runs-dir": connectionArgs["runs-dir"],

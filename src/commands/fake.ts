@@ -9,28 +9,32 @@ export default command({
       "Start the fake OpenAI service on loopback and keep it up: develop a dataset offline, no key, nothing billed",
   },
   args: {
-    port: { type: "string", description: "Loopback port (default 8321; 0 for any free one)", valueHint: "n" },
-    key: { type: "string", description: "The API key it takes (default fake-key)", valueHint: "key" },
+    port: {
+      type: "string",
+      description: "Loopback port (Default: 8321; 0 for any free one)",
+      valueHint: "n",
+    },
+    key: { type: "string", description: "The API key it takes (Default: fake-key)", valueHint: "key" },
     "malformed-rate": {
       type: "string",
-      description: "Share of answers missing a section (default 0)",
+      description: "Share of answers missing a section (Default: 0)",
       valueHint: "0-1",
     },
     "failed-rate": {
       type: "string",
-      description: "Share of request lines that fail (default 0)",
+      description: "Share of request lines that fail (Default: 0)",
       valueHint: "0-1",
     },
     "polls-per-phase": {
       type: "string",
-      description: "Status checks a batch stays in each phase, so progress is seen (default 3)",
+      description: "Status checks a batch stays in each phase, so progress is seen (Default: 3)",
       valueHint: "n",
     },
-    latency: { type: "string", description: "Milliseconds each answer waits (default 0)", valueHint: "ms" },
+    latency: { type: "string", description: "Milliseconds each answer waits (Default: 0)", valueHint: "ms" },
     profile: {
       type: "string",
       description:
-        "The batch service it plays: openai, together, groq, novita, cerebras, strict (default openai)",
+        "The batch service it plays: openai, together, groq, novita, cerebras, strict (Default: openai)",
       valueHint: "name",
     },
   },

@@ -27,7 +27,7 @@ export default command({
       type: "string",
       alias: "n",
       // No default here: with --input, every row is a sample (options.ts applies 10 otherwise).
-      description: "Number of samples to generate (default: 10, or every row of --input times --per-row)",
+      description: "Number of samples to generate (Default: 10, or every row of --input times --per-row)",
       valueHint: "n",
     },
     batches: {
@@ -71,7 +71,7 @@ export default command({
     format: {
       type: "string",
       description:
-        "csv, jsonl, parquet, chat or preference (default: the output's extension, else csv); metrics go beside in the same format (chat, preference: JSONL)",
+        "csv, jsonl, parquet, chat or preference (Default: the output's extension, else csv); metrics go beside in the same format (chat, preference: JSONL)",
     },
     "service-tier": {
       type: "string",
@@ -94,11 +94,11 @@ export default command({
     "reasoning-effort": {
       type: "string",
       description:
-        "none, minimal, low, medium, high, xhigh or max, for a model that reasons (default: the cheapest it takes)",
+        "none, minimal, low, medium, high, xhigh or max, for a model that reasons (Default: the cheapest it takes)",
     },
     seed: {
       type: "string",
-      description: "Seed of the random draws (default: random, recorded in the manifest)",
+      description: "Seed of the random draws (Default: random, recorded in the manifest)",
     },
     "max-tokens": { type: "string", description: "max_completion_tokens per answer", default: "1024" },
     temperature: { type: "string", description: "Sampling temperature" },
@@ -115,7 +115,7 @@ export default command({
     "cached-input-price": {
       type: "string",
       description:
-        "Batch price of cached input tokens, USD per 1M (default: the catalogue's, or --input-price)",
+        "Batch price of cached input tokens, USD per 1M (Default: the catalogue's, or --input-price)",
     },
     "output-price": {
       type: "string",
@@ -171,7 +171,7 @@ export default command({
     },
     "max-draws": {
       type: "string",
-      description: "With --fill: draw at most this many samples in all (default: 5 × -n)",
+      description: "With --fill: draw at most this many samples in all (Default: 5 × -n)",
       valueHint: "n",
     },
     "dry-run": {

@@ -10,12 +10,12 @@ export const connectionArgs = {
   "api-key": {
     type: "string",
     alias: "k",
-    description: "API key (default: the provider's variable, $OPENAI_API_KEY for OpenAI)",
+    description: "API key (Default: the provider's variable, $OPENAI_API_KEY for OpenAI)",
     valueHint: "key",
   },
   "base-url": {
     type: "string",
-    description: "API base URL (default: the provider's; $OPENAI_BASE_URL for OpenAI)",
+    description: "API base URL (Default: the provider's; $OPENAI_BASE_URL for OpenAI)",
     valueHint: "url",
   },
   "runs-dir": { type: "string", description: "Folder of run folders", default: "runs", valueHint: "dir" },
@@ -55,7 +55,7 @@ export const datasetArgs = {
   spec: {
     type: "string",
     description:
-      "Dataset spec module (.ts): prompt and parser (default: the built-in customer-service calls)",
+      "Dataset spec module (.ts): prompt and parser (Default: the built-in customer-service calls)",
     valueHint: "file.ts",
   },
   locale: {
@@ -80,7 +80,7 @@ export const inputArgs = {
   },
   "keep-columns": {
     type: "string",
-    description: "--input: the columns to write to the output (default: all)",
+    description: "--input: the columns to write to the output (Default: all)",
     valueHint: "a,b",
   },
   prompt: {

@@ -13,7 +13,7 @@ import { poll } from "./wait.ts";
 import { collect } from "./collect.ts";
 import { finish } from "./finish.ts";
 import { fitsBudget, fitsLimits } from "./budget.ts";
-import { progressLine } from "./progress.ts";
+import { progressLine, progressOf, type Progress } from "./progress.ts";
 import { sendsDirectly } from "./transport.ts";
 import { buildNextStages, samplesToDraw } from "./stages.ts";
 import { build } from "./build-step.ts";
@@ -32,6 +32,8 @@ export interface DriveOptions {
   /** Go on with a spec module or prompt file changed since the run was made (and record it). */
   acceptChangedSpec?: boolean;
   log: Log;
+  /** Where the run stands, as data, each time the progress line is drawn. */
+  onProgress?: (progress: Progress) => void;
 }
 
 /** Drives the run, then runs its --on-done command once it has ended (not when detached). */
@@ -84,7 +86,9 @@ export async function drive(
       await sleep(pollSeconds * 1000);
       const changed = await poll(client, manifest, step.inFlight, save);
       outageSince = undefined;
-      const { line, key } = progressLine(manifest, { width: log.width?.() });
+      const now = progressOf(manifest);
+      options.onProgress?.(now);
+      const { line, key } = progressLine(now, log.width?.());
       progress(log, line, key);
       // Back off while nothing moves; look again soon once something does.
       pollSeconds = changed
