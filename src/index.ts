@@ -13,7 +13,7 @@ import { generate as generateRun } from "./pipeline/generate.ts";
 import type { Progress } from "./pipeline/progress.ts";
 import { resume as resumeRun } from "./pipeline/resume.ts";
 import { exportDataset, stagedSamples, usesOutcomes } from "./pipeline/stages.ts";
-import type { SampleResult } from "./pipeline/judge.ts";
+import type { SampleResult } from "./run/records.ts";
 import { runDataset } from "./dataset/spec.ts";
 import { findRunDir, loadManifest, type Manifest } from "./run/manifest.ts";
 import { summarize, type RunSummary } from "./run/totals.ts";

@@ -23,7 +23,7 @@ import { PARAMS, tempDir } from "./helpers.ts";
 import { DrawsFile } from "../src/run/draws-file.ts";
 import { fitsBudget } from "../src/pipeline/budget.ts";
 import { checkParams, type Params } from "../src/dataset/params.ts";
-import { judgeLine } from "../src/pipeline/judge.ts";
+import { verdictOf } from "../src/pipeline/verdict.ts";
 
 describe("parseMarkers", () => {
   test("splits [Call] and [Summary] sections", () => {
@@ -144,7 +144,7 @@ describe("sampling", () => {
   });
 });
 
-describe("judgeLine", () => {
+describe("verdictOf", () => {
   const ok = (content: string, finish = "stop") =>
     JSON.stringify({
       id: "batch_req_1",
@@ -161,7 +161,7 @@ describe("judgeLine", () => {
       error: null,
     });
   test("a well-formed answer", () => {
-    expect(judgeLine(ok("[Call] hi [Summary] bye"), customerCalls)).toMatchObject({
+    expect(verdictOf(ok("[Call] hi [Summary] bye"), customerCalls)).toMatchObject({
       custom_id: "000003",
       status: "ok",
       fields: { Call: "hi", Summary: "bye" },
@@ -171,12 +171,12 @@ describe("judgeLine", () => {
     });
   });
   test("malformed answers are retried, answers cut at max_tokens are not", () => {
-    expect(judgeLine(ok("[Call] hi"), customerCalls)).toMatchObject({
+    expect(verdictOf(ok("[Call] hi"), customerCalls)).toMatchObject({
       status: "malformed",
       retryable: true,
       reason: "missing section [Summary]",
     });
-    expect(judgeLine(ok("[Call] hi [Summ", "length"), customerCalls)).toMatchObject({
+    expect(verdictOf(ok("[Call] hi [Summ", "length"), customerCalls)).toMatchObject({
       status: "truncated",
       retryable: false,
     });
@@ -200,18 +200,18 @@ describe("judgeLine", () => {
       },
       error: null,
     });
-    expect(judgeLine(err500, customerCalls)).toMatchObject({
+    expect(verdictOf(err500, customerCalls)).toMatchObject({
       status: "failed",
       retryable: true,
       reason: "server_error: oops",
     });
-    expect(judgeLine(expired, customerCalls)).toMatchObject({
+    expect(verdictOf(expired, customerCalls)).toMatchObject({
       status: "failed",
       retryable: true,
       reason: "batch_expired: expired",
     });
-    expect(judgeLine(bad400, customerCalls)).toMatchObject({ status: "failed", retryable: false });
-    expect(judgeLine("{not json", customerCalls)).toEqual({ corrupt: "not JSON: {not json" });
+    expect(verdictOf(bad400, customerCalls)).toMatchObject({ status: "failed", retryable: false });
+    expect(verdictOf("{not json", customerCalls)).toEqual({ corrupt: "not JSON: {not json" });
   });
 });
 

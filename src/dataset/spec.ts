@@ -165,7 +165,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** Loads a spec module (default export or `dataset`), or the built-in one. */
-export async function loadDataset(specPath: string | undefined): Promise<Dataset> {
+async function loadDataset(specPath: string | undefined): Promise<Dataset> {
   if (!specPath) return (await import("./builtin/customer-calls.ts")).default;
   let module: Record<string, unknown>;
   try {

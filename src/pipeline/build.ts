@@ -1,3 +1,4 @@
+import type { BatchRequest } from "../run/records.ts";
 import { rename, rm } from "node:fs/promises";
 import { setImmediate as turnOfEventLoop } from "node:timers/promises";
 import { join } from "node:path";
@@ -17,14 +18,6 @@ import { type Params } from "../dataset/params.ts";
 /** OpenAI's Batch-API limits on one input file. */
 export const MAX_REQUESTS_PER_FILE = providerFor().maxRequestsPerFile;
 export const MAX_BYTES_PER_FILE = providerFor().maxBytesPerFile;
-
-/** One line of a Batch-API input file. */
-export interface BatchRequest {
-  custom_id: string;
-  method: "POST";
-  url: string;
-  body: Record<string, any>;
-}
 
 /** The id of sample `index`: zero-padded, so ids sort as samples do, stable across attempts. */
 export function customId(index: number, samples: number): string {

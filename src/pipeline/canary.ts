@@ -1,7 +1,7 @@
 // Before a batch: is the model there for this key, and will the service take what synthai
 // sends? A table cannot know every model and server, so one request goes first, directly.
 import type OpenAI from "openai";
-import type { BatchRequest } from "./build.ts";
+import type { BatchRequest } from "../run/records.ts";
 import { apiFailure, call, isApiError, isTransient } from "../api/client.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { daysLeft } from "../api/models.ts";

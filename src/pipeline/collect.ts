@@ -26,7 +26,8 @@ import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
 import { priceOf } from "./transport.ts";
 import { datasetOfStage, stageSettings } from "./stages.ts";
-import { customIdOf, judgeLine, type LineVerdict, type SampleResult, type SampleStatus } from "./judge.ts";
+import { customIdOf, verdictOf } from "./verdict.ts";
+import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts";
 
 /**
  * Judges every answer of one batch against the spec and writes samples/<chunk>-<attempt>.jsonl.
@@ -117,7 +118,7 @@ export async function collectBatch(
       if (!(await exists(path))) continue;
       for await (const lines of readLineBatches(path)) {
         for (const line of lines) {
-          const verdict = judgeLine(line, dataset, endpoint);
+          const verdict = verdictOf(line, dataset, endpoint);
           if ("corrupt" in verdict) {
             corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
             continue;

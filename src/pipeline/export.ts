@@ -9,7 +9,7 @@ import { FORMATS, outputFormats, type ColumnType, type FormatName } from "../io/
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
-import { type SampleResult } from "./judge.ts";
+import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type DedupMode } from "./dedup.ts";
 import { preferenceOf } from "./stages.ts";
 
@@ -30,7 +30,7 @@ const METRICS: [string, ColumnType][] = [
   ["reasoning_tokens", "integer"],
 ];
 
-export const METRIC_COLUMNS = METRICS.map(([name]) => name);
+const METRIC_COLUMNS = METRICS.map(([name]) => name);
 
 /** The metrics columns of a run: with an input file, each sample's row number in it (1-based) last. */
 export function metricColumns(config: { input?: unknown }): string[] {

@@ -11,7 +11,7 @@ import type { FormatName } from "../io/formats/index.ts";
 import { summarize } from "../run/totals.ts";
 import { exportHf, type Split } from "./export-hf.ts";
 import { samplesFile } from "../run/files.ts";
-import type { SampleResult } from "./judge.ts";
+import type { SampleResult } from "../run/records.ts";
 import {
   exportDataset,
   lastStage,

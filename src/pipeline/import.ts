@@ -9,7 +9,7 @@ import { runDataset } from "../dataset/spec.ts";
 import { resultsFile } from "../run/files.ts";
 import { collect } from "./collect.ts";
 import { finish } from "./finish.ts";
-import { customIdOf } from "./judge.ts";
+import { customIdOf } from "./verdict.ts";
 
 /**
  * `synthai import`: takes answers produced elsewhere from this run's own request files (vLLM's

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type OpenAI from "openai";
-import type { BatchRequest } from "./build.ts";
+import type { BatchRequest } from "../run/records.ts";
 import { call } from "../api/client.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { readJsonl } from "../io/jsonl.ts";
@@ -12,7 +12,7 @@ import { withTokenCounter } from "../api/tokens.ts";
 import { roomBesideFirstBatch } from "./budget.ts";
 import { UserError } from "../errors.ts";
 import type { Dataset } from "../dataset/spec.ts";
-import { judgeLine } from "./judge.ts";
+import { verdictOf } from "./verdict.ts";
 
 export interface PilotOptions {
   /** Send this many requests directly first, show them and the projected cost, and ask. */
@@ -51,7 +51,7 @@ export async function runPilot(
       const { body } = await call(client, "sending the pilot requests", () =>
         endpoint.send(client, request.body),
       );
-      return judgeLine(
+      return verdictOf(
         JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }),
         dataset,
         endpoint,

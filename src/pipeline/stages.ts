@@ -31,9 +31,9 @@ import {
 } from "../run/manifest.ts";
 import { customId, requestFor, toMessages } from "./build.ts";
 import type { SampleFeed } from "./export.ts";
-import type { SampleResult } from "./judge.ts";
+import type { SampleResult } from "../run/records.ts";
 
-export const stageOf = (record: BatchRecord): number => record.stage ?? 1;
+const stageOf = (record: BatchRecord): number => record.stage ?? 1;
 
 export function lastStage(config: RunConfig): number {
   return 1 + (config.stages?.length ?? 0);
@@ -174,7 +174,7 @@ export interface SampleOutcome {
  * Every sample of a chunk after stages 1..`upTo`, in sample order, from the samples files of
  * its collected batches. A stage's `when` decides which samples it asked; `keep` then drops.
  */
-export async function outcomesOf(
+async function outcomesOf(
   runDir: string,
   manifest: Manifest,
   dataset: Dataset,
@@ -216,7 +216,7 @@ export async function outcomesOf(
 }
 
 /** Looks a name up in a sample's values; `Call.Attitude` also finds a parameter by its bare name. */
-export function lookupIn(view: Record<string, unknown>): (name: string) => unknown {
+function lookupIn(view: Record<string, unknown>): (name: string) => unknown {
   return (name) => view[name] ?? view[name.split(".").at(-1)!];
 }
 
@@ -411,7 +411,7 @@ export function usesOutcomes(config: RunConfig, dataset: Dataset): boolean {
 }
 
 /** How many samples are kept after every stage, over the whole run. */
-export async function keptCount(runDir: string, manifest: Manifest, dataset: Dataset): Promise<number> {
+async function keptCount(runDir: string, manifest: Manifest, dataset: Dataset): Promise<number> {
   const counts: StageCounts = { kept: 0, dropped: {} };
   await stagedSamples(runDir, manifest, dataset, counts, { limit: Infinity })(() => {});
   return counts.kept;

@@ -13,15 +13,15 @@ import { spentUsd } from "../run/totals.ts";
 import { applyBatch } from "./wait.ts";
 
 /** How long remote files and outputs live: as long as a run can be resumed. */
-export const REMOTE_TTL_SECONDS = 30 * 24 * 3600;
+const REMOTE_TTL_SECONDS = 30 * 24 * 3600;
 const CREATE_TRIES = 6;
 
 /** `synthai-<run>-c0000-a1.jsonl`: the request file's own name (`s2-c0000-a1` in stage 2), after the run. */
-export function remoteFileName(runId: string, record: BatchRecord): string {
+function remoteFileName(runId: string, record: BatchRecord): string {
   return `synthai-${runId}-${basename(record.requestsFile)}`;
 }
 
-export function batchMetadata(runId: string, record: BatchRecord): Record<string, string> {
+function batchMetadata(runId: string, record: BatchRecord): Record<string, string> {
   return {
     synthai_run: runId,
     synthai_chunk: String(record.chunk),
@@ -77,7 +77,7 @@ function refusedFields(error: unknown, sent: OptionalField[]): OptionalField[] {
  * Uploads a request file. If an earlier process may have uploaded it already (it recorded
  * the start but not the id), the file is looked up by name first, so nothing is sent twice.
  */
-export async function uploadRequests(
+async function uploadRequests(
   client: OpenAI,
   runDir: string,
   runId: string,
@@ -230,7 +230,7 @@ async function findBatch(
   });
 }
 
-export function backoffMs(tries: number): number {
+function backoffMs(tries: number): number {
   return Math.min(30_000, 500 * 2 ** (tries - 1));
 }
 

@@ -1,14 +1,14 @@
 import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
-import type { BatchRequest } from "./build.ts";
+import type { BatchRequest } from "../run/records.ts";
 import type { Endpoint } from "../api/endpoints/index.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import { apiFailure, isApiError, isTransient, sleep } from "../api/client.ts";
 import { readJsonl, readLines } from "../io/jsonl.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
-import { customIdOf } from "./judge.ts";
+import { customIdOf } from "./verdict.ts";
 
 export interface SyncLimits {
   concurrency: number;

@@ -226,7 +226,7 @@ export function emptyCollected(): Collected {
   };
 }
 
-export const MANIFEST = "manifest.json";
+const MANIFEST = "manifest.json";
 
 /** Writes a file so that a crash leaves the old or the new content, never a torn one. */
 export function writeFileAtomic(path: string, content: string): void {
@@ -364,7 +364,7 @@ export function collectedRecords(manifest: Manifest): BatchRecord[] {
  * Test-only: SYNTHAI_HOLD_AT=<point>:<file> makes the process stop at <point>, say so by writing
  * <file>.reached, and go on once <file> exists — so a test can put another process in between.
  */
-export async function holdPoint(point: string): Promise<void> {
+async function holdPoint(point: string): Promise<void> {
   const [at, file] = (process.env.SYNTHAI_HOLD_AT ?? "").split(/:(.*)/s);
   if (at !== point || !file) return;
   writeFileSync(`${file}.reached`, String(process.pid));

@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readJsonl, readLines } from "../io/jsonl.ts";
-import { promptText, type BatchRequest } from "../pipeline/build.ts";
+import { promptText } from "../pipeline/build.ts";
+import type { BatchRequest } from "../run/records.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
-import { completionText, parseResultLine, type SampleResult } from "../pipeline/judge.ts";
+import { completionText, parseResultLine } from "../pipeline/verdict.ts";
+import type { SampleResult } from "../run/records.ts";
 
 export interface InspectFilter {
   failed?: boolean;

@@ -8,7 +8,7 @@ import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
 import { type Params } from "../dataset/params.ts";
-import { type SampleResult } from "../pipeline/judge.ts";
+import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Duplicate } from "../pipeline/dedup.ts";
 
 const TABLE_ROWS = 5_000;

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
 import { duplicateFinder } from "../pipeline/dedup.ts";
 import { collectedSamples, eachValidSample } from "../pipeline/export.ts";
-import type { SampleResult } from "../pipeline/judge.ts";
+import type { SampleResult } from "../run/records.ts";
 import { BEYOND_FILL, exportDataset, stagedSamples, usesOutcomes } from "../pipeline/stages.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { runDataset } from "../dataset/spec.ts";
@@ -218,7 +218,7 @@ function unbalanced(counts: number[], expected: number[]): boolean {
 }
 
 /** Gathers every measure over the samples handed to `add` (kept ones, and dropped ones for keep rates). */
-export function statsCollector(plan: StatsPlan, expectedSamples: number) {
+function statsCollector(plan: StatsPlan, expectedSamples: number) {
   const texts = plan.textFields.map((field) => textCollector(field, plan.seed, expectedSamples));
   const labels = new Map<string, Map<string, number>>();
   const scores = new Map<string, Map<string, number>>();

@@ -20,7 +20,7 @@ export interface Input {
   rows(path: string, first: number): AsyncIterable<Row>;
 }
 
-export const INPUTS = { csv, jsonl, parquet } satisfies Record<string, Input>;
+const INPUTS = { csv, jsonl, parquet } satisfies Record<string, Input>;
 
 export function inputFor(path: string): Input {
   const ext = extname(path).toLowerCase();

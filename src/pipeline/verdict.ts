@@ -1,57 +1,7 @@
-// Judging one answer: what a line of an output or error file says about its sample. Pure.
+// The verdict on one answer: what a line of an output or error file says about its sample. Pure.
 import { parseAnswer, type Dataset } from "../dataset/spec.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
-
-/**
- * The verdicts on an answer, a closed list that status, inspect and the report read alike:
- * valid; malformed (asked again); cut off at the token limit; reasoning used the whole token
- * limit, leaving no answer; failed (refused, filtered, or a server error); missing.
- */
-export type SampleStatus = "ok" | "malformed" | "truncated" | "reasoning" | "failed" | "missing";
-
-/** One answer (or its absence) for one sample at one attempt: a line of samples/*.jsonl. */
-export interface SampleResult {
-  custom_id: string;
-  sample: number;
-  chunk: number;
-  attempt: number;
-  batch_id: string;
-  status: SampleStatus;
-  reason?: string;
-  fields?: Record<string, string>;
-  labels: Record<string, string>;
-  /** The answer as written, when it is not valid; a valid one's is in its fields, and in results/. */
-  answer?: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  /** With --input: the row of the input (1-based) the sample came from. */
-  input_row?: number;
-  cost_usd: number;
-  model: string;
-  time: number;
-  retry: boolean;
-}
-
-/** What one line of an output or error file says about its sample. */
-export interface LineVerdict {
-  custom_id: string;
-  status: Exclude<SampleStatus, "missing">;
-  reason?: string;
-  fields?: Record<string, string>;
-  answer?: string;
-  model?: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens?: number;
-  reasoning_tokens?: number;
-  /** The tier that served it, when the response says. */
-  service_tier?: string;
-  /** Worth asking again: a malformed answer or a transient failure, not a cut-off answer. */
-  retryable: boolean;
-}
+import type { LineVerdict } from "../run/records.ts";
 
 /** The custom_id of a raw result line, without parsing all of it (it may be corrupt). */
 export function customIdOf(line: string): string | undefined {
@@ -73,7 +23,7 @@ export function completionText(result: any, endpoint: Endpoint): string | undefi
 }
 
 /** Reads one line of a Batch-API output or error file. Pure. */
-export function judgeLine(
+export function verdictOf(
   line: string,
   dataset: Dataset,
   endpoint: Endpoint = endpointFor(),
