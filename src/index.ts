@@ -11,6 +11,7 @@ import { cancel as cancelRun } from "./pipeline/cancel.ts";
 import { collectedSamples, eachValidSample, datasetRow, labelNamesOf } from "./pipeline/export.ts";
 import { generate as generateRun } from "./pipeline/generate.ts";
 import type { Progress } from "./pipeline/progress.ts";
+import type { ConfigOverrides } from "./run/config.ts";
 import { resume as resumeRun } from "./pipeline/resume.ts";
 import { exportDataset, stagedSamples, usesOutcomes } from "./pipeline/stages.ts";
 import type { SampleResult } from "./run/records.ts";
@@ -115,28 +116,20 @@ export async function generate(options: GenerateOptions = {}): Promise<Run> {
 /** Continues a run from whatever step it was at. */
 export async function resume(
   runId: string,
-  options: {
+  options: ConfigOverrides & {
     runsDir?: string;
     apiKey?: string;
     baseURL?: string;
-    budgetUsd?: number;
-    pollIntervalSeconds?: number;
     onLog?: (line: string) => void;
     onProgress?: (progress: Progress) => void;
   } = {},
 ): Promise<Run> {
-  const runsDir = resolve(options.runsDir ?? "runs");
+  const { runsDir: dir, apiKey, baseURL, onLog, onProgress, ...overrides } = options;
+  const runsDir = resolve(dir ?? "runs");
   await resumeRun(
     await findRunDir(runsDir, runId),
-    { apiKey: options.apiKey, baseURL: options.baseURL },
-    {
-      log: logOf(options),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.budgetUsd !== undefined ? { budgetUsd: options.budgetUsd } : {}),
-      ...(options.pollIntervalSeconds !== undefined
-        ? { pollIntervalSeconds: options.pollIntervalSeconds }
-        : {}),
-    },
+    { apiKey, baseURL },
+    { log: logOf({ onLog }), ...(onProgress ? { onProgress } : {}), overrides },
   );
   return openRun(runId, { runsDir });
 }

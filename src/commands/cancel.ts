@@ -1,6 +1,6 @@
 import { stderrLog } from "../io/log.ts";
 import { cancel } from "../pipeline/cancel.ts";
-import { number } from "./options.ts";
+import { configOverrides } from "./options.ts";
 import { acceptChangedArg, command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
 
 export default command({
@@ -16,11 +16,10 @@ export default command({
   },
   async run({ args }) {
     const runDir = await runDirOf(args);
-    const pollIntervalSeconds = number(args["poll-interval"], "--poll-interval", { positive: true });
     await cancel(runDir, connection(args), {
       log: stderrLog,
       acceptChangedSpec: Boolean(args["accept-changed-spec"]),
-      ...(pollIntervalSeconds !== undefined ? { pollIntervalSeconds } : {}),
+      overrides: configOverrides({ "poll-interval": args["poll-interval"] }),
     });
   },
 });

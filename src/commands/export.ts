@@ -1,5 +1,6 @@
+import type { FormatName } from "../io/formats/index.ts";
 import { resolve } from "node:path";
-import { parseDedup, parseFormat } from "./options.ts";
+import { choice, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
@@ -69,7 +70,7 @@ export default command({
       ...(dedup ? { dedup } : {}),
       ...(hf ? { hf } : {}),
       ...(args.output ? { output: resolve(args.output) } : {}),
-      ...(args.format ? { format: parseFormat(args.format) } : {}),
+      ...(args.format ? { format: choice<FormatName>("format", args.format) } : {}),
     });
   },
 });

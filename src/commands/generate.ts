@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { stderrLog } from "../io/log.ts";
 import { generate } from "../pipeline/generate.ts";
-import { inputOptions, number, toRunConfig } from "./options.ts";
+import { CHOICES, DEFAULTS, inputOptions, number, toRunConfig } from "./options.ts";
 import {
   command,
   connection,
@@ -27,22 +27,19 @@ export default command({
       type: "string",
       alias: "n",
       // No default here: with --input, every row is a sample (options.ts applies 10 otherwise).
-      description: "Number of samples to generate (Default: 10, or every row of --input times --per-row)",
+      description: `Number of samples to generate (Default: ${DEFAULTS.samples}, or every row of --input times --per-row)`,
       valueHint: "n",
     },
     batches: {
       type: "string",
       alias: "b",
-      description:
-        "Number of Batch-API jobs to split into (more if a file would pass 50,000 requests or 200 MB)",
-      default: "1",
+      description: `Number of Batch-API jobs to split into (more if a file would pass 50,000 requests or 200 MB) (Default: ${DEFAULTS.batches})`,
       valueHint: "n",
     },
     output: {
       type: "string",
       alias: "p",
-      description: "Output CSV; an existing one with the same columns is appended to",
-      default: "dataset.csv",
+      description: `Output file (CSV, JSONL or Parquet by its extension); an existing one with the same columns is appended to (Default: ${DEFAULTS.output})`,
       valueHint: "path",
     },
     budget: {
@@ -64,25 +61,26 @@ export default command({
         "Model (`synthai models` lists OpenAI's; default gpt-6-luna there, else the service's own name)",
     },
     endpoint: {
-      type: "string",
-      description: "chat (/v1/chat/completions) or responses (/v1/responses), in batch and sync mode",
-      default: "chat",
+      type: "enum",
+      options: CHOICES.endpoint.options,
+      description: `chat (/v1/chat/completions) or responses (/v1/responses), in batch and sync mode (Default: ${DEFAULTS.endpoint})`,
     },
     format: {
-      type: "string",
+      type: "enum",
+      options: CHOICES.format.options,
       description:
         "csv, jsonl, parquet, chat or preference (Default: the output's extension, else csv); metrics go beside in the same format (chat, preference: JSONL)",
     },
     "service-tier": {
-      type: "string",
+      type: "enum",
+      options: CHOICES["service-tier"].options,
       description:
         "--mode sync: flex asks for the flex tier (batch price, slower, may be busy: retried with backoff)",
     },
     "input-sample": {
-      type: "string",
-      description:
-        "--input with -n below its rows: first (the first rows) or random (a seeded sample of them, in file order)",
-      default: "first",
+      description: `--input with -n below its rows: first (the first rows) or random (a seeded sample of them, in file order) (Default: ${DEFAULTS.inputSample})`,
+      type: "enum",
+      options: CHOICES["input-sample"].options,
     },
     canary: {
       type: "boolean",
@@ -92,7 +90,8 @@ export default command({
       negativeDescription: "Submit the first batch without a request sent directly first",
     },
     "reasoning-effort": {
-      type: "string",
+      type: "enum",
+      options: CHOICES["reasoning-effort"].options,
       description:
         "none, minimal, low, medium, high, xhigh or max, for a model that reasons (Default: the cheapest it takes)",
     },
@@ -100,9 +99,15 @@ export default command({
       type: "string",
       description: "Seed of the random draws (Default: random, recorded in the manifest)",
     },
-    "max-tokens": { type: "string", description: "max_completion_tokens per answer", default: "1024" },
+    "max-tokens": {
+      type: "string",
+      description: `max_completion_tokens per answer (Default: ${DEFAULTS.maxTokens})`,
+    },
     temperature: { type: "string", description: "Sampling temperature" },
-    "max-attempts": { type: "string", description: "Tries per sample before it is given up", default: "10" },
+    "max-attempts": {
+      type: "string",
+      description: `Tries per sample before it is given up (Default: ${DEFAULTS.maxAttempts})`,
+    },
     delimiter: {
       type: "string",
       description: "CSV delimiter for a new file (an existing file keeps its own)",
@@ -138,12 +143,14 @@ export default command({
       valueHint: "24h",
     },
     mode: {
-      type: "string",
-      description:
-        "batch (the Batch API, half price) or sync (direct chat completions: small runs, servers without a Batch API)",
-      default: "batch",
+      type: "enum",
+      options: CHOICES.mode.options,
+      description: `batch (the Batch API, half price) or sync (direct chat completions: small runs, servers without a Batch API) (Default: ${DEFAULTS.mode})`,
     },
-    concurrency: { type: "string", description: "--mode sync: requests at once", default: "8" },
+    concurrency: {
+      type: "string",
+      description: `--mode sync: requests at once (Default: ${DEFAULTS.concurrency})`,
+    },
     rpm: { type: "string", description: "--mode sync: at most this many requests a minute" },
     tpm: {
       type: "string",
@@ -171,7 +178,7 @@ export default command({
     },
     "max-draws": {
       type: "string",
-      description: "With --fill: draw at most this many samples in all (Default: 5 × -n)",
+      description: `With --fill: draw at most this many samples in all (Default: ${DEFAULTS.drawsPerSample} × -n)`,
       valueHint: "n",
     },
     "dry-run": {
@@ -189,7 +196,7 @@ export default command({
       new Date(),
       rawArgs,
     );
-    const manifest = await generate(config, resolve(args["runs-dir"]), connection(args), {
+    const manifest = await generate(config, resolve(args["runs-dir"] ?? DEFAULTS.runsDir), connection(args), {
       log: stderrLog,
       dryRun: Boolean(args["dry-run"]),
       yes: Boolean(args.yes),

@@ -5,6 +5,7 @@ import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMATS, type FormatName } from "../io/formats/index.ts";
 import type { Dedup } from "../pipeline/export.ts";
+import { NEAR_SIMILARITY, type DedupMode } from "../pipeline/dedup.ts";
 import {
   PROVIDERS,
   providerFor,
@@ -22,6 +23,7 @@ import {
 } from "../api/models.ts";
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import type { RunConfig } from "../run/manifest.ts";
+import type { ConfigOverrides } from "../run/config.ts";
 
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
 export interface GenerateArgs {
@@ -68,6 +70,60 @@ export interface GenerateArgs {
   concurrency?: string;
   rpm?: string;
   tpm?: string;
+}
+
+/**
+ * Every run setting's default, in one place: the flags declare none (a value absent from the
+ * command line is undefined, so resume can tell it from one given), help texts show these, and
+ * toRunConfig applies them.
+ */
+export const DEFAULTS = {
+  samples: 10,
+  batches: 1,
+  output: "dataset.csv",
+  params: "params.json",
+  runsDir: "runs",
+  maxTokens: 1024,
+  maxAttempts: 10,
+  pollIntervalSeconds: 30,
+  endpoint: "chat",
+  mode: "batch",
+  concurrency: 8,
+  sampling: "random",
+  locale: "en",
+  provider: "openai",
+  inputSample: "first",
+  perRow: 1,
+  /** --fill's --max-draws: this many times -n. */
+  drawsPerSample: 5,
+  dedupThreshold: NEAR_SIMILARITY,
+} as const;
+
+/** The flags that take one of a list: citty enums (help lists them, a wrong one is refused) and `choice`. */
+export const CHOICES = {
+  mode: { options: ["batch", "sync"], hint: "batch: the Batch API at half price; sync: direct requests" },
+  endpoint: { options: Object.keys(ENDPOINTS), hint: "chat: /v1/chat/completions; responses: /v1/responses" },
+  format: { options: Object.keys(FORMATS), hint: "or leave it out: the output's extension picks it" },
+  provider: {
+    options: Object.keys(PROVIDERS),
+    hint: "`synthai providers` lists them with what each does differently",
+  },
+  "reasoning-effort": { options: [...EFFORTS], hint: "none is the cheapest, where the model takes it" },
+  sampling: { options: [...SAMPLINGS], hint: "random draws with replacement, as the seed did" },
+  "service-tier": { options: ["flex"], hint: "flex: batch price, no 24-hour window, for --mode sync" },
+  "input-sample": { options: ["first", "random"], hint: "random: a seeded sample of the rows" },
+  dedup: {
+    options: ["exact", "near"],
+    hint: "exact drops repeated fields; near also drops texts nearly the same",
+  },
+} satisfies Record<string, { options: string[]; hint: string }>;
+
+/** A value of a flag that takes one of a list, or the one line that lists them. */
+export function choice<T extends string>(flag: keyof typeof CHOICES, value: string): T {
+  const { options, hint } = CHOICES[flag];
+  if (!(options as string[]).includes(value))
+    throw new UserError(`--${flag} must be one of ${options.join(", ")}, got "${value}"`, hint);
+  return value as T;
 }
 
 export function number(
@@ -120,15 +176,15 @@ export function toRunConfig(
   today = new Date(),
   rawArgs: string[] = [],
 ): RunConfig {
-  const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? 10;
-  const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? 1;
+  const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? DEFAULTS.samples;
+  const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? DEFAULTS.batches;
   // With --input and no -n, the samples are counted from the file later (and checked there).
   if (batches > samples && !(args.input && args.samples === undefined))
     throw new UserError(
       `-b/--batches (${batches}) is larger than -n/--samples (${samples})`,
       "use at most one batch per sample",
     );
-  const providerName = parseProvider(args.provider || "openai");
+  const providerName = choice<ProviderName>("provider", args.provider || DEFAULTS.provider);
   const provider = providerFor(providerName);
   // The catalogue is OpenAI's: elsewhere a model goes by the service's own name.
   if (!args.model && providerName !== "openai")
@@ -139,7 +195,9 @@ export function toRunConfig(
         : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
     );
   const model = args.model || DEFAULT_MODEL;
-  const effort = parseEffort(args["reasoning-effort"]);
+  const effort = args["reasoning-effort"]
+    ? choice<Effort>("reasoning-effort", args["reasoning-effort"])
+    : undefined;
   const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
   if (delimiter !== undefined && delimiter.length !== 1)
     throw new UserError(
@@ -148,12 +206,7 @@ export function toRunConfig(
     );
   const temperature = number(args.temperature, "--temperature", { min: 0 });
   const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
-  const mode = args.mode || "batch";
-  if (mode !== "batch" && mode !== "sync")
-    throw new UserError(
-      `--mode must be batch or sync, got "${mode}"`,
-      "batch: the Batch API at half price; sync: direct requests",
-    );
+  const mode = choice<"batch" | "sync">("mode", args.mode || DEFAULTS.mode);
   if (mode === "batch") checkProviderTakes(provider, model, temperature);
   // A model that reasons is asked for an effort, by default the cheapest it takes ("none").
   // The shape is checked first: a model shut down has no price to look up.
@@ -171,10 +224,11 @@ export function toRunConfig(
     model,
     samples,
     batches,
-    output: resolve(args.output || "dataset.csv"),
-    paramsFile: resolve(args.params || "params.json"),
+    output: resolve(args.output || DEFAULTS.output),
+    paramsFile: resolve(args.params || DEFAULTS.params),
     seed: number(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
-    maxTokens: number(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? 1024,
+    maxTokens:
+      number(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? DEFAULTS.maxTokens,
     price: priceFor(
       model,
       mode,
@@ -188,14 +242,18 @@ export function toRunConfig(
       providerName,
     ),
     metrics: args.metrics !== false,
-    maxAttempts: number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? 10,
-    pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }) ?? 30,
+    maxAttempts:
+      number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ??
+      DEFAULTS.maxAttempts,
+    pollIntervalSeconds:
+      number(args["poll-interval"], "--poll-interval", { positive: true }) ?? DEFAULTS.pollIntervalSeconds,
   };
   if (args["max-draws"] !== undefined && !args.fill)
     throw new UserError("--max-draws applies to --fill", "add --fill, or leave --max-draws out");
   if (args.fill) {
     const maxDraws =
-      number(args["max-draws"], "--max-draws", { integer: true, positive: true }) ?? samples * 5;
+      number(args["max-draws"], "--max-draws", { integer: true, positive: true }) ??
+      samples * DEFAULTS.drawsPerSample;
     if (maxDraws < samples)
       throw new UserError(
         `--max-draws ${maxDraws} is below -n ${samples}`,
@@ -225,26 +283,17 @@ export function toRunConfig(
   if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
   if (args["keep-remote"]) config.keepRemote = true;
   if (args.canary === false) config.noCanary = true;
-  const endpoint = args.endpoint || "chat";
-  if (!(endpoint in ENDPOINTS))
-    throw new UserError(
-      `--endpoint must be one of ${Object.keys(ENDPOINTS).join(", ")}, got "${endpoint}"`,
-      "chat: /v1/chat/completions; responses: /v1/responses",
-    );
+  const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint);
   if (endpoint !== "chat") config.endpoint = endpoint as EndpointName;
   if (mode === "batch" && !provider.endpoints.includes(endpoint as EndpointName))
     throw new UserError(
       `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,
       `it runs ${provider.endpoints.join(", ")}`,
     );
-  if (args.format) config.format = parseFormat(args.format);
+  if (args.format) config.format = choice<FormatName>("format", args.format);
   const tier = args["service-tier"];
   if (tier) {
-    if (tier !== "flex")
-      throw new UserError(
-        `--service-tier must be flex, got "${tier}"`,
-        "flex: batch price, no 24-hour window, for --mode sync",
-      );
+    choice("service-tier", tier);
     if (mode !== "sync")
       throw new UserError(
         "--service-tier flex is for --mode sync",
@@ -260,11 +309,13 @@ export function toRunConfig(
   });
   if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
   if (args["on-done"]) config.onDone = args["on-done"];
-  if (args.locale) config.locale = args.locale;
-  if (args.sampling && args.sampling !== "random") config.sampling = parseSampling(args.sampling);
+  config.locale = args.locale || DEFAULTS.locale;
+  const sampling = choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling);
+  if (sampling !== DEFAULTS.sampling) config.sampling = sampling;
   if (mode === "sync") {
     config.mode = "sync";
-    config.concurrency = number(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? 8;
+    config.concurrency =
+      number(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? DEFAULTS.concurrency;
     const rpm = number(args.rpm, "--rpm", { positive: true });
     const tpm = number(args.tpm, "--tpm", { positive: true });
     if (rpm !== undefined) config.rpm = rpm;
@@ -273,7 +324,24 @@ export function toRunConfig(
   return config;
 }
 
-/** The dataset's own file: a spec module or a prompt file, not both. */
+/** What `resume` and `cancel` flags change in a run's config; run/config.ts decides what wins. */
+export function configOverrides(args: {
+  budget?: string;
+  "poll-interval"?: string;
+  "keep-remote"?: boolean;
+  "on-done"?: string;
+  "max-draws"?: string;
+}): ConfigOverrides {
+  const overrides: ConfigOverrides = {
+    budgetUsd: number(args.budget, "-l/--budget", { positive: true }),
+    pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }),
+    keepRemote: args["keep-remote"],
+    onDone: args["on-done"] || undefined,
+    maxDraws: number(args["max-draws"], "--max-draws", { integer: true, positive: true }),
+  };
+  return Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+}
+
 /**
  * The dataset's files: a spec module, or prompt files — the first the generation, each further
  * `--prompt` one more stage, in order (citty keeps only the last of a repeated flag, so they are
@@ -313,41 +381,18 @@ export function inputOptions(args: {
   samples?: string;
   "input-sample"?: string;
 }): InputOptions {
-  const sample = args["input-sample"] ?? "first";
-  if (sample !== "first" && sample !== "random")
-    throw new UserError(
-      `--input-sample must be first or random, got "${sample}"`,
-      "random: a seeded sample of the rows",
-    );
+  const sample = choice("input-sample", args["input-sample"] ?? DEFAULTS.inputSample);
   const keep = args["keep-columns"]
     ?.split(",")
     .map((c) => c.trim())
     .filter(Boolean);
   return {
     path: resolve(args.input!),
-    perRow: number(args["per-row"], "--per-row", { integer: true, positive: true }) ?? 1,
+    perRow: number(args["per-row"], "--per-row", { integer: true, positive: true }) ?? DEFAULTS.perRow,
     ...(keep?.length ? { keepColumns: keep } : {}),
     samplesGiven: args.samples !== undefined,
     ...(sample === "random" ? { random: true } : {}),
   };
-}
-
-export function parseFormat(value: string): FormatName {
-  if (!(value in FORMATS))
-    throw new UserError(
-      `--format must be one of ${Object.keys(FORMATS).join(", ")}, got "${value}"`,
-      "or leave it out: the output's extension picks it",
-    );
-  return value as FormatName;
-}
-
-export function parseProvider(value: string): ProviderName {
-  if (!(value in PROVIDERS))
-    throw new UserError(
-      `--provider must be one of ${Object.keys(PROVIDERS).join(", ")}, got "${value}"`,
-      "`synthai providers` lists them with what each does differently",
-    );
-  return value as ProviderName;
 }
 
 /** What a service's batches refuse, refused here before anything is built. */
@@ -394,39 +439,15 @@ export function parseDedup(mode: string | undefined, threshold: string | undefin
       throw new UserError("--dedup-threshold applies to --dedup near", "add --dedup near, or leave it out");
     return undefined;
   }
-  if (mode !== "exact" && mode !== "near")
-    throw new UserError(
-      `--dedup must be exact or near, got "${mode}"`,
-      "exact drops repeated fields; near also drops texts nearly the same",
-    );
-  if (threshold === undefined) return { mode };
+  choice("dedup", mode);
+  if (threshold === undefined) return { mode: mode as DedupMode, threshold: DEFAULTS.dedupThreshold };
   const value = Number(threshold);
   if (mode !== "near" || !(value > 0 && value <= 1))
     throw new UserError(
       mode !== "near"
         ? "--dedup-threshold applies to --dedup near"
         : `--dedup-threshold must be a similarity above 0 and at most 1, got "${threshold}"`,
-      "e.g. --dedup near --dedup-threshold 0.8 (the default)",
+      `e.g. --dedup near --dedup-threshold ${DEFAULTS.dedupThreshold} (the default)`,
     );
-  return { mode, threshold: value };
-}
-
-function parseEffort(value: string | undefined): Effort | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (!(EFFORTS as readonly string[]).includes(value))
-    throw new UserError(
-      `--reasoning-effort must be one of ${EFFORTS.join(", ")}, got "${value}"`,
-      "none is the cheapest, where the model takes it",
-    );
-  return value as Effort;
-}
-
-export function parseSampling(value: string | undefined): Sampling {
-  const sampling = (value || "random") as Sampling;
-  if (!SAMPLINGS.includes(sampling))
-    throw new UserError(
-      `--sampling must be one of ${SAMPLINGS.join(", ")}, got "${value}"`,
-      "random draws with replacement, as the seed did",
-    );
-  return sampling;
+  return { mode: mode as DedupMode, threshold: value };
 }

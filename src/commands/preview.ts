@@ -1,8 +1,9 @@
+import type { Sampling } from "../dataset/sampling.ts";
 import { resolve } from "node:path";
 import { datasetOf } from "../dataset/spec.ts";
 import { readInput } from "../dataset/input-file.ts";
 import { previewSamples } from "../views/preview.ts";
-import { datasetFiles, inputOptions, number, parseSampling } from "./options.ts";
+import { choice, DEFAULTS, datasetFiles, inputOptions, number } from "./options.ts";
 import { command, datasetArgs, inputArgs } from "./shared.ts";
 import { loadParams } from "../dataset/params.ts";
 
@@ -18,7 +19,9 @@ export default command({
     ...inputArgs,
   },
   async run({ args }) {
-    const params = await loadParams(resolve(args.params ?? "params.json"), { optional: Boolean(args.input) });
+    const params = await loadParams(resolve(args.params ?? DEFAULTS.params), {
+      optional: Boolean(args.input),
+    });
     const dataset = await datasetOf(datasetFiles(args));
     const count = number(args.samples, "-n/--samples", { integer: true, positive: true })!;
     const input = args.input ? inputOptions(args) : undefined;
@@ -31,8 +34,8 @@ export default command({
         dataset,
         number(args.seed, "--seed", { integer: true, min: 0 })!,
         count,
-        args.locale,
-        parseSampling(args.sampling),
+        args.locale ?? DEFAULTS.locale,
+        choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling),
         rows && { rows: rows.firstRows, columns: rows.record.columns, perRow: input!.perRow },
       ),
     );

@@ -1,5 +1,5 @@
 import { stderrLog } from "../io/log.ts";
-import { number } from "./options.ts";
+import { configOverrides, number } from "./options.ts";
 import {
   acceptChangedArg,
   command,
@@ -32,23 +32,14 @@ export default command({
   },
   async run({ args }) {
     const runDir = await runDirOf(args);
-    const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
     const manifest = await resume(runDir, connection(args), {
       log: stderrLog,
       acceptChangedSpec: Boolean(args["accept-changed-spec"]),
-      keepRemote: Boolean(args["keep-remote"]),
-      ...(args["on-done"] ? { onDone: args["on-done"] } : {}),
+      overrides: configOverrides(args),
       ...(args["top-up"]
         ? { topUp: number(args["top-up"], "--top-up", { integer: true, positive: true })! }
         : {}),
       detach: Boolean(args.detach),
-      ...(args["max-draws"]
-        ? { maxDraws: number(args["max-draws"], "--max-draws", { integer: true, positive: true })! }
-        : {}),
-      ...(budgetUsd !== undefined ? { budgetUsd } : {}),
-      ...(args["poll-interval"]
-        ? { pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true })! }
-        : {}),
     });
     exitWhenStopped(manifest);
   },

@@ -1,10 +1,11 @@
 // What the commands share: flag groups, the run being driven, exit codes, the connection.
+import type { ProviderName } from "../api/providers/index.ts";
 import { basename, resolve } from "node:path";
 import { defineCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
 import { UserError, closest } from "../errors.ts";
 import { findRunDir, type Manifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
-import { baseUrl, parseProvider } from "./options.ts";
+import { CHOICES, DEFAULTS, baseUrl, choice } from "./options.ts";
 
 export const connectionArgs = {
   "api-key": {
@@ -18,7 +19,11 @@ export const connectionArgs = {
     description: "API base URL (Default: the provider's; $OPENAI_BASE_URL for OpenAI)",
     valueHint: "url",
   },
-  "runs-dir": { type: "string", description: "Folder of run folders", default: "runs", valueHint: "dir" },
+  "runs-dir": {
+    type: "string",
+    description: `Folder of run folders (Default: ${DEFAULTS.runsDir})`,
+    valueHint: "dir",
+  },
 } as const satisfies ArgsDef;
 
 /** For a run whose spec module or prompt file was edited since it was made. */
@@ -32,7 +37,8 @@ export const acceptChangedArg = {
 
 export const providerArg = {
   provider: {
-    type: "string",
+    type: "enum",
+    options: CHOICES.provider.options,
     description: "The batch service: openai, azure, groq, together, … (`synthai providers` lists them)",
     valueHint: "name",
   },
@@ -40,16 +46,14 @@ export const providerArg = {
 
 export const datasetArgs = {
   sampling: {
-    type: "string",
-    description:
-      "random (with replacement, as the seed), unique (no combination twice) or stratified (each value's share balanced)",
-    default: "random",
+    type: "enum",
+    options: CHOICES.sampling.options,
+    description: `random (with replacement, as the seed), unique (no combination twice) or stratified (each value's share balanced) (Default: ${DEFAULTS.sampling})`,
   },
   params: {
     type: "string",
     alias: "j",
-    description: "Parameter JSON: field → parameter → values",
-    default: "params.json",
+    description: `Parameter JSON: field → parameter → values (Default: ${DEFAULTS.params})`,
     valueHint: "path",
   },
   spec: {
@@ -60,8 +64,7 @@ export const datasetArgs = {
   },
   locale: {
     type: "string",
-    description: "Locale of generated values (faker's: en, de, fr, es, …)",
-    default: "en",
+    description: `Locale of generated values (faker's: en, de, fr, es, …) (Default: ${DEFAULTS.locale})`,
   },
 } as const satisfies ArgsDef;
 
@@ -100,7 +103,8 @@ export const waitArgs = {
   },
   "keep-remote": {
     type: "boolean",
-    description: "Keep the request, output and error files on the account after collecting them",
+    description:
+      "Keep the request, output and error files on the account after collecting them (on resume, --no-keep-remote stops it)",
   },
   detach: {
     type: "boolean",
@@ -123,8 +127,8 @@ import { setActiveRun } from "./active-run.ts";
 export { activeRunId, setActiveRun } from "./active-run.ts";
 
 /** Finds a run by (part of) its id, and remembers it as the one being driven. */
-export async function runDirOf(args: { "runs-dir": string; run: string }): Promise<string> {
-  const runDir = await findRunDir(resolve(args["runs-dir"]), args.run);
+export async function runDirOf(args: { "runs-dir"?: string; run: string }): Promise<string> {
+  const runDir = await findRunDir(resolve(args["runs-dir"] ?? DEFAULTS.runsDir), args.run);
   setActiveRun(basename(runDir));
   return runDir;
 }
@@ -148,7 +152,7 @@ export function connection(args: { "api-key"?: string; "base-url"?: string; prov
   return {
     apiKey: args["api-key"],
     baseURL: baseUrl(args["base-url"]),
-    ...(args.provider ? { provider: parseProvider(args.provider) } : {}),
+    ...(args.provider ? { provider: choice<ProviderName>("provider", args.provider) } : {}),
   };
 }
 
@@ -158,7 +162,7 @@ function checkArgs(rawArgs: string[], def: ArgsDef): void {
   const positionals = entries.filter(([, a]) => a.type === "positional").length;
   const known = new Set(entries.filter(([, a]) => a.type !== "positional").flatMap(([n, a]) => names(n, a)));
   const flagsWithValue = new Set(
-    entries.filter(([, a]) => a.type === "string").flatMap(([n, a]) => names(n, a)),
+    entries.filter(([, a]) => a.type === "string" || a.type === "enum").flatMap(([n, a]) => names(n, a)),
   );
   let seenPositionals = 0;
   for (let i = 0; i < rawArgs.length; i++) {

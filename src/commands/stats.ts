@@ -1,3 +1,4 @@
+import { DEFAULTS } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { findRunDir, loadManifest } from "../run/manifest.ts";
 import { formatStats, statsOfRun } from "../views/stats.ts";
@@ -20,7 +21,7 @@ export default command({
     const ids = [args.run, args.other].filter((id): id is string => Boolean(id));
     const runs = [];
     for (const id of ids) {
-      const runDir = await findRunDir(resolve(args["runs-dir"]), id);
+      const runDir = await findRunDir(resolve(args["runs-dir"] ?? DEFAULTS.runsDir), id);
       const manifest = loadManifest(runDir);
       if (!["done", "stopped"].includes(manifest.state))
         throw new UserError(

@@ -1,3 +1,4 @@
+import { DEFAULTS } from "./options.ts";
 import { resolve } from "node:path";
 import { findRunDir, loadManifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
@@ -12,7 +13,7 @@ export default command({
     json: { type: "boolean", description: "Print JSON" },
   },
   async run({ args }) {
-    const runsDir = resolve(args["runs-dir"]);
+    const runsDir = resolve(args["runs-dir"] ?? DEFAULTS.runsDir);
     if (!args.run) {
       const runs = await listRuns(runsDir);
       console.log(args.json ? JSON.stringify(runs, null, 2) : formatRunList(runs));

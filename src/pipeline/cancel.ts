@@ -1,5 +1,6 @@
 import { call, makeClient } from "../api/client.ts";
 import { saveManifest, stopDriver, withLockedRun, type Manifest } from "../run/manifest.ts";
+import { withOverrides, type ConfigOverrides } from "../run/config.ts";
 import { runDataset } from "../dataset/spec.ts";
 import type { Connection } from "./generate.ts";
 import { drive, type DriveOptions } from "./drive.ts";
@@ -9,12 +10,11 @@ import { applyBatch } from "./wait.ts";
 export async function cancel(
   runDir: string,
   connection: Connection,
-  options: DriveOptions & { pollIntervalSeconds?: number },
+  options: DriveOptions & { overrides?: ConfigOverrides },
 ): Promise<Manifest> {
   await stopDriver(runDir, options.log);
   return withLockedRun(runDir, async (manifest) => {
-    if (options.pollIntervalSeconds !== undefined)
-      manifest.config.pollIntervalSeconds = options.pollIntervalSeconds;
+    manifest.config = withOverrides(manifest.config, options.overrides ?? {}, manifest.id);
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
     });

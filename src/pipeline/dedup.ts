@@ -48,6 +48,9 @@ function shingles(text: string): Set<number> {
   return out;
 }
 
+/** The similarity from which a text counts as a near repeat, unless --dedup-threshold says otherwise. */
+export const NEAR_SIMILARITY = 0.8;
+
 /**
  * A finder that, given samples in order, names each that repeats an earlier one. Exact: the
  * same parsed fields. Near (which finds exact ones too): MinHash signatures of the fields'
@@ -58,7 +61,7 @@ function shingles(text: string): Set<number> {
  */
 export function duplicateFinder(
   mode: DedupMode,
-  threshold = 0.8,
+  threshold = NEAR_SIMILARITY,
 ): (sample: Candidate) => Duplicate | undefined {
   const seen = new Map<string, string>();
   const near = mode === "near" ? nearIndex(threshold) : undefined;

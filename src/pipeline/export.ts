@@ -323,7 +323,8 @@ function metricsRow(s: SampleResult, index: number, config: { input?: unknown })
 /** What --dedup asks, and how many of each kind an export left out. */
 export interface Dedup {
   mode: DedupMode;
-  threshold?: number;
+  /** Near: the similarity from which a sample is a repeat. */
+  threshold: number;
 }
 export type DuplicatesLeftOut = { exact: number; near: number; file: string };
 

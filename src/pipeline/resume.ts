@@ -4,6 +4,7 @@ import { makeClient } from "../api/client.ts";
 import { UserError } from "../errors.ts";
 import { type Log } from "../io/log.ts";
 import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
+import { withOverrides, type ConfigOverrides } from "../run/config.ts";
 import { runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import { checkSampling } from "../dataset/sampling.ts";
@@ -18,29 +19,13 @@ import { canaryFirst, type Connection } from "./generate.ts";
 export async function resume(
   runDir: string,
   connection: Connection,
-  options: DriveOptions & {
-    budgetUsd?: number;
-    pollIntervalSeconds?: number;
-    keepRemote?: boolean;
-    onDone?: string;
-    topUp?: number;
-    /** --fill: a new limit on draws, for a run that stopped short of its target. */
-    maxDraws?: number;
-  },
+  options: DriveOptions & { overrides?: ConfigOverrides; topUp?: number },
 ): Promise<Manifest> {
   return withLockedRun(runDir, async (manifest) => {
-    const config = manifest.config;
-    if (options.budgetUsd !== undefined) config.budgetUsd = options.budgetUsd;
-    if (options.pollIntervalSeconds !== undefined) config.pollIntervalSeconds = options.pollIntervalSeconds;
-    if (options.keepRemote) config.keepRemote = true;
-    if (options.onDone) config.onDone = options.onDone;
-    if (options.maxDraws !== undefined) {
-      if (!config.fill)
-        throw new UserError(`run ${manifest.id} was not made with --fill`, "leave --max-draws out");
-      config.fill.maxDraws = options.maxDraws;
-      // A filled run that stopped short at its old limit goes on drawing.
-      if (manifest.state === "done") manifest.state = "running";
-    }
+    const overrides = options.overrides ?? {};
+    const config = (manifest.config = withOverrides(manifest.config, overrides, manifest.id));
+    // A filled run that stopped short at its old limit goes on drawing.
+    if (overrides.maxDraws !== undefined && manifest.state === "done") manifest.state = "running";
     if (manifest.state === "done" && !options.topUp) {
       options.log(`run ${manifest.id} is already done`);
       return manifest;
