@@ -98,11 +98,12 @@ function rootCause(error: unknown): string {
 /** True for faults worth another try: no answer, timeouts, 408, 409, 429, 5xx. */
 export function isTransient(error: unknown): boolean {
   if (isConnectionError(error)) return true;
-  if (isApiError(error)) {
-    const status = error.status ?? 0;
-    return status === 408 || status === 409 || status === 429 || status >= 500;
-  }
-  return false;
+  return isApiError(error) && isTransientStatus(error.status ?? 0);
+}
+
+/** An HTTP status worth asking again: a 4xx other than 408, 409 or 429 is the request's own fault. */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
 }
 
 /** Turns what the service said into a UserError a person can act on; the key never shows. */

@@ -57,23 +57,32 @@ export function priceFor(
   return cachedInput === input ? { input, output } : { input, output, cachedInput };
 }
 
+type PricedRun = { mode?: "batch" | "sync" | undefined; price: Price; provider?: ProviderName | undefined };
+
+/** The run's price as a share of the list price: the provider's batch share, or 1 in sync mode. */
+export function shareOf(config: Omit<PricedRun, "price">): number {
+  return config.mode === "sync" ? 1 : providerFor(config.provider).batchShare;
+}
+
 /**
  * What a request sent directly costs (the canary, a pilot): the list price, which is the run's
- * batch price over the provider's share (however the run's price was given); in sync mode the
- * run's price is already the direct one.
+ * price over its share (however the run's price was given).
  */
-export function directPrice(config: {
-  mode?: "batch" | "sync" | undefined;
-  price: Price;
-  provider?: ProviderName | undefined;
-}): Price {
-  if (config.mode === "sync") return config.price;
-  const share = providerFor(config.provider).batchShare;
-  const { input, output, cachedInput } = config.price;
+export function directPrice(config: PricedRun): Price {
+  return scaled(config.price, 1 / shareOf(config));
+}
+
+/** The flex tier's price (sync mode, where the response says flex served it): the batch share of the list price. */
+export function flexPrice(config: PricedRun): Price {
+  return scaled(directPrice(config), providerFor(config.provider).batchShare);
+}
+
+function scaled(price: Price, factor: number): Price {
+  if (factor === 1) return price;
   return {
-    input: input / share,
-    output: output / share,
-    ...(cachedInput !== undefined ? { cachedInput: cachedInput / share } : {}),
+    input: price.input * factor,
+    output: price.output * factor,
+    ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput * factor } : {}),
   };
 }
 

@@ -8,6 +8,7 @@
 // 0.55 of the time it took counting on the main thread). The tokenizer's 50–60 MB of tables
 // live in the worker, and go with it when the counting is done.
 import { siblingModule } from "../io/sibling-module.ts";
+import { UserError } from "../errors.ts";
 import { Worker } from "node:worker_threads";
 import type { Message } from "./endpoints/index.ts";
 
@@ -40,13 +41,17 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
   });
   const waiting: { resolve: (tokens: number) => void; reject: (error: unknown) => void }[] = [];
   let failure: unknown;
+  // A dying worker (out of memory, killed) is a clean error, not a bug report.
   const fail = (error: unknown) => {
-    failure ??= error;
-    for (const w of waiting.splice(0)) w.reject(error);
+    failure ??= new UserError(
+      `the token counter stopped: ${(error as Error)?.message ?? error}`,
+      "run the command again (a run is kept: `synthai resume` continues it)",
+    );
+    for (const w of waiting.splice(0)) w.reject(failure);
   };
   worker.on("message", (tokens: number) => waiting.shift()?.resolve(tokens));
   worker.on("error", fail);
-  worker.on("exit", (code) => fail(new Error(`the token counter stopped (exit ${code})`)));
+  worker.on("exit", (code) => fail(new Error(`its thread exited with code ${code}`)));
   let batch: Message[][] = [];
   // The schema goes to the worker when it changes, not with every prompt (a run has one).
   let schema: unknown;

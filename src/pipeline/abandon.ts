@@ -1,6 +1,7 @@
 // `synthai abandon`: give a run up. What is in flight is cancelled (not waited for), the run's
 // files on the account are deleted, and with `deleteFolder` so is its run folder; otherwise the
 // run is left stopped, and `resume` could still ask again for what it lacks.
+import { sentDirectly } from "./transport.ts";
 import { rm } from "node:fs/promises";
 import { apiFailure, isApiError, makeClient } from "../api/client.ts";
 import type { Log } from "../io/log.ts";
@@ -23,7 +24,7 @@ export async function abandon(
         baseURL: connection.baseURL ?? manifest.config.baseURL,
         provider: manifest.config.provider,
       });
-      for (const record of manifest.batches.filter((b) => b.step === "submitted" && b.batchId !== "sync")) {
+      for (const record of manifest.batches.filter((b) => b.step === "submitted" && !sentDirectly(b))) {
         try {
           applyBatch(record, await client.batches.cancel(record.batchId!));
           options.log(`cancelled ${record.batchId}`);

@@ -11,10 +11,9 @@ import {
   emptyCollected,
   saveManifest,
 } from "../run/manifest.ts";
-import { costUsd, type Price, formatUsd } from "../api/pricing.ts";
+import { costUsd, flexPrice, formatUsd } from "../api/pricing.ts";
 import { type Dataset } from "../dataset/spec.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
-import { providerFor } from "../api/providers/index.ts";
 import { type DrawsLine } from "../run/draws-file.ts";
 import { noteFiles } from "../run/files.ts";
 import type OpenAI from "openai";
@@ -24,7 +23,7 @@ import { UserError } from "../errors.ts";
 import type { Log } from "../io/log.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
-import { priceOf } from "./transport.ts";
+import { priceOf, sentDirectly, usesBatches } from "./transport.ts";
 import { datasetOfStage, stageSettings } from "./stages.ts";
 import { customIdOf, verdictOf } from "./verdict.ts";
 import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts";
@@ -67,7 +66,7 @@ export async function collectBatch(
     const reasoning = verdict.reasoning_tokens ?? 0;
     // The price follows the tier that served the answer: flex is billed at batch price.
     const cost = costUsd(
-      verdict.service_tier === "flex" ? flexPrice(price, config) : price,
+      verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
       verdict.prompt_tokens,
       verdict.completion_tokens,
       cached,
@@ -159,17 +158,6 @@ export async function collectBatch(
   return { collected, retryIds, corrupt };
 }
 
-/** The flex tier's price: a direct request's, at the Batch API's share of it. */
-function flexPrice(price: Price, config: Manifest["config"]): Price {
-  if (config.mode !== "sync") return price;
-  const share = providerFor(config.provider).batchShare;
-  return {
-    input: price.input * share,
-    output: price.output * share,
-    ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput * share } : {}),
-  };
-}
-
 function missingReason(record: BatchRecord): string {
   if (record.status === "expired") return "batch_expired: not done within the 24h window";
   if (record.status === "cancelled") return "batch_cancelled: the batch was cancelled";
@@ -259,7 +247,7 @@ export async function collect(
   saveManifest(runDir, manifest);
   if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
   log(
-    `collected ${record.batchId === "sync" ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
+    `collected ${sentDirectly(record) ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
       `${collected.truncated} cut off${collected.reasoning ? `, ${collected.reasoning} left empty by reasoning` : ""}; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`,
   );
 }

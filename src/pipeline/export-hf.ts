@@ -1,6 +1,7 @@
 // `synthai export <run> --hf DIR`: a folder that Hugging Face `datasets.load_dataset(DIR)` and
 // the Hub read as it is. Parquet files named by split under data/ (the Hub's file-name rules),
 // and a README.md dataset card whose YAML names the splits' files and the features.
+import { usesBatches } from "./transport.ts";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -210,7 +211,7 @@ function datasetCard(
           string,
         ][])
       : []),
-    ["cost", `${formatUsd(summary.costUsd)} (${config.mode === "sync" ? "direct requests" : "Batch API"})`],
+    ["cost", `${formatUsd(summary.costUsd)} (${usesBatches(config) ? "Batch API" : "direct requests"})`],
     ["created", manifest.createdAt],
   ];
   const body = [

@@ -1,4 +1,5 @@
 // The end of a run, and `synthai export`: the CSVs written from the run folder.
+import { usesBatches } from "./transport.ts";
 import { collectBatch } from "./collect.ts";
 import { checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
 import { exportRun, type Dedup, type DuplicatesLeftOut, type SampleFeed } from "./export.ts";
@@ -150,7 +151,7 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
         : "";
   return (
     `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
-    `cost ${formatUsd(spent)}${manifest.config.mode === "sync" ? "" : ` at batch price (standard ${formatUsd(standardUsd)})`}; ${reRequested} re-requested, ${givenUp} given up${reasoningEmpty ? ` (${reasoningEmpty} left empty by reasoning: raise --max-tokens or lower --reasoning-effort)` : ""}${stages}${nothing}`
+    `cost ${formatUsd(spent)}${!usesBatches(manifest.config) ? "" : ` at batch price (standard ${formatUsd(standardUsd)})`}; ${reRequested} re-requested, ${givenUp} given up${reasoningEmpty ? ` (${reasoningEmpty} left empty by reasoning: raise --max-tokens or lower --reasoning-effort)` : ""}${stages}${nothing}`
   );
 }
 

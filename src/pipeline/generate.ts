@@ -1,4 +1,5 @@
 // The run's story from the start: check inputs, build the request files, then drive it.
+import { usesBatches } from "./transport.ts";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { estimateBuildBytes } from "./build.ts";
@@ -129,7 +130,7 @@ export async function canaryFirst(
 ): Promise<void> {
   const { config } = manifest;
   if (
-    config.mode === "sync" ||
+    !usesBatches(config) ||
     config.noCanary ||
     manifest.pilot ||
     (manifest.canary && !manifest.canary.refused)

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { DIRECT } from "./transport.ts";
 import { basename, join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
@@ -273,7 +274,7 @@ export async function sendDirectly(
 ): Promise<void> {
   const { config } = manifest;
   record.createdAt ??= Math.floor(Date.now() / 1000);
-  record.batchId = "sync";
+  record.batchId = DIRECT;
   record.status = "in_progress";
   saveManifest(runDir, manifest);
   log(

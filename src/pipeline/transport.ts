@@ -6,8 +6,21 @@ import { providerFor } from "../api/providers/index.ts";
 import type { BatchRecord, RunConfig } from "../run/manifest.ts";
 import { stageSettings } from "./stages.ts";
 
+/** Where a file sent directly keeps the place of a batch id in its record. */
+export const DIRECT = "sync";
+
+/** A run that sends its files as batches (mode batch), rather than each request directly (mode sync). */
+export function usesBatches(config: Pick<RunConfig, "mode">): boolean {
+  return config.mode !== "sync";
+}
+
+/** A file whose requests went directly, not as a batch: nothing of it is on the service to cancel or fetch. */
+export function sentDirectly(record: BatchRecord): boolean {
+  return record.batchId === DIRECT;
+}
+
 export function sendsDirectly(config: RunConfig, record: BatchRecord): boolean {
-  if (config.mode === "sync" || record.batchId === "sync") return true;
+  if (!usesBatches(config) || sentDirectly(record)) return true;
   if (record.step !== "pending") return false; // uploaded already: it goes as a batch
   return record.requests < (providerFor(config.provider).minRequestsPerFile ?? 1);
 }

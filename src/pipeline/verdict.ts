@@ -2,6 +2,7 @@
 import { parseAnswer, type Dataset } from "../dataset/spec.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import type { LineVerdict } from "../run/records.ts";
+import { isTransientStatus } from "../api/client.ts";
 
 /** The custom_id of a raw result line, without parsing all of it (it may be corrupt). */
 export function customIdOf(line: string): string | undefined {
@@ -37,8 +38,7 @@ export function verdictOf(
     const error = data.error ?? response?.body?.error ?? {};
     const status = response?.status_code as number | undefined;
     const code = error.code ?? error.type ?? (status ? `http_${status}` : "error");
-    // A 4xx other than 408/409/429 is the request's own fault: asking again changes nothing.
-    const retryable = !status || status === 408 || status === 409 || status === 429 || status >= 500;
+    const retryable = !status || isTransientStatus(status);
     return {
       custom_id,
       status: "failed",

@@ -1,5 +1,4 @@
-import { formatUsd } from "../api/pricing.ts";
-import { providerFor } from "../api/providers/index.ts";
+import { formatUsd, shareOf } from "../api/pricing.ts";
 import type { Manifest } from "./manifest.ts";
 
 /** What a run has made and spent so far, read off its manifest: the numbers every view shows. */
@@ -52,11 +51,11 @@ export function summarize(manifest: Manifest): RunSummary {
   // Samples are made in stage 1; later stages (a judge, a rewrite) ask about them again.
   const generation = manifest.batches.filter((b) => (b.stage ?? 1) === 1);
   const stageNumbers = [...new Set(manifest.batches.map((b) => b.stage ?? 1))].sort((a, b) => a - b);
-  const { price, mode } = manifest.config;
+  const { price } = manifest.config;
   const cachedTokens = sum((c) => c.cachedTokens ?? 0);
   const batchesUsd = sum((c) => c.costUsd);
   // Batch price is the list price times the provider's share (half, on OpenAI).
-  const share = mode === "sync" ? 1 : providerFor(manifest.config.provider).batchShare;
+  const share = shareOf(manifest.config);
   return {
     id: manifest.id,
     createdAt: manifest.createdAt,
