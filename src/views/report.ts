@@ -8,6 +8,7 @@ import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
 import { type Params } from "../dataset/params.ts";
+import { REPORT_STYLE, reportPageScript } from "./report-page.ts";
 import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Duplicate } from "../pipeline/dedup.ts";
 
@@ -328,78 +329,39 @@ function page(
 ): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>synthai run ${esc(manifest.id)}</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ddd}
-.headline{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.5rem}
-.headline div{background:#f4f6fa;padding:.6rem;border-radius:6px}.headline b{display:block;font-size:1.3rem}
-div.chart{position:relative;width:100%;max-width:900px}
-table{border-collapse:collapse;width:100%;font-size:12px}td,th{border-bottom:1px solid #eee;padding:4px;vertical-align:top;text-align:left}
-td.text{white-space:pre-wrap;max-width:520px}input,select,button{padding:4px;margin:0 .5rem .5rem 0}
-</style></head><body>
+<style>${REPORT_STYLE}</style></head><body>
 <h1>synthai run ${esc(manifest.id)}</h1>
-<p>${esc(manifest.config.model)} · created ${esc(manifest.createdAt)} · state ${esc(manifest.state)} · seed ${manifest.config.seed}</p>
+<p>${esc(manifest.config.model)} · created ${esc(manifest.createdAt)} · state ${esc(manifest.state)}
+ · seed ${manifest.config.seed}</p>
 <div class="headline">${headline.map(([k, v]) => `<div>${esc(k)}<b>${esc(v)}</b></div>`).join("")}</div>
 ${sections}
 <section><h2>Samples</h2>
 <input id="search" type="search" placeholder="search text, parameters, reasons…" size="40">
-<select id="status"><option value="">every status</option><option value="ok">valid</option><option value="bad">not valid</option></select>
+<select id="status">
+<option value="">every status</option><option value="ok">valid</option><option value="bad">not valid</option>
+</select>
 <button id="previous">← previous</button><button id="next">next →</button>
 <span id="count"></span>
-${answers > rows.length ? `<p id="held">The table holds the first ${rows.length.toLocaleString("en")} of the run's ${answers.toLocaleString("en")} answers; <code>synthai inspect ${esc(manifest.id)} --limit 0</code> shows all of them, <code>--sample N</code> any one.</p>` : ""}
-<table><thead><tr><th>sample</th><th>try</th><th>status</th><th>parameters</th><th>text</th><th>cost</th></tr></thead><tbody id="rows"></tbody></table>
+${answers > rows.length ? held(manifest.id, rows.length, answers) : ""}
+<table>
+<thead><tr><th>sample</th><th>try</th><th>status</th><th>parameters</th><th>text</th><th>cost</th></tr></thead>
+<tbody id="rows"></tbody>
+</table>
 </section>
 <script id="data" type="application/json">${scriptJson(rows)}</script>
 <script id="charts" type="application/json">${scriptJson(charts)}</script>
 <script>${chartLibrary()}</script>
-<script>
-const COLORS = { drawn: "#4a7bd0", expected: "rgba(208,74,74,.45)", answers: "#d0804a", "valid samples": "#4a7bd0" };
-const STATUS_COLORS = { completed: "#4a7bd0", expired: "#d0a04a", cancelled: "#d0a04a", failed: "#d04a4a" };
-const axis = (text, extra) => ({ title: { display: true, text }, ...extra });
-for (const spec of JSON.parse(document.getElementById("charts").textContent)) {
-  const element = document.getElementById(spec.id);
-  if (!element) continue;
-  const common = { responsive: true, maintainAspectRatio: false, animation: false };
-  if (spec.kind === "histogram") {
-    new Chart(element, { type: "bar", data: { labels: spec.labels, datasets: [{ label: spec.series[0].name, data: spec.series[0].values, backgroundColor: COLORS["valid samples"], barPercentage: 1, categoryPercentage: 0.95 }] },
-      options: { ...common, plugins: { legend: { display: false } }, scales: { x: axis(spec.x), y: axis(spec.y, { beginAtZero: true }) } } });
-  } else if (spec.kind === "bars") {
-    new Chart(element, { type: "bar", data: { labels: spec.labels, datasets: spec.series.map((s) => ({ label: s.name, data: s.values, backgroundColor: COLORS[s.name] ?? "#4a7bd0" })) },
-      options: { ...common, indexAxis: "y", plugins: { legend: { display: spec.series.length > 1 } }, scales: { x: axis(spec.x, { beginAtZero: true }), y: axis(spec.y) } } });
-  } else {
-    const batches = spec.series[0].values;
-    new Chart(element, { type: "bar", data: { labels: spec.labels, datasets: [{ label: "batch", data: batches.map((b) => b.span), backgroundColor: batches.map((b) => STATUS_COLORS[b.status] ?? "#888"), minBarLength: 3 }] },
-      options: { ...common, indexAxis: "y", plugins: { legend: { display: false }, tooltip: { callbacks: { label: (item) => batches[item.dataIndex].label } } },
-        scales: { x: axis(spec.x, { type: "time", min: spec.range[0], max: spec.range[1], ticks: { maxTicksLimit: 8 }, time: { tooltipFormat: "yyyy-MM-dd HH:mm:ss" } }), y: axis(spec.y) } } });
-  }
-}
-const rows = JSON.parse(document.getElementById("data").textContent);
-const PAGE = 100;
-const body = document.getElementById("rows"), search = document.getElementById("search"), status = document.getElementById("status"), count = document.getElementById("count");
-let at = 0, shown = rows;
-function cell(text, cls) { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; return td; }
-function filter() {
-  const q = search.value.toLowerCase(), s = status.value;
-  shown = rows.filter((r) => (!s || (s === "ok") === (r.status === "ok")) && (!q || (r.text + " " + r.labels + " " + r.reason + " " + r.id).toLowerCase().includes(q)));
-  at = 0;
-  render();
-}
-function render() {
-  body.replaceChildren(...shown.slice(at, at + PAGE).map((r) => {
-    const tr = document.createElement("tr");
-    tr.append(cell(r.sample + " (" + r.id + ")"), cell(r.attempt), cell(r.status + (r.reason ? ": " + r.reason : "")), cell(r.labels), cell(r.text, "text"), cell("$" + r.cost.toFixed(6)));
-    return tr;
-  }));
-  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
-  count.textContent = shown.length + " of " + rows.length + " answers, page " + (at / PAGE + 1) + " of " + pages;
-  document.getElementById("previous").disabled = at === 0;
-  document.getElementById("next").disabled = at + PAGE >= shown.length;
-}
-document.getElementById("previous").addEventListener("click", () => { at = Math.max(0, at - PAGE); render(); });
-document.getElementById("next").addEventListener("click", () => { if (at + PAGE < shown.length) { at += PAGE; render(); } });
-search.addEventListener("input", filter); status.addEventListener("change", filter); filter();
-</script></body></html>
+<script>(${reportPageScript.toString()})();</script></body></html>
 `;
+}
+
+/** Where the table holds fewer answers than the run has: how to see the rest. */
+function held(runId: string, shown: number, answers: number): string {
+  const count = (n: number) => n.toLocaleString("en");
+  return (
+    `<p id="held">The table holds the first ${count(shown)} of the run's ${count(answers)} answers; ` +
+    `<code>synthai inspect ${esc(runId)} --limit 0</code> shows all of them, <code>--sample N</code> any one.</p>`
+  );
 }
 
 function percent(part: number, whole: number): string {

@@ -1,0 +1,177 @@
+// The report page's own script and style: it draws the charts (Chart.js, inlined beside it) and
+// pages, searches and filters the samples table. The function runs in the browser, not here:
+// report.ts inlines its source, so it uses only what a page has, and nothing from outside it.
+declare const Chart: new (element: HTMLElement, config: unknown) => unknown;
+
+export function reportPageScript(): void {
+  const COLORS: Record<string, string> = {
+    drawn: "#4a7bd0",
+    expected: "rgba(208,74,74,.45)",
+    answers: "#d0804a",
+    "valid samples": "#4a7bd0",
+  };
+  const STATUS_COLORS: Record<string, string> = {
+    completed: "#4a7bd0",
+    expired: "#d0a04a",
+    cancelled: "#d0a04a",
+    failed: "#d04a4a",
+  };
+  const byId = (id: string) => document.getElementById(id) as HTMLElement & Record<string, any>;
+  const axis = (text: string, extra?: object) => ({ title: { display: true, text }, ...extra });
+  for (const spec of JSON.parse(byId("charts").textContent!)) {
+    const element = byId(spec.id);
+    if (!element) continue;
+    const common = { responsive: true, maintainAspectRatio: false, animation: false };
+    if (spec.kind === "histogram") {
+      const series = spec.series[0];
+      new Chart(element, {
+        type: "bar",
+        data: {
+          labels: spec.labels,
+          datasets: [
+            {
+              label: series.name,
+              data: series.values,
+              backgroundColor: COLORS["valid samples"],
+              barPercentage: 1,
+              categoryPercentage: 0.95,
+            },
+          ],
+        },
+        options: {
+          ...common,
+          plugins: { legend: { display: false } },
+          scales: { x: axis(spec.x), y: axis(spec.y, { beginAtZero: true }) },
+        },
+      });
+    } else if (spec.kind === "bars") {
+      new Chart(element, {
+        type: "bar",
+        data: {
+          labels: spec.labels,
+          datasets: spec.series.map((s: { name: string; values: number[] }) => ({
+            label: s.name,
+            data: s.values,
+            backgroundColor: COLORS[s.name] ?? "#4a7bd0",
+          })),
+        },
+        options: {
+          ...common,
+          indexAxis: "y",
+          plugins: { legend: { display: spec.series.length > 1 } },
+          scales: { x: axis(spec.x, { beginAtZero: true }), y: axis(spec.y) },
+        },
+      });
+    } else {
+      const batches: { span: number[]; status: string; label: string }[] = spec.series[0].values;
+      new Chart(element, {
+        type: "bar",
+        data: {
+          labels: spec.labels,
+          datasets: [
+            {
+              label: "batch",
+              data: batches.map((b) => b.span),
+              backgroundColor: batches.map((b) => STATUS_COLORS[b.status] ?? "#888"),
+              minBarLength: 3,
+            },
+          ],
+        },
+        options: {
+          ...common,
+          indexAxis: "y",
+          plugins: {
+            legend: { display: false },
+            tooltip: {
+              callbacks: { label: (item: { dataIndex: number }) => batches[item.dataIndex]!.label },
+            },
+          },
+          scales: {
+            x: axis(spec.x, {
+              type: "time",
+              min: spec.range[0],
+              max: spec.range[1],
+              ticks: { maxTicksLimit: 8 },
+              time: { tooltipFormat: "yyyy-MM-dd HH:mm:ss" },
+            }),
+            y: axis(spec.y),
+          },
+        },
+      });
+    }
+  }
+
+  type Row = Record<string, any>;
+  const rows: Row[] = JSON.parse(byId("data").textContent!);
+  const PAGE = 100;
+  const body = byId("rows");
+  const search = byId("search");
+  const status = byId("status");
+  const count = byId("count");
+  let at = 0;
+  let shown = rows;
+  const cell = (text: unknown, cls?: string) => {
+    const td = document.createElement("td");
+    td.textContent = String(text);
+    if (cls) td.className = cls;
+    return td;
+  };
+  const filter = () => {
+    const q = search.value.toLowerCase();
+    const s = status.value;
+    shown = rows.filter(
+      (r) =>
+        (!s || (s === "ok") === (r.status === "ok")) &&
+        (!q || `${r.text} ${r.labels} ${r.reason} ${r.id}`.toLowerCase().includes(q)),
+    );
+    at = 0;
+    render();
+  };
+  const render = () => {
+    body.replaceChildren(
+      ...shown.slice(at, at + PAGE).map((r) => {
+        const tr = document.createElement("tr");
+        tr.append(
+          cell(`${r.sample} (${r.id})`),
+          cell(r.attempt),
+          cell(r.status + (r.reason ? `: ${r.reason}` : "")),
+          cell(r.labels),
+          cell(r.text, "text"),
+          cell(`$${r.cost.toFixed(6)}`),
+        );
+        return tr;
+      }),
+    );
+    const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+    count.textContent = `${shown.length} of ${rows.length} answers, page ${at / PAGE + 1} of ${pages}`;
+    byId("previous").disabled = at === 0;
+    byId("next").disabled = at + PAGE >= shown.length;
+  };
+  byId("previous").addEventListener("click", () => {
+    at = Math.max(0, at - PAGE);
+    render();
+  });
+  byId("next").addEventListener("click", () => {
+    if (at + PAGE < shown.length) {
+      at += PAGE;
+      render();
+    }
+  });
+  search.addEventListener("input", filter);
+  status.addEventListener("change", filter);
+  filter();
+}
+
+export const REPORT_STYLE = `
+body { font: 14px system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222 }
+h1 { font-size: 1.4rem }
+h2 { font-size: 1.1rem; margin-top: 2rem; border-bottom: 1px solid #ddd }
+.headline { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); gap: .5rem }
+.headline div { background: #f4f6fa; padding: .6rem; border-radius: 6px }
+.headline b { display: block; font-size: 1.3rem }
+div.chart { position: relative; width: 100%; max-width: 900px }
+table { border-collapse: collapse; width: 100%; font-size: 12px }
+td, th { border-bottom: 1px solid #eee; padding: 4px; vertical-align: top; text-align: left }
+td.text { white-space: pre-wrap; max-width: 520px }
+input, select, button { padding: 4px; margin: 0 .5rem .5rem 0 }
+`;
