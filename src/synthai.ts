@@ -109,7 +109,8 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
       // The disk, not synthai: full, read-only, no permission. What was written before stays.
       const where = system.path && !system.message.includes(system.path) ? ` (${system.path})` : "";
       process.stderr.write(
-        `error: ${system.message}${where} — free space or fix permissions, then run the command again (\`synthai resume\` for a run)\n`,
+        `error: ${system.message}${where} — free space or fix permissions, ` +
+          `then run the command again (\`synthai resume\` for a run)\n`,
       );
       process.exit(7);
     }
@@ -130,7 +131,8 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
       process.exit(2);
     }
     process.stderr.write(
-      `synthai: internal error (a bug — please report it):\n${redact(String((error as Error)?.stack ?? error), [process.env.OPENAI_API_KEY])}\n`,
+      `synthai: internal error (a bug — please ` +
+        `report it):\n${redact(String((error as Error)?.stack ?? error), [process.env.OPENAI_API_KEY])}\n`,
     );
     process.exit(1);
   }

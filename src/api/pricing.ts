@@ -46,7 +46,10 @@ export function priceFor(
   if (input === undefined || output === undefined)
     throw new UserError(
       `no price is known for model "${model}"`,
-      "pass the service's list prices in USD per 1M tokens with --list-input-price and --list-output-price (the batch share is applied), or what you pay with --input-price and --output-price; `synthai models` lists the known ones",
+      "pass the service's list prices in USD per 1M tokens with " +
+        "--list-input-price and --list-output-price (the batch " +
+        "share is applied), or what you pay with --input-price and " +
+        "--output-price; `synthai models` lists the known ones",
     );
   // An input price given by hand is also the cached one, unless that is given too.
   const cachedInput =

@@ -11,7 +11,8 @@ export default command({
   meta: {
     name: "export",
     description:
-      "Re-parse a run's downloaded answers and write its dataset again (CSV, JSONL, Parquet, chat, or a Hugging Face folder); no API call",
+      "Re-parse a run's downloaded answers and write its dataset again " +
+      "(CSV, JSONL, Parquet, chat, or a Hugging Face folder); no API call",
   },
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },

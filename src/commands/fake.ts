@@ -73,7 +73,8 @@ export default command({
     process.stderr.write(
       `fake OpenAI (${profile}) at ${baseURL}; point runs at it with:\n` +
         `  export OPENAI_BASE_URL=${baseURL} OPENAI_API_KEY=${apiKey}\n` +
-        `a batch moves a phase every ${pollsPerPhase} looks: give runs --poll-interval 1 to see them through in seconds\n` +
+        `a batch moves a phase every ${pollsPerPhase} looks: give ` +
+        `runs --poll-interval 1 to see them through in seconds\n` +
         "Ctrl-C stops it (its files and batches live only as long as it does)\n",
     );
     process.removeAllListeners("SIGINT");

@@ -27,19 +27,25 @@ export default command({
       type: "string",
       alias: "n",
       // No default here: with --input, every row is a sample (options.ts applies 10 otherwise).
-      description: `Number of samples to generate (Default: ${DEFAULTS.samples}, or every row of --input times --per-row)`,
+      description:
+        `Number of samples to generate (Default: ${DEFAULTS.samples}, or every ` +
+        `row of --input times --per-row)`,
       valueHint: "n",
     },
     batches: {
       type: "string",
       alias: "b",
-      description: `Number of Batch-API jobs to split into (more if a file would pass 50,000 requests or 200 MB) (Default: ${DEFAULTS.batches})`,
+      description:
+        `Number of Batch-API jobs to split into (more if a file would ` +
+        `pass 50,000 requests or 200 MB) (Default: ${DEFAULTS.batches})`,
       valueHint: "n",
     },
     output: {
       type: "string",
       alias: "p",
-      description: `Output file (CSV, JSONL or Parquet by its extension); an existing one with the same columns is appended to (Default: ${DEFAULTS.output})`,
+      description:
+        `Output file (CSV, JSONL or Parquet by its extension); an existing one ` +
+        `with the same columns is appended to (Default: ${DEFAULTS.output})`,
       valueHint: "path",
     },
     budget: {
@@ -63,13 +69,16 @@ export default command({
     endpoint: {
       type: "enum",
       options: CHOICES.endpoint.options,
-      description: `chat (/v1/chat/completions) or responses (/v1/responses), in batch and sync mode (Default: ${DEFAULTS.endpoint})`,
+      description:
+        `chat (/v1/chat/completions) or responses (/v1/responses), ` +
+        `in batch and sync mode (Default: ${DEFAULTS.endpoint})`,
     },
     format: {
       type: "enum",
       options: CHOICES.format.options,
       description:
-        "csv, jsonl, parquet, chat or preference (Default: the output's extension, else csv); metrics go beside in the same format (chat, preference: JSONL)",
+        "csv, jsonl, parquet, chat or preference (Default: the output's extension, " +
+        "else csv); metrics go beside in the same format (chat, preference: JSONL)",
     },
     "service-tier": {
       type: "enum",
@@ -78,7 +87,9 @@ export default command({
         "--mode sync: flex asks for the flex tier (batch price, slower, may be busy: retried with backoff)",
     },
     "input-sample": {
-      description: `--input with -n below its rows: first (the first rows) or random (a seeded sample of them, in file order) (Default: ${DEFAULTS.inputSample})`,
+      description:
+        `--input with -n below its rows: first (the first rows) or random (a ` +
+        `seeded sample of them, in file order) (Default: ${DEFAULTS.inputSample})`,
       type: "enum",
       options: CHOICES["input-sample"].options,
     },
@@ -86,7 +97,8 @@ export default command({
       type: "boolean",
       default: true,
       description:
-        "Send the first request directly before the first batch (at most a cent), so a request the service refuses stops the run before a batch is sent",
+        "Send the first request directly before the first batch (at most a cent), " +
+        "so a request the service refuses stops the run before a batch is sent",
       negativeDescription: "Submit the first batch without a request sent directly first",
     },
     "reasoning-effort": {
@@ -145,7 +157,9 @@ export default command({
     mode: {
       type: "enum",
       options: CHOICES.mode.options,
-      description: `batch (the Batch API, half price) or sync (direct chat completions: small runs, servers without a Batch API) (Default: ${DEFAULTS.mode})`,
+      description:
+        `batch (the Batch API, half price) or sync (direct chat completions: ` +
+        `small runs, servers without a Batch API) (Default: ${DEFAULTS.mode})`,
     },
     concurrency: {
       type: "string",

@@ -5,7 +5,8 @@ export default command({
   meta: {
     name: "init",
     description:
-      "Scaffold a dataset: a spec module (dataset.ts) and a params.json; --prompt: a prompt file, params and rows, no code",
+      "Scaffold a dataset: a spec module (dataset.ts) and a " +
+      "params.json; --prompt: a prompt file, params and rows, no code",
   },
   args: {
     dir: { type: "positional", description: "Folder to create them in", required: true },

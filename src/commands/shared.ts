@@ -48,7 +48,9 @@ export const datasetArgs = {
   sampling: {
     type: "enum",
     options: CHOICES.sampling.options,
-    description: `random (with replacement, as the seed), unique (no combination twice) or stratified (each value's share balanced) (Default: ${DEFAULTS.sampling})`,
+    description:
+      `random (with replacement, as the seed), unique (no combination twice) or ` +
+      `stratified (each value's share balanced) (Default: ${DEFAULTS.sampling})`,
   },
   params: {
     type: "string",
@@ -73,7 +75,8 @@ export const inputArgs = {
   input: {
     type: "string",
     description:
-      "A CSV (any delimiter), JSONL or Parquet file: each row one sample, in order, its columns available to the prompt and written beside the labels",
+      "A CSV (any delimiter), JSONL or Parquet file: each row one sample, in " +
+      "order, its columns available to the prompt and written beside the labels",
     valueHint: "file",
   },
   "per-row": {
@@ -89,7 +92,8 @@ export const inputArgs = {
   prompt: {
     type: "string",
     description:
-      "A prompt file (front matter with fields:, system:, schema:; a body with {{placeholders}}) instead of a spec module; given again, each further file is a stage",
+      "A prompt file (front matter with fields:, system:, schema:; a body with " +
+      "{{placeholders}}) instead of a spec module; given again, each further file is a stage",
     valueHint: "file.md",
   },
 } as const satisfies ArgsDef;
@@ -104,7 +108,8 @@ export const waitArgs = {
   "keep-remote": {
     type: "boolean",
     description:
-      "Keep the request, output and error files on the account after collecting them (on resume, --no-keep-remote stops it)",
+      "Keep the request, output and error files on the account " +
+      "after collecting them (on resume, --no-keep-remote stops it)",
   },
   detach: {
     type: "boolean",

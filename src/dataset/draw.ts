@@ -7,7 +7,8 @@ import { type Params } from "./params.ts";
 
 /**
  * Draws sample `index` of a run: each parameter's value (by default uniformly, with
- * replacement, as the seed does; see sampling.ts), then the spec's generated values. Seeded by (run seed, index), so any sample
+ * replacement, as the seed does; see sampling.ts), then the spec's generated values. Seeded by (run seed,
+ * index), so any sample
  * can be drawn again on its own, in any order, with the same result.
  */
 export function drawSample(
@@ -45,7 +46,8 @@ export function promptOf(dataset: Dataset, draw: Draw, index: number): string | 
       : typeof prompt;
   throw new UserError(
     `${sourceOf(dataset)}: prompt() returned ${got} for sample ${index + 1}`,
-    'return a string, or a list of messages like [{ role: "system", content: "…" }, { role: "user", content: "…" }]',
+    "return a string, or a list of messages like " +
+      '[{ role: "system", content: "…" }, { role: "user", content: "…" }]',
   );
 }
 

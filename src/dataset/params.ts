@@ -40,7 +40,8 @@ export function checkParams(text: string, path: string): Params {
     );
   }
   const hint =
-    'params.json maps each field to parameters, each a list of strings: {"Call": {"Attitude": ["positive", "negative"]}}';
+    "params.json maps each field to parameters, each a list of " +
+    'strings: {"Call": {"Attitude": ["positive", "negative"]}}';
   if (!isObject(data) || Object.keys(data).length === 0)
     throw new UserError(`${path}: expected an object of fields`, hint);
   const seen = new Map<string, string>();

@@ -1,5 +1,6 @@
 // `--prompt FILE`: a dataset without code. A text or Markdown file with a short front matter
-// (`fields:` to parse, optional `system:`, `schema:` and `chat:` for --format chat) and a body with {{placeholders}} for
+// (`fields:` to parse, optional `system:`, `schema:` and `chat:` for --format chat) and a body with
+// {{placeholders}} for
 // input columns, parameters ({{Attitude}} or {{Call.Attitude}}) and generated values,
 // rendered with Mustache (nothing HTML-escaped: prompts are not web pages).
 import { readFileSync } from "node:fs";
@@ -185,7 +186,10 @@ const EXAMPLES: Record<string, string> = {
 };
 const KNOWN = ["model", "models", "max_tokens", "reasoning_effort", "keep", "when", "prefers"];
 
-/** Names each placeholder of a prompt file must find in a draw; the first that finds nothing is an error listing what exists. */
+/**
+ * Names each placeholder of a prompt file must find in a draw; the first that finds nothing is an error listing
+ * what exists.
+ */
 export function checkPlaceholders(dataset: Dataset, draw: Draw): void {
   const templates = (dataset as { templates?: string[] }).templates;
   if (!templates) return;

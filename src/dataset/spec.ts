@@ -69,7 +69,10 @@ export interface StageOptions {
   keep?: string;
   /** The stage runs only for samples where this holds; the others pass through unchanged. */
   when?: string;
-  /** A judge of several models' answers: the field that names the better model (or A, B… by order), for --format preference. */
+  /**
+   * A judge of several models' answers: the field that names the better model (or A, B… by order), for --format
+   * preference.
+   */
   prefers?: string;
 }
 

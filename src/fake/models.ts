@@ -68,7 +68,8 @@ export function refusal(models: FakeModel[], body: any, today: string): Refusal 
   if (model.efforts && !model.efforts.includes(effort))
     return unsupported(
       "reasoning_effort",
-      `Unsupported value: 'reasoning_effort' does not support '${effort}' with this model. Supported values are: ${model.efforts.map((e) => `'${e}'`).join(", ")}.`,
+      `Unsupported value: 'reasoning_effort' does not support '${effort}' with this ` +
+        `model. Supported values are: ${model.efforts.map((e) => `'${e}'`).join(", ")}.`,
     );
   if (model.efforts && effort !== "none")
     for (const param of ["temperature", "top_p", "logprobs", "top_logprobs"])
@@ -103,7 +104,9 @@ function strictSchemaRefusal(body: any): Refusal | undefined {
   const refuse = (context: string[], rule: string): Refusal => ({
     status: 400,
     error: {
-      message: `Invalid schema for response_format '${format.name}': In context=(${context.map((c) => `'${c}'`).join(", ")}), ${rule}.`,
+      message:
+        `Invalid schema for ` +
+        `response_format '${format.name}': In context=(${context.map((c) => `'${c}'`).join(", ")}), ${rule}.`,
       type: "invalid_request_error",
       param: body.response_format ? "response_format" : "text.format.schema",
       code: "invalid_json_schema",
@@ -121,7 +124,8 @@ function strictSchemaRefusal(body: any): Refusal | undefined {
       if (missing !== undefined)
         return refuse(
           context,
-          `'required' is required to be supplied and to be an array including every key in properties. Missing '${missing}'`,
+          `'required' is required to be supplied and to be an array ` +
+            `including every key in properties. Missing '${missing}'`,
         );
       for (const key of keys) {
         const refused = check(schema.properties[key], [...context, "properties", key]);

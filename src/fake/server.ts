@@ -374,7 +374,10 @@ export class FakeOpenAI {
     return [200, profile.wrapsCreate ? { job: shown, warning: "" } : shown];
   }
 
-  /** A batch as the service shows it: optional timestamps left out rather than null, as the schema wants; the status as the profile writes it. */
+  /**
+   * A batch as the service shows it: optional timestamps left out rather than null, as the schema wants; the
+   * status as the profile writes it.
+   */
   private clean(batch: Record<string, any>) {
     const shown = Object.fromEntries(Object.entries(batch).filter(([, v]) => v !== null));
     const profile: ProviderProfile = this.profile;
@@ -541,7 +544,9 @@ export class FakeOpenAI {
             response: null,
             error: {
               code,
-              message: `This request could not be executed before the batch was ${cancelled ? "cancelled" : "expired"}.`,
+              message:
+                `This request could not be executed before the ` +
+                `batch was ${cancelled ? "cancelled" : "expired"}.`,
             },
           }),
         );
@@ -836,7 +841,8 @@ function sentence(random: () => number, topic: string): string {
     "call",
   ];
   const n = 12 + Math.floor(random() * 20);
-  return `${topic}: ${Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(" ")}${/question/i.test(topic) ? "?" : "."}`;
+  const text = Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(" ");
+  return `${topic}: ${text}${/question/i.test(topic) ? "?" : "."}`;
 }
 
 function page<T extends { id: string }>(
@@ -885,7 +891,9 @@ function sendFault(res: ServerResponse, fault: Fault, authorization: string | un
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
   res.writeHead(fault.status, headers);
-  const message = `Injected fault ${fault.status}${fault.echoAuthorization ? ` for request with Authorization: ${authorization}` : ""}`;
+  const message =
+    `Injected ` +
+    `fault ${fault.status}${fault.echoAuthorization ? ` for request with Authorization: ${authorization}` : ""}`;
   res.end(JSON.stringify(apiError(message, fault.status === 429 ? "rate_limit_exceeded" : "server_error")));
 }
 

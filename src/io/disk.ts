@@ -20,7 +20,8 @@ export function checkDiskSpace(runsDir: string, bytes: number): void {
   const free = freeBytes(runsDir);
   if (free === undefined || bytes <= free * 0.9) return;
   throw new UserError(
-    `the request files of this run would take about ${formatBytes(bytes)}, and ${runsDir} has ${formatBytes(free)} free`,
+    `the request files of this run would ` +
+      `take about ${formatBytes(bytes)}, and ${runsDir} has ${formatBytes(free)} free`,
     "ask for fewer samples with -n, pass --runs-dir on a bigger disk, or --yes to build anyway",
   );
 }

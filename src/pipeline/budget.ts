@@ -14,8 +14,10 @@ export function estimate(manifest: Manifest): string {
   const worst = costUsd(config.price, promptTokens, requests * config.maxTokens);
   const promptCost = costUsd(config.price, promptTokens, 0);
   return (
-    `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt tokens → ${formatUsd(promptCost)} ` +
-    `+ at most ${requests * config.maxTokens} completion tokens → at most ${formatUsd(worst)} at ${config.mode ?? "batch"} price` +
+    `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt ` +
+    `tokens → ${formatUsd(promptCost)} ` +
+    `+ at most ${requests * config.maxTokens} completion tokens ` +
+    `→ at most ${formatUsd(worst)} at ${config.mode ?? "batch"} price` +
     (config.budgetUsd !== undefined ? ` (budget ${formatUsd(config.budgetUsd)})` : "")
   );
 }

@@ -123,7 +123,8 @@ export async function sendCanary(
     saveManifest(runDir, manifest);
     throw new UserError(
       `the service refused the run's first request (${error.status}): ${error.message}`,
-      "nothing was submitted; fix the model or the request's options (--reasoning-effort, --temperature, --max-tokens) and start again",
+      "nothing was submitted; fix the model or the request's options " +
+        "(--reasoning-effort, --temperature, --max-tokens) and start again",
       2,
     );
   }

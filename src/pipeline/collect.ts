@@ -190,7 +190,10 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Collects a finished batch; `client` is needed only for what lives on the service (not for sync or imported answers). */
+/**
+ * Collects a finished batch; `client` is needed only for what lives on the service (not for sync or imported
+ * answers).
+ */
 export async function collect(
   runDir: string,
   manifest: Manifest,
@@ -220,7 +223,9 @@ export async function collect(
       return;
     }
     manifest.state = "failed";
-    manifest.reason = `batch ${record.batchId} failed validation: ${(record.errors ?? ["no details"]).slice(0, 5).join("; ")}`;
+    manifest.reason =
+      `batch ${record.batchId} failed ` +
+      `validation: ${(record.errors ?? ["no details"]).slice(0, 5).join("; ")}`;
     saveManifest(runDir, manifest);
     throw new UserError(
       manifest.reason,
@@ -246,8 +251,11 @@ export async function collect(
   }
   saveManifest(runDir, manifest);
   if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
+  const c = collected;
   log(
-    `collected ${sentDirectly(record) ? record.requestsFile : record.batchId} (${record.status}): ${collected.ok} valid, ${collected.malformed} malformed, ${collected.failed + collected.missing} failed, ` +
-      `${collected.truncated} cut off${collected.reasoning ? `, ${collected.reasoning} left empty by reasoning` : ""}; ${collected.retry} to ask again, ${collected.givenUp} given up; ${formatUsd(collected.costUsd)}`,
+    `collected ${sentDirectly(record) ? record.requestsFile : record.batchId} (${record.status}): ` +
+      `${c.ok} valid, ${c.malformed} malformed, ${c.failed + c.missing} failed, ${c.truncated} cut off` +
+      `${c.reasoning ? `, ${c.reasoning} left empty by reasoning` : ""}; ` +
+      `${c.retry} to ask again, ${c.givenUp} given up; ${formatUsd(c.costUsd)}`,
   );
 }

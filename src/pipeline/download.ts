@@ -97,7 +97,8 @@ export async function deleteRemoteFiles(
     } catch (error) {
       if ((error as { status?: number }).status !== 404)
         log(
-          `warning: could not delete remote file ${fileId} (${(error as Error).message.split("\n")[0]}); \`synthai gc\` can remove it later`,
+          `warning: could not delete ` +
+            `remote file ${fileId} (${(error as Error).message.split("\n")[0]}); \`synthai gc\` can remove it later`,
         );
     }
   }

@@ -166,7 +166,10 @@ function stopForBudget(runDir: string, manifest: Manifest, blocked: BatchRecord,
   return stop(
     runDir,
     manifest,
-    `budget: spent ${formatUsd(spentUsd(manifest))} for ${validCount(manifest)} valid samples; the next batch (${blocked.requests} requests) could cost up to ${formatUsd(worstCase(manifest, blocked))}, over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`,
+    `budget: spent ${formatUsd(spentUsd(manifest))} for ${validCount(manifest)} valid samples; ` +
+      `the next batch (${blocked.requests} requests) ` +
+      `could cost up to ${formatUsd(worstCase(manifest, blocked))}, ` +
+      `over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`,
     log,
     " -l <higher limit>",
   );
@@ -186,7 +189,8 @@ export function stop(
       : reason;
   saveManifest(runDir, manifest);
   log(
-    `stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id}${resumeFlags}\`, or export what there is with \`synthai export ${manifest.id}\``,
+    `stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id}${resumeFlags}\`, or export ` +
+      `what there is with \`synthai export ${manifest.id}\``,
   );
   return manifest;
 }

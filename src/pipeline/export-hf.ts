@@ -195,7 +195,8 @@ function datasetCard(
       ? ([
           [
             "input rows",
-            `\`${basename(config.input.path)}\` (${config.input.rows} rows, sha256 ${config.input.sha256.slice(0, 12)}…)`,
+            `\`${basename(config.input.path)}\` (${config.input.rows} rows, ` +
+              `sha256 ${config.input.sha256.slice(0, 12)}…)`,
           ],
         ] as [string, string][])
       : []),
@@ -218,7 +219,9 @@ function datasetCard(
     MARK,
     `# Synthetic dataset from synthai run ${manifest.id}`,
     "",
-    `${total} samples written by \`${config.model}\` from combinations of parameter values, parsed into the fields ${dataset.fields.map((f) => `\`${f}\``).join(", ")}. Every sample is machine-written: check it before you rely on it.`,
+    `${total} samples written by \`${config.model}\` from combinations of parameter values, parsed into ` +
+      `the fields ${dataset.fields.map((f) => `\`${f}\``).join(", ")}. Every sample ` +
+      `is machine-written: check it before you rely on it.`,
     "",
     "## How it was made",
     "",

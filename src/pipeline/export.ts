@@ -328,7 +328,10 @@ export interface Dedup {
 }
 export type DuplicatesLeftOut = { exact: number; near: number; file: string };
 
-/** Tells duplicates apart, and lists each left out in the run folder's duplicates.jsonl, which each export writes afresh. */
+/**
+ * Tells duplicates apart, and lists each left out in the run folder's duplicates.jsonl, which each export writes
+ * afresh.
+ */
 export function duplicatesNoted(runDir: string, dedup: Dedup) {
   const isDuplicateOf = duplicateFinder(dedup.mode, dedup.threshold);
   const file = join(runDir, DUPLICATES_FILE);

@@ -149,9 +149,16 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
       : givenUp
         ? ` — see \`synthai status ${manifest.id}\``
         : "";
+  const atBatchPrice = usesBatches(manifest.config)
+    ? ` at batch price (standard ${formatUsd(standardUsd)})`
+    : "";
+  const emptied = reasoningEmpty
+    ? ` (${reasoningEmpty} left empty by reasoning: raise --max-tokens or lower --reasoning-effort)`
+    : "";
   return (
-    `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}${metricsFile ? ` (metrics: ${metricsFile})` : ""}; ` +
-    `cost ${formatUsd(spent)}${!usesBatches(manifest.config) ? "" : ` at batch price (standard ${formatUsd(standardUsd)})`}; ${reRequested} re-requested, ${givenUp} given up${reasoningEmpty ? ` (${reasoningEmpty} left empty by reasoning: raise --max-tokens or lower --reasoning-effort)` : ""}${stages}${nothing}`
+    `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}` +
+    `${metricsFile ? ` (metrics: ${metricsFile})` : ""}; cost ${formatUsd(spent)}${atBatchPrice}; ` +
+    `${reRequested} re-requested, ${givenUp} given up${emptied}${stages}${nothing}`
   );
 }
 
@@ -201,7 +208,8 @@ export async function reexport(
       saveManifest(runDir, manifest);
       const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
       options.log(
-        `exported run ${manifest.id} → ${made.dir} (${counts}; card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
+        `exported run ${manifest.id} → ${made.dir} (${counts}; ` +
+          `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
       );
       return manifest;
     }
@@ -213,7 +221,9 @@ export async function reexport(
       dedup: options.dedup,
     });
     options.log(
-      `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}${exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : ""}${exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : ""}`,
+      `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}` +
+        (exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : "") +
+        (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : ""),
     );
     return manifest;
   });
@@ -223,6 +233,7 @@ export async function reexport(
 function duplicatesLine({ exact, near, file }: DuplicatesLeftOut): string {
   const kinds = [exact ? `${exact} exact` : "", near ? `${near} near` : ""].filter(Boolean).join(", ");
   return exact + near
-    ? `left out ${exact + near} duplicates (${kinds}), listed with what each repeats in ${file}; the run folder keeps them all`
+    ? `left out ${exact + near} duplicates (${kinds}), listed with ` +
+        `what each repeats in ${file}; the run folder keeps them all`
     : "no duplicates found";
 }

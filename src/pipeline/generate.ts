@@ -145,7 +145,8 @@ function warnAboutTokens(config: RunConfig, log: Log): void {
   const needed = config.reasoningEffort ? EXPECTED_REASONING[config.reasoningEffort] : 0;
   if (needed && config.maxTokens < needed + 200)
     log(
-      `warning: --max-tokens ${config.maxTokens} leaves little room: reasoning at effort ${config.reasoningEffort} often takes ${needed} tokens of it; ` +
+      `warning: --max-tokens ${config.maxTokens} leaves little room: reasoning ` +
+        `at effort ${config.reasoningEffort} often takes ${needed} tokens of it; ` +
         "raise --max-tokens or lower --reasoning-effort",
     );
 }

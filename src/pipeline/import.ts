@@ -30,7 +30,8 @@ export async function importResults(
     const dataset = await runDataset(manifest.config, manifest.id);
     const { routed, ignored } = await routeImported(runDir, manifest, resultsPath);
     options.log(
-      `imported ${routed} answers${ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""}`,
+      `imported ${routed} answers` +
+        (ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""),
     );
     for (const record of manifest.batches.filter((b) => b.step === "finished"))
       await collect(runDir, manifest, record, undefined, dataset, options.log);
@@ -39,7 +40,8 @@ export async function importResults(
     return stop(
       runDir,
       manifest,
-      `${open.reduce((s, b) => s + b.requests, 0)} requests still need an answer: ${open.map((b) => b.requestsFile).join(", ")}`,
+      `${open.reduce((s, b) => s + b.requests, 0)} requests still ` +
+        `need an answer: ${open.map((b) => b.requestsFile).join(", ")}`,
       options.log,
     );
   });

@@ -75,7 +75,8 @@ export async function runPilot(
   saveManifest(runDir, manifest);
   const perValid = valid ? batchCost / valid : Infinity;
   log(
-    `pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would cost about ${Number.isFinite(perValid) ? formatUsd(perValid * config.samples) : "?"} ` +
+    `pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would ` +
+      `cost about ${Number.isFinite(perValid) ? formatUsd(perValid * config.samples) : "?"} ` +
       `(${Number.isFinite(perValid) ? formatUsd(perValid) : "?"} per valid sample, retries included)`,
   );
   if (options.yes) return true;
@@ -91,7 +92,10 @@ export async function runPilot(
   return /^y(es)?$/i.test(answer.trim());
 }
 
-/** The pilot goes only if its worst case (exact prompts, every answer at the token limit) fits the budget beside the first batch's. */
+/**
+ * The pilot goes only if its worst case (exact prompts, every answer at the token limit) fits the budget beside
+ * the first batch's.
+ */
 async function checkPilotFits(manifest: Manifest, requests: BatchRequest[], price: Price): Promise<void> {
   const { config } = manifest;
   const room = roomBesideFirstBatch(manifest);
@@ -105,7 +109,8 @@ async function checkPilotFits(manifest: Manifest, requests: BatchRequest[], pric
   const worst = costUsd(price, promptTokens, requests.length * config.maxTokens);
   if (worst > room)
     throw new UserError(
-      `the pilot's ${requests.length} requests could cost up to ${formatUsd(worst)} at full price, and the budget leaves ${formatUsd(Math.max(0, room))} beside the first batch`,
+      `the pilot's ${requests.length} requests could cost up to ${formatUsd(worst)} at full price, ` +
+        `and the budget leaves ${formatUsd(Math.max(0, room))} beside the first batch`,
       "ask for fewer with --pilot, raise -l, or leave --pilot out",
     );
 }

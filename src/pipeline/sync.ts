@@ -116,7 +116,8 @@ export async function runSync(
         });
         counts.completed++;
       } catch (error) {
-        // The SDK has already retried transient faults (honouring retry-after); what is left is the request's own verdict.
+        // The SDK has already retried transient faults (honouring retry-after); what is left is the request's
+        // own verdict.
         if (
           !isApiError(error) ||
           error.status === 401 ||

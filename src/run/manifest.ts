@@ -353,7 +353,10 @@ export async function withLockedRun<T>(runDir: string, work: (manifest: Manifest
   }
 }
 
-/** The collected batches with answers on disk (a stage with nothing to ask has none), in the order asked: chunk, stage, attempt. */
+/**
+ * The collected batches with answers on disk (a stage with nothing to ask has none), in the order asked: chunk,
+ * stage, attempt.
+ */
 export function collectedRecords(manifest: Manifest): BatchRecord[] {
   return manifest.batches
     .filter((b) => b.step === "collected" && b.requests > 0)

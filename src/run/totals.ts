@@ -106,7 +106,10 @@ export function spentUsd(manifest: Manifest): number {
   return manifest.batches.reduce((s, b) => s + (b.collected?.costUsd ?? 0), directUsd(manifest));
 }
 
-/** With stages: a row each (its model, what it asked, what came back valid, its cost), then what was kept and dropped. */
+/**
+ * With stages: a row each (its model, what it asked, what came back valid, its cost), then what was kept and
+ * dropped.
+ */
 export function stageRows(summary: RunSummary): [string, string][] {
   if (!summary.stages) return [];
   const rows = summary.stages.map((t): [string, string] => [

@@ -101,9 +101,12 @@ export function formatSample(s: InspectedSample): string {
   const verdict =
     s.status === "ok" ? "ok" : `${s.status}${s.givenUp ? ", given up" : ", asked again"}: ${s.reason ?? ""}`;
   const lines = [
-    `── sample ${s.sample}${s.input_row ? ` (input row ${s.input_row})` : ""} · id ${s.custom_id}${s.stage ? ` · stage ${s.stage}` : ""} · chunk ${s.chunk} · attempt ${s.attempt} · ${s.batch_id || "no batch"}`,
+    `── sample ${s.sample}${s.input_row ? ` (input row ${s.input_row})` : ""} · ` +
+      `id ${s.custom_id}${s.stage ? ` · stage ${s.stage}` : ""} · ` +
+      `chunk ${s.chunk} · attempt ${s.attempt} · ${s.batch_id || "no batch"}`,
     `   ${verdict}`,
-    `   tokens ${s.prompt_tokens} + ${s.completion_tokens} = ${s.total_tokens} · ${formatUsd(s.cost_usd)} · ${s.model}`,
+    `   tokens ${s.prompt_tokens} + ${s.completion_tokens} = ${s.total_tokens} · ` +
+      `${formatUsd(s.cost_usd)} · ${s.model}`,
     `   params: ${Object.entries(s.labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(", ")}`,

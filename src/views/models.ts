@@ -26,7 +26,8 @@ export function formatModels(): string {
   ]);
   return (
     `${table([["MODEL", "INPUT", "CACHED", "OUTPUT", "BATCH IN / OUT", "REASONING", "SHUTDOWN", ""], ...rows])}\n\n` +
-    `Standard prices in USD per 1M tokens, as of ${CATALOGUE_AS_OF} (${CATALOGUE_SOURCES.join("; ")}); batch at ${share * 100}%. ` +
+    `Standard prices in USD per 1M ` +
+    `tokens, as of ${CATALOGUE_AS_OF} (${CATALOGUE_SOURCES.join("; ")}); batch at ${share * 100}%. ` +
     "--input-price, --cached-input-price and --output-price override them for a run."
   );
 }
@@ -54,7 +55,8 @@ export function compareWithService(service: ServiceModel[]): string[] {
     const theirs = listed.shutdown_date ?? undefined;
     if (listed.shutdown_date !== undefined && theirs !== model.shutdown)
       differences.push(
-        `${id}: the service says it shuts down ${theirs ?? "never (no date)"}, the catalogue ${model.shutdown ?? "never"}`,
+        `${id}: the service says it ` +
+          `shuts down ${theirs ?? "never (no date)"}, the catalogue ${model.shutdown ?? "never"}`,
       );
   }
   return differences;

@@ -7,7 +7,10 @@ import type { Row } from "../dataset/inputs/index.ts";
 import { keptValues } from "../dataset/input-file.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
 
-/** `synthai preview`: the first `count` samples' draws and prompts, exactly as a run with this seed would build them. */
+/**
+ * `synthai preview`: the first `count` samples' draws and prompts, exactly as a run with this seed would build
+ * them.
+ */
 export async function previewSamples(
   params: Params,
   dataset: Dataset,
@@ -37,7 +40,8 @@ export async function previewSamples(
       .join(", ");
     const prompt = promptText(toMessages(promptOf(dataset, draw, index)));
     blocks.push(
-      `── sample ${index + 1} (seed ${seed}${row ? `, input row ${row.number + 1}` : ""})\n   params: ${labels}\n   ${prompt.replace(/\n/g, "\n   ")}`,
+      `── sample ${index + 1} (seed ${seed}${row ? `, input row ${row.number + 1}` : ""})\n ` +
+        `  params: ${labels}\n   ${prompt.replace(/\n/g, "\n   ")}`,
     );
   }
   return blocks.join("\n\n");

@@ -2,6 +2,19 @@ import { PROVIDERS } from "../api/providers/index.ts";
 import { table } from "./table.ts";
 
 /** `synthai providers`: each preset, with what it does differently and how it was tried. */
+const HEADER = [
+  "PROVIDER",
+  "BASE URL",
+  "KEY",
+  "PURPOSE",
+  "WINDOW",
+  "BATCH",
+  "PER FILE",
+  "KEEPS",
+  "FOUND AGAIN BY",
+  "TRIED",
+];
+
 export function formatProviders(): string {
   const mb = (bytes: number) => `${bytes / 1_000_000} MB`;
   const rows = Object.entries(PROVIDERS).map(([name, p]) => {
@@ -23,9 +36,12 @@ export function formatProviders(): string {
     ([name, p]) => `  ${name}: ${p.note}${p.source ? ` — follows ${p.source}` : ""}`,
   );
   return (
-    `${table([["PROVIDER", "BASE URL", "KEY", "PURPOSE", "WINDOW", "BATCH", "PER FILE", "KEEPS", "FOUND AGAIN BY", "TRIED"], ...rows])}\n\n` +
-    `BATCH is the share of the list price a batch pays. KEEPS: the optional fields it takes; one a service refuses is sent no more for that run. ` +
-    `FOUND AGAIN BY: how a batch created just before a crash is found (synthai also matches the request file it was made from). ` +
-    `TRIED: "fake profile" services are in the crash and fault tests against a fake with their quirks; "docs only" follow their documentation.\n\n${notes.join("\n")}`
+    `${table([HEADER, ...rows])}\n\n` +
+    `BATCH is the share of the list price a batch pays. KEEPS: the optional ` +
+    `fields it takes; one a service refuses is sent no more for that run. ` +
+    `FOUND AGAIN BY: how a batch created just before a crash is found ` +
+    `(synthai also matches the request file it was made from). ` +
+    `TRIED: "fake profile" services are in the crash and fault tests against a fake ` +
+    `with their quirks; "docs only" follow their documentation.\n\n${notes.join("\n")}`
   );
 }

@@ -117,15 +117,9 @@ export async function writeReport(
     section(
       `Near-duplicate samples (among the first ${stats.poolSize.toLocaleString("en")} valid ones)`,
       stats.duplicates.length
-        ? `<ul id="duplicates">${stats.duplicates
-            .slice(0, 100)
-            .map(
-              (d) =>
-                `<li>sample ${esc(d.sample_id)} ${d.kind === "exact" ? "repeats" : `is ${(d.similarity * 100).toFixed(0)}% like`} ${esc(d.duplicate_of)}</li>`,
-            )
-            .join(
-              "",
-            )}</ul><p>${stats.duplicates.length} found; <code>synthai export ${esc(manifest.id)} --dedup near</code> leaves them out of an export.</p>`
+        ? `<ul id="duplicates">${stats.duplicates.slice(0, 100).map(duplicateItem).join("")}</ul>` +
+            `<p>${stats.duplicates.length} found; <code>synthai export ${esc(manifest.id)} --dedup near</code> ` +
+            "leaves them out of an export.</p>"
         : '<p id="duplicates">None found.</p>',
     ),
   ];
@@ -219,7 +213,10 @@ function section(title: string, body: string): string {
 function canvas(chart: ChartSpec, rows: number): string {
   // Horizontal bars need room per row; the others a fixed height.
   const height = chart.kind === "histogram" ? 260 : Math.max(120, rows * 24 + 70);
-  return `<div class="chart" style="height:${height}px"><canvas id="${chart.id}" role="img" aria-label="${esc(chart.x)} by ${esc(chart.y)}"></canvas></div>`;
+  return (
+    `<div class="chart" style="height:${height}px"><canvas id="${chart.id}" role="img" ` +
+    `aria-label="${esc(chart.x)} by ${esc(chart.y)}"></canvas></div>`
+  );
 }
 
 /**
@@ -293,7 +290,9 @@ function timelineChart(manifest: Manifest): ChartSpec | undefined {
         values: batches.map((b) => ({
           span: [b.createdAt! * 1000, Math.max(b.createdAt! + 1, b.finishedAt ?? now) * 1000],
           status: b.status ?? "",
-          label: `${b.batchId ?? ""} ${b.status ?? ""}: ${b.requests} requests, ${Math.round((b.finishedAt ?? now) - b.createdAt!)} s`,
+          label:
+            `${b.batchId ?? ""} ${b.status ?? ""}: ${b.requests} requests, ` +
+            `${Math.round((b.finishedAt ?? now) - b.createdAt!)} s`,
         })),
       },
     ],
@@ -303,7 +302,10 @@ function timelineChart(manifest: Manifest): ChartSpec | undefined {
   };
 }
 
-/** Chart.js and its time adapter (date-fns inside), read once per report to go inline: the page opens without a network. */
+/**
+ * Chart.js and its time adapter (date-fns inside), read once per report to go inline: the page opens without a
+ * network.
+ */
 function chartLibrary(): string {
   const require = createRequire(import.meta.url);
   const chart = join(dirname(require.resolve("chart.js")), "chart.umd.min.js");
@@ -353,6 +355,16 @@ ${answers > rows.length ? held(manifest.id, rows.length, answers) : ""}
 <script>${chartLibrary()}</script>
 <script>(${reportPageScript.toString()})();</script></body></html>
 `;
+}
+
+function duplicateItem(d: {
+  sample_id: string;
+  kind: string;
+  similarity: number;
+  duplicate_of: string;
+}): string {
+  const like = d.kind === "exact" ? "repeats" : `is ${(d.similarity * 100).toFixed(0)}% like`;
+  return `<li>sample ${esc(d.sample_id)} ${like} ${esc(d.duplicate_of)}</li>`;
 }
 
 /** Where the table holds fewer answers than the run has: how to see the rest. */

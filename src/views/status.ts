@@ -46,13 +46,20 @@ export function formatRunList(runs: Awaited<ReturnType<typeof listRuns>>): strin
 export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): string {
   const s = summarize(manifest);
   const ownExport = manifest.exports?.find((e) => e.csvFile === manifest.config.output);
+  const window = manifest.config.completionWindow ? ` (window ${manifest.config.completionWindow})` : "";
+  const emptied = s.reasoningEmpty ? `; ${s.reasoningEmpty} answers left empty by reasoning` : "";
+  const exported = ownExport?.done ? ` (${ownExport.rows} rows from index ${ownExport.firstIndex})` : "";
   const lines = [
     `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
-    `created ${s.createdAt} · model ${s.model} on ${providerFor(manifest.config.provider).title}${manifest.config.completionWindow ? ` (window ${manifest.config.completionWindow})` : ""} · seed ${manifest.config.seed}`,
-    `samples ${s.valid}/${s.asked} valid, ${s.reRequested} re-requested, ${s.givenUp} given up · cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
-    `tokens ${s.promptTokens} prompt, ${s.cachedTokens} of them cached (${s.promptTokens ? ((100 * s.cachedTokens) / s.promptTokens).toFixed(1) : "0.0"}%, saved ${formatUsd(s.cacheSavedUsd)}); ` +
-      `${s.reasoningTokens} reasoning${s.reasoningEmpty ? `; ${s.reasoningEmpty} answers left empty by reasoning` : ""}`,
-    `output ${manifest.config.output}${ownExport?.done ? ` (${ownExport.rows} rows from index ${ownExport.firstIndex})` : ""}`,
+    `created ${s.createdAt} · model ${s.model} on ${providerFor(manifest.config.provider).title}${window} · ` +
+      `seed ${manifest.config.seed}`,
+    `samples ${s.valid}/${s.asked} valid, ${s.reRequested} re-requested, ${s.givenUp} given up · ` +
+      `cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
+    `tokens ${s.promptTokens} prompt, ${s.cachedTokens} of them cached ` +
+      `(${s.promptTokens ? ((100 * s.cachedTokens) / s.promptTokens).toFixed(1) : "0.0"}%, ` +
+      `saved ${formatUsd(s.cacheSavedUsd)}); ` +
+      `${s.reasoningTokens} reasoning${emptied}`,
+    `output ${manifest.config.output}${exported}`,
     ...stageRows(s).map(([what, value]) => `${what}: ${value}`),
     "",
   ];
@@ -70,7 +77,8 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
       .join(", ");
     const c = b.collected;
     const result = c
-      ? `${c.ok} ok, ${c.malformed} malformed, ${c.failed + c.missing} failed, ${c.truncated} cut, ${c.reasoning ? `${c.reasoning} empty (reasoning), ` : ""}${c.givenUp} given up`
+      ? `${c.ok} ok, ${c.malformed} malformed, ${c.failed + c.missing} failed, ${c.truncated} cut, ` +
+        `${c.reasoning ? `${c.reasoning} empty (reasoning), ` : ""}${c.givenUp} given up`
       : "";
     return [
       `${b.stage ? `s${b.stage}-` : ""}c${b.chunk}`,
@@ -89,7 +97,10 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
   );
 }
 
-/** For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given up). */
+/**
+ * For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given
+ * up).
+ */
 export function statusExitCode(summary: RunSummary): number {
   if (summary.state === "done") return summary.givenUp > 0 ? 6 : 0;
   if (["building", "running", "exporting"].includes(summary.state)) return 5;

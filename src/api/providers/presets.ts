@@ -69,7 +69,9 @@ export const PRESETS = {
     maxBytesPerFile: 100 * 1000 * 1000,
     tested: "profile",
     unwrapsCreate: "job",
-    note: "upload purpose batch-api; 100 MB a file; a batch keeps no metadata; create answers {job}; 50% only on its listed batch models (else give --input-price/--output-price)",
+    note:
+      "upload purpose batch-api; 100 MB a file; a batch keeps no metadata; create answers " +
+      "{job}; 50% only on its listed batch models (else give --input-price/--output-price)",
     source: "Together AI docs, Batch inference guide and API reference (checked 2026-12)",
   },
   gemini: {
@@ -124,7 +126,9 @@ export const PRESETS = {
     keyVariable: "CEREBRAS_API_KEY",
     minRequestsPerFile: 10,
     tested: "profile",
-    note: "private preview; chat only; at least 10 requests a file (fewer are sent directly); shows `queued`; share not published (?)",
+    note:
+      "private preview; chat only; at least 10 requests a file (fewer " +
+      "are sent directly); shows `queued`; share not published (?)",
     source: "Cerebras inference docs, Batch (checked 2026-12)",
   },
   novita: {
@@ -133,7 +137,9 @@ export const PRESETS = {
     baseURL: "https://api.novita.ai/openai/v1",
     keyVariable: "NOVITA_API_KEY",
     tested: "profile",
-    note: "statuses in upper case (in flight: PROGRESS); a fixed 24h window (its docs also say 48h); files kept 15 days; batch share 50% (?)",
+    note:
+      "statuses in upper case (in flight: PROGRESS); a fixed 24h window " +
+      "(its docs also say 48h); files kept 15 days; batch share 50% (?)",
     source: "Novita AI docs, Batch API (checked 2026-12)",
   },
   digitalocean: {

@@ -16,7 +16,8 @@ export default defineDataset({
     return (
       `Generate ${withArticle(call.Conversation)} phone call in which a client with phone number ${values.Phone} ` +
       `and address ${values.Address}, with ${withArticle(call.Attitude)} attitude, contacts the supplying company ` +
-      `${values.Company} to report a problem with ${call.Problem}. Finally, the call ${call.Solved} solved ${call.Manner}.\n` +
+      `${values.Company} to report a ` +
+      `problem with ${call.Problem}. Finally, the call ${call.Solved} solved ${call.Manner}.\n` +
       `Then write ${withArticle(summary.Extension)} summary of the call.\n` +
       `Format: write [Call] before the conversation and [Summary] before the summary.`
     );

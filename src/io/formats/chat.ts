@@ -50,7 +50,9 @@ export const chat: Format = {
 
 /** Checks a chat mapping from a spec or prompt file; the turns, or a one-line error naming `source`. */
 export function checkChatTurns(value: unknown, source: string, columns: string[]): ChatTurn[] {
-  const hint = `write it as a list of turns, e.g. chat: [{ role: "user", content: "{{${columns[1] ?? "Question"}}}" }, { role: "assistant", content: "{{${columns[2] ?? "Answer"}}}" }]`;
+  const hint =
+    `write it as a list of turns, e.g. chat: [{ role: "user", content: "{{${columns[1] ?? "Question"}}}" }, { role: ` +
+    `"assistant", content: "{{${columns[2] ?? "Answer"}}}" }]`;
   if (value === undefined)
     throw new UserError(
       `--format chat needs the conversation each sample becomes, and ${source} gives none`,
