@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
 import { stderrLog } from "../io/log.ts";
-import { generate } from "../pipeline/generate.ts";
 import { CHOICES, DEFAULTS, inputOptions, number, toRunConfig } from "./options.ts";
 import {
   command,
@@ -210,6 +209,8 @@ export default command({
       new Date(),
       rawArgs,
     );
+    // The pipeline loads when a run is made, not for --help.
+    const { generate } = await import("../pipeline/generate.ts");
     const manifest = await generate(config, resolve(args["runs-dir"] ?? DEFAULTS.runsDir), connection(args), {
       log: stderrLog,
       dryRun: Boolean(args["dry-run"]),

@@ -3,7 +3,7 @@ import type { ProviderName } from "../api/providers/index.ts";
 import { basename, resolve } from "node:path";
 import { defineCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
 import { UserError, closest } from "../errors.ts";
-import { findRunDir, type Manifest } from "../run/manifest.ts";
+import type { Manifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
 import { CHOICES, DEFAULTS, baseUrl, choice } from "./options.ts";
 
@@ -133,6 +133,7 @@ export { activeRunId, setActiveRun } from "./active-run.ts";
 
 /** Finds a run by (part of) its id, and remembers it as the one being driven. */
 export async function runDirOf(args: { "runs-dir"?: string; run: string }): Promise<string> {
+  const { findRunDir } = await import("../run/manifest.ts");
   const runDir = await findRunDir(resolve(args["runs-dir"] ?? DEFAULTS.runsDir), args.run);
   setActiveRun(basename(runDir));
   return runDir;
