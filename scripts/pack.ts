@@ -3,7 +3,7 @@
 // from src/ into dist/ with its declarations; a clone keeps running src/ as it is, with no build.
 // The packed package.json points at dist/ while the tarball is made, then the clone's comes back.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -21,6 +21,15 @@ function prepack() {
   rmSync(dist, { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
   execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
+  // tsc rewrites `.ts` in static imports, but leaves some literal `await import("./x.ts")` as written.
+  for (const file of readdirSync(dist, { recursive: true, encoding: "utf8" }).filter((f) =>
+    f.endsWith(".js"),
+  )) {
+    const path = join(dist, file);
+    const text = readFileSync(path, "utf8");
+    const fixed = text.replace(/import\((["'])(\.{1,2}\/[^"']+)\.ts\1\)/g, "import($1$2.js$1)");
+    if (fixed !== text) writeFileSync(path, fixed);
+  }
   const text = readFileSync(manifest, "utf8");
   const pkg = JSON.parse(text);
   const entry = (name: string) => ({ types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` });

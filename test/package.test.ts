@@ -1,7 +1,7 @@
 // synthai as a package: `npm pack`, installed into a fresh project, runs there as `npx synthai`
 // and as `import … from "synthai"`, on every Node the PATH offers (the machine's 20, npm's 24).
 import { execFile } from "node:child_process";
-import { cp, readdir, symlink, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -73,6 +73,15 @@ describe("npm pack, then npm install in another project", () => {
     expect(names).not.toContain("src");
     const manifest = (await import(join(installed, "package.json"), { with: { type: "json" } })).default;
     expect(manifest.exports["."].default).toBe("./dist/index.js");
+    // Every module the package loads later (a command, the fake, the pipeline) is found by its .js name.
+    const compiled = (await readdir(join(installed, "dist"), { recursive: true })).filter((f) =>
+      f.endsWith(".js"),
+    );
+    expect(compiled.length).toBeGreaterThan(50);
+    for (const file of compiled)
+      expect(await readFile(join(installed, "dist", file), "utf8"), file).not.toMatch(
+        /import\(["']\.{1,2}\/[^"']+\.ts["']\)/,
+      );
   });
 
   test('npx synthai and import from "synthai" work on each Node of the PATH', async () => {
