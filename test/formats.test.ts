@@ -283,6 +283,6 @@ describe("de-duplication at export", () => {
     expect(await readFile(join(cwd, "again.csv"), "utf8")).toBe(await readFile(join(cwd, "all.csv"), "utf8"));
     const bad = await runCli(["export", id, "--dedup", "fuzzy"], { cwd });
     expect(bad.code).toBe(2);
-    expectOneLineError(bad.stderr, /--dedup must be exact or near, got "fuzzy"/);
+    expectOneLineError(bad.stderr, /--dedup must be one of exact, near, got "fuzzy"/);
   });
 });
