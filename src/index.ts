@@ -94,7 +94,7 @@ export async function generate(options: GenerateOptions = {}): Promise<Run> {
   );
   const prompts = (options.prompts ?? []).flatMap((p) => ["--prompt", p]);
   if (prompts.length) args.prompt = options.prompts![0]!;
-  const config = toRunConfig(args, () => Math.floor(Math.random() * 2 ** 31), new Date(), prompts);
+  const config = toRunConfig(args, undefined, new Date(), prompts);
   const runsDir = resolve(options.runsDir ?? "runs");
   const manifest = await generateRun(
     config,

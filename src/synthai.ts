@@ -117,15 +117,13 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
     if ((error as { name?: string }).name === "CLIError") {
       const message = (error as Error).message.replace(/\x1b\[\d+m/g, "");
       // citty refused a value of an enum flag: say it as every choice is said, with its hint.
-      const refused = /^Invalid value for argument: --([\w-]+) \((.*)\)\./s.exec(message);
+      const refused = /^Invalid value for argument: --([\w-]+) \((.*)\)\. Expected one of: (.*)\.$/s.exec(
+        message,
+      );
       const line = refused
-        ? await import("./commands/options.ts").then(({ CHOICES, choice }) => {
-            try {
-              if (refused[1]! in CHOICES) choice(refused[1] as keyof typeof CHOICES, refused[2]!);
-            } catch (error) {
-              if (error instanceof UserError) return error.toLine();
-            }
-          })
+        ? (await import("./commands/options.ts"))
+            .notOneOf(refused[1]!, refused[2]!, refused[3]!.split(", "))
+            .toLine()
         : undefined;
       process.stderr.write(`${line ?? `error: ${message} — see \`synthai --help\``}\n`);
       process.exit(2);

@@ -1,4 +1,5 @@
 import { UserError } from "../errors.ts";
+import { PROFILES, type ProfileName } from "../fake/profiles.ts";
 import { number } from "./options.ts";
 import { command } from "./shared.ts";
 
@@ -32,21 +33,14 @@ export default command({
     },
     latency: { type: "string", description: "Milliseconds each answer waits (Default: 0)", valueHint: "ms" },
     profile: {
-      type: "string",
-      description:
-        "The batch service it plays: openai, together, groq, novita, cerebras, strict (Default: openai)",
-      valueHint: "name",
+      type: "enum",
+      options: Object.keys(PROFILES),
+      description: "The batch service it plays (Default: openai)",
     },
   },
   async run({ args }) {
     const { FakeOpenAI } = await import("../fake/server.ts");
-    const { PROFILES } = await import("../fake/profiles.ts");
-    const profile = args.profile ?? "openai";
-    if (!(profile in PROFILES))
-      throw new UserError(
-        `--profile must be one of ${Object.keys(PROFILES).join(", ")}, got "${profile}"`,
-        "or leave it out",
-      );
+    const profile = (args.profile ?? "openai") as ProfileName;
     const share = (value: string | undefined, flag: string) => number(value, flag, { min: 0, max: 1 }) ?? 0;
     const apiKey = args.key || "fake-key";
     const pollsPerPhase =
@@ -57,7 +51,7 @@ export default command({
       failedRate: share(args["failed-rate"], "--failed-rate"),
       pollsPerPhase,
       latencyMs: number(args.latency, "--latency", { min: 0 }) ?? 0,
-      profile: profile as keyof typeof PROFILES,
+      profile,
       port: number(args.port, "--port", { integer: true, min: 0 }) ?? 8321,
     });
     let baseURL: string;

@@ -205,7 +205,7 @@ export default command({
     const envURL = (args.provider ?? "openai") === "openai" ? process.env.OPENAI_BASE_URL : undefined;
     const config = toRunConfig(
       { ...args, "base-url": args["base-url"] ?? envURL },
-      () => Math.floor(Math.random() * 2 ** 31),
+      undefined,
       new Date(),
       rawArgs,
     );

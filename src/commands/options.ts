@@ -23,7 +23,7 @@ import {
 } from "../api/models.ts";
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import type { RunConfig } from "../run/manifest.ts";
-import type { ConfigOverrides } from "../run/config.ts";
+import { checkMaxDraws, type ConfigOverrides } from "../run/config.ts";
 
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
 export interface GenerateArgs {
@@ -120,10 +120,15 @@ export const CHOICES = {
 
 /** A value of a flag that takes one of a list, or the one line that lists them. */
 export function choice<T extends string>(flag: keyof typeof CHOICES, value: string): T {
-  const { options, hint } = CHOICES[flag];
-  if (!(options as string[]).includes(value))
-    throw new UserError(`--${flag} must be one of ${options.join(", ")}, got "${value}"`, hint);
+  const { options } = CHOICES[flag];
+  if (!(options as string[]).includes(value)) throw notOneOf(flag, value, options);
   return value as T;
+}
+
+/** The one line for a value not in its flag's list, with the flag's hint where CHOICES has one. */
+export function notOneOf(flag: string, value: string, options: string[]): UserError {
+  const hint = CHOICES[flag as keyof typeof CHOICES]?.hint ?? "`synthai --help` lists the flags";
+  return new UserError(`--${flag} must be one of ${options.join(", ")}, got "${value}"`, hint);
 }
 
 export function number(
@@ -170,9 +175,12 @@ export function baseUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+/** A run's seed when none is given: random, and recorded in the manifest. */
+const randomSeed = () => Math.floor(Math.random() * 2 ** 31);
+
 export function toRunConfig(
   args: GenerateArgs,
-  seedFallback: () => number,
+  seedFallback: () => number = randomSeed,
   today = new Date(),
   rawArgs: string[] = [],
 ): RunConfig {
@@ -254,11 +262,7 @@ export function toRunConfig(
     const maxDraws =
       number(args["max-draws"], "--max-draws", { integer: true, positive: true }) ??
       samples * DEFAULTS.drawsPerSample;
-    if (maxDraws < samples)
-      throw new UserError(
-        `--max-draws ${maxDraws} is below -n ${samples}`,
-        "allow at least as many draws as samples",
-      );
+    checkMaxDraws(maxDraws, samples);
     config.fill = { target: samples, maxDraws };
   }
   const { stagePromptFiles, ...files } = datasetFiles(args, rawArgs);
@@ -284,8 +288,8 @@ export function toRunConfig(
   if (args["keep-remote"]) config.keepRemote = true;
   if (args.canary === false) config.noCanary = true;
   const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint);
-  if (endpoint !== "chat") config.endpoint = endpoint as EndpointName;
-  if (mode === "batch" && !provider.endpoints.includes(endpoint as EndpointName))
+  if (endpoint !== "chat") config.endpoint = endpoint;
+  if (mode === "batch" && !provider.endpoints.includes(endpoint))
     throw new UserError(
       `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,
       `it runs ${provider.endpoints.join(", ")}`,
@@ -439,15 +443,15 @@ export function parseDedup(mode: string | undefined, threshold: string | undefin
       throw new UserError("--dedup-threshold applies to --dedup near", "add --dedup near, or leave it out");
     return undefined;
   }
-  choice("dedup", mode);
-  if (threshold === undefined) return { mode: mode as DedupMode, threshold: DEFAULTS.dedupThreshold };
+  const dedup = choice<DedupMode>("dedup", mode);
+  if (threshold === undefined) return { mode: dedup, threshold: DEFAULTS.dedupThreshold };
   const value = Number(threshold);
-  if (mode !== "near" || !(value > 0 && value <= 1))
+  if (dedup !== "near" || !(value > 0 && value <= 1))
     throw new UserError(
-      mode !== "near"
+      dedup !== "near"
         ? "--dedup-threshold applies to --dedup near"
         : `--dedup-threshold must be a similarity above 0 and at most 1, got "${threshold}"`,
       `e.g. --dedup near --dedup-threshold ${DEFAULTS.dedupThreshold} (the default)`,
     );
-  return { mode: mode as DedupMode, threshold: value };
+  return { mode: dedup, threshold: value };
 }

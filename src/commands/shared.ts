@@ -6,6 +6,7 @@ import { UserError, closest } from "../errors.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
 import { CHOICES, DEFAULTS, baseUrl, choice } from "./options.ts";
+import { setActiveRun } from "./active-run.ts";
 
 export const connectionArgs = {
   "api-key": {
@@ -126,8 +127,6 @@ export const waitArgs = {
 export function command<T extends ArgsDef>(def: CommandDef<T>): CommandDef<T> {
   return defineCommand({ ...def, setup: ({ rawArgs }) => checkArgs(rawArgs, (def.args ?? {}) as ArgsDef) });
 }
-
-import { setActiveRun } from "./active-run.ts";
 
 export { activeRunId, setActiveRun } from "./active-run.ts";
 

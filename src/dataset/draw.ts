@@ -7,9 +7,8 @@ import { type Params } from "./params.ts";
 
 /**
  * Draws sample `index` of a run: each parameter's value (by default uniformly, with
- * replacement, as the seed does; see sampling.ts), then the spec's generated values. Seeded by (run seed,
- * index), so any sample
- * can be drawn again on its own, in any order, with the same result.
+ * replacement, as the seed does; see sampling.ts), then the spec's generated values. Seeded by
+ * (run seed, index), so any sample can be drawn again on its own, in any order, with the same result.
  */
 export function drawSample(
   faker: Faker,

@@ -1,8 +1,7 @@
 // `--prompt FILE`: a dataset without code. A text or Markdown file with a short front matter
-// (`fields:` to parse, optional `system:`, `schema:` and `chat:` for --format chat) and a body with
-// {{placeholders}} for
-// input columns, parameters ({{Attitude}} or {{Call.Attitude}}) and generated values,
-// rendered with Mustache (nothing HTML-escaped: prompts are not web pages).
+// (`fields:` to parse, optional `system:`, `schema:` and `chat:` for --format chat) and a body
+// with {{placeholders}} for input columns, parameters ({{Attitude}} or {{Call.Attitude}}) and
+// generated values, rendered with Mustache (nothing HTML-escaped: prompts are not web pages).
 import { readFileSync } from "node:fs";
 import matter from "gray-matter";
 import { UserError } from "../errors.ts";

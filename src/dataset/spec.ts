@@ -220,13 +220,13 @@ export async function datasetOf(config: DatasetFiles): Promise<Dataset> {
   if (!config.promptFile) return loadDataset(config.specFile);
   const { loadPromptFile } = await import("./prompt-file.ts");
   const { loadStageFile } = await import("./conversation.ts");
+  const { expandModels } = await import("./several-models.ts");
   const dataset = loadPromptFile(config.promptFile);
   const later: Stage[] = [];
   for (const { promptFile, turn } of config.stages ?? []) {
     if (!promptFile) continue;
     // A conversation file is a stage per turn: a new run takes them all, a run made keeps its own.
     const turns = loadStageFile(promptFile);
-    const { expandModels } = await import("./several-models.ts");
     const all = turns.length ? turns : expandModels(loadPromptFile(promptFile) as Stage);
     const picked = turn ? [all[turn - 1]!] : all;
     for (const [i, stage] of picked.entries()) {

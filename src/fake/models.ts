@@ -55,10 +55,7 @@ export function refusal(models: FakeModel[], body: any, today: string): Refusal 
         code: "model_not_found",
       },
     };
-  const unsupported = (param: string, message: string): Refusal => ({
-    status: 400,
-    error: { message, type: "invalid_request_error", param, code: "unsupported_value" },
-  });
+  const unsupported = (param: string, message: string) => invalid(param, message, "unsupported_value");
   const effort = body.reasoning_effort ?? (model.efforts ? model.defaultEffort : undefined);
   if (!model.efforts && body.reasoning_effort !== undefined)
     return unsupported(
@@ -79,17 +76,17 @@ export function refusal(models: FakeModel[], body: any, today: string): Refusal 
           `Unsupported parameter: '${param}' is not supported with reasoning_effort '${effort}'.`,
         );
   if (model.efforts && body.max_tokens !== undefined)
-    return {
-      status: 400,
-      error: {
-        message:
-          "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
-        type: "invalid_request_error",
-        param: "max_tokens",
-        code: "unsupported_parameter",
-      },
-    };
+    return invalid(
+      "max_tokens",
+      "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      "unsupported_parameter",
+    );
   return strictSchemaRefusal(body);
+}
+
+/** A 400 the service gives a request it will not run, naming the parameter at fault. */
+function invalid(param: string, message: string, code: string): Refusal {
+  return { status: 400, error: { message, type: "invalid_request_error", param, code } };
 }
 
 /**
@@ -101,17 +98,13 @@ function strictSchemaRefusal(body: any): Refusal | undefined {
   const format = body?.response_format?.json_schema ?? body?.text?.format;
   if (format?.type !== undefined && format.type !== "json_schema") return undefined;
   if (!format?.strict || !format.schema) return undefined;
-  const refuse = (context: string[], rule: string): Refusal => ({
-    status: 400,
-    error: {
-      message:
-        `Invalid schema for ` +
-        `response_format '${format.name}': In context=(${context.map((c) => `'${c}'`).join(", ")}), ${rule}.`,
-      type: "invalid_request_error",
-      param: body.response_format ? "response_format" : "text.format.schema",
-      code: "invalid_json_schema",
-    },
-  });
+  const refuse = (context: string[], rule: string): Refusal =>
+    invalid(
+      body.response_format ? "response_format" : "text.format.schema",
+      `Invalid schema for response_format '${format.name}': ` +
+        `In context=(${context.map((c) => `'${c}'`).join(", ")}), ${rule}.`,
+      "invalid_json_schema",
+    );
   if (format.schema.type !== "object")
     return refuse([], "schema must be a JSON Schema of 'type: \"object\"'");
   const check = (schema: any, context: string[]): Refusal | undefined => {

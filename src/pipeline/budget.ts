@@ -3,7 +3,7 @@ import { type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { costUsd, formatUsd } from "../api/pricing.ts";
 import { spentUsd } from "../run/totals.ts";
 import { priceOf } from "./transport.ts";
-import { stageSettings } from "./stages.ts";
+import { stageSettings } from "../run/config.ts";
 
 /** Worst-case and likely cost of the requests still to be sent, at the run's price. */
 export function estimate(manifest: Manifest): string {

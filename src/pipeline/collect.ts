@@ -10,6 +10,7 @@ import {
   crashPoint,
   emptyCollected,
   saveManifest,
+  stageOf,
 } from "../run/manifest.ts";
 import { costUsd, flexPrice, formatUsd } from "../api/pricing.ts";
 import { type Dataset } from "../dataset/spec.ts";
@@ -24,7 +25,8 @@ import type { Log } from "../io/log.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
 import { priceOf, sentDirectly, usesBatches } from "./transport.ts";
-import { datasetOfStage, stageSettings } from "./stages.ts";
+import { datasetOfStage } from "./stages.ts";
+import { stageSettings } from "../run/config.ts";
 import { customIdOf, verdictOf } from "./verdict.ts";
 import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts";
 
@@ -242,7 +244,7 @@ export async function collect(
     retryIds.size > 0
       ? await buildRetryRequests(runDir, record, retryIds, endpointFor(manifest.config.endpoint))
       : undefined;
-  crashPoint("after-collect", record.stage ?? 1);
+  crashPoint("after-collect", stageOf(record));
   record.collected = collected;
   record.step = "collected";
   if (retry) {

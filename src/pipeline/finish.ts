@@ -9,21 +9,15 @@ import { formatUsd } from "../api/pricing.ts";
 import { runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import type { FormatName } from "../io/formats/index.ts";
-import { summarize } from "../run/totals.ts";
+import { droppedText, summarize } from "../run/totals.ts";
 import { exportHf, type Split } from "./export-hf.ts";
 import { samplesFile } from "../run/files.ts";
 import type { SampleResult } from "../run/records.ts";
-import {
-  exportDataset,
-  lastStage,
-  preferenceOf,
-  stagedSamples,
-  usesOutcomes,
-  type StageCounts,
-} from "./stages.ts";
+import { exportDataset, preferenceOf, stagedSamples, usesOutcomes, type StageCounts } from "./stages.ts";
 import { FORMATS, formatFor } from "../io/formats/index.ts";
 import { PREFERENCE_COLUMNS } from "../io/formats/preference.ts";
 import { checkDraws } from "../run/draws-file.ts";
+import { lastStage } from "../run/config.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
 export async function finish(
@@ -127,21 +121,11 @@ async function exportWithProgress(
 }
 
 function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
-  const {
-    valid,
-    reRequested,
-    givenUp,
-    costUsd: spent,
-    standardUsd,
-    reasoningEmpty,
-    kept,
-    dropped,
-  } = summarize(manifest);
+  const totals = summarize(manifest);
+  const { valid, reRequested, givenUp, costUsd: spent, standardUsd, reasoningEmpty, kept } = totals;
   const stages =
     kept !== undefined
-      ? `; ${lastStage(manifest.config)} stages kept ${kept}${Object.entries(dropped ?? {})
-          .map(([why, n]) => `, dropped ${n} (${why})`)
-          .join("")}`
+      ? `; ${lastStage(manifest.config)} stages kept ${kept}${droppedText(totals, ", ")}`
       : "";
   const nothing =
     valid === 0
@@ -192,11 +176,7 @@ export async function reexport(
     };
     // One pass: each batch is judged again and its samples go straight on to the CSV. With
     // stages, every stage is judged again first, then each sample's outcome is exported.
-    const staged = stagedExport(runDir, manifest, dataset, {
-      ...options,
-      ...(options.output ? {} : { output: manifest.config.output }),
-      ...(options.format ? {} : { format: options.output ? undefined : manifest.config.format }),
-    });
+    const staged = stagedExport(runDir, manifest, dataset, options);
     if (staged.feed) await judgeAgain();
     const feed: SampleFeed = staged.feed ?? judgeAgain;
     if (options.hf) {

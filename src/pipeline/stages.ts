@@ -7,7 +7,7 @@ import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
-import { formatUsd, priceFor } from "../api/pricing.ts";
+import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { holds, namesIn, parseCondition, type Condition } from "../dataset/condition.ts";
@@ -24,29 +24,16 @@ import {
   emptyCollected,
   ensureDir,
   saveManifest,
+  stageOf,
   type BatchRecord,
   type Chunk,
   type Manifest,
   type RunConfig,
 } from "../run/manifest.ts";
+import { configOfStage, lastStage, stageSettings } from "../run/config.ts";
 import { customId, requestFor, toMessages } from "./build.ts";
 import type { SampleFeed } from "./export.ts";
 import type { SampleResult } from "../run/records.ts";
-
-const stageOf = (record: BatchRecord): number => record.stage ?? 1;
-
-export function lastStage(config: RunConfig): number {
-  return 1 + (config.stages?.length ?? 0);
-}
-
-/** How stage `stage` runs: its model, token limit, effort and price (the run's own for stage 1). */
-export function stageSettings(
-  config: RunConfig,
-  stage = 1,
-): Pick<RunConfig, "model" | "maxTokens" | "reasoningEffort" | "price"> {
-  const own = stage > 1 ? config.stages?.[stage - 2] : undefined;
-  return own ?? config;
-}
 
 /**
  * Each later stage's model, tokens, effort and price as the run will use them: what its prompt
@@ -144,7 +131,7 @@ export function exportDataset(dataset: Dataset): Dataset {
   return { ...dataset, fields, schema: { type: "object", properties }, ...(chat ? { chat } : {}) };
 }
 
-/** A stage's conditions, parsed once. */
+/** A stage's conditions, parsed. */
 interface Conditions {
   keep?: Condition | undefined;
   when?: Condition | undefined;
@@ -152,7 +139,7 @@ interface Conditions {
 
 function conditionsOf(dataset: Dataset, stage: number): Conditions {
   const own = datasetOfStage(dataset, stage) as Dataset & Stage;
-  const where = `${datasetSource(own)}`;
+  const where = datasetSource(own);
   return {
     ...(own.keep ? { keep: parseCondition(own.keep, `${where}: keep`) } : {}),
     ...(stage > 1 && own.when ? { when: parseCondition(own.when, `${where}: when`) } : {}),
@@ -274,10 +261,7 @@ async function buildStage(
   const outcomes = await outcomesOf(runDir, manifest, dataset, chunk, builtAfter(config, stage), labels);
   const own = datasetOfStage(dataset, stage);
   const { when } = conditionsOf(dataset, stage);
-  const { model, maxTokens, reasoningEffort, price } = stageSettings(config, stage);
-  const stageConfig: RunConfig = { ...config, model, maxTokens, price };
-  if (reasoningEffort) stageConfig.reasoningEffort = reasoningEffort;
-  else delete stageConfig.reasoningEffort;
+  const stageConfig = configOfStage(config, stage);
   const endpoint = endpointFor(config.endpoint);
   const requestsFile = requestsFileName(chunk.index, 1, stage);
   await ensureDir(join(runDir, "requests"));
@@ -468,16 +452,15 @@ export async function stagesEstimate(
   const fields: Record<string, string> = {};
   for (let stage = 2; stage <= last; stage++) {
     const own = datasetOfStage(dataset, stage);
-    const { model, maxTokens, price } = stageSettings(config, stage);
+    const stageConfig = configOfStage(config, stage);
+    const { model, maxTokens, price } = stageConfig;
     for (const field of datasetOfStage(dataset, stage - 1).fields) fields[field] = "";
     const messages = toMessages(promptOf(own, { params: {}, values: labels, fields }, 0));
     const ownTokens = await withTokenCounter((counter) =>
-      counter.count(
-        endpoint.prompt(requestFor({ ...config, model, maxTokens }, "0", messages, own.schema).body),
-      ),
+      counter.count(endpoint.prompt(requestFor(stageConfig, "0", messages, own.schema).body)),
     );
     const prompt = config.samples * (ownTokens + earlierTokens);
-    const worst = (prompt * price.input + config.samples * maxTokens * price.output) / 1_000_000;
+    const worst = costUsd(price, prompt, config.samples * maxTokens);
     lines.push(
       `stage ${stage} (${model}): at most ${config.samples} requests, ${prompt} prompt tokens and ` +
         `${config.samples * maxTokens} completion tokens → at most ${formatUsd(worst)}`,

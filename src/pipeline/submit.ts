@@ -6,7 +6,7 @@ import type { Batch } from "openai/resources/batches";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { completionWindow, providerFor, type OptionalField, type Provider } from "../api/providers/index.ts";
 import { apiFailure, call, isApiError, isTransient, sleep } from "../api/client.ts";
-import { crashPoint, type BatchRecord, saveManifest, type Manifest } from "../run/manifest.ts";
+import { crashPoint, type BatchRecord, saveManifest, stageOf, type Manifest } from "../run/manifest.ts";
 import { progress, type Log } from "../io/log.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { runSync } from "./sync.ts";
@@ -110,7 +110,7 @@ async function uploadRequests(
         // again on a redirect anyway, so refusing costs nothing and the upload stays in constant memory.
         { maxRetries: 0, fetchOptions: { redirect: "error" } },
       );
-      crashPoint("after-upload", record.stage ?? 1);
+      crashPoint("after-upload", stageOf(record));
       return file.id;
     } catch (error) {
       // A service that takes no expiry on files gets the upload again without it, once.
@@ -185,7 +185,7 @@ export async function createBatch(
         },
         { maxRetries: 0 },
       );
-      crashPoint("after-create", record.stage ?? 1);
+      crashPoint("after-create", stageOf(record));
       // Together answers {job: {…}, warning}; the batch is inside.
       const field = sending.provider.unwrapsCreate;
       return field ? ((batch as unknown as Record<string, Batch>)[field] ?? batch) : batch;
@@ -260,7 +260,7 @@ export async function submit(
   applyBatch(record, batch);
   record.step = "submitted";
   save();
-  crashPoint("after-submit", record.stage ?? 1);
+  crashPoint("after-submit", stageOf(record));
   log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);
 }
 

@@ -4,7 +4,7 @@
 import { directPrice, type Price } from "../api/pricing.ts";
 import { providerFor } from "../api/providers/index.ts";
 import type { BatchRecord, RunConfig } from "../run/manifest.ts";
-import { stageSettings } from "./stages.ts";
+import { stageSettings } from "../run/config.ts";
 
 /** Where a file sent directly keeps the place of a batch id in its record. */
 export const DIRECT = "sync";

@@ -3,7 +3,7 @@ import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { call } from "../api/client.ts";
 import { isFinished, readStatus } from "../api/providers/index.ts";
-import { crashPoint, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { crashPoint, stageOf, type BatchRecord, type Manifest } from "../run/manifest.ts";
 
 /**
  * Looks at every batch in flight once; true if any moved. Many batches are read from one
@@ -39,7 +39,7 @@ export async function poll(
     if (isFinished(record.status)) {
       record.step = "finished";
       save();
-      crashPoint("after-finished", record.stage ?? 1);
+      crashPoint("after-finished", stageOf(record));
     }
   }
   return changed;

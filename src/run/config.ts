@@ -4,6 +4,36 @@
 import { UserError } from "../errors.ts";
 import type { RunConfig } from "./manifest.ts";
 
+/** How many stages a run has: the generation, then one per later stage. */
+export function lastStage(config: RunConfig): number {
+  return 1 + (config.stages?.length ?? 0);
+}
+
+/** How stage `stage` runs: its model, token limit, effort and price (the run's own for stage 1). */
+export function stageSettings(
+  config: RunConfig,
+  stage = 1,
+): Pick<RunConfig, "model" | "maxTokens" | "reasoningEffort" | "price"> {
+  const own = stage > 1 ? config.stages?.[stage - 2] : undefined;
+  return own ?? config;
+}
+
+/** The run's config as stage `stage`'s requests are built with it: that stage's model, tokens, effort, price. */
+export function configOfStage(config: RunConfig, stage: number): RunConfig {
+  const { model, maxTokens, reasoningEffort, price } = stageSettings(config, stage);
+  const { reasoningEffort: _runs, ...rest } = config;
+  return { ...rest, model, maxTokens, price, ...(reasoningEffort ? { reasoningEffort } : {}) };
+}
+
+/** --max-draws: at least as many draws as the samples a --fill run is to keep. */
+export function checkMaxDraws(maxDraws: number, target: number): void {
+  if (maxDraws < target)
+    throw new UserError(
+      `--max-draws ${maxDraws} is below the run's target of ${target}`,
+      "allow at least as many draws as samples",
+    );
+}
+
 /** What `resume` and `cancel` may change in a run's config; each left out keeps the manifest's. */
 export interface ConfigOverrides {
   budgetUsd?: number;
@@ -27,11 +57,7 @@ export function withOverrides(config: RunConfig, overrides: ConfigOverrides, run
   if (overrides.onDone !== undefined) next.onDone = overrides.onDone;
   if (overrides.maxDraws !== undefined) {
     if (!config.fill) throw new UserError(`run ${runId} was not made with --fill`, "leave --max-draws out");
-    if (overrides.maxDraws < config.fill.target)
-      throw new UserError(
-        `--max-draws ${overrides.maxDraws} is below the run's target of ${config.fill.target}`,
-        "allow at least as many draws as samples",
-      );
+    checkMaxDraws(overrides.maxDraws, config.fill.target);
     next.fill = { ...config.fill, maxDraws: overrides.maxDraws };
   }
   return next;

@@ -207,6 +207,11 @@ export type StageConfig = z.infer<typeof StageConfig>;
 export type Export = z.infer<typeof Export>;
 export type Collected = z.infer<typeof Collected>;
 
+/** The stage a batch belongs to: 1, the generation, unless it says a later one. */
+export function stageOf(record: Pick<BatchRecord, "stage">): number {
+  return record.stage ?? 1;
+}
+
 /** What a batch with nothing in it yet (or nothing to ask) has collected. */
 export function emptyCollected(): Collected {
   return {
@@ -360,7 +365,7 @@ export async function withLockedRun<T>(runDir: string, work: (manifest: Manifest
 export function collectedRecords(manifest: Manifest): BatchRecord[] {
   return manifest.batches
     .filter((b) => b.step === "collected" && b.requests > 0)
-    .sort((a, b) => a.chunk - b.chunk || (a.stage ?? 1) - (b.stage ?? 1) || a.attempt - b.attempt);
+    .sort((a, b) => a.chunk - b.chunk || stageOf(a) - stageOf(b) || a.attempt - b.attempt);
 }
 
 /**

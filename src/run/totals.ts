@@ -1,5 +1,6 @@
 import { formatUsd, shareOf } from "../api/pricing.ts";
-import type { Manifest } from "./manifest.ts";
+import { stageSettings } from "./config.ts";
+import { stageOf, type Collected, type Manifest } from "./manifest.ts";
 
 /** What a run has made and spent so far, read off its manifest: the numbers every view shows. */
 export interface RunSummary {
@@ -44,13 +45,12 @@ export function summarize(manifest: Manifest): RunSummary {
     const key = b.status ?? b.step;
     batches[key] = (batches[key] ?? 0) + 1;
   }
-  type Collected = NonNullable<Manifest["batches"][number]["collected"]>;
   const sumOf = (records: Manifest["batches"], pick: (c: Collected) => number) =>
     records.reduce((s, b) => s + (b.collected ? pick(b.collected) : 0), 0);
   const sum = (pick: (c: Collected) => number) => sumOf(manifest.batches, pick);
   // Samples are made in stage 1; later stages (a judge, a rewrite) ask about them again.
-  const generation = manifest.batches.filter((b) => (b.stage ?? 1) === 1);
-  const stageNumbers = [...new Set(manifest.batches.map((b) => b.stage ?? 1))].sort((a, b) => a - b);
+  const generation = manifest.batches.filter((b) => stageOf(b) === 1);
+  const stageNumbers = [...new Set(manifest.batches.map(stageOf))].sort((a, b) => a - b);
   const { price } = manifest.config;
   const cachedTokens = sum((c) => c.cachedTokens ?? 0);
   const batchesUsd = sum((c) => c.costUsd);
@@ -69,11 +69,10 @@ export function summarize(manifest: Manifest): RunSummary {
     ...(stageNumbers.length > 1 || manifest.stageCounts
       ? {
           stages: stageNumbers.map((stage) => {
-            const records = manifest.batches.filter((b) => (b.stage ?? 1) === stage);
+            const records = manifest.batches.filter((b) => stageOf(b) === stage);
             return {
               stage,
-              model:
-                (stage > 1 ? manifest.config.stages?.[stage - 2]?.model : undefined) ?? manifest.config.model,
+              model: stageSettings(manifest.config, stage).model,
               requests: records.filter((b) => b.attempt === 1).reduce((s, b) => s + b.requests, 0),
               valid: sumOf(records, (c) => c.ok),
               givenUp: sumOf(records, (c) => c.givenUp),
@@ -116,12 +115,13 @@ export function stageRows(summary: RunSummary): [string, string][] {
     `stage ${t.stage}`,
     `${t.model}: ${t.requests} asked, ${t.valid} valid, ${t.givenUp} given up, ${formatUsd(t.costUsd)}`,
   ]);
-  if (summary.kept !== undefined)
-    rows.push([
-      "kept",
-      `${summary.kept}${Object.entries(summary.dropped ?? {})
-        .map(([why, n]) => `; dropped ${n} (${why})`)
-        .join("")}`,
-    ]);
+  if (summary.kept !== undefined) rows.push(["kept", `${summary.kept}${droppedText(summary, "; ")}`]);
   return rows;
+}
+
+/** What the stages dropped and why, each after `separator`: `; dropped 3 (stage 2: keep Score >= 4)`. */
+export function droppedText(summary: Pick<RunSummary, "dropped">, separator: string): string {
+  return Object.entries(summary.dropped ?? {})
+    .map(([why, n]) => `${separator}dropped ${n} (${why})`)
+    .join("");
 }

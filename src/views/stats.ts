@@ -237,8 +237,8 @@ function statsCollector(plan: StatsPlan, expectedSamples: number) {
       }
       if (dropped) return;
       samples++;
-      for (const text of texts)
-        text.add(String(sample.fields?.[plan.textFields[texts.indexOf(text)]!] ?? ""), sample.custom_id);
+      for (const [i, text] of texts.entries())
+        text.add(String(sample.fields?.[plan.textFields[i]!] ?? ""), sample.custom_id);
       for (const [label, value] of Object.entries(sample.labels)) {
         const counts = labels.get(label) ?? labels.set(label, new Map()).get(label)!;
         if (counts.size <= MAX_LABEL_VALUES || counts.has(value))
