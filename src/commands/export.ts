@@ -1,6 +1,6 @@
 import type { FormatName } from "../io/formats/index.ts";
 import { resolve } from "node:path";
-import { choice, parseDedup } from "./options.ts";
+import { CHOICES, DEFAULTS, choice, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
@@ -23,7 +23,8 @@ export default command({
       valueHint: "path",
     },
     format: {
-      type: "string",
+      type: "enum",
+      options: CHOICES.format.options,
       description: "csv, jsonl, parquet, chat or preference (Default: the output's extension)",
     },
     hf: {
@@ -37,14 +38,15 @@ export default command({
       valueHint: "train=0.9,test=0.1",
     },
     dedup: {
-      type: "string",
+      type: "enum",
+      options: CHOICES.dedup.options,
       description: "Leave out repeated samples: exact (same fields) or near (also nearly the same text)",
-      valueHint: "exact|near",
     },
     "dedup-threshold": {
       type: "string",
       description:
-        "With --dedup near: the similarity (0–1) from which a sample counts as a repeat (Default: 0.8)",
+        "With --dedup near: the similarity (0–1) from which a sample counts as a repeat " +
+        `(Default: ${DEFAULTS.dedupThreshold})`,
       valueHint: "n",
     },
     "runs-dir": connectionArgs["runs-dir"],

@@ -50,9 +50,10 @@ export const chat: Format = {
 
 /** Checks a chat mapping from a spec or prompt file; the turns, or a one-line error naming `source`. */
 export function checkChatTurns(value: unknown, source: string, columns: string[]): ChatTurn[] {
+  const [question = "Question", answer = "Answer"] = columns.slice(1);
   const hint =
-    `write it as a list of turns, e.g. chat: [{ role: "user", content: "{{${columns[1] ?? "Question"}}}" }, { role: ` +
-    `"assistant", content: "{{${columns[2] ?? "Answer"}}}" }]`;
+    `write it as a list of turns, e.g. chat: [{ role: "user", content: "{{${question}}}" }, ` +
+    `{ role: "assistant", content: "{{${answer}}}" }]`;
   if (value === undefined)
     throw new UserError(
       `--format chat needs the conversation each sample becomes, and ${source} gives none`,
