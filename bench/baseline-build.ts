@@ -15,7 +15,7 @@ const config = toRunConfig({ samples: String(samples), seed: "1" }, () => 1);
 const faker = await newFaker("en", 1);
 const file = createWriteStream(out);
 for (let i = 0; i < samples; i++) {
-  const draw = drawSample(faker, params, customerCalls, config.seed, i);
+  const draw = drawSample({ faker, params, dataset: customerCalls, seed: config.seed }, i);
   if (
     !file.write(
       `${JSON.stringify(requestFor(config, customId(i, samples), toMessages(customerCalls.prompt(draw))))}\n`,

@@ -33,7 +33,7 @@ async function writeLines(path: string, lines: Iterable<string>): Promise<void> 
 
 function* requests(first: number, count: number): Generator<string> {
   for (let i = first; i < first + count; i++)
-    yield `${JSON.stringify(requestFor(config, customId(i, samples), toMessages(customerCalls.prompt(drawSample(faker, params, customerCalls, config.seed, i)))))}\n`;
+    yield `${JSON.stringify(requestFor(config, customId(i, samples), toMessages(customerCalls.prompt(drawSample({ faker, params, dataset: customerCalls, seed: config.seed }, i)))))}\n`;
 }
 
 const batchIds: string[] = [];

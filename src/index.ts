@@ -14,6 +14,7 @@ import type { Progress } from "./pipeline/progress.ts";
 import type { ConfigOverrides } from "./run/config.ts";
 import { resume as resumeRun } from "./pipeline/resume.ts";
 import { exportDataset, stagedSamples, usesOutcomes } from "./pipeline/stages.ts";
+import { runView } from "./pipeline/context.ts";
 import type { SampleResult } from "./run/records.ts";
 import { runDataset } from "./dataset/spec.ts";
 import { findRunDir, loadManifest, type Manifest } from "./run/manifest.ts";
@@ -177,7 +178,7 @@ async function* rowsOf(dir: string, manifest: Manifest): AsyncGenerator<Record<s
   let done = false;
   let failure: unknown;
   const feed = usesOutcomes(manifest.config, dataset)
-    ? stagedSamples(dir, manifest, dataset, { kept: 0, dropped: {} })
+    ? stagedSamples(runView(dir, manifest, dataset), { kept: 0, dropped: {} })
     : collectedSamples(dir, manifest);
   eachValidSample(manifest, feed, (s) => {
     waiting.push(s);

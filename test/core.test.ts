@@ -99,9 +99,9 @@ describe("drawing samples", () => {
     Summary: { Extension: ["brief"] },
   } satisfies Params;
   test("the same seed and index give the same draw, in any order", async () => {
-    const a = drawSample(await newFaker(), params, customerCalls, 5, 3);
-    drawSample(await newFaker(), params, customerCalls, 5, 9);
-    expect(drawSample(await newFaker(), params, customerCalls, 5, 3)).toEqual(a);
+    const a = drawSample({ faker: await newFaker(), params, dataset: customerCalls, seed: 5 }, 3);
+    drawSample({ faker: await newFaker(), params, dataset: customerCalls, seed: 5 }, 9);
+    expect(drawSample({ faker: await newFaker(), params, dataset: customerCalls, seed: 5 }, 3)).toEqual(a);
     expect(Object.keys(labelsOf(a))).toEqual([
       "Attitude",
       "Problem",
@@ -117,7 +117,7 @@ describe("drawing samples", () => {
     const seen = new Set(
       Array.from(
         { length: 50 },
-        (_, i) => drawSample(faker, params, customerCalls, 1, i).params.Call!.Problem,
+        (_, i) => drawSample({ faker, params, dataset: customerCalls, seed: 1 }, i).params.Call!.Problem,
       ),
     );
     expect(seen).toEqual(new Set(["meter", "bill"]));

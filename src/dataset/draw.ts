@@ -5,19 +5,31 @@ import { chooseIndexes, type Sampling } from "./sampling.ts";
 import type { Dataset, Draw, Message } from "./spec.ts";
 import { type Params } from "./params.ts";
 
+/** What a run draws its samples from: the same for every sample of it. */
+export interface Drawing {
+  faker: Faker;
+  params: Params;
+  dataset: Dataset;
+  seed: number;
+  /** By default uniformly, with replacement (sampling.ts). */
+  sampling?: Sampling | undefined;
+}
+
+/** An input row a sample starts from: all its values, and the columns kept in the output. */
+export interface RowDrawn {
+  values: Record<string, string>;
+  kept: Record<string, string>;
+}
+
 /**
  * Draws sample `index` of a run: each parameter's value (by default uniformly, with
  * replacement, as the seed does; see sampling.ts), then the spec's generated values. Seeded by
  * (run seed, index), so any sample can be drawn again on its own, in any order, with the same result.
  */
 export function drawSample(
-  faker: Faker,
-  params: Params,
-  dataset: Dataset,
-  seed: number,
+  { faker, params, dataset, seed, sampling = "random" }: Drawing,
   index: number,
-  sampling: Sampling = "random",
-  row?: { values: Record<string, string>; kept: Record<string, string> },
+  row?: RowDrawn,
 ): Draw {
   faker.seed([seed, index]);
   const indexes = chooseIndexes(sampling, params, seed, index);
@@ -64,19 +76,15 @@ function isMessage(message: unknown): message is Message {
  * before anything is built, instead of sending "a problem with undefined" and paying for it.
  */
 export function checkPrompts(
-  faker: Faker,
-  params: Params,
-  dataset: Dataset,
-  seed: number,
-  samples: number,
-  paramsFile: string,
-  sampling: Sampling = "random",
-  rowOf: (
-    index: number,
-  ) => { values: Record<string, string>; kept: Record<string, string> } | undefined = () => undefined,
+  drawing: Drawing,
+  {
+    samples,
+    paramsFile,
+    rowOf,
+  }: { samples: number; paramsFile: string; rowOf: (index: number) => RowDrawn | undefined },
 ): void {
   for (let index = 0; index < Math.min(samples, 20); index++) {
-    const draw = drawSample(faker, params, dataset, seed, index, sampling, rowOf(index));
+    const draw = drawSample(drawing, index, rowOf(index));
     const strict: Draw = {
       ...(draw.row
         ? {
@@ -107,7 +115,7 @@ export function checkPrompts(
         "make it in generate()",
       ]),
     };
-    promptOf(dataset, strict, index);
+    promptOf(drawing.dataset, strict, index);
   }
 }
 

@@ -1,5 +1,14 @@
 import { createHash } from "node:crypto";
-import { createReadStream, statSync, statfsSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  statfsSync,
+  writeSync,
+} from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
@@ -90,4 +99,17 @@ export async function sha256(path: string): Promise<string> {
   const hash = createHash("sha256");
   await pipeline(createReadStream(path), hash);
   return hash.digest("hex");
+}
+
+/** Writes a file so that a crash leaves the old or the new content, never a torn one. */
+export function writeFileAtomic(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
 }

@@ -5,7 +5,8 @@ import { sentDirectly } from "./transport.ts";
 import { rm } from "node:fs/promises";
 import { apiFailure, isApiError, makeClient } from "../api/client.ts";
 import type { Log } from "../io/log.ts";
-import { saveManifest, stopDriver, withLockedRun, type Manifest } from "../run/manifest.ts";
+import type { Manifest } from "../run/manifest.ts";
+import { ManifestStore, stopDriver } from "../run/store.ts";
 import { deleteRemoteFiles } from "./download.ts";
 import type { Connection } from "./generate.ts";
 import { applyBatch } from "./wait.ts";
@@ -16,7 +17,8 @@ export async function abandon(
   options: { deleteFolder: boolean; log: Log },
 ): Promise<Manifest> {
   await stopDriver(runDir, options.log);
-  return withLockedRun(runDir, async (manifest) => {
+  return ManifestStore.locked(runDir, async (store) => {
+    const { manifest } = store;
     const remote = manifest.batches.filter((b) => b.fileId || b.batchId);
     if (remote.length) {
       const client = await makeClient({
@@ -26,7 +28,8 @@ export async function abandon(
       });
       for (const record of manifest.batches.filter((b) => b.step === "submitted" && !sentDirectly(b))) {
         try {
-          applyBatch(record, await client.batches.cancel(record.batchId!));
+          const batch = await client.batches.cancel(record.batchId!);
+          store.update(() => applyBatch(record, batch));
           options.log(`cancelled ${record.batchId}`);
         } catch (error) {
           // Already finished, or gone: nothing left to stop.
@@ -40,13 +43,11 @@ export async function abandon(
           "(a batch still cancelling may leave its output: `synthai gc` removes it later)",
       );
     }
-    manifest.state = "stopped";
-    manifest.reason = "abandoned";
+    store.update(() => Object.assign(manifest, { state: "stopped", reason: "abandoned" }));
     if (options.deleteFolder) {
       await rm(runDir, { recursive: true, force: true });
       options.log(`run ${manifest.id} abandoned, and its folder ${runDir} deleted`);
     } else {
-      saveManifest(runDir, manifest);
       options.log(
         `run ${manifest.id} abandoned; its folder stays (\`synthai abandon ${manifest.id} --delete\` removes it)`,
       );

@@ -128,6 +128,7 @@ export async function buildRequests(
   await ensureDir(join(runDir, "requests"));
   await ensureDir(join(runDir, "draws"));
   const faker = await newFaker(config.locale, options.stream);
+  const drawing = { faker, params, dataset, seed: config.seed, sampling: config.sampling };
   const perChunk = options.perChunk ?? chunkSize(range.count, config.batches, limits.requests);
   const built: Built = { chunks: [], batches: [] };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
@@ -150,12 +151,8 @@ export async function buildRequests(
     for (let index = range.first; index < range.first + range.count; index++) {
       const row = rows ? ((await rows.next()).value as Row) : undefined;
       const draw = drawSample(
-        faker,
-        params,
-        dataset,
-        config.seed,
+        drawing,
         index,
-        config.sampling,
         row && { values: row.values, kept: keptValues(row, input!.columns) },
       );
       const id = customId(index, config.samples);

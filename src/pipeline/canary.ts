@@ -9,7 +9,8 @@ import { costUsd, directPrice, formatUsd } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
-import { saveManifest, type Manifest, type RunConfig } from "../run/manifest.ts";
+import type { RunConfig } from "../run/manifest.ts";
+import type { RunContext } from "./context.ts";
 import { join } from "node:path";
 import { withTokenCounter } from "../api/tokens.ts";
 import { roomBesideFirstBatch } from "./budget.ts";
@@ -67,17 +68,13 @@ export async function checkModel(
  * would refuse every line of the batch, a day later. Nothing is submitted then, and its error
  * is shown. Its cost goes into the run's total.
  */
-export async function sendCanary(
-  client: OpenAI,
-  runDir: string,
-  manifest: Manifest,
-  log: Log,
-): Promise<void> {
-  const { config } = manifest;
+export async function sendCanary(run: RunContext): Promise<void> {
+  const { config, manifest, log } = run;
+  const client = run.service;
   const first = manifest.batches[0];
   if (!first) return;
   let request: BatchRequest | undefined;
-  for await (const line of readJsonl<BatchRequest>(join(runDir, first.requestsFile))) {
+  for await (const line of readJsonl<BatchRequest>(join(run.dir, first.requestsFile))) {
     request = line;
     break;
   }
@@ -109,18 +106,18 @@ export async function sendCanary(
   try {
     const answer = endpoint.read((await endpoint.send(client, body)).body);
     const usd = costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens);
-    manifest.canary = { costUsd: usd };
-    saveManifest(runDir, manifest);
+    run.store.update((manifest) => (manifest.canary = { costUsd: usd }));
     log(`canary: the service took the first request (${formatUsd(usd)})`);
   } catch (error) {
     if (!isApiError(error) || isTransient(error))
       return log(
         `warning: the canary request did not get through (${(error as Error).message.split("\n")[0]}); going on`,
       );
-    manifest.canary = { costUsd: 0, refused: error.message };
-    manifest.state = "failed";
-    manifest.reason = `the service refused the first request: ${error.message}`;
-    saveManifest(runDir, manifest);
+    run.store.update((manifest) => {
+      manifest.canary = { costUsd: 0, refused: error.message };
+      manifest.state = "failed";
+      manifest.reason = `the service refused the first request: ${error.message}`;
+    });
     throw new UserError(
       `the service refused the run's first request (${error.status}): ${error.message}`,
       "nothing was submitted; fix the model or the request's options " +

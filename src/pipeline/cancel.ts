@@ -1,5 +1,7 @@
 import { call, makeClient } from "../api/client.ts";
-import { saveManifest, stopDriver, withLockedRun, type Manifest } from "../run/manifest.ts";
+import type { Manifest } from "../run/manifest.ts";
+import { ManifestStore, stopDriver } from "../run/store.ts";
+import { RunContext } from "./context.ts";
 import { withOverrides, type ConfigOverrides } from "../run/config.ts";
 import { runDataset } from "../dataset/spec.ts";
 import type { Connection } from "./generate.ts";
@@ -13,8 +15,11 @@ export async function cancel(
   options: DriveOptions & { overrides?: ConfigOverrides },
 ): Promise<Manifest> {
   await stopDriver(runDir, options.log);
-  return withLockedRun(runDir, async (manifest) => {
-    manifest.config = withOverrides(manifest.config, options.overrides ?? {}, manifest.id);
+  return ManifestStore.locked(runDir, async (store) => {
+    const { manifest } = store;
+    store.update(
+      () => (manifest.config = withOverrides(manifest.config, options.overrides ?? {}, manifest.id)),
+    );
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
     });
@@ -27,10 +32,9 @@ export async function cancel(
       const batch = await call(client, `cancelling batch ${record.batchId}`, () =>
         client.batches.cancel(record.batchId!),
       );
-      applyBatch(record, batch);
+      store.update(() => applyBatch(record, batch));
       options.log(`cancelling ${record.batchId} (${batch.status})`);
     }
-    saveManifest(runDir, manifest);
-    return drive(runDir, manifest, client, dataset, { ...options, cancelling: true });
+    return drive(new RunContext(store, dataset, options.log, client), { ...options, cancelling: true });
   });
 }

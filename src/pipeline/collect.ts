@@ -6,22 +6,18 @@ import {
   type BatchRecord,
   type Chunk,
   type Collected,
-  type Manifest,
   crashPoint,
   emptyCollected,
-  saveManifest,
   stageOf,
 } from "../run/manifest.ts";
 import { costUsd, flexPrice, formatUsd } from "../api/pricing.ts";
-import { type Dataset } from "../dataset/spec.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { type DrawsLine } from "../run/draws-file.ts";
 import { noteFiles } from "../run/files.ts";
-import type OpenAI from "openai";
 import { buildRetryRequests } from "./build.ts";
 import { deleteRemoteFiles, downloadResults } from "./download.ts";
 import { UserError } from "../errors.ts";
-import type { Log } from "../io/log.ts";
+import type { RunContext, RunView } from "./context.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
 import { priceOf, sentDirectly, usesBatches } from "./transport.ts";
@@ -36,17 +32,15 @@ import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts"
  * Returns the counts and the ids to ask again.
  */
 export async function collectBatch(
-  runDir: string,
-  manifest: Manifest,
+  run: RunView,
   record: BatchRecord,
-  dataset: Dataset,
   /** Also hands each sample here as it is judged (`synthai export` writes the CSV in the same pass). */
   onSample?: (sample: SampleResult) => void,
 ): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
-  const { config } = manifest;
+  const { config, manifest, dir: runDir } = run;
   const price = priceOf(config, record);
   const model = stageSettings(config, record.stage).model;
-  dataset = datasetOfStage(dataset, record.stage);
+  const dataset = datasetOfStage(run.dataset, record.stage);
   const endpoint = endpointFor(config.endpoint);
   const chunk = manifest.chunks[record.chunk]!;
   const draws = DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
@@ -192,66 +186,62 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/**
- * Collects a finished batch; `client` is needed only for what lives on the service (not for sync or imported
- * answers).
- */
-export async function collect(
-  runDir: string,
-  manifest: Manifest,
-  record: BatchRecord,
-  client: OpenAI | undefined,
-  dataset: Dataset,
-  log: Log,
-): Promise<void> {
+/** Collects a finished batch; the service is needed only for what lives there (not for sync or imported answers). */
+export async function collect(run: RunContext, record: BatchRecord): Promise<void> {
+  const { manifest, dir: runDir, log } = run;
   if (record.status === "failed") {
     if (record.errors?.some((e) => e.includes("token_limit_exceeded"))) {
       // Not the user's fault nor an attempt: the same file goes again once others finish.
       log(`${record.batchId}: enqueued-token limit reached; will submit ${record.requestsFile} again`);
-      Object.assign(record, { step: "uploaded" });
-      for (const key of [
-        "batchId",
-        "status",
-        "createdAt",
-        "errors",
-        "requestCounts",
-        "inProgressAt",
-        "finalizingAt",
-        "finishedAt",
-        "expiresAt",
-      ] as const)
-        delete record[key];
-      saveManifest(runDir, manifest);
+      run.store.update(() => {
+        Object.assign(record, { step: "uploaded" });
+        for (const key of [
+          "batchId",
+          "status",
+          "createdAt",
+          "errors",
+          "requestCounts",
+          "inProgressAt",
+          "finalizingAt",
+          "finishedAt",
+          "expiresAt",
+        ] as const)
+          delete record[key];
+      });
       return;
     }
-    manifest.state = "failed";
-    manifest.reason =
-      `batch ${record.batchId} failed ` +
-      `validation: ${(record.errors ?? ["no details"]).slice(0, 5).join("; ")}`;
-    saveManifest(runDir, manifest);
+    const reason = run.store.update((manifest) => {
+      manifest.state = "failed";
+      return (manifest.reason =
+        `batch ${record.batchId} failed ` +
+        `validation: ${(record.errors ?? ["no details"]).slice(0, 5).join("; ")}`);
+    });
     throw new UserError(
-      manifest.reason,
+      reason,
       `fix the request file ${record.requestsFile} or the spec, then start a new run`,
     );
   }
   const remote = Boolean(record.outputFileId || record.errorFileId);
-  if (remote) await downloadResults(client!, runDir, record, log);
-  noteFiles(runDir, manifest, [resultsFile(record, "output"), resultsFile(record, "errors")]);
-  const { collected, retryIds, corrupt } = await collectBatch(runDir, manifest, record, dataset);
-  noteFiles(runDir, manifest, [samplesFile(record)]);
+  if (remote) await downloadResults(run.service, runDir, record, log);
+  const { collected, retryIds, corrupt } = await collectBatch(run, record);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry =
     retryIds.size > 0
       ? await buildRetryRequests(runDir, record, retryIds, endpointFor(manifest.config.endpoint))
       : undefined;
   crashPoint("after-collect", stageOf(record));
-  record.collected = collected;
-  record.step = "collected";
-  if (retry) {
-    manifest.batches.push(retry);
-    noteFiles(runDir, manifest, [retry.requestsFile]);
-  }
-  saveManifest(runDir, manifest);
+  run.store.update((manifest) => {
+    record.collected = collected;
+    record.step = "collected";
+    if (retry) manifest.batches.push(retry);
+    noteFiles(runDir, manifest, [
+      resultsFile(record, "output"),
+      resultsFile(record, "errors"),
+      samplesFile(record),
+      ...(retry ? [retry.requestsFile] : []),
+    ]);
+  });
+  const client = run.maybeService;
   if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
   const c = collected;
   log(

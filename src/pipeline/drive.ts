@@ -1,10 +1,9 @@
-import type OpenAI from "openai";
 import { sleep } from "../api/client.ts";
 import { UserError } from "../errors.ts";
 import { formatDuration, progress, type Log } from "../io/log.ts";
-import { saveManifest, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { type BatchRecord, type Manifest } from "../run/manifest.ts";
+import type { RunContext } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
-import type { Dataset } from "../dataset/spec.ts";
 import { spentUsd } from "../run/totals.ts";
 import { worstCase } from "./budget.ts";
 import { runOnDone } from "./on-done.ts";
@@ -37,54 +36,43 @@ export interface DriveOptions {
 }
 
 /** Drives the run, then runs its --on-done command once it has ended (not when detached). */
-export async function driveAndNotify(
-  runDir: string,
-  manifest: Manifest,
-  client: OpenAI,
-  dataset: Dataset,
-  options: DriveOptions,
-): Promise<Manifest> {
+export async function driveAndNotify(run: RunContext, options: DriveOptions): Promise<Manifest> {
+  const { manifest } = run;
   try {
-    await drive(runDir, manifest, client, dataset, options);
+    await drive(run, options);
   } finally {
     if (manifest.config.onDone && ["done", "stopped", "failed"].includes(manifest.state))
-      await runOnDone(manifest, options.log);
+      await runOnDone(manifest, run.log);
   }
   return manifest;
 }
 
 /** Submits, waits, collects and re-requests until every sample is valid or given up, then exports. */
-export async function drive(
-  runDir: string,
-  manifest: Manifest,
-  client: OpenAI,
-  dataset: Dataset,
-  options: DriveOptions,
-): Promise<Manifest> {
-  const { log } = options;
-  const save = () => saveManifest(runDir, manifest);
+export async function drive(run: RunContext, options: DriveOptions): Promise<Manifest> {
+  const { log, manifest } = run;
   if (manifest.state === "done") {
     log(`run ${manifest.id} is already done`);
     return manifest;
   }
-  manifest.state = "running";
-  delete manifest.reason;
-  save();
+  run.store.update((manifest) => {
+    manifest.state = "running";
+    delete manifest.reason;
+  });
   let pollSeconds = manifest.config.pollIntervalSeconds;
 
   let outageSince: number | undefined;
   for (;;) {
     try {
-      const step = await advanceRun(runDir, manifest, client, dataset, options);
+      const step = await advanceRun(run, options);
       if (step.stopped) return step.stopped;
       if (step.done) {
-        const more = options.cancelling ? 0 : await samplesToDraw(runDir, manifest, dataset, log);
+        const more = options.cancelling ? 0 : await samplesToDraw(run);
         if (!more) break;
-        await drawMore(runDir, manifest, dataset, more, log);
+        await drawMore(run, more);
         continue;
       }
       await sleep(pollSeconds * 1000);
-      const changed = await poll(client, manifest, step.inFlight, save);
+      const changed = await poll(run, step.inFlight);
       outageSince = undefined;
       const now = progressOf(manifest);
       options.onProgress?.(now);
@@ -105,22 +93,18 @@ export async function drive(
     }
   }
 
-  return finish(runDir, manifest, dataset, log);
+  return finish(run);
 }
 
 /** Collects what finished and submits what may go; says whether to wait, stop, or export. */
 async function advanceRun(
-  runDir: string,
-  manifest: Manifest,
-  client: OpenAI,
-  dataset: Dataset,
+  run: RunContext,
   options: DriveOptions,
 ): Promise<{ inFlight: BatchRecord[]; done?: boolean; stopped?: Manifest }> {
-  const { log } = options;
+  const { log, manifest } = run;
   for (;;) {
-    for (const record of manifest.batches.filter((b) => b.step === "finished"))
-      await collect(runDir, manifest, record, client, dataset, log);
-    if (!options.cancelling) await buildNextStages(runDir, manifest, dataset, log);
+    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(run, record);
+    if (!options.cancelling) await buildNextStages(run);
 
     let blocked: BatchRecord | undefined;
     if (!options.cancelling) {
@@ -130,11 +114,11 @@ async function advanceRun(
           continue;
         }
         if (sendsDirectly(manifest.config, record)) {
-          await sendDirectly(client, runDir, manifest, record, log);
+          await sendDirectly(run, record);
           continue;
         }
         if (!fitsLimits(manifest, record)) continue;
-        await submit(client, runDir, manifest, record, log);
+        await submit(run, record);
       }
     }
 
@@ -147,48 +131,43 @@ async function advanceRun(
     }
     if (inFlight.length > 0) return { inFlight };
     if (manifest.batches.some((b) => b.step === "finished")) continue;
-    if (options.cancelling) return { inFlight, stopped: stop(runDir, manifest, "cancelled", log) };
-    if (blocked) return { inFlight, stopped: stopForBudget(runDir, manifest, blocked, log) };
+    if (options.cancelling) return { inFlight, stopped: stop(run, "cancelled") };
+    if (blocked) return { inFlight, stopped: stopForBudget(run, blocked) };
     return { inFlight, done: true };
   }
 }
 
 /** --fill: `count` more samples, built as a build goes on (a crash halfway resumes the build). */
-async function drawMore(runDir: string, manifest: Manifest, dataset: Dataset, count: number, log: Log) {
-  const { config } = manifest;
+async function drawMore(run: RunContext, count: number) {
+  const { config } = run;
   const params = await loadParams(config.paramsFile, { optional: Boolean(config.input) });
   checkSampling(config.sampling ?? "random", params, config.samples + count);
-  config.samples += count;
-  await build(runDir, manifest, dataset, log, params);
+  run.store.update(() => (config.samples += count));
+  await build(run, params);
 }
 
-function stopForBudget(runDir: string, manifest: Manifest, blocked: BatchRecord, log: Log): Manifest {
+function stopForBudget(run: RunContext, blocked: BatchRecord): Manifest {
+  const { manifest } = run;
   return stop(
-    runDir,
-    manifest,
+    run,
     `budget: spent ${formatUsd(spentUsd(manifest))} for ${validCount(manifest)} valid samples; ` +
       `the next batch (${blocked.requests} requests) ` +
       `could cost up to ${formatUsd(worstCase(manifest, blocked))}, ` +
       `over the ${formatUsd(manifest.config.budgetUsd ?? 0)} limit`,
-    log,
     " -l <higher limit>",
   );
 }
 
-export function stop(
-  runDir: string,
-  manifest: Manifest,
-  reason: string,
-  log: Log,
-  resumeFlags = "",
-): Manifest {
-  manifest.state = "stopped";
-  manifest.reason =
-    reason === "cancelled"
-      ? `cancelled with ${validCount(manifest)} valid samples, spent ${formatUsd(spentUsd(manifest))}`
-      : reason;
-  saveManifest(runDir, manifest);
-  log(
+export function stop(run: RunContext, reason: string, resumeFlags = ""): Manifest {
+  const manifest = run.store.update((manifest) => {
+    manifest.state = "stopped";
+    manifest.reason =
+      reason === "cancelled"
+        ? `cancelled with ${validCount(manifest)} valid samples, spent ${formatUsd(spentUsd(manifest))}`
+        : reason;
+    return manifest;
+  });
+  run.log(
     `stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id}${resumeFlags}\`, or export ` +
       `what there is with \`synthai export ${manifest.id}\``,
   );

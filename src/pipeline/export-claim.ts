@@ -6,7 +6,8 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { truncate } from "node:fs/promises";
 import { sizeOf } from "../io/disk.ts";
-import { loadManifest, writeFileAtomic, type Manifest } from "../run/manifest.ts";
+import { loadManifest, type Manifest } from "../run/manifest.ts";
+import { writeFileAtomic } from "../io/disk.ts";
 
 export interface Claim {
   run: string;

@@ -1,3 +1,4 @@
+import type { ManifestStore } from "../run/store.ts";
 import { join, resolve } from "node:path";
 import { dropClaim, readClaim, settleOthersClaim, truncateTo, writeClaim } from "./export-claim.ts";
 import { UserError } from "../errors.ts";
@@ -109,7 +110,6 @@ export interface ExportOptions {
   dataset: Dataset;
   /** Write here instead of the run's own output (a new file, or one with the same columns). */
   output?: string;
-  save: () => void;
   onProgress?: (rows: number) => void;
   /** The output's format, when not the run's own or the one its extension names. */
   format?: FormatName;
@@ -125,11 +125,8 @@ export interface ExportOptions {
  * Appends a run's valid samples to its CSV (and metrics CSV). The sizes before appending are
  * recorded first, so an interrupted or repeated export replaces this run's rows, never doubles them.
  */
-export async function exportRun(
-  runDir: string,
-  manifest: Manifest,
-  options: ExportOptions,
-): Promise<Exported> {
+export async function exportRun(store: ManifestStore, options: ExportOptions): Promise<Exported> {
+  const { manifest, dir: runDir } = store;
   const { config } = manifest;
   const csvFile = options.output ?? config.output;
   const metricsFile = config.metrics ? metricsPathFor(csvFile) : undefined;
@@ -144,15 +141,14 @@ export async function exportRun(
     options.onWait?.(`waiting for process ${pid}, which is writing ${csvFile}`),
   );
   try {
-    return await appendRows(runDir, manifest, options, { csvFile, metricsFile, labelNames, columns });
+    return await appendRows(store, options, { csvFile, metricsFile, labelNames, columns });
   } finally {
     unlock();
   }
 }
 
 async function appendRows(
-  runDir: string,
-  manifest: Manifest,
+  store: ManifestStore,
   options: ExportOptions,
   {
     csvFile,
@@ -161,6 +157,7 @@ async function appendRows(
     columns,
   }: { csvFile: string; metricsFile: string | undefined; labelNames: string[]; columns: string[] },
 ): Promise<Exported> {
+  const { manifest, dir: runDir } = store;
   const { config } = manifest;
   await settleOthersClaim(csvFile, manifest);
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
@@ -202,8 +199,9 @@ async function appendRows(
     firstIndex,
     done: false,
   };
-  manifest.exports = [...(manifest.exports ?? []).filter((e) => e.csvFile !== csvFile), record];
-  options.save();
+  store.update((manifest) => {
+    manifest.exports = [...(manifest.exports ?? []).filter((e) => e.csvFile !== csvFile), record];
+  });
   const { csvOffset, metricsOffset } = record;
   writeClaim(csvFile, { run: manifest.id, runDir: resolve(runDir), csvOffset, metricsFile, metricsOffset });
 
@@ -247,11 +245,12 @@ async function appendRows(
   dedup?.close();
   csv.close();
   metrics?.close();
-  record.csvEnd = sizeOf(csvFile)!;
-  if (metricsFile) record.metricsEnd = sizeOf(metricsFile)!;
-  record.rows = rows;
-  record.done = true;
-  options.save();
+  store.update(() => {
+    record.csvEnd = sizeOf(csvFile)!;
+    if (metricsFile) record.metricsEnd = sizeOf(metricsFile)!;
+    record.rows = rows;
+    record.done = true;
+  });
   dropClaim(csvFile);
   return {
     rows,

@@ -4,7 +4,9 @@ import { collectBatch } from "./collect.ts";
 import { checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
 import { exportRun, type Dedup, type DuplicatesLeftOut, type SampleFeed } from "./export.ts";
 import { progress, type Log } from "../io/log.ts";
-import { collectedRecords, saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
+import { collectedRecords, type Manifest } from "../run/manifest.ts";
+import { ManifestStore } from "../run/store.ts";
+import { RunContext } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
@@ -20,24 +22,12 @@ import { checkDraws } from "../run/draws-file.ts";
 import { lastStage } from "../run/config.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
-export async function finish(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  log: Log,
-): Promise<Manifest> {
-  checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: false }));
-  manifest.state = "exporting";
-  saveManifest(runDir, manifest);
-  const exported = await exportWithProgress(
-    runDir,
-    manifest,
-    dataset,
-    log,
-    stagedExport(runDir, manifest, dataset),
-  );
-  manifest.state = "done";
-  saveManifest(runDir, manifest);
+export async function finish(run: RunContext): Promise<Manifest> {
+  const { manifest, log } = run;
+  checkRunFiles(run.dir, manifest, exportInputs(manifest, { judgeAgain: false }));
+  run.store.update((manifest) => (manifest.state = "exporting"));
+  const exported = await exportWithProgress(run, stagedExport(run));
+  run.store.update((manifest) => (manifest.state = "done"));
   log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
   return manifest;
 }
@@ -47,24 +37,23 @@ export async function finish(
  * and with `--include-dropped` the others), every stage's fields; the counts go to the manifest.
  */
 function stagedExport(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
+  run: RunContext,
   {
     includeDropped = false,
-    output = manifest.config.output,
-    format = manifest.config.format,
+    output = run.config.output,
+    format = run.config.format,
   }: {
     includeDropped?: boolean | undefined;
     output?: string | undefined;
     format?: FormatName | undefined;
   } = {},
 ): { feed?: SampleFeed; exportAs?: Dataset } {
-  if (!usesOutcomes(manifest.config, dataset)) return {};
+  const { dataset } = run;
+  if (!usesOutcomes(run.config, dataset)) return {};
   const counts: StageCounts = { kept: 0, dropped: {} };
   // Preference pairs: each sample's prompt, chosen and rejected answers are its columns.
   const preference = formatFor(output, format) === FORMATS.preference ? preferenceOf(dataset) : undefined;
-  const feed = stagedSamples(runDir, manifest, dataset, counts, { includeDropped, preference });
+  const feed = stagedSamples(run, counts, { includeDropped, preference });
   const exportAs = exportDataset(dataset);
   const fields = preference
     ? PREFERENCE_COLUMNS
@@ -75,23 +64,20 @@ function stagedExport(
     exportAs: { ...exportAs, fields },
     feed: async (add) => {
       await feed(add);
-      manifest.stageCounts = counts;
+      run.store.update((manifest) => (manifest.stageCounts = counts));
     },
   };
 }
 
 /** Writes the CSVs; if that fails halfway, the manifest goes back to what it said before. */
 async function exportWithProgress(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  log: Log,
+  run: RunContext,
   {
     output,
     feed,
     format,
     dedup,
-    exportAs = dataset,
+    exportAs = run.dataset,
   }: {
     output?: string | undefined;
     exportAs?: Dataset;
@@ -100,24 +86,18 @@ async function exportWithProgress(
     dedup?: Dedup | undefined;
   } = {},
 ) {
-  const before = JSON.stringify(manifest);
-  try {
-    return await exportRun(runDir, manifest, {
+  const { log } = run;
+  return run.store.undoingOnFailure(() =>
+    exportRun(run.store, {
       dataset: exportAs,
-      save: () => saveManifest(runDir, manifest),
       onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
       onWait: log,
       ...(output ? { output } : {}),
       ...(feed ? { feed } : {}),
       ...(format ? { format } : {}),
       ...(dedup ? { dedup } : {}),
-    });
-  } catch (error) {
-    for (const key of Object.keys(manifest)) delete (manifest as Record<string, unknown>)[key];
-    Object.assign(manifest, JSON.parse(before));
-    saveManifest(runDir, manifest);
-    throw error;
-  }
+    }),
+  );
 }
 
 function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile: string | undefined): string {
@@ -161,22 +141,27 @@ export async function reexport(
     log: Log;
   },
 ): Promise<Manifest> {
-  return withLockedRun(runDir, async (manifest) => {
+  return ManifestStore.locked(runDir, async (store) => {
+    const { manifest } = store;
     if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
     });
+    const run = new RunContext(store, dataset, options.log);
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     await checkDraws(runDir, manifest.chunks);
     const judgeAgain = async (add?: (sample: SampleResult) => void) => {
       for (const record of collectedRecords(manifest)) {
-        record.collected = (await collectBatch(runDir, manifest, record, dataset, add)).collected;
-        noteFiles(runDir, manifest, [samplesFile(record)]);
+        const { collected } = await collectBatch(run, record, add);
+        store.update((manifest) => {
+          record.collected = collected;
+          noteFiles(runDir, manifest, [samplesFile(record)]);
+        });
       }
     };
     // One pass: each batch is judged again and its samples go straight on to the CSV. With
     // stages, every stage is judged again first, then each sample's outcome is exported.
-    const staged = stagedExport(runDir, manifest, dataset, options);
+    const staged = stagedExport(run, options);
     if (staged.feed) await judgeAgain();
     const feed: SampleFeed = staged.feed ?? judgeAgain;
     if (options.hf) {
@@ -185,7 +170,6 @@ export async function reexport(
         feed,
         dedup: options.dedup,
       });
-      saveManifest(runDir, manifest);
       const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
       options.log(
         `exported run ${manifest.id} → ${made.dir} (${counts}; ` +
@@ -193,7 +177,7 @@ export async function reexport(
       );
       return manifest;
     }
-    const exported = await exportWithProgress(runDir, manifest, dataset, options.log, {
+    const exported = await exportWithProgress(run, {
       ...staged,
       output: options.output,
       feed,

@@ -11,14 +11,9 @@ import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
 import { type Log } from "../io/log.ts";
-import {
-  ensureDir,
-  lockRun,
-  newRunId,
-  saveManifest,
-  type Manifest,
-  type RunConfig,
-} from "../run/manifest.ts";
+import { ensureDir, newRunId, type Manifest, type RunConfig } from "../run/manifest.ts";
+import { lockRun, ManifestStore } from "../run/store.ts";
+import { RunContext } from "./context.ts";
 import { datasetOf, fingerprintDataset, type Dataset, type Draw } from "../dataset/spec.ts";
 import { keptValues, readInput } from "../dataset/input-file.ts";
 import type { Row } from "../dataset/inputs/index.ts";
@@ -27,7 +22,6 @@ import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
 import { checkModel, sendCanary } from "./canary.ts";
 import { EXPECTED_REASONING } from "../api/models.ts";
-import type OpenAI from "openai";
 import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
@@ -83,7 +77,7 @@ export async function generate(
   options.onRun?.(id);
   const runDir = join(runsDir, id);
   await ensureDir(runDir);
-  const manifest: Manifest = {
+  const store = ManifestStore.create(runDir, {
     version: DRAW_STREAM,
     id,
     createdAt: new Date().toISOString(),
@@ -91,44 +85,37 @@ export async function generate(
     config,
     chunks: [],
     batches: [],
-  };
-  saveManifest(runDir, manifest);
+  });
+  const run = new RunContext(store, dataset, options.log, client);
   const unlock = lockRun(runDir);
   try {
     options.log(
       `run ${id}: ${config.samples} samples, model ${config.model}, seed ${config.seed} (${runDir})`,
     );
-    await build(runDir, manifest, dataset, options.log, params).catch(async (error) => {
+    await build(run, params).catch(async (error) => {
       // A spec that fails on a later sample: nothing was sent, so no run is left half-built.
       if (error instanceof UserError) await rm(runDir, { recursive: true, force: true });
       throw error;
     });
     if (options.dryRun) {
-      manifest.state = "dry-run";
-      saveManifest(runDir, manifest);
-      options.log(estimate(manifest));
-      for (const line of await stagesEstimate(runDir, manifest, dataset)) options.log(line);
+      store.update((manifest) => (manifest.state = "dry-run"));
+      options.log(estimate(store.manifest));
+      for (const line of await stagesEstimate(run)) options.log(line);
       options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);
-      return manifest;
+      return store.manifest;
     }
-    if (options.pilot && !(await runPilot(client!, runDir, manifest, dataset, options.pilot, options))) {
-      return stop(runDir, manifest, "pilot: waiting for a go; the requests are built", options.log);
-    }
-    await canaryFirst(client!, runDir, manifest, options.log);
-    return await driveAndNotify(runDir, manifest, client!, dataset, options);
+    if (options.pilot && !(await runPilot(run, options.pilot, options)))
+      return stop(run, "pilot: waiting for a go; the requests are built");
+    await canaryFirst(run);
+    return await driveAndNotify(run, options);
   } finally {
     unlock();
   }
 }
 
 /** The canary goes before the first batch of a run (not in sync mode: there every request goes directly). */
-export async function canaryFirst(
-  client: OpenAI,
-  runDir: string,
-  manifest: Manifest,
-  log: Log,
-): Promise<void> {
-  const { config } = manifest;
+export async function canaryFirst(run: RunContext): Promise<void> {
+  const { manifest, config } = run;
   if (
     !usesBatches(config) ||
     config.noCanary ||
@@ -137,7 +124,7 @@ export async function canaryFirst(
   )
     return;
   if (manifest.batches.some((b) => b.step !== "pending")) return;
-  await sendCanary(client, runDir, manifest, log);
+  await sendCanary(run);
 }
 
 /** Reasoning spends the answer's tokens first: a limit below what the effort needs leaves answers empty. */
@@ -172,17 +159,9 @@ async function checkInputs(
     const row = input && firstRows[Math.floor(index / input.perRow) % input.rows];
     return row ? { values: row.values, kept: keptValues(row, input.columns) } : undefined;
   };
-  checkPrompts(
-    faker,
-    params,
-    dataset,
-    config.seed,
-    config.samples,
-    config.paramsFile,
-    config.sampling,
-    rowOf,
-  );
-  const first = drawSample(faker, params, dataset, config.seed, 0, config.sampling, rowOf(0));
+  const drawing = { faker, params, dataset, seed: config.seed, sampling: config.sampling };
+  checkPrompts(drawing, { samples: config.samples, paramsFile: config.paramsFile, rowOf });
+  const first = drawSample(drawing, 0, rowOf(0));
   checkStages(dataset, first, labelsOf(first));
   if (input) checkColumnsApart(input.columns, dataset, first);
   // With stages, the output holds every stage's fields.

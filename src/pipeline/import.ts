@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { JsonlWriter, readJsonl, readLines } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
-import { ensureDir, saveManifest, withLockedRun, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { ensureDir, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { ManifestStore } from "../run/store.ts";
+import { RunContext } from "./context.ts";
 import { stop } from "./drive.ts";
 import { runDataset } from "../dataset/spec.ts";
 import { resultsFile } from "../run/files.ts";
@@ -26,33 +28,31 @@ export async function importResults(
       `results file ${resultsPath} does not exist`,
       "give the output JSONL written from this run's request files",
     );
-  return withLockedRun(runDir, async (manifest) => {
-    const dataset = await runDataset(manifest.config, manifest.id);
-    const { routed, ignored } = await routeImported(runDir, manifest, resultsPath);
+  return ManifestStore.locked(runDir, async (store) => {
+    const { manifest } = store;
+    const run = new RunContext(store, await runDataset(manifest.config, manifest.id), options.log);
+    const { routed, ignored } = await routeImported(run, resultsPath);
     options.log(
       `imported ${routed} answers` +
         (ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""),
     );
-    for (const record of manifest.batches.filter((b) => b.step === "finished"))
-      await collect(runDir, manifest, record, undefined, dataset, options.log);
+    for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(run, record);
     const open = manifest.batches.filter((b) => b.step !== "collected");
-    if (open.length === 0) return finish(runDir, manifest, dataset, options.log);
+    if (open.length === 0) return finish(run);
     return stop(
-      runDir,
-      manifest,
+      run,
       `${open.reduce((s, b) => s + b.requests, 0)} requests still ` +
         `need an answer: ${open.map((b) => b.requestsFile).join(", ")}`,
-      options.log,
     );
   });
 }
 
 /** Sends each imported line to the results file of the open attempt that asked for it. */
 async function routeImported(
-  runDir: string,
-  manifest: Manifest,
+  run: RunContext,
   resultsPath: string,
 ): Promise<{ routed: number; ignored: number }> {
+  const { manifest, dir: runDir } = run;
   const open = manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded");
   const recordOf = new Map<string, BatchRecord>();
   for (const record of open)
@@ -85,15 +85,16 @@ async function routeImported(
     for (const writer of writers.values()) writer.close();
   }
   const now = Math.floor(Date.now() / 1000);
-  for (const [record, c] of counts)
-    Object.assign(record, {
-      step: "finished",
-      status: "completed",
-      batchId: "import",
-      createdAt: record.createdAt ?? now,
-      finishedAt: now,
-      requestCounts: { total: record.requests, ...c },
-    });
-  saveManifest(runDir, manifest);
+  run.store.update(() => {
+    for (const [record, c] of counts)
+      Object.assign(record, {
+        step: "finished",
+        status: "completed",
+        batchId: "import",
+        createdAt: record.createdAt ?? now,
+        finishedAt: now,
+        requestCounts: { total: record.requests, ...c },
+      });
+  });
   return { routed, ignored };
 }

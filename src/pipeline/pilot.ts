@@ -1,17 +1,15 @@
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
-import type OpenAI from "openai";
 import type { BatchRequest } from "../run/records.ts";
 import { call } from "../api/client.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { readJsonl } from "../io/jsonl.ts";
-import type { Log } from "../io/log.ts";
-import { saveManifest, type Manifest } from "../run/manifest.ts";
+import type { Manifest } from "../run/manifest.ts";
+import type { RunContext } from "./context.ts";
 import { costUsd, directPrice, formatUsd, type Price } from "../api/pricing.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { roomBesideFirstBatch } from "./budget.ts";
 import { UserError } from "../errors.ts";
-import type { Dataset } from "../dataset/spec.ts";
 import { verdictOf } from "./verdict.ts";
 
 export interface PilotOptions {
@@ -25,19 +23,12 @@ export interface PilotOptions {
  * the whole run would cost, then asks whether to go on. Without a terminal it never asks:
  * it goes on only with --yes.
  */
-export async function runPilot(
-  client: OpenAI,
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  count: number,
-  options: PilotOptions & { log: Log },
-): Promise<boolean> {
-  const { config } = manifest;
-  const { log } = options;
+export async function runPilot(run: RunContext, count: number, options: PilotOptions): Promise<boolean> {
+  const { config, manifest, dataset, log } = run;
+  const client = run.service;
   const endpoint = endpointFor(config.endpoint);
   const requests: BatchRequest[] = [];
-  for await (const request of readJsonl<BatchRequest>(join(runDir, manifest.batches[0]!.requestsFile))) {
+  for await (const request of readJsonl<BatchRequest>(join(run.dir, manifest.batches[0]!.requestsFile))) {
     if (requests.length >= count) break;
     requests.push(request);
   }
@@ -71,8 +62,7 @@ export async function runPilot(
       : verdict.reason;
     log(`pilot ${i + 1}/${requests.length} ${verdict.status}: ${shown}`);
   }
-  manifest.pilot = { requests: requests.length, valid, costUsd: pilotCost };
-  saveManifest(runDir, manifest);
+  run.store.update((manifest) => (manifest.pilot = { requests: requests.length, valid, costUsd: pilotCost }));
   const perValid = valid ? batchCost / valid : Infinity;
   log(
     `pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would ` +

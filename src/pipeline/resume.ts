@@ -2,15 +2,16 @@
 import { buildRequests } from "./build.ts";
 import { makeClient } from "../api/client.ts";
 import { UserError } from "../errors.ts";
-import { type Log } from "../io/log.ts";
-import { saveManifest, withLockedRun, type Manifest } from "../run/manifest.ts";
+import type { Manifest } from "../run/manifest.ts";
+import { ManifestStore } from "../run/store.ts";
+import { RunContext } from "./context.ts";
 import { withOverrides, type ConfigOverrides } from "../run/config.ts";
-import { runDataset, type Dataset } from "../dataset/spec.ts";
+import { runDataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, type DriveOptions } from "./drive.ts";
 import { loadParams } from "../dataset/params.ts";
-import { build, noteBuilt } from "./build-step.ts";
+import { build, recordBuilt } from "./build-step.ts";
 import { checkRunFiles, pendingInputs } from "../run/files.ts";
 import { checkDraws } from "../run/draws-file.ts";
 import { canaryFirst, type Connection } from "./generate.ts";
@@ -21,8 +22,10 @@ export async function resume(
   connection: Connection,
   options: DriveOptions & { overrides?: ConfigOverrides; topUp?: number },
 ): Promise<Manifest> {
-  return withLockedRun(runDir, async (manifest) => {
+  return ManifestStore.locked(runDir, async (store) => {
+    const { manifest } = store;
     const overrides = options.overrides ?? {};
+    // Written with the run's next update: a resume that stops before one changes nothing.
     const config = (manifest.config = withOverrides(manifest.config, overrides, manifest.id));
     // A filled run that stopped short at its old limit goes on drawing.
     if (overrides.maxDraws !== undefined && manifest.state === "done") manifest.state = "running";
@@ -37,9 +40,9 @@ export async function resume(
       baseURL: connection.baseURL ?? config.baseURL,
       provider: config.provider,
     });
+    const run = new RunContext(store, dataset, options.log, client);
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
-    if (manifest.state === "building")
-      await build(runDir, manifest, dataset, options.log, await loadParams(config.paramsFile));
+    if (manifest.state === "building") await build(run, await loadParams(config.paramsFile));
     else {
       checkRunFiles(runDir, manifest, pendingInputs(manifest));
       const pending = new Set(manifest.batches.filter((b) => b.step !== "collected").map((b) => b.chunk));
@@ -48,9 +51,9 @@ export async function resume(
         manifest.chunks.filter((c) => pending.has(c.index)),
       );
     }
-    if (options.topUp) await topUp(runDir, manifest, dataset, options.topUp, options.log);
-    await canaryFirst(client, runDir, manifest, options.log);
-    return driveAndNotify(runDir, manifest, client, dataset, options);
+    if (options.topUp) await topUp(run, options.topUp);
+    await canaryFirst(run);
+    return driveAndNotify(run, options);
   });
 }
 
@@ -59,13 +62,8 @@ export async function resume(
  * indexes after its last), so no old sample comes again — with --sampling unique, no old
  * combination either. The run's rows in its CSV are then written again with the new ones.
  */
-async function topUp(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  count: number,
-  log: Log,
-): Promise<void> {
+async function topUp(run: RunContext, count: number): Promise<void> {
+  const { manifest, log } = run;
   if (manifest.state !== "done")
     throw new UserError(
       `run ${manifest.id} is ${manifest.state}; only a finished run can be topped up`,
@@ -75,16 +73,15 @@ async function topUp(
   const params = await loadParams(config.paramsFile);
   checkSampling(config.sampling ?? "random", params, config.samples + count);
   const first = config.samples;
-  config.samples += count;
-  const built = await buildRequests(runDir, config, params, dataset, {
+  const built = await buildRequests(run.dir, { ...config, samples: first + count }, params, run.dataset, {
     stream: manifest.version,
     range: { first, count, firstChunk: manifest.chunks.length },
   });
-  manifest.chunks.push(...built.chunks);
-  manifest.batches.push(...built.batches);
-  noteBuilt(runDir, manifest, built);
-  manifest.state = "running";
-  saveManifest(runDir, manifest);
+  run.store.update((manifest) => {
+    config.samples += count;
+    manifest.state = "running";
+    recordBuilt(run.dir, manifest, built);
+  });
   log(
     `topping up run ${manifest.id}: samples ${first + 1} to ${config.samples} in ${built.batches.length} new file(s)`,
   );

@@ -16,18 +16,16 @@ import { fieldOfModel, groupOf } from "../dataset/several-models.ts";
 import { promptOf } from "../dataset/draw.ts";
 import { datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
-import type { Log } from "../io/log.ts";
+import type { RunContext, RunView } from "./context.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
 import { requestsFileName, samplesFile, noteFiles } from "../run/files.ts";
 import {
   crashPoint,
   emptyCollected,
   ensureDir,
-  saveManifest,
   stageOf,
   type BatchRecord,
   type Chunk,
-  type Manifest,
   type RunConfig,
 } from "../run/manifest.ts";
 import { configOfStage, lastStage, stageSettings } from "../run/config.ts";
@@ -162,13 +160,12 @@ export interface SampleOutcome {
  * its collected batches. A stage's `when` decides which samples it asked; `keep` then drops.
  */
 async function outcomesOf(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
+  run: RunView,
   chunk: Chunk,
   upTo: number,
   labels: Record<string, string>[],
 ): Promise<SampleOutcome[]> {
+  const { manifest, dataset } = run;
   const outcomes: SampleOutcome[] = Array.from({ length: chunk.samples }, () => ({ fields: {}, costUsd: 0 }));
   for (let stage = 1; stage <= upTo; stage++) {
     const valid: (SampleResult | undefined)[] = new Array(chunk.samples);
@@ -176,7 +173,7 @@ async function outcomesOf(
       .filter((b) => b.chunk === chunk.index && stageOf(b) === stage && b.step === "collected" && b.requests)
       .sort((a, b) => a.attempt - b.attempt);
     for (const record of records)
-      for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
+      for await (const result of readJsonl<SampleResult>(join(run.dir, samplesFile(record)))) {
         const at = result.sample - 1 - chunk.firstSample;
         const outcome = outcomes[at];
         if (!outcome) continue;
@@ -219,12 +216,8 @@ async function labelsOfChunk(runDir: string, chunk: Chunk): Promise<Record<strin
  * at any time and again after a crash: a stage is built once its record is in the manifest,
  * and the file is written whole under a temp name first.
  */
-export async function buildNextStages(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  log: Log,
-): Promise<void> {
+export async function buildNextStages(run: RunContext): Promise<void> {
+  const { manifest, dataset } = run;
   const last = lastStage(manifest.config);
   if (last === 1) return;
   for (const chunk of manifest.chunks)
@@ -237,28 +230,23 @@ export async function buildNextStages(
         (records) => records.length && records.every((b) => b.step === "collected"),
       );
       if (!ready) continue;
-      const record = await buildStage(runDir, manifest, dataset, chunk, stage);
+      const record = await buildStage(run, chunk, stage);
       crashPoint("stage-built", stage);
-      manifest.batches.push(record);
-      if (record.requests) noteFiles(runDir, manifest, [record.requestsFile]);
-      saveManifest(runDir, manifest);
-      log(
+      run.store.update((manifest) => {
+        manifest.batches.push(record);
+        if (record.requests) noteFiles(run.dir, manifest, [record.requestsFile]);
+      });
+      run.log(
         `stage ${stage}, chunk ${chunk.index + 1}: ${record.requests} of ${chunk.samples} samples to ` +
           datasetSource(datasetOfStage(dataset, stage)),
       );
     }
 }
 
-async function buildStage(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  chunk: Chunk,
-  stage: number,
-): Promise<BatchRecord> {
-  const { config } = manifest;
+async function buildStage(run: RunContext, chunk: Chunk, stage: number): Promise<BatchRecord> {
+  const { config, dataset, dir: runDir } = run;
   const labels = await labelsOfChunk(runDir, chunk);
-  const outcomes = await outcomesOf(runDir, manifest, dataset, chunk, builtAfter(config, stage), labels);
+  const outcomes = await outcomesOf(run, chunk, builtAfter(config, stage), labels);
   const own = datasetOfStage(dataset, stage);
   const { when } = conditionsOf(dataset, stage);
   const stageConfig = configOfStage(config, stage);
@@ -350,22 +338,20 @@ export interface StageCounts {
  * earlier one); a dropped one only with `includeDropped`, marked with what dropped it.
  */
 export function stagedSamples(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
+  run: RunView,
   counts: StageCounts,
   {
     includeDropped = false,
     // --fill makes exactly its target: samples kept past it (a round draws a little more) wait.
-    limit = manifest.config.fill?.target ?? Infinity,
+    limit = run.config.fill?.target ?? Infinity,
     preference,
   }: { includeDropped?: boolean; limit?: number; preference?: Preference | undefined } = {},
 ): SampleFeed {
-  const last = lastStage(manifest.config);
+  const last = lastStage(run.config);
   return async (add) => {
-    for (const chunk of manifest.chunks) {
-      const labels = await labelsOfChunk(runDir, chunk);
-      const outcomes = await outcomesOf(runDir, manifest, dataset, chunk, last, labels);
+    for (const chunk of run.manifest.chunks) {
+      const labels = await labelsOfChunk(run.dir, chunk);
+      const outcomes = await outcomesOf(run, chunk, last, labels);
       for (const [at, outcome] of outcomes.entries()) {
         const pair =
           preference && !outcome.droppedBy ? pairOf(preference, labels[at]!, outcome.fields) : undefined;
@@ -395,9 +381,9 @@ export function usesOutcomes(config: RunConfig, dataset: Dataset): boolean {
 }
 
 /** How many samples are kept after every stage, over the whole run. */
-async function keptCount(runDir: string, manifest: Manifest, dataset: Dataset): Promise<number> {
+async function keptCount(run: RunView): Promise<number> {
   const counts: StageCounts = { kept: 0, dropped: {} };
-  await stagedSamples(runDir, manifest, dataset, counts, { limit: Infinity })(() => {});
+  await stagedSamples(run, counts, { limit: Infinity })(() => {});
   return counts.kept;
 }
 
@@ -407,15 +393,11 @@ async function keptCount(runDir: string, manifest: Manifest, dataset: Dataset): 
  * the keep rate so far says are needed, and a tenth more, within --max-draws. Returns how many
  * it adds (0: the run is complete, or may draw no more).
  */
-export async function samplesToDraw(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  log: Log,
-): Promise<number> {
+export async function samplesToDraw(run: RunContext): Promise<number> {
+  const { manifest, log } = run;
   const { fill, samples } = manifest.config;
   if (!fill) return 0;
-  const kept = await keptCount(runDir, manifest, dataset);
+  const kept = await keptCount(run);
   if (kept >= fill.target) return 0;
   if (samples >= fill.maxDraws) {
     log(
@@ -436,16 +418,12 @@ export async function samplesToDraw(
  * (no `keep` or `when` assumed), its prompt the stage's own text (rendered for the first sample)
  * plus every earlier answer at its full token limit, and its answer at the stage's limit.
  */
-export async function stagesEstimate(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-): Promise<string[]> {
-  const { config } = manifest;
+export async function stagesEstimate(run: RunView): Promise<string[]> {
+  const { config, dataset } = run;
   const last = lastStage(config);
-  const chunk = manifest.chunks[0];
+  const chunk = run.manifest.chunks[0];
   if (last === 1 || !chunk) return [];
-  const [labels = {}] = await labelsOfChunk(runDir, chunk);
+  const [labels = {}] = await labelsOfChunk(run.dir, chunk);
   const endpoint = endpointFor(config.endpoint);
   const lines: string[] = [];
   let earlierTokens = stageSettings(config, 1).maxTokens;

@@ -4,10 +4,18 @@ import { basename, join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { endpointFor } from "../api/endpoints/index.ts";
-import { completionWindow, providerFor, type OptionalField, type Provider } from "../api/providers/index.ts";
+import {
+  completionWindow,
+  createdBatch,
+  isBatchOf,
+  providerFor,
+  type OptionalField,
+  type Provider,
+} from "../api/providers/index.ts";
 import { apiFailure, call, isApiError, isTransient, sleep } from "../api/client.ts";
-import { crashPoint, type BatchRecord, saveManifest, stageOf, type Manifest } from "../run/manifest.ts";
-import { progress, type Log } from "../io/log.ts";
+import { crashPoint, type BatchRecord, stageOf } from "../run/manifest.ts";
+import type { RunContext } from "./context.ts";
+import { progress } from "../io/log.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { runSync } from "./sync.ts";
 import { spentUsd } from "../run/totals.ts";
@@ -41,7 +49,8 @@ interface Sending {
   refused: (field: OptionalField) => void;
 }
 
-function sendingFor(manifest: Manifest, save: () => void): Sending {
+function sendingFor(run: RunContext): Sending {
+  const { manifest } = run;
   const provider = providerFor(manifest.config.provider);
   const refused = new Set(manifest.refusedFields ?? []);
   const sending: Sending = {
@@ -51,8 +60,9 @@ function sendingFor(manifest: Manifest, save: () => void): Sending {
     window: completionWindow(provider, manifest.config.completionWindow),
     refused: (field) => {
       sending[field] = false;
-      manifest.refusedFields = [...new Set([...(manifest.refusedFields ?? []), field])];
-      save();
+      run.store.update((manifest) => {
+        manifest.refusedFields = [...new Set([...(manifest.refusedFields ?? []), field])];
+      });
     },
   };
   return sending;
@@ -78,28 +88,21 @@ function refusedFields(error: unknown, sent: OptionalField[]): OptionalField[] {
  * Uploads a request file. If an earlier process may have uploaded it already (it recorded
  * the start but not the id), the file is looked up by name first, so nothing is sent twice.
  */
-async function uploadRequests(
-  client: OpenAI,
-  runDir: string,
-  runId: string,
-  record: BatchRecord,
-  save: () => void,
-  sending: Sending,
-): Promise<string> {
-  const name = remoteFileName(runId, record);
+async function uploadRequests(run: RunContext, record: BatchRecord, sending: Sending): Promise<string> {
+  const client = run.service;
+  const name = remoteFileName(run.manifest.id, record);
   const { provider } = sending;
   if (record.uploadedAt !== undefined) {
     const found = await findUploadedFile(client, name, record.uploadedAt, provider);
     if (found) return found;
   }
-  record.uploadedAt = Math.floor(Date.now() / 1000);
-  save();
+  const uploadedAt = run.store.update(() => (record.uploadedAt = Math.floor(Date.now() / 1000)));
   const { toStreamingFile } = await import("openai"); // already loaded with the client
   for (let tries = 1; ; tries++) {
     try {
       const file = await client.files.create(
         {
-          file: toStreamingFile(createReadStream(join(runDir, record.requestsFile)), name, {
+          file: toStreamingFile(createReadStream(join(run.dir, record.requestsFile)), name, {
             type: "application/jsonl",
           }),
           purpose: provider.uploadPurpose as "batch",
@@ -120,7 +123,7 @@ async function uploadRequests(
       }
       if (!isTransient(error) || tries >= CREATE_TRIES)
         throw apiFailure(error, `uploading ${record.requestsFile}`, client);
-      const found = await findUploadedFile(client, name, record.uploadedAt, provider);
+      const found = await findUploadedFile(client, name, uploadedAt, provider);
       if (found) return found;
       await sleep(backoffMs(tries));
     }
@@ -156,21 +159,15 @@ async function findUploadedFile(
  * doubt is settled by finding the batch: by its metadata, or by the request file it was made
  * from, which this attempt alone uploaded (where the service keeps no metadata).
  */
-export async function createBatch(
-  client: OpenAI,
-  runId: string,
-  record: BatchRecord,
-  save: () => void,
-  endpoint = endpointFor(),
-  sending: Sending,
-): Promise<Batch> {
-  const metadata = batchMetadata(runId, record);
+async function createBatch(run: RunContext, record: BatchRecord, sending: Sending): Promise<Batch> {
+  const client = run.service;
+  const endpoint = endpointFor(run.config.endpoint);
+  const metadata = batchMetadata(run.manifest.id, record);
   if (record.createdAt !== undefined) {
-    const found = await findBatch(client, metadata, record, record.createdAt);
+    const found = await findBatch(client, sending.provider, metadata, record, record.createdAt);
     if (found) return found;
   }
-  record.createdAt = Math.floor(Date.now() / 1000);
-  save();
+  const createdAt = run.store.update(() => (record.createdAt = Math.floor(Date.now() / 1000)));
   for (let tries = 1; ; tries++) {
     try {
       const batch = await client.batches.create(
@@ -186,9 +183,7 @@ export async function createBatch(
         { maxRetries: 0 },
       );
       crashPoint("after-create", stageOf(record));
-      // Together answers {job: {…}, warning}; the batch is inside.
-      const field = sending.provider.unwrapsCreate;
-      return field ? ((batch as unknown as Record<string, Batch>)[field] ?? batch) : batch;
+      return createdBatch(sending.provider, batch);
     } catch (error) {
       // A refused optional field: the same request once more without it, remembered for the run.
       const sent: OptionalField[] = [
@@ -202,7 +197,7 @@ export async function createBatch(
       }
       if (!isTransient(error) || tries >= CREATE_TRIES)
         throw apiFailure(error, `creating the batch of ${record.requestsFile}`, client);
-      const found = await findBatch(client, metadata, record, record.createdAt);
+      const found = await findBatch(client, sending.provider, metadata, record, createdAt);
       if (found) return found;
       await sleep(backoffMs(tries));
     }
@@ -211,6 +206,7 @@ export async function createBatch(
 
 async function findBatch(
   client: OpenAI,
+  provider: Provider,
   metadata: Record<string, string>,
   record: BatchRecord,
   since: number,
@@ -219,13 +215,7 @@ async function findBatch(
     // Newest first: stop once past the moment this process first tried to create it.
     for await (const batch of client.batches.list({ limit: 100 })) {
       if (batch.created_at < since - 300) break;
-      const m = batch.metadata ?? {};
-      const sameStage = (m.synthai_stage ?? "1") === (metadata.synthai_stage ?? "1");
-      if (
-        batch.input_file_id === record.fileId ||
-        (sameStage && Object.entries(metadata).every(([k, v]) => m[k] === v))
-      )
-        return batch;
+      if (isBatchOf(provider, batch, { fileId: record.fileId, metadata })) return batch;
     }
     return undefined;
   });
@@ -235,54 +225,36 @@ function backoffMs(tries: number): number {
   return Math.min(30_000, 500 * 2 ** (tries - 1));
 }
 
-export async function submit(
-  client: OpenAI,
-  runDir: string,
-  manifest: Manifest,
-  record: BatchRecord,
-  log: Log,
-): Promise<void> {
-  const save = () => saveManifest(runDir, manifest);
-  const sending = sendingFor(manifest, save);
+/** Uploads a batch's request file (unless an earlier try did) and creates its batch, each step recorded. */
+export async function submit(run: RunContext, record: BatchRecord): Promise<void> {
+  const sending = sendingFor(run);
   if (record.step === "pending") {
-    record.fileId = await uploadRequests(client, runDir, manifest.id, record, save, sending);
-    record.step = "uploaded";
-    save();
+    const fileId = await uploadRequests(run, record, sending);
+    run.store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
   }
-  const batch = await createBatch(
-    client,
-    manifest.id,
-    record,
-    save,
-    endpointFor(manifest.config.endpoint),
-    sending,
-  );
-  applyBatch(record, batch);
-  record.step = "submitted";
-  save();
+  const batch = await createBatch(run, record, sending);
+  run.store.update(() => {
+    applyBatch(record, batch);
+    record.step = "submitted";
+  });
   crashPoint("after-submit", stageOf(record));
-  log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);
+  run.log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);
 }
 
 /** --mode sync: the attempt's requests go out as direct chat completions; the answers land where a batch's would. */
-export async function sendDirectly(
-  client: OpenAI,
-  runDir: string,
-  manifest: Manifest,
-  record: BatchRecord,
-  log: Log,
-): Promise<void> {
-  const { config } = manifest;
-  record.createdAt ??= Math.floor(Date.now() / 1000);
-  record.batchId = DIRECT;
-  record.status = "in_progress";
-  saveManifest(runDir, manifest);
+export async function sendDirectly(run: RunContext, record: BatchRecord): Promise<void> {
+  const { config, manifest, log } = run;
+  run.store.update(() => {
+    record.createdAt ??= Math.floor(Date.now() / 1000);
+    record.batchId = DIRECT;
+    record.status = "in_progress";
+  });
   log(
     `sending ${record.requestsFile} (${record.requests} requests) directly, ${config.concurrency ?? 8} at a time`,
   );
   const counts = await runSync(
-    client,
-    runDir,
+    run.service,
+    run.dir,
     record,
     endpointFor(config.endpoint),
     {
@@ -298,11 +270,12 @@ export async function sendDirectly(
         "sync",
       ),
   );
-  Object.assign(record, {
-    status: "completed",
-    step: "finished",
-    finishedAt: Math.floor(Date.now() / 1000),
-    requestCounts: { total: record.requests, ...counts },
-  });
-  saveManifest(runDir, manifest);
+  run.store.update(() =>
+    Object.assign(record, {
+      status: "completed",
+      step: "finished",
+      finishedAt: Math.floor(Date.now() / 1000),
+      requestCounts: { total: record.requests, ...counts },
+    }),
+  );
 }

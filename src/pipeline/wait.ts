@@ -1,20 +1,16 @@
 // Waiting for batches: what the service says about each one, read into its record.
-import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
 import { call } from "../api/client.ts";
 import { isFinished, readStatus } from "../api/providers/index.ts";
-import { crashPoint, stageOf, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { crashPoint, stageOf, type BatchRecord } from "../run/manifest.ts";
+import type { RunContext } from "./context.ts";
 
 /**
  * Looks at every batch in flight once; true if any moved. Many batches are read from one
  * listing (newest first) instead of one request each.
  */
-export async function poll(
-  client: OpenAI,
-  manifest: Manifest,
-  inFlight: BatchRecord[],
-  save: () => void,
-): Promise<boolean> {
+export async function poll(run: RunContext, inFlight: BatchRecord[]): Promise<boolean> {
+  const client = run.service;
   const seen = new Map<string, Batch>();
   if (inFlight.length > 3) {
     const oldest = Math.min(...inFlight.map((b) => b.createdAt ?? 0));
@@ -34,11 +30,11 @@ export async function poll(
       ));
     const where = (r: BatchRecord) => `${r.status}:${r.requestCounts?.completed}:${r.requestCounts?.failed}`;
     const before = where(record);
+    // What it says is kept with the next update; a batch that finished is recorded at once.
     applyBatch(record, batch);
     if (before !== where(record)) changed = true;
     if (isFinished(record.status)) {
-      record.step = "finished";
-      save();
+      run.store.update(() => (record.step = "finished"));
       crashPoint("after-finished", stageOf(record));
     }
   }

@@ -1,18 +1,8 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-  writeSync,
-} from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { tryLock, waitForLock } from "../io/lock.ts";
 import { checkRunsDir } from "../io/disk.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { EFFORTS } from "../api/models.ts";
@@ -231,24 +221,7 @@ export function emptyCollected(): Collected {
   };
 }
 
-const MANIFEST = "manifest.json";
-
-/** Writes a file so that a crash leaves the old or the new content, never a torn one. */
-export function writeFileAtomic(path: string, content: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-export function saveManifest(runDir: string, manifest: Manifest): void {
-  writeFileAtomic(join(runDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-}
+export const MANIFEST = "manifest.json";
 
 export function loadManifest(runDir: string): Manifest {
   let text: string;
@@ -320,45 +293,6 @@ export async function ensureDir(path: string): Promise<void> {
 }
 
 /**
- * For `cancel` and `abandon`: a process driving the run (a terminal left open, a cron job) is
- * stopped as Ctrl-C would stop it; this returns once its lock has come free.
- */
-export async function stopDriver(runDir: string, log: (line: string) => void): Promise<void> {
-  const release = await waitForLock(join(runDir, ".lock"), (pid) => {
-    log(`run is being driven by process ${pid}: stopping it first`);
-    process.kill(pid, "SIGINT");
-  });
-  release();
-}
-
-/** Only one process drives a run; a lock left by a dead process is taken over. */
-export function lockRun(runDir: string): () => void {
-  const lock = tryLock(join(runDir, ".lock"));
-  if ("holder" in lock)
-    throw new UserError(
-      `run ${runDir} is being driven by process ${lock.holder}`,
-      "wait for it, or stop that process first",
-    );
-  return lock.release;
-}
-
-/**
- * Holds a run's lock while `work` runs on its manifest. The manifest is read under the lock: one
- * read before it could be stale by the time the lock is had (another process finished the run).
- */
-export async function withLockedRun<T>(runDir: string, work: (manifest: Manifest) => Promise<T>): Promise<T> {
-  // A folder that is no run is said so (by loadManifest) before a lock is left in it.
-  if (!existsSync(join(runDir, MANIFEST))) loadManifest(runDir);
-  await holdPoint("before-lock");
-  const unlock = lockRun(runDir);
-  try {
-    return await work(loadManifest(runDir));
-  } finally {
-    unlock();
-  }
-}
-
-/**
  * The collected batches with answers on disk (a stage with nothing to ask has none), in the order asked: chunk,
  * stage, attempt.
  */
@@ -366,17 +300,6 @@ export function collectedRecords(manifest: Manifest): BatchRecord[] {
   return manifest.batches
     .filter((b) => b.step === "collected" && b.requests > 0)
     .sort((a, b) => a.chunk - b.chunk || stageOf(a) - stageOf(b) || a.attempt - b.attempt);
-}
-
-/**
- * Test-only: SYNTHAI_HOLD_AT=<point>:<file> makes the process stop at <point>, say so by writing
- * <file>.reached, and go on once <file> exists — so a test can put another process in between.
- */
-async function holdPoint(point: string): Promise<void> {
-  const [at, file] = (process.env.SYNTHAI_HOLD_AT ?? "").split(/:(.*)/s);
-  if (at !== point || !file) return;
-  writeFileSync(`${file}.reached`, String(process.pid));
-  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 /**

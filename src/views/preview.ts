@@ -26,12 +26,8 @@ export async function previewSamples(
   for (let index = 0; index < count; index++) {
     const row = input?.rows[Math.floor(index / input.perRow) % input.rows.length];
     const draw = drawSample(
-      faker,
-      params,
-      dataset,
-      seed,
+      { faker, params, dataset, seed, sampling },
       index,
-      sampling,
       row && { values: row.values, kept: keptValues(row, input!.columns) },
     );
     if (index === 0) checkPlaceholders(dataset, draw);

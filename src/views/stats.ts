@@ -8,6 +8,7 @@ import { duplicateFinder } from "../pipeline/dedup.ts";
 import { collectedSamples, eachValidSample } from "../pipeline/export.ts";
 import type { SampleResult } from "../run/records.ts";
 import { BEYOND_FILL, exportDataset, stagedSamples, usesOutcomes } from "../pipeline/stages.ts";
+import { runView } from "../pipeline/context.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { runDataset } from "../dataset/spec.ts";
 import type { Manifest } from "../run/manifest.ts";
@@ -406,7 +407,7 @@ export async function statsOfRun(runDir: string, manifest: Manifest): Promise<Ru
   if (usesOutcomes(config, dataset)) {
     const counts = { kept: 0, dropped: {} };
     // As the export counts them: past --fill's target is not written, nor dropped by any stage.
-    await stagedSamples(runDir, manifest, dataset, counts, { includeDropped: true })((s) => {
+    await stagedSamples(runView(runDir, manifest, dataset), counts, { includeDropped: true })((s) => {
       if (s.fields?.dropped_by !== BEYOND_FILL) collector.add(s, Boolean(s.fields?.dropped_by));
     });
   } else await eachValidSample(manifest, collectedSamples(runDir, manifest), (s) => collector.add(s, false));

@@ -58,6 +58,37 @@ export interface Provider {
 
 export const PROVIDERS: Record<keyof typeof PRESETS, Provider> = PRESETS;
 
+/** What a batch looks like in a listing, as far as finding one again goes. */
+interface ListedBatch {
+  input_file_id: string;
+  metadata?: Record<string, string> | null;
+}
+
+/**
+ * Whether a listed batch is the one a create cut short made: the batch of the request file this
+ * attempt alone uploaded, or, where the service keeps metadata, the one with synthai's metadata
+ * (run, chunk, attempt, stage; a batch of stage 1 carries no stage).
+ */
+export function isBatchOf(
+  provider: Provider,
+  batch: ListedBatch,
+  asked: { fileId: string | undefined; metadata: Record<string, string> },
+): boolean {
+  if (batch.input_file_id === asked.fileId) return true;
+  if (provider.reconcileBy !== "metadata") return false;
+  const kept = batch.metadata ?? {};
+  const stage = (m: Record<string, string>) => m.synthai_stage ?? "1";
+  return (
+    stage(kept) === stage(asked.metadata) && Object.entries(asked.metadata).every(([k, v]) => kept[k] === v)
+  );
+}
+
+/** The batch in what a create answered: the body itself, or the field a service wraps it in. */
+export function createdBatch<T>(provider: Provider, answer: T): T {
+  const field = provider.unwrapsCreate;
+  return field ? ((answer as Record<string, T>)[field] ?? answer) : answer;
+}
+
 export type ProviderName = keyof typeof PROVIDERS;
 
 export function providerFor(name: ProviderName = "openai"): Provider {

@@ -1,0 +1,105 @@
+// The one home of a run's manifest on disk: it is read under the run's lock, and every change to
+// it goes through `update`, applied and written as one atomic replace of manifest.json.
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "../errors.ts";
+import { writeFileAtomic } from "../io/disk.ts";
+import { tryLock, waitForLock } from "../io/lock.ts";
+import { loadManifest, MANIFEST, type Manifest } from "./manifest.ts";
+
+export class ManifestStore {
+  /** The run folder. */
+  readonly dir: string;
+  /** The manifest as last written: read it freely, change it only inside `update`. */
+  readonly manifest: Manifest;
+
+  private constructor(dir: string, manifest: Manifest) {
+    this.dir = dir;
+    this.manifest = manifest;
+  }
+
+  /** A new run's manifest, written before anything else goes into its folder. */
+  static create(dir: string, manifest: Manifest): ManifestStore {
+    const store = new ManifestStore(dir, manifest);
+    store.write();
+    return store;
+  }
+
+  /**
+   * Applies one change and writes the manifest at once, so a crash finds it from before the
+   * change or after it, whole. The change may return what it made.
+   */
+  update<T>(change: (manifest: Manifest) => T): T {
+    const result = change(this.manifest);
+    this.write();
+    return result;
+  }
+
+  /** Runs `work`; if it fails, the manifest goes back to what it said before, on disk too. */
+  async undoingOnFailure<T>(work: () => Promise<T>): Promise<T> {
+    const before = JSON.stringify(this.manifest);
+    try {
+      return await work();
+    } catch (error) {
+      this.update((manifest) => {
+        for (const key of Object.keys(manifest)) delete (manifest as Record<string, unknown>)[key];
+        Object.assign(manifest, JSON.parse(before));
+      });
+      throw error;
+    }
+  }
+
+  private write(): void {
+    writeFileAtomic(join(this.dir, MANIFEST), `${JSON.stringify(this.manifest, null, 2)}\n`);
+  }
+
+  /**
+   * Holds a run's lock while `work` runs on its manifest. The manifest is read under the lock: one
+   * read before it could be stale by the time the lock is had (another process finished the run).
+   */
+  static async locked<T>(dir: string, work: (store: ManifestStore) => Promise<T>): Promise<T> {
+    // A folder that is no run is said so (by loadManifest) before a lock is left in it.
+    if (!existsSync(join(dir, MANIFEST))) loadManifest(dir);
+    await holdPoint("before-lock");
+    const unlock = lockRun(dir);
+    try {
+      return await work(new ManifestStore(dir, loadManifest(dir)));
+    } finally {
+      unlock();
+    }
+  }
+}
+
+/** Only one process drives a run; a lock left by a dead process is taken over. */
+export function lockRun(runDir: string): () => void {
+  const lock = tryLock(join(runDir, ".lock"));
+  if ("holder" in lock)
+    throw new UserError(
+      `run ${runDir} is being driven by process ${lock.holder}`,
+      "wait for it, or stop that process first",
+    );
+  return lock.release;
+}
+
+/**
+ * For `cancel` and `abandon`: a process driving the run (a terminal left open, a cron job) is
+ * stopped as Ctrl-C would stop it; this returns once its lock has come free.
+ */
+export async function stopDriver(runDir: string, log: (line: string) => void): Promise<void> {
+  const release = await waitForLock(join(runDir, ".lock"), (pid) => {
+    log(`run is being driven by process ${pid}: stopping it first`);
+    process.kill(pid, "SIGINT");
+  });
+  release();
+}
+
+/**
+ * Test-only: SYNTHAI_HOLD_AT=<point>:<file> makes the process stop at <point>, say so by writing
+ * <file>.reached, and go on once <file> exists — so a test can put another process in between.
+ */
+async function holdPoint(point: string): Promise<void> {
+  const [at, file] = (process.env.SYNTHAI_HOLD_AT ?? "").split(/:(.*)/s);
+  if (at !== point || !file) return;
+  writeFileSync(`${file}.reached`, String(process.pid));
+  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 10));
+}
