@@ -259,6 +259,27 @@ try {
   );
   rows.push({ m: full, baseline: fullBase, cpu: true });
 
+  // Near de-duplication of the whole run, against a plain export of the same run folder.
+  process.stderr.write(`export and export --dedup near, ${pipelineSize} samples\n`);
+  const fullRuns = join(work, `pipeline${pipelineSize}`, "runs");
+  const fullId = (await onlyRun(fullRuns)).split("/").at(-1)!;
+  const exportArgs = (file: string) => [
+    ...SYNTHAI,
+    "export",
+    fullId,
+    "--runs-dir",
+    fullRuns,
+    "-p",
+    join(work, file),
+  ];
+  const plainExport = await measure("export", pipelineSize, exportArgs("plain.csv"));
+  const nearExport = await measure("export --dedup near", pipelineSize, [
+    ...exportArgs("near.csv"),
+    "--dedup",
+    "near",
+  ]);
+  rows.push({ m: nearExport, baseline: plainExport });
+
   process.stderr.write(`two stages, ${stagedSize} samples against the fake server\n`);
   rows.push({ m: await stagedPipeline(stagedSize, baseURL!), cpu: true });
 } finally {

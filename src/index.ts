@@ -152,7 +152,7 @@ export async function cancel(
 /** A run's folder, to read: its manifest, its totals, its rows. */
 export async function openRun(runId: string, options: { runsDir?: string } = {}): Promise<Run> {
   const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
-  const manifest = loadManifest(dir);
+  const manifest = await loadManifest(dir);
   return {
     id: manifest.id,
     dir,

@@ -2,39 +2,26 @@
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
 // This file only lists the commands (each in commands/, loaded when it runs) and turns what
 // goes wrong into one line. bin/synthai starts it on the bundled Node 24 with its flags.
+import { createRequire } from "node:module";
 import { defineCommand, renderUsage, runCommand, runMain } from "citty";
 import { UserError, closest, redact } from "./errors.ts";
 import { activeRunId } from "./commands/active-run.ts";
+import { COMMANDS } from "./commands/index.ts";
 
 const load = (name: string) => () => import(`./commands/${name}.ts`).then((module) => module.default);
-const subCommands = Object.fromEntries(
-  [
-    "generate",
-    "resume",
-    "status",
-    "inspect",
-    "report",
-    "stats",
-    "preview",
-    "init",
-    "import",
-    "export",
-    "cancel",
-    "abandon",
-    "gc",
-    "models",
-    "providers",
-    "fake",
-  ].map((name) => [name, load(name)]),
-);
-
-const main = defineCommand({
-  meta: {
-    name: "synthai",
-    version: "0.1.0",
-    description: "Synthetic, labelled datasets through the OpenAI Batch API",
-  },
-  subCommands,
+const subCommands = Object.fromEntries(Object.keys(COMMANDS).map((name) => [name, load(name)]));
+const meta = {
+  name: "synthai",
+  version: (createRequire(import.meta.url)("../package.json") as { version: string }).version,
+  description: "Synthetic, labelled datasets through the OpenAI Batch API",
+};
+const main = defineCommand({ meta, subCommands });
+/** For the list in `synthai --help`: each command's line, without loading any of them. */
+const listed = defineCommand({
+  meta,
+  subCommands: Object.fromEntries(
+    Object.entries(COMMANDS).map(([name, description]) => [name, { meta: { name, description } }]),
+  ),
 });
 
 // Started by bin/synthai as a child (on a Node without execve): stop with the launcher.
@@ -76,7 +63,7 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
   // The commands, then the flags of the one a bare `synthai` runs, then what exit codes mean.
   const generate = await load("generate")();
   process.stdout.write(
-    `${await renderUsage(main)}\n\n${(await renderUsage(generate, main)).replace(/^.*\n/, "")}\n\n${EXIT_CODES}\n`,
+    `${await renderUsage(listed)}\n\n${(await renderUsage(generate, main)).replace(/^.*\n/, "")}\n\n${EXIT_CODES}\n`,
   );
 } else if (
   rawArgs.some((arg) => arg === "-h" || arg === "--help") ||

@@ -1,13 +1,10 @@
 import { stderrLog } from "../io/log.ts";
+import { metaOf } from "./index.ts";
 import { abandon } from "../pipeline/abandon.ts";
 import { command, connection, connectionArgs, runDirOf } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "abandon",
-    description:
-      "Give a run up: cancel what is in flight, delete its files on the account; --delete its folder too",
-  },
+  meta: metaOf("abandon"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     ...connectionArgs,

@@ -1,13 +1,11 @@
 import { stderrLog } from "../io/log.ts";
+import { metaOf } from "./index.ts";
 import { cancel } from "../pipeline/cancel.ts";
 import { configOverrides } from "./options.ts";
 import { acceptChangedArg, command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "cancel",
-    description: "Cancel a run's batches in flight, keep what they finished; `resume` continues later",
-  },
+  meta: metaOf("cancel"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     ...connectionArgs,

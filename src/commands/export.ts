@@ -1,4 +1,5 @@
 import type { FormatName } from "../io/formats/index.ts";
+import { metaOf } from "./index.ts";
 import { resolve } from "node:path";
 import { CHOICES, DEFAULTS, choice, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
@@ -8,12 +9,7 @@ import { reexport } from "../pipeline/finish.ts";
 import { acceptChangedArg, command, connectionArgs, runDirOf } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "export",
-    description:
-      "Re-parse a run's downloaded answers and write its dataset again " +
-      "(CSV, JSONL, Parquet, chat, or a Hugging Face folder); no API call",
-  },
+  meta: metaOf("export"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     output: {

@@ -1,14 +1,11 @@
 import { UserError } from "../errors.ts";
+import { metaOf } from "./index.ts";
 import { PROFILES, type ProfileName } from "../fake/profiles.ts";
 import { number } from "./options.ts";
 import { command } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "fake",
-    description:
-      "Start the fake OpenAI service on loopback and keep it up: develop a dataset offline, no key, nothing billed",
-  },
+  meta: metaOf("fake"),
   args: {
     port: {
       type: "string",

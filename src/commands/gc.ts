@@ -1,14 +1,12 @@
 import { makeClient } from "../api/client.ts";
+import { metaOf } from "./index.ts";
 import { collectGarbage } from "../api/remote-files.ts";
 import { stderrLog } from "../io/log.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { command, connection, connectionArgs, providerArg } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "gc",
-    description: "Delete synthai's leftover files on the account (those of batches no longer running)",
-  },
+  meta: metaOf("gc"),
   args: {
     "api-key": connectionArgs["api-key"],
     "base-url": connectionArgs["base-url"],

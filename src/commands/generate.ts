@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { metaOf } from "./index.ts";
 import { stderrLog } from "../io/log.ts";
 import { CHOICES, DEFAULTS, inputOptions, number, toRunConfig } from "./options.ts";
 import {
@@ -14,10 +15,7 @@ import {
 } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "generate",
-    description: "Build the requests, run them as Batch-API jobs, and write the CSV (the default command)",
-  },
+  meta: metaOf("generate"),
   args: {
     ...connectionArgs,
     ...datasetArgs,

@@ -1,14 +1,11 @@
 import { resolve } from "node:path";
+import { metaOf } from "./index.ts";
 import { stderrLog } from "../io/log.ts";
 import { importResults } from "../pipeline/import.ts";
 import { command, connectionArgs, exitWhenStopped, runDirOf } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "import",
-    description:
-      "Collect answers produced elsewhere (e.g. vLLM's batch runner) from the run's own request files",
-  },
+  meta: metaOf("import"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     results: { type: "positional", description: "Output JSONL in the Batch-API format", required: true },

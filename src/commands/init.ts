@@ -1,13 +1,9 @@
 import { command } from "./shared.ts";
+import { metaOf } from "./index.ts";
 import { scaffold } from "../dataset/scaffold.ts";
 
 export default command({
-  meta: {
-    name: "init",
-    description:
-      "Scaffold a dataset: a spec module (dataset.ts) and a " +
-      "params.json; --prompt: a prompt file, params and rows, no code",
-  },
+  meta: metaOf("init"),
   args: {
     dir: { type: "positional", description: "Folder to create them in", required: true },
     prompt: {

@@ -1,14 +1,12 @@
 import { loadManifest } from "../run/manifest.ts";
+import { metaOf } from "./index.ts";
 import { summarize } from "../run/totals.ts";
 import { formatSample, inspectRun } from "../views/inspect.ts";
 import { number } from "./options.ts";
 import { command, connectionArgs, runDirOf } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "inspect",
-    description: "Show a run's samples: drawn parameters, prompt, raw answer, parsed fields, tokens, cost",
-  },
+  meta: metaOf("inspect"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     failed: {
@@ -23,7 +21,7 @@ export default command({
   },
   async run({ args }) {
     const runDir = await runDirOf(args);
-    const manifest = loadManifest(runDir);
+    const manifest = await loadManifest(runDir);
     const filter = {
       failed: Boolean(args.failed),
       ...(args.sample ? { sample: number(args.sample, "--sample", { integer: true, positive: true })! } : {}),

@@ -1,14 +1,11 @@
 import { makeClient } from "../api/client.ts";
+import { metaOf } from "./index.ts";
 import { call } from "../api/client.ts";
 import { compareWithService, formatModels, type ServiceModel } from "../views/models.ts";
 import { command, connection, connectionArgs } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "models",
-    description:
-      "List the model catalogue: prices, reasoning, shutdown dates; --check compares it with the service",
-  },
+  meta: metaOf("models"),
   args: {
     "api-key": connectionArgs["api-key"],
     "base-url": connectionArgs["base-url"],

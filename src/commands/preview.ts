@@ -1,4 +1,5 @@
 import type { Sampling } from "../dataset/sampling.ts";
+import { metaOf } from "./index.ts";
 import { resolve } from "node:path";
 import { datasetOf } from "../dataset/spec.ts";
 import { readInput } from "../dataset/input-file.ts";
@@ -8,10 +9,7 @@ import { command, datasetArgs, inputArgs } from "./shared.ts";
 import { loadParams } from "../dataset/params.ts";
 
 export default command({
-  meta: {
-    name: "preview",
-    description: "Print the first prompts with their drawn parameters; no API call, no run folder",
-  },
+  meta: metaOf("preview"),
   args: {
     samples: { type: "string", alias: "n", description: "How many", default: "5" },
     ...datasetArgs,

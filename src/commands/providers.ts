@@ -1,12 +1,9 @@
 import { formatProviders } from "../views/providers.ts";
+import { metaOf } from "./index.ts";
 import { command } from "./shared.ts";
 
 export default command({
-  meta: {
-    name: "providers",
-    description:
-      "List the batch services synthai knows (--provider NAME): addresses, keys, windows, discounts, limits",
-  },
+  meta: metaOf("providers"),
   args: {},
   run() {
     console.log(formatProviders());

@@ -1,4 +1,5 @@
 import { stderrLog } from "../io/log.ts";
+import { metaOf } from "./index.ts";
 import { configOverrides, number } from "./options.ts";
 import {
   acceptChangedArg,
@@ -12,7 +13,7 @@ import {
 import { resume } from "../pipeline/resume.ts";
 
 export default command({
-  meta: { name: "resume", description: "Continue a run from its manifest: nothing sent twice, nothing lost" },
+  meta: metaOf("resume"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     ...connectionArgs,

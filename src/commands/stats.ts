@@ -1,4 +1,5 @@
 import { DEFAULTS } from "./options.ts";
+import { metaOf } from "./index.ts";
 import { UserError } from "../errors.ts";
 import { findRunDir, loadManifest } from "../run/manifest.ts";
 import { formatStats, statsOfRun } from "../views/stats.ts";
@@ -6,11 +7,7 @@ import { command, connectionArgs } from "./shared.ts";
 import { resolve } from "node:path";
 
 export default command({
-  meta: {
-    name: "stats",
-    description:
-      "How diverse a run's texts are and how balanced its labels (give two runs to compare them side by side)",
-  },
+  meta: metaOf("stats"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
     other: { type: "positional", description: "Another run, to compare with", required: false },
@@ -22,7 +19,7 @@ export default command({
     const runs = [];
     for (const id of ids) {
       const runDir = await findRunDir(resolve(args["runs-dir"] ?? DEFAULTS.runsDir), id);
-      const manifest = loadManifest(runDir);
+      const manifest = await loadManifest(runDir);
       if (!["done", "stopped"].includes(manifest.state))
         throw new UserError(
           `run ${manifest.id} is ${manifest.state}`,

@@ -1,4 +1,5 @@
 import { DEFAULTS } from "./options.ts";
+import { metaOf } from "./index.ts";
 import { resolve } from "node:path";
 import { findRunDir, loadManifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
@@ -6,7 +7,7 @@ import { formatRunDetail, formatRunList, listRuns, statusExitCode } from "../vie
 import { command, connectionArgs } from "./shared.ts";
 
 export default command({
-  meta: { name: "status", description: "List runs, or show one run batch by batch" },
+  meta: metaOf("status"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: false },
     "runs-dir": connectionArgs["runs-dir"],
@@ -19,7 +20,7 @@ export default command({
       console.log(args.json ? JSON.stringify(runs, null, 2) : formatRunList(runs));
       return;
     }
-    const manifest = loadManifest(await findRunDir(runsDir, args.run));
+    const manifest = await loadManifest(await findRunDir(runsDir, args.run));
     console.log(
       args.json
         ? JSON.stringify({ ...summarize(manifest), batches: manifest.batches }, null, 2)

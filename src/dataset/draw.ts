@@ -3,7 +3,7 @@ import { DRAW_STREAM, xoroshiroRandomizer, type DrawStream } from "./randomizer.
 import { UserError } from "../errors.ts";
 import { chooseIndexes, type Sampling } from "./sampling.ts";
 import type { Dataset, Draw, Message } from "./spec.ts";
-import { type Params } from "./params.ts";
+import type { Params } from "./params.ts";
 
 /** What a run draws its samples from: the same for every sample of it. */
 export interface Drawing {

@@ -1,5 +1,5 @@
 import { UserError } from "../errors.ts";
-import { type Params } from "./params.ts";
+import type { Params } from "./params.ts";
 
 /**
  * How parameter values are drawn for sample `index`:

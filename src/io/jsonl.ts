@@ -2,7 +2,6 @@ import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { pipeline } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import ndjson from "ndjson";
 import { UserError } from "../errors.ts";
 
 /**
@@ -11,6 +10,7 @@ import { UserError } from "../errors.ts";
  */
 export async function* readJsonl<T>(path: string, wayOut = DAMAGED_HINT): AsyncGenerator<T> {
   try {
+    const { default: ndjson } = await import("ndjson");
     // pipeline, not pipe: an error of the file (missing, unreadable) reaches the reader.
     yield* pipeline(createReadStream(path), ndjson.parse(), () => {}) as AsyncIterable<T>;
   } catch (error) {

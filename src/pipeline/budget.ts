@@ -1,5 +1,5 @@
 // What a run may still send: the budget's worst case and the service's queue limits.
-import { type BatchRecord, type Manifest } from "../run/manifest.ts";
+import type { BatchRecord, Manifest } from "../run/manifest.ts";
 import { costUsd, formatUsd } from "../api/pricing.ts";
 import { spentUsd } from "../run/totals.ts";
 import { priceOf } from "./transport.ts";

@@ -3,7 +3,7 @@ import { buildRequests, chunkSize, fileLimits } from "./build.ts";
 import { checkRunFiles, noteFiles } from "../run/files.ts";
 import { progress } from "../io/log.ts";
 import { crashPoint, type BatchRecord, type Chunk, type Manifest } from "../run/manifest.ts";
-import { type Params } from "../dataset/params.ts";
+import type { Params } from "../dataset/params.ts";
 import type { RunContext } from "./context.ts";
 
 /**

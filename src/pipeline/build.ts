@@ -13,7 +13,7 @@ import type { Dataset, Draw, Message } from "../dataset/spec.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
-import { type Params } from "../dataset/params.ts";
+import type { Params } from "../dataset/params.ts";
 
 /** OpenAI's Batch-API limits on one input file. */
 export const MAX_REQUESTS_PER_FILE = providerFor().maxRequestsPerFile;

@@ -12,7 +12,7 @@ import {
 } from "../run/manifest.ts";
 import { costUsd, flexPrice, formatUsd } from "../api/pricing.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
-import { type DrawsLine } from "../run/draws-file.ts";
+import type { DrawsLine } from "../run/draws-file.ts";
 import { noteFiles } from "../run/files.ts";
 import { buildRetryRequests } from "./build.ts";
 import { deleteRemoteFiles, downloadResults } from "./download.ts";

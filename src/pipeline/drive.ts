@@ -1,7 +1,7 @@
 import { sleep } from "../api/client.ts";
 import { UserError } from "../errors.ts";
 import { formatDuration, progress, type Log } from "../io/log.ts";
-import { type BatchRecord, type Manifest } from "../run/manifest.ts";
+import type { BatchRecord, Manifest } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { spentUsd } from "../run/totals.ts";

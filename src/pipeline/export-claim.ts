@@ -46,7 +46,7 @@ export async function settleOthersClaim(output: string, manifest: Manifest): Pro
   let unfinished = false;
   if (existsSync(claim.runDir)) {
     try {
-      const theirs = loadManifest(claim.runDir).exports?.find((e) => e.csvFile === output);
+      const theirs = (await loadManifest(claim.runDir)).exports?.find((e) => e.csvFile === output);
       unfinished = Boolean(theirs && !theirs.done && theirs.csvOffset === claim.csvOffset);
     } catch {
       unfinished = false; // a manifest that cannot be read says nothing: rows are left, never cut

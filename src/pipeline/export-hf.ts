@@ -86,8 +86,10 @@ export async function exportHf(
   await rm(partial, { recursive: true, force: true });
   await mkdir(join(partial, "data"), { recursive: true });
   const files = splits.map((s) => `data/${s.name}-00000-of-00001.parquet`);
-  const writers: RowWriter[] = files.map((file) =>
-    FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true }),
+  const writers: RowWriter[] = await Promise.all(
+    files.map((file) =>
+      FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true }),
+    ),
   );
   const rows = splits.map(() => 0);
   const dedup = options.dedup ? duplicatesNoted(runDir, options.dedup) : undefined;

@@ -206,7 +206,7 @@ async function appendRows(
   writeClaim(csvFile, { run: manifest.id, runDir: resolve(runDir), csvOffset, metricsFile, metricsOffset });
 
   // One pass over the samples feeds both files.
-  const csv = format.appender(csvFile, {
+  const csv = await format.appender(csvFile, {
     delimiter,
     header: !existing,
     columns,
@@ -214,7 +214,7 @@ async function appendRows(
     ...(options.dataset.chat ? { chat: options.dataset.chat } : {}),
   });
   const metrics = metricsFile
-    ? metricsFormat.appender(metricsFile, {
+    ? await metricsFormat.appender(metricsFile, {
         delimiter,
         header: !existingMetrics,
         columns: metricColumns(config),

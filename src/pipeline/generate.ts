@@ -10,7 +10,7 @@ import { outputFormats } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
-import { type Log } from "../io/log.ts";
+import type { Log } from "../io/log.ts";
 import { ensureDir, newRunId, type Manifest, type RunConfig } from "../run/manifest.ts";
 import { lockRun, ManifestStore } from "../run/store.ts";
 import { RunContext } from "./context.ts";

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { type Log } from "../io/log.ts";
-import { type Manifest } from "../run/manifest.ts";
+import type { Log } from "../io/log.ts";
+import type { Manifest } from "../run/manifest.ts";
 
 /** Runs the user's command with the run's id, state and output in its environment. */
 export function runOnDone(manifest: Manifest, log: Log): Promise<void> {

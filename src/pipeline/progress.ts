@@ -1,5 +1,5 @@
 import { formatDuration } from "../io/log.ts";
-import { type Manifest } from "../run/manifest.ts";
+import type { Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { spentUsd, summarize } from "../run/totals.ts";
 

@@ -59,11 +59,11 @@ export class ManifestStore {
    */
   static async locked<T>(dir: string, work: (store: ManifestStore) => Promise<T>): Promise<T> {
     // A folder that is no run is said so (by loadManifest) before a lock is left in it.
-    if (!existsSync(join(dir, MANIFEST))) loadManifest(dir);
+    if (!existsSync(join(dir, MANIFEST))) await loadManifest(dir);
     await holdPoint("before-lock");
     const unlock = lockRun(dir);
     try {
-      return await work(new ManifestStore(dir, loadManifest(dir)));
+      return await work(new ManifestStore(dir, await loadManifest(dir)));
     } finally {
       unlock();
     }

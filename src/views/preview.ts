@@ -2,7 +2,7 @@ import { promptText, toMessages } from "../pipeline/build.ts";
 import { drawSample, labelsOf, newFaker, promptOf } from "../dataset/draw.ts";
 import { checkSampling, type Sampling } from "../dataset/sampling.ts";
 import type { Dataset } from "../dataset/spec.ts";
-import { type Params } from "../dataset/params.ts";
+import type { Params } from "../dataset/params.ts";
 import type { Row } from "../dataset/inputs/index.ts";
 import { keptValues } from "../dataset/input-file.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";

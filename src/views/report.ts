@@ -7,7 +7,7 @@ import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
-import { type Params } from "../dataset/params.ts";
+import type { Params } from "../dataset/params.ts";
 import { REPORT_STYLE, reportPageScript } from "./report-page.ts";
 import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Duplicate } from "../pipeline/dedup.ts";

@@ -15,7 +15,7 @@ export async function listRuns(
   const out = [];
   for (const id of await listRunIds(runsDir)) {
     try {
-      out.push(summarize(loadManifest(join(runsDir, id))));
+      out.push(summarize(await loadManifest(join(runsDir, id))));
     } catch (error) {
       out.push({ id, state: "unreadable" as const, reason: (error as Error).message });
     }

@@ -30,7 +30,7 @@ export const chat: Format = {
   },
 
   /** The mapping was checked by checkChatTurns before anything was written. */
-  appender(path, { columns, chat: turns = [] }): RowWriter {
+  async appender(path, { columns, chat: turns = [] }): Promise<RowWriter> {
     const file = new TextWriter(path, { append: true });
     return {
       write(row) {

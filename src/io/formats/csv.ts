@@ -1,7 +1,5 @@
 // CSV, as the seed writes it: a header row, then one row per sample, appended to an existing file.
 import { createReadStream } from "node:fs";
-import { parse } from "csv-parse";
-import { stringify as stringifyRows } from "csv-stringify/sync";
 import { UserError } from "../../errors.ts";
 import { sizeOf } from "../disk.ts";
 import { readFirstLine, TextWriter } from "../jsonl.ts";
@@ -26,6 +24,7 @@ export async function readExisting(
     );
   }
   let lastIndex = -1;
+  const { parse } = await import("csv-parse");
   const parser = createReadStream(path).pipe(
     parse({ delimiter: found, columns: true, relax_column_count: true, skip_empty_lines: true }),
   );
@@ -65,7 +64,8 @@ function sameColumns(a: string[], b: string[]): boolean {
  * for a single-character delimiter, quoting a field with a lone carriage return, is asked
  * for here with `quoted_match` (parsers that accept CR line ends would split such a row).
  */
-function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
+async function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
+  const { stringify: stringifyRows } = await import("csv-stringify/sync");
   const file = new TextWriter(path, { append: true });
   let rows: unknown[][] = [];
   let header = options.header;

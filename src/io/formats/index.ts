@@ -45,8 +45,8 @@ export interface Format {
   metricsFormat?: FormatName;
   /** What an existing file holds, checked against the columns a run writes; undefined when missing or empty. */
   readExisting(path: string, columns: string[], delimiter: string | undefined): Promise<Existing | undefined>;
-  /** Appends rows; a new file gets its header first. */
-  appender(path: string, options: AppendOptions): RowWriter;
+  /** Appends rows; a new file gets its header first. Async so that a format loads its library only when used. */
+  appender(path: string, options: AppendOptions): Promise<RowWriter>;
 }
 
 export const FORMATS = { csv, jsonl, parquet, chat, preference } satisfies Record<string, Format>;

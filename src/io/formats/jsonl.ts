@@ -32,7 +32,7 @@ export const jsonl: Format = {
     return { size, delimiter: ",", lastIndex };
   },
 
-  appender(path, { columns, types }): RowWriter {
+  async appender(path, { columns, types }): Promise<RowWriter> {
     const file = new TextWriter(path, { append: true });
     return {
       write(row) {

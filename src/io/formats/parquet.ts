@@ -1,7 +1,7 @@
 // Parquet through hyparquet-writer: typed columns (a schema's integers, numbers and booleans are
 // not text), written a row group at a time so a million rows never sit in memory together.
 // A Parquet file ends in its footer, so it cannot be appended to: an export writes it whole.
-import { fileWriter, ParquetWriter } from "hyparquet-writer";
+import type { ParquetWriter } from "hyparquet-writer";
 import { UserError } from "../../errors.ts";
 import { sizeOf } from "../disk.ts";
 import { typedValue, type ColumnType, type Existing, type Format, type RowWriter } from "./index.ts";
@@ -32,7 +32,8 @@ export const parquet: Format = {
     );
   },
 
-  appender(path, { columns, types = [] }): RowWriter {
+  async appender(path, { columns, types = [] }): Promise<RowWriter> {
+    const { fileWriter, ParquetWriter } = await import("hyparquet-writer");
     const columnTypes = columns.map((_, i) => types[i] ?? "string");
     const schema: SchemaElement[] = [
       { name: "root", num_children: columns.length },

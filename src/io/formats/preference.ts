@@ -17,7 +17,7 @@ export const preference: Format = {
     return size === 0 ? undefined : { size, delimiter: ",", lastIndex: -1 };
   },
 
-  appender(path, { columns }): RowWriter {
+  async appender(path, { columns }): Promise<RowWriter> {
     const file = new TextWriter(path, { append: true });
     const at = PREFERENCE_COLUMNS.map((name) => columns.indexOf(name));
     return {
