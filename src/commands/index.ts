@@ -9,10 +9,13 @@ export const COMMANDS = {
   stats:
     "How diverse a run's texts are and how balanced its labels (give two runs to compare them side by side)",
   preview: "Print the first prompts with their drawn parameters; no API call, no run folder",
-  init: "Scaffold a dataset: a spec module (dataset.ts) and a params.json; --prompt: a prompt file, params and rows, no code",
+  init:
+    "Scaffold a dataset: a spec module (dataset.ts) and a params.json; " +
+    "--prompt: a prompt file, params and rows, no code",
   import: "Collect answers produced elsewhere (e.g. vLLM's batch runner) from the run's own request files",
   export:
-    "Re-parse a run's downloaded answers and write its dataset again (CSV, JSONL, Parquet, chat, or a Hugging Face folder); no API call",
+    "Re-parse a run's downloaded answers and write its dataset again " +
+    "(CSV, JSONL, Parquet, chat, or a Hugging Face folder); no API call",
   cancel: "Cancel a run's batches in flight, keep what they finished; `resume` continues later",
   abandon:
     "Give a run up: cancel what is in flight, delete its files on the account; --delete its folder too",
