@@ -189,6 +189,18 @@ describe("Hugging Face folder", () => {
       new RegExp(`seed \\| ${(await readManifest(await onlyRunDir(cwd))).config.seed}`),
     );
     expect(card.content).toMatch(/cost \| \$\d/);
+    // How diverse and balanced the data is: the figures `synthai stats` prints for the run.
+    const stats = await runCli(["stats", id, "--json"], { cwd });
+    expect(stats.code, stats.stderr).toBe(0);
+    const measured = JSON.parse(stats.stdout).stats;
+    expect(card.content).toContain("## Diversity and balance");
+    expect(card.content).toContain(`the run's ${measured.samples} kept samples`);
+    expect(measured.texts.length).toBeGreaterThan(0);
+    for (const t of measured.texts)
+      expect(card.content).toContain(
+        `| \`${t.field}\` | ${t.words.mean.toFixed(0)} / ${t.words.p90} | ` +
+          `${t.distinct.map((x: number) => `${(100 * x).toFixed(1)}%`).join(" / ")} |`,
+      );
 
     // The same run splits the same way: a second export gives the same bytes, replacing the first.
     const before = await readFile(join(dir, config.data_files[0].path));
@@ -283,6 +295,69 @@ describe("de-duplication at export", () => {
     expect(await readFile(join(cwd, "again.csv"), "utf8")).toBe(await readFile(join(cwd, "all.csv"), "utf8"));
     const bad = await runCli(["export", id, "--dedup", "fuzzy"], { cwd });
     expect(bad.code).toBe(2);
-    expectOneLineError(bad.stderr, /--dedup must be one of exact, near, got "fuzzy"/);
+    expectOneLineError(bad.stderr, /--dedup must be one of exact, near, semantic, got "fuzzy"/);
+  });
+
+  test("--dedup semantic embeds the texts as a batch, leaves out those that mean the same, counts the cost once, and resumes after kill -9", async () => {
+    const url = await server.start({ seed: 4 });
+    const cwd = await tempDir();
+    const made = await runCli(
+      ["-n", "40", "-p", "all.csv", "--spec", join(ROOT, "test", "fixtures", "meaning-spec.ts")].concat([
+        "-j",
+        TYPED_PARAMS,
+        "--base-url",
+        url,
+        "--poll-interval",
+        "0.02",
+      ]),
+      { cwd },
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const { id } = await readManifest(runDir);
+    const texts = new Set((await readCsv(join(cwd, "all.csv"))).map((r) => r.Text));
+    // Two sentences, each said forwards and backwards: four texts, two meanings.
+    expect(texts.size).toBe(4);
+    const near = await runCli(["export", id, "-p", "near.csv", "--dedup", "near"], { cwd });
+    expect(near.code, near.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "near.csv"))).toHaveLength(4);
+
+    // Killed once the embeddings batch is created, before the run knew it: the next export finds it.
+    const batchesBefore = server.fake.batches.length;
+    const killed = await runCli(["export", id, "-p", "meaning.csv", "--dedup", "semantic"], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "after-create" },
+    });
+    expect(killed.code).not.toBe(0);
+    const semantic = await runCli(["export", id, "-p", "meaning.csv", "--dedup", "semantic"], { cwd });
+    expect(semantic.code, semantic.stderr).toBe(0);
+    const [, exact, bySense] =
+      /left out 38 duplicates \((\d+) exact, (\d+) semantic\)/.exec(semantic.stderr) ?? [];
+    expect(Number(exact) + Number(bySense)).toBe(38);
+    const rows = await readCsv(join(cwd, "meaning.csv"));
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((r) => r.Text!.split(" ").sort().join(" "))).size).toBe(2);
+    const listed = await readJsonlFile(join(runDir, "duplicates.jsonl"));
+    const bySemantic = listed.filter((d) => d.kind === "semantic");
+    expect(bySemantic).toHaveLength(Number(bySense));
+    expect(bySemantic.length).toBeGreaterThan(0);
+    expect(bySemantic.every((d) => d.similarity >= 0.9)).toBe(true);
+
+    // One batch of embeddings on the service, for the 40 samples, billed once into the run.
+    const embedded = server.fake.batches.slice(batchesBefore);
+    expect(embedded.map((b) => b.batch.endpoint)).toEqual(["/v1/embeddings"]);
+    expect(embedded[0]!.batch.request_counts.total).toBe(40);
+    const manifest = await readManifest(runDir);
+    const billed = (embedded[0]!.batch.usage.input_tokens * 0.01) / 1e6;
+    expect(manifest.embeddings.batches[0].collected.costUsd).toBeCloseTo(billed, 12);
+    const status = JSON.parse((await runCli(["status", id, "--json"], { cwd })).stdout);
+    expect(status.embeddingsUsd).toBeCloseTo(billed, 12);
+    // The vectors stay in the run folder: exporting again sends nothing.
+    const again = await runCli(["export", id, "-p", "again.csv", "--dedup", "semantic"], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(server.fake.batches.length).toBe(batchesBefore + 1);
+    expect(await readFile(join(cwd, "again.csv"), "utf8")).toBe(
+      await readFile(join(cwd, "meaning.csv"), "utf8"),
+    );
   });
 });

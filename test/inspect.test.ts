@@ -233,6 +233,23 @@ describe("report.html in a real browser", () => {
     const charts = await drawnCharts(page);
     expect(charts.length).toBeGreaterThanOrEqual(5);
     for (const chart of charts) expect(chart.titles.every(Boolean), chart.id).toBe(true);
+    // The figures of `synthai stats`, charted: each text field's diversity, each label's balance.
+    const stats = await runCli(["stats", runId, "--json"], { cwd });
+    expect(stats.code, stats.stderr).toBe(0);
+    const measured = JSON.parse(stats.stdout).stats;
+    const byId = Object.fromEntries(charts.map((c) => [c.id, c]));
+    const percent = (x: number) => Math.round(1000 * x) / 10;
+    expect(byId["chart-diversity"]?.drawn).toBe(true);
+    expect(byId["chart-diversity"]!.values).toEqual([
+      ...measured.texts[0].distinct.map(percent),
+      percent(measured.texts[0].repeated8.share),
+      percent(measured.texts[0].selfBleu.score),
+    ]);
+    expect(measured.labels.length).toBeGreaterThan(0);
+    for (const [i, label] of measured.labels.entries())
+      expect(byId[`chart-balance-${i}`]!.values, label.label).toEqual(
+        label.shares.map((s: { share: number }) => percent(s.share)),
+      );
     const all = await page.locator("#rows tr").count();
     expect(await page.locator("#count").textContent()).toMatch(new RegExp(`^${all} of ${all} answers`));
     await page.selectOption("#status", "bad");

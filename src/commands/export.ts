@@ -6,7 +6,9 @@ import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
 import { reexport } from "../pipeline/finish.ts";
-import { acceptChangedArg, command, connectionArgs, runDirOf } from "./shared.ts";
+import type { RunView } from "../pipeline/context.ts";
+import { statsMarkdown, statsOfRun } from "../views/stats.ts";
+import { acceptChangedArg, command, connection, connectionArgs, runDirOf } from "./shared.ts";
 
 export default command({
   meta: metaOf("export"),
@@ -36,16 +38,23 @@ export default command({
     dedup: {
       type: "enum",
       options: CHOICES.dedup.options,
-      description: "Leave out repeated samples: exact (same fields) or near (also nearly the same text)",
+      description:
+        "Leave out repeated samples: exact (same fields), near (also nearly the same text) or " +
+        "semantic (also the same meaning, by embeddings sent as a batch)",
     },
     "dedup-threshold": {
       type: "string",
       description:
-        "With --dedup near: the similarity (0–1) from which a sample counts as a repeat " +
-        `(Default: ${DEFAULTS.dedupThreshold})`,
+        "With --dedup near or semantic: the similarity (0–1) from which a sample counts as a repeat " +
+        `(Default: ${DEFAULTS.dedupThreshold.near} near, ${DEFAULTS.dedupThreshold.semantic} semantic)`,
       valueHint: "n",
     },
-    "runs-dir": connectionArgs["runs-dir"],
+    "embedding-model": {
+      type: "string",
+      description: `With --dedup semantic: the embeddings model (Default: ${DEFAULTS.embeddingModel})`,
+      valueHint: "model",
+    },
+    ...connectionArgs,
     ...acceptChangedArg,
     "include-dropped": {
       type: "boolean",
@@ -59,11 +68,17 @@ export default command({
       throw new UserError("--hf writes its own Parquet files: it takes no -p or --format", "leave those out");
     if (args.split !== undefined && args.hf === undefined)
       throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
-    const hf = args.hf !== undefined ? { dir: resolve(args.hf), splits: parseSplits(args.split) } : undefined;
-    const dedup = parseDedup(args.dedup, args["dedup-threshold"]);
+    // The card says how diverse and balanced the data is, with the figures of `synthai stats`.
+    const describe = async (run: RunView) => statsMarkdown(await statsOfRun(run.dir, run.manifest));
+    const hf =
+      args.hf !== undefined
+        ? { dir: resolve(args.hf), splits: parseSplits(args.split), describe }
+        : undefined;
+    const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
     const runDir = await runDirOf(args);
     await reexport(runDir, {
       log: stderrLog,
+      connection: connection(args),
       acceptChangedSpec: Boolean(args["accept-changed-spec"]),
       includeDropped: Boolean(args["include-dropped"]),
       ...(dedup ? { dedup } : {}),

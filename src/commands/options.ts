@@ -6,6 +6,7 @@ import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMATS, type FormatName } from "../io/formats/index.ts";
 import type { Dedup } from "../pipeline/export.ts";
 import { NEAR_SIMILARITY, type DedupMode } from "../pipeline/dedup.ts";
+import { DEFAULT_EMBEDDING_MODEL, SEMANTIC_SIMILARITY, embeddingModel } from "../api/embeddings.ts";
 import {
   PROVIDERS,
   providerFor,
@@ -96,7 +97,9 @@ export const DEFAULTS = {
   perRow: 1,
   /** --fill's --max-draws: this many times -n. */
   drawsPerSample: 5,
-  dedupThreshold: NEAR_SIMILARITY,
+  /** --dedup-threshold, by mode: an estimated Jaccard similarity (near), a cosine (semantic). */
+  dedupThreshold: { near: NEAR_SIMILARITY, semantic: SEMANTIC_SIMILARITY },
+  embeddingModel: DEFAULT_EMBEDDING_MODEL,
 } as const;
 
 /** The flags that take one of a list: citty enums (help lists them, a wrong one is refused) and `choice`. */
@@ -113,8 +116,8 @@ export const CHOICES = {
   "service-tier": { options: ["flex"], hint: "flex: batch price, no 24-hour window, for --mode sync" },
   "input-sample": { options: ["first", "random"], hint: "random: a seeded sample of the rows" },
   dedup: {
-    options: ["exact", "near"],
-    hint: "exact drops repeated fields; near also drops texts nearly the same",
+    options: ["exact", "near", "semantic"],
+    hint: "exact drops repeated fields; near also texts nearly the same; semantic also texts that mean the same",
   },
 } satisfies Record<string, { options: string[]; hint: string }>;
 
@@ -436,22 +439,42 @@ function parseWindow(value: string, name: ProviderName, mode: string): string {
   return value.trim();
 }
 
-/** `--dedup exact|near` and `--dedup-threshold`, the similarity from which a near duplicate goes. */
-export function parseDedup(mode: string | undefined, threshold: string | undefined): Dedup | undefined {
-  if (mode === undefined) {
-    if (threshold !== undefined)
-      throw new UserError("--dedup-threshold applies to --dedup near", "add --dedup near, or leave it out");
-    return undefined;
+/**
+ * `--dedup exact|near|semantic`, `--dedup-threshold` (the similarity from which a near or
+ * semantic duplicate goes) and `--embedding-model` (semantic's).
+ */
+export function parseDedup(
+  mode: string | undefined,
+  threshold: string | undefined,
+  model?: string | undefined,
+): Dedup | undefined {
+  if (mode === undefined || mode === "exact") {
+    const given =
+      threshold !== undefined ? "--dedup-threshold" : model !== undefined ? "--embedding-model" : "";
+    if (given)
+      throw new UserError(
+        `${given} applies to --dedup ${given === "--dedup-threshold" ? "near or semantic" : "semantic"}`,
+        "add that --dedup, or leave it out",
+      );
+    return mode === undefined ? undefined : { mode: "exact", threshold: 1 };
   }
-  const dedup = choice<DedupMode>("dedup", mode);
-  if (threshold === undefined) return { mode: dedup, threshold: DEFAULTS.dedupThreshold };
-  const value = Number(threshold);
-  if (dedup !== "near" || !(value > 0 && value <= 1))
+  const dedup = choice<Exclude<DedupMode, "exact">>("dedup", mode);
+  if (model !== undefined && dedup !== "semantic")
     throw new UserError(
-      dedup !== "near"
-        ? "--dedup-threshold applies to --dedup near"
-        : `--dedup-threshold must be a similarity above 0 and at most 1, got "${threshold}"`,
-      `e.g. --dedup near --dedup-threshold ${DEFAULTS.dedupThreshold} (the default)`,
+      "--embedding-model applies to --dedup semantic",
+      "add --dedup semantic, or leave it out",
     );
-  return { mode: dedup, threshold: value };
+  const byDefault = DEFAULTS.dedupThreshold[dedup];
+  const value = threshold === undefined ? byDefault : Number(threshold);
+  if (!(value > 0 && value <= 1))
+    throw new UserError(
+      `--dedup-threshold must be a similarity above 0 and at most 1, got "${threshold}"`,
+      `e.g. --dedup ${dedup} --dedup-threshold ${byDefault} (the default)`,
+    );
+  if (dedup === "semantic") embeddingModel(model ?? DEFAULTS.embeddingModel);
+  return {
+    mode: dedup,
+    threshold: value,
+    ...(dedup === "semantic" ? { model: model ?? DEFAULTS.embeddingModel } : {}),
+  };
 }

@@ -143,3 +143,93 @@ export function effortOf(models: FakeModel[], body: any): string | undefined {
   const model = models.find((m) => m.id === body?.model || body?.model?.startsWith(`${m.id}-20`));
   return model?.efforts ? (body.reasoning_effort ?? model.defaultEffort) : undefined;
 }
+
+/** The embeddings models: how long their vectors are, and whether they take `dimensions`. */
+export const FAKE_EMBEDDING_MODELS: Record<string, { dimensions: number; shortens: boolean }> = {
+  "text-embedding-3-small": { dimensions: 1536, shortens: true },
+  "text-embedding-3-large": { dimensions: 3072, shortens: true },
+  "text-embedding-ada-002": { dimensions: 1536, shortens: false },
+};
+
+/**
+ * An embeddings request answered as the service answers it (or refused as it refuses one). The
+ * vector is a seeded random projection of the text's word counts, normalised: texts sharing
+ * most of their words point nearly the same way, unrelated ones nearly at right angles.
+ */
+export function embed(body: any): { status: number; body: any } {
+  const model = FAKE_EMBEDDING_MODELS[body?.model];
+  if (!model)
+    return {
+      status: 404,
+      body: {
+        error: {
+          message: `The model \`${body?.model}\` does not exist or you do not have access to it.`,
+          type: "invalid_request_error",
+          param: "model",
+          code: "model_not_found",
+        },
+      },
+    };
+  const inputs: unknown[] = typeof body.input === "string" ? [body.input] : body.input;
+  if (!Array.isArray(inputs) || !inputs.length || inputs.some((x) => typeof x !== "string" || x === ""))
+    return answered(
+      invalid("input", "'$.input' is invalid: give a non-empty string or array of them.", "invalid_value"),
+    );
+  if (
+    body.dimensions !== undefined &&
+    (!model.shortens || !(body.dimensions >= 1 && body.dimensions <= model.dimensions))
+  )
+    return answered(
+      invalid(
+        "dimensions",
+        model.shortens
+          ? `Invalid 'dimensions': must be between 1 and ${model.dimensions}.`
+          : "This model does not support specifying dimensions.",
+        "invalid_value",
+      ),
+    );
+  const size = body.dimensions ?? model.dimensions;
+  let tokens = 0;
+  const data = (inputs as string[]).map((text, index) => {
+    const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
+    tokens += Math.ceil(text.length / 4);
+    const vector = new Float64Array(size);
+    for (const word of words) {
+      const direction = wordDirection(word, size);
+      for (let i = 0; i < size; i++) vector[i]! += direction[i]!;
+    }
+    const norm = Math.hypot(...vector) || 1;
+    return {
+      object: "embedding",
+      index,
+      embedding: Array.from(vector, (x) => Math.round((x / norm) * 1e6) / 1e6),
+    };
+  });
+  return {
+    status: 200,
+    body: { object: "list", data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+  };
+}
+
+const answered = (refused: Refusal) => ({ status: refused.status, body: { error: refused.error } });
+
+const directions = new Map<string, Float64Array>();
+
+/** A word's own direction: the same word, the same direction, in every request. */
+function wordDirection(word: string, size: number): Float64Array {
+  const key = `${size}:${word}`;
+  let direction = directions.get(key);
+  if (!direction) {
+    let seed = 2166136261;
+    for (let i = 0; i < word.length; i++) seed = Math.imul(seed ^ word.charCodeAt(i), 16777619);
+    direction = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      direction[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+    }
+    directions.set(key, direction);
+  }
+  return direction;
+}

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { REASONING_TOKENS, effortOf, refusal, type FakeModel } from "./models.ts";
+import { REASONING_TOKENS, effortOf, embed, refusal, type FakeModel } from "./models.ts";
 import { PROFILES, type ProfileName, type ProviderProfile } from "./profiles.ts";
 
 export interface Fault {
@@ -237,6 +237,10 @@ export class FakeOpenAI {
       this.chatCompletions++;
       const answer = this.complete(JSON.parse(body.toString("utf8")));
       if (answer.status === 200) this.directUsage.push((answer.body as any).usage);
+      return [answer.status, answer.body];
+    }
+    if (method === "POST" && path === "/v1/embeddings") {
+      const answer = embed(JSON.parse(body.toString("utf8")));
       return [answer.status, answer.body];
     }
     if (method === "POST" && path === "/v1/responses") {
@@ -568,7 +572,11 @@ export class FakeOpenAI {
         return;
       }
       const { status, body } =
-        request.url === "/v1/responses" ? this.respond(request.body) : this.complete(request.body);
+        request.url === "/v1/responses"
+          ? this.respond(request.body)
+          : request.url === "/v1/embeddings"
+            ? embed(request.body)
+            : this.complete(request.body);
       // A line the model refuses fails on its own, in the error file, as every such line does.
       if (status !== 200) {
         errors.push(
@@ -581,12 +589,12 @@ export class FakeOpenAI {
         );
         return;
       }
-      // Chat usage and Responses usage name the same counts differently.
+      // Chat usage and Responses usage name the same counts differently; embeddings write none.
       const u = body.usage;
       usage.input_tokens += u.prompt_tokens ?? u.input_tokens;
-      usage.output_tokens += u.completion_tokens ?? u.output_tokens;
-      usage.cached += (u.prompt_tokens_details ?? u.input_tokens_details).cached_tokens;
-      usage.reasoning += (u.completion_tokens_details ?? u.output_tokens_details).reasoning_tokens;
+      usage.output_tokens += u.completion_tokens ?? u.output_tokens ?? 0;
+      usage.cached += (u.prompt_tokens_details ?? u.input_tokens_details)?.cached_tokens ?? 0;
+      usage.reasoning += (u.completion_tokens_details ?? u.output_tokens_details)?.reasoning_tokens ?? 0;
       outputs.push(
         JSON.stringify({
           id: this.id("batch_req_"),

@@ -3,7 +3,7 @@
 // made again at every export, and an export without --dedup brings every row back.
 import { createHash } from "node:crypto";
 
-export type DedupMode = "exact" | "near";
+export type DedupMode = "exact" | "near" | "semantic";
 
 export interface Duplicate {
   sample_id: string;
@@ -11,11 +11,14 @@ export interface Duplicate {
   /** The sample it repeats, which stays. */
   duplicate_of: string;
   kind: DedupMode;
-  /** 1 for an exact duplicate; the estimated Jaccard similarity of word 3-grams for a near one. */
+  /**
+   * 1 for an exact duplicate; the estimated Jaccard similarity of word 3-grams for a near one; the
+   * cosine of the two texts' embeddings for a semantic one.
+   */
   similarity: number;
 }
 
-interface Candidate {
+export interface Candidate {
   custom_id: string;
   sample: number;
   fields?: Record<string, string>;
@@ -77,6 +80,11 @@ function signatureOf(text: string, into: Uint32Array): void {
   }
 }
 
+/** The text a sample is compared by: its fields' values, in order. */
+export function textOf(sample: Candidate): string {
+  return Object.values(sample.fields ?? {}).join(" ");
+}
+
 /** The similarity from which a text counts as a near repeat, unless --dedup-threshold says otherwise. */
 export const NEAR_SIMILARITY = 0.8;
 
@@ -91,6 +99,8 @@ export const NEAR_SIMILARITY = 0.8;
 export function duplicateFinder(
   mode: DedupMode,
   threshold = NEAR_SIMILARITY,
+  /** With --dedup semantic: the finder by embeddings (pipeline/semantic.ts), asked after the exact check. */
+  semantic?: (sample: Candidate) => Duplicate | undefined,
 ): (sample: Candidate) => Duplicate | undefined {
   const seen = new Map<string, string>();
   const near = mode === "near" ? nearIndex(threshold) : undefined;
@@ -106,7 +116,9 @@ export function duplicateFinder(
         kind: "exact",
         similarity: 1,
       };
-    const found = near?.(sample.custom_id, values.join(" "));
+    const similar = semantic?.(sample);
+    if (similar) return similar;
+    const found = near?.(sample.custom_id, textOf(sample));
     if (found)
       return {
         sample_id: sample.custom_id,
@@ -165,7 +177,7 @@ function nearIndex(threshold: number) {
  * took most of near de-duplication's time and 100 MB. A key that collides with another band's
  * only makes a false candidate, which the signatures' agreement then turns down.
  */
-class BandTable {
+export class BandTable {
   #keys = new Uint32Array(1 << 16);
   #samples = new Int32Array(1 << 16).fill(-1);
   #size = 0;

@@ -74,7 +74,14 @@ export async function exportHf(
   runDir: string,
   manifest: Manifest,
   dataset: Dataset,
-  options: { dir: string; splits: Split[]; feed: SampleFeed; dedup?: Dedup | undefined },
+  options: {
+    dir: string;
+    splits: Split[];
+    feed: SampleFeed;
+    dedup?: Dedup | undefined;
+    /** A Markdown section about the data for the card, asked once the rows are written. */
+    describe?: (() => Promise<string>) | undefined;
+  },
 ): Promise<{ rows: number[]; dir: string; duplicates?: DuplicatesLeftOut }> {
   const { dir, splits } = options;
   await checkReplaceable(dir);
@@ -110,6 +117,7 @@ export async function exportHf(
       files,
       rows,
       duplicates: dedup?.summary(),
+      about: await options.describe?.(),
     });
     await writeFile(join(partial, "README.md"), card);
     await rm(dir, { recursive: true, force: true });
@@ -161,6 +169,7 @@ function datasetCard(
     files: string[];
     rows: number[];
     duplicates?: DuplicatesLeftOut | undefined;
+    about?: string | undefined;
   },
 ): string {
   const { config } = manifest;
@@ -209,10 +218,12 @@ function datasetCard(
     ["valid", String(summary.valid)],
     ...stageRows(summary),
     ...(made.duplicates
-      ? ([["duplicates left out", `${made.duplicates.exact} exact, ${made.duplicates.near} near`]] as [
-          string,
-          string,
-        ][])
+      ? ([
+          [
+            "duplicates left out",
+            `${made.duplicates.exact} exact, ${made.duplicates.near} near, ${made.duplicates.semantic} semantic`,
+          ],
+        ] as [string, string][])
       : []),
     ["cost", `${formatUsd(summary.costUsd)} (${usesBatches(config) ? "Batch API" : "direct requests"})`],
     ["created", manifest.createdAt],
@@ -231,6 +242,7 @@ function datasetCard(
     "|---|---|",
     ...made_by.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`),
     "",
+    ...(made.about ? [made.about] : []),
     "## Features",
     "",
     "| column | type | what it is |",

@@ -11,7 +11,7 @@ import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
 import type { SampleResult } from "../run/records.ts";
-import { duplicateFinder, type DedupMode } from "./dedup.ts";
+import { duplicateFinder, type Candidate, type DedupMode, type Duplicate } from "./dedup.ts";
 import { preferenceOf } from "./stages.ts";
 
 /** The metrics columns, the seed's first, each with its type. */
@@ -322,20 +322,24 @@ function metricsRow(s: SampleResult, index: number, config: { input?: unknown })
 /** What --dedup asks, and how many of each kind an export left out. */
 export interface Dedup {
   mode: DedupMode;
-  /** Near: the similarity from which a sample is a repeat. */
+  /** Near and semantic: the similarity from which a sample is a repeat. */
   threshold: number;
+  /** Semantic: the finder by the samples' embeddings, made before the export (pipeline/semantic.ts). */
+  semantic?: (sample: Candidate) => Duplicate | undefined;
+  /** Semantic: the embeddings model. */
+  model?: string;
 }
-export type DuplicatesLeftOut = { exact: number; near: number; file: string };
+export type DuplicatesLeftOut = { exact: number; near: number; semantic: number; file: string };
 
 /**
  * Tells duplicates apart, and lists each left out in the run folder's duplicates.jsonl, which each export writes
  * afresh.
  */
 export function duplicatesNoted(runDir: string, dedup: Dedup) {
-  const isDuplicateOf = duplicateFinder(dedup.mode, dedup.threshold);
+  const isDuplicateOf = duplicateFinder(dedup.mode, dedup.threshold, dedup.semantic);
   const file = join(runDir, DUPLICATES_FILE);
   const list = new TextWriter(file);
-  const counts = { exact: 0, near: 0 };
+  const counts = { exact: 0, near: 0, semantic: 0 };
   return {
     isDuplicate(s: SampleResult): boolean {
       const found = isDuplicateOf(s);

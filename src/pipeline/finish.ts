@@ -2,11 +2,22 @@
 import { usesBatches } from "./transport.ts";
 import { collectBatch } from "./collect.ts";
 import { checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
-import { exportRun, type Dedup, type DuplicatesLeftOut, type SampleFeed } from "./export.ts";
+import {
+  collectedSamples,
+  eachValidSample,
+  exportRun,
+  type Dedup,
+  type DuplicatesLeftOut,
+  type SampleFeed,
+} from "./export.ts";
+import { makeClient } from "../api/client.ts";
+import { DEFAULT_EMBEDDING_MODEL } from "../api/embeddings.ts";
+import { semanticFinder } from "./semantic.ts";
+import type { Connection } from "./generate.ts";
 import { progress, type Log } from "../io/log.ts";
 import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
-import { RunContext } from "./context.ts";
+import { RunContext, type RunView } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
@@ -133,11 +144,13 @@ export async function reexport(
     output?: string;
     format?: FormatName;
     dedup?: Dedup | undefined;
-    /** A Hugging Face folder instead of the output file. */
-    hf?: { dir: string; splits: Split[] } | undefined;
+    /** A Hugging Face folder instead of the output file; `describe` writes the card's section on the data. */
+    hf?: { dir: string; splits: Split[]; describe?: (run: RunView) => Promise<string> } | undefined;
     acceptChangedSpec?: boolean;
     /** With stages: the dropped samples too, with what dropped them. */
     includeDropped?: boolean;
+    /** The service, for --dedup semantic's embeddings; key and base URL as generate takes them. */
+    connection?: Connection;
     log: Log;
   },
 ): Promise<Manifest> {
@@ -147,7 +160,16 @@ export async function reexport(
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
     });
-    const run = new RunContext(store, dataset, options.log);
+    const semantic = options.dedup?.mode === "semantic";
+    // Only --dedup semantic calls the service (for the texts' embeddings); any other export is local.
+    const client = semantic
+      ? await makeClient({
+          apiKey: options.connection?.apiKey,
+          baseURL: options.connection?.baseURL ?? manifest.config.baseURL,
+          provider: manifest.config.provider,
+        })
+      : undefined;
+    const run = new RunContext(store, dataset, options.log, client);
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     await checkDraws(runDir, manifest.chunks);
     const judgeAgain = async (add?: (sample: SampleResult) => void) => {
@@ -161,14 +183,27 @@ export async function reexport(
     };
     // One pass: each batch is judged again and its samples go straight on to the CSV. With
     // stages, every stage is judged again first, then each sample's outcome is exported.
+    // With --dedup semantic, the samples are judged first and embedded, then exported.
     const staged = stagedExport(run, options);
-    if (staged.feed) await judgeAgain();
-    const feed: SampleFeed = staged.feed ?? judgeAgain;
+    if (staged.feed || semantic) await judgeAgain();
+    const feed: SampleFeed = staged.feed ?? (semantic ? collectedSamples(runDir, manifest) : judgeAgain);
+    const dedup: Dedup | undefined =
+      options.dedup && semantic
+        ? {
+            ...options.dedup,
+            semantic: await semanticFinder(run, (add) => eachValidSample(manifest, feed, add), {
+              model: options.dedup.model ?? DEFAULT_EMBEDDING_MODEL,
+              threshold: options.dedup.threshold,
+            }),
+          }
+        : options.dedup;
     if (options.hf) {
+      const { describe } = options.hf;
       const made = await exportHf(runDir, manifest, staged.exportAs ?? dataset, {
         ...options.hf,
         feed,
-        dedup: options.dedup,
+        dedup,
+        describe: describe && (() => describe(run)),
       });
       const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
       options.log(
@@ -182,7 +217,7 @@ export async function reexport(
       output: options.output,
       feed,
       format: options.format,
-      dedup: options.dedup,
+      dedup,
     });
     options.log(
       `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}` +
@@ -194,10 +229,13 @@ export async function reexport(
 }
 
 /** How many duplicates an export left out, and where the list of them is. */
-function duplicatesLine({ exact, near, file }: DuplicatesLeftOut): string {
-  const kinds = [exact ? `${exact} exact` : "", near ? `${near} near` : ""].filter(Boolean).join(", ");
-  return exact + near
-    ? `left out ${exact + near} duplicates (${kinds}), listed with ` +
-        `what each repeats in ${file}; the run folder keeps them all`
+function duplicatesLine({ file, ...counts }: DuplicatesLeftOut): string {
+  const total = counts.exact + counts.near + counts.semantic;
+  const kinds = Object.entries(counts)
+    .filter(([, n]) => n)
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(", ");
+  return total
+    ? `left out ${total} duplicates (${kinds}), listed with what each repeats in ${file}; the run folder keeps them all`
     : "no duplicates found";
 }

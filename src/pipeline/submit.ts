@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { DIRECT } from "./transport.ts";
+import { EMBEDDINGS_URL } from "../api/embeddings.ts";
 import { basename, join } from "node:path";
 import type OpenAI from "openai";
 import type { Batch } from "openai/resources/batches";
@@ -36,6 +37,7 @@ function batchMetadata(runId: string, record: BatchRecord): Record<string, strin
     synthai_chunk: String(record.chunk),
     synthai_attempt: String(record.attempt),
     ...(record.stage ? { synthai_stage: String(record.stage) } : {}),
+    ...(record.purpose ? { synthai_purpose: record.purpose } : {}),
   };
 }
 
@@ -161,7 +163,7 @@ async function findUploadedFile(
  */
 async function createBatch(run: RunContext, record: BatchRecord, sending: Sending): Promise<Batch> {
   const client = run.service;
-  const endpoint = endpointFor(run.config.endpoint);
+  const url = record.purpose === "embeddings" ? EMBEDDINGS_URL : endpointFor(run.config.endpoint).url;
   const metadata = batchMetadata(run.manifest.id, record);
   if (record.createdAt !== undefined) {
     const found = await findBatch(client, sending.provider, metadata, record, record.createdAt);
@@ -173,7 +175,7 @@ async function createBatch(run: RunContext, record: BatchRecord, sending: Sendin
       const batch = await client.batches.create(
         {
           input_file_id: record.fileId!,
-          endpoint: endpoint.url as "/v1/chat/completions",
+          endpoint: url as "/v1/chat/completions",
           completion_window: sending.window as "24h",
           ...(sending.metadata ? { metadata } : {}),
           ...(sending.expiry

@@ -3,9 +3,18 @@ import { UserError } from "../errors.ts";
 import { sizeOf } from "../io/disk.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
 
-/** `c0000-a1` for stage 1 (as run folders always named it), `s2-c0000-a1` for a later stage. */
-function batchName(chunk: number, attempt: number, stage = 1): string {
-  return `${stage > 1 ? `s${stage}-` : ""}c${String(chunk).padStart(4, "0")}-a${attempt}`;
+/**
+ * `c0000-a1` for stage 1 (as run folders always named it), `s2-c0000-a1` for a later stage,
+ * `e-c0000-a1` for a batch of embeddings (--dedup semantic).
+ */
+function batchName(chunk: number, attempt: number, stage = 1, purpose?: "embeddings"): string {
+  const prefix = purpose === "embeddings" ? "e-" : stage > 1 ? `s${stage}-` : "";
+  return `${prefix}c${String(chunk).padStart(4, "0")}-a${attempt}`;
+}
+
+/** The request file of the `part`-th batch of embeddings. */
+export function embeddingsFileName(part: number): string {
+  return `requests/${batchName(part, 1, 1, "embeddings")}.jsonl`;
 }
 
 export function requestsFileName(chunk: number, attempt: number, stage?: number): string {
@@ -17,7 +26,7 @@ export function drawsFileName(chunk: number): string {
 }
 
 export function resultsFile(record: BatchRecord, kind: "output" | "errors"): string {
-  return `results/${batchName(record.chunk, record.attempt, record.stage)}.${kind}.jsonl`;
+  return `results/${batchName(record.chunk, record.attempt, record.stage, record.purpose)}.${kind}.jsonl`;
 }
 
 export function samplesFile(record: BatchRecord): string {

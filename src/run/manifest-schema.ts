@@ -29,6 +29,8 @@ const Collected = z.object({
 const BatchRecord = z.object({
   /** The stage it belongs to, from 2 on (a judge, a rewrite); absent for stage 1, the generation. */
   stage: z.number().int().min(2).optional(),
+  /** What it asks: absent for the dataset's answers; "embeddings" for --dedup semantic's vectors. */
+  purpose: z.enum(["embeddings"]).optional(),
   chunk: z.number().int().nonnegative(),
   attempt: z.number().int().positive(),
   requestsFile: z.string(),
@@ -182,6 +184,20 @@ export const ManifestSchema = z.object({
   pilot: z.object({ requests: z.number(), valid: z.number(), costUsd: z.number() }).optional(),
   /** With stages: the samples kept after the last one, and those dropped, by stage and reason (as last exported). */
   stageCounts: z.object({ kept: z.number(), dropped: z.record(z.string(), z.number()) }).optional(),
+  /** --dedup semantic: the samples' texts embedded, as batches of their own, and the vectors kept. */
+  embeddings: z
+    .object({
+      model: z.string(),
+      dimensions: z.number().int().positive(),
+      /** The samples embedded, in the order their vectors are kept. */
+      samples: z.number().int().nonnegative(),
+      /** Of their ids in that order: an export of other samples embeds again. */
+      idsSha256: z.string(),
+      batches: z.array(BatchRecord),
+      /** The vectors file, once every batch is collected (embeddings/vectors.bin). */
+      vectorsFile: z.string().optional(),
+    })
+    .optional(),
   /** Optional fields the service refused once: this run sends them no more. */
   refusedFields: z.array(z.enum(["metadata", "expiry"])).optional(),
 });

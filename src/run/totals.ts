@@ -16,6 +16,8 @@ export interface RunSummary {
   reasoningEmpty: number;
   batches: Record<string, number>;
   costUsd: number;
+  /** Of which --dedup semantic's embeddings, where an export made them. */
+  embeddingsUsd?: number;
   /** What the same answers would have cost at the list price. */
   standardUsd: number;
   promptTokens: number;
@@ -86,7 +88,8 @@ export function summarize(manifest: Manifest): RunSummary {
       : {}),
     batches,
     costUsd: spentUsd(manifest),
-    standardUsd: batchesUsd / share + directUsd(manifest),
+    standardUsd: (batchesUsd + embeddingsUsd(manifest)) / share + directUsd(manifest),
+    ...(manifest.embeddings ? { embeddingsUsd: embeddingsUsd(manifest) } : {}),
     promptTokens: sum((c) => c.promptTokens),
     cachedTokens,
     cacheSavedUsd: (cachedTokens * (price.input - (price.cachedInput ?? price.input))) / 1_000_000,
@@ -102,7 +105,15 @@ function directUsd(manifest: Manifest): number {
 }
 
 export function spentUsd(manifest: Manifest): number {
-  return manifest.batches.reduce((s, b) => s + (b.collected?.costUsd ?? 0), directUsd(manifest));
+  return manifest.batches.reduce(
+    (s, b) => s + (b.collected?.costUsd ?? 0),
+    directUsd(manifest) + embeddingsUsd(manifest),
+  );
+}
+
+/** What --dedup semantic's embeddings cost, at batch price. */
+export function embeddingsUsd(manifest: Manifest): number {
+  return (manifest.embeddings?.batches ?? []).reduce((s, b) => s + (b.collected?.costUsd ?? 0), 0);
 }
 
 /**

@@ -9,7 +9,10 @@ export function reportPageScript(): void {
     expected: "rgba(208,74,74,.45)",
     answers: "#d0804a",
     "valid samples": "#4a7bd0",
+    kept: "#4a7bd0",
   };
+  /** Series without a colour of their own (a text field each) take these in turn. */
+  const PALETTE = ["#4a7bd0", "#d0804a", "#4aa07b", "#9b4ad0", "#d04a7b", "#7b7b7b"];
   const STATUS_COLORS: Record<string, string> = {
     completed: "#4a7bd0",
     expired: "#d0a04a",
@@ -49,10 +52,10 @@ export function reportPageScript(): void {
         type: "bar",
         data: {
           labels: spec.labels,
-          datasets: spec.series.map((s: { name: string; values: number[] }) => ({
+          datasets: spec.series.map((s: { name: string; values: number[] }, i: number) => ({
             label: s.name,
             data: s.values,
-            backgroundColor: COLORS[s.name] ?? "#4a7bd0",
+            backgroundColor: COLORS[s.name] ?? PALETTE[i % PALETTE.length],
           })),
         },
         options: {

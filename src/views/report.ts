@@ -11,6 +11,7 @@ import type { Params } from "../dataset/params.ts";
 import { REPORT_STYLE, reportPageScript } from "./report-page.ts";
 import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Duplicate } from "../pipeline/dedup.ts";
+import { statsOfRun, type RunStats } from "./stats.ts";
 
 const TABLE_ROWS = 5_000;
 /** The valid samples searched for near duplicates: enough to see a model repeating itself. */
@@ -86,12 +87,16 @@ export async function writeReport(
     stats.completionTokens,
     "completion tokens per sample",
   );
+  // The figures of `synthai stats`, once the run has ended (they read its kept samples).
+  const known = ["done", "stopped"].includes(manifest.state) ? await statsOfRun(runDir, manifest) : undefined;
+  const knowing = known ? knowYourData(known) : undefined;
   const charts = [
     prompt,
     completion,
     ...coverage.map((c) => c.chart),
     reasons,
     ...(timeline ? [timeline] : []),
+    ...(knowing?.charts ?? []),
   ];
   const noValid = "<p>No valid samples yet.</p>";
   const sections = [
@@ -113,6 +118,11 @@ export async function writeReport(
     section(
       "Batches over time",
       timeline ? canvas(timeline, timeline.labels.length) : "<p>No batch submitted yet.</p>",
+    ),
+    section(
+      "Diversity and balance (the figures of `synthai stats`)",
+      knowing?.html ??
+        `<p>Measured once the run has ended: <code>synthai report ${esc(manifest.id)}</code> again then.</p>`,
     ),
     section(
       `Near-duplicate samples (among the first ${stats.poolSize.toLocaleString("en")} valid ones)`,
@@ -193,6 +203,81 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
 }
 
 const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const pct = (x: number) => Math.round(1000 * x) / 10;
+
+/**
+ * The report's view of `synthai stats`: a table and a chart of each text field's diversity, and
+ * a chart of each label's shares beside those asked and of each judge score's counts.
+ */
+function knowYourData(stats: RunStats): { html: string; charts: ChartSpec[] } {
+  const measures = [
+    "distinct 1-grams",
+    "distinct 2-grams",
+    "distinct 3-grams",
+    "8-grams repeated",
+    "self-BLEU",
+  ];
+  const diversity: ChartSpec = {
+    id: "chart-diversity",
+    kind: "bars",
+    labels: measures,
+    series: stats.texts.map((t) => ({
+      name: t.field,
+      values: [...t.distinct.map(pct), pct(t.repeated8.share), pct(t.selfBleu.score)],
+    })),
+    x: "% (distinct: higher is more diverse; repeated and self-BLEU: lower is)",
+    y: "measure",
+  };
+  const labels: ChartSpec[] = stats.labels.map((label, i) => ({
+    id: `chart-balance-${i}`,
+    kind: "bars",
+    labels: label.shares.map((s) => s.value.slice(0, 60)),
+    series: [
+      { name: "kept", values: label.shares.map((s) => pct(s.share)) },
+      ...(label.shares.some((s) => s.expected !== undefined)
+        ? [{ name: "expected", values: label.shares.map((s) => pct(s.expected ?? 0)) }]
+        : []),
+    ],
+    x: "% of kept samples",
+    y: label.label,
+  }));
+  const scores: ChartSpec[] = stats.scores.map((score, i) => ({
+    id: `chart-scores-${i}`,
+    kind: "bars",
+    labels: Object.keys(score.counts),
+    series: [{ name: "samples", values: Object.values(score.counts) }],
+    x: "samples",
+    y: score.field,
+  }));
+  const table =
+    "<table><tr><th>field</th><th>words (mean / p90 / max)</th><th>compression ratio</th>" +
+    "<th>8-grams repeated (of)</th><th>self-BLEU (of)</th></tr>" +
+    stats.texts
+      .map(
+        (t) =>
+          `<tr><td>${esc(t.field)}</td><td>${t.words.mean.toFixed(0)} / ${t.words.p90} / ${t.words.max}</td>` +
+          `<td>${t.compression.toFixed(2)}</td><td>${pct(t.repeated8.share)}% (${t.repeated8.sampled})</td>` +
+          `<td>${t.selfBleu.score.toFixed(3)} (${t.selfBleu.sampled})</td></tr>`,
+      )
+      .join("") +
+    "</table>";
+  const html = [
+    `<p>${stats.samples} kept samples; near duplicates ${pct(stats.nearDuplicates.share)}% of the first ` +
+      `${stats.nearDuplicates.sampled}. <code>synthai stats</code> prints the same, and compares two runs.</p>`,
+    stats.texts.length ? `${table}${canvas(diversity, measures.length * stats.texts.length)}` : "",
+    ...stats.labels.map(
+      (label, i) =>
+        `<h3>${esc(label.label)}${label.unbalanced ? " — differs from what was asked beyond chance" : ""}</h3>` +
+        canvas(labels[i]!, label.shares.length * labels[i]!.series.length),
+    ),
+    ...stats.scores.map(
+      (score, i) =>
+        `<h3>${esc(score.field)} (judge's scores)</h3>${canvas(scores[i]!, scores[i]!.labels.length)}`,
+    ),
+  ].join("");
+  return { html, charts: [...(stats.texts.length ? [diversity] : []), ...labels, ...scores] };
+}
 
 /** A chart for Chart.js to draw: its kind, its data, and its axes' titles. */
 interface ChartSpec {

@@ -413,3 +413,47 @@ export async function statsOfRun(runDir: string, manifest: Manifest): Promise<Ru
   } else await eachValidSample(manifest, collectedSamples(runDir, manifest), (s) => collector.add(s, false));
   return collector.result();
 }
+
+/** The same figures for a dataset card: a short Markdown section. */
+export function statsMarkdown(stats: RunStats): string {
+  const lines = [
+    "## Diversity and balance",
+    "",
+    `Measured by \`synthai stats\` on the run's ${stats.samples} kept samples (pairwise measures on a sample ` +
+      "of them, as said).",
+    "",
+  ];
+  if (stats.texts.length)
+    lines.push(
+      "| field | words (mean / p90) | distinct 1- / 2- / 3-grams | compression ratio | " +
+        "8-grams repeated | self-BLEU |",
+      "|---|---|---|---|---|---|",
+      ...stats.texts.map(
+        (t) =>
+          `| \`${t.field}\` | ${t.words.mean.toFixed(0)} / ${t.words.p90} | ` +
+          `${t.distinct.map(pct).join(" / ")} | ${t.compression.toFixed(2)} | ` +
+          `${pct(t.repeated8.share)} (of ${t.repeated8.sampled}) | ` +
+          `${t.selfBleu.score.toFixed(3)} (of ${t.selfBleu.sampled}) |`,
+      ),
+      "",
+    );
+  lines.push(
+    `Near duplicates: ${pct(stats.nearDuplicates.share)} of the first ${stats.nearDuplicates.sampled} samples.`,
+    "",
+  );
+  for (const label of stats.labels) {
+    const shares = label.shares
+      .map((s) => `${s.value} ${pct(s.share)}${s.expected ? ` (asked ${pct(s.expected)})` : ""}`)
+      .join(", ");
+    lines.push(
+      `- **${label.label}**${label.unbalanced ? " (differs from what was asked beyond chance)" : ""}: ${shares}`,
+    );
+  }
+  for (const score of stats.scores) {
+    const counts = Object.entries(score.counts)
+      .map(([value, n]) => `${value}: ${n}`)
+      .join(", ");
+    lines.push(`- **${score.field}** (judge's scores): ${counts}`);
+  }
+  return `${lines.join("\n").trimEnd()}\n`;
+}

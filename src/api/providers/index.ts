@@ -77,9 +77,10 @@ export function isBatchOf(
   if (batch.input_file_id === asked.fileId) return true;
   if (provider.reconcileBy !== "metadata") return false;
   const kept = batch.metadata ?? {};
-  const stage = (m: Record<string, string>) => m.synthai_stage ?? "1";
+  // A key absent on one side is its default: stage 1, the dataset's answers.
+  const kind = (m: Record<string, string>) => `${m.synthai_stage ?? "1"}/${m.synthai_purpose ?? "answers"}`;
   return (
-    stage(kept) === stage(asked.metadata) && Object.entries(asked.metadata).every(([k, v]) => kept[k] === v)
+    kind(kept) === kind(asked.metadata) && Object.entries(asked.metadata).every(([k, v]) => kept[k] === v)
   );
 }
 
