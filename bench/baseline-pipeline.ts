@@ -21,8 +21,8 @@ const perFile = 50_000;
 const client = new OpenAI({ baseURL });
 const params = checkParams(readFileSync(new URL("../params.json", import.meta.url), "utf8"), "params.json");
 const config = toRunConfig({ samples: String(samples), seed: "1" }, () => 1);
-// faker as a script would use it: its own Mersenne Twister, seeded per sample.
-const faker = await newFaker("en", 1);
+// The same random generator as synthai's build (draw stream 2), seeded per sample.
+const faker = await newFaker("en");
 
 async function writeLines(path: string, lines: Iterable<string>): Promise<void> {
   const file = createWriteStream(path);

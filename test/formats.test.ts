@@ -233,8 +233,9 @@ describe("Hugging Face folder", () => {
 describe("de-duplication at export", () => {
   const REPEATS = join(ROOT, "test", "fixtures", "repeats-spec.ts");
 
-  test("--dedup exact and near leave repeats out of the export, list which and of what, and a plain export brings them back", async () => {
-    const url = await server.start({ seed: 9 });
+  /** A finished run of 40 samples of `spec`, exported to all.csv. */
+  async function runOf(spec: string, seed: number) {
+    const url = await server.start({ seed });
     const cwd = await tempDir();
     const made = await runCli(
       [
@@ -243,7 +244,7 @@ describe("de-duplication at export", () => {
         "-p",
         "all.csv",
         "--spec",
-        REPEATS,
+        spec,
         "-j",
         TYPED_PARAMS,
         "--base-url",
@@ -255,7 +256,11 @@ describe("de-duplication at export", () => {
     );
     expect(made.code, made.stderr).toBe(0);
     const runDir = await onlyRunDir(cwd);
-    const { id } = await readManifest(runDir);
+    return { cwd, runDir, id: (await readManifest(runDir)).id as string };
+  }
+
+  test("--dedup exact and near leave repeats out of the export, list which and of what, and a plain export brings them back", async () => {
+    const { cwd, runDir, id } = await runOf(REPEATS, 9);
     const all = await readCsv(join(cwd, "all.csv"));
     expect(all).toHaveLength(40);
     const distinct = new Set(all.map((r) => r.Text));
@@ -299,22 +304,7 @@ describe("de-duplication at export", () => {
   });
 
   test("--dedup semantic embeds the texts as a batch, leaves out those that mean the same, counts the cost once, and resumes after kill -9", async () => {
-    const url = await server.start({ seed: 4 });
-    const cwd = await tempDir();
-    const made = await runCli(
-      ["-n", "40", "-p", "all.csv", "--spec", join(ROOT, "test", "fixtures", "meaning-spec.ts")].concat([
-        "-j",
-        TYPED_PARAMS,
-        "--base-url",
-        url,
-        "--poll-interval",
-        "0.02",
-      ]),
-      { cwd },
-    );
-    expect(made.code, made.stderr).toBe(0);
-    const runDir = await onlyRunDir(cwd);
-    const { id } = await readManifest(runDir);
+    const { cwd, runDir, id } = await runOf(join(ROOT, "test", "fixtures", "meaning-spec.ts"), 4);
     const texts = new Set((await readCsv(join(cwd, "all.csv"))).map((r) => r.Text));
     // Two sentences, each said forwards and backwards: four texts, two meanings.
     expect(texts.size).toBe(4);

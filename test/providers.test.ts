@@ -114,6 +114,16 @@ describe.each(SERVICES)("on $profile's profile", ({ profile, args, env, share, w
       const manifest = await expectExactRun(cwd, 24, share);
       expect(server.fake.batches.every((b) => b.batch.completion_window === window)).toBe(true);
       expect(manifest.config.provider).toBe(profile === "openai" ? undefined : profile);
+      if (point !== "after-submit" || profile === "openai") return;
+      // Its batches run no embeddings: --dedup semantic is refused before anything is sent.
+      const created = server.fake.batchesCreated;
+      const semantic = await runCli(["export", id, "-p", "s.csv", "--dedup", "semantic"], { cwd, env });
+      expect(semantic.code).toBe(2);
+      expectOneLineError(
+        semantic.stderr,
+        /batches do not run \/v1\/embeddings, which --dedup semantic sends/,
+      );
+      expect(server.fake.batchesCreated).toBe(created);
     });
 
   test("a pilot costs its usage at the service's list price, never its batch price doubled", async () => {

@@ -12,7 +12,7 @@ import {
 } from "./export.ts";
 import { makeClient } from "../api/client.ts";
 import { DEFAULT_EMBEDDING_MODEL } from "../api/embeddings.ts";
-import { semanticFinder } from "./semantic.ts";
+import { checkEmbeddingsProvider, semanticFinder } from "./semantic.ts";
 import type { Connection } from "./generate.ts";
 import { progress, type Log } from "../io/log.ts";
 import { collectedRecords, type Manifest } from "../run/manifest.ts";
@@ -161,6 +161,7 @@ export async function reexport(
       acceptChanged: options.acceptChangedSpec,
     });
     const semantic = options.dedup?.mode === "semantic";
+    if (semantic) checkEmbeddingsProvider(manifest.config);
     // Only --dedup semantic calls the service (for the texts' embeddings); any other export is local.
     const client = semantic
       ? await makeClient({

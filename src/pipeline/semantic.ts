@@ -13,14 +13,14 @@ import {
   embeddingPrice,
   readEmbedding,
 } from "../api/embeddings.ts";
-import { costUsd, formatUsd, shareOf } from "../api/pricing.ts";
+import { costUsd, formatUsd } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/disk.ts";
 import { JsonlWriter, readLines } from "../io/jsonl.ts";
 import { progress } from "../io/log.ts";
 import { embeddingsFileName, noteFiles, resultsFile } from "../run/files.ts";
-import { emptyCollected, ensureDir, type BatchRecord } from "../run/manifest.ts";
-import { spentUsd } from "../run/totals.ts";
+import { emptyCollected, ensureDir, type BatchRecord, type RunConfig } from "../run/manifest.ts";
+import { embeddingsUsd, spentUsd } from "../run/totals.ts";
 import type { SampleResult } from "../run/records.ts";
 import { fileLimits } from "./build.ts";
 import type { RunContext } from "./context.ts";
@@ -28,7 +28,7 @@ import { BandTable, textOf, type Candidate, type Duplicate } from "./dedup.ts";
 import { deleteRemoteFiles, downloadResults } from "./download.ts";
 import { submit } from "./submit.ts";
 import { poll } from "./wait.ts";
-import { isFinished } from "../api/providers/index.ts";
+import { isFinished, providerFor } from "../api/providers/index.ts";
 
 const VECTORS_FILE = "embeddings/vectors.bin";
 /** Vectors are kept as bytes: each unit-length coordinate times 127, rounded (cosines within about 0.01). */
@@ -48,9 +48,18 @@ export async function semanticFinder(
   await feed((s) => void ids.push(s.custom_id));
   const idsSha256 = createHash("sha256").update(ids.join("\n")).digest("hex");
   const kept = run.manifest.embeddings;
-  if (kept && (kept.model !== model.name || kept.dimensions !== model.asked || kept.idsSha256 !== idsSha256))
+  let earlierUsd = 0;
+  if (
+    kept &&
+    (kept.model !== model.name || kept.dimensions !== model.asked || kept.idsSha256 !== idsSha256)
+  ) {
+    // Batches already sent are waited for and paid for, never left running: then the new ones.
+    if (kept.batches.some((b) => b.step !== "pending" && b.step !== "collected")) await embed(run);
+    earlierUsd = embeddingsUsd(run.manifest);
     await forget(run);
-  if (!run.manifest.embeddings) await buildRequests(run, feed, model, idsSha256, ids.length);
+  }
+  if (!run.manifest.embeddings)
+    await buildRequests(run, feed, model, { idsSha256, samples: ids.length, earlierUsd });
   await embed(run);
   const vectors = await vectorsOf(run, ids);
   return finder(vectors, ids, model.asked, options.threshold);
@@ -67,12 +76,21 @@ async function forget(run: RunContext): Promise<void> {
   run.store.update((manifest) => delete manifest.embeddings);
 }
 
+/** Where a provider's batches run no embeddings, nothing is sent: said before anything is judged or built. */
+export function checkEmbeddingsProvider(config: RunConfig): void {
+  const provider = providerFor(config.provider);
+  if (!provider.batchesEmbeddings)
+    throw new UserError(
+      `${provider.title}'s batches do not run /v1/embeddings, which --dedup semantic sends`,
+      "use --dedup near (no service needed), or export a run made through OpenAI or Azure",
+    );
+}
+
 async function buildRequests(
   run: RunContext,
   feed: (add: (sample: SampleResult) => void) => Promise<void>,
   model: ReturnType<typeof embeddingModel>,
-  idsSha256: string,
-  samples: number,
+  made: { idsSha256: string; samples: number; earlierUsd: number },
 ): Promise<void> {
   await ensureDir(join(run.dir, "requests"));
   const perFile = fileLimits(run.config).requests;
@@ -106,21 +124,29 @@ async function buildRequests(
   });
   close();
   run.store.update((manifest) => {
-    manifest.embeddings = { model: model.name, dimensions: model.asked, samples, idsSha256, batches };
+    manifest.embeddings = {
+      model: model.name,
+      dimensions: model.asked,
+      samples: made.samples,
+      idsSha256: made.idsSha256,
+      batches,
+      ...(made.earlierUsd ? { earlierUsd: made.earlierUsd } : {}),
+    };
     noteFiles(
       run.dir,
       manifest,
       batches.map((b) => b.requestsFile),
     );
   });
-  run.log(`embedding ${samples} samples' texts with ${model.name} in ${batches.length} batch(es)`);
+  run.log(`embedding ${made.samples} samples' texts with ${model.name} in ${batches.length} batch(es)`);
 }
 
 /** Sends, waits for and collects the embeddings batches, as the drive loop does the answers'. */
 async function embed(run: RunContext): Promise<void> {
   const embeddings = run.manifest.embeddings!;
   const model = embeddingModel(embeddings.model);
-  const price = embeddingPrice(model, shareOf(run.config));
+  // Sent as batches whatever the run's mode: at the provider's batch share of the list price.
+  const price = embeddingPrice(model, providerFor(run.config.provider).batchShare);
   for (;;) {
     for (const record of embeddings.batches.filter((b) => b.step === "finished"))
       await collect(run, record, price);
@@ -163,7 +189,7 @@ async function collect(run: RunContext, record: BatchRecord, price: { input: num
   if (tokens === undefined) {
     tokens = 0;
     for await (const line of readLines(join(run.dir, resultsFile(record, "output"))))
-      tokens += readEmbedding(JSON.parse(line)?.response?.body)?.tokens ?? 0;
+      tokens += readEmbedding(parsed(line)?.response?.body)?.tokens ?? 0;
   }
   const usd = costUsd(price, tokens, 0);
   run.store.update((manifest) => {
@@ -198,9 +224,9 @@ async function vectorsOf(run: RunContext, ids: string[]): Promise<Int8Array> {
   let missing = ids.length;
   for (const record of embeddings.batches)
     for await (const line of readLines(join(run.dir, resultsFile(record, "output")))) {
-      const answer = JSON.parse(line);
-      const at = row.get(answer.custom_id);
-      const read = readEmbedding(answer.response?.body);
+      const answer = parsed(line);
+      const at = answer?.custom_id === undefined ? undefined : row.get(answer.custom_id);
+      const read = readEmbedding(answer?.response?.body);
       if (at === undefined || !read || read.vector.length !== size) continue;
       missing--;
       for (let i = 0; i < size; i++) vectors[at * size + i] = Math.round(read.vector[i]! * SCALE);
@@ -214,6 +240,15 @@ async function vectorsOf(run: RunContext, ids: string[]): Promise<Int8Array> {
     noteFiles(run.dir, manifest, [VECTORS_FILE]);
   });
   return vectors;
+}
+
+/** A line of a results file, or undefined if it is torn (its sample then has no vector). */
+function parsed(line: string): { custom_id?: string; response?: { body?: unknown } } | undefined {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Hyperplanes per band and bands: a pair at cosine 0.9 shares a band with probability above 0.99. */

@@ -196,6 +196,8 @@ export const ManifestSchema = z.object({
       batches: z.array(BatchRecord),
       /** The vectors file, once every batch is collected (embeddings/vectors.bin). */
       vectorsFile: z.string().optional(),
+      /** What embeddings made before for other samples or another model cost: still the run's spend. */
+      earlierUsd: z.number().optional(),
     })
     .optional(),
   /** Optional fields the service refused once: this run sends them no more. */

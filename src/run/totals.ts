@@ -113,7 +113,11 @@ export function spentUsd(manifest: Manifest): number {
 
 /** What --dedup semantic's embeddings cost, at batch price. */
 export function embeddingsUsd(manifest: Manifest): number {
-  return (manifest.embeddings?.batches ?? []).reduce((s, b) => s + (b.collected?.costUsd ?? 0), 0);
+  const { embeddings } = manifest;
+  return (embeddings?.batches ?? []).reduce(
+    (s, b) => s + (b.collected?.costUsd ?? 0),
+    embeddings?.earlierUsd ?? 0,
+  );
 }
 
 /**

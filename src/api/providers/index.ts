@@ -36,6 +36,8 @@ export interface Provider {
   reconcileBy: "metadata" | "input_file_id";
   /** The endpoints its batches run. */
   endpoints: EndpointName[];
+  /** Whether its batches also run /v1/embeddings (--dedup semantic). */
+  batchesEmbeddings: boolean;
   /** Whether its list of files comes newest first (a search for an upload may stop at older ones). */
   listsNewestFirst: boolean;
   /** What synthai's tests try against a fake with its quirks; else "docs": it follows the documentation only. */

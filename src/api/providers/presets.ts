@@ -16,6 +16,7 @@ const SHAPED_LIKE_OPENAI = {
   takesExpiry: false,
   reconcileBy: "metadata",
   endpoints: ["chat"],
+  batchesEmbeddings: false,
   listsNewestFirst: true,
   tested: "docs",
 } satisfies Partial<Provider>;
@@ -34,6 +35,7 @@ export const PRESETS = {
     keyVariable: "OPENAI_API_KEY",
     takesExpiry: true,
     endpoints: ["chat", "responses"],
+    batchesEmbeddings: true,
     tested: "profile",
     note: "the Batch API's reference: 24h window, half price",
     source: "OpenAI API reference, Batch; ../shared/openai (checked 2026-11)",
@@ -45,6 +47,7 @@ export const PRESETS = {
     keyVariable: "AZURE_OPENAI_API_KEY",
     takesExpiry: true,
     endpoints: ["chat", "responses"],
+    batchesEmbeddings: true,
     note: "--model is the Global Batch deployment's name; jobs are not expired; quota per deployment",
     source: "Azure OpenAI docs, Global Batch (checked 2026-11)",
   },
