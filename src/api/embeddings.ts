@@ -18,7 +18,7 @@ export const DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small";
 /** The cosine from which two samples' texts say the same thing, unless --dedup-threshold says otherwise. */
 export const SEMANTIC_SIMILARITY = 0.9;
 
-export const EMBEDDING_MODELS: Record<string, EmbeddingModel> = {
+const EMBEDDING_MODELS: Record<string, EmbeddingModel> = {
   "text-embedding-3-small": { input: 0.02, dimensions: 1536, shortens: true },
   "text-embedding-3-large": { input: 0.13, dimensions: 3072, shortens: true },
   "text-embedding-ada-002": { input: 0.1, dimensions: 1536, shortens: false },

@@ -145,7 +145,7 @@ export function effortOf(models: FakeModel[], body: any): string | undefined {
 }
 
 /** The embeddings models: how long their vectors are, and whether they take `dimensions`. */
-export const FAKE_EMBEDDING_MODELS: Record<string, { dimensions: number; shortens: boolean }> = {
+const FAKE_EMBEDDING_MODELS: Record<string, { dimensions: number; shortens: boolean }> = {
   "text-embedding-3-small": { dimensions: 1536, shortens: true },
   "text-embedding-3-large": { dimensions: 3072, shortens: true },
   "text-embedding-ada-002": { dimensions: 1536, shortens: false },
