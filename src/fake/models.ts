@@ -222,14 +222,21 @@ function wordDirection(word: string, size: number): Float64Array {
   if (!direction) {
     let seed = 2166136261;
     for (let i = 0; i < word.length; i++) seed = Math.imul(seed ^ word.charCodeAt(i), 16777619);
-    direction = new Float64Array(size);
-    for (let i = 0; i < size; i++) {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      direction[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-    }
+    const random = mulberry32(seed);
+    direction = Float64Array.from({ length: size }, () => 2 * random() - 1);
     directions.set(key, direction);
   }
   return direction;
+}
+
+/** A small seeded generator (mulberry32): the fake's answers and vectors repeat for the same seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { REASONING_TOKENS, effortOf, embed, refusal, type FakeModel } from "./models.ts";
+import { REASONING_TOKENS, effortOf, embed, mulberry32, refusal, type FakeModel } from "./models.ts";
 import { PROFILES, type ProfileName, type ProviderProfile } from "./profiles.ts";
 
 export interface Fault {
@@ -923,17 +923,6 @@ function shuffle<T>(items: T[], random: () => number): void {
     const j = Math.floor(random() * (i + 1));
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The endpoints a batch may run (the Batch API's documented list). */

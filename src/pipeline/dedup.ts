@@ -44,11 +44,16 @@ function mix(value: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** FNV-1a of a word. */
+/** FNV-1a over the UTF-16 units. */
 function wordHash(word: string): number {
   let h = 2166136261;
   for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 16777619);
   return h >>> 0;
+}
+
+/** FNV-1a, then murmur3's finalizer to spread the bits: fast, and even enough for HyperLogLog and MinHash. */
+export function hash32(text: string): number {
+  return mix(wordHash(text));
 }
 
 /** The hashes of the last text's words, reused from text to text. */
@@ -98,7 +103,7 @@ function signatureOf(text: string, into: Uint32Array): void {
     if (value < into[bin]!) into[bin] = value;
     filled = bin;
   };
-  if (count < 3) add(mix(wordHash(text.toLowerCase().trim())));
+  if (count < 3) add(hash32(text.toLowerCase().trim()));
   for (let i = 0; i + 2 < count; i++)
     add(mix(Math.imul(words[i]!, 0x9e3779b1) ^ Math.imul(words[i + 1]!, 0x85ebca77) ^ words[i + 2]!));
   // Each empty bin takes its right neighbour's value (circularly) plus one step: walking leftwards

@@ -21,7 +21,7 @@ import { progress } from "../io/log.ts";
 import { embeddingsFileName, noteFiles, resultsFile } from "../run/files.ts";
 import { emptyCollected, ensureDir, type BatchRecord, type RunConfig } from "../run/manifest.ts";
 import { embeddingsUsd, spentUsd } from "../run/totals.ts";
-import type { SampleResult } from "../run/records.ts";
+import type { SampleFeed } from "./export.ts";
 import { fileLimits } from "./build.ts";
 import type { RunContext } from "./context.ts";
 import { BandTable, textOf, type Candidate, type Duplicate } from "./dedup.ts";
@@ -40,7 +40,7 @@ const SCALE = 127;
  */
 export async function semanticFinder(
   run: RunContext,
-  feed: (add: (sample: SampleResult) => void) => Promise<void>,
+  feed: SampleFeed,
   options: { model: string; threshold: number },
 ): Promise<(sample: Candidate) => Duplicate | undefined> {
   const model = embeddingModel(options.model);
@@ -61,8 +61,9 @@ export async function semanticFinder(
   if (!run.manifest.embeddings)
     await buildRequests(run, feed, model, { idsSha256, samples: ids.length, earlierUsd });
   await embed(run);
-  const vectors = await vectorsOf(run, ids);
-  return finder(vectors, ids, model.asked, options.threshold);
+  const row = new Map(ids.map((id, i) => [id, i]));
+  const vectors = await vectorsOf(run, ids, row);
+  return finder(vectors, ids, row, model.asked, options.threshold);
 }
 
 /** Embeddings made for other samples or another model: their files go, and new ones are asked. */
@@ -88,7 +89,7 @@ export function checkEmbeddingsProvider(config: RunConfig): void {
 
 async function buildRequests(
   run: RunContext,
-  feed: (add: (sample: SampleResult) => void) => Promise<void>,
+  feed: SampleFeed,
   model: ReturnType<typeof embeddingModel>,
   made: { idsSha256: string; samples: number; earlierUsd: number },
 ): Promise<void> {
@@ -209,7 +210,7 @@ async function collect(run: RunContext, record: BatchRecord, price: { input: num
 }
 
 /** Each sample's vector, as bytes, in the order of `ids`; written to the run folder once, read from it after. */
-async function vectorsOf(run: RunContext, ids: string[]): Promise<Int8Array> {
+async function vectorsOf(run: RunContext, ids: string[], row: Map<string, number>): Promise<Int8Array> {
   const embeddings = run.manifest.embeddings!;
   const size = embeddings.dimensions;
   const path = join(run.dir, VECTORS_FILE);
@@ -218,7 +219,6 @@ async function vectorsOf(run: RunContext, ids: string[]): Promise<Int8Array> {
     if (bytes?.length === ids.length * size)
       return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   }
-  const row = new Map(ids.map((id, i) => [id, i]));
   // A sample without a vector (its line failed) is all zeros: like nothing, it is kept.
   const vectors = new Int8Array(ids.length * size);
   let missing = ids.length;
@@ -257,14 +257,19 @@ const BANDS = 16;
 /** Coordinates each hyperplane looks at: sparse random projections, cheap and as good for banding. */
 const TAPS = 24;
 
-function finder(vectors: Int8Array, ids: string[], size: number, threshold: number) {
+function finder(
+  vectors: Int8Array,
+  ids: string[],
+  row: Map<string, number>,
+  size: number,
+  threshold: number,
+) {
   // Seeded hyperplanes: the same run and threshold find the same duplicates every time.
   let seed = 0x2545f491;
   const next = () => (seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) | 0) >>> 0;
   const taps = Uint16Array.from({ length: BANDS * BITS * TAPS }, () => next() % size);
   const signs = Int8Array.from({ length: BANDS * BITS * TAPS }, () => (next() & 1 ? 1 : -1));
   const firstWith = new BandTable();
-  const row = new Map(ids.map((id, i) => [id, i]));
   const dot = (a: number, b: number) => {
     let sum = 0;
     for (let i = 0; i < size; i++) sum += vectors[a * size + i]! * vectors[b * size + i]!;

@@ -4,7 +4,7 @@
 // duplicates) is measured on a seeded or leading sample of them, and says so.
 import { createHash } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
-import { duplicateFinder } from "../pipeline/dedup.ts";
+import { duplicateFinder, hash32 } from "../pipeline/dedup.ts";
 import { collectedSamples, eachValidSample } from "../pipeline/export.ts";
 import type { SampleResult } from "../run/records.ts";
 import { BEYOND_FILL, exportDataset, stagedSamples, usesOutcomes } from "../pipeline/stages.ts";
@@ -81,15 +81,6 @@ export class DistinctCounter {
     const estimate = ((0.7213 / (1 + 1.079 / m)) * m * m) / sum;
     return estimate <= 2.5 * m && zeros ? m * Math.log(m / zeros) : estimate;
   }
-}
-
-/** FNV-1a over the UTF-16 units, then murmur3's finalizer to spread the bits: fast, and even enough for HyperLogLog. */
-function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 const wordsOf = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
