@@ -2,7 +2,7 @@
 // synthai: synthetic, labelled datasets through the OpenAI Batch API.
 // This file only lists the commands (each in commands/, loaded when it runs) and turns what
 // goes wrong into one line. bin/synthai starts it on the bundled Node 24 with its flags.
-import { createRequire } from "node:module";
+import { VERSION } from "./run/version.ts";
 import { defineCommand, renderUsage, runCommand, runMain } from "citty";
 import { UserError, closest, redact } from "./errors.ts";
 import { activeRunId } from "./commands/active-run.ts";
@@ -12,7 +12,7 @@ const load = (name: string) => () => import(`./commands/${name}.ts`).then((modul
 const subCommands = Object.fromEntries(Object.keys(COMMANDS).map((name) => [name, load(name)]));
 const meta = {
   name: "synthai",
-  version: (createRequire(import.meta.url)("../package.json") as { version: string }).version,
+  version: VERSION,
   description: "Synthetic, labelled datasets through the OpenAI Batch API",
 };
 const main = defineCommand({ meta, subCommands });

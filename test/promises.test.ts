@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
@@ -331,6 +331,54 @@ describe("a prompt file or spec edited after its run", () => {
     expect((await readManifest(runDir)).config.datasetSha256).not.toBe(fingerprint);
     const again = await runCli(["export", id], { cwd });
     expect(again.code, again.stderr).toBe(0);
+  });
+});
+
+describe("an export judges once", () => {
+  test("a judged run is exported from its samples; another spec judges every answer again", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    await writeFile(
+      join(cwd, "q.md"),
+      "---\nfields: [Question, Answer]\n---\nAsk about {{Attitude}}. Write [Question] then [Answer].\n",
+    );
+    const made = await runCli(
+      ["--prompt", "q.md", "-n", "6", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast],
+      {
+        cwd,
+      },
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const { id } = await readManifest(runDir);
+    // A samples file judged again is written anew (a new file renamed over the old one).
+    const samples = async () => {
+      const names = (await readdir(join(runDir, "samples"))).sort();
+      return Promise.all(names.map(async (n) => [n, (await stat(join(runDir, "samples", n))).ino] as const));
+    };
+    const judged = await samples();
+    expect(judged).toHaveLength(2);
+    const again = await runCli(["export", id, "-p", "again.csv"], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await samples()).toEqual(judged);
+    expect(await readFile(join(cwd, "again.csv"), "utf8")).toBe(await readFile(join(cwd, "out.csv"), "utf8"));
+
+    // Another spec: the answers are judged again, with it.
+    await writeFile(
+      join(cwd, "q.md"),
+      "---\nfields: [Question]\n---\nAsk about {{Attitude}}. Write [Question].\n",
+    );
+    const accepted = await runCli(["export", id, "--accept-changed-spec", "-p", "question.csv"], { cwd });
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const rejudged = await samples();
+    expect(rejudged.map(([n]) => n)).toEqual(judged.map(([n]) => n));
+    for (const [i, [, ino]] of rejudged.entries()) expect(ino).not.toBe(judged[i]![1]);
+    const rows = await readCsv(join(cwd, "question.csv"));
+    expect(rows).toHaveLength(6);
+    expect(Object.keys(rows[0]!)).not.toContain("Answer");
+    // And once judged with it, not again.
+    expect((await runCli(["export", id, "-p", "question2.csv"], { cwd })).code).toBe(0);
+    expect(await samples()).toEqual(rejudged);
   });
 });
 

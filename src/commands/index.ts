@@ -14,7 +14,7 @@ export const COMMANDS = {
     "--prompt: a prompt file, params and rows, no code",
   import: "Collect answers produced elsewhere (e.g. vLLM's batch runner) from the run's own request files",
   export:
-    "Re-parse a run's downloaded answers and write its dataset again " +
+    "Write a run's dataset again, judging its answers again where the spec changed " +
     "(CSV, JSONL, Parquet, chat, or a Hugging Face folder); no API call",
   cancel: "Cancel a run's batches in flight, keep what they finished; `resume` continues later",
   abandon:

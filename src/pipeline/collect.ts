@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { JsonlWriter, readLineBatches, readLines } from "../io/jsonl.ts";
@@ -25,6 +26,27 @@ import { datasetOfStage } from "./stages.ts";
 import { stageSettings } from "../run/config.ts";
 import { customIdOf, verdictOf } from "./verdict.ts";
 import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts";
+import { VERSION } from "../run/version.ts";
+
+/**
+ * What judging a batch's answers depends on besides the answers: synthai (its parser), the
+ * spec or prompt files, the endpoint, the attempts allowed and the price. A batch judged with
+ * the same key is not judged again by an export.
+ */
+export function judgeKey(run: RunView, record: BatchRecord): string {
+  const { config } = run;
+  const specs = [config.datasetSha256, ...(config.stages ?? []).map((s) => s.datasetSha256)];
+  const settings = stageSettings(config, record.stage);
+  const inputs = [
+    VERSION,
+    specs,
+    config.endpoint,
+    config.maxAttempts,
+    settings.model,
+    priceOf(config, record),
+  ];
+  return createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 16);
+}
 
 /**
  * Judges every answer of one batch against the spec and writes samples/<chunk>-<attempt>.jsonl.
@@ -36,7 +58,7 @@ export async function collectBatch(
   record: BatchRecord,
   /** Also hands each sample here as it is judged (`synthai export` writes the CSV in the same pass). */
   onSample?: (sample: SampleResult) => void,
-): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[] }> {
+): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[]; judgedBy: string }> {
   const { config, manifest, dir: runDir } = run;
   const price = priceOf(config, record);
   const model = stageSettings(config, record.stage).model;
@@ -151,7 +173,7 @@ export async function collectBatch(
     );
   writer.close();
   await rename(`${target}.tmp`, target);
-  return { collected, retryIds, corrupt };
+  return { collected, retryIds, corrupt, judgedBy: judgeKey(run, record) };
 }
 
 function missingReason(record: BatchRecord): string {
@@ -223,7 +245,7 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
   }
   const remote = Boolean(record.outputFileId || record.errorFileId);
   if (remote) await downloadResults(run.service, runDir, record, log);
-  const { collected, retryIds, corrupt } = await collectBatch(run, record);
+  const { collected, retryIds, corrupt, judgedBy } = await collectBatch(run, record);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry =
     retryIds.size > 0
@@ -231,8 +253,7 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
       : undefined;
   crashPoint("after-collect", stageOf(record));
   run.store.update((manifest) => {
-    record.collected = collected;
-    record.step = "collected";
+    Object.assign(record, { collected, judgedBy, step: "collected" });
     if (retry) manifest.batches.push(retry);
     noteFiles(runDir, manifest, [
       resultsFile(record, "output"),

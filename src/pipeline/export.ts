@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { dropClaim, readClaim, settleOthersClaim, truncateTo, writeClaim } from "./export-claim.ts";
 import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
-import { readJsonl, TextWriter } from "../io/jsonl.ts";
+import { readJsonl, readJsonlBatches, TextWriter } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { samplesFile } from "../run/files.ts";
 import { FORMATS, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
@@ -78,15 +78,19 @@ export function checkFormatFits(
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */
 export type SampleFeed = (add: (sample: SampleResult) => void) => Promise<void>;
 
-/** The samples the run has collected, read back from samples/*.jsonl. */
-export function collectedSamples(runDir: string, manifest: Manifest): SampleFeed {
+/** The samples the run has collected (or those of `records`), read back from samples/*.jsonl. */
+export function collectedSamples(
+  runDir: string,
+  manifest: Manifest,
+  records = collectedRecords(manifest),
+): SampleFeed {
   return async (add) => {
-    for (const record of collectedRecords(manifest))
-      for await (const sample of readJsonl<SampleResult>(
+    for (const record of records)
+      for await (const samples of readJsonlBatches<SampleResult>(
         join(runDir, samplesFile(record)),
         `\`synthai export ${manifest.id}\` judges the answers again from results/`,
       ))
-        add(sample);
+        for (const sample of samples) add(sample);
   };
 }
 

@@ -1,7 +1,7 @@
 // The end of a run, and `synthai export`: the CSVs written from the run folder.
 import { usesBatches } from "./transport.ts";
-import { collectBatch } from "./collect.ts";
-import { checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
+import { collectBatch, judgeKey } from "./collect.ts";
+import { checkRunFiles, exportInputs, noteFiles, sameSize } from "../run/files.ts";
 import {
   collectedSamples,
   eachValidSample,
@@ -171,13 +171,25 @@ export async function reexport(
         })
       : undefined;
     const run = new RunContext(store, dataset, options.log, client);
+    // Every answer is checked to be there as downloaded, but a batch is judged again only if it
+    // was judged otherwise than it would be now (another spec, another synthai) or its samples
+    // file is not as written; the others are read back as judged.
+    const stale = new Set(
+      collectedRecords(manifest).filter(
+        (r) => r.judgedBy !== judgeKey(run, r) || !sameSize(runDir, manifest, samplesFile(r)),
+      ),
+    );
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     await checkDraws(runDir, manifest.chunks);
     const judgeAgain = async (add?: (sample: SampleResult) => void) => {
       for (const record of collectedRecords(manifest)) {
-        const { collected } = await collectBatch(run, record, add);
+        if (!stale.has(record)) {
+          if (add) await collectedSamples(runDir, manifest, [record])(add);
+          continue;
+        }
+        const { collected, judgedBy } = await collectBatch(run, record, add);
         store.update((manifest) => {
-          record.collected = collected;
+          Object.assign(record, { collected, judgedBy });
           noteFiles(runDir, manifest, [samplesFile(record)]);
         });
       }

@@ -77,6 +77,12 @@ export function pendingInputs(manifest: Manifest): string[] {
   return [...paths];
 }
 
+/** Whether a file of the run folder is there as it was written (its size as noted). */
+export function sameSize(runDir: string, manifest: Manifest, path: string): boolean {
+  const expected = manifest.files?.[path];
+  return expected !== undefined && sizeOf(join(runDir, path)) === expected;
+}
+
 /** Stops, naming the file and the way out, if any of `paths` is not as it was written. */
 export function checkRunFiles(runDir: string, manifest: Manifest, paths: string[]): void {
   for (const path of paths) {

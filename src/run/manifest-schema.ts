@@ -61,6 +61,8 @@ const BatchRecord = z.object({
   errorFileId: z.string().optional(),
   errors: z.array(z.string()).optional(),
   collected: Collected.optional(),
+  /** What its answers were judged with (collect.ts, judgeKey): an export judges them again only when it changed. */
+  judgedBy: z.string().optional(),
 });
 
 const Chunk = z.object({
