@@ -2,6 +2,8 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
 import matter from "gray-matter";
+import { stringify as csvStringify } from "csv-stringify/sync";
+import { FORMATS } from "../src/io/formats/index.ts";
 import { describe, expect, test } from "vitest";
 import {
   expectOneLineError,
@@ -96,6 +98,58 @@ describe("Parquet, JSONL and CSV hold the same rows", () => {
       /theirs\.parquet already holds data, and a Parquet file cannot be appended to/,
     );
     expect(await readFile(foreign, "utf8")).toBe("PAR1 somebody's data");
+  });
+});
+
+describe("CSV quoting", () => {
+  test("rows are quoted as csv-stringify quotes them, whatever the fields hold and the delimiter", async () => {
+    const dir = await tempDir();
+    const awkward = [
+      "plain",
+      "a, comma",
+      'say "hi"',
+      "two\nlines",
+      "carriage\rreturn",
+      "crlf\r\nend",
+      "semi;colon",
+      "tab\there",
+      "pipe|here",
+      "",
+      " spaced ",
+      "ünïcödé ✓ 日本",
+      '"',
+      "'=1+1",
+    ];
+    const values = [
+      ...awkward,
+      0,
+      -1.5,
+      1e21,
+      Number.NaN,
+      true,
+      false,
+      null,
+      undefined,
+      { a: [1, "x,y"] },
+      new Date(0),
+    ];
+    // Every value in every column, shifted row by row, so each meets each neighbour.
+    const rows = values.map((_, r) =>
+      Array.from({ length: 5 }, (_, c) => values[(r + c * 7) % values.length]),
+    );
+    const columns = ["index", "text, quoted", 'say "x"', "d", "e"];
+    for (const delimiter of [",", ";", "\t", "|"]) {
+      const path = join(dir, `rows-${delimiter.charCodeAt(0)}.csv`);
+      for (const header of [true, false]) {
+        const csv = await FORMATS.csv.appender(path, { delimiter, header, columns, types: [] });
+        for (const row of rows) csv.write(row);
+        csv.close();
+      }
+      const expected = [true, false]
+        .map((header) => csvStringify(rows, { delimiter, header, columns, quoted_match: "\r" }))
+        .join("");
+      expect(await readFile(path, "utf8")).toBe(expected);
+    }
   });
 });
 

@@ -294,7 +294,7 @@ export async function eachValidSample(
   flush();
 }
 
-/** A dataset row as an array in the columns' order: csv-stringify maps objects to columns more slowly. */
+/** A dataset row as an array in the columns' order, as every format takes it. */
 export function datasetRow(
   s: SampleResult,
   index: number,

@@ -57,35 +57,28 @@ function sameColumns(a: string[], b: string[]): boolean {
 }
 
 /**
- * Appends CSV rows to a file. Rows are gathered and quoted a hundred at a time with
- * csv-stringify's synchronous API, which is much faster per row than its stream; a hundred
- * rows make a string small enough to die young in V8's heap. csv-stringify is pinned to
- * 6.8: 6.9 allocates three times the memory per field and quotes 40% slower. What 6.9 added
- * for a single-character delimiter, quoting a field with a lone carriage return, is asked
- * for here with `quoted_match` (parsers that accept CR line ends would split such a row).
+ * Appends CSV rows to a file, quoted as csv-stringify quotes them (test/formats.test.ts holds
+ * the two side by side): a field holding the delimiter, a quote, a line feed or a carriage
+ * return is quoted, its quotes doubled. Written by hand: with csv-stringify, an export of 100,000
+ * judged samples took 1.21× the time (farm-bench, paired; BENCHMARKS.md).
  */
 async function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
-  const { stringify: stringifyRows } = await import("csv-stringify/sync");
   const file = new TextWriter(path, { append: true });
-  let rows: unknown[][] = [];
-  let header = options.header;
-  const quote = () => {
-    const text = stringifyRows(rows, {
-      delimiter: options.delimiter,
-      header,
-      columns: options.columns,
-      quoted_match: "\r",
-    });
-    [rows, header] = [[], false];
-    return text;
+  const special = new RegExp(`["\\n\\r]|${options.delimiter.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+  const line = (row: unknown[]) => {
+    let text = "";
+    for (let i = 0; i < row.length; i++) {
+      const field = fieldText(row[i]);
+      text += `${i ? options.delimiter : ""}${special.test(field) ? `"${field.replaceAll('"', '""')}"` : field}`;
+    }
+    return `${text}\n`;
   };
+  if (options.header) file.write(line(options.columns));
   return {
     write(row: unknown[]): void {
-      rows.push(row);
-      if (rows.length >= 100) file.write(quote());
+      file.write(line(row));
     },
     close(): void {
-      file.write(quote());
       file.close();
     },
     /** Closes the file without writing what is left. */
@@ -93,6 +86,23 @@ async function csvWriter(path: string, options: { delimiter: string; header: boo
       file.discard();
     },
   };
+}
+
+/** A value as csv-stringify casts it: booleans as 1 or nothing, dates as milliseconds, objects as JSON. */
+function fieldText(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return value;
+    case "number":
+    case "bigint":
+      return String(value);
+    case "boolean":
+      return value ? "1" : "";
+    case "object":
+      return value === null ? "" : value instanceof Date ? String(value.getTime()) : JSON.stringify(value);
+    default:
+      return "";
+  }
 }
 
 export const csv: Format = {
