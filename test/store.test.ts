@@ -45,6 +45,10 @@ describe("the manifest store", () => {
     expect(made).toBe(10);
     expect(await onDisk(dir)).toEqual(store.manifest);
     expect(await readdir(dir)).toEqual(["manifest.json"]);
+    // A local update (not waiting for the disk) is as whole and as visible to the next reader.
+    store.updateLocal((manifest) => (manifest.state = "exporting"));
+    expect((await onDisk(dir)).state).toBe("exporting");
+    expect(await readdir(dir)).toEqual(["manifest.json"]);
   });
 
   test("work that fails leaves the manifest as it was, in memory and on disk", async () => {

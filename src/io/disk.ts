@@ -101,13 +101,17 @@ export async function sha256(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-/** Writes a file so that a crash leaves the old or the new content, never a torn one. */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
+/**
+ * Writes a file so that a crash leaves the old or the new content, never a torn one. `sync:
+ * false` leaves it to the system when the content reaches the disk: a killed process still
+ * finds it, a machine that lost power may find the old content.
+ */
+export function writeFileAtomic(path: string, content: string | Uint8Array, { sync = true } = {}): void {
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, "w");
   try {
     writeSync(fd, typeof content === "string" ? Buffer.from(content) : content);
-    fsyncSync(fd);
+    if (sync) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

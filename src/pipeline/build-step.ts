@@ -12,7 +12,7 @@ import type { RunContext } from "./context.ts";
  */
 export async function build(run: RunContext, params: Params): Promise<void> {
   const { config, log } = run;
-  const kept = run.store.update((manifest) => {
+  const kept = run.store.updateLocal((manifest) => {
     manifest.state = "building";
     const kept = builtChunks(run.dir, manifest);
     manifest.chunks = manifest.chunks.slice(0, kept);
@@ -27,13 +27,15 @@ export async function build(run: RunContext, params: Params): Promise<void> {
     range: { first, count: config.samples - first, firstChunk: kept },
     perChunk: chunkSize(config.samples, config.batches, fileLimits(config).requests),
     onChunk: (chunk, record) => {
-      run.store.update((manifest) => recordBuilt(run.dir, manifest, { chunks: [chunk], batches: [record] }));
+      run.store.updateLocal((manifest) =>
+        recordBuilt(run.dir, manifest, { chunks: [chunk], batches: [record] }),
+      );
       crashPoint("after-chunk");
     },
     onProgress: (done) => progress(log, `building requests: ${first + done}/${config.samples}`, "build"),
   });
   crashPoint("during-build");
-  run.store.update((manifest) => (manifest.state = "running"));
+  run.store.updateLocal((manifest) => (manifest.state = "running"));
   log(`built ${config.samples} requests in ${run.manifest.chunks.length} file(s)`);
 }
 

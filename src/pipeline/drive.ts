@@ -54,7 +54,7 @@ export async function drive(run: RunContext, options: DriveOptions): Promise<Man
     log(`run ${manifest.id} is already done`);
     return manifest;
   }
-  run.store.update((manifest) => {
+  run.store.updateLocal((manifest) => {
     manifest.state = "running";
     delete manifest.reason;
   });

@@ -249,7 +249,8 @@ async function appendRows(
   dedup?.close();
   csv.close();
   metrics?.close();
-  store.update(() => {
+  // Its end need not wait for the disk: without it, the next export takes these rows away and writes them again.
+  store.updateLocal(() => {
     record.csvEnd = sizeOf(csvFile)!;
     if (metricsFile) record.metricsEnd = sizeOf(metricsFile)!;
     record.rows = rows;

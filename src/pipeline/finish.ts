@@ -36,9 +36,9 @@ import { lastStage } from "../run/config.ts";
 export async function finish(run: RunContext): Promise<Manifest> {
   const { manifest, log } = run;
   checkRunFiles(run.dir, manifest, exportInputs(manifest, { judgeAgain: false }));
-  run.store.update((manifest) => (manifest.state = "exporting"));
+  run.store.updateLocal((manifest) => (manifest.state = "exporting"));
   const exported = await exportWithProgress(run, stagedExport(run));
-  run.store.update((manifest) => (manifest.state = "done"));
+  run.store.updateLocal((manifest) => (manifest.state = "done"));
   log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
   return manifest;
 }
@@ -75,7 +75,7 @@ function stagedExport(
     exportAs: { ...exportAs, fields },
     feed: async (add) => {
       await feed(add);
-      run.store.update((manifest) => (manifest.stageCounts = counts));
+      run.store.updateLocal((manifest) => (manifest.stageCounts = counts));
     },
   };
 }
@@ -188,7 +188,7 @@ export async function reexport(
           continue;
         }
         const { collected, judgedBy } = await collectBatch(run, record, add);
-        store.update((manifest) => {
+        store.updateLocal((manifest) => {
           Object.assign(record, { collected, judgedBy });
           noteFiles(runDir, manifest, [samplesFile(record)]);
         });

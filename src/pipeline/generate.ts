@@ -98,7 +98,7 @@ export async function generate(
       throw error;
     });
     if (options.dryRun) {
-      store.update((manifest) => (manifest.state = "dry-run"));
+      store.updateLocal((manifest) => (manifest.state = "dry-run"));
       options.log(estimate(store.manifest));
       for (const line of await stagesEstimate(run)) options.log(line);
       options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);

@@ -232,7 +232,7 @@ export async function buildNextStages(run: RunContext): Promise<void> {
       if (!ready) continue;
       const record = await buildStage(run, chunk, stage);
       crashPoint("stage-built", stage);
-      run.store.update((manifest) => {
+      run.store.updateLocal((manifest) => {
         manifest.batches.push(record);
         if (record.requests) noteFiles(run.dir, manifest, [record.requestsFile]);
       });

@@ -34,7 +34,7 @@ export async function poll(run: RunContext, inFlight: BatchRecord[]): Promise<bo
     applyBatch(record, batch);
     if (before !== where(record)) changed = true;
     if (isFinished(record.status)) {
-      run.store.update(() => (record.step = "finished"));
+      run.store.updateLocal(() => (record.step = "finished"));
       crashPoint("after-finished", stageOf(record));
     }
   }
