@@ -1,21 +1,35 @@
-// Baseline for the collect stage: parse each output line and write one CSV row, nothing else.
+// Baseline for the collect stage: the same work, the least code. Each output line is parsed,
+// its answer split into fields by synthai's own parser, its sample's labels joined from the
+// chunk's draws file, and written as one dataset row and one metrics row. No samples records,
+// no manifest, no checks of the run folder, no retries, no reordering.
 import { createReadStream, createWriteStream, readdirSync } from "node:fs";
 import { once } from "node:events";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { baselineRow } from "./baseline-row.ts";
+import { toRunConfig } from "../src/commands/options.ts";
+import { readLabels, sameWorkRows } from "./baseline-row.ts";
 
-const [resultsDir, out] = [process.argv[2]!, process.argv[3]!];
-const file = createWriteStream(out);
-for (const name of readdirSync(resultsDir)
+const [runDir, out] = [process.argv[2]!, process.argv[3]!];
+const { price } = toRunConfig({ seed: "1" }, () => 1);
+const csv = createWriteStream(out);
+const metrics = createWriteStream(out.replace(/\.csv$/, "_metrics.csv"));
+let index = 0;
+for (const name of readdirSync(join(runDir, "results"))
   .filter((n) => n.endsWith(".output.jsonl"))
   .sort()) {
+  const chunk = Number(/^c(\d+)-/.exec(name)![1]);
+  const labels = await readLabels(join(runDir, "draws", `c${String(chunk).padStart(4, "0")}.jsonl`));
   for await (const line of createInterface({
-    input: createReadStream(join(resultsDir, name)),
+    input: createReadStream(join(runDir, "results", name)),
     crlfDelay: Infinity,
   })) {
-    if (!file.write(baselineRow(line))) await once(file, "drain");
+    const made = sameWorkRows(line, labels, index, chunk, price);
+    if (!made) continue;
+    index++;
+    if (!csv.write(made.row)) await once(csv, "drain");
+    if (!metrics.write(made.metrics)) await once(metrics, "drain");
   }
 }
-file.end();
-await once(file, "finish");
+csv.end();
+metrics.end();
+await Promise.all([once(csv, "finish"), once(metrics, "finish")]);

@@ -48,7 +48,10 @@ async function measure(
   const code = await new Promise<number | null>((resolve) => {
     // The launcher runs on this Node (24) whatever `node` the PATH has first, as npm scripts run it.
     const synthai = args[0] === ENTRY;
-    const preload = synthai ? { NODE_OPTIONS: `--import=${pathToFileURL(RSS)}` } : {};
+    // The baselines load their modules from a compile cache too, as synthai does.
+    const preload = synthai
+      ? { NODE_OPTIONS: `--import=${pathToFileURL(RSS)}` }
+      : { NODE_COMPILE_CACHE: join(work, "baseline-cache") };
     const child = spawn(process.execPath, synthai ? args : ["--import", RSS, ...args], {
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, ...env, ...preload, BENCH_REPORT: report },
@@ -232,8 +235,23 @@ try {
   // cache its launcher names (~/.cache/synthai); every later run starts from there. So does
   // the benchmark: a small run of each stage warms the cache first.
   process.stderr.write("warm-up, 100 samples\n");
-  await buildAndCollect(100);
+  const warm = await buildAndCollect(100);
   await pipeline(100, baseURL!);
+  await measure("build baseline", 100, [here("./baseline-build.ts"), "100", join(work, "warm.jsonl")]);
+  await measure("collect baseline", 100, [
+    here("./baseline-collect.ts"),
+    warm.runDir,
+    join(work, "warm.csv"),
+  ]);
+  await mkdir(join(work, "warm-pipeline"));
+  await measure(
+    "pipeline baseline",
+    100,
+    [here("./baseline-pipeline.ts"), "100", join(work, "warm-pipeline"), baseURL!],
+    {
+      OPENAI_API_KEY: "bench-key",
+    },
+  );
 
   for (const samples of sizes) {
     process.stderr.write(`build and collect, ${samples} samples\n`);
@@ -245,13 +263,19 @@ try {
     ]);
     const collectBase = await measure("collect baseline", samples, [
       here("./baseline-collect.ts"),
-      join(runDir, "results"),
+      runDir,
       join(work, "baseline.csv"),
+    ]);
+    const rawLoop = await measure("raw loop (parse, one row)", samples, [
+      here("./baseline-raw-collect.ts"),
+      join(runDir, "results"),
+      join(work, "raw.csv"),
     ]);
     rows.push(
       { m: build, baseline: buildBase },
       { m: collect, baseline: collectBase },
       { m: exported, baseline: collectBase },
+      { m: rawLoop },
     );
     await rm(join(work, `s${samples}`), { recursive: true, force: true });
     rows.push({ m: await buildFromInput(samples) });
