@@ -1,13 +1,17 @@
 // The manifest store: the one way a run's manifest changes, each change one atomic write.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { Manifest } from "../src/run/manifest.ts";
 import { ManifestStore } from "../src/run/store.ts";
+import { loadManifest } from "../src/run/manifest.ts";
 import { tempDir } from "./helpers.ts";
 
-const onDisk = async (dir: string): Promise<Manifest> =>
-  JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+/** The manifest on disk, without its seal. */
+const onDisk = async (dir: string): Promise<Manifest> => {
+  const { seal: _, ...manifest } = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+  return manifest;
+};
 
 function newManifest(): Manifest {
   return {
@@ -49,6 +53,26 @@ describe("the manifest store", () => {
     store.updateLocal((manifest) => (manifest.state = "exporting"));
     expect((await onDisk(dir)).state).toBe("exporting");
     expect(await readdir(dir)).toEqual(["manifest.json"]);
+  });
+
+  test("a manifest as synthai sealed it is read as it is; one edited since is checked against the schema", async () => {
+    const dir = await tempDir();
+    const store = ManifestStore.create(dir, newManifest());
+    const path = join(dir, "manifest.json");
+    const written = JSON.parse(await readFile(path, "utf8"));
+    expect(written.seal).toMatch(/^[0-9a-f]{32}$/);
+    expect(await loadManifest(dir)).toEqual(store.manifest);
+    // Edited by hand, but valid: the seal no longer holds, the schema passes it, the seal is left out.
+    await writeFile(path, JSON.stringify({ ...written, config: { ...written.config, samples: 11 } }));
+    const edited = await loadManifest(dir);
+    expect(edited.config.samples).toBe(11);
+    expect(edited).not.toHaveProperty("seal");
+    // Edited into something the schema refuses: one line naming the field, as before seals.
+    await writeFile(path, JSON.stringify({ ...written, state: 42 }));
+    await expect(loadManifest(dir)).rejects.toThrow(/manifest\.json is corrupt at state/);
+    // A seal copied onto other content does not hold either.
+    await writeFile(path, JSON.stringify({ ...written, id: "x", state: "nonsense" }));
+    await expect(loadManifest(dir)).rejects.toThrow(/corrupt at state/);
   });
 
   test("work that fails leaves the manifest as it was, in memory and on disk", async () => {

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { checkRunsDir } from "../io/disk.ts";
+import { VERSION } from "./version.ts";
 
 export type {
   BatchRecord,
@@ -58,6 +60,8 @@ export async function loadManifest(runDir: string): Promise<Manifest> {
       "restore it from a backup or start a new run; do not edit manifests by hand",
     );
   }
+  const sealed = unsealed(data);
+  if (sealed) return sealed;
   const { ManifestSchema } = await import("./manifest-schema.ts");
   const parsed = ManifestSchema.safeParse(data);
   if (!parsed.success) {
@@ -68,6 +72,29 @@ export async function loadManifest(runDir: string): Promise<Manifest> {
     );
   }
   return parsed.data;
+}
+
+/**
+ * manifest.json as the store writes it, sealed: its last field, `seal`, is a hash of the rest and
+ * of this synthai's version. A manifest whose seal holds is as this synthai wrote it (from a
+ * manifest the schema passed), so reading it needs no schema: `status` starts without zod's 95
+ * modules. An edited or older manifest is checked against the schema, as any other.
+ */
+export function sealedManifest(manifest: Manifest): string {
+  return `${JSON.stringify({ ...manifest, seal: sealOf(manifest) }, null, 2)}\n`;
+}
+
+function unsealed(data: unknown): Manifest | undefined {
+  if (typeof data !== "object" || data === null || !("seal" in data)) return undefined;
+  const { seal, ...manifest } = data as { seal: unknown };
+  return seal === sealOf(manifest) ? (manifest as Manifest) : undefined;
+}
+
+function sealOf(manifest: object): string {
+  return createHash("sha256")
+    .update(`${VERSION}\n${JSON.stringify(manifest)}`)
+    .digest("hex")
+    .slice(0, 32);
 }
 
 /** A sortable run id: UTC time plus a short random suffix. */

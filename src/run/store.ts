@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/disk.ts";
 import { tryLock, waitForLock } from "../io/lock.ts";
-import { loadManifest, MANIFEST, type Manifest } from "./manifest.ts";
+import { loadManifest, MANIFEST, sealedManifest, type Manifest } from "./manifest.ts";
 
 export class ManifestStore {
   /** The run folder. */
@@ -63,7 +63,7 @@ export class ManifestStore {
   }
 
   private write(options?: { sync: boolean }): void {
-    writeFileAtomic(join(this.dir, MANIFEST), `${JSON.stringify(this.manifest, null, 2)}\n`, options);
+    writeFileAtomic(join(this.dir, MANIFEST), sealedManifest(this.manifest), options);
   }
 
   /**
