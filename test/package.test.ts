@@ -104,6 +104,10 @@ describe("npm pack, then npm install in another project", () => {
       );
       expect(cli.stderr, major).toMatch(/done: 3 of 3 samples/);
       expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(3);
+      // status and --help run inside the launcher's own Node (the compiled JavaScript needs no other).
+      const synthai = join(project, "node_modules", ".bin", "synthai");
+      expect((await run(synthai, ["status"], { cwd, env })).stdout, major).toMatch(/gpt-6-luna\s+3\/3/);
+      expect((await run(synthai, ["--help"], { cwd, env })).stdout, major).toMatch(/COMMANDS[\s\S]*status/);
 
       const program = await run(node, [join(project, "program.mjs"), url, PARAMS], { cwd, env });
       expect(JSON.parse(program.stdout), major).toEqual({ valid: 4, rows: 4, isError: true });

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -6,6 +7,7 @@ import {
   useFake,
   PARAMS,
   ROOT,
+  LAUNCHER,
   onlyRunDir,
   readCsv,
   readJsonlFile,
@@ -37,6 +39,37 @@ describe("synthai generate against the fake Batch API", () => {
       const [version] = await readdir(join(home, ".cache", "synthai"));
       expect((await readdir(join(home, ".cache", "synthai", version!))).length).toBeGreaterThan(10);
     }
+  });
+
+  test("on a Node that strips types, the launcher runs --help and status in its own process, as the entry runs them", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const home = await tempDir();
+    expect((await runCli(["-n", "3", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    // Every Node process that starts appends its pid here: one line is one Node.
+    const starts = join(home, "starts");
+    await writeFile(
+      join(home, "count.mjs"),
+      `import { appendFileSync } from "node:fs"; appendFileSync(${JSON.stringify(starts)}, process.pid + "\\n");`,
+    );
+    const viaLauncher = (args: string[]) => {
+      const result = spawnSync(process.execPath, [LAUNCHER, ...args], {
+        cwd,
+        encoding: "utf8",
+        env: { ...process.env, HOME: home, NODE_OPTIONS: `--import=${join(home, "count.mjs")}` },
+      });
+      return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+    for (const args of [["status"], ["--help"], ["status", "nope"]]) {
+      await writeFile(starts, "");
+      const launched = viaLauncher(args);
+      const direct = await runCli(args, { cwd });
+      expect(launched).toEqual({ code: direct.code, stdout: direct.stdout, stderr: direct.stderr });
+      expect((await readFile(starts, "utf8")).trim().split("\n")).toHaveLength(1);
+    }
+    expect(viaLauncher(["status", "nope"]).stderr).toMatch(/^error: no run "nope"/);
+    // Its compile cache is kept where a started synthai keeps it.
+    expect((await readdir(join(home, ".cache", "synthai"))).length).toBeGreaterThan(0);
   });
 
   test("25 samples in 3 batches: rows, metrics equal to the service's usage, batch price; a second run appends", async () => {
