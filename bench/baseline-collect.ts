@@ -2,34 +2,24 @@
 // its answer split into fields by synthai's own parser, its sample's labels joined from the
 // chunk's draws file, and written as one dataset row and one metrics row. No samples records,
 // no manifest, no checks of the run folder, no retries, no reordering.
-import { createReadStream, createWriteStream, readdirSync } from "node:fs";
-import { once } from "node:events";
+import { createReadStream, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { toRunConfig } from "../src/commands/options.ts";
-import { readLabels, sameWorkRows } from "./baseline-row.ts";
+import { readLabels, sameWorkWriter } from "./baseline-row.ts";
 
 const [runDir, out] = [process.argv[2]!, process.argv[3]!];
 const { price } = toRunConfig({ seed: "1" }, () => 1);
-const csv = createWriteStream(out);
-const metrics = createWriteStream(out.replace(/\.csv$/, "_metrics.csv"));
-let index = 0;
+const writer = sameWorkWriter(out, price);
 for (const name of readdirSync(join(runDir, "results"))
   .filter((n) => n.endsWith(".output.jsonl"))
   .sort()) {
   const chunk = Number(/^c(\d+)-/.exec(name)![1]);
   const labels = await readLabels(join(runDir, "draws", `c${String(chunk).padStart(4, "0")}.jsonl`));
-  for await (const line of createInterface({
+  const lines = createInterface({
     input: createReadStream(join(runDir, "results", name)),
     crlfDelay: Infinity,
-  })) {
-    const made = sameWorkRows(line, labels, index, chunk, price);
-    if (!made) continue;
-    index++;
-    if (!csv.write(made.row)) await once(csv, "drain");
-    if (!metrics.write(made.metrics)) await once(metrics, "drain");
-  }
+  });
+  await writer.add(lines, labels, chunk);
 }
-csv.end();
-metrics.end();
-await Promise.all([once(csv, "finish"), once(metrics, "finish")]);
+await writer.close();

@@ -13,7 +13,7 @@ import { customId, requestFor, toMessages } from "../src/pipeline/build.ts";
 import customerCalls from "../src/dataset/builtin/customer-calls.ts";
 import { drawSample, labelsOf, newFaker } from "../src/dataset/draw.ts";
 import { toRunConfig } from "../src/commands/options.ts";
-import { drawsLine, readLabels, sameWorkRows } from "./baseline-row.ts";
+import { drawsLine, readLabels, sameWorkWriter } from "./baseline-row.ts";
 import { promptTokens } from "./baseline-tokens.ts";
 import { checkParams } from "../src/dataset/params.ts";
 
@@ -57,9 +57,7 @@ for (let first = 0; first < samples; first += perFile) {
   batches.push({ id: batch.id, path });
 }
 
-const csv = createWriteStream(join(dir, "baseline.csv"));
-const metrics = createWriteStream(join(dir, "baseline_metrics.csv"));
-let index = 0;
+const writer = sameWorkWriter(join(dir, "baseline.csv"), config.price);
 for (const [chunk, { id, path }] of batches.entries()) {
   let batch = await client.batches.retrieve(id);
   while (!["completed", "failed", "expired", "cancelled"].includes(batch.status)) {
@@ -68,18 +66,7 @@ for (const [chunk, { id, path }] of batches.entries()) {
   }
   const labels = await readLabels(`${path}.draws`);
   const response = await client.files.content(batch.output_file_id!);
-  for await (const line of createInterface({
-    input: Readable.fromWeb(response.body as never),
-    crlfDelay: Infinity,
-  })) {
-    const made = sameWorkRows(line, labels, index, chunk, config.price);
-    if (!made) continue;
-    index++;
-    if (!csv.write(made.row)) await once(csv, "drain");
-    if (!metrics.write(made.metrics)) await once(metrics, "drain");
-  }
+  const lines = createInterface({ input: Readable.fromWeb(response.body as never), crlfDelay: Infinity });
+  await writer.add(lines, labels, chunk);
 }
-csv.end();
-metrics.end();
-await Promise.all([once(csv, "finish"), once(metrics, "finish")]);
-console.log(`${index} rows, ${tokens} prompt tokens`);
+console.log(`${await writer.close()} rows, ${tokens} prompt tokens`);

@@ -1,6 +1,7 @@
 // What the baselines share: the least code that does a stage's work, without synthai's own
 // machinery (no manifest, no samples records, no checks, no retries).
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
+import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { parseMarkers } from "../src/dataset/spec.ts";
 import customerCalls from "../src/dataset/builtin/customer-calls.ts";
@@ -59,4 +60,32 @@ export function sameWorkRows(
   const cost = (input * price.input + output * price.output) / 1e6;
   const metrics = [index, input, output, total, 0, Number(id) + 1, chunk + 1, id, 1, cost, body.model, 0, 0];
   return { row: `${row.map(field).join(",")}\n`, metrics: `${metrics.map(field).join(",")}\n` };
+}
+
+/**
+ * The dataset and metrics files the collect and pipeline baselines write: each output line as
+ * it comes, its rows numbered in that order.
+ */
+export function sameWorkWriter(out: string, price: { input: number; output: number }) {
+  const csv = createWriteStream(out);
+  const metrics = createWriteStream(out.replace(/\.csv$/, "_metrics.csv"));
+  let index = 0;
+  return {
+    async add(lines: AsyncIterable<string>, labels: Map<string, Record<string, string>>, chunk: number) {
+      for await (const line of lines) {
+        const made = sameWorkRows(line, labels, index, chunk, price);
+        if (!made) continue;
+        index++;
+        if (!csv.write(made.row)) await once(csv, "drain");
+        if (!metrics.write(made.metrics)) await once(metrics, "drain");
+      }
+    },
+    /** Ends both files; the rows written. */
+    async close(): Promise<number> {
+      csv.end();
+      metrics.end();
+      await Promise.all([once(csv, "finish"), once(metrics, "finish")]);
+      return index;
+    },
+  };
 }
