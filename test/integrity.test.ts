@@ -111,7 +111,7 @@ describe("export from an incomplete run folder", () => {
     expect(await readCsv(join(cwd, "out_metrics.csv"))).toHaveLength(20);
   });
 
-  test("a samples file damaged before the CSV is written: one line, the CSV rolled back; `export` judges the answers again", async () => {
+  test("a samples file damaged before the CSV is written: one line, the CSV rolled back; `export --judge-again` judges the answers again", async () => {
     const url = await server.start();
     const cwd = await tempDir();
     const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
@@ -130,10 +130,17 @@ describe("export from an incomplete run folder", () => {
     expectOneLineError(
       resumed.stderr,
       new RegExp(
-        `samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${id}\` judges the answers again`,
+        `samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${id} --judge-again\` judges the answers again`,
       ),
     );
     expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe("");
+    // Damaged in place, the file still has the size it was written with: a plain export reads it
+    // back and stops the same way; the way out judges the answers again.
+    expect((await runCli(["export", id], { cwd })).code).toBe(2);
+    const judged = await runCli(["export", id, "--judge-again"], { cwd });
+    expect(judged.code, judged.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
+    await writeFile(samples, text.replace(/\n\{/, "\nx"));
     // Cut short, it is found before anything is written, with the way out.
     await truncate(samples, 10);
     const again = await runCli(["resume", id, "--base-url", url], { cwd });
@@ -141,7 +148,7 @@ describe("export from an incomplete run folder", () => {
     expectOneLineError(
       again.stderr,
       new RegExp(
-        `samples/c0001-a1\\.jsonl is cut short .* — \`synthai export ${id}\` judges the answers again`,
+        `samples/c0001-a1\\.jsonl is cut short .* — \`synthai export ${id} --judge-again\` judges the answers again`,
       ),
     );
     const exported = await runCli(["export", id], { cwd });

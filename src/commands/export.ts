@@ -56,6 +56,11 @@ export default command({
     },
     ...connectionArgs,
     ...acceptChangedArg,
+    "judge-again": {
+      type: "boolean",
+      description:
+        "Judge every downloaded answer again (by default only batches judged with another spec or synthai)",
+    },
     "include-dropped": {
       type: "boolean",
       description:
@@ -80,6 +85,7 @@ export default command({
       log: stderrLog,
       connection: connection(args),
       acceptChangedSpec: Boolean(args["accept-changed-spec"]),
+      judgeAgain: Boolean(args["judge-again"]),
       includeDropped: Boolean(args["include-dropped"]),
       ...(dedup ? { dedup } : {}),
       ...(hf ? { hf } : {}),

@@ -88,7 +88,7 @@ export function collectedSamples(
     for (const record of records)
       for await (const samples of readJsonlBatches<SampleResult>(
         join(runDir, samplesFile(record)),
-        `\`synthai export ${manifest.id}\` judges the answers again from results/`,
+        `\`synthai export ${manifest.id} --judge-again\` judges the answers again from results/`,
       ))
         for (const sample of samples) add(sample);
   };

@@ -147,6 +147,8 @@ export async function reexport(
     /** A Hugging Face folder instead of the output file; `describe` writes the card's section on the data. */
     hf?: { dir: string; splits: Split[]; describe?: (run: RunView) => Promise<string> } | undefined;
     acceptChangedSpec?: boolean;
+    /** Judge every answer again, even where nothing it depends on changed (a samples file damaged in place). */
+    judgeAgain?: boolean;
     /** With stages: the dropped samples too, with what dropped them. */
     includeDropped?: boolean;
     /** The service, for --dedup semantic's embeddings; key and base URL as generate takes them. */
@@ -176,7 +178,10 @@ export async function reexport(
     // file is not as written; the others are read back as judged.
     const stale = new Set(
       collectedRecords(manifest).filter(
-        (r) => r.judgedBy !== judgeKey(run, r) || !sameSize(runDir, manifest, samplesFile(r)),
+        (r) =>
+          options.judgeAgain ||
+          r.judgedBy !== judgeKey(run, r) ||
+          !sameSize(runDir, manifest, samplesFile(r)),
       ),
     );
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));

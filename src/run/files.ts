@@ -101,7 +101,7 @@ export function checkRunFiles(runDir: string, manifest: Manifest, paths: string[
 
 function wayOut(manifest: Manifest, path: string): string {
   if (path.startsWith("samples/"))
-    return `\`synthai export ${manifest.id}\` judges the answers again from results/`;
+    return `\`synthai export ${manifest.id} --judge-again\` judges the answers again from results/`;
   if (path.startsWith("results/") && !manifest.config.keepRemote)
     return "restore it from a backup of the run folder (the service's copy was deleted once downloaded)";
   return "restore it from a backup of the run folder";
