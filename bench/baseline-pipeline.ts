@@ -3,51 +3,25 @@
 // draws, counted, a draws line each), uploaded and submitted; the batches are polled until they
 // end; each output is downloaded, and every line written as the collect baseline writes it
 // (fields parsed, labels joined, a metrics row). No manifest, no retries, no checks.
-import { createReadStream, createWriteStream, readFileSync } from "node:fs";
-import { once } from "node:events";
+import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import OpenAI from "openai";
-import { customId, requestFor, toMessages } from "../src/pipeline/build.ts";
-import customerCalls from "../src/dataset/builtin/customer-calls.ts";
-import { drawSample, labelsOf, newFaker } from "../src/dataset/draw.ts";
 import { toRunConfig } from "../src/commands/options.ts";
-import { drawsLine, readLabels, sameWorkWriter } from "./baseline-row.ts";
-import { promptTokens } from "./baseline-tokens.ts";
-import { checkParams } from "../src/dataset/params.ts";
+import { readLabels, sameWorkWriter } from "./baseline-row.ts";
+import { writeRequests } from "./baseline-requests.ts";
 
 const [samples, dir, baseURL] = [Number(process.argv[2]), process.argv[3]!, process.argv[4]!];
 const perFile = 50_000;
 const client = new OpenAI({ baseURL });
-const params = checkParams(readFileSync(new URL("../params.json", import.meta.url), "utf8"), "params.json");
-const config = toRunConfig({ samples: String(samples), seed: "1" }, () => 1);
-// The same random generator as synthai's build (draw stream 2), seeded per sample.
-const faker = await newFaker("en");
+const { price } = toRunConfig({ seed: "1" }, () => 1);
 
 let tokens = 0;
-async function writeChunk(path: string, first: number, count: number): Promise<void> {
-  const requests = createWriteStream(path);
-  const draws = createWriteStream(`${path}.draws`);
-  for (let i = first; i < first + count; i++) {
-    const draw = drawSample({ faker, params, dataset: customerCalls, seed: config.seed }, i);
-    const id = customId(i, samples);
-    const messages = toMessages(customerCalls.prompt(draw));
-    tokens += promptTokens(messages);
-    const more = draws.write(drawsLine(id, i + 1, labelsOf(draw)));
-    if (!requests.write(`${JSON.stringify(requestFor(config, id, messages))}\n`))
-      await once(requests, "drain");
-    if (!more) await once(draws, "drain");
-  }
-  requests.end();
-  draws.end();
-  await Promise.all([once(requests, "finish"), once(draws, "finish")]);
-}
-
 const batches: { id: string; path: string }[] = [];
 for (let first = 0; first < samples; first += perFile) {
   const path = join(dir, `requests-${first}.jsonl`);
-  await writeChunk(path, first, Math.min(perFile, samples - first));
+  tokens += await writeRequests(path, samples, first, Math.min(perFile, samples - first));
   const file = await client.files.create({ file: createReadStream(path), purpose: "batch" });
   const batch = await client.batches.create({
     input_file_id: file.id,
@@ -57,7 +31,7 @@ for (let first = 0; first < samples; first += perFile) {
   batches.push({ id: batch.id, path });
 }
 
-const writer = sameWorkWriter(join(dir, "baseline.csv"), config.price);
+const writer = sameWorkWriter(join(dir, "baseline.csv"), price);
 for (const [chunk, { id, path }] of batches.entries()) {
   let batch = await client.batches.retrieve(id);
   while (!["completed", "failed", "expired", "cancelled"].includes(batch.status)) {

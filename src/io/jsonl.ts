@@ -14,18 +14,26 @@ export async function* readJsonl<T>(path: string, wayOut = DAMAGED_HINT): AsyncG
     // pipeline, not pipe: an error of the file (missing, unreadable) reaches the reader.
     yield* pipeline(createReadStream(path), ndjson.parse(), () => {}) as AsyncIterable<T>;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(`${path} is missing`, wayOut);
     const row = /^Could not parse row (.*)$/s.exec((error as Error).message)?.[1];
-    if (row !== undefined)
-      throw new UserError(
-        `${path} holds a line that is not valid JSON, a torn or damaged file: ${JSON.stringify(row.slice(0, 40))}`,
-        wayOut,
-      );
-    throw error;
+    throw row !== undefined ? tornLine(path, row, wayOut) : damagedFile(error, path, wayOut);
   }
 }
 
 const DAMAGED_HINT = "restore the run folder from a backup";
+
+function tornLine(path: string, line: string, wayOut: string): UserError {
+  return new UserError(
+    `${path} holds a line that is not valid JSON, a torn or damaged file: ${JSON.stringify(line.slice(0, 40))}`,
+    wayOut,
+  );
+}
+
+/** A missing file is said so, with the way out; any other error is the disk's, as it is. */
+function damagedFile(error: unknown, path: string, wayOut: string): unknown {
+  return (error as NodeJS.ErrnoException).code === "ENOENT"
+    ? new UserError(`${path} is missing`, wayOut)
+    : error;
+}
 
 /**
  * The objects of a JSONL file synthai wrote, a read's worth at a time, where a run's files are
@@ -40,17 +48,13 @@ export async function* readJsonlBatches<T>(path: string, wayOut = DAMAGED_HINT):
         try {
           values.push(JSON.parse(line));
         } catch {
-          throw new UserError(
-            `${path} holds a line that is not valid JSON, a torn or damaged file: ${JSON.stringify(line.slice(0, 40))}`,
-            wayOut,
-          );
+          throw tornLine(path, line, wayOut);
         }
       }
       yield values;
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(`${path} is missing`, wayOut);
-    throw error;
+    throw damagedFile(error, path, wayOut);
   }
 }
 

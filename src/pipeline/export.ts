@@ -5,7 +5,7 @@ import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
 import { readJsonl, readJsonlBatches, TextWriter } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
-import { samplesFile } from "../run/files.ts";
+import { judgeAgainHint, samplesFile } from "../run/files.ts";
 import { FORMATS, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
@@ -88,7 +88,7 @@ export function collectedSamples(
     for (const record of records)
       for await (const samples of readJsonlBatches<SampleResult>(
         join(runDir, samplesFile(record)),
-        `\`synthai export ${manifest.id} --judge-again\` judges the answers again from results/`,
+        judgeAgainHint(manifest),
       ))
         for (const sample of samples) add(sample);
   };

@@ -186,7 +186,8 @@ export async function reexport(
     );
     checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
     await checkDraws(runDir, manifest.chunks);
-    const judgeAgain = async (add?: (sample: SampleResult) => void) => {
+    /** Every collected sample, judged again where stale, else read back; with no `add`, only the judging. */
+    const judged = async (add?: (sample: SampleResult) => void) => {
       for (const record of collectedRecords(manifest)) {
         if (!stale.has(record)) {
           if (add) await collectedSamples(runDir, manifest, [record])(add);
@@ -203,8 +204,8 @@ export async function reexport(
     // stages, every stage is judged again first, then each sample's outcome is exported.
     // With --dedup semantic, the samples are judged first and embedded, then exported.
     const staged = stagedExport(run, options);
-    if (staged.feed || semantic) await judgeAgain();
-    const feed: SampleFeed = staged.feed ?? (semantic ? collectedSamples(runDir, manifest) : judgeAgain);
+    if (staged.feed || semantic) await judged();
+    const feed: SampleFeed = staged.feed ?? (semantic ? collectedSamples(runDir, manifest) : judged);
     const dedup: Dedup | undefined =
       options.dedup && semantic
         ? {

@@ -99,9 +99,13 @@ export function checkRunFiles(runDir: string, manifest: Manifest, paths: string[
   }
 }
 
+/** What to do about a damaged samples file: judge the answers again. */
+export function judgeAgainHint(manifest: Manifest): string {
+  return `\`synthai export ${manifest.id} --judge-again\` judges the answers again from results/`;
+}
+
 function wayOut(manifest: Manifest, path: string): string {
-  if (path.startsWith("samples/"))
-    return `\`synthai export ${manifest.id} --judge-again\` judges the answers again from results/`;
+  if (path.startsWith("samples/")) return judgeAgainHint(manifest);
   if (path.startsWith("results/") && !manifest.config.keepRemote)
     return "restore it from a backup of the run folder (the service's copy was deleted once downloaded)";
   return "restore it from a backup of the run folder";

@@ -64,13 +64,12 @@ function sameColumns(a: string[], b: string[]): boolean {
  */
 async function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
   const file = new TextWriter(path, { append: true });
-  const special = new RegExp(`["\\n\\r]|${options.delimiter.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`);
+  const { delimiter } = options;
+  const quoted = (field: string) =>
+    /["\n\r]/.test(field) || field.includes(delimiter) ? `"${field.replaceAll('"', '""')}"` : field;
   const line = (row: unknown[]) => {
     let text = "";
-    for (let i = 0; i < row.length; i++) {
-      const field = fieldText(row[i]);
-      text += `${i ? options.delimiter : ""}${special.test(field) ? `"${field.replaceAll('"', '""')}"` : field}`;
-    }
+    for (let i = 0; i < row.length; i++) text += `${i ? delimiter : ""}${quoted(fieldText(row[i]))}`;
     return `${text}\n`;
   };
   if (options.header) file.write(line(options.columns));
