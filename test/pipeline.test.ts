@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { cp, readFile, readdir, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { AWKWARD } from "./fixtures/awkward-fields-spec.ts";
@@ -70,6 +70,70 @@ describe("synthai generate against the fake Batch API", () => {
     expect(viaLauncher(["status", "nope"]).stderr).toMatch(/^error: no run "nope"/);
     // Its compile cache is kept where a started synthai keeps it.
     expect((await readdir(join(home, ".cache", "synthai"))).length).toBeGreaterThan(0);
+  });
+
+  test("on a Node that cannot strip types, --help and status run in its own process from JavaScript stripped once per change of src/", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    expect((await runCli(["-n", "3", "--base-url", url, ...fast], { cwd })).code).toBe(0);
+    // A clone of its own, so that editing its src/ leaves this one alone.
+    const clone = await tempDir();
+    for (const dir of ["bin", "scripts", "src"])
+      await cp(join(ROOT, dir), join(clone, dir), { recursive: true });
+    await cp(join(ROOT, "package.json"), join(clone, "package.json"));
+    await symlink(join(ROOT, "node_modules"), join(clone, "node_modules"));
+    const home = await tempDir();
+    const starts = join(home, "starts");
+    await writeFile(
+      join(home, "count.mjs"),
+      `import { appendFileSync } from "node:fs"; appendFileSync(${JSON.stringify(starts)}, process.pid + "\\n");`,
+    );
+    // Node 24 without type stripping stands for the machine's Node 20, on any machine.
+    const viaLauncher = (args: string[]) => {
+      const result = spawnSync(
+        process.execPath,
+        ["--no-experimental-strip-types", join(clone, "bin", "synthai"), ...args],
+        {
+          cwd,
+          encoding: "utf8",
+          env: { ...process.env, HOME: home, NODE_OPTIONS: `--import=${join(home, "count.mjs")}` },
+        },
+      );
+      return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+    };
+    const nodesStarted = async (args: string[]) => {
+      await writeFile(starts, "");
+      const launched = viaLauncher(args);
+      const direct = await runCli(args, { cwd });
+      expect(launched).toEqual({ code: direct.code, stdout: direct.stdout, stderr: direct.stderr });
+      return (await readFile(starts, "utf8")).trim().split("\n").length;
+    };
+    const stripped = async () => (await readdir(clone)).filter((name) => name.startsWith(".synthai-js-"));
+
+    // The first one starts Node 24 once more, to strip src/; the others find its JavaScript.
+    expect(await nodesStarted(["status"])).toBe(2);
+    const [first] = await stripped();
+    expect(first).toBeDefined();
+    for (const args of [["status"], ["--help"], ["status", "nope"]]) expect(await nodesStarted(args)).toBe(1);
+
+    // An edited src/ is stripped again, and the old JavaScript goes.
+    const view = join(clone, "src", "views", "status.ts");
+    await writeFile(view, (await readFile(view, "utf8")).replace("no runs yet", "no run so far"));
+    await writeFile(starts, "");
+    const empty = await tempDir();
+    const edited = spawnSync(
+      process.execPath,
+      ["--no-experimental-strip-types", join(clone, "bin", "synthai"), "status"],
+      {
+        cwd: empty,
+        encoding: "utf8",
+        env: { ...process.env, HOME: home, NODE_OPTIONS: `--import=${join(home, "count.mjs")}` },
+      },
+    );
+    expect(edited.stdout).toMatch(/^no run so far/);
+    expect((await readFile(starts, "utf8")).trim().split("\n")).toHaveLength(2);
+    expect(await stripped()).toHaveLength(1);
+    expect(await stripped()).not.toContain(first);
   });
 
   test("25 samples in 3 batches: rows, metrics equal to the service's usage, batch price; a second run appends", async () => {
