@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { startupTable } from "./startup.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const ENTRY = here("../bin/synthai");
@@ -18,7 +19,7 @@ const RSS = here("./rss.ts");
 // cache); bench/rss.ts is preloaded through NODE_OPTIONS. The baselines run with plain `node`.
 const SYNTHAI = [ENTRY];
 const sizes = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number);
-const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 200_000);
+const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 1_000_000);
 
 interface Measure {
   stage: string;
@@ -189,6 +190,7 @@ async function pipeline(samples: number, baseURL: string): Promise<Measure> {
 const stagedSize = Number(process.env.BENCH_STAGED ?? 20_000);
 const JUDGED = here("../examples/judged-calls");
 const stageCosts: string[] = [];
+const startup: string[] = [];
 
 /** A run of two stages (examples/judged-calls: write, then a judge on another model that keeps Score >= 2): each stage's cost per kept sample. */
 async function stagedPipeline(samples: number, baseURL: string): Promise<Measure> {
@@ -225,7 +227,11 @@ async function stagedPipeline(samples: number, baseURL: string): Promise<Measure
   return m;
 }
 
-const server = spawn(process.execPath, [here("./fake-server.ts")], { stdio: ["ignore", "pipe", "inherit"] });
+// The fake keeps every file it is sent in memory, the baseline's too (it deletes none): several GB
+// of heap holds a 1,000,000-sample pipeline and its baseline.
+const server = spawn(process.execPath, ["--max-old-space-size=8192", here("./fake-server.ts")], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
 try {
   const [baseURL] = await createInterface({ input: server.stdout! })
     [Symbol.asyncIterator]()
@@ -316,6 +322,9 @@ try {
 
   process.stderr.write(`two stages, ${stagedSize} samples against the fake server\n`);
   rows.push({ m: await stagedPipeline(stagedSize, baseURL!), cpu: true });
+
+  process.stderr.write("start-up, against node -e 0 on each Node of the PATH\n");
+  startup.push(...startupTable(ENTRY, fullRuns, work));
 } finally {
   server.kill();
 }
@@ -347,5 +356,9 @@ console.log(
     "| stage | model | requests | cost | kept | cost per 1,000 kept |",
     "| ---: | --- | ---: | ---: | ---: | ---: |",
     ...stageCosts,
+    "",
+    "Start-up: each command through bin/synthai against `node -e 0` on the same Node, run in turn; the ratio is taken pair by pair:",
+    "",
+    ...startup,
   ].join("\n"),
 );
