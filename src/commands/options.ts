@@ -3,7 +3,7 @@ import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
-import { FORMATS, type FormatName } from "../io/formats/index.ts";
+import { FORMAT_NAMES, type FormatName } from "../io/formats/names.ts";
 import type { Dedup } from "../pipeline/export.ts";
 import { NEAR_SIMILARITY, type DedupMode } from "../pipeline/dedup.ts";
 import { DEFAULT_EMBEDDING_MODEL, SEMANTIC_SIMILARITY, embeddingModel } from "../api/embeddings.ts";
@@ -106,7 +106,7 @@ export const DEFAULTS = {
 export const CHOICES = {
   mode: { options: ["batch", "sync"], hint: "batch: the Batch API at half price; sync: direct requests" },
   endpoint: { options: Object.keys(ENDPOINTS), hint: "chat: /v1/chat/completions; responses: /v1/responses" },
-  format: { options: Object.keys(FORMATS), hint: "or leave it out: the output's extension picks it" },
+  format: { options: [...FORMAT_NAMES], hint: "or leave it out: the output's extension picks it" },
   provider: {
     options: Object.keys(PROVIDERS),
     hint: "`synthai providers` lists them with what each does differently",

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { EFFORTS } from "../api/models.ts";
-import { FORMATS, type FormatName } from "../io/formats/index.ts";
+import { FORMAT_NAMES } from "../io/formats/names.ts";
 import { PROVIDERS, type ProviderName } from "../api/providers/index.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
@@ -123,7 +123,7 @@ const Config = z.object({
   /** Stages 2, 3, …: each one more round of batches over the samples still kept. */
   stages: z.array(StageConfig).optional(),
   /** --format: how the dataset's rows are written (io/formats); by the output's extension when absent. */
-  format: z.enum(Object.keys(FORMATS) as [FormatName, ...FormatName[]]).optional(),
+  format: z.enum(FORMAT_NAMES).optional(),
   /** The reasoning effort asked of a model that reasons. */
   reasoningEffort: z.enum(EFFORTS).optional(),
   delimiter: z.string().optional(),

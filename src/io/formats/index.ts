@@ -5,6 +5,9 @@ import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
 import { preference } from "./preference.ts";
+import type { FormatName } from "./names.ts";
+
+export { FORMAT_NAMES, type FormatName } from "./names.ts";
 
 /** What a file already holds: its size, its delimiter and its highest `index`. */
 export interface Existing {
@@ -49,9 +52,7 @@ export interface Format {
   appender(path: string, options: AppendOptions): Promise<RowWriter>;
 }
 
-export const FORMATS = { csv, jsonl, parquet, chat, preference } satisfies Record<string, Format>;
-
-export type FormatName = keyof typeof FORMATS;
+export const FORMATS: Record<FormatName, Format> = { csv, jsonl, parquet, chat, preference };
 
 /** The format named, else the one the file's extension names, else CSV. */
 export function formatFor(path: string, name?: FormatName): Format {
