@@ -2,26 +2,10 @@
 // `node -e 0` on the same Node, for each Node of the PATH (the machine's own, npm's 24). The two
 // commands run in turn, A B A B …, and the ratio is taken pair by pair, so a drift of the
 // machine's speed moves both; the median of the pairs is printed.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { nodesOnPath } from "../test/nodes.ts";
 
 const PAIRS = 20;
-
-/** Each distinct Node on the PATH, by version, this one included. */
-function nodesOnPath(): Map<string, string> {
-  const nodes = new Map<string, string>();
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    const node = join(dir, "node");
-    if (!existsSync(node)) continue;
-    try {
-      const version = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
-      if (!nodes.has(version)) nodes.set(version, node);
-    } catch {} // a shim that is no Node
-  }
-  nodes.set(process.version, process.execPath);
-  return nodes;
-}
 
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
 

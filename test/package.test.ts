@@ -6,25 +6,10 @@ import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, test } from "vitest";
 import { PARAMS, ROOT, readCsv, tempDir, useFake } from "./helpers.ts";
+import { nodesOnPath } from "./nodes.ts";
 
 const run = promisify(execFile);
 const server = useFake();
-
-/** Each distinct Node on the PATH, the machine's own included, by major version. */
-async function nodesOnPath(): Promise<Map<string, string>> {
-  const nodes = new Map<string, string>();
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    const node = join(dir, "node");
-    const version = await run(node, ["--version"]).then(
-      (r) => r.stdout.trim(),
-      () => "",
-    );
-    const major = version.split(".")[0]!;
-    if (major && !nodes.has(major)) nodes.set(major, node);
-  }
-  nodes.set(`v${process.versions.node.split(".")[0]}`, process.execPath);
-  return nodes;
-}
 
 /** A user's program importing the installed package by name; plain JavaScript, so Node 20 runs it. */
 const PROGRAM = `import { generate, openRun, UserError } from "synthai";
@@ -86,15 +71,15 @@ describe("npm pack, then npm install in another project", () => {
 
   test('npx synthai and import from "synthai" work on each Node of the PATH', async () => {
     const url = await server.start({ seed: 5 });
-    const nodes = await nodesOnPath();
-    for (const [major, node] of nodes) {
+    const nodes = nodesOnPath();
+    for (const [nodeVersion, node] of nodes) {
       const env = {
         ...process.env,
         PATH: `${dirname(node)}${delimiter}${process.env.PATH}`,
         OPENAI_API_KEY: "test-key",
       };
       const version = await run("npx", ["synthai", "--version"], { cwd: project, env });
-      expect(version.stdout.trim(), major).toBe("0.1.0");
+      expect(version.stdout.trim(), nodeVersion).toBe("0.1.0");
 
       const cwd = await tempDir();
       const cli = await run(
@@ -102,15 +87,17 @@ describe("npm pack, then npm install in another project", () => {
         ["-n", "3", "-j", PARAMS, "--base-url", url, "--poll-interval", "0.02", "--yes", "-p", "out.csv"],
         { cwd, env },
       );
-      expect(cli.stderr, major).toMatch(/done: 3 of 3 samples/);
+      expect(cli.stderr, nodeVersion).toMatch(/done: 3 of 3 samples/);
       expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(3);
       // status and --help run inside the launcher's own Node (the compiled JavaScript needs no other).
       const synthai = join(project, "node_modules", ".bin", "synthai");
-      expect((await run(synthai, ["status"], { cwd, env })).stdout, major).toMatch(/gpt-6-luna\s+3\/3/);
-      expect((await run(synthai, ["--help"], { cwd, env })).stdout, major).toMatch(/COMMANDS[\s\S]*status/);
+      expect((await run(synthai, ["status"], { cwd, env })).stdout, nodeVersion).toMatch(/gpt-6-luna\s+3\/3/);
+      expect((await run(synthai, ["--help"], { cwd, env })).stdout, nodeVersion).toMatch(
+        /COMMANDS[\s\S]*status/,
+      );
 
       const program = await run(node, [join(project, "program.mjs"), url, PARAMS], { cwd, env });
-      expect(JSON.parse(program.stdout), major).toEqual({ valid: 4, rows: 4, isError: true });
+      expect(JSON.parse(program.stdout), nodeVersion).toEqual({ valid: 4, rows: 4, isError: true });
     }
   }, 120_000);
 });

@@ -89,12 +89,12 @@ describe("synthai generate against the fake Batch API", () => {
       `import { appendFileSync } from "node:fs"; appendFileSync(${JSON.stringify(starts)}, process.pid + "\\n");`,
     );
     // Node 24 without type stripping stands for the machine's Node 20, on any machine.
-    const viaLauncher = (args: string[]) => {
+    const viaLauncher = (args: string[], where = cwd) => {
       const result = spawnSync(
         process.execPath,
         ["--no-experimental-strip-types", join(clone, "bin", "synthai"), ...args],
         {
-          cwd,
+          cwd: where,
           encoding: "utf8",
           env: { ...process.env, HOME: home, NODE_OPTIONS: `--import=${join(home, "count.mjs")}` },
         },
@@ -120,16 +120,7 @@ describe("synthai generate against the fake Batch API", () => {
     const view = join(clone, "src", "views", "status.ts");
     await writeFile(view, (await readFile(view, "utf8")).replace("no runs yet", "no run so far"));
     await writeFile(starts, "");
-    const empty = await tempDir();
-    const edited = spawnSync(
-      process.execPath,
-      ["--no-experimental-strip-types", join(clone, "bin", "synthai"), "status"],
-      {
-        cwd: empty,
-        encoding: "utf8",
-        env: { ...process.env, HOME: home, NODE_OPTIONS: `--import=${join(home, "count.mjs")}` },
-      },
-    );
+    const edited = viaLauncher(["status"], await tempDir());
     expect(edited.stdout).toMatch(/^no run so far/);
     expect((await readFile(starts, "utf8")).trim().split("\n")).toHaveLength(2);
     expect(await stripped()).toHaveLength(1);

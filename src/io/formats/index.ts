@@ -7,7 +7,7 @@ import { parquet } from "./parquet.ts";
 import { preference } from "./preference.ts";
 import type { FormatName } from "./names.ts";
 
-export { FORMAT_NAMES, type FormatName } from "./names.ts";
+export type { FormatName } from "./names.ts";
 
 /** What a file already holds: its size, its delimiter and its highest `index`. */
 export interface Existing {
