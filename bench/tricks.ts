@@ -5,6 +5,7 @@
 // BENCH_SIZES=100000 BENCH_PIPELINE=20000 for a quick run. A trick stays where it buys at
 // least 10% of a stage's time or 30 MB of peak RSS.
 import { spawn, spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdir, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,8 +19,10 @@ const RSS = here("./rss.ts");
 const samples = Number(process.env.BENCH_SIZES?.split(",").at(-1) ?? 1_000_000);
 const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 200_000);
 
-// What bin/synthai passes; each variant leaves one out.
-const FLAGS = ["--max-semi-space-size=8", "--no-allocation-site-pretenuring", "--heap-growing-percent=30"];
+// What bin/synthai passes (bin/runtime.cjs); each variant leaves one out.
+const runtime: { NODE_FLAGS: string[]; tunedEnv: (env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv } =
+  createRequire(import.meta.url)("../bin/runtime.cjs");
+const FLAGS = runtime.NODE_FLAGS;
 type Variant = { name: string; flags: string[]; malloc: boolean };
 const variants: Variant[] = [
   { name: "all tricks", flags: FLAGS, malloc: true },
@@ -41,14 +44,17 @@ async function run(
 ): Promise<{ seconds: number; maxRssMb: number; cpuSeconds: number }> {
   const report = join(work, `report-${Math.random().toString(36).slice(2)}.jsonl`);
   spawnSync("sync");
+  // SYNTHAI_TUNED (in tunedEnv) keeps the entry from starting again with every trick.
   const env: Record<string, string | undefined> = {
-    ...process.env,
+    ...runtime.tunedEnv(process.env),
     BENCH_REPORT: report,
     NODE_COMPILE_CACHE: cache,
     OPENAI_API_KEY: "bench",
   };
-  if (variant.malloc) Object.assign(env, { MALLOC_MMAP_THRESHOLD_: "32768", MALLOC_ARENA_MAX: "2" });
-  else delete env.MALLOC_MMAP_THRESHOLD_;
+  if (!variant.malloc) {
+    delete env.MALLOC_MMAP_THRESHOLD_;
+    delete env.MALLOC_ARENA_MAX;
+  }
   const started = performance.now();
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(NODE, [...variant.flags, "--import", pathToFileURL(RSS).href, ENTRY, ...args], {

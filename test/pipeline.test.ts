@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { cp, readFile, readdir, stat, symlink, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { AWKWARD } from "./fixtures/awkward-fields-spec.ts";
@@ -125,6 +126,56 @@ describe("synthai generate against the fake Batch API", () => {
     expect((await readFile(starts, "utf8")).trim().split("\n")).toHaveLength(2);
     expect(await stripped()).toHaveLength(1);
     expect(await stripped()).not.toContain(first);
+  });
+
+  test("run by hand on Node 24 (node src/synthai.ts), a command that streams data becomes itself again with the launcher's Node flags and malloc settings; status does not", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const home = await tempDir();
+    // Every Node that starts in the process appends what it was started with (its threads do not).
+    const starts = join(home, "starts");
+    await writeFile(
+      join(home, "runtime.mjs"),
+      `import { appendFileSync } from "node:fs"; import { isMainThread } from "node:worker_threads"; if (isMainThread) appendFileSync(${JSON.stringify(starts)}, JSON.stringify({ pid: process.pid, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX, mmap: process.env.MALLOC_MMAP_THRESHOLD_ }) + "\\n");`,
+    );
+    const byHand = async (args: string[], env: Record<string, string> = {}) => {
+      await writeFile(starts, "");
+      const result = await runCli(args, {
+        cwd,
+        env: {
+          SYNTHAI_TUNED: undefined,
+          MALLOC_ARENA_MAX: undefined,
+          MALLOC_MMAP_THRESHOLD_: undefined,
+          ...env,
+          NODE_OPTIONS: `--import=${join(home, "runtime.mjs")}`,
+        },
+      });
+      const lines = (await readFile(starts, "utf8")).trim().split("\n");
+      return { result, started: lines.map((line) => JSON.parse(line)) };
+    };
+    const { NODE_FLAGS } = createRequire(import.meta.url)("../bin/runtime.cjs") as { NODE_FLAGS: string[] };
+
+    const run = await byHand(["-n", "4", "-p", "out.csv", "--base-url", url, ...fast]);
+    expect(run.result.stderr).toContain("done: 4 of 4 samples");
+    expect(run.result.code).toBe(0);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(4);
+    const [first, again] = run.started;
+    expect(run.started).toHaveLength(2);
+    expect(again.pid).toBe(first.pid);
+    expect(first.execArgv).not.toContain(NODE_FLAGS[0]);
+    expect(again.execArgv).toEqual(expect.arrayContaining(NODE_FLAGS));
+    expect(again).toMatchObject({ arenas: "2", mmap: "32768" });
+
+    // A user's own setting is kept; a command that streams no data starts once, as it was started.
+    const own = await byHand(["export", (await readdir(join(cwd, "runs")))[0]!, "-p", "again.csv"], {
+      MALLOC_ARENA_MAX: "4",
+    });
+    expect(own.result.code).toBe(0);
+    expect(own.started.at(-1)).toMatchObject({ arenas: "4", mmap: "32768" });
+    const status = await byHand(["status"]);
+    expect(status.result.code).toBe(0);
+    expect(status.started).toHaveLength(1);
+    expect(status.started[0].execArgv).not.toContain(NODE_FLAGS[0]);
   });
 
   test("25 samples in 3 batches: rows, metrics equal to the service's usage, batch price; a second run appends", async () => {
