@@ -18,6 +18,8 @@ const RSS = here("./rss.ts");
 // synthai runs as users run it: through its launcher, bin/synthai (its Node flags and compile
 // cache); bench/rss.ts is preloaded through NODE_OPTIONS. The baselines run with plain `node`.
 const SYNTHAI = [ENTRY];
+// And as someone may run it by hand on Node 24, with no launcher: it then sets its flags itself.
+const BY_HAND = here("../src/synthai.ts");
 const sizes = (process.env.BENCH_SIZES ?? "100000,1000000").split(",").map(Number);
 const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 1_000_000);
 
@@ -77,15 +79,10 @@ async function onlyRun(runsDir: string): Promise<string> {
   return join(runsDir, id!);
 }
 
-/** Builds `samples` requests, answers them all (bench/make-outputs.ts) and exports them. */
-async function buildAndCollect(
-  samples: number,
-): Promise<{ build: Measure; collect: Measure; exported: Measure; runDir: string }> {
-  const dir = join(work, `s${samples}`);
-  const runsDir = join(dir, "runs");
-  await mkdir(dir, { recursive: true });
-  const build = await measure("build", samples, [
-    ...SYNTHAI,
+/** A dry-run build of `samples` requests by `synthai`, through the launcher or by hand. */
+function dryRun(stage: string, samples: number, synthai: string[], runsDir: string, output: string) {
+  return measure(stage, samples, [
+    ...synthai,
     "generate",
     "-n",
     String(samples),
@@ -99,8 +96,18 @@ async function buildAndCollect(
     "--runs-dir",
     runsDir,
     "-p",
-    join(dir, "out.csv"),
+    output,
   ]);
+}
+
+/** Builds `samples` requests, answers them all (bench/make-outputs.ts) and exports them. */
+async function buildAndCollect(
+  samples: number,
+): Promise<{ build: Measure; collect: Measure; exported: Measure; runDir: string }> {
+  const dir = join(work, `s${samples}`);
+  const runsDir = join(dir, "runs");
+  await mkdir(dir, { recursive: true });
+  const build = await dryRun("build", samples, SYNTHAI, runsDir, join(dir, "out.csv"));
   const runDir = await onlyRun(runsDir);
   await measure("prepare outputs", samples, [here("./make-outputs.ts"), runDir, join(dir, "out.csv")]);
   const exportTo = (file: string) => [
@@ -157,14 +164,14 @@ async function buildFromInput(samples: number): Promise<Measure> {
   return m;
 }
 
-async function pipeline(samples: number, baseURL: string): Promise<Measure> {
-  const dir = join(work, `pipeline${samples}`);
+async function pipeline(samples: number, baseURL: string, byHand = false): Promise<Measure> {
+  const dir = join(work, `pipeline${samples}${byHand ? "-by-hand" : ""}`);
   await mkdir(dir, { recursive: true });
   return measure(
-    "pipeline",
+    byHand ? "pipeline, node src/synthai.ts" : "pipeline",
     samples,
     [
-      ...SYNTHAI,
+      ...(byHand ? [BY_HAND] : SYNTHAI),
       "generate",
       "-n",
       String(samples),
@@ -286,6 +293,14 @@ try {
     await rm(join(work, `s${samples}`), { recursive: true, force: true });
     rows.push({ m: await buildFromInput(samples) });
   }
+  const byHand = join(work, "by-hand");
+  const largest = sizes.at(-1)!;
+  const output = join(byHand, "out.csv");
+  await mkdir(byHand);
+  rows.push({
+    m: await dryRun("build, node src/synthai.ts", largest, [BY_HAND], join(byHand, "runs"), output),
+  });
+  await rm(byHand, { recursive: true, force: true });
 
   process.stderr.write(`full pipeline, ${pipelineSize} samples against the fake server\n`);
   const full = await pipeline(pipelineSize, baseURL!);
@@ -298,6 +313,8 @@ try {
     { OPENAI_API_KEY: "bench-key" },
   );
   rows.push({ m: full, baseline: fullBase, cpu: true });
+  rows.push({ m: await pipeline(pipelineSize, baseURL!, true), cpu: true });
+  await rm(join(work, `pipeline${pipelineSize}-by-hand`), { recursive: true, force: true });
 
   // Near de-duplication of the whole run, against a plain export of the same run folder.
   process.stderr.write(`export and export --dedup near, ${pipelineSize} samples\n`);
