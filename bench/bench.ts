@@ -51,10 +51,12 @@ async function measure(
   const code = await new Promise<number | null>((resolve) => {
     // The launcher runs on this Node (24) whatever `node` the PATH has first, as npm scripts run it.
     const synthai = args[0] === ENTRY;
-    // The baselines load their modules from a compile cache too, as synthai does.
+    // The baselines load their modules from a compile cache too, as synthai does (by hand, its own).
     const preload = synthai
       ? { NODE_OPTIONS: `--import=${pathToFileURL(RSS)}` }
-      : { NODE_COMPILE_CACHE: join(work, "baseline-cache") };
+      : args[0] === BY_HAND
+        ? {}
+        : { NODE_COMPILE_CACHE: join(work, "baseline-cache") };
     const child = spawn(process.execPath, synthai ? args : ["--import", RSS, ...args], {
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, ...env, ...preload, BENCH_REPORT: report },

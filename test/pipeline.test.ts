@@ -128,7 +128,7 @@ describe("synthai generate against the fake Batch API", () => {
     expect(await stripped()).not.toContain(first);
   });
 
-  test("run by hand on Node 24 (node src/synthai.ts), a command that streams data becomes itself again with the launcher's Node flags and malloc settings; status does not", async () => {
+  test("run by hand on Node 24 (node src/synthai.ts), a command that streams data becomes itself again with the launcher's Node flags, malloc settings and compile cache; status does not", async () => {
     const url = await server.start();
     const cwd = await tempDir();
     const home = await tempDir();
@@ -136,7 +136,7 @@ describe("synthai generate against the fake Batch API", () => {
     const starts = join(home, "starts");
     await writeFile(
       join(home, "runtime.mjs"),
-      `import { appendFileSync } from "node:fs"; import { isMainThread } from "node:worker_threads"; if (isMainThread) appendFileSync(${JSON.stringify(starts)}, JSON.stringify({ pid: process.pid, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX, mmap: process.env.MALLOC_MMAP_THRESHOLD_ }) + "\\n");`,
+      `import { appendFileSync } from "node:fs"; import { isMainThread } from "node:worker_threads"; if (isMainThread) appendFileSync(${JSON.stringify(starts)}, JSON.stringify({ pid: process.pid, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX, mmap: process.env.MALLOC_MMAP_THRESHOLD_, cache: process.env.NODE_COMPILE_CACHE }) + "\\n");`,
     );
     const byHand = async (args: string[], env: Record<string, string> = {}) => {
       await writeFile(starts, "");
@@ -146,6 +146,8 @@ describe("synthai generate against the fake Batch API", () => {
           SYNTHAI_TUNED: undefined,
           MALLOC_ARENA_MAX: undefined,
           MALLOC_MMAP_THRESHOLD_: undefined,
+          NODE_COMPILE_CACHE: undefined,
+          HOME: home,
           ...env,
           NODE_OPTIONS: `--import=${join(home, "runtime.mjs")}`,
         },
@@ -164,7 +166,10 @@ describe("synthai generate against the fake Batch API", () => {
     expect(again.pid).toBe(first.pid);
     expect(first.execArgv).not.toContain(NODE_FLAGS[0]);
     expect(again.execArgv).toEqual(expect.arrayContaining(NODE_FLAGS));
-    expect(again).toMatchObject({ arenas: "2", mmap: "32768" });
+    expect(again).toMatchObject({ arenas: "2", mmap: "32768", cache: join(home, ".cache", "synthai") });
+    // The compile cache, filled as the launcher fills it.
+    const [version] = await readdir(join(home, ".cache", "synthai"));
+    expect((await readdir(join(home, ".cache", "synthai", version!))).length).toBeGreaterThan(10);
 
     // A user's own setting is kept; a command that streams no data starts once, as it was started.
     const own = await byHand(["export", (await readdir(join(cwd, "runs")))[0]!, "-p", "again.csv"], {
