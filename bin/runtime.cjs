@@ -6,9 +6,9 @@
 const { homedir, tmpdir } = require("node:os");
 const { join } = require("node:path");
 
-// V8 flags that keep the heap small while synthai streams; each buys 30 MB or more of peak RSS
-// in some stage at 1,000,000 samples (BENCHMARKS.md, `npm run bench:tricks`). `--expose-gc`
-// lets a download free its buffers as it goes (src/pipeline/download.ts).
+// V8 flags that keep the heap small while synthai streams; what each buys in peak RSS at
+// 1,000,000 samples is in BENCHMARKS.md (`npm run bench:tricks`). `--expose-gc` lets a download
+// free its buffers as it goes (src/pipeline/download.ts), which keeps the pipeline under 200 MB.
 const NODE_FLAGS = [
   "--max-semi-space-size=8",
   "--no-allocation-site-pretenuring",
