@@ -1,7 +1,7 @@
 // How synthai's Node runs: the V8 flags and glibc malloc settings that keep a run of 1,000,000
-// samples under 200 MB, and Node's compile cache. bin/synthai starts synthai with them; src/synthai.ts started by hand
-// (`node src/synthai.ts generate …`) starts itself again with them. Plain CommonJS, so that any
-// Node can load it.
+// samples under 200 MB, and Node's compile cache. bin/synthai starts synthai with them;
+// src/synthai.ts started by hand (`node src/synthai.ts generate …`) starts itself again with
+// them. Plain CommonJS, so that any Node can load it.
 "use strict";
 const { homedir, tmpdir } = require("node:os");
 const { join } = require("node:path");
