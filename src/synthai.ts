@@ -46,8 +46,8 @@ if (!rawArgs[0] || rawArgs[0].startsWith("-")) {
   if (!["-h", "--help", "-v", "--version"].includes(rawArgs[0] ?? "")) rawArgs.unshift("generate");
 }
 // Started by hand (`node src/synthai.ts generate …`), not by bin/synthai: a command that streams
-// data starts again at once, as the same process, with the launcher's V8 flags and malloc
-// settings (bin/runtime.cjs), which keep a run of 1,000,000 samples under 200 MB.
+// data starts again at once, as the same process, with the launcher's V8 flags, malloc settings
+// and compile cache (bin/runtime.cjs), which keep a run of 1,000,000 samples under 200 MB.
 const light =
   rawArgs[0] === "status" || rawArgs.some((arg) => ["-h", "--help", "-v", "--version"].includes(arg));
 if (!process.env.SYNTHAI_TUNED && process.execve && !light) {
@@ -56,9 +56,8 @@ if (!process.env.SYNTHAI_TUNED && process.execve && !light) {
   const [, script, ...args] = process.argv;
   const { execPath } = process;
   try {
-    process.execve(execPath, [execPath, ...runtime.NODE_FLAGS, ...process.execArgv, script!, ...args], {
-      ...runtime.tunedEnv(process.env),
-    });
+    const argv = [execPath, ...runtime.NODE_FLAGS, ...process.execArgv, script!, ...args];
+    process.execve(execPath, argv, runtime.tunedEnv(process.env));
   } catch {
     // Refused (a sandbox, say): the command runs here, as it would have before.
   }
