@@ -9,6 +9,21 @@ export function fieldOfModel(field: string, model: string): string {
   return `${field}_${model.replace(/\./g, "-")}`;
 }
 
+/**
+ * Two entries of a `models:` list that would be the same model twice, if any: the same name, or
+ * two names whose fields would be named alike. Each would be paid for every sample, and compared
+ * with itself.
+ */
+export function sameModelTwice(models: string[]): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const model of models) {
+    const earlier = seen.get(fieldOfModel("", model));
+    if (earlier !== undefined) return [earlier, model];
+    seen.set(fieldOfModel("", model), model);
+  }
+  return undefined;
+}
+
 export function expandModels(stage: Stage): Stage[] {
   const { models, ...shared } = stage;
   if (!models?.length) return [stage];

@@ -46,6 +46,7 @@ export function verdictOf(
       prompt_tokens: 0,
       completion_tokens: 0,
       retryable,
+      ...(retryable ? {} : { refusedWith: status }),
     };
   }
   const read = endpoint.read(response.body);
@@ -86,4 +87,20 @@ export function verdictOf(
   const parsed = parseAnswer(dataset, answer);
   if (!parsed.ok) return { ...common, status: "malformed", reason: parsed.reason, retryable: true };
   return { ...common, status: "ok", fields: parsed.fields, retryable: false };
+}
+
+/**
+ * Why a batch was refused whole, if the service refused every one of its `requests` for a cause
+ * waiting will not fix (`first` the first such line): then it refuses the rest of its stage too.
+ * A lone request refused as malformed (400) may be its own text's fault; a model or deployment
+ * not found, or a key without access (401, 403, 404), is every request's.
+ */
+export function refusedWhole(
+  refused: number,
+  requests: number,
+  first: Pick<LineVerdict, "refusedWith" | "reason"> | undefined,
+): string | undefined {
+  if (!first?.refusedWith || refused < requests) return undefined;
+  if (requests === 1 && ![401, 403, 404].includes(first.refusedWith)) return undefined;
+  return `${first.refusedWith} ${first.reason}`;
 }
