@@ -78,6 +78,19 @@ describe("a stage's model refused", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(requestsFor("gpt-6.1-terra")).toBeGreaterThanOrEqual(100);
     expect(await readCsv(join(cwd, "calls.csv"))).toHaveLength(100);
+    // The report says which stage each batch of its timeline and each answer of its table is of.
+    expect((await runCli(["report", id], { cwd })).code).toBe(0);
+    const html = await readFile(join(runDir, "report.html"), "utf8");
+    const inline = (name: string) =>
+      JSON.parse(new RegExp(`<script id="${name}" type="application/json">(.*?)</script>`).exec(html)![1]!);
+    const timeline = inline("charts").find((c: any) => c.id === "chart-timeline");
+    expect(timeline.labels).toEqual(
+      expect.arrayContaining(["stage 1 chunk 0 try 1", "stage 2 chunk 0 try 1"]),
+    );
+    expect(html).toContain("<th>sample</th><th>stage</th><th>try</th>");
+    const rows = inline("data");
+    expect(new Set(rows.map((r: any) => r.stage))).toEqual(new Set([1, 2]));
+    for (const row of rows) expect(row.stage).toBe(row.text.includes("[Score]") ? 2 : 1);
   });
 
   test("refused whole: every request refused for a cause waiting will not fix; a lone 400 may be its own text's", () => {
