@@ -45,7 +45,7 @@ describe("a stage's model refused", () => {
     expect(refused.code).toBe(3);
     expectOneLineError(
       refused.stderr,
-      /^error: stage 2's model gpt-6\.1-terra was refused on every request of requests\/s2-c0000-a1\.jsonl \(404 model_not_found: .*\) — nothing more was sent; .*`synthai resume /,
+      /^error: stage 2 \(gpt-6\.1-terra\): the service refused every request of requests\/s2-c0000-a1\.jsonl \(404 model_not_found: .*\) — nothing more was sent; .*`synthai resume /,
     );
     expect(refused.stderr).not.toMatch(/--fill: .* drawing/);
     // The writer was paid for the first 100 samples only; the judge's one batch was refused.
@@ -55,7 +55,7 @@ describe("a stage's model refused", () => {
     const manifest = await readManifest(runDir);
     expect(manifest.config.samples).toBe(100);
     expect(manifest.state).toBe("failed");
-    expect(manifest.reason).toMatch(/^stage 2's model gpt-6\.1-terra was refused on every request/);
+    expect(manifest.reason).toMatch(/^stage 2 \(gpt-6\.1-terra\): the service refused every request/);
     // The judge's batch waits to be sent again, whole; nothing of the refused one is left on the account.
     expect(manifest.batches.find((b: any) => b.stage === 2)).toEqual({
       stage: 2,
@@ -69,7 +69,7 @@ describe("a stage's model refused", () => {
     expect(server.fake.files.size).toBe(0);
     const status = await runCli(["status", id], { cwd });
     expect(status.code).toBe(6);
-    expect(status.stdout).toContain("failed (stage 2's model gpt-6.1-terra was refused");
+    expect(status.stdout).toContain("failed (stage 2 (gpt-6.1-terra): the service refused every request");
 
     // The model is back (a new service): resume sends the judge's requests again and finishes.
     await server.fake.stop();

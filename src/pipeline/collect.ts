@@ -303,7 +303,7 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
   const client = run.maybeService;
   // What the service said goes into the manifest and the error line: never a key it echoed.
   const said = redact(refusal.split("\n")[0]!, [client?.apiKey]);
-  const reason = `stage ${stage}'s model ${model} was refused on every request of ${record.requestsFile} (${said})`;
+  const reason = `stage ${stage} (${model}): the service refused every request of ${record.requestsFile} (${said})`;
   run.store.update((manifest) => {
     asBeforeSending(record);
     manifest.state = "failed";
@@ -312,7 +312,8 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
   if (client && !manifest.config.keepRemote) await deleteRemoteFiles(client, sent, run.log);
   throw new UserError(
     reason,
-    `nothing more was sent; once the service takes ${model} again, \`synthai resume ${manifest.id}\` sends these requests again`,
+    `nothing more was sent; once the cause is fixed (the model, its deployment, the key's access), ` +
+      `\`synthai resume ${manifest.id}\` sends them again; requests it will never take need a new run`,
     3,
   );
 }
