@@ -91,7 +91,7 @@ export function verdictOf(
 
 /**
  * Why a batch was refused whole, if the service refused every one of its `requests` for a cause
- * waiting will not fix (`first` the first such line): then it refuses the rest of its stage too.
+ * waiting will not fix (`first` the first such line): the rest of its stage would be refused alike.
  * A lone request refused as malformed (400) may be its own text's fault; a model or deployment
  * not found, or a key without access (401, 403, 404), is every request's.
  */

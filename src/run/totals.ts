@@ -9,7 +9,7 @@ export interface RunSummary {
   model: string;
   asked: number;
   valid: number;
-  /** Samples given up, in every stage (a sample given up in one stage goes to no later one). */
+  /** Samples given up, summed over every stage (one given up goes to no later stage). */
   givenUp: number;
   /** Samples asked more than once in a stage (each counted once per stage, however many times it was asked). */
   reRequested: number;
