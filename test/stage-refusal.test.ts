@@ -33,27 +33,31 @@ function requestsFor(model: string): number {
 }
 
 describe("a stage's model refused", () => {
-  test("-n 100 --fill, the judge's model withdrawn after the start: exit 3 at its first batch, one line, no more drawn; resume once it is back", async () => {
+  test("-n 20 --fill, the judge's model withdrawn after the start: exit 3 at its first batch, one line, no more drawn (killed as it stops too); resume once it is back", async () => {
     const cwd = await tempDir();
     // The run is made (and every model asked about) before the judge's model goes away.
-    const built = await runCli([...stages, "-n", "100", "--fill", "--dry-run", ...fast], { cwd });
+    const built = await runCli([...stages, "-n", "20", "--fill", "--dry-run", ...fast], { cwd });
     expect(built.code, built.stderr).toBe(0);
     const { id } = await readManifest(await onlyRunDir(cwd));
     const withoutJudge = FAKE_MODELS.filter((m) => m.id !== "gpt-6.1-terra");
     const url = await server.start({ seed: 4, models: withoutJudge });
-    const refused = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    const resume = ["resume", id, "--base-url", url, "--poll-interval", "0.02"];
+    // Killed as it stops, it stops the same way when resumed, with nothing sent again.
+    const killed = await runCli(resume, { cwd, env: { SYNTHAI_CRASH_AT: "refused@s2" } });
+    expect(killed.signal).toBe("SIGKILL");
+    const refused = await runCli(resume, { cwd });
     expect(refused.code).toBe(3);
     expectOneLineError(
       refused.stderr,
       /^error: stage 2 \(gpt-6\.1-terra\): the service refused every request of requests\/s2-c0000-a1\.jsonl \(404 model_not_found: .*\) — nothing more was sent; .*`synthai resume /,
     );
     expect(refused.stderr).not.toMatch(/--fill: .* drawing/);
-    // The writer was paid for the first 100 samples only; the judge's one batch was refused.
-    expect(requestsFor("gpt-6-luna")).toBe(100);
+    // The writer was paid for the first 20 samples only; the judge's one batch was refused.
+    expect(requestsFor("gpt-6-luna")).toBe(20);
     expect(server.fake.batches.filter((b) => b.batch.model === "gpt-6.1-terra")).toHaveLength(1);
     const runDir = await onlyRunDir(cwd);
     const manifest = await readManifest(runDir);
-    expect(manifest.config.samples).toBe(100);
+    expect(manifest.config.samples).toBe(20);
     expect(manifest.state).toBe("failed");
     expect(manifest.reason).toMatch(/^stage 2 \(gpt-6\.1-terra\): the service refused every request/);
     // The judge's batch waits to be sent again, whole; nothing of the refused one is left on the account.
@@ -62,7 +66,7 @@ describe("a stage's model refused", () => {
       chunk: 0,
       attempt: 1,
       requestsFile: "requests/s2-c0000-a1.jsonl",
-      requests: 100,
+      requests: 20,
       promptTokens: expect.any(Number),
       step: "pending",
     });
@@ -76,8 +80,8 @@ describe("a stage's model refused", () => {
     const back = await server.start({ seed: 4 });
     const resumed = await runCli(["resume", id, "--base-url", back, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(requestsFor("gpt-6.1-terra")).toBeGreaterThanOrEqual(100);
-    expect(await readCsv(join(cwd, "calls.csv"))).toHaveLength(100);
+    expect(requestsFor("gpt-6.1-terra")).toBeGreaterThanOrEqual(20);
+    expect(await readCsv(join(cwd, "calls.csv"))).toHaveLength(20);
     // The report says which stage each batch of its timeline and each answer of its table is of.
     expect((await runCli(["report", id], { cwd })).code).toBe(0);
     const html = await readFile(join(runDir, "report.html"), "utf8");
@@ -91,7 +95,7 @@ describe("a stage's model refused", () => {
     const rows = inline("data");
     expect(new Set(rows.map((r: any) => r.stage))).toEqual(new Set([1, 2]));
     for (const row of rows) expect(row.stage).toBe(row.text.includes("[Score]") ? 2 : 1);
-  });
+  }, 180_000);
 
   test("refused whole: every request refused for a cause waiting will not fix; a lone 400 may be its own text's", () => {
     const notFound = { refusedWith: 404, reason: "model_not_found: no such model" };

@@ -300,6 +300,7 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
   // Its answers on disk go first: a crash before the manifest is written only collects them again.
   for (const path of [resultsFile(record, "output"), resultsFile(record, "errors"), samplesFile(record)])
     await rm(join(runDir, path), { force: true });
+  crashPoint("refused", stage);
   const client = run.maybeService;
   // What the service said goes into the manifest and the error line: never a key it echoed.
   const said = redact(refusal.split("\n")[0]!, [client?.apiKey]);
