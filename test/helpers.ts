@@ -44,7 +44,13 @@ export interface CliResult {
  */
 export function runCli(
   args: string[],
-  options: { cwd: string; env?: Record<string, string | undefined>; asExecutable?: boolean },
+  options: {
+    cwd: string;
+    env?: Record<string, string | undefined>;
+    asExecutable?: boolean;
+    /** Told all of stderr so far, as it comes: to act at a line while the process runs. */
+    onStderr?: (stderr: string) => void;
+  },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string | undefined> = {
@@ -66,7 +72,10 @@ export function runCli(
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      options.onStderr?.(stderr);
+    });
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
   });
