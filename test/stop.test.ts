@@ -62,14 +62,14 @@ describe("abandon meets a batch being created", () => {
     await writeFile(go, "");
     const [driver, abandoned] = await Promise.all([driving, abandoning]);
 
-    expect(driver.code, driver.stderr).toBe(130);
-    expect(driver.stderr).toContain("stopping once the batch being sent is recorded");
     expect(abandoned.code, abandoned.stderr).toBe(0);
     expect(server.fake.batchesCreated).toBe(1);
+    expect(leftOnAccount(id)).toEqual({ running: [], files: [] });
+    expect(driver.code, driver.stderr).toBe(130);
+    expect(driver.stderr).toContain("stopping once the batch being sent is recorded");
     const manifest = await readManifest(await onlyRunDir(cwd));
     expect(manifest.batches[0].batchId).toBe(server.fake.batches[0]!.batch.id);
     expect(manifest).toMatchObject({ state: "stopped", reason: "abandoned" });
-    expect(leftOnAccount(id)).toEqual({ running: [], files: [] });
   });
 
   test.each(["after-upload", "after-create"])(
