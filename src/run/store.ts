@@ -120,7 +120,7 @@ export async function stopDriver(
       `if it does, stop it (Ctrl-C where it runs); if not, remove ${path}; then run this command again`,
     );
   }
-  log(`run is being driven by process ${pid}: stopping it once what it is sending is recorded`);
+  log(`run is being driven by process ${pid}: stopping it first, once what it is sending is recorded`);
   const release = await lockWithin(path, waitMs);
   if (!release)
     throw new UserError(
