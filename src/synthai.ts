@@ -78,8 +78,7 @@ process.on("SIGINT", () => {
     );
     process.exit(130);
   });
-  if (held)
-    process.stderr.write("\nstopping once the batch being sent is recorded (Ctrl-C again stops now)\n");
+  if (held) process.stderr.write("\nstopping once the batch being sent is recorded\n");
 });
 
 if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {

@@ -16,12 +16,17 @@ export async function unstoppable<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Stops now, or once the step under way has ended; a second request stops now. True when held. */
+/**
+ * Stops now, or once the step under way has ended: true when newly held. A second request is
+ * held too, not taken as "now": a terminal's Ctrl-C reaches the launcher's child twice (from the
+ * terminal, and forwarded). `kill -9` stops at once; `resume` or `abandon` finds what was made.
+ */
 export function stopWhenSafe(stop: () => void): boolean {
-  if (inside === 0 || pending) {
+  if (inside === 0) {
     stop();
     return false;
   }
+  const first = pending === undefined;
   pending = stop;
-  return true;
+  return first;
 }
