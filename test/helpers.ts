@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
@@ -79,6 +80,14 @@ export function runCli(
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
   });
+}
+
+/** Waits for a file another process writes (its way of saying it got somewhere). */
+export async function fileAppears(path: string): Promise<void> {
+  for (let waited = 0; !existsSync(path); waited += 20) {
+    if (waited > 60_000) throw new Error(`${path} never appeared`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 export async function tempDir(): Promise<string> {

@@ -2,7 +2,6 @@
 // before the driver stops, what a killed driver made unnamed is found and cancelled, a lock that
 // does not name its process exactly is never a target, and an abandoned run stays given up.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -11,6 +10,7 @@ import {
   PARAMS,
   ROOT,
   expectOneLineError,
+  fileAppears,
   onlyRunDir,
   readManifest,
   runCli,
@@ -21,12 +21,13 @@ import {
 const server = useFake();
 const fast = ["-j", PARAMS, "--poll-interval", "0.02"];
 
-/** Waits for a file another process writes (its way of saying it got somewhere). */
-async function fileAppears(path: string): Promise<void> {
-  for (let waited = 0; !existsSync(path); waited += 20) {
-    if (waited > 60_000) throw new Error(`${path} never appeared`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** A run of 4 samples with its batch in flight on a fake whose batches take `pollsPerPhase` looks a phase. */
+async function detachedRun(pollsPerPhase: number) {
+  const url = await server.start({ pollsPerPhase });
+  const cwd = await tempDir();
+  const detached = await runCli(["-n", "4", "--detach", "--base-url", url, ...fast], { cwd });
+  expect(detached.code, detached.stderr).toBe(0);
+  return { url, cwd, id: detached.stdout.trim() };
 }
 
 /** The run's batches still running on the fake, and its files still there. */
@@ -99,11 +100,7 @@ describe("abandon meets a batch being created", () => {
 
 describe("an abandoned run", () => {
   test("resume says in one line that it was abandoned and to start a new run", async () => {
-    const url = await server.start({ pollsPerPhase: 2 });
-    const cwd = await tempDir();
-    const detached = await runCli(["-n", "4", "--detach", "--base-url", url, ...fast], { cwd });
-    expect(detached.code, detached.stderr).toBe(0);
-    const id = detached.stdout.trim();
+    const { url, cwd, id } = await detachedRun(2);
     const abandoned = await runCli(["abandon", id, "--base-url", url], { cwd });
     expect(abandoned.code, abandoned.stderr).toBe(0);
     for (const command of ["resume", "cancel"]) {
@@ -117,11 +114,7 @@ describe("an abandoned run", () => {
 
 describe("a lock that names no process exactly", () => {
   test("cancel and abandon never signal a bare pid's process, and return at once in one line", async () => {
-    const url = await server.start({ pollsPerPhase: 1_000_000 });
-    const cwd = await tempDir();
-    const detached = await runCli(["-n", "4", "--detach", "--base-url", url, ...fast], { cwd });
-    expect(detached.code, detached.stderr).toBe(0);
-    const id = detached.stdout.trim();
+    const { url, cwd, id } = await detachedRun(1_000_000);
     // A live process that is no synthai and ignores SIGINT (it says so if it gets one).
     const other = spawn(process.execPath, [join(ROOT, "test", "fixtures", "take-lock.ts"), "unused"]);
     const lines = createInterface({ input: other.stdout })[Symbol.asyncIterator]();
