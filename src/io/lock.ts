@@ -180,7 +180,7 @@ function processStartTime(pid: number): string | undefined {
   return stat === undefined ? psStartTime(pid) : stat?.startTime || undefined;
 }
 
-/** `ps -o lstart=`, one word (Mon_Dec_7_05:17:45_2026), where there is no /proc; undefined where there is no ps. */
+/** Where there is no /proc: `ps -o lstart=` as one word (Mon_Dec_7_05:17:45_2026); undefined without ps. */
 function psStartTime(pid: number): string | undefined {
   const ps = spawnSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8" });
   const words = ps.status === 0 ? ps.stdout.trim().split(/\s+/).join("_") : "";
