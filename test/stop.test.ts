@@ -98,6 +98,28 @@ describe("abandon meets a batch being created", () => {
   );
 });
 
+describe("cancel meets a batch a killed driver made", () => {
+  test("it is found by its metadata, cancelled, and what it finished kept", async () => {
+    const url = await server.start({ pollsPerPhase: 1_000_000 });
+    const cwd = await tempDir();
+    const killed = await runCli(["-n", "4", "--base-url", url, ...fast], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "after-create" },
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    const cancelled = await runCli(["cancel", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(server.fake.batches.map((b) => b.batch.status)).toEqual(["cancelled"]);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    expect(manifest.batches[0]).toMatchObject({
+      batchId: server.fake.batches[0]!.batch.id,
+      step: "collected",
+    });
+    expect(manifest.reason).toMatch(/^cancelled with \d+ valid samples/);
+  });
+});
+
 describe("an abandoned run", () => {
   test("resume says in one line that it was abandoned and to start a new run", async () => {
     const { url, cwd, id } = await detachedRun(2);
