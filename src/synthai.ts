@@ -7,6 +7,7 @@ import { VERSION } from "./run/version.ts";
 import { defineCommand, renderUsage, runCommand, runMain } from "citty";
 import { UserError, closest, redact } from "./errors.ts";
 import { activeRunId } from "./commands/active-run.ts";
+import { stopWhenSafe } from "./io/safe-stop.ts";
 import { COMMANDS } from "./commands/index.ts";
 
 const load = (name: string) => () => import(`./commands/${name}.ts`).then((module) => module.default);
@@ -69,12 +70,15 @@ if (process.env.SYNTHAI_API_KEY_FLAG !== undefined) {
 }
 
 process.on("SIGINT", () => {
-  process.stderr.write(
-    activeRunId()
-      ? `\ninterrupted — nothing is lost: \`synthai resume ${activeRunId()}\` continues run ${activeRunId()}\n`
-      : "\ninterrupted before a run was made; nothing was sent\n",
-  );
-  process.exit(130);
+  const held = stopWhenSafe(() => {
+    process.stderr.write(
+      activeRunId()
+        ? `\ninterrupted — nothing is lost: \`synthai resume ${activeRunId()}\` continues run ${activeRunId()}\n`
+        : "\ninterrupted before a run was made; nothing was sent\n",
+    );
+    process.exit(130);
+  });
+  if (held) process.stderr.write("\nstopping once the batch being sent is recorded\n");
 });
 
 if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
