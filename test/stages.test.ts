@@ -188,6 +188,23 @@ describe("stages", () => {
     expect(await readdir(cwd)).toEqual(["judge.md"]);
   });
 
+  test("keep: Critique >= 4 on a field its schema declares text is one line naming it, before anything is sent", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const judge = await judgeKeeping(cwd, "Score >= 2 and Critique >= 4");
+    const result = await runCli([...write, ...judge, "-n", "10", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(2);
+    expectOneLineError(
+      result.stderr,
+      /judge\.md: keep compares "Critique", a field of type string in its schema, with a number — compare it with text/,
+    );
+    // Nothing sent, nothing paid, nothing written.
+    expect(server.fake.uploads).toEqual([]);
+    expect(server.fake.batchesCreated).toBe(0);
+    expect(server.fake.requestedIds()).toEqual([]);
+    expect(await readdir(cwd)).toEqual(["judge.md"]);
+  });
+
   test("a spec module declares the same stages in code", async () => {
     const url = await server.start({ seed: 2 });
     const cwd = await tempDir();
