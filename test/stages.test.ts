@@ -132,6 +132,23 @@ describe("stages", () => {
       await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 3);
     });
 
+  test("a generated keep of 6,000 terms runs, is killed in stage 2, and resumes like a short one", async () => {
+    const url = await server.start({ seed: 5 });
+    const cwd = await tempDir();
+    const terms = Array.from({ length: 5999 }, (_, i) => `Score == ${i + 10}`);
+    const judge = await judgeKeeping(cwd, [...terms, "Score >= 3"].join(" or "));
+    const args = [...write, ...judge, "-n", "12", "-b", "2", "--base-url", url, ...fast];
+    const killed = await runCli(args, { cwd, env: { SYNTHAI_CRASH_AT: "after-collect@s2" } });
+    expect(killed.signal).toBe("SIGKILL");
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 3);
+    // The summary names the condition by its start, on a line of its own size.
+    expect(resumed.stderr).toMatch(/dropped \d+ \(stage 2: keep Score == 10 or Score == 11 .*…\)/);
+    for (const line of resumed.stderr.split("\n")) expect(line.length).toBeLessThan(400);
+  });
+
   test("--fill -n 200 ends with exactly 200 kept rows, drawing new samples (never an old one) until there are", async () => {
     const url = await server.start({ seed: 3 });
     const cwd = await tempDir();
