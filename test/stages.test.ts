@@ -222,6 +222,21 @@ describe("stages", () => {
     expect(await readdir(cwd)).toEqual(["judge.md"]);
   });
 
+  test("a condition names a field of several models as written (dashes and all), or between backticks", async () => {
+    const pairs = join(ROOT, "examples", "preference-pairs");
+    const cwd = await tempDir();
+    const judge = (await readFile(join(pairs, "judge.md"), "utf8")).replace(
+      /^prefers: Better$/m,
+      'prefers: Better\nwhen: Answer_gpt-6-luna != `Answer_gpt-6-1-terra` and Answer_gpt-6-luna != "-1"',
+    );
+    await writeFile(join(cwd, "judge.md"), judge);
+    const prompts = ["ask.md", "answer.md"].flatMap((f) => ["--prompt", join(pairs, f)]);
+    const args = [...prompts, "--prompt", "judge.md", "-j", join(pairs, "params.json"), "-n", "4"];
+    const result = await runCli([...args, "--dry-run", "-p", "pairs.jsonl"], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/stage 3 \(gpt-6\.1-terra\): at most 4 requests/);
+  });
+
   test("a spec module declares the same stages in code", async () => {
     const url = await server.start({ seed: 2 });
     const cwd = await tempDir();
