@@ -102,7 +102,12 @@ describe("conditions (keep, when)", () => {
   });
 
   describe("a field its schema declares text or true/false compared with a number is refused", () => {
-    const declared: Record<string, string> = { Critique: "string", Score: "integer", Fine: "boolean" };
+    const declared: Record<string, string> = {
+      Critique: "string",
+      "Final critique": "string",
+      Score: "integer",
+      Fine: "boolean",
+    };
     const checked = (text: string) =>
       checkTypes(parseCondition(text, "x"), "judge.md: keep", (n) => declared[n]);
     test.each([
@@ -113,6 +118,10 @@ describe("conditions (keep, when)", () => {
       ["-1 < Critique", /"Critique", a field of type string/],
       ["Score > 2 and not (Critique == 4)", /"Critique", a field of type string/],
       ["Critique != Score", /"Critique", a field of type string/],
+      [
+        "`Final critique` < 2",
+        /"Final critique", .* — compare it with text \(`Final critique` == "…"\), or, if it holds a number, declare it type: number/,
+      ],
       [
         "Fine == 1",
         /"Fine", a field of type boolean in its schema, with a number — compare it with true or false/,

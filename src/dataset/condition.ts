@@ -115,12 +115,14 @@ export function parseCondition(text: string, where: string): Condition {
   return { steps };
 }
 
+const KEYWORDS = ["and", "or", "not", "true", "false"];
+
 function valueOf(token: Token, fail: (why: string) => never): Step {
   if (token.kind === "number") return { op: "literal", value: Number(token.value) };
   if (token.kind === "text") return { op: "literal", value: token.value };
   if (token.kind === "name") return { op: "name", name: token.value };
   const word = token.value.toLowerCase();
-  if (token.kind === "symbol" || ["and", "or", "not"].includes(word))
+  if (token.kind === "symbol" || KEYWORDS.slice(0, 3).includes(word))
     return fail(`"${token.value}" where a value belongs`);
   if (word === "true" || word === "false") return { op: "literal", value: word === "true" };
   return { op: "name", name: token.value };
@@ -166,12 +168,17 @@ export function checkTypes(
         if ((field.type === "string" || field.type === "boolean") && other.number)
           throw new UserError(
             `${where} compares "${field.name}", a field of type ${field.type} in its schema, with a number`,
-            field.type === "string"
-              ? `compare it with text (${field.name} == "…"), or declare it type: integer in the schema`
-              : `compare it with true or false, or declare it type: integer in the schema`,
+            `compare it with ${field.type === "string" ? `text (${written(field.name!)} == "…")` : "true or false"}, ` +
+              "or, if it holds a number, declare it type: number in the schema",
           );
     }
   }
+}
+
+/** A name as a condition writes it: as it is, or between backticks where it could not be read bare. */
+function written(name: string): string {
+  const bare = /^[A-Za-z_][\w.-]*$/.test(name) && !KEYWORDS.includes(name.toLowerCase());
+  return bare ? name : `\`${name}\``;
 }
 
 type Value = string | number | boolean | undefined;
