@@ -92,10 +92,12 @@ export function parseCondition(text: string, where: string): Condition {
       steps.push({ op: waiting.pop() as "and" });
   };
   let wantValue = true;
+  let open = 0; // parentheses open so far
   for (const token of tokens) {
     const word = token.kind === "word" ? token.value.toLowerCase() : undefined;
     const symbol = token.kind === "symbol" ? token.value : undefined;
     if (wantValue) {
+      if (symbol === "(") open++;
       if (word === "not" || symbol === "(") waiting.push(word ?? symbol!);
       else (steps.push(valueOf(token, fail)), (wantValue = false));
     } else if (word === "and" || word === "or" || COMPARISONS.includes(symbol as Comparison)) {
@@ -104,9 +106,9 @@ export function parseCondition(text: string, where: string): Condition {
       if (RANK[op] === 4 && RANK[waiting.at(-1) ?? ""] === 4) fail(`"${op}" is left over`);
       emitDownTo(RANK[op]!);
       (waiting.push(op), (wantValue = true));
-    } else if (symbol === ")" && waiting.includes("(")) {
+    } else if (symbol === ")" && open > 0) {
       emitDownTo(0);
-      waiting.pop();
+      (waiting.pop(), open--);
     } else fail(`"${token.value}" is left over`);
   }
   if (wantValue) fail("it ends too soon");
@@ -115,15 +117,15 @@ export function parseCondition(text: string, where: string): Condition {
   return { steps };
 }
 
-const KEYWORDS = ["and", "or", "not", "true", "false"];
+const LOGIC = ["and", "or", "not"];
+const KEYWORDS = [...LOGIC, "true", "false"];
 
 function valueOf(token: Token, fail: (why: string) => never): Step {
   if (token.kind === "number") return { op: "literal", value: Number(token.value) };
   if (token.kind === "text") return { op: "literal", value: token.value };
   if (token.kind === "name") return { op: "name", name: token.value };
   const word = token.value.toLowerCase();
-  if (token.kind === "symbol" || KEYWORDS.slice(0, 3).includes(word))
-    return fail(`"${token.value}" where a value belongs`);
+  if (token.kind === "symbol" || LOGIC.includes(word)) return fail(`"${token.value}" where a value belongs`);
   if (word === "true" || word === "false") return { op: "literal", value: word === "true" };
   return { op: "name", name: token.value };
 }
