@@ -19,7 +19,7 @@ import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
 import { RunContext, type RunView } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { runDataset, type Dataset } from "../dataset/spec.ts";
+import { changedDataset, runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { droppedText, summarize } from "../run/totals.ts";
@@ -72,7 +72,7 @@ function stagedExport(
       ? [...exportAs.fields, "dropped_by"]
       : exportAs.fields;
   return {
-    exportAs: { ...exportAs, fields },
+    exportAs: changedDataset(exportAs, { fields }),
     feed: async (add) => {
       await feed(add);
       run.store.updateLocal((manifest) => (manifest.stageCounts = counts));
