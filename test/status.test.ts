@@ -44,7 +44,7 @@ describe("status <run-id> of a run nobody drives", () => {
     expect(done.stderr).toBe("");
   });
 
-  test("without a key it shows the run as last recorded, says so in one line, and how to ask", async () => {
+  test("without a key, or the service out of reach, it shows the run as last recorded and says so in one line", async () => {
     const { cwd, runDir, id } = await detachedRun();
     const before = await readFile(join(runDir, "manifest.json"), "utf8");
     const polls = server.fake.batches[0]!.polls;
@@ -64,6 +64,12 @@ describe("status <run-id> of a run nobody drives", () => {
     expect(keyed.code).toBe(5);
     expect(server.fake.batches[0]!.polls).toBe(polls + 1);
     expect(keyed.stdout + keyed.stderr).not.toContain("test-key");
+    // A service that cannot be reached leaves the run as recorded, and says so in one line.
+    await server.fake.stop();
+    const unreachable = await runCli(["status", id], { cwd });
+    expect(unreachable.code).toBe(5);
+    expect(unreachable.stderr.trim().split("\n")).toHaveLength(1);
+    expect(unreachable.stderr).toMatch(/^batches shown as recorded at .* UTC: cannot reach the API at /);
   });
 
   test("a run another process holds the lock of is not asked about: its driver does that", async () => {
