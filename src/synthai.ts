@@ -97,11 +97,12 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
   rawArgs[0] === "-v" ||
   rawArgs[0] === "--version"
 ) {
-  const { helpStyle, renderHelp } = await import("./views/help.ts");
-  const showUsage = async (
-    cmd: Parameters<typeof renderHelp>[0],
-    parent?: Parameters<typeof renderHelp>[1],
-  ) => void process.stdout.write(`${await renderHelp(cmd, parent, helpStyle())}\n`);
+  // A command's help, laid out for a terminal or a pipe (views/help.ts); --version needs none of it.
+  type Help = Parameters<typeof import("./views/help.ts").renderHelp>;
+  const showUsage = async (cmd: Help[0], parent?: Help[1]) => {
+    const { helpStyle, renderHelp } = await import("./views/help.ts");
+    process.stdout.write(`${await renderHelp(cmd, parent, helpStyle())}\n`);
+  };
   await runMain(main, { rawArgs, showUsage });
 } else {
   try {
