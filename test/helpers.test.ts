@@ -11,7 +11,14 @@ test("a test file's temp folders are gone once it has run", async () => {
   const vitest = join(ROOT, "node_modules", "vitest", "vitest.mjs");
   const child = spawn(
     process.execPath,
-    [vitest, "run", "--root", join(ROOT, "test", "fixtures", "temp-dirs")],
+    [
+      vitest,
+      "run",
+      "--no-cache",
+      "--no-fsModuleCache",
+      "--root",
+      join(ROOT, "test", "fixtures", "temp-dirs"),
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, TMPDIR: tmp },
