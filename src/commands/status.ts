@@ -25,7 +25,7 @@ export default command({
     let manifest = await loadManifest(runDir);
     let note: string | undefined;
     // A run under way is asked about on the service (the SDK is loaded only then).
-    if (manifest.state !== "done") {
+    if (manifest.state === "running") {
       const { lookAtService } = await import("../pipeline/look.ts");
       const recordedAt = statSync(join(runDir, MANIFEST)).mtime;
       ({ manifest, note } = await lookAtService(runDir, manifest, connection(args), recordedAt));

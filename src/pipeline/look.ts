@@ -15,9 +15,12 @@ export interface Look {
   note?: string;
 }
 
-/** Batches the service has and the run has not collected: what a look can learn about. */
+/**
+ * Batches the service has and a run under way has not collected: what a look can learn about. A
+ * stopped run's (abandoned, its batches left cancelling) are no longer the run's business.
+ */
 function awaited(manifest: Manifest): BatchRecord[] {
-  return manifest.state === "done" ? [] : manifest.batches.filter((b) => b.step === "submitted");
+  return manifest.state === "running" ? manifest.batches.filter((b) => b.step === "submitted") : [];
 }
 
 /**
