@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
-import { afterEach, expect } from "vitest";
+import { afterAll, afterEach, expect } from "vitest";
 import { FakeOpenAI, type FakeOptions } from "../src/fake/server.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -90,8 +90,16 @@ export async function fileAppears(path: string): Promise<void> {
   }
 }
 
+/** The temp folders this test file made: removed once its tests are done, so `npm test` leaves none behind. */
+const tempDirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 export async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "synthai-test-"));
+  const dir = await mkdtemp(join(tmpdir(), "synthai-test-"));
+  tempDirs.push(dir);
+  return dir;
 }
 
 export async function readCsv(path: string, delimiter = ","): Promise<Record<string, string>[]> {

@@ -1,14 +1,14 @@
 import type { FormatName } from "../io/formats/index.ts";
 import { metaOf } from "./index.ts";
 import { resolve } from "node:path";
-import { CHOICES, DEFAULTS, choice, parseDedup } from "./options.ts";
+import { CHOICES, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
 import { reexport } from "../pipeline/finish.ts";
 import type { RunView } from "../pipeline/context.ts";
 import { statsMarkdown, statsOfRun } from "../views/stats.ts";
-import { acceptChangedArg, command, connection, connectionArgs, runDirOf } from "./shared.ts";
+import { acceptChangedArg, command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
 
 export default command({
   meta: metaOf("export"),
@@ -54,6 +54,10 @@ export default command({
       description: `With --dedup semantic: the embeddings model (Default: ${DEFAULTS.embeddingModel})`,
       valueHint: "model",
     },
+    "poll-interval": {
+      ...waitArgs["poll-interval"],
+      description: "With --dedup semantic: seconds between looks at the embeddings' batches",
+    },
     ...connectionArgs,
     ...acceptChangedArg,
     "judge-again": {
@@ -84,6 +88,7 @@ export default command({
     await reexport(runDir, {
       log: stderrLog,
       connection: connection(args),
+      overrides: configOverrides({ "poll-interval": args["poll-interval"] }),
       acceptChangedSpec: Boolean(args["accept-changed-spec"]),
       judgeAgain: Boolean(args["judge-again"]),
       includeDropped: Boolean(args["include-dropped"]),

@@ -23,7 +23,7 @@ import { previousTurnOf } from "../dataset/conversation.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import { fieldOfModel, groupOf } from "../dataset/several-models.ts";
 import { promptOf } from "../dataset/draw.ts";
-import { datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
+import { changedDataset, datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import type { RunContext, RunView } from "./context.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
@@ -149,7 +149,11 @@ export function exportDataset(dataset: Dataset): Dataset {
   }
   // A conversation's turns become the chat export, unless the first stage maps its own.
   const chat = dataset.chat ?? dataset.stages.findLast((stage) => stage.chat)?.chat;
-  return { ...dataset, fields, schema: { type: "object", properties }, ...(chat ? { chat } : {}) };
+  return changedDataset(dataset, {
+    fields,
+    schema: { type: "object", properties },
+    ...(chat ? { chat } : {}),
+  });
 }
 
 /** A stage's conditions, parsed. */

@@ -81,6 +81,23 @@ export class ManifestStore {
       unlock();
     }
   }
+
+  /**
+   * As `locked`, for a look that may be skipped (`status`): when another process holds the run's
+   * lock, nothing is read or written, and its pid is returned instead.
+   */
+  static async lockedIfFree<T>(
+    dir: string,
+    work: (store: ManifestStore) => Promise<T>,
+  ): Promise<{ done: T } | { holder: number }> {
+    const lock = tryLock(join(dir, ".lock"));
+    if ("holder" in lock) return { holder: lock.holder };
+    try {
+      return { done: await work(new ManifestStore(dir, await loadManifest(dir))) };
+    } finally {
+      lock.release();
+    }
+  }
 }
 
 /** Only one process drives a run; a lock left by a dead process is taken over. */
