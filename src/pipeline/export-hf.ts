@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import { basename, dirname, join } from "node:path";
 import matter from "gray-matter";
 import { UserError } from "../errors.ts";
-import { FORMATS, type ColumnType, type RowWriter } from "../io/formats/index.ts";
+import { FORMATS, typeName, type ColumnType, type RowWriter, type ScalarType } from "../io/formats/index.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import type { Manifest } from "../run/manifest.ts";
@@ -60,12 +60,24 @@ function splitOf(splits: Split[], seed: number, sampleId: string): number {
   return splits.length - 1;
 }
 
-const DTYPES: Record<ColumnType, string> = {
+const DTYPES: Record<ScalarType, string> = {
   string: "string",
   integer: "int64",
   number: "float64",
   boolean: "bool",
 };
+
+/** A column as the card's `features` name it, in the YAML that `datasets` reads: `dtype`, `list`, `struct`. */
+function featureOf(type: ColumnType): Record<string, unknown> {
+  if (typeof type === "string") return { dtype: DTYPES[type] };
+  if ("list" in type) {
+    const inner = featureOf(type.list);
+    return { list: inner.dtype ?? inner.struct ?? inner };
+  }
+  return { struct: Object.entries(type.struct).map(([name, t]) => ({ name, ...featureOf(t) })) };
+}
+
+const dtypeName = (type: ColumnType) => typeName(type, (t) => DTYPES[t]);
 
 /** The card's own mark: a folder with it is one synthai wrote, which an export may replace. */
 const MARK = "<!-- written by synthai export --hf -->";
@@ -183,7 +195,7 @@ function datasetCard(
       },
     ],
     dataset_info: {
-      features: made.columns.map((name, i) => ({ name, dtype: DTYPES[made.types[i]!] })),
+      features: made.columns.map((name, i) => ({ name, ...featureOf(made.types[i]!) })),
       splits: made.splits.map((s, i) => ({ name: s.name, num_examples: made.rows[i] })),
     },
     size_categories: [sizeCategory(total)],
@@ -256,7 +268,7 @@ function datasetCard(
             : dataset.fields.includes(name)
               ? "written by the model"
               : "a parameter, generated value or input column the prompt was made from";
-      return `| \`${name}\` | ${DTYPES[made.types[i]!]} | ${role} |`;
+      return `| \`${name}\` | ${dtypeName(made.types[i]!)} | ${role} |`;
     }),
     "",
     "## Splits",
