@@ -184,6 +184,44 @@ describe("fine-tuning chat format", () => {
     const metrics = await readJsonlFile(join(cwd, "train_metrics.jsonl"));
     expect(metrics).toHaveLength(30);
     expect(metrics[0].sample_id).toBe(rows[0]!.sample_id);
+
+    // A Hugging Face folder of a chat export keeps the messages: one list of {role, content} a row.
+    const hf = await runCli(["export", id, "--hf", "hf-chat", "--format", "chat"], { cwd });
+    expect(hf.code, hf.stderr).toBe(0);
+    const file = join(cwd, "hf-chat", "data", "train-00000-of-00001.parquet");
+    expect(await readParquet(file)).toEqual(lines);
+    const card = matter(await readFile(join(cwd, "hf-chat", "README.md"), "utf8"));
+    expect(card.data.dataset_info.features).toEqual([
+      {
+        name: "messages",
+        list: [
+          { name: "role", dtype: "string" },
+          { name: "content", dtype: "string" },
+        ],
+      },
+    ]);
+  });
+
+  test("a conversation of an odd number of turns ends on the assistant in the chat export", async () => {
+    const url = await server.start({ seed: 4 });
+    const cwd = await tempDir();
+    const example = join(ROOT, "examples", "support-dialogues");
+    const dialogue = (await readFile(join(example, "dialogue.md"), "utf8")).replace("turns: 4", "turns: 3");
+    await writeFile(join(cwd, "dialogue.md"), dialogue);
+    const result = await runCli(
+      [
+        ...["--prompt", join(example, "scenario.md"), "--prompt", join(cwd, "dialogue.md")],
+        ...["-n", "4", "--base-url", url, "--poll-interval", "0.02", "-j", join(example, "params.json")],
+        ...["-p", "dialogues.jsonl", "--format", "chat"],
+      ],
+      { cwd },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const lines = await readJsonlFile(join(cwd, "dialogues.jsonl"));
+    expect(lines).toHaveLength(4);
+    // customer, agent, customer: the customer's last turn, which nothing answers, is left out.
+    for (const { messages } of lines)
+      expect(messages.map((m: any) => m.role)).toEqual(["system", "user", "assistant"]);
   });
 
   test("a dataset without a chat mapping is refused before any file is written", async () => {

@@ -6,13 +6,7 @@ import { waitForLock } from "../io/lock.ts";
 import { readJsonl, readJsonlBatches, TextWriter } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { judgeAgainHint, samplesFile } from "../run/files.ts";
-import {
-  FORMATS,
-  columnTypeOf,
-  outputFormats,
-  type ColumnType,
-  type FormatName,
-} from "../io/formats/index.ts";
+import { columnTypeOf, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
@@ -74,8 +68,8 @@ export function checkFormatFits(
   columns: string[],
 ): void {
   const { format } = outputFormats(output, name);
-  if (format === FORMATS.chat) checkChatTurns(dataset.chat, datasetSource(dataset), columns);
-  if (format === FORMATS.preference) preferenceOf(dataset);
+  if (format.needs === "chat") checkChatTurns(dataset.chat, datasetSource(dataset), columns);
+  if (format.needs === "pairs") preferenceOf(dataset);
 }
 
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */

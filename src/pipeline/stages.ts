@@ -12,7 +12,7 @@ import { UserError } from "../errors.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { holds, namesIn, parseCondition, type Condition } from "../dataset/condition.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
-import { fieldOfModel, groupOf } from "../dataset/several-models.ts";
+import { answerAsAsked, fieldOfModel, groupOf } from "../dataset/several-models.ts";
 import { promptOf } from "../dataset/draw.ts";
 import { datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
@@ -305,7 +305,11 @@ export function preferenceOf(dataset: Dataset): Preference {
   return { answers, models: group.models, field: group.fields[0]!, choice: stages[judge]!.prefers! };
 }
 
-/** A sample's pair: its prompt, the preferred answer and another; none if the judge named no model. */
+/**
+ * A sample's pair: the answering stage's messages as sent (as JSON text, the way a list field is
+ * kept), the preferred model's answer and another's as the prompt asked for them; none if the
+ * judge named no model, or a model did not answer.
+ */
 function pairOf(preference: Preference, labels: Record<string, string>, fields: Record<string, string>) {
   const named = String(fields[preference.choice] ?? "").trim();
   const index = preference.models.findIndex(
@@ -313,13 +317,15 @@ function pairOf(preference: Preference, labels: Record<string, string>, fields: 
   );
   if (index < 0) return undefined;
   const other = preference.models.find((_, i) => i !== index)!;
+  const answered = (model: string) => Boolean(fields[fieldOfModel(preference.field, model)]);
+  if (!answered(preference.models[index]!) || !answered(other)) return undefined;
   const messages = toMessages(
     promptOf(preference.answers as Dataset, { params: {}, values: labels, fields }, 0),
   );
   return {
-    prompt: messages.filter((m) => m.role === "user").at(-1)?.content ?? "",
-    chosen: fields[fieldOfModel(preference.field, preference.models[index]!)] ?? "",
-    rejected: fields[fieldOfModel(preference.field, other)] ?? "",
+    prompt: JSON.stringify(messages),
+    chosen: answerAsAsked(preference.answers, preference.models[index]!, fields),
+    rejected: answerAsAsked(preference.answers, other, fields),
   };
 }
 

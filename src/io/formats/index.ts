@@ -4,8 +4,9 @@ import { chat } from "./chat.ts";
 import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
-import { preference } from "./preference.ts";
+import { openaiPreference, preference } from "./preference.ts";
 import type { FormatName } from "./names.ts";
+import type { Shape } from "./shaped.ts";
 
 export type { FormatName } from "./names.ts";
 
@@ -49,13 +50,24 @@ export interface Format {
   extensions: string[];
   /** Where the metrics go, when not in this same format (a chat file has no columns). */
   metricsFormat?: FormatName;
+  /** What it needs of the dataset: a chat mapping, or a judge's preference between several models. */
+  needs?: "chat" | "pairs";
+  /** The object each row becomes, where a line is not a row of columns (a conversation, a pair). */
+  shape?: Shape;
   /** What an existing file holds, checked against the columns a run writes; undefined when missing or empty. */
   readExisting(path: string, columns: string[], delimiter: string | undefined): Promise<Existing | undefined>;
   /** Appends rows; a new file gets its header first. Async so that a format loads its library only when used. */
   appender(path: string, options: AppendOptions): Promise<RowWriter>;
 }
 
-export const FORMATS: Record<FormatName, Format> = { csv, jsonl, parquet, chat, preference };
+export const FORMATS: Record<FormatName, Format> = {
+  csv,
+  jsonl,
+  parquet,
+  chat,
+  preference,
+  "openai-preference": openaiPreference,
+};
 
 /** The format named, else the one the file's extension names, else CSV. */
 export function formatFor(path: string, name?: FormatName): Format {
