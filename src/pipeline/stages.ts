@@ -6,6 +6,7 @@
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { endpointFor } from "../api/endpoints/index.ts";
+import { checkServedModel, providerFor } from "../api/providers/index.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
 import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
@@ -47,6 +48,7 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
     const after = sibling ? i + 2 - sibling - 1 : undefined;
     const datasetSha256 = fingerprints.get(file);
     const model = stage.model ?? config.model;
+    checkServedModel(providerFor(config.provider), model, datasetSource(stage as Dataset));
     const info = modelInfo(model);
     const effort = stage.reasoningEffort ?? (model === config.model ? config.reasoningEffort : undefined);
     if (effort !== undefined && !(EFFORTS as readonly string[]).includes(effort))

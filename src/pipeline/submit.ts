@@ -13,6 +13,7 @@ import {
   type OptionalField,
   type Provider,
 } from "../api/providers/index.ts";
+import { UserError } from "../errors.ts";
 import { apiFailure, call, isApiError, isTransient, sleep } from "../api/client.ts";
 import { crashPoint, type BatchRecord, stageOf } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
@@ -229,6 +230,13 @@ function backoffMs(tries: number): number {
 
 /** Uploads a batch's request file (unless an earlier try did) and creates its batch, each step recorded. */
 export async function submit(run: RunContext, record: BatchRecord): Promise<void> {
+  const { runsOffline } = providerFor(run.config.provider);
+  if (runsOffline)
+    throw new UserError(
+      runsOffline,
+      `run ${join(run.dir, record.requestsFile)} through it, then ` +
+        `\`synthai import ${run.manifest.id} <its output file>\``,
+    );
   const sending = sendingFor(run);
   if (record.step === "pending") {
     const fileId = await uploadRequests(run, record, sending);
