@@ -23,7 +23,9 @@ export default command({
     format: {
       type: "enum",
       options: CHOICES.format.options,
-      description: "csv, jsonl, parquet, chat or preference (Default: the output's extension)",
+      description:
+        "csv, jsonl, parquet, chat, preference or openai-preference (Default: the output's extension; " +
+        "with --hf, chat and preference keep their messages)",
     },
     hf: {
       type: "string",
@@ -73,8 +75,8 @@ export default command({
   },
   async run({ args }) {
     if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
-    if (args.hf !== undefined && (args.output || args.format))
-      throw new UserError("--hf writes its own Parquet files: it takes no -p or --format", "leave those out");
+    if (args.hf !== undefined && args.output)
+      throw new UserError("--hf writes its own Parquet files: it takes no -p", "leave it out");
     if (args.split !== undefined && args.hf === undefined)
       throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
     // The card says how diverse and balanced the data is, with the figures of `synthai stats`.

@@ -27,7 +27,7 @@ import { exportHf, type Split } from "./export-hf.ts";
 import { samplesFile } from "../run/files.ts";
 import type { SampleResult } from "../run/records.ts";
 import { exportDataset, preferenceOf, stagedSamples, usesOutcomes, type StageCounts } from "./stages.ts";
-import { FORMATS, formatFor } from "../io/formats/index.ts";
+import { formatFor } from "../io/formats/index.ts";
 import { PREFERENCE_COLUMNS } from "../io/formats/preference.ts";
 import { checkDraws } from "../run/draws-file.ts";
 import { lastStage, withOverrides, type ConfigOverrides } from "../run/config.ts";
@@ -63,7 +63,7 @@ function stagedExport(
   if (!usesOutcomes(run.config, dataset)) return {};
   const counts: StageCounts = { kept: 0, dropped: {} };
   // Preference pairs: each sample's prompt, chosen and rejected answers are its columns.
-  const preference = formatFor(output, format) === FORMATS.preference ? preferenceOf(dataset) : undefined;
+  const preference = formatFor(output, format).needs === "pairs" ? preferenceOf(dataset) : undefined;
   const feed = stagedSamples(run, counts, { includeDropped, preference });
   const exportAs = exportDataset(dataset);
   const fields = preference
@@ -226,6 +226,8 @@ export async function reexport(
         ...options.hf,
         feed,
         dedup,
+        // A chat or preference run's folder keeps its shape: messages, not columns.
+        shape: formatFor(manifest.config.output, options.format ?? manifest.config.format).shape,
         describe: describe && (() => describe(run)),
       });
       const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");

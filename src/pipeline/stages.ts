@@ -6,6 +6,7 @@
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { endpointFor } from "../api/endpoints/index.ts";
+import { checkServedModel, providerFor } from "../api/providers/index.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
 import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
@@ -21,7 +22,7 @@ import {
 } from "../dataset/condition.ts";
 import { previousTurnOf } from "../dataset/conversation.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
-import { fieldOfModel, groupOf } from "../dataset/several-models.ts";
+import { answerAsAsked, fieldOfModel, groupOf } from "../dataset/several-models.ts";
 import { promptOf } from "../dataset/draw.ts";
 import { changedDataset, datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
@@ -56,6 +57,7 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
     const after = sibling ? i + 2 - sibling - 1 : undefined;
     const datasetSha256 = fingerprints.get(file);
     const model = stage.model ?? config.model;
+    checkServedModel(providerFor(config.provider), model, datasetSource(stage as Dataset));
     const info = modelInfo(model);
     const effort = stage.reasoningEffort ?? (model === config.model ? config.reasoningEffort : undefined);
     if (effort !== undefined && !(EFFORTS as readonly string[]).includes(effort))
@@ -334,7 +336,11 @@ export function preferenceOf(dataset: Dataset): Preference {
   return { answers, models: group.models, field: group.fields[0]!, choice: stages[judge]!.prefers! };
 }
 
-/** A sample's pair: its prompt, the preferred answer and another; none if the judge named no model. */
+/**
+ * A sample's pair: the answering stage's messages as sent (as JSON text, the way a list field is
+ * kept), the preferred model's answer and another's as the prompt asked for them; none if the
+ * judge named no model, or a model did not answer.
+ */
 function pairOf(preference: Preference, labels: Record<string, string>, fields: Record<string, string>) {
   const named = String(fields[preference.choice] ?? "").trim();
   const index = preference.models.findIndex(
@@ -342,13 +348,15 @@ function pairOf(preference: Preference, labels: Record<string, string>, fields: 
   );
   if (index < 0) return undefined;
   const other = preference.models.find((_, i) => i !== index)!;
+  const answered = (model: string) => Boolean(fields[fieldOfModel(preference.field, model)]);
+  if (!answered(preference.models[index]!) || !answered(other)) return undefined;
   const messages = toMessages(
     promptOf(preference.answers as Dataset, { params: {}, values: labels, fields }, 0),
   );
   return {
-    prompt: messages.filter((m) => m.role === "user").at(-1)?.content ?? "",
-    chosen: fields[fieldOfModel(preference.field, preference.models[index]!)] ?? "",
-    rejected: fields[fieldOfModel(preference.field, other)] ?? "",
+    prompt: JSON.stringify(messages),
+    chosen: answerAsAsked(preference.answers, preference.models[index]!, fields),
+    rejected: answerAsAsked(preference.answers, other, fields),
   };
 }
 

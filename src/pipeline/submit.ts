@@ -13,6 +13,7 @@ import {
   type OptionalField,
   type Provider,
 } from "../api/providers/index.ts";
+import { UserError } from "../errors.ts";
 import { apiFailure, call, isApiError, isTransient, sleep } from "../api/client.ts";
 import { crashPoint, type BatchRecord, stageOf } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
@@ -261,6 +262,13 @@ function backoffMs(tries: number): number {
  * recorded; a Ctrl-C (or `cancel`) waits until both are, so no batch is made and left unnamed.
  */
 export async function submit(run: RunContext, record: BatchRecord): Promise<void> {
+  const { runsOffline } = providerFor(run.config.provider);
+  if (runsOffline)
+    throw new UserError(
+      runsOffline,
+      `run ${join(run.dir, record.requestsFile)} through it, then ` +
+        `\`synthai import ${run.manifest.id} <its output file>\``,
+    );
   const sending = sendingFor(run);
   const batch = await unstoppable(async () => {
     if (record.step === "pending") {

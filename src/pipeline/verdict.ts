@@ -23,6 +23,18 @@ export function completionText(result: any, endpoint: Endpoint): string | undefi
   return endpoint.read(result?.response?.body).text;
 }
 
+/**
+ * A failed line's error as `{code, type, message}`: OpenAI's object, or a self-hosted runner's
+ * (vLLM's run-batch writes its text as a string, or an error response `{error: {…}}` or
+ * `{object: "error", message, code: 400}`).
+ */
+function errorOf(raw: unknown): { code?: unknown; type?: string; message?: string } {
+  if (typeof raw === "string") return { message: raw };
+  if (!raw || typeof raw !== "object") return {};
+  const nested = (raw as { error?: unknown }).error;
+  return (nested && typeof nested === "object" ? nested : raw) as { message?: string };
+}
+
 /** Reads one line of a Batch-API output or error file. Pure. */
 export function verdictOf(
   line: string,
@@ -35,9 +47,10 @@ export function verdictOf(
   if (typeof custom_id !== "string") return { corrupt: `no custom_id: ${line.slice(0, 80)}` };
   const response = data.response;
   if (!response || response.status_code !== 200) {
-    const error = data.error ?? response?.body?.error ?? {};
+    const error = errorOf(data.error ?? response?.body?.error);
     const status = response?.status_code as number | undefined;
-    const code = error.code ?? error.type ?? (status ? `http_${status}` : "error");
+    const code =
+      (typeof error.code === "string" && error.code) || error.type || (status ? `http_${status}` : "error");
     const retryable = !status || isTransientStatus(status);
     return {
       custom_id,
