@@ -105,7 +105,9 @@ describe("a stage's model refused", () => {
     expect(refusedWhole(0, 3, undefined)).toBeUndefined();
     expect(refusedWhole(1, 1, notFound)).toBe("404 model_not_found: no such model");
     expect(refusedWhole(1, 1, invalid)).toBeUndefined();
-    expect(refusedWhole(4, 4, invalid)).toBe("400 invalid_prompt: flagged");
+    // A few prompts refused may be their own texts' fault (a retry of the longest ones): not the stage's.
+    expect(refusedWhole(4, 4, invalid)).toBeUndefined();
+    expect(refusedWhole(10, 10, invalid)).toBe("400 invalid_prompt: flagged");
   });
 });
 

@@ -46,7 +46,8 @@ export function priceFor(
   if (input === undefined || output === undefined)
     throw new UserError(
       `no price is known for model "${model}"`,
-      didYouMean(model, Object.keys(MODELS)) +
+      // The catalogue is OpenAI's: elsewhere a model goes by the service's own name.
+      (provider === "openai" || provider === "azure" ? didYouMean(model, Object.keys(MODELS)) : "") +
         "pass the service's list prices in USD per 1M tokens with " +
         "--list-input-price and --list-output-price (the batch " +
         "share is applied), or what you pay with --input-price and " +

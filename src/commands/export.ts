@@ -86,6 +86,11 @@ export default command({
         ? { dir: resolve(args.hf), splits: parseSplits(args.split), describe }
         : undefined;
     const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
+    if (args["poll-interval"] !== undefined && dedup?.mode !== "semantic")
+      throw new UserError(
+        "--poll-interval applies to --dedup semantic's batches: no other export waits on the service",
+        "leave it out, or add --dedup semantic",
+      );
     const runDir = await runDirOf(args);
     await reexport(runDir, {
       log: stderrLog,

@@ -182,7 +182,9 @@ function processStartTime(pid: number): string | undefined {
 
 /** Where there is no /proc: `ps -o lstart=` as one word (Mon_Dec_7_05:17:45_2026); undefined without ps. */
 function psStartTime(pid: number): string | undefined {
-  const ps = spawnSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8" });
+  // ps prints local time: one zone and locale for every process that reads it.
+  const env = { ...process.env, TZ: "UTC", LC_ALL: "C" };
+  const ps = spawnSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8", env });
   const words = ps.status === 0 ? ps.stdout.trim().split(/\s+/).join("_") : "";
   return words || undefined;
 }

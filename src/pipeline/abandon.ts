@@ -52,8 +52,8 @@ export async function abandon(
   });
 }
 
-/** Cancels a batch in flight; one that finished meanwhile is looked at, so its output is deleted too. */
-async function cancelBatch(
+/** Cancels a batch in flight; one that finished meanwhile is looked at, so its output is kept or deleted too. */
+export async function cancelBatch(
   client: OpenAI,
   store: ManifestStore,
   record: BatchRecord,

@@ -1,4 +1,4 @@
-import { call, makeClient } from "../api/client.ts";
+import { makeClient } from "../api/client.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { ManifestStore, stopDriver } from "../run/store.ts";
 import { RunContext } from "./context.ts";
@@ -6,8 +6,7 @@ import { withOverrides, type ConfigOverrides } from "../run/config.ts";
 import { runDataset } from "../dataset/spec.ts";
 import type { Connection } from "./generate.ts";
 import { drive, type DriveOptions } from "./drive.ts";
-import { applyBatch } from "./wait.ts";
-import { refuseAbandoned } from "./abandon.ts";
+import { cancelBatch, refuseAbandoned } from "./abandon.ts";
 import { recordUnrecorded } from "./submit.ts";
 
 /** `synthai cancel`: cancels the batches in flight, waits through `cancelling`, keeps what they finished. */
@@ -33,13 +32,9 @@ export async function cancel(
     });
     // A driver killed inside an upload or a create left them made but unnamed: named first.
     await recordUnrecorded(store, client);
-    for (const record of manifest.batches.filter((b) => b.step === "submitted")) {
-      const batch = await call(client, `cancelling batch ${record.batchId}`, () =>
-        client.batches.cancel(record.batchId!),
-      );
-      store.update(() => applyBatch(record, batch));
-      options.log(`cancelling ${record.batchId} (${batch.status})`);
-    }
+    // A batch that ended meanwhile is not an error: it is looked at, and collected as any other.
+    for (const record of manifest.batches.filter((b) => b.step === "submitted"))
+      await cancelBatch(client, store, record, options.log);
     return drive(new RunContext(store, dataset, options.log, client), { ...options, cancelling: true });
   });
 }

@@ -226,8 +226,7 @@ export async function reexport(
         ...options.hf,
         feed,
         dedup,
-        // A chat or preference run's folder keeps its shape: messages, not columns.
-        shape: formatFor(manifest.config.output, options.format ?? manifest.config.format).shape,
+        format: options.format,
         describe: describe && (() => describe(run)),
       });
       const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");

@@ -41,9 +41,7 @@ export async function generate(
   connection: Connection,
   options: DriveOptions & PilotOptions & { dryRun?: boolean; input?: InputOptions },
 ): Promise<Manifest> {
-  const { runsOffline } = providerFor(config.provider);
-  if (runsOffline && usesBatches(config) && !options.dryRun)
-    throw new UserError(runsOffline, "build the request files with --dry-run, or use --mode sync");
+  checkRunsHere(config, Boolean(options.dryRun));
   // With an input file, params.json is optional: parameters then only add to each row.
   const params = await loadParams(config.paramsFile, { optional: Boolean(options.input) });
   const dataset = await datasetOf(config);
@@ -209,4 +207,11 @@ export interface InputOptions {
   samplesGiven: boolean;
   /** --input-sample random: fewer samples than rows are a seeded sample of them, not the first. */
   random?: boolean;
+}
+
+/** A service whose batches run offline (vLLM's run-batch) takes request files built, never sent. */
+function checkRunsHere(config: RunConfig, dryRun: boolean): void {
+  const { runsOffline } = providerFor(config.provider);
+  if (runsOffline && usesBatches(config) && !dryRun)
+    throw new UserError(runsOffline, "build the request files with --dry-run, or use --mode sync");
 }

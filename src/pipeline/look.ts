@@ -47,6 +47,7 @@ export async function lookAtService(
   const looked = await ManifestStore.lockedIfFree(runDir, async (store) => {
     const inFlight = awaited(store.manifest);
     if (inFlight.length === 0) return { manifest: store.manifest };
+    const before = JSON.stringify(store.manifest);
     try {
       const service = await makeClient({
         apiKey: connection.apiKey,
@@ -59,8 +60,9 @@ export async function lookAtService(
       if (!(error instanceof UserError)) throw error;
       return { manifest: store.manifest, note: `batches ${asRecorded}: ${error.message}` };
     } finally {
-      // What the service said of a batch still running is kept too, as a driver's next update keeps it.
-      store.updateLocal(() => {});
+      // What the service said of a batch still running is kept too, as a driver's next update keeps
+      // it; a look that learnt nothing leaves the manifest (and its time, which status shows) alone.
+      if (JSON.stringify(store.manifest) !== before) store.updateLocal(() => {});
     }
     return { manifest: store.manifest, note: finishedNote(store.manifest) };
   });

@@ -105,15 +105,18 @@ export function verdictOf(
 /**
  * Why a batch was refused whole, if the service refused every one of its `requests` for a cause
  * waiting will not fix (`first` the first such line): the rest of its stage would be refused alike.
- * A lone request refused as malformed (400) may be its own text's fault; a model or deployment
- * not found, or a key without access (401, 403, 404), is every request's.
+ * A model or deployment not found, or a key without access (401, 403, 404), is every request's;
+ * a few requests refused as malformed (400) may be their own texts' fault (a retry file of the
+ * longest prompts), so only a file of at least `WHOLE_FILE` such refusals speaks for its stage.
  */
+const WHOLE_FILE = 10;
+
 export function refusedWhole(
   refused: number,
   requests: number,
   first: Pick<LineVerdict, "refusedWith" | "reason"> | undefined,
 ): string | undefined {
   if (!first?.refusedWith || refused < requests) return undefined;
-  if (requests === 1 && ![401, 403, 404].includes(first.refusedWith)) return undefined;
+  if (requests < WHOLE_FILE && ![401, 403, 404].includes(first.refusedWith)) return undefined;
   return `${first.refusedWith} ${first.reason}`;
 }
