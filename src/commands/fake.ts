@@ -30,8 +30,7 @@ export default command({
     },
     fast: {
       type: "boolean",
-      description:
-        "A batch goes through all its phases at its first status check (with --poll-interval 1: a round a second)",
+      description: "A batch ends at its first status check: a round a second with --poll-interval 1",
     },
     latency: { type: "string", description: "Milliseconds each answer waits (Default: 0)", valueHint: "ms" },
     profile: {
