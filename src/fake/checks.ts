@@ -110,7 +110,15 @@ function refusalOf(errors: ErrorObject[], body: unknown): Refusal {
   const rank = (e: ErrorObject) => (e.keyword === "type" ? 99 : RANK.indexOf(e.keyword) + 1 || 50);
   const depth = (e: ErrorObject) => e.instancePath.split("/").length;
   const first = unknown ?? [...pool].sort((a, b) => rank(a) - rank(b) || depth(b) - depth(a))[0]!;
-  const here = pool.filter((e) => e.instancePath === first.instancePath);
+  return refusalFor(
+    first,
+    pool.filter((e) => e.instancePath === first.instancePath),
+    body,
+  );
+}
+
+/** The service's words for one error (`here`: the others at the same place, for the values a union takes). */
+function refusalFor(first: ErrorObject, here: ErrorObject[], body: unknown): Refusal {
   const param = paramOf(first.instancePath);
   const value = valueAt(body, first.instancePath);
   const refuse = (message: string, code: string, at = param): Refusal => ({

@@ -495,25 +495,8 @@ export class FakeOpenAI {
       ];
     const text = file.content.toString("utf8");
     const lines = text.split("\n").filter((l) => l.trim());
-    if (!lines.length)
-      return [
-        {
-          code: "empty_file",
-          message:
-            "The batch input file is empty. Please ensure that the batch contains at least one request.",
-          param: null,
-          line: null,
-        },
-      ];
-    if (lines.length > MAX_LINES)
-      return [
-        {
-          code: "too_many_requests",
-          message: `The input file has ${lines.length} requests; at most 50000 are allowed.`,
-          param: null,
-          line: null,
-        },
-      ];
+    const count = lineCountError(lines.length);
+    if (count) return [count];
     const ids = new Set<string>();
     let model: string | undefined;
     lines.forEach((raw, i) => {
@@ -960,6 +943,25 @@ function page<T extends { id: string }>(
 function publicFile(file: StoredFile) {
   const { content: _content, ...rest } = file;
   return rest;
+}
+
+/** What the service says of a file with no request, or more than it takes. */
+function lineCountError(lines: number) {
+  if (!lines)
+    return {
+      code: "empty_file",
+      message: "The batch input file is empty. Please ensure that the batch contains at least one request.",
+      param: null,
+      line: null,
+    };
+  if (lines > MAX_LINES)
+    return {
+      code: "too_many_requests",
+      message: `The input file has ${lines} requests; at most ${MAX_LINES} are allowed.`,
+      param: null,
+      line: null,
+    };
+  return undefined;
 }
 
 function unknownParameter(name: string) {
