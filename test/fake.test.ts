@@ -6,7 +6,7 @@ import type { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, test } from "vitest";
 import { REQUESTS, TARGET, readDocument, schemasModule, schemasOf } from "../scripts/openai-schemas.ts";
 import type { FakeOptions } from "../src/fake/server.ts";
-import { API_KEY, PARAMS, runCli, tempDir, useFake } from "./helpers.ts";
+import { API_KEY, PARAMS, expectOneLineError, runCli, tempDir, useFake } from "./helpers.ts";
 
 const server = useFake();
 const document = readDocument();
@@ -316,6 +316,14 @@ describe("the fake's copy of the document", () => {
 });
 
 describe("--fast", () => {
+  test("synthai fake --fast takes no --polls-per-phase: one line, exit 2", async () => {
+    const refused = await runCli(["fake", "--fast", "--polls-per-phase", "2", "--port", "0"], {
+      cwd: await tempDir(),
+    });
+    expect(refused.code).toBe(2);
+    expectOneLineError(refused.stderr, /--fast and --polls-per-phase cannot go together/);
+  });
+
   test("a batch is done at its first look: a run's every batch is retrieved once", async () => {
     const url = await server.start({ fast: true });
     const cwd = await tempDir();
