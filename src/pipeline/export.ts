@@ -1,6 +1,13 @@
 import type { ManifestStore } from "../run/store.ts";
 import { join, resolve } from "node:path";
-import { dropClaim, readClaim, settleOthersClaim, truncateTo, writeClaim } from "./export-claim.ts";
+import {
+  dropClaim,
+  metricsPathFor,
+  readClaim,
+  settleOthersClaim,
+  truncateTo,
+  writeClaim,
+} from "./export-claim.ts";
 import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
 import { readJsonl, readJsonlBatches, TextWriter } from "../io/jsonl.ts";
@@ -52,12 +59,7 @@ export function datasetTypes(dataset: Dataset, labelNames: string[]): ColumnType
   return ["integer", ...dataset.fields.map(typeOf), ...labelNames.map(() => "string" as const), "string"];
 }
 
-/** `dataset.csv` → `dataset_metrics.csv`, as the seed names it; `out.jsonl` → `out_metrics.jsonl`. */
-export function metricsPathFor(output: string): string {
-  return /\.[A-Za-z0-9]+$/.test(output)
-    ? output.replace(/(\.[A-Za-z0-9]+)$/, "_metrics$1")
-    : `${output}_metrics.csv`;
-}
+export { metricsPathFor };
 
 export function datasetColumns(fields: string[], labelNames: string[]): string[] {
   return ["index", ...fields, ...labelNames, "sample_id"];
