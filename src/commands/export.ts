@@ -1,7 +1,7 @@
 import type { FormatName } from "../io/formats/index.ts";
 import { metaOf } from "./index.ts";
 import { resolve } from "node:path";
-import { CHOICES, DEFAULTS, choice, parseDedup } from "./options.ts";
+import { CHOICES, CSV_SAFE_HELP, DEFAULTS, choice, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
@@ -54,6 +54,7 @@ export default command({
       description: `With --dedup semantic: the embeddings model (Default: ${DEFAULTS.embeddingModel})`,
       valueHint: "model",
     },
+    "csv-safe": { type: "boolean", description: CSV_SAFE_HELP },
     ...connectionArgs,
     ...acceptChangedArg,
     "judge-again": {
@@ -88,6 +89,7 @@ export default command({
       judgeAgain: Boolean(args["judge-again"]),
       includeDropped: Boolean(args["include-dropped"]),
       ...(dedup ? { dedup } : {}),
+      ...(args["csv-safe"] ? { csvSafe: true } : {}),
       ...(hf ? { hf } : {}),
       ...(args.output ? { output: resolve(args.output) } : {}),
       ...(args.format ? { format: choice<FormatName>("format", args.format) } : {}),

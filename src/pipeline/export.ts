@@ -110,6 +110,8 @@ export interface Exported {
   metricsFile?: string;
   firstIndex: number;
   duplicates?: DuplicatesLeftOut;
+  /** CSV: cells a spreadsheet would read as a formula, and whether they were neutralised. */
+  formulaCells?: { count: number; neutralised: boolean };
 }
 
 export interface ExportOptions {
@@ -125,6 +127,8 @@ export interface ExportOptions {
   feed?: SampleFeed;
   /** Leave out samples that repeat an earlier one. */
   dedup?: Dedup;
+  /** Neutralise CSV cells a spreadsheet would read as a formula; else the run's --csv-safe. */
+  csvSafe?: boolean;
 }
 
 /**
@@ -165,6 +169,7 @@ async function appendRows(
 ): Promise<Exported> {
   const { manifest, dir: runDir } = store;
   const { config } = manifest;
+  const csvSafe = Boolean(options.csvSafe ?? config.csvSafe);
   await settleOthersClaim(csvFile, manifest);
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (previous) {
@@ -218,6 +223,7 @@ async function appendRows(
     columns,
     types: datasetTypes(options.dataset, labelNames),
     ...(options.dataset.chat ? { chat: options.dataset.chat } : {}),
+    csvSafe,
   });
   const metrics = metricsFile
     ? await metricsFormat.appender(metricsFile, {
@@ -251,6 +257,7 @@ async function appendRows(
   dedup?.close();
   csv.close();
   metrics?.close();
+  const formulas = csv.formulaCells?.();
   // Its end need not wait for the disk: without it, the next export takes these rows away and writes them again.
   store.updateLocal(() => {
     record.csvEnd = sizeOf(csvFile)!;
@@ -265,6 +272,7 @@ async function appendRows(
     ...(metricsFile ? { metricsFile } : {}),
     firstIndex,
     ...(dedup ? { duplicates: dedup.summary() } : {}),
+    ...(formulas !== undefined ? { formulaCells: { count: formulas, neutralised: csvSafe } } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export interface RowWriter {
   write(row: unknown[]): void;
   close(): void;
   abandon(): void;
+  /** CSV: how many cells written so far a spreadsheet would read as a formula (neutralised or not). */
+  formulaCells?(): number;
 }
 
 /** What a column holds: from a dataset's schema, else text; metrics are numbers. */
@@ -40,6 +42,8 @@ export interface AppendOptions {
   header: boolean;
   /** The conversation each row becomes, for the chat format. */
   chat?: ChatTurn[];
+  /** CSV: neutralise cells a spreadsheet would read as a formula (--csv-safe). */
+  csvSafe?: boolean;
 }
 
 export interface Format {
