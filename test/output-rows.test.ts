@@ -6,10 +6,20 @@ import { parse } from "csv-parse/sync";
 import { describe, expect, test } from "vitest";
 import { FORMATS } from "../src/io/formats/index.ts";
 import { formulaLike } from "../src/io/formats/csv.ts";
-import { PARAMS, readCsv, runCli, tempDir, useFake } from "./helpers.ts";
+import {
+  CUSTOMER_CALL_COLUMNS,
+  PARAMS,
+  expectOneLineError,
+  readCsv,
+  readJsonlFile,
+  runCli,
+  tempDir,
+  useFake,
+} from "./helpers.ts";
 
 const server = useFake();
-const fast = ["--poll-interval", "0.02"];
+const fast = ["--poll-interval", "0.02", "-j", PARAMS];
+const runIdIn = (stderr: string) => /run (\d{8}-\d{6}-\w{4})/.exec(stderr)![1]!;
 const FORMULAS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@A1", "\tTAB", "\rCR"];
 
 /** The built-in params with every attitude a cell a spreadsheet would run. */
@@ -50,7 +60,8 @@ describe("CSV cells a spreadsheet would run as formulas", () => {
       for (const row of rows) csv.write(row);
       csv.close();
       expect(csv.formulaCells?.()).toBe(2);
-      const text = parse(readFileSync(path, "utf8"), { columns: true }).map((r: { text: string }) => r.text);
+      const read = parse(readFileSync(path, "utf8"), { columns: true }) as { text: string }[];
+      const text = read.map((r) => r.text);
       expect(text).toEqual(
         csvSafe ? ["'=1+1", 'say "hi"', "-2", "'@A1,B", "7"] : ["=1+1", 'say "hi"', "-2", "@A1,B", "7"],
       );
@@ -62,7 +73,7 @@ describe("CSV cells a spreadsheet would run as formulas", () => {
     const url = await server.start();
     const cwd = await tempDir();
     const made = await runCli(
-      ["-n", "12", "-p", "out.csv", "-j", formulaParams(cwd), "--base-url", url, ...fast],
+      ["-n", "12", "-p", "out.csv", "--base-url", url, ...fast, "-j", formulaParams(cwd)],
       {
         cwd,
       },
@@ -77,7 +88,7 @@ describe("CSV cells a spreadsheet would run as formulas", () => {
       `${count} cells starting with = + - @, a tab or a carriage return written as they are`,
     );
 
-    const id = /run (\d{8}-\d{6}-\w{4})/.exec(made.stderr)![1]!;
+    const id = runIdIn(made.stderr);
     const safe = await runCli(["export", id, "-p", "safe.csv", "--csv-safe"], { cwd });
     expect(safe.code, safe.stderr).toBe(0);
     expect(safe.stderr).toContain(
@@ -86,5 +97,90 @@ describe("CSV cells a spreadsheet would run as formulas", () => {
     const rows = await readCsv(join(cwd, "safe.csv"));
     expect(rows.map((row) => row.Attitude)).toEqual(raw.map((row) => `'${row.Attitude}`));
     expect(formulaCount(rows)).toBe(0);
+  });
+});
+
+describe("every row of an output names its run", () => {
+  test("two runs appended to one CSV are told apart by the metrics file's run_id, joined by index", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const shared = ["-p", "shared.csv", "--base-url", url, ...fast];
+    const a = await runCli(["-n", "5", "--seed", "1", ...shared], { cwd });
+    const b = await runCli(["-n", "4", "--seed", "2", ...shared], { cwd });
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const rows = await readCsv(join(cwd, "shared.csv"));
+    const metrics = await readCsv(join(cwd, "shared_metrics.csv"));
+    // The dataset keeps the seed's layout; the metrics file says whose each row is.
+    expect(Object.keys(rows[0]!)).toEqual(CUSTOMER_CALL_COLUMNS);
+    expect(Object.keys(metrics[0]!).at(-1)).toBe("run_id");
+    const runOf = new Map(metrics.map((m) => [m.index, m.run_id]));
+    const runs = rows.map((row) => runOf.get(row.index!));
+    expect(runs).toEqual([...Array(5).fill(runIdIn(a.stderr)), ...Array(4).fill(runIdIn(b.stderr))]);
+    // Both runs number their samples from 0: a sample_id alone is no row's name, with its run it is.
+    expect(new Set(rows.map((r) => r.sample_id)).size).toBe(5);
+    expect(new Set(rows.map((r, i) => `${runs[i]} ${r.sample_id}`)).size).toBe(9);
+  });
+
+  test("with --no-m the dataset itself has a run_id column", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const shared = ["--no-m", "-p", "d.csv", "--base-url", url, ...fast];
+    const a = await runCli(["-n", "3", "--seed", "1", ...shared], { cwd });
+    const b = await runCli(["-n", "2", "--seed", "2", ...shared], { cwd });
+    expect(b.code, b.stderr).toBe(0);
+    const rows = await readCsv(join(cwd, "d.csv"));
+    expect(Object.keys(rows[0]!)).toEqual([...CUSTOMER_CALL_COLUMNS, "run_id"]);
+    expect(rows.map((r) => r.run_id)).toEqual([
+      ...Array(3).fill(runIdIn(a.stderr)),
+      ...Array(2).fill(runIdIn(b.stderr)),
+    ]);
+  });
+
+  test("a chat or preference line written without metrics names its run; with metrics it stays as trainers read it", async () => {
+    const dir = await tempDir();
+    const chat = [{ role: "user" as const, content: "{{Question}}" }];
+    for (const columns of [
+      ["index", "Question", "sample_id", "run_id"],
+      ["index", "Question", "sample_id"],
+    ]) {
+      const path = join(dir, `${columns.length}.jsonl`);
+      const writer = await FORMATS.chat.appender(path, { delimiter: ",", header: false, columns, chat });
+      writer.write([0, "Why?", "000000", "20261207-000000-abcd"]);
+      writer.close();
+      const line = { messages: [{ role: "user", content: "Why?" }] };
+      expect(await readJsonlFile(path)).toEqual([
+        columns.includes("run_id") ? { ...line, run_id: "20261207-000000-abcd" } : line,
+      ]);
+    }
+    const path = join(dir, "pairs.jsonl");
+    const writer = await FORMATS.preference.appender(path, {
+      delimiter: ",",
+      header: false,
+      columns: ["index", "prompt", "chosen", "rejected", "sample_id", "run_id"],
+    });
+    writer.write([0, "p", "c", "r", "000000", "20261207-000000-abcd"]);
+    writer.close();
+    expect(await readJsonlFile(path)).toEqual([
+      { prompt: "p", chosen: "c", rejected: "r", run_id: "20261207-000000-abcd" },
+    ]);
+  });
+
+  test("a metrics file written before run_id is refused before anything is sent, with the way out", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const old =
+      "index,prompt_tokens,completion_tokens,total_tokens,time,sample,batch,sample_id,attempt,cost_usd,model," +
+      "cached_tokens,reasoning_tokens\n";
+    writeFileSync(join(cwd, "dataset.csv"), `${CUSTOMER_CALL_COLUMNS.join(",")}\n`);
+    writeFileSync(join(cwd, "dataset_metrics.csv"), old);
+    const refused = await runCli(["-n", "3", "--base-url", url, ...fast], { cwd });
+    expect(refused.code).not.toBe(0);
+    expectOneLineError(
+      refused.stderr,
+      /dataset_metrics\.csv was written by a synthai that did not name each row's run .*move .*dataset_metrics\.csv aside/,
+    );
+    expect(server.fake.batches).toHaveLength(0);
+    expect(readFileSync(join(cwd, "dataset_metrics.csv"), "utf8")).toBe(old);
   });
 });

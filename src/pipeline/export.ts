@@ -13,7 +13,7 @@ import { waitForLock } from "../io/lock.ts";
 import { readJsonl, readJsonlBatches, TextWriter } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { judgeAgainHint, samplesFile } from "../run/files.ts";
-import { FORMATS, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
+import { FORMATS, RUN_COLUMN, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
@@ -40,29 +40,36 @@ const METRICS: [string, ColumnType][] = [
 
 const METRIC_COLUMNS = METRICS.map(([name]) => name);
 
-/** The metrics columns of a run: with an input file, each sample's row number in it (1-based) last. */
+/**
+ * The metrics columns of a run: with an input file, each sample's row number in it (1-based),
+ * then the run that wrote the row.
+ */
 export function metricColumns(config: { input?: unknown }): string[] {
-  return config.input ? [...METRIC_COLUMNS, "input_row"] : METRIC_COLUMNS;
+  return [...METRIC_COLUMNS, ...(config.input ? ["input_row"] : []), RUN_COLUMN];
 }
 
 function metricTypes(config: { input?: unknown }): ColumnType[] {
-  return [...METRICS.map(([, type]) => type), ...(config.input ? (["integer"] as const) : [])];
+  return [...METRICS.map(([, type]) => type), ...(config.input ? (["integer"] as const) : []), "string"];
 }
 
+/** Without a metrics file to join to (--no-m), the dataset's rows name their run themselves. */
+export const runInDataset = (config: { metrics: boolean }): boolean => !config.metrics;
+
 /** The dataset's column types: a field is what its schema says (integer, number, boolean), else text. */
-export function datasetTypes(dataset: Dataset, labelNames: string[]): ColumnType[] {
+export function datasetTypes(dataset: Dataset, labelNames: string[], runColumn = false): ColumnType[] {
   const properties = (dataset.schema?.properties ?? {}) as Record<string, { type?: unknown }>;
   const typeOf = (field: string): ColumnType => {
     const type = properties[field]?.type;
     return type === "integer" || type === "number" || type === "boolean" ? type : "string";
   };
-  return ["integer", ...dataset.fields.map(typeOf), ...labelNames.map(() => "string" as const), "string"];
+  const strings = (n: number) => Array.from({ length: n }, () => "string" as const);
+  return ["integer", ...dataset.fields.map(typeOf), ...strings(labelNames.length + 1 + Number(runColumn))];
 }
 
 export { metricsPathFor };
 
-export function datasetColumns(fields: string[], labelNames: string[]): string[] {
-  return ["index", ...fields, ...labelNames, "sample_id"];
+export function datasetColumns(fields: string[], labelNames: string[], runColumn = false): string[] {
+  return ["index", ...fields, ...labelNames, "sample_id", ...(runColumn ? [RUN_COLUMN] : [])];
 }
 
 /** What a format needs of the dataset, checked before a run is built or an export writes: chat needs its mapping. */
@@ -141,7 +148,7 @@ export async function exportRun(store: ManifestStore, options: ExportOptions): P
   const csvFile = options.output ?? config.output;
   const metricsFile = config.metrics ? metricsPathFor(csvFile) : undefined;
   const labelNames = await labelNamesOf(runDir, manifest);
-  const columns = datasetColumns(options.dataset.fields, labelNames);
+  const columns = datasetColumns(options.dataset.fields, labelNames, runInDataset(config));
   checkFormatFits(csvFile, options.format ?? config.format, options.dataset, columns);
   await checkWritable(csvFile);
   if (metricsFile) await checkWritable(metricsFile);
@@ -221,7 +228,7 @@ async function appendRows(
     delimiter,
     header: !existing,
     columns,
-    types: datasetTypes(options.dataset, labelNames),
+    types: datasetTypes(options.dataset, labelNames, runInDataset(config)),
     ...(options.dataset.chat ? { chat: options.dataset.chat } : {}),
     csvSafe,
   });
@@ -240,8 +247,10 @@ async function appendRows(
       if (dedup?.isDuplicate(s)) return;
       const index = firstIndex + rows;
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
-      csv.write(datasetRow(s, index, options.dataset.fields, labelNames));
-      metrics?.write(metricsRow(s, index, config));
+      const row = datasetRow(s, index, options.dataset.fields, labelNames);
+      if (runInDataset(config)) row.push(manifest.id);
+      csv.write(row);
+      metrics?.write(metricsRow(s, index, config, manifest.id));
     });
     crashPoint("during-export");
   } catch (error) {
@@ -330,7 +339,7 @@ export function datasetRow(
   return [index, ...fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id];
 }
 
-function metricsRow(s: SampleResult, index: number, config: { input?: unknown }): unknown[] {
+function metricsRow(s: SampleResult, index: number, config: { input?: unknown }, runId: string): unknown[] {
   return [
     index,
     s.prompt_tokens,
@@ -346,6 +355,7 @@ function metricsRow(s: SampleResult, index: number, config: { input?: unknown })
     s.cached_tokens ?? 0,
     s.reasoning_tokens ?? 0,
     ...(config.input ? [s.input_row] : []),
+    runId,
   ];
 }
 

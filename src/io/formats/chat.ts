@@ -5,7 +5,7 @@ import { UserError } from "../../errors.ts";
 import { sizeOf } from "../disk.ts";
 import { readFirstLine, TextWriter } from "../jsonl.ts";
 import { placeholderNames, renderTemplate } from "../template.ts";
-import type { ChatTurn, Existing, Format, RowWriter } from "./index.ts";
+import { RUN_COLUMN, type ChatTurn, type Existing, type Format, type RowWriter } from "./index.ts";
 
 export const chat: Format = {
   extensions: [],
@@ -32,6 +32,7 @@ export const chat: Format = {
   /** The mapping was checked by checkChatTurns before anything was written. */
   async appender(path, { columns, chat: turns = [] }): Promise<RowWriter> {
     const file = new TextWriter(path, { append: true });
+    const runAt = columns.indexOf(RUN_COLUMN);
     return {
       write(row) {
         const view: Record<string, unknown> = {};
@@ -40,7 +41,8 @@ export const chat: Format = {
         const messages = turns
           .map((turn) => ({ role: turn.role, content: renderTemplate(turn.content, view) }))
           .filter((message) => message.content !== "");
-        file.write(`${JSON.stringify({ messages })}\n`);
+        // Without a metrics file (--no-m), the line itself names its run.
+        file.write(`${JSON.stringify(runAt < 0 ? { messages } : { messages, [RUN_COLUMN]: row[runAt] })}\n`);
       },
       close: () => file.close(),
       abandon: () => file.discard(),

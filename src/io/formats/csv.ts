@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { UserError } from "../../errors.ts";
 import { sizeOf } from "../disk.ts";
 import { readFirstLine, TextWriter } from "../jsonl.ts";
-import type { Existing, Format, RowWriter } from "./index.ts";
+import { otherColumns, type Existing, type Format, type RowWriter } from "./index.ts";
 
 /** Reads an existing CSV's header (to check columns and delimiter) and its last `index`. */
 export async function readExisting(
@@ -18,10 +18,7 @@ export async function readExisting(
   const found = candidates.find((d) => sameColumns(splitHeader(firstLine, d), columns));
   if (!found) {
     const header = splitHeader(firstLine, delimiter ?? (firstLine.includes(";") ? ";" : ","));
-    throw new UserError(
-      `${path} has columns ${header.join(",")}, this run writes ${columns.join(",")}`,
-      "choose another output with -p, or the params and spec that made that file",
-    );
+    throw otherColumns(path, header, columns);
   }
   let lastIndex = -1;
   const { parse } = await import("csv-parse");

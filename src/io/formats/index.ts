@@ -6,6 +6,7 @@ import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
 import { preference } from "./preference.ts";
 import type { FormatName } from "./names.ts";
+import { UserError } from "../../errors.ts";
 
 export type { FormatName } from "./names.ts";
 
@@ -54,6 +55,29 @@ export interface Format {
   readExisting(path: string, columns: string[], delimiter: string | undefined): Promise<Existing | undefined>;
   /** Appends rows; a new file gets its header first. Async so that a format loads its library only when used. */
   appender(path: string, options: AppendOptions): Promise<RowWriter>;
+}
+
+/**
+ * The column that names the run that wrote a row, so rows that several runs appended to one file
+ * can be told apart: the metrics file's last, or, without a metrics file (--no-m), the dataset's.
+ */
+export const RUN_COLUMN = "run_id";
+
+/**
+ * An existing file whose columns are not this run's, refused in one line; one written before rows
+ * named their run (no run_id, all else the same) gets its own way out.
+ */
+export function otherColumns(path: string, found: string[], columns: string[], what = "columns"): UserError {
+  const before = columns.filter((c) => c !== RUN_COLUMN);
+  if (before.length < columns.length && found.join("\0") === before.join("\0"))
+    return new UserError(
+      `${path} was written by a synthai that did not name each row's run (it has no ${RUN_COLUMN} ${what.replace(/s$/, "")})`,
+      `export to a new file with -p, or move ${path} aside: this run then starts it afresh, and the old rows keep their index`,
+    );
+  return new UserError(
+    `${path} has ${what} ${found.join(",")}, this run writes ${columns.join(",")}`,
+    "choose another output with -p, or the params and spec that made that file",
+  );
 }
 
 export const FORMATS: Record<FormatName, Format> = { csv, jsonl, parquet, chat, preference };

@@ -3,7 +3,7 @@
 // judge that says which answer is better; the metrics go beside as JSONL.
 import { sizeOf } from "../disk.ts";
 import { TextWriter } from "../jsonl.ts";
-import type { Existing, Format, RowWriter } from "./index.ts";
+import { RUN_COLUMN, type Existing, type Format, type RowWriter } from "./index.ts";
 
 export const PREFERENCE_COLUMNS = ["prompt", "chosen", "rejected"];
 
@@ -20,11 +20,15 @@ export const preference: Format = {
   async appender(path, { columns }): Promise<RowWriter> {
     const file = new TextWriter(path, { append: true });
     const at = PREFERENCE_COLUMNS.map((name) => columns.indexOf(name));
+    const runAt = columns.indexOf(RUN_COLUMN);
     return {
       write(row) {
         const [prompt, chosen, rejected] = at.map((i) => row[i]);
         if (chosen === undefined || rejected === undefined || chosen === "" || rejected === "") return;
-        file.write(`${JSON.stringify({ prompt, chosen, rejected })}\n`);
+        // Without a metrics file (--no-m), the line itself names its run.
+        const pair =
+          runAt < 0 ? { prompt, chosen, rejected } : { prompt, chosen, rejected, [RUN_COLUMN]: row[runAt] };
+        file.write(`${JSON.stringify(pair)}\n`);
       },
       close: () => file.close(),
       abandon: () => file.discard(),
