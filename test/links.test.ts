@@ -70,6 +70,25 @@ describe("links in a run folder", () => {
     expect(readFileSync(victim, "utf8")).toBe(VICTIM);
   });
 
+  test("a requests file that is a link is never uploaded: resume refuses it in one line", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const built = await runCli(["-n", "4", "--dry-run", "-j", PARAMS, "--base-url", url], { cwd });
+    expect(built.code, built.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    // A link to a file of the same size, so that only the link gives it away.
+    const requests = join(runDir, "requests", "c0000-a1.jsonl");
+    const elsewhere = join(cwd, "private.jsonl");
+    writeFileSync(elsewhere, readFileSync(requests));
+    rmSync(requests);
+    symlinkSync(elsewhere, requests);
+    const id = (await readManifest(runDir)).id as string;
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).not.toBe(0);
+    expectOneLineError(resumed.stderr, /c0000-a1\.jsonl is a link/);
+    expect(server.fake.files.size).toBe(0);
+  });
+
   test("writeFileAtomic replaces a link at its path and at its temporary file's name", async () => {
     const cwd = await tempDir();
     const victim = join(cwd, "victim.txt");

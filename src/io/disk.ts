@@ -112,6 +112,15 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_RDONLY } = fsConstant
 /** Opens a file for reading, refusing a link (ELOOP): for a run folder's own files. */
 export const READ_NO_LINK = O_RDONLY | O_NOFOLLOW;
 
+/** A run folder's file opened to read (a file descriptor); a link there is refused in one line. */
+export function openToRead(path: string): number {
+  try {
+    return openSync(path, READ_NO_LINK);
+  } catch (error) {
+    throw linkRefused(error, path);
+  }
+}
+
 /** A new, empty file at `path`, opened for writing: whatever was at that name (a link, an old file) is removed first. */
 export function openFresh(path: string): number {
   rmSync(path, { force: true });

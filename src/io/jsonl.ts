@@ -67,7 +67,9 @@ export async function* readJsonlBatches<T>(path: string, wayOut = DAMAGED_HINT):
  * is collected rarely, and the process would grow. `flags`: READ_NO_LINK for a run folder's own files.
  */
 export async function* readLineBatches(path: string, flags: string | number = "r"): AsyncGenerator<string[]> {
-  const file = await open(path, flags);
+  const file = await open(path, flags).catch((error) => {
+    throw linkRefused(error, path);
+  });
   // Two buffers, reused: one is split into lines while the next read fills the other. A read
   // stream would allocate a new buffer for every read, which V8 frees only later.
   const buffers = [Buffer.allocUnsafeSlow(READ_BYTES), Buffer.allocUnsafeSlow(READ_BYTES)];
