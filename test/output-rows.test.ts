@@ -139,31 +139,32 @@ describe("every row of an output names its run", () => {
 
   test("a chat or preference line written without metrics names its run; with metrics it stays as trainers read it", async () => {
     const dir = await tempDir();
-    const chat = [{ role: "user" as const, content: "{{Question}}" }];
-    for (const columns of [
-      ["index", "Question", "sample_id", "run_id"],
-      ["index", "Question", "sample_id"],
-    ]) {
-      const path = join(dir, `${columns.length}.jsonl`);
-      const writer = await FORMATS.chat.appender(path, { delimiter: ",", header: false, columns, chat });
-      writer.write([0, "Why?", "000000", "20261207-000000-abcd"]);
-      writer.close();
-      const line = { messages: [{ role: "user", content: "Why?" }] };
-      expect(await readJsonlFile(path)).toEqual([
-        columns.includes("run_id") ? { ...line, run_id: "20261207-000000-abcd" } : line,
-      ]);
+    const run = "20261207-000000-abcd";
+    const chat = [
+      { role: "user" as const, content: "{{prompt}}" },
+      { role: "assistant" as const, content: "{{chosen}}" },
+    ];
+    const columns = ["index", "prompt", "chosen", "rejected", "sample_id"];
+    const row = [0, JSON.stringify([{ role: "user", content: "Why?" }]), "Because.", "No.", "000000"];
+    for (const name of ["chat", "preference", "openai-preference"] as const) {
+      const lines: unknown[][] = [];
+      for (const withRun of [false, true]) {
+        const path = join(dir, `${name}-${withRun}.jsonl`);
+        const writer = await FORMATS[name].appender(path, {
+          delimiter: ",",
+          header: false,
+          columns: withRun ? [...columns, "run_id"] : columns,
+          chat,
+        });
+        writer.write(withRun ? [...row, run] : row);
+        writer.close();
+        lines.push(await readJsonlFile(path));
+      }
+      const [plain, named] = lines as [Record<string, unknown>[], Record<string, unknown>[]];
+      expect(plain).toHaveLength(1);
+      expect(plain[0], name).not.toHaveProperty("run_id");
+      expect(named, name).toEqual([{ ...plain[0], run_id: run }]);
     }
-    const path = join(dir, "pairs.jsonl");
-    const writer = await FORMATS.preference.appender(path, {
-      delimiter: ",",
-      header: false,
-      columns: ["index", "prompt", "chosen", "rejected", "sample_id", "run_id"],
-    });
-    writer.write([0, "p", "c", "r", "000000", "20261207-000000-abcd"]);
-    writer.close();
-    expect(await readJsonlFile(path)).toEqual([
-      { prompt: "p", chosen: "c", rejected: "r", run_id: "20261207-000000-abcd" },
-    ]);
   });
 
   test("a metrics file written before run_id is refused before anything is sent, with the way out", async () => {

@@ -7,6 +7,8 @@ import { runDataset } from "../dataset/spec.ts";
 import type { Connection } from "./generate.ts";
 import { drive, type DriveOptions } from "./drive.ts";
 import { applyBatch } from "./wait.ts";
+import { refuseAbandoned } from "./abandon.ts";
+import { recordUnrecorded } from "./submit.ts";
 
 /** `synthai cancel`: cancels the batches in flight, waits through `cancelling`, keeps what they finished. */
 export async function cancel(
@@ -17,6 +19,7 @@ export async function cancel(
   await stopDriver(runDir, options.log);
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
+    refuseAbandoned(manifest);
     store.update(
       () => (manifest.config = withOverrides(manifest.config, options.overrides ?? {}, manifest.id)),
     );
@@ -28,6 +31,8 @@ export async function cancel(
       baseURL: connection.baseURL ?? manifest.config.baseURL,
       provider: manifest.config.provider,
     });
+    // A driver killed inside an upload or a create left them made but unnamed: named first.
+    await recordUnrecorded(store, client);
     for (const record of manifest.batches.filter((b) => b.step === "submitted")) {
       const batch = await call(client, `cancelling batch ${record.batchId}`, () =>
         client.batches.cancel(record.batchId!),

@@ -13,7 +13,13 @@ import { waitForLock } from "../io/lock.ts";
 import { readJsonl, readJsonlBatches, TextWriter } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { judgeAgainHint, samplesFile } from "../run/files.ts";
-import { FORMATS, RUN_COLUMN, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
+import {
+  RUN_COLUMN,
+  columnTypeOf,
+  outputFormats,
+  type ColumnType,
+  type FormatName,
+} from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
@@ -27,7 +33,7 @@ const METRICS: [string, ColumnType][] = [
   ["prompt_tokens", "integer"],
   ["completion_tokens", "integer"],
   ["total_tokens", "integer"],
-  ["time", "number"],
+  ["time", "integer"],
   ["sample", "integer"],
   ["batch", "integer"],
   ["sample_id", "string"],
@@ -55,15 +61,12 @@ function metricTypes(config: { input?: unknown }): ColumnType[] {
 /** Without a metrics file to join to (--no-m), the dataset's rows name their run themselves. */
 export const runInDataset = (config: { metrics: boolean }): boolean => !config.metrics;
 
-/** The dataset's column types: a field is what its schema says (integer, number, boolean), else text. */
+/** The dataset's column types: a field is what its schema says (integer, number, boolean, array, object), else text. */
 export function datasetTypes(dataset: Dataset, labelNames: string[], runColumn = false): ColumnType[] {
-  const properties = (dataset.schema?.properties ?? {}) as Record<string, { type?: unknown }>;
-  const typeOf = (field: string): ColumnType => {
-    const type = properties[field]?.type;
-    return type === "integer" || type === "number" || type === "boolean" ? type : "string";
-  };
+  const properties = (dataset.schema?.properties ?? {}) as Record<string, unknown>;
+  const fieldTypes = dataset.fields.map((field) => columnTypeOf(properties[field]));
   const strings = (n: number) => Array.from({ length: n }, () => "string" as const);
-  return ["integer", ...dataset.fields.map(typeOf), ...strings(labelNames.length + 1 + Number(runColumn))];
+  return ["integer", ...fieldTypes, ...strings(labelNames.length + 1 + Number(runColumn))];
 }
 
 export { metricsPathFor };
@@ -80,8 +83,8 @@ export function checkFormatFits(
   columns: string[],
 ): void {
   const { format } = outputFormats(output, name);
-  if (format === FORMATS.chat) checkChatTurns(dataset.chat, datasetSource(dataset), columns);
-  if (format === FORMATS.preference) preferenceOf(dataset);
+  if (format.needs === "chat") checkChatTurns(dataset.chat, datasetSource(dataset), columns);
+  if (format.needs === "pairs") preferenceOf(dataset);
 }
 
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */

@@ -4,9 +4,10 @@ import { chat } from "./chat.ts";
 import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
-import { preference } from "./preference.ts";
+import { openaiPreference, preference } from "./preference.ts";
 import type { FormatName } from "./names.ts";
 import { UserError } from "../../errors.ts";
+import type { Shape } from "./shaped.ts";
 
 export type { FormatName } from "./names.ts";
 
@@ -26,8 +27,11 @@ export interface RowWriter {
   formulaCells?(): number;
 }
 
-/** What a column holds: from a dataset's schema, else text; metrics are numbers. */
-export type ColumnType = "string" | "integer" | "number" | "boolean";
+/** A column of one value: from a dataset's schema, else text; metrics are numbers. */
+export type ScalarType = "string" | "integer" | "number" | "boolean";
+
+/** What a column holds: a value, a list (a schema's array) or a struct (an object with its properties). */
+export type ColumnType = ScalarType | { list: ColumnType } | { struct: Record<string, ColumnType> };
 
 /** One turn of a fine-tuning conversation: Mustache over a row's columns (`{{Question}}`). */
 export interface ChatTurn {
@@ -51,6 +55,10 @@ export interface Format {
   extensions: string[];
   /** Where the metrics go, when not in this same format (a chat file has no columns). */
   metricsFormat?: FormatName;
+  /** What it needs of the dataset: a chat mapping, or a judge's preference between several models. */
+  needs?: "chat" | "pairs";
+  /** The object each row becomes, where a line is not a row of columns (a conversation, a pair). */
+  shape?: Shape;
   /** What an existing file holds, checked against the columns a run writes; undefined when missing or empty. */
   readExisting(path: string, columns: string[], delimiter: string | undefined): Promise<Existing | undefined>;
   /** Appends rows; a new file gets its header first. Async so that a format loads its library only when used. */
@@ -80,7 +88,14 @@ export function otherColumns(path: string, found: string[], columns: string[], w
   );
 }
 
-export const FORMATS: Record<FormatName, Format> = { csv, jsonl, parquet, chat, preference };
+export const FORMATS: Record<FormatName, Format> = {
+  csv,
+  jsonl,
+  parquet,
+  chat,
+  preference,
+  "openai-preference": openaiPreference,
+};
 
 /** The format named, else the one the file's extension names, else CSV. */
 export function formatFor(path: string, name?: FormatName): Format {
@@ -98,10 +113,60 @@ export function outputFormats(path: string, name?: FormatName): { format: Format
   return { format, metricsFormat: format.metricsFormat ? FORMATS[format.metricsFormat] : format };
 }
 
-/** A value as its column's type: answers are text, a schema's integer field is written as a number. */
+/** The column type of a JSON Schema: arrays are lists, objects with properties structs, anything else text. */
+export function columnTypeOf(schema: unknown): ColumnType {
+  const { type, items, properties } = (schema ?? {}) as {
+    type?: unknown;
+    items?: unknown;
+    properties?: unknown;
+  };
+  // A nullable field (`type: [string, "null"]`) has its other type.
+  const named = Array.isArray(type) ? type.find((t) => t !== "null") : type;
+  if (named === "integer" || named === "number" || named === "boolean") return named;
+  if (named === "array") return { list: columnTypeOf(items) };
+  if (named === "object" && properties && typeof properties === "object" && Object.keys(properties).length)
+    return {
+      struct: Object.fromEntries(Object.entries(properties).map(([name, s]) => [name, columnTypeOf(s)])),
+    };
+  return "string";
+}
+
+/**
+ * A value as its column's type, the same in every format that keeps types: answers are text, a
+ * schema's integer field a number, its array a list (parsed from the JSON text the answer was
+ * kept as), its object a struct with every property (null where missing).
+ */
 export function typedValue(value: unknown, type: ColumnType | undefined): unknown {
-  if (value === undefined || value === null || type === undefined || type === "string") return value ?? null;
+  if (value === undefined || value === null || type === undefined) return value ?? null;
+  if (typeof type === "object")
+    return typedNested(typeof value === "string" ? parsedJson(value) : value, type);
+  if (type === "string") return typeof value === "string" ? value : JSON.stringify(value);
   if (type === "boolean") return typeof value === "boolean" ? value : String(value) === "true";
   const number = typeof value === "number" ? value : Number(value);
   return Number.isFinite(number) ? number : null;
+}
+
+function typedNested(value: unknown, type: { list: ColumnType } | { struct: Record<string, ColumnType> }) {
+  if ("list" in type) return Array.isArray(value) ? value.map((item) => typedValue(item, type.list)) : null;
+  if (!value || typeof value !== "object" || Array.isArray(value)) return null;
+  const object = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(type.struct).map(([name, t]) => [name, typedValue(object[name], t)]),
+  );
+}
+
+function parsedJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The type's name in a line of text (a card's table, a message): `list<string>`, `struct<a: int64>`. */
+export function typeName(type: ColumnType, scalar: (t: ScalarType) => string): string {
+  if (typeof type === "string") return scalar(type);
+  if ("list" in type) return `list<${typeName(type.list, scalar)}>`;
+  const parts = Object.entries(type.struct).map(([name, t]) => `${name}: ${typeName(t, scalar)}`);
+  return `struct<${parts.join(", ")}>`;
 }
