@@ -5,11 +5,12 @@ import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
 import { openaiPreference, preference } from "./preference.ts";
-import type { FormatName } from "./names.ts";
+import { RUN_COLUMN, type FormatName } from "./names.ts";
 import { UserError } from "../../errors.ts";
 import type { Shape } from "./shaped.ts";
 
 export type { FormatName } from "./names.ts";
+export { RUN_COLUMN };
 
 /** What a file already holds: its size, its delimiter and its highest `index`. */
 export interface Existing {
@@ -64,12 +65,6 @@ export interface Format {
   /** Appends rows; a new file gets its header first. Async so that a format loads its library only when used. */
   appender(path: string, options: AppendOptions): Promise<RowWriter>;
 }
-
-/**
- * The column that names the run that wrote a row, so rows that several runs appended to one file
- * can be told apart: the metrics file's last, or, without a metrics file (--no-m), the dataset's.
- */
-export const RUN_COLUMN = "run_id";
 
 /**
  * An existing file whose columns are not this run's, refused in one line; one written before rows

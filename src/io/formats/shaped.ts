@@ -2,7 +2,8 @@
 // preference pair — as trainers read them: written as JSONL, and in a Hugging Face folder as
 // Parquet columns of their own types (the object's keys).
 import { TextWriter } from "../jsonl.ts";
-import { RUN_COLUMN, type AppendOptions, type ColumnType, type Format, type RowWriter } from "./index.ts";
+import type { AppendOptions, ColumnType, Format, RowWriter } from "./index.ts";
+import { RUN_COLUMN } from "./names.ts";
 
 /** Messages as every trainer takes them: a list of `{role, content}`. */
 export const MESSAGES: ColumnType = { list: { struct: { role: "string", content: "string" } } };
