@@ -1,7 +1,7 @@
 import type { FormatName } from "../io/formats/index.ts";
 import { metaOf } from "./index.ts";
 import { resolve } from "node:path";
-import { CHOICES, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
+import { CHOICES, CSV_SAFE_HELP, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
@@ -60,6 +60,7 @@ export default command({
       ...waitArgs["poll-interval"],
       description: "With --dedup semantic: seconds between looks at the embeddings' batches",
     },
+    "csv-safe": { type: "boolean", description: CSV_SAFE_HELP },
     ...connectionArgs,
     ...acceptChangedArg,
     "judge-again": {
@@ -100,6 +101,7 @@ export default command({
       judgeAgain: Boolean(args["judge-again"]),
       includeDropped: Boolean(args["include-dropped"]),
       ...(dedup ? { dedup } : {}),
+      ...(args["csv-safe"] ? { csvSafe: true } : {}),
       ...(hf ? { hf } : {}),
       ...(args.output ? { output: resolve(args.output) } : {}),
       ...(args.format ? { format: choice<FormatName>("format", args.format) } : {}),

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { UserError } from "../errors.ts";
+import { writeFileAtomic } from "./disk.ts";
 
 /**
  * An exclusive lock: a file holding its owner's pid and the process's start time, so a pid
@@ -80,7 +81,7 @@ function ownContent(): string {
 /** Links a complete lock file into place; false if one is there already. */
 function createLockFile(path: string): boolean {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, ownContent());
+  writeFileAtomic(tmp, ownContent(), { sync: false }); // never through a link left at that name
   try {
     linkSync(tmp, path);
     return true;

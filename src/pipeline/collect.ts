@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { JsonlWriter, readLineBatches, readLines } from "../io/jsonl.ts";
+import { READ_NO_LINK } from "../io/disk.ts";
 import {
   ensureDir,
   type BatchRecord,
@@ -141,7 +142,7 @@ export async function collectBatch(
     for (const kind of ["output", "errors"] as const) {
       const path = join(runDir, resultsFile(record, kind));
       if (!(await exists(path))) continue;
-      for await (const lines of readLineBatches(path)) {
+      for await (const lines of readLineBatches(path, READ_NO_LINK)) {
         for (const line of lines) {
           const verdict = verdictOf(line, dataset, endpoint);
           if ("corrupt" in verdict) {

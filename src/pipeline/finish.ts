@@ -8,6 +8,7 @@ import {
   exportRun,
   type Dedup,
   type DuplicatesLeftOut,
+  type Exported,
   type SampleFeed,
 } from "./export.ts";
 import { makeClient } from "../api/client.ts";
@@ -39,7 +40,7 @@ export async function finish(run: RunContext): Promise<Manifest> {
   run.store.updateLocal((manifest) => (manifest.state = "exporting"));
   const exported = await exportWithProgress(run, stagedExport(run));
   run.store.updateLocal((manifest) => (manifest.state = "done"));
-  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
+  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile) + formulasText(exported));
   return manifest;
 }
 
@@ -88,6 +89,7 @@ async function exportWithProgress(
     feed,
     format,
     dedup,
+    csvSafe,
     exportAs = run.dataset,
   }: {
     output?: string | undefined;
@@ -95,6 +97,7 @@ async function exportWithProgress(
     feed?: SampleFeed | undefined;
     format?: FormatName | undefined;
     dedup?: Dedup | undefined;
+    csvSafe?: boolean | undefined;
   } = {},
 ) {
   const { log } = run;
@@ -107,6 +110,7 @@ async function exportWithProgress(
       ...(feed ? { feed } : {}),
       ...(format ? { format } : {}),
       ...(dedup ? { dedup } : {}),
+      ...(csvSafe ? { csvSafe } : {}),
     }),
   );
 }
@@ -144,6 +148,8 @@ export async function reexport(
     output?: string;
     format?: FormatName;
     dedup?: Dedup | undefined;
+    /** Neutralise CSV cells a spreadsheet would read as a formula (else as the run was made). */
+    csvSafe?: boolean;
     /** A Hugging Face folder instead of the output file; `describe` writes the card's section on the data. */
     hf?: { dir: string; splits: Split[]; describe?: (run: RunView) => Promise<string> } | undefined;
     acceptChangedSpec?: boolean;
@@ -242,14 +248,26 @@ export async function reexport(
       feed,
       format: options.format,
       dedup,
+      csvSafe: options.csvSafe,
     });
     options.log(
       `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}` +
         (exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : "") +
-        (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : ""),
+        (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : "") +
+        formulasText(exported),
     );
     return manifest;
   });
+}
+
+/** How many CSV cells a spreadsheet would read as a formula, and what was done about them. */
+function formulasText({ formulaCells }: Exported): string {
+  if (!formulaCells?.count) return "";
+  const { count, neutralised } = formulaCells;
+  const cells = `${count} cell${count === 1 ? "" : "s"} starting with = + - @, a tab or a carriage return`;
+  return neutralised
+    ? `; ${cells} neutralised for spreadsheets (a ' put first, --csv-safe)`
+    : `; ${cells} written as they are (a spreadsheet would run them as formulas: --csv-safe neutralises them)`;
 }
 
 /** How many duplicates an export left out, and where the list of them is. */

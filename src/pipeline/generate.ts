@@ -6,7 +6,7 @@ import { estimateBuildBytes } from "./build.ts";
 import { makeClient, preflight } from "../api/client.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { UserError } from "../errors.ts";
-import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor } from "./export.ts";
+import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor, runInDataset } from "./export.ts";
 import { outputFormats } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
@@ -168,7 +168,7 @@ async function checkInputs(
   if (input) checkColumnsApart(input.columns, dataset, first);
   // With stages, the output holds every stage's fields.
   const exported = exportDataset(dataset);
-  const columns = datasetColumns(exported.fields, Object.keys(labelsOf(first)));
+  const columns = datasetColumns(exported.fields, Object.keys(labelsOf(first)), runInDataset(config));
   checkFormatFits(config.output, config.format, exported, columns);
   const { format, metricsFormat } = outputFormats(config.output, config.format);
   const existing = await format.readExisting(config.output, columns, config.delimiter);

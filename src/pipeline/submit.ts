@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { openToRead } from "../io/disk.ts";
 import { DIRECT } from "./transport.ts";
 import { EMBEDDINGS_URL } from "../api/embeddings.ts";
 import { basename, join } from "node:path";
@@ -103,11 +104,14 @@ async function uploadRequests(run: RunContext, record: BatchRecord, sending: Sen
   }
   const uploadedAt = run.store.update(() => (record.uploadedAt = Math.floor(Date.now() / 1000)));
   const { toStreamingFile } = await import("openai"); // already loaded with the client
+  const path = join(run.dir, record.requestsFile);
   for (let tries = 1; ; tries++) {
+    // Never through a link: what is uploaded is the run's own requests, not a file it points to.
+    const requests = createReadStream(path, { fd: openToRead(path) });
     try {
       const file = await client.files.create(
         {
-          file: toStreamingFile(createReadStream(join(run.dir, record.requestsFile)), name, {
+          file: toStreamingFile(requests, name, {
             type: "application/jsonl",
           }),
           purpose: provider.uploadPurpose as "batch",

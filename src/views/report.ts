@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { readJsonl } from "../io/jsonl.ts";
+import { writeFileAtomic } from "../io/disk.ts";
 import { collectedRecords, stageOf, type Manifest } from "../run/manifest.ts";
 import { lastStage } from "../run/config.ts";
 import { formatUsd } from "../api/pricing.ts";
@@ -138,7 +138,7 @@ export async function writeReport(
   ];
   const html = page(manifest, headline, sections.join(""), charts, stats.rows, stats.answers);
   const path = join(runDir, "report.html");
-  await writeFile(path, html);
+  writeFileAtomic(path, html, { sync: false });
   return path;
 }
 

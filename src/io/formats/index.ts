@@ -5,12 +5,14 @@ import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
 import { openaiPreference, preference } from "./preference.ts";
-import type { FormatName } from "./names.ts";
+import { RUN_COLUMN, type FormatName } from "./names.ts";
+import { UserError } from "../../errors.ts";
 import type { Shape } from "./shaped.ts";
 import type { ColumnType } from "./types.ts";
 
 export type { FormatName } from "./names.ts";
 export { columnTypeOf, typedValue, typeName, type ColumnType, type ScalarType } from "./types.ts";
+export { RUN_COLUMN };
 
 /** What a file already holds: its size, its delimiter and its highest `index`. */
 export interface Existing {
@@ -24,6 +26,8 @@ export interface RowWriter {
   write(row: unknown[]): void;
   close(): void;
   abandon(): void;
+  /** CSV: how many cells written so far a spreadsheet would read as a formula (neutralised or not). */
+  formulaCells?(): number;
 }
 
 /** One turn of a fine-tuning conversation: Mustache over a row's columns (`{{Question}}`). */
@@ -40,6 +44,8 @@ export interface AppendOptions {
   header: boolean;
   /** The conversation each row becomes, for the chat format. */
   chat?: ChatTurn[];
+  /** CSV: neutralise cells a spreadsheet would read as a formula (--csv-safe). */
+  csvSafe?: boolean;
 }
 
 export interface Format {
@@ -54,6 +60,23 @@ export interface Format {
   readExisting(path: string, columns: string[], delimiter: string | undefined): Promise<Existing | undefined>;
   /** Appends rows; a new file gets its header first. Async so that a format loads its library only when used. */
   appender(path: string, options: AppendOptions): Promise<RowWriter>;
+}
+
+/**
+ * An existing file whose columns are not this run's, refused in one line; one written before rows
+ * named their run (no run_id, all else the same) gets its own way out.
+ */
+export function otherColumns(path: string, found: string[], columns: string[], what = "columns"): UserError {
+  const before = columns.filter((c) => c !== RUN_COLUMN);
+  if (before.length < columns.length && found.join("\0") === before.join("\0"))
+    return new UserError(
+      `${path} was written by a synthai that did not name each row's run (it has no ${RUN_COLUMN} ${what.replace(/s$/, "")})`,
+      `export to a new file with -p, or move ${path} aside: this run then starts it afresh, and the old rows keep their index`,
+    );
+  return new UserError(
+    `${path} has ${what} ${found.join(",")}, this run writes ${columns.join(",")}`,
+    "choose another output with -p, or the params and spec that made that file",
+  );
 }
 
 export const FORMATS: Record<FormatName, Format> = {
