@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   PARAMS,
+  ROOT,
   expectOneLineError,
   onlyRunDir,
   readCsv,
@@ -111,7 +112,7 @@ describe("export from an incomplete run folder", () => {
     expect(await readCsv(join(cwd, "out_metrics.csv"))).toHaveLength(20);
   });
 
-  test("a samples file damaged before the CSV is written: one line, the CSV rolled back; `export --judge-again` judges the answers again", async () => {
+  test("a samples file damaged in place, its size kept: resume refuses in one line with the way out; export judges its answers again", async () => {
     const url = await server.start();
     const cwd = await tempDir();
     const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
@@ -121,7 +122,7 @@ describe("export from an incomplete run folder", () => {
     expect(killed.signal).toBe("SIGKILL");
     const runDir = await onlyRunDir(cwd);
     const { id } = await readManifest(runDir);
-    // A torn line of the same size: only reading it shows the damage.
+    // A torn line of the same size: only its checksum shows the damage before it is read.
     const samples = join(runDir, "samples", "c0001-a1.jsonl");
     const text = await readFile(samples, "utf8");
     await writeFile(samples, text.replace(/\n\{/, "\nx"));
@@ -130,18 +131,19 @@ describe("export from an incomplete run folder", () => {
     expectOneLineError(
       resumed.stderr,
       new RegExp(
-        `samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${id} --judge-again\` judges the answers again`,
+        `samples/c0001-a1\\.jsonl has changed since it was written \\(the same size, other bytes\\) — \`synthai export ${id} --judge-again\` judges the answers again`,
       ),
     );
     expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe("");
-    // Damaged in place, the file still has the size it was written with: a plain export reads it
-    // back and stops the same way; the way out judges the answers again.
-    expect((await runCli(["export", id], { cwd })).code).toBe(2);
-    const judged = await runCli(["export", id, "--judge-again"], { cwd });
-    expect(judged.code, judged.stderr).toBe(0);
+    // export reads no samples file that is not as written: it judges its answers again, and says so.
+    const exported = await runCli(["export", id], { cwd });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(
+      "samples/c0001-a1.jsonl is not as it was written: its answers are judged again",
+    );
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
-    await writeFile(samples, text.replace(/\n\{/, "\nx"));
-    // Cut short, it is found before anything is written, with the way out.
+    expect(await readFile(samples, "utf8")).toBe(text);
+    // Cut short, it is found the same way.
     await truncate(samples, 10);
     const again = await runCli(["resume", id, "--base-url", url], { cwd });
     expect(again.code).toBe(2);
@@ -151,9 +153,89 @@ describe("export from an incomplete run folder", () => {
         `samples/c0001-a1\\.jsonl is cut short .* — \`synthai export ${id} --judge-again\` judges the answers again`,
       ),
     );
-    const exported = await runCli(["export", id], { cwd });
-    expect(exported.code).toBe(0);
+    const judged = await runCli(["export", id, "--judge-again"], { cwd });
+    expect(judged.code, judged.stderr).toBe(0);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
+  });
+
+  test("a run from before checksums: a torn line of the same size is found while writing, and the CSV rolled back", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "during-export" },
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    const runDir = await onlyRunDir(cwd);
+    const { seal, sums, ...manifest } = await readManifest(runDir);
+    expect(Object.keys(sums).sort()).toEqual(Object.keys(manifest.files).sort());
+    await writeFile(join(runDir, "manifest.json"), JSON.stringify(manifest));
+    const samples = join(runDir, "samples", "c0001-a1.jsonl");
+    await writeFile(samples, (await readFile(samples, "utf8")).replace(/\n\{/, "\nx"));
+    const resumed = await runCli(["resume", manifest.id, "--base-url", url], { cwd });
+    expect(resumed.code).toBe(2);
+    expectOneLineError(
+      resumed.stderr,
+      new RegExp(
+        `samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${manifest.id} --judge-again\``,
+      ),
+    );
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe("");
+  });
+});
+
+describe("a judge's samples file changed in place", () => {
+  test("a Score 2 made 5, same size: report and resume refuse in one line; export judges again and keeps what the judge kept", async () => {
+    const url = await server.start({ seed: 7, malformedRate: 0.2 });
+    const cwd = await tempDir();
+    const example = join(ROOT, "examples", "judged-calls");
+    await writeFile(
+      join(cwd, "judge.md"),
+      (await readFile(join(example, "judge.md"), "utf8")).replace(/^keep: .*$/m, "keep: Score >= 4"),
+    );
+    const args = [
+      "--prompt",
+      join(example, "write.md"),
+      "--prompt",
+      "judge.md",
+      "-j",
+      join(example, "params.json"),
+    ];
+    const killed = await runCli(
+      [...args, "-n", "30", "-b", "2", "-p", "out.csv", "--base-url", url, "--poll-interval", "0.02"],
+      { cwd, env: { SYNTHAI_CRASH_AT: "during-export" } },
+    );
+    expect(killed.signal).toBe("SIGKILL");
+    const runDir = await onlyRunDir(cwd);
+    const { id, files, sums } = await readManifest(runDir);
+    // Every records file noted has its checksum: requests (retries and stage 2's), results, samples, draws.
+    expect(Object.keys(sums).sort()).toEqual(Object.keys(files).sort());
+    expect(Object.keys(sums).filter((p) => /^requests\/(s2-)?c\d+-a2/.test(p)).length).toBeGreaterThan(0);
+    const judged = join(runDir, "samples", "s2-c0000-a1.jsonl");
+    const text = await readFile(judged, "utf8");
+    const changed = text.replace(/"Score":"[123]"/, '"Score":"5"');
+    expect(changed).not.toBe(text);
+    await writeFile(judged, changed);
+    const report = await runCli(["report", id], { cwd });
+    expect(report.code).toBe(2);
+    expectOneLineError(
+      report.stderr,
+      new RegExp(
+        `samples/s2-c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
+      ),
+    );
+    const resumed = await runCli(["resume", id, "--base-url", url], { cwd });
+    expect(resumed.code).toBe(2);
+    expectOneLineError(resumed.stderr, /samples\/s2-c0000-a1\.jsonl has changed since it was written/);
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe("");
+    const exported = await runCli(["export", id, "-p", "again.csv"], { cwd });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain("samples/s2-c0000-a1.jsonl is not as it was written");
+    expect((await runCli(["export", id, "--judge-again", "-p", "judged.csv"], { cwd })).code).toBe(0);
+    const rows = await readCsv(join(cwd, "again.csv"));
+    expect(rows).toEqual(await readCsv(join(cwd, "judged.csv")));
+    for (const row of rows) expect(Number(row.Score)).toBeGreaterThanOrEqual(4);
+    expect((await runCli(["report", id], { cwd })).code).toBe(0);
   });
 });
 

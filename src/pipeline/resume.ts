@@ -44,7 +44,7 @@ export async function resume(
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building") await build(run, await loadParams(config.paramsFile));
     else {
-      checkRunFiles(runDir, manifest, pendingInputs(manifest));
+      await checkRunFiles(runDir, manifest, pendingInputs(manifest));
       const pending = new Set(manifest.batches.filter((b) => b.step !== "collected").map((b) => b.chunk));
       await checkDraws(
         runDir,

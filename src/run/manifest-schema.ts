@@ -180,6 +180,8 @@ export const ManifestSchema = z.object({
   exports: z.array(Export).optional(),
   /** Sizes of the run folder's files as written (path → bytes), checked before they are used. */
   files: z.record(z.string(), z.number()).optional(),
+  /** Their SHA-256 as written (path → hex), so a change that keeps the size is found too; absent in older runs. */
+  sums: z.record(z.string(), z.string()).optional(),
   /** The first request, sent directly before any batch: what it cost, or why it was refused. */
   canary: z.object({ costUsd: z.number(), refused: z.string().optional() }).optional(),
   /** Requests sent directly before the batch (--pilot), and what they cost. */
