@@ -20,7 +20,6 @@ import { ManifestStore } from "../run/store.ts";
 import { RunContext, type RunView } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { runDataset, type Dataset } from "../dataset/spec.ts";
-import { checkInputUnchanged } from "../dataset/input-file.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { droppedText, summarize } from "../run/totals.ts";
 import { exportHf, type Split } from "./export-hf.ts";
@@ -158,7 +157,6 @@ export async function reexport(
 ): Promise<Manifest> {
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
-    if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
     });

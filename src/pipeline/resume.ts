@@ -7,7 +7,6 @@ import { ManifestStore } from "../run/store.ts";
 import { RunContext } from "./context.ts";
 import { withOverrides, type ConfigOverrides } from "../run/config.ts";
 import { runDataset } from "../dataset/spec.ts";
-import { checkInputUnchanged } from "../dataset/input-file.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, type DriveOptions } from "./drive.ts";
 import { loadParams } from "../dataset/params.ts";
@@ -33,7 +32,6 @@ export async function resume(
       options.log(`run ${manifest.id} is already done`);
       return manifest;
     }
-    if (config.input) await checkInputUnchanged(config.input, manifest.id);
     const dataset = await runDataset(config, manifest.id, { acceptChanged: options.acceptChangedSpec });
     const client = await makeClient({
       apiKey: connection.apiKey,

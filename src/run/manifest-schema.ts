@@ -94,6 +94,8 @@ const Config = z.object({
   batches: z.number().int().positive(),
   output: z.string(),
   paramsFile: z.string(),
+  /** params.json's SHA-256 as the run was made (or last accepted): a changed one is refused. Absent in older runs. */
+  paramsSha256: z.string().optional(),
   specFile: z.string().optional(),
   /** --prompt: a prompt file instead of a spec module. */
   promptFile: z.string().optional(),

@@ -10,7 +10,7 @@ import type { SampleResult } from "../run/records.ts";
 import { BEYOND_FILL, exportDataset, stagedSamples, usesOutcomes } from "../pipeline/stages.ts";
 import { runView } from "../pipeline/context.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
-import { runDataset } from "../dataset/spec.ts";
+import { datasetOf } from "../dataset/spec.ts";
 import type { Manifest } from "../run/manifest.ts";
 
 /** How many samples the pairwise measures look at. */
@@ -376,7 +376,7 @@ export function formatStats(runs: { id: string; stats: RunStats }[]): string {
 /** A run's stats, read from its folder: the same samples its export writes (kept, with every stage's fields). */
 export async function statsOfRun(runDir: string, manifest: Manifest): Promise<RunStats> {
   const { config } = manifest;
-  const dataset = exportDataset(await runDataset(config, manifest.id, { acceptChanged: true }));
+  const dataset = exportDataset(await datasetOf(config));
   const params = await loadParams(config.paramsFile, { optional: true }).catch(() => ({}) as Params);
   const expected = new Map<string, string[]>();
   for (const parameters of Object.values(params))
