@@ -237,6 +237,44 @@ describe("a judge's samples file changed in place", () => {
     for (const row of rows) expect(Number(row.Score)).toBeGreaterThanOrEqual(4);
     expect((await runCli(["report", id], { cwd })).code).toBe(0);
   });
+
+  test("a writer's samples file changed while its judge waits to be built: resume refuses before building it", async () => {
+    const url = await server.start({ seed: 7 });
+    const cwd = await tempDir();
+    const example = join(ROOT, "examples", "judged-calls");
+    const args = ["--prompt", join(example, "write.md"), "--prompt", join(example, "judge.md")];
+    const killed = await runCli(
+      [
+        ...args,
+        "-j",
+        join(example, "params.json"),
+        "-n",
+        "10",
+        "-b",
+        "1",
+        "-p",
+        "out.csv",
+        "--base-url",
+        url,
+      ],
+      { cwd, env: { SYNTHAI_CRASH_AT: "stage-built@s2" } },
+    );
+    expect(killed.signal).toBe("SIGKILL");
+    const runDir = await onlyRunDir(cwd);
+    const { id } = await readManifest(runDir);
+    const written = join(runDir, "samples", "c0000-a1.jsonl");
+    await writeFile(written, (await readFile(written, "utf8")).replace(/("Call":"[^"]*?)a/, "$1e"));
+    const created = server.fake.batchesCreated;
+    const resumed = await runCli(["resume", id, "--base-url", url], { cwd });
+    expect(resumed.code).toBe(2);
+    expectOneLineError(
+      resumed.stderr,
+      new RegExp(
+        `samples/c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
+      ),
+    );
+    expect(server.fake.batchesCreated).toBe(created);
+  });
 });
 
 describe("rows in sample order", () => {

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { sha256, sizeOf } from "../io/disk.ts";
-import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
+import { lastStage } from "./config.ts";
+import { collectedRecords, stageOf, type BatchRecord, type Manifest } from "./manifest.ts";
 
 /**
  * `c0000-a1` for stage 1 (as run folders always named it), `s2-c0000-a1` for a later stage,
@@ -94,12 +95,24 @@ export function exportInputs(
   return [...paths];
 }
 
-/** What the batches still to send or collect read: their requests and their chunks' draws. */
+/**
+ * What a run that goes on reads: the batches still to send or collect, their requests and their
+ * chunks' draws; a chunk with a stage still to build, the samples judged so far (it is built from them).
+ */
 export function pendingInputs(manifest: Manifest): string[] {
   const paths = new Set<string>();
   for (const record of manifest.batches.filter((b) => b.step !== "collected")) {
     paths.add(record.requestsFile);
     paths.add(manifest.chunks[record.chunk]!.drawsFile);
+  }
+  const stages = lastStage(manifest.config);
+  for (const chunk of manifest.chunks) {
+    const mine = manifest.batches.filter((b) => b.chunk === chunk.index);
+    if (new Set(mine.map(stageOf)).size === stages) continue;
+    for (const record of mine.filter((b) => b.step === "collected" && b.requests > 0)) {
+      paths.add(samplesFile(record));
+      paths.add(chunk.drawsFile);
+    }
   }
   return [...paths];
 }
@@ -130,7 +143,7 @@ export async function checkRunFiles(
   }
 }
 
-/** What is wrong with a file of the run folder, or undefined if it is as noted (a file not noted: if it is there). */
+/** What is wrong with a file of the run folder, or undefined if it is as noted (one not noted: if it is there). */
 async function damageOf(
   runDir: string,
   manifest: Manifest,
@@ -140,15 +153,13 @@ async function damageOf(
   const expected = manifest.files?.[path];
   const size = sizeOf(join(runDir, path));
   if (size === undefined) return "is missing";
-  if (expected === undefined || size === expected) {
-    const sum = manifest.sums?.[path];
-    if (!whole || expected === undefined || !sum || (await sha256(join(runDir, path))) === sum)
-      return undefined;
+  if (expected === undefined) return undefined;
+  if (size < expected) return `is cut short (${size} bytes; ${expected} when written)`;
+  if (size > expected) return `has changed (${size} bytes; ${expected} when written)`;
+  const sum = manifest.sums?.[path];
+  if (whole && sum && (await sha256(join(runDir, path))) !== sum)
     return "has changed since it was written (the same size, other bytes)";
-  }
-  return size < expected
-    ? `is cut short (${size} bytes; ${expected} when written)`
-    : `has changed (${size} bytes; ${expected} when written)`;
+  return undefined;
 }
 
 /** What to do about a damaged samples file: judge the answers again. */
