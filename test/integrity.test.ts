@@ -242,30 +242,19 @@ describe("a judge's samples file changed in place", () => {
     const url = await server.start({ seed: 7 });
     const cwd = await tempDir();
     const example = join(ROOT, "examples", "judged-calls");
-    const args = ["--prompt", join(example, "write.md"), "--prompt", join(example, "judge.md")];
-    const killed = await runCli(
-      [
-        ...args,
-        "-j",
-        join(example, "params.json"),
-        "-n",
-        "10",
-        "-b",
-        "1",
-        "-p",
-        "out.csv",
-        "--base-url",
-        url,
-      ],
-      { cwd, env: { SYNTHAI_CRASH_AT: "stage-built@s2" } },
-    );
+    const prompts = ["--prompt", join(example, "write.md"), "--prompt", join(example, "judge.md")];
+    const args = [...prompts, "-j", join(example, "params.json"), "-n", "10", "-b", "1", "-p", "out.csv"];
+    const killed = await runCli([...args, "--base-url", url, "--poll-interval", "0.02"], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "stage-built@s2" },
+    });
     expect(killed.signal).toBe("SIGKILL");
     const runDir = await onlyRunDir(cwd);
     const { id } = await readManifest(runDir);
     const written = join(runDir, "samples", "c0000-a1.jsonl");
     await writeFile(written, (await readFile(written, "utf8")).replace(/("Call":"[^"]*?)a/, "$1e"));
     const created = server.fake.batchesCreated;
-    const resumed = await runCli(["resume", id, "--base-url", url], { cwd });
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(2);
     expectOneLineError(
       resumed.stderr,
