@@ -28,6 +28,18 @@ async function finishedRun(url: string, samples = 20) {
   return { cwd, runDir, id: (await readManifest(runDir)).id as string };
 }
 
+/** A run of 12 samples killed while it writes its CSV. */
+async function killedExporting() {
+  const url = await server.start();
+  const cwd = await tempDir();
+  const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
+    cwd,
+    env: { SYNTHAI_CRASH_AT: "during-export" },
+  });
+  expect(killed.signal).toBe("SIGKILL");
+  return { url, cwd, runDir: await onlyRunDir(cwd) };
+}
+
 async function snapshot(cwd: string, runDir: string) {
   const read = (path: string) => readFile(path, "utf8").catch(() => undefined);
   return {
@@ -113,14 +125,7 @@ describe("export from an incomplete run folder", () => {
   });
 
   test("a samples file damaged in place, its size kept: resume refuses in one line with the way out; export judges its answers again", async () => {
-    const url = await server.start();
-    const cwd = await tempDir();
-    const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
-      cwd,
-      env: { SYNTHAI_CRASH_AT: "during-export" },
-    });
-    expect(killed.signal).toBe("SIGKILL");
-    const runDir = await onlyRunDir(cwd);
+    const { url, cwd, runDir } = await killedExporting();
     const { id } = await readManifest(runDir);
     // A torn line of the same size: only its checksum shows the damage before it is read.
     const samples = join(runDir, "samples", "c0001-a1.jsonl");
@@ -159,14 +164,7 @@ describe("export from an incomplete run folder", () => {
   });
 
   test("a run from before checksums: a torn line of the same size is found while writing, and the CSV rolled back", async () => {
-    const url = await server.start();
-    const cwd = await tempDir();
-    const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
-      cwd,
-      env: { SYNTHAI_CRASH_AT: "during-export" },
-    });
-    expect(killed.signal).toBe("SIGKILL");
-    const runDir = await onlyRunDir(cwd);
+    const { url, cwd, runDir } = await killedExporting();
     const { seal, sums, ...manifest } = await readManifest(runDir);
     expect(Object.keys(sums).sort()).toEqual(Object.keys(manifest.files).sort());
     await writeFile(join(runDir, "manifest.json"), JSON.stringify(manifest));
@@ -185,7 +183,7 @@ describe("export from an incomplete run folder", () => {
 });
 
 describe("a judge's samples file changed in place", () => {
-  test("a Score 2 made 5, same size: report and resume refuse in one line; export judges again and keeps what the judge kept", async () => {
+  test("a Score 2 made 5, same size: report, inspect, stats and resume refuse in one line; export judges again and keeps what the judge kept", async () => {
     const url = await server.start({ seed: 7, malformedRate: 0.2 });
     const cwd = await tempDir();
     const example = join(ROOT, "examples", "judged-calls");
@@ -216,14 +214,17 @@ describe("a judge's samples file changed in place", () => {
     const changed = text.replace(/"Score":"[123]"/, '"Score":"5"');
     expect(changed).not.toBe(text);
     await writeFile(judged, changed);
-    const report = await runCli(["report", id], { cwd });
-    expect(report.code).toBe(2);
-    expectOneLineError(
-      report.stderr,
-      new RegExp(
-        `samples/s2-c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
-      ),
-    );
+    // Looks into the run read it as written or say in one line that they cannot.
+    for (const look of ["report", "inspect", "stats"]) {
+      const refused = await runCli([look, id], { cwd });
+      expect(refused.code).toBe(2);
+      expectOneLineError(
+        refused.stderr,
+        new RegExp(
+          `samples/s2-c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
+        ),
+      );
+    }
     const resumed = await runCli(["resume", id, "--base-url", url], { cwd });
     expect(resumed.code).toBe(2);
     expectOneLineError(resumed.stderr, /samples\/s2-c0000-a1\.jsonl has changed since it was written/);

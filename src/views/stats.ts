@@ -12,6 +12,7 @@ import { runView } from "../pipeline/context.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { datasetOf } from "../dataset/spec.ts";
 import type { Manifest } from "../run/manifest.ts";
+import { checkRunFiles, exportInputs } from "../run/files.ts";
 
 /** How many samples the pairwise measures look at. */
 const SELF_BLEU_SAMPLE = 500;
@@ -395,6 +396,8 @@ export async function statsOfRun(runDir: string, manifest: Manifest): Promise<Ru
     seed: config.seed,
   };
   const collector = statsCollector(plan, config.samples);
+  // Figures from a damaged file would be wrong without a word: it is one line instead, with the way out.
+  await checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: false }));
   if (usesOutcomes(config, dataset)) {
     const counts = { kept: 0, dropped: {} };
     // As the export counts them: past --fill's target is not written, nor dropped by any stage.
