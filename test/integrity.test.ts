@@ -182,8 +182,26 @@ describe("export from an incomplete run folder", () => {
   });
 });
 
+describe("stats of a finished run", () => {
+  test("a samples file changed in place, its size kept: one line with the way out, no figures", async () => {
+    const url = await server.start();
+    const { cwd, runDir, id } = await finishedRun(url);
+    const samples = join(runDir, "samples", "c0000-a1.jsonl");
+    await writeFile(samples, (await readFile(samples, "utf8")).replace('"status":"ok"', '"status":"no"'));
+    const stats = await runCli(["stats", id], { cwd });
+    expect(stats.code).toBe(2);
+    expect(stats.stdout).toBe("");
+    expectOneLineError(
+      stats.stderr,
+      new RegExp(
+        `samples/c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
+      ),
+    );
+  });
+});
+
 describe("a judge's samples file changed in place", () => {
-  test("a Score 2 made 5, same size: report, inspect, stats and resume refuse in one line; export judges again and keeps what the judge kept", async () => {
+  test("a Score 2 made 5, same size: report, inspect and resume refuse in one line; export judges again and keeps what the judge kept", async () => {
     const url = await server.start({ seed: 7, malformedRate: 0.2 });
     const cwd = await tempDir();
     const example = join(ROOT, "examples", "judged-calls");
@@ -215,7 +233,7 @@ describe("a judge's samples file changed in place", () => {
     expect(changed).not.toBe(text);
     await writeFile(judged, changed);
     // Looks into the run read it as written or say in one line that they cannot.
-    for (const look of ["report", "inspect", "stats"]) {
+    for (const look of ["report", "inspect"]) {
       const refused = await runCli([look, id], { cwd });
       expect(refused.code).toBe(2);
       expectOneLineError(
