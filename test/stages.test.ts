@@ -211,9 +211,11 @@ describe("stages", () => {
     );
     expect(accepted.code, accepted.stderr).toBe(0);
     expect((await readManifest(runDir)).config.paramsSha256).not.toBe(config.paramsSha256);
-    const rows = await readCsv(join(cwd, "calls.csv"));
-    expect(rows).toHaveLength(20);
-    expect(rows.some((r) => r.Attitude === "furious")).toBe(true);
+    expect(await readCsv(join(cwd, "calls.csv"))).toHaveLength(20);
+    // The samples drawn since come from the file as it is now.
+    const draws = await readdir(join(runDir, "draws"));
+    const labels = (await Promise.all(draws.map((f) => readJsonlFile(join(runDir, "draws", f))))).flat();
+    expect(labels.some((d) => d.labels.Attitude === "furious")).toBe(true);
   });
 
   test.each([
