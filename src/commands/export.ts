@@ -1,14 +1,14 @@
 import type { FormatName } from "../io/formats/index.ts";
 import { metaOf } from "./index.ts";
 import { resolve } from "node:path";
-import { CHOICES, DEFAULTS, choice, parseDedup } from "./options.ts";
+import { CHOICES, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
 import { reexport } from "../pipeline/finish.ts";
 import type { RunView } from "../pipeline/context.ts";
 import { statsMarkdown, statsOfRun } from "../views/stats.ts";
-import { acceptChangedArg, command, connection, connectionArgs, runDirOf } from "./shared.ts";
+import { acceptChangedArg, command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
 
 export default command({
   meta: metaOf("export"),
@@ -23,7 +23,9 @@ export default command({
     format: {
       type: "enum",
       options: CHOICES.format.options,
-      description: "csv, jsonl, parquet, chat or preference (Default: the output's extension)",
+      description:
+        "csv, jsonl, parquet, chat, preference or openai-preference (Default: the output's extension; " +
+        "with --hf, chat and preference keep their messages)",
     },
     hf: {
       type: "string",
@@ -54,6 +56,10 @@ export default command({
       description: `With --dedup semantic: the embeddings model (Default: ${DEFAULTS.embeddingModel})`,
       valueHint: "model",
     },
+    "poll-interval": {
+      ...waitArgs["poll-interval"],
+      description: "With --dedup semantic: seconds between looks at the embeddings' batches",
+    },
     ...connectionArgs,
     ...acceptChangedArg,
     "judge-again": {
@@ -69,8 +75,8 @@ export default command({
   },
   async run({ args }) {
     if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
-    if (args.hf !== undefined && (args.output || args.format))
-      throw new UserError("--hf writes its own Parquet files: it takes no -p or --format", "leave those out");
+    if (args.hf !== undefined && args.output)
+      throw new UserError("--hf writes its own Parquet files: it takes no -p", "leave it out");
     if (args.split !== undefined && args.hf === undefined)
       throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
     // The card says how diverse and balanced the data is, with the figures of `synthai stats`.
@@ -80,10 +86,16 @@ export default command({
         ? { dir: resolve(args.hf), splits: parseSplits(args.split), describe }
         : undefined;
     const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
+    if (args["poll-interval"] !== undefined && dedup?.mode !== "semantic")
+      throw new UserError(
+        "--poll-interval applies to --dedup semantic's batches: no other export waits on the service",
+        "leave it out, or add --dedup semantic",
+      );
     const runDir = await runDirOf(args);
     await reexport(runDir, {
       log: stderrLog,
       connection: connection(args),
+      overrides: configOverrides({ "poll-interval": args["poll-interval"] }),
       acceptChangedSpec: Boolean(args["accept-changed-spec"]),
       judgeAgain: Boolean(args["judge-again"]),
       includeDropped: Boolean(args["include-dropped"]),
