@@ -108,6 +108,12 @@ describe("a stage's model refused", () => {
     // A few prompts refused may be their own texts' fault (a retry of the longest ones): not the stage's.
     expect(refusedWhole(4, 4, invalid)).toBeUndefined();
     expect(refusedWhole(10, 10, invalid)).toBe("400 invalid_prompt: flagged");
+    // A setting the model does not take is every request's, however few.
+    const setting = {
+      refusedWith: 400,
+      reason: "unsupported_value: 'reasoning_effort' does not support 'none'",
+    };
+    expect(refusedWhole(2, 2, setting)).toBe(`400 ${setting.reason}`);
   });
 });
 

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
-import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
+import { ENDPOINTS, checkLimits, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMAT_NAMES, type FormatName } from "../io/formats/names.ts";
 import type { Dedup } from "../pipeline/export.ts";
 import { NEAR_SIMILARITY, type DedupMode } from "../pipeline/dedup.ts";
@@ -296,6 +296,11 @@ export function toRunConfig(
   if (args.canary === false) config.noCanary = true;
   const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint);
   if (endpoint !== "chat") config.endpoint = endpoint;
+  checkLimits(
+    endpoint,
+    { maxTokens: config.maxTokens, ...(temperature !== undefined ? { temperature } : {}) },
+    { maxTokens: "--max-tokens" },
+  );
   if (mode === "batch" && !provider.endpoints.includes(endpoint))
     throw new UserError(
       `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,

@@ -5,7 +5,7 @@
 // run folder's samples files each time, never stored apart, so a crash leaves nothing to undo.
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { endpointFor } from "../api/endpoints/index.ts";
+import { checkLimits, endpointFor } from "../api/endpoints/index.ts";
 import { checkServedModel, providerFor } from "../api/providers/index.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
 import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
@@ -70,13 +70,19 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
       ...(reasoningEffort ? { effort: reasoningEffort } : {}),
       ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
     });
+    const maxTokens = stage.maxTokens ?? config.maxTokens;
+    checkLimits(
+      config.endpoint,
+      { maxTokens },
+      { maxTokens: `${datasetSource(stage as Dataset)}: max_tokens` },
+    );
     return {
       ...(file ? { promptFile: file } : {}),
       ...(turn ? { turn } : {}),
       ...(after ? { after } : {}),
       ...(datasetSha256 ? { datasetSha256 } : {}),
       model,
-      maxTokens: stage.maxTokens ?? config.maxTokens,
+      maxTokens,
       ...(reasoningEffort ? { reasoningEffort } : {}),
       price:
         model === config.model ? config.price : priceFor(model, config.mode ?? "batch", {}, config.provider),

@@ -105,11 +105,15 @@ export function verdictOf(
 /**
  * Why a batch was refused whole, if the service refused every one of its `requests` for a cause
  * waiting will not fix (`first` the first such line): the rest of its stage would be refused alike.
- * A model or deployment not found, or a key without access (401, 403, 404), is every request's;
- * a few requests refused as malformed (400) may be their own texts' fault (a retry file of the
- * longest prompts), so only a file of at least `WHOLE_FILE` such refusals speaks for its stage.
+ * A model or deployment not found, a key without access (401, 403, 404), or a parameter the
+ * model does not take, is every request's; a few requests refused otherwise (400: too long, a
+ * prompt flagged) may be their own texts' fault, a retry file of the longest prompts, so only a
+ * file of at least `WHOLE_FILE` such refusals speaks for its stage.
  */
 const WHOLE_FILE = 10;
+/** Codes of a refusal of the request's settings (the model, a parameter), not of its text. */
+const SETTINGS_REFUSED =
+  /^(model_not_found|invalid_model|unsupported_value|unsupported_parameter|unknown_parameter):/;
 
 export function refusedWhole(
   refused: number,
@@ -117,6 +121,8 @@ export function refusedWhole(
   first: Pick<LineVerdict, "refusedWith" | "reason"> | undefined,
 ): string | undefined {
   if (!first?.refusedWith || refused < requests) return undefined;
-  if (requests < WHOLE_FILE && ![401, 403, 404].includes(first.refusedWith)) return undefined;
+  const everyRequests =
+    [401, 403, 404].includes(first.refusedWith) || SETTINGS_REFUSED.test(first.reason ?? "");
+  if (requests < WHOLE_FILE && !everyRequests) return undefined;
   return `${first.refusedWith} ${first.reason}`;
 }
