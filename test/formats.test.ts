@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
 import matter from "gray-matter";
@@ -329,6 +329,40 @@ describe("Hugging Face folder", () => {
       0,
     );
     expect((await readFile(join(dir, config.data_files[0].path))).equals(before)).toBe(true);
+  });
+
+  test("an --hf export killed at any point leaves no folder behind for good: the next one puts back the old or finishes", async () => {
+    const { cwd, id } = await typedRun();
+    const card = join(cwd, "hf", "README.md");
+    expect((await runCli(["export", id, "--hf", "hf"], { cwd })).code).toBe(0);
+    await writeFile(card, `${await readFile(card, "utf8")}\nthe old copy\n`);
+    const beside = async () => (await readdir(cwd)).filter((name) => name.startsWith(".hf.")).sort();
+    // Killed between moving the old folder aside and moving the new one in: neither is at hf/.
+    const swapping = await runCli(["export", id, "--hf", "hf"], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "hf-swap" },
+    });
+    expect(swapping.signal).toBe("SIGKILL");
+    await expect(stat(join(cwd, "hf"))).rejects.toThrow();
+    expect(await beside()).toEqual([
+      expect.stringMatching(/^\.hf\.old-\d+$/),
+      expect.stringMatching(/^\.hf\.partial-\d+$/),
+    ]);
+    // The next export puts the old folder back and removes the dead one's partial folder first.
+    const writing = await runCli(["export", id, "--hf", "hf"], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "during-hf-export" },
+    });
+    expect(writing.signal).toBe("SIGKILL");
+    expect(await readFile(card, "utf8")).toContain("the old copy");
+    expect(await beside()).toEqual([expect.stringMatching(/^\.hf\.partial-\d+$/)]);
+    const done = await runCli(["export", id, "--hf", "hf"], { cwd });
+    expect(done.code, done.stderr).toBe(0);
+    expect(await beside()).toEqual([]);
+    expect(await readFile(card, "utf8")).not.toContain("the old copy");
+    expect(await readParquet(join(cwd, "hf", "data", "train-00000-of-00001.parquet"))).toEqual(
+      await readParquet(join(cwd, "out.parquet")),
+    );
   });
 
   test("--hf refuses a folder holding somebody's files, and bad splits, leaving everything as it was", async () => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   PARAMS,
+  ROOT,
   expectOneLineError,
   onlyRunDir,
   readCsv,
@@ -25,6 +26,18 @@ async function finishedRun(url: string, samples = 20) {
   expect(result.code).toBe(0);
   const runDir = await onlyRunDir(cwd);
   return { cwd, runDir, id: (await readManifest(runDir)).id as string };
+}
+
+/** A run of 12 samples killed while it writes its CSV. */
+async function killedExporting() {
+  const url = await server.start();
+  const cwd = await tempDir();
+  const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
+    cwd,
+    env: { SYNTHAI_CRASH_AT: "during-export" },
+  });
+  expect(killed.signal).toBe("SIGKILL");
+  return { url, cwd, runDir: await onlyRunDir(cwd) };
 }
 
 async function snapshot(cwd: string, runDir: string) {
@@ -111,17 +124,10 @@ describe("export from an incomplete run folder", () => {
     expect(await readCsv(join(cwd, "out_metrics.csv"))).toHaveLength(20);
   });
 
-  test("a samples file damaged before the CSV is written: one line, the CSV rolled back; `export --judge-again` judges the answers again", async () => {
-    const url = await server.start();
-    const cwd = await tempDir();
-    const killed = await runCli(["-n", "12", "-b", "2", "-p", "out.csv", "--base-url", url, ...fast], {
-      cwd,
-      env: { SYNTHAI_CRASH_AT: "during-export" },
-    });
-    expect(killed.signal).toBe("SIGKILL");
-    const runDir = await onlyRunDir(cwd);
+  test("a samples file damaged in place, its size kept: resume refuses in one line with the way out; export judges its answers again", async () => {
+    const { url, cwd, runDir } = await killedExporting();
     const { id } = await readManifest(runDir);
-    // A torn line of the same size: only reading it shows the damage.
+    // A torn line of the same size: only its checksum shows the damage before it is read.
     const samples = join(runDir, "samples", "c0001-a1.jsonl");
     const text = await readFile(samples, "utf8");
     await writeFile(samples, text.replace(/\n\{/, "\nx"));
@@ -130,18 +136,19 @@ describe("export from an incomplete run folder", () => {
     expectOneLineError(
       resumed.stderr,
       new RegExp(
-        `samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${id} --judge-again\` judges the answers again`,
+        `samples/c0001-a1\\.jsonl has changed since it was written \\(the same size, other bytes\\) — \`synthai export ${id} --judge-again\` judges the answers again`,
       ),
     );
     expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe("");
-    // Damaged in place, the file still has the size it was written with: a plain export reads it
-    // back and stops the same way; the way out judges the answers again.
-    expect((await runCli(["export", id], { cwd })).code).toBe(2);
-    const judged = await runCli(["export", id, "--judge-again"], { cwd });
-    expect(judged.code, judged.stderr).toBe(0);
+    // export reads no samples file that is not as written: it judges its answers again, and says so.
+    const exported = await runCli(["export", id], { cwd });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(
+      "samples/c0001-a1.jsonl is not as it was written: its answers are judged again",
+    );
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
-    await writeFile(samples, text.replace(/\n\{/, "\nx"));
-    // Cut short, it is found before anything is written, with the way out.
+    expect(await readFile(samples, "utf8")).toBe(text);
+    // Cut short, it is found the same way.
     await truncate(samples, 10);
     const again = await runCli(["resume", id, "--base-url", url], { cwd });
     expect(again.code).toBe(2);
@@ -151,9 +158,130 @@ describe("export from an incomplete run folder", () => {
         `samples/c0001-a1\\.jsonl is cut short .* — \`synthai export ${id} --judge-again\` judges the answers again`,
       ),
     );
-    const exported = await runCli(["export", id], { cwd });
-    expect(exported.code).toBe(0);
+    const judged = await runCli(["export", id, "--judge-again"], { cwd });
+    expect(judged.code, judged.stderr).toBe(0);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
+  });
+
+  test("a run from before checksums: a torn line of the same size is found while writing, and the CSV rolled back", async () => {
+    const { url, cwd, runDir } = await killedExporting();
+    const { seal, sums, ...manifest } = await readManifest(runDir);
+    expect(Object.keys(sums).sort()).toEqual(Object.keys(manifest.files).sort());
+    await writeFile(join(runDir, "manifest.json"), JSON.stringify(manifest));
+    const samples = join(runDir, "samples", "c0001-a1.jsonl");
+    await writeFile(samples, (await readFile(samples, "utf8")).replace(/\n\{/, "\nx"));
+    const resumed = await runCli(["resume", manifest.id, "--base-url", url], { cwd });
+    expect(resumed.code).toBe(2);
+    expectOneLineError(
+      resumed.stderr,
+      new RegExp(
+        `samples/c0001-a1\\.jsonl holds a line that is not valid JSON.* — \`synthai export ${manifest.id} --judge-again\``,
+      ),
+    );
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe("");
+  });
+});
+
+describe("stats of a finished run", () => {
+  test("a samples file changed in place, its size kept: one line with the way out, no figures", async () => {
+    const url = await server.start();
+    const { cwd, runDir, id } = await finishedRun(url);
+    const samples = join(runDir, "samples", "c0000-a1.jsonl");
+    await writeFile(samples, (await readFile(samples, "utf8")).replace('"status":"ok"', '"status":"no"'));
+    const stats = await runCli(["stats", id], { cwd });
+    expect(stats.code).toBe(2);
+    expect(stats.stdout).toBe("");
+    expectOneLineError(
+      stats.stderr,
+      new RegExp(
+        `samples/c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
+      ),
+    );
+  });
+});
+
+describe("a judge's samples file changed in place", () => {
+  test("a Score 2 made 5, same size: report, inspect and resume refuse in one line; export judges again and keeps what the judge kept", async () => {
+    const url = await server.start({ seed: 7, malformedRate: 0.2 });
+    const cwd = await tempDir();
+    const example = join(ROOT, "examples", "judged-calls");
+    await writeFile(
+      join(cwd, "judge.md"),
+      (await readFile(join(example, "judge.md"), "utf8")).replace(/^keep: .*$/m, "keep: Score >= 4"),
+    );
+    const args = [
+      "--prompt",
+      join(example, "write.md"),
+      "--prompt",
+      "judge.md",
+      "-j",
+      join(example, "params.json"),
+    ];
+    const killed = await runCli(
+      [...args, "-n", "30", "-b", "2", "-p", "out.csv", "--base-url", url, "--poll-interval", "0.02"],
+      { cwd, env: { SYNTHAI_CRASH_AT: "during-export" } },
+    );
+    expect(killed.signal).toBe("SIGKILL");
+    const runDir = await onlyRunDir(cwd);
+    const { id, files, sums } = await readManifest(runDir);
+    // Every records file noted has its checksum: requests (retries and stage 2's), results, samples, draws.
+    expect(Object.keys(sums).sort()).toEqual(Object.keys(files).sort());
+    expect(Object.keys(sums).filter((p) => /^requests\/(s2-)?c\d+-a2/.test(p)).length).toBeGreaterThan(0);
+    const judged = join(runDir, "samples", "s2-c0000-a1.jsonl");
+    const text = await readFile(judged, "utf8");
+    const changed = text.replace(/"Score":"[123]"/, '"Score":"5"');
+    expect(changed).not.toBe(text);
+    await writeFile(judged, changed);
+    // Looks into the run read it as written or say in one line that they cannot.
+    for (const look of ["report", "inspect"]) {
+      const refused = await runCli([look, id], { cwd });
+      expect(refused.code).toBe(2);
+      expectOneLineError(
+        refused.stderr,
+        new RegExp(
+          `samples/s2-c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
+        ),
+      );
+    }
+    const resumed = await runCli(["resume", id, "--base-url", url], { cwd });
+    expect(resumed.code).toBe(2);
+    expectOneLineError(resumed.stderr, /samples\/s2-c0000-a1\.jsonl has changed since it was written/);
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe("");
+    const exported = await runCli(["export", id, "-p", "again.csv"], { cwd });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain("samples/s2-c0000-a1.jsonl is not as it was written");
+    expect((await runCli(["export", id, "--judge-again", "-p", "judged.csv"], { cwd })).code).toBe(0);
+    const rows = await readCsv(join(cwd, "again.csv"));
+    expect(rows).toEqual(await readCsv(join(cwd, "judged.csv")));
+    for (const row of rows) expect(Number(row.Score)).toBeGreaterThanOrEqual(4);
+    expect((await runCli(["report", id], { cwd })).code).toBe(0);
+  });
+
+  test("a writer's samples file changed while its judge waits to be built: resume refuses before building it", async () => {
+    const url = await server.start({ seed: 7 });
+    const cwd = await tempDir();
+    const example = join(ROOT, "examples", "judged-calls");
+    const prompts = ["--prompt", join(example, "write.md"), "--prompt", join(example, "judge.md")];
+    const args = [...prompts, "-j", join(example, "params.json"), "-n", "10", "-b", "1", "-p", "out.csv"];
+    const killed = await runCli([...args, "--base-url", url, "--poll-interval", "0.02"], {
+      cwd,
+      env: { SYNTHAI_CRASH_AT: "stage-built@s2" },
+    });
+    expect(killed.signal).toBe("SIGKILL");
+    const runDir = await onlyRunDir(cwd);
+    const { id } = await readManifest(runDir);
+    const written = join(runDir, "samples", "c0000-a1.jsonl");
+    await writeFile(written, (await readFile(written, "utf8")).replace(/("Call":"[^"]*?)a/, "$1e"));
+    const created = server.fake.batchesCreated;
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).toBe(2);
+    expectOneLineError(
+      resumed.stderr,
+      new RegExp(
+        `samples/c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
+      ),
+    );
+    expect(server.fake.batchesCreated).toBe(created);
   });
 });
 

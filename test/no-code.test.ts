@@ -57,6 +57,36 @@ describe("a file given to synthai never runs code", () => {
     );
   });
 
+  test("a YAML alias bomb in front matter is refused in one line; a few aliases still read", async () => {
+    const levels = ["a", "b", "c", "d", "e", "f"].map((name, i, all) =>
+      i === 0
+        ? `  x0: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]`
+        : `  x${i}: &${name} [${Array(9)
+            .fill(`*${all[i - 1]}`)
+            .join(",")}]`,
+    );
+    const bomb = [
+      "---",
+      "fields: [Question, Answer]",
+      "schema:",
+      "  type: object",
+      ...levels,
+      "  properties: {Question: {type: string, enum: *f}, Answer: {type: string}}",
+      "---",
+      BODY,
+    ].join("\n");
+    await expectNothingRan(
+      { "bomb.md": bomb },
+      ["--prompt", "bomb.md", "-j", PARAMS, "--dry-run", "--base-url", "http://127.0.0.1:9/v1"],
+      /prompt file .*bomb\.md: its front matter holds over 1,000,000 values and characters once its YAML aliases \(\*name\) are expanded — write the values out/,
+    );
+    const cwd = await tempDir();
+    const schema = "schema: {type: object, properties: {Question: &text {type: string}, Answer: *text}}";
+    await writeFile(join(cwd, "q.md"), `---\nfields: [Question, Answer]\n${schema}\n---\n${BODY}`);
+    const result = await runCli(["preview", "--prompt", "q.md", "-j", PARAMS, "-n", "1"], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+  });
+
   test("---json and ---yaml front matter are data, and work", async () => {
     const cwd = await tempDir();
     await writeFile(join(cwd, "q.md"), `---json\n{ "fields": ["Question", "Answer"] }\n---\n${BODY}`);

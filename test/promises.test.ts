@@ -219,8 +219,19 @@ describe("a damaged run folder", () => {
     const csv = await readFile(join(cwd, "out.csv"), "utf8");
     const exported = await runCli(["export", id], { cwd });
     expect(exported.code).toBe(2);
+    // Its checksum finds it before any line is read.
     expectOneLineError(
       exported.stderr,
+      /draws\/c0000\.jsonl has changed since it was written \(the same size, other bytes\) — restore it/,
+    );
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(csv);
+    // A run from before checksums: each draw is checked to be the sample at its place.
+    const { seal, sums, ...older } = await readManifest(runDir);
+    await writeFile(join(runDir, "manifest.json"), JSON.stringify(older));
+    const again = await runCli(["export", id], { cwd });
+    expect(again.code).toBe(2);
+    expectOneLineError(
+      again.stderr,
       /draws\/c0000\.jsonl line 4 is not sample 4's draw .*the run folder is damaged — restore/,
     );
     expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(csv);
@@ -263,7 +274,7 @@ describe("a damaged run folder", () => {
           (await readFile(path, "utf8")).replace('"custom_id":"000012"', '"custom_id":"000021"'),
         );
       },
-      /draws\/c0001\.jsonl line 3 is not sample 13's draw/,
+      /draws\/c0001\.jsonl has changed since it was written \(the same size, other bytes\) — restore it/,
     ],
   ])("resume with %s: one line before anything is sent", async (_, damage, message) => {
     const url = await server.start();

@@ -188,6 +188,53 @@ describe("stages", () => {
     expect(rows).toHaveLength(20);
   });
 
+  test("params.json edited before a --fill run goes on: resume, cancel and export refuse in one line; --accept-changed-spec goes on and is recorded", async () => {
+    const url = await server.start({ seed: 3 });
+    const cwd = await tempDir();
+    const judge = await judgeKeeping(cwd, "Score >= 5");
+    const params = join(cwd, "params.json");
+    await writeFile(params, await readFile(join(EXAMPLE, "params.json"), "utf8"));
+    const own = ["--poll-interval", "0.02", "-j", "params.json", "-p", "calls.csv"];
+    const stopped = await runCli(
+      [...write, ...judge, "-n", "20", "--fill", "--max-draws", "25", "--base-url", url, ...own],
+      { cwd },
+    );
+    expect(stopped.code, stopped.stderr).toBe(4);
+    const runDir = await onlyRunDir(cwd);
+    const { id, config } = await readManifest(runDir);
+    expect(config.paramsSha256).toMatch(/^[0-9a-f]{64}$/);
+    await writeFile(params, (await readFile(params, "utf8")).replaceAll('"positive"', '"furious"'));
+    const csv = await readFile(join(cwd, "calls.csv"), "utf8");
+    const asked = server.fake.requests.length;
+    for (const command of [
+      ["resume", id, "--max-draws", "400", "--base-url", url],
+      ["cancel", id, "--base-url", url],
+      ["export", id],
+    ]) {
+      const refused = await runCli(command, { cwd });
+      expect(refused.code).toBe(2);
+      expectOneLineError(
+        refused.stderr,
+        new RegExp(
+          `params file .*params\\.json changed since run ${id} was made — restore it, or pass --accept-changed-spec`,
+        ),
+      );
+      expect(await readFile(join(cwd, "calls.csv"), "utf8")).toBe(csv);
+    }
+    expect(server.fake.requests.length).toBe(asked);
+    const accepted = await runCli(
+      ["resume", id, "--max-draws", "400", "--accept-changed-spec", "--base-url", url],
+      { cwd },
+    );
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect((await readManifest(runDir)).config.paramsSha256).not.toBe(config.paramsSha256);
+    expect(await readCsv(join(cwd, "calls.csv"))).toHaveLength(20);
+    // The samples drawn since come from the file as it is now.
+    const draws = await readdir(join(runDir, "draws"));
+    const labels = (await Promise.all(draws.map((f) => readJsonlFile(join(runDir, "draws", f))))).flat();
+    expect(labels.some((d) => d.labels.Attitude === "furious")).toBe(true);
+  });
+
   test.each([
     [
       "keep: Verdict >= 4",

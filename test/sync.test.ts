@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { RateLimiter } from "../src/pipeline/sync.ts";
@@ -57,6 +59,11 @@ describe("--mode sync", () => {
     expect(resumed.code).toBe(0);
     expect(server.fake.chatCompletions).toBe(12);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(12);
+    // Written by two processes, the answers file has the checksum of all its bytes noted.
+    const runDir = await onlyRunDir(cwd);
+    const { sums } = await readManifest(runDir);
+    const answers = await readFile(join(runDir, "results", "c0000-a1.output.jsonl"));
+    expect(sums["results/c0000-a1.output.jsonl"]).toBe(createHash("sha256").update(answers).digest("hex"));
   });
 
   test("a rate limiter spaces requests to stay under a per-minute limit", () => {

@@ -32,7 +32,7 @@ export const acceptChangedArg = {
   "accept-changed-spec": {
     type: "boolean",
     description:
-      "Go on with the run's spec module or prompt file as it is now, though it changed (recorded in the run)",
+      "Go on with the run's spec module, prompt file or params.json as it is now, though it changed (recorded in the run)",
   },
 } as const satisfies ArgsDef;
 

@@ -71,7 +71,32 @@ function readFile(path: string): matter.GrayMatterFile<string> {
       "write it as YAML between two --- lines",
     );
   }
+  checkExpansion(path, file.data);
   return file;
+}
+
+/** What front matter may hold once its YAML aliases are expanded: far more than any prompt or schema. */
+const MAX_FRONT_MATTER = 1_000_000;
+
+/**
+ * A YAML alias (`*a`) stands for its anchor's whole value: a few hundred bytes of nested aliases
+ * are billions of values once a schema or prompt is written out (js-yaml cannot turn them off). So
+ * the front matter is counted as expanded (one per value, one per character), and refused past a bound.
+ */
+function checkExpansion(path: string, data: unknown): void {
+  let size = 0;
+  const stack = [data];
+  while (stack.length) {
+    const value = stack.pop();
+    size += typeof value === "string" ? value.length + 1 : 1;
+    if (size > MAX_FRONT_MATTER)
+      throw new UserError(
+        `prompt file ${path}: its front matter holds over ${MAX_FRONT_MATTER.toLocaleString("en-US")} values and characters once its YAML aliases (*name) are expanded`,
+        "write the values out instead of repeating them through aliases",
+      );
+    if (typeof value === "object" && value !== null)
+      for (const child of Object.values(value)) stack.push(child);
+  }
 }
 
 function datasetFromFile(path: string, file: matter.GrayMatterFile<string>): Dataset {

@@ -8,6 +8,7 @@ import type { Message } from "../api/endpoints/index.ts";
 import type { ChatTurn } from "../io/formats/index.ts";
 import { UserError } from "../errors.ts";
 import { sha256 } from "../io/disk.ts";
+import type { InputRecord } from "./inputs/index.ts";
 
 export type { Message, ChatTurn };
 
@@ -239,7 +240,10 @@ export async function datasetOf(config: DatasetFiles): Promise<Dataset> {
   return dataset;
 }
 
-/** Where a run's dataset comes from: a spec module, or prompt files (the first, then one per later stage). */
+/**
+ * The files a run reads besides its own folder: a spec module or prompt files (the first, then one
+ * per later stage), params.json, an input file; each with its fingerprint as the run was made.
+ */
 interface DatasetFiles {
   specFile?: string | undefined;
   promptFile?: string | undefined;
@@ -247,6 +251,9 @@ interface DatasetFiles {
   stages?:
     | { promptFile?: string | undefined; datasetSha256?: string | undefined; turn?: number | undefined }[]
     | undefined;
+  paramsFile?: string | undefined;
+  paramsSha256?: string | undefined;
+  input?: InputRecord | undefined;
 }
 
 /** The file a run's dataset comes from, if not the built-in one. */
@@ -254,41 +261,64 @@ function datasetFile(config: DatasetFiles) {
   return config.promptFile ?? config.specFile;
 }
 
-/** The fingerprints a new run records of its spec module or prompt files (stages' included). */
+/** The fingerprints a new run records of the files it reads: spec module or prompt files (stages' included), params. */
 export async function fingerprintDataset(config: DatasetFiles): Promise<void> {
   const file = datasetFile(config);
   if (file) config.datasetSha256 = await sha256(file);
   for (const stage of config.stages ?? [])
     if (stage.promptFile) stage.datasetSha256 = await sha256(stage.promptFile);
+  // With an input file, params.json may not be there: then there is nothing to fingerprint.
+  if (config.paramsFile && existsSync(config.paramsFile))
+    config.paramsSha256 = await sha256(config.paramsFile);
 }
 
 /**
- * A run's dataset, as long as its spec module or prompt file is the one it was made with: an
- * edited one would silently change what is sent and exported. `acceptChanged` takes the file as it
- * is now and records it in the run's config (the caller's next manifest save keeps it).
+ * A run's dataset, as long as every file it reads is the one it was made with: an edited spec,
+ * prompt file or params.json would silently change what is sent and exported (a run made before
+ * one was fingerprinted is not checked for it). `acceptChanged` takes them as they are now and
+ * records that in the run's config (the caller's next manifest save keeps it); a changed input
+ * file is refused whatever (its rows are read by number).
  */
 export async function runDataset(
   config: DatasetFiles,
   runId: string,
   { acceptChanged = false }: { acceptChanged?: boolean | undefined } = {},
 ): Promise<Dataset> {
+  const promptOrSpec = config.promptFile ? "prompt file" : "spec";
   const files = [
-    { file: datasetFile(config), kind: config.promptFile ? "prompt file" : "spec", record: config },
-    ...(config.stages ?? []).map((stage) => ({ file: stage.promptFile, kind: "prompt file", record: stage })),
+    {
+      file: datasetFile(config),
+      kind: promptOrSpec,
+      sum: config.datasetSha256,
+      accept: (now: string) => (config.datasetSha256 = now),
+    },
+    ...(config.stages ?? []).map((stage) => ({
+      file: stage.promptFile,
+      kind: "prompt file",
+      sum: stage.datasetSha256,
+      accept: (now: string) => (stage.datasetSha256 = now),
+    })),
+    {
+      file: config.paramsFile,
+      kind: "params file",
+      sum: config.paramsSha256,
+      accept: (now: string) => (config.paramsSha256 = now),
+    },
   ];
   const hashes = new Map<string, Promise<string>>(); // a conversation's turns share their file
-  for (const { file, kind, record } of files) {
-    if (!file || !record.datasetSha256 || !existsSync(file)) continue;
+  for (const { file, kind, sum, accept } of files) {
+    if (!file || !sum || !existsSync(file)) continue;
     if (!hashes.has(file)) hashes.set(file, sha256(file));
     const now = await hashes.get(file)!;
-    if (now === record.datasetSha256) continue;
+    if (now === sum) continue;
     if (!acceptChanged)
       throw new UserError(
         `${kind} ${file} changed since run ${runId} was made`,
         "restore it, or pass --accept-changed-spec to go on with it as it is now (the run records it)",
       );
-    record.datasetSha256 = now;
+    accept(now);
   }
+  if (config.input) await (await import("./input-file.ts")).checkInputUnchanged(config.input, runId);
   return datasetOf(config);
 }
 

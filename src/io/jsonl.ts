@@ -1,3 +1,4 @@
+import { createHash, type Hash } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { pipeline } from "node:stream";
@@ -130,10 +131,23 @@ export class TextWriter {
   private readonly fd: number;
   private buffer = Buffer.allocUnsafeSlow(FLUSH_BYTES);
   private used = 0;
+  private readonly hash: Hash | undefined;
+  private digest: string | undefined;
 
-  /** Appends to an output (which may be a link the user made), or writes a run folder's file afresh, never through a link. */
-  constructor(path: string, options: { append?: boolean } = {}) {
+  /**
+   * Appends to an output (which may be a link the user made), or writes a run folder's file afresh,
+   * never through a link. `hash`: the SHA-256 of what is written is taken as it goes (`sha256`),
+   * so the file is never read back for it.
+   */
+  constructor(path: string, options: { append?: boolean; hash?: boolean } = {}) {
     this.fd = options.append ? openSync(path, "a") : openFresh(path);
+    if (options.hash) this.hash = createHash("sha256");
+  }
+
+  /** The SHA-256 of everything written, once closed. */
+  get sha256(): string {
+    if (!this.hash) throw new Error("TextWriter: made without hash");
+    return (this.digest ??= this.hash.digest("hex"));
   }
 
   write(text: string): void {
@@ -148,6 +162,7 @@ export class TextWriter {
   }
 
   private flush(): void {
+    this.hash?.update(this.buffer.subarray(0, this.used));
     for (let at = 0; at < this.used;) at += writeSync(this.fd, this.buffer, at, this.used - at);
     this.used = 0;
   }
@@ -170,17 +185,22 @@ export class TextWriter {
 
 const FLUSH_BYTES = 64 * 1024;
 
-/** Writes JSON lines; `bytes` and `lines` count what was written. */
+/** Writes JSON lines (a run folder's records); `bytes` and `lines` count what was written, `sha256` hashes it. */
 export class JsonlWriter {
   lines = 0;
   private readonly file: TextWriter;
 
   constructor(path: string) {
-    this.file = new TextWriter(path);
+    this.file = new TextWriter(path, { hash: true });
   }
 
   get bytes(): number {
     return this.file.bytes;
+  }
+
+  /** The SHA-256 of the lines written, once closed. */
+  get sha256(): string {
+    return this.file.sha256;
   }
 
   write(value: unknown): void {

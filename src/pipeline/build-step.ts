@@ -1,8 +1,8 @@
 // The build step of a run: the request files written, or the rest of them, each recorded as soon as it is complete.
-import { buildRequests, chunkSize, fileLimits } from "./build.ts";
+import { buildRequests, chunkSize, fileLimits, type Built } from "./build.ts";
 import { checkRunFiles, noteFiles } from "../run/files.ts";
 import { progress } from "../io/log.ts";
-import { crashPoint, type BatchRecord, type Chunk, type Manifest } from "../run/manifest.ts";
+import { crashPoint, type Manifest } from "../run/manifest.ts";
 import type { Params } from "../dataset/params.ts";
 import type { RunContext } from "./context.ts";
 
@@ -12,12 +12,11 @@ import type { RunContext } from "./context.ts";
  */
 export async function build(run: RunContext, params: Params): Promise<void> {
   const { config, log } = run;
-  const kept = run.store.updateLocal((manifest) => {
+  const kept = await builtChunks(run.dir, run.manifest);
+  run.store.updateLocal((manifest) => {
     manifest.state = "building";
-    const kept = builtChunks(run.dir, manifest);
     manifest.chunks = manifest.chunks.slice(0, kept);
     manifest.batches = manifest.batches.filter((b) => b.chunk < kept);
-    return kept;
   });
   const last = run.manifest.chunks.at(-1);
   const first = last ? last.firstSample + last.samples : 0;
@@ -26,9 +25,9 @@ export async function build(run: RunContext, params: Params): Promise<void> {
     stream: run.manifest.version,
     range: { first, count: config.samples - first, firstChunk: kept },
     perChunk: chunkSize(config.samples, config.batches, fileLimits(config).requests),
-    onChunk: (chunk, record) => {
+    onChunk: (chunk, record, sums) => {
       run.store.updateLocal((manifest) =>
-        recordBuilt(run.dir, manifest, { chunks: [chunk], batches: [record] }),
+        recordBuilt(run.dir, manifest, { chunks: [chunk], batches: [record], sums }),
       );
       crashPoint("after-chunk");
     },
@@ -40,12 +39,12 @@ export async function build(run: RunContext, params: Params): Promise<void> {
 }
 
 /** How many of the chunks the manifest records still have their files as written. */
-function builtChunks(runDir: string, manifest: Manifest): number {
+async function builtChunks(runDir: string, manifest: Manifest): Promise<number> {
   let kept = 0;
   for (const chunk of manifest.chunks) {
     const record = manifest.batches.find((b) => b.chunk === chunk.index && b.attempt === 1 && !b.stage);
     try {
-      checkRunFiles(runDir, manifest, [chunk.drawsFile, record!.requestsFile]);
+      await checkRunFiles(runDir, manifest, [chunk.drawsFile, record!.requestsFile]);
     } catch {
       break;
     }
@@ -54,16 +53,14 @@ function builtChunks(runDir: string, manifest: Manifest): number {
   return kept;
 }
 
-/** The change that records chunks whose files are written: their first batches, and the files' sizes. */
-export function recordBuilt(
-  runDir: string,
-  manifest: Manifest,
-  built: { chunks: Chunk[]; batches: BatchRecord[] },
-): void {
+/** The change that records chunks whose files are written: their first batches, and the files' sizes and sums. */
+export function recordBuilt(runDir: string, manifest: Manifest, built: Built): void {
   manifest.chunks.push(...built.chunks);
   manifest.batches.push(...built.batches);
-  noteFiles(runDir, manifest, [
-    ...built.chunks.map((c) => c.drawsFile),
-    ...built.batches.map((b) => b.requestsFile),
-  ]);
+  noteFiles(
+    runDir,
+    manifest,
+    [...built.chunks.map((c) => c.drawsFile), ...built.batches.map((b) => b.requestsFile)],
+    built.sums,
+  );
 }

@@ -8,7 +8,7 @@ import { rowsForSamples, type Row } from "../dataset/inputs/index.ts";
 import { keptValues } from "../dataset/input-file.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "../run/manifest.ts";
-import { drawsFileName, requestsFileName } from "../run/files.ts";
+import { drawsFileName, requestsFileName, type Sums } from "../run/files.ts";
 import type { Dataset, Draw, Message } from "../dataset/spec.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import { providerFor } from "../api/providers/index.ts";
@@ -86,6 +86,8 @@ export function chunkSize(samples: number, batches: number, maxRequests = MAX_RE
 export interface Built {
   chunks: Chunk[];
   batches: BatchRecord[];
+  /** The checksums of their request and draws files. */
+  sums: Sums;
 }
 
 export interface BuildOptions {
@@ -95,7 +97,7 @@ export interface BuildOptions {
   /** Samples per chunk, when the range is the rest of a build (by default the range's share of -b). */
   perChunk?: number;
   /** Told of each chunk as soon as its files are complete, so a build killed later keeps it. */
-  onChunk?: (chunk: Chunk, record: BatchRecord) => void;
+  onChunk?: (chunk: Chunk, record: BatchRecord, sums: Sums) => void;
   limits?: FileLimits;
   /** The run's draw stream (its manifest version); the current one by default. */
   stream?: DrawStream;
@@ -130,7 +132,7 @@ export async function buildRequests(
   const faker = await newFaker(config.locale, options.stream);
   const drawing = { faker, params, dataset, seed: config.seed, sampling: config.sampling };
   const perChunk = options.perChunk ?? chunkSize(range.count, config.batches, limits.requests);
-  const built: Built = { chunks: [], batches: [] };
+  const built: Built = { chunks: [], batches: [], sums: {} };
   let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
 
   const finish = async (counter: TokenCounter) => {
@@ -138,9 +140,14 @@ export async function buildRequests(
     open.requests.close();
     open.draws.close();
     open.record.promptTokens = await counter.tally();
+    const sums = {
+      [open.chunk.drawsFile]: open.draws.sha256,
+      [open.record.requestsFile]: open.requests.sha256,
+    };
     built.chunks.push(open.chunk);
     built.batches.push(open.record);
-    onChunk(open.chunk, open.record);
+    Object.assign(built.sums, sums);
+    onChunk(open.chunk, open.record, sums);
     open = undefined;
   };
 
@@ -213,7 +220,7 @@ export async function buildRetryRequests(
   previous: BatchRecord,
   retryIds: Set<string>,
   endpoint: Endpoint,
-): Promise<BatchRecord> {
+): Promise<{ record: BatchRecord; sha256: string }> {
   const requestsFile = requestsFileName(previous.chunk, previous.attempt + 1, previous.stage);
   const tmp = join(runDir, `${requestsFile}.tmp`);
   const writer = new JsonlWriter(tmp);
@@ -227,7 +234,7 @@ export async function buildRetryRequests(
   });
   writer.close();
   await rename(tmp, join(runDir, requestsFile));
-  return {
+  const record: BatchRecord = {
     ...(previous.stage ? { stage: previous.stage } : {}),
     chunk: previous.chunk,
     attempt: previous.attempt + 1,
@@ -236,4 +243,5 @@ export async function buildRetryRequests(
     promptTokens,
     step: "pending",
   };
+  return { record, sha256: writer.sha256 };
 }

@@ -15,7 +15,7 @@ import {
 import { costUsd, flexPrice, formatUsd } from "../api/pricing.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
-import { noteFiles } from "../run/files.ts";
+import { noteFiles, sumsOf } from "../run/files.ts";
 import { buildRetryRequests } from "./build.ts";
 import { deleteRemoteFiles, downloadResults } from "./download.ts";
 import { UserError, redact } from "../errors.ts";
@@ -64,6 +64,7 @@ export async function collectBatch(
   retryIds: Set<string>;
   corrupt: string[];
   judgedBy: string;
+  sha256: string;
   /** Why the service refused every request, when it did so for a cause waiting will not fix. */
   refusal?: string | undefined;
 }> {
@@ -187,7 +188,7 @@ export async function collectBatch(
   writer.close();
   await rename(`${target}.tmp`, target);
   const refusal = refusedWhole(refusals.count, record.requests, refusals.first);
-  return { collected, retryIds, corrupt, judgedBy: judgeKey(run, record), refusal };
+  return { collected, retryIds, corrupt, judgedBy: judgeKey(run, record), sha256: writer.sha256, refusal };
 }
 
 function missingReason(record: BatchRecord): string {
@@ -258,24 +259,31 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
     );
   }
   const remote = Boolean(record.outputFileId || record.errorFileId);
-  if (remote) await downloadResults(run.service, runDir, record, log);
-  const { collected, retryIds, corrupt, judgedBy, refusal } = await collectBatch(run, record);
+  const downloaded = remote ? await downloadResults(run.service, runDir, record, log) : {};
+  const { collected, retryIds, corrupt, judgedBy, sha256, refusal } = await collectBatch(run, record);
   if (refusal) await stopRefused(run, record, refusal);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry =
     retryIds.size > 0
       ? await buildRetryRequests(runDir, record, retryIds, endpointFor(manifest.config.endpoint))
       : undefined;
+  const written = [
+    resultsFile(record, "output"),
+    resultsFile(record, "errors"),
+    samplesFile(record),
+    ...(retry ? [retry.record.requestsFile] : []),
+  ];
+  // Answers written here by sync mode or `import` (not downloaded) are read once for their sums.
+  const sums = await sumsOf(runDir, written, {
+    ...downloaded,
+    [samplesFile(record)]: sha256,
+    ...(retry ? { [retry.record.requestsFile]: retry.sha256 } : {}),
+  });
   crashPoint("after-collect", stageOf(record));
   run.store.update((manifest) => {
     Object.assign(record, { collected, judgedBy, step: "collected" });
-    if (retry) manifest.batches.push(retry);
-    noteFiles(runDir, manifest, [
-      resultsFile(record, "output"),
-      resultsFile(record, "errors"),
-      samplesFile(record),
-      ...(retry ? [retry.requestsFile] : []),
-    ]);
+    if (retry) manifest.batches.push(retry.record);
+    noteFiles(runDir, manifest, written, sums);
   });
   const client = run.maybeService;
   if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);

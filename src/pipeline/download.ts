@@ -1,4 +1,5 @@
 // A finished batch's files: downloaded whole and checked, then deleted from the account.
+import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
@@ -10,7 +11,7 @@ import { UserError } from "../errors.ts";
 import { readLines } from "../io/jsonl.ts";
 import { openFresh } from "../io/disk.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
-import { resultsFile } from "../run/files.ts";
+import { resultsFile, type Sums } from "../run/files.ts";
 
 /** Tries of one download within one collect; past them the drive loop waits and comes back. */
 const DOWNLOAD_TRIES = 4;
@@ -26,22 +27,27 @@ export async function downloadResults(
   runDir: string,
   record: BatchRecord,
   log: (line: string) => void,
-): Promise<void> {
+): Promise<Sums> {
   await ensureDir(join(runDir, "results"));
+  const sums: Sums = {};
   const expected = { output: record.requestCounts?.completed, errors: record.requestCounts?.failed };
   for (const [kind, fileId] of [
     ["output", record.outputFileId],
     ["errors", record.errorFileId],
   ] as const) {
-    const target = join(runDir, resultsFile(record, kind));
+    const path = resultsFile(record, kind);
+    const target = join(runDir, path);
     if (!fileId) {
       await rm(target, { force: true });
       continue;
     }
     const tmp = `${target}.tmp`;
     for (let tries = 1; ; tries++) {
-      const problem = await downloadOnce(client, fileId, tmp, expected[kind]);
-      if (!problem) break;
+      const { problem, sha256 } = await downloadOnce(client, fileId, tmp, expected[kind]);
+      if (!problem) {
+        sums[path] = sha256;
+        break;
+      }
       if (tries >= DOWNLOAD_TRIES) {
         const failure = new UserError(
           `downloading ${fileId}: ${problem} (${tries} tries)`,
@@ -56,31 +62,41 @@ export async function downloadResults(
     }
     await rename(tmp, target);
   }
+  return sums;
 }
 
-/** One try: what was wrong with it, or nothing if the file is whole. */
+/** One try: what was wrong with it, or nothing if the file is whole; the file's SHA-256, taken as it came. */
 async function downloadOnce(
   client: OpenAI,
   fileId: string,
   tmp: string,
   want: number | undefined,
-): Promise<string | undefined> {
+): Promise<{ problem?: string; sha256: string }> {
   const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
+  const hash = createHash("sha256");
+  const hashed = async function* (chunks: AsyncIterable<Uint8Array>) {
+    for await (const chunk of chunks) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  };
   try {
     await pipeline(
       Readable.fromWeb(response.body as any),
       freedAsTheyGo,
+      hashed,
       createWriteStream(tmp, { fd: openFresh(tmp) }),
     );
   } catch (error) {
     if ((error as NodeJS.ErrnoException).syscall) throw error; // the disk, not the connection
-    return `the connection was cut (${(error as Error).message})`;
+    return { problem: `the connection was cut (${(error as Error).message})`, sha256: "" };
   }
   crashPoint("during-download");
   const lines = await countLines(tmp);
+  const sha256 = hash.digest("hex");
   return want !== undefined && lines < want
-    ? `it came with ${lines} lines, the batch reported ${want}`
-    : undefined;
+    ? { problem: `it came with ${lines} lines, the batch reported ${want}`, sha256 }
+    : { sha256 };
 }
 
 /**

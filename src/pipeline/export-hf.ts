@@ -19,7 +19,8 @@ import {
 } from "../io/formats/index.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
-import type { Manifest } from "../run/manifest.ts";
+import { crashPoint, type Manifest } from "../run/manifest.ts";
+import { isAlive } from "../io/lock.ts";
 import type { Dataset } from "../dataset/spec.ts";
 import {
   checkFormatFits,
@@ -108,6 +109,7 @@ export async function exportHf(
   },
 ): Promise<{ rows: number[]; dir: string; duplicates?: DuplicatesLeftOut }> {
   const { dir, splits } = options;
+  await tidyBeside(dir);
   await checkReplaceable(dir);
   const labelNames = await labelNamesOf(runDir, manifest);
   const rowColumns = datasetColumns(dataset.fields, labelNames);
@@ -118,7 +120,7 @@ export async function exportHf(
   const types = shape ? shape.columns.map(([, type]) => type) : datasetTypes(dataset, labelNames);
   const record = shape?.record({ columns: rowColumns, delimiter: ",", header: true, chat: dataset.chat });
   // Written beside, then moved into place: an export that stops halfway leaves DIR as it was.
-  const partial = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
+  const { partial, aside } = besideNames(dir, process.pid);
   await rm(partial, { recursive: true, force: true });
   await mkdir(join(partial, "data"), { recursive: true });
   const files = splits.map((s) => `data/${s.name}-00000-of-00001.parquet`);
@@ -154,8 +156,12 @@ export async function exportHf(
       shaped: Boolean(shape),
     });
     await writeFile(join(partial, "README.md"), card);
-    await rm(dir, { recursive: true, force: true });
+    crashPoint("during-hf-export");
+    // The old folder goes aside before the new one comes in, so a kill between leaves one to put back.
+    if (await stat(dir).catch(() => undefined)) await rename(dir, aside);
+    crashPoint("hf-swap");
     await rename(partial, dir);
+    await rm(aside, { recursive: true, force: true });
   } catch (error) {
     for (const writer of writers) writer.abandon();
     dedup?.close();
@@ -163,6 +169,29 @@ export async function exportHf(
     throw error;
   }
   return { rows, dir, ...(dedup ? { duplicates: dedup.summary() } : {}) };
+}
+
+/** The folders beside DIR of the export by process `pid`: the new one while written, the old one while swapped. */
+function besideNames(dir: string, pid: number): { partial: string; aside: string } {
+  const base = join(dirname(dir), `.${basename(dir)}`);
+  return { partial: `${base}.partial-${pid}`, aside: `${base}.old-${pid}` };
+}
+
+/**
+ * What exports killed (`kill -9`) left beside DIR: a partial folder is removed, and an old folder
+ * moved aside just before the kill is put back, if nothing took its place. Folders of a live
+ * export are left alone.
+ */
+async function tidyBeside(dir: string): Promise<void> {
+  const prefix = `.${basename(dir)}.`;
+  for (const name of await readdir(dirname(dir)).catch(() => [] as string[])) {
+    const left = /^(partial|old)-(\d+)$/.exec(name.startsWith(prefix) ? name.slice(prefix.length) : "");
+    const pid = Number(left?.[2]);
+    if (!left || (pid !== process.pid && isAlive({ pid }))) continue;
+    const path = join(dirname(dir), name);
+    if (left[1] === "old" && !(await stat(dir).catch(() => undefined))) await rename(path, dir);
+    else await rm(path, { recursive: true, force: true });
+  }
 }
 
 /** DIR may be missing, empty, or a folder an earlier `--hf` export wrote; anything else is somebody's. */

@@ -1,7 +1,7 @@
 // The end of a run, and `synthai export`: the CSVs written from the run folder.
 import { usesBatches } from "./transport.ts";
 import { collectBatch, judgeKey } from "./collect.ts";
-import { checkRunFiles, exportInputs, noteFiles, sameSize } from "../run/files.ts";
+import { asWritten, checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
 import {
   collectedSamples,
   eachValidSample,
@@ -16,12 +16,11 @@ import { DEFAULT_EMBEDDING_MODEL } from "../api/embeddings.ts";
 import { checkEmbeddingsProvider, semanticFinder } from "./semantic.ts";
 import type { Connection } from "./generate.ts";
 import { progress, type Log } from "../io/log.ts";
-import { collectedRecords, type Manifest } from "../run/manifest.ts";
+import { collectedRecords, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
 import { RunContext, type RunView } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { changedDataset, runDataset, type Dataset } from "../dataset/spec.ts";
-import { checkInputUnchanged } from "../dataset/input-file.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { droppedText, summarize } from "../run/totals.ts";
 import { exportHf, type Split } from "./export-hf.ts";
@@ -36,7 +35,7 @@ import { lastStage, withOverrides, type ConfigOverrides } from "../run/config.ts
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
 export async function finish(run: RunContext): Promise<Manifest> {
   const { manifest, log } = run;
-  checkRunFiles(run.dir, manifest, exportInputs(manifest, { judgeAgain: false }));
+  await checkRunFiles(run.dir, manifest, exportInputs(manifest, { judgeAgain: false }));
   run.store.updateLocal((manifest) => (manifest.state = "exporting"));
   const exported = await exportWithProgress(run, stagedExport(run));
   run.store.updateLocal((manifest) => (manifest.state = "done"));
@@ -168,7 +167,6 @@ export async function reexport(
     const { manifest } = store;
     // Written with the export's first update, as resume writes its flags.
     if (options.overrides) manifest.config = withOverrides(manifest.config, options.overrides, manifest.id);
-    if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
     });
@@ -183,18 +181,10 @@ export async function reexport(
         })
       : undefined;
     const run = new RunContext(store, dataset, options.log, client);
-    // Every answer is checked to be there as downloaded, but a batch is judged again only if it
-    // was judged otherwise than it would be now (another spec, another synthai) or its samples
-    // file is not as written; the others are read back as judged.
-    const stale = new Set(
-      collectedRecords(manifest).filter(
-        (r) =>
-          options.judgeAgain ||
-          r.judgedBy !== judgeKey(run, r) ||
-          !sameSize(runDir, manifest, samplesFile(r)),
-      ),
-    );
-    checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }));
+    const stale = await staleRecords(run, Boolean(options.judgeAgain));
+    // Every answer is checked to be there as downloaded; those about to be read, to the byte.
+    const read = new Set(exportInputs(manifest, { judgeAgain: (r) => stale.has(r) }));
+    await checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }), (p) => read.has(p));
     await checkDraws(runDir, manifest.chunks);
     /** Every collected sample, judged again where stale, else read back; with no `add`, only the judging. */
     const judged = async (add?: (sample: SampleResult) => void) => {
@@ -203,10 +193,10 @@ export async function reexport(
           if (add) await collectedSamples(runDir, manifest, [record])(add);
           continue;
         }
-        const { collected, judgedBy } = await collectBatch(run, record, add);
+        const { collected, judgedBy, sha256 } = await collectBatch(run, record, add);
         store.updateLocal((manifest) => {
           Object.assign(record, { collected, judgedBy });
-          noteFiles(runDir, manifest, [samplesFile(record)]);
+          noteFiles(runDir, manifest, [samplesFile(record)], { [samplesFile(record)]: sha256 });
         });
       }
     };
@@ -268,6 +258,26 @@ function formulasText({ formulaCells }: Exported): string {
   return neutralised
     ? `; ${cells} neutralised for spreadsheets (a ' put first, --csv-safe)`
     : `; ${cells} written as they are (a spreadsheet would run them as formulas: --csv-safe neutralises them)`;
+}
+
+/**
+ * The batches an export judges again, the others being read back as judged: every one with
+ * --judge-again; one judged otherwise than it would be now (another spec, another synthai); one
+ * whose samples file is not as written (its answers in results/ are, as the check after this says).
+ */
+async function staleRecords(run: RunContext, judgeAgain: boolean): Promise<Set<BatchRecord>> {
+  const stale = new Set<BatchRecord>();
+  for (const record of collectedRecords(run.manifest)) {
+    const path = samplesFile(record);
+    if (judgeAgain || record.judgedBy !== judgeKey(run, record)) stale.add(record);
+    else if (!(await asWritten(run.dir, run.manifest, path))) {
+      // A run from before sizes were noted has nothing to compare with: judged again, silently.
+      if (run.manifest.files?.[path] !== undefined)
+        run.log(`warning: ${path} is not as it was written: its answers are judged again from results/`);
+      stale.add(record);
+    }
+  }
+  return stale;
 }
 
 /** How many duplicates an export left out, and where the list of them is. */

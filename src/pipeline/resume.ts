@@ -7,7 +7,6 @@ import { ManifestStore } from "../run/store.ts";
 import { RunContext } from "./context.ts";
 import { withOverrides, type ConfigOverrides } from "../run/config.ts";
 import { runDataset } from "../dataset/spec.ts";
-import { checkInputUnchanged } from "../dataset/input-file.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, type DriveOptions } from "./drive.ts";
 import { loadParams } from "../dataset/params.ts";
@@ -35,7 +34,6 @@ export async function resume(
       options.log(`run ${manifest.id} is already done`);
       return manifest;
     }
-    if (config.input) await checkInputUnchanged(config.input, manifest.id);
     const dataset = await runDataset(config, manifest.id, { acceptChanged: options.acceptChangedSpec });
     const client = await makeClient({
       apiKey: connection.apiKey,
@@ -46,7 +44,7 @@ export async function resume(
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building") await build(run, await loadParams(config.paramsFile));
     else {
-      checkRunFiles(runDir, manifest, pendingInputs(manifest));
+      await checkRunFiles(runDir, manifest, pendingInputs(manifest));
       const pending = new Set(manifest.batches.filter((b) => b.step !== "collected").map((b) => b.chunk));
       await checkDraws(
         runDir,

@@ -18,7 +18,7 @@ import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/disk.ts";
 import { JsonlWriter, readLines } from "../io/jsonl.ts";
 import { progress } from "../io/log.ts";
-import { embeddingsFileName, noteFiles, resultsFile } from "../run/files.ts";
+import { embeddingsFileName, noteFiles, resultsFile, type Sums } from "../run/files.ts";
 import { emptyCollected, ensureDir, type BatchRecord, type RunConfig } from "../run/manifest.ts";
 import { embeddingsUsd, spentUsd } from "../run/totals.ts";
 import type { SampleFeed } from "./export.ts";
@@ -96,11 +96,13 @@ async function buildRequests(
   await ensureDir(join(run.dir, "requests"));
   const perFile = fileLimits(run.config).requests;
   const batches: BatchRecord[] = [];
+  const sums: Sums = {};
   let writer: JsonlWriter | undefined;
   let bytes = 0;
   const close = () => {
     if (!writer) return;
     writer.close();
+    sums[batches.at(-1)!.requestsFile] = writer.sha256;
     batches[batches.length - 1]!.requests = writer.lines;
     batches[batches.length - 1]!.promptTokens = Math.ceil(bytes / 4);
     writer = undefined;
@@ -137,6 +139,7 @@ async function buildRequests(
       run.dir,
       manifest,
       batches.map((b) => b.requestsFile),
+      sums,
     );
   });
   run.log(`embedding ${made.samples} samples' texts with ${model.name} in ${batches.length} batch(es)`);
@@ -185,7 +188,7 @@ async function collect(run: RunContext, record: BatchRecord, price: { input: num
       `the embeddings batch ${record.batchId} failed: ${(record.errors ?? ["no details"]).slice(0, 3).join("; ")}`,
       "check --embedding-model, then export again",
     );
-  await downloadResults(run.service, run.dir, record, run.log);
+  const sums = await downloadResults(run.service, run.dir, record, run.log);
   let tokens = record.usage?.input_tokens;
   if (tokens === undefined) {
     tokens = 0;
@@ -201,7 +204,7 @@ async function collect(run: RunContext, record: BatchRecord, price: { input: num
       costUsd: usd,
     };
     record.step = "collected";
-    noteFiles(run.dir, manifest, [resultsFile(record, "output"), resultsFile(record, "errors")]);
+    noteFiles(run.dir, manifest, [resultsFile(record, "output"), resultsFile(record, "errors")], sums);
   });
   run.log(
     `collected embeddings ${record.batchId}: ${record.requestCounts?.completed ?? 0} vectors, ${formatUsd(usd)}`,
@@ -234,10 +237,13 @@ async function vectorsOf(run: RunContext, ids: string[], row: Map<string, number
   if (missing)
     run.log(`warning: ${missing} samples got no vector (their lines failed): none of them is left out`);
   await ensureDir(join(run.dir, "embeddings"));
-  writeFileAtomic(path, Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength));
+  const bytes = Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength);
+  writeFileAtomic(path, bytes);
   run.store.update((manifest) => {
     manifest.embeddings!.vectorsFile = VECTORS_FILE;
-    noteFiles(run.dir, manifest, [VECTORS_FILE]);
+    noteFiles(run.dir, manifest, [VECTORS_FILE], {
+      [VECTORS_FILE]: createHash("sha256").update(bytes).digest("hex"),
+    });
   });
   return vectors;
 }

@@ -267,11 +267,12 @@ export async function buildNextStages(run: RunContext): Promise<void> {
         (records) => records.length && records.every((b) => b.step === "collected"),
       );
       if (!ready) continue;
-      const record = await buildStage(run, chunk, stage);
+      const { record, sha256 } = await buildStage(run, chunk, stage);
       crashPoint("stage-built", stage);
       run.store.updateLocal((manifest) => {
         manifest.batches.push(record);
-        if (record.requests) noteFiles(run.dir, manifest, [record.requestsFile]);
+        if (record.requests)
+          noteFiles(run.dir, manifest, [record.requestsFile], { [record.requestsFile]: sha256 });
       });
       run.log(
         `stage ${stage}, chunk ${chunk.index + 1}: ${record.requests} of ${chunk.samples} samples to ` +
@@ -280,7 +281,11 @@ export async function buildNextStages(run: RunContext): Promise<void> {
     }
 }
 
-async function buildStage(run: RunContext, chunk: Chunk, stage: number): Promise<BatchRecord> {
+async function buildStage(
+  run: RunContext,
+  chunk: Chunk,
+  stage: number,
+): Promise<{ record: BatchRecord; sha256: string }> {
   const { config, dataset, dir: runDir } = run;
   const labels = await labelsOfChunk(runDir, chunk);
   const outcomes = await outcomesOf(run, chunk, builtAfter(config, stage), labels);
@@ -315,10 +320,10 @@ async function buildStage(run: RunContext, chunk: Chunk, stage: number): Promise
   if (writer.lines === 0) {
     // Nothing to ask: the stage is done for this chunk, with nothing sent or spent.
     await rm(tmp, { force: true });
-    return { ...base, step: "collected", collected: emptyCollected() };
+    return { record: { ...base, step: "collected", collected: emptyCollected() }, sha256: "" };
   }
   await rename(tmp, join(runDir, requestsFile));
-  return { ...base, step: "pending" };
+  return { record: { ...base, step: "pending" }, sha256: writer.sha256 };
 }
 
 /** For --format preference: the stage of several models compared, and the judge's field that prefers one. */

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
-import { sizeOf } from "../io/disk.ts";
-import { collectedRecords, type BatchRecord, type Manifest } from "./manifest.ts";
+import { sha256, sizeOf } from "../io/disk.ts";
+import { lastStage } from "./config.ts";
+import { collectedRecords, stageOf, type BatchRecord, type Manifest } from "./manifest.ts";
 
 /**
  * `c0000-a1` for stage 1 (as run folders always named it), `s2-c0000-a1` for a later stage,
@@ -33,26 +34,53 @@ export function samplesFile(record: BatchRecord): string {
   return `samples/${batchName(record.chunk, record.attempt, record.stage)}.jsonl`;
 }
 
+/** SHA-256 of files of the run folder (path from the run folder → hex), taken by their writers as they wrote. */
+export type Sums = Record<string, string>;
+
 /**
- * The run folder's files as synthai wrote them: their sizes go into the manifest, so that a
- * file deleted, cut short or changed since is found before anything is built on it (a CSV
- * rewritten from half the answers is worse than no CSV).
+ * The run folder's files as synthai wrote them: their sizes and checksums go into the manifest,
+ * so that a file deleted, cut short or changed since is found before anything is built on it (a
+ * CSV rewritten from half the answers is worse than no CSV). A file no longer there is forgotten.
  */
-export function noteFiles(runDir: string, manifest: Manifest, paths: string[]): void {
+export function noteFiles(runDir: string, manifest: Manifest, paths: string[], sums: Sums): void {
   const files = (manifest.files ??= {});
+  const noted = (manifest.sums ??= {});
   for (const path of paths) {
     const size = sizeOf(join(runDir, path));
     if (size === undefined) delete files[path];
     else files[path] = size;
+    if (size !== undefined && sums[path]) noted[path] = sums[path];
+    else delete noted[path];
   }
 }
 
-/** What an export reads: each collected attempt's answers (or their judged samples) and draws, and its requests. */
-export function exportInputs(manifest: Manifest, { judgeAgain }: { judgeAgain: boolean }): string[] {
+/**
+ * The checksums of those of `paths` that exist: as their writers took them (`known`), the others
+ * read once — a file appended to across processes (sync mode's answers, imported ones).
+ */
+export async function sumsOf(runDir: string, paths: string[], known: Sums = {}): Promise<Sums> {
+  const sums: Sums = {};
+  for (const path of paths) {
+    const sum =
+      known[path] ??
+      (sizeOf(join(runDir, path)) === undefined ? undefined : await sha256(join(runDir, path)));
+    if (sum) sums[path] = sum;
+  }
+  return sums;
+}
+
+/**
+ * What an export reads: each collected attempt's draws, and its judged samples or (where it is judged
+ * again) its requests and answers.
+ */
+export function exportInputs(
+  manifest: Manifest,
+  { judgeAgain }: { judgeAgain: boolean | ((record: BatchRecord) => boolean) },
+): string[] {
   const paths = new Set<string>();
   for (const record of collectedRecords(manifest)) {
     paths.add(manifest.chunks[record.chunk]!.drawsFile);
-    if (!judgeAgain) {
+    if (typeof judgeAgain === "function" ? !judgeAgain(record) : !judgeAgain) {
       paths.add(samplesFile(record));
       continue;
     }
@@ -67,36 +95,71 @@ export function exportInputs(manifest: Manifest, { judgeAgain }: { judgeAgain: b
   return [...paths];
 }
 
-/** What the batches still to send or collect read: their requests and their chunks' draws. */
+/**
+ * What a run that goes on reads: the batches still to send or collect, their requests and their
+ * chunks' draws; a chunk with a stage still to build, the samples judged so far (it is built from them).
+ */
 export function pendingInputs(manifest: Manifest): string[] {
   const paths = new Set<string>();
   for (const record of manifest.batches.filter((b) => b.step !== "collected")) {
     paths.add(record.requestsFile);
     paths.add(manifest.chunks[record.chunk]!.drawsFile);
   }
+  const stages = lastStage(manifest.config);
+  for (const chunk of manifest.chunks) {
+    const mine = manifest.batches.filter((b) => b.chunk === chunk.index);
+    if (new Set(mine.map(stageOf)).size === stages) continue;
+    for (const record of mine.filter((b) => b.step === "collected" && b.requests > 0)) {
+      paths.add(samplesFile(record));
+      paths.add(chunk.drawsFile);
+    }
+  }
   return [...paths];
 }
 
-/** Whether a file of the run folder is there as it was written (its size as noted). */
-export function sameSize(runDir: string, manifest: Manifest, path: string): boolean {
-  const expected = manifest.files?.[path];
-  return expected !== undefined && sizeOf(join(runDir, path)) === expected;
+/** Whether a file of the run folder is there as it was written: its size, and its checksum where noted. */
+export async function asWritten(runDir: string, manifest: Manifest, path: string): Promise<boolean> {
+  return manifest.files?.[path] !== undefined && (await damageOf(runDir, manifest, path)) === undefined;
 }
 
-/** Stops, naming the file and the way out, if any of `paths` is not as it was written. */
-export function checkRunFiles(runDir: string, manifest: Manifest, paths: string[]): void {
+/**
+ * Stops, naming the file and the way out, if any of `paths` is not as it was written. Each is
+ * read through for its checksum where `whole` says so (what is about to be read anyway); the
+ * others only have their size checked.
+ */
+export async function checkRunFiles(
+  runDir: string,
+  manifest: Manifest,
+  paths: string[],
+  whole: (path: string) => boolean = () => true,
+): Promise<void> {
   for (const path of paths) {
-    const expected = manifest.files?.[path];
-    const size = sizeOf(join(runDir, path));
-    if (size !== undefined && (expected === undefined || size === expected)) continue;
-    const what =
-      size === undefined
-        ? "is missing"
-        : size < expected!
-          ? `is cut short (${size} bytes; ${expected} when written)`
-          : `has changed (${size} bytes; ${expected} when written)`;
-    throw new UserError(`${join(runDir, path)} ${what}`, `${wayOut(manifest, path)}; nothing was changed`);
+    const damage = await damageOf(runDir, manifest, path, whole(path));
+    if (damage)
+      throw new UserError(
+        `${join(runDir, path)} ${damage}`,
+        `${wayOut(manifest, path)}; nothing was changed`,
+      );
   }
+}
+
+/** What is wrong with a file of the run folder, or undefined if it is as noted (one not noted: if it is there). */
+async function damageOf(
+  runDir: string,
+  manifest: Manifest,
+  path: string,
+  whole = true,
+): Promise<string | undefined> {
+  const expected = manifest.files?.[path];
+  const size = sizeOf(join(runDir, path));
+  if (size === undefined) return "is missing";
+  if (expected === undefined) return undefined;
+  if (size < expected) return `is cut short (${size} bytes; ${expected} when written)`;
+  if (size > expected) return `has changed (${size} bytes; ${expected} when written)`;
+  const sum = manifest.sums?.[path];
+  if (whole && sum && (await sha256(join(runDir, path))) !== sum)
+    return "has changed since it was written (the same size, other bytes)";
+  return undefined;
 }
 
 /** What to do about a damaged samples file: judge the answers again. */

@@ -94,6 +94,8 @@ const Config = z.object({
   batches: z.number().int().positive(),
   output: z.string(),
   paramsFile: z.string(),
+  /** params.json's SHA-256 as the run was made (or last accepted): a changed one is refused. Absent in older runs. */
+  paramsSha256: z.string().optional(),
   specFile: z.string().optional(),
   /** --prompt: a prompt file instead of a spec module. */
   promptFile: z.string().optional(),
@@ -182,6 +184,8 @@ export const ManifestSchema = z.object({
   exports: z.array(Export).optional(),
   /** Sizes of the run folder's files as written (path → bytes), checked before they are used. */
   files: z.record(z.string(), z.number()).optional(),
+  /** Their SHA-256 as written (path → hex), so a change that keeps the size is found too; absent in older runs. */
+  sums: z.record(z.string(), z.string()).optional(),
   /** The first request, sent directly before any batch: what it cost, or why it was refused. */
   canary: z.object({ costUsd: z.number(), refused: z.string().optional() }).optional(),
   /** Requests sent directly before the batch (--pilot), and what they cost. */

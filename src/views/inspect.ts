@@ -6,7 +6,7 @@ import type { BatchRequest } from "../run/records.ts";
 import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
 import { collectedRecords, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { resultsFile, samplesFile } from "../run/files.ts";
+import { checkRunFiles, resultsFile, samplesFile } from "../run/files.ts";
 import { completionText, parseResultLine } from "../pipeline/verdict.ts";
 import type { SampleResult } from "../run/records.ts";
 
@@ -39,6 +39,8 @@ export async function* inspectRun(
   const records = collectedRecords(manifest).filter(
     (b) => wantedChunk === undefined || b.chunk === wantedChunk,
   );
+  // A samples file damaged since it was written is one line, with the way out, not a stack trace.
+  await checkRunFiles(runDir, manifest, records.map(samplesFile));
   for (const record of records) {
     let prompts: Map<string, string> | undefined;
     let answers: Map<string, string> | undefined;

@@ -7,7 +7,7 @@ import { collectedRecords, stageOf, type Manifest } from "../run/manifest.ts";
 import { lastStage } from "../run/config.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
-import { samplesFile } from "../run/files.ts";
+import { checkRunFiles, exportInputs, samplesFile } from "../run/files.ts";
 import type { Params } from "../dataset/params.ts";
 import { REPORT_STYLE, reportPageScript } from "./report-page.ts";
 import type { SampleResult } from "../run/records.ts";
@@ -154,6 +154,9 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
     poolSize: 0,
     duplicates: [],
   };
+  // Read as they are, damaged files would be misreported (or a stack trace): each is checked first, as for an export.
+  const read = [...manifest.chunks.map((c) => c.drawsFile), ...exportInputs(manifest, { judgeAgain: false })];
+  await checkRunFiles(runDir, manifest, [...new Set(read)]);
   for (const chunk of manifest.chunks) {
     for await (const draw of readJsonl<{ labels: Record<string, string> }>(join(runDir, chunk.drawsFile))) {
       stats.drawn++;

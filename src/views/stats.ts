@@ -10,8 +10,9 @@ import type { SampleResult } from "../run/records.ts";
 import { BEYOND_FILL, exportDataset, stagedSamples, usesOutcomes } from "../pipeline/stages.ts";
 import { runView } from "../pipeline/context.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
-import { runDataset } from "../dataset/spec.ts";
+import { datasetOf } from "../dataset/spec.ts";
 import type { Manifest } from "../run/manifest.ts";
+import { checkRunFiles, exportInputs } from "../run/files.ts";
 import { table } from "./table.ts";
 
 /** How many samples the pairwise measures look at. */
@@ -379,7 +380,7 @@ export function formatStats(runs: { id: string; stats: RunStats }[], width = 80)
 /** A run's stats, read from its folder: the same samples its export writes (kept, with every stage's fields). */
 export async function statsOfRun(runDir: string, manifest: Manifest): Promise<RunStats> {
   const { config } = manifest;
-  const dataset = exportDataset(await runDataset(config, manifest.id, { acceptChanged: true }));
+  const dataset = exportDataset(await datasetOf(config));
   const params = await loadParams(config.paramsFile, { optional: true }).catch(() => ({}) as Params);
   const expected = new Map<string, string[]>();
   for (const parameters of Object.values(params))
@@ -398,6 +399,8 @@ export async function statsOfRun(runDir: string, manifest: Manifest): Promise<Ru
     seed: config.seed,
   };
   const collector = statsCollector(plan, config.samples);
+  // Figures from a damaged file would be wrong without a word: it is one line instead, with the way out.
+  await checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: false }));
   if (usesOutcomes(config, dataset)) {
     const counts = { kept: 0, dropped: {} };
     // As the export counts them: past --fill's target is not written, nor dropped by any stage.
