@@ -13,7 +13,10 @@ import { toRunConfig } from "../src/commands/options.ts";
 import { checkParams } from "../src/dataset/params.ts";
 import { drawsLine } from "./baseline-row.ts";
 
-const params = checkParams(readFileSync(new URL("../params.json", import.meta.url), "utf8"), "params.json");
+const params = checkParams(
+  readFileSync(new URL("../src/dataset/builtin/params.json", import.meta.url), "utf8"),
+  "params.json",
+);
 const faker = await newFaker("en");
 
 /** A run of `samples` samples: the requests of those from `first` on, `count` of them, to `path` (draws to `path.draws`); their prompt tokens. */

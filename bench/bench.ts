@@ -13,7 +13,7 @@ import { startupTable } from "./startup.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const ENTRY = here("../bin/synthai");
-const PARAMS = here("../params.json");
+const PARAMS = here("../src/dataset/builtin/params.json");
 const RSS = here("./rss.ts");
 // synthai runs as users run it: through its launcher, bin/synthai (its Node flags and compile
 // cache); bench/rss.ts is preloaded through NODE_OPTIONS. The baselines run with plain `node`.

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const NODE = process.execPath;
 const ENTRY = here("../src/synthai.ts");
-const PARAMS = here("../params.json");
+const PARAMS = here("../src/dataset/builtin/params.json");
 const RSS = here("./rss.ts");
 const samples = Number(process.env.BENCH_SIZES?.split(",").at(-1) ?? 1_000_000);
 const pipelineSize = Number(process.env.BENCH_PIPELINE ?? 200_000);

@@ -3,7 +3,7 @@
 // from src/ into dist/ with its declarations; a clone keeps running src/ as it is, with no build.
 // The packed package.json points at dist/ while the tarball is made, then the clone's comes back.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
@@ -30,6 +30,12 @@ function prepack() {
     const fixed = text.replace(/import\((["'])(\.{1,2}\/[^"']+)\.ts\1\)/g, "import($1$2.js$1)");
     if (fixed !== text) writeFileSync(path, fixed);
   }
+  // Data a module reads beside itself (the built-in dataset's params.json) ships beside its JavaScript.
+  const src = join(root, "src");
+  for (const file of readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) =>
+    f.endsWith(".json"),
+  ))
+    cpSync(join(src, file), join(dist, file));
   const text = readFileSync(manifest, "utf8");
   const pkg = JSON.parse(text);
   const entry = (name: string) => ({ types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` });

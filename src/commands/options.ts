@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
@@ -23,6 +24,7 @@ import {
   type Effort,
 } from "../api/models.ts";
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
+import { BUILTIN_PARAMS } from "../dataset/params.ts";
 import type { RunConfig } from "../run/manifest.ts";
 import { checkMaxDraws, type ConfigOverrides } from "../run/config.ts";
 
@@ -236,7 +238,7 @@ export function toRunConfig(
     samples,
     batches,
     output: resolve(args.output || DEFAULTS.output),
-    paramsFile: resolve(args.params || DEFAULTS.params),
+    paramsFile: paramsFileOf(args),
     seed: number(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
     maxTokens:
       number(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? DEFAULTS.maxTokens,
@@ -329,6 +331,21 @@ export function toRunConfig(
     if (tpm !== undefined) config.tpm = tpm;
   }
   return config;
+}
+
+/**
+ * The params file: `-j` as given; else ./params.json; else, for the built-in dataset (no spec,
+ * prompt or input of the user's), the built-in one, so that a fresh project's first run runs.
+ */
+export function paramsFileOf(args: {
+  params?: string;
+  spec?: string;
+  prompt?: string;
+  input?: string;
+}): string {
+  if (args.params) return resolve(args.params);
+  const here = resolve(DEFAULTS.params);
+  return args.spec || args.prompt || args.input || existsSync(here) ? here : BUILTIN_PARAMS;
 }
 
 /** What `resume` and `cancel` flags change in a run's config; run/config.ts decides what wins. */
