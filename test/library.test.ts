@@ -18,7 +18,7 @@ function runProgram(args: string[]): Promise<{ code: number | null; stdout: stri
 }
 
 describe('import from "synthai"', () => {
-  test("generate, openRun and rows(): the same run the CLI makes, its rows as objects; bad options a UserError", async () => {
+  test("generate, openRun, rows(), exportRun, stats, report: the same run the CLI makes; every CLI option taken, an unknown one or a bad value one UserError naming it", async () => {
     const url = await server.start({ seed: 2 });
     const cwd = await tempDir();
     const result = await runProgram([url, join(cwd, "runs"), PARAMS, join(cwd, "out.csv")]);
@@ -32,9 +32,24 @@ describe('import from "synthai"', () => {
     );
     expect(got.rows.map((r: any) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(got.logged).toBeGreaterThan(0);
-    // Progress as data: the last look saw every request back, at what the run spent by then.
-    expect(got.lastProgress).toMatchObject({ asked: 7, requestsTotal: 7, requestsDone: 7, round: 1 });
-    expect(got.lastProgress.spentUsd).toBeGreaterThan(0);
-    expect(got.refused).toMatch(/^error: -n\/--samples must be greater than 0/);
+    // Progress as data: a look while waiting saw every request back; the last event is the run as it ended.
+    expect(got.progresses.at(-2)).toMatchObject({
+      state: "running",
+      asked: 7,
+      requestsTotal: 7,
+      requestsDone: 7,
+    });
+    expect(got.progresses.at(-1)).toMatchObject({ state: "done", valid: 7, asked: 7, requestsDone: 7 });
+    expect(got.progresses.at(-1).spentUsd).toBeGreaterThan(0);
+    // An option of the CLI's the library once dropped reaches the requests.
+    expect(got.temperature).toBe(0.7);
+    expect(got.refused).toEqual({
+      negative: "error: samples must be greater than 0, got -1 — for example samples: 10",
+      unknown: 'error: generate() has no option "tempreture" — did you mean temperature?',
+      text: 'error: samples must be a number, got "5" — for example samples: 10',
+    });
+    expect(got.exported).toEqual({ state: "done", lines: 7 });
+    expect(got.statsFields.length).toBeGreaterThan(0);
+    expect(got.report).toBe(join(cwd, "runs", got.id, "report.html"));
   });
 });

@@ -19,7 +19,10 @@ describe("making a dataset of one's own", () => {
     const cwd = await tempDir();
     const init = await runCli(["init", "reviews"], { cwd });
     expect(init.code).toBe(0);
-    expect(init.stdout).toContain("next: synthai preview --spec");
+    // The next command as it runs from here: the launcher's path (bin/ is not on this PATH).
+    expect(init.stdout).toMatch(
+      /^next: \S+\/bin\/synthai preview --spec reviews\/dataset\.ts -j reviews\/params\.json$/m,
+    );
     const again = await runCli(["init", "reviews"], { cwd });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/dataset\.ts already exists/);
