@@ -4,6 +4,7 @@ import { metaOf } from "./index.ts";
 import { stderrLog, type Log } from "../io/log.ts";
 import type { Progress } from "../pipeline/progress.ts";
 import type { Manifest } from "../run/manifest.ts";
+import { BUILTIN_PARAMS } from "../dataset/params.ts";
 import {
   CHOICES,
   DEFAULTS,
@@ -246,6 +247,11 @@ export async function generateFromArgs(
     rawArgs,
     name,
   );
+  if (!args.params && config.paramsFile === BUILTIN_PARAMS)
+    hooks.log(
+      "no params.json here: the built-in dataset's own is used (customer-service calls); " +
+        "`synthai init <dir>` starts a dataset of yours",
+    );
   // The pipeline loads when a run is made, not for --help.
   const { generate } = await import("../pipeline/generate.ts");
   return generate(config, resolve(args["runs-dir"] ?? DEFAULTS.runsDir), connection(args), {

@@ -23,7 +23,7 @@ import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
 import { checkModel, sendCanary } from "./canary.ts";
 import { EXPECTED_REASONING } from "../api/models.ts";
 import { estimate } from "./budget.ts";
-import { BUILTIN_PARAMS, loadParams, type Params } from "../dataset/params.ts";
+import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
 import { build } from "./build-step.ts";
 import { checkStages, exportDataset, resolveStages, stagesEstimate } from "./stages.ts";
@@ -42,11 +42,6 @@ export async function generate(
 ): Promise<Manifest> {
   // With an input file, params.json is optional: parameters then only add to each row.
   const params = await loadParams(config.paramsFile, { optional: Boolean(options.input) });
-  if (config.paramsFile === BUILTIN_PARAMS)
-    options.log(
-      "no params.json here: the built-in dataset's own is used (customer-service calls); " +
-        "`synthai init <dir>` starts a dataset of yours",
-    );
   const dataset = await datasetOf(config);
   await fingerprintDataset(config);
   resolveStages(config, dataset);
