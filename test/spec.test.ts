@@ -17,7 +17,8 @@ const server = useFake();
 describe("making a dataset of one's own", () => {
   test("init scaffolds a spec and params that preview and generate use as they are", async () => {
     const cwd = await tempDir();
-    const init = await runCli(["init", "reviews"], { cwd });
+    // Started as a user's shell starts it (not by npx, whose PATH is npm's).
+    const init = await runCli(["init", "reviews"], { cwd, env: { npm_command: undefined } });
     expect(init.code).toBe(0);
     // The next command as it runs from here: the launcher's path (bin/ is not on this PATH).
     expect(init.stdout).toMatch(

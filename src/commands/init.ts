@@ -28,10 +28,13 @@ export default command({
 });
 
 /**
- * synthai as the user can type it here: `synthai` where the PATH finds this one, `npx synthai`
- * in a project that installed it, else the launcher's path in this clone.
+ * synthai as the user can type it here: as npm started it (npx, `npm run`: npm's PATH is not
+ * the user's), else `synthai` where the PATH finds this one, `npx synthai` in a project that
+ * installed it, else the launcher's path in this clone.
  */
 function invocation(): string {
+  if (process.env.npm_command === "exec") return "npx synthai";
+  if (process.env.npm_command === "run-script") return "npm run synthai --";
   const launcher = realpathSync(fileURLToPath(new URL("../../bin/synthai", import.meta.url)));
   const onPath = (process.env.PATH ?? "").split(delimiter).some((dir) => {
     const found = join(dir, "synthai");
