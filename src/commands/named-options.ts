@@ -14,7 +14,7 @@ const RENAMED = {
 } as const;
 
 /** Flags that take a number, which the library takes as a number. */
-const NUMBER_FLAGS = [
+export const NUMBER_FLAGS = [
   "samples",
   "batches",
   "budget",
