@@ -4,7 +4,7 @@ import { metaOf } from "./index.ts";
 import { stderrLog, type Log } from "../io/log.ts";
 import type { Progress } from "../pipeline/progress.ts";
 import type { Manifest } from "../run/manifest.ts";
-import { BUILTIN_PARAMS } from "../dataset/params.ts";
+import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import {
   CHOICES,
   DEFAULTS,

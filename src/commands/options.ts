@@ -24,7 +24,7 @@ import {
   type Effort,
 } from "../api/models.ts";
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
-import { BUILTIN_PARAMS } from "../dataset/params.ts";
+import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import type { RunConfig } from "../run/manifest.ts";
 import { checkMaxDraws, type ConfigOverrides } from "../run/config.ts";
 

@@ -1,14 +1,10 @@
 // params.json: field → parameter → every value it may take, read and checked with every mistake named.
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { parse as parseJson, printParseErrorCode, type ParseError, type ParseErrorCode } from "jsonc-parser";
 import { UserError } from "../errors.ts";
 
 /** params.json: field → parameter → every value it may take (the seed's shape). */
 export type Params = Record<string, Record<string, string[]>>;
-
-/** The built-in dataset's params.json (the seed's), shipped beside its compiled module in an install. */
-export const BUILTIN_PARAMS = fileURLToPath(new URL("./builtin/params.json", import.meta.url));
 
 /** Reads and checks params.json; every mistake is a UserError naming the spot. */
 export async function loadParams(path: string, { optional = false } = {}): Promise<Params> {
