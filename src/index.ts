@@ -7,6 +7,7 @@ import { exportArgs, exportFromArgs } from "./commands/export.ts";
 import { generateArgs, generateFromArgs } from "./commands/generate.ts";
 import { resumeArgs, resumeFromArgs } from "./commands/resume.ts";
 import { flagsOf, libraryName, type NamedOptions } from "./commands/named-options.ts";
+import { connectionArgs } from "./commands/shared.ts";
 import { loadParams } from "./dataset/params.ts";
 import { UserError } from "./errors.ts";
 import type { Log } from "./io/log.ts";
@@ -118,14 +119,19 @@ export async function exportRun(
   return openRun(runId, { runsDir });
 }
 
+/** What `stats` and `report` take beside a run id, as their commands do: the folder of runs. */
+const RUNS_DIR_ONLY = { "runs-dir": connectionArgs["runs-dir"] };
+
 /** How diverse a finished run's texts are and how balanced its labels: what `synthai stats --json` prints. */
 export async function stats(runId: string, options: { runsDir?: string } = {}): Promise<RunStats> {
+  flagsOf("stats", RUNS_DIR_ONLY, options);
   const { dir, manifest } = await endedRun(runId, options);
   return statsOfRun(dir, manifest);
 }
 
 /** Writes a run's report.html (as `synthai report` does) and gives its path. */
 export async function report(runId: string, options: { runsDir?: string } = {}): Promise<string> {
+  flagsOf("report", RUNS_DIR_ONLY, options);
   const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
   const manifest = await loadManifest(dir);
   const params = await loadParams(manifest.config.paramsFile).catch(() => undefined);

@@ -51,6 +51,7 @@ describe('import from "synthai"', () => {
       negative: "error: samples must be greater than 0, got -1 — for example samples: 10",
       unknown: 'error: generate() has no option "tempreture" — did you mean temperature?',
       text: 'error: samples must be a number, got "5" — for example samples: 10',
+      stats: 'error: stats() has no option "runDir" — did you mean runsDir?',
     });
     expect(got.exported).toEqual({ state: "done", lines: 7 });
     expect(got.statsFields).toEqual(["samples", "texts", "labels", "scores", "nearDuplicates"]);
