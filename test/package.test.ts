@@ -12,12 +12,14 @@ const run = promisify(execFile);
 const server = useFake();
 
 /** A user's program importing the installed package by name; plain JavaScript, so Node 20 runs it. */
-const PROGRAM = `import { generate, openRun, UserError } from "synthai";
+const PROGRAM = `import { readFileSync } from "node:fs";
+import { generate, openRun, UserError } from "synthai";
 const [baseURL, params] = process.argv.slice(2);
-const run = await generate({ samples: 4, params, baseURL, apiKey: "test-key", pollIntervalSeconds: 0.02 });
+const run = await generate({ samples: 4, params, baseURL, apiKey: "test-key", pollIntervalSeconds: 0.02, temperature: 0.5 });
 const rows = [];
 for await (const row of (await openRun(run.id)).rows()) rows.push(row);
-console.log(JSON.stringify({ valid: run.summary.valid, rows: rows.length, isError: new UserError("x") instanceof Error }));
+const request = JSON.parse(readFileSync(run.dir + "/requests/c0000-a1.jsonl", "utf8").split("\\n")[0]);
+console.log(JSON.stringify({ valid: run.summary.valid, rows: rows.length, isError: new UserError("x") instanceof Error, temperature: request.body.temperature }));
 `;
 
 let project: string;
@@ -115,7 +117,12 @@ describe("npm pack, then npm install in another project", () => {
       expect(preview.stdout, nodeVersion).toMatch(/^── sample 1 \(seed 1\)$/m);
 
       const program = await run(node, [join(project, "program.mjs"), url, PARAMS], { cwd, env });
-      expect(JSON.parse(program.stdout), nodeVersion).toEqual({ valid: 4, rows: 4, isError: true });
+      expect(JSON.parse(program.stdout), nodeVersion).toEqual({
+        valid: 4,
+        rows: 4,
+        isError: true,
+        temperature: 0.5,
+      });
     }
   }, 120_000);
 });
