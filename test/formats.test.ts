@@ -53,6 +53,10 @@ describe("Parquet, JSONL and CSV hold the same rows", () => {
     expect(typeof first.Difficulty).toBe("bigint");
     expect(typeof first.Score).toBe("number");
     expect(typeof first.Verified).toBe("boolean");
+    // A schema's array is a list, its object a struct: values of their own types, not JSON text.
+    expect(Array.isArray(first.Tags) && (first.Tags as unknown[]).length).toBeTruthy();
+    for (const tag of first.Tags as unknown[]) expect(typeof tag).toBe("string");
+    expect(first.Source).toEqual({ Name: expect.any(String), Year: expect.any(BigInt) });
     const schema = parquetSchema(await parquetMetadataAsync(await asyncBufferFromFile(file)));
     expect(Object.fromEntries(schema.children.map((c) => [c.element.name, c.element.type]))).toMatchObject({
       index: "INT64",
@@ -67,6 +71,8 @@ describe("Parquet, JSONL and CSV hold the same rows", () => {
     expect(metrics.map((m) => m.sample_id)).toEqual(rows.map((r) => r.sample_id));
     expect(typeof metrics[0]!.cost_usd).toBe("number");
     expect(typeof metrics[0]!.prompt_tokens).toBe("bigint");
+    // One type per column in every format: the turnaround is whole seconds everywhere.
+    expect(typeof metrics[0]!.time).toBe("bigint");
 
     for (const name of ["same.csv", "same.jsonl"])
       expect((await runCli(["export", id, "-p", name], { cwd })).code).toBe(0);
@@ -77,6 +83,14 @@ describe("Parquet, JSONL and CSV hold the same rows", () => {
     expect(jsonl.map((r) => r.Question)).toEqual(rows.map((r) => r.Question));
     expect(jsonl.map((r) => r.Difficulty)).toEqual(rows.map((r) => Number(r.Difficulty)));
     expect(jsonl.map((r) => r.Verified)).toEqual(rows.map((r) => r.Verified));
+    expect(jsonl.map((r) => r.Tags)).toEqual(rows.map((r) => r.Tags));
+    const plain = (s: any) => ({ Name: s.Name, Year: Number(s.Year) });
+    expect(jsonl.map((r) => r.Source)).toEqual(rows.map((r) => plain(r.Source)));
+    // CSV holds text: a list or struct as its JSON.
+    expect(csv.map((r) => JSON.parse(r.Tags!))).toEqual(rows.map((r) => r.Tags));
+    expect(csv.map((r) => JSON.parse(r.Source!))).toEqual(rows.map((r) => plain(r.Source)));
+    const jsonlMetrics = await readJsonlFile(join(cwd, "same_metrics.jsonl"));
+    expect(jsonlMetrics.every((m) => Number.isInteger(m.time))).toBe(true);
 
     // The same run folder always gives the same bytes.
     const bytes = await readFile(file);
@@ -170,6 +184,44 @@ describe("fine-tuning chat format", () => {
     const metrics = await readJsonlFile(join(cwd, "train_metrics.jsonl"));
     expect(metrics).toHaveLength(30);
     expect(metrics[0].sample_id).toBe(rows[0]!.sample_id);
+
+    // A Hugging Face folder of a chat export keeps the messages: one list of {role, content} a row.
+    const hf = await runCli(["export", id, "--hf", "hf-chat", "--format", "chat"], { cwd });
+    expect(hf.code, hf.stderr).toBe(0);
+    const file = join(cwd, "hf-chat", "data", "train-00000-of-00001.parquet");
+    expect(await readParquet(file)).toEqual(lines);
+    const card = matter(await readFile(join(cwd, "hf-chat", "README.md"), "utf8"));
+    expect(card.data.dataset_info.features).toEqual([
+      {
+        name: "messages",
+        list: [
+          { name: "role", dtype: "string" },
+          { name: "content", dtype: "string" },
+        ],
+      },
+    ]);
+  });
+
+  test("a conversation of an odd number of turns ends on the assistant in the chat export", async () => {
+    const url = await server.start({ seed: 4 });
+    const cwd = await tempDir();
+    const example = join(ROOT, "examples", "support-dialogues");
+    const dialogue = (await readFile(join(example, "dialogue.md"), "utf8")).replace("turns: 4", "turns: 3");
+    await writeFile(join(cwd, "dialogue.md"), dialogue);
+    const result = await runCli(
+      [
+        ...["--prompt", join(example, "scenario.md"), "--prompt", join(cwd, "dialogue.md")],
+        ...["-n", "4", "--base-url", url, "--poll-interval", "0.02", "-j", join(example, "params.json")],
+        ...["-p", "dialogues.jsonl", "--format", "chat"],
+      ],
+      { cwd },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const lines = await readJsonlFile(join(cwd, "dialogues.jsonl"));
+    expect(lines).toHaveLength(4);
+    // customer, agent, customer: the customer's last turn, which nothing answers, is left out.
+    for (const { messages } of lines)
+      expect(messages.map((m: any) => m.role)).toEqual(["system", "user", "assistant"]);
   });
 
   test("a dataset without a chat mapping is refused before any file is written", async () => {
@@ -184,6 +236,11 @@ describe("fine-tuning chat format", () => {
     expect(result.code).not.toBe(0);
     expectOneLineError(result.stderr, /--format chat needs the conversation each sample becomes/);
     await expect(stat(join(cwd, "chat.jsonl"))).rejects.toThrow();
+    // A Hugging Face folder in that shape likewise: refused before any file is written.
+    const hf = await runCli(["export", id, "--hf", "hf", "--format", "chat"], { cwd });
+    expect(hf.code).toBe(2);
+    expectOneLineError(hf.stderr, /--format chat needs the conversation each sample becomes/);
+    await expect(stat(join(cwd, "hf"))).rejects.toThrow();
   });
 });
 
@@ -224,6 +281,16 @@ describe("Hugging Face folder", () => {
       );
       all.push(...rows);
     }
+    const features = Object.fromEntries(card.data.dataset_info.features.map((f: any) => [f.name, f]));
+    expect(features.Tags).toEqual({ name: "Tags", list: "string" });
+    expect(features.Source).toEqual({
+      name: "Source",
+      struct: [
+        { name: "Name", dtype: "string" },
+        { name: "Year", dtype: "int64" },
+      ],
+    });
+    expect(all[0]!.Source).toEqual({ Name: expect.any(String), Year: expect.any(BigInt) });
     const dtypes = Object.fromEntries(card.data.dataset_info.features.map((f: any) => [f.name, f.dtype]));
     expect(dtypes).toMatchObject({
       index: "int64",

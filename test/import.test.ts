@@ -2,7 +2,16 @@ import { appendFile, readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { FakeOpenAI } from "../src/fake/server.ts";
-import { PARAMS, onlyRunDir, readCsv, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import {
+  PARAMS,
+  expectOneLineError,
+  onlyRunDir,
+  readCsv,
+  readJsonlFile,
+  readManifest,
+  runCli,
+  tempDir,
+} from "./helpers.ts";
 
 /** What vLLM's offline batch runner writes for a request file: Batch-API output lines. */
 async function answerElsewhere(engine: FakeOpenAI, requestsPath: string, resultsPath: string) {
@@ -61,5 +70,55 @@ describe("synthai import", () => {
     expect(result.stderr.trim()).toMatch(
       /^error: results file .*nope\.jsonl does not exist — give the output JSONL/,
     );
+  });
+});
+
+describe("self-hosted: vLLM's run-batch", () => {
+  const vllm = ["--provider", "vllm", "--input-price", "0", "--output-price", "0", "-j", PARAMS];
+
+  test("request files name the served model; the runner's error text is kept on import", async () => {
+    const cwd = await tempDir();
+    const built = await runCli(["-n", "4", "--model", "qwen3-8b", "--dry-run", ...vllm], { cwd });
+    expect(built.code, built.stderr).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const runId = (await readManifest(runDir)).id;
+    const requests = await readJsonlFile(join(runDir, "requests", "c0000-a1.jsonl"));
+    expect(requests.map((r) => r.body.model)).toEqual(["qwen3-8b", "qwen3-8b", "qwen3-8b", "qwen3-8b"]);
+    expect(requests.every((r) => r.url === "/v1/chat/completions")).toBe(true);
+    // As run_batch.py writes them: an answer, and a failure whose error is the text alone.
+    const engine = new FakeOpenAI({ seed: 3 });
+    const [failed, ...answered] = requests;
+    const lines = [
+      {
+        custom_id: failed.custom_id,
+        response: { status_code: 400, request_id: "r0" },
+        error: "prompt too long",
+      },
+      ...answered.map((r, i) => ({
+        id: `vllm-${i}`,
+        custom_id: r.custom_id,
+        response: { status_code: 200, body: engine.complete({ ...r.body, model: "gpt-6-luna" }).body },
+        error: null,
+      })),
+    ];
+    await writeFile(join(cwd, "out.jsonl"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const imported = await runCli(["import", runId, "out.jsonl"], { cwd });
+    expect(imported.stderr).toContain("imported 4 answers");
+    const judged = await readJsonlFile(join(runDir, "samples", "c0000-a1.jsonl"));
+    expect(judged.find((s) => s.custom_id === failed.custom_id)?.reason).toBe("http_400: prompt too long");
+  });
+
+  test("what run-batch refuses is refused before anything is built", async () => {
+    for (const [args, message] of [
+      [["--model", "qwen3-8b"], /vLLM has no Batch API over HTTP/],
+      [["--model", "gpt-6-luna", "--dry-run"], /--model names gpt-6-luna, one of OpenAI's models/],
+      [["--model", "qwen3-8b", "--endpoint", "responses", "--dry-run"], /does not run --endpoint responses/],
+    ] as const) {
+      const cwd = await tempDir();
+      const result = await runCli(["-n", "2", ...vllm, ...args], { cwd });
+      expect(result.code, result.stderr).toBe(2);
+      expectOneLineError(result.stderr, message);
+      expect(await readdir(cwd)).not.toContain("runs");
+    }
   });
 });

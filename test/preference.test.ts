@@ -1,6 +1,7 @@
 // Several models answering each sample, a judge between them, and the preference pairs DPO reads.
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { describe, expect, test } from "vitest";
 import {
   ROOT,
@@ -63,16 +64,47 @@ describe("several models and preference pairs", () => {
       const pairs = await readJsonlFile(join(cwd, "pairs.jsonl"));
       expect(pairs).toHaveLength(manifest.stageCounts.kept);
       expect(pairs.length).toBeGreaterThan(0);
-      const byChosen = new Map(pairs.map((p) => [p.chosen, p]));
+      // TRL's conversational form: the prompt as the messages sent, each answer as the assistant's,
+      // written as the prompt asked for it (`[Answer] …`).
+      const asAsked = (text: string) => [{ role: "assistant", content: `[Answer] ${text}` }];
+      const byChosen = new Map(pairs.map((p) => [p.chosen[0].content, p]));
       for (const [id, verdict] of judged) {
         const a = luna.get(id)!.fields["Answer_gpt-6-luna"];
         const b = terra.get(id)!.fields["Answer_gpt-6-1-terra"];
-        const pair = byChosen.get(verdict.fields.Better === "A" ? a : b);
+        const pair = byChosen.get(`[Answer] ${verdict.fields.Better === "A" ? a : b}`);
         expect(pair, id).toBeDefined();
-        expect(pair!.rejected).toBe(verdict.fields.Better === "A" ? b : a);
-        expect(pair!.prompt).toMatch(/^Answer this question from a /);
+        expect(pair!.chosen).toEqual(asAsked(verdict.fields.Better === "A" ? a : b));
+        expect(pair!.rejected).toEqual(asAsked(verdict.fields.Better === "A" ? b : a));
+        expect(pair!.prompt).toHaveLength(1);
+        expect(pair!.prompt[0].role).toBe("user");
+        expect(pair!.prompt[0].content).toMatch(/^Answer this question from a /);
       }
     });
+
+  test("pairs in OpenAI's preference fine-tuning format and in a Hugging Face folder, from one run", async () => {
+    const url = await server.start({ seed: 8 });
+    const cwd = await tempDir();
+    const args = [...prompts, "-n", "8", "--format", "preference", "--base-url", url, ...fast];
+    expect((await runCli(args, { cwd })).code).toBe(0);
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    const trl = await readJsonlFile(join(cwd, "pairs.jsonl"));
+    const exported = await runCli(["export", id, "-p", "openai.jsonl", "--format", "openai-preference"], {
+      cwd,
+    });
+    expect(exported.code, exported.stderr).toBe(0);
+    const openai = await readJsonlFile(join(cwd, "openai.jsonl"));
+    expect(openai).toEqual(
+      trl.map((p) => ({
+        input: { messages: p.prompt },
+        preferred_output: p.chosen,
+        non_preferred_output: p.rejected,
+      })),
+    );
+    const hf = await runCli(["export", id, "--hf", "hf", "--format", "preference"], { cwd });
+    expect(hf.code, hf.stderr).toBe(0);
+    const file = join(cwd, "hf", "data", "train-00000-of-00001.parquet");
+    expect(await parquetReadObjects({ file: await asyncBufferFromFile(file) })).toEqual(trl);
+  });
 
   test("--format preference without several models and a judge that prefers is one line", async () => {
     const cwd = await tempDir();

@@ -1,7 +1,7 @@
 import type { FormatName } from "../io/formats/index.ts";
 import { metaOf } from "./index.ts";
 import { resolve } from "node:path";
-import { CHOICES, DEFAULTS, choice, parseDedup } from "./options.ts";
+import { CHOICES, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog, type Log } from "../io/log.ts";
@@ -10,7 +10,15 @@ import type { Manifest } from "../run/manifest.ts";
 import { reexport } from "../pipeline/finish.ts";
 import type { RunView } from "../pipeline/context.ts";
 import { statsMarkdown, statsOfRun } from "../views/stats.ts";
-import { acceptChangedArg, argsOf, command, connection, connectionArgs, runDirOf } from "./shared.ts";
+import {
+  acceptChangedArg,
+  argsOf,
+  command,
+  connection,
+  connectionArgs,
+  runDirOf,
+  waitArgs,
+} from "./shared.ts";
 
 const exportCommand = command({
   meta: metaOf("export"),
@@ -25,7 +33,9 @@ const exportCommand = command({
     format: {
       type: "enum",
       options: CHOICES.format.options,
-      description: "csv, jsonl, parquet, chat or preference (Default: the output's extension)",
+      description:
+        "csv, jsonl, parquet, chat, preference or openai-preference (Default: the output's extension; " +
+        "with --hf, chat and preference keep their messages)",
     },
     hf: {
       type: "string",
@@ -56,6 +66,10 @@ const exportCommand = command({
       description: `With --dedup semantic: the embeddings model (Default: ${DEFAULTS.embeddingModel})`,
       valueHint: "model",
     },
+    "poll-interval": {
+      ...waitArgs["poll-interval"],
+      description: "With --dedup semantic: seconds between looks at the embeddings' batches",
+    },
     ...connectionArgs,
     ...acceptChangedArg,
     "judge-again": {
@@ -85,8 +99,8 @@ export async function exportFromArgs(
   log: Log,
 ): Promise<Manifest> {
   if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
-  if (args.hf !== undefined && (args.output || args.format))
-    throw new UserError("--hf writes its own Parquet files: it takes no -p or --format", "leave those out");
+  if (args.hf !== undefined && args.output)
+    throw new UserError("--hf writes its own Parquet files: it takes no -p", "leave it out");
   if (args.split !== undefined && args.hf === undefined)
     throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
   // The card says how diverse and balanced the data is, with the figures of `synthai stats`.
@@ -94,9 +108,15 @@ export async function exportFromArgs(
   const hf =
     args.hf !== undefined ? { dir: resolve(args.hf), splits: parseSplits(args.split), describe } : undefined;
   const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
+  if (args["poll-interval"] !== undefined && dedup?.mode !== "semantic")
+    throw new UserError(
+      "--poll-interval applies to --dedup semantic's batches: no other export waits on the service",
+      "leave it out, or add --dedup semantic",
+    );
   return reexport(runDir, {
     log,
     connection: connection(args),
+    overrides: configOverrides({ "poll-interval": args["poll-interval"] }),
     acceptChangedSpec: Boolean(args["accept-changed-spec"]),
     judgeAgain: Boolean(args["judge-again"]),
     includeDropped: Boolean(args["include-dropped"]),

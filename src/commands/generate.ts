@@ -87,8 +87,8 @@ const generateCommand = command({
       type: "enum",
       options: CHOICES.format.options,
       description:
-        "csv, jsonl, parquet, chat or preference (Default: the output's extension, " +
-        "else csv); metrics go beside in the same format (chat, preference: JSONL)",
+        "csv, jsonl, parquet, chat, preference (TRL) or openai-preference (Default: the output's " +
+        "extension, else csv); metrics go beside in the same format (chat, preference: JSONL)",
     },
     "service-tier": {
       type: "enum",

@@ -10,6 +10,7 @@ import { NEAR_SIMILARITY, type DedupMode } from "../pipeline/dedup.ts";
 import { DEFAULT_EMBEDDING_MODEL, SEMANTIC_SIMILARITY, embeddingModel } from "../api/embeddings.ts";
 import {
   PROVIDERS,
+  checkServedModel,
   providerFor,
   windowHours,
   type Provider,
@@ -224,7 +225,9 @@ export function toRunConfig(
       `--provider ${providerName} needs --model`,
       providerName === "azure"
         ? "give your Global Batch deployment's name"
-        : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
+        : provider.servesOwnModels
+          ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
+          : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
     );
   const model = args.model || DEFAULT_MODEL;
   const effort = args["reasoning-effort"]
@@ -240,6 +243,7 @@ export function toRunConfig(
   const budgetUsd = num(args.budget, "-l/--budget", { positive: true });
   const mode = choice<"batch" | "sync">("mode", args.mode || DEFAULTS.mode, name);
   if (mode === "batch") checkProviderTakes(provider, model, temperature);
+  checkServedModel(provider, model, "--model");
   // A model that reasons is asked for an effort, by default the cheapest it takes ("none").
   // The shape is checked first: a model shut down has no price to look up.
   const info = modelInfo(model);

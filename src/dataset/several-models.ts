@@ -2,11 +2,27 @@
 // with the same prompt, in its own batch file (the Batch API refuses a file that mixes models) at
 // its own price; they run side by side, and what comes after waits for them all. Each model's
 // fields are named after it, so a later stage (a judge) can compare them.
+import { columnTypeOf, typedValue } from "../io/formats/types.ts";
 import { parseAnswer, type Dataset, type Stage } from "./spec.ts";
 
 /** `Answer` of `gpt-6.1-terra` → `Answer_gpt-6-1-terra`: a placeholder name may hold no dot. */
 export function fieldOfModel(field: string, model: string): string {
   return `${field}_${model.replace(/\./g, "-")}`;
+}
+
+/**
+ * Two entries of a `models:` list that would be the same model twice, if any: the same name, or
+ * two names whose fields would be named alike. Each would be paid for every sample, and compared
+ * with itself.
+ */
+export function sameModelTwice(models: string[]): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const model of models) {
+    const earlier = seen.get(fieldOfModel("", model));
+    if (earlier !== undefined) return [earlier, model];
+    seen.set(fieldOfModel("", model), model);
+  }
+  return undefined;
 }
 
 export function expandModels(stage: Stage): Stage[] {
@@ -31,12 +47,36 @@ export function expandModels(stage: Stage): Stage[] {
     Object.defineProperty(own, "source", { value: `${source ?? "a stage"} (${model})`, enumerable: false });
     if (templates) Object.defineProperty(own, "templates", { value: templates, enumerable: false });
     Object.defineProperty(own, "sibling", { value: i, enumerable: false });
-    Object.defineProperty(own, "group", { value: { models, fields: stage.fields }, enumerable: false });
+    const group: Group = { models, fields: stage.fields, ownParser: Boolean(stage.parse) };
+    Object.defineProperty(own, "group", { value: group, enumerable: false });
     return own;
   });
 }
 
-/** The models of a stage expanded from `models:`, and its fields as asked (before renaming). */
-export function groupOf(stage: Stage): { models: string[]; fields: string[] } | undefined {
-  return (stage as { group?: { models: string[]; fields: string[] } }).group;
+/** The models of a stage expanded from `models:`, its fields as asked (before renaming), and whether a spec's own parser reads them. */
+interface Group {
+  models: string[];
+  fields: string[];
+  ownParser: boolean;
+}
+
+export function groupOf(stage: Stage): Group | undefined {
+  return (stage as { group?: Group }).group;
+}
+
+/**
+ * A model's answer as the stage's prompt asked for it, from its parsed fields: `[Field] value`
+ * lines, or the schema's JSON; a spec's own parser cannot be run backwards, so there its first
+ * field's text.
+ */
+export function answerAsAsked(stage: Stage, model: string, fields: Record<string, string>): string {
+  const group = groupOf(stage)!;
+  const own = (field: string) => fields[fieldOfModel(field, model)] ?? "";
+  if (group.ownParser) return own(group.fields[0]!);
+  if (stage.schema) {
+    const properties = (stage.schema.properties ?? {}) as Record<string, unknown>;
+    const values = group.fields.map((f) => [f, typedValue(own(f), columnTypeOf(properties[f]))]);
+    return JSON.stringify(Object.fromEntries(values));
+  }
+  return group.fields.map((field) => `[${field}] ${own(field)}`).join("\n");
 }

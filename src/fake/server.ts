@@ -56,6 +56,8 @@ export interface FakeOptions {
   port?: number;
   /** Milliseconds each answer waits, as a distant service's would. */
   latencyMs?: number;
+  /** A test's own answer to a chat request, where it gives one (in process only); else one is made up. */
+  answer?: (request: { messages?: { role: string; content: string }[] }) => string | undefined;
 }
 
 interface StoredFile {
@@ -746,10 +748,12 @@ export class FakeOpenAI {
     const truncated =
       !malformed && roll < (this.options.malformedRate ?? 0) + (this.options.truncatedRate ?? 0);
     const kept = malformed && sections.length ? sections.slice(0, -1) : sections;
-    let content = schema
-      ? JSON.stringify(valueFor(schema, this.random, "answer"))
-      : kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") ||
-        sentence(this.random, "Answer");
+    let content =
+      this.options.answer?.(request) ??
+      (schema
+        ? JSON.stringify(valueFor(schema, this.random, "answer"))
+        : kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") ||
+          sentence(this.random, "Answer"));
     if (truncated) content = content.slice(0, Math.ceil(content.length / 2));
     // Reasoning comes first and counts against max_completion_tokens: what it leaves is for the answer.
     const effort = effortOf(this.models, request);

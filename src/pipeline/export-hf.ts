@@ -7,12 +7,22 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import { basename, dirname, join } from "node:path";
 import matter from "gray-matter";
 import { UserError } from "../errors.ts";
-import { FORMATS, type ColumnType, type RowWriter } from "../io/formats/index.ts";
+import { shapedRow } from "../io/formats/shaped.ts";
+import {
+  FORMATS,
+  formatFor,
+  typeName,
+  type ColumnType,
+  type FormatName,
+  type RowWriter,
+  type ScalarType,
+} from "../io/formats/index.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import type { Manifest } from "../run/manifest.ts";
 import type { Dataset } from "../dataset/spec.ts";
 import {
+  checkFormatFits,
   datasetColumns,
   datasetRow,
   datasetTypes,
@@ -60,12 +70,24 @@ function splitOf(splits: Split[], seed: number, sampleId: string): number {
   return splits.length - 1;
 }
 
-const DTYPES: Record<ColumnType, string> = {
+const DTYPES: Record<ScalarType, string> = {
   string: "string",
   integer: "int64",
   number: "float64",
   boolean: "bool",
 };
+
+/** A column as the card's `features` name it, in the YAML that `datasets` reads: `dtype`, `list`, `struct`. */
+function featureOf(type: ColumnType): Record<string, unknown> {
+  if (typeof type === "string") return { dtype: DTYPES[type] };
+  if ("list" in type) {
+    const inner = featureOf(type.list);
+    return { list: inner.dtype ?? inner.struct ?? inner };
+  }
+  return { struct: Object.entries(type.struct).map(([name, t]) => ({ name, ...featureOf(t) })) };
+}
+
+const dtypeName = (type: ColumnType) => typeName(type, (t) => DTYPES[t]);
 
 /** The card's own mark: a folder with it is one synthai wrote, which an export may replace. */
 const MARK = "<!-- written by synthai export --hf -->";
@@ -81,13 +103,20 @@ export async function exportHf(
     dedup?: Dedup | undefined;
     /** A Markdown section about the data for the card, asked once the rows are written. */
     describe?: (() => Promise<string>) | undefined;
+    /** The export's format: a chat or preference one keeps its shape (its object's keys are the columns). */
+    format?: FormatName | undefined;
   },
 ): Promise<{ rows: number[]; dir: string; duplicates?: DuplicatesLeftOut }> {
   const { dir, splits } = options;
   await checkReplaceable(dir);
   const labelNames = await labelNamesOf(runDir, manifest);
-  const columns = datasetColumns(dataset.fields, labelNames);
-  const types = datasetTypes(dataset, labelNames);
+  const rowColumns = datasetColumns(dataset.fields, labelNames);
+  const format = options.format ?? manifest.config.format;
+  checkFormatFits(manifest.config.output, format, dataset, rowColumns);
+  const { shape } = formatFor(manifest.config.output, format);
+  const columns = shape ? shape.columns.map(([name]) => name) : rowColumns;
+  const types = shape ? shape.columns.map(([, type]) => type) : datasetTypes(dataset, labelNames);
+  const record = shape?.record({ columns: rowColumns, delimiter: ",", header: true, chat: dataset.chat });
   // Written beside, then moved into place: an export that stops halfway leaves DIR as it was.
   const partial = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
   await rm(partial, { recursive: true, force: true });
@@ -104,9 +133,13 @@ export async function exportHf(
   try {
     await eachValidSample(manifest, options.feed, (s) => {
       if (dedup?.isDuplicate(s)) return;
+      const row = datasetRow(s, index, dataset.fields, labelNames);
+      const object = record?.(row);
+      if (record && !object) return;
       const split = splitOf(splits, manifest.config.seed, s.custom_id);
       rows[split]!++;
-      writers[split]!.write(datasetRow(s, index++, dataset.fields, labelNames));
+      index++;
+      writers[split]!.write(object ? shapedRow(shape!, object) : row);
     });
     for (const writer of writers) writer.close();
     dedup?.close();
@@ -118,6 +151,7 @@ export async function exportHf(
       rows,
       duplicates: dedup?.summary(),
       about: await options.describe?.(),
+      shaped: Boolean(shape),
     });
     await writeFile(join(partial, "README.md"), card);
     await rm(dir, { recursive: true, force: true });
@@ -170,6 +204,7 @@ function datasetCard(
     rows: number[];
     duplicates?: DuplicatesLeftOut | undefined;
     about?: string | undefined;
+    shaped?: boolean;
   },
 ): string {
   const { config } = manifest;
@@ -183,7 +218,7 @@ function datasetCard(
       },
     ],
     dataset_info: {
-      features: made.columns.map((name, i) => ({ name, dtype: DTYPES[made.types[i]!] })),
+      features: made.columns.map((name, i) => ({ name, ...featureOf(made.types[i]!) })),
       splits: made.splits.map((s, i) => ({ name: s.name, num_examples: made.rows[i] })),
     },
     size_categories: [sizeCategory(total)],
@@ -248,15 +283,16 @@ function datasetCard(
     "| column | type | what it is |",
     "|---|---|---|",
     ...made.columns.map((name, i) => {
-      const role =
-        name === "index"
+      const role = made.shaped
+        ? "messages (`{role, content}`), as trainers read them"
+        : name === "index"
           ? "row number, in sample order"
           : name === "sample_id"
             ? "the sample's id in the run (`synthai inspect --sample`)"
             : dataset.fields.includes(name)
               ? "written by the model"
               : "a parameter, generated value or input column the prompt was made from";
-      return `| \`${name}\` | ${DTYPES[made.types[i]!]} | ${role} |`;
+      return `| \`${name}\` | ${dtypeName(made.types[i]!)} | ${role} |`;
     }),
     "",
     "## Splits",

@@ -6,7 +6,7 @@ import { waitForLock } from "../io/lock.ts";
 import { readJsonl, readJsonlBatches, TextWriter } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { judgeAgainHint, samplesFile } from "../run/files.ts";
-import { FORMATS, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
+import { columnTypeOf, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
@@ -20,7 +20,7 @@ const METRICS: [string, ColumnType][] = [
   ["prompt_tokens", "integer"],
   ["completion_tokens", "integer"],
   ["total_tokens", "integer"],
-  ["time", "number"],
+  ["time", "integer"],
   ["sample", "integer"],
   ["batch", "integer"],
   ["sample_id", "string"],
@@ -42,14 +42,11 @@ function metricTypes(config: { input?: unknown }): ColumnType[] {
   return [...METRICS.map(([, type]) => type), ...(config.input ? (["integer"] as const) : [])];
 }
 
-/** The dataset's column types: a field is what its schema says (integer, number, boolean), else text. */
+/** The dataset's column types: a field is what its schema says (integer, number, boolean, array, object), else text. */
 export function datasetTypes(dataset: Dataset, labelNames: string[]): ColumnType[] {
-  const properties = (dataset.schema?.properties ?? {}) as Record<string, { type?: unknown }>;
-  const typeOf = (field: string): ColumnType => {
-    const type = properties[field]?.type;
-    return type === "integer" || type === "number" || type === "boolean" ? type : "string";
-  };
-  return ["integer", ...dataset.fields.map(typeOf), ...labelNames.map(() => "string" as const), "string"];
+  const properties = (dataset.schema?.properties ?? {}) as Record<string, unknown>;
+  const fieldTypes = dataset.fields.map((field) => columnTypeOf(properties[field]));
+  return ["integer", ...fieldTypes, ...labelNames.map(() => "string" as const), "string"];
 }
 
 /** `dataset.csv` → `dataset_metrics.csv`, as the seed names it; `out.jsonl` → `out_metrics.jsonl`. */
@@ -71,8 +68,8 @@ export function checkFormatFits(
   columns: string[],
 ): void {
   const { format } = outputFormats(output, name);
-  if (format === FORMATS.chat) checkChatTurns(dataset.chat, datasetSource(dataset), columns);
-  if (format === FORMATS.preference) preferenceOf(dataset);
+  if (format.needs === "chat") checkChatTurns(dataset.chat, datasetSource(dataset), columns);
+  if (format.needs === "pairs") preferenceOf(dataset);
 }
 
 /** Where an export's rows come from: it hands every sample of the run, in chunk order, to `add`. */

@@ -19,7 +19,7 @@ import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
 import { RunContext, type RunView } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { runDataset, type Dataset } from "../dataset/spec.ts";
+import { changedDataset, runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { droppedText, summarize } from "../run/totals.ts";
@@ -27,10 +27,10 @@ import { exportHf, type Split } from "./export-hf.ts";
 import { samplesFile } from "../run/files.ts";
 import type { SampleResult } from "../run/records.ts";
 import { exportDataset, preferenceOf, stagedSamples, usesOutcomes, type StageCounts } from "./stages.ts";
-import { FORMATS, formatFor } from "../io/formats/index.ts";
+import { formatFor } from "../io/formats/index.ts";
 import { PREFERENCE_COLUMNS } from "../io/formats/preference.ts";
 import { checkDraws } from "../run/draws-file.ts";
-import { lastStage } from "../run/config.ts";
+import { lastStage, withOverrides, type ConfigOverrides } from "../run/config.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
 export async function finish(run: RunContext): Promise<Manifest> {
@@ -63,7 +63,7 @@ function stagedExport(
   if (!usesOutcomes(run.config, dataset)) return {};
   const counts: StageCounts = { kept: 0, dropped: {} };
   // Preference pairs: each sample's prompt, chosen and rejected answers are its columns.
-  const preference = formatFor(output, format) === FORMATS.preference ? preferenceOf(dataset) : undefined;
+  const preference = formatFor(output, format).needs === "pairs" ? preferenceOf(dataset) : undefined;
   const feed = stagedSamples(run, counts, { includeDropped, preference });
   const exportAs = exportDataset(dataset);
   const fields = preference
@@ -72,7 +72,7 @@ function stagedExport(
       ? [...exportAs.fields, "dropped_by"]
       : exportAs.fields;
   return {
-    exportAs: { ...exportAs, fields },
+    exportAs: changedDataset(exportAs, { fields }),
     feed: async (add) => {
       await feed(add);
       run.store.updateLocal((manifest) => (manifest.stageCounts = counts));
@@ -153,11 +153,15 @@ export async function reexport(
     includeDropped?: boolean;
     /** The service, for --dedup semantic's embeddings; key and base URL as generate takes them. */
     connection?: Connection;
+    /** --poll-interval, for the embeddings' batches: it wins from now on, as resume's flags do. */
+    overrides?: ConfigOverrides;
     log: Log;
   },
 ): Promise<Manifest> {
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
+    // Written with the export's first update, as resume writes its flags.
+    if (options.overrides) manifest.config = withOverrides(manifest.config, options.overrides, manifest.id);
     if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
@@ -222,6 +226,7 @@ export async function reexport(
         ...options.hf,
         feed,
         dedup,
+        format: options.format,
         describe: describe && (() => describe(run)),
       });
       const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");

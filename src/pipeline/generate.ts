@@ -4,6 +4,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { estimateBuildBytes } from "./build.ts";
 import { makeClient, preflight } from "../api/client.ts";
+import { providerFor } from "../api/providers/index.ts";
 import { UserError } from "../errors.ts";
 import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor } from "./export.ts";
 import { outputFormats } from "../io/formats/index.ts";
@@ -40,6 +41,7 @@ export async function generate(
   connection: Connection,
   options: DriveOptions & PilotOptions & { dryRun?: boolean; input?: InputOptions },
 ): Promise<Manifest> {
+  checkRunsHere(config, Boolean(options.dryRun));
   // With an input file, params.json is optional: parameters then only add to each row.
   const params = await loadParams(config.paramsFile, { optional: Boolean(options.input) });
   const dataset = await datasetOf(config);
@@ -205,4 +207,11 @@ export interface InputOptions {
   samplesGiven: boolean;
   /** --input-sample random: fewer samples than rows are a seeded sample of them, not the first. */
   random?: boolean;
+}
+
+/** A service whose batches run offline (vLLM's run-batch) takes request files built, never sent. */
+function checkRunsHere(config: RunConfig, dryRun: boolean): void {
+  const { runsOffline } = providerFor(config.provider);
+  if (runsOffline && usesBatches(config) && !dryRun)
+    throw new UserError(runsOffline, "build the request files with --dry-run, or use --mode sync");
 }

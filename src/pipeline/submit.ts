@@ -13,6 +13,7 @@ import {
   type OptionalField,
   type Provider,
 } from "../api/providers/index.ts";
+import { UserError } from "../errors.ts";
 import { apiFailure, call, isApiError, isTransient, sleep } from "../api/client.ts";
 import { crashPoint, type BatchRecord, stageOf } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
@@ -21,6 +22,8 @@ import { formatUsd } from "../api/pricing.ts";
 import { runSync } from "./sync.ts";
 import { spentUsd } from "../run/totals.ts";
 import { applyBatch } from "./wait.ts";
+import { unstoppable } from "../io/safe-stop.ts";
+import { holdPoint, type ManifestStore } from "../run/store.ts";
 
 /** How long remote files and outputs live: as long as a run can be resumed. */
 const REMOTE_TTL_SECONDS = 30 * 24 * 3600;
@@ -185,6 +188,7 @@ async function createBatch(run: RunContext, record: BatchRecord, sending: Sendin
         { maxRetries: 0 },
       );
       crashPoint("after-create", stageOf(record));
+      await holdPoint("after-create");
       return createdBatch(sending.provider, batch);
     } catch (error) {
       // A refused optional field: the same request once more without it, remembered for the run.
@@ -223,21 +227,60 @@ async function findBatch(
   });
 }
 
+/**
+ * Writes down what a process stopped or killed between asking and recording may have made for
+ * each attempt: its request file, then its batch, found as `submit` would find them (by name;
+ * by metadata or input file). `cancel` and `abandon` call it first, so that what they must stop
+ * or delete includes every batch the service made, named in the run or not.
+ */
+export async function recordUnrecorded(store: ManifestStore, client: OpenAI): Promise<void> {
+  const { manifest } = store;
+  const provider = providerFor(manifest.config.provider);
+  for (const record of manifest.batches) {
+    if (record.batchId || (record.fileId === undefined && record.uploadedAt === undefined)) continue;
+    const name = remoteFileName(manifest.id, record);
+    const fileId = record.fileId ?? (await findUploadedFile(client, name, record.uploadedAt!, provider));
+    if (!fileId) continue;
+    if (!record.fileId) store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
+    if (record.createdAt === undefined) continue;
+    const metadata = batchMetadata(manifest.id, record);
+    const batch = await findBatch(client, provider, metadata, record, record.createdAt);
+    if (!batch) continue;
+    store.update(() => {
+      applyBatch(record, batch);
+      record.step = "submitted";
+    });
+  }
+}
+
 function backoffMs(tries: number): number {
   return Math.min(30_000, 500 * 2 ** (tries - 1));
 }
 
-/** Uploads a batch's request file (unless an earlier try did) and creates its batch, each step recorded. */
+/**
+ * Uploads a batch's request file (unless an earlier try did) and creates its batch, each step
+ * recorded; a Ctrl-C (or `cancel`) waits until both are, so no batch is made and left unnamed.
+ */
 export async function submit(run: RunContext, record: BatchRecord): Promise<void> {
+  const { runsOffline } = providerFor(run.config.provider);
+  if (runsOffline)
+    throw new UserError(
+      runsOffline,
+      `run ${join(run.dir, record.requestsFile)} through it, then ` +
+        `\`synthai import ${run.manifest.id} <its output file>\``,
+    );
   const sending = sendingFor(run);
-  if (record.step === "pending") {
-    const fileId = await uploadRequests(run, record, sending);
-    run.store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
-  }
-  const batch = await createBatch(run, record, sending);
-  run.store.update(() => {
-    applyBatch(record, batch);
-    record.step = "submitted";
+  const batch = await unstoppable(async () => {
+    if (record.step === "pending") {
+      const fileId = await uploadRequests(run, record, sending);
+      run.store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
+    }
+    const batch = await createBatch(run, record, sending);
+    run.store.update(() => {
+      applyBatch(record, batch);
+      record.step = "submitted";
+    });
+    return batch;
   });
   crashPoint("after-submit", stageOf(record));
   run.log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);

@@ -23,6 +23,18 @@ export function completionText(result: any, endpoint: Endpoint): string | undefi
   return endpoint.read(result?.response?.body).text;
 }
 
+/**
+ * A failed line's error as `{code, type, message}`: OpenAI's object, or a self-hosted runner's
+ * (vLLM's run-batch writes its text as a string, or an error response `{error: {…}}` or
+ * `{object: "error", message, code: 400}`).
+ */
+function errorOf(raw: unknown): { code?: unknown; type?: string; message?: string } {
+  if (typeof raw === "string") return { message: raw };
+  if (!raw || typeof raw !== "object") return {};
+  const nested = (raw as { error?: unknown }).error;
+  return (nested && typeof nested === "object" ? nested : raw) as { message?: string };
+}
+
 /** Reads one line of a Batch-API output or error file. Pure. */
 export function verdictOf(
   line: string,
@@ -35,9 +47,10 @@ export function verdictOf(
   if (typeof custom_id !== "string") return { corrupt: `no custom_id: ${line.slice(0, 80)}` };
   const response = data.response;
   if (!response || response.status_code !== 200) {
-    const error = data.error ?? response?.body?.error ?? {};
+    const error = errorOf(data.error ?? response?.body?.error);
     const status = response?.status_code as number | undefined;
-    const code = error.code ?? error.type ?? (status ? `http_${status}` : "error");
+    const code =
+      (typeof error.code === "string" && error.code) || error.type || (status ? `http_${status}` : "error");
     const retryable = !status || isTransientStatus(status);
     return {
       custom_id,
@@ -46,6 +59,7 @@ export function verdictOf(
       prompt_tokens: 0,
       completion_tokens: 0,
       retryable,
+      ...(retryable ? {} : { refusedWith: status }),
     };
   }
   const read = endpoint.read(response.body);
@@ -86,4 +100,23 @@ export function verdictOf(
   const parsed = parseAnswer(dataset, answer);
   if (!parsed.ok) return { ...common, status: "malformed", reason: parsed.reason, retryable: true };
   return { ...common, status: "ok", fields: parsed.fields, retryable: false };
+}
+
+/**
+ * Why a batch was refused whole, if the service refused every one of its `requests` for a cause
+ * waiting will not fix (`first` the first such line): the rest of its stage would be refused alike.
+ * A model or deployment not found, or a key without access (401, 403, 404), is every request's;
+ * a few requests refused as malformed (400) may be their own texts' fault (a retry file of the
+ * longest prompts), so only a file of at least `WHOLE_FILE` such refusals speaks for its stage.
+ */
+const WHOLE_FILE = 10;
+
+export function refusedWhole(
+  refused: number,
+  requests: number,
+  first: Pick<LineVerdict, "refusedWith" | "reason"> | undefined,
+): string | undefined {
+  if (!first?.refusedWith || refused < requests) return undefined;
+  if (requests < WHOLE_FILE && ![401, 403, 404].includes(first.refusedWith)) return undefined;
+  return `${first.refusedWith} ${first.reason}`;
 }

@@ -4,6 +4,7 @@
 import { UserError } from "../errors.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
 import { priceFor } from "../api/pricing.ts";
+import { checkServedModel, providerFor } from "../api/providers/index.ts";
 import type { RunConfig } from "./manifest.ts";
 
 /** How many stages a run has: the generation, then one per later stage. */
@@ -38,6 +39,7 @@ export function resolveStageSettings(
   source: string,
 ): ReturnType<typeof stageSettings> {
   const model = own.model ?? run.model;
+  checkServedModel(providerFor(run.provider), model, source);
   const effort = own.reasoningEffort ?? (model === run.model ? run.reasoningEffort : undefined);
   if (effort !== undefined && !(EFFORTS as readonly string[]).includes(effort))
     throw new UserError(

@@ -1,7 +1,9 @@
 // Batch services shaped like OpenAI's: where each one is, how its key is found, and the small
 // ways its Batch API differs, as each documents it (../shared/openai/MODELS-2026-12.md, late
 // November 2026). One entry per service in presets.ts; a run names one (--provider).
+import { UserError } from "../../errors.ts";
 import type { EndpointName } from "../endpoints/index.ts";
+import { modelInfo } from "../models.ts";
 import { PRESETS } from "./presets.ts";
 
 /** Optional fields a service may refuse; a run that meets a refusal sends them no more. */
@@ -56,6 +58,10 @@ export interface Provider {
   refusesTemperature?: boolean;
   /** The fewest requests a file may hold; a smaller file's requests are sent directly. */
   minRequestsPerFile?: number;
+  /** It runs the models it serves, by their served names: never one of OpenAI's catalogue. */
+  servesOwnModels?: boolean;
+  /** Why its batches run on your machine, not over HTTP: a run builds their files, `import` takes the answers. */
+  runsOffline?: string;
 }
 
 export const PROVIDERS: Record<keyof typeof PRESETS, Provider> = PRESETS;
@@ -93,6 +99,15 @@ export function createdBatch<T>(provider: Provider, answer: T): T {
 }
 
 export type ProviderName = keyof typeof PROVIDERS;
+
+/** A server of your own answers only to the names it serves: an OpenAI model named there is refused here first. */
+export function checkServedModel(provider: Provider, model: string, where: string): void {
+  if (provider.servesOwnModels && modelInfo(model))
+    throw new UserError(
+      `${where} names ${model}, one of OpenAI's models, but ${provider.title} runs the models it serves`,
+      "give the served model's name (what the server was started with)",
+    );
+}
 
 export function providerFor(name: ProviderName = "openai"): Provider {
   return PROVIDERS[name];

@@ -27,6 +27,14 @@ const WITHOUT_METADATA = {
   listsNewestFirst: false,
 } as const;
 
+/** A server of your own: it runs the models it serves, by their served names, at no price per token. */
+const SELF_HOSTED = {
+  ...SHAPED_LIKE_OPENAI,
+  ...WITHOUT_METADATA,
+  batchShare: 1,
+  servesOwnModels: true,
+} as const;
+
 export const PRESETS = {
   openai: {
     ...SHAPED_LIKE_OPENAI,
@@ -154,5 +162,38 @@ export const PRESETS = {
       "it has no /v1/files: uploads go to presigned URLs (POST /v1/batches/files), and results come as presigned links",
     note: "not yet: presigned uploads and results, batch_id and a required request_id",
     source: "DigitalOcean Gradient AI docs, Batch inference (checked 2026-12)",
+  },
+  vllm: {
+    ...SELF_HOSTED,
+    title: "vLLM (self-hosted)",
+    baseURL: "http://localhost:8000/v1",
+    keyVariable: "VLLM_API_KEY",
+    runsOffline:
+      "vLLM has no Batch API over HTTP: its run-batch reads request files on your machine — run " +
+      "each with `vllm run-batch`, then `synthai import`",
+    note:
+      "no Batch API over HTTP: build with --dry-run, run each request file with `vllm run-batch`, then " +
+      "`synthai import`; chat only; --model is the served name; or --mode sync against `vllm serve`",
+    source: "vllm-project/vllm vllm/entrypoints/openai/run_batch.py (checked 2026-12)",
+  },
+  litellm: {
+    ...SELF_HOSTED,
+    title: "LiteLLM proxy",
+    baseURL: "http://localhost:4000/v1",
+    keyVariable: "LITELLM_API_KEY",
+    note:
+      "the proxy keeps the files and runs each line against its deployment (a vLLM server has no " +
+      "/v1/files); --model is the proxy's model_name; no batch discount",
+    source: "LiteLLM docs, /batches and vLLM - Batch + Files API (checked 2026-12)",
+  },
+  gateway: {
+    ...SELF_HOSTED,
+    title: "OpenAI-compatible batch gateway",
+    baseURLHint: "http://<gateway>/v1",
+    keyVariable: "BATCH_GATEWAY_API_KEY",
+    note:
+      "llm-d Batch Gateway, AIBrix and other /v1/files + /v1/batches servers: --base-url is the " +
+      "gateway's; --model the served name; no metadata relied on; 50,000 requests a job (llm-d)",
+    source: "../shared/vendors/VENDORS-2026-12.md, self-hosted runners and gateways (checked 2026-12)",
   },
 } satisfies Record<string, Provider>;

@@ -3,9 +3,29 @@
 // fine-tuning job. The metrics go beside as JSONL, since a conversation has no columns.
 import { UserError } from "../../errors.ts";
 import { sizeOf } from "../disk.ts";
-import { readFirstLine, TextWriter } from "../jsonl.ts";
+import { readFirstLine } from "../jsonl.ts";
 import { placeholderNames, renderTemplate } from "../template.ts";
-import type { ChatTurn, Existing, Format, RowWriter } from "./index.ts";
+import type { ChatTurn, Existing, Format } from "./index.ts";
+import { MESSAGES, shapedAppender, type Shape } from "./shaped.ts";
+
+const CONVERSATION: Shape = {
+  columns: [["messages", MESSAGES]],
+  /** The mapping was checked by checkChatTurns before anything was written. */
+  record({ columns, chat: turns = [] }) {
+    return (row) => {
+      const view: Record<string, unknown> = {};
+      columns.forEach((column, i) => (view[column] = row[i]));
+      // A turn left empty (a conversation that ended sooner) is no message.
+      const messages = turns
+        .map((turn) => ({ role: turn.role, content: renderTemplate(turn.content, view) }))
+        .filter((message) => message.content !== "");
+      // A conversation ends on the assistant: a trainer learns only the assistant's turns, and
+      // a last turn of the other side is one nothing answers.
+      while (messages.length && messages.at(-1)!.role !== "assistant") messages.pop();
+      return messages.length ? { messages } : undefined;
+    };
+  },
+};
 
 export const chat: Format = {
   extensions: [],
@@ -29,23 +49,9 @@ export const chat: Format = {
     return { size, delimiter: ",", lastIndex: -1 };
   },
 
-  /** The mapping was checked by checkChatTurns before anything was written. */
-  async appender(path, { columns, chat: turns = [] }): Promise<RowWriter> {
-    const file = new TextWriter(path, { append: true });
-    return {
-      write(row) {
-        const view: Record<string, unknown> = {};
-        columns.forEach((column, i) => (view[column] = row[i]));
-        // A turn left empty (a conversation that ended sooner) is no message.
-        const messages = turns
-          .map((turn) => ({ role: turn.role, content: renderTemplate(turn.content, view) }))
-          .filter((message) => message.content !== "");
-        file.write(`${JSON.stringify({ messages })}\n`);
-      },
-      close: () => file.close(),
-      abandon: () => file.discard(),
-    };
-  },
+  needs: "chat",
+  shape: CONVERSATION,
+  appender: shapedAppender(CONVERSATION),
 };
 
 /** Checks a chat mapping from a spec or prompt file; the turns, or a one-line error naming `source`. */

@@ -4,10 +4,13 @@ import { chat } from "./chat.ts";
 import { csv } from "./csv.ts";
 import { jsonl } from "./jsonl.ts";
 import { parquet } from "./parquet.ts";
-import { preference } from "./preference.ts";
+import { openaiPreference, preference } from "./preference.ts";
 import type { FormatName } from "./names.ts";
+import type { Shape } from "./shaped.ts";
+import type { ColumnType } from "./types.ts";
 
 export type { FormatName } from "./names.ts";
+export { columnTypeOf, typedValue, typeName, type ColumnType, type ScalarType } from "./types.ts";
 
 /** What a file already holds: its size, its delimiter and its highest `index`. */
 export interface Existing {
@@ -22,9 +25,6 @@ export interface RowWriter {
   close(): void;
   abandon(): void;
 }
-
-/** What a column holds: from a dataset's schema, else text; metrics are numbers. */
-export type ColumnType = "string" | "integer" | "number" | "boolean";
 
 /** One turn of a fine-tuning conversation: Mustache over a row's columns (`{{Question}}`). */
 export interface ChatTurn {
@@ -46,13 +46,24 @@ export interface Format {
   extensions: string[];
   /** Where the metrics go, when not in this same format (a chat file has no columns). */
   metricsFormat?: FormatName;
+  /** What it needs of the dataset: a chat mapping, or a judge's preference between several models. */
+  needs?: "chat" | "pairs";
+  /** The object each row becomes, where a line is not a row of columns (a conversation, a pair). */
+  shape?: Shape;
   /** What an existing file holds, checked against the columns a run writes; undefined when missing or empty. */
   readExisting(path: string, columns: string[], delimiter: string | undefined): Promise<Existing | undefined>;
   /** Appends rows; a new file gets its header first. Async so that a format loads its library only when used. */
   appender(path: string, options: AppendOptions): Promise<RowWriter>;
 }
 
-export const FORMATS: Record<FormatName, Format> = { csv, jsonl, parquet, chat, preference };
+export const FORMATS: Record<FormatName, Format> = {
+  csv,
+  jsonl,
+  parquet,
+  chat,
+  preference,
+  "openai-preference": openaiPreference,
+};
 
 /** The format named, else the one the file's extension names, else CSV. */
 export function formatFor(path: string, name?: FormatName): Format {
@@ -68,12 +79,4 @@ export function formatFor(path: string, name?: FormatName): Format {
 export function outputFormats(path: string, name?: FormatName): { format: Format; metricsFormat: Format } {
   const format = formatFor(path, name);
   return { format, metricsFormat: format.metricsFormat ? FORMATS[format.metricsFormat] : format };
-}
-
-/** A value as its column's type: answers are text, a schema's integer field is written as a number. */
-export function typedValue(value: unknown, type: ColumnType | undefined): unknown {
-  if (value === undefined || value === null || type === undefined || type === "string") return value ?? null;
-  if (type === "boolean") return typeof value === "boolean" ? value : String(value) === "true";
-  const number = typeof value === "number" ? value : Number(value);
-  return Number.isFinite(number) ? number : null;
 }
