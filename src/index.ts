@@ -3,62 +3,47 @@
 // cancelled and read through the run folder, with the same guarantees. Errors a user can act
 // on are `UserError`s (message + hint); progress and messages go to `onLog`.
 import { resolve } from "node:path";
-import { toRunConfig, type GenerateArgs } from "./commands/options.ts";
+import { exportArgs, exportFromArgs } from "./commands/export.ts";
+import { generateArgs, generateFromArgs } from "./commands/generate.ts";
+import { resumeArgs, resumeFromArgs } from "./commands/resume.ts";
+import { flagsOf, libraryName, type NamedOptions } from "./commands/named-options.ts";
+import { connectionArgs } from "./commands/shared.ts";
+import { loadParams } from "./dataset/params.ts";
 import { UserError } from "./errors.ts";
-import type { FormatName } from "./io/formats/index.ts";
 import type { Log } from "./io/log.ts";
 import { cancel as cancelRun } from "./pipeline/cancel.ts";
 import { collectedSamples, eachValidSample, datasetRow, labelNamesOf } from "./pipeline/export.ts";
-import { generate as generateRun } from "./pipeline/generate.ts";
 import type { Progress } from "./pipeline/progress.ts";
-import type { ConfigOverrides } from "./run/config.ts";
-import { resume as resumeRun } from "./pipeline/resume.ts";
 import { exportDataset, stagedSamples, usesOutcomes } from "./pipeline/stages.ts";
 import { runView } from "./pipeline/context.ts";
 import type { SampleResult } from "./run/records.ts";
 import { runDataset } from "./dataset/spec.ts";
 import { findRunDir, loadManifest, type Manifest } from "./run/manifest.ts";
 import { summarize, type RunSummary } from "./run/totals.ts";
+import { writeReport } from "./views/report.ts";
+import { statsOfRun, type RunStats } from "./views/stats.ts";
 
 export { defineDataset, parseMarkers, parseStructured } from "./dataset/spec.ts";
 export type { Dataset, Draw, Message, ParseResult, Stage, StageOptions } from "./dataset/spec.ts";
 export { UserError } from "./errors.ts";
 export type { RunSummary } from "./run/totals.ts";
 export type { Progress } from "./pipeline/progress.ts";
+export type { RunStats } from "./views/stats.ts";
 
-/** What a run is made of and how it runs; each is the CLI flag of the same name (see the README). */
-export interface GenerateOptions {
-  /** Prompt files: the first writes the samples, each further one is a stage (a judge, a rewrite, a conversation). */
-  prompts?: string[];
-  /** A spec module instead of prompt files. */
-  spec?: string;
-  params?: string;
-  input?: string;
-  samples?: number;
-  fill?: boolean;
-  maxDraws?: number;
-  batches?: number;
-  output?: string;
-  format?: FormatName;
-  model?: string;
-  maxTokens?: number;
-  budgetUsd?: number;
-  seed?: number;
-  provider?: string;
-  baseURL?: string;
-  apiKey?: string;
-  runsDir?: string;
-  pollIntervalSeconds?: number;
-  /** --csv-safe: CSV cells a spreadsheet would read as a formula get a ' first. */
-  csvSafe?: boolean;
-  /** Submit and return; `resume` collects later. */
-  detach?: boolean;
-  dryRun?: boolean;
+/**
+ * What a run is made of and how it runs: every flag of `synthai generate`, by its name as an
+ * option (`maxTokens` for `--max-tokens`, `budgetUsd` for `--budget`, `prompts` for each
+ * `--prompt`), numbers as numbers (see the README's flag table); derived from the CLI's own table.
+ */
+export type GenerateOptions = NamedOptions<typeof generateArgs> & {
   /** Every line the CLI would print to stderr (progress included). */
   onLog?: (line: string) => void;
-  /** Where the run stands, as data, each time it looks at its batches. */
+  /**
+   * Where the run stands, as data, each time it looks at its batches; the last event is the run
+   * as it ended (`state` done or stopped; running when detached).
+   */
   onProgress?: (progress: Progress) => void;
-}
+};
 
 /** A run, as its folder holds it. */
 export interface Run {
@@ -72,69 +57,37 @@ export interface Run {
 
 const logOf = (options: { onLog?: ((line: string) => void) | undefined }): Log => options.onLog ?? (() => {});
 
-/** Makes a run and drives it to its end (or submits it, with `detach`). */
+/** Makes a run and drives it to its end (or submits it, with `detach`); an unknown option is refused by name. */
 export async function generate(options: GenerateOptions = {}): Promise<Run> {
-  const text = (value: number | undefined) => (value === undefined ? undefined : String(value));
-  const args: GenerateArgs = Object.fromEntries(
-    Object.entries({
-      spec: options.spec,
-      params: options.params,
-      input: options.input,
-      samples: text(options.samples),
-      fill: options.fill,
-      "max-draws": text(options.maxDraws),
-      batches: text(options.batches),
-      output: options.output,
-      format: options.format,
-      model: options.model,
-      "max-tokens": text(options.maxTokens),
-      budget: text(options.budgetUsd),
-      seed: text(options.seed),
-      provider: options.provider,
-      "base-url": options.baseURL,
-      "poll-interval": text(options.pollIntervalSeconds),
-      "csv-safe": options.csvSafe,
-    }).filter(([, v]) => v !== undefined),
-  );
-  const prompts = (options.prompts ?? []).flatMap((p) => ["--prompt", p]);
-  if (prompts.length) args.prompt = options.prompts![0]!;
-  const config = toRunConfig(args, undefined, new Date(), prompts);
-  const runsDir = resolve(options.runsDir ?? "runs");
-  const manifest = await generateRun(
-    config,
-    runsDir,
-    { apiKey: options.apiKey, baseURL: config.baseURL },
-    {
-      log: logOf(options),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.detach ? { detach: true } : {}),
-      ...(options.dryRun ? { dryRun: true } : {}),
-      ...(options.input
-        ? { input: { path: resolve(options.input), perRow: 1, samplesGiven: options.samples !== undefined } }
-        : {}),
-    },
-  );
-  return openRun(manifest.id, { runsDir });
+  const { onLog, onProgress } = options;
+  const { args, rawArgs } = flagsOf("generate", generateArgs, options, ["onLog", "onProgress"]);
+  const manifest = await generateFromArgs(args, rawArgs, {
+    log: logOf({ onLog }),
+    ...(onProgress ? { onProgress } : {}),
+    name: libraryName,
+  });
+  return openRun(manifest.id, { runsDir: options.runsDir });
 }
 
-/** Continues a run from whatever step it was at. */
+/**
+ * Continues a run from whatever step it was at: every flag of `synthai resume` by name
+ * (`budgetUsd`, `pollIntervalSeconds`, `keepRemote`, `onDone`, `maxDraws`, `topUp`, `detach`, …).
+ */
 export async function resume(
   runId: string,
-  options: ConfigOverrides & {
-    runsDir?: string;
-    apiKey?: string;
-    baseURL?: string;
+  options: NamedOptions<typeof resumeArgs> & {
     onLog?: (line: string) => void;
     onProgress?: (progress: Progress) => void;
   } = {},
 ): Promise<Run> {
-  const { runsDir: dir, apiKey, baseURL, onLog, onProgress, ...overrides } = options;
-  const runsDir = resolve(dir ?? "runs");
-  await resumeRun(
-    await findRunDir(runsDir, runId),
-    { apiKey, baseURL },
-    { log: logOf({ onLog }), ...(onProgress ? { onProgress } : {}), overrides },
-  );
+  const { onLog, onProgress } = options;
+  const { args } = flagsOf("resume", resumeArgs, options, ["onLog", "onProgress"]);
+  const runsDir = resolve(options.runsDir ?? "runs");
+  await resumeFromArgs(args, await findRunDir(runsDir, runId), {
+    log: logOf({ onLog }),
+    ...(onProgress ? { onProgress } : {}),
+    name: libraryName,
+  });
   return openRun(runId, { runsDir });
 }
 
@@ -152,6 +105,58 @@ export async function cancel(
   return openRun(runId, { runsDir });
 }
 
+/**
+ * Writes a run's rows again, as `synthai export` does: every flag of it by name (`output`,
+ * `format`, `hf`, `split`, `dedup`, `dedupThreshold`, `includeDropped`, …, and `runsDir`).
+ */
+export async function exportRun(
+  runId: string,
+  options: NamedOptions<typeof exportArgs> & { onLog?: (line: string) => void } = {},
+): Promise<Run> {
+  const { args } = flagsOf("exportRun", exportArgs, options, ["onLog"]);
+  const runsDir = resolve(options.runsDir ?? "runs");
+  await exportFromArgs(args, await findRunDir(runsDir, runId), logOf(options));
+  return openRun(runId, { runsDir });
+}
+
+/** What `stats` and `report` take beside a run id, as their commands do: the folder of runs. */
+const RUNS_DIR_ONLY = { "runs-dir": connectionArgs["runs-dir"] };
+
+/** How diverse a finished run's texts are and how balanced its labels: what `synthai stats --json` prints. */
+export async function stats(runId: string, options: { runsDir?: string } = {}): Promise<RunStats> {
+  flagsOf("stats", RUNS_DIR_ONLY, options);
+  const { dir, manifest } = await endedRun(runId, options);
+  return statsOfRun(dir, manifest);
+}
+
+/** Writes a run's report.html (as `synthai report` does) and gives its path. */
+export async function report(runId: string, options: { runsDir?: string } = {}): Promise<string> {
+  flagsOf("report", RUNS_DIR_ONLY, options);
+  const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
+  const manifest = await loadManifest(dir);
+  const params = await loadParams(manifest.config.paramsFile).catch(() => undefined);
+  return writeReport(dir, manifest, params);
+}
+
+/** A run that has ended (done or stopped), or the one line that says to finish it first. */
+async function endedRun(
+  runId: string,
+  options: { runsDir?: string },
+): Promise<{ dir: string; manifest: Manifest }> {
+  const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
+  const manifest = await loadManifest(dir);
+  mustHaveEnded(manifest);
+  return { dir, manifest };
+}
+
+function mustHaveEnded(manifest: Manifest): void {
+  if (manifest.state !== "done" && manifest.state !== "stopped")
+    throw new UserError(
+      `run ${manifest.id} is ${manifest.state}`,
+      `finish it first: resume("${manifest.id}")`,
+    );
+}
+
 /** A run's folder, to read: its manifest, its totals, its rows. */
 export async function openRun(runId: string, options: { runsDir?: string } = {}): Promise<Run> {
   const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
@@ -166,11 +171,7 @@ export async function openRun(runId: string, options: { runsDir?: string } = {})
 }
 
 async function* rowsOf(dir: string, manifest: Manifest): AsyncGenerator<Record<string, unknown>> {
-  if (manifest.state !== "done" && manifest.state !== "stopped")
-    throw new UserError(
-      `run ${manifest.id} is ${manifest.state}`,
-      `finish it first: resume("${manifest.id}")`,
-    );
+  mustHaveEnded(manifest);
   const dataset = await runDataset(manifest.config, manifest.id);
   const exported = exportDataset(dataset);
   const labels = await labelNamesOf(dir, manifest);

@@ -11,6 +11,7 @@ export const ROOT = resolve(import.meta.dirname, "..");
 export const ENTRY = join(ROOT, "src", "synthai.ts");
 /** The launcher on the bin path (`npx synthai` and `bin/synthai` run it). */
 export const LAUNCHER = join(ROOT, "bin", "synthai");
+/** The built-in dataset's params.json (the seed's). */
 export const PARAMS = join(ROOT, "params.json");
 export const API_KEY = "test-key";
 

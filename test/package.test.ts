@@ -1,7 +1,7 @@
 // synthai as a package: `npm pack`, installed into a fresh project, runs there as `npx synthai`
 // and as `import … from "synthai"`, on every Node the PATH offers (the machine's 20, npm's 24).
 import { execFile } from "node:child_process";
-import { cp, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -12,12 +12,14 @@ const run = promisify(execFile);
 const server = useFake();
 
 /** A user's program importing the installed package by name; plain JavaScript, so Node 20 runs it. */
-const PROGRAM = `import { generate, openRun, UserError } from "synthai";
+const PROGRAM = `import { readFileSync } from "node:fs";
+import { generate, openRun, UserError } from "synthai";
 const [baseURL, params] = process.argv.slice(2);
-const run = await generate({ samples: 4, params, baseURL, apiKey: "test-key", pollIntervalSeconds: 0.02 });
+const run = await generate({ samples: 4, params, baseURL, apiKey: "test-key", pollIntervalSeconds: 0.02, temperature: 0.5 });
 const rows = [];
 for await (const row of (await openRun(run.id)).rows()) rows.push(row);
-console.log(JSON.stringify({ valid: run.summary.valid, rows: rows.length, isError: new UserError("x") instanceof Error }));
+const request = JSON.parse(readFileSync(run.dir + "/requests/c0000-a1.jsonl", "utf8").split("\\n")[0]);
+console.log(JSON.stringify({ valid: run.summary.valid, rows: rows.length, isError: new UserError("x") instanceof Error, temperature: request.body.temperature }));
 `;
 
 let project: string;
@@ -96,8 +98,31 @@ describe("npm pack, then npm install in another project", () => {
         /COMMANDS[\s\S]*status/,
       );
 
+      // A newcomer's first hour: the default job in a fresh folder, then a dataset of their own.
+      const fresh = await mkdtemp(join(project, "fresh-"));
+      const first = await run("npx", ["synthai", "-n", "5", "--poll-interval", "0.02"], {
+        cwd: fresh,
+        env: { ...env, OPENAI_BASE_URL: url },
+      });
+      expect(first.stderr, nodeVersion).toMatch(/no params\.json here: the built-in dataset's own is used/);
+      expect(first.stderr, nodeVersion).toMatch(/done: 5 of 5 samples/);
+      expect(await readCsv(join(fresh, "dataset.csv"))).toHaveLength(5);
+      const init = await run("npx", ["synthai", "init", "mine"], { cwd: fresh, env });
+      const next = /^next: (.+)$/m.exec(init.stdout)![1]!;
+      // Node 20 cannot strip types: the spec it gets is JavaScript.
+      expect(next, nodeVersion).toContain(
+        nodeVersion.startsWith("v20.") ? "mine/dataset.mjs" : "mine/dataset.ts",
+      );
+      const preview = await run("sh", ["-c", next], { cwd: fresh, env });
+      expect(preview.stdout, nodeVersion).toMatch(/^── sample 1 \(seed 1\)$/m);
+
       const program = await run(node, [join(project, "program.mjs"), url, PARAMS], { cwd, env });
-      expect(JSON.parse(program.stdout), nodeVersion).toEqual({ valid: 4, rows: 4, isError: true });
+      expect(JSON.parse(program.stdout), nodeVersion).toEqual({
+        valid: 4,
+        rows: 4,
+        isError: true,
+        temperature: 0.5,
+      });
     }
   }, 120_000);
 });

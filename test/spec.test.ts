@@ -17,9 +17,13 @@ const server = useFake();
 describe("making a dataset of one's own", () => {
   test("init scaffolds a spec and params that preview and generate use as they are", async () => {
     const cwd = await tempDir();
-    const init = await runCli(["init", "reviews"], { cwd });
+    // Started as a user's shell starts it (not by npx, whose PATH is npm's).
+    const init = await runCli(["init", "reviews"], { cwd, env: { npm_command: undefined } });
     expect(init.code).toBe(0);
-    expect(init.stdout).toContain("next: synthai preview --spec");
+    // The next command as it runs from here: the launcher's path (bin/ is not on this PATH).
+    expect(init.stdout).toMatch(
+      /^next: \S+\/bin\/synthai preview --spec reviews\/dataset\.ts -j reviews\/params\.json$/m,
+    );
     const again = await runCli(["init", "reviews"], { cwd });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/dataset\.ts already exists/);

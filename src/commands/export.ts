@@ -4,13 +4,23 @@ import { resolve } from "node:path";
 import { CHOICES, CSV_SAFE_HELP, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
-import { stderrLog } from "../io/log.ts";
+import { stderrLog, type Log } from "../io/log.ts";
+import type { ParsedArgs } from "citty";
+import type { Manifest } from "../run/manifest.ts";
 import { reexport } from "../pipeline/finish.ts";
 import type { RunView } from "../pipeline/context.ts";
 import { statsMarkdown, statsOfRun } from "../views/stats.ts";
-import { acceptChangedArg, command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
+import {
+  acceptChangedArg,
+  argsOf,
+  command,
+  connection,
+  connectionArgs,
+  runDirOf,
+  waitArgs,
+} from "./shared.ts";
 
-export default command({
+const exportCommand = command({
   meta: metaOf("export"),
   args: {
     run: { type: "positional", description: "Run id (or a unique part of it)", required: true },
@@ -75,36 +85,46 @@ export default command({
     },
   },
   async run({ args }) {
-    if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
-    if (args.hf !== undefined && args.output)
-      throw new UserError("--hf writes its own Parquet files: it takes no -p", "leave it out");
-    if (args.split !== undefined && args.hf === undefined)
-      throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
-    // The card says how diverse and balanced the data is, with the figures of `synthai stats`.
-    const describe = async (run: RunView) => statsMarkdown(await statsOfRun(run.dir, run.manifest));
-    const hf =
-      args.hf !== undefined
-        ? { dir: resolve(args.hf), splits: parseSplits(args.split), describe }
-        : undefined;
-    const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
-    if (args["poll-interval"] !== undefined && dedup?.mode !== "semantic")
-      throw new UserError(
-        "--poll-interval applies to --dedup semantic's batches: no other export waits on the service",
-        "leave it out, or add --dedup semantic",
-      );
-    const runDir = await runDirOf(args);
-    await reexport(runDir, {
-      log: stderrLog,
-      connection: connection(args),
-      overrides: configOverrides({ "poll-interval": args["poll-interval"] }),
-      acceptChangedSpec: Boolean(args["accept-changed-spec"]),
-      judgeAgain: Boolean(args["judge-again"]),
-      includeDropped: Boolean(args["include-dropped"]),
-      ...(dedup ? { dedup } : {}),
-      ...(args["csv-safe"] ? { csvSafe: true } : {}),
-      ...(hf ? { hf } : {}),
-      ...(args.output ? { output: resolve(args.output) } : {}),
-      ...(args.format ? { format: choice<FormatName>("format", args.format) } : {}),
-    });
+    await exportFromArgs(args, await runDirOf(args), stderrLog);
   },
 });
+export default exportCommand;
+
+/** Every flag of `synthai export`: the CLI's, and by their names the library's `exportRun` options. */
+export const exportArgs = argsOf(exportCommand);
+
+/** `synthai export`'s flags to the run's rows written again: the CLI's and the library's one way in. */
+export async function exportFromArgs(
+  args: Partial<ParsedArgs<typeof exportArgs>>,
+  runDir: string,
+  log: Log,
+): Promise<Manifest> {
+  if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
+  if (args.hf !== undefined && args.output)
+    throw new UserError("--hf writes its own Parquet files: it takes no -p", "leave it out");
+  if (args.split !== undefined && args.hf === undefined)
+    throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
+  // The card says how diverse and balanced the data is, with the figures of `synthai stats`.
+  const describe = async (run: RunView) => statsMarkdown(await statsOfRun(run.dir, run.manifest));
+  const hf =
+    args.hf !== undefined ? { dir: resolve(args.hf), splits: parseSplits(args.split), describe } : undefined;
+  const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
+  if (args["poll-interval"] !== undefined && dedup?.mode !== "semantic")
+    throw new UserError(
+      "--poll-interval applies to --dedup semantic's batches: no other export waits on the service",
+      "leave it out, or add --dedup semantic",
+    );
+  return reexport(runDir, {
+    log,
+    connection: connection(args),
+    overrides: configOverrides({ "poll-interval": args["poll-interval"] }),
+    acceptChangedSpec: Boolean(args["accept-changed-spec"]),
+    judgeAgain: Boolean(args["judge-again"]),
+    includeDropped: Boolean(args["include-dropped"]),
+    ...(dedup ? { dedup } : {}),
+    ...(args["csv-safe"] ? { csvSafe: true } : {}),
+    ...(hf ? { hf } : {}),
+    ...(args.output ? { output: resolve(args.output) } : {}),
+    ...(args.format ? { format: choice<FormatName>("format", args.format) } : {}),
+  });
+}

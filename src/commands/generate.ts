@@ -1,8 +1,22 @@
 import { resolve } from "node:path";
+import type { ParsedArgs } from "citty";
 import { metaOf } from "./index.ts";
-import { stderrLog } from "../io/log.ts";
-import { CHOICES, CSV_SAFE_HELP, DEFAULTS, inputOptions, number, toRunConfig } from "./options.ts";
+import { stderrLog, type Log } from "../io/log.ts";
+import type { Progress } from "../pipeline/progress.ts";
+import type { Manifest } from "../run/manifest.ts";
+import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import {
+  CHOICES,
+  CSV_SAFE_HELP,
+  DEFAULTS,
+  cliName,
+  inputOptions,
+  number,
+  toRunConfig,
+  type OptionNamer,
+} from "./options.ts";
+import {
+  argsOf,
   command,
   connection,
   connectionArgs,
@@ -14,7 +28,7 @@ import {
   waitArgs,
 } from "./shared.ts";
 
-export default command({
+const generateCommand = command({
   meta: metaOf("generate"),
   args: {
     ...connectionArgs,
@@ -200,26 +214,56 @@ export default command({
     ...waitArgs,
   },
   async run({ args, rawArgs }) {
-    // $OPENAI_BASE_URL is OpenAI's: another provider's key never goes to it.
-    const envURL = (args.provider ?? "openai") === "openai" ? process.env.OPENAI_BASE_URL : undefined;
-    const config = toRunConfig(
-      { ...args, "base-url": args["base-url"] ?? envURL },
-      undefined,
-      new Date(),
-      rawArgs,
-    );
-    // The pipeline loads when a run is made, not for --help.
-    const { generate } = await import("../pipeline/generate.ts");
-    const manifest = await generate(config, resolve(args["runs-dir"] ?? DEFAULTS.runsDir), connection(args), {
-      log: stderrLog,
-      dryRun: Boolean(args["dry-run"]),
-      yes: Boolean(args.yes),
-      ...(args.pilot ? { pilot: number(args.pilot, "--pilot", { integer: true, positive: true })! } : {}),
-      detach: Boolean(args.detach),
-      onRun: setActiveRun,
-      ...(args.input ? { input: inputOptions(args) } : {}),
-    });
+    const manifest = await generateFromArgs(args, rawArgs, { log: stderrLog, onRun: setActiveRun });
     if (args.detach) console.log(manifest.id);
     exitWhenStopped(manifest);
   },
 });
+export default generateCommand;
+
+/** Every flag of `synthai generate`: the CLI's, and by their names the library's `generate` options. */
+export const generateArgs = argsOf(generateCommand);
+
+/** What a run made from flags tells its caller, besides what it returns. */
+export interface GenerateHooks {
+  log: Log;
+  onRun?: (id: string) => void;
+  onProgress?: (progress: Progress) => void;
+  /** How an error names an option: the CLI's flag by default; the library's option name. */
+  name?: OptionNamer;
+}
+
+/** `synthai generate`'s flags to a run driven to its end (or detached, or dry): the CLI's and the library's one way in. */
+export async function generateFromArgs(
+  args: Partial<ParsedArgs<typeof generateArgs>>,
+  rawArgs: string[],
+  hooks: GenerateHooks,
+): Promise<Manifest> {
+  // $OPENAI_BASE_URL is OpenAI's: another provider's key never goes to it.
+  const envURL = (args.provider ?? "openai") === "openai" ? process.env.OPENAI_BASE_URL : undefined;
+  const { name = cliName } = hooks;
+  const config = toRunConfig(
+    { ...args, "base-url": args["base-url"] ?? envURL },
+    undefined,
+    new Date(),
+    rawArgs,
+    name,
+  );
+  if (!args.params && config.paramsFile === BUILTIN_PARAMS)
+    hooks.log(
+      "no params.json here: the built-in dataset's own is used (customer-service calls); " +
+        "`synthai init <dir>` starts a dataset of yours",
+    );
+  // The pipeline loads when a run is made, not for --help.
+  const { generate } = await import("../pipeline/generate.ts");
+  return generate(config, resolve(args["runs-dir"] ?? DEFAULTS.runsDir), connection(args), {
+    log: hooks.log,
+    dryRun: Boolean(args["dry-run"]),
+    yes: Boolean(args.yes),
+    ...(args.pilot ? { pilot: number(args.pilot, name("--pilot"), { integer: true, positive: true })! } : {}),
+    detach: Boolean(args.detach),
+    ...(hooks.onRun ? { onRun: hooks.onRun } : {}),
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    ...(args.input ? { input: inputOptions(args, name) } : {}),
+  });
+}

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
@@ -24,6 +25,7 @@ import {
   type Effort,
 } from "../api/models.ts";
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
+import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import type { RunConfig } from "../run/manifest.ts";
 import { checkMaxDraws, type ConfigOverrides } from "../run/config.ts";
 
@@ -128,17 +130,33 @@ export const CSV_SAFE_HELP =
   "Put a ' before CSV cells that start with = + - @ (a spreadsheet would run them as formulas); " +
   "by default they are written as they are, and counted";
 
+/**
+ * How an error names an option, from the CLI's flag (`-n/--samples`): the CLI says the flag, the
+ * library the option's name as its caller wrote it (`samples`).
+ */
+export type OptionNamer = (flag: string) => string;
+export const cliName: OptionNamer = (flag) => flag;
+
 /** A value of a flag that takes one of a list, or the one line that lists them. */
-export function choice<T extends string>(flag: keyof typeof CHOICES, value: string): T {
+export function choice<T extends string>(
+  flag: keyof typeof CHOICES,
+  value: string,
+  name: OptionNamer = cliName,
+): T {
   const { options } = CHOICES[flag];
-  if (!(options as string[]).includes(value)) throw notOneOf(flag, value, options);
+  if (!(options as string[]).includes(value)) throw notOneOf(flag, value, options, name);
   return value as T;
 }
 
 /** The one line for a value not in its flag's list, with the flag's hint where CHOICES has one. */
-export function notOneOf(flag: string, value: string, options: string[]): UserError {
+export function notOneOf(
+  flag: string,
+  value: string,
+  options: string[],
+  name: OptionNamer = cliName,
+): UserError {
   const hint = CHOICES[flag as keyof typeof CHOICES]?.hint ?? "`synthai --help` lists the flags";
-  return new UserError(`--${flag} must be one of ${options.join(", ")}, got "${value}"`, hint);
+  return new UserError(`${name(`--${flag}`)} must be one of ${options.join(", ")}, got "${value}"`, hint);
 }
 
 export function number(
@@ -149,7 +167,8 @@ export function number(
   if (value === undefined || value === "") return undefined;
   const n = Number(value);
   const kind = check.integer ? "a whole number" : "a number";
-  const example = flag.split("/")[0];
+  // A flag's example is a command line's (`-n 10`), an option's an object's (`samples: 10`).
+  const example = flag.startsWith("-") ? flag.split("/")[0] : `${flag}:`;
   if (!Number.isFinite(n) || (check.integer && !Number.isInteger(n)))
     throw new UserError(`${flag} must be ${kind}, got "${value}"`, `for example ${example} 10`);
   if (check.positive && n <= 0)
@@ -193,16 +212,18 @@ export function toRunConfig(
   seedFallback: () => number = randomSeed,
   today = new Date(),
   rawArgs: string[] = [],
+  name: OptionNamer = cliName,
 ): RunConfig {
-  const samples = number(args.samples, "-n/--samples", { integer: true, positive: true }) ?? DEFAULTS.samples;
-  const batches = number(args.batches, "-b/--batches", { integer: true, positive: true }) ?? DEFAULTS.batches;
+  const num: typeof number = (value, flag, check) => number(value, name(flag), check);
+  const samples = num(args.samples, "-n/--samples", { integer: true, positive: true }) ?? DEFAULTS.samples;
+  const batches = num(args.batches, "-b/--batches", { integer: true, positive: true }) ?? DEFAULTS.batches;
   // With --input and no -n, the samples are counted from the file later (and checked there).
   if (batches > samples && !(args.input && args.samples === undefined))
     throw new UserError(
-      `-b/--batches (${batches}) is larger than -n/--samples (${samples})`,
+      `${name("-b/--batches")} (${batches}) is larger than ${name("-n/--samples")} (${samples})`,
       "use at most one batch per sample",
     );
-  const providerName = choice<ProviderName>("provider", args.provider || DEFAULTS.provider);
+  const providerName = choice<ProviderName>("provider", args.provider || DEFAULTS.provider, name);
   const provider = providerFor(providerName);
   // The catalogue is OpenAI's: elsewhere a model goes by the service's own name.
   if (!args.model && providerName !== "openai")
@@ -216,7 +237,7 @@ export function toRunConfig(
     );
   const model = args.model || DEFAULT_MODEL;
   const effort = args["reasoning-effort"]
-    ? choice<Effort>("reasoning-effort", args["reasoning-effort"])
+    ? choice<Effort>("reasoning-effort", args["reasoning-effort"], name)
     : undefined;
   const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
   if (delimiter !== undefined && delimiter.length !== 1)
@@ -224,9 +245,9 @@ export function toRunConfig(
       `--delimiter must be one character, got "${delimiter}"`,
       "for example --delimiter ';'",
     );
-  const temperature = number(args.temperature, "--temperature", { min: 0 });
-  const budgetUsd = number(args.budget, "-l/--budget", { positive: true });
-  const mode = choice<"batch" | "sync">("mode", args.mode || DEFAULTS.mode);
+  const temperature = num(args.temperature, "--temperature", { min: 0 });
+  const budgetUsd = num(args.budget, "-l/--budget", { positive: true });
+  const mode = choice<"batch" | "sync">("mode", args.mode || DEFAULTS.mode, name);
   if (mode === "batch") checkProviderTakes(provider, model, temperature);
   checkServedModel(provider, model, "--model");
   // A model that reasons is asked for an effort, by default the cheapest it takes ("none").
@@ -246,34 +267,33 @@ export function toRunConfig(
     samples,
     batches,
     output: resolve(args.output || DEFAULTS.output),
-    paramsFile: resolve(args.params || DEFAULTS.params),
-    seed: number(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
+    paramsFile: paramsFileOf(args),
+    seed: num(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
     maxTokens:
-      number(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? DEFAULTS.maxTokens,
+      num(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? DEFAULTS.maxTokens,
     price: priceFor(
       model,
       mode,
       {
-        input: number(args["input-price"], "--input-price", { min: 0 }),
-        output: number(args["output-price"], "--output-price", { min: 0 }),
-        cachedInput: number(args["cached-input-price"], "--cached-input-price", { min: 0 }),
-        listInput: number(args["list-input-price"], "--list-input-price", { min: 0 }),
-        listOutput: number(args["list-output-price"], "--list-output-price", { min: 0 }),
+        input: num(args["input-price"], "--input-price", { min: 0 }),
+        output: num(args["output-price"], "--output-price", { min: 0 }),
+        cachedInput: num(args["cached-input-price"], "--cached-input-price", { min: 0 }),
+        listInput: num(args["list-input-price"], "--list-input-price", { min: 0 }),
+        listOutput: num(args["list-output-price"], "--list-output-price", { min: 0 }),
       },
       providerName,
     ),
     metrics: args.metrics !== false,
     maxAttempts:
-      number(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ??
-      DEFAULTS.maxAttempts,
+      num(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? DEFAULTS.maxAttempts,
     pollIntervalSeconds:
-      number(args["poll-interval"], "--poll-interval", { positive: true }) ?? DEFAULTS.pollIntervalSeconds,
+      num(args["poll-interval"], "--poll-interval", { positive: true }) ?? DEFAULTS.pollIntervalSeconds,
   };
   if (args["max-draws"] !== undefined && !args.fill)
     throw new UserError("--max-draws applies to --fill", "add --fill, or leave --max-draws out");
   if (args.fill) {
     const maxDraws =
-      number(args["max-draws"], "--max-draws", { integer: true, positive: true }) ??
+      num(args["max-draws"], "--max-draws", { integer: true, positive: true }) ??
       samples * DEFAULTS.drawsPerSample;
     checkMaxDraws(maxDraws, samples);
     config.fill = { target: samples, maxDraws };
@@ -301,7 +321,7 @@ export function toRunConfig(
   if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
   if (args["keep-remote"]) config.keepRemote = true;
   if (args.canary === false) config.noCanary = true;
-  const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint);
+  const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint, name);
   if (endpoint !== "chat") config.endpoint = endpoint;
   checkLimits(
     endpoint,
@@ -313,10 +333,10 @@ export function toRunConfig(
       `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,
       `it runs ${provider.endpoints.join(", ")}`,
     );
-  if (args.format) config.format = choice<FormatName>("format", args.format);
+  if (args.format) config.format = choice<FormatName>("format", args.format, name);
   const tier = args["service-tier"];
   if (tier) {
-    choice("service-tier", tier);
+    choice("service-tier", tier, name);
     if (mode !== "sync")
       throw new UserError(
         "--service-tier flex is for --mode sync",
@@ -324,43 +344,61 @@ export function toRunConfig(
       );
     config.serviceTier = "flex";
   }
-  const maxInFlight = number(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
+  const maxInFlight = num(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
   if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
-  const maxEnqueuedTokens = number(args["max-enqueued-tokens"], "--max-enqueued-tokens", {
+  const maxEnqueuedTokens = num(args["max-enqueued-tokens"], "--max-enqueued-tokens", {
     integer: true,
     positive: true,
   });
   if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
   if (args["on-done"]) config.onDone = args["on-done"];
   config.locale = args.locale || DEFAULTS.locale;
-  const sampling = choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling);
+  const sampling = choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling, name);
   if (sampling !== DEFAULTS.sampling) config.sampling = sampling;
   if (mode === "sync") {
     config.mode = "sync";
     config.concurrency =
-      number(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? DEFAULTS.concurrency;
-    const rpm = number(args.rpm, "--rpm", { positive: true });
-    const tpm = number(args.tpm, "--tpm", { positive: true });
+      num(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? DEFAULTS.concurrency;
+    const rpm = num(args.rpm, "--rpm", { positive: true });
+    const tpm = num(args.tpm, "--tpm", { positive: true });
     if (rpm !== undefined) config.rpm = rpm;
     if (tpm !== undefined) config.tpm = tpm;
   }
   return config;
 }
 
+/**
+ * The params file: `-j` as given; else ./params.json; else, for the built-in dataset (no spec,
+ * prompt or input of the user's), the built-in one, so that a fresh project's first run runs.
+ */
+export function paramsFileOf(args: {
+  params?: string;
+  spec?: string;
+  prompt?: string;
+  input?: string;
+}): string {
+  if (args.params) return resolve(args.params);
+  const here = resolve(DEFAULTS.params);
+  return args.spec || args.prompt || args.input || existsSync(here) ? here : BUILTIN_PARAMS;
+}
+
 /** What `resume` and `cancel` flags change in a run's config; run/config.ts decides what wins. */
-export function configOverrides(args: {
-  budget?: string;
-  "poll-interval"?: string;
-  "keep-remote"?: boolean;
-  "on-done"?: string;
-  "max-draws"?: string;
-}): ConfigOverrides {
+export function configOverrides(
+  args: {
+    budget?: string;
+    "poll-interval"?: string;
+    "keep-remote"?: boolean;
+    "on-done"?: string;
+    "max-draws"?: string;
+  },
+  name: OptionNamer = cliName,
+): ConfigOverrides {
   const overrides: ConfigOverrides = {
-    budgetUsd: number(args.budget, "-l/--budget", { positive: true }),
-    pollIntervalSeconds: number(args["poll-interval"], "--poll-interval", { positive: true }),
+    budgetUsd: number(args.budget, name("-l/--budget"), { positive: true }),
+    pollIntervalSeconds: number(args["poll-interval"], name("--poll-interval"), { positive: true }),
     keepRemote: args["keep-remote"],
     onDone: args["on-done"] || undefined,
-    maxDraws: number(args["max-draws"], "--max-draws", { integer: true, positive: true }),
+    maxDraws: number(args["max-draws"], name("--max-draws"), { integer: true, positive: true }),
   };
   return Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
 }
@@ -397,21 +435,24 @@ function promptFlags(rawArgs: string[]): string[] {
 }
 
 /** --input and the flags that shape it. */
-export function inputOptions(args: {
-  input?: string;
-  "per-row"?: string;
-  "keep-columns"?: string;
-  samples?: string;
-  "input-sample"?: string;
-}): InputOptions {
-  const sample = choice("input-sample", args["input-sample"] ?? DEFAULTS.inputSample);
+export function inputOptions(
+  args: {
+    input?: string;
+    "per-row"?: string;
+    "keep-columns"?: string;
+    samples?: string;
+    "input-sample"?: string;
+  },
+  name: OptionNamer = cliName,
+): InputOptions {
+  const sample = choice("input-sample", args["input-sample"] ?? DEFAULTS.inputSample, name);
   const keep = args["keep-columns"]
     ?.split(",")
     .map((c) => c.trim())
     .filter(Boolean);
   return {
     path: resolve(args.input!),
-    perRow: number(args["per-row"], "--per-row", { integer: true, positive: true }) ?? DEFAULTS.perRow,
+    perRow: number(args["per-row"], name("--per-row"), { integer: true, positive: true }) ?? DEFAULTS.perRow,
     ...(keep?.length ? { keepColumns: keep } : {}),
     samplesGiven: args.samples !== undefined,
     ...(sample === "random" ? { random: true } : {}),

@@ -1,10 +1,9 @@
 import type { Sampling } from "../dataset/sampling.ts";
 import { metaOf } from "./index.ts";
-import { resolve } from "node:path";
 import { datasetOf } from "../dataset/spec.ts";
 import { readInput } from "../dataset/input-file.ts";
 import { previewSamples } from "../views/preview.ts";
-import { choice, DEFAULTS, datasetFiles, inputOptions, number } from "./options.ts";
+import { choice, DEFAULTS, datasetFiles, inputOptions, number, paramsFileOf } from "./options.ts";
 import { command, datasetArgs, inputArgs } from "./shared.ts";
 import { loadParams } from "../dataset/params.ts";
 
@@ -17,7 +16,7 @@ export default command({
     ...inputArgs,
   },
   async run({ args }) {
-    const params = await loadParams(resolve(args.params ?? DEFAULTS.params), {
+    const params = await loadParams(paramsFileOf(args), {
       optional: Boolean(args.input),
     });
     const dataset = await datasetOf(datasetFiles(args));

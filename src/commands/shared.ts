@@ -128,6 +128,11 @@ export function command<T extends ArgsDef>(def: CommandDef<T>): CommandDef<T> {
   return defineCommand({ ...def, setup: ({ rawArgs }) => checkArgs(rawArgs, (def.args ?? {}) as ArgsDef) });
 }
 
+/** A command's flags as it declares them (for the library, which takes them by name). */
+export function argsOf<T extends ArgsDef>(def: CommandDef<T>): T {
+  return def.args as T;
+}
+
 export { activeRunId, setActiveRun } from "./active-run.ts";
 
 /** Finds a run by (part of) its id, and remembers it as the one being driven. */

@@ -5,16 +5,23 @@ import { fileURLToPath } from "node:url";
 import { siblingModule } from "../io/sibling-module.ts";
 import { UserError } from "../errors.ts";
 
-const SPEC_TEMPLATE = (specImport: string) => `import { defineDataset } from "${specImport}";
+/**
+ * The spec, TypeScript or JavaScript: the same code, erasable either way (`?.`, no `!`), so that
+ * the JavaScript one runs on a Node that cannot strip types; its types come from a JSDoc line.
+ */
+const SPEC_TEMPLATE = (
+  specImport: string,
+  typescript: boolean,
+) => `${typescript ? "" : "// @ts-check\n"}import { defineDataset } from "${specImport}";
 
 // A dataset: what the model writes (fields), how a draw of params.json becomes a prompt,
-// and (optionally) how an answer becomes fields. Run \`synthai preview --spec dataset.ts\` to see prompts.
+// and (optionally) how an answer becomes fields. \`synthai preview\` shows its prompts.
 export default defineDataset({
   fields: ["Review", "Rating"],
   // Values no list can hold, from a seeded faker (https://fakerjs.dev/api/).
   generate: (faker) => ({ Reviewer: faker.person.fullName() }),
-  prompt: ({ params, values }) =>
-    \`Write a \${params.Review!.Tone} review of \${params.Review!.Product} by \${values.Reviewer}. \` +
+${typescript ? "" : `  /** @param {import("${specImport}").Draw} draw params.json's values by field, and generated ones */\n`}  prompt: ({ params, values }) =>
+    \`Write a \${params.Review?.Tone} review of \${params.Review?.Product} by \${values.Reviewer}. \` +
     \`Then give it a rating from 1 to 5 that fits the review.\\n\` +
     \`Format: write [Review] before the review and [Rating] before the rating.\`,
   // parse is optional: by default "[Field] text" sections are split out, and an answer that
@@ -30,7 +37,6 @@ const PARAMS_TEMPLATE = {
   Rating: { Scale: ["1 to 5"] },
 };
 
-/** `synthai init <dir>`: a spec module and a params.json to start a dataset from. */
 /** `init --prompt`: a prompt file over the rows of an input, with one drawn parameter. */
 const PROMPT_TEMPLATE = `---
 fields: [Label, Reason]
@@ -46,11 +52,16 @@ Write [Label] before the label and [Reason] before the explanation.
 
 const ROWS_TEMPLATE = `text\n"The delivery came a day early, well packed."\n"Support never answered my two emails."\n`;
 
-export async function scaffold(dir: string, { prompt = false } = {}): Promise<string[]> {
+/**
+ * `synthai init <dir>`: a spec module and a params.json to start a dataset from (`dataset.ts`
+ * where the Node running synthai strips types, else `dataset.mjs`), or with `prompt` a prompt
+ * file, its params.json and the rows it labels.
+ */
+export async function scaffold(dir: string, { prompt = false, typescript = false } = {}): Promise<string[]> {
   const target = resolve(dir);
   const files = prompt
     ? [join(target, "prompt.md"), join(target, "params.json"), join(target, "rows.csv")]
-    : [join(target, "dataset.ts"), join(target, "params.json")];
+    : [join(target, typescript ? "dataset.ts" : "dataset.mjs"), join(target, "params.json")];
   for (const file of files) {
     if (
       await access(file).then(
@@ -70,7 +81,7 @@ export async function scaffold(dir: string, { prompt = false } = {}): Promise<st
   const specModule = fileURLToPath(siblingModule("../spec.ts", import.meta.url));
   let specImport = relative(target, specModule).split("\\").join("/");
   if (!specImport.startsWith(".")) specImport = `./${specImport}`;
-  await writeFile(files[0]!, SPEC_TEMPLATE(specImport));
+  await writeFile(files[0]!, SPEC_TEMPLATE(specImport, typescript));
   await writeFile(files[1]!, `${JSON.stringify(PARAMS_TEMPLATE, null, 2)}\n`);
   return files;
 }

@@ -40,6 +40,8 @@ export async function driveAndNotify(run: RunContext, options: DriveOptions): Pr
   const { manifest } = run;
   try {
     await drive(run, options);
+    // The last event says where the run ended: done, stopped or detached, with its totals.
+    options.onProgress?.(progressOf(manifest));
   } finally {
     if (manifest.config.onDone && ["done", "stopped", "failed"].includes(manifest.state))
       await runOnDone(manifest, run.log);

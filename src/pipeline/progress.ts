@@ -5,6 +5,8 @@ import { spentUsd, summarize } from "../run/totals.ts";
 
 /** Where a run stands while it waits: what the progress line shows, as data (library `onProgress`). */
 export interface Progress {
+  /** The run's state: `running` while it waits; the last event, once it has ended, says how (done, stopped, …). */
+  state: Manifest["state"];
   valid: number;
   asked: number;
   spentUsd: number;
@@ -23,7 +25,9 @@ export interface Progress {
 }
 
 export function progressOf(manifest: Manifest, now = Date.now() / 1000): Progress {
-  const open = manifest.batches.filter((b) => b.step === "submitted" || b.step === "finished");
+  // While running: the batches in flight; once ended, every batch the run sent.
+  const ended = manifest.state === "done" || manifest.state === "stopped";
+  const open = manifest.batches.filter((b) => ended || b.step === "submitted" || b.step === "finished");
   const batches: Record<string, number> = {};
   for (const b of open) batches[b.status ?? "?"] = (batches[b.status ?? "?"] ?? 0) + 1;
   const total = open.reduce((s, b) => s + (b.requestCounts?.total || b.requests), 0);
@@ -38,6 +42,7 @@ export function progressOf(manifest: Manifest, now = Date.now() / 1000): Progres
   const { valid, asked } = summarize(manifest);
   const expiries = open.filter((b) => b.step === "submitted" && b.expiresAt).map((b) => b.expiresAt!);
   return {
+    state: manifest.state,
     valid,
     asked,
     spentUsd: spentUsd(manifest),

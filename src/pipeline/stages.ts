@@ -5,10 +5,8 @@
 // run folder's samples files each time, never stored apart, so a crash leaves nothing to undo.
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { checkLimits, endpointFor } from "../api/endpoints/index.ts";
-import { checkServedModel, providerFor } from "../api/providers/index.ts";
-import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
-import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
+import { endpointFor } from "../api/endpoints/index.ts";
+import { costUsd, formatUsd } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import {
@@ -38,56 +36,46 @@ import {
   type Chunk,
   type RunConfig,
 } from "../run/manifest.ts";
-import { configOfStage, lastStage, stageSettings } from "../run/config.ts";
+import {
+  configOfStage,
+  lastStage,
+  resolveStageSettings,
+  stageSettings,
+  type OwnSettings,
+} from "../run/config.ts";
 import { customId, requestFor, toMessages } from "./build.ts";
 import type { SampleFeed } from "./export.ts";
 import type { SampleResult } from "../run/records.ts";
 
 /**
- * Each later stage's model, tokens, effort and price as the run will use them: what its prompt
- * file (or the spec) says, else the run's own; checked as the run's own are, before anything is built.
+ * Every stage's model, tokens, effort and price as the run will use them, the first's included:
+ * what its prompt file (or the spec) says, else the run's own (run/config.ts decides).
  */
 export function resolveStages(config: RunConfig, dataset: Dataset): void {
   const stages = dataset.stages ?? [];
-  if (!stages.length) return;
   const fingerprints = new Map((config.stages ?? []).map((s) => [s.promptFile, s.datasetSha256]));
-  config.stages = stages.map((stage, i) => {
-    const { file, turn, sibling } = stage as { file?: string; turn?: number; sibling?: number };
-    // A second model of a stage is built after what the first is built after, and runs beside it.
-    const after = sibling ? i + 2 - sibling - 1 : undefined;
-    const datasetSha256 = fingerprints.get(file);
-    const model = stage.model ?? config.model;
-    checkServedModel(providerFor(config.provider), model, datasetSource(stage as Dataset));
-    const info = modelInfo(model);
-    const effort = stage.reasoningEffort ?? (model === config.model ? config.reasoningEffort : undefined);
-    if (effort !== undefined && !(EFFORTS as readonly string[]).includes(effort))
-      throw new UserError(
-        `${datasetSource(stage as Dataset)}: reasoning_effort "${effort}" is not one of ${EFFORTS.join(", ")}`,
-        "give one of them, or leave it out",
-      );
-    const reasoningEffort = (effort as Effort | undefined) ?? (info ? cheapestEffort(info) : undefined);
-    checkRequestShape(model, {
-      ...(reasoningEffort ? { effort: reasoningEffort } : {}),
-      ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
+  if (stages.length)
+    config.stages = stages.map((stage, i) => {
+      const { file, turn, sibling } = stage as { file?: string; turn?: number; sibling?: number };
+      // A second model of a stage is built after what the first is built after, and runs beside it.
+      const after = sibling ? i + 2 - sibling - 1 : undefined;
+      const datasetSha256 = fingerprints.get(file);
+      return {
+        ...(file ? { promptFile: file } : {}),
+        ...(turn ? { turn } : {}),
+        ...(after ? { after } : {}),
+        ...(datasetSha256 ? { datasetSha256 } : {}),
+        ...resolveStageSettings(stage, config, datasetSource(stage as Dataset)),
+      };
     });
-    const maxTokens = stage.maxTokens ?? config.maxTokens;
-    checkLimits(
-      config.endpoint,
-      { maxTokens },
-      { maxTokens: `${datasetSource(stage as Dataset)}: max_tokens` },
-    );
-    return {
-      ...(file ? { promptFile: file } : {}),
-      ...(turn ? { turn } : {}),
-      ...(after ? { after } : {}),
-      ...(datasetSha256 ? { datasetSha256 } : {}),
-      model,
-      maxTokens,
-      ...(reasoningEffort ? { reasoningEffort } : {}),
-      price:
-        model === config.model ? config.price : priceFor(model, config.mode ?? "batch", {}, config.provider),
-    };
-  });
+  // Stage 1 last: a later stage without a model of its own takes the run's, not the first file's.
+  const { reasoningEffort, ...first } = resolveStageSettings(
+    dataset as OwnSettings,
+    config,
+    datasetSource(dataset),
+  );
+  delete config.reasoningEffort;
+  Object.assign(config, first, reasoningEffort ? { reasoningEffort } : {});
 }
 
 /**

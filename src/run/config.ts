@@ -2,6 +2,10 @@
 // when going on with it (`resume`, `cancel`, the library's resume). One function decides which
 // wins — a value given now, else the manifest's — and test/config.test.ts shows it flag by flag.
 import { UserError } from "../errors.ts";
+import { checkLimits } from "../api/endpoints/index.ts";
+import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
+import { priceFor } from "../api/pricing.ts";
+import { checkServedModel, providerFor } from "../api/providers/index.ts";
 import type { RunConfig } from "./manifest.ts";
 
 /** How many stages a run has: the generation, then one per later stage. */
@@ -16,6 +20,48 @@ export function stageSettings(
 ): Pick<RunConfig, "model" | "maxTokens" | "reasoningEffort" | "price"> {
   const own = stage > 1 ? config.stages?.[stage - 2] : undefined;
   return own ?? config;
+}
+
+/** What a stage may say of itself: a prompt file's `model:`, `max_tokens:`, `reasoning_effort:`, a spec's stage. */
+export interface OwnSettings {
+  model?: string | undefined;
+  maxTokens?: number | undefined;
+  reasoningEffort?: string | undefined;
+}
+
+/**
+ * How a stage runs — the first as every later one: its own setting where its file gives one,
+ * else the run's (a flag, else the default). Its price is the run's for the run's model (flags'
+ * prices included), else the catalogue's. Checked as the run's own are, before anything is built.
+ */
+export function resolveStageSettings(
+  own: OwnSettings,
+  run: RunConfig,
+  source: string,
+): ReturnType<typeof stageSettings> {
+  const model = own.model ?? run.model;
+  checkServedModel(providerFor(run.provider), model, source);
+  const effort = own.reasoningEffort ?? (model === run.model ? run.reasoningEffort : undefined);
+  if (effort !== undefined && !(EFFORTS as readonly string[]).includes(effort))
+    throw new UserError(
+      `${source}: reasoning_effort "${effort}" is not one of ${EFFORTS.join(", ")}`,
+      "give one of them, or leave it out",
+    );
+  const info = modelInfo(model);
+  const reasoningEffort = (effort as Effort | undefined) ?? (info ? cheapestEffort(info) : undefined);
+  checkRequestShape(model, {
+    ...(reasoningEffort ? { effort: reasoningEffort } : {}),
+    ...(run.temperature !== undefined ? { temperature: run.temperature } : {}),
+  });
+  const maxTokens = own.maxTokens ?? run.maxTokens;
+  if (own.maxTokens !== undefined)
+    checkLimits(run.endpoint, { maxTokens }, { maxTokens: `${source}: max_tokens` });
+  return {
+    model,
+    maxTokens,
+    ...(reasoningEffort ? { reasoningEffort } : {}),
+    price: model === run.model ? run.price : priceFor(model, run.mode ?? "batch", {}, run.provider),
+  };
 }
 
 /** The run's config as stage `stage`'s requests are built with it: that stage's model, tokens, effort, price. */
