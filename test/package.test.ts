@@ -33,6 +33,7 @@ beforeAll(async () => {
     "src",
     "scripts",
     "package.json",
+    "params.json",
     "tsconfig.json",
     "tsconfig.build.json",
     "README.md",
