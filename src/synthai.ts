@@ -106,7 +106,9 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
         activeRunId() && error.exitCode === 3
           ? `; the run is kept: \`synthai resume ${activeRunId()}\` continues it`
           : "";
-      process.stderr.write(`${redact(error.toLine() + goOn, [process.env.OPENAI_API_KEY, process.env.HF_TOKEN])}\n`);
+      process.stderr.write(
+        `${redact(error.toLine() + goOn, [process.env.OPENAI_API_KEY, process.env.HF_TOKEN])}\n`,
+      );
       process.exit(error.exitCode);
     }
     const system = error as NodeJS.ErrnoException;
