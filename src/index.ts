@@ -2,7 +2,12 @@
 // engine as the CLI (which only parses flags into these options): runs are made, resumed,
 // cancelled and read through the run folder, with the same guarantees. Errors a user can act
 // on are `UserError`s (message + hint); progress and messages go to `onLog`.
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { hubLicense } from "./api/hub-licenses.ts";
+import { parseSplits } from "./pipeline/export-hf.ts";
+import { reexport } from "./pipeline/finish.ts";
+import { hubPushOf } from "./pipeline/hub-push.ts";
+import { statsMarkdown, statsOfRun } from "./views/stats.ts";
 import { toRunConfig, type GenerateArgs } from "./commands/options.ts";
 import { UserError } from "./errors.ts";
 import type { FormatName } from "./io/formats/index.ts";
@@ -146,6 +151,43 @@ export async function cancel(
     { apiKey: options.apiKey, baseURL: options.baseURL },
     { log: logOf(options) },
   );
+  return openRun(runId, { runsDir });
+}
+
+/** What `push` sends where; each is `synthai export --push`'s flag of the same name. */
+export interface PushOptions {
+  /** `namespace/name` of the dataset repository (made when missing). */
+  repo: string;
+  /** Default: $HF_TOKEN. Never written anywhere. */
+  token?: string;
+  /** A mirror or an enterprise Hub (default: $HF_ENDPOINT, else huggingface.co). */
+  hubUrl?: string;
+  private?: boolean;
+  /** `train=0.9,test=0.1` (default: all in train). */
+  split?: string;
+  /** The card's license, a Hub identifier; none is written unless given. */
+  license?: string;
+  /** The Hugging Face folder written and pushed (default: the run folder's `hf/`). */
+  dir?: string;
+  runsDir?: string;
+  onLog?: (line: string) => void;
+}
+
+/** Sends a finished run's dataset to the Hugging Face Hub as one commit, as `synthai export <run> --push` does. */
+export async function push(runId: string, options: PushOptions): Promise<Run> {
+  const runsDir = resolve(options.runsDir ?? "runs");
+  const hubPush = hubPushOf(options);
+  const runDir = await findRunDir(runsDir, runId);
+  await reexport(runDir, {
+    log: logOf(options),
+    hf: {
+      dir: resolve(options.dir ?? join(runDir, "hf")),
+      splits: parseSplits(options.split),
+      license: hubLicense(options.license),
+      describe: async (run) => statsMarkdown(await statsOfRun(run.dir, run.manifest)),
+    },
+    push: hubPush,
+  });
   return openRun(runId, { runsDir });
 }
 

@@ -256,6 +256,31 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     },
   );
 
+  test("the library's push sends the same files; --hf-token through the launcher (which hands it over as HF_TOKEN) works too", async () => {
+    const url = await startHub();
+    const { push: pushRun } = await import("../src/index.ts");
+    const lines: string[] = [];
+    const dir = join(run.cwd, "hf-library");
+    await pushRun(run.id, {
+      repo: "synthai-org/library",
+      token: FAKE_HUB_TOKEN,
+      hubUrl: url,
+      split: "train=0.5,test=0.5",
+      dir,
+      runsDir: join(run.cwd, "runs"),
+      onLog: (line) => lines.push(line),
+    });
+    expect(lines.at(-1)).toMatch(/pushed run .* → .*synthai-org\/library \(commit/);
+    for (const path of await filesUnder(dir))
+      expect(await download(url, "synthai-org/library", path)).toEqual(await readFile(join(dir, path)));
+    const launched = await runCli(
+      ["export", run.id, "--push", "synthai-user/launched", "--hub-url", url, "--hf-token", FAKE_HUB_TOKEN],
+      { cwd: run.cwd, env: { HF_TOKEN: undefined, HF_ENDPOINT: undefined }, asExecutable: true },
+    );
+    expect(launched.code, launched.stderr).toBe(0);
+    expect(hub!.commitCount).toBe(2);
+  });
+
   test("a bad token, no access, a missing namespace, another kind of repository, no token: one line each, naming what to do", async () => {
     const url = await startHub({ otherNamespaces: ["someone-else"] });
     const cases: [string[], string, RegExp][] = [
