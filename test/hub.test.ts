@@ -1,13 +1,15 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { parquetReadObjects } from "hyparquet";
+import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import matter from "gray-matter";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
 import { FakeHub, FAKE_HUB_READ_TOKEN, FAKE_HUB_TOKEN, type FakeHubOptions } from "../src/fake/hub.ts";
 import { datasetRepoName, retryAfterMs } from "../src/api/hub.ts";
 import { mergeCard, planCommit, type LocalFile } from "../src/pipeline/hub-push.ts";
+import { shardedWriter } from "../src/pipeline/export-hf.ts";
+import { FORMATS } from "../src/io/formats/index.ts";
 import {
   API_KEY,
   ENTRY,
@@ -361,6 +363,36 @@ describe("what a push sends", () => {
     expect(card.content.trim()).toBe("# ours");
     expect(mergeCard(ours, merged)).toBe(merged);
     expect(mergeCard(ours, undefined)).toBe(ours);
+  });
+
+  test("a split's Parquet goes on in a next file past the shard size: -NNNNN-of-NNNNN, every row once, in order", async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, "data"));
+    const open = (file: string) =>
+      FORMATS.parquet.appender(join(dir, file), {
+        columns: ["i", "text"],
+        types: ["integer", "string"],
+        delimiter: ",",
+        header: true,
+      });
+    const shards = await shardedWriter(dir, "train", open, 1);
+    for (let i = 0; i < 20_000; i++)
+      shards.write([i, createHash("sha256").update(String(i)).digest("hex").repeat(4)]);
+    const files = await shards.finish();
+    expect(files.length).toBeGreaterThan(1);
+    expect(files).toEqual(
+      files.map(
+        (_, i) =>
+          `data/train-${String(i).padStart(5, "0")}-of-${String(files.length).padStart(5, "0")}.parquet`,
+      ),
+    );
+    expect((await readdir(join(dir, "data"))).sort()).toEqual(files.map((f) => f.slice(5)).sort());
+    const rows: unknown[] = [];
+    for (const file of files)
+      rows.push(
+        ...(await parquetReadObjects({ file: await asyncBufferFromFile(join(dir, file)) })).map((r) => r.i),
+      );
+    expect(rows).toEqual(Array.from({ length: 20_000 }, (_, i) => BigInt(i)));
   });
 
   test("Retry-After in seconds or as a date; --push names only dataset repositories", () => {

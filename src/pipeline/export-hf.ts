@@ -171,7 +171,7 @@ interface Shards {
 }
 
 /** A split's Parquet, in as many files as its size needs. */
-async function shardedWriter(
+export async function shardedWriter(
   dir: string,
   split: string,
   open: (file: string) => Promise<RowWriter>,

@@ -110,11 +110,14 @@ export async function pushToHub(
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<PushResult> {
   const hub = await hubClient(target);
-  const created = await hub.ensureRepo(target.private);
-  if (created) log(`created dataset repository ${target.repo}${target.private ? " (private)" : ""}`);
+  let created = false;
   let sent: { added: string[]; deleted: string[] } | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
+      if (!created && (await hub.ensureRepo(target.private))) {
+        created = true;
+        log(`created dataset repository ${target.repo}${target.private ? " (private)" : ""}`);
+      }
       const result = await pushOnce(dir, hub, target, (plan) => (sent = plan));
       // Nothing left to send after a commit was sent: it landed behind a failed answer.
       if (!result.commit && sent) return { ...sent, commit: await hub.head(), created, landed: true };
