@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody, type Fault } from "./server.ts";
 
 export interface HubUser {
   token: string;
@@ -17,15 +18,8 @@ export interface HubUser {
   role?: "read" | "write";
 }
 
-export interface HubFault {
-  method: string;
-  /** Matched against the path without the query. */
-  path: RegExp;
-  status: number;
-  times: number;
-  /** Handle the request, then answer with the error anyway (a lost response). */
-  afterHandling?: boolean;
-  retryAfter?: number;
+/** A fault as the fake OpenAI takes it, or a request never answered. */
+export interface HubFault extends Omit<Fault, "echoAuthorization"> {
   /** Never answer (after handling the request, with `afterHandling`): `hung` says when it happened. */
   hang?: boolean;
 }
@@ -458,15 +452,6 @@ function faultError(fault: HubFault, res: ServerResponse): HubError {
   const text =
     fault.status === 429 ? "You have exceeded our hourly quotas for action: commit" : "Gateway Timeout";
   return new HubError(fault.status, text);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }
 
 function send(res: ServerResponse, { status = 200, body, raw, headers = {} }: Answer) {
