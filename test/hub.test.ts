@@ -283,6 +283,20 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     expect(hub!.commitCount).toBe(2);
   });
 
+  test("synthai fake --hub serves the fake Hub that a push goes to", async () => {
+    const child = spawn(process.execPath, [ENTRY, "fake", "--hub", "--port", "0"], { cwd: run.cwd });
+    const url = await new Promise<string>((resolve) =>
+      child.stdout.once("data", (d) => resolve(String(d).trim())),
+    );
+    try {
+      const result = await push(url, ["--push", "synthai-user/served"]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/pushed run .*synthai-user\/served \(commit/);
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
   test("a bad token, no access, a missing namespace, another kind of repository, no token: one line each, naming what to do", async () => {
     const url = await startHub({ otherNamespaces: ["someone-else"] });
     const cases: [string[], string, RegExp][] = [
@@ -300,6 +314,7 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
         /names a spaces repository.*name a dataset repository/,
       ],
       [["--push", "synthai-user/x"], "", /--push needs a Hub token.*set HF_TOKEN/],
+      [["--push", "synthai-user/x"], "not-a-hub-token", /does not look like one \(tokens start with hf_\)/],
       [["--push", "synthai-user/x", "--license", "mine"], FAKE_HUB_TOKEN, /--license mine is not a license/],
     ];
     for (const [args, token, message] of cases) {
