@@ -271,27 +271,24 @@ function sizeCategory(rows: number): string {
   return "1M<n<10M";
 }
 
-/** The dataset card: the Hub's YAML (splits' files, features, sizes), then how the data was made. */
-function datasetCard(
-  manifest: Manifest,
-  dataset: Dataset,
-  made: {
-    columns: string[];
-    types: ColumnType[];
-    splits: Split[];
-    files: string[][];
-    sizes: { numBytes: number; downloadSize: number }[];
-    rows: number[];
-    license?: string | undefined;
-    duplicates?: DuplicatesLeftOut | undefined;
-    about?: string | undefined;
-    shaped?: boolean;
-  },
-): string {
+interface Made {
+  columns: string[];
+  types: ColumnType[];
+  splits: Split[];
+  files: string[][];
+  sizes: { numBytes: number; downloadSize: number }[];
+  rows: number[];
+  license?: string | undefined;
+  duplicates?: DuplicatesLeftOut | undefined;
+  about?: string | undefined;
+  shaped?: boolean;
+}
+
+/** The card's YAML: what the Hub and `datasets` read (files, features, sizes) and how the Hub lists it. */
+function cardMetadata(manifest: Manifest, made: Made) {
   const { config } = manifest;
   const total = made.rows.reduce((a, b) => a + b, 0);
-  const summary = summarize(manifest);
-  const metadata = {
+  return {
     configs: [
       {
         config_name: "default",
@@ -320,6 +317,14 @@ function datasetCard(
     annotations_creators: ["machine-generated"],
     tags: ["synthetic", "synthai"],
   };
+}
+
+/** The dataset card: the Hub's YAML (splits' files, features, sizes), then how the data was made. */
+function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
+  const { config } = manifest;
+  const total = made.rows.reduce((a, b) => a + b, 0);
+  const summary = summarize(manifest);
+  const metadata = cardMetadata(manifest, made);
   const source = config.promptFile
     ? `prompt file \`${basename(config.promptFile)}\``
     : config.specFile
