@@ -328,6 +328,42 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
   });
 });
 
+describe("the fake Hub", () => {
+  test("refuses what the Hub refuses: an upload that does not match its oid, a stale parent, an LFS file never uploaded", async () => {
+    const url = await startHub();
+    const repo = hub!.addRepo("dataset", "synthai-user/strict");
+    const auth = { Authorization: `Bearer ${FAKE_HUB_TOKEN}` };
+    const content = Buffer.from("PAR1 rows");
+    const oid = createHash("sha256").update(content).digest("hex");
+    const batch = await fetch(`${url}/datasets/synthai-user/strict.git/info/lfs/objects/batch`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ operation: "upload", objects: [{ oid, size: content.length }] }),
+    });
+    const href = (await batch.json()).objects[0].actions.upload.href;
+    expect((await fetch(href, { method: "PUT", body: Buffer.from("PAR1 other") })).status).toBe(400);
+    const commit = (parentCommit: string, line: object) =>
+      fetch(`${url}/api/datasets/synthai-user/strict/commit/main`, {
+        method: "POST",
+        headers: auth,
+        body: [{ key: "header", value: { summary: "s", parentCommit } }, line]
+          .map((l) => JSON.stringify(l))
+          .join("\n"),
+      });
+    const lfsLine = {
+      key: "lfsFile",
+      value: { path: "a.parquet", algo: "sha256", oid, size: content.length },
+    };
+    const head = repo.commits.at(-1)!.id;
+    expect((await commit(head, lfsLine)).status).toBe(422);
+    expect((await fetch(href, { method: "PUT", body: content })).status).toBe(200);
+    expect((await commit("0".repeat(40), lfsLine)).status).toBe(412);
+    expect((await commit(head, lfsLine)).status).toBe(200);
+    expect(hub!.file("synthai-user/strict", "a.parquet")).toEqual(content);
+    expect(hub!.commitCount).toBe(1);
+  });
+});
+
 describe("what a push sends", () => {
   const file = (path: string, content: string): LocalFile => ({
     path,
