@@ -54,6 +54,8 @@ export interface GenerateOptions {
   apiKey?: string;
   runsDir?: string;
   pollIntervalSeconds?: number;
+  /** --csv-safe: CSV cells a spreadsheet would read as a formula get a ' first. */
+  csvSafe?: boolean;
   /** Submit and return; `resume` collects later. */
   detach?: boolean;
   dryRun?: boolean;
@@ -96,6 +98,7 @@ export async function generate(options: GenerateOptions = {}): Promise<Run> {
       provider: options.provider,
       "base-url": options.baseURL,
       "poll-interval": text(options.pollIntervalSeconds),
+      "csv-safe": options.csvSafe,
     }).filter(([, v]) => v !== undefined),
   );
   const prompts = (options.prompts ?? []).flatMap((p) => ["--prompt", p]);

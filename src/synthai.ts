@@ -4,9 +4,10 @@
 // goes wrong into one line. bin/synthai starts it on the bundled Node 24 with its flags.
 import { createRequire } from "node:module";
 import { VERSION } from "./run/version.ts";
-import { defineCommand, renderUsage, runCommand, runMain } from "citty";
+import { defineCommand, runCommand, runMain } from "citty";
 import { UserError, closest, redact } from "./errors.ts";
 import { activeRunId } from "./commands/active-run.ts";
+import { stopWhenSafe } from "./io/safe-stop.ts";
 import { COMMANDS } from "./commands/index.ts";
 
 const load = (name: string) => () => import(`./commands/${name}.ts`).then((module) => module.default);
@@ -34,11 +35,16 @@ if (process.env.SYNTHAI_LAUNCHER_FD) {
   launcher.resume();
 }
 
-const EXIT_CODES = `EXIT CODES
-  0  done (or detached)                  4  stopped by the budget, cancel or --max-draws (resumable)
-  2  bad input: the message says what    5  status <run>: still under way
-  3  the API failed, and waiting won't   6  nothing valid, or status <run>: needs attention
-  7  the disk refused (full, read-only)  1  a bug: please report it`;
+const EXIT_CODES: [string, string][] = [
+  ["0", "done (or detached)"],
+  ["2", "bad input: the message says what"],
+  ["3", "the API failed, and waiting won't help"],
+  ["4", "stopped by the budget, cancel or --max-draws (resumable)"],
+  ["5", "status <run>: still under way"],
+  ["6", "nothing valid, or status <run>: needs attention"],
+  ["7", "the disk refused (full, read-only)"],
+  ["1", "a bug: please report it"],
+];
 
 const rawArgs = process.argv.slice(2);
 // A bare `synthai -n 10` means `synthai generate -n 10`, as the seed's single command did.
@@ -69,26 +75,39 @@ if (process.env.SYNTHAI_API_KEY_FLAG !== undefined) {
 }
 
 process.on("SIGINT", () => {
-  process.stderr.write(
-    activeRunId()
-      ? `\ninterrupted — nothing is lost: \`synthai resume ${activeRunId()}\` continues run ${activeRunId()}\n`
-      : "\ninterrupted before a run was made; nothing was sent\n",
-  );
-  process.exit(130);
+  const held = stopWhenSafe(() => {
+    process.stderr.write(
+      activeRunId()
+        ? `\ninterrupted — nothing is lost: \`synthai resume ${activeRunId()}\` continues run ${activeRunId()}\n`
+        : "\ninterrupted before a run was made; nothing was sent\n",
+    );
+    process.exit(130);
+  });
+  if (held) process.stderr.write("\nstopping once the batch being sent is recorded\n");
 });
 
 if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
   // The commands, then the flags of the one a bare `synthai` runs, then what exit codes mean.
+  const { helpStyle, renderHelp } = await import("./views/help.ts");
+  const style = helpStyle();
   const generate = await load("generate")();
-  process.stdout.write(
-    `${await renderUsage(listed)}\n\n${(await renderUsage(generate, main)).replace(/^.*\n/, "")}\n\n${EXIT_CODES}\n`,
-  );
+  const flags = await renderHelp(generate, main, style, {
+    described: false,
+    more: [{ title: "EXIT CODES", rows: EXIT_CODES }],
+  });
+  process.stdout.write(`${await renderHelp(listed, undefined, style)}\n\n${flags}\n`);
 } else if (
   rawArgs.some((arg) => arg === "-h" || arg === "--help") ||
   rawArgs[0] === "-v" ||
   rawArgs[0] === "--version"
 ) {
-  await runMain(main, { rawArgs });
+  // A command's help, laid out for a terminal or a pipe (views/help.ts); --version needs none of it.
+  type Help = Parameters<typeof import("./views/help.ts").renderHelp>;
+  const showUsage = async (cmd: Help[0], parent?: Help[1]) => {
+    const { helpStyle, renderHelp } = await import("./views/help.ts");
+    process.stdout.write(`${await renderHelp(cmd, parent, helpStyle())}\n`);
+  };
+  await runMain(main, { rawArgs, showUsage });
 } else {
   try {
     if (!(rawArgs[0]! in subCommands)) {

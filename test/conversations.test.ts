@@ -87,6 +87,27 @@ describe("conversations", () => {
       expect(asked).toHaveLength(10 * 5);
     });
 
+  test('a turn that answers "No", "0" or "false" is a turn like any other: the conversation goes on to its last', async () => {
+    // Turn 1 answers "No", turn 2 "0", turn 3 "false"; the scenario and turn 4 are made up as usual.
+    const said = ["No", "0", "false"];
+    const url = await server.start({
+      seed: 5,
+      answer: ({ messages = [] }) => {
+        if (messages[0]?.role !== "system") return undefined;
+        const turn = messages.at(-1)?.content === "Begin the conversation." ? 1 : messages.length;
+        return said[turn - 1];
+      },
+    });
+    const cwd = await tempDir();
+    const result = await runCli([...prompts, "-n", "6", "--base-url", url, ...fast], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    await expectWholeConversations(cwd, 6);
+    for (const { messages } of await readJsonlFile(join(cwd, "dialogues.jsonl")))
+      expect(messages.slice(1, 4).map((m: any) => m.content)).toEqual(said);
+    // Each sample asked once per stage: the scenario and all four turns.
+    expect(server.fake.requestedIds()).toHaveLength(6 * 5);
+  });
+
   test("a conversation given as the first prompt file is one line", async () => {
     const cwd = await tempDir();
     const result = await runCli(["--prompt", join(EXAMPLE, "dialogue.md"), "--dry-run", ...fast], { cwd });

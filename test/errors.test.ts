@@ -45,6 +45,38 @@ describe("bad input gets one clear line and exit code 2", () => {
     await expectUserError([...args, ...offline], message);
   });
 
+  test("a value the endpoint refuses on every line, before anything is built: max_output_tokens 8, temperature 2.5", async () => {
+    const judged = join(ROOT, "examples", "judged-calls");
+    const refusals: [string[], RegExp, ((cwd: string) => Promise<void>)?][] = [
+      [
+        ["--endpoint", "responses", "--max-tokens", "8"],
+        /--max-tokens 8 is below what \/v1\/responses takes \(max_output_tokens of at least 16\) — give 16 or more/,
+      ],
+      [
+        ["--temperature", "2.5"],
+        /--temperature 2\.5 is outside what \/v1\/chat\/completions takes \(0 to 2\)/,
+      ],
+      [
+        ["--endpoint", "responses", "--temperature", "2.5", "--reasoning-effort", "none"],
+        /--temperature 2\.5 is outside what \/v1\/responses takes \(0 to 2\)/,
+      ],
+      [
+        ["--endpoint", "responses", "--prompt", join(judged, "write.md"), "--prompt", "judge.md"],
+        /prompt file .*judge\.md: max_tokens 8 is below what \/v1\/responses takes \(max_output_tokens of at least 16\)/,
+        async (cwd) => {
+          const judge = await readFile(join(judged, "judge.md"), "utf8");
+          await writeFile(join(cwd, "judge.md"), judge.replace(/^max_tokens: \d+$/m, "max_tokens: 8"));
+        },
+      ],
+    ];
+    for (const [args, message, setup] of refusals) {
+      const cwd = await expectUserError([...args, "-n", "2", "-j", join(judged, "params.json")], message, {
+        ...(setup ? { setup } : {}),
+      });
+      await expect(readdir(join(cwd, "runs"))).rejects.toThrow();
+    }
+  });
+
   test("a missing params file", async () => {
     await expectUserError(
       ["-j", "nope.json", "--dry-run"],

@@ -236,6 +236,11 @@ describe("fine-tuning chat format", () => {
     expect(result.code).not.toBe(0);
     expectOneLineError(result.stderr, /--format chat needs the conversation each sample becomes/);
     await expect(stat(join(cwd, "chat.jsonl"))).rejects.toThrow();
+    // A Hugging Face folder in that shape likewise: refused before any file is written.
+    const hf = await runCli(["export", id, "--hf", "hf", "--format", "chat"], { cwd });
+    expect(hf.code).toBe(2);
+    expectOneLineError(hf.stderr, /--format chat needs the conversation each sample becomes/);
+    await expect(stat(join(cwd, "hf"))).rejects.toThrow();
   });
 });
 

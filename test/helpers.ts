@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
-import { afterEach, expect } from "vitest";
+import { afterAll, afterEach, expect } from "vitest";
 import { FakeOpenAI, type FakeOptions } from "../src/fake/server.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -44,7 +45,13 @@ export interface CliResult {
  */
 export function runCli(
   args: string[],
-  options: { cwd: string; env?: Record<string, string | undefined>; asExecutable?: boolean },
+  options: {
+    cwd: string;
+    env?: Record<string, string | undefined>;
+    asExecutable?: boolean;
+    /** Told all of stderr so far, as it comes: to act at a line while the process runs. */
+    onStderr?: (stderr: string) => void;
+  },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const env: Record<string, string | undefined> = {
@@ -66,14 +73,33 @@ export function runCli(
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      options.onStderr?.(stderr);
+    });
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
   });
 }
 
+/** Waits for a file another process writes (its way of saying it got somewhere). */
+export async function fileAppears(path: string): Promise<void> {
+  for (let waited = 0; !existsSync(path); waited += 20) {
+    if (waited > 60_000) throw new Error(`${path} never appeared`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The temp folders this test file made: removed once its tests are done, so `npm test` leaves none behind. */
+const tempDirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 export async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "synthai-test-"));
+  const dir = await mkdtemp(join(tmpdir(), "synthai-test-"));
+  tempDirs.push(dir);
+  return dir;
 }
 
 export async function readCsv(path: string, delimiter = ","): Promise<Record<string, string>[]> {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, test } from "vitest";
 import { isAlive, tryLock, waitForLock } from "../src/io/lock.ts";
+import { stopDriver } from "../src/run/store.ts";
 import { ROOT, tempDir } from "./helpers.ts";
 
 /** A process that has exited but that its parent has not reaped: `sh` execs into a `sleep` that never waits for it. */
@@ -87,5 +88,22 @@ describe("run lock", () => {
     const release = await waiting;
     expect(waited).toEqual([child.pid]);
     release();
+  });
+
+  test("a stop signals the process the lock names, waits a bounded time, then says in one line what to do", async () => {
+    const dir = await tempDir();
+    const { child, lines } = await taker(join(dir, ".lock"));
+    child.stdin.write("go\n");
+    expect((await lines.next()).value).toBe("got");
+    const told: string[] = [];
+    // The taker says "SIGINT" and holds on: a driver that does not stop.
+    const error = await stopDriver(dir, (line) => told.push(line), 100).catch((e) => e);
+    expect(error.toLine()).toMatch(
+      new RegExp(`^error: process ${child.pid} still drives run .+ — .*\`kill ${child.pid}\``),
+    );
+    expect((await lines.next()).value).toBe("SIGINT");
+    expect(told).toEqual([expect.stringContaining(`driven by process ${child.pid}`)]);
+    child.stdin.end();
+    await once(child, "close");
   });
 });

@@ -5,6 +5,7 @@ import { FAKE_MODELS } from "../src/fake/models.ts";
 import {
   PARAMS,
   ROOT,
+  expectOneLineError,
   onlyRunDir,
   readCsv,
   readJsonlFile,
@@ -143,11 +144,14 @@ describe("today's models", () => {
     );
     expect(server.fake.batchesCreated).toBe(0);
     expect(server.fake.uploads).toHaveLength(0);
-    // --no-canary sends the batch, and every line comes back refused: exit 6, nothing valid.
+    // --no-canary sends the batch, and every line comes back refused: the run stops there, exit 3.
     const blind = await runCli([...args, "--no-canary", "--base-url", url, ...fast], { cwd });
     expect(server.fake.batchesCreated).toBe(1);
-    expect(blind.stderr).toContain("done: 0 of 4 samples");
-    expect(blind.code).toBe(6);
+    expectOneLineError(
+      blind.stderr,
+      /^error: stage 1 \(acme-thinker\): the service refused every request of requests\/c0000-a1\.jsonl \(400 unsupported_value: /,
+    );
+    expect(blind.code).toBe(3);
   });
 
   test("an answer left empty by reasoning is its own verdict, not asked again; a warning came first", async () => {

@@ -11,6 +11,7 @@ import {
   LAUNCHER,
   PARAMS,
   expectOneLineError,
+  fileAppears,
   onlyRunDir,
   readCsv,
   readManifest,
@@ -21,14 +22,6 @@ import {
 
 const server = useFake();
 const fast = ["--poll-interval", "0.02", "-j", PARAMS];
-
-/** Waits for a file another process writes (its way of saying it got somewhere). */
-async function fileAppears(path: string): Promise<void> {
-  for (let waited = 0; !existsSync(path); waited += 20) {
-    if (waited > 60_000) throw new Error(`${path} never appeared`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function runIdIn(output: string): string {
   const id = /run (\d{8}-\d{6}-\w{4})/.exec(output)?.[1];

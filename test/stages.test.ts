@@ -132,6 +132,23 @@ describe("stages", () => {
       await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 3);
     });
 
+  test("a generated keep of 6,000 terms runs, is killed in stage 2, and resumes like a short one", async () => {
+    const url = await server.start({ seed: 5 });
+    const cwd = await tempDir();
+    const terms = Array.from({ length: 5999 }, (_, i) => `Score == ${i + 10}`);
+    const judge = await judgeKeeping(cwd, [...terms, "Score >= 3"].join(" or "));
+    const args = [...write, ...judge, "-n", "12", "-b", "2", "--base-url", url, ...fast];
+    const killed = await runCli(args, { cwd, env: { SYNTHAI_CRASH_AT: "after-collect@s2" } });
+    expect(killed.signal).toBe("SIGKILL");
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 3);
+    // The summary names the condition by its start, on a line of its own size.
+    expect(resumed.stderr).toMatch(/dropped \d+ \(stage 2: keep Score == 10 or Score == 11 .*…\)/);
+    for (const line of resumed.stderr.split("\n")) expect(line.length).toBeLessThan(400);
+  });
+
   test("--fill -n 200 ends with exactly 200 kept rows, drawing new samples (never an old one) until there are", async () => {
     const url = await server.start({ seed: 3 });
     const cwd = await tempDir();
@@ -186,6 +203,38 @@ describe("stages", () => {
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr, message);
     expect(await readdir(cwd)).toEqual(["judge.md"]);
+  });
+
+  test("keep: Critique >= 4 on a field its schema declares text is one line naming it, before anything is sent", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const judge = await judgeKeeping(cwd, "Score >= 2 and Critique >= 4");
+    const result = await runCli([...write, ...judge, "-n", "10", "--base-url", url, ...fast], { cwd });
+    expect(result.code).toBe(2);
+    expectOneLineError(
+      result.stderr,
+      /judge\.md: keep compares "Critique", a field of type string in its schema, with a number — compare it with text/,
+    );
+    // Nothing sent, nothing paid, nothing written.
+    expect(server.fake.uploads).toEqual([]);
+    expect(server.fake.batchesCreated).toBe(0);
+    expect(server.fake.requestedIds()).toEqual([]);
+    expect(await readdir(cwd)).toEqual(["judge.md"]);
+  });
+
+  test("a condition names a field of several models as written (dashes and all), or between backticks", async () => {
+    const pairs = join(ROOT, "examples", "preference-pairs");
+    const cwd = await tempDir();
+    const judge = (await readFile(join(pairs, "judge.md"), "utf8")).replace(
+      /^prefers: Better$/m,
+      'prefers: Better\nwhen: Answer_gpt-6-luna != `Answer_gpt-6-1-terra` and Answer_gpt-6-luna != "-1"',
+    );
+    await writeFile(join(cwd, "judge.md"), judge);
+    const prompts = ["ask.md", "answer.md"].flatMap((f) => ["--prompt", join(pairs, f)]);
+    const args = [...prompts, "--prompt", "judge.md", "-j", join(pairs, "params.json"), "-n", "4"];
+    const result = await runCli([...args, "--dry-run", "-p", "pairs.jsonl"], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/stage 3 \(gpt-6\.1-terra\): at most 4 requests/);
   });
 
   test("a spec module declares the same stages in code", async () => {

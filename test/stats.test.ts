@@ -107,8 +107,9 @@ describe("synthai stats", () => {
     }
     const both = await runCli(["stats", ids[0]!, ids[1]!], { cwd });
     expect(both.code, both.stderr).toBe(0);
-    expect(both.stdout.split("\n")[0]).toContain(ids[0]!.slice(-16));
-    expect(both.stdout.split("\n")[0]).toContain(ids[1]!.slice(-16));
+    // Each id whole, apart from the other, and every line within 80 columns.
+    expect(both.stdout.split("\n")[0]).toMatch(new RegExp(`\\s${ids[0]}\\s+${ids[1]}$`));
+    for (const line of both.stdout.split("\n")) expect(line.length, line).toBeLessThanOrEqual(80);
     expect(both.stdout).toMatch(/distinct 2-grams\s+\d+\.\d%\s+\d+\.\d%/);
     const json = JSON.parse((await runCli(["stats", ids[0]!, ids[1]!, "--json"], { cwd })).stdout);
     expect(json).toHaveLength(2);

@@ -9,6 +9,8 @@ export interface ClientOptions {
   /** --base-url (or the run's): else $OPENAI_BASE_URL for OpenAI, else the provider's. */
   baseURL: string | undefined;
   provider?: ProviderName | undefined;
+  /** A look that may give up (`status`): fewer tries and a shorter wait than a run's calls. */
+  quick?: boolean;
 }
 
 // The SDK is loaded with the first client, so commands that never call the API (export,
@@ -31,7 +33,8 @@ export async function makeClient(options: ClientOptions): Promise<OpenAI> {
   if (!apiKey)
     throw new UserError(`no ${provider.title} API key`, `set ${provider.keyVariable} or pass -k/--api-key`);
   sdk ??= await import("openai");
-  return new sdk.OpenAI({ apiKey, baseURL, maxRetries: 6, timeout: 120_000 });
+  const patience = options.quick ? { maxRetries: 2, timeout: 20_000 } : { maxRetries: 6, timeout: 120_000 };
+  return new sdk.OpenAI({ apiKey, baseURL, ...patience });
 }
 
 /** An error the API (or the way to it) answered with; anything else is ours. */

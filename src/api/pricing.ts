@@ -1,5 +1,5 @@
-import { UserError } from "../errors.ts";
-import { modelInfo } from "./models.ts";
+import { UserError, closest } from "../errors.ts";
+import { MODELS, modelInfo } from "./models.ts";
 import { providerFor, type ProviderName } from "./providers/index.ts";
 
 /**
@@ -46,7 +46,9 @@ export function priceFor(
   if (input === undefined || output === undefined)
     throw new UserError(
       `no price is known for model "${model}"`,
-      "pass the service's list prices in USD per 1M tokens with " +
+      // The catalogue is OpenAI's: elsewhere a model goes by the service's own name.
+      (provider === "openai" || provider === "azure" ? didYouMean(model, Object.keys(MODELS)) : "") +
+        "pass the service's list prices in USD per 1M tokens with " +
         "--list-input-price and --list-output-price (the batch " +
         "share is applied), or what you pay with --input-price and " +
         "--output-price; `synthai models` lists the known ones",
@@ -107,4 +109,10 @@ export function costUsd(
 
 export function formatUsd(usd: number): string {
   return `$${usd < 0.01 && usd > 0 ? usd.toFixed(6) : usd.toFixed(4)}`;
+}
+
+/** "did you mean gpt-6-luna? " for a model name a typo away from one of `names`, else "". */
+export function didYouMean(model: string, names: string[]): string {
+  const near = closest(model, names);
+  return near && near !== model ? `did you mean ${near}? If not, ` : "";
 }

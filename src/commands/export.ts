@@ -3,14 +3,14 @@ import { metaOf } from "./index.ts";
 import { join, resolve } from "node:path";
 import { hubLicense } from "../api/hub-licenses.ts";
 import { hubPushOf } from "../pipeline/hub-push.ts";
-import { CHOICES, DEFAULTS, choice, parseDedup } from "./options.ts";
+import { CHOICES, CSV_SAFE_HELP, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog } from "../io/log.ts";
 import { reexport } from "../pipeline/finish.ts";
 import type { RunView } from "../pipeline/context.ts";
 import { statsMarkdown, statsOfRun } from "../views/stats.ts";
-import { acceptChangedArg, command, connection, connectionArgs, runDirOf } from "./shared.ts";
+import { acceptChangedArg, command, connection, connectionArgs, runDirOf, waitArgs } from "./shared.ts";
 
 export default command({
   meta: metaOf("export"),
@@ -83,6 +83,11 @@ export default command({
       description: `With --dedup semantic: the embeddings model (Default: ${DEFAULTS.embeddingModel})`,
       valueHint: "model",
     },
+    "poll-interval": {
+      ...waitArgs["poll-interval"],
+      description: "With --dedup semantic: seconds between looks at the embeddings' batches",
+    },
+    "csv-safe": { type: "boolean", description: CSV_SAFE_HELP },
     ...connectionArgs,
     ...acceptChangedArg,
     "judge-again": {
@@ -121,6 +126,11 @@ export default command({
         })
       : undefined;
     const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
+    if (args["poll-interval"] !== undefined && dedup?.mode !== "semantic")
+      throw new UserError(
+        "--poll-interval applies to --dedup semantic's batches: no other export waits on the service",
+        "leave it out, or add --dedup semantic",
+      );
     const runDir = await runDirOf(args);
     // Without --hf, a push sends a folder kept in the run's own: the same files an --hf folder holds.
     const hfDir = args.hf !== undefined ? resolve(args.hf) : push ? join(runDir, "hf") : undefined;
@@ -130,10 +140,12 @@ export default command({
     await reexport(runDir, {
       log: stderrLog,
       connection: connection(args),
+      overrides: configOverrides({ "poll-interval": args["poll-interval"] }),
       acceptChangedSpec: Boolean(args["accept-changed-spec"]),
       judgeAgain: Boolean(args["judge-again"]),
       includeDropped: Boolean(args["include-dropped"]),
       ...(dedup ? { dedup } : {}),
+      ...(args["csv-safe"] ? { csvSafe: true } : {}),
       ...(hf ? { hf } : {}),
       ...(hubPush ? { push: hubPush } : {}),
       ...(args.output ? { output: resolve(args.output) } : {}),

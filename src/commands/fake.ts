@@ -28,6 +28,10 @@ export default command({
       description: "Status checks a batch stays in each phase, so progress is seen (Default: 3)",
       valueHint: "n",
     },
+    fast: {
+      type: "boolean",
+      description: "A batch ends at its first status check: a round a second with --poll-interval 1",
+    },
     latency: { type: "string", description: "Milliseconds each answer waits (Default: 0)", valueHint: "ms" },
     profile: {
       type: "enum",
@@ -44,11 +48,17 @@ export default command({
     const apiKey = args.key || "fake-key";
     const pollsPerPhase =
       number(args["polls-per-phase"], "--polls-per-phase", { integer: true, positive: true }) ?? 3;
+    if (args.fast && args["polls-per-phase"] !== undefined)
+      throw new UserError(
+        "--fast and --polls-per-phase cannot go together",
+        "--fast ends a batch at its first look: leave one of them out",
+      );
     const fake = new FakeOpenAI({
       apiKey,
       malformedRate: share(args["malformed-rate"], "--malformed-rate"),
       failedRate: share(args["failed-rate"], "--failed-rate"),
       pollsPerPhase,
+      fast: args.fast === true,
       latencyMs: number(args.latency, "--latency", { min: 0 }) ?? 0,
       profile,
       port: number(args.port, "--port", { integer: true, min: 0 }) ?? 8321,
@@ -66,8 +76,10 @@ export default command({
     process.stderr.write(
       `fake OpenAI (${profile}) at ${baseURL}; point runs at it with:\n` +
         `  export OPENAI_BASE_URL=${baseURL} OPENAI_API_KEY=${apiKey}\n` +
-        `a batch moves a phase every ${pollsPerPhase} looks: give ` +
-        `runs --poll-interval 1 to see them through in seconds\n` +
+        (args.fast
+          ? "a batch is done at its first look: give runs --poll-interval 1 for a round a second\n"
+          : `a batch moves a phase every ${pollsPerPhase} looks: give ` +
+            `runs --poll-interval 1 to see them through in seconds (or start this with --fast)\n`) +
         "Ctrl-C stops it (its files and batches live only as long as it does)\n",
     );
     process.removeAllListeners("SIGINT");

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { metaOf } from "./index.ts";
 import { stderrLog } from "../io/log.ts";
-import { CHOICES, DEFAULTS, inputOptions, number, toRunConfig } from "./options.ts";
+import { CHOICES, CSV_SAFE_HELP, DEFAULTS, inputOptions, number, toRunConfig } from "./options.ts";
 import {
   command,
   connection,
@@ -122,6 +122,7 @@ export default command({
       description: "CSV delimiter for a new file (an existing file keeps its own)",
       valueHint: "char",
     },
+    "csv-safe": { type: "boolean", description: CSV_SAFE_HELP },
     "input-price": {
       type: "string",
       description: "Batch price of input tokens, USD per 1M (overrides the table)",

@@ -3,7 +3,7 @@
 export const COMMANDS = {
   generate: "Build the requests, run them as Batch-API jobs, and write the CSV (the default command)",
   resume: "Continue a run from its manifest: nothing sent twice, nothing lost",
-  status: "List runs, or show one run batch by batch",
+  status: "List runs, or show one run batch by batch (asking the service about a run nobody drives)",
   inspect: "Show a run's samples: drawn parameters, prompt, raw answer, parsed fields, tokens, cost",
   report: "Write runs/<id>/report.html: numbers, charts and a searchable table of samples, in one file",
   stats:

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
-import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
+import { ENDPOINTS, checkLimits, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMAT_NAMES, type FormatName } from "../io/formats/names.ts";
 import type { Dedup } from "../pipeline/export.ts";
 import { NEAR_SIMILARITY, type DedupMode } from "../pipeline/dedup.ts";
@@ -45,6 +45,7 @@ export interface GenerateArgs {
   temperature?: string;
   "max-attempts"?: string;
   delimiter?: string;
+  "csv-safe"?: boolean;
   "input-price"?: string;
   "output-price"?: string;
   "cached-input-price"?: string;
@@ -121,6 +122,11 @@ export const CHOICES = {
     hint: "exact drops repeated fields; near also texts nearly the same; semantic also texts that mean the same",
   },
 } satisfies Record<string, { options: string[]; hint: string }>;
+
+/** --csv-safe's help, for generate and export. */
+export const CSV_SAFE_HELP =
+  "Put a ' before CSV cells that start with = + - @ (a spreadsheet would run them as formulas); " +
+  "by default they are written as they are, and counted";
 
 /** A value of a flag that takes one of a list, or the one line that lists them. */
 export function choice<T extends string>(flag: keyof typeof CHOICES, value: string): T {
@@ -288,6 +294,7 @@ export function toRunConfig(
   if (reasoningEffort) config.reasoningEffort = reasoningEffort;
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
   if (delimiter !== undefined) config.delimiter = delimiter;
+  if (args["csv-safe"]) config.csvSafe = true;
   if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
   if (providerName !== "openai") config.provider = providerName;
   const window = args["completion-window"];
@@ -296,6 +303,11 @@ export function toRunConfig(
   if (args.canary === false) config.noCanary = true;
   const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint);
   if (endpoint !== "chat") config.endpoint = endpoint;
+  checkLimits(
+    endpoint,
+    { maxTokens: config.maxTokens, ...(temperature !== undefined ? { temperature } : {}) },
+    { maxTokens: "--max-tokens" },
+  );
   if (mode === "batch" && !provider.endpoints.includes(endpoint))
     throw new UserError(
       `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,

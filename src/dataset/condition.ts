@@ -3,47 +3,79 @@
 // into data and evaluated over data: it never runs code. Grammar:
 //   or   := and ("or" and)*          and  := not ("and" not)*
 //   not  := "not" not | cmp          cmp  := value (("=="|"!="|">="|"<="|">"|"<") value)?
-//   value := number | "text" | 'text' | true | false | name | "(" or ")"
+//   value := number | "text" | 'text' | true | false | name | `any name` | "(" or ")"
 // A name is a field (or parameter, input column, generated value), dotted for a parameter of
-// one field (`Call.Attitude`). Comparisons with < > are numeric; == and != compare numbers as
-// numbers and anything else as text. A value alone is true unless empty, 0, false or missing.
+// one field (`Call.Attitude`); it may hold `-` and `.` (`Answer_gpt-6-luna`), and any name at
+// all goes between backticks (`first name`). A number may be negative (`-2.5`). Comparisons
+// with < > are numeric; == and != compare numbers as numbers and anything else as text. A value
+// alone is true unless empty, 0, false, no or missing.
+//
+// Parsed by precedence over one flat loop (shunting-yard) into postfix steps, evaluated over a
+// stack: no recursion anywhere, so neither a long condition nor a deep one can overflow.
 import { UserError } from "../errors.ts";
 
-export type Condition =
-  | { op: "or" | "and"; left: Condition; right: Condition }
-  | { op: "not"; of: Condition }
-  | { op: "==" | "!=" | ">=" | "<=" | ">" | "<"; left: Condition; right: Condition }
+const COMPARISONS = ["==", "!=", ">=", "<=", ">", "<"] as const;
+type Comparison = (typeof COMPARISONS)[number];
+
+type Step =
   | { op: "literal"; value: string | number | boolean }
-  | { op: "name"; name: string };
+  | { op: "name"; name: string }
+  /** Whether a field has a value at all, whatever it says (a conversation's previous turn). */
+  | { op: "given"; name: string }
+  | { op: "not" | "and" | "or" | Comparison };
+
+/** A condition, parsed: its steps in postfix order (`a b ==`). */
+export interface Condition {
+  readonly steps: readonly Step[];
+}
 
 const TOKEN =
-  /\s*(?:(\d+(?:\.\d+)?)|"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|(==|!=|>=|<=|>|<|\(|\))|([A-Za-z_][\w.]*))/y;
+  /(-?\d+(?:\.\d+)?)(?![\w.])|"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`|(==|!=|>=|<=|>|<|\(|\))|([A-Za-z_][\w.-]*)/y;
+const SPACE = /\s*/y;
 
-type Token = { kind: "number" | "text" | "symbol" | "word"; value: string };
+type Token = { kind: "number" | "text" | "name" | "symbol" | "word"; value: string };
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  TOKEN.lastIndex = 0;
-  while (TOKEN.lastIndex < text.length) {
-    if (/^\s*$/.test(text.slice(TOKEN.lastIndex))) break;
-    const at = TOKEN.lastIndex;
+  const unescape = (quoted: string) => quoted.replace(/\\(.)/g, "$1");
+  for (let at = 0; ;) {
+    SPACE.lastIndex = at;
+    SPACE.exec(text);
+    if (SPACE.lastIndex >= text.length) return tokens;
+    TOKEN.lastIndex = SPACE.lastIndex;
     const match = TOKEN.exec(text);
-    if (!match) throw new Error(`cannot read "${text.slice(at).trim().slice(0, 20)}"`);
-    const [, number, double, single, symbol, word] = match;
+    if (!match) throw new Error(`cannot read "${text.slice(SPACE.lastIndex).slice(0, 20)}"`);
+    at = TOKEN.lastIndex;
+    const [, number, double, single, backticked, symbol, word] = match;
     if (number !== undefined) tokens.push({ kind: "number", value: number });
     else if (double !== undefined || single !== undefined)
-      tokens.push({ kind: "text", value: (double ?? single)!.replace(/\\(.)/g, "$1") });
-    else if (symbol !== undefined) tokens.push({ kind: "symbol", value: symbol });
+      tokens.push({ kind: "text", value: unescape((double ?? single)!) });
+    else if (backticked !== undefined) {
+      if (!backticked.trim()) throw new Error("`` names nothing");
+      tokens.push({ kind: "name", value: unescape(backticked) });
+    } else if (symbol !== undefined) tokens.push({ kind: "symbol", value: symbol });
     else tokens.push({ kind: "word", value: word! });
   }
-  return tokens;
+}
+
+/** How tightly each operator binds: comparisons most, then not, and, or. */
+const RANK: Record<string, number> = {
+  or: 1,
+  and: 2,
+  not: 3,
+  ...Object.fromEntries(COMPARISONS.map((c) => [c, 4])),
+};
+
+/** A condition as messages show it: whole when short, its start when long (one may be thousands of terms). */
+export function shown(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
 /** Parses a condition; `where` names it in the one-line error (`judge.md: keep`). */
 export function parseCondition(text: string, where: string): Condition {
   const fail = (why: string): never => {
     throw new UserError(
-      `${where}: "${text}" is not a condition (${why})`,
+      `${where}: "${shown(text)}" is not a condition (${why})`,
       'write e.g. score >= 4, or label != "spam" and score > 2',
     );
   };
@@ -53,110 +85,137 @@ export function parseCondition(text: string, where: string): Condition {
   } catch (error) {
     fail((error as Error).message);
   }
-  let at = 0;
-  const peek = () => tokens[at];
-  const isWord = (word: string) => peek()?.kind === "word" && peek()!.value.toLowerCase() === word;
-  const or = (): Condition => {
-    let left = and();
-    while (isWord("or")) (at++, (left = { op: "or", left, right: and() }));
-    return left;
+  const steps: Step[] = [];
+  const waiting: string[] = []; // operators still missing their right side, and open parentheses
+  const emitDownTo = (rank: number) => {
+    while (waiting.length && waiting.at(-1) !== "(" && RANK[waiting.at(-1)!]! >= rank)
+      steps.push({ op: waiting.pop() as "and" });
   };
-  const and = (): Condition => {
-    let left = not();
-    while (isWord("and")) (at++, (left = { op: "and", left, right: not() }));
-    return left;
-  };
-  const not = (): Condition => (isWord("not") ? (at++, { op: "not", of: not() }) : compare());
-  const compare = (): Condition => {
-    const left = value();
-    const next = peek();
-    if (next?.kind === "symbol" && ["==", "!=", ">=", "<=", ">", "<"].includes(next.value)) {
-      at++;
-      return { op: next.value as "==", left, right: value() };
-    }
-    return left;
-  };
-  const value = (): Condition => {
-    const token = tokens[at++];
-    if (!token) return fail("it ends too soon");
-    if (token.kind === "number") return { op: "literal", value: Number(token.value) };
-    if (token.kind === "text") return { op: "literal", value: token.value };
-    if (token.kind === "symbol" && token.value === "(") {
-      const inner = or();
-      if (tokens[at++]?.value !== ")") fail("a ( is not closed");
-      return inner;
-    }
-    if (token.kind === "word") {
-      const word = token.value.toLowerCase();
-      if (word === "true" || word === "false") return { op: "literal", value: word === "true" };
-      if (["and", "or", "not"].includes(word)) fail(`"${token.value}" where a value belongs`);
-      return { op: "name", name: token.value };
-    }
-    return fail(`"${token.value}" where a value belongs`);
-  };
-  const condition = or();
-  if (at < tokens.length) fail(`"${tokens[at]!.value}" is left over`);
-  return condition;
+  let wantValue = true;
+  let open = 0; // parentheses open so far
+  for (const token of tokens) {
+    const word = token.kind === "word" ? token.value.toLowerCase() : undefined;
+    const symbol = token.kind === "symbol" ? token.value : undefined;
+    if (wantValue) {
+      if (symbol === "(") open++;
+      if (word === "not" || symbol === "(") waiting.push(word ?? symbol!);
+      else (steps.push(valueOf(token, fail)), (wantValue = false));
+    } else if (word === "and" || word === "or" || COMPARISONS.includes(symbol as Comparison)) {
+      const op = word ?? symbol!;
+      // `a < b < c` means nothing here: a comparison is between two values.
+      if (RANK[op] === 4 && RANK[waiting.at(-1) ?? ""] === 4) fail(`"${op}" is left over`);
+      emitDownTo(RANK[op]!);
+      (waiting.push(op), (wantValue = true));
+    } else if (symbol === ")" && open > 0) {
+      emitDownTo(0);
+      (waiting.pop(), open--);
+    } else fail(`"${token.value}" is left over`);
+  }
+  if (wantValue) fail("it ends too soon");
+  emitDownTo(0);
+  if (waiting.length) fail("a ( is not closed");
+  return { steps };
+}
+
+const LOGIC = ["and", "or", "not"];
+const KEYWORDS = [...LOGIC, "true", "false"];
+
+function valueOf(token: Token, fail: (why: string) => never): Step {
+  if (token.kind === "number") return { op: "literal", value: Number(token.value) };
+  if (token.kind === "text") return { op: "literal", value: token.value };
+  if (token.kind === "name") return { op: "name", name: token.value };
+  const word = token.value.toLowerCase();
+  if (token.kind === "symbol" || LOGIC.includes(word)) return fail(`"${token.value}" where a value belongs`);
+  if (word === "true" || word === "false") return { op: "literal", value: word === "true" };
+  return { op: "name", name: token.value };
+}
+
+/** `condition`, asked only where `name` has a value at all — whatever it says ("No" and "0" included). */
+export function whereGiven(name: string, condition?: Condition): Condition {
+  const given: Step = { op: "given", name };
+  return { steps: condition ? [given, ...condition.steps, { op: "and" }] : [given] };
 }
 
 /** Every name a condition reads, so one that names nothing is said before anything is built. */
 export function namesIn(condition: Condition): string[] {
-  switch (condition.op) {
-    case "name":
-      return [condition.name];
-    case "literal":
-      return [];
-    case "not":
-      return namesIn(condition.of);
-    default:
-      return [...namesIn(condition.left), ...namesIn(condition.right)];
+  return condition.steps.flatMap((step) => ("name" in step ? [step.name] : []));
+}
+
+/**
+ * Refuses, before anything is built, a comparison of a field its schema declares text or
+ * true/false with a number: it would hold for no sample (or, with !=, for every one). `typeOf`
+ * gives a name's declared JSON Schema type; a name without one is text read as a number where it is one.
+ */
+export function checkTypes(
+  condition: Condition,
+  where: string,
+  typeOf: (name: string) => string | undefined,
+): void {
+  type Operand = { name?: string; type?: string | undefined; number?: boolean };
+  const stack: Operand[] = []; // as the evaluation's, holding what each operand is
+  for (const step of condition.steps) {
+    if (step.op === "literal") stack.push({ number: typeof step.value === "number" });
+    else if (step.op === "name") {
+      const type = typeOf(step.name);
+      stack.push({ name: step.name, type, number: type === "integer" || type === "number" });
+    } else if (step.op === "given") stack.push({});
+    else if (step.op === "not") stack.splice(-1, 1, {});
+    else {
+      const [left, right] = stack.splice(-2, 2, {}) as [Operand, Operand];
+      if (step.op === "and" || step.op === "or") continue;
+      for (const [field, other] of [
+        [left, right],
+        [right, left],
+      ] as const)
+        if ((field.type === "string" || field.type === "boolean") && other.number)
+          throw new UserError(
+            `${where} compares "${field.name}", a field of type ${field.type} in its schema, with a number`,
+            `compare it with ${field.type === "string" ? `text (${written(field.name!)} == "…")` : "true or false"}, ` +
+              "or, if it holds a number, declare it type: number in the schema",
+          );
+    }
   }
+}
+
+/** A name as a condition writes it: as it is, or between backticks where it could not be read bare. */
+function written(name: string): string {
+  const bare = /^[A-Za-z_][\w.-]*$/.test(name) && !KEYWORDS.includes(name.toLowerCase());
+  return bare ? name : `\`${name}\``;
 }
 
 type Value = string | number | boolean | undefined;
 
 /** Evaluates a condition over a sample's values (fields, parameters, columns), by name. */
 export function holds(condition: Condition, lookup: (name: string) => unknown): boolean {
-  return truthy(evaluate(condition, lookup));
-}
-
-function evaluate(condition: Condition, lookup: (name: string) => unknown): Value {
-  switch (condition.op) {
-    case "literal":
-      return condition.value;
-    case "name": {
-      const found = lookup(condition.name);
-      return found === undefined || found === null ? undefined : (found as Value);
-    }
-    case "not":
-      return !truthy(evaluate(condition.of, lookup));
-    case "and":
-      return truthy(evaluate(condition.left, lookup)) && truthy(evaluate(condition.right, lookup));
-    case "or":
-      return truthy(evaluate(condition.left, lookup)) || truthy(evaluate(condition.right, lookup));
-    default: {
-      const left = evaluate(condition.left, lookup);
-      const right = evaluate(condition.right, lookup);
-      if (left === undefined || right === undefined) return condition.op === "!=" ? left !== right : false;
-      const [a, b] = [asNumber(left), asNumber(right)];
-      const numeric = a !== undefined && b !== undefined;
-      switch (condition.op) {
-        case "==":
-          return numeric ? a === b : String(left).trim() === String(right).trim();
-        case "!=":
-          return numeric ? a !== b : String(left).trim() !== String(right).trim();
-        default:
-          if (!numeric) return false;
-          return condition.op === ">="
-            ? a >= b
-            : condition.op === "<="
-              ? a <= b
-              : condition.op === ">"
-                ? a > b
-                : a < b;
-      }
+  const stack: Value[] = [];
+  for (const step of condition.steps) {
+    if (step.op === "literal") stack.push(step.value);
+    else if (step.op === "name") stack.push((lookup(step.name) ?? undefined) as Value);
+    else if (step.op === "given") stack.push((lookup(step.name) ?? undefined) !== undefined);
+    else if (step.op === "not") stack.push(!truthy(stack.pop()));
+    else {
+      const right = stack.pop();
+      const left = stack.pop();
+      stack.push(
+        step.op === "and"
+          ? truthy(left) && truthy(right)
+          : step.op === "or"
+            ? truthy(left) || truthy(right)
+            : compare(step.op, left, right),
+      );
     }
   }
+  return truthy(stack.pop());
+}
+
+function compare(op: Comparison, left: Value, right: Value): boolean {
+  if (left === undefined || right === undefined) return op === "!=" ? left !== right : false;
+  const [a, b] = [asNumber(left), asNumber(right)];
+  const numeric = a !== undefined && b !== undefined;
+  if (op === "==") return numeric ? a === b : String(left).trim() === String(right).trim();
+  if (op === "!=") return numeric ? a !== b : String(left).trim() !== String(right).trim();
+  if (!numeric) return false;
+  return op === ">=" ? a >= b : op === "<=" ? a <= b : op === ">" ? a > b : a < b;
 }
 
 function asNumber(value: Value): number | undefined {

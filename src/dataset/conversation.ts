@@ -10,8 +10,9 @@
 //       customer: You are {{Persona}}, calling about {{Problem}}. Speak only as the customer.
 //       agent: You are a patient support agent. Speak only as the agent.
 //
-// Each turn's answer, whole, is the field Turn1, Turn2, …; `when` applies to every turn (a turn
-// whose `when` fails is not asked, nor are those after it), `keep` after the last.
+// Each turn's answer, whole, is the field Turn1, Turn2, …; each turn is asked wherever the one
+// before it was, whatever that one said; `when` applies to every turn (a turn whose `when` fails
+// is not asked, nor are those after it), `keep` after the last.
 import { UserError } from "../errors.ts";
 import { placeholderNames, renderTemplate } from "../io/template.ts";
 import type { Message } from "../api/endpoints/index.ts";
@@ -94,12 +95,7 @@ function turnStage(path: string, talk: Conversation, turn: number, options: Stag
     ...(options.model ? { model: options.model } : {}),
     ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}),
     ...(options.reasoningEffort ? { reasoningEffort: options.reasoningEffort } : {}),
-    // A turn after one not asked (the conversation ended, or `when` failed) is not asked either.
-    ...(turn > 1
-      ? { when: options.when ? `${turnField(turn - 1)} and (${options.when})` : turnField(turn - 1) }
-      : options.when
-        ? { when: options.when }
-        : {}),
+    ...(options.when ? { when: options.when } : {}),
     fields: [field],
     // The whole answer is the turn; an empty one is asked again.
     parse: (answer) =>
@@ -122,8 +118,17 @@ function turnStage(path: string, talk: Conversation, turn: number, options: Stag
     chat: chatOf(talk),
   };
   Object.defineProperty(stage, "source", { value: `prompt file ${path} (turn ${turn})`, enumerable: false });
+  if (turn > 1) Object.defineProperty(stage, "follows", { value: turnField(turn - 1), enumerable: false });
   Object.defineProperty(stage, "templates", { value: [talk.instructions[speaker]!], enumerable: false });
   return stage;
+}
+
+/**
+ * The field of the turn before a conversation's turn: the turn is asked wherever that one was, whatever it
+ * said ("No" and "0" are turns like any other); a turn not asked (its `when` failed) ends the conversation.
+ */
+export function previousTurnOf(stage: Stage): string | undefined {
+  return (stage as { follows?: string }).follows;
 }
 
 /** The conversation as fine-tuning messages: the assistant side's instructions, then every turn asked. */

@@ -8,6 +8,7 @@ import { UserError } from "../errors.ts";
 import { placeholderNames, renderTemplate as render } from "../io/template.ts";
 import type { Message } from "../api/endpoints/index.ts";
 import type { ChatTurn, Dataset, Draw, StageOptions } from "./spec.ts";
+import { sameModelTwice } from "./several-models.ts";
 
 /** What a placeholder may name for a draw: input columns, parameters (bare and by field), generated values. */
 export function viewOf(draw: Draw): Record<string, unknown> {
@@ -153,7 +154,14 @@ export function stageOptionsOf(path: string, data: Record<string, unknown>): Sta
       );
     if (data.model !== undefined)
       throw new UserError(`prompt file ${path}: give "model" or "models", not both`, "leave one out");
-    options.models = models.map((m: string) => m.trim());
+    const names = models.map((m: string) => m.trim());
+    const twice = sameModelTwice(names);
+    if (twice)
+      throw new UserError(
+        `prompt file ${path}: "models" names ${twice[0] === twice[1] ? `${twice[0]} twice` : `${twice[0]} and ${twice[1]}, whose fields would share a name`}`,
+        "name each model once: each is paid for every sample, and compared with itself it makes no preference pair",
+      );
+    options.models = names;
   }
   text("reasoning_effort", "reasoningEffort");
   text("keep", "keep");

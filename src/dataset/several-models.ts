@@ -2,12 +2,27 @@
 // with the same prompt, in its own batch file (the Batch API refuses a file that mixes models) at
 // its own price; they run side by side, and what comes after waits for them all. Each model's
 // fields are named after it, so a later stage (a judge) can compare them.
-import { columnTypeOf, typedValue } from "../io/formats/index.ts";
+import { columnTypeOf, typedValue } from "../io/formats/types.ts";
 import { parseAnswer, type Dataset, type Stage } from "./spec.ts";
 
 /** `Answer` of `gpt-6.1-terra` → `Answer_gpt-6-1-terra`: a placeholder name may hold no dot. */
 export function fieldOfModel(field: string, model: string): string {
   return `${field}_${model.replace(/\./g, "-")}`;
+}
+
+/**
+ * Two entries of a `models:` list that would be the same model twice, if any: the same name, or
+ * two names whose fields would be named alike. Each would be paid for every sample, and compared
+ * with itself.
+ */
+export function sameModelTwice(models: string[]): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const model of models) {
+    const earlier = seen.get(fieldOfModel("", model));
+    if (earlier !== undefined) return [earlier, model];
+    seen.set(fieldOfModel("", model), model);
+  }
+  return undefined;
 }
 
 export function expandModels(stage: Stage): Stage[] {

@@ -296,3 +296,10 @@ export async function runDataset(
 export function datasetSource(dataset: Dataset): string {
   return (dataset as { source?: string }).source ?? "the built-in dataset";
 }
+
+/** A dataset with some of it changed, still named as the original in errors (a spread would lose its name). */
+export function changedDataset(dataset: Dataset, changes: Partial<Dataset>): Dataset {
+  const source = (dataset as { source?: string }).source;
+  const changed = { ...dataset, ...changes };
+  return source ? Object.defineProperty(changed, "source", { value: source, enumerable: false }) : changed;
+}

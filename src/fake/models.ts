@@ -10,20 +10,25 @@ export interface FakeModel {
   /** Efforts taken, and the one used when a request names none; absent: it does not reason. */
   efforts?: string[];
   defaultEffort?: string;
+  /** Tokens of prompt and answer together that it takes (absent: no limit); a longer request is refused. */
+  contextTokens?: number;
 }
 
 const ALL = ["none", "minimal", "low", "medium", "high", "xhigh", "max"];
+const reasons = (efforts: string[]) => ({ efforts, defaultEffort: "medium" });
+// Context windows as the model pages give them (GPT-6: as GPT-5.4's, whose long-prompt pricing it shares).
+const [LONG, GPT5, GPT4O] = [1_050_000, 400_000, 128_000];
 
 export const FAKE_MODELS: FakeModel[] = [
-  { id: "gpt-6-luna", shutdown_date: null, efforts: ALL, defaultEffort: "medium" },
-  { id: "gpt-6.1-terra", shutdown_date: null, efforts: ALL, defaultEffort: "medium" },
-  { id: "gpt-6.1-sol", shutdown_date: null, efforts: ALL.slice(1), defaultEffort: "medium" },
-  { id: "gpt-6.2-sol", shutdown_date: null, efforts: ALL.slice(2), defaultEffort: "medium" },
-  { id: "gpt-5.4-nano", shutdown_date: "2027-04-01", efforts: ALL, defaultEffort: "medium" },
-  { id: "gpt-5-nano", shutdown_date: "2026-12-11", efforts: ALL.slice(1), defaultEffort: "medium" },
-  { id: "gpt-4o-mini", shutdown_date: "2027-01-14" },
-  { id: "gpt-4o", shutdown_date: "2027-01-14" },
-  { id: "gpt-4.1-nano", shutdown_date: "2026-10-23" },
+  { id: "gpt-6-luna", shutdown_date: null, ...reasons(ALL), contextTokens: LONG },
+  { id: "gpt-6.1-terra", shutdown_date: null, ...reasons(ALL), contextTokens: LONG },
+  { id: "gpt-6.1-sol", shutdown_date: null, ...reasons(ALL.slice(1)), contextTokens: LONG },
+  { id: "gpt-6.2-sol", shutdown_date: null, ...reasons(ALL.slice(2)), contextTokens: LONG },
+  { id: "gpt-5.4-nano", shutdown_date: "2027-04-01", ...reasons(ALL), contextTokens: GPT5 },
+  { id: "gpt-5-nano", shutdown_date: "2026-12-11", ...reasons(ALL.slice(1)), contextTokens: GPT5 },
+  { id: "gpt-4o-mini", shutdown_date: "2027-01-14", contextTokens: GPT4O },
+  { id: "gpt-4o", shutdown_date: "2027-01-14", contextTokens: GPT4O },
+  { id: "gpt-4.1-nano", shutdown_date: "2026-10-23", contextTokens: 1_047_576 },
 ];
 
 /** Hidden tokens a reasoning model spends per answer at each effort, before it writes a word. */
@@ -37,9 +42,9 @@ export const REASONING_TOKENS: Record<string, number> = {
   max: 6000,
 };
 
-type Refusal = {
+export type Refusal = {
   status: number;
-  error: { message: string; type: string; param: string | null; code: string };
+  error: { message: string; type: string; param: string | null; code: string | null };
 };
 
 /** What the service answers a chat request it will not run: 404 for a model it has not, 400 for a shape it refuses. */
@@ -81,7 +86,36 @@ export function refusal(models: FakeModel[], body: any, today: string): Refusal 
       "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
       "unsupported_parameter",
     );
-  return strictSchemaRefusal(body);
+  return contextRefusal(model, body) ?? strictSchemaRefusal(body);
+}
+
+/** A prompt and the answer it asks room for must fit the model's context window. */
+function contextRefusal(model: FakeModel, body: any): Refusal | undefined {
+  const prompt = promptTokens(body);
+  const answer = body.max_completion_tokens ?? body.max_tokens ?? 0;
+  if (!model.contextTokens || prompt + answer <= model.contextTokens) return undefined;
+  return invalid(
+    "messages",
+    `This model's maximum context length is ${model.contextTokens} tokens. However, you requested ` +
+      `${prompt + answer} tokens (${prompt} in the messages, ${answer} in the completion). ` +
+      "Please reduce the length of the messages or completion.",
+    "context_length_exceeded",
+  );
+}
+
+/** The fake's token count of a chat or Responses prompt: a token is four characters, plus a few for the framing. */
+export function promptTokens(body: any): number {
+  const schema = body?.response_format?.json_schema?.schema ?? body?.text?.format?.schema;
+  // Chat messages, or a Responses request's instructions and input.
+  const input = typeof body?.input === "string" ? [{ content: body.input }] : (body?.input ?? []);
+  const messages = body?.messages ?? [
+    ...(body?.instructions ? [{ content: body.instructions }] : []),
+    ...input,
+  ];
+  const chars =
+    messages.reduce((s: number, m: any) => s + String(m.content).length, 0) +
+    (schema ? JSON.stringify(schema).length : 0);
+  return Math.ceil(chars / 4) + 7;
 }
 
 /** A 400 the service gives a request it will not run, naming the parameter at fault. */
@@ -188,27 +222,58 @@ export function embed(body: any): { status: number; body: any } {
         "invalid_value",
       ),
     );
+  const tooLong = tokenRefusal(inputs as string[]);
+  if (tooLong) return answered(tooLong);
   const size = body.dimensions ?? model.dimensions;
-  let tokens = 0;
+  const tokens = (inputs as string[]).reduce((sum, text) => sum + embeddingTokens(text), 0);
   const data = (inputs as string[]).map((text, index) => {
-    const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
-    tokens += Math.ceil(text.length / 4);
-    const vector = new Float64Array(size);
-    for (const word of words) {
-      const direction = wordDirection(word, size);
-      for (let i = 0; i < size; i++) vector[i]! += direction[i]!;
-    }
-    const norm = Math.hypot(...vector) || 1;
+    const vector = embedding(text, size);
+    // base64: the floats' little-endian float32 bytes, as the service packs them.
+    const packed = body.encoding_format === "base64";
     return {
       object: "embedding",
       index,
-      embedding: Array.from(vector, (x) => Math.round((x / norm) * 1e6) / 1e6),
+      embedding: packed ? Buffer.from(Float32Array.from(vector).buffer).toString("base64") : vector,
     };
   });
   return {
     status: 200,
     body: { object: "list", data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
   };
+}
+
+/** A text's direction: the sum of its words', normalised, rounded as the service's floats print. */
+function embedding(text: string, size: number): number[] {
+  const words = text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
+  const vector = new Float64Array(size);
+  for (const word of words) {
+    const direction = wordDirection(word, size);
+    for (let i = 0; i < size; i++) vector[i]! += direction[i]!;
+  }
+  const norm = Math.hypot(...vector) || 1;
+  return Array.from(vector, (x) => Math.round((x / norm) * 1e6) / 1e6);
+}
+
+const embeddingTokens = (text: string) => Math.ceil(text.length / 4);
+
+/** The document's limits in prose: 8,192 tokens an input, 300,000 across a request's inputs. */
+function tokenRefusal(inputs: string[]): Refusal | undefined {
+  const longest = Math.max(...inputs.map(embeddingTokens));
+  if (longest > 8192)
+    return invalid(
+      "input",
+      `This model's maximum context length is 8192 tokens, however you requested ${longest} tokens ` +
+        `(${longest} in your prompt; 0 for the completion). Please reduce your prompt; or completion length.`,
+      "context_length_exceeded",
+    );
+  const total = inputs.reduce((sum, text) => sum + embeddingTokens(text), 0);
+  if (total > 300_000)
+    return invalid(
+      "input",
+      `Requested ${total} tokens, max 300000 tokens per request.`,
+      "max_tokens_per_request",
+    );
+  return undefined;
 }
 
 const answered = (refused: Refusal) => ({ status: refused.status, body: { error: refused.error } });

@@ -30,8 +30,8 @@ export interface ProviderProfile {
 }
 
 const OPEN_MODELS: FakeModel[] = [
-  { id: "meta-llama/Llama-3.3-70B-Instruct-Turbo", shutdown_date: null },
-  { id: "openai/gpt-oss-20b", shutdown_date: null },
+  { id: "meta-llama/Llama-3.3-70B-Instruct-Turbo", shutdown_date: null, contextTokens: 131_072 },
+  { id: "openai/gpt-oss-20b", shutdown_date: null, contextTokens: 131_072 },
 ];
 
 const hours = (from: number, to: number) =>

@@ -1,12 +1,22 @@
 /**
  * A loopback fake of the OpenAI Files, Batches and Chat Completions API, faithful to
  * ../shared/openai/BATCH-CONTRACT.md and openapi.yaml, with knobs for every fault synthai meets.
+ * Every request body, direct or a batch line, is checked against the document's schema first.
  * Time is driven by polls: each `GET /batches/{id}` moves a batch along its lifecycle.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { REASONING_TOKENS, effortOf, embed, mulberry32, refusal, type FakeModel } from "./models.ts";
+import {
+  REASONING_TOKENS,
+  effortOf,
+  embed,
+  mulberry32,
+  promptTokens,
+  refusal,
+  type FakeModel,
+} from "./models.ts";
 import { PROFILES, type ProfileName, type ProviderProfile } from "./profiles.ts";
+import { KIND_OF_URL, NOT_JSON, checkBody } from "./checks.ts";
 
 export interface Fault {
   method: string;
@@ -33,6 +43,8 @@ export interface FakeOptions {
   truncatedRate?: number;
   /** Retrieves a batch stays in each phase. */
   pollsPerPhase?: number;
+  /** A batch goes through every phase at its first look: done (or failed) in one poll, for offline work. */
+  fast?: boolean;
   unevenPhases?: boolean;
   /** The first N batches created expire after doing half their requests. */
   expireFirst?: number;
@@ -56,6 +68,8 @@ export interface FakeOptions {
   port?: number;
   /** Milliseconds each answer waits, as a distant service's would. */
   latencyMs?: number;
+  /** A test's own answer to a chat request, where it gives one (in process only); else one is made up. */
+  answer?: (request: { messages?: { role: string; content: string }[] }) => string | undefined;
 }
 
 interface StoredFile {
@@ -80,6 +94,18 @@ interface StoredBatch {
 }
 
 const MAX_LINES = 50_000;
+const ENDED = ["completed", "failed", "expired", "cancelled"];
+
+/** The paths whose POST body is JSON: anything else sent there is refused as the service does. */
+const JSON_PATHS = new Set(["/v1/batches", ...Object.keys(KIND_OF_URL)]);
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    return NOT_JSON;
+  }
+}
 
 export class FakeOpenAI {
   readonly options: FakeOptions;
@@ -213,8 +239,9 @@ export class FakeOpenAI {
       if (!file) return [404, apiError(`No such File object: ${m[1]}`, "invalid_request_error")];
       return [200, undefined, file.content];
     }
-    if (method === "POST" && path === "/v1/batches")
-      return this.createBatch(JSON.parse(body.toString("utf8")));
+    const json = method === "POST" && JSON_PATHS.has(path) ? parseJson(body) : undefined;
+    if (json === NOT_JSON) return [400, { error: NOT_JSON.error }];
+    if (method === "POST" && path === "/v1/batches") return this.createBatch(json);
     if (method === "GET" && path === "/v1/batches") return [200, this.listBatches(query)];
     if ((m = path.match(/^\/v1\/batches\/([^/]+)(\/cancel)?$/))) {
       const stored = this.batches.find((b) => b.batch.id === m![1]);
@@ -233,19 +260,10 @@ export class FakeOpenAI {
         ];
       return [200, modelObject(model)];
     }
-    if (method === "POST" && path === "/v1/chat/completions") {
-      this.chatCompletions++;
-      const answer = this.complete(JSON.parse(body.toString("utf8")));
-      if (answer.status === 200) this.directUsage.push((answer.body as any).usage);
-      return [answer.status, answer.body];
-    }
-    if (method === "POST" && path === "/v1/embeddings") {
-      const answer = embed(JSON.parse(body.toString("utf8")));
-      return [answer.status, answer.body];
-    }
-    if (method === "POST" && path === "/v1/responses") {
-      this.chatCompletions++;
-      const answer = this.respond(JSON.parse(body.toString("utf8")));
+    if (method === "POST" && KIND_OF_URL[path]) {
+      if (path !== "/v1/embeddings") this.chatCompletions++;
+      const answer = this.answer(path, json);
+      if (answer.status === 200 && path === "/v1/chat/completions") this.directUsage.push(answer.body.usage);
       return [answer.status, answer.body];
     }
     return [404, apiError(`Invalid URL (${method} ${path})`, "invalid_request_error")];
@@ -265,6 +283,16 @@ export class FakeOpenAI {
       return [400, apiError(`Invalid purpose ${purpose}`, "invalid_request_error", null, "purpose")];
     if (this.profile.expiry === "refuse" && form.has("expires_after[anchor]"))
       return [400, unknownParameter("expires_after")];
+    if (!file.name.endsWith(".jsonl"))
+      return [
+        400,
+        apiError(
+          "Invalid file format for Batch API. Must be .jsonl",
+          "invalid_request_error",
+          "invalid_file_format",
+          "file",
+        ),
+      ];
     const content = Buffer.from(await file.arrayBuffer());
     const now = nowSeconds();
     const seconds = Number(form.get("expires_after[seconds]") ?? 0);
@@ -307,6 +335,8 @@ export class FakeOpenAI {
   }
 
   private createBatch(body: any): [number, unknown] {
+    const refused = checkBody("batch", body);
+    if (refused) return [refused.status, { error: refused.error }];
     const file = this.files.get(body.input_file_id);
     if (!file)
       return [
@@ -318,10 +348,17 @@ export class FakeOpenAI {
           "input_file_id",
         ),
       ];
-    if (!BATCH_ENDPOINTS.includes(body.endpoint))
+    // An output file is not a request file: the service runs only what was uploaded for batches.
+    if (file.purpose !== this.profile.purpose)
       return [
         400,
-        apiError(`Invalid 'endpoint': '${body.endpoint}'.`, "invalid_request_error", null, "endpoint"),
+        apiError(
+          `Invalid 'input_file_id': '${file.id}' has purpose '${file.purpose}'; a batch runs a file ` +
+            `uploaded with purpose '${this.profile.purpose}'.`,
+          "invalid_request_error",
+          "invalid_value",
+          "input_file_id",
+        ),
       ];
     const least = (this.profile as ProviderProfile).minRequestsPerFile ?? 0;
     if (least && file.content.toString("utf8").split("\n").filter(Boolean).length < least)
@@ -369,9 +406,7 @@ export class FakeOpenAI {
       ? 1 + Math.floor(this.random() * 4)
       : (this.options.pollsPerPhase ?? 1);
     this.batches.push({ batch, polls: 0, pollsPerPhase, lines: [], promptTokens: 0, expire });
-    const running = this.batches.filter(
-      (b) => !["completed", "failed", "expired", "cancelled"].includes(b.batch.status),
-    ).length;
+    const running = this.batches.filter((b) => !ENDED.includes(b.batch.status)).length;
     this.maxRunning = Math.max(this.maxRunning, running);
     const profile: ProviderProfile = this.profile;
     const shown = this.clean(batch);
@@ -390,13 +425,22 @@ export class FakeOpenAI {
     return shown;
   }
 
-  /** One poll: validating → in_progress → finalizing → completed (or failed / expired). */
+  /**
+   * One poll: validating → in_progress → finalizing → completed (or failed / expired); with the
+   * `fast` knob, all of them at once.
+   */
   private advance(stored: StoredBatch) {
     const { batch } = stored;
-    const perPhase = stored.pollsPerPhase;
     stored.polls++;
-    if (["completed", "failed", "expired", "cancelled"].includes(batch.status)) return this.clean(batch);
-    if (stored.polls % perPhase !== 0 && batch.status !== "cancelling") return this.clean(batch);
+    if (this.options.fast) while (!ENDED.includes(batch.status)) this.nextPhase(stored);
+    else if (stored.polls % stored.pollsPerPhase === 0 || batch.status === "cancelling")
+      this.nextPhase(stored);
+    return this.clean(batch);
+  }
+
+  private nextPhase(stored: StoredBatch): void {
+    const { batch } = stored;
+    if (ENDED.includes(batch.status)) return;
     const now = nowSeconds();
     switch (batch.status) {
       case "validating": {
@@ -429,7 +473,6 @@ export class FakeOpenAI {
         this.run(stored, true);
         break;
     }
-    return this.clean(batch);
   }
 
   private cancel(stored: StoredBatch) {
@@ -454,15 +497,8 @@ export class FakeOpenAI {
       ];
     const text = file.content.toString("utf8");
     const lines = text.split("\n").filter((l) => l.trim());
-    if (lines.length > MAX_LINES)
-      return [
-        {
-          code: "too_many_requests",
-          message: `The input file has ${lines.length} requests; at most 50000 are allowed.`,
-          param: null,
-          line: null,
-        },
-      ];
+    const count = lineCountError(lines.length);
+    if (count) return [count];
     const ids = new Set<string>();
     let model: string | undefined;
     lines.forEach((raw, i) => {
@@ -571,12 +607,7 @@ export class FakeOpenAI {
         );
         return;
       }
-      const { status, body } =
-        request.url === "/v1/responses"
-          ? this.respond(request.body)
-          : request.url === "/v1/embeddings"
-            ? embed(request.body)
-            : this.complete(request.body);
+      const { status, body } = this.answer(request.url, request.body);
       // A line the model refuses fails on its own, in the error file, as every such line does.
       if (status !== 200) {
         errors.push(
@@ -657,6 +688,15 @@ export class FakeOpenAI {
     return cached;
   }
 
+  /** One request, direct or a batch line, as the service answers it: checked against the document first. */
+  private answer(url: string, body: unknown): { status: number; body: any } {
+    const kind = KIND_OF_URL[url];
+    const refused = kind && checkBody(kind, body);
+    if (refused) return { status: refused.status, body: { error: refused.error } };
+    if (kind === "responses") return this.respond(body);
+    return kind === "embeddings" ? embed(body) : this.complete(body);
+  }
+
   /**
    * A Responses request, answered by the same model as a chat one: `instructions` and `input`
    * in, `output` items and `incomplete_details` out, usage in its own words.
@@ -680,44 +720,69 @@ export class FakeOpenAI {
         : {}),
     };
     const answer = this.complete(chat);
-    if (answer.status !== 200) return answer;
+    if (answer.status !== 200) return inResponsesWords(answer);
     const { choices, usage, model } = answer.body;
     const cut = choices[0].finish_reason === "length";
     const text = choices[0].message.content;
-    return {
-      status: 200,
-      body: {
-        id: this.id("resp_"),
-        object: "response",
-        created_at: nowSeconds(),
-        status: cut ? "incomplete" : "completed",
-        incomplete_details: cut ? { reason: "max_output_tokens" } : null,
-        model,
-        output: [
-          ...(usage.completion_tokens_details.reasoning_tokens
-            ? [{ id: this.id("rs_"), type: "reasoning", summary: [] }]
-            : []),
-          ...(text
-            ? [
-                {
-                  id: this.id("msg_"),
-                  type: "message",
-                  status: cut ? "incomplete" : "completed",
-                  role: "assistant",
-                  content: [{ type: "output_text", text, annotations: [] }],
-                },
-              ]
-            : []),
-        ],
-        usage: {
-          input_tokens: usage.prompt_tokens,
-          input_tokens_details: { cached_tokens: usage.prompt_tokens_details.cached_tokens },
-          output_tokens: usage.completion_tokens,
-          output_tokens_details: { reasoning_tokens: usage.completion_tokens_details.reasoning_tokens },
-          total_tokens: usage.total_tokens,
+    const reasoning = usage.completion_tokens_details.reasoning_tokens;
+    const message = {
+      id: this.id("msg_"),
+      type: "message",
+      status: cut ? "incomplete" : "completed",
+      role: "assistant",
+      content: [{ type: "output_text", text, annotations: [], logprobs: [] }],
+    };
+    const now = nowSeconds();
+    const body = {
+      id: this.id("resp_"),
+      object: "response",
+      created_at: now,
+      status: cut ? "incomplete" : "completed",
+      completed_at: cut ? null : now,
+      error: null,
+      incomplete_details: cut ? { reason: "max_output_tokens" } : null,
+      model,
+      output: [
+        ...(reasoning ? [{ id: this.id("rs_"), type: "reasoning", summary: [] }] : []),
+        ...(text ? [message] : []),
+      ],
+      usage: {
+        input_tokens: usage.prompt_tokens,
+        input_tokens_details: {
+          cached_tokens: usage.prompt_tokens_details.cached_tokens,
+          cache_write_tokens: 0,
         },
-        service_tier: request.service_tier ?? "default",
+        output_tokens: usage.completion_tokens,
+        output_tokens_details: { reasoning_tokens: reasoning },
+        total_tokens: usage.total_tokens,
       },
+      service_tier: request.service_tier ?? "default",
+      ...this.responseSettings(request),
+    };
+    return { status: 200, body };
+  }
+
+  /** The settings a Response object echoes, every one of them, as null where the request left it. */
+  private responseSettings(request: any) {
+    return {
+      background: false,
+      instructions: request.instructions ?? null,
+      max_output_tokens: request.max_output_tokens ?? null,
+      max_tool_calls: null,
+      metadata: request.metadata ?? {},
+      parallel_tool_calls: true,
+      previous_response_id: null,
+      prompt_cache_key: null,
+      reasoning: { effort: effortOf(this.models, chatEffort(request)) ?? null, summary: null },
+      safety_identifier: null,
+      store: request.store ?? true,
+      temperature: request.temperature ?? 1,
+      text: { format: request.text?.format ?? { type: "text" }, verbosity: "medium" },
+      tool_choice: "auto",
+      tools: [],
+      top_logprobs: 0,
+      top_p: request.top_p ?? 1,
+      truncation: "disabled",
     };
   }
 
@@ -746,10 +811,12 @@ export class FakeOpenAI {
     const truncated =
       !malformed && roll < (this.options.malformedRate ?? 0) + (this.options.truncatedRate ?? 0);
     const kept = malformed && sections.length ? sections.slice(0, -1) : sections;
-    let content = schema
-      ? JSON.stringify(valueFor(schema, this.random, "answer"))
-      : kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") ||
-        sentence(this.random, "Answer");
+    let content =
+      this.options.answer?.(request) ??
+      (schema
+        ? JSON.stringify(valueFor(schema, this.random, "answer"))
+        : kept.map((name) => `[${name}]\n${sentence(this.random, name)}`).join("\n\n") ||
+          sentence(this.random, "Answer"));
     if (truncated) content = content.slice(0, Math.ceil(content.length / 2));
     // Reasoning comes first and counts against max_completion_tokens: what it leaves is for the answer.
     const effort = effortOf(this.models, request);
@@ -819,18 +886,23 @@ function valueFor(schema: any, random: () => number, name: string): unknown {
   }
 }
 
-function promptTokens(body: any): number {
-  const schema = body?.response_format?.json_schema?.schema ?? body?.text?.format?.schema;
-  // Chat messages, or a Responses request's instructions and input.
-  const input = typeof body?.input === "string" ? [{ content: body.input }] : (body?.input ?? []);
-  const messages = body?.messages ?? [
-    ...(body?.instructions ? [{ content: body.instructions }] : []),
-    ...input,
-  ];
-  const chars =
-    messages.reduce((s: number, m: any) => s + String(m.content).length, 0) +
-    (schema ? JSON.stringify(schema).length : 0);
-  return Math.ceil(chars / 4) + 7;
+/** A Responses request's effort, as the chat request the fake answers it with would carry it. */
+function chatEffort(request: any) {
+  return { model: request.model, reasoning_effort: request.reasoning?.effort };
+}
+
+/** The Responses API names the parameters of a refusal its own way. */
+const RESPONSES_PARAMS: Record<string, string> = {
+  messages: "input",
+  max_completion_tokens: "max_output_tokens",
+  reasoning_effort: "reasoning.effort",
+  response_format: "text.format",
+};
+
+function inResponsesWords(answer: { status: number; body: any }) {
+  const error = answer.body.error;
+  if (!error?.param || !RESPONSES_PARAMS[error.param]) return answer;
+  return { ...answer, body: { error: { ...error, param: RESPONSES_PARAMS[error.param] } } };
 }
 
 function sentence(random: () => number, topic: string): string {
@@ -875,6 +947,25 @@ function page<T extends { id: string }>(
 function publicFile(file: StoredFile) {
   const { content: _content, ...rest } = file;
   return rest;
+}
+
+/** What the service says of a file with no request, or more than it takes. */
+function lineCountError(lines: number) {
+  if (!lines)
+    return {
+      code: "empty_file",
+      message: "The batch input file is empty. Please ensure that the batch contains at least one request.",
+      param: null,
+      line: null,
+    };
+  if (lines > MAX_LINES)
+    return {
+      code: "too_many_requests",
+      message: `The input file has ${lines} requests; at most ${MAX_LINES} are allowed.`,
+      param: null,
+      line: null,
+    };
+  return undefined;
 }
 
 function unknownParameter(name: string) {
@@ -924,18 +1015,6 @@ function shuffle<T>(items: T[], random: () => number): void {
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
 }
-
-/** The endpoints a batch may run (the Batch API's documented list). */
-const BATCH_ENDPOINTS = [
-  "/v1/responses",
-  "/v1/chat/completions",
-  "/v1/embeddings",
-  "/v1/completions",
-  "/v1/moderations",
-  "/v1/images/generations",
-  "/v1/images/edits",
-  "/v1/videos",
-];
 
 function modelObject(model: FakeModel) {
   return {

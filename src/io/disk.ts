@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import {
   closeSync,
+  constants as fsConstants,
   createReadStream,
   fsyncSync,
   openSync,
   renameSync,
+  rmSync,
   statSync,
   statfsSync,
   writeSync,
@@ -12,7 +14,7 @@ import {
 import { pipeline } from "node:stream/promises";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
-import { access, constants, stat } from "node:fs/promises";
+import { access, constants, open, stat, type FileHandle } from "node:fs/promises";
 
 /** A --runs-dir that exists must be a folder; one that does not is made with the first run. */
 export function checkRunsDir(runsDir: string): void {
@@ -101,19 +103,65 @@ export async function sha256(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
+// A run folder may come from someone else (shared, downloaded): any of its files may be a link
+// to one of the user's. Every write into it goes through the helpers below, which never follow
+// a link: a file written afresh replaces whatever is at its name (a link goes, its target is
+// untouched), a file appended to that is a link is refused.
+const { O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_RDONLY } = fsConstants;
+
+/** Opens a file for reading, refusing a link (ELOOP): for a run folder's own files. */
+export const READ_NO_LINK = O_RDONLY | O_NOFOLLOW;
+
+/** A run folder's file opened to read (a file descriptor); a link there is refused in one line. */
+export function openToRead(path: string): number {
+  try {
+    return openSync(path, READ_NO_LINK);
+  } catch (error) {
+    throw linkRefused(error, path);
+  }
+}
+
+/** A new, empty file at `path`, opened for writing: whatever was at that name (a link, an old file) is removed first. */
+export function openFresh(path: string): number {
+  rmSync(path, { force: true });
+  // O_EXCL fails on anything made at that name since, a link included.
+  return openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+}
+
+/** A run folder's file opened to append to; a link there is refused in one line. */
+export async function openToAppend(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o644);
+  } catch (error) {
+    throw linkRefused(error, path);
+  }
+}
+
+/** ELOOP from an O_NOFOLLOW open, said as what it is; any other error as it is. */
+export function linkRefused(error: unknown, path: string, wayOut = REMOVE_LINK): unknown {
+  return (error as NodeJS.ErrnoException).code === "ELOOP"
+    ? new UserError(`${path} is a link, and synthai never follows a link in a run folder`, wayOut)
+    : error;
+}
+
+const REMOVE_LINK =
+  "remove the link, or restore the run folder from a backup; nothing was written through it";
+
 /**
- * Writes a file so that a crash leaves the old or the new content, never a torn one. `sync:
- * false` leaves it to the system when the content reaches the disk: a killed process still
- * finds it, a machine that lost power may find the old content.
+ * Writes a file so that a crash leaves the old or the new content, never a torn one, and never
+ * through a link (a link at `path` is replaced). `sync: false` leaves it to the system when the
+ * content reaches the disk: a killed process still finds it, a machine that lost power may find
+ * the old content.
  */
 export function writeFileAtomic(path: string, content: string | Uint8Array, { sync = true } = {}): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w");
+  const fd = openFresh(tmp);
   try {
     writeSync(fd, typeof content === "string" ? Buffer.from(content) : content);
     if (sync) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  // rename replaces a link at `path` itself, never its target.
   renameSync(tmp, path);
 }

@@ -1,8 +1,9 @@
-import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { pipeline } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { UserError } from "../errors.ts";
+import { linkRefused, openFresh, READ_NO_LINK } from "./disk.ts";
 
 /**
  * Streams the objects of a JSONL file that synthai wrote itself. A missing file or a torn line
@@ -12,7 +13,8 @@ export async function* readJsonl<T>(path: string, wayOut = DAMAGED_HINT): AsyncG
   try {
     const { default: ndjson } = await import("ndjson");
     // pipeline, not pipe: an error of the file (missing, unreadable) reaches the reader.
-    yield* pipeline(createReadStream(path), ndjson.parse(), () => {}) as AsyncIterable<T>;
+    const file = await open(path, READ_NO_LINK);
+    yield* pipeline(file.createReadStream(), ndjson.parse(), () => {}) as AsyncIterable<T>;
   } catch (error) {
     const row = /^Could not parse row (.*)$/s.exec((error as Error).message)?.[1];
     throw row !== undefined ? tornLine(path, row, wayOut) : damagedFile(error, path, wayOut);
@@ -28,11 +30,11 @@ function tornLine(path: string, line: string, wayOut: string): UserError {
   );
 }
 
-/** A missing file is said so, with the way out; any other error is the disk's, as it is. */
+/** A missing file or a link is said so, with the way out; any other error is the disk's, as it is. */
 function damagedFile(error: unknown, path: string, wayOut: string): unknown {
   return (error as NodeJS.ErrnoException).code === "ENOENT"
     ? new UserError(`${path} is missing`, wayOut)
-    : error;
+    : linkRefused(error, path, wayOut);
 }
 
 /**
@@ -42,7 +44,7 @@ function damagedFile(error: unknown, path: string, wayOut: string): unknown {
  */
 export async function* readJsonlBatches<T>(path: string, wayOut = DAMAGED_HINT): AsyncGenerator<T[]> {
   try {
-    for await (const batch of readLineBatches(path)) {
+    for await (const batch of readLineBatches(path, READ_NO_LINK)) {
       const values: T[] = [];
       for (const line of batch) {
         try {
@@ -62,10 +64,12 @@ export async function* readJsonlBatches<T>(path: string, wayOut = DAMAGED_HINT):
  * Streams the non-blank lines of a file that came from outside, so a bad line can be reported,
  * a read's worth at a time: on files of a million lines, a promise per line costs more than
  * the line. Reads are 64 KB: a bigger string would go straight to V8's old generation, which
- * is collected rarely, and the process would grow.
+ * is collected rarely, and the process would grow. `flags`: READ_NO_LINK for a run folder's own files.
  */
-export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
-  const file = await open(path, "r");
+export async function* readLineBatches(path: string, flags: string | number = "r"): AsyncGenerator<string[]> {
+  const file = await open(path, flags).catch((error) => {
+    throw linkRefused(error, path);
+  });
   // Two buffers, reused: one is split into lines while the next read fills the other. A read
   // stream would allocate a new buffer for every read, which V8 frees only later.
   const buffers = [Buffer.allocUnsafeSlow(READ_BYTES), Buffer.allocUnsafeSlow(READ_BYTES)];
@@ -127,8 +131,9 @@ export class TextWriter {
   private buffer = Buffer.allocUnsafeSlow(FLUSH_BYTES);
   private used = 0;
 
+  /** Appends to an output (which may be a link the user made), or writes a run folder's file afresh, never through a link. */
   constructor(path: string, options: { append?: boolean } = {}) {
-    this.fd = openSync(path, options.append ? "a" : "w");
+    this.fd = options.append ? openSync(path, "a") : openFresh(path);
   }
 
   write(text: string): void {

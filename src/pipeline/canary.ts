@@ -5,7 +5,7 @@ import type { BatchRequest } from "../run/records.ts";
 import { apiFailure, call, isApiError, isTransient } from "../api/client.ts";
 import { endpointFor } from "../api/endpoints/index.ts";
 import { daysLeft } from "../api/models.ts";
-import { costUsd, directPrice, formatUsd } from "../api/pricing.ts";
+import { costUsd, didYouMean, directPrice, formatUsd } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
@@ -41,14 +41,19 @@ export async function checkModel(
       throw apiFailure(error, `asking about model ${config.model}`, client);
     }
     // Some OpenAI-compatible servers list their models but cannot retrieve one.
+    const offered: string[] = [];
     const listed = await call(client, "listing models", async () => {
-      for await (const model of client.models.list()) if (model.id === config.model) return true;
+      for await (const model of client.models.list()) {
+        if (model.id === config.model) return true;
+        offered.push(model.id);
+      }
       return false;
     });
     if (!listed)
       throw new UserError(
         `the service has no model ${config.model} for this key`,
-        "check --model; `synthai models --check` compares the catalogue with what the service offers",
+        `${didYouMean(config.model, offered)}check --model; ` +
+          "`synthai models --check` compares the catalogue with what the service offers",
         2,
       );
   }

@@ -1,4 +1,4 @@
-import { call, makeClient } from "../api/client.ts";
+import { makeClient } from "../api/client.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { ManifestStore, stopDriver } from "../run/store.ts";
 import { RunContext } from "./context.ts";
@@ -6,7 +6,8 @@ import { withOverrides, type ConfigOverrides } from "../run/config.ts";
 import { runDataset } from "../dataset/spec.ts";
 import type { Connection } from "./generate.ts";
 import { drive, type DriveOptions } from "./drive.ts";
-import { applyBatch } from "./wait.ts";
+import { cancelBatch, refuseAbandoned } from "./abandon.ts";
+import { recordUnrecorded } from "./submit.ts";
 
 /** `synthai cancel`: cancels the batches in flight, waits through `cancelling`, keeps what they finished. */
 export async function cancel(
@@ -17,6 +18,7 @@ export async function cancel(
   await stopDriver(runDir, options.log);
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
+    refuseAbandoned(manifest);
     store.update(
       () => (manifest.config = withOverrides(manifest.config, options.overrides ?? {}, manifest.id)),
     );
@@ -28,13 +30,11 @@ export async function cancel(
       baseURL: connection.baseURL ?? manifest.config.baseURL,
       provider: manifest.config.provider,
     });
-    for (const record of manifest.batches.filter((b) => b.step === "submitted")) {
-      const batch = await call(client, `cancelling batch ${record.batchId}`, () =>
-        client.batches.cancel(record.batchId!),
-      );
-      store.update(() => applyBatch(record, batch));
-      options.log(`cancelling ${record.batchId} (${batch.status})`);
-    }
+    // A driver killed inside an upload or a create left them made but unnamed: named first.
+    await recordUnrecorded(store, client);
+    // A batch that ended meanwhile is not an error: it is looked at, and collected as any other.
+    for (const record of manifest.batches.filter((b) => b.step === "submitted"))
+      await cancelBatch(client, store, record, options.log);
     return drive(new RunContext(store, dataset, options.log, client), { ...options, cancelling: true });
   });
 }

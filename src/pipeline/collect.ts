@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { rename, stat } from "node:fs/promises";
+import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { JsonlWriter, readLineBatches, readLines } from "../io/jsonl.ts";
+import { READ_NO_LINK } from "../io/disk.ts";
 import {
   ensureDir,
   type BatchRecord,
@@ -17,14 +18,14 @@ import type { DrawsLine } from "../run/draws-file.ts";
 import { noteFiles } from "../run/files.ts";
 import { buildRetryRequests } from "./build.ts";
 import { deleteRemoteFiles, downloadResults } from "./download.ts";
-import { UserError } from "../errors.ts";
+import { UserError, redact } from "../errors.ts";
 import type { RunContext, RunView } from "./context.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
 import { priceOf, sentDirectly, usesBatches } from "./transport.ts";
 import { datasetOfStage } from "./stages.ts";
 import { stageSettings } from "../run/config.ts";
-import { customIdOf, verdictOf } from "./verdict.ts";
+import { customIdOf, refusedWhole, verdictOf } from "./verdict.ts";
 import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts";
 import { VERSION } from "../run/version.ts";
 
@@ -58,7 +59,14 @@ export async function collectBatch(
   record: BatchRecord,
   /** Also hands each sample here as it is judged (`synthai export` writes the CSV in the same pass). */
   onSample?: (sample: SampleResult) => void,
-): Promise<{ collected: Collected; retryIds: Set<string>; corrupt: string[]; judgedBy: string }> {
+): Promise<{
+  collected: Collected;
+  retryIds: Set<string>;
+  corrupt: string[];
+  judgedBy: string;
+  /** Why the service refused every request, when it did so for a cause waiting will not fix. */
+  refusal?: string | undefined;
+}> {
   const { config, manifest, dir: runDir } = run;
   const price = priceOf(config, record);
   const model = stageSettings(config, record.stage).model;
@@ -75,6 +83,7 @@ export async function collectBatch(
   const retryIds = new Set<string>();
   const corrupt: string[] = [];
   const canRetry = record.attempt < config.maxAttempts;
+  const refusals = { count: 0, first: undefined as LineVerdict | undefined };
 
   const emit = (
     draw: DrawsLine,
@@ -133,7 +142,7 @@ export async function collectBatch(
     for (const kind of ["output", "errors"] as const) {
       const path = join(runDir, resultsFile(record, kind));
       if (!(await exists(path))) continue;
-      for await (const lines of readLineBatches(path)) {
+      for await (const lines of readLineBatches(path, READ_NO_LINK)) {
         for (const line of lines) {
           const verdict = verdictOf(line, dataset, endpoint);
           if ("corrupt" in verdict) {
@@ -147,6 +156,10 @@ export async function collectBatch(
           if (drawn.custom_id !== verdict.custom_id) continue;
           asked[index] = 0;
           emit(drawn, verdict);
+          if (verdict.refusedWith) {
+            refusals.count++;
+            refusals.first ??= verdict;
+          }
         }
       }
     }
@@ -173,7 +186,8 @@ export async function collectBatch(
     );
   writer.close();
   await rename(`${target}.tmp`, target);
-  return { collected, retryIds, corrupt, judgedBy: judgeKey(run, record) };
+  const refusal = refusedWhole(refusals.count, record.requests, refusals.first);
+  return { collected, retryIds, corrupt, judgedBy: judgeKey(run, record), refusal };
 }
 
 function missingReason(record: BatchRecord): string {
@@ -245,7 +259,8 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
   }
   const remote = Boolean(record.outputFileId || record.errorFileId);
   if (remote) await downloadResults(run.service, runDir, record, log);
-  const { collected, retryIds, corrupt, judgedBy } = await collectBatch(run, record);
+  const { collected, retryIds, corrupt, judgedBy, refusal } = await collectBatch(run, record);
+  if (refusal) await stopRefused(run, record, refusal);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry =
     retryIds.size > 0
@@ -271,4 +286,52 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
       `${c.reasoning ? `, ${c.reasoning} left empty by reasoning` : ""}; ` +
       `${c.retry} to ask again, ${c.givenUp} given up; ${formatUsd(c.costUsd)}`,
   );
+}
+
+/**
+ * Every request of a batch refused for a cause waiting will not fix (a model withdrawn, a deployment
+ * misnamed): the run stops here, rather than give each sample up and, with --fill, draw and pay for
+ * more. The batch is left as before it was sent, so `resume` sends it again once the cause is fixed.
+ */
+async function stopRefused(run: RunContext, record: BatchRecord, refusal: string): Promise<never> {
+  const { manifest, dir: runDir } = run;
+  const stage = stageOf(record);
+  const model = stageSettings(manifest.config, stage).model;
+  const sent = { ...record };
+  // Its answers on disk go first: a crash before the manifest is written only collects them again.
+  for (const path of [resultsFile(record, "output"), resultsFile(record, "errors"), samplesFile(record)])
+    await rm(join(runDir, path), { force: true });
+  crashPoint("refused", stage);
+  const client = run.maybeService;
+  // What the service said goes into the manifest and the error line: never a key it echoed.
+  const said = redact(refusal.split("\n")[0]!, [client?.apiKey]);
+  const reason = `stage ${stage} (${model}): the service refused every request of ${record.requestsFile} (${said})`;
+  run.store.update((manifest) => {
+    asBeforeSending(record);
+    manifest.state = "failed";
+    manifest.reason = reason;
+  });
+  if (client && !manifest.config.keepRemote) await deleteRemoteFiles(client, sent, run.log);
+  throw new UserError(
+    reason,
+    `nothing more was sent; once the cause is fixed (the model, its deployment, the key's access), ` +
+      `\`synthai resume ${manifest.id}\` sends them again; requests it will never take need a new run`,
+    3,
+  );
+}
+
+/** A batch's record as before it was sent: what it asks, nothing of what the service did with it. */
+function asBeforeSending(record: BatchRecord): void {
+  const { stage, purpose, chunk, attempt, requestsFile, requests, promptTokens } = record;
+  for (const key of Object.keys(record)) delete record[key as keyof BatchRecord];
+  Object.assign(record, {
+    ...(stage ? { stage } : {}),
+    ...(purpose ? { purpose } : {}),
+    chunk,
+    attempt,
+    requestsFile,
+    requests,
+    promptTokens,
+    step: "pending",
+  });
 }

@@ -8,6 +8,7 @@ import type OpenAI from "openai";
 import { call, sleep } from "../api/client.ts";
 import { UserError } from "../errors.ts";
 import { readLines } from "../io/jsonl.ts";
+import { openFresh } from "../io/disk.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
 
@@ -66,7 +67,11 @@ async function downloadOnce(
 ): Promise<string | undefined> {
   const response = await call(client, `downloading ${fileId}`, () => client.files.content(fileId));
   try {
-    await pipeline(Readable.fromWeb(response.body as any), freedAsTheyGo, createWriteStream(tmp));
+    await pipeline(
+      Readable.fromWeb(response.body as any),
+      freedAsTheyGo,
+      createWriteStream(tmp, { fd: openFresh(tmp) }),
+    );
   } catch (error) {
     if ((error as NodeJS.ErrnoException).syscall) throw error; // the disk, not the connection
     return `the connection was cut (${(error as Error).message})`;

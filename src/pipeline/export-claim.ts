@@ -3,11 +3,14 @@
 // output's lock, so the dead one is not writing) takes the dead export's partial rows away and
 // drops the claim. A run that resumes its own unfinished export then truncates only if its claim
 // is still there: without it, the rows after its old offset are someone else's.
+// A claim is only ever trusted about the output it sits beside: one that names any other file
+// (a crafted one would have an export truncate it) is refused.
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { truncate } from "node:fs/promises";
-import { sizeOf } from "../io/disk.ts";
+import { resolve } from "node:path";
+import { UserError } from "../errors.ts";
+import { READ_NO_LINK, sizeOf, writeFileAtomic } from "../io/disk.ts";
 import { loadManifest, type Manifest } from "../run/manifest.ts";
-import { writeFileAtomic } from "../io/disk.ts";
 
 export interface Claim {
   run: string;
@@ -19,12 +22,46 @@ export interface Claim {
 
 const claimPath = (output: string) => `${output}.synthai-export`;
 
+/** `dataset.csv` → `dataset_metrics.csv`, as the seed names it; `out.jsonl` → `out_metrics.jsonl`. */
+export function metricsPathFor(output: string): string {
+  return /\.[A-Za-z0-9]+$/.test(output)
+    ? output.replace(/(\.[A-Za-z0-9]+)$/, "_metrics$1")
+    : `${output}_metrics.csv`;
+}
+
 export function readClaim(output: string): Claim | undefined {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(claimPath(output), "utf8")) as Claim;
+    text = readFileSync(claimPath(output), { encoding: "utf8", flag: READ_NO_LINK });
   } catch {
-    return undefined; // none, or torn by a crash while written: a torn claim was never acted on
+    return undefined; // none, or a link, which synthai never made and never reads
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined; // torn by a crash while written: a torn claim was never acted on
+  }
+  if (isClaimOn(output, value)) return value;
+  throw new UserError(
+    `${claimPath(output)} is not a claim synthai wrote on ${output}: it names another file or is malformed`,
+    `remove it (this export holds ${output}'s lock, so no export is writing there); nothing was changed`,
+  );
+}
+
+/** Whether `value` is a claim on `output`: offsets that are offsets, and no file but the output's metrics named. */
+export function isClaimOn(output: string, value: unknown): value is Claim {
+  const claim = value as Partial<Claim> | null;
+  const offset = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  return (
+    typeof claim === "object" &&
+    claim !== null &&
+    typeof claim.run === "string" &&
+    typeof claim.runDir === "string" &&
+    offset(claim.csvOffset) &&
+    offset(claim.metricsOffset) &&
+    (claim.metricsFile === undefined || resolve(claim.metricsFile) === resolve(metricsPathFor(output)))
+  );
 }
 
 export function writeClaim(output: string, claim: Claim): void {
@@ -46,8 +83,16 @@ export async function settleOthersClaim(output: string, manifest: Manifest): Pro
   let unfinished = false;
   if (existsSync(claim.runDir)) {
     try {
-      const theirs = (await loadManifest(claim.runDir)).exports?.find((e) => e.csvFile === output);
-      unfinished = Boolean(theirs && !theirs.done && theirs.csvOffset === claim.csvOffset);
+      const manifest = await loadManifest(claim.runDir);
+      const theirs = manifest.exports?.find((e) => e.csvFile === output);
+      unfinished = Boolean(
+        manifest.id === claim.run &&
+        theirs &&
+        !theirs.done &&
+        theirs.csvOffset === claim.csvOffset &&
+        theirs.metricsFile === claim.metricsFile &&
+        (theirs.metricsOffset ?? 0) === claim.metricsOffset,
+      );
     } catch {
       unfinished = false; // a manifest that cannot be read says nothing: rows are left, never cut
     }

@@ -8,13 +8,22 @@ import { sizeOf } from "../io/disk.ts";
 import { basename, dirname, join } from "node:path";
 import matter from "gray-matter";
 import { UserError } from "../errors.ts";
-import { shapedRow, type Shape } from "../io/formats/shaped.ts";
-import { FORMATS, typeName, type ColumnType, type RowWriter, type ScalarType } from "../io/formats/index.ts";
+import { shapedRow } from "../io/formats/shaped.ts";
+import {
+  FORMATS,
+  formatFor,
+  typeName,
+  type ColumnType,
+  type FormatName,
+  type RowWriter,
+  type ScalarType,
+} from "../io/formats/index.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import type { Manifest } from "../run/manifest.ts";
 import type { Dataset } from "../dataset/spec.ts";
 import {
+  checkFormatFits,
   datasetColumns,
   datasetRow,
   datasetTypes,
@@ -95,8 +104,8 @@ export async function exportHf(
     dedup?: Dedup | undefined;
     /** A Markdown section about the data for the card, asked once the rows are written. */
     describe?: (() => Promise<string>) | undefined;
-    /** The object each row becomes (a chat or preference run's): its keys are the columns. */
-    shape?: Shape | undefined;
+    /** The export's format: a chat or preference one keeps its shape (its object's keys are the columns). */
+    format?: FormatName | undefined;
     /** The card's `license` (a Hub identifier); none is made up. */
     license?: string | undefined;
   },
@@ -104,8 +113,10 @@ export async function exportHf(
   const { dir, splits } = options;
   await checkReplaceable(dir);
   const labelNames = await labelNamesOf(runDir, manifest);
-  const { shape } = options;
   const rowColumns = datasetColumns(dataset.fields, labelNames);
+  const format = options.format ?? manifest.config.format;
+  checkFormatFits(manifest.config.output, format, dataset, rowColumns);
+  const { shape } = formatFor(manifest.config.output, format);
   const columns = shape ? shape.columns.map(([name]) => name) : rowColumns;
   const types = shape ? shape.columns.map(([, type]) => type) : datasetTypes(dataset, labelNames);
   const record = shape?.record({ columns: rowColumns, delimiter: ",", header: true, chat: dataset.chat });

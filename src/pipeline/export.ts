@@ -1,12 +1,25 @@
 import type { ManifestStore } from "../run/store.ts";
 import { join, resolve } from "node:path";
-import { dropClaim, readClaim, settleOthersClaim, truncateTo, writeClaim } from "./export-claim.ts";
+import {
+  dropClaim,
+  metricsPathFor,
+  readClaim,
+  settleOthersClaim,
+  truncateTo,
+  writeClaim,
+} from "./export-claim.ts";
 import { UserError } from "../errors.ts";
 import { waitForLock } from "../io/lock.ts";
 import { readJsonl, readJsonlBatches, TextWriter } from "../io/jsonl.ts";
 import { collectedRecords, crashPoint, type Chunk, type Export, type Manifest } from "../run/manifest.ts";
 import { judgeAgainHint, samplesFile } from "../run/files.ts";
-import { columnTypeOf, outputFormats, type ColumnType, type FormatName } from "../io/formats/index.ts";
+import {
+  RUN_COLUMN,
+  columnTypeOf,
+  outputFormats,
+  type ColumnType,
+  type FormatName,
+} from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
@@ -33,31 +46,33 @@ const METRICS: [string, ColumnType][] = [
 
 const METRIC_COLUMNS = METRICS.map(([name]) => name);
 
-/** The metrics columns of a run: with an input file, each sample's row number in it (1-based) last. */
+/**
+ * The metrics columns of a run: with an input file, each sample's row number in it (1-based),
+ * then the run that wrote the row.
+ */
 export function metricColumns(config: { input?: unknown }): string[] {
-  return config.input ? [...METRIC_COLUMNS, "input_row"] : METRIC_COLUMNS;
+  return [...METRIC_COLUMNS, ...(config.input ? ["input_row"] : []), RUN_COLUMN];
 }
 
 function metricTypes(config: { input?: unknown }): ColumnType[] {
-  return [...METRICS.map(([, type]) => type), ...(config.input ? (["integer"] as const) : [])];
+  return [...METRICS.map(([, type]) => type), ...(config.input ? (["integer"] as const) : []), "string"];
 }
+
+/** Without a metrics file to join to (--no-m), the dataset's rows name their run themselves. */
+export const runInDataset = (config: { metrics: boolean }): boolean => !config.metrics;
 
 /** The dataset's column types: a field is what its schema says (integer, number, boolean, array, object), else text. */
-export function datasetTypes(dataset: Dataset, labelNames: string[]): ColumnType[] {
+export function datasetTypes(dataset: Dataset, labelNames: string[], runColumn = false): ColumnType[] {
   const properties = (dataset.schema?.properties ?? {}) as Record<string, unknown>;
   const fieldTypes = dataset.fields.map((field) => columnTypeOf(properties[field]));
-  return ["integer", ...fieldTypes, ...labelNames.map(() => "string" as const), "string"];
+  const strings = (n: number) => Array.from({ length: n }, () => "string" as const);
+  return ["integer", ...fieldTypes, ...strings(labelNames.length + 1 + Number(runColumn))];
 }
 
-/** `dataset.csv` → `dataset_metrics.csv`, as the seed names it; `out.jsonl` → `out_metrics.jsonl`. */
-export function metricsPathFor(output: string): string {
-  return /\.[A-Za-z0-9]+$/.test(output)
-    ? output.replace(/(\.[A-Za-z0-9]+)$/, "_metrics$1")
-    : `${output}_metrics.csv`;
-}
+export { metricsPathFor };
 
-export function datasetColumns(fields: string[], labelNames: string[]): string[] {
-  return ["index", ...fields, ...labelNames, "sample_id"];
+export function datasetColumns(fields: string[], labelNames: string[], runColumn = false): string[] {
+  return ["index", ...fields, ...labelNames, "sample_id", ...(runColumn ? [RUN_COLUMN] : [])];
 }
 
 /** What a format needs of the dataset, checked before a run is built or an export writes: chat needs its mapping. */
@@ -105,6 +120,8 @@ export interface Exported {
   metricsFile?: string;
   firstIndex: number;
   duplicates?: DuplicatesLeftOut;
+  /** CSV: cells a spreadsheet would read as a formula, and whether they were neutralised. */
+  formulaCells?: { count: number; neutralised: boolean };
 }
 
 export interface ExportOptions {
@@ -120,6 +137,8 @@ export interface ExportOptions {
   feed?: SampleFeed;
   /** Leave out samples that repeat an earlier one. */
   dedup?: Dedup;
+  /** Neutralise CSV cells a spreadsheet would read as a formula; else the run's --csv-safe. */
+  csvSafe?: boolean;
 }
 
 /**
@@ -132,7 +151,7 @@ export async function exportRun(store: ManifestStore, options: ExportOptions): P
   const csvFile = options.output ?? config.output;
   const metricsFile = config.metrics ? metricsPathFor(csvFile) : undefined;
   const labelNames = await labelNamesOf(runDir, manifest);
-  const columns = datasetColumns(options.dataset.fields, labelNames);
+  const columns = datasetColumns(options.dataset.fields, labelNames, runInDataset(config));
   checkFormatFits(csvFile, options.format ?? config.format, options.dataset, columns);
   await checkWritable(csvFile);
   if (metricsFile) await checkWritable(metricsFile);
@@ -160,6 +179,7 @@ async function appendRows(
 ): Promise<Exported> {
   const { manifest, dir: runDir } = store;
   const { config } = manifest;
+  const csvSafe = Boolean(options.csvSafe ?? config.csvSafe);
   await settleOthersClaim(csvFile, manifest);
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (previous) {
@@ -211,8 +231,9 @@ async function appendRows(
     delimiter,
     header: !existing,
     columns,
-    types: datasetTypes(options.dataset, labelNames),
+    types: datasetTypes(options.dataset, labelNames, runInDataset(config)),
     ...(options.dataset.chat ? { chat: options.dataset.chat } : {}),
+    csvSafe,
   });
   const metrics = metricsFile
     ? await metricsFormat.appender(metricsFile, {
@@ -229,8 +250,10 @@ async function appendRows(
       if (dedup?.isDuplicate(s)) return;
       const index = firstIndex + rows;
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
-      csv.write(datasetRow(s, index, options.dataset.fields, labelNames));
-      metrics?.write(metricsRow(s, index, config));
+      const row = datasetRow(s, index, options.dataset.fields, labelNames);
+      if (runInDataset(config)) row.push(manifest.id);
+      csv.write(row);
+      metrics?.write(metricsRow(s, index, config, manifest.id));
     });
     crashPoint("during-export");
   } catch (error) {
@@ -246,6 +269,7 @@ async function appendRows(
   dedup?.close();
   csv.close();
   metrics?.close();
+  const formulas = csv.formulaCells?.();
   // Its end need not wait for the disk: without it, the next export takes these rows away and writes them again.
   store.updateLocal(() => {
     record.csvEnd = sizeOf(csvFile)!;
@@ -260,6 +284,7 @@ async function appendRows(
     ...(metricsFile ? { metricsFile } : {}),
     firstIndex,
     ...(dedup ? { duplicates: dedup.summary() } : {}),
+    ...(formulas !== undefined ? { formulaCells: { count: formulas, neutralised: csvSafe } } : {}),
   };
 }
 
@@ -317,7 +342,7 @@ export function datasetRow(
   return [index, ...fields.map((f) => s.fields?.[f]), ...labelNames.map((l) => s.labels[l]), s.custom_id];
 }
 
-function metricsRow(s: SampleResult, index: number, config: { input?: unknown }): unknown[] {
+function metricsRow(s: SampleResult, index: number, config: { input?: unknown }, runId: string): unknown[] {
   return [
     index,
     s.prompt_tokens,
@@ -333,6 +358,7 @@ function metricsRow(s: SampleResult, index: number, config: { input?: unknown })
     s.cached_tokens ?? 0,
     s.reasoning_tokens ?? 0,
     ...(config.input ? [s.input_row] : []),
+    runId,
   ];
 }
 

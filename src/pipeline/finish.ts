@@ -8,6 +8,7 @@ import {
   exportRun,
   type Dedup,
   type DuplicatesLeftOut,
+  type Exported,
   type SampleFeed,
 } from "./export.ts";
 import { makeClient } from "../api/client.ts";
@@ -19,7 +20,7 @@ import { collectedRecords, type Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
 import { RunContext, type RunView } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { runDataset, type Dataset } from "../dataset/spec.ts";
+import { changedDataset, runDataset, type Dataset } from "../dataset/spec.ts";
 import { checkInputUnchanged } from "../dataset/input-file.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { droppedText, summarize } from "../run/totals.ts";
@@ -31,7 +32,7 @@ import { exportDataset, preferenceOf, stagedSamples, usesOutcomes, type StageCou
 import { formatFor } from "../io/formats/index.ts";
 import { PREFERENCE_COLUMNS } from "../io/formats/preference.ts";
 import { checkDraws } from "../run/draws-file.ts";
-import { lastStage } from "../run/config.ts";
+import { lastStage, withOverrides, type ConfigOverrides } from "../run/config.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
 export async function finish(run: RunContext): Promise<Manifest> {
@@ -40,7 +41,7 @@ export async function finish(run: RunContext): Promise<Manifest> {
   run.store.updateLocal((manifest) => (manifest.state = "exporting"));
   const exported = await exportWithProgress(run, stagedExport(run));
   run.store.updateLocal((manifest) => (manifest.state = "done"));
-  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile));
+  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile) + formulasText(exported));
   return manifest;
 }
 
@@ -73,7 +74,7 @@ function stagedExport(
       ? [...exportAs.fields, "dropped_by"]
       : exportAs.fields;
   return {
-    exportAs: { ...exportAs, fields },
+    exportAs: changedDataset(exportAs, { fields }),
     feed: async (add) => {
       await feed(add);
       run.store.updateLocal((manifest) => (manifest.stageCounts = counts));
@@ -89,6 +90,7 @@ async function exportWithProgress(
     feed,
     format,
     dedup,
+    csvSafe,
     exportAs = run.dataset,
   }: {
     output?: string | undefined;
@@ -96,6 +98,7 @@ async function exportWithProgress(
     feed?: SampleFeed | undefined;
     format?: FormatName | undefined;
     dedup?: Dedup | undefined;
+    csvSafe?: boolean | undefined;
   } = {},
 ) {
   const { log } = run;
@@ -108,6 +111,7 @@ async function exportWithProgress(
       ...(feed ? { feed } : {}),
       ...(format ? { format } : {}),
       ...(dedup ? { dedup } : {}),
+      ...(csvSafe ? { csvSafe } : {}),
     }),
   );
 }
@@ -145,6 +149,8 @@ export async function reexport(
     output?: string;
     format?: FormatName;
     dedup?: Dedup | undefined;
+    /** Neutralise CSV cells a spreadsheet would read as a formula (else as the run was made). */
+    csvSafe?: boolean;
     /** A Hugging Face folder instead of the output file; `describe` writes the card's section on the data. */
     hf?:
       | {
@@ -163,11 +169,15 @@ export async function reexport(
     includeDropped?: boolean;
     /** The service, for --dedup semantic's embeddings; key and base URL as generate takes them. */
     connection?: Connection;
+    /** --poll-interval, for the embeddings' batches: it wins from now on, as resume's flags do. */
+    overrides?: ConfigOverrides;
     log: Log;
   },
 ): Promise<Manifest> {
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
+    // Written with the export's first update, as resume writes its flags.
+    if (options.overrides) manifest.config = withOverrides(manifest.config, options.overrides, manifest.id);
     if (manifest.config.input) await checkInputUnchanged(manifest.config.input, manifest.id);
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
@@ -232,8 +242,7 @@ export async function reexport(
         ...options.hf,
         feed,
         dedup,
-        // A chat or preference run's folder keeps its shape: messages, not columns.
-        shape: formatFor(manifest.config.output, options.format ?? manifest.config.format).shape,
+        format: options.format,
         describe: describe && (() => describe(run)),
       });
       const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
@@ -253,14 +262,26 @@ export async function reexport(
       feed,
       format: options.format,
       dedup,
+      csvSafe: options.csvSafe,
     });
     options.log(
       `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}` +
         (exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : "") +
-        (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : ""),
+        (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : "") +
+        formulasText(exported),
     );
     return manifest;
   });
+}
+
+/** How many CSV cells a spreadsheet would read as a formula, and what was done about them. */
+function formulasText({ formulaCells }: Exported): string {
+  if (!formulaCells?.count) return "";
+  const { count, neutralised } = formulaCells;
+  const cells = `${count} cell${count === 1 ? "" : "s"} starting with = + - @, a tab or a carriage return`;
+  return neutralised
+    ? `; ${cells} neutralised for spreadsheets (a ' put first, --csv-safe)`
+    : `; ${cells} written as they are (a spreadsheet would run them as formulas: --csv-safe neutralises them)`;
 }
 
 /** How many duplicates an export left out, and where the list of them is. */

@@ -6,7 +6,7 @@ import { estimateBuildBytes } from "./build.ts";
 import { makeClient, preflight } from "../api/client.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { UserError } from "../errors.ts";
-import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor } from "./export.ts";
+import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor, runInDataset } from "./export.ts";
 import { outputFormats } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
@@ -41,9 +41,7 @@ export async function generate(
   connection: Connection,
   options: DriveOptions & PilotOptions & { dryRun?: boolean; input?: InputOptions },
 ): Promise<Manifest> {
-  const { runsOffline } = providerFor(config.provider);
-  if (runsOffline && usesBatches(config) && !options.dryRun)
-    throw new UserError(runsOffline, "build the request files with --dry-run, or use --mode sync");
+  checkRunsHere(config, Boolean(options.dryRun));
   // With an input file, params.json is optional: parameters then only add to each row.
   const params = await loadParams(config.paramsFile, { optional: Boolean(options.input) });
   const dataset = await datasetOf(config);
@@ -170,7 +168,7 @@ async function checkInputs(
   if (input) checkColumnsApart(input.columns, dataset, first);
   // With stages, the output holds every stage's fields.
   const exported = exportDataset(dataset);
-  const columns = datasetColumns(exported.fields, Object.keys(labelsOf(first)));
+  const columns = datasetColumns(exported.fields, Object.keys(labelsOf(first)), runInDataset(config));
   checkFormatFits(config.output, config.format, exported, columns);
   const { format, metricsFormat } = outputFormats(config.output, config.format);
   const existing = await format.readExisting(config.output, columns, config.delimiter);
@@ -209,4 +207,11 @@ export interface InputOptions {
   samplesGiven: boolean;
   /** --input-sample random: fewer samples than rows are a seeded sample of them, not the first. */
   random?: boolean;
+}
+
+/** A service whose batches run offline (vLLM's run-batch) takes request files built, never sent. */
+function checkRunsHere(config: RunConfig, dryRun: boolean): void {
+  const { runsOffline } = providerFor(config.provider);
+  if (runsOffline && usesBatches(config) && !dryRun)
+    throw new UserError(runsOffline, "build the request files with --dry-run, or use --mode sync");
 }

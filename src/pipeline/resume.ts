@@ -15,6 +15,7 @@ import { build, recordBuilt } from "./build-step.ts";
 import { checkRunFiles, pendingInputs } from "../run/files.ts";
 import { checkDraws } from "../run/draws-file.ts";
 import { canaryFirst, type Connection } from "./generate.ts";
+import { refuseAbandoned } from "./abandon.ts";
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
 export async function resume(
@@ -24,6 +25,7 @@ export async function resume(
 ): Promise<Manifest> {
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
+    refuseAbandoned(manifest);
     const overrides = options.overrides ?? {};
     // Written with the run's next update: a resume that stops before one changes nothing.
     const config = (manifest.config = withOverrides(manifest.config, overrides, manifest.id));

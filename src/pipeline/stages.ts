@@ -5,17 +5,26 @@
 // run folder's samples files each time, never stored apart, so a crash leaves nothing to undo.
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { endpointFor } from "../api/endpoints/index.ts";
+import { checkLimits, endpointFor } from "../api/endpoints/index.ts";
 import { checkServedModel, providerFor } from "../api/providers/index.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
 import { costUsd, formatUsd, priceFor } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { withTokenCounter } from "../api/tokens.ts";
-import { holds, namesIn, parseCondition, type Condition } from "../dataset/condition.ts";
+import {
+  checkTypes,
+  holds,
+  namesIn,
+  parseCondition,
+  shown,
+  whereGiven,
+  type Condition,
+} from "../dataset/condition.ts";
+import { previousTurnOf } from "../dataset/conversation.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import { answerAsAsked, fieldOfModel, groupOf } from "../dataset/several-models.ts";
 import { promptOf } from "../dataset/draw.ts";
-import { datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
+import { changedDataset, datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import type { RunContext, RunView } from "./context.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
@@ -61,13 +70,19 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
       ...(reasoningEffort ? { effort: reasoningEffort } : {}),
       ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
     });
+    const maxTokens = stage.maxTokens ?? config.maxTokens;
+    checkLimits(
+      config.endpoint,
+      { maxTokens },
+      { maxTokens: `${datasetSource(stage as Dataset)}: max_tokens` },
+    );
     return {
       ...(file ? { promptFile: file } : {}),
       ...(turn ? { turn } : {}),
       ...(after ? { after } : {}),
       ...(datasetSha256 ? { datasetSha256 } : {}),
       model,
-      maxTokens: stage.maxTokens ?? config.maxTokens,
+      maxTokens,
       ...(reasoningEffort ? { reasoningEffort } : {}),
       price:
         model === config.model ? config.price : priceFor(model, config.mode ?? "batch", {}, config.provider),
@@ -83,6 +98,8 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
 export function checkStages(dataset: Dataset, first: Draw, labels: Record<string, string>): void {
   const last = 1 + (dataset.stages?.length ?? 0);
   const known = new Set(Object.keys(labels));
+  const types = new Map<string, string | undefined>(); // each field's schema type, the latest stage's
+  const typeOf = (name: string) => (types.has(name) ? types.get(name) : types.get(name.split(".").at(-1)!));
   for (let stage = 1; stage <= last; stage++) {
     const own = datasetOfStage(dataset, stage) as Dataset & Stage;
     const fieldsSoFar = Object.fromEntries([...known].filter((n) => !(n in labels)).map((n) => [n, "x"]));
@@ -90,18 +107,30 @@ export function checkStages(dataset: Dataset, first: Draw, labels: Record<string
     else checkPlaceholders(own, first);
     const { keep, when } = conditionsOf(dataset, stage);
     const check = (condition: Condition | undefined, what: string, names: Set<string>) => {
-      const unknown =
-        condition && namesIn(condition).find((n) => !names.has(n) && !names.has(n.split(".").at(-1)!));
+      if (!condition) return;
+      const unknown = namesIn(condition).find((n) => !names.has(n) && !names.has(n.split(".").at(-1)!));
       if (unknown)
         throw new UserError(
           `${datasetSource(own)}: ${what} names "${unknown}", which nothing before it gives`,
           `it can use ${[...names].join(", ")}`,
         );
+      checkTypes(condition, `${datasetSource(own)}: ${what}`, typeOf);
     };
     check(when, "when", known);
-    for (const field of own.fields) known.add(field);
+    for (const [field, type] of declaredTypes(own)) (known.add(field), types.set(field, type));
     check(keep, "keep", known);
   }
+}
+
+/** Each field of a stage with the type its schema declares, if any (a model's field by the field asked). */
+function declaredTypes(own: Dataset): [string, string | undefined][] {
+  const properties = (own.schema?.properties ?? {}) as Record<string, { type?: unknown } | undefined>;
+  const asked = groupOf(own as Stage)?.fields ?? own.fields;
+  return own.fields.map((field, i) => {
+    // `type: [string, "null"]` is a string that may be missing.
+    const types = [properties[asked[i]!]?.type].flat().filter((t) => t !== "null");
+    return [field, types.length === 1 && typeof types[0] === "string" ? types[0] : undefined];
+  });
 }
 
 /** The last stage stage `stage` builds on: the one before it, or, for a model beside another, the one before them. */
@@ -128,7 +157,11 @@ export function exportDataset(dataset: Dataset): Dataset {
   }
   // A conversation's turns become the chat export, unless the first stage maps its own.
   const chat = dataset.chat ?? dataset.stages.findLast((stage) => stage.chat)?.chat;
-  return { ...dataset, fields, schema: { type: "object", properties }, ...(chat ? { chat } : {}) };
+  return changedDataset(dataset, {
+    fields,
+    schema: { type: "object", properties },
+    ...(chat ? { chat } : {}),
+  });
 }
 
 /** A stage's conditions, parsed. */
@@ -140,9 +173,11 @@ interface Conditions {
 function conditionsOf(dataset: Dataset, stage: number): Conditions {
   const own = datasetOfStage(dataset, stage) as Dataset & Stage;
   const where = datasetSource(own);
+  const when = stage > 1 && own.when ? parseCondition(own.when, `${where}: when`) : undefined;
+  const previousTurn = previousTurnOf(own);
   return {
     ...(own.keep ? { keep: parseCondition(own.keep, `${where}: keep`) } : {}),
-    ...(stage > 1 && own.when ? { when: parseCondition(own.when, `${where}: when`) } : {}),
+    ...(previousTurn ? { when: whereGiven(previousTurn, when) } : when ? { when } : {}),
   };
 }
 
@@ -195,7 +230,7 @@ async function outcomesOf(
       if (stage === 1) outcome.first = answer;
       Object.assign(outcome.fields, answer.fields);
       if (keep && !holds(keep, lookupIn(view())))
-        outcome.droppedBy = `stage ${stage}: keep ${(datasetOfStage(dataset, stage) as Stage).keep}`;
+        outcome.droppedBy = `stage ${stage}: keep ${shown((datasetOfStage(dataset, stage) as Stage).keep!)}`;
     }
   }
   return outcomes;

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { openToRead } from "../io/disk.ts";
 import { DIRECT } from "./transport.ts";
 import { EMBEDDINGS_URL } from "../api/embeddings.ts";
 import { basename, join } from "node:path";
@@ -22,6 +23,8 @@ import { formatUsd } from "../api/pricing.ts";
 import { runSync } from "./sync.ts";
 import { spentUsd } from "../run/totals.ts";
 import { applyBatch } from "./wait.ts";
+import { unstoppable } from "../io/safe-stop.ts";
+import { holdPoint, type ManifestStore } from "../run/store.ts";
 
 /** How long remote files and outputs live: as long as a run can be resumed. */
 const REMOTE_TTL_SECONDS = 30 * 24 * 3600;
@@ -101,11 +104,14 @@ async function uploadRequests(run: RunContext, record: BatchRecord, sending: Sen
   }
   const uploadedAt = run.store.update(() => (record.uploadedAt = Math.floor(Date.now() / 1000)));
   const { toStreamingFile } = await import("openai"); // already loaded with the client
+  const path = join(run.dir, record.requestsFile);
   for (let tries = 1; ; tries++) {
+    // Never through a link: what is uploaded is the run's own requests, not a file it points to.
+    const requests = createReadStream(path, { fd: openToRead(path) });
     try {
       const file = await client.files.create(
         {
-          file: toStreamingFile(createReadStream(join(run.dir, record.requestsFile)), name, {
+          file: toStreamingFile(requests, name, {
             type: "application/jsonl",
           }),
           purpose: provider.uploadPurpose as "batch",
@@ -186,6 +192,7 @@ async function createBatch(run: RunContext, record: BatchRecord, sending: Sendin
         { maxRetries: 0 },
       );
       crashPoint("after-create", stageOf(record));
+      await holdPoint("after-create");
       return createdBatch(sending.provider, batch);
     } catch (error) {
       // A refused optional field: the same request once more without it, remembered for the run.
@@ -224,11 +231,40 @@ async function findBatch(
   });
 }
 
+/**
+ * Writes down what a process stopped or killed between asking and recording may have made for
+ * each attempt: its request file, then its batch, found as `submit` would find them (by name;
+ * by metadata or input file). `cancel` and `abandon` call it first, so that what they must stop
+ * or delete includes every batch the service made, named in the run or not.
+ */
+export async function recordUnrecorded(store: ManifestStore, client: OpenAI): Promise<void> {
+  const { manifest } = store;
+  const provider = providerFor(manifest.config.provider);
+  for (const record of manifest.batches) {
+    if (record.batchId || (record.fileId === undefined && record.uploadedAt === undefined)) continue;
+    const name = remoteFileName(manifest.id, record);
+    const fileId = record.fileId ?? (await findUploadedFile(client, name, record.uploadedAt!, provider));
+    if (!fileId) continue;
+    if (!record.fileId) store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
+    if (record.createdAt === undefined) continue;
+    const metadata = batchMetadata(manifest.id, record);
+    const batch = await findBatch(client, provider, metadata, record, record.createdAt);
+    if (!batch) continue;
+    store.update(() => {
+      applyBatch(record, batch);
+      record.step = "submitted";
+    });
+  }
+}
+
 function backoffMs(tries: number): number {
   return Math.min(30_000, 500 * 2 ** (tries - 1));
 }
 
-/** Uploads a batch's request file (unless an earlier try did) and creates its batch, each step recorded. */
+/**
+ * Uploads a batch's request file (unless an earlier try did) and creates its batch, each step
+ * recorded; a Ctrl-C (or `cancel`) waits until both are, so no batch is made and left unnamed.
+ */
 export async function submit(run: RunContext, record: BatchRecord): Promise<void> {
   const { runsOffline } = providerFor(run.config.provider);
   if (runsOffline)
@@ -238,14 +274,17 @@ export async function submit(run: RunContext, record: BatchRecord): Promise<void
         `\`synthai import ${run.manifest.id} <its output file>\``,
     );
   const sending = sendingFor(run);
-  if (record.step === "pending") {
-    const fileId = await uploadRequests(run, record, sending);
-    run.store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
-  }
-  const batch = await createBatch(run, record, sending);
-  run.store.update(() => {
-    applyBatch(record, batch);
-    record.step = "submitted";
+  const batch = await unstoppable(async () => {
+    if (record.step === "pending") {
+      const fileId = await uploadRequests(run, record, sending);
+      run.store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
+    }
+    const batch = await createBatch(run, record, sending);
+    run.store.update(() => {
+      applyBatch(record, batch);
+      record.step = "submitted";
+    });
+    return batch;
   });
   crashPoint("after-submit", stageOf(record));
   run.log(`submitted ${record.requestsFile} (${record.requests} requests) as ${batch.id}`);

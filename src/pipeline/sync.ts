@@ -1,4 +1,4 @@
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type OpenAI from "openai";
 import type { BatchRequest } from "../run/records.ts";
@@ -6,6 +6,7 @@ import type { Endpoint } from "../api/endpoints/index.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import { apiFailure, isApiError, isTransient, sleep } from "../api/client.ts";
 import { readJsonl, readLines } from "../io/jsonl.ts";
+import { openToAppend } from "../io/disk.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
 import { customIdOf } from "./verdict.ts";
@@ -86,8 +87,8 @@ export async function runSync(
   }
   // Each answer is paid for: it is in the file (write returned) before the next is asked, so a
   // kill at any moment loses none of them.
-  const output = await open(outputPath, "a");
-  const errors = await open(errorsPath, "a");
+  const output = await openToAppend(outputPath);
+  const errors = await openToAppend(errorsPath);
   const rpm = limits.rpm ? new RateLimiter(limits.rpm) : undefined;
   const tpm = limits.tpm ? new RateLimiter(limits.tpm) : undefined;
   const requests = readJsonl<BatchRequest>(join(runDir, record.requestsFile))[Symbol.asyncIterator]();

@@ -59,6 +59,7 @@ export function verdictOf(
       prompt_tokens: 0,
       completion_tokens: 0,
       retryable,
+      ...(retryable ? {} : { refusedWith: status }),
     };
   }
   const read = endpoint.read(response.body);
@@ -99,4 +100,29 @@ export function verdictOf(
   const parsed = parseAnswer(dataset, answer);
   if (!parsed.ok) return { ...common, status: "malformed", reason: parsed.reason, retryable: true };
   return { ...common, status: "ok", fields: parsed.fields, retryable: false };
+}
+
+/**
+ * Why a batch was refused whole, if the service refused every one of its `requests` for a cause
+ * waiting will not fix (`first` the first such line): the rest of its stage would be refused alike.
+ * A model or deployment not found, a key without access (401, 403, 404), or a parameter the
+ * model does not take, is every request's; a few requests refused otherwise (400: too long, a
+ * prompt flagged) may be their own texts' fault, a retry file of the longest prompts, so only a
+ * file of at least `WHOLE_FILE` such refusals speaks for its stage.
+ */
+const WHOLE_FILE = 10;
+/** Codes of a refusal of the request's settings (the model, a parameter), not of its text. */
+const SETTINGS_REFUSED =
+  /^(model_not_found|invalid_model|unsupported_value|unsupported_parameter|unknown_parameter):/;
+
+export function refusedWhole(
+  refused: number,
+  requests: number,
+  first: Pick<LineVerdict, "refusedWith" | "reason"> | undefined,
+): string | undefined {
+  if (!first?.refusedWith || refused < requests) return undefined;
+  const everyRequests =
+    [401, 403, 404].includes(first.refusedWith) || SETTINGS_REFUSED.test(first.reason ?? "");
+  if (requests < WHOLE_FILE && !everyRequests) return undefined;
+  return `${first.refusedWith} ${first.reason}`;
 }

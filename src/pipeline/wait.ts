@@ -9,7 +9,10 @@ import type { RunContext } from "./context.ts";
  * Looks at every batch in flight once; true if any moved. Many batches are read from one
  * listing (newest first) instead of one request each.
  */
-export async function poll(run: RunContext, inFlight: BatchRecord[]): Promise<boolean> {
+export async function poll(
+  run: Pick<RunContext, "service" | "store">,
+  inFlight: BatchRecord[],
+): Promise<boolean> {
   const client = run.service;
   const seen = new Map<string, Batch>();
   if (inFlight.length > 3) {

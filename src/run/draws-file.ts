@@ -1,6 +1,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { readLineBatches } from "../io/jsonl.ts";
+import { linkRefused, READ_NO_LINK } from "../io/disk.ts";
 import { UserError } from "../errors.ts";
 import type { Chunk } from "./manifest.ts";
 
@@ -35,9 +36,9 @@ export class DrawsFile {
   private constructor(path: string, chunk: Chunk, wholeBytes: number) {
     [this.path, this.chunk, this.wholeBytes] = [path, chunk, wholeBytes];
     try {
-      this.fd = openSync(path, "r");
+      this.fd = openSync(path, READ_NO_LINK);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw linkRefused(error, path);
       throw damaged(path, "is missing");
     }
     this.offsets = new Float64Array(chunk.samples + 1);
@@ -110,7 +111,7 @@ export async function checkDraws(runDir: string, chunks: Chunk[]): Promise<void>
   for (const chunk of chunks) {
     const path = join(runDir, chunk.drawsFile);
     let index = 0;
-    for await (const lines of readLineBatches(path))
+    for await (const lines of readLineBatches(path, READ_NO_LINK))
       for (const line of lines) {
         const found = DRAW_START.exec(line);
         const sample = chunk.firstSample + index++;

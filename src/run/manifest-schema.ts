@@ -127,6 +127,8 @@ const Config = z.object({
   /** The reasoning effort asked of a model that reasons. */
   reasoningEffort: z.enum(EFFORTS).optional(),
   delimiter: z.string().optional(),
+  /** --csv-safe: CSV cells a spreadsheet would read as a formula are neutralised (OWASP). */
+  csvSafe: z.boolean().optional(),
   metrics: z.boolean(),
   maxAttempts: z.number().int().positive(),
   pollIntervalSeconds: z.number().positive(),

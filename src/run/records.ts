@@ -58,4 +58,6 @@ export interface LineVerdict {
   service_tier?: string;
   /** Worth asking again: a malformed answer or a transient failure, not a cut-off answer. */
   retryable: boolean;
+  /** The service refused the request (this HTTP status): waiting will not change its answer. */
+  refusedWith?: number;
 }

@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/disk.ts";
-import { tryLock, waitForLock } from "../io/lock.ts";
+import { lockWithin, signalHolder, tryLock } from "../io/lock.ts";
 import { loadManifest, MANIFEST, sealedManifest, type Manifest } from "./manifest.ts";
 
 export class ManifestStore {
@@ -81,6 +81,23 @@ export class ManifestStore {
       unlock();
     }
   }
+
+  /**
+   * As `locked`, for a look that may be skipped (`status`): when another process holds the run's
+   * lock, nothing is read or written, and its pid is returned instead.
+   */
+  static async lockedIfFree<T>(
+    dir: string,
+    work: (store: ManifestStore) => Promise<T>,
+  ): Promise<{ done: T } | { holder: number }> {
+    const lock = tryLock(join(dir, ".lock"));
+    if ("holder" in lock) return { holder: lock.holder };
+    try {
+      return { done: await work(new ManifestStore(dir, await loadManifest(dir))) };
+    } finally {
+      lock.release();
+    }
+  }
 }
 
 /** Only one process drives a run; a lock left by a dead process is taken over. */
@@ -94,15 +111,40 @@ export function lockRun(runDir: string): () => void {
   return lock.release;
 }
 
+/** How long `cancel` and `abandon` wait for a driver to reach a safe point and let the run go. */
+const STOP_WAIT_MS = 60_000;
+
 /**
  * For `cancel` and `abandon`: a process driving the run (a terminal left open, a cron job) is
- * stopped as Ctrl-C would stop it; this returns once its lock has come free.
+ * stopped as Ctrl-C would stop it, at its next safe point; this returns once its lock has come
+ * free. Only the process the lock names by pid and start time is signalled, and only so long
+ * is waited: a bare pid may be anyone's process by now, and a driver may not stop.
  */
-export async function stopDriver(runDir: string, log: (line: string) => void): Promise<void> {
-  const release = await waitForLock(join(runDir, ".lock"), (pid) => {
-    log(`run is being driven by process ${pid}: stopping it first`);
-    process.kill(pid, "SIGINT");
-  });
+export async function stopDriver(
+  runDir: string,
+  log: (line: string) => void,
+  waitMs = STOP_WAIT_MS,
+): Promise<void> {
+  const path = join(runDir, ".lock");
+  const lock = tryLock(path);
+  if ("release" in lock) return lock.release();
+  const pid = lock.holder;
+  if (!signalHolder({ pid, startTime: lock.startTime }, "SIGINT")) {
+    const again = tryLock(path); // it may have ended just now
+    if ("release" in again) return again.release();
+    throw new UserError(
+      `run ${runDir} is locked by process ${pid}, and its lock does not show that process drives the run`,
+      `if it does, stop it (Ctrl-C where it runs); if not, remove ${path}; then run this command again`,
+    );
+  }
+  log(`run is being driven by process ${pid}: stopping it first, once what it is sending is recorded`);
+  const release = await lockWithin(path, waitMs);
+  if (!release)
+    throw new UserError(
+      `process ${pid} still drives run ${runDir} after ${waitMs / 1000} s`,
+      `run this command again once it has stopped, or stop it now with \`kill ${pid}\` ` +
+        "(what it was sending is found again from the run folder)",
+    );
   release();
 }
 
@@ -110,7 +152,7 @@ export async function stopDriver(runDir: string, log: (line: string) => void): P
  * Test-only: SYNTHAI_HOLD_AT=<point>:<file> makes the process stop at <point>, say so by writing
  * <file>.reached, and go on once <file> exists — so a test can put another process in between.
  */
-async function holdPoint(point: string): Promise<void> {
+export async function holdPoint(point: string): Promise<void> {
   const [at, file] = (process.env.SYNTHAI_HOLD_AT ?? "").split(/:(.*)/s);
   if (at !== point || !file) return;
   writeFileSync(`${file}.reached`, String(process.pid));

@@ -9,8 +9,9 @@ export interface RunSummary {
   model: string;
   asked: number;
   valid: number;
+  /** Samples given up, summed over every stage (one given up goes to no later stage). */
   givenUp: number;
-  /** Samples asked more than once (each counted once, however many times it was asked). */
+  /** Samples asked more than once in a stage (each counted once per stage, however many times it was asked). */
   reRequested: number;
   /** Answers left empty because reasoning used the whole token limit. */
   reasoningEmpty: number;
@@ -64,9 +65,9 @@ export function summarize(manifest: Manifest): RunSummary {
     model: manifest.config.model,
     asked: manifest.config.samples,
     valid: sumOf(generation, (c) => c.ok),
-    givenUp: sumOf(generation, (c) => c.givenUp),
-    // A sample asked again is in its chunk's second attempt, whatever later ones there were.
-    reRequested: generation.filter((b) => b.attempt === 2).reduce((s, b) => s + b.requests, 0),
+    givenUp: sum((c) => c.givenUp),
+    // A sample asked again is in its chunk's second attempt of that stage, whatever later ones there were.
+    reRequested: manifest.batches.filter((b) => b.attempt === 2).reduce((s, b) => s + b.requests, 0),
     reasoningEmpty: sumOf(generation, (c) => c.reasoning ?? 0),
     ...(stageNumbers.length > 1 || manifest.stageCounts
       ? {

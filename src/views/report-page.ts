@@ -136,6 +136,7 @@ export function reportPageScript(): void {
         const tr = document.createElement("tr");
         tr.append(
           cell(`${r.sample} (${r.id})`),
+          ...(r.stage === undefined ? [] : [cell(r.stage)]),
           cell(r.attempt),
           cell(r.status + (r.reason ? `: ${r.reason}` : "")),
           cell(r.labels),

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { readJsonl } from "../io/jsonl.ts";
-import { collectedRecords, type Manifest } from "../run/manifest.ts";
+import { writeFileAtomic } from "../io/disk.ts";
+import { collectedRecords, stageOf, type Manifest } from "../run/manifest.ts";
+import { lastStage } from "../run/config.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import { samplesFile } from "../run/files.ts";
@@ -33,6 +34,8 @@ interface Stats {
 interface TableRow {
   sample: number;
   id: string;
+  /** With stages: the stage the answer is of. */
+  stage?: number;
   attempt: number;
   status: string;
   reason: string;
@@ -135,7 +138,7 @@ export async function writeReport(
   ];
   const html = page(manifest, headline, sections.join(""), charts, stats.rows, stats.answers);
   const path = join(runDir, "report.html");
-  await writeFile(path, html);
+  writeFileAtomic(path, html, { sync: false });
   return path;
 }
 
@@ -164,6 +167,7 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
   // Generated values (phone numbers…) are all different: coverage is only for listed parameters.
   for (const [name, values] of stats.coverage) if (values.size > 50) stats.coverage.delete(name);
   const isDuplicate = duplicateFinder("near");
+  const staged = lastStage(manifest.config) > 1;
   for (const record of collectedRecords(manifest)) {
     for await (const s of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
       stats.answers++;
@@ -183,6 +187,7 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
         stats.rows.push({
           sample: s.sample,
           id: s.custom_id,
+          ...(staged ? { stage: stageOf(record) } : {}),
           attempt: s.attempt,
           status: s.status === "ok" ? "ok" : s.retry ? `${s.status} (asked again)` : `${s.status} (given up)`,
           reason: s.reason ?? "",
@@ -362,12 +367,13 @@ function coverageChart(
 function timelineChart(manifest: Manifest): ChartSpec | undefined {
   const batches = manifest.batches.filter((b) => b.createdAt);
   if (!batches.length) return undefined;
+  const staged = lastStage(manifest.config) > 1;
   const now = batches.reduce((m, b) => Math.max(m, b.finishedAt ?? b.createdAt!), 0);
   const start = batches.reduce((m, b) => Math.min(m, b.createdAt!), Infinity);
   return {
     id: "chart-timeline",
     kind: "timeline",
-    labels: batches.map((b) => `chunk ${b.chunk} try ${b.attempt}`),
+    labels: batches.map((b) => `${staged ? `stage ${stageOf(b)} ` : ""}chunk ${b.chunk} try ${b.attempt}`),
     series: [
       {
         name: "batch",
@@ -431,7 +437,7 @@ ${sections}
 <span id="count"></span>
 ${answers > rows.length ? held(manifest.id, rows.length, answers) : ""}
 <table>
-<thead><tr><th>sample</th><th>try</th><th>status</th><th>parameters</th><th>text</th><th>cost</th></tr></thead>
+<thead><tr><th>sample</th>${lastStage(manifest.config) > 1 ? "<th>stage</th>" : ""}<th>try</th><th>status</th><th>parameters</th><th>text</th><th>cost</th></tr></thead>
 <tbody id="rows"></tbody>
 </table>
 </section>

@@ -12,6 +12,7 @@ import { runView } from "../pipeline/context.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { runDataset } from "../dataset/spec.ts";
 import type { Manifest } from "../run/manifest.ts";
+import { table } from "./table.ts";
 
 /** How many samples the pairwise measures look at. */
 const SELF_BLEU_SAMPLE = 500;
@@ -294,19 +295,21 @@ function statsCollector(plan: StatsPlan, expectedSamples: number) {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-/** The stats of one run, or of several side by side (a column each), as text. */
-export function formatStats(runs: { id: string; stats: RunStats }[]): string {
-  const lines: string[] = [];
-  const row = (name: string, values: string[]) =>
-    lines.push(`  ${name.padEnd(34)}${values.map((v) => v.padStart(16)).join("")}`);
-  lines.push(`  ${"".padEnd(34)}${runs.map((r) => r.id.padStart(22).slice(-16)).join("")}`);
+/**
+ * The stats of one run, or of several side by side (a column each, headed by its whole id), as
+ * text that fits `width` columns: a measure's name gives way before a figure is cut.
+ */
+export function formatStats(runs: { id: string; stats: RunStats }[], width = 80): string {
+  const rows: string[][] = [["", ...runs.map((r) => r.id)]];
+  const row = (name: string, values: string[]) => rows.push([`  ${name}`, ...values]);
+  const heading = (text: string) => rows.push([text]);
   row(
     "kept samples",
     runs.map((r) => String(r.stats.samples)),
   );
   const fields = [...new Set(runs.flatMap((r) => r.stats.texts.map((t) => t.field)))];
   for (const field of fields) {
-    lines.push(`${field}`);
+    heading(field);
     const of = (r: { stats: RunStats }) => r.stats.texts.find((t) => t.field === field);
     row(
       "words (mean / p90 / max)",
@@ -321,7 +324,7 @@ export function formatStats(runs: { id: string; stats: RunStats }[]): string {
         runs.map((r) => (of(r) ? pct(of(r)!.distinct[n]!) : "-")),
       );
     row(
-      "compression ratio (higher: repetitive)",
+      "compression (higher: repetitive)",
       runs.map((r) => (of(r) ? of(r)!.compression.toFixed(2) : "-")),
     );
     row(
@@ -340,11 +343,11 @@ export function formatStats(runs: { id: string; stats: RunStats }[]): string {
   const labels = [...new Set(runs.flatMap((r) => r.stats.labels.map((l) => l.label)))];
   for (const label of labels) {
     const of = (r: { stats: RunStats }) => r.stats.labels.find((l) => l.label === label);
-    lines.push(`${label}${runs.some((r) => of(r)?.unbalanced) ? "  (unbalanced: beyond chance)" : ""}`);
+    heading(`${label}${runs.some((r) => of(r)?.unbalanced) ? "  (unbalanced: beyond chance)" : ""}`);
     const values = [...new Set(runs.flatMap((r) => of(r)?.shares.map((s) => s.value) ?? []))];
     for (const value of values)
       row(
-        `${value.slice(0, 28)}`,
+        value,
         runs.map((r) => {
           const share = of(r)?.shares.find((s) => s.value === value);
           return share ? `${pct(share.share)}${share.expected ? ` (${pct(share.expected)})` : ""}` : "-";
@@ -352,7 +355,7 @@ export function formatStats(runs: { id: string; stats: RunStats }[]): string {
       );
   }
   for (const field of [...new Set(runs.flatMap((r) => r.stats.scores.map((s) => s.field)))]) {
-    lines.push(`${field} (scores)`);
+    heading(`${field} (scores)`);
     const of = (r: { stats: RunStats }) => r.stats.scores.find((s) => s.field === field);
     const values = [...new Set(runs.flatMap((r) => Object.keys(of(r)?.counts ?? {})))];
     for (const value of values)
@@ -362,15 +365,15 @@ export function formatStats(runs: { id: string; stats: RunStats }[]): string {
       );
     const rates = runs.map((r) => of(r)?.keepRate);
     for (const label of [...new Set(rates.flatMap((k) => Object.keys(k ?? {})))]) {
-      lines.push(`  keep rate by ${label}`);
+      row(`keep rate by ${label}`, []);
       for (const value of [...new Set(rates.flatMap((k) => Object.keys(k?.[label] ?? {})))])
         row(
-          `  ${value.slice(0, 26)}`,
+          `  ${value}`,
           rates.map((k) => (k?.[label]?.[value] !== undefined ? pct(k[label]![value]!) : "-")),
         );
     }
   }
-  return lines.join("\n");
+  return table(rows, { right: true, width });
 }
 
 /** A run's stats, read from its folder: the same samples its export writes (kept, with every stage's fields). */

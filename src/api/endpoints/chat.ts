@@ -29,6 +29,7 @@ interface ChatAnswer {
 
 export const chat: Endpoint<ChatBody> = {
   url: "/v1/chat/completions",
+  limits: { maxTokens: { name: "max_completion_tokens", min: 1 }, temperature: { min: 0, max: 2 } },
 
   body(messages, { model, maxTokens, temperature, effort, serviceTier, schema }) {
     const body: ChatBody = { model, messages, max_completion_tokens: maxTokens };

@@ -1,6 +1,7 @@
 // Endpoints: how a request body is made from a prompt's messages, how an answer is read back,
 // and how one request is sent directly. One file per endpoint; the run names one of them.
 import type OpenAI from "openai";
+import { UserError } from "../../errors.ts";
 import { chat } from "./chat.ts";
 import { responses } from "./responses.ts";
 
@@ -37,9 +38,17 @@ export interface Answer {
   serviceTier: string | undefined;
 }
 
+/** What the service refuses on an endpoint, as OpenAI's OpenAPI document states it for the request. */
+export interface Limits {
+  /** The token limit's own name in a body, and the least it takes. */
+  maxTokens: { name: string; min: number };
+  temperature: { min: number; max: number };
+}
+
 export interface Endpoint<Body = Record<string, unknown>> {
   /** The path of batch lines and of the batch's `endpoint`. */
   url: string;
+  limits: Limits;
   body(messages: Message[], options: RequestOptions): Body;
   /** The prompt's messages and schema back from a body (token counting, inspect). */
   prompt(body: Body): { messages: Message[]; schema?: unknown };
@@ -54,4 +63,31 @@ export type EndpointName = keyof typeof ENDPOINTS;
 
 export function endpointFor(name: EndpointName = "chat"): Endpoint<any> {
   return ENDPOINTS[name];
+}
+
+/**
+ * Refuses, before anything is built, a value the endpoint would refuse on every line; `where`
+ * names what set it (a flag, or a stage's prompt file).
+ */
+export function checkLimits(
+  name: EndpointName | undefined,
+  values: { maxTokens: number; temperature?: number },
+  where: { maxTokens: string; temperature?: string },
+): void {
+  const { url, limits } = endpointFor(name);
+  const { min, name: field } = limits.maxTokens;
+  if (values.maxTokens < min)
+    throw new UserError(
+      `${where.maxTokens} ${values.maxTokens} is below what ${url} takes (${field} of at least ${min})`,
+      `give ${min} or more`,
+    );
+  const { temperature } = values;
+  if (
+    temperature !== undefined &&
+    (temperature < limits.temperature.min || temperature > limits.temperature.max)
+  )
+    throw new UserError(
+      `${where.temperature ?? "--temperature"} ${temperature} is outside what ${url} takes (${limits.temperature.min} to ${limits.temperature.max})`,
+      `give a temperature from ${limits.temperature.min} to ${limits.temperature.max}`,
+    );
 }

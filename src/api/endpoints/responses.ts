@@ -33,6 +33,7 @@ const FINISH: Record<string, string> = { max_output_tokens: "length", content_fi
 
 export const responses: Endpoint<ResponsesBody> = {
   url: "/v1/responses",
+  limits: { maxTokens: { name: "max_output_tokens", min: 16 }, temperature: { min: 0, max: 2 } },
 
   body(messages, { model, maxTokens, temperature, effort, serviceTier, schema }) {
     const system = messages.filter((m) => m.role === "system" || m.role === "developer");

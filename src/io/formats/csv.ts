@@ -3,7 +3,7 @@ import { createReadStream } from "node:fs";
 import { UserError } from "../../errors.ts";
 import { sizeOf } from "../disk.ts";
 import { readFirstLine, TextWriter } from "../jsonl.ts";
-import type { Existing, Format } from "./index.ts";
+import { otherColumns, type Existing, type Format, type RowWriter } from "./index.ts";
 
 /** Reads an existing CSV's header (to check columns and delimiter) and its last `index`. */
 export async function readExisting(
@@ -18,10 +18,7 @@ export async function readExisting(
   const found = candidates.find((d) => sameColumns(splitHeader(firstLine, d), columns));
   if (!found) {
     const header = splitHeader(firstLine, delimiter ?? (firstLine.includes(";") ? ";" : ","));
-    throw new UserError(
-      `${path} has columns ${header.join(",")}, this run writes ${columns.join(",")}`,
-      "choose another output with -p, or the params and spec that made that file",
-    );
+    throw otherColumns(path, header, columns);
   }
   let lastIndex = -1;
   const { parse } = await import("csv-parse");
@@ -62,18 +59,29 @@ function sameColumns(a: string[], b: string[]): boolean {
  * return is quoted, its quotes doubled. Written by hand: with csv-stringify, an export of 100,000
  * judged samples took 1.21× the time (farm-bench, paired; BENCHMARKS.md).
  */
-async function csvWriter(path: string, options: { delimiter: string; header: boolean; columns: string[] }) {
+async function csvWriter(
+  path: string,
+  options: { delimiter: string; header: boolean; columns: string[]; csvSafe?: boolean },
+): Promise<RowWriter> {
   const file = new TextWriter(path, { append: true });
-  const { delimiter } = options;
+  const { delimiter, csvSafe = false } = options;
+  let formulas = 0;
   const quoted = (field: string) =>
     /["\n\r]/.test(field) || field.includes(delimiter) ? `"${field.replaceAll('"', '""')}"` : field;
-  const line = (row: unknown[]) => {
+  const cell = (value: unknown) => {
+    const text = fieldText(value);
+    if (typeof value !== "string" || !formulaLike(text)) return quoted(text);
+    formulas++;
+    return csvSafe ? `"'${text.replaceAll('"', '""')}"` : quoted(text);
+  };
+  const line = (row: unknown[], toCell = cell) => {
     let text = "";
-    for (let i = 0; i < row.length; i++) text += `${i ? delimiter : ""}${quoted(fieldText(row[i]))}`;
+    for (let i = 0; i < row.length; i++) text += `${i ? delimiter : ""}${toCell(row[i])}`;
     return `${text}\n`;
   };
-  if (options.header) file.write(line(options.columns));
+  if (options.header) file.write(line(options.columns, (name) => quoted(String(name))));
   return {
+    formulaCells: () => formulas,
     write(row: unknown[]): void {
       file.write(line(row));
     },
@@ -86,6 +94,17 @@ async function csvWriter(path: string, options: { delimiter: string; header: boo
     },
   };
 }
+
+/**
+ * Whether a spreadsheet would read a cell as a formula, as OWASP's "CSV Injection" lists them: it
+ * starts with =, +, -, @, a tab or a carriage return. A plain number ("-3") is only a number.
+ * --csv-safe writes such a cell as OWASP says: a single quote first, and the cell quoted.
+ */
+export function formulaLike(text: string): boolean {
+  return /^[=+\-@\t\r]/.test(text) && !PLAIN_NUMBER.test(text);
+}
+
+const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** A value as csv-stringify casts it: booleans as 1 or nothing, dates as milliseconds, objects as JSON. */
 function fieldText(value: unknown): string {

@@ -3,7 +3,7 @@
 import { UserError } from "../../errors.ts";
 import { sizeOf } from "../disk.ts";
 import { readLines, TextWriter } from "../jsonl.ts";
-import { typedValue, type Existing, type Format, type RowWriter } from "./index.ts";
+import { otherColumns, typedValue, type Existing, type Format, type RowWriter } from "./index.ts";
 
 export const jsonl: Format = {
   extensions: [".jsonl", ".ndjson"],
@@ -22,10 +22,7 @@ export const jsonl: Format = {
         throw new UserError(`${path}: line ${line} is not JSON`, "choose another output with -p");
       }
       if (line === 1 && Object.keys(row).join(",") !== columns.join(","))
-        throw new UserError(
-          `${path} has keys ${Object.keys(row).join(",")}, this run writes ${columns.join(",")}`,
-          "choose another output with -p, or the params and spec that made that file",
-        );
+        throw otherColumns(path, Object.keys(row), columns, "keys");
       const index = Number(row.index);
       if (Number.isFinite(index)) lastIndex = Math.max(lastIndex, index);
     }

@@ -2,7 +2,9 @@
 // preference pair — as trainers read them: written as JSONL, and in a Hugging Face folder as
 // Parquet columns of their own types (the object's keys).
 import { TextWriter } from "../jsonl.ts";
-import type { AppendOptions, ColumnType, Format, RowWriter } from "./index.ts";
+import type { AppendOptions, Format, RowWriter } from "./index.ts";
+import type { ColumnType } from "./types.ts";
+import { RUN_COLUMN } from "./names.ts";
 
 /** Messages as every trainer takes them: a list of `{role, content}`. */
 export const MESSAGES: ColumnType = { list: { struct: { role: "string", content: "string" } } };
@@ -19,10 +21,13 @@ export function shapedAppender(shape: Shape): Format["appender"] {
   return async (path, options): Promise<RowWriter> => {
     const file = new TextWriter(path, { append: true });
     const record = shape.record(options);
+    const runAt = options.columns.indexOf(RUN_COLUMN);
     return {
       write(row) {
         const object = record(row);
-        if (object) file.write(`${JSON.stringify(object)}\n`);
+        // Without a metrics file (--no-m), the line itself names its run.
+        if (object)
+          file.write(`${JSON.stringify(runAt < 0 ? object : { ...object, [RUN_COLUMN]: row[runAt] })}\n`);
       },
       close: () => file.close(),
       abandon: () => file.discard(),
