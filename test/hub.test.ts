@@ -14,6 +14,7 @@ import {
   API_KEY,
   ENTRY,
   expectOneLineError,
+  LAUNCHER,
   onlyRunDir,
   readManifest,
   ROOT,
@@ -258,7 +259,7 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     },
   );
 
-  test("the library's push sends the same files; --hf-token through the launcher (which hands it over as HF_TOKEN) works too", async () => {
+  test("the library's push sends its folder's files, as the CLI does", async () => {
     const url = await startHub();
     const { push: pushRun } = await import("../src/index.ts");
     const lines: string[] = [];
@@ -275,12 +276,46 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     expect(lines.at(-1)).toMatch(/pushed run .* → .*synthai-org\/library \(commit/);
     for (const path of await filesUnder(dir))
       expect(await download(url, "synthai-org/library", path)).toEqual(await readFile(join(dir, path)));
-    const launched = await runCli(
-      ["export", run.id, "--push", "synthai-user/launched", "--hub-url", url, "--hf-token", FAKE_HUB_TOKEN],
-      { cwd: run.cwd, env: { HF_TOKEN: undefined, HF_ENDPOINT: undefined }, asExecutable: true },
-    );
-    expect(launched.code, launched.stderr).toBe(0);
-    expect(hub!.commitCount).toBe(2);
+    expect(hub!.commitCount).toBe(1);
+  });
+
+  test("--hf-token given to the launcher is never on the command line of the process that pushes", async () => {
+    const url = await startHub({
+      faults: [{ method: "POST", path: /\/commit\/main$/, status: 0, times: 1, hang: true }],
+    });
+    const hung = hub!.hung();
+    // As a user starts it: bin/synthai with the machine's own node first on the PATH.
+    const PATH = (process.env.PATH ?? "")
+      .split(":")
+      .filter((dir) => !dir.includes("node_modules"))
+      .join(":");
+    const args = [
+      "export",
+      run.id,
+      "--push",
+      "synthai-user/launched",
+      "--hub-url",
+      url,
+      "--hf-token",
+      FAKE_HUB_TOKEN,
+    ];
+    const launcher = spawn(LAUNCHER, args, {
+      cwd: run.cwd,
+      env: { ...process.env, PATH, HF_TOKEN: "" },
+      stdio: "ignore",
+    });
+    const exited = new Promise((resolve) => launcher.on("exit", resolve));
+    await hung;
+    const worker = Number((await readFile(join(await onlyRunDir(run.cwd), ".lock"), "utf8")).split(" ")[0]);
+    const cmdline = await readFile(`/proc/${worker}/cmdline`, "utf8");
+    expect(cmdline).toContain("--push");
+    expect(cmdline).not.toContain(FAKE_HUB_TOKEN);
+    process.kill(worker, "SIGKILL");
+    launcher.kill("SIGKILL");
+    await exited;
+    const again = await push(url, ["--push", "synthai-user/launched"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(hub!.commitCount).toBe(1);
   });
 
   test("synthai fake --hub serves the fake Hub that a push goes to", async () => {
