@@ -269,11 +269,15 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
       token: FAKE_HUB_TOKEN,
       hubUrl: url,
       split: "train=0.5,test=0.5",
+      private: true,
       dir,
       runsDir: join(run.cwd, "runs"),
       onLog: (line) => lines.push(line),
     });
     expect(lines.at(-1)).toMatch(/pushed run .* → .*synthai-org\/library \(commit/);
+    expect(lines).toContain("created dataset repository synthai-org/library (private)");
+    // Private: without a token, the Hub shows nothing there.
+    expect((await fetch(`${url}/api/datasets/synthai-org/library/tree/main`)).status).toBe(404);
     for (const path of await filesUnder(dir))
       expect(await download(url, "synthai-org/library", path)).toEqual(await readFile(join(dir, path)));
     expect(hub!.commitCount).toBe(1);
