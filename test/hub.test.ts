@@ -227,6 +227,23 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     );
   });
 
+  test("another writer's commit between the head read and ours: 412, then the push reads the repository again and keeps that commit's files", async () => {
+    let other = false;
+    const url = await startHub({
+      onRequest: ({ method, path }) => {
+        if (method !== "POST" || !path.endsWith("/preupload/main") || other) return;
+        other = true;
+        hub!.commitFiles("synthai-user/raced", { "notes.md": "theirs" });
+      },
+    });
+    const result = await push(url, ["--push", "synthai-user/raced"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/synthai-user\/raced .*changed during the push \(412\); reading .* again/);
+    expect(hub!.commitCount).toBe(1);
+    expect((await download(url, "synthai-user/raced", "notes.md"))?.toString()).toBe("theirs");
+    expect(await remotePaths(url, "synthai-user/raced")).toContain("data/train-00000-of-00001.parquet");
+  });
+
   test.each([
     ["before the commit is made", false, 1],
     ["after the commit landed", true, 0],

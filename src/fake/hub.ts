@@ -30,6 +30,8 @@ export interface FakeHubOptions {
   /** Namespaces that exist but belong to nobody above (their repositories are refused with 403). */
   otherNamespaces?: string[];
   faults?: HubFault[];
+  /** Called as each request arrives, before it is handled: a test's other writer acts there. */
+  onRequest?: (request: { method: string; path: string }) => void;
 }
 
 export const FAKE_HUB_TOKEN = "hf_fakeWriteToken0000";
@@ -142,6 +144,17 @@ export class FakeHub {
     return repo;
   }
 
+  /** A commit by another writer: these files added to the head's. */
+  commitFiles(name: string, files: Record<string, string>, type = "dataset"): string {
+    const repo = this.repos.get(`${type}s/${name}`)!;
+    const entries = new Map(repo.commits.at(-1)!.files);
+    for (const [path, text] of Object.entries(files)) {
+      const content = Buffer.from(text);
+      entries.set(path, { size: content.length, oid: gitOid(content), content });
+    }
+    return this.appendCommit(repo, "another writer's commit", "", entries);
+  }
+
   private appendCommit(repo: HubRepo, title: string, description: string, files: Map<string, FileEntry>) {
     const id = createHash("sha1")
       .update(`${repo.name}:${repo.commits.length}:${title}:${Math.random()}`)
@@ -155,6 +168,7 @@ export class FakeHub {
     const url = new URL(req.url ?? "/", this.base);
     const method = req.method ?? "GET";
     this.requests.push({ method, path: url.pathname });
+    this.options.onRequest?.({ method, path: url.pathname });
     const fault = this.options.faults?.find(
       (f) => f.times > 0 && f.method === method && f.path.test(url.pathname),
     );
