@@ -20,7 +20,7 @@ export class UserError extends Error {
 
 /** Error text with any secret removed; the SDK can echo request headers in messages. */
 export function redact(text: string, secrets: (string | null | undefined)[]): string {
-  let out = text.replace(/\bsk-[A-Za-z0-9_-]{8,}/g, "sk-***");
+  let out = text.replace(/\bsk-[A-Za-z0-9_-]{8,}/g, "sk-***").replace(/\bhf_[A-Za-z0-9]{8,}/g, "hf_***");
   for (const secret of secrets) if (secret) out = out.split(secret).join("***");
   return out;
 }

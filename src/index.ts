@@ -157,6 +157,37 @@ function mustHaveEnded(manifest: Manifest): void {
     );
 }
 
+/** What `push` sends where; each is `synthai export --push`'s flag of the same name. */
+export interface PushOptions {
+  /** `namespace/name` of the dataset repository (made when missing). */
+  repo: string;
+  /** Default: $HF_TOKEN. Never written anywhere. */
+  token?: string;
+  /** A mirror or an enterprise Hub (default: $HF_ENDPOINT, else huggingface.co). */
+  hubUrl?: string;
+  private?: boolean;
+  /** `train=0.9,test=0.1` (default: all in train). */
+  split?: string;
+  /** The card's license, a Hub identifier; none is written unless given. */
+  license?: string;
+  /** The Hugging Face folder written and pushed (default: the run folder's `hf/`). */
+  dir?: string;
+  runsDir?: string;
+  onLog?: (line: string) => void;
+}
+
+/** Sends a finished run's dataset to the Hugging Face Hub as one commit, as `synthai export <run> --push` does. */
+export async function push(runId: string, options: PushOptions): Promise<Run> {
+  const { repo, token, hubUrl, dir, ...rest } = options;
+  return exportRun(runId, {
+    ...rest,
+    push: repo,
+    ...(token !== undefined ? { hfToken: token } : {}),
+    ...(hubUrl !== undefined ? { hubUrl } : {}),
+    ...(dir !== undefined ? { hf: dir } : {}),
+  });
+}
+
 /** A run's folder, to read: its manifest, its totals, its rows. */
 export async function openRun(runId: string, options: { runsDir?: string } = {}): Promise<Run> {
   const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);

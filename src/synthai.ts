@@ -125,7 +125,9 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
         activeRunId() && error.exitCode === 3
           ? `; the run is kept: \`synthai resume ${activeRunId()}\` continues it`
           : "";
-      process.stderr.write(`${redact(error.toLine() + goOn, [process.env.OPENAI_API_KEY])}\n`);
+      process.stderr.write(
+        `${redact(error.toLine() + goOn, [process.env.OPENAI_API_KEY, process.env.HF_TOKEN])}\n`,
+      );
       process.exit(error.exitCode);
     }
     const system = error as NodeJS.ErrnoException;
@@ -154,7 +156,7 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
     }
     process.stderr.write(
       `synthai: internal error (a bug — please ` +
-        `report it):\n${redact(String((error as Error)?.stack ?? error), [process.env.OPENAI_API_KEY])}\n`,
+        `report it):\n${redact(String((error as Error)?.stack ?? error), [process.env.OPENAI_API_KEY, process.env.HF_TOKEN])}\n`,
     );
     process.exit(1);
   }

@@ -1,6 +1,8 @@
 import type { FormatName } from "../io/formats/index.ts";
 import { metaOf } from "./index.ts";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { hubLicense } from "../api/hub-licenses.ts";
+import { hubPushOf } from "../pipeline/hub-push.ts";
 import { CHOICES, CSV_SAFE_HELP, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
@@ -44,8 +46,33 @@ const exportCommand = command({
     },
     split: {
       type: "string",
-      description: "With --hf: seeded splits by share (Default: train=1)",
+      description: "With --hf or --push: seeded splits by share (Default: train=1)",
       valueHint: "train=0.9,test=0.1",
+    },
+    push: {
+      type: "string",
+      description:
+        "Push the --hf folder (else runs/<id>/hf) to this Hugging Face dataset repository, as one commit " +
+        "(token: $HF_TOKEN)",
+      valueHint: "namespace/name",
+    },
+    "hf-token": {
+      type: "string",
+      description:
+        "With --push: the Hub token (Default: $HF_TOKEN; the launcher keeps it off the command line)",
+      valueHint: "token",
+    },
+    private: { type: "boolean", description: "With --push: make a new repository private" },
+    "hub-url": {
+      type: "string",
+      description:
+        "With --push: a mirror's or an enterprise Hub's address (Default: $HF_ENDPOINT, else huggingface.co)",
+      valueHint: "url",
+    },
+    license: {
+      type: "string",
+      description: "With --hf or --push: the card's license, a Hub identifier (none is written unless given)",
+      valueHint: "cc-by-4.0",
     },
     dedup: {
       type: "enum",
@@ -99,21 +126,23 @@ export async function exportFromArgs(
   runDir: string,
   log: Log,
 ): Promise<Manifest> {
-  if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
-  if (args.hf !== undefined && args.output)
-    throw new UserError("--hf writes its own Parquet files: it takes no -p", "leave it out");
-  if (args.split !== undefined && args.hf === undefined)
-    throw new UserError("--split applies to --hf", "add --hf DIR, or leave --split out");
+  const push = checkDestinations(args);
   // The card says how diverse and balanced the data is, with the figures of `synthai stats`.
   const describe = async (run: RunView) => statsMarkdown(await statsOfRun(run.dir, run.manifest));
-  const hf =
-    args.hf !== undefined ? { dir: resolve(args.hf), splits: parseSplits(args.split), describe } : undefined;
+  const hubPush = push
+    ? hubPushOf({ repo: args.push!, token: args["hf-token"], hubUrl: args["hub-url"], private: args.private })
+    : undefined;
   const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
   if (args["poll-interval"] !== undefined && dedup?.mode !== "semantic")
     throw new UserError(
       "--poll-interval applies to --dedup semantic's batches: no other export waits on the service",
       "leave it out, or add --dedup semantic",
     );
+  // Without --hf, a push sends a folder kept in the run's own: the same files an --hf folder holds.
+  const hfDir = args.hf !== undefined ? resolve(args.hf) : push ? join(runDir, "hf") : undefined;
+  const hf = hfDir
+    ? { dir: hfDir, splits: parseSplits(args.split), describe, license: hubLicense(args.license) }
+    : undefined;
   return reexport(runDir, {
     log,
     connection: connection(args),
@@ -124,7 +153,26 @@ export async function exportFromArgs(
     ...(dedup ? { dedup } : {}),
     ...(args["csv-safe"] ? { csvSafe: true } : {}),
     ...(hf ? { hf } : {}),
+    ...(hubPush ? { push: hubPush } : {}),
     ...(args.output ? { output: resolve(args.output) } : {}),
     ...(args.format ? { format: choice<FormatName>("format", args.format) } : {}),
   });
+}
+
+/** Which destinations the flags name, each flag checked to apply to one of them; whether it pushes. */
+function checkDestinations(args: Partial<ParsedArgs<typeof exportArgs>>): boolean {
+  if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
+  if (args.hf !== undefined && args.output)
+    throw new UserError("--hf writes its own Parquet files: it takes no -p", "leave it out");
+  const push = args.push !== undefined;
+  if (args.push === "") throw new UserError("--push needs a repository", "e.g. --push my-org/my-dataset");
+  if (push && args.output)
+    throw new UserError("--push sends the Hugging Face folder: it takes no -p", "leave it out");
+  for (const flag of ["hf-token", "private", "hub-url"] as const)
+    if (args[flag] !== undefined && args[flag] !== false && !push)
+      throw new UserError(`--${flag} applies to --push`, "add --push namespace/name, or leave it out");
+  for (const flag of ["split", "license"] as const)
+    if (args[flag] !== undefined && args.hf === undefined && !push)
+      throw new UserError(`--${flag} applies to --hf and --push`, "add --hf DIR, or leave it out");
+  return push;
 }

@@ -38,8 +38,10 @@ export default command({
       options: Object.keys(PROFILES),
       description: "The batch service it plays (Default: openai)",
     },
+    hub: { type: "boolean", description: "Serve the fake Hugging Face Hub instead (for export --push)" },
   },
   async run({ args }) {
+    if (args.hub) return serveHub(number(args.port, "--port", { integer: true, min: 0 }) ?? 8321);
     const { FakeOpenAI } = await import("../fake/server.ts");
     const profile = (args.profile ?? "openai") as ProfileName;
     const share = (value: string | undefined, flag: string) => number(value, flag, { min: 0, max: 1 }) ?? 0;
@@ -87,3 +89,27 @@ export default command({
     await new Promise(() => {}); // serves until stopped
   },
 });
+
+/** The fake Hub (src/fake/hub.ts) until stopped, with the lines that point `export --push` at it. */
+async function serveHub(port: number): Promise<void> {
+  const { FakeHub, FAKE_HUB_TOKEN } = await import("../fake/hub.ts");
+  const hub = new FakeHub({ port });
+  const url = await hub.start().catch((error: Error) => {
+    throw new UserError(
+      `the fake Hub cannot listen: ${error.message}`,
+      "pass --port with another, or --port 0",
+    );
+  });
+  console.log(url);
+  process.stderr.write(
+    `fake Hugging Face Hub at ${url} (user synthai-user, organization synthai-org); push to it with:\n` +
+      `  export HF_ENDPOINT=${url} HF_TOKEN=${FAKE_HUB_TOKEN}\n` +
+      "  synthai export <run-id> --push synthai-user/my-dataset\n" +
+      "Ctrl-C stops it (its repositories live only as long as it does)\n",
+  );
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void hub.stop().then(() => process.exit(0)));
+  }
+  await new Promise(() => {}); // serves until stopped
+}

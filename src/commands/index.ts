@@ -15,7 +15,7 @@ export const COMMANDS = {
   import: "Collect answers produced elsewhere (e.g. vLLM's batch runner) from the run's own request files",
   export:
     "Write a run's dataset again, judging its answers again where the spec changed " +
-    "(CSV, JSONL, Parquet, chat, or a Hugging Face folder); no API call",
+    "(CSV, JSONL, Parquet, chat, or a Hugging Face folder, which --push sends to the Hub); no model API call",
   cancel: "Cancel a run's batches in flight, keep what they finished; `resume` continues later",
   abandon:
     "Give a run up: cancel what is in flight, delete its files on the account; --delete its folder too",

@@ -996,7 +996,7 @@ function sendFault(res: ServerResponse, fault: Fault, authorization: string | un
   res.end(JSON.stringify(apiError(message, fault.status === 429 ? "rate_limit_exceeded" : "server_error")));
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));

@@ -3,7 +3,8 @@
 // and a README.md dataset card whose YAML names the splits' files and the features.
 import { usesBatches } from "./transport.ts";
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { sizeOf } from "../io/disk.ts";
 import { basename, dirname, join } from "node:path";
 import matter from "gray-matter";
 import { UserError } from "../errors.ts";
@@ -106,6 +107,8 @@ export async function exportHf(
     describe?: (() => Promise<string>) | undefined;
     /** The export's format: a chat or preference one keeps its shape (its object's keys are the columns). */
     format?: FormatName | undefined;
+    /** The card's `license` (a Hub identifier); none is made up. */
+    license?: string | undefined;
   },
 ): Promise<{ rows: number[]; dir: string; duplicates?: DuplicatesLeftOut }> {
   const { dir, splits } = options;
@@ -123,12 +126,9 @@ export async function exportHf(
   const { partial, aside } = besideNames(dir, process.pid);
   await rm(partial, { recursive: true, force: true });
   await mkdir(join(partial, "data"), { recursive: true });
-  const files = splits.map((s) => `data/${s.name}-00000-of-00001.parquet`);
-  const writers: RowWriter[] = await Promise.all(
-    files.map((file) =>
-      FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true }),
-    ),
-  );
+  const open = (file: string) =>
+    FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true });
+  const writers = await Promise.all(splits.map((s) => shardedWriter(partial, s.name, open)));
   const rows = splits.map(() => 0);
   const dedup = options.dedup ? duplicatesNoted(runDir, options.dedup) : undefined;
   let index = 0;
@@ -143,14 +143,17 @@ export async function exportHf(
       index++;
       writers[split]!.write(object ? shapedRow(shape!, object) : row);
     });
-    for (const writer of writers) writer.close();
+    const files = await Promise.all(writers.map((writer) => writer.finish()));
     dedup?.close();
+    await copyRecipe(manifest, join(partial, RECIPE));
     const card = datasetCard(manifest, dataset, {
       columns,
       types,
       splits,
       files,
+      sizes: await Promise.all(files.map((names) => parquetSizes(partial, names))),
       rows,
+      license: options.license,
       duplicates: dedup?.summary(),
       about: await options.describe?.(),
       shaped: Boolean(shape),
@@ -194,6 +197,93 @@ async function tidyBeside(dir: string): Promise<void> {
   }
 }
 
+/** Past this, a split goes on in a new file: room for the last row group under the Hub's 500 MB a shard. */
+const SHARD_BYTES = 400 * 1024 * 1024;
+
+/** The folder with what the dataset was made from: the parameters and the prompt files or spec. */
+export const RECIPE = "synthai";
+
+interface Shards {
+  write(row: unknown[]): void;
+  /** Closes the last file and names them all `data/{split}-NNNNN-of-NNNNN.parquet`. */
+  finish(): Promise<string[]>;
+  abandon(): void;
+}
+
+/** A split's Parquet, in as many files as its size needs. */
+export async function shardedWriter(
+  dir: string,
+  split: string,
+  open: (file: string) => Promise<RowWriter>,
+  limit = SHARD_BYTES,
+): Promise<Shards> {
+  const parts = [`data/${split}.part0`];
+  let writer: RowWriter | undefined = await open(parts[0]!);
+  let rows = 0;
+  // Opening the next file is asynchronous: rows that come meanwhile wait for it.
+  let waiting: unknown[][] = [];
+  let opening: Promise<void> = Promise.resolve();
+  const roll = () => {
+    writer!.close();
+    writer = undefined;
+    parts.push(`data/${split}.part${parts.length}`);
+    opening = open(parts.at(-1)!).then((next) => {
+      for (const row of waiting) next.write(row);
+      waiting = [];
+      writer = next;
+    });
+  };
+  return {
+    write(row) {
+      if (!writer) return void waiting.push(row);
+      writer.write(row);
+      if (++rows % 1000 === 0 && (sizeOf(join(dir, parts.at(-1)!)) ?? 0) >= limit) roll();
+    },
+    async finish() {
+      await opening;
+      writer!.close();
+      const names = parts.map((_, i) => shardName(split, i, parts.length));
+      for (let i = 0; i < parts.length; i++) await rename(join(dir, parts[i]!), join(dir, names[i]!));
+      return names;
+    },
+    abandon: () => writer?.abandon(),
+  };
+}
+
+const shardName = (split: string, i: number, n: number) =>
+  `data/${split}-${String(i).padStart(5, "0")}-of-${String(n).padStart(5, "0")}.parquet`;
+
+/** A split's size as the card gives it: the data's bytes (uncompressed, as Parquet counts them) and the files'. */
+async function parquetSizes(
+  dir: string,
+  files: string[],
+): Promise<{ numBytes: number; downloadSize: number }> {
+  const { asyncBufferFromFile, parquetMetadataAsync } = await import("hyparquet");
+  let numBytes = 0;
+  let downloadSize = 0;
+  for (const file of files) {
+    const buffer = await asyncBufferFromFile(join(dir, file));
+    downloadSize += buffer.byteLength;
+    for (const group of (await parquetMetadataAsync(buffer)).row_groups)
+      numBytes += Number(group.total_byte_size);
+  }
+  return { numBytes, downloadSize };
+}
+
+/** The run's parameters and its prompt files or spec, as they are now (the run checked they are the same). */
+async function copyRecipe(manifest: Manifest, dir: string): Promise<void> {
+  const { config } = manifest;
+  const sources = [
+    config.paramsFile,
+    config.specFile ?? config.promptFile,
+    ...(config.stages ?? []).map((s) => s.promptFile),
+  ].filter((f): f is string => Boolean(f));
+  await mkdir(dir, { recursive: true });
+  // A file gone since the run is left out rather than failing the export.
+  for (const file of new Set(sources))
+    if (sizeOf(file) !== undefined) await copyFile(file, join(dir, basename(file)));
+}
+
 /** DIR may be missing, empty, or a folder an earlier `--hf` export wrote; anything else is somebody's. */
 async function checkReplaceable(dir: string): Promise<void> {
   const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
@@ -221,38 +311,60 @@ function sizeCategory(rows: number): string {
   return "1M<n<10M";
 }
 
-/** The dataset card: the Hub's YAML (splits' files, features, sizes), then how the data was made. */
-function datasetCard(
-  manifest: Manifest,
-  dataset: Dataset,
-  made: {
-    columns: string[];
-    types: ColumnType[];
-    splits: Split[];
-    files: string[];
-    rows: number[];
-    duplicates?: DuplicatesLeftOut | undefined;
-    about?: string | undefined;
-    shaped?: boolean;
-  },
-): string {
+interface Made {
+  columns: string[];
+  types: ColumnType[];
+  splits: Split[];
+  files: string[][];
+  sizes: { numBytes: number; downloadSize: number }[];
+  rows: number[];
+  license?: string | undefined;
+  duplicates?: DuplicatesLeftOut | undefined;
+  about?: string | undefined;
+  shaped?: boolean;
+}
+
+/** The card's YAML: what the Hub and `datasets` read (files, features, sizes) and how the Hub lists it. */
+function cardMetadata(manifest: Manifest, made: Made) {
   const { config } = manifest;
   const total = made.rows.reduce((a, b) => a + b, 0);
-  const summary = summarize(manifest);
-  const metadata = {
+  return {
     configs: [
       {
         config_name: "default",
-        data_files: made.splits.map((s, i) => ({ split: s.name, path: made.files[i] })),
+        data_files: made.splits.map((s, i) => {
+          const files = made.files[i]!;
+          return { split: s.name, path: files.length === 1 ? files[0] : files };
+        }),
       },
     ],
     dataset_info: {
       features: made.columns.map((name, i) => ({ name, ...featureOf(made.types[i]!) })),
-      splits: made.splits.map((s, i) => ({ name: s.name, num_examples: made.rows[i] })),
+      splits: made.splits.map((s, i) => ({
+        name: s.name,
+        num_bytes: made.sizes[i]!.numBytes,
+        num_examples: made.rows[i],
+      })),
+      download_size: made.sizes.reduce((sum, s) => sum + s.downloadSize, 0),
+      dataset_size: made.sizes.reduce((sum, s) => sum + s.numBytes, 0),
     },
     size_categories: [sizeCategory(total)],
+    ...(made.license ? { license: made.license } : {}),
+    // A locale (en_US) names the language; without one it is not known.
+    ...(config.locale ? { language: [config.locale.split(/[_-]/)[0]!.toLowerCase()] } : {}),
+    // Messages are what text-generation models train on; other columns' task is the dataset's own.
+    ...(made.shaped ? { task_categories: ["text-generation"] } : {}),
+    annotations_creators: ["machine-generated"],
     tags: ["synthetic", "synthai"],
   };
+}
+
+/** The dataset card: the Hub's YAML (splits' files, features, sizes), then how the data was made. */
+function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
+  const { config } = manifest;
+  const total = made.rows.reduce((a, b) => a + b, 0);
+  const summary = summarize(manifest);
+  const metadata = cardMetadata(manifest, made);
   const source = config.promptFile
     ? `prompt file \`${basename(config.promptFile)}\``
     : config.specFile
@@ -305,6 +417,8 @@ function datasetCard(
     "| | |",
     "|---|---|",
     ...made_by.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`),
+    "",
+    `To make it again: \`${RECIPE}/\` holds the parameters and the prompt files or spec it was made from.`,
     "",
     ...(made.about ? [made.about] : []),
     "## Features",

@@ -24,6 +24,7 @@ import { changedDataset, runDataset, type Dataset } from "../dataset/spec.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { droppedText, summarize } from "../run/totals.ts";
 import { exportHf, type Split } from "./export-hf.ts";
+import type { HubPush } from "./hub-push.ts";
 import { samplesFile } from "../run/files.ts";
 import type { SampleResult } from "../run/records.ts";
 import { exportDataset, preferenceOf, stagedSamples, usesOutcomes, type StageCounts } from "./stages.ts";
@@ -150,7 +151,16 @@ export async function reexport(
     /** Neutralise CSV cells a spreadsheet would read as a formula (else as the run was made). */
     csvSafe?: boolean;
     /** A Hugging Face folder instead of the output file; `describe` writes the card's section on the data. */
-    hf?: { dir: string; splits: Split[]; describe?: (run: RunView) => Promise<string> } | undefined;
+    hf?:
+      | {
+          dir: string;
+          splits: Split[];
+          describe?: (run: RunView) => Promise<string>;
+          license?: string | undefined;
+        }
+      | undefined;
+    /** Then send that folder to the Hugging Face Hub, as one commit. */
+    push?: HubPush | undefined;
     acceptChangedSpec?: boolean;
     /** Judge every answer again, even where nothing it depends on changed (a samples file damaged in place). */
     judgeAgain?: boolean;
@@ -230,6 +240,10 @@ export async function reexport(
         `exported run ${manifest.id} → ${made.dir} (${counts}; ` +
           `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
       );
+      if (options.push) {
+        const { pushExport } = await import("./hub-push.ts"); // the Hub's client, only when pushing
+        await pushExport(made.dir, options.push, { runId: manifest.id, rows: counts }, options.log);
+      }
       return manifest;
     }
     const exported = await exportWithProgress(run, {
