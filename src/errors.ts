@@ -4,6 +4,8 @@ export class UserError extends Error {
   readonly exitCode: number;
   /** The service or network failed in a way that may pass: a long run waits and tries again. */
   transient = false;
+  /** Whether `synthai resume` goes on from it (a run's API failure); a push to the Hub is pushed again. */
+  resumable = true;
 
   constructor(message: string, hint = "", exitCode = 2) {
     super(message);

@@ -122,7 +122,7 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
     if (error instanceof UserError) {
       // An API failure during a run leaves the run as it was: say how to go on with it.
       const goOn =
-        activeRunId() && error.exitCode === 3
+        activeRunId() && error.exitCode === 3 && error.resumable
           ? `; the run is kept: \`synthai resume ${activeRunId()}\` continues it`
           : "";
       process.stderr.write(

@@ -4,6 +4,8 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { PARAMS, onlyRunDir, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
+import { toRunConfig } from "../src/commands/options.ts";
+import { resolveStageSettings } from "../src/run/config.ts";
 
 const WRITE = `---
 fields: [Call, Summary]
@@ -63,5 +65,22 @@ describe("the first prompt file's settings", () => {
     const result = await runCli(["--prompt", "write.md", "-j", PARAMS, "-n", "3", "--dry-run"], { cwd });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/write\.md: reasoning_effort "lots" is not one of none, minimal/);
+  });
+});
+
+describe("the price flags and a first file's model", () => {
+  test("the prices given are the first file's model's, not the catalogue's, nor refused as unknown", () => {
+    const openai = toRunConfig({ "input-price": "9", "output-price": "9" }, () => 1);
+    const own = resolveStageSettings({ model: "gpt-6.1-terra" }, openai, "write.md", true);
+    expect([own.price.input, own.price.output]).toEqual([9, 9]);
+    // A later stage's model is its own: the flags priced the run's model, not it.
+    const later = resolveStageSettings({ model: "gpt-6.1-terra" }, openai, "judge.md");
+    expect(later.price.input).toBeLessThan(9);
+    const served = toRunConfig(
+      { provider: "vllm", model: "served-a", "input-price": "0", "output-price": "0" },
+      () => 1,
+    );
+    const first = resolveStageSettings({ model: "served-b" }, served, "write.md", true);
+    expect([first.price.input, first.price.output]).toEqual([0, 0]);
   });
 });

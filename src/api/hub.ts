@@ -29,6 +29,7 @@ export class HubTransient extends UserError {
   constructor(message: string, retryAfterMs: number | undefined) {
     super(message, "push again later", 3);
     this.transient = true;
+    this.resumable = false;
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -60,7 +61,7 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 
 /** The client, loaded when a push starts (an export without one never loads it). */
 export async function hubClient(target: HubTarget) {
-  const { commit, createRepo, downloadFile, HubApiError, listCommits, listFiles } =
+  const { commit, createRepo, downloadFile, HubApiError, listCommits, listFiles, repoExists } =
     await import("@huggingface/hub");
   const repo = { type: "dataset" as const, name: target.repo };
   let retryAfter: number | undefined;
@@ -83,6 +84,8 @@ export async function hubClient(target: HubTarget) {
     /** Creates the repository; one that is there already is fine. */
     ensureRepo: (isPrivate: boolean) =>
       classified(async () => {
+        // Looked for first: a token that may write to one repository need not be able to create one.
+        if (await repoExists(common)) return false;
         try {
           await createRepo({ ...common, ...(isPrivate ? { visibility: "private" as const } : {}) });
           return true;

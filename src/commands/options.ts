@@ -204,6 +204,18 @@ export function baseUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+/** The price flags given (USD per 1M tokens), each checked; those left out are not in it. */
+function pricesGiven(args: GenerateArgs, num: typeof number): NonNullable<RunConfig["priceGiven"]> {
+  const given = {
+    input: num(args["input-price"], "--input-price", { min: 0 }),
+    output: num(args["output-price"], "--output-price", { min: 0 }),
+    cachedInput: num(args["cached-input-price"], "--cached-input-price", { min: 0 }),
+    listInput: num(args["list-input-price"], "--list-input-price", { min: 0 }),
+    listOutput: num(args["list-output-price"], "--list-output-price", { min: 0 }),
+  };
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+}
+
 /** A run's seed when none is given: random, and recorded in the manifest. */
 const randomSeed = () => Math.floor(Math.random() * 2 ** 31);
 
@@ -246,6 +258,7 @@ export function toRunConfig(
       "for example --delimiter ';'",
     );
   const temperature = num(args.temperature, "--temperature", { min: 0 });
+  const priceGiven = pricesGiven(args, num);
   const budgetUsd = num(args.budget, "-l/--budget", { positive: true });
   const mode = choice<"batch" | "sync">("mode", args.mode || DEFAULTS.mode, name);
   if (mode === "batch") checkProviderTakes(provider, model, temperature);
@@ -271,24 +284,15 @@ export function toRunConfig(
     seed: num(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
     maxTokens:
       num(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? DEFAULTS.maxTokens,
-    price: priceFor(
-      model,
-      mode,
-      {
-        input: num(args["input-price"], "--input-price", { min: 0 }),
-        output: num(args["output-price"], "--output-price", { min: 0 }),
-        cachedInput: num(args["cached-input-price"], "--cached-input-price", { min: 0 }),
-        listInput: num(args["list-input-price"], "--list-input-price", { min: 0 }),
-        listOutput: num(args["list-output-price"], "--list-output-price", { min: 0 }),
-      },
-      providerName,
-    ),
+    price: priceFor(model, mode, priceGiven, providerName),
     metrics: args.metrics !== false,
     maxAttempts:
       num(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? DEFAULTS.maxAttempts,
     pollIntervalSeconds:
       num(args["poll-interval"], "--poll-interval", { positive: true }) ?? DEFAULTS.pollIntervalSeconds,
   };
+  // The prices given are the run's model's: a first prompt file that names another takes them.
+  if (Object.keys(priceGiven).length) config.priceGiven = priceGiven;
   if (args["max-draws"] !== undefined && !args.fill)
     throw new UserError("--max-draws applies to --fill", "add --fill, or leave --max-draws out");
   if (args.fill) {

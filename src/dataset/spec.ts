@@ -1,3 +1,4 @@
+import { BUILTIN_PARAMS } from "./builtin/params-file.ts";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
@@ -267,8 +268,9 @@ export async function fingerprintDataset(config: DatasetFiles): Promise<void> {
   if (file) config.datasetSha256 = await sha256(file);
   for (const stage of config.stages ?? [])
     if (stage.promptFile) stage.datasetSha256 = await sha256(stage.promptFile);
-  // With an input file, params.json may not be there: then there is nothing to fingerprint.
-  if (config.paramsFile && existsSync(config.paramsFile))
+  // With an input file, params.json may not be there: then there is nothing to fingerprint. The
+  // built-in dataset's own changes only with synthai, which a user cannot restore.
+  if (config.paramsFile && config.paramsFile !== BUILTIN_PARAMS && existsSync(config.paramsFile))
     config.paramsSha256 = await sha256(config.paramsFile);
 }
 
@@ -277,12 +279,13 @@ export async function fingerprintDataset(config: DatasetFiles): Promise<void> {
  * prompt file or params.json would silently change what is sent and exported (a run made before
  * one was fingerprinted is not checked for it). `acceptChanged` takes them as they are now and
  * records that in the run's config (the caller's next manifest save keeps it); a changed input
- * file is refused whatever (its rows are read by number).
+ * file is refused whatever (its rows are read by number). The parameters and the input are
+ * checked only by a caller that reads them (`reads`: resume draws, export copies the recipe).
  */
 export async function runDataset(
   config: DatasetFiles,
   runId: string,
-  { acceptChanged = false }: { acceptChanged?: boolean | undefined } = {},
+  { acceptChanged = false, reads = false }: { acceptChanged?: boolean | undefined; reads?: boolean } = {},
 ): Promise<Dataset> {
   const promptOrSpec = config.promptFile ? "prompt file" : "spec";
   const files = [
@@ -298,12 +301,16 @@ export async function runDataset(
       sum: stage.datasetSha256,
       accept: (now: string) => (stage.datasetSha256 = now),
     })),
-    {
-      file: config.paramsFile,
-      kind: "params file",
-      sum: config.paramsSha256,
-      accept: (now: string) => (config.paramsSha256 = now),
-    },
+    ...(reads
+      ? [
+          {
+            file: config.paramsFile,
+            kind: "params file",
+            sum: config.paramsSha256,
+            accept: (now: string) => (config.paramsSha256 = now),
+          },
+        ]
+      : []),
   ];
   const hashes = new Map<string, Promise<string>>(); // a conversation's turns share their file
   for (const { file, kind, sum, accept } of files) {
@@ -318,7 +325,7 @@ export async function runDataset(
       );
     accept(now);
   }
-  if (config.input) await (await import("./input-file.ts")).checkInputUnchanged(config.input, runId);
+  if (reads && config.input) await (await import("./input-file.ts")).checkInputUnchanged(config.input, runId);
   return datasetOf(config);
 }
 

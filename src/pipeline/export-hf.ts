@@ -279,9 +279,15 @@ async function copyRecipe(manifest: Manifest, dir: string): Promise<void> {
     ...(config.stages ?? []).map((s) => s.promptFile),
   ].filter((f): f is string => Boolean(f));
   await mkdir(dir, { recursive: true });
-  // A file gone since the run is left out rather than failing the export.
-  for (const file of new Set(sources))
-    if (sizeOf(file) !== undefined) await copyFile(file, join(dir, basename(file)));
+  // A file gone since the run is left out rather than failing the export; two files of one name
+  // (write/prompt.md, judge/prompt.md) are both kept, the later one numbered by its place.
+  const taken = new Set<string>();
+  for (const [place, file] of [...new Set(sources)].entries()) {
+    if (sizeOf(file) === undefined) continue;
+    const name = taken.has(basename(file)) ? `${place + 1}-${basename(file)}` : basename(file);
+    taken.add(name);
+    await copyFile(file, join(dir, name));
+  }
 }
 
 /** DIR may be missing, empty, or a folder an earlier `--hf` export wrote; anything else is somebody's. */

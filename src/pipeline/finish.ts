@@ -178,6 +178,7 @@ export async function reexport(
     // Written with the export's first update, as resume writes its flags.
     if (options.overrides) manifest.config = withOverrides(manifest.config, options.overrides, manifest.id);
     const dataset = await runDataset(manifest.config, manifest.id, {
+      reads: true,
       acceptChanged: options.acceptChangedSpec,
     });
     const semantic = options.dedup?.mode === "semantic";

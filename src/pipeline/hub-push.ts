@@ -3,7 +3,7 @@
 // that landed behind a failed answer (a 504, a killed process) is found, never made twice.
 import { createHash } from "node:crypto";
 import { createReadStream, openAsBlob } from "node:fs";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import matter from "gray-matter";
 import { UserError } from "../errors.ts";
@@ -19,6 +19,7 @@ import {
   type RemoteFile,
 } from "../api/hub.ts";
 import type { Log } from "../io/log.ts";
+import { writeFileAtomic } from "../io/disk.ts";
 
 export interface LocalFile {
   path: string;
@@ -61,14 +62,19 @@ export function planCommit(local: LocalFile[], remote: RemoteFile[]): { add: str
   return { add, remove };
 }
 
+/** Front matter read as data only: gray-matter would run a `---js` card's code (a repository's card is anyone's). */
+const DATA_ONLY = {
+  engines: { javascript: { parse: () => ({}) }, js: { parse: () => ({}) } },
+} as never;
+
 /**
  * The card to push: synthai's metadata and text, with every key of the repository's card that
  * synthai does not write kept, and its tags beside synthai's. The same inputs give the same bytes.
  */
 export function mergeCard(local: string, remote: string | undefined): string {
   if (remote === undefined) return local;
-  const ours = matter(local, {});
-  const theirs = matter(remote, {}).data as Record<string, unknown>;
+  const ours = matter(local, DATA_ONLY);
+  const theirs = matter(remote, DATA_ONLY).data as Record<string, unknown>;
   const kept = Object.fromEntries(Object.entries(theirs).filter(([key]) => !(key in ours.data)));
   const tags = [
     ...new Set([...asList(ours.data.tags), ...asList(theirs.tags)].filter((t) => typeof t === "string")),
@@ -110,13 +116,15 @@ export async function pushToHub(
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<PushResult> {
   const hub = await hubClient(target);
-  let created = false;
+  let created: boolean | undefined;
   let sent: { added: string[]; deleted: string[] } | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
-      if (!created && (await hub.ensureRepo(target.private))) {
-        created = true;
-        log(`created dataset repository ${target.repo}${target.private ? " (private)" : ""}`);
+      if (created === undefined) {
+        created = await hub.ensureRepo(target.private);
+        if (created) log(`created dataset repository ${target.repo}${target.private ? " (private)" : ""}`);
+        else if (target.private)
+          log(`warning: ${target.repo} already exists: --private leaves it as visible as it is`);
       }
       const result = await pushOnce(dir, hub, target, (plan) => (sent = plan));
       // Nothing left to send after a commit was sent: it landed behind a failed answer.
@@ -148,7 +156,7 @@ async function pushOnce(
     const local = await readFile(card, "utf8");
     const merged = mergeCard(local, await hub.readText("README.md", head));
     // The folder keeps what is pushed, so the two stay the same files.
-    if (merged !== local) await writeFile(card, merged);
+    if (merged !== local) writeFileAtomic(card, merged);
   }
   const { add, remove } = planCommit(await localFiles(dir), remote);
   if (!add.length && !remove.length) return { added: [], deleted: [] };

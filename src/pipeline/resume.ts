@@ -34,7 +34,10 @@ export async function resume(
       options.log(`run ${manifest.id} is already done`);
       return manifest;
     }
-    const dataset = await runDataset(config, manifest.id, { acceptChanged: options.acceptChangedSpec });
+    const dataset = await runDataset(config, manifest.id, {
+      acceptChanged: options.acceptChangedSpec,
+      reads: true,
+    });
     const client = await makeClient({
       apiKey: connection.apiKey,
       baseURL: connection.baseURL ?? config.baseURL,

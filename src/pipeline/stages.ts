@@ -73,6 +73,7 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
     dataset as OwnSettings,
     config,
     datasetSource(dataset),
+    true,
   );
   delete config.reasoningEffort;
   Object.assign(config, first, reasoningEffort ? { reasoningEffort } : {});

@@ -38,6 +38,7 @@ export function resolveStageSettings(
   own: OwnSettings,
   run: RunConfig,
   source: string,
+  first = false,
 ): ReturnType<typeof stageSettings> {
   const model = own.model ?? run.model;
   checkServedModel(providerFor(run.provider), model, source);
@@ -60,7 +61,10 @@ export function resolveStageSettings(
     model,
     maxTokens,
     ...(reasoningEffort ? { reasoningEffort } : {}),
-    price: model === run.model ? run.price : priceFor(model, run.mode ?? "batch", {}, run.provider),
+    price:
+      model === run.model
+        ? run.price
+        : priceFor(model, run.mode ?? "batch", first ? (run.priceGiven ?? {}) : {}, run.provider),
   };
 }
 

@@ -120,6 +120,16 @@ const Config = z.object({
   temperature: z.number().optional(),
   budgetUsd: z.number().positive().optional(),
   price: Price,
+  /** The price flags given (--input-price, --list-input-price, …), for a first prompt file that names its own model. */
+  priceGiven: z
+    .object({
+      input: z.number().optional(),
+      output: z.number().optional(),
+      cachedInput: z.number().optional(),
+      listInput: z.number().optional(),
+      listOutput: z.number().optional(),
+    })
+    .optional(),
   /** --fill: draw more samples until `target` are kept after every stage, at most `maxDraws` in all. */
   fill: z.object({ target: z.number().int().positive(), maxDraws: z.number().int().positive() }).optional(),
   /** Stages 2, 3, …: each one more round of batches over the samples still kept. */
