@@ -346,7 +346,7 @@ describe("JSONL output", () => {
     ).toEqual(rows.map((r) => r.Call));
     const refused = await runCli(["export", id!, "-p", "x.txt", "--format", "xml"], { cwd });
     expect(refused.stderr).toMatch(
-      /--format must be one of csv, jsonl, parquet, chat, preference, got "xml"/,
+      /--format must be one of csv, jsonl, parquet, chat, preference, openai-preference, got "xml"/,
     );
     expect(refused.code).toBe(2);
   });
