@@ -18,6 +18,9 @@ export interface ClientOptions {
 let sdk: typeof import("openai") | undefined;
 
 /** The SDK client; its own retries (backoff, `retry-after`) cover idempotent calls. */
+/** The service a run talks to, as the rest of synthai names it (only src/api/ names its SDK). */
+export type Service = OpenAI;
+
 export async function makeClient(options: ClientOptions): Promise<OpenAI> {
   const name = options.provider ?? "openai";
   const provider = providerFor(name);

@@ -3,8 +3,7 @@
 // folder stays to read and export from, and `resume` says the run was abandoned.
 import { sentDirectly } from "./transport.ts";
 import { rm } from "node:fs/promises";
-import type OpenAI from "openai";
-import { apiFailure, call, isApiError, makeClient } from "../api/client.ts";
+import { apiFailure, call, isApiError, makeClient, type Service } from "../api/client.ts";
 import type { Log } from "../io/log.ts";
 import type { BatchRecord, Manifest } from "../run/manifest.ts";
 import { ManifestStore, stopDriver } from "../run/store.ts";
@@ -54,7 +53,7 @@ export async function abandon(
 
 /** Cancels a batch in flight; one that finished meanwhile is looked at, so its output is kept or deleted too. */
 export async function cancelBatch(
-  client: OpenAI,
+  client: Service,
   store: ManifestStore,
   record: BatchRecord,
   log: Log,

@@ -230,21 +230,7 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
     if (record.errors?.some((e) => e.includes("token_limit_exceeded"))) {
       // Not the user's fault nor an attempt: the same file goes again once others finish.
       log(`${record.batchId}: enqueued-token limit reached; will submit ${record.requestsFile} again`);
-      run.store.update(() => {
-        Object.assign(record, { step: "uploaded" });
-        for (const key of [
-          "batchId",
-          "status",
-          "createdAt",
-          "errors",
-          "requestCounts",
-          "inProgressAt",
-          "finalizingAt",
-          "finishedAt",
-          "expiresAt",
-        ] as const)
-          delete record[key];
-      });
+      run.store.update(() => asBefore(record, "uploaded"));
       return;
     }
     const reason = run.store.update((manifest) => {
@@ -315,7 +301,7 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
   const said = redact(refusal.split("\n")[0]!, [client?.apiKey]);
   const reason = `stage ${stage} (${model}): the service refused every request of ${record.requestsFile} (${said})`;
   run.store.update((manifest) => {
-    asBeforeSending(record);
+    asBefore(record, "pending");
     manifest.state = "failed";
     manifest.reason = reason;
   });
@@ -328,9 +314,12 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
   );
 }
 
-/** A batch's record as before it was sent: what it asks, nothing of what the service did with it. */
-function asBeforeSending(record: BatchRecord): void {
-  const { stage, purpose, chunk, attempt, requestsFile, requests, promptTokens } = record;
+/**
+ * A batch's record as at `step`: what it asks (and, uploaded, its file), nothing of what the
+ * service did with it since.
+ */
+function asBefore(record: BatchRecord, step: "pending" | "uploaded"): void {
+  const { stage, purpose, chunk, attempt, requestsFile, requests, promptTokens, fileId, uploadedAt } = record;
   for (const key of Object.keys(record)) delete record[key as keyof BatchRecord];
   Object.assign(record, {
     ...(stage ? { stage } : {}),
@@ -340,6 +329,8 @@ function asBeforeSending(record: BatchRecord): void {
     requestsFile,
     requests,
     promptTokens,
-    step: "pending",
+    ...(step === "uploaded" && fileId ? { fileId } : {}),
+    ...(step === "uploaded" && uploadedAt !== undefined ? { uploadedAt } : {}),
+    step,
   });
 }
