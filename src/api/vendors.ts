@@ -1,0 +1,55 @@
+// The vendors whose batch services synthai speaks, one entry each: where its key and address
+// come from (the variables its own SDK reads), how a model is marked as its, and what its
+// batches are like for a person waiting on them. Services shaped like OpenAI's (Groq, Together,
+// Azure, …) are presets of vendor "openai" (providers/presets.ts).
+import type { Vendor } from "./batch-service.ts";
+
+export interface VendorInfo {
+  title: string;
+  /** The variables that hold its key, as its SDK reads them, first found wins. */
+  keyVariables: string[];
+  /** The variable its SDK reads for another address (a proxy, a fake). */
+  baseURLVariable: string;
+  /** `anthropic/claude-haiku-5-5`: the prefix that names a model as this vendor's. */
+  prefix: string;
+  /** Whether a batch's request counts move while it runs (else unknown until it ends). */
+  liveCounts: boolean;
+  /** How long its batches typically take, in hours: an ETA before counts move is an estimate from it. */
+  typicalHours: number;
+  /** The document (and when it was read) the entry follows. */
+  source: string;
+}
+
+export const VENDORS: Record<Vendor, VendorInfo> = {
+  openai: {
+    title: "OpenAI",
+    keyVariables: ["OPENAI_API_KEY"],
+    baseURLVariable: "OPENAI_BASE_URL",
+    prefix: "openai/",
+    liveCounts: true,
+    typicalHours: 24,
+    source: "OpenAI API reference, Batch; ../shared/openai (checked 2026-11)",
+  },
+  anthropic: {
+    title: "Anthropic",
+    keyVariables: ["ANTHROPIC_API_KEY"],
+    baseURLVariable: "ANTHROPIC_BASE_URL",
+    prefix: "anthropic/",
+    liveCounts: false,
+    // "Most batches finish in less than 1 hour" (docs.claude.com, Batch processing).
+    typicalHours: 1,
+    source: "docs.claude.com Batch processing; anthropic-sdk-typescript (read 2026-12-07)",
+  },
+  gemini: {
+    title: "Gemini",
+    keyVariables: ["GOOGLE_API_KEY", "GEMINI_API_KEY"],
+    baseURLVariable: "GOOGLE_GEMINI_BASE_URL",
+    prefix: "gemini/",
+    liveCounts: false,
+    // "The target turnaround time is 24 hours, but in majority of cases, it is much quicker."
+    typicalHours: 24,
+    source: "ai.google.dev/gemini-api/docs/batch-api; googleapis/js-genai (read 2026-12-07)",
+  },
+};
+
+export const VENDOR_NAMES = Object.keys(VENDORS) as Vendor[];
