@@ -107,6 +107,23 @@ export function costUsd(
   );
 }
 
+/**
+ * The service's prompt cache (OpenAI's prompt caching, in batches too): a prefix seen before is
+ * billed at the cached input price from 1,024 tokens on, in steps of 128 tokens.
+ */
+export const CACHE_MIN_TOKENS = 1024;
+export const CACHE_STEP_TOKENS = 128;
+
+/** Of a prefix of `tokens` tokens seen before, how many the service bills as cached. */
+export function cacheableTokens(tokens: number): number {
+  return tokens < CACHE_MIN_TOKENS ? 0 : Math.floor(tokens / CACHE_STEP_TOKENS) * CACHE_STEP_TOKENS;
+}
+
+/** What `cachedTokens` prompt tokens saved, billed at the cached price instead of the input price. */
+export function cacheSavedUsd(price: Price, cachedTokens: number): number {
+  return (cachedTokens * (price.input - (price.cachedInput ?? price.input))) / 1_000_000;
+}
+
 export function formatUsd(usd: number): string {
   return `$${usd < 0.01 && usd > 0 ? usd.toFixed(6) : usd.toFixed(4)}`;
 }

@@ -17,6 +17,7 @@ import {
 } from "./models.ts";
 import { PROFILES, type ProfileName, type ProviderProfile } from "./profiles.ts";
 import { KIND_OF_URL, NOT_JSON, checkBody } from "./checks.ts";
+import { PrefixCache } from "./prefix-cache.ts";
 
 export interface Fault {
   method: string;
@@ -120,8 +121,8 @@ export class FakeOpenAI {
   private readonly models: FakeModel[];
   private flexBusyLeft: number;
   private readonly today: string;
-  /** Prompt prefixes seen (1,024 tokens and longer), for prompt caching. */
-  private readonly prefixes = new Set<string>();
+  /** Prompt prefixes seen, for prompt caching. */
+  private readonly prefixes = new PrefixCache();
   /** The most batches that were running at once, counted as each was created. */
   maxRunning = 0;
   private server: Server | undefined;
@@ -677,17 +678,6 @@ export class FakeOpenAI {
     return this.models.filter((m) => !m.shutdown_date || m.shutdown_date > this.today);
   }
 
-  /** Tokens of the prompt's longest prefix seen before, in steps of 128 from 1,024, as the service caches them. */
-  private cachedTokens(prompt: string, tokens: number): number {
-    let cached = 0;
-    for (let k = Math.floor(tokens / 128) * 128; k >= 1024; k -= 128) {
-      const prefix = prompt.slice(0, k * 4);
-      if (!cached && this.prefixes.has(prefix)) cached = k;
-      this.prefixes.add(prefix);
-    }
-    return cached;
-  }
-
   /** One request, direct or a batch line, as the service answers it: checked against the document first. */
   private answer(url: string, body: unknown): { status: number; body: any } {
     const kind = KIND_OF_URL[url];
@@ -828,7 +818,7 @@ export class FakeOpenAI {
     if (Math.ceil(content.length / 4) > room) [content, cut] = [content.slice(0, room * 4), true];
     const completionTokens = reasoningTokens + Math.ceil(content.length / 4);
     const prompt_tokens = promptTokens(request);
-    const cached_tokens = this.cachedTokens(prompt, prompt_tokens);
+    const cached_tokens = this.prefixes.cachedTokens(prompt, prompt_tokens);
     return {
       status: 200,
       body: {

@@ -1,5 +1,5 @@
 // The build step of a run: the request files written, or the rest of them, each recorded as soon as it is complete.
-import { buildRequests, chunkSize, fileLimits, type Built } from "./build.ts";
+import { buildRequests, chunkSize, fileLimits, type BuildOptions, type Built } from "./build.ts";
 import { checkRunFiles, noteFiles } from "../run/files.ts";
 import { progress } from "../io/log.ts";
 import { crashPoint, type Manifest } from "../run/manifest.ts";
@@ -10,7 +10,11 @@ import type { RunContext } from "./context.ts";
  * Builds the request files, or the rest of them: chunks a killed build finished (their files
  * as they were written) are kept, and the build goes on from the first unfinished one.
  */
-export async function build(run: RunContext, params: Params): Promise<void> {
+export async function build(
+  run: RunContext,
+  params: Params,
+  onPrompt?: BuildOptions["onPrompt"],
+): Promise<void> {
   const { config, log } = run;
   const kept = await builtChunks(run.dir, run.manifest);
   run.store.updateLocal((manifest) => {
@@ -32,6 +36,7 @@ export async function build(run: RunContext, params: Params): Promise<void> {
       crashPoint("after-chunk");
     },
     onProgress: (done) => progress(log, `building requests: ${first + done}/${config.samples}`, "build"),
+    ...(onPrompt ? { onPrompt } : {}),
   });
   crashPoint("during-build");
   run.store.updateLocal((manifest) => (manifest.state = "running"));

@@ -101,6 +101,8 @@ export interface BuildOptions {
   limits?: FileLimits;
   /** The run's draw stream (its manifest version); the current one by default. */
   stream?: DrawStream;
+  /** Told of each request's messages as it is built (the dry run's shared prefix). */
+  onPrompt?: (messages: Message[], draw: Draw) => void;
 }
 
 /**
@@ -164,6 +166,7 @@ export async function buildRequests(
       );
       const id = customId(index, config.samples);
       const messages = toMessages(promptOf(dataset, draw, index));
+      options.onPrompt?.(messages, draw);
       const request = requestFor(config, id, messages, dataset.schema);
       const line = JSON.stringify(request);
       const lineBytes = Buffer.byteLength(line) + 1;

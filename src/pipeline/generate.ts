@@ -28,6 +28,9 @@ import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
 import { build } from "./build-step.ts";
 import { checkStages, exportDataset, resolveStages, stagesEstimate } from "./stages.ts";
+import { SharedPrefix } from "./prefix.ts";
+import { prefixLines, type StagePricing } from "./prefix-estimate.ts";
+import { lastStage, stageSettings } from "../run/config.ts";
 
 export interface Connection {
   apiKey: string | undefined;
@@ -94,15 +97,27 @@ export async function generate(
     options.log(
       `run ${id}: ${config.samples} samples, model ${config.model}, seed ${config.seed} (${runDir})`,
     );
-    await build(run, params).catch(async (error) => {
-      // A spec that fails on a later sample: nothing was sent, so no run is left half-built.
-      if (error instanceof UserError) await rm(runDir, { recursive: true, force: true });
-      throw error;
-    });
+    // A dry run folds the prefix every request shares as they are built.
+    const shared = options.dryRun ? new SharedPrefix() : undefined;
+    await build(run, params, shared && ((messages, draw) => shared.add(messages, draw))).catch(
+      async (error) => {
+        // A spec that fails on a later sample: nothing was sent, so no run is left half-built.
+        if (error instanceof UserError) await rm(runDir, { recursive: true, force: true });
+        throw error;
+      },
+    );
     if (options.dryRun) {
       store.updateLocal((manifest) => (manifest.state = "dry-run"));
       options.log(estimate(store.manifest));
       for (const line of await stagesEstimate(run)) options.log(line);
+      for (const line of await prefixLines(
+        dataset,
+        stagePricing(config),
+        shared!.first!,
+        config.samples,
+        shared,
+      ))
+        options.log(line);
       options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);
       return store.manifest;
     }
@@ -113,6 +128,11 @@ export async function generate(
   } finally {
     unlock();
   }
+}
+
+/** Each stage's model and price, the first's included. */
+function stagePricing(config: RunConfig): StagePricing[] {
+  return Array.from({ length: lastStage(config) }, (_, i) => stageSettings(config, i + 1));
 }
 
 /** The canary goes before the first batch of a run (not in sync mode: there every request goes directly). */

@@ -1,4 +1,4 @@
-import { formatUsd, shareOf } from "../api/pricing.ts";
+import { cacheSavedUsd, formatUsd, shareOf } from "../api/pricing.ts";
 import { stageSettings } from "./config.ts";
 import { stageOf, type Collected, type Manifest } from "./manifest.ts";
 
@@ -28,7 +28,7 @@ export interface RunSummary {
   reasoningTokens: number;
   state: string;
   reason?: string;
-  /** With stages: each one's requests (first attempts), valid answers, given up and cost. */
+  /** With stages: each one's requests (first attempts), valid answers, given up, cost and prompt cache. */
   stages?: {
     stage: number;
     model: string;
@@ -36,6 +36,9 @@ export interface RunSummary {
     valid: number;
     givenUp: number;
     costUsd: number;
+    promptTokens: number;
+    cachedTokens: number;
+    cacheSavedUsd: number;
   }[];
   /** With stages, as last exported: the samples kept after the last, and those dropped by stage and reason. */
   kept?: number;
@@ -54,7 +57,6 @@ export function summarize(manifest: Manifest): RunSummary {
   // Samples are made in stage 1; later stages (a judge, a rewrite) ask about them again.
   const generation = manifest.batches.filter((b) => stageOf(b) === 1);
   const stageNumbers = [...new Set(manifest.batches.map(stageOf))].sort((a, b) => a - b);
-  const { price } = manifest.config;
   const cachedTokens = sum((c) => c.cachedTokens ?? 0);
   const batchesUsd = sum((c) => c.costUsd);
   // Batch price is the list price times the provider's share (half, on OpenAI).
@@ -80,6 +82,9 @@ export function summarize(manifest: Manifest): RunSummary {
               valid: sumOf(records, (c) => c.ok),
               givenUp: sumOf(records, (c) => c.givenUp),
               costUsd: sumOf(records, (c) => c.costUsd),
+              promptTokens: sumOf(records, (c) => c.promptTokens),
+              cachedTokens: sumOf(records, (c) => c.cachedTokens ?? 0),
+              cacheSavedUsd: savedByCache(manifest, records),
             };
           }),
         }
@@ -93,11 +98,20 @@ export function summarize(manifest: Manifest): RunSummary {
     ...(manifest.embeddings ? { embeddingsUsd: embeddingsUsd(manifest) } : {}),
     promptTokens: sum((c) => c.promptTokens),
     cachedTokens,
-    cacheSavedUsd: (cachedTokens * (price.input - (price.cachedInput ?? price.input))) / 1_000_000,
+    cacheSavedUsd: savedByCache(manifest, manifest.batches),
     reasoningTokens: sum((c) => c.reasoningTokens ?? 0),
     state: manifest.state,
     ...(manifest.reason ? { reason: manifest.reason } : {}),
   };
+}
+
+/** What the cached prompt tokens of these batches saved, each stage's at its own model's price. */
+function savedByCache(manifest: Manifest, records: Manifest["batches"]): number {
+  return records.reduce(
+    (s, b) =>
+      s + cacheSavedUsd(stageSettings(manifest.config, stageOf(b)).price, b.collected?.cachedTokens ?? 0),
+    0,
+  );
 }
 
 /** What was sent directly, at the list price: the canary and the pilot. */
@@ -129,10 +143,20 @@ export function stageRows(summary: RunSummary): [string, string][] {
   if (!summary.stages) return [];
   const rows = summary.stages.map((t): [string, string] => [
     `stage ${t.stage}`,
-    `${t.model}: ${t.requests} asked, ${t.valid} valid, ${t.givenUp} given up, ${formatUsd(t.costUsd)}`,
+    `${t.model}: ${t.requests} asked, ${t.valid} valid, ${t.givenUp} given up, ${formatUsd(t.costUsd)}; ` +
+      cachedText(t),
   ]);
   if (summary.kept !== undefined) rows.push(["kept", `${summary.kept}${droppedText(summary, "; ")}`]);
   return rows;
+}
+
+/** What the service's prompt cache took of the prompts: "1920 of 4200 prompt tokens cached (45.7%, saved $0.0012)". */
+export function cachedText(t: { promptTokens: number; cachedTokens: number; cacheSavedUsd: number }): string {
+  const share = t.promptTokens ? ((100 * t.cachedTokens) / t.promptTokens).toFixed(1) : "0.0";
+  return (
+    `${t.cachedTokens} of ${t.promptTokens} prompt tokens cached (${share}%, ` +
+    `saved ${formatUsd(t.cacheSavedUsd)})`
+  );
 }
 
 /** What the stages dropped and why, each after `separator`: `; dropped 3 (stage 2: keep Score >= 4)`. */
