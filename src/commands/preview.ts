@@ -15,11 +15,16 @@ export default command({
     seed: { type: "string", description: "Seed of the random draws", default: "1" },
     ...inputArgs,
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     const params = await loadParams(paramsFileOf(args), {
       optional: Boolean(args.input),
     });
-    const dataset = await datasetOf(datasetFiles(args));
+    // Each further --prompt is a stage: preview shows the first's prompts and every stage's prefix.
+    const { stagePromptFiles, ...files } = datasetFiles(args, rawArgs);
+    const dataset = await datasetOf({
+      ...files,
+      ...(stagePromptFiles ? { stages: stagePromptFiles.map((promptFile) => ({ promptFile })) } : {}),
+    });
     const count = number(args.samples, "-n/--samples", { integer: true, positive: true })!;
     const input = args.input ? inputOptions(args) : undefined;
     const rows = input

@@ -6,6 +6,14 @@ import type { Params } from "../dataset/params.ts";
 import type { Row } from "../dataset/inputs/index.ts";
 import { keptValues } from "../dataset/input-file.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
+import type { Draw, StageOptions } from "../dataset/spec.ts";
+import { batchPrice } from "../api/pricing.ts";
+import { DEFAULT_MODEL } from "../api/models.ts";
+import { datasetOfStage } from "../pipeline/stages.ts";
+import { prefixLines } from "../pipeline/prefix-estimate.ts";
+
+/** Requests a preview prices the prefix cache over: a run's size is not known yet. */
+const PREVIEW_REQUESTS = 1000;
 
 /**
  * `synthai preview`: the first `count` samples' draws and prompts, exactly as a run with this seed would build
@@ -23,6 +31,7 @@ export async function previewSamples(
   checkSampling(sampling, params, count);
   const faker = await newFaker(locale);
   const blocks: string[] = [];
+  let first: Draw | undefined;
   for (let index = 0; index < count; index++) {
     const row = input?.rows[Math.floor(index / input.perRow) % input.rows.length];
     const draw = drawSample(
@@ -31,6 +40,7 @@ export async function previewSamples(
       row && { values: row.values, kept: keptValues(row, input!.columns) },
     );
     if (index === 0) checkPlaceholders(dataset, draw);
+    first ??= draw;
     const labels = Object.entries(labelsOf(draw))
       .map(([k, v]) => `${k}=${v}`)
       .join(", ");
@@ -40,5 +50,15 @@ export async function previewSamples(
         `  params: ${labels}\n   ${prompt.replace(/\n/g, "\n   ")}`,
     );
   }
-  return blocks.join("\n\n");
+  const cache = await prefixLines(dataset, previewPricing(dataset), first!, PREVIEW_REQUESTS);
+  return `${blocks.join("\n\n")}\n\n── prefix cache (at batch price)\n${cache.join("\n")}`;
+}
+
+/** Each stage's model (its prompt file's, else the first's, else the default) at its batch price. */
+function previewPricing(dataset: Dataset) {
+  const firstModel = (dataset as StageOptions).model ?? DEFAULT_MODEL;
+  return Array.from({ length: 1 + (dataset.stages?.length ?? 0) }, (_, i) => {
+    const model = (datasetOfStage(dataset, i + 1) as StageOptions).model ?? firstModel;
+    return { model, price: batchPrice(model) };
+  });
 }
