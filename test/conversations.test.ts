@@ -32,7 +32,7 @@ async function expectWholeConversations(cwd: string, samples: number) {
   expect(lines).toHaveLength(samples);
   for (const { messages } of lines) {
     expect(messages.map((m: any) => m.role)).toEqual(["system", "user", "assistant", "user", "assistant"]);
-    expect(messages[0].content).toMatch(/^You are a support agent for /);
+    expect(messages[0].content).toMatch(/^You are a support agent: .*The product you support: \S/);
     for (const m of messages) expect(m.content.length).toBeGreaterThan(0);
   }
   const manifest = await readManifest(await onlyRunDir(cwd));

@@ -10,10 +10,11 @@ export default defineDataset({
     },
     {
       role: "user",
+      // The instructions first, the same for every document: the service caches a prompt's shared start.
       content:
-        `Document "${row!.title}":\n${row!.text}\n\n` +
-        `Write one ${params.Question!.Difficulty} question about it, then its answer.\n` +
-        "Write [Question] before the question and [Answer] before the answer.",
+        "Write one question about the document below, at the difficulty given, then its answer.\n" +
+        "Write [Question] before the question and [Answer] before the answer.\n\n" +
+        `Difficulty: ${params.Question!.Difficulty}\nDocument "${row!.title}":\n${row!.text}`,
     },
   ],
 });

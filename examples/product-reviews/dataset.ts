@@ -20,9 +20,12 @@ export default defineDataset({
   }),
   prompt: ({ params, values }) => {
     const r = params.Review ?? {};
+    // What every request says comes first, what varies last: the service caches a prompt's shared start.
     return (
-      `Write ${r.Length} of ${r.Tone} product review of ${r.Product}, written by ${values.Name}, ${r.Reviewer}, on ${values.Date}. ` +
-      `Then label it: its sentiment (positive, neutral or negative) and the star rating from 1 to 5 that the reviewer gave.`
+      "Write a product review, then label it: its sentiment (positive, neutral or negative) and the star " +
+      "rating from 1 to 5 that the reviewer gave. The review's length, tone, product, reviewer and date follow.\n" +
+      `Length: ${r.Length}\nTone: ${r.Tone}\nProduct: ${r.Product}\n` +
+      `Written by ${values.Name}, ${r.Reviewer}, on ${values.Date}.`
     );
   },
 });

@@ -9,9 +9,11 @@ export default defineDataset({
       { role: "system", content: "You write clear, correct educational question and answer pairs." },
       {
         role: "user",
+        // The format first, the same for every request: the service caches a prompt's shared start.
         content:
-          `Write one ${q.Kind} question about ${q.Topic} that ${q.Level} might ask, then answer it ${params.Answer?.Style}.\n` +
-          `Format: write [Question] before the question and [Answer] before the answer.`,
+          "Write one question and its answer; the kind of question, its topic, who asks it and how to answer follow.\n" +
+          "Format: write [Question] before the question and [Answer] before the answer.\n" +
+          `Kind: ${q.Kind}\nTopic: ${q.Topic}\nAsked by: ${q.Level}\nHow to answer: ${params.Answer?.Style}`,
       },
     ];
   },

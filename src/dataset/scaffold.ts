@@ -20,10 +20,12 @@ export default defineDataset({
   fields: ["Review", "Rating"],
   // Values no list can hold, from a seeded faker (https://fakerjs.dev/api/).
   generate: (faker) => ({ Reviewer: faker.person.fullName() }),
-${typescript ? "" : `  /** @param {import("${specImport}").Draw} draw params.json's values by field, and generated ones */\n`}  prompt: ({ params, values }) =>
-    \`Write a \${params.Review?.Tone} review of \${params.Review?.Product} by \${values.Reviewer}. \` +
-    \`Then give it a rating from 1 to 5 that fits the review.\\n\` +
-    \`Format: write [Review] before the review and [Rating] before the rating.\`,
+${typescript ? "" : `  /** @param {import("${specImport}").Draw} draw params.json's values by field, and generated ones */\n`}  // What every request says first, what varies last: the service bills a prompt's start it has
+  // seen before (1,024 tokens or more) at its cached price; \`synthai preview\` shows how much is shared.
+  prompt: ({ params, values }) =>
+    \`Write a review of a product, then give it a rating from 1 to 5 that fits the review.\\n\` +
+    \`Format: write [Review] before the review and [Rating] before the rating.\\n\` +
+    \`Write a \${params.Review?.Tone} review of \${params.Review?.Product} by \${values.Reviewer}.\`,
   // parse is optional: by default "[Field] text" sections are split out, and an answer that
   // misses one is malformed and asked again.
 });
@@ -41,13 +43,16 @@ const PARAMS_TEMPLATE = {
 const PROMPT_TEMPLATE = `---
 fields: [Label, Reason]
 system: You label texts carefully and explain each label in one sentence.
+# Static text first, placeholders last: the service bills a prompt's start it has seen before
+# (1,024 tokens or more) at its cached price; \`synthai preview\` shows how much is shared.
 ---
-Label this text as positive, negative or neutral:
-
-"{{text}}"
-
-Explain the label in a {{Style}} sentence.
+Label a text as positive, negative or neutral, and explain the label in one sentence of the
+style given.
 Write [Label] before the label and [Reason] before the explanation.
+
+Style: {{Style}}
+Text:
+"{{text}}"
 `;
 
 const ROWS_TEMPLATE = `text\n"The delivery came a day early, well packed."\n"Support never answered my two emails."\n`;

@@ -1,0 +1,131 @@
+// Prompts laid out for the service's prefix cache, through the CLI against the fake (which bills
+// a prefix seen before as OpenAI documents it): what the dry run and preview say of each stage's
+// shared prefix, and what a judge laid out prefix-first pays against the same judge placeholder-first.
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { ROOT, onlyRunDir, runCli, tempDir, useFake } from "./helpers.ts";
+import { costUsd } from "../src/api/pricing.ts";
+
+const server = useFake();
+const EXAMPLE = join(ROOT, "examples", "judged-calls");
+const write = ["-j", join(EXAMPLE, "params.json"), "--prompt", join(EXAMPLE, "write.md")];
+/** gpt-6.1-terra's batch price, the judge's model. */
+const JUDGE_PRICE = { input: 0.5, output: 2.5, cachedInput: 0.025 };
+
+/** A rubric long enough to be cached: well over 1,024 tokens, by the fake's count and the tokenizer's. */
+const RUBRIC = Array.from(
+  { length: 60 },
+  (_, i) =>
+    `${i + 1}. Criterion ${i + 1}: the agent states the account, the tariff and the next step ` +
+    `clearly, and the customer's words fit their attitude (check ${i % 7} of the call).`,
+).join("\n");
+
+const FRONT = `---
+fields: [Score, Critique]
+model: gpt-6.1-terra
+max_tokens: 300
+schema:
+  type: object
+  properties:
+    Score: { type: integer, minimum: 1, maximum: 5 }
+    Critique: { type: string }
+  required: [Score, Critique]
+  additionalProperties: false
+---
+`;
+const TASK = `Rate this customer-service call transcript from 1 to 5 by this rubric, with a one-sentence critique.\n${RUBRIC}\n`;
+const JUDGES = {
+  prefixFirst: `${FRONT}${TASK}\nTranscript:\n{{Call}}\n`,
+  placeholderFirst: `${FRONT}Transcript:\n{{Call}}\n\n${TASK}`,
+};
+
+async function judgeIn(cwd: string, layout: keyof typeof JUDGES): Promise<string[]> {
+  await writeFile(join(cwd, `${layout}.md`), JUDGES[layout]);
+  return ["--prompt", join(cwd, `${layout}.md`)];
+}
+
+/** The judge stage's prompt and cached tokens as the run's ledger has them, and what its input cost. */
+async function judgeInput(cwd: string) {
+  const id = (await onlyRunDir(cwd)).split(/[\\/]/).at(-1)!;
+  const status = await runCli(["status", id, "--json"], { cwd });
+  const judge = JSON.parse(status.stdout).stages[1];
+  return { ...judge, inputUsd: costUsd(JUDGE_PRICE, judge.promptTokens, 0, judge.cachedTokens), id };
+}
+
+describe("prompts laid out for the prefix cache", () => {
+  test("a judge laid out prefix-first pays at least 30% less for its input than the same judge placeholder-first, as the fake bills the cache", async () => {
+    const url = await server.start({ seed: 3 });
+    const paid: Record<string, Awaited<ReturnType<typeof judgeInput>>> = {};
+    for (const layout of ["prefixFirst", "placeholderFirst"] as const) {
+      const cwd = await tempDir();
+      const args = [...write, ...(await judgeIn(cwd, layout)), "-n", "20", "--base-url", url];
+      const run = await runCli([...args, "--poll-interval", "0.02", "-p", "calls.csv"], { cwd });
+      expect(run.code, run.stderr).toBe(0);
+      paid[layout] = await judgeInput(cwd);
+      // The ledger's stage figures are the service's own: every judge batch's cached tokens.
+      const status = await runCli(["status", paid[layout]!.id], { cwd });
+      expect(status.stdout).toMatch(
+        new RegExp(
+          `^stage 2: gpt-6\\.1-terra: 20 asked.*; ${paid[layout]!.cachedTokens} of \\d+ prompt tokens cached \\(`,
+          "m",
+        ),
+      );
+    }
+    const judged = server.fake.batches.filter((b) => b.batch.model === "gpt-6.1-terra");
+    const billedCached = judged.reduce((s, b) => s + b.batch.usage.input_tokens_details.cached_tokens, 0);
+    expect(paid.prefixFirst!.cachedTokens + paid.placeholderFirst!.cachedTokens).toBe(billedCached);
+    expect(paid.placeholderFirst!.cachedTokens).toBe(0);
+    // The first request with the rubric is a miss; the 19 after it hit.
+    expect(paid.prefixFirst!.cachedTokens).toBeGreaterThanOrEqual(19 * 1024);
+    expect(paid.prefixFirst!.inputUsd).toBeLessThanOrEqual(0.7 * paid.placeholderFirst!.inputUsd);
+  });
+
+  test("the dry run shows each stage's shared prefix and what it saves, and warns of a placeholder before the rubric", async () => {
+    const cwd = await tempDir();
+    const dry = async (layout: keyof typeof JUDGES) =>
+      runCli([...write, ...(await judgeIn(cwd, layout)), "-n", "30", "--dry-run", "-p", "calls.csv"], {
+        cwd,
+      });
+    const first = await dry("prefixFirst");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(
+      /stage 1 \(gpt-6-luna\): \d+ prompt tokens are a prefix shared by all requests; the service caches from 1024/,
+    );
+    const line =
+      /stage 2 \(gpt-6\.1-terra\): (\d+) prompt tokens are a prefix shared by all requests; (\d+) of them billed at the cached price after the first request: saves \$([\d.]+) over 30 requests/;
+    const [, shared, cached, saved] = first.stderr.match(line)!;
+    expect(Number(shared)).toBeGreaterThan(1024);
+    expect(Number(cached) % 128).toBe(0);
+    expect(Number(saved)).toBeCloseTo((Number(cached) * 29 * (0.5 - 0.025)) / 1e6, 4);
+    expect(first.stderr).not.toMatch(/warning: stage 2/);
+    const last = await dry("placeholderFirst");
+    expect(last.code, last.stderr).toBe(0);
+    expect(last.stderr).toMatch(
+      /stage 2 \(gpt-6\.1-terra\): \d+ prompt tokens are a prefix shared by all requests; the service caches from 1024/,
+    );
+    expect(last.stderr).toMatch(
+      /warning: stage 2: \{\{Call\}\} at token \d+ comes before \d{4} tokens of static text/,
+    );
+  });
+
+  test("preview shows the same of every stage, before a run", async () => {
+    const cwd = await tempDir();
+    const preview = await runCli(
+      ["preview", "-n", "1", ...write, ...(await judgeIn(cwd, "placeholderFirst"))],
+      { cwd },
+    );
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout).toMatch(
+      /^── prefix cache \(at batch price\)\nstage 1 \(gpt-6-luna\): \d+ prompt tokens/m,
+    );
+    expect(preview.stdout).toMatch(/^warning: stage 2: \{\{Call\}\} at token \d+ comes before/m);
+    // The example itself is laid out prefix-first: nothing to warn of.
+    const judged = await runCli(["preview", "-n", "1", ...write, "--prompt", join(EXAMPLE, "judge.md")], {
+      cwd,
+    });
+    expect(judged.stdout).toMatch(/^stage 2 \(gpt-6\.1-terra\): \d+ prompt tokens are a prefix shared/m);
+    expect(judged.stdout).not.toMatch(/warning/);
+    expect(await readFile(join(EXAMPLE, "judge.md"), "utf8")).toMatch(/\n---\n[^{]{80,}\{\{/);
+  });
+});
