@@ -101,7 +101,7 @@ describe("your rows in", () => {
       content: "You are a support lead who labels tickets carefully and answers in one short paragraph.",
     });
     expect(requests[2].body.messages[1].content).toContain(
-      'Label this support ticket from Chloé:\n\n"Can I move my subscription to my partner\'s account?"',
+      'Ticket from Chloé:\n\n"Can I move my subscription to my partner\'s account?"',
     );
     expect(byId.get(requests[2].custom_id)!.ticket_id).toBe("T-1003");
     const metrics = await readCsv(join(cwd, "out_metrics.csv"));

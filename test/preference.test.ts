@@ -77,7 +77,9 @@ describe("several models and preference pairs", () => {
         expect(pair!.rejected).toEqual(asAsked(verdict.fields.Better === "A" ? b : a));
         expect(pair!.prompt).toHaveLength(1);
         expect(pair!.prompt[0].role).toBe("user");
-        expect(pair!.prompt[0].content).toMatch(/^Answer this question from a /);
+        expect(pair!.prompt[0].content).toMatch(
+          /^Answer the question below clearly and correctly[^]*\nAsked by a \w/,
+        );
       }
     });
 

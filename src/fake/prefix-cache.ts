@@ -24,6 +24,7 @@ export class PrefixCache {
    */
   cachedTokens(text: string, tokens: number): number {
     const longest = Math.min(tokens, Math.floor(text.length / CHARS_PER_TOKEN));
+    if (longest < CACHE_MIN_TOKENS) return 0;
     const hash = createHash("sha1");
     let hashed = 0;
     let cached = 0;
