@@ -1,7 +1,7 @@
 // Prompts laid out for the service's prefix cache, through the CLI against the fake (which bills
 // a prefix seen before as OpenAI documents it): what the dry run and preview say of each stage's
 // shared prefix, and what a judge laid out prefix-first pays against the same judge placeholder-first.
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { ROOT, onlyRunDir, runCli, tempDir, useFake } from "./helpers.ts";
@@ -49,7 +49,11 @@ async function judgeIn(cwd: string, layout: keyof typeof JUDGES): Promise<string
 async function judgeInput(cwd: string) {
   const id = (await onlyRunDir(cwd)).split(/[\\/]/).at(-1)!;
   const status = await runCli(["status", id, "--json"], { cwd });
-  const judge = JSON.parse(status.stdout).stages[1];
+  const summary = JSON.parse(status.stdout);
+  const judge = summary.stages[1];
+  // Each stage's savings at its own model's price, the run's their sum.
+  expect(judge.cacheSavedUsd).toBeCloseTo((judge.cachedTokens * (0.5 - 0.025)) / 1e6, 12);
+  expect(summary.cacheSavedUsd).toBeCloseTo(summary.stages[0].cacheSavedUsd + judge.cacheSavedUsd, 12);
   return { ...judge, inputUsd: costUsd(JUDGE_PRICE, judge.promptTokens, 0, judge.cachedTokens), id };
 }
 
@@ -70,6 +74,11 @@ describe("prompts laid out for the prefix cache", () => {
           `^stage 2: gpt-6\\.1-terra: 20 asked.*; ${paid[layout]!.cachedTokens} of \\d+ prompt tokens cached \\(`,
           "m",
         ),
+      );
+      // The report says the same of each stage.
+      expect((await runCli(["report", paid[layout]!.id], { cwd })).code).toBe(0);
+      expect(await readFile(join(await onlyRunDir(cwd), "report.html"), "utf8")).toContain(
+        `${paid[layout]!.cachedTokens} of ${paid[layout]!.promptTokens} prompt tokens cached`,
       );
     }
     const judged = server.fake.batches.filter((b) => b.batch.model === "gpt-6.1-terra");
@@ -126,6 +135,25 @@ describe("prompts laid out for the prefix cache", () => {
     });
     expect(judged.stdout).toMatch(/^stage 2 \(gpt-6\.1-terra\): \d+ prompt tokens are a prefix shared/m);
     expect(judged.stdout).not.toMatch(/warning/);
-    expect(await readFile(join(EXAMPLE, "judge.md"), "utf8")).toMatch(/\n---\n[^{]{80,}\{\{/);
+  });
+
+  test("every shipped prompt file puts its static text first: at most a quarter of it after the first placeholder", async () => {
+    const files = (await readdir(join(ROOT, "examples"), { recursive: true })).filter((f) =>
+      f.endsWith(".md"),
+    );
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      const text = await readFile(join(ROOT, "examples", file), "utf8");
+      const body = text.slice(text.indexOf("\n---\n", 4) + 5);
+      const at = body.indexOf("{{");
+      if (at < 0) continue;
+      const words = (part: string) =>
+        part
+          .replace(/\{\{[^}]*\}\}/g, "")
+          .replace(/\s+/g, " ")
+          .trim().length;
+      const after = words(body.slice(at));
+      expect(after / (words(body.slice(0, at)) + after), file).toBeLessThanOrEqual(0.25);
+    }
   });
 });
