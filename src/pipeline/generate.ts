@@ -106,21 +106,7 @@ export async function generate(
         throw error;
       },
     );
-    if (options.dryRun) {
-      store.updateLocal((manifest) => (manifest.state = "dry-run"));
-      options.log(estimate(store.manifest));
-      for (const line of await stagesEstimate(run)) options.log(line);
-      for (const line of await prefixLines(
-        dataset,
-        stagePricing(config),
-        shared!.first!,
-        config.samples,
-        shared,
-      ))
-        options.log(line);
-      options.log(`dry run: nothing was submitted; request files are in ${join(runDir, "requests")}`);
-      return store.manifest;
-    }
+    if (shared) return await endDryRun(run, shared);
     if (options.pilot && !(await runPilot(run, options.pilot, options)))
       return stop(run, "pilot: waiting for a go; the requests are built");
     await canaryFirst(run);
@@ -128,6 +114,24 @@ export async function generate(
   } finally {
     unlock();
   }
+}
+
+/** A dry run ends once built: what it would cost, what the prefix cache would save, where its files are. */
+async function endDryRun(run: RunContext, shared: SharedPrefix): Promise<Manifest> {
+  const { store, config, log } = run;
+  store.updateLocal((manifest) => (manifest.state = "dry-run"));
+  log(estimate(store.manifest));
+  for (const line of await stagesEstimate(run)) log(line);
+  for (const line of await prefixLines(
+    run.dataset,
+    stagePricing(config),
+    shared.first!,
+    config.samples,
+    shared,
+  ))
+    log(line);
+  log(`dry run: nothing was submitted; request files are in ${join(run.dir, "requests")}`);
+  return store.manifest;
 }
 
 /** Each stage's model and price, the first's included. */
