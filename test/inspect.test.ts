@@ -66,9 +66,7 @@ describe("status, inspect and --on-done", () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain(`── sample ${sample} · id ${row.sample_id}`);
     expect(shown.stdout).toContain(`Attitude=${row.Attitude}`);
-    expect(shown.stdout).toMatch(
-      /prompt: Format: write \[Call\] before the conversation[^]*\n\s*Generate an? \w+ phone call/,
-    );
+    expect(shown.stdout).toMatch(/prompt: Generate an? \w+ phone call/);
     expect(shown.stdout).toContain(`Summary: ${row.Summary!.split("\n")[0]}`);
     // A valid answer's raw text comes from the results file: the samples record keeps only
     // the text of answers that are not valid.

@@ -13,14 +13,13 @@ export default defineDataset({
   prompt: ({ params, values }) => {
     const call = params.Call ?? {};
     const summary = params.Summary ?? {};
-    // The format, the same for every request, first: the service caches a prompt's shared start.
     return (
-      `Format: write [Call] before the conversation and [Summary] before the summary.\n` +
       `Generate ${withArticle(call.Conversation)} phone call in which a client with phone number ${values.Phone} ` +
       `and address ${values.Address}, with ${withArticle(call.Attitude)} attitude, contacts the supplying company ` +
       `${values.Company} to report a ` +
       `problem with ${call.Problem}. Finally, the call ${call.Solved} solved ${call.Manner}.\n` +
-      `Then write ${withArticle(summary.Extension)} summary of the call.`
+      `Then write ${withArticle(summary.Extension)} summary of the call.\n` +
+      `Format: write [Call] before the conversation and [Summary] before the summary.`
     );
   },
 });
