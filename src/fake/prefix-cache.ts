@@ -2,7 +2,10 @@
 // organisation, recently) is billed at the cached input price, from 1,024 tokens on and in steps
 // of 128 tokens. The fake's token is four characters (models.ts), so a step is 512 characters.
 import { createHash } from "node:crypto";
-import { CACHE_MIN_TOKENS, CACHE_STEP_TOKENS } from "../api/pricing.ts";
+
+// The service's own numbers: the fake models the service apart from synthai (api/pricing.ts has synthai's).
+const CACHE_MIN_TOKENS = 1024;
+const CACHE_STEP_TOKENS = 128;
 const CHARS_PER_TOKEN = 4;
 
 /**
