@@ -134,6 +134,10 @@ describe("the prefix a stage's requests share", () => {
     expect(prefixLine(last)).toMatch(
       /^stage 2 \(gpt-6\.1-terra\): 1101 prompt tokens are a prefix shared by all requests; 1024 of them billed at the cached price after the first request: saves \$0\.0456 over 100 requests$/,
     );
+    // A model the catalogue does not price (a preview): the tokens, without a saving.
+    expect(prefixLine({ ...last, model: "llama-local", price: undefined })).toMatch(
+      /1024 of them billed at the cached price after the first request \(no price known for llama-local\)$/,
+    );
     const short = await stagePrefix(
       stage,
       [{ role: "user", content: `${draw.values.Call} ${text(900)}` }],

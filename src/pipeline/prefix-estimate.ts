@@ -12,7 +12,7 @@ import { datasetOfStage } from "./stages.ts";
 /** How one stage runs, as far as its prefix is concerned. */
 export interface StagePricing {
   model: string;
-  price: Price;
+  price: Price | undefined;
 }
 
 /**

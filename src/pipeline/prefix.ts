@@ -85,7 +85,8 @@ export function prefixSaving(
 export interface StagePrefix {
   stage: number;
   model: string;
-  price: Price;
+  /** None where the model's price is not known (a preview of a model outside the catalogue). */
+  price: Price | undefined;
   /** Requests the figure is over ("at most", for a later stage before any answer exists). */
   requests: number;
   sharedTokens: number;
@@ -95,14 +96,14 @@ export interface StagePrefix {
 
 /** The dry run's and preview's line for a stage: the prefix its requests share, and what it saves. */
 export function prefixLine(p: StagePrefix): string {
-  const { cachedTokens, savedUsd } = prefixSaving(p.price, p.requests, p.sharedTokens);
+  const cachedTokens = cacheableTokens(p.sharedTokens);
   const head = `stage ${p.stage} (${p.model}): ${p.sharedTokens} prompt tokens are a prefix shared by all requests`;
   if (!cachedTokens)
     return `${head}; the service caches from ${CACHE_MIN_TOKENS}, so none is billed as cached`;
-  return (
-    `${head}; ${cachedTokens} of them billed at the cached price after the first request: ` +
-    `saves ${formatUsd(savedUsd)} over ${p.requests} requests`
-  );
+  const cached = `${head}; ${cachedTokens} of them billed at the cached price after the first request`;
+  if (!p.price) return `${cached} (no price known for ${p.model})`;
+  const { savedUsd } = prefixSaving(p.price, p.requests, p.sharedTokens);
+  return `${cached}: saves ${formatUsd(savedUsd)} over ${p.requests} requests`;
 }
 
 /** A warning where a placeholder near the start leaves a long static part after it, out of the cache. */

@@ -8,6 +8,7 @@ import { keptValues } from "../dataset/input-file.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import type { Draw, StageOptions } from "../dataset/spec.ts";
 import { batchPrice } from "../api/pricing.ts";
+import { UserError } from "../errors.ts";
 import { DEFAULT_MODEL } from "../api/models.ts";
 import { datasetOfStage } from "../pipeline/stages.ts";
 import { prefixLines } from "../pipeline/prefix-estimate.ts";
@@ -54,11 +55,21 @@ export async function previewSamples(
   return `${blocks.join("\n\n")}\n\n── prefix cache (at batch price)\n${cache.join("\n")}`;
 }
 
+/** A model's batch price, if the catalogue knows it: a preview needs no price to show the prompts. */
+function knownPrice(model: string) {
+  try {
+    return batchPrice(model);
+  } catch (error) {
+    if (error instanceof UserError) return undefined;
+    throw error;
+  }
+}
+
 /** Each stage's model (its prompt file's, else the first's, else the default) at its batch price. */
 function previewPricing(dataset: Dataset) {
   const firstModel = (dataset as StageOptions).model ?? DEFAULT_MODEL;
   return Array.from({ length: 1 + (dataset.stages?.length ?? 0) }, (_, i) => {
     const model = (datasetOfStage(dataset, i + 1) as StageOptions).model ?? firstModel;
-    return { model, price: batchPrice(model) };
+    return { model, price: knownPrice(model) };
   });
 }
