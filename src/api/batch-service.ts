@@ -69,6 +69,8 @@ export interface RemoteBatch {
 export interface BatchAsk {
   /** The request file on disk (synthai's request lines). */
   path: string;
+  /** The same file as the run names it (`requests/c0000-a1.jsonl`), for messages. */
+  file: string;
   /** The name it is uploaded under, unique to the run and attempt. */
   name: string;
   /** The endpoint its lines name (`/v1/chat/completions`, `/v1/messages`, …). */
@@ -165,7 +167,7 @@ export interface BatchService {
   /** `synthai gc`: deletes (or with dryRun only lists) synthai's leftovers no running batch uses; their ids. */
   gc(dryRun: boolean, log: (line: string) => void): Promise<string[]>;
   /** Sends one request directly (sync mode, the canary, the pilot). Throws only when nothing answered. */
-  send(url: string, body: unknown): Promise<Sent>;
+  send(url: string, body: unknown, doing?: string): Promise<Sent>;
   /** The models the service offers to this key. */
   models(): Promise<RemoteModel[]>;
   /** What the service says of one model; undefined when it does not offer it. */
