@@ -3,6 +3,7 @@
 import type OpenAI from "openai";
 import { UserError } from "../../errors.ts";
 import { chat } from "./chat.ts";
+import { messages } from "./messages.ts";
 import { responses } from "./responses.ts";
 
 export interface Message {
@@ -34,6 +35,8 @@ export interface Answer {
   /** Of the prompt, what the service billed as cached; of the completion, what went to reasoning. */
   cachedTokens: number;
   reasoningTokens: number;
+  /** Of the prompt, what the service wrote to its cache (Anthropic bills it apart); absent: none. */
+  cacheWriteTokens?: number;
   /** The tier that served it, as the response says ("flex", "default", …). */
   serviceTier: string | undefined;
 }
@@ -57,7 +60,7 @@ export interface Endpoint<Body = Record<string, unknown>> {
   send(client: OpenAI, body: Body): Promise<{ body: unknown; requestId: string }>;
 }
 
-export const ENDPOINTS = { chat, responses } satisfies Record<string, Endpoint<any>>;
+export const ENDPOINTS = { chat, responses, messages } satisfies Record<string, Endpoint<any>>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 
