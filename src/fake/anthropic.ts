@@ -160,6 +160,14 @@ export class FakeAnthropic {
     if (method === "POST" && path === "/v1/messages") return this.direct(body, version);
     if (method === "POST" && path === "/v1/messages/batches") return this.createBatch(body, version);
     if (method === "GET" && path === "/v1/messages/batches") return this.listBatches(url.searchParams);
+    if (method === "GET" && path === "/v1/models") {
+      const data = this.models.map(modelInfo);
+      return [200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }];
+    }
+    if (method === "GET" && (m = path.match(/^\/v1\/models\/([^/]+)$/))) {
+      const model = findModel(this.models, decodeURIComponent(m[1]!));
+      return model ? [200, modelInfo(model)] : answer(claudeError("not_found_error", `model: ${m[1]}`));
+    }
     if ((m = path.match(/^\/v1\/messages\/batches\/([^/]+)(\/cancel|\/results)?$/))) {
       const stored = this.batches.find((b) => b.batch.id === m![1] && !b.deleted);
       if (!stored) return answer(claudeError("not_found_error", `message_batch: ${m[1]} not found`));
@@ -443,6 +451,10 @@ function usageExtras(thinking: number, tier: string) {
     inference_geo: "global",
     speed: "standard",
   };
+}
+
+function modelInfo(model: ClaudeFakeModel) {
+  return { id: model.id, type: "model", display_name: model.id, created_at: "2026-11-01T00:00:00Z" };
 }
 
 function parseJson(body: Buffer): any {
