@@ -145,9 +145,13 @@ export class FakeAnthropic {
     send(res, status, payload);
   }
 
-  /** x-api-key and anthropic-version are both required, on every call. */
+  /**
+   * A key and anthropic-version are required on every call. The key comes as x-api-key, or as
+   * `Authorization: Bearer` (how SDK 1.17 sends an API key: client.js apiKeyAuth).
+   */
   private headerRefusal(req: IncomingMessage): ClaudeError | undefined {
-    const key = req.headers["x-api-key"];
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    const key = req.headers["x-api-key"] ?? bearer;
     if (!key) return claudeError("authentication_error", "x-api-key header is required");
     if (key !== (this.options.apiKey ?? "test-key"))
       return claudeError("authentication_error", "invalid x-api-key");
@@ -162,7 +166,10 @@ export class FakeAnthropic {
     if (method === "GET" && path === "/v1/messages/batches") return this.listBatches(url.searchParams);
     if (method === "GET" && path === "/v1/models") {
       const data = this.models.map(modelInfo);
-      return [200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }];
+      return [
+        200,
+        { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null },
+      ];
     }
     if (method === "GET" && (m = path.match(/^\/v1\/models\/([^/]+)$/))) {
       const model = findModel(this.models, decodeURIComponent(m[1]!));
