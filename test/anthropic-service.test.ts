@@ -2,6 +2,7 @@
 // at until it ends and its results written in synthai's envelope; a create cut short found again
 // without metadata (its own batch adopted, another run's of the same size never); requests the
 // service would refuse only at the end refused before sending.
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
@@ -12,7 +13,7 @@ import { messages } from "../src/api/endpoints/messages.ts";
 import { anthropicService } from "../src/api/services/anthropic.ts";
 import { UserError } from "../src/errors.ts";
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from "../src/fake/anthropic.ts";
-import { tempDir } from "./helpers.ts";
+import { ENTRY, tempDir } from "./helpers.ts";
 
 const KEY = "sk-ant-test-0123456789";
 let fake: FakeAnthropic | undefined;
@@ -254,6 +255,34 @@ describe("sent directly, and the key", () => {
       await expect(anthropicService({ baseURL: started.baseURL })).rejects.toThrow(/no Anthropic API key/);
     } finally {
       if (saved !== undefined) process.env.ANTHROPIC_API_KEY = saved;
+    }
+  });
+});
+
+describe("synthai fake --vendor anthropic", () => {
+  test("serves the fake Anthropic service at the address it prints, with the key it was given", async () => {
+    const child = spawn(process.execPath, [
+      ENTRY,
+      "fake",
+      "--vendor",
+      "anthropic",
+      "--port",
+      "0",
+      "--fast",
+      "--key",
+      KEY,
+    ]);
+    const url = await new Promise<string>((resolve) =>
+      child.stdout.once("data", (d) => resolve(String(d).trim())),
+    );
+    try {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const service = await anthropicService({ apiKey: KEY, baseURL: url });
+      const created = await service.create(await askFor(2), now());
+      const ended = (await service.look([created.id], 0)).get(created.id);
+      expect(ended).toMatchObject({ status: "completed", counts: { total: 2, completed: 2 } });
+    } finally {
+      child.kill("SIGTERM");
     }
   });
 });
