@@ -17,6 +17,7 @@ import { ENTRY, tempDir } from "./helpers.ts";
 
 const KEY = "sk-ant-test-0123456789";
 let fake: FakeAnthropic | undefined;
+let base = "";
 
 afterEach(async () => {
   await fake?.stop();
@@ -26,6 +27,7 @@ afterEach(async () => {
 async function setUp(options: FakeAnthropicOptions = {}): Promise<BatchService> {
   const started = await startFakeAnthropic({ apiKey: KEY, ...options });
   fake = started.fake;
+  base = started.baseURL;
   return anthropicService({ apiKey: KEY, baseURL: started.baseURL });
 }
 
@@ -225,6 +227,60 @@ describe("requests refused before sending", () => {
     await expect(service.create(ask, now())).rejects.toThrow(UserError);
     await expect(service.create(ask, now())).rejects.toThrow(/too long for Anthropic's Message Batches/);
     expect(fake!.batchesCreated).toBe(0);
+  });
+});
+
+describe("every body the Messages endpoint makes, as the fake takes it", () => {
+  test("structured output, adaptive thinking at an effort, a thinking budget, thinking off", async () => {
+    const service = await setUp();
+    const schema = {
+      type: "object",
+      properties: { call: { type: "string" }, solved: { type: "boolean" } },
+      required: ["call", "solved"],
+      additionalProperties: false,
+    };
+    const shapes = [
+      { model: "claude-haiku-5-5", maxTokens: 400, schema },
+      { model: "claude-sonnet-5-5", maxTokens: 2000, effort: "low" },
+      { model: "claude-opus-5-5", maxTokens: 9000, effort: "max" },
+      { model: "claude-haiku-4-5", maxTokens: 3000, effort: "high" },
+      { model: "claude-haiku-5-5", maxTokens: 400, effort: "none" },
+    ];
+    for (const options of shapes) {
+      const sent = await service.send("/v1/messages", messages.body(PROMPT, options));
+      expect(sent.ok, JSON.stringify(sent.ok ? "" : sent.body)).toBe(true);
+      if (!sent.ok) continue;
+      const answer = messages.read(sent.body);
+      if (options.schema) expect(Object.keys(JSON.parse(answer.text!))).toEqual(["call", "solved"]);
+      // Thinking is billed as output, within max_tokens.
+      expect(answer.reasoningTokens > 0).toBe(Boolean(options.effort && options.effort !== "none"));
+      expect(answer.completionTokens).toBeLessThanOrEqual(options.maxTokens);
+    }
+  });
+
+  test("the model listing, and one model looked up", async () => {
+    const service = await setUp();
+    expect((await service.models()).map((m) => m.id)).toContain("claude-haiku-5-5");
+    expect(await service.model("claude-sonnet-5-5")).toEqual({ id: "claude-sonnet-5-5" });
+    expect(await service.model("claude-nine")).toBeUndefined();
+  });
+});
+
+describe("gc", () => {
+  test("finds only ended batches whose ids are synthai's; deletes them unless dry", async () => {
+    const service = await setUp({ fast: true });
+    const ours = await service.create(await askFor(2), now());
+    const params = messages.body(PROMPT, { model: "claude-haiku-5-5", maxTokens: 100 });
+    const foreign = await fetch(`${base}/v1/messages/batches`, {
+      method: "POST",
+      headers: { "x-api-key": KEY, "anthropic-version": "2026-10-21", "content-type": "application/json" },
+      body: JSON.stringify({ requests: [{ custom_id: "someone-else-1", params }] }),
+    }).then((r) => r.json() as Promise<{ id: string }>);
+    expect(await service.gc(true, () => {})).toEqual([ours.id]);
+    expect((await service.look([ours.id], 0)).size).toBe(1);
+    expect(await service.gc(false, () => {})).toEqual([ours.id]);
+    expect((await service.look([ours.id, foreign.id], 0)).has(ours.id)).toBe(false);
+    expect((await service.look([foreign.id], 0)).get(foreign.id)?.status).toBe("completed");
   });
 });
 
