@@ -41,6 +41,8 @@ import {
   lastStage,
   resolveStageSettings,
   stageSettings,
+  endpointOf,
+  vendorField,
   type OwnSettings,
 } from "../run/config.ts";
 import { customId, requestFor, toMessages } from "./build.ts";
@@ -281,7 +283,7 @@ async function buildStage(
   const own = datasetOfStage(dataset, stage);
   const { when } = conditionsOf(dataset, stage);
   const stageConfig = configOfStage(config, stage);
-  const endpoint = endpointFor(config.endpoint);
+  const endpoint = endpointOf(config, stage);
   const requestsFile = requestsFileName(chunk.index, 1, stage);
   await ensureDir(join(runDir, "requests"));
   const tmp = join(runDir, `${requestsFile}.tmp`);
@@ -305,7 +307,15 @@ async function buildStage(
     return counter.tally();
   });
   writer.close();
-  const base = { stage, chunk: chunk.index, attempt: 1, requestsFile, requests: writer.lines, promptTokens };
+  const base = {
+    stage,
+    ...vendorField(config, stage),
+    chunk: chunk.index,
+    attempt: 1,
+    requestsFile,
+    requests: writer.lines,
+    promptTokens,
+  };
   if (writer.lines === 0) {
     // Nothing to ask: the stage is done for this chunk, with nothing sent or spent.
     await rm(tmp, { force: true });
