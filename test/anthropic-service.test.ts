@@ -308,7 +308,7 @@ describe("sent directly, and the key", () => {
     const saved = process.env.ANTHROPIC_API_KEY;
     delete process.env.ANTHROPIC_API_KEY;
     try {
-      await expect(anthropicService({ baseURL: started.baseURL })).rejects.toThrow(/no Anthropic API key/);
+      expect(() => anthropicService({ baseURL: started.baseURL })).toThrow(/no Anthropic API key/);
     } finally {
       if (saved !== undefined) process.env.ANTHROPIC_API_KEY = saved;
     }

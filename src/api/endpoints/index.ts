@@ -67,13 +67,13 @@ export function endpointFor(name: EndpointName = "chat"): Endpoint<any> {
 }
 
 /**
- * Each vendor's endpoint: OpenAI's is the run's choice (--endpoint). Anthropic's and Gemini's are
- * registered here with their services; until then their entry is OpenAI's (never reached: their
- * services refuse first).
+ * Each vendor's endpoint: OpenAI's is the run's choice (--endpoint); Anthropic's is Messages.
+ * Gemini's is registered here with its service; until then its entry is OpenAI's (never reached:
+ * its service refuses first).
  */
 export const VENDOR_ENDPOINTS: Record<Vendor, (name: EndpointName | undefined) => Endpoint<any>> = {
   openai: endpointFor,
-  anthropic: endpointFor, // placeholder until the Anthropic service lands
+  anthropic: () => messages,
   gemini: endpointFor, // placeholder until the Gemini service lands
 };
 

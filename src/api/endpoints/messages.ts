@@ -5,7 +5,6 @@
 // requests only when the batch ends, so what can be checked here is checked before sending.
 // Sources: anthropic-sdk-typescript 1.17 `resources/messages/messages.ts`; platform.claude.com
 // "Structured outputs", "Adaptive thinking", "Migrating to API version 2026-10-21" (read 2026-12-07).
-import type Anthropic from "@anthropic-ai/sdk";
 import { UserError } from "../../errors.ts";
 import { VENDORS } from "../vendors.ts";
 import type { Answer, Endpoint, Message, RequestOptions } from "./index.ts";
@@ -118,13 +117,6 @@ export const messages: Endpoint<MessagesBody> = {
       reasoningTokens: usage.output_tokens_details?.thinking_tokens ?? 0,
       serviceTier: usage.service_tier ?? undefined,
     };
-  },
-
-  /** Sends through an Anthropic client (the Anthropic service passes its own). */
-  async send(client, body) {
-    const anthropic = client as unknown as Anthropic;
-    const response = await anthropic.messages.create(body as never).withResponse();
-    return { body: response.data, requestId: response.request_id ?? "" };
   },
 };
 

@@ -58,31 +58,44 @@ const CREATE_TRIES = 3;
 
 let sdk: typeof import("@anthropic-ai/sdk") | undefined;
 
-/** The service for a run's Claude models: the key and address from -k/--base-url or Anthropic's own variables. */
-export async function anthropicService(options: ServiceOptions = {}): Promise<BatchService> {
+/**
+ * The service for a run's Claude models: the key and address from -k/--base-url or Anthropic's
+ * own variables, checked now (a missing key is one line before anything is built); the SDK is
+ * loaded with the first call.
+ */
+export function anthropicService(options: ServiceOptions = {}): BatchService {
   const variables = VENDORS.anthropic.keyVariables;
   const apiKey = options.apiKey || variables.map((name) => process.env[name]).find(Boolean);
   if (!apiKey) throw new UserError("no Anthropic API key", `set ${variables.join(" or ")}`);
   const baseURL = options.baseURL || process.env[VENDORS.anthropic.baseURLVariable] || undefined;
-  sdk ??= await import("@anthropic-ai/sdk");
   const patience = options.quick ? { maxRetries: 2, timeout: 20_000 } : { maxRetries: 6, timeout: 120_000 };
-  const client = new sdk.Anthropic({ apiKey, ...(baseURL ? { baseURL } : {}), ...patience });
-  return new AnthropicService(client, apiKey);
+  return new AnthropicService({ apiKey, ...(baseURL ? { baseURL } : {}), ...patience });
 }
 
 class AnthropicService implements BatchService {
   readonly vendor = "anthropic" as const;
   readonly traits = ANTHROPIC_TRAITS;
-  private readonly client: Anthropic;
-  private readonly apiKey: string;
+  readonly #settings: { apiKey: string; baseURL?: string; maxRetries: number; timeout: number };
+  #client: Promise<Anthropic> | undefined;
 
-  constructor(client: Anthropic, apiKey: string) {
-    this.client = client;
-    this.apiKey = apiKey;
+  constructor(settings: { apiKey: string; baseURL?: string; maxRetries: number; timeout: number }) {
+    this.#settings = settings;
+  }
+
+  /** The SDK's client, made (and the SDK loaded) at the first call. */
+  private client(): Promise<Anthropic> {
+    return (this.#client ??= import("@anthropic-ai/sdk").then((loaded) => {
+      sdk = loaded;
+      return new loaded.Anthropic(this.#settings);
+    }));
+  }
+
+  private async batches() {
+    return (await this.client()).messages.batches;
   }
 
   redact(text: string): string {
-    return redact(text, [this.apiKey]);
+    return redact(text, [this.#settings.apiKey]);
   }
 
   /** Calls the API; a failure becomes one line a person can act on, marked transient where waiting helps. */
@@ -97,8 +110,8 @@ class AnthropicService implements BatchService {
   async preflight(mode: "batch" | "sync"): Promise<void> {
     const options = { maxRetries: 3, timeout: 20_000 };
     await this.call("checking the connection to Anthropic", async () => {
-      if (mode === "sync") await this.client.models.list({ limit: 1 }, options);
-      else await this.client.messages.batches.list({ limit: 1 }, options);
+      if (mode === "sync") await (await this.client()).models.list({ limit: 1 }, options);
+      else await (await this.batches()).list({ limit: 1 }, options);
     });
   }
 
@@ -126,7 +139,7 @@ class AnthropicService implements BatchService {
     for (let tries = 1; ; tries++) {
       try {
         return toRemote(
-          await this.client.messages.batches.create({ requests: requests as never }, { maxRetries: 0 }),
+          await (await this.batches()).create({ requests: requests as never }, { maxRetries: 0 }),
         );
       } catch (error) {
         const failure = anthropicFailure(error, `creating the batch of ${ask.file}`, this);
@@ -147,7 +160,7 @@ class AnthropicService implements BatchService {
     let running: string | undefined;
     let expected: Set<string> | undefined;
     return this.call("looking for a batch made before a stop", async () => {
-      for await (const batch of this.client.messages.batches.list({ limit: 100 })) {
+      for await (const batch of (await this.batches()).list({ limit: 100 })) {
         if (seconds(batch.created_at) < since - CLOCK_SLACK_SECONDS) break;
         if (sizeOf(batch) !== ask.requests) continue;
         if (batch.processing_status !== "ended") {
@@ -165,7 +178,7 @@ class AnthropicService implements BatchService {
   /** Whether a batch's results are answers to exactly these custom ids (its first foreign id ends the read). */
   private async holdsExactly(id: string, expected: Set<string>): Promise<boolean> {
     const seen = new Set<string>();
-    for await (const line of await this.client.messages.batches.results(id)) {
+    for await (const line of await (await this.batches()).results(id)) {
       if (!expected.has(line.custom_id) || seen.has(line.custom_id)) return false;
       seen.add(line.custom_id);
     }
@@ -186,7 +199,7 @@ class AnthropicService implements BatchService {
   /** One batch as the service has it; undefined when it has it no more (deleted, or never). */
   private async retrieve(id: string): Promise<MessageBatch | undefined> {
     try {
-      return await this.client.messages.batches.retrieve(id);
+      return await (await this.batches()).retrieve(id);
     } catch (error) {
       if (error instanceof sdk!.NotFoundError) return undefined;
       throw anthropicFailure(error, `looking at batch ${id}`, this);
@@ -210,7 +223,7 @@ class AnthropicService implements BatchService {
       }
     };
     try {
-      for await (const line of await this.client.messages.batches.results(batch.id)) {
+      for await (const line of await (await this.batches()).results(batch.id)) {
         const { kind, value } = envelopeOf(line);
         files[kind].write(value);
       }
@@ -228,7 +241,7 @@ class AnthropicService implements BatchService {
 
   async cancel(id: string): Promise<RemoteBatch | undefined> {
     try {
-      return toRemote(await this.client.messages.batches.cancel(id));
+      return toRemote(await (await this.batches()).cancel(id));
     } catch (error) {
       if (error instanceof sdk!.NotFoundError) return undefined;
       throw anthropicFailure(error, `cancelling batch ${id}`, this);
@@ -239,7 +252,7 @@ class AnthropicService implements BatchService {
   async remove(_refs: string[], id?: string): Promise<string[]> {
     if (!id) return [];
     try {
-      await this.client.messages.batches.delete(id);
+      await (await this.batches()).delete(id);
       return [];
     } catch (error) {
       if (error instanceof sdk!.NotFoundError) return [];
@@ -251,7 +264,7 @@ class AnthropicService implements BatchService {
   async gc(dryRun: boolean, log: (line: string) => void): Promise<string[]> {
     const ours: string[] = [];
     await this.call("listing batches", async () => {
-      for await (const batch of this.client.messages.batches.list({ limit: 100 })) {
+      for await (const batch of (await this.batches()).list({ limit: 100 })) {
         if (batch.processing_status !== "ended" || !(await this.isSynthais(batch.id))) continue;
         ours.push(batch.id);
         if (!dryRun) (await this.remove([], batch.id)).forEach(log);
@@ -261,14 +274,14 @@ class AnthropicService implements BatchService {
   }
 
   private async isSynthais(id: string): Promise<boolean> {
-    for await (const line of await this.client.messages.batches.results(id))
+    for await (const line of await (await this.batches()).results(id))
       return fromClaudeId(line.custom_id) !== undefined;
     return false;
   }
 
   async send(_url: string, body: unknown, doing = "sending a request"): Promise<Sent> {
     try {
-      const response = await this.client.messages.create(body as never).withResponse();
+      const response = await (await this.client()).messages.create(body as never).withResponse();
       return { ok: true, body: response.data, requestId: response.request_id ?? "" };
     } catch (error) {
       if (!(error instanceof sdk!.APIError) || error instanceof sdk!.APIConnectionError)
@@ -289,14 +302,15 @@ class AnthropicService implements BatchService {
   async models(): Promise<RemoteModel[]> {
     return this.call("listing models", async () => {
       const models: RemoteModel[] = [];
-      for await (const model of this.client.models.list({ limit: 1000 })) models.push({ id: model.id });
+      for await (const model of (await this.client()).models.list({ limit: 1000 }))
+        models.push({ id: model.id });
       return models;
     });
   }
 
   async model(name: string): Promise<RemoteModel | undefined> {
     try {
-      return { id: (await this.client.models.retrieve(name)).id };
+      return { id: (await (await this.client()).models.retrieve(name)).id };
     } catch (error) {
       if (error instanceof sdk!.NotFoundError) return undefined;
       throw anthropicFailure(error, `looking up model ${name}`, this);
