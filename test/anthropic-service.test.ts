@@ -80,6 +80,12 @@ describe("the Anthropic batch service", () => {
   test("creates a batch inline, sees no counts until it ends, writes its results in synthai's envelope", async () => {
     const service = await setUp({ pollsPerPhase: 2 });
     const ask = await askFor(4);
+    // Inline: nothing is uploaded; the request file is read by the create call itself.
+    expect([await service.upload(ask, now()), await service.findUpload(ask, now())]).toEqual([
+      "inline",
+      "inline",
+    ]);
+    expect(fake!.requests).toEqual([]);
     const created = await service.create(ask, now());
     expect(created).toMatchObject({ status: "in_progress", said: "in_progress" });
     expect(created.counts).toBeUndefined();

@@ -55,6 +55,8 @@ const ERROR_STATUS: Record<string, number> = {
 /** A batch listed before the moment a create was first tried, by this much, is not the one it made. */
 const CLOCK_SLACK_SECONDS = 300;
 const CREATE_TRIES = 3;
+/** The "file id" of an inline carrier's requests: they stay on disk until the create call. */
+const INLINE = "inline";
 
 let sdk: typeof import("@anthropic-ai/sdk") | undefined;
 
@@ -115,13 +117,16 @@ class AnthropicService implements BatchService {
     });
   }
 
-  /** Requests go inline in the create call: there is no file to upload. */
+  /**
+   * Requests go inline in the create call: there is no file to upload, and the request file on
+   * disk is always "found", so a stop after it goes straight on to finding the batch.
+   */
   async upload(): Promise<string> {
-    return "inline";
+    return INLINE;
   }
 
   async findUpload(): Promise<string | undefined> {
-    return undefined;
+    return INLINE;
   }
 
   /**
