@@ -13,7 +13,7 @@ import { messages } from "../src/api/endpoints/messages.ts";
 import { anthropicService } from "../src/api/services/anthropic.ts";
 import { UserError } from "../src/errors.ts";
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from "../src/fake/anthropic.ts";
-import { ENTRY, tempDir } from "./helpers.ts";
+import { ENTRY, expectOneLineError, runCli, tempDir } from "./helpers.ts";
 
 const KEY = "sk-ant-test-0123456789";
 let fake: FakeAnthropic | undefined;
@@ -322,6 +322,14 @@ describe("sent directly, and the key", () => {
 });
 
 describe("synthai fake --vendor anthropic", () => {
+  test("takes no --profile (those are OpenAI-shaped services): one line, exit 2", async () => {
+    const refused = await runCli(["fake", "--vendor", "anthropic", "--profile", "groq", "--port", "0"], {
+      cwd: await tempDir(),
+    });
+    expect(refused.code).toBe(2);
+    expectOneLineError(refused.stderr, /--profile plays an OpenAI-shaped service/);
+  });
+
   test("serves the fake Anthropic service at the address it prints, with the key it was given", async () => {
     const child = spawn(process.execPath, [
       ENTRY,

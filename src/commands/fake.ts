@@ -47,18 +47,25 @@ export default command({
   },
   async run({ args }) {
     if (args.hub) return serveHub(number(args.port, "--port", { integer: true, min: 0 }) ?? 8321);
-    if (args.vendor === "anthropic") return serveAnthropic(args);
+    if (args.fast && args["polls-per-phase"] !== undefined)
+      throw new UserError(
+        "--fast and --polls-per-phase cannot go together",
+        "--fast ends a batch at its first look: leave one of them out",
+      );
+    if (args.vendor === "anthropic") {
+      if (args.profile !== undefined)
+        throw new UserError(
+          "--profile plays an OpenAI-shaped service",
+          "leave it out with --vendor anthropic",
+        );
+      return serveAnthropic(args);
+    }
     const { FakeOpenAI } = await import("../fake/server.ts");
     const profile = (args.profile ?? "openai") as ProfileName;
     const share = (value: string | undefined, flag: string) => number(value, flag, { min: 0, max: 1 }) ?? 0;
     const apiKey = args.key || "fake-key";
     const pollsPerPhase =
       number(args["polls-per-phase"], "--polls-per-phase", { integer: true, positive: true }) ?? 3;
-    if (args.fast && args["polls-per-phase"] !== undefined)
-      throw new UserError(
-        "--fast and --polls-per-phase cannot go together",
-        "--fast ends a batch at its first look: leave one of them out",
-      );
     const fake = new FakeOpenAI({
       apiKey,
       malformedRate: share(args["malformed-rate"], "--malformed-rate"),
