@@ -323,6 +323,14 @@ export class FakeAnthropic {
   message(params: any, version: string, tier: string): ClaudeError | { message: any } {
     const refused = paramsRefusal(this.models, params, version);
     if (refused) return refused;
+    // A batch answers whole messages; the fake streams nothing either.
+    if (params.stream === true)
+      return claudeError(
+        "invalid_request_error",
+        tier === "batch"
+          ? "stream: streaming is not supported in Message Batches"
+          : "stream: the fake does not stream",
+      );
     const model = findModel(this.models, params.model)!;
     const system = textOf(params.system);
     const thinking = thinkingTokens(params);

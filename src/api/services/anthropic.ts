@@ -100,6 +100,11 @@ class AnthropicService implements BatchService {
     return redact(text, [this.#settings.apiKey]);
   }
 
+  /** Where its calls go, for a failure to name. */
+  get address(): string {
+    return this.#settings.baseURL ?? "https://api.anthropic.com";
+  }
+
   /** Calls the API; a failure becomes one line a person can act on, marked transient where waiting helps. */
   private async call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -111,7 +116,7 @@ class AnthropicService implements BatchService {
 
   async preflight(mode: "batch" | "sync"): Promise<void> {
     const options = { maxRetries: 3, timeout: 20_000 };
-    await this.call("checking the connection to Anthropic", async () => {
+    await this.call("checking the connection", async () => {
       if (mode === "sync") await (await this.client()).models.list({ limit: 1 }, options);
       else await (await this.batches()).list({ limit: 1 }, options);
     });
@@ -472,7 +477,7 @@ function downloadFailure(error: unknown, id: string, service: { redact(text: str
 export function anthropicFailure(
   error: unknown,
   doing: string,
-  service: { redact(text: string): string },
+  service: { redact(text: string): string; address?: string },
 ): unknown {
   if (!sdk || !(error instanceof sdk.APIError)) return error;
   const status = error.status ?? 0;
@@ -480,7 +485,7 @@ export function anthropicFailure(
   const said = errorOfBody(error.error);
   const failure = connection
     ? new UserError(
-        `cannot reach Anthropic's API while ${doing}`,
+        `cannot reach Anthropic's API${service.address ? ` at ${service.address}` : ""} while ${doing}`,
         `check $${VENDORS.anthropic.baseURLVariable} and the network`,
         3,
       )
