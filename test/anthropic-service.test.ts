@@ -160,6 +160,19 @@ describe("the Anthropic batch service", () => {
     expect((await service.results(ended, to)).output?.lines).toBe(5);
   });
 
+  test("looks at several batches with one listing back to the oldest", async () => {
+    const service = await setUp({ pollsPerPhase: 3 });
+    const since = now();
+    const ids: string[] = [];
+    for (const run of ["run-a", "run-b", "run-c"])
+      ids.push((await service.create(await askFor(2, run), since)).id);
+    fake!.requests.length = 0;
+    const seen = await service.look(ids, since);
+    expect([...seen.keys()].sort()).toEqual([...ids].sort());
+    expect([...seen.values()].every((b) => b.status === "in_progress" && !b.counts)).toBe(true);
+    expect(fake!.requests).toEqual([{ method: "GET", path: "/v1/messages/batches" }]);
+  });
+
   test("deletes an ended batch; one still running is a warning, not a failure", async () => {
     const service = await setUp({ pollsPerPhase: 2 });
     const created = await service.create(await askFor(1), now());

@@ -195,14 +195,22 @@ class AnthropicService implements BatchService {
     return seen.size === expected.size;
   }
 
-  async look(ids: string[]): Promise<Map<string, RemoteBatch>> {
+  /** Where batches stand: one listing back to the oldest of them, then any it did not show, one by one. */
+  async look(ids: string[], oldest: number): Promise<Map<string, RemoteBatch>> {
+    const wanted = new Set(ids);
     const found = new Map<string, RemoteBatch>();
-    await Promise.all(
-      ids.map(async (id) => {
-        const batch = await this.retrieve(id);
-        if (batch) found.set(id, toRemote(batch));
-      }),
-    );
+    if (ids.length > 1)
+      await this.call("listing batches", async () => {
+        for await (const batch of (await this.batches()).list({ limit: 100 })) {
+          if (seconds(batch.created_at) < oldest - CLOCK_SLACK_SECONDS) break;
+          if (wanted.has(batch.id)) found.set(batch.id, toRemote(batch));
+          if (found.size === wanted.size) break;
+        }
+      });
+    for (const id of ids.filter((id) => !found.has(id))) {
+      const batch = await this.retrieve(id);
+      if (batch) found.set(id, toRemote(batch));
+    }
     return found;
   }
 
