@@ -5,7 +5,6 @@
 // run folder's samples files each time, never stored apart, so a crash leaves nothing to undo.
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { endpointFor } from "../api/endpoints/index.ts";
 import { costUsd, formatUsd } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { withTokenCounter } from "../api/tokens.ts";
@@ -471,7 +470,6 @@ export async function stagesEstimate(run: RunView): Promise<string[]> {
   const chunk = run.manifest.chunks[0];
   if (last === 1 || !chunk) return [];
   const [labels = {}] = await labelsOfChunk(run.dir, chunk);
-  const endpoint = endpointFor(config.endpoint);
   const lines: string[] = [];
   let earlierTokens = stageSettings(config, 1).maxTokens;
   const fields: Record<string, string> = {};
@@ -481,6 +479,7 @@ export async function stagesEstimate(run: RunView): Promise<string[]> {
     const { model, maxTokens, price } = stageConfig;
     for (const field of datasetOfStage(dataset, stage - 1).fields) fields[field] = "";
     const messages = toMessages(promptOf(own, { params: {}, values: labels, fields }, 0));
+    const endpoint = endpointOf(config, stage);
     const ownTokens = await withTokenCounter((counter) =>
       counter.count(endpoint.prompt(requestFor(stageConfig, "0", messages, own.schema).body)),
     );
