@@ -11,6 +11,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { BatchAsk, BatchService } from "../src/api/batch-service.ts";
 import { messages } from "../src/api/endpoints/messages.ts";
 import { anthropicService } from "../src/api/services/anthropic.ts";
+import { makeService, serviceOptions } from "../src/api/services/index.ts";
 import { UserError } from "../src/errors.ts";
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from "../src/fake/anthropic.ts";
 import { ENTRY, expectOneLineError, runCli, tempDir } from "./helpers.ts";
@@ -328,8 +329,23 @@ describe("sent directly, and the key", () => {
     delete process.env.ANTHROPIC_API_KEY;
     try {
       expect(() => anthropicService({ baseURL: started.baseURL })).toThrow(/no Anthropic API key/);
+      // A run whose main vendor is OpenAI gives its -k to OpenAI only (here it is the fake's key, so
+      // it would pass): Claude's stage is made with ANTHROPIC_API_KEY, which the fake refuses.
+      const options = serviceOptions(
+        "anthropic",
+        { apiKey: "the-right-one", baseURL: undefined },
+        { vendor: "openai" },
+      );
+      expect(() => makeService("anthropic", options)).toThrow(/no Anthropic API key/);
+      process.env.ANTHROPIC_API_KEY = KEY;
+      process.env.ANTHROPIC_BASE_URL = started.baseURL;
+      const fromVariables = makeService("anthropic", options);
+      expect(fromVariables.vendor).toBe("anthropic");
+      await expect(fromVariables.preflight("batch")).rejects.toThrow(/refused the key/);
     } finally {
-      if (saved !== undefined) process.env.ANTHROPIC_API_KEY = saved;
+      delete process.env.ANTHROPIC_BASE_URL;
+      if (saved === undefined) delete process.env.ANTHROPIC_API_KEY;
+      else process.env.ANTHROPIC_API_KEY = saved;
     }
   });
 });
