@@ -229,6 +229,14 @@ describe("a batch's life in the fake", () => {
     expect(fake!.directUsage).toHaveLength(2);
   });
 
+  test("--malformed-rate: an answer missing its last [Section], as the OpenAI fake writes them", async () => {
+    await start({ malformedRate: 1 });
+    const answer = await call("POST", "/v1/messages", params());
+    const text = answer.body.content.at(-1).text;
+    expect(text).toMatch(/\[Call\]/);
+    expect(text).not.toMatch(/\[Summary\]/);
+  });
+
   test("a 529 fault answers overloaded_error", async () => {
     await start({ faults: [{ method: "POST", path: /^\/v1\/messages$/, status: 529, times: 1 }] });
     expect(await call("POST", "/v1/messages", params())).toEqual({

@@ -154,6 +154,8 @@ describe("the Anthropic batch service", () => {
     const ended = await lookUntilEnded(service, created.id);
     const dir = await tempDir();
     const to = { output: join(dir, "out.jsonl"), errors: join(dir, "err.jsonl") };
+    const early = await service.results(created, to).catch((error) => error);
+    expect(early.message).toMatch(/has not ended: it has no results yet/);
     const cut = await service.results(ended, to).catch((error) => error);
     expect(cut).toBeInstanceOf(UserError);
     expect(cut.transient).toBe(true);

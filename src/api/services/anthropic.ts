@@ -230,6 +230,8 @@ class AnthropicService implements BatchService {
    * fewer lines than the batch has requests, is transient and leaves nothing.
    */
   async results(batch: RemoteBatch, to: { output: string; errors: string }) {
+    // Only an ended batch has results, and its counts say how many lines they must be.
+    if (!batch.counts) throw notEnded(batch.id);
     const files = {
       output: new JsonlWriter(`${to.output}.part`),
       errors: new JsonlWriter(`${to.errors}.part`),
@@ -250,7 +252,7 @@ class AnthropicService implements BatchService {
       throw downloadFailure(error, batch.id, this);
     }
     const lines = files.output.lines + files.errors.lines;
-    if (batch.counts && lines !== batch.counts.total) {
+    if (lines !== batch.counts.total) {
       discard();
       throw cutShort(batch.id, lines, batch.counts.total);
     }
@@ -451,6 +453,12 @@ function undecided(ask: BatchAsk, id: string): UserError {
     "resume once it has ended (most end within the hour); nothing is sent again until then",
     3,
   );
+  failure.transient = true;
+  return failure;
+}
+
+function notEnded(id: string): UserError {
+  const failure = new UserError(`batch ${id} has not ended: it has no results yet`, "wait for it to end", 3);
   failure.transient = true;
   return failure;
 }
