@@ -9,10 +9,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import type { BatchAsk, BatchService } from "../src/api/batch-service.ts";
+import { VENDOR_ENDPOINTS } from "../src/api/endpoints/index.ts";
 import { messages } from "../src/api/endpoints/messages.ts";
 import { anthropicService } from "../src/api/services/anthropic.ts";
 import { makeService, serviceOptions } from "../src/api/services/index.ts";
+import customerCalls from "../src/dataset/builtin/customer-calls.ts";
 import { UserError } from "../src/errors.ts";
+import { verdictOf } from "../src/pipeline/verdict.ts";
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from "../src/fake/anthropic.ts";
 import { ENTRY, expectOneLineError, runCli, tempDir } from "./helpers.ts";
 
@@ -131,6 +134,41 @@ describe("the Anthropic batch service", () => {
     expect(codes.filter((c) => c === "batch_expired")).toHaveLength(3);
     for (const line of errors.filter((l) => l.response))
       expect([500, 529]).toContain(line.response.status_code);
+  });
+
+  test("what it writes is judged by synthai's verdict: answers parsed, overloaded and expired asked again, a refusal not", async () => {
+    const service = await setUp({ expireFirst: 1, failedRate: 0.4 });
+    const ask = await askFor(8, "run-a", (body) => ({
+      ...body,
+      messages: [{ role: "user", content: "[Call]\n[Summary]" }],
+    }));
+    const created = await service.create(ask, now());
+    const ended = await lookUntilEnded(service, created.id);
+    const dir = await tempDir();
+    const to = { output: join(dir, "out.jsonl"), errors: join(dir, "err.jsonl") };
+    await service.results(ended, to);
+    const judge = (line: unknown) =>
+      verdictOf(JSON.stringify(line), customerCalls, VENDOR_ENDPOINTS.anthropic(undefined)) as Record<
+        string,
+        unknown
+      >;
+    const answered = (await linesOf(to.output)).map(judge);
+    expect(answered.length).toBeGreaterThan(0);
+    for (const verdict of answered)
+      expect(verdict).toMatchObject({ status: "ok", model: "claude-haiku-5-5" });
+    const failed = (await linesOf(to.errors)).map(judge);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const verdict of failed) expect(verdict).toMatchObject({ status: "failed", retryable: true });
+    expect(failed.map((v) => String(v.reason).split(":")[0]).sort()).toContain("batch_expired");
+    const refused = judge({
+      custom_id: "000009",
+      response: {
+        status_code: 400,
+        body: { error: { type: "invalid_request_error", code: "invalid_request_error", message: "x" } },
+      },
+      error: null,
+    });
+    expect(refused).toMatchObject({ status: "failed", retryable: false, refusedWith: 400 });
   });
 
   test("a cancelled batch ends cancelled; its unrun requests are batch_cancelled", async () => {
