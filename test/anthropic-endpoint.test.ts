@@ -9,7 +9,7 @@ import {
   type MessagesBody,
 } from "../src/api/endpoints/messages.ts";
 import { askPrefix, fromClaudeId, toClaudeId } from "../src/api/services/anthropic-ids.ts";
-import { envelopeOf, toRemote } from "../src/api/services/anthropic.ts";
+import { envelopeOf, toRemote } from "../src/api/services/anthropic-shapes.ts";
 import { UserError } from "../src/errors.ts";
 
 const prompt = [
