@@ -39,20 +39,33 @@ export default command({
       description: "The batch service it plays (Default: openai)",
     },
     hub: { type: "boolean", description: "Serve the fake Hugging Face Hub instead (for export --push)" },
+    vendor: {
+      type: "enum",
+      options: ["openai", "anthropic"],
+      description: "The vendor it plays: anthropic serves Messages and Message Batches (Default: openai)",
+    },
   },
   async run({ args }) {
     if (args.hub) return serveHub(number(args.port, "--port", { integer: true, min: 0 }) ?? 8321);
+    if (args.fast && args["polls-per-phase"] !== undefined)
+      throw new UserError(
+        "--fast and --polls-per-phase cannot go together",
+        "--fast ends a batch at its first look: leave one of them out",
+      );
+    if (args.vendor === "anthropic") {
+      if (args.profile !== undefined)
+        throw new UserError(
+          "--profile plays an OpenAI-shaped service",
+          "leave it out with --vendor anthropic",
+        );
+      return serveAnthropic(args);
+    }
     const { FakeOpenAI } = await import("../fake/server.ts");
     const profile = (args.profile ?? "openai") as ProfileName;
     const share = (value: string | undefined, flag: string) => number(value, flag, { min: 0, max: 1 }) ?? 0;
     const apiKey = args.key || "fake-key";
     const pollsPerPhase =
       number(args["polls-per-phase"], "--polls-per-phase", { integer: true, positive: true }) ?? 3;
-    if (args.fast && args["polls-per-phase"] !== undefined)
-      throw new UserError(
-        "--fast and --polls-per-phase cannot go together",
-        "--fast ends a batch at its first look: leave one of them out",
-      );
     const fake = new FakeOpenAI({
       apiKey,
       malformedRate: share(args["malformed-rate"], "--malformed-rate"),
@@ -89,6 +102,39 @@ export default command({
     await new Promise(() => {}); // serves until stopped
   },
 });
+
+/** The fake Anthropic service (src/fake/anthropic.ts) until stopped, with the lines that point runs at it. */
+async function serveAnthropic(args: Record<string, unknown>): Promise<void> {
+  const { FakeAnthropic } = await import("../fake/anthropic.ts");
+  const apiKey = (args.key as string) || "fake-key";
+  const fake = new FakeAnthropic({
+    apiKey,
+    port: number(args.port as string, "--port", { integer: true, min: 0 }) ?? 8321,
+    malformedRate: number(args["malformed-rate"] as string, "--malformed-rate", { min: 0, max: 1 }) ?? 0,
+    failedRate: number(args["failed-rate"] as string, "--failed-rate", { min: 0, max: 1 }) ?? 0,
+    pollsPerPhase:
+      number(args["polls-per-phase"] as string, "--polls-per-phase", { integer: true, positive: true }) ?? 3,
+    fast: args.fast === true,
+    latencyMs: number(args.latency as string, "--latency", { min: 0 }) ?? 0,
+  });
+  const url = await fake.start().catch((error: Error) => {
+    throw new UserError(
+      `the fake service cannot listen: ${error.message}`,
+      "pass --port with another, or --port 0",
+    );
+  });
+  console.log(url);
+  process.stderr.write(
+    `fake Anthropic at ${url}; point runs at it with:\n` +
+      `  export ANTHROPIC_BASE_URL=${url} ANTHROPIC_API_KEY=${apiKey}\n` +
+      "Ctrl-C stops it (its batches live only as long as it does)\n",
+  );
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void fake.stop().then(() => process.exit(0)));
+  }
+  await new Promise(() => {}); // serves until stopped
+}
 
 /** The fake Hub (src/fake/hub.ts) until stopped, with the lines that point `export --push` at it. */
 async function serveHub(port: number): Promise<void> {

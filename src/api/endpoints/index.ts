@@ -3,6 +3,7 @@
 import type { Vendor } from "../batch-service.ts";
 import { UserError } from "../../errors.ts";
 import { chat } from "./chat.ts";
+import { messages } from "./messages.ts";
 import { responses } from "./responses.ts";
 
 export interface Message {
@@ -34,6 +35,8 @@ export interface Answer {
   /** Of the prompt, what the service billed as cached; of the completion, what went to reasoning. */
   cachedTokens: number;
   reasoningTokens: number;
+  /** Of the prompt, what the service wrote to its cache (Anthropic bills it apart); absent: none. */
+  cacheWriteTokens?: number;
   /** The tier that served it, as the response says ("flex", "default", …). */
   serviceTier: string | undefined;
 }
@@ -55,7 +58,7 @@ export interface Endpoint<Body = Record<string, unknown>> {
   read(responseBody: unknown): Answer;
 }
 
-export const ENDPOINTS = { chat, responses } satisfies Record<string, Endpoint<any>>;
+export const ENDPOINTS = { chat, responses, messages } satisfies Record<string, Endpoint<any>>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 
@@ -64,13 +67,13 @@ export function endpointFor(name: EndpointName = "chat"): Endpoint<any> {
 }
 
 /**
- * Each vendor's endpoint: OpenAI's is the run's choice (--endpoint). Anthropic's and Gemini's are
- * registered here with their services; until then their entry is OpenAI's (never reached: their
- * services refuse first).
+ * Each vendor's endpoint: OpenAI's is the run's choice (--endpoint); Anthropic's is Messages.
+ * Gemini's is registered here with its service; until then its entry is OpenAI's (never reached:
+ * its service refuses first).
  */
 export const VENDOR_ENDPOINTS: Record<Vendor, (name: EndpointName | undefined) => Endpoint<any>> = {
   openai: endpointFor,
-  anthropic: endpointFor, // placeholder until the Anthropic service lands
+  anthropic: () => messages,
   gemini: endpointFor, // placeholder until the Gemini service lands
 };
 

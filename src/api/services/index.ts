@@ -3,6 +3,7 @@
 import type { BatchService, ServiceOptions, Vendor } from "../batch-service.ts";
 import { VENDORS } from "../vendors.ts";
 import { UserError } from "../../errors.ts";
+import { anthropicService } from "./anthropic.ts";
 import { openaiService } from "./openai.ts";
 
 export type ServiceFactory = (options: ServiceOptions) => BatchService;
@@ -19,7 +20,7 @@ function notYet(vendor: Vendor): ServiceFactory {
 
 export const SERVICES: Record<Vendor, ServiceFactory> = {
   openai: openaiService,
-  anthropic: notYet("anthropic"),
+  anthropic: anthropicService,
   gemini: notYet("gemini"),
 };
 
