@@ -31,7 +31,6 @@ import { build } from "./build-step.ts";
 import { checkStages, exportDataset, resolveStages, stagesEstimate } from "./stages.ts";
 import { SharedPrefix } from "./prefix.ts";
 import { prefixLines, type StagePricing } from "./prefix-estimate.ts";
-import { lastStage, stageSettings } from "../run/config.ts";
 
 export interface Connection {
   apiKey: string | undefined;
