@@ -5,7 +5,7 @@ import { UserError } from "../errors.ts";
 import type { Vendor } from "./batch-service.ts";
 import { VENDORS, VENDOR_NAMES } from "./vendors.ts";
 
-export const CATALOGUE_AS_OF = "2026-12-07";
+export const CATALOGUE_AS_OF = "2026-11-30";
 export const CATALOGUE_SOURCES = [
   "OpenAI's model, pricing and deprecation pages (late November 2026)",
   "the openai SDK 7.57 typings",

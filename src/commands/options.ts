@@ -27,7 +27,7 @@ import {
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import type { RunConfig } from "../run/manifest.ts";
-import { checkMaxDraws, type ConfigOverrides } from "../run/config.ts";
+import { checkMaxDraws, modelAndVendor, type ConfigOverrides } from "../run/config.ts";
 
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
 export interface GenerateArgs {
@@ -276,7 +276,7 @@ export function toRunConfig(
     today,
   );
   const config: RunConfig = {
-    model,
+    ...modelAndVendor(model, providerName),
     samples,
     batches,
     output: resolve(args.output || DEFAULTS.output),
@@ -310,6 +310,7 @@ export function toRunConfig(
     config.stages = stagePromptFiles.map((promptFile) => ({
       promptFile,
       model: config.model,
+      ...(config.vendor ? { vendor: config.vendor } : {}),
       maxTokens: config.maxTokens,
       price: config.price,
       ...(reasoningEffort ? { reasoningEffort } : {}),

@@ -4,7 +4,8 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { estimateBuildBytes } from "./build.ts";
 import { makeClient, preflight } from "../api/client.ts";
-import { providerFor } from "../api/providers/index.ts";
+import { mainVendor, providerFor } from "../api/providers/index.ts";
+import { checkVendorKeys } from "../run/config.ts";
 import { UserError } from "../errors.ts";
 import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor, runInDataset } from "./export.ts";
 import { outputFormats } from "../io/formats/index.ts";
@@ -47,6 +48,8 @@ export async function generate(
   const dataset = await datasetOf(config);
   await fingerprintDataset(config);
   resolveStages(config, dataset);
+  // A dry run sends nothing, so needs no key; a run does, for each vendor a stage runs on.
+  if (!options.dryRun) checkVendorKeys(config, process.env);
   let firstRows: Row[] = [];
   if (options.input) {
     const read = await readInput(options.input.path, options.input.perRow, options.input.keepColumns);
@@ -64,16 +67,7 @@ export async function generate(
       );
   }
   await checkInputs(config, params, dataset, runsDir, Boolean(options.yes), firstRows);
-  const client = options.dryRun
-    ? undefined
-    : await makeClient({ ...connection, baseURL: config.baseURL, provider: config.provider });
-  if (client) {
-    await preflight(client, config.mode);
-    await checkModel(client, config, options.log);
-    // A judge is often another model: each is asked about before anything is sent.
-    for (const model of new Set((config.stages ?? []).map((s) => s.model)))
-      if (model !== config.model) await checkModel(client, { ...config, model }, options.log);
-  }
+  const client = options.dryRun ? undefined : await connect(config, connection, options.log);
   warnAboutTokens(config, options.log);
   const id = newRunId(new Date());
   options.onRun?.(id);
@@ -113,6 +107,19 @@ export async function generate(
   } finally {
     unlock();
   }
+}
+
+/** The run's client, once its service answers and knows the models the run sends it. */
+async function connect(config: RunConfig, connection: Connection, log: Log) {
+  const client = await makeClient({ ...connection, baseURL: config.baseURL, provider: config.provider });
+  await preflight(client, config.mode);
+  const main = mainVendor(config.provider);
+  if ((config.vendor ?? "openai") === main) await checkModel(client, config, log);
+  // A judge is often another model: each of the run's own service is asked about before anything is sent.
+  const others = (config.stages ?? []).filter((s) => (s.vendor ?? "openai") === main);
+  for (const model of new Set(others.map((s) => s.model)))
+    if (model !== config.model) await checkModel(client, { ...config, model }, log);
+  return client;
 }
 
 /** The canary goes before the first batch of a run (not in sync mode: there every request goes directly). */

@@ -4,8 +4,11 @@
 import { UserError } from "../errors.ts";
 import { checkLimits } from "../api/endpoints/index.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
+import { bareModel } from "../api/models.ts";
+import type { Vendor } from "../api/batch-service.ts";
 import { priceFor } from "../api/pricing.ts";
-import { checkServedModel, providerFor } from "../api/providers/index.ts";
+import { checkServedModel, mainVendor, providerFor, vendorOfModel } from "../api/providers/index.ts";
+import { VENDORS } from "../api/vendors.ts";
 import type { RunConfig } from "./manifest.ts";
 
 /** How many stages a run has: the generation, then one per later stage. */
@@ -13,13 +16,51 @@ export function lastStage(config: RunConfig): number {
   return 1 + (config.stages?.length ?? 0);
 }
 
-/** How stage `stage` runs: its model, token limit, effort and price (the run's own for stage 1). */
+/** How stage `stage` runs: its model, vendor, token limit, effort and price (the run's own for stage 1). */
 export function stageSettings(
   config: RunConfig,
   stage = 1,
-): Pick<RunConfig, "model" | "maxTokens" | "reasoningEffort" | "price"> {
+): Pick<RunConfig, "model" | "vendor" | "maxTokens" | "reasoningEffort" | "price"> {
   const own = stage > 1 ? config.stages?.[stage - 2] : undefined;
   return own ?? config;
+}
+
+/** Whose batch service runs stage `stage`'s model (absent in the manifest: OpenAI's). */
+export function stageVendor(config: RunConfig, stage = 1): Vendor {
+  return stageSettings(config, stage).vendor ?? "openai";
+}
+
+/** Whose service runs stage `stage`, by name: the run's provider (Groq, …) for its own vendor, else that vendor. */
+export function serviceOf(config: RunConfig, stage = 1): string {
+  const vendor = stageVendor(config, stage);
+  return vendor === mainVendor(config.provider) ? providerFor(config.provider).title : VENDORS[vendor].title;
+}
+
+/** A model as a run records it: the bare id the service is sent, and its vendor where not OpenAI. */
+export function modelAndVendor(
+  model: string,
+  provider: RunConfig["provider"],
+): Pick<RunConfig, "model" | "vendor"> {
+  const vendor = vendorOfModel(model, provider);
+  return { model: bareModel(model), ...(vendor !== "openai" ? { vendor } : {}) };
+}
+
+/**
+ * Before anything is built: every vendor a stage runs on, other than the run's own (whose key
+ * -k or the provider's variable gives, checked as the client is made), has its key in one of
+ * its variables. Names the variables and the stage, never a key.
+ */
+export function checkVendorKeys(config: RunConfig, env: Record<string, string | undefined>): void {
+  const main = mainVendor(config.provider);
+  for (let stage = 1; stage <= lastStage(config); stage++) {
+    const vendor = stageVendor(config, stage);
+    const { keyVariables, title } = VENDORS[vendor];
+    if (vendor === main || keyVariables.some((name) => env[name])) continue;
+    throw new UserError(
+      `no ${title} API key for stage ${stage} (${stageSettings(config, stage).model})`,
+      `set ${keyVariables.join(" or ")}: a model of another vendor than --provider's takes its key from there`,
+    );
+  }
 }
 
 /** What a stage may say of itself: a prompt file's `model:`, `max_tokens:`, `reasoning_effort:`, a spec's stage. */
@@ -40,17 +81,19 @@ export function resolveStageSettings(
   source: string,
   first = false,
 ): ReturnType<typeof stageSettings> {
-  const model = own.model ?? run.model;
-  checkServedModel(providerFor(run.provider), model, source);
-  const effort = own.reasoningEffort ?? (model === run.model ? run.reasoningEffort : undefined);
+  const named = own.model ?? run.model;
+  const { model, vendor } = modelAndVendor(named, run.provider);
+  const runs = model === run.model && vendor === run.vendor;
+  if (vendor === undefined) checkServedModel(providerFor(run.provider), model, source);
+  const effort = own.reasoningEffort ?? (runs ? run.reasoningEffort : undefined);
   if (effort !== undefined && !(EFFORTS as readonly string[]).includes(effort))
     throw new UserError(
       `${source}: reasoning_effort "${effort}" is not one of ${EFFORTS.join(", ")}`,
       "give one of them, or leave it out",
     );
-  const info = modelInfo(model);
+  const info = modelInfo(named);
   const reasoningEffort = (effort as Effort | undefined) ?? (info ? cheapestEffort(info) : undefined);
-  checkRequestShape(model, {
+  checkRequestShape(named, {
     ...(reasoningEffort ? { effort: reasoningEffort } : {}),
     ...(run.temperature !== undefined ? { temperature: run.temperature } : {}),
   });
@@ -59,20 +102,27 @@ export function resolveStageSettings(
     checkLimits(run.endpoint, { maxTokens }, { maxTokens: `${source}: max_tokens` });
   return {
     model,
+    ...(vendor ? { vendor } : {}),
     maxTokens,
     ...(reasoningEffort ? { reasoningEffort } : {}),
-    price:
-      model === run.model
-        ? run.price
-        : priceFor(model, run.mode ?? "batch", first ? (run.priceGiven ?? {}) : {}, run.provider),
+    price: runs
+      ? run.price
+      : priceFor(named, run.mode ?? "batch", first ? (run.priceGiven ?? {}) : {}, run.provider),
   };
 }
 
 /** The run's config as stage `stage`'s requests are built with it: that stage's model, tokens, effort, price. */
 export function configOfStage(config: RunConfig, stage: number): RunConfig {
-  const { model, maxTokens, reasoningEffort, price } = stageSettings(config, stage);
-  const { reasoningEffort: _runs, ...rest } = config;
-  return { ...rest, model, maxTokens, price, ...(reasoningEffort ? { reasoningEffort } : {}) };
+  const { model, vendor, maxTokens, reasoningEffort, price } = stageSettings(config, stage);
+  const { reasoningEffort: _runs, vendor: _its, ...rest } = config;
+  return {
+    ...rest,
+    model,
+    maxTokens,
+    price,
+    ...(vendor ? { vendor } : {}),
+    ...(reasoningEffort ? { reasoningEffort } : {}),
+  };
 }
 
 /** --max-draws: at least as many draws as the samples a --fill run is to keep. */

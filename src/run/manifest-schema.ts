@@ -72,7 +72,12 @@ const Chunk = z.object({
   drawsFile: z.string(),
 });
 
-const Price = z.object({ input: z.number(), output: z.number(), cachedInput: z.number().optional() });
+const Price = z.object({
+  input: z.number(),
+  output: z.number(),
+  cachedInput: z.number().optional(),
+  cacheWrite: z.number().optional(),
+});
 
 /** A stage after the first, as the run resolved it: its prompt file (if not the spec's), model and price. */
 const StageConfig = z.object({
@@ -83,6 +88,8 @@ const StageConfig = z.object({
   after: z.number().int().positive().optional(),
   datasetSha256: z.string().optional(),
   model: z.string(),
+  /** Whose batch service runs its model; absent: OpenAI's (or a service shaped like it). */
+  vendor: z.enum(["openai", "anthropic", "gemini"]).optional(),
   maxTokens: z.number().int().positive(),
   reasoningEffort: z.enum(EFFORTS).optional(),
   price: Price,
@@ -90,6 +97,8 @@ const StageConfig = z.object({
 
 const Config = z.object({
   model: z.string(),
+  /** Whose batch service runs its model; absent: OpenAI's (or a service shaped like it). */
+  vendor: z.enum(["openai", "anthropic", "gemini"]).optional(),
   samples: z.number().int().positive(),
   batches: z.number().int().positive(),
   output: z.string(),
