@@ -125,7 +125,7 @@ export function progressLine(progress: Progress, width = Infinity): { line: stri
   return { line: line(chosen), key };
 }
 
-function etaText(p: Progress): string {
+export function etaText(p: Progress): string {
   if (p.etaSeconds === undefined) return "";
   return p.etaEstimated
     ? `ETA ~${formatDuration(p.etaSeconds)} (an estimate)`
@@ -133,7 +133,7 @@ function etaText(p: Progress): string {
 }
 
 /** Requests done of those in flight; those whose counts the service tells only at the end are said to be unknown, never 0 done. */
-function requestsText(p: Progress): string {
+export function requestsText(p: Progress): string {
   const failed = p.requestsFailed ? ` (${p.requestsFailed} failed)` : "";
   if (p.requestsUnknown === 0) return `${p.requestsDone}/${p.requestsTotal} requests${failed}`;
   const unknown = `${p.requestsUnknown} requests unknown until the batch ends`;
