@@ -95,7 +95,7 @@ export const PRESETS = {
     maxRequestsPerFile: 100_000,
     maxBytesPerFile: 256 * 1000 * 1000,
     refusesTemperature: true,
-    unsupported: "its Message Batches service (requests inline, no metadata) is not wired in yet",
+    unsupported: "its Message Batches API (requests inline, no metadata) is still to be wired in",
     note: "Message Batches: requests inline, no metadata, counts unknown until a batch ends; half price",
     source: "docs.claude.com Batch processing; anthropic-sdk-typescript (read 2026-12-07)",
   },
@@ -106,7 +106,8 @@ export const PRESETS = {
     title: "Gemini API",
     baseURL: "https://generativelanguage.googleapis.com",
     keyVariable: "GEMINI_API_KEY",
-    unsupported: "its native Batch API (files through its Files API, one model a job) is not wired in yet",
+    unsupported:
+      "its native Batch API (a file through its Files API, one model a job) is still to be wired in",
     note: "Gemini Batch API: a JSONL file through its Files API, one model per job; half price",
     source: "ai.google.dev/gemini-api/docs/batch-api; googleapis/js-genai (read 2026-12-07)",
   },
