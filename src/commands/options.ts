@@ -243,9 +243,11 @@ export function toRunConfig(
       `--provider ${providerName} needs --model`,
       providerName === "azure"
         ? "give your Global Batch deployment's name"
-        : provider.servesOwnModels
-          ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
-          : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
+        : provider.vendor
+          ? `give one of ${provider.title}'s models (\`synthai models\` lists those with prices)`
+          : provider.servesOwnModels
+            ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
+            : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
     );
   const model = args.model || DEFAULT_MODEL;
   const effort = args["reasoning-effort"]
