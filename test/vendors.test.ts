@@ -11,6 +11,7 @@ import { progressLine, progressOf } from "../src/pipeline/progress.ts";
 import { checkVendorKeys, resolveStageSettings } from "../src/run/config.ts";
 import type { Manifest, RunConfig } from "../src/run/manifest.ts";
 import { formatRunDetail } from "../src/views/status.ts";
+import { stageRows, summarize } from "../src/run/totals.ts";
 import { UserError } from "../src/errors.ts";
 import {
   API_KEY,
@@ -299,6 +300,15 @@ describe("a batch whose vendor tells no counts until it ends", () => {
       "in flight: 500 requests unknown until the batch ends · ETA ~45m00s (an estimate)",
     );
     expect(detail).toMatch(/s2-c0 .* 500, unknown until the batch ends/);
+  });
+
+  test("each stage's row (status, the report, the card) names its vendor; the run's first, the provider's", () => {
+    const rows = stageRows(summarize(manifest([batch({ stage: 2 }), batch({ batchId: "batch_1" })])));
+    expect(rows[0]).toEqual(["stage 1", "gpt-6-luna: 500 asked, 0 valid, 0 given up, $0.0000 on OpenAI"]);
+    expect(rows[1]).toEqual([
+      "stage 2",
+      "claude-haiku-5-5: 500 asked, 0 valid, 0 given up, $0.0000 on Anthropic",
+    ]);
   });
 
   test("past the typical time there is no ETA to give, and OpenAI's batch without counts yet is not unknown", () => {
