@@ -2,11 +2,14 @@
 // down. Data, dated and sourced; prices move monthly, so check `synthai models --check`
 // against the service and update this table (flags override it for a run).
 import { UserError } from "../errors.ts";
+import type { Vendor } from "./batch-service.ts";
+import { VENDORS, VENDOR_NAMES } from "./vendors.ts";
 
 export const CATALOGUE_AS_OF = "2026-11-30";
 export const CATALOGUE_SOURCES = [
   "OpenAI's model, pricing and deprecation pages (late November 2026)",
   "the openai SDK 7.57 typings",
+  "Anthropic's model pages on platform.claude.com (2026-12-07)",
 ];
 
 export const EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"] as const;
@@ -25,12 +28,51 @@ export interface Model {
   replacement?: string;
   /** A figure from one secondary source only. */
   unsure?: boolean;
+  /** Whose model it is; absent: OpenAI's. */
+  vendor?: Vendor;
+  /** Writing a prompt's prefix to the cache, USD per 1M tokens, for 5 minutes and for an hour (Anthropic). */
+  cacheWrite5m?: number;
+  cacheWrite1h?: number;
+  /** Whether it answers to a JSON schema; absent: it does (every OpenAI model here). */
+  structuredOutput?: boolean;
+  /** Its reasoning is the vendor's thinking setting (Claude), asked for with the same efforts. */
+  thinking?: boolean;
+  /** Where its figures come from and when they were read, where not OpenAI's pages of CATALOGUE_SOURCES. */
+  source?: string;
 }
 
 const ALL: readonly Effort[] = EFFORTS;
 const NOT_NONE = EFFORTS.slice(1);
 const NOT_NONE_OR_MINIMAL = EFFORTS.slice(2);
 const reasoning = (efforts: readonly Effort[] = ALL) => ({ efforts, defaultEffort: "medium" as const });
+
+const CLAUDE_SOURCE =
+  "platform.claude.com model pages, read 2026-12-07 (../shared/vendors/VENDORS-2026-12.md)";
+const claude = (model: Partial<Model> & Pick<Model, "input" | "output">): Model => ({
+  vendor: "anthropic",
+  // Thinking is off unless asked: "none" is both the cheapest and the model's own default.
+  efforts: ALL,
+  defaultEffort: "none",
+  thinking: true,
+  // Structured outputs are generally available on the Messages API (`output_config.format`).
+  structuredOutput: true,
+  source: CLAUDE_SOURCE,
+  ...model,
+});
+
+/**
+ * Anthropic's models, by the ids its API takes. Haiku's prices are "from" figures seen in one
+ * source, and no cache prices are published for it: its cache writes and reads are priced at
+ * its input price until they are.
+ */
+const CLAUDE: Record<string, Model> = {
+  "claude-haiku-5-5": claude({ input: 0.1, output: 0.5, unsure: true }),
+  "claude-sonnet-5-5": claude({ input: 2, output: 10, cacheWrite5m: 2.5, cacheWrite1h: 4, cachedInput: 0.2 }),
+  "claude-opus-5-5": claude({ input: 4, output: 20, cacheWrite5m: 5, cacheWrite1h: 8, cachedInput: 0.2 }),
+};
+
+// Gemini: ../shared/vendors/VENDORS-2026-12.md names no Gemini model or price yet, so none is
+// catalogued; a Gemini model runs with its prices given (--list-input-price, …).
 
 export const MODELS: Record<string, Model> = {
   "gpt-6-luna": { input: 0.1, cachedInput: 0.01, output: 0.5, ...reasoning() },
@@ -92,6 +134,7 @@ export const MODELS: Record<string, Model> = {
   "gpt-4o": { input: 2.5, output: 10, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
   "gpt-4.1": { input: 2, output: 8, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
   "gpt-4.1-mini": { input: 0.4, output: 1.6, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
+  ...CLAUDE,
 };
 
 /** Shut down already: refused with what to use instead. */
@@ -124,9 +167,27 @@ export const EXPECTED_REASONING: Record<Effort, number> = {
 /** The default: current, cheap, with no announced shutdown. */
 export const DEFAULT_MODEL = "gpt-6-luna";
 
-/** A model's entry; a dated snapshot (gpt-4o-mini-2024-07-18) is its family's. */
+/** A model's entry; a dated snapshot (gpt-4o-mini-2024-07-18) is its family's; `anthropic/…` is the bare id's. */
 export function modelInfo(model: string): Model | undefined {
-  return MODELS[model] ?? MODELS[familyOf(model)];
+  const bare = bareModel(model);
+  const info = MODELS[bare] ?? MODELS[familyOf(bare)];
+  // `gemini/gpt-6-luna` is some other service's model of that name, not OpenAI's.
+  const prefixed = prefixedVendor(model);
+  return prefixed && prefixed !== (info?.vendor ?? "openai") ? undefined : info;
+}
+
+/**
+ * The vendor a prefix (`anthropic/`, `gemini/`) names, if the model has one. `openai/` is not
+ * read as one: services shaped like OpenAI's serve models by such names (Groq's `openai/gpt-oss-20b`).
+ */
+export function prefixedVendor(model: string): Vendor | undefined {
+  return VENDOR_NAMES.find((vendor) => vendor !== "openai" && model.startsWith(VENDORS[vendor].prefix));
+}
+
+/** What the service is sent: the model's id without a vendor's prefix. */
+export function bareModel(model: string): string {
+  const vendor = prefixedVendor(model);
+  return vendor ? model.slice(VENDORS[vendor].prefix.length) : model;
 }
 
 function familyOf(model: string): string {
@@ -148,6 +209,7 @@ export function checkRequestShape(
   shape: { effort?: Effort; temperature?: number },
   today = new Date(),
 ): void {
+  model = bareModel(model);
   const gone = GONE[model] ?? GONE[familyOf(model)];
   const info = modelInfo(model);
   const shutdown = gone?.shutdown ?? info?.shutdown;

@@ -1,15 +1,20 @@
 import { UserError, closest } from "../errors.ts";
-import { MODELS, modelInfo } from "./models.ts";
-import { providerFor, type ProviderName } from "./providers/index.ts";
+import type { Vendor } from "./batch-service.ts";
+import { MODELS, bareModel, modelInfo, prefixedVendor } from "./models.ts";
+import { mainVendor, providerFor, vendorOfModel, type ProviderName } from "./providers/index.ts";
+import { VENDORS } from "./vendors.ts";
 
 /**
  * USD per 1M tokens, at the price a run pays (batch or standard). Cached input is what a
- * prompt token costs when the service found its prefix cached; without it, the input price.
+ * prompt token costs when the service found its prefix cached (a cache read); cache write what
+ * it costs when written to the cache (Anthropic bills that above the input price); each
+ * without it, the input price.
  */
 export interface Price {
   input: number;
   output: number;
   cachedInput?: number;
+  cacheWrite?: number;
 }
 
 /** Batch price for a model; flags (batch USD per 1M tokens) override the catalogue. */
@@ -38,7 +43,7 @@ export function priceFor(
   provider: ProviderName = "openai",
 ): Price {
   const info = modelInfo(model);
-  const share = mode === "batch" ? providerFor(provider).batchShare : 1;
+  const share = mode === "batch" ? batchShare(provider, vendorOfModel(model, provider)) : 1;
   const listInput = override.listInput ?? info?.input;
   const listOutput = override.listOutput ?? info?.output;
   const input = override.input ?? (listInput !== undefined ? listInput * share : undefined);
@@ -46,27 +51,58 @@ export function priceFor(
   if (input === undefined || output === undefined)
     throw new UserError(
       `no price is known for model "${model}"`,
-      // The catalogue is OpenAI's: elsewhere a model goes by the service's own name.
-      (provider === "openai" || provider === "azure" ? didYouMean(model, Object.keys(MODELS)) : "") +
+      suggestModel(model, provider) +
         "pass the service's list prices in USD per 1M tokens with " +
         "--list-input-price and --list-output-price (the batch " +
         "share is applied), or what you pay with --input-price and " +
         "--output-price; `synthai models` lists the known ones",
     );
-  // An input price given by hand is also the cached one, unless that is given too.
+  // Prices given by hand hold for every input token, cached or not, unless the cached one is given too.
+  const byHand = override.input !== undefined || override.listInput !== undefined;
   const cachedInput =
-    override.cachedInput ??
-    (override.input === undefined && override.listInput === undefined && info?.cachedInput !== undefined
-      ? info.cachedInput * share
-      : input);
-  return cachedInput === input ? { input, output } : { input, output, cachedInput };
+    override.cachedInput ?? (!byHand && info?.cachedInput !== undefined ? info.cachedInput * share : input);
+  // Batches ask for the hour-long cache, as Anthropic advises for batches; a request sent directly, too.
+  const cacheWrite = !byHand && info?.cacheWrite1h !== undefined ? info.cacheWrite1h * share : input;
+  return {
+    input,
+    output,
+    ...(cachedInput !== input ? { cachedInput } : {}),
+    ...(cacheWrite !== input ? { cacheWrite } : {}),
+  };
 }
 
-type PricedRun = { mode?: "batch" | "sync" | undefined; price: Price; provider?: ProviderName | undefined };
+/**
+ * "did you mean claude-haiku-5-5? " for a typo of a catalogued model, of any vendor. Only where
+ * the catalogue's names are the service's: elsewhere (Groq, Together, vLLM, …) a model goes by
+ * the service's own name.
+ */
+function suggestModel(model: string, provider: ProviderName): string {
+  const catalogueNamed =
+    provider === "openai" ||
+    provider === "azure" ||
+    mainVendor(provider) !== "openai" ||
+    prefixedVendor(model);
+  return catalogueNamed ? didYouMean(bareModel(model), Object.keys(MODELS)) : "";
+}
 
-/** The run's price as a share of the list price: the provider's batch share, or 1 in sync mode. */
+/** The share of the list price a batch pays: the run's provider's for its own vendor's models, else that vendor's. */
+export function batchShare(provider: ProviderName | undefined, vendor?: Vendor): number {
+  return vendor === undefined || vendor === mainVendor(provider)
+    ? providerFor(provider).batchShare
+    : VENDORS[vendor].batchShare;
+}
+
+type PricedRun = {
+  mode?: "batch" | "sync" | undefined;
+  price: Price;
+  provider?: ProviderName | undefined;
+  /** The vendor whose service runs the stage priced; the run's provider's when absent. */
+  vendor?: Vendor | undefined;
+};
+
+/** The run's price as a share of the list price: the vendor's batch share, or 1 in sync mode. */
 export function shareOf(config: Omit<PricedRun, "price">): number {
-  return config.mode === "sync" ? 1 : providerFor(config.provider).batchShare;
+  return config.mode === "sync" ? 1 : batchShare(config.provider, config.vendor);
 }
 
 /**
@@ -79,7 +115,7 @@ export function directPrice(config: PricedRun): Price {
 
 /** The flex tier's price (sync mode, where the response says flex served it): the batch share of the list price. */
 export function flexPrice(config: PricedRun): Price {
-  return scaled(directPrice(config), providerFor(config.provider).batchShare);
+  return scaled(directPrice(config), batchShare(config.provider, config.vendor));
 }
 
 function scaled(price: Price, factor: number): Price {
@@ -88,20 +124,28 @@ function scaled(price: Price, factor: number): Price {
     input: price.input * factor,
     output: price.output * factor,
     ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput * factor } : {}),
+    ...(price.cacheWrite !== undefined ? { cacheWrite: price.cacheWrite * factor } : {}),
   };
 }
 
-/** What tokens cost; `cachedTokens` are the part of the prompt the service billed as cached. */
+/**
+ * What tokens cost, as the vendors bill them. `promptTokens` are all the prompt's tokens; of
+ * them `cachedTokens` were read from the cache and `cacheWriteTokens` written to it (Anthropic's
+ * `cache_read_input_tokens` and `cache_creation_input_tokens`), each at its own price.
+ */
 export function costUsd(
   price: Price,
   promptTokens: number,
   completionTokens: number,
   cachedTokens = 0,
+  cacheWriteTokens = 0,
 ): number {
   const cached = Math.min(cachedTokens, promptTokens);
+  const written = Math.min(cacheWriteTokens, promptTokens - cached);
   return (
-    ((promptTokens - cached) * price.input +
+    ((promptTokens - cached - written) * price.input +
       cached * (price.cachedInput ?? price.input) +
+      written * (price.cacheWrite ?? price.input) +
       completionTokens * price.output) /
     1_000_000
   );

@@ -12,6 +12,8 @@ export interface VendorInfo {
   baseURLVariable: string;
   /** `anthropic/claude-haiku-5-5`: the prefix that names a model as this vendor's. */
   prefix: string;
+  /** The share of the list price its batches are billed at. */
+  batchShare: number;
   /** Whether a batch's request counts move while it runs (else unknown until it ends). */
   liveCounts: boolean;
   /** How long its batches typically take, in hours: an ETA before counts move is an estimate from it. */
@@ -26,6 +28,7 @@ export const VENDORS: Record<Vendor, VendorInfo> = {
     keyVariables: ["OPENAI_API_KEY"],
     baseURLVariable: "OPENAI_BASE_URL",
     prefix: "openai/",
+    batchShare: 0.5,
     liveCounts: true,
     typicalHours: 24,
     source: "OpenAI API reference, Batch; ../shared/openai (checked 2026-11)",
@@ -35,6 +38,8 @@ export const VENDORS: Record<Vendor, VendorInfo> = {
     keyVariables: ["ANTHROPIC_API_KEY"],
     baseURLVariable: "ANTHROPIC_BASE_URL",
     prefix: "anthropic/",
+    // "Batch is 50% of list on input and output" (platform.claude.com pricing).
+    batchShare: 0.5,
     liveCounts: false,
     // "Most batches finish in less than 1 hour" (docs.claude.com, Batch processing).
     typicalHours: 1,
@@ -45,6 +50,8 @@ export const VENDORS: Record<Vendor, VendorInfo> = {
     keyVariables: ["GOOGLE_API_KEY", "GEMINI_API_KEY"],
     baseURLVariable: "GOOGLE_GEMINI_BASE_URL",
     prefix: "gemini/",
+    // "Price: 50% of standard" (ai.google.dev Batch API).
+    batchShare: 0.5,
     liveCounts: false,
     // "The target turnaround time is 24 hours, but in majority of cases, it is much quicker."
     typicalHours: 24,

@@ -27,7 +27,7 @@ import {
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import type { RunConfig } from "../run/manifest.ts";
-import { checkMaxDraws, type ConfigOverrides } from "../run/config.ts";
+import { checkMaxDraws, modelAndVendor, type ConfigOverrides } from "../run/config.ts";
 
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
 export interface GenerateArgs {
@@ -243,9 +243,11 @@ export function toRunConfig(
       `--provider ${providerName} needs --model`,
       providerName === "azure"
         ? "give your Global Batch deployment's name"
-        : provider.servesOwnModels
-          ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
-          : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
+        : provider.vendor
+          ? `give one of ${provider.title}'s models (\`synthai models\` lists those with prices)`
+          : provider.servesOwnModels
+            ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
+            : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
     );
   const model = args.model || DEFAULT_MODEL;
   const effort = args["reasoning-effort"]
@@ -276,7 +278,7 @@ export function toRunConfig(
     today,
   );
   const config: RunConfig = {
-    model,
+    ...modelAndVendor(model, providerName),
     samples,
     batches,
     output: resolve(args.output || DEFAULTS.output),
@@ -310,6 +312,7 @@ export function toRunConfig(
     config.stages = stagePromptFiles.map((promptFile) => ({
       promptFile,
       model: config.model,
+      ...(config.vendor ? { vendor: config.vendor } : {}),
       maxTokens: config.maxTokens,
       price: config.price,
       ...(reasoningEffort ? { reasoningEffort } : {}),

@@ -2,12 +2,13 @@
 // with the same prompt, in its own batch file (the Batch API refuses a file that mixes models) at
 // its own price; they run side by side, and what comes after waits for them all. Each model's
 // fields are named after it, so a later stage (a judge) can compare them.
+import { bareModel } from "../api/models.ts";
 import { columnTypeOf, typedValue } from "../io/formats/types.ts";
 import { parseAnswer, type Dataset, type Stage } from "./spec.ts";
 
-/** `Answer` of `gpt-6.1-terra` → `Answer_gpt-6-1-terra`: a placeholder name may hold no dot. */
+/** `Answer` of `gpt-6.1-terra` → `Answer_gpt-6-1-terra`: a placeholder name may hold no dot (nor a vendor's `anthropic/`). */
 export function fieldOfModel(field: string, model: string): string {
-  return `${field}_${model.replace(/\./g, "-")}`;
+  return `${field}_${bareModel(model).replace(/\./g, "-")}`;
 }
 
 /**

@@ -5,18 +5,19 @@ import { spentUsd } from "../run/totals.ts";
 import { priceOf } from "./transport.ts";
 import { stageSettings } from "../run/config.ts";
 
-/** Worst-case and likely cost of the requests still to be sent, at the run's price. */
+/** Worst-case and likely cost of the requests still to be sent, each at its stage's price (its vendor's). */
 export function estimate(manifest: Manifest): string {
   const { config } = manifest;
   const open = manifest.batches.filter((b) => b.step !== "collected");
   const promptTokens = open.reduce((s, b) => s + b.promptTokens, 0);
   const requests = open.reduce((s, b) => s + b.requests, 0);
-  const worst = costUsd(config.price, promptTokens, requests * config.maxTokens);
-  const promptCost = costUsd(config.price, promptTokens, 0);
+  const completions = open.reduce((s, b) => s + b.requests * stageSettings(config, b.stage).maxTokens, 0);
+  const worst = open.reduce((s, b) => s + worstCase(manifest, b), 0);
+  const promptCost = open.reduce((s, b) => s + costUsd(priceOf(config, b), b.promptTokens, 0), 0);
   return (
     `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt ` +
     `tokens → ${formatUsd(promptCost)} ` +
-    `+ at most ${requests * config.maxTokens} completion tokens ` +
+    `+ at most ${completions} completion tokens ` +
     `→ at most ${formatUsd(worst)} at ${config.mode ?? "batch"} price` +
     (config.budgetUsd !== undefined ? ` (budget ${formatUsd(config.budgetUsd)})` : "")
   );

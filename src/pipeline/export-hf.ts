@@ -20,6 +20,7 @@ import {
 } from "../io/formats/index.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
+import { serviceOf } from "../run/config.ts";
 import { crashPoint, type Manifest } from "../run/manifest.ts";
 import { isAlive } from "../io/lock.ts";
 import type { Dataset } from "../dataset/spec.ts";
@@ -380,7 +381,8 @@ function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
     ["run", `\`${manifest.id}\``],
     [
       "model",
-      `\`${config.model}\`${config.reasoningEffort ? ` (reasoning effort ${config.reasoningEffort})` : ""}`,
+      `\`${config.model}\` on ${serviceOf(config)}` +
+        (config.reasoningEffort ? ` (reasoning effort ${config.reasoningEffort})` : ""),
     ],
     ["dataset", source],
     ["parameters", `\`${basename(config.paramsFile)}\``],

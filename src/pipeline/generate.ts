@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { estimateBuildBytes } from "./build.ts";
 import { runServices } from "../api/services/index.ts";
 import { providerFor } from "../api/providers/index.ts";
+import { checkVendorKeys } from "../run/config.ts";
 import { UserError } from "../errors.ts";
 import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor, runInDataset } from "./export.ts";
 import { outputFormats } from "../io/formats/index.ts";
@@ -68,6 +69,8 @@ export async function generate(
   const dataset = await datasetOf(config);
   await fingerprintDataset(config);
   resolveStages(config, dataset);
+  // A dry run sends nothing, so needs no key; a run does, for each vendor a stage runs on.
+  if (!options.dryRun) checkVendorKeys(config, process.env);
   let firstRows: Row[] = [];
   if (options.input) {
     const read = await readInput(options.input.path, options.input.perRow, options.input.keepColumns);

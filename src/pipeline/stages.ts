@@ -77,6 +77,7 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
     true,
   );
   delete config.reasoningEffort;
+  delete config.vendor;
   Object.assign(config, first, reasoningEffort ? { reasoningEffort } : {});
 }
 

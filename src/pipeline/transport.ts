@@ -27,6 +27,7 @@ export function sendsDirectly(config: RunConfig, record: BatchRecord): boolean {
 
 /** The price of a file's requests: direct ones at the list price, batched ones at the run's batch price. */
 export function priceOf(config: RunConfig, record: BatchRecord): Price {
-  const price = stageSettings(config, record.stage).price;
-  return sendsDirectly(config, record) ? directPrice({ ...config, price }) : price;
+  const { price, vendor } = stageSettings(config, record.stage);
+  // A stage on another vendor is sent at that vendor's share of its list price.
+  return sendsDirectly(config, record) ? directPrice({ ...config, price, vendor }) : price;
 }

@@ -5,8 +5,10 @@ import { UserError } from "../errors.ts";
 import { VENDOR_ENDPOINTS, checkLimits, type Endpoint } from "../api/endpoints/index.ts";
 import type { Vendor } from "../api/batch-service.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
+import { bareModel } from "../api/models.ts";
 import { priceFor } from "../api/pricing.ts";
-import { checkServedModel, providerFor } from "../api/providers/index.ts";
+import { checkServedModel, mainVendor, providerFor, vendorOfModel } from "../api/providers/index.ts";
+import { VENDORS } from "../api/vendors.ts";
 import type { RunConfig } from "./manifest.ts";
 
 /** How many stages a run has: the generation, then one per later stage. */
@@ -14,7 +16,7 @@ export function lastStage(config: RunConfig): number {
   return 1 + (config.stages?.length ?? 0);
 }
 
-/** How stage `stage` runs: its model, token limit, effort and price (the run's own for stage 1). */
+/** How stage `stage` runs: its model, vendor, token limit, effort and price (the run's own for stage 1). */
 export function stageSettings(
   config: RunConfig,
   stage = 1,
@@ -39,6 +41,39 @@ export function endpointOf(config: RunConfig, stage = 1): Endpoint<any> {
   return VENDOR_ENDPOINTS[vendorOf(config, stage)](config.endpoint);
 }
 
+/** Whose service runs stage `stage`, by name: the run's provider (Groq, …) for its own vendor, else that vendor. */
+export function serviceOf(config: RunConfig, stage = 1): string {
+  const vendor = vendorOf(config, stage);
+  return vendor === mainVendor(config.provider) ? providerFor(config.provider).title : VENDORS[vendor].title;
+}
+
+/** A model as a run records it: the bare id the service is sent, and its vendor where not OpenAI. */
+export function modelAndVendor(
+  model: string,
+  provider: RunConfig["provider"],
+): Pick<RunConfig, "model" | "vendor"> {
+  const vendor = vendorOfModel(model, provider);
+  return { model: bareModel(model), ...(vendor !== "openai" ? { vendor } : {}) };
+}
+
+/**
+ * Before anything is built: every vendor a stage runs on, other than the run's own (whose key
+ * -k or the provider's variable gives, checked as the client is made), has its key in one of
+ * its variables. Names the variables and the stage, never a key.
+ */
+export function checkVendorKeys(config: RunConfig, env: Record<string, string | undefined>): void {
+  const main = mainVendor(config.provider);
+  for (let stage = 1; stage <= lastStage(config); stage++) {
+    const vendor = vendorOf(config, stage);
+    const { keyVariables, title } = VENDORS[vendor];
+    if (vendor === main || keyVariables.some((name) => env[name])) continue;
+    throw new UserError(
+      `no ${title} API key for stage ${stage} (${stageSettings(config, stage).model})`,
+      `set ${keyVariables.join(" or ")}: a model of another vendor than --provider's takes its key from there`,
+    );
+  }
+}
+
 /** What a stage may say of itself: a prompt file's `model:`, `max_tokens:`, `reasoning_effort:`, a spec's stage. */
 export interface OwnSettings {
   model?: string | undefined;
@@ -57,17 +92,19 @@ export function resolveStageSettings(
   source: string,
   first = false,
 ): ReturnType<typeof stageSettings> {
-  const model = own.model ?? run.model;
-  checkServedModel(providerFor(run.provider), model, source);
-  const effort = own.reasoningEffort ?? (model === run.model ? run.reasoningEffort : undefined);
+  const named = own.model ?? run.model;
+  const { model, vendor } = modelAndVendor(named, run.provider);
+  const runs = model === run.model && vendor === run.vendor;
+  if (vendor === undefined) checkServedModel(providerFor(run.provider), model, source);
+  const effort = own.reasoningEffort ?? (runs ? run.reasoningEffort : undefined);
   if (effort !== undefined && !(EFFORTS as readonly string[]).includes(effort))
     throw new UserError(
       `${source}: reasoning_effort "${effort}" is not one of ${EFFORTS.join(", ")}`,
       "give one of them, or leave it out",
     );
-  const info = modelInfo(model);
+  const info = modelInfo(named);
   const reasoningEffort = (effort as Effort | undefined) ?? (info ? cheapestEffort(info) : undefined);
-  checkRequestShape(model, {
+  checkRequestShape(named, {
     ...(reasoningEffort ? { effort: reasoningEffort } : {}),
     ...(run.temperature !== undefined ? { temperature: run.temperature } : {}),
   });
@@ -76,12 +113,12 @@ export function resolveStageSettings(
     checkLimits(run.endpoint, { maxTokens }, { maxTokens: `${source}: max_tokens` });
   return {
     model,
+    ...(vendor ? { vendor } : {}),
     maxTokens,
     ...(reasoningEffort ? { reasoningEffort } : {}),
-    price:
-      model === run.model
-        ? run.price
-        : priceFor(model, run.mode ?? "batch", first ? (run.priceGiven ?? {}) : {}, run.provider),
+    price: runs
+      ? run.price
+      : priceFor(named, run.mode ?? "batch", first ? (run.priceGiven ?? {}) : {}, run.provider),
   };
 }
 

@@ -76,7 +76,12 @@ const Chunk = z.object({
   drawsFile: z.string(),
 });
 
-const Price = z.object({ input: z.number(), output: z.number(), cachedInput: z.number().optional() });
+const Price = z.object({
+  input: z.number(),
+  output: z.number(),
+  cachedInput: z.number().optional(),
+  cacheWrite: z.number().optional(),
+});
 
 /** A stage after the first, as the run resolved it: its prompt file (if not the spec's), model and price. */
 const StageConfig = z.object({

@@ -1,5 +1,5 @@
 import { cacheSavedUsd, formatUsd, shareOf } from "../api/pricing.ts";
-import { stageSettings } from "./config.ts";
+import { serviceOf, stageSettings } from "./config.ts";
 import { stageOf, type Collected, type Manifest } from "./manifest.ts";
 
 /** What a run has made and spent so far, read off its manifest: the numbers every view shows. */
@@ -32,6 +32,8 @@ export interface RunSummary {
   stages?: {
     stage: number;
     model: string;
+    /** Whose service ran it (OpenAI, Anthropic, Groq, …). */
+    service: string;
     requests: number;
     valid: number;
     givenUp: number;
@@ -78,6 +80,7 @@ export function summarize(manifest: Manifest): RunSummary {
             return {
               stage,
               model: stageSettings(manifest.config, stage).model,
+              service: serviceOf(manifest.config, stage),
               requests: records.filter((b) => b.attempt === 1).reduce((s, b) => s + b.requests, 0),
               valid: sumOf(records, (c) => c.ok),
               givenUp: sumOf(records, (c) => c.givenUp),
@@ -143,7 +146,7 @@ export function stageRows(summary: RunSummary): [string, string][] {
   if (!summary.stages) return [];
   const rows = summary.stages.map((t): [string, string] => [
     `stage ${t.stage}`,
-    `${t.model}: ${t.requests} asked, ${t.valid} valid, ${t.givenUp} given up, ${formatUsd(t.costUsd)}; ` +
+    `${t.model} on ${t.service}: ${t.requests} asked, ${t.valid} valid, ${t.givenUp} given up, ${formatUsd(t.costUsd)}; ` +
       cachedText(t),
   ]);
   if (summary.kept !== undefined) rows.push(["kept", `${summary.kept}${droppedText(summary, "; ")}`]);

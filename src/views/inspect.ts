@@ -6,6 +6,7 @@ import type { BatchRequest } from "../run/records.ts";
 import type { Endpoint } from "../api/endpoints/index.ts";
 import { endpointOf } from "../run/config.ts";
 import { collectedRecords, stageOf, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { serviceOf } from "../run/config.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { checkRunFiles, resultsFile, samplesFile } from "../run/files.ts";
 import { completionText, parseResultLine } from "../pipeline/verdict.ts";
@@ -24,6 +25,8 @@ export interface InspectedSample extends SampleResult {
   givenUp: boolean;
   /** With stages: the stage (a judge, a conversation's turn) that asked it; stage 1 otherwise. */
   stage?: number;
+  /** Whose service answered it (OpenAI, Anthropic, Groq, …). */
+  service: string;
 }
 
 /**
@@ -57,6 +60,7 @@ export async function* inspectRun(
       yield {
         ...result,
         ...(record.stage ? { stage: record.stage } : {}),
+        service: serviceOf(manifest.config, stageOf(record)),
         prompt: prompts.get(result.custom_id) ?? "",
         givenUp: result.status !== "ok" && !result.retry,
       };
@@ -109,7 +113,7 @@ export function formatSample(s: InspectedSample): string {
       `chunk ${s.chunk} · attempt ${s.attempt} · ${s.batch_id || "no batch"}`,
     `   ${verdict}`,
     `   tokens ${s.prompt_tokens} + ${s.completion_tokens} = ${s.total_tokens} · ` +
-      `${formatUsd(s.cost_usd)} · ${s.model}`,
+      `${formatUsd(s.cost_usd)} · ${s.model} on ${s.service}`,
     `   params: ${Object.entries(s.labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(", ")}`,

@@ -6,8 +6,10 @@ import {
   MODELS,
   cheapestEffort,
   type Effort,
+  type Model,
 } from "../api/models.ts";
 import { providerFor } from "../api/providers/index.ts";
+import { VENDORS } from "../api/vendors.ts";
 import { table } from "./table.ts";
 
 /** `synthai models`: the catalogue, with standard and batch prices per 1M tokens. */
@@ -20,16 +22,25 @@ export function formatModels(): string {
     usd(m.cachedInput),
     usd(m.output),
     `${usd(m.input * share)} / ${usd(m.output * share)}`,
-    m.efforts ? `${effortRange(m.efforts)} (synthai: ${cheapestEffort(m)}, model: ${m.defaultEffort})` : "no",
+    m.efforts
+      ? `${m.thinking ? "thinking " : ""}${effortRange(m.efforts)} (synthai: ${cheapestEffort(m)}, model: ${m.defaultEffort})`
+      : "no",
     m.shutdown ? `${m.shutdown}${m.replacement ? ` → ${m.replacement}` : ""}` : "",
-    m.unsure ? "(?) one source" : "",
+    VENDORS[m.vendor ?? "openai"].title,
+    [cacheWrites(m), m.unsure ? "(?) one source" : ""].filter(Boolean).join("; "),
   ]);
   return (
-    `${table([["MODEL", "INPUT", "CACHED", "OUTPUT", "BATCH IN / OUT", "REASONING", "SHUTDOWN", ""], ...rows])}\n\n` +
+    `${table([["MODEL", "INPUT", "CACHED", "OUTPUT", "BATCH IN / OUT", "REASONING", "SHUTDOWN", "VENDOR", ""], ...rows])}\n\n` +
     `Standard prices in USD per 1M ` +
     `tokens, as of ${CATALOGUE_AS_OF} (${CATALOGUE_SOURCES.join("; ")}); batch at ${share * 100}%. ` +
     "--input-price, --cached-input-price and --output-price override them for a run."
   );
+}
+
+/** What writing to the cache costs, where the vendor bills it apart (Anthropic). */
+function cacheWrites(m: Model): string {
+  if (m.cacheWrite5m === undefined && m.cacheWrite1h === undefined) return "";
+  return `cache write $${m.cacheWrite5m ?? "-"} (5m) / $${m.cacheWrite1h ?? "-"} (1h)`;
 }
 
 function effortRange(efforts: readonly Effort[]): string {
@@ -46,7 +57,8 @@ export interface ServiceModel {
 export function compareWithService(service: ServiceModel[]): string[] {
   const byId = new Map(service.map((m) => [m.id, m]));
   const differences: string[] = [];
-  for (const [id, model] of Object.entries(MODELS)) {
+  // The service asked is OpenAI's: another vendor's models are not on its list.
+  for (const [id, model] of Object.entries(MODELS).filter(([, m]) => (m.vendor ?? "openai") === "openai")) {
     const listed = byId.get(id);
     if (!listed) {
       differences.push(`${id}: in the catalogue, not offered by the service to this key`);

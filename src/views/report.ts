@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { readJsonl } from "../io/jsonl.ts";
 import { writeFileAtomic } from "../io/disk.ts";
 import { collectedRecords, stageOf, type Manifest } from "../run/manifest.ts";
-import { lastStage } from "../run/config.ts";
+import { lastStage, serviceOf } from "../run/config.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import { checkRunFiles, exportInputs, samplesFile } from "../run/files.ts";
@@ -427,7 +427,7 @@ function page(
 <html lang="en"><head><meta charset="utf-8"><title>synthai run ${esc(manifest.id)}</title>
 <style>${REPORT_STYLE}</style></head><body>
 <h1>synthai run ${esc(manifest.id)}</h1>
-<p>${esc(manifest.config.model)} · created ${esc(manifest.createdAt)} · state ${esc(manifest.state)}
+<p>${esc(manifest.config.model)} on ${esc(serviceOf(manifest.config))} · created ${esc(manifest.createdAt)} · state ${esc(manifest.state)}
  · seed ${manifest.config.seed}</p>
 <div class="headline">${headline.map(([k, v]) => `<div>${esc(k)}<b>${esc(v)}</b></div>`).join("")}</div>
 ${sections}

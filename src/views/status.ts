@@ -1,4 +1,3 @@
-import { providerFor } from "../api/providers/index.ts";
 import { join } from "node:path";
 import { checkRunsDir } from "../io/disk.ts";
 import { table } from "./table.ts";
@@ -6,6 +5,8 @@ import { formatDuration } from "../io/log.ts";
 import { listRunIds, loadManifest, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize, type RunSummary } from "../run/totals.ts";
+import { serviceOf } from "../run/config.ts";
+import { countsUnknown, etaText, progressOf, requestsText } from "../pipeline/progress.ts";
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
 export async function listRuns(
@@ -51,7 +52,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
   const exported = ownExport?.done ? ` (${ownExport.rows} rows from index ${ownExport.firstIndex})` : "";
   const lines = [
     `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
-    `created ${s.createdAt} · model ${s.model} on ${providerFor(manifest.config.provider).title}${window} · ` +
+    `created ${s.createdAt} · model ${s.model} on ${serviceOf(manifest.config)}${window} · ` +
       `seed ${manifest.config.seed}`,
     `samples ${s.valid}/${s.asked} valid, ${s.reRequested} re-requested, ${s.givenUp} given up · ` +
       `cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
@@ -61,12 +62,15 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
       `${s.reasoningTokens} reasoning${emptied}`,
     `output ${manifest.config.output}${exported}`,
     ...stageRows(s).map(([what, value]) => `${what}: ${value}`),
+    ...withoutCounts(manifest, now),
     "",
   ];
   const rows = manifest.batches.map((b) => {
-    const counts = b.requestCounts
-      ? `${b.requestCounts.completed}+${b.requestCounts.failed}/${b.requestCounts.total}`
-      : `${b.requests}`;
+    const counts = countsUnknown(manifest.config, b)
+      ? `${b.requests}, unknown until the batch ends`
+      : b.requestCounts
+        ? `${b.requestCounts.completed}+${b.requestCounts.failed}/${b.requestCounts.total}`
+        : `${b.requests}`;
     const phases = [
       b.inProgressAt && b.createdAt ? `validating ${formatDuration(b.inProgressAt - b.createdAt)}` : "",
       b.finalizingAt && b.inProgressAt ? `running ${formatDuration(b.finalizingAt - b.inProgressAt)}` : "",
@@ -95,6 +99,13 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
     lines.join("\n") +
     table([["CHUNK", "TRY", "BATCH", "STATUS", "REQUESTS", "TIMES", "RESULT", "COST"], ...rows])
   );
+}
+
+/** Batches whose vendor tells no counts until they end: said so, with an ETA from its typical time. */
+function withoutCounts(manifest: Manifest, now: number): string[] {
+  const progress = progressOf(manifest, now);
+  if (progress.requestsUnknown === 0) return [];
+  return [`in flight: ${[requestsText(progress), etaText(progress)].filter(Boolean).join(" · ")}`];
 }
 
 /**

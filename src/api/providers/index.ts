@@ -3,7 +3,8 @@
 // November 2026). One entry per service in presets.ts; a run names one (--provider).
 import { UserError } from "../../errors.ts";
 import type { EndpointName } from "../endpoints/index.ts";
-import { modelInfo } from "../models.ts";
+import type { Vendor } from "../batch-service.ts";
+import { modelInfo, prefixedVendor } from "../models.ts";
 import { PRESETS } from "./presets.ts";
 
 /** Optional fields a service may refuse; a run that meets a refusal sends them no more. */
@@ -12,6 +13,8 @@ export type OptionalField = "metadata" | "expiry";
 export interface Provider {
   /** How people call it. */
   title: string;
+  /** Whose batch service it is; absent: OpenAI's, or one shaped like it. */
+  vendor?: Vendor;
   /** Its API's base URL (--base-url overrides it); none where each account has its own (Azure). */
   baseURL?: string;
   /** What --base-url looks like for it, where it has no single one. */
@@ -111,6 +114,20 @@ export function checkServedModel(provider: Provider, model: string, where: strin
 
 export function providerFor(name: ProviderName = "openai"): Provider {
   return PROVIDERS[name];
+}
+
+/** The vendor whose service a run of `--provider` runs by default: "openai" for every OpenAI-shaped preset. */
+export function mainVendor(provider: ProviderName = "openai"): Vendor {
+  return providerFor(provider).vendor ?? "openai";
+}
+
+/**
+ * Whose service runs a model in a run of `provider`: the vendor its prefix names
+ * (`anthropic/…`, `gemini/…`), else the catalogue's for a Claude or Gemini model, else the run's.
+ */
+export function vendorOfModel(model: string, provider: ProviderName = "openai"): Vendor {
+  const catalogued = modelInfo(model)?.vendor;
+  return prefixedVendor(model) ?? (catalogued && catalogued !== "openai" ? catalogued : mainVendor(provider));
 }
 
 /** "24h", "48h", "7d" → hours; undefined when it is not such a window. */

@@ -2,6 +2,7 @@
 // line in SERVICES. Each entry reads its own key and address (vendors.ts names the variables).
 import type { BatchService, ServiceOptions, Vendor } from "../batch-service.ts";
 import { VENDORS } from "../vendors.ts";
+import { mainVendor, type ProviderName } from "../providers/index.ts";
 import { UserError } from "../../errors.ts";
 import { anthropicService } from "./anthropic.ts";
 import { openaiService } from "./openai.ts";
@@ -45,7 +46,7 @@ export interface RunVendor {
 
 /**
  * The options each vendor's service of a run is made with: -k/--base-url (or the run's address)
- * and the preset go to the run's main vendor; any other reads its own variables only, so a key is
+ * and the preset go to the vendor of --provider (OpenAI unless it names another); any other reads its own variables only, so a key is
  * never sent to another vendor's service.
  */
 export function serviceOptions(
@@ -55,7 +56,7 @@ export function serviceOptions(
   log?: (line: string) => void,
 ): ServiceOptions {
   const shared = { ...(connection.quick ? { quick: true } : {}), ...(log ? { log } : {}) };
-  if (vendor !== (run.vendor ?? "openai")) return shared;
+  if (vendor !== mainVendor(run.provider as ProviderName | undefined)) return shared;
   return {
     ...shared,
     apiKey: connection.apiKey,
