@@ -3,6 +3,7 @@
 import type OpenAI from "openai";
 import { UserError } from "../../errors.ts";
 import { chat } from "./chat.ts";
+import { gemini } from "./gemini.ts";
 import { responses } from "./responses.ts";
 
 export interface Message {
@@ -57,7 +58,7 @@ export interface Endpoint<Body = Record<string, unknown>> {
   send(client: OpenAI, body: Body): Promise<{ body: unknown; requestId: string }>;
 }
 
-export const ENDPOINTS = { chat, responses } satisfies Record<string, Endpoint<any>>;
+export const ENDPOINTS = { chat, responses, gemini } satisfies Record<string, Endpoint<any>>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 
