@@ -45,7 +45,7 @@ export interface GeminiFakeOptions {
   /** A test's own answer to a request, where it gives one; else one is made up. */
   answer?: (request: { messages?: { role: string; content: string }[] }) => string | undefined;
   /** The next `times` requests matching method and path answer `status` (UNAVAILABLE, …) instead. */
-  faults?: { method: string; path: RegExp; status: string; times: number }[];
+  faults?: { method: string; path: RegExp; status: string; times: number; afterHandling?: boolean }[];
 }
 
 interface StoredFile {
@@ -154,13 +154,15 @@ export class FakeGemini {
     const refused = this.keyRefusal(req.headers["x-goog-api-key"] ?? url.searchParams.get("key"));
     if (refused) return send(res, refused.code, { error: refused });
     const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(url.pathname));
-    if (fault) {
-      fault.times--;
-      return send(res, CODES[fault.status]?.http ?? 500, {
-        error: googleError(fault.status, "The service is currently unavailable."),
+    if (fault) fault.times--;
+    const failed = () =>
+      send(res, CODES[fault!.status]?.http ?? 500, {
+        error: googleError(fault!.status, "The service is currently unavailable."),
       });
-    }
+    if (fault && !fault.afterHandling) return failed();
     const [status, payload, headers] = this.route(method, url, body, req);
+    // A lost answer: the request was handled, the client hears a failure.
+    if (fault) return failed();
     if (Buffer.isBuffer(payload)) {
       res.writeHead(status, { "content-type": "application/octet-stream", ...headers });
       return void res.end(payload);
