@@ -1,5 +1,6 @@
 // The Gemini batch service through the official SDK (@google/genai) against the strict fake.
 import { GoogleGenAI } from "@google/genai";
+import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -9,7 +10,7 @@ import { geminiService } from "../src/api/services/gemini.ts";
 import { UserError } from "../src/errors.ts";
 import { FakeGemini, type GeminiFakeOptions } from "../src/fake/gemini.ts";
 import { sha256 } from "../src/io/disk.ts";
-import { readJsonlFile, tempDir } from "./helpers.ts";
+import { ENTRY, readJsonlFile, tempDir } from "./helpers.ts";
 
 const KEY = "gemini-test-key";
 let fake: FakeGemini | undefined;
@@ -306,6 +307,47 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
       for (const [name, value] of Object.entries(saved))
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
+    }
+  });
+});
+
+describe("synthai fake --vendor gemini", () => {
+  test("serves the Gemini API the service runs a batch through, with the key it was given", async () => {
+    const child = spawn(process.execPath, [
+      ENTRY,
+      "fake",
+      "--vendor",
+      "gemini",
+      "--port",
+      "0",
+      "--fast",
+      "--key",
+      KEY,
+    ]);
+    try {
+      const baseUrl = await new Promise<string>((resolve) =>
+        child.stdout.once("data", (d) => resolve(String(d).trim())),
+      );
+      const service = await geminiService({ apiKey: KEY, baseURL: baseUrl });
+      const ask = await requestFile(["a", "b"]);
+      ask.fileId = await service.upload(ask, now());
+      const created = await service.create(ask, now());
+      const ended = (await service.look([created.id], created.createdAt)).get(created.id)!;
+      expect(ended.status).toBe("completed");
+      const dir = await tempDir();
+      const written = await service.results(ended, {
+        output: join(dir, "o.jsonl"),
+        errors: join(dir, "e.jsonl"),
+      });
+      expect(written.output?.lines).toBe(2);
+      const refused = await (
+        await geminiService({ apiKey: "other", baseURL: baseUrl })
+      )
+        .preflight("batch")
+        .catch((e) => e);
+      expect(refused.message).toMatch(/refused the key/);
+    } finally {
+      child.kill("SIGTERM");
     }
   });
 });
