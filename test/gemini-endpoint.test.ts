@@ -46,6 +46,9 @@ describe("the Gemini endpoint", () => {
       gemini.body(messages, { model: "m", maxTokens: 5, effort: "none" }).generationConfig.thinkingConfig,
     ).toEqual({ thinkingBudget: 0 });
     expect(gemini.prompt(body).schema).toBe(schema);
+    // Gemini 2.5 takes a budget of thinking tokens, not a level.
+    const older = gemini.body(messages, { model: "gemini-2.5-flash", maxTokens: 5, effort: "low" });
+    expect(older.generationConfig.thinkingConfig).toEqual({ thinkingBudget: 1024 });
   });
 
   test("an answer's text, why it ended and its tokens, thoughts and cached ones included", () => {

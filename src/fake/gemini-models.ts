@@ -171,8 +171,17 @@ function thinkingRefusal(raw: unknown, model: GeminiFakeModel): GoogleError | un
 export function effortFor(config: Record<string, unknown>): string | undefined {
   const thinking = config.thinkingConfig ? camelKeys(config.thinkingConfig as Record<string, unknown>) : {};
   if (typeof thinking.thinkingLevel === "string") return thinking.thinkingLevel.toLowerCase();
-  if (thinking.thinkingBudget === 0) return "none";
-  return undefined;
+  const budget = thinking.thinkingBudget;
+  if (typeof budget !== "number" || budget < 0) return undefined; // -1: the model decides
+  return budget === 0
+    ? "none"
+    : budget <= 512
+      ? "minimal"
+      : budget <= 1024
+        ? "low"
+        : budget <= 8192
+          ? "medium"
+          : "high";
 }
 
 /** A Gemini request as the chat request the OpenAI fake's model answers. */

@@ -1,6 +1,7 @@
 // Gemini's generateContent (models/{model}:generateContent, and each line of a Gemini batch):
 // system messages become `systemInstruction`, the rest `contents` with roles user and model;
 // the answer is the text parts of the first candidate. Field names as ai.google.dev/api/generate-content.
+import { UserError } from "../../errors.ts";
 import type { Endpoint, Message } from "./index.ts";
 
 interface Content {
@@ -46,18 +47,36 @@ const FINISH: Record<string, string> = {
 };
 
 /**
- * A reasoning effort as Gemini's thinking setting: a level (Gemini 3), or thinking off with a
- * budget of 0 ("none"), as the thinking guide gives them.
+ * A reasoning effort as Gemini's thinking setting (the thinking guide): Gemini 3 takes a level,
+ * the 2.x models a budget of tokens (0 turns thinking off; 24,576 is 2.5 Flash's most).
  */
-const THINKING: Record<string, { thinkingLevel?: string; thinkingBudget?: number }> = {
-  none: { thinkingBudget: 0 },
-  minimal: { thinkingLevel: "MINIMAL" },
-  low: { thinkingLevel: "LOW" },
-  medium: { thinkingLevel: "MEDIUM" },
-  high: { thinkingLevel: "HIGH" },
-  xhigh: { thinkingLevel: "XHIGH" },
-  max: { thinkingLevel: "XHIGH" },
+const LEVEL: Record<string, string> = {
+  minimal: "MINIMAL",
+  low: "LOW",
+  medium: "MEDIUM",
+  high: "HIGH",
+  xhigh: "XHIGH",
+  max: "XHIGH",
 };
+const BUDGET: Record<string, number> = {
+  none: 0,
+  minimal: 512,
+  low: 1024,
+  medium: 8192,
+  high: 24_576,
+  xhigh: 24_576,
+  max: 24_576,
+};
+
+export function thinkingFor(
+  model: string,
+  effort: string,
+): { thinkingLevel?: string; thinkingBudget?: number } | undefined {
+  const budgeted = /^(gemini\/)?(models\/)?gemini-[12]\./.test(model);
+  if (budgeted || effort === "none")
+    return BUDGET[effort] === undefined ? undefined : { thinkingBudget: BUDGET[effort] };
+  return LEVEL[effort] ? { thinkingLevel: LEVEL[effort] } : undefined;
+}
 
 export const gemini: Endpoint<GeminiBody> = {
   url: "/v1beta/models/{model}:generateContent",
@@ -75,7 +94,8 @@ export const gemini: Endpoint<GeminiBody> = {
     };
     if (system.length) body.systemInstruction = { parts: system.map((m) => ({ text: m.content })) };
     if (temperature !== undefined) body.generationConfig.temperature = temperature;
-    if (effort && THINKING[effort]) body.generationConfig.thinkingConfig = THINKING[effort];
+    const thinking = effort ? thinkingFor(model, effort) : undefined;
+    if (thinking) body.generationConfig.thinkingConfig = thinking;
     if (schema) {
       body.generationConfig.responseMimeType = "application/json";
       body.generationConfig.responseJsonSchema = schema;
@@ -117,9 +137,10 @@ export const gemini: Endpoint<GeminiBody> = {
   },
 
   async send() {
-    // Gemini has its own SDK and client: its requests go through the Gemini batch service's `send`.
-    throw new Error(
-      "Gemini requests are sent by the Gemini service (src/api/services/gemini.ts), not an OpenAI client",
+    // Gemini has its own SDK and client: its requests go through the Gemini service's `send`.
+    throw new UserError(
+      "--endpoint gemini is Gemini's own API, not an OpenAI-shaped service's",
+      "name a Gemini model (gemini/…) and its requests go to Gemini",
     );
   },
 };
