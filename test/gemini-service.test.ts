@@ -351,3 +351,23 @@ describe("synthai fake --vendor gemini", () => {
     }
   });
 });
+
+describe("a result file that comes down damaged", () => {
+  test.each([
+    ["cut mid-file (the connection closed)", { cutDownloads: 1 }],
+    ["short (a well-formed file without its last line)", { shortDownloads: 1 }],
+  ])("%s is fetched again, and the results are whole", async (_, fault) => {
+    const { service } = await start({ fast: true, ...fault });
+    const ask = await requestFile(["a", "b", "c"]);
+    ask.fileId = await service.upload(ask, now());
+    const created = await service.create(ask, now());
+    const ended = (await service.look([created.id], created.createdAt)).get(created.id)!;
+    const dir = await tempDir();
+    const to = { output: join(dir, "o.jsonl"), errors: join(dir, "e.jsonl") };
+    const written = await service.results(ended, to);
+    expect(written.output?.lines).toBe(3);
+    expect((await readJsonlFile(to.output)).map((l) => l.custom_id)).toEqual(["a", "b", "c"]);
+    const downloads = fake!.requests.filter((r) => r.path.endsWith(":download"));
+    expect(downloads).toHaveLength(2);
+  });
+});

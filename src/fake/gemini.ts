@@ -44,6 +44,10 @@ export interface GeminiFakeOptions {
   port?: number;
   /** A test's own answer to a request, where it gives one; else one is made up. */
   answer?: (request: { messages?: { role: string; content: string }[] }) => string | undefined;
+  /** The first N downloads stop halfway: the connection closed under a Content-Length it did not meet. */
+  cutDownloads?: number;
+  /** The first N downloads of a file of several lines answer a well-formed file without its last line. */
+  shortDownloads?: number;
   /** The next `times` requests matching method and path answer `status` (UNAVAILABLE, …) instead. */
   faults?: { method: string; path: RegExp; status: string; times: number; afterHandling?: boolean }[];
 }
@@ -100,12 +104,16 @@ export class FakeGemini {
   private base = "";
   private nextId = 1;
   private readonly random: () => number;
+  private cutDownloadsLeft: number;
+  private shortDownloadsLeft: number;
 
   constructor(options: GeminiFakeOptions = {}) {
     this.options = options;
     this.models = options.models ?? GEMINI_FAKE_MODELS;
     this.faults = (options.faults ?? []).map((f) => ({ ...f }));
     this.random = mulberry32((options.seed ?? 42) + 1);
+    this.cutDownloadsLeft = options.cutDownloads ?? 0;
+    this.shortDownloadsLeft = options.shortDownloads ?? 0;
     // Never started: only its model is used, to write answers.
     this.writer = new FakeOpenAI({
       seed: options.seed ?? 42,
@@ -163,11 +171,24 @@ export class FakeGemini {
     const [status, payload, headers] = this.route(method, url, body, req);
     // A lost answer: the request was handled, the client hears a failure.
     if (fault) return failed();
-    if (Buffer.isBuffer(payload)) {
-      res.writeHead(status, { "content-type": "application/octet-stream", ...headers });
-      return void res.end(payload);
-    }
+    if (Buffer.isBuffer(payload)) return this.sendFile(res, payload);
     send(res, status, payload, headers);
+  }
+
+  /** A file's content, unless a download fault says to cut it or leave its last line out. */
+  private sendFile(res: ServerResponse, raw: Buffer): void {
+    const lines = raw.toString("utf8").split("\n").filter(Boolean);
+    if (this.shortDownloadsLeft > 0 && lines.length > 1) {
+      this.shortDownloadsLeft--;
+      raw = Buffer.from(`${lines.slice(0, -1).join("\n")}\n`);
+    }
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": raw.length });
+    if (this.cutDownloadsLeft > 0 && raw.length > 1) {
+      this.cutDownloadsLeft--;
+      res.write(raw.subarray(0, Math.floor(raw.length / 2)), () => res.socket?.destroy());
+      return;
+    }
+    res.end(raw);
   }
 
   /** A key missing or wrong, as the service answers it (a wrong key is a 400, not a 401). */

@@ -35,6 +35,11 @@ export function googleFailure(error: unknown): GoogleFailure | undefined {
   };
 }
 
+/** A failed HTTP answer that did not come through the SDK, shaped as the SDK's ApiError (status, Google's body as message). */
+export function httpFailure(status: number, body: string): Error {
+  return Object.assign(new Error(body || `HTTP ${status}`), { name: "ApiError", status });
+}
+
 /** Whether the key itself was refused: Google answers a wrong key with a 400 whose reason says so. */
 export function keyRefused(failure: GoogleFailure): boolean {
   return (
@@ -46,6 +51,8 @@ export function keyRefused(failure: GoogleFailure): boolean {
 
 /** No answer at all: the address is wrong or nothing listens there, or the network failed. */
 function connectionCode(error: unknown): string | undefined {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  if (name === "TimeoutError" || name === "AbortError") return "timed out";
   if (!(error instanceof TypeError) || !/fetch failed|terminated|socket/i.test(error.message))
     return undefined;
   for (

@@ -3,7 +3,9 @@
 // under the ask's name; one job per model (`models/{model}:batchGenerateContent`) whose
 // displayName carries synthai's tags, so a job a crash left unrecorded is found by it; the result
 // file read line by line, since a job that SUCCEEDED may have every line failed.
-import { renameSync, rmSync } from "node:fs";
+import { createWriteStream, renameSync, rmSync, statSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { BatchJob, GoogleGenAI } from "@google/genai";
 import type {
   BatchAsk,
@@ -19,7 +21,7 @@ import { VENDORS } from "../vendors.ts";
 import { UserError } from "../../errors.ts";
 import { READ_NO_LINK } from "../../io/disk.ts";
 import { JsonlWriter, TextWriter, readLineBatches } from "../../io/jsonl.ts";
-import { geminiFailure, googleFailure, redactKey } from "./gemini-failure.ts";
+import { geminiFailure, googleFailure, httpFailure, redactKey } from "./gemini-failure.ts";
 import { fromGeminiLine, toGeminiLine } from "./gemini-lines.ts";
 
 const { keyVariables, baseURLVariable, liveCounts, typicalHours } = VENDORS.gemini;
@@ -57,6 +59,8 @@ const EXPIRES_AFTER_SECONDS = 48 * 3600;
 /** Jobs and files looked at when finding one: listings have no documented order, so the search cannot stop early. */
 const MAX_LISTED = 2_000;
 const TRIES = 6;
+/** How long a result file may take to come down. */
+const DOWNLOAD_MS = 30 * 60_000;
 /** Seconds of clock skew allowed between this machine and the service when finding by time. */
 const SKEW = 300;
 
@@ -236,22 +240,53 @@ class GeminiService implements BatchService {
     };
     if (!batch.outputRef) return gone();
     const download = `${to.output}.gemini.jsonl`;
+    const doing = `downloading the results of ${batch.id}`;
     try {
-      try {
-        await this.ai.files.download({ file: batch.outputRef, downloadPath: download });
-      } catch (error) {
-        // A result file the service no longer keeps (403 or 404 on the Files API) is gone for good.
-        const status = googleFailure(error)?.status;
-        if (status === 403 || status === 404) return gone();
-        throw geminiFailure(error, `downloading the results of ${batch.id}`, {
-          key: this.key,
-          baseUrl: this.baseUrl,
-        });
-      }
+      const kept = await this.retried(
+        doing,
+        async () => undefined,
+        () => this.download(batch.outputRef!, download),
+      );
+      if (!kept) return gone();
       return await writeResults(download, to, batch.id);
     } finally {
       rmSync(download, { force: true });
     }
+  }
+
+  /**
+   * A result file to disk, streamed, and checked against the size the Files API gives it; false
+   * when the service no longer keeps it (403 or 404). Not the SDK's files.download: it pipes the
+   * body without handling its errors, so a connection cut mid-file throws outside any caller and
+   * the download never settles (@google/genai 3.6). The path is the Files API's media download.
+   */
+  private async download(ref: string, path: string): Promise<boolean> {
+    let expected: number;
+    try {
+      expected = Number((await this.ai.files.get({ name: ref })).sizeBytes);
+    } catch (error) {
+      const status = googleFailure(error)?.status;
+      if (status === 403 || status === 404) return false;
+      throw error;
+    }
+    const url = `${this.baseUrl.replace(/\/+$/, "")}/download/v1beta/${ref}:download?alt=media`;
+    const response = await fetch(url, {
+      headers: { "x-goog-api-key": this.key },
+      signal: AbortSignal.timeout(DOWNLOAD_MS),
+    });
+    if (!response.ok || !response.body) throw httpFailure(response.status, await response.text());
+    await pipeline(Readable.fromWeb(response.body as never), createWriteStream(path));
+    const size = statSync(path).size;
+    if (Number.isFinite(expected) && size !== expected) {
+      const short = new UserError(
+        `the results of ${ref} came back short (${size} of ${expected} bytes)`,
+        "resume fetches them again",
+        3,
+      );
+      short.transient = true;
+      throw short;
+    }
+    return true;
   }
 
   async cancel(id: string): Promise<RemoteBatch | undefined> {
