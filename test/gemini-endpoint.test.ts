@@ -1,6 +1,6 @@
 import { ApiError } from "@google/genai";
 import { describe, expect, test } from "vitest";
-import { checkLimits, endpointFor } from "../src/api/endpoints/index.ts";
+import { VENDOR_ENDPOINTS } from "../src/api/endpoints/index.ts";
 import { gemini } from "../src/api/endpoints/gemini.ts";
 import { geminiFailure, googleFailure } from "../src/api/services/gemini-failure.ts";
 import { fromGeminiLine, toGeminiLine } from "../src/api/services/gemini-lines.ts";
@@ -14,8 +14,9 @@ const messages = [
 ];
 
 describe("the Gemini endpoint", () => {
-  test("is registered by name", () => {
-    expect(endpointFor("gemini")).toBe(gemini);
+  test("is Gemini's endpoint, whatever --endpoint says (that choice is OpenAI's)", () => {
+    expect(VENDOR_ENDPOINTS.gemini(undefined)).toBe(gemini);
+    expect(VENDOR_ENDPOINTS.gemini("responses")).toBe(gemini);
   });
 
   test("system messages become systemInstruction, the rest contents with roles user and model", () => {
@@ -90,13 +91,11 @@ describe("the Gemini endpoint", () => {
     expect(gemini.read({ promptFeedback: { blockReason: "OTHER" } }).finish).toBe("content_filter");
   });
 
-  test("a temperature above 2 is refused before anything is built", () => {
-    expect(() =>
-      checkLimits("gemini", { maxTokens: 10, temperature: 2.5 }, { maxTokens: "--max-tokens" }),
-    ).toThrow(/0 to 2/);
-    expect(() => checkLimits("gemini", { maxTokens: 0 }, { maxTokens: "--max-tokens" })).toThrow(
-      /maxOutputTokens/,
-    );
+  test("its limits are Gemini's: temperature 0 to 2, at least one output token", () => {
+    expect(gemini.limits).toEqual({
+      maxTokens: { name: "maxOutputTokens", min: 1 },
+      temperature: { min: 0, max: 2 },
+    });
   });
 });
 

@@ -7,6 +7,8 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { BatchAsk, BatchService, RemoteBatch } from "../src/api/batch-service.ts";
 import { gemini } from "../src/api/endpoints/gemini.ts";
 import { geminiService } from "../src/api/services/gemini.ts";
+import { makeService } from "../src/api/services/index.ts";
+import { VENDOR_ENDPOINTS } from "../src/api/endpoints/index.ts";
 import { UserError } from "../src/errors.ts";
 import { FakeGemini, type GeminiFakeOptions } from "../src/fake/gemini.ts";
 import { sha256 } from "../src/io/disk.ts";
@@ -22,7 +24,7 @@ afterEach(async () => {
 async function start(options: GeminiFakeOptions = {}): Promise<{ service: BatchService; baseUrl: string }> {
   fake = new FakeGemini({ apiKey: KEY, ...options });
   const baseUrl = await fake.start();
-  return { service: await geminiService({ apiKey: KEY, baseURL: baseUrl }), baseUrl };
+  return { service: geminiService({ apiKey: KEY, baseURL: baseUrl }), baseUrl };
 }
 
 /** A request file of synthai's envelope lines, as build writes them with the Gemini endpoint. */
@@ -219,7 +221,7 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
 
   test("refusals: a wrong key, an unknown model, a line without a key, a file over 2 GB", async () => {
     const { service, baseUrl } = await start();
-    const wrong = await geminiService({ apiKey: "AIzaWRONG-KEY-0000000000000000000000", baseURL: baseUrl });
+    const wrong = geminiService({ apiKey: "AIzaWRONG-KEY-0000000000000000000000", baseURL: baseUrl });
     const refused = await wrong.preflight("batch").catch((error) => error);
     expect(refused).toBeInstanceOf(UserError);
     expect(refused.toLine()).toMatch(
@@ -289,19 +291,36 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     expect(refused!.error).toMatchObject({ code: 3 });
   });
 
+  test("the registry makes it for vendor gemini, and gemini's endpoint encodes its requests", () => {
+    const service = makeService("gemini", { apiKey: KEY, baseURL: "http://127.0.0.1:9" });
+    expect(service.vendor).toBe("gemini");
+    expect(service.traits).toMatchObject({
+      carries: "file",
+      mixesModels: false,
+      findsBy: "metadata",
+      liveCounts: false,
+    });
+    expect(VENDOR_ENDPOINTS.gemini(undefined)).toBe(gemini);
+  });
+
   test("a key comes from GEMINI_API_KEY, and none at all is one line before anything is sent", async () => {
     const saved = { GOOGLE_API_KEY: process.env.GOOGLE_API_KEY, GEMINI_API_KEY: process.env.GEMINI_API_KEY };
     try {
       delete process.env.GOOGLE_API_KEY;
       delete process.env.GEMINI_API_KEY;
-      const missing = await geminiService({ baseURL: "http://127.0.0.1:9" }).catch((error) => error);
+      let missing: any;
+      try {
+        geminiService({ baseURL: "http://127.0.0.1:9" });
+      } catch (error) {
+        missing = error;
+      }
       expect(missing).toBeInstanceOf(UserError);
       expect(missing.toLine()).toBe(
         "error: no Gemini API key — set GOOGLE_API_KEY or GEMINI_API_KEY (the first wins when both are set)",
       );
       const { baseUrl } = await start();
       process.env.GEMINI_API_KEY = KEY;
-      await (await geminiService({ baseURL: baseUrl })).preflight("sync");
+      await geminiService({ baseURL: baseUrl }).preflight("sync");
       expect(fake!.requests.at(-1)?.path).toMatch(/\/models$/);
     } finally {
       for (const [name, value] of Object.entries(saved))
@@ -328,7 +347,7 @@ describe("synthai fake --vendor gemini", () => {
       const baseUrl = await new Promise<string>((resolve) =>
         child.stdout.once("data", (d) => resolve(String(d).trim())),
       );
-      const service = await geminiService({ apiKey: KEY, baseURL: baseUrl });
+      const service = geminiService({ apiKey: KEY, baseURL: baseUrl });
       const ask = await requestFile(["a", "b"]);
       ask.fileId = await service.upload(ask, now());
       const created = await service.create(ask, now());

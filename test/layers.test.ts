@@ -42,6 +42,17 @@ describe("the house", () => {
     expect(upward).toEqual([]);
   });
 
+  test("only src/api/ imports a vendor's SDK (type imports included)", () => {
+    const sdk = /(?:from|import\()\s*["'](openai|@anthropic-ai\/sdk|@google\/genai)(?:\/[^"']*)?["']/g;
+    const outside: string[] = [];
+    for (const file of sources(SRC)) {
+      if (layerOf(file).room === "api") continue;
+      for (const [, name] of readFileSync(file, "utf8").matchAll(sdk))
+        outside.push(`${relative(SRC, file)} → ${name}`);
+    }
+    expect(outside).toEqual([]);
+  });
+
   test("every folder of src/ is a layer", () => {
     const rooms = readdirSync(SRC);
     for (const room of rooms) expect(LAYERS.flat()).toContain(room);

@@ -5,9 +5,9 @@ import { providerFor, type ProviderName } from "./providers/index.ts";
 
 export interface ClientOptions {
   /** -k: else the provider's key variable. */
-  apiKey: string | undefined;
+  apiKey?: string | undefined;
   /** --base-url (or the run's): else $OPENAI_BASE_URL for OpenAI, else the provider's. */
-  baseURL: string | undefined;
+  baseURL?: string | undefined;
   provider?: ProviderName | undefined;
   /** A look that may give up (`status`): fewer tries and a shorter wait than a run's calls. */
   quick?: boolean;
@@ -17,11 +17,15 @@ export interface ClientOptions {
 // status, inspect, report) start without its ~35 MB.
 let sdk: typeof import("openai") | undefined;
 
-/** The SDK client; its own retries (backoff, `retry-after`) cover idempotent calls. */
-/** The service a run talks to, as the rest of synthai names it (only src/api/ names its SDK). */
-export type Service = OpenAI;
+/** Where the client goes and with which key, checked before anything is loaded or sent. */
+export interface ClientSettings {
+  apiKey: string;
+  baseURL: string;
+  quick: boolean;
+}
 
-export async function makeClient(options: ClientOptions): Promise<OpenAI> {
+/** The key and address for a preset: the ones given, else its own variables; one line when either is missing. */
+export function clientSettings(options: ClientOptions): ClientSettings {
   const name = options.provider ?? "openai";
   const provider = providerFor(name);
   const baseURL =
@@ -35,9 +39,14 @@ export async function makeClient(options: ClientOptions): Promise<OpenAI> {
   const apiKey = options.apiKey || process.env[provider.keyVariable];
   if (!apiKey)
     throw new UserError(`no ${provider.title} API key`, `set ${provider.keyVariable} or pass -k/--api-key`);
+  return { apiKey, baseURL, quick: Boolean(options.quick) };
+}
+
+/** The SDK client; its own retries (backoff, `retry-after`) cover idempotent calls. */
+export async function clientFor(settings: ClientSettings): Promise<OpenAI> {
   sdk ??= await import("openai");
-  const patience = options.quick ? { maxRetries: 2, timeout: 20_000 } : { maxRetries: 6, timeout: 120_000 };
-  return new sdk.OpenAI({ apiKey, baseURL, ...patience });
+  const patience = settings.quick ? { maxRetries: 2, timeout: 20_000 } : { maxRetries: 6, timeout: 120_000 };
+  return new sdk.OpenAI({ apiKey: settings.apiKey, baseURL: settings.baseURL, ...patience });
 }
 
 /** An error the API (or the way to it) answered with; anything else is ours. */

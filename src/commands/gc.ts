@@ -1,8 +1,6 @@
-import { makeClient } from "../api/client.ts";
+import { makeService } from "../api/services/index.ts";
 import { metaOf } from "./index.ts";
-import { collectGarbage } from "../api/remote-files.ts";
 import { stderrLog } from "../io/log.ts";
-import { providerFor } from "../api/providers/index.ts";
 import { command, connection, connectionArgs, providerArg } from "./shared.ts";
 
 export default command({
@@ -14,11 +12,6 @@ export default command({
     "dry-run": { type: "boolean", description: "Only list them" },
   },
   async run({ args }) {
-    const link = connection(args);
-    await collectGarbage(await makeClient(link), {
-      uploadPurpose: providerFor(link.provider).uploadPurpose,
-      dryRun: Boolean(args["dry-run"]),
-      log: stderrLog,
-    });
+    await makeService("openai", connection(args)).gc(Boolean(args["dry-run"]), stderrLog);
   },
 });

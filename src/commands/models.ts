@@ -1,7 +1,6 @@
-import { makeClient } from "../api/client.ts";
+import { makeService } from "../api/services/index.ts";
 import { metaOf } from "./index.ts";
-import { call } from "../api/client.ts";
-import { compareWithService, formatModels, type ServiceModel } from "../views/models.ts";
+import { compareWithService, formatModels } from "../views/models.ts";
 import { command, connection, connectionArgs } from "./shared.ts";
 
 export default command({
@@ -17,12 +16,7 @@ export default command({
   async run({ args }) {
     console.log(formatModels());
     if (!args.check) return;
-    const client = await makeClient(connection(args));
-    const service = await call(client, "listing models", async () => {
-      const models: ServiceModel[] = [];
-      for await (const model of client.models.list()) models.push(model as ServiceModel);
-      return models;
-    });
+    const service = await makeService("openai", connection(args)).models();
     const differences = compareWithService(service);
     console.log(
       differences.length

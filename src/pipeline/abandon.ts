@@ -3,13 +3,14 @@
 // folder stays to read and export from, and `resume` says the run was abandoned.
 import { sentDirectly } from "./transport.ts";
 import { rm } from "node:fs/promises";
-import { apiFailure, call, isApiError, makeClient, type Service } from "../api/client.ts";
+import type { BatchService } from "../api/batch-service.ts";
+import { runServices } from "../api/services/index.ts";
 import type { Log } from "../io/log.ts";
 import type { BatchRecord, Manifest } from "../run/manifest.ts";
 import { ManifestStore, stopDriver } from "../run/store.ts";
 import { deleteRemoteFiles } from "./download.ts";
 import type { Connection } from "./generate.ts";
-import { applyBatch } from "./wait.ts";
+import { applyRemote } from "./wait.ts";
 import { recordUnrecorded } from "./submit.ts";
 import { UserError } from "../errors.ts";
 
@@ -22,17 +23,14 @@ export async function abandon(
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
     if (manifest.batches.some((b) => b.fileId || b.batchId || b.uploadedAt !== undefined)) {
-      const client = await makeClient({
-        apiKey: connection.apiKey,
-        baseURL: connection.baseURL ?? manifest.config.baseURL,
-        provider: manifest.config.provider,
-      });
+      const services = runServices(connection, manifest.config, options.log);
+      const serviceFor = (record: BatchRecord) => services(record.vendor ?? "openai");
       // A driver killed inside an upload or a create left them made but unnamed: named first.
-      await recordUnrecorded(store, client);
+      await recordUnrecorded(store, serviceFor);
       for (const record of manifest.batches.filter((b) => b.step === "submitted" && !sentDirectly(b)))
-        await cancelBatch(client, store, record, options.log);
+        await cancelBatch(serviceFor(record), store, record, options.log);
       for (const record of manifest.batches.filter((b) => b.fileId || b.batchId))
-        await deleteRemoteFiles(client, record, options.log);
+        await deleteRemoteFiles(serviceFor(record), record, options.log);
       options.log(
         "deleted the run's files on the account " +
           "(a batch still cancelling may leave its output: `synthai gc` removes it later)",
@@ -53,25 +51,16 @@ export async function abandon(
 
 /** Cancels a batch in flight; one that finished meanwhile is looked at, so its output is kept or deleted too. */
 export async function cancelBatch(
-  client: Service,
+  service: BatchService,
   store: ManifestStore,
   record: BatchRecord,
   log: Log,
 ): Promise<void> {
-  try {
-    const batch = await client.batches.cancel(record.batchId!);
-    store.update(() => applyBatch(record, batch));
-    log(`cancelled ${record.batchId}`);
-  } catch (error) {
-    // Already finished, or gone: nothing left to stop.
-    if (!isApiError(error) || ![400, 404, 409].includes(error.status ?? 0))
-      throw apiFailure(error, `cancelling batch ${record.batchId}`, client);
-    if (error.status === 404) return;
-    const batch = await call(client, `looking at batch ${record.batchId}`, () =>
-      client.batches.retrieve(record.batchId!),
-    );
-    store.update(() => applyBatch(record, batch));
-  }
+  const batch = await service.cancel(record.batchId!);
+  // Gone: nothing left to stop.
+  if (!batch) return;
+  store.update(() => applyRemote(record, batch));
+  if (batch.status === "cancelling" || batch.status === "cancelled") log(`cancelled ${record.batchId}`);
 }
 
 /** `resume` or `cancel` of an abandoned run: its files are gone, so it says so, not what failed. */

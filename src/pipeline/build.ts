@@ -10,8 +10,9 @@ import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "../run/manifest.ts";
 import { drawsFileName, requestsFileName, type Sums } from "../run/files.ts";
 import type { Dataset, Draw, Message } from "../dataset/spec.ts";
-import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
+import type { Endpoint } from "../api/endpoints/index.ts";
 import { providerFor } from "../api/providers/index.ts";
+import { endpointOf, vendorField } from "../run/config.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import type { Params } from "../dataset/params.ts";
 
@@ -39,7 +40,8 @@ export function requestFor(
   messages: Message[],
   schema?: Record<string, unknown>,
 ): BatchRequest {
-  const endpoint = endpointFor(config.endpoint);
+  // A stage's config (configOfStage) carries its vendor: its first stage is its own.
+  const endpoint = endpointOf(config);
   const options = {
     model: config.model,
     maxTokens: config.maxTokens,
@@ -122,7 +124,7 @@ export async function buildRequests(
     range = { first: 0, count: config.samples, firstChunk: 0 },
     limits = fileLimits(config),
   } = options;
-  const endpoint = endpointFor(config.endpoint);
+  const endpoint = endpointOf(config);
   if (range.first === 0) {
     await rm(join(runDir, "requests"), { recursive: true, force: true });
     await rm(join(runDir, "draws"), { recursive: true, force: true });
@@ -176,6 +178,7 @@ export async function buildRequests(
         open = {
           chunk: { index: chunkIndex, firstSample: index, samples: 0, drawsFile },
           record: {
+            ...vendorField(config, 1),
             chunk: chunkIndex,
             attempt: 1,
             requestsFile,
@@ -236,6 +239,7 @@ export async function buildRetryRequests(
   await rename(tmp, join(runDir, requestsFile));
   const record: BatchRecord = {
     ...(previous.stage ? { stage: previous.stage } : {}),
+    ...(previous.vendor ? { vendor: previous.vendor } : {}),
     chunk: previous.chunk,
     attempt: previous.attempt + 1,
     requestsFile,

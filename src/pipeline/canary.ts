@@ -1,9 +1,8 @@
 // Before a batch: is the model there for this key, and will the service take what synthai
 // sends? A table cannot know every model and server, so one request goes first, directly.
-import type OpenAI from "openai";
+import type { BatchService, RemoteModel } from "../api/batch-service.ts";
 import type { BatchRequest } from "../run/records.ts";
-import { apiFailure, call, isApiError, isTransient } from "../api/client.ts";
-import { endpointFor } from "../api/endpoints/index.ts";
+import { endpointOf } from "../run/config.ts";
 import { daysLeft } from "../api/models.ts";
 import { costUsd, didYouMean, directPrice, formatUsd } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
@@ -23,40 +22,29 @@ const CANARY_USD = 0.01;
  * now could finish (24 hours), stops the run; shutting down within 30 days is a warning.
  */
 export async function checkModel(
-  client: OpenAI,
+  service: BatchService,
   config: RunConfig,
   log: Log,
   today = new Date(),
 ): Promise<void> {
-  let shutdown: string | null | undefined;
+  let found: RemoteModel | undefined;
   try {
-    const model = (await client.models.retrieve(config.model, { maxRetries: 3 })) as {
-      shutdown_date?: string | null;
-    };
-    shutdown = model.shutdown_date;
+    found = await service.model(config.model);
   } catch (error) {
-    if (!isApiError(error) || error.status !== 404) {
-      if (isApiError(error) && isTransient(error))
-        return log(`warning: could not ask the service about ${config.model}; going on`);
-      throw apiFailure(error, `asking about model ${config.model}`, client);
-    }
-    // Some OpenAI-compatible servers list their models but cannot retrieve one.
-    const offered: string[] = [];
-    const listed = await call(client, "listing models", async () => {
-      for await (const model of client.models.list()) {
-        if (model.id === config.model) return true;
-        offered.push(model.id);
-      }
-      return false;
-    });
-    if (!listed)
-      throw new UserError(
-        `the service has no model ${config.model} for this key`,
-        `${didYouMean(config.model, offered)}check --model; ` +
-          "`synthai models --check` compares the catalogue with what the service offers",
-        2,
-      );
+    if (error instanceof UserError && error.transient)
+      return log(`warning: could not ask the service about ${config.model}; going on`);
+    throw error;
   }
+  if (!found) {
+    const offered = (await service.models()).map((model) => model.id);
+    throw new UserError(
+      `the service has no model ${config.model} for this key`,
+      `${didYouMean(config.model, offered)}check --model; ` +
+        "`synthai models --check` compares the catalogue with what the service offers",
+      2,
+    );
+  }
+  const shutdown = found.shutdown_date;
   const days = daysLeft(shutdown, today);
   if (days === undefined) return;
   if (days <= 1)
@@ -75,7 +63,6 @@ export async function checkModel(
  */
 export async function sendCanary(run: RunContext): Promise<void> {
   const { config, manifest, log } = run;
-  const client = run.service;
   const first = manifest.batches[0];
   if (!first) return;
   let request: BatchRequest | undefined;
@@ -84,7 +71,7 @@ export async function sendCanary(run: RunContext): Promise<void> {
     break;
   }
   if (!request) return;
-  const endpoint = endpointFor(config.endpoint);
+  const endpoint = endpointOf(config);
   const price = directPrice(config);
   const prompt = endpoint.prompt(request.body);
   const outputTokensFor = (usd: number, promptUsd: number) =>
@@ -108,26 +95,35 @@ export async function sendCanary(run: RunContext): Promise<void> {
     ...(config.reasoningEffort ? { effort: config.reasoningEffort } : {}),
     ...(prompt.schema ? { schema: prompt.schema as Record<string, unknown> } : {}),
   });
+  let sent;
   try {
-    const answer = endpoint.read((await endpoint.send(client, body)).body);
-    const usd = costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens);
-    run.store.update((manifest) => (manifest.canary = { costUsd: usd }));
-    log(`canary: the service took the first request (${formatUsd(usd)})`);
+    sent = await run.serviceFor(first).send(endpoint.url, body);
   } catch (error) {
-    if (!isApiError(error) || isTransient(error))
-      return log(
-        `warning: the canary request did not get through (${(error as Error).message.split("\n")[0]}); going on`,
-      );
-    run.store.update((manifest) => {
-      manifest.canary = { costUsd: 0, refused: error.message };
-      manifest.state = "failed";
-      manifest.reason = `the service refused the first request: ${error.message}`;
-    });
-    throw new UserError(
-      `the service refused the run's first request (${error.status}): ${error.message}`,
-      "nothing was submitted; fix the model or the request's options " +
-        "(--reasoning-effort, --temperature, --max-tokens) and start again",
-      2,
+    // Nothing answered (the service was asked again, with backoff): the batch will tell.
+    return log(
+      `warning: the canary request did not get through (${(error as Error).message.split("\n")[0]}); going on`,
     );
   }
+  if (!sent.ok && sent.transient)
+    return log(
+      `warning: the canary request did not get through (${sent.body.error.message.split("\n")[0]}); going on`,
+    );
+  if (sent.ok) {
+    const answer = endpoint.read(sent.body);
+    const usd = costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens);
+    run.store.update((manifest) => (manifest.canary = { costUsd: usd }));
+    return log(`canary: the service took the first request (${formatUsd(usd)})`);
+  }
+  const said = sent.body.error.message;
+  run.store.update((manifest) => {
+    manifest.canary = { costUsd: 0, refused: said };
+    manifest.state = "failed";
+    manifest.reason = `the service refused the first request: ${said}`;
+  });
+  throw new UserError(
+    `the service refused the run's first request (${sent.status}): ${said}`,
+    "nothing was submitted; fix the model or the request's options " +
+      "(--reasoning-effort, --temperature, --max-tokens) and start again",
+    2,
+  );
 }

@@ -1,4 +1,4 @@
-import { makeClient } from "../api/client.ts";
+import { runServices } from "../api/services/index.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { ManifestStore, stopDriver } from "../run/store.ts";
 import { RunContext } from "./context.ts";
@@ -25,16 +25,17 @@ export async function cancel(
     const dataset = await runDataset(manifest.config, manifest.id, {
       acceptChanged: options.acceptChangedSpec,
     });
-    const client = await makeClient({
-      apiKey: connection.apiKey,
-      baseURL: connection.baseURL ?? manifest.config.baseURL,
-      provider: manifest.config.provider,
-    });
+    const run = new RunContext(
+      store,
+      dataset,
+      options.log,
+      runServices(connection, manifest.config, options.log),
+    );
     // A driver killed inside an upload or a create left them made but unnamed: named first.
-    await recordUnrecorded(store, client);
+    await recordUnrecorded(store, (record) => run.serviceFor(record));
     // A batch that ended meanwhile is not an error: it is looked at, and collected as any other.
     for (const record of manifest.batches.filter((b) => b.step === "submitted"))
-      await cancelBatch(client, store, record, options.log);
-    return drive(new RunContext(store, dataset, options.log, client), { ...options, cancelling: true });
+      await cancelBatch(run.serviceFor(record), store, record, options.log);
+    return drive(run, { ...options, cancelling: true });
   });
 }

@@ -13,7 +13,6 @@ import {
   stageOf,
 } from "../run/manifest.ts";
 import { costUsd, flexPrice, formatUsd } from "../api/pricing.ts";
-import { endpointFor } from "../api/endpoints/index.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
 import { noteFiles, sumsOf } from "../run/files.ts";
 import { buildRetryRequests } from "./build.ts";
@@ -24,7 +23,7 @@ import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
 import { priceOf, sentDirectly, usesBatches } from "./transport.ts";
 import { datasetOfStage } from "./stages.ts";
-import { stageSettings } from "../run/config.ts";
+import { endpointOf, stageSettings } from "../run/config.ts";
 import { customIdOf, refusedWhole, verdictOf } from "./verdict.ts";
 import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts";
 import { VERSION } from "../run/version.ts";
@@ -72,7 +71,7 @@ export async function collectBatch(
   const price = priceOf(config, record);
   const model = stageSettings(config, record.stage).model;
   const dataset = datasetOfStage(run.dataset, record.stage);
-  const endpoint = endpointFor(config.endpoint);
+  const endpoint = endpointOf(config, stageOf(record));
   const chunk = manifest.chunks[record.chunk]!;
   const draws = DrawsFile.open(join(runDir, chunk.drawsFile), chunk);
   const asked = await askedOf(join(runDir, record.requestsFile), chunk, record.requests);
@@ -245,13 +244,13 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
     );
   }
   const remote = Boolean(record.outputFileId || record.errorFileId);
-  const downloaded = remote ? await downloadResults(run.service, runDir, record, log) : {};
+  const downloaded = remote ? await downloadResults(run.serviceFor(record), runDir, record) : {};
   const { collected, retryIds, corrupt, judgedBy, sha256, refusal } = await collectBatch(run, record);
   if (refusal) await stopRefused(run, record, refusal);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry =
     retryIds.size > 0
-      ? await buildRetryRequests(runDir, record, retryIds, endpointFor(manifest.config.endpoint))
+      ? await buildRetryRequests(runDir, record, retryIds, endpointOf(manifest.config, stageOf(record)))
       : undefined;
   const written = [
     resultsFile(record, "output"),
@@ -271,8 +270,8 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
     if (retry) manifest.batches.push(retry.record);
     noteFiles(runDir, manifest, written, sums);
   });
-  const client = run.maybeService;
-  if (client && record.fileId && !manifest.config.keepRemote) await deleteRemoteFiles(client, record, log);
+  if (run.sends && record.fileId && !manifest.config.keepRemote)
+    await deleteRemoteFiles(run.serviceFor(record), record, log);
   const c = collected;
   log(
     `collected ${sentDirectly(record) ? record.requestsFile : record.batchId} (${record.status}): ` +
@@ -296,16 +295,16 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
   for (const path of [resultsFile(record, "output"), resultsFile(record, "errors"), samplesFile(record)])
     await rm(join(runDir, path), { force: true });
   crashPoint("refused", stage);
-  const client = run.maybeService;
+  const service = run.sends ? run.serviceFor(record) : undefined;
   // What the service said goes into the manifest and the error line: never a key it echoed.
-  const said = redact(refusal.split("\n")[0]!, [client?.apiKey]);
+  const said = redact(service ? service.redact(refusal.split("\n")[0]!) : refusal.split("\n")[0]!, []);
   const reason = `stage ${stage} (${model}): the service refused every request of ${record.requestsFile} (${said})`;
   run.store.update((manifest) => {
     asBefore(record, "pending");
     manifest.state = "failed";
     manifest.reason = reason;
   });
-  if (client && !manifest.config.keepRemote) await deleteRemoteFiles(client, sent, run.log);
+  if (service && !manifest.config.keepRemote) await deleteRemoteFiles(service, sent, run.log);
   throw new UserError(
     reason,
     `nothing more was sent; once the cause is fixed (the model, its deployment, the key's access), ` +
@@ -319,11 +318,13 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
  * service did with it since.
  */
 function asBefore(record: BatchRecord, step: "pending" | "uploaded"): void {
-  const { stage, purpose, chunk, attempt, requestsFile, requests, promptTokens, fileId, uploadedAt } = record;
+  const { stage, purpose, vendor, chunk, attempt, requestsFile, requests, promptTokens, fileId, uploadedAt } =
+    record;
   for (const key of Object.keys(record)) delete record[key as keyof BatchRecord];
   Object.assign(record, {
     ...(stage ? { stage } : {}),
     ...(purpose ? { purpose } : {}),
+    ...(vendor ? { vendor } : {}),
     chunk,
     attempt,
     requestsFile,

@@ -1,10 +1,13 @@
 // A run as the pipeline works on it: one object handed down every step, instead of a list of
-// its parts (folder, manifest, dataset, service, log) that grows with each step.
-import type OpenAI from "openai";
+// its parts (folder, manifest, dataset, services, log) that grows with each step.
+import type { BatchService, Vendor } from "../api/batch-service.ts";
 import type { Dataset } from "../dataset/spec.ts";
 import type { Log } from "../io/log.ts";
 import type { Manifest, RunConfig } from "../run/manifest.ts";
 import type { ManifestStore } from "../run/store.ts";
+
+/** A run's services by vendor, each made when first asked for (api/services, runServices). */
+export type Services = (vendor: Vendor) => BatchService;
 
 export class RunContext {
   /** The one way the manifest changes. */
@@ -12,14 +15,14 @@ export class RunContext {
   /** What each sample is asked and how its answer is read (the spec or prompt file, and its stages). */
   readonly dataset: Dataset;
   readonly log: Log;
-  /** The service; absent where nothing is sent (a dry run, an export). */
-  readonly #client: OpenAI | undefined;
+  /** The services; absent where nothing is sent (a dry run, an export). */
+  readonly #services: Services | undefined;
 
-  constructor(store: ManifestStore, dataset: Dataset, log: Log, client?: OpenAI) {
+  constructor(store: ManifestStore, dataset: Dataset, log: Log, services?: Services) {
     this.store = store;
     this.dataset = dataset;
     this.log = log;
-    this.#client = client;
+    this.#services = services;
   }
 
   /** The run folder. */
@@ -36,16 +39,21 @@ export class RunContext {
     return this.store.manifest.config;
   }
 
-  /** The service, or undefined where the run sends nothing. */
-  get maybeService(): OpenAI | undefined {
-    return this.#client;
+  /** Whether this run may send anything (not a dry run, nor an export without --dedup semantic). */
+  get sends(): boolean {
+    return this.#services !== undefined;
   }
 
-  /** The service, for a step that cannot go without one. */
-  get service(): OpenAI {
-    if (!this.#client)
-      throw new Error(`run ${this.manifest.id}: a step that calls the service has no client`);
-    return this.#client;
+  /** The service a batch went (or goes) to: its vendor's; the run's main vendor's when none is given. */
+  serviceFor(of?: { vendor?: Vendor | undefined }): BatchService {
+    if (!this.#services)
+      throw new Error(`run ${this.manifest.id}: a step that calls the service has no services`);
+    return this.#services(of?.vendor ?? this.config.vendor ?? "openai");
+  }
+
+  /** The run's main vendor's service, for a step that cannot go without one. */
+  get service(): BatchService {
+    return this.serviceFor();
   }
 }
 

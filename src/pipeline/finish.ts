@@ -11,7 +11,7 @@ import {
   type Exported,
   type SampleFeed,
 } from "./export.ts";
-import { makeClient } from "../api/client.ts";
+import { runServices } from "../api/services/index.ts";
 import { DEFAULT_EMBEDDING_MODEL } from "../api/embeddings.ts";
 import { checkEmbeddingsProvider, semanticFinder } from "./semantic.ts";
 import type { Connection } from "./generate.ts";
@@ -184,14 +184,16 @@ export async function reexport(
     const semantic = options.dedup?.mode === "semantic";
     if (semantic) checkEmbeddingsProvider(manifest.config);
     // Only --dedup semantic calls the service (for the texts' embeddings); any other export is local.
-    const client = semantic
-      ? await makeClient({
-          apiKey: options.connection?.apiKey,
-          baseURL: options.connection?.baseURL ?? manifest.config.baseURL,
-          provider: manifest.config.provider,
-        })
+    const services = semantic
+      ? runServices(
+          options.connection ?? { apiKey: undefined, baseURL: undefined },
+          manifest.config,
+          options.log,
+        )
       : undefined;
-    const run = new RunContext(store, dataset, options.log, client);
+    // The main vendor's key and address are checked now, before anything is read.
+    services?.(manifest.config.vendor ?? "openai");
+    const run = new RunContext(store, dataset, options.log, services);
     const stale = await staleRecords(run, Boolean(options.judgeAgain));
     // Every answer is checked to be there as downloaded; those about to be read, to the byte.
     const read = new Set(exportInputs(manifest, { judgeAgain: (r) => stale.has(r) }));

@@ -3,7 +3,7 @@ import { usesBatches } from "./transport.ts";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { estimateBuildBytes } from "./build.ts";
-import { makeClient, preflight } from "../api/client.ts";
+import { runServices } from "../api/services/index.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { UserError } from "../errors.ts";
 import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor, runInDataset } from "./export.ts";
@@ -14,7 +14,8 @@ import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
 import type { Log } from "../io/log.ts";
 import { ensureDir, newRunId, type Manifest, type RunConfig } from "../run/manifest.ts";
 import { lockRun, ManifestStore } from "../run/store.ts";
-import { RunContext } from "./context.ts";
+import { RunContext, type Services } from "./context.ts";
+import { lastStage, stageSettings, vendorOf } from "../run/config.ts";
 import { datasetOf, fingerprintDataset, type Dataset, type Draw } from "../dataset/spec.ts";
 import { keptValues, readInput } from "../dataset/input-file.ts";
 import type { Row } from "../dataset/inputs/index.ts";
@@ -32,6 +33,24 @@ import { checkStages, exportDataset, resolveStages, stagesEstimate } from "./sta
 export interface Connection {
   apiKey: string | undefined;
   baseURL: string | undefined;
+}
+
+/**
+ * Before anything is built: each vendor the run's stages need answers and takes its key, and
+ * each model is there (a judge is often another model, on another vendor).
+ */
+async function checkServices(services: Services, config: RunConfig, log: Log): Promise<void> {
+  const stages = Array.from({ length: lastStage(config) }, (_, i) => i + 1);
+  const vendors = new Set(stages.map((stage) => vendorOf(config, stage)));
+  for (const vendor of vendors) await services(vendor).preflight(config.mode ?? "batch");
+  const asked = new Set<string>();
+  for (const stage of stages) {
+    const { model } = stageSettings(config, stage);
+    const vendor = vendorOf(config, stage);
+    if (asked.has(`${vendor}/${model}`)) continue;
+    asked.add(`${vendor}/${model}`);
+    await checkModel(services(vendor), { ...config, model }, log);
+  }
 }
 
 /** `synthai generate`: check inputs, build every request file, then drive the run to its end. */
@@ -64,16 +83,10 @@ export async function generate(
       );
   }
   await checkInputs(config, params, dataset, runsDir, Boolean(options.yes), firstRows);
-  const client = options.dryRun
+  const services = options.dryRun
     ? undefined
-    : await makeClient({ ...connection, baseURL: config.baseURL, provider: config.provider });
-  if (client) {
-    await preflight(client, config.mode);
-    await checkModel(client, config, options.log);
-    // A judge is often another model: each is asked about before anything is sent.
-    for (const model of new Set((config.stages ?? []).map((s) => s.model)))
-      if (model !== config.model) await checkModel(client, { ...config, model }, options.log);
-  }
+    : runServices({ ...connection, baseURL: config.baseURL }, config, options.log);
+  if (services) await checkServices(services, config, options.log);
   warnAboutTokens(config, options.log);
   const id = newRunId(new Date());
   options.onRun?.(id);
@@ -88,7 +101,7 @@ export async function generate(
     chunks: [],
     batches: [],
   });
-  const run = new RunContext(store, dataset, options.log, client);
+  const run = new RunContext(store, dataset, options.log, services);
   const unlock = lockRun(runDir);
   try {
     options.log(

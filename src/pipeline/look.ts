@@ -2,7 +2,7 @@
 // driver killed), so its batches show as they are, not as last recorded. Only what the service
 // says of each batch is recorded, as a driver's poll records it; nothing is collected or sent.
 import { providerFor } from "../api/providers/index.ts";
-import { makeClient } from "../api/client.ts";
+import { runServices } from "../api/services/index.ts";
 import { UserError } from "../errors.ts";
 import type { BatchRecord, Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
@@ -49,13 +49,8 @@ export async function lookAtService(
     if (inFlight.length === 0) return { manifest: store.manifest };
     const before = JSON.stringify(store.manifest);
     try {
-      const service = await makeClient({
-        apiKey: connection.apiKey,
-        baseURL: connection.baseURL ?? store.manifest.config.baseURL,
-        provider: store.manifest.config.provider,
-        quick: true,
-      });
-      await poll({ service, store }, inFlight);
+      const services = runServices({ ...connection, quick: true }, store.manifest.config);
+      await poll({ serviceFor: (record) => services(record?.vendor ?? "openai"), store }, inFlight);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
       return { manifest: store.manifest, note: `batches ${asRecorded}: ${error.message}` };

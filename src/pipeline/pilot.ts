@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { BatchRequest } from "../run/records.ts";
-import { call } from "../api/client.ts";
-import { endpointFor } from "../api/endpoints/index.ts";
+import { endpointOf } from "../run/config.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Manifest } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
@@ -25,8 +24,8 @@ export interface PilotOptions {
  */
 export async function runPilot(run: RunContext, count: number, options: PilotOptions): Promise<boolean> {
   const { config, manifest, dataset, log } = run;
-  const client = run.service;
-  const endpoint = endpointFor(config.endpoint);
+  const service = run.serviceFor(manifest.batches[0]);
+  const endpoint = endpointOf(config);
   const requests: BatchRequest[] = [];
   for await (const request of readJsonl<BatchRequest>(join(run.dir, manifest.batches[0]!.requestsFile))) {
     if (requests.length >= count) break;
@@ -39,9 +38,9 @@ export async function runPilot(run: RunContext, count: number, options: PilotOpt
   let batchCost = 0;
   const verdicts = await Promise.all(
     requests.map(async (request) => {
-      const { body } = await call(client, "sending the pilot requests", () =>
-        endpoint.send(client, request.body),
-      );
+      const sent = await service.send(endpoint.url, request.body, "sending the pilot requests");
+      if (!sent.ok) throw sent.failure;
+      const { body } = sent;
       return verdictOf(
         JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }),
         dataset,
@@ -90,7 +89,7 @@ async function checkPilotFits(manifest: Manifest, requests: BatchRequest[], pric
   const { config } = manifest;
   const room = roomBesideFirstBatch(manifest);
   if (room === undefined) return;
-  const endpoint = endpointFor(config.endpoint);
+  const endpoint = endpointOf(config);
   const promptTokens = await withTokenCounter(async (counter) => {
     let tokens = 0;
     for (const request of requests) tokens += await counter.count(endpoint.prompt(request.body));

@@ -1,6 +1,6 @@
 // `synthai resume`: a run picked up where it stopped, or topped up with new samples.
 import { buildRequests } from "./build.ts";
-import { makeClient } from "../api/client.ts";
+import { runServices } from "../api/services/index.ts";
 import { UserError } from "../errors.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
@@ -38,12 +38,10 @@ export async function resume(
       acceptChanged: options.acceptChangedSpec,
       reads: true,
     });
-    const client = await makeClient({
-      apiKey: connection.apiKey,
-      baseURL: connection.baseURL ?? config.baseURL,
-      provider: config.provider,
-    });
-    const run = new RunContext(store, dataset, options.log, client);
+    const services = runServices(connection, config, options.log);
+    // The main vendor's key and address are checked now, before anything is built or sent.
+    services(config.vendor ?? "openai");
+    const run = new RunContext(store, dataset, options.log, services);
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building") await build(run, await loadParams(config.paramsFile));
     else {

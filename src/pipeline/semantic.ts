@@ -21,6 +21,7 @@ import { progress } from "../io/log.ts";
 import { embeddingsFileName, noteFiles, resultsFile, type Sums } from "../run/files.ts";
 import { emptyCollected, ensureDir, type BatchRecord, type RunConfig } from "../run/manifest.ts";
 import { embeddingsUsd, spentUsd } from "../run/totals.ts";
+import { vendorField } from "../run/config.ts";
 import type { SampleFeed } from "./export.ts";
 import { fileLimits } from "./build.ts";
 import type { RunContext } from "./context.ts";
@@ -113,7 +114,13 @@ async function buildRequests(
       const requestsFile = embeddingsFileName(batches.length);
       writer = new JsonlWriter(join(run.dir, requestsFile));
       bytes = 0;
-      const base = { purpose: "embeddings" as const, chunk: batches.length, attempt: 1, requestsFile };
+      const base = {
+        purpose: "embeddings" as const,
+        ...vendorField(run.config),
+        chunk: batches.length,
+        attempt: 1,
+        requestsFile,
+      };
       batches.push({ ...base, requests: 0, promptTokens: 0, step: "pending" });
     }
     const text = textOf(s);
@@ -188,7 +195,7 @@ async function collect(run: RunContext, record: BatchRecord, price: { input: num
       `the embeddings batch ${record.batchId} failed: ${(record.errors ?? ["no details"]).slice(0, 3).join("; ")}`,
       "check --embedding-model, then export again",
     );
-  const sums = await downloadResults(run.service, run.dir, record, run.log);
+  const sums = await downloadResults(run.serviceFor(record), run.dir, record);
   let tokens = record.usage?.input_tokens;
   if (tokens === undefined) {
     tokens = 0;
@@ -209,7 +216,8 @@ async function collect(run: RunContext, record: BatchRecord, price: { input: num
   run.log(
     `collected embeddings ${record.batchId}: ${record.requestCounts?.completed ?? 0} vectors, ${formatUsd(usd)}`,
   );
-  if (record.fileId && !run.config.keepRemote) await deleteRemoteFiles(run.service, record, run.log);
+  if (record.fileId && !run.config.keepRemote)
+    await deleteRemoteFiles(run.serviceFor(record), record, run.log);
 }
 
 /** Each sample's vector, as bytes, in the order of `ids`; written to the run folder once, read from it after. */

@@ -5,7 +5,6 @@
 // run folder's samples files each time, never stored apart, so a crash leaves nothing to undo.
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { endpointFor } from "../api/endpoints/index.ts";
 import { costUsd, formatUsd } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { withTokenCounter } from "../api/tokens.ts";
@@ -41,6 +40,8 @@ import {
   lastStage,
   resolveStageSettings,
   stageSettings,
+  endpointOf,
+  vendorField,
   type OwnSettings,
 } from "../run/config.ts";
 import { customId, requestFor, toMessages } from "./build.ts";
@@ -281,7 +282,7 @@ async function buildStage(
   const own = datasetOfStage(dataset, stage);
   const { when } = conditionsOf(dataset, stage);
   const stageConfig = configOfStage(config, stage);
-  const endpoint = endpointFor(config.endpoint);
+  const endpoint = endpointOf(config, stage);
   const requestsFile = requestsFileName(chunk.index, 1, stage);
   await ensureDir(join(runDir, "requests"));
   const tmp = join(runDir, `${requestsFile}.tmp`);
@@ -305,7 +306,15 @@ async function buildStage(
     return counter.tally();
   });
   writer.close();
-  const base = { stage, chunk: chunk.index, attempt: 1, requestsFile, requests: writer.lines, promptTokens };
+  const base = {
+    stage,
+    ...vendorField(config, stage),
+    chunk: chunk.index,
+    attempt: 1,
+    requestsFile,
+    requests: writer.lines,
+    promptTokens,
+  };
   if (writer.lines === 0) {
     // Nothing to ask: the stage is done for this chunk, with nothing sent or spent.
     await rm(tmp, { force: true });
@@ -461,7 +470,6 @@ export async function stagesEstimate(run: RunView): Promise<string[]> {
   const chunk = run.manifest.chunks[0];
   if (last === 1 || !chunk) return [];
   const [labels = {}] = await labelsOfChunk(run.dir, chunk);
-  const endpoint = endpointFor(config.endpoint);
   const lines: string[] = [];
   let earlierTokens = stageSettings(config, 1).maxTokens;
   const fields: Record<string, string> = {};
@@ -471,6 +479,7 @@ export async function stagesEstimate(run: RunView): Promise<string[]> {
     const { model, maxTokens, price } = stageConfig;
     for (const field of datasetOfStage(dataset, stage - 1).fields) fields[field] = "";
     const messages = toMessages(promptOf(own, { params: {}, values: labels, fields }, 0));
+    const endpoint = endpointOf(config, stage);
     const ownTokens = await withTokenCounter((counter) =>
       counter.count(endpoint.prompt(requestFor(stageConfig, "0", messages, own.schema).body)),
     );

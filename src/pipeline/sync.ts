@@ -1,10 +1,10 @@
 import { stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type OpenAI from "openai";
+import type { BatchService } from "../api/batch-service.ts";
 import type { BatchRequest } from "../run/records.ts";
 import type { Endpoint } from "../api/endpoints/index.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
-import { apiFailure, isApiError, isTransient, sleep } from "../api/client.ts";
+import { sleep } from "../api/client.ts";
 import { readJsonl, readLines } from "../io/jsonl.ts";
 import { openToAppend } from "../io/disk.ts";
 import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
@@ -54,7 +54,7 @@ export class RateLimiter {
  * already on disk (from before an interruption) are not asked again.
  */
 export async function runSync(
-  client: OpenAI,
+  service: BatchService,
   runDir: string,
   record: BatchRecord,
   endpoint: Endpoint,
@@ -107,42 +107,26 @@ export async function runSync(
         tpm?.reserve((await countPromptTokens!.count(endpoint.prompt(request.body))) + limits.maxTokens) ?? 0,
       );
       if (wait) await sleep(wait);
+      let sent;
       try {
-        const answer = await endpoint.send(client, request.body);
-        await writeLine(output, {
-          id: `sync_${request.custom_id}`,
-          custom_id: request.custom_id,
-          response: { status_code: 200, request_id: answer.requestId, body: answer.body },
-          error: null,
-        });
-        counts.completed++;
+        sent = await service.send(endpoint.url, request.body);
       } catch (error) {
-        // The SDK has already retried transient faults (honouring retry-after); what is left is the request's
-        // own verdict.
-        if (
-          !isApiError(error) ||
-          error.status === 401 ||
-          (isTransient(error) && error.status === undefined)
-        ) {
-          fatal = error;
-          return;
-        }
-        const body = {
-          error: {
-            message: error.message,
-            type: (error.error as { type?: string } | undefined)?.type ?? "error",
-            code: error.code ?? null,
-            param: null,
-          },
-        };
-        await writeLine(errors, {
-          id: `sync_${request.custom_id}`,
-          custom_id: request.custom_id,
-          response: { status_code: error.status ?? 500, request_id: error.requestID ?? "", body },
-          error: null,
-        });
-        counts.failed++;
+        // Nothing answered, after the service's own retries (honouring retry-after): the run stops.
+        fatal = error;
+        return;
       }
+      if (!sent.ok && sent.status === 401) {
+        fatal = sent.failure;
+        return;
+      }
+      // An answer, or the request's own verdict: written where a batch's would be.
+      await writeLine(sent.ok ? output : errors, {
+        id: `sync_${request.custom_id}`,
+        custom_id: request.custom_id,
+        response: { status_code: sent.ok ? 200 : sent.status, request_id: sent.requestId, body: sent.body },
+        error: null,
+      });
+      counts[sent.ok ? "completed" : "failed"]++;
       onProgress(counts.completed + counts.failed);
       if (counts.completed + counts.failed === 5) crashPoint("during-sync");
     }
@@ -155,7 +139,7 @@ export async function runSync(
   } finally {
     await Promise.all([output.close(), errors.close()]);
   }
-  if (fatal) throw apiFailure(fatal, "sending requests", client);
+  if (fatal) throw fatal;
   return counts;
 }
 

@@ -1,40 +1,46 @@
-// Waiting for batches: what the service says about each one, read into its record.
-import type { Batch } from "openai/resources/batches";
-import { call } from "../api/client.ts";
-import { isFinished, readStatus } from "../api/providers/index.ts";
+// Waiting for batches: what each vendor's service says about each one, read into its record.
+import type { BatchService, RemoteBatch, Vendor } from "../api/batch-service.ts";
+import { isFinished } from "../api/providers/index.ts";
 import { crashPoint, stageOf, type BatchRecord } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
 
 /**
- * Looks at every batch in flight once; true if any moved. Many batches are read from one
- * listing (newest first) instead of one request each.
+ * Looks at every batch in flight once; true if any moved. Each vendor's batches are looked at
+ * together (one listing for many, where its service has one).
  */
 export async function poll(
-  run: Pick<RunContext, "service" | "store">,
+  run: Pick<RunContext, "serviceFor" | "store">,
   inFlight: BatchRecord[],
 ): Promise<boolean> {
-  const client = run.service;
-  const seen = new Map<string, Batch>();
-  if (inFlight.length > 3) {
-    const oldest = Math.min(...inFlight.map((b) => b.createdAt ?? 0));
-    await call(client, "listing batches", async () => {
-      for await (const batch of client.batches.list({ limit: 100 })) {
-        seen.set(batch.id, batch);
-        if (batch.created_at < oldest || seen.size >= inFlight.length + 200) break;
-      }
-    });
+  const byVendor = new Map<Vendor, BatchRecord[]>();
+  for (const record of inFlight) {
+    const vendor = record.vendor ?? "openai";
+    byVendor.set(vendor, [...(byVendor.get(vendor) ?? []), record]);
   }
   let changed = false;
+  for (const records of byVendor.values())
+    if (await pollService(run, run.serviceFor(records[0]), records)) changed = true;
+  return changed;
+}
+
+async function pollService(
+  run: Pick<RunContext, "store">,
+  service: BatchService,
+  inFlight: BatchRecord[],
+): Promise<boolean> {
+  const oldest = Math.min(...inFlight.map((b) => b.createdAt ?? 0));
+  const seen = await service.look(
+    inFlight.map((b) => b.batchId!),
+    oldest,
+  );
+  let changed = false;
   for (const record of inFlight) {
-    const batch =
-      seen.get(record.batchId!) ??
-      (await call(client, `checking batch ${record.batchId}`, () =>
-        client.batches.retrieve(record.batchId!),
-      ));
+    const batch = seen.get(record.batchId!);
+    if (!batch) continue;
     const where = (r: BatchRecord) => `${r.status}:${r.requestCounts?.completed}:${r.requestCounts?.failed}`;
     const before = where(record);
     // What it says is kept with the next update; a batch that finished is recorded at once.
-    applyBatch(record, batch);
+    applyRemote(record, batch);
     if (before !== where(record)) changed = true;
     if (isFinished(record.status)) {
       run.store.updateLocal(() => (record.step = "finished"));
@@ -45,28 +51,30 @@ export async function poll(
 }
 
 /** Copies what the service says about a batch into its record. */
-export function applyBatch(record: BatchRecord, batch: Batch): void {
+export function applyRemote(record: BatchRecord, batch: RemoteBatch): void {
   record.batchId = batch.id;
-  // Some services (Novita) say COMPLETED: statuses are read case-insensitively.
-  record.status = readStatus(batch.status);
-  record.createdAt = batch.created_at;
-  if (batch.request_counts) record.requestCounts = { ...batch.request_counts };
-  if (batch.in_progress_at) record.inProgressAt = batch.in_progress_at;
-  if (batch.finalizing_at) record.finalizingAt = batch.finalizing_at;
-  const finished = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.failed_at;
-  if (finished) record.finishedAt = finished;
-  if (batch.expires_at) record.expiresAt = batch.expires_at;
-  if (batch.usage)
-    record.usage = {
-      input_tokens: batch.usage.input_tokens,
-      output_tokens: batch.usage.output_tokens,
-      cached_tokens: batch.usage.input_tokens_details?.cached_tokens ?? 0,
-      reasoning_tokens: batch.usage.output_tokens_details?.reasoning_tokens ?? 0,
-    };
-  if (batch.output_file_id) record.outputFileId = batch.output_file_id;
-  if (batch.error_file_id) record.errorFileId = batch.error_file_id;
-  if (batch.errors?.data?.length)
-    record.errors = batch.errors.data.map(
-      (e) => `${e.line ? `line ${e.line}: ` : ""}${e.code ?? "error"}: ${e.message ?? ""}`,
-    );
+  record.status = batch.status;
+  record.createdAt = batch.createdAt;
+  if (batch.counts) record.requestCounts = { ...batch.counts };
+  if (batch.inProgressAt) record.inProgressAt = batch.inProgressAt;
+  if (batch.finalizingAt) record.finalizingAt = batch.finalizingAt;
+  if (batch.finishedAt) record.finishedAt = batch.finishedAt;
+  if (batch.expiresAt) record.expiresAt = batch.expiresAt;
+  if (batch.usage) record.usage = { cached_tokens: 0, reasoning_tokens: 0, ...batch.usage };
+  if (batch.outputRef) record.outputFileId = batch.outputRef;
+  if (batch.errorRef) record.errorFileId = batch.errorRef;
+  if (batch.errors?.length) record.errors = batch.errors;
+}
+
+/** A record's batch as the service last said it, for steps that go on from the record (collect, a later process). */
+export function remoteOf(record: BatchRecord): RemoteBatch {
+  return {
+    id: record.batchId!,
+    status: (record.status ?? "in_progress") as RemoteBatch["status"],
+    said: record.status ?? "",
+    ...(record.requestCounts ? { counts: record.requestCounts } : {}),
+    createdAt: record.createdAt ?? 0,
+    ...(record.outputFileId ? { outputRef: record.outputFileId } : {}),
+    ...(record.errorFileId ? { errorRef: record.errorFileId } : {}),
+  };
 }

@@ -2,7 +2,8 @@
 // when going on with it (`resume`, `cancel`, the library's resume). One function decides which
 // wins — a value given now, else the manifest's — and test/config.test.ts shows it flag by flag.
 import { UserError } from "../errors.ts";
-import { checkLimits } from "../api/endpoints/index.ts";
+import { VENDOR_ENDPOINTS, checkLimits, type Endpoint } from "../api/endpoints/index.ts";
+import type { Vendor } from "../api/batch-service.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
 import { priceFor } from "../api/pricing.ts";
 import { checkServedModel, providerFor } from "../api/providers/index.ts";
@@ -17,9 +18,25 @@ export function lastStage(config: RunConfig): number {
 export function stageSettings(
   config: RunConfig,
   stage = 1,
-): Pick<RunConfig, "model" | "maxTokens" | "reasoningEffort" | "price"> {
+): Pick<RunConfig, "model" | "vendor" | "maxTokens" | "reasoningEffort" | "price"> {
   const own = stage > 1 ? config.stages?.[stage - 2] : undefined;
   return own ?? config;
+}
+
+/** Whose batch service runs stage `stage`: its own vendor, else OpenAI (the first stage: the run's). */
+export function vendorOf(config: RunConfig, stage = 1): Vendor {
+  return stageSettings(config, stage).vendor ?? "openai";
+}
+
+/** A new batch record's vendor: its stage's, written only where it is not OpenAI (absent means OpenAI). */
+export function vendorField(config: RunConfig, stage = 1): { vendor?: Vendor } {
+  const vendor = vendorOf(config, stage);
+  return vendor === "openai" ? {} : { vendor };
+}
+
+/** How stage `stage`'s requests are written and its answers read: its vendor's endpoint, the one place that says. */
+export function endpointOf(config: RunConfig, stage = 1): Endpoint<any> {
+  return VENDOR_ENDPOINTS[vendorOf(config, stage)](config.endpoint);
 }
 
 /** What a stage may say of itself: a prompt file's `model:`, `max_tokens:`, `reasoning_effort:`, a spec's stage. */
@@ -71,8 +88,16 @@ export function resolveStageSettings(
 /** The run's config as stage `stage`'s requests are built with it: that stage's model, tokens, effort, price. */
 export function configOfStage(config: RunConfig, stage: number): RunConfig {
   const { model, maxTokens, reasoningEffort, price } = stageSettings(config, stage);
-  const { reasoningEffort: _runs, ...rest } = config;
-  return { ...rest, model, maxTokens, price, ...(reasoningEffort ? { reasoningEffort } : {}) };
+  const { reasoningEffort: _runs, vendor: _vendor, ...rest } = config;
+  const vendor = vendorOf(config, stage);
+  return {
+    ...rest,
+    model,
+    maxTokens,
+    price,
+    ...(reasoningEffort ? { reasoningEffort } : {}),
+    ...(vendor !== "openai" ? { vendor } : {}),
+  };
 }
 
 /** --max-draws: at least as many draws as the samples a --fill run is to keep. */

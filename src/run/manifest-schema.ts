@@ -5,6 +5,8 @@ import { ENDPOINTS, type EndpointName } from "../api/endpoints/index.ts";
 import { EFFORTS } from "../api/models.ts";
 import { FORMAT_NAMES } from "../io/formats/names.ts";
 import { PROVIDERS, type ProviderName } from "../api/providers/index.ts";
+import { VENDOR_NAMES } from "../api/vendors.ts";
+import type { Vendor } from "../api/batch-service.ts";
 
 const Counts = z.object({ total: z.number(), completed: z.number(), failed: z.number() });
 
@@ -31,6 +33,8 @@ const BatchRecord = z.object({
   stage: z.number().int().min(2).optional(),
   /** What it asks: absent for the dataset's answers; "embeddings" for --dedup semantic's vectors. */
   purpose: z.enum(["embeddings"]).optional(),
+  /** The vendor whose batch service it went to (api/services), its stage's; "openai" when absent. */
+  vendor: z.enum(VENDOR_NAMES as [Vendor, ...Vendor[]]).optional(),
   chunk: z.number().int().nonnegative(),
   attempt: z.number().int().positive(),
   requestsFile: z.string(),
@@ -83,6 +87,8 @@ const StageConfig = z.object({
   after: z.number().int().positive().optional(),
   datasetSha256: z.string().optional(),
   model: z.string(),
+  /** Whose batch service runs it (api/services); "openai" when absent. */
+  vendor: z.enum(VENDOR_NAMES as [Vendor, ...Vendor[]]).optional(),
   maxTokens: z.number().int().positive(),
   reasoningEffort: z.enum(EFFORTS).optional(),
   price: Price,
@@ -90,6 +96,8 @@ const StageConfig = z.object({
 
 const Config = z.object({
   model: z.string(),
+  /** Whose batch service runs the first stage, and whose flags -k/--base-url are; "openai" when absent. */
+  vendor: z.enum(VENDOR_NAMES as [Vendor, ...Vendor[]]).optional(),
   samples: z.number().int().positive(),
   batches: z.number().int().positive(),
   output: z.string(),

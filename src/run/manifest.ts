@@ -149,13 +149,5 @@ export function collectedRecords(manifest: Manifest): BatchRecord[] {
     .sort((a, b) => a.chunk - b.chunk || stageOf(a) - stageOf(b) || a.attempt - b.attempt);
 }
 
-/**
- * Test-only: SYNTHAI_CRASH_AT=<point> makes the process die there, as `kill -9` would;
- * `<point>@s2` only in a batch of stage 2.
- */
-export function crashPoint(point: string, stage?: number): void {
-  const at = process.env.SYNTHAI_CRASH_AT;
-  if (at === point || (stage !== undefined && at === `${point}@s${stage}`)) {
-    process.kill(process.pid, "SIGKILL");
-  }
-}
+/** Test-only crash points (io/crash-point.ts), named here for the pipeline. */
+export { crashPoint } from "../io/crash-point.ts";

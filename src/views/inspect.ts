@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { readJsonl, readLines } from "../io/jsonl.ts";
 import { promptText } from "../pipeline/build.ts";
 import type { BatchRequest } from "../run/records.ts";
-import { endpointFor, type Endpoint } from "../api/endpoints/index.ts";
-import { collectedRecords, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import type { Endpoint } from "../api/endpoints/index.ts";
+import { endpointOf } from "../run/config.ts";
+import { collectedRecords, stageOf, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { checkRunFiles, resultsFile, samplesFile } from "../run/files.ts";
 import { completionText, parseResultLine } from "../pipeline/verdict.ts";
@@ -50,7 +51,7 @@ export async function* inspectRun(
       if (filter.id !== undefined && result.custom_id !== filter.id) continue;
       prompts ??= await promptsOf(runDir, record);
       if (result.answer === undefined && result.status === "ok") {
-        answers ??= await answersOf(runDir, record, endpointFor(manifest.config.endpoint));
+        answers ??= await answersOf(runDir, record, endpointOf(manifest.config, stageOf(record)));
         result.answer = answers.get(result.custom_id);
       }
       yield {

@@ -1,5 +1,4 @@
 // Chat Completions (/v1/chat/completions): messages in, the first choice's message out.
-import type OpenAI from "openai";
 import type { Endpoint, Message } from "./index.ts";
 
 export interface ChatBody {
@@ -58,10 +57,5 @@ export const chat: Endpoint<ChatBody> = {
       reasoningTokens: body.usage?.completion_tokens_details?.reasoning_tokens ?? 0,
       serviceTier: body.service_tier,
     };
-  },
-
-  async send(client: OpenAI, body) {
-    const response = await client.chat.completions.create(body as never).withResponse();
-    return { body: response.data, requestId: response.request_id ?? "" };
   },
 };

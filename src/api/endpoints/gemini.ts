@@ -1,7 +1,6 @@
 // Gemini's generateContent (models/{model}:generateContent, and each line of a Gemini batch):
 // system messages become `systemInstruction`, the rest `contents` with roles user and model;
 // the answer is the text parts of the first candidate. Field names as ai.google.dev/api/generate-content.
-import { UserError } from "../../errors.ts";
 import type { Endpoint, Message } from "./index.ts";
 
 interface Content {
@@ -134,13 +133,5 @@ export const gemini: Endpoint<GeminiBody> = {
       reasoningTokens: thoughts,
       serviceTier: undefined,
     };
-  },
-
-  async send() {
-    // Gemini has its own SDK and client: its requests go through the Gemini service's `send`.
-    throw new UserError(
-      "--endpoint gemini is Gemini's own API, not an OpenAI-shaped service's",
-      "name a Gemini model (gemini/…) and its requests go to Gemini",
-    );
   },
 };

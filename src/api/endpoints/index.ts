@@ -1,6 +1,6 @@
-// Endpoints: how a request body is made from a prompt's messages, how an answer is read back,
-// and how one request is sent directly. One file per endpoint; the run names one of them.
-import type OpenAI from "openai";
+// Endpoints: how a request body is made from a prompt's messages and how an answer is read back
+// (sending is the batch service's, api/services). One file per endpoint; the run names one of them.
+import type { Vendor } from "../batch-service.ts";
 import { UserError } from "../../errors.ts";
 import { chat } from "./chat.ts";
 import { gemini } from "./gemini.ts";
@@ -54,17 +54,26 @@ export interface Endpoint<Body = Record<string, unknown>> {
   /** The prompt's messages and schema back from a body (token counting, inspect). */
   prompt(body: Body): { messages: Message[]; schema?: unknown };
   read(responseBody: unknown): Answer;
-  /** Sends one body directly (--mode sync, --pilot): the answer's body and the request id. */
-  send(client: OpenAI, body: Body): Promise<{ body: unknown; requestId: string }>;
 }
 
-export const ENDPOINTS = { chat, responses, gemini } satisfies Record<string, Endpoint<any>>;
+export const ENDPOINTS = { chat, responses } satisfies Record<string, Endpoint<any>>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 
 export function endpointFor(name: EndpointName = "chat"): Endpoint<any> {
   return ENDPOINTS[name];
 }
+
+/**
+ * Each vendor's endpoint: OpenAI's is the run's choice (--endpoint). Anthropic's and Gemini's are
+ * registered here with their services; until then their entry is OpenAI's (never reached: their
+ * services refuse first).
+ */
+export const VENDOR_ENDPOINTS: Record<Vendor, (name: EndpointName | undefined) => Endpoint<any>> = {
+  openai: endpointFor,
+  anthropic: endpointFor, // placeholder until the Anthropic service lands
+  gemini: () => gemini,
+};
 
 /**
  * Refuses, before anything is built, a value the endpoint would refuse on every line; `where`

@@ -1,6 +1,5 @@
 // The Responses API (/v1/responses): system messages become `instructions`, the rest `input`;
 // the answer is the text of its `message` output items; `incomplete_details` says why it stopped.
-import type OpenAI from "openai";
 import type { Endpoint, Message } from "./index.ts";
 
 export interface ResponsesBody {
@@ -75,10 +74,5 @@ export const responses: Endpoint<ResponsesBody> = {
       reasoningTokens: body.usage?.output_tokens_details?.reasoning_tokens ?? 0,
       serviceTier: body.service_tier,
     };
-  },
-
-  async send(client: OpenAI, body) {
-    const response = await client.responses.create(body as never).withResponse();
-    return { body: response.data, requestId: response.request_id ?? "" };
   },
 };

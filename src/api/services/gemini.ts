@@ -64,41 +64,58 @@ const DOWNLOAD_MS = 30 * 60_000;
 /** Seconds of clock skew allowed between this machine and the service when finding by time. */
 const SKEW = 300;
 
-/** The Gemini batch service with the key and address from `options`, else Gemini's own variables. */
-export async function geminiService(options: ServiceOptions = {}): Promise<BatchService> {
+/**
+ * The Gemini batch service with the key and address from `options`, else Gemini's own variables;
+ * a missing key is one line now, before anything is built. The SDK is loaded at the first call.
+ */
+export function geminiService(options: ServiceOptions = {}): BatchService {
   const key = options.apiKey || keyVariables.map((name) => process.env[name]).find(Boolean);
   if (!key)
     throw new UserError(
       "no Gemini API key",
       `set ${keyVariables.join(" or ")} (the first wins when both are set)`,
     );
-  const baseUrl = options.baseURL || process.env[baseURLVariable] || undefined;
-  const { GoogleGenAI } = await import("@google/genai");
-  const ai = new GoogleGenAI({
-    apiKey: key,
-    httpOptions: {
-      ...(baseUrl ? { baseUrl } : {}),
-      timeout: options.quick ? 20_000 : 120_000,
-      // Idempotent calls are asked again with backoff; a create is not (see `create`).
-      retryOptions: { attempts: options.quick ? 2 : TRIES },
-    },
-  });
-  return new GeminiService(ai, key, baseUrl ?? "https://generativelanguage.googleapis.com", options.log);
+  return new GeminiService(key, options.baseURL || process.env[baseURLVariable] || undefined, options);
 }
 
 class GeminiService implements BatchService {
   readonly vendor = "gemini" as const;
   readonly traits = GEMINI_TRAITS;
-  private readonly ai: GoogleGenAI;
-  private readonly key: string;
-  private readonly baseUrl: string;
-  private readonly log: (line: string) => void;
+  readonly #key: string;
+  readonly #address: string | undefined;
+  readonly #quick: boolean;
+  readonly #log: (line: string) => void;
+  #client: Promise<GoogleGenAI> | undefined;
 
-  constructor(ai: GoogleGenAI, key: string, baseUrl: string, log?: (line: string) => void) {
-    this.ai = ai;
-    this.key = key;
-    this.baseUrl = baseUrl;
-    this.log = log ?? (() => {});
+  constructor(key: string, address: string | undefined, options: ServiceOptions) {
+    this.#key = key;
+    this.#address = address;
+    this.#quick = options.quick === true;
+    this.#log = options.log ?? (() => {});
+  }
+
+  private get key(): string {
+    return this.#key;
+  }
+
+  private get baseUrl(): string {
+    return this.#address ?? "https://generativelanguage.googleapis.com";
+  }
+
+  /** The SDK's client, made (and the SDK loaded) at the first call. */
+  private sdk(): Promise<GoogleGenAI> {
+    return (this.#client ??= import("@google/genai").then(
+      ({ GoogleGenAI }) =>
+        new GoogleGenAI({
+          apiKey: this.#key,
+          httpOptions: {
+            ...(this.#address ? { baseUrl: this.#address } : {}),
+            timeout: this.#quick ? 20_000 : 120_000,
+            // Idempotent calls are asked again with backoff; a create is not (see `create`).
+            retryOptions: { attempts: this.#quick ? 2 : TRIES },
+          },
+        }),
+    ));
   }
 
   redact(text: string): string {
@@ -115,10 +132,10 @@ class GeminiService implements BatchService {
   }
 
   async preflight(mode: "batch" | "sync"): Promise<void> {
-    await this.call("checking the connection", () =>
+    await this.call("checking the connection", async () =>
       mode === "batch"
-        ? this.ai.batches.list({ config: { pageSize: 1 } })
-        : this.ai.models.list({ config: { pageSize: 1 } }),
+        ? (await this.sdk()).batches.list({ config: { pageSize: 1 } })
+        : (await this.sdk()).models.list({ config: { pageSize: 1 } }),
     );
   }
 
@@ -131,7 +148,9 @@ class GeminiService implements BatchService {
         `uploading ${ask.file}`,
         () => this.findUpload(ask, since),
         async () => {
-          const file = await this.ai.files.upload({
+          const file = await (
+            await this.sdk()
+          ).files.upload({
             file: converted,
             config: { displayName: ask.name, mimeType: "jsonl" },
           });
@@ -146,7 +165,7 @@ class GeminiService implements BatchService {
   async findUpload(ask: BatchAsk, since: number): Promise<string | undefined> {
     return this.call("listing files", async () => {
       let seen = 0;
-      for await (const file of await this.ai.files.list({ config: { pageSize: 100 } })) {
+      for await (const file of await (await this.sdk()).files.list({ config: { pageSize: 100 } })) {
         if (++seen > MAX_LISTED) break;
         if (
           file.displayName === ask.name &&
@@ -160,20 +179,20 @@ class GeminiService implements BatchService {
   }
 
   async create(ask: BatchAsk, since: number): Promise<RemoteBatch> {
-    const job = await this.retried(
+    const ai = await this.sdk();
+    return this.retried(
       `creating the batch of ${ask.file}`,
       () => this.find(ask, since),
-      () =>
-        this.ai.batches
-          .create({
-            model: modelOf(ask),
-            src: ask.fileId!,
-            // Never asked twice by the SDK: a create that timed out may have made the job; `find` settles it.
-            config: { displayName: displayNameOf(ask), httpOptions: { retryOptions: { attempts: 1 } } },
-          })
-          .then(remote),
+      async () => {
+        const job = await ai.batches.create({
+          model: modelOf(ask),
+          src: ask.fileId!,
+          // Never asked twice by the SDK: a create that timed out may have made the job; `find` settles it.
+          config: { displayName: displayNameOf(ask), httpOptions: { retryOptions: { attempts: 1 } } },
+        });
+        return remote(job);
+      },
     );
-    return job;
   }
 
   async find(ask: BatchAsk, since: number): Promise<RemoteBatch | undefined> {
@@ -181,7 +200,7 @@ class GeminiService implements BatchService {
     const model = `models/${modelOf(ask)}`;
     return this.call("listing batches", async () => {
       let seen = 0;
-      for await (const job of await this.ai.batches.list({ config: { pageSize: 100 } })) {
+      for await (const job of await (await this.sdk()).batches.list({ config: { pageSize: 100 } })) {
         if (++seen > MAX_LISTED) break;
         if (job.displayName === name && job.model === model && seconds(job.createTime) >= since - SKEW)
           return remote(job);
@@ -223,7 +242,7 @@ class GeminiService implements BatchService {
   /** One job, or undefined when the service no longer has it. */
   private async get(id: string, doing: string): Promise<RemoteBatch | undefined> {
     try {
-      return remote(await this.ai.batches.get({ name: id }));
+      return remote(await (await this.sdk()).batches.get({ name: id }));
     } catch (error) {
       if (googleFailure(error)?.status === 404) return undefined;
       throw geminiFailure(error, doing, { key: this.key, baseUrl: this.baseUrl });
@@ -263,7 +282,7 @@ class GeminiService implements BatchService {
   private async download(ref: string, path: string): Promise<boolean> {
     let expected: number;
     try {
-      expected = Number((await this.ai.files.get({ name: ref })).sizeBytes);
+      expected = Number((await (await this.sdk()).files.get({ name: ref })).sizeBytes);
     } catch (error) {
       const status = googleFailure(error)?.status;
       if (status === 403 || status === 404) return false;
@@ -291,7 +310,7 @@ class GeminiService implements BatchService {
 
   async cancel(id: string): Promise<RemoteBatch | undefined> {
     try {
-      await this.ai.batches.cancel({ name: id });
+      await (await this.sdk()).batches.cancel({ name: id });
     } catch (error) {
       if (googleFailure(error)?.status === 404) return undefined;
       // A job that ended meanwhile may refuse to be cancelled: it is looked at instead.
@@ -313,17 +332,17 @@ class GeminiService implements BatchService {
         warnings.push(this.redact(failure instanceof Error ? failure.message : String(failure)));
       }
     };
-    for (const ref of refs) await attempt(ref, () => this.ai.files.delete({ name: ref }));
-    if (id) await attempt(id, () => this.ai.batches.delete({ name: id }));
-    warnings.forEach((line) => this.log(line));
+    for (const ref of refs) await attempt(ref, async () => (await this.sdk()).files.delete({ name: ref }));
+    if (id) await attempt(id, async () => (await this.sdk()).batches.delete({ name: id }));
+    warnings.forEach((line) => this.#log(line));
     return warnings;
   }
 
   async gc(dryRun: boolean, log: (line: string) => void): Promise<string[]> {
-    const { running, ours } = await this.call("listing batches", () => synthaiJobs(this.ai));
+    const { running, ours } = await this.call("listing batches", async () => synthaiJobs(await this.sdk()));
     const orphans: { name: string; label: string; bytes: string }[] = [];
     await this.call("listing files", async () => {
-      for await (const file of await this.ai.files.list({ config: { pageSize: 100 } })) {
+      for await (const file of await (await this.sdk()).files.list({ config: { pageSize: 100 } })) {
         const label = file.displayName ?? "";
         const uploaded = label.startsWith("synthai-") && file.source !== "GENERATED" && !running.has(label);
         if (file.name && (uploaded || ours.has(file.name)))
@@ -331,7 +350,10 @@ class GeminiService implements BatchService {
       }
     });
     for (const file of orphans) {
-      if (!dryRun) await this.call(`deleting ${file.name}`, () => this.ai.files.delete({ name: file.name }));
+      if (!dryRun)
+        await this.call(`deleting ${file.name}`, async () =>
+          (await this.sdk()).files.delete({ name: file.name }),
+        );
       log(`${dryRun ? "would delete" : "deleted"} ${file.name} ${file.label} (${file.bytes} bytes)`);
     }
     log(`${orphans.length} orphaned synthai file(s) ${dryRun ? "found" : "deleted"}`);
@@ -341,7 +363,9 @@ class GeminiService implements BatchService {
   async send(_url: string, body: unknown, doing = "sending a request"): Promise<Sent> {
     const { model, contents, systemInstruction, generationConfig } = body as Record<string, any>;
     try {
-      const response = await this.ai.models.generateContent({
+      const response = await (
+        await this.sdk()
+      ).models.generateContent({
         model,
         contents,
         config: { ...generationConfig, ...(systemInstruction ? { systemInstruction } : {}) },
@@ -368,7 +392,7 @@ class GeminiService implements BatchService {
   async models(): Promise<RemoteModel[]> {
     return this.call("listing models", async () => {
       const models: RemoteModel[] = [];
-      for await (const model of await this.ai.models.list({ config: { pageSize: 100 } }))
+      for await (const model of await (await this.sdk()).models.list({ config: { pageSize: 100 } }))
         if (model.name) models.push({ id: model.name.replace(/^models\//, "") });
       return models;
     });
@@ -376,7 +400,7 @@ class GeminiService implements BatchService {
 
   async model(name: string): Promise<RemoteModel | undefined> {
     try {
-      const model = await this.ai.models.get({ model: name.replace(/^gemini\//, "") });
+      const model = await (await this.sdk()).models.get({ model: name.replace(/^gemini\//, "") });
       return { id: (model.name ?? name).replace(/^models\//, "") };
     } catch (error) {
       if (googleFailure(error)?.status === 404) return undefined;
