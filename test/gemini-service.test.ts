@@ -303,6 +303,41 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     expect(VENDOR_ENDPOINTS.gemini(undefined)).toBe(gemini);
   });
 
+  test("cancel stops a running job; one the service no longer has is undefined", async () => {
+    const { service } = await start({ pollsPerPhase: 1_000 });
+    const ask = await requestFile(["a"]);
+    ask.fileId = await service.upload(ask, now());
+    const created = await service.create(ask, now());
+    expect(await service.cancel(created.id)).toMatchObject({
+      status: "cancelled",
+      said: "JOB_STATE_CANCELLED",
+    });
+    expect(await service.cancel("batches/nonesuch")).toBeUndefined();
+    expect((await service.look(["batches/nonesuch"], now())).size).toBe(0);
+  });
+
+  test("gc deletes synthai's uploads no running job uses, and keeps a running job's", async () => {
+    const { service } = await start({ pollsPerPhase: 1_000 });
+    const running = await requestFile(["a"]);
+    running.fileId = await service.upload(running, now());
+    await service.create(running, now());
+    const orphan = { ...(await requestFile(["b"])), name: "synthai-run1-c0001-a1.jsonl" };
+    orphan.fileId = await service.upload(orphan, now());
+    const lines: string[] = [];
+    expect(await service.gc(true, (line) => lines.push(line))).toEqual([orphan.fileId]);
+    expect(fake!.files.size).toBe(2);
+    expect(await service.gc(false, (line) => lines.push(line))).toEqual([orphan.fileId]);
+    expect([...fake!.files.values()].map((f) => f.resource.name)).toEqual([running.fileId]);
+    expect(lines.at(-1)).toBe("1 orphaned synthai file(s) deleted");
+  });
+
+  test("the models it offers, and one it does not", async () => {
+    const { service } = await start();
+    expect((await service.models()).map((m) => m.id)).toContain("gemini-3-flash");
+    expect(await service.model("gemini/gemini-3-flash")).toEqual({ id: "gemini-3-flash" });
+    expect(await service.model("gemini-9-nonesuch")).toBeUndefined();
+  });
+
   test("a key comes from GEMINI_API_KEY, and none at all is one line before anything is sent", async () => {
     const saved = { GOOGLE_API_KEY: process.env.GOOGLE_API_KEY, GEMINI_API_KEY: process.env.GEMINI_API_KEY };
     try {

@@ -223,6 +223,12 @@ export class FakeGemini {
     if ((m = path.match(/^\/v1beta\/files\/([^/:]+)$/))) return this.file(method, m[1]!);
     if (method === "GET" && path === "/v1beta/models")
       return [200, { models: this.models.map((x) => modelResource(x)) }];
+    if (method === "GET" && (m = path.match(/^\/v1beta\/models\/([^/:]+)$/))) {
+      const model = this.models.find((x) => x.id === decodeURIComponent(m![1]!));
+      return model
+        ? [200, modelResource(model)]
+        : notFound(`models/${m[1]} is not found for API version v1beta.`);
+    }
     if (
       method === "POST" &&
       (m = path.match(/^\/v1beta\/models\/([^/:]+):(batchGenerateContent|generateContent)$/))
