@@ -182,13 +182,17 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     }
   });
 
-  test("an expired job has no results: both files are absent", async () => {
-    const { service } = await start({ fast: true, expireFirst: 1 });
+  test.each([
+    ["expired", "JOB_STATE_EXPIRED", { expireFirst: 1 }],
+    ["failed", "JOB_STATE_FAILED", { failFirst: 1 }],
+  ] as const)("a job %s has no results: both files are absent", async (status, said, fate) => {
+    const { service } = await start({ fast: true, ...fate });
     const ask = await requestFile(["a"]);
     ask.fileId = await service.upload(ask, now());
     const created = await service.create(ask, now());
     const ended = (await service.look([created.id], created.createdAt)).get(created.id)!;
-    expect(ended).toMatchObject({ status: "expired", said: "JOB_STATE_EXPIRED" });
+    expect(ended).toMatchObject({ status, said });
+    if (status === "failed") expect(ended.errors).toHaveLength(1);
     const dir = await tempDir();
     expect(await service.results(ended, { output: join(dir, "o"), errors: join(dir, "e") })).toEqual({});
   });
