@@ -107,10 +107,14 @@ describe("Gemini batch lines", () => {
       url: gemini.url,
       body: { model: "gemini-3-flash", contents: [{ role: "user", parts: [{ text: "x" }] }] },
     });
-    expect(JSON.parse(toGeminiLine(line))).toEqual({
+    expect(JSON.parse(toGeminiLine(line, "gemini/gemini-3-flash"))).toEqual({
       key: "s1-r0",
       request: { contents: [{ role: "user", parts: [{ text: "x" }] }] },
     });
+    expect(() => toGeminiLine(line, "gemini-3-pro")).toThrow(
+      "a request for gemini-3-flash in a job for gemini-3-pro",
+    );
+    expect(() => toGeminiLine('{"body": {}}', "gemini-3-pro")).toThrow("not a request line");
   });
 
   test("a response is an answer by key; a status an error whose HTTP code says whether to retry", () => {

@@ -234,15 +234,22 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     expect(refused.toLine()).not.toContain("WRONG");
     await service.preflight("batch");
 
-    const ask = { ...(await requestFile(["a"])), model: "gemini-9-nonesuch" };
+    const ask = await requestFile(["a"]);
     ask.fileId = await service.upload(ask, now());
-    const unknown = await service.create(ask, now()).catch((error) => error);
+    const unknown = await service
+      .create({ ...ask, model: "gemini-9-nonesuch" }, now())
+      .catch((error) => error);
     expect(unknown).toBeInstanceOf(UserError);
     expect(unknown.transient).toBe(false);
     expect(unknown.message).toMatch(
       /not found on Gemini .*404 NOT_FOUND: models\/gemini-9-nonesuch is not found/,
     );
     expect(fake!.batchesCreated).toBe(0);
+    // A request file of another model than the job's is refused before anything is uploaded.
+    const mixed = await service.upload({ ...ask, model: "gemini-3-pro" }, now()).catch((error) => error);
+    expect(mixed.toLine()).toBe(
+      "error: requests/c0000-a1.jsonl line 1: a request for gemini-3-flash in a job for gemini-3-pro — the run's request file is damaged",
+    );
 
     // The SDK itself, with a line the service refuses the whole job for.
     const ai = new GoogleGenAI({ apiKey: KEY, httpOptions: { baseUrl } });
@@ -271,6 +278,23 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     });
     expect(tooBig.status).toBe(400);
     expect((await tooBig.json()).error.status).toBe("INVALID_ARGUMENT");
+    const create = async (batch: unknown) => {
+      const response = await fetch(`${baseUrl}/v1beta/models/gemini-3-flash:batchGenerateContent`, {
+        method: "POST",
+        headers: { "x-goog-api-key": KEY, "content-type": "application/json" },
+        body: JSON.stringify({ batch }),
+      });
+      return { status: response.status, error: (await response.json()).error };
+    };
+    const inputConfig = { fileName: ask.fileId };
+    expect(await create({ inputConfig })).toMatchObject({
+      status: 400,
+      error: { message: /display_name is required/ },
+    });
+    expect(await create({ displayName: "x", inputConfig, tags: {} })).toMatchObject({
+      status: 400,
+      error: { status: "INVALID_ARGUMENT", message: /Unknown name "tags"/ },
+    });
     const noCredentials = await fetch(`${baseUrl}/v1beta/batches`);
     expect(noCredentials.status).toBe(403);
     expect((await noCredentials.json()).error.status).toBe("PERMISSION_DENIED");

@@ -84,6 +84,8 @@ interface StoredBatch {
 export const MAX_FILE_BYTES = 2 * 1024 ** 3;
 /** Batch guide: inline requests "under 20MB" in all. */
 const MAX_INLINE_BYTES = 20 * 1024 ** 2;
+/** What a GenerateContentBatch takes in a create (the rest are output only, or unknown). */
+const BATCH_FIELDS = ["model", "name", "displayName", "inputConfig", "priority", "webhookConfig"];
 const BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch";
 const ENDED = ["BATCH_STATE_SUCCEEDED", "BATCH_STATE_FAILED", "BATCH_STATE_CANCELLED", "BATCH_STATE_EXPIRED"];
 
@@ -365,7 +367,13 @@ export class FakeGemini {
   }
 
   private createBatch(json: Record<string, unknown>, model: GeminiFakeModel): Reply {
+    const unknown = Object.keys(json).find((k) => k !== "batch");
+    if (unknown)
+      return invalid(`Invalid JSON payload received. Unknown name "${unknown}": Cannot find field.`);
     const batch = (json.batch ?? {}) as Record<string, any>;
+    const field = Object.keys(batch).find((k) => !BATCH_FIELDS.includes(k));
+    if (field)
+      return invalid(`Invalid JSON payload received. Unknown name "${field}" at 'batch': Cannot find field.`);
     if (typeof batch.displayName !== "string" || !batch.displayName)
       return invalid("* BatchGenerateContentRequest.batch.display_name: display_name is required\n");
     const input = batch.inputConfig ?? {};

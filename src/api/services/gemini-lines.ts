@@ -22,10 +22,23 @@ const HTTP_OF_RPC: Record<number, [number, string]> = {
   16: [401, "UNAUTHENTICATED"],
 };
 
-/** One request line of synthai's as Gemini's: the key is the custom id; the model is the job's, not the line's. */
-export function toGeminiLine(line: string): string {
-  const { custom_id, body } = JSON.parse(line) as { custom_id: string; body: Record<string, unknown> };
-  const { model: _model, ...request } = body;
+/** A model's name as Gemini's: `gemini/` is synthai's prefix, `models/` the resource's. */
+export function bareModel(model: string): string {
+  return model.replace(/^gemini\//, "").replace(/^models\//, "");
+}
+
+/**
+ * One request line of synthai's as Gemini's: the key is the custom id; the model is the job's,
+ * not the line's, and a line of another model is an error (one model per job). Throws on a line
+ * that is not one of synthai's, saying why.
+ */
+export function toGeminiLine(line: string, model: string): string {
+  const { custom_id, body } = JSON.parse(line) as { custom_id?: unknown; body?: Record<string, unknown> };
+  if (typeof custom_id !== "string" || !body || typeof body !== "object")
+    throw new Error("not a request line");
+  const { model: own, ...request } = body;
+  if (typeof own === "string" && bareModel(own) !== bareModel(model))
+    throw new Error(`a request for ${own} in a job for ${model}`);
   return JSON.stringify({ key: custom_id, request });
 }
 

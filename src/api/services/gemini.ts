@@ -22,7 +22,7 @@ import { UserError } from "../../errors.ts";
 import { READ_NO_LINK } from "../../io/disk.ts";
 import { JsonlWriter, TextWriter, readLineBatches } from "../../io/jsonl.ts";
 import { geminiFailure, googleFailure, httpFailure, redactKey } from "./gemini-failure.ts";
-import { fromGeminiLine, toGeminiLine } from "./gemini-lines.ts";
+import { bareModel, fromGeminiLine, toGeminiLine } from "./gemini-lines.ts";
 
 const { keyVariables, baseURLVariable, liveCounts, typicalHours } = VENDORS.gemini;
 
@@ -143,7 +143,7 @@ class GeminiService implements BatchService {
     // Gemini's lines, written beside the request file: the SDK's resumable upload reads a file by chunks.
     const converted = `${ask.path}.gemini.jsonl`;
     try {
-      await convertRequests(ask.path, converted, ask.file);
+      await convertRequests(ask.path, converted, ask);
       return await this.retried(
         `uploading ${ask.file}`,
         () => this.findUpload(ask, since),
@@ -400,7 +400,7 @@ class GeminiService implements BatchService {
 
   async model(name: string): Promise<RemoteModel | undefined> {
     try {
-      const model = await (await this.sdk()).models.get({ model: name.replace(/^gemini\//, "") });
+      const model = await (await this.sdk()).models.get({ model: bareModel(name) });
       return { id: (model.name ?? name).replace(/^models\//, "") };
     } catch (error) {
       if (googleFailure(error)?.status === 404) return undefined;
@@ -411,12 +411,13 @@ class GeminiService implements BatchService {
 
 /** The ask's model as Gemini names it (`gemini/` is synthai's prefix, not the service's). */
 function modelOf(ask: BatchAsk): string {
-  return ask.model.replace(/^gemini\//, "").replace(/^models\//, "");
+  return bareModel(ask.model);
 }
 
 /** The job's displayName: the request file's remote name, then synthai's tags (`synthai_run=…`). */
 export function displayNameOf(ask: BatchAsk): string {
-  const tags = Object.entries(ask.metadata).map(([key, value]) => `${key}=${value}`);
+  // The tags without their `synthai_` prefix: the name already says whose they are.
+  const tags = Object.entries(ask.metadata).map(([key, value]) => `${key.replace(/^synthai_/, "")}=${value}`);
   return [ask.name, ...tags].join(" ");
 }
 
@@ -459,7 +460,7 @@ async function synthaiJobs(ai: GoogleGenAI): Promise<{ running: Set<string>; our
 }
 
 /** synthai's request lines as Gemini's, streamed: never the whole file in memory. */
-async function convertRequests(from: string, to: string, file: string): Promise<void> {
+async function convertRequests(from: string, to: string, ask: BatchAsk): Promise<void> {
   const out = new TextWriter(to);
   try {
     let at = 0;
@@ -467,13 +468,10 @@ async function convertRequests(from: string, to: string, file: string): Promise<
       for (const line of lines) {
         at++;
         try {
-          out.write(`${toGeminiLine(line)}\n`);
-        } catch {
-          throw new UserError(
-            `${file} line ${at} is not a request line`,
-            "the run's request file is damaged",
-            2,
-          );
+          out.write(`${toGeminiLine(line, ask.model)}\n`);
+        } catch (error) {
+          const why = error instanceof SyntaxError ? "not JSON" : (error as Error).message;
+          throw new UserError(`${ask.file} line ${at}: ${why}`, "the run's request file is damaged", 2);
         }
       }
   } finally {
