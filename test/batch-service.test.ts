@@ -65,19 +65,11 @@ async function ended(service: BatchService, id: string): Promise<RemoteBatch> {
 }
 
 describe("the OpenAI batch service", () => {
-  test("a create whose answer was lost is found, not made twice (by metadata)", async () => {
-    const service = await serviceAt("openai", {
-      faults: [{ method: "POST", path: /^\/v1\/batches$/, status: 500, times: 1, afterHandling: true }],
-    });
-    const ask = await askFor(3);
-    ask.fileId = await service.upload(ask, now());
-    const batch = await service.create(ask, now());
-    expect(server.fake.batches).toHaveLength(1);
-    expect(batch.id).toBe(server.fake.batches[0]!.batch.id);
-  });
-
-  test("where batches keep no metadata, a lost create is found by its uploaded file", async () => {
-    const service = await serviceAt("together", {
+  test.each([
+    ["openai", "by its metadata"],
+    ["together", "by its uploaded file, where batches keep no metadata"],
+  ] as const)("%s: a create whose answer was lost is found %s, not made twice", async (profile, _how) => {
+    const service = await serviceAt(profile, {
       faults: [{ method: "POST", path: /^\/v1\/batches$/, status: 500, times: 1, afterHandling: true }],
     });
     const ask = await askFor(3);

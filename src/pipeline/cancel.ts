@@ -31,6 +31,8 @@ export async function cancel(
       options.log,
       runServices(connection, manifest.config, options.log),
     );
+    // The main vendor's key and address are checked now, before anything is asked.
+    run.serviceFor();
     // A driver killed inside an upload or a create left them made but unnamed: named first.
     await recordUnrecorded(store, (record) => run.serviceFor(record));
     // A batch that ended meanwhile is not an error: it is looked at, and collected as any other.

@@ -1,6 +1,4 @@
-import { sleep } from "../api/client.ts";
-import { UserError } from "../errors.ts";
-import { formatDuration, progress, type Log } from "../io/log.ts";
+import { progress, type Log } from "../io/log.ts";
 import type { BatchRecord, Manifest } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
@@ -8,7 +6,7 @@ import { spentUsd } from "../run/totals.ts";
 import { worstCase } from "./budget.ts";
 import { runOnDone } from "./on-done.ts";
 import { sendDirectly, submit } from "./submit.ts";
-import { poll } from "./wait.ts";
+import { driveRounds, type Round } from "./rounds.ts";
 import { collect } from "./collect.ts";
 import { finish } from "./finish.ts";
 import { fitsBudget, fitsLimits } from "./budget.ts";
@@ -18,9 +16,6 @@ import { buildNextStages, samplesToDraw } from "./stages.ts";
 import { build } from "./build-step.ts";
 import { loadParams } from "../dataset/params.ts";
 import { checkSampling } from "../dataset/sampling.ts";
-
-const MAX_POLL_SECONDS = 300;
-const MAX_OUTAGE_SECONDS = 6 * 3600;
 
 export interface DriveOptions {
   detach?: boolean;
@@ -60,49 +55,28 @@ export async function drive(run: RunContext, options: DriveOptions): Promise<Man
     manifest.state = "running";
     delete manifest.reason;
   });
-  let pollSeconds = manifest.config.pollIntervalSeconds;
-
-  let outageSince: number | undefined;
-  for (;;) {
-    try {
+  const stopped = await driveRounds(
+    run,
+    async () => {
       const step = await advanceRun(run, options);
-      if (step.stopped) return step.stopped;
-      if (step.done) {
-        const more = options.cancelling ? 0 : await samplesToDraw(run);
-        if (!more) break;
-        await drawMore(run, more);
-        continue;
-      }
-      await sleep(pollSeconds * 1000);
-      const changed = await poll(run, step.inFlight);
-      outageSince = undefined;
+      if (step.stopped || !step.done) return step;
+      const more = options.cancelling ? 0 : await samplesToDraw(run);
+      if (!more) return { inFlight: [], done: true };
+      await drawMore(run, more);
+      return { inFlight: [] };
+    },
+    () => {
       const now = progressOf(manifest);
       options.onProgress?.(now);
       const { line, key } = progressLine(now, log.width?.());
       progress(log, line, key);
-      // Back off while nothing moves; look again soon once something does.
-      pollSeconds = changed
-        ? manifest.config.pollIntervalSeconds
-        : Math.min(MAX_POLL_SECONDS, pollSeconds * 1.5);
-    } catch (error) {
-      // An overnight run outlasts an outage: wait and look again, for up to MAX_OUTAGE_SECONDS.
-      if (!(error instanceof UserError && error.transient)) throw error;
-      outageSince ??= Date.now();
-      if (Date.now() - outageSince > MAX_OUTAGE_SECONDS * 1000) throw error;
-      log(`warning: ${error.message}; trying again in ${formatDuration(pollSeconds)}`);
-      await sleep(pollSeconds * 1000);
-      pollSeconds = Math.min(MAX_POLL_SECONDS, pollSeconds * 2);
-    }
-  }
-
-  return finish(run);
+    },
+  );
+  return stopped ?? finish(run);
 }
 
 /** Collects what finished and submits what may go; says whether to wait, stop, or export. */
-async function advanceRun(
-  run: RunContext,
-  options: DriveOptions,
-): Promise<{ inFlight: BatchRecord[]; done?: boolean; stopped?: Manifest }> {
+async function advanceRun(run: RunContext, options: DriveOptions): Promise<Round> {
   const { log, manifest } = run;
   for (;;) {
     for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(run, record);

@@ -5,7 +5,6 @@
 import { createHash } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { sleep } from "../api/client.ts";
 import {
   EMBEDDINGS_URL,
   embeddingBody,
@@ -28,7 +27,7 @@ import type { RunContext } from "./context.ts";
 import { BandTable, textOf, type Candidate, type Duplicate } from "./dedup.ts";
 import { deleteRemoteFiles, downloadResults } from "./download.ts";
 import { submit } from "./submit.ts";
-import { poll } from "./wait.ts";
+import { driveRounds, type Round } from "./rounds.ts";
 import { isFinished, providerFor } from "../api/providers/index.ts";
 
 const VECTORS_FILE = "embeddings/vectors.bin";
@@ -152,13 +151,13 @@ async function buildRequests(
   run.log(`embedding ${made.samples} samples' texts with ${model.name} in ${batches.length} batch(es)`);
 }
 
-/** Sends, waits for and collects the embeddings batches, as the drive loop does the answers'. */
+/** Sends, waits for and collects the embeddings batches, in the drive loop the answers go through. */
 async function embed(run: RunContext): Promise<void> {
   const embeddings = run.manifest.embeddings!;
   const model = embeddingModel(embeddings.model);
   // Sent as batches whatever the run's mode: at the provider's batch share of the list price.
   const price = embeddingPrice(model, providerFor(run.config.provider).batchShare);
-  for (;;) {
+  const round = async (): Promise<Round> => {
     for (const record of embeddings.batches.filter((b) => b.step === "finished"))
       await collect(run, record, price);
     const waiting = embeddings.batches.filter((b) => b.step === "pending" || b.step === "uploaded");
@@ -167,14 +166,12 @@ async function embed(run: RunContext): Promise<void> {
       await submit(run, record);
     }
     const inFlight = embeddings.batches.filter((b) => b.step === "submitted");
-    if (!inFlight.length && embeddings.batches.every((b) => b.step === "collected")) return;
-    if (inFlight.length) {
-      await sleep(run.config.pollIntervalSeconds * 1000);
-      await poll(run, inFlight);
-      const done = embeddings.batches.filter((b) => isFinished(b.status)).length;
-      progress(run.log, `embedding: ${done}/${embeddings.batches.length} batch(es) done`, "embed");
-    }
-  }
+    return { inFlight, done: !inFlight.length && embeddings.batches.every((b) => b.step === "collected") };
+  };
+  await driveRounds(run, round, () => {
+    const done = embeddings.batches.filter((b) => isFinished(b.status)).length;
+    progress(run.log, `embedding: ${done}/${embeddings.batches.length} batch(es) done`, "embed");
+  });
 }
 
 /** The budget (-l) holds for embeddings too: a batch goes only if its worst case fits beside what was spent. */
