@@ -101,6 +101,8 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     expect(written.output).toEqual({ sha256: await sha256(to.output), lines: 3 });
     const lines = await readJsonlFile(to.output);
     expect(lines.map((l) => l.custom_id)).toEqual(["r0", "r1", "r2"]);
+    // What the fake billed is what the answers report.
+    expect(fake!.batchUsage).toEqual(lines.map((l) => l.response.body.usageMetadata));
     for (const line of lines) {
       expect(line.response.status_code).toBe(200);
       const answer = gemini.read(line.response.body);

@@ -98,6 +98,8 @@ export class FakeGemini {
   readonly requests: { method: string; path: string }[] = [];
   /** The usageMetadata of every request answered directly, as billed. */
   readonly directUsage: Record<string, number>[] = [];
+  /** The usageMetadata of every batch line answered, as billed (at the batch price). */
+  readonly batchUsage: Record<string, number>[] = [];
   private readonly uploads = new Map<string, Upload>();
   private readonly models: GeminiFakeModel[];
   private readonly writer: FakeOpenAI;
@@ -492,7 +494,10 @@ export class FakeGemini {
       const { response, error } = roll
         ? { error: googleError("INTERNAL", "Internal error encountered.") }
         : this.answer(request, model);
-      if (!error) return { key, response };
+      if (!error) {
+        this.batchUsage.push(response.usageMetadata as Record<string, number>);
+        return { key, response };
+      }
       failed++;
       // A line's status is a google.rpc.Status: the gRPC code, not the HTTP one.
       return { key, error: { code: CODES[error.status]?.grpc ?? 13, message: error.message } };
