@@ -94,10 +94,6 @@ class GeminiService implements BatchService {
     this.#log = options.log ?? (() => {});
   }
 
-  private get key(): string {
-    return this.#key;
-  }
-
   private get baseUrl(): string {
     return this.#address ?? "https://generativelanguage.googleapis.com";
   }
@@ -119,7 +115,12 @@ class GeminiService implements BatchService {
   }
 
   redact(text: string): string {
-    return redactKey(text, this.key);
+    return redactKey(text, this.#key);
+  }
+
+  /** What the SDK threw, as one UserError (transient where waiting helps), the key taken out. */
+  private failure(error: unknown, doing: string): unknown {
+    return geminiFailure(error, doing, { key: this.#key, baseUrl: this.baseUrl });
   }
 
   /** Calls the SDK, turning a failure into one UserError (transient where waiting helps). */
@@ -127,30 +128,30 @@ class GeminiService implements BatchService {
     try {
       return await fn();
     } catch (error) {
-      throw geminiFailure(error, doing, { key: this.key, baseUrl: this.baseUrl });
+      throw this.failure(error, doing);
     }
   }
 
   async preflight(mode: "batch" | "sync"): Promise<void> {
-    await this.call("checking the connection", async () =>
+    const ai = await this.sdk();
+    await this.call("checking the connection", () =>
       mode === "batch"
-        ? (await this.sdk()).batches.list({ config: { pageSize: 1 } })
-        : (await this.sdk()).models.list({ config: { pageSize: 1 } }),
+        ? ai.batches.list({ config: { pageSize: 1 } })
+        : ai.models.list({ config: { pageSize: 1 } }),
     );
   }
 
   async upload(ask: BatchAsk, since: number): Promise<string> {
     // Gemini's lines, written beside the request file: the SDK's resumable upload reads a file by chunks.
     const converted = `${ask.path}.gemini.jsonl`;
+    const ai = await this.sdk();
     try {
       await convertRequests(ask.path, converted, ask);
       return await this.retried(
         `uploading ${ask.file}`,
         () => this.findUpload(ask, since),
         async () => {
-          const file = await (
-            await this.sdk()
-          ).files.upload({
+          const file = await ai.files.upload({
             file: converted,
             config: { displayName: ask.name, mimeType: "jsonl" },
           });
@@ -163,9 +164,10 @@ class GeminiService implements BatchService {
   }
 
   async findUpload(ask: BatchAsk, since: number): Promise<string | undefined> {
+    const ai = await this.sdk();
     return this.call("listing files", async () => {
       let seen = 0;
-      for await (const file of await (await this.sdk()).files.list({ config: { pageSize: 100 } })) {
+      for await (const file of await ai.files.list({ config: { pageSize: 100 } })) {
         if (++seen > MAX_LISTED) break;
         if (
           file.displayName === ask.name &&
@@ -198,9 +200,10 @@ class GeminiService implements BatchService {
   async find(ask: BatchAsk, since: number): Promise<RemoteBatch | undefined> {
     const name = displayNameOf(ask);
     const model = `models/${modelOf(ask)}`;
+    const ai = await this.sdk();
     return this.call("listing batches", async () => {
       let seen = 0;
-      for await (const job of await (await this.sdk()).batches.list({ config: { pageSize: 100 } })) {
+      for await (const job of await ai.batches.list({ config: { pageSize: 100 } })) {
         if (++seen > MAX_LISTED) break;
         if (job.displayName === name && job.model === model && seconds(job.createTime) >= since - SKEW)
           return remote(job);
@@ -241,11 +244,12 @@ class GeminiService implements BatchService {
 
   /** One job, or undefined when the service no longer has it. */
   private async get(id: string, doing: string): Promise<RemoteBatch | undefined> {
+    const ai = await this.sdk();
     try {
-      return remote(await (await this.sdk()).batches.get({ name: id }));
+      return remote(await ai.batches.get({ name: id }));
     } catch (error) {
       if (googleFailure(error)?.status === 404) return undefined;
-      throw geminiFailure(error, doing, { key: this.key, baseUrl: this.baseUrl });
+      throw this.failure(error, doing);
     }
   }
 
@@ -280,9 +284,10 @@ class GeminiService implements BatchService {
    * the download never settles (@google/genai 3.6). The path is the Files API's media download.
    */
   private async download(ref: string, path: string): Promise<boolean> {
+    const ai = await this.sdk();
     let expected: number;
     try {
-      expected = Number((await (await this.sdk()).files.get({ name: ref })).sizeBytes);
+      expected = Number((await ai.files.get({ name: ref })).sizeBytes);
     } catch (error) {
       const status = googleFailure(error)?.status;
       if (status === 403 || status === 404) return false;
@@ -290,7 +295,7 @@ class GeminiService implements BatchService {
     }
     const url = `${this.baseUrl.replace(/\/+$/, "")}/download/v1beta/${ref}:download?alt=media`;
     const response = await fetch(url, {
-      headers: { "x-goog-api-key": this.key },
+      headers: { "x-goog-api-key": this.#key },
       signal: AbortSignal.timeout(DOWNLOAD_MS),
     });
     if (!response.ok || !response.body) throw httpFailure(response.status, await response.text());
@@ -309,18 +314,19 @@ class GeminiService implements BatchService {
   }
 
   async cancel(id: string): Promise<RemoteBatch | undefined> {
+    const ai = await this.sdk();
     try {
-      await (await this.sdk()).batches.cancel({ name: id });
+      await ai.batches.cancel({ name: id });
     } catch (error) {
       if (googleFailure(error)?.status === 404) return undefined;
       // A job that ended meanwhile may refuse to be cancelled: it is looked at instead.
-      if (googleFailure(error)?.status !== 400)
-        throw geminiFailure(error, `cancelling ${id}`, { key: this.key, baseUrl: this.baseUrl });
+      if (googleFailure(error)?.status !== 400) throw this.failure(error, `cancelling ${id}`);
     }
     return this.get(id, `looking at ${id}`);
   }
 
   async remove(refs: string[], id?: string): Promise<string[]> {
+    const ai = await this.sdk();
     const warnings: string[] = [];
     const attempt = async (what: string, fn: () => Promise<unknown>) => {
       try {
@@ -328,21 +334,22 @@ class GeminiService implements BatchService {
       } catch (error) {
         const status = googleFailure(error)?.status;
         if (status === 403 || status === 404) return; // already gone
-        const failure = geminiFailure(error, `deleting ${what}`, { key: this.key, baseUrl: this.baseUrl });
+        const failure = this.failure(error, `deleting ${what}`);
         warnings.push(this.redact(failure instanceof Error ? failure.message : String(failure)));
       }
     };
-    for (const ref of refs) await attempt(ref, async () => (await this.sdk()).files.delete({ name: ref }));
-    if (id) await attempt(id, async () => (await this.sdk()).batches.delete({ name: id }));
+    for (const ref of refs) await attempt(ref, () => ai.files.delete({ name: ref }));
+    if (id) await attempt(id, () => ai.batches.delete({ name: id }));
     warnings.forEach((line) => this.#log(line));
     return warnings;
   }
 
   async gc(dryRun: boolean, log: (line: string) => void): Promise<string[]> {
-    const { running, ours } = await this.call("listing batches", async () => synthaiJobs(await this.sdk()));
+    const ai = await this.sdk();
+    const { running, ours } = await this.call("listing batches", () => synthaiJobs(ai));
     const orphans: { name: string; label: string; bytes: string }[] = [];
     await this.call("listing files", async () => {
-      for await (const file of await (await this.sdk()).files.list({ config: { pageSize: 100 } })) {
+      for await (const file of await ai.files.list({ config: { pageSize: 100 } })) {
         const label = file.displayName ?? "";
         const uploaded = label.startsWith("synthai-") && file.source !== "GENERATED" && !running.has(label);
         if (file.name && (uploaded || ours.has(file.name)))
@@ -350,10 +357,7 @@ class GeminiService implements BatchService {
       }
     });
     for (const file of orphans) {
-      if (!dryRun)
-        await this.call(`deleting ${file.name}`, async () =>
-          (await this.sdk()).files.delete({ name: file.name }),
-        );
+      if (!dryRun) await this.call(`deleting ${file.name}`, () => ai.files.delete({ name: file.name }));
       log(`${dryRun ? "would delete" : "deleted"} ${file.name} ${file.label} (${file.bytes} bytes)`);
     }
     log(`${orphans.length} orphaned synthai file(s) ${dryRun ? "found" : "deleted"}`);
@@ -362,10 +366,9 @@ class GeminiService implements BatchService {
 
   async send(_url: string, body: unknown, doing = "sending a request"): Promise<Sent> {
     const { model, contents, systemInstruction, generationConfig } = body as Record<string, any>;
+    const ai = await this.sdk();
     try {
-      const response = await (
-        await this.sdk()
-      ).models.generateContent({
+      const response = await ai.models.generateContent({
         model,
         contents,
         config: { ...generationConfig, ...(systemInstruction ? { systemInstruction } : {}) },
@@ -374,7 +377,7 @@ class GeminiService implements BatchService {
       return { ok: true, body: answer, requestId: response.responseId ?? "" };
     } catch (error) {
       const google = googleFailure(error);
-      const failure = geminiFailure(error, doing, { key: this.key, baseUrl: this.baseUrl });
+      const failure = this.failure(error, doing);
       if (!google || !(failure instanceof UserError)) throw failure;
       return {
         ok: false,
@@ -390,21 +393,23 @@ class GeminiService implements BatchService {
   }
 
   async models(): Promise<RemoteModel[]> {
+    const ai = await this.sdk();
     return this.call("listing models", async () => {
       const models: RemoteModel[] = [];
-      for await (const model of await (await this.sdk()).models.list({ config: { pageSize: 100 } }))
+      for await (const model of await ai.models.list({ config: { pageSize: 100 } }))
         if (model.name) models.push({ id: model.name.replace(/^models\//, "") });
       return models;
     });
   }
 
   async model(name: string): Promise<RemoteModel | undefined> {
+    const ai = await this.sdk();
     try {
-      const model = await (await this.sdk()).models.get({ model: bareModel(name) });
+      const model = await ai.models.get({ model: bareModel(name) });
       return { id: (model.name ?? name).replace(/^models\//, "") };
     } catch (error) {
       if (googleFailure(error)?.status === 404) return undefined;
-      throw geminiFailure(error, `looking up ${name}`, { key: this.key, baseUrl: this.baseUrl });
+      throw this.failure(error, `looking up ${name}`);
     }
   }
 }
