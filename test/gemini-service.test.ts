@@ -333,6 +333,22 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     expect(VENDOR_ENDPOINTS.gemini(undefined)).toBe(gemini);
   });
 
+  test("many jobs are looked at in one listing, a few one by one", async () => {
+    const { service } = await start({ pollsPerPhase: 1_000 });
+    const ids: string[] = [];
+    for (const chunk of [0, 1, 2, 3, 4]) {
+      const ask = { ...(await requestFile(["a"])), name: `synthai-run1-c000${chunk}-a1.jsonl` };
+      ask.fileId = await service.upload(ask, now());
+      ids.push((await service.create(ask, now())).id);
+    }
+    const gets = () => fake!.requests.filter((r) => /\/batches\/[^/:]+$/.test(r.path)).length;
+    const looked = await service.look(ids, now());
+    expect([...looked.keys()].sort()).toEqual([...ids].sort());
+    expect(gets()).toBe(0);
+    await service.look(ids.slice(0, 2), now());
+    expect(gets()).toBe(2);
+  });
+
   test("cancel stops a running job; one the service no longer has is undefined", async () => {
     const { service } = await start({ pollsPerPhase: 1_000 });
     const ask = await requestFile(["a"]);

@@ -59,6 +59,8 @@ const EXPIRES_AFTER_SECONDS = 48 * 3600;
 /** Jobs and files looked at when finding one: listings have no documented order, so the search cannot stop early. */
 const MAX_LISTED = 2_000;
 const TRIES = 6;
+/** Jobs looked at one by one; more are looked at in one listing. */
+const FEW = 3;
 /** How long a result file may take to come down. */
 const DOWNLOAD_MS = 30 * 60_000;
 /** Seconds of clock skew allowed between this machine and the service when finding by time. */
@@ -233,9 +235,21 @@ class GeminiService implements BatchService {
     }
   }
 
+  /** Where jobs stand: a few asked one by one, many from one listing (and any it missed one by one). */
   async look(ids: string[], _oldest: number): Promise<Map<string, RemoteBatch>> {
     const seen = new Map<string, RemoteBatch>();
-    for (const id of ids) {
+    if (ids.length > FEW) {
+      const wanted = new Set(ids);
+      const ai = await this.sdk();
+      await this.call("listing batches", async () => {
+        let listed = 0;
+        for await (const job of await ai.batches.list({ config: { pageSize: 100 } })) {
+          if (job.name && wanted.has(job.name)) seen.set(job.name, remote(job));
+          if (seen.size === wanted.size || ++listed >= MAX_LISTED) break;
+        }
+      });
+    }
+    for (const id of ids.filter((id) => !seen.has(id))) {
       const job = await this.get(id, "looking at the batches");
       if (job) seen.set(id, job);
     }
