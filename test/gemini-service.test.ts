@@ -225,6 +225,21 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     expect(refused).toMatchObject({ ok: false, status: 400, transient: false });
   });
 
+  test("a prompt over the model's window is refused in Gemini's words", async () => {
+    const tiny = { id: "gemini-tiny", thinks: "level" as const, inputTokenLimit: 50, outputTokenLimit: 100 };
+    const { service } = await start({ models: [tiny] });
+    const body = gemini.body([{ role: "user", content: "word ".repeat(400) }], {
+      model: tiny.id,
+      maxTokens: 10,
+    });
+    const sent = await service.send(gemini.url, body);
+    expect(sent).toMatchObject({ ok: false, status: 400, transient: false });
+    if (!sent.ok)
+      expect(sent.body.error.message).toBe(
+        "The input token count exceeds the maximum number of tokens allowed (50).",
+      );
+  });
+
   test("refusals: a wrong key, an unknown model, a line without a key, a file over 2 GB", async () => {
     const { service, baseUrl } = await start();
     const wrong = geminiService({ apiKey: "AIzaWRONG-KEY-0000000000000000000000", baseURL: baseUrl });

@@ -364,7 +364,17 @@ export class FakeGemini {
     const refused = requestRefusal(request, model);
     if (refused) return { error: refused };
     const chat = this.writer.complete(asChatRequest(request, model.id));
-    if (chat.status !== 200) return { error: googleError("INVALID_ARGUMENT", chat.body.error.message) };
+    if (chat.status !== 200) {
+      const tooLong = chat.body.error.code === "context_length_exceeded";
+      return {
+        error: googleError(
+          "INVALID_ARGUMENT",
+          tooLong
+            ? `The input token count exceeds the maximum number of tokens allowed (${model.inputTokenLimit}).`
+            : chat.body.error.message,
+        ),
+      };
+    }
     return { response: asGeminiResponse(chat.body, model.id, this.id()) };
   }
 
