@@ -9,6 +9,8 @@ import type { BatchAsk, BatchService, RemoteBatch } from "../src/api/batch-servi
 import { makeService, serviceOptions } from "../src/api/services/index.ts";
 import { batchStatus, remoteBatch } from "../src/api/services/openai.ts";
 import { UserError } from "../src/errors.ts";
+import { configOfStage, endpointOf, vendorField, vendorOf } from "../src/run/config.ts";
+import type { RunConfig } from "../src/run/manifest.ts";
 import type { ProfileName } from "../src/fake/profiles.ts";
 import { API_KEY, readJsonlFile, tempDir, useFake } from "./helpers.ts";
 
@@ -251,5 +253,31 @@ describe("the registry of services", () => {
     } finally {
       if (saved !== undefined) process.env.GROQ_API_KEY = saved;
     }
+  });
+});
+
+describe("a stage's vendor", () => {
+  const price = { input: 1, output: 1 };
+  const config = {
+    model: "gpt-6-luna",
+    maxTokens: 100,
+    price,
+    endpoint: "responses",
+    stages: [
+      { model: "claude-haiku-5-5", vendor: "anthropic", maxTokens: 50, price },
+      { model: "gpt-6.1-terra", maxTokens: 50, price },
+    ],
+  } as unknown as RunConfig;
+
+  test("is the stage's own, else OpenAI; a record says it only where it is not OpenAI", () => {
+    expect([1, 2, 3].map((stage) => vendorOf(config, stage))).toEqual(["openai", "anthropic", "openai"]);
+    expect([1, 2, 3].map((stage) => vendorField(config, stage))).toEqual([{}, { vendor: "anthropic" }, {}]);
+    expect(configOfStage(config, 2).vendor).toBe("anthropic");
+    expect(configOfStage(config, 3)).not.toHaveProperty("vendor");
+  });
+
+  test("an OpenAI stage is written and read with the run's --endpoint", () => {
+    expect(endpointOf(config, 1).url).toBe("/v1/responses");
+    expect(endpointOf(config, 3).url).toBe("/v1/responses");
   });
 });
