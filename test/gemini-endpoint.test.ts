@@ -1,6 +1,8 @@
 import { ApiError } from "@google/genai";
 import { describe, expect, test } from "vitest";
 import { VENDOR_ENDPOINTS } from "../src/api/endpoints/index.ts";
+import { endpointOf } from "../src/run/config.ts";
+import type { RunConfig } from "../src/run/manifest.ts";
 import { gemini } from "../src/api/endpoints/gemini.ts";
 import { geminiFailure, googleFailure } from "../src/api/services/gemini-failure.ts";
 import { fromGeminiLine, toGeminiLine } from "../src/api/services/gemini-lines.ts";
@@ -17,6 +19,14 @@ describe("the Gemini endpoint", () => {
   test("is Gemini's endpoint, whatever --endpoint says (that choice is OpenAI's)", () => {
     expect(VENDOR_ENDPOINTS.gemini(undefined)).toBe(gemini);
     expect(VENDOR_ENDPOINTS.gemini("responses")).toBe(gemini);
+    const config = {
+      model: "gpt-6-luna",
+      maxTokens: 50,
+      endpoint: "responses",
+      stages: [{ model: "gemini-3-flash", vendor: "gemini", maxTokens: 50 }],
+    } as unknown as RunConfig;
+    expect(endpointOf(config, 2)).toBe(gemini);
+    expect(endpointOf(config, 1).url).toBe("/v1/responses");
   });
 
   test("system messages become systemInstruction, the rest contents with roles user and model", () => {
