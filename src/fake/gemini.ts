@@ -313,7 +313,7 @@ export class FakeGemini {
       updateTime: now.toISOString(),
       // "Files are stored for 48 hours."
       expirationTime: new Date(now.getTime() + 48 * 3600_000).toISOString(),
-      sha256Hash: Buffer.from(createHash("sha256").update(content).digest("hex")).toString("base64"),
+      sha256Hash: createHash("sha256").update(content).digest("base64"),
       uri: `${this.base}/v1beta/files/${id}`,
       state: "ACTIVE",
       source: fields.source,
