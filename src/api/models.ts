@@ -35,6 +35,8 @@ export interface Model {
   cacheWrite1h?: number;
   /** Whether it answers to a JSON schema; absent: it does (every OpenAI model here). */
   structuredOutput?: boolean;
+  /** It takes a temperature while it reasons (Gemini); OpenAI's reasoning models refuse one. */
+  temperatureWhileReasoning?: boolean;
   /** Its reasoning is the vendor's thinking setting (Claude), asked for with the same efforts. */
   thinking?: boolean;
   /** Where its figures come from and when they were read, where not OpenAI's pages of CATALOGUE_SOURCES. */
@@ -71,8 +73,37 @@ const CLAUDE: Record<string, Model> = {
   "claude-opus-5-5": claude({ input: 4, output: 20, cacheWrite5m: 5, cacheWrite1h: 8, cachedInput: 0.2 }),
 };
 
-// Gemini: ../shared/vendors/VENDORS-2026-12.md names no Gemini model or price yet, so none is
-// catalogued; a Gemini model runs with its prices given (--list-input-price, …).
+// Gemini: ../shared/vendors/VENDORS-2026-12.md gives only "batch is 50% of standard"; the list
+// prices are Google's pricing page (standard paid tier, prompts up to 200k tokens) as last read,
+// from one source: each is `unsure`, and --list-input-price/--list-output-price override them.
+const GEMINI_SOURCE =
+  "ai.google.dev/gemini-api/docs/pricing (?), batch share from ../shared/vendors, read 2026-12-07";
+const LEVELS: readonly Effort[] = ["minimal", "low", "medium", "high"];
+const gemini = (model: Pick<Model, "input" | "output" | "cachedInput" | "efforts">): Model => ({
+  vendor: "gemini",
+  defaultEffort: model.efforts![0]!,
+  thinking: true,
+  // Gemini takes a temperature whatever it thinks (generationConfig).
+  temperatureWhileReasoning: true,
+  structuredOutput: true,
+  unsure: true,
+  source: GEMINI_SOURCE,
+  ...model,
+});
+
+/** Google's Gemini models, by the ids its API takes: Gemini 3 thinks at a level, 2.5 within a budget (0: off, Flash only). */
+const GEMINI: Record<string, Model> = {
+  "gemini-3-pro": gemini({ input: 2, output: 12, cachedInput: 0.2, efforts: ["low", "high"] }),
+  "gemini-3-flash": gemini({ input: 0.5, output: 3, cachedInput: 0.05, efforts: LEVELS }),
+  "gemini-2.5-pro": gemini({ input: 1.25, output: 10, cachedInput: 0.125, efforts: LEVELS }),
+  "gemini-2.5-flash": gemini({ input: 0.3, output: 2.5, cachedInput: 0.03, efforts: ["none", ...LEVELS] }),
+  "gemini-2.5-flash-lite": gemini({
+    input: 0.1,
+    output: 0.4,
+    cachedInput: 0.01,
+    efforts: ["none", ...LEVELS],
+  }),
+};
 
 export const MODELS: Record<string, Model> = {
   "gpt-6-luna": { input: 0.1, cachedInput: 0.01, output: 0.5, ...reasoning() },
@@ -135,6 +166,7 @@ export const MODELS: Record<string, Model> = {
   "gpt-4.1": { input: 2, output: 8, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
   "gpt-4.1-mini": { input: 0.4, output: 1.6, shutdown: "2027-01-14", replacement: "gpt-6-luna" },
   ...CLAUDE,
+  ...GEMINI,
 };
 
 /** Shut down already: refused with what to use instead. */
@@ -238,7 +270,7 @@ export function checkRequestShape(
       `model ${model} does not take --reasoning-effort ${effort}`,
       `use one of ${info.efforts.join(", ")}`,
     );
-  if (shape.temperature !== undefined && effort !== "none")
+  if (shape.temperature !== undefined && effort !== "none" && !info.temperatureWhileReasoning)
     throw new UserError(
       `model ${model} refuses a temperature while it reasons (effort ${effort})`,
       info.efforts.includes("none")

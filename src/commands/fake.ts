@@ -41,8 +41,9 @@ export default command({
     hub: { type: "boolean", description: "Serve the fake Hugging Face Hub instead (for export --push)" },
     vendor: {
       type: "enum",
-      options: ["openai", "anthropic"],
-      description: "The vendor it plays: anthropic serves Messages and Message Batches (Default: openai)",
+      options: ["openai", "anthropic", "gemini"],
+      description:
+        "The vendor it plays: anthropic serves Messages and Message Batches, gemini the Gemini API's files, batches and generateContent (Default: openai)",
     },
   },
   async run({ args }) {
@@ -60,6 +61,7 @@ export default command({
         );
       return serveAnthropic(args);
     }
+    if (args.vendor === "gemini") return serveGemini(args);
     const { FakeOpenAI } = await import("../fake/server.ts");
     const profile = (args.profile ?? "openai") as ProfileName;
     const share = (value: string | undefined, flag: string) => number(value, flag, { min: 0, max: 1 }) ?? 0;
@@ -156,6 +158,39 @@ async function serveHub(port: number): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.removeAllListeners(signal);
     process.on(signal, () => void hub.stop().then(() => process.exit(0)));
+  }
+  await new Promise(() => {}); // serves until stopped
+}
+
+/** The fake Gemini API (src/fake/gemini.ts) until stopped, with the lines that point runs at it. */
+async function serveGemini(args: Record<string, unknown>): Promise<void> {
+  const { FakeGemini } = await import("../fake/gemini.ts");
+  const apiKey = (args.key as string) || "fake-key";
+  const share = (flag: string) => number(args[flag] as string, `--${flag}`, { min: 0, max: 1 }) ?? 0;
+  const fake = new FakeGemini({
+    apiKey,
+    port: number(args.port as string, "--port", { integer: true, min: 0 }) ?? 8321,
+    malformedRate: share("malformed-rate"),
+    failedRate: share("failed-rate"),
+    pollsPerPhase:
+      number(args["polls-per-phase"] as string, "--polls-per-phase", { integer: true, positive: true }) ?? 3,
+    fast: args.fast === true,
+  });
+  const url = await fake.start().catch((error: Error) => {
+    throw new UserError(
+      `the fake service cannot listen: ${error.message}`,
+      "pass --port with another, or --port 0",
+    );
+  });
+  console.log(url);
+  process.stderr.write(
+    `fake Gemini API at ${url}; point runs at it with:\n` +
+      `  export GOOGLE_GEMINI_BASE_URL=${url} GEMINI_API_KEY=${apiKey}\n` +
+      "Ctrl-C stops it (its files and batches live only as long as it does)\n",
+  );
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void fake.stop().then(() => process.exit(0)));
   }
   await new Promise(() => {}); // serves until stopped
 }

@@ -3,6 +3,7 @@
 import type { Vendor } from "../batch-service.ts";
 import { UserError } from "../../errors.ts";
 import { chat } from "./chat.ts";
+import { gemini } from "./gemini.ts";
 import { messages } from "./messages.ts";
 import { responses } from "./responses.ts";
 
@@ -74,7 +75,7 @@ export function endpointFor(name: EndpointName = "chat"): Endpoint<any> {
 export const VENDOR_ENDPOINTS: Record<Vendor, (name: EndpointName | undefined) => Endpoint<any>> = {
   openai: endpointFor,
   anthropic: () => messages,
-  gemini: endpointFor, // placeholder until the Gemini service lands
+  gemini: () => gemini,
 };
 
 /**

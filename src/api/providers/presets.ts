@@ -105,8 +105,6 @@ export const PRESETS = {
     title: "Gemini API",
     baseURL: "https://generativelanguage.googleapis.com",
     keyVariable: "GEMINI_API_KEY",
-    unsupported:
-      "its native Batch API (a file through its Files API, one model a job) is still to be wired in",
     note: "Gemini Batch API: a JSONL file through its Files API, one model per job; half price",
     source: "ai.google.dev/gemini-api/docs/batch-api; googleapis/js-genai (read 2026-12-07)",
   },

@@ -1,28 +1,17 @@
 // The batch services synthai speaks, one entry per vendor: a new vendor is one file here and one
 // line in SERVICES. Each entry reads its own key and address (vendors.ts names the variables).
 import type { BatchService, ServiceOptions, Vendor } from "../batch-service.ts";
-import { VENDORS } from "../vendors.ts";
 import { mainVendor, type ProviderName } from "../providers/index.ts";
-import { UserError } from "../../errors.ts";
 import { anthropicService } from "./anthropic.ts";
+import { geminiService } from "./gemini.ts";
 import { openaiService } from "./openai.ts";
 
 export type ServiceFactory = (options: ServiceOptions) => BatchService;
 
-/** Until its service lands, a vendor is refused by name, before anything is built. */
-function notYet(vendor: Vendor): ServiceFactory {
-  return () => {
-    throw new UserError(
-      `${VENDORS[vendor].title}'s batch service is not supported yet`,
-      "use a model of OpenAI or an OpenAI-shaped service (--provider)",
-    );
-  };
-}
-
 export const SERVICES: Record<Vendor, ServiceFactory> = {
   openai: openaiService,
   anthropic: anthropicService,
-  gemini: notYet("gemini"),
+  gemini: geminiService,
 };
 
 export function makeService(vendor: Vendor, options: ServiceOptions): BatchService {
