@@ -3,6 +3,7 @@ import { metaOf } from "./index.ts";
 import { call } from "../api/client.ts";
 import { compareWithService, formatModels, type ServiceModel } from "../views/models.ts";
 import { command, connection, connectionArgs } from "./shared.ts";
+import { EXIT } from "../errors.ts";
 
 export default command({
   meta: metaOf("models"),
@@ -29,6 +30,6 @@ export default command({
         ? `\nthe service disagrees:\n${differences.map((d) => `  ${d}`).join("\n")}`
         : "\nthe service agrees with the catalogue",
     );
-    if (differences.length) process.exitCode = 6;
+    if (differences.length) process.exitCode = EXIT.ATTENTION;
   },
 });

@@ -6,6 +6,7 @@ import { formatDuration } from "../io/log.ts";
 import { listRunIds, loadManifest, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize, type RunSummary } from "../run/totals.ts";
+import { EXIT, type ExitCode } from "../errors.ts";
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
 export async function listRuns(
@@ -101,8 +102,8 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
  * For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given
  * up).
  */
-export function statusExitCode(summary: RunSummary): number {
-  if (summary.state === "done") return summary.givenUp > 0 ? 6 : 0;
-  if (["building", "running", "exporting"].includes(summary.state)) return 5;
-  return 6;
+export function statusExitCode(summary: RunSummary): ExitCode {
+  if (summary.state === "done") return summary.givenUp > 0 ? EXIT.ATTENTION : EXIT.DONE;
+  if (["building", "running", "exporting"].includes(summary.state)) return EXIT.UNDER_WAY;
+  return EXIT.ATTENTION;
 }
