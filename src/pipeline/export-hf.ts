@@ -417,8 +417,52 @@ function cardMetadata(manifest: Manifest, made: Made) {
 function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
   const { config } = manifest;
   const total = made.rows.reduce((a, b) => a + b, 0);
-  const summary = summarize(manifest);
   const metadata = cardMetadata(manifest, made);
+  const made_by = madeByRows(manifest, made);
+  const body = [
+    MARK,
+    `# Synthetic dataset from synthai run ${manifest.id}`,
+    "",
+    `${total} samples written by \`${config.model}\` from combinations of parameter values, parsed into ` +
+      `the fields ${dataset.fields.map((f) => `\`${f}\``).join(", ")}. Every sample ` +
+      `is machine-written: check it before you rely on it.`,
+    "",
+    "## How it was made",
+    "",
+    "| | |",
+    "|---|---|",
+    ...made_by.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`),
+    "",
+    `To make it again: \`${RECIPE}/\` holds the parameters and the prompt files or spec it was made from.`,
+    "",
+    ...(made.about ? [made.about] : []),
+    "## Features",
+    "",
+    "| column | type | what it is |",
+    "|---|---|---|",
+    ...featureRows(dataset, made),
+    "",
+    "## Splits",
+    "",
+    "| split | rows | share asked |",
+    "|---|---|---|",
+    ...made.splits.map((s, i) => `| ${s.name} | ${made.rows[i]} | ${s.share} |`),
+    "",
+    `Each sample goes to a split by a hash of the seed and its id: the same run splits the same way every time.`,
+    "",
+    "```python",
+    "from datasets import load_dataset",
+    `dataset = load_dataset("path/to/this/folder")`,
+    "```",
+    "",
+  ].join("\n");
+  return matter.stringify(body, metadata);
+}
+
+/** The card's "How it was made" table: the run, its model, sources, settings, counts and cost. */
+function madeByRows(manifest: Manifest, made: Made): [string, string][] {
+  const { config } = manifest;
+  const summary = summarize(manifest);
   const source = config.promptFile
     ? `prompt file \`${basename(config.promptFile)}\``
     : config.specFile
@@ -458,53 +502,21 @@ function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
     ["cost", `${formatUsd(summary.costUsd)} (${usesBatches(config) ? "Batch API" : "direct requests"})`],
     ["created", manifest.createdAt],
   ];
-  const body = [
-    MARK,
-    `# Synthetic dataset from synthai run ${manifest.id}`,
-    "",
-    `${total} samples written by \`${config.model}\` from combinations of parameter values, parsed into ` +
-      `the fields ${dataset.fields.map((f) => `\`${f}\``).join(", ")}. Every sample ` +
-      `is machine-written: check it before you rely on it.`,
-    "",
-    "## How it was made",
-    "",
-    "| | |",
-    "|---|---|",
-    ...made_by.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`),
-    "",
-    `To make it again: \`${RECIPE}/\` holds the parameters and the prompt files or spec it was made from.`,
-    "",
-    ...(made.about ? [made.about] : []),
-    "## Features",
-    "",
-    "| column | type | what it is |",
-    "|---|---|---|",
-    ...made.columns.map((name, i) => {
-      const role = made.shaped
-        ? "messages (`{role, content}`), as trainers read them"
-        : name === "index"
-          ? "row number, in sample order"
-          : name === "sample_id"
-            ? "the sample's id in the run (`synthai inspect --sample`)"
-            : dataset.fields.includes(name)
-              ? "written by the model"
-              : "a parameter, generated value or input column the prompt was made from";
-      return `| \`${name}\` | ${dtypeName(made.types[i]!)} | ${role} |`;
-    }),
-    "",
-    "## Splits",
-    "",
-    "| split | rows | share asked |",
-    "|---|---|---|",
-    ...made.splits.map((s, i) => `| ${s.name} | ${made.rows[i]} | ${s.share} |`),
-    "",
-    `Each sample goes to a split by a hash of the seed and its id: the same run splits the same way every time.`,
-    "",
-    "```python",
-    "from datasets import load_dataset",
-    `dataset = load_dataset("path/to/this/folder")`,
-    "```",
-    "",
-  ].join("\n");
-  return matter.stringify(body, metadata);
+  return made_by;
+}
+
+/** The card's table of features: each column's type and what it is. */
+function featureRows(dataset: Dataset, made: Made): string[] {
+  return made.columns.map((name, i) => {
+    const role = made.shaped
+      ? "messages (`{role, content}`), as trainers read them"
+      : name === "index"
+        ? "row number, in sample order"
+        : name === "sample_id"
+          ? "the sample's id in the run (`synthai inspect --sample`)"
+          : dataset.fields.includes(name)
+            ? "written by the model"
+            : "a parameter, generated value or input column the prompt was made from";
+    return `| \`${name}\` | ${dtypeName(made.types[i]!)} | ${role} |`;
+  });
 }
