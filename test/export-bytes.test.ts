@@ -2,11 +2,11 @@
 // folder from test/fixtures/run-before-stages, exported to each format, twice to one file (the
 // second replaces the first's rows) and to a Hugging Face folder, compared with
 // test/fixtures/export-bytes/, which the version before the loop wrote from the same run.
-import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { exportRun } from "../src/index.ts";
-import { PARAMS, tempDir } from "./helpers.ts";
+import { PARAMS, filesUnder, tempDir } from "./helpers.ts";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "run-before-stages");
 const EXPECTED = join(import.meta.dirname, "fixtures", "export-bytes");
@@ -28,14 +28,6 @@ export async function exportsOfFixture(cwd: string, out: string): Promise<void> 
   await exportRun(ID, { runsDir, output: join(out, "twice.csv"), dedup: "exact", onLog });
   await exportRun(ID, { runsDir, output: join(out, "safe.csv"), csvSafe: true, onLog });
   await exportRun(ID, { runsDir, hf: join(out, "hf"), split: "train=0.5,test=0.5", onLog });
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .sort();
 }
 
 describe("export destinations", () => {

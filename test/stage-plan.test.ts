@@ -37,6 +37,13 @@ function runConfig(stages: { promptFile: string; turn?: number }[], promptFile: 
   };
 }
 
+/** examples/preference-pairs: a question, two models' answers, a judge that prefers one. */
+const pairsRun = () =>
+  runConfig(
+    [{ promptFile: join(PAIRS, "answer.md") }, { promptFile: join(PAIRS, "judge.md") }],
+    join(PAIRS, "ask.md"),
+  );
+
 describe("a stage of several models", () => {
   const stage: PlannedStage = {
     fields: ["Answer"],
@@ -89,12 +96,7 @@ describe("a conversation", () => {
 
 describe("the plan of a run", () => {
   test("the first stage is the first entry; later ones follow, each with its file", async () => {
-    const dataset = await datasetOf(
-      runConfig(
-        [{ promptFile: join(PAIRS, "answer.md") }, { promptFile: join(PAIRS, "judge.md") }],
-        join(PAIRS, "ask.md"),
-      ),
-    );
+    const dataset = await datasetOf(pairsRun());
     const plan = stagePlan(dataset);
     expect(plan[0]).toBe(dataset);
     expect(plan.map((s) => s.fields)).toEqual([
@@ -129,10 +131,7 @@ describe("the plan of a run", () => {
   });
 
   test("resolving writes each stage's file, saved turn, what it is built after and its settings", async () => {
-    const config = runConfig(
-      [{ promptFile: join(PAIRS, "answer.md") }, { promptFile: join(PAIRS, "judge.md") }],
-      join(PAIRS, "ask.md"),
-    );
+    const config = pairsRun();
     resolveStages(config, await datasetOf(config));
     expect(
       config.stages!.map(({ promptFile, turn, after, model, maxTokens }) => ({
@@ -162,12 +161,7 @@ describe("the plan of a run", () => {
   });
 
   test("preference pairs are planned from the stage of several models and the judge that prefers", async () => {
-    const dataset = await datasetOf(
-      runConfig(
-        [{ promptFile: join(PAIRS, "answer.md") }, { promptFile: join(PAIRS, "judge.md") }],
-        join(PAIRS, "ask.md"),
-      ),
-    );
+    const dataset = await datasetOf(pairsRun());
     const preference = preferenceOf(dataset);
     expect(preference.models).toEqual(["gpt-6-luna", "gpt-6.1-terra"]);
     expect(preference.field).toBe("Answer");
