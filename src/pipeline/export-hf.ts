@@ -29,12 +29,9 @@ import {
   datasetColumns,
   datasetRow,
   datasetTypes,
-  exportTo,
   labelNamesOf,
-  type Dedup,
   type Destination,
   type DuplicatesLeftOut,
-  type SampleFeed,
 } from "./export.ts";
 
 export interface Split {
@@ -98,8 +95,6 @@ const MARK = "<!-- written by synthai export --hf -->";
 export interface HfOptions {
   dir: string;
   splits: Split[];
-  feed: SampleFeed;
-  dedup?: Dedup | undefined;
   /** A Markdown section about the data for the card, asked once the rows are written. */
   describe?: (() => Promise<string>) | undefined;
   /** The export's format: a chat or preference one keeps its shape (its object's keys are the columns). */
@@ -112,16 +107,6 @@ export interface HfMade {
   rows: number[];
   dir: string;
   duplicates?: DuplicatesLeftOut;
-}
-
-export async function exportHf(
-  runDir: string,
-  manifest: Manifest,
-  dataset: Dataset,
-  options: HfOptions,
-): Promise<HfMade> {
-  const destination = hfDestination(runDir, manifest, dataset, options);
-  return exportTo(manifest, runDir, options.feed, options.dedup, destination);
 }
 
 /** What the folder's Parquet files hold: their columns, and how a sample becomes a row. */
@@ -149,7 +134,7 @@ async function hfColumns(
 }
 
 /** A Hugging Face folder as a destination: written beside DIR, then moved into place. */
-function hfDestination(
+export function hfDestination(
   runDir: string,
   manifest: Manifest,
   dataset: Dataset,

@@ -210,6 +210,21 @@ export async function exportTo<Result>(
   return destination.commit(duplicates?.summary());
 }
 
+/** A destination whose commit is followed by `then`, told what it made: the Hub after the HF folder. */
+export function committedThen<Result>(
+  destination: Destination<Result>,
+  then: (result: Result) => Promise<void> | void,
+): Destination<Result> {
+  return {
+    ...destination,
+    async commit(duplicates) {
+      const result = await destination.commit(duplicates);
+      await then(result);
+      return result;
+    },
+  };
+}
+
 /** The files an export appends to: the output in its format, and its metrics file. */
 interface OutputFiles {
   csvFile: string;

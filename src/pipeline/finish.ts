@@ -4,8 +4,10 @@ import { collectBatch, judgeKey } from "./collect.ts";
 import { asWritten, checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
 import {
   collectedSamples,
+  committedThen,
   eachValidSample,
   exportRun,
+  exportTo,
   type Dedup,
   type DuplicatesLeftOut,
   type Exported,
@@ -23,7 +25,7 @@ import { formatUsd } from "../api/pricing.ts";
 import { changedDataset, runDataset, type Dataset } from "../dataset/spec.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { droppedText, summarize } from "../run/totals.ts";
-import { exportHf, type Split } from "./export-hf.ts";
+import { hfDestination, type HfMade, type Split } from "./export-hf.ts";
 import type { HubPush } from "./hub-push.ts";
 import { samplesFile } from "../run/files.ts";
 import type { SampleResult } from "../run/records.ts";
@@ -281,22 +283,29 @@ async function exportToHf(
 ): Promise<void> {
   const { manifest } = run;
   const { describe } = options.hf;
-  const made = await exportHf(run.dir, manifest, exportAs, {
-    ...options.hf,
-    feed,
-    dedup,
-    format: options.format,
-    describe: describe && (() => describe(run)),
-  });
-  const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
-  options.log(
-    `exported run ${manifest.id} → ${made.dir} (${counts}; ` +
-      `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
+  const counts = (made: HfMade) => options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
+  const folder = committedThen(
+    hfDestination(run.dir, manifest, exportAs, {
+      ...options.hf,
+      format: options.format,
+      describe: describe && (() => describe(run)),
+    }),
+    (made) =>
+      options.log(
+        `exported run ${manifest.id} → ${made.dir} (${counts(made)}; ` +
+          `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
+      ),
   );
-  if (options.push) {
-    const { pushExport } = await import("./hub-push.ts"); // the Hub's client, only when pushing
-    await pushExport(made.dir, options.push, { runId: manifest.id, rows: counts }, options.log);
-  }
+  // The Hub's client is loaded only when pushing.
+  const destination = options.push
+    ? (await import("./hub-push.ts")).hubDestination(
+        folder,
+        options.push,
+        { runId: manifest.id, rows: counts },
+        options.log,
+      )
+    : folder;
+  await exportTo(manifest, run.dir, feed, dedup, destination);
 }
 
 /** How many CSV cells a spreadsheet would read as a formula, and what was done about them. */
