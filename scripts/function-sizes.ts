@@ -21,9 +21,11 @@ function nameOf(node: ts.Node, file: ts.SourceFile): string {
   const named = node as { name?: ts.Node };
   if (named.name) return named.name.getText(file);
   const parent = node.parent;
-  if (parent && (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent))) return parent.name.getText(file);
+  if (parent && (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent)))
+    return parent.name.getText(file);
   // An anonymous function is named by the function it sits in, which is steadier than its line.
-  for (let up = node.parent; up; up = up.parent) if (ts.isFunctionLike(up)) return `(anonymous in ${nameOf(up, file)})`;
+  for (let up = node.parent; up; up = up.parent)
+    if (ts.isFunctionLike(up)) return `(anonymous in ${nameOf(up, file)})`;
   return "(anonymous)";
 }
 
@@ -53,5 +55,6 @@ export function longFunctions(root: string, dir: string, limit = 80): LongFuncti
 
 if (import.meta.main) {
   const limit = Number(process.argv[2] ?? 80);
-  for (const f of longFunctions(join(import.meta.dirname, ".."), "src", limit)) console.log(`${f.lines}\t${f.where}`);
+  for (const f of longFunctions(join(import.meta.dirname, ".."), "src", limit))
+    console.log(`${f.lines}\t${f.where}`);
 }
