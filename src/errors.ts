@@ -1,13 +1,49 @@
+/**
+ * Every exit code, in one table: the CLI exits with them, the library's `UserError` carries them,
+ * and `synthai --help` lists them (EXIT_MEANINGS).
+ */
+export const EXIT = {
+  DONE: 0,
+  BUG: 1,
+  /** Bad input: the message says what. */
+  USAGE: 2,
+  /** The service failed, and waiting will not help. */
+  SERVICE: 3,
+  /** Stopped by the budget, cancel or --max-draws; resumable. */
+  STOPPED: 4,
+  /** `status <run>`: still under way. */
+  UNDER_WAY: 5,
+  /** Nothing valid, or `status <run>`: needs attention. */
+  ATTENTION: 6,
+  /** The disk refused (full, read-only). */
+  DISK: 7,
+  /** Ctrl-C (128 + SIGINT), as shells report it. */
+  INTERRUPTED: 130,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** What each exit code means, in the order `--help` lists them. */
+export const EXIT_MEANINGS: [ExitCode, string][] = [
+  [EXIT.DONE, "done (or detached)"],
+  [EXIT.USAGE, "bad input: the message says what"],
+  [EXIT.SERVICE, "the API failed, and waiting won't help"],
+  [EXIT.STOPPED, "stopped by the budget, cancel or --max-draws (resumable)"],
+  [EXIT.UNDER_WAY, "status <run>: still under way"],
+  [EXIT.ATTENTION, "nothing valid, or status <run>: needs attention"],
+  [EXIT.DISK, "the disk refused (full, read-only)"],
+  [EXIT.BUG, "a bug: please report it"],
+];
+
 /** The one error a user sees: what is wrong, and how to fix it. Anything else is a bug. */
 export class UserError extends Error {
   readonly hint: string;
-  readonly exitCode: number;
+  readonly exitCode: ExitCode;
   /** The service or network failed in a way that may pass: a long run waits and tries again. */
   transient = false;
   /** Whether `synthai resume` goes on from it (a run's API failure); a push to the Hub is pushed again. */
   resumable = true;
 
-  constructor(message: string, hint = "", exitCode = 2) {
+  constructor(message: string, hint = "", exitCode: ExitCode = EXIT.USAGE) {
     super(message);
     this.name = "UserError";
     this.hint = hint;

@@ -25,7 +25,8 @@ import { statsOfRun, type RunStats } from "./views/stats.ts";
 
 export { defineDataset, parseMarkers, parseStructured } from "./dataset/spec.ts";
 export type { Dataset, Draw, Message, ParseResult, Stage, StageOptions } from "./dataset/spec.ts";
-export { UserError } from "./errors.ts";
+export { EXIT, UserError } from "./errors.ts";
+export type { ExitCode } from "./errors.ts";
 export type { RunSummary } from "./run/totals.ts";
 export type { Progress } from "./pipeline/progress.ts";
 export type { RunStats } from "./views/stats.ts";

@@ -4,8 +4,8 @@
 // goes wrong into one line. bin/synthai starts it on the bundled Node 24 with its flags.
 import { createRequire } from "node:module";
 import { VERSION } from "./run/version.ts";
-import { defineCommand, runCommand, runMain } from "citty";
-import { UserError, closest, redact } from "./errors.ts";
+import { defineCommand, runCommand, runMain, type ArgsDef } from "citty";
+import { EXIT, EXIT_MEANINGS, UserError, closest, redact } from "./errors.ts";
 import { activeRunId } from "./commands/active-run.ts";
 import { stopWhenSafe } from "./io/safe-stop.ts";
 import { COMMANDS } from "./commands/index.ts";
@@ -35,16 +35,7 @@ if (process.env.SYNTHAI_LAUNCHER_FD) {
   launcher.resume();
 }
 
-const EXIT_CODES: [string, string][] = [
-  ["0", "done (or detached)"],
-  ["2", "bad input: the message says what"],
-  ["3", "the API failed, and waiting won't help"],
-  ["4", "stopped by the budget, cancel or --max-draws (resumable)"],
-  ["5", "status <run>: still under way"],
-  ["6", "nothing valid, or status <run>: needs attention"],
-  ["7", "the disk refused (full, read-only)"],
-  ["1", "a bug: please report it"],
-];
+const EXIT_CODES = EXIT_MEANINGS.map(([code, meaning]) => [String(code), meaning] as [string, string]);
 
 const rawArgs = process.argv.slice(2);
 // A bare `synthai -n 10` means `synthai generate -n 10`, as the seed's single command did.
@@ -81,7 +72,7 @@ process.on("SIGINT", () => {
         ? `\ninterrupted — nothing is lost: \`synthai resume ${activeRunId()}\` continues run ${activeRunId()}\n`
         : "\ninterrupted before a run was made; nothing was sent\n",
     );
-    process.exit(130);
+    process.exit(EXIT.INTERRUPTED);
   });
   if (held) process.stderr.write("\nstopping once the batch being sent is recorded\n");
 });
@@ -117,12 +108,15 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
         `${near ? `did you mean \`synthai ${near}\`? ` : ""}the commands are ${Object.keys(subCommands).join(", ")}`,
       );
     }
+    const command = await load(rawArgs[0]!)();
+    const { checkChoices } = await import("./commands/shared.ts");
+    checkChoices(rawArgs.slice(1), (command.args ?? {}) as ArgsDef);
     await runCommand(main, { rawArgs });
   } catch (error) {
     if (error instanceof UserError) {
       // An API failure during a run leaves the run as it was: say how to go on with it.
       const goOn =
-        activeRunId() && error.exitCode === 3 && error.resumable
+        activeRunId() && error.exitCode === EXIT.SERVICE && error.resumable
           ? `; the run is kept: \`synthai resume ${activeRunId()}\` continues it`
           : "";
       process.stderr.write(
@@ -138,26 +132,18 @@ if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
         `error: ${system.message}${where} — free space or fix permissions, ` +
           `then run the command again (\`synthai resume\` for a run)\n`,
       );
-      process.exit(7);
+      process.exit(EXIT.DISK);
     }
     if ((error as { name?: string }).name === "CLIError") {
-      const message = (error as Error).message.replace(/\x1b\[\d+m/g, "");
-      // citty refused a value of an enum flag: say it as every choice is said, with its hint.
-      const refused = /^Invalid value for argument: --([\w-]+) \((.*)\)\. Expected one of: (.*)\.$/s.exec(
-        message,
-      );
-      const line = refused
-        ? (await import("./commands/options.ts"))
-            .notOneOf(refused[1]!, refused[2]!, refused[3]!.split(", "))
-            .toLine()
-        : undefined;
-      process.stderr.write(`${line ?? `error: ${message} — see \`synthai --help\``}\n`);
-      process.exit(2);
+      // What citty refuses itself (a missing argument); a wrong choice was refused before it parsed.
+      const message = (error as Error).message.replace(/\x1b\[\d+m/g, ""); // its colours
+      process.stderr.write(`error: ${message} — see \`synthai --help\`\n`);
+      process.exit(EXIT.USAGE);
     }
     process.stderr.write(
       `synthai: internal error (a bug — please ` +
         `report it):\n${redact(String((error as Error)?.stack ?? error), [process.env.OPENAI_API_KEY, process.env.HF_TOKEN])}\n`,
     );
-    process.exit(1);
+    process.exit(EXIT.BUG);
   }
 }

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, join, relative, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, afterEach, expect } from "vitest";
 import { FakeOpenAI, type FakeOptions } from "../src/fake/server.ts";
@@ -165,4 +165,13 @@ export function billedAtModelPrices(fake: FakeOpenAI): number {
       s + ((b.batch.usage?.input_tokens ?? 0) * input + (b.batch.usage?.output_tokens ?? 0) * output) / 1e6
     );
   }, 0);
+}
+
+/** Every file under `dir`, by its path relative to it, sorted. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
 }

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import matter from "gray-matter";
 import { afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -14,6 +14,7 @@ import {
   API_KEY,
   ENTRY,
   expectOneLineError,
+  filesUnder,
   LAUNCHER,
   onlyRunDir,
   readManifest,
@@ -59,14 +60,6 @@ const hubEnv = (url: string, token = FAKE_HUB_TOKEN) => ({ HF_ENDPOINT: url, HF_
 
 async function push(url: string, args: string[], token = FAKE_HUB_TOKEN) {
   return runCli(["export", run.id, ...args], { cwd: run.cwd, env: hubEnv(url, token) });
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .sort();
 }
 
 /** A file as the Hub serves it (resolve, LFS followed), or undefined. */

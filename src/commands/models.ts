@@ -2,6 +2,7 @@ import { makeService } from "../api/services/index.ts";
 import { metaOf } from "./index.ts";
 import { compareWithService, formatModels } from "../views/models.ts";
 import { command, connection, connectionArgs } from "./shared.ts";
+import { EXIT } from "../errors.ts";
 
 export default command({
   meta: metaOf("models"),
@@ -23,6 +24,6 @@ export default command({
         ? `\nthe service disagrees:\n${differences.map((d) => `  ${d}`).join("\n")}`
         : "\nthe service agrees with the catalogue",
     );
-    if (differences.length) process.exitCode = 6;
+    if (differences.length) process.exitCode = EXIT.ATTENTION;
   },
 });

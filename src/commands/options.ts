@@ -227,38 +227,15 @@ export function toRunConfig(
   name: OptionNamer = cliName,
 ): RunConfig {
   const num: typeof number = (value, flag, check) => number(value, name(flag), check);
-  const samples = num(args.samples, "-n/--samples", { integer: true, positive: true }) ?? DEFAULTS.samples;
-  const batches = num(args.batches, "-b/--batches", { integer: true, positive: true }) ?? DEFAULTS.batches;
-  // With --input and no -n, the samples are counted from the file later (and checked there).
-  if (batches > samples && !(args.input && args.samples === undefined))
-    throw new UserError(
-      `${name("-b/--batches")} (${batches}) is larger than ${name("-n/--samples")} (${samples})`,
-      "use at most one batch per sample",
-    );
+  const { samples, batches } = sampleCounts(args, num, name);
   const providerName = choice<ProviderName>("provider", args.provider || DEFAULTS.provider, name);
   const provider = providerFor(providerName);
-  // The catalogue is OpenAI's: elsewhere a model goes by the service's own name.
-  if (!args.model && providerName !== "openai")
-    throw new UserError(
-      `--provider ${providerName} needs --model`,
-      providerName === "azure"
-        ? "give your Global Batch deployment's name"
-        : provider.vendor
-          ? `give one of ${provider.title}'s models (\`synthai models\` lists those with prices)`
-          : provider.servesOwnModels
-            ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
-            : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
-    );
+  checkModelGiven(args, providerName, provider);
   const model = args.model || DEFAULT_MODEL;
   const effort = args["reasoning-effort"]
     ? choice<Effort>("reasoning-effort", args["reasoning-effort"], name)
     : undefined;
-  const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
-  if (delimiter !== undefined && delimiter.length !== 1)
-    throw new UserError(
-      `--delimiter must be one character, got "${delimiter}"`,
-      "for example --delimiter ';'",
-    );
+  const delimiter = delimiterOf(args);
   const temperature = num(args.temperature, "--temperature", { min: 0 });
   const priceGiven = pricesGiven(args, num);
   const budgetUsd = num(args.budget, "-l/--budget", { positive: true });
@@ -295,15 +272,8 @@ export function toRunConfig(
   };
   // The prices given are the run's model's: a first prompt file that names another takes them.
   if (Object.keys(priceGiven).length) config.priceGiven = priceGiven;
-  if (args["max-draws"] !== undefined && !args.fill)
-    throw new UserError("--max-draws applies to --fill", "add --fill, or leave --max-draws out");
-  if (args.fill) {
-    const maxDraws =
-      num(args["max-draws"], "--max-draws", { integer: true, positive: true }) ??
-      samples * DEFAULTS.drawsPerSample;
-    checkMaxDraws(maxDraws, samples);
-    config.fill = { target: samples, maxDraws };
-  }
+  const fill = fillOf(args, samples, num);
+  if (fill) config.fill = fill;
   const { stagePromptFiles, ...files } = datasetFiles(args, rawArgs);
   Object.assign(config, files);
   // Each further prompt file is a stage; its model, tokens and price are the run's until its
@@ -322,55 +292,11 @@ export function toRunConfig(
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["csv-safe"]) config.csvSafe = true;
-  if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
-  if (providerName !== "openai") config.provider = providerName;
-  const window = args["completion-window"];
-  if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
-  if (args["keep-remote"]) config.keepRemote = true;
-  if (args.canary === false) config.noCanary = true;
-  const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint, name);
-  if (endpoint !== "chat") config.endpoint = endpoint;
-  checkLimits(
-    endpoint,
-    { maxTokens: config.maxTokens, ...(temperature !== undefined ? { temperature } : {}) },
-    { maxTokens: "--max-tokens" },
-  );
-  if (mode === "batch" && !provider.endpoints.includes(endpoint))
-    throw new UserError(
-      `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,
-      `it runs ${provider.endpoints.join(", ")}`,
-    );
-  if (args.format) config.format = choice<FormatName>("format", args.format, name);
-  const tier = args["service-tier"];
-  if (tier) {
-    choice("service-tier", tier, name);
-    if (mode !== "sync")
-      throw new UserError(
-        "--service-tier flex is for --mode sync",
-        "the Batch API is already billed at batch price; add --mode sync",
-      );
-    config.serviceTier = "flex";
-  }
-  const maxInFlight = num(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
-  if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
-  const maxEnqueuedTokens = num(args["max-enqueued-tokens"], "--max-enqueued-tokens", {
-    integer: true,
-    positive: true,
-  });
-  if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
-  if (args["on-done"]) config.onDone = args["on-done"];
+  addServiceOptions(config, args, { mode, provider, providerName, temperature }, num, name);
   config.locale = args.locale || DEFAULTS.locale;
   const sampling = choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling, name);
   if (sampling !== DEFAULTS.sampling) config.sampling = sampling;
-  if (mode === "sync") {
-    config.mode = "sync";
-    config.concurrency =
-      num(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? DEFAULTS.concurrency;
-    const rpm = num(args.rpm, "--rpm", { positive: true });
-    const tpm = num(args.tpm, "--tpm", { positive: true });
-    if (rpm !== undefined) config.rpm = rpm;
-    if (tpm !== undefined) config.tpm = tpm;
-  }
+  if (mode === "sync") addSyncOptions(config, args, num);
   return config;
 }
 
@@ -541,4 +467,123 @@ export function parseDedup(
     threshold: value,
     ...(dedup === "semantic" ? { model: model ?? DEFAULTS.embeddingModel } : {}),
   };
+}
+
+/** The catalogue is OpenAI's: elsewhere a model goes by the service's own name. */
+function checkModelGiven(args: GenerateArgs, providerName: ProviderName, provider: Provider): void {
+  if (!args.model && providerName !== "openai")
+    throw new UserError(
+      `--provider ${providerName} needs --model`,
+      providerName === "azure"
+        ? "give your Global Batch deployment's name"
+        : provider.vendor
+          ? `give one of ${provider.title}'s models (\`synthai models\` lists those with prices)`
+          : provider.servesOwnModels
+          ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
+          : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
+    );
+}
+
+/** --delimiter's one character (`\\t` spells a tab), or undefined for the format's own. */
+function delimiterOf(args: GenerateArgs): string | undefined {
+  const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
+  if (delimiter !== undefined && delimiter.length !== 1)
+    throw new UserError(
+      `--delimiter must be one character, got "${delimiter}"`,
+      "for example --delimiter ';'",
+    );
+  return delimiter;
+}
+
+/** --fill's target and draw limit, or undefined without --fill. */
+function fillOf(args: GenerateArgs, samples: number, num: typeof number): RunConfig["fill"] {
+  if (args["max-draws"] !== undefined && !args.fill)
+    throw new UserError("--max-draws applies to --fill", "add --fill, or leave --max-draws out");
+  if (!args.fill) return undefined;
+  const maxDraws =
+    num(args["max-draws"], "--max-draws", { integer: true, positive: true }) ??
+    samples * DEFAULTS.drawsPerSample;
+  checkMaxDraws(maxDraws, samples);
+  return { target: samples, maxDraws };
+}
+
+/** How the run reaches its service: address, window, endpoint, format, tier, limits, --on-done. */
+function addServiceOptions(
+  config: RunConfig,
+  args: GenerateArgs,
+  run: {
+    mode: "batch" | "sync";
+    provider: Provider;
+    providerName: ProviderName;
+    temperature: number | undefined;
+  },
+  num: typeof number,
+  name: OptionNamer,
+): void {
+  const { mode, provider, providerName, temperature } = run;
+  if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
+  if (providerName !== "openai") config.provider = providerName;
+  const window = args["completion-window"];
+  if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
+  if (args["keep-remote"]) config.keepRemote = true;
+  if (args.canary === false) config.noCanary = true;
+  const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint, name);
+  if (endpoint !== "chat") config.endpoint = endpoint;
+  checkLimits(
+    endpoint,
+    { maxTokens: config.maxTokens, ...(temperature !== undefined ? { temperature } : {}) },
+    { maxTokens: "--max-tokens" },
+  );
+  if (mode === "batch" && !provider.endpoints.includes(endpoint))
+    throw new UserError(
+      `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,
+      `it runs ${provider.endpoints.join(", ")}`,
+    );
+  if (args.format) config.format = choice<FormatName>("format", args.format, name);
+  const tier = args["service-tier"];
+  if (tier) {
+    choice("service-tier", tier, name);
+    if (mode !== "sync")
+      throw new UserError(
+        "--service-tier flex is for --mode sync",
+        "the Batch API is already billed at batch price; add --mode sync",
+      );
+    config.serviceTier = "flex";
+  }
+  const maxInFlight = num(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
+  if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
+  const maxEnqueuedTokens = num(args["max-enqueued-tokens"], "--max-enqueued-tokens", {
+    integer: true,
+    positive: true,
+  });
+  if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
+  if (args["on-done"]) config.onDone = args["on-done"];
+}
+
+/** --mode sync's concurrency and rate limits. */
+function addSyncOptions(config: RunConfig, args: GenerateArgs, num: typeof number): void {
+  config.mode = "sync";
+  config.concurrency =
+    num(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? DEFAULTS.concurrency;
+  const rpm = num(args.rpm, "--rpm", { positive: true });
+  const tpm = num(args.tpm, "--tpm", { positive: true });
+  if (rpm !== undefined) config.rpm = rpm;
+  if (tpm !== undefined) config.tpm = tpm;
+}
+
+/** -n and -b, checked together: at most one batch per sample. */
+function sampleCounts(
+  args: GenerateArgs,
+  num: typeof number,
+  name: OptionNamer,
+): { samples: number; batches: number } {
+  const samples = num(args.samples, "-n/--samples", { integer: true, positive: true }) ?? DEFAULTS.samples;
+  const batches = num(args.batches, "-b/--batches", { integer: true, positive: true }) ?? DEFAULTS.batches;
+  // With --input and no -n, the samples are counted from the file later (and checked there).
+  if (batches > samples && !(args.input && args.samples === undefined))
+    throw new UserError(
+      `${name("-b/--batches")} (${batches}) is larger than ${name("-n/--samples")} (${samples})`,
+      "use at most one batch per sample",
+    );
+  return { samples, batches };
 }

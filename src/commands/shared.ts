@@ -1,11 +1,11 @@
 // What the commands share: flag groups, the run being driven, exit codes, the connection.
 import type { ProviderName } from "../api/providers/index.ts";
 import { basename, resolve } from "node:path";
-import { defineCommand, type ArgDef, type ArgsDef, type CommandDef } from "citty";
-import { UserError, closest } from "../errors.ts";
+import { defineCommand, parseArgs, type ArgDef, type ArgsDef, type CommandDef } from "citty";
+import { EXIT, UserError, closest } from "../errors.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
-import { CHOICES, DEFAULTS, baseUrl, choice } from "./options.ts";
+import { CHOICES, DEFAULTS, baseUrl, choice, notOneOf } from "./options.ts";
 import { setActiveRun } from "./active-run.ts";
 
 export const connectionArgs = {
@@ -148,12 +148,13 @@ export async function runDirOf(args: { "runs-dir"?: string; run: string }): Prom
  * single valid sample.
  */
 export function exitWhenStopped(manifest: Manifest): void {
-  if (manifest.state === "stopped") process.exitCode = 4;
+  if (manifest.state === "stopped") process.exitCode = EXIT.STOPPED;
   else if (manifest.state === "done") {
     const { kept, valid } = summarize(manifest);
-    if ((kept ?? valid) === 0) process.exitCode = 6;
+    if ((kept ?? valid) === 0) process.exitCode = EXIT.ATTENTION;
     // --fill stopped short of its target by --max-draws: resumable, as a budget stop is.
-    else if (manifest.config.fill && (kept ?? valid) < manifest.config.fill.target) process.exitCode = 4;
+    else if (manifest.config.fill && (kept ?? valid) < manifest.config.fill.target)
+      process.exitCode = EXIT.STOPPED;
   }
 }
 
@@ -164,6 +165,31 @@ export function connection(args: { "api-key"?: string; "base-url"?: string; prov
     baseURL: baseUrl(args["base-url"]),
     ...(args.provider ? { provider: choice<ProviderName>("provider", args.provider) } : {}),
   };
+}
+
+/**
+ * A flag that takes one of a list, refused as every choice is (its options and hint) before citty
+ * parses the flags: citty's own refusal is English text, which the entry would have to read back.
+ */
+export function checkChoices(rawArgs: string[], def: ArgsDef): void {
+  // Parsed leniently (choices as any text, no argument required): citty refuses the rest later.
+  const lenient = Object.fromEntries(
+    Object.entries(def).map(([name, arg]) => [
+      name,
+      arg.type === "enum"
+        ? { ...arg, type: "string" }
+        : arg.type === "positional"
+          ? { ...arg, required: false }
+          : arg,
+    ]),
+  ) as ArgsDef;
+  const parsed = parseArgs(rawArgs, lenient) as Record<string, unknown>;
+  for (const [name, arg] of Object.entries(def)) {
+    if (arg.type !== "enum" || !arg.options?.length) continue;
+    const value = parsed[name];
+    if (value !== undefined && !arg.options.includes(value as string))
+      throw notOneOf(name, String(value), arg.options);
+  }
 }
 
 function checkArgs(rawArgs: string[], def: ArgsDef): void {

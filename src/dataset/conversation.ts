@@ -17,7 +17,7 @@ import { UserError } from "../errors.ts";
 import { placeholderNames, renderTemplate } from "../io/template.ts";
 import type { Message } from "../api/endpoints/index.ts";
 import { readPromptFile, stageOptionsOf, viewOf } from "./prompt-file.ts";
-import type { ChatTurn, Draw, Stage, StageOptions } from "./spec.ts";
+import type { ChatTurn, Draw, PlannedStage, StageOptions } from "./spec.ts";
 
 interface Conversation {
   turns: number;
@@ -30,7 +30,7 @@ interface Conversation {
 const MAX_TURNS = 40;
 
 /** A stage file: one stage, or one per turn of a conversation. */
-export function loadStageFile(path: string): Stage[] {
+export function loadStageFile(path: string): PlannedStage[] {
   const { data, body } = readPromptFile(path);
   if (data.conversation === undefined) return [];
   const { conversation, ...rest } = data;
@@ -87,10 +87,10 @@ function readConversation(path: string, value: unknown): Conversation {
 
 const turnField = (turn: number) => `Turn${turn}`;
 
-function turnStage(path: string, talk: Conversation, turn: number, options: StageOptions): Stage {
+function turnStage(path: string, talk: Conversation, turn: number, options: StageOptions): PlannedStage {
   const speaker = talk.sides[(turn - 1) % 2]!;
   const field = turnField(turn);
-  const stage: Stage = {
+  return {
     ...(turn === talk.turns && options.keep ? { keep: options.keep } : {}),
     ...(options.model ? { model: options.model } : {}),
     ...(options.maxTokens ? { maxTokens: options.maxTokens } : {}),
@@ -116,19 +116,19 @@ function turnStage(path: string, talk: Conversation, turn: number, options: Stag
       ];
     },
     chat: chatOf(talk),
+    source: `prompt file ${path} (turn ${turn})`,
+    templates: [talk.instructions[speaker]!],
+    turn: { number: turn, of: talk.turns },
+    ...(turn > 1 ? { follows: turnField(turn - 1) } : {}),
   };
-  Object.defineProperty(stage, "source", { value: `prompt file ${path} (turn ${turn})`, enumerable: false });
-  if (turn > 1) Object.defineProperty(stage, "follows", { value: turnField(turn - 1), enumerable: false });
-  Object.defineProperty(stage, "templates", { value: [talk.instructions[speaker]!], enumerable: false });
-  return stage;
 }
 
 /**
  * The field of the turn before a conversation's turn: the turn is asked wherever that one was, whatever it
  * said ("No" and "0" are turns like any other); a turn not asked (its `when` failed) ends the conversation.
  */
-export function previousTurnOf(stage: Stage): string | undefined {
-  return (stage as { follows?: string }).follows;
+export function previousTurnOf(stage: PlannedStage): string | undefined {
+  return stage.follows;
 }
 
 /** The conversation as fine-tuning messages: the assistant side's instructions, then every turn asked. */

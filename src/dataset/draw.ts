@@ -2,7 +2,7 @@ import type { Faker } from "@faker-js/faker";
 import { DRAW_STREAM, xoroshiroRandomizer, type DrawStream } from "./randomizer.ts";
 import { UserError } from "../errors.ts";
 import { chooseIndexes, type Sampling } from "./sampling.ts";
-import type { Dataset, Draw, Message } from "./spec.ts";
+import type { Dataset, Draw, Message, PlannedStage } from "./spec.ts";
 import type { Params } from "./params.ts";
 
 /** What a run draws its samples from: the same for every sample of it. */
@@ -134,8 +134,8 @@ function refusingMissing<T extends object>(target: T, describe: (key: string) =>
   });
 }
 
-function sourceOf(dataset: Dataset): string {
-  return (dataset as { source?: string }).source ?? "the spec";
+function sourceOf(dataset: PlannedStage): string {
+  return dataset.source ?? "the spec";
 }
 
 function specCall<T>(dataset: Dataset, name: string, index: number, call: () => T): T {

@@ -7,7 +7,7 @@ import matter from "gray-matter";
 import { UserError } from "../errors.ts";
 import { placeholderNames, renderTemplate as render } from "../io/template.ts";
 import type { Message } from "../api/endpoints/index.ts";
-import type { ChatTurn, Dataset, Draw, StageOptions } from "./spec.ts";
+import type { ChatTurn, Draw, LoadedDataset, PlannedStage, StageOptions } from "./spec.ts";
 import { sameModelTwice } from "./several-models.ts";
 
 /** What a placeholder may name for a draw: input columns, parameters (bare and by field), generated values. */
@@ -44,7 +44,7 @@ export function readPromptFile(path: string): { data: Record<string, unknown>; b
   return { data: file.data as Record<string, unknown>, body: file.content.trim() };
 }
 
-export function loadPromptFile(path: string): Dataset {
+export function loadPromptFile(path: string): LoadedDataset & StageOptions {
   const file = readFile(path);
   if ((file.data as { conversation?: unknown }).conversation !== undefined)
     throw new UserError(
@@ -99,7 +99,7 @@ function checkExpansion(path: string, data: unknown): void {
   }
 }
 
-function datasetFromFile(path: string, file: matter.GrayMatterFile<string>): Dataset {
+function datasetFromFile(path: string, file: matter.GrayMatterFile<string>): LoadedDataset & StageOptions {
   const {
     fields: rawFields,
     system,
@@ -143,7 +143,7 @@ function datasetFromFile(path: string, file: matter.GrayMatterFile<string>): Dat
       throw new UserError(`prompt file ${path}: ${(error as Error).message}`, "close every {{ with }}");
     }
   }
-  const dataset: Dataset & StageOptions = {
+  return {
     ...stageOptionsOf(path, stageOptions),
     fields: fields as string[],
     ...(schema ? { schema: schema as Record<string, unknown> } : {}),
@@ -153,10 +153,9 @@ function datasetFromFile(path: string, file: matter.GrayMatterFile<string>): Dat
       const messages: Message[] = system ? [{ role: "system", content: render(system, view) }] : [];
       return [...messages, { role: "user", content: render(body, view) }];
     },
+    source: `prompt file ${path}`,
+    templates: [body, system ?? ""],
   };
-  Object.defineProperty(dataset, "source", { value: `prompt file ${path}`, enumerable: false });
-  Object.defineProperty(dataset, "templates", { value: [body, system ?? ""], enumerable: false });
-  return dataset;
 }
 
 /** What a stage's front matter may say besides its dataset: model, max_tokens, reasoning_effort, keep, when. */
@@ -222,8 +221,8 @@ const KNOWN = ["model", "models", "max_tokens", "reasoning_effort", "keep", "whe
  * Names each placeholder of a prompt file must find in a draw; the first that finds nothing is an error listing
  * what exists.
  */
-export function checkPlaceholders(dataset: Dataset, draw: Draw): void {
-  const templates = (dataset as { templates?: string[] }).templates;
+export function checkPlaceholders(dataset: PlannedStage, draw: Draw): void {
+  const { templates } = dataset;
   if (!templates) return;
   const view = viewOf(draw);
   for (const template of templates)
@@ -239,7 +238,7 @@ export function checkPlaceholders(dataset: Dataset, draw: Draw): void {
           v && typeof v === "object" ? Object.keys(v).map((p) => `${k}.${p}`) : [k],
         );
         throw new UserError(
-          `${(dataset as { source?: string }).source}: {{${name}}} names nothing`,
+          `${dataset.source}: {{${name}}} names nothing`,
           `it can use ${[...new Set(names)].join(", ")}`,
         );
       }

@@ -4,7 +4,7 @@
 // fields are named after it, so a later stage (a judge) can compare them.
 import { bareModel } from "../api/models.ts";
 import { columnTypeOf, typedValue } from "../io/formats/types.ts";
-import { parseAnswer, type Dataset, type Stage } from "./spec.ts";
+import { parseAnswer, type ModelGroup, type PlannedStage } from "./spec.ts";
 
 /** `Answer` of `gpt-6.1-terra` → `Answer_gpt-6-1-terra`: a placeholder name may hold no dot (nor a vendor's `anthropic/`). */
 export function fieldOfModel(field: string, model: string): string {
@@ -26,43 +26,34 @@ export function sameModelTwice(models: string[]): [string, string] | undefined {
   return undefined;
 }
 
-export function expandModels(stage: Stage): Stage[] {
+/** A stage of `models: [a, b]` as one planned stage per model; any other stage as it is. */
+export function expandModels(stage: PlannedStage): PlannedStage[] {
   const { models, ...shared } = stage;
   if (!models?.length) return [stage];
-  const source = (stage as { source?: string }).source;
-  const templates = (stage as { templates?: string[] }).templates;
+  const group: ModelGroup = { models, fields: stage.fields, ownParser: Boolean(stage.parse) };
   return models.map((model, i) => {
     const rename = (fields: Record<string, string>) =>
       Object.fromEntries(Object.entries(fields).map(([k, v]) => [fieldOfModel(k, model), v]));
-    const own: Stage = {
+    const own: PlannedStage = {
       ...shared,
       model,
       fields: stage.fields.map((f) => fieldOfModel(f, model)),
       // Asked with the stage's own fields and schema; its answer's fields renamed after the model.
       parse: (answer) => {
-        const result = parseAnswer(stage as Dataset, answer);
+        const result = parseAnswer(stage, answer);
         return result.ok ? { ok: true, fields: rename(result.fields) } : result;
       },
+      source: `${stage.source ?? "a stage"} (${model})`,
+      among: { index: i, group },
     };
     if (i < models.length - 1) delete own.keep; // keep applies once all have answered
-    Object.defineProperty(own, "source", { value: `${source ?? "a stage"} (${model})`, enumerable: false });
-    if (templates) Object.defineProperty(own, "templates", { value: templates, enumerable: false });
-    Object.defineProperty(own, "sibling", { value: i, enumerable: false });
-    const group: Group = { models, fields: stage.fields, ownParser: Boolean(stage.parse) };
-    Object.defineProperty(own, "group", { value: group, enumerable: false });
     return own;
   });
 }
 
-/** The models of a stage expanded from `models:`, its fields as asked (before renaming), and whether a spec's own parser reads them. */
-interface Group {
-  models: string[];
-  fields: string[];
-  ownParser: boolean;
-}
-
-export function groupOf(stage: Stage): Group | undefined {
-  return (stage as { group?: Group }).group;
+/** The models of a stage expanded from `models:`, if it was. */
+export function groupOf(stage: PlannedStage): ModelGroup | undefined {
+  return stage.among?.group;
 }
 
 /**
@@ -70,7 +61,7 @@ export function groupOf(stage: Stage): Group | undefined {
  * lines, or the schema's JSON; a spec's own parser cannot be run backwards, so there its first
  * field's text.
  */
-export function answerAsAsked(stage: Stage, model: string, fields: Record<string, string>): string {
+export function answerAsAsked(stage: PlannedStage, model: string, fields: Record<string, string>): string {
   const group = groupOf(stage)!;
   const own = (field: string) => fields[fieldOfModel(field, model)] ?? "";
   if (group.ownParser) return own(group.fields[0]!);

@@ -81,6 +81,55 @@ export interface StageOptions {
 /** A stage after the first: a dataset of its own (fields, prompt, schema), and how it runs. */
 export interface Stage extends Omit<Dataset, "stages" | "generate">, StageOptions {}
 
+/** A stage of several models (`models: [a, b]`), as each model's own stage knows it. */
+export interface ModelGroup {
+  models: string[];
+  /** The stage's fields as asked, before they are named after each model. */
+  fields: string[];
+  /** A spec's own parser reads the answers (not `[Field]` sections or the schema's JSON). */
+  ownParser: boolean;
+}
+
+/**
+ * What synthai knows of a dataset or stage it loaded, besides what its author wrote: set as these
+ * fields when it is loaded (a spec module leaves them out), read by errors and the stage plan.
+ */
+export interface Loaded {
+  /** How errors name it: `spec s.ts`, `prompt file p.md`, `prompt file p.md (turn 2)`, `… (gpt-x)`. */
+  source?: string | undefined;
+  /** A prompt file's texts, whose placeholders are checked against a draw before anything is sent. */
+  templates?: string[] | undefined;
+  /** A later stage: the prompt file it comes from. */
+  file?: string | undefined;
+  /** A conversation's stage: which turn it asks, of how many. */
+  turn?: { number: number; of: number } | undefined;
+  /** A stage of several models: which of them it is (0-based), and the stage they make together. */
+  among?: { index: number; group: ModelGroup } | undefined;
+  /** A conversation's turn after the first: the field of the turn before, asked wherever that one was. */
+  follows?: string | undefined;
+}
+
+/** A dataset as synthai loaded it: its later stages are planned stages. */
+export type LoadedDataset = Omit<Dataset, "stages"> & Loaded & { stages?: PlannedStage[] };
+/** One entry of a run's stage plan: its prompt, model, limits, keep/when, its turn or its model among several. */
+export type PlannedStage = Stage & Loaded;
+
+/** Every stage of a dataset in order, the first (the dataset itself) included: stage k is entry k - 1. */
+export function stagePlan(dataset: LoadedDataset): PlannedStage[] {
+  return [dataset, ...(dataset.stages ?? [])];
+}
+
+/**
+ * What a run's manifest stores as a stage's `turn` (runs made before keep reading it): its place
+ * among the stages its prompt file makes, when it makes several — a conversation's turn, or a
+ * model's place in its `models:` list.
+ */
+export function savedTurn(stage: Loaded): number | undefined {
+  if (stage.turn) return stage.turn.of > 1 ? stage.turn.number : undefined;
+  if (stage.among) return stage.among.group.models.length > 1 ? stage.among.index + 1 : undefined;
+  return undefined;
+}
+
 export function defineDataset(dataset: Dataset): Dataset {
   return dataset;
 }
@@ -170,7 +219,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** Loads a spec module (default export or `dataset`), or the built-in one. */
-async function loadDataset(specPath: string | undefined): Promise<Dataset> {
+async function loadDataset(specPath: string | undefined): Promise<LoadedDataset> {
   if (!specPath) return (await import("./builtin/customer-calls.ts")).default;
   let module: Record<string, unknown>;
   try {
@@ -213,29 +262,25 @@ async function loadDataset(specPath: string | undefined): Promise<Dataset> {
     if (dataset[key] !== undefined && typeof dataset[key] !== "function")
       throw new UserError(`spec ${specPath}: "${key}" must be a function`, hint);
   // Remembered so that a spec that throws later is named in the message.
-  Object.defineProperty(dataset, "source", { value: `spec ${specPath}`, enumerable: false });
-  return dataset as Dataset;
+  return { ...(dataset as Dataset), source: `spec ${specPath}` };
 }
 
 /** A run's dataset: its prompt file, its spec module, or the built-in one. */
-export async function datasetOf(config: DatasetFiles): Promise<Dataset> {
+export async function datasetOf(config: DatasetFiles): Promise<LoadedDataset> {
   if (!config.promptFile) return loadDataset(config.specFile);
   const { loadPromptFile } = await import("./prompt-file.ts");
   const { loadStageFile } = await import("./conversation.ts");
   const { expandModels } = await import("./several-models.ts");
   const dataset = loadPromptFile(config.promptFile);
-  const later: Stage[] = [];
+  const later: PlannedStage[] = [];
   for (const { promptFile, turn } of config.stages ?? []) {
     if (!promptFile) continue;
-    // A conversation file is a stage per turn: a new run takes them all, a run made keeps its own.
+    // A conversation file is a stage per turn, a `models:` file one per model: a new run takes
+    // them all, a run made keeps its own (the manifest's `turn` is its place in the file).
     const turns = loadStageFile(promptFile);
-    const all = turns.length ? turns : expandModels(loadPromptFile(promptFile) as Stage);
+    const all = turns.length ? turns : expandModels(loadPromptFile(promptFile));
     const picked = turn ? [all[turn - 1]!] : all;
-    for (const [i, stage] of picked.entries()) {
-      Object.defineProperty(stage, "file", { value: promptFile, enumerable: false });
-      if (all.length > 1) Object.defineProperty(stage, "turn", { value: turn ?? i + 1, enumerable: false });
-      later.push(stage);
-    }
+    for (const stage of picked) later.push({ ...stage, file: promptFile });
   }
   if (later.length) dataset.stages = later;
   return dataset;
@@ -286,7 +331,7 @@ export async function runDataset(
   config: DatasetFiles,
   runId: string,
   { acceptChanged = false, reads = false }: { acceptChanged?: boolean | undefined; reads?: boolean } = {},
-): Promise<Dataset> {
+): Promise<LoadedDataset> {
   const promptOrSpec = config.promptFile ? "prompt file" : "spec";
   const files = [
     {
@@ -330,13 +375,11 @@ export async function runDataset(
 }
 
 /** How errors name a dataset: its spec module or prompt file. */
-export function datasetSource(dataset: Dataset): string {
-  return (dataset as { source?: string }).source ?? "the built-in dataset";
+export function datasetSource(dataset: PlannedStage): string {
+  return dataset.source ?? "the built-in dataset";
 }
 
-/** A dataset with some of it changed, still named as the original in errors (a spread would lose its name). */
-export function changedDataset(dataset: Dataset, changes: Partial<Dataset>): Dataset {
-  const source = (dataset as { source?: string }).source;
-  const changed = { ...dataset, ...changes };
-  return source ? Object.defineProperty(changed, "source", { value: source, enumerable: false }) : changed;
+/** A dataset with some of it changed, still named as the original in errors. */
+export function changedDataset(dataset: LoadedDataset, changes: Partial<LoadedDataset>): LoadedDataset {
+  return { ...dataset, ...changes };
 }

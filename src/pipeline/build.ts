@@ -107,6 +107,44 @@ export interface BuildOptions {
   onPrompt?: (messages: Message[], draw: Draw) => void;
 }
 
+/** A chunk being written: its records, and its request and draws files. */
+interface OpenChunk {
+  chunk: Chunk;
+  record: BatchRecord;
+  requests: JsonlWriter;
+  draws: JsonlWriter;
+}
+
+/** A new chunk, opened as its first sample is written. */
+function openChunk(runDir: string, config: RunConfig, chunkIndex: number, firstSample: number): OpenChunk {
+  const drawsFile = drawsFileName(chunkIndex);
+  const requestsFile = requestsFileName(chunkIndex, 1);
+  return {
+    chunk: { index: chunkIndex, firstSample, samples: 0, drawsFile },
+    record: {
+      ...vendorField(config, 1),
+      chunk: chunkIndex,
+      attempt: 1,
+      requestsFile,
+      requests: 0,
+      promptTokens: 0,
+      step: "pending",
+    },
+    requests: new JsonlWriter(join(runDir, requestsFile)),
+    draws: new JsonlWriter(join(runDir, drawsFile)),
+  };
+}
+
+/** The requests/ and draws/ folders, emptied first by a build from the first sample. */
+async function requestFolders(runDir: string, fromStart: boolean): Promise<void> {
+  if (fromStart) {
+    await rm(join(runDir, "requests"), { recursive: true, force: true });
+    await rm(join(runDir, "draws"), { recursive: true, force: true });
+  }
+  await ensureDir(join(runDir, "requests"));
+  await ensureDir(join(runDir, "draws"));
+}
+
 /**
  * Draws every sample and writes the first-attempt request files and the draws (labels) of
  * each chunk, streaming. A file is closed when it holds its share of -b, 50,000 requests, or
@@ -127,17 +165,12 @@ export async function buildRequests(
     limits = fileLimits(config),
   } = options;
   const endpoint = endpointOf(config);
-  if (range.first === 0) {
-    await rm(join(runDir, "requests"), { recursive: true, force: true });
-    await rm(join(runDir, "draws"), { recursive: true, force: true });
-  }
-  await ensureDir(join(runDir, "requests"));
-  await ensureDir(join(runDir, "draws"));
+  await requestFolders(runDir, range.first === 0);
   const faker = await newFaker(config.locale, options.stream);
   const drawing = { faker, params, dataset, seed: config.seed, sampling: config.sampling };
   const perChunk = options.perChunk ?? chunkSize(range.count, config.batches, limits.requests);
   const built: Built = { chunks: [], batches: [], sums: {} };
-  let open: { chunk: Chunk; record: BatchRecord; requests: JsonlWriter; draws: JsonlWriter } | undefined;
+  let open: OpenChunk | undefined;
 
   const finish = async (counter: TokenCounter) => {
     if (!open) return;
@@ -174,25 +207,7 @@ export async function buildRequests(
       const lineBytes = Buffer.byteLength(line) + 1;
       if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes))
         await finish(counter);
-      if (!open) {
-        const chunkIndex = range.firstChunk + built.chunks.length;
-        const drawsFile = drawsFileName(chunkIndex);
-        const requestsFile = requestsFileName(chunkIndex, 1);
-        open = {
-          chunk: { index: chunkIndex, firstSample: index, samples: 0, drawsFile },
-          record: {
-            ...vendorField(config, 1),
-            chunk: chunkIndex,
-            attempt: 1,
-            requestsFile,
-            requests: 0,
-            promptTokens: 0,
-            step: "pending",
-          },
-          requests: new JsonlWriter(join(runDir, requestsFile)),
-          draws: new JsonlWriter(join(runDir, drawsFile)),
-        };
-      }
+      open ??= openChunk(runDir, config, range.firstChunk + built.chunks.length, index);
       open.requests.writeLine(line);
       open.draws.write({
         custom_id: id,

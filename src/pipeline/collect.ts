@@ -12,7 +12,7 @@ import {
   emptyCollected,
   stageOf,
 } from "../run/manifest.ts";
-import { costUsd, flexPrice, formatUsd } from "../api/pricing.ts";
+import { costUsd, flexPrice, formatUsd, type Price } from "../api/pricing.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
 import { noteFiles, sumsOf } from "../run/files.ts";
 import { buildRetryRequests } from "./build.ts";
@@ -85,84 +85,25 @@ export async function collectBatch(
   const canRetry = record.attempt < config.maxAttempts;
   const refusals = { count: 0, first: undefined as LineVerdict | undefined };
 
-  const emit = (
-    draw: DrawsLine,
-    verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus },
-  ) => {
-    const cached = verdict.cached_tokens ?? 0;
-    const reasoning = verdict.reasoning_tokens ?? 0;
+  const emit = (draw: DrawsLine, verdict: Judged) => {
     // The price follows the tier that served the answer: flex is billed at batch price.
-    const cost = costUsd(
+    const cost = costOfAnswer(
+      verdict,
       verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
-      verdict.prompt_tokens,
-      verdict.completion_tokens,
-      cached,
     );
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
-    collected[verdict.status]++;
-    collected.promptTokens += verdict.prompt_tokens;
-    collected.completionTokens += verdict.completion_tokens;
-    collected.cachedTokens += cached;
-    collected.reasoningTokens += reasoning;
-    collected.costUsd += cost;
+    tally(collected, verdict, cost);
     if (retry) {
       collected.retry++;
       retryIds.add(draw.custom_id);
     } else if (verdict.status !== "ok") collected.givenUp++;
-    const result: SampleResult = {
-      custom_id: draw.custom_id,
-      sample: draw.sample,
-      chunk: record.chunk,
-      attempt: record.attempt,
-      batch_id: record.batchId ?? "",
-      status: verdict.status,
-      // Left undefined, they are left out of the samples record (JSON.stringify skips them).
-      reason: verdict.reason || undefined,
-      fields: verdict.fields,
-      labels: draw.labels,
-      // A valid answer's text is in its fields, and as it came in results/: kept here only
-      // when it is not valid (inspect joins the others back from the results file).
-      answer: verdict.status === "ok" ? undefined : verdict.answer,
-      prompt_tokens: verdict.prompt_tokens,
-      completion_tokens: verdict.completion_tokens,
-      total_tokens: verdict.prompt_tokens + verdict.completion_tokens,
-      cached_tokens: cached,
-      reasoning_tokens: reasoning,
-      ...(draw.row !== undefined ? { input_row: draw.row } : {}),
-      cost_usd: cost,
-      model: verdict.model ?? model,
-      time: turnaround,
-      retry,
-    };
+    const result = sampleOf(record, draw, verdict, { cost, model, time: turnaround, retry });
     writer.write(result);
     onSample?.(result);
   };
 
   try {
-    for (const kind of ["output", "errors"] as const) {
-      const path = join(runDir, resultsFile(record, kind));
-      if (!(await exists(path))) continue;
-      for await (const lines of readLineBatches(path, READ_NO_LINK)) {
-        for (const line of lines) {
-          const verdict = verdictOf(line, dataset, endpoint);
-          if ("corrupt" in verdict) {
-            corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
-            continue;
-          }
-          // Only the first line for an id this batch asked counts; a stray or repeated id is ignored.
-          const index = indexInChunk(chunk, verdict.custom_id);
-          if (index === undefined || !asked[index]) continue;
-          const drawn = draws.read(index);
-          if (drawn.custom_id !== verdict.custom_id) continue;
-          asked[index] = 0;
-          emit(drawn, verdict);
-          if (verdict.refusedWith) {
-            refusals.count++;
-            refusals.first ??= verdict;
-          }
-        }
-      }
-    }
+    await judgeLines(runDir, record, dataset, endpoint, { chunk, asked, draws, corrupt, refusals }, emit);
     // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
     for (let index = 0; index < asked.length; index++)
       if (asked[index])
@@ -188,6 +129,99 @@ export async function collectBatch(
   await rename(`${target}.tmp`, target);
   const refusal = refusedWhole(refusals.count, record.requests, refusals.first);
   return { collected, retryIds, corrupt, judgedBy: judgeKey(run, record), sha256: writer.sha256, refusal };
+}
+
+/** One answer's verdict, as collectBatch judges it. */
+type Judged = Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus };
+
+function costOfAnswer(verdict: Judged, price: Price): number {
+  return costUsd(price, verdict.prompt_tokens, verdict.completion_tokens, verdict.cached_tokens ?? 0);
+}
+
+/** Adds one answer's status, tokens and cost to the batch's counts. */
+function tally(collected: Collected, verdict: Judged, cost: number): void {
+  collected[verdict.status]++;
+  collected.promptTokens += verdict.prompt_tokens;
+  collected.completionTokens += verdict.completion_tokens;
+  collected.cachedTokens += verdict.cached_tokens ?? 0;
+  collected.reasoningTokens += verdict.reasoning_tokens ?? 0;
+  collected.costUsd += cost;
+}
+
+/** The samples record of one drawn sample and its answer's verdict. */
+function sampleOf(
+  record: BatchRecord,
+  draw: DrawsLine,
+  verdict: Judged,
+  answer: { cost: number; model: string; time: number; retry: boolean },
+): SampleResult {
+  return {
+    custom_id: draw.custom_id,
+    sample: draw.sample,
+    chunk: record.chunk,
+    attempt: record.attempt,
+    batch_id: record.batchId ?? "",
+    status: verdict.status,
+    // Left undefined, they are left out of the samples record (JSON.stringify skips them).
+    reason: verdict.reason || undefined,
+    fields: verdict.fields,
+    labels: draw.labels,
+    // A valid answer's text is in its fields, and as it came in results/: kept here only
+    // when it is not valid (inspect joins the others back from the results file).
+    answer: verdict.status === "ok" ? undefined : verdict.answer,
+    prompt_tokens: verdict.prompt_tokens,
+    completion_tokens: verdict.completion_tokens,
+    total_tokens: verdict.prompt_tokens + verdict.completion_tokens,
+    cached_tokens: verdict.cached_tokens ?? 0,
+    reasoning_tokens: verdict.reasoning_tokens ?? 0,
+    ...(draw.row !== undefined ? { input_row: draw.row } : {}),
+    cost_usd: answer.cost,
+    model: verdict.model ?? answer.model,
+    time: answer.time,
+    retry: answer.retry,
+  };
+}
+
+/** Reads a batch's output and error lines, and hands each first answer to a request it asked to `emit`. */
+async function judgeLines(
+  runDir: string,
+  record: BatchRecord,
+  dataset: Parameters<typeof verdictOf>[1],
+  endpoint: Parameters<typeof verdictOf>[2],
+  batch: {
+    chunk: Chunk;
+    asked: Uint8Array;
+    draws: DrawsFile;
+    corrupt: string[];
+    refusals: { count: number; first: LineVerdict | undefined };
+  },
+  emit: (draw: DrawsLine, verdict: Judged) => void,
+): Promise<void> {
+  const { chunk, asked, draws, corrupt, refusals } = batch;
+  for (const kind of ["output", "errors"] as const) {
+    const path = join(runDir, resultsFile(record, kind));
+    if (!(await exists(path))) continue;
+    for await (const lines of readLineBatches(path, READ_NO_LINK)) {
+      for (const line of lines) {
+        const verdict = verdictOf(line, dataset, endpoint);
+        if ("corrupt" in verdict) {
+          corrupt.push(`${resultsFile(record, kind)}: ${verdict.corrupt}`);
+          continue;
+        }
+        // Only the first line for an id this batch asked counts; a stray or repeated id is ignored.
+        const index = indexInChunk(chunk, verdict.custom_id);
+        if (index === undefined || !asked[index]) continue;
+        const drawn = draws.read(index);
+        if (drawn.custom_id !== verdict.custom_id) continue;
+        asked[index] = 0;
+        emit(drawn, verdict);
+        if (verdict.refusedWith) {
+          refusals.count++;
+          refusals.first ??= verdict;
+        }
+      }
+    }
+  }
 }
 
 function missingReason(record: BatchRecord): string {

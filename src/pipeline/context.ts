@@ -44,11 +44,11 @@ export class RunContext {
     return this.#services !== undefined;
   }
 
-  /** The service a batch went (or goes) to: its vendor's; the run's main vendor's when none is given. */
+  /** The service a batch went (or goes) to: its vendor's (absent: OpenAI's); the first stage's when none is given. */
   serviceFor(of?: { vendor?: Vendor | undefined }): BatchService {
     if (!this.#services)
       throw new Error(`run ${this.manifest.id}: a step that calls the service has no services`);
-    return this.#services(of?.vendor ?? this.config.vendor ?? "openai");
+    return this.#services((of ? of.vendor : this.config.vendor) ?? "openai");
   }
 
   /** The run's main vendor's service, for a step that cannot go without one. */

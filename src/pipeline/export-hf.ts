@@ -24,17 +24,15 @@ import { serviceOf } from "../run/config.ts";
 import { crashPoint, type Manifest } from "../run/manifest.ts";
 import { isAlive } from "../io/lock.ts";
 import type { Dataset } from "../dataset/spec.ts";
+import type { SampleResult } from "../run/records.ts";
 import {
   checkFormatFits,
   datasetColumns,
   datasetRow,
   datasetTypes,
-  duplicatesNoted,
-  eachValidSample,
   labelNamesOf,
-  type Dedup,
+  type Destination,
   type DuplicatesLeftOut,
-  type SampleFeed,
 } from "./export.ts";
 
 export interface Split {
@@ -95,84 +93,119 @@ const dtypeName = (type: ColumnType) => typeName(type, (t) => DTYPES[t]);
 /** The card's own mark: a folder with it is one synthai wrote, which an export may replace. */
 const MARK = "<!-- written by synthai export --hf -->";
 
-export async function exportHf(
+export interface HfOptions {
+  dir: string;
+  splits: Split[];
+  /** A Markdown section about the data for the card, asked once the rows are written. */
+  describe?: (() => Promise<string>) | undefined;
+  /** The export's format: a chat or preference one keeps its shape (its object's keys are the columns). */
+  format?: FormatName | undefined;
+  /** The card's `license` (a Hub identifier); none is made up. */
+  license?: string | undefined;
+}
+
+export interface HfMade {
+  rows: number[];
+  dir: string;
+  duplicates?: DuplicatesLeftOut;
+}
+
+/** What the folder's Parquet files hold: their columns, and how a sample becomes a row. */
+async function hfColumns(
   runDir: string,
   manifest: Manifest,
   dataset: Dataset,
-  options: {
-    dir: string;
-    splits: Split[];
-    feed: SampleFeed;
-    dedup?: Dedup | undefined;
-    /** A Markdown section about the data for the card, asked once the rows are written. */
-    describe?: (() => Promise<string>) | undefined;
-    /** The export's format: a chat or preference one keeps its shape (its object's keys are the columns). */
-    format?: FormatName | undefined;
-    /** The card's `license` (a Hub identifier); none is made up. */
-    license?: string | undefined;
-  },
-): Promise<{ rows: number[]; dir: string; duplicates?: DuplicatesLeftOut }> {
-  const { dir, splits } = options;
-  await tidyBeside(dir);
-  await checkReplaceable(dir);
+  format: FormatName | undefined,
+) {
   const labelNames = await labelNamesOf(runDir, manifest);
   const rowColumns = datasetColumns(dataset.fields, labelNames);
-  const format = options.format ?? manifest.config.format;
   checkFormatFits(manifest.config.output, format, dataset, rowColumns);
   const { shape } = formatFor(manifest.config.output, format);
   const columns = shape ? shape.columns.map(([name]) => name) : rowColumns;
   const types = shape ? shape.columns.map(([, type]) => type) : datasetTypes(dataset, labelNames);
   const record = shape?.record({ columns: rowColumns, delimiter: ",", header: true, chat: dataset.chat });
+  /** A sample's row at `index`, or undefined where the shape makes none of it. */
+  const rowOf = (s: SampleResult, index: number): unknown[] | undefined => {
+    const row = datasetRow(s, index, dataset.fields, labelNames);
+    if (!record) return row;
+    const object = record(row);
+    return object ? shapedRow(shape!, object) : undefined;
+  };
+  return { columns, types, shaped: Boolean(shape), rowOf };
+}
+
+/** A Hugging Face folder as a destination: written beside DIR, then moved into place. */
+export function hfDestination(
+  runDir: string,
+  manifest: Manifest,
+  dataset: Dataset,
+  options: HfOptions,
+): Destination<HfMade> {
+  const { dir, splits } = options;
   // Written beside, then moved into place: an export that stops halfway leaves DIR as it was.
   const { partial, aside } = besideNames(dir, process.pid);
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(join(partial, "data"), { recursive: true });
-  const open = (file: string) =>
-    FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true });
-  const writers = await Promise.all(splits.map((s) => shardedWriter(partial, s.name, open)));
+  let made: Awaited<ReturnType<typeof hfColumns>>;
+  let writers: Shards[] = [];
+  let files: string[][] = [];
   const rows = splits.map(() => 0);
-  const dedup = options.dedup ? duplicatesNoted(runDir, options.dedup) : undefined;
   let index = 0;
-  try {
-    await eachValidSample(manifest, options.feed, (s) => {
-      if (dedup?.isDuplicate(s)) return;
-      const row = datasetRow(s, index, dataset.fields, labelNames);
-      const object = record?.(row);
-      if (record && !object) return;
+  const destination: Destination<HfMade> = {
+    async open() {
+      await tidyBeside(dir);
+      await checkReplaceable(dir);
+      made = await hfColumns(runDir, manifest, dataset, options.format ?? manifest.config.format);
+      const { columns, types } = made;
+      await rm(partial, { recursive: true, force: true });
+      await mkdir(join(partial, "data"), { recursive: true });
+      const open = (file: string) =>
+        FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true });
+      writers = await Promise.all(splits.map((s) => shardedWriter(partial, s.name, open)));
+    },
+    write(s) {
+      const row = made.rowOf(s, index);
+      if (!row) return;
       const split = splitOf(splits, manifest.config.seed, s.custom_id);
       rows[split]!++;
       index++;
-      writers[split]!.write(object ? shapedRow(shape!, object) : row);
-    });
-    const files = await Promise.all(writers.map((writer) => writer.finish()));
-    dedup?.close();
-    await copyRecipe(manifest, join(partial, RECIPE));
-    const card = datasetCard(manifest, dataset, {
-      columns,
-      types,
-      splits,
-      files,
-      sizes: await Promise.all(files.map((names) => parquetSizes(partial, names))),
-      rows,
-      license: options.license,
-      duplicates: dedup?.summary(),
-      about: await options.describe?.(),
-      shaped: Boolean(shape),
-    });
-    await writeFile(join(partial, "README.md"), card);
-    crashPoint("during-hf-export");
-    // The old folder goes aside before the new one comes in, so a kill between leaves one to put back.
-    if (await stat(dir).catch(() => undefined)) await rename(dir, aside);
-    crashPoint("hf-swap");
-    await rename(partial, dir);
-    await rm(aside, { recursive: true, force: true });
-  } catch (error) {
-    for (const writer of writers) writer.abandon();
-    dedup?.close();
-    await rm(partial, { recursive: true, force: true });
-    throw error;
-  }
-  return { rows, dir, ...(dedup ? { duplicates: dedup.summary() } : {}) };
+      writers[split]!.write(row);
+    },
+    async close() {
+      files = await Promise.all(writers.map((writer) => writer.finish()));
+    },
+    async abandon() {
+      for (const writer of writers) writer.abandon();
+      await rm(partial, { recursive: true, force: true });
+    },
+    async commit(duplicates) {
+      try {
+        await copyRecipe(manifest, join(partial, RECIPE));
+        const card = datasetCard(manifest, dataset, {
+          columns: made.columns,
+          types: made.types,
+          splits,
+          files,
+          sizes: await Promise.all(files.map((names) => parquetSizes(partial, names))),
+          rows,
+          license: options.license,
+          duplicates,
+          about: await options.describe?.(),
+          shaped: made.shaped,
+        });
+        await writeFile(join(partial, "README.md"), card);
+        crashPoint("during-hf-export");
+        // The old folder goes aside before the new one comes in, so a kill between leaves one to put back.
+        if (await stat(dir).catch(() => undefined)) await rename(dir, aside);
+        crashPoint("hf-swap");
+        await rename(partial, dir);
+        await rm(aside, { recursive: true, force: true });
+      } catch (error) {
+        await destination.abandon();
+        throw error;
+      }
+      return { rows, dir, ...(duplicates ? { duplicates } : {}) };
+    },
+  };
+  return destination;
 }
 
 /** The folders beside DIR of the export by process `pid`: the new one while written, the old one while swapped. */
@@ -370,8 +403,52 @@ function cardMetadata(manifest: Manifest, made: Made) {
 function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
   const { config } = manifest;
   const total = made.rows.reduce((a, b) => a + b, 0);
-  const summary = summarize(manifest);
   const metadata = cardMetadata(manifest, made);
+  const made_by = madeByRows(manifest, made);
+  const body = [
+    MARK,
+    `# Synthetic dataset from synthai run ${manifest.id}`,
+    "",
+    `${total} samples written by \`${config.model}\` from combinations of parameter values, parsed into ` +
+      `the fields ${dataset.fields.map((f) => `\`${f}\``).join(", ")}. Every sample ` +
+      `is machine-written: check it before you rely on it.`,
+    "",
+    "## How it was made",
+    "",
+    "| | |",
+    "|---|---|",
+    ...made_by.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`),
+    "",
+    `To make it again: \`${RECIPE}/\` holds the parameters and the prompt files or spec it was made from.`,
+    "",
+    ...(made.about ? [made.about] : []),
+    "## Features",
+    "",
+    "| column | type | what it is |",
+    "|---|---|---|",
+    ...featureRows(dataset, made),
+    "",
+    "## Splits",
+    "",
+    "| split | rows | share asked |",
+    "|---|---|---|",
+    ...made.splits.map((s, i) => `| ${s.name} | ${made.rows[i]} | ${s.share} |`),
+    "",
+    `Each sample goes to a split by a hash of the seed and its id: the same run splits the same way every time.`,
+    "",
+    "```python",
+    "from datasets import load_dataset",
+    `dataset = load_dataset("path/to/this/folder")`,
+    "```",
+    "",
+  ].join("\n");
+  return matter.stringify(body, metadata);
+}
+
+/** The card's "How it was made" table: the run, its model, sources, settings, counts and cost. */
+function madeByRows(manifest: Manifest, made: Made): [string, string][] {
+  const { config } = manifest;
+  const summary = summarize(manifest);
   const source = config.promptFile
     ? `prompt file \`${basename(config.promptFile)}\``
     : config.specFile
@@ -412,53 +489,21 @@ function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
     ["cost", `${formatUsd(summary.costUsd)} (${usesBatches(config) ? "Batch API" : "direct requests"})`],
     ["created", manifest.createdAt],
   ];
-  const body = [
-    MARK,
-    `# Synthetic dataset from synthai run ${manifest.id}`,
-    "",
-    `${total} samples written by \`${config.model}\` from combinations of parameter values, parsed into ` +
-      `the fields ${dataset.fields.map((f) => `\`${f}\``).join(", ")}. Every sample ` +
-      `is machine-written: check it before you rely on it.`,
-    "",
-    "## How it was made",
-    "",
-    "| | |",
-    "|---|---|",
-    ...made_by.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`),
-    "",
-    `To make it again: \`${RECIPE}/\` holds the parameters and the prompt files or spec it was made from.`,
-    "",
-    ...(made.about ? [made.about] : []),
-    "## Features",
-    "",
-    "| column | type | what it is |",
-    "|---|---|---|",
-    ...made.columns.map((name, i) => {
-      const role = made.shaped
-        ? "messages (`{role, content}`), as trainers read them"
-        : name === "index"
-          ? "row number, in sample order"
-          : name === "sample_id"
-            ? "the sample's id in the run (`synthai inspect --sample`)"
-            : dataset.fields.includes(name)
-              ? "written by the model"
-              : "a parameter, generated value or input column the prompt was made from";
-      return `| \`${name}\` | ${dtypeName(made.types[i]!)} | ${role} |`;
-    }),
-    "",
-    "## Splits",
-    "",
-    "| split | rows | share asked |",
-    "|---|---|---|",
-    ...made.splits.map((s, i) => `| ${s.name} | ${made.rows[i]} | ${s.share} |`),
-    "",
-    `Each sample goes to a split by a hash of the seed and its id: the same run splits the same way every time.`,
-    "",
-    "```python",
-    "from datasets import load_dataset",
-    `dataset = load_dataset("path/to/this/folder")`,
-    "```",
-    "",
-  ].join("\n");
-  return matter.stringify(body, metadata);
+  return made_by;
+}
+
+/** The card's table of features: each column's type and what it is. */
+function featureRows(dataset: Dataset, made: Made): string[] {
+  return made.columns.map((name, i) => {
+    const role = made.shaped
+      ? "messages (`{role, content}`), as trainers read them"
+      : name === "index"
+        ? "row number, in sample order"
+        : name === "sample_id"
+          ? "the sample's id in the run (`synthai inspect --sample`)"
+          : dataset.fields.includes(name)
+            ? "written by the model"
+            : "a parameter, generated value or input column the prompt was made from";
+    return `| \`${name}\` | ${dtypeName(made.types[i]!)} | ${role} |`;
+  });
 }

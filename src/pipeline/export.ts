@@ -19,6 +19,7 @@ import {
   outputFormats,
   type ColumnType,
   type FormatName,
+  type RowWriter,
 } from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
@@ -161,46 +162,111 @@ export async function exportRun(store: ManifestStore, options: ExportOptions): P
     options.onWait?.(`waiting for process ${pid}, which is writing ${csvFile}`),
   );
   try {
-    return await appendRows(store, options, { csvFile, metricsFile, labelNames, columns });
+    const destination = fileDestination(store, options, { csvFile, metricsFile, labelNames, columns });
+    const feed = options.feed ?? collectedSamples(runDir, manifest);
+    return await exportTo(manifest, runDir, feed, options.dedup, destination);
   } finally {
     unlock();
   }
 }
 
-async function appendRows(
+/**
+ * Where an export's rows go: a file (and its metrics file), a Hugging Face folder, and whatever
+ * comes next (the Hub). `exportTo` drives each the same way: open, every valid sample that is not
+ * a duplicate in sample order, close; on a failure, abandon; then commit.
+ */
+export interface Destination<Result> {
+  open(): Promise<void>;
+  write(sample: SampleResult): void;
+  /** Every row is written: the writers finish. */
+  close(): Promise<void>;
+  /** A failure before the end: what was written goes, as if never written. */
+  abandon(): Promise<void>;
+  /** Makes the rows the destination's for good; told how many duplicates were left out. */
+  commit(duplicates: DuplicatesLeftOut | undefined): Promise<Result>;
+}
+
+/** The one export loop: the run's valid samples, duplicates left out, into one destination. */
+export async function exportTo<Result>(
+  manifest: Manifest,
+  runDir: string,
+  feed: SampleFeed,
+  dedup: Dedup | undefined,
+  destination: Destination<Result>,
+): Promise<Result> {
+  await destination.open();
+  const duplicates = dedup ? duplicatesNoted(runDir, dedup) : undefined;
+  try {
+    await eachValidSample(manifest, feed, (s) => {
+      if (!duplicates?.isDuplicate(s)) destination.write(s);
+    });
+    await destination.close();
+  } catch (error) {
+    await destination.abandon();
+    duplicates?.close();
+    throw error;
+  }
+  duplicates?.close();
+  return destination.commit(duplicates?.summary());
+}
+
+/** A destination whose commit is followed by `then`, told what it made: the Hub after the HF folder. */
+export function committedThen<Result>(
+  destination: Destination<Result>,
+  then: (result: Result) => Promise<void> | void,
+): Destination<Result> {
+  return {
+    ...destination,
+    async commit(duplicates) {
+      const result = await destination.commit(duplicates);
+      await then(result);
+      return result;
+    },
+  };
+}
+
+/** The files an export appends to: the output in its format, and its metrics file. */
+interface OutputFiles {
+  csvFile: string;
+  metricsFile: string | undefined;
+  labelNames: string[];
+  columns: string[];
+}
+
+/**
+ * This run's earlier export to the same file: rolled back to the size before it, if nobody
+ * appended since. A file deleted since holds nothing to protect: it is written afresh.
+ */
+async function rollBackPrevious(manifest: Manifest, csvFile: string): Promise<void> {
+  const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
+  if (!previous) return;
+  for (const [file, end] of [
+    [csvFile, previous.csvEnd],
+    [previous.metricsFile, previous.metricsEnd],
+  ] as const) {
+    const size = file ? sizeOf(file) : undefined;
+    if (previous.done && size !== undefined && size !== end)
+      throw new UserError(`${file} changed since this run exported to it`, "export to a new file with -p");
+  }
+  // An unfinished export's rows are this run's to take away only while its claim stands:
+  // without it, another export already took them away and wrote its own after them.
+  if (previous.done || readClaim(csvFile)?.run === manifest.id) {
+    await truncateTo(csvFile, previous.csvOffset);
+    if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
+  }
+}
+
+/** Makes room for this run's rows, notes where they start in the manifest, and opens both files. */
+async function openOutput(
   store: ManifestStore,
   options: ExportOptions,
-  {
-    csvFile,
-    metricsFile,
-    labelNames,
-    columns,
-  }: { csvFile: string; metricsFile: string | undefined; labelNames: string[]; columns: string[] },
-): Promise<Exported> {
+  { csvFile, metricsFile, labelNames, columns }: OutputFiles,
+  csvSafe: boolean,
+): Promise<{ record: Export; csv: RowWriter; metrics: RowWriter | undefined }> {
   const { manifest, dir: runDir } = store;
   const { config } = manifest;
-  const csvSafe = Boolean(options.csvSafe ?? config.csvSafe);
   await settleOthersClaim(csvFile, manifest);
-  const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
-  if (previous) {
-    // This run wrote here before: roll back to the size before it, if nobody appended since.
-    // A file deleted since holds nothing to protect: it is written afresh.
-    for (const [file, end] of [
-      [csvFile, previous.csvEnd],
-      [previous.metricsFile, previous.metricsEnd],
-    ] as const) {
-      const size = file ? sizeOf(file) : undefined;
-      if (previous.done && size !== undefined && size !== end)
-        throw new UserError(`${file} changed since this run exported to it`, "export to a new file with -p");
-    }
-    // An unfinished export's rows are this run's to take away only while its claim stands:
-    // without it, another export already took them away and wrote its own after them.
-    if (previous.done || readClaim(csvFile)?.run === manifest.id) {
-      await truncateTo(csvFile, previous.csvOffset);
-      if (previous.metricsFile) await truncateTo(previous.metricsFile, previous.metricsOffset);
-    }
-  }
-
+  await rollBackPrevious(manifest, csvFile);
   const { format, metricsFormat } = outputFormats(csvFile, options.format ?? config.format);
   const existing = await format.readExisting(csvFile, columns, config.delimiter);
   const existingMetrics = metricsFile
@@ -211,21 +277,25 @@ async function appendRows(
       )
     : undefined;
   const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
-  const firstIndex = existing ? existing.lastIndex + 1 : 0;
   const record: Export = {
     csvFile,
     ...(metricsFile ? { metricsFile } : {}),
     csvOffset: existing?.size ?? 0,
     metricsOffset: existingMetrics?.size ?? 0,
-    firstIndex,
+    firstIndex: existing ? existing.lastIndex + 1 : 0,
     done: false,
   };
   store.update((manifest) => {
     manifest.exports = [...(manifest.exports ?? []).filter((e) => e.csvFile !== csvFile), record];
   });
   const { csvOffset, metricsOffset } = record;
-  writeClaim(csvFile, { run: manifest.id, runDir: resolve(runDir), csvOffset, metricsFile, metricsOffset });
-
+  writeClaim(csvFile, {
+    run: manifest.id,
+    runDir: resolve(runDir),
+    csvOffset,
+    metricsFile,
+    metricsOffset,
+  });
   // One pass over the samples feeds both files.
   const csv = await format.appender(csvFile, {
     delimiter,
@@ -243,48 +313,70 @@ async function appendRows(
         types: metricTypes(config),
       })
     : undefined;
-  const dedup = options.dedup ? duplicatesNoted(runDir, options.dedup) : undefined;
+  return { record, csv, metrics };
+}
+
+/**
+ * The output file and its metrics file as a destination. The sizes before appending are
+ * recorded first, so an interrupted or repeated export replaces this run's rows, never doubles them.
+ */
+function fileDestination(
+  store: ManifestStore,
+  options: ExportOptions,
+  files: OutputFiles,
+): Destination<Exported> {
+  const { csvFile, metricsFile, labelNames } = files;
+  const { manifest } = store;
+  const { config } = manifest;
+  const csvSafe = Boolean(options.csvSafe ?? config.csvSafe);
+  let record: Export;
+  let csv: RowWriter;
+  let metrics: RowWriter | undefined;
   let rows = 0;
-  try {
-    await eachValidSample(manifest, options.feed ?? collectedSamples(runDir, manifest), (s) => {
-      if (dedup?.isDuplicate(s)) return;
-      const index = firstIndex + rows;
+  return {
+    async open() {
+      ({ record, csv, metrics } = await openOutput(store, options, files, csvSafe));
+    },
+    write(s) {
+      const index = record.firstIndex + rows;
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
       const row = datasetRow(s, index, options.dataset.fields, labelNames);
       if (runInDataset(config)) row.push(manifest.id);
       csv.write(row);
       metrics?.write(metricsRow(s, index, config, manifest.id));
-    });
-    crashPoint("during-export");
-  } catch (error) {
-    // A file found damaged halfway: the rows written so far go again, as if never appended.
-    csv.abandon();
-    metrics?.abandon();
-    dedup?.close();
-    await truncateTo(csvFile, record.csvOffset);
-    if (metricsFile) await truncateTo(metricsFile, record.metricsOffset);
-    dropClaim(csvFile);
-    throw error;
-  }
-  dedup?.close();
-  csv.close();
-  metrics?.close();
-  const formulas = csv.formulaCells?.();
-  // Its end need not wait for the disk: without it, the next export takes these rows away and writes them again.
-  store.updateLocal(() => {
-    record.csvEnd = sizeOf(csvFile)!;
-    if (metricsFile) record.metricsEnd = sizeOf(metricsFile)!;
-    record.rows = rows;
-    record.done = true;
-  });
-  dropClaim(csvFile);
-  return {
-    rows,
-    csvFile,
-    ...(metricsFile ? { metricsFile } : {}),
-    firstIndex,
-    ...(dedup ? { duplicates: dedup.summary() } : {}),
-    ...(formulas !== undefined ? { formulaCells: { count: formulas, neutralised: csvSafe } } : {}),
+    },
+    async close() {
+      crashPoint("during-export");
+      csv.close();
+      metrics?.close();
+    },
+    async abandon() {
+      // A file found damaged halfway: the rows written so far go again, as if never appended.
+      csv?.abandon();
+      metrics?.abandon();
+      await truncateTo(csvFile, record.csvOffset);
+      if (metricsFile) await truncateTo(metricsFile, record.metricsOffset);
+      dropClaim(csvFile);
+    },
+    async commit(duplicates) {
+      const formulas = csv.formulaCells?.();
+      // Its end need not wait for the disk: without it, the next export takes these rows away and writes them again.
+      store.updateLocal(() => {
+        record.csvEnd = sizeOf(csvFile)!;
+        if (metricsFile) record.metricsEnd = sizeOf(metricsFile)!;
+        record.rows = rows;
+        record.done = true;
+      });
+      dropClaim(csvFile);
+      return {
+        rows,
+        csvFile,
+        ...(metricsFile ? { metricsFile } : {}),
+        firstIndex: record.firstIndex,
+        ...(duplicates ? { duplicates } : {}),
+        ...(formulas !== undefined ? { formulaCells: { count: formulas, neutralised: csvSafe } } : {}),
+      };
+    },
   };
 }
 

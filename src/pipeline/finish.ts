@@ -4,8 +4,10 @@ import { collectBatch, judgeKey } from "./collect.ts";
 import { asWritten, checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
 import {
   collectedSamples,
+  committedThen,
   eachValidSample,
   exportRun,
+  exportTo,
   type Dedup,
   type DuplicatesLeftOut,
   type Exported,
@@ -23,7 +25,7 @@ import { formatUsd } from "../api/pricing.ts";
 import { changedDataset, runDataset, type Dataset } from "../dataset/spec.ts";
 import type { FormatName } from "../io/formats/index.ts";
 import { droppedText, summarize } from "../run/totals.ts";
-import { exportHf, type Split } from "./export-hf.ts";
+import { hfDestination, type HfMade, type Split } from "./export-hf.ts";
 import type { HubPush } from "./hub-push.ts";
 import { samplesFile } from "../run/files.ts";
 import type { SampleResult } from "../run/records.ts";
@@ -141,130 +143,167 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
   );
 }
 
+/** What `synthai export` takes. */
+export interface ReexportOptions {
+  output?: string;
+  format?: FormatName;
+  dedup?: Dedup | undefined;
+  /** Neutralise CSV cells a spreadsheet would read as a formula (else as the run was made). */
+  csvSafe?: boolean;
+  /** A Hugging Face folder instead of the output file; `describe` writes the card's section on the data. */
+  hf?:
+    | {
+        dir: string;
+        splits: Split[];
+        describe?: (run: RunView) => Promise<string>;
+        license?: string | undefined;
+      }
+    | undefined;
+  /** Then send that folder to the Hugging Face Hub, as one commit. */
+  push?: HubPush | undefined;
+  acceptChangedSpec?: boolean;
+  /** Judge every answer again, even where nothing it depends on changed (a samples file damaged in place). */
+  judgeAgain?: boolean;
+  /** With stages: the dropped samples too, with what dropped them. */
+  includeDropped?: boolean;
+  /** The service, for --dedup semantic's embeddings; key and base URL as generate takes them. */
+  connection?: Connection;
+  /** --poll-interval, for the embeddings' batches: it wins from now on, as resume's flags do. */
+  overrides?: ConfigOverrides;
+  log: Log;
+}
+
 /** `synthai export`: parse every downloaded answer again with the current spec and rewrite the CSVs; no API call. */
-export async function reexport(
-  runDir: string,
-  options: {
-    output?: string;
-    format?: FormatName;
-    dedup?: Dedup | undefined;
-    /** Neutralise CSV cells a spreadsheet would read as a formula (else as the run was made). */
-    csvSafe?: boolean;
-    /** A Hugging Face folder instead of the output file; `describe` writes the card's section on the data. */
-    hf?:
-      | {
-          dir: string;
-          splits: Split[];
-          describe?: (run: RunView) => Promise<string>;
-          license?: string | undefined;
-        }
-      | undefined;
-    /** Then send that folder to the Hugging Face Hub, as one commit. */
-    push?: HubPush | undefined;
-    acceptChangedSpec?: boolean;
-    /** Judge every answer again, even where nothing it depends on changed (a samples file damaged in place). */
-    judgeAgain?: boolean;
-    /** With stages: the dropped samples too, with what dropped them. */
-    includeDropped?: boolean;
-    /** The service, for --dedup semantic's embeddings; key and base URL as generate takes them. */
-    connection?: Connection;
-    /** --poll-interval, for the embeddings' batches: it wins from now on, as resume's flags do. */
-    overrides?: ConfigOverrides;
-    log: Log;
-  },
-): Promise<Manifest> {
+export async function reexport(runDir: string, options: ReexportOptions): Promise<Manifest> {
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
-    // Written with the export's first update, as resume writes its flags.
-    if (options.overrides) manifest.config = withOverrides(manifest.config, options.overrides, manifest.id);
-    const dataset = await runDataset(manifest.config, manifest.id, {
-      reads: true,
-      acceptChanged: options.acceptChangedSpec,
-    });
+    const run = await exportContext(store, options);
     const semantic = options.dedup?.mode === "semantic";
-    if (semantic) checkEmbeddingsProvider(manifest.config);
-    // Only --dedup semantic calls the service (for the texts' embeddings); any other export is local.
-    const services = semantic
-      ? runServices(
-          options.connection ?? { apiKey: undefined, baseURL: undefined },
-          manifest.config,
-          options.log,
-        )
-      : undefined;
-    // The main vendor's key and address are checked now, before anything is read.
-    services?.(manifest.config.vendor ?? "openai");
-    const run = new RunContext(store, dataset, options.log, services);
     const stale = await staleRecords(run, Boolean(options.judgeAgain));
     // Every answer is checked to be there as downloaded; those about to be read, to the byte.
     const read = new Set(exportInputs(manifest, { judgeAgain: (r) => stale.has(r) }));
     await checkRunFiles(runDir, manifest, exportInputs(manifest, { judgeAgain: true }), (p) => read.has(p));
     await checkDraws(runDir, manifest.chunks);
-    /** Every collected sample, judged again where stale, else read back; with no `add`, only the judging. */
-    const judged = async (add?: (sample: SampleResult) => void) => {
-      for (const record of collectedRecords(manifest)) {
-        if (!stale.has(record)) {
-          if (add) await collectedSamples(runDir, manifest, [record])(add);
-          continue;
-        }
-        const { collected, judgedBy, sha256 } = await collectBatch(run, record, add);
-        store.updateLocal((manifest) => {
-          Object.assign(record, { collected, judgedBy });
-          noteFiles(runDir, manifest, [samplesFile(record)], { [samplesFile(record)]: sha256 });
-        });
-      }
-    };
+    const judged = judgedSamples(run, stale);
     // One pass: each batch is judged again and its samples go straight on to the CSV. With
     // stages, every stage is judged again first, then each sample's outcome is exported.
     // With --dedup semantic, the samples are judged first and embedded, then exported.
     const staged = stagedExport(run, options);
     if (staged.feed || semantic) await judged();
     const feed: SampleFeed = staged.feed ?? (semantic ? collectedSamples(runDir, manifest) : judged);
-    const dedup: Dedup | undefined =
-      options.dedup && semantic
-        ? {
-            ...options.dedup,
-            semantic: await semanticFinder(run, (add) => eachValidSample(manifest, feed, add), {
-              model: options.dedup.model ?? DEFAULT_EMBEDDING_MODEL,
-              threshold: options.dedup.threshold,
-            }),
-          }
-        : options.dedup;
-    if (options.hf) {
-      const { describe } = options.hf;
-      const made = await exportHf(runDir, manifest, staged.exportAs ?? dataset, {
-        ...options.hf,
+    const dedup = await dedupOf(run, options.dedup, feed);
+    if (options.hf)
+      await exportToHf(run, { ...options, hf: options.hf }, staged.exportAs ?? run.dataset, feed, dedup);
+    else {
+      const exported = await exportWithProgress(run, {
+        ...staged,
+        output: options.output,
         feed,
-        dedup,
         format: options.format,
-        describe: describe && (() => describe(run)),
+        dedup,
+        csvSafe: options.csvSafe,
       });
-      const counts = options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
       options.log(
-        `exported run ${manifest.id} → ${made.dir} (${counts}; ` +
-          `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
+        `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}` +
+          (exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : "") +
+          (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : "") +
+          formulasText(exported),
       );
-      if (options.push) {
-        const { pushExport } = await import("./hub-push.ts"); // the Hub's client, only when pushing
-        await pushExport(made.dir, options.push, { runId: manifest.id, rows: counts }, options.log);
-      }
-      return manifest;
     }
-    const exported = await exportWithProgress(run, {
-      ...staged,
-      output: options.output,
-      feed,
-      format: options.format,
-      dedup,
-      csvSafe: options.csvSafe,
-    });
-    options.log(
-      `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}` +
-        (exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : "") +
-        (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : "") +
-        formulasText(exported),
-    );
     return manifest;
   });
+}
+
+/** The run as an export sees it: resume's flags written in, its dataset, a client only for --dedup semantic. */
+async function exportContext(store: ManifestStore, options: ReexportOptions): Promise<RunContext> {
+  const { manifest } = store;
+  // Written with the export's first update, as resume writes its flags.
+  if (options.overrides) manifest.config = withOverrides(manifest.config, options.overrides, manifest.id);
+  const dataset = await runDataset(manifest.config, manifest.id, {
+    reads: true,
+    acceptChanged: options.acceptChangedSpec,
+  });
+  const semantic = options.dedup?.mode === "semantic";
+  if (semantic) checkEmbeddingsProvider(manifest.config);
+  // Only --dedup semantic calls the service (for the texts' embeddings); any other export is local.
+  const services = semantic
+    ? runServices(options.connection ?? { apiKey: undefined, baseURL: undefined }, manifest.config, options.log)
+    : undefined;
+  // The main vendor's key and address are checked now, before anything is read.
+  services?.(manifest.config.vendor ?? "openai");
+  return new RunContext(store, dataset, options.log, services);
+}
+
+/** Every collected sample, judged again where stale, else read back; with no `add`, only the judging. */
+function judgedSamples(
+  run: RunContext,
+  stale: Set<BatchRecord>,
+): (add?: (sample: SampleResult) => void) => Promise<void> {
+  const { store, manifest, dir: runDir } = run;
+  return async (add) => {
+    for (const record of collectedRecords(manifest)) {
+      if (!stale.has(record)) {
+        if (add) await collectedSamples(runDir, manifest, [record])(add);
+        continue;
+      }
+      const { collected, judgedBy, sha256 } = await collectBatch(run, record, add);
+      store.updateLocal((manifest) => {
+        Object.assign(record, { collected, judgedBy });
+        noteFiles(runDir, manifest, [samplesFile(record)], { [samplesFile(record)]: sha256 });
+      });
+    }
+  };
+}
+
+/** --dedup as the export applies it: with semantic, the finder by the samples' embeddings, made first. */
+async function dedupOf(
+  run: RunContext,
+  dedup: Dedup | undefined,
+  feed: SampleFeed,
+): Promise<Dedup | undefined> {
+  if (dedup?.mode !== "semantic") return dedup;
+  return {
+    ...dedup,
+    semantic: await semanticFinder(run, (add) => eachValidSample(run.manifest, feed, add), {
+      model: dedup.model ?? DEFAULT_EMBEDDING_MODEL,
+      threshold: dedup.threshold,
+    }),
+  };
+}
+
+/** `--hf`: the Hugging Face folder, then with `--push` that folder sent to the Hub. */
+async function exportToHf(
+  run: RunContext,
+  options: ReexportOptions & { hf: NonNullable<ReexportOptions["hf"]> },
+  exportAs: Dataset,
+  feed: SampleFeed,
+  dedup: Dedup | undefined,
+): Promise<void> {
+  const { manifest } = run;
+  const { describe } = options.hf;
+  const counts = (made: HfMade) => options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
+  const folder = committedThen(
+    hfDestination(run.dir, manifest, exportAs, {
+      ...options.hf,
+      format: options.format,
+      describe: describe && (() => describe(run)),
+    }),
+    (made) =>
+      options.log(
+        `exported run ${manifest.id} → ${made.dir} (${counts(made)}; ` +
+          `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
+      ),
+  );
+  // The Hub's client is loaded only when pushing.
+  const destination = options.push
+    ? (await import("./hub-push.ts")).hubDestination(
+        folder,
+        options.push,
+        { runId: manifest.id, rows: counts },
+        options.log,
+      )
+    : folder;
+  await exportTo(manifest, run.dir, feed, dedup, destination);
 }
 
 /** How many CSV cells a spreadsheet would read as a formula, and what was done about them. */

@@ -20,6 +20,8 @@ import {
 } from "../api/hub.ts";
 import type { Log } from "../io/log.ts";
 import { writeFileAtomic } from "../io/disk.ts";
+import { committedThen, type Destination } from "./export.ts";
+import type { HfMade } from "./export-hf.ts";
 
 export interface LocalFile {
   path: string;
@@ -203,6 +205,21 @@ export function hubPushOf(options: {
 }
 
 /** Pushes an exported folder and says what happened, in one line. */
+/**
+ * The Hub as one more destination of the export loop: the HF folder's, whose commit is followed
+ * by the push of the folder it made, as one commit.
+ */
+export function hubDestination(
+  folder: Destination<HfMade>,
+  push: HubPush,
+  made: { runId: string; rows: (made: HfMade) => string },
+  log: Log,
+): Destination<HfMade> {
+  return committedThen(folder, async (result) => {
+    await pushExport(result.dir, push, { runId: made.runId, rows: made.rows(result) }, log);
+  });
+}
+
 export async function pushExport(
   dir: string,
   push: HubPush,

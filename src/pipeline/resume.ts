@@ -1,4 +1,5 @@
 // `synthai resume`: a run picked up where it stopped, or topped up with new samples.
+import { checkVendorKeys } from "../run/config.ts";
 import { buildRequests } from "./build.ts";
 import { runServices } from "../api/services/index.ts";
 import { UserError } from "../errors.ts";
@@ -39,7 +40,8 @@ export async function resume(
       reads: true,
     });
     const services = runServices(connection, config, options.log);
-    // The main vendor's key and address are checked now, before anything is built or sent.
+    // Every vendor's key, and the first stage's address, are checked now, before anything is built or sent.
+    checkVendorKeys(config, process.env);
     services(config.vendor ?? "openai");
     const run = new RunContext(store, dataset, options.log, services);
     options.log(`resuming run ${manifest.id} (${manifest.state})`);

@@ -21,7 +21,16 @@ import { previousTurnOf } from "../dataset/conversation.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import { answerAsAsked, fieldOfModel, groupOf } from "../dataset/several-models.ts";
 import { promptOf } from "../dataset/draw.ts";
-import { changedDataset, datasetSource, type Dataset, type Draw, type Stage } from "../dataset/spec.ts";
+import {
+  changedDataset,
+  datasetSource,
+  savedTurn,
+  stagePlan,
+  type Dataset,
+  type Draw,
+  type LoadedDataset,
+  type PlannedStage,
+} from "../dataset/spec.ts";
 import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import type { RunContext, RunView } from "./context.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
@@ -42,7 +51,6 @@ import {
   stageSettings,
   endpointOf,
   vendorField,
-  type OwnSettings,
 } from "../run/config.ts";
 import { customId, requestFor, toMessages } from "./build.ts";
 import type { SampleFeed } from "./export.ts";
@@ -52,13 +60,15 @@ import type { SampleResult } from "../run/records.ts";
  * Every stage's model, tokens, effort and price as the run will use them, the first's included:
  * what its prompt file (or the spec) says, else the run's own (run/config.ts decides).
  */
-export function resolveStages(config: RunConfig, dataset: Dataset): void {
+export function resolveStages(config: RunConfig, dataset: LoadedDataset): void {
   const stages = dataset.stages ?? [];
   const fingerprints = new Map((config.stages ?? []).map((s) => [s.promptFile, s.datasetSha256]));
   if (stages.length)
     config.stages = stages.map((stage, i) => {
-      const { file, turn, sibling } = stage as { file?: string; turn?: number; sibling?: number };
+      const { file } = stage;
+      const turn = savedTurn(stage);
       // A second model of a stage is built after what the first is built after, and runs beside it.
+      const sibling = stage.among?.index;
       const after = sibling ? i + 2 - sibling - 1 : undefined;
       const datasetSha256 = fingerprints.get(file);
       return {
@@ -66,19 +76,15 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
         ...(turn ? { turn } : {}),
         ...(after ? { after } : {}),
         ...(datasetSha256 ? { datasetSha256 } : {}),
-        ...resolveStageSettings(stage, config, datasetSource(stage as Dataset)),
+        ...resolveStageSettings(stage, config, datasetSource(stage)),
       };
     });
   // Stage 1 last: a later stage without a model of its own takes the run's, not the first file's.
-  const { reasoningEffort, ...first } = resolveStageSettings(
-    dataset as OwnSettings,
-    config,
-    datasetSource(dataset),
-    true,
-  );
+  const [first] = stagePlan(dataset);
+  const { reasoningEffort, ...settings } = resolveStageSettings(first!, config, datasetSource(first!), true);
   delete config.reasoningEffort;
   delete config.vendor;
-  Object.assign(config, first, reasoningEffort ? { reasoningEffort } : {});
+  Object.assign(config, settings, reasoningEffort ? { reasoningEffort } : {});
 }
 
 /**
@@ -86,13 +92,13 @@ export function resolveStages(config: RunConfig, dataset: Dataset): void {
  * by then — the first sample's labels (input columns, parameters, generated values) and the
  * fields of the stages before (and, for `keep`, its own).
  */
-export function checkStages(dataset: Dataset, first: Draw, labels: Record<string, string>): void {
+export function checkStages(dataset: LoadedDataset, first: Draw, labels: Record<string, string>): void {
   const last = 1 + (dataset.stages?.length ?? 0);
   const known = new Set(Object.keys(labels));
   const types = new Map<string, string | undefined>(); // each field's schema type, the latest stage's
   const typeOf = (name: string) => (types.has(name) ? types.get(name) : types.get(name.split(".").at(-1)!));
   for (let stage = 1; stage <= last; stage++) {
-    const own = datasetOfStage(dataset, stage) as Dataset & Stage;
+    const own = datasetOfStage(dataset, stage);
     const fieldsSoFar = Object.fromEntries([...known].filter((n) => !(n in labels)).map((n) => [n, "x"]));
     if (stage > 1) checkPlaceholders(own, { params: {}, values: labels, fields: fieldsSoFar });
     else checkPlaceholders(own, first);
@@ -114,9 +120,9 @@ export function checkStages(dataset: Dataset, first: Draw, labels: Record<string
 }
 
 /** Each field of a stage with the type its schema declares, if any (a model's field by the field asked). */
-function declaredTypes(own: Dataset): [string, string | undefined][] {
+function declaredTypes(own: PlannedStage): [string, string | undefined][] {
   const properties = (own.schema?.properties ?? {}) as Record<string, { type?: unknown } | undefined>;
-  const asked = groupOf(own as Stage)?.fields ?? own.fields;
+  const asked = groupOf(own)?.fields ?? own.fields;
   return own.fields.map((field, i) => {
     // `type: [string, "null"]` is a string that may be missing.
     const types = [properties[asked[i]!]?.type].flat().filter((t) => t !== "null");
@@ -129,16 +135,15 @@ function builtAfter(config: RunConfig, stage: number): number {
   return config.stages?.[stage - 2]?.after ?? stage - 1;
 }
 
-/** The dataset (fields, prompt, parser) of stage `stage`. */
-export function datasetOfStage(dataset: Dataset, stage = 1): Dataset {
-  if (stage === 1) return dataset;
-  const own = dataset.stages?.[stage - 2];
+/** Stage `stage` of the run's plan (fields, prompt, parser, how it runs), the first being the dataset itself. */
+export function datasetOfStage(dataset: LoadedDataset, stage = 1): PlannedStage {
+  const own = stagePlan(dataset)[stage - 1];
   if (!own) throw new Error(`the run has no stage ${stage}`);
-  return own as Dataset;
+  return own;
 }
 
 /** Every field an export writes: the first stage's, then each new name a later stage adds. */
-export function exportDataset(dataset: Dataset): Dataset {
+export function exportDataset(dataset: LoadedDataset): LoadedDataset {
   if (!dataset.stages?.length) return dataset;
   const fields = [...dataset.fields];
   const properties: Record<string, unknown> = { ...(dataset.schema?.properties ?? {}) };
@@ -161,8 +166,8 @@ interface Conditions {
   when?: Condition | undefined;
 }
 
-function conditionsOf(dataset: Dataset, stage: number): Conditions {
-  const own = datasetOfStage(dataset, stage) as Dataset & Stage;
+function conditionsOf(dataset: LoadedDataset, stage: number): Conditions {
+  const own = datasetOfStage(dataset, stage);
   const where = datasetSource(own);
   const when = stage > 1 && own.when ? parseCondition(own.when, `${where}: when`) : undefined;
   const previousTurn = previousTurnOf(own);
@@ -221,7 +226,7 @@ async function outcomesOf(
       if (stage === 1) outcome.first = answer;
       Object.assign(outcome.fields, answer.fields);
       if (keep && !holds(keep, lookupIn(view())))
-        outcome.droppedBy = `stage ${stage}: keep ${shown((datasetOfStage(dataset, stage) as Stage).keep!)}`;
+        outcome.droppedBy = `stage ${stage}: keep ${shown(datasetOfStage(dataset, stage).keep!)}`;
     }
   }
   return outcomes;
@@ -327,13 +332,13 @@ async function buildStage(
 
 /** For --format preference: the stage of several models compared, and the judge's field that prefers one. */
 export interface Preference {
-  answers: Stage;
+  answers: PlannedStage;
   models: string[];
   field: string;
   choice: string;
 }
 
-export function preferenceOf(dataset: Dataset): Preference {
+export function preferenceOf(dataset: LoadedDataset): Preference {
   const stages = dataset.stages ?? [];
   const judge = stages.findIndex((stage) => stage.prefers);
   const answers = stages.slice(0, Math.max(judge, 0)).findLast((stage) => groupOf(stage));
@@ -360,9 +365,7 @@ function pairOf(preference: Preference, labels: Record<string, string>, fields: 
   const other = preference.models.find((_, i) => i !== index)!;
   const answered = (model: string) => Boolean(fields[fieldOfModel(preference.field, model)]);
   if (!answered(preference.models[index]!) || !answered(other)) return undefined;
-  const messages = toMessages(
-    promptOf(preference.answers as Dataset, { params: {}, values: labels, fields }, 0),
-  );
+  const messages = toMessages(promptOf(preference.answers, { params: {}, values: labels, fields }, 0));
   return {
     prompt: JSON.stringify(messages),
     chosen: answerAsAsked(preference.answers, preference.models[index]!, fields),

@@ -3,7 +3,62 @@
 // report.ts inlines its source, so it uses only what a page has, and nothing from outside it.
 declare const Chart: new (element: HTMLElement, config: unknown) => unknown;
 
+type ById = (id: string) => HTMLElement & Record<string, any>;
+/** A chart's description, as report.ts writes it into the page. */
+type ChartSpec = Record<string, any>;
+const CHART_OPTIONS = { responsive: true, maintainAspectRatio: false, animation: false };
+
+/** The page's script as the page runs it: each function's source, then the call that starts it. */
+export function reportPageSource(): string {
+  const parts = [axisOf, histogramChart, barsChart, timelineChart, drawCharts, samplesTable];
+  return `${parts.map(String).join("\n")}\nconst CHART_OPTIONS = ${JSON.stringify(CHART_OPTIONS)};\n(${reportPageScript})();`;
+}
+
 export function reportPageScript(): void {
+  const byId: ById = (id) => document.getElementById(id) as HTMLElement & Record<string, any>;
+  drawCharts(byId);
+  samplesTable(byId);
+}
+
+function axisOf(text: string, extra?: object) {
+  return { title: { display: true, text }, ...extra };
+}
+
+function drawCharts(byId: ById): void {
+  for (const spec of JSON.parse(byId("charts").textContent!)) {
+    const element = byId(spec.id);
+    if (!element) continue;
+    if (spec.kind === "histogram") histogramChart(element, spec);
+    else if (spec.kind === "bars") barsChart(element, spec);
+    else timelineChart(element, spec);
+  }
+}
+
+function histogramChart(element: HTMLElement, spec: ChartSpec): void {
+  const series = spec.series[0];
+  new Chart(element, {
+    type: "bar",
+    data: {
+      labels: spec.labels,
+      datasets: [
+        {
+          label: series.name,
+          data: series.values,
+          backgroundColor: "#4a7bd0",
+          barPercentage: 1,
+          categoryPercentage: 0.95,
+        },
+      ],
+    },
+    options: {
+      ...CHART_OPTIONS,
+      plugins: { legend: { display: false } },
+      scales: { x: axisOf(spec.x), y: axisOf(spec.y, { beginAtZero: true }) },
+    },
+  });
+}
+
+function barsChart(element: HTMLElement, spec: ChartSpec): void {
   const COLORS: Record<string, string> = {
     drawn: "#4a7bd0",
     expected: "rgba(208,74,74,.45)",
@@ -13,97 +68,72 @@ export function reportPageScript(): void {
   };
   /** Series without a colour of their own (a text field each) take these in turn. */
   const PALETTE = ["#4a7bd0", "#d0804a", "#4aa07b", "#9b4ad0", "#d04a7b", "#7b7b7b"];
+  new Chart(element, {
+    type: "bar",
+    data: {
+      labels: spec.labels,
+      datasets: spec.series.map((s: { name: string; values: number[] }, i: number) => ({
+        label: s.name,
+        data: s.values,
+        backgroundColor: COLORS[s.name] ?? PALETTE[i % PALETTE.length],
+      })),
+    },
+    options: {
+      ...CHART_OPTIONS,
+      indexAxis: "y",
+      plugins: { legend: { display: spec.series.length > 1 } },
+      scales: { x: axisOf(spec.x, { beginAtZero: true }), y: axisOf(spec.y) },
+    },
+  });
+}
+
+/** The batches on a time axis, coloured by how each ended. */
+function timelineChart(element: HTMLElement, spec: ChartSpec): void {
   const STATUS_COLORS: Record<string, string> = {
     completed: "#4a7bd0",
     expired: "#d0a04a",
     cancelled: "#d0a04a",
     failed: "#d04a4a",
   };
-  const byId = (id: string) => document.getElementById(id) as HTMLElement & Record<string, any>;
-  const axis = (text: string, extra?: object) => ({ title: { display: true, text }, ...extra });
-  for (const spec of JSON.parse(byId("charts").textContent!)) {
-    const element = byId(spec.id);
-    if (!element) continue;
-    const common = { responsive: true, maintainAspectRatio: false, animation: false };
-    if (spec.kind === "histogram") {
-      const series = spec.series[0];
-      new Chart(element, {
-        type: "bar",
-        data: {
-          labels: spec.labels,
-          datasets: [
-            {
-              label: series.name,
-              data: series.values,
-              backgroundColor: COLORS["valid samples"],
-              barPercentage: 1,
-              categoryPercentage: 0.95,
-            },
-          ],
+  const batches: { span: number[]; status: string; label: string }[] = spec.series[0].values;
+  new Chart(element, {
+    type: "bar",
+    data: {
+      labels: spec.labels,
+      datasets: [
+        {
+          label: "batch",
+          data: batches.map((b) => b.span),
+          backgroundColor: batches.map((b) => STATUS_COLORS[b.status] ?? "#888"),
+          minBarLength: 3,
         },
-        options: {
-          ...common,
-          plugins: { legend: { display: false } },
-          scales: { x: axis(spec.x), y: axis(spec.y, { beginAtZero: true }) },
+      ],
+    },
+    options: {
+      ...CHART_OPTIONS,
+      indexAxis: "y",
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: { label: (item: { dataIndex: number }) => batches[item.dataIndex]!.label },
         },
-      });
-    } else if (spec.kind === "bars") {
-      new Chart(element, {
-        type: "bar",
-        data: {
-          labels: spec.labels,
-          datasets: spec.series.map((s: { name: string; values: number[] }, i: number) => ({
-            label: s.name,
-            data: s.values,
-            backgroundColor: COLORS[s.name] ?? PALETTE[i % PALETTE.length],
-          })),
-        },
-        options: {
-          ...common,
-          indexAxis: "y",
-          plugins: { legend: { display: spec.series.length > 1 } },
-          scales: { x: axis(spec.x, { beginAtZero: true }), y: axis(spec.y) },
-        },
-      });
-    } else {
-      const batches: { span: number[]; status: string; label: string }[] = spec.series[0].values;
-      new Chart(element, {
-        type: "bar",
-        data: {
-          labels: spec.labels,
-          datasets: [
-            {
-              label: "batch",
-              data: batches.map((b) => b.span),
-              backgroundColor: batches.map((b) => STATUS_COLORS[b.status] ?? "#888"),
-              minBarLength: 3,
-            },
-          ],
-        },
-        options: {
-          ...common,
-          indexAxis: "y",
-          plugins: {
-            legend: { display: false },
-            tooltip: {
-              callbacks: { label: (item: { dataIndex: number }) => batches[item.dataIndex]!.label },
-            },
-          },
-          scales: {
-            x: axis(spec.x, {
-              type: "time",
-              min: spec.range[0],
-              max: spec.range[1],
-              ticks: { maxTicksLimit: 8 },
-              time: { tooltipFormat: "yyyy-MM-dd HH:mm:ss" },
-            }),
-            y: axis(spec.y),
-          },
-        },
-      });
-    }
-  }
+      },
+      scales: {
+        x: axisOf(spec.x, {
+          type: "time",
+          min: spec.range[0],
+          max: spec.range[1],
+          ticks: { maxTicksLimit: 8 },
+          time: { tooltipFormat: "yyyy-MM-dd HH:mm:ss" },
+        }),
+        y: axisOf(spec.y),
+      },
+    },
+  });
+}
 
+/** The samples table: a page at a time, searched and filtered by status. */
+function samplesTable(byId: ById): void {
   type Row = Record<string, any>;
   const rows: Row[] = JSON.parse(byId("data").textContent!);
   const PAGE = 100;

@@ -9,7 +9,7 @@ import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize } from "../run/totals.ts";
 import { checkRunFiles, exportInputs, samplesFile } from "../run/files.ts";
 import type { Params } from "../dataset/params.ts";
-import { REPORT_STYLE, reportPageScript } from "./report-page.ts";
+import { REPORT_STYLE, reportPageSource } from "./report-page.ts";
 import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Duplicate } from "../pipeline/dedup.ts";
 import { statsOfRun, type RunStats } from "./stats.ts";
@@ -447,7 +447,7 @@ ${answers > rows.length ? held(manifest.id, rows.length, answers) : ""}
 <script id="data" type="application/json">${scriptJson(rows)}</script>
 <script id="charts" type="application/json">${scriptJson(charts)}</script>
 <script>${chartLibrary()}</script>
-<script>(${reportPageScript.toString()})();</script></body></html>
+<script>${reportPageSource()}</script></body></html>
 `;
 }
 

@@ -211,6 +211,37 @@ function unbalanced(counts: number[], expected: number[]): boolean {
   return z > 3.09;
 }
 
+/** Each label's share of every value, against the share asked where params.json lists its values. */
+function labelStatsOf(
+  labels: Map<string, Map<string, number>>,
+  expected: StatsPlan["expected"],
+): LabelStats[] {
+  const labelStats: LabelStats[] = [];
+  for (const [label, counts] of labels) {
+    if (counts.size > MAX_LABEL_VALUES) continue; // free text: a generated value, a unique column
+    const asked = expected.get(label);
+    const total = [...counts.values()].reduce((s, n) => s + n, 0);
+    const values = asked ?? [...counts.keys()].sort();
+    const shares = values.map((value) => ({
+      value,
+      count: counts.get(value) ?? 0,
+      share: (counts.get(value) ?? 0) / Math.max(1, total),
+      ...(asked ? { expected: 1 / asked.length } : {}),
+    }));
+    labelStats.push({
+      label,
+      shares,
+      unbalanced: asked
+        ? unbalanced(
+            shares.map((s) => s.count),
+            shares.map(() => 1 / asked.length),
+          )
+        : false,
+    });
+  }
+  return labelStats;
+}
+
 /** Gathers every measure over the samples handed to `add` (kept ones, and dropped ones for keep rates). */
 function statsCollector(plan: StatsPlan, expectedSamples: number) {
   const texts = plan.textFields.map((field) => textCollector(field, plan.seed, expectedSamples));
@@ -249,29 +280,7 @@ function statsCollector(plan: StatsPlan, expectedSamples: number) {
       }
     },
     result(): RunStats {
-      const labelStats: LabelStats[] = [];
-      for (const [label, counts] of labels) {
-        if (counts.size > MAX_LABEL_VALUES) continue; // free text: a generated value, a unique column
-        const asked = plan.expected.get(label);
-        const total = [...counts.values()].reduce((s, n) => s + n, 0);
-        const values = asked ?? [...counts.keys()].sort();
-        const shares = values.map((value) => ({
-          value,
-          count: counts.get(value) ?? 0,
-          share: (counts.get(value) ?? 0) / Math.max(1, total),
-          ...(asked ? { expected: 1 / asked.length } : {}),
-        }));
-        labelStats.push({
-          label,
-          shares,
-          unbalanced: asked
-            ? unbalanced(
-                shares.map((s) => s.count),
-                shares.map(() => 1 / asked.length),
-              )
-            : false,
-        });
-      }
+      const labelStats = labelStatsOf(labels, plan.expected);
       const keepRate: Record<string, Record<string, number>> = {};
       for (const [label, byValue] of keep)
         keepRate[label] = Object.fromEntries(

@@ -7,6 +7,7 @@ import { formatUsd } from "../api/pricing.ts";
 import { stageRows, summarize, type RunSummary } from "../run/totals.ts";
 import { serviceOf } from "../run/config.ts";
 import { countsUnknown, etaText, progressOf, requestsText } from "../pipeline/progress.ts";
+import { EXIT, type ExitCode } from "../errors.ts";
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
 export async function listRuns(
@@ -112,8 +113,8 @@ function withoutCounts(manifest: Manifest, now: number): string[] {
  * For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given
  * up).
  */
-export function statusExitCode(summary: RunSummary): number {
-  if (summary.state === "done") return summary.givenUp > 0 ? 6 : 0;
-  if (["building", "running", "exporting"].includes(summary.state)) return 5;
-  return 6;
+export function statusExitCode(summary: RunSummary): ExitCode {
+  if (summary.state === "done") return summary.givenUp > 0 ? EXIT.ATTENTION : EXIT.DONE;
+  if (["building", "running", "exporting"].includes(summary.state)) return EXIT.UNDER_WAY;
+  return EXIT.ATTENTION;
 }
