@@ -135,7 +135,13 @@ export async function collectBatch(
 type Judged = Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus };
 
 function costOfAnswer(verdict: Judged, price: Price): number {
-  return costUsd(price, verdict.prompt_tokens, verdict.completion_tokens, verdict.cached_tokens ?? 0);
+  return costUsd(
+    price,
+    verdict.prompt_tokens,
+    verdict.completion_tokens,
+    verdict.cached_tokens ?? 0,
+    verdict.cache_write_tokens ?? 0,
+  );
 }
 
 /** Adds one answer's status, tokens and cost to the batch's counts. */

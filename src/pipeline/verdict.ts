@@ -71,6 +71,7 @@ export function verdictOf(
     prompt_tokens: read.promptTokens,
     completion_tokens: read.completionTokens,
     cached_tokens: read.cachedTokens,
+    ...(read.cacheWriteTokens ? { cache_write_tokens: read.cacheWriteTokens } : {}),
     reasoning_tokens: read.reasoningTokens,
     ...(read.serviceTier ? { service_tier: read.serviceTier } : {}),
   };

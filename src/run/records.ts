@@ -53,6 +53,8 @@ export interface LineVerdict {
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens?: number;
+  /** Of the prompt, what was written to the service's cache (Anthropic bills it apart). */
+  cache_write_tokens?: number;
   reasoning_tokens?: number;
   /** The tier that served it, when the response says. */
   service_tier?: string;
