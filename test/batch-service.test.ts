@@ -227,17 +227,22 @@ describe("the registry of services", () => {
     expect(() => makeService("anthropic", {})).toThrow(UserError);
   });
 
-  test("-k and --base-url go to the run's main vendor only: another vendor reads its own variables", () => {
+  test("-k and --base-url go to --provider's vendor only: another vendor reads its own variables", () => {
     const connection = { apiKey: "sk-flag", baseURL: "http://flag" };
     expect(serviceOptions("openai", connection, { provider: "groq" })).toMatchObject({
       apiKey: "sk-flag",
       baseURL: "http://flag",
       provider: "groq",
     });
-    const other = serviceOptions("openai", connection, { vendor: "anthropic", baseURL: "http://run" });
+    // A first stage on Claude does not take an OpenAI run's -k to Anthropic.
+    expect(serviceOptions("anthropic", connection, { vendor: "anthropic" })).toEqual({});
+    const other = serviceOptions("openai", connection, { provider: "anthropic", baseURL: "http://run" });
     expect(other).not.toHaveProperty("apiKey");
     expect(other).not.toHaveProperty("baseURL");
-    expect(serviceOptions("anthropic", connection, {})).toEqual({});
+    expect(serviceOptions("anthropic", connection, { provider: "anthropic" })).toMatchObject({
+      apiKey: "sk-flag",
+      baseURL: "http://flag",
+    });
   });
 
   test("a missing key is refused when the service is made, naming the preset's variable", () => {
