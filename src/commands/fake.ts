@@ -78,18 +78,11 @@ export default command({
       profile,
       port: number(args.port, "--port", { integer: true, min: 0 }) ?? 8321,
     });
-    let baseURL: string;
-    try {
-      baseURL = await fake.start();
-    } catch (error) {
-      throw new UserError(
-        `the fake service cannot listen: ${(error as Error).message}`,
-        "another process has the port: pass --port with another, or --port 0 for any free one",
-      );
-    }
-    console.log(baseURL);
-    process.stderr.write(
-      `fake OpenAI (${profile}) at ${baseURL}; point runs at it with:\n` +
+    return serveUntilStopped(
+      fake,
+      "fake service",
+      (baseURL) =>
+        `fake OpenAI (${profile}) at ${baseURL}; point runs at it with:\n` +
         `  export OPENAI_BASE_URL=${baseURL} OPENAI_API_KEY=${apiKey}\n` +
         (args.fast
           ? "a batch is done at its first look: give runs --poll-interval 1 for a round a second\n"
@@ -97,16 +90,11 @@ export default command({
             `runs --poll-interval 1 to see them through in seconds (or start this with --fast)\n`) +
         "Ctrl-C stops it (its files and batches live only as long as it does)\n",
     );
-    process.removeAllListeners("SIGINT");
-    process.removeAllListeners("SIGTERM");
-    for (const signal of ["SIGINT", "SIGTERM"] as const)
-      process.on(signal, () => void fake.stop().then(() => process.exit(0)));
-    await new Promise(() => {}); // serves until stopped
   },
 });
 
 /** The fake Anthropic service (src/fake/anthropic.ts) until stopped, with the lines that point runs at it. */
-async function serveAnthropic(args: Record<string, unknown>): Promise<void> {
+async function serveAnthropic(args: Record<string, unknown>): Promise<never> {
   const { FakeAnthropic } = await import("../fake/anthropic.ts");
   const apiKey = (args.key as string) || "fake-key";
   const fake = new FakeAnthropic({
@@ -119,51 +107,33 @@ async function serveAnthropic(args: Record<string, unknown>): Promise<void> {
     fast: args.fast === true,
     latencyMs: number(args.latency as string, "--latency", { min: 0 }) ?? 0,
   });
-  const url = await fake.start().catch((error: Error) => {
-    throw new UserError(
-      `the fake service cannot listen: ${error.message}`,
-      "pass --port with another, or --port 0",
-    );
-  });
-  console.log(url);
-  process.stderr.write(
-    `fake Anthropic at ${url}; point runs at it with:\n` +
+  return serveUntilStopped(
+    fake,
+    "fake service",
+    (url) =>
+      `fake Anthropic at ${url}; point runs at it with:\n` +
       `  export ANTHROPIC_BASE_URL=${url} ANTHROPIC_API_KEY=${apiKey}\n` +
       "Ctrl-C stops it (its batches live only as long as it does)\n",
   );
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.removeAllListeners(signal);
-    process.on(signal, () => void fake.stop().then(() => process.exit(0)));
-  }
-  await new Promise(() => {}); // serves until stopped
 }
 
 /** The fake Hub (src/fake/hub.ts) until stopped, with the lines that point `export --push` at it. */
-async function serveHub(port: number): Promise<void> {
+async function serveHub(port: number): Promise<never> {
   const { FakeHub, FAKE_HUB_TOKEN } = await import("../fake/hub.ts");
   const hub = new FakeHub({ port });
-  const url = await hub.start().catch((error: Error) => {
-    throw new UserError(
-      `the fake Hub cannot listen: ${error.message}`,
-      "pass --port with another, or --port 0",
-    );
-  });
-  console.log(url);
-  process.stderr.write(
-    `fake Hugging Face Hub at ${url} (user synthai-user, organization synthai-org); push to it with:\n` +
+  return serveUntilStopped(
+    hub,
+    "fake Hub",
+    (url) =>
+      `fake Hugging Face Hub at ${url} (user synthai-user, organization synthai-org); push to it with:\n` +
       `  export HF_ENDPOINT=${url} HF_TOKEN=${FAKE_HUB_TOKEN}\n` +
       "  synthai export <run-id> --push synthai-user/my-dataset\n" +
       "Ctrl-C stops it (its repositories live only as long as it does)\n",
   );
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.removeAllListeners(signal);
-    process.on(signal, () => void hub.stop().then(() => process.exit(0)));
-  }
-  await new Promise(() => {}); // serves until stopped
 }
 
 /** The fake Gemini API (src/fake/gemini.ts) until stopped, with the lines that point runs at it. */
-async function serveGemini(args: Record<string, unknown>): Promise<void> {
+async function serveGemini(args: Record<string, unknown>): Promise<never> {
   const { FakeGemini } = await import("../fake/gemini.ts");
   const apiKey = (args.key as string) || "fake-key";
   const share = (flag: string) => number(args[flag] as string, `--${flag}`, { min: 0, max: 1 }) ?? 0;
@@ -176,21 +146,33 @@ async function serveGemini(args: Record<string, unknown>): Promise<void> {
       number(args["polls-per-phase"] as string, "--polls-per-phase", { integer: true, positive: true }) ?? 3,
     fast: args.fast === true,
   });
-  const url = await fake.start().catch((error: Error) => {
-    throw new UserError(
-      `the fake service cannot listen: ${error.message}`,
-      "pass --port with another, or --port 0",
-    );
-  });
-  console.log(url);
-  process.stderr.write(
-    `fake Gemini API at ${url}; point runs at it with:\n` +
+  return serveUntilStopped(
+    fake,
+    "fake service",
+    (url) =>
+      `fake Gemini API at ${url}; point runs at it with:\n` +
       `  export GOOGLE_GEMINI_BASE_URL=${url} GEMINI_API_KEY=${apiKey}\n` +
       "Ctrl-C stops it (its files and batches live only as long as it does)\n",
   );
+}
+
+/** A fake until Ctrl-C: started (a port taken is one line), its address on stdout, how to use it on stderr. */
+async function serveUntilStopped(
+  fake: { start(): Promise<string>; stop(): Promise<void> },
+  what: string,
+  howTo: (url: string) => string,
+): Promise<never> {
+  const url = await fake.start().catch((error: Error) => {
+    throw new UserError(
+      `the ${what} cannot listen: ${error.message}`,
+      "another process has the port: pass --port with another, or --port 0 for any free one",
+    );
+  });
+  console.log(url);
+  process.stderr.write(howTo(url));
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.removeAllListeners(signal);
     process.on(signal, () => void fake.stop().then(() => process.exit(0)));
   }
-  await new Promise(() => {}); // serves until stopped
+  return new Promise<never>(() => {}); // serves until stopped
 }

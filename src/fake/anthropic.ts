@@ -7,9 +7,9 @@
  * result); results are JSONL in no particular order. Answers are made by the OpenAI fake's
  * writer (server.ts), so `[Section]` prompts get answers that parse. Time is driven by looks.
  */
+import { close, listen } from "./listen.ts";
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   CLAUDE_FAKE_MODELS,
   claudeError,
@@ -97,20 +97,16 @@ export class FakeAnthropic {
 
   /** Its address, as ANTHROPIC_BASE_URL takes it (the SDK adds /v1). */
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
+    const { server, address } = await listen((req, res) => {
       this.handle(req, res).catch((error) => send(res, 500, claudeError("api_error", String(error)).body));
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(this.options.port ?? 0, "127.0.0.1", resolve);
-    });
-    this.baseURL = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    }, this.options.port);
+    this.server = server;
+    this.baseURL = address;
     return this.baseURL;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await close(this.server);
   }
 
   get batchesCreated(): number {

@@ -6,9 +6,9 @@
  * ai.google.dev/api/batch-api, /api/files, /api/generate-content, /gemini-api/docs/batch-api
  * (read 2026-12-07) and the SDK's own calls. Time is driven by looks, as in the OpenAI fake.
  */
+import { close, listen } from "./listen.ts";
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { FakeOpenAI, readBody } from "./server.ts";
 import { mulberry32 } from "./models.ts";
 import {
@@ -130,22 +130,18 @@ export class FakeGemini {
 
   /** The base URL to give the SDK (`GOOGLE_GEMINI_BASE_URL` or `httpOptions.baseUrl`). */
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
+    const { server, address } = await listen((req, res) => {
       this.handle(req, res).catch((error) =>
         send(res, 500, { error: googleError("INTERNAL", String(error)) }),
       );
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(this.options.port ?? 0, "127.0.0.1", resolve);
-    });
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    }, this.options.port);
+    this.server = server;
+    this.base = address;
     return this.base;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await close(this.server);
   }
 
   /** Jobs made, whatever became of them. */

@@ -5,9 +5,9 @@
  * bad token is 401, no write access 403, a missing repository 404, a parent that is not the head
  * 412. Repositories live as long as the fake does.
  */
+import { close, listen } from "./listen.ts";
 import { createHash } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { readBody, type Fault } from "./server.ts";
 
 export interface HubUser {
@@ -107,16 +107,15 @@ export class FakeHub {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(this.options.port ?? 0, "127.0.0.1", resolve));
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const { server, address } = await listen((req, res) => void this.handle(req, res), this.options.port);
+    this.server = server;
+    this.base = address;
     return this.base;
   }
 
   async stop(): Promise<void> {
     for (const res of this.hungRequests) res.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await close(this.server);
   }
 
   /** Resolves when a `hang` fault has caught a request. */

@@ -4,8 +4,8 @@
  * Every request body, direct or a batch line, is checked against the document's schema first.
  * Time is driven by polls: each `GET /batches/{id}` moves a batch along its lifecycle.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { close, listen } from "./listen.ts";
+import { type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   REASONING_TOKENS,
   effortOf,
@@ -149,19 +149,19 @@ export class FakeOpenAI {
 
   async start(): Promise<string> {
     // Lenient framing: Prism's proxy forwards a chunked upload with a Content-Length too.
-    this.server = createServer({ insecureHTTPParser: true }, (req, res) => {
-      this.handle(req, res).catch((error) => send(res, 500, apiError(String(error), "server_error")));
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(this.options.port ?? 0, "127.0.0.1", resolve);
-    });
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    const { server, address } = await listen(
+      (req, res) => {
+        this.handle(req, res).catch((error) => send(res, 500, apiError(String(error), "server_error")));
+      },
+      this.options.port,
+      { insecureHTTPParser: true },
+    );
+    this.server = server;
+    return `${address}/v1`;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await close(this.server);
   }
 
   /** Batches created, whatever became of them. */
