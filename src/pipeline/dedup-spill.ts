@@ -300,7 +300,7 @@ function decide(dir: string, plan: Decide): void {
   const ids = idReader(dir);
   const out = new TextWriter(join(dir, "decisions"));
   const block = new Uint32Array(blockSamples * PERMUTATIONS);
-  const earlier = new Uint32Array(PERMUTATIONS);
+  const earlier = new EarlierSignatures(signatures);
   try {
     for (let start = 0; start < plan.samples; start += blockSamples) {
       const path = blockPath(dir, start / blockSamples);
@@ -309,11 +309,9 @@ function decide(dir: string, plan: Decide): void {
       const members = bySample(readWords(path), start, blockSamples);
       const size = Math.min(blockSamples, plan.samples - start);
       readAt(signatures, block.subarray(0, size * PERMUTATIONS), start * PERMUTATIONS * 4);
-      const signatureAt = (sample: number) => {
-        if (sample >= start) return { words: block, from: (sample - start) * PERMUTATIONS };
-        readAt(signatures, earlier, sample * PERMUTATIONS * 4);
-        return { words: earlier, from: 0 };
-      };
+      earlier.load(members.words, firstKept);
+      const signatureAt = (sample: number) =>
+        sample >= start ? { words: block, from: (sample - start) * PERMUTATIONS } : earlier.at(sample);
       for (let s = 0; s < size; s++) {
         const own = members.of(s);
         if (own.length === 0) continue;
@@ -335,6 +333,65 @@ function decide(dir: string, plan: Decide): void {
   }
 }
 
+/**
+ * The signatures of earlier samples a block compares with. A group's first kept sample never
+ * changes once set, so those of the groups the block's samples share are known before it starts:
+ * each is read once, in runs of neighbours, instead of once per comparison (the bench's texts,
+ * of a dozen words, make ten comparisons a sample, mostly with the same early samples).
+ */
+class EarlierSignatures {
+  private samples = new Int32Array(0);
+  private words = new Uint32Array(0);
+  private readonly one = new Uint32Array(PERMUTATIONS);
+  private readonly run = new Uint32Array(RUN * PERMUTATIONS);
+  private readonly fd: number;
+
+  constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** Reads the signatures of the first kept samples of the groups in `members` (a block's records). */
+  load(members: Uint32Array, firstKept: Int32Array): void {
+    const wanted = new Int32Array(members.length / MEMBER);
+    for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 3]!]!;
+    wanted.sort();
+    let count = 0;
+    for (let m = 0; m < wanted.length && count < EARLIER_SIGNATURES; m++)
+      if (wanted[m]! >= 0 && (count === 0 || wanted[m] !== wanted[count - 1])) wanted[count++] = wanted[m]!;
+    this.samples = wanted.slice(0, count);
+    if (this.words.length < count * PERMUTATIONS) this.words = new Uint32Array(count * PERMUTATIONS);
+    for (let first = 0, next = 0; first < count; first = next) {
+      const from = this.samples[first]!;
+      while (next < count && this.samples[next]! < from + RUN) next++;
+      const span = this.samples[next - 1]! - from + 1;
+      readAt(this.fd, this.run.subarray(0, span * PERMUTATIONS), from * PERMUTATIONS * 4);
+      for (let k = first; k < next; k++) {
+        const at = (this.samples[k]! - from) * PERMUTATIONS;
+        this.words.set(this.run.subarray(at, at + PERMUTATIONS), k * PERMUTATIONS);
+      }
+    }
+  }
+
+  /** An earlier sample's signature: among those read, else read now. */
+  at(sample: number): { words: Uint32Array; from: number } {
+    let [low, high] = [0, this.samples.length - 1];
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const found = this.samples[middle]!;
+      if (found === sample) return { words: this.words, from: middle * PERMUTATIONS };
+      if (found < sample) low = middle + 1;
+      else high = middle - 1;
+    }
+    readAt(this.fd, this.one, sample * PERMUTATIONS * 4);
+    return { words: this.one, from: 0 };
+  }
+}
+
+/** Signatures read in one go when they lie this close (64 KB). */
+const RUN = 256;
+/** At most this many earlier signatures a block (16 MB); any more are read one at a time. */
+const EARLIER_SIGNATURES = 65_536;
+
 /** A block's member records put in sample order (a counting sort); `of(s)`: the records of its s-th sample. */
 function bySample(words: Uint32Array, start: number, blockSamples: number) {
   const count = words.length / MEMBER;
@@ -347,7 +404,7 @@ function bySample(words: Uint32Array, start: number, blockSamples: number) {
     const to = next[words[r * MEMBER]! - start]!++ * MEMBER;
     sorted.set(words.subarray(r * MEMBER, (r + 1) * MEMBER), to);
   }
-  return { of: (s: number) => sorted.subarray(ends[s]! * MEMBER, ends[s + 1]! * MEMBER) };
+  return { words, of: (s: number) => sorted.subarray(ends[s]! * MEMBER, ends[s + 1]! * MEMBER) };
 }
 
 /**

@@ -130,7 +130,9 @@ export async function exportHf(
     FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true });
   const writers = await Promise.all(splits.map((s) => shardedWriter(partial, s.name, open)));
   const rows = splits.map(() => 0);
-  const dedup = options.dedup ? duplicatesNoted(runDir, options.dedup) : undefined;
+  const dedup = options.dedup
+    ? await duplicatesNoted(runDir, manifest, options.feed, options.dedup)
+    : undefined;
   let index = 0;
   try {
     await eachValidSample(manifest, options.feed, (s) => {

@@ -25,6 +25,7 @@ import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
 import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Candidate, type DedupMode, type Duplicate } from "./dedup.ts";
+import { spilledNearDuplicates } from "./dedup-spill.ts";
 import { preferenceOf } from "./stages.ts";
 
 /** The metrics columns, the seed's first, each with its type. */
@@ -243,10 +244,11 @@ async function appendRows(
         types: metricTypes(config),
       })
     : undefined;
-  const dedup = options.dedup ? duplicatesNoted(runDir, options.dedup) : undefined;
+  const feed = options.feed ?? collectedSamples(runDir, manifest);
+  const dedup = options.dedup ? await duplicatesNoted(runDir, manifest, feed, options.dedup) : undefined;
   let rows = 0;
   try {
-    await eachValidSample(manifest, options.feed ?? collectedSamples(runDir, manifest), (s) => {
+    await eachValidSample(manifest, feed, (s) => {
       if (dedup?.isDuplicate(s)) return;
       const index = firstIndex + rows;
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
@@ -376,10 +378,21 @@ export type DuplicatesLeftOut = { exact: number; near: number; semantic: number;
 
 /**
  * Tells duplicates apart, and lists each left out in the run folder's duplicates.jsonl, which each export writes
- * afresh.
+ * afresh. Near ones are found before the export, in a pass of their own over `feed` that spills to the run
+ * folder (dedup-spill.ts): the export then reads the samples a second time, so `feed` must give the same
+ * samples twice (judged beforehand, not as it goes).
  */
-export function duplicatesNoted(runDir: string, dedup: Dedup) {
-  const isDuplicateOf = duplicateFinder(dedup.mode, dedup.threshold, dedup.semantic);
+export async function duplicatesNoted(runDir: string, manifest: Manifest, feed: SampleFeed, dedup: Dedup) {
+  const spilled =
+    dedup.mode === "near"
+      ? await spilledNearDuplicates(join(runDir, SPILL_DIR), (add) => eachValidSample(manifest, feed, add), {
+          threshold: dedup.threshold,
+          expected: manifest.chunks.reduce((sum, chunk) => sum + chunk.samples, 0),
+        })
+      : undefined;
+  const isDuplicateOf = spilled
+    ? (s: Candidate) => spilled.find(s)
+    : duplicateFinder(dedup.mode, dedup.threshold, dedup.semantic);
   const file = join(runDir, DUPLICATES_FILE);
   const list = new TextWriter(file);
   const counts = { exact: 0, near: 0, semantic: 0 };
@@ -391,12 +404,17 @@ export function duplicatesNoted(runDir: string, dedup: Dedup) {
       list.write(`${JSON.stringify(found)}\n`);
       return true;
     },
-    close: () => list.close(),
+    close: () => {
+      list.close();
+      spilled?.close();
+    },
     summary: (): DuplicatesLeftOut => ({ ...counts, file }),
   };
 }
 
 const DUPLICATES_FILE = "duplicates.jsonl";
+/** Near de-duplication's files while an export runs, removed after it. */
+const SPILL_DIR = "dedup";
 
 /** Costs are sums of tiny products; ten decimals keep them exact to a millionth of a cent. */
 function roundUsd(usd: number): number {
