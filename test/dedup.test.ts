@@ -120,7 +120,11 @@ describe("near duplicates spilled to the run folder", () => {
 
   test("with keys in hundreds of partitions and samples in blocks of 16, repeats across them are found as in memory", async () => {
     const samples = mixedSamples(3000, 4);
-    const { inMemory, spilled } = await bothWays(samples, 0.8, { recordsPerPartition: 32, blockSamples: 16 });
+    const { inMemory, spilled } = await bothWays(samples, 0.8, {
+      recordsPerPartition: 32,
+      blockSamples: 16,
+      residentSamples: 40,
+    });
     expect(spilled).toEqual(inMemory);
     expect(inMemory.filter((d) => d?.kind === "near").length).toBeGreaterThan(200);
   });
@@ -135,7 +139,11 @@ describe("near duplicates spilled to the run folder", () => {
       sample(500, edit),
       sample(501, original),
     ];
-    const { spilled } = await bothWays(samples, 0.8, { recordsPerPartition: 32, blockSamples: 16 });
+    const { spilled } = await bothWays(samples, 0.8, {
+      recordsPerPartition: 32,
+      blockSamples: 16,
+      residentSamples: 40,
+    });
     expect(spilled.slice(0, 500)).toEqual(Array(500).fill(undefined));
     expect(spilled[500]).toMatchObject({ sample_id: "s500", duplicate_of: "s0", kind: "near" });
     expect(spilled[500]!.similarity).toBeGreaterThanOrEqual(0.8);
