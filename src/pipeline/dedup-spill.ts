@@ -37,7 +37,7 @@ export interface SpillLayout {
 }
 
 /** 2^18 keys a partition: its table and records take about 16 MB at a time. */
-const LAYOUT: SpillLayout = { recordsPerPartition: 2 ** 18, blockSamples: 2 ** 15, residentSamples: 2 ** 16 };
+const LAYOUT: SpillLayout = { recordsPerPartition: 2 ** 18, blockSamples: 2 ** 14, residentSamples: 2 ** 16 };
 const EXACT = 0;
 const BAND = 1;
 /** Words of a record in a block file: sample, kind, key, group. */
@@ -80,11 +80,13 @@ export async function spilledNearDuplicates(
     blocks.close();
     globalThis.gc?.();
     decide(dir, { samples: spill.samples, rows, threshold: options.threshold, groups, layout });
-    globalThis.gc?.();
     return decisionsReader(dir);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
+  } finally {
+    scratch.clear();
+    globalThis.gc?.();
   }
 }
 
@@ -131,11 +133,28 @@ class WordFile {
   }
 }
 
-/** A whole file of 32-bit words, read into memory. */
-function readWords(path: string): Uint32Array {
+/**
+ * Typed arrays reused from partition to partition and block to block, grown as needed: made anew
+ * each time, the dead ones waited outside V8's heap for a collection (70 MB more at 1,000,000).
+ */
+const scratch = new Map<string, Uint32Array>();
+
+function reused(name: string, length: number): Uint32Array {
+  let array = scratch.get(name);
+  if (!array || array.length < length) scratch.set(name, (array = new Uint32Array(length)));
+  return array.subarray(0, length);
+}
+
+function reusedInt32(name: string, length: number): Int32Array {
+  const words = reused(name, length);
+  return new Int32Array(words.buffer, words.byteOffset, length);
+}
+
+/** A whole file of 32-bit words, read into the scratch array `name`. */
+function readWords(path: string, name: string): Uint32Array {
   const fd = openToRead(path);
   try {
-    const words = new Uint32Array(fstatSync(fd).size / 4);
+    const words = reused(name, fstatSync(fd).size / 4);
     readAt(fd, words, 0);
     return words;
   } finally {
@@ -245,16 +264,16 @@ const blockPath = (dir: string, block: number) => join(dir, `block-${block}`);
  * `blocks`. Returns the next group's number.
  */
 function groupPartition(path: string, width: number, kind: number, blocks: BlockFiles, firstGroup: number) {
-  const words = readWords(path);
+  const words = readWords(path, "records");
   const stride = width + 1;
   const count = words.length / stride;
   const bits = Math.max(4, Math.ceil(Math.log2(count * 2 + 1)));
   const mask = 2 ** bits - 1;
   // Per slot of an open-addressing table: the key's first record, its last sample, its group.
-  const first = new Int32Array(mask + 1).fill(-1);
-  const last = new Int32Array(mask + 1);
-  const group = new Int32Array(mask + 1).fill(-1);
-  const slotOf = new Int32Array(count);
+  const first = reusedInt32("first", mask + 1).fill(-1);
+  const last = reusedInt32("last", mask + 1);
+  const group = reusedInt32("group", mask + 1).fill(-1);
+  const slotOf = reusedInt32("slotOf", count);
   let next = firstGroup;
   for (let record = 0; record < count; record++) {
     const at = record * stride;
@@ -314,7 +333,7 @@ function decide(dir: string, plan: Decide): void {
       const path = blockPath(dir, start / blockSamples);
       // A block no shared key reaches keeps all its samples, and no group needs them.
       if (!existsSync(path)) continue;
-      const members = bySample(readWords(path), start, blockSamples);
+      const members = bySample(readWords(path, "members"), start, blockSamples);
       const size = Math.min(blockSamples, plan.samples - start);
       readAt(signatures, block.subarray(0, size * PERMUTATIONS), start * PERMUTATIONS * 4);
       earlier.load(members.words, firstKept);
@@ -348,8 +367,8 @@ function decide(dir: string, plan: Decide): void {
  * of a dozen words, make ten comparisons a sample, mostly with the same early samples).
  */
 class EarlierSignatures {
-  private samples = new Int32Array(0);
-  private words = new Uint32Array(0);
+  private samples: Int32Array = new Int32Array(0);
+  private words: Uint32Array = new Uint32Array(0);
   private readonly one = new Uint32Array(PERMUTATIONS);
   private readonly run = new Uint32Array(RUN * PERMUTATIONS);
   private readonly fd: number;
@@ -369,15 +388,16 @@ class EarlierSignatures {
 
   /** Reads the signatures of the first kept samples of the groups in `members` (a block's records). */
   load(members: Uint32Array, firstKept: Int32Array): void {
-    const wanted = new Int32Array(members.length / MEMBER);
+    const wanted = reusedInt32("wanted", members.length / MEMBER);
     for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 3]!]!;
     wanted.sort();
     let count = 0;
     for (let m = 0; m < wanted.length && count < EARLIER_SIGNATURES; m++)
       if (wanted[m]! >= this.residents && (count === 0 || wanted[m] !== wanted[count - 1]))
         wanted[count++] = wanted[m]!;
-    this.samples = wanted.slice(0, count);
-    if (this.words.length < count * PERMUTATIONS) this.words = new Uint32Array(count * PERMUTATIONS);
+    this.samples = reusedInt32("earlier", count);
+    this.samples.set(wanted.subarray(0, count));
+    this.words = reused("earlier signatures", count * PERMUTATIONS);
     for (let first = 0, next = 0; first < count; first = next) {
       const from = this.samples[first]!;
       next++;
@@ -416,17 +436,18 @@ class EarlierSignatures {
 const GAP = 16;
 const RUN = 256;
 
-/** At most this many earlier signatures a block (16 MB); any more are read one at a time. */
-const EARLIER_SIGNATURES = 65_536;
+/** At most this many earlier signatures a block (8 MB); any more are read one at a time. */
+const EARLIER_SIGNATURES = 32_768;
 
 /** A block's member records put in sample order (a counting sort); `of(s)`: the records of its s-th sample. */
 function bySample(words: Uint32Array, start: number, blockSamples: number) {
   const count = words.length / MEMBER;
-  const ends = new Uint32Array(blockSamples + 1);
+  const ends = reused("ends", blockSamples + 1).fill(0);
   for (let r = 0; r < count; r++) ends[words[r * MEMBER]! - start + 1]!++;
   for (let s = 0; s < blockSamples; s++) ends[s + 1]! += ends[s]!;
-  const sorted = new Uint32Array(words.length);
-  const next = ends.slice(0, blockSamples);
+  const sorted = reused("sorted", words.length);
+  const next = reused("next", blockSamples);
+  next.set(ends.subarray(0, blockSamples));
   for (let r = 0; r < count; r++) {
     const to = next[words[r * MEMBER]! - start]!++ * MEMBER;
     sorted.set(words.subarray(r * MEMBER, (r + 1) * MEMBER), to);
