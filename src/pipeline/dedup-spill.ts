@@ -78,6 +78,7 @@ export async function spilledNearDuplicates(
     for (let p = 0; p < spill.exactFiles.length; p++)
       groups = groupPartition(join(dir, `exact-${p}`), 4, EXACT, blocks, groups);
     blocks.close();
+    scratch.clear();
     globalThis.gc?.();
     decide(dir, { samples: spill.samples, rows, threshold: options.threshold, groups, layout });
     return decisionsReader(dir);
