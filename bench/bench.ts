@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { costTable, stageCosts } from "./judged-costs.ts";
 import { startupTable } from "./startup.ts";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -199,62 +200,70 @@ async function pipeline(samples: number, baseURL: string, byHand = false): Promi
   return m;
 }
 
-const stagedSize = Number(process.env.BENCH_STAGED ?? 20_000);
+// The headline job: a million judged, kept samples (BENCH_JUDGED=20000 for a quick run).
+const judgedSize = Number(process.env.BENCH_JUDGED ?? 1_000_000);
 const JUDGED = here("../examples/judged-calls");
-const stageCosts: string[] = [];
+const judgedCosts: string[] = [];
 const startup: string[] = [];
 
-/** A run of two stages (examples/judged-calls: write, then a judge on another model that keeps Score >= 2): each stage's cost per kept sample. */
-async function stagedPipeline(samples: number, baseURL: string): Promise<Measure> {
-  const dir = join(work, `staged${samples}`);
+/** The fake OpenAI as a process of its own; `url` once it listens. */
+async function startFake(): Promise<{ url: string; stop: () => void }> {
+  // The fake keeps every file it is sent in memory, the baseline's too (it deletes none): several GB
+  // of heap holds a 1,000,000-sample pipeline and its baseline.
+  const server = spawn(process.execPath, ["--max-old-space-size=8192", here("./fake-server.ts")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const first = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next();
+  return { url: first.value as string, stop: () => server.kill() };
+}
+
+/**
+ * The judged pipeline (examples/judged-calls: written by one model, judged by another that keeps
+ * Score >= 2, the weak ones rewritten) with --fill, so that `samples` are kept; against a fake of
+ * its own, whose memory then holds only this run's files. Each stage's cost per kept sample,
+ * against its floor, goes to `judgedCosts`.
+ */
+async function judgedPipeline(samples: number): Promise<Measure> {
+  const dir = join(work, `judged${samples}`);
   await mkdir(dir, { recursive: true });
-  const m = await measure(
-    "pipeline, write + judge",
-    samples,
-    [
-      ...SYNTHAI,
-      "generate",
-      ...["--prompt", join(JUDGED, "write.md"), "--prompt", join(JUDGED, "judge.md")],
-      ...["-n", String(samples), "-b", "4", "-j", join(JUDGED, "params.json"), "--seed", "1"],
-      ...["--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv"), "--base-url", baseURL],
-      ...["--poll-interval", "0.5"],
-    ],
-    { OPENAI_API_KEY: "bench-key" },
-  );
-  const manifest = JSON.parse(
-    await readFile(join(await onlyRun(join(dir, "runs")), "manifest.json"), "utf8"),
-  );
-  const kept: number = manifest.stageCounts.kept;
-  for (const stage of [1, 2]) {
-    const records = manifest.batches.filter((b: { stage?: number }) => (b.stage ?? 1) === stage);
-    const usd = records.reduce(
-      (s: number, b: { collected?: { costUsd: number } }) => s + (b.collected?.costUsd ?? 0),
-      0,
+  const fake = await startFake();
+  try {
+    const prompts = ["write.md", "judge.md", "rewrite.md"].flatMap((file) => [
+      "--prompt",
+      join(JUDGED, file),
+    ]);
+    const m = await measure(
+      "pipeline, judged (write, judge, rewrite, --fill)",
+      samples,
+      [
+        ...SYNTHAI,
+        "generate",
+        ...prompts,
+        ...["-n", String(samples), "--fill", "-b", "4", "-j", join(JUDGED, "params.json"), "--seed", "1"],
+        ...["--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv"), "--base-url", fake.url],
+        ...["--poll-interval", "0.5"],
+      ],
+      { OPENAI_API_KEY: "bench-key" },
     );
-    const model = stage === 1 ? manifest.config.model : manifest.config.stages[0].model;
-    stageCosts.push(
-      `| ${stage} | ${model} | ${records.reduce((s: number, b: { requests: number }) => s + b.requests, 0)} | $${usd.toFixed(4)} | ${kept} | $${((usd / kept) * 1000).toFixed(4)} |`,
-    );
+    judgedCosts.push(...costTable(await stageCosts(await onlyRun(join(dir, "runs")))));
+    return m;
+  } finally {
+    fake.stop();
+    await rm(dir, { recursive: true, force: true });
   }
-  return m;
 }
 
 // The fake keeps every file it is sent in memory, the baseline's too (it deletes none): several GB
 // of heap holds a 1,000,000-sample pipeline and its baseline.
-const server = spawn(process.execPath, ["--max-old-space-size=8192", here("./fake-server.ts")], {
-  stdio: ["ignore", "pipe", "inherit"],
-});
+const server = await startFake();
 try {
-  const [baseURL] = await createInterface({ input: server.stdout! })
-    [Symbol.asyncIterator]()
-    .next()
-    .then((r) => [r.value as string]);
+  const baseURL = server.url;
   // The first run after installing or changing synthai compiles its modules into the compile
   // cache its launcher names (~/.cache/synthai); every later run starts from there. So does
   // the benchmark: a small run of each stage warms the cache first.
   process.stderr.write("warm-up, 100 samples\n");
   const warm = await buildAndCollect(100);
-  await pipeline(100, baseURL!);
+  await pipeline(100, baseURL);
   await measure("build baseline", 100, [here("./baseline-build.ts"), "100", join(work, "warm.jsonl")]);
   await measure("collect baseline", 100, [
     here("./baseline-collect.ts"),
@@ -265,7 +274,7 @@ try {
   await measure(
     "pipeline baseline",
     100,
-    [here("./baseline-pipeline.ts"), "100", join(work, "warm-pipeline"), baseURL!],
+    [here("./baseline-pipeline.ts"), "100", join(work, "warm-pipeline"), baseURL],
     {
       OPENAI_API_KEY: "bench-key",
     },
@@ -308,17 +317,17 @@ try {
   await rm(byHand, { recursive: true, force: true });
 
   process.stderr.write(`full pipeline, ${pipelineSize} samples against the fake server\n`);
-  const full = await pipeline(pipelineSize, baseURL!);
+  const full = await pipeline(pipelineSize, baseURL);
   const pipelineDir = join(work, "pipeline-baseline");
   await mkdir(pipelineDir, { recursive: true });
   const fullBase = await measure(
     "pipeline baseline",
     pipelineSize,
-    [here("./baseline-pipeline.ts"), String(pipelineSize), pipelineDir, baseURL!],
+    [here("./baseline-pipeline.ts"), String(pipelineSize), pipelineDir, baseURL],
     { OPENAI_API_KEY: "bench-key" },
   );
   rows.push({ m: full, baseline: fullBase, cpu: true });
-  rows.push({ m: await pipeline(pipelineSize, baseURL!, true), cpu: true });
+  rows.push({ m: await pipeline(pipelineSize, baseURL, true), cpu: true });
 
   // Near de-duplication of the whole run, against a plain export of the same run folder.
   process.stderr.write(`export and export --dedup near, ${pipelineSize} samples\n`);
@@ -341,13 +350,13 @@ try {
   ]);
   rows.push({ m: nearExport, baseline: plainExport });
 
-  process.stderr.write(`two stages, ${stagedSize} samples against the fake server\n`);
-  rows.push({ m: await stagedPipeline(stagedSize, baseURL!), cpu: true });
+  process.stderr.write(`judged pipeline, ${judgedSize} kept samples against the fake server\n`);
+  rows.push({ m: await judgedPipeline(judgedSize), cpu: true });
 
   process.stderr.write("start-up, against node -e 0 on each Node of the PATH\n");
   startup.push(...startupTable(ENTRY, fullRuns, work));
 } finally {
-  server.kill();
+  server.stop();
 }
 await rm(work, { recursive: true, force: true });
 
@@ -372,11 +381,9 @@ console.log(table.join("\n"));
 console.log(
   [
     "",
-    `Each stage's cost per kept sample (${stagedSize} samples, the example's judge keeps Score >= 2; the fake's prices and token counts):`,
+    `The judged pipeline's cost per kept sample (${judgedSize} kept; the floor: every drawn sample's first valid answer of every stage, at batch price, cached prompt tokens at the cached price; the fake's token counts and the catalogue's prices):`,
     "",
-    "| stage | model | requests | cost | kept | cost per 1,000 kept |",
-    "| ---: | --- | ---: | ---: | ---: | ---: |",
-    ...stageCosts,
+    ...judgedCosts,
     "",
     "Start-up: each command through bin/synthai against `node -e 0` on the same Node, run in turn; the ratio is taken pair by pair:",
     "",

@@ -1,7 +1,11 @@
 // Near duplicates by MinHash (src/pipeline/dedup.ts): texts that share most word 3-grams are
 // found, and unrelated ones are not.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { duplicateFinder } from "../src/pipeline/dedup.ts";
+import { duplicateFinder, type Candidate, type Duplicate } from "../src/pipeline/dedup.ts";
+import { spilledNearDuplicates, type SpillLayout } from "../src/pipeline/dedup-spill.ts";
+import { tempDir } from "./helpers.ts";
 
 const WORDS = Array.from({ length: 5000 }, (_, i) => `w${((i * 2654435761) >>> 0).toString(36)}`);
 
@@ -59,6 +63,95 @@ describe("near duplicates", () => {
     expect(find(sample(1, ["a", "b", "c", "d"]))).toMatchObject({
       kind: "exact",
       duplicate_of: "s0",
+      similarity: 1,
+    });
+  });
+});
+
+/**
+ * Samples with every kind of repeat: originals, one-word edits of an earlier sample (some of an
+ * edit, so a repeat of a repeat), exact copies (some of a repeat), half-changed texts, texts of
+ * one or two words, and a sample with no fields.
+ */
+function mixedSamples(count: number, seed: number): Candidate[] {
+  const random = seeded(seed);
+  const texts: string[][] = [];
+  for (let i = 0; i < count; i++) {
+    const pick = texts[Math.floor(random() * texts.length)];
+    const roll = random();
+    let text: string[];
+    if (!pick || roll < 0.4) text = randomText(random, 20 + Math.floor(random() * 60));
+    else if (roll < 0.7)
+      text = pick.map((word, w) => (w === Math.floor(random() * pick.length) ? `e${i}` : word));
+    else if (roll < 0.8) text = [...pick];
+    else if (roll < 0.9) text = pick.map((word, w) => (w % 2 ? word : `h${i}w${w}`));
+    else text = randomText(random, 1 + Math.floor(random() * 2));
+    texts.push(text);
+  }
+  return texts.map((text, i) => (i === 7 ? { custom_id: `s${i}`, sample: i } : sample(i, text)));
+}
+
+/** What each sample is found to repeat, by the in-memory finder and by the spilled one. */
+async function bothWays(samples: Candidate[], threshold: number, layout?: Partial<SpillLayout>) {
+  const find = duplicateFinder("near", threshold);
+  const inMemory = samples.map((s) => find(s));
+  const dir = join(await tempDir(), "dedup");
+  const spilled = await spilledNearDuplicates(dir, async (add) => samples.forEach(add), {
+    threshold,
+    expected: samples.length,
+    ...(layout ? { layout } : {}),
+  });
+  const found: (Duplicate | undefined)[] = samples.map((s) => spilled.find(s));
+  spilled.close();
+  expect(existsSync(dir)).toBe(false);
+  return { inMemory, spilled: found };
+}
+
+describe("near duplicates spilled to the run folder", () => {
+  test("the same samples are left out, as repeats of the same earlier ones, as in memory", async () => {
+    const samples = mixedSamples(3000, 3);
+    for (const threshold of [0.8, 0.5, 0.95]) {
+      const { inMemory, spilled } = await bothWays(samples, threshold);
+      expect(spilled).toEqual(inMemory);
+      const kinds = new Set(inMemory.map((d) => d?.kind));
+      expect([...kinds].sort()).toEqual(["exact", "near", undefined]);
+    }
+  });
+
+  test("with keys in hundreds of partitions and samples in blocks of 16, repeats across them are found as in memory", async () => {
+    const samples = mixedSamples(3000, 4);
+    const { inMemory, spilled } = await bothWays(samples, 0.8, {
+      recordsPerPartition: 32,
+      blockSamples: 16,
+      residentSamples: 40,
+    });
+    expect(spilled).toEqual(inMemory);
+    expect(inMemory.filter((d) => d?.kind === "near").length).toBeGreaterThan(200);
+  });
+
+  test("a one-word edit 500 samples after its original, blocks of 16 apart, repeats it", async () => {
+    const random = seeded(5);
+    const original = randomText(random, 60);
+    const edit = original.map((word, w) => (w === 30 ? "changed" : word));
+    const samples = [
+      sample(0, original),
+      ...Array.from({ length: 499 }, (_, i) => sample(i + 1, randomText(random, 50))),
+      sample(500, edit),
+      sample(501, original),
+    ];
+    const { spilled } = await bothWays(samples, 0.8, {
+      recordsPerPartition: 32,
+      blockSamples: 16,
+      residentSamples: 40,
+    });
+    expect(spilled.slice(0, 500)).toEqual(Array(500).fill(undefined));
+    expect(spilled[500]).toMatchObject({ sample_id: "s500", duplicate_of: "s0", kind: "near" });
+    expect(spilled[500]!.similarity).toBeGreaterThanOrEqual(0.8);
+    expect(spilled[501]).toEqual({
+      sample_id: "s501",
+      sample: 501,
+      duplicate_of: "s0",
+      kind: "exact",
       similarity: 1,
     });
   });

@@ -1,4 +1,5 @@
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
 import matter from "gray-matter";
@@ -442,6 +443,8 @@ describe("de-duplication at export", () => {
     const nearListed = await readJsonlFile(join(runDir, "duplicates.jsonl"));
     expect(nearListed.filter((d) => d.kind === "near").length).toBe(distinct.size - 1);
     expect(nearListed.every((d) => d.similarity >= 0.8)).toBe(true);
+    // Near de-duplication's spill files go once the export is written.
+    expect(existsSync(join(runDir, "dedup"))).toBe(false);
     // A threshold above what the near ones share keeps them.
     const strict = await runCli(
       ["export", id, "-p", "strict.csv", "--dedup", "near", "--dedup-threshold", "0.99"],

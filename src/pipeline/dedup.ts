@@ -32,7 +32,7 @@ export interface Candidate {
  * shingle sets overlap. The minhash package computed 64 permutations of every shingle, each
  * hashed again as a string: at 200,000 samples near de-duplication took 54 s.
  */
-const PERMUTATIONS = 64;
+export const PERMUTATIONS = 64;
 const EMPTY = 0xffffffff;
 /** A bin keeps 25 bits of a hash; a borrowed value is moved past them by its distance, so it never equals one. */
 const BORROWED = 2 ** 25;
@@ -93,7 +93,7 @@ function hashWords(text: string): number {
  * of them say nearly the same thing) competes for its bin. A text of fewer than three words is
  * its own single shingle.
  */
-function signatureOf(text: string, into: Uint32Array): void {
+export function signatureOf(text: string, into: Uint32Array): void {
   into.fill(EMPTY);
   const count = hashWords(text);
   let filled = 0;
@@ -119,6 +119,13 @@ export function textOf(sample: Candidate): string {
   return Object.values(sample.fields ?? {}).join(" ");
 }
 
+/** The SHA-1 of a sample's fields' values: two samples with the same one are exact repeats. */
+export function exactDigest(sample: Candidate): Buffer {
+  return createHash("sha1")
+    .update(JSON.stringify(Object.values(sample.fields ?? {})))
+    .digest();
+}
+
 /** The similarity from which a text counts as a near repeat, unless --dedup-threshold says otherwise. */
 export const NEAR_SIMILARITY = 0.8;
 
@@ -138,8 +145,7 @@ export function duplicateFinder(
   const seen = new Map<string, string>();
   const near = mode === "near" ? nearIndex(threshold) : undefined;
   return (sample) => {
-    const values = Object.values(sample.fields ?? {});
-    const key = createHash("sha1").update(JSON.stringify(values)).digest("base64");
+    const key = exactDigest(sample).toString("base64");
     const same = seen.get(key);
     if (same !== undefined)
       return {
@@ -166,7 +172,7 @@ export function duplicateFinder(
 }
 
 /** Rows per LSH band: the most (fewest false candidates) whose band threshold stays below the one asked. */
-function rowsPerBand(threshold: number): number {
+export function rowsPerBand(threshold: number): number {
   for (const rows of [16, 8, 4, 2])
     if (Math.pow(rows / PERMUTATIONS, 1 / rows) <= threshold - 0.05) return rows;
   return 1;
@@ -247,13 +253,13 @@ export class BandTable {
 }
 
 /** A band's rows hashed, with the band's number, into one well-mixed key (its low bits pick a slot). */
-function bandKey(signature: Uint32Array, band: number, rows: number): number {
+export function bandKey(signature: Uint32Array, band: number, rows: number): number {
   let h = Math.imul(band + 1, 0x9e3779b9);
   for (let i = band * rows; i < (band + 1) * rows; i++) h = Math.imul(h ^ signature[i]!, 16777619);
   return mix(h);
 }
 
-function agreement(signature: Uint32Array, block: Uint32Array, start: number): number {
+export function agreement(signature: Uint32Array, block: Uint32Array, start: number): number {
   let same = 0;
   for (let i = 0; i < PERMUTATIONS; i++) same += signature[i] === block[start + i] ? 1 : 0;
   return same / PERMUTATIONS;

@@ -26,6 +26,7 @@ import { datasetSource, type Dataset } from "../dataset/spec.ts";
 import { checkWritable, sizeOf } from "../io/disk.ts";
 import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Candidate, type DedupMode, type Duplicate } from "./dedup.ts";
+import { spilledNearDuplicates } from "./dedup-spill.ts";
 import { preferenceOf } from "./stages.ts";
 
 /** The metrics columns, the seed's first, each with its type. */
@@ -194,8 +195,9 @@ export async function exportTo<Result>(
   dedup: Dedup | undefined,
   destination: Destination<Result>,
 ): Promise<Result> {
+  // Near duplicates are found first, in a pass of their own over the samples: nothing is opened until then.
+  const duplicates = dedup ? await duplicatesNoted(runDir, manifest, feed, dedup) : undefined;
   await destination.open();
-  const duplicates = dedup ? duplicatesNoted(runDir, dedup) : undefined;
   try {
     await eachValidSample(manifest, feed, (s) => {
       if (!duplicates?.isDuplicate(s)) destination.write(s);
@@ -468,10 +470,21 @@ export type DuplicatesLeftOut = { exact: number; near: number; semantic: number;
 
 /**
  * Tells duplicates apart, and lists each left out in the run folder's duplicates.jsonl, which each export writes
- * afresh.
+ * afresh. Near ones are found before the export, in a pass of their own over `feed` that spills to the run
+ * folder (dedup-spill.ts): the export then reads the samples a second time, so `feed` must give the same
+ * samples twice (judged beforehand, not as it goes).
  */
-export function duplicatesNoted(runDir: string, dedup: Dedup) {
-  const isDuplicateOf = duplicateFinder(dedup.mode, dedup.threshold, dedup.semantic);
+export async function duplicatesNoted(runDir: string, manifest: Manifest, feed: SampleFeed, dedup: Dedup) {
+  const spilled =
+    dedup.mode === "near"
+      ? await spilledNearDuplicates(join(runDir, SPILL_DIR), (add) => eachValidSample(manifest, feed, add), {
+          threshold: dedup.threshold,
+          expected: manifest.chunks.reduce((sum, chunk) => sum + chunk.samples, 0),
+        })
+      : undefined;
+  const isDuplicateOf = spilled
+    ? (s: Candidate) => spilled.find(s)
+    : duplicateFinder(dedup.mode, dedup.threshold, dedup.semantic);
   const file = join(runDir, DUPLICATES_FILE);
   const list = new TextWriter(file);
   const counts = { exact: 0, near: 0, semantic: 0 };
@@ -483,12 +496,17 @@ export function duplicatesNoted(runDir: string, dedup: Dedup) {
       list.write(`${JSON.stringify(found)}\n`);
       return true;
     },
-    close: () => list.close(),
+    close: () => {
+      list.close();
+      spilled?.close();
+    },
     summary: (): DuplicatesLeftOut => ({ ...counts, file }),
   };
 }
 
 const DUPLICATES_FILE = "duplicates.jsonl";
+/** Near de-duplication's files while an export runs, removed after it. */
+const SPILL_DIR = "dedup";
 
 /** Costs are sums of tiny products; ten decimals keep them exact to a millionth of a cent. */
 function roundUsd(usd: number): number {

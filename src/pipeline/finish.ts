@@ -187,10 +187,12 @@ export async function reexport(runDir: string, options: ReexportOptions): Promis
     const judged = judgedSamples(run, stale);
     // One pass: each batch is judged again and its samples go straight on to the CSV. With
     // stages, every stage is judged again first, then each sample's outcome is exported.
-    // With --dedup semantic, the samples are judged first and embedded, then exported.
+    // With --dedup semantic or near, the samples are judged first, read once to find the
+    // duplicates (semantic: embedded), then again to export.
     const staged = stagedExport(run, options);
-    if (staged.feed || semantic) await judged();
-    const feed: SampleFeed = staged.feed ?? (semantic ? collectedSamples(runDir, manifest) : judged);
+    const twice = semantic || options.dedup?.mode === "near";
+    if (staged.feed || twice) await judged();
+    const feed: SampleFeed = staged.feed ?? (twice ? collectedSamples(runDir, manifest) : judged);
     const dedup = await dedupOf(run, options.dedup, feed);
     if (options.hf)
       await exportToHf(run, { ...options, hf: options.hf }, staged.exportAs ?? run.dataset, feed, dedup);

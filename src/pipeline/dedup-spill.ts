@@ -1,0 +1,556 @@
+// `--dedup near` at export, in memory that does not grow with the run: the in-memory finder
+// (dedup.ts) held every kept sample's signature, band keys, digest and id, 660 MB at 1,000,000.
+// Here they go to files in the run folder's dedup/ (removed afterwards), in three steps:
+// 1. spill: one pass over the samples writes each one's MinHash signature, id, band keys and
+//    exact digest, the keys into partitions by their low bits;
+// 2. group: each partition alone finds the keys that two samples or more share, numbers each
+//    such key as a group, and writes every member (sample, group) to the file of its block of samples;
+// 3. decide: the blocks, in sample order, decide as the in-memory finder does, with one number per
+//    group in memory (its first kept sample): a sample repeats the first kept sample of its exact
+//    group, else the first of its bands' groups, in band order, whose signature agrees enough.
+// The export then reads the samples a second time and leaves out those decided duplicates.
+import { closeSync, existsSync, fstatSync, mkdirSync, readSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { openFresh, openToRead } from "../io/disk.ts";
+import { TextWriter } from "../io/jsonl.ts";
+import {
+  agreement,
+  bandKey,
+  exactDigest,
+  PERMUTATIONS,
+  rowsPerBand,
+  signatureOf,
+  textOf,
+  type Candidate,
+  type Duplicate,
+} from "./dedup.ts";
+
+/**
+ * How the spilled keys are cut: records per partition (of the keys), samples per block (of the
+ * decisions), and how many of the first samples' signatures stay in memory.
+ */
+export interface SpillLayout {
+  recordsPerPartition: number;
+  blockSamples: number;
+  residentSamples: number;
+}
+
+/** 2^18 keys a partition: its table and records take about 16 MB at a time. */
+const LAYOUT: SpillLayout = { recordsPerPartition: 2 ** 18, blockSamples: 2 ** 14, residentSamples: 2 ** 16 };
+const EXACT = 0;
+const BAND = 1;
+/** Words of a record in a block file: sample, kind, key, group. */
+const MEMBER = 4;
+const GOLDEN = 0x9e3779b1;
+
+/** The duplicates found, handed out as the export meets each sample again, in the same order. */
+export interface SpilledDuplicates {
+  find(sample: Candidate): Duplicate | undefined;
+  /** Removes the spill folder. */
+  close(): void;
+}
+
+/**
+ * Finds the exact and near duplicates among the samples `each` hands on (in export order), with the
+ * same result as dedup.ts's `duplicateFinder("near", threshold)` given them one by one, in bounded
+ * memory. `expected`: about how many samples come, to size the partitions.
+ */
+export async function spilledNearDuplicates(
+  dir: string,
+  each: (add: (sample: Candidate) => void) => Promise<void>,
+  options: { threshold: number; expected: number; layout?: Partial<SpillLayout> },
+): Promise<SpilledDuplicates> {
+  const layout = { ...LAYOUT, ...options.layout };
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  try {
+    const rows = rowsPerBand(options.threshold);
+    const spill = new Spill(dir, partitionsFor(options.expected, PERMUTATIONS / rows, layout), rows);
+    await each((sample) => spill.add(sample));
+    spill.close();
+    // Each step's typed arrays are freed before the next one's (and the export's) are made.
+    globalThis.gc?.();
+    const blocks = new BlockFiles(dir, layout.blockSamples);
+    let groups = 0;
+    for (let p = 0; p < spill.bandFiles.length; p++)
+      groups = groupPartition(join(dir, `bands-${p}`), 1, BAND, blocks, groups);
+    for (let p = 0; p < spill.exactFiles.length; p++)
+      groups = groupPartition(join(dir, `exact-${p}`), 4, EXACT, blocks, groups);
+    blocks.close();
+    scratch.clear();
+    globalThis.gc?.();
+    decide(dir, { samples: spill.samples, rows, threshold: options.threshold, groups, layout });
+    return decisionsReader(dir);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    scratch.clear();
+    globalThis.gc?.();
+  }
+}
+
+/** Partitions of the band keys and of the digests: powers of two, each about `recordsPerPartition` records. */
+function partitionsFor(
+  expected: number,
+  bands: number,
+  layout: SpillLayout,
+): { bands: number; exact: number } {
+  const count = (records: number) =>
+    2 ** Math.min(10, Math.max(0, Math.ceil(Math.log2(records / layout.recordsPerPartition))));
+  return { bands: count(expected * bands), exact: count(expected) };
+}
+
+/** 32-bit words appended to a file through a buffer. */
+class WordFile {
+  private readonly fd: number;
+  private readonly words: Uint32Array;
+  private used = 0;
+
+  constructor(path: string, bufferWords = 16_384) {
+    this.fd = openFresh(path);
+    this.words = new Uint32Array(bufferWords);
+  }
+
+  push(word: number): void {
+    if (this.used === this.words.length) this.flush();
+    this.words[this.used++] = word;
+  }
+
+  pushAll(words: Uint32Array): void {
+    for (let i = 0; i < words.length; i++) this.push(words[i]!);
+  }
+
+  private flush(): void {
+    const bytes = new Uint8Array(this.words.buffer, 0, this.used * 4);
+    for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at, bytes.length - at);
+    this.used = 0;
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Typed arrays reused from partition to partition and block to block, grown as needed: made anew
+ * each time, the dead ones waited outside V8's heap for a collection (70 MB more at 1,000,000).
+ */
+const scratch = new Map<string, Uint32Array>();
+
+function reused(name: string, length: number): Uint32Array {
+  let array = scratch.get(name);
+  if (!array || array.length < length) scratch.set(name, (array = new Uint32Array(length)));
+  return array.subarray(0, length);
+}
+
+function reusedInt32(name: string, length: number): Int32Array {
+  const words = reused(name, length);
+  return new Int32Array(words.buffer, words.byteOffset, length);
+}
+
+/** A whole file of 32-bit words, read into the scratch array `name`. */
+function readWords(path: string, name: string): Uint32Array {
+  const fd = openToRead(path);
+  try {
+    const words = reused(name, fstatSync(fd).size / 4);
+    readAt(fd, words, 0);
+    return words;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Fills `into` from the file at byte `position`. */
+function readAt(fd: number, into: Uint32Array | Float64Array, position: number): void {
+  const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+  for (let at = 0; at < bytes.length;) {
+    const read = readSync(fd, bytes, at, bytes.length - at, position + at);
+    if (read === 0) throw new Error(`dedup spill: a file ends early at ${position + at}`);
+    at += read;
+  }
+}
+
+/** Step 1: each sample's signature, id, band keys and digest, to files. */
+class Spill {
+  samples = 0;
+  readonly bandFiles: WordFile[];
+  readonly exactFiles: WordFile[];
+  private readonly signatures: WordFile;
+  private readonly ids: TextWriter;
+  private readonly idStarts: WordFile;
+  private readonly signature = new Uint32Array(PERMUTATIONS);
+  private readonly rows: number;
+
+  constructor(dir: string, partitions: { bands: number; exact: number }, rows: number) {
+    this.rows = rows;
+    // Many partitions write a little each: small buffers keep them all under a few MB.
+    const words = (count: number) => Math.max(1024, 2 ** 18 / count);
+    this.bandFiles = Array.from(
+      { length: partitions.bands },
+      (_, p) => new WordFile(join(dir, `bands-${p}`), words(partitions.bands)),
+    );
+    this.exactFiles = Array.from(
+      { length: partitions.exact },
+      (_, p) => new WordFile(join(dir, `exact-${p}`), words(partitions.exact)),
+    );
+    this.signatures = new WordFile(join(dir, "signatures"));
+    this.ids = new TextWriter(join(dir, "ids"));
+    this.idStarts = new WordFile(join(dir, "id-starts"));
+  }
+
+  add(sample: Candidate): void {
+    const at = this.samples++;
+    const { signature, rows } = this;
+    signatureOf(textOf(sample), signature);
+    this.signatures.pushAll(signature);
+    const bands = this.bandFiles.length - 1;
+    for (let band = 0; band < PERMUTATIONS / rows; band++) {
+      const key = bandKey(signature, band, rows);
+      const file = this.bandFiles[key & bands]!;
+      file.push(key);
+      file.push(at);
+    }
+    const digest = exactDigest(sample);
+    const file = this.exactFiles[digest.readUInt32LE(0) & (this.exactFiles.length - 1)]!;
+    for (let word = 0; word < 4; word++) file.push(digest.readUInt32LE(word * 4));
+    file.push(at);
+    // Where the id starts, as two words: a run's ids may pass 4 GB.
+    this.idStarts.push(this.ids.bytes % 2 ** 32);
+    this.idStarts.push(Math.floor(this.ids.bytes / 2 ** 32));
+    this.ids.write(sample.custom_id);
+  }
+
+  close(): void {
+    this.idStarts.push(this.ids.bytes % 2 ** 32);
+    this.idStarts.push(Math.floor(this.ids.bytes / 2 ** 32));
+    for (const file of [...this.bandFiles, ...this.exactFiles, this.signatures, this.idStarts]) file.close();
+    this.ids.close();
+  }
+}
+
+/** Step 2's output: the members of shared keys, a file per block of samples, opened as needed. */
+class BlockFiles {
+  private readonly files = new Map<number, WordFile>();
+  private readonly dir: string;
+  private readonly blockSamples: number;
+
+  constructor(dir: string, blockSamples: number) {
+    this.dir = dir;
+    this.blockSamples = blockSamples;
+  }
+
+  add(sample: number, kind: number, key: number, group: number): void {
+    const block = Math.floor(sample / this.blockSamples);
+    let file = this.files.get(block);
+    if (!file) this.files.set(block, (file = new WordFile(blockPath(this.dir, block), 1024)));
+    file.push(sample);
+    file.push(kind);
+    file.push(key);
+    file.push(group);
+  }
+
+  close(): void {
+    for (const file of this.files.values()) file.close();
+  }
+}
+
+const blockPath = (dir: string, block: number) => join(dir, `block-${block}`);
+
+/**
+ * Step 2 for one partition, whose records are `width` words of key then the sample: a key that two
+ * samples or more have is numbered as a group (from `firstGroup`), and each of its records goes to
+ * `blocks`. Returns the next group's number.
+ */
+function groupPartition(path: string, width: number, kind: number, blocks: BlockFiles, firstGroup: number) {
+  const words = readWords(path, "records");
+  const stride = width + 1;
+  const count = words.length / stride;
+  const bits = Math.max(4, Math.ceil(Math.log2(count * 2 + 1)));
+  const mask = 2 ** bits - 1;
+  // Per slot of an open-addressing table: the key's first record, its last sample, its group.
+  const first = reusedInt32("first", mask + 1).fill(-1);
+  const last = reusedInt32("last", mask + 1);
+  const group = reusedInt32("group", mask + 1).fill(-1);
+  const slotOf = reusedInt32("slotOf", count);
+  let next = firstGroup;
+  for (let record = 0; record < count; record++) {
+    const at = record * stride;
+    const sample = words[at + width]!;
+    let slot = Math.imul(words[at]!, GOLDEN) >>> (32 - bits);
+    while (first[slot]! >= 0 && !sameKey(words, first[slot]! * stride, at, width)) slot = (slot + 1) & mask;
+    if (first[slot]! < 0) {
+      first[slot] = record;
+      last[slot] = sample;
+    } else if (last[slot] !== sample) {
+      if (group[slot]! < 0) group[slot] = next++;
+      last[slot] = sample;
+    }
+    slotOf[record] = slot;
+  }
+  for (let record = 0; record < count; record++) {
+    const shared = group[slotOf[record]!]!;
+    const at = record * stride;
+    if (shared >= 0) blocks.add(words[at + width]!, kind, words[at]!, shared);
+  }
+  return next;
+}
+
+function sameKey(words: Uint32Array, a: number, b: number, width: number): boolean {
+  for (let i = 0; i < width; i++) if (words[a + i] !== words[b + i]) return false;
+  return true;
+}
+
+interface Decide {
+  samples: number;
+  rows: number;
+  threshold: number;
+  groups: number;
+  layout: SpillLayout;
+}
+
+/** A decided duplicate, as written to dedup/decisions: the sample's place and id, and what it repeats. */
+interface Decision {
+  at: number;
+  id: string;
+  of: string;
+  kind: "exact" | "near";
+  similarity: number;
+}
+
+/** Step 3: the blocks in sample order; each duplicate found is written to dedup/decisions. */
+function decide(dir: string, plan: Decide): void {
+  const { blockSamples } = plan.layout;
+  const firstKept = new Int32Array(plan.groups).fill(-1);
+  const signatures = openToRead(join(dir, "signatures"));
+  const ids = idReader(dir);
+  const out = new TextWriter(join(dir, "decisions"));
+  const block = new Uint32Array(blockSamples * PERMUTATIONS);
+  const earlier = new EarlierSignatures(signatures, Math.min(plan.samples, plan.layout.residentSamples));
+  try {
+    for (let start = 0; start < plan.samples; start += blockSamples) {
+      const path = blockPath(dir, start / blockSamples);
+      // A block no shared key reaches keeps all its samples, and no group needs them.
+      if (!existsSync(path)) continue;
+      const members = bySample(readWords(path, "members"), start, blockSamples);
+      const size = Math.min(blockSamples, plan.samples - start);
+      readAt(signatures, block.subarray(0, size * PERMUTATIONS), start * PERMUTATIONS * 4);
+      earlier.load(members.words, firstKept);
+      const signatureAt = (sample: number) =>
+        sample >= start ? { words: block, from: (sample - start) * PERMUTATIONS } : earlier.at(sample);
+      for (let s = 0; s < size; s++) {
+        const own = members.of(s);
+        if (own.length === 0) continue;
+        const mine = block.subarray(s * PERMUTATIONS, (s + 1) * PERMUTATIONS);
+        const found = decideOne(mine, own, firstKept, signatureAt, plan);
+        if (found)
+          out.write(
+            `${JSON.stringify({ at: start + s, id: ids(start + s), of: ids(found.of), kind: found.kind, similarity: found.similarity } satisfies Decision)}\n`,
+          );
+        else
+          for (let m = 0; m < own.length; m += MEMBER)
+            if (firstKept[own[m + 3]!]! < 0) firstKept[own[m + 3]!] = start + s;
+      }
+    }
+  } finally {
+    closeSync(signatures);
+    ids.close();
+    out.close();
+  }
+}
+
+/**
+ * The signatures of earlier samples a block compares with. A group's first kept sample never
+ * changes once set, so those of the groups the block's samples share are known before it starts:
+ * each is read once, in runs of neighbours, instead of once per comparison (the bench's texts,
+ * of a dozen words, make ten comparisons a sample, mostly with the same early samples).
+ */
+class EarlierSignatures {
+  private samples: Int32Array = new Int32Array(0);
+  private words: Uint32Array = new Uint32Array(0);
+  private readonly one = new Uint32Array(PERMUTATIONS);
+  private readonly run = new Uint32Array(RUN * PERMUTATIONS);
+  private readonly fd: number;
+  /**
+   * The first samples' signatures, kept throughout: most comparisons are with early samples (at
+   * 1,000,000 of the bench's, 73% with the first 65,536, 16 MB).
+   */
+  private readonly resident: Uint32Array;
+  private readonly residents: number;
+
+  constructor(fd: number, residents: number) {
+    this.fd = fd;
+    this.residents = residents;
+    this.resident = new Uint32Array(this.residents * PERMUTATIONS);
+    readAt(fd, this.resident, 0);
+  }
+
+  /** Reads the signatures of the first kept samples of the groups in `members` (a block's records). */
+  load(members: Uint32Array, firstKept: Int32Array): void {
+    const wanted = reusedInt32("wanted", members.length / MEMBER);
+    for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 3]!]!;
+    wanted.sort();
+    let count = 0;
+    for (let m = 0; m < wanted.length && count < EARLIER_SIGNATURES; m++)
+      if (wanted[m]! >= this.residents && (count === 0 || wanted[m] !== wanted[count - 1]))
+        wanted[count++] = wanted[m]!;
+    this.samples = reusedInt32("earlier", count);
+    this.samples.set(wanted.subarray(0, count));
+    this.words = reused("earlier signatures", count * PERMUTATIONS);
+    for (let first = 0, next = 0; first < count; first = next) {
+      const from = this.samples[first]!;
+      next++;
+      while (
+        next < count &&
+        this.samples[next]! < from + RUN &&
+        this.samples[next]! - this.samples[next - 1]! <= GAP
+      )
+        next++;
+      const span = this.samples[next - 1]! - from + 1;
+      readAt(this.fd, this.run.subarray(0, span * PERMUTATIONS), from * PERMUTATIONS * 4);
+      for (let k = first; k < next; k++) {
+        const at = (this.samples[k]! - from) * PERMUTATIONS;
+        this.words.set(this.run.subarray(at, at + PERMUTATIONS), k * PERMUTATIONS);
+      }
+    }
+  }
+
+  /** An earlier sample's signature: among those read, else read now. */
+  at(sample: number): { words: Uint32Array; from: number } {
+    if (sample < this.residents) return { words: this.resident, from: sample * PERMUTATIONS };
+    let [low, high] = [0, this.samples.length - 1];
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const found = this.samples[middle]!;
+      if (found === sample) return { words: this.words, from: middle * PERMUTATIONS };
+      if (found < sample) low = middle + 1;
+      else high = middle - 1;
+    }
+    readAt(this.fd, this.one, sample * PERMUTATIONS * 4);
+    return { words: this.one, from: 0 };
+  }
+}
+
+/** Signatures read in one go when each lies this close to the one before, up to 64 KB. */
+const GAP = 16;
+const RUN = 256;
+
+/** At most this many earlier signatures a block (8 MB); any more are read one at a time. */
+const EARLIER_SIGNATURES = 32_768;
+
+/** A block's member records put in sample order (a counting sort); `of(s)`: the records of its s-th sample. */
+function bySample(words: Uint32Array, start: number, blockSamples: number) {
+  const count = words.length / MEMBER;
+  const ends = reused("ends", blockSamples + 1).fill(0);
+  for (let r = 0; r < count; r++) ends[words[r * MEMBER]! - start + 1]!++;
+  for (let s = 0; s < blockSamples; s++) ends[s + 1]! += ends[s]!;
+  const sorted = reused("sorted", words.length);
+  const next = reused("next", blockSamples);
+  next.set(ends.subarray(0, blockSamples));
+  for (let r = 0; r < count; r++) {
+    const to = next[words[r * MEMBER]! - start]!++ * MEMBER;
+    sorted.set(words.subarray(r * MEMBER, (r + 1) * MEMBER), to);
+  }
+  return { words, of: (s: number) => sorted.subarray(ends[s]! * MEMBER, ends[s + 1]! * MEMBER) };
+}
+
+/**
+ * One sample, as the in-memory finder decides it: an exact repeat of its digest group's first kept
+ * sample; else, band by band, the first kept sample of the band key's group, each compared once,
+ * the first whose signature agrees at `threshold` or more.
+ */
+function decideOne(
+  signature: Uint32Array,
+  own: Uint32Array,
+  firstKept: Int32Array,
+  signatureAt: (sample: number) => { words: Uint32Array; from: number },
+  { rows, threshold }: Decide,
+): { of: number; kind: "exact" | "near"; similarity: number } | undefined {
+  for (let m = 0; m < own.length; m += MEMBER)
+    if (own[m + 1] === EXACT && firstKept[own[m + 3]!]! >= 0)
+      return { of: firstKept[own[m + 3]!]!, kind: "exact", similarity: 1 };
+  const compared: number[] = [];
+  for (let band = 0; band < PERMUTATIONS / rows; band++) {
+    const key = bandKey(signature, band, rows);
+    for (let m = 0; m < own.length; m += MEMBER) {
+      if (own[m + 1] !== BAND || own[m + 2] !== key) continue;
+      const other = firstKept[own[m + 3]!]!;
+      if (other < 0 || compared.includes(other)) break;
+      compared.push(other);
+      const { words, from } = signatureAt(other);
+      const similarity = agreement(signature, words, from);
+      if (similarity >= threshold) return { of: other, kind: "near", similarity };
+      break;
+    }
+  }
+  return undefined;
+}
+
+/** The id of the sample at a place, read from dedup/ids through dedup/id-starts. */
+function idReader(dir: string) {
+  const starts = openToRead(join(dir, "id-starts"));
+  const ids = openToRead(join(dir, "ids"));
+  const words = new Uint32Array(4);
+  const read = (at: number): string => {
+    readAt(starts, words, at * 8);
+    const from = words[0]! + words[1]! * 2 ** 32;
+    const bytes = Buffer.alloc(words[2]! + words[3]! * 2 ** 32 - from);
+    for (let done = 0; done < bytes.length;)
+      done += readSync(ids, bytes, done, bytes.length - done, from + done);
+    return bytes.toString("utf8");
+  };
+  return Object.assign(read, {
+    close: () => {
+      closeSync(starts);
+      closeSync(ids);
+    },
+  });
+}
+
+/** Step 3's decisions handed out as the export meets the samples again; a sample out of step is a bug. */
+function decisionsReader(dir: string): SpilledDuplicates {
+  const lines = lineReader(join(dir, "decisions"));
+  let next = lines();
+  let at = 0;
+  return {
+    find(sample) {
+      const here = at++;
+      if (next === undefined || next.at !== here) return undefined;
+      const { id, of, kind, similarity } = next;
+      if (id !== sample.custom_id)
+        throw new Error(
+          `dedup: sample ${here} is ${sample.custom_id} on the second pass, ${id} on the first`,
+        );
+      next = lines();
+      return { sample_id: id, sample: sample.sample, duplicate_of: of, kind, similarity };
+    },
+    close() {
+      lines.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The decisions file's records one at a time, read synchronously a buffer at a time. */
+function lineReader(path: string) {
+  const fd = openToRead(path);
+  const buffer = Buffer.alloc(64 * 1024);
+  const decoder = new StringDecoder("utf8");
+  let waiting: string[] = [];
+  let rest = "";
+  let ended = false;
+  const next = (): Decision | undefined => {
+    while (waiting.length === 0 && !ended) {
+      const read = readSync(fd, buffer, 0, buffer.length, null);
+      ended = read === 0;
+      const lines = (rest + decoder.write(buffer.subarray(0, read))).split("\n");
+      rest = lines.pop()!;
+      waiting = lines.reverse();
+    }
+    const line = waiting.pop();
+    return line === undefined ? undefined : (JSON.parse(line) as Decision);
+  };
+  return Object.assign(next, { close: () => closeSync(fd) });
+}
