@@ -202,13 +202,19 @@ export async function exportTo<Result>(
     await eachValidSample(manifest, feed, (s) => {
       if (!duplicates?.isDuplicate(s)) destination.write(s);
     });
-    await destination.close();
   } catch (error) {
     await destination.abandon();
     duplicates?.close();
     throw error;
   }
   duplicates?.close();
+  try {
+    await destination.close();
+  } catch (error) {
+    // A disk that fails as the files close is what is said, not a second failure of abandoning them.
+    await destination.abandon().catch(() => {});
+    throw error;
+  }
   return destination.commit(duplicates?.summary());
 }
 
