@@ -138,7 +138,11 @@ export interface BatchService {
   readonly traits: ServiceTraits;
   /** Checks, before anything is built, that the service answers and takes the key. */
   preflight(mode: "batch" | "sync"): Promise<void>;
-  /** Uploads a request file (file carriers), retrying; a try cut short is settled by `findUpload` since `since`. */
+  /**
+   * Uploads a request file, retrying; a try cut short is settled by `findUpload` since `since`.
+   * Called for file carriers only: an inline carrier's record goes from pending to uploaded with no
+   * file, and its `create` reads `ask.path` itself (so does `find`, to tell its batch after a crash).
+   */
   upload(ask: BatchAsk, since: number): Promise<string>;
   /** The file an earlier process uploaded for this ask (by its name), if any, since `since`. */
   findUpload(ask: BatchAsk, since: number): Promise<string | undefined>;

@@ -310,7 +310,9 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
     if (retry) manifest.batches.push(retry.record);
     noteFiles(runDir, manifest, written, sums);
   });
-  if (run.sends && record.fileId && !manifest.config.keepRemote)
+  // What the service holds of it: its request file, its answers' files (inline services: the batch).
+  const held = record.fileId || record.outputFileId || record.errorFileId;
+  if (run.sends && held && !manifest.config.keepRemote)
     await deleteRemoteFiles(run.serviceFor(record), record, log);
   const c = collected;
   log(

@@ -105,14 +105,21 @@ export async function recordUnrecorded(
   serviceFor: (record: BatchRecord) => BatchService,
 ): Promise<void> {
   for (const record of store.manifest.batches) {
-    if (record.batchId || (record.fileId === undefined && record.uploadedAt === undefined)) continue;
+    if (record.batchId) continue;
+    if (record.fileId === undefined && record.uploadedAt === undefined && record.createdAt === undefined)
+      continue;
     const service = serviceFor(record);
     const ask = askOf(store, record);
-    const fileId = record.fileId ?? (await service.findUpload(ask, record.uploadedAt!));
-    if (!fileId) continue;
-    if (!record.fileId) store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
+    if (service.traits.carries === "file") {
+      const fileId =
+        record.fileId ??
+        (record.uploadedAt !== undefined ? await service.findUpload(ask, record.uploadedAt) : undefined);
+      if (!fileId) continue;
+      if (!record.fileId) store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
+      ask.fileId = fileId;
+    }
     if (record.createdAt === undefined) continue;
-    const batch = await service.find({ ...ask, fileId }, record.createdAt);
+    const batch = await service.find(ask, record.createdAt);
     if (!batch) continue;
     store.update(() => {
       applyRemote(record, batch);
@@ -134,11 +141,13 @@ export async function submit(run: RunContext, record: BatchRecord): Promise<void
         `\`synthai import ${run.manifest.id} <its output file>\``,
     );
   const ask = askOf(run.store, record);
+  // A service that takes requests inline has nothing to upload: its create carries them.
+  const uploads = run.serviceFor(record).traits.carries === "file";
   const batch = await unstoppable(async () => {
     if (record.step === "pending") {
-      const fileId = await uploadRequests(run, record, ask);
-      run.store.update(() => Object.assign(record, { fileId, step: "uploaded" }));
-      ask.fileId = fileId;
+      const fileId = uploads ? await uploadRequests(run, record, ask) : undefined;
+      run.store.update(() => Object.assign(record, { ...(fileId ? { fileId } : {}), step: "uploaded" }));
+      if (fileId) ask.fileId = fileId;
     }
     const batch = await createBatch(run, record, ask);
     run.store.update(() => {
