@@ -57,6 +57,8 @@ export interface GenerateArgs {
   "completion-window"?: string;
   "reasoning-effort"?: string;
   canary?: boolean;
+  cache?: boolean;
+  "cache-dir"?: string;
   endpoint?: string;
   prompt?: string;
   input?: string;
@@ -325,6 +327,8 @@ export function toRunConfig(
   if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
   if (args["keep-remote"]) config.keepRemote = true;
   if (args.canary === false) config.noCanary = true;
+  if (args.cache === false) config.noCache = true;
+  if (args["cache-dir"]) config.cacheDir = resolve(args["cache-dir"]);
   const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint, name);
   if (endpoint !== "chat") config.endpoint = endpoint;
   checkLimits(

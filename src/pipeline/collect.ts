@@ -10,6 +10,7 @@ import {
   type Collected,
   crashPoint,
   emptyCollected,
+  sentOf,
   stageOf,
 } from "../run/manifest.ts";
 import { costUsd, flexPrice, formatUsd } from "../api/pricing.ts";
@@ -28,6 +29,7 @@ import { stageSettings } from "../run/config.ts";
 import { customIdOf, refusedWhole, verdictOf } from "./verdict.ts";
 import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts";
 import { VERSION } from "../run/version.ts";
+import { keepAnswers } from "./cached.ts";
 
 /**
  * What judging a batch's answers depends on besides the answers: synthai (its parser), the
@@ -89,22 +91,28 @@ export async function collectBatch(
   const emit = (
     draw: DrawsLine,
     verdict: Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus },
+    fromCache = false,
   ) => {
     const cached = verdict.cached_tokens ?? 0;
     const reasoning = verdict.reasoning_tokens ?? 0;
-    // The price follows the tier that served the answer: flex is billed at batch price.
-    const cost = costUsd(
-      verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
-      verdict.prompt_tokens,
-      verdict.completion_tokens,
-      cached,
-    );
+    // The price follows the tier that served the answer: flex is billed at batch price. An answer
+    // from the cache of answers was not bought again: it costs nothing, and its tokens were not billed.
+    const cost = fromCache
+      ? 0
+      : costUsd(
+          verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
+          verdict.prompt_tokens,
+          verdict.completion_tokens,
+          cached,
+        );
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
     collected[verdict.status]++;
-    collected.promptTokens += verdict.prompt_tokens;
-    collected.completionTokens += verdict.completion_tokens;
-    collected.cachedTokens += cached;
-    collected.reasoningTokens += reasoning;
+    if (!fromCache) {
+      collected.promptTokens += verdict.prompt_tokens;
+      collected.completionTokens += verdict.completion_tokens;
+      collected.cachedTokens += cached;
+      collected.reasoningTokens += reasoning;
+    }
     collected.costUsd += cost;
     if (retry) {
       collected.retry++;
@@ -140,7 +148,7 @@ export async function collectBatch(
   };
 
   try {
-    for (const kind of ["output", "errors"] as const) {
+    for (const kind of ["output", "errors", "cached"] as const) {
       const path = join(runDir, resultsFile(record, kind));
       if (!(await exists(path))) continue;
       for await (const lines of readLineBatches(path, READ_NO_LINK)) {
@@ -156,7 +164,7 @@ export async function collectBatch(
           const drawn = draws.read(index);
           if (drawn.custom_id !== verdict.custom_id) continue;
           asked[index] = 0;
-          emit(drawn, verdict);
+          emit(drawn, verdict, kind === "cached");
           if (verdict.refusedWith) {
             refusals.count++;
             refusals.first ??= verdict;
@@ -187,7 +195,7 @@ export async function collectBatch(
     );
   writer.close();
   await rename(`${target}.tmp`, target);
-  const refusal = refusedWhole(refusals.count, record.requests, refusals.first);
+  const refusal = refusedWhole(refusals.count, sentOf(record).requests, refusals.first);
   return { collected, retryIds, corrupt, judgedBy: judgeKey(run, record), sha256: writer.sha256, refusal };
 }
 
@@ -248,6 +256,7 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
   const downloaded = remote ? await downloadResults(run.service, runDir, record, log) : {};
   const { collected, retryIds, corrupt, judgedBy, sha256, refusal } = await collectBatch(run, record);
   if (refusal) await stopRefused(run, record, refusal);
+  await keepAnswers(run, record);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry =
     retryIds.size > 0
@@ -319,7 +328,8 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
  * service did with it since.
  */
 function asBefore(record: BatchRecord, step: "pending" | "uploaded"): void {
-  const { stage, purpose, chunk, attempt, requestsFile, requests, promptTokens, fileId, uploadedAt } = record;
+  const { stage, purpose, chunk, attempt, requestsFile, requests, promptTokens, fileId, uploadedAt, cached } =
+    record;
   for (const key of Object.keys(record)) delete record[key as keyof BatchRecord];
   Object.assign(record, {
     ...(stage ? { stage } : {}),
@@ -329,6 +339,8 @@ function asBefore(record: BatchRecord, step: "pending" | "uploaded"): void {
     requestsFile,
     requests,
     promptTokens,
+    // What the cache answered stays answered: the same misses go again.
+    ...(cached ? { cached } : {}),
     ...(step === "uploaded" && fileId ? { fileId } : {}),
     ...(step === "uploaded" && uploadedAt !== undefined ? { uploadedAt } : {}),
     step,

@@ -16,7 +16,7 @@ import {
 } from "../api/providers/index.ts";
 import { UserError } from "../errors.ts";
 import { apiFailure, call, isApiError, isTransient, sleep } from "../api/client.ts";
-import { crashPoint, type BatchRecord, stageOf } from "../run/manifest.ts";
+import { crashPoint, type BatchRecord, sentOf, stageOf } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
 import { progress } from "../io/log.ts";
 import { formatUsd } from "../api/pricing.ts";
@@ -104,7 +104,7 @@ async function uploadRequests(run: RunContext, record: BatchRecord, sending: Sen
   }
   const uploadedAt = run.store.update(() => (record.uploadedAt = Math.floor(Date.now() / 1000)));
   const { toStreamingFile } = await import("openai"); // already loaded with the client
-  const path = join(run.dir, record.requestsFile);
+  const path = join(run.dir, sentOf(record).file); // the whole file, or what the cache did not answer
   for (let tries = 1; ; tries++) {
     // Never through a link: what is uploaded is the run's own requests, not a file it points to.
     const requests = createReadStream(path, { fd: openToRead(path) });
