@@ -19,7 +19,7 @@ import {
   type ScalarType,
 } from "../io/formats/index.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { stageRows, summarize } from "../run/totals.ts";
+import { fromCacheText, stageRows, summarize } from "../run/totals.ts";
 import { crashPoint, type Manifest } from "../run/manifest.ts";
 import { isAlive } from "../io/lock.ts";
 import type { Dataset } from "../dataset/spec.ts";
@@ -407,7 +407,11 @@ function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
           ],
         ] as [string, string][])
       : []),
-    ["cost", `${formatUsd(summary.costUsd)} (${usesBatches(config) ? "Batch API" : "direct requests"})`],
+    [
+      "cost",
+      `${formatUsd(summary.costUsd)} (${usesBatches(config) ? "Batch API" : "direct requests"})` +
+        fromCacheText(summary, ", "),
+    ],
     ["created", manifest.createdAt],
   ];
   const body = [

@@ -5,7 +5,7 @@ import { table } from "./table.ts";
 import { formatDuration } from "../io/log.ts";
 import { listRunIds, loadManifest, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { stageRows, summarize, type RunSummary } from "../run/totals.ts";
+import { fromCacheText, stageRows, summarize, type RunSummary } from "../run/totals.ts";
 
 /** Every run in the runs folder; a run whose manifest cannot be read is listed as such. */
 export async function listRuns(
@@ -54,7 +54,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
     `created ${s.createdAt} · model ${s.model} on ${providerFor(manifest.config.provider).title}${window} · ` +
       `seed ${manifest.config.seed}`,
     `samples ${s.valid}/${s.asked} valid, ${s.reRequested} re-requested, ${s.givenUp} given up · ` +
-      `cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price`,
+      `cost ${formatUsd(s.costUsd)} at ${manifest.config.mode ?? "batch"} price${fromCacheText(s, " · ")}`,
     `tokens ${s.promptTokens} prompt, ${s.cachedTokens} of them cached ` +
       `(${s.promptTokens ? ((100 * s.cachedTokens) / s.promptTokens).toFixed(1) : "0.0"}%, ` +
       `saved ${formatUsd(s.cacheSavedUsd)}); ` +
