@@ -241,6 +241,7 @@ describe("resumable and shared", () => {
     const cwd = await tempDir();
     const cache = join(cwd, "cache");
     expect((await run(cwd, cache, "a.csv")).code).toBe(0);
+    expect((await run(cwd, cache, "b.csv")).code).toBe(0);
     const files = await allFiles(cache);
     expect(files.length).toBeGreaterThan(12);
     for (const file of files) expect(await readFile(file, "utf8")).not.toContain(API_KEY);
