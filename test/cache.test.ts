@@ -317,7 +317,7 @@ describe("the store", () => {
     cachedTokens: 0,
     reasoningTokens: 0,
     costUsd: 0.001,
-    body: { choices: [] },
+    body: '{"choices":[]}',
   };
   const key = "ab".padEnd(64, "0");
 

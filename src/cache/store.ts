@@ -15,6 +15,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
+import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
@@ -24,15 +25,17 @@ const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND } = constants;
 const ENTRY_VERSION = 1;
 const LEDGER = "ledger.jsonl";
 
-/** One kept answer: the service's body as it came, why it ended, the limit it was asked with, what it cost. */
+/** One kept answer: the service's body (JSON text), why it ended, the limit it was asked with, what it cost. */
 export interface Entry extends Kept {
   finish: string;
   promptTokens: number;
   cachedTokens: number;
   reasoningTokens: number;
   costUsd: number;
-  body: unknown;
+  body: string;
 }
+
+const bodySum = (body: string) => createHash("sha256").update(body).digest("hex").slice(0, 32);
 
 /** The user's cache folder: `$XDG_CACHE_HOME/synthai/answers`, else `~/.cache/synthai/answers`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -62,11 +65,17 @@ export class AnswerCache {
     } catch {
       return undefined;
     }
+    // A header line, then the body as the service sent it: a hit is copied into the results as text,
+    // never parsed and written again; its checksum in the header finds a torn or foreign one.
+    const newline = text.indexOf("\n");
     try {
-      const { v, key: its, ...entry } = JSON.parse(text);
+      const { v, key: its, sum, ...entry } = JSON.parse(text.slice(0, newline));
+      const body = text.slice(newline + 1);
       const whole =
-        typeof entry.limit === "number" && typeof entry.completionTokens === "number" && entry.body;
-      return v === ENTRY_VERSION && its === key && whole ? (entry as Entry) : undefined;
+        newline > 0 && typeof entry.limit === "number" && typeof entry.completionTokens === "number";
+      return v === ENTRY_VERSION && its === key && whole && sum === bodySum(body)
+        ? ({ ...entry, body } as Entry)
+        : undefined;
     } catch {
       return undefined;
     }
@@ -84,7 +93,8 @@ export class AnswerCache {
     const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
-      writeSync(fd, JSON.stringify({ v: ENTRY_VERSION, key, ...entry }));
+      const { body, ...header } = entry;
+      writeSync(fd, `${JSON.stringify({ v: ENTRY_VERSION, key, ...header, sum: bodySum(body) })}\n${body}`);
     } finally {
       closeSync(fd);
     }

@@ -64,6 +64,8 @@ interface Identities {
   next: number;
   counts: Map<string, number>;
   byChunk: Map<number, string[]>;
+  /** The body hashes of the chunk scanned last, for its first lookup (they are its keys' too). */
+  last?: { chunk: number; hashes: string[] };
 }
 const identities = new WeakMap<ManifestStore, Identities>();
 
@@ -72,7 +74,7 @@ const identities = new WeakMap<ManifestStore, Identities>();
  * replicate number, the count of identical first requests before it in the run, chunks in order.
  */
 async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Promise<string[]> {
-  const memo = identities.get(run.store) ?? { next: 0, counts: new Map(), byChunk: new Map() };
+  const memo: Identities = identities.get(run.store) ?? { next: 0, counts: new Map(), byChunk: new Map() };
   identities.set(run.store, memo);
   for (; memo.next <= chunk; memo.next++) {
     const { firstSample } = run.manifest.chunks[memo.next]!;
@@ -80,6 +82,7 @@ async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Pro
       (b) => b.chunk === memo.next && stageOf(b) === 1 && b.attempt === 1,
     )!;
     const ids: string[] = [];
+    const hashes: string[] = [];
     for await (const lines of readLineBatches(join(run.dir, first.requestsFile), READ_NO_LINK))
       for (const line of lines) {
         const request = JSON.parse(line) as BatchRequest;
@@ -87,10 +90,21 @@ async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Pro
         const replicate = memo.counts.get(hash) ?? 0;
         memo.counts.set(hash, replicate + 1);
         ids[Number(request.custom_id) - firstSample] = identityOf(hash, replicate);
+        hashes[Number(request.custom_id) - firstSample] = hash;
       }
     memo.byChunk.set(memo.next, ids);
+    memo.last = { chunk: memo.next, hashes };
   }
   return memo.byChunk.get(chunk)!;
+}
+
+/** A chunk's first requests' body hashes, once, where its scan has just made them. */
+function firstHashes(run: RunContext, record: BatchRecord): string[] | undefined {
+  const memo = identities.get(run.store);
+  if (stageOf(record) !== 1 || record.attempt !== 1 || memo?.last?.chunk !== record.chunk) return undefined;
+  const { hashes } = memo.last;
+  delete memo.last;
+  return hashes;
 }
 
 /** The key of one request of a record: its body, the run's seed, its sample's identity, the attempt. */
@@ -100,9 +114,11 @@ function keyOf(
   firstSample: number,
   record: BatchRecord,
   request: BatchRequest,
+  known?: string[],
 ) {
-  const identity = ids[Number(request.custom_id) - firstSample] ?? request.custom_id;
-  const hash = bodyHash(request.body, keying.limitField);
+  const at = Number(request.custom_id) - firstSample;
+  const identity = ids[at] ?? request.custom_id;
+  const hash = known?.[at] ?? bodyHash(request.body, keying.limitField);
   return cacheKey(keying.service, keying.seed, hash, identity, record.attempt);
 }
 
@@ -126,6 +142,7 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
   if (!keying) return;
   const chunk = run.manifest.chunks[record.chunk]!;
   const ids = await identitiesOf(run, keying, record.chunk);
+  const known = firstHashes(run, record);
   const price = priceOf(run.config, record);
   const hitsFile = resultsFile(record, "cached");
   const sentFile = sentFileName(record);
@@ -136,16 +153,13 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
   for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
     for (const line of lines) {
       const request = JSON.parse(line) as BatchRequest;
-      const entry = keying.cache.get(keyOf(keying, ids, chunk.firstSample, record, request));
+      const entry = keying.cache.get(keyOf(keying, ids, chunk.firstSample, record, request, known));
       if (!entry || !answersUnder(entry, Number(request.body[keying.limitField]))) {
         misses.writeLine(line);
         continue;
       }
-      hits.write({
-        custom_id: request.custom_id,
-        response: { status_code: 200, body: entry.body },
-        error: null,
-      });
+      const id = JSON.stringify(request.custom_id);
+      hits.writeLine(`{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`);
       savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
     }
   hits.close();
@@ -251,7 +265,7 @@ export async function keepAnswers(run: RunContext, record: BatchRecord): Promise
         cachedTokens: answer.cachedTokens,
         reasoningTokens: answer.reasoningTokens,
         costUsd: costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens),
-        body,
+        body: JSON.stringify(body),
       });
     }
 }
