@@ -16,6 +16,9 @@ import {
 import { answersUnder, bodyHash, cacheKey, canonicalJson, identityOf, keepable } from "../src/cache/key.ts";
 import { AnswerCache, cacheStats, pruneCache, type Entry } from "../src/cache/store.ts";
 import { parseAge, parseSize } from "../src/commands/cache.ts";
+import { generateArgs } from "../src/commands/generate.ts";
+import { flagsOf } from "../src/commands/named-options.ts";
+import { toRunConfig } from "../src/commands/options.ts";
 
 const server = useFake();
 let url = "";
@@ -166,6 +169,23 @@ describe("a changed run pays only for what changed", () => {
       .reduce((s: number, b: any) => s + b.requests, 0);
     expect(sentNow.reduce((s, b) => s + b.lines.length, 0)).toBe(judged);
     expect(manifest.batches.filter((b: any) => !b.stage).every((b: any) => b.batchId === "cache")).toBe(true);
+  });
+
+  test("--fill with the same seed, stages and all, continues from the cache: nothing sent again", async () => {
+    await start({ seed: 15 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    const example = join(ROOT, "examples", "judged-calls");
+    const args = (out: string) => [
+      ...["--prompt", join(example, "write.md"), "--prompt", join(example, "judge.md")],
+      ...["-j", join(example, "params.json"), "-n", "8", "--fill", ...base(cache, out)],
+    ];
+    expect((await runCli(args("a.csv"), { cwd })).code).toBe(0);
+    const sent = asked();
+    const second = await runCli(args("b.csv"), { cwd });
+    expect(second.code, second.stderr).toBe(0);
+    expect(asked()).toBe(sent);
+    expect(await rowsOf(join(cwd, "b.csv"))).toEqual(await rowsOf(join(cwd, "a.csv")));
   });
 
   test("raising max_tokens reuses every finished answer and sends only those cut off", async () => {
@@ -363,6 +383,16 @@ describe("the store", () => {
     const size = cacheStats(dir).bytes;
     expect(pruneCache(dir, { maxBytes: size - 1, now }).entries).toBe(1);
     expect(cache.get(keys[2]!)).toEqual(entry);
+  });
+
+  test("the library takes the same options: cache: false, cacheDir", () => {
+    const config = (options: Record<string, unknown>) =>
+      toRunConfig(flagsOf("generate", generateArgs, options).args as any, () => 1);
+    expect(config({})).not.toHaveProperty("noCache");
+    expect(config({ cache: false, cacheDir: "/somewhere/answers" })).toMatchObject({
+      noCache: true,
+      cacheDir: "/somewhere/answers",
+    });
   });
 
   test("sizes and ages are read as written, and a wrong one is one line", () => {
