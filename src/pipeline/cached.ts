@@ -165,8 +165,9 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
   hits.close();
   misses.close();
   if (hits.lines === 0) {
-    await rm(join(run.dir, `${hitsFile}.tmp`), { force: true });
-    await rm(join(run.dir, `${sentFile}.tmp`), { force: true });
+    // Nothing answered: nothing of this lookup, nor of an earlier one killed before it was recorded, stays.
+    for (const file of [hitsFile, sentFile, `${hitsFile}.tmp`, `${sentFile}.tmp`])
+      await rm(join(run.dir, file), { force: true });
     const cached = { hits: 0, savedUsd: 0, sent: record.requests, sentPromptTokens: record.promptTokens };
     run.store.update(() => (record.cached = cached));
     return;

@@ -150,7 +150,8 @@ export async function collectBatch(
   try {
     for (const kind of ["output", "errors", "cached"] as const) {
       const path = join(runDir, resultsFile(record, kind));
-      if (!(await exists(path))) continue;
+      // The cache's answers count only where the lookup was recorded (a file of an unrecorded one is stale).
+      if ((kind === "cached" && !record.cached?.hits) || !(await exists(path))) continue;
       for await (const lines of readLineBatches(path, READ_NO_LINK)) {
         for (const line of lines) {
           const verdict = verdictOf(line, dataset, endpoint);
