@@ -270,7 +270,7 @@ export async function submit(run: RunContext, record: BatchRecord): Promise<void
   if (runsOffline)
     throw new UserError(
       runsOffline,
-      `run ${join(run.dir, record.requestsFile)} through it, then ` +
+      `run ${join(run.dir, sentOf(record).file)} through it, then ` +
         `\`synthai import ${run.manifest.id} <its output file>\``,
     );
   const sending = sendingFor(run);
