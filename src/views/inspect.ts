@@ -95,7 +95,11 @@ async function answersOf(
       // A corrupt line has no answer to show (collect reported it).
       const result = parseResultLine(line);
       const answer = completionText(result, endpoint);
-      if (typeof result?.custom_id === "string" && typeof answer === "string" && !answers.has(result.custom_id))
+      if (
+        typeof result?.custom_id === "string" &&
+        typeof answer === "string" &&
+        !answers.has(result.custom_id)
+      )
         answers.set(result.custom_id, answer);
     }
   }
