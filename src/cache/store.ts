@@ -6,6 +6,7 @@ import {
   chmodSync,
   closeSync,
   constants,
+  existsSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -55,8 +56,11 @@ export class AnswerCache {
   /** The kept answer of `key`, or undefined: none, torn, foreign (another key's, another version's) or a link. */
   get(key: string): Entry | undefined {
     let text: string;
+    const path = this.#path(key);
+    // A miss is most lookups of a first run: asked first, it costs no thrown error.
+    if (!existsSync(path)) return undefined;
     try {
-      const fd = openSync(this.#path(key), O_RDONLY | O_NOFOLLOW);
+      const fd = openSync(path, O_RDONLY | O_NOFOLLOW);
       try {
         text = readFileSync(fd, "utf8");
       } finally {
