@@ -188,6 +188,28 @@ describe("a changed run pays only for what changed", () => {
     expect(await rowsOf(join(cwd, "b.csv"))).toEqual(await rowsOf(join(cwd, "a.csv")));
   });
 
+  for (const [example, prompts, format] of [
+    ["support-dialogues", ["scenario.md", "dialogue.md"], "chat"],
+    ["preference-pairs", ["ask.md", "answer.md", "judge.md"], "preference"],
+  ] as const)
+    test(`a conversation, several models (examples/${example}): the same command again sends nothing`, async () => {
+      await start({ seed: 16 });
+      const cwd = await tempDir();
+      const cache = join(cwd, "cache");
+      const dir = join(ROOT, "examples", example);
+      const args = (out: string) => [
+        ...prompts.flatMap((file) => ["--prompt", join(dir, file)]),
+        ...["-j", join(dir, "params.json"), "-n", "6", "--format", format, ...base(cache, out)],
+      ];
+      expect((await runCli(args("a.jsonl"), { cwd })).code).toBe(0);
+      const sent = asked();
+      expect(sent).toBeGreaterThanOrEqual(6 * prompts.length);
+      const second = await runCli(args("b.jsonl"), { cwd });
+      expect(second.code, second.stderr).toBe(0);
+      expect(asked()).toBe(sent);
+      expect(await readFile(join(cwd, "b.jsonl"), "utf8")).toBe(await readFile(join(cwd, "a.jsonl"), "utf8"));
+    });
+
   test("raising max_tokens reuses every finished answer and sends only those cut off", async () => {
     await start({ truncatedRate: 0.3, seed: 10 });
     const cwd = await tempDir();
