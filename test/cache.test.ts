@@ -103,6 +103,8 @@ describe("the same command twice", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(asked()).toBe(2 * sent);
     expect(again.stderr).not.toMatch(/from the cache/);
+    // Nor does it keep its answers: those of another seed would be 12 more entries.
+    expect((await run(cwd, cache, "c.csv", ["--no-canary", "--no-cache", "--seed", "9"])).code).toBe(0);
     expect(cacheStats(cache).entries).toBe(12);
   });
 
