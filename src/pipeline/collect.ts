@@ -340,8 +340,8 @@ function asBefore(record: BatchRecord, step: "pending" | "uploaded"): void {
     requestsFile,
     requests,
     promptTokens,
-    // What the cache answered stays answered: the same misses go again.
-    ...(cached ? { cached } : {}),
+    // What the cache answered stays answered: the same misses go again (a lookup that found none is made again).
+    ...(cached?.hits ? { cached } : {}),
     ...(step === "uploaded" && fileId ? { fileId } : {}),
     ...(step === "uploaded" && uploadedAt !== undefined ? { uploadedAt } : {}),
     step,
