@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
@@ -96,6 +96,11 @@ const tempDirs: string[] = [];
 afterAll(async () => {
   await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
+
+/** The cache of answers of this test file's runs: a fresh one, never the user's (removed with the temp folders). */
+export const CACHE_HOME = mkdtempSync(join(tmpdir(), "synthai-cache-"));
+tempDirs.push(CACHE_HOME);
+process.env.XDG_CACHE_HOME = CACHE_HOME;
 
 export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "synthai-test-"));

@@ -9,6 +9,7 @@ const LAYERS = [
   ["io"],
   ["api", "fake"],
   ["dataset", "run"],
+  ["cache"],
   ["pipeline"],
   ["views"],
   ["commands"],

@@ -136,6 +136,8 @@ export interface ServiceOptions {
 export interface BatchService {
   readonly vendor: Vendor;
   readonly traits: ServiceTraits;
+  /** Where its calls go (its base URL): part of what an answer is keyed by in the cache of answers. */
+  readonly address: string;
   /** Checks, before anything is built, that the service answers and takes the key. */
   preflight(mode: "batch" | "sync"): Promise<void>;
   /**

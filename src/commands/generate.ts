@@ -112,6 +112,20 @@ const generateCommand = command({
         "so a request the service refuses stops the run before a batch is sent",
       negativeDescription: "Submit the first batch without a request sent directly first",
     },
+    cache: {
+      type: "boolean",
+      default: true,
+      description:
+        "Look every request up in the cache of answers first (a hit is never sent and costs nothing), " +
+        "and keep the answers that finished for later runs",
+      negativeDescription: "Send every request, and keep nothing in the cache of answers",
+    },
+    "cache-dir": {
+      type: "string",
+      description:
+        "The cache of answers' folder (Default: $XDG_CACHE_HOME/synthai/answers, else ~/.cache/synthai/answers)",
+      valueHint: "dir",
+    },
     "reasoning-effort": {
       type: "enum",
       options: CHOICES["reasoning-effort"].options,

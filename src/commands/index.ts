@@ -20,6 +20,8 @@ export const COMMANDS = {
   abandon:
     "Give a run up: cancel what is in flight, delete its files on the account; --delete its folder too",
   gc: "Delete synthai's leftover files on the account (those of batches no longer running)",
+  cache:
+    "The cache of answers: its size, entries, hits and money saved; `prune --older-than 30d`, `--max-size 1GB`",
   models: "List the model catalogue: prices, reasoning, shutdown dates; --check compares it with the service",
   providers:
     "List the batch services synthai knows (--provider NAME): addresses, keys, windows, discounts, limits",

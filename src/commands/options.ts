@@ -57,6 +57,8 @@ export interface GenerateArgs {
   "completion-window"?: string;
   "reasoning-effort"?: string;
   canary?: boolean;
+  cache?: boolean;
+  "cache-dir"?: string;
   endpoint?: string;
   prompt?: string;
   input?: string;
@@ -293,6 +295,8 @@ export function toRunConfig(
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["csv-safe"]) config.csvSafe = true;
   addServiceOptions(config, args, { mode, provider, providerName, temperature }, num, name);
+  if (args.cache === false) config.noCache = true;
+  if (args["cache-dir"]) config.cacheDir = resolve(args["cache-dir"]);
   config.locale = args.locale || DEFAULTS.locale;
   const sampling = choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling, name);
   if (sampling !== DEFAULTS.sampling) config.sampling = sampling;

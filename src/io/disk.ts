@@ -60,7 +60,7 @@ function statOf(path: string) {
   }
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   const units = ["B", "KB", "MB", "GB", "TB", "PB", "EB"];
   let value = bytes;
   let unit = 0;

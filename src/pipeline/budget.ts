@@ -1,5 +1,5 @@
 // What a run may still send: the budget's worst case and the service's queue limits.
-import type { BatchRecord, Manifest } from "../run/manifest.ts";
+import { sentOf, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { costUsd, formatUsd } from "../api/pricing.ts";
 import { spentUsd } from "../run/totals.ts";
 import { priceOf } from "./transport.ts";
@@ -26,7 +26,8 @@ export function estimate(manifest: Manifest): string {
 export function worstCase(manifest: Manifest, record: BatchRecord): number {
   const { config } = manifest;
   const { maxTokens } = stageSettings(config, record.stage);
-  return costUsd(priceOf(config, record), record.promptTokens, record.requests * maxTokens);
+  const sent = sentOf(record);
+  return costUsd(priceOf(config, record), sent.promptTokens, sent.requests * maxTokens);
 }
 
 /** May this batch be sent without any chance of going over the budget? */
@@ -55,6 +56,6 @@ export function fitsLimits(manifest: Manifest, record: BatchRecord): boolean {
   if (inFlight.length === 0) return true;
   const { maxInFlight, maxEnqueuedTokens } = manifest.config;
   if (maxInFlight !== undefined && inFlight.length >= maxInFlight) return false;
-  const enqueued = inFlight.reduce((s, b) => s + b.promptTokens, 0);
-  return maxEnqueuedTokens === undefined || enqueued + record.promptTokens <= maxEnqueuedTokens;
+  const enqueued = inFlight.reduce((s, b) => s + sentOf(b).promptTokens, 0);
+  return maxEnqueuedTokens === undefined || enqueued + sentOf(record).promptTokens <= maxEnqueuedTokens;
 }

@@ -10,6 +10,7 @@ import {
   type Collected,
   crashPoint,
   emptyCollected,
+  sentOf,
   stageOf,
 } from "../run/manifest.ts";
 import { costUsd, flexPrice, formatUsd, type Price } from "../api/pricing.ts";
@@ -27,6 +28,7 @@ import { endpointOf, stageSettings } from "../run/config.ts";
 import { customIdOf, refusedWhole, verdictOf } from "./verdict.ts";
 import type { LineVerdict, SampleResult, SampleStatus } from "../run/records.ts";
 import { VERSION } from "../run/version.ts";
+import { keepAnswers } from "./cached.ts";
 
 /**
  * What judging a batch's answers depends on besides the answers: synthai (its parser), the
@@ -85,14 +87,20 @@ export async function collectBatch(
   const canRetry = record.attempt < config.maxAttempts;
   const refusals = { count: 0, first: undefined as LineVerdict | undefined };
 
-  const emit = (draw: DrawsLine, verdict: Judged) => {
-    // The price follows the tier that served the answer: flex is billed at batch price.
-    const cost = costOfAnswer(
-      verdict,
-      verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
-    );
+  const emit = (draw: DrawsLine, verdict: Judged, fromCache = false) => {
+    // The price follows the tier that served the answer: flex is billed at batch price. An answer
+    // from the cache of answers was not bought again: it costs nothing, and its tokens were not billed.
+    const cost = fromCache
+      ? 0
+      : costOfAnswer(
+          verdict,
+          verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
+        );
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
-    tally(collected, verdict, cost);
+    if (fromCache) {
+      collected[verdict.status]++;
+      collected.costUsd += cost;
+    } else tally(collected, verdict, cost);
     if (retry) {
       collected.retry++;
       retryIds.add(draw.custom_id);
@@ -127,7 +135,7 @@ export async function collectBatch(
     );
   writer.close();
   await rename(`${target}.tmp`, target);
-  const refusal = refusedWhole(refusals.count, record.requests, refusals.first);
+  const refusal = refusedWhole(refusals.count, sentOf(record).requests, refusals.first);
   return { collected, retryIds, corrupt, judgedBy: judgeKey(run, record), sha256: writer.sha256, refusal };
 }
 
@@ -201,12 +209,13 @@ async function judgeLines(
     corrupt: string[];
     refusals: { count: number; first: LineVerdict | undefined };
   },
-  emit: (draw: DrawsLine, verdict: Judged) => void,
+  emit: (draw: DrawsLine, verdict: Judged, fromCache: boolean) => void,
 ): Promise<void> {
   const { chunk, asked, draws, corrupt, refusals } = batch;
-  for (const kind of ["output", "errors"] as const) {
+  for (const kind of ["output", "errors", "cached"] as const) {
     const path = join(runDir, resultsFile(record, kind));
-    if (!(await exists(path))) continue;
+    // The cache's answers count only where the lookup was recorded (a file of an unrecorded one is stale).
+    if ((kind === "cached" && !record.cached?.hits) || !(await exists(path))) continue;
     for await (const lines of readLineBatches(path, READ_NO_LINK)) {
       for (const line of lines) {
         const verdict = verdictOf(line, dataset, endpoint);
@@ -220,7 +229,7 @@ async function judgeLines(
         const drawn = draws.read(index);
         if (drawn.custom_id !== verdict.custom_id) continue;
         asked[index] = 0;
-        emit(drawn, verdict);
+        emit(drawn, verdict, kind === "cached");
         if (verdict.refusedWith) {
           refusals.count++;
           refusals.first ??= verdict;
@@ -287,6 +296,7 @@ export async function collect(run: RunContext, record: BatchRecord): Promise<voi
   const downloaded = remote ? await downloadResults(run.serviceFor(record), runDir, record) : {};
   const { collected, retryIds, corrupt, judgedBy, sha256, refusal } = await collectBatch(run, record);
   if (refusal) await stopRefused(run, record, refusal);
+  await keepAnswers(run, record);
   for (const line of corrupt.slice(0, 5)) log(`warning: corrupt line, sample asked again: ${line}`);
   const retry =
     retryIds.size > 0
@@ -360,7 +370,7 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
  * service did with it since.
  */
 function asBefore(record: BatchRecord, step: "pending" | "uploaded"): void {
-  const { stage, purpose, vendor, chunk, attempt, requestsFile, requests, promptTokens, fileId, uploadedAt } =
+  const { stage, purpose, vendor, chunk, attempt, requestsFile, requests, promptTokens, fileId, uploadedAt, cached } =
     record;
   for (const key of Object.keys(record)) delete record[key as keyof BatchRecord];
   Object.assign(record, {
@@ -372,6 +382,8 @@ function asBefore(record: BatchRecord, step: "pending" | "uploaded"): void {
     requestsFile,
     requests,
     promptTokens,
+    // What the cache answered stays answered: the same misses go again (a lookup that found none is made again).
+    ...(cached?.hits ? { cached } : {}),
     ...(step === "uploaded" && fileId ? { fileId } : {}),
     ...(step === "uploaded" && uploadedAt !== undefined ? { uploadedAt } : {}),
     step,

@@ -14,6 +14,7 @@ import { progressLine, progressOf, type Progress } from "./progress.ts";
 import { sendsDirectly } from "./transport.ts";
 import { buildNextStages, samplesToDraw } from "./stages.ts";
 import { build } from "./build-step.ts";
+import { answerFromCache } from "./cached.ts";
 import { loadParams } from "../dataset/params.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 
@@ -85,6 +86,8 @@ async function advanceRun(run: RunContext, options: DriveOptions): Promise<Round
     let blocked: BatchRecord | undefined;
     if (!options.cancelling) {
       for (const record of manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded")) {
+        await answerFromCache(run, record);
+        if (record.step === "finished") continue; // wholly answered by the cache: collected next
         if (!fitsBudget(manifest, record)) {
           blocked = record;
           continue;

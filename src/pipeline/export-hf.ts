@@ -19,7 +19,7 @@ import {
   type ScalarType,
 } from "../io/formats/index.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { stageRows, summarize } from "../run/totals.ts";
+import { fromCacheText, stageRows, summarize } from "../run/totals.ts";
 import { serviceOf } from "../run/config.ts";
 import { crashPoint, type Manifest } from "../run/manifest.ts";
 import { isAlive } from "../io/lock.ts";
@@ -486,7 +486,11 @@ function madeByRows(manifest: Manifest, made: Made): [string, string][] {
           ],
         ] as [string, string][])
       : []),
-    ["cost", `${formatUsd(summary.costUsd)} (${usesBatches(config) ? "Batch API" : "direct requests"})`],
+    [
+      "cost",
+      `${formatUsd(summary.costUsd)} (${usesBatches(config) ? "Batch API" : "direct requests"})` +
+        fromCacheText(summary, ", "),
+    ],
     ["created", manifest.createdAt],
   ];
   return made_by;

@@ -24,7 +24,7 @@ import { RunContext, type RunView } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { changedDataset, runDataset, type Dataset } from "../dataset/spec.ts";
 import type { FormatName } from "../io/formats/index.ts";
-import { droppedText, summarize } from "../run/totals.ts";
+import { droppedText, fromCacheText, summarize } from "../run/totals.ts";
 import { hfDestination, type HfMade, type Split } from "./export-hf.ts";
 import type { HubPush } from "./hub-push.ts";
 import { samplesFile } from "../run/files.ts";
@@ -139,7 +139,7 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
   return (
     `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}` +
     `${metricsFile ? ` (metrics: ${metricsFile})` : ""}; cost ${formatUsd(spent)}${atBatchPrice}; ` +
-    `${reRequested} re-requested, ${givenUp} given up${emptied}${stages}${nothing}`
+    `${reRequested} re-requested, ${givenUp} given up${emptied}${fromCacheText(totals)}${stages}${nothing}`
   );
 }
 

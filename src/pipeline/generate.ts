@@ -24,6 +24,7 @@ import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
 import { checkModel, sendCanary } from "./canary.ts";
+import { answerFromCache } from "./cached.ts";
 import { EXPECTED_REASONING } from "../api/models.ts";
 import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
@@ -164,7 +165,9 @@ export async function canaryFirst(run: RunContext): Promise<void> {
     (manifest.canary && !manifest.canary.refused)
   )
     return;
-  if (manifest.batches.some((b) => b.step !== "pending")) return;
+  // A run the cache answers (wholly or in part) asks nothing new of the model first.
+  for (const record of manifest.batches) await answerFromCache(run, record);
+  if (manifest.batches.some((b) => b.step !== "pending" || b.cached?.hits)) return;
   await sendCanary(run);
 }
 

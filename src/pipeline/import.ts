@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { JsonlWriter, readJsonl, readLines } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
-import { ensureDir, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { ensureDir, sentOf, type BatchRecord, type Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
 import { RunContext } from "./context.ts";
 import { stop } from "./drive.ts";
@@ -56,7 +56,8 @@ async function routeImported(
   const open = manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded");
   const recordOf = new Map<string, BatchRecord>();
   for (const record of open)
-    for await (const request of readJsonl<{ custom_id: string }>(join(runDir, record.requestsFile)))
+    // What the cache did not answer: the file that was run elsewhere.
+    for await (const request of readJsonl<{ custom_id: string }>(join(runDir, sentOf(record).file)))
       recordOf.set(request.custom_id, record);
   await ensureDir(join(runDir, "results"));
   const writers = new Map<string, JsonlWriter>();

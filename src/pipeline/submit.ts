@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import type { BatchAsk, BatchService, RemoteBatch } from "../api/batch-service.ts";
 import { completionWindow, providerFor, type OptionalField } from "../api/providers/index.ts";
 import { UserError } from "../errors.ts";
-import { crashPoint, type BatchRecord, stageOf } from "../run/manifest.ts";
+import { crashPoint, type BatchRecord, sentOf, stageOf } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
 import { progress } from "../io/log.ts";
 import { formatUsd } from "../api/pricing.ts";
@@ -39,15 +39,16 @@ function askOf(store: ManifestStore, record: BatchRecord): BatchAsk {
   const { config } = manifest;
   const refused: string[] = [...(manifest.refusedFields ?? [])];
   return {
-    path: join(store.dir, record.requestsFile),
-    file: record.requestsFile,
+    // The whole file, or what the cache of answers did not answer.
+    path: join(store.dir, sentOf(record).file),
+    file: sentOf(record).file,
     name: remoteFileName(manifest.id, record),
     url: record.purpose === "embeddings" ? EMBEDDINGS_URL : endpointOf(config, stageOf(record)).url,
     model:
       record.purpose === "embeddings"
         ? (manifest.embeddings?.model ?? "")
         : stageSettings(config, stageOf(record)).model,
-    requests: record.requests,
+    requests: sentOf(record).requests,
     metadata: batchMetadata(manifest.id, record),
     ...(record.fileId ? { fileId: record.fileId } : {}),
     window: completionWindow(providerFor(config.provider), config.completionWindow),
@@ -137,7 +138,7 @@ export async function submit(run: RunContext, record: BatchRecord): Promise<void
   if (runsOffline)
     throw new UserError(
       runsOffline,
-      `run ${join(run.dir, record.requestsFile)} through it, then ` +
+      `run ${join(run.dir, sentOf(record).file)} through it, then ` +
         `\`synthai import ${run.manifest.id} <its output file>\``,
     );
   const ask = askOf(run.store, record);

@@ -7,7 +7,7 @@ import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import { sleep } from "../api/client.ts";
 import { readJsonl, readLines } from "../io/jsonl.ts";
 import { openToAppend } from "../io/disk.ts";
-import { crashPoint, ensureDir, type BatchRecord } from "../run/manifest.ts";
+import { crashPoint, ensureDir, sentOf, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
 import { customIdOf } from "./verdict.ts";
 
@@ -91,7 +91,7 @@ export async function runSync(
   const errors = await openToAppend(errorsPath);
   const rpm = limits.rpm ? new RateLimiter(limits.rpm) : undefined;
   const tpm = limits.tpm ? new RateLimiter(limits.tpm) : undefined;
-  const requests = readJsonl<BatchRequest>(join(runDir, record.requestsFile))[Symbol.asyncIterator]();
+  const requests = readJsonl<BatchRequest>(join(runDir, sentOf(record).file))[Symbol.asyncIterator]();
   let fatal: unknown;
 
   // `countPromptTokens` is there when a tokens-per-minute limit needs each request's count.

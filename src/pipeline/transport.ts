@@ -3,7 +3,7 @@
 // (Cerebras: 10 requests). What it costs follows from how it goes.
 import { directPrice, type Price } from "../api/pricing.ts";
 import { providerFor } from "../api/providers/index.ts";
-import type { BatchRecord, RunConfig } from "../run/manifest.ts";
+import { sentOf, type BatchRecord, type RunConfig } from "../run/manifest.ts";
 import { stageSettings } from "../run/config.ts";
 
 /** Where a file sent directly keeps the place of a batch id in its record. */
@@ -22,7 +22,7 @@ export function sentDirectly(record: BatchRecord): boolean {
 export function sendsDirectly(config: RunConfig, record: BatchRecord): boolean {
   if (!usesBatches(config) || sentDirectly(record)) return true;
   if (record.step !== "pending") return false; // uploaded already: it goes as a batch
-  return record.requests < (providerFor(config.provider).minRequestsPerFile ?? 1);
+  return sentOf(record).requests < (providerFor(config.provider).minRequestsPerFile ?? 1);
 }
 
 /** The price of a file's requests: direct ones at the list price, batched ones at the run's batch price. */

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { sha256, sizeOf } from "../io/disk.ts";
 import { lastStage } from "./config.ts";
-import { collectedRecords, stageOf, type BatchRecord, type Manifest } from "./manifest.ts";
+import { collectedRecords, sentOf, stageOf, type BatchRecord, type Manifest } from "./manifest.ts";
 
 /**
  * `c0000-a1` for stage 1 (as run folders always named it), `s2-c0000-a1` for a later stage,
@@ -26,8 +26,14 @@ export function drawsFileName(chunk: number): string {
   return `draws/c${String(chunk).padStart(4, "0")}.jsonl`;
 }
 
-export function resultsFile(record: BatchRecord, kind: "output" | "errors"): string {
+/** A batch's answers: the service's output and error files, and those the cache of answers gave (`cached`). */
+export function resultsFile(record: BatchRecord, kind: "output" | "errors" | "cached"): string {
   return `results/${batchName(record.chunk, record.attempt, record.stage, record.purpose)}.${kind}.jsonl`;
+}
+
+/** The requests of a batch the cache did not answer: what is sent in its place. */
+export function sentFileName(record: BatchRecord): string {
+  return `requests/${batchName(record.chunk, record.attempt, record.stage)}.sent.jsonl`;
 }
 
 export function samplesFile(record: BatchRecord): string {
@@ -85,9 +91,14 @@ export function exportInputs(
       continue;
     }
     paths.add(record.requestsFile);
-    for (const kind of ["output", "errors"] as const) {
+    for (const kind of ["output", "errors", "cached"] as const) {
       // A manifest from before sizes were noted still says how many lines each file had.
-      const lines = kind === "output" ? record.requestCounts?.completed : record.requestCounts?.failed;
+      const lines =
+        kind === "cached"
+          ? record.cached?.hits
+          : kind === "output"
+            ? record.requestCounts?.completed
+            : record.requestCounts?.failed;
       if (manifest.files ? manifest.files[resultsFile(record, kind)] !== undefined : Boolean(lines))
         paths.add(resultsFile(record, kind));
     }
@@ -103,6 +114,7 @@ export function pendingInputs(manifest: Manifest): string[] {
   const paths = new Set<string>();
   for (const record of manifest.batches.filter((b) => b.step !== "collected")) {
     paths.add(record.requestsFile);
+    paths.add(sentOf(record).file);
     paths.add(manifest.chunks[record.chunk]!.drawsFile);
   }
   const stages = lastStage(manifest.config);

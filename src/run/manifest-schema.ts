@@ -67,6 +67,20 @@ const BatchRecord = z.object({
   collected: Collected.optional(),
   /** What its answers were judged with (collect.ts, judgeKey): an export judges them again only when it changed. */
   judgedBy: z.string().optional(),
+  /**
+   * Its requests looked up in the cache of answers (pipeline/cached.ts): the hits, answered in
+   * results/<name>.cached.jsonl, what they would have cost, and what goes to the service instead of
+   * the whole file: `sentFile` (the misses) where some hit, and their count and prompt tokens.
+   */
+  cached: z
+    .object({
+      hits: z.number().int().nonnegative(),
+      savedUsd: z.number(),
+      sentFile: z.string().optional(),
+      sent: z.number().int().nonnegative(),
+      sentPromptTokens: z.number().nonnegative(),
+    })
+    .optional(),
 });
 
 const Chunk = z.object({
@@ -178,6 +192,10 @@ const Config = z.object({
   provider: z.enum(Object.keys(PROVIDERS) as [ProviderName, ...ProviderName[]]).optional(),
   /** --completion-window, where the provider takes others than 24h. */
   completionWindow: z.string().optional(),
+  /** --no-cache: nothing looked up in or kept in the cache of answers. */
+  noCache: z.boolean().optional(),
+  /** --cache-dir: the cache of answers' folder, when not the user's own (src/cache/store.ts). */
+  cacheDir: z.string().optional(),
 });
 
 const Export = z.object({

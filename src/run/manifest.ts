@@ -22,6 +22,18 @@ export function stageOf(record: Pick<BatchRecord, "stage">): number {
   return record.stage ?? 1;
 }
 
+/** What of a batch goes to the service: its whole request file, or, where the cache answered some, the rest. */
+export function sentOf(record: BatchRecord): { file: string; requests: number; promptTokens: number } {
+  const { cached } = record;
+  return cached
+    ? {
+        file: cached.sentFile ?? record.requestsFile,
+        requests: cached.sent,
+        promptTokens: cached.sentPromptTokens,
+      }
+    : { file: record.requestsFile, requests: record.requests, promptTokens: record.promptTokens };
+}
+
 /** What a batch with nothing in it yet (or nothing to ask) has collected. */
 export function emptyCollected(): Collected {
   return {

@@ -26,6 +26,8 @@ export interface RunSummary {
   cachedTokens: number;
   cacheSavedUsd: number;
   reasoningTokens: number;
+  /** Requests the cache of answers answered (never sent, costing nothing), and what they would have cost. */
+  fromCache: { hits: number; savedUsd: number };
   state: string;
   reason?: string;
   /** With stages: each one's requests (first attempts), valid answers, given up, cost and prompt cache. */
@@ -103,6 +105,7 @@ export function summarize(manifest: Manifest): RunSummary {
     cachedTokens,
     cacheSavedUsd: savedByCache(manifest, manifest.batches),
     reasoningTokens: sum((c) => c.reasoningTokens ?? 0),
+    fromCache: fromCacheOf(manifest),
     state: manifest.state,
     ...(manifest.reason ? { reason: manifest.reason } : {}),
   };
@@ -115,6 +118,20 @@ function savedByCache(manifest: Manifest, records: Manifest["batches"]): number 
       s + cacheSavedUsd(stageSettings(manifest.config, stageOf(b)).price, b.collected?.cachedTokens ?? 0),
     0,
   );
+}
+
+function fromCacheOf(manifest: Manifest): RunSummary["fromCache"] {
+  const looked = manifest.batches.filter((b) => b.cached);
+  return {
+    hits: looked.reduce((s, b) => s + b.cached!.hits, 0),
+    savedUsd: looked.reduce((s, b) => s + b.cached!.savedUsd, 0),
+  };
+}
+
+/** `; 120 answered from the cache (saved $0.41)`, or nothing when the cache answered none. */
+export function fromCacheText(summary: Pick<RunSummary, "fromCache">, separator = "; "): string {
+  const { hits, savedUsd } = summary.fromCache;
+  return hits ? `${separator}${hits} answered from the cache (saved ${formatUsd(savedUsd)})` : "";
 }
 
 /** What was sent directly, at the list price: the canary and the pilot. */

@@ -92,14 +92,21 @@ async function answersOf(
   endpoint: Endpoint,
 ): Promise<Map<string, string>> {
   const answers = new Map<string, string>();
-  const path = join(runDir, resultsFile(record, "output"));
-  if (!existsSync(path)) return answers;
-  for await (const line of readLines(path)) {
-    // A corrupt line has no answer to show (collect reported it).
-    const result = parseResultLine(line);
-    const answer = completionText(result, endpoint);
-    if (typeof result?.custom_id === "string" && typeof answer === "string" && !answers.has(result.custom_id))
-      answers.set(result.custom_id, answer);
+  // The service's answers, and those the cache of answers gave.
+  for (const kind of ["output", "cached"] as const) {
+    const path = join(runDir, resultsFile(record, kind));
+    if (!existsSync(path)) continue;
+    for await (const line of readLines(path)) {
+      // A corrupt line has no answer to show (collect reported it).
+      const result = parseResultLine(line);
+      const answer = completionText(result, endpoint);
+      if (
+        typeof result?.custom_id === "string" &&
+        typeof answer === "string" &&
+        !answers.has(result.custom_id)
+      )
+        answers.set(result.custom_id, answer);
+    }
   }
   return answers;
 }

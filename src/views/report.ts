@@ -64,6 +64,7 @@ export async function writeReport(
     [`cost (${manifest.config.mode ?? "batch"} price)`, formatUsd(summary.costUsd)],
     ["cost per valid sample", formatUsd(costPerValid)],
     ["saved vs. standard price", formatUsd(summary.standardUsd - summary.costUsd)],
+    ["answered from the cache", `${summary.fromCache.hits} (saved ${formatUsd(summary.fromCache.savedUsd)})`],
     [
       "prompt tokens cached",
       `${percent(summary.cachedTokens, summary.promptTokens)} (saved ${formatUsd(summary.cacheSavedUsd)})`,

@@ -100,6 +100,10 @@ class GeminiService implements BatchService {
     return this.#address ?? "https://generativelanguage.googleapis.com";
   }
 
+  get address(): string {
+    return this.baseUrl;
+  }
+
   /** The SDK's client, made (and the SDK loaded) at the first call. */
   private sdk(): Promise<GoogleGenAI> {
     return (this.#client ??= import("@google/genai").then(

@@ -69,6 +69,10 @@ class OpenAIService implements BatchService {
   client(): Promise<OpenAI> {
     return (this.#client ??= clientFor(this.#settings));
   }
+  get address(): string {
+    return this.#settings.baseURL;
+  }
+
 
   async preflight(mode: "batch" | "sync"): Promise<void> {
     await preflight(await this.client(), mode);

@@ -1,0 +1,269 @@
+// The cache of answers at the level of a batch's record: before a pending record's requests go
+// out, each is looked up, the hits are written as the record's cached results (in the envelope of
+// a batch's output line) and only the misses are sent; once a batch is collected, its finished
+// answers are kept for later runs. Both steps are safe to repeat after a kill at any point: a
+// lookup is recorded in the manifest only once its files are whole, and keeping an answer again
+// writes the same entry again.
+import { rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { endpointOf } from "../run/config.ts";
+import { costUsd } from "../api/pricing.ts";
+import { withTokenCounter } from "../api/tokens.ts";
+import { answersUnder, bodyHash, cacheKey, identityOf, keepable, type Service } from "../cache/key.ts";
+import { AnswerCache, defaultCacheDir } from "../cache/store.ts";
+import { JsonlWriter, readJsonl, readLineBatches } from "../io/jsonl.ts";
+import { READ_NO_LINK, sizeOf } from "../io/disk.ts";
+import { crashPoint, ensureDir, sentOf, stageOf, type BatchRecord, type RunConfig } from "../run/manifest.ts";
+import { noteFiles, resultsFile, sentFileName } from "../run/files.ts";
+import type { BatchRequest } from "../run/records.ts";
+import type { ManifestStore } from "../run/store.ts";
+import type { RunContext } from "./context.ts";
+import { priceOf } from "./transport.ts";
+
+/** Where a record wholly answered by the cache keeps the place of a batch id. */
+export const FROM_CACHE = "cache";
+
+const caches = new Map<string, AnswerCache>();
+
+/** The run's cache of answers, or none (--no-cache). */
+export function cacheOf(config: Pick<RunConfig, "noCache" | "cacheDir">): AnswerCache | undefined {
+  if (config.noCache) return undefined;
+  const dir = config.cacheDir ?? defaultCacheDir();
+  if (!caches.has(dir)) caches.set(dir, new AnswerCache(dir));
+  return caches.get(dir);
+}
+
+/** What a run's requests are keyed by besides themselves: the service they go to, and the run's seed. */
+interface Keying {
+  cache: AnswerCache;
+  service: Service;
+  seed: number;
+  limitField: string;
+}
+
+/** The keying of a run that may use the cache: it has one, and a service (answers are keyed by its address). */
+function keyingOf(run: RunContext, record: BatchRecord): Keying | undefined {
+  const { config } = run;
+  const cache = cacheOf(config);
+  if (!cache || !run.sends || record.purpose) return undefined;
+  const service = run.serviceFor(record);
+  const endpoint = endpointOf(config, stageOf(record));
+  return {
+    cache,
+    service: { vendor: service.vendor, address: service.address, url: endpoint.url },
+    seed: config.seed,
+    limitField: endpoint.limits.maxTokens.name,
+  };
+}
+
+/** Each chunk's samples' identities, worked out once per process from the first requests of the run. */
+interface Identities {
+  next: number;
+  counts: Map<string, number>;
+  byChunk: Map<number, string[]>;
+  /** The body hashes of the chunk scanned last, for its first lookup (they are its keys' too). */
+  last?: { chunk: number; hashes: string[] };
+}
+const identities = new WeakMap<ManifestStore, Identities>();
+
+/**
+ * The identity of each sample of `chunk` (by its position in the chunk): its first request and its
+ * replicate number, the count of identical first requests before it in the run, chunks in order.
+ */
+async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Promise<string[]> {
+  const memo: Identities = identities.get(run.store) ?? { next: 0, counts: new Map(), byChunk: new Map() };
+  identities.set(run.store, memo);
+  for (; memo.next <= chunk; memo.next++) {
+    const { firstSample } = run.manifest.chunks[memo.next]!;
+    const first = run.manifest.batches.find(
+      (b) => b.chunk === memo.next && stageOf(b) === 1 && b.attempt === 1,
+    )!;
+    const ids: string[] = [];
+    const hashes: string[] = [];
+    for await (const lines of readLineBatches(join(run.dir, first.requestsFile), READ_NO_LINK))
+      for (const line of lines) {
+        const request = JSON.parse(line) as BatchRequest;
+        const hash = bodyHash(request.body, keying.limitField);
+        const replicate = memo.counts.get(hash) ?? 0;
+        memo.counts.set(hash, replicate + 1);
+        ids[Number(request.custom_id) - firstSample] = identityOf(hash, replicate);
+        hashes[Number(request.custom_id) - firstSample] = hash;
+      }
+    memo.byChunk.set(memo.next, ids);
+    memo.last = { chunk: memo.next, hashes };
+  }
+  return memo.byChunk.get(chunk)!;
+}
+
+/** A chunk's first requests' body hashes, once, where its scan has just made them. */
+function firstHashes(run: RunContext, record: BatchRecord): string[] | undefined {
+  const memo = identities.get(run.store);
+  if (stageOf(record) !== 1 || record.attempt !== 1 || memo?.last?.chunk !== record.chunk) return undefined;
+  const { hashes } = memo.last;
+  delete memo.last;
+  return hashes;
+}
+
+/** The key of one request of a record: its body, the run's seed, its sample's identity, the attempt. */
+function keyOf(
+  keying: Keying,
+  ids: string[],
+  firstSample: number,
+  record: BatchRecord,
+  request: BatchRequest,
+  known?: string[],
+) {
+  const at = Number(request.custom_id) - firstSample;
+  const identity = ids[at] ?? request.custom_id;
+  const hash = known?.[at] ?? bodyHash(request.body, keying.limitField);
+  return cacheKey(keying.service, keying.seed, hash, identity, record.attempt);
+}
+
+/** Whether a record is still to be looked up: pending, and nothing of it ever went to the service. */
+function toLookUp(record: BatchRecord): boolean {
+  return (
+    record.step === "pending" &&
+    !record.cached &&
+    record.uploadedAt === undefined &&
+    record.createdAt === undefined &&
+    record.batchId === undefined
+  );
+}
+
+/**
+ * Looks a pending record's requests up in the cache. Hits are written to its cached results, misses
+ * to the file sent instead; a record the cache answered wholly is finished, sending nothing.
+ */
+export async function answerFromCache(run: RunContext, record: BatchRecord): Promise<void> {
+  const keying = toLookUp(record) ? keyingOf(run, record) : undefined;
+  if (!keying) return;
+  const chunk = run.manifest.chunks[record.chunk]!;
+  const ids = await identitiesOf(run, keying, record.chunk);
+  const known = firstHashes(run, record);
+  const price = priceOf(run.config, record);
+  const hitsFile = resultsFile(record, "cached");
+  const sentFile = sentFileName(record);
+  await ensureDir(join(run.dir, "results"));
+  const hits = new JsonlWriter(join(run.dir, `${hitsFile}.tmp`));
+  const misses = new JsonlWriter(join(run.dir, `${sentFile}.tmp`));
+  let savedUsd = 0;
+  for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
+    for (const line of lines) {
+      const request = JSON.parse(line) as BatchRequest;
+      const entry = keying.cache.get(keyOf(keying, ids, chunk.firstSample, record, request, known));
+      if (!entry || !answersUnder(entry, Number(request.body[keying.limitField]))) {
+        misses.writeLine(line);
+        continue;
+      }
+      const id = JSON.stringify(request.custom_id);
+      hits.writeLine(`{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`);
+      savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
+    }
+  hits.close();
+  misses.close();
+  if (hits.lines === 0) {
+    // Nothing answered: nothing of this lookup, nor of an earlier one killed before it was recorded, stays.
+    for (const file of [hitsFile, sentFile, `${hitsFile}.tmp`, `${sentFile}.tmp`])
+      await rm(join(run.dir, file), { force: true });
+    const cached = { hits: 0, savedUsd: 0, sent: record.requests, sentPromptTokens: record.promptTokens };
+    run.store.update(() => (record.cached = cached));
+    return;
+  }
+  await rename(join(run.dir, `${hitsFile}.tmp`), join(run.dir, hitsFile));
+  const sent = misses.lines;
+  if (sent) await rename(join(run.dir, `${sentFile}.tmp`), join(run.dir, sentFile));
+  else await rm(join(run.dir, `${sentFile}.tmp`), { force: true });
+  const sentPromptTokens = sent ? await promptTokensOf(run, record, sentFile) : 0;
+  crashPoint("after-cache-lookup", stageOf(record));
+  recordLookup(run, record, { hits: hits.lines, savedUsd, sent, sentPromptTokens }, { hits, misses });
+  keying.cache.noteHits(run.manifest.id, hits.lines, savedUsd);
+  run.log(
+    `${record.requestsFile}: ${hits.lines} of ${record.requests} answered from the cache` +
+      (sent ? `; ${sent} to send` : "; nothing to send"),
+  );
+}
+
+/** Writes a lookup down in one update: its files, and a record wholly answered made finished. */
+function recordLookup(
+  run: RunContext,
+  record: BatchRecord,
+  cached: NonNullable<BatchRecord["cached"]>,
+  writers: { hits: JsonlWriter; misses: JsonlWriter },
+): void {
+  const hitsFile = resultsFile(record, "cached");
+  const sentFile = sentFileName(record);
+  const sums = {
+    [hitsFile]: writers.hits.sha256,
+    ...(cached.sent ? { [sentFile]: writers.misses.sha256 } : {}),
+  };
+  const now = Math.floor(Date.now() / 1000);
+  run.store.update((manifest) => {
+    record.cached = { ...cached, ...(cached.sent ? { sentFile } : {}) };
+    noteFiles(run.dir, manifest, Object.keys(sums), sums);
+    if (cached.sent) return;
+    Object.assign(record, {
+      step: "finished",
+      status: "completed",
+      batchId: FROM_CACHE,
+      createdAt: now,
+      finishedAt: now,
+      requestCounts: { total: 0, completed: 0, failed: 0 },
+    });
+  });
+}
+
+async function promptTokensOf(run: RunContext, record: BatchRecord, file: string): Promise<number> {
+  const endpoint = endpointOf(run.config, stageOf(record));
+  return withTokenCounter(async (counter) => {
+    for await (const request of readJsonl<BatchRequest>(join(run.dir, file)))
+      await counter.add(endpoint.prompt(request.body));
+    return counter.tally();
+  });
+}
+
+/**
+ * Keeps a collected batch's answers that finished (never an error, an expired or cut-off answer,
+ * nor a refusal), each under its request's key, with the limit it was asked with and its cost.
+ * Answers imported from elsewhere are not kept: they did not come from this service.
+ */
+export async function keepAnswers(run: RunContext, record: BatchRecord): Promise<void> {
+  const keying = record.batchId === "import" ? undefined : keyingOf(run, record);
+  const output = join(run.dir, resultsFile(record, "output"));
+  if (!keying || sizeOf(output) === undefined) return;
+  const endpoint = endpointOf(run.config, stageOf(record));
+  const price = priceOf(run.config, record);
+  const chunk = run.manifest.chunks[record.chunk]!;
+  const ids = await identitiesOf(run, keying, record.chunk);
+  const asked = new Map<string, { key: string; limit: number }>();
+  for await (const lines of readLineBatches(join(run.dir, sentOf(record).file), READ_NO_LINK))
+    for (const line of lines) {
+      const request = JSON.parse(line) as BatchRequest;
+      const key = keyOf(keying, ids, chunk.firstSample, record, request);
+      asked.set(request.custom_id, { key, limit: Number(request.body[keying.limitField]) });
+    }
+  for await (const lines of readLineBatches(output, READ_NO_LINK))
+    for (const line of lines) {
+      let parsed: { custom_id?: string; response?: { status_code?: number; body?: unknown } };
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        continue; // a corrupt line is asked again, never kept
+      }
+      const request = asked.get(parsed.custom_id ?? "");
+      const body = parsed.response?.body;
+      if (!request || parsed.response?.status_code !== 200 || !body) continue;
+      asked.delete(parsed.custom_id!); // only the first answer to a request counts, as in collect
+      const answer = endpoint.read(body);
+      if (!keepable(answer, body)) continue;
+      keying.cache.put(request.key, {
+        limit: request.limit,
+        finish: answer.finish!,
+        promptTokens: answer.promptTokens,
+        completionTokens: answer.completionTokens,
+        cachedTokens: answer.cachedTokens,
+        reasoningTokens: answer.reasoningTokens,
+        costUsd: costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens),
+        body: JSON.stringify(body),
+      });
+    }
+}

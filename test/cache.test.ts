@@ -1,0 +1,429 @@
+// The cache of answers: a rerun pays only for what changed, and never gets a wrong answer.
+import { lstat, readFile, readdir, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import {
+  API_KEY,
+  PARAMS,
+  ROOT,
+  readCsv,
+  readJsonlFile,
+  readManifest,
+  runCli,
+  tempDir,
+  useFake,
+} from "./helpers.ts";
+import { answersUnder, bodyHash, cacheKey, canonicalJson, identityOf, keepable } from "../src/cache/key.ts";
+import { AnswerCache, cacheStats, pruneCache, type Entry } from "../src/cache/store.ts";
+import { parseAge, parseSize } from "../src/commands/cache.ts";
+import { generateArgs } from "../src/commands/generate.ts";
+import { flagsOf } from "../src/commands/named-options.ts";
+import { toRunConfig } from "../src/commands/options.ts";
+
+const server = useFake();
+let url = "";
+/** Starts this test's fake; its address is `url`. */
+async function start(options: Parameters<typeof server.start>[0] = {}) {
+  url = await server.start(options);
+}
+const fast = ["--poll-interval", "0.02", "-j", PARAMS];
+
+/** A run of the built-in dataset in `cwd`, its own cache folder, the output named `out`. */
+async function run(cwd: string, cache: string, out: string, extra: string[] = [], env = {}) {
+  const args = ["-n", "12", "--seed", "5", "--base-url", url, "--cache-dir", cache, "-p", out];
+  return runCli([...args, ...fast, ...extra], { cwd, env });
+}
+
+/** Every request the fake was asked, in batches and directly. */
+function asked() {
+  const direct = server.fake.requests.filter(
+    (r) => r.method === "POST" && /completions|responses/.test(r.path),
+  );
+  return server.fake.requestedIds().length + direct.length;
+}
+
+async function runDirOf(cwd: string, index: number): Promise<string> {
+  const ids = (await readdir(join(cwd, "runs"))).sort();
+  return join(cwd, "runs", ids[index]!);
+}
+
+/** A dataset's rows without the columns that say which run made them. */
+async function rowsOf(path: string) {
+  return (await readCsv(path)).map(({ index: _index, ...row }) => row);
+}
+
+describe("the same command twice", () => {
+  test("with the same seed sends nothing the second time, costs $0 and writes equal rows", async () => {
+    await start({ malformedRate: 0.25, seed: 3 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    const first = await run(cwd, cache, "a.csv");
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/\d+ re-requested/);
+    const sent = asked();
+    const second = await run(cwd, cache, "b.csv");
+    expect(second.code, second.stderr).toBe(0);
+    expect(asked()).toBe(sent);
+    expect(second.stderr).toMatch(/cost \$0\.0000 .*answered from the cache \(saved \$0\.0\d+\)/);
+    expect(await rowsOf(join(cwd, "b.csv"))).toEqual(await rowsOf(join(cwd, "a.csv")));
+    // The ledger says it in status --json: every answer of the second run (its retries too) came from the cache.
+    const runId = (await readManifest(await runDirOf(cwd, 1))).id;
+    const status = JSON.parse((await runCli(["status", runId, "--json"], { cwd })).stdout);
+    expect(status.costUsd).toBe(0);
+    const firstManifest = await readManifest(await runDirOf(cwd, 0));
+    const answered = firstManifest.batches.reduce((s: number, b: any) => s + b.requests, 0);
+    expect(status.fromCache.hits).toBe(answered);
+    expect(status.fromCache.savedUsd).toBeGreaterThan(0);
+    expect((await runCli(["status", runId], { cwd })).stdout).toMatch(/answered from the cache/);
+    // And the cache's own ledger, shown by `synthai cache`.
+    const shown = await runCli(["cache", "--cache-dir", cache], { cwd });
+    expect(shown.stdout).toMatch(new RegExp(`hits\\s+${answered}\\b`));
+  });
+
+  test("in --mode sync, the second run sends no request either", async () => {
+    await start({ seed: 4 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--mode", "sync"])).code).toBe(0);
+    const sent = asked();
+    expect(sent).toBe(12);
+    const second = await run(cwd, cache, "b.csv", ["--mode", "sync"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(asked()).toBe(sent);
+    expect(await rowsOf(join(cwd, "b.csv"))).toEqual(await rowsOf(join(cwd, "a.csv")));
+  });
+
+  test("--no-cache sends everything, and keeps nothing", async () => {
+    await start({ seed: 5 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--no-canary"])).code).toBe(0);
+    const sent = asked();
+    const again = await run(cwd, cache, "b.csv", ["--no-canary", "--no-cache"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(asked()).toBe(2 * sent);
+    expect(again.stderr).not.toMatch(/from the cache/);
+    // Nor does it keep its answers: those of another seed would be 12 more entries.
+    expect((await run(cwd, cache, "c.csv", ["--no-canary", "--no-cache", "--seed", "9"])).code).toBe(0);
+    expect(cacheStats(cache).entries).toBe(12);
+  });
+
+  test("a new seed draws new answers: nothing of the first run is a hit", async () => {
+    await start({ seed: 6 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--no-canary"])).code).toBe(0);
+    const sent = asked();
+    expect((await run(cwd, cache, "b.csv", ["--no-canary", "--seed", "6"])).code).toBe(0);
+    expect(asked()).toBe(2 * sent);
+  });
+
+  test("N identical prompts stay N samples: each its own answer, each replayed as it was", async () => {
+    await start({ seed: 8 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    const schema =
+      "schema:\n  type: object\n  properties:\n    Text: { type: string }\n  required: [Text]\n  additionalProperties: false\n";
+    await writeFile(
+      join(cwd, "same.md"),
+      `---\nfields: [Text]\n${schema}---\nOne sentence about the {{Topic}}.\n`,
+    );
+    await writeFile(join(cwd, "params.json"), JSON.stringify({ Text: { Topic: ["sea"] } }));
+    const args = ["--prompt", join(cwd, "same.md"), "-j", join(cwd, "params.json"), "-n", "6", "--no-canary"];
+    expect((await runCli([...args, ...base(cache, "a.csv")], { cwd })).code).toBe(0);
+    expect(asked()).toBe(6);
+    const second = await runCli([...args, ...base(cache, "b.csv")], { cwd });
+    expect(second.code, second.stderr).toBe(0);
+    expect(asked()).toBe(6);
+    const rows = await rowsOf(join(cwd, "a.csv"));
+    expect(new Set(rows.map((r) => r.Text)).size).toBe(6);
+    expect(await rowsOf(join(cwd, "b.csv"))).toEqual(rows);
+  });
+});
+
+function base(cache: string, out: string): string[] {
+  return ["--seed", "5", "--base-url", url, "--cache-dir", cache, "-p", out, "--poll-interval", "0.02"];
+}
+
+describe("a changed run pays only for what changed", () => {
+  test("changing only the judge sends only the judge's requests", async () => {
+    await start({ seed: 9 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    const example = join(ROOT, "examples", "judged-calls");
+    const judge = await readFile(join(example, "judge.md"), "utf8");
+    await writeFile(join(cwd, "judge.md"), judge);
+    const args = (out: string) => [
+      ...["--prompt", join(example, "write.md"), "--prompt", join(cwd, "judge.md")],
+      ...["-j", join(example, "params.json"), "-n", "10", "-b", "2", ...base(cache, out)],
+    ];
+    expect((await runCli(args("a.csv"), { cwd })).code).toBe(0);
+    const batchesBefore = server.fake.batches.length;
+    await writeFile(join(cwd, "judge.md"), judge.replace("Rate this", "Please rate this"));
+    const second = await runCli(args("b.csv"), { cwd });
+    expect(second.code, second.stderr).toBe(0);
+    const sentNow = server.fake.batches.slice(batchesBefore);
+    expect(sentNow.length).toBeGreaterThan(0);
+    expect(sentNow.every((b) => b.batch.model === "gpt-6.1-terra")).toBe(true);
+    const manifest = await readManifest(await runDirOf(cwd, 1));
+    const judged = manifest.batches
+      .filter((b: any) => b.stage === 2)
+      .reduce((s: number, b: any) => s + b.requests, 0);
+    expect(sentNow.reduce((s, b) => s + b.lines.length, 0)).toBe(judged);
+    expect(manifest.batches.filter((b: any) => !b.stage).every((b: any) => b.batchId === "cache")).toBe(true);
+  });
+
+  test("--fill with the same seed, stages and all, continues from the cache: nothing sent again", async () => {
+    await start({ seed: 15 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    const example = join(ROOT, "examples", "judged-calls");
+    const args = (out: string) => [
+      ...["--prompt", join(example, "write.md"), "--prompt", join(example, "judge.md")],
+      ...["-j", join(example, "params.json"), "-n", "8", "--fill", ...base(cache, out)],
+    ];
+    expect((await runCli(args("a.csv"), { cwd })).code).toBe(0);
+    const sent = asked();
+    const second = await runCli(args("b.csv"), { cwd });
+    expect(second.code, second.stderr).toBe(0);
+    expect(asked()).toBe(sent);
+    expect(await rowsOf(join(cwd, "b.csv"))).toEqual(await rowsOf(join(cwd, "a.csv")));
+  });
+
+  for (const [example, prompts, format] of [
+    ["support-dialogues", ["scenario.md", "dialogue.md"], "chat"],
+    ["preference-pairs", ["ask.md", "answer.md", "judge.md"], "preference"],
+  ] as const)
+    test(`a conversation, several models (examples/${example}): the same command again sends nothing`, async () => {
+      await start({ seed: 16 });
+      const cwd = await tempDir();
+      const cache = join(cwd, "cache");
+      const dir = join(ROOT, "examples", example);
+      const args = (out: string) => [
+        ...prompts.flatMap((file) => ["--prompt", join(dir, file)]),
+        ...["-j", join(dir, "params.json"), "-n", "6", "--format", format, ...base(cache, out)],
+      ];
+      expect((await runCli(args("a.jsonl"), { cwd })).code).toBe(0);
+      const sent = asked();
+      expect(sent).toBeGreaterThanOrEqual(6 * prompts.length);
+      const second = await runCli(args("b.jsonl"), { cwd });
+      expect(second.code, second.stderr).toBe(0);
+      expect(asked()).toBe(sent);
+      expect(await readFile(join(cwd, "b.jsonl"), "utf8")).toBe(await readFile(join(cwd, "a.jsonl"), "utf8"));
+    });
+
+  test("raising max_tokens reuses every finished answer and sends only those cut off", async () => {
+    await start({ truncatedRate: 0.3, seed: 10 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--no-canary", "--max-tokens", "400"])).code).toBe(0);
+    const firstRun = await runDirOf(cwd, 0);
+    const samples = await readJsonlFile(join(firstRun, "samples", "c0000-a1.jsonl"));
+    const cut = samples.filter((s) => s.status === "truncated").map((s) => s.custom_id);
+    expect(cut.length).toBeGreaterThan(0);
+    const before = server.fake.requestedIds().length;
+    const second = await run(cwd, cache, "b.csv", ["--no-canary", "--max-tokens", "800"]);
+    expect(second.code, second.stderr).toBe(0);
+    const sentNow = server.fake.requestedIds().slice(before);
+    // Only what was cut off goes again (and what that round sends once more, cut off again or malformed).
+    expect(sentNow.slice(0, cut.length).sort()).toEqual([...cut].sort());
+    expect(second.stderr).toContain(`${12 - cut.length} of 12 answered from the cache`);
+  });
+});
+
+describe("resumable and shared", () => {
+  for (const point of ["after-cache-lookup", "after-upload", "after-create", "after-collect"]) {
+    test(`killed ${point} in a partly cached run: resume ends exactly, nothing sent twice`, async () => {
+      await start({ seed: 12 });
+      const cwd = await tempDir();
+      const cache = join(cwd, "cache");
+      expect((await run(cwd, cache, "a.csv", ["--no-canary"])).code).toBe(0);
+      const before = server.fake.requestedIds().length;
+      const killed = await run(cwd, cache, "b.csv", ["--no-canary", "-n", "24"], { SYNTHAI_CRASH_AT: point });
+      expect(killed.signal).toBe("SIGKILL");
+      const runDir = await runDirOf(cwd, 1);
+      const { id } = await readManifest(runDir);
+      const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], {
+        cwd,
+      });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const sentNow = server.fake.requestedIds().slice(before);
+      // The 12 samples the first run made came from the cache; the 12 new ones were each sent once.
+      expect(new Set(sentNow).size).toBe(sentNow.length);
+      expect(sentNow.sort()).toEqual(Array.from({ length: 12 }, (_, i) => String(12 + i).padStart(6, "0")));
+      const rows = await rowsOf(join(cwd, "b.csv"));
+      expect(rows).toHaveLength(24);
+      expect(rows.slice(0, 12)).toEqual(await rowsOf(join(cwd, "a.csv")));
+      expect((await readManifest(runDir)).state).toBe("done");
+    });
+  }
+
+  test("two runs sharing the cache at once are exact, and a third finds every answer", async () => {
+    await start({ seed: 13 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--no-canary"])).code).toBe(0);
+    const [b, c] = await Promise.all([
+      run(cwd, cache, "b.csv", ["--no-canary", "-n", "24"]),
+      run(cwd, cache, "c.csv", ["--no-canary", "-n", "24"]),
+    ]);
+    expect([b.code, c.code], b.stderr + c.stderr).toEqual([0, 0]);
+    const first = await rowsOf(join(cwd, "a.csv"));
+    const [rowsB, rowsC] = [await rowsOf(join(cwd, "b.csv")), await rowsOf(join(cwd, "c.csv"))];
+    expect(rowsB.slice(0, 12)).toEqual(first);
+    expect(rowsC.slice(0, 12)).toEqual(first);
+    const before = asked();
+    expect((await run(cwd, cache, "d.csv", ["--no-canary", "-n", "24"])).code).toBe(0);
+    expect(asked()).toBe(before);
+    // Each of its answers is one of the two runs' answers to that request, never a mix or a torn one.
+    const rowsD = await rowsOf(join(cwd, "d.csv"));
+    for (const [i, row] of rowsD.entries()) expect([rowsB[i], rowsC[i]]).toContainEqual(row);
+  });
+
+  test("the API key is nowhere in the cache, and its folder is the user's alone", async () => {
+    await start({ seed: 14 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv")).code).toBe(0);
+    expect((await run(cwd, cache, "b.csv")).code).toBe(0);
+    const files = await allFiles(cache);
+    expect(files.length).toBeGreaterThan(12);
+    for (const file of files) expect(await readFile(file, "utf8")).not.toContain(API_KEY);
+    expect((await lstat(cache)).mode & 0o777).toBe(0o700);
+  });
+});
+
+async function allFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? allFiles(join(dir, e.name)) : [join(dir, e.name)])),
+  );
+  return nested.flat();
+}
+
+describe("the key", () => {
+  const service = { vendor: "openai", address: "https://api.openai.com/v1", url: "/v1/chat/completions" };
+  const body = { model: "m", messages: [{ role: "user", content: "hi" }], max_completion_tokens: 100 };
+
+  test("is the canonical request: key order does not matter, the token limit is left to the match", () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}',
+    );
+    const reordered = { max_completion_tokens: 500, messages: body.messages, model: "m" };
+    expect(bodyHash(reordered, "max_completion_tokens")).toBe(bodyHash(body, "max_completion_tokens"));
+    expect(bodyHash({ ...body, temperature: 0.5 }, "max_completion_tokens")).not.toBe(
+      bodyHash(body, "max_completion_tokens"),
+    );
+  });
+
+  test("differs by seed, replicate, attempt, address and endpoint", () => {
+    const hash = bodyHash(body, "max_completion_tokens");
+    const key = (over: Partial<typeof service> = {}, seed = 1, replicate = 0, attempt = 1) =>
+      cacheKey({ ...service, ...over }, seed, hash, identityOf(hash, replicate), attempt);
+    const keys = [
+      key(),
+      key({}, 2),
+      key({}, 1, 1),
+      key({}, 1, 0, 2),
+      key({ address: "http://localhost:8000/v1" }),
+      key({ url: "/v1/responses" }),
+    ];
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(key()).toBe(key());
+  });
+
+  test("an answer that finished under a limit answers any limit it fits in", () => {
+    expect(answersUnder({ limit: 100, completionTokens: 100 }, 100)).toBe(true);
+    expect(answersUnder({ limit: 100, completionTokens: 80 }, 400)).toBe(true);
+    expect(answersUnder({ limit: 400, completionTokens: 80 }, 100)).toBe(true);
+    expect(answersUnder({ limit: 400, completionTokens: 300 }, 100)).toBe(false);
+  });
+
+  test("keeps only finished answers: never cut off, filtered, empty or refused", () => {
+    const said = (refusal?: string) => ({ choices: [{ message: { content: "x", refusal } }] });
+    expect(keepable({ finish: "stop", text: "an answer" }, said())).toBe(true);
+    expect(keepable({ finish: "length", text: "an ans" }, said())).toBe(false);
+    expect(keepable({ finish: "content_filter", text: "" }, said())).toBe(false);
+    expect(keepable({ finish: "stop", text: "  " }, said())).toBe(false);
+    expect(keepable({ finish: "stop", text: "x" }, said("I can't help with that"))).toBe(false);
+    expect(keepable({ finish: "stop", text: "x" }, { output: [{ content: [{ type: "refusal" }] }] })).toBe(
+      false,
+    );
+  });
+});
+
+describe("the store", () => {
+  const entry: Entry = {
+    limit: 100,
+    completionTokens: 20,
+    finish: "stop",
+    promptTokens: 10,
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    costUsd: 0.001,
+    body: '{"choices":[]}',
+  };
+  const key = "ab".padEnd(64, "0");
+
+  test("a torn, foreign or linked entry is a miss, never an answer", async () => {
+    const dir = join(await tempDir(), "answers");
+    const cache = new AnswerCache(dir);
+    cache.put(key, entry);
+    expect(cache.get(key)).toEqual(entry);
+    const path = join(dir, "ab", `${key}.json`);
+    const text = await readFile(path, "utf8");
+    await writeFile(path, text.slice(0, text.length - 5));
+    expect(cache.get(key)).toBeUndefined();
+    const other = "ab".padEnd(64, "1");
+    cache.put(other, entry);
+    await writeFile(path, await readFile(join(dir, "ab", `${other}.json`)));
+    expect(cache.get(key)).toBeUndefined();
+    cache.put(other, entry);
+    await writeFile(path, "");
+    const { rm } = await import("node:fs/promises");
+    await rm(path);
+    await symlink(join(dir, "ab", `${other}.json`), path);
+    expect(cache.get(key)).toBeUndefined();
+    // A new answer replaces the link itself, never what it points to.
+    cache.put(key, { ...entry, completionTokens: 7 });
+    expect(cache.get(key)?.completionTokens).toBe(7);
+    expect(cache.get(other)?.completionTokens).toBe(20);
+  });
+
+  test("prune drops entries older than asked, then the oldest until the rest fit", async () => {
+    const dir = join(await tempDir(), "answers");
+    const cache = new AnswerCache(dir);
+    const keys = ["01", "02", "03"].map((p) => p.padEnd(64, "0"));
+    for (const k of keys) cache.put(k, entry);
+    const { utimes } = await import("node:fs/promises");
+    const day = 86_400_000;
+    const now = Date.now();
+    for (const [i, k] of keys.entries()) {
+      const at = new Date(now - (40 - i * 15) * day); // 40, 25 and 10 days old
+      await utimes(join(dir, k.slice(0, 2), `${k}.json`), at, at);
+    }
+    expect(pruneCache(dir, { olderThanMs: 30 * day, now }).entries).toBe(1);
+    expect(cacheStats(dir).entries).toBe(2);
+    const size = cacheStats(dir).bytes;
+    expect(pruneCache(dir, { maxBytes: size - 1, now }).entries).toBe(1);
+    expect(cache.get(keys[2]!)).toEqual(entry);
+  });
+
+  test("the library takes the same options: cache: false, cacheDir", () => {
+    const config = (options: Record<string, unknown>) =>
+      toRunConfig(flagsOf("generate", generateArgs, options).args as any, () => 1);
+    expect(config({})).not.toHaveProperty("noCache");
+    expect(config({ cache: false, cacheDir: "/somewhere/answers" })).toMatchObject({
+      noCache: true,
+      cacheDir: "/somewhere/answers",
+    });
+  });
+
+  test("sizes and ages are read as written, and a wrong one is one line", () => {
+    expect(parseSize("1GB")).toBe(1e9);
+    expect(parseSize("500 MB")).toBe(5e8);
+    expect(parseAge("30d")).toBe(30 * 86_400_000);
+    expect(() => parseSize("lots")).toThrow(/not a size/);
+    expect(() => parseAge("a month")).toThrow(/not an age/);
+  });
+});
