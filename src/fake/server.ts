@@ -94,6 +94,22 @@ interface StoredBatch {
   expire: boolean;
 }
 
+/** An error of a batch's input, as the service lists it. */
+interface BatchError {
+  code: string;
+  message: string;
+  param: string | null;
+  line: number | null;
+}
+
+/** The token counts a batch adds up over its answers. */
+interface BatchUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cached: number;
+  reasoning: number;
+}
+
 const MAX_LINES = 50_000;
 const ENDED = ["completed", "failed", "expired", "cancelled"];
 
@@ -486,7 +502,6 @@ export class FakeOpenAI {
   /** Checks the input file as the service does; returns BatchError objects. */
   private validate(stored: StoredBatch) {
     const file = this.files.get(stored.batch.input_file_id)!;
-    const errors: { code: string; message: string; param: string | null; line: number | null }[] = [];
     if (file.bytes > this.profile.maxBytesPerFile)
       return [
         {
@@ -500,6 +515,7 @@ export class FakeOpenAI {
     const lines = text.split("\n").filter((l) => l.trim());
     const count = lineCountError(lines.length);
     if (count) return [count];
+    const errors: BatchError[] = [];
     const ids = new Set<string>();
     let model: string | undefined;
     lines.forEach((raw, i) => {
@@ -516,30 +532,8 @@ export class FakeOpenAI {
         });
         return;
       }
-      if (typeof request.custom_id !== "string")
-        errors.push({
-          code: "missing_required_parameter",
-          message: "Missing custom_id.",
-          param: "custom_id",
-          line,
-        });
-      else if (ids.has(request.custom_id))
-        errors.push({
-          code: "duplicate_custom_id",
-          message: `The custom_id '${request.custom_id}' is not unique.`,
-          param: "custom_id",
-          line,
-        });
-      else ids.add(request.custom_id);
-      if (request.method !== "POST")
-        errors.push({ code: "invalid_request", message: "Only POST is supported.", param: "method", line });
-      if (request.url !== stored.batch.endpoint)
-        errors.push({
-          code: "mismatched_endpoint",
-          message: `The url '${request.url}' does not match the batch endpoint '${stored.batch.endpoint}'.`,
-          param: "url",
-          line,
-        });
+      errors.push(...requestErrors(request, line, stored.batch.endpoint, ids));
+      // The first request that parses sets the model every other one must use.
       model ??= request.body?.model;
       if (request.body?.model !== model)
         errors.push({
@@ -551,21 +545,27 @@ export class FakeOpenAI {
       stored.lines.push(request);
     });
     stored.promptTokens = stored.lines.reduce((s, r) => s + promptTokens(r.body), 0);
-    const limit = this.options.enqueuedTokenLimit;
-    if (!errors.length && limit !== undefined) {
-      const enqueued = this.batches
-        .filter((b) => b !== stored && ["in_progress", "finalizing"].includes(b.batch.status))
-        .reduce((s, b) => s + b.promptTokens, 0);
-      if (enqueued + stored.promptTokens > limit)
-        errors.push({
-          code: "token_limit_exceeded",
-          message: `Enqueued token limit reached for ${model}. Limit: ${limit} enqueued tokens.`,
-          param: null,
-          line: null,
-        });
-    }
+    const overLimit = errors.length ? undefined : this.tokenLimitError(stored, model);
+    if (overLimit) errors.push(overLimit);
     if (errors.length) stored.lines = [];
     return errors.slice(0, 10);
+  }
+
+  /** With an enqueued-token limit: the error if this batch's prompts and those running exceed it. */
+  private tokenLimitError(stored: StoredBatch, model: string | undefined): BatchError | undefined {
+    const limit = this.options.enqueuedTokenLimit;
+    if (limit === undefined) return undefined;
+    const enqueued = this.batches
+      .filter((b) => b !== stored && ["in_progress", "finalizing"].includes(b.batch.status))
+      .reduce((s, b) => s + b.promptTokens, 0);
+    if (enqueued + stored.promptTokens > limit)
+      return {
+        code: "token_limit_exceeded",
+        message: `Enqueued token limit reached for ${model}. Limit: ${limit} enqueued tokens.`,
+        param: null,
+        line: null,
+      };
+    return undefined;
   }
 
   /** Answers the batch's requests (half of them if it expires or was cancelled), shuffled. */
@@ -577,64 +577,11 @@ export class FakeOpenAI {
     const usage = { input_tokens: 0, output_tokens: 0, cached: 0, reasoning: 0 };
     stored.lines.forEach((request, i) => {
       if (partial && i % 2 === 1) {
-        const code = cancelled ? "batch_cancelled" : "batch_expired";
-        errors.push(
-          JSON.stringify({
-            id: this.id("batch_req_"),
-            custom_id: request.custom_id,
-            response: null,
-            error: {
-              code,
-              message:
-                `This request could not be executed before the ` +
-                `batch was ${cancelled ? "cancelled" : "expired"}.`,
-            },
-          }),
-        );
+        errors.push(this.notRunLine(request, cancelled));
         return;
       }
-      if (this.random() < (this.options.failedRate ?? 0)) {
-        errors.push(
-          JSON.stringify({
-            id: this.id("batch_req_"),
-            custom_id: request.custom_id,
-            response: {
-              status_code: 500,
-              request_id: this.id("req_"),
-              body: apiError("The server had an error while processing your request.", "server_error"),
-            },
-            error: null,
-          }),
-        );
-        return;
-      }
-      const { status, body } = this.answer(request.url, request.body);
-      // A line the model refuses fails on its own, in the error file, as every such line does.
-      if (status !== 200) {
-        errors.push(
-          JSON.stringify({
-            id: this.id("batch_req_"),
-            custom_id: request.custom_id,
-            response: { status_code: status, request_id: this.id("req_"), body },
-            error: null,
-          }),
-        );
-        return;
-      }
-      // Chat usage and Responses usage name the same counts differently; embeddings write none.
-      const u = body.usage;
-      usage.input_tokens += u.prompt_tokens ?? u.input_tokens;
-      usage.output_tokens += u.completion_tokens ?? u.output_tokens ?? 0;
-      usage.cached += (u.prompt_tokens_details ?? u.input_tokens_details)?.cached_tokens ?? 0;
-      usage.reasoning += (u.completion_tokens_details ?? u.output_tokens_details)?.reasoning_tokens ?? 0;
-      outputs.push(
-        JSON.stringify({
-          id: this.id("batch_req_"),
-          custom_id: request.custom_id,
-          response: { status_code: 200, request_id: this.id("req_"), body },
-          error: null,
-        }),
-      );
+      const { ok, line } = this.resultLine(request, usage);
+      (ok ? outputs : errors).push(line);
     });
     // The real service writes results in no particular order.
     shuffle(outputs, this.random);
@@ -651,6 +598,72 @@ export class FakeOpenAI {
       outputs[i] = outputs[i]!.slice(0, Math.floor(outputs[i]!.length / 2));
     if (outputs.length) batch.output_file_id = this.storeOutput(batch, "output", outputs);
     if (errors.length) batch.error_file_id = this.storeOutput(batch, "error", errors);
+  }
+
+  /** The error line of a request left unanswered when its batch expired or was cancelled. */
+  private notRunLine(request: any, cancelled: boolean): string {
+    const code = cancelled ? "batch_cancelled" : "batch_expired";
+    return JSON.stringify({
+      id: this.id("batch_req_"),
+      custom_id: request.custom_id,
+      response: null,
+      error: {
+        code,
+        message:
+          `This request could not be executed before the ` +
+          `batch was ${cancelled ? "cancelled" : "expired"}.`,
+      },
+    });
+  }
+
+  /**
+   * One request run: its output line (its usage added to `usage`) or, failed by the `failedRate`
+   * knob or refused, its error line.
+   */
+  private resultLine(request: any, usage: BatchUsage): { ok: boolean; line: string } {
+    if (this.random() < (this.options.failedRate ?? 0)) {
+      return {
+        ok: false,
+        line: JSON.stringify({
+          id: this.id("batch_req_"),
+          custom_id: request.custom_id,
+          response: {
+            status_code: 500,
+            request_id: this.id("req_"),
+            body: apiError("The server had an error while processing your request.", "server_error"),
+          },
+          error: null,
+        }),
+      };
+    }
+    const { status, body } = this.answer(request.url, request.body);
+    // A line the model refuses fails on its own, in the error file, as every such line does.
+    if (status !== 200) {
+      return {
+        ok: false,
+        line: JSON.stringify({
+          id: this.id("batch_req_"),
+          custom_id: request.custom_id,
+          response: { status_code: status, request_id: this.id("req_"), body },
+          error: null,
+        }),
+      };
+    }
+    // Chat usage and Responses usage name the same counts differently; embeddings write none.
+    const u = body.usage;
+    usage.input_tokens += u.prompt_tokens ?? u.input_tokens;
+    usage.output_tokens += u.completion_tokens ?? u.output_tokens ?? 0;
+    usage.cached += (u.prompt_tokens_details ?? u.input_tokens_details)?.cached_tokens ?? 0;
+    usage.reasoning += (u.completion_tokens_details ?? u.output_tokens_details)?.reasoning_tokens ?? 0;
+    return {
+      ok: true,
+      line: JSON.stringify({
+        id: this.id("batch_req_"),
+        custom_id: request.custom_id,
+        response: { status_code: 200, request_id: this.id("req_"), body },
+        error: null,
+      }),
+    };
   }
 
   private storeOutput(batch: Record<string, any>, kind: string, lines: string[]): string {
@@ -937,6 +950,39 @@ function page<T extends { id: string }>(
 function publicFile(file: StoredFile) {
   const { content: _content, ...rest } = file;
   return rest;
+}
+
+/**
+ * What the service says of one parsed input line: its custom_id missing or repeated (a new one is
+ * added to `ids`), its method, its url against the batch's endpoint.
+ */
+function requestErrors(request: any, line: number, endpoint: string, ids: Set<string>): BatchError[] {
+  const errors: BatchError[] = [];
+  if (typeof request.custom_id !== "string")
+    errors.push({
+      code: "missing_required_parameter",
+      message: "Missing custom_id.",
+      param: "custom_id",
+      line,
+    });
+  else if (ids.has(request.custom_id))
+    errors.push({
+      code: "duplicate_custom_id",
+      message: `The custom_id '${request.custom_id}' is not unique.`,
+      param: "custom_id",
+      line,
+    });
+  else ids.add(request.custom_id);
+  if (request.method !== "POST")
+    errors.push({ code: "invalid_request", message: "Only POST is supported.", param: "method", line });
+  if (request.url !== endpoint)
+    errors.push({
+      code: "mismatched_endpoint",
+      message: `The url '${request.url}' does not match the batch endpoint '${endpoint}'.`,
+      param: "url",
+      line,
+    });
+  return errors;
 }
 
 /** What the service says of a file with no request, or more than it takes. */

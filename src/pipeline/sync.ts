@@ -64,27 +64,7 @@ export async function runSync(
   await ensureDir(join(runDir, "results"));
   const outputPath = join(runDir, resultsFile(record, "output"));
   const errorsPath = join(runDir, resultsFile(record, "errors"));
-  const answered = new Set<string>();
-  const counts = { completed: 0, failed: 0 };
-  for (const [path, kind] of [
-    [outputPath, "completed"],
-    [errorsPath, "failed"],
-  ] as const) {
-    if (
-      !(await stat(path).then(
-        () => true,
-        () => false,
-      ))
-    )
-      continue;
-    for await (const line of readLines(path)) {
-      const id = customIdOf(line);
-      if (id && !answered.has(id)) {
-        answered.add(id);
-        counts[kind]++;
-      }
-    }
-  }
+  const { answered, counts } = await readAnswered(outputPath, errorsPath);
   // Each answer is paid for: it is in the file (write returned) before the next is asked, so a
   // kill at any moment loses none of them.
   const output = await openToAppend(outputPath);
@@ -141,6 +121,38 @@ export async function runSync(
   }
   if (fatal) throw fatal;
   return counts;
+}
+
+/**
+ * The requests already answered by an earlier try (its output and error lines), each counted once,
+ * so a resumed run neither asks them again nor loses them from its counts.
+ */
+async function readAnswered(
+  outputPath: string,
+  errorsPath: string,
+): Promise<{ answered: Set<string>; counts: { completed: number; failed: number } }> {
+  const answered = new Set<string>();
+  const counts = { completed: 0, failed: 0 };
+  for (const [path, kind] of [
+    [outputPath, "completed"],
+    [errorsPath, "failed"],
+  ] as const) {
+    if (
+      !(await stat(path).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
+    for await (const line of readLines(path)) {
+      const id = customIdOf(line);
+      if (id && !answered.has(id)) {
+        answered.add(id);
+        counts[kind]++;
+      }
+    }
+  }
+  return { answered, counts };
 }
 
 async function writeLine(file: FileHandle, value: unknown): Promise<void> {

@@ -51,12 +51,31 @@ export async function writeReport(
   params: Params | undefined,
 ): Promise<string> {
   const stats = await gather(runDir, manifest);
+  const headline = headlineRows(manifest);
+  const figures = runCharts(manifest, stats, params);
+  // The figures of `synthai stats`, once the run has ended (they read its kept samples).
+  const known = ["done", "stopped"].includes(manifest.state) ? await statsOfRun(runDir, manifest) : undefined;
+  const knowing = known ? knowYourData(known) : undefined;
+  const charts = [
+    figures.prompt,
+    figures.completion,
+    ...figures.coverage.map((c) => c.chart),
+    figures.reasons,
+    ...(figures.timeline ? [figures.timeline] : []),
+    ...(knowing?.charts ?? []),
+  ];
+  const sections = reportSections(manifest, stats, figures, knowing?.html);
+  const html = page(manifest, headline, sections, charts, stats.rows, stats.answers);
+  const path = join(runDir, "report.html");
+  writeFileAtomic(path, html, { sync: false });
+  return path;
+}
+
+/** The figures atop the page: what was asked, kept and given up, and what it cost. */
+function headlineRows(manifest: Manifest): [string, string][] {
   const summary = summarize(manifest);
-  const expected = new Map<string, number>();
-  for (const parameters of Object.values(params ?? {}))
-    for (const [name, values] of Object.entries(parameters)) expected.set(name, values.length);
   const costPerValid = summary.valid ? summary.costUsd / summary.valid : 0;
-  const headline: [string, string][] = [
+  return [
     ["samples asked", String(summary.asked)],
     ["valid", String(summary.valid)],
     ["samples re-requested", String(summary.reRequested)],
@@ -72,6 +91,22 @@ export async function writeReport(
     ["left empty by reasoning", String(summary.reasoningEmpty)],
     ...stageRows(summary),
   ];
+}
+
+/** The report's own charts (those of `synthai stats` apart), drawn from what `gather` read. */
+interface RunCharts {
+  prompt: ChartSpec;
+  completion: ChartSpec;
+  coverage: { name: string; chart: ChartSpec }[];
+  reasons: ChartSpec;
+  timeline: ChartSpec | undefined;
+}
+
+function runCharts(manifest: Manifest, stats: Stats, params: Params | undefined): RunCharts {
+  // Each parameter's number of values, for the share each would have if all came up as often.
+  const expected = new Map<string, number>();
+  for (const parameters of Object.values(params ?? {}))
+    for (const [name, values] of Object.entries(parameters)) expected.set(name, values.length);
   const coverage = [...stats.coverage].map(([name, values], i) => ({
     name,
     chart: coverageChart(`chart-coverage-${i}`, values, stats.drawn, expected.get(name)),
@@ -91,17 +126,16 @@ export async function writeReport(
     stats.completionTokens,
     "completion tokens per sample",
   );
-  // The figures of `synthai stats`, once the run has ended (they read its kept samples).
-  const known = ["done", "stopped"].includes(manifest.state) ? await statsOfRun(runDir, manifest) : undefined;
-  const knowing = known ? knowYourData(known) : undefined;
-  const charts = [
-    prompt,
-    completion,
-    ...coverage.map((c) => c.chart),
-    reasons,
-    ...(timeline ? [timeline] : []),
-    ...(knowing?.charts ?? []),
-  ];
+  return { prompt, completion, coverage, reasons, timeline };
+}
+
+/** The page's sections, in order; `knowing` is the `synthai stats` section once the run has ended. */
+function reportSections(
+  manifest: Manifest,
+  stats: Stats,
+  { prompt, completion, coverage, reasons, timeline }: RunCharts,
+  knowing: string | undefined,
+): string {
   const noValid = "<p>No valid samples yet.</p>";
   const sections = [
     section("Prompt tokens per valid sample", stats.promptTokens.length ? canvas(prompt, 0) : noValid),
@@ -125,7 +159,7 @@ export async function writeReport(
     ),
     section(
       "Diversity and balance (the figures of `synthai stats`)",
-      knowing?.html ??
+      knowing ??
         `<p>Measured once the run has ended: <code>synthai report ${esc(manifest.id)}</code> again then.</p>`,
     ),
     section(
@@ -137,10 +171,7 @@ export async function writeReport(
         : '<p id="duplicates">None found.</p>',
     ),
   ];
-  const html = page(manifest, headline, sections.join(""), charts, stats.rows, stats.answers);
-  const path = join(runDir, "report.html");
-  writeFileAtomic(path, html, { sync: false });
-  return path;
+  return sections.join("");
 }
 
 async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
