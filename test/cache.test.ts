@@ -159,12 +159,15 @@ describe("a changed run pays only for what changed", () => {
     ];
     expect((await runCli(args("a.csv"), { cwd })).code).toBe(0);
     const batchesBefore = server.fake.batches.length;
-    await writeFile(join(cwd, "judge.md"), judge.replace("Rate this", "Please rate this"));
+    const edited = `${judge.trimEnd()}\nBe strict.\n`;
+    expect(edited).not.toBe(judge);
+    await writeFile(join(cwd, "judge.md"), edited);
     const second = await runCli(args("b.csv"), { cwd });
     expect(second.code, second.stderr).toBe(0);
     const sentNow = server.fake.batches.slice(batchesBefore);
     expect(sentNow.length).toBeGreaterThan(0);
-    expect(sentNow.every((b) => b.batch.model === "gpt-6.1-terra")).toBe(true);
+    const judgeModel = /^model: (.+)$/m.exec(judge)![1]!;
+    expect(sentNow.every((b) => b.batch.model === judgeModel)).toBe(true);
     const manifest = await readManifest(await runDirOf(cwd, 1));
     const judged = manifest.batches
       .filter((b: any) => b.stage === 2)

@@ -278,25 +278,13 @@ export function toRunConfig(
   if (fill) config.fill = fill;
   const { stagePromptFiles, ...files } = datasetFiles(args, rawArgs);
   Object.assign(config, files);
-  // Each further prompt file is a stage; its model, tokens and price are the run's until its
-  // front matter says otherwise (resolved when the run is made).
-  if (stagePromptFiles)
-    config.stages = stagePromptFiles.map((promptFile) => ({
-      promptFile,
-      model: config.model,
-      ...(config.vendor ? { vendor: config.vendor } : {}),
-      maxTokens: config.maxTokens,
-      price: config.price,
-      ...(reasoningEffort ? { reasoningEffort } : {}),
-    }));
+  if (stagePromptFiles) config.stages = laterStages(config, stagePromptFiles, reasoningEffort);
   if (temperature !== undefined) config.temperature = temperature;
   if (reasoningEffort) config.reasoningEffort = reasoningEffort;
   if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["csv-safe"]) config.csvSafe = true;
   addServiceOptions(config, args, { mode, provider, providerName, temperature }, num, name);
-  if (args.cache === false) config.noCache = true;
-  if (args["cache-dir"]) config.cacheDir = resolve(args["cache-dir"]);
   config.locale = args.locale || DEFAULTS.locale;
   const sampling = choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling, name);
   if (sampling !== DEFAULTS.sampling) config.sampling = sampling;
@@ -483,8 +471,8 @@ function checkModelGiven(args: GenerateArgs, providerName: ProviderName, provide
         : provider.vendor
           ? `give one of ${provider.title}'s models (\`synthai models\` lists those with prices)`
           : provider.servesOwnModels
-          ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
-          : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
+            ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
+            : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
     );
 }
 
@@ -512,6 +500,25 @@ function fillOf(args: GenerateArgs, samples: number, num: typeof number): RunCon
 }
 
 /** How the run reaches its service: address, window, endpoint, format, tier, limits, --on-done. */
+/**
+ * Each further prompt file is a stage; its model, tokens and price are the run's until its front
+ * matter says otherwise (resolved when the run is made).
+ */
+function laterStages(
+  config: RunConfig,
+  promptFiles: string[],
+  reasoningEffort: Effort | undefined,
+): NonNullable<RunConfig["stages"]> {
+  return promptFiles.map((promptFile) => ({
+    promptFile,
+    model: config.model,
+    ...(config.vendor ? { vendor: config.vendor } : {}),
+    maxTokens: config.maxTokens,
+    price: config.price,
+    ...(reasoningEffort ? { reasoningEffort } : {}),
+  }));
+}
+
 function addServiceOptions(
   config: RunConfig,
   args: GenerateArgs,
@@ -531,6 +538,8 @@ function addServiceOptions(
   if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
   if (args["keep-remote"]) config.keepRemote = true;
   if (args.canary === false) config.noCanary = true;
+  if (args.cache === false) config.noCache = true;
+  if (args["cache-dir"]) config.cacheDir = resolve(args["cache-dir"]);
   const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint, name);
   if (endpoint !== "chat") config.endpoint = endpoint;
   checkLimits(

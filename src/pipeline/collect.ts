@@ -8,6 +8,7 @@ import {
   type BatchRecord,
   type Chunk,
   type Collected,
+  type RunConfig,
   crashPoint,
   emptyCollected,
   sentOf,
@@ -88,19 +89,9 @@ export async function collectBatch(
   const refusals = { count: 0, first: undefined as LineVerdict | undefined };
 
   const emit = (draw: DrawsLine, verdict: Judged, fromCache = false) => {
-    // The price follows the tier that served the answer: flex is billed at batch price. An answer
-    // from the cache of answers was not bought again: it costs nothing, and its tokens were not billed.
-    const cost = fromCache
-      ? 0
-      : costOfAnswer(
-          verdict,
-          verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
-        );
+    const cost = fromCache ? 0 : costOfAnswer(verdict, config, price);
     const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
-    if (fromCache) {
-      collected[verdict.status]++;
-      collected.costUsd += cost;
-    } else tally(collected, verdict, cost);
+    tally(collected, verdict, cost, fromCache);
     if (retry) {
       collected.retry++;
       retryIds.add(draw.custom_id);
@@ -142,9 +133,13 @@ export async function collectBatch(
 /** One answer's verdict, as collectBatch judges it. */
 type Judged = Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus };
 
-function costOfAnswer(verdict: Judged, price: Price): number {
+/**
+ * What one answer cost: at the tier that served it (flex is billed at batch price). An answer
+ * from the cache of answers was not bought again: collectBatch counts it at nothing.
+ */
+function costOfAnswer(verdict: Judged, config: RunConfig, price: Price): number {
   return costUsd(
-    price,
+    verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
     verdict.prompt_tokens,
     verdict.completion_tokens,
     verdict.cached_tokens ?? 0,
@@ -153,13 +148,15 @@ function costOfAnswer(verdict: Judged, price: Price): number {
 }
 
 /** Adds one answer's status, tokens and cost to the batch's counts. */
-function tally(collected: Collected, verdict: Judged, cost: number): void {
+function tally(collected: Collected, verdict: Judged, cost: number, fromCache: boolean): void {
   collected[verdict.status]++;
+  collected.costUsd += cost;
+  // The cache's answers were not billed: their tokens are not the run's.
+  if (fromCache) return;
   collected.promptTokens += verdict.prompt_tokens;
   collected.completionTokens += verdict.completion_tokens;
   collected.cachedTokens += verdict.cached_tokens ?? 0;
   collected.reasoningTokens += verdict.reasoning_tokens ?? 0;
-  collected.costUsd += cost;
 }
 
 /** The samples record of one drawn sample and its answer's verdict. */
@@ -370,8 +367,19 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
  * service did with it since.
  */
 function asBefore(record: BatchRecord, step: "pending" | "uploaded"): void {
-  const { stage, purpose, vendor, chunk, attempt, requestsFile, requests, promptTokens, fileId, uploadedAt, cached } =
-    record;
+  const {
+    stage,
+    purpose,
+    vendor,
+    chunk,
+    attempt,
+    requestsFile,
+    requests,
+    promptTokens,
+    fileId,
+    uploadedAt,
+    cached,
+  } = record;
   for (const key of Object.keys(record)) delete record[key as keyof BatchRecord];
   Object.assign(record, {
     ...(stage ? { stage } : {}),
