@@ -173,6 +173,8 @@ export function useFake() {
   };
   return {
     async start(options: FakeOptions = {}, vendors: VendorFakeOptions = {}): Promise<string> {
+      // A test that starts again (a service back) gets new fakes of the other vendors too.
+      await Promise.all([current?.anthropic.stop(), current?.gemini.stop()]);
       const seed = options.seed === undefined ? {} : { seed: options.seed };
       current = {
         openai: new FakeOpenAI({ apiKey: API_KEY, ...options }),

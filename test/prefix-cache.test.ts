@@ -133,7 +133,7 @@ describe("prompts laid out for the prefix cache", () => {
     const judged = await runCli(["preview", "-n", "1", ...write, "--prompt", join(EXAMPLE, "judge.md")], {
       cwd,
     });
-    expect(judged.stdout).toMatch(/^stage 2 \(gpt-6\.1-terra\): \d+ prompt tokens are a prefix shared/m);
+    expect(judged.stdout).toMatch(/^stage 2 \(claude-haiku-5-5\): \d+ prompt tokens are a prefix shared/m);
     expect(judged.stdout).not.toMatch(/warning/);
   });
 
