@@ -71,7 +71,7 @@ describe("prompts laid out for the prefix cache", () => {
       const status = await runCli(["status", paid[layout]!.id], { cwd });
       expect(status.stdout).toMatch(
         new RegExp(
-          `^stage 2: gpt-6\\.1-terra: 20 asked.*; ${paid[layout]!.cachedTokens} of \\d+ prompt tokens cached \\(`,
+          `^stage 2: gpt-6\\.1-terra on OpenAI: 20 asked.*; ${paid[layout]!.cachedTokens} of \\d+ prompt tokens cached \\(`,
           "m",
         ),
       );

@@ -123,10 +123,19 @@ describe("kill -9 during a stage on Anthropic or Gemini, then synthai resume", (
   beforeAll(async () => {
     reference = await uninterruptedRows();
   });
-  // Anthropic takes requests inline in the create call: there is no upload to be killed at.
+  // At upload (the file made, its name not recorded), at create (the moment recorded, nothing
+  // asked yet; then the batch made, its id not recorded), after create, after the batch ends and
+  // after collect. Anthropic takes requests inline in the create call: it has no upload to be killed at.
   const POINTS = {
-    anthropic: ["after-create", "after-submit", "after-finished", "after-collect"],
-    gemini: ["after-upload", "after-create", "after-submit", "after-finished", "after-collect"],
+    anthropic: ["before-create", "after-create", "after-submit", "after-finished", "after-collect"],
+    gemini: [
+      "after-upload",
+      "before-create",
+      "after-create",
+      "after-submit",
+      "after-finished",
+      "after-collect",
+    ],
   };
   for (const [vendor, points] of Object.entries(POINTS))
     for (const point of points)
