@@ -10,6 +10,7 @@ import type { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REQUESTS, readDocument, schemasOf } from "../scripts/openai-schemas.ts";
 import { checkBody } from "../src/fake/checks.ts";
+import type { FakeAnthropic } from "../src/fake/anthropic.ts";
 import { FakeOpenAI } from "../src/fake/server.ts";
 import { API_KEY, PARAMS, ROOT, readCsv, readJsonlFile, runCli, tempDir, useFake } from "./helpers.ts";
 
@@ -18,6 +19,12 @@ let fake: FakeOpenAI;
 let prism: ChildProcess;
 let prismUrl: string;
 let prismLog = "";
+
+/** The requests an Anthropic fake answered in its batches (each it refuses ends `errored`). */
+function succeededOn(fake: FakeAnthropic): number {
+  const results = fake.batches.flatMap((b) => (b.results ?? "").split("\n").filter(Boolean));
+  return results.filter((line) => JSON.parse(line).result.type === "succeeded").length;
+}
 
 describe("through Prism's validating proxy", () => {
   beforeAll(async () => {
@@ -189,8 +196,16 @@ describe("every request line synthai writes is one the document takes", () => {
       },
     );
     expect(run.code, run.stderr).toBe(0);
-    const lines = await requestLines(cwd);
-    expect(lines.length).toBeGreaterThanOrEqual(6);
+    const all = await requestLines(cwd);
+    expect(all.length).toBeGreaterThanOrEqual(6);
+    // A stage on Anthropic or Gemini (the examples' judges, rewrite and second model) writes that
+    // vendor's lines: its own fake, as strict as its documentation, judged each and refused none.
+    const lines = all.filter((line) => KINDS[line.url]);
+    const claude = all.filter((line) => line.url === "/v1/messages");
+    const gemini = all.filter((line) => line.url.endsWith(":generateContent"));
+    expect(lines.length + claude.length + gemini.length).toBe(all.length);
+    expect(succeededOn(server.anthropic)).toBe(claude.length);
+    expect(server.gemini.batchBilled).toHaveLength(gemini.length);
     for (const line of lines) expect(refused(line), JSON.stringify(line.body)).toEqual([]);
     // The fake judges each line as the document does: it takes these, and refuses them spoiled.
     for (const line of lines) {

@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
 import { afterAll, afterEach, expect } from "vitest";
+import { FakeAnthropic, type FakeAnthropicOptions } from "../src/fake/anthropic.ts";
+import { FakeGemini, type GeminiFakeOptions } from "../src/fake/gemini.ts";
 import { FakeOpenAI, type FakeOptions } from "../src/fake/server.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -60,6 +62,7 @@ export function runCli(
       OPENAI_API_KEY: API_KEY,
       OPENAI_BASE_URL: undefined,
       SYNTHAI_CRASH_AT: undefined,
+      ...otherVendorsEnv(),
       ...options.env,
     };
     for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
@@ -137,37 +140,103 @@ export function expectOneLineError(stderr: string, message: RegExp): void {
   expect(stderr).not.toMatch(/\n\s+at /);
 }
 
-/** A fake OpenAI per test, stopped after it; `start` returns its base URL. */
+/**
+ * Anthropic's and Gemini's variables for the CLI: this test's fakes and the test key while
+ * `useFake` started them; else none of the machine's, so no test reaches a real service.
+ */
+let vendorsEnv: Record<string, string> = {};
+function otherVendorsEnv(): Record<string, string | undefined> {
+  const none = {
+    ANTHROPIC_BASE_URL: undefined,
+    GOOGLE_GEMINI_BASE_URL: undefined,
+    GOOGLE_API_KEY: undefined,
+  };
+  return { ANTHROPIC_API_KEY: undefined, GEMINI_API_KEY: undefined, ...none, ...vendorsEnv };
+}
+
+export interface VendorFakeOptions {
+  anthropic?: FakeAnthropicOptions;
+  gemini?: GeminiFakeOptions;
+}
+
+/**
+ * The fakes of the three vendors per test, stopped after it; `start` returns OpenAI's base URL
+ * (for --base-url) and also starts a fake Anthropic and a fake Gemini, whose addresses and key
+ * `runCli` passes in their variables: an example naming a Claude or Gemini model just runs.
+ */
 export function useFake() {
-  let current: FakeOpenAI | undefined;
+  let current: { openai: FakeOpenAI; anthropic: FakeAnthropic; gemini: FakeGemini } | undefined;
   afterEach(async () => {
-    await current?.stop();
+    const fakes = current;
     current = undefined;
+    vendorsEnv = {};
+    await Promise.all([fakes?.openai.stop(), fakes?.anthropic.stop(), fakes?.gemini.stop()]);
   });
+  const started = () => {
+    if (!current) throw new Error("no fake server started in this test");
+    return current;
+  };
   return {
-    async start(options: FakeOptions = {}): Promise<string> {
-      current = new FakeOpenAI({ apiKey: API_KEY, ...options });
-      return current.start();
+    async start(options: FakeOptions = {}, vendors: VendorFakeOptions = {}): Promise<string> {
+      // A test that starts again (a service back) gets new fakes of the other vendors too.
+      await Promise.all([current?.anthropic.stop(), current?.gemini.stop()]);
+      const seed = options.seed === undefined ? {} : { seed: options.seed };
+      current = {
+        openai: new FakeOpenAI({ apiKey: API_KEY, ...options }),
+        anthropic: new FakeAnthropic({ apiKey: API_KEY, ...seed, ...vendors.anthropic }),
+        gemini: new FakeGemini({ apiKey: API_KEY, ...seed, ...vendors.gemini }),
+      };
+      const [url, anthropic, gemini] = await Promise.all([
+        current.openai.start(),
+        current.anthropic.start(),
+        current.gemini.start(),
+      ]);
+      vendorsEnv = {
+        ANTHROPIC_BASE_URL: anthropic,
+        ANTHROPIC_API_KEY: API_KEY,
+        GOOGLE_GEMINI_BASE_URL: gemini,
+        GEMINI_API_KEY: API_KEY,
+      };
+      return url;
     },
     get fake(): FakeOpenAI {
-      if (!current) throw new Error("no fake server started in this test");
-      return current;
+      return started().openai;
+    },
+    get anthropic(): FakeAnthropic {
+      return started().anthropic;
+    },
+    get gemini(): FakeGemini {
+      return started().gemini;
     },
   };
 }
 
-/** Batch prices per 1M tokens (half the list price) of the models the tests run. */
-const BATCH_PRICE: Record<string, [number, number]> = {
-  "gpt-6-luna": [0.05, 0.25],
-  "gpt-6.1-terra": [0.5, 2.5],
+/**
+ * Batch prices per 1M tokens (half the list price) of the models the tests run: input, output,
+ * and where the vendor bills a cache read or write apart, each. Claude Haiku 5.5 has no cache
+ * prices published: src/api/pricing.ts charges its cache writes and reads at its input price.
+ */
+const BATCH_PRICE: Record<string, { input: number; output: number; cacheRead?: number }> = {
+  "gpt-6-luna": { input: 0.05, output: 0.25, cacheRead: 0.005 },
+  "gpt-6.1-terra": { input: 0.5, output: 2.5, cacheRead: 0.025 },
+  "claude-haiku-5-5": { input: 0.05, output: 0.25 },
+  "gemini-3-flash": { input: 0.25, output: 1.5, cacheRead: 0.025 },
 };
 
-/** What the fake billed for every batch, at its model's batch price. */
-export function billedAtModelPrices(fake: FakeOpenAI): number {
-  return fake.batches.reduce((s, b) => {
-    const [input, output] = BATCH_PRICE[b.batch.model]!;
+function priced(model: string, input: number, output: number, cacheRead = 0, cacheWrite = 0): number {
+  const price = BATCH_PRICE[model];
+  if (!price) throw new Error(`no test price for ${model}`);
+  const read = cacheRead * (price.cacheRead ?? price.input) + cacheWrite * price.input;
+  return (input * price.input + read + output * price.output) / 1e6;
+}
+
+/** What the OpenAI fake billed for every batch, at its model's batch price (input_tokens holds the cached ones). */
+function billedByOpenAI(fake: FakeOpenAI): number {
+  return fake.batches.reduce((s, { batch }) => {
+    const cached = batch.usage?.input_tokens_details?.cached_tokens ?? 0;
     return (
-      s + ((b.batch.usage?.input_tokens ?? 0) * input + (b.batch.usage?.output_tokens ?? 0) * output) / 1e6
+      s +
+      priced(batch.model, (batch.usage?.input_tokens ?? 0) - cached, batch.usage?.output_tokens ?? 0, cached)
     );
   }, 0);
 }
@@ -179,4 +248,45 @@ export async function filesUnder(dir: string): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => relative(dir, join(e.parentPath, e.name)))
     .sort();
+}
+
+/** What the Anthropic fake billed: each succeeded result's usage (input_tokens leaves out cache reads and writes). */
+function billedByAnthropic(fake: FakeAnthropic): number {
+  const results = fake.batches.flatMap((b) => (b.results ?? "").split("\n").filter(Boolean));
+  return results.reduce((s, line) => {
+    const { result } = JSON.parse(line);
+    if (result.type !== "succeeded") return s;
+    const u = result.message.usage;
+    const cost = priced(
+      result.message.model,
+      u.input_tokens,
+      u.output_tokens,
+      u.cache_read_input_tokens ?? 0,
+      u.cache_creation_input_tokens ?? 0,
+    );
+    return s + cost;
+  }, 0);
+}
+
+/** What the Gemini fake billed: each answered batch line, at its job's model's price (thoughts as output). */
+function billedByGemini(fake: FakeGemini): number {
+  return fake.batchBilled.reduce((s, { model, usage }) => {
+    const cached = usage.cachedContentTokenCount ?? 0;
+    const output = (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0);
+    return s + priced(model, (usage.promptTokenCount ?? 0) - cached, output, cached);
+  }, 0);
+}
+
+/** What the fakes billed for every batch, each at its model's batch price, as each vendor bills. */
+export function billedAtModelPrices(...fakes: (FakeOpenAI | FakeAnthropic | FakeGemini)[]): number {
+  return fakes.reduce(
+    (s, fake) =>
+      s +
+      (fake instanceof FakeAnthropic
+        ? billedByAnthropic(fake)
+        : fake instanceof FakeGemini
+          ? billedByGemini(fake)
+          : billedByOpenAI(fake)),
+    0,
+  );
 }

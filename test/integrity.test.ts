@@ -272,7 +272,8 @@ describe("a judge's samples file changed in place", () => {
     const { id } = await readManifest(runDir);
     const written = join(runDir, "samples", "c0000-a1.jsonl");
     await writeFile(written, (await readFile(written, "utf8")).replace(/("Call":"[^"]*?)a/, "$1e"));
-    const created = server.fake.batchesCreated;
+    // The judge is on Anthropic: neither vendor is sent anything.
+    const created = [server.fake.batchesCreated, server.anthropic.batchesCreated];
     const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
     expect(resumed.code).toBe(2);
     expectOneLineError(
@@ -281,7 +282,7 @@ describe("a judge's samples file changed in place", () => {
         `samples/c0000-a1\\.jsonl has changed since it was written .* — \`synthai export ${id} --judge-again\``,
       ),
     );
-    expect(server.fake.batchesCreated).toBe(created);
+    expect([server.fake.batchesCreated, server.anthropic.batchesCreated]).toEqual(created);
   });
 });
 

@@ -30,7 +30,7 @@ async function samplesOf(runDir: string, prefix: string) {
 
 describe("several models and preference pairs", () => {
   for (const crash of [undefined, "after-create@s3", "after-collect@s2"])
-    test(`examples/preference-pairs${crash ? `, killed at ${crash} and resumed` : ""}: one pair per judged sample, each model at its own price`, async () => {
+    test(`examples/preference-pairs${crash ? `, killed at ${crash} and resumed` : ""}: one pair per judged sample, gpt-6-luna on OpenAI and claude-haiku-5-5 on Anthropic, each at its own price as its vendor billed`, async () => {
       const url = await server.start({ seed: 8 });
       const cwd = await tempDir();
       const args = [...prompts, "-n", "16", "-b", "2", "--format", "preference", "--base-url", url, ...fast];
@@ -43,23 +43,27 @@ describe("several models and preference pairs", () => {
       } else expect(first.code, first.stderr).toBe(0);
       const runDir = await onlyRunDir(cwd);
       const manifest = await readManifest(runDir);
-      // One batch file per model: each holds one model's requests only.
+      // One batch file per model: each holds one model's requests only, on the model's vendor.
       for (const [stage, model] of [
         [2, "gpt-6-luna"],
-        [3, "gpt-6.1-terra"],
+        [3, "claude-haiku-5-5"],
       ] as const)
         for (const file of (await readdir(join(runDir, "requests"))).filter((f) =>
           f.startsWith(`s${stage}-`),
         ))
           for (const request of await readJsonlFile(join(runDir, "requests", file)))
             expect(request.body.model).toBe(model);
-      expect(server.fake.batchesCreated).toBe(manifest.batches.filter((b: any) => b.requests > 0).length);
-      const billed = billedAtModelPrices(server.fake);
+      const sent = (vendor?: string) =>
+        manifest.batches.filter((b: any) => b.requests > 0 && b.vendor === vendor).length;
+      expect(server.fake.batchesCreated).toBe(sent(undefined));
+      expect(server.anthropic.batchesCreated).toBe(sent("anthropic"));
+      expect(sent("anthropic")).toBeGreaterThan(0);
+      const billed = billedAtModelPrices(server.fake, server.anthropic);
       const spent = manifest.batches.reduce((s: number, b: any) => s + (b.collected?.costUsd ?? 0), 0);
       expect(spent).toBeCloseTo(billed, 12);
       // Each pair: the answer of the model the judge named, against the other's.
       const luna = await samplesOf(runDir, "s2-");
-      const terra = await samplesOf(runDir, "s3-");
+      const haiku = await samplesOf(runDir, "s3-");
       const judged = await samplesOf(runDir, "s4-");
       const pairs = await readJsonlFile(join(cwd, "pairs.jsonl"));
       expect(pairs).toHaveLength(manifest.stageCounts.kept);
@@ -70,7 +74,7 @@ describe("several models and preference pairs", () => {
       const byChosen = new Map(pairs.map((p) => [p.chosen[0].content, p]));
       for (const [id, verdict] of judged) {
         const a = luna.get(id)!.fields["Answer_gpt-6-luna"];
-        const b = terra.get(id)!.fields["Answer_gpt-6-1-terra"];
+        const b = haiku.get(id)!.fields["Answer_claude-haiku-5-5"];
         const pair = byChosen.get(`[Answer] ${verdict.fields.Better === "A" ? a : b}`);
         expect(pair, id).toBeDefined();
         expect(pair!.chosen).toEqual(asAsked(verdict.fields.Better === "A" ? a : b));

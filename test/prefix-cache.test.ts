@@ -71,7 +71,7 @@ describe("prompts laid out for the prefix cache", () => {
       const status = await runCli(["status", paid[layout]!.id], { cwd });
       expect(status.stdout).toMatch(
         new RegExp(
-          `^stage 2: gpt-6\\.1-terra: 20 asked.*; ${paid[layout]!.cachedTokens} of \\d+ prompt tokens cached \\(`,
+          `^stage 2: gpt-6\\.1-terra on OpenAI: 20 asked.*; ${paid[layout]!.cachedTokens} of \\d+ prompt tokens cached \\(`,
           "m",
         ),
       );
@@ -133,7 +133,7 @@ describe("prompts laid out for the prefix cache", () => {
     const judged = await runCli(["preview", "-n", "1", ...write, "--prompt", join(EXAMPLE, "judge.md")], {
       cwd,
     });
-    expect(judged.stdout).toMatch(/^stage 2 \(gpt-6\.1-terra\): \d+ prompt tokens are a prefix shared/m);
+    expect(judged.stdout).toMatch(/^stage 2 \(claude-haiku-5-5\): \d+ prompt tokens are a prefix shared/m);
     expect(judged.stdout).not.toMatch(/warning/);
   });
 

@@ -23,7 +23,12 @@ import {
 const server = useFake();
 const EXAMPLE = join(ROOT, "examples", "judged-calls");
 const fast = ["--poll-interval", "0.02", "-j", join(EXAMPLE, "params.json"), "-p", "calls.csv"];
-const stages = ["--prompt", join(EXAMPLE, "write.md"), "--prompt", join(EXAMPLE, "judge.md")];
+/** The example's writer and judge, the judge on OpenAI's gpt-6.1-terra (the example's is Claude's): a model OpenAI withdraws. */
+async function stagesOnOpenAI(cwd: string): Promise<string[]> {
+  const judge = await readFile(join(EXAMPLE, "judge.md"), "utf8");
+  await writeFile(join(cwd, "judge.md"), judge.replace(/^model: .*$/m, "model: gpt-6.1-terra"));
+  return ["--prompt", join(EXAMPLE, "write.md"), "--prompt", join(cwd, "judge.md")];
+}
 
 /** The requests of every batch the fake was given for `model`. */
 function requestsFor(model: string): number {
@@ -36,6 +41,7 @@ describe("a stage's model refused", () => {
   test("-n 20 --fill, the judge's model withdrawn after the start: exit 3 at its first batch, one line, no more drawn (killed as it stops too); resume once it is back", async () => {
     const cwd = await tempDir();
     // The run is made (and every model asked about) before the judge's model goes away.
+    const stages = await stagesOnOpenAI(cwd);
     const built = await runCli([...stages, "-n", "20", "--fill", "--dry-run", ...fast], { cwd });
     expect(built.code, built.stderr).toBe(0);
     const { id } = await readManifest(await onlyRunDir(cwd));

@@ -20,6 +20,8 @@ const server = useFake();
 const EXAMPLE = join(ROOT, "examples", "judged-calls");
 const fast = ["--poll-interval", "0.02", "-j", join(EXAMPLE, "params.json"), "-p", "calls.csv"];
 const write = ["--prompt", join(EXAMPLE, "write.md")];
+/** What the three vendors' fakes were asked, in all. */
+const everyRequest = () => [...server.fake.requests, ...server.anthropic.requests, ...server.gemini.requests];
 
 /** The judge of the example with its own keep. */
 async function judgeKeeping(cwd: string, keep: string): Promise<string[]> {
@@ -36,17 +38,21 @@ async function expectExactStagedRun(cwd: string, keep: (row: Record<string, stri
   expect(rows.length).toBe(manifest.stageCounts.kept);
   expect(new Set(rows.map((r) => r.sample_id)).size).toBe(rows.length);
   for (const row of rows) expect(keep(row), JSON.stringify(row)).toBe(true);
-  // One batch on the service per stage, chunk and attempt with something to ask; no upload twice.
-  const sent = manifest.batches.filter((b: any) => b.requests > 0);
-  expect(server.fake.batchesCreated).toBe(sent.length);
+  // One batch on its vendor's service per stage, chunk and attempt with something to ask; no upload twice.
+  const sent = (vendor?: string) =>
+    manifest.batches.filter((b: any) => b.requests > 0 && b.vendor === vendor).length;
+  expect(server.fake.batchesCreated).toBe(sent(undefined));
+  expect(server.anthropic.batchesCreated).toBe(sent("anthropic"));
+  expect(server.gemini.jobsMade).toHaveLength(sent("gemini"));
   expect(new Set(server.fake.uploads).size).toBe(server.fake.uploads.length);
+  expect(server.gemini.filesUploaded).toHaveLength(sent("gemini"));
   const spent = manifest.batches.reduce((s: number, b: any) => s + (b.collected?.costUsd ?? 0), 0);
-  expect(spent).toBeCloseTo(billedAtModelPrices(server.fake), 12);
+  expect(spent).toBeCloseTo(billedAtModelPrices(server.fake, server.anthropic, server.gemini), 12);
   return { manifest, rows, runDir };
 }
 
 describe("stages", () => {
-  test("--prompt write.md --prompt judge.md: the judge reads each answer, on its own model; every row passes its keep", async () => {
+  test("--prompt write.md --prompt judge.md: the judge reads each answer, on its own model and vendor (Anthropic); every row passes its keep", async () => {
     const url = await server.start({ seed: 7 });
     const cwd = await tempDir();
     const judge = await judgeKeeping(cwd, "Score >= 4");
@@ -85,22 +91,30 @@ describe("stages", () => {
     ];
     expect(judged).toHaveLength(40);
     for (const request of judged) {
-      expect(request.body.model).toBe("gpt-6.1-terra");
+      expect(request.body.model).toBe("claude-haiku-5-5");
       expect(request.body.messages.at(-1).content).toContain(answers.get(request.custom_id));
     }
-    expect(manifest.config.stages[0]).toMatchObject({ model: "gpt-6.1-terra", maxTokens: 300 });
+    expect(manifest.config.stages[0]).toMatchObject({
+      model: "claude-haiku-5-5",
+      vendor: "anthropic",
+      maxTokens: 300,
+    });
     const status = await runCli(["status", manifest.id], { cwd });
-    expect(status.stdout).toMatch(/stage 2: gpt-6\.1-terra: 40 asked, 40 valid, 0 given up, \$0\.\d+/);
+    expect(status.stdout).toMatch(
+      /stage 2: claude-haiku-5-5 on Anthropic: 40 asked, 40 valid, 0 given up, \$0\.\d+/,
+    );
     expect(status.stdout).toMatch(
       new RegExp(`kept: ${rows.length}; dropped \\d+ \\(stage 2: keep Score >= 4\\)`),
     );
     // The report and the dataset card show each stage too.
     expect((await runCli(["report", manifest.id], { cwd })).code).toBe(0);
-    expect(await readFile(join(runDir, "report.html"), "utf8")).toMatch(/stage 2.*gpt-6\.1-terra: 40 asked/s);
+    expect(await readFile(join(runDir, "report.html"), "utf8")).toMatch(
+      /stage 2.*claude-haiku-5-5 on Anthropic: 40 asked/s,
+    );
     const hf = await runCli(["export", manifest.id, "--hf", "hf"], { cwd });
     expect(hf.code, hf.stderr).toBe(0);
     const card = await readFile(join(cwd, "hf", "README.md"), "utf8");
-    expect(card).toMatch(/\| stage 2 \| gpt-6\.1-terra: 40 asked, 40 valid/);
+    expect(card).toMatch(/\| stage 2 \| claude-haiku-5-5 on Anthropic: 40 asked, 40 valid/);
     expect(card).toMatch(new RegExp(`\\| kept \\| ${rows.length}; dropped`));
     expect(card).toMatch(/\| `Score` \| /);
     // --include-dropped adds the dropped ones, each saying what dropped it.
@@ -205,7 +219,7 @@ describe("stages", () => {
     expect(config.paramsSha256).toMatch(/^[0-9a-f]{64}$/);
     await writeFile(params, (await readFile(params, "utf8")).replaceAll('"positive"', '"furious"'));
     const csv = await readFile(join(cwd, "calls.csv"), "utf8");
-    const asked = server.fake.requests.length;
+    const asked = everyRequest().length;
     // cancel reads no parameters (it only stops what runs), so an edit never keeps it from stopping.
     for (const command of [
       ["resume", id, "--max-draws", "400", "--base-url", url],
@@ -221,7 +235,7 @@ describe("stages", () => {
       );
       expect(await readFile(join(cwd, "calls.csv"), "utf8")).toBe(csv);
     }
-    expect(server.fake.requests.length).toBe(asked);
+    expect(everyRequest()).toHaveLength(asked);
     const accepted = await runCli(
       ["resume", id, "--max-draws", "400", "--accept-changed-spec", "--base-url", url],
       { cwd },
@@ -266,6 +280,8 @@ describe("stages", () => {
     expect(server.fake.uploads).toEqual([]);
     expect(server.fake.batchesCreated).toBe(0);
     expect(server.fake.requestedIds()).toEqual([]);
+    expect(server.anthropic.requests).toEqual([]);
+    expect(server.gemini.requests).toEqual([]);
     expect(await readdir(cwd)).toEqual(["judge.md"]);
   });
 
@@ -274,14 +290,14 @@ describe("stages", () => {
     const cwd = await tempDir();
     const judge = (await readFile(join(pairs, "judge.md"), "utf8")).replace(
       /^prefers: Better$/m,
-      'prefers: Better\nwhen: Answer_gpt-6-luna != `Answer_gpt-6-1-terra` and Answer_gpt-6-luna != "-1"',
+      'prefers: Better\nwhen: Answer_gpt-6-luna != `Answer_claude-haiku-5-5` and Answer_gpt-6-luna != "-1"',
     );
     await writeFile(join(cwd, "judge.md"), judge);
     const prompts = ["ask.md", "answer.md"].flatMap((f) => ["--prompt", join(pairs, f)]);
     const args = [...prompts, "--prompt", "judge.md", "-j", join(pairs, "params.json"), "-n", "4"];
     const result = await runCli([...args, "--dry-run", "-p", "pairs.jsonl"], { cwd });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/stage 3 \(gpt-6\.1-terra\): at most 4 requests/);
+    expect(result.stderr).toMatch(/stage 3 \(claude-haiku-5-5\): at most 4 requests/);
   });
 
   test("a spec module declares the same stages in code", async () => {
@@ -335,7 +351,9 @@ export default defineDataset({
     expect(result.stderr).toContain("stage 3, chunk 1: 0 of 10 samples");
     const { rows, manifest } = await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 1);
     expect(rows).toHaveLength(10);
-    expect((await runCli(["status", manifest.id], { cwd })).stdout).toMatch(/stage 3: gpt-6-luna: 0 asked/);
+    expect((await runCli(["status", manifest.id], { cwd })).stdout).toMatch(
+      /stage 3: gemini-3-flash on Gemini: 0 asked/,
+    );
     expect((await runCli(["inspect", manifest.id], { cwd })).code).toBe(0);
     expect((await runCli(["report", manifest.id], { cwd })).code).toBe(0);
     expect((await runCli(["export", manifest.id], { cwd })).code).toBe(0);
@@ -347,14 +365,14 @@ export default defineDataset({
     const result = await runCli([...prompts, "-n", "10", "--dry-run", ...fast], { cwd });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(
-      /stage 2 \(gpt-6\.1-terra\): at most 10 requests, \d+ prompt tokens and 3000 completion tokens → at most \$0\.\d+/,
+      /stage 2 \(claude-haiku-5-5\): at most 10 requests, \d+ prompt tokens and 3000 completion tokens → at most \$0\.\d+/,
     );
     expect(result.stderr).toMatch(
-      /stage 3 \(gpt-6-luna\): at most 10 requests, \d+ prompt tokens and 10240 completion tokens/,
+      /stage 3 \(gemini-3-flash\): at most 10 requests, \d+ prompt tokens and 10240 completion tokens/,
     );
   });
 
-  test("examples/judged-calls: write, judge on another model, rewrite the weak ones, --fill", async () => {
+  test("examples/judged-calls: write on OpenAI, judge on Anthropic, rewrite the weak ones on Gemini, --fill", async () => {
     const url = await server.start({ seed: 11, malformedRate: 0.1 });
     const cwd = await tempDir();
     const prompts = ["write.md", "judge.md", "rewrite.md"].flatMap((f) => ["--prompt", join(EXAMPLE, f)]);

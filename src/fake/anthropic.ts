@@ -70,8 +70,8 @@ export class FakeAnthropic {
   /** The usage of every message answered directly, as billed. */
   readonly directUsage: Record<string, number>[] = [];
   private readonly models: ClaudeFakeModel[];
-  private readonly writer: FakeOpenAI;
-  private readonly random: () => number;
+  private writer: FakeOpenAI;
+  private random: () => number;
   private readonly prefixes = new Set<string>();
   private readonly faults: Fault[];
   private cutDownloadsLeft: number;
@@ -86,13 +86,7 @@ export class FakeAnthropic {
     this.faults = (options.faults ?? []).map((f) => ({ ...f }));
     this.cutDownloadsLeft = options.cutDownloads ?? 0;
     // The OpenAI fake's writer makes the words; this fake checks and bills them as Anthropic does.
-    this.writer = new FakeOpenAI({
-      seed: options.seed ?? 42,
-      malformedRate: options.malformedRate ?? 0,
-      truncatedRate: options.truncatedRate ?? 0,
-      models: this.models.map((m) => ({ id: m.id, shutdown_date: null, contextTokens: m.contextTokens })),
-      ...(options.answer ? { answer: options.answer } : {}),
-    });
+    this.writer = this.writerOf(options.seed ?? 42);
   }
 
   /** Its address, as ANTHROPIC_BASE_URL takes it (the SDK adds /v1). */
@@ -120,7 +114,8 @@ export class FakeAnthropic {
 
   private id(prefix: string): string {
     const n = String(this.nextId++).padStart(6, "0");
-    return `${prefix}${n}${Math.floor(this.random() * 36 ** 8).toString(36)}`;
+    // From the count, not the answers' random draws: a batch's answers do not depend on how many ids were given out.
+    return `${prefix}${n}${createHash("sha256").update(n).digest("hex").slice(0, 8)}`;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -275,8 +270,30 @@ export class FakeAnthropic {
     return [200, { id: stored.batch.id, type: "message_batch_deleted" }];
   }
 
+  /** The writer of answers: the OpenAI fake's model, seeded. */
+  private writerOf(seed: number): FakeOpenAI {
+    return new FakeOpenAI({
+      seed,
+      malformedRate: this.options.malformedRate ?? 0,
+      truncatedRate: this.options.truncatedRate ?? 0,
+      models: this.models.map((m) => ({ id: m.id, shutdown_date: null, contextTokens: m.contextTokens })),
+      ...(this.options.answer ? { answer: this.options.answer } : {}),
+    });
+  }
+
+  /**
+   * A batch's answers are drawn from the seed and the batch's place among those made, not from
+   * draws before: what a batch answers does not depend on when, or in which order, batches end.
+   */
+  private drawFor(ordinal: number): void {
+    const seed = (this.options.seed ?? 42) + 1000 * (ordinal + 1);
+    this.random = mulberry32(seed + 1);
+    this.writer = this.writerOf(seed);
+  }
+
   /** The batch ends: every request is run (its params checked only now), the results shuffled. */
   private end(stored: StoredBatch): void {
+    this.drawFor(this.batches.indexOf(stored));
     const { batch } = stored;
     const cancelled = batch.processing_status === "canceling";
     const counts = { processing: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0 };

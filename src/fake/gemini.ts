@@ -98,18 +98,26 @@ export class FakeGemini {
   readonly requests: { method: string; path: string }[] = [];
   /** The usageMetadata of every request answered directly, as billed. */
   readonly directUsage: Record<string, number>[] = [];
-  /** The usageMetadata of every batch line answered, as billed (at the batch price). */
-  readonly batchUsage: Record<string, number>[] = [];
+  /** Every batch line answered, with its job's model and usageMetadata, as billed (at the batch price). */
+  readonly batchBilled: { model: string; usage: Record<string, number> }[] = [];
+  /** The name of every job made and of every file uploaded, deleted since or not. */
+  readonly jobsMade: string[] = [];
+  readonly filesUploaded: string[] = [];
   private readonly uploads = new Map<string, Upload>();
   private readonly models: GeminiFakeModel[];
-  private readonly writer: FakeOpenAI;
+  private writer: FakeOpenAI;
   private readonly faults: NonNullable<GeminiFakeOptions["faults"]>;
   private server: Server | undefined;
   private base = "";
   private nextId = 1;
-  private readonly random: () => number;
+  private random: () => number;
   private cutDownloadsLeft: number;
   private shortDownloadsLeft: number;
+
+  /** The usageMetadata of every batch line answered, as billed (at the batch price). */
+  get batchUsage(): Record<string, number>[] {
+    return this.batchBilled.map((b) => b.usage);
+  }
 
   constructor(options: GeminiFakeOptions = {}) {
     this.options = options;
@@ -119,13 +127,7 @@ export class FakeGemini {
     this.cutDownloadsLeft = options.cutDownloads ?? 0;
     this.shortDownloadsLeft = options.shortDownloads ?? 0;
     // Never started: only its model is used, to write answers.
-    this.writer = new FakeOpenAI({
-      seed: options.seed ?? 42,
-      malformedRate: options.malformedRate,
-      truncatedRate: options.truncatedRate,
-      models: asFakeModels(this.models),
-      answer: options.answer,
-    });
+    this.writer = this.writerOf(options.seed ?? 42);
   }
 
   /** The base URL to give the SDK (`GOOGLE_GEMINI_BASE_URL` or `httpOptions.baseUrl`). */
@@ -291,6 +293,7 @@ export class FakeGemini {
       mimeType: upload.mimeType,
       source: "UPLOADED",
     });
+    this.filesUploaded.push(file.name as string);
     return [200, { file }, { "x-goog-upload-status": "final" }];
   }
 
@@ -418,6 +421,7 @@ export class FakeGemini {
       },
     };
     this.batches.set(id, stored);
+    this.jobsMade.push(stored.name);
     return [200, operation(stored)];
   }
 
@@ -491,8 +495,30 @@ export class FakeGemini {
     Object.assign(stored.metadata, { state, endTime: now, updateTime: now });
   }
 
+  /** The writer of answers: the OpenAI fake's model, seeded. */
+  private writerOf(seed: number): FakeOpenAI {
+    return new FakeOpenAI({
+      seed,
+      malformedRate: this.options.malformedRate,
+      truncatedRate: this.options.truncatedRate,
+      models: asFakeModels(this.models),
+      answer: this.options.answer,
+    });
+  }
+
+  /**
+   * A batch's answers are drawn from the seed and the batch's place among those made, not from
+   * draws before: what a batch answers does not depend on when, or in which order, batches end.
+   */
+  private drawFor(ordinal: number): void {
+    const seed = (this.options.seed ?? 42) + 1000 * (ordinal + 1);
+    this.random = mulberry32(seed + 1);
+    this.writer = this.writerOf(seed);
+  }
+
   /** Answers every line, in input order, into a result file (or inline responses); a job with every line failed still SUCCEEDED. */
   private run(stored: StoredBatch): void {
+    this.drawFor(this.jobsMade.indexOf(stored.name));
     const model = this.models.find((m) => `models/${m.id}` === stored.metadata.model)!;
     let failed = 0;
     const results = stored.lines.map(({ key, request }) => {
@@ -501,7 +527,7 @@ export class FakeGemini {
         ? { error: googleError("INTERNAL", "Internal error encountered.") }
         : this.answer(request, model);
       if (!error) {
-        this.batchUsage.push(response.usageMetadata as Record<string, number>);
+        this.batchBilled.push({ model: model.id, usage: response.usageMetadata as Record<string, number> });
         return { key, response };
       }
       failed++;

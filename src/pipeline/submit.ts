@@ -89,6 +89,7 @@ async function createBatch(run: RunContext, record: BatchRecord, ask: BatchAsk):
     if (found) return found;
   }
   const createdAt = run.store.update(() => (record.createdAt = Math.floor(Date.now() / 1000)));
+  crashPoint("before-create", stageOf(record));
   const batch = await service.create(ask, createdAt);
   crashPoint("after-create", stageOf(record));
   await holdPoint("after-create");
