@@ -1,6 +1,7 @@
 // examples/judged-calls across three vendors' batch services: the writer on OpenAI, the judge on
 // Anthropic, the rewrite on Gemini. What the run records is what each vendor's fake billed, and a
 // kill -9 at any step of a stage on Anthropic or Gemini resumes with no batch made twice.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { FakeAnthropic } from "../src/fake/anthropic.ts";
@@ -115,6 +116,34 @@ describe("examples/judged-calls: the writer on OpenAI, the judge on Anthropic, t
     expect(server.gemini.jobsMade.length).toBeGreaterThan(0);
     await expectOneBatchPerFile(cwd);
     await expectCostAsBilled(cwd);
+  });
+});
+
+describe("settings a vendor takes otherwise", () => {
+  test("--temperature with a judge on Claude: one note says it is not sent there, and no Claude request carries it", async () => {
+    const url = await server.start({ seed: SEED });
+    const cwd = await tempDir();
+    const result = await runCli([...run(url), "--temperature", "0.7"], { cwd });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/note: stage 2: temperature 0\.7 is not sent to claude-haiku-5-5/);
+    expect(result.stderr.match(/is not sent to/g)).toHaveLength(1);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    expect(manifest.batches.some((b: any) => b.stage === 2 && b.collected?.ok > 0)).toBe(true);
+  });
+
+  test("a Claude model synthai does not know is one line before anything is built", async () => {
+    const url = await server.start({ seed: SEED });
+    const cwd = await tempDir();
+    const result = await runCli(
+      ["--model", "anthropic/claude-nonesuch-9", "-n", "2", "--base-url", url, ...fast],
+      {
+        cwd,
+      },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^error: .*claude-nonesuch-9.* — /);
+    expect(existsSync(join(cwd, "runs"))).toBe(false);
   });
 });
 

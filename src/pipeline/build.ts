@@ -10,7 +10,7 @@ import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
 import { ensureDir, type BatchRecord, type Chunk, type RunConfig } from "../run/manifest.ts";
 import { drawsFileName, requestsFileName, type Sums } from "../run/files.ts";
 import type { Dataset, Draw, Message } from "../dataset/spec.ts";
-import type { Endpoint } from "../api/endpoints/index.ts";
+import type { Endpoint, RequestOptions } from "../api/endpoints/index.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { endpointOf, vendorField } from "../run/config.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
@@ -42,7 +42,13 @@ export function requestFor(
 ): BatchRequest {
   // A stage's config (configOfStage) carries its vendor: its first stage is its own.
   const endpoint = endpointOf(config);
-  const options = {
+  const options = requestOptions(config, schema);
+  return { custom_id: id, method: "POST", url: endpoint.url, body: endpoint.body(messages, options) };
+}
+
+/** What a request of `config` (a stage's, from configOfStage) asks, whatever its endpoint names it. */
+export function requestOptions(config: RunConfig, schema?: Record<string, unknown>): RequestOptions {
+  return {
     model: config.model,
     maxTokens: config.maxTokens,
     ...(config.temperature !== undefined ? { temperature: config.temperature } : {}),
@@ -50,7 +56,6 @@ export function requestFor(
     ...(config.serviceTier ? { serviceTier: config.serviceTier } : {}),
     ...(schema ? { schema } : {}),
   };
-  return { custom_id: id, method: "POST", url: endpoint.url, body: endpoint.body(messages, options) };
 }
 
 /** Bytes the request and draws files of a run will take, from its first sample's. */

@@ -30,7 +30,7 @@ import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
 import { checkWritable } from "../io/disk.ts";
 import { build } from "./build-step.ts";
-import { checkStages, exportDataset, resolveStages, stagesEstimate } from "./stages.ts";
+import { checkStageRequests, checkStages, exportDataset, resolveStages, stagesEstimate } from "./stages.ts";
 import { SharedPrefix } from "./prefix.ts";
 import { prefixLines, type StagePricing } from "./prefix-estimate.ts";
 
@@ -70,6 +70,7 @@ export async function generate(
   const dataset = await datasetOf(config);
   await fingerprintDataset(config);
   resolveStages(config, dataset);
+  checkStageRequests(config, dataset, options.log);
   // A dry run sends nothing, so needs no key; a run does, for each vendor a stage runs on.
   if (!options.dryRun) checkVendorKeys(config, process.env);
   let firstRows: Row[] = [];

@@ -52,7 +52,8 @@ import {
   endpointOf,
   vendorField,
 } from "../run/config.ts";
-import { customId, requestFor, toMessages } from "./build.ts";
+import { customId, requestFor, requestOptions, toMessages } from "./build.ts";
+import type { Log } from "../io/log.ts";
 import type { SampleFeed } from "./export.ts";
 import type { SampleResult } from "../run/records.ts";
 
@@ -60,6 +61,22 @@ import type { SampleResult } from "../run/records.ts";
  * Every stage's model, tokens, effort and price as the run will use them, the first's included:
  * what its prompt file (or the spec) says, else the run's own (run/config.ts decides).
  */
+/**
+ * Before anything is built: each stage's settings as its endpoint would send them — refused in one
+ * line where every request would be (a service that checks only when a batch ends), and what is
+ * left out (a temperature Claude's API refuses) said once.
+ */
+export function checkStageRequests(config: RunConfig, dataset: LoadedDataset, log: Log): void {
+  stagePlan(dataset).forEach((planned, i) => {
+    const stage = i + 1;
+    const options = requestOptions(configOfStage(config, stage), planned.schema);
+    const endpoint = endpointOf(config, stage);
+    endpoint.check?.(options, `stage ${stage} (${planned.source ?? "the built-in dataset"})`);
+    const notice = endpoint.notice?.(options);
+    if (notice) log(`note: stage ${stage}: ${notice}`);
+  });
+}
+
 export function resolveStages(config: RunConfig, dataset: LoadedDataset): void {
   const stages = dataset.stages ?? [];
   const fingerprints = new Map((config.stages ?? []).map((s) => [s.promptFile, s.datasetSha256]));

@@ -57,9 +57,14 @@ export interface Endpoint<Body = Record<string, unknown>> {
   /** The prompt's messages and schema back from a body (token counting, inspect). */
   prompt(body: Body): { messages: Message[]; schema?: unknown };
   read(responseBody: unknown): Answer;
+  /** Refuses, before anything is built, settings every request would be refused for (a service that checks only when a batch ends). */
+  check?(options: RequestOptions, where: string): void;
+  /** What a person should know of how the settings are sent (a setting left out), in one line. */
+  notice?(options: RequestOptions): string | undefined;
 }
 
-export const ENDPOINTS = { chat, responses, messages } satisfies Record<string, Endpoint<any>>;
+/** OpenAI's endpoints, the choices of --endpoint; other vendors' are theirs alone (VENDOR_ENDPOINTS). */
+export const ENDPOINTS = { chat, responses } satisfies Record<string, Endpoint<any>>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 

@@ -76,6 +76,9 @@ export const messages: Endpoint<MessagesBody> = {
   url: "/v1/messages",
   limits: { maxTokens: { name: "max_tokens", min: 1 }, temperature: { min: 0, max: 1 } },
 
+  check: (options, where) => checkMessagesOptions(options, where),
+  notice: (options) => temperatureNotice(options.model, options.temperature),
+
   body(prompt, options) {
     const model = claudeModel(options.model);
     const system = prompt.filter((m) => m.role === "system" || m.role === "developer");
