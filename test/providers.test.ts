@@ -246,14 +246,6 @@ describe("what services do differently", () => {
 
   test.each([
     [
-      ["--provider", "gemini", "--model", "gemini-3-flash"],
-      /synthai cannot run batches on Gemini API yet: its native Batch API \(a file through its Files API/,
-    ],
-    [
-      ["--provider", "anthropic", "--model", "claude-haiku-5-5"],
-      /synthai cannot run batches on Anthropic yet: its Message Batches API/,
-    ],
-    [
       ["--provider", "digitalocean", "--model", "x"],
       /synthai cannot run batches on DigitalOcean Gradient yet: it has no \/v1\/files/,
     ],

@@ -147,6 +147,28 @@ describe("settings a vendor takes otherwise", () => {
   });
 });
 
+describe("--provider anthropic or gemini: a run on that vendor alone, with its key only", () => {
+  test.each([
+    ["anthropic", "claude-haiku-5-5"],
+    ["gemini", "gemini-2.5-flash"],
+  ] as const)(
+    "--provider %s --model %s runs to the end on that vendor's fake, no OpenAI key set",
+    async (vendor, model) => {
+      await server.start({ seed: SEED });
+      const cwd = await tempDir();
+      const result = await runCli(
+        ["--provider", vendor, "--model", model, "-n", "6", "--poll-interval", "0.02", "-p", "out.csv"],
+        { cwd, env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined } },
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(6);
+      expect(server.fake.batchesCreated).toBe(0);
+      const made = vendor === "anthropic" ? server.anthropic.batchesCreated : server.gemini.jobsMade.length;
+      expect(made).toBe(1);
+    },
+  );
+});
+
 describe("kill -9 during a stage on Anthropic or Gemini, then synthai resume", () => {
   let reference: Record<string, string>[];
   beforeAll(async () => {
