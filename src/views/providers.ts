@@ -1,4 +1,4 @@
-import { PROVIDERS } from "../api/providers/index.ts";
+import { PROVIDERS, type Provider } from "../api/providers/index.ts";
 import { table } from "./table.ts";
 
 /** `synthai providers`: each preset, with what it does differently and how it was tried. */
@@ -15,6 +15,14 @@ const HEADER = [
   "TRIED",
 ];
 
+/** How a batch a crash left unrecorded is found again, as the table says it. */
+const RECONCILED_BY: Record<Provider["reconcileBy"], string> = {
+  metadata: "metadata",
+  input_file_id: "input file",
+  size_and_ids: "size and ids",
+  display_name: "display name",
+};
+
 export function formatProviders(): string {
   const mb = (bytes: number) => `${bytes / 1_000_000} MB`;
   const rows = Object.entries(PROVIDERS).map(([name, p]) => {
@@ -28,7 +36,7 @@ export function formatProviders(): string {
       `${Math.round(p.batchShare * 100)}%`,
       `${p.maxRequestsPerFile.toLocaleString("en")} / ${mb(p.maxBytesPerFile)}`,
       [p.keepsMetadata ? "metadata" : "", p.takesExpiry ? "expiry" : ""].filter(Boolean).join(", ") || "-",
-      p.reconcileBy === "metadata" ? "metadata" : "input file",
+      RECONCILED_BY[p.reconcileBy],
       p.unsupported ? "refused (see note)" : p.tested === "profile" ? "fake profile" : "docs only",
     ];
   });

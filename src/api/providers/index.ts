@@ -38,7 +38,7 @@ export interface Provider {
    * How a batch created just before a crash is found again: by the metadata synthai gave it,
    * or, where metadata is not kept, by the uploaded request file it was created from.
    */
-  reconcileBy: "metadata" | "input_file_id";
+  reconcileBy: "metadata" | "input_file_id" | "size_and_ids" | "display_name";
   /** The endpoints its batches run. */
   endpoints: EndpointName[];
   /** Whether its batches also run /v1/embeddings (--dedup semantic). */
