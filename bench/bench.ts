@@ -386,7 +386,6 @@ try {
   const cached = await cachedRerun(cachedSize, baseURL!);
   rows.push({ m: cached.rerun, baseline: cached.exported });
 
-
   process.stderr.write("start-up, against node -e 0 on each Node of the PATH\n");
   startup.push(...startupTable(ENTRY, fullRuns, work));
 } finally {

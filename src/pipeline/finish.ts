@@ -229,7 +229,11 @@ async function exportContext(store: ManifestStore, options: ReexportOptions): Pr
   if (semantic) checkEmbeddingsProvider(manifest.config);
   // Only --dedup semantic calls the service (for the texts' embeddings); any other export is local.
   const services = semantic
-    ? runServices(options.connection ?? { apiKey: undefined, baseURL: undefined }, manifest.config, options.log)
+    ? runServices(
+        options.connection ?? { apiKey: undefined, baseURL: undefined },
+        manifest.config,
+        options.log,
+      )
     : undefined;
   // The main vendor's key and address are checked now, before anything is read.
   services?.(manifest.config.vendor ?? "openai");

@@ -73,7 +73,6 @@ class OpenAIService implements BatchService {
     return this.#settings.baseURL;
   }
 
-
   async preflight(mode: "batch" | "sync"): Promise<void> {
     await preflight(await this.client(), mode);
   }
