@@ -102,7 +102,7 @@ describe("the plan of a run", () => {
     expect(plan.map((s) => s.fields)).toEqual([
       ["Question"],
       ["Answer_gpt-6-luna"],
-      ["Answer_gpt-6-1-terra"],
+      ["Answer_claude-haiku-5-5"],
       ["Better", "Why"],
     ]);
     expect(plan.map((s) => s.file)).toEqual([
@@ -124,7 +124,7 @@ describe("the plan of a run", () => {
       ),
     );
     const [, model, turn] = stagePlan(dataset);
-    expect(model!.model).toBe("gpt-6.1-terra");
+    expect(model!.model).toBe("claude-haiku-5-5");
     expect(model!.among?.index).toBe(1);
     expect(turn!.turn).toEqual({ number: 3, of: 4 });
     expect(turn!.among).toBeUndefined();
@@ -149,7 +149,7 @@ describe("the plan of a run", () => {
         model: "gpt-6-luna",
         maxTokens: 400,
       },
-      { promptFile: join(PAIRS, "answer.md"), turn: 2, after: 1, model: "gpt-6.1-terra", maxTokens: 400 },
+      { promptFile: join(PAIRS, "answer.md"), turn: 2, after: 1, model: "claude-haiku-5-5", maxTokens: 400 },
       {
         promptFile: join(PAIRS, "judge.md"),
         turn: undefined,
@@ -163,7 +163,7 @@ describe("the plan of a run", () => {
   test("preference pairs are planned from the stage of several models and the judge that prefers", async () => {
     const dataset = await datasetOf(pairsRun());
     const preference = preferenceOf(dataset);
-    expect(preference.models).toEqual(["gpt-6-luna", "gpt-6.1-terra"]);
+    expect(preference.models).toEqual(["gpt-6-luna", "claude-haiku-5-5"]);
     expect(preference.field).toBe("Answer");
     expect(preference.choice).toBe("Better");
     expect(preference.answers.among?.index).toBe(1);
