@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ENDPOINTS, endpointFor } from "../src/api/endpoints/index.ts";
+import { ENDPOINTS, VENDOR_ENDPOINTS } from "../src/api/endpoints/index.ts";
 import {
   checkMessagesOptions,
   checkMessagesRequest,
@@ -18,9 +18,10 @@ const prompt = [
 ];
 
 describe("the Messages endpoint's body", () => {
-  test("is registered beside chat and responses", () => {
-    expect(Object.keys(ENDPOINTS)).toContain("messages");
-    expect(endpointFor("messages" as never).url).toBe("/v1/messages");
+  test("is Anthropic's endpoint, not a choice of --endpoint (those are OpenAI's)", () => {
+    expect(Object.keys(ENDPOINTS)).toEqual(["chat", "responses"]);
+    expect(VENDOR_ENDPOINTS.anthropic(undefined)).toBe(messages);
+    expect(VENDOR_ENDPOINTS.anthropic("responses")).toBe(messages);
   });
 
   test("system messages become `system`, max_tokens is always set, a temperature is never sent", () => {
