@@ -1,6 +1,7 @@
 // `synthai abandon`: give a run up. What is in flight is cancelled (not waited for), the run's
 // files on the account are deleted, and with `deleteFolder` so is its run folder; otherwise the
 // folder stays to read and export from, and `resume` says the run was abandoned.
+import { vendorOfRecord } from "../run/config.ts";
 import { sentDirectly } from "./transport.ts";
 import { rm } from "node:fs/promises";
 import type { BatchService } from "../api/batch-service.ts";
@@ -24,7 +25,7 @@ export async function abandon(
     const { manifest } = store;
     if (manifest.batches.some((b) => b.fileId || b.batchId || b.uploadedAt !== undefined)) {
       const services = runServices(connection, manifest.config, options.log);
-      const serviceFor = (record: BatchRecord) => services(record.vendor ?? "openai");
+      const serviceFor = (record: BatchRecord) => services(vendorOfRecord(record));
       // A driver killed inside an upload or a create left them made but unnamed: named first.
       await recordUnrecorded(store, serviceFor);
       for (const record of manifest.batches.filter((b) => b.step === "submitted" && !sentDirectly(b)))

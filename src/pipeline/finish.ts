@@ -33,7 +33,7 @@ import { exportDataset, preferenceOf, stagedSamples, usesOutcomes, type StageCou
 import { formatFor } from "../io/formats/index.ts";
 import { PREFERENCE_COLUMNS } from "../io/formats/preference.ts";
 import { checkDraws } from "../run/draws-file.ts";
-import { lastStage, withOverrides, type ConfigOverrides } from "../run/config.ts";
+import { lastStage, vendorOf, withOverrides, type ConfigOverrides } from "../run/config.ts";
 
 /** Every sample is valid or given up: write the CSVs and mark the run done. */
 export async function finish(run: RunContext): Promise<Manifest> {
@@ -236,7 +236,7 @@ async function exportContext(store: ManifestStore, options: ReexportOptions): Pr
       )
     : undefined;
   // The main vendor's key and address are checked now, before anything is read.
-  services?.(manifest.config.vendor ?? "openai");
+  services?.(vendorOf(manifest.config));
   return new RunContext(store, dataset, options.log, services);
 }
 

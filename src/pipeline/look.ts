@@ -1,6 +1,7 @@
 // `synthai status <run>`: one look at the service for a run nobody drives (a detached run, a
 // driver killed), so its batches show as they are, not as last recorded. Only what the service
 // says of each batch is recorded, as a driver's poll records it; nothing is collected or sent.
+import { vendorOfRecord } from "../run/config.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { runServices } from "../api/services/index.ts";
 import { UserError } from "../errors.ts";
@@ -50,7 +51,7 @@ export async function lookAtService(
     const before = JSON.stringify(store.manifest);
     try {
       const services = runServices({ ...connection, quick: true }, store.manifest.config);
-      await poll({ serviceFor: (record) => services(record?.vendor ?? "openai"), store }, inFlight);
+      await poll({ serviceFor: (record) => services(vendorOfRecord(record ?? {})), store }, inFlight);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
       return { manifest: store.manifest, note: `batches ${asRecorded}: ${error.message}` };

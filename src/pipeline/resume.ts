@@ -1,5 +1,5 @@
 // `synthai resume`: a run picked up where it stopped, or topped up with new samples.
-import { checkVendorKeys } from "../run/config.ts";
+import { checkVendorKeys, vendorOf } from "../run/config.ts";
 import { buildRequests } from "./build.ts";
 import { runServices } from "../api/services/index.ts";
 import { UserError } from "../errors.ts";
@@ -42,7 +42,7 @@ export async function resume(
     const services = runServices(connection, config, options.log);
     // Every vendor's key, and the first stage's address, are checked now, before anything is built or sent.
     checkVendorKeys(config, process.env);
-    services(config.vendor ?? "openai");
+    services(vendorOf(config));
     const run = new RunContext(store, dataset, options.log, services);
     options.log(`resuming run ${manifest.id} (${manifest.state})`);
     if (manifest.state === "building") await build(run, await loadParams(config.paramsFile));

@@ -1,4 +1,5 @@
 // Waiting for batches: what each vendor's service says about each one, read into its record.
+import { vendorOfRecord } from "../run/config.ts";
 import type { BatchService, RemoteBatch, Vendor } from "../api/batch-service.ts";
 import { isFinished } from "../api/providers/index.ts";
 import { crashPoint, stageOf, type BatchRecord } from "../run/manifest.ts";
@@ -14,7 +15,7 @@ export async function poll(
 ): Promise<boolean> {
   const byVendor = new Map<Vendor, BatchRecord[]>();
   for (const record of inFlight) {
-    const vendor = record.vendor ?? "openai";
+    const vendor = vendorOfRecord(record);
     byVendor.set(vendor, [...(byVendor.get(vendor) ?? []), record]);
   }
   let changed = false;

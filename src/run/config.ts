@@ -30,6 +30,11 @@ export function vendorOf(config: RunConfig, stage = 1): Vendor {
   return stageSettings(config, stage).vendor ?? "openai";
 }
 
+/** Whose service a batch record went (or goes) to: its own vendor, OpenAI when absent. */
+export function vendorOfRecord(record: { vendor?: Vendor | undefined }): Vendor {
+  return record.vendor ?? "openai";
+}
+
 /** A new batch record's vendor: its stage's, written only where it is not OpenAI (absent means OpenAI). */
 export function vendorField(config: RunConfig, stage = 1): { vendor?: Vendor } {
   const vendor = vendorOf(config, stage);
