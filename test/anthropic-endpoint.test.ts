@@ -10,6 +10,8 @@ import {
 } from "../src/api/endpoints/messages.ts";
 import { askPrefix, fromClaudeId, toClaudeId } from "../src/api/services/anthropic-ids.ts";
 import { envelopeOf, toRemote } from "../src/api/services/anthropic-shapes.ts";
+import { MODELS, modelInfo } from "../src/api/models.ts";
+import { priceFor } from "../src/api/pricing.ts";
 import { UserError } from "../src/errors.ts";
 
 const prompt = [
@@ -32,6 +34,22 @@ describe("the Messages endpoint's body", () => {
       system: "You write calls.",
       messages: [{ role: "user", content: "[Call]\n[Summary]" }],
     });
+  });
+
+  test("a system prompt long enough for the model's cache is marked for the hour-long cache; a short one is not", () => {
+    const rubric = "Score 5 only when the call and its summary agree. ".repeat(80);
+    const long = [{ role: "system" as const, content: rubric }, prompt[1]!];
+    const body = messages.body(long, { model: "claude-sonnet-5-5", maxTokens: 300 });
+    expect(body.system).toEqual([
+      { type: "text", text: rubric, cache_control: { type: "ephemeral", ttl: "1h" } },
+    ]);
+    expect(messages.prompt(body).messages).toEqual(long);
+    expect(requestRefusal({ custom_id: "a", body })).toBeUndefined();
+    // Haiku 4.5 caches from 4,096 tokens: the same rubric is too short for it.
+    expect(messages.body(long, { model: "claude-haiku-4-5", maxTokens: 300 }).system).toBe(rubric);
+    expect(messages.body(prompt, { model: "claude-sonnet-5-5", maxTokens: 300 }).system).toBe(
+      "You write calls.",
+    );
   });
 
   test("a schema is output_config.format; an effort is adaptive thinking at that effort", () => {
@@ -245,5 +263,20 @@ describe("a batch and its results in synthai's words", () => {
     expect(envelopeOf({ custom_id: id, result: { type: "expired" } }).value.error).toMatchObject({
       code: "batch_expired",
     });
+  });
+});
+
+describe("what each Claude model takes is the catalogue's", () => {
+  const claude = Object.keys(MODELS).filter((id) => MODELS[id]!.vendor === "anthropic");
+
+  test("every Claude model the endpoint takes is priced, and its longest answer is the catalogue's", () => {
+    expect(claude).toEqual(expect.arrayContaining(["claude-haiku-4-5", "claude-opus-4-1"]));
+    for (const model of claude) {
+      expect(() => checkMessagesOptions({ model, maxTokens: 1000 }), model).not.toThrow();
+      expect(priceFor(model, "batch").input, model).toBeGreaterThan(0);
+      const maxOutput = modelInfo(model)!.maxOutput!;
+      const body = messages.body(prompt, { model, maxTokens: maxOutput + 1 });
+      expect(requestRefusal({ custom_id: "a", body }), model).toMatch(/max_tokens .* is above/);
+    }
   });
 });

@@ -229,6 +229,24 @@ describe("a batch's life in the fake", () => {
     expect(fake!.directUsage).toHaveLength(2);
   });
 
+  test("a cache write is billed at the lifetime its mark asks for: 5 minutes unless ttl is 1h", async () => {
+    await start();
+    const marked = (text: string, ttl?: string) =>
+      params({
+        system: [{ type: "text", text, cache_control: { type: "ephemeral", ...(ttl ? { ttl } : {}) } }],
+      });
+    const hour = await call("POST", "/v1/messages", marked("hour ".repeat(1200), "1h"));
+    const minutes = await call("POST", "/v1/messages", marked("five ".repeat(1200)));
+    expect(hour.body.usage.cache_creation).toEqual({
+      ephemeral_5m_input_tokens: 0,
+      ephemeral_1h_input_tokens: 1500,
+    });
+    expect(minutes.body.usage.cache_creation).toEqual({
+      ephemeral_5m_input_tokens: 1500,
+      ephemeral_1h_input_tokens: 0,
+    });
+  });
+
   test("--malformed-rate: an answer missing its last [Section], as the OpenAI fake writes them", async () => {
     await start({ malformedRate: 1 });
     const answer = await call("POST", "/v1/messages", params());

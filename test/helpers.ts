@@ -216,17 +216,27 @@ export function useFake() {
  * and where the vendor bills a cache read or write apart, each. Claude Haiku 5.5 has no cache
  * prices published: src/api/pricing.ts charges its cache writes and reads at its input price.
  */
-const BATCH_PRICE: Record<string, { input: number; output: number; cacheRead?: number }> = {
+const BATCH_PRICE: Record<
+  string,
+  { input: number; output: number; cacheRead?: number; write5m?: number; write1h?: number }
+> = {
   "gpt-6-luna": { input: 0.05, output: 0.25, cacheRead: 0.005 },
   "gpt-6.1-terra": { input: 0.5, output: 2.5, cacheRead: 0.025 },
   "claude-haiku-5-5": { input: 0.05, output: 0.25 },
+  "claude-sonnet-5-5": { input: 1, output: 5, cacheRead: 0.1, write5m: 1.25, write1h: 2 },
   "gemini-3-flash": { input: 0.25, output: 1.5, cacheRead: 0.025 },
 };
 
-function priced(model: string, input: number, output: number, cacheRead = 0, cacheWrite = 0): number {
+/** Cache writes by lifetime, as Anthropic's usage.cache_creation splits them. */
+type Writes = { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number };
+
+function priced(model: string, input: number, output: number, cacheRead = 0, writes: Writes = {}): number {
   const price = BATCH_PRICE[model];
   if (!price) throw new Error(`no test price for ${model}`);
-  const read = cacheRead * (price.cacheRead ?? price.input) + cacheWrite * price.input;
+  const read =
+    cacheRead * (price.cacheRead ?? price.input) +
+    (writes.ephemeral_5m_input_tokens ?? 0) * (price.write5m ?? price.input) +
+    (writes.ephemeral_1h_input_tokens ?? 0) * (price.write1h ?? price.input);
   return (input * price.input + read + output * price.output) / 1e6;
 }
 
@@ -250,7 +260,7 @@ export async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** What the Anthropic fake billed: each succeeded result's usage (input_tokens leaves out cache reads and writes). */
+/** What the Anthropic fake billed: each succeeded result's usage (input_tokens leaves out cache reads and writes, each write billed at its lifetime's rate). */
 function billedByAnthropic(fake: FakeAnthropic): number {
   const results = fake.batches.flatMap((b) => (b.results ?? "").split("\n").filter(Boolean));
   return results.reduce((s, line) => {
@@ -262,7 +272,7 @@ function billedByAnthropic(fake: FakeAnthropic): number {
       u.input_tokens,
       u.output_tokens,
       u.cache_read_input_tokens ?? 0,
-      u.cache_creation_input_tokens ?? 0,
+      u.cache_creation ?? {},
     );
     return s + cost;
   }, 0);

@@ -2,6 +2,7 @@
 // Anthropic, the rewrite on Gemini. What the run records is what each vendor's fake billed, and a
 // kill -9 at any step of a stage on Anthropic or Gemini resumes with no batch made twice.
 import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { FakeAnthropic } from "../src/fake/anthropic.ts";
@@ -144,6 +145,41 @@ describe("settings a vendor takes otherwise", () => {
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/^error: .*claude-nonesuch-9.* — /);
     expect(existsSync(join(cwd, "runs"))).toBe(false);
+  });
+});
+
+describe("Claude's prompt cache: a judge with a long shared rubric", () => {
+  test("the rubric is written to the cache once for an hour, then read; the cost recorded is what the fake billed", async () => {
+    const url = await server.start({ seed: SEED });
+    const cwd = await tempDir();
+    // The example's judge on Sonnet (it has cache prices), its rubric a long system prompt every request shares.
+    const rubric = Array.from(
+      { length: 100 },
+      (_, i) => `Rule ${i + 1}: a score of 5 needs the call and its summary to agree.`,
+    );
+    const judge = (await readFile(join(EXAMPLE, "judge.md"), "utf8")).replace(
+      "model: claude-haiku-5-5",
+      `model: claude-sonnet-5-5\nsystem: |\n  ${rubric.join("\n  ")}`,
+    );
+    await writeFile(join(cwd, "judge.md"), judge);
+    const args = ["--prompt", join(EXAMPLE, "write.md"), "--prompt", join(cwd, "judge.md")];
+    const result = await runCli([...args, "-n", "12", "-b", "2", "--seed", "3", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const usages = server.anthropic.batches
+      .flatMap((b) => (b.results ?? "").split("\n").filter(Boolean))
+      .map((line) => JSON.parse(line).result.message.usage);
+    expect(usages.length).toBeGreaterThan(1);
+    const sum = (pick: (u: any) => number) => usages.reduce((s, u) => s + pick(u), 0);
+    expect(sum((u) => u.cache_creation.ephemeral_1h_input_tokens)).toBeGreaterThan(0);
+    expect(sum((u) => u.cache_creation.ephemeral_5m_input_tokens)).toBe(0);
+    expect(usages.filter((u) => u.cache_read_input_tokens > 0)).toHaveLength(usages.length - 1);
+    const manifest = await readManifest(await onlyRunDir(cwd));
+    const recorded = manifest.batches
+      .filter((b: any) => stageOf(b) === 2)
+      .reduce((s: number, b: any) => s + (b.collected?.costUsd ?? 0), 0);
+    expect(recorded).toBeCloseTo(billedAtModelPrices(server.anthropic), 12);
   });
 });
 

@@ -39,8 +39,25 @@ export interface Model {
   temperatureWhileReasoning?: boolean;
   /** Its reasoning is the vendor's thinking setting (Claude), asked for with the same efforts. */
   thinking?: boolean;
+  /** Its thinking takes a token budget (budget_tokens), not an effort (Claude before 5.5). */
+  thinkingBudget?: boolean;
+  /** The most tokens an answer may take, where the vendor checks it only when a batch ends (Claude). */
+  maxOutput?: number;
+  /** The shortest prompt prefix its vendor caches, in tokens, where a prefix is cached only when marked (Claude). */
+  cacheMinTokens?: number;
   /** Where its figures come from and when they were read, where not OpenAI's pages of CATALOGUE_SOURCES. */
   source?: string;
+}
+
+/**
+ * How long synthai asks Anthropic to keep a cached prefix: the hour Anthropic advises for batches
+ * (a batch may take that long); its writes are priced at that lifetime's rate (cacheWritePrice).
+ */
+export const CACHE_TTL: "5m" | "1h" = "1h";
+
+/** What writing a prefix to the cache costs at CACHE_TTL, list USD per 1M tokens; absent: unpublished. */
+export function cacheWritePrice(model: Model): number | undefined {
+  return CACHE_TTL === "1h" ? model.cacheWrite1h : model.cacheWrite5m;
 }
 
 const ALL: readonly Effort[] = EFFORTS;
@@ -58,19 +75,59 @@ const claude = (model: Partial<Model> & Pick<Model, "input" | "output">): Model 
   thinking: true,
   // Structured outputs are generally available on the Messages API (`output_config.format`).
   structuredOutput: true,
+  // No floor is published for the 5.5 models: Sonnet's and Opus 4.1's, until one is.
+  cacheMinTokens: 1024,
   source: CLAUDE_SOURCE,
   ...model,
 });
 
+/** The older Claude models: thinking within a budget, prices and limits from Anthropic's pages as last read. */
+const OLDER_CLAUDE_SOURCE = "platform.claude.com pricing and models overview (?), not in ../shared/vendors";
+const olderClaude = (model: Partial<Model> & Pick<Model, "input" | "output">): Model =>
+  claude({ thinkingBudget: true, unsure: true, source: OLDER_CLAUDE_SOURCE, ...model });
+
 /**
- * Anthropic's models, by the ids its API takes. Haiku's prices are "from" figures seen in one
- * source, and no cache prices are published for it: its cache writes and reads are priced at
- * its input price until they are.
+ * Anthropic's models, by the ids its API takes, with the longest answer each takes. Haiku 5.5's
+ * prices are "from" figures seen in one source, and no cache prices are published for it: its
+ * cache writes and reads are priced at its input price until they are.
  */
 const CLAUDE: Record<string, Model> = {
-  "claude-haiku-5-5": claude({ input: 0.1, output: 0.5, unsure: true }),
-  "claude-sonnet-5-5": claude({ input: 2, output: 10, cacheWrite5m: 2.5, cacheWrite1h: 4, cachedInput: 0.2 }),
-  "claude-opus-5-5": claude({ input: 4, output: 20, cacheWrite5m: 5, cacheWrite1h: 8, cachedInput: 0.2 }),
+  "claude-haiku-5-5": claude({ input: 0.1, output: 0.5, unsure: true, maxOutput: 64_000 }),
+  "claude-sonnet-5-5": claude({
+    input: 2,
+    output: 10,
+    cacheWrite5m: 2.5,
+    cacheWrite1h: 4,
+    cachedInput: 0.2,
+    maxOutput: 128_000,
+  }),
+  "claude-opus-5-5": claude({
+    input: 4,
+    output: 20,
+    cacheWrite5m: 5,
+    cacheWrite1h: 8,
+    cachedInput: 0.2,
+    maxOutput: 128_000,
+  }),
+  "claude-haiku-4-5": olderClaude({
+    input: 1,
+    output: 5,
+    cacheWrite5m: 1.25,
+    cacheWrite1h: 2,
+    cachedInput: 0.1,
+    maxOutput: 64_000,
+    cacheMinTokens: 4096,
+  }),
+  // Structured outputs came with the 4.5 models.
+  "claude-opus-4-1": olderClaude({
+    input: 15,
+    output: 75,
+    cacheWrite5m: 18.75,
+    cacheWrite1h: 30,
+    cachedInput: 1.5,
+    maxOutput: 32_000,
+    structuredOutput: false,
+  }),
 };
 
 // Gemini: ../shared/vendors/VENDORS-2026-12.md gives only "batch is 50% of standard"; the list

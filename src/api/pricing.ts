@@ -1,6 +1,6 @@
 import { UserError, closest } from "../errors.ts";
 import type { Vendor } from "./batch-service.ts";
-import { MODELS, bareModel, modelInfo, prefixedVendor } from "./models.ts";
+import { MODELS, bareModel, cacheWritePrice, modelInfo, prefixedVendor } from "./models.ts";
 import { mainVendor, providerFor, vendorOfModel, type ProviderName } from "./providers/index.ts";
 import { VENDORS } from "./vendors.ts";
 
@@ -61,8 +61,9 @@ export function priceFor(
   const byHand = override.input !== undefined || override.listInput !== undefined;
   const cachedInput =
     override.cachedInput ?? (!byHand && info?.cachedInput !== undefined ? info.cachedInput * share : input);
-  // Batches ask for the hour-long cache, as Anthropic advises for batches; a request sent directly, too.
-  const cacheWrite = !byHand && info?.cacheWrite1h !== undefined ? info.cacheWrite1h * share : input;
+  // Writes at the rate of the lifetime synthai asks for (CACHE_TTL), in batches and sent directly.
+  const listWrite = info && cacheWritePrice(info);
+  const cacheWrite = !byHand && listWrite !== undefined ? listWrite * share : input;
   return {
     input,
     output,

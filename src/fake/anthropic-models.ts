@@ -18,6 +18,8 @@ export interface ClaudeFakeModel {
   /** The `thinking.type`s it takes, and whether it takes `output_config.effort`. */
   thinking: string[];
   effort: boolean;
+  /** The shortest prefix it caches ("Prompt caching": 4,096 for Haiku 4.5; none published for 5.5: 1,024). */
+  cacheMinTokens: number;
 }
 
 export const CLAUDE_FAKE_MODELS: ClaudeFakeModel[] = [
@@ -31,6 +33,7 @@ export const CLAUDE_FAKE_MODELS: ClaudeFakeModel[] = [
     structured: true,
     thinking: ["enabled", "disabled"],
     effort: false,
+    cacheMinTokens: 4096,
   },
   // Older than structured outputs (they came with the 4.5 models).
   {
@@ -40,11 +43,12 @@ export const CLAUDE_FAKE_MODELS: ClaudeFakeModel[] = [
     structured: false,
     thinking: ["enabled", "disabled"],
     effort: false,
+    cacheMinTokens: 1024,
   },
 ];
 
 function modern() {
-  return { structured: true, thinking: ["adaptive", "disabled"], effort: true };
+  return { structured: true, thinking: ["adaptive", "disabled"], effort: true, cacheMinTokens: 1024 };
 }
 
 /** The API versions it answers; the newest refuses temperature, top_p and top_k. */

@@ -380,26 +380,32 @@ export class FakeAnthropic {
         stop_details: null,
         container: null,
         diagnostics: null,
-        usage: { ...this.inputUsage(params), output_tokens: outputTokens, ...usageExtras(thinking, tier) },
+        usage: {
+          ...this.inputUsage(model, params),
+          output_tokens: outputTokens,
+          ...usageExtras(thinking, tier),
+        },
       },
     };
   }
 
   /**
-   * Input tokens, split as the service bills them: a prefix marked with cache_control (1,024
-   * tokens or more) is written to the cache the first time and read from it after.
+   * Input tokens, split as the service bills them: a prefix marked with cache_control (at least
+   * the model's floor) is written to the cache the first time and read from it after; a write is
+   * billed at the lifetime the mark asks for (`ttl`, 5 minutes unless "1h").
    */
-  private inputUsage(params: any) {
+  private inputUsage(model: ClaudeFakeModel, params: any) {
     const pieces = promptPieces(params);
     const total = Math.ceil(pieces.map((p) => p.text).join("").length / 4) + 7;
-    const marked = params.cache_control ? pieces.length : pieces.findLastIndex((p) => p.cached) + 1;
+    const marked = params.cache_control ? pieces.length : pieces.findLastIndex((p) => p.ttl) + 1;
+    const ttl = params.cache_control?.ttl ?? pieces[marked - 1]?.ttl;
     const prefix = pieces
       .slice(0, marked)
       .map((p) => p.text)
       .join("");
     const cacheable = marked ? Math.min(Math.ceil(prefix.length / 4), total) : 0;
     let [write, read] = [0, 0];
-    if (cacheable >= 1024) {
+    if (cacheable >= model.cacheMinTokens) {
       const key = createHash("sha256").update(`${params.model}\n${prefix}`).digest("hex");
       if (this.prefixes.has(key)) read = cacheable;
       else {
@@ -407,11 +413,15 @@ export class FakeAnthropic {
         this.prefixes.add(key);
       }
     }
+    const hour = ttl === "1h";
     return {
       input_tokens: total - write - read,
       cache_creation_input_tokens: write,
       cache_read_input_tokens: read,
-      cache_creation: { ephemeral_5m_input_tokens: write, ephemeral_1h_input_tokens: 0 },
+      cache_creation: {
+        ephemeral_5m_input_tokens: hour ? 0 : write,
+        ephemeral_1h_input_tokens: hour ? write : 0,
+      },
     };
   }
 
@@ -451,13 +461,16 @@ function requestsRefusal(json: any, maxRequests: number): ClaudeError | undefine
   return undefined;
 }
 
-/** The prompt in order (system, then messages), each piece marked when it carries cache_control. */
-function promptPieces(params: any): { text: string; cached: boolean }[] {
+/** The prompt in order (system, then messages), each piece with its cache_control's ttl when it carries one. */
+function promptPieces(params: any): { text: string; ttl?: string }[] {
   const blocks = (content: unknown) =>
     typeof content === "string"
-      ? [{ text: content, cached: false }]
+      ? [{ text: content }]
       : Array.isArray(content)
-        ? content.map((b: any) => ({ text: textOf([b]), cached: Boolean(b?.cache_control) }))
+        ? content.map((b: any) => ({
+            text: textOf([b]),
+            ...(b?.cache_control ? { ttl: b.cache_control.ttl ?? "5m" } : {}),
+          }))
         : [];
   return [...blocks(params.system), ...params.messages.flatMap((m: any) => blocks(m.content))];
 }

@@ -6,34 +6,31 @@
 // Sources: anthropic-sdk-typescript 1.17 `resources/messages/messages.ts`; platform.claude.com
 // "Structured outputs", "Adaptive thinking", "Migrating to API version 2026-10-21" (read 2026-12-07).
 import { UserError } from "../../errors.ts";
+import { CACHE_TTL, MODELS, modelInfo, type Model } from "../models.ts";
 import { VENDORS } from "../vendors.ts";
 import type { Answer, Endpoint, Message, RequestOptions } from "./index.ts";
+
+/** A system prompt's text block, marked as a cache breakpoint (CacheControlEphemeral). */
+interface SystemBlock {
+  type: "text";
+  text: string;
+  cache_control?: { type: "ephemeral"; ttl: typeof CACHE_TTL };
+}
 
 export interface MessagesBody {
   model: string;
   max_tokens: number;
   messages: { role: "user" | "assistant"; content: string }[];
-  system?: string;
+  system?: string | SystemBlock[];
   thinking?: { type: "adaptive" } | { type: "disabled" } | { type: "enabled"; budget_tokens: number };
   output_config?: { effort?: string; format?: { type: "json_schema"; schema: Record<string, unknown> } };
 }
 
-/** What the Messages API takes of each model: structured output, its kind of thinking, its longest answer. */
-interface ClaudeModel {
-  structured: boolean;
-  /** "adaptive": thinking at an effort (output_config.effort); "budget": thinking in budget_tokens. */
-  thinking: "adaptive" | "budget";
-  maxOutput: number;
+/** What the Messages API takes of a model: its catalogue entry (api/models.ts), if it is Claude's. */
+function claudeInfo(model: string): Model | undefined {
+  const info = modelInfo(model);
+  return info?.vendor === "anthropic" ? info : undefined;
 }
-
-export const CLAUDE_MODELS: Record<string, ClaudeModel> = {
-  "claude-haiku-5-5": { structured: true, thinking: "adaptive", maxOutput: 64_000 },
-  "claude-sonnet-5-5": { structured: true, thinking: "adaptive", maxOutput: 128_000 },
-  "claude-opus-5-5": { structured: true, thinking: "adaptive", maxOutput: 128_000 },
-  "claude-haiku-4-5": { structured: true, thinking: "budget", maxOutput: 64_000 },
-  // Structured outputs came with the 4.5 models.
-  "claude-opus-4-1": { structured: false, thinking: "budget", maxOutput: 32_000 },
-};
 
 /** What a Message Batches custom id may be (the SDK's docs omit it: anthropic-sdk-python#984). */
 export const CUSTOM_ID = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -89,7 +86,7 @@ export const messages: Endpoint<MessagesBody> = {
         .filter((m) => !system.includes(m))
         .map((m) => ({ role: m.role as "user" | "assistant", content: m.content })),
     };
-    if (system.length) body.system = system.map((m) => m.content).join("\n\n");
+    if (system.length) body.system = cached(system.map((m) => m.content).join("\n\n"), model);
     Object.assign(body, thinkingOf(model, options));
     if (options.schema)
       body.output_config = { ...body.output_config, format: { type: "json_schema", schema: options.schema } };
@@ -97,7 +94,8 @@ export const messages: Endpoint<MessagesBody> = {
   },
 
   prompt(body) {
-    const system: Message[] = body.system ? [{ role: "system", content: body.system }] : [];
+    const text = typeof body.system === "string" ? body.system : body.system?.map((b) => b.text).join("");
+    const system: Message[] = text ? [{ role: "system", content: text }] : [];
     return { messages: [...system, ...body.messages], schema: body.output_config?.format?.schema };
   },
 
@@ -124,13 +122,25 @@ export const messages: Endpoint<MessagesBody> = {
 };
 
 /**
+ * The system prompt, a cache breakpoint when long enough for the model's cache: it is the part a
+ * stage's requests share, so each request after the first reads it from the cache at the cached
+ * price. Tokens are reckoned at 3 characters, more than a text has: a mark under the floor costs
+ * nothing (the service caches nothing), a long prefix left unmarked costs every read.
+ */
+function cached(text: string, model: string): MessagesBody["system"] {
+  const floor = claudeInfo(model)?.cacheMinTokens;
+  if (floor === undefined || text.length / 3 < floor) return text;
+  return [{ type: "text", text, cache_control: { type: "ephemeral", ttl: CACHE_TTL } }];
+}
+
+/**
  * Reasoning as the model's thinking setting: adaptive thinking at an effort on the newer models,
  * a token budget on the older ones; "none" turns thinking off.
  */
 function thinkingOf(model: string, { effort, maxTokens }: RequestOptions): Partial<MessagesBody> {
   if (!effort) return {};
   if (effort === "none") return { thinking: { type: "disabled" } };
-  if (CLAUDE_MODELS[model]?.thinking === "budget")
+  if (claudeInfo(model)?.thinkingBudget)
     return {
       thinking: { type: "enabled", budget_tokens: Math.min(BUDGET[effort] ?? 32_000, maxTokens - 1) },
     };
@@ -155,13 +165,15 @@ export function temperatureNotice(model: string, temperature: number | undefined
  */
 export function checkMessagesOptions(options: RequestOptions, where = "--model"): void {
   const model = claudeModel(options.model);
-  const known = CLAUDE_MODELS[model];
+  const known = claudeInfo(model);
   if (!known)
     throw new UserError(
       `${where} ${options.model} is not a Claude model synthai knows`,
-      `use one of ${Object.keys(CLAUDE_MODELS).join(", ")}`,
+      `use one of ${Object.keys(MODELS)
+        .filter((id) => claudeInfo(id))
+        .join(", ")}`,
     );
-  if (options.schema && !known.structured)
+  if (options.schema && known.structuredOutput === false)
     throw new UserError(
       `${model} does not take structured output (a JSON schema); Claude models from 4.5 do`,
       "pick a newer Claude model, or leave the schema out",
@@ -175,17 +187,17 @@ export function checkMessagesOptions(options: RequestOptions, where = "--model")
 
 /**
  * Why the service would refuse this request line when its batch ends, or undefined. Pure: what
- * the API documents and can be seen without asking it (the model's own limits are from CLAUDE_MODELS).
+ * the API documents and can be seen without asking it (the model's own limits are the catalogue's).
  */
 export function requestRefusal(line: { custom_id: string; body: MessagesBody }): string | undefined {
   const { custom_id, body } = line;
   if (!CUSTOM_ID.test(custom_id))
     return `custom_id ${JSON.stringify(custom_id)} is not 1 to 64 letters, digits, _ or -`;
-  const model = CLAUDE_MODELS[body.model];
+  const model = claudeInfo(body.model);
   if (!model) return `model ${body.model} is not one the Messages API has`;
   if (!Number.isInteger(body.max_tokens) || body.max_tokens < 1)
     return `max_tokens ${body.max_tokens} is below 1`;
-  if (body.max_tokens > model.maxOutput)
+  if (model.maxOutput !== undefined && body.max_tokens > model.maxOutput)
     return `max_tokens ${body.max_tokens} is above ${body.model}'s ${model.maxOutput}`;
   for (const field of ["temperature", "top_p", "top_k"])
     if (field in body) return `${field} is refused by API version 2026-10-21`;
