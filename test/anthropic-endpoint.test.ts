@@ -13,6 +13,8 @@ import { envelopeOf, toRemote } from "../src/api/services/anthropic-shapes.ts";
 import { MODELS, modelInfo } from "../src/api/models.ts";
 import { priceFor } from "../src/api/pricing.ts";
 import { UserError } from "../src/errors.ts";
+import { claudeError } from "../src/fake/anthropic-models.ts";
+import { ANTHROPIC_ERROR_STATUS } from "../src/wire/anthropic-errors.ts";
 
 const prompt = [
   { role: "system" as const, content: "You write calls." },
@@ -279,4 +281,13 @@ describe("what each Claude model takes is the catalogue's", () => {
       expect(requestRefusal({ custom_id: "a", body }), model).toMatch(/max_tokens .* is above/);
     }
   });
+});
+
+test("an error type's status is one table: the fake answers with it and synthai files an errored result under it", () => {
+  for (const [type, status] of Object.entries(ANTHROPIC_ERROR_STATUS)) {
+    const answered = claudeError(type, "said");
+    expect(answered.status).toBe(status);
+    const filed = envelopeOf({ custom_id: "x", result: { type: "errored", error: answered.body } } as any);
+    expect(filed.value.response).toMatchObject({ status_code: status });
+  }
 });

@@ -7,6 +7,9 @@ import { ROOT } from "./helpers.ts";
 const LAYERS = [
   ["errors.ts"],
   ["io"],
+  // A vendor's wire facts (its error statuses) that both synthai's client (api) and the fakes
+  // need: below both, since api and fake may not import each other.
+  ["wire"],
   ["api", "fake"],
   ["dataset", "run"],
   ["cache"],

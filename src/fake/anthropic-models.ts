@@ -5,8 +5,10 @@
  * platform.claude.com "Migrating to API version 2026-10-21" (temperature, top_p, top_k refused);
  * "Structured outputs" (Claude 4.5 models and later); "Adaptive thinking"; "Errors" (the shape
  * `{type: "error", error: {type, message}}` and each type's status). Read 2026-12-07.
- * Kept apart from synthai's own tables on purpose: the fake models the service, not synthai.
+ * Kept apart from synthai's own tables on purpose: the fake models the service, not synthai
+ * (only the vendor's error statuses are shared, from src/wire/).
  */
+import { anthropicErrorStatus } from "../wire/anthropic-errors.ts";
 
 export interface ClaudeFakeModel {
   id: string;
@@ -56,27 +58,13 @@ export const API_VERSIONS = ["2023-06-01", "2026-10-21"];
 const NO_SAMPLING_SINCE = "2026-10-21";
 export const EFFORTS = ["low", "medium", "high", "xhigh", "max"];
 
-/** Each error type's HTTP status, as the Errors page lists them. */
-export const ERROR_STATUS: Record<string, number> = {
-  invalid_request_error: 400,
-  authentication_error: 401,
-  billing_error: 402,
-  permission_error: 403,
-  not_found_error: 404,
-  request_too_large: 413,
-  rate_limit_error: 429,
-  api_error: 500,
-  timeout_error: 504,
-  overloaded_error: 529,
-};
-
 export interface ClaudeError {
   status: number;
   body: { type: "error"; error: { type: string; message: string } };
 }
 
 export function claudeError(type: string, message: string): ClaudeError {
-  return { status: ERROR_STATUS[type] ?? 500, body: { type: "error", error: { type, message } } };
+  return { status: anthropicErrorStatus(type), body: { type: "error", error: { type, message } } };
 }
 
 const invalid = (message: string) => claudeError("invalid_request_error", message);

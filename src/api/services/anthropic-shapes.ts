@@ -6,21 +6,8 @@ import type {
   MessageBatchIndividualResponse,
 } from "@anthropic-ai/sdk/resources/messages/batches";
 import type { RemoteBatch } from "../batch-service.ts";
+import { anthropicErrorStatus } from "../../wire/anthropic-errors.ts";
 import { fromClaudeId } from "./anthropic-ids.ts";
-
-/** Each error type's HTTP status (platform.claude.com "Errors"): what an errored result is filed under. */
-const ERROR_STATUS: Record<string, number> = {
-  invalid_request_error: 400,
-  authentication_error: 401,
-  billing_error: 402,
-  permission_error: 403,
-  not_found_error: 404,
-  request_too_large: 413,
-  rate_limit_error: 429,
-  api_error: 500,
-  timeout_error: 504,
-  overloaded_error: 529,
-};
 
 /** One result line in synthai's results envelope, and which file it goes to. */
 export function envelopeOf(line: MessageBatchIndividualResponse): {
@@ -38,7 +25,7 @@ export function envelopeOf(line: MessageBatchIndividualResponse): {
     case "errored": {
       // Filed under the status its type has, so a server's failure is asked again and a refusal is not.
       const said = errorOfBody(result.error);
-      const status_code = ERROR_STATUS[said.type] ?? 500;
+      const status_code = anthropicErrorStatus(said.type);
       const body = { error: { type: said.type, code: said.type, message: said.message } };
       return { kind: "errors", value: { custom_id, response: { status_code, body }, error: null } };
     }
