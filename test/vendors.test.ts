@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import { bareModel, modelInfo } from "../src/api/models.ts";
 import { costUsd, priceFor } from "../src/api/pricing.ts";
 import { vendorOfModel } from "../src/api/providers/index.ts";
+import { makeService } from "../src/api/services/index.ts";
 import { worstCase } from "../src/pipeline/budget.ts";
 import { progressLine, progressOf } from "../src/pipeline/progress.ts";
 import { checkVendorKeys, resolveStageSettings } from "../src/run/config.ts";
@@ -175,6 +176,28 @@ describe("a stage of another vendor", () => {
     expect(() => checkVendorKeys(config, { ANTHROPIC_API_KEY: "a", GOOGLE_API_KEY: "g" })).not.toThrow();
     // The run's own vendor's key is -k's or its provider's variable, checked as its client is made.
     expect(() => checkVendorKeys(run, {})).not.toThrow();
+  });
+
+  test("a missing key is said in one way, found before anything is built or as the vendor's service is made", () => {
+    const config: RunConfig = {
+      ...run,
+      stages: [{ model: "gemini-3-flash", vendor: "gemini", maxTokens: 100, price: run.price }],
+    };
+    const saved = { ...process.env };
+    for (const name of ["GOOGLE_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"]) delete process.env[name];
+    try {
+      const said =
+        "no Gemini API key — set GOOGLE_API_KEY or GEMINI_API_KEY (the first wins when both are set)";
+      expect(lineOf(() => makeService("gemini", {}))).toBe(`error: ${said}`);
+      expect(lineOf(() => checkVendorKeys(config, {}))).toBe(
+        `error: ${said.replace(" —", " for stage 2 (gemini-3-flash) —")}: a model of another vendor than --provider's takes its key from there`,
+      );
+      expect(lineOf(() => makeService("anthropic", {}))).toBe(
+        "error: no Anthropic API key — set ANTHROPIC_API_KEY",
+      );
+    } finally {
+      process.env = saved;
+    }
   });
 });
 

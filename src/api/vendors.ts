@@ -3,6 +3,7 @@
 // batches are like for a person waiting on them. Services shaped like OpenAI's (Groq, Together,
 // Azure, …) are presets of vendor "openai" (providers/presets.ts).
 import type { Vendor } from "./batch-service.ts";
+import { UserError } from "../errors.ts";
 
 export interface VendorInfo {
   title: string;
@@ -60,3 +61,24 @@ export const VENDORS: Record<Vendor, VendorInfo> = {
 };
 
 export const VENDOR_NAMES = Object.keys(VENDORS) as Vendor[];
+
+/** A vendor's key from its own variables, as its SDK reads them: the first one set wins. */
+export function keyInEnv(
+  vendor: Vendor,
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  return VENDORS[vendor].keyVariables.map((name) => env[name]).find(Boolean);
+}
+
+/**
+ * The one line for a vendor's key missing, whoever finds it (the run before anything is built, or
+ * the service as it is made): the variables that give it, never a key. `forWhat`: the stage.
+ */
+export function missingKey(vendor: Vendor, forWhat?: string, why?: string): UserError {
+  const { title, keyVariables } = VENDORS[vendor];
+  const first = keyVariables.length > 1 ? " (the first wins when both are set)" : "";
+  return new UserError(
+    `no ${title} API key${forWhat ? ` for ${forWhat}` : ""}`,
+    `set ${keyVariables.join(" or ")}${first}${why ? `: ${why}` : ""}`,
+  );
+}

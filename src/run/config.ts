@@ -8,7 +8,7 @@ import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } fr
 import { bareModel } from "../api/models.ts";
 import { priceFor } from "../api/pricing.ts";
 import { checkServedModel, mainVendor, providerFor, vendorOfModel } from "../api/providers/index.ts";
-import { VENDORS } from "../api/vendors.ts";
+import { VENDORS, keyInEnv, missingKey } from "../api/vendors.ts";
 import type { RunConfig } from "./manifest.ts";
 
 /** How many stages a run has: the generation, then one per later stage. */
@@ -70,11 +70,11 @@ export function checkVendorKeys(config: RunConfig, env: Record<string, string | 
   const main = mainVendor(config.provider);
   for (let stage = 1; stage <= lastStage(config); stage++) {
     const vendor = vendorOf(config, stage);
-    const { keyVariables, title } = VENDORS[vendor];
-    if (vendor === main || keyVariables.some((name) => env[name])) continue;
-    throw new UserError(
-      `no ${title} API key for stage ${stage} (${stageSettings(config, stage).model})`,
-      `set ${keyVariables.join(" or ")}: a model of another vendor than --provider's takes its key from there`,
+    if (vendor === main || keyInEnv(vendor, env)) continue;
+    throw missingKey(
+      vendor,
+      `stage ${stage} (${stageSettings(config, stage).model})`,
+      "a model of another vendor than --provider's takes its key from there",
     );
   }
 }

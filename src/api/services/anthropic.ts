@@ -19,7 +19,7 @@ import type {
   ServiceTraits,
 } from "../batch-service.ts";
 import { CUSTOM_ID, checkMessagesRequest, type MessagesBody } from "../endpoints/messages.ts";
-import { VENDORS } from "../vendors.ts";
+import { VENDORS, keyInEnv, missingKey } from "../vendors.ts";
 import { askPrefix, fromClaudeId, toClaudeId } from "./anthropic-ids.ts";
 import { envelopeOf, errorOfBody, seconds, sizeOf, toRemote } from "./anthropic-shapes.ts";
 
@@ -50,9 +50,8 @@ let sdk: typeof import("@anthropic-ai/sdk") | undefined;
  * loaded with the first call.
  */
 export function anthropicService(options: ServiceOptions = {}): BatchService {
-  const variables = VENDORS.anthropic.keyVariables;
-  const apiKey = options.apiKey || variables.map((name) => process.env[name]).find(Boolean);
-  if (!apiKey) throw new UserError("no Anthropic API key", `set ${variables.join(" or ")}`);
+  const apiKey = options.apiKey || keyInEnv("anthropic");
+  if (!apiKey) throw missingKey("anthropic");
   const baseURL = options.baseURL || process.env[VENDORS.anthropic.baseURLVariable] || undefined;
   const patience = options.quick ? { maxRetries: 2, timeout: 20_000 } : { maxRetries: 6, timeout: 120_000 };
   return new AnthropicService({ apiKey, ...(baseURL ? { baseURL } : {}), ...patience });

@@ -17,14 +17,14 @@ import type {
   ServiceOptions,
   ServiceTraits,
 } from "../batch-service.ts";
-import { VENDORS } from "../vendors.ts";
+import { VENDORS, keyInEnv, missingKey } from "../vendors.ts";
 import { UserError } from "../../errors.ts";
 import { READ_NO_LINK } from "../../io/disk.ts";
 import { JsonlWriter, TextWriter, readLineBatches } from "../../io/jsonl.ts";
 import { geminiFailure, googleFailure, httpFailure, redactKey } from "./gemini-failure.ts";
 import { bareModel, fromGeminiLine, toGeminiLine } from "./gemini-lines.ts";
 
-const { keyVariables, baseURLVariable, liveCounts, typicalHours } = VENDORS.gemini;
+const { baseURLVariable, liveCounts, typicalHours } = VENDORS.gemini;
 
 export const GEMINI_TRAITS: ServiceTraits = {
   carries: "file",
@@ -71,12 +71,8 @@ const SKEW = 300;
  * a missing key is one line now, before anything is built. The SDK is loaded at the first call.
  */
 export function geminiService(options: ServiceOptions = {}): BatchService {
-  const key = options.apiKey || keyVariables.map((name) => process.env[name]).find(Boolean);
-  if (!key)
-    throw new UserError(
-      "no Gemini API key",
-      `set ${keyVariables.join(" or ")} (the first wins when both are set)`,
-    );
+  const key = options.apiKey || keyInEnv("gemini");
+  if (!key) throw missingKey("gemini");
   return new GeminiService(key, options.baseURL || process.env[baseURLVariable] || undefined, options);
 }
 
