@@ -1,8 +1,9 @@
 // The Gemini batch service through the official SDK (@google/genai) against the strict fake.
 import { GoogleGenAI } from "@google/genai";
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, watch, writeFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import type { BatchAsk, BatchService, RemoteBatch } from "../src/api/batch-service.ts";
 import { gemini } from "../src/api/endpoints/gemini.ts";
@@ -116,6 +117,31 @@ describe("the Gemini batch service, through the SDK, against the fake", () => {
     expect(await service.remove([ask.fileId, ended.outputRef!], ended.id)).toEqual([]);
     expect(fake!.files.size).toBe(0);
     expect(fake!.batches.size).toBe(0);
+  });
+
+  test("an upload writes nothing in the run folder: Gemini's lines go to a temp file, removed after", async () => {
+    const { service } = await start();
+    const ask = await requestFile(["r0", "r1"]);
+    const temp = await tempDir();
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = temp;
+    const made = { run: [] as string[], temp: [] as string[] };
+    const watchers = [
+      watch(dirname(ask.path), (_, name) => made.run.push(String(name))),
+      watch(temp, (_, name) => made.temp.push(String(name))),
+    ];
+    try {
+      ask.fileId = await service.upload(ask, now());
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      watchers.forEach((w) => w.close());
+    }
+    expect(made.run).toEqual([]);
+    expect(made.temp.length).toBeGreaterThan(0);
+    expect(await readdir(temp)).toEqual([]);
+    const uploaded = [...fake!.files.values()][0]!;
+    expect(uploaded.content.toString("utf8").trim().split("\n")).toHaveLength(2);
   });
 
   test("an upload and a job a crash left unrecorded are found by name, and only this attempt's", async () => {

@@ -12,6 +12,7 @@ import {
   API_KEY,
   ROOT,
   billedAtModelPrices,
+  filesUnder,
   onlyRunDir,
   readCsv,
   readManifest,
@@ -78,8 +79,8 @@ async function expectOneBatchPerFile(cwd: string): Promise<void> {
   expect(server.gemini.filesUploaded).toHaveLength(files(3));
 }
 
-/** The rows of the same run, uninterrupted, on fresh fakes of the same seed. */
-async function uninterruptedRows(): Promise<Record<string, string>[]> {
+/** The rows of the same run (`args`, writing `out`), uninterrupted, on fresh fakes of the same seed. */
+async function uninterruptedRows(args = run, out = "calls.csv"): Promise<Record<string, string>[]> {
   const fakes = [
     new FakeOpenAI({ apiKey: API_KEY, seed: SEED }),
     new FakeAnthropic({ apiKey: API_KEY, seed: SEED }),
@@ -89,12 +90,12 @@ async function uninterruptedRows(): Promise<Record<string, string>[]> {
   try {
     const cwd = await tempDir();
     const env = { ANTHROPIC_BASE_URL: anthropic, ANTHROPIC_API_KEY: API_KEY };
-    const result = await runCli(run(url!), {
+    const result = await runCli(args(url!), {
       cwd,
       env: { ...env, GOOGLE_GEMINI_BASE_URL: gemini, GEMINI_API_KEY: API_KEY },
     });
     expect(result.code, result.stderr).toBe(0);
-    return await readCsv(join(cwd, "calls.csv"));
+    return await readCsv(join(cwd, out));
   } finally {
     await Promise.all(fakes.map((f) => f.stop()));
   }
@@ -239,4 +240,42 @@ describe("kill -9 during a stage on Anthropic or Gemini, then synthai resume", (
         expect(await readCsv(join(cwd, "calls.csv"))).toEqual(reference);
         await expectCostAsBilled(cwd);
       });
+});
+
+describe("kill -9 during a Gemini download, then synthai resume", () => {
+  // A run on Gemini alone, so the download killed is Gemini's (OpenAI's has the same point).
+  const alone = () => [
+    "--provider",
+    "gemini",
+    "--model",
+    "gemini-3-flash",
+    "-n",
+    "6",
+    "-b",
+    "2",
+    "--seed",
+    "3",
+  ];
+  const args = () => [...alone(), "--poll-interval", "0.02", "-p", "out.csv"];
+
+  test("one job per request file, the rows of an uninterrupted run, cost as billed, nothing left in the run folder", async () => {
+    const reference = await uninterruptedRows(args, "out.csv");
+    await server.start({ seed: SEED });
+    const cwd = await tempDir();
+    const killed = await runCli(args(), { cwd, env: { SYNTHAI_CRASH_AT: "during-download" } });
+    expect(killed.signal, killed.stderr).toBe("SIGKILL");
+    const dir = await onlyRunDir(cwd);
+    const { id } = await readManifest(dir);
+    const resumed = await runCli(["resume", id, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "out.csv"))).toEqual(reference);
+    const manifest = await readManifest(dir);
+    const files = manifest.batches.filter((b: any) => b.requests > 0);
+    expect(server.gemini.jobsMade).toHaveLength(files.length);
+    expect(server.gemini.filesUploaded).toHaveLength(files.length);
+    expect(server.fake.batchesCreated).toBe(0);
+    const spent = manifest.batches.reduce((s: number, b: any) => s + (b.collected?.costUsd ?? 0), 0);
+    expect(spent).toBeCloseTo(billedAtModelPrices(server.gemini), 12);
+    expect((await filesUnder(dir)).filter((f) => f.endsWith(".gemini.jsonl"))).toEqual([]);
+  });
 });

@@ -1,9 +1,11 @@
 // The Gemini Batch API (ai.google.dev/gemini-api/docs/batch-api) through @google/genai: request
-// lines converted to `{key, request}` as they stream into a file, uploaded through the Files API
+// lines converted to `{key, request}` as they stream into a temp file, uploaded through the Files API
 // under the ask's name; one job per model (`models/{model}:batchGenerateContent`) whose
 // displayName carries synthai's tags, so a job a crash left unrecorded is found by it; the result
 // file read line by line, since a job that SUCCEEDED may have every line failed.
-import { createWriteStream, renameSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { BatchJob, GoogleGenAI } from "@google/genai";
@@ -19,6 +21,7 @@ import type {
 } from "../batch-service.ts";
 import { VENDORS, keyInEnv, missingKey } from "../vendors.ts";
 import { UserError } from "../../errors.ts";
+import { crashPoint } from "../../io/crash-point.ts";
 import { READ_NO_LINK } from "../../io/disk.ts";
 import { JsonlWriter, TextWriter, readLineBatches } from "../../io/jsonl.ts";
 import { geminiFailure, googleFailure, httpFailure, redactKey } from "./gemini-failure.ts";
@@ -144,8 +147,11 @@ class GeminiService implements BatchService {
   }
 
   async upload(ask: BatchAsk, since: number): Promise<string> {
-    // Gemini's lines, written beside the request file: the SDK's resumable upload reads a file by chunks.
-    const converted = `${ask.path}.gemini.jsonl`;
+    // The SDK's upload needs the size before the first byte and reads a file by chunks, so
+    // Gemini's lines go to a file of their own: in the system's temp folder, not the run's, so a
+    // kill during the upload leaves nothing in the run folder.
+    const dir = mkdtempSync(join(tmpdir(), "synthai-gemini-"));
+    const converted = join(dir, `${basename(ask.path)}.gemini.jsonl`);
     const ai = await this.sdk();
     try {
       await convertRequests(ask.path, converted, ask);
@@ -161,7 +167,7 @@ class GeminiService implements BatchService {
         },
       );
     } finally {
-      rmSync(converted, { force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   }
 
@@ -314,6 +320,7 @@ class GeminiService implements BatchService {
     });
     if (!response.ok || !response.body) throw httpFailure(response.status, await response.text());
     await pipeline(Readable.fromWeb(response.body as never), createWriteStream(path));
+    crashPoint("during-download");
     const size = statSync(path).size;
     if (Number.isFinite(expected) && size !== expected) {
       const short = new UserError(
