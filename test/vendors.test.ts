@@ -134,7 +134,7 @@ describe("a stage of another vendor", () => {
     expect(resolveStageSettings({}, run, "judge.md")).not.toHaveProperty("vendor");
   });
 
-  test("the budget's worst case of its batch is at its vendor's price", () => {
+  test("the budget's worst case of its batch is at its vendor's price, cache writes included", () => {
     const config: RunConfig = {
       ...run,
       stages: [
@@ -155,8 +155,9 @@ describe("a stage of another vendor", () => {
       promptTokens: 5000,
       step: "pending",
     } as const;
-    // 5,000 prompt tokens at $2 and 10 × 1,000 out at $10 per 1M.
-    expect(worstCase({ config } as Manifest, record)).toBeCloseTo((5000 * 2 + 10_000 * 10) / 1e6, 12);
+    // 5,000 prompt tokens at their dearest, the 1-hour cache write ($4: a marked system prompt may
+    // be written by every request), and 10 × 1,000 out at $10 per 1M.
+    expect(worstCase({ config } as Manifest, record)).toBeCloseTo((5000 * 4 + 10_000 * 10) / 1e6, 12);
   });
 
   test("its key comes from its vendor's variables; a missing one names them and the stage", () => {

@@ -27,7 +27,10 @@ export function worstCase(manifest: Manifest, record: BatchRecord): number {
   const { config } = manifest;
   const { maxTokens } = stageSettings(config, record.stage);
   const sent = sentOf(record);
-  return costUsd(priceOf(config, record), sent.promptTokens, sent.requests * maxTokens);
+  const price = priceOf(config, record);
+  // Every prompt token at its dearest: a Claude prompt's marked prefix may be written to the cache, above the input price.
+  const written = (price.cacheWrite ?? 0) > price.input ? sent.promptTokens : 0;
+  return costUsd(price, sent.promptTokens, sent.requests * maxTokens, 0, written);
 }
 
 /** May this batch be sent without any chance of going over the budget? */
