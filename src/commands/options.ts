@@ -26,7 +26,8 @@ import {
 } from "../api/models.ts";
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
-import type { RunConfig } from "../run/manifest.ts";
+import type { RunConfig, StoredConfig } from "../run/manifest.ts";
+import { RUN_DEFAULTS, resolve as resolveConfig } from "../run/settings.ts";
 import { checkMaxDraws, modelAndVendor, type ConfigOverrides } from "../run/config.ts";
 
 /** citty hands every flag over as a string or boolean; this turns them into a checked config. */
@@ -80,25 +81,15 @@ export interface GenerateArgs {
 }
 
 /**
- * Every run setting's default, in one place: the flags declare none (a value absent from the
- * command line is undefined, so resume can tell it from one given), help texts show these, and
- * toRunConfig applies them.
+ * Every default the commands show and apply: the run's settings' (run/settings.ts resolves a run's
+ * config with them) and the command line's own. The flags declare none (a value absent from the
+ * command line is undefined, so resume can tell it from one given).
  */
 export const DEFAULTS = {
-  samples: 10,
-  batches: 1,
+  ...RUN_DEFAULTS,
   output: "dataset.csv",
   params: "params.json",
   runsDir: "runs",
-  maxTokens: 1024,
-  maxAttempts: 10,
-  pollIntervalSeconds: 30,
-  endpoint: "chat",
-  mode: "batch",
-  concurrency: 8,
-  sampling: "random",
-  locale: "en",
-  provider: "openai",
   inputSample: "first",
   perRow: 1,
   /** --fill's --max-draws: this many times -n. */
@@ -228,6 +219,18 @@ export function toRunConfig(
   rawArgs: string[] = [],
   name: OptionNamer = cliName,
 ): RunConfig {
+  const config = givenConfig(args, seedFallback, today, rawArgs, name);
+  return resolveConfig(RUN_DEFAULTS, {}, config);
+}
+
+/** The config the flags give (a setting left out is the default's, filled by resolveConfig), checked. */
+function givenConfig(
+  args: GenerateArgs,
+  seedFallback: () => number,
+  today: Date,
+  rawArgs: string[],
+  name: OptionNamer,
+): StoredConfig {
   const num: typeof number = (value, flag, check) => number(value, name(flag), check);
   const { samples, batches } = sampleCounts(args, num, name);
   const providerName = choice<ProviderName>("provider", args.provider || DEFAULTS.provider, name);
@@ -256,7 +259,7 @@ export function toRunConfig(
     },
     today,
   );
-  const config: RunConfig = {
+  const config: StoredConfig = {
     ...modelAndVendor(model, providerName),
     samples,
     batches,
@@ -285,9 +288,8 @@ export function toRunConfig(
   if (delimiter !== undefined) config.delimiter = delimiter;
   if (args["csv-safe"]) config.csvSafe = true;
   addServiceOptions(config, args, { mode, provider, providerName, temperature }, num, name);
-  config.locale = args.locale || DEFAULTS.locale;
-  const sampling = choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling, name);
-  if (sampling !== DEFAULTS.sampling) config.sampling = sampling;
+  if (args.locale) config.locale = args.locale;
+  if (args.sampling) config.sampling = choice<Sampling>("sampling", args.sampling, name);
   if (mode === "sync") addSyncOptions(config, args, num);
   return config;
 }
@@ -505,7 +507,7 @@ function fillOf(args: GenerateArgs, samples: number, num: typeof number): RunCon
  * matter says otherwise (resolved when the run is made).
  */
 function laterStages(
-  config: RunConfig,
+  config: StoredConfig,
   promptFiles: string[],
   reasoningEffort: Effort | undefined,
 ): NonNullable<RunConfig["stages"]> {
@@ -520,7 +522,7 @@ function laterStages(
 }
 
 function addServiceOptions(
-  config: RunConfig,
+  config: StoredConfig,
   args: GenerateArgs,
   run: {
     mode: "batch" | "sync";
@@ -574,10 +576,10 @@ function addServiceOptions(
 }
 
 /** --mode sync's concurrency and rate limits. */
-function addSyncOptions(config: RunConfig, args: GenerateArgs, num: typeof number): void {
+function addSyncOptions(config: StoredConfig, args: GenerateArgs, num: typeof number): void {
   config.mode = "sync";
-  config.concurrency =
-    num(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? DEFAULTS.concurrency;
+  const concurrency = num(args.concurrency, "--concurrency", { integer: true, positive: true });
+  if (concurrency !== undefined) config.concurrency = concurrency;
   const rpm = num(args.rpm, "--rpm", { positive: true });
   const tpm = num(args.tpm, "--tpm", { positive: true });
   if (rpm !== undefined) config.rpm = rpm;
