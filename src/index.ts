@@ -4,9 +4,9 @@
 // on are `UserError`s (message + hint); progress and messages go to `onLog`.
 import { resolve } from "node:path";
 import { exportArgs, exportFromArgs } from "./commands/export.ts";
-import { generateArgs, generateFromArgs } from "./commands/generate.ts";
-import { resumeArgs, resumeFromArgs } from "./commands/resume.ts";
-import { flagsOf, libraryName, type NamedOptions } from "./commands/named-options.ts";
+import { generateArgs, generateFrom } from "./commands/generate.ts";
+import { resumeArgs, resumeFrom } from "./commands/resume.ts";
+import { flagsOf, libraryName, optionsOf, type NamedOptions } from "./commands/named-options.ts";
 import { connectionArgs } from "./commands/shared.ts";
 import { loadParams } from "./dataset/params.ts";
 import { UserError } from "./errors.ts";
@@ -61,8 +61,9 @@ const logOf = (options: { onLog?: ((line: string) => void) | undefined }): Log =
 /** Makes a run and drives it to its end (or submits it, with `detach`); an unknown option is refused by name. */
 export async function generate(options: GenerateOptions = {}): Promise<Run> {
   const { onLog, onProgress } = options;
-  const { args, rawArgs } = flagsOf("generate", generateArgs, options, ["onLog", "onProgress"]);
-  const manifest = await generateFromArgs(args, rawArgs, {
+  // The options as given (numbers as numbers), checked by name: not turned into flags and parsed again.
+  const given = optionsOf("generate", generateArgs, options, ["onLog", "onProgress"]);
+  const manifest = await generateFrom(given, {
     log: logOf({ onLog }),
     ...(onProgress ? { onProgress } : {}),
     name: libraryName,
@@ -82,12 +83,11 @@ export async function resume(
   } = {},
 ): Promise<Run> {
   const { onLog, onProgress } = options;
-  const { args } = flagsOf("resume", resumeArgs, options, ["onLog", "onProgress"]);
+  const given = optionsOf("resume", resumeArgs, options, ["onLog", "onProgress"]);
   const runsDir = resolve(options.runsDir ?? "runs");
-  await resumeFromArgs(args, await findRunDir(runsDir, runId), {
+  await resumeFrom(given, await findRunDir(runsDir, runId), {
     log: logOf({ onLog }),
     ...(onProgress ? { onProgress } : {}),
-    name: libraryName,
   });
   return openRun(runId, { runsDir });
 }

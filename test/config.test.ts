@@ -1,10 +1,16 @@
 // One config: defaults < the manifest < flags, decided in one place and shown here flag by flag.
+import { copyFileSync, readFileSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
 import { DEFAULTS, configOverrides, toRunConfig } from "../src/commands/options.ts";
 import { withOverrides } from "../src/run/config.ts";
 import { UserError } from "../src/errors.ts";
-import type { RunConfig } from "../src/run/manifest.ts";
-import { PARAMS, onlyRunDir, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+import { loadManifest, type RunConfig } from "../src/run/manifest.ts";
+import { RUN_DEFAULTS, resolve, storedConfig } from "../src/run/settings.ts";
+import { generate } from "../src/pipeline/generate.ts";
+import { PARAMS, ROOT, onlyRunDir, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+
+const FIXTURES = join(ROOT, "test", "fixtures");
 
 const server = useFake();
 const made = (args: Parameters<typeof toRunConfig>[0] = {}) =>
@@ -119,4 +125,72 @@ test("resume --no-keep-remote: a run made to keep its remote files deletes them 
   expect(after.state).toBe("done");
   expect(after.config.keepRemote).toBeUndefined();
   expect(server.fake.files.size).toBe(0);
+});
+
+describe("one resolver: defaults < stored < given, read without ?? anywhere", () => {
+  test("a run folder made before a setting existed is read with that setting at its default", async () => {
+    const { config } = await loadManifest(join(FIXTURES, "run-before-stages", "20261206-140349-0ty2"));
+    expect(config).toMatchObject({
+      mode: "batch",
+      endpoint: "chat",
+      provider: "openai",
+      sampling: "random",
+      locale: "en",
+      concurrency: 8,
+    });
+  });
+
+  test("given wins over stored, stored over the default; none of the three is changed", () => {
+    const stored = { ...made(), mode: "sync" as const, concurrency: 3 };
+    delete (stored as Partial<RunConfig>).sampling;
+    const copy = structuredClone(stored);
+    const config = resolve(RUN_DEFAULTS, stored, { concurrency: 5, budgetUsd: undefined });
+    expect(config).toMatchObject({ mode: "sync", concurrency: 5, sampling: "random", endpoint: "chat" });
+    expect(stored).toEqual(copy);
+  });
+
+  test("a manifest leaves out a default as before: the file a run writes reads the same in older versions", () => {
+    const stored = storedConfig(made());
+    for (const key of ["mode", "endpoint", "provider", "sampling", "concurrency"])
+      expect(stored, key).not.toHaveProperty(key);
+    expect(storedConfig(made({ mode: "sync", endpoint: "responses" }))).toMatchObject({
+      mode: "sync",
+      endpoint: "responses",
+    });
+    expect(resolve(RUN_DEFAULTS, stored, {})).toEqual(made());
+  });
+
+  test('no setting of a run\'s config is read with a default of its own (`config.mode ?? "batch"`)', () => {
+    const keys = Object.keys(RUN_DEFAULTS).join("|");
+    const read = new RegExp(`\\b(config|run)\\??\\.(${keys})\\s*\\?\\?|\\.mode\\s*\\?\\?\\s*"batch"`);
+    const found: string[] = [];
+    for (const entry of readdirSync(join(ROOT, "src"), { withFileTypes: true, recursive: true })) {
+      if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
+      const path = join(entry.parentPath, entry.name);
+      readFileSync(path, "utf8")
+        .split("\n")
+        .forEach(
+          (line, i) => read.test(line) && found.push(`${relative(ROOT, path)}:${i + 1}: ${line.trim()}`),
+        );
+    }
+    expect(found).toEqual([]);
+  });
+
+  test("generate() changes nothing of the config it is given", async () => {
+    const cwd = await tempDir();
+    // A params file of the user's: the run fingerprints it into its config.
+    const params = join(cwd, "params.json");
+    copyFileSync(PARAMS, params);
+    const config = made({ output: join(cwd, "out.csv"), params });
+    const copy = structuredClone(config);
+    await generate(
+      config,
+      join(cwd, "runs"),
+      { apiKey: undefined, baseURL: undefined },
+      { log: () => {}, dryRun: true },
+    );
+    const [id] = readdirSync(join(cwd, "runs"));
+    expect((await loadManifest(join(cwd, "runs", id!))).config.paramsSha256).toBeDefined();
+    expect(config).toEqual(copy);
+  });
 });

@@ -314,7 +314,7 @@ describe("building request files", () => {
   test("the Batch API's file limits are 50,000 requests and 200 MB; a run on Together splits at 100 MB", () => {
     expect(MAX_REQUESTS_PER_FILE).toBe(50_000);
     expect(MAX_BYTES_PER_FILE).toBe(200_000_000);
-    expect(fileLimits({})).toEqual({ requests: 50_000, bytes: 200_000_000 });
+    expect(fileLimits({ provider: "openai" })).toEqual({ requests: 50_000, bytes: 200_000_000 });
     expect(fileLimits({ provider: "together" })).toEqual({ requests: 50_000, bytes: 100_000_000 });
   });
   test("the same seed gives byte-identical request files", async () => {

@@ -1,4 +1,7 @@
 // One table of exit codes, and the entry's own check of a flag's choices: plain functions, no process.
+import { readFileSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import ts from "typescript";
 import { describe, expect, test } from "vitest";
 import { EXIT, UserError } from "../src/index.ts";
 import { EXIT_MEANINGS } from "../src/errors.ts";
@@ -7,6 +10,7 @@ import { generateArgs } from "../src/commands/generate.ts";
 import { statusExitCode } from "../src/views/status.ts";
 import type { RunSummary } from "../src/run/totals.ts";
 import type { Manifest } from "../src/run/manifest.ts";
+import { ROOT } from "./helpers.ts";
 
 describe("exit codes", () => {
   test("the library's UserError carries a code of the table; bad input is USAGE (2)", () => {
@@ -65,5 +69,39 @@ describe("a flag's choices, checked before citty parses", () => {
     expect(() => checkChoices(["--endpoint=rpc"], generateArgs)).toThrow(
       /--endpoint must be one of chat, responses/,
     );
+  });
+});
+
+describe("one table of exit codes, used everywhere in src/", () => {
+  /** Every `new UserError(…, …, <number>)` and `exitCode = <number>` of src/, by file and line. */
+  function bareExitCodes(dir: string): string[] {
+    const found: string[] = [];
+    for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
+      const path = join(entry.parentPath, entry.name);
+      const file = ts.createSourceFile(path, readFileSync(path, "utf8"), ts.ScriptTarget.Latest, true);
+      const at = (node: ts.Node) =>
+        `${relative(ROOT, path)}:${file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1}`;
+      const visit = (node: ts.Node): void => {
+        if (ts.isNewExpression(node) && node.expression.getText(file) === "UserError") {
+          const code = node.arguments?.[2];
+          if (code && ts.isNumericLiteral(code)) found.push(at(code));
+        }
+        if (
+          ts.isBinaryExpression(node) &&
+          node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+          /exitCode$/.test(node.left.getText(file)) &&
+          ts.isNumericLiteral(node.right)
+        )
+          found.push(at(node.right));
+        ts.forEachChild(node, visit);
+      };
+      visit(file);
+    }
+    return found;
+  }
+
+  test("no UserError or exit code in src/ is a bare number: each names its EXIT entry", () => {
+    expect(bareExitCodes(join(ROOT, "src"))).toEqual([]);
   });
 });

@@ -5,8 +5,9 @@ import { describe, expect, test } from "vitest";
 import { PARAMS, ROOT, tempDir, useFake } from "./helpers.ts";
 import type { ArgsDef } from "citty";
 import { generateArgs } from "../src/commands/generate.ts";
-import { NUMBER_FLAGS, flagsOf, optionName } from "../src/commands/named-options.ts";
-import { toRunConfig } from "../src/commands/options.ts";
+import { NUMBER_FLAGS, flagsOf, optionName, optionsOf } from "../src/commands/named-options.ts";
+import { runConfigOf, toRunConfig } from "../src/commands/options.ts";
+import { UserError, generate } from "../src/index.ts";
 
 const server = useFake();
 
@@ -86,5 +87,49 @@ describe("the library's options are the CLI's flags", () => {
       }
       expect(message, flag).not.toMatch(/must be (a|a whole) number/);
     }
+  });
+});
+
+describe("one way in: the library's options as they are, the CLI's flags parsed at its edge", () => {
+  test("a bad number is named as its caller wrote it: samples for the library, -n/--samples for the CLI", async () => {
+    await expect(generate({ samples: -1 })).rejects.toThrow(/^samples must be greater than 0, got -1$/);
+    expect(() => toRunConfig({ samples: "-1" })).toThrow(/^-n\/--samples must be greater than 0, got -1$/);
+    await expect(generate({ maxTokens: 2.5 })).rejects.toThrow(/^maxTokens must be a whole number, got 2.5$/);
+    const unknown = await generate({ samplez: 3 } as never).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(UserError);
+    expect((unknown as UserError).toLine()).toBe(
+      'error: generate() has no option "samplez" — did you mean samples?',
+    );
+  });
+
+  test("numbers, booleans and lists reach the run's config as given, the same as the CLI's flags make it", () => {
+    const given = optionsOf("generate", generateArgs, {
+      params: PARAMS,
+      samples: 4,
+      maxTokens: 300,
+      budgetUsd: 2,
+      csvSafe: true,
+      prompts: ["write.md", "judge.md"],
+    });
+    expect(given).toMatchObject({ samples: 4, maxTokens: 300, budgetUsd: 2, csvSafe: true });
+    const config = runConfigOf(given, () => 1);
+    expect(config).toMatchObject({ samples: 4, maxTokens: 300, budgetUsd: 2, csvSafe: true });
+    expect(config.promptFile).toBe(join(process.cwd(), "write.md"));
+    expect(config.stages?.map((s) => s.promptFile)).toEqual([join(process.cwd(), "judge.md")]);
+    const flags = ["-j", PARAMS, "-n", "4", "--max-tokens", "300", "-l", "2", "--csv-safe"];
+    const cli = toRunConfig(
+      {
+        params: PARAMS,
+        samples: "4",
+        "max-tokens": "300",
+        budget: "2",
+        "csv-safe": true,
+        prompt: "judge.md",
+      },
+      () => 1,
+      new Date(),
+      [...flags, "--prompt", "write.md", "--prompt", "judge.md"],
+    );
+    expect(cli).toEqual(config);
   });
 });

@@ -8,6 +8,7 @@ import { expandModels, answerAsAsked } from "../src/dataset/several-models.ts";
 import { loadStageFile, previousTurnOf } from "../src/dataset/conversation.ts";
 import { preferenceOf, resolveStages } from "../src/pipeline/stages.ts";
 import type { RunConfig } from "../src/run/manifest.ts";
+import { RUN_DEFAULTS } from "../src/run/settings.ts";
 import { ROOT } from "./helpers.ts";
 
 const PAIRS = join(ROOT, "examples", "preference-pairs");
@@ -16,6 +17,7 @@ const DIALOGUE = join(ROOT, "examples", "support-dialogues", "dialogue.md");
 /** A run's config as toRunConfig makes it, with only what stage planning reads. */
 function runConfig(stages: { promptFile: string; turn?: number }[], promptFile: string): RunConfig {
   return {
+    ...RUN_DEFAULTS,
     model: "gpt-6-luna",
     samples: 10,
     batches: 1,

@@ -3,14 +3,15 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { Manifest } from "../src/run/manifest.ts";
+import { RUN_DEFAULTS, resolve } from "../src/run/settings.ts";
 import { ManifestStore } from "../src/run/store.ts";
 import { loadManifest } from "../src/run/manifest.ts";
 import { tempDir } from "./helpers.ts";
 
-/** The manifest on disk, without its seal. */
+/** The manifest on disk, without its seal, its config resolved (a default is not written). */
 const onDisk = async (dir: string): Promise<Manifest> => {
   const { seal: _, ...manifest } = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
-  return manifest;
+  return { ...manifest, config: resolve(RUN_DEFAULTS, manifest.config, {}) };
 };
 
 function newManifest(): Manifest {
@@ -20,6 +21,7 @@ function newManifest(): Manifest {
     createdAt: "2026-12-06T12:00:00.000Z",
     state: "building",
     config: {
+      ...RUN_DEFAULTS,
       model: "gpt-6-luna",
       samples: 10,
       batches: 1,

@@ -11,6 +11,7 @@ import { worstCase } from "../src/pipeline/budget.ts";
 import { progressLine, progressOf } from "../src/pipeline/progress.ts";
 import { checkVendorKeys, resolveStageSettings } from "../src/run/config.ts";
 import type { Manifest, RunConfig } from "../src/run/manifest.ts";
+import { RUN_DEFAULTS } from "../src/run/settings.ts";
 import { formatRunDetail } from "../src/views/status.ts";
 import { stageRows, summarize } from "../src/run/totals.ts";
 import { UserError } from "../src/errors.ts";
@@ -109,6 +110,7 @@ describe("prices as the vendors bill them", () => {
 });
 
 const run = {
+  ...RUN_DEFAULTS,
   model: "gpt-6-luna",
   samples: 10,
   batches: 1,

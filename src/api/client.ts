@@ -1,6 +1,6 @@
 import type OpenAI from "openai";
 import type { APIError } from "openai";
-import { UserError, redact } from "../errors.ts";
+import { EXIT, UserError, redact } from "../errors.ts";
 import { providerFor, type ProviderName } from "./providers/index.ts";
 
 export interface ClientOptions {
@@ -79,19 +79,19 @@ export async function preflight(client: OpenAI, mode: "batch" | "sync" = "batch"
           ? `nothing answers at ${client.baseURL} (connection refused)`
           : `${failure.message} (${rootCause(error)})`,
         "check --base-url and that the server is running, and the network",
-        3,
+        EXIT.SERVICE,
       );
     if (error.status === 404) {
       const hint = /\/v1\/?$/.test(new URL(client.baseURL).pathname)
         ? `the server at ${client.baseURL} has no Batch API: use --mode sync for servers without one`
         : "an OpenAI-compatible base URL usually ends in /v1, e.g. --base-url http://localhost:8000/v1";
-      throw new UserError(failure.message, hint, 3);
+      throw new UserError(failure.message, hint, EXIT.SERVICE);
     }
     if (failure.transient)
       throw new UserError(
         failure.message,
         "the service is having trouble (it was asked again, with backoff); try again in a few minutes",
-        3,
+        EXIT.SERVICE,
       );
     throw failure;
   }
@@ -135,7 +135,7 @@ function describeFailure(error: APIError, doing: string, client: OpenAI): UserEr
     return new UserError(
       `cannot reach the API at ${client.baseURL} while ${doing}`,
       "check --base-url and the network",
-      3,
+      EXIT.SERVICE,
     );
   const message = redact(error.message, secrets);
   switch (error.status) {
@@ -143,22 +143,22 @@ function describeFailure(error: APIError, doing: string, client: OpenAI): UserEr
       return new UserError(
         `the API refused the key while ${doing} (401)`,
         "check the key: -k, or the provider's variable ($OPENAI_API_KEY for OpenAI)",
-        3,
+        EXIT.SERVICE,
       );
     case 403:
       return new UserError(
         `the key may not do this while ${doing} (403): ${message}`,
         "check the key's project and permissions",
-        3,
+        EXIT.SERVICE,
       );
     case 404:
       return new UserError(
         `not found while ${doing} (404): ${message}`,
         "the key must belong to the project that made this run",
-        3,
+        EXIT.SERVICE,
       );
     default:
-      return new UserError(`the API failed while ${doing}: ${message}`, "fix what it says", 3);
+      return new UserError(`the API failed while ${doing}: ${message}`, "fix what it says", EXIT.SERVICE);
   }
 }
 

@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import type { ParsedArgs } from "citty";
 import { metaOf } from "./index.ts";
 import { stderrLog, type Log } from "../io/log.ts";
 import type { Progress } from "../pipeline/progress.ts";
@@ -11,10 +10,11 @@ import {
   DEFAULTS,
   cliName,
   inputOptions,
-  number,
-  toRunConfig,
+  runConfigOf,
   type OptionNamer,
+  type RunOptions,
 } from "./options.ts";
+import { optionsOfFlags } from "./named-options.ts";
 import {
   argsOf,
   command,
@@ -228,7 +228,8 @@ const generateCommand = command({
     ...waitArgs,
   },
   async run({ args, rawArgs }) {
-    const manifest = await generateFromArgs(args, rawArgs, { log: stderrLog, onRun: setActiveRun });
+    const options = optionsOfFlags({ ...args }, rawArgs) as RunOptions;
+    const manifest = await generateFrom(options, { log: stderrLog, onRun: setActiveRun });
     if (args.detach) console.log(manifest.id);
     exitWhenStopped(manifest);
   },
@@ -238,7 +239,7 @@ export default generateCommand;
 /** Every flag of `synthai generate`: the CLI's, and by their names the library's `generate` options. */
 export const generateArgs = argsOf(generateCommand);
 
-/** What a run made from flags tells its caller, besides what it returns. */
+/** What a run made from options tells its caller, besides what it returns. */
 export interface GenerateHooks {
   log: Log;
   onRun?: (id: string) => void;
@@ -247,37 +248,33 @@ export interface GenerateHooks {
   name?: OptionNamer;
 }
 
-/** `synthai generate`'s flags to a run driven to its end (or detached, or dry): the CLI's and the library's one way in. */
-export async function generateFromArgs(
-  args: Partial<ParsedArgs<typeof generateArgs>>,
-  rawArgs: string[],
-  hooks: GenerateHooks,
-): Promise<Manifest> {
+/** A new run's options (the CLI's parsed flags, the library's values) to a run driven to its end (or detached, or dry). */
+export async function generateFrom(options: RunOptions, hooks: GenerateHooks): Promise<Manifest> {
   // $OPENAI_BASE_URL is OpenAI's: another provider's key never goes to it.
-  const envURL = (args.provider ?? "openai") === "openai" ? process.env.OPENAI_BASE_URL : undefined;
+  const envURL =
+    (options.provider ?? DEFAULTS.provider) === "openai" ? process.env.OPENAI_BASE_URL : undefined;
   const { name = cliName } = hooks;
-  const config = toRunConfig(
-    { ...args, "base-url": args["base-url"] ?? envURL },
-    undefined,
-    new Date(),
-    rawArgs,
-    name,
-  );
-  if (!args.params && config.paramsFile === BUILTIN_PARAMS)
+  const config = runConfigOf({ ...options, baseURL: options.baseURL ?? envURL }, undefined, new Date(), name);
+  if (!options.params && config.paramsFile === BUILTIN_PARAMS)
     hooks.log(
       "no params.json here: the built-in dataset's own is used (customer-service calls); " +
         "`synthai init <dir>` starts a dataset of yours",
     );
   // The pipeline loads when a run is made, not for --help.
   const { generate } = await import("../pipeline/generate.ts");
-  return generate(config, resolve(args["runs-dir"] ?? DEFAULTS.runsDir), connection(args), {
-    log: hooks.log,
-    dryRun: Boolean(args["dry-run"]),
-    yes: Boolean(args.yes),
-    ...(args.pilot ? { pilot: number(args.pilot, name("--pilot"), { integer: true, positive: true })! } : {}),
-    detach: Boolean(args.detach),
-    ...(hooks.onRun ? { onRun: hooks.onRun } : {}),
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-    ...(args.input ? { input: inputOptions(args, name) } : {}),
-  });
+  return generate(
+    config,
+    resolve(options.runsDir ?? DEFAULTS.runsDir),
+    connection({ "api-key": options.apiKey, "base-url": options.baseURL, provider: options.provider }),
+    {
+      log: hooks.log,
+      dryRun: Boolean(options.dryRun),
+      yes: Boolean(options.yes),
+      ...(options.pilot ? { pilot: options.pilot } : {}),
+      detach: Boolean(options.detach),
+      ...(hooks.onRun ? { onRun: hooks.onRun } : {}),
+      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      ...(options.input ? { input: inputOptions(options, name) } : {}),
+    },
+  );
 }

@@ -1,6 +1,7 @@
 // The library's options are the CLI's flags, by name: a command's flag table (its citty args) is
-// the one list of what it takes, and this turns `{ samples: 5, maxTokens: 300 }` into the flags
-// `--samples 5 --max-tokens 300` that the command parses, checks and runs as it does its own.
+// the one list of what it takes. Both ways in end as the same typed options (`{ samples: 5,
+// maxTokens: 300 }`): the library's values checked as they are (optionsOf), the CLI's flags with
+// their text parsed into numbers (optionsOfFlags); each error names the option as its caller wrote it.
 import type { ArgDef, ArgsDef, ParsedArgs } from "citty";
 import { UserError, closest } from "../errors.ts";
 import type { OptionNamer } from "./options.ts";
@@ -13,32 +14,76 @@ const RENAMED = {
   prompt: "prompts",
 } as const;
 
+/** What a number must be: a whole one, above 0, within bounds. */
+export interface NumberCheck {
+  integer?: boolean;
+  positive?: boolean;
+  min?: number;
+  max?: number;
+}
+
+/**
+ * The flags that take a number, each with what it must be: the CLI parses their text, the library
+ * takes numbers, and both edges check them here (`short`: the flag's one-letter alias, for errors).
+ */
+export const NUMBERS = {
+  samples: { short: "n", integer: true, positive: true },
+  batches: { short: "b", integer: true, positive: true },
+  budget: { short: "l", positive: true },
+  seed: { integer: true, min: 0 },
+  "poll-interval": { positive: true },
+  "max-tokens": { integer: true, positive: true },
+  temperature: { min: 0 },
+  "max-attempts": { integer: true, positive: true },
+  "max-draws": { integer: true, positive: true },
+  "input-price": { min: 0 },
+  "cached-input-price": { min: 0 },
+  "output-price": { min: 0 },
+  "list-input-price": { min: 0 },
+  "list-output-price": { min: 0 },
+  "max-in-flight": { integer: true, positive: true },
+  "max-enqueued-tokens": { integer: true, positive: true },
+  concurrency: { integer: true, positive: true },
+  rpm: { positive: true },
+  tpm: { positive: true },
+  "per-row": { integer: true, positive: true },
+  pilot: { integer: true, positive: true },
+  "top-up": { integer: true, positive: true },
+  // export checks its own: a similarity above 0 and at most 1, named with its --dedup.
+  "dedup-threshold": {},
+} as const satisfies Record<string, NumberCheck & { short?: string }>;
+
+type NumberFlag = keyof typeof NUMBERS;
 /** Flags that take a number, which the library takes as a number. */
-export const NUMBER_FLAGS = [
-  "samples",
-  "batches",
-  "budget",
-  "seed",
-  "poll-interval",
-  "max-tokens",
-  "temperature",
-  "max-attempts",
-  "max-draws",
-  "input-price",
-  "cached-input-price",
-  "output-price",
-  "list-input-price",
-  "list-output-price",
-  "max-in-flight",
-  "max-enqueued-tokens",
-  "concurrency",
-  "rpm",
-  "tpm",
-  "per-row",
-  "pilot",
-  "top-up",
-  "dedup-threshold",
-] as const;
+export const NUMBER_FLAGS = Object.keys(NUMBERS) as NumberFlag[];
+
+/** A number flag as the CLI's errors name it: `-n/--samples`, `--max-tokens`. */
+export function flagLabel(flag: string): string {
+  const short = (NUMBERS as Record<string, { short?: string }>)[flag]?.short;
+  return short ? `-${short}/--${flag}` : `--${flag}`;
+}
+
+/** A number as its option must be, or the one line that says what it must be (`label` as the caller wrote it). */
+export function checkNumber(n: number, label: string, check: NumberCheck, shown = String(n)): number {
+  // A flag's example is a command line's (`-n 10`), an option's an object's (`samples: 10`).
+  const example = label.startsWith("-") ? label.split("/")[0] : `${label}:`;
+  const kind = check.integer ? "a whole number" : "a number";
+  if (!Number.isFinite(n) || (check.integer && !Number.isInteger(n)))
+    throw new UserError(`${label} must be ${kind}, got ${shown}`, `for example ${example} 10`);
+  if (check.positive && n <= 0)
+    throw new UserError(`${label} must be greater than 0, got ${n}`, `for example ${example} 10`);
+  if (check.min !== undefined && n < check.min)
+    throw new UserError(
+      `${label} must be at least ${check.min}, got ${n}`,
+      `for example ${example} ${check.min}`,
+    );
+  if (check.max !== undefined && n > check.max)
+    throw new UserError(
+      `${label} must be at most ${check.max}, got ${n}`,
+      `for example ${example} ${check.max}`,
+    );
+  return n;
+}
 
 /** A flag given again for each value; the library takes a list. */
 const LIST_FLAGS = ["prompt"] as const;
@@ -49,7 +94,7 @@ type Camel<S extends string> = S extends `${infer Head}-${infer Tail}`
 type NameOf<F extends string> = F extends keyof typeof RENAMED ? (typeof RENAMED)[F] : Camel<F>;
 type ValueOf<F extends string, D> = F extends (typeof LIST_FLAGS)[number]
   ? string[]
-  : F extends (typeof NUMBER_FLAGS)[number]
+  : F extends NumberFlag
     ? number
     : D extends { type: "boolean" }
       ? boolean
@@ -72,23 +117,22 @@ export function optionName(flag: string): string {
 export const libraryName: OptionNamer = (flag) => optionName(flag.replace(/^.*--/, ""));
 
 /**
- * A library call's options as its command's flags (and the command line a repeated flag needs);
- * an option the command has no flag for, or a value of the wrong type, is one UserError naming
- * it. `own` are the call's options that are not flags (callbacks), left to the caller.
+ * A library call's options, checked as they are: an option the command has no flag for, a value
+ * of the wrong type, or a number its flag would refuse is one UserError naming the option as the
+ * caller wrote it. `own` are the call's options that are not flags (callbacks), left to the caller.
  */
-export function flagsOf<T extends ArgsDef>(
+export function optionsOf<T extends ArgsDef>(
   call: string,
   def: T,
   options: Record<string, unknown>,
   own: string[] = [],
-): { args: Partial<ParsedArgs<T>>; rawArgs: string[] } {
+): NamedOptions<T> {
   const byName = new Map(
     Object.entries(def)
       .filter(([, arg]) => arg.type !== "positional")
       .map(([flag, arg]) => [optionName(flag), { flag, arg }]),
   );
-  const args: Record<string, string | boolean> = {};
-  const rawArgs: string[] = [];
+  const typed: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(options)) {
     if (value === undefined || own.includes(name)) continue;
     const known = byName.get(name);
@@ -99,32 +143,83 @@ export function flagsOf<T extends ArgsDef>(
         near ? `did you mean ${near}?` : `it takes ${[...byName.keys(), ...own].join(", ")}`,
       );
     }
-    const given = flagValue(name, known.flag, known.arg, value);
-    if (Array.isArray(given)) {
-      rawArgs.push(...given.flatMap((v) => [`--${known.flag}`, v]));
-      if (given[0] !== undefined) args[known.flag] = given[0];
-    } else args[known.flag] = given;
+    checkType(name, known.flag, known.arg, value);
+    const check = (NUMBERS as Record<string, NumberCheck>)[known.flag];
+    typed[name] = check ? checkNumber(value as number, name, check) : value;
+  }
+  return typed as NamedOptions<T>;
+}
+
+/**
+ * The CLI's flags (citty's text) as the same options: a number flag's text parsed and checked (an
+ * error names the flag: `-n/--samples`), and every `--prompt` in a list (citty keeps only the last
+ * of a repeated flag, so they are read from the command line itself).
+ */
+export function optionsOfFlags(
+  args: Record<string, unknown>,
+  rawArgs: string[] = [],
+): Record<string, unknown> {
+  const typed: Record<string, unknown> = {};
+  for (const [flag, value] of Object.entries(args)) {
+    // citty also gives each flag by its camelCase name, and `_` for the positionals: flags are kebab-case.
+    if (value === undefined || flag === "_" || /[A-Z]/.test(flag)) continue;
+    const check = (NUMBERS as Record<string, NumberCheck>)[flag];
+    if (check && value === "") continue;
+    typed[optionName(flag)] = check
+      ? checkNumber(Number(value), flagLabel(flag), check, JSON.stringify(String(value)))
+      : value;
+  }
+  const prompts = promptFlags(rawArgs);
+  if (prompts.length || typeof args.prompt === "string")
+    typed.prompts = prompts.length ? prompts : [args.prompt];
+  return typed;
+}
+
+function promptFlags(rawArgs: string[]): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (arg === "--prompt" && rawArgs[i + 1] !== undefined) found.push(rawArgs[++i]!);
+    else if (arg.startsWith("--prompt=")) found.push(arg.slice("--prompt=".length));
+  }
+  return found;
+}
+
+/**
+ * A library call's options as its command's flags, for the commands that read flags (export,
+ * stats, report): checked as optionsOf checks them, then written as the CLI would give them.
+ */
+export function flagsOf<T extends ArgsDef>(
+  call: string,
+  def: T,
+  options: Record<string, unknown>,
+  own: string[] = [],
+): { args: Partial<ParsedArgs<T>>; rawArgs: string[] } {
+  const typed = optionsOf(call, def, options, own) as Record<string, unknown>;
+  const flags = new Map(Object.keys(def).map((flag) => [optionName(flag), flag]));
+  const args: Record<string, string | boolean> = {};
+  const rawArgs: string[] = [];
+  for (const [name, value] of Object.entries(typed)) {
+    const flag = flags.get(name)!;
+    if (Array.isArray(value)) {
+      rawArgs.push(...value.flatMap((v: string) => [`--${flag}`, v]));
+      if (value[0] !== undefined) args[flag] = value[0];
+    } else args[flag] = typeof value === "number" ? String(value) : (value as string | boolean);
   }
   return { args: args as Partial<ParsedArgs<T>>, rawArgs };
 }
 
-/** An option's value as its flag's (text, or true/false), checked to be of the option's type. */
-function flagValue(name: string, flag: string, arg: ArgDef, value: unknown): string | boolean | string[] {
+/** An option's value, checked to be of the option's type. */
+function checkType(name: string, flag: string, arg: ArgDef, value: unknown): void {
   const wrong = (what: string, example: string) =>
     new UserError(`${name} must be ${what}, got ${JSON.stringify(value)}`, `for example ${name}: ${example}`);
   if ((LIST_FLAGS as readonly string[]).includes(flag)) {
     if (!Array.isArray(value) || value.some((v) => typeof v !== "string"))
       throw wrong("a list of files", '["write.md", "judge.md"]');
-    return value;
-  }
-  if ((NUMBER_FLAGS as readonly string[]).includes(flag)) {
+  } else if (flag in NUMBERS) {
     if (typeof value !== "number") throw wrong("a number", "10");
-    return String(value);
-  }
-  if (arg.type === "boolean") {
+  } else if (arg.type === "boolean") {
     if (typeof value !== "boolean") throw wrong("true or false", "true");
-    return value;
-  }
-  if (typeof value !== "string") throw wrong("text", '"…"');
-  return value;
+  } else if (typeof value !== "string") throw wrong("text", '"…"');
 }

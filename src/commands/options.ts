@@ -27,9 +27,15 @@ import {
 import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import type { RunConfig } from "../run/manifest.ts";
+import { RUN_DEFAULTS, resolve as resolveConfig, type Given } from "../run/settings.ts";
+import { checkNumber, optionsOfFlags, type NamedOptions, type NumberCheck } from "./named-options.ts";
+import type { generateArgs } from "./generate.ts";
 import { checkMaxDraws, modelAndVendor, type ConfigOverrides } from "../run/config.ts";
 
-/** citty hands every flag over as a string or boolean; this turns them into a checked config. */
+/** A new run's options: every flag of `synthai generate` by its option name, typed (numbers as numbers). */
+export type RunOptions = NamedOptions<typeof generateArgs>;
+
+/** citty hands every flag over as a string or boolean: the CLI's side of RunOptions. */
 export interface GenerateArgs {
   samples?: string;
   fill?: boolean;
@@ -80,25 +86,15 @@ export interface GenerateArgs {
 }
 
 /**
- * Every run setting's default, in one place: the flags declare none (a value absent from the
- * command line is undefined, so resume can tell it from one given), help texts show these, and
- * toRunConfig applies them.
+ * Every default the commands show and apply: the run's settings' (run/settings.ts resolves a run's
+ * config with them) and the command line's own. The flags declare none (a value absent from the
+ * command line is undefined, so resume can tell it from one given).
  */
 export const DEFAULTS = {
-  samples: 10,
-  batches: 1,
+  ...RUN_DEFAULTS,
   output: "dataset.csv",
   params: "params.json",
   runsDir: "runs",
-  maxTokens: 1024,
-  maxAttempts: 10,
-  pollIntervalSeconds: 30,
-  endpoint: "chat",
-  mode: "batch",
-  concurrency: 8,
-  sampling: "random",
-  locale: "en",
-  provider: "openai",
   inputSample: "first",
   perRow: 1,
   /** --fill's --max-draws: this many times -n. */
@@ -161,31 +157,10 @@ export function notOneOf(
   return new UserError(`${name(`--${flag}`)} must be one of ${options.join(", ")}, got "${value}"`, hint);
 }
 
-export function number(
-  value: string | undefined,
-  flag: string,
-  check: { integer?: boolean; min?: number; max?: number; positive?: boolean } = {},
-): number | undefined {
+/** A number flag's text (citty's), checked: undefined when not given. */
+export function number(value: string | undefined, flag: string, check: NumberCheck = {}): number | undefined {
   if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  const kind = check.integer ? "a whole number" : "a number";
-  // A flag's example is a command line's (`-n 10`), an option's an object's (`samples: 10`).
-  const example = flag.startsWith("-") ? flag.split("/")[0] : `${flag}:`;
-  if (!Number.isFinite(n) || (check.integer && !Number.isInteger(n)))
-    throw new UserError(`${flag} must be ${kind}, got "${value}"`, `for example ${example} 10`);
-  if (check.positive && n <= 0)
-    throw new UserError(`${flag} must be greater than 0, got ${value}`, `for example ${example} 10`);
-  if (check.min !== undefined && n < check.min)
-    throw new UserError(
-      `${flag} must be at least ${check.min}, got ${value}`,
-      `for example ${example} ${check.min}`,
-    );
-  if (check.max !== undefined && n > check.max)
-    throw new UserError(
-      `${flag} must be at most ${check.max}, got ${value}`,
-      `for example ${example} ${check.max}`,
-    );
-  return n;
+  return checkNumber(Number(value), flag, check, JSON.stringify(value));
 }
 
 /** An API base URL, checked before it is used: http(s), a host, a port that can be one. */
@@ -206,14 +181,14 @@ export function baseUrl(value: string | undefined): string | undefined {
   return value;
 }
 
-/** The price flags given (USD per 1M tokens), each checked; those left out are not in it. */
-function pricesGiven(args: GenerateArgs, num: typeof number): NonNullable<RunConfig["priceGiven"]> {
+/** The price flags given (USD per 1M tokens); those left out are not in it. */
+function pricesGiven(o: RunOptions): NonNullable<RunConfig["priceGiven"]> {
   const given = {
-    input: num(args["input-price"], "--input-price", { min: 0 }),
-    output: num(args["output-price"], "--output-price", { min: 0 }),
-    cachedInput: num(args["cached-input-price"], "--cached-input-price", { min: 0 }),
-    listInput: num(args["list-input-price"], "--list-input-price", { min: 0 }),
-    listOutput: num(args["list-output-price"], "--list-output-price", { min: 0 }),
+    input: o.inputPrice,
+    output: o.outputPrice,
+    cachedInput: o.cachedInputPrice,
+    listInput: o.listInputPrice,
+    listOutput: o.listOutputPrice,
   };
   return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
 }
@@ -221,6 +196,7 @@ function pricesGiven(args: GenerateArgs, num: typeof number): NonNullable<RunCon
 /** A run's seed when none is given: random, and recorded in the manifest. */
 const randomSeed = () => Math.floor(Math.random() * 2 ** 31);
 
+/** `synthai generate`'s flags (citty's text) to a new run's config: the CLI's edge of runConfigOf. */
 export function toRunConfig(
   args: GenerateArgs,
   seedFallback: () => number = randomSeed,
@@ -228,21 +204,27 @@ export function toRunConfig(
   rawArgs: string[] = [],
   name: OptionNamer = cliName,
 ): RunConfig {
-  const num: typeof number = (value, flag, check) => number(value, name(flag), check);
-  const { samples, batches } = sampleCounts(args, num, name);
-  const providerName = choice<ProviderName>("provider", args.provider || DEFAULTS.provider, name);
+  return runConfigOf(optionsOfFlags({ ...args }, rawArgs) as RunOptions, seedFallback, today, name);
+}
+
+/**
+ * A new run's config from its options (the library's as given, the CLI's parsed from its flags,
+ * numbers already checked): what they give, resolved over the defaults, then checked together.
+ */
+export function runConfigOf(
+  o: RunOptions,
+  seedFallback: () => number = randomSeed,
+  today = new Date(),
+  name: OptionNamer = cliName,
+): RunConfig {
+  const providerName = choice<ProviderName>("provider", o.provider || DEFAULTS.provider, name);
   const provider = providerFor(providerName);
-  checkModelGiven(args, providerName, provider);
-  const model = args.model || DEFAULT_MODEL;
-  const effort = args["reasoning-effort"]
-    ? choice<Effort>("reasoning-effort", args["reasoning-effort"], name)
-    : undefined;
-  const delimiter = delimiterOf(args);
-  const temperature = num(args.temperature, "--temperature", { min: 0 });
-  const priceGiven = pricesGiven(args, num);
-  const budgetUsd = num(args.budget, "-l/--budget", { positive: true });
-  const mode = choice<"batch" | "sync">("mode", args.mode || DEFAULTS.mode, name);
-  if (mode === "batch") checkProviderTakes(provider, model, temperature);
+  checkModelGiven(o, providerName, provider);
+  const model = o.model || DEFAULT_MODEL;
+  const effort = o.reasoningEffort ? choice<Effort>("reasoning-effort", o.reasoningEffort, name) : undefined;
+  const delimiter = delimiterOf(o);
+  const mode = choice<"batch" | "sync">("mode", o.mode || DEFAULTS.mode, name);
+  if (mode === "batch") checkProviderTakes(provider, model, o.temperature);
   checkServedModel(provider, model, "--model");
   // A model that reasons is asked for an effort, by default the cheapest it takes ("none").
   // The shape is checked first: a model shut down has no price to look up.
@@ -252,43 +234,51 @@ export function toRunConfig(
     model,
     {
       ...(reasoningEffort ? { effort: reasoningEffort } : {}),
-      ...(temperature !== undefined ? { temperature } : {}),
+      ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
     },
     today,
   );
-  const config: RunConfig = {
-    ...modelAndVendor(model, providerName),
-    samples,
-    batches,
-    output: resolve(args.output || DEFAULTS.output),
-    paramsFile: paramsFileOf(args),
-    seed: num(args.seed, "--seed", { integer: true, min: 0 }) ?? seedFallback(),
-    maxTokens:
-      num(args["max-tokens"], "--max-tokens", { integer: true, positive: true }) ?? DEFAULTS.maxTokens,
-    price: priceFor(model, mode, priceGiven, providerName),
-    metrics: args.metrics !== false,
-    maxAttempts:
-      num(args["max-attempts"], "--max-attempts", { integer: true, positive: true }) ?? DEFAULTS.maxAttempts,
-    pollIntervalSeconds:
-      num(args["poll-interval"], "--poll-interval", { positive: true }) ?? DEFAULTS.pollIntervalSeconds,
-  };
-  // The prices given are the run's model's: a first prompt file that names another takes them.
-  if (Object.keys(priceGiven).length) config.priceGiven = priceGiven;
-  const fill = fillOf(args, samples, num);
+  const priceGiven = pricesGiven(o);
+  const config = resolveConfig(
+    RUN_DEFAULTS,
+    {},
+    {
+      ...modelAndVendor(model, providerName),
+      samples: o.samples,
+      batches: o.batches,
+      output: resolve(o.output || DEFAULTS.output),
+      paramsFile: paramsFileOf(o),
+      seed: o.seed ?? seedFallback(),
+      maxTokens: o.maxTokens,
+      price: priceFor(model, mode, priceGiven, providerName),
+      metrics: o.metrics !== false,
+      maxAttempts: o.maxAttempts,
+      pollIntervalSeconds: o.pollIntervalSeconds,
+      // The prices given are the run's model's: a first prompt file that names another takes them.
+      ...(Object.keys(priceGiven).length ? { priceGiven } : {}),
+      ...datasetFiles(o),
+      temperature: o.temperature,
+      reasoningEffort,
+      budgetUsd: o.budgetUsd,
+      delimiter,
+      ...(o.csvSafe ? { csvSafe: true } : {}),
+      locale: o.locale || undefined,
+      sampling: o.sampling ? choice<Sampling>("sampling", o.sampling, name) : undefined,
+      mode,
+      ...(mode === "sync" ? { concurrency: o.concurrency, rpm: o.rpm, tpm: o.tpm } : {}),
+      ...serviceOptions(o, { mode, provider, providerName }, name),
+    },
+  );
+  checkSampleCounts(config, o, name);
+  const fill = fillOf(o, config.samples);
   if (fill) config.fill = fill;
-  const { stagePromptFiles, ...files } = datasetFiles(args, rawArgs);
-  Object.assign(config, files);
-  if (stagePromptFiles) config.stages = laterStages(config, stagePromptFiles, reasoningEffort);
-  if (temperature !== undefined) config.temperature = temperature;
-  if (reasoningEffort) config.reasoningEffort = reasoningEffort;
-  if (budgetUsd !== undefined) config.budgetUsd = budgetUsd;
-  if (delimiter !== undefined) config.delimiter = delimiter;
-  if (args["csv-safe"]) config.csvSafe = true;
-  addServiceOptions(config, args, { mode, provider, providerName, temperature }, num, name);
-  config.locale = args.locale || DEFAULTS.locale;
-  const sampling = choice<Sampling>("sampling", args.sampling || DEFAULTS.sampling, name);
-  if (sampling !== DEFAULTS.sampling) config.sampling = sampling;
-  if (mode === "sync") addSyncOptions(config, args, num);
+  const stagePromptFiles = o.prompts?.slice(1).map((p) => resolve(p));
+  if (stagePromptFiles?.length) config.stages = laterStages(config, stagePromptFiles, reasoningEffort);
+  checkLimits(
+    config.endpoint,
+    { maxTokens: config.maxTokens, ...(o.temperature !== undefined ? { temperature: o.temperature } : {}) },
+    { maxTokens: "--max-tokens" },
+  );
   return config;
 }
 
@@ -296,90 +286,81 @@ export function toRunConfig(
  * The params file: `-j` as given; else ./params.json; else, for the built-in dataset (no spec,
  * prompt or input of the user's), the built-in one, so that a fresh project's first run runs.
  */
-export function paramsFileOf(args: {
-  params?: string;
-  spec?: string;
-  prompt?: string;
-  input?: string;
+export function paramsFileOf(o: {
+  params?: string | undefined;
+  spec?: string | undefined;
+  prompt?: string | undefined;
+  prompts?: string[] | undefined;
+  input?: string | undefined;
 }): string {
-  if (args.params) return resolve(args.params);
+  if (o.params) return resolve(o.params);
   const here = resolve(DEFAULTS.params);
-  return args.spec || args.prompt || args.input || existsSync(here) ? here : BUILTIN_PARAMS;
+  return o.spec || o.prompt || o.prompts?.length || o.input || existsSync(here) ? here : BUILTIN_PARAMS;
 }
 
-/** What `resume` and `cancel` flags change in a run's config; run/config.ts decides what wins. */
-export function configOverrides(
-  args: {
-    budget?: string;
-    "poll-interval"?: string;
-    "keep-remote"?: boolean;
-    "on-done"?: string;
-    "max-draws"?: string;
-  },
-  name: OptionNamer = cliName,
-): ConfigOverrides {
+/** What `resume`, `cancel` and `export` flags change in a run's config (the CLI's text). */
+export function configOverrides(args: {
+  budget?: string;
+  "poll-interval"?: string;
+  "keep-remote"?: boolean;
+  "on-done"?: string;
+  "max-draws"?: string;
+}): ConfigOverrides {
+  return overridesOf(optionsOfFlags(args));
+}
+
+/** What a run's options change in its config, as given; run/settings.ts's resolve decides what wins. */
+export function overridesOf(o: ConfigOverrides): ConfigOverrides {
   const overrides: ConfigOverrides = {
-    budgetUsd: number(args.budget, name("-l/--budget"), { positive: true }),
-    pollIntervalSeconds: number(args["poll-interval"], name("--poll-interval"), { positive: true }),
-    keepRemote: args["keep-remote"],
-    onDone: args["on-done"] || undefined,
-    maxDraws: number(args["max-draws"], name("--max-draws"), { integer: true, positive: true }),
+    budgetUsd: o.budgetUsd,
+    pollIntervalSeconds: o.pollIntervalSeconds,
+    keepRemote: o.keepRemote,
+    onDone: o.onDone || undefined,
+    maxDraws: o.maxDraws,
   };
   return Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
 }
 
 /**
  * The dataset's files: a spec module, or prompt files — the first the generation, each further
- * `--prompt` one more stage, in order (citty keeps only the last of a repeated flag, so they are
- * read from the command line itself).
+ * `--prompt` one more stage, in order.
  */
-export function datasetFiles(
-  args: { spec?: string; prompt?: string },
-  rawArgs: string[] = [],
-): { specFile?: string; promptFile?: string; stagePromptFiles?: string[] } {
-  if (args.spec && args.prompt)
+export function datasetFiles(o: { spec?: string | undefined; prompts?: string[] | undefined }): {
+  specFile?: string;
+  promptFile?: string;
+  stagePromptFiles?: string[];
+} {
+  if (o.spec && o.prompts?.length)
     throw new UserError("--spec and --prompt both name the dataset", "give one of them");
-  const prompts = promptFlags(rawArgs);
-  const [first, ...later] = prompts.length ? prompts : args.prompt ? [args.prompt] : [];
+  const [first, ...later] = o.prompts ?? [];
   return {
-    ...(args.spec ? { specFile: resolve(args.spec) } : {}),
+    ...(o.spec ? { specFile: resolve(o.spec) } : {}),
     ...(first ? { promptFile: resolve(first) } : {}),
     ...(later.length ? { stagePromptFiles: later.map((p) => resolve(p)) } : {}),
   };
 }
 
-function promptFlags(rawArgs: string[]): string[] {
-  const found: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    const arg = rawArgs[i]!;
-    if (arg === "--") break;
-    if (arg === "--prompt" && rawArgs[i + 1] !== undefined) found.push(rawArgs[++i]!);
-    else if (arg.startsWith("--prompt=")) found.push(arg.slice("--prompt=".length));
-  }
-  return found;
-}
-
-/** --input and the flags that shape it. */
+/** --input and the options that shape it (`samples` given or not: with none, every row is a sample). */
 export function inputOptions(
-  args: {
-    input?: string;
-    "per-row"?: string;
-    "keep-columns"?: string;
-    samples?: string;
-    "input-sample"?: string;
+  o: {
+    input?: string | undefined;
+    perRow?: number | undefined;
+    keepColumns?: string | undefined;
+    samples?: number | string | undefined;
+    inputSample?: string | undefined;
   },
   name: OptionNamer = cliName,
 ): InputOptions {
-  const sample = choice("input-sample", args["input-sample"] ?? DEFAULTS.inputSample, name);
-  const keep = args["keep-columns"]
+  const sample = choice("input-sample", o.inputSample ?? DEFAULTS.inputSample, name);
+  const keep = o.keepColumns
     ?.split(",")
     .map((c) => c.trim())
     .filter(Boolean);
   return {
-    path: resolve(args.input!),
-    perRow: number(args["per-row"], name("--per-row"), { integer: true, positive: true }) ?? DEFAULTS.perRow,
+    path: resolve(o.input!),
+    perRow: o.perRow ?? DEFAULTS.perRow,
     ...(keep?.length ? { keepColumns: keep } : {}),
-    samplesGiven: args.samples !== undefined,
+    samplesGiven: o.samples !== undefined,
     ...(sample === "random" ? { random: true } : {}),
   };
 }
@@ -462,7 +443,7 @@ export function parseDedup(
 }
 
 /** The catalogue is OpenAI's: elsewhere a model goes by the service's own name. */
-function checkModelGiven(args: GenerateArgs, providerName: ProviderName, provider: Provider): void {
+function checkModelGiven(args: RunOptions, providerName: ProviderName, provider: Provider): void {
   if (!args.model && providerName !== "openai")
     throw new UserError(
       `--provider ${providerName} needs --model`,
@@ -477,7 +458,7 @@ function checkModelGiven(args: GenerateArgs, providerName: ProviderName, provide
 }
 
 /** --delimiter's one character (`\\t` spells a tab), or undefined for the format's own. */
-function delimiterOf(args: GenerateArgs): string | undefined {
+function delimiterOf(args: RunOptions): string | undefined {
   const delimiter = args.delimiter === "\\t" ? "\t" : args.delimiter || undefined;
   if (delimiter !== undefined && delimiter.length !== 1)
     throw new UserError(
@@ -488,18 +469,15 @@ function delimiterOf(args: GenerateArgs): string | undefined {
 }
 
 /** --fill's target and draw limit, or undefined without --fill. */
-function fillOf(args: GenerateArgs, samples: number, num: typeof number): RunConfig["fill"] {
-  if (args["max-draws"] !== undefined && !args.fill)
+function fillOf(o: RunOptions, samples: number): RunConfig["fill"] {
+  if (o.maxDraws !== undefined && !o.fill)
     throw new UserError("--max-draws applies to --fill", "add --fill, or leave --max-draws out");
-  if (!args.fill) return undefined;
-  const maxDraws =
-    num(args["max-draws"], "--max-draws", { integer: true, positive: true }) ??
-    samples * DEFAULTS.drawsPerSample;
+  if (!o.fill) return undefined;
+  const maxDraws = o.maxDraws ?? samples * DEFAULTS.drawsPerSample;
   checkMaxDraws(maxDraws, samples);
   return { target: samples, maxDraws };
 }
 
-/** How the run reaches its service: address, window, endpoint, format, tier, limits, --on-done. */
 /**
  * Each further prompt file is a stage; its model, tokens and price are the run's until its front
  * matter says otherwise (resolved when the run is made).
@@ -519,41 +497,21 @@ function laterStages(
   }));
 }
 
-function addServiceOptions(
-  config: RunConfig,
-  args: GenerateArgs,
-  run: {
-    mode: "batch" | "sync";
-    provider: Provider;
-    providerName: ProviderName;
-    temperature: number | undefined;
-  },
-  num: typeof number,
+/** How the run reaches its service: address, window, endpoint, format, tier, limits, --on-done. */
+function serviceOptions(
+  o: RunOptions,
+  run: { mode: "batch" | "sync"; provider: Provider; providerName: ProviderName },
   name: OptionNamer,
-): void {
-  const { mode, provider, providerName, temperature } = run;
-  if (args["base-url"]) config.baseURL = baseUrl(args["base-url"])!;
-  if (providerName !== "openai") config.provider = providerName;
-  const window = args["completion-window"];
-  if (window !== undefined) config.completionWindow = parseWindow(window, providerName, mode);
-  if (args["keep-remote"]) config.keepRemote = true;
-  if (args.canary === false) config.noCanary = true;
-  if (args.cache === false) config.noCache = true;
-  if (args["cache-dir"]) config.cacheDir = resolve(args["cache-dir"]);
-  const endpoint = choice<EndpointName>("endpoint", args.endpoint || DEFAULTS.endpoint, name);
-  if (endpoint !== "chat") config.endpoint = endpoint;
-  checkLimits(
-    endpoint,
-    { maxTokens: config.maxTokens, ...(temperature !== undefined ? { temperature } : {}) },
-    { maxTokens: "--max-tokens" },
-  );
+): Given {
+  const { mode, provider, providerName } = run;
+  const window = o.completionWindow;
+  const endpoint = choice<EndpointName>("endpoint", o.endpoint || DEFAULTS.endpoint, name);
   if (mode === "batch" && !provider.endpoints.includes(endpoint))
     throw new UserError(
       `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,
       `it runs ${provider.endpoints.join(", ")}`,
     );
-  if (args.format) config.format = choice<FormatName>("format", args.format, name);
-  const tier = args["service-tier"];
+  const tier = o.serviceTier;
   if (tier) {
     choice("service-tier", tier, name);
     if (mode !== "sync")
@@ -561,42 +519,30 @@ function addServiceOptions(
         "--service-tier flex is for --mode sync",
         "the Batch API is already billed at batch price; add --mode sync",
       );
-    config.serviceTier = "flex";
   }
-  const maxInFlight = num(args["max-in-flight"], "--max-in-flight", { integer: true, positive: true });
-  if (maxInFlight !== undefined) config.maxInFlight = maxInFlight;
-  const maxEnqueuedTokens = num(args["max-enqueued-tokens"], "--max-enqueued-tokens", {
-    integer: true,
-    positive: true,
-  });
-  if (maxEnqueuedTokens !== undefined) config.maxEnqueuedTokens = maxEnqueuedTokens;
-  if (args["on-done"]) config.onDone = args["on-done"];
-}
-
-/** --mode sync's concurrency and rate limits. */
-function addSyncOptions(config: RunConfig, args: GenerateArgs, num: typeof number): void {
-  config.mode = "sync";
-  config.concurrency =
-    num(args.concurrency, "--concurrency", { integer: true, positive: true }) ?? DEFAULTS.concurrency;
-  const rpm = num(args.rpm, "--rpm", { positive: true });
-  const tpm = num(args.tpm, "--tpm", { positive: true });
-  if (rpm !== undefined) config.rpm = rpm;
-  if (tpm !== undefined) config.tpm = tpm;
+  return {
+    baseURL: baseUrl(o.baseURL),
+    provider: providerName,
+    completionWindow: window !== undefined ? parseWindow(window, providerName, mode) : undefined,
+    ...(o.keepRemote ? { keepRemote: true } : {}),
+    ...(o.canary === false ? { noCanary: true } : {}),
+    ...(o.cache === false ? { noCache: true } : {}),
+    cacheDir: o.cacheDir ? resolve(o.cacheDir) : undefined,
+    endpoint,
+    format: o.format ? choice<FormatName>("format", o.format, name) : undefined,
+    serviceTier: tier ? "flex" : undefined,
+    maxInFlight: o.maxInFlight,
+    maxEnqueuedTokens: o.maxEnqueuedTokens,
+    onDone: o.onDone || undefined,
+  };
 }
 
 /** -n and -b, checked together: at most one batch per sample. */
-function sampleCounts(
-  args: GenerateArgs,
-  num: typeof number,
-  name: OptionNamer,
-): { samples: number; batches: number } {
-  const samples = num(args.samples, "-n/--samples", { integer: true, positive: true }) ?? DEFAULTS.samples;
-  const batches = num(args.batches, "-b/--batches", { integer: true, positive: true }) ?? DEFAULTS.batches;
+function checkSampleCounts(config: RunConfig, o: RunOptions, name: OptionNamer): void {
   // With --input and no -n, the samples are counted from the file later (and checked there).
-  if (batches > samples && !(args.input && args.samples === undefined))
+  if (config.batches > config.samples && !(o.input && o.samples === undefined))
     throw new UserError(
-      `${name("-b/--batches")} (${batches}) is larger than ${name("-n/--samples")} (${samples})`,
+      `${name("-b/--batches")} (${config.batches}) is larger than ${name("-n/--samples")} (${config.samples})`,
       "use at most one batch per sample",
     );
-  return { samples, batches };
 }

@@ -5,6 +5,7 @@ import { readInput } from "../dataset/input-file.ts";
 import { previewSamples } from "../views/preview.ts";
 import { choice, DEFAULTS, datasetFiles, inputOptions, number, paramsFileOf } from "./options.ts";
 import { command, datasetArgs, inputArgs } from "./shared.ts";
+import { optionsOfFlags } from "./named-options.ts";
 import { loadParams } from "../dataset/params.ts";
 
 export default command({
@@ -20,13 +21,13 @@ export default command({
       optional: Boolean(args.input),
     });
     // Each further --prompt is a stage: preview shows the first's prompts and every stage's prefix.
-    const { stagePromptFiles, ...files } = datasetFiles(args, rawArgs);
+    const { stagePromptFiles, ...files } = datasetFiles(optionsOfFlags({ ...args }, rawArgs));
     const dataset = await datasetOf({
       ...files,
       ...(stagePromptFiles ? { stages: stagePromptFiles.map((promptFile) => ({ promptFile })) } : {}),
     });
     const count = number(args.samples, "-n/--samples", { integer: true, positive: true })!;
-    const input = args.input ? inputOptions(args) : undefined;
+    const input = args.input ? inputOptions(optionsOfFlags({ ...args })) : undefined;
     const rows = input
       ? await readInput(input.path, input.perRow, input.keepColumns, { hash: false })
       : undefined;

@@ -1,9 +1,9 @@
-import type { ParsedArgs } from "citty";
 import { stderrLog, type Log } from "../io/log.ts";
 import type { Progress } from "../pipeline/progress.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { metaOf } from "./index.ts";
-import { cliName, configOverrides, number, type OptionNamer } from "./options.ts";
+import { overridesOf } from "./options.ts";
+import { optionsOfFlags, type NamedOptions } from "./named-options.ts";
 import {
   acceptChangedArg,
   argsOf,
@@ -36,7 +36,8 @@ const resumeCommand = command({
     },
   },
   async run({ args }) {
-    exitWhenStopped(await resumeFromArgs(args, await runDirOf(args), { log: stderrLog }));
+    const options = optionsOfFlags({ ...args }) as ResumeOptions;
+    exitWhenStopped(await resumeFrom(options, await runDirOf(args), { log: stderrLog }));
   },
 });
 export default resumeCommand;
@@ -44,21 +45,21 @@ export default resumeCommand;
 /** Every flag of `synthai resume`: the CLI's, and by their names the library's `resume` options. */
 export const resumeArgs = argsOf(resumeCommand);
 
-/** `synthai resume`'s flags to the run driven on: the CLI's and the library's one way in. */
-export async function resumeFromArgs(
-  args: Partial<ParsedArgs<typeof resumeArgs>>,
+/** What `resume` takes: every flag by its option name, typed. */
+export type ResumeOptions = NamedOptions<typeof resumeArgs>;
+
+/** `resume`'s options (the CLI's parsed flags, the library's values) to the run driven on. */
+export async function resumeFrom(
+  options: ResumeOptions,
   runDir: string,
-  hooks: { log: Log; onProgress?: (progress: Progress) => void; name?: OptionNamer },
+  hooks: { log: Log; onProgress?: (progress: Progress) => void },
 ): Promise<Manifest> {
-  const { name = cliName } = hooks;
-  return resume(runDir, connection(args), {
+  return resume(runDir, connection({ "api-key": options.apiKey, "base-url": options.baseURL }), {
     log: hooks.log,
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-    acceptChangedSpec: Boolean(args["accept-changed-spec"]),
-    overrides: configOverrides(args, name),
-    ...(args["top-up"]
-      ? { topUp: number(args["top-up"], name("--top-up"), { integer: true, positive: true })! }
-      : {}),
-    detach: Boolean(args.detach),
+    acceptChangedSpec: Boolean(options.acceptChangedSpec),
+    overrides: overridesOf(options),
+    ...(options.topUp ? { topUp: options.topUp } : {}),
+    detach: Boolean(options.detach),
   });
 }

@@ -18,7 +18,7 @@ export function estimate(manifest: Manifest): string {
     `estimate: ${requests} requests in ${open.length} batch(es), ${promptTokens} prompt ` +
     `tokens → ${formatUsd(promptCost)} ` +
     `+ at most ${completions} completion tokens ` +
-    `→ at most ${formatUsd(worst)} at ${config.mode ?? "batch"} price` +
+    `→ at most ${formatUsd(worst)} at ${config.mode} price` +
     (config.budgetUsd !== undefined ? ` (budget ${formatUsd(config.budgetUsd)})` : "")
   );
 }

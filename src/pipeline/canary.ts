@@ -5,7 +5,7 @@ import type { BatchRequest } from "../run/records.ts";
 import { endpointOf } from "../run/config.ts";
 import { daysLeft } from "../api/models.ts";
 import { costUsd, didYouMean, directPrice, formatUsd } from "../api/pricing.ts";
-import { UserError } from "../errors.ts";
+import { EXIT, UserError } from "../errors.ts";
 import { readJsonl } from "../io/jsonl.ts";
 import type { Log } from "../io/log.ts";
 import type { RunConfig } from "../run/manifest.ts";
@@ -41,7 +41,7 @@ export async function checkModel(
       `the service has no model ${config.model} for this key`,
       `${didYouMean(config.model, offered)}check --model; ` +
         "`synthai models --check` compares the catalogue with what the service offers",
-      2,
+      EXIT.USAGE,
     );
   }
   const shutdown = found.shutdown_date;
@@ -51,7 +51,7 @@ export async function checkModel(
     throw new UserError(
       `model ${config.model} shuts down on ${shutdown}, before a batch sent now could finish`,
       "choose a current model; `synthai models` lists them",
-      2,
+      EXIT.USAGE,
     );
   if (days <= 30) log(`warning: model ${config.model} shuts down on ${shutdown}, in ${days} days`);
 }
@@ -124,6 +124,6 @@ export async function sendCanary(run: RunContext): Promise<void> {
     `the service refused the run's first request (${sent.status}): ${said}`,
     "nothing was submitted; fix the model or the request's options " +
       "(--reasoning-effort, --temperature, --max-tokens) and start again",
-    2,
+    EXIT.USAGE,
   );
 }

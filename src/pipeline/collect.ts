@@ -19,7 +19,7 @@ import type { DrawsLine } from "../run/draws-file.ts";
 import { noteFiles, sumsOf } from "../run/files.ts";
 import { buildRetryRequests } from "./build.ts";
 import { deleteRemoteFiles, downloadResults } from "./download.ts";
-import { UserError, redact } from "../errors.ts";
+import { EXIT, UserError, redact } from "../errors.ts";
 import type { RunContext, RunView } from "./context.ts";
 import { resultsFile, samplesFile } from "../run/files.ts";
 import { DrawsFile } from "../run/draws-file.ts";
@@ -358,7 +358,7 @@ async function stopRefused(run: RunContext, record: BatchRecord, refusal: string
     reason,
     `nothing more was sent; once the cause is fixed (the model, its deployment, the key's access), ` +
       `\`synthai resume ${manifest.id}\` sends them again; requests it will never take need a new run`,
-    3,
+    EXIT.SERVICE,
   );
 }
 

@@ -120,7 +120,7 @@ async function advanceRun(run: RunContext, options: DriveOptions): Promise<Round
 async function drawMore(run: RunContext, count: number) {
   const { config } = run;
   const params = await loadParams(config.paramsFile, { optional: Boolean(config.input) });
-  checkSampling(config.sampling ?? "random", params, config.samples + count);
+  checkSampling(config.sampling, params, config.samples + count);
   run.store.update(() => (config.samples += count));
   await build(run, params);
 }

@@ -46,7 +46,7 @@ export interface Connection {
 async function checkServices(services: Services, config: RunConfig, log: Log): Promise<void> {
   const stages = Array.from({ length: lastStage(config) }, (_, i) => i + 1);
   const vendors = new Set(stages.map((stage) => vendorOf(config, stage)));
-  for (const vendor of vendors) await services(vendor).preflight(config.mode ?? "batch");
+  for (const vendor of vendors) await services(vendor).preflight(config.mode);
   const asked = new Set<string>();
   for (const stage of stages) {
     const { model } = stageSettings(config, stage);
@@ -59,11 +59,13 @@ async function checkServices(services: Services, config: RunConfig, log: Log): P
 
 /** `synthai generate`: check inputs, build every request file, then drive the run to its end. */
 export async function generate(
-  config: RunConfig,
+  given: RunConfig,
   runsDir: string,
   connection: Connection,
   options: DriveOptions & PilotOptions & { dryRun?: boolean; input?: InputOptions },
 ): Promise<Manifest> {
+  // The run's own copy: its stages, fingerprints and input are filled in here, never the caller's.
+  const config = structuredClone(given);
   checkRunsHere(config, Boolean(options.dryRun));
   // With an input file, params.json is optional: parameters then only add to each row.
   const params = await loadParams(config.paramsFile, { optional: Boolean(options.input) });
@@ -195,7 +197,7 @@ async function checkInputs(
   goOn: boolean,
   firstRows: Row[],
 ): Promise<void> {
-  checkSampling(config.sampling ?? "random", params, config.samples);
+  checkSampling(config.sampling, params, config.samples);
   checkRunsDir(runsDir);
   await checkWritable(config.output);
   const faker = await newFaker(config.locale, DRAW_STREAM);

@@ -74,7 +74,7 @@ async function topUp(run: RunContext, count: number): Promise<void> {
     );
   const { config } = manifest;
   const params = await loadParams(config.paramsFile);
-  checkSampling(config.sampling ?? "random", params, config.samples + count);
+  checkSampling(config.sampling, params, config.samples + count);
   const first = config.samples;
   const built = await buildRequests(run.dir, { ...config, samples: first + count }, params, run.dataset, {
     stream: manifest.version,

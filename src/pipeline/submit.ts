@@ -171,7 +171,7 @@ export async function sendDirectly(run: RunContext, record: BatchRecord): Promis
     record.status = "in_progress";
   });
   log(
-    `sending ${record.requestsFile} (${record.requests} requests) directly, ${config.concurrency ?? 8} at a time`,
+    `sending ${record.requestsFile} (${record.requests} requests) directly, ${config.concurrency} at a time`,
   );
   const counts = await runSync(
     run.serviceFor(record),
@@ -179,7 +179,7 @@ export async function sendDirectly(run: RunContext, record: BatchRecord): Promis
     record,
     endpointOf(config, stageOf(record)),
     {
-      concurrency: config.concurrency ?? 8,
+      concurrency: config.concurrency,
       maxTokens: config.maxTokens,
       ...(config.rpm ? { rpm: config.rpm } : {}),
       ...(config.tpm ? { tpm: config.tpm } : {}),

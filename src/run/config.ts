@@ -1,6 +1,6 @@
 // A run's config once it exists: what it was made with (the manifest), with what the user gives
-// when going on with it (`resume`, `cancel`, the library's resume). One function decides which
-// wins — a value given now, else the manifest's — and test/config.test.ts shows it flag by flag.
+// when going on with it (`resume`, `cancel`, the library's resume). settings.ts's resolve decides
+// which wins — a value given now, else the manifest's — and test/config.test.ts shows it flag by flag.
 import { UserError } from "../errors.ts";
 import { VENDOR_ENDPOINTS, checkLimits, type Endpoint } from "../api/endpoints/index.ts";
 import type { Vendor } from "../api/batch-service.ts";
@@ -10,6 +10,7 @@ import { priceFor } from "../api/pricing.ts";
 import { checkServedModel, mainVendor, providerFor, vendorOfModel } from "../api/providers/index.ts";
 import { VENDORS, keyInEnv, missingKey } from "../api/vendors.ts";
 import type { RunConfig } from "./manifest.ts";
+import { RUN_DEFAULTS, resolve } from "./settings.ts";
 
 /** How many stages a run has: the generation, then one per later stage. */
 export function lastStage(config: RunConfig): number {
@@ -121,9 +122,7 @@ export function resolveStageSettings(
     ...(vendor ? { vendor } : {}),
     maxTokens,
     ...(reasoningEffort ? { reasoningEffort } : {}),
-    price: runs
-      ? run.price
-      : priceFor(named, run.mode ?? "batch", first ? (run.priceGiven ?? {}) : {}, run.provider),
+    price: runs ? run.price : priceFor(named, run.mode, first ? (run.priceGiven ?? {}) : {}, run.provider),
   };
 }
 
@@ -164,18 +163,20 @@ export interface ConfigOverrides {
 
 /** The config a run goes on with: each override given wins over what the manifest holds. Pure. */
 export function withOverrides(config: RunConfig, overrides: ConfigOverrides, runId: string): RunConfig {
-  const next: RunConfig = { ...config };
-  if (overrides.budgetUsd !== undefined) next.budgetUsd = overrides.budgetUsd;
-  if (overrides.pollIntervalSeconds !== undefined) next.pollIntervalSeconds = overrides.pollIntervalSeconds;
-  if (overrides.keepRemote !== undefined) {
-    if (overrides.keepRemote) next.keepRemote = true;
-    else delete next.keepRemote;
-  }
-  if (overrides.onDone !== undefined) next.onDone = overrides.onDone;
-  if (overrides.maxDraws !== undefined) {
-    if (!config.fill) throw new UserError(`run ${runId} was not made with --fill`, "leave --max-draws out");
-    checkMaxDraws(overrides.maxDraws, config.fill.target);
-    next.fill = { ...config.fill, maxDraws: overrides.maxDraws };
-  }
+  const { keepRemote, maxDraws, ...given } = overrides;
+  const next = resolve(RUN_DEFAULTS, config, {
+    ...given,
+    ...(keepRemote ? { keepRemote } : {}),
+    ...(maxDraws !== undefined ? { fill: newDrawLimit(config, maxDraws, runId) } : {}),
+  });
+  // --no-keep-remote: the manifest says nothing of it, as a run made without --keep-remote.
+  if (keepRemote === false) delete next.keepRemote;
   return next;
+}
+
+/** --max-draws on resume: a --fill run's new limit, at least its target. */
+function newDrawLimit(config: RunConfig, maxDraws: number, runId: string): RunConfig["fill"] {
+  if (!config.fill) throw new UserError(`run ${runId} was not made with --fill`, "leave --max-draws out");
+  checkMaxDraws(maxDraws, config.fill.target);
+  return { ...config.fill, maxDraws };
 }

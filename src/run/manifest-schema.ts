@@ -253,8 +253,15 @@ export const ManifestSchema = z.object({
   refusedFields: z.array(z.enum(["metadata", "expiry"])).optional(),
 });
 
-export type Manifest = z.infer<typeof ManifestSchema>;
-export type RunConfig = z.infer<typeof Config>;
+/** A run's config as its manifest holds it: a setting with a default may be absent (run/settings.ts). */
+export type StoredConfig = z.infer<typeof Config>;
+/** The settings with a default: never absent once resolved. */
+type Defaulted = "mode" | "endpoint" | "provider" | "sampling" | "locale" | "concurrency";
+/** A run's config as it is read: resolved (run/settings.ts), each setting with a default filled. */
+export type RunConfig = Omit<StoredConfig, Defaulted> & Required<Pick<StoredConfig, Defaulted>>;
+/** The manifest as it is read: its config resolved. */
+export type Manifest = Omit<z.infer<typeof ManifestSchema>, "config"> & { config: RunConfig };
+export type StoredManifest = z.infer<typeof ManifestSchema>;
 export type BatchRecord = z.infer<typeof BatchRecord>;
 export type Chunk = z.infer<typeof Chunk>;
 export type StageConfig = z.infer<typeof StageConfig>;

@@ -14,8 +14,10 @@ export type {
   Manifest,
   RunConfig,
   StageConfig,
+  StoredConfig,
 } from "./manifest-schema.ts";
-import type { BatchRecord, Collected, Manifest } from "./manifest-schema.ts";
+import type { BatchRecord, Collected, Manifest, StoredManifest } from "./manifest-schema.ts";
+import { RUN_DEFAULTS, resolve, storedConfig } from "./settings.ts";
 
 /** The stage a batch belongs to: 1, the generation, unless it says a later one. */
 export function stageOf(record: Pick<BatchRecord, "stage">): number {
@@ -73,7 +75,7 @@ export async function loadManifest(runDir: string): Promise<Manifest> {
     );
   }
   const sealed = unsealed(data);
-  if (sealed) return sealed;
+  if (sealed) return resolved(sealed);
   const { ManifestSchema } = await import("./manifest-schema.ts");
   const parsed = ManifestSchema.safeParse(data);
   if (!parsed.success) {
@@ -83,7 +85,12 @@ export async function loadManifest(runDir: string): Promise<Manifest> {
       "restore it or start a new run; do not edit manifests by hand",
     );
   }
-  return parsed.data;
+  return resolved(parsed.data);
+}
+
+/** A manifest as it is read: its config resolved, each setting it leaves out at its default. */
+function resolved(manifest: StoredManifest): Manifest {
+  return { ...manifest, config: resolve(RUN_DEFAULTS, manifest.config, {}) };
 }
 
 /**
@@ -93,13 +100,14 @@ export async function loadManifest(runDir: string): Promise<Manifest> {
  * modules. An edited or older manifest is checked against the schema, as any other.
  */
 export function sealedManifest(manifest: Manifest): string {
-  return `${JSON.stringify({ ...manifest, seal: sealOf(manifest) }, null, 2)}\n`;
+  const stored: StoredManifest = { ...manifest, config: storedConfig(manifest.config) };
+  return `${JSON.stringify({ ...stored, seal: sealOf(stored) }, null, 2)}\n`;
 }
 
-function unsealed(data: unknown): Manifest | undefined {
+function unsealed(data: unknown): StoredManifest | undefined {
   if (typeof data !== "object" || data === null || !("seal" in data)) return undefined;
   const { seal, ...manifest } = data as { seal: unknown };
-  return seal === sealOf(manifest) ? (manifest as Manifest) : undefined;
+  return seal === sealOf(manifest) ? (manifest as StoredManifest) : undefined;
 }
 
 function sealOf(manifest: object): string {

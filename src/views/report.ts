@@ -80,7 +80,7 @@ function headlineRows(manifest: Manifest): [string, string][] {
     ["valid", String(summary.valid)],
     ["samples re-requested", String(summary.reRequested)],
     ["given up", String(summary.givenUp)],
-    [`cost (${manifest.config.mode ?? "batch"} price)`, formatUsd(summary.costUsd)],
+    [`cost (${manifest.config.mode} price)`, formatUsd(summary.costUsd)],
     ["cost per valid sample", formatUsd(costPerValid)],
     ["saved vs. standard price", formatUsd(summary.standardUsd - summary.costUsd)],
     ["answered from the cache", `${summary.fromCache.hits} (saved ${formatUsd(summary.fromCache.savedUsd)})`],

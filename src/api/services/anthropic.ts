@@ -7,7 +7,7 @@
 import { renameSync, rmSync } from "node:fs";
 import type Anthropic from "@anthropic-ai/sdk";
 import type { MessageBatch } from "@anthropic-ai/sdk/resources/messages/batches";
-import { UserError, redact } from "../../errors.ts";
+import { EXIT, UserError, redact } from "../../errors.ts";
 import { JsonlWriter, readJsonl } from "../../io/jsonl.ts";
 import type {
   BatchAsk,
@@ -350,14 +350,18 @@ function undecided(ask: BatchAsk, id: string): UserError {
     `batch ${id}, of ${ask.requests} requests like ${ask.file}, was made since this run tried to create its own; ` +
       "whether it is this run's shows only once it ends (Anthropic's batches keep no tags)",
     "resume once it has ended (most end within the hour); nothing is sent again until then",
-    3,
+    EXIT.SERVICE,
   );
   failure.transient = true;
   return failure;
 }
 
 function notEnded(id: string): UserError {
-  const failure = new UserError(`batch ${id} has not ended: it has no results yet`, "wait for it to end", 3);
+  const failure = new UserError(
+    `batch ${id} has not ended: it has no results yet`,
+    "wait for it to end",
+    EXIT.SERVICE,
+  );
   failure.transient = true;
   return failure;
 }
@@ -366,7 +370,7 @@ function cutShort(id: string, lines: number, total: number): UserError {
   const failure = new UserError(
     `the results of batch ${id} came with ${lines} lines of ${total}: the download was cut short`,
     "resume: they are fetched again",
-    3,
+    EXIT.SERVICE,
   );
   failure.transient = true;
   return failure;
@@ -379,7 +383,7 @@ function downloadFailure(error: unknown, id: string, service: { redact(text: str
   const failure = new UserError(
     `the results of batch ${id} were cut short: ${service.redact(String((error as Error)?.message ?? error))}`,
     "resume: they are fetched again",
-    3,
+    EXIT.SERVICE,
   );
   failure.transient = true;
   return failure;
@@ -402,18 +406,18 @@ export function anthropicFailure(
     ? new UserError(
         `cannot reach Anthropic's API${service.address ? ` at ${service.address}` : ""} while ${doing}`,
         `check $${VENDORS.anthropic.baseURLVariable} and the network`,
-        3,
+        EXIT.SERVICE,
       )
     : status === 401
       ? new UserError(
           `Anthropic refused the key while ${doing} (401)`,
           `check $${VENDORS.anthropic.keyVariables[0]}`,
-          3,
+          EXIT.SERVICE,
         )
       : new UserError(
           `Anthropic's API failed while ${doing} (${status} ${said.type}): ${service.redact(said.message)}`,
           status === 404 ? "the key must belong to the workspace that made this run" : "fix what it says",
-          3,
+          EXIT.SERVICE,
         );
   failure.transient = connection || status === 408 || status === 409 || status === 429 || status >= 500;
   return failure;

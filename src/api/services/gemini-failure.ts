@@ -2,7 +2,7 @@
 // person can act on (the key never in it), marked transient when asking again later may help.
 // The SDK's ApiError carries the HTTP status and, as its message, Google's error body
 // `{error: {code, message, status, details}}` (ai.google.dev/gemini-api/docs/troubleshooting).
-import { UserError, redact } from "../../errors.ts";
+import { EXIT, UserError, redact } from "../../errors.ts";
 import { isTransientStatus } from "../client.ts";
 
 /** Google's error as the SDK's ApiError carries it. */
@@ -81,7 +81,7 @@ export function geminiFailure(
         ? `nothing answers at ${where.baseUrl} while ${doing} (connection refused)`
         : `cannot reach Gemini at ${where.baseUrl} while ${doing} (${code})`,
       "check $GOOGLE_GEMINI_BASE_URL and the network",
-      3,
+      EXIT.SERVICE,
     );
     failure.transient = true;
     return failure;
@@ -98,27 +98,27 @@ function describe(google: GoogleFailure, doing: string, said: string): UserError
     return new UserError(
       `Gemini refused the key while ${doing} (${google.status} ${google.name})`,
       "check $GEMINI_API_KEY (or $GOOGLE_API_KEY, which wins when both are set)",
-      3,
+      EXIT.SERVICE,
     );
   if (google.status === 404)
     return new UserError(
       `not found on Gemini while ${doing} (${said})`,
       "check the model's name and the key's project",
-      3,
+      EXIT.SERVICE,
     );
   if (google.status === 429)
     return new UserError(
       `Gemini's quota is used up for now while ${doing} (${said})`,
       "wait, then resume",
-      3,
+      EXIT.SERVICE,
     );
   if (isTransientStatus(google.status))
     return new UserError(
       `Gemini failed while ${doing} (${said})`,
       "the service is having trouble; try again later",
-      3,
+      EXIT.SERVICE,
     );
-  return new UserError(`Gemini refused ${doing} (${said})`, "fix what it says", 3);
+  return new UserError(`Gemini refused ${doing} (${said})`, "fix what it says", EXIT.SERVICE);
 }
 
 /** Text with the key taken out, and anything shaped like a Google API key. */

@@ -20,7 +20,7 @@ import type {
   ServiceTraits,
 } from "../batch-service.ts";
 import { VENDORS, keyInEnv, missingKey } from "../vendors.ts";
-import { UserError } from "../../errors.ts";
+import { EXIT, UserError } from "../../errors.ts";
 import { crashPoint } from "../../io/crash-point.ts";
 import { READ_NO_LINK } from "../../io/disk.ts";
 import { JsonlWriter, TextWriter, readLineBatches } from "../../io/jsonl.ts";
@@ -326,7 +326,7 @@ class GeminiService implements BatchService {
       const short = new UserError(
         `the results of ${ref} came back short (${size} of ${expected} bytes)`,
         "resume fetches them again",
-        3,
+        EXIT.SERVICE,
       );
       short.transient = true;
       throw short;
@@ -497,7 +497,11 @@ async function convertRequests(from: string, to: string, ask: BatchAsk): Promise
           out.write(`${toGeminiLine(line, ask.model)}\n`);
         } catch (error) {
           const why = error instanceof SyntaxError ? "not JSON" : (error as Error).message;
-          throw new UserError(`${ask.file} line ${at}: ${why}`, "the run's request file is damaged", 2);
+          throw new UserError(
+            `${ask.file} line ${at}: ${why}`,
+            "the run's request file is damaged",
+            EXIT.USAGE,
+          );
         }
       }
   } finally {
@@ -529,7 +533,7 @@ async function writeResults(
           const damaged = new UserError(
             `the results of ${id} came back damaged (line ${at})`,
             "resume fetches them again",
-            3,
+            EXIT.SERVICE,
           );
           damaged.transient = true;
           throw damaged;

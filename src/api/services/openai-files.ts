@@ -10,7 +10,7 @@ import type OpenAI from "openai";
 import type { RemoteBatch } from "../batch-service.ts";
 import { call, sleep } from "../client.ts";
 import { isFinished } from "../providers/index.ts";
-import { UserError, redact } from "../../errors.ts";
+import { EXIT, UserError, redact } from "../../errors.ts";
 import { crashPoint } from "../../io/crash-point.ts";
 import { openFresh } from "../../io/disk.ts";
 import { readLines } from "../../io/jsonl.ts";
@@ -66,7 +66,7 @@ async function downloadWhole(
       const failure = new UserError(
         `downloading ${fileId}: ${problem} (${tries} tries)`,
         "nothing is lost: the service keeps the file, and it is fetched again",
-        3,
+        EXIT.SERVICE,
       );
       failure.transient = true;
       throw failure;
