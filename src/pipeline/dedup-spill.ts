@@ -38,10 +38,8 @@ export interface SpillLayout {
 
 /** 2^18 keys a partition: its table and records take about 16 MB at a time. */
 const LAYOUT: SpillLayout = { recordsPerPartition: 2 ** 18, blockSamples: 2 ** 14, residentSamples: 2 ** 16 };
-const EXACT = 0;
-const BAND = 1;
-/** Words of a record in a block file: sample, kind, key, group. */
-const MEMBER = 4;
+/** A block file's record: the sample's place in its block times the slots, plus its slot (0 the exact digest, 1 + band), then the group. */
+const MEMBER = 2;
 const GOLDEN = 0x9e3779b1;
 
 /** The duplicates found, handed out as the export meets each sample again, in the same order. */
@@ -66,17 +64,19 @@ export async function spilledNearDuplicates(
   mkdirSync(dir, { recursive: true });
   try {
     const rows = rowsPerBand(options.threshold);
-    const spill = new Spill(dir, partitionsFor(options.expected, PERMUTATIONS / rows, layout), rows);
+    const bands = PERMUTATIONS / rows;
+    const spill = new Spill(dir, partitionsFor(options.expected, bands, layout), rows);
     await each((sample) => spill.add(sample));
     spill.close();
     // Each step's typed arrays are freed before the next one's (and the export's) are made.
     globalThis.gc?.();
-    const blocks = new BlockFiles(dir, layout.blockSamples);
+    const blocks = new BlockFiles(dir, layout.blockSamples, bands + 1);
+    const perBand = spill.bandFiles.length / bands;
     let groups = 0;
     for (let p = 0; p < spill.bandFiles.length; p++)
-      groups = groupPartition(join(dir, `bands-${p}`), 1, BAND, blocks, groups);
+      groups = groupPartition(join(dir, `bands-${p}`), 1, 1 + Math.floor(p / perBand), blocks, groups);
     for (let p = 0; p < spill.exactFiles.length; p++)
-      groups = groupPartition(join(dir, `exact-${p}`), 4, EXACT, blocks, groups);
+      groups = groupPartition(join(dir, `exact-${p}`), 4, 0, blocks, groups);
     blocks.close();
     scratch.clear();
     globalThis.gc?.();
@@ -91,7 +91,10 @@ export async function spilledNearDuplicates(
   }
 }
 
-/** Partitions of the band keys and of the digests: powers of two, each about `recordsPerPartition` records. */
+/**
+ * Partitions of the band keys and of the digests, each about `recordsPerPartition` records: the
+ * band keys' are a power of two for each band, so that a partition's file tells its band.
+ */
 function partitionsFor(
   expected: number,
   bands: number,
@@ -99,7 +102,7 @@ function partitionsFor(
 ): { bands: number; exact: number } {
   const count = (records: number) =>
     2 ** Math.min(10, Math.max(0, Math.ceil(Math.log2(records / layout.recordsPerPartition))));
-  return { bands: count(expected * bands), exact: count(expected) };
+  return { bands: bands * Math.min(64, count(expected)), exact: count(expected) };
 }
 
 /** 32-bit words appended to a file through a buffer. */
@@ -206,10 +209,10 @@ class Spill {
     const { signature, rows } = this;
     signatureOf(textOf(sample), signature);
     this.signatures.pushAll(signature);
-    const bands = this.bandFiles.length - 1;
+    const perBand = this.bandFiles.length / (PERMUTATIONS / rows);
     for (let band = 0; band < PERMUTATIONS / rows; band++) {
       const key = bandKey(signature, band, rows);
-      const file = this.bandFiles[key & bands]!;
+      const file = this.bandFiles[band * perBand + (key & (perBand - 1))]!;
       file.push(key);
       file.push(at);
     }
@@ -236,19 +239,19 @@ class BlockFiles {
   private readonly files = new Map<number, WordFile>();
   private readonly dir: string;
   private readonly blockSamples: number;
+  private readonly slots: number;
 
-  constructor(dir: string, blockSamples: number) {
+  constructor(dir: string, blockSamples: number, slots: number) {
     this.dir = dir;
     this.blockSamples = blockSamples;
+    this.slots = slots;
   }
 
-  add(sample: number, kind: number, key: number, group: number): void {
+  add(sample: number, slot: number, group: number): void {
     const block = Math.floor(sample / this.blockSamples);
     let file = this.files.get(block);
     if (!file) this.files.set(block, (file = new WordFile(blockPath(this.dir, block), 1024)));
-    file.push(sample);
-    file.push(kind);
-    file.push(key);
+    file.push((sample - block * this.blockSamples) * this.slots + slot);
     file.push(group);
   }
 
@@ -264,7 +267,7 @@ const blockPath = (dir: string, block: number) => join(dir, `block-${block}`);
  * samples or more have is numbered as a group (from `firstGroup`), and each of its records goes to
  * `blocks`. Returns the next group's number.
  */
-function groupPartition(path: string, width: number, kind: number, blocks: BlockFiles, firstGroup: number) {
+function groupPartition(path: string, width: number, slot: number, blocks: BlockFiles, firstGroup: number) {
   const words = readWords(path, "records");
   const stride = width + 1;
   const count = words.length / stride;
@@ -279,21 +282,21 @@ function groupPartition(path: string, width: number, kind: number, blocks: Block
   for (let record = 0; record < count; record++) {
     const at = record * stride;
     const sample = words[at + width]!;
-    let slot = Math.imul(words[at]!, GOLDEN) >>> (32 - bits);
-    while (first[slot]! >= 0 && !sameKey(words, first[slot]! * stride, at, width)) slot = (slot + 1) & mask;
-    if (first[slot]! < 0) {
-      first[slot] = record;
-      last[slot] = sample;
-    } else if (last[slot] !== sample) {
-      if (group[slot]! < 0) group[slot] = next++;
-      last[slot] = sample;
+    let entry = Math.imul(words[at]!, GOLDEN) >>> (32 - bits);
+    while (first[entry]! >= 0 && !sameKey(words, first[entry]! * stride, at, width))
+      entry = (entry + 1) & mask;
+    if (first[entry]! < 0) {
+      first[entry] = record;
+      last[entry] = sample;
+    } else if (last[entry] !== sample) {
+      if (group[entry]! < 0) group[entry] = next++;
+      last[entry] = sample;
     }
-    slotOf[record] = slot;
+    slotOf[record] = entry;
   }
   for (let record = 0; record < count; record++) {
     const shared = group[slotOf[record]!]!;
-    const at = record * stride;
-    if (shared >= 0) blocks.add(words[at + width]!, kind, words[at]!, shared);
+    if (shared >= 0) blocks.add(words[record * stride + width]!, slot, shared);
   }
   return next;
 }
@@ -323,6 +326,7 @@ interface Decision {
 /** Step 3: the blocks in sample order; each duplicate found is written to dedup/decisions. */
 function decide(dir: string, plan: Decide): void {
   const { blockSamples } = plan.layout;
+  const slots = PERMUTATIONS / plan.rows + 1;
   const firstKept = new Int32Array(plan.groups).fill(-1);
   const signatures = openToRead(join(dir, "signatures"));
   const ids = idReader(dir);
@@ -334,24 +338,25 @@ function decide(dir: string, plan: Decide): void {
       const path = blockPath(dir, start / blockSamples);
       // A block no shared key reaches keeps all its samples, and no group needs them.
       if (!existsSync(path)) continue;
-      const members = bySample(readWords(path, "members"), start, blockSamples);
+      const members = readWords(path, "members");
+      // Each sample's group in each slot (-1: none), straight from the records: a sample has one
+      // key per band, so no sort is needed, and its groups are read in band order.
+      const groupOf = reusedInt32("groupOf", blockSamples * slots).fill(-1);
+      for (let m = 0; m < members.length; m += MEMBER) groupOf[members[m]!] = members[m + 1]!;
       const size = Math.min(blockSamples, plan.samples - start);
       readAt(signatures, block.subarray(0, size * PERMUTATIONS), start * PERMUTATIONS * 4);
-      earlier.load(members.words, firstKept);
+      earlier.load(members, firstKept);
       const signatureAt = (sample: number) =>
         sample >= start ? { words: block, from: (sample - start) * PERMUTATIONS } : earlier.at(sample);
       for (let s = 0; s < size; s++) {
-        const own = members.of(s);
-        if (own.length === 0) continue;
+        const own = groupOf.subarray(s * slots, (s + 1) * slots);
         const mine = block.subarray(s * PERMUTATIONS, (s + 1) * PERMUTATIONS);
-        const found = decideOne(mine, own, firstKept, signatureAt, plan);
+        const found = decideOne(mine, own, firstKept, signatureAt, plan.threshold);
         if (found)
           out.write(
             `${JSON.stringify({ at: start + s, id: ids(start + s), of: ids(found.of), kind: found.kind, similarity: found.similarity } satisfies Decision)}\n`,
           );
-        else
-          for (let m = 0; m < own.length; m += MEMBER)
-            if (firstKept[own[m + 3]!]! < 0) firstKept[own[m + 3]!] = start + s;
+        else for (const group of own) if (group >= 0 && firstKept[group]! < 0) firstKept[group] = start + s;
       }
     }
   } finally {
@@ -390,7 +395,7 @@ class EarlierSignatures {
   /** Reads the signatures of the first kept samples of the groups in `members` (a block's records). */
   load(members: Uint32Array, firstKept: Int32Array): void {
     const wanted = reusedInt32("wanted", members.length / MEMBER);
-    for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 3]!]!;
+    for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 1]!]!;
     wanted.sort();
     let count = 0;
     for (let m = 0; m < wanted.length && count < EARLIER_SIGNATURES; m++)
@@ -440,50 +445,31 @@ const RUN = 256;
 /** At most this many earlier signatures a block (8 MB); any more are read one at a time. */
 const EARLIER_SIGNATURES = 32_768;
 
-/** A block's member records put in sample order (a counting sort); `of(s)`: the records of its s-th sample. */
-function bySample(words: Uint32Array, start: number, blockSamples: number) {
-  const count = words.length / MEMBER;
-  const ends = reused("ends", blockSamples + 1).fill(0);
-  for (let r = 0; r < count; r++) ends[words[r * MEMBER]! - start + 1]!++;
-  for (let s = 0; s < blockSamples; s++) ends[s + 1]! += ends[s]!;
-  const sorted = reused("sorted", words.length);
-  const next = reused("next", blockSamples);
-  next.set(ends.subarray(0, blockSamples));
-  for (let r = 0; r < count; r++) {
-    const to = next[words[r * MEMBER]! - start]!++ * MEMBER;
-    sorted.set(words.subarray(r * MEMBER, (r + 1) * MEMBER), to);
-  }
-  return { words, of: (s: number) => sorted.subarray(ends[s]! * MEMBER, ends[s + 1]! * MEMBER) };
-}
-
 /**
  * One sample, as the in-memory finder decides it: an exact repeat of its digest group's first kept
  * sample; else, band by band, the first kept sample of the band key's group, each compared once,
- * the first whose signature agrees at `threshold` or more.
+ * the first whose signature agrees at `threshold` or more. `own`: its group in each slot, or -1.
  */
+/** The samples one decision compared with so far. */
+const compared = new Int32Array(PERMUTATIONS + 1);
+
 function decideOne(
   signature: Uint32Array,
-  own: Uint32Array,
+  own: Int32Array,
   firstKept: Int32Array,
   signatureAt: (sample: number) => { words: Uint32Array; from: number },
-  { rows, threshold }: Decide,
+  threshold: number,
 ): { of: number; kind: "exact" | "near"; similarity: number } | undefined {
-  for (let m = 0; m < own.length; m += MEMBER)
-    if (own[m + 1] === EXACT && firstKept[own[m + 3]!]! >= 0)
-      return { of: firstKept[own[m + 3]!]!, kind: "exact", similarity: 1 };
-  const compared: number[] = [];
-  for (let band = 0; band < PERMUTATIONS / rows; band++) {
-    const key = bandKey(signature, band, rows);
-    for (let m = 0; m < own.length; m += MEMBER) {
-      if (own[m + 1] !== BAND || own[m + 2] !== key) continue;
-      const other = firstKept[own[m + 3]!]!;
-      if (other < 0 || compared.includes(other)) break;
-      compared.push(other);
-      const { words, from } = signatureAt(other);
-      const similarity = agreement(signature, words, from);
-      if (similarity >= threshold) return { of: other, kind: "near", similarity };
-      break;
-    }
+  if (own[0]! >= 0 && firstKept[own[0]!]! >= 0)
+    return { of: firstKept[own[0]!]!, kind: "exact", similarity: 1 };
+  let count = 0;
+  for (let slot = 1; slot < own.length; slot++) {
+    const other = own[slot]! < 0 ? -1 : firstKept[own[slot]!]!;
+    if (other < 0 || compared.subarray(0, count).includes(other)) continue;
+    compared[count++] = other;
+    const { words, from } = signatureAt(other);
+    const similarity = agreement(signature, words, from);
+    if (similarity >= threshold) return { of: other, kind: "near", similarity };
   }
   return undefined;
 }
