@@ -1,10 +1,10 @@
 // `--dedup near` at export, in memory that does not grow with the run: the in-memory finder
 // (dedup.ts) held every kept sample's signature, band keys, digest and id, 660 MB at 1,000,000.
 // Here they go to files in the run folder's dedup/ (removed afterwards), in three steps:
-// 1. spill: one pass over the samples writes each one's MinHash signature, id, band keys and
-//    exact digest, the keys into partitions by their low bits;
+// 1. spill: one pass over the samples (parsed only up to their fields) writes each one's MinHash
+//    signature, id, band keys and 64-bit exact hash, the keys into partitions by band and low bits;
 // 2. group: each partition alone finds the keys that two samples or more share, numbers each
-//    such key as a group, and writes every member (sample, group) to the file of its block of samples;
+//    such key as a group, and writes every member (sample and slot, group) to the file of its block of samples;
 // 3. decide: the blocks, in sample order, decide as the in-memory finder does, with one number per
 //    group in memory (its first kept sample): a sample repeats the first kept sample of its exact
 //    group, else the first of its bands' groups, in band order, whose signature agrees enough.
@@ -17,11 +17,11 @@ import { TextWriter } from "../io/jsonl.ts";
 import {
   agreement,
   bandKey,
-  exactDigest,
+  exactHash,
   PERMUTATIONS,
   rowsPerBand,
   signatureOf,
-  textOf,
+  valuesOf,
   type Candidate,
   type Duplicate,
 } from "./dedup.ts";
@@ -76,7 +76,7 @@ export async function spilledNearDuplicates(
     for (let p = 0; p < spill.bandFiles.length; p++)
       groups = groupPartition(join(dir, `bands-${p}`), 1, 1 + Math.floor(p / perBand), blocks, groups);
     for (let p = 0; p < spill.exactFiles.length; p++)
-      groups = groupPartition(join(dir, `exact-${p}`), 4, 0, blocks, groups);
+      groups = groupPartition(join(dir, `exact-${p}`), 2, 0, blocks, groups);
     blocks.close();
     scratch.clear();
     globalThis.gc?.();
@@ -185,6 +185,7 @@ class Spill {
   private readonly ids: TextWriter;
   private readonly idStarts: WordFile;
   private readonly signature = new Uint32Array(PERMUTATIONS);
+  private readonly digest = new Uint32Array(2);
   private readonly rows: number;
 
   constructor(dir: string, partitions: { bands: number; exact: number }, rows: number) {
@@ -207,7 +208,8 @@ class Spill {
   add(sample: Candidate): void {
     const at = this.samples++;
     const { signature, rows } = this;
-    signatureOf(textOf(sample), signature);
+    const values = valuesOf(sample);
+    signatureOf(values, signature);
     this.signatures.pushAll(signature);
     const perBand = this.bandFiles.length / (PERMUTATIONS / rows);
     for (let band = 0; band < PERMUTATIONS / rows; band++) {
@@ -216,9 +218,10 @@ class Spill {
       file.push(key);
       file.push(at);
     }
-    const digest = exactDigest(sample);
-    const file = this.exactFiles[digest.readUInt32LE(0) & (this.exactFiles.length - 1)]!;
-    for (let word = 0; word < 4; word++) file.push(digest.readUInt32LE(word * 4));
+    exactHash(values, this.digest);
+    const file = this.exactFiles[this.digest[0]! & (this.exactFiles.length - 1)]!;
+    file.push(this.digest[0]!);
+    file.push(this.digest[1]!);
     file.push(at);
     // Where the id starts, as two words: a run's ids may pass 4 GB.
     this.idStarts.push(this.ids.bytes % 2 ** 32);
