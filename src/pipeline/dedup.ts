@@ -211,25 +211,27 @@ function nearIndex(threshold: number) {
   // Every band's key → the first kept sample with it, in one table of typed arrays.
   const firstWith = new BandTable();
   const signature = new Uint32Array(PERMUTATIONS);
+  const bytes = new Uint8Array(PERMUTATIONS);
   const keys = new Uint32Array(bandCount);
   // Signatures in blocks of 4,096 samples: a single array doubled as it grew held both copies at once.
-  const blocks: Uint32Array[] = [];
+  const blocks: Uint8Array[] = [];
   const ids: string[] = [];
   return (id: string, texts: readonly string[]): { id: string; similarity: number } | undefined => {
     signatureOf(texts, signature);
+    signatureBytes(signature, bytes);
     for (let band = 0; band < bandCount; band++) keys[band] = bandKey(signature, band, rows);
     const compared = new Set<number>();
     for (const key of keys) {
       const other = firstWith.get(key);
       if (other < 0 || compared.has(other)) continue;
       compared.add(other);
-      const similarity = agreement(signature, blocks[other >>> 12]!, (other & 4095) * PERMUTATIONS);
+      const similarity = agreement(bytes, 0, blocks[other >>> 12]!, (other & 4095) * PERMUTATIONS);
       if (similarity >= threshold) return { id: ids[other]!, similarity };
     }
     const at = ids.length;
     ids.push(id);
-    if ((at & 4095) === 0) blocks.push(new Uint32Array(4096 * PERMUTATIONS));
-    blocks[at >>> 12]!.set(signature, (at & 4095) * PERMUTATIONS);
+    if ((at & 4095) === 0) blocks.push(new Uint8Array(4096 * PERMUTATIONS));
+    blocks[at >>> 12]!.set(bytes, (at & 4095) * PERMUTATIONS);
     for (const key of keys) firstWith.add(key, at);
     return undefined;
   };
@@ -286,8 +288,20 @@ export function bandKey(signature: Uint32Array, band: number, rows: number): num
   return mix(h);
 }
 
-export function agreement(signature: Uint32Array, block: Uint32Array, start: number): number {
+/**
+ * A signature as compared and kept: one byte of each bin's value (its top byte once multiplied by
+ * an odd constant, so that a borrowed value differs from its neighbour's). Two texts agree on a
+ * bin as before, or by chance once in 256 bins (a similarity 0.004 too high at most): kept signatures take a
+ * quarter of the memory and disk, and --dedup near at 1,000,000 keeps those of its first 524,288
+ * samples in 32 MB instead of reading them again for every block (14 s of its 45 s).
+ */
+export function signatureBytes(signature: Uint32Array, into: Uint8Array): void {
+  for (let i = 0; i < PERMUTATIONS; i++) into[i] = Math.imul(signature[i]!, 0x9e3779b1) >>> 24;
+}
+
+/** The share of bins on which the signatures at `a[aFrom]` and `b[bFrom]` agree. */
+export function agreement(a: Uint8Array, aFrom: number, b: Uint8Array, bFrom: number): number {
   let same = 0;
-  for (let i = 0; i < PERMUTATIONS; i++) same += signature[i] === block[start + i] ? 1 : 0;
+  for (let i = 0; i < PERMUTATIONS; i++) same += a[aFrom + i] === b[bFrom + i] ? 1 : 0;
   return same / PERMUTATIONS;
 }
