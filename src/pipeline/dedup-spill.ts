@@ -359,7 +359,8 @@ function decide(dir: string, plan: Decide): void {
       const size = Math.min(blockSamples, plan.samples - start);
       readAt(signatures, block.subarray(0, size * PERMUTATIONS), start * PERMUTATIONS);
       earlier.load(members, firstKept);
-      // How much sample s agrees with an earlier one: numbers only, as it runs 10 million times at 1,000,000.
+      // How much sample s agrees with an earlier one, making no object: at 1,000,000 of the bench's
+      // it runs 10.7 million times, and the pass took 22 s of CPU instead of 27 s.
       const similarity = (s: number, other: number) =>
         other >= start
           ? agreement(block, s * PERMUTATIONS, block, (other - start) * PERMUTATIONS)
