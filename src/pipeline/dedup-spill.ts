@@ -38,7 +38,7 @@ export interface SpillLayout {
 }
 
 /** 2^18 keys a partition: its table and records take about 16 MB at a time. */
-const LAYOUT: SpillLayout = { recordsPerPartition: 2 ** 18, blockSamples: 2 ** 14, residentSamples: 2 ** 19 };
+const LAYOUT: SpillLayout = { recordsPerPartition: 2 ** 18, blockSamples: 2 ** 14, residentSamples: 2 ** 18 };
 /** A block file's record: the sample's place in its block times the slots, plus its slot (0 the exact digest, 1 + band), then the group. */
 const MEMBER = 2;
 const GOLDEN = 0x9e3779b1;
@@ -406,7 +406,7 @@ class EarlierSignatures {
   private readonly fd: number;
   /**
    * The first samples' signatures, kept throughout: most comparisons are with early samples (at
-   * 1,000,000 of the bench's, 73% of 10.7 million with the first 65,536, 97% with the first 524,288, 32 MB).
+   * 1,000,000 of the bench's, 73% of 10.7 million with the first 65,536, 91% with the first 262,144, 16 MB; 32 MB for 524,288 took the peak to 201 MiB).
    */
   private readonly resident: Uint8Array;
   private readonly residents: number;

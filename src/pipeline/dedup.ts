@@ -293,9 +293,9 @@ export function bandKey(signature: Uint32Array, band: number, rows: number): num
  * A signature as compared and kept: one byte of each bin's value (its top byte once multiplied by
  * an odd constant, so that a borrowed value differs from its neighbour's). Two texts agree on a
  * bin as before, or by chance once in 256 bins (a similarity 0.004 too high at most): kept signatures take a
- * quarter of the memory and disk, and --dedup near at 1,000,000 keeps those of its first 524,288
- * samples in 32 MB instead of reading them again for every block: its own pass (before the
- * export's) took 27 s of CPU instead of 34 s.
+ * quarter of the memory and disk, and --dedup near keeps those of its first 262,144 samples in
+ * 16 MB instead of reading them again for every block (with 524,288 kept, its own pass at
+ * 1,000,000 took 27 s of CPU instead of 34 s).
  */
 export function signatureBytes(signature: Uint32Array, into: Uint8Array): void {
   for (let i = 0; i < PERMUTATIONS; i++) into[i] = Math.imul(signature[i]!, 0x9e3779b1) >>> 24;
