@@ -1,4 +1,4 @@
-// `--dedup near` at export, in memory that does not grow with the run: the in-memory finder
+// `--dedup near` at export, in memory that grows only by 4 bytes a shared key: the in-memory finder
 // (dedup.ts) held every kept sample's signature, band keys, digest and id, 660 MB at 1,000,000.
 // Here they go to files in the run folder's dedup/ (removed afterwards), in three steps:
 // 1. spill: one pass over the samples (parsed only up to their fields) writes each one's MinHash
