@@ -43,13 +43,17 @@ function damagedFile(error: unknown, path: string, wayOut: string): unknown {
  * read whole (samples/*.jsonl at export): ndjson's stream of one object per promise took three
  * times as long there, most of it in garbage collection (`npm run bench`, export). Errors as readJsonl's.
  */
-export async function* readJsonlBatches<T>(path: string, wayOut = DAMAGED_HINT): AsyncGenerator<T[]> {
+export async function* readJsonlBatches<T>(
+  path: string,
+  wayOut = DAMAGED_HINT,
+  parse: (line: string) => T = JSON.parse,
+): AsyncGenerator<T[]> {
   try {
     for await (const batch of readLineBatches(path, READ_NO_LINK)) {
       const values: T[] = [];
       for (const line of batch) {
         try {
-          values.push(JSON.parse(line));
+          values.push(parse(line));
         } catch {
           throw tornLine(path, line, wayOut);
         }

@@ -1,10 +1,10 @@
-// `--dedup near` at export, in memory that does not grow with the run: the in-memory finder
+// `--dedup near` at export, in memory that grows only by 4 bytes a shared key: the in-memory finder
 // (dedup.ts) held every kept sample's signature, band keys, digest and id, 660 MB at 1,000,000.
 // Here they go to files in the run folder's dedup/ (removed afterwards), in three steps:
-// 1. spill: one pass over the samples writes each one's MinHash signature, id, band keys and
-//    exact digest, the keys into partitions by their low bits;
+// 1. spill: one pass over the samples (parsed only up to their fields) writes each one's MinHash
+//    signature, id, band keys and 64-bit exact hash, the keys into partitions by band and low bits;
 // 2. group: each partition alone finds the keys that two samples or more share, numbers each
-//    such key as a group, and writes every member (sample, group) to the file of its block of samples;
+//    such key as a group, and writes every member (sample and slot, group) to the file of its block of samples;
 // 3. decide: the blocks, in sample order, decide as the in-memory finder does, with one number per
 //    group in memory (its first kept sample): a sample repeats the first kept sample of its exact
 //    group, else the first of its bands' groups, in band order, whose signature agrees enough.
@@ -17,11 +17,12 @@ import { TextWriter } from "../io/jsonl.ts";
 import {
   agreement,
   bandKey,
-  exactDigest,
+  exactHash,
   PERMUTATIONS,
   rowsPerBand,
+  signatureBytes,
   signatureOf,
-  textOf,
+  valuesOf,
   type Candidate,
   type Duplicate,
 } from "./dedup.ts";
@@ -37,11 +38,9 @@ export interface SpillLayout {
 }
 
 /** 2^18 keys a partition: its table and records take about 16 MB at a time. */
-const LAYOUT: SpillLayout = { recordsPerPartition: 2 ** 18, blockSamples: 2 ** 14, residentSamples: 2 ** 16 };
-const EXACT = 0;
-const BAND = 1;
-/** Words of a record in a block file: sample, kind, key, group. */
-const MEMBER = 4;
+const LAYOUT: SpillLayout = { recordsPerPartition: 2 ** 18, blockSamples: 2 ** 14, residentSamples: 2 ** 18 };
+/** A block file's record: the sample's place in its block times the slots, plus its slot (0 the exact digest, 1 + band), then the group. */
+const MEMBER = 2;
 const GOLDEN = 0x9e3779b1;
 
 /** The duplicates found, handed out as the export meets each sample again, in the same order. */
@@ -66,17 +65,19 @@ export async function spilledNearDuplicates(
   mkdirSync(dir, { recursive: true });
   try {
     const rows = rowsPerBand(options.threshold);
-    const spill = new Spill(dir, partitionsFor(options.expected, PERMUTATIONS / rows, layout), rows);
+    const bands = PERMUTATIONS / rows;
+    const spill = new Spill(dir, partitionsFor(options.expected, bands, layout), rows);
     await each((sample) => spill.add(sample));
     spill.close();
     // Each step's typed arrays are freed before the next one's (and the export's) are made.
     globalThis.gc?.();
-    const blocks = new BlockFiles(dir, layout.blockSamples);
+    const blocks = new BlockFiles(dir, layout.blockSamples, bands + 1);
+    const perBand = spill.bandFiles.length / bands;
     let groups = 0;
     for (let p = 0; p < spill.bandFiles.length; p++)
-      groups = groupPartition(join(dir, `bands-${p}`), 1, BAND, blocks, groups);
+      groups = groupPartition(join(dir, `bands-${p}`), 1, 1 + Math.floor(p / perBand), blocks, groups);
     for (let p = 0; p < spill.exactFiles.length; p++)
-      groups = groupPartition(join(dir, `exact-${p}`), 4, EXACT, blocks, groups);
+      groups = groupPartition(join(dir, `exact-${p}`), 2, 0, blocks, groups);
     blocks.close();
     scratch.clear();
     globalThis.gc?.();
@@ -91,7 +92,10 @@ export async function spilledNearDuplicates(
   }
 }
 
-/** Partitions of the band keys and of the digests: powers of two, each about `recordsPerPartition` records. */
+/**
+ * Partitions of the band keys and of the digests, each about `recordsPerPartition` records: the
+ * band keys' are a power of two for each band, so that a partition's file tells its band.
+ */
 function partitionsFor(
   expected: number,
   bands: number,
@@ -99,7 +103,7 @@ function partitionsFor(
 ): { bands: number; exact: number } {
   const count = (records: number) =>
     2 ** Math.min(10, Math.max(0, Math.ceil(Math.log2(records / layout.recordsPerPartition))));
-  return { bands: count(expected * bands), exact: count(expected) };
+  return { bands: bands * Math.min(64, count(expected)), exact: count(expected) };
 }
 
 /** 32-bit words appended to a file through a buffer. */
@@ -118,7 +122,9 @@ class WordFile {
     this.words[this.used++] = word;
   }
 
-  pushAll(words: Uint32Array): void {
+  pushAll(words: Uint32Array | Uint8Array): void {
+    if (words instanceof Uint8Array)
+      words = new Uint32Array(words.buffer, words.byteOffset, words.length / 4);
     for (let i = 0; i < words.length; i++) this.push(words[i]!);
   }
 
@@ -146,6 +152,11 @@ function reused(name: string, length: number): Uint32Array {
   return array.subarray(0, length);
 }
 
+function reusedBytes(name: string, length: number): Uint8Array {
+  const words = reused(name, Math.ceil(length / 4));
+  return new Uint8Array(words.buffer, words.byteOffset, length);
+}
+
 function reusedInt32(name: string, length: number): Int32Array {
   const words = reused(name, length);
   return new Int32Array(words.buffer, words.byteOffset, length);
@@ -164,7 +175,7 @@ function readWords(path: string, name: string): Uint32Array {
 }
 
 /** Fills `into` from the file at byte `position`. */
-function readAt(fd: number, into: Uint32Array | Float64Array, position: number): void {
+function readAt(fd: number, into: Uint32Array | Uint8Array, position: number): void {
   const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
   for (let at = 0; at < bytes.length;) {
     const read = readSync(fd, bytes, at, bytes.length - at, position + at);
@@ -182,6 +193,8 @@ class Spill {
   private readonly ids: TextWriter;
   private readonly idStarts: WordFile;
   private readonly signature = new Uint32Array(PERMUTATIONS);
+  private readonly bytes = new Uint8Array(PERMUTATIONS);
+  private readonly digest = new Uint32Array(2);
   private readonly rows: number;
 
   constructor(dir: string, partitions: { bands: number; exact: number }, rows: number) {
@@ -204,18 +217,21 @@ class Spill {
   add(sample: Candidate): void {
     const at = this.samples++;
     const { signature, rows } = this;
-    signatureOf(textOf(sample), signature);
-    this.signatures.pushAll(signature);
-    const bands = this.bandFiles.length - 1;
+    const values = valuesOf(sample);
+    signatureOf(values, signature);
+    signatureBytes(signature, this.bytes);
+    this.signatures.pushAll(this.bytes);
+    const perBand = this.bandFiles.length / (PERMUTATIONS / rows);
     for (let band = 0; band < PERMUTATIONS / rows; band++) {
       const key = bandKey(signature, band, rows);
-      const file = this.bandFiles[key & bands]!;
+      const file = this.bandFiles[band * perBand + (key & (perBand - 1))]!;
       file.push(key);
       file.push(at);
     }
-    const digest = exactDigest(sample);
-    const file = this.exactFiles[digest.readUInt32LE(0) & (this.exactFiles.length - 1)]!;
-    for (let word = 0; word < 4; word++) file.push(digest.readUInt32LE(word * 4));
+    exactHash(values, this.digest);
+    const file = this.exactFiles[this.digest[0]! & (this.exactFiles.length - 1)]!;
+    file.push(this.digest[0]!);
+    file.push(this.digest[1]!);
     file.push(at);
     // Where the id starts, as two words: a run's ids may pass 4 GB.
     this.idStarts.push(this.ids.bytes % 2 ** 32);
@@ -236,19 +252,19 @@ class BlockFiles {
   private readonly files = new Map<number, WordFile>();
   private readonly dir: string;
   private readonly blockSamples: number;
+  private readonly slots: number;
 
-  constructor(dir: string, blockSamples: number) {
+  constructor(dir: string, blockSamples: number, slots: number) {
     this.dir = dir;
     this.blockSamples = blockSamples;
+    this.slots = slots;
   }
 
-  add(sample: number, kind: number, key: number, group: number): void {
+  add(sample: number, slot: number, group: number): void {
     const block = Math.floor(sample / this.blockSamples);
     let file = this.files.get(block);
     if (!file) this.files.set(block, (file = new WordFile(blockPath(this.dir, block), 1024)));
-    file.push(sample);
-    file.push(kind);
-    file.push(key);
+    file.push((sample - block * this.blockSamples) * this.slots + slot);
     file.push(group);
   }
 
@@ -264,7 +280,7 @@ const blockPath = (dir: string, block: number) => join(dir, `block-${block}`);
  * samples or more have is numbered as a group (from `firstGroup`), and each of its records goes to
  * `blocks`. Returns the next group's number.
  */
-function groupPartition(path: string, width: number, kind: number, blocks: BlockFiles, firstGroup: number) {
+function groupPartition(path: string, width: number, slot: number, blocks: BlockFiles, firstGroup: number) {
   const words = readWords(path, "records");
   const stride = width + 1;
   const count = words.length / stride;
@@ -279,21 +295,21 @@ function groupPartition(path: string, width: number, kind: number, blocks: Block
   for (let record = 0; record < count; record++) {
     const at = record * stride;
     const sample = words[at + width]!;
-    let slot = Math.imul(words[at]!, GOLDEN) >>> (32 - bits);
-    while (first[slot]! >= 0 && !sameKey(words, first[slot]! * stride, at, width)) slot = (slot + 1) & mask;
-    if (first[slot]! < 0) {
-      first[slot] = record;
-      last[slot] = sample;
-    } else if (last[slot] !== sample) {
-      if (group[slot]! < 0) group[slot] = next++;
-      last[slot] = sample;
+    let entry = Math.imul(words[at]!, GOLDEN) >>> (32 - bits);
+    while (first[entry]! >= 0 && !sameKey(words, first[entry]! * stride, at, width))
+      entry = (entry + 1) & mask;
+    if (first[entry]! < 0) {
+      first[entry] = record;
+      last[entry] = sample;
+    } else if (last[entry] !== sample) {
+      if (group[entry]! < 0) group[entry] = next++;
+      last[entry] = sample;
     }
-    slotOf[record] = slot;
+    slotOf[record] = entry;
   }
   for (let record = 0; record < count; record++) {
     const shared = group[slotOf[record]!]!;
-    const at = record * stride;
-    if (shared >= 0) blocks.add(words[at + width]!, kind, words[at]!, shared);
+    if (shared >= 0) blocks.add(words[record * stride + width]!, slot, shared);
   }
   return next;
 }
@@ -323,35 +339,50 @@ interface Decision {
 /** Step 3: the blocks in sample order; each duplicate found is written to dedup/decisions. */
 function decide(dir: string, plan: Decide): void {
   const { blockSamples } = plan.layout;
+  const slots = PERMUTATIONS / plan.rows + 1;
   const firstKept = new Int32Array(plan.groups).fill(-1);
   const signatures = openToRead(join(dir, "signatures"));
   const ids = idReader(dir);
   const out = new TextWriter(join(dir, "decisions"));
-  const block = new Uint32Array(blockSamples * PERMUTATIONS);
+  const block = new Uint8Array(blockSamples * PERMUTATIONS);
   const earlier = new EarlierSignatures(signatures, Math.min(plan.samples, plan.layout.residentSamples));
   try {
     for (let start = 0; start < plan.samples; start += blockSamples) {
       const path = blockPath(dir, start / blockSamples);
       // A block no shared key reaches keeps all its samples, and no group needs them.
       if (!existsSync(path)) continue;
-      const members = bySample(readWords(path, "members"), start, blockSamples);
+      const members = readWords(path, "members");
+      // Each sample's group in each slot (-1: none), straight from the records: a sample has one
+      // key per band, so no sort is needed, and its groups are read in band order.
+      const groupOf = reusedInt32("groupOf", blockSamples * slots).fill(-1);
+      for (let m = 0; m < members.length; m += MEMBER) groupOf[members[m]!] = members[m + 1]!;
       const size = Math.min(blockSamples, plan.samples - start);
-      readAt(signatures, block.subarray(0, size * PERMUTATIONS), start * PERMUTATIONS * 4);
-      earlier.load(members.words, firstKept);
-      const signatureAt = (sample: number) =>
-        sample >= start ? { words: block, from: (sample - start) * PERMUTATIONS } : earlier.at(sample);
+      readAt(signatures, block.subarray(0, size * PERMUTATIONS), start * PERMUTATIONS);
+      earlier.load(members, firstKept);
+      // How much sample s agrees with an earlier one, making no object: at 1,000,000 of the bench's
+      // it runs 10.7 million times, and the pass took 22 s of CPU instead of 27 s.
+      const similarity = (s: number, other: number) =>
+        other >= start
+          ? agreement(block, s * PERMUTATIONS, block, (other - start) * PERMUTATIONS)
+          : earlier.agreement(other, block, s * PERMUTATIONS);
       for (let s = 0; s < size; s++) {
-        const own = members.of(s);
-        if (own.length === 0) continue;
-        const mine = block.subarray(s * PERMUTATIONS, (s + 1) * PERMUTATIONS);
-        const found = decideOne(mine, own, firstKept, signatureAt, plan);
+        const found = decideOne(
+          groupOf,
+          s * slots,
+          slots,
+          firstKept,
+          (other) => similarity(s, other),
+          plan.threshold,
+        );
         if (found)
           out.write(
             `${JSON.stringify({ at: start + s, id: ids(start + s), of: ids(found.of), kind: found.kind, similarity: found.similarity } satisfies Decision)}\n`,
           );
         else
-          for (let m = 0; m < own.length; m += MEMBER)
-            if (firstKept[own[m + 3]!]! < 0) firstKept[own[m + 3]!] = start + s;
+          for (let slot = s * slots; slot < (s + 1) * slots; slot++) {
+            const group = groupOf[slot]!;
+            if (group >= 0 && firstKept[group]! < 0) firstKept[group] = start + s;
+          }
       }
     }
   } finally {
@@ -369,28 +400,28 @@ function decide(dir: string, plan: Decide): void {
  */
 class EarlierSignatures {
   private samples: Int32Array = new Int32Array(0);
-  private words: Uint32Array = new Uint32Array(0);
-  private readonly one = new Uint32Array(PERMUTATIONS);
-  private readonly run = new Uint32Array(RUN * PERMUTATIONS);
+  private words: Uint8Array = new Uint8Array(0);
+  private readonly one = new Uint8Array(PERMUTATIONS);
+  private readonly run = new Uint8Array(RUN * PERMUTATIONS);
   private readonly fd: number;
   /**
    * The first samples' signatures, kept throughout: most comparisons are with early samples (at
-   * 1,000,000 of the bench's, 73% with the first 65,536, 16 MB).
+   * 1,000,000 of the bench's, 73% of 10.7 million with the first 65,536, 91% with the first 262,144, 16 MB; 32 MB for 524,288 took the peak to 201 MiB).
    */
-  private readonly resident: Uint32Array;
+  private readonly resident: Uint8Array;
   private readonly residents: number;
 
   constructor(fd: number, residents: number) {
     this.fd = fd;
     this.residents = residents;
-    this.resident = new Uint32Array(this.residents * PERMUTATIONS);
+    this.resident = new Uint8Array(this.residents * PERMUTATIONS);
     readAt(fd, this.resident, 0);
   }
 
   /** Reads the signatures of the first kept samples of the groups in `members` (a block's records). */
   load(members: Uint32Array, firstKept: Int32Array): void {
     const wanted = reusedInt32("wanted", members.length / MEMBER);
-    for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 3]!]!;
+    for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 1]!]!;
     wanted.sort();
     let count = 0;
     for (let m = 0; m < wanted.length && count < EARLIER_SIGNATURES; m++)
@@ -398,7 +429,7 @@ class EarlierSignatures {
         wanted[count++] = wanted[m]!;
     this.samples = reusedInt32("earlier", count);
     this.samples.set(wanted.subarray(0, count));
-    this.words = reused("earlier signatures", count * PERMUTATIONS);
+    this.words = reusedBytes("earlier signatures", count * PERMUTATIONS);
     for (let first = 0, next = 0; first < count; first = next) {
       const from = this.samples[first]!;
       next++;
@@ -409,7 +440,7 @@ class EarlierSignatures {
       )
         next++;
       const span = this.samples[next - 1]! - from + 1;
-      readAt(this.fd, this.run.subarray(0, span * PERMUTATIONS), from * PERMUTATIONS * 4);
+      readAt(this.fd, this.run.subarray(0, span * PERMUTATIONS), from * PERMUTATIONS);
       for (let k = first; k < next; k++) {
         const at = (this.samples[k]! - from) * PERMUTATIONS;
         this.words.set(this.run.subarray(at, at + PERMUTATIONS), k * PERMUTATIONS);
@@ -417,73 +448,60 @@ class EarlierSignatures {
     }
   }
 
-  /** An earlier sample's signature: among those read, else read now. */
-  at(sample: number): { words: Uint32Array; from: number } {
-    if (sample < this.residents) return { words: this.resident, from: sample * PERMUTATIONS };
+  /** How much an earlier sample's signature (among those read, else read now) agrees with `signature` at `from`. */
+  agreement(sample: number, signature: Uint8Array, from: number): number {
+    if (sample < this.residents) return agreement(signature, from, this.resident, sample * PERMUTATIONS);
     let [low, high] = [0, this.samples.length - 1];
     while (low <= high) {
       const middle = (low + high) >>> 1;
       const found = this.samples[middle]!;
-      if (found === sample) return { words: this.words, from: middle * PERMUTATIONS };
+      if (found === sample) return agreement(signature, from, this.words, middle * PERMUTATIONS);
       if (found < sample) low = middle + 1;
       else high = middle - 1;
     }
-    readAt(this.fd, this.one, sample * PERMUTATIONS * 4);
-    return { words: this.one, from: 0 };
+    readAt(this.fd, this.one, sample * PERMUTATIONS);
+    return agreement(signature, from, this.one, 0);
   }
 }
 
 /** Signatures read in one go when each lies this close to the one before, up to 64 KB. */
-const GAP = 16;
-const RUN = 256;
+const GAP = 64;
+const RUN = 1024;
 
 /** At most this many earlier signatures a block (8 MB); any more are read one at a time. */
-const EARLIER_SIGNATURES = 32_768;
+const EARLIER_SIGNATURES = 131_072;
 
-/** A block's member records put in sample order (a counting sort); `of(s)`: the records of its s-th sample. */
-function bySample(words: Uint32Array, start: number, blockSamples: number) {
-  const count = words.length / MEMBER;
-  const ends = reused("ends", blockSamples + 1).fill(0);
-  for (let r = 0; r < count; r++) ends[words[r * MEMBER]! - start + 1]!++;
-  for (let s = 0; s < blockSamples; s++) ends[s + 1]! += ends[s]!;
-  const sorted = reused("sorted", words.length);
-  const next = reused("next", blockSamples);
-  next.set(ends.subarray(0, blockSamples));
-  for (let r = 0; r < count; r++) {
-    const to = next[words[r * MEMBER]! - start]!++ * MEMBER;
-    sorted.set(words.subarray(r * MEMBER, (r + 1) * MEMBER), to);
-  }
-  return { words, of: (s: number) => sorted.subarray(ends[s]! * MEMBER, ends[s + 1]! * MEMBER) };
+/** The samples one decision compared with so far. */
+const compared = new Int32Array(PERMUTATIONS + 1);
+
+function comparedBefore(other: number, count: number): boolean {
+  for (let i = 0; i < count; i++) if (compared[i] === other) return true;
+  return false;
 }
 
 /**
  * One sample, as the in-memory finder decides it: an exact repeat of its digest group's first kept
  * sample; else, band by band, the first kept sample of the band key's group, each compared once,
- * the first whose signature agrees at `threshold` or more.
+ * the first whose signature agrees at `threshold` or more. Its group in each slot is in `groupOf`
+ * from `at` (-1: none).
  */
 function decideOne(
-  signature: Uint32Array,
-  own: Uint32Array,
+  groupOf: Int32Array,
+  at: number,
+  slots: number,
   firstKept: Int32Array,
-  signatureAt: (sample: number) => { words: Uint32Array; from: number },
-  { rows, threshold }: Decide,
+  similarityTo: (other: number) => number,
+  threshold: number,
 ): { of: number; kind: "exact" | "near"; similarity: number } | undefined {
-  for (let m = 0; m < own.length; m += MEMBER)
-    if (own[m + 1] === EXACT && firstKept[own[m + 3]!]! >= 0)
-      return { of: firstKept[own[m + 3]!]!, kind: "exact", similarity: 1 };
-  const compared: number[] = [];
-  for (let band = 0; band < PERMUTATIONS / rows; band++) {
-    const key = bandKey(signature, band, rows);
-    for (let m = 0; m < own.length; m += MEMBER) {
-      if (own[m + 1] !== BAND || own[m + 2] !== key) continue;
-      const other = firstKept[own[m + 3]!]!;
-      if (other < 0 || compared.includes(other)) break;
-      compared.push(other);
-      const { words, from } = signatureAt(other);
-      const similarity = agreement(signature, words, from);
-      if (similarity >= threshold) return { of: other, kind: "near", similarity };
-      break;
-    }
+  const exact = groupOf[at]!;
+  if (exact >= 0 && firstKept[exact]! >= 0) return { of: firstKept[exact]!, kind: "exact", similarity: 1 };
+  let count = 0;
+  for (let slot = at + 1; slot < at + slots; slot++) {
+    const other = groupOf[slot]! < 0 ? -1 : firstKept[groupOf[slot]!]!;
+    if (other < 0 || comparedBefore(other, count)) continue;
+    compared[count++] = other;
+    const similarity = similarityTo(other);
+    if (similarity >= threshold) return { of: other, kind: "near", similarity };
   }
   return undefined;
 }
