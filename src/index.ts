@@ -3,10 +3,10 @@
 // cancelled and read through the run folder, with the same guarantees. Errors a user can act
 // on are `UserError`s (message + hint); progress and messages go to `onLog`.
 import { resolve } from "node:path";
-import { exportArgs, exportFromArgs } from "./commands/export.ts";
+import { exportArgs, exportFrom } from "./commands/export.ts";
 import { generateArgs, generateFrom } from "./commands/generate.ts";
 import { resumeArgs, resumeFrom } from "./commands/resume.ts";
-import { flagsOf, libraryName, optionsOf, type NamedOptions } from "./commands/named-options.ts";
+import { libraryName, optionsOf, type NamedOptions } from "./commands/named-options.ts";
 import { connectionArgs } from "./commands/shared.ts";
 import { loadParams } from "./dataset/params.ts";
 import { UserError } from "./errors.ts";
@@ -114,9 +114,10 @@ export async function exportRun(
   runId: string,
   options: NamedOptions<typeof exportArgs> & { onLog?: (line: string) => void } = {},
 ): Promise<Run> {
-  const { args } = flagsOf("exportRun", exportArgs, options, ["onLog"]);
+  // The options as given, checked by name; an error names them as written here (`dedupThreshold`).
+  const given = optionsOf("exportRun", exportArgs, options, ["onLog"]);
   const runsDir = resolve(options.runsDir ?? "runs");
-  await exportFromArgs(args, await findRunDir(runsDir, runId), logOf(options));
+  await exportFrom(given, await findRunDir(runsDir, runId), logOf(options), libraryName);
   return openRun(runId, { runsDir });
 }
 
@@ -125,14 +126,14 @@ const RUNS_DIR_ONLY = { "runs-dir": connectionArgs["runs-dir"] };
 
 /** How diverse a finished run's texts are and how balanced its labels: what `synthai stats --json` prints. */
 export async function stats(runId: string, options: { runsDir?: string } = {}): Promise<RunStats> {
-  flagsOf("stats", RUNS_DIR_ONLY, options);
+  optionsOf("stats", RUNS_DIR_ONLY, options);
   const { dir, manifest } = await endedRun(runId, options);
   return statsOfRun(dir, manifest);
 }
 
 /** Writes a run's report.html (as `synthai report` does) and gives its path. */
 export async function report(runId: string, options: { runsDir?: string } = {}): Promise<string> {
-  flagsOf("report", RUNS_DIR_ONLY, options);
+  optionsOf("report", RUNS_DIR_ONLY, options);
   const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
   const manifest = await loadManifest(dir);
   const params = await loadParams(manifest.config.paramsFile).catch(() => undefined);

@@ -17,8 +17,8 @@ import { answersUnder, bodyHash, cacheKey, canonicalJson, identityOf, keepable }
 import { AnswerCache, cacheStats, pruneCache, type Entry } from "../src/cache/store.ts";
 import { parseAge, parseSize } from "../src/commands/cache.ts";
 import { generateArgs } from "../src/commands/generate.ts";
-import { flagsOf } from "../src/commands/named-options.ts";
-import { toRunConfig } from "../src/commands/options.ts";
+import { optionsOf } from "../src/commands/named-options.ts";
+import { runConfigOf } from "../src/commands/options.ts";
 
 const server = useFake();
 let url = "";
@@ -424,7 +424,7 @@ describe("the store", () => {
 
   test("the library takes the same options: cache: false, cacheDir", () => {
     const config = (options: Record<string, unknown>) =>
-      toRunConfig(flagsOf("generate", generateArgs, options).args as any, () => 1);
+      runConfigOf(optionsOf("generate", generateArgs, options), () => 1);
     expect(config({})).not.toHaveProperty("noCache");
     expect(config({ cache: false, cacheDir: "/somewhere/answers" })).toMatchObject({
       noCache: true,

@@ -2,23 +2,18 @@
 // folder from test/fixtures/run-before-stages, exported to each format, twice to one file (the
 // second replaces the first's rows) and to a Hugging Face folder, compared with
 // test/fixtures/export-bytes/, which the version before the loop wrote from the same run.
-import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { exportRun } from "../src/index.ts";
-import { PARAMS, filesUnder, tempDir } from "./helpers.ts";
+import { OLD_RUN, copyOldRun, filesUnder, tempDir } from "./helpers.ts";
 
-const FIXTURE = join(import.meta.dirname, "fixtures", "run-before-stages");
 const EXPECTED = join(import.meta.dirname, "fixtures", "export-bytes");
-const ID = "20261206-140349-0ty2";
+const ID = OLD_RUN.id;
 
 /** The exports compared, each into `out` (a folder of its own per export). */
 export async function exportsOfFixture(cwd: string, out: string): Promise<void> {
-  await cp(join(FIXTURE, ID), join(cwd, "runs", ID), { recursive: true });
-  await cp(PARAMS, join(cwd, "params.json"));
-  const manifest = join(cwd, "runs", ID, "manifest.json");
-  const text = await readFile(manifest, "utf8");
-  await writeFile(manifest, text.replaceAll("__DIR__", cwd).replaceAll("__BASE_URL__", "http://127.0.0.1:9"));
+  await copyOldRun(cwd);
   const runsDir = join(cwd, "runs");
   await mkdir(out, { recursive: true });
   const onLog = () => {};

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -299,4 +299,21 @@ export function billedAtModelPrices(...fakes: (FakeOpenAI | FakeAnthropic | Fake
           : billedByOpenAI(fake)),
     0,
   );
+}
+
+/** The run an earlier synthai made, before runs had stages (test/fixtures/run-before-stages/README.md). */
+export const OLD_RUN = {
+  fixture: join(ROOT, "test", "fixtures", "run-before-stages"),
+  id: "20261206-140349-0ty2",
+};
+
+/** The old run's folder copied to `cwd`'s runs/, its paths pointed at `cwd` and its service at `baseURL`. */
+export async function copyOldRun(cwd: string, baseURL = "http://127.0.0.1:9"): Promise<string> {
+  const runDir = join(cwd, "runs", OLD_RUN.id);
+  await cp(join(OLD_RUN.fixture, OLD_RUN.id), runDir, { recursive: true });
+  await cp(PARAMS, join(cwd, "params.json"));
+  const manifest = join(runDir, "manifest.json");
+  const text = await readFile(manifest, "utf8");
+  await writeFile(manifest, text.replaceAll("__DIR__", cwd).replaceAll("__BASE_URL__", baseURL));
+  return runDir;
 }

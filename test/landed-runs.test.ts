@@ -1,24 +1,17 @@
 // Run folders made by an earlier synthai keep exporting and resuming: the fixture was made
 // before runs had stages (test/fixtures/run-before-stages/README.md).
-import { cp, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { API_KEY, PARAMS, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+import { API_KEY, OLD_RUN, copyOldRun, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
 
 const server = useFake();
-const FIXTURE = join(import.meta.dirname, "fixtures", "run-before-stages");
-const ID = "20261206-140349-0ty2";
+const { fixture: FIXTURE, id: ID } = OLD_RUN;
 
 /** The fixture's run folder in a fresh folder, its paths pointed there and at this test's fake. */
 async function oldRun(baseURL: string): Promise<{ cwd: string; runDir: string }> {
   const cwd = await tempDir();
-  const runDir = join(cwd, "runs", ID);
-  await cp(join(FIXTURE, ID), runDir, { recursive: true });
-  await cp(PARAMS, join(cwd, "params.json"));
-  const manifest = join(runDir, "manifest.json");
-  const text = await readFile(manifest, "utf8");
-  await writeFile(manifest, text.replaceAll("__DIR__", cwd).replaceAll("__BASE_URL__", baseURL));
-  return { cwd, runDir };
+  return { cwd, runDir: await copyOldRun(cwd, baseURL) };
 }
 
 describe("a run folder made before stages", () => {

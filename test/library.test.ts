@@ -2,12 +2,12 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { PARAMS, ROOT, tempDir, useFake } from "./helpers.ts";
+import { OLD_RUN, PARAMS, ROOT, copyOldRun, runCli, tempDir, useFake } from "./helpers.ts";
 import type { ArgsDef } from "citty";
 import { generateArgs } from "../src/commands/generate.ts";
-import { NUMBER_FLAGS, flagsOf, optionName, optionsOf } from "../src/commands/named-options.ts";
+import { NUMBER_FLAGS, optionName, optionsOf, optionsOfFlags } from "../src/commands/named-options.ts";
 import { runConfigOf, toRunConfig } from "../src/commands/options.ts";
-import { UserError, generate } from "../src/index.ts";
+import { UserError, exportRun, generate } from "../src/index.ts";
 
 const server = useFake();
 
@@ -69,10 +69,10 @@ describe("the library's options are the CLI's flags", () => {
         : arg.type === "boolean"
           ? true
           : "x";
-      const { args } = flagsOf("generate", generateArgs, {
-        [optionName(flag)]: flag === "prompt" ? [value] : value,
-      });
-      expect(args, flag).toEqual({ [flag]: typeof value === "number" ? "3" : value });
+      const option = { [optionName(flag)]: flag === "prompt" ? [value] : value };
+      expect(optionsOf("generate", generateArgs, option), flag).toEqual(option);
+      // The CLI's text for the flag makes the same option.
+      expect(optionsOfFlags({ [flag]: typeof value === "number" ? "3" : value }), flag).toEqual(option);
     }
     // A flag the CLI reads as a number and the library would take as text: the one list missed it.
     const text = flags.filter(
@@ -131,5 +131,47 @@ describe("one way in: the library's options as they are, the CLI's flags parsed 
       [...flags, "--prompt", "write.md", "--prompt", "judge.md"],
     );
     expect(cli).toEqual(config);
+  });
+});
+
+describe("exportRun takes its options as given, as generate does", () => {
+  /** The one line a refused export gives, from the library and from the CLI, on a copy of a finished run. */
+  async function refusals(options: Record<string, unknown>, flags: string[]): Promise<[string, string]> {
+    const cwd = await tempDir();
+    await copyOldRun(cwd);
+    const runsDir = join(cwd, "runs");
+    const library = await exportRun(OLD_RUN.id, { runsDir, onLog: () => {}, ...options }).then(
+      () => "not refused",
+      (error: unknown) => (error instanceof UserError ? error.toLine() : `not a UserError: ${error}`),
+    );
+    const cli = await runCli(["export", OLD_RUN.id, ...flags], { cwd });
+    expect(cli.code).not.toBe(0);
+    return [library, cli.stderr.trim().split("\n").at(-1)!];
+  }
+
+  test("a threshold out of range is named dedupThreshold by the library, --dedup-threshold by the CLI", async () => {
+    expect(
+      await refusals({ dedup: "near", dedupThreshold: 2 }, ["--dedup", "near", "--dedup-threshold", "2"]),
+    ).toEqual([
+      "error: dedupThreshold must be a similarity above 0 and at most 1, got 2 — for example dedupThreshold: 0.9",
+      'error: --dedup-threshold must be a similarity above 0 and at most 1, got "2" — for example --dedup-threshold 0.9',
+    ]);
+  });
+
+  test("an option that applies to another is named as each caller wrote both", async () => {
+    expect(await refusals({ dedupThreshold: 0.5 }, ["--dedup-threshold", "0.5"])).toEqual([
+      "error: dedupThreshold applies to dedup near or semantic — add that dedup, or leave it out",
+      "error: --dedup-threshold applies to --dedup near or semantic — add that --dedup, or leave it out",
+    ]);
+    expect(await refusals({ hf: "hf", output: "x.csv" }, ["--hf", "hf", "-p", "x.csv"])).toEqual([
+      "error: hf writes its own Parquet files: it takes no output — leave it out",
+      "error: --hf writes its own Parquet files: it takes no -p — leave it out",
+    ]);
+  });
+
+  test("an unknown option is refused by name, with the nearest one", async () => {
+    const [library, cli] = await refusals({ outptu: "x.csv" }, ["--outptu", "x.csv"]);
+    expect(library).toBe('error: exportRun() has no option "outptu" — did you mean output?');
+    expect(cli).toMatch(/^error: unknown option --outptu — did you mean --output\?/);
   });
 });

@@ -3,11 +3,20 @@ import { metaOf } from "./index.ts";
 import { join, resolve } from "node:path";
 import { hubLicense } from "../api/hub-licenses.ts";
 import { hubPushOf } from "../pipeline/hub-push.ts";
-import { CHOICES, CSV_SAFE_HELP, DEFAULTS, choice, configOverrides, parseDedup } from "./options.ts";
+import {
+  CHOICES,
+  CSV_SAFE_HELP,
+  DEFAULTS,
+  choice,
+  cliName,
+  overridesOf,
+  parseDedup,
+  type OptionNamer,
+} from "./options.ts";
+import { givenAs, optionsOfFlags, type NamedOptions } from "./named-options.ts";
 import { UserError } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog, type Log } from "../io/log.ts";
-import type { ParsedArgs } from "citty";
 import type { Manifest } from "../run/manifest.ts";
 import { reexport } from "../pipeline/finish.ts";
 import type { RunView } from "../pipeline/context.ts";
@@ -112,7 +121,8 @@ const exportCommand = command({
     },
   },
   async run({ args }) {
-    await exportFromArgs(args, await runDirOf(args), stderrLog);
+    const options = optionsOfFlags({ ...args }) as ExportOptions;
+    await exportFrom(options, await runDirOf(args), stderrLog);
   },
 });
 export default exportCommand;
@@ -120,59 +130,87 @@ export default exportCommand;
 /** Every flag of `synthai export`: the CLI's, and by their names the library's `exportRun` options. */
 export const exportArgs = argsOf(exportCommand);
 
-/** `synthai export`'s flags to the run's rows written again: the CLI's and the library's one way in. */
-export async function exportFromArgs(
-  args: Partial<ParsedArgs<typeof exportArgs>>,
+/** What `export` takes: every flag by its option name, typed. */
+export type ExportOptions = NamedOptions<typeof exportArgs>;
+
+/**
+ * `export`'s options (the CLI's parsed flags, the library's values) to the run's rows written
+ * again; an error names an option as `name` says (the CLI's flag, the library's option).
+ */
+export async function exportFrom(
+  o: ExportOptions,
   runDir: string,
   log: Log,
+  name: OptionNamer = cliName,
 ): Promise<Manifest> {
-  const push = checkDestinations(args);
+  const push = checkDestinations(o, name);
   // The card says how diverse and balanced the data is, with the figures of `synthai stats`.
   const describe = async (run: RunView) => statsMarkdown(await statsOfRun(run.dir, run.manifest));
   const hubPush = push
-    ? hubPushOf({ repo: args.push!, token: args["hf-token"], hubUrl: args["hub-url"], private: args.private })
+    ? hubPushOf({ repo: o.push!, token: o.hfToken, hubUrl: o.hubUrl, private: o.private })
     : undefined;
-  const dedup = parseDedup(args.dedup, args["dedup-threshold"], args["embedding-model"]);
-  if (args["poll-interval"] !== undefined && dedup?.mode !== "semantic")
+  const dedup = parseDedup(o, name);
+  if (o.pollIntervalSeconds !== undefined && dedup?.mode !== "semantic")
     throw new UserError(
-      "--poll-interval applies to --dedup semantic's batches: no other export waits on the service",
-      "leave it out, or add --dedup semantic",
+      `${name("--poll-interval")} applies to ${name("--dedup")} semantic's batches: no other export waits on the service`,
+      `leave it out, or add ${givenAs(name, "dedup", "semantic")}`,
     );
   // Without --hf, a push sends a folder kept in the run's own: the same files an --hf folder holds.
-  const hfDir = args.hf !== undefined ? resolve(args.hf) : push ? join(runDir, "hf") : undefined;
+  const hfDir = o.hf !== undefined ? resolve(o.hf) : push ? join(runDir, "hf") : undefined;
   const hf = hfDir
-    ? { dir: hfDir, splits: parseSplits(args.split), describe, license: hubLicense(args.license) }
+    ? { dir: hfDir, splits: parseSplits(o.split), describe, license: hubLicense(o.license) }
     : undefined;
   return reexport(runDir, {
     log,
-    connection: connection(args),
-    overrides: configOverrides({ "poll-interval": args["poll-interval"] }),
-    acceptChangedSpec: Boolean(args["accept-changed-spec"]),
-    judgeAgain: Boolean(args["judge-again"]),
-    includeDropped: Boolean(args["include-dropped"]),
+    connection: connection({ "api-key": o.apiKey, "base-url": o.baseURL }),
+    overrides: overridesOf({ pollIntervalSeconds: o.pollIntervalSeconds }),
+    acceptChangedSpec: Boolean(o.acceptChangedSpec),
+    judgeAgain: Boolean(o.judgeAgain),
+    includeDropped: Boolean(o.includeDropped),
     ...(dedup ? { dedup } : {}),
-    ...(args["csv-safe"] ? { csvSafe: true } : {}),
+    ...(o.csvSafe ? { csvSafe: true } : {}),
     ...(hf ? { hf } : {}),
     ...(hubPush ? { push: hubPush } : {}),
-    ...(args.output ? { output: resolve(args.output) } : {}),
-    ...(args.format ? { format: choice<FormatName>("format", args.format) } : {}),
+    ...(o.output ? { output: resolve(o.output) } : {}),
+    ...(o.format ? { format: choice<FormatName>("format", o.format, name) } : {}),
   });
 }
 
-/** Which destinations the flags name, each flag checked to apply to one of them; whether it pushes. */
-function checkDestinations(args: Partial<ParsedArgs<typeof exportArgs>>): boolean {
-  if (args.hf === "") throw new UserError("--hf needs a folder", "e.g. --hf hf-dataset");
-  if (args.hf !== undefined && args.output)
-    throw new UserError("--hf writes its own Parquet files: it takes no -p", "leave it out");
-  const push = args.push !== undefined;
-  if (args.push === "") throw new UserError("--push needs a repository", "e.g. --push my-org/my-dataset");
-  if (push && args.output)
-    throw new UserError("--push sends the Hugging Face folder: it takes no -p", "leave it out");
-  for (const flag of ["hf-token", "private", "hub-url"] as const)
-    if (args[flag] !== undefined && args[flag] !== false && !push)
-      throw new UserError(`--${flag} applies to --push`, "add --push namespace/name, or leave it out");
-  for (const flag of ["split", "license"] as const)
-    if (args[flag] !== undefined && args.hf === undefined && !push)
-      throw new UserError(`--${flag} applies to --hf and --push`, "add --hf DIR, or leave it out");
+/** -p as its caller wrote it: the CLI's short flag, the library's `output`. */
+const outputAs = (name: OptionNamer) => (name("--output").startsWith("-") ? "-p" : name("--output"));
+
+/** Which destinations the options name, each checked to apply to one of them; whether it pushes. */
+function checkDestinations(o: ExportOptions, name: OptionNamer): boolean {
+  if (o.hf === "")
+    throw new UserError(`${name("--hf")} needs a folder`, `e.g. ${givenAs(name, "hf", "hf-dataset")}`);
+  if (o.hf !== undefined && o.output)
+    throw new UserError(
+      `${name("--hf")} writes its own Parquet files: it takes no ${outputAs(name)}`,
+      "leave it out",
+    );
+  const push = o.push !== undefined;
+  if (o.push === "")
+    throw new UserError(
+      `${name("--push")} needs a repository`,
+      `e.g. ${givenAs(name, "push", "my-org/my-dataset")}`,
+    );
+  if (push && o.output)
+    throw new UserError(
+      `${name("--push")} sends the Hugging Face folder: it takes no ${outputAs(name)}`,
+      "leave it out",
+    );
+  const given = { "hf-token": o.hfToken, private: o.private, "hub-url": o.hubUrl };
+  for (const [flag, value] of Object.entries(given))
+    if (value !== undefined && value !== false && !push)
+      throw new UserError(
+        `${name(`--${flag}`)} applies to ${name("--push")}`,
+        `add ${givenAs(name, "push", "namespace/name")}, or leave it out`,
+      );
+  for (const [flag, value] of Object.entries({ split: o.split, license: o.license }))
+    if (value !== undefined && o.hf === undefined && !push)
+      throw new UserError(
+        `${name(`--${flag}`)} applies to ${name("--hf")} and ${name("--push")}`,
+        `add ${givenAs(name, "hf", "DIR")}, or leave it out`,
+      );
   return push;
 }

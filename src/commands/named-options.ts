@@ -2,7 +2,7 @@
 // the one list of what it takes. Both ways in end as the same typed options (`{ samples: 5,
 // maxTokens: 300 }`): the library's values checked as they are (optionsOf), the CLI's flags with
 // their text parsed into numbers (optionsOfFlags); each error names the option as its caller wrote it.
-import type { ArgDef, ArgsDef, ParsedArgs } from "citty";
+import type { ArgDef, ArgsDef } from "citty";
 import { UserError, closest } from "../errors.ts";
 import type { OptionNamer } from "./options.ts";
 
@@ -20,6 +20,8 @@ export interface NumberCheck {
   positive?: boolean;
   min?: number;
   max?: number;
+  /** What the number is, said whole whatever is wrong with it, and an example of one. */
+  said?: { what: string; example: number };
 }
 
 /**
@@ -49,8 +51,11 @@ export const NUMBERS = {
   "per-row": { integer: true, positive: true },
   pilot: { integer: true, positive: true },
   "top-up": { integer: true, positive: true },
-  // export checks its own: a similarity above 0 and at most 1, named with its --dedup.
-  "dedup-threshold": {},
+  "dedup-threshold": {
+    positive: true,
+    max: 1,
+    said: { what: "a similarity above 0 and at most 1", example: 0.9 },
+  },
 } as const satisfies Record<string, NumberCheck & { short?: string }>;
 
 type NumberFlag = keyof typeof NUMBERS;
@@ -65,24 +70,36 @@ export function flagLabel(flag: string): string {
 
 /** A number as its option must be, or the one line that says what it must be (`label` as the caller wrote it). */
 export function checkNumber(n: number, label: string, check: NumberCheck, shown = String(n)): number {
+  const fault = faultOf(n, check, shown);
+  if (!fault) return n;
   // A flag's example is a command line's (`-n 10`), an option's an object's (`samples: 10`).
   const example = label.startsWith("-") ? label.split("/")[0] : `${label}:`;
-  const kind = check.integer ? "a whole number" : "a number";
+  if (check.said)
+    throw new UserError(
+      `${label} must be ${check.said.what}, got ${shown}`,
+      `for example ${example} ${check.said.example}`,
+    );
+  throw new UserError(
+    `${label} must be ${fault.must}, got ${fault.got}`,
+    `for example ${example} ${fault.example}`,
+  );
+}
+
+/** What is wrong with a number for its check, if anything: what it must be, what it is, an example. */
+function faultOf(
+  n: number,
+  check: NumberCheck,
+  shown: string,
+): { must: string; got: string; example: number } | undefined {
+  const got = String(n);
   if (!Number.isFinite(n) || (check.integer && !Number.isInteger(n)))
-    throw new UserError(`${label} must be ${kind}, got ${shown}`, `for example ${example} 10`);
-  if (check.positive && n <= 0)
-    throw new UserError(`${label} must be greater than 0, got ${n}`, `for example ${example} 10`);
+    return { must: check.integer ? "a whole number" : "a number", got: shown, example: 10 };
+  if (check.positive && n <= 0) return { must: "greater than 0", got, example: 10 };
   if (check.min !== undefined && n < check.min)
-    throw new UserError(
-      `${label} must be at least ${check.min}, got ${n}`,
-      `for example ${example} ${check.min}`,
-    );
+    return { must: `at least ${check.min}`, got, example: check.min };
   if (check.max !== undefined && n > check.max)
-    throw new UserError(
-      `${label} must be at most ${check.max}, got ${n}`,
-      `for example ${example} ${check.max}`,
-    );
-  return n;
+    return { must: `at most ${check.max}`, got, example: check.max };
+  return undefined;
 }
 
 /** A flag given again for each value; the library takes a list. */
@@ -115,6 +132,12 @@ export function optionName(flag: string): string {
 
 /** How the library's errors name an option: as its caller wrote it (`samples`, not `-n/--samples`). */
 export const libraryName: OptionNamer = (flag) => optionName(flag.replace(/^.*--/, ""));
+
+/** An option with a value, as its caller would write it: `--hf dir` for the CLI, `hf: "dir"` for the library. */
+export function givenAs(name: OptionNamer, flag: string, value: string): string {
+  const label = name(`--${flag}`);
+  return label.startsWith("-") ? `${label} ${value}` : `${label}: ${JSON.stringify(value)}`;
+}
 
 /**
  * A library call's options, checked as they are: an option the command has no flag for, a value
@@ -184,30 +207,6 @@ function promptFlags(rawArgs: string[]): string[] {
     else if (arg.startsWith("--prompt=")) found.push(arg.slice("--prompt=".length));
   }
   return found;
-}
-
-/**
- * A library call's options as its command's flags, for the commands that read flags (export,
- * stats, report): checked as optionsOf checks them, then written as the CLI would give them.
- */
-export function flagsOf<T extends ArgsDef>(
-  call: string,
-  def: T,
-  options: Record<string, unknown>,
-  own: string[] = [],
-): { args: Partial<ParsedArgs<T>>; rawArgs: string[] } {
-  const typed = optionsOf(call, def, options, own) as Record<string, unknown>;
-  const flags = new Map(Object.keys(def).map((flag) => [optionName(flag), flag]));
-  const args: Record<string, string | boolean> = {};
-  const rawArgs: string[] = [];
-  for (const [name, value] of Object.entries(typed)) {
-    const flag = flags.get(name)!;
-    if (Array.isArray(value)) {
-      rawArgs.push(...value.flatMap((v: string) => [`--${flag}`, v]));
-      if (value[0] !== undefined) args[flag] = value[0];
-    } else args[flag] = typeof value === "number" ? String(value) : (value as string | boolean);
-  }
-  return { args: args as Partial<ParsedArgs<T>>, rawArgs };
 }
 
 /** An option's value, checked to be of the option's type. */

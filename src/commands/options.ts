@@ -28,7 +28,13 @@ import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import type { RunConfig } from "../run/manifest.ts";
 import { RUN_DEFAULTS, resolve as resolveConfig, type Given } from "../run/settings.ts";
-import { checkNumber, optionsOfFlags, type NamedOptions, type NumberCheck } from "./named-options.ts";
+import {
+  checkNumber,
+  givenAs,
+  optionsOfFlags,
+  type NamedOptions,
+  type NumberCheck,
+} from "./named-options.ts";
 import type { generateArgs } from "./generate.ts";
 import { checkMaxDraws, modelAndVendor, type ConfigOverrides } from "../run/config.ts";
 
@@ -404,40 +410,34 @@ function parseWindow(value: string, name: ProviderName, mode: string): string {
 
 /**
  * `--dedup exact|near|semantic`, `--dedup-threshold` (the similarity from which a near or
- * semantic duplicate goes) and `--embedding-model` (semantic's).
+ * semantic duplicate goes, already checked as NUMBERS says) and `--embedding-model` (semantic's).
  */
 export function parseDedup(
-  mode: string | undefined,
-  threshold: string | undefined,
-  model?: string | undefined,
+  o: { dedup?: string | undefined; dedupThreshold?: number | undefined; embeddingModel?: string | undefined },
+  name: OptionNamer = cliName,
 ): Dedup | undefined {
+  const { dedup: mode, dedupThreshold: threshold, embeddingModel: model } = o;
+  const dedupAs = (modes: string) => `${name("--dedup")} ${modes}`;
   if (mode === undefined || mode === "exact") {
     const given =
       threshold !== undefined ? "--dedup-threshold" : model !== undefined ? "--embedding-model" : "";
     if (given)
       throw new UserError(
-        `${given} applies to --dedup ${given === "--dedup-threshold" ? "near or semantic" : "semantic"}`,
-        "add that --dedup, or leave it out",
+        `${name(given)} applies to ${dedupAs(given === "--dedup-threshold" ? "near or semantic" : "semantic")}`,
+        `add that ${name("--dedup")}, or leave it out`,
       );
     return mode === undefined ? undefined : { mode: "exact", threshold: 1 };
   }
-  const dedup = choice<Exclude<DedupMode, "exact">>("dedup", mode);
+  const dedup = choice<Exclude<DedupMode, "exact">>("dedup", mode, name);
   if (model !== undefined && dedup !== "semantic")
     throw new UserError(
-      "--embedding-model applies to --dedup semantic",
-      "add --dedup semantic, or leave it out",
-    );
-  const byDefault = DEFAULTS.dedupThreshold[dedup];
-  const value = threshold === undefined ? byDefault : Number(threshold);
-  if (!(value > 0 && value <= 1))
-    throw new UserError(
-      `--dedup-threshold must be a similarity above 0 and at most 1, got "${threshold}"`,
-      `e.g. --dedup ${dedup} --dedup-threshold ${byDefault} (the default)`,
+      `${name("--embedding-model")} applies to ${dedupAs("semantic")}`,
+      `add ${givenAs(name, "dedup", "semantic")}, or leave it out`,
     );
   if (dedup === "semantic") embeddingModel(model ?? DEFAULTS.embeddingModel);
   return {
     mode: dedup,
-    threshold: value,
+    threshold: threshold ?? DEFAULTS.dedupThreshold[dedup],
     ...(dedup === "semantic" ? { model: model ?? DEFAULTS.embeddingModel } : {}),
   };
 }
