@@ -6,7 +6,8 @@
 // The counting runs on a worker thread, beside the build that draws and writes the requests:
 // it is half a build's work, and a machine has two cores (BENCHMARKS.md: the build takes
 // 0.55 of the time it took counting on the main thread). The tokenizer's 50–60 MB of tables
-// live in the worker, and go with it when the counting is done.
+// live in the worker, and go with it when the counting is done (after a small count, 2 s later:
+// the next count may want it).
 import { siblingModule } from "../io/sibling-module.ts";
 import { UserError } from "../errors.ts";
 import { Worker } from "node:worker_threads";
