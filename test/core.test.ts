@@ -361,6 +361,21 @@ describe("counting prompt tokens", () => {
       empty: 0,
     });
   });
+  test("a counter after another starts afresh: nothing the first left untallied, not its schema", async () => {
+    const messages = [{ role: "user" as const, content: "Write a call about a gas bill." }];
+    const schema = { type: "object", properties: { Call: { type: "string" } } };
+    const one = await withTokenCounter((counter) => counter.count({ messages }));
+    // 40 prompts with a schema: 32 of them reach the worker, and no tally takes them.
+    await withTokenCounter(async (counter) => {
+      for (let i = 0; i < 40; i++) await counter.add({ messages, schema });
+      await counter.count({ messages, schema });
+    });
+    const next = await withTokenCounter(async (counter) => {
+      counter.add({ messages });
+      return { tally: await counter.tally(), single: await counter.count({ messages }) };
+    });
+    expect(next).toEqual({ tally: one, single: one });
+  });
 });
 
 describe("reading a chunk's draws", () => {

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -16,6 +17,8 @@ export const LAUNCHER = join(ROOT, "bin", "synthai");
 /** The built-in dataset's params.json (the seed's). */
 export const PARAMS = join(ROOT, "params.json");
 export const API_KEY = "test-key";
+const runtime: { NODE_FLAGS: string[]; tunedEnv: (env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv } =
+  createRequire(import.meta.url)("../bin/runtime.cjs");
 
 /** The built-in dataset's output columns, as the seed lays them out. */
 export const CUSTOMER_CALL_COLUMNS = [
@@ -72,8 +75,16 @@ export function runCli(
         .split(delimiter)
         .filter((dir) => !dir.includes("node_modules"))
         .join(delimiter);
-    const [command, argv] = options.asExecutable ? [LAUNCHER, args] : [process.execPath, [ENTRY, ...args]];
-    const child = spawn(command, argv, { cwd: options.cwd, env: env as NodeJS.ProcessEnv });
+    // Started as bin/synthai starts it: one Node, with runtime.cjs's flags, settings and compile
+    // cache (started bare, synthai starts itself again with them: a test that unsets
+    // SYNTHAI_TUNED sees that).
+    const byHand = options.env && "SYNTHAI_TUNED" in options.env && !options.env.SYNTHAI_TUNED;
+    const [command, argv, childEnv] = options.asExecutable
+      ? [LAUNCHER, args, env]
+      : byHand
+        ? [process.execPath, [ENTRY, ...args], env]
+        : [process.execPath, [...runtime.NODE_FLAGS, ENTRY, ...args], runtime.tunedEnv(env)];
+    const child = spawn(command, argv, { cwd: options.cwd, env: childEnv as NodeJS.ProcessEnv });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -40,6 +40,10 @@ async function finishedRun(options: { maxAttempts?: string } = {}) {
   return { cwd, url, result, runDir, runId: (await readManifest(runDir)).id as string };
 }
 
+/** One finished run for the tests that only read it (inspect, report), made by the first that asks. */
+let shared: ReturnType<typeof finishedRun> | undefined;
+const sharedRun = () => (shared ??= finishedRun());
+
 describe("status, inspect and --on-done", () => {
   test("status <id> exits 0 when done, 6 when samples were given up, 5 while running", async () => {
     const done = await finishedRun();
@@ -57,7 +61,7 @@ describe("status, inspect and --on-done", () => {
   });
 
   test("inspect shows a sample's parameters, prompt, raw answer, parsed fields, tokens and cost", async () => {
-    const { cwd, runId } = await finishedRun();
+    const { cwd, runId } = await sharedRun();
     const rows = await readCsv(join(cwd, "dataset.csv"));
     const metrics = await readCsv(join(cwd, "dataset_metrics.csv"));
     const row = rows[0]!;
@@ -218,7 +222,7 @@ describe("report.html in a real browser", () => {
   afterAll(async () => browser?.close());
 
   test("loads from disk without errors, draws its charts, and the table filters", async () => {
-    const { cwd, runId, runDir } = await finishedRun();
+    const { cwd, runId, runDir } = await sharedRun();
     const made = await runCli(["report", runId], { cwd });
     expect(made.code).toBe(0);
     expect(made.stdout.trim()).toBe(join(runDir, "report.html"));

@@ -49,9 +49,12 @@ interface Batch {
   reply: "tally" | "count" | "none";
   /** Sent when the prompts' schema changes; null for none. */
   schema?: unknown;
+  /** The first message of a new counter: nothing counted before it belongs to its tally. */
+  fresh?: boolean;
 }
 
-parentPort!.on("message", ({ prompts, reply, schema }: Batch) => {
+parentPort!.on("message", ({ prompts, reply, schema, fresh }: Batch) => {
+  if (fresh) sinceTally = 0;
   if (schema !== undefined) schemaTokens = schema === null ? 0 : countTokens(JSON.stringify(schema));
   if (reply === "count") return parentPort!.postMessage(tokensOf(prompts[0]!));
   for (const messages of prompts) sinceTally += tokensOf(messages);

@@ -6,7 +6,8 @@
 // The counting runs on a worker thread, beside the build that draws and writes the requests:
 // it is half a build's work, and a machine has two cores (BENCHMARKS.md: the build takes
 // 0.55 of the time it took counting on the main thread). The tokenizer's 50–60 MB of tables
-// live in the worker, and go with it when the counting is done.
+// live in the worker, and go with it when the counting is done (after a small count, 2 s later:
+// the next count may want it).
 import { siblingModule } from "../io/sibling-module.ts";
 import { UserError } from "../errors.ts";
 import { Worker } from "node:worker_threads";
@@ -37,11 +38,50 @@ export interface TokenCounter {
 const BATCH = 32;
 const MAX_BEHIND = 4;
 
-/** Lends `use` a counter for as long as it runs; the worker ends with it. */
-export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promise<T>): Promise<T> {
-  const worker = new Worker(siblingModule("./token-worker.ts", import.meta.url), {
+/**
+ * A worker kept for a moment after a small count, for the next: a run's steps count one after
+ * another (a stage's build, the dry run's estimate, the next stage's), and each new worker loads
+ * the tokenizer again, 0.3–0.4 s of CPU. After a large count the worker ends at once, so a big
+ * run's memory goes back as the counting ends.
+ */
+let idle: { worker: Worker; timer: NodeJS.Timeout } | undefined;
+const KEEP_MS = 2_000;
+const SMALL = 10_000;
+/** What the worker was last sent as the schema, before this counter sent any. */
+const UNSENT = Symbol("unsent");
+
+function takeWorker(): Worker {
+  const kept = idle;
+  idle = undefined;
+  if (kept) {
+    clearTimeout(kept.timer);
+    kept.worker.removeAllListeners("error");
+    // Still running (not ended by an error while it waited): it is this counter's.
+    if (kept.worker.threadId !== -1) {
+      kept.worker.ref();
+      return kept.worker;
+    }
+  }
+  return new Worker(siblingModule("./token-worker.ts", import.meta.url), {
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
+}
+
+/** Keeps `worker` for the next count (one at most), unreferenced: it never holds the process open. */
+async function putBack(worker: Worker): Promise<void> {
+  if (idle) return void (await worker.terminate());
+  worker.unref();
+  worker.on("error", () => {}); // one that fails while it waits is not taken again
+  const timer = setTimeout(() => {
+    if (idle?.worker === worker) idle = undefined;
+    void worker.terminate();
+  }, KEEP_MS).unref();
+  idle = { worker, timer };
+}
+
+/** Lends `use` a counter for as long as it runs; the worker ends with it, or waits for the next. */
+export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promise<T>): Promise<T> {
+  const worker = takeWorker();
   const waiting: { resolve: (tokens: number) => void; reject: (error: unknown) => void }[] = [];
   let failure: unknown;
   // A dying worker (out of memory, killed) is a clean error, not a bug report.
@@ -56,14 +96,18 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
   worker.on("error", fail);
   worker.on("exit", (code) => fail(new Error(`its thread exited with code ${code}`)));
   let batch: Message[][] = [];
-  // The schema goes to the worker when it changes, not with every prompt (a run has one).
+  let counted = 0;
+  // The schema goes to the worker when it changes, not with every prompt (a run has one); the
+  // first message starts the worker afresh (its tally and schema may be an earlier counter's).
   let schema: unknown;
-  let sentSchema: unknown;
+  let sentSchema: unknown = UNSENT;
   // Every message is answered, in order: a batch with 0, a tally or count with its tokens.
   const send = (message: { prompts: Message[][]; reply: "tally" | "count" | "none" }) => {
     if (failure) throw failure;
+    counted += message.prompts.length;
+    const fresh = sentSchema === UNSENT ? { fresh: true } : {};
     worker.postMessage(
-      schema === sentSchema ? message : { ...message, schema: (sentSchema = schema) ?? null },
+      schema === sentSchema ? message : { ...message, ...fresh, schema: (sentSchema = schema) ?? null },
     );
     return new Promise<number>((resolve, reject) => waiting.push({ resolve, reject }));
   };
@@ -98,7 +142,9 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
   try {
     return await use(counter);
   } finally {
-    worker.removeAllListeners("exit");
-    await worker.terminate();
+    for (const event of ["message", "error", "exit"]) worker.removeAllListeners(event);
+    // Kept only when nothing is owed: an answer still on its way would reach the next counter.
+    if (failure || waiting.length || counted >= SMALL) await worker.terminate();
+    else await putBack(worker);
   }
 }
