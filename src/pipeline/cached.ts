@@ -147,20 +147,24 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
   const hits = new JsonlWriter(join(run.dir, `${hitsFile}.tmp`));
   const misses = new JsonlWriter(join(run.dir, `${sentFile}.tmp`));
   let savedUsd = 0;
+  keying.cache.refresh(); // what runs sharing the cache kept since
   for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
     for (const line of lines) {
       const request = JSON.parse(line) as BatchRequest;
-      const entry = keying.cache.get(keyOf(keying, ids, chunk.firstSample, record, request, known));
+      const key = keyOf(keying, ids, chunk.firstSample, record, request, known);
+      const entry = keying.cache.get(key);
       if (!entry || !answersUnder(entry, Number(request.body[keying.limitField]))) {
         misses.writeLine(line);
         continue;
       }
+      keying.cache.used(key);
       const id = JSON.stringify(request.custom_id);
       hits.writeLine(`{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`);
       savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
     }
   hits.close();
   misses.close();
+  keying.cache.flush();
   if (hits.lines === 0) {
     // Nothing answered: nothing of this lookup, nor of an earlier one killed before it was recorded, stays.
     for (const file of [hitsFile, sentFile, `${hitsFile}.tmp`, `${sentFile}.tmp`])
@@ -266,4 +270,5 @@ export async function keepAnswers(run: RunContext, record: BatchRecord): Promise
         body: JSON.stringify(body),
       });
     }
+  keying.cache.flush();
 }

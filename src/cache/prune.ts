@@ -1,0 +1,95 @@
+// `synthai cache prune`: keeps the entries used last (a hit is a use), newest first, while they are
+// young enough and fit, copied into one new log; then the old logs and indexes go. A run writing
+// to the cache while it is pruned loses what it writes after (a miss later, never a wrong answer).
+import { closeSync, openSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import {
+  cacheFiles,
+  frameOf,
+  indexLine,
+  keyOfRecord,
+  LogWriter,
+  READ_SAFE,
+  readIndex,
+  readRecord,
+  type IndexLine,
+} from "./log.ts";
+
+/** Each key's latest index line (where its record is, and when it was written or last used). */
+function latestLines(dir: string, names: string[]): IndexLine[] {
+  const latest = new Map<string, IndexLine>();
+  for (const name of names.filter((n) => n.endsWith(".idx")))
+    for (const line of readIndex(dir, name).lines) {
+      const known = latest.get(line.key);
+      if (!known || known.at <= line.at) latest.set(line.key, line);
+    }
+  return [...latest.values()].sort((a, b) => b.at - a.at);
+}
+
+/** Reads records from the logs, each opened once; a record torn or gone reads as undefined. */
+function recordReader(dir: string) {
+  const fds = new Map<string, number>();
+  const scratch = Buffer.allocUnsafe(16 << 10);
+  return {
+    read(log: string, offset: number): string | undefined {
+      if (!fds.has(log)) {
+        try {
+          fds.set(log, openSync(join(dir, log), READ_SAFE));
+        } catch {
+          fds.set(log, -1);
+        }
+      }
+      const fd = fds.get(log)!;
+      return fd < 0 ? undefined : readRecord(fd, offset, scratch);
+    },
+    close: () => fds.forEach((fd) => fd >= 0 && closeSync(fd)),
+  };
+}
+
+/**
+ * Deletes the entries last used (or written) before `olderThanMs` ago, then the least recently used
+ * until the rest take at most `maxBytes`. Says how many entries and bytes went.
+ */
+export function pruneCache(
+  dir: string,
+  { olderThanMs, maxBytes, now = Date.now() }: { olderThanMs?: number; maxBytes?: number; now?: number },
+): { entries: number; bytes: number } {
+  const files = cacheFiles(dir);
+  const before = files.reduce((s, f) => s + f.bytes, 0);
+  const lines = latestLines(
+    dir,
+    files.map((f) => f.name),
+  );
+  const since = olderThanMs === undefined ? -Infinity : (now - olderThanMs) / 1000;
+  const writer = new LogWriter(dir);
+  const reader = recordReader(dir);
+  let kept = 0;
+  let bytes = 0;
+  let logBytes = 0;
+  try {
+    for (const line of lines) {
+      if (line.at < since) break; // newest first: the rest are older still
+      const payload = reader.read(line.log, line.offset);
+      const key = payload === undefined ? undefined : keyOfRecord(payload);
+      if (!key?.startsWith(line.key)) continue; // torn or foreign: it goes
+      const record = frameOf(payload!);
+      const place = { key, log: writer.log, offset: logBytes, at: line.at };
+      const size = record.length + indexLine(place).length;
+      if (maxBytes !== undefined && bytes + size > maxBytes) break;
+      writer.append(record);
+      writer.note(place);
+      logBytes += record.length;
+      bytes += size;
+      kept++;
+    }
+    writer.flush();
+  } finally {
+    reader.close();
+  }
+  // The new log is whole: the old indexes go first, so no index names a log that is gone.
+  const old = files
+    .map((f) => f.name)
+    .sort((a, b) => Number(b.endsWith(".idx")) - Number(a.endsWith(".idx")));
+  for (const name of old) rmSync(join(dir, name), { force: true });
+  return { entries: lines.length - kept, bytes: before - bytes };
+}
