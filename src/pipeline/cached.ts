@@ -7,7 +7,8 @@
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { endpointOf } from "../run/config.ts";
-import { costUsd } from "../api/pricing.ts";
+import type { Endpoint } from "../api/endpoints/index.ts";
+import { costUsd, type Price } from "../api/pricing.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { answersUnder, bodyHash, cacheKey, identityOf, keepable, type Service } from "../cache/key.ts";
 import { AnswerCache, defaultCacheDir } from "../cache/store.ts";
@@ -257,18 +258,70 @@ export async function keepAnswers(run: RunContext, record: BatchRecord): Promise
       const body = parsed.response?.body;
       if (!request || parsed.response?.status_code !== 200 || !body) continue;
       asked.delete(parsed.custom_id!); // only the first answer to a request counts, as in collect
-      const answer = endpoint.read(body);
-      if (!keepable(answer, body)) continue;
-      keying.cache.put(request.key, {
-        limit: request.limit,
-        finish: answer.finish!,
-        promptTokens: answer.promptTokens,
-        completionTokens: answer.completionTokens,
-        cachedTokens: answer.cachedTokens,
-        reasoningTokens: answer.reasoningTokens,
-        costUsd: costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens),
-        body: JSON.stringify(body),
-      });
+      keepOne(keying, price, endpoint, request, body);
     }
   keying.cache.flush();
+}
+
+/** Keeps one answer under its request's key, if it finished (never cut off, filtered or refused). */
+function keepOne(
+  keying: Keying,
+  price: Price,
+  endpoint: Endpoint<any>,
+  request: { key: string; limit: number },
+  body: unknown,
+): void {
+  const answer = endpoint.read(body);
+  if (!keepable(answer, body)) return;
+  keying.cache.put(request.key, {
+    limit: request.limit,
+    finish: answer.finish!,
+    promptTokens: answer.promptTokens,
+    completionTokens: answer.completionTokens,
+    cachedTokens: answer.cachedTokens,
+    reasoningTokens: answer.reasoningTokens,
+    costUsd: costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens),
+    body: JSON.stringify(body),
+  });
+}
+
+/** What a request sent on its own (the pilot's) is answered by, and keeps, as a batch's requests are. */
+export interface DirectCache {
+  /** The kept answer's body, or undefined; a hit counts as a use, and what it saved at `price`. */
+  lookup(request: BatchRequest, price: Price): unknown;
+  keep(request: BatchRequest, body: unknown, price: Price): void;
+  /** Writes what was kept and used, and the hits to the cache's ledger. */
+  done(): void;
+}
+
+/** The cache for `record`'s requests sent one by one, outside a batch; none without a cache. */
+export async function directCache(run: RunContext, record: BatchRecord): Promise<DirectCache | undefined> {
+  const keying = keyingOf(run, record);
+  if (!keying) return undefined;
+  const ids = await identitiesOf(run, keying, record.chunk);
+  const { firstSample } = run.manifest.chunks[record.chunk]!;
+  const endpoint = endpointOf(run.config, stageOf(record));
+  const placeOf = (request: BatchRequest) => ({
+    key: keyOf(keying, ids, firstSample, record, request),
+    limit: Number(request.body[keying.limitField]),
+  });
+  let hits = 0;
+  let savedUsd = 0;
+  keying.cache.refresh();
+  return {
+    lookup(request, price) {
+      const { key, limit } = placeOf(request);
+      const entry = keying.cache.get(key);
+      if (!entry || !answersUnder(entry, limit)) return undefined;
+      keying.cache.used(key);
+      hits++;
+      savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
+      return JSON.parse(entry.body);
+    },
+    keep: (request, body, price) => keepOne(keying, price, endpoint, placeOf(request), body),
+    done() {
+      keying.cache.flush();
+      keying.cache.noteHits(run.manifest.id, hits, savedUsd);
+    },
+  };
 }
