@@ -22,6 +22,8 @@ export const READ_SAFE = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 const RECORD_VERSION = 2;
 /** A record's frame: "E", its payload's length in 8 hex digits, a newline. */
 const FRAME = 10;
+/** What one read of a log takes in: many records, as a rerun reads them in a row. */
+const BLOCK = 256 << 10;
 /** The characters of a key an index line and the in-memory index hold (the record holds all 64). */
 export const SHORT_KEY = 32;
 const FILE_NAME = /^[0-9a-z]+-[0-9a-z]+-[0-9a-z]+\.(log|idx)$/;
@@ -76,16 +78,63 @@ export function frameOf(payload: string): Buffer {
   return Buffer.concat([Buffer.from(`E${bytes.length.toString(16).padStart(8, "0")}\n`), bytes]);
 }
 
-/** The payload of the record at `offset` of a log, or undefined where no whole frame is. */
-export function readRecord(fd: number, offset: number, scratch: Buffer): string | undefined {
-  const got = readSync(fd, scratch, 0, scratch.length, offset);
-  if (got < FRAME || scratch[0] !== 0x45 || scratch[FRAME - 1] !== 0x0a) return undefined;
-  const length = Number.parseInt(scratch.toString("latin1", 1, FRAME - 1), 16);
-  if (!Number.isFinite(length)) return undefined;
-  if (FRAME + length <= got) return scratch.toString("utf8", FRAME, FRAME + length);
-  const whole = Buffer.allocUnsafe(length);
-  const rest = readSync(fd, whole, 0, length, offset + FRAME);
-  return rest === length ? whole.toString("utf8") : undefined;
+/**
+ * Reads records from the logs of a folder, each opened once (never through a link). Reads go by
+ * blocks, so records read in the order they were written (a rerun's) cost one read per block.
+ */
+export class RecordReader {
+  readonly #dir: string;
+  readonly #fds = new Map<string, number>();
+  #block = { fd: -1, start: 0, length: 0, buffer: Buffer.allocUnsafe(BLOCK) };
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  /** The payload of the record at `offset` of `log`, or undefined where no whole frame is. */
+  read(log: string, offset: number): string | undefined {
+    const fd = this.#fdOf(log);
+    if (fd < 0) return undefined;
+    let at = this.#at(fd, offset, FRAME);
+    const { buffer } = this.#block;
+    if (at < 0 || buffer[at] !== 0x45 || buffer[at + FRAME - 1] !== 0x0a) return undefined;
+    const length = Number.parseInt(buffer.toString("latin1", at + 1, at + FRAME - 1), 16);
+    if (!Number.isSafeInteger(length) || length < 0) return undefined;
+    at = this.#at(fd, offset, FRAME + length);
+    return at < 0 ? undefined : this.#block.buffer.toString("utf8", at + FRAME, at + FRAME + length);
+  }
+
+  close(): void {
+    for (const fd of this.#fds.values()) if (fd >= 0) closeSync(fd);
+    this.#fds.clear();
+  }
+
+  /** Where `bytes` bytes from `offset` are in the block, read again from `offset` if they are not; -1: the log ends first. */
+  #at(fd: number, offset: number, bytes: number): number {
+    const block = this.#block;
+    const inBlock = block.fd === fd && offset >= block.start && offset + bytes <= block.start + block.length;
+    if (inBlock) return offset - block.start;
+    if (block.buffer.length < bytes) block.buffer = Buffer.allocUnsafe(bytes);
+    Object.assign(block, {
+      fd,
+      start: offset,
+      length: readSync(fd, block.buffer, 0, block.buffer.length, offset),
+    });
+    return block.length >= bytes ? 0 : -1;
+  }
+
+  #fdOf(log: string): number {
+    let fd = this.#fds.get(log);
+    if (fd === undefined) {
+      try {
+        fd = openSync(join(this.#dir, log), READ_SAFE);
+      } catch {
+        fd = -1; // gone (pruned) or a link: its records are misses
+      }
+      this.#fds.set(log, fd);
+    }
+    return fd;
+  }
 }
 
 /** One index line: a key, where its record is, and when it was written or last used (seconds). */

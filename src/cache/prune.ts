@@ -1,7 +1,7 @@
 // `synthai cache prune`: keeps the entries used last (a hit is a use), newest first, while they are
 // young enough and fit, copied into one new log; then the old logs and indexes go. A run writing
 // to the cache while it is pruned loses what it writes after (a miss later, never a wrong answer).
-import { closeSync, openSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import {
   cacheFiles,
@@ -9,9 +9,8 @@ import {
   indexLine,
   keyOfRecord,
   LogWriter,
-  READ_SAFE,
   readIndex,
-  readRecord,
+  RecordReader,
   type IndexLine,
 } from "./log.ts";
 
@@ -24,26 +23,6 @@ function latestLines(dir: string, names: string[]): IndexLine[] {
       if (!known || known.at <= line.at) latest.set(line.key, line);
     }
   return [...latest.values()].sort((a, b) => b.at - a.at);
-}
-
-/** Reads records from the logs, each opened once; a record torn or gone reads as undefined. */
-function recordReader(dir: string) {
-  const fds = new Map<string, number>();
-  const scratch = Buffer.allocUnsafe(16 << 10);
-  return {
-    read(log: string, offset: number): string | undefined {
-      if (!fds.has(log)) {
-        try {
-          fds.set(log, openSync(join(dir, log), READ_SAFE));
-        } catch {
-          fds.set(log, -1);
-        }
-      }
-      const fd = fds.get(log)!;
-      return fd < 0 ? undefined : readRecord(fd, offset, scratch);
-    },
-    close: () => fds.forEach((fd) => fd >= 0 && closeSync(fd)),
-  };
 }
 
 /**
@@ -62,7 +41,7 @@ export function pruneCache(
   );
   const since = olderThanMs === undefined ? -Infinity : (now - olderThanMs) / 1000;
   const writer = new LogWriter(dir);
-  const reader = recordReader(dir);
+  const reader = new RecordReader(dir);
   let kept = 0;
   let bytes = 0;
   let logBytes = 0;

@@ -23,7 +23,7 @@ import {
   LogWriter,
   READ_SAFE,
   readIndex,
-  readRecord,
+  RecordReader,
   SHORT_KEY,
   type Entry,
 } from "./log.ts";
@@ -56,8 +56,7 @@ export class AnswerCache {
   readonly #logNumbers = new Map<string, number>();
   /** How far each index has been read. */
   readonly #read = new Map<string, number>();
-  readonly #fds = new Map<number, number>();
-  readonly #scratch = Buffer.allocUnsafe(16 << 10);
+  readonly #reader: RecordReader;
   #writer: LogWriter | undefined;
   #loaded = false;
   #ready = false;
@@ -66,6 +65,7 @@ export class AnswerCache {
   constructor(dir: string, { now = Date.now }: { now?: () => number } = {}) {
     this.dir = dir;
     this.#now = now;
+    this.#reader = new RecordReader(dir);
   }
 
   /** Reads what every other writer's index gained since it was last read. */
@@ -87,10 +87,8 @@ export class AnswerCache {
     if (!place) return undefined;
     const writer = this.#writer;
     if (writer && this.#logs[place.log] === writer.log && writer.holds(place.offset)) writer.flush();
-    const fd = this.#fdOf(place.log);
-    if (fd < 0) return undefined;
     try {
-      const payload = readRecord(fd, place.offset, this.#scratch);
+      const payload = this.#reader.read(this.#logs[place.log]!, place.offset);
       return payload === undefined ? undefined : decodeRecord(payload, key);
     } catch {
       return undefined;
@@ -149,19 +147,6 @@ export class AnswerCache {
       this.#logNumbers.set(log, number);
     }
     this.#index.set(short, { log: number, offset, at });
-  }
-
-  #fdOf(log: number): number {
-    let fd = this.#fds.get(log);
-    if (fd === undefined) {
-      try {
-        fd = openSync(join(this.dir, this.#logs[log]!), READ_SAFE);
-      } catch {
-        fd = -1; // gone (pruned) or a link: its records are misses
-      }
-      this.#fds.set(log, fd);
-    }
-    return fd;
   }
 
   #writerOf(): LogWriter {

@@ -62,47 +62,53 @@ interface Identities {
   next: number;
   counts: Map<string, number>;
   byChunk: Map<number, string[]>;
-  /** The body hashes of the chunk scanned last, for its first lookup (they are its keys' too). */
-  last?: { chunk: number; hashes: string[] };
 }
 const identities = new WeakMap<ManifestStore, Identities>();
 
-/**
- * The identity of each sample of `chunk` (by its position in the chunk): its first request and its
- * replicate number, the count of identical first requests before it in the run, chunks in order.
- */
-async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Promise<string[]> {
-  const memo: Identities = identities.get(run.store) ?? { next: 0, counts: new Map(), byChunk: new Map() };
+function memoOf(run: RunContext): Identities {
+  const memo = identities.get(run.store) ?? { next: 0, counts: new Map(), byChunk: new Map() };
   identities.set(run.store, memo);
-  for (; memo.next <= chunk; memo.next++) {
-    const { firstSample } = run.manifest.chunks[memo.next]!;
+  return memo;
+}
+
+/**
+ * Identifies the samples of the next chunk from its first requests, in the order of its file: each
+ * its first request and its replicate number, the count of identical first requests before it in
+ * the run. Counted apart until `commit`, so a pass broken off leaves the run's counts as they were.
+ */
+function firstPass(memo: Identities, keying: Keying, chunk: number, firstSample: number) {
+  const ids: string[] = [];
+  const seen = new Map<string, number>();
+  return {
+    identify(request: BatchRequest): { hash: string; identity: string } {
+      const hash = bodyHash(request.body, keying.limitField);
+      const before = seen.get(hash) ?? 0;
+      seen.set(hash, before + 1);
+      const identity = identityOf(hash, (memo.counts.get(hash) ?? 0) + before);
+      ids[Number(request.custom_id) - firstSample] = identity;
+      return { hash, identity };
+    },
+    commit() {
+      for (const [hash, count] of seen) memo.counts.set(hash, (memo.counts.get(hash) ?? 0) + count);
+      memo.byChunk.set(chunk, ids);
+      memo.next = chunk + 1;
+    },
+  };
+}
+
+/** The identity of each sample of `chunk` (by its position in the chunk), chunks scanned in order. */
+async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Promise<string[]> {
+  const memo = memoOf(run);
+  while (memo.next <= chunk) {
     const first = run.manifest.batches.find(
       (b) => b.chunk === memo.next && stageOf(b) === 1 && b.attempt === 1,
     )!;
-    const ids: string[] = [];
-    const hashes: string[] = [];
+    const pass = firstPass(memo, keying, memo.next, run.manifest.chunks[memo.next]!.firstSample);
     for await (const lines of readLineBatches(join(run.dir, first.requestsFile), READ_NO_LINK))
-      for (const line of lines) {
-        const request = JSON.parse(line) as BatchRequest;
-        const hash = bodyHash(request.body, keying.limitField);
-        const replicate = memo.counts.get(hash) ?? 0;
-        memo.counts.set(hash, replicate + 1);
-        ids[Number(request.custom_id) - firstSample] = identityOf(hash, replicate);
-        hashes[Number(request.custom_id) - firstSample] = hash;
-      }
-    memo.byChunk.set(memo.next, ids);
-    memo.last = { chunk: memo.next, hashes };
+      for (const line of lines) pass.identify(JSON.parse(line) as BatchRequest);
+    pass.commit();
   }
   return memo.byChunk.get(chunk)!;
-}
-
-/** A chunk's first requests' body hashes, once, where its scan has just made them. */
-function firstHashes(run: RunContext, record: BatchRecord): string[] | undefined {
-  const memo = identities.get(run.store);
-  if (stageOf(record) !== 1 || record.attempt !== 1 || memo?.last?.chunk !== record.chunk) return undefined;
-  const { hashes } = memo.last;
-  delete memo.last;
-  return hashes;
 }
 
 /** The key of one request of a record: its body, the run's seed, its sample's identity, the attempt. */
@@ -112,12 +118,37 @@ function keyOf(
   firstSample: number,
   record: BatchRecord,
   request: BatchRequest,
-  known?: string[],
 ) {
-  const at = Number(request.custom_id) - firstSample;
-  const identity = ids[at] ?? request.custom_id;
-  const hash = known?.[at] ?? bodyHash(request.body, keying.limitField);
-  return cacheKey(keying.service, keying.seed, hash, identity, record.attempt);
+  const identity = ids[Number(request.custom_id) - firstSample] ?? request.custom_id;
+  return cacheKey(
+    keying.service,
+    keying.seed,
+    bodyHash(request.body, keying.limitField),
+    identity,
+    record.attempt,
+  );
+}
+
+/**
+ * Keys a record's requests in the order of its file. A chunk's first requests not yet identified
+ * are identified as they are keyed, so the file is read once; others go by their chunk's identities.
+ */
+async function keyerOf(run: RunContext, keying: Keying, record: BatchRecord) {
+  const { firstSample } = run.manifest.chunks[record.chunk]!;
+  const memo = memoOf(run);
+  if (stageOf(record) !== 1 || record.attempt !== 1 || memo.next > record.chunk) {
+    const ids = await identitiesOf(run, keying, record.chunk);
+    return { key: (request: BatchRequest) => keyOf(keying, ids, firstSample, record, request), done() {} };
+  }
+  if (record.chunk > 0) await identitiesOf(run, keying, record.chunk - 1);
+  const pass = firstPass(memo, keying, record.chunk, firstSample);
+  return {
+    key(request: BatchRequest): string {
+      const { hash, identity } = pass.identify(request);
+      return cacheKey(keying.service, keying.seed, hash, identity, record.attempt);
+    },
+    done: () => pass.commit(),
+  };
 }
 
 /** Whether a record is still to be looked up: pending, and nothing of it ever went to the service. */
@@ -138,9 +169,7 @@ function toLookUp(record: BatchRecord): boolean {
 export async function answerFromCache(run: RunContext, record: BatchRecord): Promise<void> {
   const keying = toLookUp(record) ? keyingOf(run, record) : undefined;
   if (!keying) return;
-  const chunk = run.manifest.chunks[record.chunk]!;
-  const ids = await identitiesOf(run, keying, record.chunk);
-  const known = firstHashes(run, record);
+  const keyer = await keyerOf(run, keying, record);
   const price = priceOf(run.config, record);
   const hitsFile = resultsFile(record, "cached");
   const sentFile = sentFileName(record);
@@ -152,7 +181,7 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
   for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
     for (const line of lines) {
       const request = JSON.parse(line) as BatchRequest;
-      const key = keyOf(keying, ids, chunk.firstSample, record, request, known);
+      const key = keyer.key(request);
       const entry = keying.cache.get(key);
       if (!entry || !answersUnder(entry, Number(request.body[keying.limitField]))) {
         misses.writeLine(line);
@@ -163,6 +192,7 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
       hits.writeLine(`{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`);
       savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
     }
+  keyer.done();
   hits.close();
   misses.close();
   keying.cache.flush();
