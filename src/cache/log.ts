@@ -24,6 +24,8 @@ const RECORD_VERSION = 2;
 const FRAME = 10;
 /** What one read of a log takes in: many records, as a rerun reads them in a row. */
 const BLOCK = 256 << 10;
+/** A read out of order: most records fit in it whole. */
+const SMALL = 4 << 10;
 /** The characters of a key an index line and the in-memory index hold (the record holds all 64). */
 export const SHORT_KEY = 32;
 const FILE_NAME = /^[0-9a-z]+-[0-9a-z]+-[0-9a-z]+\.(log|idx)$/;
@@ -79,13 +81,16 @@ export function frameOf(payload: string): Buffer {
 }
 
 /**
- * Reads records from the logs of a folder, each opened once (never through a link). Reads go by
- * blocks, so records read in the order they were written (a rerun's) cost one read per block.
+ * Reads records from the logs of a folder, each opened once (never through a link). A record read
+ * right after the one before it in its log is read with those after it, a block at a time, so
+ * records read in the order they were written cost one read a block; others, a small read each.
  */
 export class RecordReader {
   readonly #dir: string;
   readonly #fds = new Map<string, number>();
   #block = { fd: -1, start: 0, length: 0, buffer: Buffer.allocUnsafe(BLOCK) };
+  /** Where the record read last ends: a read from there is likely followed by the next. */
+  #end = { fd: -1, offset: -1 };
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -101,7 +106,9 @@ export class RecordReader {
     const length = Number.parseInt(buffer.toString("latin1", at + 1, at + FRAME - 1), 16);
     if (!Number.isSafeInteger(length) || length < 0) return undefined;
     at = this.#at(fd, offset, FRAME + length);
-    return at < 0 ? undefined : this.#block.buffer.toString("utf8", at + FRAME, at + FRAME + length);
+    if (at < 0) return undefined;
+    this.#end = { fd, offset: offset + FRAME + length };
+    return this.#block.buffer.toString("utf8", at + FRAME, at + FRAME + length);
   }
 
   close(): void {
@@ -115,11 +122,9 @@ export class RecordReader {
     const inBlock = block.fd === fd && offset >= block.start && offset + bytes <= block.start + block.length;
     if (inBlock) return offset - block.start;
     if (block.buffer.length < bytes) block.buffer = Buffer.allocUnsafe(bytes);
-    Object.assign(block, {
-      fd,
-      start: offset,
-      length: readSync(fd, block.buffer, 0, block.buffer.length, offset),
-    });
+    const next = this.#end.fd === fd && this.#end.offset === offset;
+    const size = Math.min(block.buffer.length, Math.max(bytes, next ? BLOCK : SMALL));
+    Object.assign(block, { fd, start: offset, length: readSync(fd, block.buffer, 0, size, offset) });
     return block.length >= bytes ? 0 : -1;
   }
 
