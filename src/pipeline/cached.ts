@@ -20,6 +20,7 @@ import type { BatchRequest } from "../run/records.ts";
 import type { ManifestStore } from "../run/store.ts";
 import type { RunContext } from "./context.ts";
 import { priceOf } from "./transport.ts";
+import { customIdOf } from "./verdict.ts";
 
 /** Where a record wholly answered by the cache keeps the place of a batch id. */
 export const FROM_CACHE = "cache";
@@ -162,21 +163,14 @@ function toLookUp(record: BatchRecord): boolean {
   );
 }
 
-/**
- * Looks a pending record's requests up in the cache. Hits are written to its cached results, misses
- * to the file sent instead; a record the cache answered wholly is finished, sending nothing.
- */
-export async function answerFromCache(run: RunContext, record: BatchRecord): Promise<void> {
-  const keying = toLookUp(record) ? keyingOf(run, record) : undefined;
-  if (!keying) return;
+/** Looks every request of a record up: the hits written to `hitsFile`, their ids, what they saved. */
+async function lookUpAll(run: RunContext, keying: Keying, record: BatchRecord, hitsFile: string) {
   const keyer = await keyerOf(run, keying, record);
   const price = priceOf(run.config, record);
-  const hitsFile = resultsFile(record, "cached");
-  const sentFile = sentFileName(record);
-  await ensureDir(join(run.dir, "results"));
-  const hits = new JsonlWriter(join(run.dir, `${hitsFile}.tmp`));
-  const misses = new JsonlWriter(join(run.dir, `${sentFile}.tmp`));
+  const hits = new JsonlWriter(join(run.dir, hitsFile));
+  const answered = new Set<string>();
   let savedUsd = 0;
+  let missed = 0;
   keying.cache.refresh(); // what runs sharing the cache kept since
   for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
     for (const line of lines) {
@@ -184,18 +178,41 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
       const key = keyer.key(request);
       const entry = keying.cache.get(key);
       if (!entry || !answersUnder(entry, Number(request.body[keying.limitField]))) {
-        misses.writeLine(line);
+        missed++;
         continue;
       }
       keying.cache.used(key);
+      answered.add(request.custom_id);
       const id = JSON.stringify(request.custom_id);
       hits.writeLine(`{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`);
       savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
     }
   keyer.done();
   hits.close();
-  misses.close();
   keying.cache.flush();
+  return { hits, answered, savedUsd, missed };
+}
+
+/** The requests of a record the cache did not answer, written to `file` (only where it answered some). */
+async function writeMisses(run: RunContext, record: BatchRecord, answered: Set<string>, file: string) {
+  const misses = new JsonlWriter(join(run.dir, file));
+  for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
+    for (const line of lines) if (!answered.has(customIdOf(line)!)) misses.writeLine(line);
+  misses.close();
+  return misses;
+}
+
+/**
+ * Looks a pending record's requests up in the cache. Hits are written to its cached results, misses
+ * to the file sent instead; a record the cache answered wholly is finished, sending nothing.
+ */
+export async function answerFromCache(run: RunContext, record: BatchRecord): Promise<void> {
+  const keying = toLookUp(record) ? keyingOf(run, record) : undefined;
+  if (!keying) return;
+  const hitsFile = resultsFile(record, "cached");
+  const sentFile = sentFileName(record);
+  await ensureDir(join(run.dir, "results"));
+  const { hits, answered, savedUsd, missed } = await lookUpAll(run, keying, record, `${hitsFile}.tmp`);
   if (hits.lines === 0) {
     // Nothing answered: nothing of this lookup, nor of an earlier one killed before it was recorded, stays.
     for (const file of [hitsFile, sentFile, `${hitsFile}.tmp`, `${sentFile}.tmp`])
@@ -204,8 +221,9 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
     run.store.update(() => (record.cached = cached));
     return;
   }
+  const sent = missed;
+  const misses = sent ? await writeMisses(run, record, answered, `${sentFile}.tmp`) : undefined;
   await rename(join(run.dir, `${hitsFile}.tmp`), join(run.dir, hitsFile));
-  const sent = misses.lines;
   if (sent) await rename(join(run.dir, `${sentFile}.tmp`), join(run.dir, sentFile));
   else await rm(join(run.dir, `${sentFile}.tmp`), { force: true });
   const sentPromptTokens = sent ? await promptTokensOf(run, record, sentFile) : 0;
@@ -223,13 +241,13 @@ function recordLookup(
   run: RunContext,
   record: BatchRecord,
   cached: NonNullable<BatchRecord["cached"]>,
-  writers: { hits: JsonlWriter; misses: JsonlWriter },
+  writers: { hits: JsonlWriter; misses: JsonlWriter | undefined },
 ): void {
   const hitsFile = resultsFile(record, "cached");
   const sentFile = sentFileName(record);
   const sums = {
     [hitsFile]: writers.hits.sha256,
-    ...(cached.sent ? { [sentFile]: writers.misses.sha256 } : {}),
+    ...(writers.misses ? { [sentFile]: writers.misses.sha256 } : {}),
   };
   const now = Math.floor(Date.now() / 1000);
   run.store.update((manifest) => {
