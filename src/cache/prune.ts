@@ -26,21 +26,17 @@ function latestLines(dir: string, names: string[]): IndexLine[] {
 }
 
 /**
- * Deletes the entries last used (or written) before `olderThanMs` ago, then the least recently used
- * until the rest take at most `maxBytes`. Says how many entries and bytes went.
+ * The entries kept, newest first: young enough (last used at `since` or later, in seconds) and
+ * whole, while they fit in `maxBytes` as `writer` would write them; with `copy`, copied into it.
  */
-export function pruneCache(
+function keep(
   dir: string,
-  { olderThanMs, maxBytes, now = Date.now() }: { olderThanMs?: number; maxBytes?: number; now?: number },
-): { entries: number; bytes: number } {
-  const files = cacheFiles(dir);
-  const before = files.reduce((s, f) => s + f.bytes, 0);
-  const lines = latestLines(
-    dir,
-    files.map((f) => f.name),
-  );
-  const since = olderThanMs === undefined ? -Infinity : (now - olderThanMs) / 1000;
-  const writer = new LogWriter(dir);
+  lines: IndexLine[],
+  writer: LogWriter,
+  copy: boolean,
+  since: number,
+  maxBytes?: number,
+) {
   const reader = new RecordReader(dir);
   let kept = 0;
   let bytes = 0;
@@ -55,20 +51,45 @@ export function pruneCache(
       const place = { key, log: writer.log, offset: logBytes, at: line.at };
       const size = record.length + indexLine(place).length;
       if (maxBytes !== undefined && bytes + size > maxBytes) break;
-      writer.append(record);
-      writer.note(place);
+      if (copy) {
+        writer.append(record);
+        writer.note(place);
+      }
       logBytes += record.length;
       bytes += size;
       kept++;
     }
-    writer.flush();
+    if (copy) writer.flush();
   } finally {
     reader.close();
   }
+  return kept;
+}
+
+/**
+ * Deletes the entries last used (or written) before `olderThanMs` ago, then the least recently used
+ * until the rest take at most `maxBytes`: what is kept is copied into one new log, then the old files
+ * go (nothing is rewritten where nothing goes). Says how many entries and bytes went.
+ */
+export function pruneCache(
+  dir: string,
+  { olderThanMs, maxBytes, now = Date.now() }: { olderThanMs?: number; maxBytes?: number; now?: number },
+): { entries: number; bytes: number } {
+  const files = cacheFiles(dir);
+  const before = files.reduce((s, f) => s + f.bytes, 0);
+  const lines = latestLines(
+    dir,
+    files.map((f) => f.name),
+  );
+  const since = olderThanMs === undefined ? -Infinity : (now - olderThanMs) / 1000;
+  const writer = new LogWriter(dir);
+  if (keep(dir, lines, writer, false, since, maxBytes) === lines.length) return { entries: 0, bytes: 0 };
+  const kept = keep(dir, lines, writer, true, since, maxBytes);
   // The new log is whole: the old indexes go first, so no index names a log that is gone.
   const old = files
     .map((f) => f.name)
     .sort((a, b) => Number(b.endsWith(".idx")) - Number(a.endsWith(".idx")));
   for (const name of old) rmSync(join(dir, name), { force: true });
-  return { entries: lines.length - kept, bytes: before - bytes };
+  const after = cacheFiles(dir).reduce((s, f) => s + f.bytes, 0);
+  return { entries: lines.length - kept, bytes: Math.max(0, before - after) };
 }
