@@ -508,6 +508,10 @@ cache.flush();
     const last = new AnswerCache(dir, { now: () => clock });
     last.used(keys[2]!);
     last.flush();
+    // Nothing that old: nothing goes, and nothing is rewritten.
+    const files = readdirSync(dir).sort();
+    expect(pruneCache(dir, { olderThanMs: 60 * day, now })).toEqual({ entries: 0, bytes: 0 });
+    expect(readdirSync(dir).sort()).toEqual(files);
     expect(pruneCache(dir, { olderThanMs: 30 * day, now }).entries).toBe(1);
     expect(cacheStats(dir).entries).toBe(2);
     const fresh = new AnswerCache(dir);
