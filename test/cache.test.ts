@@ -320,6 +320,21 @@ describe("resumable and shared", () => {
     for (const [i, row] of rowsD.entries()) expect([rowsB[i], rowsC[i]]).toContainEqual(row);
   });
 
+  test("synthai cache prune keeps what was used lately and drops the rest by size; what went is asked again", async () => {
+    await start({ seed: 18 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--no-canary"])).code).toBe(0);
+    const sent = asked();
+    const young = await runCli(["cache", "prune", "--older-than", "1h", "--cache-dir", cache], { cwd });
+    expect(young.stdout).toMatch(/^pruned 0 entries \(0 B\); 12 left/);
+    const small = await runCli(["cache", "prune", "--max-size", "1B", "--cache-dir", cache], { cwd });
+    expect(small.stdout).toMatch(/^pruned 12 entries .*; 0 left/);
+    const again = await run(cwd, cache, "b.csv", ["--no-canary"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(asked()).toBe(2 * sent);
+  });
+
   test("the API key is nowhere in the cache, and its folder is the user's alone", async () => {
     await start({ seed: 14 });
     const cwd = await tempDir();
