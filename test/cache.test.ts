@@ -1,6 +1,10 @@
 // The cache of answers: a rerun pays only for what changed, and never gets a wrong answer.
-import { lstat, readFile, readdir, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { appendFile, lstat, readFile, readdir, rename, symlink, truncate, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
 import {
   API_KEY,
@@ -14,7 +18,8 @@ import {
   useFake,
 } from "./helpers.ts";
 import { answersUnder, bodyHash, cacheKey, canonicalJson, identityOf, keepable } from "../src/cache/key.ts";
-import { AnswerCache, cacheStats, pruneCache, type Entry } from "../src/cache/store.ts";
+import { AnswerCache, cacheStats, type Entry } from "../src/cache/store.ts";
+import { pruneCache } from "../src/cache/prune.ts";
 import { parseAge, parseSize } from "../src/commands/cache.ts";
 import { generateArgs } from "../src/commands/generate.ts";
 import { optionsOf } from "../src/commands/named-options.ts";
@@ -147,6 +152,28 @@ describe("the same command twice", () => {
     const rows = await rowsOf(join(cwd, "a.csv"));
     expect(new Set(rows.map((r) => r.Text)).size).toBe(6);
     expect(await rowsOf(join(cwd, "b.csv"))).toEqual(rows);
+  });
+});
+
+describe("--pilot", () => {
+  test("pilot requests are looked up and kept like others: the batch reuses them, a second run sends nothing", async () => {
+    await start({ seed: 17 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    const pilot = ["-n", "6", "--pilot", "3", "--yes"];
+    const first = await run(cwd, cache, "a.csv", pilot);
+    expect(first.code, first.stderr).toBe(0);
+    expect(server.fake.chatCompletions).toBe(3);
+    // The batch after the pilot sends only the samples the pilot did not answer.
+    expect(server.fake.requestedIds().sort()).toEqual(["000003", "000004", "000005"]);
+    expect(first.stderr).toContain("3 of 6 answered from the cache");
+    const second = await run(cwd, cache, "b.csv", pilot);
+    expect(second.code, second.stderr).toBe(0);
+    expect(server.fake.chatCompletions).toBe(3);
+    expect(server.fake.requestedIds()).toHaveLength(3);
+    expect(second.stderr.match(/^pilot \d\/3 ok \(from the cache\): /gm)).toHaveLength(3);
+    expect(second.stderr).toMatch(/pilot: 3\/3 valid, cost \$0\.0000;/);
+    expect(await rowsOf(join(cwd, "b.csv"))).toEqual(await rowsOf(join(cwd, "a.csv")));
   });
 });
 
@@ -293,6 +320,21 @@ describe("resumable and shared", () => {
     for (const [i, row] of rowsD.entries()) expect([rowsB[i], rowsC[i]]).toContainEqual(row);
   });
 
+  test("synthai cache prune keeps what was used lately and drops the rest by size; what went is asked again", async () => {
+    await start({ seed: 18 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--no-canary"])).code).toBe(0);
+    const sent = asked();
+    const young = await runCli(["cache", "prune", "--older-than", "1h", "--cache-dir", cache], { cwd });
+    expect(young.stdout).toMatch(/^pruned 0 entries \(0 B\); 12 left/);
+    const small = await runCli(["cache", "prune", "--max-size", "1B", "--cache-dir", cache], { cwd });
+    expect(small.stdout).toMatch(/^pruned 12 entries .*; 0 left/);
+    const again = await run(cwd, cache, "b.csv", ["--no-canary"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(asked()).toBe(2 * sent);
+  });
+
   test("the API key is nowhere in the cache, and its folder is the user's alone", async () => {
     await start({ seed: 14 });
     const cwd = await tempDir();
@@ -300,7 +342,8 @@ describe("resumable and shared", () => {
     expect((await run(cwd, cache, "a.csv")).code).toBe(0);
     expect((await run(cwd, cache, "b.csv")).code).toBe(0);
     const files = await allFiles(cache);
-    expect(files.length).toBeGreaterThan(12);
+    expect(cacheStats(cache).entries).toBeGreaterThanOrEqual(12);
+    expect(files.some((file) => file.endsWith(".log"))).toBe(true);
     for (const file of files) expect(await readFile(file, "utf8")).not.toContain(API_KEY);
     expect((await lstat(cache)).mode & 0o777).toBe(0o700);
   });
@@ -378,48 +421,124 @@ describe("the store", () => {
   };
   const key = "ab".padEnd(64, "0");
 
+  const at = (dir: string, ext: string) =>
+    readdirSync(dir)
+      .filter((n) => n.endsWith(ext))
+      .map((n) => join(dir, n));
+
   test("a torn, foreign or linked entry is a miss, never an answer", async () => {
     const dir = join(await tempDir(), "answers");
-    const cache = new AnswerCache(dir);
-    cache.put(key, entry);
-    expect(cache.get(key)).toEqual(entry);
-    const path = join(dir, "ab", `${key}.json`);
-    const text = await readFile(path, "utf8");
-    await writeFile(path, text.slice(0, text.length - 5));
-    expect(cache.get(key)).toBeUndefined();
+    const writer = new AnswerCache(dir);
     const other = "ab".padEnd(64, "1");
-    cache.put(other, entry);
-    await writeFile(path, await readFile(join(dir, "ab", `${other}.json`)));
-    expect(cache.get(key)).toBeUndefined();
-    cache.put(other, entry);
-    await writeFile(path, "");
-    const { rm } = await import("node:fs/promises");
-    await rm(path);
-    await symlink(join(dir, "ab", `${other}.json`), path);
-    expect(cache.get(key)).toBeUndefined();
-    // A new answer replaces the link itself, never what it points to.
-    cache.put(key, { ...entry, completionTokens: 7 });
-    expect(cache.get(key)?.completionTokens).toBe(7);
-    expect(cache.get(other)?.completionTokens).toBe(20);
+    writer.put(key, entry);
+    writer.put(other, { ...entry, completionTokens: 9 });
+    writer.flush();
+    expect(new AnswerCache(dir).get(key)).toEqual(entry);
+    // Foreign: an index line that names the other key's record under this key.
+    const [index] = at(dir, ".idx");
+    const lines = (await readFile(index!, "utf8")).trim().split("\n");
+    const [, , otherOffset] = lines[1]!.split(" ");
+    const [keyPart, log, , time] = lines[0]!.split(" ");
+    await appendFile(index!, `${keyPart} ${log} ${otherOffset} ${Number(time) + 1}\n`);
+    expect(new AnswerCache(dir).get(key)).toBeUndefined();
+    expect(new AnswerCache(dir).get(other)?.completionTokens).toBe(9);
+    // Linked: a log replaced by a link to a copy of itself is never read through.
+    const [path] = at(dir, ".log");
+    await rename(path!, `${path}.moved`);
+    await symlink(`${path}.moved`, path!);
+    expect(new AnswerCache(dir).get(other)).toBeUndefined();
+    // A new answer goes to a log of its own, never through the link.
+    const again = new AnswerCache(dir, { now: () => Date.now() + 10_000 });
+    again.put(key, { ...entry, completionTokens: 7 });
+    again.flush();
+    expect(new AnswerCache(dir).get(key)?.completionTokens).toBe(7);
+    expect((await lstat(path!)).isSymbolicLink()).toBe(true);
   });
 
-  test("prune drops entries older than asked, then the oldest until the rest fit", async () => {
+  test("a torn log tail is a miss, and every whole record before it still hits", async () => {
     const dir = join(await tempDir(), "answers");
-    const cache = new AnswerCache(dir);
+    const writer = new AnswerCache(dir);
     const keys = ["01", "02", "03"].map((p) => p.padEnd(64, "0"));
-    for (const k of keys) cache.put(k, entry);
-    const { utimes } = await import("node:fs/promises");
+    for (const [i, k] of keys.entries()) writer.put(k, { ...entry, completionTokens: i + 1 });
+    writer.flush();
+    const [log] = at(dir, ".log");
+    await truncate(log!, (await lstat(log!)).size - 5);
+    const reader = new AnswerCache(dir);
+    expect(keys.map((k) => reader.get(k)?.completionTokens)).toEqual([1, 2, undefined]);
+    // A torn index line (no newline yet) is not read either.
+    const [index] = at(dir, ".idx");
+    await appendFile(index!, `${"04".padEnd(32, "0")} ${basename(log!)} 0`);
+    expect(new AnswerCache(dir).get("04".padEnd(64, "0"))).toBeUndefined();
+  });
+
+  test("writers in several processes at once stay exact: each key reads one writer's whole answer", async () => {
+    const cwd = await tempDir();
+    const dir = join(cwd, "answers");
+    const script = join(cwd, "writer.ts");
+    const store = pathToFileURL(join(ROOT, "src", "cache", "store.ts")).href;
+    // Each writer keeps the same 400 keys, each answer naming its writer, padded past a frame read.
+    await writeFile(
+      script,
+      `import { createHash } from "node:crypto";
+import { AnswerCache } from ${JSON.stringify(store)};
+const cache = new AnswerCache(${JSON.stringify(dir)});
+const who = process.argv[2];
+for (let i = 0; i < 400; i++) {
+  const body = JSON.stringify({ who, i, pad: who.repeat(i * 97) });
+  cache.put(createHash("sha256").update(String(i)).digest("hex"), { ...${JSON.stringify(entry)}, body });
+  if (i % 50 === 0) cache.flush();
+}
+cache.flush();
+`,
+    );
+    const writers = ["a", "b", "c"].map((who) => {
+      const child = spawn(process.execPath, [script, who], { stdio: "inherit" });
+      return new Promise((done) => child.on("close", done));
+    });
+    expect(await Promise.all(writers)).toEqual([0, 0, 0]);
+    const reader = new AnswerCache(dir);
+    for (let i = 0; i < 400; i++) {
+      const got = JSON.parse(reader.get(createHash("sha256").update(String(i)).digest("hex"))!.body);
+      expect(got).toEqual({ who: got.who, i, pad: String(got.who).repeat(i * 97) });
+      expect(["a", "b", "c"]).toContain(got.who);
+    }
+    expect(cacheStats(dir).entries).toBe(400);
+  });
+
+  test("prune drops entries last used longer ago than asked (a hit is a use), then the least recently used until the rest fit", async () => {
+    const dir = join(await tempDir(), "answers");
     const day = 86_400_000;
     const now = Date.now();
-    for (const [i, k] of keys.entries()) {
-      const at = new Date(now - (40 - i * 15) * day); // 40, 25 and 10 days old
-      await utimes(join(dir, k.slice(0, 2), `${k}.json`), at, at);
-    }
+    let clock = now - 40 * day;
+    const cache = new AnswerCache(dir, { now: () => clock });
+    const keys = ["01", "02", "03"].map((p) => p.padEnd(64, "0"));
+    for (const k of keys) cache.put(k, entry); // all written 40 days ago
+    cache.flush();
+    clock = now - 10 * day; // used 10 days ago: the second, by a later run
+    const later = new AnswerCache(dir, { now: () => clock });
+    expect(later.get(keys[1]!)).toEqual(entry);
+    later.used(keys[1]!);
+    later.flush();
+    clock = now - 5 * day; // and the third used 5 days ago
+    const last = new AnswerCache(dir, { now: () => clock });
+    last.used(keys[2]!);
+    last.flush();
+    // Nothing that old: nothing goes, and nothing is rewritten.
+    const files = readdirSync(dir).sort();
+    expect(pruneCache(dir, { olderThanMs: 60 * day, now })).toEqual({ entries: 0, bytes: 0 });
+    expect(readdirSync(dir).sort()).toEqual(files);
     expect(pruneCache(dir, { olderThanMs: 30 * day, now }).entries).toBe(1);
     expect(cacheStats(dir).entries).toBe(2);
+    const fresh = new AnswerCache(dir);
+    expect(fresh.get(keys[0]!)).toBeUndefined();
+    expect(fresh.get(keys[1]!)).toEqual(entry);
     const size = cacheStats(dir).bytes;
     expect(pruneCache(dir, { maxBytes: size - 1, now }).entries).toBe(1);
-    expect(cache.get(keys[2]!)).toEqual(entry);
+    // The least recently used went; what is left is whole, and still dated by its last use.
+    expect(new AnswerCache(dir).get(keys[1]!)).toBeUndefined();
+    expect(new AnswerCache(dir).get(keys[2]!)).toEqual(entry);
+    expect(pruneCache(dir, { olderThanMs: 4 * day, now }).entries).toBe(1);
+    expect(cacheStats(dir)).toMatchObject({ entries: 0, bytes: 0 });
   });
 
   test("the library takes the same options: cache: false, cacheDir", () => {

@@ -1,42 +1,39 @@
-// The answers kept on disk across runs: one small file per answer, named by its key, in a folder
-// of 256 shards (the key's first two hex digits), so a lookup is one open and one read. Entries
-// are written whole under a temporary name and renamed into place, so two runs sharing the cache
-// at once each read an old entry or a new one, never half of one; a torn or foreign file is a miss.
+// The answers kept on disk across runs: each process appends the answers it keeps to a log of its
+// own (log.ts), and finds every process's answers through their indexes, read once and then only
+// where they grew. A lookup is a map's, then one read of the record, checked against its key and
+// checksum: a torn, foreign or missing record is a miss. Runs sharing the cache at once never write
+// the same file, so each reads whole records of the others', or none.
 import {
   chmodSync,
   closeSync,
-  constants,
-  existsSync,
-  lstatSync,
   mkdirSync,
+  lstatSync,
   openSync,
-  readdirSync,
   readFileSync,
-  renameSync,
-  rmSync,
   writeSync,
+  constants,
 } from "node:fs";
-import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
-import type { Kept } from "./key.ts";
+import {
+  cacheFiles,
+  decodeRecord,
+  encodeRecord,
+  LogWriter,
+  READ_SAFE,
+  readIndex,
+  RecordReader,
+  SHORT_KEY,
+  type Entry,
+} from "./log.ts";
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND } = constants;
-const ENTRY_VERSION = 1;
+export type { Entry } from "./log.ts";
+
+const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_APPEND } = constants;
 const LEDGER = "ledger.jsonl";
-
-/** One kept answer: the service's body (JSON text), why it ended, the limit it was asked with, what it cost. */
-export interface Entry extends Kept {
-  finish: string;
-  promptTokens: number;
-  cachedTokens: number;
-  reasoningTokens: number;
-  costUsd: number;
-  body: string;
-}
-
-const bodySum = (body: string) => createHash("sha256").update(body).digest("hex").slice(0, 32);
+/** A hit is noted as a use at most once an hour per entry: prune goes by hours and days. */
+const USE_EVERY_S = 3600;
 
 /** The user's cache folder: `$XDG_CACHE_HOME/synthai/answers`, else `~/.cache/synthai/answers`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -44,72 +41,89 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, "synthai", "answers");
 }
 
+/** Where a key's record is: which log (by number), at which offset, and when written or last used (s). */
+interface Place {
+  log: number;
+  offset: number;
+  at: number;
+}
+
 export class AnswerCache {
   readonly dir: string;
-  readonly #shards = new Set<string>();
+  readonly #now: () => number;
+  readonly #index = new Map<string, Place>();
+  readonly #logs: string[] = [];
+  readonly #logNumbers = new Map<string, number>();
+  /** How far each index has been read. */
+  readonly #read = new Map<string, number>();
+  readonly #reader: RecordReader;
+  #writer: LogWriter | undefined;
+  #loaded = false;
   #ready = false;
 
-  constructor(dir: string) {
+  /** `now`: the clock (ms) that dates what is written and used. */
+  constructor(dir: string, { now = Date.now }: { now?: () => number } = {}) {
     this.dir = dir;
+    this.#now = now;
+    this.#reader = new RecordReader(dir);
   }
 
-  /** The kept answer of `key`, or undefined: none, torn, foreign (another key's, another version's) or a link. */
+  /** Reads what every other writer's index gained since it was last read. */
+  refresh(): void {
+    this.#loaded = true;
+    const own = this.#writer && `${this.#writer.name}.idx`;
+    for (const { name } of cacheFiles(this.dir)) {
+      if (!name.endsWith(".idx") || name === own) continue;
+      const { lines, upTo } = readIndex(this.dir, name, this.#read.get(name) ?? 0);
+      this.#read.set(name, upTo);
+      for (const line of lines) this.#place(line.key, line.log, line.offset, line.at);
+    }
+  }
+
+  /** The kept answer of `key`, or undefined: none, torn, foreign (another key's, another version's). */
   get(key: string): Entry | undefined {
-    let text: string;
-    const path = this.#path(key);
-    // A miss is most lookups of a first run: asked first, it costs no thrown error.
-    if (!existsSync(path)) return undefined;
+    if (!this.#loaded) this.refresh();
+    const place = this.#index.get(key.slice(0, SHORT_KEY));
+    if (!place) return undefined;
+    const writer = this.#writer;
+    if (writer && this.#logs[place.log] === writer.log && writer.holds(place.offset)) writer.flush();
     try {
-      const fd = openSync(path, O_RDONLY | O_NOFOLLOW);
-      try {
-        text = readFileSync(fd, "utf8");
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      return undefined;
-    }
-    // A header line, then the body as the service sent it: a hit is copied into the results as text,
-    // never parsed and written again; its checksum in the header finds a torn or foreign one.
-    const newline = text.indexOf("\n");
-    try {
-      const { v, key: its, sum, ...entry } = JSON.parse(text.slice(0, newline));
-      const body = text.slice(newline + 1);
-      const whole =
-        newline > 0 && typeof entry.limit === "number" && typeof entry.completionTokens === "number";
-      return v === ENTRY_VERSION && its === key && whole && sum === bodySum(body)
-        ? ({ ...entry, body } as Entry)
-        : undefined;
+      const payload = this.#reader.read(this.#logs[place.log]!, place.offset);
+      return payload === undefined ? undefined : decodeRecord(payload, key);
     } catch {
       return undefined;
     }
   }
 
-  /** Keeps an answer: written whole under a name of this process's own, then renamed over the entry. */
+  /** Keeps an answer: appended to this process's log (written by `flush`, or once a megabyte waits). */
   put(key: string, entry: Entry): void {
-    this.#open();
-    const shard = join(this.dir, key.slice(0, 2));
-    if (!this.#shards.has(shard)) {
-      mkdirSync(shard, { recursive: true, mode: 0o700 });
-      this.#shards.add(shard);
-    }
-    const path = this.#path(key);
-    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      const { body, ...header } = entry;
-      writeSync(fd, `${JSON.stringify({ v: ENTRY_VERSION, key, ...header, sum: bodySum(body) })}\n${body}`);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    const writer = this.#writerOf();
+    const offset = writer.append(encodeRecord(key, entry));
+    const at = this.#seconds();
+    writer.note({ key, log: writer.log, offset, at });
+    this.#place(key, writer.log, offset, at);
+  }
+
+  /** A hit counts as a use of its entry (what `prune --older-than` goes by). */
+  used(key: string): void {
+    if (!this.#loaded) this.refresh();
+    const place = this.#index.get(key.slice(0, SHORT_KEY));
+    const at = this.#seconds();
+    if (!place || at - place.at < USE_EVERY_S) return;
+    place.at = at;
+    this.#writerOf().note({ key, log: this.#logs[place.log]!, offset: place.offset, at });
+  }
+
+  /** Writes what waits in memory: records first, then the index lines that name them. */
+  flush(): void {
+    this.#writer?.flush();
   }
 
   /** Adds a run's hits and what they saved to the cache's own ledger (one line, appended whole). */
   noteHits(run: string, hits: number, savedUsd: number): void {
     if (!hits) return;
     this.#open();
-    const line = `${JSON.stringify({ at: new Date().toISOString(), run, hits, savedUsd })}\n`;
+    const line = `${JSON.stringify({ at: new Date(this.#now()).toISOString(), run, hits, savedUsd })}\n`;
     const fd = openSync(join(this.dir, LEDGER), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
     try {
       writeSync(fd, line); // one write of one line: appends of runs sharing the cache never interleave
@@ -118,8 +132,27 @@ export class AnswerCache {
     }
   }
 
-  #path(key: string): string {
-    return join(this.dir, key.slice(0, 2), `${key}.json`);
+  #seconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+
+  /** Indexes a record's place; of two places of one key, the one written or used last. */
+  #place(key: string, log: string, offset: number, at: number): void {
+    const short = key.slice(0, SHORT_KEY);
+    const known = this.#index.get(short);
+    if (known && known.at > at) return;
+    let number = this.#logNumbers.get(log);
+    if (number === undefined) {
+      number = this.#logs.push(log) - 1;
+      this.#logNumbers.set(log, number);
+    }
+    this.#index.set(short, { log: number, offset, at });
+  }
+
+  #writerOf(): LogWriter {
+    this.#open();
+    this.#writer ??= new LogWriter(this.dir);
+    return this.#writer;
   }
 
   /** Made private to the user (0700) the first time something is written; a link there is refused. */
@@ -146,35 +179,16 @@ export interface CacheStats {
   savedUsd: number;
 }
 
-/** Every entry file of the cache with its size and time, oldest first; links and strays are left out. */
-function entriesOf(dir: string): { path: string; bytes: number; mtimeMs: number }[] {
-  const found: { path: string; bytes: number; mtimeMs: number }[] = [];
-  for (const shard of safeList(dir)) {
-    if (!/^[0-9a-f]{2}$/.test(shard)) continue;
-    for (const name of safeList(join(dir, shard))) {
-      const path = join(dir, shard, name);
-      const stat = lstatSync(path, { throwIfNoEntry: false });
-      if (stat?.isFile()) found.push({ path, bytes: stat.size, mtimeMs: stat.mtimeMs });
-    }
-  }
-  return found.sort((a, b) => a.mtimeMs - b.mtimeMs);
-}
-
-function safeList(dir: string): string[] {
-  try {
-    return lstatSync(dir).isDirectory() ? readdirSync(dir) : [];
-  } catch {
-    return [];
-  }
-}
-
 export function cacheStats(dir: string): CacheStats {
-  const entries = entriesOf(dir).filter((e) => e.path.endsWith(".json"));
-  const stats = { dir, entries: entries.length, bytes: 0, hits: 0, savedUsd: 0 };
-  for (const entry of entries) stats.bytes += entry.bytes;
+  const files = cacheFiles(dir);
+  const keys = new Set<string>();
+  for (const { name } of files)
+    if (name.endsWith(".idx")) for (const line of readIndex(dir, name).lines) keys.add(line.key);
+  const stats = { dir, entries: keys.size, bytes: 0, hits: 0, savedUsd: 0 };
+  for (const file of files) stats.bytes += file.bytes;
   let ledger = "";
   try {
-    const fd = openSync(join(dir, LEDGER), O_RDONLY | O_NOFOLLOW);
+    const fd = openSync(join(dir, LEDGER), READ_SAFE);
     try {
       ledger = readFileSync(fd, "utf8");
     } finally {
@@ -193,28 +207,4 @@ export function cacheStats(dir: string): CacheStats {
     }
   }
   return stats;
-}
-
-/**
- * Deletes the entries written before `olderThanMs` ago, then the oldest until the rest take at most
- * `maxBytes`; temporary files of writers long gone go too. Says how many entries and bytes went.
- */
-export function pruneCache(
-  dir: string,
-  { olderThanMs, maxBytes, now = Date.now() }: { olderThanMs?: number; maxBytes?: number; now?: number },
-): { entries: number; bytes: number } {
-  const all = entriesOf(dir);
-  let total = all.reduce((s, e) => s + e.bytes, 0);
-  const removed = { entries: 0, bytes: 0 };
-  for (const entry of all) {
-    const old = olderThanMs !== undefined && now - entry.mtimeMs > olderThanMs;
-    const over = maxBytes !== undefined && total > maxBytes;
-    const staleTmp = entry.path.endsWith(".tmp") && now - entry.mtimeMs > 3_600_000;
-    if (!old && !over && !staleTmp) continue;
-    rmSync(entry.path, { force: true });
-    total -= entry.bytes;
-    if (entry.path.endsWith(".json")) removed.entries++;
-    removed.bytes += entry.bytes;
-  }
-  return removed;
 }

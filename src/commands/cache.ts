@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { windowHours } from "../api/providers/index.ts";
-import { cacheStats, defaultCacheDir, pruneCache } from "../cache/store.ts";
+import { cacheStats, defaultCacheDir } from "../cache/store.ts";
+import { pruneCache } from "../cache/prune.ts";
 import { formatCacheStats, formatPruned } from "../views/cache.ts";
 import { metaOf } from "./index.ts";
 import { command } from "./shared.ts";
@@ -52,8 +53,14 @@ export default command({
         "The cache's folder (Default: $XDG_CACHE_HOME/synthai/answers, else ~/.cache/synthai/answers)",
       valueHint: "dir",
     },
-    "older-than": { type: "string", description: "prune: entries written this long ago or more (30d, 12h)" },
-    "max-size": { type: "string", description: "prune: then the oldest, until the rest fit (500MB, 1GB)" },
+    "older-than": {
+      type: "string",
+      description: "prune: entries last used (or written) this long ago or more (30d, 12h)",
+    },
+    "max-size": {
+      type: "string",
+      description: "prune: then the least recently used, until the rest fit (500MB, 1GB)",
+    },
   },
   async run({ args }) {
     const dir = args["cache-dir"] ? resolve(args["cache-dir"]) : defaultCacheDir();

@@ -7,7 +7,8 @@
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { endpointOf } from "../run/config.ts";
-import { costUsd } from "../api/pricing.ts";
+import type { Endpoint } from "../api/endpoints/index.ts";
+import { costUsd, type Price } from "../api/pricing.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { answersUnder, bodyHash, cacheKey, identityOf, keepable, type Service } from "../cache/key.ts";
 import { AnswerCache, defaultCacheDir } from "../cache/store.ts";
@@ -19,6 +20,7 @@ import type { BatchRequest } from "../run/records.ts";
 import type { ManifestStore } from "../run/store.ts";
 import type { RunContext } from "./context.ts";
 import { priceOf } from "./transport.ts";
+import { customIdOf } from "./verdict.ts";
 
 /** Where a record wholly answered by the cache keeps the place of a batch id. */
 export const FROM_CACHE = "cache";
@@ -61,47 +63,53 @@ interface Identities {
   next: number;
   counts: Map<string, number>;
   byChunk: Map<number, string[]>;
-  /** The body hashes of the chunk scanned last, for its first lookup (they are its keys' too). */
-  last?: { chunk: number; hashes: string[] };
 }
 const identities = new WeakMap<ManifestStore, Identities>();
 
-/**
- * The identity of each sample of `chunk` (by its position in the chunk): its first request and its
- * replicate number, the count of identical first requests before it in the run, chunks in order.
- */
-async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Promise<string[]> {
-  const memo: Identities = identities.get(run.store) ?? { next: 0, counts: new Map(), byChunk: new Map() };
+function memoOf(run: RunContext): Identities {
+  const memo = identities.get(run.store) ?? { next: 0, counts: new Map(), byChunk: new Map() };
   identities.set(run.store, memo);
-  for (; memo.next <= chunk; memo.next++) {
-    const { firstSample } = run.manifest.chunks[memo.next]!;
+  return memo;
+}
+
+/**
+ * Identifies the samples of the next chunk from its first requests, in the order of its file: each
+ * its first request and its replicate number, the count of identical first requests before it in
+ * the run. Counted apart until `commit`, so a pass broken off leaves the run's counts as they were.
+ */
+function firstPass(memo: Identities, keying: Keying, chunk: number, firstSample: number) {
+  const ids: string[] = [];
+  const seen = new Map<string, number>();
+  return {
+    identify(request: BatchRequest): { hash: string; identity: string } {
+      const hash = bodyHash(request.body, keying.limitField);
+      const before = seen.get(hash) ?? 0;
+      seen.set(hash, before + 1);
+      const identity = identityOf(hash, (memo.counts.get(hash) ?? 0) + before);
+      ids[Number(request.custom_id) - firstSample] = identity;
+      return { hash, identity };
+    },
+    commit() {
+      for (const [hash, count] of seen) memo.counts.set(hash, (memo.counts.get(hash) ?? 0) + count);
+      memo.byChunk.set(chunk, ids);
+      memo.next = chunk + 1;
+    },
+  };
+}
+
+/** The identity of each sample of `chunk` (by its position in the chunk), chunks scanned in order. */
+async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Promise<string[]> {
+  const memo = memoOf(run);
+  while (memo.next <= chunk) {
     const first = run.manifest.batches.find(
       (b) => b.chunk === memo.next && stageOf(b) === 1 && b.attempt === 1,
     )!;
-    const ids: string[] = [];
-    const hashes: string[] = [];
+    const pass = firstPass(memo, keying, memo.next, run.manifest.chunks[memo.next]!.firstSample);
     for await (const lines of readLineBatches(join(run.dir, first.requestsFile), READ_NO_LINK))
-      for (const line of lines) {
-        const request = JSON.parse(line) as BatchRequest;
-        const hash = bodyHash(request.body, keying.limitField);
-        const replicate = memo.counts.get(hash) ?? 0;
-        memo.counts.set(hash, replicate + 1);
-        ids[Number(request.custom_id) - firstSample] = identityOf(hash, replicate);
-        hashes[Number(request.custom_id) - firstSample] = hash;
-      }
-    memo.byChunk.set(memo.next, ids);
-    memo.last = { chunk: memo.next, hashes };
+      for (const line of lines) pass.identify(JSON.parse(line) as BatchRequest);
+    pass.commit();
   }
   return memo.byChunk.get(chunk)!;
-}
-
-/** A chunk's first requests' body hashes, once, where its scan has just made them. */
-function firstHashes(run: RunContext, record: BatchRecord): string[] | undefined {
-  const memo = identities.get(run.store);
-  if (stageOf(record) !== 1 || record.attempt !== 1 || memo?.last?.chunk !== record.chunk) return undefined;
-  const { hashes } = memo.last;
-  delete memo.last;
-  return hashes;
 }
 
 /** The key of one request of a record: its body, the run's seed, its sample's identity, the attempt. */
@@ -111,12 +119,37 @@ function keyOf(
   firstSample: number,
   record: BatchRecord,
   request: BatchRequest,
-  known?: string[],
 ) {
-  const at = Number(request.custom_id) - firstSample;
-  const identity = ids[at] ?? request.custom_id;
-  const hash = known?.[at] ?? bodyHash(request.body, keying.limitField);
-  return cacheKey(keying.service, keying.seed, hash, identity, record.attempt);
+  const identity = ids[Number(request.custom_id) - firstSample] ?? request.custom_id;
+  return cacheKey(
+    keying.service,
+    keying.seed,
+    bodyHash(request.body, keying.limitField),
+    identity,
+    record.attempt,
+  );
+}
+
+/**
+ * Keys a record's requests in the order of its file. A chunk's first requests not yet identified
+ * are identified as they are keyed, so the file is read once; others go by their chunk's identities.
+ */
+async function keyerOf(run: RunContext, keying: Keying, record: BatchRecord) {
+  const { firstSample } = run.manifest.chunks[record.chunk]!;
+  const memo = memoOf(run);
+  if (stageOf(record) !== 1 || record.attempt !== 1 || memo.next > record.chunk) {
+    const ids = await identitiesOf(run, keying, record.chunk);
+    return { key: (request: BatchRequest) => keyOf(keying, ids, firstSample, record, request), done() {} };
+  }
+  if (record.chunk > 0) await identitiesOf(run, keying, record.chunk - 1);
+  const pass = firstPass(memo, keying, record.chunk, firstSample);
+  return {
+    key(request: BatchRequest): string {
+      const { hash, identity } = pass.identify(request);
+      return cacheKey(keying.service, keying.seed, hash, identity, record.attempt);
+    },
+    done: () => pass.commit(),
+  };
 }
 
 /** Whether a record is still to be looked up: pending, and nothing of it ever went to the service. */
@@ -130,6 +163,45 @@ function toLookUp(record: BatchRecord): boolean {
   );
 }
 
+/** Looks every request of a record up: the hits written to `hitsFile`, their ids, what they saved. */
+async function lookUpAll(run: RunContext, keying: Keying, record: BatchRecord, hitsFile: string) {
+  const keyer = await keyerOf(run, keying, record);
+  const price = priceOf(run.config, record);
+  const hits = new JsonlWriter(join(run.dir, hitsFile));
+  const answered = new Set<string>();
+  let savedUsd = 0;
+  let missed = 0;
+  keying.cache.refresh(); // what runs sharing the cache kept since
+  for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
+    for (const line of lines) {
+      const request = JSON.parse(line) as BatchRequest;
+      const key = keyer.key(request);
+      const entry = keying.cache.get(key);
+      if (!entry || !answersUnder(entry, Number(request.body[keying.limitField]))) {
+        missed++;
+        continue;
+      }
+      keying.cache.used(key);
+      answered.add(request.custom_id);
+      const id = JSON.stringify(request.custom_id);
+      hits.writeLine(`{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`);
+      savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
+    }
+  keyer.done();
+  hits.close();
+  keying.cache.flush();
+  return { hits, answered, savedUsd, missed };
+}
+
+/** The requests of a record the cache did not answer, written to `file` (only where it answered some). */
+async function writeMisses(run: RunContext, record: BatchRecord, answered: Set<string>, file: string) {
+  const misses = new JsonlWriter(join(run.dir, file));
+  for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
+    for (const line of lines) if (!answered.has(customIdOf(line)!)) misses.writeLine(line);
+  misses.close();
+  return misses;
+}
+
 /**
  * Looks a pending record's requests up in the cache. Hits are written to its cached results, misses
  * to the file sent instead; a record the cache answered wholly is finished, sending nothing.
@@ -137,30 +209,10 @@ function toLookUp(record: BatchRecord): boolean {
 export async function answerFromCache(run: RunContext, record: BatchRecord): Promise<void> {
   const keying = toLookUp(record) ? keyingOf(run, record) : undefined;
   if (!keying) return;
-  const chunk = run.manifest.chunks[record.chunk]!;
-  const ids = await identitiesOf(run, keying, record.chunk);
-  const known = firstHashes(run, record);
-  const price = priceOf(run.config, record);
   const hitsFile = resultsFile(record, "cached");
   const sentFile = sentFileName(record);
   await ensureDir(join(run.dir, "results"));
-  const hits = new JsonlWriter(join(run.dir, `${hitsFile}.tmp`));
-  const misses = new JsonlWriter(join(run.dir, `${sentFile}.tmp`));
-  let savedUsd = 0;
-  for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
-    for (const line of lines) {
-      const request = JSON.parse(line) as BatchRequest;
-      const entry = keying.cache.get(keyOf(keying, ids, chunk.firstSample, record, request, known));
-      if (!entry || !answersUnder(entry, Number(request.body[keying.limitField]))) {
-        misses.writeLine(line);
-        continue;
-      }
-      const id = JSON.stringify(request.custom_id);
-      hits.writeLine(`{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`);
-      savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
-    }
-  hits.close();
-  misses.close();
+  const { hits, answered, savedUsd, missed } = await lookUpAll(run, keying, record, `${hitsFile}.tmp`);
   if (hits.lines === 0) {
     // Nothing answered: nothing of this lookup, nor of an earlier one killed before it was recorded, stays.
     for (const file of [hitsFile, sentFile, `${hitsFile}.tmp`, `${sentFile}.tmp`])
@@ -169,8 +221,9 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
     run.store.update(() => (record.cached = cached));
     return;
   }
+  const sent = missed;
+  const misses = sent ? await writeMisses(run, record, answered, `${sentFile}.tmp`) : undefined;
   await rename(join(run.dir, `${hitsFile}.tmp`), join(run.dir, hitsFile));
-  const sent = misses.lines;
   if (sent) await rename(join(run.dir, `${sentFile}.tmp`), join(run.dir, sentFile));
   else await rm(join(run.dir, `${sentFile}.tmp`), { force: true });
   const sentPromptTokens = sent ? await promptTokensOf(run, record, sentFile) : 0;
@@ -188,13 +241,13 @@ function recordLookup(
   run: RunContext,
   record: BatchRecord,
   cached: NonNullable<BatchRecord["cached"]>,
-  writers: { hits: JsonlWriter; misses: JsonlWriter },
+  writers: { hits: JsonlWriter; misses: JsonlWriter | undefined },
 ): void {
   const hitsFile = resultsFile(record, "cached");
   const sentFile = sentFileName(record);
   const sums = {
     [hitsFile]: writers.hits.sha256,
-    ...(cached.sent ? { [sentFile]: writers.misses.sha256 } : {}),
+    ...(writers.misses ? { [sentFile]: writers.misses.sha256 } : {}),
   };
   const now = Math.floor(Date.now() / 1000);
   run.store.update((manifest) => {
@@ -253,17 +306,70 @@ export async function keepAnswers(run: RunContext, record: BatchRecord): Promise
       const body = parsed.response?.body;
       if (!request || parsed.response?.status_code !== 200 || !body) continue;
       asked.delete(parsed.custom_id!); // only the first answer to a request counts, as in collect
-      const answer = endpoint.read(body);
-      if (!keepable(answer, body)) continue;
-      keying.cache.put(request.key, {
-        limit: request.limit,
-        finish: answer.finish!,
-        promptTokens: answer.promptTokens,
-        completionTokens: answer.completionTokens,
-        cachedTokens: answer.cachedTokens,
-        reasoningTokens: answer.reasoningTokens,
-        costUsd: costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens),
-        body: JSON.stringify(body),
-      });
+      keepOne(keying, price, endpoint, request, body);
     }
+  keying.cache.flush();
+}
+
+/** Keeps one answer under its request's key, if it finished (never cut off, filtered or refused). */
+function keepOne(
+  keying: Keying,
+  price: Price,
+  endpoint: Endpoint<any>,
+  request: { key: string; limit: number },
+  body: unknown,
+): void {
+  const answer = endpoint.read(body);
+  if (!keepable(answer, body)) return;
+  keying.cache.put(request.key, {
+    limit: request.limit,
+    finish: answer.finish!,
+    promptTokens: answer.promptTokens,
+    completionTokens: answer.completionTokens,
+    cachedTokens: answer.cachedTokens,
+    reasoningTokens: answer.reasoningTokens,
+    costUsd: costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens),
+    body: JSON.stringify(body),
+  });
+}
+
+/** What a request sent on its own (the pilot's) is answered by, and keeps, as a batch's requests are. */
+export interface DirectCache {
+  /** The kept answer's body, or undefined; a hit counts as a use, and what it saved at `price`. */
+  lookup(request: BatchRequest, price: Price): unknown;
+  keep(request: BatchRequest, body: unknown, price: Price): void;
+  /** Writes what was kept and used, and the hits to the cache's ledger. */
+  done(): void;
+}
+
+/** The cache for `record`'s requests sent one by one, outside a batch; none without a cache. */
+export async function directCache(run: RunContext, record: BatchRecord): Promise<DirectCache | undefined> {
+  const keying = keyingOf(run, record);
+  if (!keying) return undefined;
+  const ids = await identitiesOf(run, keying, record.chunk);
+  const { firstSample } = run.manifest.chunks[record.chunk]!;
+  const endpoint = endpointOf(run.config, stageOf(record));
+  const placeOf = (request: BatchRequest) => ({
+    key: keyOf(keying, ids, firstSample, record, request),
+    limit: Number(request.body[keying.limitField]),
+  });
+  let hits = 0;
+  let savedUsd = 0;
+  keying.cache.refresh();
+  return {
+    lookup(request, price) {
+      const { key, limit } = placeOf(request);
+      const entry = keying.cache.get(key);
+      if (!entry || !answersUnder(entry, limit)) return undefined;
+      keying.cache.used(key);
+      hits++;
+      savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
+      return JSON.parse(entry.body);
+    },
+    keep: (request, body, price) => keepOne(keying, price, endpoint, placeOf(request), body),
+    done() {
+      keying.cache.flush();
+      keying.cache.noteHits(run.manifest.id, hits, savedUsd);
+    },
+  };
 }

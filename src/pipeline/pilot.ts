@@ -10,6 +10,7 @@ import { withTokenCounter } from "../api/tokens.ts";
 import { roomBesideFirstBatch } from "./budget.ts";
 import { UserError } from "../errors.ts";
 import { verdictOf } from "./verdict.ts";
+import { directCache } from "./cached.ts";
 
 export interface PilotOptions {
   /** Send this many requests directly first, show them and the projected cost, and ask. */
@@ -23,9 +24,7 @@ export interface PilotOptions {
  * it goes on only with --yes.
  */
 export async function runPilot(run: RunContext, count: number, options: PilotOptions): Promise<boolean> {
-  const { config, manifest, dataset, log } = run;
-  const service = run.serviceFor(manifest.batches[0]);
-  const endpoint = endpointOf(config);
+  const { config, manifest, log } = run;
   const requests: BatchRequest[] = [];
   for await (const request of readJsonl<BatchRequest>(join(run.dir, manifest.batches[0]!.requestsFile))) {
     if (requests.length >= count) break;
@@ -36,22 +35,11 @@ export async function runPilot(run: RunContext, count: number, options: PilotOpt
   let valid = 0;
   let pilotCost = 0;
   let batchCost = 0;
-  const verdicts = await Promise.all(
-    requests.map(async (request) => {
-      const sent = await service.send(endpoint.url, request.body, "sending the pilot requests");
-      if (!sent.ok) throw sent.failure;
-      const { body } = sent;
-      return verdictOf(
-        JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } }),
-        dataset,
-        endpoint,
-      );
-    }),
-  );
-  for (const [i, verdict] of verdicts.entries()) {
+  const verdicts = await askPilot(run, requests, standard);
+  for (const [i, { verdict, fromCache }] of verdicts.entries()) {
     if ("corrupt" in verdict) continue;
     const cached = verdict.cached_tokens ?? 0;
-    pilotCost += costUsd(standard, verdict.prompt_tokens, verdict.completion_tokens, cached);
+    if (!fromCache) pilotCost += costUsd(standard, verdict.prompt_tokens, verdict.completion_tokens, cached);
     batchCost += costUsd(config.price, verdict.prompt_tokens, verdict.completion_tokens, cached);
     if (verdict.status === "ok") valid++;
     const shown = verdict.fields
@@ -59,7 +47,9 @@ export async function runPilot(run: RunContext, count: number, options: PilotOpt
           .map(([k, v]) => `${k}: ${v.replace(/\s+/g, " ").slice(0, 100)}`)
           .join(" | ")
       : verdict.reason;
-    log(`pilot ${i + 1}/${requests.length} ${verdict.status}: ${shown}`);
+    log(
+      `pilot ${i + 1}/${requests.length} ${verdict.status}${fromCache ? " (from the cache)" : ""}: ${shown}`,
+    );
   }
   run.store.update((manifest) => (manifest.pilot = { requests: requests.length, valid, costUsd: pilotCost }));
   const perValid = valid ? batchCost / valid : Infinity;
@@ -79,6 +69,32 @@ export async function runPilot(run: RunContext, count: number, options: PilotOpt
   const answer = await prompt.question(`submit the batch for ${config.samples} samples? [y/N] `);
   prompt.close();
   return /^y(es)?$/i.test(answer.trim());
+}
+
+/**
+ * Sends the pilot's requests at once, each answered by the cache of answers where it can be (a hit
+ * is not sent, nor paid), the others' answers kept, as a batch's are (the batch then finds them).
+ */
+async function askPilot(run: RunContext, requests: BatchRequest[], standard: Price) {
+  const record = run.manifest.batches[0]!;
+  const service = run.serviceFor(record);
+  const endpoint = endpointOf(run.config);
+  const cache = await directCache(run, record);
+  const verdicts = await Promise.all(
+    requests.map(async (request) => {
+      let body = cache?.lookup(request, standard);
+      const fromCache = body !== undefined;
+      if (!fromCache) {
+        const sent = await service.send(endpoint.url, request.body, "sending the pilot requests");
+        if (!sent.ok) throw sent.failure;
+        body = sent.body;
+        cache?.keep(request, body, standard);
+      }
+      const line = JSON.stringify({ custom_id: request.custom_id, response: { status_code: 200, body } });
+      return { verdict: verdictOf(line, run.dataset, endpoint), fromCache };
+    }),
+  ).finally(() => cache?.done());
+  return verdicts;
 }
 
 /**
