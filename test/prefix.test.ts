@@ -2,7 +2,7 @@
 // its prompts before a run (the prefix every request shares, what it saves, where a placeholder
 // keeps static text out of it).
 import { describe, expect, test } from "vitest";
-import { cacheableTokens } from "../src/api/pricing.ts";
+import { cacheableTokens, prefixCacheOf } from "../src/api/pricing.ts";
 import { PrefixCache } from "../src/fake/prefix-cache.ts";
 import {
   markedDraw,
@@ -22,6 +22,8 @@ const text = (tokens: number, seed = "a") => seed.repeat(4 * tokens);
 const byChars = async (messages: Message[]) =>
   messages.reduce((s, m) => s + Math.ceil(m.content.length / 4), 0);
 const price = { input: 0.5, output: 2.5, cachedInput: 0.05 };
+const OPENAI = prefixCacheOf("openai", "gpt-6.1-terra")!;
+const openai = { vendor: "OpenAI", cache: OPENAI };
 
 describe("the service's prefix cache (the fake)", () => {
   test("the first prompt with a prefix is a miss; a later one is billed its longest shared prefix, in 128-token steps from 1,024", () => {
@@ -53,7 +55,7 @@ describe("the service's prefix cache (the fake)", () => {
   });
 
   test("cacheableTokens is the documented rule", () => {
-    expect([1023, 1024, 1151, 1152, 5000].map(cacheableTokens)).toEqual([0, 1024, 1024, 1152, 4992]);
+    expect([1023, 1024, 1151, 1152, 5000].map((t) => cacheableTokens(t))).toEqual([0, 1024, 1024, 1152, 4992]);
   });
 });
 
@@ -107,8 +109,9 @@ describe("the prefix a stage's requests share", () => {
   });
 
   test("what a shared prefix saves: every request but the first, its cacheable part at the cached price", () => {
-    expect(prefixSaving(price, 1000, 1000)).toEqual({ cachedTokens: 0, savedUsd: 0 });
-    const { cachedTokens, savedUsd } = prefixSaving(price, 1000, 1300);
+    const tokens = (sharedTokens: number) => ({ sharedTokens, systemTokens: 0 });
+    expect(prefixSaving(price, OPENAI, 1000, tokens(1000))).toEqual({ cachedTokens: 0, savedUsd: 0 });
+    const { cachedTokens, savedUsd } = prefixSaving(price, OPENAI, 1000, tokens(1300));
     expect(cachedTokens).toBe(1280);
     expect(savedUsd).toBeCloseTo((1280 * 999 * (0.5 - 0.05)) / 1e6, 12);
   });
@@ -118,7 +121,7 @@ describe("the prefix a stage's requests share", () => {
       { role: "user" as const, content: `${d.values.Call} ${text(1100)}` },
     ];
     const draw = markedDraw({ params: {}, values: { Call: "x" } });
-    const stage = { stage: 2, model: "gpt-6.1-terra", price, requests: 100 };
+    const stage = { stage: 2, model: "gpt-6.1-terra", price, requests: 100, ...openai };
     const first = await stagePrefix(stage, marked(draw), byChars);
     expect(first.sharedTokens).toBe(0);
     expect(prefixWarning(first)).toMatch(
