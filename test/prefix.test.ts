@@ -221,7 +221,7 @@ describe("each vendor's prefix cache, as the dry run and preview price it", () =
     const gemini = { ...claude(0, 3000), model: "gemini-3-flash", vendor: "Gemini", cache: undefined };
     const placeholder = { name: "Call", atToken: 0, staticAfter: 3000 };
     expect(prefixLine(gemini)).toMatch(
-      /^stage 2 \(gemini-3-flash\): 3000 prompt tokens are a prefix shared by all requests; Gemini documents no prefix cache for batches, so no saving is shown$/,
+      /^stage 2 \(gemini-3-flash\): 3000 prompt tokens are a prefix shared by all requests; Gemini's caching in batches is not documented, so no saving is shown$/,
     );
     expect(prefixWarning({ ...gemini, placeholder })).toBeUndefined();
     expect(prefixHint(gemini)).toBeUndefined();

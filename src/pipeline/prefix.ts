@@ -1,6 +1,7 @@
 // The service's prompt cache, seen from the prompts: how much of a stage's prompt every request
-// shares from its start (what the cache can bill at the cached price), and where a placeholder
-// near the start keeps a long static part out of it. Pure: the caller counts tokens.
+// shares from its start, what its vendor's cache bills of it at the cached price (api/vendors.ts
+// prefixCache: OpenAI's any prefix, Claude's system prompt alone), and where a placeholder near
+// the start keeps a long static part out of it. Pure: the caller counts tokens.
 import type { Message } from "../api/endpoints/index.ts";
 import { cacheableTokens, cacheSavedUsd, formatUsd, type Price } from "../api/pricing.ts";
 import type { PrefixCacheRule } from "../api/vendors.ts";
@@ -84,13 +85,15 @@ export function prefixSaving(
   requests: number,
   tokens: { sharedTokens: number; systemTokens: number },
 ): { cachedTokens: number; savedUsd: number } {
-  const cachedTokens = cacheableTokens(
-    rule.part === "system" ? tokens.systemTokens : tokens.sharedTokens,
-    rule,
-  );
+  const cachedTokens = cachedPart(rule, tokens);
   const reads = cacheSavedUsd(price, cachedTokens * Math.max(requests - 1, 0));
   const write = rule.writes ? (cachedTokens * ((price.cacheWrite ?? price.input) - price.input)) / 1e6 : 0;
   return { cachedTokens, savedUsd: reads - write };
+}
+
+/** The tokens the vendor bills as cached: of the shared prefix, or of the system prompt alone. */
+function cachedPart(rule: PrefixCacheRule, tokens: { sharedTokens: number; systemTokens: number }): number {
+  return cacheableTokens(rule.part === "system" ? tokens.systemTokens : tokens.sharedTokens, rule);
 }
 
 export interface StagePrefix {
@@ -114,8 +117,8 @@ export interface StagePrefix {
 /** The dry run's and preview's line for a stage: the prefix its requests share, and what it saves. */
 export function prefixLine(p: StagePrefix): string {
   const head = `stage ${p.stage} (${p.model}): ${p.sharedTokens} prompt tokens are a prefix shared by all requests`;
-  if (!p.cache) return `${head}; ${p.vendor} documents no prefix cache for batches, so no saving is shown`;
-  const { cachedTokens } = prefixSaving(p.price ?? { input: 0, output: 0 }, p.cache, p.requests, p);
+  if (!p.cache) return `${head}; ${p.vendor}'s caching in batches is not documented, so no saving is shown`;
+  const cachedTokens = cachedPart(p.cache, p);
   const system = p.cache.part === "system";
   const caches = system
     ? `${p.vendor} caches only the system prompt (${p.systemTokens} tokens here) from ${p.cache.minTokens}`
