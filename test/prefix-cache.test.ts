@@ -118,6 +118,45 @@ describe("prompts laid out for the prefix cache", () => {
     );
   });
 
+  test("on a Claude stage the dry run prices the system prompt alone, a write then reads, and hints where the rubric sits in the body", async () => {
+    const cwd = await tempDir();
+    const claude = FRONT.replace("model: gpt-6.1-terra", "model: claude-sonnet-5-5");
+    const system = claude.replace(/\n---\n$/, `\nsystem: |\n  ${TASK.trim().replace(/\n/g, "\n  ")}\n---\n`);
+    const layouts = {
+      system: `${system}Transcript:\n{{Call}}\n`,
+      body: `${claude}${TASK}\nTranscript:\n{{Call}}\n`,
+    };
+    const dry = async (layout: keyof typeof layouts) => {
+      await writeFile(join(cwd, `${layout}.md`), layouts[layout]);
+      const args = [
+        ...write,
+        "--prompt",
+        join(cwd, `${layout}.md`),
+        "-n",
+        "30",
+        "--dry-run",
+        "-p",
+        "calls.csv",
+      ];
+      const run = await runCli(args, { cwd });
+      expect(run.code, run.stderr).toBe(0);
+      return run.stderr;
+    };
+    const inSystem = await dry("system");
+    const line =
+      /stage 2 \(claude-sonnet-5-5\): \d+ prompt tokens are a prefix shared by all requests; the system prompt's (\d+) billed at the cached price after the first request, which writes them at the cache-write price: saves \$([\d.]+) over 30 requests/;
+    const [, cached, saved] = inSystem.match(line) ?? [];
+    expect(Number(cached)).toBeGreaterThan(1024);
+    // Sonnet 5.5 at batch price: input 1, cache read 0.1, the hour's write 2 (per 1M tokens).
+    expect(Number(saved)).toBeCloseTo((Number(cached) * (29 * (1 - 0.1) - (2 - 1))) / 1e6, 4);
+    expect(inSystem).not.toMatch(/hint: stage 2/);
+    const inBody = await dry("body");
+    expect(inBody).toMatch(
+      /stage 2 \(claude-sonnet-5-5\): \d+ prompt tokens are a prefix shared by all requests; Anthropic caches only the system prompt \(0 tokens here\) from 1024, so none is billed as cached/,
+    );
+    expect(inBody).toMatch(/hint: stage 2: \d{4} shared prompt tokens are in the messages, .*into `system:`/);
+  });
+
   test("preview shows the same of every stage, before a run", async () => {
     const cwd = await tempDir();
     const preview = await runCli(

@@ -2,10 +2,11 @@
 // its prompts before a run (the prefix every request shares, what it saves, where a placeholder
 // keeps static text out of it).
 import { describe, expect, test } from "vitest";
-import { cacheableTokens } from "../src/api/pricing.ts";
+import { batchPrice, cacheableTokens, prefixCacheOf } from "../src/api/pricing.ts";
 import { PrefixCache } from "../src/fake/prefix-cache.ts";
 import {
   markedDraw,
+  prefixHint,
   prefixLine,
   prefixSaving,
   prefixWarning,
@@ -22,6 +23,8 @@ const text = (tokens: number, seed = "a") => seed.repeat(4 * tokens);
 const byChars = async (messages: Message[]) =>
   messages.reduce((s, m) => s + Math.ceil(m.content.length / 4), 0);
 const price = { input: 0.5, output: 2.5, cachedInput: 0.05 };
+const OPENAI = prefixCacheOf("openai", "gpt-6.1-terra")!;
+const openai = { vendor: "OpenAI", cache: OPENAI };
 
 describe("the service's prefix cache (the fake)", () => {
   test("the first prompt with a prefix is a miss; a later one is billed its longest shared prefix, in 128-token steps from 1,024", () => {
@@ -53,7 +56,9 @@ describe("the service's prefix cache (the fake)", () => {
   });
 
   test("cacheableTokens is the documented rule", () => {
-    expect([1023, 1024, 1151, 1152, 5000].map(cacheableTokens)).toEqual([0, 1024, 1024, 1152, 4992]);
+    expect([1023, 1024, 1151, 1152, 5000].map((t) => cacheableTokens(t))).toEqual([
+      0, 1024, 1024, 1152, 4992,
+    ]);
   });
 });
 
@@ -107,8 +112,9 @@ describe("the prefix a stage's requests share", () => {
   });
 
   test("what a shared prefix saves: every request but the first, its cacheable part at the cached price", () => {
-    expect(prefixSaving(price, 1000, 1000)).toEqual({ cachedTokens: 0, savedUsd: 0 });
-    const { cachedTokens, savedUsd } = prefixSaving(price, 1000, 1300);
+    const tokens = (sharedTokens: number) => ({ sharedTokens, systemTokens: 0 });
+    expect(prefixSaving(price, OPENAI, 1000, tokens(1000))).toEqual({ cachedTokens: 0, savedUsd: 0 });
+    const { cachedTokens, savedUsd } = prefixSaving(price, OPENAI, 1000, tokens(1300));
     expect(cachedTokens).toBe(1280);
     expect(savedUsd).toBeCloseTo((1280 * 999 * (0.5 - 0.05)) / 1e6, 12);
   });
@@ -118,7 +124,7 @@ describe("the prefix a stage's requests share", () => {
       { role: "user" as const, content: `${d.values.Call} ${text(1100)}` },
     ];
     const draw = markedDraw({ params: {}, values: { Call: "x" } });
-    const stage = { stage: 2, model: "gpt-6.1-terra", price, requests: 100 };
+    const stage = { stage: 2, model: "gpt-6.1-terra", price, requests: 100, ...openai };
     const first = await stagePrefix(stage, marked(draw), byChars);
     expect(first.sharedTokens).toBe(0);
     expect(prefixWarning(first)).toMatch(
@@ -144,5 +150,100 @@ describe("the prefix a stage's requests share", () => {
       byChars,
     );
     expect(prefixWarning(short)).toBeUndefined();
+  });
+});
+
+describe("each vendor's prefix cache, as the dry run and preview price it", () => {
+  const claude = (systemTokens: number, sharedTokens: number, model = "claude-sonnet-5-5") => ({
+    stage: 2,
+    model,
+    price: batchPrice(model),
+    vendor: "Anthropic",
+    cache: prefixCacheOf("anthropic", model),
+    requests: 100,
+    sharedTokens,
+    systemTokens,
+  });
+
+  test("the rule: OpenAI's any prefix in 128-token steps; Claude's system prompt alone, from the model's floor, with a write; none documented for Gemini", () => {
+    expect(prefixCacheOf("openai", "gpt-6-luna")).toEqual({
+      part: "prefix",
+      minTokens: 1024,
+      stepTokens: 128,
+      writes: false,
+    });
+    expect(prefixCacheOf("anthropic", "claude-sonnet-5-5")).toMatchObject({
+      part: "system",
+      minTokens: 1024,
+      writes: true,
+    });
+    expect(prefixCacheOf("anthropic", "claude-haiku-4-5")?.minTokens).toBe(4096);
+    expect(prefixCacheOf("gemini", "gemini-3-flash")).toBeUndefined();
+  });
+
+  test("Claude saves on its system prompt only: reads at the cached price after the first request, less the first request's write at the hour's rate", () => {
+    const rule = prefixCacheOf("anthropic", "claude-sonnet-5-5")!;
+    // Sonnet 5.5 at batch price: input 1, cache read 0.1, the hour's write 2.
+    const { cachedTokens, savedUsd } = prefixSaving(batchPrice("claude-sonnet-5-5"), rule, 100, {
+      sharedTokens: 3000,
+      systemTokens: 2001,
+    });
+    expect(cachedTokens).toBe(2001);
+    expect(savedUsd).toBeCloseTo((2001 * 99 * (1 - 0.1) - 2001 * (2 - 1)) / 1e6, 12);
+    // A system prompt under the model's floor is not marked: nothing cached, however long the shared body.
+    expect(
+      prefixSaving(batchPrice("claude-sonnet-5-5"), rule, 100, { sharedTokens: 5000, systemTokens: 1000 }),
+    ).toEqual({ cachedTokens: 0, savedUsd: 0 });
+    const haiku = prefixCacheOf("anthropic", "claude-haiku-4-5")!;
+    expect(
+      prefixSaving(batchPrice("claude-haiku-4-5"), haiku, 100, { sharedTokens: 3000, systemTokens: 3000 })
+        .cachedTokens,
+    ).toBe(0);
+  });
+
+  test("a Claude stage's line names the system prompt and its saving; a shared body prefix gets a hint to move it into system:", () => {
+    expect(prefixLine(claude(2001, 3000))).toMatch(
+      /^stage 2 \(claude-sonnet-5-5\): 3000 prompt tokens are a prefix shared by all requests; the system prompt's 2001 billed at the cached price after the first request, which writes them at the cache-write price: saves \$0\.1763 over 100 requests$/,
+    );
+    expect(prefixHint(claude(2001, 3000))).toBeUndefined();
+    const inBody = claude(0, 3000);
+    expect(prefixLine(inBody)).toMatch(
+      /; Anthropic caches only the system prompt \(0 tokens here\) from 1024, so none is billed as cached$/,
+    );
+    expect(prefixHint(inBody)).toMatch(
+      /^hint: stage 2: 3000 shared prompt tokens are in the messages, .*into `system:`$/,
+    );
+    // OpenAI caches the body's prefix itself: no hint there.
+    expect(prefixHint({ ...inBody, model: "gpt-6-luna", vendor: "OpenAI", cache: OPENAI })).toBeUndefined();
+  });
+
+  test("a Gemini stage shows its shared tokens and no saving, and no warning", () => {
+    const gemini = { ...claude(0, 3000), model: "gemini-3-flash", vendor: "Gemini", cache: undefined };
+    const placeholder = { name: "Call", atToken: 0, staticAfter: 3000 };
+    expect(prefixLine(gemini)).toMatch(
+      /^stage 2 \(gemini-3-flash\): 3000 prompt tokens are a prefix shared by all requests; Gemini's caching in batches is not documented, so no saving is shown$/,
+    );
+    expect(prefixWarning({ ...gemini, placeholder })).toBeUndefined();
+    expect(prefixHint(gemini)).toBeUndefined();
+  });
+
+  test("the system prompt counts only where every request's is the same: none with a placeholder in it, nor one the built requests do not share", async () => {
+    const stage = {
+      stage: 1,
+      model: "claude-sonnet-5-5",
+      price: undefined,
+      requests: 10,
+      vendor: "Anthropic",
+      cache: undefined,
+    };
+    const draw = markedDraw({ params: {}, values: { Call: "x" } });
+    const rubric = { role: "system" as const, content: text(1200) };
+    const user = { role: "user" as const, content: `Call: ${draw.values.Call}` };
+    expect((await stagePrefix(stage, [rubric, user], byChars)).systemTokens).toBe(1200);
+    const varying = { role: "system" as const, content: `${text(1200)} ${draw.values.Call}` };
+    expect((await stagePrefix(stage, [varying, user], byChars)).systemTokens).toBe(0);
+    const cut = [{ role: "system" as const, content: text(600) }];
+    expect((await stagePrefix(stage, [rubric, user], byChars, cut)).systemTokens).toBe(0);
+    expect((await stagePrefix(stage, [rubric, user], byChars, [rubric])).systemTokens).toBe(1200);
   });
 });

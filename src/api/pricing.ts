@@ -2,7 +2,7 @@ import { UserError, closest } from "../errors.ts";
 import type { Vendor } from "./batch-service.ts";
 import { MODELS, bareModel, cacheWritePrice, modelInfo, prefixedVendor } from "./models.ts";
 import { mainVendor, providerFor, vendorOfModel, type ProviderName } from "./providers/index.ts";
-import { VENDORS } from "./vendors.ts";
+import { VENDORS, type PrefixCacheRule } from "./vendors.ts";
 
 /**
  * USD per 1M tokens, at the price a run pays (batch or standard). Cached input is what a
@@ -152,16 +152,24 @@ export function costUsd(
   );
 }
 
-/**
- * The service's prompt cache (OpenAI's prompt caching, in batches too): a prefix seen before is
- * billed at the cached input price from 1,024 tokens on, in steps of 128 tokens.
- */
-export const CACHE_MIN_TOKENS = 1024;
-export const CACHE_STEP_TOKENS = 128;
+/** OpenAI's prompt cache (the fake's too): a prefix seen before, billed at the cached price from 1,024 tokens. */
+const OPENAI_CACHE = VENDORS.openai.prefixCache!;
+export const CACHE_MIN_TOKENS = OPENAI_CACHE.minTokens;
+export const CACHE_STEP_TOKENS = OPENAI_CACHE.stepTokens;
 
-/** Of a prefix of `tokens` tokens seen before, how many the service bills as cached. */
-export function cacheableTokens(tokens: number): number {
-  return tokens < CACHE_MIN_TOKENS ? 0 : Math.floor(tokens / CACHE_STEP_TOKENS) * CACHE_STEP_TOKENS;
+/** Of a prefix of `tokens` tokens seen before, how many the service bills as cached (by `rule`, OpenAI's unless given). */
+export function cacheableTokens(tokens: number, rule: PrefixCacheRule = OPENAI_CACHE): number {
+  return tokens < rule.minTokens ? 0 : Math.floor(tokens / rule.stepTokens) * rule.stepTokens;
+}
+
+/**
+ * How a model's vendor caches a prefix every request shares: the vendor's rule (api/vendors.ts)
+ * with the model's own floor where the catalogue gives one; none where nothing is documented.
+ */
+export function prefixCacheOf(vendor: Vendor, model: string): PrefixCacheRule | undefined {
+  const rule = VENDORS[vendor].prefixCache;
+  const floor = modelInfo(model)?.cacheMinTokens;
+  return rule && floor !== undefined ? { ...rule, minTokens: floor } : rule;
 }
 
 /** What `cachedTokens` prompt tokens saved, billed at the cached price instead of the input price. */

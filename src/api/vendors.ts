@@ -19,8 +19,22 @@ export interface VendorInfo {
   liveCounts: boolean;
   /** How long its batches typically take, in hours: an ETA before counts move is an estimate from it. */
   typicalHours: number;
+  /** How its prompt cache bills a prefix every request shares; absent: nothing documented, no saving shown. */
+  prefixCache?: PrefixCacheRule;
   /** The document (and when it was read) the entry follows. */
   source: string;
+}
+
+/** What the dry run and preview price a stage's shared prompt prefix by (pricing.ts prefixCacheOf). */
+export interface PrefixCacheRule {
+  /** What it caches: any prompt start seen before, or only the system prompt synthai marks. */
+  part: "prefix" | "system";
+  /** The shortest part cached, in tokens, where the model's catalogue entry gives none (cacheMinTokens). */
+  minTokens: number;
+  /** It bills the cached part in steps of so many tokens. */
+  stepTokens: number;
+  /** The first request writes the part to the cache, billed at the cache-write price. */
+  writes: boolean;
 }
 
 export const VENDORS: Record<Vendor, VendorInfo> = {
@@ -32,6 +46,8 @@ export const VENDORS: Record<Vendor, VendorInfo> = {
     batchShare: 0.5,
     liveCounts: true,
     typicalHours: 24,
+    // Prompt caching: a prefix seen before, from 1,024 tokens in steps of 128, at the cached price, in batches too.
+    prefixCache: { part: "prefix", minTokens: 1024, stepTokens: 128, writes: false },
     source: "OpenAI API reference, Batch; ../shared/openai (checked 2026-11)",
   },
   anthropic: {
@@ -44,6 +60,8 @@ export const VENDORS: Record<Vendor, VendorInfo> = {
     liveCounts: false,
     // "Most batches finish in less than 1 hour" (docs.claude.com, Batch processing).
     typicalHours: 1,
+    // Only the system prompt is marked (endpoints/messages.ts): read at the cached price, written once at CACHE_TTL's.
+    prefixCache: { part: "system", minTokens: 1024, stepTokens: 1, writes: true },
     source: "docs.claude.com Batch processing; anthropic-sdk-typescript (read 2026-12-07)",
   },
   gemini: {
@@ -56,6 +74,7 @@ export const VENDORS: Record<Vendor, VendorInfo> = {
     liveCounts: false,
     // "The target turnaround time is 24 hours, but in majority of cases, it is much quicker."
     typicalHours: 24,
+    // No prefixCache: ../shared/vendors says nothing of Gemini's (implicit) caching in batches.
     source: "ai.google.dev/gemini-api/docs/batch-api; googleapis/js-genai (read 2026-12-07)",
   },
 };

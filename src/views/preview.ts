@@ -12,6 +12,7 @@ import { UserError } from "../errors.ts";
 import { DEFAULT_MODEL } from "../api/models.ts";
 import { datasetOfStage } from "../pipeline/stages.ts";
 import { prefixLines } from "../pipeline/prefix-estimate.ts";
+import { vendorOfModel } from "../api/providers/index.ts";
 
 /** Requests a preview prices the prefix cache over: a run's size is not known yet. */
 const PREVIEW_REQUESTS = 1000;
@@ -70,6 +71,6 @@ function previewPricing(dataset: Dataset) {
   const firstModel = (dataset as StageOptions).model ?? DEFAULT_MODEL;
   return Array.from({ length: 1 + (dataset.stages?.length ?? 0) }, (_, i) => {
     const model = (datasetOfStage(dataset, i + 1) as StageOptions).model ?? firstModel;
-    return { model, price: knownPrice(model) };
+    return { model, price: knownPrice(model), vendor: vendorOfModel(model) };
   });
 }
