@@ -56,6 +56,20 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * How an error names an option, from the CLI's flag (`-n/--samples`): the CLI says the flag, the
+ * library the option's name as its caller wrote it (`samples`). Here, below every layer, so that a
+ * check keeps its one home wherever it sits and is told how its caller spells the option.
+ */
+export type OptionNamer = (flag: string) => string;
+export const cliName: OptionNamer = (flag) => flag;
+
+/** An option with a value, as its caller would write it: `--hf dir` for the CLI, `hf: "dir"` for the library. */
+export function givenAs(name: OptionNamer, flag: string, value: string): string {
+  const label = name(`--${flag}`);
+  return label.startsWith("-") ? `${label} ${value}` : `${label}: ${JSON.stringify(value)}`;
+}
+
 /** Error text with any secret removed; the SDK can echo request headers in messages. */
 export function redact(text: string, secrets: (string | null | undefined)[]): string {
   let out = text.replace(/\bsk-[A-Za-z0-9_-]{8,}/g, "sk-***").replace(/\bhf_[A-Za-z0-9]{8,}/g, "hf_***");

@@ -9,7 +9,7 @@ import { resumeArgs, resumeFrom } from "./commands/resume.ts";
 import { libraryName, optionsOf, type NamedOptions } from "./commands/named-options.ts";
 import { connectionArgs } from "./commands/shared.ts";
 import { loadParams } from "./dataset/params.ts";
-import { UserError } from "./errors.ts";
+import { UserError, type OptionNamer } from "./errors.ts";
 import type { Log } from "./io/log.ts";
 import { cancel as cancelRun } from "./pipeline/cancel.ts";
 import { collectedSamples, eachValidSample, datasetRow, labelNamesOf } from "./pipeline/export.ts";
@@ -88,6 +88,7 @@ export async function resume(
   await resumeFrom(given, await findRunDir(runsDir, runId), {
     log: logOf({ onLog }),
     ...(onProgress ? { onProgress } : {}),
+    name: libraryName,
   });
   return openRun(runId, { runsDir });
 }
@@ -114,10 +115,19 @@ export async function exportRun(
   runId: string,
   options: NamedOptions<typeof exportArgs> & { onLog?: (line: string) => void } = {},
 ): Promise<Run> {
+  return exportNamed(runId, options, libraryName);
+}
+
+/** `exportRun` with its errors naming an option as `name` says: exportRun's own names, or push's. */
+async function exportNamed(
+  runId: string,
+  options: NamedOptions<typeof exportArgs> & { onLog?: (line: string) => void },
+  name: OptionNamer,
+): Promise<Run> {
   // The options as given, checked by name; an error names them as written here (`dedupThreshold`).
   const given = optionsOf("exportRun", exportArgs, options, ["onLog"]);
   const runsDir = resolve(options.runsDir ?? "runs");
-  await exportFrom(given, await findRunDir(runsDir, runId), logOf(options), libraryName);
+  await exportFrom(given, await findRunDir(runsDir, runId), logOf(options), name);
   return openRun(runId, { runsDir });
 }
 
@@ -178,16 +188,21 @@ export interface PushOptions {
   onLog?: (line: string) => void;
 }
 
+/** export's flags that push names otherwise: its errors say `repo`, `token`, `dir`, as its caller wrote them. */
+const PUSH_NAMES: Record<string, string> = { "--push": "repo", "--hf-token": "token", "--hf": "dir" };
+const pushName: OptionNamer = (flag) => PUSH_NAMES[flag] ?? libraryName(flag);
+
 /** Sends a finished run's dataset to the Hugging Face Hub as one commit, as `synthai export <run> --push` does. */
 export async function push(runId: string, options: PushOptions): Promise<Run> {
   const { repo, token, hubUrl, dir, ...rest } = options;
-  return exportRun(runId, {
+  const exported = {
     ...rest,
     push: repo,
     ...(token !== undefined ? { hfToken: token } : {}),
     ...(hubUrl !== undefined ? { hubUrl } : {}),
     ...(dir !== undefined ? { hf: dir } : {}),
-  });
+  };
+  return exportNamed(runId, exported, pushName);
 }
 
 /** A run's folder, to read: its manifest, its totals, its rows. */

@@ -1,13 +1,13 @@
 // synthai as a library: a program imports it by its package name and makes, reads and checks runs.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { OLD_RUN, PARAMS, ROOT, copyOldRun, runCli, tempDir, useFake } from "./helpers.ts";
 import type { ArgsDef } from "citty";
 import { generateArgs } from "../src/commands/generate.ts";
 import { NUMBER_FLAGS, optionName, optionsOf, optionsOfFlags } from "../src/commands/named-options.ts";
 import { runConfigOf, toRunConfig } from "../src/commands/options.ts";
-import { UserError, exportRun, generate } from "../src/index.ts";
+import { UserError, exportRun, generate, push, resume } from "../src/index.ts";
 
 const server = useFake();
 
@@ -136,15 +136,20 @@ describe("one way in: the library's options as they are, the CLI's flags parsed 
 
 describe("exportRun takes its options as given, as generate does", () => {
   /** The one line a refused export gives, from the library and from the CLI, on a copy of a finished run. */
-  async function refusals(options: Record<string, unknown>, flags: string[]): Promise<[string, string]> {
+  async function refusals(
+    options: Record<string, unknown>,
+    flags: string[],
+    call: (id: string, options: any) => Promise<unknown> = exportRun,
+    command = "export",
+  ): Promise<[string, string]> {
     const cwd = await tempDir();
     await copyOldRun(cwd);
     const runsDir = join(cwd, "runs");
-    const library = await exportRun(OLD_RUN.id, { runsDir, onLog: () => {}, ...options }).then(
+    const library = await call(OLD_RUN.id, { runsDir, onLog: () => {}, ...options }).then(
       () => "not refused",
       (error: unknown) => (error instanceof UserError ? error.toLine() : `not a UserError: ${error}`),
     );
-    const cli = await runCli(["export", OLD_RUN.id, ...flags], { cwd });
+    const cli = await runCli([command, OLD_RUN.id, ...flags], { cwd, env: { HF_TOKEN: undefined } });
     expect(cli.code).not.toBe(0);
     return [library, cli.stderr.trim().split("\n").at(-1)!];
   }
@@ -166,6 +171,94 @@ describe("exportRun takes its options as given, as generate does", () => {
     expect(await refusals({ hf: "hf", output: "x.csv" }, ["--hf", "hf", "-p", "x.csv"])).toEqual([
       "error: hf writes its own Parquet files: it takes no output — leave it out",
       "error: --hf writes its own Parquet files: it takes no -p — leave it out",
+    ]);
+  });
+
+  test("a bad split or license is named split or license by the library, --split or --license by the CLI", async () => {
+    const hint = "(names of letters, digits and _; shares that add up to 1)";
+    expect(await refusals({ hf: "hf", split: "bad" }, ["--hf", "hf", "--split", "bad"])).toEqual([
+      `error: split: "bad" is not name=share — e.g. split: "train=0.9,test=0.1" ${hint}`,
+      `error: --split: "bad" is not name=share — e.g. --split train=0.9,test=0.1 ${hint}`,
+    ]);
+    const known = "give its identifier, e.g. cc-by-4.0, apache-2.0, mit or odc-by (or other)";
+    expect(await refusals({ hf: "hf", license: "mit2" }, ["--hf", "hf", "--license", "mit2"])).toEqual([
+      `error: license: "mit2" is not a license the Hub knows — ${known}`,
+      `error: --license mit2 is not a license the Hub knows — ${known}`,
+    ]);
+  });
+
+  test("an unknown embeddings model is named embeddingModel by the library, --embedding-model by the CLI", async () => {
+    const models = "text-embedding-3-small, text-embedding-3-large, text-embedding-ada-002";
+    expect(
+      await refusals({ dedup: "semantic", embeddingModel: "nope" }, [
+        "--dedup",
+        "semantic",
+        "--embedding-model",
+        "nope",
+      ]),
+    ).toEqual([
+      `error: "nope" is not an embeddings model synthai knows — use one of ${models} with embeddingModel`,
+      `error: "nope" is not an embeddings model synthai knows — use one of ${models} with --embedding-model`,
+    ]);
+  });
+
+  test("a push without a token is named push and hfToken by exportRun, --push and --hf-token by the CLI", async () => {
+    vi.stubEnv("HF_TOKEN", "");
+    try {
+      expect(await refusals({ push: "org/name" }, ["--push", "org/name"])).toEqual([
+        "error: push needs a Hub token with write access — set HF_TOKEN (or pass hfToken) to a token from your Hub settings (Access Tokens)",
+        "error: --push needs a Hub token with write access — set HF_TOKEN (or pass --hf-token) to a token from your Hub settings (Access Tokens)",
+      ]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  test("a bad base URL is named baseURL by exportRun, generate and resume, --base-url by the CLI", async () => {
+    const hint = "give the server's address with its scheme";
+    const [library, cli] = [
+      `error: baseURL "ftp://x" does not start with http:// or https:// — ${hint}, e.g. baseURL: "http://localhost:8000/v1"`,
+      `error: --base-url "ftp://x" does not start with http:// or https:// — ${hint}, e.g. --base-url http://localhost:8000/v1`,
+    ];
+    expect(await refusals({ baseURL: "ftp://x" }, ["--base-url", "ftp://x"])).toEqual([library, cli]);
+    expect(await refusals({ baseURL: "ftp://x" }, ["--base-url", "ftp://x"], resume, "resume")).toEqual([
+      library,
+      cli,
+    ]);
+    const made = await generate({ baseURL: "ftp://x", runsDir: await tempDir() }).catch((e: UserError) => e);
+    expect((made as UserError).toLine()).toBe(library);
+  });
+
+  test("push's errors name its own options (repo, token, dir) where the CLI names --push, --hf-token, --hf", async () => {
+    vi.stubEnv("HF_TOKEN", "");
+    try {
+      expect(await refusals({ repo: "org/name" }, ["--push", "org/name"], push)).toEqual([
+        "error: repo needs a Hub token with write access — set HF_TOKEN (or pass token) to a token from your Hub settings (Access Tokens)",
+        "error: --push needs a Hub token with write access — set HF_TOKEN (or pass --hf-token) to a token from your Hub settings (Access Tokens)",
+      ]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const token = ["--hf-token", "hf_x"];
+    expect(
+      await refusals(
+        { repo: "models/org/name", token: "hf_x" },
+        ["--push", "models/org/name", ...token],
+        push,
+      ),
+    ).toEqual([
+      'error: repo: "models/org/name" names a models repository, and synthai pushes datasets — name a dataset repository: repo: "namespace/name"',
+      "error: --push models/org/name names a models repository, and synthai pushes datasets — name a dataset repository: --push namespace/name",
+    ]);
+    expect(
+      await refusals(
+        { repo: "org/name", token: "hf_x", dir: "" },
+        ["--hf", "", "--push", "org/name", ...token],
+        push,
+      ),
+    ).toEqual([
+      'error: dir needs a folder — e.g. dir: "hf-dataset"',
+      "error: --hf needs a folder — e.g. --hf hf-dataset",
     ]);
   });
 

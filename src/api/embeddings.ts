@@ -1,6 +1,6 @@
 // Embeddings, for --dedup semantic: the models, their list prices (USD per 1M input tokens,
 // OpenAI's pricing page, checked 2026-11) and how a batch line asks for a vector and reads one.
-import { UserError } from "../errors.ts";
+import { UserError, cliName, type OptionNamer } from "../errors.ts";
 import type { Price } from "./pricing.ts";
 
 export const EMBEDDINGS_URL = "/v1/embeddings";
@@ -30,12 +30,16 @@ const EMBEDDING_MODELS: Record<string, EmbeddingModel> = {
  */
 const SHORT_DIMENSIONS = 256;
 
-export function embeddingModel(name: string): EmbeddingModel & { name: string; asked: number } {
+/** A model synthai knows the price and size of; an error names the option as `as` says. */
+export function embeddingModel(
+  name: string,
+  as: OptionNamer = cliName,
+): EmbeddingModel & { name: string; asked: number } {
   const model = EMBEDDING_MODELS[name];
   if (!model)
     throw new UserError(
       `"${name}" is not an embeddings model synthai knows`,
-      `use one of ${Object.keys(EMBEDDING_MODELS).join(", ")} with --embedding-model`,
+      `use one of ${Object.keys(EMBEDDING_MODELS).join(", ")} with ${as("--embedding-model")}`,
     );
   return {
     ...model,

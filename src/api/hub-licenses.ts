@@ -1,5 +1,5 @@
 // The license identifiers a Hub card's `license` takes: the client's `License` type (not exported), as a list.
-import { UserError } from "../errors.ts";
+import { UserError, cliName, givenAs, type OptionNamer } from "../errors.ts";
 
 export const HUB_LICENSES = [
   "apache-2.0",
@@ -79,13 +79,13 @@ export const HUB_LICENSES = [
   "other",
 ] as const;
 
-/** `--license`: an identifier the Hub knows; none is made up when it is not given. */
-export function hubLicense(text: string | undefined): string | undefined {
+/** `--license`: an identifier the Hub knows; none is made up when it is not given (errors name it as `name` says). */
+export function hubLicense(text: string | undefined, name: OptionNamer = cliName): string | undefined {
   if (text === undefined) return undefined;
   const id = text.trim().toLowerCase();
   if (!(HUB_LICENSES as readonly string[]).includes(id))
     throw new UserError(
-      `--license ${text} is not a license the Hub knows`,
+      `${givenAs(name, "license", text)} is not a license the Hub knows`,
       "give its identifier, e.g. cc-by-4.0, apache-2.0, mit or odc-by (or other)",
     );
   return id;

@@ -1,7 +1,7 @@
 // The Hugging Face Hub through its official client, `@huggingface/hub`: a dataset repository's
 // head, tree and files, and one commit pinned to a parent. Its failures are classified here, once:
 // what the person must fix is a one-line UserError; what may pass says so, and how long to wait.
-import { UserError, redact } from "../errors.ts";
+import { UserError, cliName, givenAs, redact, type OptionNamer } from "../errors.ts";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
@@ -37,17 +37,23 @@ export class HubTransient extends UserError {
 /** The branch moved past the parent the commit was pinned to. */
 export class HubConflict extends UserError {}
 
-/** `--push`'s repository: `namespace/name` or `datasets/namespace/name`; any other kind is refused. */
-export function datasetRepoName(text: string): string {
+/**
+ * `--push`'s repository: `namespace/name` or `datasets/namespace/name`; any other kind is refused,
+ * in a line that names the option as `as` says (the CLI's flag, the library's option).
+ */
+export function datasetRepoName(text: string, as: OptionNamer = cliName): string {
   const kind = /^(models|spaces|buckets|kernels)\/|^(model|space|dataset)\//.exec(text);
   if (kind)
     throw new UserError(
-      `--push ${text} names a ${kind[1] ?? kind[2]} repository, and synthai pushes datasets`,
-      "name a dataset repository: --push namespace/name",
+      `${givenAs(as, "push", text)} names a ${kind[1] ?? kind[2]} repository, and synthai pushes datasets`,
+      `name a dataset repository: ${givenAs(as, "push", "namespace/name")}`,
     );
   const name = text.replace(/^datasets\//, "");
   if (!/^[\w.-]+\/[\w.-]+$/.test(name))
-    throw new UserError(`--push ${text} is not namespace/name`, "e.g. --push my-org/my-dataset");
+    throw new UserError(
+      `${givenAs(as, "push", text)} is not namespace/name`,
+      `e.g. ${givenAs(as, "push", "my-org/my-dataset")}`,
+    );
   return name;
 }
 

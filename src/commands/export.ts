@@ -147,7 +147,7 @@ export async function exportFrom(
   // The card says how diverse and balanced the data is, with the figures of `synthai stats`.
   const describe = async (run: RunView) => statsMarkdown(await statsOfRun(run.dir, run.manifest));
   const hubPush = push
-    ? hubPushOf({ repo: o.push!, token: o.hfToken, hubUrl: o.hubUrl, private: o.private })
+    ? hubPushOf({ repo: o.push!, token: o.hfToken, hubUrl: o.hubUrl, private: o.private }, name)
     : undefined;
   const dedup = parseDedup(o, name);
   if (o.pollIntervalSeconds !== undefined && dedup?.mode !== "semantic")
@@ -158,11 +158,11 @@ export async function exportFrom(
   // Without --hf, a push sends a folder kept in the run's own: the same files an --hf folder holds.
   const hfDir = o.hf !== undefined ? resolve(o.hf) : push ? join(runDir, "hf") : undefined;
   const hf = hfDir
-    ? { dir: hfDir, splits: parseSplits(o.split), describe, license: hubLicense(o.license) }
+    ? { dir: hfDir, splits: parseSplits(o.split, name), describe, license: hubLicense(o.license, name) }
     : undefined;
   return reexport(runDir, {
     log,
-    connection: connection({ "api-key": o.apiKey, "base-url": o.baseURL }),
+    connection: connection({ "api-key": o.apiKey, "base-url": o.baseURL }, name),
     overrides: overridesOf({ pollIntervalSeconds: o.pollIntervalSeconds }),
     acceptChangedSpec: Boolean(o.acceptChangedSpec),
     judgeAgain: Boolean(o.judgeAgain),

@@ -265,7 +265,7 @@ export async function generateFrom(options: RunOptions, hooks: GenerateHooks): P
   return generate(
     config,
     resolve(options.runsDir ?? DEFAULTS.runsDir),
-    connection({ "api-key": options.apiKey, "base-url": options.baseURL, provider: options.provider }),
+    connection({ "api-key": options.apiKey, "base-url": options.baseURL, provider: options.provider }, name),
     {
       log: hooks.log,
       dryRun: Boolean(options.dryRun),

@@ -4,7 +4,7 @@
 // their text parsed into numbers (optionsOfFlags); each error names the option as its caller wrote it.
 import type { ArgDef, ArgsDef } from "citty";
 import { UserError, closest } from "../errors.ts";
-import type { OptionNamer } from "./options.ts";
+import type { OptionNamer } from "../errors.ts";
 
 /** Flags whose library name says its unit, or that a list gives. */
 const RENAMED = {
@@ -133,11 +133,7 @@ export function optionName(flag: string): string {
 /** How the library's errors name an option: as its caller wrote it (`samples`, not `-n/--samples`). */
 export const libraryName: OptionNamer = (flag) => optionName(flag.replace(/^.*--/, ""));
 
-/** An option with a value, as its caller would write it: `--hf dir` for the CLI, `hf: "dir"` for the library. */
-export function givenAs(name: OptionNamer, flag: string, value: string): string {
-  const label = name(`--${flag}`);
-  return label.startsWith("-") ? `${label} ${value}` : `${label}: ${JSON.stringify(value)}`;
-}
+export { givenAs } from "../errors.ts";
 
 /**
  * A library call's options, checked as they are: an option the command has no flag for, a value

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { UserError } from "../errors.ts";
+import { UserError, cliName, type OptionNamer } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, checkLimits, type EndpointName } from "../api/endpoints/index.ts";
@@ -134,12 +134,7 @@ export const CSV_SAFE_HELP =
   "Put a ' before CSV cells that start with = + - @ (a spreadsheet would run them as formulas); " +
   "by default they are written as they are, and counted";
 
-/**
- * How an error names an option, from the CLI's flag (`-n/--samples`): the CLI says the flag, the
- * library the option's name as its caller wrote it (`samples`).
- */
-export type OptionNamer = (flag: string) => string;
-export const cliName: OptionNamer = (flag) => flag;
+export { cliName, type OptionNamer } from "../errors.ts";
 
 /** A value of a flag that takes one of a list, or the one line that lists them. */
 export function choice<T extends string>(
@@ -170,20 +165,20 @@ export function number(value: string | undefined, flag: string, check: NumberChe
 }
 
 /** An API base URL, checked before it is used: http(s), a host, a port that can be one. */
-export function baseUrl(value: string | undefined): string | undefined {
+export function baseUrl(value: string | undefined, name: OptionNamer = cliName): string | undefined {
   if (!value) return undefined;
-  const hint = "give the server's address with its scheme, e.g. --base-url http://localhost:8000/v1";
+  const hint = `give the server's address with its scheme, e.g. ${givenAs(name, "base-url", "http://localhost:8000/v1")}`;
+  const given = `${name("--base-url")} "${value}"`;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UserError(`--base-url "${value}" is not a URL`, hint);
+    throw new UserError(`${given} is not a URL`, hint);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw new UserError(`--base-url "${value}" does not start with http:// or https://`, hint);
-  if (!url.hostname) throw new UserError(`--base-url "${value}" names no host`, hint);
-  if (url.port === "0")
-    throw new UserError(`--base-url "${value}" has port 0`, "give a port from 1 to 65535");
+    throw new UserError(`${given} does not start with http:// or https://`, hint);
+  if (!url.hostname) throw new UserError(`${given} names no host`, hint);
+  if (url.port === "0") throw new UserError(`${given} has port 0`, "give a port from 1 to 65535");
   return value;
 }
 
@@ -434,7 +429,7 @@ export function parseDedup(
       `${name("--embedding-model")} applies to ${dedupAs("semantic")}`,
       `add ${givenAs(name, "dedup", "semantic")}, or leave it out`,
     );
-  if (dedup === "semantic") embeddingModel(model ?? DEFAULTS.embeddingModel);
+  if (dedup === "semantic") embeddingModel(model ?? DEFAULTS.embeddingModel, name);
   return {
     mode: dedup,
     threshold: threshold ?? DEFAULTS.dedupThreshold[dedup],
@@ -521,7 +516,7 @@ function serviceOptions(
       );
   }
   return {
-    baseURL: baseUrl(o.baseURL),
+    baseURL: baseUrl(o.baseURL, name),
     provider: providerName,
     completionWindow: window !== undefined ? parseWindow(window, providerName, mode) : undefined,
     ...(o.keepRemote ? { keepRemote: true } : {}),

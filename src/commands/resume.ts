@@ -2,7 +2,7 @@ import { stderrLog, type Log } from "../io/log.ts";
 import type { Progress } from "../pipeline/progress.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { metaOf } from "./index.ts";
-import { overridesOf } from "./options.ts";
+import { overridesOf, type OptionNamer } from "./options.ts";
 import { optionsOfFlags, type NamedOptions } from "./named-options.ts";
 import {
   acceptChangedArg,
@@ -48,13 +48,17 @@ export const resumeArgs = argsOf(resumeCommand);
 /** What `resume` takes: every flag by its option name, typed. */
 export type ResumeOptions = NamedOptions<typeof resumeArgs>;
 
-/** `resume`'s options (the CLI's parsed flags, the library's values) to the run driven on. */
+/**
+ * `resume`'s options (the CLI's parsed flags, the library's values) to the run driven on; an error
+ * names an option as `hooks.name` says (the CLI's flag by default, the library's option).
+ */
 export async function resumeFrom(
   options: ResumeOptions,
   runDir: string,
-  hooks: { log: Log; onProgress?: (progress: Progress) => void },
+  hooks: { log: Log; onProgress?: (progress: Progress) => void; name?: OptionNamer },
 ): Promise<Manifest> {
-  return resume(runDir, connection({ "api-key": options.apiKey, "base-url": options.baseURL }), {
+  const given = connection({ "api-key": options.apiKey, "base-url": options.baseURL }, hooks.name);
+  return resume(runDir, given, {
     log: hooks.log,
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     acceptChangedSpec: Boolean(options.acceptChangedSpec),

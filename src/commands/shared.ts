@@ -2,7 +2,7 @@
 import type { ProviderName } from "../api/providers/index.ts";
 import { basename, resolve } from "node:path";
 import { defineCommand, parseArgs, type ArgDef, type ArgsDef, type CommandDef } from "citty";
-import { EXIT, UserError, closest } from "../errors.ts";
+import { EXIT, UserError, cliName, closest, type OptionNamer } from "../errors.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { summarize } from "../run/totals.ts";
 import { CHOICES, DEFAULTS, baseUrl, choice, notOneOf } from "./options.ts";
@@ -158,12 +158,18 @@ export function exitWhenStopped(manifest: Manifest): void {
   }
 }
 
-/** What the flags say of the connection; the provider's key variable and address fill the rest (api/client.ts). */
-export function connection(args: { "api-key"?: string; "base-url"?: string; provider?: string }) {
+/**
+ * What the flags say of the connection; the provider's key variable and address fill the rest
+ * (api/client.ts). An error names an option as `name` says (the CLI's flag, the library's option).
+ */
+export function connection(
+  args: { "api-key"?: string; "base-url"?: string; provider?: string },
+  name: OptionNamer = cliName,
+) {
   return {
     apiKey: args["api-key"],
-    baseURL: baseUrl(args["base-url"]),
-    ...(args.provider ? { provider: choice<ProviderName>("provider", args.provider) } : {}),
+    baseURL: baseUrl(args["base-url"], name),
+    ...(args.provider ? { provider: choice<ProviderName>("provider", args.provider, name) } : {}),
   };
 }
 

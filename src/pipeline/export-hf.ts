@@ -7,7 +7,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { sizeOf } from "../io/disk.ts";
 import { basename, dirname, join } from "node:path";
 import matter from "gray-matter";
-import { UserError } from "../errors.ts";
+import { UserError, cliName, givenAs, type OptionNamer } from "../errors.ts";
 import { shapedRow } from "../io/formats/shaped.ts";
 import {
   FORMATS,
@@ -40,21 +40,22 @@ export interface Split {
   share: number;
 }
 
-/** `--split train=0.9,test=0.1`: names the Hub accepts, shares that add up to 1. */
-export function parseSplits(text: string | undefined): Split[] {
+/** `--split train=0.9,test=0.1`: names the Hub accepts, shares that add up to 1 (errors name it as `as` says). */
+export function parseSplits(text: string | undefined, as: OptionNamer = cliName): Split[] {
   if (text === undefined) return [{ name: "train", share: 1 }];
-  const hint = "e.g. --split train=0.9,test=0.1 (names of letters, digits and _; shares that add up to 1)";
+  const split = as("--split");
+  const hint = `e.g. ${givenAs(as, "split", "train=0.9,test=0.1")} (names of letters, digits and _; shares that add up to 1)`;
   const splits = text.split(",").map((part) => {
     const [name = "", share = ""] = part.split("=").map((s) => s.trim());
     const value = Number(share);
     if (!/^\w+(\.\w+)*$/.test(name) || !(value > 0 && value <= 1))
-      throw new UserError(`--split: "${part}" is not name=share`, hint);
+      throw new UserError(`${split}: "${part}" is not name=share`, hint);
     return { name, share: value };
   });
   if (new Set(splits.map((s) => s.name)).size !== splits.length)
-    throw new UserError(`--split names a split twice: ${text}`, hint);
+    throw new UserError(`${split} names a split twice: ${text}`, hint);
   const total = splits.reduce((sum, s) => sum + s.share, 0);
-  if (Math.abs(total - 1) > 1e-9) throw new UserError(`--split shares add up to ${total}, not 1`, hint);
+  if (Math.abs(total - 1) > 1e-9) throw new UserError(`${split} shares add up to ${total}, not 1`, hint);
   return splits;
 }
 

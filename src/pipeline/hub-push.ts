@@ -6,7 +6,7 @@ import { createReadStream, openAsBlob } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import matter from "gray-matter";
-import { UserError } from "../errors.ts";
+import { UserError, cliName, givenAs, type OptionNamer } from "../errors.ts";
 import {
   DEFAULT_HUB_URL,
   datasetRepoName,
@@ -182,26 +182,32 @@ export interface HubPush extends HubTarget {
   private: boolean;
 }
 
-/** The flags (or library options) of a push, the token from them or HF_TOKEN; never written anywhere. */
-export function hubPushOf(options: {
-  repo: string;
-  token?: string | undefined;
-  hubUrl?: string | undefined;
-  private?: boolean | undefined;
-}): HubPush {
+/**
+ * The flags (or library options) of a push, the token from them or HF_TOKEN; never written anywhere.
+ * An error names an option as `name` says (the CLI's flag, the library's option).
+ */
+export function hubPushOf(
+  options: {
+    repo: string;
+    token?: string | undefined;
+    hubUrl?: string | undefined;
+    private?: boolean | undefined;
+  },
+  name: OptionNamer = cliName,
+): HubPush {
   const token = options.token || process.env.HF_TOKEN;
   if (!token)
     throw new UserError(
-      "--push needs a Hub token with write access",
-      "set HF_TOKEN (or pass --hf-token) to a token from your Hub settings (Access Tokens)",
+      `${name("--push")} needs a Hub token with write access`,
+      `set HF_TOKEN (or pass ${name("--hf-token")}) to a token from your Hub settings (Access Tokens)`,
     );
   const hubUrl = (options.hubUrl || process.env.HF_ENDPOINT || DEFAULT_HUB_URL).replace(/\/+$/, "");
   if (!/^https?:\/\/[^/]/.test(hubUrl))
     throw new UserError(
-      `--hub-url ${hubUrl} is not an http(s) address`,
-      "e.g. --hub-url https://hub.example.com",
+      `${name("--hub-url")} ${hubUrl} is not an http(s) address`,
+      `e.g. ${givenAs(name, "hub-url", "https://hub.example.com")}`,
     );
-  return { repo: datasetRepoName(options.repo), token, hubUrl, private: Boolean(options.private) };
+  return { repo: datasetRepoName(options.repo, name), token, hubUrl, private: Boolean(options.private) };
 }
 
 /** Pushes an exported folder and says what happened, in one line. */
