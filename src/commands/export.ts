@@ -3,18 +3,9 @@ import { metaOf } from "./index.ts";
 import { join, resolve } from "node:path";
 import { hubLicense } from "../api/hub-licenses.ts";
 import { hubPushOf } from "../pipeline/hub-push.ts";
-import {
-  CHOICES,
-  CSV_SAFE_HELP,
-  DEFAULTS,
-  choice,
-  cliName,
-  overridesOf,
-  parseDedup,
-  type OptionNamer,
-} from "./options.ts";
-import { givenAs, optionsOfFlags, type NamedOptions } from "./named-options.ts";
-import { UserError } from "../errors.ts";
+import { CHOICES, CSV_SAFE_HELP, DEFAULTS, choice, overridesOf, parseDedup } from "./options.ts";
+import { optionsOfFlags, type NamedOptions } from "./named-options.ts";
+import { UserError, cliName, givenAs, type OptionNamer } from "../errors.ts";
 import { parseSplits } from "../pipeline/export-hf.ts";
 import { stderrLog, type Log } from "../io/log.ts";
 import type { Manifest } from "../run/manifest.ts";

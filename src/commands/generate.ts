@@ -4,17 +4,9 @@ import { stderrLog, type Log } from "../io/log.ts";
 import type { Progress } from "../pipeline/progress.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
-import {
-  CHOICES,
-  CSV_SAFE_HELP,
-  DEFAULTS,
-  cliName,
-  inputOptions,
-  runConfigOf,
-  type OptionNamer,
-  type RunOptions,
-} from "./options.ts";
+import { CHOICES, CSV_SAFE_HELP, DEFAULTS, inputOptions, runConfigOf, type RunOptions } from "./options.ts";
 import { optionsOfFlags } from "./named-options.ts";
+import { cliName, type OptionNamer } from "../errors.ts";
 import {
   argsOf,
   command,

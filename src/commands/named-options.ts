@@ -133,8 +133,6 @@ export function optionName(flag: string): string {
 /** How the library's errors name an option: as its caller wrote it (`samples`, not `-n/--samples`). */
 export const libraryName: OptionNamer = (flag) => optionName(flag.replace(/^.*--/, ""));
 
-export { givenAs } from "../errors.ts";
-
 /**
  * A library call's options, checked as they are: an option the command has no flag for, a value
  * of the wrong type, or a number its flag would refuse is one UserError naming the option as the

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { UserError, cliName, type OptionNamer } from "../errors.ts";
+import { UserError, cliName, givenAs, type OptionNamer } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, checkLimits, type EndpointName } from "../api/endpoints/index.ts";
@@ -28,13 +28,7 @@ import { SAMPLINGS, type Sampling } from "../dataset/sampling.ts";
 import { BUILTIN_PARAMS } from "../dataset/builtin/params-file.ts";
 import type { RunConfig } from "../run/manifest.ts";
 import { RUN_DEFAULTS, resolve as resolveConfig, type Given } from "../run/settings.ts";
-import {
-  checkNumber,
-  givenAs,
-  optionsOfFlags,
-  type NamedOptions,
-  type NumberCheck,
-} from "./named-options.ts";
+import { checkNumber, optionsOfFlags, type NamedOptions, type NumberCheck } from "./named-options.ts";
 import type { generateArgs } from "./generate.ts";
 import { checkMaxDraws, modelAndVendor, type ConfigOverrides } from "../run/config.ts";
 
@@ -133,8 +127,6 @@ export const CHOICES = {
 export const CSV_SAFE_HELP =
   "Put a ' before CSV cells that start with = + - @ (a spreadsheet would run them as formulas); " +
   "by default they are written as they are, and counted";
-
-export { cliName, type OptionNamer } from "../errors.ts";
 
 /** A value of a flag that takes one of a list, or the one line that lists them. */
 export function choice<T extends string>(

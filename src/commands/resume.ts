@@ -2,7 +2,8 @@ import { stderrLog, type Log } from "../io/log.ts";
 import type { Progress } from "../pipeline/progress.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { metaOf } from "./index.ts";
-import { overridesOf, type OptionNamer } from "./options.ts";
+import { overridesOf } from "./options.ts";
+import type { OptionNamer } from "../errors.ts";
 import { optionsOfFlags, type NamedOptions } from "./named-options.ts";
 import {
   acceptChangedArg,
