@@ -2,8 +2,18 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
-import { appendFile, lstat, readFile, readdir, rename, symlink, truncate, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import {
+  appendFile,
+  lstat,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  symlink,
+  truncate,
+  writeFile,
+} from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
 import {
@@ -539,6 +549,43 @@ cache.flush();
     expect(new AnswerCache(dir).get(keys[2]!)).toEqual(entry);
     expect(pruneCache(dir, { olderThanMs: 4 * day, now }).entries).toBe(1);
     expect(cacheStats(dir)).toMatchObject({ entries: 0, bytes: 0 });
+  });
+
+  test("entries an earlier version left (a file each, in folders 00-ff) are shown by synthai cache and removed by any prune; nothing else is touched", async () => {
+    const dir = join(await tempDir(), "answers");
+    const cache = new AnswerCache(dir);
+    cache.put(key, entry);
+    cache.flush();
+    const old = (p: string) => p.padEnd(64, "7");
+    const write = async (path: string, text = "x") => {
+      await mkdir(join(dir, dirname(path)), { recursive: true });
+      await writeFile(join(dir, path), text);
+    };
+    await write(`ab/${old("ab")}.json`, "old answer");
+    await write(`ab/${old("ab")}.json.123.k2x9.tmp`); // half written by a killed run
+    await write(`0f/${old("0f")}.json`);
+    await write("0f/notes.txt"); // not the old layout's: kept, and its folder with it
+    await write(`zz/${old("zz")}.json`); // not a two-hex folder
+    await write(`cd/${old("ab")}.json`); // a key that is not this folder's
+    await write(`${old("ee")}.json`); // not in a folder
+    await write(`elsewhere/ef/${old("ef")}.json`);
+    await symlink(join(dir, "elsewhere", "ef"), join(dir, "ef")); // a link is never followed
+    expect(cacheStats(dir).old).toEqual({ entries: 2, bytes: 10 + 1 + 1 });
+    expect((await runCli(["cache", "--cache-dir", dir], { cwd: dirname(dir) })).stdout).toMatch(
+      /left by an earlier version +2 entries \(12 B\), never read: synthai cache prune removes them/,
+    );
+    const before = readdirSync(dir, { recursive: true }).map(String).sort();
+    // Nothing of the log is old enough: only the earlier version's entries go.
+    expect(pruneCache(dir, { olderThanMs: 86_400_000 })).toEqual({ entries: 2, bytes: 12 });
+    const gone = ["ab", `ab/${old("ab")}.json`, `ab/${old("ab")}.json.123.k2x9.tmp`, `0f/${old("0f")}.json`];
+    expect(readdirSync(dir, { recursive: true }).map(String).sort()).toEqual(
+      before.filter((name) => !gone.includes(name)),
+    );
+    expect(new AnswerCache(dir).get(key)).toEqual(entry);
+    expect(cacheStats(dir)).toMatchObject({ entries: 1, old: { entries: 0, bytes: 0 } });
+    expect((await runCli(["cache", "--cache-dir", dir], { cwd: dirname(dir) })).stdout).not.toMatch(
+      /earlier version/,
+    );
   });
 
   test("the library takes the same options: cache: false, cacheDir", () => {

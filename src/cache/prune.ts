@@ -13,6 +13,7 @@ import {
   RecordReader,
   type IndexLine,
 } from "./log.ts";
+import { removeOldLayout } from "./old-layout.ts";
 
 /** Each key's latest index line (where its record is, and when it was written or last used). */
 function latestLines(dir: string, names: string[]): IndexLine[] {
@@ -67,11 +68,24 @@ function keep(
 }
 
 /**
- * Deletes the entries last used (or written) before `olderThanMs` ago, then the least recently used
- * until the rest take at most `maxBytes`: what is kept is copied into one new log, then the old files
- * go (nothing is rewritten where nothing goes). Says how many entries and bytes went.
+ * Deletes the entries an earlier version left (old-layout.ts), then those last used (or written)
+ * before `olderThanMs` ago, then the least recently used until the rest take at most `maxBytes`.
+ * Says how many entries and bytes went.
  */
 export function pruneCache(
+  dir: string,
+  options: { olderThanMs?: number; maxBytes?: number; now?: number },
+): { entries: number; bytes: number } {
+  const old = removeOldLayout(dir);
+  const pruned = pruneLogs(dir, options);
+  return { entries: old.entries + pruned.entries, bytes: old.bytes + pruned.bytes };
+}
+
+/**
+ * What is kept is copied into one new log, then the old files go (nothing is rewritten where
+ * nothing goes).
+ */
+function pruneLogs(
   dir: string,
   { olderThanMs, maxBytes, now = Date.now() }: { olderThanMs?: number; maxBytes?: number; now?: number },
 ): { entries: number; bytes: number } {

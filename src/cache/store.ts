@@ -27,6 +27,7 @@ import {
   SHORT_KEY,
   type Entry,
 } from "./log.ts";
+import { oldLayoutSize } from "./old-layout.ts";
 
 export type { Entry } from "./log.ts";
 
@@ -177,6 +178,8 @@ export interface CacheStats {
   bytes: number;
   hits: number;
   savedUsd: number;
+  /** Entries an earlier version left (one file each), never read; any prune removes them. */
+  old: { entries: number; bytes: number };
 }
 
 export function cacheStats(dir: string): CacheStats {
@@ -184,7 +187,7 @@ export function cacheStats(dir: string): CacheStats {
   const keys = new Set<string>();
   for (const { name } of files)
     if (name.endsWith(".idx")) for (const line of readIndex(dir, name).lines) keys.add(line.key);
-  const stats = { dir, entries: keys.size, bytes: 0, hits: 0, savedUsd: 0 };
+  const stats = { dir, entries: keys.size, bytes: 0, hits: 0, savedUsd: 0, old: oldLayoutSize(dir) };
   for (const file of files) stats.bytes += file.bytes;
   let ledger = "";
   try {

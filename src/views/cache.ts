@@ -11,6 +11,14 @@ export function formatCacheStats(stats: CacheStats): string {
     ["size", formatBytes(stats.bytes)],
     ["hits", String(stats.hits)],
     ["saved", formatUsd(stats.savedUsd)],
+    ...(stats.old.entries
+      ? [
+          [
+            "left by an earlier version",
+            `${stats.old.entries} entries (${formatBytes(stats.old.bytes)}), never read: synthai cache prune removes them`,
+          ],
+        ]
+      : []),
   ]);
 }
 
