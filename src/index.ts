@@ -188,12 +188,26 @@ export interface PushOptions {
   onLog?: (line: string) => void;
 }
 
-/** export's flags that push names otherwise: its errors say `repo`, `token`, `dir`, as its caller wrote them. */
-const PUSH_NAMES: Record<string, string> = { "--push": "repo", "--hf-token": "token", "--hf": "dir" };
-const pushName: OptionNamer = (flag) => PUSH_NAMES[flag] ?? libraryName(flag);
+/** push's options, each export's flag of the same meaning: its errors say `repo`, `token`, `dir`, as its caller wrote them. */
+const PUSH_FLAGS = {
+  repo: "push",
+  token: "hf-token",
+  "hub-url": "hub-url",
+  private: "private",
+  split: "split",
+  license: "license",
+  dir: "hf",
+  "runs-dir": "runs-dir",
+} as const;
+const pushArgs = Object.fromEntries(Object.entries(PUSH_FLAGS).map(([own, flag]) => [own, exportArgs[flag]]));
+const pushName: OptionNamer = (flag) => {
+  const own = Object.entries(PUSH_FLAGS).find(([, its]) => flag === `--${its}`)?.[0];
+  return libraryName(own ? `--${own}` : flag);
+};
 
 /** Sends a finished run's dataset to the Hugging Face Hub as one commit, as `synthai export <run> --push` does. */
 export async function push(runId: string, options: PushOptions): Promise<Run> {
+  optionsOf("push", pushArgs, { ...options }, ["onLog"]); // an unknown option is named as push's, not exportRun's
   const { repo, token, hubUrl, dir, ...rest } = options;
   const exported = {
     ...rest,

@@ -267,4 +267,19 @@ describe("exportRun takes its options as given, as generate does", () => {
     expect(library).toBe('error: exportRun() has no option "outptu" — did you mean output?');
     expect(cli).toMatch(/^error: unknown option --outptu — did you mean --output\?/);
   });
+
+  test("push refuses an unknown option as push's, with push's own names", async () => {
+    const refused = (options: Record<string, unknown>) =>
+      push(OLD_RUN.id, { repo: "org/name", ...options } as never).then(
+        () => "not refused",
+        (error: unknown) => (error instanceof UserError ? error.toLine() : `not a UserError: ${error}`),
+      );
+    expect(await refused({ tokne: "hf_x" })).toBe(
+      'error: push() has no option "tokne" — did you mean token?',
+    );
+    // exportRun's name for the token is not push's: push names its own.
+    expect(await refused({ hfToken: "hf_x" })).toBe(
+      'error: push() has no option "hfToken" — it takes repo, token, hubUrl, private, split, license, dir, runsDir, onLog',
+    );
+  });
 });
