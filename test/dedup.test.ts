@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { duplicateFinder, type Candidate, type Duplicate } from "../src/pipeline/dedup.ts";
 import { spilledNearDuplicates, type SpillLayout } from "../src/pipeline/dedup-spill.ts";
+import { sampleHead } from "../src/pipeline/export.ts";
 import { tempDir } from "./helpers.ts";
 
 const WORDS = Array.from({ length: 5000 }, (_, i) => `w${((i * 2654435761) >>> 0).toString(36)}`);
@@ -154,5 +155,44 @@ describe("near duplicates spilled to the run folder", () => {
       kind: "exact",
       similarity: 1,
     });
+  });
+});
+
+describe("a samples line read up to its fields (--dedup near's own pass)", () => {
+  const line = (sample: Record<string, unknown>) => JSON.stringify(sample);
+  const written = {
+    custom_id: "s1",
+    sample: 1,
+    status: "valid",
+    fields: { Text: 'a "quoted" }, brace' },
+    labels: { tone: "calm" },
+    cost_usd: 0.001,
+  };
+
+  test("as synthai writes it: what comes before its labels, fields and all", () => {
+    const { labels: _labels, cost_usd: _cost, ...head } = written;
+    expect(sampleHead(line(written))).toEqual(head);
+  });
+
+  test("any other line is parsed whole, as JSON.parse reads it", () => {
+    const { fields, labels, ...rest } = written;
+    const others = [
+      line({ ...rest, labels, fields }), // the fields after the labels
+      line({ ...rest, extra: {}, labels, fields }), // an object ends before the labels: no fields in the head
+      line(written).replace('"labels"', '"\\u006cabels"'), // a key written with an escape
+      // A field that is an object ending just before a "labels" key of its own: the head is torn.
+      line({ ...rest, fields: { Text: "x", inner: {}, labels: { a: "b" } }, labels }),
+      line({ custom_id: "s2", sample: 2, status: "invalid", labels, answer: "not JSON" }), // no fields at all
+    ];
+    for (const other of others) {
+      expect(sampleHead(other)).toEqual(JSON.parse(other));
+      expect(sampleHead(other).labels).toEqual(labels); // whole: the fast path stops before the labels
+    }
+  });
+
+  test("a line torn before its labels is refused as JSON.parse refuses it", () => {
+    const torn = line(written).slice(0, line(written).indexOf("brace"));
+    expect(() => JSON.parse(torn)).toThrow(SyntaxError);
+    expect(() => sampleHead(torn)).toThrow(SyntaxError);
   });
 });
