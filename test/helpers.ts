@@ -111,10 +111,17 @@ afterAll(async () => {
   await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/** The cache of answers of this test file's runs: a fresh one, never the user's (removed with the temp folders). */
-export const CACHE_HOME = mkdtempSync(join(tmpdir(), "synthai-cache-"));
-tempDirs.push(CACHE_HOME);
-process.env.XDG_CACHE_HOME = CACHE_HOME;
+/**
+ * A fresh cache of answers for the runs that follow, never the user's (removed with the temp
+ * folders). Each test with a fake gets its own: a fake started in a later test may get a port an
+ * earlier one had, and the cache keys on the service's address, so a shared cache would answer it.
+ */
+function freshCacheHome(): void {
+  const dir = mkdtempSync(join(tmpdir(), "synthai-cache-"));
+  tempDirs.push(dir);
+  process.env.XDG_CACHE_HOME = dir;
+}
+freshCacheHome();
 
 export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "synthai-test-"));
@@ -181,6 +188,7 @@ export function useFake() {
     const fakes = current;
     current = undefined;
     vendorsEnv = {};
+    freshCacheHome();
     await Promise.all([fakes?.openai.stop(), fakes?.anthropic.stop(), fakes?.gemini.stop()]);
   });
   const started = () => {
