@@ -7,6 +7,7 @@
 // "Structured outputs", "Adaptive thinking", "Migrating to API version 2026-10-21" (read 2026-12-07).
 import { UserError } from "../../errors.ts";
 import { CACHE_TTL, MODELS, modelInfo, type Model } from "../models.ts";
+import { prefixCacheOf } from "../pricing.ts";
 import { VENDORS } from "../vendors.ts";
 import type { Answer, Endpoint, Message, RequestOptions } from "./index.ts";
 
@@ -128,7 +129,7 @@ export const messages: Endpoint<MessagesBody> = {
  * nothing (the service caches nothing), a long prefix left unmarked costs every read.
  */
 function cached(text: string, model: string): MessagesBody["system"] {
-  const floor = claudeInfo(model)?.cacheMinTokens;
+  const floor = prefixCacheOf("anthropic", model)?.minTokens;
   if (floor === undefined || text.length / 3 < floor) return text;
   return [{ type: "text", text, cache_control: { type: "ephemeral", ttl: CACHE_TTL } }];
 }
