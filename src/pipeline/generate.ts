@@ -62,7 +62,7 @@ export async function generate(
   given: RunConfig,
   runsDir: string,
   connection: Connection,
-  options: DriveOptions & PilotOptions & { dryRun?: boolean; input?: InputOptions },
+  options: DriveOptions & PilotOptions & { dryRun?: boolean; input?: InputOptions; services?: Services },
 ): Promise<Manifest> {
   // The run's own copy: its stages, fingerprints and input are filled in here, never the caller's.
   const config = structuredClone(given);
@@ -92,9 +92,10 @@ export async function generate(
       );
   }
   await checkInputs(config, params, dataset, runsDir, Boolean(options.yes), firstRows);
+  // A test hands its in-process services in; a run makes its vendors' own.
   const services = options.dryRun
     ? undefined
-    : runServices({ ...connection, baseURL: config.baseURL }, config, options.log);
+    : (options.services ?? runServices({ ...connection, baseURL: config.baseURL }, config, options.log));
   if (services) await checkServices(services, config, options.log);
   warnAboutTokens(config, options.log);
   const id = newRunId(new Date());

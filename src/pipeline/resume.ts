@@ -5,7 +5,7 @@ import { runServices } from "../api/services/index.ts";
 import { UserError } from "../errors.ts";
 import type { Manifest } from "../run/manifest.ts";
 import { ManifestStore } from "../run/store.ts";
-import { RunContext } from "./context.ts";
+import { RunContext, type Services } from "./context.ts";
 import { withOverrides, type ConfigOverrides } from "../run/config.ts";
 import { runDataset } from "../dataset/spec.ts";
 import { checkSampling } from "../dataset/sampling.ts";
@@ -21,7 +21,7 @@ import { refuseAbandoned } from "./abandon.ts";
 export async function resume(
   runDir: string,
   connection: Connection,
-  options: DriveOptions & { overrides?: ConfigOverrides; topUp?: number },
+  options: DriveOptions & { overrides?: ConfigOverrides; topUp?: number; services?: Services },
 ): Promise<Manifest> {
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
@@ -39,7 +39,7 @@ export async function resume(
       acceptChanged: options.acceptChangedSpec,
       reads: true,
     });
-    const services = runServices(connection, config, options.log);
+    const services = options.services ?? runServices(connection, config, options.log);
     // Every vendor's key, and the first stage's address, are checked now, before anything is built or sent.
     checkVendorKeys(config, process.env);
     services(vendorOf(config));
