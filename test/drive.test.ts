@@ -3,82 +3,22 @@
 // scripts the service's answers and asserts what the run produced and what went to which stage.
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { runConfigOf, type RunOptions } from "../src/commands/options.ts";
-import { generate } from "../src/pipeline/generate.ts";
-import { resume } from "../src/pipeline/resume.ts";
+import { describe, expect, test } from "vitest";
+import type { RunOptions } from "../src/commands/options.ts";
 import type { Manifest } from "../src/run/manifest.ts";
-import type { ConfigOverrides } from "../src/run/config.ts";
-import { API_KEY, ROOT, readCsv, readJsonlFile, tempDir } from "./helpers.ts";
-import { Crash, serviceDouble, type Asked, type ServiceDouble } from "./service-double.ts";
+import { ROOT, readCsv, readJsonlFile, tempDir } from "./helpers.ts";
+import {
+  Crash,
+  driveAgain,
+  driveNew,
+  serviceDouble,
+  type Asked,
+  type ServiceDouble,
+} from "./service-double.ts";
 
 const CALLS = join(ROOT, "examples", "judged-calls");
 const PAIRS = join(ROOT, "examples", "preference-pairs");
 const DIALOGUES = join(ROOT, "examples", "support-dialogues");
-
-// generate and resume check the run's key is there, as the CLI does; the double never reads it.
-const keyBefore = process.env.OPENAI_API_KEY;
-beforeAll(() => void (process.env.OPENAI_API_KEY = API_KEY));
-afterAll(() => {
-  if (keyBefore === undefined) delete process.env.OPENAI_API_KEY;
-  else process.env.OPENAI_API_KEY = keyBefore;
-});
-
-interface Made {
-  cwd: string;
-  runDir: string;
-  manifest: Manifest;
-  log: string[];
-}
-
-/** A run made as `synthai generate` makes it (from its options by name), driven against `double`. */
-async function newRun(
-  double: ServiceDouble,
-  options: RunOptions,
-  cwd?: string,
-): Promise<Made & { thrown?: unknown }> {
-  const dir = cwd ?? (await tempDir());
-  const config = runConfigOf({
-    seed: 7,
-    pollIntervalSeconds: 0,
-    cache: false,
-    canary: false,
-    output: join(dir, "out.csv"),
-    ...options,
-  });
-  const log: string[] = [];
-  const runsDir = join(dir, "runs");
-  let id = "";
-  const connection = { apiKey: API_KEY, baseURL: undefined };
-  const made = generate(config, runsDir, connection, {
-    log: (line) => void log.push(line),
-    onRun: (made) => (id = made),
-    services: double.services,
-  });
-  const thrown = await made.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (thrown && !(thrown instanceof Crash)) throw thrown;
-  const runDir = join(runsDir, id);
-  return { cwd: dir, runDir, manifest: await readManifest(runDir), log, ...(thrown ? { thrown } : {}) };
-}
-
-/** `synthai resume`, as a new process would: the run read from its folder, driven against `double`. */
-async function resumeRun(double: ServiceDouble, made: Made, overrides: ConfigOverrides = {}): Promise<Made> {
-  const log: string[] = [];
-  const connection = { apiKey: API_KEY, baseURL: undefined };
-  await resume(made.runDir, connection, {
-    log: (line) => void log.push(line),
-    overrides,
-    services: double.services,
-  });
-  return { ...made, manifest: await readManifest(made.runDir), log };
-}
-
-async function readManifest(runDir: string): Promise<Manifest> {
-  return JSON.parse(await readFile(join(runDir, "manifest.json"), "utf8"));
-}
 
 /** How often each sample was asked in each stage: `stage:custom_id` → count. */
 function askedPerStage(double: ServiceDouble): Map<string, number> {
@@ -142,7 +82,7 @@ describe("a staged run, driven in process", () => {
     const double = judgedCalls();
     const cwd = await tempDir();
     const prompts = await judgedPrompts(cwd, "Score >= 3");
-    const made = await newRun(
+    const made = await driveNew(
       double,
       { prompts, params: join(CALLS, "params.json"), samples: 10, batches: 2 },
       cwd,
@@ -187,7 +127,7 @@ describe("a staged run, driven in process", () => {
 
     // Driven again once done: nothing more is asked, and the rows stay.
     const before = double.asked.length;
-    const again = await resumeRun(double, made);
+    const again = await driveAgain(double, made);
     expect(again.log).toContain(`run ${made.manifest.id} is already done`);
     expect(double.asked).toHaveLength(before);
     expect(await readCsv(join(cwd, "out.csv"))).toEqual(rows);
@@ -198,7 +138,7 @@ describe("a staged run, driven in process", () => {
     const cwd = await tempDir();
     const prompts = await judgedPrompts(cwd, "Score >= 1");
     prompts[2] = await promptFile(cwd, prompts[2]!, { when: "Score > 5" });
-    const made = await newRun(double, { prompts, params: join(CALLS, "params.json"), samples: 5 }, cwd);
+    const made = await driveNew(double, { prompts, params: join(CALLS, "params.json"), samples: 5 }, cwd);
     expect(made.manifest.state).toBe("done");
     expect(double.asked.filter((a) => a.stage === 3)).toEqual([]);
     expect(made.manifest.batches.filter((b) => b.stage === 3 && b.requests > 0)).toEqual([]);
@@ -214,7 +154,7 @@ describe("a staged run, driven in process", () => {
     ["after-results", 2],
   ] as const)
     test(`stopped ${point} in stage ${stage}, resumed: the same rows as a run never stopped, nothing asked twice`, async () => {
-      const whole = await newRun(judgedCalls(), {
+      const whole = await driveNew(judgedCalls(), {
         prompts: await judgedPrompts(await tempDir(), "Score >= 3"),
         params: join(CALLS, "params.json"),
         samples: 10,
@@ -229,11 +169,11 @@ describe("a staged run, driven in process", () => {
         samples: 10,
         batches: 2,
       };
-      const stopped = await newRun(double, options, cwd);
+      const stopped = await driveNew(double, options, cwd);
       expect(stopped.thrown).toBeInstanceOf(Crash);
       expect(stopped.manifest.state).toBe("running");
 
-      const resumed = await resumeRun(double, stopped);
+      const resumed = await driveAgain(double, stopped);
       expect(resumed.manifest.state).toBe("done");
       expect(await readCsv(join(cwd, "out.csv"))).toEqual(await readCsv(join(whole.cwd, "out.csv")));
       expect([...askedPerStage(double)].filter(([key, count]) => count > 1 && key !== "1:000003")).toEqual(
@@ -263,7 +203,7 @@ describe("a conversation, driven in process", () => {
   test("each turn is asked with the whole history, the sides taking turns; the export is every conversation whole", async () => {
     const double = dialogues();
     const cwd = await tempDir();
-    const made = await newRun(double, options(cwd), cwd);
+    const made = await driveNew(double, options(cwd), cwd);
     expect(made.manifest.state).toBe("done");
     expect(made.manifest.config.stages!.map((s) => s.turn)).toEqual([1, 2, 3, 4]);
     // Turn k is asked with the k-1 turns before it, each side seeing its own words as the assistant's.
@@ -293,9 +233,9 @@ describe("a conversation, driven in process", () => {
     const double = dialogues();
     double.crashAt("look", 4);
     const cwd = await tempDir();
-    const stopped = await newRun(double, options(cwd), cwd);
+    const stopped = await driveNew(double, options(cwd), cwd);
     expect(stopped.thrown).toBeInstanceOf(Crash);
-    const resumed = await resumeRun(double, stopped);
+    const resumed = await driveAgain(double, stopped);
     expect(resumed.manifest.state).toBe("done");
     expect([...askedPerStage(double).values()]).toEqual(Array(4 * 5).fill(1));
     expectNothingSentTwice(double, resumed.manifest);
@@ -319,7 +259,7 @@ describe("preference pairs across two models, driven in process", () => {
       "gpt-6-1-terra",
     );
     await writeFile(join(cwd, "judge.md"), judge);
-    const made = await newRun(
+    const made = await driveNew(
       double,
       {
         prompts: [join(PAIRS, "ask.md"), answer, join(cwd, "judge.md")],
@@ -369,7 +309,7 @@ describe("--fill, driven in process", () => {
   test("draws new samples until exactly n are kept, never asking an old one again", async () => {
     const double = judgedCalls();
     const cwd = await tempDir();
-    const made = await newRun(double, await fill(cwd), cwd);
+    const made = await driveNew(double, await fill(cwd), cwd);
     expect(made.manifest.state).toBe("done");
     expect(made.log.some((l) => /^--fill: 2 of 5 kept so far \(40%\); drawing \d+ more$/.test(l))).toBe(true);
     const drawn = made.manifest.config.samples;
@@ -384,13 +324,13 @@ describe("--fill, driven in process", () => {
   test("stops at --max-draws short of n, and resume with a higher limit goes on to n without asking again", async () => {
     const double = judgedCalls();
     const cwd = await tempDir();
-    const made = await newRun(double, await fill(cwd, 8), cwd);
+    const made = await driveNew(double, await fill(cwd, 8), cwd);
     expect(made.manifest.config.samples).toBe(8);
     expect(made.log).toContain(
       `--fill: 2 of 5 kept after 8 draws, the --max-draws limit; \`synthai resume ${made.manifest.id} --max-draws N\` draws more`,
     );
     expect((await readCsv(join(cwd, "out.csv"))).map((r) => Number(r.sample_id))).toEqual([3, 4]);
-    const resumed = await resumeRun(double, made, { maxDraws: 40 });
+    const resumed = await driveAgain(double, made, { maxDraws: 40 });
     expect(resumed.manifest.state).toBe("done");
     expect((await readCsv(join(cwd, "out.csv"))).map((r) => Number(r.sample_id))).toEqual([3, 4, 8, 9, 13]);
     expect([...askedPerStage(double)].filter(([key, count]) => count > 1 && key !== "1:000003")).toEqual([]);

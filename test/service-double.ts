@@ -3,7 +3,11 @@
 // the test gives. It keeps what it was asked, so a test can say what went to which stage and that
 // nothing went twice; and it can "crash" at a step, as `kill -9` would stop a run there.
 import { createHash } from "node:crypto";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import { copyFile, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import type {
   BatchAsk,
   BatchService,
@@ -12,8 +16,14 @@ import type {
   Sent,
   ServiceTraits,
 } from "../src/api/batch-service.ts";
+import { runConfigOf, type RunOptions } from "../src/commands/options.ts";
 import type { Services } from "../src/pipeline/context.ts";
+import { generate } from "../src/pipeline/generate.ts";
+import { resume } from "../src/pipeline/resume.ts";
+import type { ConfigOverrides } from "../src/run/config.ts";
+import type { Manifest } from "../src/run/manifest.ts";
 import type { BatchRequest } from "../src/run/records.ts";
+import { API_KEY, tempDir } from "./helpers.ts";
 
 /** One request as the service ran it: which batch, which stage (by the batch's tags), its body. */
 export interface Asked {
@@ -61,8 +71,14 @@ interface Held {
   remote: RemoteBatch;
   metadata: Record<string, string>;
   fileId: string | undefined;
-  output: string[];
-  errors: string[];
+  /** Its results files as the service keeps them, and their lines. */
+  output: { path: string; lines: number };
+  errors: { path: string; lines: number };
+}
+
+/** What the double keeps: `remember: false` keeps no `asked` (a run of many samples, answered from disk). */
+export interface DoubleOptions {
+  remember?: boolean;
 }
 
 const TRAITS: ServiceTraits = {
@@ -114,9 +130,9 @@ export function completion(request: { model: string; messages: unknown }, reply:
 }
 
 /** A service whose every request is answered by `answer` (given what was asked: stage, messages, schema). */
-export function serviceDouble(answer: (asked: Asked) => Reply): ServiceDouble {
+export function serviceDouble(answer: (asked: Asked) => Reply, options: DoubleOptions = {}): ServiceDouble {
   const batches = new Map<string, Held>();
-  const files = new Map<string, { name: string; lines: BatchRequest[] }>();
+  const files = new Map<string, { name: string; path: string }>();
   const asked: Asked[] = [];
   const direct: unknown[] = [];
   const created: RemoteBatch[] = [];
@@ -129,36 +145,32 @@ export function serviceDouble(answer: (asked: Asked) => Reply): ServiceDouble {
     crashes.delete(point);
     throw new Crash(`the service double stopped the run at ${point}`);
   };
+  // The service's own storage: uploads and results files live here, apart from the run's.
+  let storage: string | undefined;
+  const stored = async (name: string) => join((storage ??= await tempDir()), name);
 
-  /** Runs a batch's requests at once: it is answered when first looked at. */
-  const run = (id: string, lines: BatchRequest[], metadata: Record<string, string>): Held => {
+  /** Runs a batch's requests at once, its answers stored as results files; it ends when first looked at. */
+  const run = async (id: string, file: string, metadata: Record<string, string>): Promise<Held> => {
     const held: Held = {
       remote: { id, status: "validating", said: "validating", createdAt: now() },
       metadata,
       fileId: undefined,
-      output: [],
-      errors: [],
+      output: { path: await stored(`${id}-output.jsonl`), lines: 0 },
+      errors: { path: await stored(`${id}-errors.jsonl`), lines: 0 },
     };
-    for (const line of lines) {
-      const body = line.body as { model: string; messages: Asked["messages"]; response_format?: any };
-      const one: Asked = {
-        custom_id: line.custom_id,
-        batch: id,
-        stage: Number(metadata.synthai_stage ?? 1),
-        model: body.model,
-        messages: body.messages,
-        last: String(body.messages.at(-1)?.content ?? ""),
-        ...(body.response_format?.json_schema ? { schema: body.response_format.json_schema.schema } : {}),
-      };
-      asked.push(one);
-      const { status, body: answered } = completion(body, answer(one));
-      const result = JSON.stringify({
-        custom_id: line.custom_id,
-        response: { status_code: status, body: answered },
-        error: null,
-      });
-      (status === 200 ? held.output : held.errors).push(result);
+    const out = { output: createWriteStream(held.output.path), errors: createWriteStream(held.errors.path) };
+    for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      if (!text) continue;
+      const line = JSON.parse(text) as BatchRequest;
+      const one = askedOf(line, id, metadata);
+      if (options.remember !== false) asked.push(one);
+      const { status, body } = completion(line.body as Parameters<typeof completion>[0], answer(one));
+      const kind = status === 200 ? "output" : "errors";
+      held[kind].lines++;
+      const result = { custom_id: line.custom_id, response: { status_code: status, body }, error: null };
+      await write(out[kind], `${JSON.stringify(result)}\n`);
     }
+    await Promise.all([close(out.output), close(out.errors)]);
     return held;
   };
 
@@ -176,15 +188,10 @@ export function serviceDouble(answer: (asked: Asked) => Reply): ServiceDouble {
     },
     async preflight() {},
     async upload(ask: BatchAsk) {
-      const text = await readFile(ask.path, "utf8");
       const id = `file-${files.size + 1}`;
-      files.set(id, {
-        name: ask.name,
-        lines: text
-          .split("\n")
-          .filter(Boolean)
-          .map((l) => JSON.parse(l)),
-      });
+      const path = await stored(`${id}.jsonl`);
+      await copyFile(ask.path, path);
+      files.set(id, { name: ask.name, path });
       uploads.push(ask.name);
       crash("after-upload", ask.metadata);
       return id;
@@ -195,7 +202,7 @@ export function serviceDouble(answer: (asked: Asked) => Reply): ServiceDouble {
     async create(ask: BatchAsk) {
       const file = files.get(ask.fileId!);
       if (!file) throw new Error(`the double has no file ${ask.fileId}`);
-      const held = run(`batch_${batches.size + 1}`, file.lines, ask.metadata);
+      const held = await run(`batch_${batches.size + 1}`, file.path, ask.metadata);
       held.fileId = ask.fileId;
       batches.set(held.remote.id, held);
       created.push(held.remote);
@@ -222,8 +229,8 @@ export function serviceDouble(answer: (asked: Asked) => Reply): ServiceDouble {
     async results(batch: RemoteBatch, to: { output: string; errors: string }) {
       const held = batches.get(batch.id)!;
       const written = {
-        ...(await writeWhole(to.output, held.output, "output")),
-        ...(await writeWhole(to.errors, held.errors, "errors")),
+        ...(await copyWhole(held.output, to.output, "output")),
+        ...(await copyWhole(held.errors, to.errors, "errors")),
       };
       crash("after-results", held.metadata);
       return written;
@@ -276,31 +283,120 @@ export function serviceDouble(answer: (asked: Asked) => Reply): ServiceDouble {
 
 /** A batch ends: every request answered (or, cancelled, none), its counts and files said. */
 function finish(held: Held, status: "completed" | "cancelled" = "completed"): void {
-  if (status === "cancelled") [held.output, held.errors] = [[], []];
+  if (status === "cancelled") [held.output.lines, held.errors.lines] = [0, 0];
   const at = now();
   held.remote = {
     ...held.remote,
     status,
     said: status,
     counts: {
-      total: held.output.length + held.errors.length,
-      completed: held.output.length,
-      failed: held.errors.length,
+      total: held.output.lines + held.errors.lines,
+      completed: held.output.lines,
+      failed: held.errors.lines,
     },
     inProgressAt: at,
     finishedAt: at,
-    ...(held.output.length ? { outputRef: `${held.remote.id}-output` } : {}),
-    ...(held.errors.length ? { errorRef: `${held.remote.id}-errors` } : {}),
+    ...(held.output.lines ? { outputRef: `${held.remote.id}-output` } : {}),
+    ...(held.errors.lines ? { errorRef: `${held.remote.id}-errors` } : {}),
   };
 }
 
 /** One results file, whole, or removed when the service has none; its SHA-256 and lines. */
-async function writeWhole(path: string, lines: string[], kind: "output" | "errors") {
-  if (!lines.length) {
-    await rm(path, { force: true });
+async function copyWhole(from: { path: string; lines: number }, to: string, kind: "output" | "errors") {
+  if (!from.lines) {
+    await rm(to, { force: true });
     return {};
   }
-  const text = `${lines.join("\n")}\n`;
-  await writeFile(path, text);
-  return { [kind]: { sha256: createHash("sha256").update(text).digest("hex"), lines: lines.length } };
+  await copyFile(from.path, to);
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(to)) hash.update(chunk as Buffer);
+  return { [kind]: { sha256: hash.digest("hex"), lines: from.lines } };
+}
+
+/** A request line as the test's answer function sees it. */
+function askedOf(line: BatchRequest, batch: string, metadata: Record<string, string>): Asked {
+  const body = line.body as { model: string; messages: Asked["messages"]; response_format?: any };
+  return {
+    custom_id: line.custom_id,
+    batch,
+    stage: Number(metadata.synthai_stage ?? 1),
+    model: body.model,
+    messages: body.messages,
+    last: String(body.messages.at(-1)?.content ?? ""),
+    ...(body.response_format?.json_schema ? { schema: body.response_format.json_schema.schema } : {}),
+  };
+}
+
+async function write(stream: WriteStream, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream, "drain");
+}
+
+async function close(stream: WriteStream): Promise<void> {
+  stream.end();
+  await once(stream, "finish");
+}
+
+/** A run made in process, as the folder holds it, and what it said. */
+export interface Driven {
+  cwd: string;
+  runDir: string;
+  manifest: Manifest;
+  log: string[];
+  /** The Crash the double stopped it with, if it did. */
+  thrown?: Crash;
+}
+
+const connection = { apiKey: API_KEY, baseURL: undefined };
+
+/**
+ * A run made as `synthai generate` makes it (its options by name, as the library takes them),
+ * in `cwd` (a new temp folder when absent), driven to its end against `double`. Fast by default:
+ * no wait between looks, no canary, no cache of answers (every request goes to the double).
+ */
+export async function driveNew(double: ServiceDouble, options: RunOptions, cwd?: string): Promise<Driven> {
+  const dir = cwd ?? (await tempDir());
+  const config = runConfigOf({
+    seed: 7,
+    pollIntervalSeconds: 0,
+    cache: false,
+    canary: false,
+    output: join(dir, "out.csv"),
+    ...options,
+  });
+  // generate checks the run's key is there, as the CLI does; the double never reads it.
+  process.env.OPENAI_API_KEY ??= API_KEY;
+  const log: string[] = [];
+  const runsDir = join(dir, "runs");
+  let id = "";
+  const thrown = await generate(config, runsDir, connection, {
+    log: (line) => void log.push(line),
+    onRun: (made) => (id = made),
+    yes: Boolean(options.yes),
+    services: double.services,
+  }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (thrown !== undefined && !(thrown instanceof Crash)) throw thrown;
+  const runDir = join(runsDir, id);
+  return { cwd: dir, runDir, manifest: await manifestOf(runDir), log, ...(thrown ? { thrown } : {}) };
+}
+
+/** `synthai resume`, as a new process would: the run read from its folder, driven against `double`. */
+export async function driveAgain(
+  double: ServiceDouble,
+  made: Driven,
+  overrides: ConfigOverrides = {},
+): Promise<Driven> {
+  const log: string[] = [];
+  await resume(made.runDir, connection, {
+    log: (line) => void log.push(line),
+    overrides,
+    services: double.services,
+  });
+  return { cwd: made.cwd, runDir: made.runDir, manifest: await manifestOf(made.runDir), log };
+}
+
+async function manifestOf(runDir: string): Promise<Manifest> {
+  return JSON.parse(await readFile(join(runDir, "manifest.json"), "utf8"));
 }
