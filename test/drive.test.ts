@@ -5,6 +5,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { RunOptions } from "../src/commands/options.ts";
+import { costUsd } from "../src/api/pricing.ts";
+import { stageSettings } from "../src/run/config.ts";
 import type { Manifest } from "../src/run/manifest.ts";
 import { ROOT, readCsv, readJsonlFile, tempDir } from "./helpers.ts";
 import {
@@ -28,11 +30,20 @@ function askedPerStage(double: ServiceDouble): Map<string, number> {
   return counts;
 }
 
-/** Nothing went twice: every batch the run records was created once, every upload made once. */
+/**
+ * Nothing went twice: every batch the run records was created once, every upload made once, and
+ * what the run says it spent is what the service billed, at each stage's price (counted once).
+ */
 function expectNothingSentTwice(double: ServiceDouble, manifest: Manifest): void {
   const recorded = manifest.batches.filter((b) => b.batchId).map((b) => b.batchId);
   expect(double.created.map((b) => b.id).sort()).toEqual([...new Set(recorded)].sort());
   expect(new Set(double.uploads).size).toBe(double.uploads.length);
+  const spent = manifest.batches.reduce((sum, b) => sum + (b.collected?.costUsd ?? 0), 0);
+  let billed = 0;
+  for (const [stage, tokens] of double.billed)
+    billed += costUsd(stageSettings(manifest.config, stage).price, tokens.prompt, tokens.completion);
+  expect(billed).toBeGreaterThan(0);
+  expect(spent).toBeCloseTo(billed, 12);
 }
 
 /** A sample's number, from its custom id (its index in the run, zero-padded). */
@@ -150,6 +161,7 @@ describe("a staged run, driven in process", () => {
   for (const [point, stage] of [
     ["after-upload", 2],
     ["after-create", 2],
+    ["look", 2],
     ["look", 3],
     ["after-results", 2],
   ] as const)
@@ -229,70 +241,83 @@ describe("a conversation, driven in process", () => {
     );
   });
 
-  test("stopped while turn 3 runs and resumed: every turn asked once per sample, every conversation whole", async () => {
-    const double = dialogues();
-    double.crashAt("look", 4);
-    const cwd = await tempDir();
-    const stopped = await driveNew(double, options(cwd), cwd);
-    expect(stopped.thrown).toBeInstanceOf(Crash);
-    const resumed = await driveAgain(double, stopped);
-    expect(resumed.manifest.state).toBe("done");
-    expect([...askedPerStage(double).values()]).toEqual(Array(4 * 5).fill(1));
-    expectNothingSentTwice(double, resumed.manifest);
-    const lines = await readJsonlFile(join(cwd, "dialogues.jsonl"));
-    expect(lines.map((l) => l.messages.at(-1).content)).toEqual([0, 1, 2, 3].map((n) => `turn 4 of ${n}`));
-  });
+  for (const point of ["after-create", "look", "after-results"] as const)
+    test(`stopped in turn 3 (${point}) and resumed: every turn asked once per sample, every conversation whole`, async () => {
+      const double = dialogues();
+      double.crashAt(point, 4);
+      const cwd = await tempDir();
+      const stopped = await driveNew(double, options(cwd), cwd);
+      expect(stopped.thrown).toBeInstanceOf(Crash);
+      const resumed = await driveAgain(double, stopped);
+      expect(resumed.manifest.state).toBe("done");
+      expect([...askedPerStage(double).values()]).toEqual(Array(4 * 5).fill(1));
+      expectNothingSentTwice(double, resumed.manifest);
+      const lines = await readJsonlFile(join(cwd, "dialogues.jsonl"));
+      expect(lines.map((l) => l.messages.at(-1).content)).toEqual([0, 1, 2, 3].map((n) => `turn 4 of ${n}`));
+    });
 });
 
 describe("preference pairs across two models, driven in process", () => {
-  test("each model answers every question once; the judge sees both; each pair is the answer it preferred against the other", async () => {
-    const double = serviceDouble((asked) => {
-      const n = sampleOf(asked);
-      if (asked.stage === 1) return `[Question] question ${n}?`;
-      if (asked.stage === 4) return JSON.stringify({ Better: n % 3 ? "A" : "B", Why: `why ${n}` });
-      return `[Answer] ${asked.model} answers ${n}`;
+  for (const crash of [undefined, ["after-results", 3], ["after-create", 4]] as const)
+    test(`each model answers every question once${crash ? `, stopped ${crash[0]} in stage ${crash[1]} and resumed` : ""}; the judge sees both; each pair is the answer it preferred against the other`, async () => {
+      const double = serviceDouble((asked) => {
+        const n = sampleOf(asked);
+        if (asked.stage === 1) return `[Question] question ${n}?`;
+        if (asked.stage === 4) return JSON.stringify({ Better: n % 3 ? "A" : "B", Why: `why ${n}` });
+        return `[Answer] ${asked.model} answers ${n}`;
+      });
+      if (crash) double.crashAt(crash[0], crash[1]);
+      const cwd = await tempDir();
+      const answer = await promptFile(cwd, join(PAIRS, "answer.md"), {
+        models: "[gpt-6-luna, gpt-6.1-terra]",
+      });
+      const judge = (await readFile(join(PAIRS, "judge.md"), "utf8")).replaceAll(
+        "claude-haiku-5-5",
+        "gpt-6-1-terra",
+      );
+      await writeFile(join(cwd, "judge.md"), judge);
+      const made = await driveNew(
+        double,
+        {
+          prompts: [join(PAIRS, "ask.md"), answer, join(cwd, "judge.md")],
+          params: join(PAIRS, "params.json"),
+          samples: 6,
+          output: join(cwd, "pairs.jsonl"),
+          format: "preference",
+        },
+        cwd,
+      ).then((made) => {
+        expect(made.thrown).toEqual(crash ? expect.any(Crash) : undefined);
+        return crash ? driveAgain(double, made) : made;
+      });
+      expect(made.manifest.state).toBe("done");
+      expectNothingSentTwice(double, made.manifest);
+      const models = (stage: number) => [
+        ...new Set(double.asked.filter((a) => a.stage === stage).map((a) => a.model)),
+      ];
+      expect([models(2), models(3), models(4)]).toEqual([
+        ["gpt-6-luna"],
+        ["gpt-6.1-terra"],
+        ["gpt-6.1-terra"],
+      ]);
+      expect([...askedPerStage(double).values()]).toEqual(Array(6 * 4).fill(1));
+      for (const judged of double.asked.filter((a) => a.stage === 4)) {
+        const n = sampleOf(judged);
+        expect(judged.last).toContain(`Answer A: gpt-6-luna answers ${n}\n`);
+        expect(judged.last).toContain(`Answer B: gpt-6.1-terra answers ${n}`);
+      }
+      const pairs = await readJsonlFile(join(cwd, "pairs.jsonl"));
+      const said = (model: string, n: number) => [
+        { role: "assistant", content: `[Answer] ${model} answers ${n}` },
+      ];
+      expect(pairs.map((p) => [p.chosen, p.rejected])).toEqual(
+        [0, 1, 2, 3, 4, 5].map((n) => {
+          const [a, b] = [said("gpt-6-luna", n), said("gpt-6.1-terra", n)];
+          return n % 3 ? [a, b] : [b, a];
+        }),
+      );
+      for (const [n, pair] of pairs.entries()) expect(pair.prompt[0].content).toContain(`question ${n}?`);
     });
-    const cwd = await tempDir();
-    const answer = await promptFile(cwd, join(PAIRS, "answer.md"), { models: "[gpt-6-luna, gpt-6.1-terra]" });
-    const judge = (await readFile(join(PAIRS, "judge.md"), "utf8")).replaceAll(
-      "claude-haiku-5-5",
-      "gpt-6-1-terra",
-    );
-    await writeFile(join(cwd, "judge.md"), judge);
-    const made = await driveNew(
-      double,
-      {
-        prompts: [join(PAIRS, "ask.md"), answer, join(cwd, "judge.md")],
-        params: join(PAIRS, "params.json"),
-        samples: 6,
-        output: join(cwd, "pairs.jsonl"),
-        format: "preference",
-      },
-      cwd,
-    );
-    expect(made.manifest.state).toBe("done");
-    const models = (stage: number) => [
-      ...new Set(double.asked.filter((a) => a.stage === stage).map((a) => a.model)),
-    ];
-    expect([models(2), models(3), models(4)]).toEqual([["gpt-6-luna"], ["gpt-6.1-terra"], ["gpt-6.1-terra"]]);
-    expect([...askedPerStage(double).values()]).toEqual(Array(6 * 4).fill(1));
-    for (const judged of double.asked.filter((a) => a.stage === 4)) {
-      const n = sampleOf(judged);
-      expect(judged.last).toContain(`Answer A: gpt-6-luna answers ${n}\n`);
-      expect(judged.last).toContain(`Answer B: gpt-6.1-terra answers ${n}`);
-    }
-    const pairs = await readJsonlFile(join(cwd, "pairs.jsonl"));
-    const said = (model: string, n: number) => [
-      { role: "assistant", content: `[Answer] ${model} answers ${n}` },
-    ];
-    expect(pairs.map((p) => [p.chosen, p.rejected])).toEqual(
-      [0, 1, 2, 3, 4, 5].map((n) => {
-        const [a, b] = [said("gpt-6-luna", n), said("gpt-6.1-terra", n)];
-        return n % 3 ? [a, b] : [b, a];
-      }),
-    );
-    for (const [n, pair] of pairs.entries()) expect(pair.prompt[0].content).toContain(`question ${n}?`);
-  });
 });
 
 describe("--fill, driven in process", () => {

@@ -55,6 +55,8 @@ export interface ServiceDouble extends BatchService {
   readonly created: RemoteBatch[];
   /** The names of the files uploaded, in order. */
   readonly uploads: string[];
+  /** The tokens of every answer it gave in a batch, by stage: what it would bill. */
+  readonly billed: Map<number, { prompt: number; completion: number }>;
   /**
    * The next call at `point` (for a batch of `stage`, when given) stops the run: the step is done
    * on the service, then the caller is thrown out — a look, before the service answers it.
@@ -137,6 +139,7 @@ export function serviceDouble(answer: (asked: Asked) => Reply, options: DoubleOp
   const direct: unknown[] = [];
   const created: RemoteBatch[] = [];
   const uploads: string[] = [];
+  const billed = new Map<number, { prompt: number; completion: number }>();
   const crashes = new Map<CrashPoint, number | undefined>();
   const crash = (point: CrashPoint, metadata: Record<string, string>) => {
     if (!crashes.has(point)) return;
@@ -165,6 +168,7 @@ export function serviceDouble(answer: (asked: Asked) => Reply, options: DoubleOp
       const one = askedOf(line, id, metadata);
       if (options.remember !== false) asked.push(one);
       const { status, body } = completion(line.body as Parameters<typeof completion>[0], answer(one));
+      if (status === 200) bill(billed, one.stage, body.usage!);
       const kind = status === 200 ? "output" : "errors";
       held[kind].lines++;
       const result = { custom_id: line.custom_id, response: { status_code: status, body }, error: null };
@@ -182,6 +186,7 @@ export function serviceDouble(answer: (asked: Asked) => Reply, options: DoubleOp
     direct,
     created,
     uploads,
+    billed,
     crashAt: (point, stage) => void crashes.set(point, stage),
     get services(): Services {
       return () => double;
@@ -279,6 +284,18 @@ export function serviceDouble(answer: (asked: Asked) => Reply, options: DoubleOp
     redact: (text: string) => text,
   };
   return double;
+}
+
+function bill(
+  billed: ServiceDouble["billed"],
+  stage: number,
+  usage: { prompt_tokens: number; completion_tokens: number },
+): void {
+  const sum = billed.get(stage) ?? { prompt: 0, completion: 0 };
+  billed.set(stage, {
+    prompt: sum.prompt + usage.prompt_tokens,
+    completion: sum.completion + usage.completion_tokens,
+  });
 }
 
 /** A batch ends: every request answered (or, cancelled, none), its counts and files said. */
