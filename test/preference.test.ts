@@ -29,7 +29,8 @@ async function samplesOf(runDir: string, prefix: string) {
 }
 
 describe("several models and preference pairs", () => {
-  for (const crash of [undefined, "after-create@s3", "after-collect@s2"])
+  // Stopped at other steps of a model's stage and resumed: in process, in drive.test.ts.
+  for (const crash of [undefined, "after-create@s3"])
     test(`examples/preference-pairs${crash ? `, killed at ${crash} and resumed` : ""}: one pair per judged sample, gpt-6-luna on OpenAI and claude-haiku-5-5 on Anthropic, each at its own price as its vendor billed`, async () => {
       const url = await server.start({ seed: 8 });
       const cwd = await tempDir();

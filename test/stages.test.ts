@@ -126,13 +126,10 @@ describe("stages", () => {
       expect(row.dropped_by).toBe(Number(row.Score) >= 4 ? "" : "stage 2: keep Score >= 4");
   });
 
-  for (const point of [
-    "stage-built@s2",
-    "after-create@s2",
-    "after-submit@s2",
-    "after-finished@s2",
-    "after-collect@s2",
-  ])
+  // A kill between two writes of the build, and one between the service's create and its record;
+  // the other steps of a stage (a look, its results, its collection) are stopped and resumed in
+  // process in drive.test.ts.
+  for (const point of ["stage-built@s2", "after-create@s2"])
     test(`kill -9 inside stage 2 (${point}): resume sends no batch twice and counts the cost once`, async () => {
       const url = await server.start({ seed: 5, malformedRate: 0.1 });
       const cwd = await tempDir();
@@ -161,25 +158,6 @@ describe("stages", () => {
     // The summary names the condition by its start, on a line of its own size.
     expect(resumed.stderr).toMatch(/dropped \d+ \(stage 2: keep Score == 10 or Score == 11 .*…\)/);
     for (const line of resumed.stderr.split("\n")) expect(line.length).toBeLessThan(400);
-  });
-
-  test("--fill -n 200 ends with exactly 200 kept rows, drawing new samples (never an old one) until there are", async () => {
-    const url = await server.start({ seed: 3 });
-    const cwd = await tempDir();
-    const judge = await judgeKeeping(cwd, "Score >= 4");
-    const result = await runCli(
-      [...write, ...judge, "-n", "200", "-b", "2", "--fill", "--base-url", url, ...fast],
-      {
-        cwd,
-      },
-    );
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/--fill: \d+ of 200 kept so far \(\d+%\); drawing \d+ more/);
-    const { rows, manifest } = await expectExactStagedRun(cwd, (r) => Number(r.Score) >= 4);
-    expect(rows).toHaveLength(200);
-    expect(manifest.config.samples).toBeGreaterThan(200);
-    // New draws continue the stream: sample ids are each sample's own, none twice.
-    expect(new Set(manifest.chunks.map((c: any) => c.firstSample)).size).toBe(manifest.chunks.length);
   });
 
   test("--fill stops at --max-draws, says how many it kept (exit 4), and resume --max-draws goes on", async () => {
