@@ -133,42 +133,65 @@ export function completion(request: { model: string; messages: unknown }, reply:
 
 /** A service whose every request is answered by `answer` (given what was asked: stage, messages, schema). */
 export function serviceDouble(answer: (asked: Asked) => Reply, options: DoubleOptions = {}): ServiceDouble {
-  const batches = new Map<string, Held>();
-  const files = new Map<string, { name: string; path: string }>();
-  const asked: Asked[] = [];
-  const direct: unknown[] = [];
-  const created: RemoteBatch[] = [];
-  const uploads: string[] = [];
-  const billed = new Map<number, { prompt: number; completion: number }>();
-  const crashes = new Map<CrashPoint, number | undefined>();
-  const crash = (point: CrashPoint, metadata: Record<string, string>) => {
-    if (!crashes.has(point)) return;
-    const stage = crashes.get(point);
+  return new Double(answer, options);
+}
+
+class Double implements ServiceDouble {
+  readonly vendor = "openai" as const;
+  readonly traits = TRAITS;
+  readonly address = "double://in-process";
+  readonly asked: Asked[] = [];
+  readonly direct: unknown[] = [];
+  readonly created: RemoteBatch[] = [];
+  readonly uploads: string[] = [];
+  readonly billed = new Map<number, { prompt: number; completion: number }>();
+  readonly services: Services = () => this;
+  readonly #answer: (asked: Asked) => Reply;
+  readonly #remember: boolean;
+  readonly #batches = new Map<string, Held>();
+  readonly #files = new Map<string, { name: string; path: string }>();
+  readonly #crashes = new Map<CrashPoint, number | undefined>();
+  /** The service's own storage: uploads and results files live here, apart from the run's. */
+  #storage: string | undefined;
+
+  constructor(answer: (asked: Asked) => Reply, options: DoubleOptions) {
+    this.#answer = answer;
+    this.#remember = options.remember !== false;
+  }
+
+  crashAt(point: CrashPoint, stage?: number): void {
+    this.#crashes.set(point, stage);
+  }
+
+  #crash(point: CrashPoint, metadata: Record<string, string>): void {
+    if (!this.#crashes.has(point)) return;
+    const stage = this.#crashes.get(point);
     if (stage !== undefined && Number(metadata.synthai_stage ?? 1) !== stage) return;
-    crashes.delete(point);
+    this.#crashes.delete(point);
     throw new Crash(`the service double stopped the run at ${point}`);
-  };
-  // The service's own storage: uploads and results files live here, apart from the run's.
-  let storage: string | undefined;
-  const stored = async (name: string) => join((storage ??= await tempDir()), name);
+  }
+
+  async #stored(name: string): Promise<string> {
+    return join((this.#storage ??= await tempDir()), name);
+  }
 
   /** Runs a batch's requests at once, its answers stored as results files; it ends when first looked at. */
-  const run = async (id: string, file: string, metadata: Record<string, string>): Promise<Held> => {
+  async #run(id: string, file: string, metadata: Record<string, string>): Promise<Held> {
     const held: Held = {
       remote: { id, status: "validating", said: "validating", createdAt: now() },
       metadata,
       fileId: undefined,
-      output: { path: await stored(`${id}-output.jsonl`), lines: 0 },
-      errors: { path: await stored(`${id}-errors.jsonl`), lines: 0 },
+      output: { path: await this.#stored(`${id}-output.jsonl`), lines: 0 },
+      errors: { path: await this.#stored(`${id}-errors.jsonl`), lines: 0 },
     };
     const out = { output: createWriteStream(held.output.path), errors: createWriteStream(held.errors.path) };
     for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
       if (!text) continue;
       const line = JSON.parse(text) as BatchRequest;
       const one = askedOf(line, id, metadata);
-      if (options.remember !== false) asked.push(one);
-      const { status, body } = completion(line.body as Parameters<typeof completion>[0], answer(one));
-      if (status === 200) bill(billed, one.stage, body.usage!);
+      if (this.#remember) this.asked.push(one);
+      const { status, body } = completion(line.body as Parameters<typeof completion>[0], this.#answer(one));
+      if (status === 200) bill(this.billed, one.stage, body.usage!);
       const kind = status === 200 ? "output" : "errors";
       held[kind].lines++;
       const result = { custom_id: line.custom_id, response: { status_code: status, body }, error: null };
@@ -176,114 +199,120 @@ export function serviceDouble(answer: (asked: Asked) => Reply, options: DoubleOp
     }
     await Promise.all([close(out.output), close(out.errors)]);
     return held;
-  };
+  }
 
-  const double: ServiceDouble = {
-    vendor: "openai",
-    traits: TRAITS,
-    address: "double://in-process",
-    asked,
-    direct,
-    created,
-    uploads,
-    billed,
-    crashAt: (point, stage) => void crashes.set(point, stage),
-    get services(): Services {
-      return () => double;
-    },
-    async preflight() {},
-    async upload(ask: BatchAsk) {
-      const id = `file-${files.size + 1}`;
-      const path = await stored(`${id}.jsonl`);
-      await copyFile(ask.path, path);
-      files.set(id, { name: ask.name, path });
-      uploads.push(ask.name);
-      crash("after-upload", ask.metadata);
-      return id;
-    },
-    async findUpload(ask: BatchAsk) {
-      return [...files].find(([, file]) => file.name === ask.name)?.[0];
-    },
-    async create(ask: BatchAsk) {
-      const file = files.get(ask.fileId!);
-      if (!file) throw new Error(`the double has no file ${ask.fileId}`);
-      const held = await run(`batch_${batches.size + 1}`, file.path, ask.metadata);
-      held.fileId = ask.fileId;
-      batches.set(held.remote.id, held);
-      created.push(held.remote);
-      crash("after-create", ask.metadata);
-      return { ...held.remote };
-    },
-    async find(ask: BatchAsk, since: number) {
-      const same = (m: Record<string, string>) =>
-        Object.keys({ ...m, ...ask.metadata }).every((key) => m[key] === ask.metadata[key]);
-      const held = [...batches.values()].find((b) => b.remote.createdAt >= since - 300 && same(b.metadata));
-      return held && { ...held.remote };
-    },
-    async look(ids: string[]) {
-      for (const id of ids) crash("look", batches.get(id)?.metadata ?? {});
-      const seen = new Map<string, RemoteBatch>();
-      for (const id of ids) {
-        const held = batches.get(id);
-        if (!held) continue;
-        if (held.remote.status === "validating") finish(held);
-        seen.set(id, { ...held.remote });
-      }
-      return seen;
-    },
-    async results(batch: RemoteBatch, to: { output: string; errors: string }) {
-      const held = batches.get(batch.id)!;
-      const written = {
-        ...(await copyWhole(held.output, to.output, "output")),
-        ...(await copyWhole(held.errors, to.errors, "errors")),
-      };
-      crash("after-results", held.metadata);
-      return written;
-    },
-    async cancel(id: string) {
-      const held = batches.get(id);
-      if (!held) return undefined;
-      if (held.remote.status === "validating") finish(held, "cancelled");
-      return { ...held.remote };
-    },
-    async remove() {
-      return [];
-    },
-    async gc() {
-      return [];
-    },
-    async send(url: string, body: unknown): Promise<Sent> {
-      direct.push(body);
-      const request = body as { model: string; messages: Asked["messages"] };
-      const last = String(request.messages.at(-1)?.content ?? "");
-      const reply = answer({
-        custom_id: "direct",
-        batch: "direct",
-        stage: 0,
-        model: request.model,
-        messages: request.messages,
-        last,
-      });
-      const sent = completion(request, reply);
-      if (sent.status === 200) return { ok: true, body: sent.body, requestId: "req_direct" };
-      return {
-        ok: false,
-        status: sent.status,
-        transient: false,
-        body: sent.body as any,
-        requestId: "req_direct",
-        failure: new Error(url),
-      };
-    },
-    async models(): Promise<RemoteModel[]> {
-      return [];
-    },
-    async model(name: string) {
-      return { id: name };
-    },
-    redact: (text: string) => text,
-  };
-  return double;
+  async preflight(): Promise<void> {}
+
+  async upload(ask: BatchAsk): Promise<string> {
+    const id = `file-${this.#files.size + 1}`;
+    const path = await this.#stored(`${id}.jsonl`);
+    await copyFile(ask.path, path);
+    this.#files.set(id, { name: ask.name, path });
+    this.uploads.push(ask.name);
+    this.#crash("after-upload", ask.metadata);
+    return id;
+  }
+
+  async findUpload(ask: BatchAsk): Promise<string | undefined> {
+    return [...this.#files].find(([, file]) => file.name === ask.name)?.[0];
+  }
+
+  async create(ask: BatchAsk): Promise<RemoteBatch> {
+    const file = this.#files.get(ask.fileId!);
+    if (!file) throw new Error(`the double has no file ${ask.fileId}`);
+    const held = await this.#run(`batch_${this.#batches.size + 1}`, file.path, ask.metadata);
+    held.fileId = ask.fileId;
+    this.#batches.set(held.remote.id, held);
+    this.created.push(held.remote);
+    this.#crash("after-create", ask.metadata);
+    return { ...held.remote };
+  }
+
+  /** The batch made for this ask (its run, chunk, attempt, stage and purpose tags) since `since`. */
+  async find(ask: BatchAsk, since: number): Promise<RemoteBatch | undefined> {
+    const same = (m: Record<string, string>) =>
+      Object.keys({ ...m, ...ask.metadata }).every((key) => m[key] === ask.metadata[key]);
+    const held = [...this.#batches.values()].find(
+      (b) => b.remote.createdAt >= since - 300 && same(b.metadata),
+    );
+    return held && { ...held.remote };
+  }
+
+  async look(ids: string[]): Promise<Map<string, RemoteBatch>> {
+    for (const id of ids) this.#crash("look", this.#batches.get(id)?.metadata ?? {});
+    const seen = new Map<string, RemoteBatch>();
+    for (const id of ids) {
+      const held = this.#batches.get(id);
+      if (!held) continue;
+      if (held.remote.status === "validating") finish(held);
+      seen.set(id, { ...held.remote });
+    }
+    return seen;
+  }
+
+  async results(batch: RemoteBatch, to: { output: string; errors: string }) {
+    const held = this.#batches.get(batch.id)!;
+    const written = {
+      ...(await copyWhole(held.output, to.output, "output")),
+      ...(await copyWhole(held.errors, to.errors, "errors")),
+    };
+    this.#crash("after-results", held.metadata);
+    return written;
+  }
+
+  async cancel(id: string): Promise<RemoteBatch | undefined> {
+    const held = this.#batches.get(id);
+    if (!held) return undefined;
+    if (held.remote.status === "validating") finish(held, "cancelled");
+    return { ...held.remote };
+  }
+
+  async remove(): Promise<string[]> {
+    return [];
+  }
+
+  async gc(): Promise<string[]> {
+    return [];
+  }
+
+  /** One request sent directly (the canary, sync mode), answered as a batch line is. */
+  async send(url: string, body: unknown): Promise<Sent> {
+    this.direct.push(body);
+    const request = body as { model: string; messages: Asked["messages"] };
+    const last = String(request.messages.at(-1)?.content ?? "");
+    const asked = {
+      custom_id: "direct",
+      batch: "direct",
+      stage: 0,
+      model: request.model,
+      messages: request.messages,
+      last,
+    };
+    const sent = completion(request, this.#answer(asked));
+    if (sent.status === 200) return { ok: true, body: sent.body, requestId: "req_direct" };
+    const refused = sent.body as Extract<Sent, { ok: false }>["body"];
+    return {
+      ok: false,
+      status: sent.status,
+      transient: false,
+      body: refused,
+      requestId: "req_direct",
+      failure: new Error(url),
+    };
+  }
+
+  async models(): Promise<RemoteModel[]> {
+    return [];
+  }
+
+  /** Every model asked about is offered. */
+  async model(name: string): Promise<RemoteModel> {
+    return { id: name };
+  }
+
+  redact(text: string): string {
+    return text;
+  }
 }
 
 function bill(
