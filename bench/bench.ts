@@ -192,6 +192,10 @@ async function pipeline(samples: number, baseURL: string, byHand = false): Promi
       baseURL,
       "--poll-interval",
       "0.5",
+      // A first run, as users make it (the cache of answers on), into a cache of its own: the
+      // second pipeline would otherwise be answered from the first's.
+      "--cache-dir",
+      join(dir, "cache"),
     ],
     { OPENAI_API_KEY: "bench-key" },
   );
@@ -206,15 +210,25 @@ const JUDGED = here("../examples/judged-calls");
 const judgedCosts: string[] = [];
 const startup: string[] = [];
 
-/** The fake OpenAI as a process of its own; `url` once it listens. */
-async function startFake(): Promise<{ url: string; stop: () => void }> {
+/**
+ * The three vendors' fakes as a process of their own; `url` is OpenAI's once they listen, `env`
+ * the other vendors' addresses and keys, as a run that names a Claude or Gemini model reads them.
+ */
+async function startFake(): Promise<{ url: string; env: Record<string, string>; stop: () => void }> {
   // The fake keeps every file it is sent in memory, the baseline's too (it deletes none): several GB
   // of heap holds a 1,000,000-sample pipeline and its baseline.
   const server = spawn(process.execPath, ["--max-old-space-size=8192", here("./fake-server.ts")], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const first = await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next();
-  return { url: first.value as string, stop: () => server.kill() };
+  const urls = JSON.parse(first.value as string) as Record<"openai" | "anthropic" | "gemini", string>;
+  const env = {
+    ANTHROPIC_BASE_URL: urls.anthropic,
+    ANTHROPIC_API_KEY: "bench-key",
+    GOOGLE_GEMINI_BASE_URL: urls.gemini,
+    GEMINI_API_KEY: "bench-key",
+  };
+  return { url: urls.openai, env, stop: () => server.kill() };
 }
 
 /**
@@ -241,9 +255,9 @@ async function judgedPipeline(samples: number): Promise<Measure> {
         ...prompts,
         ...["-n", String(samples), "--fill", "-b", "4", "-j", join(JUDGED, "params.json"), "--seed", "1"],
         ...["--runs-dir", join(dir, "runs"), "-p", join(dir, "out.csv"), "--base-url", fake.url],
-        ...["--poll-interval", "0.5"],
+        ...["--poll-interval", "0.5", "--cache-dir", join(dir, "cache")],
       ],
-      { OPENAI_API_KEY: "bench-key" },
+      { OPENAI_API_KEY: "bench-key", ...fake.env },
     );
     judgedCosts.push(...costTable(await stageCosts(await onlyRun(join(dir, "runs")))));
     return m;
