@@ -24,10 +24,10 @@ import {
   READ_SAFE,
   readIndex,
   RecordReader,
-  SHORT_KEY,
   type Entry,
 } from "./log.ts";
 import { oldLayoutSize } from "./old-layout.ts";
+import { PlaceTable } from "./tables.ts";
 
 export type { Entry } from "./log.ts";
 
@@ -42,17 +42,10 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, "synthai", "answers");
 }
 
-/** Where a key's record is: which log (by number), at which offset, and when written or last used (s). */
-interface Place {
-  log: number;
-  offset: number;
-  at: number;
-}
-
 export class AnswerCache {
   readonly dir: string;
   readonly #now: () => number;
-  readonly #index = new Map<string, Place>();
+  readonly #index = new PlaceTable();
   readonly #logs: string[] = [];
   readonly #logNumbers = new Map<string, number>();
   /** How far each index has been read. */
@@ -84,7 +77,7 @@ export class AnswerCache {
   /** The kept answer of `key`, or undefined: none, torn, foreign (another key's, another version's). */
   get(key: string): Entry | undefined {
     if (!this.#loaded) this.refresh();
-    const place = this.#index.get(key.slice(0, SHORT_KEY));
+    const place = this.#index.get(key);
     if (!place) return undefined;
     const writer = this.#writer;
     if (writer && this.#logs[place.log] === writer.log && writer.holds(place.offset)) writer.flush();
@@ -96,22 +89,27 @@ export class AnswerCache {
     }
   }
 
-  /** Keeps an answer: appended to this process's log (written by `flush`, or once a megabyte waits). */
-  put(key: string, entry: Entry): void {
+  /**
+   * Keeps an answer: appended to this writer's log (written by `flush`, or once a megabyte waits).
+   * `findable`: whether this cache may be asked for it again. A batch's answers are not: their keys
+   * hold their sample and attempt, so the run that keeps them never asks again, and a million of
+   * them in memory would cost a run tens of MB; later runs find them through the index file.
+   */
+  put(key: string, entry: Entry, { findable = true }: { findable?: boolean } = {}): void {
     const writer = this.#writerOf();
     const offset = writer.append(encodeRecord(key, entry));
     const at = this.#seconds();
     writer.note({ key, log: writer.log, offset, at });
-    this.#place(key, writer.log, offset, at);
+    if (findable) this.#place(key, writer.log, offset, at);
   }
 
   /** A hit counts as a use of its entry (what `prune --older-than` goes by). */
   used(key: string): void {
     if (!this.#loaded) this.refresh();
-    const place = this.#index.get(key.slice(0, SHORT_KEY));
+    const place = this.#index.get(key);
     const at = this.#seconds();
     if (!place || at - place.at < USE_EVERY_S) return;
-    place.at = at;
+    this.#index.set(key, { ...place, at });
     this.#writerOf().note({ key, log: this.#logs[place.log]!, offset: place.offset, at });
   }
 
@@ -139,15 +137,14 @@ export class AnswerCache {
 
   /** Indexes a record's place; of two places of one key, the one written or used last. */
   #place(key: string, log: string, offset: number, at: number): void {
-    const short = key.slice(0, SHORT_KEY);
-    const known = this.#index.get(short);
+    const known = this.#index.get(key);
     if (known && known.at > at) return;
     let number = this.#logNumbers.get(log);
     if (number === undefined) {
       number = this.#logs.push(log) - 1;
       this.#logNumbers.set(log, number);
     }
-    this.#index.set(short, { log: number, offset, at });
+    this.#index.set(key, { log: number, offset, at });
   }
 
   #writerOf(): LogWriter {

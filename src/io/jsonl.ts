@@ -220,3 +220,26 @@ export class JsonlWriter {
     this.file.close();
   }
 }
+
+/**
+ * A download comes in one buffer per socket read, and V8 frees them only when it collects
+ * garbage, which a download hardly makes: they pile up to 64 MB, V8's limit for memory outside
+ * its heap. With `--expose-gc` (bin/runtime.cjs), a young-generation collection every 8 MB keeps
+ * them to a few MB, for about a millisecond per MB (BENCHMARKS.md).
+ */
+export async function* freedAsTheyGo(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let since = 0;
+  for await (const chunk of chunks) {
+    yield chunk;
+    since += chunk.length;
+    if (since >= 8 * 1024 * 1024) {
+      since = 0;
+      freeBuffers();
+    }
+  }
+}
+
+/** Frees the transfer buffers that died young (an upload's 8 MB chunks, a download's reads); see above. */
+export function freeBuffers(): void {
+  globalThis.gc?.({ type: "minor" });
+}

@@ -12,9 +12,10 @@ import { costUsd, type Price } from "../api/pricing.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { answersUnder, bodyHash, cacheKey, identityOf, keepable, type Service } from "../cache/key.ts";
 import { AnswerCache, defaultCacheDir } from "../cache/store.ts";
+import { ReplicateCounts } from "../cache/tables.ts";
 import { JsonlWriter, readJsonl, readLineBatches } from "../io/jsonl.ts";
 import { READ_NO_LINK, sizeOf } from "../io/disk.ts";
-import { crashPoint, ensureDir, sentOf, stageOf, type BatchRecord, type RunConfig } from "../run/manifest.ts";
+import { crashPoint, ensureDir, sentOf, stageOf, type BatchRecord } from "../run/manifest.ts";
 import { noteFiles, resultsFile, sentFileName } from "../run/files.ts";
 import type { BatchRequest } from "../run/records.ts";
 import type { ManifestStore } from "../run/store.ts";
@@ -25,14 +26,18 @@ import { customIdOf } from "./verdict.ts";
 /** Where a record wholly answered by the cache keeps the place of a batch id. */
 export const FROM_CACHE = "cache";
 
-const caches = new Map<string, AnswerCache>();
+/**
+ * Each run's own: it writes a log of its own, and finds what any other run kept (another run in this
+ * process included) through the index files, not the answers it keeps itself (AnswerCache.put).
+ */
+const caches = new WeakMap<ManifestStore, AnswerCache>();
 
 /** The run's cache of answers, or none (--no-cache). */
-export function cacheOf(config: Pick<RunConfig, "noCache" | "cacheDir">): AnswerCache | undefined {
+export function cacheOf(run: Pick<RunContext, "store" | "config">): AnswerCache | undefined {
+  const { config } = run;
   if (config.noCache) return undefined;
-  const dir = config.cacheDir ?? defaultCacheDir();
-  if (!caches.has(dir)) caches.set(dir, new AnswerCache(dir));
-  return caches.get(dir);
+  if (!caches.has(run.store)) caches.set(run.store, new AnswerCache(config.cacheDir ?? defaultCacheDir()));
+  return caches.get(run.store);
 }
 
 /** What a run's requests are keyed by besides themselves: the service they go to, and the run's seed. */
@@ -46,7 +51,7 @@ interface Keying {
 /** The keying of a run that may use the cache: it has one, and a service (answers are keyed by its address). */
 function keyingOf(run: RunContext, record: BatchRecord): Keying | undefined {
   const { config } = run;
-  const cache = cacheOf(config);
+  const cache = cacheOf(run);
   if (!cache || !run.sends || record.purpose) return undefined;
   const service = run.serviceFor(record);
   const endpoint = endpointOf(config, stageOf(record));
@@ -58,18 +63,37 @@ function keyingOf(run: RunContext, record: BatchRecord): Keying | undefined {
   };
 }
 
-/** Each chunk's samples' identities, worked out once per process from the first requests of the run. */
+/**
+ * Each chunk's samples' identities, worked out once per process from the first requests of the run:
+ * every first request counted (flat, ReplicateCounts), each sample's replicate number (4 bytes), and
+ * the identities of the chunks used last; an older chunk's are made again from its first requests.
+ */
 interface Identities {
   next: number;
-  counts: Map<string, number>;
-  byChunk: Map<number, string[]>;
+  counts: ReplicateCounts;
+  replicates: Map<number, Uint32Array>;
+  recent: Map<number, string[]>;
 }
 const identities = new WeakMap<ManifestStore, Identities>();
+/** How many chunks' identities stay in memory: a stage's batch and the next. */
+const RECENT_CHUNKS = 2;
 
 function memoOf(run: RunContext): Identities {
-  const memo = identities.get(run.store) ?? { next: 0, counts: new Map(), byChunk: new Map() };
+  const memo = identities.get(run.store) ?? {
+    next: 0,
+    counts: new ReplicateCounts(),
+    replicates: new Map(),
+    recent: new Map(),
+  };
   identities.set(run.store, memo);
   return memo;
+}
+
+function remember(memo: Identities, chunk: number, ids: string[]): string[] {
+  memo.recent.delete(chunk);
+  memo.recent.set(chunk, ids);
+  for (const old of memo.recent.keys()) if (memo.recent.size > RECENT_CHUNKS) memo.recent.delete(old);
+  return ids;
 }
 
 /**
@@ -79,37 +103,62 @@ function memoOf(run: RunContext): Identities {
  */
 function firstPass(memo: Identities, keying: Keying, chunk: number, firstSample: number) {
   const ids: string[] = [];
+  const replicates: number[] = [];
   const seen = new Map<string, number>();
   return {
     identify(request: BatchRequest): { hash: string; identity: string } {
       const hash = bodyHash(request.body, keying.limitField);
       const before = seen.get(hash) ?? 0;
       seen.set(hash, before + 1);
-      const identity = identityOf(hash, (memo.counts.get(hash) ?? 0) + before);
+      const replicate = memo.counts.get(hash) + before;
+      const identity = identityOf(hash, replicate);
       ids[Number(request.custom_id) - firstSample] = identity;
+      replicates[Number(request.custom_id) - firstSample] = replicate;
       return { hash, identity };
     },
     commit() {
-      for (const [hash, count] of seen) memo.counts.set(hash, (memo.counts.get(hash) ?? 0) + count);
-      memo.byChunk.set(chunk, ids);
+      for (const [hash, count] of seen) memo.counts.add(hash, count);
+      memo.replicates.set(
+        chunk,
+        Uint32Array.from(replicates, (r) => r ?? 0),
+      );
+      remember(memo, chunk, ids);
       memo.next = chunk + 1;
     },
   };
+}
+
+/** The first request file of `chunk`: the one its samples' identities come from. */
+function firstRequestsOf(run: RunContext, chunk: number): string {
+  const first = run.manifest.batches.find((b) => b.chunk === chunk && stageOf(b) === 1 && b.attempt === 1)!;
+  return join(run.dir, first.requestsFile);
+}
+
+/** A chunk's identities made again, from its first requests and their replicate numbers. */
+async function identitiesAgain(run: RunContext, keying: Keying, chunk: number, replicates: Uint32Array) {
+  const { firstSample } = run.manifest.chunks[chunk]!;
+  const ids: string[] = [];
+  for await (const lines of readLineBatches(firstRequestsOf(run, chunk), READ_NO_LINK))
+    for (const line of lines) {
+      const request = JSON.parse(line) as BatchRequest;
+      const at = Number(request.custom_id) - firstSample;
+      ids[at] = identityOf(bodyHash(request.body, keying.limitField), replicates[at] ?? 0);
+    }
+  return ids;
 }
 
 /** The identity of each sample of `chunk` (by its position in the chunk), chunks scanned in order. */
 async function identitiesOf(run: RunContext, keying: Keying, chunk: number): Promise<string[]> {
   const memo = memoOf(run);
   while (memo.next <= chunk) {
-    const first = run.manifest.batches.find(
-      (b) => b.chunk === memo.next && stageOf(b) === 1 && b.attempt === 1,
-    )!;
     const pass = firstPass(memo, keying, memo.next, run.manifest.chunks[memo.next]!.firstSample);
-    for await (const lines of readLineBatches(join(run.dir, first.requestsFile), READ_NO_LINK))
+    for await (const lines of readLineBatches(firstRequestsOf(run, memo.next), READ_NO_LINK))
       for (const line of lines) pass.identify(JSON.parse(line) as BatchRequest);
     pass.commit();
   }
-  return memo.byChunk.get(chunk)!;
+  const recent = memo.recent.get(chunk);
+  if (recent) return remember(memo, chunk, recent);
+  return remember(memo, chunk, await identitiesAgain(run, keying, chunk, memo.replicates.get(chunk)!));
 }
 
 /** The key of one request of a record: its body, the run's seed, its sample's identity, the attempt. */
@@ -306,31 +355,39 @@ export async function keepAnswers(run: RunContext, record: BatchRecord): Promise
       const body = parsed.response?.body;
       if (!request || parsed.response?.status_code !== 200 || !body) continue;
       asked.delete(parsed.custom_id!); // only the first answer to a request counts, as in collect
-      keepOne(keying, price, endpoint, request, body);
+      keepOne(keying, price, endpoint, request, body, false);
     }
   keying.cache.flush();
 }
 
-/** Keeps one answer under its request's key, if it finished (never cut off, filtered or refused). */
+/**
+ * Keeps one answer under its request's key, if it finished (never cut off, filtered or refused);
+ * `findable` by this run again (a pilot's answers, which its batch then finds) or only by later runs.
+ */
 function keepOne(
   keying: Keying,
   price: Price,
   endpoint: Endpoint<any>,
   request: { key: string; limit: number },
   body: unknown,
+  findable: boolean,
 ): void {
   const answer = endpoint.read(body);
   if (!keepable(answer, body)) return;
-  keying.cache.put(request.key, {
-    limit: request.limit,
-    finish: answer.finish!,
-    promptTokens: answer.promptTokens,
-    completionTokens: answer.completionTokens,
-    cachedTokens: answer.cachedTokens,
-    reasoningTokens: answer.reasoningTokens,
-    costUsd: costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens),
-    body: JSON.stringify(body),
-  });
+  keying.cache.put(
+    request.key,
+    {
+      limit: request.limit,
+      finish: answer.finish!,
+      promptTokens: answer.promptTokens,
+      completionTokens: answer.completionTokens,
+      cachedTokens: answer.cachedTokens,
+      reasoningTokens: answer.reasoningTokens,
+      costUsd: costUsd(price, answer.promptTokens, answer.completionTokens, answer.cachedTokens),
+      body: JSON.stringify(body),
+    },
+    { findable },
+  );
 }
 
 /** What a request sent on its own (the pilot's) is answered by, and keeps, as a batch's requests are. */
@@ -366,7 +423,7 @@ export async function directCache(run: RunContext, record: BatchRecord): Promise
       savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
       return JSON.parse(entry.body);
     },
-    keep: (request, body, price) => keepOne(keying, price, endpoint, placeOf(request), body),
+    keep: (request, body, price) => keepOne(keying, price, endpoint, placeOf(request), body, true),
     done() {
       keying.cache.flush();
       keying.cache.noteHits(run.manifest.id, hits, savedUsd);

@@ -23,7 +23,7 @@ import { VENDORS, keyInEnv, missingKey } from "../vendors.ts";
 import { EXIT, UserError } from "../../errors.ts";
 import { crashPoint } from "../../io/crash-point.ts";
 import { READ_NO_LINK } from "../../io/disk.ts";
-import { JsonlWriter, TextWriter, readLineBatches } from "../../io/jsonl.ts";
+import { JsonlWriter, TextWriter, freeBuffers, freedAsTheyGo, readLineBatches } from "../../io/jsonl.ts";
 import { geminiFailure, googleFailure, httpFailure, redactKey } from "./gemini-failure.ts";
 import { bareModel, fromGeminiLine, toGeminiLine } from "./gemini-lines.ts";
 
@@ -163,6 +163,7 @@ class GeminiService implements BatchService {
             file: converted,
             config: { displayName: ask.name, mimeType: "jsonl" },
           });
+          freeBuffers(); // the SDK read the file in 8 MB chunks
           return file.name!;
         },
       );
@@ -319,7 +320,7 @@ class GeminiService implements BatchService {
       signal: AbortSignal.timeout(DOWNLOAD_MS),
     });
     if (!response.ok || !response.body) throw httpFailure(response.status, await response.text());
-    await pipeline(Readable.fromWeb(response.body as never), createWriteStream(path));
+    await pipeline(Readable.fromWeb(response.body as never), freedAsTheyGo, createWriteStream(path));
     crashPoint("during-download");
     const size = statSync(path).size;
     if (Number.isFinite(expected) && size !== expected) {

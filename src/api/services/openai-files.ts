@@ -13,7 +13,7 @@ import { isFinished } from "../providers/index.ts";
 import { EXIT, UserError, redact } from "../../errors.ts";
 import { crashPoint } from "../../io/crash-point.ts";
 import { openFresh } from "../../io/disk.ts";
-import { readLines } from "../../io/jsonl.ts";
+import { freedAsTheyGo, readLines } from "../../io/jsonl.ts";
 
 /** Tries of one download within one collect; past them the drive loop waits and comes back. */
 const DOWNLOAD_TRIES = 4;
@@ -108,24 +108,6 @@ async function downloadOnce(
   return want !== undefined && lines < want
     ? { problem: `it came with ${lines} lines, the batch reported ${want}`, sha256, lines }
     : { sha256, lines };
-}
-
-/**
- * A download comes in one buffer per socket read, and V8 frees them only when it collects
- * garbage, which a download hardly makes: they pile up to 64 MB, V8's limit for memory outside
- * its heap. With `--expose-gc` (bin/runtime.cjs), a young-generation collection every 8 MB keeps
- * them to a few MB, for about a millisecond per MB (BENCHMARKS.md).
- */
-async function* freedAsTheyGo(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let since = 0;
-  for await (const chunk of chunks) {
-    yield chunk;
-    since += chunk.length;
-    if (since >= 8 * 1024 * 1024 && globalThis.gc) {
-      since = 0;
-      globalThis.gc({ type: "minor" });
-    }
-  }
 }
 
 async function countLines(path: string): Promise<number> {
