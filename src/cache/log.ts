@@ -12,7 +12,7 @@ import {
   readSync,
   writeSync,
 } from "node:fs";
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { join } from "node:path";
 import type { Kept } from "./key.ts";
 
@@ -40,7 +40,7 @@ export interface Entry extends Kept {
   body: string;
 }
 
-const sum = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 32);
+const sum = (text: string) => hash("sha256", text).slice(0, 32);
 
 /** A record: its frame, then a header line (its key, its body's checksum, the entry's figures), then the body. */
 export function encodeRecord(key: string, entry: Entry): Buffer {
