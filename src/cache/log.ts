@@ -81,15 +81,16 @@ export function frameOf(payload: string): Buffer {
 }
 
 /**
- * Reads records from the logs of a folder, each opened once (never through a link). A record read
- * right after the one before it in its log is read with those after it, a block at a time, so
- * records read in the order they were written cost one read a block; others, a small read each.
+ * Reads records from the logs of a folder, each opened once (never through a link). A record a
+ * little after the one read before it in its log is read with those after it, a block at a time,
+ * so records read in the order they lie (a rerun's, sorted: store.ts) cost one read a block;
+ * others, a small read each.
  */
 export class RecordReader {
   readonly #dir: string;
   readonly #fds = new Map<string, number>();
   #block = { fd: -1, start: 0, length: 0, buffer: Buffer.allocUnsafe(BLOCK) };
-  /** Where the record read last ends: a read from there is likely followed by the next. */
+  /** Where the record read last ends: a read a little after it is likely followed by more. */
   #end = { fd: -1, offset: -1 };
 
   constructor(dir: string) {
@@ -122,7 +123,8 @@ export class RecordReader {
     const inBlock = block.fd === fd && offset >= block.start && offset + bytes <= block.start + block.length;
     if (inBlock) return offset - block.start;
     if (block.buffer.length < bytes) block.buffer = Buffer.allocUnsafe(bytes);
-    const next = this.#end.fd === fd && this.#end.offset === offset;
+    const ahead = offset - this.#end.offset;
+    const next = this.#end.fd === fd && ahead >= 0 && ahead < BLOCK;
     const size = Math.min(block.buffer.length, Math.max(bytes, next ? BLOCK : SMALL));
     Object.assign(block, { fd, start: offset, length: readSync(fd, block.buffer, 0, size, offset) });
     return block.length >= bytes ? 0 : -1;

@@ -165,53 +165,68 @@ function toLookUp(record: BatchRecord): boolean {
 }
 
 /**
- * One record's lookup as it goes: each hit written to its cached results (made at the first), each
- * miss counted. The hits' tokens are priced once the record is whole (its size may decide its price).
+ * One record's lookup. As the requests go, each the index names is a likely hit, the others
+ * misses; once all are seen, the likely hits are read in the order they lie in the cache (one
+ * read a block, not a read each) and written to its cached results, or found misses after all
+ * (torn, foreign, asked with a limit they do not fit). The hits' tokens are priced once the
+ * record is whole (its size may decide its price).
  */
 class Lookup {
   readonly answered = new Set<string>();
   missed = 0;
+  readonly #likely: { id: string; key: string; limit: number }[] = [];
   readonly #saved = { prompt: 0, completion: 0, cached: 0 };
   readonly #keying: Keying;
   readonly #path: string;
-  #hits: JsonlWriter | undefined;
 
   constructor(keying: Keying, path: string) {
     this.#keying = keying;
     this.#path = path;
   }
 
-  /** Whether the cache answers `request` under `key`: a hit is written down, and counts as a use. */
+  /** Whether the cache is likely to answer `request` under `key` (`settle` says for sure). */
   look(key: string, request: BatchRequest): boolean {
-    const { cache, limitField } = this.#keying;
-    const entry = cache.get(key);
-    if (!entry || !answersUnder(entry, Number(request.body[limitField]))) {
+    if (!this.#keying.cache.has(key)) {
       this.missed++;
       return false;
     }
-    cache.used(key);
-    this.answered.add(request.custom_id);
-    const id = JSON.stringify(request.custom_id);
-    this.#hits ??= new JsonlWriter(this.#path);
-    this.#hits.writeLine(
-      `{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`,
-    );
-    this.#saved.prompt += entry.promptTokens;
-    this.#saved.completion += entry.completionTokens;
-    this.#saved.cached += entry.cachedTokens;
+    const limit = Number(request.body[this.#keying.limitField]);
+    this.#likely.push({ id: request.custom_id, key, limit });
     return true;
+  }
+
+  /**
+   * Reads the likely hits: each answer written down (a use of its entry), or a miss after all.
+   * Says the hits' file, closed (none where nothing hit), and the ids found misses after all.
+   */
+  settle(): { hits: JsonlWriter | undefined; late: Set<string> } {
+    const { cache } = this.#keying;
+    const late = new Set<string>();
+    let hits: JsonlWriter | undefined;
+    for (const { id, key, limit } of cache.inLogOrder(this.#likely, (likely) => likely.key)) {
+      const entry = cache.get(key);
+      if (!entry || !answersUnder(entry, limit)) {
+        late.add(id);
+        continue;
+      }
+      cache.used(key);
+      this.answered.add(id);
+      hits ??= new JsonlWriter(this.#path);
+      const line = `{"custom_id":${JSON.stringify(id)},"response":{"status_code":200,"body":${entry.body}},"error":null}`;
+      hits.writeLine(line);
+      this.#saved.prompt += entry.promptTokens;
+      this.#saved.completion += entry.completionTokens;
+      this.#saved.cached += entry.cachedTokens;
+    }
+    this.missed += late.size;
+    hits?.close();
+    cache.flush();
+    return { hits, late };
   }
 
   /** What the hits would have cost at `price`. */
   savedUsd(price: Price): number {
     return costUsd(price, this.#saved.prompt, this.#saved.completion, this.#saved.cached);
-  }
-
-  /** The hits' file, closed; undefined where nothing hit. */
-  close(): JsonlWriter | undefined {
-    this.#hits?.close();
-    this.#keying.cache.flush();
-    return this.#hits;
   }
 }
 
@@ -242,19 +257,19 @@ async function writeMisses(run: RunContext, record: BatchRecord, answered: Set<s
 type Cached = NonNullable<BatchRecord["cached"]>;
 
 /**
- * Makes a finished lookup's files whole: its hits, and the requests to send where some hit (nothing
+ * Makes a settled lookup's files whole: its hits, and the requests to send where some hit (nothing
  * of an earlier lookup, killed before it was recorded, stays). Says what the record's `cached` is,
  * and the files' sums. `sentTokens`: the prompt tokens of the file of misses.
  */
-async function settle(
+async function lookupFilesWritten(
   run: RunContext,
   record: BatchRecord,
   lookup: Lookup,
+  hits: JsonlWriter | undefined,
   sentTokens: (file: string) => Promise<number>,
 ): Promise<{ cached: Cached; sums: Sums }> {
   const hitsFile = resultsFile(record, "cached");
   const sentFile = sentFileName(record);
-  const hits = lookup.close();
   const stale = (files: string[]) => Promise.all(files.map((f) => rm(join(run.dir, f), { force: true })));
   if (!hits) {
     await stale([hitsFile, sentFile, `${hitsFile}.tmp`, `${sentFile}.tmp`]);
@@ -311,7 +326,10 @@ export async function answerFromCache(run: RunContext, record: BatchRecord): Pro
   if (!keying) return;
   await ensureDir(join(run.dir, "results"));
   const lookup = await lookUpAll(run, keying, record);
-  const { cached, sums } = await settle(run, record, lookup, (file) => promptTokensOf(run, record, file));
+  const { hits } = lookup.settle();
+  const { cached, sums } = await lookupFilesWritten(run, record, lookup, hits, (file) =>
+    promptTokensOf(run, record, file),
+  );
   run.store.update((manifest) => {
     applyLookup(record, cached);
     noteFiles(run.dir, manifest, Object.keys(sums), sums);
@@ -338,7 +356,11 @@ export function buildLookup(run: RunContext): BuildLookup | undefined {
         answered: (request) => lookup.look(keyer.key(request), request),
         async close(record) {
           keyer.done();
-          const { cached, sums } = await settle(run, record, lookup, async () => record.promptTokens);
+          const { hits, late } = lookup.settle();
+          // Found misses after all: their prompts go to the service, and count.
+          if (late.size) record.promptTokens += await promptTokensOf(run, record, record.requestsFile, late);
+          const sentTokens = async () => record.promptTokens;
+          const { cached, sums } = await lookupFilesWritten(run, record, lookup, hits, sentTokens);
           applyLookup(record, cached);
           return sums;
         },
@@ -355,11 +377,17 @@ export function lookupFiles(record: BatchRecord): string[] {
   return [resultsFile(record, "cached"), ...(cached.sentFile ? [cached.sentFile] : [])];
 }
 
-async function promptTokensOf(run: RunContext, record: BatchRecord, file: string): Promise<number> {
+/** The prompt tokens of a file's requests; `only`: of those with these ids. */
+async function promptTokensOf(
+  run: RunContext,
+  record: BatchRecord,
+  file: string,
+  only?: Set<string>,
+): Promise<number> {
   const endpoint = endpointOf(run.config, stageOf(record));
   return withTokenCounter(async (counter) => {
     for await (const request of readJsonl<BatchRequest>(join(run.dir, file)))
-      await counter.add(endpoint.prompt(request.body));
+      if (!only || only.has(request.custom_id)) await counter.add(endpoint.prompt(request.body));
     return counter.tally();
   });
 }
