@@ -156,9 +156,19 @@ export function indexLine({ key, log, offset, at }: IndexLine): string {
   return `${key.slice(0, SHORT_KEY)} ${log} ${offset} ${at}\n`;
 }
 
+/** Log names an index line may give, checked once each: a run reads an index's thousands of lines, naming a few logs. */
+const logNames = new Set<string>();
+
+function isLogName(log: string): boolean {
+  if (logNames.has(log)) return true;
+  const good = FILE_NAME.test(log) && log.endsWith(".log");
+  if (good && logNames.size < 10_000) logNames.add(log);
+  return good;
+}
+
 export function parseIndexLine(line: string): IndexLine | undefined {
   const [key, log, offset, at] = line.split(" ");
-  if (key?.length !== SHORT_KEY || !log || !FILE_NAME.test(log) || !log.endsWith(".log")) return undefined;
+  if (key?.length !== SHORT_KEY || !log || !isLogName(log)) return undefined;
   const [o, a] = [Number(offset), Number(at)];
   return Number.isSafeInteger(o) && o >= 0 && Number.isFinite(a) ? { key, log, offset: o, at: a } : undefined;
 }
@@ -191,12 +201,13 @@ export function readIndex(dir: string, name: string, from = 0): { lines: IndexLi
     const buffer = Buffer.allocUnsafe(Math.max(0, size - from));
     const got = buffer.length ? readSync(fd, buffer, 0, buffer.length, from) : 0;
     const text = buffer.toString("latin1", 0, got);
-    const end = text.lastIndexOf("\n") + 1;
-    const lines = text
-      .slice(0, end)
-      .split("\n")
-      .flatMap((line) => parseIndexLine(line) ?? []);
-    return { lines, upTo: from + end }; // latin1: one character a byte
+    const lines: IndexLine[] = [];
+    let start = 0;
+    for (let end = text.indexOf("\n"); end >= 0; start = end + 1, end = text.indexOf("\n", start)) {
+      const line = parseIndexLine(text.slice(start, end));
+      if (line) lines.push(line);
+    }
+    return { lines, upTo: from + start }; // latin1: one character a byte
   } finally {
     closeSync(fd);
   }
