@@ -158,6 +158,27 @@ function openChunk(runDir: string, config: RunConfig, chunkIndex: number, firstS
   };
 }
 
+/** Closes a chunk's files, counts its prompts (what the cache did not answer), and tells `onChunk`. */
+async function closeChunk(
+  open: OpenChunk,
+  counter: TokenCounter,
+  built: Built,
+  onChunk: NonNullable<BuildOptions["onChunk"]>,
+): Promise<void> {
+  open.requests.close();
+  open.draws.close();
+  open.record.promptTokens = await counter.tally();
+  const sums = {
+    [open.chunk.drawsFile]: open.draws.sha256,
+    [open.record.requestsFile]: open.requests.sha256,
+    ...(await open.lookup?.close(open.record)),
+  };
+  built.chunks.push(open.chunk);
+  built.batches.push(open.record);
+  Object.assign(built.sums, sums);
+  onChunk(open.chunk, open.record, sums);
+}
+
 /** The requests/ and draws/ folders, emptied first by a build from the first sample. */
 async function requestFolders(runDir: string, fromStart: boolean): Promise<void> {
   if (fromStart) {
@@ -196,19 +217,7 @@ export async function buildRequests(
   let open: OpenChunk | undefined;
 
   const finish = async (counter: TokenCounter) => {
-    if (!open) return;
-    open.requests.close();
-    open.draws.close();
-    open.record.promptTokens = await counter.tally();
-    const sums = {
-      [open.chunk.drawsFile]: open.draws.sha256,
-      [open.record.requestsFile]: open.requests.sha256,
-      ...(await open.lookup?.close(open.record)),
-    };
-    built.chunks.push(open.chunk);
-    built.batches.push(open.record);
-    Object.assign(built.sums, sums);
-    onChunk(open.chunk, open.record, sums);
+    if (open) await closeChunk(open, counter, built, onChunk);
     open = undefined;
   };
 
