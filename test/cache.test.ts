@@ -283,6 +283,50 @@ describe("a changed run pays only for what changed", () => {
   });
 });
 
+describe("a hit's prompt is never counted", () => {
+  test("a partly cached batch counts the prompt tokens of what it sends, no more; a dry run counts every request", async () => {
+    await start({ seed: 21 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--no-canary"])).code).toBe(0);
+    const dry = await run(cwd, cache, "dry.csv", ["-n", "24", "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    const second = await run(cwd, cache, "b.csv", ["--no-canary", "-n", "24"]);
+    expect(second.code, second.stderr).toBe(0);
+    const [first, dryRun, rerun] = await Promise.all(
+      [0, 1, 2].map(async (i) => (await readManifest(await runDirOf(cwd, i))).batches[0]),
+    );
+    // The dry run looks nothing up: its estimate is for all 24; its first 12 are the first run's 12.
+    expect(dry.stderr).toContain(
+      `estimate: 24 requests in 1 batch(es), ${dryRun.promptTokens} prompt tokens`,
+    );
+    expect(rerun.cached).toMatchObject({ hits: 12, sent: 12 });
+    expect(rerun.promptTokens).toBe(dryRun.promptTokens - first.promptTokens);
+    expect(rerun.cached.sentPromptTokens).toBe(rerun.promptTokens);
+  });
+
+  test("an answer found torn only when it is read is a miss after all: sent, and its prompt counted", async () => {
+    await start({ seed: 22 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    expect((await run(cwd, cache, "a.csv", ["--no-canary"])).code).toBe(0);
+    // One byte of the first record's answer changed: the index still names it, its checksum no longer holds.
+    const [log] = readdirSync(cache).filter((name) => name.endsWith(".log"));
+    const bytes = await readFile(join(cache, log!));
+    bytes[bytes.indexOf(0x0a, 10) + 5]! ^= 1;
+    await writeFile(join(cache, log!), bytes);
+    const before = server.fake.requestedIds().length;
+    const second = await run(cwd, cache, "b.csv", ["--no-canary"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(server.fake.requestedIds().length - before).toBe(1);
+    const record = (await readManifest(await runDirOf(cwd, 1))).batches[0];
+    expect(record.cached).toMatchObject({ hits: 11, sent: 1 });
+    expect(record.promptTokens).toBeGreaterThan(0);
+    expect(record.cached.sentPromptTokens).toBe(record.promptTokens);
+    expect(await rowsOf(join(cwd, "b.csv"))).toHaveLength(12);
+  });
+});
+
 describe("resumable and shared", () => {
   for (const point of ["after-cache-lookup", "after-upload", "after-create", "after-collect"]) {
     test(`killed ${point} in a partly cached run: resume ends exactly, nothing sent twice`, async () => {

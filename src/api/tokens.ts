@@ -79,9 +79,13 @@ async function putBack(worker: Worker): Promise<void> {
   idle = { worker, timer };
 }
 
-/** Lends `use` a counter for as long as it runs; the worker ends with it, or waits for the next. */
+/**
+ * Lends `use` a counter for as long as it runs; the worker ends with it, or waits for the next.
+ * The worker starts with the first prompt: a counter given none (a build the cache answered
+ * wholly) tallies 0 without loading the tokenizer.
+ */
 export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promise<T>): Promise<T> {
-  const worker = takeWorker();
+  let worker: Worker | undefined;
   const waiting: { resolve: (tokens: number) => void; reject: (error: unknown) => void }[] = [];
   let failure: unknown;
   // A dying worker (out of memory, killed) is a clean error, not a bug report.
@@ -92,9 +96,14 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
     );
     for (const w of waiting.splice(0)) w.reject(failure);
   };
-  worker.on("message", (tokens: number) => waiting.shift()?.resolve(tokens));
-  worker.on("error", fail);
-  worker.on("exit", (code) => fail(new Error(`its thread exited with code ${code}`)));
+  const started = () => {
+    if (worker) return worker;
+    worker = takeWorker();
+    worker.on("message", (tokens: number) => waiting.shift()?.resolve(tokens));
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`its thread exited with code ${code}`)));
+    return worker;
+  };
   let batch: Message[][] = [];
   let counted = 0;
   // The schema goes to the worker when it changes, not with every prompt (a run has one); the
@@ -106,7 +115,7 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
     if (failure) throw failure;
     counted += message.prompts.length;
     const fresh = sentSchema === UNSENT ? { fresh: true } : {};
-    worker.postMessage(
+    started().postMessage(
       schema === sentSchema ? message : { ...message, ...fresh, schema: (sentSchema = schema) ?? null },
     );
     return new Promise<number>((resolve, reject) => waiting.push({ resolve, reject }));
@@ -131,7 +140,7 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
     tally() {
       const prompts = batch;
       batch = [];
-      return send({ prompts, reply: "tally" });
+      return worker || prompts.length ? send({ prompts, reply: "tally" }) : Promise.resolve(0);
     },
     count(prompt) {
       if (prompt.schema !== schema && batch.length) flush();
@@ -142,9 +151,14 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
   try {
     return await use(counter);
   } finally {
-    for (const event of ["message", "error", "exit"]) worker.removeAllListeners(event);
-    // Kept only when nothing is owed: an answer still on its way would reach the next counter.
-    if (failure || waiting.length || counted >= SMALL) await worker.terminate();
-    else await putBack(worker);
+    if (worker) await giveBack(worker, failure || waiting.length || counted >= SMALL);
   }
+}
+
+/** A counter's worker when it is done: ended (it failed, still owes an answer, or counted much), or kept for the next. */
+async function giveBack(worker: Worker, end: unknown): Promise<void> {
+  for (const event of ["message", "error", "exit"]) worker.removeAllListeners(event);
+  // Kept only when nothing is owed: an answer still on its way would reach the next counter.
+  if (end) await worker.terminate();
+  else await putBack(worker);
 }

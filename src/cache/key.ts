@@ -2,26 +2,36 @@
 // service receives it (its address, endpoint, body with sorted keys) less the token limit, which
 // is matched apart (an answer that finished under a limit is an answer under any limit it fits),
 // plus the run's seed, the sample's identity (so N identical prompts stay N samples) and the attempt.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** Bumped when what goes into a key changes: old entries are then simply never found. */
 const KEY_VERSION = 1;
 
-/** A value as JSON with every object's keys sorted: the same body, whatever order it was built in. */
+/**
+ * A value as JSON with every object's keys sorted: the same body, whatever order it was built in.
+ * Written out by hand, not mapped and joined: every request of a rerun is keyed.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let json = "[";
+    for (let i = 0; i < value.length; i++) json += (i ? "," : "") + canonicalJson(value[i]);
+    return `${json}]`;
+  }
   if (value && typeof value === "object") {
-    const entries = Object.keys(value)
-      .sort()
-      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-    return `{${entries.join(",")}}`;
+    let json = "";
+    for (const key of Object.keys(value).sort()) {
+      const field = (value as Record<string, unknown>)[key];
+      if (field !== undefined) json += `${json ? "," : ""}${JSON.stringify(key)}:${canonicalJson(field)}`;
+    }
+    return `{${json}}`;
   }
   return JSON.stringify(value) ?? "null";
 }
 
+/** One call, not a Hash object fed and digested: a few times cheaper for a short text. */
 function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return hash("sha256", text);
 }
 
 /** A request body's hash, less its token limit (`limitField`: the endpoint's own name for it). */

@@ -12,7 +12,7 @@ import {
   readSync,
   writeSync,
 } from "node:fs";
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { join } from "node:path";
 import type { Kept } from "./key.ts";
 
@@ -40,7 +40,7 @@ export interface Entry extends Kept {
   body: string;
 }
 
-const sum = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 32);
+const sum = (text: string) => hash("sha256", text).slice(0, 32);
 
 /** A record: its frame, then a header line (its key, its body's checksum, the entry's figures), then the body. */
 export function encodeRecord(key: string, entry: Entry): Buffer {
@@ -81,15 +81,16 @@ export function frameOf(payload: string): Buffer {
 }
 
 /**
- * Reads records from the logs of a folder, each opened once (never through a link). A record read
- * right after the one before it in its log is read with those after it, a block at a time, so
- * records read in the order they were written cost one read a block; others, a small read each.
+ * Reads records from the logs of a folder, each opened once (never through a link). A record a
+ * little after the one read before it in its log is read with those after it, a block at a time,
+ * so records read in the order they lie (a rerun's, sorted: store.ts) cost one read a block;
+ * others, a small read each.
  */
 export class RecordReader {
   readonly #dir: string;
   readonly #fds = new Map<string, number>();
   #block = { fd: -1, start: 0, length: 0, buffer: Buffer.allocUnsafe(BLOCK) };
-  /** Where the record read last ends: a read from there is likely followed by the next. */
+  /** Where the record read last ends: a read a little after it is likely followed by more. */
   #end = { fd: -1, offset: -1 };
 
   constructor(dir: string) {
@@ -122,7 +123,8 @@ export class RecordReader {
     const inBlock = block.fd === fd && offset >= block.start && offset + bytes <= block.start + block.length;
     if (inBlock) return offset - block.start;
     if (block.buffer.length < bytes) block.buffer = Buffer.allocUnsafe(bytes);
-    const next = this.#end.fd === fd && this.#end.offset === offset;
+    const ahead = offset - this.#end.offset;
+    const next = this.#end.fd === fd && ahead >= 0 && ahead < BLOCK;
     const size = Math.min(block.buffer.length, Math.max(bytes, next ? BLOCK : SMALL));
     Object.assign(block, { fd, start: offset, length: readSync(fd, block.buffer, 0, size, offset) });
     return block.length >= bytes ? 0 : -1;
@@ -154,9 +156,19 @@ export function indexLine({ key, log, offset, at }: IndexLine): string {
   return `${key.slice(0, SHORT_KEY)} ${log} ${offset} ${at}\n`;
 }
 
+/** Log names an index line may give, checked once each: a run reads an index's thousands of lines, naming a few logs. */
+const logNames = new Set<string>();
+
+function isLogName(log: string): boolean {
+  if (logNames.has(log)) return true;
+  const good = FILE_NAME.test(log) && log.endsWith(".log");
+  if (good && logNames.size < 10_000) logNames.add(log);
+  return good;
+}
+
 export function parseIndexLine(line: string): IndexLine | undefined {
   const [key, log, offset, at] = line.split(" ");
-  if (key?.length !== SHORT_KEY || !log || !FILE_NAME.test(log) || !log.endsWith(".log")) return undefined;
+  if (key?.length !== SHORT_KEY || !log || !isLogName(log)) return undefined;
   const [o, a] = [Number(offset), Number(at)];
   return Number.isSafeInteger(o) && o >= 0 && Number.isFinite(a) ? { key, log, offset: o, at: a } : undefined;
 }
@@ -189,12 +201,13 @@ export function readIndex(dir: string, name: string, from = 0): { lines: IndexLi
     const buffer = Buffer.allocUnsafe(Math.max(0, size - from));
     const got = buffer.length ? readSync(fd, buffer, 0, buffer.length, from) : 0;
     const text = buffer.toString("latin1", 0, got);
-    const end = text.lastIndexOf("\n") + 1;
-    const lines = text
-      .slice(0, end)
-      .split("\n")
-      .flatMap((line) => parseIndexLine(line) ?? []);
-    return { lines, upTo: from + end }; // latin1: one character a byte
+    const lines: IndexLine[] = [];
+    let start = 0;
+    for (let end = text.indexOf("\n"); end >= 0; start = end + 1, end = text.indexOf("\n", start)) {
+      const line = parseIndexLine(text.slice(start, end));
+      if (line) lines.push(line);
+    }
+    return { lines, upTo: from + start }; // latin1: one character a byte
   } finally {
     closeSync(fd);
   }

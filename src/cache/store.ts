@@ -89,6 +89,25 @@ export class AnswerCache {
     }
   }
 
+  /** Whether the index names `key`: its record may still be torn or foreign (`get` says). */
+  has(key: string): boolean {
+    if (!this.#loaded) this.refresh();
+    return this.#index.get(key) !== undefined;
+  }
+
+  /**
+   * `items` in the order their keys' records lie in the logs: got in that order, each log is read
+   * forward, a block at a time, not a small read a record (a rerun's answers lie in the order they
+   * came, which is not the order they are asked in).
+   */
+  inLogOrder<T>(items: T[], keyOf: (item: T) => string): T[] {
+    const places = items.map((item) => this.#index.get(keyOf(item)));
+    const order = items.map((_, i) => i);
+    const at = (i: number) => places[i] ?? { log: Number.MAX_SAFE_INTEGER, offset: 0 };
+    order.sort((a, b) => at(a).log - at(b).log || at(a).offset - at(b).offset);
+    return order.map((i) => items[i]!);
+  }
+
   /**
    * Keeps an answer: appended to this writer's log (written by `flush`, or once a megabyte waits).
    * `findable`: whether this cache may be asked for it again. A batch's answers are not: their keys

@@ -1,6 +1,7 @@
 import type { Faker } from "@faker-js/faker";
 import { DRAW_STREAM, xoroshiroRandomizer, type DrawStream } from "./randomizer.ts";
 import { UserError } from "../errors.ts";
+import { withFastFake } from "./fake-template.ts";
 import { chooseIndexes, type Sampling } from "./sampling.ts";
 import type { Dataset, Draw, Message, PlannedStage } from "./spec.ts";
 import type { Params } from "./params.ts";
@@ -166,7 +167,7 @@ export async function newFaker(locale = "en", stream: DrawStream = DRAW_STREAM):
   });
   if (stream === 1) return faker as Faker;
   const FakerClass = faker.constructor as typeof Faker;
-  return new FakerClass({ locale: faker.rawDefinitions, randomizer: xoroshiroRandomizer() });
+  return withFastFake(new FakerClass({ locale: faker.rawDefinitions, randomizer: xoroshiroRandomizer() }));
 }
 
 /** The label columns of a draw, in params.json order, then generated values. */

@@ -5,17 +5,22 @@ import { progress } from "../io/log.ts";
 import { crashPoint, type Manifest } from "../run/manifest.ts";
 import type { Params } from "../dataset/params.ts";
 import type { RunContext } from "./context.ts";
+import { buildLookup, lookupFiles } from "./cached.ts";
 
 /**
  * Builds the request files, or the rest of them: chunks a killed build finished (their files
- * as they were written) are kept, and the build goes on from the first unfinished one.
+ * as they were written) are kept, and the build goes on from the first unfinished one. Each
+ * request is looked up in the cache of answers as it is built, unless `lookUp` is false (a pilot
+ * first keeps answers the batch then finds: its requests are looked up after it).
  */
 export async function build(
   run: RunContext,
   params: Params,
   onPrompt?: BuildOptions["onPrompt"],
+  lookUp = true,
 ): Promise<void> {
   const { config, log } = run;
+  const lookup = lookUp ? buildLookup(run) : undefined;
   const kept = await builtChunks(run.dir, run.manifest);
   run.store.updateLocal((manifest) => {
     manifest.state = "building";
@@ -33,10 +38,12 @@ export async function build(
       run.store.updateLocal((manifest) =>
         recordBuilt(run.dir, manifest, { chunks: [chunk], batches: [record], sums }),
       );
+      lookup?.recorded(record);
       crashPoint("after-chunk");
     },
     onProgress: (done) => progress(log, `building requests: ${first + done}/${config.samples}`, "build"),
     ...(onPrompt ? { onPrompt } : {}),
+    ...(lookup ? { lookup } : {}),
   });
   crashPoint("during-build");
   run.store.updateLocal((manifest) => (manifest.state = "running"));
@@ -47,9 +54,9 @@ export async function build(
 async function builtChunks(runDir: string, manifest: Manifest): Promise<number> {
   let kept = 0;
   for (const chunk of manifest.chunks) {
-    const record = manifest.batches.find((b) => b.chunk === chunk.index && b.attempt === 1 && !b.stage);
+    const record = manifest.batches.find((b) => b.chunk === chunk.index && b.attempt === 1 && !b.stage)!;
     try {
-      await checkRunFiles(runDir, manifest, [chunk.drawsFile, record!.requestsFile]);
+      await checkRunFiles(runDir, manifest, [chunk.drawsFile, record.requestsFile, ...lookupFiles(record)]);
     } catch {
       break;
     }
@@ -65,7 +72,10 @@ export function recordBuilt(runDir: string, manifest: Manifest, built: Built): v
   noteFiles(
     runDir,
     manifest,
-    [...built.chunks.map((c) => c.drawsFile), ...built.batches.map((b) => b.requestsFile)],
+    [
+      ...built.chunks.map((c) => c.drawsFile),
+      ...built.batches.flatMap((b) => [b.requestsFile, ...lookupFiles(b)]),
+    ],
     built.sums,
   );
 }

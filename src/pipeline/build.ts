@@ -110,6 +110,23 @@ export interface BuildOptions {
   stream?: DrawStream;
   /** Told of each request's messages as it is built (the dry run's shared prefix). */
   onPrompt?: (messages: Message[], draw: Draw) => void;
+  /** Looks each request up in the cache of answers as it is built (cached.ts): a hit is not counted. */
+  lookup?: BuildLookup;
+}
+
+/** The cache of answers, asked as the build goes (cached.ts, buildLookup). */
+export interface BuildLookup {
+  /** Starts looking up a new chunk's requests, in the order of its file. */
+  open(record: BatchRecord, firstSample: number): Promise<ChunkLookup>;
+  /** Told once a chunk's record is in the manifest. */
+  recorded(record: BatchRecord): void;
+}
+
+export interface ChunkLookup {
+  /** Whether the cache answered a request: a hit is written to the chunk's cached results, never counted nor sent. */
+  answered(request: BatchRequest): boolean;
+  /** Ends the chunk, its files closed and its misses counted: sets the record's `cached`; the sums of what it wrote. */
+  close(record: BatchRecord): Promise<Sums>;
 }
 
 /** A chunk being written: its records, and its request and draws files. */
@@ -118,6 +135,7 @@ interface OpenChunk {
   record: BatchRecord;
   requests: JsonlWriter;
   draws: JsonlWriter;
+  lookup?: ChunkLookup | undefined;
 }
 
 /** A new chunk, opened as its first sample is written. */
@@ -138,6 +156,27 @@ function openChunk(runDir: string, config: RunConfig, chunkIndex: number, firstS
     requests: new JsonlWriter(join(runDir, requestsFile)),
     draws: new JsonlWriter(join(runDir, drawsFile)),
   };
+}
+
+/** Closes a chunk's files, counts its prompts (what the cache did not answer), and tells `onChunk`. */
+async function closeChunk(
+  open: OpenChunk,
+  counter: TokenCounter,
+  built: Built,
+  onChunk: NonNullable<BuildOptions["onChunk"]>,
+): Promise<void> {
+  open.requests.close();
+  open.draws.close();
+  open.record.promptTokens = await counter.tally();
+  const sums = {
+    [open.chunk.drawsFile]: open.draws.sha256,
+    [open.record.requestsFile]: open.requests.sha256,
+    ...(await open.lookup?.close(open.record)),
+  };
+  built.chunks.push(open.chunk);
+  built.batches.push(open.record);
+  Object.assign(built.sums, sums);
+  onChunk(open.chunk, open.record, sums);
 }
 
 /** The requests/ and draws/ folders, emptied first by a build from the first sample. */
@@ -178,18 +217,7 @@ export async function buildRequests(
   let open: OpenChunk | undefined;
 
   const finish = async (counter: TokenCounter) => {
-    if (!open) return;
-    open.requests.close();
-    open.draws.close();
-    open.record.promptTokens = await counter.tally();
-    const sums = {
-      [open.chunk.drawsFile]: open.draws.sha256,
-      [open.record.requestsFile]: open.requests.sha256,
-    };
-    built.chunks.push(open.chunk);
-    built.batches.push(open.record);
-    Object.assign(built.sums, sums);
-    onChunk(open.chunk, open.record, sums);
+    if (open) await closeChunk(open, counter, built, onChunk);
     open = undefined;
   };
 
@@ -212,7 +240,10 @@ export async function buildRequests(
       const lineBytes = Buffer.byteLength(line) + 1;
       if (open && (open.chunk.samples >= perChunk || open.requests.bytes + lineBytes > limits.bytes))
         await finish(counter);
-      open ??= openChunk(runDir, config, range.firstChunk + built.chunks.length, index);
+      if (!open) {
+        open = openChunk(runDir, config, range.firstChunk + built.chunks.length, index);
+        open.lookup = await options.lookup?.open(open.record, index);
+      }
       open.requests.writeLine(line);
       open.draws.write({
         custom_id: id,
@@ -222,7 +253,8 @@ export async function buildRequests(
       });
       open.chunk.samples++;
       open.record.requests++;
-      const behind = counter.add(endpoint.prompt(request.body));
+      // A hit is never sent: its prompt is not counted toward the estimate, the budget or the queue.
+      const behind = open.lookup?.answered(request) ? undefined : counter.add(endpoint.prompt(request.body));
       if (behind) await behind;
       if ((index + 1 - range.first) % 10_000 === 0) {
         onProgress(index + 1 - range.first);

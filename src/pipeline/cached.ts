@@ -16,11 +16,12 @@ import { ReplicateCounts } from "../cache/tables.ts";
 import { JsonlWriter, readJsonl, readLineBatches } from "../io/jsonl.ts";
 import { READ_NO_LINK, sizeOf } from "../io/disk.ts";
 import { crashPoint, ensureDir, sentOf, stageOf, type BatchRecord } from "../run/manifest.ts";
-import { noteFiles, resultsFile, sentFileName } from "../run/files.ts";
+import { noteFiles, resultsFile, sentFileName, type Sums } from "../run/files.ts";
 import type { BatchRequest } from "../run/records.ts";
 import type { ManifestStore } from "../run/store.ts";
 import type { RunContext } from "./context.ts";
 import { priceOf } from "./transport.ts";
+import type { BuildLookup } from "./build.ts";
 import { customIdOf } from "./verdict.ts";
 
 /** Where a record wholly answered by the cache keeps the place of a batch id. */
@@ -182,9 +183,9 @@ function keyOf(
 /**
  * Keys a record's requests in the order of its file. A chunk's first requests not yet identified
  * are identified as they are keyed, so the file is read once; others go by their chunk's identities.
+ * `firstSample`: its chunk's (the build looks a chunk up before the manifest records it).
  */
-async function keyerOf(run: RunContext, keying: Keying, record: BatchRecord) {
-  const { firstSample } = run.manifest.chunks[record.chunk]!;
+async function keyerOf(run: RunContext, keying: Keying, record: BatchRecord, firstSample: number) {
   const memo = memoOf(run);
   if (stageOf(record) !== 1 || record.attempt !== 1 || memo.next > record.chunk) {
     const ids = await identitiesOf(run, keying, record.chunk);
@@ -212,34 +213,85 @@ function toLookUp(record: BatchRecord): boolean {
   );
 }
 
-/** Looks every request of a record up: the hits written to `hitsFile`, their ids, what they saved. */
-async function lookUpAll(run: RunContext, keying: Keying, record: BatchRecord, hitsFile: string) {
-  const keyer = await keyerOf(run, keying, record);
-  const price = priceOf(run.config, record);
-  const hits = new JsonlWriter(join(run.dir, hitsFile));
-  const answered = new Set<string>();
-  let savedUsd = 0;
-  let missed = 0;
+/**
+ * One record's lookup. As the requests go, each the index names is a likely hit, the others
+ * misses; once all are seen, the likely hits are read in the order they lie in the cache (one
+ * read a block, not a read each) and written to its cached results, or found misses after all
+ * (torn, foreign, asked with a limit they do not fit). The hits' tokens are priced once the
+ * record is whole (its size may decide its price).
+ */
+class Lookup {
+  readonly answered = new Set<string>();
+  missed = 0;
+  readonly #likely: { id: string; key: string; limit: number }[] = [];
+  readonly #saved = { prompt: 0, completion: 0, cached: 0 };
+  readonly #keying: Keying;
+  readonly #path: string;
+
+  constructor(keying: Keying, path: string) {
+    this.#keying = keying;
+    this.#path = path;
+  }
+
+  /** Whether the cache is likely to answer `request` under `key` (`settle` says for sure). */
+  look(key: string, request: BatchRequest): boolean {
+    if (!this.#keying.cache.has(key)) {
+      this.missed++;
+      return false;
+    }
+    const limit = Number(request.body[this.#keying.limitField]);
+    this.#likely.push({ id: request.custom_id, key, limit });
+    return true;
+  }
+
+  /**
+   * Reads the likely hits: each answer written down (a use of its entry), or a miss after all.
+   * Says the hits' file, closed (none where nothing hit), and the ids found misses after all.
+   */
+  settle(): { hits: JsonlWriter | undefined; late: Set<string> } {
+    const { cache } = this.#keying;
+    const late = new Set<string>();
+    let hits: JsonlWriter | undefined;
+    for (const { id, key, limit } of cache.inLogOrder(this.#likely, (likely) => likely.key)) {
+      const entry = cache.get(key);
+      if (!entry || !answersUnder(entry, limit)) {
+        late.add(id);
+        continue;
+      }
+      cache.used(key);
+      this.answered.add(id);
+      hits ??= new JsonlWriter(this.#path);
+      const line = `{"custom_id":${JSON.stringify(id)},"response":{"status_code":200,"body":${entry.body}},"error":null}`;
+      hits.writeLine(line);
+      this.#saved.prompt += entry.promptTokens;
+      this.#saved.completion += entry.completionTokens;
+      this.#saved.cached += entry.cachedTokens;
+    }
+    this.missed += late.size;
+    hits?.close();
+    cache.flush();
+    return { hits, late };
+  }
+
+  /** What the hits would have cost at `price`. */
+  savedUsd(price: Price): number {
+    return costUsd(price, this.#saved.prompt, this.#saved.completion, this.#saved.cached);
+  }
+}
+
+/** Looks every request of a record's file up. */
+async function lookUpAll(run: RunContext, keying: Keying, record: BatchRecord): Promise<Lookup> {
+  const keyer = await keyerOf(run, keying, record, run.manifest.chunks[record.chunk]!.firstSample);
+  const hitsPath = join(run.dir, `${resultsFile(record, "cached")}.tmp`);
+  const lookup = new Lookup(keying, hitsPath);
   keying.cache.refresh(); // what runs sharing the cache kept since
   for await (const lines of readLineBatches(join(run.dir, record.requestsFile), READ_NO_LINK))
     for (const line of lines) {
       const request = JSON.parse(line) as BatchRequest;
-      const key = keyer.key(request);
-      const entry = keying.cache.get(key);
-      if (!entry || !answersUnder(entry, Number(request.body[keying.limitField]))) {
-        missed++;
-        continue;
-      }
-      keying.cache.used(key);
-      answered.add(request.custom_id);
-      const id = JSON.stringify(request.custom_id);
-      hits.writeLine(`{"custom_id":${id},"response":{"status_code":200,"body":${entry.body}},"error":null}`);
-      savedUsd += costUsd(price, entry.promptTokens, entry.completionTokens, entry.cachedTokens);
+      lookup.look(keyer.key(request), request);
     }
   keyer.done();
-  hits.close();
-  keying.cache.flush();
-  return { hits, answered, savedUsd, missed };
+  return lookup;
 }
 
 /** The requests of a record the cache did not answer, written to `file` (only where it answered some). */
@@ -251,6 +303,69 @@ async function writeMisses(run: RunContext, record: BatchRecord, answered: Set<s
   return misses;
 }
 
+type Cached = NonNullable<BatchRecord["cached"]>;
+
+/**
+ * Makes a settled lookup's files whole: its hits, and the requests to send where some hit (nothing
+ * of an earlier lookup, killed before it was recorded, stays). Says what the record's `cached` is,
+ * and the files' sums. `sentTokens`: the prompt tokens of the file of misses.
+ */
+async function lookupFilesWritten(
+  run: RunContext,
+  record: BatchRecord,
+  lookup: Lookup,
+  hits: JsonlWriter | undefined,
+  sentTokens: (file: string) => Promise<number>,
+): Promise<{ cached: Cached; sums: Sums }> {
+  const hitsFile = resultsFile(record, "cached");
+  const sentFile = sentFileName(record);
+  const stale = (files: string[]) => Promise.all(files.map((f) => rm(join(run.dir, f), { force: true })));
+  if (!hits) {
+    await stale([hitsFile, sentFile, `${hitsFile}.tmp`, `${sentFile}.tmp`]);
+    const cached = { hits: 0, savedUsd: 0, sent: record.requests, sentPromptTokens: record.promptTokens };
+    return { cached, sums: {} };
+  }
+  const sent = lookup.missed;
+  const misses = sent ? await writeMisses(run, record, lookup.answered, `${sentFile}.tmp`) : undefined;
+  await rename(join(run.dir, `${hitsFile}.tmp`), join(run.dir, hitsFile));
+  if (sent) await rename(join(run.dir, `${sentFile}.tmp`), join(run.dir, sentFile));
+  else await stale([sentFile, `${sentFile}.tmp`]);
+  const sentPromptTokens = sent ? await sentTokens(sentFile) : 0;
+  crashPoint("after-cache-lookup", stageOf(record));
+  const savedUsd = lookup.savedUsd(priceOf(run.config, record));
+  const cached = { hits: hits.lines, savedUsd, sent, sentPromptTokens };
+  return {
+    cached: sent ? { ...cached, sentFile } : cached,
+    sums: { [hitsFile]: hits.sha256, ...(misses ? { [sentFile]: misses.sha256 } : {}) },
+  };
+}
+
+/** Writes a lookup into its record: what the cache answered, and a record wholly answered made finished. */
+function applyLookup(record: BatchRecord, cached: Cached): void {
+  record.cached = cached;
+  if (cached.sent || !cached.hits) return;
+  const now = Math.floor(Date.now() / 1000);
+  Object.assign(record, {
+    step: "finished",
+    status: "completed",
+    batchId: FROM_CACHE,
+    createdAt: now,
+    finishedAt: now,
+    requestCounts: { total: 0, completed: 0, failed: 0 },
+  });
+}
+
+/** Once a lookup is recorded: its hits go to the cache's ledger, and the log says what it answered. */
+function noteLookup(run: RunContext, cache: AnswerCache, record: BatchRecord): void {
+  const { hits, savedUsd, sent } = record.cached!;
+  if (!hits) return;
+  cache.noteHits(run.manifest.id, hits, savedUsd);
+  run.log(
+    `${record.requestsFile}: ${hits} of ${record.requests} answered from the cache` +
+      (sent ? `; ${sent} to send` : "; nothing to send"),
+  );
+}
+
 /**
  * Looks a pending record's requests up in the cache. Hits are written to its cached results, misses
  * to the file sent instead; a record the cache answered wholly is finished, sending nothing.
@@ -258,67 +373,70 @@ async function writeMisses(run: RunContext, record: BatchRecord, answered: Set<s
 export async function answerFromCache(run: RunContext, record: BatchRecord): Promise<void> {
   const keying = toLookUp(record) ? keyingOf(run, record) : undefined;
   if (!keying) return;
-  const hitsFile = resultsFile(record, "cached");
-  const sentFile = sentFileName(record);
   await ensureDir(join(run.dir, "results"));
-  const { hits, answered, savedUsd, missed } = await lookUpAll(run, keying, record, `${hitsFile}.tmp`);
-  if (hits.lines === 0) {
-    // Nothing answered: nothing of this lookup, nor of an earlier one killed before it was recorded, stays.
-    for (const file of [hitsFile, sentFile, `${hitsFile}.tmp`, `${sentFile}.tmp`])
-      await rm(join(run.dir, file), { force: true });
-    const cached = { hits: 0, savedUsd: 0, sent: record.requests, sentPromptTokens: record.promptTokens };
-    run.store.update(() => (record.cached = cached));
-    return;
-  }
-  const sent = missed;
-  const misses = sent ? await writeMisses(run, record, answered, `${sentFile}.tmp`) : undefined;
-  await rename(join(run.dir, `${hitsFile}.tmp`), join(run.dir, hitsFile));
-  if (sent) await rename(join(run.dir, `${sentFile}.tmp`), join(run.dir, sentFile));
-  else await rm(join(run.dir, `${sentFile}.tmp`), { force: true });
-  const sentPromptTokens = sent ? await promptTokensOf(run, record, sentFile) : 0;
-  crashPoint("after-cache-lookup", stageOf(record));
-  recordLookup(run, record, { hits: hits.lines, savedUsd, sent, sentPromptTokens }, { hits, misses });
-  keying.cache.noteHits(run.manifest.id, hits.lines, savedUsd);
-  run.log(
-    `${record.requestsFile}: ${hits.lines} of ${record.requests} answered from the cache` +
-      (sent ? `; ${sent} to send` : "; nothing to send"),
+  const lookup = await lookUpAll(run, keying, record);
+  const { hits } = lookup.settle();
+  const { cached, sums } = await lookupFilesWritten(run, record, lookup, hits, (file) =>
+    promptTokensOf(run, record, file),
   );
+  run.store.update((manifest) => {
+    applyLookup(record, cached);
+    noteFiles(run.dir, manifest, Object.keys(sums), sums);
+  });
+  noteLookup(run, keying.cache, record);
 }
 
-/** Writes a lookup down in one update: its files, and a record wholly answered made finished. */
-function recordLookup(
+/**
+ * Looks a run's first requests up as its build makes them (build.ts), so a hit is never read
+ * again, nor counted: where answerFromCache would look them up (a cache, a run that sends).
+ */
+export function buildLookup(run: RunContext): BuildLookup | undefined {
+  const cache = cacheOf(run);
+  if (!cache || !run.sends) return undefined;
+  return {
+    async open(record, firstSample) {
+      const keying = keyingOf(run, record)!;
+      const keyer = await keyerOf(run, keying, record, firstSample);
+      await ensureDir(join(run.dir, "results"));
+      const hitsPath = join(run.dir, `${resultsFile(record, "cached")}.tmp`);
+      const lookup = new Lookup(keying, hitsPath);
+      keying.cache.refresh(); // what runs sharing the cache kept since
+      return {
+        answered: (request) => lookup.look(keyer.key(request), request),
+        async close(record) {
+          keyer.done();
+          const { hits, late } = lookup.settle();
+          // Found misses after all: their prompts go to the service, and count.
+          if (late.size) record.promptTokens += await promptTokensOf(run, record, record.requestsFile, late);
+          const sentTokens = async () => record.promptTokens;
+          const { cached, sums } = await lookupFilesWritten(run, record, lookup, hits, sentTokens);
+          applyLookup(record, cached);
+          return sums;
+        },
+      };
+    },
+    recorded: (record) => noteLookup(run, cache, record),
+  };
+}
+
+/** The files a record's lookup wrote (its hits, the misses sent in its place), for the manifest to note. */
+export function lookupFiles(record: BatchRecord): string[] {
+  const { cached } = record;
+  if (!cached?.hits) return [];
+  return [resultsFile(record, "cached"), ...(cached.sentFile ? [cached.sentFile] : [])];
+}
+
+/** The prompt tokens of a file's requests; `only`: of those with these ids. */
+async function promptTokensOf(
   run: RunContext,
   record: BatchRecord,
-  cached: NonNullable<BatchRecord["cached"]>,
-  writers: { hits: JsonlWriter; misses: JsonlWriter | undefined },
-): void {
-  const hitsFile = resultsFile(record, "cached");
-  const sentFile = sentFileName(record);
-  const sums = {
-    [hitsFile]: writers.hits.sha256,
-    ...(writers.misses ? { [sentFile]: writers.misses.sha256 } : {}),
-  };
-  const now = Math.floor(Date.now() / 1000);
-  run.store.update((manifest) => {
-    record.cached = { ...cached, ...(cached.sent ? { sentFile } : {}) };
-    noteFiles(run.dir, manifest, Object.keys(sums), sums);
-    if (cached.sent) return;
-    Object.assign(record, {
-      step: "finished",
-      status: "completed",
-      batchId: FROM_CACHE,
-      createdAt: now,
-      finishedAt: now,
-      requestCounts: { total: 0, completed: 0, failed: 0 },
-    });
-  });
-}
-
-async function promptTokensOf(run: RunContext, record: BatchRecord, file: string): Promise<number> {
+  file: string,
+  only?: Set<string>,
+): Promise<number> {
   const endpoint = endpointOf(run.config, stageOf(record));
   return withTokenCounter(async (counter) => {
     for await (const request of readJsonl<BatchRequest>(join(run.dir, file)))
-      await counter.add(endpoint.prompt(request.body));
+      if (!only || only.has(request.custom_id)) await counter.add(endpoint.prompt(request.body));
     return counter.tally();
   });
 }

@@ -119,13 +119,16 @@ export async function generate(
     );
     // A dry run folds the prefix every request shares as they are built.
     const shared = options.dryRun ? new SharedPrefix() : undefined;
-    await build(run, params, shared && ((messages, draw) => shared.add(messages, draw))).catch(
-      async (error) => {
-        // A spec that fails on a later sample: nothing was sent, so no run is left half-built.
-        if (error instanceof UserError) await rm(runDir, { recursive: true, force: true });
-        throw error;
-      },
-    );
+    await build(
+      run,
+      params,
+      shared && ((messages, draw) => shared.add(messages, draw)),
+      !options.pilot,
+    ).catch(async (error) => {
+      // A spec that fails on a later sample: nothing was sent, so no run is left half-built.
+      if (error instanceof UserError) await rm(runDir, { recursive: true, force: true });
+      throw error;
+    });
     if (shared) return await endDryRun(run, shared);
     if (options.pilot && !(await runPilot(run, options.pilot, options)))
       return stop(run, "pilot: waiting for a go; the requests are built");
