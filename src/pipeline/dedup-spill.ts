@@ -26,6 +26,7 @@ import {
   type Candidate,
   type Duplicate,
 } from "./dedup.ts";
+import { eachSignedSample, type ChunkPlace } from "./dedup-lines.ts";
 
 /**
  * How the spilled keys are cut: records per partition (of the keys), samples per block (of the
@@ -58,7 +59,13 @@ export interface SpilledDuplicates {
 export async function spilledNearDuplicates(
   dir: string,
   each: (add: (sample: Candidate) => void) => Promise<void>,
-  options: { threshold: number; expected: number; layout?: Partial<SpillLayout> },
+  options: {
+    threshold: number;
+    expected: number;
+    layout?: Partial<SpillLayout>;
+    /** The samples files `each` reads, and the run's chunks: read as bytes where they are in order. */
+    files?: { paths: readonly string[]; chunks: readonly ChunkPlace[] };
+  },
 ): Promise<SpilledDuplicates> {
   const layout = { ...LAYOUT, ...options.layout };
   rmSync(dir, { recursive: true, force: true });
@@ -66,9 +73,8 @@ export async function spilledNearDuplicates(
   try {
     const rows = rowsPerBand(options.threshold);
     const bands = PERMUTATIONS / rows;
-    const spill = new Spill(dir, partitionsFor(options.expected, bands, layout), rows);
-    await each((sample) => spill.add(sample));
-    spill.close();
+    const partitions = partitionsFor(options.expected, bands, layout);
+    const spill = await spilled(each, options.files, () => new Spill(dir, partitions, rows));
     // Each step's typed arrays are freed before the next one's (and the export's) are made.
     globalThis.gc?.();
     const blocks = new BlockFiles(dir, layout.blockSamples, bands + 1);
@@ -90,6 +96,34 @@ export async function spilledNearDuplicates(
     scratch.clear();
     globalThis.gc?.();
   }
+}
+
+/**
+ * Step 1 from the samples files' bytes (dedup-lines.ts), else, where they are not in the order the
+ * export reads them or not as synthai writes them, from the samples `each` hands on, read as the
+ * export reads them (which says what is wrong with a file).
+ */
+async function spilled(
+  each: (add: (sample: Candidate) => void) => Promise<void>,
+  files: { paths: readonly string[]; chunks: readonly ChunkPlace[] } | undefined,
+  spill: () => Spill,
+): Promise<Spill> {
+  if (files) {
+    const fromBytes = spill();
+    try {
+      eachSignedSample(files.paths, files.chunks, (id, signature, digest) =>
+        fromBytes.addSigned(id, signature, digest),
+      );
+      fromBytes.close();
+      return fromBytes;
+    } catch {
+      fromBytes.close();
+    }
+  }
+  const fromSamples = spill();
+  await each((sample) => fromSamples.add(sample));
+  fromSamples.close();
+  return fromSamples;
 }
 
 /**
@@ -215,10 +249,16 @@ class Spill {
   }
 
   add(sample: Candidate): void {
-    const at = this.samples++;
-    const { signature, rows } = this;
     const values = valuesOf(sample);
-    signatureOf(values, signature);
+    signatureOf(values, this.signature);
+    exactHash(values, this.digest);
+    this.addSigned(sample.custom_id, this.signature, this.digest);
+  }
+
+  /** The next sample, by its id, signature and exact hash. */
+  addSigned(id: string, signature: Uint32Array, digest: Uint32Array): void {
+    const at = this.samples++;
+    const { rows } = this;
     signatureBytes(signature, this.bytes);
     this.signatures.pushAll(this.bytes);
     const perBand = this.bandFiles.length / (PERMUTATIONS / rows);
@@ -228,15 +268,14 @@ class Spill {
       file.push(key);
       file.push(at);
     }
-    exactHash(values, this.digest);
-    const file = this.exactFiles[this.digest[0]! & (this.exactFiles.length - 1)]!;
-    file.push(this.digest[0]!);
-    file.push(this.digest[1]!);
+    const file = this.exactFiles[digest[0]! & (this.exactFiles.length - 1)]!;
+    file.push(digest[0]!);
+    file.push(digest[1]!);
     file.push(at);
     // Where the id starts, as two words: a run's ids may pass 4 GB.
     this.idStarts.push(this.ids.bytes % 2 ** 32);
     this.idStarts.push(Math.floor(this.ids.bytes / 2 ** 32));
-    this.ids.write(sample.custom_id);
+    this.ids.write(id);
   }
 
   close(): void {
