@@ -4,8 +4,10 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
+  agreement,
   duplicateFinder,
   exactHash,
+  missesAllowed,
   signatureOf,
   signatureOfBytes,
   valuesOf,
@@ -122,6 +124,24 @@ async function bothWays(
   expect(existsSync(dir)).toBe(false);
   return { inMemory, spilled: found };
 }
+
+describe("how much two signatures agree", () => {
+  test("the share of bins alike wherever it reaches the threshold, and below it wherever it does not", () => {
+    const a = Uint8Array.from({ length: 64 }, (_, i) => i);
+    for (const threshold of [0.8, 0.5, 0.95, 1 / 3, 1]) {
+      const misses = missesAllowed(threshold);
+      for (let differ = 0; differ <= 64; differ++) {
+        // `differ` bins changed, spread over the signature (the last ones first, then every other).
+        const b = a.map((v, i) => ((i * 37) % 64 < differ ? v + 100 : v));
+        const share = (64 - differ) / 64;
+        const found = agreement(a, 0, b, 0, misses);
+        if (share >= threshold) expect(found).toBe(share);
+        else expect(found).toBeLessThan(threshold);
+        expect(agreement(a, 0, b, 0)).toBe(share);
+      }
+    }
+  });
+});
 
 describe("near duplicates spilled to the run folder", () => {
   test("the same samples are left out, as repeats of the same earlier ones, as in memory", async () => {

@@ -16,6 +16,7 @@ import { openFresh, openToRead } from "../io/disk.ts";
 import { TextWriter } from "../io/jsonl.ts";
 import {
   agreement,
+  missesAllowed,
   bandKey,
   exactHash,
   PERMUTATIONS,
@@ -379,6 +380,7 @@ interface Decision {
 function decide(dir: string, plan: Decide): void {
   const { blockSamples } = plan.layout;
   const slots = PERMUTATIONS / plan.rows + 1;
+  const misses = missesAllowed(plan.threshold);
   const firstKept = new Int32Array(plan.groups).fill(-1);
   const signatures = openToRead(join(dir, "signatures"));
   const ids = idReader(dir);
@@ -402,8 +404,8 @@ function decide(dir: string, plan: Decide): void {
       // it runs 10.7 million times, and the pass took 22 s of CPU instead of 27 s.
       const similarity = (s: number, other: number) =>
         other >= start
-          ? agreement(block, s * PERMUTATIONS, block, (other - start) * PERMUTATIONS)
-          : earlier.agreement(other, block, s * PERMUTATIONS);
+          ? agreement(block, s * PERMUTATIONS, block, (other - start) * PERMUTATIONS, misses)
+          : earlier.agreement(other, block, s * PERMUTATIONS, misses);
       for (let s = 0; s < size; s++) {
         const found = decideOne(
           groupOf,
@@ -488,18 +490,19 @@ class EarlierSignatures {
   }
 
   /** How much an earlier sample's signature (among those read, else read now) agrees with `signature` at `from`. */
-  agreement(sample: number, signature: Uint8Array, from: number): number {
-    if (sample < this.residents) return agreement(signature, from, this.resident, sample * PERMUTATIONS);
+  agreement(sample: number, signature: Uint8Array, from: number, misses: number): number {
+    if (sample < this.residents)
+      return agreement(signature, from, this.resident, sample * PERMUTATIONS, misses);
     let [low, high] = [0, this.samples.length - 1];
     while (low <= high) {
       const middle = (low + high) >>> 1;
       const found = this.samples[middle]!;
-      if (found === sample) return agreement(signature, from, this.words, middle * PERMUTATIONS);
+      if (found === sample) return agreement(signature, from, this.words, middle * PERMUTATIONS, misses);
       if (found < sample) low = middle + 1;
       else high = middle - 1;
     }
     readAt(this.fd, this.one, sample * PERMUTATIONS);
-    return agreement(signature, from, this.one, 0);
+    return agreement(signature, from, this.one, 0, misses);
   }
 }
 

@@ -374,6 +374,7 @@ function nearIndex(threshold: number) {
   // Signatures in blocks of 4,096 samples: a single array doubled as it grew held both copies at once.
   const blocks: Uint8Array[] = [];
   const ids: string[] = [];
+  const misses = missesAllowed(threshold);
   return (id: string, texts: readonly string[]): { id: string; similarity: number } | undefined => {
     signatureOf(texts, signature);
     signatureBytes(signature, bytes);
@@ -383,7 +384,7 @@ function nearIndex(threshold: number) {
       const other = firstWith.get(key);
       if (other < 0 || compared.has(other)) continue;
       compared.add(other);
-      const similarity = agreement(bytes, 0, blocks[other >>> 12]!, (other & 4095) * PERMUTATIONS);
+      const similarity = agreement(bytes, 0, blocks[other >>> 12]!, (other & 4095) * PERMUTATIONS, misses);
       if (similarity >= threshold) return { id: ids[other]!, similarity };
     }
     const at = ids.length;
@@ -458,9 +459,26 @@ export function signatureBytes(signature: Uint32Array, into: Uint8Array): void {
   for (let i = 0; i < PERMUTATIONS; i++) into[i] = Math.imul(signature[i]!, 0x9e3779b1) >>> 24;
 }
 
-/** The share of bins on which the signatures at `a[aFrom]` and `b[bFrom]` agree. */
-export function agreement(a: Uint8Array, aFrom: number, b: Uint8Array, bFrom: number): number {
-  let same = 0;
-  for (let i = 0; i < PERMUTATIONS; i++) same += a[aFrom + i] === b[bFrom + i] ? 1 : 0;
-  return same / PERMUTATIONS;
+/**
+ * The share of bins on which the signatures at `a[aFrom]` and `b[bFrom]` agree, or 0 once they
+ * differ on more than `misses` (missesAllowed): nearly every candidate the band keys bring is
+ * turned down, and most are known to be after a quarter of the bins.
+ */
+export function agreement(
+  a: Uint8Array,
+  aFrom: number,
+  b: Uint8Array,
+  bFrom: number,
+  misses = PERMUTATIONS,
+): number {
+  let missed = 0;
+  for (let i = 0; i < PERMUTATIONS; i++) if (a[aFrom + i] !== b[bFrom + i] && ++missed > misses) return 0;
+  return (PERMUTATIONS - missed) / PERMUTATIONS;
+}
+
+/** The most bins on which two signatures may differ and still agree at `threshold` (above 0). */
+export function missesAllowed(threshold: number): number {
+  let missed = 0;
+  while (missed < PERMUTATIONS && (PERMUTATIONS - missed - 1) / PERMUTATIONS >= threshold) missed++;
+  return missed;
 }
