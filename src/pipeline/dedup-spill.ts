@@ -290,6 +290,8 @@ class Spill {
 /** Step 2's output: the members of shared keys, a file per block of samples, opened as needed. */
 class BlockFiles {
   private readonly files = new Map<number, WordFile>();
+  private lastBlock = -1;
+  private lastFile: WordFile | undefined;
   private readonly dir: string;
   private readonly blockSamples: number;
   private readonly slots: number;
@@ -302,8 +304,10 @@ class BlockFiles {
 
   add(sample: number, slot: number, group: number): void {
     const block = Math.floor(sample / this.blockSamples);
-    let file = this.files.get(block);
+    // A partition's records come in sample order: most go to the block the one before went to.
+    let file = block === this.lastBlock ? this.lastFile : this.files.get(block);
     if (!file) this.files.set(block, (file = new WordFile(blockPath(this.dir, block), 1024)));
+    [this.lastBlock, this.lastFile] = [block, file];
     file.push((sample - block * this.blockSamples) * this.slots + slot);
     file.push(group);
   }
@@ -316,9 +320,10 @@ class BlockFiles {
 const blockPath = (dir: string, block: number) => join(dir, `block-${block}`);
 
 /**
- * Step 2 for one partition, whose records are `width` words of key then the sample: a key that two
- * samples or more have is numbered as a group (from `firstGroup`), and each of its records goes to
- * `blocks`. Returns the next group's number.
+ * Step 2 for one partition, whose records are `width` words of key then the sample (each sample
+ * once: a partition holds one band's keys, or the digests): a key that two samples or more have is
+ * numbered as a group (from `firstGroup`), in the order their second record comes, and each of its
+ * records goes to `blocks`. Returns the next group's number.
  */
 function groupPartition(path: string, width: number, slot: number, blocks: BlockFiles, firstGroup: number) {
   const words = readWords(path, "records");
@@ -326,36 +331,36 @@ function groupPartition(path: string, width: number, slot: number, blocks: Block
   const count = words.length / stride;
   const bits = Math.max(4, Math.ceil(Math.log2(count * 2 + 1)));
   const mask = 2 ** bits - 1;
-  // Per slot of an open-addressing table: the key's first record, its last sample, its group.
-  const first = reusedInt32("first", mask + 1).fill(-1);
-  const last = reusedInt32("last", mask + 1);
-  const group = reusedInt32("group", mask + 1).fill(-1);
-  const slotOf = reusedInt32("slotOf", count);
+  // An open-addressing table whose slot holds the key, its first sample (-1: free) and its group
+  // (-1: none yet) side by side: in separate arrays, and with the key read from the records, each
+  // record cost several cache misses, and this step a fifth of the pass at 1,000,000.
+  const entry = width + 2;
+  const table = reusedInt32("table", (mask + 1) * entry);
+  for (let at = width; at < table.length; at += entry) table[at] = -1;
   let next = firstGroup;
   for (let record = 0; record < count; record++) {
     const at = record * stride;
     const sample = words[at + width]!;
-    let entry = Math.imul(words[at]!, GOLDEN) >>> (32 - bits);
-    while (first[entry]! >= 0 && !sameKey(words, first[entry]! * stride, at, width))
-      entry = (entry + 1) & mask;
-    if (first[entry]! < 0) {
-      first[entry] = record;
-      last[entry] = sample;
-    } else if (last[entry] !== sample) {
-      if (group[entry]! < 0) group[entry] = next++;
-      last[entry] = sample;
+    let e = (Math.imul(words[at]!, GOLDEN) >>> (32 - bits)) * entry;
+    while (table[e + width]! >= 0 && !sameKey(table, e, words, at, width))
+      e = e + entry === table.length ? 0 : e + entry;
+    if (table[e + width]! < 0) {
+      for (let i = 0; i < width; i++) table[e + i] = words[at + i]!;
+      table[e + width] = sample;
+      table[e + width + 1] = -1;
+      continue;
     }
-    slotOf[record] = entry;
-  }
-  for (let record = 0; record < count; record++) {
-    const shared = group[slotOf[record]!]!;
-    if (shared >= 0) blocks.add(words[record * stride + width]!, slot, shared);
+    if (table[e + width + 1]! < 0) {
+      table[e + width + 1] = next++;
+      blocks.add(table[e + width]!, slot, table[e + width + 1]!);
+    }
+    blocks.add(sample, slot, table[e + width + 1]!);
   }
   return next;
 }
 
-function sameKey(words: Uint32Array, a: number, b: number, width: number): boolean {
-  for (let i = 0; i < width; i++) if (words[a + i] !== words[b + i]) return false;
+function sameKey(table: Int32Array, e: number, words: Uint32Array, at: number, width: number): boolean {
+  for (let i = 0; i < width; i++) if (table[e + i] !== (words[at + i]! | 0)) return false;
   return true;
 }
 
@@ -462,12 +467,16 @@ class EarlierSignatures {
   /** Reads the signatures of the first kept samples of the groups in `members` (a block's records). */
   load(members: Uint32Array, firstKept: Int32Array): void {
     const wanted = reusedInt32("wanted", members.length / MEMBER);
-    for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 1]!]!;
-    wanted.sort();
+    let kept = 0;
+    // Those in memory already are left out before sorting: at 1,000,000 of the bench's, 91% of them.
+    for (let m = 0; m < wanted.length; m++) {
+      const sample = firstKept[members[m * MEMBER + 1]!]!;
+      if (sample >= this.residents) wanted[kept++] = sample;
+    }
+    wanted.subarray(0, kept).sort();
     let count = 0;
-    for (let m = 0; m < wanted.length && count < EARLIER_SIGNATURES; m++)
-      if (wanted[m]! >= this.residents && (count === 0 || wanted[m] !== wanted[count - 1]))
-        wanted[count++] = wanted[m]!;
+    for (let m = 0; m < kept && count < EARLIER_SIGNATURES; m++)
+      if (count === 0 || wanted[m] !== wanted[count - 1]) wanted[count++] = wanted[m]!;
     this.samples = reusedInt32("earlier", count);
     this.samples.set(wanted.subarray(0, count));
     this.words = reusedBytes("earlier signatures", count * PERMUTATIONS);
