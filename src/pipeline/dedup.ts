@@ -242,20 +242,24 @@ function scanValue(bytes: Uint8Array, scan: Scan): boolean {
   for (;;) {
     let c = at < bytes.length ? bytes[at++]! : -1;
     if (c === 34) break;
-    if (c < 32) return false; // the line's end, or a control character JSON escapes
-    if (c === 92) [c, at] = unescaped(bytes, at);
-    else if (c >= 128) [c, at] = utf8(bytes, at - 1);
-    if (c < 0) return false;
-    // A character past the first plane is two units (surrogates), neither part of a word.
-    const units = c > 0xffff ? 2 : 1;
-    for (let k = 0; k < units; k++) {
-      const unit =
-        units === 1 ? c : k === 0 ? 0xd800 + ((c - 0x10000) >> 10) : 0xdc00 + ((c - 0x10000) & 0x3ff);
-      a = Math.imul(a ^ unit, 16777619);
-      b = Math.imul(b ^ unit, 0x5bd1e995);
-      b ^= b >>> 15;
+    if (c < 32 || c === 92 || c >= 128) {
+      // The line's end or a control character (JSON escapes them: not as synthai writes), an escape, UTF-8.
+      [c, at] = c === 92 ? unescaped(bytes, at) : c < 32 ? [-1, at] : utf8(bytes, at - 1);
+      if (c < 0) return false;
+      if (c > 0xffff) {
+        // Past the first plane: two units (surrogates), neither part of a word.
+        const high = 0xd800 + ((c - 0x10000) >> 10);
+        a = Math.imul(a ^ high, 16777619);
+        b = Math.imul(b ^ high, 0x5bd1e995);
+        b ^= b >>> 15;
+        length++;
+        c = 0xdc00 + ((c - 0x10000) & 0x3ff);
+      }
     }
-    length += units;
+    a = Math.imul(a ^ c, 16777619);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+    length++;
     const lower = c >= 65 && c <= 90 ? c + 32 : c;
     if (inWordChar(lower)) {
       h = Math.imul(h ^ lower, 16777619);
