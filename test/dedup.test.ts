@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   agreement,
+  asWords,
   duplicateFinder,
   exactHash,
   missesAllowed,
@@ -134,10 +135,10 @@ describe("how much two signatures agree", () => {
         // `differ` bins changed, spread over the signature (the last ones first, then every other).
         const b = a.map((v, i) => ((i * 37) % 64 < differ ? v + 100 : v));
         const share = (64 - differ) / 64;
-        const found = agreement(a, 0, b, 0, misses);
+        const found = agreement(asWords(a), 0, asWords(b), 0, misses);
         if (share >= threshold) expect(found).toBe(share);
         else expect(found).toBeLessThan(threshold);
-        expect(agreement(a, 0, b, 0)).toBe(share);
+        expect(agreement(asWords(a), 0, asWords(b), 0)).toBe(share);
       }
     }
   });

@@ -16,6 +16,8 @@ import { openFresh, openToRead } from "../io/disk.ts";
 import { TextWriter } from "../io/jsonl.ts";
 import {
   agreement,
+  asWords,
+  SIGNATURE_WORDS,
   missesAllowed,
   bandKey,
   exactHash,
@@ -185,11 +187,6 @@ function reused(name: string, length: number): Uint32Array {
   let array = scratch.get(name);
   if (!array || array.length < length) scratch.set(name, (array = new Uint32Array(length)));
   return array.subarray(0, length);
-}
-
-function reusedBytes(name: string, length: number): Uint8Array {
-  const words = reused(name, Math.ceil(length / 4));
-  return new Uint8Array(words.buffer, words.byteOffset, length);
 }
 
 function reusedInt32(name: string, length: number): Int32Array {
@@ -391,6 +388,7 @@ function decide(dir: string, plan: Decide): void {
   const ids = idReader(dir);
   const out = new TextWriter(join(dir, "decisions"));
   const block = new Uint8Array(blockSamples * PERMUTATIONS);
+  const blockWords = asWords(block);
   const earlier = new EarlierSignatures(signatures, Math.min(plan.samples, plan.layout.residentSamples));
   try {
     for (let start = 0; start < plan.samples; start += blockSamples) {
@@ -409,8 +407,8 @@ function decide(dir: string, plan: Decide): void {
       // it runs 10.7 million times, and the pass took 22 s of CPU instead of 27 s.
       const similarity = (s: number, other: number) =>
         other >= start
-          ? agreement(block, s * PERMUTATIONS, block, (other - start) * PERMUTATIONS, misses)
-          : earlier.agreement(other, block, s * PERMUTATIONS, misses);
+          ? agreement(blockWords, s * SIGNATURE_WORDS, blockWords, (other - start) * SIGNATURE_WORDS, misses)
+          : earlier.agreement(other, blockWords, s * SIGNATURE_WORDS, misses);
       for (let s = 0; s < size; s++) {
         const found = decideOne(
           groupOf,
@@ -446,21 +444,22 @@ function decide(dir: string, plan: Decide): void {
  */
 class EarlierSignatures {
   private samples: Int32Array = new Int32Array(0);
-  private words: Uint8Array = new Uint8Array(0);
+  private words: Uint32Array = new Uint32Array(0);
   private readonly one = new Uint8Array(PERMUTATIONS);
+  private readonly oneWords = asWords(this.one);
   private readonly run = new Uint8Array(RUN * PERMUTATIONS);
   private readonly fd: number;
   /**
    * The first samples' signatures, kept throughout: most comparisons are with early samples (at
    * 1,000,000 of the bench's, 73% of 10.7 million with the first 65,536, 91% with the first 262,144, 16 MB; 32 MB for 524,288 took the peak to 201 MiB).
    */
-  private readonly resident: Uint8Array;
+  private readonly resident: Uint32Array;
   private readonly residents: number;
 
   constructor(fd: number, residents: number) {
     this.fd = fd;
     this.residents = residents;
-    this.resident = new Uint8Array(this.residents * PERMUTATIONS);
+    this.resident = new Uint32Array(this.residents * SIGNATURE_WORDS);
     readAt(fd, this.resident, 0);
   }
 
@@ -479,7 +478,8 @@ class EarlierSignatures {
       if (count === 0 || wanted[m] !== wanted[count - 1]) wanted[count++] = wanted[m]!;
     this.samples = reusedInt32("earlier", count);
     this.samples.set(wanted.subarray(0, count));
-    this.words = reusedBytes("earlier signatures", count * PERMUTATIONS);
+    this.words = reused("earlier signatures", count * SIGNATURE_WORDS);
+    const runWords = asWords(this.run);
     for (let first = 0, next = 0; first < count; first = next) {
       const from = this.samples[first]!;
       next++;
@@ -492,26 +492,26 @@ class EarlierSignatures {
       const span = this.samples[next - 1]! - from + 1;
       readAt(this.fd, this.run.subarray(0, span * PERMUTATIONS), from * PERMUTATIONS);
       for (let k = first; k < next; k++) {
-        const at = (this.samples[k]! - from) * PERMUTATIONS;
-        this.words.set(this.run.subarray(at, at + PERMUTATIONS), k * PERMUTATIONS);
+        const at = (this.samples[k]! - from) * SIGNATURE_WORDS;
+        this.words.set(runWords.subarray(at, at + SIGNATURE_WORDS), k * SIGNATURE_WORDS);
       }
     }
   }
 
   /** How much an earlier sample's signature (among those read, else read now) agrees with `signature` at `from`. */
-  agreement(sample: number, signature: Uint8Array, from: number, misses: number): number {
+  agreement(sample: number, signature: Uint32Array, from: number, misses: number): number {
     if (sample < this.residents)
-      return agreement(signature, from, this.resident, sample * PERMUTATIONS, misses);
+      return agreement(signature, from, this.resident, sample * SIGNATURE_WORDS, misses);
     let [low, high] = [0, this.samples.length - 1];
     while (low <= high) {
       const middle = (low + high) >>> 1;
       const found = this.samples[middle]!;
-      if (found === sample) return agreement(signature, from, this.words, middle * PERMUTATIONS, misses);
+      if (found === sample) return agreement(signature, from, this.words, middle * SIGNATURE_WORDS, misses);
       if (found < sample) low = middle + 1;
       else high = middle - 1;
     }
     readAt(this.fd, this.one, sample * PERMUTATIONS);
-    return agreement(signature, from, this.one, 0, misses);
+    return agreement(signature, from, this.oneWords, 0, misses);
   }
 }
 

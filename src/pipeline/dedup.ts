@@ -376,7 +376,8 @@ function nearIndex(threshold: number) {
   const bytes = new Uint8Array(PERMUTATIONS);
   const keys = new Uint32Array(bandCount);
   // Signatures in blocks of 4,096 samples: a single array doubled as it grew held both copies at once.
-  const blocks: Uint8Array[] = [];
+  const blocks: Uint32Array[] = [];
+  const words = asWords(bytes);
   const ids: string[] = [];
   const misses = missesAllowed(threshold);
   return (id: string, texts: readonly string[]): { id: string; similarity: number } | undefined => {
@@ -388,13 +389,13 @@ function nearIndex(threshold: number) {
       const other = firstWith.get(key);
       if (other < 0 || compared.has(other)) continue;
       compared.add(other);
-      const similarity = agreement(bytes, 0, blocks[other >>> 12]!, (other & 4095) * PERMUTATIONS, misses);
+      const similarity = agreement(words, 0, blocks[other >>> 12]!, (other & 4095) * SIGNATURE_WORDS, misses);
       if (similarity >= threshold) return { id: ids[other]!, similarity };
     }
     const at = ids.length;
     ids.push(id);
-    if ((at & 4095) === 0) blocks.push(new Uint8Array(4096 * PERMUTATIONS));
-    blocks[at >>> 12]!.set(bytes, (at & 4095) * PERMUTATIONS);
+    if ((at & 4095) === 0) blocks.push(new Uint32Array(4096 * SIGNATURE_WORDS));
+    blocks[at >>> 12]!.set(words, (at & 4095) * SIGNATURE_WORDS);
     for (const key of keys) firstWith.add(key, at);
     return undefined;
   };
@@ -463,20 +464,38 @@ export function signatureBytes(signature: Uint32Array, into: Uint8Array): void {
   for (let i = 0; i < PERMUTATIONS; i++) into[i] = Math.imul(signature[i]!, 0x9e3779b1) >>> 24;
 }
 
+/** 32-bit words a signature takes (one byte a bin), as agreement reads them. */
+export const SIGNATURE_WORDS = PERMUTATIONS / 4;
+
+/** Signatures' bytes seen as words, for agreement (their offset a multiple of 4). */
+export function asWords(bytes: Uint8Array): Uint32Array {
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+}
+
 /**
- * The share of bins on which the signatures at `a[aFrom]` and `b[bFrom]` agree, or 0 once they
- * differ on more than `misses` (missesAllowed): nearly every candidate the band keys bring is
- * turned down, and most are known to be after a quarter of the bins.
+ * The share of bins on which the signatures at words `a[aFrom]` and `b[bFrom]` agree, or 0 once
+ * they differ on more than `misses` (missesAllowed): nearly every candidate the band keys bring
+ * is turned down, and most are known to be after a quarter of the bins. Four bins a word: a
+ * comparison took a fifth of --dedup near's own pass at 1,000,000 bin by bin.
  */
 export function agreement(
-  a: Uint8Array,
+  a: Uint32Array,
   aFrom: number,
-  b: Uint8Array,
+  b: Uint32Array,
   bFrom: number,
   misses = PERMUTATIONS,
 ): number {
   let missed = 0;
-  for (let i = 0; i < PERMUTATIONS; i++) if (a[aFrom + i] !== b[bFrom + i] && ++missed > misses) return 0;
+  for (let i = 0; i < SIGNATURE_WORDS; i++) {
+    let x = a[aFrom + i]! ^ b[bFrom + i]!;
+    if (x === 0) continue;
+    // Each byte's bits folded into its lowest one, then the bytes that differ counted.
+    x = (x | (x >>> 4)) & 0x0f0f0f0f;
+    x = (x | (x >>> 2)) & 0x03030303;
+    x = (x | (x >>> 1)) & 0x01010101;
+    missed += Math.imul(x, 0x01010101) >>> 24;
+    if (missed > misses) return 0;
+  }
   return (PERMUTATIONS - missed) / PERMUTATIONS;
 }
 
