@@ -59,7 +59,7 @@ const ID = Buffer.from('{"custom_id":"');
 const SAMPLE = Buffer.from(',"sample":');
 const CHUNK = Buffer.from(',"chunk":');
 const OK = Buffer.from(',"status":"ok"');
-const KEYS = ['"custom_id"', '"sample"', '"chunk"', '"fields"', "\\"].map((key) => Buffer.from(key));
+const KEYS = ['"custom_id"', '"sample"', '"chunk"', '"fields"'].map((key) => Buffer.from(key));
 
 /**
  * The head of a valid sample's line as synthai writes it (`{"custom_id":"…","sample":1,"chunk":0,`
@@ -69,25 +69,34 @@ const KEYS = ['"custom_id"', '"sample"', '"chunk"', '"fields"', "\\"].map((key) 
  */
 function synthaiHead(bytes: Buffer, start: number, fieldsAt: number) {
   if (!startsWith(bytes, start, ID)) return undefined;
-  const idEnd = bytes.indexOf(34, start + ID.length);
-  if (idEnd < 0 || idEnd >= fieldsAt) return undefined;
+  let idEnd = start + ID.length;
+  while (
+    idEnd < fieldsAt &&
+    bytes[idEnd]! >= 32 &&
+    bytes[idEnd]! < 127 &&
+    bytes[idEnd] !== 34 &&
+    bytes[idEnd] !== 92
+  )
+    idEnd++;
+  if (bytes[idEnd] !== 34 || idEnd >= fieldsAt) return undefined;
   let at = idEnd + 1;
-  for (let i = start + ID.length; i < idEnd; i++)
-    if (bytes[i]! < 32 || bytes[i]! >= 127 || bytes[i] === 92) return undefined;
   if (!startsWith(bytes, at, SAMPLE)) return undefined;
   const sample = digits(bytes, (at += SAMPLE.length));
   at = sample.end;
   if (!startsWith(bytes, at, CHUNK)) return undefined;
   const chunk = digits(bytes, (at += CHUNK.length));
   if (sample.value < 0 || chunk.value < 0 || !startsWith(bytes, fieldsAt - OK.length, OK)) return undefined;
-  const between = bytes.subarray(chunk.end, fieldsAt - OK.length);
-  if (KEYS.some((key) => between.includes(key))) return undefined;
+  for (let i = chunk.end; i < fieldsAt - OK.length; i++)
+    if (bytes[i] === 92 || (bytes[i] === 34 && KEYS.some((key) => startsWith(bytes, i, key))))
+      return undefined;
   const custom_id = bytes.toString("latin1", start + ID.length, idEnd);
   return { custom_id, sample: sample.value, chunk: chunk.value, status: "ok" };
 }
 
 function startsWith(bytes: Buffer, at: number, prefix: Buffer): boolean {
-  return at >= 0 && bytes.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0;
+  if (at < 0 || at + prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
 }
 
 /** A whole number of at most 15 digits from `at` (-1: none), and where it ends. */
