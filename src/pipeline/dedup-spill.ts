@@ -1,7 +1,7 @@
 // `--dedup near` at export, in memory that grows only by 4 bytes a shared key: the in-memory finder
 // (dedup.ts) held every kept sample's signature, band keys, digest and id, 660 MB at 1,000,000.
 // Here they go to files in the run folder's dedup/ (removed afterwards), in three steps:
-// 1. spill: one pass over the samples (parsed only up to their fields) writes each one's MinHash
+// 1. spill: one pass over the samples (their files read as bytes, dedup-lines.ts) writes each one's MinHash
 //    signature, id, band keys and 64-bit exact hash, the keys into partitions by band and low bits;
 // 2. group: each partition alone finds the keys that two samples or more share, numbers each
 //    such key as a group, and writes every member (sample and slot, group) to the file of its block of samples;
