@@ -1,9 +1,21 @@
 // Near duplicates by MinHash (src/pipeline/dedup.ts): texts that share most word 3-grams are
 // found, and unrelated ones are not.
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { duplicateFinder, type Candidate, type Duplicate } from "../src/pipeline/dedup.ts";
+import {
+  agreement,
+  asWords,
+  duplicateFinder,
+  exactHash,
+  missesAllowed,
+  signatureOf,
+  signatureOfBytes,
+  valuesOf,
+  type Candidate,
+  type Duplicate,
+} from "../src/pipeline/dedup.ts";
+import { eachSignedSample, NotInOrder } from "../src/pipeline/dedup-lines.ts";
 import { spilledNearDuplicates, type SpillLayout } from "../src/pipeline/dedup-spill.ts";
 import { sampleHead } from "../src/pipeline/export.ts";
 import { tempDir } from "./helpers.ts";
@@ -93,7 +105,12 @@ function mixedSamples(count: number, seed: number): Candidate[] {
 }
 
 /** What each sample is found to repeat, by the in-memory finder and by the spilled one. */
-async function bothWays(samples: Candidate[], threshold: number, layout?: Partial<SpillLayout>) {
+async function bothWays(
+  samples: Candidate[],
+  threshold: number,
+  layout?: Partial<SpillLayout>,
+  files?: { paths: string[]; chunks: { firstSample: number; samples: number }[] },
+) {
   const find = duplicateFinder("near", threshold);
   const inMemory = samples.map((s) => find(s));
   const dir = join(await tempDir(), "dedup");
@@ -101,12 +118,31 @@ async function bothWays(samples: Candidate[], threshold: number, layout?: Partia
     threshold,
     expected: samples.length,
     ...(layout ? { layout } : {}),
+    ...(files ? { files } : {}),
   });
   const found: (Duplicate | undefined)[] = samples.map((s) => spilled.find(s));
   spilled.close();
   expect(existsSync(dir)).toBe(false);
   return { inMemory, spilled: found };
 }
+
+describe("how much two signatures agree", () => {
+  test("the share of bins alike wherever it reaches the threshold, and below it wherever it does not", () => {
+    const a = Uint8Array.from({ length: 64 }, (_, i) => i);
+    for (const threshold of [0.8, 0.5, 0.95, 1 / 3, 1]) {
+      const misses = missesAllowed(threshold);
+      for (let differ = 0; differ <= 64; differ++) {
+        // `differ` bins changed, spread over the signature (the last ones first, then every other).
+        const b = a.map((v, i) => ((i * 37) % 64 < differ ? v + 100 : v));
+        const share = (64 - differ) / 64;
+        const found = agreement(asWords(a), 0, asWords(b), 0, misses);
+        if (share >= threshold) expect(found).toBe(share);
+        else expect(found).toBeLessThan(threshold);
+        expect(agreement(asWords(a), 0, asWords(b), 0)).toBe(share);
+      }
+    }
+  });
+});
 
 describe("near duplicates spilled to the run folder", () => {
   test("the same samples are left out, as repeats of the same earlier ones, as in memory", async () => {
@@ -155,6 +191,112 @@ describe("near duplicates spilled to the run folder", () => {
       kind: "exact",
       similarity: 1,
     });
+  });
+});
+
+/** Samples lines as synthai writes them (the keys in its order), `chunkSize` samples a chunk. */
+function samplesLine(s: Candidate, chunkSize: number, status = "ok"): string {
+  const chunk = Math.floor(s.sample / chunkSize);
+  return JSON.stringify({
+    custom_id: s.custom_id,
+    sample: s.sample + 1,
+    chunk,
+    attempt: 1,
+    batch_id: `b${chunk}`,
+    status,
+    ...(s.fields ? { fields: s.fields } : { answer: "no fields" }),
+    labels: { tone: "calm" },
+    cost_usd: 0.001,
+  });
+}
+
+/** Texts whose JSON has escapes, and characters of two, three and four bytes of UTF-8. */
+const TRICKY = [
+  'She said "refund" \\ then left\n\ttab and /slash/ \u0001 control',
+  "Café naïve résumé — 東京 office 😀 emoji 𝔘 and more words here",
+  "Upper CASE Words_with_underscores and digits 12345 mixed in",
+  "\u2028 line separator \ud800 lone surrogate \udc00 words after them",
+];
+
+describe("near duplicates read from the samples files' bytes", () => {
+  test("each sample's id, signature and exact hash are those of its parsed fields, escapes and UTF-8 alike", async () => {
+    const random = seeded(6);
+    const samples: Candidate[] = Array.from({ length: 400 }, (_, i) => {
+      const fields: Record<string, string> =
+        i % 4 === 0
+          ? { Text: TRICKY[(i / 4) % TRICKY.length]!, Other: TRICKY[(i / 4 + 1) % TRICKY.length]! }
+          : i % 4 === 1
+            ? { Text: randomText(random, 30).join(" ") }
+            : i % 4 === 2
+              ? { "2": "a key that is a number comes first", Text: "short" } // parsed: Object.values' order
+              : { Text: "one two" }; // fewer than three words: parsed
+      // Ids as synthai makes them, and ids the head must be parsed for (an escape, a letter past ASCII).
+      return { custom_id: i % 8 < 4 ? `${i}`.padStart(6, "0") : `id-${i}-\u00e9"`, sample: i, fields };
+    });
+    const path = join(await tempDir(), "c0000-a1.jsonl");
+    // Escapes JSON.stringify does not write (\/, \u00e9) as well; no newline after the last line.
+    const lines = samples.map((s) => samplesLine(s, 1000).replaceAll("/", "\\/").replaceAll("é", "\\u00e9"));
+    writeFileSync(path, lines.join("\n"));
+    const seen: { id: string; signature: number[]; digest: number[] }[] = [];
+    eachSignedSample([path], [{ firstSample: 0, samples: 1000 }], (id, signature, digest) =>
+      seen.push({ id, signature: [...signature], digest: [...digest] }),
+    );
+    const expected = samples.map((s) => {
+      const [signature, digest] = [new Uint32Array(64), new Uint32Array(2)];
+      signatureOf(valuesOf(s), signature);
+      exactHash(valuesOf(s), digest);
+      return { id: s.custom_id, signature: [...signature], digest: [...digest] };
+    });
+    expect(seen).toEqual(expected);
+    // Read from the bytes, not parsed, but for the key that is a number and the two-word text.
+    const read = lines.map((line) => {
+      const bytes = Buffer.from(line);
+      const at = bytes.indexOf(',"fields":{') + 10;
+      return signatureOfBytes(bytes, at, new Uint32Array(64), new Uint32Array(2));
+    });
+    expect(read).toEqual(samples.map((_, i) => i % 4 < 2));
+  });
+
+  test("lines out of sample order, or a sample's second ok line, are left to the export's own reading", async () => {
+    const [a, b, c] = [0, 1, 2].map((i) => ({
+      custom_id: `s${i}`,
+      sample: i,
+      fields: { Text: `text number ${i} here` },
+    }));
+    const dir = await tempDir();
+    const chunks = [{ firstSample: 0, samples: 3 }];
+    const read = (name: string, lines: string[]) => {
+      writeFileSync(join(dir, name), `${lines.join("\n")}\n`);
+      const ids: string[] = [];
+      eachSignedSample([join(dir, name)], chunks, (id) => ids.push(id));
+      return ids;
+    };
+    // A failed line, and blank lines, are passed over as the export passes them.
+    expect(
+      read("in-order", [samplesLine(a!, 3), samplesLine(b!, 3, "malformed"), "", samplesLine(c!, 3)]),
+    ).toEqual(["s0", "s2"]);
+    expect(() => read("reversed", [samplesLine(b!, 3), samplesLine(a!, 3)])).toThrow(NotInOrder);
+    expect(() => read("twice", [samplesLine(a!, 3), samplesLine(a!, 3)])).toThrow(NotInOrder);
+  });
+
+  test("the same samples are left out as in memory, whether the files are in order or not", async () => {
+    const samples = mixedSamples(3000, 7);
+    const dir = await tempDir();
+    const lines = samples.map((s) => samplesLine(s, 1000));
+    const inOrder = join(dir, "in-order.jsonl");
+    writeFileSync(inOrder, `${lines.join("\n")}\n`);
+    // Chunk 1's lines reversed: the export sorts them back; the byte reader leaves them to it.
+    const shuffled = join(dir, "shuffled.jsonl");
+    writeFileSync(
+      shuffled,
+      `${[...lines.slice(0, 1000), ...lines.slice(1000, 2000).reverse(), ...lines.slice(2000)].join("\n")}\n`,
+    );
+    const chunks = [0, 1, 2].map((c) => ({ firstSample: c * 1000, samples: 1000 }));
+    for (const path of [inOrder, shuffled]) {
+      const { inMemory, spilled } = await bothWays(samples, 0.8, undefined, { paths: [path], chunks });
+      expect(spilled).toEqual(inMemory);
+      expect(inMemory.filter((d) => d?.kind === "near").length).toBeGreaterThan(200);
+    }
   });
 });
 

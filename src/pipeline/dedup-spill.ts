@@ -1,7 +1,7 @@
 // `--dedup near` at export, in memory that grows only by 4 bytes a shared key: the in-memory finder
 // (dedup.ts) held every kept sample's signature, band keys, digest and id, 660 MB at 1,000,000.
 // Here they go to files in the run folder's dedup/ (removed afterwards), in three steps:
-// 1. spill: one pass over the samples (parsed only up to their fields) writes each one's MinHash
+// 1. spill: one pass over the samples (their files read as bytes, dedup-lines.ts) writes each one's MinHash
 //    signature, id, band keys and 64-bit exact hash, the keys into partitions by band and low bits;
 // 2. group: each partition alone finds the keys that two samples or more share, numbers each
 //    such key as a group, and writes every member (sample and slot, group) to the file of its block of samples;
@@ -16,6 +16,9 @@ import { openFresh, openToRead } from "../io/disk.ts";
 import { TextWriter } from "../io/jsonl.ts";
 import {
   agreement,
+  asWords,
+  SIGNATURE_WORDS,
+  missesAllowed,
   bandKey,
   exactHash,
   PERMUTATIONS,
@@ -26,6 +29,7 @@ import {
   type Candidate,
   type Duplicate,
 } from "./dedup.ts";
+import { eachSignedSample, type ChunkPlace } from "./dedup-lines.ts";
 
 /**
  * How the spilled keys are cut: records per partition (of the keys), samples per block (of the
@@ -58,7 +62,13 @@ export interface SpilledDuplicates {
 export async function spilledNearDuplicates(
   dir: string,
   each: (add: (sample: Candidate) => void) => Promise<void>,
-  options: { threshold: number; expected: number; layout?: Partial<SpillLayout> },
+  options: {
+    threshold: number;
+    expected: number;
+    layout?: Partial<SpillLayout>;
+    /** The samples files `each` reads, and the run's chunks: read as bytes where they are in order. */
+    files?: { paths: readonly string[]; chunks: readonly ChunkPlace[] };
+  },
 ): Promise<SpilledDuplicates> {
   const layout = { ...LAYOUT, ...options.layout };
   rmSync(dir, { recursive: true, force: true });
@@ -66,9 +76,8 @@ export async function spilledNearDuplicates(
   try {
     const rows = rowsPerBand(options.threshold);
     const bands = PERMUTATIONS / rows;
-    const spill = new Spill(dir, partitionsFor(options.expected, bands, layout), rows);
-    await each((sample) => spill.add(sample));
-    spill.close();
+    const partitions = partitionsFor(options.expected, bands, layout);
+    const spill = await spilled(each, options.files, () => new Spill(dir, partitions, rows));
     // Each step's typed arrays are freed before the next one's (and the export's) are made.
     globalThis.gc?.();
     const blocks = new BlockFiles(dir, layout.blockSamples, bands + 1);
@@ -90,6 +99,34 @@ export async function spilledNearDuplicates(
     scratch.clear();
     globalThis.gc?.();
   }
+}
+
+/**
+ * Step 1 from the samples files' bytes (dedup-lines.ts), else, where they are not in the order the
+ * export reads them or not as synthai writes them, from the samples `each` hands on, read as the
+ * export reads them (which says what is wrong with a file).
+ */
+async function spilled(
+  each: (add: (sample: Candidate) => void) => Promise<void>,
+  files: { paths: readonly string[]; chunks: readonly ChunkPlace[] } | undefined,
+  spill: () => Spill,
+): Promise<Spill> {
+  if (files) {
+    const fromBytes = spill();
+    try {
+      eachSignedSample(files.paths, files.chunks, (id, signature, digest) =>
+        fromBytes.addSigned(id, signature, digest),
+      );
+      fromBytes.close();
+      return fromBytes;
+    } catch {
+      fromBytes.close();
+    }
+  }
+  const fromSamples = spill();
+  await each((sample) => fromSamples.add(sample));
+  fromSamples.close();
+  return fromSamples;
 }
 
 /**
@@ -152,11 +189,6 @@ function reused(name: string, length: number): Uint32Array {
   return array.subarray(0, length);
 }
 
-function reusedBytes(name: string, length: number): Uint8Array {
-  const words = reused(name, Math.ceil(length / 4));
-  return new Uint8Array(words.buffer, words.byteOffset, length);
-}
-
 function reusedInt32(name: string, length: number): Int32Array {
   const words = reused(name, length);
   return new Int32Array(words.buffer, words.byteOffset, length);
@@ -215,10 +247,16 @@ class Spill {
   }
 
   add(sample: Candidate): void {
-    const at = this.samples++;
-    const { signature, rows } = this;
     const values = valuesOf(sample);
-    signatureOf(values, signature);
+    signatureOf(values, this.signature);
+    exactHash(values, this.digest);
+    this.addSigned(sample.custom_id, this.signature, this.digest);
+  }
+
+  /** The next sample, by its id, signature and exact hash. */
+  addSigned(id: string, signature: Uint32Array, digest: Uint32Array): void {
+    const at = this.samples++;
+    const { rows } = this;
     signatureBytes(signature, this.bytes);
     this.signatures.pushAll(this.bytes);
     const perBand = this.bandFiles.length / (PERMUTATIONS / rows);
@@ -228,15 +266,14 @@ class Spill {
       file.push(key);
       file.push(at);
     }
-    exactHash(values, this.digest);
-    const file = this.exactFiles[this.digest[0]! & (this.exactFiles.length - 1)]!;
-    file.push(this.digest[0]!);
-    file.push(this.digest[1]!);
+    const file = this.exactFiles[digest[0]! & (this.exactFiles.length - 1)]!;
+    file.push(digest[0]!);
+    file.push(digest[1]!);
     file.push(at);
     // Where the id starts, as two words: a run's ids may pass 4 GB.
     this.idStarts.push(this.ids.bytes % 2 ** 32);
     this.idStarts.push(Math.floor(this.ids.bytes / 2 ** 32));
-    this.ids.write(sample.custom_id);
+    this.ids.write(id);
   }
 
   close(): void {
@@ -250,6 +287,8 @@ class Spill {
 /** Step 2's output: the members of shared keys, a file per block of samples, opened as needed. */
 class BlockFiles {
   private readonly files = new Map<number, WordFile>();
+  private lastBlock = -1;
+  private lastFile: WordFile | undefined;
   private readonly dir: string;
   private readonly blockSamples: number;
   private readonly slots: number;
@@ -262,8 +301,10 @@ class BlockFiles {
 
   add(sample: number, slot: number, group: number): void {
     const block = Math.floor(sample / this.blockSamples);
-    let file = this.files.get(block);
+    // A partition's records come in sample order: most go to the block the one before went to.
+    let file = block === this.lastBlock ? this.lastFile : this.files.get(block);
     if (!file) this.files.set(block, (file = new WordFile(blockPath(this.dir, block), 1024)));
+    [this.lastBlock, this.lastFile] = [block, file];
     file.push((sample - block * this.blockSamples) * this.slots + slot);
     file.push(group);
   }
@@ -276,9 +317,10 @@ class BlockFiles {
 const blockPath = (dir: string, block: number) => join(dir, `block-${block}`);
 
 /**
- * Step 2 for one partition, whose records are `width` words of key then the sample: a key that two
- * samples or more have is numbered as a group (from `firstGroup`), and each of its records goes to
- * `blocks`. Returns the next group's number.
+ * Step 2 for one partition, whose records are `width` words of key then the sample (each sample
+ * once: a partition holds one band's keys, or the digests): a key that two samples or more have is
+ * numbered as a group (from `firstGroup`), in the order their second record comes, and each of its
+ * records goes to `blocks`. Returns the next group's number.
  */
 function groupPartition(path: string, width: number, slot: number, blocks: BlockFiles, firstGroup: number) {
   const words = readWords(path, "records");
@@ -286,36 +328,36 @@ function groupPartition(path: string, width: number, slot: number, blocks: Block
   const count = words.length / stride;
   const bits = Math.max(4, Math.ceil(Math.log2(count * 2 + 1)));
   const mask = 2 ** bits - 1;
-  // Per slot of an open-addressing table: the key's first record, its last sample, its group.
-  const first = reusedInt32("first", mask + 1).fill(-1);
-  const last = reusedInt32("last", mask + 1);
-  const group = reusedInt32("group", mask + 1).fill(-1);
-  const slotOf = reusedInt32("slotOf", count);
+  // An open-addressing table whose slot holds the key, its first sample (-1: free) and its group
+  // (-1: none yet) side by side: in separate arrays, and with the key read from the records, each
+  // record cost several cache misses, and this step a fifth of the pass at 1,000,000.
+  const entry = width + 2;
+  const table = reusedInt32("table", (mask + 1) * entry);
+  for (let at = width; at < table.length; at += entry) table[at] = -1;
   let next = firstGroup;
   for (let record = 0; record < count; record++) {
     const at = record * stride;
     const sample = words[at + width]!;
-    let entry = Math.imul(words[at]!, GOLDEN) >>> (32 - bits);
-    while (first[entry]! >= 0 && !sameKey(words, first[entry]! * stride, at, width))
-      entry = (entry + 1) & mask;
-    if (first[entry]! < 0) {
-      first[entry] = record;
-      last[entry] = sample;
-    } else if (last[entry] !== sample) {
-      if (group[entry]! < 0) group[entry] = next++;
-      last[entry] = sample;
+    let e = (Math.imul(words[at]!, GOLDEN) >>> (32 - bits)) * entry;
+    while (table[e + width]! >= 0 && !sameKey(table, e, words, at, width))
+      e = e + entry === table.length ? 0 : e + entry;
+    if (table[e + width]! < 0) {
+      for (let i = 0; i < width; i++) table[e + i] = words[at + i]!;
+      table[e + width] = sample;
+      table[e + width + 1] = -1;
+      continue;
     }
-    slotOf[record] = entry;
-  }
-  for (let record = 0; record < count; record++) {
-    const shared = group[slotOf[record]!]!;
-    if (shared >= 0) blocks.add(words[record * stride + width]!, slot, shared);
+    if (table[e + width + 1]! < 0) {
+      table[e + width + 1] = next++;
+      blocks.add(table[e + width]!, slot, table[e + width + 1]!);
+    }
+    blocks.add(sample, slot, table[e + width + 1]!);
   }
   return next;
 }
 
-function sameKey(words: Uint32Array, a: number, b: number, width: number): boolean {
-  for (let i = 0; i < width; i++) if (words[a + i] !== words[b + i]) return false;
+function sameKey(table: Int32Array, e: number, words: Uint32Array, at: number, width: number): boolean {
+  for (let i = 0; i < width; i++) if (table[e + i] !== (words[at + i]! | 0)) return false;
   return true;
 }
 
@@ -340,11 +382,13 @@ interface Decision {
 function decide(dir: string, plan: Decide): void {
   const { blockSamples } = plan.layout;
   const slots = PERMUTATIONS / plan.rows + 1;
+  const misses = missesAllowed(plan.threshold);
   const firstKept = new Int32Array(plan.groups).fill(-1);
   const signatures = openToRead(join(dir, "signatures"));
   const ids = idReader(dir);
   const out = new TextWriter(join(dir, "decisions"));
   const block = new Uint8Array(blockSamples * PERMUTATIONS);
+  const blockWords = asWords(block);
   const earlier = new EarlierSignatures(signatures, Math.min(plan.samples, plan.layout.residentSamples));
   try {
     for (let start = 0; start < plan.samples; start += blockSamples) {
@@ -363,8 +407,8 @@ function decide(dir: string, plan: Decide): void {
       // it runs 10.7 million times, and the pass took 22 s of CPU instead of 27 s.
       const similarity = (s: number, other: number) =>
         other >= start
-          ? agreement(block, s * PERMUTATIONS, block, (other - start) * PERMUTATIONS)
-          : earlier.agreement(other, block, s * PERMUTATIONS);
+          ? agreement(blockWords, s * SIGNATURE_WORDS, blockWords, (other - start) * SIGNATURE_WORDS, misses)
+          : earlier.agreement(other, blockWords, s * SIGNATURE_WORDS, misses);
       for (let s = 0; s < size; s++) {
         const found = decideOne(
           groupOf,
@@ -400,36 +444,42 @@ function decide(dir: string, plan: Decide): void {
  */
 class EarlierSignatures {
   private samples: Int32Array = new Int32Array(0);
-  private words: Uint8Array = new Uint8Array(0);
+  private words: Uint32Array = new Uint32Array(0);
   private readonly one = new Uint8Array(PERMUTATIONS);
+  private readonly oneWords = asWords(this.one);
   private readonly run = new Uint8Array(RUN * PERMUTATIONS);
   private readonly fd: number;
   /**
    * The first samples' signatures, kept throughout: most comparisons are with early samples (at
    * 1,000,000 of the bench's, 73% of 10.7 million with the first 65,536, 91% with the first 262,144, 16 MB; 32 MB for 524,288 took the peak to 201 MiB).
    */
-  private readonly resident: Uint8Array;
+  private readonly resident: Uint32Array;
   private readonly residents: number;
 
   constructor(fd: number, residents: number) {
     this.fd = fd;
     this.residents = residents;
-    this.resident = new Uint8Array(this.residents * PERMUTATIONS);
+    this.resident = new Uint32Array(this.residents * SIGNATURE_WORDS);
     readAt(fd, this.resident, 0);
   }
 
   /** Reads the signatures of the first kept samples of the groups in `members` (a block's records). */
   load(members: Uint32Array, firstKept: Int32Array): void {
     const wanted = reusedInt32("wanted", members.length / MEMBER);
-    for (let m = 0; m < wanted.length; m++) wanted[m] = firstKept[members[m * MEMBER + 1]!]!;
-    wanted.sort();
+    let kept = 0;
+    // Those in memory already are left out before sorting: at 1,000,000 of the bench's, 91% of them.
+    for (let m = 0; m < wanted.length; m++) {
+      const sample = firstKept[members[m * MEMBER + 1]!]!;
+      if (sample >= this.residents) wanted[kept++] = sample;
+    }
+    wanted.subarray(0, kept).sort();
     let count = 0;
-    for (let m = 0; m < wanted.length && count < EARLIER_SIGNATURES; m++)
-      if (wanted[m]! >= this.residents && (count === 0 || wanted[m] !== wanted[count - 1]))
-        wanted[count++] = wanted[m]!;
+    for (let m = 0; m < kept && count < EARLIER_SIGNATURES; m++)
+      if (count === 0 || wanted[m] !== wanted[count - 1]) wanted[count++] = wanted[m]!;
     this.samples = reusedInt32("earlier", count);
     this.samples.set(wanted.subarray(0, count));
-    this.words = reusedBytes("earlier signatures", count * PERMUTATIONS);
+    this.words = reused("earlier signatures", count * SIGNATURE_WORDS);
+    const runWords = asWords(this.run);
     for (let first = 0, next = 0; first < count; first = next) {
       const from = this.samples[first]!;
       next++;
@@ -442,25 +492,26 @@ class EarlierSignatures {
       const span = this.samples[next - 1]! - from + 1;
       readAt(this.fd, this.run.subarray(0, span * PERMUTATIONS), from * PERMUTATIONS);
       for (let k = first; k < next; k++) {
-        const at = (this.samples[k]! - from) * PERMUTATIONS;
-        this.words.set(this.run.subarray(at, at + PERMUTATIONS), k * PERMUTATIONS);
+        const at = (this.samples[k]! - from) * SIGNATURE_WORDS;
+        this.words.set(runWords.subarray(at, at + SIGNATURE_WORDS), k * SIGNATURE_WORDS);
       }
     }
   }
 
   /** How much an earlier sample's signature (among those read, else read now) agrees with `signature` at `from`. */
-  agreement(sample: number, signature: Uint8Array, from: number): number {
-    if (sample < this.residents) return agreement(signature, from, this.resident, sample * PERMUTATIONS);
+  agreement(sample: number, signature: Uint32Array, from: number, misses: number): number {
+    if (sample < this.residents)
+      return agreement(signature, from, this.resident, sample * SIGNATURE_WORDS, misses);
     let [low, high] = [0, this.samples.length - 1];
     while (low <= high) {
       const middle = (low + high) >>> 1;
       const found = this.samples[middle]!;
-      if (found === sample) return agreement(signature, from, this.words, middle * PERMUTATIONS);
+      if (found === sample) return agreement(signature, from, this.words, middle * SIGNATURE_WORDS, misses);
       if (found < sample) low = middle + 1;
       else high = middle - 1;
     }
     readAt(this.fd, this.one, sample * PERMUTATIONS);
-    return agreement(signature, from, this.one, 0);
+    return agreement(signature, from, this.oneWords, 0, misses);
   }
 }
 

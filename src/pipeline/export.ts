@@ -93,6 +93,8 @@ export function checkFormatFits(
 export type SampleFeed = ((add: (sample: SampleResult) => void) => Promise<void>) & {
   /** The same samples with only what comes before their labels (ids, status, fields): for --dedup near's own pass. */
   heads?: (add: (sample: SampleResult) => void) => Promise<void>;
+  /** The samples files it reads, in order: --dedup near's own pass reads them as bytes. */
+  files?: string[];
 };
 
 /** The samples the run has collected (or those of `records`), read back from samples/*.jsonl. */
@@ -112,7 +114,8 @@ export function collectedSamples(
         ))
           for (const sample of samples) add(sample);
     };
-  return Object.assign(read(JSON.parse), { heads: read(sampleHead) });
+  const files = records.map((record) => join(runDir, samplesFile(record)));
+  return Object.assign(read(JSON.parse), { heads: read(sampleHead), files });
 }
 
 /**
@@ -514,6 +517,7 @@ export async function duplicatesNoted(runDir: string, manifest: Manifest, feed: 
           {
             threshold: dedup.threshold,
             expected: manifest.chunks.reduce((sum, chunk) => sum + chunk.samples, 0),
+            ...(feed.files ? { files: { paths: feed.files, chunks: manifest.chunks } } : {}),
           },
         )
       : undefined;
