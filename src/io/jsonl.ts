@@ -24,7 +24,7 @@ export async function* readJsonl<T>(path: string, wayOut = DAMAGED_HINT): AsyncG
 
 const DAMAGED_HINT = "restore the run folder from a backup";
 
-function tornLine(path: string, line: string, wayOut: string): UserError {
+export function tornLine(path: string, line: string, wayOut: string): UserError {
   return new UserError(
     `${path} holds a line that is not valid JSON, a torn or damaged file: ${JSON.stringify(line.slice(0, 40))}`,
     wayOut,
@@ -32,7 +32,7 @@ function tornLine(path: string, line: string, wayOut: string): UserError {
 }
 
 /** A missing file or a link is said so, with the way out; any other error is the disk's, as it is. */
-function damagedFile(error: unknown, path: string, wayOut: string): unknown {
+export function damagedFile(error: unknown, path: string, wayOut: string): unknown {
   return (error as NodeJS.ErrnoException).code === "ENOENT"
     ? new UserError(`${path} is missing`, wayOut)
     : linkRefused(error, path, wayOut);

@@ -28,6 +28,7 @@ import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Candidate, type DedupMode, type Duplicate } from "./dedup.ts";
 import { spilledNearDuplicates } from "./dedup-spill.ts";
 import { preferenceOf } from "./stages.ts";
+import { eachValidByPlace } from "./export-order.ts";
 
 /** The metrics columns, the seed's first, each with its type. */
 const METRICS: [string, ColumnType][] = [
@@ -95,6 +96,8 @@ export type SampleFeed = ((add: (sample: SampleResult) => void) => Promise<void>
   heads?: (add: (sample: SampleResult) => void) => Promise<void>;
   /** The samples files it reads, in order: --dedup near's own pass reads them as bytes. */
   files?: string[];
+  /** Its valid samples as eachValidSample hands them on, read back by place (export-order.ts). */
+  valid?: (use: (sample: SampleResult) => void) => Promise<void>;
 };
 
 /** The samples the run has collected (or those of `records`), read back from samples/*.jsonl. */
@@ -115,7 +118,9 @@ export function collectedSamples(
           for (const sample of samples) add(sample);
     };
   const files = records.map((record) => join(runDir, samplesFile(record)));
-  return Object.assign(read(JSON.parse), { heads: read(sampleHead), files });
+  const valid = async (use: (sample: SampleResult) => void) =>
+    eachValidByPlace(files, manifest.chunks, judgeAgainHint(manifest), use);
+  return Object.assign(read(JSON.parse), { heads: read(sampleHead), files, valid });
 }
 
 /**
@@ -427,6 +432,7 @@ export async function eachValidSample(
   feed: SampleFeed,
   use: (sample: SampleResult) => void,
 ): Promise<void> {
+  if (feed.valid) return feed.valid(use);
   let chunk: Chunk | undefined;
   let waiting: (SampleResult | undefined)[] = [];
   // A waiting sample keeps one copy of each value that many samples repeat (a label's values

@@ -192,7 +192,9 @@ export async function reexport(runDir: string, options: ReexportOptions): Promis
     const staged = stagedExport(run, options);
     const twice = semantic || options.dedup?.mode === "near";
     if (staged.feed || twice) await judged();
-    const feed: SampleFeed = staged.feed ?? (twice ? collectedSamples(runDir, manifest) : judged);
+    // Nothing to judge again: the samples are read back as they are, in order by place.
+    const feed: SampleFeed =
+      staged.feed ?? (twice || !stale.size ? collectedSamples(runDir, manifest) : judged);
     const dedup = await dedupOf(run, options.dedup, feed);
     if (options.hf)
       await exportToHf(run, { ...options, hf: options.hf }, staged.exportAs ?? run.dataset, feed, dedup);
