@@ -96,6 +96,8 @@ export type SampleFeed = ((add: (sample: SampleResult) => void) => Promise<void>
   heads?: (add: (sample: SampleResult) => void) => Promise<void>;
   /** The samples files it reads, in order: --dedup near's own pass reads them as bytes. */
   files?: string[];
+  /** Each chunk's samples come in sample order, at most once each (a run with stages): none need wait. */
+  inOrder?: true;
   /** Its valid samples as eachValidSample hands them on, read back by place (export-order.ts). */
   valid?: (use: (sample: SampleResult) => void) => Promise<void>;
 };
@@ -433,6 +435,7 @@ export async function eachValidSample(
   use: (sample: SampleResult) => void,
 ): Promise<void> {
   if (feed.valid) return feed.valid(use);
+  if (feed.inOrder) return feed((s) => s.status === "ok" && use(s));
   let chunk: Chunk | undefined;
   let waiting: (SampleResult | undefined)[] = [];
   // A waiting sample keeps one copy of each value that many samples repeat (a label's values

@@ -76,10 +76,13 @@ function stagedExport(
       : exportAs.fields;
   return {
     exportAs: changedDataset(exportAs, { fields }),
-    feed: async (add) => {
-      await feed(add);
-      run.store.updateLocal((manifest) => (manifest.stageCounts = counts));
-    },
+    feed: Object.assign(
+      async (add: (sample: SampleResult) => void) => {
+        await feed(add);
+        run.store.updateLocal((manifest) => (manifest.stageCounts = counts));
+      },
+      { inOrder: feed.inOrder },
+    ),
   };
 }
 

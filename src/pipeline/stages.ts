@@ -31,7 +31,7 @@ import {
   type LoadedDataset,
   type PlannedStage,
 } from "../dataset/spec.ts";
-import { JsonlWriter, readJsonl } from "../io/jsonl.ts";
+import { JsonlWriter, readJsonlBatches } from "../io/jsonl.ts";
 import type { RunContext, RunView } from "./context.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
 import { requestsFileName, samplesFile, noteFiles } from "../run/files.ts";
@@ -218,18 +218,21 @@ async function outcomesOf(
   const { manifest, dataset } = run;
   const outcomes: SampleOutcome[] = Array.from({ length: chunk.samples }, () => ({ fields: {}, costUsd: 0 }));
   for (let stage = 1; stage <= upTo; stage++) {
-    const valid: (SampleResult | undefined)[] = new Array(chunk.samples);
+    // A later stage's valid answer is kept only for its fields: its labels, ids and tokens go at once.
+    const valid: (Pick<SampleResult, "fields"> | undefined)[] = new Array(chunk.samples);
     const records = manifest.batches
       .filter((b) => b.chunk === chunk.index && stageOf(b) === stage && b.step === "collected" && b.requests)
       .sort((a, b) => a.attempt - b.attempt);
     for (const record of records)
-      for await (const result of readJsonl<SampleResult>(join(run.dir, samplesFile(record)))) {
-        const at = result.sample - 1 - chunk.firstSample;
-        const outcome = outcomes[at];
-        if (!outcome) continue;
-        outcome.costUsd += result.cost_usd;
-        if (result.status === "ok" && !valid[at]) valid[at] = result;
-      }
+      for await (const results of readJsonlBatches<SampleResult>(join(run.dir, samplesFile(record))))
+        for (const result of results) {
+          const at = result.sample - 1 - chunk.firstSample;
+          const outcome = outcomes[at];
+          if (!outcome) continue;
+          outcome.costUsd += result.cost_usd;
+          if (result.status === "ok" && !valid[at])
+            valid[at] = stage === 1 ? result : { fields: result.fields };
+        }
     const { keep, when } = conditionsOf(dataset, stage);
     for (const [at, outcome] of outcomes.entries()) {
       if (outcome.droppedBy) continue;
@@ -240,8 +243,12 @@ async function outcomesOf(
         outcome.droppedBy = `stage ${stage}: no valid answer`;
         continue;
       }
-      if (stage === 1) outcome.first = answer;
       Object.assign(outcome.fields, answer.fields);
+      // Its stage-1 fields are in `fields` now, or replaced by a later stage's: kept once, not twice.
+      if (stage === 1) {
+        const { fields: _, ...first } = answer as SampleResult;
+        outcome.first = first;
+      }
       if (keep && !holds(keep, lookupIn(view())))
         outcome.droppedBy = `stage ${stage}: keep ${shown(datasetOfStage(dataset, stage).keep!)}`;
     }
@@ -256,7 +263,8 @@ function lookupIn(view: Record<string, unknown>): (name: string) => unknown {
 
 async function labelsOfChunk(runDir: string, chunk: Chunk): Promise<Record<string, string>[]> {
   const labels: Record<string, string>[] = [];
-  for await (const draw of readJsonl<DrawsLine>(join(runDir, chunk.drawsFile))) labels.push(draw.labels);
+  for await (const draws of readJsonlBatches<DrawsLine>(join(runDir, chunk.drawsFile)))
+    for (const draw of draws) labels.push(draw.labels);
   return labels;
 }
 
@@ -415,7 +423,9 @@ export function stagedSamples(
   }: { includeDropped?: boolean; limit?: number; preference?: Preference | undefined } = {},
 ): SampleFeed {
   const last = lastStage(run.config);
-  return async (add) => {
+  // In sample order already, once each: the export hands them on as they come.
+  return Object.assign(staged, { inOrder: true as const });
+  async function staged(add: (sample: SampleResult) => void): Promise<void> {
     for (const chunk of run.manifest.chunks) {
       const labels = await labelsOfChunk(run.dir, chunk);
       const outcomes = await outcomesOf(run, chunk, last, labels);
@@ -439,7 +449,7 @@ export function stagedSamples(
         });
       }
     }
-  };
+  }
 }
 
 /** Whether a run's export reads each sample's outcome (stages, a `keep`, --fill), not its answers as they are. */
