@@ -1,0 +1,69 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { eachValidByPlace } from "../src/pipeline/export-order.ts";
+import { tempDir } from "./helpers.ts";
+
+/** A samples line as synthai writes it: the head, then fields (a long text), labels and the rest. */
+function line(sample: number, chunk: number, status: string, text = "", id = String(sample)): string {
+  return JSON.stringify({
+    custom_id: id,
+    sample,
+    chunk,
+    attempt: 1,
+    batch_id: "batch_1",
+    status,
+    ...(status === "ok" ? { fields: { Call: text } } : {}),
+    labels: { Attitude: "calm" },
+    cost_usd: 0.001,
+  });
+}
+
+async function valid(files: string[][], sizes?: { block: number; window: number }) {
+  const dir = await tempDir();
+  const paths = await Promise.all(
+    files.map(async (lines, i) => {
+      const path = join(dir, `f${i}.jsonl`);
+      await writeFile(path, lines.join(""));
+      return path;
+    }),
+  );
+  const chunks = [
+    { firstSample: 0, samples: 5 },
+    { firstSample: 5, samples: 3 },
+  ];
+  const seen: string[] = [];
+  eachValidByPlace(paths, chunks, "the way out", (s) => seen.push(`${s.sample}:${s.fields!.Call}`), sizes);
+  return seen;
+}
+
+describe("a chunk's valid samples read back by place", () => {
+  // Chunk 0: answers out of order, sample 2 invalid then valid in the retry, sample 4 valid twice
+  // (the first wins), a blank line, a CRLF line, an id with an escape (parsed whole) and a text
+  // longer than the block; then chunk 1.
+  const long = "x".repeat(300);
+  const files = [
+    [
+      `${line(4, 0, "ok", "four")}\n`,
+      `${line(2, 0, "malformed")}\n`,
+      "\n",
+      `${line(1, 0, "ok", long)}\r\n`,
+      `${line(5, 0, "ok", "five", 'id"5')}\n`,
+    ],
+    [`${line(4, 0, "ok", "four again")}\n`, `${line(2, 0, "ok", "two")}\n`, `${line(3, 0, "failed")}`],
+    [`${line(8, 1, "ok", "eight")}\n`, `${line(6, 1, "ok", "six")}\n`],
+  ];
+  const expected = [`1:${long}`, "2:two", "4:four", "5:five", "6:six", "8:eight"];
+
+  test("come in sample order, the first valid answer of each, whatever the sizes of the reads", async () => {
+    expect(await valid(files)).toEqual(expected);
+    // A block smaller than a line and a window of one sample: every line is read back on its own.
+    expect(await valid(files, { block: 64, window: 1 })).toEqual(expected);
+    expect(await valid(files, { block: 200, window: 150 })).toEqual(expected);
+  });
+
+  test("a torn valid line is told as a damaged file, with the way out", async () => {
+    const torn = [[`${line(1, 0, "ok", "one")}\n`, `${line(2, 0, "ok", "two").slice(0, 60)}\n`]];
+    await expect(valid(torn)).rejects.toThrow(/f0\.jsonl holds a line that is not valid JSON/);
+  });
+});
