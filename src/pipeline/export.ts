@@ -28,7 +28,7 @@ import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Candidate, type DedupMode, type Duplicate } from "./dedup.ts";
 import { spilledNearDuplicates } from "./dedup-spill.ts";
 import { preferenceOf } from "./stages.ts";
-import { eachValidByPlace } from "./export-order.ts";
+import { eachValidByPlace, sharedValues } from "./export-order.ts";
 
 /** The metrics columns, the seed's first, each with its type. */
 const METRICS: [string, ColumnType][] = [
@@ -438,17 +438,7 @@ export async function eachValidSample(
   if (feed.inOrder) return feed((s) => s.status === "ok" && use(s));
   let chunk: Chunk | undefined;
   let waiting: (SampleResult | undefined)[] = [];
-  // A waiting sample keeps one copy of each value that many samples repeat (a label's values
-  // from params.json, the batch, the model): 50,000 samples hold 40 MB instead of 47 (heap after
-  // a GC). Past 1,000 values a label (a name, a phone number) is left as it is.
-  const repeats = new Map<string, Map<string, string>>();
-  const shared = (name: string, value: string) => {
-    let values = repeats.get(name);
-    if (!values) repeats.set(name, (values = new Map()));
-    const kept = values.get(value);
-    if (kept === undefined && values.size < 1_000) values.set(value, value);
-    return kept ?? value;
-  };
+  const share = sharedValues();
   const flush = () => {
     for (const s of waiting) if (s) use(s);
     waiting = [];
@@ -461,10 +451,7 @@ export async function eachValidSample(
     }
     const at = s.sample - 1 - chunk.firstSample;
     if (s.status !== "ok" || waiting[at]) return;
-    for (const name in s.labels) s.labels[name] = shared(name, s.labels[name]!);
-    s.batch_id = shared("\0batch", s.batch_id);
-    s.model = shared("\0model", s.model);
-    waiting[at] = s;
+    waiting[at] = share(s);
   });
   flush();
 }

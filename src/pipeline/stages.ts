@@ -55,6 +55,7 @@ import {
 import { customId, requestFor, requestOptions, toMessages } from "./build.ts";
 import type { Log } from "../io/log.ts";
 import type { SampleFeed } from "./export.ts";
+import { sharedValues } from "./export-order.ts";
 import type { SampleResult } from "../run/records.ts";
 
 /**
@@ -217,6 +218,7 @@ async function outcomesOf(
 ): Promise<SampleOutcome[]> {
   const { manifest, dataset } = run;
   const outcomes: SampleOutcome[] = Array.from({ length: chunk.samples }, () => ({ fields: {}, costUsd: 0 }));
+  const share = sharedValues();
   for (let stage = 1; stage <= upTo; stage++) {
     // A later stage's valid answer is kept only for its fields: its labels, ids and tokens go at once.
     const valid: (Pick<SampleResult, "fields"> | undefined)[] = new Array(chunk.samples);
@@ -247,7 +249,7 @@ async function outcomesOf(
       // Its stage-1 fields are in `fields` now, or replaced by a later stage's: kept once, not twice.
       if (stage === 1) {
         const { fields: _, ...first } = answer as SampleResult;
-        outcome.first = first;
+        outcome.first = share(first);
       }
       if (keep && !holds(keep, lookupIn(view())))
         outcome.droppedBy = `stage ${stage}: keep ${shown(datasetOfStage(dataset, stage).keep!)}`;
