@@ -2,6 +2,9 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { eachValidByPlace } from "../src/pipeline/export-order.ts";
+import { eachValidSample, type SampleFeed } from "../src/pipeline/export.ts";
+import type { Manifest } from "../src/run/manifest.ts";
+import type { SampleResult } from "../src/run/records.ts";
 import { tempDir } from "./helpers.ts";
 
 /** A samples line as synthai writes it: the head, then fields (a long text), labels and the rest. */
@@ -65,5 +68,26 @@ describe("a chunk's valid samples read back by place", () => {
   test("a torn valid line is told as a damaged file, with the way out", async () => {
     const torn = [[`${line(1, 0, "ok", "one")}\n`, `${line(2, 0, "ok", "two").slice(0, 60)}\n`]];
     await expect(valid(torn)).rejects.toThrow(/f0\.jsonl holds a line that is not valid JSON/);
+  });
+});
+
+describe("a feed that comes in sample order (a run with stages)", () => {
+  test("each valid sample is handed on as it comes: none waits for the chunk's end", async () => {
+    const manifest = { chunks: [{ index: 0, firstSample: 0, samples: 3 }] } as unknown as Manifest;
+    const sample = (n: number, status: string) => JSON.parse(line(n, 0, status, `text ${n}`)) as SampleResult;
+    const seen: number[] = [];
+    const handedOnBefore: number[] = [];
+    const feed: SampleFeed = Object.assign(
+      async (add: (s: SampleResult) => void) => {
+        for (const s of [sample(1, "ok"), sample(2, "malformed"), sample(3, "ok")]) {
+          handedOnBefore.push(seen.length);
+          add(s);
+        }
+      },
+      { inOrder: true as const },
+    );
+    await eachValidSample(manifest, feed, (s) => seen.push(s.sample));
+    expect(seen).toEqual([1, 3]);
+    expect(handedOnBefore).toEqual([0, 1, 1]);
   });
 });
