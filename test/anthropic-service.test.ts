@@ -4,7 +4,7 @@
 // service would refuse only at the end refused before sending.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -221,6 +221,35 @@ describe("the Anthropic batch service", () => {
     await lookUntilEnded(service, created.id);
     expect(await service.remove([], created.id)).toEqual([]);
     expect((await service.look([created.id], 0)).size).toBe(0);
+  });
+});
+
+describe("transfer buffers", () => {
+  test("a create sent from a temp file and results of 8 MB and more free their buffers as they go, leaving no temp file", async () => {
+    const service = await setUp();
+    const ask = await askFor(20_000);
+    const tmp = await tempDir();
+    const minor: unknown[] = [];
+    const saved = { gc: globalThis.gc, tmpdir: process.env.TMPDIR };
+    globalThis.gc = ((options: unknown) => void minor.push(options)) as typeof globalThis.gc;
+    process.env.TMPDIR = tmp;
+    try {
+      const created = await service.create(ask, now());
+      expect(minor).toEqual([{ type: "minor" }]);
+      expect(fake!.requestedIds()).toHaveLength(20_000);
+      const dir = await tempDir();
+      const to = { output: join(dir, "out.jsonl"), errors: join(dir, "err.jsonl") };
+      const written = await service.results(await lookUntilEnded(service, created.id), to);
+      const bytes = (await readFile(to.output)).length;
+      expect(written.output?.lines).toBe(20_000);
+      expect(minor.length - 1).toBe(Math.floor(bytes / (8 * 1024 * 1024)));
+      expect(minor.length - 1).toBeGreaterThan(0);
+      expect(readdirSync(tmp).filter((name) => name.startsWith("synthai-anthropic-"))).toEqual([]);
+    } finally {
+      globalThis.gc = saved.gc;
+      if (saved.tmpdir === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved.tmpdir;
+    }
   });
 });
 

@@ -228,15 +228,25 @@ export class JsonlWriter {
  * them to a few MB, for about a millisecond per MB (BENCHMARKS.md).
  */
 export async function* freedAsTheyGo(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let since = 0;
+  const passed = freeingEvery();
   for await (const chunk of chunks) {
     yield chunk;
-    since += chunk.length;
-    if (since >= 8 * 1024 * 1024) {
-      since = 0;
-      freeBuffers();
-    }
+    passed(chunk.length);
   }
+}
+
+/**
+ * Counts the bytes of a transfer that synthai does not read chunk by chunk itself (an SDK's
+ * stream of results) and frees its buffers every 8 MB, as freedAsTheyGo does.
+ */
+export function freeingEvery(bytes = 8 * 1024 * 1024): (passed: number) => void {
+  let since = 0;
+  return (passed) => {
+    since += passed;
+    if (since < bytes) return;
+    since = 0;
+    freeBuffers();
+  };
 }
 
 /** Frees the transfer buffers that died young (an upload's 8 MB chunks, a download's reads); see above. */

@@ -4,11 +4,13 @@
 // metadata, so a create cut short is found again by its size and, once it has ended, by its
 // results' custom ids (which carry a hash of the run, stage, chunk and attempt); counts stay
 // unknown until the batch ends; results are one JSONL stream, written here in synthai's envelope.
-import { renameSync, rmSync } from "node:fs";
+import { mkdtempSync, openAsBlob, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import type Anthropic from "@anthropic-ai/sdk";
 import type { MessageBatch } from "@anthropic-ai/sdk/resources/messages/batches";
 import { EXIT, UserError, redact } from "../../errors.ts";
-import { JsonlWriter, readJsonl } from "../../io/jsonl.ts";
+import { JsonlWriter, TextWriter, freeBuffers, freeingEvery, readJsonl } from "../../io/jsonl.ts";
 import type {
   BatchAsk,
   BatchService,
@@ -122,24 +124,40 @@ class AnthropicService implements BatchService {
    * idempotency key), and a try that failed in a way that may have made it is settled by `find`.
    */
   async create(ask: BatchAsk, since: number): Promise<RemoteBatch> {
-    const requests = await inlineRequests(ask);
-    const bytes = Buffer.byteLength(JSON.stringify({ requests }));
-    if (requests.length > this.traits.maxRequests || bytes > this.traits.maxBytes)
-      throw new UserError(
-        `${ask.file} holds ${requests.length} requests in ${bytes} bytes, more than one Message Batch takes (${this.traits.maxRequests} or ${this.traits.maxBytes} bytes)`,
-        "give a smaller --chunk-size",
-      );
+    // The create call's body is written to a file and sent from it as a Blob read by chunks:
+    // given as an object, the SDK holds it whole three times (objects, JSON, bytes), up to 256 MB.
+    const dir = mkdtempSync(join(tmpdir(), "synthai-anthropic-"));
+    try {
+      const { path, requests, bytes } = await writeCreateBody(ask, dir);
+      if (requests > this.traits.maxRequests || bytes > this.traits.maxBytes)
+        throw new UserError(
+          `${ask.file} holds ${requests} requests in ${bytes} bytes, more than one Message Batch takes (${this.traits.maxRequests} or ${this.traits.maxBytes} bytes)`,
+          "give a smaller --chunk-size",
+        );
+      return await this.createFrom(path, ask, since);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Sends the create call's body from its file, at most CREATE_TRIES times, each failed try settled by `find`. */
+  private async createFrom(path: string, ask: BatchAsk, since: number): Promise<RemoteBatch> {
     for (let tries = 1; ; tries++) {
       try {
-        return toRemote(
-          await (await this.batches()).create({ requests: requests as never }, { maxRetries: 0 }),
-        );
+        const options = {
+          maxRetries: 0,
+          body: await openAsBlob(path),
+          headers: { "content-type": "application/json" },
+        };
+        return toRemote(await (await this.batches()).create({ requests: [] }, options));
       } catch (error) {
         const failure = anthropicFailure(error, `creating the batch of ${ask.file}`, this);
         if (!(failure instanceof UserError) || !failure.transient || tries >= CREATE_TRIES) throw failure;
         const found = await this.find(ask, since);
         if (found) return found;
         await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (tries - 1)));
+      } finally {
+        freeBuffers(); // undici read the file in chunks
       }
     }
   }
@@ -160,7 +178,7 @@ class AnthropicService implements BatchService {
           running ??= batch.id;
           continue;
         }
-        expected ??= new Set((await inlineRequests(ask)).map((r) => r.custom_id));
+        expected ??= await customIds(ask);
         if (await this.holdsExactly(batch.id, expected)) return toRemote(batch);
       }
       if (running) throw undecided(ask, running);
@@ -225,10 +243,14 @@ class AnthropicService implements BatchService {
         rmSync(`${to[kind as keyof typeof to]}.part`, { force: true });
       }
     };
+    // The SDK reads the stream itself: the bytes written stand for the bytes read, to free them by.
+    const passed = freeingEvery();
     try {
       for await (const line of await (await this.batches()).results(batch.id)) {
         const { kind, value } = envelopeOf(line);
+        const before = files[kind].bytes;
         files[kind].write(value);
+        passed(files[kind].bytes - before);
       }
     } catch (error) {
       discard();
@@ -322,15 +344,38 @@ class AnthropicService implements BatchService {
 }
 
 /** The request file's lines as the create call takes them, each checked first and its id made this ask's. */
-async function inlineRequests(ask: BatchAsk): Promise<{ custom_id: string; params: MessagesBody }[]> {
+async function* inlineRequests(ask: BatchAsk): AsyncGenerator<{ custom_id: string; params: MessagesBody }> {
   const prefix = askPrefix(ask);
-  const requests: { custom_id: string; params: MessagesBody }[] = [];
   for await (const line of readJsonl<{ custom_id: string; body: MessagesBody }>(ask.path)) {
     const custom_id = toClaudeId(prefix, line.custom_id);
     checkMessagesRequest({ custom_id, body: line.body });
-    requests.push({ custom_id, params: line.body });
+    yield { custom_id, params: line.body };
   }
-  return requests;
+}
+
+/** The create call's JSON body (`{"requests":[…]}`) written to a file in `dir`, with its requests and bytes. */
+async function writeCreateBody(
+  ask: BatchAsk,
+  dir: string,
+): Promise<{ path: string; requests: number; bytes: number }> {
+  const path = join(dir, `${basename(ask.path)}.create.json`);
+  const file = new TextWriter(path);
+  let requests = 0;
+  try {
+    file.write('{"requests":[');
+    for await (const request of inlineRequests(ask))
+      file.write(`${requests++ ? "," : ""}${JSON.stringify(request)}`);
+    file.write("]}");
+  } finally {
+    file.close();
+  }
+  return { path, requests, bytes: file.bytes };
+}
+
+async function customIds(ask: BatchAsk): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const request of inlineRequests(ask)) ids.add(request.custom_id);
+  return ids;
 }
 
 /** A written file renamed into place with its checksum and lines; an empty one is no file. */

@@ -3,7 +3,7 @@
 // under the ask's name; one job per model (`models/{model}:batchGenerateContent`) whose
 // displayName carries synthai's tags, so a job a crash left unrecorded is found by it; the result
 // file read line by line, since a job that SUCCEEDED may have every line failed.
-import { createWriteStream, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, mkdtempSync, openAsBlob, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { Readable } from "node:stream";
@@ -159,11 +159,13 @@ class GeminiService implements BatchService {
         `uploading ${ask.file}`,
         () => this.findUpload(ask, since),
         async () => {
+          // A Blob read from the file as it goes: given the path, the SDK reads 8 MB chunks into
+          // new buffers and copies each into a Blob, all of which wait for V8 to collect them.
           const file = await ai.files.upload({
-            file: converted,
+            file: await openAsBlob(converted),
             config: { displayName: ask.name, mimeType: "jsonl" },
           });
-          freeBuffers(); // the SDK read the file in 8 MB chunks
+          freeBuffers(); // what fetch read of the file
           return file.name!;
         },
       );

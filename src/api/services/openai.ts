@@ -35,6 +35,7 @@ import {
 import { VENDORS } from "../vendors.ts";
 import { redact } from "../../errors.ts";
 import { openToRead } from "../../io/disk.ts";
+import { freedAsTheyGo } from "../../io/jsonl.ts";
 import { collectGarbage, deleteFiles, downloadResults } from "./openai-files.ts";
 
 /** How long remote files and outputs live: as long as a run can be resumed. */
@@ -98,7 +99,8 @@ class OpenAIService implements BatchService {
       try {
         const file = await client.files.create(
           {
-            file: toStreamingFile(requests, ask.name, { type: "application/jsonl" }),
+            // Its reads are freed every 8 MB, as a download's are: a request file is up to 200 MB.
+            file: toStreamingFile(freedAsTheyGo(requests), ask.name, { type: "application/jsonl" }),
             purpose: this.#provider.uploadPurpose as "batch",
             ...(expiry ? { expires_after: { anchor: "created_at", seconds: REMOTE_TTL_SECONDS } } : {}),
           },
