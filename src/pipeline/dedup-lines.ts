@@ -3,6 +3,7 @@
 // line's head and fields parsed and ordered by export.ts's eachValidSample, this pass took 17 s of
 // CPU at 1,000,000 samples, more than half of a plain export's.
 import { closeSync, readSync } from "node:fs";
+import { eachLineAt, startsWith, wholeNumberAt, type ReadAt } from "../io/byte-lines.ts";
 import { openToRead } from "../io/disk.ts";
 import { exactHash, PERMUTATIONS, signatureOf, signatureOfBytes, valuesOf } from "./dedup.ts";
 
@@ -68,7 +69,7 @@ const KEYS = ['"custom_id"', '"sample"', '"chunk"', '"fields"'].map((key) => Buf
  * escaped between): headOf parses it. What lies between is JSON the export's own reading checks.
  */
 function synthaiHead(bytes: Buffer, start: number, fieldsAt: number) {
-  if (!startsWith(bytes, start, ID)) return undefined;
+  if (!startsWith(bytes, start, bytes.length, ID)) return undefined;
   let idEnd = start + ID.length;
   while (
     idEnd < fieldsAt &&
@@ -80,32 +81,18 @@ function synthaiHead(bytes: Buffer, start: number, fieldsAt: number) {
     idEnd++;
   if (bytes[idEnd] !== 34 || idEnd >= fieldsAt) return undefined;
   let at = idEnd + 1;
-  if (!startsWith(bytes, at, SAMPLE)) return undefined;
-  const sample = digits(bytes, (at += SAMPLE.length));
+  if (!startsWith(bytes, at, bytes.length, SAMPLE)) return undefined;
+  const sample = wholeNumberAt(bytes, (at += SAMPLE.length), bytes.length);
   at = sample.end;
-  if (!startsWith(bytes, at, CHUNK)) return undefined;
-  const chunk = digits(bytes, (at += CHUNK.length));
-  if (sample.value < 0 || chunk.value < 0 || !startsWith(bytes, fieldsAt - OK.length, OK)) return undefined;
+  if (!startsWith(bytes, at, bytes.length, CHUNK)) return undefined;
+  const chunk = wholeNumberAt(bytes, (at += CHUNK.length), bytes.length);
+  if (sample.value < 0 || chunk.value < 0 || !startsWith(bytes, fieldsAt - OK.length, bytes.length, OK))
+    return undefined;
   for (let i = chunk.end; i < fieldsAt - OK.length; i++)
-    if (bytes[i] === 92 || (bytes[i] === 34 && KEYS.some((key) => startsWith(bytes, i, key))))
+    if (bytes[i] === 92 || (bytes[i] === 34 && KEYS.some((key) => startsWith(bytes, i, bytes.length, key))))
       return undefined;
   const custom_id = bytes.toString("latin1", start + ID.length, idEnd);
   return { custom_id, sample: sample.value, chunk: chunk.value, status: "ok" };
-}
-
-function startsWith(bytes: Buffer, at: number, prefix: Buffer): boolean {
-  if (at < 0 || at + prefix.length > bytes.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
-  return true;
-}
-
-/** A whole number of at most 15 digits from `at` (-1: none), and where it ends. */
-function digits(bytes: Buffer, at: number): { value: number; end: number } {
-  let value = 0;
-  let end = at;
-  while (end < at + 15 && bytes[end]! >= 48 && bytes[end]! <= 57) value = value * 10 + bytes[end++]! - 48;
-  const leadingZero = bytes[at] === 48 && end > at + 1;
-  return { value: end === at || leadingZero ? -1 : value, end };
 }
 
 /** A line's keys before its fields, parsed, where they are an object of their own (none of them `fields`). */
@@ -120,32 +107,14 @@ function headOf(bytes: Buffer, start: number, fieldsAt: number) {
 
 const READ_BYTES = 1 << 20;
 
-/**
- * Each non-blank line of a file as `bytes` from `start` to `end` (its newline, which stops any
- * reading of the line at it), a read of 1 MB at a time; a longer line grows the buffer.
- */
+/** Each non-blank line of a file as `bytes` from `start` to `end`, 1 MB read at a time. */
 function eachLine(path: string, use: (bytes: Buffer, start: number, end: number) => void): void {
   const fd = openToRead(path);
   try {
-    let buffer = Buffer.allocUnsafe(READ_BYTES);
-    let kept = 0;
-    for (;;) {
-      if (kept === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
-      const read = readSync(fd, buffer, kept, buffer.length - kept, null);
-      const end = kept + read;
-      let start = 0;
-      for (let nl = buffer.indexOf(10, start); nl >= 0 && nl < end; nl = buffer.indexOf(10, start)) {
-        if (!blank(buffer, start, nl)) use(buffer, start, nl);
-        start = nl + 1;
-      }
-      if (read === 0) {
-        // The last line, without a newline: alone in its bytes, so that nothing after it is read.
-        if (!blank(buffer, start, end)) use(buffer.subarray(0, end), start, end);
-        return;
-      }
-      buffer.copy(buffer, 0, start, end);
-      kept = end - start;
-    }
+    const read: ReadAt = (into, at, length, position) => readSync(fd, into, at, length, position);
+    eachLineAt(read, READ_BYTES, (bytes, start, end) => {
+      if (!blank(bytes, start, end)) use(bytes, start, end);
+    });
   } finally {
     closeSync(fd);
   }

@@ -4,6 +4,7 @@
 // length: 16 bytes), not the sample, so the memory does not grow with the chunk or the texts.
 import { closeSync, readSync } from "node:fs";
 import { openToRead } from "../io/disk.ts";
+import { eachLineAt, startsWith, wholeNumberAt, type ReadAt } from "../io/byte-lines.ts";
 import { damagedFile, tornLine } from "../io/jsonl.ts";
 import type { SampleResult } from "../run/records.ts";
 import type { ChunkPlace } from "./dedup-lines.ts";
@@ -84,10 +85,7 @@ function openFile(path: string, wayOut: string): number {
   }
 }
 
-/**
- * Every non-blank line of the file: its bytes in `bytes` from `start` to `end` (a trailing `\r`
- * left out) and its offset in the file. A line longer than a block is read into a bigger one.
- */
+/** Every non-blank line of the file, its trailing `\r` left out, with its offset in the file. */
 function eachLine(
   fd: number,
   path: string,
@@ -95,38 +93,12 @@ function eachLine(
   blockSize: number,
   use: (bytes: Buffer, start: number, end: number, offset: number) => void,
 ): void {
-  let block = Buffer.allocUnsafeSlow(blockSize);
-  let filled = 0; // bytes in the block
-  let base = 0; // the file offset of block[0]
-  for (;;) {
-    if (filled === block.length) block = Buffer.concat([block, Buffer.allocUnsafeSlow(block.length)]);
-    const read = readAt(fd, block, filled, block.length - filled, base + filled, path, wayOut);
-    filled += read;
-    let start = 0;
-    for (let nl = block.indexOf(10, 0); nl >= 0 && nl < filled; nl = block.indexOf(10, start)) {
-      lineOf(block, start, nl, base, use);
-      start = nl + 1;
-    }
-    if (read === 0) {
-      if (start < filled) lineOf(block, start, filled, base, use);
-      return;
-    }
-    block.copy(block, 0, start, filled);
-    filled -= start;
-    base += start;
-  }
-}
-
-function lineOf(
-  bytes: Buffer,
-  start: number,
-  end: number,
-  base: number,
-  use: (bytes: Buffer, start: number, end: number, offset: number) => void,
-): void {
-  if (end > start && bytes[end - 1] === 13) end--;
-  for (let i = start; i < end; i++)
-    if (bytes[i] !== 32 && bytes[i] !== 9) return use(bytes, start, end, base + start);
+  const read: ReadAt = (into, at, length, position) => readAt(fd, into, at, length, position, path, wayOut);
+  eachLineAt(read, blockSize, (bytes, start, end, offset) => {
+    if (end > start && bytes[end - 1] === 13) end--;
+    for (let i = start; i < end; i++)
+      if (bytes[i] !== 32 && bytes[i] !== 9) return use(bytes, start, end, offset);
+  });
 }
 
 function readAt(
@@ -161,7 +133,7 @@ function headOf(bytes: Buffer, start: number, end: number, path: string, wayOut:
   const numbers: number[] = [];
   for (const key of AFTER_ID) {
     if (at < 0 || !startsWith(bytes, at, end, key)) break;
-    const digits = numberAt(bytes, at + key.length, end);
+    const digits = wholeNumberAt(bytes, at + key.length, end);
     numbers.push(digits.value);
     at = digits.end;
   }
@@ -188,21 +160,6 @@ function plainString(bytes: Buffer, at: number, end: number): number {
     if (bytes[i] === 92) return -1;
   }
   return -1;
-}
-
-function startsWith(bytes: Buffer, at: number, end: number, prefix: Buffer): boolean {
-  if (at < 0 || at + prefix.length > end) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
-  return true;
-}
-
-/** A whole number of at most 15 digits from `at` (-1: none, or a leading zero), and where it ends. */
-function numberAt(bytes: Buffer, at: number, end: number): { value: number; end: number } {
-  let value = 0;
-  let i = at;
-  while (i < end && i < at + 15 && bytes[i]! >= 48 && bytes[i]! <= 57) value = value * 10 + bytes[i++]! - 48;
-  const leadingZero = bytes[at] === 48 && i > at + 1;
-  return { value: i === at || leadingZero ? -1 : value, end: i };
 }
 
 /**
