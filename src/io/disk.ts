@@ -4,6 +4,7 @@ import {
   constants as fsConstants,
   createReadStream,
   fsyncSync,
+  mkdtempSync,
   openSync,
   renameSync,
   rmSync,
@@ -12,7 +13,8 @@ import {
   writeSync,
 } from "node:fs";
 import { pipeline } from "node:stream/promises";
-import { dirname } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
 import { access, constants, open, stat, type FileHandle } from "node:fs/promises";
 
@@ -164,4 +166,17 @@ export function writeFileAtomic(path: string, content: string | Uint8Array, { sy
   }
   // rename replaces a link at `path` itself, never its target.
   renameSync(tmp, path);
+}
+
+/**
+ * Runs `use` with a folder of its own in the system's temp folder, removed after whatever
+ * happens: for a copy an upload needs that must never be left in the run folder by a kill.
+ */
+export async function withTempDir<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return await use(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -4,13 +4,13 @@
 // metadata, so a create cut short is found again by its size and, once it has ended, by its
 // results' custom ids (which carry a hash of the run, stage, chunk and attempt); counts stay
 // unknown until the batch ends; results are one JSONL stream, written here in synthai's envelope.
-import { mkdtempSync, openAsBlob, renameSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { openAsBlob, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import type Anthropic from "@anthropic-ai/sdk";
 import type { MessageBatch } from "@anthropic-ai/sdk/resources/messages/batches";
 import { EXIT, UserError, redact } from "../../errors.ts";
 import { JsonlWriter, TextWriter, freeBuffers, freeingEvery, readJsonl } from "../../io/jsonl.ts";
+import { withTempDir } from "../../io/disk.ts";
 import type {
   BatchAsk,
   BatchService,
@@ -126,18 +126,15 @@ class AnthropicService implements BatchService {
   async create(ask: BatchAsk, since: number): Promise<RemoteBatch> {
     // The create call's body is written to a file and sent from it as a Blob read by chunks:
     // given as an object, the SDK holds it whole three times (objects, JSON, bytes), up to 256 MB.
-    const dir = mkdtempSync(join(tmpdir(), "synthai-anthropic-"));
-    try {
+    return withTempDir("synthai-anthropic-", async (dir) => {
       const { path, requests, bytes } = await writeCreateBody(ask, dir);
       if (requests > this.traits.maxRequests || bytes > this.traits.maxBytes)
         throw new UserError(
           `${ask.file} holds ${requests} requests in ${bytes} bytes, more than one Message Batch takes (${this.traits.maxRequests} or ${this.traits.maxBytes} bytes)`,
           "give a smaller --chunk-size",
         );
-      return await this.createFrom(path, ask, since);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      return this.createFrom(path, ask, since);
+    });
   }
 
   /** Sends the create call's body from its file, at most CREATE_TRIES times, each failed try settled by `find`. */

@@ -3,8 +3,7 @@
 // under the ask's name; one job per model (`models/{model}:batchGenerateContent`) whose
 // displayName carries synthai's tags, so a job a crash left unrecorded is found by it; the result
 // file read line by line, since a job that SUCCEEDED may have every line failed.
-import { createWriteStream, mkdtempSync, openAsBlob, renameSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createWriteStream, openAsBlob, renameSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -22,7 +21,7 @@ import type {
 import { VENDORS, keyInEnv, missingKey } from "../vendors.ts";
 import { EXIT, UserError } from "../../errors.ts";
 import { crashPoint } from "../../io/crash-point.ts";
-import { READ_NO_LINK } from "../../io/disk.ts";
+import { READ_NO_LINK, withTempDir } from "../../io/disk.ts";
 import { JsonlWriter, TextWriter, freeBuffers, freedAsTheyGo, readLineBatches } from "../../io/jsonl.ts";
 import { geminiFailure, googleFailure, httpFailure, redactKey } from "./gemini-failure.ts";
 import { bareModel, fromGeminiLine, toGeminiLine } from "./gemini-lines.ts";
@@ -150,10 +149,9 @@ class GeminiService implements BatchService {
     // The SDK's upload needs the size before the first byte and reads a file by chunks, so
     // Gemini's lines go to a file of their own: in the system's temp folder, not the run's, so a
     // kill during the upload leaves nothing in the run folder.
-    const dir = mkdtempSync(join(tmpdir(), "synthai-gemini-"));
-    const converted = join(dir, `${basename(ask.path)}.gemini.jsonl`);
     const ai = await this.sdk();
-    try {
+    return withTempDir("synthai-gemini-", async (dir) => {
+      const converted = join(dir, `${basename(ask.path)}.gemini.jsonl`);
       await convertRequests(ask.path, converted, ask);
       return await this.retried(
         `uploading ${ask.file}`,
@@ -169,9 +167,7 @@ class GeminiService implements BatchService {
           return file.name!;
         },
       );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }
 
   async findUpload(ask: BatchAsk, since: number): Promise<string | undefined> {
