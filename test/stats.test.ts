@@ -2,7 +2,8 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { DistinctCounter, selfBleu } from "../src/views/stats.ts";
+import { hash32 } from "../src/pipeline/dedup.ts";
+import { DistinctCounter, gramHash, selfBleu } from "../src/views/stats.ts";
 import { PARAMS, ROOT, onlyRunDir, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
 
 const server = useFake();
@@ -15,6 +16,27 @@ describe("synthai stats", () => {
       for (let i = 0; i < n; i++) counter.add(`gram ${i} of ${n}`);
       for (let i = 0; i < n; i += 3) counter.add(`gram ${i} of ${n}`); // repeats count once
       expect(Math.abs(counter.count() / n - 1)).toBeLessThan(0.04);
+    }
+  });
+
+  test("an n-gram's hash, made from its words' hashes, tells n-grams apart as their text does", () => {
+    // 3,000 texts over a small vocabulary: many n-grams repeat, many differ by one word.
+    const vocabulary = Array.from({ length: 40 }, (_, i) => `w${i}`);
+    let state = 7;
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % vocabulary.length;
+    const texts = Array.from({ length: 3_000 }, () => Array.from({ length: 12 }, () => vocabulary[next()]!));
+    for (const n of [1, 2, 3, 8]) {
+      const byText = new Map<string, number>();
+      for (const words of texts) {
+        const hashes = Uint32Array.from(words, hash32);
+        for (let i = 0; i + n <= words.length; i++) {
+          const text = words.slice(i, i + n).join(" ");
+          const hash = gramHash(hashes, i, n);
+          expect(byText.get(text) ?? hash, text).toBe(hash); // the same n-gram, the same hash
+          byText.set(text, hash);
+        }
+      }
+      expect(new Set(byText.values()).size, `${n}-grams`).toBe(byText.size); // different ones, different hashes
     }
   });
 

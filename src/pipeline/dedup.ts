@@ -37,7 +37,8 @@ const EMPTY = 0xffffffff;
 /** A bin keeps 25 bits of a hash; a borrowed value is moved past them by its distance, so it never equals one. */
 const BORROWED = 2 ** 25;
 
-function mix(value: number): number {
+/** murmur3's 32-bit finalizer: spreads every bit of `value` over the result, one to one. */
+export function mix(value: number): number {
   let h = value | 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);

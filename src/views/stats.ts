@@ -2,9 +2,8 @@
 // kept sample as it streams by, in bounded memory. Distinct n-grams are counted by HyperLogLog
 // (an estimate within about 1%); what needs pairs of samples (repeated 8-grams, self-BLEU, near
 // duplicates) is measured on a seeded or leading sample of them, and says so.
-import { createHash } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
-import { duplicateFinder, hash32 } from "../pipeline/dedup.ts";
+import { duplicateFinder, hash32, mix } from "../pipeline/dedup.ts";
 import { collectedSamples, eachValidSample } from "../pipeline/export.ts";
 import type { SampleResult } from "../run/records.ts";
 import { BEYOND_FILL, exportDataset, stagedSamples, usesOutcomes } from "../pipeline/stages.ts";
@@ -66,7 +65,10 @@ export interface StatsPlan {
 export class DistinctCounter {
   private readonly registers = new Uint8Array(1 << 14);
   add(value: string): void {
-    const hash = hash32(value);
+    this.addHash(hash32(value));
+  }
+  /** Counts a value by its 32-bit hash, evenly spread (hash32's, gramHash's). */
+  addHash(hash: number): void {
     const index = hash >>> 18;
     const rest = (hash << 14) >>> 0;
     const rank = rest === 0 ? 19 : Math.clz32(rest) + 1;
@@ -87,6 +89,25 @@ export class DistinctCounter {
 
 const wordsOf = (text: string) => text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
 
+/** Each word's hash, for its n-grams' (reused from text to text). */
+let wordHashes = new Uint32Array(256);
+
+function hashesOf(words: string[]): Uint32Array {
+  if (words.length > wordHashes.length) wordHashes = new Uint32Array(words.length * 2);
+  for (let i = 0; i < words.length; i++) wordHashes[i] = hash32(words[i]!);
+  return wordHashes;
+}
+
+/**
+ * The hash of the n-gram of `n` words from `from`, made from its words' hashes: the n-gram is
+ * never joined into a string (making and hashing those strings took most of a report's time).
+ */
+export function gramHash(hashes: Uint32Array, from: number, n: number): number {
+  let h = n;
+  for (let i = from; i < from + n; i++) h = mix(h ^ hashes[i]!);
+  return h;
+}
+
 function ngrams(words: string[], n: number): string[] {
   const out: string[] = [];
   for (let i = 0; i + n <= words.length; i++) out.push(words.slice(i, i + n).join(" "));
@@ -95,7 +116,7 @@ function ngrams(words: string[], n: number): string[] {
 
 /** A seeded choice of which samples go into a measure on a sample: the same run, the same sample. */
 function chosen(seed: number, id: string, share: number): boolean {
-  return createHash("sha1").update(`${seed}:${id}`).digest().readUInt32BE(0) / 2 ** 32 < share;
+  return hash32(`${seed}:${id}`) / 2 ** 32 < share;
 }
 
 function textCollector(field: string, seed: number, expectedSamples: number) {
@@ -121,17 +142,19 @@ function textCollector(field: string, seed: number, expectedSamples: number) {
     add(text: string, id: string) {
       const words = wordsOf(text);
       lengths.push(words.length);
+      const hashes = hashesOf(words);
       for (let n = 1; n <= 3; n++)
-        for (const gram of ngrams(words, n)) {
-          distinct[n - 1]!.add(gram);
+        for (let i = 0; i + n <= words.length; i++) {
+          distinct[n - 1]!.addHash(gramHash(hashes, i, n));
           totals[n - 1]!++;
         }
       pending.push(text);
       if (pending.length >= 1000) flush();
       if (eightSamples < REPEAT_SAMPLE) {
         eightSamples++;
-        for (const gram of new Set(ngrams(words, 8).map(hash32)))
-          eights.set(gram, (eights.get(gram) ?? 0) + 1);
+        const held = new Set<number>();
+        for (let i = 0; i + 8 <= words.length; i++) held.add(gramHash(hashes, i, 8));
+        for (const gram of held) eights.set(gram, (eights.get(gram) ?? 0) + 1);
       }
       if (bleuTexts.length < SELF_BLEU_SAMPLE && chosen(seed, id, bleuShare)) bleuTexts.push(words);
     },
