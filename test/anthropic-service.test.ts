@@ -253,6 +253,23 @@ describe("transfer buffers", () => {
   });
 });
 
+test("a create of 8 MB and more frees what it has sent as it goes, not only once it is sent", async () => {
+  const service = await setUp();
+  const long = "a sentence of the prompt, again and again. ".repeat(250); // about 11 KB
+  const ask = await askFor(2_000, "run-a", (b) => ({ ...b, messages: [{ role: "user", content: long }] }));
+  const minor: unknown[] = [];
+  const saved = globalThis.gc;
+  globalThis.gc = ((options: unknown) => void minor.push(options)) as typeof globalThis.gc;
+  try {
+    await service.create(ask, now());
+  } finally {
+    globalThis.gc = saved;
+  }
+  expect(fake!.requestedIds()).toHaveLength(2_000);
+  // About 22 MB sent: a collection after each 8 MB, and one once it is all sent.
+  expect(minor).toEqual([{ type: "minor" }, { type: "minor" }, { type: "minor" }]);
+});
+
 describe("a create cut short, found again without metadata", () => {
   const cutCreate = {
     method: "POST",
