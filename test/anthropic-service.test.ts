@@ -253,7 +253,7 @@ describe("transfer buffers", () => {
   });
 });
 
-test("a create of 8 MB and more frees what it has sent as it goes, not only once it is sent", async () => {
+test("a create of 8 MB and more frees what it has read of its body every 8 MB, not only once it is sent", async () => {
   const service = await setUp();
   const long = "a sentence of the prompt, again and again. ".repeat(250); // about 11 KB
   const ask = await askFor(2_000, "run-a", (b) => ({ ...b, messages: [{ role: "user", content: long }] }));

@@ -1,12 +1,16 @@
 // The drive logic as plain functions: a run made with `generate` and continued with `resume`, in
 // this process, against the in-process service double (no child process, no HTTP). Each test
 // scripts the service's answers and asserts what the run produced and what went to which stage.
+import { readdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { RunOptions } from "../src/commands/options.ts";
 import { costUsd } from "../src/api/pricing.ts";
 import { stageSettings } from "../src/run/config.ts";
+import { datasetOf } from "../src/dataset/spec.ts";
+import { runView } from "../src/pipeline/context.ts";
+import { exportDataset, outcomesOf } from "../src/pipeline/stages.ts";
 import type { Manifest } from "../src/run/manifest.ts";
 import { ROOT, readCsv, readJsonlFile, tempDir } from "./helpers.ts";
 import {
@@ -142,6 +146,36 @@ describe("a staged run, driven in process", () => {
     expect(again.log).toContain(`run ${made.manifest.id} is already done`);
     expect(double.asked).toHaveLength(before);
     expect(await readCsv(join(cwd, "out.csv"))).toEqual(rows);
+  });
+
+  test("a chunk's outcomes worked out a few samples at a time are those worked out whole", async () => {
+    // A judge keeping Score >= 3, a rewrite where it is under 4, sample 3's draft asked twice.
+    const double = judgedCalls();
+    const cwd = await tempDir();
+    const prompts = await judgedPrompts(cwd, "Score >= 3");
+    const made = await driveNew(
+      double,
+      { prompts, params: join(CALLS, "params.json"), samples: 14, batches: 2 },
+      cwd,
+    );
+    const view = runView(made.runDir, made.manifest, exportDataset(await datasetOf(made.manifest.config)));
+    const flat = async (perSlice: number) => {
+      const all: unknown[] = [];
+      for (const chunk of made.manifest.chunks)
+        for await (const { from, labels, outcomes } of outcomesOf(view, chunk, 3, perSlice))
+          for (const [i, outcome] of outcomes.entries())
+            all.push({ sample: chunk.firstSample + from + i, labels: labels[i], outcome });
+      return all;
+    };
+    const openFiles = () => readdirSync("/proc/self/fd").length;
+    const before = openFiles();
+    const whole = await flat(Infinity);
+    expect(openFiles(), "every file it read is closed").toBe(before);
+    expect(whole).toHaveLength(14);
+    expect(whole.filter((s: any) => !s.outcome.droppedBy)).toHaveLength(8);
+    expect(whole.filter((s: any) => s.outcome.fields.Call?.startsWith("rewrite"))).toHaveLength(3);
+    for (const perSlice of [1, 2, 3, 5]) expect(await flat(perSlice), `${perSlice} at a time`).toEqual(whole);
+    expect(openFiles(), "every file it read is closed").toBe(before);
   });
 
   test("a when that holds for no sample sends nothing to its stage; the run still ends with every kept row", async () => {

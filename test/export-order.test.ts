@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { eachValidByPlace } from "../src/pipeline/export-order.ts";
+import { eachSampleIn, eachValidByPlace } from "../src/pipeline/export-order.ts";
 import { eachValidSample, type SampleFeed } from "../src/pipeline/export.ts";
 import type { Manifest } from "../src/run/manifest.ts";
 import type { SampleResult } from "../src/run/records.ts";
@@ -90,4 +90,28 @@ describe("a feed that comes in sample order (a run with stages)", () => {
     expect(seen).toEqual([1, 3]);
     expect(handedOnBefore).toEqual([0, 1, 1]);
   });
+});
+
+test("a slice of a samples file: its samples' lines parsed in the file's order, the others passed over, a torn line told", async () => {
+  const dir = await tempDir();
+  const path = join(dir, "s.jsonl");
+  const lines = [
+    line(7, 1, "ok", "seven"),
+    line(3, 0, "ok", "three"),
+    `${line(4, 0, "malformed")}\r`,
+    "   ",
+    line(5, 0, "ok", "five, its id escaped", 'a"5'),
+    line(2, 0, "ok", "two"),
+  ];
+  await writeFile(path, lines.join("\n"));
+  const slice = (first: number, count: number) => {
+    const seen: string[] = [];
+    eachSampleIn(path, first, count, "the way out", (s) => seen.push(`${s.sample}:${s.status}`));
+    return seen;
+  };
+  expect(slice(3, 3)).toEqual(["3:ok", "4:malformed", "5:ok"]);
+  expect(slice(1, 2)).toEqual(["2:ok"]);
+  expect(slice(8, 10)).toEqual([]);
+  await writeFile(path, [line(3, 0, "ok", "three"), '{"custom_id":"9","sam'].join("\n"));
+  expect(() => slice(3, 1)).toThrow(/s\.jsonl.*torn|torn.*s\.jsonl/);
 });

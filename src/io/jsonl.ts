@@ -22,7 +22,7 @@ export async function* readJsonl<T>(path: string, wayOut = DAMAGED_HINT): AsyncG
   }
 }
 
-const DAMAGED_HINT = "restore the run folder from a backup";
+export const DAMAGED_HINT = "restore the run folder from a backup";
 
 export function tornLine(path: string, line: string, wayOut: string): UserError {
   return new UserError(

@@ -62,6 +62,28 @@ export function eachValidByPlace(
   }
 }
 
+/**
+ * Each line of the samples file at `path` whose sample number is from `first` to `first + count - 1`,
+ * parsed, in the file's order; every other line is passed over by its head, undecoded.
+ */
+export function eachSampleIn(
+  path: string,
+  first: number,
+  count: number,
+  wayOut: string,
+  use: (sample: SampleResult) => void,
+): void {
+  const fd = openFile(path, wayOut);
+  try {
+    eachLine(fd, path, wayOut, SIZES.block, (bytes, start, end) => {
+      const at = headOf(bytes, start, end, path, wayOut).sample - first;
+      if (at >= 0 && at < count) use(JSON.parse(bytes.toString("utf8", start, end)) as SampleResult);
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
 interface Places {
   /** Index of the file, -1 where the sample has no valid line. */
   file: Int32Array;

@@ -31,7 +31,7 @@ import {
   type LoadedDataset,
   type PlannedStage,
 } from "../dataset/spec.ts";
-import { JsonlWriter, readJsonlBatches } from "../io/jsonl.ts";
+import { DAMAGED_HINT, JsonlWriter, readJsonlBatches } from "../io/jsonl.ts";
 import type { RunContext, RunView } from "./context.ts";
 import type { DrawsLine } from "../run/draws-file.ts";
 import { requestsFileName, samplesFile, noteFiles } from "../run/files.ts";
@@ -55,7 +55,7 @@ import {
 import { customId, requestFor, requestOptions, toMessages } from "./build.ts";
 import type { Log } from "../io/log.ts";
 import type { SampleFeed } from "./export.ts";
-import { sharedValues } from "./export-order.ts";
+import { eachSampleIn, sharedValues } from "./export-order.ts";
 import type { SampleResult } from "../run/records.ts";
 
 /**
@@ -207,34 +207,67 @@ export interface SampleOutcome {
 }
 
 /**
- * Every sample of a chunk after stages 1..`upTo`, in sample order, from the samples files of
- * its collected batches. A stage's `when` decides which samples it asked; `keep` then drops.
+ * How many samples' outcomes are worked out at a time. A chunk's held whole (up to 50,000 samples,
+ * every stage's fields) took about 1.5 KB a sample: 38 MB of a judged run's peak at 25,000.
  */
-async function outcomesOf(
+export const OUTCOMES_AT_ONCE = 10_000;
+
+/** A run of a chunk's samples after the stages so far, the first at `from` (its place in the chunk). */
+interface OutcomeSlice {
+  from: number;
+  labels: Record<string, string>[];
+  outcomes: SampleOutcome[];
+}
+
+/**
+ * Every sample of a chunk after stages 1..`upTo`, in sample order, `perSlice` samples at a time:
+ * each slice reads the chunk's samples files again and parses only its own lines (the others
+ * are passed over by their heads, undecoded). A stage's `when`
+ * decides which samples it asked; `keep` then drops.
+ */
+export async function* outcomesOf(
   run: RunView,
   chunk: Chunk,
   upTo: number,
-  labels: Record<string, string>[],
+  perSlice = OUTCOMES_AT_ONCE,
+): AsyncGenerator<OutcomeSlice> {
+  const labels = labelsOf(run.dir, chunk);
+  const share = sharedValues();
+  try {
+    for (let from = 0; from < chunk.samples; from += perSlice) {
+      const size = Math.min(perSlice, chunk.samples - from);
+      const slice = { from, labels: await labels.next(size), outcomes: [] as SampleOutcome[] };
+      slice.outcomes = await sliceOutcomes(run, chunk, upTo, { ...slice, size }, share);
+      yield slice;
+    }
+  } finally {
+    await labels.close();
+  }
+}
+
+async function sliceOutcomes(
+  run: RunView,
+  chunk: Chunk,
+  upTo: number,
+  { from, size, labels }: Omit<OutcomeSlice, "outcomes"> & { size: number },
+  share: (sample: SampleResult) => SampleResult,
 ): Promise<SampleOutcome[]> {
   const { manifest, dataset } = run;
-  const outcomes: SampleOutcome[] = Array.from({ length: chunk.samples }, () => ({ fields: {}, costUsd: 0 }));
-  const share = sharedValues();
+  const first = chunk.firstSample + from + 1; // sample numbers are 1-based
+  const outcomes: SampleOutcome[] = Array.from({ length: size }, () => ({ fields: {}, costUsd: 0 }));
   for (let stage = 1; stage <= upTo; stage++) {
     // A later stage's valid answer is kept only for its fields: its labels, ids and tokens go at once.
-    const valid: (Pick<SampleResult, "fields"> | undefined)[] = new Array(chunk.samples);
+    const valid: (Pick<SampleResult, "fields"> | undefined)[] = new Array(outcomes.length);
     const records = manifest.batches
       .filter((b) => b.chunk === chunk.index && stageOf(b) === stage && b.step === "collected" && b.requests)
       .sort((a, b) => a.attempt - b.attempt);
     for (const record of records)
-      for await (const results of readJsonlBatches<SampleResult>(join(run.dir, samplesFile(record))))
-        for (const result of results) {
-          const at = result.sample - 1 - chunk.firstSample;
-          const outcome = outcomes[at];
-          if (!outcome) continue;
-          outcome.costUsd += result.cost_usd;
-          if (result.status === "ok" && !valid[at])
-            valid[at] = stage === 1 ? result : { fields: result.fields };
-        }
+      eachSampleIn(join(run.dir, samplesFile(record)), first, size, DAMAGED_HINT, (result) => {
+        const at = result.sample - first;
+        outcomes[at]!.costUsd += result.cost_usd;
+        if (result.status === "ok" && !valid[at])
+          valid[at] = stage === 1 ? result : { fields: result.fields };
+      });
     const { keep, when } = conditionsOf(dataset, stage);
     for (const [at, outcome] of outcomes.entries()) {
       if (outcome.droppedBy) continue;
@@ -263,11 +296,23 @@ function lookupIn(view: Record<string, unknown>): (name: string) => unknown {
   return (name) => view[name] ?? view[name.split(".").at(-1)!];
 }
 
-async function labelsOfChunk(runDir: string, chunk: Chunk): Promise<Record<string, string>[]> {
-  const labels: Record<string, string>[] = [];
-  for await (const draws of readJsonlBatches<DrawsLine>(join(runDir, chunk.drawsFile)))
-    for (const draw of draws) labels.push(draw.labels);
-  return labels;
+/** A chunk's labels in sample order, `count` at a time, from its draws file (read once; closed by `close`). */
+function labelsOf(runDir: string, chunk: Chunk) {
+  const batches = readJsonlBatches<DrawsLine>(join(runDir, chunk.drawsFile));
+  let waiting: DrawsLine[] = [];
+  return {
+    async next(count: number): Promise<Record<string, string>[]> {
+      while (waiting.length < count) {
+        const read = await batches.next();
+        if (read.done) break;
+        waiting = waiting.concat(read.value);
+      }
+      return waiting.splice(0, count).map((draw) => draw.labels);
+    },
+    async close(): Promise<void> {
+      await batches.return(undefined);
+    },
+  };
 }
 
 /**
@@ -310,8 +355,6 @@ async function buildStage(
   stage: number,
 ): Promise<{ record: BatchRecord; sha256: string }> {
   const { config, dataset, dir: runDir } = run;
-  const labels = await labelsOfChunk(runDir, chunk);
-  const outcomes = await outcomesOf(run, chunk, builtAfter(config, stage), labels);
   const own = datasetOfStage(dataset, stage);
   const { when } = conditionsOf(dataset, stage);
   const stageConfig = configOfStage(config, stage);
@@ -321,21 +364,22 @@ async function buildStage(
   const tmp = join(runDir, `${requestsFile}.tmp`);
   const writer = new JsonlWriter(tmp);
   const promptTokens = await withTokenCounter(async (counter) => {
-    for (const [at, outcome] of outcomes.entries()) {
-      if (outcome.droppedBy) continue;
-      const values = { ...labels[at]!, ...outcome.fields };
-      if (when && !holds(when, lookupIn(values))) continue;
-      const index = chunk.firstSample + at;
-      const draw: Draw = { params: {}, values: labels[at]!, fields: outcome.fields };
-      const request = requestFor(
-        stageConfig,
-        customId(index, config.samples),
-        toMessages(promptOf(own, draw, index)),
-        own.schema,
-      );
-      writer.write(request);
-      await counter.add(endpoint.prompt(request.body));
-    }
+    for await (const { from, labels, outcomes } of outcomesOf(run, chunk, builtAfter(config, stage)))
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome.droppedBy) continue;
+        const values = { ...labels[i]!, ...outcome.fields };
+        if (when && !holds(when, lookupIn(values))) continue;
+        const index = chunk.firstSample + from + i;
+        const draw: Draw = { params: {}, values: labels[i]!, fields: outcome.fields };
+        const request = requestFor(
+          stageConfig,
+          customId(index, config.samples),
+          toMessages(promptOf(own, draw, index)),
+          own.schema,
+        );
+        writer.write(request);
+        await counter.add(endpoint.prompt(request.body));
+      }
     return counter.tally();
   });
   writer.close();
@@ -428,29 +472,27 @@ export function stagedSamples(
   // In sample order already, once each: the export hands them on as they come.
   return Object.assign(staged, { inOrder: true as const });
   async function staged(add: (sample: SampleResult) => void): Promise<void> {
-    for (const chunk of run.manifest.chunks) {
-      const labels = await labelsOfChunk(run.dir, chunk);
-      const outcomes = await outcomesOf(run, chunk, last, labels);
-      for (const [at, outcome] of outcomes.entries()) {
-        const pair =
-          preference && !outcome.droppedBy ? pairOf(preference, labels[at]!, outcome.fields) : undefined;
-        if (preference && !outcome.droppedBy && !pair)
-          outcome.droppedBy = `${preference.choice} names no model`;
-        if (pair) outcome.fields = pair;
-        if (!outcome.droppedBy && counts.kept >= limit) outcome.droppedBy = BEYOND_FILL;
-        if (outcome.droppedBy)
-          counts.dropped[outcome.droppedBy] = (counts.dropped[outcome.droppedBy] ?? 0) + 1;
-        else counts.kept++;
-        if (!outcome.first || (outcome.droppedBy && !includeDropped)) continue;
-        add({
-          ...outcome.first,
-          fields: includeDropped
-            ? { ...outcome.fields, dropped_by: outcome.droppedBy ?? "" }
-            : outcome.fields,
-          cost_usd: outcome.costUsd,
-        });
-      }
-    }
+    for (const chunk of run.manifest.chunks)
+      for await (const { labels, outcomes } of outcomesOf(run, chunk, last))
+        for (const [at, outcome] of outcomes.entries()) {
+          const pair =
+            preference && !outcome.droppedBy ? pairOf(preference, labels[at]!, outcome.fields) : undefined;
+          if (preference && !outcome.droppedBy && !pair)
+            outcome.droppedBy = `${preference.choice} names no model`;
+          if (pair) outcome.fields = pair;
+          if (!outcome.droppedBy && counts.kept >= limit) outcome.droppedBy = BEYOND_FILL;
+          if (outcome.droppedBy)
+            counts.dropped[outcome.droppedBy] = (counts.dropped[outcome.droppedBy] ?? 0) + 1;
+          else counts.kept++;
+          if (!outcome.first || (outcome.droppedBy && !includeDropped)) continue;
+          add({
+            ...outcome.first,
+            fields: includeDropped
+              ? { ...outcome.fields, dropped_by: outcome.droppedBy ?? "" }
+              : outcome.fields,
+            cost_usd: outcome.costUsd,
+          });
+        }
   }
 }
 
@@ -502,7 +544,8 @@ export async function stagesEstimate(run: RunView): Promise<string[]> {
   const last = lastStage(config);
   const chunk = run.manifest.chunks[0];
   if (last === 1 || !chunk) return [];
-  const [labels = {}] = await labelsOfChunk(run.dir, chunk);
+  const firstLabels = labelsOf(run.dir, chunk);
+  const [labels = {}] = await firstLabels.next(1).finally(() => firstLabels.close());
   const lines: string[] = [];
   let earlierTokens = stageSettings(config, 1).maxTokens;
   const fields: Record<string, string> = {};
