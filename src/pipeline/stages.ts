@@ -207,10 +207,11 @@ export interface SampleOutcome {
 }
 
 /**
- * How many samples' outcomes are worked out at a time. A chunk's held whole (up to 50,000 samples,
- * every stage's fields) took about 1.5 KB a sample: 38 MB of a judged run's peak at 25,000.
+ * How many samples' outcomes are worked out at a time. Held whole, a chunk's (up to 50,000
+ * samples, every stage's fields, about 1.5 KB a sample) put 26–31 MiB on a staged export's peak
+ * (BENCHMARKS.md).
  */
-export const OUTCOMES_AT_ONCE = 10_000;
+const OUTCOMES_AT_ONCE = 10_000;
 
 /** A run of a chunk's samples after the stages so far, the first at `from` (its place in the chunk). */
 interface OutcomeSlice {
@@ -222,8 +223,8 @@ interface OutcomeSlice {
 /**
  * Every sample of a chunk after stages 1..`upTo`, in sample order, `perSlice` samples at a time:
  * each slice reads the chunk's samples files again and parses only its own lines (the others
- * are passed over by their heads, undecoded). A stage's `when`
- * decides which samples it asked; `keep` then drops.
+ * are passed over by their heads, undecoded). A stage's `when` decides which samples it asked;
+ * `keep` then drops.
  */
 export async function* outcomesOf(
   run: RunView,
