@@ -2,9 +2,8 @@
 // signature and exact hash, in the order the export hands the samples on. Read as text, each
 // line's head and fields parsed and ordered by export.ts's eachValidSample, this pass took 17 s of
 // CPU at 1,000,000 samples, more than half of a plain export's.
-import { closeSync, readSync } from "node:fs";
-import { eachLineAt, startsWith, wholeNumberAt, type ReadAt } from "../io/byte-lines.ts";
-import { openToRead } from "../io/disk.ts";
+import { eachNonBlankLineOf, startsWith, wholeNumberAt } from "../io/byte-lines.ts";
+import { DAMAGED_HINT } from "../io/jsonl.ts";
 import { exactHash, PERMUTATIONS, signatureOf, signatureOfBytes, valuesOf } from "./dedup.ts";
 
 /** Where a chunk's samples lie in the run (its manifest entry). */
@@ -17,6 +16,8 @@ export interface ChunkPlace {
 export class NotInOrder extends Error {}
 
 const FIELDS = Buffer.from(',"fields":{');
+/** A read's worth of a samples file. */
+const READ_BYTES = 1 << 20;
 
 /**
  * Hands on the valid samples of the samples files at `paths`, as eachValidSample hands them on:
@@ -34,7 +35,7 @@ export function eachSignedSample(
   let chunk: number | undefined;
   let last = -1;
   for (const path of paths)
-    eachLine(path, (bytes, start, end) => {
+    eachNonBlankLineOf(path, DAMAGED_HINT, READ_BYTES, (bytes, start, end) => {
       const fieldsAt = bytes.indexOf(FIELDS, start);
       const head =
         fieldsAt >= 0 && fieldsAt < end
@@ -103,25 +104,4 @@ function headOf(bytes: Buffer, start: number, fieldsAt: number) {
   } catch {
     return undefined;
   }
-}
-
-const READ_BYTES = 1 << 20;
-
-/** Each non-blank line of a file as `bytes` from `start` to `end`, 1 MB read at a time. */
-function eachLine(path: string, use: (bytes: Buffer, start: number, end: number) => void): void {
-  const fd = openToRead(path);
-  try {
-    const read: ReadAt = (into, at, length, position) => readSync(fd, into, at, length, position);
-    eachLineAt(read, READ_BYTES, (bytes, start, end) => {
-      if (!blank(bytes, start, end)) use(bytes, start, end);
-    });
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Spaces, tabs and carriage returns only (JSON's whitespace, and a CRLF file's line ends). */
-function blank(bytes: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (bytes[i] !== 32 && bytes[i] !== 9 && bytes[i] !== 13) return false;
-  return true;
 }

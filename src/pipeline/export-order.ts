@@ -2,10 +2,16 @@
 // service writes answers in any order and retries come later, so a chunk's samples can only be
 // handed on once all its lines are read: what waits is each valid sample's place (file, offset,
 // length: 16 bytes), not the sample, so the memory does not grow with the chunk or the texts.
-import { closeSync, readSync } from "node:fs";
-import { openToRead } from "../io/disk.ts";
-import { eachLineAt, startsWith, wholeNumberAt, type ReadAt } from "../io/byte-lines.ts";
-import { damagedFile, tornLine } from "../io/jsonl.ts";
+import { closeSync } from "node:fs";
+import {
+  eachNonBlankLine,
+  eachNonBlankLineOf,
+  openLinesFile,
+  readBytesAt,
+  startsWith,
+  wholeNumberAt,
+} from "../io/byte-lines.ts";
+import { tornLine } from "../io/jsonl.ts";
 import type { SampleResult } from "../run/records.ts";
 import type { ChunkPlace } from "./dedup-lines.ts";
 
@@ -41,8 +47,8 @@ export function eachValidByPlace(
   let chunk: number | undefined;
   try {
     for (const [index, path] of paths.entries()) {
-      fds.push(openFile(path, wayOut));
-      eachLine(fds[index]!, path, wayOut, sizes.block, (bytes, start, end, offset) => {
+      fds.push(openLinesFile(path, wayOut));
+      eachNonBlankLine(fds[index]!, path, wayOut, sizes.block, (bytes, start, end, offset) => {
         const head = headOf(bytes, start, end, path, wayOut);
         if (head.chunk !== chunk) {
           if (places) readBack(places, fds, paths, wayOut, sizes, use);
@@ -73,15 +79,10 @@ export function eachSampleIn(
   wayOut: string,
   use: (sample: SampleResult) => void,
 ): void {
-  const fd = openFile(path, wayOut);
-  try {
-    eachLine(fd, path, wayOut, SIZES.block, (bytes, start, end) => {
-      const at = headOf(bytes, start, end, path, wayOut).sample - first;
-      if (at >= 0 && at < count) use(JSON.parse(bytes.toString("utf8", start, end)) as SampleResult);
-    });
-  } finally {
-    closeSync(fd);
-  }
+  eachNonBlankLineOf(path, wayOut, SIZES.block, (bytes, start, end) => {
+    const at = headOf(bytes, start, end, path, wayOut).sample - first;
+    if (at >= 0 && at < count) use(JSON.parse(bytes.toString("utf8", start, end)) as SampleResult);
+  });
 }
 
 interface Places {
@@ -97,46 +98,6 @@ function newPlaces(samples: number): Places {
     offset: new Float64Array(samples),
     length: new Uint32Array(samples),
   };
-}
-
-function openFile(path: string, wayOut: string): number {
-  try {
-    return openToRead(path);
-  } catch (error) {
-    throw damagedFile(error, path, wayOut);
-  }
-}
-
-/** Every non-blank line of the file, its trailing `\r` left out, with its offset in the file. */
-function eachLine(
-  fd: number,
-  path: string,
-  wayOut: string,
-  blockSize: number,
-  use: (bytes: Buffer, start: number, end: number, offset: number) => void,
-): void {
-  const read: ReadAt = (into, at, length, position) => readAt(fd, into, at, length, position, path, wayOut);
-  eachLineAt(read, blockSize, (bytes, start, end, offset) => {
-    if (end > start && bytes[end - 1] === 13) end--;
-    for (let i = start; i < end; i++)
-      if (bytes[i] !== 32 && bytes[i] !== 9) return use(bytes, start, end, offset);
-  });
-}
-
-function readAt(
-  fd: number,
-  into: Buffer,
-  at: number,
-  length: number,
-  position: number,
-  path: string,
-  wayOut: string,
-): number {
-  try {
-    return readSync(fd, into, at, length, position);
-  } catch (error) {
-    throw damagedFile(error, path, wayOut);
-  }
 }
 
 const ID = Buffer.from('{"custom_id":"');
@@ -250,7 +211,7 @@ function lineAt(
 ): string {
   if (block.file !== file || offset < block.from || offset + length > block.to) {
     if (length > block.bytes.length) block.bytes = Buffer.allocUnsafeSlow(length);
-    const read = readAt(fds[file]!, block.bytes, 0, block.bytes.length, offset, paths[file]!, wayOut);
+    const read = readBytesAt(fds[file]!, block.bytes, 0, block.bytes.length, offset, paths[file]!, wayOut);
     Object.assign(block, { file, from: offset, to: offset + read });
     if (read < length) throw tornLine(paths[file]!, "", wayOut);
   }

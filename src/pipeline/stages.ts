@@ -300,13 +300,13 @@ function lookupIn(view: Record<string, unknown>): (name: string) => unknown {
 /** A chunk's labels in sample order, `count` at a time, from its draws file (read once; closed by `close`). */
 function labelsOf(runDir: string, chunk: Chunk) {
   const batches = readJsonlBatches<DrawsLine>(join(runDir, chunk.drawsFile));
-  let waiting: DrawsLine[] = [];
+  const waiting: DrawsLine[] = [];
   return {
     async next(count: number): Promise<Record<string, string>[]> {
       while (waiting.length < count) {
         const read = await batches.next();
         if (read.done) break;
-        waiting = waiting.concat(read.value);
+        waiting.push(...read.value);
       }
       return waiting.splice(0, count).map((draw) => draw.labels);
     },
