@@ -376,6 +376,17 @@ describe("counting prompt tokens", () => {
     });
     expect(next).toEqual({ tally: one, single: one });
   });
+  test("a special token's text in a prompt is counted as the characters it is, as the service encodes it", async () => {
+    const { encode } = await import("gpt-tokenizer");
+    const text = "A tokenizer marks the end with <|endoftext|> and a turn with <|im_start|>.";
+    const asCharacters = encode(text, { disallowedSpecial: new Set() }).length;
+    // As characters, "<|endoftext|>" is several tokens, not the one special token.
+    expect(encode("<|endoftext|>", { disallowedSpecial: new Set() }).length).toBeGreaterThan(1);
+    const counted = await withTokenCounter((counter) =>
+      counter.count({ messages: [{ role: "user", content: text }] }),
+    );
+    expect(counted).toBe(3 + 4 + asCharacters);
+  });
 });
 
 describe("reading a chunk's draws", () => {

@@ -9,6 +9,11 @@ import type { Message } from "./endpoints/index.ts";
 // took less memory than 20,000 in a 1,000,000-sample build, and no more time (BENCHMARKS.md).
 setMergeCacheSize(5_000);
 
+// A prompt's text is text: the service encodes "<|endoftext|>" in a message as ordinary
+// characters, never as the special token, and the tokenizer's default refuses it instead.
+const asText = { disallowedSpecial: new Set<string>() };
+const countText = (text: string) => countTokens(text, asText);
+
 let schemaTokens = 0;
 let sinceTally = 0;
 
@@ -21,7 +26,7 @@ const tokensOf = (messages: Message[]) =>
  * word where there is one (exact: the same count as whole), else inside the run (a token or so more).
  */
 function count(text: string): number {
-  if (text.length <= LONG) return countTokens(text);
+  if (text.length <= LONG) return countText(text);
   let tokens = 0;
   for (let start = 0; start < text.length;) {
     let end = Math.min(text.length, start + PIECE);
@@ -30,7 +35,7 @@ function count(text: string): number {
       while (gap > start && !isWordStart(text, gap)) gap--;
       if (gap > start) end = gap;
     }
-    tokens += countTokens(text.slice(start, end));
+    tokens += countText(text.slice(start, end));
     start = end;
   }
   return tokens;
@@ -55,7 +60,7 @@ interface Batch {
 
 parentPort!.on("message", ({ prompts, reply, schema, fresh }: Batch) => {
   if (fresh) sinceTally = 0;
-  if (schema !== undefined) schemaTokens = schema === null ? 0 : countTokens(JSON.stringify(schema));
+  if (schema !== undefined) schemaTokens = schema === null ? 0 : countText(JSON.stringify(schema));
   if (reply === "count") return parentPort!.postMessage(tokensOf(prompts[0]!));
   for (const messages of prompts) sinceTally += tokensOf(messages);
   if (reply === "none") return parentPort!.postMessage(0);
