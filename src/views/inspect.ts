@@ -52,9 +52,10 @@ export async function* inspectRun(
       if (filter.failed && result.status === "ok") continue;
       if (filter.sample !== undefined && result.sample !== filter.sample) continue;
       if (filter.id !== undefined && result.custom_id !== filter.id) continue;
-      prompts ??= await promptsOf(runDir, record);
+      const endpoint = endpointOf(manifest.config, stageOf(record));
+      prompts ??= await promptsOf(runDir, record, endpoint);
       if (result.answer === undefined && result.status === "ok") {
-        answers ??= await answersOf(runDir, record, endpointOf(manifest.config, stageOf(record)));
+        answers ??= await answersOf(runDir, record, endpoint);
         result.answer = answers.get(result.custom_id);
       }
       yield {
@@ -78,10 +79,15 @@ function chunkOf(manifest: Manifest, filter: InspectFilter): number | undefined 
   );
 }
 
-async function promptsOf(runDir: string, record: BatchRecord): Promise<Map<string, string>> {
+/** A batch's prompts by custom_id, read back from each request's body as its endpoint wrote it. */
+async function promptsOf(
+  runDir: string,
+  record: BatchRecord,
+  endpoint: Endpoint,
+): Promise<Map<string, string>> {
   const prompts = new Map<string, string>();
   for await (const request of readJsonl<BatchRequest>(join(runDir, record.requestsFile)))
-    prompts.set(request.custom_id, promptText(request.body.messages));
+    prompts.set(request.custom_id, promptText(endpoint.prompt(request.body).messages));
   return prompts;
 }
 

@@ -72,11 +72,7 @@ export function endpointFor(name: EndpointName = "chat"): Endpoint<any> {
   return ENDPOINTS[name];
 }
 
-/**
- * Each vendor's endpoint: OpenAI's is the run's choice (--endpoint); Anthropic's is Messages.
- * Gemini's is registered here with its service; until then its entry is OpenAI's (never reached:
- * its service refuses first).
- */
+/** Each vendor's endpoint: OpenAI's is the run's choice (--endpoint); Anthropic's is Messages, Gemini's generateContent. */
 export const VENDOR_ENDPOINTS: Record<Vendor, (name: EndpointName | undefined) => Endpoint<any>> = {
   openai: endpointFor,
   anthropic: () => messages,
