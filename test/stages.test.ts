@@ -244,6 +244,29 @@ describe("stages", () => {
     expect(await readdir(cwd)).toEqual(["judge.md"]);
   });
 
+  // A row holds one value per name: the model's Attitude would be lost under the drawn one.
+  test.each([
+    [
+      "generate",
+      "[Score, Attitude]",
+      /judge\.md: field "Attitude" has the name of a parameter of params\.json/,
+    ],
+    ["preview", "[Score, Score]", /judge\.md: field "Score" is named twice/],
+  ])("%s: fields %s are one line before anything is built", async (command, fields, message) => {
+    const cwd = await tempDir();
+    const text = (await readFile(join(EXAMPLE, "judge.md"), "utf8")).replace(
+      /^fields: .*$/m,
+      `fields: ${fields}`,
+    );
+    await writeFile(join(cwd, "judge.md"), text);
+    const params = ["-j", join(EXAMPLE, "params.json")];
+    const args = command === "preview" ? ["preview", "-n", "1", ...params] : ["--dry-run", ...fast];
+    const result = await runCli([...args, ...write, "--prompt", "judge.md"], { cwd });
+    expect(result.code).toBe(2);
+    expectOneLineError(result.stderr, message);
+    expect(await readdir(cwd)).toEqual(["judge.md"]);
+  });
+
   test("keep: Critique >= 4 on a field its schema declares text is one line naming it, before anything is sent", async () => {
     const url = await server.start();
     const cwd = await tempDir();

@@ -171,6 +171,15 @@ export async function newFaker(locale = "en", stream: DrawStream = DRAW_STREAM):
 }
 
 /** The label columns of a draw, in params.json order, then generated values. */
+/** What each name a draw gives besides its input's columns is: a parameter or a generated value. */
+export function drawnNames(draw: Draw): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const chosen of Object.values(draw.params))
+    for (const name of Object.keys(chosen)) names.set(name, "a parameter of params.json");
+  for (const name of Object.keys(draw.values)) names.set(name, "a generated value");
+  return names;
+}
+
 export function labelsOf(draw: Draw): Record<string, string> {
   // The input's kept columns first, then parameters, then generated values.
   const labels: Record<string, string> = { ...draw.kept };

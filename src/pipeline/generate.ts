@@ -9,7 +9,7 @@ import { checkVendorKeys } from "../run/config.ts";
 import { UserError } from "../errors.ts";
 import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor, runInDataset } from "./export.ts";
 import { outputFormats } from "../io/formats/index.ts";
-import { checkPrompts, drawSample, labelsOf, newFaker } from "../dataset/draw.ts";
+import { checkPrompts, drawSample, drawnNames, labelsOf, newFaker } from "../dataset/draw.ts";
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
 import type { Log } from "../io/log.ts";
@@ -237,9 +237,7 @@ function checkColumnsApart(columns: string[], dataset: Dataset, first: Draw): vo
     ["sample_id", "a column synthai writes"],
   ]);
   for (const field of dataset.fields) taken.set(field, "a field the model writes");
-  for (const chosen of Object.values(first.params))
-    for (const name of Object.keys(chosen)) taken.set(name, "a parameter of params.json");
-  for (const name of Object.keys(first.values)) taken.set(name, "a generated value");
+  for (const [name, what] of drawnNames(first)) taken.set(name, what);
   const clash = columns.find((c) => taken.has(c));
   if (clash)
     throw new UserError(

@@ -20,7 +20,7 @@ import {
 import { previousTurnOf } from "../dataset/conversation.ts";
 import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import { answerAsAsked, fieldOfModel, groupOf } from "../dataset/several-models.ts";
-import { promptOf } from "../dataset/draw.ts";
+import { drawnNames, promptOf } from "../dataset/draw.ts";
 import {
   changedDataset,
   datasetSource,
@@ -115,8 +115,10 @@ export function checkStages(dataset: LoadedDataset, first: Draw, labels: Record<
   const known = new Set(Object.keys(labels));
   const types = new Map<string, string | undefined>(); // each field's schema type, the latest stage's
   const typeOf = (name: string) => (types.has(name) ? types.get(name) : types.get(name.split(".").at(-1)!));
+  const drawn = drawnNames(first);
   for (let stage = 1; stage <= last; stage++) {
     const own = datasetOfStage(dataset, stage);
+    checkFieldNames(own, drawn);
     const fieldsSoFar = Object.fromEntries([...known].filter((n) => !(n in labels)).map((n) => [n, "x"]));
     if (stage > 1) checkPlaceholders(own, { params: {}, values: labels, fields: fieldsSoFar });
     else checkPlaceholders(own, first);
@@ -135,6 +137,22 @@ export function checkStages(dataset: LoadedDataset, first: Draw, labels: Record<
     for (const [field, type] of declaredTypes(own)) (known.add(field), types.set(field, type));
     check(keep, "keep", known);
   }
+}
+
+/** A row holds one value per name: a stage's field named twice, or like a drawn label, would lose one. */
+function checkFieldNames(own: PlannedStage, drawn: Map<string, string>): void {
+  const twice = own.fields.find((field, i) => own.fields.indexOf(field) !== i);
+  if (twice !== undefined)
+    throw new UserError(
+      `${datasetSource(own)}: field "${twice}" is named twice`,
+      "give each field a name of its own",
+    );
+  const clash = own.fields.find((field) => drawn.has(field));
+  if (clash !== undefined)
+    throw new UserError(
+      `${datasetSource(own)}: field "${clash}" has the name of ${drawn.get(clash)}`,
+      "rename the field or the label: a row holds one value per name",
+    );
 }
 
 /** Each field of a stage with the type its schema declares, if any (a model's field by the field asked). */

@@ -5,12 +5,11 @@ import type { Dataset } from "../dataset/spec.ts";
 import type { Params } from "../dataset/params.ts";
 import type { Row } from "../dataset/inputs/index.ts";
 import { keptValues } from "../dataset/input-file.ts";
-import { checkPlaceholders } from "../dataset/prompt-file.ts";
 import type { Draw, StageOptions } from "../dataset/spec.ts";
 import { batchPrice } from "../api/pricing.ts";
 import { UserError } from "../errors.ts";
 import { DEFAULT_MODEL } from "../api/models.ts";
-import { datasetOfStage } from "../pipeline/stages.ts";
+import { checkStages, datasetOfStage } from "../pipeline/stages.ts";
 import { prefixLines } from "../pipeline/prefix-estimate.ts";
 import { vendorOfModel } from "../api/providers/index.ts";
 
@@ -41,7 +40,8 @@ export async function previewSamples(
       index,
       row && { values: row.values, kept: keptValues(row, input!.columns) },
     );
-    if (index === 0) checkPlaceholders(dataset, draw);
+    // What a run of these prompts would refuse before building, preview refuses too.
+    if (index === 0) checkStages(dataset, draw, labelsOf(draw));
     first ??= draw;
     const labels = Object.entries(labelsOf(draw))
       .map(([k, v]) => `${k}=${v}`)
