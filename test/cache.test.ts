@@ -1,7 +1,7 @@
 // The cache of answers: a rerun pays only for what changed, and never gets a wrong answer.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import {
   appendFile,
   lstat,
@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
 import {
   API_KEY,
+  expectOneLineError,
   PARAMS,
   ROOT,
   readCsv,
@@ -402,6 +403,25 @@ describe("resumable and shared", () => {
     expect(files.some((file) => file.endsWith(".log"))).toBe(true);
     for (const file of files) expect(await readFile(file, "utf8")).not.toContain(API_KEY);
     expect((await lstat(cache)).mode & 0o777).toBe(0o700);
+  });
+
+  test("a cache folder that is a link or a file is one line before anything is built or paid for", async () => {
+    await start();
+    const cwd = await tempDir();
+    await mkdir(join(cwd, "real"));
+    await symlink(join(cwd, "real"), join(cwd, "linked"));
+    await writeFile(join(cwd, "file"), "not a folder\n");
+    for (const [dir, why] of [
+      ["linked", /the cache folder .*linked is a link or not a folder/],
+      ["file", /the cache folder .*file is not a folder/],
+    ] as const) {
+      const result = await run(cwd, join(cwd, dir), "out.csv");
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr, why);
+    }
+    expect(asked()).toBe(0);
+    expect(existsSync(join(cwd, "runs"))).toBe(false);
+    expect(await readdir(join(cwd, "real"))).toEqual([]);
   });
 });
 

@@ -4,6 +4,7 @@
 // checksum: a torn, foreign or missing record is a miss. Runs sharing the cache at once never write
 // the same file, so each reads whole records of the others', or none.
 import {
+  accessSync,
   chmodSync,
   closeSync,
   mkdirSync,
@@ -172,18 +173,44 @@ export class AnswerCache {
     return this.#writer;
   }
 
-  /** Made private to the user (0700) the first time something is written; a link there is refused. */
   #open(): void {
     if (this.#ready) return;
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const stat = lstatSync(this.dir);
-    if (stat.isSymbolicLink() || !stat.isDirectory())
-      throw new UserError(
-        `the cache folder ${this.dir} is a link or not a folder, and synthai keeps answers only in a folder of its own`,
-        "pass --cache-dir <folder>, or --no-cache",
-      );
-    if ((stat.mode & 0o777) !== 0o700) chmodSync(this.dir, 0o700);
+    openCacheDir(this.dir);
     this.#ready = true;
+  }
+}
+
+/**
+ * Makes the cache folder, private to the user (0700), or refuses it in one line: a link, a file,
+ * a folder synthai may not write. A run checks it before anything is paid for.
+ */
+export function openCacheDir(dir: string): void {
+  const refused = (why: string) =>
+    new UserError(
+      `the cache folder ${dir} ${why}, and synthai keeps answers only in a folder of its own`,
+      "pass --cache-dir <folder>, or --no-cache",
+    );
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") throw refused("is not a folder");
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") throw refused("cannot be made here");
+    throw error;
+  }
+  const stat = lstatSync(dir);
+  if (stat.isSymbolicLink() || !stat.isDirectory()) throw refused("is a link or not a folder");
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw refused("cannot be written");
+  }
+  if ((stat.mode & 0o777) !== 0o700) {
+    try {
+      chmodSync(dir, 0o700);
+    } catch {
+      throw refused("is not the user's own");
+    }
   }
 }
 

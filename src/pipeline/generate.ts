@@ -1,4 +1,5 @@
 // The run's story from the start: check inputs, build the request files, then drive it.
+import { defaultCacheDir, openCacheDir } from "../cache/store.ts";
 import { usesBatches } from "./transport.ts";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -204,6 +205,7 @@ async function checkInputs(
   checkSampling(config.sampling, params, config.samples);
   checkRunsDir(runsDir);
   await checkWritable(config.output);
+  if (!config.noCache) openCacheDir(config.cacheDir ?? defaultCacheDir());
   const faker = await newFaker(config.locale, DRAW_STREAM);
   const { input } = config;
   const rowOf = (index: number) => {
