@@ -302,6 +302,7 @@ describe("a hit's prompt is never counted", () => {
       `estimate: 24 requests in 1 batch(es), ${dryRun.promptTokens} prompt tokens`,
     );
     expect(rerun.cached).toMatchObject({ hits: 12, sent: 12 });
+    expect(second.stderr).toMatch(/submitted requests\/\S+ \(12 requests\) as /);
     expect(rerun.promptTokens).toBe(dryRun.promptTokens - first.promptTokens);
     expect(rerun.cached.sentPromptTokens).toBe(rerun.promptTokens);
   });

@@ -373,6 +373,17 @@ describe("--fill, driven in process", () => {
     expect(made.log.some((l) => /^--fill: 2 of 5 kept so far \(40%\); drawing \d+ more$/.test(l))).toBe(true);
     const drawn = made.manifest.config.samples;
     expect(drawn).toBeGreaterThan(5);
+    // A judge that keeps none: the line says 0%, as it is, though the plan assumes some will be kept.
+    const other = await tempDir();
+    const keepingNone = {
+      ...(await fill(other, 12)),
+      prompts: await judgedPrompts(other, "Score > 5", false),
+    };
+    const none = await driveNew(judgedCalls(), keepingNone, other);
+    expect(
+      none.log.some((l) => /^--fill: 0 of 5 kept so far \(0%\); drawing 7 more$/.test(l)),
+      none.log.join("\n"),
+    ).toBe(true);
     const rows = await readCsv(join(cwd, "out.csv"));
     const samples = Array.from({ length: drawn }, (_, n) => n);
     expect(rows.map((r) => Number(r.sample_id))).toEqual(keptOf(samples).slice(0, 5));

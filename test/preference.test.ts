@@ -113,16 +113,19 @@ describe("several models and preference pairs", () => {
     expect(await parquetReadObjects({ file: await asyncBufferFromFile(file) })).toEqual(trl);
   });
 
-  test("--format preference without several models and a judge that prefers is one line", async () => {
-    const cwd = await tempDir();
-    const result = await runCli(
-      ["--prompt", join(EXAMPLE, "ask.md"), "--format", "preference", "--dry-run", ...fast],
-      { cwd },
-    );
-    expect(result.code).toBe(2);
-    expectOneLineError(
-      result.stderr,
-      /--format preference needs a stage of several models and a later judge/,
-    );
-  });
+  test.each(["preference", "openai-preference"])(
+    "--format %s without several models and a judge that prefers is one line naming the formats",
+    async (format) => {
+      const cwd = await tempDir();
+      const result = await runCli(
+        ["--prompt", join(EXAMPLE, "ask.md"), "--format", format, "--dry-run", ...fast],
+        { cwd },
+      );
+      expect(result.code).toBe(2);
+      expectOneLineError(
+        result.stderr,
+        /the preference formats \(--format preference, openai-preference\) need a stage of several models and a later judge/,
+      );
+    },
+  );
 });

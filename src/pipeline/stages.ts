@@ -435,7 +435,7 @@ export function preferenceOf(dataset: LoadedDataset): Preference {
   const group = answers && groupOf(answers);
   if (judge < 0 || !answers || !group)
     throw new UserError(
-      "--format preference needs a stage of several models and a later judge that says which answer is better",
+      "the preference formats (--format preference, openai-preference) need a stage of several models and a later judge that says which answer is better",
       "give a stage `models: [a, b]`, then a judge stage with `prefers: <its field naming the better model>`",
     );
   return { answers, models: group.models, field: group.fields[0]!, choice: stages[judge]!.prefers! };
@@ -549,7 +549,9 @@ export async function samplesToDraw(run: RunContext): Promise<number> {
   const rate = Math.max(kept / samples, 0.05);
   const wanted = Math.ceil(((fill.target - kept) / rate) * 1.1);
   const count = Math.min(fill.maxDraws - samples, Math.max(wanted, 1));
-  log(`--fill: ${kept} of ${fill.target} kept so far (${Math.round(rate * 100)}%); drawing ${count} more`);
+  // The share kept so far, as it is; the plan assumes at least 5%, so a run keeping none still draws.
+  const share = Math.round((kept / samples) * 100);
+  log(`--fill: ${kept} of ${fill.target} kept so far (${share}%); drawing ${count} more`);
   return count;
 }
 
