@@ -332,6 +332,35 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     expect(hub!.commitCount).toBe(1);
   });
 
+  test("a run with no valid sample: its export says so and exits 6, and nothing reaches the Hub", async () => {
+    const url = await server.start({ seed: 6 });
+    const cwd = await tempDir();
+    // Every answer cut off at 5 tokens: nothing valid, nothing to retry.
+    const args = [
+      "-n",
+      "6",
+      "-p",
+      "out.csv",
+      "--max-tokens",
+      "5",
+      "--base-url",
+      url,
+      "--poll-interval",
+      "0.02",
+    ];
+    const made = await runCli(args, { cwd });
+    expect(made.code, made.stderr).toBe(6);
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    const exported = await runCli(["export", id, "-p", "again.csv"], { cwd });
+    expect(exported.code).toBe(6);
+    expectOneLineError(exported.stderr, new RegExp(`run ${id} has no valid sample to export`));
+    const hubUrl = await startHub();
+    const pushed = await runCli(["export", id, "--push", "synthai-user/empty"], { cwd, env: hubEnv(hubUrl) });
+    expect(pushed.code).toBe(6);
+    expectOneLineError(pushed.stderr, /has no valid sample to export; nothing was pushed to the Hub/);
+    expect(hub!.repos.size).toBe(0);
+  });
+
   test("synthai fake --hub serves the fake Hub that a push goes to", async () => {
     const child = spawn(process.execPath, [ENTRY, "fake", "--hub", "--port", "0"], { cwd: run.cwd });
     const url = await new Promise<string>((resolve) =>

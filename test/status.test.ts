@@ -34,6 +34,10 @@ describe("status <run-id> of a run nobody drives", () => {
     }
     expect(seen).toContain("in_progress");
     expect(seen.at(-1)).toBe("completed");
+    // Every later look says it again, though the service has nothing new to tell.
+    const again = await runCli(["status", id], { cwd });
+    expect(again.code).toBe(5);
+    expect(again.stderr).toContain(`ended on the service: \`synthai resume ${id}\` collects them`);
     // Nothing was collected or fetched: only the batch was looked at.
     expect((await readManifest(runDir)).batches[0].collected).toBeUndefined();
     expect(server.fake.batches).toHaveLength(1);

@@ -1,4 +1,5 @@
 // The end of a run, and `synthai export`: the CSVs written from the run folder.
+import { EXIT, UserError } from "../errors.ts";
 import { usesBatches } from "./transport.ts";
 import { collectBatch, judgeKey } from "./collect.ts";
 import { asWritten, checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
@@ -216,6 +217,7 @@ export async function reexport(runDir: string, options: ReexportOptions): Promis
           (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : "") +
           formulasText(exported),
       );
+      checkSomethingExported(exported.rows, manifest.id, "");
     }
     return manifest;
   });
@@ -299,11 +301,15 @@ async function exportToHf(
       format: options.format,
       describe: describe && (() => describe(run)),
     }),
-    (made) =>
+    (made) => {
       options.log(
         `exported run ${manifest.id} → ${made.dir} (${counts(made)}; ` +
           `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
-      ),
+      );
+      // Before the push: an empty dataset is never published.
+      const rows = made.rows.reduce((sum, n) => sum + n, 0);
+      checkSomethingExported(rows, manifest.id, options.push ? "; nothing was pushed to the Hub" : "");
+    },
   );
   // The Hub's client is loaded only when pushing.
   const destination = options.push
@@ -315,6 +321,16 @@ async function exportToHf(
       )
     : folder;
   await exportTo(manifest, run.dir, feed, dedup, destination);
+}
+
+/** An export that holds no sample says so and does not exit 0, as a run that made nothing valid does not. */
+function checkSomethingExported(rows: number, runId: string, more: string): void {
+  if (rows === 0)
+    throw new UserError(
+      `run ${runId} has no valid sample to export${more}`,
+      `\`synthai inspect ${runId} --failed\` shows why its answers were not kept`,
+      EXIT.ATTENTION,
+    );
 }
 
 /** How many CSV cells a spreadsheet would read as a formula, and what was done about them. */

@@ -210,7 +210,6 @@ export function hubPushOf(
   return { repo: datasetRepoName(options.repo, name), token, hubUrl, private: Boolean(options.private) };
 }
 
-/** Pushes an exported folder and says what happened, in one line. */
 /**
  * The Hub as one more destination of the export loop: the HF folder's, whose commit is followed
  * by the push of the folder it made, as one commit.
@@ -226,6 +225,7 @@ export function hubDestination(
   });
 }
 
+/** Pushes an exported folder and says what happened, in one line. */
 export async function pushExport(
   dir: string,
   push: HubPush,

@@ -36,7 +36,8 @@ export async function lookAtService(
   recordedAt: Date,
 ): Promise<Look> {
   const asRecorded = `shown as recorded at ${recordedAt.toISOString().slice(0, 19).replace("T", " ")} UTC`;
-  if (awaited(manifest).length === 0) return { manifest };
+  // Nothing left to ask: what was learnt before still stands, and is still said.
+  if (awaited(manifest).length === 0) return { manifest, ...finishedNote(manifest) };
   const provider = providerFor(manifest.config.provider);
   if (!connection.apiKey && !process.env[provider.keyVariable])
     return {
@@ -47,7 +48,7 @@ export async function lookAtService(
     };
   const looked = await ManifestStore.lockedIfFree(runDir, async (store) => {
     const inFlight = awaited(store.manifest);
-    if (inFlight.length === 0) return { manifest: store.manifest };
+    if (inFlight.length === 0) return { manifest: store.manifest, ...finishedNote(store.manifest) };
     const before = JSON.stringify(store.manifest);
     try {
       const services = runServices({ ...connection, quick: true }, store.manifest.config);
@@ -60,20 +61,24 @@ export async function lookAtService(
       // it; a look that learnt nothing leaves the manifest (and its time, which status shows) alone.
       if (JSON.stringify(store.manifest) !== before) store.updateLocal(() => {});
     }
-    return { manifest: store.manifest, note: finishedNote(store.manifest) };
+    return { manifest: store.manifest, ...finishedNote(store.manifest) };
   });
   if ("holder" in looked)
     return { manifest, note: `run is driven by process ${looked.holder}: batches ${asRecorded}` };
   return looked.done;
 }
 
-/** A batch that has ended on the service is not the run's end: its answers are still to collect. */
-function finishedNote(manifest: Manifest): string | undefined {
+/**
+ * A batch that has ended on the service is not the run's end: its answers are still to collect.
+ * Said of a run under way (a stopped run's batches are no longer its business), at every look.
+ */
+function finishedNote(manifest: Manifest): { note?: string } {
   const open = manifest.batches.filter((b) => b.step !== "collected");
   const ended = open.filter((b) => b.step === "finished");
-  if (ended.length === 0) return undefined;
-  return (
-    `${ended.length} of ${open.length} batch(es) not collected yet ended on the service: ` +
-    `\`synthai resume ${manifest.id}\` collects them`
-  );
+  if (manifest.state !== "running" || ended.length === 0) return {};
+  return {
+    note:
+      `${ended.length} of ${open.length} batch(es) not collected yet ended on the service: ` +
+      `\`synthai resume ${manifest.id}\` collects them`,
+  };
 }
