@@ -30,9 +30,14 @@ describe("exit codes", () => {
   });
 
   test("status <run> tells cron jobs: done, under way, needs attention", () => {
-    const summary = (state: string, givenUp = 0) => ({ state, givenUp }) as unknown as RunSummary;
+    const summary = (state: string, givenUp = 0, more = {}) =>
+      ({ state, givenUp, valid: 10, ...more }) as unknown as RunSummary;
     expect(statusExitCode(summary("done"))).toBe(EXIT.DONE);
     expect(statusExitCode(summary("done", 1))).toBe(EXIT.ATTENTION);
+    // Nothing valid, or --fill stopped short of its target by --max-draws.
+    expect(statusExitCode(summary("done", 0, { valid: 0 }))).toBe(EXIT.ATTENTION);
+    expect(statusExitCode(summary("done", 0, { kept: 5, fillTarget: 10 }))).toBe(EXIT.ATTENTION);
+    expect(statusExitCode(summary("done", 0, { kept: 10, fillTarget: 10 }))).toBe(EXIT.DONE);
     expect(statusExitCode(summary("running"))).toBe(EXIT.UNDER_WAY);
     expect(statusExitCode(summary("stopped"))).toBe(EXIT.ATTENTION);
   });

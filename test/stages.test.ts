@@ -173,6 +173,12 @@ describe("stages", () => {
     const manifest = await readManifest(await onlyRunDir(cwd));
     expect(manifest.config.samples).toBe(25);
     expect(await readCsv(join(cwd, "calls.csv"))).toHaveLength(manifest.stageCounts.kept);
+    // status tells a cron job the same: not done as asked (6), and how to go on.
+    const status = await runCli(["status", manifest.id], { cwd });
+    expect(status.code).toBe(6);
+    expect(status.stdout).toContain(
+      `--fill: ${manifest.stageCounts.kept} of 20 kept, short of its target: \`synthai resume ${manifest.id} --max-draws N\``,
+    );
     // A higher limit goes on from there, and the run's rows are written again, now all 20.
     const resumed = await runCli(["resume", manifest.id, "--max-draws", "400", "--base-url", url], { cwd });
     expect(resumed.code, resumed.stderr).toBe(0);

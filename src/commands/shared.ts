@@ -4,7 +4,7 @@ import { basename, resolve } from "node:path";
 import { defineCommand, parseArgs, type ArgDef, type ArgsDef, type CommandDef } from "citty";
 import { EXIT, UserError, cliName, closest, type OptionNamer } from "../errors.ts";
 import type { Manifest } from "../run/manifest.ts";
-import { summarize } from "../run/totals.ts";
+import { madeOf, summarize } from "../run/totals.ts";
 import { CHOICES, DEFAULTS, baseUrl, choice, notOneOf } from "./options.ts";
 import { setActiveRun } from "./active-run.ts";
 
@@ -150,11 +150,10 @@ export async function runDirOf(args: { "runs-dir"?: string; run: string }): Prom
 export function exitWhenStopped(manifest: Manifest): void {
   if (manifest.state === "stopped") process.exitCode = EXIT.STOPPED;
   else if (manifest.state === "done") {
-    const { kept, valid } = summarize(manifest);
-    if ((kept ?? valid) === 0) process.exitCode = EXIT.ATTENTION;
+    const made = madeOf(summarize(manifest));
+    if (made === "nothing") process.exitCode = EXIT.ATTENTION;
     // --fill stopped short of its target by --max-draws: resumable, as a budget stop is.
-    else if (manifest.config.fill && (kept ?? valid) < manifest.config.fill.target)
-      process.exitCode = EXIT.STOPPED;
+    else if (made === "short") process.exitCode = EXIT.STOPPED;
   }
 }
 

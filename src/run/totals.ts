@@ -47,6 +47,18 @@ export interface RunSummary {
   /** With stages, as last exported: the samples kept after the last, and those dropped by stage and reason. */
   kept?: number;
   dropped?: Record<string, number>;
+  /** --fill: the samples to keep. */
+  fillTarget?: number;
+}
+
+/**
+ * What a finished run made, for the exit codes of the run and of `status`: nothing valid, fewer
+ * kept than --fill's target (--max-draws stopped it; resumable), or what was asked.
+ */
+export function madeOf(summary: RunSummary): "nothing" | "short" | "all" {
+  const made = summary.kept ?? summary.valid;
+  if (made === 0) return "nothing";
+  return summary.fillTarget !== undefined && made < summary.fillTarget ? "short" : "all";
 }
 
 export function summarize(manifest: Manifest): RunSummary {
@@ -97,6 +109,7 @@ export function summarize(manifest: Manifest): RunSummary {
     ...(manifest.stageCounts
       ? { kept: manifest.stageCounts.kept, dropped: manifest.stageCounts.dropped }
       : {}),
+    ...(manifest.config.fill ? { fillTarget: manifest.config.fill.target } : {}),
     batches,
     costUsd: spentUsd(manifest),
     standardUsd: (batchesUsd + embeddingsUsd(manifest)) / share + directUsd(manifest),

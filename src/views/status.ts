@@ -4,7 +4,7 @@ import { table } from "./table.ts";
 import { formatDuration } from "../io/log.ts";
 import { listRunIds, loadManifest, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { fromCacheText, stageRows, summarize, type RunSummary } from "../run/totals.ts";
+import { fromCacheText, madeOf, stageRows, summarize, type RunSummary } from "../run/totals.ts";
 import { serviceOf } from "../run/config.ts";
 import { countsUnknown, etaText, progressOf, requestsText } from "../pipeline/progress.ts";
 import { EXIT, type ExitCode } from "../errors.ts";
@@ -63,6 +63,12 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
       `${s.reasoningTokens} reasoning${emptied}`,
     `output ${manifest.config.output}${exported}`,
     ...stageRows(s).map(([what, value]) => `${what}: ${value}`),
+    ...(s.state === "done" && madeOf(s) === "short"
+      ? [
+          `--fill: ${s.kept ?? s.valid} of ${s.fillTarget} kept, short of its target: ` +
+            `\`synthai resume ${s.id} --max-draws N\` draws more`,
+        ]
+      : []),
     ...withoutCounts(manifest, now),
     "",
   ];
@@ -110,11 +116,12 @@ function withoutCounts(manifest: Manifest, now: number): string[] {
 }
 
 /**
- * For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted, or samples given
- * up).
+ * For cron jobs: 0 done, 5 still under way, 6 needs attention (stopped, failed, not submitted,
+ * samples given up, nothing valid, or --fill short of its target).
  */
 export function statusExitCode(summary: RunSummary): ExitCode {
-  if (summary.state === "done") return summary.givenUp > 0 ? EXIT.ATTENTION : EXIT.DONE;
+  if (summary.state === "done")
+    return summary.givenUp > 0 || madeOf(summary) !== "all" ? EXIT.ATTENTION : EXIT.DONE;
   if (["building", "running", "exporting"].includes(summary.state)) return EXIT.UNDER_WAY;
   return EXIT.ATTENTION;
 }
