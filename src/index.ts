@@ -60,9 +60,9 @@ const logOf = (options: { onLog?: ((line: string) => void) | undefined }): Log =
 
 /** Makes a run and drives it to its end (or submits it, with `detach`); an unknown option is refused by name. */
 export async function generate(options: GenerateOptions = {}): Promise<Run> {
-  const { onLog, onProgress } = options;
   // The options as given (numbers as numbers), checked by name: not turned into flags and parsed again.
   const given = optionsOf("generate", generateArgs, options, ["onLog", "onProgress"]);
+  const { onLog, onProgress } = options;
   const manifest = await generateFrom(given, {
     log: logOf({ onLog }),
     ...(onProgress ? { onProgress } : {}),
@@ -82,8 +82,8 @@ export async function resume(
     onProgress?: (progress: Progress) => void;
   } = {},
 ): Promise<Run> {
-  const { onLog, onProgress } = options;
   const given = optionsOf("resume", resumeArgs, options, ["onLog", "onProgress"]);
+  const { onLog, onProgress } = options;
   const runsDir = resolve(options.runsDir ?? "runs");
   await resumeFrom(given, await findRunDir(runsDir, runId), {
     log: logOf({ onLog }),
@@ -98,6 +98,7 @@ export async function cancel(
   runId: string,
   options: { runsDir?: string; apiKey?: string; baseURL?: string; onLog?: (line: string) => void } = {},
 ): Promise<Run> {
+  optionsOf("cancel", connectionArgs, options, ["onLog"]);
   const runsDir = resolve(options.runsDir ?? "runs");
   await cancelRun(
     await findRunDir(runsDir, runId),
@@ -207,11 +208,12 @@ const pushName: OptionNamer = (flag) => {
 
 /** Sends a finished run's dataset to the Hugging Face Hub as one commit, as `synthai export <run> --push` does. */
 export async function push(runId: string, options: PushOptions): Promise<Run> {
-  optionsOf("push", pushArgs, { ...options }, ["onLog"]); // an unknown option is named as push's, not exportRun's
+  // An unknown option is named as push's, not exportRun's.
+  optionsOf("push", pushArgs, options as unknown as Record<string, unknown>, ["onLog"]);
   const { repo, token, hubUrl, dir, ...rest } = options;
   const exported = {
     ...rest,
-    push: repo,
+    push: repo ?? "", // none is refused by name, as an empty one is
     ...(token !== undefined ? { hfToken: token } : {}),
     ...(hubUrl !== undefined ? { hubUrl } : {}),
     ...(dir !== undefined ? { hf: dir } : {}),

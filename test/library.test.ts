@@ -7,7 +7,7 @@ import type { ArgsDef } from "citty";
 import { generateArgs } from "../src/commands/generate.ts";
 import { NUMBER_FLAGS, optionName, optionsOf, optionsOfFlags } from "../src/commands/named-options.ts";
 import { runConfigOf, toRunConfig } from "../src/commands/options.ts";
-import { UserError, exportRun, generate, push, resume } from "../src/index.ts";
+import { UserError, cancel, exportRun, generate, push, resume } from "../src/index.ts";
 
 const server = useFake();
 
@@ -262,6 +262,13 @@ describe("exportRun takes its options as given, as generate does", () => {
     ]);
   });
 
+  test("push without a repository is refused by name, not an export that pushes nothing", async () => {
+    expect(await refusals({ token: "hf_x" }, ["--push", ""], push)).toEqual([
+      'error: repo needs a repository — e.g. repo: "my-org/my-dataset"',
+      "error: --push needs a repository — e.g. --push my-org/my-dataset",
+    ]);
+  });
+
   test("an unknown option is refused by name, with the nearest one", async () => {
     const [library, cli] = await refusals({ outptu: "x.csv" }, ["--outptu", "x.csv"]);
     expect(library).toBe('error: exportRun() has no option "outptu" — did you mean output?');
@@ -280,6 +287,23 @@ describe("exportRun takes its options as given, as generate does", () => {
     // exportRun's name for the token is not push's: push names its own.
     expect(await refused({ hfToken: "hf_x" })).toBe(
       'error: push() has no option "hfToken" — it takes repo, token, hubUrl, private, split, license, dir, runsDir, onLog',
+    );
+  });
+
+  test("options that are not an object, or unknown to cancel, are refused in one line, not a TypeError", async () => {
+    const lineOf = (made: Promise<unknown>) =>
+      made.then(
+        () => "not refused",
+        (error: unknown) => (error instanceof UserError ? error.toLine() : `not a UserError: ${error}`),
+      );
+    expect(await lineOf(generate(null as never))).toBe(
+      "error: generate() takes its options as an object — e.g. generate({ … }), or none",
+    );
+    expect(await lineOf(push(OLD_RUN.id, null as never))).toMatch(
+      /^error: push\(\) takes its options as an object/,
+    );
+    expect(await lineOf(cancel(OLD_RUN.id, { bogus: 1 } as never))).toBe(
+      'error: cancel() has no option "bogus" — it takes apiKey, baseURL, runsDir, onLog',
     );
   });
 });

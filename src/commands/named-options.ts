@@ -144,6 +144,8 @@ export function optionsOf<T extends ArgsDef>(
   options: Record<string, unknown>,
   own: string[] = [],
 ): NamedOptions<T> {
+  if (options === null || typeof options !== "object" || Array.isArray(options))
+    throw new UserError(`${call}() takes its options as an object`, `e.g. ${call}({ … }), or none`);
   const byName = new Map(
     Object.entries(def)
       .filter(([, arg]) => arg.type !== "positional")
