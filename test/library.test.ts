@@ -290,12 +290,19 @@ describe("exportRun takes its options as given, as generate does", () => {
     );
   });
 
-  test("options that are not an object, or unknown to cancel, are refused in one line, not a TypeError", async () => {
+  test("options that are not an object, unknown to cancel, or out of an endpoint's range are refused in one line, named as given", async () => {
     const lineOf = (made: Promise<unknown>) =>
       made.then(
         () => "not refused",
         (error: unknown) => (error instanceof UserError ? error.toLine() : `not a UserError: ${error}`),
       );
+    // A value the endpoint refuses is named as the library's caller wrote it.
+    expect(await lineOf(generate({ temperature: 10, samples: 2, dryRun: true }))).toMatch(
+      /^error: temperature 10 is outside what \/v1\/chat\/completions takes \(0 to 2\)/,
+    );
+    expect(await lineOf(generate({ endpoint: "responses", maxTokens: 8, samples: 1, dryRun: true }))).toMatch(
+      /^error: maxTokens 8 is below what \/v1\/responses takes/,
+    );
     expect(await lineOf(generate(null as never))).toBe(
       "error: generate() takes its options as an object — e.g. generate({ … }), or none",
     );

@@ -270,7 +270,7 @@ export function runConfigOf(
   checkLimits(
     config.endpoint,
     { maxTokens: config.maxTokens, ...(o.temperature !== undefined ? { temperature: o.temperature } : {}) },
-    { maxTokens: "--max-tokens" },
+    { maxTokens: name("--max-tokens"), temperature: name("--temperature") },
   );
   return config;
 }
