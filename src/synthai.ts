@@ -65,6 +65,12 @@ if (process.env.SYNTHAI_API_KEY_FLAG !== undefined) {
   delete process.env.SYNTHAI_API_KEY_FLAG;
 }
 
+// A reader that stops early (`synthai inspect … | head`) is no error: what it read was right, and
+// a run in progress goes on. Output to a closed pipe is dropped; anything else wrong is thrown.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+});
+
 process.on("SIGINT", () => {
   const held = stopWhenSafe(() => {
     process.stderr.write(

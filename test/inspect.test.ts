@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -5,6 +6,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   useFake,
+  ENTRY,
   PARAMS,
   onlyRunDir,
   readCsv,
@@ -60,6 +62,18 @@ describe("status, inspect and --on-done", () => {
       { cwd: gaveUp.cwd },
     );
     expect((await runCli(["status", detached.stdout.trim()], { cwd: gaveUp.cwd })).code).toBe(5);
+  });
+
+  test("inspect read by a reader that stops early (`| head -1`) ends quietly, exit 0", async () => {
+    const { cwd, runId } = await sharedRun();
+    const child = spawn(process.execPath, [ENTRY, "inspect", runId, "--limit", "0"], { cwd });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    // The reader goes away after its first line, as head does.
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   test("inspect shows a sample's parameters, prompt, raw answer, parsed fields, tokens and cost", async () => {

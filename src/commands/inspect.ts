@@ -30,6 +30,7 @@ export default command({
     };
     let shown = 0;
     for await (const sample of inspectRun(runDir, manifest, filter)) {
+      if (process.stdout.destroyed) return; // its reader has gone (`| head`)
       process.stdout.write(args.json ? `${JSON.stringify(sample)}\n` : `${formatSample(sample)}\n\n`);
       shown++;
     }
