@@ -92,7 +92,7 @@ export async function withTokenCounter<T>(use: (counter: TokenCounter) => Promis
   const fail = (error: unknown) => {
     failure ??= new UserError(
       `the token counter stopped: ${(error as Error)?.message ?? error}`,
-      "run the command again (a run is kept: `synthai resume` continues it)",
+      "run the command again (`synthai resume <run-id>` continues a run it had made)",
     );
     for (const w of waiting.splice(0)) w.reject(failure);
   };
