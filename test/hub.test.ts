@@ -291,6 +291,16 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     for (const path of await filesUnder(dir))
       expect(await download(url, "synthai-org/library", path)).toEqual(await readFile(join(dir, path)));
     expect(hub!.commitCount).toBe(1);
+    // A token the Hub refuses: the hint names the library's option, not the CLI's flag.
+    const refused = await pushRun(run.id, {
+      repo: "synthai-org/library",
+      token: "hf_notAToken12345",
+      hubUrl: url,
+      dir: join(run.cwd, "hf-refused"),
+      runsDir: join(run.cwd, "runs"),
+      onLog: () => {},
+    }).catch((error: Error & { hint?: string }) => error.hint);
+    expect(refused).toMatch(/^set HF_TOKEN \(or token\) to a valid token/);
   });
 
   test("--hf-token given to the launcher is never on the command line of the process that pushes", async () => {

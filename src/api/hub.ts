@@ -10,6 +10,8 @@ export interface HubTarget {
   repo: string;
   hubUrl: string;
   token: string;
+  /** How the caller gives a token, for the hint of a refused one: the CLI's --hf-token, the library's token. */
+  tokenOption?: string;
 }
 
 /** A file of the tree: its git blob id, and for an LFS file the sha256 of its content. */
@@ -141,7 +143,7 @@ export function classify(
       case 401:
         return new UserError(
           `the Hub refused the token (401) for ${where}`,
-          "set HF_TOKEN (or --hf-token) to a valid token from your Hub settings (Access Tokens)",
+          `set HF_TOKEN (or ${target.tokenOption ?? "--hf-token"}) to a valid token from your Hub settings (Access Tokens)`,
         );
       case 403:
         return new UserError(
@@ -174,7 +176,7 @@ export function classify(
   if (error instanceof TypeError && /access token/.test(error.message))
     return new UserError(
       "the Hub token does not look like one (tokens start with hf_)",
-      "set HF_TOKEN (or --hf-token) to a token from your Hub settings",
+      `set HF_TOKEN (or ${target.tokenOption ?? "--hf-token"}) to a token from your Hub settings`,
     );
   return error as Error;
 }

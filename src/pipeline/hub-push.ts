@@ -207,7 +207,8 @@ export function hubPushOf(
       `${name("--hub-url")} ${hubUrl} is not an http(s) address`,
       `e.g. ${givenAs(name, "hub-url", "https://hub.example.com")}`,
     );
-  return { repo: datasetRepoName(options.repo, name), token, hubUrl, private: Boolean(options.private) };
+  const repo = datasetRepoName(options.repo, name);
+  return { repo, token, hubUrl, private: Boolean(options.private), tokenOption: name("--hf-token") };
 }
 
 /**
