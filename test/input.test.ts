@@ -242,7 +242,7 @@ describe("your rows in", () => {
       "a column named like a field",
       "clash.csv",
       "Label,x\n1,2\n",
-      /input column "Label" has the name of a field the model writes/,
+      /p\.md: field "Label" has the name of an input column/,
     ],
   ])("%s: one line naming the file, nothing written", async (_, name, content, message) => {
     await expectRefused(["--input", name, "--prompt", "p.md"], message, async (cwd) => {

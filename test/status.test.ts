@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { tryLock } from "../src/io/lock.ts";
-import { PARAMS, onlyRunDir, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+import { PARAMS, expectOneLineError, onlyRunDir, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
 
 const server = useFake();
 
@@ -46,6 +46,18 @@ describe("status <run-id> of a run nobody drives", () => {
     const done = await runCli(["status", id], { cwd });
     expect(done.code, done.stderr).toBe(0);
     expect(done.stderr).toBe("");
+  });
+
+  test("export of a run whose answers are not collected yet exits 6, saying resume collects them", async () => {
+    const { cwd, id } = await detachedRun();
+    const exported = await runCli(["export", id, "-p", "early.csv"], { cwd });
+    expect(exported.code).toBe(6);
+    expectOneLineError(
+      exported.stderr,
+      new RegExp(
+        `run ${id} has no valid sample collected yet to export — \`synthai resume ${id}\` collects its batches`,
+      ),
+    );
   });
 
   test("without a key, or the service out of reach, it shows the run as last recorded and says so in one line", async () => {

@@ -170,16 +170,17 @@ export async function newFaker(locale = "en", stream: DrawStream = DRAW_STREAM):
   return withFastFake(new FakerClass({ locale: faker.rawDefinitions, randomizer: xoroshiroRandomizer() }));
 }
 
-/** The label columns of a draw, in params.json order, then generated values. */
-/** What each name a draw gives besides its input's columns is: a parameter or a generated value. */
+/** What each label a draw gives is: an input column kept, a parameter or a generated value. */
 export function drawnNames(draw: Draw): Map<string, string> {
   const names = new Map<string, string>();
+  for (const name of Object.keys(draw.kept ?? {})) names.set(name, "an input column");
   for (const chosen of Object.values(draw.params))
     for (const name of Object.keys(chosen)) names.set(name, "a parameter of params.json");
   for (const name of Object.keys(draw.values)) names.set(name, "a generated value");
   return names;
 }
 
+/** The label columns of a draw: its input's kept columns, then params.json's order, then generated values. */
 export function labelsOf(draw: Draw): Record<string, string> {
   // The input's kept columns first, then parameters, then generated values.
   const labels: Record<string, string> = { ...draw.kept };

@@ -217,7 +217,7 @@ export async function reexport(runDir: string, options: ReexportOptions): Promis
           (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : "") +
           formulasText(exported),
       );
-      checkSomethingExported(exported.rows, manifest.id, "");
+      checkSomethingExported(exported.rows, manifest, "");
     }
     return manifest;
   });
@@ -308,7 +308,7 @@ async function exportToHf(
       );
       // Before the push: an empty dataset is never published.
       const rows = made.rows.reduce((sum, n) => sum + n, 0);
-      checkSomethingExported(rows, manifest.id, options.push ? "; nothing was pushed to the Hub" : "");
+      checkSomethingExported(rows, manifest, options.push ? "; nothing was pushed to the Hub" : "");
     },
   );
   // The Hub's client is loaded only when pushing.
@@ -324,13 +324,18 @@ async function exportToHf(
 }
 
 /** An export that holds no sample says so and does not exit 0, as a run that made nothing valid does not. */
-function checkSomethingExported(rows: number, runId: string, more: string): void {
-  if (rows === 0)
-    throw new UserError(
-      `run ${runId} has no valid sample to export${more}`,
-      `\`synthai inspect ${runId} --failed\` shows why its answers were not kept`,
-      EXIT.ATTENTION,
-    );
+function checkSomethingExported(rows: number, manifest: Manifest, more: string): void {
+  if (rows > 0) return;
+  const { id } = manifest;
+  // A run under way may simply not have its answers yet: that is no failure of theirs.
+  const waiting = manifest.state !== "done" && manifest.batches.some((b) => b.step !== "collected");
+  throw new UserError(
+    `run ${id} has no valid sample ${waiting ? "collected yet " : ""}to export${more}`,
+    waiting
+      ? `\`synthai resume ${id}\` collects its batches`
+      : `\`synthai inspect ${id} --failed\` shows why its answers were not kept`,
+    EXIT.ATTENTION,
+  );
 }
 
 /** How many CSV cells a spreadsheet would read as a formula, and what was done about them. */

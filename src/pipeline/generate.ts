@@ -216,7 +216,7 @@ async function checkInputs(
   checkPrompts(drawing, { samples: config.samples, paramsFile: config.paramsFile, rowOf });
   const first = drawSample(drawing, 0, rowOf(0));
   checkStages(dataset, first, labelsOf(first));
-  if (input) checkColumnsApart(input.columns, dataset, first);
+  if (input) checkColumnsApart(input.columns, first);
   // With stages, the output holds every stage's fields.
   const exported = exportDataset(dataset);
   const columns = datasetColumns(exported.fields, Object.keys(labelsOf(first)), runInDataset(config));
@@ -232,14 +232,16 @@ async function checkInputs(
   if (!goOn) checkDiskSpace(runsDir, estimateBuildBytes(config, dataset, first));
 }
 
-/** Input columns go to the output beside the fields and labels: a name that clashes is refused. */
-function checkColumnsApart(columns: string[], dataset: Dataset, first: Draw): void {
+/**
+ * Input columns go to the output beside the labels: a name that clashes is refused (a field
+ * named like a kept column is checkStages' to refuse, as a field named like any label).
+ */
+function checkColumnsApart(columns: string[], first: Draw): void {
   const taken = new Map<string, string>([
     ["index", "a column synthai writes"],
     ["sample_id", "a column synthai writes"],
   ]);
-  for (const field of dataset.fields) taken.set(field, "a field the model writes");
-  for (const [name, what] of drawnNames(first)) taken.set(name, what);
+  for (const [name, what] of drawnNames({ ...first, kept: {} })) taken.set(name, what);
   const clash = columns.find((c) => taken.has(c));
   if (clash)
     throw new UserError(
