@@ -412,9 +412,12 @@ describe("resumable and shared", () => {
     await mkdir(join(cwd, "real"));
     await symlink(join(cwd, "real"), join(cwd, "linked"));
     await writeFile(join(cwd, "file"), "not a folder\n");
+    await symlink(join(cwd, "nowhere"), join(cwd, "dangling"));
     for (const [dir, why] of [
-      ["linked", /the cache folder .*linked is a link or not a folder/],
-      ["file", /the cache folder .*file is not a folder/],
+      ["linked", /the cache folder .*linked is a link,/],
+      ["dangling", /the cache folder .*dangling is a link,/],
+      ["file", /the cache folder .*file is not a folder,/],
+      ["file/sub", /the cache folder .*sub cannot be made: a file stands in its path,/],
     ] as const) {
       const result = await run(cwd, join(cwd, dir), "out.csv");
       expect(result.code).toBe(2);
@@ -423,6 +426,24 @@ describe("resumable and shared", () => {
     expect(asked()).toBe(0);
     expect(existsSync(join(cwd, "runs"))).toBe(false);
     expect(await readdir(join(cwd, "real"))).toEqual([]);
+    // A dry run looks nothing up and keeps nothing: the folder is not its business.
+    expect((await run(cwd, join(cwd, "file"), "out.csv", ["--dry-run"])).code).toBe(0);
+  });
+
+  test("resume checks the cache folder too, before it sends anything more", async () => {
+    await start({ pollsPerPhase: 50 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    const detached = await run(cwd, cache, "out.csv", ["--detach"]);
+    expect(detached.code, detached.stderr).toBe(0);
+    const { id } = await readManifest(await runDirOf(cwd, 0));
+    await rename(cache, join(cwd, "moved"));
+    await writeFile(cache, "not a folder\n");
+    const batches = server.fake.batchesCreated;
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code).toBe(2);
+    expectOneLineError(resumed.stderr, /the cache folder .*cache is not a folder/);
+    expect(server.fake.batchesCreated).toBe(batches);
   });
 });
 

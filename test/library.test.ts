@@ -7,7 +7,7 @@ import type { ArgsDef } from "citty";
 import { generateArgs } from "../src/commands/generate.ts";
 import { NUMBER_FLAGS, optionName, optionsOf, optionsOfFlags } from "../src/commands/named-options.ts";
 import { runConfigOf, toRunConfig } from "../src/commands/options.ts";
-import { UserError, cancel, exportRun, generate, push, resume } from "../src/index.ts";
+import { UserError, cancel, exportRun, generate, openRun, push, resume } from "../src/index.ts";
 
 const server = useFake();
 
@@ -302,6 +302,9 @@ describe("exportRun takes its options as given, as generate does", () => {
     );
     expect(await lineOf(generate({ endpoint: "responses", maxTokens: 8, samples: 1, dryRun: true }))).toMatch(
       /^error: maxTokens 8 is below what \/v1\/responses takes/,
+    );
+    expect(await lineOf(openRun(OLD_RUN.id, null as never))).toMatch(
+      /^error: openRun\(\) takes its options as an object/,
     );
     expect(await lineOf(generate(null as never))).toBe(
       "error: generate() takes its options as an object — e.g. generate({ … }), or none",

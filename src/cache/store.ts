@@ -13,6 +13,7 @@ import {
   readFileSync,
   writeSync,
   constants,
+  type Stats,
 } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -181,8 +182,9 @@ export class AnswerCache {
 }
 
 /**
- * Makes the cache folder, private to the user (0700), or refuses it in one line: a link, a file,
- * a folder synthai may not write. A run checks it before anything is paid for.
+ * Makes the cache folder, private to the user (0700), or refuses it in one line: a link (even
+ * one to nowhere), a file, a folder that cannot be made or written. A run checks it before
+ * anything is paid for.
  */
 export function openCacheDir(dir: string): void {
   const refused = (why: string) =>
@@ -190,27 +192,37 @@ export function openCacheDir(dir: string): void {
       `the cache folder ${dir} ${why}, and synthai keeps answers only in a folder of its own`,
       "pass --cache-dir <folder>, or --no-cache",
     );
+  const blocked = () => refused("cannot be made: a file stands in its path");
+  let found: Stats | undefined;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    found = lstatSync(dir, { throwIfNoEntry: false });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST" || code === "ENOTDIR") throw refused("is not a folder");
-    if (code === "EACCES" || code === "EPERM" || code === "EROFS") throw refused("cannot be made here");
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") throw blocked();
     throw error;
   }
-  const stat = lstatSync(dir);
-  if (stat.isSymbolicLink() || !stat.isDirectory()) throw refused("is a link or not a folder");
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw refused("cannot be written");
+  if (found?.isSymbolicLink()) throw refused("is a link");
+  if (found && !found.isDirectory()) throw refused("is not a folder");
+  if (!found) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" || code === "ENOTDIR") throw blocked();
+      if (code === "EACCES" || code === "EPERM" || code === "EROFS") throw refused("cannot be made here");
+      throw error;
+    }
   }
-  if ((stat.mode & 0o777) !== 0o700) {
+  if (((found ?? lstatSync(dir)).mode & 0o777) !== 0o700) {
     try {
       chmodSync(dir, 0o700);
     } catch {
       throw refused("is not the user's own");
     }
+  }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw refused("cannot be written");
   }
 }
 

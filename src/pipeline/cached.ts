@@ -11,11 +11,11 @@ import type { Endpoint } from "../api/endpoints/index.ts";
 import { costUsd, type Price } from "../api/pricing.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { answersUnder, bodyHash, cacheKey, identityOf, keepable, type Service } from "../cache/key.ts";
-import { AnswerCache, defaultCacheDir } from "../cache/store.ts";
+import { AnswerCache, defaultCacheDir, openCacheDir } from "../cache/store.ts";
 import { ReplicateCounts } from "../cache/tables.ts";
 import { JsonlWriter, readJsonl, readLineBatches } from "../io/jsonl.ts";
 import { READ_NO_LINK, sizeOf } from "../io/disk.ts";
-import { crashPoint, ensureDir, sentOf, stageOf, type BatchRecord } from "../run/manifest.ts";
+import { crashPoint, ensureDir, sentOf, stageOf, type BatchRecord, type RunConfig } from "../run/manifest.ts";
 import { noteFiles, resultsFile, sentFileName, type Sums } from "../run/files.ts";
 import type { BatchRequest } from "../run/records.ts";
 import type { ManifestStore } from "../run/store.ts";
@@ -37,8 +37,17 @@ const caches = new WeakMap<ManifestStore, AnswerCache>();
 export function cacheOf(run: Pick<RunContext, "store" | "config">): AnswerCache | undefined {
   const { config } = run;
   if (config.noCache) return undefined;
-  if (!caches.has(run.store)) caches.set(run.store, new AnswerCache(config.cacheDir ?? defaultCacheDir()));
+  if (!caches.has(run.store)) caches.set(run.store, new AnswerCache(cacheDirOf(config)));
   return caches.get(run.store);
+}
+
+function cacheDirOf(config: RunConfig): string {
+  return config.cacheDir ?? defaultCacheDir();
+}
+
+/** A run that may keep answers checks their folder before anything is built or paid for. */
+export function checkCacheFolder(config: RunConfig): void {
+  if (!config.noCache) openCacheDir(cacheDirOf(config));
 }
 
 /** What a run's requests are keyed by besides themselves: the service they go to, and the run's seed. */

@@ -1,5 +1,4 @@
 // The run's story from the start: check inputs, build the request files, then drive it.
-import { defaultCacheDir, openCacheDir } from "../cache/store.ts";
 import { usesBatches } from "./transport.ts";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -25,7 +24,7 @@ import { runPilot, type PilotOptions } from "./pilot.ts";
 import { checkSampling } from "../dataset/sampling.ts";
 import { driveAndNotify, stop, type DriveOptions } from "./drive.ts";
 import { checkModel, sendCanary } from "./canary.ts";
-import { answerFromCache } from "./cached.ts";
+import { answerFromCache, checkCacheFolder } from "./cached.ts";
 import { EXPECTED_REASONING } from "../api/models.ts";
 import { estimate } from "./budget.ts";
 import { loadParams, type Params } from "../dataset/params.ts";
@@ -75,7 +74,11 @@ export async function generate(
   resolveStages(config, dataset);
   checkStageRequests(config, dataset, options.log);
   // A dry run sends nothing, so needs no key; a run does, for each vendor a stage runs on.
-  if (!options.dryRun) checkVendorKeys(config, process.env);
+  // A dry run looks nothing up in the cache of answers and keeps nothing there.
+  if (!options.dryRun) {
+    checkVendorKeys(config, process.env);
+    checkCacheFolder(config);
+  }
   let firstRows: Row[] = [];
   if (options.input) {
     const read = await readInput(options.input.path, options.input.perRow, options.input.keepColumns);
@@ -205,7 +208,6 @@ async function checkInputs(
   checkSampling(config.sampling, params, config.samples);
   checkRunsDir(runsDir);
   await checkWritable(config.output);
-  if (!config.noCache) openCacheDir(config.cacheDir ?? defaultCacheDir());
   const faker = await newFaker(config.locale, DRAW_STREAM);
   const { input } = config;
   const rowOf = (index: number) => {

@@ -15,6 +15,7 @@ import { build, recordBuilt } from "./build-step.ts";
 import { checkRunFiles, pendingInputs } from "../run/files.ts";
 import { checkDraws } from "../run/draws-file.ts";
 import { canaryFirst, type Connection } from "./generate.ts";
+import { checkCacheFolder } from "./cached.ts";
 import { refuseAbandoned } from "./abandon.ts";
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
@@ -42,6 +43,7 @@ export async function resume(
     const services = options.services ?? runServices(connection, config, options.log);
     // Every vendor's key, and the first stage's address, are checked now, before anything is built or sent.
     checkVendorKeys(config, process.env);
+    checkCacheFolder(config);
     services(vendorOf(config));
     const run = new RunContext(store, dataset, options.log, services);
     options.log(`resuming run ${manifest.id} (${manifest.state})`);

@@ -159,9 +159,9 @@ export async function submit(run: RunContext, record: BatchRecord): Promise<void
     return batch;
   });
   crashPoint("after-submit", stageOf(record));
-  // What went, not what the file holds: the cache answered the rest.
-  const sent = record.cached?.sent ?? record.requests;
-  run.log(`submitted ${record.requestsFile} (${sent} requests) as ${batch.id}`);
+  // What went, not what the request file holds: the cache answered the rest.
+  const sent = sentOf(record);
+  run.log(`submitted ${sent.file} (${sent.requests} requests) as ${batch.id}`);
 }
 
 /** --mode sync: the attempt's requests go out as direct chat completions; the answers land where a batch's would. */

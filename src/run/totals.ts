@@ -51,12 +51,17 @@ export interface RunSummary {
   fillTarget?: number;
 }
 
+/** The samples a run made: those kept after its stages, or its valid ones. */
+export function madeCount(summary: RunSummary): number {
+  return summary.kept ?? summary.valid;
+}
+
 /**
  * What a finished run made, for the exit codes of the run and of `status`: nothing valid, fewer
  * kept than --fill's target (--max-draws stopped it; resumable), or what was asked.
  */
 export function madeOf(summary: RunSummary): "nothing" | "short" | "all" {
-  const made = summary.kept ?? summary.valid;
+  const made = madeCount(summary);
   if (made === 0) return "nothing";
   return summary.fillTarget !== undefined && made < summary.fillTarget ? "short" : "all";
 }

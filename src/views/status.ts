@@ -4,7 +4,7 @@ import { table } from "./table.ts";
 import { formatDuration } from "../io/log.ts";
 import { listRunIds, loadManifest, type Manifest } from "../run/manifest.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { fromCacheText, madeOf, stageRows, summarize, type RunSummary } from "../run/totals.ts";
+import { fromCacheText, madeCount, madeOf, stageRows, summarize, type RunSummary } from "../run/totals.ts";
 import { serviceOf } from "../run/config.ts";
 import { countsUnknown, etaText, progressOf, requestsText } from "../pipeline/progress.ts";
 import { EXIT, type ExitCode } from "../errors.ts";
@@ -65,7 +65,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
     ...stageRows(s).map(([what, value]) => `${what}: ${value}`),
     ...(s.state === "done" && madeOf(s) === "short"
       ? [
-          `--fill: ${s.kept ?? s.valid} of ${s.fillTarget} kept, short of its target: ` +
+          `--fill: ${madeCount(s)} of ${s.fillTarget} kept, short of its target: ` +
             `\`synthai resume ${s.id} --max-draws N\` draws more`,
         ]
       : []),
