@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   PARAMS,
+  expectOneLineError,
   onlyRunDir,
   readCsv,
   readJsonlFile,
@@ -131,6 +132,27 @@ describe("sampling and top-up", () => {
     expect(rows.map((r) => Number(r.index))).toEqual([...Array(30).keys()]);
     expect(new Set(rows.map(combo)).size).toBe(30);
     expect(new Set(rows.map((r) => r.sample_id)).size).toBe(30);
+  });
+
+  test("a top-up whose output another run has appended to since is refused before anything is paid", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const run = ["-n", "3", "-j", PARAMS, "-p", "out.csv", "--base-url", url, "--poll-interval", "0.02"];
+    expect((await runCli([...run, "--seed", "1"], { cwd })).code).toBe(0);
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    expect((await runCli([...run, "--seed", "2"], { cwd })).code).toBe(0); // appends to out.csv
+    const csv = await readFile(join(cwd, "out.csv"), "utf8");
+    const batches = server.fake.batchesCreated;
+    const more = await runCli(["resume", id, "--top-up", "2", "--base-url", url], { cwd });
+    expect(more.code).toBe(2);
+    expectOneLineError(
+      more.stderr,
+      /out\.csv changed since this run exported to it — --top-up writes this run's rows again where it wrote them/,
+    );
+    expect(server.fake.batchesCreated).toBe(batches);
+    expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(csv);
+    const status = await runCli(["status", id], { cwd });
+    expect(status.code, status.stdout).toBe(0);
   });
 
   test("--sampling stratified balances every value's share", async () => {

@@ -277,20 +277,35 @@ interface OutputFiles {
 }
 
 /**
+ * Refuses to write this run's rows again to a file another run has appended to since this one
+ * exported there: its rows are no longer last, so they cannot be taken back. `resume --top-up`
+ * asks before it pays for new samples.
+ */
+export function checkOwnRowsLast(
+  manifest: Manifest,
+  csvFile: string,
+  hint = "export to a new file with -p",
+): void {
+  const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
+  if (!previous?.done) return;
+  for (const [file, end] of [
+    [csvFile, previous.csvEnd],
+    [previous.metricsFile, previous.metricsEnd],
+  ] as const) {
+    const size = file ? sizeOf(file) : undefined;
+    if (size !== undefined && size !== end)
+      throw new UserError(`${file} changed since this run exported to it`, hint);
+  }
+}
+
+/**
  * This run's earlier export to the same file: rolled back to the size before it, if nobody
  * appended since. A file deleted since holds nothing to protect: it is written afresh.
  */
 async function rollBackPrevious(manifest: Manifest, csvFile: string): Promise<void> {
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (!previous) return;
-  for (const [file, end] of [
-    [csvFile, previous.csvEnd],
-    [previous.metricsFile, previous.metricsEnd],
-  ] as const) {
-    const size = file ? sizeOf(file) : undefined;
-    if (previous.done && size !== undefined && size !== end)
-      throw new UserError(`${file} changed since this run exported to it`, "export to a new file with -p");
-  }
+  checkOwnRowsLast(manifest, csvFile);
   // An unfinished export's rows are this run's to take away only while its claim stands:
   // without it, another export already took them away and wrote its own after them.
   if (previous.done || readClaim(csvFile)?.run === manifest.id) {

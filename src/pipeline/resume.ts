@@ -16,6 +16,7 @@ import { checkRunFiles, pendingInputs } from "../run/files.ts";
 import { checkDraws } from "../run/draws-file.ts";
 import { canaryFirst, type Connection } from "./generate.ts";
 import { checkCacheFolder } from "./cached.ts";
+import { checkOwnRowsLast } from "./export.ts";
 import { refuseAbandoned } from "./abandon.ts";
 
 /** `synthai resume`: carry on from whatever step the manifest records. */
@@ -75,6 +76,12 @@ async function topUp(run: RunContext, count: number): Promise<void> {
       `finish it first with \`synthai resume ${manifest.id}\``,
     );
   const { config } = manifest;
+  // Its rows are written again with the new ones: refused now, not after the new samples are paid.
+  checkOwnRowsLast(
+    manifest,
+    config.output,
+    "--top-up writes this run's rows again where it wrote them: start a new run for more samples",
+  );
   const params = await loadParams(config.paramsFile);
   checkSampling(config.sampling, params, config.samples + count);
   const first = config.samples;
