@@ -316,7 +316,7 @@ describe("synthai generate against the fake Batch API", () => {
     );
   });
 
-  test("--no-m writes no metrics file; --delimiter ';' is kept when appending", async () => {
+  test("--no-m writes no metrics file; --delimiter ';' is kept when appending, whatever --delimiter says then", async () => {
     const url = await server.start();
     const cwd = await tempDir();
     expect(
@@ -334,8 +334,12 @@ describe("synthai generate against the fake Batch API", () => {
         })
       ).code,
     ).toBe(0);
+    // --delimiter is a new file's: given another, the existing file still keeps its own.
+    const other = ["-n", "2", "--no-m", "--delimiter", "|", "-p", "d.csv", "--base-url", url, ...fast];
+    const third = await runCli(other, { cwd });
+    expect(third.code, third.stderr).toBe(0);
     const rows = await readCsv(join(cwd, "d.csv"), ";");
-    expect(rows.map((r) => r.index)).toEqual(["0", "1", "2", "3", "4"]);
+    expect(rows.map((r) => r.index)).toEqual(["0", "1", "2", "3", "4", "5", "6"]);
   });
 
   test("fields with quotes, delimiters and line breaks of every kind come back from the CSV as they were", async () => {

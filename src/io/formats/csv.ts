@@ -14,7 +14,8 @@ export async function readExisting(
   const size = sizeOf(path) ?? 0;
   if (size === 0) return undefined;
   const firstLine = await readFirstLine(path);
-  const candidates = delimiter ? [delimiter] : [",", ";", "\t", "|"];
+  // --delimiter is a new file's: an existing one keeps its own, whichever of these it is.
+  const candidates = [...new Set([delimiter ?? ",", ",", ";", "\t", "|"])];
   const found = candidates.find((d) => sameColumns(splitHeader(firstLine, d), columns));
   if (!found) {
     const header = splitHeader(firstLine, delimiter ?? (firstLine.includes(";") ? ";" : ","));
