@@ -239,6 +239,12 @@ describe("your rows in", () => {
       /--input .*rows\.parquet is not a Parquet file/,
     ],
     [
+      "a header naming a column twice",
+      "twice.csv",
+      "x,y,x\n1,2,3\n",
+      /--input .*twice\.csv: its header names the column "x" twice/,
+    ],
+    [
       "a column named like a field",
       "clash.csv",
       "Label,x\n1,2\n",

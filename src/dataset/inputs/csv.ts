@@ -10,7 +10,12 @@ export const csv: Input = {
   async *rows(path, first): AsyncGenerator<Row> {
     const delimiter = await sniffDelimiter(path);
     const parser = createReadStream(path).pipe(
-      parse({ delimiter, columns: true, bom: true, skip_empty_lines: true }),
+      parse({
+        delimiter,
+        columns: (header: string[]) => distinct(header, path),
+        bom: true,
+        skip_empty_lines: true,
+      }),
     );
     let number = 0;
     try {
@@ -19,6 +24,7 @@ export const csv: Input = {
         number++;
       }
     } catch (error) {
+      if (error instanceof UserError) throw error;
       // csv-parse names the line: a ragged row, an unclosed quote.
       throw new UserError(
         `--input ${path}: ${(error as Error).message.replace(/^Invalid Record Length: /, "")}`,
@@ -29,6 +35,17 @@ export const csv: Input = {
       throw new UserError(`--input ${path} has a header and no rows`, "give a file with at least one row");
   },
 };
+
+/** A header's names, each once: of two columns of one name, one would be lost without a word. */
+function distinct(header: string[], path: string): string[] {
+  const twice = header.find((name, i) => header.indexOf(name) !== i);
+  if (twice !== undefined)
+    throw new UserError(
+      `--input ${path}: its header names the column "${twice}" twice`,
+      "give each column a name of its own",
+    );
+  return header;
+}
 
 /** The delimiter the header splits into most columns. */
 async function sniffDelimiter(path: string): Promise<string> {
