@@ -57,6 +57,10 @@ describe("synthai import", () => {
     const again = await runCli(["import", runId, "retry.jsonl"], { cwd });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain("done: 10 of 10 samples");
+    // Done, with nothing left said to be missing.
+    const status = await runCli(["status", runId], { cwd });
+    expect(status.stdout.split("\n")[0]).toBe(`run ${runId} · done`);
+    expect((await readManifest(runDir)).reason).toBeUndefined();
     const rows = await readCsv(join(cwd, "out.csv"));
     expect(new Set(rows.map((r) => r.sample_id)).size).toBe(10);
   });

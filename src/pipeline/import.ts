@@ -38,7 +38,11 @@ export async function importResults(
     );
     for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(run, record);
     const open = manifest.batches.filter((b) => b.step !== "collected");
-    if (open.length === 0) return finish(run);
+    if (open.length === 0) {
+      // What an earlier import said was missing is no longer so.
+      store.updateLocal((manifest) => void delete manifest.reason);
+      return finish(run);
+    }
     return stop(
       run,
       `${open.reduce((s, b) => s + b.requests, 0)} requests still ` +
