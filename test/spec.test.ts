@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
@@ -28,6 +28,11 @@ describe("making a dataset of one's own", () => {
     const again = await runCli(["init", "reviews"], { cwd });
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/dataset\.ts already exists/);
+    // A file where the folder would go is bad input (2), not the disk refusing (7).
+    await writeFile(join(cwd, "afile"), "");
+    const onFile = await runCli(["init", "afile"], { cwd });
+    expect(onFile.code).toBe(2);
+    expectOneLineError(onFile.stderr, /afile is a file, or inside one — choose a folder for `synthai init`/);
 
     const preview = await runCli(
       ["preview", "-n", "3", "--spec", "reviews/dataset.ts", "-j", "reviews/params.json", "--seed", "4"],

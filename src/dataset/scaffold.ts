@@ -76,7 +76,10 @@ export async function scaffold(dir: string, { prompt = false, typescript = false
     )
       throw new UserError(`${file} already exists`, "choose an empty folder for `synthai init`");
   }
-  await mkdir(target, { recursive: true });
+  await mkdir(target, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST" && error.code !== "ENOTDIR") throw error;
+    throw new UserError(`${target} is a file, or inside one`, "choose a folder for `synthai init`");
+  });
   if (prompt) {
     await writeFile(files[0]!, PROMPT_TEMPLATE);
     await writeFile(files[1]!, `${JSON.stringify({ Reason: { Style: ["plain", "concise"] } }, null, 2)}\n`);
