@@ -66,15 +66,31 @@ describe("--mode sync", () => {
     expect(sums["results/c0000-a1.output.jsonl"]).toBe(createHash("sha256").update(answers).digest("hex"));
   });
 
-  test("a rate limiter spaces requests to stay under a per-minute limit", () => {
-    let now = 0;
-    const limiter = new RateLimiter(60, () => now);
-    for (let i = 0; i < 60; i++) expect(limiter.reserve(1)).toBe(0);
-    expect(limiter.reserve(1)).toBe(1000);
-    now = 1000;
-    expect(limiter.reserve(1)).toBe(1000);
-    now = 60_000;
-    expect(limiter.reserve(30)).toBe(0);
+  test("a rate limiter spaces requests so that no minute, the first included, sees more than its limit", () => {
+    // Tokens come in requests of 700: a minute may end inside one, so it may see one request more.
+    for (const [perMinute, amount, slack] of [
+      [60, 1, 0],
+      [10, 1, 0],
+      [10_000, 700, 700],
+    ] as const) {
+      let now = 0;
+      const limiter = new RateLimiter(perMinute, () => now);
+      // Workers ask at once and again as each send goes out: a send goes at now + its wait.
+      const sends: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const at = now + limiter.reserve(amount);
+        sends.push(at);
+        if (i % 4 === 3) now = at; // four at a time, as --concurrency 4 would
+      }
+      // The first goes at once, or as soon as one request's worth has come in.
+      expect(sends[0]).toBeLessThanOrEqual((amount / perMinute) * 60_000);
+      for (const start of sends) {
+        const inMinute = sends.filter((t) => t >= start && t < start + 60_000).length;
+        expect(inMinute * amount, `${perMinute} a minute, from ${start} ms`).toBeLessThanOrEqual(
+          perMinute + slack,
+        );
+      }
+    }
   });
 });
 

@@ -21,18 +21,22 @@ export interface SyncLimits {
 }
 
 /**
- * Refills continuously up to `perMinute`; `take` waits until `amount` is there. Keeps a run
- * under a provider's per-minute limits instead of learning them from 429s.
+ * Refills continuously at `perMinute`, holding at most a second's worth (or one unit), so no
+ * minute ever sees more than `perMinute`: a bucket that starts full lets twice the limit through
+ * in the first minute. Keeps a run under a provider's per-minute limits instead of learning them
+ * from 429s.
  */
 export class RateLimiter {
   private level: number;
   private last: number;
   private readonly perMinute: number;
+  private readonly capacity: number;
   private readonly now: () => number;
 
   constructor(perMinute: number, now = () => Date.now()) {
     this.perMinute = perMinute;
-    this.level = perMinute;
+    this.capacity = Math.max(perMinute / 60, 1);
+    this.level = this.capacity;
     this.now = now;
     this.last = now();
   }
@@ -40,7 +44,7 @@ export class RateLimiter {
   /** Milliseconds to wait before `amount` may be spent (0: spend it now). */
   reserve(amount: number): number {
     const now = this.now();
-    this.level = Math.min(this.perMinute, this.level + ((now - this.last) * this.perMinute) / 60_000);
+    this.level = Math.min(this.capacity, this.level + ((now - this.last) * this.perMinute) / 60_000);
     this.last = now;
     const need = Math.min(amount, this.perMinute);
     this.level -= need;
