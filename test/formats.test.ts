@@ -225,6 +225,46 @@ describe("fine-tuning chat format", () => {
       expect(messages.map((m: any) => m.role)).toEqual(["system", "user", "assistant"]);
   });
 
+  test("a chat line ends at its first empty turn, so its roles alternate as the mapping's do", () => {
+    const chat = [
+      { role: "system", content: "{{rules}}" },
+      { role: "user", content: "{{text}}" },
+      { role: "assistant", content: "{{Reply}}" },
+      { role: "user", content: "{{followup}}" },
+      { role: "assistant", content: "{{answer2}}" },
+    ] as const;
+    const columns = ["rules", "text", "Reply", "followup", "answer2"];
+    const line = FORMATS.chat.shape!.record({ columns, chat: [...chat] } as never);
+    const roles = (row: string[]) =>
+      (line(row) as { messages: { role: string }[] } | undefined)?.messages.map((m) => m.role);
+    expect(roles(["", "Invoice wrong", "Sorry", "", "Thanks"])).toEqual(["user", "assistant"]);
+    expect(roles(["Be kind", "Crash", "Update", "Still?", ""])).toEqual(["system", "user", "assistant"]);
+    expect(roles(["", "", "Hello?", "Bye", "x"])).toBeUndefined();
+    expect(roles(["R", "a", "b", "c", "d"])).toEqual(["system", "user", "assistant", "user", "assistant"]);
+  });
+
+  test("a conversation whose assistant never speaks makes no chat line: said, no metrics line, exit 6", async () => {
+    const url = await server.start({ seed: 4 });
+    const cwd = await tempDir();
+    const example = join(ROOT, "examples", "support-dialogues");
+    const dialogue = (await readFile(join(example, "dialogue.md"), "utf8")).replace("turns: 4", "turns: 1");
+    await writeFile(join(cwd, "dialogue.md"), dialogue);
+    const result = await runCli(
+      [
+        ...["--prompt", join(example, "scenario.md"), "--prompt", join(cwd, "dialogue.md")],
+        ...["-n", "3", "--base-url", url, "--poll-interval", "0.02", "-j", join(example, "params.json")],
+        ...["-p", "one-turn.jsonl", "--format", "chat"],
+      ],
+      { cwd },
+    );
+    expect(result.code, result.stderr).toBe(6);
+    expect(result.stderr).toMatch(
+      /done: 0 of 3 samples .*; 3 samples made no conversation with an answer to train on and were left out/,
+    );
+    expect(await readFile(join(cwd, "one-turn.jsonl"), "utf8")).toBe("");
+    expect(await readFile(join(cwd, "one-turn_metrics.jsonl"), "utf8")).toBe("");
+  });
+
   test("a dataset without a chat mapping is refused before any file is written", async () => {
     const url = await server.start();
     const cwd = await tempDir();

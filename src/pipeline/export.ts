@@ -159,6 +159,8 @@ export interface Exported {
   duplicates?: DuplicatesLeftOut;
   /** CSV: cells a spreadsheet would read as a formula, and whether they were neutralised. */
   formulaCells?: { count: number; neutralised: boolean };
+  /** Samples that made no line (a conversation with no answer to train on). */
+  leftOut?: number;
 }
 
 export interface ExportOptions {
@@ -391,16 +393,18 @@ function fileDestination(
   let csv: RowWriter;
   let metrics: RowWriter | undefined;
   let rows = 0;
+  let leftOut = 0;
   return {
     async open() {
       ({ record, csv, metrics } = await openOutput(store, options, files, csvSafe));
     },
     write(s) {
       const index = record.firstIndex + rows;
-      if (++rows % 100_000 === 0) options.onProgress?.(rows);
       const row = datasetRow(s, index, options.dataset.fields, labelNames);
       if (runInDataset(config)) row.push(manifest.id);
-      csv.write(row);
+      // A sample that makes no line has no metrics line either: the two files stay side by side.
+      if (csv.write(row) === false) return void leftOut++;
+      if (++rows % 100_000 === 0) options.onProgress?.(rows);
       metrics?.write(metricsRow(s, index, config, manifest.id));
     },
     async close() {
@@ -433,6 +437,7 @@ function fileDestination(
         firstIndex: record.firstIndex,
         ...(duplicates ? { duplicates } : {}),
         ...(formulas !== undefined ? { formulaCells: { count: formulas, neutralised: csvSafe } } : {}),
+        ...(leftOut ? { leftOut } : {}),
       };
     },
   };

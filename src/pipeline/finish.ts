@@ -43,7 +43,11 @@ export async function finish(run: RunContext): Promise<Manifest> {
   run.store.updateLocal((manifest) => (manifest.state = "exporting"));
   const exported = await exportWithProgress(run, stagedExport(run));
   run.store.updateLocal((manifest) => (manifest.state = "done"));
-  log(summary(manifest, exported.rows, exported.csvFile, exported.metricsFile) + formulasText(exported));
+  log(
+    summary(manifest, exported.rows, exported.csvFile, exported.metricsFile) +
+      formulasText(exported) +
+      leftOutText(exported),
+  );
   return manifest;
 }
 
@@ -215,7 +219,8 @@ export async function reexport(runDir: string, options: ReexportOptions): Promis
         `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}` +
           (exported.metricsFile ? ` (metrics: ${exported.metricsFile})` : "") +
           (exported.duplicates ? `; ${duplicatesLine(exported.duplicates)}` : "") +
-          formulasText(exported),
+          formulasText(exported) +
+          leftOutText(exported),
       );
       checkSomethingExported(exported.rows, manifest, "");
     }
@@ -336,6 +341,12 @@ function checkSomethingExported(rows: number, manifest: Manifest, more: string):
       : `\`synthai inspect ${id} --failed\` shows why its answers were not kept`,
     EXIT.ATTENTION,
   );
+}
+
+/** Samples that made no line of the output, said, never dropped in silence. */
+function leftOutText({ leftOut }: Exported): string {
+  if (!leftOut) return "";
+  return `; ${leftOut} sample${leftOut === 1 ? "" : "s"} made no conversation with an answer to train on and ${leftOut === 1 ? "was" : "were"} left out`;
 }
 
 /** How many CSV cells a spreadsheet would read as a formula, and what was done about them. */

@@ -49,6 +49,8 @@ export interface RunSummary {
   dropped?: Record<string, number>;
   /** --fill: the samples to keep. */
   fillTarget?: number;
+  /** The lines its last finished export to its own output holds (a chat line needs an answer). */
+  written?: number;
 }
 
 /** The samples a run made: those kept after its stages, or its valid ones. */
@@ -62,8 +64,13 @@ export function madeCount(summary: RunSummary): number {
  */
 export function madeOf(summary: RunSummary): "nothing" | "short" | "all" {
   const made = madeCount(summary);
-  if (made === 0) return "nothing";
+  if (made === 0 || summary.written === 0) return "nothing";
   return summary.fillTarget !== undefined && made < summary.fillTarget ? "short" : "all";
+}
+
+function writtenOf(manifest: Manifest): { written?: number } {
+  const own = manifest.exports?.find((e) => e.csvFile === manifest.config.output && e.done);
+  return own?.rows !== undefined ? { written: own.rows } : {};
 }
 
 export function summarize(manifest: Manifest): RunSummary {
@@ -115,6 +122,7 @@ export function summarize(manifest: Manifest): RunSummary {
       ? { kept: manifest.stageCounts.kept, dropped: manifest.stageCounts.dropped }
       : {}),
     ...(manifest.config.fill ? { fillTarget: manifest.config.fill.target } : {}),
+    ...writtenOf(manifest),
     batches,
     costUsd: spentUsd(manifest),
     standardUsd: (batchesUsd + embeddingsUsd(manifest)) / share + directUsd(manifest),

@@ -15,10 +15,14 @@ const CONVERSATION: Shape = {
     return (row) => {
       const view: Record<string, unknown> = {};
       columns.forEach((column, i) => (view[column] = row[i]));
-      // A turn left empty (a conversation that ended sooner) is no message.
-      const messages = turns
-        .map((turn) => ({ role: turn.role, content: renderTemplate(turn.content, view) }))
-        .filter((message) => message.content !== "");
+      // A turn left empty is where the conversation ended (an empty system turn is just none):
+      // the turns after it are not drawn together, or the roles would not alternate.
+      const messages: ChatTurn[] = [];
+      for (const turn of turns) {
+        const content = renderTemplate(turn.content, view);
+        if (content !== "") messages.push({ role: turn.role, content });
+        else if (turn.role !== "system") break;
+      }
       // A conversation ends on the assistant: a trainer learns only the assistant's turns, and
       // a last turn of the other side is one nothing answers.
       while (messages.length && messages.at(-1)!.role !== "assistant") messages.pop();

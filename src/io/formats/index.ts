@@ -23,7 +23,8 @@ export interface Existing {
 
 /** Rows appended in the order of the columns given; abandon closes without writing what waits. */
 export interface RowWriter {
-  write(row: unknown[]): void;
+  /** false: the row made nothing to write (a conversation with no answer to train on). */
+  write(row: unknown[]): boolean | void;
   close(): void;
   abandon(): void;
   /** CSV: how many cells written so far a spreadsheet would read as a formula (neutralised or not). */

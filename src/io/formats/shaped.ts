@@ -25,9 +25,10 @@ export function shapedAppender(shape: Shape): Format["appender"] {
     return {
       write(row) {
         const object = record(row);
+        if (!object) return false;
         // Without a metrics file (--no-m), the line itself names its run.
-        if (object)
-          file.write(`${JSON.stringify(runAt < 0 ? object : { ...object, [RUN_COLUMN]: row[runAt] })}\n`);
+        file.write(`${JSON.stringify(runAt < 0 ? object : { ...object, [RUN_COLUMN]: row[runAt] })}\n`);
+        return true;
       },
       close: () => file.close(),
       abandon: () => file.discard(),
