@@ -1,9 +1,19 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { RateLimiter } from "../src/pipeline/sync.ts";
-import { PARAMS, onlyRunDir, readCsv, readManifest, runCli, tempDir, useFake } from "./helpers.ts";
+import {
+  PARAMS,
+  expectOneLineError,
+  onlyRunDir,
+  readCsv,
+  readManifest,
+  runCli,
+  tempDir,
+  useFake,
+} from "./helpers.ts";
 
 const server = useFake();
 const fast = ["--poll-interval", "0.02", "-j", PARAMS, "-p", "out.csv"];
@@ -65,6 +75,17 @@ describe("--mode sync", () => {
     const answers = await readFile(join(runDir, "results", "c0000-a1.output.jsonl"));
     expect(sums["results/c0000-a1.output.jsonl"]).toBe(createHash("sha256").update(answers).digest("hex"));
   });
+
+  test.each(["--concurrency", "--rpm", "--tpm"])(
+    "%s without --mode sync is one line, not ignored",
+    async (flag) => {
+      const cwd = await tempDir();
+      const result = await runCli(["-n", "2", flag, "5", "--dry-run", "-j", PARAMS], { cwd });
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr, new RegExp(`^error: ${flag} paces --mode sync's direct requests`));
+      expect(existsSync(join(cwd, "runs"))).toBe(false);
+    },
+  );
 
   test("a rate limiter spaces requests so that no minute, the first included, sees more than its limit", () => {
     // Tokens come in requests of 700: a minute may end inside one, so it may see one request more.

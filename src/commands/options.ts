@@ -498,6 +498,14 @@ function serviceOptions(
       `${provider.title}'s Batch API does not run --endpoint ${endpoint}`,
       `it runs ${provider.endpoints.join(", ")}`,
     );
+  // What paces direct requests has nothing to pace in a batch: given there, it is a mistake.
+  const pacing = { "--concurrency": o.concurrency, "--rpm": o.rpm, "--tpm": o.tpm };
+  for (const [flag, value] of Object.entries(pacing))
+    if (value !== undefined && mode !== "sync")
+      throw new UserError(
+        `${name(flag)} paces --mode sync's direct requests; a batch runs at the service's pace`,
+        `add ${givenAs(name, "mode", "sync")}, or leave ${name(flag)} out`,
+      );
   const tier = o.serviceTier;
   if (tier) {
     choice("service-tier", tier, name);
