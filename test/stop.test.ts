@@ -131,6 +131,15 @@ describe("an abandoned run", () => {
       expectOneLineError(again.stderr, new RegExp(`run ${id} was abandoned: .* — start a new run`));
     }
     expect((await readManifest(await onlyRunDir(cwd))).reason).toBe("abandoned");
+    // Its export, with nothing collected, points where resume's refusal does: not to resume.
+    const exported = await runCli(["export", id, "-p", "left.csv"], { cwd });
+    expect(exported.code).toBe(6);
+    expectOneLineError(
+      exported.stderr,
+      new RegExp(
+        `run ${id} was abandoned before a valid sample was collected: nothing to export — start a new run`,
+      ),
+    );
   });
 });
 

@@ -64,9 +64,13 @@ export async function cancelBatch(
   if (batch.status === "cancelling" || batch.status === "cancelled") log(`cancelled ${record.batchId}`);
 }
 
+export function isAbandoned(manifest: Manifest): boolean {
+  return manifest.state === "stopped" && manifest.reason === "abandoned";
+}
+
 /** `resume` or `cancel` of an abandoned run: its files are gone, so it says so, not what failed. */
 export function refuseAbandoned(manifest: Manifest): void {
-  if (manifest.state !== "stopped" || manifest.reason !== "abandoned") return;
+  if (!isAbandoned(manifest)) return;
   throw new UserError(
     `run ${manifest.id} was abandoned: its batches were cancelled and its files on the account deleted`,
     `start a new run instead (\`synthai export ${manifest.id}\` still writes what it had collected)`,

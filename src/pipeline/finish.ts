@@ -1,5 +1,6 @@
 // The end of a run, and `synthai export`: the CSVs written from the run folder.
 import { EXIT, UserError } from "../errors.ts";
+import { isAbandoned } from "./abandon.ts";
 import { usesBatches } from "./transport.ts";
 import { collectBatch, judgeKey } from "./collect.ts";
 import { asWritten, checkRunFiles, exportInputs, noteFiles } from "../run/files.ts";
@@ -222,7 +223,7 @@ export async function reexport(runDir: string, options: ReexportOptions): Promis
           formulasText(exported) +
           leftOutText(exported),
       );
-      checkSomethingExported(exported.rows, manifest, "");
+      checkSomethingExported(exported.rows, manifest, "", exported.leftOut);
     }
     return manifest;
   });
@@ -329,18 +330,31 @@ async function exportToHf(
 }
 
 /** An export that holds no sample says so and does not exit 0, as a run that made nothing valid does not. */
-function checkSomethingExported(rows: number, manifest: Manifest, more: string): void {
+function checkSomethingExported(rows: number, manifest: Manifest, more: string, leftOut = 0): void {
   if (rows > 0) return;
   const { id } = manifest;
-  // A run under way may simply not have its answers yet: that is no failure of theirs.
-  const waiting = manifest.state !== "done" && manifest.batches.some((b) => b.step !== "collected");
-  throw new UserError(
-    `run ${id} has no valid sample ${waiting ? "collected yet " : ""}to export${more}`,
-    waiting
-      ? `\`synthai resume ${id}\` collects its batches`
-      : `\`synthai inspect ${id} --failed\` shows why its answers were not kept`,
-    EXIT.ATTENTION,
-  );
+  const [message, hint] =
+    leftOut > 0
+      ? [
+          `run ${id} has no conversation with an answer to export`,
+          "give its chat mapping an assistant turn, or export another --format",
+        ]
+      : isAbandoned(manifest)
+        ? [
+            `run ${id} was abandoned before a valid sample was collected: nothing to export`,
+            "start a new run",
+          ]
+        : // A run under way may simply not have its answers yet: that is no failure of theirs.
+          manifest.state !== "done" && manifest.batches.some((b) => b.step !== "collected")
+          ? [
+              `run ${id} has no valid sample collected yet to export`,
+              `\`synthai resume ${id}\` collects its batches`,
+            ]
+          : [
+              `run ${id} has no valid sample to export`,
+              `\`synthai inspect ${id} --failed\` shows why its answers were not kept`,
+            ];
+  throw new UserError(`${message}${more}`, hint, EXIT.ATTENTION);
 }
 
 /** Samples that made no line of the output, said, never dropped in silence. */
