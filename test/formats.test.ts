@@ -203,20 +203,38 @@ describe("fine-tuning chat format", () => {
     ]);
   });
 
-  test("a conversation of an odd number of turns ends on the assistant in the chat export", async () => {
+  /** examples/support-dialogues cut to `turns` turns, `samples` of them exported as chat to `output`. */
+  async function dialogues(turns: number, samples: number, output: string) {
     const url = await server.start({ seed: 4 });
     const cwd = await tempDir();
     const example = join(ROOT, "examples", "support-dialogues");
-    const dialogue = (await readFile(join(example, "dialogue.md"), "utf8")).replace("turns: 4", "turns: 3");
+    const dialogue = (await readFile(join(example, "dialogue.md"), "utf8")).replace(
+      "turns: 4",
+      `turns: ${turns}`,
+    );
     await writeFile(join(cwd, "dialogue.md"), dialogue);
     const result = await runCli(
       [
         ...["--prompt", join(example, "scenario.md"), "--prompt", join(cwd, "dialogue.md")],
-        ...["-n", "4", "--base-url", url, "--poll-interval", "0.02", "-j", join(example, "params.json")],
-        ...["-p", "dialogues.jsonl", "--format", "chat"],
+        ...[
+          "-n",
+          String(samples),
+          "--base-url",
+          url,
+          "--poll-interval",
+          "0.02",
+          "-j",
+          join(example, "params.json"),
+        ],
+        ...["-p", output, "--format", "chat"],
       ],
       { cwd },
     );
+    return { cwd, result };
+  }
+
+  test("a conversation of an odd number of turns ends on the assistant in the chat export", async () => {
+    const { cwd, result } = await dialogues(3, 4, "dialogues.jsonl");
     expect(result.code, result.stderr).toBe(0);
     const lines = await readJsonlFile(join(cwd, "dialogues.jsonl"));
     expect(lines).toHaveLength(4);
@@ -244,19 +262,7 @@ describe("fine-tuning chat format", () => {
   });
 
   test("a conversation whose assistant never speaks makes no chat line: said, no metrics line, exit 6", async () => {
-    const url = await server.start({ seed: 4 });
-    const cwd = await tempDir();
-    const example = join(ROOT, "examples", "support-dialogues");
-    const dialogue = (await readFile(join(example, "dialogue.md"), "utf8")).replace("turns: 4", "turns: 1");
-    await writeFile(join(cwd, "dialogue.md"), dialogue);
-    const result = await runCli(
-      [
-        ...["--prompt", join(example, "scenario.md"), "--prompt", join(cwd, "dialogue.md")],
-        ...["-n", "3", "--base-url", url, "--poll-interval", "0.02", "-j", join(example, "params.json")],
-        ...["-p", "one-turn.jsonl", "--format", "chat"],
-      ],
-      { cwd },
-    );
+    const { cwd, result } = await dialogues(1, 3, "one-turn.jsonl");
     expect(result.code, result.stderr).toBe(6);
     expect(result.stderr).toMatch(
       /done: 0 of 3 samples .*; 3 samples made no conversation with an answer to train on and were left out/,

@@ -121,7 +121,10 @@ describe("examples/judged-calls: the writer on OpenAI, the judge on Anthropic, t
     // inspect shows each stage's prompt as its vendor's request carries it (Gemini's as contents).
     const shown = await runCli(["inspect", manifest.id, "--json", "--limit", "0"], { cwd });
     expect(shown.code, shown.stderr).toBe(0);
-    const samples = shown.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const samples = shown.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     const promptOfStage = (stage: number) => samples.find((s) => (s.stage ?? 1) === stage)?.prompt;
     expect(promptOfStage(1)).toMatch(/\S/);
     expect(promptOfStage(2)).toMatch(/^Rate a customer-service call transcript/);
