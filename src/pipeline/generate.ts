@@ -79,22 +79,7 @@ export async function generate(
     checkVendorKeys(config, process.env);
     checkCacheFolder(config);
   }
-  let firstRows: Row[] = [];
-  if (options.input) {
-    const read = await readInput(options.input.path, options.input.perRow, options.input.keepColumns);
-    config.input = read.record;
-    firstRows = read.firstRows;
-    if (!options.input.samplesGiven) config.samples = read.record.rows * read.record.perRow;
-    // A seeded sample of the rows, when fewer samples are asked than the rows hold.
-    const wanted = Math.ceil(config.samples / read.record.perRow);
-    if (options.input.random && wanted < read.record.rows)
-      read.record.random = { rows: wanted, seed: config.seed };
-    if (config.batches > config.samples)
-      throw new UserError(
-        `-b/--batches (${config.batches}) is larger than the ${config.samples} samples`,
-        "use at most one batch per sample",
-      );
-  }
+  const firstRows = options.input ? await readRunInput(config, options.input) : [];
   await checkInputs(config, params, dataset, runsDir, Boolean(options.yes), firstRows);
   // A test hands its in-process services in; a run makes its vendors' own.
   const services = options.dryRun
@@ -260,6 +245,22 @@ export interface InputOptions {
   samplesGiven: boolean;
   /** --input-sample random: fewer samples than rows are a seeded sample of them, not the first. */
   random?: boolean;
+}
+
+/** --input: the file read into the run's config (its record, and -n from its rows); its first rows. */
+async function readRunInput(config: RunConfig, input: InputOptions): Promise<Row[]> {
+  const read = await readInput(input.path, input.perRow, input.keepColumns);
+  config.input = read.record;
+  if (!input.samplesGiven) config.samples = read.record.rows * read.record.perRow;
+  // A seeded sample of the rows, when fewer samples are asked than the rows hold.
+  const wanted = Math.ceil(config.samples / read.record.perRow);
+  if (input.random && wanted < read.record.rows) read.record.random = { rows: wanted, seed: config.seed };
+  if (config.batches > config.samples)
+    throw new UserError(
+      `-b/--batches (${config.batches}) is larger than the ${config.samples} samples`,
+      "use at most one batch per sample",
+    );
+  return read.firstRows;
 }
 
 /** A service whose batches run offline (vLLM's run-batch) takes request files built, never sent. */
