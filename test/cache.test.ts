@@ -428,6 +428,13 @@ describe("resumable and shared", () => {
     expect(await readdir(join(cwd, "real"))).toEqual([]);
     // A dry run looks nothing up and keeps nothing: the folder is not its business.
     expect((await run(cwd, join(cwd, "file"), "out.csv", ["--dry-run"])).code).toBe(0);
+    // Nor is a file a cache to show: no "entries 0" of it.
+    const shown = await runCli(["cache", "--cache-dir", join(cwd, "file")], { cwd });
+    expect(shown.code).toBe(2);
+    expectOneLineError(
+      shown.stderr,
+      /the cache folder .*file is not a folder, .* — pass --cache-dir <folder>$/,
+    );
   });
 
   test("resume checks the cache folder too, before it sends anything more", async () => {

@@ -187,28 +187,15 @@ export class AnswerCache {
  * anything is paid for.
  */
 export function openCacheDir(dir: string): void {
-  const refused = (why: string) =>
-    new UserError(
-      `the cache folder ${dir} ${why}, and synthai keeps answers only in a folder of its own`,
-      "pass --cache-dir <folder>, or --no-cache",
-    );
-  const blocked = () => refused("cannot be made: a file stands in its path");
-  let found: Stats | undefined;
-  try {
-    found = lstatSync(dir, { throwIfNoEntry: false });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") throw blocked();
-    throw error;
-  }
-  if (found?.isSymbolicLink()) throw refused("is a link");
-  if (found && !found.isDirectory()) throw refused("is not a folder");
+  const found = foundCacheDir(dir);
   if (!found) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EEXIST" || code === "ENOTDIR") throw blocked();
-      if (code === "EACCES" || code === "EPERM" || code === "EROFS") throw refused("cannot be made here");
+      if (code === "EEXIST" || code === "ENOTDIR") throw refusedCacheDir(dir, BLOCKED);
+      if (code === "EACCES" || code === "EPERM" || code === "EROFS")
+        throw refusedCacheDir(dir, "cannot be made here");
       throw error;
     }
   }
@@ -216,14 +203,41 @@ export function openCacheDir(dir: string): void {
     try {
       chmodSync(dir, 0o700);
     } catch {
-      throw refused("is not the user's own");
+      throw refusedCacheDir(dir, "is not the user's own");
     }
   }
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch {
-    throw refused("cannot be written");
+    throw refusedCacheDir(dir, "cannot be written");
   }
+}
+
+const BLOCKED = "cannot be made: a file stands in its path";
+const RUN_HINT = "pass --cache-dir <folder>, or --no-cache";
+
+/**
+ * The cache folder as it is, if it is there (`synthai cache` reads it, a run makes it); a link,
+ * even one to nowhere, a file, or a path through a file is refused, never read or followed.
+ */
+export function foundCacheDir(dir: string, hint = RUN_HINT): Stats | undefined {
+  let found: Stats | undefined;
+  try {
+    found = lstatSync(dir, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR") throw refusedCacheDir(dir, BLOCKED, hint);
+    throw error;
+  }
+  if (found?.isSymbolicLink()) throw refusedCacheDir(dir, "is a link", hint);
+  if (found && !found.isDirectory()) throw refusedCacheDir(dir, "is not a folder", hint);
+  return found;
+}
+
+function refusedCacheDir(dir: string, why: string, hint = RUN_HINT): UserError {
+  return new UserError(
+    `the cache folder ${dir} ${why}, and synthai keeps answers only in a folder of its own`,
+    hint,
+  );
 }
 
 /** What `synthai cache` shows: the entries, their bytes, and the hits and savings of every run so far. */

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { UserError } from "../errors.ts";
 import { windowHours } from "../api/providers/index.ts";
-import { cacheStats, defaultCacheDir } from "../cache/store.ts";
+import { cacheStats, defaultCacheDir, foundCacheDir } from "../cache/store.ts";
 import { pruneCache } from "../cache/prune.ts";
 import { formatCacheStats, formatPruned } from "../views/cache.ts";
 import { metaOf } from "./index.ts";
@@ -64,6 +64,7 @@ export default command({
   },
   async run({ args }) {
     const dir = args["cache-dir"] ? resolve(args["cache-dir"]) : defaultCacheDir();
+    foundCacheDir(dir, "pass --cache-dir <folder>"); // a link or a file is no cache to show or prune
     if (args.action === undefined) return console.log(formatCacheStats(cacheStats(dir)));
     if (args.action !== "prune")
       throw new UserError(
