@@ -265,10 +265,16 @@ describe("fine-tuning chat format", () => {
     const { cwd, result } = await dialogues(1, 3, "one-turn.jsonl");
     expect(result.code, result.stderr).toBe(6);
     expect(result.stderr).toMatch(
-      /done: 0 of 3 samples .*; 3 samples made no conversation with an answer to train on and were left out/,
+      /done: 0 of 3 samples .*; 3 samples were left out, having nothing this format holds \(a chat line needs an answer/,
     );
     expect(await readFile(join(cwd, "one-turn.jsonl"), "utf8")).toBe("");
     expect(await readFile(join(cwd, "one-turn_metrics.jsonl"), "utf8")).toBe("");
+    // A Hugging Face folder of it says the same, and is no dataset to publish.
+    const { id } = await readManifest(await onlyRunDir(cwd));
+    const hf = await runCli(["export", id, "--hf", "hf-chat", "--format", "chat"], { cwd });
+    expect(hf.code).toBe(6);
+    expect(hf.stderr).toMatch(/; 3 samples were left out, having nothing this format holds/);
+    expectOneLineError(hf.stderr, /has no sample this format can hold .* — export it in another --format/);
   });
 
   test("a dataset without a chat mapping is refused before any file is written", async () => {

@@ -107,6 +107,8 @@ export interface HfOptions {
 
 export interface HfMade {
   rows: number[];
+  /** Samples that made no row of the format (a conversation with no answer, a sample with no pair). */
+  leftOut?: number;
   dir: string;
   duplicates?: DuplicatesLeftOut;
 }
@@ -150,6 +152,7 @@ export function hfDestination(
   let files: string[][] = [];
   const rows = splits.map(() => 0);
   let index = 0;
+  let leftOut = 0;
   const destination: Destination<HfMade> = {
     async open() {
       await tidyBeside(dir);
@@ -164,7 +167,7 @@ export function hfDestination(
     },
     write(s) {
       const row = made.rowOf(s, index);
-      if (!row) return;
+      if (!row) return void leftOut++;
       const split = splitOf(splits, manifest.config.seed, s.custom_id);
       rows[split]!++;
       index++;
@@ -203,7 +206,7 @@ export function hfDestination(
         await destination.abandon();
         throw error;
       }
-      return { rows, dir, ...(duplicates ? { duplicates } : {}) };
+      return { rows, dir, ...(duplicates ? { duplicates } : {}), ...(leftOut ? { leftOut } : {}) };
     },
   };
   return destination;

@@ -310,11 +310,13 @@ async function exportToHf(
     (made) => {
       options.log(
         `exported run ${manifest.id} → ${made.dir} (${counts(made)}; ` +
-          `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}`,
+          `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}` +
+          leftOutText(made),
       );
       // Before the push: an empty dataset is never published.
       const rows = made.rows.reduce((sum, n) => sum + n, 0);
-      checkSomethingExported(rows, manifest, options.push ? "; nothing was pushed to the Hub" : "");
+      const more = options.push ? "; nothing was pushed to the Hub" : "";
+      checkSomethingExported(rows, manifest, more, made.leftOut);
     },
   );
   // The Hub's client is loaded only when pushing.
@@ -335,10 +337,7 @@ function checkSomethingExported(rows: number, manifest: Manifest, more: string, 
   const { id } = manifest;
   const [message, hint] =
     leftOut > 0
-      ? [
-          `run ${id} has no conversation with an answer to export`,
-          "give its chat mapping an assistant turn, or export another --format",
-        ]
+      ? [`run ${id} has no sample this format can hold (${FORMAT_NEEDS})`, "export it in another --format"]
       : isAbandoned(manifest)
         ? [
             `run ${id} was abandoned before a valid sample was collected: nothing to export`,
@@ -357,10 +356,14 @@ function checkSomethingExported(rows: number, manifest: Manifest, more: string, 
   throw new UserError(`${message}${more}`, hint, EXIT.ATTENTION);
 }
 
+/** What a sample needs to make a line of the formats that leave some out. */
+const FORMAT_NEEDS = "a chat line needs an answer, a preference line a pair";
+
 /** Samples that made no line of the output, said, never dropped in silence. */
-function leftOutText({ leftOut }: Exported): string {
+function leftOutText({ leftOut }: { leftOut?: number | undefined }): string {
   if (!leftOut) return "";
-  return `; ${leftOut} sample${leftOut === 1 ? "" : "s"} made no conversation with an answer to train on and ${leftOut === 1 ? "was" : "were"} left out`;
+  const samples = leftOut === 1 ? "1 sample was" : `${leftOut} samples were`;
+  return `; ${samples} left out, having nothing this format holds (${FORMAT_NEEDS})`;
 }
 
 /** How many CSV cells a spreadsheet would read as a formula, and what was done about them. */
