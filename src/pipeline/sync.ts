@@ -21,36 +21,43 @@ export interface SyncLimits {
 }
 
 /**
- * Refills continuously at `perMinute`, holding at most a second's worth (or one unit), so no
- * minute ever sees more than `perMinute`: a bucket that starts full lets twice the limit through
- * in the first minute. Keeps a run under a provider's per-minute limits instead of learning them
- * from 429s.
+ * What went out in the last minute, each amount at the moment it goes: an amount goes at the
+ * first moment the minute before it has room for it, so no minute, the first included, ever sees
+ * more than `perMinute` (a bucket refilled continuously lets up to twice through). Keeps a run
+ * under a provider's per-minute limits instead of learning them from 429s.
  */
 export class RateLimiter {
-  private level: number;
-  private last: number;
+  /** In the order they go out (a later reservation never goes before an earlier one). */
+  private readonly sent: { at: number; amount: number }[] = [];
   private readonly perMinute: number;
-  private readonly capacity: number;
   private readonly now: () => number;
 
   constructor(perMinute: number, now = () => Date.now()) {
     this.perMinute = perMinute;
-    this.capacity = Math.max(perMinute / 60, 1);
-    this.level = this.capacity;
     this.now = now;
-    this.last = now();
   }
 
   /** Milliseconds to wait before `amount` may be spent (0: spend it now). */
   reserve(amount: number): number {
     const now = this.now();
-    this.level = Math.min(this.capacity, this.level + ((now - this.last) * this.perMinute) / 60_000);
-    this.last = now;
+    const { sent } = this;
+    let gone = 0;
+    while (gone < sent.length && sent[gone]!.at <= now - MINUTE_MS) gone++;
+    sent.splice(0, gone);
+    // More than a minute's worth goes alone, once the minute before it is empty.
     const need = Math.min(amount, this.perMinute);
-    this.level -= need;
-    return this.level >= 0 ? 0 : Math.ceil((-this.level * 60_000) / this.perMinute);
+    let at = Math.max(now, sent.at(-1)?.at ?? now);
+    let inMinute = sent.reduce((sum, s) => sum + s.amount, 0);
+    for (let i = 0; inMinute + need > this.perMinute; i++) {
+      at = Math.max(at, sent[i]!.at + MINUTE_MS);
+      inMinute -= sent[i]!.amount;
+    }
+    sent.push({ at, amount: need });
+    return at - now;
   }
 }
+
+const MINUTE_MS = 60_000;
 
 /**
  * Sends one attempt's requests as direct chat completions and writes the answers as Batch-API
