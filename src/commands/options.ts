@@ -258,7 +258,10 @@ export function runConfigOf(
       locale: o.locale || undefined,
       sampling: o.sampling ? choice<Sampling>("sampling", o.sampling, name) : undefined,
       mode,
-      ...(mode === "sync" ? { concurrency: o.concurrency, rpm: o.rpm, tpm: o.tpm } : {}),
+      // Given only with --mode sync (serviceOptions refuses them otherwise).
+      concurrency: o.concurrency,
+      rpm: o.rpm,
+      tpm: o.tpm,
       ...serviceOptions(o, { mode, provider, providerName }, name),
     },
   );

@@ -41,7 +41,9 @@ function distinct(header: string[], path: string): string[] {
   const twice = header.find((name, i) => header.indexOf(name) !== i);
   if (twice !== undefined)
     throw new UserError(
-      `--input ${path}: its header names the column "${twice}" twice`,
+      twice === ""
+        ? `--input ${path}: its header leaves two columns without a name`
+        : `--input ${path}: its header names the column "${twice}" twice`,
       "give each column a name of its own",
     );
   return header;
