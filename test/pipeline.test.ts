@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cp, readFile, readdir, stat, symlink, writeFile } from "node:fs/promises";
+import { cp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -340,6 +340,20 @@ describe("synthai generate against the fake Batch API", () => {
     expect(third.code, third.stderr).toBe(0);
     const rows = await readCsv(join(cwd, "d.csv"), ";");
     expect(rows.map((r) => r.index)).toEqual(["0", "1", "2", "3", "4", "5", "6"]);
+  });
+
+  test("a metrics file kept beside a new output goes on in its own delimiter", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const run = (delimiter: string) =>
+      runCli(["-n", "2", "--delimiter", delimiter, "-p", "m.csv", "--base-url", url, ...fast], { cwd });
+    expect((await run(";")).code).toBe(0);
+    await rm(join(cwd, "m.csv"));
+    const second = await run("|");
+    expect(second.code, second.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "m.csv"), "|")).toHaveLength(2);
+    const metrics = await readCsv(join(cwd, "m_metrics.csv"), ";");
+    expect(metrics.map((r) => r.index)).toEqual(["0", "1", "0", "1"]);
   });
 
   test("fields with quotes, delimiters and line breaks of every kind come back from the CSV as they were", async () => {

@@ -365,9 +365,10 @@ async function openOutput(
     ...(options.dataset.chat ? { chat: options.dataset.chat } : {}),
     csvSafe,
   });
+  // Each file goes on in the delimiter it has: a metrics file kept beside a new output keeps its own.
   const metrics = metricsFile
     ? await metricsFormat.appender(metricsFile, {
-        delimiter,
+        delimiter: existingMetrics?.delimiter ?? delimiter,
         header: !existingMetrics,
         columns: metricColumns(config),
         types: metricTypes(config),
