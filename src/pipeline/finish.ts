@@ -334,26 +334,33 @@ async function exportToHf(
 /** An export that holds no sample says so and does not exit 0, as a run that made nothing valid does not. */
 function checkSomethingExported(rows: number, manifest: Manifest, more: string, leftOut = 0): void {
   if (rows > 0) return;
-  const { id } = manifest;
-  const [message, hint] =
-    leftOut > 0
-      ? [`run ${id} has no sample this format can hold (${FORMAT_NEEDS})`, "export it in another --format"]
-      : isAbandoned(manifest)
-        ? [
-            `run ${id} was abandoned before a valid sample was collected: nothing to export`,
-            "start a new run",
-          ]
-        : // A run under way may simply not have its answers yet: that is no failure of theirs.
-          manifest.state !== "done" && manifest.batches.some((b) => b.step !== "collected")
-          ? [
-              `run ${id} has no valid sample collected yet to export`,
-              `\`synthai resume ${id}\` collects its batches`,
-            ]
-          : [
-              `run ${id} has no valid sample to export`,
-              `\`synthai inspect ${id} --failed\` shows why its answers were not kept`,
-            ];
+  const [message, hint] = whyNothing(manifest, leftOut);
   throw new UserError(`${message}${more}`, hint, EXIT.ATTENTION);
+}
+
+/** Why an export holds no sample, and the way on: the message and the hint. */
+function whyNothing(manifest: Manifest, leftOut: number): [string, string] {
+  const { id, state, batches } = manifest;
+  if (leftOut > 0)
+    return [
+      `run ${id} has no sample this format can hold (${FORMAT_NEEDS})`,
+      "export it in another --format",
+    ];
+  if (isAbandoned(manifest))
+    return [
+      `run ${id} was abandoned before a valid sample was collected: nothing to export`,
+      "start a new run",
+    ];
+  // A run under way may simply not have its answers yet: that is no failure of theirs.
+  if (state !== "done" && batches.some((b) => b.step !== "collected"))
+    return [
+      `run ${id} has no valid sample collected yet to export`,
+      `\`synthai resume ${id}\` collects its batches`,
+    ];
+  return [
+    `run ${id} has no valid sample to export`,
+    `\`synthai inspect ${id} --failed\` shows why its answers were not kept`,
+  ];
 }
 
 /** What a sample needs to make a line of the formats that leave some out. */

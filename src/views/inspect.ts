@@ -48,11 +48,11 @@ export async function* inspectRun(
   for (const record of records) {
     let prompts: Map<string, string> | undefined;
     let answers: Map<string, string> | undefined;
+    const endpoint = endpointOf(manifest.config, stageOf(record));
     for await (const result of readJsonl<SampleResult>(join(runDir, samplesFile(record)))) {
       if (filter.failed && result.status === "ok") continue;
       if (filter.sample !== undefined && result.sample !== filter.sample) continue;
       if (filter.id !== undefined && result.custom_id !== filter.id) continue;
-      const endpoint = endpointOf(manifest.config, stageOf(record));
       prompts ??= await promptsOf(runDir, record, endpoint);
       if (result.answer === undefined && result.status === "ok") {
         answers ??= await answersOf(runDir, record, endpoint);
