@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
@@ -12,6 +12,8 @@ import {
   tempDir,
   useFake,
 } from "./helpers.ts";
+import { scaffold } from "../src/dataset/scaffold.ts";
+import { UserError } from "../src/errors.ts";
 
 const server = useFake();
 
@@ -97,6 +99,23 @@ describe("making a dataset of one's own", () => {
       'error: unknown locale "xx" — use one of faker\'s locales, e.g. en, de, fr, es, it, pt_BR, ja',
     );
     expect(await readFile(join(cwd, "dataset.csv")).catch(() => "none")).toBe("none");
+  });
+});
+
+describe("init among links", () => {
+  test("a link to nowhere, as the folder or as one of its files, is refused in one line and left as it was", async () => {
+    const cwd = await tempDir();
+    await symlink(join(cwd, "nowhere"), join(cwd, "dangling"));
+    await expect(scaffold(join(cwd, "dangling"))).rejects.toThrow(
+      new UserError(`${join(cwd, "dangling")} is a link to nowhere`, "choose a folder for `synthai init`"),
+    );
+    // A params.json that links elsewhere would be written through: it is there, so init stops.
+    await mkdir(join(cwd, "spec"));
+    await mkdir(join(cwd, "elsewhere"));
+    await symlink(join(cwd, "elsewhere", "params.json"), join(cwd, "spec", "params.json"));
+    await expect(scaffold(join(cwd, "spec"))).rejects.toThrow(/params\.json already exists/);
+    expect(await readlink(join(cwd, "spec", "params.json"))).toBe(join(cwd, "elsewhere", "params.json"));
+    await expect(readFile(join(cwd, "elsewhere", "params.json"))).rejects.toThrow(/ENOENT/);
   });
 });
 

@@ -1,5 +1,5 @@
 // `synthai init <dir>`: a dataset to start from, a spec module and its params.json.
-import { mkdir, writeFile, access } from "node:fs/promises";
+import { lstat, mkdir, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { siblingModule } from "../io/sibling-module.ts";
@@ -67,16 +67,13 @@ export async function scaffold(dir: string, { prompt = false, typescript = false
   const files = prompt
     ? [join(target, "prompt.md"), join(target, "params.json"), join(target, "rows.csv")]
     : [join(target, typescript ? "dataset.ts" : "dataset.mjs"), join(target, "params.json")];
-  for (const file of files) {
-    if (
-      await access(file).then(
-        () => true,
-        () => false,
-      )
-    )
+  // lstat, not access: a link to nowhere is there too, and writing would follow it.
+  for (const file of files)
+    if (await isThere(file))
       throw new UserError(`${file} already exists`, "choose an empty folder for `synthai init`");
-  }
-  await mkdir(target, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+  await mkdir(target, { recursive: true }).catch(async (error: NodeJS.ErrnoException) => {
+    if ((await lstat(target).catch(() => undefined))?.isSymbolicLink())
+      throw new UserError(`${target} is a link to nowhere`, "choose a folder for `synthai init`");
     if (error.code !== "EEXIST" && error.code !== "ENOTDIR") throw error;
     throw new UserError(`${target} is a file, or inside one`, "choose a folder for `synthai init`");
   });
@@ -93,3 +90,9 @@ export async function scaffold(dir: string, { prompt = false, typescript = false
   await writeFile(files[1]!, `${JSON.stringify(PARAMS_TEMPLATE, null, 2)}\n`);
   return files;
 }
+
+const isThere = (path: string) =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
