@@ -121,12 +121,18 @@ describe("cancel meets a batch a killed driver made", () => {
 });
 
 describe("an abandoned run", () => {
-  test("resume says in one line that it was abandoned and to start a new run", async () => {
+  test("resume, cancel and import say in one line that it was abandoned and to start a new run", async () => {
     const { url, cwd, id } = await detachedRun(2);
     const abandoned = await runCli(["abandon", id, "--base-url", url], { cwd });
     expect(abandoned.code, abandoned.stderr).toBe(0);
-    for (const command of ["resume", "cancel"]) {
-      const again = await runCli([command, id, "--base-url", url], { cwd });
+    // An import would reopen it: its leftovers would then be sent by resume.
+    await writeFile(join(cwd, "answers.jsonl"), "");
+    for (const args of [
+      ["resume", id, "--base-url", url],
+      ["cancel", id, "--base-url", url],
+      ["import", id, "answers.jsonl"],
+    ]) {
+      const again = await runCli(args, { cwd });
       expect(again.code, again.stderr).toBe(2);
       expectOneLineError(again.stderr, new RegExp(`run ${id} was abandoned: .* — start a new run`));
     }

@@ -68,7 +68,10 @@ export function isAbandoned(manifest: Manifest): boolean {
   return manifest.state === "stopped" && manifest.reason === "abandoned";
 }
 
-/** `resume` or `cancel` of an abandoned run: its files are gone, so it says so, not what failed. */
+/**
+ * `resume`, `cancel` or `import` of an abandoned run: its files are gone and it was given up, so it
+ * says so, not what failed (an import would otherwise reopen it, and `resume` then send what was given up).
+ */
 export function refuseAbandoned(manifest: Manifest): void {
   if (!isAbandoned(manifest)) return;
   throw new UserError(

@@ -7,6 +7,7 @@ import { ensureDir, sentOf, type BatchRecord, type Manifest } from "../run/manif
 import { ManifestStore } from "../run/store.ts";
 import { RunContext } from "./context.ts";
 import { stop } from "./drive.ts";
+import { refuseAbandoned } from "./abandon.ts";
 import { runDataset } from "../dataset/spec.ts";
 import { resultsFile } from "../run/files.ts";
 import { collect } from "./collect.ts";
@@ -30,6 +31,7 @@ export async function importResults(
     );
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
+    refuseAbandoned(manifest);
     const run = new RunContext(store, await runDataset(manifest.config, manifest.id), options.log);
     const { routed, ignored } = await routeImported(run, resultsPath);
     options.log(
