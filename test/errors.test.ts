@@ -245,7 +245,7 @@ describe("bad input gets one clear line and exit code 2", () => {
     });
     const cwd = await expectUserError(
       ["-n", "2", ...offline, "--dry-run", "-p", "out"],
-      /output .*out is a folder — give a file name/,
+      /output .*out is a folder — give the output a file name/,
       { setup: (cwd) => mkdir(join(cwd, "out")) },
     );
     expect(await readdir(cwd)).toEqual(["out"]);

@@ -1,5 +1,6 @@
 // synthai as a library: a program imports it by its package name and makes, reads and checks runs.
 import { spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test, vi } from "vitest";
 import { OLD_RUN, PARAMS, ROOT, copyOldRun, runCli, tempDir, useFake } from "./helpers.ts";
@@ -259,6 +260,20 @@ describe("exportRun takes its options as given, as generate does", () => {
     ).toEqual([
       'error: dir needs a folder — e.g. dir: "hf-dataset"',
       "error: --hf needs a folder — e.g. --hf hf-dataset",
+    ]);
+  });
+
+  test("an output or Hugging Face folder that cannot be written says so without naming a flag the library has not", async () => {
+    const cwd = await tempDir();
+    const file = join(cwd, "a-file");
+    await writeFile(file, "");
+    expect(await refusals({ hf: file }, ["--hf", file])).toEqual([
+      `error: the Hugging Face folder ${file} is a file — name a new folder for the dataset`,
+      `error: the Hugging Face folder ${file} is a file — name a new folder for the dataset`,
+    ]);
+    expect(await refusals({ output: cwd }, ["-p", cwd])).toEqual([
+      `error: output ${cwd} is a folder — give the output a file name, e.g. dataset.csv`,
+      `error: output ${cwd} is a folder — give the output a file name, e.g. dataset.csv`,
     ]);
   });
 

@@ -72,18 +72,18 @@ export function formatBytes(bytes: number): string {
 
 export async function checkWritable(path: string): Promise<void> {
   if ((await stat(path).catch(() => undefined))?.isDirectory())
-    throw new UserError(`output ${path} is a folder`, "give a file name, e.g. -p dataset.csv");
+    throw new UserError(`output ${path} is a folder`, "give the output a file name, e.g. dataset.csv");
   try {
     await access(path, constants.W_OK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT")
-      throw new UserError(`cannot write to ${path}`, "choose another output with -p, or fix its permissions");
+      throw new UserError(`cannot write to ${path}`, "choose another output, or fix its permissions");
     try {
       await access(dirname(path), constants.W_OK);
     } catch {
       throw new UserError(
         `cannot create ${path}: its folder does not exist or is not writable`,
-        "choose another output with -p",
+        "choose another output",
       );
     }
   }

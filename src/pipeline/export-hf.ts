@@ -328,23 +328,26 @@ async function copyRecipe(manifest: Manifest, dir: string): Promise<void> {
   }
 }
 
-/** DIR may be missing, empty, or a folder an earlier `--hf` export wrote; anything else is somebody's. */
+/**
+ * DIR may be missing, empty, or a folder an earlier `--hf` export wrote; anything else is somebody's.
+ * Its errors name no flag: the library's `hf` option meets them too.
+ */
 async function checkReplaceable(dir: string): Promise<void> {
   const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [];
     if (error.code === "ENOTDIR")
-      throw new UserError(`--hf ${dir} is a file, not a folder`, "name a new folder for the dataset");
+      throw new UserError(`the Hugging Face folder ${dir} is a file`, "name a new folder for the dataset");
     throw error;
   });
   if (!entries.length) return;
   const card = await readFile(join(dir, "README.md"), "utf8").catch(() => "");
   if (!card.includes(MARK))
     throw new UserError(
-      `--hf ${dir} already holds files that synthai did not write`,
+      `the Hugging Face folder ${dir} already holds files that synthai did not write`,
       "name a new folder, or empty that one first",
     );
   if (!(await stat(join(dir, "data")).catch(() => undefined))?.isDirectory())
-    throw new UserError(`--hf ${dir} has a synthai card but no data/ folder`, "name a new folder");
+    throw new UserError(`the Hugging Face folder ${dir} has a synthai card but no data/ folder`, "name a new folder");
 }
 
 function sizeCategory(rows: number): string {

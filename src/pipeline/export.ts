@@ -286,7 +286,7 @@ interface OutputFiles {
 export function checkOwnRowsLast(
   manifest: Manifest,
   csvFile: string,
-  hint = "export to a new file with -p",
+  hint = "export to a new file",
 ): void {
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (!previous?.done) return;

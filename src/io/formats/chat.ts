@@ -47,7 +47,7 @@ export const chat: Format = {
     if (!first || typeof first !== "object" || !Array.isArray((first as { messages?: unknown }).messages))
       throw new UserError(
         `${path} is not a chat file (its first line has no "messages")`,
-        "choose another output with -p",
+        "choose another output",
       );
     // A conversation carries no index: this run's rows count on from nothing.
     return { size, delimiter: ",", lastIndex: -1 };

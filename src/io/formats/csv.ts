@@ -36,7 +36,7 @@ export async function readExisting(
     if (!String((error as { code?: unknown }).code).startsWith("CSV_")) throw error;
     throw new UserError(
       `${path} does not parse as CSV: ${(error as Error).message.split("\n")[0]}`,
-      "repair its last rows (a write cut short leaves one torn), or choose another output with -p",
+      "repair its last rows (a write cut short leaves one torn), or choose another output",
     );
   }
   return { size, delimiter: found, lastIndex };

@@ -72,11 +72,11 @@ export function otherColumns(path: string, found: string[], columns: string[], w
   if (before.length < columns.length && found.join("\0") === before.join("\0"))
     return new UserError(
       `${path} was written by a synthai that did not name each row's run (it has no ${RUN_COLUMN} ${what.replace(/s$/, "")})`,
-      `export to a new file with -p, or move ${path} aside: this run then starts it afresh, and the old rows keep their index`,
+      `export to a new file, or move ${path} aside: this run then starts it afresh, and the old rows keep their index`,
     );
   return new UserError(
     `${path} has ${what} ${found.join(",")}, this run writes ${columns.join(",")}`,
-    "choose another output with -p, or the params and spec that made that file",
+    "choose another output, or the params and spec that made that file",
   );
 }
 

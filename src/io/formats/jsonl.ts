@@ -19,7 +19,7 @@ export const jsonl: Format = {
       try {
         row = JSON.parse(text);
       } catch {
-        throw new UserError(`${path}: line ${line} is not JSON`, "choose another output with -p");
+        throw new UserError(`${path}: line ${line} is not JSON`, "choose another output");
       }
       if (line === 1 && Object.keys(row).join(",") !== columns.join(","))
         throw otherColumns(path, Object.keys(row), columns, "keys");

@@ -35,7 +35,7 @@ export const parquet: Format = {
     if (size === 0) return undefined;
     throw new UserError(
       `${path} already holds data, and a Parquet file cannot be appended to`,
-      "export to a new file with -p, or delete that one first",
+      "export to a new file, or delete that one first",
     );
   },
 
