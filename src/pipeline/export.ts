@@ -283,11 +283,7 @@ interface OutputFiles {
  * exported there: its rows are no longer last, so they cannot be taken back. `resume --top-up`
  * asks before it pays for new samples.
  */
-export function checkOwnRowsLast(
-  manifest: Manifest,
-  csvFile: string,
-  hint = "export to a new file",
-): void {
+export function checkOwnRowsLast(manifest: Manifest, csvFile: string, hint = "export to a new file"): void {
   const previous = manifest.exports?.find((e) => e.csvFile === csvFile);
   if (!previous?.done) return;
   for (const [file, end] of [
