@@ -347,7 +347,10 @@ async function checkReplaceable(dir: string): Promise<void> {
       "name a new folder, or empty that one first",
     );
   if (!(await stat(join(dir, "data")).catch(() => undefined))?.isDirectory())
-    throw new UserError(`the Hugging Face folder ${dir} has a synthai card but no data/ folder`, "name a new folder");
+    throw new UserError(
+      `the Hugging Face folder ${dir} has a synthai card but no data/ folder`,
+      "name a new folder",
+    );
 }
 
 function sizeCategory(rows: number): string {
