@@ -55,7 +55,7 @@ describe("--mode sync", () => {
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(8);
   });
 
-  test("killed while sending, resume asks only for what has no answer yet", async () => {
+  test("killed while sending, status says what is paid and not yet counted; resume asks only for what has no answer yet", async () => {
     const url = await server.start();
     const cwd = await tempDir();
     const killed = await runCli(
@@ -64,7 +64,18 @@ describe("--mode sync", () => {
     );
     expect(killed.signal).toBe("SIGKILL");
     expect(server.fake.chatCompletions).toBe(5);
+    // What is sent is paid for as it is answered: the tally says so before the file is collected.
+    const spent = [...killed.stderr.matchAll(/sending: (\d+)\/12 requests · spent \$([\d.]+)/g)];
+    expect(spent.length).toBeGreaterThan(0);
+    for (const [, done, usd] of spent) if (Number(done) > 0) expect(Number(usd)).toBeGreaterThan(0);
     const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    // Paid for, on disk, and not yet in the run's cost: status says so, and how to go on.
+    const looked = await runCli(["status", runId], { cwd });
+    expect(looked.stdout).toMatch(/cost \$0\.0000 at sync price/);
+    expect(looked.stderr.trim()).toBe(
+      `5 of 12 requests sent directly are answered, and paid for, but not in the cost above until ` +
+        `they are collected: \`synthai resume ${runId}\` sends the rest and collects them`,
+    );
     const resumed = await runCli(["resume", runId, "--base-url", url], { cwd });
     expect(resumed.code).toBe(0);
     expect(server.fake.chatCompletions).toBe(12);

@@ -137,7 +137,14 @@ type Judged = Omit<LineVerdict, "status" | "custom_id"> & { status: SampleStatus
  * What one answer cost: at the tier that served it (flex is billed at batch price). An answer
  * from the cache of answers was not bought again: collectBatch counts it at nothing.
  */
-function costOfAnswer(verdict: Judged, config: RunConfig, price: Price): number {
+function costOfAnswer(
+  verdict: Pick<
+    Judged,
+    "service_tier" | "prompt_tokens" | "completion_tokens" | "cached_tokens" | "cache_write_tokens"
+  >,
+  config: RunConfig,
+  price: Price,
+): number {
   return costUsd(
     verdict.service_tier === "flex" && !usesBatches(config) ? flexPrice({ ...config, price }) : price,
     verdict.prompt_tokens,
@@ -145,6 +152,22 @@ function costOfAnswer(verdict: Judged, config: RunConfig, price: Price): number 
     verdict.cached_tokens ?? 0,
     verdict.cache_write_tokens ?? 0,
   );
+}
+
+/**
+ * What an answer sent directly cost, as its collect will count it: the sync tally's (`sending: …
+ * spent $…`), which would otherwise show nothing paid until the file is collected.
+ */
+export function directAnswerUsd(run: RunView, record: BatchRecord, body: unknown): number {
+  const read = endpointOf(run.config, stageOf(record)).read(body);
+  const verdict = {
+    prompt_tokens: read.promptTokens,
+    completion_tokens: read.completionTokens,
+    cached_tokens: read.cachedTokens,
+    ...(read.cacheWriteTokens ? { cache_write_tokens: read.cacheWriteTokens } : {}),
+    ...(read.serviceTier ? { service_tier: read.serviceTier } : {}),
+  };
+  return costOfAnswer(verdict, run.config, priceOf(run.config, record));
 }
 
 /** Adds one answer's status, tokens and cost to the batch's counts. */

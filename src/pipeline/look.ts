@@ -5,7 +5,9 @@ import { vendorOfRecord } from "../run/config.ts";
 import { providerFor } from "../api/providers/index.ts";
 import { runServices } from "../api/services/index.ts";
 import { UserError } from "../errors.ts";
-import type { BatchRecord, Manifest } from "../run/manifest.ts";
+import { sentOf, type BatchRecord, type Manifest } from "../run/manifest.ts";
+import { answeredDirectly } from "./sync.ts";
+import { sentDirectly } from "./transport.ts";
 import { ManifestStore } from "../run/store.ts";
 import type { Connection } from "./generate.ts";
 import { poll } from "./wait.ts";
@@ -37,7 +39,7 @@ export async function lookAtService(
 ): Promise<Look> {
   const asRecorded = `shown as recorded at ${recordedAt.toISOString().slice(0, 19).replace("T", " ")} UTC`;
   // Nothing left to ask: what was learnt before still stands, and is still said.
-  if (awaited(manifest).length === 0) return { manifest, ...finishedNote(manifest) };
+  if (awaited(manifest).length === 0) return { manifest, ...(await notesOf(runDir, manifest)) };
   const provider = providerFor(manifest.config.provider);
   if (!connection.apiKey && !process.env[provider.keyVariable])
     return {
@@ -48,7 +50,8 @@ export async function lookAtService(
     };
   const looked = await ManifestStore.lockedIfFree(runDir, async (store) => {
     const inFlight = awaited(store.manifest);
-    if (inFlight.length === 0) return { manifest: store.manifest, ...finishedNote(store.manifest) };
+    if (inFlight.length === 0)
+      return { manifest: store.manifest, ...(await notesOf(runDir, store.manifest)) };
     const before = JSON.stringify(store.manifest);
     try {
       const services = runServices({ ...connection, quick: true }, store.manifest.config);
@@ -61,24 +64,48 @@ export async function lookAtService(
       // it; a look that learnt nothing leaves the manifest (and its time, which status shows) alone.
       if (JSON.stringify(store.manifest) !== before) store.updateLocal(() => {});
     }
-    return { manifest: store.manifest, ...finishedNote(store.manifest) };
+    return { manifest: store.manifest, ...(await notesOf(runDir, store.manifest)) };
   });
   if ("holder" in looked)
     return { manifest, note: `run is driven by process ${looked.holder}: batches ${asRecorded}` };
   return looked.done;
 }
 
+/** What a run under way has that its figures do not show yet (a stopped run's batches are no longer its business). */
+async function notesOf(runDir: string, manifest: Manifest): Promise<{ note?: string }> {
+  if (manifest.state !== "running") return {};
+  const notes = [finishedNote(manifest), await directNote(runDir, manifest)].filter(Boolean);
+  return notes.length ? { note: notes.join("; ") } : {};
+}
+
 /**
  * A batch that has ended on the service is not the run's end: its answers are still to collect.
- * Said of a run under way (a stopped run's batches are no longer its business), at every look.
+ * Said at every look.
  */
-function finishedNote(manifest: Manifest): { note?: string } {
+function finishedNote(manifest: Manifest): string | undefined {
   const open = manifest.batches.filter((b) => b.step !== "collected");
   const ended = open.filter((b) => b.step === "finished");
-  if (manifest.state !== "running" || ended.length === 0) return {};
-  return {
-    note:
-      `${ended.length} of ${open.length} batch(es) not collected yet ended on the service: ` +
-      `\`synthai resume ${manifest.id}\` collects them`,
-  };
+  if (ended.length === 0) return undefined;
+  return (
+    `${ended.length} of ${open.length} batch(es) not collected yet ended on the service: ` +
+    `\`synthai resume ${manifest.id}\` collects them`
+  );
+}
+
+/**
+ * Requests sent directly (--mode sync) and answered are paid for, and counted in the run's cost
+ * only when their file is collected: a driver killed while sending leaves them out of the figures.
+ */
+async function directNote(runDir: string, manifest: Manifest): Promise<string | undefined> {
+  const sending = manifest.batches.filter(
+    (b) => sentDirectly(b) && b.step !== "collected" && b.step !== "finished",
+  );
+  let answered = 0;
+  for (const record of sending) answered += await answeredDirectly(runDir, record);
+  if (answered === 0) return undefined;
+  const of = sending.reduce((sum, b) => sum + sentOf(b).requests, 0);
+  return (
+    `${answered} of ${of} requests sent directly are answered, and paid for, but not in the cost above ` +
+    `until they are collected: \`synthai resume ${manifest.id}\` sends the rest and collects them`
+  );
 }

@@ -6,6 +6,7 @@ import { completionWindow, providerFor, type OptionalField } from "../api/provid
 import { UserError } from "../errors.ts";
 import { crashPoint, type BatchRecord, sentOf, stageOf } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
+import { directAnswerUsd } from "./collect.ts";
 import { progress } from "../io/log.ts";
 import { formatUsd } from "../api/pricing.ts";
 import { runSync } from "./sync.ts";
@@ -186,12 +187,14 @@ export async function sendDirectly(run: RunContext, record: BatchRecord): Promis
       ...(config.rpm ? { rpm: config.rpm } : {}),
       ...(config.tpm ? { tpm: config.tpm } : {}),
     },
-    (done) =>
+    // What this file's answers cost is counted when it is collected; until then the line adds it.
+    (done, paidUsd) =>
       progress(
         log,
-        `sending: ${done}/${record.requests} requests · spent ${formatUsd(spentUsd(manifest))}`,
+        `sending: ${done}/${record.requests} requests · spent ${formatUsd(spentUsd(manifest) + paidUsd)}`,
         "sync",
       ),
+    (body) => directAnswerUsd(run, record, body),
   );
   run.store.update(() =>
     Object.assign(record, {

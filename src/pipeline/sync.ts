@@ -9,7 +9,7 @@ import { readJsonl, readLines } from "../io/jsonl.ts";
 import { openToAppend } from "../io/disk.ts";
 import { crashPoint, ensureDir, sentOf, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
-import { customIdOf } from "./verdict.ts";
+import { customIdOf, parseResultLine } from "./verdict.ts";
 
 export interface SyncLimits {
   concurrency: number;
@@ -70,12 +70,16 @@ export async function runSync(
   record: BatchRecord,
   endpoint: Endpoint,
   limits: SyncLimits,
-  onProgress: (done: number) => void,
+  /** Told of each answer as it is written: how many are answered, and what they cost in all. */
+  onProgress: (done: number, paidUsd: number) => void,
+  /** What an answer's body cost (the service bills an answer, not a refusal). */
+  costOf: (body: unknown) => number,
 ): Promise<{ completed: number; failed: number }> {
   await ensureDir(join(runDir, "results"));
   const outputPath = join(runDir, resultsFile(record, "output"));
   const errorsPath = join(runDir, resultsFile(record, "errors"));
   const { answered, counts } = await readAnswered(outputPath, errorsPath);
+  let paidUsd = await paidOnDisk(outputPath, costOf);
   // Each answer is paid for: it is in the file (write returned) before the next is asked, so a
   // kill at any moment loses none of them.
   const output = await openToAppend(outputPath);
@@ -118,7 +122,8 @@ export async function runSync(
         error: null,
       });
       counts[sent.ok ? "completed" : "failed"]++;
-      onProgress(counts.completed + counts.failed);
+      if (sent.ok) paidUsd += costOf(sent.body);
+      onProgress(counts.completed + counts.failed, paidUsd);
       if (counts.completed + counts.failed === 5) crashPoint("during-sync");
     }
   };
@@ -132,6 +137,12 @@ export async function runSync(
   }
   if (fatal) throw fatal;
   return counts;
+}
+
+/** The requests of `record` sent directly and answered so far, by its results on disk. */
+export async function answeredDirectly(runDir: string, record: BatchRecord): Promise<number> {
+  const output = join(runDir, resultsFile(record, "output"));
+  return (await readAnswered(output, join(runDir, resultsFile(record, "errors")))).answered.size;
 }
 
 /**
@@ -148,13 +159,7 @@ async function readAnswered(
     [outputPath, "completed"],
     [errorsPath, "failed"],
   ] as const) {
-    if (
-      !(await stat(path).then(
-        () => true,
-        () => false,
-      ))
-    )
-      continue;
+    if (!(await isFile(path))) continue;
     for await (const line of readLines(path)) {
       const id = customIdOf(line);
       if (id && !answered.has(id)) {
@@ -165,6 +170,27 @@ async function readAnswered(
   }
   return { answered, counts };
 }
+
+/** What the answers an earlier try wrote cost: a resumed run's tally starts from them. */
+async function paidOnDisk(outputPath: string, costOf: (body: unknown) => number): Promise<number> {
+  if (!(await isFile(outputPath))) return 0;
+  let usd = 0;
+  const seen = new Set<string>();
+  for await (const line of readLines(outputPath)) {
+    const result = parseResultLine(line);
+    const id = result?.custom_id;
+    if (typeof id !== "string" || seen.has(id)) continue;
+    seen.add(id);
+    usd += costOf(result.response?.body);
+  }
+  return usd;
+}
+
+const isFile = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 async function writeLine(file: FileHandle, value: unknown): Promise<void> {
   await file.write(`${JSON.stringify(value)}\n`);
