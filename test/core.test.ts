@@ -34,6 +34,19 @@ describe("parseMarkers", () => {
       fields: { Call: "Agent: hello\nClient: hi", Summary: "A short call." },
     });
   });
+  test("a separator after the marker goes, a value's own sign stays", () => {
+    const fields = ["Delta", "Note"];
+    const parsed = (answer: string) =>
+      (parseMarkers(answer, fields) as { fields: Record<string, string> }).fields;
+    expect(parsed("[Delta] -0.5\n[Note] fine")).toEqual({ Delta: "-0.5", Note: "fine" });
+    expect(parsed("[Delta]\n-3\n[Note]: - kept -1")).toEqual({ Delta: "-3", Note: "kept -1" });
+    expect(parsed("[Delta]: -2.5e3 [Note] -- dash")).toEqual({ Delta: "-2.5e3", Note: "dash" });
+    expect(parsed("[Delta] - 4 [Note] :: x")).toEqual({ Delta: "4", Note: "x" });
+    expect(parseMarkers("[Delta] - [Note] x", fields)).toEqual({
+      ok: false,
+      reason: "empty section [Delta]",
+    });
+  });
   test("a missing, empty or repeated section is malformed, with the reason", () => {
     expect(parseMarkers("[Call] hi", ["Call", "Summary"])).toEqual({
       ok: false,

@@ -142,10 +142,11 @@ export function parseMarkers(answer: string, fields: string[]): ParseResult {
     const name = match[1]!;
     if (name in out) return { ok: false, reason: `section [${name}] appears twice` };
     const end = found[i + 1]?.index ?? answer.length;
+    // A colon or a dash that stands apart ("[Score]: 4", "[Call] - text") separates; a sign ("-3") is the value's.
     out[name] = answer
       .slice(match.index + match[0].length, end)
       .trim()
-      .replace(/^[:\-\s]+/, "");
+      .replace(/^:*\s*(?:-+(?:\s+|$))?/, "");
   }
   for (const field of fields) {
     if (!(field in out)) return { ok: false, reason: `missing section [${field}]` };
