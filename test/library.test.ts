@@ -1,5 +1,6 @@
 // synthai as a library: a program imports it by its package name and makes, reads and checks runs.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test, vi } from "vitest";
@@ -305,7 +306,7 @@ describe("exportRun takes its options as given, as generate does", () => {
     );
   });
 
-  test("options that are not an object, unknown to cancel, or out of an endpoint's range are refused in one line, named as given", async () => {
+  test("options that are not an object, callbacks that are not functions, unknown to cancel, or out of an endpoint's range are refused in one line, named as given", async () => {
     const lineOf = (made: Promise<unknown>) =>
       made.then(
         () => "not refused",
@@ -327,6 +328,19 @@ describe("exportRun takes its options as given, as generate does", () => {
     expect(await lineOf(push(OLD_RUN.id, null as never))).toMatch(
       /^error: push\(\) takes its options as an object/,
     );
+    // A callback that is not a function would fail mid-run, after a batch was paid for.
+    const cwd = await tempDir();
+    const runsDir = join(cwd, "runs");
+    expect(await lineOf(generate({ samples: 2, runsDir, onProgress: "x" as never }))).toBe(
+      'error: onProgress must be a function, got "x" — for example onProgress: (progress) => …',
+    );
+    expect(await lineOf(generate({ samples: 2, runsDir, onLog: 5 as never }))).toBe(
+      "error: onLog must be a function, got 5 — for example onLog: (line) => …",
+    );
+    expect(await lineOf(exportRun(OLD_RUN.id, { runsDir, onLog: {} as never }))).toBe(
+      "error: onLog must be a function, got {} — for example onLog: (line) => …",
+    );
+    expect(existsSync(runsDir)).toBe(false);
     expect(await lineOf(cancel(OLD_RUN.id, { bogus: 1 } as never))).toBe(
       'error: cancel() has no option "bogus" — it takes apiKey, baseURL, runsDir, onLog',
     );

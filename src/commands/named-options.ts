@@ -153,7 +153,16 @@ export function optionsOf<T extends ArgsDef>(
   );
   const typed: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(options)) {
-    if (value === undefined || own.includes(name)) continue;
+    if (value === undefined) continue;
+    // The library's own options are callbacks: one that is not a function would fail mid-run, after paying.
+    if (own.includes(name)) {
+      if (typeof value !== "function")
+        throw new UserError(
+          `${name} must be a function, got ${JSON.stringify(value)}`,
+          `for example ${name}: (${name === "onLog" ? "line" : "progress"}) => …`,
+        );
+      continue;
+    }
     const known = byName.get(name);
     if (!known) {
       const near = closest(name, [...byName.keys()]);
