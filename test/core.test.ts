@@ -99,6 +99,10 @@ describe("checkParams", () => {
     expect(Object.keys(params)).toEqual(["Call", "Summary"]);
     expect(params.Call!.Attitude).toHaveLength(5);
   });
+  test("takes comments and a byte-order mark, as the README says a params.json may have", () => {
+    const text = '\uFEFF/* made by hand */\n{\n  // the call\n  "Call": {"A": ["x"]} /* one */\n}\n';
+    expect(checkParams(text, "p.json")).toEqual({ Call: { A: ["x"] } });
+  });
   test("names the line and column of a JSON error", () => {
     expect(() => checkParams('{\n  "Call": {"A": ["x",]}\n}', "p.json")).toThrow(
       /p\.json: invalid JSON at line 2 column 22/,

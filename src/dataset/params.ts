@@ -24,8 +24,10 @@ export async function loadParams(path: string, { optional = false } = {}): Promi
 
 export function checkParams(text: string, path: string): Params {
   const errors: ParseError[] = [];
+  // As editors save it: comments allowed (the README says so), and a byte-order mark is not JSON.
+  if (text.startsWith("\uFEFF")) text = text.slice(1);
   const data: unknown = parseJson(text, errors, {
-    disallowComments: true,
+    disallowComments: false,
     allowTrailingComma: false,
     allowEmptyContent: false,
   });
