@@ -171,10 +171,10 @@ export class TextWriter {
     this.used = 0;
   }
 
-  /** Closes the file without writing what waits in the buffer. */
+  /** Closes the file without writing what waits in the buffer (nothing, if a failed close closed it). */
   discard(): void {
     this.used = 0;
-    closeSync(this.fd);
+    this.closeOnce();
   }
 
   /** Writes what is left and closes the file, so a rename after it publishes a complete file. */
@@ -182,8 +182,17 @@ export class TextWriter {
     try {
       this.flush();
     } finally {
-      closeSync(this.fd);
+      this.closeOnce();
     }
+  }
+
+  // A close that failed (a full disk) is followed by a discard: closing the descriptor twice
+  // would throw, and keep the caller from taking the partial rows away.
+  private closed = false;
+  private closeOnce(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
   }
 }
 

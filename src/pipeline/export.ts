@@ -410,12 +410,15 @@ function fileDestination(
       metrics?.close();
     },
     async abandon() {
-      // A file found damaged halfway: the rows written so far go again, as if never appended.
-      csv?.abandon();
-      metrics?.abandon();
-      await truncateTo(csvFile, record.csvOffset);
-      if (metricsFile) await truncateTo(metricsFile, record.metricsOffset);
-      dropClaim(csvFile);
+      // A file found damaged halfway, a disk full: the rows written so far go, as if never appended.
+      try {
+        csv?.abandon();
+        metrics?.abandon();
+      } finally {
+        await truncateTo(csvFile, record.csvOffset);
+        if (metricsFile) await truncateTo(metricsFile, record.metricsOffset);
+        dropClaim(csvFile);
+      }
     },
     async commit(duplicates) {
       const formulas = csv.formulaCells?.();

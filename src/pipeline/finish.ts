@@ -112,17 +112,20 @@ async function exportWithProgress(
   } = {},
 ) {
   const { log } = run;
-  return run.store.undoingOnFailure(() =>
-    exportRun(run.store, {
-      dataset: exportAs,
-      onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
-      onWait: log,
-      ...(output ? { output } : {}),
-      ...(feed ? { feed } : {}),
-      ...(format ? { format } : {}),
-      ...(dedup ? { dedup } : {}),
-      ...(csvSafe ? { csvSafe } : {}),
-    }),
+  // The output's record is kept: a failed export may have taken the rows of an earlier one away.
+  return run.store.undoingOnFailure(
+    () =>
+      exportRun(run.store, {
+        dataset: exportAs,
+        onProgress: (rows) => progress(log, `exporting: ${rows} rows`, "export"),
+        onWait: log,
+        ...(output ? { output } : {}),
+        ...(feed ? { feed } : {}),
+        ...(format ? { format } : {}),
+        ...(dedup ? { dedup } : {}),
+        ...(csvSafe ? { csvSafe } : {}),
+      }),
+    ["exports"],
   );
 }
 

@@ -48,15 +48,19 @@ export class ManifestStore {
     return result;
   }
 
-  /** Runs `work`; if it fails, the manifest goes back to what it said before, on disk too. */
-  async undoingOnFailure<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work`; if it fails, the manifest goes back to what it said before, on disk too, but for
+   * `kept`: what says how files outside the run now stand (an output's rows, taken away or not).
+   */
+  async undoingOnFailure<T>(work: () => Promise<T>, kept: (keyof Manifest)[] = []): Promise<T> {
     const before = JSON.stringify(this.manifest);
     try {
       return await work();
     } catch (error) {
       this.update((manifest) => {
+        const now = Object.fromEntries(kept.map((key) => [key, manifest[key]]));
         for (const key of Object.keys(manifest)) delete (manifest as Record<string, unknown>)[key];
-        Object.assign(manifest, JSON.parse(before));
+        Object.assign(manifest, JSON.parse(before), JSON.parse(JSON.stringify(now)));
       });
       throw error;
     }
