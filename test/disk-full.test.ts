@@ -5,11 +5,31 @@ import { readFileSync, existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { exportRun } from "../src/index.ts";
+import { EXIT, UserError, exportRun } from "../src/index.ts";
 import { OLD_RUN, copyOldRun, readCsv, tempDir } from "./helpers.ts";
 
-/** The output whose writes fail past `limit` bytes, as a full disk fails them (ENOSPC). */
-const disk = vi.hoisted(() => ({ full: undefined as { path: string; limit: number } | undefined }));
+/**
+ * The output whose writes fail past `limit` bytes, as a full disk fails them (ENOSPC); and a folder
+ * on a read-only disk, as Node reports it (access: EROFS; a recursive mkdir: ENOENT).
+ */
+const disk = vi.hoisted(() => ({
+  full: undefined as { path: string; limit: number } | undefined,
+  readOnly: undefined as string | undefined,
+}));
+
+vi.mock("node:fs/promises", async (original) => {
+  const fs = await original<typeof import("node:fs/promises")>();
+  const under = (path: unknown) => disk.readOnly !== undefined && String(path).startsWith(disk.readOnly);
+  const refused = (code: string, call: string, path: unknown) =>
+    Promise.reject(Object.assign(new Error(`${code}: refused, ${call} '${path}'`), { code }));
+  const access = ((path: string, mode?: number) =>
+    under(path) && mode === fs.constants.W_OK
+      ? fs.access(path).then(() => refused("EROFS", "access", path)) // a missing file is ENOENT first
+      : fs.access(path, mode)) as typeof fs.access;
+  const mkdir = ((path: string, options?: unknown) =>
+    under(path) ? refused("ENOENT", "mkdir", path) : fs.mkdir(path, options as never)) as typeof fs.mkdir;
+  return { ...fs, default: { ...fs, access, mkdir }, access, mkdir };
+});
 
 vi.mock("node:fs", async (original) => {
   const fs = await original<typeof import("node:fs")>();
@@ -19,14 +39,15 @@ vi.mock("node:fs", async (original) => {
     pathOf.set(fd, String(path));
     return fd;
   }) as typeof fs.openSync;
-  const writeSync = ((fd: number, buffer: Uint8Array, offset = 0, length?: number) => {
+  const writeSync = ((fd: number, buffer: Uint8Array, offset?: number | null, length?: number | null) => {
     const full = disk.full;
     if (full && pathOf.get(fd) === full.path) {
+      const at = offset ?? 0;
       const room = full.limit - fs.fstatSync(fd).size;
-      const wanted = length ?? buffer.length - offset;
+      const wanted = length ?? buffer.length - at;
       if (room <= 0)
         throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
-      return fs.writeSync(fd, buffer, offset, Math.min(room, wanted));
+      return fs.writeSync(fd, buffer, at, Math.min(room, wanted));
     }
     return (fs.writeSync as (...args: unknown[]) => number)(fd, buffer, offset, length);
   }) as typeof fs.writeSync;
@@ -35,6 +56,7 @@ vi.mock("node:fs", async (original) => {
 
 afterEach(() => {
   disk.full = undefined;
+  disk.readOnly = undefined;
 });
 
 async function exported(cwd: string, output: string) {
@@ -79,5 +101,37 @@ describe("a disk that fills while an export writes", () => {
     expect(rows).toHaveLength(1 + alone.length);
     expect(rows.slice(1).map((r) => r.sample_id)).toEqual(alone.map((r) => r.sample_id));
     expect(new Set(rows.map((r) => Object.keys(r).length)).size).toBe(1);
+  });
+
+  test("an output or Hugging Face folder on a read-only disk is the disk refusing (exit 7), named, before anything is written", async () => {
+    const cwd = await tempDir();
+    await copyOldRun(cwd);
+    const output = join(cwd, "kept.csv");
+    await exported(cwd, output);
+    const before = readFileSync(output);
+    disk.readOnly = cwd;
+    const refusal = (made: Promise<unknown>) =>
+      made.then(
+        () => "not refused",
+        (error: unknown) => (error instanceof UserError ? [error.exitCode, error.toLine()] : String(error)),
+      );
+    expect(await refusal(exported(cwd, output))).toEqual([
+      EXIT.DISK,
+      `error: cannot write to ${output}: it is on a read-only disk — choose another output, or fix its permissions`,
+    ]);
+    expect(await refusal(exported(cwd, join(cwd, "new.csv")))).toEqual([
+      EXIT.DISK,
+      `error: cannot create ${join(cwd, "new.csv")}: its folder is on a read-only disk — choose another output, or fix its permissions`,
+    ]);
+    const hf = join(cwd, "hf");
+    expect(await refusal(exportRun(OLD_RUN.id, { runsDir: join(cwd, "runs"), hf, onLog: () => {} }))).toEqual(
+      [
+        EXIT.DISK,
+        `error: cannot make ${hf}: ${cwd} is on a read-only disk — choose another folder, or fix its permissions`,
+      ],
+    );
+    disk.readOnly = undefined;
+    expect(readFileSync(output)).toEqual(before);
+    expect(existsSync(join(cwd, "new.csv"))).toBe(false);
   });
 });

@@ -15,8 +15,8 @@ import {
 import { pipeline } from "node:stream/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { UserError } from "../errors.ts";
-import { access, constants, open, stat, type FileHandle } from "node:fs/promises";
+import { EXIT, UserError } from "../errors.ts";
+import { access, constants, mkdir, open, stat, type FileHandle } from "node:fs/promises";
 
 /** A --runs-dir that exists must be a folder; one that does not is made with the first run. */
 export function checkRunsDir(runsDir: string): void {
@@ -70,23 +70,64 @@ export function formatBytes(bytes: number): string {
   return `${value >= 100 || unit === 0 ? Math.round(value) : value.toPrecision(3)} ${units[unit]}`;
 }
 
+/**
+ * An output to append to or make: a file, writable, in a folder that exists. A missing folder is
+ * bad input (2); a file or folder the disk will not let synthai write is the disk refusing (7).
+ */
 export async function checkWritable(path: string): Promise<void> {
   if ((await stat(path).catch(() => undefined))?.isDirectory())
     throw new UserError(`output ${path} is a folder`, "give the output a file name, e.g. dataset.csv");
-  try {
-    await access(path, constants.W_OK);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
-      throw new UserError(`cannot write to ${path}`, "choose another output, or fix its permissions");
-    try {
-      await access(dirname(path), constants.W_OK);
-    } catch {
+  const refused = await writeRefusal(path);
+  if (refused === "ENOENT") {
+    const folder = dirname(path);
+    if (!(await stat(folder).catch(() => undefined))?.isDirectory())
+      throw new UserError(`cannot create ${path}: its folder does not exist`, "choose another output");
+    const folderRefused = await writeRefusal(folder);
+    if (folderRefused)
       throw new UserError(
-        `cannot create ${path}: its folder does not exist or is not writable`,
-        "choose another output",
+        `cannot create ${path}: its folder ${refusalText(folderRefused)}`,
+        "choose another output, or fix its permissions",
+        EXIT.DISK,
       );
-    }
+  } else if (refused)
+    throw new UserError(
+      `cannot write to ${path}: it ${refusalText(refused)}`,
+      "choose another output, or fix its permissions",
+      EXIT.DISK,
+    );
+}
+
+/**
+ * Makes a folder and those above it (`shown` is what the user named, where it is made beside it).
+ * A recursive mkdir says ENOENT when the disk refused (a read-only one), so the refusal is named
+ * from the nearest folder above that exists.
+ */
+export async function makeFolder(path: string, shown = path): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    let above = dirname(path);
+    while (!(await stat(above).catch(() => undefined)) && dirname(above) !== above) above = dirname(above);
+    const refused = (await writeRefusal(above)) ?? (error as NodeJS.ErrnoException).code ?? "an error";
+    throw new UserError(
+      `cannot make ${shown}: ${above} ${refusalText(refused)}`,
+      "choose another folder, or fix its permissions",
+      EXIT.DISK,
+    );
   }
+}
+
+/** Why the disk will not let this process write `path` (an errno code), or undefined if it will. */
+const writeRefusal = (path: string) =>
+  access(path, constants.W_OK).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => error.code ?? "EACCES",
+  );
+
+function refusalText(code: string): string {
+  if (code === "EROFS") return "is on a read-only disk";
+  if (code === "EACCES" || code === "EPERM") return "is not writable (permissions)";
+  return `cannot be written (${code})`;
 }
 
 /** A file's size in bytes; undefined when it does not exist. */

@@ -4,7 +4,7 @@
 import { usesBatches } from "./transport.ts";
 import { createHash } from "node:crypto";
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { sizeOf } from "../io/disk.ts";
+import { makeFolder, sizeOf } from "../io/disk.ts";
 import { basename, dirname, join } from "node:path";
 import matter from "gray-matter";
 import { UserError, cliName, givenAs, type OptionNamer } from "../errors.ts";
@@ -160,7 +160,7 @@ export function hfDestination(
       made = await hfColumns(runDir, manifest, dataset, options.format ?? manifest.config.format);
       const { columns, types } = made;
       await rm(partial, { recursive: true, force: true });
-      await mkdir(join(partial, "data"), { recursive: true });
+      await makeFolder(join(partial, "data"), dir);
       const open = (file: string) =>
         FORMATS.parquet.appender(join(partial, file), { columns, types, delimiter: ",", header: true });
       writers = await Promise.all(splits.map((s) => shardedWriter(partial, s.name, open)));
