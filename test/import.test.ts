@@ -65,15 +65,38 @@ describe("synthai import", () => {
     expect(new Set(rows.map((r) => r.sample_id)).size).toBe(10);
   });
 
-  test("a results file that does not exist is one clear error", async () => {
+  test("a results file that does not exist, holds nothing, or a line that is no result is one clear error, and nothing is collected", async () => {
     const cwd = await tempDir();
     await runCli(["-n", "2", "-j", PARAMS, "--dry-run"], { cwd });
-    const runId = (await readManifest(await onlyRunDir(cwd))).id;
+    const runDir = await onlyRunDir(cwd);
+    const runId = (await readManifest(runDir)).id;
     const result = await runCli(["import", runId, "nope.jsonl"], { cwd });
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toMatch(
       /^error: results file .*nope\.jsonl does not exist — give the output JSONL/,
     );
+    const before = await readFile(join(runDir, "manifest.json"), "utf8");
+    await writeFile(join(cwd, "empty.jsonl"), "");
+    const empty = await runCli(["import", runId, "empty.jsonl"], { cwd });
+    expect(empty.code).toBe(2);
+    expectOneLineError(
+      empty.stderr,
+      /^error: results file .*empty\.jsonl holds no answer — give the output JSONL/,
+    );
+    // A torn last line (a runner killed while writing) is not an answer still to come.
+    const [request] = (await readFile(join(runDir, "requests", "c0000-a1.jsonl"), "utf8")).split("\n");
+    const answer = JSON.stringify({
+      custom_id: JSON.parse(request!).custom_id,
+      response: { status_code: 200 },
+    });
+    await writeFile(join(cwd, "torn.jsonl"), `${answer}\n{"custom_id": "00`);
+    const torn = await runCli(["import", runId, "torn.jsonl"], { cwd });
+    expect(torn.code).toBe(2);
+    expectOneLineError(
+      torn.stderr,
+      /^error: .*torn\.jsonl: line 2 is not a Batch-API result \(a JSON object with a custom_id\) — give/,
+    );
+    expect(await readFile(join(runDir, "manifest.json"), "utf8")).toBe(before);
   });
 });
 

@@ -12,7 +12,9 @@ import { runDataset } from "../dataset/spec.ts";
 import { resultsFile } from "../run/files.ts";
 import { collect } from "./collect.ts";
 import { finish } from "./finish.ts";
-import { customIdOf } from "./verdict.ts";
+import { parseResultLine } from "./verdict.ts";
+
+const IMPORT_HINT = "give the output JSONL written from this run's request files";
 
 /**
  * `synthai import`: takes answers produced elsewhere from this run's own request files (vLLM's
@@ -25,10 +27,7 @@ export async function importResults(
   options: { log: Log },
 ): Promise<Manifest> {
   if (!existsSync(resultsPath))
-    throw new UserError(
-      `results file ${resultsPath} does not exist`,
-      "give the output JSONL written from this run's request files",
-    );
+    throw new UserError(`results file ${resultsPath} does not exist`, IMPORT_HINT);
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
     refuseAbandoned(manifest);
@@ -53,6 +52,19 @@ export async function importResults(
   });
 }
 
+/**
+ * A results line's custom_id. A line that is not a Batch-API result (a torn last line, another
+ * file) is bad input, said before anything is collected: it is never taken for an answer not yet come.
+ */
+function resultIdOf(line: string, path: string, lineNumber: number): string {
+  const id = (parseResultLine(line) as { custom_id?: unknown } | undefined)?.custom_id;
+  if (typeof id === "string") return id;
+  throw new UserError(
+    `${path}: line ${lineNumber} is not a Batch-API result (a JSON object with a custom_id)`,
+    IMPORT_HINT,
+  );
+}
+
 /** Sends each imported line to the results file of the open attempt that asked for it. */
 async function routeImported(
   run: RunContext,
@@ -70,10 +82,12 @@ async function routeImported(
   const counts = new Map<BatchRecord, { completed: number; failed: number }>();
   let routed = 0;
   let ignored = 0;
+  let lineNumber = 0;
   try {
     for await (const line of readLines(resultsPath)) {
-      const id = customIdOf(line);
-      const record = id ? recordOf.get(id) : undefined;
+      lineNumber++;
+      const id = resultIdOf(line, resultsPath, lineNumber);
+      const record = recordOf.get(id);
       if (!record) {
         ignored++;
         continue;
@@ -91,6 +105,7 @@ async function routeImported(
   } finally {
     for (const writer of writers.values()) writer.close();
   }
+  if (lineNumber === 0) throw new UserError(`results file ${resultsPath} holds no answer`, IMPORT_HINT);
   const now = Math.floor(Date.now() / 1000);
   run.store.update(() => {
     for (const [record, c] of counts)
