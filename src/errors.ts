@@ -64,6 +64,31 @@ export class UserError extends Error {
 export type OptionNamer = (flag: string) => string;
 export const cliName: OptionNamer = (flag) => flag;
 
+/**
+ * A UserError as a library caller reads it: each CLI flag still in its text (`-k/--api-key`,
+ * `--runs-dir`, `--no-cache`) named as `name` names it, so that no caller is told of a flag they
+ * never wrote; a command quoted in backticks (`synthai resume <id>`) is the CLI's, and stays.
+ */
+export function namedBy(error: UserError, name: OptionNamer): UserError {
+  const rename = (text: string) =>
+    text
+      .split(/(`[^`]*`)/)
+      .map((part, i) =>
+        i % 2
+          ? part
+          : part.replace(FLAG, (_, flag: string) =>
+              flag.startsWith("no-") ? `${name(`--${flag.slice(3)}`)}: false` : name(`--${flag}`),
+            ),
+      )
+      .join("");
+  error.message = rename(error.message);
+  (error as { hint: string }).hint = rename(error.hint);
+  return error;
+}
+
+/** A flag as an error writes it: `--max-tokens`, or with its short form first, `-k/--api-key`. */
+const FLAG = /(?<![\w-])(?:-[a-zA-Z]\/)?--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)/g;
+
 /** An option with a value, as its caller would write it: `--hf dir` for the CLI, `hf: "dir"` for the library. */
 export function givenAs(name: OptionNamer, flag: string, value: string): string {
   const label = name(`--${flag}`);

@@ -9,7 +9,7 @@ import { resumeArgs, resumeFrom } from "./commands/resume.ts";
 import { libraryName, optionsOf, type NamedOptions } from "./commands/named-options.ts";
 import { connectionArgs } from "./commands/shared.ts";
 import { loadParams } from "./dataset/params.ts";
-import { UserError, type OptionNamer } from "./errors.ts";
+import { UserError, namedBy, type OptionNamer } from "./errors.ts";
 import type { Log } from "./io/log.ts";
 import { cancel as cancelRun } from "./pipeline/cancel.ts";
 import { collectedSamples, eachValidSample, datasetRow, labelNamesOf } from "./pipeline/export.ts";
@@ -56,19 +56,30 @@ export interface Run {
   rows(): AsyncIterable<Record<string, unknown>>;
 }
 
+/** Runs a library call: a UserError from below names each option as `name` does, never a CLI flag. */
+async function named<T>(name: OptionNamer, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw error instanceof UserError ? namedBy(error, name) : error;
+  }
+}
+
 const logOf = (options: { onLog?: ((line: string) => void) | undefined }): Log => options.onLog ?? (() => {});
 
 /** Makes a run and drives it to its end (or submits it, with `detach`); an unknown option is refused by name. */
 export async function generate(options: GenerateOptions = {}): Promise<Run> {
-  // The options as given (numbers as numbers), checked by name: not turned into flags and parsed again.
-  const given = optionsOf("generate", generateArgs, options, ["onLog", "onProgress"]);
-  const { onLog, onProgress } = options;
-  const manifest = await generateFrom(given, {
-    log: logOf({ onLog }),
-    ...(onProgress ? { onProgress } : {}),
-    name: libraryName,
+  return named(libraryName, async () => {
+    // The options as given (numbers as numbers), checked by name: not turned into flags and parsed again.
+    const given = optionsOf("generate", generateArgs, options, ["onLog", "onProgress"]);
+    const { onLog, onProgress } = options;
+    const manifest = await generateFrom(given, {
+      log: logOf({ onLog }),
+      ...(onProgress ? { onProgress } : {}),
+      name: libraryName,
+    });
+    return openRun(manifest.id, { runsDir: options.runsDir });
   });
-  return openRun(manifest.id, { runsDir: options.runsDir });
 }
 
 /**
@@ -82,15 +93,17 @@ export async function resume(
     onProgress?: (progress: Progress) => void;
   } = {},
 ): Promise<Run> {
-  const given = optionsOf("resume", resumeArgs, options, ["onLog", "onProgress"]);
-  const { onLog, onProgress } = options;
-  const runsDir = resolve(options.runsDir ?? "runs");
-  await resumeFrom(given, await findRunDir(runsDir, runId), {
-    log: logOf({ onLog }),
-    ...(onProgress ? { onProgress } : {}),
-    name: libraryName,
+  return named(libraryName, async () => {
+    const given = optionsOf("resume", resumeArgs, options, ["onLog", "onProgress"]);
+    const { onLog, onProgress } = options;
+    const runsDir = resolve(options.runsDir ?? "runs");
+    await resumeFrom(given, await findRunDir(runsDir, runId), {
+      log: logOf({ onLog }),
+      ...(onProgress ? { onProgress } : {}),
+      name: libraryName,
+    });
+    return openRun(runId, { runsDir });
   });
-  return openRun(runId, { runsDir });
 }
 
 /** Cancels a run's batches in flight and keeps what they finished; `resume` continues it later. */
@@ -98,14 +111,16 @@ export async function cancel(
   runId: string,
   options: { runsDir?: string; apiKey?: string; baseURL?: string; onLog?: (line: string) => void } = {},
 ): Promise<Run> {
-  optionsOf("cancel", connectionArgs, options, ["onLog"]);
-  const runsDir = resolve(options.runsDir ?? "runs");
-  await cancelRun(
-    await findRunDir(runsDir, runId),
-    { apiKey: options.apiKey, baseURL: options.baseURL },
-    { log: logOf(options) },
-  );
-  return openRun(runId, { runsDir });
+  return named(libraryName, async () => {
+    optionsOf("cancel", connectionArgs, options, ["onLog"]);
+    const runsDir = resolve(options.runsDir ?? "runs");
+    await cancelRun(
+      await findRunDir(runsDir, runId),
+      { apiKey: options.apiKey, baseURL: options.baseURL },
+      { log: logOf(options) },
+    );
+    return openRun(runId, { runsDir });
+  });
 }
 
 /**
@@ -125,11 +140,13 @@ async function exportNamed(
   options: NamedOptions<typeof exportArgs> & { onLog?: (line: string) => void },
   name: OptionNamer,
 ): Promise<Run> {
-  // The options as given, checked by name; an error names them as written here (`dedupThreshold`).
-  const given = optionsOf("exportRun", exportArgs, options, ["onLog"]);
-  const runsDir = resolve(options.runsDir ?? "runs");
-  await exportFrom(given, await findRunDir(runsDir, runId), logOf(options), name);
-  return openRun(runId, { runsDir });
+  return named(name, async () => {
+    // The options as given, checked by name; an error names them as written here (`dedupThreshold`).
+    const given = optionsOf("exportRun", exportArgs, options, ["onLog"]);
+    const runsDir = resolve(options.runsDir ?? "runs");
+    await exportFrom(given, await findRunDir(runsDir, runId), logOf(options), name);
+    return openRun(runId, { runsDir });
+  });
 }
 
 /** What `stats` and `report` take beside a run id, as their commands do: the folder of runs. */
@@ -137,18 +154,22 @@ const RUNS_DIR_ONLY = { "runs-dir": connectionArgs["runs-dir"] };
 
 /** How diverse a finished run's texts are and how balanced its labels: what `synthai stats --json` prints. */
 export async function stats(runId: string, options: { runsDir?: string } = {}): Promise<RunStats> {
-  optionsOf("stats", RUNS_DIR_ONLY, options);
-  const { dir, manifest } = await endedRun(runId, options);
-  return statsOfRun(dir, manifest);
+  return named(libraryName, async () => {
+    optionsOf("stats", RUNS_DIR_ONLY, options);
+    const { dir, manifest } = await endedRun(runId, options);
+    return statsOfRun(dir, manifest);
+  });
 }
 
 /** Writes a run's report.html (as `synthai report` does) and gives its path. */
 export async function report(runId: string, options: { runsDir?: string } = {}): Promise<string> {
-  optionsOf("report", RUNS_DIR_ONLY, options);
-  const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
-  const manifest = await loadManifest(dir);
-  const params = await loadParams(manifest.config.paramsFile).catch(() => undefined);
-  return writeReport(dir, manifest, params);
+  return named(libraryName, async () => {
+    optionsOf("report", RUNS_DIR_ONLY, options);
+    const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
+    const manifest = await loadManifest(dir);
+    const params = await loadParams(manifest.config.paramsFile).catch(() => undefined);
+    return writeReport(dir, manifest, params);
+  });
 }
 
 /** A run that has ended (done or stopped), or the one line that says to finish it first. */
@@ -223,16 +244,18 @@ export async function push(runId: string, options: PushOptions): Promise<Run> {
 
 /** A run's folder, to read: its manifest, its totals, its rows. */
 export async function openRun(runId: string, options: { runsDir?: string } = {}): Promise<Run> {
-  optionsOf("openRun", { "runs-dir": connectionArgs["runs-dir"] }, options);
-  const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
-  const manifest = await loadManifest(dir);
-  return {
-    id: manifest.id,
-    dir,
-    manifest,
-    summary: summarize(manifest),
-    rows: () => rowsOf(dir, manifest),
-  };
+  return named(libraryName, async () => {
+    optionsOf("openRun", { "runs-dir": connectionArgs["runs-dir"] }, options);
+    const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
+    const manifest = await loadManifest(dir);
+    return {
+      id: manifest.id,
+      dir,
+      manifest,
+      summary: summarize(manifest),
+      rows: () => rowsOf(dir, manifest),
+    };
+  });
 }
 
 async function* rowsOf(dir: string, manifest: Manifest): AsyncGenerator<Record<string, unknown>> {

@@ -278,6 +278,43 @@ describe("exportRun takes its options as given, as generate does", () => {
     ]);
   });
 
+  test("no library error names a CLI flag: each names the option as the caller wrote it, a CLI command stays quoted", async () => {
+    const cwd = await tempDir();
+    const runsDir = join(cwd, "runs");
+    await writeFile(join(cwd, "a-file"), "");
+    vi.stubEnv("OPENAI_API_KEY", "");
+    const line = (made: Promise<unknown>) =>
+      made.then(
+        () => "not refused",
+        (error: unknown) => (error instanceof UserError ? error.toLine() : `not a UserError: ${error}`),
+      );
+    const dry = { samples: 1, dryRun: true, runsDir };
+    try {
+      expect(await line(generate({ ...dry, params: join(cwd, "none.json") }))).toBe(
+        `error: params file ${join(cwd, "none.json")} does not exist — pass the right path with params`,
+      );
+      expect(await line(generate({ ...dry, runsDir: join(cwd, "a-file") }))).toBe(
+        `error: runsDir ${join(cwd, "a-file")} is a file, not a folder — pass a folder (it is made if it does not exist)`,
+      );
+      expect(await line(generate({ samples: 1, runsDir, yes: true }))).toBe(
+        "error: no OpenAI API key — set OPENAI_API_KEY or pass apiKey",
+      );
+      expect(await line(generate({ ...dry, maxDraws: 5 }))).toBe(
+        "error: maxDraws applies to fill — add fill, or leave maxDraws out",
+      );
+      expect(await line(exportRun("nope", { runsDir }))).toBe(
+        `error: no run "nope" in ${runsDir} — run \`synthai status\` to list runs, or pass runsDir`,
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    // The CLI names its flags, as before.
+    const cli = await runCli(["-n", "1", "--dry-run", "--max-draws", "5"], { cwd });
+    expect(cli.stderr.trim()).toBe(
+      "error: --max-draws applies to --fill — add --fill, or leave --max-draws out",
+    );
+  });
+
   test("push without a repository is refused by name, not an export that pushes nothing", async () => {
     expect(await refusals({ token: "hf_x" }, ["--push", ""], push)).toEqual([
       'error: repo needs a repository — e.g. repo: "my-org/my-dataset"',
