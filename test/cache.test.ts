@@ -28,7 +28,16 @@ import {
   tempDir,
   useFake,
 } from "./helpers.ts";
-import { answersUnder, bodyHash, cacheKey, canonicalJson, identityOf, keepable } from "../src/cache/key.ts";
+import {
+  answersUnder,
+  bodyHash,
+  cacheKey,
+  canonicalJson,
+  identityOf,
+  keepable,
+  limitIn,
+} from "../src/cache/key.ts";
+import { gemini } from "../src/api/endpoints/gemini.ts";
 import { AnswerCache, cacheStats, type Entry } from "../src/cache/store.ts";
 import { pruneCache } from "../src/cache/prune.ts";
 import { parseAge, parseSize } from "../src/commands/cache.ts";
@@ -103,6 +112,46 @@ describe("the same command twice", () => {
     // And the cache's own ledger, shown by `synthai cache`.
     const shown = await runCli(["cache", "--cache-dir", cache], { cwd });
     expect(shown.stdout).toMatch(new RegExp(`hits\\s+${answered}\\b`));
+  });
+
+  test.each([
+    ["gemini", "gemini-3-flash"],
+    ["anthropic", "claude-haiku-5-5"],
+  ])("on %s, the second run sends nothing, costs nothing and writes equal rows", async (provider, model) => {
+    await start({ seed: 6 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    // The vendor's fake is at the address its environment variable gives (helpers.ts).
+    const on = (out: string) =>
+      runCli(
+        [
+          "-n",
+          "12",
+          "--seed",
+          "5",
+          "--provider",
+          provider,
+          "--model",
+          model,
+          "--cache-dir",
+          cache,
+          "-p",
+          out,
+          ...fast,
+        ],
+        {
+          cwd,
+        },
+      );
+    const first = await on("a.csv");
+    expect(first.code, first.stderr).toBe(0);
+    const sent = asked();
+    expect(sent).toBeGreaterThan(0);
+    const second = await on("b.csv");
+    expect(second.code, second.stderr).toBe(0);
+    expect(asked()).toBe(sent);
+    expect(second.stderr).toMatch(/cost \$0\.0000 .*answered from the cache/);
+    expect(await rowsOf(join(cwd, "b.csv"))).toEqual(await rowsOf(join(cwd, "a.csv")));
   });
 
   test("in --mode sync, the second run sends no request either", async () => {
@@ -475,6 +524,25 @@ describe("the key", () => {
     expect(bodyHash({ ...body, temperature: 0.5 }, "max_completion_tokens")).not.toBe(
       bodyHash(body, "max_completion_tokens"),
     );
+  });
+
+  test("Gemini's limit, nested in generationConfig, is left to the match as a top-level one is", () => {
+    const options = { model: "gemini-3-flash", temperature: 0.5 };
+    const bodyOf = (maxTokens: number) =>
+      gemini.body([{ role: "user", content: "hi" }], { ...options, maxTokens }) as unknown as Record<
+        string,
+        any
+      >;
+    const [small, large] = [bodyOf(100), bodyOf(400)];
+    const at = gemini.limits.maxTokens.at!;
+    expect(bodyHash(small, at)).toBe(bodyHash(large, at));
+    expect(
+      bodyHash({ ...small, generationConfig: { ...small.generationConfig, temperature: 1 } }, at),
+    ).not.toBe(bodyHash(small, at));
+    expect([limitIn(small, at), limitIn(large, at), limitIn(body, "max_completion_tokens")]).toEqual([
+      100, 400, 100,
+    ]);
+    expect(small.generationConfig.maxOutputTokens).toBe(100); // the body itself is left as it was
   });
 
   test("differs by seed, replicate, attempt, address and endpoint", () => {

@@ -34,10 +34,35 @@ function sha256(text: string): string {
   return hash("sha256", text);
 }
 
-/** A request body's hash, less its token limit (`limitField`: the endpoint's own name for it). */
-export function bodyHash(body: Record<string, unknown>, limitField: string): string {
-  const { [limitField]: _limit, ...rest } = body;
-  return sha256(canonicalJson(rest));
+/**
+ * Where an endpoint's token limit sits in a request body: its field, or the path to it where it is
+ * nested (Gemini's `generationConfig.maxOutputTokens`).
+ */
+export type LimitAt = string | readonly string[];
+
+/** A request body's hash, less its token limit (`at`: where the endpoint puts it). */
+export function bodyHash(body: Record<string, unknown>, at: LimitAt): string {
+  return sha256(canonicalJson(withoutLimit(body, typeof at === "string" ? [at] : at)));
+}
+
+/** The token limit a request body asks (NaN where it has none). */
+export function limitIn(body: Record<string, unknown>, at: LimitAt): number {
+  let value: unknown = body;
+  for (const field of typeof at === "string" ? [at] : at) value = (value as Record<string, unknown>)?.[field];
+  return Number(value);
+}
+
+/** The body without its limit: copied along the path to it, the body itself unchanged. */
+function withoutLimit(
+  body: Record<string, unknown>,
+  [field, ...below]: readonly string[],
+): Record<string, unknown> {
+  if (field === undefined || !(field in body)) return body;
+  const { [field]: inner, ...rest } = body;
+  if (!below.length) return rest;
+  return inner && typeof inner === "object"
+    ? { ...rest, [field]: withoutLimit(inner as Record<string, unknown>, below) }
+    : body;
 }
 
 /**

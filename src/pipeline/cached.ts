@@ -10,7 +10,16 @@ import { endpointOf } from "../run/config.ts";
 import type { Endpoint } from "../api/endpoints/index.ts";
 import { costUsd, type Price } from "../api/pricing.ts";
 import { withTokenCounter } from "../api/tokens.ts";
-import { answersUnder, bodyHash, cacheKey, identityOf, keepable, type Service } from "../cache/key.ts";
+import {
+  answersUnder,
+  bodyHash,
+  cacheKey,
+  identityOf,
+  keepable,
+  limitIn,
+  type LimitAt,
+  type Service,
+} from "../cache/key.ts";
 import { AnswerCache, defaultCacheDir, openCacheDir } from "../cache/store.ts";
 import { ReplicateCounts } from "../cache/tables.ts";
 import { JsonlWriter, readJsonl, readLineBatches } from "../io/jsonl.ts";
@@ -55,7 +64,8 @@ interface Keying {
   cache: AnswerCache;
   service: Service;
   seed: number;
-  limitField: string;
+  /** Where the endpoint's token limit sits in a body: left out of the key, matched apart. */
+  limitAt: LimitAt;
 }
 
 /** The keying of a run that may use the cache: it has one, and a service (answers are keyed by its address). */
@@ -69,7 +79,7 @@ function keyingOf(run: RunContext, record: BatchRecord): Keying | undefined {
     cache,
     service: { vendor: service.vendor, address: service.address, url: endpoint.url },
     seed: config.seed,
-    limitField: endpoint.limits.maxTokens.name,
+    limitAt: endpoint.limits.maxTokens.at ?? endpoint.limits.maxTokens.name,
   };
 }
 
@@ -117,7 +127,7 @@ function firstPass(memo: Identities, keying: Keying, chunk: number, firstSample:
   const seen = new Map<string, number>();
   return {
     identify(request: BatchRequest): { hash: string; identity: string } {
-      const hash = bodyHash(request.body, keying.limitField);
+      const hash = bodyHash(request.body, keying.limitAt);
       const before = seen.get(hash) ?? 0;
       seen.set(hash, before + 1);
       const replicate = memo.counts.get(hash) + before;
@@ -152,7 +162,7 @@ async function identitiesAgain(run: RunContext, keying: Keying, chunk: number, r
     for (const line of lines) {
       const request = JSON.parse(line) as BatchRequest;
       const at = Number(request.custom_id) - firstSample;
-      ids[at] = identityOf(bodyHash(request.body, keying.limitField), replicates[at] ?? 0);
+      ids[at] = identityOf(bodyHash(request.body, keying.limitAt), replicates[at] ?? 0);
     }
   return ids;
 }
@@ -183,7 +193,7 @@ function keyOf(
   return cacheKey(
     keying.service,
     keying.seed,
-    bodyHash(request.body, keying.limitField),
+    bodyHash(request.body, keying.limitAt),
     identity,
     record.attempt,
   );
@@ -248,7 +258,7 @@ class Lookup {
       this.missed++;
       return false;
     }
-    const limit = Number(request.body[this.#keying.limitField]);
+    const limit = limitIn(request.body, this.#keying.limitAt);
     this.#likely.push({ id: request.custom_id, key, limit });
     return true;
   }
@@ -468,7 +478,7 @@ export async function keepAnswers(run: RunContext, record: BatchRecord): Promise
     for (const line of lines) {
       const request = JSON.parse(line) as BatchRequest;
       const key = keyOf(keying, ids, chunk.firstSample, record, request);
-      asked.set(request.custom_id, { key, limit: Number(request.body[keying.limitField]) });
+      asked.set(request.custom_id, { key, limit: limitIn(request.body, keying.limitAt) });
     }
   for await (const lines of readLineBatches(output, READ_NO_LINK))
     for (const line of lines) {
@@ -535,7 +545,7 @@ export async function directCache(run: RunContext, record: BatchRecord): Promise
   const endpoint = endpointOf(run.config, stageOf(record));
   const placeOf = (request: BatchRequest) => ({
     key: keyOf(keying, ids, firstSample, record, request),
-    limit: Number(request.body[keying.limitField]),
+    limit: limitIn(request.body, keying.limitAt),
   });
   let hits = 0;
   let savedUsd = 0;

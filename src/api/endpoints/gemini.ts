@@ -80,7 +80,10 @@ export function thinkingFor(
 export const gemini: Endpoint<GeminiBody> = {
   url: "/v1beta/models/{model}:generateContent",
   // GenerationConfig: temperature "Values can range from [0.0, 2.0]"; maxOutputTokens a positive count.
-  limits: { maxTokens: { name: "maxOutputTokens", min: 1 }, temperature: { min: 0, max: 2 } },
+  limits: {
+    maxTokens: { name: "maxOutputTokens", min: 1, at: ["generationConfig", "maxOutputTokens"] },
+    temperature: { min: 0, max: 2 },
+  },
 
   body(messages, { model, maxTokens, temperature, effort, schema }) {
     const system = messages.filter((m) => m.role === "system" || m.role === "developer");

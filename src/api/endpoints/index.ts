@@ -45,7 +45,12 @@ export interface Answer {
 /** What the service refuses on an endpoint, as OpenAI's OpenAPI document states it for the request. */
 export interface Limits {
   /** The token limit's own name in a body, and the least it takes. */
-  maxTokens: { name: string; min: number };
+  maxTokens: {
+    name: string;
+    min: number;
+    /** Where it sits in a body, when not at its top (Gemini: generationConfig.maxOutputTokens). */
+    at?: readonly string[];
+  };
   temperature: { min: number; max: number };
 }
 
