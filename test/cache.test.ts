@@ -405,6 +405,29 @@ describe("resumable and shared", () => {
     });
   }
 
+  test("a judge on Claude, its process killed once its batch is sent and the run resumed: the same command again sends nothing", async () => {
+    await start({ seed: 16 });
+    const cwd = await tempDir();
+    const cache = join(cwd, "cache");
+    const example = join(ROOT, "examples", "judged-calls");
+    const args = (out: string) => [
+      ...["--prompt", join(example, "write.md"), "--prompt", join(example, "judge.md")],
+      ...["-j", join(example, "params.json"), "-n", "6", ...base(cache, out)],
+    ];
+    const killed = await runCli(args("a.csv"), { cwd, env: { SYNTHAI_CRASH_AT: "after-submit@s2" } });
+    expect(killed.signal).toBe("SIGKILL");
+    const { id } = await readManifest(await runDirOf(cwd, 0));
+    // A new process collects the judge's answers and keeps them: under the keys a new run looks for.
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const sent = asked();
+    const again = await runCli(args("b.csv"), { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(asked()).toBe(sent);
+    expect(again.stderr).toMatch(/cost \$0\.0000 /);
+    expect(await rowsOf(join(cwd, "b.csv"))).toEqual(await rowsOf(join(cwd, "a.csv")));
+  });
+
   test("two runs sharing the cache at once are exact, and a third finds every answer", async () => {
     await start({ seed: 13 });
     const cwd = await tempDir();

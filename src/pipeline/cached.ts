@@ -66,7 +66,14 @@ interface Keying {
   seed: number;
   /** Where the endpoint's token limit sits in a body: left out of the key, matched apart. */
   limitAt: LimitAt;
+  /**
+   * Where stage 1's endpoint puts it: a sample's identity is its first request's, whatever stage
+   * asks (a judge on Claude, its limit named otherwise, identifies its samples by their OpenAI requests).
+   */
+  firstLimitAt: LimitAt;
 }
+
+const limitAtOf = ({ limits }: Endpoint<any>): LimitAt => limits.maxTokens.at ?? limits.maxTokens.name;
 
 /** The keying of a run that may use the cache: it has one, and a service (answers are keyed by its address). */
 function keyingOf(run: RunContext, record: BatchRecord): Keying | undefined {
@@ -79,7 +86,8 @@ function keyingOf(run: RunContext, record: BatchRecord): Keying | undefined {
     cache,
     service: { vendor: service.vendor, address: service.address, url: endpoint.url },
     seed: config.seed,
-    limitAt: endpoint.limits.maxTokens.at ?? endpoint.limits.maxTokens.name,
+    limitAt: limitAtOf(endpoint),
+    firstLimitAt: limitAtOf(endpointOf(config, 1)),
   };
 }
 
@@ -127,7 +135,7 @@ function firstPass(memo: Identities, keying: Keying, chunk: number, firstSample:
   const seen = new Map<string, number>();
   return {
     identify(request: BatchRequest): { hash: string; identity: string } {
-      const hash = bodyHash(request.body, keying.limitAt);
+      const hash = bodyHash(request.body, keying.firstLimitAt);
       const before = seen.get(hash) ?? 0;
       seen.set(hash, before + 1);
       const replicate = memo.counts.get(hash) + before;
@@ -162,7 +170,7 @@ async function identitiesAgain(run: RunContext, keying: Keying, chunk: number, r
     for (const line of lines) {
       const request = JSON.parse(line) as BatchRequest;
       const at = Number(request.custom_id) - firstSample;
-      ids[at] = identityOf(bodyHash(request.body, keying.limitAt), replicates[at] ?? 0);
+      ids[at] = identityOf(bodyHash(request.body, keying.firstLimitAt), replicates[at] ?? 0);
     }
   return ids;
 }
