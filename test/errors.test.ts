@@ -208,6 +208,24 @@ describe("bad input gets one clear line and exit code 2", () => {
     expect(await readdir(cwd)).toEqual([]);
   });
 
+  test.each([
+    ["anthropic", "claude-haiku-5-5", "ANTHROPIC_BASE_URL", "notaurl", /is not a URL/],
+    ["gemini", "gemini-3-flash", "GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:99999", /is not a URL/],
+    ["anthropic", "claude-haiku-5-5", "ANTHROPIC_BASE_URL", "ftp://host", /does not start with http/],
+  ])(
+    "--provider %s (%s), %s set to %s: one line naming the variable, nothing written",
+    async (provider, model, variable, url, why) => {
+      const cwd = await expectUserError(
+        ["-n", "2", "-j", PARAMS, "--provider", provider, "--model", model, "--no-cache"],
+        new RegExp(
+          `^error: \\$${variable} "${url.replace(/[.:/]/g, "\\$&")}" ${why.source}.* — set it to the server's address`,
+        ),
+        { env: { [variable]: url, ANTHROPIC_API_KEY: "test-key", GEMINI_API_KEY: "test-key" } },
+      );
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
+
   test("a prompt that returns neither a string nor messages, before anything is built", async () => {
     const cwd = await expectUserError(
       ["--spec", join(ROOT, "test/fixtures/bad-prompt-spec.ts"), ...offline, "--dry-run"],

@@ -101,3 +101,34 @@ export function missingKey(vendor: Vendor, forWhat?: string, why?: string): User
     `set ${keyVariables.join(" or ")}${first}${why ? `: ${why}` : ""}`,
   );
 }
+
+/**
+ * An API address, checked before any SDK is given it: http(s), a host, a port that can be one (an
+ * SDK fails on anything else with a TypeError, and no line a person can act on). `given` names
+ * where it came from (`--base-url "…"`, `$ANTHROPIC_BASE_URL "…"`).
+ */
+export function checkedAddress(value: string, given: string, hint: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UserError(`${given} is not a URL`, hint);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UserError(`${given} does not start with http:// or https://`, hint);
+  if (!url.hostname) throw new UserError(`${given} names no host`, hint);
+  if (url.port === "0") throw new UserError(`${given} has port 0`, "give a port from 1 to 65535");
+  return value;
+}
+
+/** A vendor's address from its own variable (a proxy, a fake), checked; undefined when unset. */
+export function addressInEnv(vendor: Vendor, env: Record<string, string | undefined> = process.env) {
+  const variable = VENDORS[vendor].baseURLVariable;
+  const value = env[variable];
+  if (!value) return undefined;
+  return checkedAddress(
+    value,
+    `$${variable} "${value}"`,
+    `set it to the server's address with its scheme (e.g. http://localhost:8000), or unset it`,
+  );
+}

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UserError, cliName, givenAs, type OptionNamer } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
+import { checkedAddress } from "../api/vendors.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, checkLimits, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMAT_NAMES, type FormatName } from "../io/formats/names.ts";
@@ -160,18 +161,7 @@ export function number(value: string | undefined, flag: string, check: NumberChe
 export function baseUrl(value: string | undefined, name: OptionNamer = cliName): string | undefined {
   if (!value) return undefined;
   const hint = `give the server's address with its scheme, e.g. ${givenAs(name, "base-url", "http://localhost:8000/v1")}`;
-  const given = `${name("--base-url")} "${value}"`;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UserError(`${given} is not a URL`, hint);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw new UserError(`${given} does not start with http:// or https://`, hint);
-  if (!url.hostname) throw new UserError(`${given} names no host`, hint);
-  if (url.port === "0") throw new UserError(`${given} has port 0`, "give a port from 1 to 65535");
-  return value;
+  return checkedAddress(value, `${name("--base-url")} "${value}"`, hint);
 }
 
 /** The price flags given (USD per 1M tokens); those left out are not in it. */

@@ -28,7 +28,7 @@ import type {
   ServiceTraits,
 } from "../batch-service.ts";
 import { CUSTOM_ID, checkMessagesRequest, type MessagesBody } from "../endpoints/messages.ts";
-import { VENDORS, keyInEnv, missingKey } from "../vendors.ts";
+import { VENDORS, addressInEnv, keyInEnv, missingKey } from "../vendors.ts";
 import { askPrefix, fromClaudeId, toClaudeId } from "./anthropic-ids.ts";
 import { envelopeOf, errorOfBody, seconds, sizeOf, toRemote } from "./anthropic-shapes.ts";
 
@@ -61,7 +61,7 @@ let sdk: typeof import("@anthropic-ai/sdk") | undefined;
 export function anthropicService(options: ServiceOptions = {}): BatchService {
   const apiKey = options.apiKey || keyInEnv("anthropic");
   if (!apiKey) throw missingKey("anthropic");
-  const baseURL = options.baseURL || process.env[VENDORS.anthropic.baseURLVariable] || undefined;
+  const baseURL = options.baseURL || addressInEnv("anthropic");
   const patience = options.quick ? { maxRetries: 2, timeout: 20_000 } : { maxRetries: 6, timeout: 120_000 };
   return new AnthropicService({ apiKey, ...(baseURL ? { baseURL } : {}), ...patience });
 }

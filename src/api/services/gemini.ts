@@ -18,7 +18,7 @@ import type {
   ServiceOptions,
   ServiceTraits,
 } from "../batch-service.ts";
-import { VENDORS, keyInEnv, missingKey } from "../vendors.ts";
+import { VENDORS, addressInEnv, keyInEnv, missingKey } from "../vendors.ts";
 import { EXIT, UserError } from "../../errors.ts";
 import { crashPoint } from "../../io/crash-point.ts";
 import { READ_NO_LINK, withTempDir } from "../../io/disk.ts";
@@ -26,7 +26,7 @@ import { JsonlWriter, TextWriter, freeBuffers, freedAsTheyGo, readLineBatches } 
 import { geminiFailure, googleFailure, httpFailure, redactKey } from "./gemini-failure.ts";
 import { bareModel, fromGeminiLine, toGeminiLine } from "./gemini-lines.ts";
 
-const { baseURLVariable, liveCounts, typicalHours } = VENDORS.gemini;
+const { liveCounts, typicalHours } = VENDORS.gemini;
 
 export const GEMINI_TRAITS: ServiceTraits = {
   carries: "file",
@@ -75,7 +75,7 @@ const SKEW = 300;
 export function geminiService(options: ServiceOptions = {}): BatchService {
   const key = options.apiKey || keyInEnv("gemini");
   if (!key) throw missingKey("gemini");
-  return new GeminiService(key, options.baseURL || process.env[baseURLVariable] || undefined, options);
+  return new GeminiService(key, options.baseURL || addressInEnv("gemini"), options);
 }
 
 class GeminiService implements BatchService {
