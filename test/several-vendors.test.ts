@@ -217,6 +217,53 @@ describe("--provider anthropic or gemini: a run on that vendor alone, with its k
   );
 });
 
+describe("synthai gc --provider anthropic or gemini", () => {
+  test.each([
+    [
+      "anthropic",
+      "claude-haiku-5-5",
+      /^1 ended synthai batch\(es\) found$/m,
+      /^0 ended synthai batch\(es\) found$/m,
+    ],
+    [
+      "gemini",
+      "gemini-2.5-flash",
+      /^[1-9]\d* orphaned synthai file\(s\) found$/m,
+      /^0 orphaned synthai file\(s\) found$/m,
+    ],
+  ] as const)(
+    "on %s's account (%s), with its own key and address: lists what a run kept there, then deletes it",
+    async (vendor, model, found, none) => {
+      await server.start({ seed: SEED });
+      const cwd = await tempDir();
+      const env = { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: undefined };
+      const made = await runCli(
+        [
+          "--provider",
+          vendor,
+          "--model",
+          model,
+          "-n",
+          "3",
+          "--poll-interval",
+          "0.02",
+          "-p",
+          "out.csv",
+          "--keep-remote",
+        ],
+        { cwd, env },
+      );
+      expect(made.code, made.stderr).toBe(0);
+      const listed = await runCli(["gc", "--provider", vendor, "--dry-run"], { cwd, env });
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stderr).toMatch(found);
+      expect((await runCli(["gc", "--provider", vendor], { cwd, env })).code).toBe(0);
+      const after = await runCli(["gc", "--provider", vendor, "--dry-run"], { cwd, env });
+      expect(after.stderr).toMatch(none);
+    },
+  );
+});
+
 describe("kill -9 during a stage on Anthropic or Gemini, then synthai resume", () => {
   let reference: Record<string, string>[];
   beforeAll(async () => {

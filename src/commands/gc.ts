@@ -1,4 +1,5 @@
-import { makeService } from "../api/services/index.ts";
+import { makeService, serviceOptions } from "../api/services/index.ts";
+import { mainVendor } from "../api/providers/index.ts";
 import { metaOf } from "./index.ts";
 import { stderrLog } from "../io/log.ts";
 import { command, connection, connectionArgs, providerArg } from "./shared.ts";
@@ -12,6 +13,10 @@ export default command({
     "dry-run": { type: "boolean", description: "Only list them" },
   },
   async run({ args }) {
-    await makeService("openai", connection(args)).gc(Boolean(args["dry-run"]), stderrLog);
+    // The account of --provider's vendor: Anthropic's and Gemini's with their own keys and addresses.
+    const given = connection(args);
+    const vendor = mainVendor(given.provider);
+    const service = makeService(vendor, serviceOptions(vendor, given, { provider: given.provider }));
+    await service.gc(Boolean(args["dry-run"]), stderrLog);
   },
 });

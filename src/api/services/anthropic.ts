@@ -301,6 +301,7 @@ class AnthropicService implements BatchService {
         if (!dryRun) (await this.remove([], batch.id)).forEach(log);
       }
     });
+    log(`${ours.length} ended synthai batch(es) ${dryRun ? "found" : "deleted"}`);
     return ours;
   }
 
