@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import { PARAMS, onlyRunDir, readJsonlFile, readManifest, runCli, tempDir } from "./helpers.ts";
 import { toRunConfig } from "../src/commands/options.ts";
 import { resolveStageSettings } from "../src/run/config.ts";
+import { UserError } from "../src/errors.ts";
 
 const WRITE = `---
 fields: [Call, Summary]
@@ -82,5 +83,18 @@ describe("the price flags and a first file's model", () => {
     );
     const first = resolveStageSettings({ model: "served-b" }, served, "write.md", true);
     expect([first.price.input, first.price.output]).toEqual([0, 0]);
+  });
+
+  test("a later stage's model with no price known says the flags will not price it, and what will", () => {
+    const run = toRunConfig({ "list-input-price": "0.1", "list-output-price": "0.1" }, () => 1);
+    expect(() =>
+      resolveStageSettings({ model: "gemini/gemini-4-turbo" }, run, "prompt file rewrite.md"),
+    ).toThrow(
+      new UserError(
+        'prompt file rewrite.md: no price is known for model "gemini/gemini-4-turbo"',
+        "a later stage's model is priced from the catalogue (`synthai models` lists it); the price flags " +
+          "(--input-price, --list-input-price, …) price the run's first stage only",
+      ),
+    );
   });
 });

@@ -122,8 +122,26 @@ export function resolveStageSettings(
     ...(vendor ? { vendor } : {}),
     maxTokens,
     ...(reasoningEffort ? { reasoningEffort } : {}),
-    price: runs ? run.price : priceFor(named, run.mode, first ? (run.priceGiven ?? {}) : {}, run.provider),
+    price: runs ? run.price : stagePrice(named, run, source, first),
   };
+}
+
+/**
+ * A stage's price when its model is not the run's: the catalogue's (the first stage's may be given
+ * by the price flags). A later stage's unknown model is said as such: the flags price stage 1 only.
+ */
+function stagePrice(model: string, run: RunConfig, source: string, first: boolean) {
+  if (first) return priceFor(model, run.mode, run.priceGiven ?? {}, run.provider);
+  try {
+    return priceFor(model, run.mode, {}, run.provider);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    throw new UserError(
+      `${source}: no price is known for model "${model}"`,
+      "a later stage's model is priced from the catalogue (`synthai models` lists it); the price flags " +
+        "(--input-price, --list-input-price, …) price the run's first stage only",
+    );
+  }
 }
 
 /** The run's config as stage `stage`'s requests are built with it: that stage's model, tokens, effort, price. */

@@ -140,7 +140,7 @@ class AnthropicService implements BatchService {
       if (requests > this.traits.maxRequests || bytes > this.traits.maxBytes)
         throw new UserError(
           `${ask.file} holds ${requests} requests in ${bytes} bytes, more than one Message Batch takes (${this.traits.maxRequests} or ${this.traits.maxBytes} bytes)`,
-          "give a smaller --chunk-size",
+          "split the run into more request files: a larger -b/--batches",
         );
       return this.createFrom(path, ask, since);
     });
