@@ -226,6 +226,35 @@ describe("bad input gets one clear line and exit code 2", () => {
     },
   );
 
+  test.each([
+    ["anthropic", "gemini-3-flash", "Anthropic's", "Gemini's"],
+    ["together", "claude-haiku-5-5", "Together AI's", "Anthropic's"],
+    ["gemini", "gpt-6-luna", "Gemini API's", "OpenAI's"],
+    ["openai", "claude-haiku-5-5", "OpenAI's", "Anthropic's"],
+  ])(
+    "--provider %s --model %s: the model is another vendor's, one line before anything is made",
+    async (provider, model, runs, is) => {
+      const cwd = await expectUserError(
+        [
+          "-n",
+          "2",
+          "-j",
+          PARAMS,
+          "--provider",
+          provider,
+          "--model",
+          model,
+          "--dry-run",
+          ...["--list-input-price", "1", "--list-output-price", "1"],
+        ],
+        new RegExp(
+          `^error: --provider ${provider} runs ${runs} models, and ${model} is ${is} — leave --provider out`,
+        ),
+      );
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
+
   test("a prompt that returns neither a string nor messages, before anything is built", async () => {
     const cwd = await expectUserError(
       ["--spec", join(ROOT, "test/fixtures/bad-prompt-spec.ts"), ...offline, "--dry-run"],

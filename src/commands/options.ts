@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UserError, cliName, givenAs, type OptionNamer } from "../errors.ts";
 import { priceFor } from "../api/pricing.ts";
-import { checkedAddress } from "../api/vendors.ts";
+import { VENDORS, checkedAddress } from "../api/vendors.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, checkLimits, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMAT_NAMES, type FormatName } from "../io/formats/names.ts";
@@ -12,7 +12,9 @@ import { DEFAULT_EMBEDDING_MODEL, SEMANTIC_SIMILARITY, embeddingModel } from "..
 import {
   PROVIDERS,
   checkServedModel,
+  mainVendor,
   providerFor,
+  vendorOfModel,
   windowHours,
   type Provider,
   type ProviderName,
@@ -204,6 +206,7 @@ export function runConfigOf(
   const provider = providerFor(providerName);
   checkModelGiven(o, providerName, provider);
   const model = o.model || DEFAULT_MODEL;
+  if (o.provider) checkModelOnProvider(providerName, model, name);
   const effort = o.reasoningEffort ? choice<Effort>("reasoning-effort", o.reasoningEffort, name) : undefined;
   const delimiter = delimiterOf(o);
   const mode = choice<"batch" | "sync">("mode", o.mode || DEFAULTS.mode, name);
@@ -435,6 +438,24 @@ function checkModelGiven(args: RunOptions, providerName: ProviderName, provider:
             ? "give the served model's name, and its cost with --input-price 0 --output-price 0 (or your own)"
             : `give the model's name on ${provider.title}, and its prices with --list-input-price and --list-output-price`,
     );
+}
+
+/**
+ * --provider names the service the run's model runs on: a model the catalogue (or its prefix) puts on
+ * another vendor would run, and be billed, elsewhere than asked, at prices given for the provider.
+ * (A later stage may name another vendor's model: that is how a run pairs vendors.)
+ */
+function checkModelOnProvider(providerName: ProviderName, model: string, name: OptionNamer): void {
+  const provider = providerFor(providerName);
+  // The catalogue's OpenAI models carry no vendor: OpenAI-shaped presets (Azure, …) may serve them, Claude's and Gemini's services never.
+  const info = modelInfo(model);
+  const openaiModel = info !== undefined && !info.vendor;
+  const vendor = provider.vendor && openaiModel ? "openai" : vendorOfModel(model, providerName);
+  if (vendor === mainVendor(providerName)) return;
+  throw new UserError(
+    `${name("--provider")} ${providerName} runs ${provider.title}'s models, and ${model} is ${VENDORS[vendor].title}'s`,
+    `leave ${name("--provider")} out (${model} then runs on ${VENDORS[vendor].title}), or give a model ${provider.title} serves`,
+  );
 }
 
 /** --delimiter's one character (`\\t` spells a tab), or undefined for the format's own. */
