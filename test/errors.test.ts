@@ -255,6 +255,18 @@ describe("bad input gets one clear line and exit code 2", () => {
     },
   );
 
+  test.each([
+    ["--per-row", "3"],
+    ["--keep-columns", "a,b"],
+    ["--input-sample", "random"],
+  ])("%s %s without --input: one line, not ignored", async (flag, value) => {
+    const cwd = await expectUserError(
+      ["-n", "2", "-j", PARAMS, "--dry-run", flag, value],
+      new RegExp(`^error: ${flag} shapes the rows of --input, and none was given — add --input rows\\.csv`),
+    );
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
   test("a prompt that returns neither a string nor messages, before anything is built", async () => {
     const cwd = await expectUserError(
       ["--spec", join(ROOT, "test/fixtures/bad-prompt-spec.ts"), ...offline, "--dry-run"],

@@ -520,6 +520,14 @@ function serviceOptions(
         `${name(flag)} paces --mode sync's direct requests; a batch runs at the service's pace`,
         `add ${givenAs(name, "mode", "sync")}, or leave ${name(flag)} out`,
       );
+  // What shapes --input's rows has nothing to shape without it: given alone, it is a mistake.
+  const shaping = { "--per-row": o.perRow, "--keep-columns": o.keepColumns, "--input-sample": o.inputSample };
+  for (const [flag, value] of Object.entries(shaping))
+    if (value !== undefined && !o.input)
+      throw new UserError(
+        `${name(flag)} shapes the rows of ${name("--input")}, and none was given`,
+        `add ${givenAs(name, "input", "rows.csv")}, or leave ${name(flag)} out`,
+      );
   const tier = o.serviceTier;
   if (tier) {
     choice("service-tier", tier, name);
