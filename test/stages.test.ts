@@ -108,9 +108,10 @@ describe("stages", () => {
     );
     // The report and the dataset card show each stage too.
     expect((await runCli(["report", manifest.id], { cwd })).code).toBe(0);
-    expect(await readFile(join(runDir, "report.html"), "utf8")).toMatch(
-      /stage 2.*claude-haiku-5-5 on Anthropic: 40 asked/s,
-    );
+    const report = await readFile(join(runDir, "report.html"), "utf8");
+    expect(report).toMatch(/stage 2.*claude-haiku-5-5 on Anthropic: 40 asked/s);
+    // Near duplicates are the dataset's samples (stage 1's), not a judge's answers: 40, not 80.
+    expect(report).toContain("Near-duplicate samples (among the first 40 valid ones of stage 1)");
     const hf = await runCli(["export", manifest.id, "--hf", "hf"], { cwd });
     expect(hf.code, hf.stderr).toBe(0);
     const card = await readFile(join(cwd, "hf", "README.md"), "utf8");

@@ -2,7 +2,7 @@ import { progress, type Log } from "../io/log.ts";
 import type { BatchRecord, Manifest } from "../run/manifest.ts";
 import type { RunContext } from "./context.ts";
 import { formatUsd } from "../api/pricing.ts";
-import { spentUsd } from "../run/totals.ts";
+import { spentUsd, summarize } from "../run/totals.ts";
 import { worstCase } from "./budget.ts";
 import { runOnDone } from "./on-done.ts";
 import { sendDirectly, submit } from "./submit.ts";
@@ -153,6 +153,7 @@ export function stop(run: RunContext, reason: string, resumeFlags = ""): Manifes
   return manifest;
 }
 
+/** The run's valid samples, as status counts them: a later stage's answers (a judge's) are no more samples. */
 function validCount(manifest: Manifest): number {
-  return manifest.batches.reduce((s, b) => s + (b.collected?.ok ?? 0), 0);
+  return summarize(manifest).valid;
 }

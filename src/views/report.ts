@@ -163,7 +163,7 @@ function reportSections(
         `<p>Measured once the run has ended: <code>synthai report ${esc(manifest.id)}</code> again then.</p>`,
     ),
     section(
-      `Near-duplicate samples (among the first ${stats.poolSize.toLocaleString("en")} valid ones)`,
+      `Near-duplicate samples (among the first ${stats.poolSize.toLocaleString("en")} valid ones${lastStage(manifest.config) > 1 ? " of stage 1" : ""})`,
       stats.duplicates.length
         ? `<ul id="duplicates">${stats.duplicates.slice(0, 100).map(duplicateItem).join("")}</ul>` +
             `<p>${stats.duplicates.length} found; <code>synthai export ${esc(manifest.id)} --dedup near</code> ` +
@@ -209,7 +209,8 @@ async function gather(runDir: string, manifest: Manifest): Promise<Stats> {
       if (s.status === "ok") {
         stats.promptTokens.push(s.prompt_tokens);
         stats.completionTokens.push(s.completion_tokens);
-        if (stats.poolSize < DUPLICATE_POOL) {
+        // The dataset's texts are the first stage's: a judge's answers alike are no duplicate samples.
+        if (stageOf(record) === 1 && stats.poolSize < DUPLICATE_POOL) {
           stats.poolSize++;
           const found = isDuplicate(s);
           if (found) stats.duplicates.push(found);
