@@ -54,8 +54,17 @@ describe("synthai import", () => {
     const engineClean = new FakeOpenAI({ seed: 1 });
     for (const record of retries)
       await answerElsewhere(engineClean, join(runDir, record.requestsFile), join(cwd, "retry.jsonl"));
-    const again = await runCli(["import", runId, "retry.jsonl"], { cwd });
-    expect(again.code).toBe(0);
+    // The follow-up's answers appended to the first file, imported whole: the answers the first
+    // import took are not taken again for the attempts that asked anew (nor do they win over the new ones).
+    await writeFile(
+      join(cwd, "everything.jsonl"),
+      (await readFile(join(cwd, "all.jsonl"), "utf8")) + (await readFile(join(cwd, "retry.jsonl"), "utf8")),
+    );
+    const again = await runCli(["import", runId, "everything.jsonl"], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(
+      `imported ${retries.reduce((s: number, r: any) => s + r.requests, 0)} answers; ${retries.reduce((s: number, r: any) => s + r.requests, 0)} lines were answers an earlier import took`,
+    );
     expect(again.stderr).toContain("done: 10 of 10 samples");
     // Done, with nothing left said to be missing.
     const status = await runCli(["status", runId], { cwd });

@@ -1,3 +1,4 @@
+import { hash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
@@ -12,7 +13,7 @@ import { runDataset } from "../dataset/spec.ts";
 import { resultsFile } from "../run/files.ts";
 import { collect } from "./collect.ts";
 import { finish } from "./finish.ts";
-import { parseResultLine } from "./verdict.ts";
+import { customIdOf, parseResultLine } from "./verdict.ts";
 
 const IMPORT_HINT = "give the output JSONL written from this run's request files";
 
@@ -32,9 +33,10 @@ export async function importResults(
     const { manifest } = store;
     refuseAbandoned(manifest);
     const run = new RunContext(store, await runDataset(manifest.config, manifest.id), options.log);
-    const { routed, ignored } = await routeImported(run, resultsPath);
+    const { routed, ignored, again } = await routeImported(run, resultsPath);
     options.log(
       `imported ${routed} answers` +
+        (again ? `; ${again} lines were answers an earlier import took, and were left out` : "") +
         (ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""),
     );
     for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(run, record);
@@ -65,11 +67,33 @@ function resultIdOf(line: string, path: string, lineNumber: number): string {
   );
 }
 
+/**
+ * The lines an earlier import (or batch) gave the requests now open: the answers their earlier
+ * attempts were judged on. A file imported again, or the first run's answers with the follow-up's
+ * appended, holds them; taken again, an old malformed answer would spend an attempt, and win over
+ * the new answer after it.
+ */
+async function answeredBefore(run: RunContext, open: Map<string, BatchRecord>): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (const record of run.manifest.batches.filter((b) => b.step === "collected"))
+    for (const kind of ["output", "errors"] as const) {
+      const path = join(run.dir, resultsFile(record, kind));
+      if (!existsSync(path)) continue;
+      for await (const line of readLines(path)) {
+        const id = customIdOf(line);
+        if (id && open.has(id)) seen.add(lineHash(line));
+      }
+    }
+  return seen;
+}
+
+const lineHash = (line: string) => hash("sha256", line);
+
 /** Sends each imported line to the results file of the open attempt that asked for it. */
 async function routeImported(
   run: RunContext,
   resultsPath: string,
-): Promise<{ routed: number; ignored: number }> {
+): Promise<{ routed: number; ignored: number; again: number }> {
   const { manifest, dir: runDir } = run;
   const open = manifest.batches.filter((b) => b.step === "pending" || b.step === "uploaded");
   const recordOf = new Map<string, BatchRecord>();
@@ -77,11 +101,13 @@ async function routeImported(
     // What the cache did not answer: the file that was run elsewhere.
     for await (const request of readJsonl<{ custom_id: string }>(join(runDir, sentOf(record).file)))
       recordOf.set(request.custom_id, record);
+  const before = await answeredBefore(run, recordOf);
   await ensureDir(join(runDir, "results"));
   const writers = new Map<string, JsonlWriter>();
   const counts = new Map<BatchRecord, { completed: number; failed: number }>();
   let routed = 0;
   let ignored = 0;
+  let again = 0;
   let lineNumber = 0;
   try {
     for await (const line of readLines(resultsPath)) {
@@ -90,6 +116,10 @@ async function routeImported(
       const record = recordOf.get(id);
       if (!record) {
         ignored++;
+        continue;
+      }
+      if (before.size && before.has(lineHash(line))) {
+        again++;
         continue;
       }
       recordOf.delete(id!);
@@ -118,5 +148,5 @@ async function routeImported(
         requestCounts: { total: record.requests, ...c },
       });
   });
-  return { routed, ignored };
+  return { routed, ignored, again };
 }
