@@ -103,7 +103,7 @@ describe("the Gemini endpoint", () => {
 
   test("its limits are Gemini's: temperature 0 to 2, at least one output token", () => {
     expect(gemini.limits).toEqual({
-      maxTokens: { name: "maxOutputTokens", min: 1 },
+      maxTokens: { name: "maxOutputTokens", min: 1, at: ["generationConfig", "maxOutputTokens"] },
       temperature: { min: 0, max: 2 },
     });
   });

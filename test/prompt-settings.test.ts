@@ -92,7 +92,7 @@ describe("the price flags and a first file's model", () => {
     ).toThrow(
       new UserError(
         'prompt file rewrite.md: no price is known for model "gemini/gemini-4-turbo"',
-        "a later stage's model is priced from the catalogue (`synthai models` lists it); the price flags " +
+        "did you mean gemini-3-pro? If not, a later stage's model is priced from the catalogue (`synthai models` lists it); the price flags " +
           "(--input-price, --list-input-price, …) price the run's first stage only",
       ),
     );

@@ -77,7 +77,7 @@ export function priceFor(
  * the catalogue's names are the service's: elsewhere (Groq, Together, vLLM, …) a model goes by
  * the service's own name.
  */
-function suggestModel(model: string, provider: ProviderName): string {
+export function suggestModel(model: string, provider: ProviderName): string {
   const catalogueNamed =
     provider === "openai" ||
     provider === "azure" ||

@@ -6,7 +6,7 @@ import { VENDOR_ENDPOINTS, checkLimits, type Endpoint } from "../api/endpoints/i
 import type { Vendor } from "../api/batch-service.ts";
 import { EFFORTS, cheapestEffort, checkRequestShape, modelInfo, type Effort } from "../api/models.ts";
 import { bareModel } from "../api/models.ts";
-import { priceFor } from "../api/pricing.ts";
+import { priceFor, suggestModel } from "../api/pricing.ts";
 import { checkServedModel, mainVendor, providerFor, vendorOfModel } from "../api/providers/index.ts";
 import { VENDORS, keyInEnv, missingKey } from "../api/vendors.ts";
 import type { RunConfig } from "./manifest.ts";
@@ -138,7 +138,8 @@ function stagePrice(model: string, run: RunConfig, source: string, first: boolea
     if (!(error instanceof UserError)) throw error;
     throw new UserError(
       `${source}: no price is known for model "${model}"`,
-      "a later stage's model is priced from the catalogue (`synthai models` lists it); the price flags " +
+      suggestModel(model, run.provider) +
+        "a later stage's model is priced from the catalogue (`synthai models` lists it); the price flags " +
         "(--input-price, --list-input-price, …) price the run's first stage only",
     );
   }
