@@ -11,6 +11,9 @@ const sample: Record<string, unknown> = {
   "first name": "Ada",
   delta: "-1.5",
   Turn1: "No",
+  zip: "007",
+  hex: "0x7",
+  plus: "+3",
 };
 const lookup = (name: string) =>
   name.split(".").reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], sample);
@@ -39,6 +42,15 @@ describe("conditions (keep, when)", () => {
     ["score>-4", true],
     ["not score == 3", true],
     ["score == 4 and not label == 'x' or missing", true],
+    // Quoted is text: a code with leading zeros is not the number; numbers are written as people write them.
+    ['zip == "007"', true],
+    ['zip == "7"', false],
+    ["zip == 7", true],
+    ['score == "4.0"', false],
+    ["hex == 7", false],
+    ['hex == "0x7"', true],
+    ["plus == 3", true],
+    ['zip != "7"', true],
   ])("%s → %s", (text, expected) => {
     expect(check(text)).toBe(expected);
   });

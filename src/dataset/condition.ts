@@ -7,7 +7,8 @@
 // A name is a field (or parameter, input column, generated value), dotted for a parameter of
 // one field (`Call.Attitude`); it may hold `-` and `.` (`Answer_gpt-6-luna`), and any name at
 // all goes between backticks (`first name`). A number may be negative (`-2.5`). Comparisons
-// with < > are numeric; == and != compare numbers as numbers and anything else as text. A value
+// with < > are numeric; == and != compare numbers as numbers and anything else as text (a quoted
+// value is text: `Code == "007"` does not hold for 7). A value
 // alone is true unless empty, 0, false, no or missing.
 //
 // Parsed by precedence over one flat loop (shunting-yard) into postfix steps, evaluated over a
@@ -17,8 +18,11 @@ import { UserError } from "../errors.ts";
 const COMPARISONS = ["==", "!=", ">=", "<=", ">", "<"] as const;
 type Comparison = (typeof COMPARISONS)[number];
 
+/** Text written between quotes: compared as text, never read as a number ("007" is not 7). */
+type Quoted = { text: string };
+
 type Step =
-  | { op: "literal"; value: string | number | boolean }
+  | { op: "literal"; value: Quoted | number | boolean }
   | { op: "name"; name: string }
   /** Whether a field has a value at all, whatever it says (a conversation's previous turn). */
   | { op: "given"; name: string }
@@ -122,7 +126,7 @@ const KEYWORDS = [...LOGIC, "true", "false"];
 
 function valueOf(token: Token, fail: (why: string) => never): Step {
   if (token.kind === "number") return { op: "literal", value: Number(token.value) };
-  if (token.kind === "text") return { op: "literal", value: token.value };
+  if (token.kind === "text") return { op: "literal", value: { text: token.value } };
   if (token.kind === "name") return { op: "name", name: token.value };
   const word = token.value.toLowerCase();
   if (token.kind === "symbol" || LOGIC.includes(word)) return fail(`"${token.value}" where a value belongs`);
@@ -183,7 +187,7 @@ function written(name: string): string {
   return bare ? name : `\`${name}\``;
 }
 
-type Value = string | number | boolean | undefined;
+type Value = string | number | boolean | Quoted | undefined;
 
 /** Evaluates a condition over a sample's values (fields, parameters, columns), by name. */
 export function holds(condition: Condition, lookup: (name: string) => unknown): boolean {
@@ -212,21 +216,29 @@ function compare(op: Comparison, left: Value, right: Value): boolean {
   if (left === undefined || right === undefined) return op === "!=" ? left !== right : false;
   const [a, b] = [asNumber(left), asNumber(right)];
   const numeric = a !== undefined && b !== undefined;
-  if (op === "==") return numeric ? a === b : String(left).trim() === String(right).trim();
-  if (op === "!=") return numeric ? a !== b : String(left).trim() !== String(right).trim();
+  if (op === "==") return numeric ? a === b : textOf(left) === textOf(right);
+  if (op === "!=") return numeric ? a !== b : textOf(left) !== textOf(right);
   if (!numeric) return false;
   return op === ">=" ? a >= b : op === "<=" ? a <= b : op === ">" ? a > b : a < b;
 }
 
+/** A number written as people write one (`-2.5`, `+3`, `1e3`, `007`), not JavaScript's `0x10` or `0b11`. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
 function asNumber(value: Value): number | undefined {
   if (typeof value === "number") return value;
-  if (typeof value === "boolean") return undefined;
-  const text = String(value).trim();
-  return text !== "" && Number.isFinite(Number(text)) ? Number(text) : undefined;
+  if (typeof value !== "string") return undefined; // true/false, and quoted text
+  const text = value.trim();
+  return DECIMAL.test(text) ? Number(text) : undefined;
+}
+
+function textOf(value: Exclude<Value, undefined>): string {
+  return typeof value === "object" ? value.text.trim() : String(value).trim();
 }
 
 function truthy(value: Value): boolean {
   if (value === undefined || value === false || value === 0) return false;
-  if (typeof value === "string") return !["", "0", "false", "no"].includes(value.trim().toLowerCase());
+  if (typeof value === "string" || typeof value === "object")
+    return !["", "0", "false", "no"].includes(textOf(value).toLowerCase());
   return true;
 }
