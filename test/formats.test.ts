@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
 import matter from "gray-matter";
 import { stringify as csvStringify } from "csv-stringify/sync";
-import { FORMATS } from "../src/io/formats/index.ts";
+import { FORMATS, checkOutputName, defaultOutput, formatFor } from "../src/io/formats/index.ts";
+import { UserError } from "../src/errors.ts";
 import { describe, expect, test } from "vitest";
 import {
   expectOneLineError,
@@ -113,6 +114,44 @@ describe("Parquet, JSONL and CSV hold the same rows", () => {
       /theirs\.parquet already holds data, and a Parquet file cannot be appended to/,
     );
     expect(await readFile(foreign, "utf8")).toBe("PAR1 somebody's data");
+  });
+});
+
+describe("a format and its file's name", () => {
+  test("a name whose extension is another kind of file than the format writes is refused; the default output is the format's", () => {
+    expect(() => checkOutputName("/o/x.parquet", "chat")).toThrow(
+      new UserError(
+        "/o/x.parquet is named as Parquet, and the chat format writes JSON lines",
+        "name it .jsonl, or give the format its name says",
+      ),
+    );
+    expect(() => checkOutputName("x.csv", "preference")).toThrow(
+      /named as CSV, and the preference format writes JSON lines/,
+    );
+    expect(() => checkOutputName("x.csv", "jsonl")).toThrow(
+      /named as CSV, and the jsonl format writes JSON lines/,
+    );
+    expect(() => checkOutputName("x.jsonl", "parquet")).toThrow(
+      /named as JSON lines, and the parquet format writes Parquet/,
+    );
+    for (const [path, name] of [
+      ["x.tsv", "csv"],
+      ["x.jsonl", "chat"],
+      ["x.out", "parquet"],
+      ["x.parquet", undefined],
+    ] as const)
+      expect(() => checkOutputName(path, name)).not.toThrow();
+    expect(formatFor("x.parquet")).toBe(FORMATS.parquet);
+    expect(formatFor("x.out")).toBe(FORMATS.csv);
+    // A Hugging Face export takes a run's shape whatever its output file was named.
+    expect(formatFor("dataset.csv", "chat")).toBe(FORMATS.chat);
+    expect(["csv", "chat", "openai-preference", "parquet"].map((f) => defaultOutput(f as never))).toEqual([
+      "dataset.csv",
+      "dataset.jsonl",
+      "dataset.jsonl",
+      "dataset.parquet",
+    ]);
+    expect(defaultOutput()).toBe("dataset.csv");
   });
 });
 

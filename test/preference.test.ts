@@ -1,4 +1,5 @@
 // Several models answering each sample, a judge between them, and the preference pairs DPO reads.
+import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
@@ -107,6 +108,16 @@ describe("several models and preference pairs", () => {
         non_preferred_output: p.rejected,
       })),
     );
+    // The run's format writes JSON lines: a Parquet or CSV name for them is refused, nothing written.
+    for (const name of ["pairs.parquet", "pairs.csv"]) {
+      const refused = await runCli(["export", id, "-p", name], { cwd });
+      expect(refused.code).toBe(2);
+      expectOneLineError(
+        refused.stderr,
+        /is named as (Parquet|CSV), and the preference format writes JSON lines/,
+      );
+      expect(existsSync(join(cwd, name))).toBe(false);
+    }
     const hf = await runCli(["export", id, "--hf", "hf", "--format", "preference"], { cwd });
     expect(hf.code, hf.stderr).toBe(0);
     const file = join(cwd, "hf", "data", "train-00000-of-00001.parquet");

@@ -48,7 +48,7 @@ const generateCommand = command({
       alias: "p",
       description:
         `Output file (CSV, JSONL or Parquet by its extension); an existing one ` +
-        `with the same columns is appended to (Default: ${DEFAULTS.output})`,
+        `with the same columns is appended to (Default: ${DEFAULTS.output}; dataset.jsonl for chat and pairs)`,
       valueHint: "path",
     },
     budget: {

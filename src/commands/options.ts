@@ -6,6 +6,7 @@ import { VENDORS, checkedAddress } from "../api/vendors.ts";
 import type { InputOptions } from "../pipeline/generate.ts";
 import { ENDPOINTS, checkLimits, type EndpointName } from "../api/endpoints/index.ts";
 import { FORMAT_NAMES, type FormatName } from "../io/formats/names.ts";
+import { defaultOutput } from "../io/formats/index.ts";
 import type { Dedup } from "../pipeline/export.ts";
 import { NEAR_SIMILARITY, type DedupMode } from "../pipeline/dedup.ts";
 import { DEFAULT_EMBEDDING_MODEL, SEMANTIC_SIMILARITY, embeddingModel } from "../api/embeddings.ts";
@@ -232,7 +233,7 @@ export function runConfigOf(
       ...modelAndVendor(model, providerName),
       samples: o.samples,
       batches: o.batches,
-      output: resolve(o.output || DEFAULTS.output),
+      output: resolve(o.output || defaultOutput(formatOf(o))),
       paramsFile: paramsFileOf(o),
       seed: o.seed ?? seedFallback(),
       maxTokens: o.maxTokens,
@@ -456,6 +457,11 @@ function checkModelOnProvider(providerName: ProviderName, model: string, name: O
     `${name("--provider")} ${providerName} runs ${provider.title}'s models, and ${model} is ${VENDORS[vendor].title}'s`,
     `leave ${name("--provider")} out (${model} then runs on ${VENDORS[vendor].title}), or give a model ${provider.title} serves`,
   );
+}
+
+/** --format as named, where it is one (a name that is none is refused with the other options). */
+function formatOf(o: RunOptions): FormatName | undefined {
+  return (FORMAT_NAMES as readonly string[]).includes(o.format ?? "") ? (o.format as FormatName) : undefined;
 }
 
 /** --delimiter's one character (`\\t` spells a tab), or undefined for the format's own. */

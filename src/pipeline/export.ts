@@ -16,6 +16,7 @@ import { judgeAgainHint, samplesFile } from "../run/files.ts";
 import {
   RUN_COLUMN,
   columnTypeOf,
+  checkOutputName,
   outputFormats,
   type ColumnType,
   type FormatName,
@@ -192,6 +193,7 @@ export async function exportRun(store: ManifestStore, options: ExportOptions): P
   const labelNames = await labelNamesOf(runDir, manifest);
   const columns = datasetColumns(options.dataset.fields, labelNames, runInDataset(config));
   checkFormatFits(csvFile, options.format ?? config.format, options.dataset, columns);
+  checkOutputName(csvFile, options.format ?? config.format);
   await checkWritable(csvFile);
   if (metricsFile) await checkWritable(metricsFile);
   // Runs finishing together (two cron jobs on the default dataset.csv) append one at a time:

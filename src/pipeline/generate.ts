@@ -8,7 +8,7 @@ import { providerFor } from "../api/providers/index.ts";
 import { checkVendorKeys } from "../run/config.ts";
 import { UserError } from "../errors.ts";
 import { checkFormatFits, datasetColumns, metricColumns, metricsPathFor, runInDataset } from "./export.ts";
-import { outputFormats } from "../io/formats/index.ts";
+import { checkOutputName, outputFormats } from "../io/formats/index.ts";
 import { checkPrompts, drawSample, drawnNames, labelsOf, newFaker } from "../dataset/draw.ts";
 import { DRAW_STREAM } from "../dataset/randomizer.ts";
 import { checkDiskSpace, checkRunsDir } from "../io/disk.ts";
@@ -192,6 +192,7 @@ async function checkInputs(
 ): Promise<void> {
   checkSampling(config.sampling, params, config.samples);
   checkRunsDir(runsDir);
+  checkOutputName(config.output, config.format);
   await checkWritable(config.output);
   const faker = await newFaker(config.locale, DRAW_STREAM);
   const { input } = config;

@@ -33,6 +33,7 @@ const CONVERSATION: Shape = {
 
 export const chat: Format = {
   extensions: [],
+  writes: "jsonl",
   metricsFormat: "jsonl",
 
   async readExisting(path): Promise<Existing | undefined> {

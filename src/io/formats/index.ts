@@ -51,6 +51,8 @@ export interface AppendOptions {
 
 export interface Format {
   extensions: string[];
+  /** The file format its lines are, where it is a shape written as another's (chat, pairs: JSON lines). */
+  writes?: FormatName;
   /** Where the metrics go, when not in this same format (a chat file has no columns). */
   metricsFormat?: FormatName;
   /** What it needs of the dataset: a chat mapping, or a judge's preference between several models. */
@@ -91,12 +93,36 @@ export const FORMATS: Record<FormatName, Format> = {
 
 /** The format named, else the one the file's extension names, else CSV. */
 export function formatFor(path: string, name?: FormatName): Format {
-  if (name) return FORMATS[name];
-  return (
-    Object.values(FORMATS).find((format) =>
-      format.extensions.some((ext) => path.toLowerCase().endsWith(ext)),
-    ) ?? FORMATS.csv
+  return FORMATS[name ?? formatNamedBy(path) ?? "csv"];
+}
+
+function formatNamedBy(path: string): FormatName | undefined {
+  return (Object.keys(FORMATS) as FormatName[]).find((format) =>
+    FORMATS[format].extensions.some((ext) => path.toLowerCase().endsWith(ext)),
   );
+}
+
+/**
+ * An output file whose name says another kind of file than its format writes (chat lines in
+ * `x.parquet`) is refused before it is written: no reader of that kind of file could read it.
+ */
+export function checkOutputName(path: string, name: FormatName | undefined): void {
+  const named = formatNamedBy(path);
+  const writes = name ? (FORMATS[name].writes ?? name) : undefined;
+  if (named && writes && named !== writes)
+    throw new UserError(
+      `${path} is named as ${KIND[named]}, and the ${name} format writes ${KIND[writes]}`,
+      `name it ${FORMATS[writes].extensions[0]}, or give the format its name says`,
+    );
+}
+
+/** What a file of each kind is called, for a person. */
+const KIND: Partial<Record<FormatName, string>> = { csv: "CSV", jsonl: "JSON lines", parquet: "Parquet" };
+
+/** The output a run writes when none is given: dataset.csv, or the file its format writes (dataset.jsonl). */
+export function defaultOutput(name?: FormatName): string {
+  const writes = name ? (FORMATS[name].writes ?? name) : "csv";
+  return `dataset${FORMATS[writes].extensions[0]}`;
 }
 
 /** The formats of an output and of its metrics beside it. */

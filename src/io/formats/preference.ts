@@ -70,6 +70,7 @@ async function readExisting(path: string): Promise<Existing | undefined> {
 
 export const preference: Format = {
   extensions: [],
+  writes: "jsonl",
   metricsFormat: "jsonl",
   needs: "pairs",
   shape: TRL,
@@ -79,6 +80,7 @@ export const preference: Format = {
 
 export const openaiPreference: Format = {
   extensions: [],
+  writes: "jsonl",
   metricsFormat: "jsonl",
   needs: "pairs",
   shape: OPENAI,
