@@ -12,7 +12,9 @@ import { datasetOf } from "../src/dataset/spec.ts";
 import { runView } from "../src/pipeline/context.ts";
 import { exportDataset, outcomesOf } from "../src/pipeline/stages.ts";
 import type { Manifest } from "../src/run/manifest.ts";
-import { ROOT, readCsv, readJsonlFile, tempDir } from "./helpers.ts";
+import { API_KEY, ROOT, readCsv, readJsonlFile, tempDir } from "./helpers.ts";
+import { resume } from "../src/pipeline/resume.ts";
+import { UserError } from "../src/errors.ts";
 import {
   Crash,
   driveAgain,
@@ -389,6 +391,31 @@ describe("--fill, driven in process", () => {
     expect(rows.map((r) => Number(r.sample_id))).toEqual(keptOf(samples).slice(0, 5));
     expect([...askedPerStage(double)].filter(([key, count]) => count > 1 && key !== "1:000003")).toEqual([]);
     expect(double.asked.filter((a) => a.stage === 2).map(sampleOf)).toEqual(samples);
+  });
+
+  test("a --fill run is not topped up: refused before anything is built or paid", async () => {
+    const double = judgedCalls();
+    const cwd = await tempDir();
+    const made = await driveNew(double, await fill(cwd), cwd);
+    const [asked, drawn] = [double.asked.length, made.manifest.config.samples];
+    const topUp = resume(
+      made.runDir,
+      { apiKey: API_KEY, baseURL: undefined },
+      {
+        log: () => {},
+        topUp: 4,
+        services: double.services,
+      },
+    );
+    await expect(topUp).rejects.toThrow(
+      new UserError(
+        `run ${made.manifest.id} keeps exactly 5 samples (--fill): --top-up would pay for new samples its target then leaves out`,
+        "start a new run with a larger -n (and --fill) for more",
+      ),
+    );
+    expect(double.asked).toHaveLength(asked);
+    const after = JSON.parse(await readFile(join(made.runDir, "manifest.json"), "utf8"));
+    expect([after.state, after.config.samples]).toEqual(["done", drawn]);
   });
 
   test("stops at --max-draws short of n, and resume with a higher limit goes on to n without asking again", async () => {

@@ -70,6 +70,13 @@ export async function resume(
  */
 async function topUp(run: RunContext, count: number): Promise<void> {
   const { manifest, log } = run;
+  // A --fill run keeps exactly its target: the new samples would be paid for, then left out.
+  if (manifest.config.fill)
+    throw new UserError(
+      `run ${manifest.id} keeps exactly ${manifest.config.fill.target} samples (--fill): ` +
+        "--top-up would pay for new samples its target then leaves out",
+      "start a new run with a larger -n (and --fill) for more",
+    );
   if (manifest.state !== "done")
     throw new UserError(
       `run ${manifest.id} is ${manifest.state}; only a finished run can be topped up`,
