@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import { RateLimiter } from "../src/pipeline/sync.ts";
 import {
   PARAMS,
+  ROOT,
   expectOneLineError,
   onlyRunDir,
   readCsv,
@@ -157,5 +158,32 @@ describe("--pilot", () => {
       (await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd })).code,
     ).toBe(0);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(4);
+  });
+
+  test("before a staged run, the projection is the first stage's, and says the later stages come on top", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const calls = join(ROOT, "examples", "judged-calls");
+    const prompts = ["write.md", "judge.md", "rewrite.md"].flatMap((f) => ["--prompt", join(calls, f)]);
+    const result = await runCli(
+      [
+        ...prompts,
+        "-n",
+        "4",
+        "--pilot",
+        "2",
+        "--base-url",
+        url,
+        "--poll-interval",
+        "0.02",
+        "-j",
+        join(calls, "params.json"),
+      ],
+      { cwd },
+    );
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stderr).toMatch(
+      /pilot: 2\/2 valid, cost \$0\.\d+; the first stage of the whole run would cost about \$0\.\d+ \(.*\); its 2 later stage\(s\) come on top \(`--dry-run` bounds them\)/,
+    );
   });
 });

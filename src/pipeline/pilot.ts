@@ -9,6 +9,7 @@ import { costUsd, directPrice, formatUsd, type Price } from "../api/pricing.ts";
 import { withTokenCounter } from "../api/tokens.ts";
 import { roomBesideFirstBatch } from "./budget.ts";
 import { UserError } from "../errors.ts";
+import { lastStage } from "../run/config.ts";
 import { verdictOf } from "./verdict.ts";
 import { directCache } from "./cached.ts";
 
@@ -53,10 +54,14 @@ export async function runPilot(run: RunContext, count: number, options: PilotOpt
   }
   run.store.update((manifest) => (manifest.pilot = { requests: requests.length, valid, costUsd: pilotCost }));
   const perValid = valid ? batchCost / valid : Infinity;
+  // The pilot asks the first stage only: what later stages cost is not in its figure, and it says so.
+  const later = lastStage(config) - 1;
   log(
-    `pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; the whole run would ` +
+    `pilot: ${valid}/${requests.length} valid, cost ${formatUsd(pilotCost)}; ` +
+      `${later ? "the first stage of " : ""}the whole run would ` +
       `cost about ${Number.isFinite(perValid) ? formatUsd(perValid * config.samples) : "?"} ` +
-      `(${Number.isFinite(perValid) ? formatUsd(perValid) : "?"} per valid sample, retries included)`,
+      `(${Number.isFinite(perValid) ? formatUsd(perValid) : "?"} per valid sample, retries included)` +
+      (later ? `; its ${later} later stage(s) come on top (\`--dry-run\` bounds them)` : ""),
   );
   if (options.yes) return true;
   if (!process.stdin.isTTY) {
