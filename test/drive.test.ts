@@ -12,7 +12,7 @@ import { datasetOf } from "../src/dataset/spec.ts";
 import { runView } from "../src/pipeline/context.ts";
 import { exportDataset, outcomesOf } from "../src/pipeline/stages.ts";
 import type { Manifest } from "../src/run/manifest.ts";
-import { API_KEY, ROOT, readCsv, readJsonlFile, tempDir } from "./helpers.ts";
+import { API_KEY, ROOT, readCsv, readJsonlFile, runCli, tempDir } from "./helpers.ts";
 import { resume } from "../src/pipeline/resume.ts";
 import { UserError } from "../src/errors.ts";
 import {
@@ -354,6 +354,24 @@ describe("preference pairs across two models, driven in process", () => {
       );
       for (const [n, pair] of pairs.entries()) expect(pair.prompt[0].content).toContain(`question ${n}?`);
     });
+});
+
+describe("a run whose stages keep nothing", () => {
+  test("its export says what dropped every sample and how to see them, not to look for failed answers", async () => {
+    const cwd = await tempDir();
+    const options = {
+      prompts: await judgedPrompts(cwd, "Score > 5", false),
+      params: join(CALLS, "params.json"),
+    };
+    const made = await driveNew(judgedCalls(), { ...options, samples: 4 }, cwd);
+    expect(made.log.at(-1)).toMatch(/^done: 0 of 4 samples .*kept 0, dropped 4 \(stage 2: keep Score > 5\)$/);
+    const exported = await runCli(["export", made.manifest.id, "-p", "again.csv"], { cwd });
+    expect(exported.code).toBe(6);
+    expect(exported.stderr.trim().split("\n").at(-1)).toBe(
+      `error: run ${made.manifest.id} kept no sample: 4 dropped (stage 2: keep Score > 5) — loosen the ` +
+        `condition, or \`synthai export ${made.manifest.id} --include-dropped\` writes them with what dropped them`,
+    );
+  });
 });
 
 describe("--fill, driven in process", () => {

@@ -360,6 +360,15 @@ function whyNothing(manifest: Manifest, leftOut: number): [string, string] {
       `run ${id} has no valid sample collected yet to export`,
       `\`synthai resume ${id}\` collects its batches`,
     ];
+  // Answers that were valid and a stage's condition dropped: inspect --failed would show none of them.
+  const dropped = Object.entries(manifest.stageCounts?.dropped ?? {}).filter(
+    ([why]) => !/no valid answer/.test(why),
+  );
+  if (manifest.stageCounts?.kept === 0 && dropped.length)
+    return [
+      `run ${id} kept no sample: ${dropped.map(([why, n]) => `${n} dropped (${why})`).join(", ")}`,
+      `loosen the condition, or \`synthai export ${id} --include-dropped\` writes them with what dropped them`,
+    ];
   return [
     `run ${id} has no valid sample to export`,
     `\`synthai inspect ${id} --failed\` shows why its answers were not kept`,
