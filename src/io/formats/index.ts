@@ -108,7 +108,7 @@ function formatNamedBy(path: string): FormatName | undefined {
  */
 export function checkOutputName(path: string, name: FormatName | undefined): void {
   const named = formatNamedBy(path);
-  const writes = name ? (FORMATS[name].writes ?? name) : undefined;
+  const writes = name ? fileFormatOf(name) : undefined;
   if (named && writes && named !== writes)
     throw new UserError(
       `${path} is named as ${KIND[named]}, and the ${name} format writes ${KIND[writes]}`,
@@ -121,9 +121,11 @@ const KIND: Partial<Record<FormatName, string>> = { csv: "CSV", jsonl: "JSON lin
 
 /** The output a run writes when none is given: dataset.csv, or the file its format writes (dataset.jsonl). */
 export function defaultOutput(name?: FormatName): string {
-  const writes = name ? (FORMATS[name].writes ?? name) : "csv";
-  return `dataset${FORMATS[writes].extensions[0]}`;
+  return `dataset${FORMATS[name ? fileFormatOf(name) : "csv"].extensions[0]}`;
 }
+
+/** The kind of file a format writes: its own, or the one its shape is written as (chat: JSON lines). */
+const fileFormatOf = (name: FormatName): FormatName => FORMATS[name].writes ?? name;
 
 /** The formats of an output and of its metrics beside it. */
 export function outputFormats(path: string, name?: FormatName): { format: Format; metricsFormat: Format } {
