@@ -245,7 +245,7 @@ export async function push(runId: string, options: PushOptions): Promise<Run> {
 /** A run's folder, to read: its manifest, its totals, its rows. */
 export async function openRun(runId: string, options: { runsDir?: string } = {}): Promise<Run> {
   return named(libraryName, async () => {
-    optionsOf("openRun", { "runs-dir": connectionArgs["runs-dir"] }, options);
+    optionsOf("openRun", RUNS_DIR_ONLY, options);
     const dir = await findRunDir(resolve(options.runsDir ?? "runs"), runId);
     const manifest = await loadManifest(dir);
     return {

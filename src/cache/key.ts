@@ -42,15 +42,17 @@ export type LimitAt = string | readonly string[];
 
 /** A request body's hash, less its token limit (`at`: where the endpoint puts it). */
 export function bodyHash(body: Record<string, unknown>, at: LimitAt): string {
-  return sha256(canonicalJson(withoutLimit(body, typeof at === "string" ? [at] : at)));
+  return sha256(canonicalJson(withoutLimit(body, pathOf(at))));
 }
 
 /** The token limit a request body asks (NaN where it has none). */
 export function limitIn(body: Record<string, unknown>, at: LimitAt): number {
   let value: unknown = body;
-  for (const field of typeof at === "string" ? [at] : at) value = (value as Record<string, unknown>)?.[field];
+  for (const field of pathOf(at)) value = (value as Record<string, unknown>)?.[field];
   return Number(value);
 }
+
+const pathOf = (at: LimitAt): readonly string[] => (typeof at === "string" ? [at] : at);
 
 /** The body without its limit: copied along the path to it, the body itself unchanged. */
 function withoutLimit(

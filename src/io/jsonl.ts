@@ -137,6 +137,7 @@ export class TextWriter {
   private used = 0;
   private readonly hash: Hash | undefined;
   private digest: string | undefined;
+  private closed = false;
 
   /**
    * Appends to an output (which may be a link the user made), or writes a run folder's file afresh,
@@ -188,7 +189,6 @@ export class TextWriter {
 
   // A close that failed (a full disk) is followed by a discard: closing the descriptor twice
   // would throw, and keep the caller from taking the partial rows away.
-  private closed = false;
   private closeOnce(): void {
     if (this.closed) return;
     this.closed = true;

@@ -122,7 +122,7 @@ async function routeImported(
         again++;
         continue;
       }
-      recordOf.delete(id!);
+      recordOf.delete(id);
       const ok = /"status_code"\s*:\s*200\b/.test(line);
       const file = resultsFile(record, ok ? "output" : "errors");
       if (!writers.has(file)) writers.set(file, new JsonlWriter(join(runDir, file)));

@@ -1,4 +1,4 @@
-import { stat, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { BatchService } from "../api/batch-service.ts";
 import type { BatchRequest } from "../run/records.ts";
@@ -6,7 +6,7 @@ import type { Endpoint } from "../api/endpoints/index.ts";
 import { withTokenCounter, type TokenCounter } from "../api/tokens.ts";
 import { sleep } from "../api/client.ts";
 import { readJsonl, readLines } from "../io/jsonl.ts";
-import { openToAppend } from "../io/disk.ts";
+import { openToAppend, sizeOf } from "../io/disk.ts";
 import { crashPoint, ensureDir, sentOf, type BatchRecord } from "../run/manifest.ts";
 import { resultsFile } from "../run/files.ts";
 import { customIdOf, parseResultLine } from "./verdict.ts";
@@ -78,8 +78,8 @@ export async function runSync(
   await ensureDir(join(runDir, "results"));
   const outputPath = join(runDir, resultsFile(record, "output"));
   const errorsPath = join(runDir, resultsFile(record, "errors"));
-  const { answered, counts } = await readAnswered(outputPath, errorsPath);
-  let paidUsd = await paidOnDisk(outputPath, costOf);
+  const { answered, counts, paidUsd: paidBefore } = await readAnswered(outputPath, errorsPath, costOf);
+  let paidUsd = paidBefore;
   // Each answer is paid for: it is in the file (write returned) before the next is asked, so a
   // kill at any moment loses none of them.
   const output = await openToAppend(outputPath);
@@ -147,50 +147,32 @@ export async function answeredDirectly(runDir: string, record: BatchRecord): Pro
 
 /**
  * The requests already answered by an earlier try (its output and error lines), each counted once,
- * so a resumed run neither asks them again nor loses them from its counts.
+ * so a resumed run neither asks them again nor loses them from its counts; with `costOf`, what its
+ * answers cost, so a resumed run's tally starts from them.
  */
 async function readAnswered(
   outputPath: string,
   errorsPath: string,
-): Promise<{ answered: Set<string>; counts: { completed: number; failed: number } }> {
+  costOf?: (body: unknown) => number,
+): Promise<{ answered: Set<string>; counts: { completed: number; failed: number }; paidUsd: number }> {
   const answered = new Set<string>();
   const counts = { completed: 0, failed: 0 };
+  let paidUsd = 0;
   for (const [path, kind] of [
     [outputPath, "completed"],
     [errorsPath, "failed"],
   ] as const) {
-    if (!(await isFile(path))) continue;
+    if (sizeOf(path) === undefined) continue;
     for await (const line of readLines(path)) {
       const id = customIdOf(line);
-      if (id && !answered.has(id)) {
-        answered.add(id);
-        counts[kind]++;
-      }
+      if (!id || answered.has(id)) continue;
+      answered.add(id);
+      counts[kind]++;
+      if (costOf && kind === "completed") paidUsd += costOf(parseResultLine(line)?.response?.body);
     }
   }
-  return { answered, counts };
+  return { answered, counts, paidUsd };
 }
-
-/** What the answers an earlier try wrote cost: a resumed run's tally starts from them. */
-async function paidOnDisk(outputPath: string, costOf: (body: unknown) => number): Promise<number> {
-  if (!(await isFile(outputPath))) return 0;
-  let usd = 0;
-  const seen = new Set<string>();
-  for await (const line of readLines(outputPath)) {
-    const result = parseResultLine(line);
-    const id = result?.custom_id;
-    if (typeof id !== "string" || seen.has(id)) continue;
-    seen.add(id);
-    usd += costOf(result.response?.body);
-  }
-  return usd;
-}
-
-const isFile = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  );
 
 async function writeLine(file: FileHandle, value: unknown): Promise<void> {
   await file.write(`${JSON.stringify(value)}\n`);
