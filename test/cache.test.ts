@@ -25,6 +25,7 @@ import {
   readJsonlFile,
   readManifest,
   runCli,
+  runDirsByAge,
   tempDir,
   useFake,
 } from "./helpers.ts";
@@ -77,8 +78,7 @@ function asked() {
 }
 
 async function runDirOf(cwd: string, index: number): Promise<string> {
-  const ids = (await readdir(join(cwd, "runs"))).sort();
-  return join(cwd, "runs", ids[index]!);
+  return (await runDirsByAge(cwd))[index]!;
 }
 
 /** A dataset's rows without the columns that say which run made them. */

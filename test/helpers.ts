@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { Console } from "node:console";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
@@ -48,6 +49,11 @@ export interface CliResult {
  * Runs the real CLI as a user would, in `cwd`; async, so the in-process fake keeps serving.
  * `asExecutable` runs the launcher, bin/synthai, as a user does, with the machine's own
  * `node` (not npm's Node 24) first on the PATH.
+ *
+ * A command that needs no process of its own runs in this one (`runHere`): the same cli() the
+ * entry calls, without a second Node's start. One is started where the process is the point:
+ * the launcher, a crash or hold point, a test acting on its stderr, help (citty exits), the fake
+ * server, `ownProcess`, or a command started while another runs here.
  */
 export function runCli(
   args: string[],
@@ -57,18 +63,85 @@ export function runCli(
     asExecutable?: boolean;
     /** Told all of stderr so far, as it comes: to act at a line while the process runs. */
     onStderr?: (stderr: string) => void;
+    /** In a process of its own even where it need not be. */
+    ownProcess?: boolean;
   },
 ): Promise<CliResult> {
+  const env: Record<string, string | undefined> = {
+    ...testEnv,
+    OPENAI_API_KEY: API_KEY,
+    OPENAI_BASE_URL: undefined,
+    SYNTHAI_CRASH_AT: undefined,
+    ...otherVendorsEnv(),
+    ...options.env,
+  };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  const byHand = options.env && "SYNTHAI_TUNED" in options.env && !options.env.SYNTHAI_TUNED;
+  const needsProcess =
+    options.asExecutable ||
+    options.ownProcess ||
+    options.onStderr ||
+    byHand ||
+    env.SYNTHAI_CRASH_AT ||
+    env.SYNTHAI_HOLD_AT ||
+    args[0] === "fake" ||
+    args.some((arg) => ["-h", "--help", "-v", "--version"].includes(arg)) ||
+    runningHere > 0;
+  return needsProcess
+    ? runInOwnProcess(args, options, env as Record<string, string>, Boolean(byHand))
+    : runHere(args, options.cwd, env as Record<string, string>);
+}
+
+let runningHere = 0;
+/** This process's environment, which a command run here swaps for its own while it runs. */
+const testEnv = process.env;
+
+/** One command in this process: its environment, folder, output and exit code its own while it runs. */
+async function runHere(args: string[], cwd: string, env: Record<string, string>): Promise<CliResult> {
+  runningHere++; // before any await: a command started meanwhile gets a process of its own
+  const saved = {
+    env: process.env,
+    cwd: process.cwd(),
+    exitCode: process.exitCode,
+    console: globalThis.console,
+    stdout: process.stdout.write,
+    stderr: process.stderr.write,
+  };
+  const out = { stdout: "", stderr: "" };
+  const capture = (stream: "stdout" | "stderr") =>
+    ((chunk: string | Uint8Array, encoding?: unknown, done?: () => void) => {
+      out[stream] += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
+      (typeof encoding === "function" ? encoding : done)?.();
+      return true;
+    }) as typeof process.stdout.write;
+  try {
+    const { cli } = await import("../src/commands/cli.ts");
+    process.env = env;
+    process.chdir(cwd);
+    process.exitCode = undefined;
+    process.stdout.write = capture("stdout");
+    process.stderr.write = capture("stderr");
+    globalThis.console = new Console({ stdout: process.stdout, stderr: process.stderr });
+    const failed = await cli(args);
+    return { code: failed ?? Number(process.exitCode ?? 0), signal: null, ...out };
+  } finally {
+    process.env = saved.env;
+    process.chdir(saved.cwd);
+    process.exitCode = saved.exitCode;
+    process.stdout.write = saved.stdout;
+    process.stderr.write = saved.stderr;
+    globalThis.console = saved.console;
+    runningHere--;
+  }
+}
+
+function runInOwnProcess(
+  args: string[],
+  options: Parameters<typeof runCli>[1],
+  env: Record<string, string>,
+  byHand: boolean,
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      OPENAI_API_KEY: API_KEY,
-      OPENAI_BASE_URL: undefined,
-      SYNTHAI_CRASH_AT: undefined,
-      ...otherVendorsEnv(),
-      ...options.env,
-    };
-    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
     // npm scripts put node_modules' Node 24 first on the PATH; a user's shell does not.
     if (options.asExecutable)
       env.PATH = (env.PATH ?? "")
@@ -78,7 +151,6 @@ export function runCli(
     // Started as bin/synthai starts it: one Node, with runtime.cjs's flags, settings and compile
     // cache (started bare, synthai starts itself again with them: a test that unsets
     // SYNTHAI_TUNED sees that).
-    const byHand = options.env && "SYNTHAI_TUNED" in options.env && !options.env.SYNTHAI_TUNED;
     const [command, argv, childEnv] = options.asExecutable
       ? [LAUNCHER, args, env]
       : byHand
@@ -137,6 +209,15 @@ export async function onlyRunDir(cwd: string): Promise<string> {
   const ids = await readdir(join(cwd, "runs"));
   if (ids.length !== 1) throw new Error(`expected one run, found ${ids.length}`);
   return join(cwd, "runs", ids[0]!);
+}
+
+/** The run folders under `cwd`, oldest first (two runs of one second have ids in no order). */
+export async function runDirsByAge(cwd: string): Promise<string[]> {
+  const dirs = (await readdir(join(cwd, "runs"))).map((id) => join(cwd, "runs", id));
+  const made = new Map(
+    await Promise.all(dirs.map(async (dir) => [dir, (await readManifest(dir)).createdAt] as const)),
+  );
+  return dirs.sort((a, b) => String(made.get(a)).localeCompare(String(made.get(b))));
 }
 
 export async function readManifest(runDir: string) {

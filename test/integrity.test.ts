@@ -1,5 +1,5 @@
 import { readFile, readdir, rm, truncate, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   PARAMS,
@@ -9,6 +9,7 @@ import {
   readCsv,
   readManifest,
   runCli,
+  runDirsByAge,
   tempDir,
   useFake,
   CUSTOMER_CALL_COLUMNS,
@@ -335,7 +336,7 @@ describe("JSONL output", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(all.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    const [id] = (await readdir(join(cwd, "runs"))).sort();
+    const id = basename((await runDirsByAge(cwd))[0]!);
     expect((await runCli(["export", id!, "-p", "same.csv"], { cwd })).code).toBe(0);
     expect((await readCsv(join(cwd, "same.csv"))).map((r) => r.Call)).toEqual(rows.map((r) => r.Call));
     expect((await runCli(["export", id!, "-p", "plain.txt", "--format", "jsonl"], { cwd })).code).toBe(0);

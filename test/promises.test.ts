@@ -432,7 +432,11 @@ describe("cancel", () => {
   test("of a run another process drives stops that process first, then cancels what is in flight", async () => {
     const url = await server.start({ pollsPerPhase: 100_000 });
     const cwd = await tempDir();
-    const driving = runCli(["-n", "10", "-p", "out.csv", "--base-url", url, ...fast], { cwd });
+    // The driver is another process: cancel signals it.
+    const driving = runCli(["-n", "10", "-p", "out.csv", "--base-url", url, ...fast], {
+      cwd,
+      ownProcess: true,
+    });
     const runDir = await submittedRun(cwd);
     const id = (await readManifest(runDir)).id as string;
     const cancelled = await runCli(["cancel", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });

@@ -82,7 +82,8 @@ describe("kill -9 at any point, then synthai resume", () => {
     const runDir = await onlyRunDir(cwd);
     const runId = (await readManifest(runDir)).id;
     await writeFile(join(runDir, ".lock"), String(process.pid));
-    const refused = await runCli(["resume", runId, "--base-url", url], { cwd });
+    // The lock names this process: alive, and another process than the resume's.
+    const refused = await runCli(["resume", runId, "--base-url", url], { cwd, ownProcess: true });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^error: run .* is being driven by process \d+ — wait for it/m);
     await writeFile(join(runDir, ".lock"), "2147483646");

@@ -6,6 +6,7 @@ export function activeRunId(): string | undefined {
   return activeRun;
 }
 
-export function setActiveRun(id: string): void {
+/** `undefined` as a command starts: none is driven yet. */
+export function setActiveRun(id: string | undefined): void {
   activeRun = id;
 }
