@@ -410,6 +410,8 @@ describe("sent directly, and the key", () => {
     const failure = await wrong.preflight("batch").catch((error) => error);
     expect(failure).toBeInstanceOf(UserError);
     expect(failure.message).toMatch(/Anthropic refused the key/);
+    // A key given with -k is checked there as much as the variable.
+    expect(failure.hint).toBe("check the key: -k/--api-key, or $ANTHROPIC_API_KEY");
     expect(`${failure.message} ${failure.hint}`).not.toContain(KEY);
     const saved = process.env.ANTHROPIC_API_KEY;
     delete process.env.ANTHROPIC_API_KEY;

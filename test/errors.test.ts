@@ -188,6 +188,9 @@ describe("bad input gets one clear line and exit code 2", () => {
     );
     await expectUserError(["--sample", "10"], /unknown option --sample — did you mean --samples\? /);
     await expectUserError(["resme", "x"], /unknown command "resme" — did you mean `synthai resume`\? /);
+    await expectUserError(["constructor"], /unknown command "constructor" — the commands are /);
+    // Asked for its help, an unknown command is still unknown: not the whole help, exit 0.
+    await expectUserError(["resme", "--help"], /unknown command "resme" — did you mean `synthai resume`\? /);
     await expectUserError(
       ["--frobnicate", "10"],
       /unknown option --frobnicate — see `synthai --help` for the options/,

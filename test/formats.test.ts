@@ -1,6 +1,6 @@
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects, parquetSchema, parquetMetadataAsync } from "hyparquet";
 import matter from "gray-matter";
 import { stringify as csvStringify } from "csv-stringify/sync";
@@ -16,6 +16,7 @@ import {
   readManifest,
   ROOT,
   runCli,
+  runDirsByAge,
   tempDir,
   useFake,
 } from "./helpers.ts";
@@ -204,6 +205,52 @@ describe("CSV quoting", () => {
         .join("");
       expect(await readFile(path, "utf8")).toBe(expected);
     }
+  });
+});
+
+describe("appending to an output", () => {
+  test("a last line without its line end (as editors save it): the next run's rows start on lines of their own", async () => {
+    const url = await server.start({ seed: 8 });
+    const cwd = await tempDir();
+    for (const output of ["t.csv", "t.jsonl"]) {
+      const make = (seed: string) =>
+        runCli(["-n", "2", "--seed", seed, "-p", output, "--base-url", url, ...fast], { cwd });
+      expect((await make("51")).code).toBe(0);
+      const metrics = output.replace(".", "_metrics.");
+      for (const file of [output, metrics]) {
+        const text = await readFile(join(cwd, file), "utf8");
+        await writeFile(join(cwd, file), text.replace(/\n$/, ""));
+      }
+      const second = await make("52");
+      expect(second.code, second.stderr).toBe(0);
+      const rows = output.endsWith(".csv")
+        ? await readCsv(join(cwd, output))
+        : await readJsonlFile(join(cwd, output));
+      expect(rows.map((r) => Number(r.index))).toEqual([0, 1, 2, 3]);
+      expect(rows.every((r) => /^\d{6}$/.test(String(r.sample_id)))).toBe(true);
+      const metricRows = output.endsWith(".csv")
+        ? await readCsv(join(cwd, metrics))
+        : await readJsonlFile(join(cwd, metrics));
+      expect(metricRows.map((r) => Number(r.index))).toEqual([0, 1, 2, 3]);
+    }
+  });
+
+  test("an export refused for what its output holds leaves that output as it was, this run's rows included", async () => {
+    const url = await server.start({ seed: 9 });
+    const cwd = await tempDir();
+    for (const seed of ["1", "2"])
+      expect(
+        (await runCli(["-n", "3", "--seed", seed, "-p", "d.jsonl", "--base-url", url, ...fast], { cwd }))
+          .code,
+      ).toBe(0);
+    const [, second] = await runDirsByAge(cwd);
+    const before = await readFile(join(cwd, "d.jsonl"), "utf8");
+    const beforeMetrics = await readFile(join(cwd, "d_metrics.jsonl"), "utf8");
+    const refused = await runCli(["export", basename(second!), "-p", "d.jsonl", "--format", "chat"], { cwd });
+    expect(refused.code).toBe(2);
+    expectOneLineError(refused.stderr, /d\.jsonl is not a chat file/);
+    expect(await readFile(join(cwd, "d.jsonl"), "utf8")).toBe(before);
+    expect(await readFile(join(cwd, "d_metrics.jsonl"), "utf8")).toBe(beforeMetrics);
   });
 });
 

@@ -169,7 +169,7 @@ describe("Gemini failures", () => {
     });
     const failure = geminiFailure(error, "checking the connection", where) as UserError;
     expect(failure).toBeInstanceOf(UserError);
-    expect(failure.toLine()).toMatch(/refused the key.*GEMINI_API_KEY/);
+    expect(failure.toLine()).toMatch(/refused the key.* — check the key: -k\/--api-key, or \$GEMINI_API_KEY/);
     expect(failure.toLine()).not.toContain("SECRET");
     expect(failure.transient).toBe(false);
   });

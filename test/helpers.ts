@@ -10,6 +10,7 @@ import { afterAll, afterEach, expect } from "vitest";
 import { FakeAnthropic, type FakeAnthropicOptions } from "../src/fake/anthropic.ts";
 import { FakeGemini, type GeminiFakeOptions } from "../src/fake/gemini.ts";
 import { FakeOpenAI, type FakeOptions } from "../src/fake/server.ts";
+import { isAlive } from "../src/io/lock.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const ENTRY = join(ROOT, "src", "synthai.ts");
@@ -173,6 +174,14 @@ function runInOwnProcess(
 export async function fileAppears(path: string): Promise<void> {
   for (let waited = 0; !existsSync(path); waited += 20) {
     if (waited > 60_000) throw new Error(`${path} never appeared`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until a process killed with SIGKILL is gone (a signal is delivered, not awaited). */
+export async function processGone(pid: number): Promise<void> {
+  for (let waited = 0; isAlive({ pid }); waited += 20) {
+    if (waited > 60_000) throw new Error(`process ${pid} never ended`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -17,6 +17,7 @@ import {
   filesUnder,
   LAUNCHER,
   onlyRunDir,
+  processGone,
   readManifest,
   ROOT,
   runCli,
@@ -337,6 +338,7 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     process.kill(worker, "SIGKILL");
     launcher.kill("SIGKILL");
     await exited;
+    await processGone(worker);
     const again = await push(url, ["--push", "synthai-user/launched"]);
     expect(again.code, again.stderr).toBe(0);
     expect(hub!.commitCount).toBe(1);
@@ -410,6 +412,8 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
       expect(result.code, result.stderr).toBe(2);
       expectOneLineError(result.stderr, message);
       if (token) expect(result.stderr).not.toContain(token);
+      // A token the Hub refuses is said before the folder is written.
+      if (token === "hf_notAToken12345") expect(result.stderr).not.toContain("exported run");
     }
     expect(hub!.repos.size).toBe(0);
     expect(hub!.commitCount).toBe(0);

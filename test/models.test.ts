@@ -242,6 +242,14 @@ describe("today's models", () => {
     expect(check.stdout).toContain("gpt-5.6-sol: in the catalogue, not offered by the service to this key");
     expect(check.stdout).not.toMatch(/^\s+gpt-6-luna:/m);
     expect(check.code).toBe(6);
+    // A check that cannot be made is one line on stderr: no catalogue before it.
+    const keyless = await runCli(["models", "--check", "--base-url", url], {
+      cwd,
+      env: { OPENAI_API_KEY: undefined },
+    });
+    expect(keyless.code).not.toBe(0);
+    expect(keyless.stdout).toBe("");
+    expectOneLineError(keyless.stderr, /OPENAI_API_KEY/);
   });
 });
 

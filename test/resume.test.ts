@@ -350,6 +350,30 @@ describe("cancel, remote files, and what the service can break", () => {
     expect(server.fake.files.size).toBe(0);
   });
 
+  test("gc leaves the results a run has not collected yet: resume collects them, nothing asked twice", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const detached = await runCli(["-n", "4", "--detach", "--no-canary", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(detached.code, detached.stderr).toBe(0);
+    const id = detached.stdout.trim();
+    // A look at the service a phase: the batch ends, its results wait on the account.
+    for (let look = 0; server.fake.batches[0]!.batch.status !== "completed"; look++) {
+      expect(look).toBeLessThan(5);
+      expect((await runCli(["status", id, "--base-url", url], { cwd })).code).toBe(5);
+    }
+    const files = server.fake.files.size;
+    const gc = await runCli(["gc", "--base-url", url], { cwd });
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(gc.stderr).toContain(`kept what run ${id} has not collected yet`);
+    expect(server.fake.files.size).toBe(files);
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(4);
+    expect(server.fake.batchesCreated).toBe(1);
+  });
+
   test("a batch the key cannot see stops with a clear message instead of polling forever", async () => {
     const url = await server.start();
     const cwd = await tempDir();

@@ -178,6 +178,15 @@ describe("what a run counts, it counts in every stage", () => {
     expect(summarize(manifest).reRequested).toBe(5);
     expect(formatRunDetail(manifest)).toContain("5 re-requested");
   });
+
+  test("re-requested: a follow-up built but never sent (the run cancelled before it) was not asked again", () => {
+    const built = { ...batch(1, 2, 3, 0), step: "pending", collected: undefined } as unknown as ReturnType<
+      typeof batch
+    >;
+    const manifest = { ...judgedRun([batch(1, 1, 10, 0), built]), state: "stopped" } as Manifest;
+    expect(summarize(manifest).reRequested).toBe(0);
+    expect(formatRunDetail(manifest)).toContain("0 re-requested");
+  });
 });
 
 describe("several models", () => {

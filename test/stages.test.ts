@@ -3,6 +3,8 @@
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { formatUsd } from "../src/api/pricing.ts";
+import { summarize } from "../src/run/totals.ts";
 import {
   ROOT,
   billedAtModelPrices,
@@ -110,6 +112,10 @@ describe("stages", () => {
     expect((await runCli(["report", manifest.id], { cwd })).code).toBe(0);
     const report = await readFile(join(runDir, "report.html"), "utf8");
     expect(report).toMatch(/stage 2.*claude-haiku-5-5 on Anthropic: 40 asked/s);
+    // What a staged run made is what every stage kept: its cost is per kept sample.
+    expect(status.stdout).toMatch(/samples 40\/40 valid in stage 1, /);
+    const { costUsd } = summarize(await readManifest(runDir));
+    expect(report).toContain(`cost per kept sample<b>${formatUsd(costUsd / rows.length)}</b>`);
     // Near duplicates are the dataset's samples (stage 1's), not a judge's answers: 40, not 80.
     expect(report).toContain("Near-duplicate samples (among the first 40 valid ones of stage 1)");
     const hf = await runCli(["export", manifest.id, "--hf", "hf"], { cwd });
@@ -124,7 +130,13 @@ describe("stages", () => {
     const everyRow = await readCsv(join(cwd, "all.csv"));
     expect(everyRow).toHaveLength(40);
     for (const row of everyRow)
-      expect(row.dropped_by).toBe(Number(row.Score) >= 4 ? "" : "stage 2: keep Score >= 4");
+      expect(row.dropped_by).toBe(Number(row.Score) >= 4 ? "" : "stage 2: keep Score >= 4"); // Its card says what that column is: not a field the model wrote.
+    const hfAll = await runCli(["export", manifest.id, "--hf", "hf-all", "--include-dropped"], { cwd });
+    expect(hfAll.code, hfAll.stderr).toBe(0);
+    const allCard = await readFile(join(cwd, "hf-all", "README.md"), "utf8");
+    expect(allCard).toMatch(/\| `dropped_by` \| string \| what dropped the sample/);
+    expect(allCard).toMatch(/parsed into the fields [^.]*`Score`/);
+    expect(allCard).not.toMatch(/parsed into the fields [^.]*`dropped_by`/);
   });
 
   // A kill between two writes of the build, and one between the service's create and its record;

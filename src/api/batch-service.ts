@@ -170,8 +170,11 @@ export interface BatchService {
    * batches can be deleted); what could not be deleted is returned as warning lines, never thrown.
    */
   remove(refs: string[], id?: string): Promise<string[]>;
-  /** `synthai gc`: deletes (or with dryRun only lists) synthai's leftovers no running batch uses; their ids. */
-  gc(dryRun: boolean, log: (line: string) => void): Promise<string[]>;
+  /**
+   * `synthai gc`: deletes (or with dryRun only lists) synthai's leftovers no running batch uses,
+   * nor an ended one in `keep` (batches a run has not collected yet); their ids.
+   */
+  gc(dryRun: boolean, log: (line: string) => void, keep?: ReadonlySet<string>): Promise<string[]>;
   /** Sends one request directly (sync mode, the canary, the pilot). Throws only when nothing answered. */
   send(url: string, body: unknown, doing?: string): Promise<Sent>;
   /** The models the service offers to this key. */

@@ -142,7 +142,7 @@ function describeFailure(error: APIError, doing: string, client: OpenAI): UserEr
     case 401:
       return new UserError(
         `the API refused the key while ${doing} (401)`,
-        "check the key: -k, or the provider's variable ($OPENAI_API_KEY for OpenAI)",
+        "check the key: -k/--api-key, or the provider's variable ($OPENAI_API_KEY for OpenAI)",
         EXIT.SERVICE,
       );
     case 403:

@@ -69,7 +69,7 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 
 /** The client, loaded when a push starts (an export without one never loads it). */
 export async function hubClient(target: HubTarget) {
-  const { commit, createRepo, downloadFile, HubApiError, listCommits, listFiles, repoExists } =
+  const { commit, createRepo, downloadFile, HubApiError, listCommits, listFiles, repoExists, whoAmI } =
     await import("@huggingface/hub");
   const repo = { type: "dataset" as const, name: target.repo };
   let retryAfter: number | undefined;
@@ -89,6 +89,14 @@ export async function hubClient(target: HubTarget) {
     }
   };
   return {
+    /**
+     * Asks the Hub whose the token is, before anything is written: a token it refuses (401) is
+     * said at once. A Hub that is down is no answer: the push tries again later.
+     */
+    check: () =>
+      classified(() => whoAmI(common)).catch((error) => {
+        if (!(error instanceof HubTransient)) throw error;
+      }),
     /** Creates the repository; one that is there already is fine. */
     ensureRepo: (isPrivate: boolean) =>
       classified(async () => {

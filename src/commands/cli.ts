@@ -59,6 +59,9 @@ export function withCommand(args: string[]): string[] {
 export async function cli(args: string[]): Promise<number | undefined> {
   const rawArgs = withCommand(args);
   setActiveRun(undefined);
+  // `synthai <typo> --help` is the unknown command's one line, not the whole help and exit 0.
+  const known = rawArgs[0]!.startsWith("-") || Object.hasOwn(subCommands, rawArgs[0]!);
+  if (!known) return fail(new UserError(...unknownCommand(rawArgs[0]!)));
   if (rawArgs.length === 1 && (rawArgs[0] === "-h" || rawArgs[0] === "--help")) {
     // The commands, then the flags of the one a bare `synthai` runs, then what exit codes mean.
     const { helpStyle, renderHelp } = await import("../views/help.ts");
@@ -84,22 +87,28 @@ export async function cli(args: string[]): Promise<number | undefined> {
     try {
       await runOne(rawArgs);
     } catch (error) {
-      const [line, code] = failureLine(error);
-      process.stderr.write(`${redact(line, [process.env.OPENAI_API_KEY, process.env.HF_TOKEN])}\n`);
-      return code;
+      return fail(error);
     }
   }
   return undefined;
 }
 
+/** Writes what went wrong in one line, the keys taken out; returns its exit code. */
+function fail(error: unknown): number {
+  const [line, code] = failureLine(error);
+  process.stderr.write(`${redact(line, [process.env.OPENAI_API_KEY, process.env.HF_TOKEN])}\n`);
+  return code;
+}
+
+function unknownCommand(name: string): [string, string] {
+  const near = closest(name, Object.keys(subCommands));
+  return [
+    `unknown command "${name}"`,
+    `${near ? `did you mean \`synthai ${near}\`? ` : ""}the commands are ${Object.keys(subCommands).join(", ")}`,
+  ];
+}
+
 async function runOne(rawArgs: string[]): Promise<void> {
-  if (!(rawArgs[0]! in subCommands)) {
-    const near = closest(rawArgs[0]!, Object.keys(subCommands));
-    throw new UserError(
-      `unknown command "${rawArgs[0]}"`,
-      `${near ? `did you mean \`synthai ${near}\`? ` : ""}the commands are ${Object.keys(subCommands).join(", ")}`,
-    );
-  }
   const command = await load(rawArgs[0]!)();
   const { checkChoices } = await import("./shared.ts");
   checkChoices(rawArgs.slice(1), (command.args ?? {}) as ArgsDef);

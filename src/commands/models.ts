@@ -15,9 +15,10 @@ export default command({
     },
   },
   async run({ args }) {
+    // Asked first: a check that cannot be made is its one line, not the catalogue and then an error.
+    const service = args.check ? await makeService("openai", connection(args)).models() : undefined;
     console.log(formatModels());
-    if (!args.check) return;
-    const service = await makeService("openai", connection(args)).models();
+    if (!service) return;
     const differences = compareWithService(service);
     console.log(
       differences.length

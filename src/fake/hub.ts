@@ -198,6 +198,13 @@ export class FakeHub {
     const path = url.pathname;
     if (method === "POST" && path === "/api/repos/create")
       return this.create(user, JSON.parse(body.toString()));
+    // Who a token belongs to (huggingface.js who-am-i.ts): a token the Hub does not know is a 401.
+    if (method === "GET" && path === "/api/whoami-v2") {
+      if (!user) throw new HubError(401, "Invalid username or password.");
+      const orgs = (user.orgs ?? []).map((name) => ({ type: "org", name }));
+      const accessToken = { displayName: "synthai", role: user.role ?? "write" };
+      return { body: { type: "user", name: user.name, orgs, auth: { type: "access_token", accessToken } } };
+    }
     let m =
       /^\/api\/(models|datasets|spaces)\/([^/]+\/[^/]+)\/(commits|tree|preupload|commit)\/([^/]+)(\/.*)?$/.exec(
         path,

@@ -6,6 +6,7 @@ import {
   fsyncSync,
   mkdtempSync,
   openSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -140,6 +141,23 @@ export function sizeOf(path: string): number | undefined {
 }
 
 /** A file's SHA-256, streamed: how synthai tells a file the run was made from has changed. */
+/**
+ * Ends a text file's last line where it has no line end (as editors may save it): a line
+ * appended after it would be glued to it. A file that is missing or empty is left as it is.
+ */
+export function endLastLine(path: string): void {
+  const size = sizeOf(path);
+  if (!size) return;
+  const fd = openSync(path, "r+");
+  try {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) writeSync(fd, "\n", size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function sha256(path: string): Promise<string> {
   const hash = createHash("sha256");
   await pipeline(createReadStream(path), hash);

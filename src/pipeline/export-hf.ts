@@ -25,6 +25,7 @@ import { crashPoint, type Manifest } from "../run/manifest.ts";
 import { isAlive } from "../io/lock.ts";
 import type { Dataset } from "../dataset/spec.ts";
 import type { SampleResult } from "../run/records.ts";
+import { DROPPED_BY } from "./stages.ts";
 import {
   checkFormatFits,
   datasetColumns,
@@ -420,7 +421,9 @@ function datasetCard(manifest: Manifest, dataset: Dataset, made: Made): string {
     `# Synthetic dataset from synthai run ${manifest.id}`,
     "",
     `${total} samples written by \`${config.model}\` from combinations of parameter values, parsed into ` +
-      `the fields ${dataset.fields.map((f) => `\`${f}\``).join(", ")}. Every sample ` +
+      `the fields ${writtenFields(dataset)
+        .map((f) => `\`${f}\``)
+        .join(", ")}. Every sample ` +
       `is machine-written: check it before you rely on it.`,
     "",
     "## How it was made",
@@ -506,6 +509,11 @@ function madeByRows(manifest: Manifest, made: Made): [string, string][] {
   return made_by;
 }
 
+/** The fields the model wrote: not the column `--include-dropped` adds. */
+function writtenFields(dataset: Dataset): string[] {
+  return dataset.fields.filter((field) => field !== DROPPED_BY);
+}
+
 /** The card's table of features: each column's type and what it is. */
 function featureRows(dataset: Dataset, made: Made): string[] {
   return made.columns.map((name, i) => {
@@ -515,9 +523,11 @@ function featureRows(dataset: Dataset, made: Made): string[] {
         ? "row number, in sample order"
         : name === "sample_id"
           ? "the sample's id in the run (`synthai inspect --sample`)"
-          : dataset.fields.includes(name)
-            ? "written by the model"
-            : "a parameter, generated value or input column the prompt was made from";
+          : name === DROPPED_BY
+            ? "what dropped the sample (a stage's condition, or --fill's target); empty for one kept"
+            : dataset.fields.includes(name)
+              ? "written by the model"
+              : "a parameter, generated value or input column the prompt was made from";
     return `| \`${name}\` | ${dtypeName(made.types[i]!)} | ${role} |`;
   });
 }

@@ -24,7 +24,7 @@ import {
 } from "../io/formats/index.ts";
 import { checkChatTurns } from "../io/formats/chat.ts";
 import { datasetSource, type Dataset } from "../dataset/spec.ts";
-import { checkWritable, sizeOf } from "../io/disk.ts";
+import { checkWritable, endLastLine, sizeOf } from "../io/disk.ts";
 import type { SampleResult } from "../run/records.ts";
 import { duplicateFinder, type Candidate, type DedupMode, type Duplicate } from "./dedup.ts";
 import { spilledNearDuplicates } from "./dedup-spill.ts";
@@ -324,16 +324,21 @@ async function openOutput(
   const { manifest, dir: runDir } = store;
   const { config } = manifest;
   await settleOthersClaim(csvFile, manifest);
-  await rollBackPrevious(manifest, csvFile);
   const { format, metricsFormat } = outputFormats(csvFile, options.format ?? config.format);
-  const existing = await format.readExisting(csvFile, columns, config.delimiter);
-  const existingMetrics = metricsFile
-    ? await metricsFormat.readExisting(
-        metricsFile,
-        metricColumns(config),
-        existing?.delimiter ?? config.delimiter,
-      )
-    : undefined;
+  const readOutput = () => format.readExisting(csvFile, columns, config.delimiter);
+  const readMetrics = (delimiter: string | undefined) =>
+    metricsFile ? metricsFormat.readExisting(metricsFile, metricColumns(config), delimiter) : undefined;
+  // Checked before this run's earlier rows there go, so that a file refused keeps them. A file
+  // this run started holds nothing else: it starts again, with any columns.
+  const earlier = manifest.exports?.find((e) => e.csvFile === csvFile);
+  if (earlier && earlier.csvOffset > 0) await readOutput();
+  if (earlier && earlier.metricsOffset > 0) await readMetrics(config.delimiter);
+  await rollBackPrevious(manifest, csvFile);
+  const existing = await readOutput();
+  const existingMetrics = await readMetrics(existing?.delimiter ?? config.delimiter);
+  // A last line without its line end (as editors save) would be glued to this run's first row.
+  if (existing) endLastLine(csvFile);
+  if (existingMetrics) endLastLine(metricsFile!);
   const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
   const record: Export = {
     csvFile,

@@ -31,7 +31,14 @@ import { hfDestination, type HfMade, type Split } from "./export-hf.ts";
 import type { HubPush } from "./hub-push.ts";
 import { samplesFile } from "../run/files.ts";
 import type { SampleResult } from "../run/records.ts";
-import { exportDataset, preferenceOf, stagedSamples, usesOutcomes, type StageCounts } from "./stages.ts";
+import {
+  DROPPED_BY,
+  exportDataset,
+  preferenceOf,
+  stagedSamples,
+  usesOutcomes,
+  type StageCounts,
+} from "./stages.ts";
 import { formatFor } from "../io/formats/index.ts";
 import { PREFERENCE_COLUMNS } from "../io/formats/preference.ts";
 import { checkDraws } from "../run/draws-file.ts";
@@ -78,7 +85,7 @@ function stagedExport(
   const fields = preference
     ? PREFERENCE_COLUMNS
     : includeDropped // a dropped sample says what dropped it, in a column of its own
-      ? [...exportAs.fields, "dropped_by"]
+      ? [...exportAs.fields, DROPPED_BY]
       : exportAs.fields;
   return {
     exportAs: changedDataset(exportAs, { fields }),

@@ -221,9 +221,17 @@ export function hubDestination(
   made: { runId: string; rows: (made: HfMade) => string },
   log: Log,
 ): Destination<HfMade> {
-  return committedThen(folder, async (result) => {
+  const pushed = committedThen(folder, async (result) => {
     await pushExport(result.dir, push, { runId: made.runId, rows: made.rows(result) }, log);
   });
+  return {
+    ...pushed,
+    // A token the Hub refuses is said before the folder is written.
+    open: async () => {
+      await (await hubClient(push)).check();
+      await folder.open();
+    },
+  };
 }
 
 /** Pushes an exported folder and says what happened, in one line. */

@@ -465,6 +465,8 @@ function pairOf(preference: Preference, labels: Record<string, string>, fields: 
 
 /** Why a kept sample is not exported: --fill made its target before it. */
 export const BEYOND_FILL = "beyond --fill's target";
+/** The column `--include-dropped` adds: what dropped a sample, empty for one kept. */
+export const DROPPED_BY = "dropped_by";
 
 /** Kept and dropped samples of a run, by stage and reason, as the last export counted them. */
 export interface StageCounts {
@@ -507,7 +509,7 @@ export function stagedSamples(
           add({
             ...outcome.first,
             fields: includeDropped
-              ? { ...outcome.fields, dropped_by: outcome.droppedBy ?? "" }
+              ? { ...outcome.fields, [DROPPED_BY]: outcome.droppedBy ?? "" }
               : outcome.fields,
             cost_usd: outcome.costUsd,
           });

@@ -155,6 +155,20 @@ export async function listRunIds(runsDir: string): Promise<string[]> {
   }
 }
 
+/**
+ * The batches the runs in `runsDir` made and have not collected yet (an abandoned run's apart):
+ * their results are paid for, and `synthai gc` leaves them for `resume` to collect.
+ */
+export async function uncollectedBatches(runsDir: string): Promise<Map<string, string>> {
+  const awaited = new Map<string, string>();
+  for (const id of await listRunIds(runsDir)) {
+    const manifest = await loadManifest(join(runsDir, id)).catch(() => undefined);
+    if (!manifest || (manifest.state === "stopped" && manifest.reason === "abandoned")) continue;
+    for (const b of manifest.batches) if (b.batchId && b.step !== "collected") awaited.set(b.batchId, id);
+  }
+  return awaited;
+}
+
 export async function ensureDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true });
 }

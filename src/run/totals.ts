@@ -96,8 +96,11 @@ export function summarize(manifest: Manifest): RunSummary {
     asked: manifest.config.samples,
     valid: sumOf(generation, (c) => c.ok),
     givenUp: sum((c) => c.givenUp),
-    // A sample asked again is in its chunk's second attempt of that stage, whatever later ones there were.
-    reRequested: manifest.batches.filter((b) => b.attempt === 2).reduce((s, b) => s + b.requests, 0),
+    // A sample asked again is in its chunk's second attempt of that stage, whatever later ones there
+    // were; one built but never sent (a run cancelled before it) was not asked again.
+    reRequested: manifest.batches
+      .filter((b) => b.attempt === 2 && b.step !== "pending")
+      .reduce((s, b) => s + b.requests, 0),
     reasoningEmpty: sumOf(generation, (c) => c.reasoning ?? 0),
     ...(stageNumbers.length > 1 || manifest.stageCounts
       ? {

@@ -74,14 +74,16 @@ export async function writeReport(
 /** The figures atop the page: what was asked, kept and given up, and what it cost. */
 function headlineRows(manifest: Manifest): [string, string][] {
   const summary = summarize(manifest);
-  const costPerValid = summary.valid ? summary.costUsd / summary.valid : 0;
+  // With stages, what a dataset holds is what every stage kept: its cost is per kept sample.
+  const [per, made] =
+    summary.kept !== undefined ? ["kept sample", summary.kept] : ["valid sample", summary.valid];
   return [
     ["samples asked", String(summary.asked)],
-    ["valid", String(summary.valid)],
+    [summary.kept !== undefined ? "valid (stage 1's answers)" : "valid", String(summary.valid)],
     ["samples re-requested", String(summary.reRequested)],
     ["given up", String(summary.givenUp)],
     [`cost (${manifest.config.mode} price)`, formatUsd(summary.costUsd)],
-    ["cost per valid sample", formatUsd(costPerValid)],
+    [`cost per ${per}`, formatUsd(made ? summary.costUsd / made : 0)],
     ["saved vs. standard price", formatUsd(summary.standardUsd - summary.costUsd)],
     ["answered from the cache", `${summary.fromCache.hits} (saved ${formatUsd(summary.fromCache.savedUsd)})`],
     [

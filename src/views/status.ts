@@ -55,7 +55,7 @@ export function formatRunDetail(manifest: Manifest, now = Date.now() / 1000): st
     `run ${s.id} · ${s.state}${s.reason ? ` (${s.reason})` : ""}`,
     `created ${s.createdAt} · model ${s.model} on ${serviceOf(manifest.config)}${window} · ` +
       `seed ${manifest.config.seed}`,
-    `samples ${s.valid}/${s.asked} valid, ${s.reRequested} re-requested, ${s.givenUp} given up · ` +
+    `samples ${s.valid}/${s.asked} valid${s.kept !== undefined ? " in stage 1" : ""}, ${s.reRequested} re-requested, ${s.givenUp} given up · ` +
       `cost ${formatUsd(s.costUsd)} at ${manifest.config.mode} price${fromCacheText(s, " · ")}`,
     `tokens ${s.promptTokens} prompt, ${s.cachedTokens} of them cached ` +
       `(${s.promptTokens ? ((100 * s.cachedTokens) / s.promptTokens).toFixed(1) : "0.0"}%, ` +

@@ -292,11 +292,12 @@ class AnthropicService implements BatchService {
   }
 
   /** Ended batches whose first result carries synthai's custom ids: deleted (or, dry, listed). */
-  async gc(dryRun: boolean, log: (line: string) => void): Promise<string[]> {
+  async gc(dryRun: boolean, log: (line: string) => void, keep?: ReadonlySet<string>): Promise<string[]> {
     const ours: string[] = [];
     await this.call("listing batches", async () => {
       for await (const batch of (await this.batches()).list({ limit: 100 })) {
-        if (batch.processing_status !== "ended" || !(await this.isSynthais(batch.id))) continue;
+        if (batch.processing_status !== "ended" || keep?.has(batch.id)) continue;
+        if (!(await this.isSynthais(batch.id))) continue;
         ours.push(batch.id);
         if (!dryRun) (await this.remove([], batch.id)).forEach(log);
       }
@@ -463,7 +464,7 @@ export function anthropicFailure(
     : status === 401
       ? new UserError(
           `Anthropic refused the key while ${doing} (401)`,
-          `check $${VENDORS.anthropic.keyVariables[0]}`,
+          `check the key: -k/--api-key, or $${VENDORS.anthropic.keyVariables[0]}`,
           EXIT.SERVICE,
         )
       : new UserError(

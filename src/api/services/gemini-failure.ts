@@ -97,7 +97,7 @@ function describe(google: GoogleFailure, doing: string, said: string): UserError
   if (keyRefused(google))
     return new UserError(
       `Gemini refused the key while ${doing} (${google.status} ${google.name})`,
-      "check $GEMINI_API_KEY (or $GOOGLE_API_KEY, which wins when both are set)",
+      "check the key: -k/--api-key, or $GEMINI_API_KEY (or $GOOGLE_API_KEY, which wins when both are set)",
       EXIT.SERVICE,
     );
   if (google.status === 404)

@@ -364,9 +364,9 @@ class GeminiService implements BatchService {
     return warnings;
   }
 
-  async gc(dryRun: boolean, log: (line: string) => void): Promise<string[]> {
+  async gc(dryRun: boolean, log: (line: string) => void, keep?: ReadonlySet<string>): Promise<string[]> {
     const ai = await this.sdk();
-    const { running, ours } = await this.call("listing batches", () => synthaiJobs(ai));
+    const { running, ours } = await this.call("listing batches", () => synthaiJobs(ai, keep ?? new Set()));
     const orphans: { name: string; label: string; bytes: string }[] = [];
     await this.call("listing files", async () => {
       for await (const file of await ai.files.list({ config: { pageSize: 100 } })) {
@@ -470,15 +470,18 @@ function seconds(time: string | undefined): number {
   return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);
 }
 
-/** synthai's jobs: the input names of those still running, and the result files of those that ended. */
-async function synthaiJobs(ai: GoogleGenAI): Promise<{ running: Set<string>; ours: Set<string> }> {
+/** synthai's jobs: the labels of those running (or kept: not collected yet), and the outputs of the others. */
+async function synthaiJobs(
+  ai: GoogleGenAI,
+  keep: ReadonlySet<string>,
+): Promise<{ running: Set<string>; ours: Set<string> }> {
   const running = new Set<string>();
   const ours = new Set<string>();
   for await (const job of await ai.batches.list({ config: { pageSize: 100 } })) {
     const label = job.displayName ?? "";
     if (!label.startsWith("synthai-")) continue;
     const batch = remote(job);
-    if (!ENDED.includes(batch.status)) running.add(label.split(" ")[0]!);
+    if (!ENDED.includes(batch.status) || keep.has(job.name ?? "")) running.add(label.split(" ")[0]!);
     else if (batch.outputRef) ours.add(batch.outputRef);
   }
   return { running, ours };

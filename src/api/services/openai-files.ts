@@ -140,7 +140,12 @@ export async function deleteFiles(client: OpenAI, fileIds: string[]): Promise<st
  */
 export async function collectGarbage(
   client: OpenAI,
-  options: { dryRun: boolean; log: (line: string) => void; uploadPurpose: string },
+  options: {
+    dryRun: boolean;
+    log: (line: string) => void;
+    uploadPurpose: string;
+    keep: ReadonlySet<string>;
+  },
 ): Promise<string[]> {
   const inUse = new Set<string>();
   const ours = new Set<string>();
@@ -149,7 +154,7 @@ export async function collectGarbage(
       const files = [batch.input_file_id, batch.output_file_id, batch.error_file_id].filter(
         (f): f is string => Boolean(f),
       );
-      if (!isFinished(batch.status)) files.forEach((f) => inUse.add(f));
+      if (!isFinished(batch.status) || options.keep.has(batch.id)) files.forEach((f) => inUse.add(f));
       else if (batch.metadata?.synthai_run) files.forEach((f) => ours.add(f));
     }
   });

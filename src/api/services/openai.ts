@@ -235,8 +235,9 @@ class OpenAIService implements BatchService {
     return deleteFiles(await this.client(), refs);
   }
 
-  async gc(dryRun: boolean, log: (line: string) => void): Promise<string[]> {
-    return collectGarbage(await this.client(), { dryRun, log, uploadPurpose: this.#provider.uploadPurpose });
+  async gc(dryRun: boolean, log: (line: string) => void, keep?: ReadonlySet<string>): Promise<string[]> {
+    const { uploadPurpose } = this.#provider;
+    return collectGarbage(await this.client(), { dryRun, log, uploadPurpose, keep: keep ?? new Set() });
   }
 
   async send(url: string, body: unknown, doing = "sending requests"): Promise<Sent> {
