@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
@@ -366,10 +367,19 @@ describe("export --push: one commit to the Hugging Face Hub", () => {
     const exported = await runCli(["export", id, "-p", "again.csv"], { cwd });
     expect(exported.code).toBe(6);
     expectOneLineError(exported.stderr, new RegExp(`run ${id} has no valid sample to export`));
+    // Nothing was exported, and nothing said it was: no file with a header alone, no folder.
+    expect(exported.stderr.trim().split("\n")).toHaveLength(1);
+    expect(existsSync(join(cwd, "again.csv"))).toBe(false);
+    expect(existsSync(join(cwd, "again_metrics.csv"))).toBe(false);
+    const folder = await runCli(["export", id, "--hf", "empty-hf"], { cwd });
+    expect(folder.code).toBe(6);
+    expect(folder.stderr.trim().split("\n")).toHaveLength(1);
+    expect(existsSync(join(cwd, "empty-hf"))).toBe(false);
     const hubUrl = await startHub();
     const pushed = await runCli(["export", id, "--push", "synthai-user/empty"], { cwd, env: hubEnv(hubUrl) });
     expect(pushed.code).toBe(6);
     expectOneLineError(pushed.stderr, /has no valid sample to export; nothing was pushed to the Hub/);
+    expect(pushed.stderr.trim().split("\n")).toHaveLength(1);
     expect(hub!.repos.size).toBe(0);
   });
 

@@ -2,6 +2,7 @@
 // before the driver stops, what a killed driver made unnamed is found and cancelled, a lock that
 // does not name its process exactly is never a target, and an abandoned run stays given up.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -146,6 +147,7 @@ describe("an abandoned run", () => {
         `run ${id} was abandoned before a valid sample was collected: nothing to export — start a new run`,
       ),
     );
+    expect(existsSync(join(cwd, "left.csv"))).toBe(false);
   });
 });
 

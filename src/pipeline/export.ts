@@ -1,4 +1,5 @@
 import type { ManifestStore } from "../run/store.ts";
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   dropClaim,
@@ -179,6 +180,8 @@ export interface ExportOptions {
   dedup?: Dedup;
   /** Neutralise CSV cells a spreadsheet would read as a formula; else the run's --csv-safe. */
   csvSafe?: boolean;
+  /** Thrown, with nothing written, when no sample comes: else the rows (none) are appended. */
+  ifEmpty?: () => Error;
 }
 
 /**
@@ -202,7 +205,8 @@ export async function exportRun(store: ManifestStore, options: ExportOptions): P
     options.onWait?.(`waiting for process ${pid}, which is writing ${csvFile}`),
   );
   try {
-    const destination = fileDestination(store, options, { csvFile, metricsFile, labelNames, columns });
+    const files = fileDestination(store, options, { csvFile, metricsFile, labelNames, columns });
+    const destination = options.ifEmpty ? refusingEmpty(files, options.ifEmpty) : files;
     const feed = options.feed ?? collectedSamples(runDir, manifest);
     return await exportTo(manifest, runDir, feed, options.dedup, destination);
   } finally {
@@ -255,6 +259,26 @@ export async function exportTo<Result>(
     throw error;
   }
   return destination.commit(duplicates?.summary());
+}
+
+/** A destination that holds no sample at its end is abandoned, and `nothing()` thrown: no empty dataset is left. */
+export function refusingEmpty<Result>(
+  destination: Destination<Result>,
+  nothing: () => Error,
+): Destination<Result> {
+  let samples = 0;
+  return {
+    ...destination,
+    write(sample) {
+      samples++;
+      destination.write(sample);
+    },
+    async commit(duplicates) {
+      if (samples > 0) return destination.commit(duplicates);
+      await destination.abandon();
+      throw nothing();
+    },
+  };
 }
 
 /** A destination whose commit is followed by `then`, told what it made: the Hub after the HF folder. */
@@ -422,8 +446,13 @@ function fileDestination(
         csv?.abandon();
         metrics?.abandon();
       } finally {
-        await truncateTo(csvFile, record.csvOffset);
-        if (metricsFile) await truncateTo(metricsFile, record.metricsOffset);
+        // A file this export started goes: no empty file is left where there was none.
+        for (const [file, offset] of [
+          [csvFile, record.csvOffset],
+          [metricsFile, record.metricsOffset],
+        ] as const)
+          if (file && offset === 0) rmSync(file, { force: true });
+          else if (file) await truncateTo(file, offset);
         dropClaim(csvFile);
       }
     },

@@ -7,6 +7,7 @@ import { asWritten, checkRunFiles, exportInputs, noteFiles } from "../run/files.
 import {
   collectedSamples,
   committedThen,
+  refusingEmpty,
   eachValidSample,
   exportRun,
   exportTo,
@@ -108,6 +109,7 @@ async function exportWithProgress(
     format,
     dedup,
     csvSafe,
+    ifEmpty,
     exportAs = run.dataset,
   }: {
     output?: string | undefined;
@@ -116,6 +118,7 @@ async function exportWithProgress(
     format?: FormatName | undefined;
     dedup?: Dedup | undefined;
     csvSafe?: boolean | undefined;
+    ifEmpty?: (() => Error) | undefined;
   } = {},
 ) {
   const { log } = run;
@@ -131,6 +134,7 @@ async function exportWithProgress(
         ...(format ? { format } : {}),
         ...(dedup ? { dedup } : {}),
         ...(csvSafe ? { csvSafe } : {}),
+        ...(ifEmpty ? { ifEmpty } : {}),
       }),
     ["exports"],
   );
@@ -225,6 +229,8 @@ export async function reexport(runDir: string, options: ReexportOptions): Promis
         format: options.format,
         dedup,
         csvSafe: options.csvSafe,
+        // An export of nothing writes nothing: no file with a header alone.
+        ifEmpty: () => nothingExported(manifest, ""),
       });
       options.log(
         `exported ${exported.rows} samples of run ${manifest.id} → ${exported.csvFile}` +
@@ -311,24 +317,26 @@ async function exportToHf(
   const { manifest } = run;
   const { describe } = options.hf;
   const counts = (made: HfMade) => options.hf.splits.map((s, i) => `${s.name} ${made.rows[i]}`).join(", ");
-  const folder = committedThen(
+  const more = options.push ? "; nothing was pushed to the Hub" : "";
+  // No sample: no folder is made, and nothing goes to the Hub.
+  const built = refusingEmpty(
     hfDestination(run.dir, manifest, exportAs, {
       ...options.hf,
       format: options.format,
       describe: describe && (() => describe(run)),
     }),
-    (made) => {
-      options.log(
-        `exported run ${manifest.id} → ${made.dir} (${counts(made)}; ` +
-          `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}` +
-          leftOutText(made),
-      );
-      // Before the push: an empty dataset is never published.
-      const rows = made.rows.reduce((sum, n) => sum + n, 0);
-      const more = options.push ? "; nothing was pushed to the Hub" : "";
-      checkSomethingExported(rows, manifest, more, made.leftOut);
-    },
+    () => nothingExported(manifest, more),
   );
+  const folder = committedThen(built, (made) => {
+    options.log(
+      `exported run ${manifest.id} → ${made.dir} (${counts(made)}; ` +
+        `card: ${made.dir}/README.md)${made.duplicates ? `; ${duplicatesLine(made.duplicates)}` : ""}` +
+        leftOutText(made),
+    );
+    // Before the push: an empty dataset is never published.
+    const rows = made.rows.reduce((sum, n) => sum + n, 0);
+    checkSomethingExported(rows, manifest, more, made.leftOut);
+  });
   // The Hub's client is loaded only when pushing.
   const destination = options.push
     ? (await import("./hub-push.ts")).hubDestination(
@@ -343,9 +351,12 @@ async function exportToHf(
 
 /** An export that holds no sample says so and does not exit 0, as a run that made nothing valid does not. */
 function checkSomethingExported(rows: number, manifest: Manifest, more: string, leftOut = 0): void {
-  if (rows > 0) return;
+  if (rows === 0) throw nothingExported(manifest, more, leftOut);
+}
+
+function nothingExported(manifest: Manifest, more: string, leftOut = 0): UserError {
   const [message, hint] = whyNothing(manifest, leftOut);
-  throw new UserError(`${message}${more}`, hint, EXIT.ATTENTION);
+  return new UserError(`${message}${more}`, hint, EXIT.ATTENTION);
 }
 
 /** Why an export holds no sample, and the way on: the message and the hint. */
