@@ -308,29 +308,37 @@ describe("budget", () => {
 });
 
 describe("cancel, remote files, and what the service can break", () => {
-  test("cancel keeps what the batch finished; resume asks only for the rest", async () => {
-    const url = await server.start();
-    const cwd = await tempDir();
-    const detached = await runCli(["-n", "8", "--detach", "--base-url", url, ...fast], { cwd });
-    expect(detached.code).toBe(0);
-    const runId = detached.stdout.trim();
-    expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-z]{4}$/);
-    // One look moves the batch to in_progress, where it has started on its requests.
-    await fetch(`${url}/batches/${server.fake.batches[0]!.batch.id}`, {
-      headers: { authorization: `Bearer ${API_KEY}` },
-    });
-    const cancelled = await runCli(["cancel", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
-    expect(cancelled.code).toBe(0);
-    expect(cancelled.stderr).toMatch(/stopped: cancelled with 4 valid samples/);
-    const runDir = await onlyRunDir(cwd);
-    const manifest = await readManifest(runDir);
-    expect(manifest.state).toBe("stopped");
-    expect(manifest.batches[0]).toMatchObject({ status: "cancelled", collected: { ok: 4, failed: 4 } });
-    const resumed = await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
-    expect(resumed.code).toBe(0);
-    await expectExactRun(cwd, 8);
-    expect(server.fake.requestedIds()).toHaveLength(12);
-  });
+  // A cancel costs no sample an attempt: with --max-attempts 1 too, what it cut off is asked again.
+  test.each([[[]], [["--max-attempts", "1"]]])(
+    "cancel keeps what the batch finished; resume asks only for the rest (%j)",
+    async (attempts: string[]) => {
+      const url = await server.start();
+      const cwd = await tempDir();
+      const detached = await runCli(["-n", "8", "--detach", "--base-url", url, ...fast, ...attempts], {
+        cwd,
+      });
+      expect(detached.code).toBe(0);
+      const runId = detached.stdout.trim();
+      expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-z]{4}$/);
+      // One look moves the batch to in_progress, where it has started on its requests.
+      await fetch(`${url}/batches/${server.fake.batches[0]!.batch.id}`, {
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
+      const cancelled = await runCli(["cancel", runId, "--base-url", url, "--poll-interval", "0.02"], {
+        cwd,
+      });
+      expect(cancelled.code).toBe(0);
+      expect(cancelled.stderr).toMatch(/stopped: cancelled with 4 valid samples/);
+      const runDir = await onlyRunDir(cwd);
+      const manifest = await readManifest(runDir);
+      expect(manifest.state).toBe("stopped");
+      expect(manifest.batches[0]).toMatchObject({ status: "cancelled", collected: { ok: 4, failed: 4 } });
+      const resumed = await runCli(["resume", runId, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+      expect(resumed.code).toBe(0);
+      await expectExactRun(cwd, 8);
+      expect(server.fake.requestedIds()).toHaveLength(12);
+    },
+  );
 
   test("remote files are deleted once collected; --keep-remote keeps them and gc removes them later", async () => {
     const url = await server.start();

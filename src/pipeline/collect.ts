@@ -8,6 +8,7 @@ import {
   type BatchRecord,
   type Chunk,
   type Collected,
+  type Manifest,
   type RunConfig,
   crashPoint,
   emptyCollected,
@@ -51,6 +52,18 @@ export function judgeKey(run: RunView, record: BatchRecord): string {
   return createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 16);
 }
 
+/** How many of the attempts before `record`'s (its chunk's, in its stage) were cancelled batches. */
+function cancelledBefore(manifest: Manifest, record: BatchRecord): number {
+  return manifest.batches.filter(
+    (b) =>
+      b.chunk === record.chunk &&
+      stageOf(b) === stageOf(record) &&
+      b.attempt < record.attempt &&
+      b.status === "cancelled" &&
+      !b.purpose,
+  ).length;
+}
+
 /**
  * Judges every answer of one batch against the spec and writes samples/<chunk>-<attempt>.jsonl.
  * Works from local files only, so `synthai export` can re-run it after the parser changed.
@@ -85,12 +98,16 @@ export async function collectBatch(
   const collected: Collected = emptyCollected();
   const retryIds = new Set<string>();
   const corrupt: string[] = [];
-  const canRetry = record.attempt < config.maxAttempts;
+  // A cancel is the user's doing, not the model's: what it cut off is asked again, and the
+  // attempts a cancel cut short count toward no sample's --max-attempts.
+  const cancelled = record.status === "cancelled";
+  const canRetry = record.attempt - cancelledBefore(manifest, record) < config.maxAttempts;
   const refusals = { count: 0, first: undefined as LineVerdict | undefined };
 
-  const emit = (draw: DrawsLine, verdict: Judged, fromCache = false) => {
+  const emit = (draw: DrawsLine, verdict: Judged, fromCache = false, cutOff = false) => {
     const cost = fromCache ? 0 : costOfAnswer(verdict, config, price);
-    const retry = verdict.status !== "ok" && verdict.retryable && canRetry;
+    const notRun = cutOff || (cancelled && verdict.cancelled === true);
+    const retry = verdict.status !== "ok" && verdict.retryable && (canRetry || notRun);
     tally(collected, verdict, cost, fromCache);
     if (retry) {
       collected.retry++;
@@ -106,13 +123,18 @@ export async function collectBatch(
     // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
     for (let index = 0; index < asked.length; index++)
       if (asked[index])
-        emit(draws.read(index), {
-          status: "missing",
-          reason: missingReason(record),
-          prompt_tokens: 0,
-          completion_tokens: 0,
-          retryable: true,
-        });
+        emit(
+          draws.read(index),
+          {
+            status: "missing",
+            reason: missingReason(record),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            retryable: true,
+          },
+          false,
+          cancelled,
+        );
   } finally {
     draws.close();
   }

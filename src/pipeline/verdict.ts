@@ -60,6 +60,7 @@ export function verdictOf(
       completion_tokens: 0,
       retryable,
       ...(retryable ? {} : { refusedWith: status }),
+      ...(code === "batch_cancelled" ? { cancelled: true as const } : {}),
     };
   }
   const read = endpoint.read(response.body);

@@ -62,4 +62,6 @@ export interface LineVerdict {
   retryable: boolean;
   /** The service refused the request (this HTTP status): waiting will not change its answer. */
   refusedWith?: number;
+  /** Never run: its batch was cancelled before it (the service's `batch_cancelled`). */
+  cancelled?: true;
 }
