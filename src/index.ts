@@ -12,7 +12,15 @@ import { loadParams } from "./dataset/params.ts";
 import { UserError, namedBy, type OptionNamer } from "./errors.ts";
 import type { Log } from "./io/log.ts";
 import { cancel as cancelRun } from "./pipeline/cancel.ts";
-import { collectedSamples, eachValidSample, datasetRow, labelNamesOf } from "./pipeline/export.ts";
+import {
+  collectedSamples,
+  datasetColumns,
+  datasetRow,
+  datasetTypes,
+  eachValidSample,
+  labelNamesOf,
+} from "./pipeline/export.ts";
+import { typedValue } from "./io/formats/index.ts";
 import type { Progress } from "./pipeline/progress.ts";
 import { exportDataset, stagedSamples, usesOutcomes } from "./pipeline/stages.ts";
 import { runView } from "./pipeline/context.ts";
@@ -263,7 +271,9 @@ async function* rowsOf(dir: string, manifest: Manifest): AsyncGenerator<Record<s
   const dataset = await runDataset(manifest.config, manifest.id);
   const exported = exportDataset(dataset);
   const labels = await labelNamesOf(dir, manifest);
-  const columns = ["index", ...exported.fields, ...labels, "sample_id"];
+  const columns = datasetColumns(exported.fields, labels);
+  // Each value of its column's type, as JSONL and Parquet hold it: a Score is a number, not "4".
+  const types = datasetTypes(exported, labels);
   // The feed pushes a chunk's samples at a time; the reader takes them as they come.
   const waiting: SampleResult[] = [];
   let wake: (() => void) | undefined;
@@ -284,7 +294,7 @@ async function* rowsOf(dir: string, manifest: Manifest): AsyncGenerator<Record<s
   for (let index = 0; ;) {
     while (waiting.length) {
       const row = datasetRow(waiting.shift()!, index++, exported.fields, labels);
-      yield Object.fromEntries(columns.map((c, i) => [c, row[i]]));
+      yield Object.fromEntries(columns.map((c, i) => [c, typedValue(row[i], types[i])]));
     }
     if (failure) throw failure;
     if (done) return;

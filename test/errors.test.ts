@@ -196,6 +196,15 @@ describe("bad input gets one clear line and exit code 2", () => {
       /unknown option --frobnicate — see `synthai --help` for the options/,
     );
     await expectUserError(["generate", "-n", "3", "extra"], /unexpected argument "extra"/);
+    // A subcommand's flag is looked up in its own help, not in generate's.
+    await expectUserError(
+      ["export", "x", "--delimiter", ";"],
+      /unknown option --delimiter — see `synthai export --help` for the options/,
+    );
+    await expectUserError(
+      ["resume", "x", "--budgt", "1"],
+      /did you mean --budget\? \(`synthai resume --help` lists/,
+    );
   });
 
   test.each([

@@ -6,6 +6,7 @@ import matter from "gray-matter";
 import { stringify as csvStringify } from "csv-stringify/sync";
 import { FORMATS, checkOutputName, defaultOutput, formatFor } from "../src/io/formats/index.ts";
 import { UserError } from "../src/errors.ts";
+import { openRun } from "../src/index.ts";
 import { describe, expect, test } from "vitest";
 import {
   expectOneLineError,
@@ -94,6 +95,10 @@ describe("Parquet, JSONL and CSV hold the same rows", () => {
     expect(csv.map((r) => JSON.parse(r.Source!))).toEqual(rows.map((r) => plain(r.Source)));
     const jsonlMetrics = await readJsonlFile(join(cwd, "same_metrics.jsonl"));
     expect(jsonlMetrics.every((m) => Number.isInteger(m.time))).toBe(true);
+    // The library's rows are the export's, each value of its type: what JSONL holds.
+    const library: Record<string, unknown>[] = [];
+    for await (const row of (await openRun(id, { runsDir: join(cwd, "runs") })).rows()) library.push(row);
+    expect(library).toEqual(jsonl);
 
     // The same run folder always gives the same bytes.
     const bytes = await readFile(file);
@@ -233,6 +238,18 @@ describe("appending to an output", () => {
         : await readJsonlFile(join(cwd, metrics));
       expect(metricRows.map((r) => Number(r.index))).toEqual([0, 1, 2, 3]);
     }
+  });
+
+  test("an output that holds binary data (Parquet under another name) is one short line, nothing written", async () => {
+    const url = await server.start({ seed: 9 });
+    const cwd = await tempDir();
+    const binary = Buffer.concat([Buffer.from("PAR1"), Buffer.alloc(2000, 0x15), Buffer.from("\nPAR1")]);
+    await writeFile(join(cwd, "x.txt"), binary);
+    const refused = await runCli(["-n", "2", "-p", "x.txt", "--base-url", url, ...fast], { cwd });
+    expect(refused.code).toBe(2);
+    expectOneLineError(refused.stderr, /x\.txt is not a CSV file: it holds binary data — /);
+    expect(refused.stderr.length).toBeLessThan(300);
+    expect(await readFile(join(cwd, "x.txt"))).toEqual(binary);
   });
 
   test("an export refused for what its output holds leaves that output as it was, this run's rows included", async () => {

@@ -4,6 +4,7 @@ import { describe, expect, test } from "vitest";
 import { FakeOpenAI } from "../src/fake/server.ts";
 import {
   PARAMS,
+  ROOT,
   expectOneLineError,
   onlyRunDir,
   readCsv,
@@ -142,6 +143,45 @@ describe("self-hosted: vLLM's run-batch", () => {
     expect(imported.stderr).toContain("imported 4 answers");
     const judged = await readJsonlFile(join(runDir, "samples", "c0000-a1.jsonl"));
     expect(judged.find((s) => s.custom_id === failed.custom_id)?.reason).toBe("http_400: prompt too long");
+  });
+
+  test("a staged run run elsewhere: each import builds the next stage's files and names them, to run where they run", async () => {
+    const cwd = await tempDir();
+    const judged = join(ROOT, "examples", "judged-calls");
+    await writeFile(join(cwd, "write.md"), await readFile(join(judged, "write.md"), "utf8"));
+    // The judge on the same served model: no other vendor.
+    const judge = (await readFile(join(judged, "judge.md"), "utf8")).replace(/^model: .*\n/m, "");
+    await writeFile(join(cwd, "judge.md"), judge);
+    const staged = ["--model", "my-llama", "--prompt", "write.md", "--prompt", "judge.md"];
+    const args = ["-n", "3", "--seed", "2", "--dry-run", "-p", "out.csv", ...vllm, ...staged];
+    expect((await runCli(args, { cwd })).code).toBe(0);
+    const runDir = await onlyRunDir(cwd);
+    const runId = (await readManifest(runDir)).id;
+    const engine = new FakeOpenAI({ seed: 4 });
+    const runElsewhere = async (file: string, out: string) => {
+      const lines = (await readJsonlFile(join(runDir, "requests", file))).map((r, i) =>
+        JSON.stringify({
+          custom_id: r.custom_id,
+          response: { status_code: 200, body: engine.complete({ ...r.body, model: "gpt-6-luna" }).body },
+          error: null,
+          id: `vllm-${i}`,
+        }),
+      );
+      await writeFile(join(cwd, out), `${lines.join("\n")}\n`);
+    };
+    await runElsewhere("c0000-a1.jsonl", "writer.jsonl");
+    const first = await runCli(["import", runId, "writer.jsonl"], { cwd });
+    expect(first.code, first.stderr).toBe(4);
+    expect(first.stderr).toMatch(
+      /stopped: 3 requests still need an answer: requests\/s2-c0000-a1\.jsonl\. Run each/,
+    );
+    expect(first.stderr).toContain(`then \`synthai import ${runId} <its output>\``);
+    expect(first.stderr).not.toContain("synthai resume");
+    await runElsewhere("s2-c0000-a1.jsonl", "judge.jsonl");
+    const second = await runCli(["import", runId, "judge.jsonl"], { cwd });
+    expect(second.stderr).toContain("imported 3 answers");
+    expect((await readManifest(runDir)).state).toBe("done");
+    expect(second.stderr).toMatch(/done: \d+ of 3 samples/);
   });
 
   test("what run-batch refuses is refused before anything is built", async () => {

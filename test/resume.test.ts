@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import {
   API_KEY,
   ENTRY,
+  expectOneLineError,
   useFake,
   PARAMS,
   onlyRunDir,
@@ -380,6 +381,26 @@ describe("cancel, remote files, and what the service can break", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(await readCsv(join(cwd, "out.csv"))).toHaveLength(4);
     expect(server.fake.batchesCreated).toBe(1);
+  });
+
+  test("import into a run whose batch is on the service is refused: resume collects it", async () => {
+    const url = await server.start();
+    const cwd = await tempDir();
+    const detached = await runCli(["-n", "3", "--detach", "--no-canary", "--base-url", url, ...fast], {
+      cwd,
+    });
+    expect(detached.code, detached.stderr).toBe(0);
+    const id = detached.stdout.trim();
+    await writeFile(join(cwd, "o.jsonl"), "{}\n");
+    const refused = await runCli(["import", id, "o.jsonl"], { cwd });
+    expect(refused.code).toBe(2);
+    expectOneLineError(
+      refused.stderr,
+      /has 1 batch\(es\) in flight on the service .* — `synthai resume \S+` collects them/,
+    );
+    expect((await readManifest(await onlyRunDir(cwd))).state).toBe("running");
+    const resumed = await runCli(["resume", id, "--base-url", url, "--poll-interval", "0.02"], { cwd });
+    expect(resumed.code, resumed.stderr).toBe(0);
   });
 
   test("a batch the key cannot see stops with a clear message instead of polling forever", async () => {

@@ -341,6 +341,18 @@ describe("a batch whose vendor tells no counts until it ends", () => {
     ]);
   });
 
+  test("a batch that has ended without counts (Gemini gives none) has run all its requests: never 0 done", () => {
+    const ended = manifest([
+      batch({ batchId: "batches/1", status: "completed", step: "finished", finishedAt: 1100 }),
+      batch({ stage: 2, chunk: 1, status: "ended", step: "collected", finishedAt: 1200 }),
+    ]);
+    const progress = progressOf({ ...ended, state: "done" }, 1300);
+    expect(progress).toMatchObject({ requestsDone: 1000, requestsTotal: 1000, requestsUnknown: 0 });
+    expect(progress.etaSeconds).toBeUndefined();
+    // While the run goes on, the batch in flight: ended, all of its requests run.
+    expect(progressLine(progressOf(ended, 1300)).line).toContain("· 500/500 requests ·");
+  });
+
   test("past the typical time there is no ETA to give, and OpenAI's batch without counts yet is not unknown", () => {
     const late = progressOf(manifest([batch({ stage: 2 })]), 1000 + 7200);
     expect(late.etaSeconds).toBeUndefined();

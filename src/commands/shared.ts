@@ -125,7 +125,11 @@ export const waitArgs = {
 
 /** A subcommand whose flags are checked first: citty accepts any flag, and a typo must not run with defaults. */
 export function command<T extends ArgsDef>(def: CommandDef<T>): CommandDef<T> {
-  return defineCommand({ ...def, setup: ({ rawArgs }) => checkArgs(rawArgs, (def.args ?? {}) as ArgsDef) });
+  const name = (def.meta as { name?: string } | undefined)?.name ?? "generate";
+  return defineCommand({
+    ...def,
+    setup: ({ rawArgs }) => checkArgs(rawArgs, (def.args ?? {}) as ArgsDef, name),
+  });
 }
 
 /** A command's flags as it declares them (for the library, which takes them by name). */
@@ -197,7 +201,10 @@ export function checkChoices(rawArgs: string[], def: ArgsDef): void {
   }
 }
 
-function checkArgs(rawArgs: string[], def: ArgsDef): void {
+/** The help that lists `command`'s flags: a bare `synthai --help` lists generate's. */
+const helpOf = (command: string) => `\`synthai ${command === "generate" ? "" : `${command} `}--help\``;
+
+function checkArgs(rawArgs: string[], def: ArgsDef, command: string): void {
   const names = (name: string, arg: ArgDef) => [name, ...[("alias" in arg && arg.alias) || []].flat()];
   const entries = Object.entries(def);
   const positionals = entries.filter(([, a]) => a.type === "positional").length;
@@ -211,7 +218,7 @@ function checkArgs(rawArgs: string[], def: ArgsDef): void {
     if (arg === "--") break;
     if (!arg.startsWith("-") || arg === "-") {
       if (++seenPositionals > positionals)
-        throw new UserError(`unexpected argument "${arg}"`, "see `synthai --help`");
+        throw new UserError(`unexpected argument "${arg}"`, `see ${helpOf(command)}`);
       continue;
     }
     const name = arg.replace(/^--?/, "").split("=")[0]!;
@@ -224,8 +231,8 @@ function checkArgs(rawArgs: string[], def: ArgsDef): void {
       throw new UserError(
         `unknown option ${arg.split("=")[0]}`,
         near
-          ? `did you mean --${near}? (\`synthai --help\` lists the options)`
-          : "see `synthai --help` for the options",
+          ? `did you mean --${near}? (${helpOf(command)} lists the options)`
+          : `see ${helpOf(command)} for the options`,
       );
     }
     if (flagsWithValue.has(bare) && !arg.includes("=")) i++;

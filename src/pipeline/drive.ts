@@ -137,7 +137,8 @@ function stopForBudget(run: RunContext, blocked: BatchRecord): Manifest {
   );
 }
 
-export function stop(run: RunContext, reason: string, resumeFlags = ""): Manifest {
+/** Stops the run for `reason`, and says the way on: `wayOn`, else `synthai resume` (with `resumeFlags`). */
+export function stop(run: RunContext, reason: string, resumeFlags = "", wayOn?: string): Manifest {
   const manifest = run.store.update((manifest) => {
     manifest.state = "stopped";
     manifest.reason =
@@ -147,8 +148,8 @@ export function stop(run: RunContext, reason: string, resumeFlags = ""): Manifes
     return manifest;
   });
   run.log(
-    `stopped: ${manifest.reason}. Continue with \`synthai resume ${manifest.id}${resumeFlags}\`, or export ` +
-      `what there is with \`synthai export ${manifest.id}\``,
+    `stopped: ${manifest.reason}. ${wayOn ?? `Continue with \`synthai resume ${manifest.id}${resumeFlags}\``}, ` +
+      `or export what there is with \`synthai export ${manifest.id}\``,
   );
   return manifest;
 }

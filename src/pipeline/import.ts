@@ -12,6 +12,8 @@ import { refuseAbandoned } from "./abandon.ts";
 import { runDataset } from "../dataset/spec.ts";
 import { resultsFile } from "../run/files.ts";
 import { collect } from "./collect.ts";
+import { buildNextStages } from "./stages.ts";
+import { providerFor } from "../api/providers/index.ts";
 import { finish } from "./finish.ts";
 import { customIdOf, parseResultLine } from "./verdict.ts";
 
@@ -32,6 +34,7 @@ export async function importResults(
   return ManifestStore.locked(runDir, async (store) => {
     const { manifest } = store;
     refuseAbandoned(manifest);
+    refuseInFlight(manifest);
     const run = new RunContext(store, await runDataset(manifest.config, manifest.id), options.log);
     const { routed, ignored, again } = await routeImported(run, resultsPath);
     options.log(
@@ -40,18 +43,35 @@ export async function importResults(
         (ignored ? `; ${ignored} lines matched no request waiting for an answer and were left out` : ""),
     );
     for (const record of manifest.batches.filter((b) => b.step === "finished")) await collect(run, record);
+    // With stages, what was collected makes the next stage's request files: the next to run elsewhere.
+    await buildNextStages(run);
     const open = manifest.batches.filter((b) => b.step !== "collected");
     if (open.length === 0) {
       // What an earlier import said was missing is no longer so.
       store.updateLocal((manifest) => void delete manifest.reason);
       return finish(run);
     }
+    // A service that runs its batches elsewhere (vLLM's run-batch) is given the files, not resumed.
+    const { runsOffline } = providerFor(manifest.config.provider);
     return stop(
       run,
       `${open.reduce((s, b) => s + b.requests, 0)} requests still ` +
         `need an answer: ${open.map((b) => b.requestsFile).join(", ")}`,
+      "",
+      runsOffline &&
+        `Run each of those files where it runs, then \`synthai import ${manifest.id} <its output>\``,
     );
   });
+}
+
+/** A run with batches on a service is `resume`'s to collect: its answers are not imported. */
+function refuseInFlight(manifest: Manifest): void {
+  const inFlight = manifest.batches.filter((b) => b.step === "submitted");
+  if (inFlight.length)
+    throw new UserError(
+      `run ${manifest.id} has ${inFlight.length} batch(es) in flight on the service (${inFlight.map((b) => b.batchId).join(", ")})`,
+      `\`synthai resume ${manifest.id}\` collects them; import takes answers to request files run elsewhere`,
+    );
 }
 
 /**

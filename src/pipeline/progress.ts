@@ -38,10 +38,7 @@ export function progressOf(manifest: Manifest, now = Date.now() / 1000): Progres
   for (const b of open) batches[b.status ?? "?"] = (batches[b.status ?? "?"] ?? 0) + 1;
   const unknown = open.filter((b) => countsUnknown(manifest.config, b));
   const total = open.reduce((s, b) => s + (b.requestCounts?.total || b.requests), 0);
-  const done = open.reduce(
-    (s, b) => s + (b.requestCounts ? b.requestCounts.completed + b.requestCounts.failed : 0),
-    0,
-  );
+  const done = open.reduce((s, b) => s + requestsDone(b), 0);
   const queued = manifest.batches
     .filter((b) => b.step === "pending" || b.step === "uploaded")
     .reduce((s, b) => s + b.requests, 0);
@@ -73,6 +70,16 @@ export function progressOf(manifest: Manifest, now = Date.now() / 1000): Progres
  * Whether a batch in flight has no request counts to show until it ends: its vendor tells none
  * while it runs (Anthropic's stay 0 but `processing`; Gemini's are little), so 0 done means unknown.
  */
+/**
+ * The requests a batch has run, as its service counts them; a batch that has ended without
+ * counts (Gemini gives none) has run them all.
+ */
+function requestsDone(record: BatchRecord): number {
+  const counted = record.requestCounts ? record.requestCounts.completed + record.requestCounts.failed : 0;
+  const ended = record.step === "finished" || record.step === "collected";
+  return counted > 0 || !ended ? counted : record.requestCounts?.total || record.requests;
+}
+
 export function countsUnknown(config: RunConfig, record: BatchRecord): boolean {
   if (record.step !== "submitted" || VENDORS[vendorOf(config, stageOf(record))].liveCounts) return false;
   const counts = record.requestCounts;

@@ -14,6 +14,12 @@ export async function readExisting(
   const size = sizeOf(path) ?? 0;
   if (size === 0) return undefined;
   const firstLine = await readFirstLine(path);
+  // A binary file (a Parquet file under a .txt name, say) has no header to show in a message.
+  if (/[\x00-\x08\x0e-\x1f]/.test(firstLine))
+    throw new UserError(
+      `${path} is not a CSV file: it holds binary data`,
+      "choose another output, or the --format that file is in",
+    );
   // --delimiter is a new file's: an existing one keeps its own, whichever of these it is.
   const candidates = [...new Set([delimiter ?? ",", ",", ";", "\t", "|"])];
   const found = candidates.find((d) => sameColumns(splitHeader(firstLine, d), columns));
