@@ -238,7 +238,16 @@ describe("what services do differently", () => {
       expect(gc.stderr).toContain("0 orphaned synthai file(s) deleted");
       expect(server.fake.files.has(stored.batch.input_file_id)).toBe(true);
       stored.batch.status = "completed";
-      const after = await runCli(["gc", "--provider", profile, "--base-url", url], { cwd, env });
+      // Ended, but its run has not collected it yet: kept for resume.
+      const kept = await runCli(["gc", "--provider", profile, "--base-url", url], { cwd, env });
+      expect(kept.stderr).toContain("has not collected yet");
+      expect(server.fake.files.has(stored.batch.input_file_id)).toBe(true);
+      // Where no run waits for it, it is a leftover.
+      const elsewhere = ["--runs-dir", join(cwd, "elsewhere")];
+      const after = await runCli(["gc", "--provider", profile, "--base-url", url, ...elsewhere], {
+        cwd,
+        env,
+      });
       expect(after.code, after.stderr).toBe(0);
       expect(server.fake.files.has(stored.batch.input_file_id)).toBe(false);
     },

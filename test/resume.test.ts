@@ -30,6 +30,16 @@ function billedUsd(): number {
   );
 }
 
+/** A run of `samples` submitted and left (--detach): its batch on the service, nobody driving it. */
+async function detachedRun(samples: number) {
+  const url = await server.start();
+  const cwd = await tempDir();
+  const args = ["-n", String(samples), "--detach", "--no-canary", "--base-url", url, ...fast];
+  const detached = await runCli(args, { cwd });
+  expect(detached.code, detached.stderr).toBe(0);
+  return { url, cwd, id: detached.stdout.trim() };
+}
+
 async function expectExactRun(cwd: string, samples: number) {
   const rows = await readCsv(join(cwd, "out.csv"));
   expect(rows).toHaveLength(samples);
@@ -360,13 +370,7 @@ describe("cancel, remote files, and what the service can break", () => {
   });
 
   test("gc leaves the results a run has not collected yet: resume collects them, nothing asked twice", async () => {
-    const url = await server.start();
-    const cwd = await tempDir();
-    const detached = await runCli(["-n", "4", "--detach", "--no-canary", "--base-url", url, ...fast], {
-      cwd,
-    });
-    expect(detached.code, detached.stderr).toBe(0);
-    const id = detached.stdout.trim();
+    const { url, cwd, id } = await detachedRun(4);
     // A look at the service a phase: the batch ends, its results wait on the account.
     for (let look = 0; server.fake.batches[0]!.batch.status !== "completed"; look++) {
       expect(look).toBeLessThan(5);
@@ -384,13 +388,7 @@ describe("cancel, remote files, and what the service can break", () => {
   });
 
   test("import into a run whose batch is on the service is refused: resume collects it", async () => {
-    const url = await server.start();
-    const cwd = await tempDir();
-    const detached = await runCli(["-n", "3", "--detach", "--no-canary", "--base-url", url, ...fast], {
-      cwd,
-    });
-    expect(detached.code, detached.stderr).toBe(0);
-    const id = detached.stdout.trim();
+    const { url, cwd, id } = await detachedRun(3);
     await writeFile(join(cwd, "o.jsonl"), "{}\n");
     const refused = await runCli(["import", id, "o.jsonl"], { cwd });
     expect(refused.code).toBe(2);

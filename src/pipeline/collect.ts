@@ -104,9 +104,9 @@ export async function collectBatch(
   const canRetry = record.attempt - cancelledBefore(manifest, record) < config.maxAttempts;
   const refusals = { count: 0, first: undefined as LineVerdict | undefined };
 
-  const emit = (draw: DrawsLine, verdict: Judged, fromCache = false, cutOff = false) => {
+  const emit = (draw: DrawsLine, verdict: Judged, fromCache = false) => {
     const cost = fromCache ? 0 : costOfAnswer(verdict, config, price);
-    const notRun = cutOff || (cancelled && verdict.cancelled === true);
+    const notRun = cancelled && verdict.cancelled === true;
     const retry = verdict.status !== "ok" && verdict.retryable && (canRetry || notRun);
     tally(collected, verdict, cost, fromCache);
     if (retry) {
@@ -121,31 +121,21 @@ export async function collectBatch(
   try {
     await judgeLines(runDir, record, dataset, endpoint, { chunk, asked, draws, corrupt, refusals }, emit);
     // Whatever has no line at all (expired, cancelled, a corrupt line) is asked again.
-    for (let index = 0; index < asked.length; index++)
-      if (asked[index])
-        emit(
-          draws.read(index),
-          {
-            status: "missing",
-            reason: missingReason(record),
-            prompt_tokens: 0,
-            completion_tokens: 0,
-            retryable: true,
-          },
-          false,
-          cancelled,
-        );
+    const missing: Judged = {
+      status: "missing",
+      reason: missingReason(record),
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      retryable: true,
+      ...(cancelled ? { cancelled: true } : {}),
+    };
+    for (let index = 0; index < asked.length; index++) if (asked[index]) emit(draws.read(index), missing);
   } finally {
     draws.close();
   }
   // What the service billed for the batch is its cost, even for answers that could not be read.
-  if (record.usage)
-    collected.costUsd = costUsd(
-      price,
-      record.usage.input_tokens,
-      record.usage.output_tokens,
-      record.usage.cached_tokens,
-    );
+  const { usage } = record;
+  if (usage) collected.costUsd = costUsd(price, usage.input_tokens, usage.output_tokens, usage.cached_tokens);
   writer.close();
   await rename(`${target}.tmp`, target);
   const refusal = refusedWhole(refusals.count, sentOf(record).requests, refusals.first);

@@ -360,9 +360,6 @@ async function openOutput(
   await rollBackPrevious(manifest, csvFile);
   const existing = await readOutput();
   const existingMetrics = await readMetrics(existing?.delimiter ?? config.delimiter);
-  // A last line without its line end (as editors save) would be glued to this run's first row.
-  if (existing) endLastLine(csvFile);
-  if (existingMetrics) endLastLine(metricsFile!);
   const delimiter = existing?.delimiter ?? config.delimiter ?? ",";
   const record: Export = {
     csvFile,
@@ -383,6 +380,10 @@ async function openOutput(
     metricsFile,
     metricsOffset,
   });
+  // A last line without its line end (as editors save) would be glued to this run's first row;
+  // the line end is this export's, after the offsets noted above: a rollback takes it away too.
+  if (existing) endLastLine(csvFile);
+  if (existingMetrics) endLastLine(metricsFile!);
   // One pass over the samples feeds both files.
   const csv = await format.appender(csvFile, {
     delimiter,
