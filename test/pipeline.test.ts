@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { statSync } from "node:fs";
 import { cp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -448,6 +449,8 @@ describe("synthai generate against the fake Batch API", () => {
       expect.stringMatching(/^error: ENOSPC: no space left on device.* — free space or fix permissions/),
     ]);
     expect(await readFile(join(cwd, "out.csv"), "utf8")).toBe(before);
+    // A failed export takes away only what it wrote: a file that was there stays, a device too.
+    expect(statSync("/dev/full").isCharacterDevice()).toBe(true);
   });
 
   test("status lists runs and shows one run batch by batch", async () => {

@@ -1,5 +1,5 @@
 import type { ManifestStore } from "../run/store.ts";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   dropClaim,
@@ -344,7 +344,7 @@ async function openOutput(
   options: ExportOptions,
   { csvFile, metricsFile, labelNames, columns }: OutputFiles,
   csvSafe: boolean,
-): Promise<{ record: Export; csv: RowWriter; metrics: RowWriter | undefined }> {
+): Promise<{ record: Export; csv: RowWriter; metrics: RowWriter | undefined; made: string[] }> {
   const { manifest, dir: runDir } = store;
   const { config } = manifest;
   await settleOthersClaim(csvFile, manifest);
@@ -380,6 +380,10 @@ async function openOutput(
     metricsFile,
     metricsOffset,
   });
+  // The files this export makes (none was there): on a failure they go, not left empty.
+  const made = [csvFile, metricsFile].filter(
+    (file): file is string => file !== undefined && !existsSync(file),
+  );
   // A last line without its line end (as editors save) would be glued to this run's first row;
   // the line end is this export's, after the offsets noted above: a rollback takes it away too.
   if (existing) endLastLine(csvFile);
@@ -402,7 +406,7 @@ async function openOutput(
         types: metricTypes(config),
       })
     : undefined;
-  return { record, csv, metrics };
+  return { record, csv, metrics, made };
 }
 
 /**
@@ -421,11 +425,12 @@ function fileDestination(
   let record: Export;
   let csv: RowWriter;
   let metrics: RowWriter | undefined;
+  let made: string[] = [];
   let rows = 0;
   let leftOut = 0;
   return {
     async open() {
-      ({ record, csv, metrics } = await openOutput(store, options, files, csvSafe));
+      ({ record, csv, metrics, made } = await openOutput(store, options, files, csvSafe));
     },
     write(s) {
       const index = record.firstIndex + rows;
@@ -447,12 +452,12 @@ function fileDestination(
         csv?.abandon();
         metrics?.abandon();
       } finally {
-        // A file this export started goes: no empty file is left where there was none.
+        // A file this export made goes: no empty file is left where there was none.
         for (const [file, offset] of [
           [csvFile, record.csvOffset],
           [metricsFile, record.metricsOffset],
         ] as const)
-          if (file && offset === 0) rmSync(file, { force: true });
+          if (file && made.includes(file)) rmSync(file, { force: true });
           else if (file) await truncateTo(file, offset);
         dropClaim(csvFile);
       }
