@@ -182,6 +182,9 @@ describe("stages", () => {
       { cwd },
     );
     expect(result.stderr).toMatch(/--fill: (\d+) of 20 kept after 25 draws, the --max-draws limit/);
+    // Not "done": short of what was asked.
+    expect(result.stderr).toMatch(/^short of --fill's target: \d+ of 20 samples \(25 drawn\) → /m);
+    expect(result.stderr).not.toMatch(/^done: /m);
     expect(result.code).toBe(4);
     const manifest = await readManifest(await onlyRunDir(cwd));
     expect(manifest.config.samples).toBe(25);

@@ -159,8 +159,13 @@ function summary(manifest: Manifest, rows: number, csvFile: string, metricsFile:
   const emptied = reasoningEmpty
     ? ` (${reasoningEmpty} left empty by reasoning: raise --max-tokens or lower --reasoning-effort)`
     : "";
+  // With --fill, what was asked is its target; the draws are what it took to get there.
+  const { fill, samples } = manifest.config;
+  const made = fill
+    ? `${rows < fill.target ? "short of --fill's target" : "done"}: ${rows} of ${fill.target} samples (${samples} drawn)`
+    : `done: ${rows} of ${samples} samples`;
   return (
-    `done: ${rows} of ${manifest.config.samples} samples → ${csvFile}` +
+    `${made} → ${csvFile}` +
     `${metricsFile ? ` (metrics: ${metricsFile})` : ""}; cost ${formatUsd(spent)}${atBatchPrice}; ` +
     `${reRequested} re-requested, ${givenUp} given up${emptied}${fromCacheText(totals)}${stages}${nothing}`
   );
