@@ -1,7 +1,7 @@
 // The cache of answers: a rerun pays only for what changed, and never gets a wrong answer.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import {
   appendFile,
   lstat,
@@ -649,6 +649,27 @@ describe("the store", () => {
     again.flush();
     expect(new AnswerCache(dir).get(key)?.completionTokens).toBe(7);
     expect((await lstat(path!)).isSymbolicLink()).toBe(true);
+  });
+
+  test("a prune between a reader's first look and its reads: what the prune kept still hits", async () => {
+    const dir = join(await tempDir(), "answers");
+    const keys = ["01", "02", "03"].map((p) => p.padEnd(64, "0"));
+    for (const [i, k] of keys.entries()) {
+      // Each answer in a log of its own, an older one first: the prune keeps the newest two.
+      const writer = new AnswerCache(dir, { now: () => Date.now() - (3 - i) * 60_000 });
+      writer.put(k, { ...entry, completionTokens: i + 1 });
+      writer.flush();
+    }
+    const reader = new AnswerCache(dir);
+    expect(reader.has(keys[0]!)).toBe(true); // its indexes read: each key's place in the old logs
+    const oneRecord = statSync(at(dir, ".log")[0]!).size;
+    pruneCache(dir, { maxBytes: 2.5 * oneRecord });
+    expect(at(dir, ".log")).toHaveLength(1);
+    const kept = new AnswerCache(dir);
+    const expected = keys.map((k) => kept.get(k)?.completionTokens);
+    expect(expected[0]).toBeUndefined();
+    expect(expected[2]).toBe(3);
+    expect(keys.map((k) => reader.get(k)?.completionTokens)).toEqual(expected);
   });
 
   test("a torn log tail is a miss, and every whole record before it still hits", async () => {

@@ -112,6 +112,11 @@ export class RecordReader {
     return this.#block.buffer.toString("utf8", at + FRAME, at + FRAME + length);
   }
 
+  /** Whether `log` was found gone (pruned) when its records were read. */
+  gone(log: string): boolean {
+    return this.#fds.get(log) === -1;
+  }
+
   close(): void {
     for (const fd of this.#fds.values()) if (fd >= 0) closeSync(fd);
     this.#fds.clear();

@@ -52,6 +52,9 @@ export class AnswerCache {
   readonly #logNumbers = new Map<string, number>();
   /** How far each index has been read. */
   readonly #read = new Map<string, number>();
+  /** The logs found gone, whose places were read again (`#movedOn`), and the one being replaced. */
+  readonly #gone = new Set<number>();
+  #replacing = -1;
   readonly #reader: RecordReader;
   #writer: LogWriter | undefined;
   #loaded = false;
@@ -84,11 +87,31 @@ export class AnswerCache {
     const writer = this.#writer;
     if (writer && this.#logs[place.log] === writer.log && writer.holds(place.offset)) writer.flush();
     try {
-      const payload = this.#reader.read(this.#logs[place.log]!, place.offset);
+      const log = this.#logs[place.log]!;
+      const payload = this.#reader.read(log, place.offset);
+      if (payload === undefined && this.#reader.gone(log) && this.#movedOn(place.log)) return this.get(key);
       return payload === undefined ? undefined : decodeRecord(payload, key);
     } catch {
       return undefined;
     }
+  }
+
+  /**
+   * A log gone since the indexes were read: a prune kept some of its records in a new log, under
+   * a new index. Every index is read again (once a log), its lines taking the places in the gone
+   * log whatever their time; true when done.
+   */
+  #movedOn(log: number): boolean {
+    if (this.#gone.has(log)) return false;
+    this.#gone.add(log);
+    this.#read.clear();
+    this.#replacing = log;
+    try {
+      this.refresh();
+    } finally {
+      this.#replacing = -1;
+    }
+    return true;
   }
 
   /** Whether the index names `key`: its record may still be torn or foreign (`get` says). */
@@ -159,7 +182,7 @@ export class AnswerCache {
   /** Indexes a record's place; of two places of one key, the one written or used last. */
   #place(key: string, log: string, offset: number, at: number): void {
     const known = this.#index.get(key);
-    if (known && known.at > at) return;
+    if (known && known.at > at && known.log !== this.#replacing) return;
     let number = this.#logNumbers.get(log);
     if (number === undefined) {
       number = this.#logs.push(log) - 1;
