@@ -140,7 +140,6 @@ export function sizeOf(path: string): number | undefined {
   }
 }
 
-/** A file's SHA-256, streamed: how synthai tells a file the run was made from has changed. */
 /**
  * Ends a text file's last line where it has no line end (as editors may save it): a line
  * appended after it would be glued to it. A file that is missing or empty is left as it is.
@@ -158,6 +157,7 @@ export function endLastLine(path: string): void {
   }
 }
 
+/** A file's SHA-256, streamed: how synthai tells a file the run was made from has changed. */
 export async function sha256(path: string): Promise<string> {
   const hash = createHash("sha256");
   await pipeline(createReadStream(path), hash);
